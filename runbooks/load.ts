@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { runbookSchema, type Runbook } from './schema';
+
+/** One problem in a runbook: a path such as dns.records[1].routing, a message, and where it is in the file. */
+export interface RunbookProblem {
+  path: string;
+  message: string;
+  line?: number;
+  col?: number;
+}
+
+export type LoadResult = { ok: true; runbook: Runbook } | { ok: false; problems: RunbookProblem[] };
+
+// YAML aliases beyond this count are refused, which stops "billion laughs" alias bombs early.
+const MAX_ALIAS_COUNT = 200;
+const MAX_BYTES = 2 * 1024 * 1024;
+
+/** Render a zod path as dns.records[1].routing. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => {
+    if (typeof key === 'number') return `${out}[${key}]`;
+    const k = String(key);
+    return out === '' ? k : `${out}.${k}`;
+  }, '');
+}
+
+const errorMap: z.core.$ZodErrorMap = (iss) => {
+  if (iss.code === 'invalid_type') {
+    if (iss.input === undefined) return 'required';
+    const got = iss.input === null ? 'null' : Array.isArray(iss.input) ? 'array' : typeof iss.input;
+    return `expected ${iss.expected}, got ${got}`;
+  }
+  if (iss.code === 'unrecognized_keys') return `unknown key${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
+  return undefined;
+};
+
+function position(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): { line?: number; col?: number } {
+  // Walk up the path until a node with a source range is found (a missing key points at its parent).
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n) as unknown[], true);
+    if (isNode(node) && node.range) {
+      const { line, col } = lines.linePos(node.range[0]);
+      return { line, col };
+    }
+  }
+  return {};
+}
+
+/** Parse and validate runbook YAML text; every problem is reported, none is thrown. */
+export function parseRunbook(text: string): LoadResult {
+  if (Buffer.byteLength(text) > MAX_BYTES) {
+    return { ok: false, problems: [{ path: '', message: `runbook is larger than ${MAX_BYTES} bytes` }] };
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return { path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: pos?.line, col: pos?.col };
+      }),
+    };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    return { ok: false, problems: [{ path: '', message: `YAML: ${(e as Error).message}` }] };
+  }
+  const parsed = runbookSchema.safeParse(data, { error: errorMap });
+  if (parsed.success) return { ok: true, runbook: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((iss) => ({
+      path: formatPath(iss.path),
+      message: iss.message,
+      ...position(doc, lines, iss.path),
+    })),
+  };
+}
+
+/** Read a runbook file; an unreadable file is a problem like any other. */
+export function loadRunbookFile(file: string): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { ok: false, problems: [{ path: '', message: `cannot read ${file}: ${code ?? (e as Error).message}` }] };
+  }
+  return parseRunbook(text);
+}
+
+/** One line per problem: `file:line:col path: message`. */
+export function formatProblems(file: string, problems: RunbookProblem[]): string[] {
+  return problems.map((p) => {
+    const where = p.line !== undefined ? `${file}:${p.line}:${p.col}` : file;
+    return `${where} ${p.path === '' ? '(root)' : p.path}: ${p.message}`;
+  });
+}

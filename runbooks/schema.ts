@@ -1,0 +1,207 @@
+import ms from 'ms';
+import { z } from 'zod';
+
+/** Quote a list of choices the way error messages show them: "a", "b" or "c". */
+function choices(values: readonly string[]): string {
+  const quoted = values.map((v) => `"${v}"`);
+  return quoted.length <= 1 ? quoted.join('') : `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: (iss) => `expected ${choices(values)}, got ${JSON.stringify(iss.input)}` });
+}
+
+const awsRegion = z
+  .string()
+  .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { error: 'expected an AWS region name such as ap-south-1' });
+
+const name = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z][a-z0-9-]*$/, { error: 'expected lower-case letters, digits and dashes, starting with a letter' });
+
+const identifier = z.string().min(1).max(255);
+
+/** A duration such as 30s, 5m or 1h, carried as milliseconds. */
+const duration = z.string().transform((text, ctx) => {
+  const value = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(text.trim()) ? ms(text.trim() as ms.StringValue) : undefined;
+  if (value === undefined || !Number.isFinite(value)) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 1h, got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return value;
+});
+
+const dnsName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(\*\.)?([a-z0-9_]([a-z0-9-_]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9-_]{0,61}[a-z0-9_])?\.?$/i, {
+    error: 'expected a DNS name such as api.example.com',
+  })
+  .transform((n) => n.replace(/\.$/, '').toLowerCase());
+
+const recordTarget = z.strictObject({
+  setIdentifier: z.string().min(1).max(128),
+  value: z.string().min(1),
+});
+
+const record = z.strictObject({
+  name: dnsName,
+  type: oneOf(['A', 'AAAA', 'CNAME']),
+  ttl: z.int().min(0).max(86400).default(60),
+  routing: oneOf(['weighted', 'failover']),
+  zone: dnsName.optional(),
+  targets: z.record(awsRegion, recordTarget),
+});
+
+const nodeGroup = z.strictObject({
+  name,
+  standby: z.int().min(0).max(1000),
+  active: z.int().min(1).max(1000),
+  max: z.int().min(1).max(1000).optional(),
+});
+
+const cluster = z.strictObject({
+  region: awsRegion,
+  name: z.string().min(1).max(100),
+  version: z.string().regex(/^\d+\.\d+$/).default('1.31'),
+  nodeGroups: z.array(nodeGroup).min(1),
+});
+
+const probe = z.strictObject({
+  name,
+  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+  expectStatus: z.int().min(100).max(599).default(200),
+  timeout: duration.prefault('5s'),
+});
+
+const gateName = oneOf(['failover', 'failback', 'promote', 'rebuild-plan']);
+
+const baseSchema = z.strictObject({
+    version: z.literal(1, { error: 'expected 1 (the only runbook version so far)' }),
+    name,
+    description: z.string().optional(),
+    application: z
+      .strictObject({
+        services: z.array(name).default([]),
+      })
+      .default({ services: [] }),
+    regions: z.strictObject({ primary: awsRegion, standby: awsRegion }),
+    dns: z.strictObject({
+      hostedZone: dnsName,
+      records: z.array(record).min(1),
+      shift: z.strictObject({
+        steps: z.array(z.int().min(1).max(100)).min(1).max(20),
+        soak: duration,
+      }),
+    }),
+    database: z.strictObject({
+      engine: oneOf(['postgres', 'mysql', 'mariadb']),
+      instanceClass: z.string().default('db.r6g.large'),
+      primary: z.strictObject({ identifier }),
+      replica: z.strictObject({ identifier }),
+      maxReplicaLag: duration,
+      writerRecord: z.strictObject({ name: dnsName, zone: dnsName.optional(), ttl: z.int().min(0).max(86400).default(30) }),
+    }),
+    compute: z.strictObject({ clusters: z.array(cluster).min(1) }),
+    health: z.strictObject({
+      alarms: z.record(awsRegion, z.array(z.string().min(1).max(255))).default({}),
+      probes: z.record(awsRegion, z.array(probe)).default({}),
+      interval: duration.prefault('5s'),
+    }),
+    approvals: z.strictObject({
+      approvers: z.array(z.string().min(1)).default([]),
+      gates: z.array(gateName).default([]),
+    }),
+    objectives: z.strictObject({ rto: duration, rpo: duration }),
+});
+
+/** Checks that span several fields. Runs on partly invalid input too, so each section guards itself. */
+function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const section = (check: () => void) => {
+    try {
+      check();
+    } catch {
+      // That part of the runbook is malformed; its shape errors are already reported.
+    }
+  };
+  const pair = [rb.regions?.primary, rb.regions?.standby].filter((r): r is string => typeof r === 'string');
+  const inPair = (region: string, path: (string | number)[]) => {
+    if (pair.length === 2 && pair[0] !== pair[1] && !pair.includes(region)) {
+      issue(path, `region ${region} is neither the primary (${pair[0]}) nor the standby (${pair[1]})`);
+    }
+  };
+
+  section(() => {
+    if (pair.length === 2 && pair[0] === pair[1]) issue(['regions', 'standby'], `must differ from the primary region (${pair[0]})`);
+  });
+
+  section(() =>
+    rb.dns.records.forEach((r, i) => {
+      for (const region of pair) {
+        if (!r.targets[region]) issue(['dns', 'records', i, 'targets', region], `missing set identifier for region ${region}`);
+      }
+      for (const region of Object.keys(r.targets)) inPair(region, ['dns', 'records', i, 'targets', region]);
+      const ids = pair.map((region) => r.targets[region]?.setIdentifier).filter(Boolean);
+      if (ids.length === 2 && pair[0] !== pair[1] && ids[0] === ids[1]) issue(['dns', 'records', i, 'targets'], 'the two regions need different set identifiers');
+    }),
+  );
+
+  section(() => {
+    const seen = new Map<string, number>();
+    rb.dns.records.forEach((r, i) => {
+      const key = `${r.zone ?? rb.dns.hostedZone}|${r.name}|${r.type}`;
+      if (seen.has(key)) issue(['dns', 'records', i, 'name'], `duplicates dns.records[${seen.get(key)}] (${r.name} ${r.type})`);
+      else seen.set(key, i);
+    });
+  });
+
+  section(() => {
+    const steps = rb.dns.shift.steps;
+    steps.forEach((s, i) => {
+      if (i > 0 && s <= steps[i - 1]) issue(['dns', 'shift', 'steps', i], `steps must increase (${steps[i - 1]} then ${s})`);
+    });
+    if (steps.length > 0 && steps[steps.length - 1] !== 100) {
+      issue(['dns', 'shift', 'steps'], `must end at 100, ends at ${steps[steps.length - 1]}`);
+    }
+  });
+
+  section(() => {
+    rb.compute.clusters.forEach((c, i) => {
+      inPair(c.region, ['compute', 'clusters', i, 'region']);
+      c.nodeGroups.forEach((g, j) => {
+        const at = ['compute', 'clusters', i, 'nodeGroups', j];
+        if (g.standby > g.active) issue([...at, 'standby'], `standby capacity ${g.standby} exceeds active capacity ${g.active}`);
+        if (g.max !== undefined && g.max < g.active) issue([...at, 'max'], `max ${g.max} is below active capacity ${g.active}`);
+      });
+    });
+    if (pair.length === 2 && !rb.compute.clusters.some((c) => c.region === pair[1])) {
+      issue(['compute', 'clusters'], `no cluster in the standby region ${pair[1]}`);
+    }
+  });
+
+  section(() => Object.keys(rb.health.alarms).forEach((region) => inPair(region, ['health', 'alarms', region])));
+  section(() => Object.keys(rb.health.probes).forEach((region) => inPair(region, ['health', 'probes', region])));
+
+  section(() => {
+    if (rb.approvals.gates.length > 0 && rb.approvals.approvers.length === 0) {
+      issue(['approvals', 'approvers'], `gates ${rb.approvals.gates.join(', ')} need at least one approver`);
+    }
+  });
+}
+
+export const runbookSchema = baseSchema.superRefine(crossFieldChecks, {
+  // Run even when other fields failed, so every problem is reported at once.
+  when: () => true,
+});
+
+/** A validated DR plan, as handed to workflows (plain data, durations in milliseconds). */
+export type Runbook = z.output<typeof runbookSchema>;
+export type DnsRecord = Runbook['dns']['records'][number];
+export type Cluster = Runbook['compute']['clusters'][number];
+export type NodeGroup = Cluster['nodeGroups'][number];
+export type Probe = NonNullable<Runbook['health']['probes'][string]>[number];
+export type GateName = Runbook['approvals']['gates'][number];
