@@ -1,0 +1,103 @@
+import { CloudWatch } from '@aws-sdk/client-cloudwatch';
+import { EKS } from '@aws-sdk/client-eks';
+import { RDS } from '@aws-sdk/client-rds';
+import { Route53 } from '@aws-sdk/client-route-53';
+
+/** The only Route 53 calls drover makes. */
+export type Route53Api = Pick<Route53, 'listHostedZonesByName' | 'listResourceRecordSets' | 'changeResourceRecordSets' | 'getChange' | 'createHostedZone'>;
+/** The only RDS calls drover makes. */
+export type RdsApi = Pick<RDS, 'describeDBInstances' | 'promoteReadReplica' | 'addTagsToResource' | 'listTagsForResource' | 'createDBInstance' | 'createDBInstanceReadReplica'>;
+/** The only EKS calls drover makes. */
+export type EksApi = Pick<EKS, 'describeCluster' | 'describeNodegroup' | 'updateNodegroupConfig' | 'createCluster' | 'createNodegroup'>;
+/** The only CloudWatch calls drover makes. */
+export type CloudWatchApi = Pick<CloudWatch, 'describeAlarms' | 'getMetricStatistics' | 'putMetricAlarm' | 'putMetricData' | 'setAlarmState'>;
+
+/** Where and how drover reaches AWS: one configuration for every client. */
+export interface AwsConfig {
+  /** Endpoint for every service and region (an emulator such as moto or LocalStack). */
+  endpoint?: string;
+  /** Endpoint per region, overriding `endpoint` (e.g. to make one region unreachable in tests). */
+  regionEndpoints?: Record<string, string>;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** SDK attempts per call before the error reaches Temporal, which then retries with its own backoff. */
+  maxAttempts?: number;
+}
+
+/** One recorded AWS call: used for benchmarks (time inside AWS) and evidence (request ids). */
+export interface AwsCallRecord {
+  service: string;
+  operation: string;
+  region: string;
+  ms: number;
+  ok: boolean;
+}
+
+export interface AwsClients {
+  route53(): Route53Api;
+  rds(region: string): RdsApi;
+  eks(region: string): EksApi;
+  cloudwatch(region: string): CloudWatchApi;
+}
+
+// Route 53 is a global service whose API lives in us-east-1.
+const ROUTE53_REGION = 'us-east-1';
+
+/** Read the AWS configuration from the environment: AWS_ENDPOINT_URL and DROVER_ENDPOINT_<REGION>. */
+export function awsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AwsConfig {
+  const regionEndpoints: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const m = /^DROVER_ENDPOINT_([A-Z0-9_]+)$/.exec(key);
+    if (m && value) regionEndpoints[m[1].toLowerCase().replace(/_/g, '-')] = value;
+  }
+  const endpoint = env.AWS_ENDPOINT_URL || undefined;
+  const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
+  return {
+    endpoint,
+    regionEndpoints,
+    // Emulators accept any key; real AWS always goes through the SDK's default credential chain.
+    credentials: endpoint && !hasCredentials ? { accessKeyId: 'drover-local', secretAccessKey: 'drover-local' } : undefined,
+    maxAttempts: 3,
+  };
+}
+
+/** Build every AWS client drover uses from one configuration; clients are cached per region. */
+export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecord) => void): AwsClients {
+  const cache = new Map<string, unknown>();
+  const common = (region: string) => ({
+    region,
+    endpoint: config.regionEndpoints?.[region] ?? config.endpoint,
+    credentials: config.credentials,
+    maxAttempts: config.maxAttempts ?? 3,
+  });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every SDK client's stack, whatever its command types
+  type AnyStack = { middlewareStack: { add(mw: any, opts: any): void } };
+  function build<T extends AnyStack>(key: string, region: string, make: () => T, service: string): T {
+    const hit = cache.get(key);
+    if (hit) return hit as T;
+    const client = make();
+    if (record) {
+      client.middlewareStack.add(
+        (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+          const started = performance.now();
+          let ok = false;
+          try {
+            const out = await next(args);
+            ok = true;
+            return out;
+          } finally {
+            record({ service, operation: String(context.commandName ?? 'unknown').replace(/Command$/, ''), region, ms: performance.now() - started, ok });
+          }
+        },
+        { step: 'initialize', name: 'droverCallRecorder' },
+      );
+    }
+    cache.set(key, client);
+    return client;
+  }
+  return {
+    route53: () => build('route53', ROUTE53_REGION, () => new Route53(common(ROUTE53_REGION)), 'route53'),
+    rds: (region) => build(`rds:${region}`, region, () => new RDS(common(region)), 'rds'),
+    eks: (region) => build(`eks:${region}`, region, () => new EKS(common(region)), 'eks'),
+    cloudwatch: (region) => build(`cloudwatch:${region}`, region, () => new CloudWatch(common(region)), 'cloudwatch'),
+  };
+}

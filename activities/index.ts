@@ -1,0 +1,23 @@
+import type { AwsClients } from './aws/clients';
+import { createEksActivities } from './eks';
+import { createHealthActivities } from './health';
+import { createRdsActivities } from './rds';
+import { createRoute53Activities } from './route53';
+
+/** What activities need from the outside world; tests pass emulator-backed clients. */
+export interface ActivityDeps {
+  aws: AwsClients;
+  fetch?: typeof fetch;
+}
+
+/** Every drover activity, built over injected AWS clients. Workflows import this as a type only. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createRoute53Activities(() => deps.aws.route53()),
+    ...createRdsActivities(deps.aws.rds, deps.aws.cloudwatch),
+    ...createEksActivities(deps.aws.eks),
+    ...createHealthActivities(deps.aws.cloudwatch, deps.fetch),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,114 @@
+import type { DBInstance } from '@aws-sdk/client-rds';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../workflows/failures';
+import type { CloudWatchApi, RdsApi } from './aws/clients';
+import { aws, awsErrorCode, toFailure } from './aws/errors';
+import { pollUntil } from './wait';
+
+export interface DbState {
+  identifier: string;
+  arn: string;
+  region: string;
+  status: string;
+  endpoint?: string;
+  /** The instance it replicates from, if it is (still) a read replica. */
+  replicationSource?: string;
+  /** True once drover's promotion of this instance has been acknowledged by RDS. */
+  promotedByDrover: boolean;
+  standalone: boolean;
+}
+
+export interface LagReading {
+  lagSeconds: number;
+  observedAt: string;
+}
+
+const PROMOTED_TAG = 'drover:promoted-at';
+
+/** RDS activities: instance state, replica lag from CloudWatch, idempotent promotion and its wait. */
+export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch: (region: string) => CloudWatchApi) {
+  async function tags(region: string, arn: string): Promise<Record<string, string>> {
+    const out = await aws('rds:ListTagsForResource', () => rds(region).listTagsForResource({ ResourceName: arn }));
+    return Object.fromEntries((out.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+
+  async function describe(region: string, identifier: string): Promise<DbState> {
+    const out = await aws(`rds:DescribeDBInstances(${identifier})`, () => rds(region).describeDBInstances({ DBInstanceIdentifier: identifier }));
+    const db: DBInstance | undefined = out.DBInstances?.[0];
+    if (!db) throw ApplicationFailure.create({ type: FailureType.NotFound, message: `DB instance ${identifier} not found in ${region}`, nonRetryable: true });
+    const arn = db.DBInstanceArn ?? '';
+    const promotedByDrover = PROMOTED_TAG in (await tags(region, arn));
+    const replicationSource = db.ReadReplicaSourceDBInstanceIdentifier || undefined;
+    return {
+      identifier,
+      arn,
+      region,
+      status: db.DBInstanceStatus ?? 'unknown',
+      endpoint: db.Endpoint?.Address,
+      replicationSource,
+      promotedByDrover,
+      // Real RDS drops the source after promotion; emulators (moto) may keep it, so drover's own
+      // acknowledgement tag also counts.
+      standalone: !replicationSource || promotedByDrover,
+    };
+  }
+
+  return {
+    describeDb: (input: { region: string; identifier: string }) => describe(input.region, input.identifier),
+
+    /** Latest ReplicaLag datapoint of an instance in the last 10 minutes, or null when there is none. */
+    async replicaLag(input: { region: string; identifier: string }): Promise<LagReading | null> {
+      const end = new Date();
+      const out = await aws('cloudwatch:GetMetricStatistics(ReplicaLag)', () =>
+        cloudwatch(input.region).getMetricStatistics({
+          Namespace: 'AWS/RDS',
+          MetricName: 'ReplicaLag',
+          Dimensions: [{ Name: 'DBInstanceIdentifier', Value: input.identifier }],
+          StartTime: new Date(end.getTime() - 10 * 60_000),
+          EndTime: new Date(end.getTime() + 60_000),
+          Period: 60,
+          Statistics: ['Maximum'],
+        }),
+      );
+      const latest = (out.Datapoints ?? [])
+        .filter((d) => d.Timestamp && d.Maximum !== undefined)
+        .sort((a, b) => (b.Timestamp as Date).getTime() - (a.Timestamp as Date).getTime())[0];
+      return latest ? { lagSeconds: latest.Maximum as number, observedAt: (latest.Timestamp as Date).toISOString() } : null;
+    },
+
+    /**
+     * Promote a read replica, idempotently: an instance already standalone (or already promoted by
+     * drover) is left alone, so a retried or re-run activity never promotes twice.
+     */
+    async promoteReplica(input: { region: string; identifier: string; runRef: string }): Promise<{ alreadyPromoted: boolean; requestId?: string; before: DbState }> {
+      const before = await describe(input.region, input.identifier);
+      if (before.standalone) return { alreadyPromoted: true, before };
+      let requestId: string | undefined;
+      try {
+        const out = await rds(input.region).promoteReadReplica({ DBInstanceIdentifier: input.identifier });
+        requestId = out.$metadata.requestId;
+      } catch (err) {
+        // A promotion already under way (a previous attempt's call landed) answers InvalidDBInstanceState.
+        if (!/InvalidDBInstanceState/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:PromoteReadReplica');
+      }
+      await aws('rds:AddTagsToResource', () =>
+        rds(input.region).addTagsToResource({
+          ResourceName: before.arn,
+          Tags: [
+            { Key: PROMOTED_TAG, Value: new Date().toISOString() },
+            { Key: 'drover:promoted-by', Value: input.runRef.slice(0, 255) },
+          ],
+        }),
+      );
+      return { alreadyPromoted: false, requestId, before };
+    },
+
+    /** Wait until the instance is standalone and available, heartbeating its status. */
+    async waitStandalone(input: { region: string; identifier: string; timeoutMs?: number }): Promise<DbState> {
+      return pollUntil({ what: `${input.identifier} to be standalone and available`, timeoutMs: input.timeoutMs ?? 60 * 60_000, initialIntervalMs: 500, maxIntervalMs: 15_000 }, async () => {
+        const s = await describe(input.region, input.identifier);
+        return { done: s.standalone && s.status === 'available', value: s, progress: `${s.status}${s.replicationSource ? `, replicating from ${s.replicationSource}` : ''}` };
+      });
+    },
+  };
+}

@@ -1,0 +1,194 @@
+import type { ResourceRecordSet, Change } from '@aws-sdk/client-route-53';
+import { ApplicationFailure } from '@temporalio/common';
+import type { DnsRecord } from '../runbooks/schema';
+import { FailureType } from '../workflows/failures';
+import type { Route53Api } from './aws/clients';
+import { aws } from './aws/errors';
+import { pollUntil } from './wait';
+
+export interface TrafficInput {
+  hostedZone: string;
+  records: DnsRecord[];
+  fromRegion: string;
+  toRegion: string;
+  /** Percent of traffic on toRegion after the change. */
+  percent: number;
+}
+
+export interface ZoneChange {
+  zone: string;
+  changeId?: string;
+  /** Record sets changed in this zone's single ChangeBatch (0: already in the desired state). */
+  changed: number;
+  requestId?: string;
+}
+
+export interface RecordState {
+  name: string;
+  routing: 'weighted' | 'failover';
+  /** Weight per region for weighted records; for failover records, 100 on the region holding PRIMARY. */
+  share: Record<string, number>;
+}
+
+const norm = (name: string) => name.replace(/\\052/g, '*').replace(/\.$/, '').toLowerCase();
+const key = (name: string, type: string, setId?: string) => `${norm(name)}|${type}|${setId ?? ''}`;
+
+/** Route 53 activities: zone lookup, record reads, one ChangeBatch per zone per step, INSYNC waits. */
+export function createRoute53Activities(route53: () => Route53Api) {
+  const zoneIds = new Map<string, string>();
+
+  async function zoneId(zone: string): Promise<string> {
+    const cached = zoneIds.get(zone);
+    if (cached) return cached;
+    const out = await aws('route53:ListHostedZonesByName', () => route53().listHostedZonesByName({ DNSName: zone, MaxItems: 1 }));
+    const hit = out.HostedZones?.find((z) => norm(z.Name ?? '') === norm(zone));
+    if (!hit?.Id) {
+      throw ApplicationFailure.create({ type: FailureType.NotFound, message: `hosted zone ${zone} not found`, nonRetryable: true });
+    }
+    const id = hit.Id.replace(/^\/hostedzone\//, '');
+    zoneIds.set(zone, id);
+    return id;
+  }
+
+  async function listZone(id: string): Promise<Map<string, ResourceRecordSet>> {
+    const sets = new Map<string, ResourceRecordSet>();
+    let start: { StartRecordName?: string; StartRecordType?: ResourceRecordSet['Type']; StartRecordIdentifier?: string } = {};
+    for (;;) {
+      const page = await aws('route53:ListResourceRecordSets', () => route53().listResourceRecordSets({ HostedZoneId: id, ...start }));
+      for (const s of page.ResourceRecordSets ?? []) sets.set(key(s.Name ?? '', s.Type ?? '', s.SetIdentifier), s);
+      if (!page.IsTruncated) return sets;
+      start = { StartRecordName: page.NextRecordName, StartRecordType: page.NextRecordType, StartRecordIdentifier: page.NextRecordIdentifier };
+    }
+  }
+
+  async function waitInSync(changeId: string, what: string): Promise<void> {
+    await pollUntil({ what: `Route 53 change ${changeId} (${what}) to be INSYNC`, timeoutMs: 10 * 60_000, initialIntervalMs: 250, maxIntervalMs: 5000 }, async () => {
+      const out = await aws('route53:GetChange', () => route53().getChange({ Id: changeId }));
+      const status = out.ChangeInfo?.Status ?? 'UNKNOWN';
+      return { done: status === 'INSYNC', value: undefined, progress: status };
+    });
+  }
+
+  function groupByZone(hostedZone: string, records: DnsRecord[]): Map<string, DnsRecord[]> {
+    const byZone = new Map<string, DnsRecord[]>();
+    for (const r of records) {
+      const zone = r.zone ?? hostedZone;
+      byZone.set(zone, [...(byZone.get(zone) ?? []), r]);
+    }
+    return byZone;
+  }
+
+  function desired(r: DnsRecord, region: string, input: TrafficInput): Pick<ResourceRecordSet, 'Weight' | 'Failover'> {
+    if (r.routing === 'weighted') return { Weight: region === input.toRegion ? input.percent : 100 - input.percent };
+    // Failover records carry no weight: traffic is forced by swapping the PRIMARY/SECONDARY roles
+    // in one ChangeBatch, once the shift reaches 100%.
+    const toIsPrimary = input.percent >= 100;
+    return { Failover: (region === input.toRegion) === toIsPrimary ? 'PRIMARY' : 'SECONDARY' };
+  }
+
+  return {
+    /** Current traffic shares of the runbook's records, per region. */
+    async readTraffic(input: { hostedZone: string; records: DnsRecord[]; regions: string[] }): Promise<RecordState[]> {
+      const states: RecordState[] = [];
+      for (const [zone, records] of groupByZone(input.hostedZone, input.records)) {
+        const sets = await listZone(await zoneId(zone));
+        for (const r of records) {
+          const share: Record<string, number> = {};
+          for (const region of input.regions) {
+            const s = sets.get(key(r.name, r.type, r.targets[region]?.setIdentifier));
+            if (!s) continue;
+            share[region] = r.routing === 'weighted' ? Number(s.Weight ?? 0) : s.Failover === 'PRIMARY' ? 100 : 0;
+          }
+          states.push({ name: r.name, routing: r.routing, share });
+        }
+      }
+      return states;
+    },
+
+    /** Which of the runbook's record sets are missing from Route 53. */
+    async missingRecords(input: { hostedZone: string; records: DnsRecord[]; regions: string[] }): Promise<string[]> {
+      const missing: string[] = [];
+      for (const [zone, records] of groupByZone(input.hostedZone, input.records)) {
+        let sets: Map<string, ResourceRecordSet>;
+        try {
+          sets = await listZone(await zoneId(zone));
+        } catch (e) {
+          missing.push(`zone ${zone}: ${(e as Error).message}`);
+          continue;
+        }
+        for (const r of records) {
+          for (const region of input.regions) {
+            const setId = r.targets[region]?.setIdentifier;
+            if (!sets.has(key(r.name, r.type, setId))) missing.push(`${r.name} ${r.type} set ${setId} (${region})`);
+          }
+        }
+      }
+      return missing;
+    },
+
+    /**
+     * Move the records to `percent` on toRegion: one UPSERT ChangeBatch per zone holding only the
+     * record sets that differ (so a retry after success changes nothing), then wait for INSYNC.
+     */
+    async shiftTraffic(input: TrafficInput): Promise<ZoneChange[]> {
+      const results = await Promise.all(
+        [...groupByZone(input.hostedZone, input.records)].map(async ([zone, records]): Promise<ZoneChange> => {
+          const id = await zoneId(zone);
+          const sets = await listZone(id);
+          const changes: Change[] = [];
+          for (const r of records) {
+            for (const region of [input.fromRegion, input.toRegion]) {
+              const setId = r.targets[region]?.setIdentifier;
+              const current = sets.get(key(r.name, r.type, setId));
+              if (!current) {
+                throw ApplicationFailure.create({ type: FailureType.NotFound, message: `record ${r.name} ${r.type} set ${setId} not found in zone ${zone}`, nonRetryable: true });
+              }
+              const want = desired(r, region, input);
+              if ((want.Weight !== undefined && current.Weight !== want.Weight) || (want.Failover !== undefined && current.Failover !== want.Failover)) {
+                changes.push({ Action: 'UPSERT', ResourceRecordSet: { ...current, ...want } });
+              }
+            }
+          }
+          if (changes.length === 0) return { zone, changed: 0 };
+          const out = await aws('route53:ChangeResourceRecordSets', () =>
+            route53().changeResourceRecordSets({
+              HostedZoneId: id,
+              ChangeBatch: { Comment: `drover: ${input.percent}% to ${input.toRegion}`, Changes: changes },
+            }),
+          );
+          const changeId = out.ChangeInfo?.Id ?? '';
+          await waitInSync(changeId, `${zone} ${input.percent}%`);
+          return { zone, changeId, changed: changes.length, requestId: out.$metadata.requestId };
+        }),
+      );
+      return results;
+    },
+
+    /** Point a simple CNAME at `value` (no change if it already does), then wait for INSYNC. */
+    async upsertCname(input: { zone: string; name: string; value: string; ttl: number }): Promise<{ before?: string; after: string; changeId?: string; requestId?: string }> {
+      const id = await zoneId(input.zone);
+      const sets = await listZone(id);
+      const current = sets.get(key(input.name, 'CNAME'));
+      const before = current?.ResourceRecords?.[0]?.Value;
+      if (before && norm(before) === norm(input.value)) return { before, after: before };
+      const out = await aws('route53:ChangeResourceRecordSets', () =>
+        route53().changeResourceRecordSets({
+          HostedZoneId: id,
+          ChangeBatch: {
+            Comment: 'drover: repoint writer endpoint',
+            Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: input.name, Type: 'CNAME', TTL: input.ttl, ResourceRecords: [{ Value: input.value }] } }],
+          },
+        }),
+      );
+      const changeId = out.ChangeInfo?.Id ?? '';
+      await waitInSync(changeId, `${input.name} -> ${input.value}`);
+      return { before, after: input.value, changeId, requestId: out.$metadata.requestId };
+    },
+
+    /** The value a simple CNAME currently points at. */
+    async readCname(input: { zone: string; name: string }): Promise<string | undefined> {
+      const sets = await listZone(await zoneId(input.zone));
+      return sets.get(key(input.name, 'CNAME'))?.ResourceRecords?.[0]?.Value;
+    },
+  };
+}

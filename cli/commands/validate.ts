@@ -1,0 +1,25 @@
+import { Command } from 'commander';
+import { formatProblems, loadRunbookFile } from '../../runbooks/load';
+import { EXIT, type CliIO } from '../io';
+import type { SetExit } from './index';
+
+/** `drover validate FILE`: report every problem in a runbook, exit 2 if there is any. */
+export function validateCommand(io: CliIO, setExit: SetExit): Command {
+  return new Command('validate')
+    .description('validate a runbook file and report every problem at once')
+    .argument('<file>', 'runbook YAML file')
+    .option('--json', 'print the result as JSON')
+    .action((file: string, opts: { json?: boolean }) => {
+      const result = loadRunbookFile(file);
+      if (opts.json) {
+        io.out(JSON.stringify(result.ok ? { ok: true, name: result.runbook.name } : { ok: false, problems: result.problems }, null, 2));
+      } else if (result.ok) {
+        const rb = result.runbook;
+        io.out(`${file}: valid runbook "${rb.name}" (${rb.regions.primary} -> ${rb.regions.standby}, ${rb.dns.records.length} records, ${rb.compute.clusters.length} clusters)`);
+      } else {
+        for (const line of formatProblems(file, result.problems)) io.err(line);
+        io.err(`${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} found`);
+      }
+      setExit(result.ok ? EXIT.OK : EXIT.USAGE);
+    });
+}

@@ -1,0 +1,34 @@
+import { Command } from 'commander';
+import { createAwsClients } from '../../activities/aws/clients';
+import { resolveEndpoints } from '../../infra/local/stack';
+import { awsConfig } from '../context';
+import type { CliIO } from '../io';
+import { namespace, taskQueue } from '../temporal';
+import { createWorker } from '../worker';
+import type { SetExit } from './index';
+
+/** `drover worker`: run the workflows and activities until interrupted. */
+export function workerCommand(io: CliIO, _setExit: SetExit): Command {
+  return new Command('worker')
+    .description('run a drover worker (workflows and AWS activities) until interrupted')
+    .action(async () => {
+      const { temporalAddress } = resolveEndpoints();
+      const config = awsConfig();
+      const { worker, connection } = await createWorker({
+        address: temporalAddress,
+        taskQueue: taskQueue(),
+        namespace: namespace(),
+        deps: { aws: createAwsClients(config) },
+        workflowBundle: process.env.DROVER_WORKFLOW_BUNDLE ? { codePath: process.env.DROVER_WORKFLOW_BUNDLE } : undefined,
+      });
+      io.err(`drover worker on ${temporalAddress}, task queue ${taskQueue()}, AWS ${config.endpoint ?? 'default endpoints'}`);
+      const stop = () => worker.shutdown();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        await worker.run();
+      } finally {
+        await connection.close();
+      }
+    });
+}

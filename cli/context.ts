@@ -1,0 +1,37 @@
+import type { Client } from '@temporalio/client';
+import { awsConfigFromEnv, type AwsConfig } from '../activities/aws/clients';
+import { resolveEndpoints } from '../infra/local/stack';
+import { formatProblems, loadRunbookFile } from '../runbooks/load';
+import type { Runbook } from '../runbooks/schema';
+import { CliError, EXIT } from './io';
+import { connectClient } from './temporal';
+
+/** Load and validate a runbook, or fail with its path-qualified problems (exit 2). */
+export function loadRunbookOrThrow(file: string): Runbook {
+  const result = loadRunbookFile(file);
+  if (!result.ok) throw new CliError(`${file} is not a valid runbook`, EXIT.USAGE, formatProblems(file, result.problems));
+  return result.runbook;
+}
+
+/** AWS configuration: the environment, else the embedded stack's emulator when `drover dev up` runs. */
+export function awsConfig(): AwsConfig {
+  const { awsEndpoint } = resolveEndpoints();
+  const env = { ...process.env };
+  if (!env.AWS_ENDPOINT_URL && awsEndpoint) env.AWS_ENDPOINT_URL = awsEndpoint;
+  return awsConfigFromEnv(env);
+}
+
+/** Run `fn` with a Temporal client on the configured server, closing the connection afterwards. */
+export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const { client, close } = await connectClient(resolveEndpoints().temporalAddress);
+  try {
+    return await fn(client);
+  } finally {
+    await close();
+  }
+}
+
+/** The person running the CLI, for `requestedBy` when not given. */
+export function currentUser(): string {
+  return process.env.DROVER_USER ?? process.env.USER ?? process.env.LOGNAME ?? 'unknown';
+}

@@ -1,0 +1,49 @@
+import { Command, CommanderError } from 'commander';
+import { CliError, consoleIO, EXIT, type CliIO, type ExitCode } from './io';
+import { registerCommands } from './commands';
+
+/** Run the drover CLI in-process and return its exit code; never calls process.exit. */
+export async function exec(argv: string[], io: CliIO = consoleIO): Promise<number> {
+  const program = new Command('drover')
+    .description('Disaster-recovery runbooks for two-region AWS applications, on Temporal')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
+    .showSuggestionAfterError();
+  const state: { code: ExitCode } = { code: EXIT.OK };
+  registerCommands(program, io, (code) => {
+    state.code = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return state.code;
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+function reportError(e: unknown, io: CliIO): number {
+  if (e instanceof CommanderError) {
+    // Help and version are "errors" to commander; its own message was already written.
+    return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+  }
+  if (e instanceof CliError) {
+    io.err(`drover: ${e.message}`);
+    for (const line of e.lines) io.err(`  ${line}`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  io.err(`drover: unexpected error: ${err?.message ?? String(e)}`);
+  if (process.env.DROVER_DEBUG) io.err(err?.stack ?? '');
+  return EXIT.FAILED;
+}
+
+if (require.main === module) {
+  exec(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    () => {
+      process.exitCode = EXIT.FAILED;
+    },
+  );
+}

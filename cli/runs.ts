@@ -1,0 +1,73 @@
+import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { RunStatus } from '../workflows/regionFailover';
+import { CliError, EXIT, type CliIO, type ExitCode } from './io';
+import { renderGate, renderOutcome, renderStatus, renderStep } from './render';
+
+/** The status a run recorded: live from its query while open, from its result or failure once closed. */
+export async function fetchStatus(client: Client, workflowId: string): Promise<{ status: RunStatus; closed: boolean }> {
+  const handle = client.workflow.getHandle(workflowId);
+  let closed: boolean;
+  try {
+    closed = (await handle.describe()).status.name !== 'RUNNING';
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new CliError(`no run ${workflowId}`, EXIT.NOT_FOUND, ['list runs with the Temporal Web UI, or check the runbook name']);
+    throw e;
+  }
+  if (!closed) return { status: (await handle.query<RunStatus>('status')) as RunStatus, closed };
+  try {
+    return { status: (await handle.result()) as RunStatus, closed };
+  } catch (e) {
+    const cause = e instanceof WorkflowFailedError ? e.cause : undefined;
+    const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as RunStatus | undefined) : undefined;
+    if (details?.steps) return { status: details, closed };
+    throw new CliError(`run ${workflowId} ended without a status: ${(cause ?? (e as Error)).message}`, EXIT.FAILED);
+  }
+}
+
+/** Exit code for a run's final phase. */
+export function exitCodeFor(status: RunStatus): ExitCode {
+  if (status.phase === 'completed') return EXIT.OK;
+  if (status.phase === 'rejected' || status.phase === 'aborted') return EXIT.REJECTED;
+  return EXIT.FAILED;
+}
+
+export interface WatchOptions {
+  intervalMs?: number;
+  /** Redraw in place (a terminal) instead of printing changes line by line. */
+  tty?: boolean;
+  /** Called on each poll while a gate is pending (the demo's automatic approver). */
+  onPendingGate?: (status: RunStatus) => Promise<void>;
+}
+
+/** Follow a run until it closes, printing its live step list; returns the final status. */
+export async function watchRun(client: Client, workflowId: string, io: CliIO, opts: WatchOptions = {}): Promise<RunStatus> {
+  let previous: string[] = [];
+  const printed = new Map<string, string>();
+  let gateShown: string | undefined;
+  for (;;) {
+    const { status, closed } = await fetchStatus(client, workflowId);
+    if (opts.tty) {
+      const lines = renderStatus(status);
+      if (previous.length > 0) process.stdout.write(`\x1b[${previous.length}A\x1b[J`);
+      for (const l of lines) io.out(l);
+      previous = lines;
+    } else {
+      // A log, not a screen: print the header once, then each step when its state changes.
+      if (printed.size === 0) renderStatus(status).slice(0, 2).forEach((l) => io.out(l));
+      for (const step of status.steps) {
+        const state = `${step.status}|${step.notes.length}`;
+        if (step.status !== 'pending' && step.status !== 'running' && printed.get(step.id) !== state) {
+          renderStep(step, status.startedAt).forEach((l) => io.out(l));
+        }
+        printed.set(step.id, state);
+      }
+      if (status.pendingGate && gateShown !== status.pendingGate.name) renderGate(status).forEach((l) => io.out(l));
+      gateShown = status.pendingGate?.name;
+      if (closed) renderOutcome(status).forEach((l) => io.out(l));
+    }
+    if (closed) return status;
+    if (status.pendingGate && opts.onPendingGate) await opts.onPendingGate(status);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
+  }
+}

@@ -1,0 +1,209 @@
+import { CloudWatch } from '@aws-sdk/client-cloudwatch';
+import { EKS } from '@aws-sdk/client-eks';
+import { RDS } from '@aws-sdk/client-rds';
+import { Route53, type Change, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import type { AwsConfig } from '../../activities/aws/clients';
+import type { Runbook } from '../../runbooks/schema';
+
+export interface SeedAction {
+  resource: string;
+  action: 'created' | 'updated' | 'unchanged';
+}
+
+const norm = (n: string) => n.replace(/\.$/, '').toLowerCase();
+const errorName = (e: unknown) => (e as { name?: string }).name ?? '';
+
+// Placeholders for an emulator: moto accepts any well-formed ARN and subnet id.
+const ACCOUNT = '123456789012';
+const FAKE_ROLE = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+
+/**
+ * Create in an emulator everything a runbook references, in its seeded topology: primary at 100,
+ * standby at 0, the RDS primary with a cross-region replica, clusters at their capacities, alarms OK.
+ * Idempotent: what already exists in the intended state is left unchanged.
+ */
+export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedAction[]> {
+  const actions: SeedAction[] = [];
+  const note = (resource: string, action: SeedAction['action']) => actions.push({ resource, action });
+  const common = (region: string) => ({ region, endpoint: config.regionEndpoints?.[region] ?? config.endpoint, credentials: config.credentials });
+  const { primary, standby } = rb.regions;
+  const route53 = new Route53(common('us-east-1'));
+
+  // Hosted zones.
+  const zones = new Map<string, string>();
+  const zoneNames = new Set([rb.dns.hostedZone, ...rb.dns.records.map((r) => r.zone ?? rb.dns.hostedZone), rb.database.writerRecord.zone ?? rb.dns.hostedZone]);
+  for (const zone of zoneNames) {
+    const found = await route53.listHostedZonesByName({ DNSName: zone, MaxItems: 1 });
+    const hit = found.HostedZones?.find((z) => norm(z.Name ?? '') === norm(zone));
+    if (hit?.Id) {
+      zones.set(zone, hit.Id.replace('/hostedzone/', ''));
+      note(`route53 zone ${zone}`, 'unchanged');
+    } else {
+      const created = await route53.createHostedZone({ Name: zone, CallerReference: `drover-seed-${rb.name}-${zone}` });
+      zones.set(zone, (created.HostedZone?.Id ?? '').replace('/hostedzone/', ''));
+      note(`route53 zone ${zone}`, 'created');
+    }
+  }
+
+  async function upsert(zone: string, wanted: ResourceRecordSet[]): Promise<void> {
+    const id = zones.get(zone) as string;
+    const existing: ResourceRecordSet[] = [];
+    let start: { StartRecordName?: string; StartRecordType?: ResourceRecordSet['Type']; StartRecordIdentifier?: string } = {};
+    for (;;) {
+      const page = await route53.listResourceRecordSets({ HostedZoneId: id, ...start });
+      existing.push(...(page.ResourceRecordSets ?? []));
+      if (!page.IsTruncated) break;
+      start = { StartRecordName: page.NextRecordName, StartRecordType: page.NextRecordType, StartRecordIdentifier: page.NextRecordIdentifier };
+    }
+    const changes: Change[] = [];
+    for (const w of wanted) {
+      const cur = existing.find((e) => norm(e.Name ?? '') === norm(w.Name ?? '') && e.Type === w.Type && (e.SetIdentifier ?? '') === (w.SetIdentifier ?? ''));
+      const same =
+        cur &&
+        cur.Weight === w.Weight &&
+        cur.Failover === w.Failover &&
+        cur.TTL === w.TTL &&
+        norm(cur.ResourceRecords?.[0]?.Value ?? '') === norm(w.ResourceRecords?.[0]?.Value ?? '');
+      note(`route53 record ${w.Name} ${w.SetIdentifier ?? ''}`.trim(), same ? 'unchanged' : cur ? 'updated' : 'created');
+      if (!same) changes.push({ Action: 'UPSERT', ResourceRecordSet: w });
+    }
+    if (changes.length > 0) await route53.changeResourceRecordSets({ HostedZoneId: id, ChangeBatch: { Comment: 'drover demo seed', Changes: changes } });
+  }
+
+  const byZone = new Map<string, ResourceRecordSet[]>();
+  for (const r of rb.dns.records) {
+    const zone = r.zone ?? rb.dns.hostedZone;
+    for (const region of [primary, standby]) {
+      const t = r.targets[region];
+      const routing = r.routing === 'weighted' ? { Weight: region === primary ? 100 : 0 } : { Failover: region === primary ? ('PRIMARY' as const) : ('SECONDARY' as const) };
+      byZone.set(zone, [...(byZone.get(zone) ?? []), { Name: r.name, Type: r.type, TTL: r.ttl, SetIdentifier: t.setIdentifier, ResourceRecords: [{ Value: t.value }], ...routing }]);
+    }
+  }
+  for (const [zone, sets] of byZone) await upsert(zone, sets);
+
+  // Database: the primary, then a cross-region read replica created from its ARN.
+  const rdsPrimary = new RDS(common(primary));
+  const rdsStandby = new RDS(common(standby));
+  async function describe(rds: RDS, id: string) {
+    try {
+      return (await rds.describeDBInstances({ DBInstanceIdentifier: id })).DBInstances?.[0];
+    } catch (e) {
+      if (/DBInstanceNotFound/.test(errorName(e))) return undefined;
+      throw e;
+    }
+  }
+  let primaryDb = await describe(rdsPrimary, rb.database.primary.identifier);
+  if (primaryDb) note(`rds ${rb.database.primary.identifier} (${primary})`, 'unchanged');
+  else {
+    primaryDb = (
+      await rdsPrimary.createDBInstance({
+        DBInstanceIdentifier: rb.database.primary.identifier,
+        Engine: rb.database.engine,
+        DBInstanceClass: rb.database.instanceClass,
+        AllocatedStorage: 100,
+        MasterUsername: 'drover',
+        ManageMasterUserPassword: true,
+        BackupRetentionPeriod: 7,
+      })
+    ).DBInstance;
+    note(`rds ${rb.database.primary.identifier} (${primary})`, 'created');
+  }
+  let replica = await describe(rdsStandby, rb.database.replica.identifier);
+  if (replica) note(`rds replica ${rb.database.replica.identifier} (${standby})`, 'unchanged');
+  else {
+    replica = (
+      await rdsStandby.createDBInstanceReadReplica({
+        DBInstanceIdentifier: rb.database.replica.identifier,
+        SourceDBInstanceIdentifier: primaryDb?.DBInstanceArn,
+        DBInstanceClass: rb.database.instanceClass,
+      })
+    ).DBInstance;
+    note(`rds replica ${rb.database.replica.identifier} (${standby})`, 'created');
+  }
+  const primaryEndpoint = primaryDb?.Endpoint?.Address ?? `${rb.database.primary.identifier}.${primary}.rds.amazonaws.com`;
+  await upsert(rb.database.writerRecord.zone ?? rb.dns.hostedZone, [
+    { Name: rb.database.writerRecord.name, Type: 'CNAME', TTL: rb.database.writerRecord.ttl, ResourceRecords: [{ Value: primaryEndpoint }] },
+  ]);
+
+  // A recent ReplicaLag datapoint, as RDS would publish every minute.
+  const cwStandby = new CloudWatch(common(standby));
+  const lag = await cwStandby.getMetricStatistics({
+    Namespace: 'AWS/RDS',
+    MetricName: 'ReplicaLag',
+    Dimensions: [{ Name: 'DBInstanceIdentifier', Value: rb.database.replica.identifier }],
+    StartTime: new Date(Date.now() - 5 * 60_000),
+    EndTime: new Date(Date.now() + 60_000),
+    Period: 60,
+    Statistics: ['Maximum'],
+  });
+  if ((lag.Datapoints ?? []).length === 0) {
+    await cwStandby.putMetricData({
+      Namespace: 'AWS/RDS',
+      MetricData: [{ MetricName: 'ReplicaLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: rb.database.replica.identifier }], Value: 2, Unit: 'Seconds', Timestamp: new Date() }],
+    });
+    note(`metric ReplicaLag ${rb.database.replica.identifier}`, 'created');
+  } else note(`metric ReplicaLag ${rb.database.replica.identifier}`, 'unchanged');
+
+  // Compute: the primary at active capacity, the standby at standby capacity.
+  for (const c of rb.compute.clusters) {
+    const eks = new EKS(common(c.region));
+    const exists = await eks.describeCluster({ name: c.name }).then(
+      () => true,
+      (e: unknown) => {
+        if (errorName(e) === 'ResourceNotFoundException') return false;
+        throw e;
+      },
+    );
+    if (!exists) {
+      await eks.createCluster({
+        name: c.name,
+        version: c.version,
+        roleArn: FAKE_ROLE(`${c.name}-cluster`),
+        resourcesVpcConfig: { subnetIds: [`subnet-${c.region}-a`, `subnet-${c.region}-b`] },
+        tags: { 'drover:runbook': rb.name },
+      });
+    }
+    note(`eks cluster ${c.name} (${c.region})`, exists ? 'unchanged' : 'created');
+    for (const g of c.nodeGroups) {
+      const size = c.region === primary ? g.active : g.standby;
+      const ng = await eks.describeNodegroup({ clusterName: c.name, nodegroupName: g.name }).then(
+        (o) => o.nodegroup,
+        (e: unknown) => {
+          if (errorName(e) === 'ResourceNotFoundException') return undefined;
+          throw e;
+        },
+      );
+      const scalingConfig = { minSize: size, desiredSize: size, maxSize: Math.max(g.max ?? g.active, size, 1) };
+      if (!ng) {
+        await eks.createNodegroup({ clusterName: c.name, nodegroupName: g.name, nodeRole: FAKE_ROLE(`${c.name}-nodes`), subnets: [`subnet-${c.region}-a`], scalingConfig });
+        note(`eks node group ${c.name}/${g.name}`, 'created');
+      } else if (ng.scalingConfig?.desiredSize !== size || ng.scalingConfig?.minSize !== size) {
+        await eks.updateNodegroupConfig({ clusterName: c.name, nodegroupName: g.name, scalingConfig });
+        note(`eks node group ${c.name}/${g.name}`, 'updated');
+      } else note(`eks node group ${c.name}/${g.name}`, 'unchanged');
+    }
+  }
+
+  // Alarms, in state OK.
+  for (const [region, names] of Object.entries(rb.health.alarms)) {
+    const cw = new CloudWatch(common(region));
+    const existing = new Map(((await cw.describeAlarms({ AlarmNames: names })).MetricAlarms ?? []).map((a) => [a.AlarmName, a.StateValue]));
+    for (const name of names) {
+      if (!existing.has(name)) {
+        await cw.putMetricAlarm({
+          AlarmName: name,
+          Namespace: 'ApnaKart/Health',
+          MetricName: name,
+          Statistic: 'Average',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        });
+      }
+      if (existing.get(name) !== 'OK') await cw.setAlarmState({ AlarmName: name, StateValue: 'OK', StateReason: 'drover demo seed' });
+      note(`alarm ${name} (${region})`, !existing.has(name) ? 'created' : existing.get(name) === 'OK' ? 'unchanged' : 'updated');
+    }
+  }
+  return actions;
+}

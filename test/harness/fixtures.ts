@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CloudWatch } from '@aws-sdk/client-cloudwatch';
+import { EKS } from '@aws-sdk/client-eks';
+import { RDS } from '@aws-sdk/client-rds';
+import { Route53 } from '@aws-sdk/client-route-53';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { parseDocument } from 'yaml';
+import type { AwsConfig } from '../../activities/aws/clients';
+import type { CliIO } from '../../cli/io';
+import { parseRunbook } from '../../runbooks/load';
+import type { Runbook } from '../../runbooks/schema';
+
+export const APNAKART = path.join(__dirname, '../../runbooks/apnakart.yaml');
+const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
+
+/** AWS configuration for an emulator endpoint, with optional per-region overrides. */
+export function emulatorConfig(endpoint: string, regionEndpoints: Record<string, string> = {}): AwsConfig {
+  return { endpoint, regionEndpoints, credentials: CREDS, maxAttempts: 2 };
+}
+
+/**
+ * Write a variant of the ApnaKart runbook to a temp file: a unique name (so workflow ids never
+ * collide between tests), probes pointed at local apps, and any other edits as YAML paths.
+ */
+export function writeRunbook(opts: { name: string; probeBases?: Record<string, string>; set?: Array<[Array<string | number>, unknown]> }): { file: string; runbook: Runbook } {
+  const doc = parseDocument(fs.readFileSync(APNAKART, 'utf8'));
+  doc.setIn(['name'], opts.name);
+  for (const [region, base] of Object.entries(opts.probeBases ?? {})) {
+    const probes = doc.getIn(['health', 'probes', region]) as { items: unknown[] } | undefined;
+    probes?.items.forEach((_, i) => {
+      const url = new URL(String(doc.getIn(['health', 'probes', region, i, 'url'])));
+      doc.setIn(['health', 'probes', region, i, 'url'], `${base}${url.pathname}`);
+    });
+  }
+  for (const [p, value] of opts.set ?? []) doc.setIn(p, value);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-rb-'));
+  const file = path.join(dir, `${opts.name}.yaml`);
+  fs.writeFileSync(file, doc.toString());
+  const parsed = parseRunbook(doc.toString());
+  if (!parsed.ok) throw new Error(`test runbook invalid: ${JSON.stringify(parsed.problems)}`);
+  return { file, runbook: parsed.runbook };
+}
+
+/** A CliIO that keeps what a command printed. */
+export function captureIO(): CliIO & { stdout: string[]; stderr: string[]; all(): string } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), all: () => [...stdout, ...stderr].join('\n') };
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } });
+  return bundle;
+}
+
+/** The emulator's state of a runbook's resources, read directly with the SDK (not through drover). */
+export async function describeTopology(rb: Runbook, endpoint: string) {
+  const common = (region: string) => ({ region, endpoint, credentials: CREDS });
+  const { primary, standby } = rb.regions;
+  const route53 = new Route53(common('us-east-1'));
+  const zone = (await route53.listHostedZonesByName({ DNSName: rb.dns.hostedZone })).HostedZones?.[0];
+  const sets = (await route53.listResourceRecordSets({ HostedZoneId: zone?.Id })).ResourceRecordSets ?? [];
+  const recordSet = (name: string, setId?: string) => sets.find((s) => s.Name?.replace(/\.$/, '') === name && (setId === undefined || s.SetIdentifier === setId));
+  const weights: Record<string, Record<string, number | string | undefined>> = {};
+  for (const r of rb.dns.records) {
+    weights[r.name] = {};
+    for (const region of [primary, standby]) {
+      const s = recordSet(r.name, r.targets[region].setIdentifier);
+      weights[r.name][region] = r.routing === 'weighted' ? s?.Weight : s?.Failover;
+    }
+  }
+  const writer = recordSet(rb.database.writerRecord.name)?.ResourceRecords?.[0]?.Value;
+  const rdsStandby = new RDS(common(standby));
+  const replica = (await rdsStandby.describeDBInstances({ DBInstanceIdentifier: rb.database.replica.identifier })).DBInstances?.[0];
+  const replicaTags = (await rdsStandby.listTagsForResource({ ResourceName: replica?.DBInstanceArn })).TagList ?? [];
+  const nodeGroups: Record<string, number | undefined> = {};
+  for (const c of rb.compute.clusters) {
+    const eks = new EKS(common(c.region));
+    for (const g of c.nodeGroups) {
+      nodeGroups[`${c.region}/${c.name}/${g.name}`] = (await eks.describeNodegroup({ clusterName: c.name, nodegroupName: g.name })).nodegroup?.scalingConfig?.desiredSize;
+    }
+  }
+  return { weights, writer, replica, replicaPromotedTag: replicaTags.some((t) => t.Key === 'drover:promoted-at'), nodeGroups };
+}
+
+/** Set a CloudWatch alarm's state in the emulator, as a real breach would. */
+export async function setAlarm(endpoint: string, region: string, name: string, state: 'OK' | 'ALARM'): Promise<void> {
+  await new CloudWatch({ region, endpoint, credentials: CREDS }).setAlarmState({ AlarmName: name, StateValue: state, StateReason: 'drover test' });
+}
+
+/** Requests the emulator received, from moto's recorder (started with MOTO_ENABLE_RECORDING). */
+export async function recordedActions(endpoint: string): Promise<string[]> {
+  const text = await (await fetch(`${endpoint}/moto-api/recorder/download-recording`)).text();
+  const actions: string[] = [];
+  for (const line of text.split('\n').filter(Boolean)) {
+    const req = JSON.parse(line) as { body?: string; headers?: Record<string, string>; url?: string };
+    const body = typeof req.body === 'string' ? req.body : '';
+    const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body)?.[1] ?? /Action=([A-Za-z]+)/.exec(req.url ?? '')?.[1] ?? req.headers?.['X-Amz-Target'] ?? req.headers?.['x-amz-target'];
+    if (action) actions.push(action);
+  }
+  return actions;
+}
+
+/** Poll `fn` until it returns a truthy value (tests waiting for a run to reach a step). */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

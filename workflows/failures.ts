@@ -1,0 +1,30 @@
+/**
+ * The one list of failure types drover raises. Permanent ones are non-retryable ApplicationFailures;
+ * throttling and 5xx errors are plain errors that Temporal retries with backoff.
+ */
+export const FailureType = {
+  /** IAM denied the call: retrying will not help. */
+  PermissionDenied: 'PermissionDenied',
+  /** AWS rejected the request's parameters, or drover's input was invalid. */
+  Validation: 'Validation',
+  /** A resource the runbook names does not exist. */
+  NotFound: 'NotFound',
+  /** A resource is in a state the step cannot work from (e.g. the replica is not a replica). */
+  InvalidState: 'InvalidState',
+  /** One or more preflight checks failed; nothing was changed. */
+  PreflightFailed: 'PreflightFailed',
+  /** An approver rejected the run at a gate. */
+  ApprovalRejected: 'ApprovalRejected',
+  /** A gate timed out without the approvals it needs. */
+  ApprovalTimedOut: 'ApprovalTimedOut',
+  /** Alarms or probes breached during a soak; traffic was reverted. */
+  HealthBreach: 'HealthBreach',
+  /** A wait did not reach its target state within its bound. */
+  WaitTimedOut: 'WaitTimedOut',
+  /** Final verification found the target region not in the intended state. */
+  VerificationFailed: 'VerificationFailed',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** Failure types no retry can fix. */
+export const NON_RETRYABLE: string[] = Object.values(FailureType);

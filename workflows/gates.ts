@@ -1,0 +1,89 @@
+import { condition, defineUpdate, setHandler, ApplicationFailure } from '@temporalio/workflow';
+import type { GateName, Runbook } from '../runbooks/schema';
+import { FailureType } from './failures';
+
+export interface ApproveArgs {
+  gate: string;
+  approver: string;
+  comment?: string;
+}
+export interface RejectArgs {
+  gate: string;
+  approver: string;
+  reason: string;
+}
+
+/** Approve the pending gate. Rejected before it is recorded if the gate is not pending or the approver not listed. */
+export const approveUpdate = defineUpdate<string, [ApproveArgs]>('approve');
+/** Reject the pending gate; a rejection is final and ends the run. */
+export const rejectUpdate = defineUpdate<string, [RejectArgs]>('reject');
+
+export interface Decision {
+  gate: string;
+  approver: string;
+  decision: 'approved' | 'rejected';
+  at: number;
+  comment?: string;
+}
+
+export interface PendingGate {
+  name: string;
+  approvers: string[];
+  requestedAt: number;
+  summary: string;
+}
+
+/** The run's approval gates: who may decide, what is pending, and every decision taken. */
+export class Gates {
+  pending?: PendingGate;
+  readonly decisions: Decision[] = [];
+
+  constructor(private readonly runbook: Runbook) {
+    setHandler(approveUpdate, (a) => this.decide(a.gate, a.approver, 'approved', a.comment), { validator: (a) => this.validate(a.gate, a.approver) });
+    setHandler(rejectUpdate, (r) => this.decide(r.gate, r.approver, 'rejected', r.reason), {
+      validator: (r) => {
+        this.validate(r.gate, r.approver);
+        if (!r.reason?.trim()) throw new Error('a rejection needs a reason');
+      },
+    });
+  }
+
+  required(gate: GateName): boolean {
+    return this.runbook.approvals.gates.includes(gate);
+  }
+
+  private validate(gate: string, approver: string): void {
+    if (!this.pending) throw new Error(`no gate is pending approval${gate ? ` (asked for "${gate}")` : ''}`);
+    if (gate !== this.pending.name) throw new Error(`gate "${gate}" is not pending; the pending gate is "${this.pending.name}"`);
+    if (!this.runbook.approvals.approvers.includes(approver)) {
+      throw new Error(`"${approver}" is not an approver of runbook ${this.runbook.name} (approvers: ${this.runbook.approvals.approvers.join(', ')})`);
+    }
+  }
+
+  private decide(gate: string, approver: string, decision: Decision['decision'], comment?: string): string {
+    this.decisions.push({ gate, approver, decision, at: Date.now(), comment });
+    return `${decision} gate ${gate} as ${approver}`;
+  }
+
+  /**
+   * Wait for a decision on `gate`. Resolves on approval; throws a non-retryable failure on rejection
+   * (ApprovalRejected) or when the timeout runs out (ApprovalTimedOut).
+   */
+  async await(gate: GateName, summary: string, timeoutMs: number): Promise<Decision> {
+    this.pending = { name: gate, approvers: this.runbook.approvals.approvers, requestedAt: Date.now(), summary };
+    const decided = () => this.decisions.find((d) => d.gate === gate);
+    try {
+      const inTime = await condition(() => decided() !== undefined, timeoutMs);
+      const d = decided();
+      if (!inTime || !d) {
+        throw ApplicationFailure.create({ type: FailureType.ApprovalTimedOut, message: `gate ${gate} was not approved within ${Math.round(timeoutMs / 1000)}s; nothing after it was changed`, nonRetryable: true });
+      }
+      if (d.decision === 'rejected') {
+        throw ApplicationFailure.create({ type: FailureType.ApprovalRejected, message: `gate ${gate} rejected by ${d.approver}: ${d.comment ?? ''}`, nonRetryable: true });
+      }
+      return d;
+    } finally {
+      this.pending = undefined;
+    }
+  }
+}

@@ -1,0 +1,3 @@
+// The workflow bundle's entry point: every workflow drover runs.
+export { regionFailover, statusQuery } from './regionFailover';
+export { approveUpdate, rejectUpdate } from './gates';

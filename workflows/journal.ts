@@ -1,0 +1,80 @@
+import { ApplicationFailure, ActivityFailure, isCancellation } from '@temporalio/workflow';
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+/** One step of a run's timeline, as the status view and the report show it. */
+export interface Step {
+  id: string;
+  title: string;
+  status: StepStatus;
+  /** Workflow time (ms since epoch) the step started and ended. */
+  startedAt?: number;
+  endedAt?: number;
+  /** Steps sharing a group ran side by side. */
+  group?: string;
+  /** True for approval gates: their duration is human latency. */
+  gate?: boolean;
+  notes: string[];
+}
+
+/** The innermost, most useful message of a failure (an activity's cause rather than "Activity task failed"). */
+export function failureMessage(err: unknown): string {
+  let e = err as Error & { cause?: unknown };
+  while (e instanceof ActivityFailure && e.cause) e = e.cause as Error & { cause?: unknown };
+  return e?.message ?? String(err);
+}
+
+/** The failure type of an error or of the activity failure it wraps. */
+export function failureType(err: unknown): string | undefined {
+  let e = err as Error & { cause?: unknown };
+  while (e instanceof ActivityFailure && e.cause) e = e.cause as Error & { cause?: unknown };
+  return e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined;
+}
+
+/** The ordered timeline of a run: steps are declared up front so the status view shows the whole plan. */
+export class Journal {
+  readonly steps: Step[] = [];
+
+  constructor(plan: Array<Pick<Step, 'id' | 'title'> & Partial<Pick<Step, 'group' | 'gate'>>>) {
+    for (const s of plan) this.steps.push({ ...s, status: 'pending', notes: [] });
+  }
+
+  get(id: string): Step {
+    const step = this.steps.find((s) => s.id === id);
+    if (!step) throw new Error(`unknown step ${id}`);
+    return step;
+  }
+
+  note(id: string, note: string): void {
+    this.get(id).notes.push(note);
+  }
+
+  current(): Step | undefined {
+    return this.steps.find((s) => s.status === 'running');
+  }
+
+  skip(id: string, why: string): void {
+    const step = this.get(id);
+    step.status = 'skipped';
+    step.startedAt = step.endedAt = Date.now();
+    step.notes.push(why);
+  }
+
+  /** Run `fn` as step `id`, recording its start, end and outcome; failures are recorded and rethrown. */
+  async run<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const step = this.get(id);
+    step.status = 'running';
+    step.startedAt = Date.now();
+    try {
+      const out = await fn();
+      step.status = 'done';
+      return out;
+    } catch (err) {
+      step.status = 'failed';
+      step.notes.push(isCancellation(err) ? 'cancelled' : failureMessage(err));
+      throw err;
+    } finally {
+      step.endedAt = Date.now();
+    }
+  }
+}

@@ -1,0 +1,278 @@
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { LagReading } from '../activities/rds';
+import type { Runbook } from '../runbooks/schema';
+import { FailureType, NON_RETRYABLE } from './failures';
+import { Gates, type Decision, type PendingGate } from './gates';
+import { failureMessage, failureType, Journal, type Step } from './journal';
+
+export type FailoverMode = 'planned' | 'unplanned';
+
+export interface FailoverInput {
+  runbook: Runbook;
+  targetRegion: string;
+  mode: FailoverMode;
+  reason: string;
+  requestedBy: string;
+  options?: {
+    /** Multiplies soak times and health intervals (e.g. 0.05 for a demo); 1 in production. */
+    timeScale?: number;
+    /** How long the approval gate waits before the run aborts. Default 1 h. */
+    approvalTimeoutMs?: number;
+  };
+}
+
+export interface RunStatus {
+  workflowId: string;
+  runId: string;
+  kind: 'failover';
+  runbook: string;
+  mode: FailoverMode;
+  fromRegion: string;
+  targetRegion: string;
+  reason: string;
+  requestedBy: string;
+  startedAt: number;
+  phase: 'running' | 'waiting-approval' | 'completed' | 'failed' | 'rejected' | 'aborted';
+  currentStep?: string;
+  pendingGate?: PendingGate;
+  decisions: Decision[];
+  steps: Step[];
+  /** Percent of traffic on the target region as last set. */
+  trafficPercent: number;
+  rpo?: { lagSeconds: number; observedAt: string; note: string };
+  rto?: { ms: number; gateWaitMs: number; excludingGatesMs: number; objectiveMs: number; met: boolean };
+  error?: { type?: string; message: string };
+  newWriterEndpoint?: string;
+}
+
+export type FailoverResult = RunStatus;
+
+/** Live status of a run: steps, current step, pending gate. */
+export const statusQuery = defineQuery<RunStatus>('status');
+
+const short = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+// Preflight reads give up after a few tries, so an unreachable region becomes a listed failure, not a hang.
+const preflight = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+const long = proxyActivities<Activities>({
+  startToCloseTimeout: '70m',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/**
+ * Move an application from its primary region to the standby: preflight, approval, compute and
+ * database in parallel, writer endpoint, health-gated progressive traffic shift, verification.
+ */
+export async function regionFailover(input: FailoverInput): Promise<FailoverResult> {
+  const { runbook: rb, targetRegion, mode } = input;
+  const fromRegion = rb.regions.primary;
+  const scale = input.options?.timeScale ?? 1;
+  const info = workflowInfo();
+  const startedAt = info.runStartTime.getTime();
+  const primaryLost = mode === 'unplanned';
+
+  const journal = new Journal([
+    { id: 'preflight', title: 'Preflight checks' },
+    { id: 'gate:failover', title: 'Approval: failover', gate: true },
+    { id: 'scale-compute', title: `Scale ${targetRegion} compute to active capacity`, group: 'act' },
+    { id: 'promote-database', title: `Promote replica ${rb.database.replica.identifier}`, group: 'act' },
+    { id: 'repoint-writer', title: `Point ${rb.database.writerRecord.name} at the new writer` },
+    ...rb.dns.shift.steps.map((p) => ({ id: `traffic-${p}`, title: `Shift traffic to ${p}% ${targetRegion}, then soak` })),
+    { id: 'verify', title: 'Final verification' },
+  ]);
+  const gates = new Gates(rb);
+  const status: RunStatus = {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    kind: 'failover',
+    runbook: rb.name,
+    mode,
+    fromRegion,
+    targetRegion,
+    reason: input.reason,
+    requestedBy: input.requestedBy,
+    startedAt,
+    phase: 'running',
+    decisions: gates.decisions,
+    steps: journal.steps,
+    trafficPercent: 0,
+  };
+  setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
+
+  if (targetRegion !== rb.regions.standby) {
+    throw ApplicationFailure.create({ type: FailureType.Validation, message: `target region ${targetRegion} is not the standby region ${rb.regions.standby} of ${rb.name}`, nonRetryable: true });
+  }
+  const targetClusters = rb.compute.clusters.filter((c) => c.region === targetRegion);
+  const alarms = (region: string) => rb.health.alarms[region] ?? [];
+  const probes = (region: string) => rb.health.probes[region] ?? [];
+  const writerZone = rb.database.writerRecord.zone ?? rb.dns.hostedZone;
+  let lastLag: LagReading | null = null;
+
+  try {
+    // 1. Preflight: every check runs, every failure is listed, nothing changes.
+    await journal.run('preflight', async () => {
+      const checks: Array<[string, () => Promise<string[]>]> = [
+        [
+          'replica',
+          async () => {
+            const db = await preflight.describeDb({ region: targetRegion, identifier: rb.database.replica.identifier });
+            const problems: string[] = [];
+            if (db.status !== 'available') problems.push(`replica ${db.identifier} is ${db.status}, not available`);
+            if (db.standalone) problems.push(`replica ${db.identifier} is not a read replica (already promoted?)`);
+            lastLag = await preflight.replicaLag({ region: targetRegion, identifier: rb.database.replica.identifier });
+            if (!lastLag) problems.push(`no ReplicaLag datapoint for ${db.identifier} in the last 10 minutes`);
+            else if (lastLag.lagSeconds * 1000 > rb.database.maxReplicaLag && !primaryLost) {
+              problems.push(`replica lag ${lastLag.lagSeconds}s exceeds the bound of ${rb.database.maxReplicaLag / 1000}s`);
+            }
+            return problems;
+          },
+        ],
+        ...targetClusters.map((c): [string, () => Promise<string[]>] => [
+          `compute ${c.name}`,
+          async () => (await preflight.describeCompute({ region: targetRegion, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) })).problems,
+        ]),
+        ['records', async () => (await preflight.missingRecords({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [fromRegion, targetRegion] })).map((m) => `missing record ${m}`)],
+        [
+          'target alarms',
+          async () =>
+            Object.entries(await preflight.alarmStates({ region: targetRegion, alarms: alarms(targetRegion) }))
+              .filter(([, s]) => s !== 'OK')
+              .map(([n, s]) => `alarm ${n} in ${targetRegion} is ${s}`),
+        ],
+      ];
+      if (!primaryLost) {
+        checks.push([
+          'primary database',
+          async () => {
+            const db = await preflight.describeDb({ region: fromRegion, identifier: rb.database.primary.identifier });
+            return db.status === 'available' ? [] : [`primary ${db.identifier} is ${db.status}`];
+          },
+        ]);
+      } else {
+        journal.note('preflight', `unplanned: primary region ${fromRegion} not contacted (assumed lost)`);
+      }
+      const results = await Promise.all(checks.map(async ([name, check]) => {
+        try {
+          return (await check()).map((p) => `${name}: ${p}`);
+        } catch (err) {
+          return [`${name}: ${failureMessage(err)}`];
+        }
+      }));
+      const problems = results.flat();
+      journal.note('preflight', problems.length === 0 ? `${checks.length} checks passed` : `${problems.length} of the checks failed`);
+      if (problems.length > 0) {
+        throw ApplicationFailure.create({ type: FailureType.PreflightFailed, message: `preflight failed, nothing was changed:\n- ${problems.join('\n- ')}`, nonRetryable: true, details: [problems] });
+      }
+    });
+
+    // 2. Approval.
+    if (gates.required('failover')) {
+      await journal.run('gate:failover', async () => {
+        const summary = `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`;
+        const d = await gates.await('failover', summary, input.options?.approvalTimeoutMs ?? 60 * 60_000);
+        journal.note('gate:failover', `approved by ${d.approver}${d.comment ? `: ${d.comment}` : ''}`);
+      });
+    } else {
+      journal.skip('gate:failover', 'the runbook requires no approval for failover');
+    }
+
+    // 3. Compute and database in parallel.
+    const [, writer] = await Promise.all([
+      journal.run('scale-compute', async () => {
+        for (const c of targetClusters) {
+          const out = await long.scaleNodeGroups({ region: targetRegion, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
+          journal.note('scale-compute', `${c.name}: ${out.after.map((g) => `${g.name}=${g.desiredSize}`).join(', ')}`);
+        }
+      }),
+      journal.run('promote-database', async () => {
+        const id = rb.database.replica.identifier;
+        lastLag = (await short.replicaLag({ region: targetRegion, identifier: id })) ?? lastLag;
+        const p = await short.promoteReplica({ region: targetRegion, identifier: id, runRef: `${info.workflowId}/${info.runId}` });
+        journal.note('promote-database', p.alreadyPromoted ? `${id} was already standalone; not promoted again` : `PromoteReadReplica accepted (request ${p.requestId ?? 'n/a'})`);
+        const db = await long.waitStandalone({ region: targetRegion, identifier: id });
+        journal.note('promote-database', `${id} is standalone and ${db.status}`);
+        return db;
+      }),
+    ]);
+    if (lastLag) {
+      const lag: LagReading = lastLag;
+      status.rpo = { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: 'replica lag last observed before promotion (writes were not fenced)' };
+    }
+
+    // 4. Writer endpoint.
+    await journal.run('repoint-writer', async () => {
+      if (!writer.endpoint) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${writer.identifier} has no endpoint address`, nonRetryable: true });
+      const out = await short.upsertCname({ zone: writerZone, name: rb.database.writerRecord.name, value: writer.endpoint, ttl: rb.database.writerRecord.ttl });
+      status.newWriterEndpoint = writer.endpoint;
+      journal.note('repoint-writer', out.changeId ? `${out.before ?? '(none)'} -> ${out.after}` : `already ${out.after}`);
+    });
+
+    // 5. Progressive, health-gated traffic shift.
+    let lastGood = 0;
+    for (const percent of rb.dns.shift.steps) {
+      const id = `traffic-${percent}`;
+      await journal.run(id, async () => {
+        const changes = await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion, toRegion: targetRegion, percent });
+        status.trafficPercent = percent;
+        journal.note(id, changes.map((c) => `${c.zone}: ${c.changed} record sets${c.changeId ? ` (${c.changeId})` : ''}`).join('; '));
+        const breach = await soak(rb, targetRegion, scale, alarms(targetRegion), probes(targetRegion));
+        if (breach.length > 0) {
+          await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion, toRegion: targetRegion, percent: lastGood });
+          status.trafficPercent = lastGood;
+          journal.note(id, `reverted traffic to ${lastGood}% ${targetRegion}`);
+          throw ApplicationFailure.create({ type: FailureType.HealthBreach, message: `health breach at ${percent}% in ${targetRegion}: ${breach.join('; ')}; traffic reverted to ${lastGood}%`, nonRetryable: true });
+        }
+        lastGood = percent;
+      });
+    }
+
+    // 6. Final verification of the target region's state.
+    await journal.run('verify', async () => {
+      const problems: string[] = [];
+      const [traffic, health, cname, db] = await Promise.all([
+        short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [fromRegion, targetRegion] }),
+        short.checkHealth({ region: targetRegion, alarms: alarms(targetRegion), probes: probes(targetRegion) }),
+        short.readCname({ zone: writerZone, name: rb.database.writerRecord.name }),
+        short.describeDb({ region: targetRegion, identifier: rb.database.replica.identifier }),
+      ]);
+      for (const t of traffic) if (t.share[targetRegion] !== 100) problems.push(`${t.name} sends ${t.share[targetRegion] ?? 0}% to ${targetRegion}`);
+      problems.push(...health.breaches);
+      if (cname !== writer.endpoint) problems.push(`${rb.database.writerRecord.name} points at ${cname}, not ${writer.endpoint}`);
+      if (!db.standalone || db.status !== 'available') problems.push(`${db.identifier} is ${db.status}${db.standalone ? '' : ' and still a replica'}`);
+      if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `verification failed: ${problems.join('; ')}`, nonRetryable: true });
+      journal.note('verify', `${traffic.length} records at 100% ${targetRegion}; health OK; writer ${cname}`);
+    });
+
+    status.phase = 'completed';
+    const endedAt = journal.get('verify').endedAt ?? Date.now();
+    const gateWaitMs = journal.steps.filter((s) => s.gate && s.startedAt && s.endedAt).reduce((sum, s) => sum + ((s.endedAt ?? 0) - (s.startedAt ?? 0)), 0);
+    const ms = endedAt - startedAt;
+    status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: ms <= rb.objectives.rto };
+    return { ...status, currentStep: undefined };
+  } catch (err) {
+    const type = failureType(err);
+    status.phase = type === FailureType.ApprovalRejected ? 'rejected' : type === FailureType.ApprovalTimedOut ? 'aborted' : 'failed';
+    status.error = { type, message: failureMessage(err) };
+    for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
+    throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
+  }
+}
+
+/** Watch the target region for the soak time; returns the breaches seen (empty when healthy throughout). */
+async function soak(rb: Runbook, region: string, scale: number, alarms: string[], probes: Runbook['health']['probes'][string]): Promise<string[]> {
+  const out = await long.soak({
+    region,
+    alarms,
+    probes: probes ?? [],
+    durationMs: Math.round(rb.dns.shift.soak * scale),
+    intervalMs: Math.max(50, Math.round(rb.health.interval * scale)),
+  });
+  return out.breaches;
+}
