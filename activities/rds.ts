@@ -88,8 +88,11 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
         const out = await rds(input.region).promoteReadReplica({ DBInstanceIdentifier: input.identifier });
         requestId = out.$metadata.requestId;
       } catch (err) {
-        // A promotion already under way (a previous attempt's call landed) answers InvalidDBInstanceState.
+        // A promotion already under way (a previous attempt's call landed) answers InvalidDBInstanceState;
+        // so does a stopped or full instance, which must not be taken for promoted.
         if (!/InvalidDBInstanceState/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:PromoteReadReplica');
+        const now = await describe(input.region, input.identifier);
+        if (now.status !== 'modifying' && !now.standalone) throw toFailure(err, 'rds:PromoteReadReplica');
       }
       await aws('rds:AddTagsToResource', () =>
         rds(input.region).addTagsToResource({

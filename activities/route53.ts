@@ -131,8 +131,9 @@ export function createRoute53Activities(route53: () => Route53Api) {
      * record sets that differ (so a retry after success changes nothing), then wait for INSYNC.
      */
     async shiftTraffic(input: TrafficInput): Promise<ZoneChange[]> {
-      const results = await Promise.all(
-        [...groupByZone(input.hostedZone, input.records)].map(async ([zone, records]): Promise<ZoneChange> => {
+      // Work out every zone's changes before sending any, so a missing record set leaves DNS untouched.
+      const plans = await Promise.all(
+        [...groupByZone(input.hostedZone, input.records)].map(async ([zone, records]) => {
           const id = await zoneId(zone);
           const sets = await listZone(id);
           const changes: Change[] = [];
@@ -149,6 +150,11 @@ export function createRoute53Activities(route53: () => Route53Api) {
               }
             }
           }
+          return { zone, id, changes };
+        }),
+      );
+      return Promise.all(
+        plans.map(async ({ zone, id, changes }): Promise<ZoneChange> => {
           if (changes.length === 0) return { zone, changed: 0 };
           const out = await aws('route53:ChangeResourceRecordSets', () =>
             route53().changeResourceRecordSets({
@@ -161,7 +167,6 @@ export function createRoute53Activities(route53: () => Route53Api) {
           return { zone, changeId, changed: changes.length, requestId: out.$metadata.requestId };
         }),
       );
-      return results;
     },
 
     /** Point a simple CNAME at `value` (no change if it already does), then wait for INSYNC. */

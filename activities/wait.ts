@@ -34,7 +34,7 @@ export async function pollUntil<T>(opts: PollOptions, check: () => Promise<{ don
     if (Date.now() + interval > deadline) {
       throw ApplicationFailure.create({
         type: FailureType.WaitTimedOut,
-        message: `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what} (last: ${r.progress})`,
+        message: `timed out after ${opts.timeoutMs < 10_000 ? `${opts.timeoutMs} ms` : `${Math.round(opts.timeoutMs / 1000)}s`} waiting for ${opts.what} (last: ${r.progress})`,
         nonRetryable: true,
       });
     }

@@ -13,6 +13,12 @@ export async function exec(argv: string[], io: CliIO = consoleIO): Promise<numbe
   registerCommands(program, io, (code) => {
     state.code = code;
   });
+  // Subcommands built in their own files must also throw instead of exiting, and write through io.
+  const inherit = (cmd: Command) => {
+    cmd.copyInheritedSettings(cmd.parent ?? program);
+    cmd.commands.forEach(inherit);
+  };
+  program.commands.forEach(inherit);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return state.code;

@@ -32,6 +32,7 @@ const errorMap: z.core.$ZodErrorMap = (iss) => {
     const got = iss.input === null ? 'null' : Array.isArray(iss.input) ? 'array' : typeof iss.input;
     return `expected ${iss.expected}, got ${got}`;
   }
+  if (iss.code === 'invalid_key') return iss.issues[0]?.message ?? 'invalid key';
   if (iss.code === 'unrecognized_keys') return `unknown key${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
   return undefined;
 };
@@ -59,7 +60,7 @@ export function parseRunbook(text: string): LoadResult {
     return {
       ok: false,
       problems: doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
+        const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
         return { path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: pos?.line, col: pos?.col };
       }),
     };

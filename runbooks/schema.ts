@@ -128,9 +128,11 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
       // That part of the runbook is malformed; its shape errors are already reported.
     }
   };
-  const pair = [rb.regions?.primary, rb.regions?.standby].filter((r): r is string => typeof r === 'string');
+  if (typeof rb !== 'object' || rb === null) return;
+  // Only well-formed region names take part: a bad one is reported once, by its own field.
+  const pair = [rb.regions?.primary, rb.regions?.standby].filter((r): r is string => awsRegion.safeParse(r).success);
   const inPair = (region: string, path: (string | number)[]) => {
-    if (pair.length === 2 && pair[0] !== pair[1] && !pair.includes(region)) {
+    if (pair.length === 2 && pair[0] !== pair[1] && awsRegion.safeParse(region).success && !pair.includes(region)) {
       issue(path, `region ${region} is neither the primary (${pair[0]}) nor the standby (${pair[1]})`);
     }
   };

@@ -1,0 +1,398 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDocument, type Document } from 'yaml';
+import { exec } from '../cli/main';
+import { EXIT } from '../cli/io';
+import { parseRunbook, type RunbookProblem } from '../runbooks/load';
+
+const APNAKART = readFileSync(join(__dirname, '..', 'runbooks', 'apnakart.yaml'), 'utf8');
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'drover-runbook-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let fileCount = 0;
+function writeRunbook(text: string, name = `runbook-${++fileCount}.yaml`): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** The apnakart runbook with one small edit made through the YAML Document API (comments survive). */
+function edited(edit: (doc: Document) => void): string {
+  const doc = parseDocument(APNAKART);
+  edit(doc);
+  return doc.toString();
+}
+
+/** Run `drover validate` in-process and capture what it prints. */
+async function validate(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await exec(['validate', ...args], { out: (line) => out.push(line), err: (line) => err.push(line) });
+  return { code, out, err };
+}
+
+function expectNoStackTrace(lines: string[]): void {
+  const text = lines.join('\n');
+  expect(text).not.toMatch(/\n\s+at \S/);
+  expect(text).not.toMatch(/^\s*at \S+ \(.*:\d+:\d+\)$/m);
+  expect(text).not.toMatch(/\b[A-Z]\w*Error:/);
+  expect(text).not.toMatch(/unexpected error/);
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The 1-based line and column where `needle` first occurs in `text`. */
+function locate(text: string, needle: string): { line: number; col: number } {
+  const index = text.indexOf(needle);
+  if (index < 0) throw new Error(`test fixture: ${needle} not in text`);
+  const before = text.slice(0, index).split('\n');
+  return { line: before.length, col: before[before.length - 1].length + 1 };
+}
+
+describe('the apnakart demo runbook', () => {
+  const result = parseRunbook(APNAKART);
+
+  test('parses without problems', () => {
+    expect(result).toEqual({ ok: true, runbook: expect.any(Object) });
+  });
+
+  test('describes 40 services failing over from Mumbai (ap-south-1) to Singapore (ap-southeast-1)', () => {
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const rb = result.runbook;
+    expect(rb.version).toBe(1);
+    expect(rb.name).toBe('apnakart');
+    expect(rb.application.services).toHaveLength(40);
+    expect(new Set(rb.application.services).size).toBe(40);
+    expect(rb.regions).toEqual({ primary: 'ap-south-1', standby: 'ap-southeast-1' });
+    expect(rb.compute.clusters.map((c) => c.region)).toEqual(['ap-south-1', 'ap-southeast-1']);
+    expect(rb.database.replica.identifier).toBe('apnakart-pg-singapore');
+  });
+
+  test('has weighted and failover records with a set identifier per region, and a shift ending at 100%', () => {
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const { dns } = result.runbook;
+    expect(dns.records.map((r) => [r.name, r.routing])).toEqual([
+      ['api.apnakart.com', 'weighted'],
+      ['www.apnakart.com', 'weighted'],
+      ['static.apnakart.com', 'failover'],
+    ]);
+    for (const r of dns.records) expect(Object.keys(r.targets).sort()).toEqual(['ap-south-1', 'ap-southeast-1']);
+    expect(dns.shift.steps).toEqual([10, 50, 100]);
+  });
+
+  test('carries every duration as milliseconds', () => {
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const rb = result.runbook;
+    expect(rb.dns.shift.soak).toBe(2 * 60_000);
+    expect(rb.database.maxReplicaLag).toBe(30_000);
+    expect(rb.health.interval).toBe(10_000);
+    expect(rb.health.probes['ap-southeast-1']?.map((p) => p.timeout)).toEqual([3000, 3000]);
+    expect(rb.objectives).toEqual({ rto: 15 * 60_000, rpo: 60_000 });
+  });
+
+  test('drover validate accepts it with exit 0 and a one-line summary', async () => {
+    const file = writeRunbook(APNAKART, 'apnakart.yaml');
+    const { code, out, err } = await validate(file);
+    expect(code).toBe(EXIT.OK);
+    expect(err).toEqual([]);
+    expect(out).toEqual([`${file}: valid runbook "apnakart" (ap-south-1 -> ap-southeast-1, 3 records, 2 clusters)`]);
+  });
+});
+
+interface BadCase {
+  what: string;
+  edit: (doc: Document) => void;
+  path: string;
+  message: string;
+}
+
+const badRunbooks: BadCase[] = [
+  {
+    what: 'an unknown routing policy',
+    edit: (d) => d.setIn(['dns', 'records', 1, 'routing'], 'latency'),
+    path: 'dns.records[1].routing',
+    message: 'expected "weighted" or "failover", got "latency"',
+  },
+  {
+    what: 'a standby region equal to the primary',
+    edit: (d) => d.setIn(['regions', 'standby'], 'ap-south-1'),
+    path: 'regions.standby',
+    message: 'must differ from the primary region (ap-south-1)',
+  },
+  {
+    what: 'a record without a set identifier for the standby region',
+    edit: (d) => d.deleteIn(['dns', 'records', 0, 'targets', 'ap-southeast-1']),
+    path: 'dns.records[0].targets.ap-southeast-1',
+    message: 'missing set identifier for region ap-southeast-1',
+  },
+  {
+    what: 'the same set identifier for both regions',
+    edit: (d) => d.setIn(['dns', 'records', 1, 'targets', 'ap-southeast-1', 'setIdentifier'], 'web-mumbai'),
+    path: 'dns.records[1].targets',
+    message: 'the two regions need different set identifiers',
+  },
+  {
+    what: 'shift steps that stop short of 100',
+    edit: (d) => d.setIn(['dns', 'shift', 'steps'], d.createNode([10, 50, 90], { flow: true })),
+    path: 'dns.shift.steps',
+    message: 'must end at 100, ends at 90',
+  },
+  {
+    what: 'shift steps that go backwards',
+    edit: (d) => d.setIn(['dns', 'shift', 'steps'], d.createNode([10, 50, 40, 100], { flow: true })),
+    path: 'dns.shift.steps[2]',
+    message: 'steps must increase (50 then 40)',
+  },
+  {
+    what: 'an unreadable soak duration',
+    edit: (d) => d.setIn(['dns', 'shift', 'soak'], 'two minutes'),
+    path: 'dns.shift.soak',
+    message: 'expected a duration such as 30s, 5m or 1h, got "two minutes"',
+  },
+  {
+    what: 'an unreadable probe timeout',
+    edit: (d) => d.setIn(['health', 'probes', 'ap-south-1', 1, 'timeout'], '3 seconds'),
+    path: 'health.probes.ap-south-1[1].timeout',
+    message: 'expected a duration such as 30s, 5m or 1h, got "3 seconds"',
+  },
+  {
+    what: 'a misspelt key',
+    edit: (d) => {
+      d.deleteIn(['database', 'maxReplicaLag']);
+      d.setIn(['database', 'maxReplicaLage'], '30s');
+    },
+    path: 'database',
+    message: 'unknown key "maxReplicaLage"',
+  },
+  {
+    what: 'a missing database replica',
+    edit: (d) => d.deleteIn(['database', 'replica']),
+    path: 'database.replica',
+    message: 'required',
+  },
+  {
+    what: 'a TTL written as a word',
+    edit: (d) => d.setIn(['dns', 'records', 0, 'ttl'], 'sixty'),
+    path: 'dns.records[0].ttl',
+    message: 'expected number, got string',
+  },
+  {
+    what: 'shift steps written as a string',
+    edit: (d) => d.setIn(['dns', 'shift', 'steps'], 'fast'),
+    path: 'dns.shift.steps',
+    message: 'expected array, got string',
+  },
+  {
+    what: 'a city instead of a region name',
+    edit: (d) => d.setIn(['regions', 'primary'], 'mumbai'),
+    path: 'regions.primary',
+    message: 'expected an AWS region name such as ap-south-1',
+  },
+  {
+    what: 'a cluster in a third region',
+    edit: (d) => d.setIn(['compute', 'clusters', 0, 'region'], 'eu-west-1'),
+    path: 'compute.clusters[0].region',
+    message: 'region eu-west-1 is neither the primary (ap-south-1) nor the standby (ap-southeast-1)',
+  },
+  {
+    what: 'alarms for a third region',
+    edit: (d) => d.setIn(['health', 'alarms', 'eu-west-1'], d.createNode(['api-5xx-ireland'])),
+    path: 'health.alarms.eu-west-1',
+    message: 'region eu-west-1 is neither the primary (ap-south-1) nor the standby (ap-southeast-1)',
+  },
+  {
+    what: 'standby capacity above active capacity',
+    edit: (d) => d.setIn(['compute', 'clusters', 1, 'nodeGroups', 1, 'standby'], 9),
+    path: 'compute.clusters[1].nodeGroups[1].standby',
+    message: 'standby capacity 9 exceeds active capacity 6',
+  },
+  {
+    what: 'a node group max below its active capacity',
+    edit: (d) => d.setIn(['compute', 'clusters', 0, 'nodeGroups', 0, 'max'], 4),
+    path: 'compute.clusters[0].nodeGroups[0].max',
+    message: 'max 4 is below active capacity 12',
+  },
+  {
+    what: 'no cluster in the standby region',
+    edit: (d) => d.deleteIn(['compute', 'clusters', 1]),
+    path: 'compute.clusters',
+    message: 'no cluster in the standby region ap-southeast-1',
+  },
+  {
+    what: 'approval gates with nobody to approve',
+    edit: (d) => d.setIn(['approvals', 'approvers'], d.createNode([])),
+    path: 'approvals.approvers',
+    message: 'gates failover, failback need at least one approver',
+  },
+  {
+    what: 'a probe URL that is not http(s)',
+    edit: (d) => d.setIn(['health', 'probes', 'ap-southeast-1', 0, 'url'], 'ftp://api-singapore.apnakart.com/healthz'),
+    path: 'health.probes.ap-southeast-1[0].url',
+    message: 'expected an http(s) URL',
+  },
+  {
+    what: 'the same record listed twice',
+    edit: (d) => d.setIn(['dns', 'records', 2, 'name'], 'API.apnakart.com.'),
+    path: 'dns.records[2].name',
+    message: 'duplicates dns.records[0] (api.apnakart.com CNAME)',
+  },
+  {
+    what: 'runbook version 2',
+    edit: (d) => d.setIn(['version'], 2),
+    path: 'version',
+    message: 'expected 1 (the only runbook version so far)',
+  },
+  {
+    what: 'a misspelt gate name',
+    edit: (d) => d.setIn(['approvals', 'gates', 1], 'failbak'),
+    path: 'approvals.gates[1]',
+    message: 'expected "failover", "failback", "promote" or "rebuild-plan", got "failbak"',
+  },
+  {
+    what: 'an unsupported database engine',
+    edit: (d) => d.setIn(['database', 'engine'], 'oracle'),
+    path: 'database.engine',
+    message: 'expected "postgres", "mysql" or "mariadb", got "oracle"',
+  },
+  {
+    what: 'a service name with capitals',
+    edit: (d) => d.setIn(['application', 'services', 3], 'Checkout'),
+    path: 'application.services[3]',
+    message: 'expected lower-case letters, digits and dashes, starting with a letter',
+  },
+];
+
+describe('drover validate on a malformed runbook', () => {
+  test.each(badRunbooks)('given $what, it reports $path and exits 2', async ({ edit, path, message }) => {
+    const file = writeRunbook(edited(edit));
+    const { code, out, err } = await validate(file);
+
+    expect(code).toBe(EXIT.USAGE);
+    expect(out).toEqual([]);
+    expect(err).toContainEqual(expect.stringMatching(new RegExp(`^${escape(file)}:\\d+:\\d+ ${escape(path)}: .*${escape(message)}`)));
+    expect(err[err.length - 1]).toMatch(/^\d+ problems? found$/);
+    expectNoStackTrace([...out, ...err]);
+  });
+
+  test('the table covers at least 18 distinct paths', () => {
+    expect(new Set(badRunbooks.map((c) => c.path)).size).toBeGreaterThanOrEqual(18);
+  });
+
+  test('given a bad value, the problem points at the line and column of that value', async () => {
+    const text = APNAKART.replace('routing: failover ', 'routing: latency  ');
+    const file = writeRunbook(text);
+    const { line, col } = locate(text, 'latency');
+    const { code, err } = await validate(file);
+    expect(code).toBe(EXIT.USAGE);
+    expect(err[0]).toBe(`${file}:${line}:${col} dns.records[2].routing: expected "weighted" or "failover", got "latency"`);
+  });
+
+  test('given one shape error and two cross-field errors, all three are reported at once', async () => {
+    const file = writeRunbook(
+      edited((d) => {
+        d.setIn(['dns', 'records', 1, 'routing'], 'latency');
+        d.setIn(['compute', 'clusters', 1, 'nodeGroups', 0, 'standby'], 20);
+        d.setIn(['approvals', 'approvers'], d.createNode([]));
+      }),
+    );
+    const { code, err } = await validate(file);
+    expect(code).toBe(EXIT.USAGE);
+    const reported = err.slice(0, -1).map((line) => line.replace(/^\S+ /, ''));
+    expect(reported).toEqual(
+      expect.arrayContaining([
+        'dns.records[1].routing: expected "weighted" or "failover", got "latency"',
+        'compute.clusters[1].nodeGroups[0].standby: standby capacity 20 exceeds active capacity 12',
+        'approvals.approvers: gates failover, failback need at least one approver',
+      ]),
+    );
+    expect(reported).toHaveLength(3);
+    expect(err[err.length - 1]).toBe('3 problems found');
+  });
+});
+
+describe('drover validate on a file that is not a runbook', () => {
+  test('given a YAML syntax error, it reports the line and column and exits 2', async () => {
+    const text = APNAKART.replace('name: apnakart\n', 'name: apnakart: storefront\n');
+    const file = writeRunbook(text);
+    const { line } = locate(text, 'name: apnakart: storefront');
+    const { code, out, err } = await validate(file);
+    expect(code).toBe(EXIT.USAGE);
+    expect(out).toEqual([]);
+    expect(err[0]).toMatch(new RegExp(`^${escape(file)}:${line}:\\d+ \\(root\\): YAML syntax: `));
+    expectNoStackTrace(err);
+  });
+
+  test('given a duplicated key, it reports the duplicate instead of silently keeping one value', async () => {
+    const text = APNAKART.replace('  standby: ap-southeast-1    # Singapore\n', '  standby: ap-southeast-1    # Singapore\n  standby: eu-west-1\n');
+    const file = writeRunbook(text);
+    const { line } = locate(text, '  standby: eu-west-1');
+    const { code, err } = await validate(file);
+    expect(code).toBe(EXIT.USAGE);
+    expect(err[0]).toMatch(new RegExp(`^${escape(file)}:${line}:\\d+ \\(root\\): YAML syntax: .*unique`, 'i'));
+    expectNoStackTrace(err);
+  });
+
+  test('given a "billion laughs" alias bomb, it refuses the file with a clear message', async () => {
+    const lines = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i < 10; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const cur = String.fromCharCode(97 + i);
+      lines.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    }
+    const file = writeRunbook(lines.join('\n'));
+    const { code, err } = await validate(file);
+    expect(code).toBe(EXIT.USAGE);
+    expect(err).toEqual([`${file} (root): YAML: Excessive alias count indicates a resource exhaustion attack`, '1 problem found']);
+  });
+
+  test('given a file that does not exist, it says it cannot read it and exits 2', async () => {
+    const file = join(dir, 'no-such-runbook.yaml');
+    const { code, out, err } = await validate(file);
+    expect(code).toBe(EXIT.USAGE);
+    expect(out).toEqual([]);
+    expect(err).toEqual([`${file} (root): cannot read ${file}: ENOENT`, '1 problem found']);
+  });
+
+  test('given an empty file, it reports a problem and exits 2 rather than failing unexpectedly', async () => {
+    const file = writeRunbook('');
+    const { code, err } = await validate(file);
+    expect(code).toBe(EXIT.USAGE);
+    expect(err[err.length - 1]).toMatch(/^\d+ problems? found$/);
+    expectNoStackTrace(err);
+  });
+});
+
+describe('drover validate --json', () => {
+  test('given a malformed runbook, it prints the problems as JSON on stdout and exits 2', async () => {
+    const file = writeRunbook(edited((d) => d.setIn(['version'], 2)));
+    const { code, out, err } = await validate(file, '--json');
+    expect(code).toBe(EXIT.USAGE);
+    expect(err).toEqual([]);
+    const parsed = JSON.parse(out.join('\n')) as { ok: boolean; problems: RunbookProblem[] };
+    expect(parsed).toEqual({
+      ok: false,
+      problems: [{ path: 'version', message: 'expected 1 (the only runbook version so far)', line: 3, col: 10 }],
+    });
+  });
+
+  test('given a missing file, the JSON carries the read error', async () => {
+    const file = join(dir, 'missing.yaml');
+    const { code, out } = await validate(file, '--json');
+    expect(code).toBe(EXIT.USAGE);
+    expect(JSON.parse(out.join('\n'))).toEqual({ ok: false, problems: [{ path: '', message: `cannot read ${file}: ENOENT` }] });
+  });
+
+  test('given the valid demo runbook, it prints ok with its name and exits 0', async () => {
+    const file = writeRunbook(APNAKART, 'apnakart-json.yaml');
+    const { code, out } = await validate(file, '--json');
+    expect(code).toBe(EXIT.OK);
+    expect(JSON.parse(out.join('\n'))).toEqual({ ok: true, name: 'apnakart' });
+  });
+});
