@@ -66,7 +66,7 @@ export function createEksActivities(eks: (region: string) => EksApi) {
         );
         if (out.$metadata.requestId) requestIds.push(out.$metadata.requestId);
       }
-      const after = await pollUntil({ what: `${input.cluster} node groups to be ACTIVE at size`, timeoutMs: 30 * 60_000, initialIntervalMs: 500, maxIntervalMs: 15_000 }, async () => {
+      const after = await pollUntil({ what: `${input.cluster} node groups to be ACTIVE at size`, timeoutMs: 30 * 60_000, initialIntervalMs: 500, maxIntervalMs: 10_000 }, async () => {
         const states = await Promise.all(input.groups.map((g) => nodeGroup(input.region, input.cluster, g.name)));
         const pending = states.filter((s, i) => s.status !== 'ACTIVE' || s.desiredSize !== input.groups[i].size);
         return { done: pending.length === 0, value: states, progress: pending.map((s) => `${s.name} ${s.status} ${s.desiredSize}`).join(', ') || 'all ACTIVE' };

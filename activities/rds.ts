@@ -108,7 +108,7 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
 
     /** Wait until the instance is standalone and available, heartbeating its status. */
     async waitStandalone(input: { region: string; identifier: string; timeoutMs?: number }): Promise<DbState> {
-      return pollUntil({ what: `${input.identifier} to be standalone and available`, timeoutMs: input.timeoutMs ?? 60 * 60_000, initialIntervalMs: 500, maxIntervalMs: 15_000 }, async () => {
+      return pollUntil({ what: `${input.identifier} to be standalone and available`, timeoutMs: input.timeoutMs ?? 60 * 60_000, initialIntervalMs: 500, maxIntervalMs: 10_000 }, async () => {
         const s = await describe(input.region, input.identifier);
         return { done: s.standalone && s.status === 'available', value: s, progress: `${s.status}${s.replicationSource ? `, replicating from ${s.replicationSource}` : ''}` };
       });

@@ -62,7 +62,7 @@ const preflight = proxyActivities<Activities>({
 });
 const long = proxyActivities<Activities>({
   startToCloseTimeout: '70m',
-  heartbeatTimeout: '1m',
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
