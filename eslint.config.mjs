@@ -5,7 +5,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'coverage/**', 'eslint.config.mjs', 'jest.config.js'] },
+  { ignores: ['node_modules/**', 'coverage/**', '.scratch/**', 'eslint.config.mjs', 'jest.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -21,11 +21,12 @@ export default tseslint.config(
     // Workflow code is replayed deterministically inside Temporal's sandbox: no Node, no AWS.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      // The typescript-eslint variant understands `import type`, which workflows may use for activities.
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not allowed in workflows/' })),
-          patterns: [{ group: ['@aws-sdk/*', '../activities/*', '!../activities/types'], message: 'workflows import activities as types only', allowTypeImports: true }],
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not allowed in workflows/ (they break determinism)' })),
+          patterns: [{ group: ['@aws-sdk/*', '../activities', '../activities/*', '../infra/*', '../cli/*'], message: 'workflows import activities as types only, and nothing with side effects', allowTypeImports: true }],
         },
       ],
     },

@@ -50,6 +50,19 @@ export function createRoute53Activities(route53: () => Route53Api) {
     return id;
   }
 
+  /** List a zone by name; a cached zone id that no longer exists (zone re-created) is looked up again. */
+  async function listZoneByName(zone: string): Promise<{ id: string; sets: Map<string, ResourceRecordSet> }> {
+    const id = await zoneId(zone);
+    try {
+      return { id, sets: await listZone(id) };
+    } catch (e) {
+      if ((e as { type?: string }).type !== FailureType.NotFound) throw e;
+      zoneIds.delete(zone);
+      const fresh = await zoneId(zone);
+      return { id: fresh, sets: await listZone(fresh) };
+    }
+  }
+
   async function listZone(id: string): Promise<Map<string, ResourceRecordSet>> {
     const sets = new Map<string, ResourceRecordSet>();
     let start: { StartRecordName?: string; StartRecordType?: ResourceRecordSet['Type']; StartRecordIdentifier?: string } = {};
@@ -91,7 +104,7 @@ export function createRoute53Activities(route53: () => Route53Api) {
     async readTraffic(input: { hostedZone: string; records: DnsRecord[]; regions: string[] }): Promise<RecordState[]> {
       const states: RecordState[] = [];
       for (const [zone, records] of groupByZone(input.hostedZone, input.records)) {
-        const sets = await listZone(await zoneId(zone));
+        const { sets } = await listZoneByName(zone);
         for (const r of records) {
           const share: Record<string, number> = {};
           for (const region of input.regions) {
@@ -111,7 +124,7 @@ export function createRoute53Activities(route53: () => Route53Api) {
       for (const [zone, records] of groupByZone(input.hostedZone, input.records)) {
         let sets: Map<string, ResourceRecordSet>;
         try {
-          sets = await listZone(await zoneId(zone));
+          sets = (await listZoneByName(zone)).sets;
         } catch (e) {
           missing.push(`zone ${zone}: ${(e as Error).message}`);
           continue;
@@ -134,8 +147,7 @@ export function createRoute53Activities(route53: () => Route53Api) {
       // Work out every zone's changes before sending any, so a missing record set leaves DNS untouched.
       const plans = await Promise.all(
         [...groupByZone(input.hostedZone, input.records)].map(async ([zone, records]) => {
-          const id = await zoneId(zone);
-          const sets = await listZone(id);
+          const { id, sets } = await listZoneByName(zone);
           const changes: Change[] = [];
           for (const r of records) {
             for (const region of [input.fromRegion, input.toRegion]) {
@@ -171,8 +183,7 @@ export function createRoute53Activities(route53: () => Route53Api) {
 
     /** Point a simple CNAME at `value` (no change if it already does), then wait for INSYNC. */
     async upsertCname(input: { zone: string; name: string; value: string; ttl: number }): Promise<{ before?: string; after: string; changeId?: string; requestId?: string }> {
-      const id = await zoneId(input.zone);
-      const sets = await listZone(id);
+      const { id, sets } = await listZoneByName(input.zone);
       const current = sets.get(key(input.name, 'CNAME'));
       const before = current?.ResourceRecords?.[0]?.Value;
       if (before && norm(before) === norm(input.value)) return { before, after: before };
@@ -192,7 +203,7 @@ export function createRoute53Activities(route53: () => Route53Api) {
 
     /** The value a simple CNAME currently points at. */
     async readCname(input: { zone: string; name: string }): Promise<string | undefined> {
-      const sets = await listZone(await zoneId(input.zone));
+      const { sets } = await listZoneByName(input.zone);
       return sets.get(key(input.name, 'CNAME'))?.ResourceRecords?.[0]?.Value;
     },
   };

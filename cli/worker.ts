@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
 export interface WorkerSetup {
@@ -21,4 +21,14 @@ export async function createWorker(setup: WorkerSetup): Promise<{ worker: Worker
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
   });
   return { worker, connection };
+}
+
+/** Log only warnings and errors from the Temporal runtime (DROVER_LOG_LEVEL overrides); call before any worker exists. */
+export function quietRuntime(): void {
+  const level = (process.env.DROVER_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
+  try {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    // Already installed in this process (e.g. under tests): keep the existing runtime.
+  }
 }

@@ -28,6 +28,8 @@ export interface AwsCallRecord {
   service: string;
   operation: string;
   region: string;
+  /** Epoch ms the call started; with `ms`, lets overlapping parallel calls be merged. */
+  startedAt: number;
   ms: number;
   ok: boolean;
 }
@@ -78,6 +80,7 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     if (record) {
       client.middlewareStack.add(
         (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+          const startedAt = Date.now();
           const started = performance.now();
           let ok = false;
           try {
@@ -85,7 +88,7 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
             ok = true;
             return out;
           } finally {
-            record({ service, operation: String(context.commandName ?? 'unknown').replace(/Command$/, ''), region, ms: performance.now() - started, ok });
+            record({ service, operation: String(context.commandName ?? 'unknown').replace(/Command$/, ''), region, startedAt, ms: performance.now() - started, ok });
           }
         },
         { step: 'initialize', name: 'droverCallRecorder' },

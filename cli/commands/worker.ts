@@ -4,7 +4,7 @@ import { resolveEndpoints } from '../../infra/local/stack';
 import { awsConfig } from '../context';
 import type { CliIO } from '../io';
 import { namespace, taskQueue } from '../temporal';
-import { createWorker } from '../worker';
+import { createWorker, quietRuntime } from '../worker';
 import type { SetExit } from './index';
 
 /** `drover worker`: run the workflows and activities until interrupted. */
@@ -14,6 +14,7 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
     .action(async () => {
       const { temporalAddress } = resolveEndpoints();
       const config = awsConfig();
+      quietRuntime();
       const { worker, connection } = await createWorker({
         address: temporalAddress,
         taskQueue: taskQueue(),

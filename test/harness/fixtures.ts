@@ -21,10 +21,11 @@ export function emulatorConfig(endpoint: string, regionEndpoints: Record<string,
 }
 
 /**
- * Write a variant of the ApnaKart runbook to a temp file: a unique name (so workflow ids never
- * collide between tests), probes pointed at local apps, and any other edits as YAML paths.
+ * Write a variant of the ApnaKart runbook to a temp file: its own name (so workflow ids never
+ * collide between tests), optionally its own resource names, probes pointed at local apps, and
+ * any other edits as YAML paths.
  */
-export function writeRunbook(opts: { name: string; probeBases?: Record<string, string>; set?: Array<[Array<string | number>, unknown]> }): { file: string; runbook: Runbook } {
+export function writeRunbook(opts: { name: string; unique?: boolean; probeBases?: Record<string, string>; set?: Array<[Array<string | number>, unknown]> }): { file: string; runbook: Runbook } {
   const doc = parseDocument(fs.readFileSync(APNAKART, 'utf8'));
   doc.setIn(['name'], opts.name);
   for (const [region, base] of Object.entries(opts.probeBases ?? {})) {
@@ -33,6 +34,21 @@ export function writeRunbook(opts: { name: string; probeBases?: Record<string, s
       const url = new URL(String(doc.getIn(['health', 'probes', region, i, 'url'])));
       doc.setIn(['health', 'probes', region, i, 'url'], `${base}${url.pathname}`);
     });
+  }
+  if (opts.unique) {
+    // Distinct resource names per test, so tests can share one emulator without interfering.
+    const sfx = opts.name;
+    const domain = `${sfx}.apnakart.test`;
+    const rename = (p: Array<string | number>, fn: (v: string) => string) => doc.setIn(p, fn(String(doc.getIn(p))));
+    rename(['dns', 'hostedZone'], () => domain);
+    (doc.getIn(['dns', 'records']) as { items: unknown[] }).items.forEach((_, i) => rename(['dns', 'records', i, 'name'], (v) => v.replace('apnakart.com', domain)));
+    rename(['database', 'writerRecord', 'name'], (v) => v.replace('apnakart.com', domain));
+    rename(['database', 'primary', 'identifier'], (v) => `${v}-${sfx}`);
+    rename(['database', 'replica', 'identifier'], (v) => `${v}-${sfx}`);
+    (doc.getIn(['compute', 'clusters']) as { items: unknown[] }).items.forEach((_, i) => rename(['compute', 'clusters', i, 'name'], (v) => `${v}-${sfx}`));
+    for (const region of ['ap-south-1', 'ap-southeast-1']) {
+      (doc.getIn(['health', 'alarms', region]) as { items: unknown[] }).items.forEach((_, i) => rename(['health', 'alarms', region, i], (v) => `${v}-${sfx}`));
+    }
   }
   for (const [p, value] of opts.set ?? []) doc.setIn(p, value);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-rb-'));
@@ -84,7 +100,11 @@ export async function describeTopology(rb: Runbook, endpoint: string) {
       nodeGroups[`${c.region}/${c.name}/${g.name}`] = (await eks.describeNodegroup({ clusterName: c.name, nodegroupName: g.name })).nodegroup?.scalingConfig?.desiredSize;
     }
   }
-  return { weights, writer, replica, replicaPromotedTag: replicaTags.some((t) => t.Key === 'drover:promoted-at'), nodeGroups };
+  return {
+    weights,
+    writer,
+    replica: { status: replica?.DBInstanceStatus, source: replica?.ReadReplicaSourceDBInstanceIdentifier, endpoint: replica?.Endpoint?.Address },
+    replicaPromotedTag: replicaTags.some((t) => t.Key === 'drover:promoted-at'), nodeGroups };
 }
 
 /** Set a CloudWatch alarm's state in the emulator, as a real breach would. */
@@ -97,9 +117,11 @@ export async function recordedActions(endpoint: string): Promise<string[]> {
   const text = await (await fetch(`${endpoint}/moto-api/recorder/download-recording`)).text();
   const actions: string[] = [];
   for (const line of text.split('\n').filter(Boolean)) {
-    const req = JSON.parse(line) as { body?: string; headers?: Record<string, string>; url?: string };
-    const body = typeof req.body === 'string' ? req.body : '';
-    const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body)?.[1] ?? /Action=([A-Za-z]+)/.exec(req.url ?? '')?.[1] ?? req.headers?.['X-Amz-Target'] ?? req.headers?.['x-amz-target'];
+    const req = JSON.parse(line) as { body?: string; body_encoded?: boolean; headers?: Record<string, string>; url?: string };
+    const raw = typeof req.body === 'string' ? req.body : '';
+    const body = req.body_encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+    const target = req.headers?.['X-Amz-Target'] ?? req.headers?.['x-amz-target'];
+    const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body)?.[1] ?? /Action=([A-Za-z]+)/.exec(req.url ?? '')?.[1] ?? target?.split('.').pop();
     if (action) actions.push(action);
   }
   return actions;

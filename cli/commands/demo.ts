@@ -1,0 +1,132 @@
+import path from 'node:path';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { createAwsClients } from '../../activities/aws/clients';
+import { pointProbesAt, startRegionApps } from '../../infra/local/apps';
+import { seedRunbook } from '../../infra/local/seed';
+import { readDevState, resetMoto, resolveEndpoints } from '../../infra/local/stack';
+import { approveUpdate } from '../../workflows/gates';
+import type { FailoverInput } from '../../workflows/regionFailover';
+import { awsConfig, loadRunbookOrThrow, withClient } from '../context';
+import { CliError, EXIT, type CliIO } from '../io';
+import { parseOptions } from '../options';
+import { exitCodeFor, watchRun } from '../runs';
+import { failoverWorkflowId } from '../temporal';
+import { createWorker, quietRuntime } from '../worker';
+import { devUp } from './dev';
+import type { SetExit } from './index';
+
+const DEFAULT_RUNBOOK = path.join(__dirname, '../../runbooks/apnakart.yaml');
+
+/** Refuse to seed anything but an emulator: the demo must never create resources in a real account. */
+function emulatorEndpoint(): string {
+  const endpoint = awsConfig().endpoint;
+  if (!endpoint) {
+    throw new CliError('no AWS emulator endpoint configured; the demo only seeds emulators', EXIT.USAGE, ['run `drover dev up`, or set AWS_ENDPOINT_URL to a moto or LocalStack endpoint']);
+  }
+  return endpoint;
+}
+
+const runOptions = z.object({
+  runbook: z.string().default(DEFAULT_RUNBOOK),
+  timeScale: z.coerce.number().positive().max(1).default(0.05),
+});
+
+/** `drover demo seed|run`: the embedded ApnaKart environment and an end-to-end failover. */
+export function demoCommand(io: CliIO, setExit: SetExit): Command {
+  const demo = new Command('demo').description('seed an emulator from a runbook, or run the whole ApnaKart failover demo');
+
+  demo
+    .command('seed')
+    .description('create in the emulator everything a runbook references (idempotent)')
+    .argument('<runbook>', 'runbook YAML file')
+    .option('--json', 'print what was created as JSON')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const rb = loadRunbookOrThrow(file);
+      const endpoint = emulatorEndpoint();
+      const actions = await seedRunbook(rb, awsConfig());
+      if (opts.json) io.out(JSON.stringify(actions, null, 2));
+      else {
+        for (const a of actions) if (a.action !== 'unchanged') io.out(`  ${a.action.padEnd(9)} ${a.resource}`);
+        const count = (k: string) => actions.filter((a) => a.action === k).length;
+        io.out(`seeded ${rb.name} into ${endpoint}: ${count('created')} created, ${count('updated')} updated, ${count('unchanged')} unchanged`);
+      }
+      setExit(EXIT.OK);
+    });
+
+  demo
+    .command('run')
+    .description('start the embedded stack, seed ApnaKart, fail it over with an automatic approver, print the timeline and RTO')
+    .option('--runbook <file>', 'runbook to demonstrate', DEFAULT_RUNBOOK)
+    .option('--time-scale <factor>', 'compress soak times (0.05: a 2 min soak takes 6 s)', '0.05')
+    .action(async (raw: unknown) => {
+      const opts = parseOptions(runOptions, raw);
+      const loaded = loadRunbookOrThrow(opts.runbook);
+
+      io.out('== 1. embedded stack (Temporal dev server + moto)');
+      await devUp(io, { temporalPort: 7233, uiPort: 8233, motoPort: 5055 });
+      const { temporalAddress } = resolveEndpoints();
+      const endpoint = emulatorEndpoint();
+      const dev = readDevState();
+      if (dev?.moto?.endpoint === endpoint) {
+        // The dev emulator belongs to drover: start every demo from the seeded topology.
+        await resetMoto(endpoint);
+      }
+
+      io.out(`== 2. seed ${loaded.name} into ${endpoint}`);
+      const apps = await startRegionApps([loaded.regions.primary, loaded.regions.standby]);
+      const rb = pointProbesAt(loaded, apps.apps);
+      for (const app of Object.values(apps.apps)) io.out(`  local app for ${app.region} probes: ${app.baseUrl}`);
+      const actions = await seedRunbook(rb, awsConfig());
+      io.out(`  ${actions.filter((a) => a.action === 'created').length} resources created (zone, records, RDS primary + cross-region replica, EKS clusters, alarms)`);
+
+      io.out('== 3. worker');
+      const taskQueue = `drover-demo-${process.pid}`;
+      quietRuntime();
+      const { worker, connection } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(awsConfig()) } });
+      const approver = rb.approvals.approvers[0];
+      const workflowId = failoverWorkflowId(rb.name);
+      try {
+        await worker.runUntil(
+          withClient(async (client) => {
+            io.out(`== 4. failover ${rb.regions.primary} -> ${rb.regions.standby} (planned; soak x${opts.timeScale}; auto-approver ${approver ?? 'none needed'})`);
+            const input: FailoverInput = {
+              runbook: rb,
+              targetRegion: rb.regions.standby,
+              mode: 'planned',
+              reason: 'drover demo: regional failover of ApnaKart',
+              requestedBy: 'drover-demo',
+              options: { timeScale: opts.timeScale },
+            };
+            let runId: string;
+            try {
+              runId = (await client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input] })).firstExecutionRunId;
+            } catch (e) {
+              if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`a failover of ${rb.name} is already running (${workflowId})`, EXIT.REFUSED);
+              throw e;
+            }
+            const final = await watchRun(client, workflowId, io, {
+              tty: false,
+              onPendingGate: async (s) => {
+                if (!approver || !s.pendingGate) return;
+                await client.workflow.getHandle(workflowId).executeUpdate(approveUpdate, { args: [{ gate: s.pendingGate.name, approver, comment: 'demo auto-approver' }] });
+                io.out(`  (demo auto-approver approved gate "${s.pendingGate.name}" as ${approver})`);
+              },
+            });
+            io.out('== 5. result');
+            if (final.rto) io.out(`RTO ${(final.rto.ms / 1000).toFixed(1)}s (objective ${final.rto.objectiveMs / 1000}s: ${final.rto.met ? 'met' : 'missed'})`);
+            const ui = dev?.temporal?.uiUrl ?? 'http://127.0.0.1:8233';
+            io.out(`Temporal Web UI: ${ui}/namespaces/default/workflows/${workflowId}/${runId}/history`);
+            io.out('the stack keeps running for a look around; stop it with: bin/drover dev down');
+            setExit(exitCodeFor(final));
+          }),
+        );
+      } finally {
+        await connection.close();
+        await apps.stop();
+      }
+    });
+
+  return demo;
+}

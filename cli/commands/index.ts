@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import type { CliIO, ExitCode } from '../io';
+import { approveCommand, rejectCommand } from './decide';
+import { demoCommand } from './demo';
+import { devCommand } from './dev';
+import { failoverCommand } from './failover';
+import { statusCommand } from './status';
+import { validateCommand } from './validate';
+import { workerCommand } from './worker';
+
+/** Sets the exit code of the command being run. */
+export type SetExit = (code: ExitCode) => void;
+
+/** Every drover command, one per file. */
+export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {
+  program.addCommand(validateCommand(io, setExit));
+  program.addCommand(failoverCommand(io, setExit));
+  program.addCommand(approveCommand(io, setExit));
+  program.addCommand(rejectCommand(io, setExit));
+  program.addCommand(statusCommand(io, setExit));
+  program.addCommand(workerCommand(io, setExit));
+  program.addCommand(demoCommand(io, setExit));
+  program.addCommand(devCommand(io, setExit));
+}

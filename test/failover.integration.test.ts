@@ -1,0 +1,261 @@
+/**
+ * Region failover end to end: the real Temporal dev server, the real moto server, drover's real
+ * activities and CLI. No AWS client is mocked; the emulator's state is read back with the SDK.
+ */
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Worker, NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createAwsClients, type AwsConfig } from '../activities/aws/clients';
+import { exec } from '../cli/main';
+import { startRegionApps, type RegionApps } from '../infra/local/apps';
+import { seedRunbook } from '../infra/local/seed';
+import type { MotoServer } from '../infra/local/stack';
+import type { Runbook } from '../runbooks/schema';
+import type { FailoverInput, RunStatus } from '../workflows/regionFailover';
+import { approveUpdate } from '../workflows/gates';
+import { captureIO, describeTopology, emulatorConfig, eventually, setAlarm, workflowBundle, writeRunbook } from './harness/fixtures';
+import { startOwnMoto, testTemporalAddress } from './harness/servers';
+
+const PRIMARY = 'ap-south-1';
+const STANDBY = 'ap-southeast-1';
+
+let moto: MotoServer;
+let apps: RegionApps;
+let client: Client;
+let connection: Connection;
+let nativeConnection: NativeConnection;
+const savedEnv = { ...process.env };
+let seq = 0;
+
+beforeAll(async () => {
+  moto = await startOwnMoto();
+  apps = await startRegionApps([PRIMARY, STANDBY]);
+  connection = await Connection.connect({ address: testTemporalAddress() });
+  nativeConnection = await NativeConnection.connect({ address: testTemporalAddress() });
+  client = new Client({ connection });
+  await workflowBundle();
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await connection?.close();
+  await nativeConnection?.close();
+  await apps?.stop();
+  await moto?.stop();
+});
+
+afterEach(() => {
+  apps.apps[STANDBY].setHealthy(true);
+});
+
+/** A seeded ApnaKart variant with names of its own, so its workflow id and resources are its own. */
+async function seeded(set?: Array<[Array<string | number>, unknown]>): Promise<{ file: string; runbook: Runbook; taskQueue: string }> {
+  const name = `ak-${process.pid}-${++seq}`;
+  const { file, runbook } = writeRunbook({ name, unique: true, set, probeBases: { [PRIMARY]: apps.apps[PRIMARY].baseUrl, [STANDBY]: apps.apps[STANDBY].baseUrl } });
+  await seedRunbook(runbook, emulatorConfig(moto.endpoint));
+  return { file, runbook, taskQueue: `tq-${name}` };
+}
+
+async function withWorker<T>(taskQueue: string, config: AwsConfig, fn: () => Promise<T>): Promise<T> {
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ aws: createAwsClients(config) }),
+  });
+  return worker.runUntil(fn);
+}
+
+function input(rb: Runbook, mode: FailoverInput['mode'] = 'planned'): FailoverInput {
+  return { runbook: rb, targetRegion: STANDBY, mode, reason: 'integration test', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+}
+
+async function failureStatus(p: Promise<unknown>): Promise<RunStatus> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return (cause as ApplicationFailure).details?.[0] as RunStatus;
+}
+
+async function waitForStep(workflowId: string, pred: (s: RunStatus) => boolean, what: string): Promise<RunStatus> {
+  const handle = client.workflow.getHandle(workflowId);
+  return eventually(async () => {
+    const s = await handle.query<RunStatus>('status');
+    return pred(s) ? s : undefined;
+  }, what);
+}
+
+describe('region failover on Temporal and moto', () => {
+  test('given a seeded ApnaKart, a planned failover approved through the CLI flips the weights, promotes the replica, scales compute and repoints the writer', async () => {
+    const { file, runbook: rb, taskQueue } = await seeded();
+    const before = await describeTopology(rb, moto.endpoint);
+    expect(before.weights['api.' + rb.dns.hostedZone]).toEqual({ [PRIMARY]: 100, [STANDBY]: 0 });
+    expect(before.replica.source).toBeTruthy();
+
+    process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+    process.env.AWS_ENDPOINT_URL = moto.endpoint;
+    process.env.DROVER_TASK_QUEUE = taskQueue;
+    const io = captureIO();
+    const approverIO = captureIO();
+    const workflowId = `failover-${rb.name}`;
+
+    const code = await withWorker(taskQueue, emulatorConfig(moto.endpoint), async () => {
+      const run = exec(['failover', file, '--to', STANDBY, '--reason', 'Mumbai degraded', '--requested-by', 'ic-test', '--time-scale', '0.01'], io);
+      await eventually(async () => {
+        const d = await client.workflow.getHandle(workflowId).describe().catch(() => undefined);
+        return d?.status.name === 'RUNNING' && (await client.workflow.getHandle(workflowId).query<RunStatus>('status')).pendingGate;
+      }, 'the failover gate');
+      expect(await exec(['approve', workflowId, '--gate', 'failover', '--as', 'ic-arjun', '--comment', 'go'], approverIO)).toBe(0);
+      return run;
+    });
+
+    expect(io.stderr.join('\n')).not.toMatch(/\n\s+at /);
+    expect(code).toBe(0);
+    expect(approverIO.stdout.join('\n')).toContain('approved gate failover as ic-arjun');
+
+    const after = await describeTopology(rb, moto.endpoint);
+    for (const r of rb.dns.records) {
+      expect(after.weights[r.name]).toEqual(r.routing === 'weighted' ? { [PRIMARY]: 0, [STANDBY]: 100 } : { [PRIMARY]: 'SECONDARY', [STANDBY]: 'PRIMARY' });
+    }
+    expect(after.replicaPromotedTag).toBe(true);
+    expect(after.writer).toBe(after.replica.endpoint);
+    for (const c of rb.compute.clusters.filter((x) => x.region === STANDBY)) {
+      for (const g of c.nodeGroups) expect(after.nodeGroups[`${STANDBY}/${c.name}/${g.name}`]).toBe(g.active);
+    }
+
+    // The timeline and the RTO come from recorded timestamps.
+    const statusIO = captureIO();
+    expect(await exec(['status', workflowId, '--json'], statusIO)).toBe(0);
+    const status = JSON.parse(statusIO.stdout.join('\n')) as RunStatus;
+    expect(status.phase).toBe('completed');
+    const verify = status.steps.find((s) => s.id === 'verify');
+    expect(status.rto?.ms).toBe((verify?.endedAt ?? 0) - status.startedAt);
+    expect(status.decisions).toEqual([expect.objectContaining({ gate: 'failover', approver: 'ic-arjun', decision: 'approved', comment: 'go' })]);
+    expect(io.stdout.join('\n')).toMatch(/RTO: .* measured from trigger/);
+    // Compute and database ran side by side: each started before the other ended.
+    const scale = status.steps.find((s) => s.id === 'scale-compute');
+    const promote = status.steps.find((s) => s.id === 'promote-database');
+    expect(scale?.startedAt).toBeLessThanOrEqual(promote?.endedAt ?? 0);
+    expect(promote?.startedAt).toBeLessThanOrEqual(scale?.endedAt ?? 0);
+  });
+
+  test('given a rejected approval, the run ends rejected and nothing after the gate changes', async () => {
+    const { runbook: rb, taskQueue } = await seeded();
+    const before = await describeTopology(rb, moto.endpoint);
+    const workflowId = `failover-${rb.name}`;
+    const status = await withWorker(taskQueue, emulatorConfig(moto.endpoint), async () => {
+      const handle = await client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
+      await waitForStep(workflowId, (s) => s.pendingGate?.name === 'failover', 'the failover gate');
+      process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+      const io = captureIO();
+      expect(await exec(['reject', workflowId, '--gate', 'failover', '--as', 'sre-meera', '--reason', 'primary recovered'], io)).toBe(0);
+      return failureStatus(handle.result());
+    });
+    expect(status.phase).toBe('rejected');
+    expect(status.error?.message).toContain('rejected by sre-meera: primary recovered');
+    expect(status.steps.filter((s) => s.status === 'done').map((s) => s.id)).toEqual(['preflight']);
+    expect(await describeTopology(rb, moto.endpoint)).toEqual(before);
+  });
+
+  test('given an approver not in the runbook or a gate that is not pending, the approval is refused before it is recorded', async () => {
+    const { runbook: rb, taskQueue } = await seeded();
+    const workflowId = `failover-${rb.name}`;
+    await withWorker(taskQueue, emulatorConfig(moto.endpoint), async () => {
+      const handle = await client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
+      await waitForStep(workflowId, (s) => s.pendingGate?.name === 'failover', 'the failover gate');
+      process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+      const stranger = captureIO();
+      expect(await exec(['approve', workflowId, '--gate', 'failover', '--as', 'mallory'], stranger)).toBe(3);
+      expect(stranger.stderr.join('\n')).toContain('"mallory" is not an approver');
+      const wrongGate = captureIO();
+      expect(await exec(['approve', workflowId, '--gate', 'failback', '--as', 'ic-priya'], wrongGate)).toBe(3);
+      expect(wrongGate.stderr.join('\n')).toContain('gate "failback" is not pending');
+      const s = await handle.query<RunStatus>('status');
+      expect(s.decisions).toEqual([]);
+      await handle.terminate('test done');
+    });
+  });
+
+  test('given an alarm firing during the 50% soak, traffic reverts to the last good weights and the run fails with the reason', async () => {
+    const { runbook: rb, taskQueue } = await seeded([[['dns', 'shift', 'soak'], '10m']]);
+    const workflowId = `failover-${rb.name}`;
+    const alarm = rb.health.alarms[STANDBY][0];
+    const status = await withWorker(taskQueue, emulatorConfig(moto.endpoint), async () => {
+      const handle = await client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
+      await waitForStep(workflowId, (s) => s.pendingGate !== undefined, 'the gate');
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'failover', approver: 'ic-priya' }] });
+      await waitForStep(workflowId, (s) => s.currentStep === 'traffic-50' && s.trafficPercent === 50, 'the 50% step');
+      await setAlarm(moto.endpoint, STANDBY, alarm, 'ALARM');
+      return failureStatus(handle.result());
+    });
+    expect(status.phase).toBe('failed');
+    expect(status.error?.type).toBe('HealthBreach');
+    expect(status.error?.message).toContain(`alarm ${alarm} is ALARM`);
+    expect(status.error?.message).toContain('traffic reverted to 10%');
+    expect(status.trafficPercent).toBe(10);
+    const after = await describeTopology(rb, moto.endpoint);
+    expect(after.weights['api.' + rb.dns.hostedZone]).toEqual({ [PRIMARY]: 90, [STANDBY]: 10 });
+    expect(status.steps.find((s) => s.id === 'traffic-100')?.status).toBe('pending');
+  });
+
+  test('given a probe failing during soak, the breach names the probe and traffic reverts', async () => {
+    const { runbook: rb, taskQueue } = await seeded([[['approvals', 'gates'], []]]);
+    const workflowId = `failover-${rb.name}`;
+    apps.apps[STANDBY].setHealthy(false);
+    const status = await withWorker(taskQueue, emulatorConfig(moto.endpoint), async () => {
+      const handle = await client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
+      return failureStatus(handle.result());
+    });
+    expect(status.error?.message).toMatch(/probe api-health answered 503/);
+    expect(status.steps.find((s) => s.id === 'gate:failover')?.status).toBe('skipped');
+    expect((await describeTopology(rb, moto.endpoint)).weights['www.' + rb.dns.hostedZone]).toEqual({ [PRIMARY]: 100, [STANDBY]: 0 });
+  });
+
+  test('given a failover already running for a runbook, a second one is refused with a clear message', async () => {
+    const { file, runbook: rb, taskQueue } = await seeded();
+    const workflowId = `failover-${rb.name}`;
+    await withWorker(taskQueue, emulatorConfig(moto.endpoint), async () => {
+      const handle = await client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
+      await waitForStep(workflowId, (s) => s.pendingGate !== undefined, 'the gate');
+      process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+      process.env.DROVER_TASK_QUEUE = taskQueue;
+      const io = captureIO();
+      expect(await exec(['failover', file, '--to', STANDBY, '--reason', 'second attempt'], io)).toBe(3);
+      expect(io.stderr.join('\n')).toContain(`a failover of ${rb.name} is already running (${workflowId}); only one runs at a time`);
+      await handle.terminate('test done');
+    });
+  });
+
+  test('given the primary region unreachable, an unplanned failover completes without contacting it and records its RPO', async () => {
+    const { runbook: rb, taskQueue } = await seeded([[['approvals', 'gates'], []]]);
+    const workflowId = `failover-${rb.name}`;
+    // A closed loopback port: every ap-south-1 call would fail to connect.
+    const config = emulatorConfig(moto.endpoint, { [PRIMARY]: 'http://127.0.0.1:9' });
+    const result = await withWorker(taskQueue, config, () => client.workflow.execute('regionFailover', { taskQueue, workflowId, args: [input(rb, 'unplanned')] }));
+    const status = result as RunStatus;
+    expect(status.phase).toBe('completed');
+    expect(status.steps.find((s) => s.id === 'preflight')?.notes).toContain(`unplanned: primary region ${PRIMARY} not contacted (assumed lost)`);
+    expect(status.rpo?.lagSeconds).toBe(2);
+    const after = await describeTopology(rb, moto.endpoint);
+    expect(after.weights['api.' + rb.dns.hostedZone]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
+    expect(after.replicaPromotedTag).toBe(true);
+  });
+
+  test('given the same primary outage, a planned failover is refused at preflight, listing every failed check, and changes nothing', async () => {
+    const { runbook: rb, taskQueue } = await seeded();
+    await setAlarm(moto.endpoint, STANDBY, rb.health.alarms[STANDBY][1], 'ALARM');
+    const before = await describeTopology(rb, moto.endpoint);
+    const config = emulatorConfig(moto.endpoint, { [PRIMARY]: 'http://127.0.0.1:9' });
+    const status = await withWorker(taskQueue, config, () => failureStatus(client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input(rb, 'planned')] })));
+    expect(status.error?.type).toBe('PreflightFailed');
+    expect(status.error?.message).toContain('primary database:');
+    expect(status.error?.message).toContain(`target alarms: alarm ${rb.health.alarms[STANDBY][1]} in ${STANDBY} is ALARM`);
+    expect(status.steps.find((s) => s.id === 'gate:failover')?.status).toBe('pending');
+    expect(await describeTopology(rb, moto.endpoint)).toEqual(before);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * A worker process killed with SIGKILL in the middle of a failover, then restarted: the run
+ * completes, and moto's own request recording shows the replica was promoted exactly once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { seedRunbook } from '../infra/local/seed';
+import type { MotoServer } from '../infra/local/stack';
+import type { RunStatus } from '../workflows/regionFailover';
+import { describeTopology, emulatorConfig, eventually, recordedActions, workflowBundle, writeRunbook } from './harness/fixtures';
+import { startOwnMoto, testTemporalAddress } from './harness/servers';
+
+const ROOT = path.join(__dirname, '..');
+let moto: MotoServer;
+let connection: Connection;
+let client: Client;
+let bundleFile: string;
+const workers: ChildProcess[] = [];
+
+beforeAll(async () => {
+  moto = await startOwnMoto({ env: { MOTO_ENABLE_RECORDING: 'True' } });
+  connection = await Connection.connect({ address: testTemporalAddress() });
+  client = new Client({ connection });
+  // Worker processes load a prebuilt bundle, as production workers do.
+  bundleFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'drover-bundle-')), 'workflows.js');
+  fs.writeFileSync(bundleFile, (await workflowBundle()).code);
+});
+
+afterAll(async () => {
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  await connection?.close();
+  await moto?.stop();
+});
+
+function startWorkerProcess(taskQueue: string): ChildProcess {
+  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'cli/main.ts'), 'worker'], {
+    env: { ...process.env, TEMPORAL_ADDRESS: testTemporalAddress(), AWS_ENDPOINT_URL: moto.endpoint, DROVER_TASK_QUEUE: taskQueue, DROVER_WORKFLOW_BUNDLE: bundleFile },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  workers.push(child);
+  return child;
+}
+
+test('given a worker killed with SIGKILL during the traffic shift and restarted, the failover completes and the replica is promoted exactly once', async () => {
+  const name = `ak-kill-${process.pid}`;
+  const { runbook: rb } = writeRunbook({ name, unique: true, set: [[['approvals', 'gates'], []], [['health', 'probes'], {}]] });
+  await seedRunbook(rb, emulatorConfig(moto.endpoint));
+  await fetch(`${moto.endpoint}/moto-api/recorder/start-recording`, { method: 'POST' });
+  const taskQueue = `tq-${name}`;
+  const workflowId = `failover-${rb.name}`;
+
+  const first = startWorkerProcess(taskQueue);
+  // A 2 min soak at 1/40 scale: 3 s per traffic step, long enough to kill the worker inside one.
+  const handle = await client.workflow.start('regionFailover', {
+    taskQueue,
+    workflowId,
+    args: [{ runbook: rb, targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'kill test', requestedBy: 'ic-test', options: { timeScale: 0.025 } }],
+  });
+  await eventually(async () => {
+    const s = await handle.query<RunStatus>('status').catch(() => undefined);
+    return s?.currentStep === 'traffic-10' && s.trafficPercent === 10;
+  }, 'the 10% soak', 90_000);
+  first.kill('SIGKILL');
+  await new Promise((resolve) => first.once('exit', resolve));
+  expect(first.signalCode).toBe('SIGKILL');
+
+  startWorkerProcess(taskQueue);
+  const result = (await handle.result()) as RunStatus;
+
+  expect(result.phase).toBe('completed');
+  const actions = await recordedActions(moto.endpoint);
+  expect(actions.filter((a) => a === 'PromoteReadReplica')).toHaveLength(1);
+  const after = await describeTopology(rb, moto.endpoint);
+  expect(after.weights[`api.${rb.dns.hostedZone}`]).toEqual({ 'ap-south-1': 0, 'ap-southeast-1': 100 });
+  expect(after.writer).toBe(after.replica.endpoint);
+  expect(Object.entries(after.nodeGroups).filter(([k]) => k.startsWith('ap-southeast-1/')).map(([, v]) => v)).toEqual([12, 6]);
+}, 180_000);
