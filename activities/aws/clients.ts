@@ -1,4 +1,5 @@
 import { CloudWatch } from '@aws-sdk/client-cloudwatch';
+import { EC2 } from '@aws-sdk/client-ec2';
 import { EKS } from '@aws-sdk/client-eks';
 import { RDS } from '@aws-sdk/client-rds';
 import { Route53 } from '@aws-sdk/client-route-53';
@@ -7,6 +8,15 @@ import { Route53 } from '@aws-sdk/client-route-53';
 export type Route53Api = Pick<Route53, 'listHostedZonesByName' | 'listResourceRecordSets' | 'changeResourceRecordSets' | 'getChange' | 'createHostedZone'>;
 /** The only RDS calls drover makes. */
 export type RdsApi = Pick<RDS, 'describeDBInstances' | 'promoteReadReplica' | 'addTagsToResource' | 'listTagsForResource' | 'createDBInstance' | 'createDBInstanceReadReplica'>;
+/** RDS calls for fencing, snapshots, retiring and re-creating instances (failback). */
+export type RdsLifecycleApi = Pick<
+  RDS,
+  'describeDBInstances' | 'addTagsToResource' | 'removeTagsFromResource' | 'listTagsForResource' | 'modifyDBInstance' | 'createDBSnapshot' | 'describeDBSnapshots' | 'deleteDBInstance' | 'createDBInstanceReadReplica'
+>;
+/** RDS calls for Aurora global databases. */
+export type AuroraApi = Pick<RDS, 'describeGlobalClusters' | 'switchoverGlobalCluster' | 'failoverGlobalCluster'>;
+/** The only EC2 calls drover makes (security groups for write fencing). */
+export type Ec2Api = Pick<EC2, 'describeSecurityGroups' | 'createSecurityGroup' | 'describeVpcs'>;
 /** The only EKS calls drover makes. */
 export type EksApi = Pick<EKS, 'describeCluster' | 'describeNodegroup' | 'updateNodegroupConfig' | 'createCluster' | 'createNodegroup'>;
 /** The only CloudWatch calls drover makes. */
@@ -36,9 +46,10 @@ export interface AwsCallRecord {
 
 export interface AwsClients {
   route53(): Route53Api;
-  rds(region: string): RdsApi;
+  rds(region: string): RdsApi & RdsLifecycleApi & AuroraApi;
   eks(region: string): EksApi;
   cloudwatch(region: string): CloudWatchApi;
+  ec2(region: string): Ec2Api;
 }
 
 // Route 53 is a global service whose API lives in us-east-1.
@@ -102,5 +113,6 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     rds: (region) => build(`rds:${region}`, region, () => new RDS(common(region)), 'rds'),
     eks: (region) => build(`eks:${region}`, region, () => new EKS(common(region)), 'eks'),
     cloudwatch: (region) => build(`cloudwatch:${region}`, region, () => new CloudWatch(common(region)), 'cloudwatch'),
+    ec2: (region) => build(`ec2:${region}`, region, () => new EC2(common(region)), 'ec2'),
   };
 }
