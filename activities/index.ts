@@ -1,4 +1,6 @@
+import { createAuroraActivities } from './aurora';
 import type { AwsClients } from './aws/clients';
+import { createDbLifecycleActivities } from './dblifecycle';
 import { createEksActivities } from './eks';
 import { createHealthActivities } from './health';
 import { createRdsActivities } from './rds';
@@ -17,6 +19,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createRdsActivities(deps.aws.rds, deps.aws.cloudwatch),
     ...createEksActivities(deps.aws.eks),
     ...createHealthActivities(deps.aws.cloudwatch, deps.fetch),
+    ...createDbLifecycleActivities(deps.aws.rds, deps.aws.ec2),
+    ...createAuroraActivities(deps.aws.rds),
   };
 }
 

@@ -106,6 +106,52 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
       return { alreadyPromoted: false, requestId, before };
     },
 
+    /**
+     * Wait, heartbeating the lag seen, until the newest ReplicaLag datapoint taken after `since` is 0:
+     * with writes fenced, that is the moment no committed write is missing from the replica.
+     */
+    async waitLagZero(input: { region: string; identifier: string; since: number; periodMs: number; timeoutMs: number }): Promise<LagReading> {
+      return pollUntil({ what: `ReplicaLag of ${input.identifier} to reach 0`, timeoutMs: input.timeoutMs, initialIntervalMs: 500, maxIntervalMs: 5000 }, async () => {
+        const out = await aws('cloudwatch:GetMetricStatistics(ReplicaLag)', () =>
+          cloudwatch(input.region).getMetricStatistics({
+            Namespace: 'AWS/RDS',
+            MetricName: 'ReplicaLag',
+            Dimensions: [{ Name: 'DBInstanceIdentifier', Value: input.identifier }],
+            // Only periods that start after the fence count: earlier samples say nothing about fenced writes.
+            StartTime: new Date(input.since),
+            EndTime: new Date(Date.now() + 60_000),
+            Period: Math.max(1, Math.round(input.periodMs / 1000)),
+            Statistics: ['Maximum'],
+          }),
+        );
+        const latest = (out.Datapoints ?? [])
+          .filter((d) => d.Timestamp && d.Maximum !== undefined && (d.Timestamp as Date).getTime() >= input.since - 1000)
+          .sort((a, b) => (b.Timestamp as Date).getTime() - (a.Timestamp as Date).getTime())[0];
+        const reading = latest ? { lagSeconds: latest.Maximum as number, observedAt: (latest.Timestamp as Date).toISOString() } : null;
+        return { done: reading?.lagSeconds === 0, value: reading as LagReading, progress: reading ? `lag ${reading.lagSeconds}s at ${reading.observedAt}` : 'no datapoint yet' };
+      });
+    },
+
+    /** Wait, heartbeating the lag, until a replica's newest ReplicaLag datapoint is within `maxLagMs`. */
+    async waitLagWithin(input: { region: string; identifier: string; maxLagMs: number; timeoutMs: number }): Promise<LagReading> {
+      return pollUntil({ what: `ReplicaLag of ${input.identifier} within ${input.maxLagMs / 1000}s`, timeoutMs: input.timeoutMs, initialIntervalMs: 500, maxIntervalMs: 10_000 }, async () => {
+        const out = await aws('cloudwatch:GetMetricStatistics(ReplicaLag)', () =>
+          cloudwatch(input.region).getMetricStatistics({
+            Namespace: 'AWS/RDS',
+            MetricName: 'ReplicaLag',
+            Dimensions: [{ Name: 'DBInstanceIdentifier', Value: input.identifier }],
+            StartTime: new Date(Date.now() - 5 * 60_000),
+            EndTime: new Date(Date.now() + 60_000),
+            Period: 60,
+            Statistics: ['Maximum'],
+          }),
+        );
+        const latest = (out.Datapoints ?? []).filter((d) => d.Timestamp && d.Maximum !== undefined).sort((a, b) => (b.Timestamp as Date).getTime() - (a.Timestamp as Date).getTime())[0];
+        const reading = latest ? { lagSeconds: latest.Maximum as number, observedAt: (latest.Timestamp as Date).toISOString() } : null;
+        return { done: reading !== null && reading.lagSeconds * 1000 <= input.maxLagMs, value: reading as LagReading, progress: reading ? `lag ${reading.lagSeconds}s` : 'no ReplicaLag datapoint yet' };
+      });
+    },
+
     /** Wait until the instance is standalone and available, heartbeating its status. */
     async waitStandalone(input: { region: string; identifier: string; timeoutMs?: number }): Promise<DbState> {
       return pollUntil({ what: `${input.identifier} to be standalone and available`, timeoutMs: input.timeoutMs ?? 60 * 60_000, initialIntervalMs: 500, maxIntervalMs: 10_000 }, async () => {

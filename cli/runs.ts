@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { RunStatus } from '../workflows/regionFailover';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderGate, renderOutcome, renderStatus, renderStep } from './render';
+import { RUN_KINDS, runWorkflowId, type RunKind } from './temporal';
 
 /** The status a run recorded: live from its query while open, from its result or failure once closed. */
 export async function fetchStatus(client: Client, workflowId: string): Promise<{ status: RunStatus; closed: boolean }> {
@@ -69,5 +70,29 @@ export async function watchRun(client: Client, workflowId: string, io: CliIO, op
     if (closed) return status;
     if (status.pendingGate && opts.onPendingGate) await opts.onPendingGate(status);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
+  }
+}
+
+/** The latest run of a kind for a runbook: its status name and close time, or undefined if none. */
+export async function latestRun(client: Client, kind: RunKind, runbook: string): Promise<{ workflowId: string; status: string; closeTime?: Date } | undefined> {
+  const workflowId = runWorkflowId(kind, runbook);
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    return { workflowId, status: d.status.name, closeTime: d.closeTime };
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return undefined;
+    throw e;
+  }
+}
+
+/** Refuse (exit 3) when any run that changes this runbook's region pair is active. */
+export async function refuseIfActive(client: Client, runbook: string, starting: RunKind): Promise<void> {
+  for (const kind of RUN_KINDS) {
+    const run = await latestRun(client, kind, runbook);
+    if (run?.status === 'RUNNING') {
+      throw new CliError(`a ${kind} of ${runbook} is running (${run.workflowId}); one run per runbook at a time, so this ${starting} was not started`, EXIT.REFUSED, [
+        `follow it with: drover status ${run.workflowId} --watch`,
+      ]);
+    }
   }
 }

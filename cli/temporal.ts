@@ -11,9 +11,18 @@ export function namespace(): string {
   return process.env.TEMPORAL_NAMESPACE ?? 'default';
 }
 
+/** The kinds of run that change a runbook's region pair; at most one of them is active at a time. */
+export const RUN_KINDS = ['failover', 'failback', 'promote'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+/** Workflow id of a runbook's run of one kind: `failover-apnakart`. */
+export function runWorkflowId(kind: RunKind, runbook: string): string {
+  return `${kind}-${runbook}`;
+}
+
 /** Workflow id of a runbook's failover: one at a time per runbook. */
 export function failoverWorkflowId(runbook: string): string {
-  return `failover-${runbook}`;
+  return runWorkflowId('failover', runbook);
 }
 
 /** Connect to Temporal, turning an unreachable server into a clear CLI error (exit 5). */

@@ -98,11 +98,29 @@ const baseSchema = z.strictObject({
       }),
     }),
     database: z.strictObject({
-      engine: oneOf(['postgres', 'mysql', 'mariadb']),
+      engine: oneOf(['postgres', 'mysql', 'mariadb', 'aurora-global']),
+      /** For engine aurora-global: the global cluster; primary/replica identifiers are then DB cluster identifiers. */
+      globalClusterIdentifier: identifier.optional(),
       instanceClass: z.string().default('db.r6g.large'),
       primary: z.strictObject({ identifier }),
       replica: z.strictObject({ identifier }),
       maxReplicaLag: duration,
+      /** CloudWatch period used to read ReplicaLag (RDS publishes it every 60 s). */
+      lagPeriod: duration.prefault('60s'),
+      /** How long a planned promotion waits, fenced, for lag 0 before it unfences and stops. */
+      lagZeroTimeout: duration.prefault('5m'),
+      /** How writes are fenced on the current primary before a planned promotion. */
+      fence: z
+        .strictObject({
+          method: oneOf(['security-group', 'none']),
+          /** security-group: the VPC security group (by name, in each region) that admits no clients. */
+          groupName: z.string().min(1).optional(),
+        })
+        .prefault({ method: 'none' }),
+      /** Security group (by name) the application's database instances use; new replicas get it. */
+      securityGroupName: z.string().min(1).optional(),
+      /** What happens to a replaced instance: keep (renamed and tagged) or delete (after a final snapshot). */
+      retention: oneOf(['keep', 'delete']).default('keep'),
       writerRecord: z.strictObject({ name: dnsName, zone: dnsName.optional(), ttl: z.int().min(0).max(86400).default(30) }),
     }),
     compute: z.strictObject({ clusters: z.array(cluster).min(1) }),
@@ -187,6 +205,15 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
 
   section(() => Object.keys(rb.health.alarms).forEach((region) => inPair(region, ['health', 'alarms', region])));
   section(() => Object.keys(rb.health.probes).forEach((region) => inPair(region, ['health', 'probes', region])));
+
+  section(() => {
+    if (rb.database.fence.method === 'security-group' && !rb.database.fence.groupName) {
+      issue(['database', 'fence', 'groupName'], 'required when the fence method is security-group');
+    }
+    if (rb.database.engine === 'aurora-global' && !rb.database.globalClusterIdentifier) {
+      issue(['database', 'globalClusterIdentifier'], 'required when the engine is aurora-global');
+    }
+  });
 
   section(() => {
     if (rb.approvals.gates.length > 0 && rb.approvals.approvers.length === 0) {

@@ -8,7 +8,7 @@ import { Worker, NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients, type AwsConfig } from '../activities/aws/clients';
 import { exec } from '../cli/main';
-import { startRegionApps, type RegionApps } from '../infra/local/apps';
+import { startLagFeeder, startRegionApps, type RegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
 import type { MotoServer } from '../infra/local/stack';
 import type { Runbook } from '../runbooks/schema';
@@ -27,6 +27,7 @@ let connection: Connection;
 let nativeConnection: NativeConnection;
 const savedEnv = { ...process.env };
 let seq = 0;
+const feeders: Array<{ stop(): void }> = [];
 
 beforeAll(async () => {
   moto = await startOwnMoto();
@@ -39,6 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.env = savedEnv;
+  for (const f of feeders) f.stop();
   await connection?.close();
   await nativeConnection?.close();
   await apps?.stop();
@@ -54,6 +56,8 @@ async function seeded(set?: Array<[Array<string | number>, unknown]>): Promise<{
   const name = `ak-${process.pid}-${++seq}`;
   const { file, runbook } = writeRunbook({ name, unique: true, set, probeBases: { [PRIMARY]: apps.apps[PRIMARY].baseUrl, [STANDBY]: apps.apps[STANDBY].baseUrl } });
   await seedRunbook(runbook, emulatorConfig(moto.endpoint));
+  // The replica is caught up: RDS would publish ReplicaLag 0 every minute.
+  feeders.push(startLagFeeder({ endpoint: moto.endpoint, region: STANDBY, identifier: () => runbook.database.replica.identifier, lagSeconds: () => 0, everyMs: 300 }));
   return { file, runbook, taskQueue: `tq-${name}` };
 }
 
@@ -133,6 +137,8 @@ describe('region failover on Temporal and moto', () => {
     expect(await exec(['status', workflowId, '--json'], statusIO)).toBe(0);
     const status = JSON.parse(statusIO.stdout.join('\n')) as RunStatus;
     expect(status.phase).toBe('completed');
+    // Planned: the promotion child fenced the primary and waited for lag 0.
+    expect(status.rpo).toEqual(expect.objectContaining({ lagSeconds: 0, note: 'writes fenced and lag 0 before promotion: RPO 0' }));
     const verify = status.steps.find((s) => s.id === 'verify');
     expect(status.rto?.ms).toBe((verify?.endedAt ?? 0) - status.startedAt);
     expect(status.decisions).toEqual([expect.objectContaining({ gate: 'failover', approver: 'ic-arjun', decision: 'approved', comment: 'go' })]);
@@ -226,7 +232,7 @@ describe('region failover on Temporal and moto', () => {
       process.env.DROVER_TASK_QUEUE = taskQueue;
       const io = captureIO();
       expect(await exec(['failover', file, '--to', STANDBY, '--reason', 'second attempt'], io)).toBe(3);
-      expect(io.stderr.join('\n')).toContain(`a failover of ${rb.name} is already running (${workflowId}); only one runs at a time`);
+      expect(io.stderr.join('\n')).toContain(`a failover of ${rb.name} is running (${workflowId}); one run per runbook at a time, so this failover was not started`);
       await handle.terminate('test done');
     });
   });

@@ -1,3 +1,5 @@
 // The workflow bundle's entry point: every workflow drover runs.
 export { regionFailover, statusQuery } from './regionFailover';
 export { approveUpdate, rejectUpdate } from './gates';
+export { promoteReplica } from './promoteReplica';
+export { failback } from './failback';

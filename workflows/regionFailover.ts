@@ -1,10 +1,16 @@
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { LagReading } from '../activities/rds';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType, NON_RETRYABLE } from './failures';
-import { Gates, type Decision, type PendingGate } from './gates';
-import { failureMessage, failureType, Journal, type Step } from './journal';
+import { statusQuery, type RunStatus } from './status';
+import { Gates } from './gates';
+import { failureMessage, failureType, Journal } from './journal';
+import { promoteReplica } from './promoteReplica';
+import { shiftProgressively } from './traffic';
+
+/** Patch id: the database step runs the promoteReplica runbook as a child (histories before it replay the inline path). */
+const PROMOTE_AS_CHILD = 'promote-as-child-v1';
 
 export type FailoverMode = 'planned' | 'unplanned';
 
@@ -22,34 +28,9 @@ export interface FailoverInput {
   };
 }
 
-export interface RunStatus {
-  workflowId: string;
-  runId: string;
-  kind: 'failover';
-  runbook: string;
-  mode: FailoverMode;
-  fromRegion: string;
-  targetRegion: string;
-  reason: string;
-  requestedBy: string;
-  startedAt: number;
-  phase: 'running' | 'waiting-approval' | 'completed' | 'failed' | 'rejected' | 'aborted';
-  currentStep?: string;
-  pendingGate?: PendingGate;
-  decisions: Decision[];
-  steps: Step[];
-  /** Percent of traffic on the target region as last set. */
-  trafficPercent: number;
-  rpo?: { lagSeconds: number; observedAt: string; note: string };
-  rto?: { ms: number; gateWaitMs: number; excludingGatesMs: number; objectiveMs: number; met: boolean };
-  error?: { type?: string; message: string };
-  newWriterEndpoint?: string;
-}
-
+export type { RunStatus };
+export { statusQuery };
 export type FailoverResult = RunStatus;
-
-/** Live status of a run: steps, current step, pending gate. */
-export const statusQuery = defineQuery<RunStatus>('status');
 
 const short = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
@@ -114,6 +95,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   const probes = (region: string) => rb.health.probes[region] ?? [];
   const writerZone = rb.database.writerRecord.zone ?? rb.dns.hostedZone;
   let lastLag: LagReading | null = null;
+  let childRpo: RunStatus['rpo'];
 
   try {
     // 1. Preflight: every check runs, every failure is listed, nothing changes.
@@ -191,8 +173,18 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
           journal.note('scale-compute', `${c.name}: ${out.after.map((g) => `${g.name}=${g.desiredSize}`).join(', ')}`);
         }
       }),
-      journal.run('promote-database', async () => {
+      journal.run('promote-database', async (): Promise<{ identifier: string; endpoint?: string }> => {
         const id = rb.database.replica.identifier;
+        if (patched(PROMOTE_AS_CHILD)) {
+          // The promotion runbook, as a child: fencing and lag 0 in planned mode, RPO either way.
+          const child = await executeChild(promoteReplica, {
+            workflowId: `${info.workflowId}-promote`,
+            args: [{ runbook: rb, toRegion: targetRegion, mode, reason: input.reason, requestedBy: input.requestedBy, repointWriter: false }],
+          });
+          childRpo = child.rpo;
+          for (const s of child.steps) if (s.notes.length > 0) journal.note('promote-database', `${s.title}: ${s.notes.join('; ')}`);
+          return { identifier: child.newWriter.identifier, endpoint: child.newWriter.endpoint };
+        }
         lastLag = (await short.replicaLag({ region: targetRegion, identifier: id })) ?? lastLag;
         const p = await short.promoteReplica({ region: targetRegion, identifier: id, runRef: `${info.workflowId}/${info.runId}` });
         journal.note('promote-database', p.alreadyPromoted ? `${id} was already standalone; not promoted again` : `PromoteReadReplica accepted (request ${p.requestId ?? 'n/a'})`);
@@ -201,7 +193,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         return db;
       }),
     ]);
-    if (lastLag) {
+    if (childRpo) status.rpo = childRpo;
+    else if (lastLag) {
       const lag: LagReading = lastLag;
       status.rpo = { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: 'replica lag last observed before promotion (writes were not fenced)' };
     }
@@ -215,23 +208,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     });
 
     // 5. Progressive, health-gated traffic shift.
-    let lastGood = 0;
-    for (const percent of rb.dns.shift.steps) {
-      const id = `traffic-${percent}`;
-      await journal.run(id, async () => {
-        const changes = await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion, toRegion: targetRegion, percent });
-        status.trafficPercent = percent;
-        journal.note(id, changes.map((c) => `${c.zone}: ${c.changed} record sets${c.changeId ? ` (${c.changeId})` : ''}`).join('; '));
-        const breach = await soak(rb, targetRegion, scale, alarms(targetRegion), probes(targetRegion));
-        if (breach.length > 0) {
-          await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion, toRegion: targetRegion, percent: lastGood });
-          status.trafficPercent = lastGood;
-          journal.note(id, `reverted traffic to ${lastGood}% ${targetRegion}`);
-          throw ApplicationFailure.create({ type: FailureType.HealthBreach, message: `health breach at ${percent}% in ${targetRegion}: ${breach.join('; ')}; traffic reverted to ${lastGood}%`, nonRetryable: true });
-        }
-        lastGood = percent;
-      });
-    }
+    await shiftProgressively({ rb, fromRegion, toRegion: targetRegion, scale, journal, prefix: 'traffic', onPercent: (p) => (status.trafficPercent = p) });
 
     // 6. Final verification of the target region's state.
     await journal.run('verify', async () => {
@@ -263,16 +240,4 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
     throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
   }
-}
-
-/** Watch the target region for the soak time; returns the breaches seen (empty when healthy throughout). */
-async function soak(rb: Runbook, region: string, scale: number, alarms: string[], probes: Runbook['health']['probes'][string]): Promise<string[]> {
-  const out = await long.soak({
-    region,
-    alarms,
-    probes: probes ?? [],
-    durationMs: Math.round(rb.dns.shift.soak * scale),
-    intervalMs: Math.max(50, Math.round(rb.health.interval * scale)),
-  });
-  return out.breaches;
 }

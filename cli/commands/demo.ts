@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { createAwsClients } from '../../activities/aws/clients';
-import { pointProbesAt, startRegionApps } from '../../infra/local/apps';
+import { pointProbesAt, startLagFeeder, startRegionApps } from '../../infra/local/apps';
 import { seedRunbook } from '../../infra/local/seed';
 import { readDevState, resetMoto, resolveEndpoints } from '../../infra/local/stack';
 import { approveUpdate } from '../../workflows/gates';
@@ -81,6 +81,9 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
       const actions = await seedRunbook(rb, awsConfig());
       io.out(`  ${actions.filter((a) => a.action === 'created').length} resources created (zone, records, RDS primary + cross-region replica, EKS clusters, alarms)`);
 
+      // The emulator does not replicate: publish the replica's ReplicaLag (caught up) as RDS would.
+      const feeder = startLagFeeder({ endpoint, region: rb.regions.standby, identifier: () => rb.database.replica.identifier, lagSeconds: () => 0 });
+
       io.out('== 3. worker');
       const taskQueue = `drover-demo-${process.pid}`;
       quietRuntime();
@@ -123,6 +126,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
           }),
         );
       } finally {
+        feeder.stop();
         await connection.close();
         await apps.stop();
       }

@@ -5,7 +5,7 @@ import type { FailoverInput } from '../../workflows/regionFailover';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { parseOptions } from '../options';
-import { exitCodeFor, watchRun } from '../runs';
+import { exitCodeFor, refuseIfActive, watchRun } from '../runs';
 import { failoverWorkflowId, taskQueue } from '../temporal';
 import type { SetExit } from './index';
 
@@ -48,6 +48,7 @@ export function failoverCommand(io: CliIO, setExit: SetExit): Command {
       };
       const workflowId = failoverWorkflowId(runbook.name);
       await withClient(async (client) => {
+        await refuseIfActive(client, runbook.name, 'failover');
         try {
           await client.workflow.start('regionFailover', { taskQueue: taskQueue(), workflowId, args: [input] });
         } catch (e) {

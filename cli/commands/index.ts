@@ -3,7 +3,9 @@ import type { CliIO, ExitCode } from '../io';
 import { approveCommand, rejectCommand } from './decide';
 import { demoCommand } from './demo';
 import { devCommand } from './dev';
+import { failbackCommand } from './failback';
 import { failoverCommand } from './failover';
+import { promoteCommand } from './promote';
 import { statusCommand } from './status';
 import { validateCommand } from './validate';
 import { workerCommand } from './worker';
@@ -15,6 +17,8 @@ export type SetExit = (code: ExitCode) => void;
 export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {
   program.addCommand(validateCommand(io, setExit));
   program.addCommand(failoverCommand(io, setExit));
+  program.addCommand(promoteCommand(io, setExit));
+  program.addCommand(failbackCommand(io, setExit));
   program.addCommand(approveCommand(io, setExit));
   program.addCommand(rejectCommand(io, setExit));
   program.addCommand(statusCommand(io, setExit));

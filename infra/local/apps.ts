@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { CloudWatch } from '@aws-sdk/client-cloudwatch';
 import type { AddressInfo } from 'node:net';
 import type { Runbook } from '../../runbooks/schema';
 
@@ -56,4 +57,23 @@ export function pointProbesAt(rb: Runbook, apps: Record<string, RegionApp>): Run
     ]),
   );
   return { ...rb, health: { ...rb.health, probes } };
+}
+
+/**
+ * Publish ReplicaLag datapoints for a replica every `everyMs`, as RDS does (every 60 s) on real AWS:
+ * the emulator has no replication, so the demo and tests stand in for RDS's metric.
+ */
+export function startLagFeeder(opts: { endpoint: string; region: string; identifier: () => string; lagSeconds: () => number; everyMs?: number }): { stop(): void } {
+  const cw = new CloudWatch({ region: opts.region, endpoint: opts.endpoint, credentials: { accessKeyId: 'drover-local', secretAccessKey: 'drover-local' } });
+  const put = () =>
+    cw
+      .putMetricData({
+        Namespace: 'AWS/RDS',
+        MetricData: [{ MetricName: 'ReplicaLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: opts.identifier() }], Value: opts.lagSeconds(), Unit: 'Seconds', Timestamp: new Date() }],
+      })
+      .catch(() => undefined);
+  void put();
+  const timer = setInterval(() => void put(), opts.everyMs ?? 500);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

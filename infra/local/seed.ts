@@ -1,4 +1,5 @@
 import { CloudWatch } from '@aws-sdk/client-cloudwatch';
+import { EC2 } from '@aws-sdk/client-ec2';
 import { EKS } from '@aws-sdk/client-eks';
 import { RDS } from '@aws-sdk/client-rds';
 import { Route53, type Change, type ResourceRecordSet } from '@aws-sdk/client-route-53';
@@ -81,6 +82,23 @@ export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedA
   }
   for (const [zone, sets] of byZone) await upsert(zone, sets);
 
+  // Security groups: the database's own, and the fence group that admits no clients.
+  const groups: Record<string, string[]> = { [primary]: [], [standby]: [] };
+  for (const region of [primary, standby]) {
+    const ec2 = new EC2(common(region));
+    for (const [name, description] of [
+      [rb.database.securityGroupName, `${rb.name} database clients`],
+      [rb.database.fence.groupName, `${rb.name} write fence: admits no clients`],
+    ] as const) {
+      if (!name) continue;
+      const found = (await ec2.describeSecurityGroups({ Filters: [{ Name: 'group-name', Values: [name] }] })).SecurityGroups?.[0];
+      const id = found?.GroupId ?? (await ec2.createSecurityGroup({ GroupName: name, Description: description })).GroupId ?? '';
+      note(`security group ${name} (${region})`, found ? 'unchanged' : 'created');
+      if (name === rb.database.securityGroupName) groups[region].push(id);
+    }
+  }
+  const vpcGroups = (region: string) => (groups[region].length > 0 ? { VpcSecurityGroupIds: groups[region] } : {});
+
   // Database: the primary, then a cross-region read replica created from its ARN.
   const rdsPrimary = new RDS(common(primary));
   const rdsStandby = new RDS(common(standby));
@@ -104,6 +122,7 @@ export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedA
         MasterUsername: 'drover',
         ManageMasterUserPassword: true,
         BackupRetentionPeriod: 7,
+        ...vpcGroups(primary),
       })
     ).DBInstance;
     note(`rds ${rb.database.primary.identifier} (${primary})`, 'created');
@@ -116,6 +135,7 @@ export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedA
         DBInstanceIdentifier: rb.database.replica.identifier,
         SourceDBInstanceIdentifier: primaryDb?.DBInstanceArn,
         DBInstanceClass: rb.database.instanceClass,
+        ...vpcGroups(standby),
       })
     ).DBInstance;
     note(`rds replica ${rb.database.replica.identifier} (${standby})`, 'created');

@@ -50,6 +50,9 @@ export function writeRunbook(opts: { name: string; unique?: boolean; probeBases?
       (doc.getIn(['health', 'alarms', region]) as { items: unknown[] }).items.forEach((_, i) => rename(['health', 'alarms', region, i], (v) => `${v}-${sfx}`));
     }
   }
+  // Tests publish ReplicaLag every few hundred ms (startLagFeeder), so read it at 1 s resolution.
+  doc.setIn(['database', 'lagPeriod'], '1s');
+  doc.setIn(['database', 'lagZeroTimeout'], '30s');
   for (const [p, value] of opts.set ?? []) doc.setIn(p, value);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-rb-'));
   const file = path.join(dir, `${opts.name}.yaml`);

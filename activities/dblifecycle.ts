@@ -1,0 +1,339 @@
+import type { DBInstance, DBSnapshot } from '@aws-sdk/client-rds';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../workflows/failures';
+import type { Ec2Api, RdsLifecycleApi } from './aws/clients';
+import { aws, awsErrorCode, toFailure } from './aws/errors';
+import { pollUntil } from './wait';
+
+/** Holds the instance's own security group ids (space-separated) while it is fenced. */
+export const FENCED_TAG = 'drover:fenced-from';
+/** Marks an instance retired under another name instead of deleted; the value is the reason. */
+export const RETAINED_TAG = 'drover:retained';
+// The tag activities/rds.ts writes when drover promotes a replica.
+const PROMOTED_TAG = 'drover:promoted-at';
+
+// Statuses an instance or snapshot never leaves by itself: waiting on them would only time out.
+const STUCK = new Set(['failed', 'incompatible-parameters', 'incompatible-network', 'incompatible-restore', 'inaccessible-encryption-credentials', 'error']);
+
+export interface FenceState {
+  exists: boolean;
+  status?: string;
+  arn?: string;
+  standalone?: boolean;
+  /** drover's fence tag is on the instance. */
+  fenced: boolean;
+  /** Exists, available, standalone and not fenced: the instance may take writes. */
+  writable: boolean;
+  securityGroups: string[];
+}
+
+function fail(type: FailureType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+const groupIds = (db: DBInstance): string[] => (db.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId ?? '').filter(Boolean);
+const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
+// During a real modification the outgoing groups show 'removing' and the incoming ones 'adding'.
+const groupsSettled = (db: DBInstance) => (db.VpcSecurityGroups ?? []).every((g) => !g.Status || g.Status === 'active');
+const splitGroups = (value: string) => value.split(/\s+/).filter(Boolean);
+
+/**
+ * RDS instance lifecycle for planned failover and failback: write fencing through security groups,
+ * snapshots, retiring the old primary and re-creating a replica. Every activity checks, then acts.
+ */
+export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycleApi, ec2: (region: string) => Ec2Api) {
+  async function find(region: string, identifier: string): Promise<DBInstance | undefined> {
+    try {
+      const out = await rds(region).describeDBInstances({ DBInstanceIdentifier: identifier });
+      return out.DBInstances?.[0];
+    } catch (err) {
+      if (/DBInstanceNotFound/.test(awsErrorCode(err) ?? '')) return undefined;
+      throw toFailure(err, `rds:DescribeDBInstances(${identifier})`);
+    }
+  }
+
+  async function mustFind(region: string, identifier: string): Promise<DBInstance> {
+    const db = await find(region, identifier);
+    if (!db) throw fail(FailureType.NotFound, `DB instance ${identifier} not found in ${region}`);
+    return db;
+  }
+
+  async function tags(region: string, arn: string): Promise<Record<string, string>> {
+    const out = await aws('rds:ListTagsForResource', () => rds(region).listTagsForResource({ ResourceName: arn }));
+    return Object.fromEntries((out.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+
+  async function findSnapshot(region: string, snapshotId: string): Promise<DBSnapshot | undefined> {
+    try {
+      const out = await rds(region).describeDBSnapshots({ DBSnapshotIdentifier: snapshotId });
+      return out.DBSnapshots?.[0];
+    } catch (err) {
+      if (/DBSnapshotNotFound/.test(awsErrorCode(err) ?? '')) return undefined;
+      throw toFailure(err, `rds:DescribeDBSnapshots(${snapshotId})`);
+    }
+  }
+
+  async function fenceGroupId(region: string, name: string, vpcId: string | undefined): Promise<string> {
+    const filters = [{ Name: 'group-name', Values: [name] }, ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : [])];
+    const out = await aws(`ec2:DescribeSecurityGroups(${name})`, () => ec2(region).describeSecurityGroups({ Filters: filters }));
+    const groups = out.SecurityGroups ?? [];
+    const where = `${region}${vpcId ? ` (VPC ${vpcId})` : ''}`;
+    if (groups.length === 0) throw fail(FailureType.NotFound, `fence security group "${name}" not found in ${where}`);
+    if (groups.length > 1) throw fail(FailureType.Validation, `fence security group name "${name}" matches ${groups.length} groups in ${where}: ${groups.map((g) => g.GroupId).join(', ')}`);
+    return groups[0].GroupId as string;
+  }
+
+  /** Wait until the instance is available with exactly `wanted` as its settled security groups. */
+  function waitGroups(region: string, identifier: string, wanted: string[], timeoutMs: number): Promise<DBInstance> {
+    return pollUntil({ what: `${identifier} to be available with security groups ${wanted.join(', ')}`, timeoutMs, initialIntervalMs: 500, maxIntervalMs: 10_000 }, async () => {
+      const db = await mustFind(region, identifier);
+      const status = db.DBInstanceStatus ?? 'unknown';
+      if (STUCK.has(status)) throw fail(FailureType.InvalidState, `DB instance ${identifier} is ${status}`);
+      const done = status === 'available' && sameSet(groupIds(db), wanted) && groupsSettled(db);
+      return { done, value: db, progress: `${status}, groups ${groupIds(db).join(', ') || 'none'}` };
+    });
+  }
+
+  function waitAvailable(region: string, identifier: string, timeoutMs: number): Promise<DBInstance> {
+    return pollUntil({ what: `${identifier} to be available`, timeoutMs, initialIntervalMs: 500, maxIntervalMs: 15_000 }, async () => {
+      const db = await find(region, identifier);
+      const status = db?.DBInstanceStatus ?? 'not visible yet';
+      if (STUCK.has(status)) throw fail(FailureType.InvalidState, `DB instance ${identifier} is ${status}`);
+      return { done: status === 'available', value: db as DBInstance, progress: status };
+    });
+  }
+
+  function waitGone(region: string, identifier: string, timeoutMs: number): Promise<void> {
+    return pollUntil({ what: `${identifier} to no longer exist in ${region}`, timeoutMs, initialIntervalMs: 500, maxIntervalMs: 15_000 }, async () => {
+      const db = await find(region, identifier);
+      return { done: !db, value: undefined, progress: db?.DBInstanceStatus ?? 'gone' };
+    });
+  }
+
+  /** Whether an existing instance is (still) a replica of `sourceArn`, given its tags. */
+  function replicates(db: DBInstance, region: string, sourceArn: string, tagSet: Record<string, string>): boolean {
+    const source = db.ReadReplicaSourceDBInstanceIdentifier;
+    if (!source || PROMOTED_TAG in tagSet) return false;
+    // Same-region replicas report the source's bare identifier, cross-region ones its ARN.
+    const m = /^arn:[^:]+:rds:([^:]+):[^:]*:db:(.+)$/.exec(sourceArn);
+    return source === sourceArn || (m !== null && m[1] === region && source === m[2]);
+  }
+
+  return {
+    /** Whether an instance exists, is fenced by drover, and may take writes. A missing instance is not an error. */
+    async fenceState(input: { region: string; identifier: string }): Promise<FenceState> {
+      const db = await find(input.region, input.identifier);
+      if (!db) return { exists: false, fenced: false, writable: false, securityGroups: [] };
+      const arn = db.DBInstanceArn ?? '';
+      const tagSet = await tags(input.region, arn);
+      const status = db.DBInstanceStatus ?? 'unknown';
+      // Real RDS drops the source after promotion; moto keeps it, so drover's promotion tag also counts.
+      const standalone = !db.ReadReplicaSourceDBInstanceIdentifier || PROMOTED_TAG in tagSet;
+      const fenced = FENCED_TAG in tagSet;
+      return { exists: true, status, arn, standalone, fenced, writable: status === 'available' && standalone && !fenced, securityGroups: groupIds(db) };
+    },
+
+    /**
+     * Stop writes by swapping the instance's VPC security groups for the fence group. The original
+     * groups are tagged on the instance before the swap, so a worker killed mid-way never loses them.
+     */
+    async fenceInstance(input: {
+      region: string;
+      identifier: string;
+      fenceGroupName: string;
+      timeoutMs?: number;
+    }): Promise<{ alreadyFenced: boolean; previousGroups: string[]; fenceGroupId: string; arn: string; requestId?: string }> {
+      const { region, identifier } = input;
+      if (!input.fenceGroupName) throw fail(FailureType.Validation, `fencing ${identifier} needs the fence security group's name`);
+      const db = await mustFind(region, identifier);
+      const arn = db.DBInstanceArn ?? '';
+      // Resolved before anything changes: a missing fence group leaves the instance untouched.
+      const fenceId = await fenceGroupId(region, input.fenceGroupName, db.DBSubnetGroup?.VpcId);
+      const current = groupIds(db);
+      const recorded = (await tags(region, arn))[FENCED_TAG];
+      const timeoutMs = input.timeoutMs ?? 30 * 60_000;
+
+      if (recorded !== undefined && sameSet(current, [fenceId])) {
+        await waitGroups(region, identifier, [fenceId], timeoutMs);
+        return { alreadyFenced: true, previousGroups: splitGroups(recorded), fenceGroupId: fenceId, arn };
+      }
+      if (recorded === undefined && sameSet(current, [fenceId])) {
+        throw fail(FailureType.InvalidState, `DB instance ${identifier} is already in only the fence group ${fenceId} but has no ${FENCED_TAG} tag: its own security groups are unknown`);
+      }
+      // A tag without the swap means an earlier attempt stopped between the two: its record is the original.
+      const previousGroups = recorded !== undefined ? splitGroups(recorded) : current;
+      if (recorded === undefined) {
+        await aws('rds:AddTagsToResource', () => rds(region).addTagsToResource({ ResourceName: arn, Tags: [{ Key: FENCED_TAG, Value: current.join(' ') }] }));
+      }
+      const out = await aws('rds:ModifyDBInstance(VpcSecurityGroupIds)', () =>
+        rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, VpcSecurityGroupIds: [fenceId], ApplyImmediately: true }),
+      );
+      await waitGroups(region, identifier, [fenceId], timeoutMs);
+      return { alreadyFenced: false, previousGroups, fenceGroupId: fenceId, arn, requestId: out.$metadata.requestId };
+    },
+
+    /** Give a fenced instance its own security groups back, then drop the fence tag. No tag: nothing to do. */
+    async unfenceInstance(input: { region: string; identifier: string; timeoutMs?: number }): Promise<{ unfenced: boolean; restoredGroups?: string[]; arn: string; requestId?: string }> {
+      const { region, identifier } = input;
+      const db = await mustFind(region, identifier);
+      const arn = db.DBInstanceArn ?? '';
+      const recorded = (await tags(region, arn))[FENCED_TAG];
+      if (recorded === undefined) return { unfenced: false, arn };
+      const restoredGroups = splitGroups(recorded);
+      if (restoredGroups.length === 0) throw fail(FailureType.InvalidState, `DB instance ${identifier} has an empty ${FENCED_TAG} tag: no security groups to restore`);
+      let requestId: string | undefined;
+      if (!sameSet(groupIds(db), restoredGroups)) {
+        const out = await aws('rds:ModifyDBInstance(VpcSecurityGroupIds)', () =>
+          rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, VpcSecurityGroupIds: restoredGroups, ApplyImmediately: true }),
+        );
+        requestId = out.$metadata.requestId;
+      }
+      await waitGroups(region, identifier, restoredGroups, input.timeoutMs ?? 30 * 60_000);
+      // The tag goes last: until the groups are back, a retry must still know what to restore.
+      await aws('rds:RemoveTagsFromResource', () => rds(region).removeTagsFromResource({ ResourceName: arn, TagKeys: [FENCED_TAG] }));
+      return { unfenced: true, restoredGroups, arn, requestId };
+    },
+
+    /** Take a manual snapshot under a fixed id; an existing one is only waited for. */
+    async snapshotInstance(input: {
+      region: string;
+      identifier: string;
+      snapshotId: string;
+      timeoutMs?: number;
+    }): Promise<{ snapshotId: string; arn?: string; status: string; created: boolean }> {
+      const { region, identifier, snapshotId } = input;
+      const existing = await findSnapshot(region, snapshotId);
+      if (existing && existing.DBInstanceIdentifier !== identifier) {
+        throw fail(FailureType.InvalidState, `snapshot ${snapshotId} in ${region} already exists for instance ${existing.DBInstanceIdentifier}, not ${identifier}`);
+      }
+      let created = false;
+      if (!existing) {
+        try {
+          await rds(region).createDBSnapshot({ DBInstanceIdentifier: identifier, DBSnapshotIdentifier: snapshotId });
+          created = true;
+        } catch (err) {
+          // An earlier attempt's call landed after all.
+          if (!/DBSnapshotAlreadyExists/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:CreateDBSnapshot');
+        }
+      }
+      const snap = await pollUntil(
+        { what: `snapshot ${snapshotId} to be available`, timeoutMs: input.timeoutMs ?? 4 * 60 * 60_000, initialIntervalMs: 500, maxIntervalMs: 30_000 },
+        async () => {
+          const s = await findSnapshot(region, snapshotId);
+          const status = s?.Status ?? 'not visible yet';
+          if (STUCK.has(status)) throw fail(FailureType.InvalidState, `snapshot ${snapshotId} is ${status}`);
+          return { done: status === 'available', value: s as DBSnapshot, progress: `${status}${s?.PercentProgress !== undefined ? ` ${s.PercentProgress}%` : ''}` };
+        },
+      );
+      return { snapshotId, arn: snap.DBSnapshotArn, status: snap.Status ?? 'available', created };
+    },
+
+    /**
+     * Take an old primary out of service: `keep` renames it to `retiredIdentifier` and tags it with
+     * the reason; `delete` deletes it without a final snapshot (the caller took one). Either way the
+     * original identifier is free afterwards, ready for a new replica.
+     */
+    async retireInstance(input: {
+      region: string;
+      identifier: string;
+      policy: 'keep' | 'delete';
+      retiredIdentifier: string;
+      reason: string;
+      timeoutMs?: number;
+    }): Promise<{ action: 'renamed' | 'deleted' | 'already-done'; retiredIdentifier?: string }> {
+      const { region, identifier, retiredIdentifier } = input;
+      const timeoutMs = input.timeoutMs ?? 60 * 60_000;
+      const original = await find(region, identifier);
+
+      if (input.policy === 'delete') {
+        if (!original) return { action: 'already-done' };
+        if (original.DBInstanceStatus !== 'deleting') {
+          try {
+            await rds(region).deleteDBInstance({ DBInstanceIdentifier: identifier, SkipFinalSnapshot: true, DeleteAutomatedBackups: false });
+          } catch (err) {
+            if (!/DBInstanceNotFound/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:DeleteDBInstance');
+          }
+        }
+        await waitGone(region, identifier, timeoutMs);
+        return { action: 'deleted' };
+      }
+
+      if (!retiredIdentifier || retiredIdentifier === identifier) {
+        throw fail(FailureType.Validation, `retiring ${identifier} with policy keep needs a different retiredIdentifier (got "${retiredIdentifier}")`);
+      }
+      const reasonTag = [{ Key: RETAINED_TAG, Value: input.reason.slice(0, 256) }];
+      const retired = await find(region, retiredIdentifier);
+      if (!original) {
+        if (!retired) throw fail(FailureType.NotFound, `neither ${identifier} nor its retired name ${retiredIdentifier} exists in ${region}`);
+        const arn = retired.DBInstanceArn ?? '';
+        if (!(RETAINED_TAG in (await tags(region, arn)))) {
+          await aws('rds:AddTagsToResource', () => rds(region).addTagsToResource({ ResourceName: arn, Tags: reasonTag }));
+        }
+        return { action: 'already-done', retiredIdentifier };
+      }
+      // moto 5.2.5 renames onto an existing identifier without complaint (real RDS refuses), so check first.
+      if (retired) throw fail(FailureType.InvalidState, `cannot retire ${identifier} as ${retiredIdentifier}: ${retiredIdentifier} already exists in ${region}`);
+      if (original.DBInstanceStatus !== 'renaming') {
+        // Tagged before the rename (tags follow the instance), so the reason is never missing afterwards.
+        await aws('rds:AddTagsToResource', () => rds(region).addTagsToResource({ ResourceName: original.DBInstanceArn, Tags: reasonTag }));
+        await aws('rds:ModifyDBInstance(NewDBInstanceIdentifier)', () =>
+          rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, NewDBInstanceIdentifier: retiredIdentifier, ApplyImmediately: true }),
+        );
+      }
+      await pollUntil({ what: `${identifier} to be renamed to ${retiredIdentifier}`, timeoutMs, initialIntervalMs: 500, maxIntervalMs: 15_000 }, async () => {
+        const [before, after] = await Promise.all([find(region, identifier), find(region, retiredIdentifier)]);
+        return { done: !before && after?.DBInstanceStatus === 'available', value: undefined, progress: `${identifier}: ${before?.DBInstanceStatus ?? 'gone'}, ${retiredIdentifier}: ${after?.DBInstanceStatus ?? 'not yet'}` };
+      });
+      return { action: 'renamed', retiredIdentifier };
+    },
+
+    /**
+     * Create a read replica of `sourceArn` (cross-region: the source's ARN) named `identifier`, and wait
+     * until it is available. An existing replica of the same source is reused; anything else under that name is refused.
+     */
+    async createReplica(input: {
+      region: string;
+      identifier: string;
+      sourceArn: string;
+      instanceClass: string;
+      securityGroupIds?: string[];
+      tags?: Record<string, string>;
+      timeoutMs?: number;
+    }): Promise<{ created: boolean; arn: string; endpoint?: string }> {
+      const { region, identifier, sourceArn } = input;
+      if (!/^arn:[^:]+:rds:[^:]+:[^:]*:db:.+$/.test(sourceArn)) {
+        throw fail(FailureType.Validation, `replica source must be a DB instance ARN, got "${sourceArn}"`);
+      }
+      const refuseUnlessReplica = async (db: DBInstance) => {
+        if (!replicates(db, region, sourceArn, await tags(region, db.DBInstanceArn ?? ''))) {
+          const source = db.ReadReplicaSourceDBInstanceIdentifier;
+          throw fail(FailureType.InvalidState, `DB instance ${identifier} already exists in ${region} and is not a replica of ${sourceArn} (${source ? `source: ${source}` : 'standalone'})`);
+        }
+      };
+
+      // moto 5.2.5 accepts a second CreateDBInstanceReadReplica for an existing identifier (real RDS
+      // answers DBInstanceAlreadyExists), so this check is what keeps a retry from creating twice.
+      const existing = await find(region, identifier);
+      let created = false;
+      if (existing) {
+        await refuseUnlessReplica(existing);
+      } else {
+        try {
+          await rds(region).createDBInstanceReadReplica({
+            DBInstanceIdentifier: identifier,
+            SourceDBInstanceIdentifier: sourceArn,
+            DBInstanceClass: input.instanceClass,
+            ...(input.securityGroupIds?.length ? { VpcSecurityGroupIds: input.securityGroupIds } : {}),
+            ...(input.tags ? { Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
+          });
+          created = true;
+        } catch (err) {
+          if (!/DBInstanceAlreadyExists/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:CreateDBInstanceReadReplica');
+          await refuseUnlessReplica(await mustFind(region, identifier));
+        }
+      }
+      const db = await waitAvailable(region, identifier, input.timeoutMs ?? 4 * 60 * 60_000);
+      return { created, arn: db.DBInstanceArn ?? '', endpoint: db.Endpoint?.Address };
+    },
+  };
+}

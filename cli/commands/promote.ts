@@ -1,0 +1,49 @@
+import { Command } from 'commander';
+import { z } from 'zod';
+import type { PromoteInput } from '../../workflows/promoteReplica';
+import { currentUser, loadRunbookOrThrow, withClient } from '../context';
+import { CliError, EXIT, type CliIO } from '../io';
+import { parseOptions } from '../options';
+import { exitCodeFor, refuseIfActive, watchRun } from '../runs';
+import { runWorkflowId, taskQueue } from '../temporal';
+import type { SetExit } from './index';
+
+const options = z.object({
+  to: z.string({ error: 'required: the region whose database becomes the writer' }).min(1),
+  mode: z.enum(['planned', 'unplanned'], { error: 'expected "planned" or "unplanned"' }).default('planned'),
+  reason: z.string({ error: 'required: why (recorded in the timeline)' }).trim().min(3, { error: 'give a reason of at least 3 characters' }),
+  requestedBy: z.string().min(1).optional(),
+  detach: z.boolean().optional(),
+  json: z.boolean().optional(),
+});
+
+/** `drover promote RUNBOOK --to REGION --mode planned|unplanned --reason TEXT`: promote the database alone. */
+export function promoteCommand(io: CliIO, setExit: SetExit): Command {
+  return new Command('promote')
+    .description('promote the database in a region to writer (planned: fenced, RPO 0; unplanned: RPO = last lag), then follow it live')
+    .argument('<runbook>', 'runbook YAML file')
+    .option('--to <region>', 'the region whose database becomes the writer')
+    .option('--mode <mode>', 'planned or unplanned', 'planned')
+    .option('--reason <text>', 'why; recorded in the timeline')
+    .option('--requested-by <id>', 'who requests it (default: $DROVER_USER or $USER)')
+    .option('--detach', 'start the run and return without following it')
+    .option('--json', 'print the final status as JSON')
+    .action(async (file: string, raw: unknown) => {
+      const opts = parseOptions(options, raw);
+      const runbook = loadRunbookOrThrow(file);
+      if (opts.to !== runbook.regions.primary && opts.to !== runbook.regions.standby) {
+        throw new CliError('invalid options', EXIT.USAGE, [`--to: ${opts.to} is not a region of ${runbook.name} (${runbook.regions.primary}, ${runbook.regions.standby})`]);
+      }
+      const input: PromoteInput = { runbook, toRegion: opts.to, mode: opts.mode, reason: opts.reason, requestedBy: opts.requestedBy ?? currentUser() };
+      const workflowId = runWorkflowId('promote', runbook.name);
+      await withClient(async (client) => {
+        await refuseIfActive(client, runbook.name, 'promote');
+        await client.workflow.start('promoteReplica', { taskQueue: taskQueue(), workflowId, args: [input] });
+        io.err(`started ${workflowId}: ${input.mode} promotion of ${runbook.name}'s database in ${input.toRegion}`);
+        if (opts.detach) return io.out(workflowId);
+        const final = await watchRun(client, workflowId, io, { tty: !opts.json && process.stdout.isTTY });
+        if (opts.json) io.out(JSON.stringify(final, null, 2));
+        setExit(exitCodeFor(final));
+      });
+    });
+}

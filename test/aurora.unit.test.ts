@@ -1,0 +1,414 @@
+import {
+  GlobalClusterNotFoundFault,
+  InvalidGlobalClusterStateFault,
+  RDSServiceException,
+  type DescribeGlobalClustersCommandInput,
+  type FailoverGlobalClusterCommandInput,
+  type FailoverState,
+  type FailoverStatus,
+  type GlobalCluster,
+  type SwitchoverGlobalClusterCommandInput,
+} from '@aws-sdk/client-rds';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { createAuroraActivities } from '../activities/aurora';
+import type { AuroraApi } from '../activities/aws/clients';
+import { FailureType } from '../workflows/failures';
+
+// Aurora global switchover/failover is not emulated by moto, so these run against a typed fake
+// that walks through the role changes RDS reports.
+
+const MUMBAI = 'ap-south-1';
+const SINGAPORE = 'ap-southeast-1';
+const GLOBAL = 'shop-global';
+const arn = (region: string, id: string) => `arn:aws:rds:${region}:123456789012:cluster:${id}`;
+// RDS reports this FailoverState status during a switchover; the SDK's FailoverStatus type predates it.
+const SWITCHING_OVER = 'switching-over' as FailoverStatus;
+const PRIMARY = arn(MUMBAI, 'shop-mumbai');
+const SECONDARY = arn(SINGAPORE, 'shop-singapore');
+
+interface Heartbeat {
+  waitingFor: string;
+  progress: string;
+}
+
+let env: MockActivityEnvironment;
+let heartbeats: Heartbeat[];
+
+beforeEach(() => {
+  env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) });
+  heartbeats = [];
+  env.on('heartbeat', (details: Heartbeat) => heartbeats.push(details));
+});
+
+function run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
+  return env.run<A, R, typeof fn>(fn, ...args);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected the activity to fail, but it succeeded');
+}
+
+function expectFailure(err: unknown, type: string, message: RegExp): void {
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  const failure = err as ApplicationFailure;
+  expect(failure.type).toBe(type);
+  expect(failure.nonRetryable).toBe(true);
+  expect(failure.message).toMatch(message);
+}
+
+function awsError(name: string, message: string, httpStatusCode: number): RDSServiceException {
+  return new RDSServiceException({ name, $fault: httpStatusCode >= 500 ? 'server' : 'client', $metadata: { httpStatusCode, requestId: 'req-err-1' }, message });
+}
+
+const invalidState = () =>
+  new InvalidGlobalClusterStateFault({ $metadata: { httpStatusCode: 400, requestId: 'req-400' }, message: `Global cluster ${GLOBAL} is in an invalid state.` });
+
+interface FakeGlobalOptions {
+  writer?: string;
+  status?: string;
+  failoverState?: FailoverState;
+  /** Describes after a switchover/failover call before the target reports IsWriter (old writer demoted). */
+  flipAfter?: number;
+  /** Further describes after the flip before the global cluster is 'available' again. */
+  availableAfter?: number;
+  /** The move never completes. */
+  neverSettles?: boolean;
+  switchoverError?: Error;
+  failoverError?: Error;
+  /** Applied when the call fails, to show what a concurrent actor started meanwhile. */
+  onError?: (g: FakeGlobal) => void;
+  missing?: boolean;
+}
+
+interface FakeGlobal {
+  writer: string;
+  status: string;
+  failoverState?: FailoverState;
+}
+
+/** One global cluster, Mumbai primary and Singapore secondary, with RDS's writer-move phases. */
+function fakeAurora(opts: FakeGlobalOptions = {}) {
+  const g: FakeGlobal = { writer: opts.writer ?? PRIMARY, status: opts.status ?? 'available', failoverState: opts.failoverState };
+  const switchovers: SwitchoverGlobalClusterCommandInput[] = [];
+  const failovers: FailoverGlobalClusterCommandInput[] = [];
+  const describeCalls: string[] = [];
+  let pending: { to: string; flipIn: number; availableIn: number } | undefined;
+
+  const begin = (to: string, dataLoss: boolean) => {
+    g.status = dataLoss ? 'failing-over' : 'switching-over';
+    g.failoverState = { Status: dataLoss ? 'failing-over' : 'pending', FromDbClusterArn: g.writer, ToDbClusterArn: to, IsDataLossAllowed: dataLoss };
+    pending = { to, flipIn: opts.flipAfter ?? 1, availableIn: opts.availableAfter ?? 0 };
+  };
+  const advance = () => {
+    if (!pending || opts.neverSettles) return;
+    if (pending.flipIn > 0) {
+      pending.flipIn -= 1;
+      if (pending.flipIn === 0) g.writer = pending.to;
+      return;
+    }
+    if (pending.availableIn > 0) pending.availableIn -= 1;
+    if (pending.availableIn === 0) {
+      g.status = 'available';
+      g.failoverState = undefined;
+      pending = undefined;
+    }
+  };
+  const snapshot = (): GlobalCluster => ({
+    GlobalClusterIdentifier: GLOBAL,
+    GlobalClusterArn: `arn:aws:rds::123456789012:global-cluster:${GLOBAL}`,
+    Status: g.status,
+    Engine: 'aurora-postgresql',
+    GlobalClusterMembers: [PRIMARY, SECONDARY].map((m) => ({ DBClusterArn: m, IsWriter: m === g.writer, Readers: [PRIMARY, SECONDARY].filter((r) => r !== m) })),
+    FailoverState: g.failoverState,
+  });
+  const fail = (err: Error) => {
+    opts.onError?.(g);
+    throw err;
+  };
+
+  const api = {
+    describeGlobalClusters: async (input: DescribeGlobalClustersCommandInput = {}) => {
+      describeCalls.push(input.GlobalClusterIdentifier ?? '');
+      if (opts.missing || input.GlobalClusterIdentifier !== GLOBAL) {
+        throw new GlobalClusterNotFoundFault({ $metadata: { httpStatusCode: 404, requestId: 'req-404' }, message: `Global cluster ${input.GlobalClusterIdentifier} not found.` });
+      }
+      advance();
+      return { GlobalClusters: [snapshot()], $metadata: { requestId: `req-describe-${describeCalls.length}` } };
+    },
+    switchoverGlobalCluster: async (input: SwitchoverGlobalClusterCommandInput) => {
+      switchovers.push(input);
+      if (opts.switchoverError) fail(opts.switchoverError);
+      begin(input.TargetDbClusterIdentifier ?? '', false);
+      return { GlobalCluster: snapshot(), $metadata: { requestId: 'req-switchover-1' } };
+    },
+    failoverGlobalCluster: async (input: FailoverGlobalClusterCommandInput) => {
+      failovers.push(input);
+      if (opts.failoverError) fail(opts.failoverError);
+      begin(input.TargetDbClusterIdentifier ?? '', input.AllowDataLoss === true);
+      return { GlobalCluster: snapshot(), $metadata: { requestId: 'req-failover-1' } };
+    },
+  } satisfies AuroraApi;
+
+  return { api, switchovers, failovers, state: g, describes: () => describeCalls.length };
+}
+
+/** Activities whose calls all go to the fake, recording the region each call was made in. */
+function activitiesOver(fake: ReturnType<typeof fakeAurora>) {
+  const regions: string[] = [];
+  const activities = createAuroraActivities((region) => {
+    regions.push(region);
+    return fake.api;
+  });
+  return { ...activities, regions };
+}
+
+describe('describeGlobalCluster', () => {
+  it('reports each member with the region parsed from its ARN and which one is the writer', async () => {
+    const { describeGlobalCluster } = activitiesOver(fakeAurora());
+
+    const state = await run(describeGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL });
+
+    expect(state).toEqual({
+      identifier: GLOBAL,
+      status: 'available',
+      writerArn: PRIMARY,
+      members: [
+        { clusterArn: PRIMARY, region: MUMBAI, isWriter: true },
+        { clusterArn: SECONDARY, region: SINGAPORE, isWriter: false },
+      ],
+    });
+  });
+
+  it('given a global cluster that does not exist, fails with a non-retryable NotFound', async () => {
+    const { describeGlobalCluster } = activitiesOver(fakeAurora({ missing: true }));
+
+    const err = await rejection(run(describeGlobalCluster, { region: SINGAPORE, globalClusterId: 'no-such-global' }));
+
+    expectFailure(err, FailureType.NotFound, /GlobalClusterNotFoundFault.*no-such-global/);
+  });
+});
+
+describe('switchoverGlobalCluster (planned)', () => {
+  it('switches over to the secondary named by cluster identifier: one SwitchoverGlobalCluster with its ARN, no FailoverGlobalCluster', async () => {
+    const fake = fakeAurora();
+    const { switchoverGlobalCluster, regions } = activitiesOver(fake);
+
+    const result = await run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' });
+
+    expect(fake.switchovers).toEqual([{ GlobalClusterIdentifier: GLOBAL, TargetDbClusterIdentifier: SECONDARY }]);
+    expect(fake.failovers).toEqual([]);
+    expect(result).toMatchObject({ alreadyWriter: false, alreadyInProgress: false, requestId: 'req-switchover-1' });
+    expect(result.before.writerArn).toBe(PRIMARY);
+    expect(new Set(regions)).toEqual(new Set([SINGAPORE]));
+  });
+
+  it('accepts the target as a full cluster ARN', async () => {
+    const fake = fakeAurora();
+    const { switchoverGlobalCluster } = activitiesOver(fake);
+
+    await run(switchoverGlobalCluster, { region: MUMBAI, globalClusterId: GLOBAL, targetCluster: SECONDARY });
+
+    expect(fake.switchovers.map((s) => s.TargetDbClusterIdentifier)).toEqual([SECONDARY]);
+  });
+
+  it('given the target is already the writer, makes no call (a re-run after the switchover finished)', async () => {
+    const fake = fakeAurora({ writer: SECONDARY });
+    const { switchoverGlobalCluster } = activitiesOver(fake);
+
+    const result = await run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' });
+
+    expect(result).toMatchObject({ alreadyWriter: true, alreadyInProgress: false });
+    expect(result.requestId).toBeUndefined();
+    expect(fake.switchovers).toEqual([]);
+    expect(fake.failovers).toEqual([]);
+  });
+
+  it('given a retry while the first attempt\'s switchover is still under way, does not request a second one', async () => {
+    const fake = fakeAurora({ flipAfter: 5 });
+    const { switchoverGlobalCluster } = activitiesOver(fake);
+
+    await run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' });
+    const retry = await run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' });
+
+    expect(retry).toMatchObject({ alreadyWriter: false, alreadyInProgress: true });
+    expect(retry.before.transition).toMatchObject({ toArn: SECONDARY });
+    expect(fake.switchovers).toHaveLength(1);
+  });
+
+  it('given InvalidGlobalClusterStateFault because a switchover toward the target just started, treats it as under way', async () => {
+    const fake = fakeAurora({
+      switchoverError: invalidState(),
+      onError: (g) => {
+        g.status = 'switching-over';
+        g.failoverState = { Status: SWITCHING_OVER, FromDbClusterArn: PRIMARY, ToDbClusterArn: SECONDARY, IsDataLossAllowed: false };
+      },
+    });
+    const { switchoverGlobalCluster } = activitiesOver(fake);
+
+    const result = await run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' });
+
+    expect(result).toMatchObject({ alreadyWriter: false, alreadyInProgress: true });
+    expect(fake.switchovers).toHaveLength(1);
+  });
+
+  it('given InvalidGlobalClusterStateFault while the cluster is busy with something else, fails with a non-retryable InvalidState', async () => {
+    const fake = fakeAurora({
+      switchoverError: invalidState(),
+      onError: (g) => {
+        g.status = 'modifying';
+      },
+    });
+    const { switchoverGlobalCluster } = activitiesOver(fake);
+
+    const err = await rejection(run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' }));
+
+    expectFailure(err, FailureType.InvalidState, /SwitchoverGlobalCluster.*InvalidGlobalClusterStateFault.*modifying/);
+  });
+
+  it('given a failover toward another cluster already under way, does not take it for the requested switchover', async () => {
+    const third = arn('eu-west-1', 'shop-ireland');
+    const fake = fakeAurora({
+      status: 'failing-over',
+      failoverState: { Status: 'failing-over', FromDbClusterArn: PRIMARY, ToDbClusterArn: third, IsDataLossAllowed: true },
+      switchoverError: invalidState(),
+    });
+    const { switchoverGlobalCluster } = activitiesOver(fake);
+
+    const err = await rejection(run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' }));
+
+    expectFailure(err, FailureType.InvalidState, /InvalidGlobalClusterStateFault.*toward shop-ireland/);
+  });
+
+  it('given a target that is not a member of the global cluster, fails with NotFound naming it and calls nothing', async () => {
+    const fake = fakeAurora();
+    const { switchoverGlobalCluster } = activitiesOver(fake);
+
+    const err = await rejection(run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-tokyo' }));
+
+    expectFailure(err, FailureType.NotFound, /shop-tokyo is not a member of global cluster shop-global \(members: shop-mumbai, shop-singapore\)/);
+    expect(fake.switchovers).toEqual([]);
+  });
+
+  it('does not match a target by a mere suffix of another cluster identifier', async () => {
+    const fake = fakeAurora();
+    const { switchoverGlobalCluster } = activitiesOver(fake);
+
+    const err = await rejection(run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'singapore' }));
+
+    expectFailure(err, FailureType.NotFound, /singapore is not a member/);
+    expect(fake.switchovers).toEqual([]);
+  });
+
+  it('given IAM denies SwitchoverGlobalCluster, fails with a non-retryable PermissionDenied naming the call', async () => {
+    const fake = fakeAurora({ switchoverError: awsError('AccessDenied', 'User is not authorized to perform rds:SwitchoverGlobalCluster', 403) });
+    const { switchoverGlobalCluster } = activitiesOver(fake);
+
+    const err = await rejection(run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' }));
+
+    expectFailure(err, FailureType.PermissionDenied, /rds:SwitchoverGlobalCluster.*AccessDenied.*req-err-1/);
+  });
+
+  it('given throttling, leaves the error for Temporal to retry', async () => {
+    const fake = fakeAurora({ switchoverError: awsError('Throttling', 'Rate exceeded', 400) });
+    const { switchoverGlobalCluster } = activitiesOver(fake);
+
+    const err = await rejection(run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' }));
+
+    expect(err).not.toBeInstanceOf(ApplicationFailure);
+    expect((err as Error).name).toBe('Throttling');
+  });
+});
+
+describe('failoverGlobalCluster (unplanned)', () => {
+  it('fails over to the secondary with AllowDataLoss, calling FailoverGlobalCluster once and never SwitchoverGlobalCluster', async () => {
+    const fake = fakeAurora();
+    const { failoverGlobalCluster, regions } = activitiesOver(fake);
+
+    const result = await run(failoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' });
+
+    expect(fake.failovers).toEqual([{ GlobalClusterIdentifier: GLOBAL, TargetDbClusterIdentifier: SECONDARY, AllowDataLoss: true }]);
+    expect(fake.switchovers).toEqual([]);
+    expect(result).toMatchObject({ alreadyWriter: false, requestId: 'req-failover-1' });
+    // The primary region may be gone: nothing is asked of it.
+    expect(regions).not.toContain(MUMBAI);
+  });
+
+  it('given the target is already the writer, makes no call', async () => {
+    const fake = fakeAurora({ writer: SECONDARY });
+    const { failoverGlobalCluster } = activitiesOver(fake);
+
+    const result = await run(failoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: SECONDARY });
+
+    expect(result.alreadyWriter).toBe(true);
+    expect(fake.failovers).toEqual([]);
+  });
+
+  it('given IAM denies FailoverGlobalCluster, fails with a non-retryable PermissionDenied', async () => {
+    const fake = fakeAurora({ failoverError: awsError('AccessDenied', 'User is not authorized to perform rds:FailoverGlobalCluster', 403) });
+    const { failoverGlobalCluster } = activitiesOver(fake);
+
+    const err = await rejection(run(failoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' }));
+
+    expectFailure(err, FailureType.PermissionDenied, /rds:FailoverGlobalCluster.*AccessDenied/);
+  });
+});
+
+describe('waitGlobalWriter', () => {
+  it('polls while member roles are in transition, heartbeating, until the target is the only writer and the cluster is available', async () => {
+    const fake = fakeAurora({ flipAfter: 2, availableAfter: 1 });
+    const { switchoverGlobalCluster, waitGlobalWriter } = activitiesOver(fake);
+    await run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' });
+    const describesBefore = fake.describes();
+
+    const state = await run(waitGlobalWriter, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore', timeoutMs: 60_000 });
+
+    expect(state.status).toBe('available');
+    expect(state.writerArn).toBe(SECONDARY);
+    expect(state.members.find((m) => m.clusterArn === PRIMARY)?.isWriter).toBe(false);
+    expect(fake.describes() - describesBefore).toBe(3);
+    expect(heartbeats.map((h) => h.progress)).toEqual([
+      'switching-over, writer shop-mumbai, pending toward shop-singapore',
+      'switching-over, writer shop-singapore, pending toward shop-singapore',
+      'available, writer shop-singapore',
+    ]);
+    expect(heartbeats[0].waitingFor).toBe('shop-singapore to be the writer of shop-global');
+  });
+
+  it('given a transition that is instant (the target already writes), returns after one describe', async () => {
+    const fake = fakeAurora({ writer: SECONDARY });
+    const { waitGlobalWriter } = activitiesOver(fake);
+
+    const state = await run(waitGlobalWriter, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: SECONDARY });
+
+    expect(state.writerArn).toBe(SECONDARY);
+    expect(fake.describes()).toBe(1);
+  });
+
+  it('given a switchover that never converges, fails with a non-retryable WaitTimedOut naming the last state', async () => {
+    const fake = fakeAurora({ neverSettles: true });
+    const { switchoverGlobalCluster, waitGlobalWriter } = activitiesOver(fake);
+    await run(switchoverGlobalCluster, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore' });
+
+    const err = await rejection(run(waitGlobalWriter, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore', timeoutMs: 1000 }));
+
+    expectFailure(err, FailureType.WaitTimedOut, /shop-singapore to be the writer of shop-global \(last: switching-over, writer shop-mumbai/);
+    expect(heartbeats.length).toBeGreaterThan(1);
+  });
+
+  it('given a target that is not a member, fails at once with NotFound instead of waiting', async () => {
+    const fake = fakeAurora();
+    const { waitGlobalWriter } = activitiesOver(fake);
+
+    const err = await rejection(run(waitGlobalWriter, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-tokyo', timeoutMs: 60_000 }));
+
+    expectFailure(err, FailureType.NotFound, /shop-tokyo is not a member/);
+    expect(fake.describes()).toBe(1);
+  });
+});

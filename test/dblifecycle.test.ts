@@ -1,0 +1,258 @@
+import { EC2 } from '@aws-sdk/client-ec2';
+import { RDS } from '@aws-sdk/client-rds';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { createDbLifecycleActivities, FENCED_TAG, RETAINED_TAG } from '../activities/dblifecycle';
+import type { MotoServer } from '../infra/local/stack';
+import { FailureType } from '../workflows/failures';
+import { startOwnMoto } from './harness/servers';
+
+// Every test seeds its own instance (jest runs them in random order) on one private moto server.
+
+const MUMBAI = 'ap-south-1';
+const SINGAPORE = 'ap-southeast-1';
+
+let moto: MotoServer;
+let rds: (region: string) => RDS;
+let ec2: (region: string) => EC2;
+let activities: ReturnType<typeof createDbLifecycleActivities>;
+let env: MockActivityEnvironment;
+let heartbeats: unknown[];
+let fenceGroup: string;
+let appGroups: string[];
+
+beforeAll(async () => {
+  moto = await startOwnMoto();
+  const config = (region: string) => ({ region, endpoint: moto.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  rds = perRegion((region) => new RDS(config(region)));
+  ec2 = perRegion((region) => new EC2(config(region)));
+  activities = createDbLifecycleActivities(rds, ec2);
+
+  const vpcId = (await ec2(MUMBAI).describeVpcs({ Filters: [{ Name: 'is-default', Values: ['true'] }] })).Vpcs?.[0]?.VpcId;
+  const group = async (name: string) => (await ec2(MUMBAI).createSecurityGroup({ GroupName: name, Description: `drover test ${name}`, VpcId: vpcId })).GroupId as string;
+  appGroups = [await group('apnakart-db'), await group('apnakart-bastion')];
+  fenceGroup = await group('drover-fence');
+});
+
+afterAll(async () => {
+  await moto?.stop();
+});
+
+beforeEach(() => {
+  env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) });
+  heartbeats = [];
+  env.on('heartbeat', (d: unknown) => heartbeats.push(d));
+});
+
+/** One client per region, built on first use. */
+function perRegion<T>(make: (region: string) => T): (region: string) => T {
+  const clients = new Map<string, T>();
+  return (region) => {
+    if (!clients.has(region)) clients.set(region, make(region));
+    return clients.get(region) as T;
+  };
+}
+
+/** Run an activity in the mock activity context, keeping its result type. */
+function run<I, R>(fn: (input: I) => Promise<R>, input: I): Promise<R> {
+  return env.run<[I], R, typeof fn>(fn, input);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ApplicationFailure);
+    return e as ApplicationFailure;
+  }
+  throw new Error('expected the activity to fail, but it succeeded');
+}
+
+async function createPrimary(identifier: string, groups = appGroups): Promise<string> {
+  const out = await rds(MUMBAI).createDBInstance({
+    DBInstanceIdentifier: identifier,
+    DBInstanceClass: 'db.t3.micro',
+    Engine: 'postgres',
+    MasterUsername: 'apnakart',
+    MasterUserPassword: 'not-a-secret-1',
+    AllocatedStorage: 20,
+    BackupRetentionPeriod: 1,
+    VpcSecurityGroupIds: groups,
+  });
+  return out.DBInstance?.DBInstanceArn as string;
+}
+
+/** The emulator's view of an instance, read with the SDK directly (not through drover). */
+async function observe(region: string, identifier: string) {
+  const db = (await rds(region).describeDBInstances({ DBInstanceIdentifier: identifier })).DBInstances?.[0];
+  const tags = (await rds(region).listTagsForResource({ ResourceName: db?.DBInstanceArn })).TagList ?? [];
+  return {
+    groups: (db?.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId),
+    tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
+    source: db?.ReadReplicaSourceDBInstanceIdentifier,
+    replicas: db?.ReadReplicaDBInstanceIdentifiers ?? [],
+  };
+}
+
+async function exists(region: string, identifier: string): Promise<boolean> {
+  try {
+    await rds(region).describeDBInstances({ DBInstanceIdentifier: identifier });
+    return true;
+  } catch (e) {
+    if ((e as Error).name === 'DBInstanceNotFoundFault') return false;
+    throw e;
+  }
+}
+
+describe('write fencing', () => {
+  test('fencing swaps the instance onto the fence group alone, records its own groups in a tag, and makes it unwritable; fencing again changes nothing', async () => {
+    await createPrimary('orders-fence');
+    expect(await run(activities.fenceState, { region: MUMBAI, identifier: 'orders-fence' })).toMatchObject({ exists: true, fenced: false, writable: true, standalone: true });
+
+    const first = await run(activities.fenceInstance, { region: MUMBAI, identifier: 'orders-fence', fenceGroupName: 'drover-fence' });
+    expect(first).toMatchObject({ alreadyFenced: false, fenceGroupId: fenceGroup, previousGroups: appGroups });
+    expect(first.requestId).toBeTruthy();
+    const after = await observe(MUMBAI, 'orders-fence');
+    expect(after.groups).toEqual([fenceGroup]);
+    expect(after.tags[FENCED_TAG]).toBe(appGroups.join(' '));
+    expect(await run(activities.fenceState, { region: MUMBAI, identifier: 'orders-fence' })).toMatchObject({ fenced: true, writable: false, securityGroups: [fenceGroup] });
+
+    const second = await run(activities.fenceInstance, { region: MUMBAI, identifier: 'orders-fence', fenceGroupName: 'drover-fence' });
+    expect(second).toMatchObject({ alreadyFenced: true, previousGroups: appGroups, fenceGroupId: fenceGroup });
+    expect(second.requestId).toBeUndefined();
+    expect(await observe(MUMBAI, 'orders-fence')).toEqual(after);
+  });
+
+  test('unfencing restores the recorded groups, removes the tag and makes the instance writable again; a second unfence has nothing to do', async () => {
+    await createPrimary('orders-unfence');
+    await run(activities.fenceInstance, { region: MUMBAI, identifier: 'orders-unfence', fenceGroupName: 'drover-fence' });
+
+    const out = await run(activities.unfenceInstance, { region: MUMBAI, identifier: 'orders-unfence' });
+    expect(out).toMatchObject({ unfenced: true, restoredGroups: appGroups });
+    const after = await observe(MUMBAI, 'orders-unfence');
+    expect(after.groups.sort()).toEqual([...appGroups].sort());
+    expect(after.tags).not.toHaveProperty(FENCED_TAG);
+    expect(await run(activities.fenceState, { region: MUMBAI, identifier: 'orders-unfence' })).toMatchObject({ fenced: false, writable: true });
+
+    expect(await run(activities.unfenceInstance, { region: MUMBAI, identifier: 'orders-unfence' })).toMatchObject({ unfenced: false });
+  });
+
+  test('given a worker killed after tagging but before the swap, a retried fence keeps the recorded groups and completes the swap', async () => {
+    const arn = await createPrimary('orders-crash', [appGroups[0]]);
+    // The earlier attempt recorded both groups; the instance has since lost one. The record wins.
+    await rds(MUMBAI).addTagsToResource({ ResourceName: arn, Tags: [{ Key: FENCED_TAG, Value: appGroups.join(' ') }] });
+
+    const out = await run(activities.fenceInstance, { region: MUMBAI, identifier: 'orders-crash', fenceGroupName: 'drover-fence' });
+    expect(out).toMatchObject({ alreadyFenced: false, previousGroups: appGroups });
+    const after = await observe(MUMBAI, 'orders-crash');
+    expect(after.groups).toEqual([fenceGroup]);
+    expect(after.tags[FENCED_TAG]).toBe(appGroups.join(' '));
+  });
+
+  test('a missing fence group fails NotFound naming the group, and leaves the instance untouched', async () => {
+    await createPrimary('orders-nofence');
+    const before = await observe(MUMBAI, 'orders-nofence');
+
+    const failure = await rejection(run(activities.fenceInstance, { region: MUMBAI, identifier: 'orders-nofence', fenceGroupName: 'no-such-fence' }));
+    expect(failure.type).toBe(FailureType.NotFound);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toMatch(/no-such-fence/);
+    expect(await observe(MUMBAI, 'orders-nofence')).toEqual(before);
+  });
+
+  test('an instance already on the fence group alone but without drover\'s tag is refused, since its own groups are unknown', async () => {
+    await createPrimary('orders-handfenced', [fenceGroup]);
+    const failure = await rejection(run(activities.fenceInstance, { region: MUMBAI, identifier: 'orders-handfenced', fenceGroupName: 'drover-fence' }));
+    expect(failure.type).toBe(FailureType.InvalidState);
+    expect((await observe(MUMBAI, 'orders-handfenced')).tags).not.toHaveProperty(FENCED_TAG);
+  });
+
+  test('the fence state of a missing instance says it does not exist, without failing', async () => {
+    expect(await run(activities.fenceState, { region: MUMBAI, identifier: 'orders-never-created' })).toEqual({ exists: false, fenced: false, writable: false, securityGroups: [] });
+  });
+});
+
+describe('snapshots', () => {
+  test('snapshotting twice under the same id creates one available snapshot', async () => {
+    await createPrimary('orders-snap');
+    const first = await run(activities.snapshotInstance, { region: MUMBAI, identifier: 'orders-snap', snapshotId: 'orders-snap-final' });
+    expect(first).toMatchObject({ snapshotId: 'orders-snap-final', status: 'available', created: true });
+    expect(first.arn).toMatch(/:snapshot:orders-snap-final$/);
+
+    const second = await run(activities.snapshotInstance, { region: MUMBAI, identifier: 'orders-snap', snapshotId: 'orders-snap-final' });
+    expect(second).toMatchObject({ snapshotId: 'orders-snap-final', status: 'available', created: false });
+    const snaps = (await rds(MUMBAI).describeDBSnapshots({ DBInstanceIdentifier: 'orders-snap', SnapshotType: 'manual' })).DBSnapshots ?? [];
+    expect(snaps.map((s) => s.DBSnapshotIdentifier)).toEqual(['orders-snap-final']);
+  });
+
+  test('a snapshot id already used by another instance is refused as InvalidState', async () => {
+    await createPrimary('orders-snap-a');
+    await createPrimary('orders-snap-b');
+    await run(activities.snapshotInstance, { region: MUMBAI, identifier: 'orders-snap-a', snapshotId: 'orders-snap-shared' });
+    const failure = await rejection(run(activities.snapshotInstance, { region: MUMBAI, identifier: 'orders-snap-b', snapshotId: 'orders-snap-shared' }));
+    expect(failure.type).toBe(FailureType.InvalidState);
+  });
+});
+
+describe('retiring an old primary', () => {
+  test('policy keep renames the instance, tags it retained with the reason, and frees the original id; a rerun is already done', async () => {
+    await createPrimary('orders-keep');
+    const input = { region: MUMBAI, identifier: 'orders-keep', policy: 'keep' as const, retiredIdentifier: 'orders-keep-retired', reason: 'failback run fb-1' };
+
+    expect(await run(activities.retireInstance, input)).toEqual({ action: 'renamed', retiredIdentifier: 'orders-keep-retired' });
+    expect(await exists(MUMBAI, 'orders-keep')).toBe(false);
+    expect((await observe(MUMBAI, 'orders-keep-retired')).tags[RETAINED_TAG]).toBe('failback run fb-1');
+
+    expect(await run(activities.retireInstance, input)).toEqual({ action: 'already-done', retiredIdentifier: 'orders-keep-retired' });
+    expect(await exists(MUMBAI, 'orders-keep-retired')).toBe(true);
+  });
+
+  test('policy keep refuses to rename onto an identifier that is taken, and renames nothing', async () => {
+    await createPrimary('orders-keep-clash');
+    await createPrimary('orders-keep-clash-retired');
+    const failure = await rejection(
+      run(activities.retireInstance, { region: MUMBAI, identifier: 'orders-keep-clash', policy: 'keep', retiredIdentifier: 'orders-keep-clash-retired', reason: 'failback' }),
+    );
+    expect(failure.type).toBe(FailureType.InvalidState);
+    expect(await exists(MUMBAI, 'orders-keep-clash')).toBe(true);
+    expect((await observe(MUMBAI, 'orders-keep-clash-retired')).tags).not.toHaveProperty(RETAINED_TAG);
+  });
+
+  test('policy delete removes the instance; a rerun is already done', async () => {
+    await createPrimary('orders-delete');
+    const input = { region: MUMBAI, identifier: 'orders-delete', policy: 'delete' as const, retiredIdentifier: '', reason: 'failback' };
+    expect(await run(activities.retireInstance, input)).toEqual({ action: 'deleted' });
+    expect(await exists(MUMBAI, 'orders-delete')).toBe(false);
+    expect(await run(activities.retireInstance, input)).toEqual({ action: 'already-done' });
+  });
+});
+
+describe('creating a replica', () => {
+  test('a cross-region replica is created from the primary ARN once, however often the activity runs, and is not writable', async () => {
+    const sourceArn = await createPrimary('orders-src');
+    const input = { region: SINGAPORE, identifier: 'orders-src-replica', sourceArn, instanceClass: 'db.t3.micro', tags: { 'drover:run': 'fb-2' } };
+
+    const first = await run(activities.createReplica, input);
+    expect(first.created).toBe(true);
+    expect(first.arn).toMatch(/^arn:aws:rds:ap-southeast-1:.*:db:orders-src-replica$/);
+    expect(first.endpoint).toBeTruthy();
+    expect(heartbeats.length).toBeGreaterThan(0);
+
+    expect(await run(activities.createReplica, input)).toEqual({ ...first, created: false });
+    const replica = await observe(SINGAPORE, 'orders-src-replica');
+    expect(replica.source).toBe(sourceArn);
+    expect(replica.tags['drover:run']).toBe('fb-2');
+    // Created exactly once: moto lists every CreateDBInstanceReadReplica call on the source.
+    expect((await observe(MUMBAI, 'orders-src')).replicas).toEqual([first.arn]);
+    expect(await run(activities.fenceState, { region: SINGAPORE, identifier: 'orders-src-replica' })).toMatchObject({ standalone: false, writable: false });
+  });
+
+  test('an existing instance under the replica name that is not a replica of the source is refused as InvalidState', async () => {
+    const sourceArn = await createPrimary('orders-src2');
+    await createPrimary('orders-squatter');
+    const failure = await rejection(run(activities.createReplica, { region: MUMBAI, identifier: 'orders-squatter', sourceArn, instanceClass: 'db.t3.micro' }));
+    expect(failure.type).toBe(FailureType.InvalidState);
+    expect(failure.message).toMatch(/not a replica/);
+  });
+});

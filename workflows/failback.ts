@@ -1,0 +1,227 @@
+import { ApplicationFailure, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { RecordState } from '../activities/route53';
+import type { Runbook } from '../runbooks/schema';
+import { FailureType, NON_RETRYABLE } from './failures';
+import { Gates } from './gates';
+import { failureMessage, failureType, Journal } from './journal';
+import { dbIn, promoteReplica } from './promoteReplica';
+import { statusQuery, type RunStatus } from './status';
+import { shiftProgressively } from './traffic';
+
+export interface FailbackInput {
+  runbook: Runbook;
+  reason: string;
+  requestedBy: string;
+  options?: { timeScale?: number; approvalTimeoutMs?: number };
+}
+
+/** Which resource plays which role after the failback, next to what it replaced. */
+export interface TopologyReport {
+  writer: { region: string; identifier: string; arn: string };
+  replica: { region: string; identifier: string; arn: string; source?: string };
+  retired: Array<{ region: string; identifier: string; action: string; retiredIdentifier?: string; snapshot?: string }>;
+  traffic: RecordState[];
+  compute: Array<{ region: string; cluster: string; nodeGroups: Record<string, number | undefined> }>;
+}
+
+export interface FailbackResult extends RunStatus {
+  topology: TopologyReport;
+  compensations: string[];
+}
+
+const short = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+// Assessment of the original region gives up quickly: an unreachable region is an answer, not a hang.
+const probe = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+const long = proxyActivities<Activities>({
+  startToCloseTimeout: '3h',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/**
+ * Return a failed-over application to its original region: assess and protect the old primary,
+ * re-establish replication toward the original region, approval, a planned switchover back with a
+ * progressive traffic shift, then put the standby region back in its standby role.
+ */
+export async function failback(input: FailbackInput): Promise<FailbackResult> {
+  const { runbook: rb } = input;
+  const original = rb.regions.primary;
+  const standby = rb.regions.standby;
+  const scale = input.options?.timeScale ?? 1;
+  const info = workflowInfo();
+  const stamp = new Date(info.runStartTime.getTime()).toISOString().replace(/[-:T]/g, '').slice(0, 12);
+  const runTag = info.runId.slice(0, 8);
+  const primaryId = dbIn(rb, original);
+  const standbyId = dbIn(rb, standby);
+
+  const journal = new Journal([
+    { id: 'assess', title: `Assess ${original} and the old primary ${primaryId}` },
+    { id: 'protect-old-primary', title: `Fence, snapshot and retire the old primary (${rb.database.retention})` },
+    { id: 'reestablish-replication', title: `Create replica ${primaryId} in ${original} from the current writer` },
+    { id: 'gate:failback', title: 'Approval: failback', gate: true },
+    { id: 'scale-original', title: `Scale ${original} compute to active capacity` },
+    { id: 'switchover-db', title: `Planned switchover of the writer back to ${original}` },
+    ...rb.dns.shift.steps.map((p) => ({ id: `traffic-back-${p}`, title: `Shift traffic back to ${p}% ${original}, then soak` })),
+    { id: 'return-standby', title: `Return ${standby} to its standby role` },
+    { id: 'topology', title: 'Topology report' },
+  ]);
+  const gates = new Gates(rb);
+  const compensations: string[] = [];
+  const status: RunStatus = {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    kind: 'failback',
+    runbook: rb.name,
+    mode: 'planned',
+    fromRegion: standby,
+    targetRegion: original,
+    reason: input.reason,
+    requestedBy: input.requestedBy,
+    startedAt: info.runStartTime.getTime(),
+    phase: 'running',
+    decisions: gates.decisions,
+    steps: journal.steps,
+    trafficPercent: 0,
+  };
+  setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
+  const retired: TopologyReport['retired'] = [];
+  // The undo of each switchback step, run in reverse if a later one fails.
+  const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
+
+  /** Snapshot a replaced instance for forensics, then keep (rename + tag) or delete it per the runbook. */
+  async function retire(region: string, identifier: string, why: string, step: string): Promise<void> {
+    const snapshotId = `${identifier}-final-${runTag}`;
+    const snap = await long.snapshotInstance({ region, identifier, snapshotId });
+    journal.note(step, `final snapshot ${snap.snapshotId} (${snap.status})`);
+    const out = await long.retireInstance({ region, identifier, policy: rb.database.retention, retiredIdentifier: `${identifier}-old-${stamp}`, reason: why });
+    journal.note(step, `${identifier}: ${out.action}${out.retiredIdentifier ? ` as ${out.retiredIdentifier}` : ''}`);
+    retired.push({ region, identifier, action: out.action, retiredIdentifier: out.retiredIdentifier, snapshot: snap.snapshotId });
+  }
+
+  try {
+    // 1. Assess the original region: reachable? the old primary there? still writable (split brain)?
+    const writer = await short.describeDb({ region: standby, identifier: standbyId });
+    const old = await journal.run('assess', async () => {
+      if (!writer.standalone) {
+        throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${standbyId} in ${standby} is not the writer (still a replica); nothing to fail back`, nonRetryable: true });
+      }
+      let state;
+      try {
+        state = await probe.fenceState({ region: original, identifier: primaryId });
+      } catch (err) {
+        throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${original} APIs are not reachable (${failureMessage(err)}); failback needs the original region`, nonRetryable: true });
+      }
+      journal.note('assess', `${original} reachable; writer is ${standbyId} in ${standby}`);
+      journal.note('assess', state.exists ? `old primary ${primaryId}: ${state.status}, ${state.fenced ? 'fenced' : 'not fenced'}${state.writable ? ', STILL WRITABLE (split-brain risk)' : ''}` : `old primary ${primaryId} is gone`);
+      return state;
+    });
+
+    // 2. Protect the old primary: it must never take traffic or become a replication source.
+    if (old.exists) {
+      await journal.run('protect-old-primary', async () => {
+        if (!old.fenced && rb.database.fence.groupName) {
+          const f = await long.fenceInstance({ region: original, identifier: primaryId, fenceGroupName: rb.database.fence.groupName });
+          journal.note('protect-old-primary', `fenced ${primaryId}: ${f.previousGroups.join(', ')} -> ${f.fenceGroupId}`);
+        } else if (!old.fenced) journal.note('protect-old-primary', 'no fence group in the runbook: the old primary was not fenced');
+        await retire(original, primaryId, `old primary replaced by failback ${info.workflowId}; split-brain forensics`, 'protect-old-primary');
+      });
+    } else journal.skip('protect-old-primary', `no old primary ${primaryId} in ${original}`);
+
+    // 3. Re-establish replication toward the original region (long: heartbeats carry progress).
+    await journal.run('reestablish-replication', async () => {
+      const r = await long.createReplica({ region: original, identifier: primaryId, sourceArn: writer.arn, instanceClass: rb.database.instanceClass, tags: { 'drover:runbook': rb.name } });
+      journal.note('reestablish-replication', r.created ? `created ${primaryId} from ${writer.arn}` : `${primaryId} already replicates from ${writer.arn}`);
+      const lag = await long.waitLagWithin({ region: original, identifier: primaryId, maxLagMs: rb.database.maxReplicaLag, timeoutMs: 6 * 60 * 60_000 });
+      journal.note('reestablish-replication', `available; lag ${lag.lagSeconds}s`);
+    });
+
+    // 4. Approval.
+    if (gates.required('failback')) {
+      await journal.run('gate:failback', async () => {
+        const d = await gates.await('failback', `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
+        journal.note('gate:failback', `approved by ${d.approver}${d.comment ? `: ${d.comment}` : ''}`);
+      });
+    } else journal.skip('gate:failback', 'the runbook requires no approval for failback');
+
+    // 5-7. The switchback, with its compensation stack.
+    try {
+      await journal.run('scale-original', async () => {
+        for (const c of rb.compute.clusters.filter((x) => x.region === original)) {
+          await long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
+          undo.push({ what: `${c.name} back to standby capacity`, run: () => long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) }) });
+        }
+      });
+      await journal.run('switchover-db', async () => {
+        const child = await executeChild(promoteReplica, {
+          workflowId: `${info.workflowId}-switchover`,
+          args: [{ runbook: rb, toRegion: original, mode: 'planned', reason: input.reason, requestedBy: input.requestedBy }],
+        });
+        status.rpo = child.rpo;
+        status.newWriterEndpoint = child.newWriter.endpoint;
+        for (const s of child.steps) if (s.notes.length > 0) journal.note('switchover-db', `${s.title}: ${s.notes.join('; ')}`);
+      });
+      undo.push({ what: `traffic back to 100% ${standby}`, run: () => long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion: standby, toRegion: original, percent: 0 }) });
+      await shiftProgressively({ rb, fromRegion: standby, toRegion: original, scale, journal, prefix: 'traffic-back', onPercent: (p) => (status.trafficPercent = p) });
+    } catch (err) {
+      for (const u of undo.reverse()) {
+        try {
+          await u.run();
+          compensations.push(`undone: ${u.what}`);
+        } catch (e) {
+          compensations.push(`NOT undone: ${u.what}: ${failureMessage(e)}`);
+        }
+      }
+      const writerNow = await short.describeDb({ region: original, identifier: primaryId }).catch(() => undefined);
+      compensations.push(
+        writerNow?.standalone
+          ? `database: the writer is ${primaryId} in ${original} (promoted); ${standbyId} stays fenced; ${rb.database.writerRecord.name} points at the writer`
+          : `database: the writer is still ${standbyId} in ${standby}; ${primaryId} stays its replica`,
+      );
+      throw err;
+    }
+
+    // 8. The standby region back in its standby role.
+    await journal.run('return-standby', async () => {
+      for (const c of rb.compute.clusters.filter((x) => x.region === standby)) {
+        await long.scaleNodeGroups({ region: standby, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) });
+      }
+      journal.note('return-standby', `${standby} compute at standby capacity`);
+      await retire(standby, standbyId, `writer replaced by failback ${info.workflowId}`, 'return-standby');
+      const primaryNow = await short.describeDb({ region: original, identifier: primaryId });
+      const r = await long.createReplica({ region: standby, identifier: standbyId, sourceArn: primaryNow.arn, instanceClass: rb.database.instanceClass, tags: { 'drover:runbook': rb.name } });
+      journal.note('return-standby', `${standbyId} ${r.created ? 'created' : 'already'} replicating from ${primaryNow.arn}`);
+    });
+
+    // 9. Topology report.
+    const topology = await journal.run('topology', async (): Promise<TopologyReport> => {
+      const [w, r, traffic] = await Promise.all([
+        short.describeDb({ region: original, identifier: primaryId }),
+        short.describeDb({ region: standby, identifier: standbyId }),
+        short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [original, standby] }),
+      ]);
+      const compute = await Promise.all(
+        rb.compute.clusters.map(async (c) => {
+          const d = await short.describeCompute({ region: c.region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
+          return { region: c.region, cluster: c.name, nodeGroups: Object.fromEntries(d.nodeGroups.map((g) => [g.name, g.desiredSize])) };
+        }),
+      );
+      journal.note('topology', `writer ${w.identifier} (${original}); replica ${r.identifier} (${standby}) from ${r.replicationSource ?? '?'}`);
+      return { writer: { region: original, identifier: w.identifier, arn: w.arn }, replica: { region: standby, identifier: r.identifier, arn: r.arn, source: r.replicationSource }, retired, traffic, compute };
+    });
+    status.phase = 'completed';
+    return { ...status, currentStep: undefined, topology, compensations };
+  } catch (err) {
+    const type = failureType(err);
+    status.phase = type === FailureType.ApprovalRejected ? 'rejected' : type === FailureType.ApprovalTimedOut ? 'aborted' : 'failed';
+    status.error = { type, message: failureMessage(err) + (compensations.length > 0 ? `; compensation: ${compensations.join('; ')}` : '') };
+    for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
+    throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined, compensations }] });
+  }
+}

@@ -1,0 +1,197 @@
+import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { LagReading } from '../activities/rds';
+import type { Runbook } from '../runbooks/schema';
+import { FailureType, NON_RETRYABLE } from './failures';
+import { failureMessage, failureType, Journal } from './journal';
+import { statusQuery, type RunStatus } from './status';
+
+export type PromoteMode = 'planned' | 'unplanned';
+
+export interface PromoteInput {
+  runbook: Runbook;
+  /** The region whose database becomes the writer. */
+  toRegion: string;
+  mode: PromoteMode;
+  reason: string;
+  requestedBy: string;
+  /** Repoint the writer CNAME (default true; a parent failover repoints it itself). */
+  repointWriter?: boolean;
+}
+
+/** What the promotion did to data: RPO 0 when fenced and caught up, else the lag it accepted. */
+export interface RpoRecord {
+  lagSeconds: number;
+  observedAt: string;
+  note: string;
+}
+
+export interface PromoteResult extends RunStatus {
+  newWriter: { region: string; identifier: string; endpoint?: string; arn: string };
+  oldPrimary: { region: string; identifier: string; reachable: boolean | 'not-contacted'; fenced: boolean | 'unknown'; status?: string };
+}
+
+const short = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+const long = proxyActivities<Activities>({
+  startToCloseTimeout: '70m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** The database identifier whose home is `region` (the runbook's names follow the regions). */
+export function dbIn(rb: Runbook, region: string): string {
+  return region === rb.regions.primary ? rb.database.primary.identifier : rb.database.replica.identifier;
+}
+
+/**
+ * Promote the database in `toRegion` to writer. Planned: fence the current writer, wait for lag 0,
+ * promote (RPO 0); if lag does not reach 0 in time, unfence and stop, never leaving the writer fenced
+ * and the replica unpromoted. Unplanned: no call to the other region; the RPO is the last lag seen.
+ */
+export async function promoteReplica(input: PromoteInput): Promise<PromoteResult> {
+  const { runbook: rb, toRegion, mode } = input;
+  const fromRegion = toRegion === rb.regions.primary ? rb.regions.standby : rb.regions.primary;
+  const target = dbIn(rb, toRegion);
+  const source = dbIn(rb, fromRegion);
+  const aurora = rb.database.engine === 'aurora-global';
+  const fence = rb.database.fence;
+  const info = workflowInfo();
+  const journal = new Journal([
+    { id: 'fence', title: `Fence writes on ${source} (${fromRegion})` },
+    { id: 'wait-lag-zero', title: `Wait for replica lag 0 on ${target}` },
+    { id: 'promote', title: `Promote ${target} in ${toRegion}` },
+    { id: 'repoint-writer', title: `Point ${rb.database.writerRecord.name} at ${target}` },
+    { id: 'verify-writer', title: 'Verify the new writer is standalone and available' },
+    { id: 'old-primary', title: `Record the final state of ${source}` },
+  ]);
+  const status: RunStatus = {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    kind: 'promote',
+    runbook: rb.name,
+    mode,
+    fromRegion,
+    targetRegion: toRegion,
+    reason: input.reason,
+    requestedBy: input.requestedBy,
+    startedAt: info.runStartTime.getTime(),
+    phase: 'running',
+    decisions: [],
+    steps: journal.steps,
+    trafficPercent: 0,
+  };
+  setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id }));
+
+  let fencedByUs = false;
+  let promoted = false;
+  let lag: LagReading | null = null;
+  try {
+    // 1-2. Planned: fence, then wait until the replica has everything (RPO 0).
+    if (mode === 'unplanned') {
+      journal.skip('fence', `unplanned: ${fromRegion} not contacted (assumed lost)`);
+      journal.skip('wait-lag-zero', 'unplanned: promoting with the lag last observed');
+      lag = aurora ? null : await short.replicaLag({ region: toRegion, identifier: target });
+      status.rpo = lag
+        ? { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: `unplanned: accepted the last observed ReplicaLag (${lag.lagSeconds}s at ${lag.observedAt})` }
+        : { lagSeconds: -1, observedAt: new Date(Date.now()).toISOString(), note: 'unplanned: no ReplicaLag datapoint was available; data loss window unknown' };
+    } else if (aurora) {
+      journal.skip('fence', 'Aurora global switchover fences writes itself');
+      journal.skip('wait-lag-zero', 'SwitchoverGlobalCluster waits for the secondary to catch up (RPO 0)');
+      status.rpo = { lagSeconds: 0, observedAt: new Date(Date.now()).toISOString(), note: 'planned Aurora switchover: RPO 0' };
+    } else {
+      const fencedAt = Date.now();
+      await journal.run('fence', async () => {
+        if (fence.method === 'none') {
+          journal.note('fence', 'fence method "none": the operator is responsible for stopping writes');
+          return;
+        }
+        const out = await long.fenceInstance({ region: fromRegion, identifier: source, fenceGroupName: fence.groupName ?? '' });
+        fencedByUs = true;
+        journal.note('fence', out.alreadyFenced ? `${source} was already fenced` : `security groups ${out.previousGroups.join(', ')} -> ${out.fenceGroupId}`);
+      });
+      await journal.run('wait-lag-zero', async () => {
+        try {
+          lag = await long.waitLagZero({ region: toRegion, identifier: target, since: fencedAt, periodMs: rb.database.lagPeriod, timeoutMs: rb.database.lagZeroTimeout });
+        } catch (err) {
+          if (fencedByUs) {
+            await long.unfenceInstance({ region: fromRegion, identifier: source });
+            fencedByUs = false;
+            journal.note('wait-lag-zero', `unfenced ${source}; nothing was promoted`);
+          }
+          throw ApplicationFailure.create({
+            type: FailureType.WaitTimedOut,
+            message: `replica lag of ${target} did not reach 0 within ${rb.database.lagZeroTimeout / 1000}s (${failureMessage(err)}); ${source} was unfenced and ${target} was not promoted`,
+            nonRetryable: true,
+          });
+        }
+        const l = lag as LagReading;
+        journal.note('wait-lag-zero', `lag 0 at ${l.observedAt}`);
+        status.rpo = { lagSeconds: 0, observedAt: l.observedAt, note: fence.method === 'none' ? 'lag 0 observed; writes were not fenced (fence: none, operator responsible)' : 'writes fenced and lag 0 before promotion: RPO 0' };
+      });
+    }
+
+    // 3. Promote and wait.
+    const writer = await journal.run('promote', async () => {
+      if (aurora) {
+        const globalClusterId = rb.database.globalClusterIdentifier ?? '';
+        const call = mode === 'planned' ? long.switchoverGlobalCluster : long.failoverGlobalCluster;
+        const out = await call({ region: toRegion, globalClusterId, targetCluster: target });
+        journal.note('promote', out.alreadyWriter ? `${target} already writes` : `${mode === 'planned' ? 'SwitchoverGlobalCluster' : 'FailoverGlobalCluster (AllowDataLoss)'} accepted`);
+        promoted = true;
+        const g = await long.waitGlobalWriter({ region: toRegion, globalClusterId, targetCluster: target });
+        return { identifier: target, region: toRegion, arn: g.writerArn ?? '', endpoint: undefined, status: g.status, standalone: true };
+      }
+      const p = await short.promoteReplica({ region: toRegion, identifier: target, runRef: `${info.workflowId}/${info.runId}` });
+      journal.note('promote', p.alreadyPromoted ? `${target} was already standalone; not promoted again` : `PromoteReadReplica accepted (request ${p.requestId ?? 'n/a'})`);
+      promoted = true;
+      const db = await long.waitStandalone({ region: toRegion, identifier: target });
+      return { identifier: target, region: toRegion, arn: db.arn, endpoint: db.endpoint, status: db.status, standalone: db.standalone };
+    });
+    status.newWriterEndpoint = writer.endpoint;
+
+    // 4. Writer endpoint.
+    if (input.repointWriter !== false && writer.endpoint) {
+      await journal.run('repoint-writer', async () => {
+        const out = await short.upsertCname({ zone: rb.database.writerRecord.zone ?? rb.dns.hostedZone, name: rb.database.writerRecord.name, value: writer.endpoint as string, ttl: rb.database.writerRecord.ttl });
+        journal.note('repoint-writer', out.changeId ? `${out.before ?? '(none)'} -> ${out.after}` : `already ${out.after}`);
+      });
+    } else journal.skip('repoint-writer', input.repointWriter === false ? 'repointed by the parent run' : 'no endpoint address (Aurora: the global writer endpoint follows)');
+
+    // 5. Verify.
+    await journal.run('verify-writer', async () => {
+      if (aurora) return journal.note('verify-writer', `${target} is the global cluster's writer`);
+      const db = await short.describeDb({ region: toRegion, identifier: target });
+      if (!db.standalone || db.status !== 'available') {
+        throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `${target} is ${db.status}${db.standalone ? '' : ' and still a replica'}`, nonRetryable: true });
+      }
+      journal.note('verify-writer', `${target} is standalone and available`);
+    });
+
+    // 6. The old primary's final state (never contacted in unplanned mode).
+    const oldPrimary: PromoteResult['oldPrimary'] = { region: fromRegion, identifier: source, reachable: 'not-contacted', fenced: 'unknown' };
+    if (mode === 'unplanned' || aurora) {
+      journal.skip('old-primary', mode === 'unplanned' ? `unplanned: ${fromRegion} not contacted` : 'Aurora: the old writer is now a secondary of the global cluster');
+    } else {
+      await journal.run('old-primary', async () => {
+        const s = await short.fenceState({ region: fromRegion, identifier: source });
+        Object.assign(oldPrimary, { reachable: true, fenced: s.fenced, status: s.status });
+        journal.note('old-primary', `${source}: ${s.exists ? s.status : 'gone'}, ${s.fenced ? 'fenced' : 'not fenced'}${s.writable ? ', WRITABLE' : ''}`);
+      });
+    }
+    status.phase = 'completed';
+    return { ...status, currentStep: undefined, newWriter: { region: toRegion, identifier: target, endpoint: writer.endpoint, arn: writer.arn }, oldPrimary };
+  } catch (err) {
+    if (fencedByUs && !promoted) {
+      // Never leave the writer fenced with no promoted replica to take its place.
+      await long.unfenceInstance({ region: fromRegion, identifier: source });
+      journal.note('fence', `compensation: unfenced ${source} because the promotion did not happen`);
+    }
+    const type = failureType(err);
+    status.phase = 'failed';
+    status.error = { type, message: failureMessage(err) };
+    throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
+  }
+}

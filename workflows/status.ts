@@ -1,0 +1,32 @@
+import { defineQuery } from '@temporalio/workflow';
+import type { Decision, PendingGate } from './gates';
+import type { Step } from './journal';
+
+export interface RunStatus {
+  workflowId: string;
+  runId: string;
+  kind: 'failover' | 'promote' | 'failback';
+  runbook: string;
+  mode: 'planned' | 'unplanned';
+  fromRegion: string;
+  targetRegion: string;
+  reason: string;
+  requestedBy: string;
+  startedAt: number;
+  phase: 'running' | 'waiting-approval' | 'completed' | 'failed' | 'rejected' | 'aborted';
+  currentStep?: string;
+  pendingGate?: PendingGate;
+  decisions: Decision[];
+  steps: Step[];
+  /** Percent of traffic on the target region as last set. */
+  trafficPercent: number;
+  rpo?: { lagSeconds: number; observedAt: string; note: string };
+  rto?: { ms: number; gateWaitMs: number; excludingGatesMs: number; objectiveMs: number; met: boolean };
+  error?: { type?: string; message: string };
+  newWriterEndpoint?: string;
+}
+
+
+/** Live status of a run: steps, current step, pending gate. */
+export const statusQuery = defineQuery<RunStatus>('status');
+
