@@ -96,3 +96,8 @@ export async function refuseIfActive(client: Client, runbook: string, starting: 
     }
   }
 }
+
+/** The same IO with stdout redirected to stderr: live progress while --json keeps stdout for the JSON. */
+export function toStderr(io: CliIO): CliIO {
+  return { out: (l) => io.err(l), err: (l) => io.err(l) };
+}

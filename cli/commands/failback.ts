@@ -4,7 +4,7 @@ import type { FailbackInput } from '../../workflows/failback';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { parseOptions } from '../options';
-import { exitCodeFor, latestRun, refuseIfActive, watchRun } from '../runs';
+import { exitCodeFor, latestRun, refuseIfActive, toStderr, watchRun } from '../runs';
 import { runWorkflowId, taskQueue } from '../temporal';
 import type { SetExit } from './index';
 
@@ -47,7 +47,7 @@ export function failbackCommand(io: CliIO, setExit: SetExit): Command {
         await client.workflow.start('failback', { taskQueue: taskQueue(), workflowId, args: [input] });
         io.err(`started ${workflowId}: failback of ${runbook.name} to ${runbook.regions.primary}`);
         if (opts.detach) return io.out(workflowId);
-        const final = await watchRun(client, workflowId, io, { tty: !opts.json && process.stdout.isTTY });
+        const final = await watchRun(client, workflowId, opts.json ? toStderr(io) : io, { tty: !opts.json && process.stdout.isTTY });
         if (opts.json) io.out(JSON.stringify(final, null, 2));
         setExit(exitCodeFor(final));
       });

@@ -5,7 +5,7 @@ import type { FailoverInput } from '../../workflows/regionFailover';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { parseOptions } from '../options';
-import { exitCodeFor, refuseIfActive, watchRun } from '../runs';
+import { exitCodeFor, refuseIfActive, toStderr, watchRun } from '../runs';
 import { failoverWorkflowId, taskQueue } from '../temporal';
 import type { SetExit } from './index';
 
@@ -62,7 +62,7 @@ export function failoverCommand(io: CliIO, setExit: SetExit): Command {
           io.out(workflowId);
           return;
         }
-        const final = await watchRun(client, workflowId, io, { tty: !opts.json && process.stdout.isTTY });
+        const final = await watchRun(client, workflowId, opts.json ? toStderr(io) : io, { tty: !opts.json && process.stdout.isTTY });
         if (opts.json) io.out(JSON.stringify(final, null, 2));
         setExit(exitCodeFor(final));
       });

@@ -4,7 +4,7 @@ import type { PromoteInput } from '../../workflows/promoteReplica';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { parseOptions } from '../options';
-import { exitCodeFor, refuseIfActive, watchRun } from '../runs';
+import { exitCodeFor, refuseIfActive, toStderr, watchRun } from '../runs';
 import { runWorkflowId, taskQueue } from '../temporal';
 import type { SetExit } from './index';
 
@@ -41,7 +41,7 @@ export function promoteCommand(io: CliIO, setExit: SetExit): Command {
         await client.workflow.start('promoteReplica', { taskQueue: taskQueue(), workflowId, args: [input] });
         io.err(`started ${workflowId}: ${input.mode} promotion of ${runbook.name}'s database in ${input.toRegion}`);
         if (opts.detach) return io.out(workflowId);
-        const final = await watchRun(client, workflowId, io, { tty: !opts.json && process.stdout.isTTY });
+        const final = await watchRun(client, workflowId, opts.json ? toStderr(io) : io, { tty: !opts.json && process.stdout.isTTY });
         if (opts.json) io.out(JSON.stringify(final, null, 2));
         setExit(exitCodeFor(final));
       });

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { withClient } from '../context';
 import type { CliIO } from '../io';
 import { renderStatus } from '../render';
-import { exitCodeFor, fetchStatus, watchRun } from '../runs';
+import { exitCodeFor, fetchStatus, toStderr, watchRun } from '../runs';
 import type { SetExit } from './index';
 
 /** `drover status RUN [--watch] [--json]`: steps with durations, current step, pending gate, RTO/RPO. */
@@ -15,7 +15,7 @@ export function statusCommand(io: CliIO, setExit: SetExit): Command {
     .action(async (run: string, opts: { watch?: boolean; json?: boolean }) => {
       await withClient(async (client) => {
         if (opts.watch) {
-          const final = await watchRun(client, run, io, { tty: !opts.json && process.stdout.isTTY });
+          const final = await watchRun(client, run, opts.json ? toStderr(io) : io, { tty: !opts.json && process.stdout.isTTY });
           if (opts.json) io.out(JSON.stringify(final, null, 2));
           setExit(exitCodeFor(final));
           return;

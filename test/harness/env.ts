@@ -1,0 +1,66 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { createAwsClients, type AwsConfig } from '../../activities/aws/clients';
+import { startLagFeeder, startRegionApps, type RegionApps } from '../../infra/local/apps';
+import { seedRunbook } from '../../infra/local/seed';
+import type { MotoServer } from '../../infra/local/stack';
+import type { Runbook } from '../../runbooks/schema';
+import { emulatorConfig, workflowBundle, writeRunbook } from './fixtures';
+import { startOwnMoto, testTemporalAddress } from './servers';
+
+export const PRIMARY = 'ap-south-1';
+export const STANDBY = 'ap-southeast-1';
+
+/** One test file's world: a private moto, region apps, Temporal connections, lag feeders. */
+export class IntegrationEnv {
+  moto!: MotoServer;
+  apps!: RegionApps;
+  client!: Client;
+  private connection!: Connection;
+  private native!: NativeConnection;
+  private feeders: Array<{ stop(): void }> = [];
+  private seq = 0;
+  /** ReplicaLag the feeders publish, per DB identifier (default 0: caught up). */
+  readonly lag = new Map<string, number>();
+
+  async start(): Promise<void> {
+    this.moto = await startOwnMoto();
+    this.apps = await startRegionApps([PRIMARY, STANDBY]);
+    this.connection = await Connection.connect({ address: testTemporalAddress() });
+    this.native = await NativeConnection.connect({ address: testTemporalAddress() });
+    this.client = new Client({ connection: this.connection });
+    await workflowBundle();
+  }
+
+  async stop(): Promise<void> {
+    for (const f of this.feeders) f.stop();
+    await this.connection?.close();
+    await this.native?.close();
+    await this.apps?.stop();
+    await this.moto?.stop();
+  }
+
+  config(regionEndpoints: Record<string, string> = {}): AwsConfig {
+    return emulatorConfig(this.moto.endpoint, regionEndpoints);
+  }
+
+  /** A seeded ApnaKart variant with its own names, and ReplicaLag published for both database names in both regions. */
+  async seeded(prefix: string, set?: Array<[Array<string | number>, unknown]>): Promise<{ file: string; runbook: Runbook; taskQueue: string }> {
+    const name = `${prefix}-${process.pid}-${++this.seq}`;
+    const { file, runbook } = writeRunbook({ name, unique: true, set, probeBases: { [PRIMARY]: this.apps.apps[PRIMARY].baseUrl, [STANDBY]: this.apps.apps[STANDBY].baseUrl } });
+    await seedRunbook(runbook, this.config());
+    for (const [region, id] of [
+      [STANDBY, runbook.database.replica.identifier],
+      [PRIMARY, runbook.database.primary.identifier],
+    ]) {
+      this.feeders.push(startLagFeeder({ endpoint: this.moto.endpoint, region, identifier: () => id, lagSeconds: () => this.lag.get(id) ?? 0, everyMs: 300 }));
+    }
+    return { file, runbook, taskQueue: `tq-${name}` };
+  }
+
+  async withWorker<T>(taskQueue: string, fn: () => Promise<T>, config: AwsConfig = this.config()): Promise<T> {
+    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(config) }) });
+    return worker.runUntil(fn);
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * Database promotion and failback end to end on the real Temporal dev server and moto: fencing,
+ * lag 0, RPO, the failover -> failback round trip, split brain, refusals and compensation.
+ */
+import { DescribeDBSnapshotsCommand, RDS } from '@aws-sdk/client-rds';
+import { EC2 } from '@aws-sdk/client-ec2';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { exec } from '../cli/main';
+import type { Runbook } from '../runbooks/schema';
+import type { FailbackResult } from '../workflows/failback';
+import { approveUpdate } from '../workflows/gates';
+import type { PromoteResult } from '../workflows/promoteReplica';
+import type { RunStatus } from '../workflows/status';
+import { captureIO, describeTopology, eventually, setAlarm } from './harness/fixtures';
+import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
+import { testTemporalAddress } from './harness/servers';
+
+const env = new IntegrationEnv();
+const saved = { ...process.env };
+const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
+
+beforeAll(() => env.start());
+afterAll(async () => {
+  process.env = saved;
+  await env.stop();
+});
+
+function useCli(taskQueue: string): void {
+  process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+  process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
+  process.env.DROVER_TASK_QUEUE = taskQueue;
+}
+
+async function securityGroupNames(_rb: Runbook, region: string, identifier: string): Promise<string[]> {
+  const rds = new RDS({ region, endpoint: env.moto.endpoint, credentials: CREDS });
+  const ec2 = new EC2({ region, endpoint: env.moto.endpoint, credentials: CREDS });
+  const db = (await rds.describeDBInstances({ DBInstanceIdentifier: identifier })).DBInstances?.[0];
+  const ids = (db?.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId ?? '');
+  const groups = (await ec2.describeSecurityGroups({ GroupIds: ids })).SecurityGroups ?? [];
+  return groups.map((g) => g.GroupName ?? '').sort();
+}
+
+async function failed(p: Promise<unknown>): Promise<RunStatus & { compensations?: string[] }> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  return ((err as WorkflowFailedError).cause as ApplicationFailure).details?.[0] as RunStatus;
+}
+
+async function failover(rb: Runbook, taskQueue: string, mode: 'planned' | 'unplanned'): Promise<RunStatus> {
+  const handle = await env.client.workflow.start('regionFailover', {
+    taskQueue,
+    workflowId: `failover-${rb.name}`,
+    args: [{ runbook: rb, targetRegion: STANDBY, mode, reason: 'test failover', requestedBy: 'ic-test', options: { timeScale: 0.005 } }],
+  });
+  await eventually(async () => (await handle.query<RunStatus>('status')).pendingGate, 'the failover gate');
+  await handle.executeUpdate(approveUpdate, { args: [{ gate: 'failover', approver: 'ic-priya' }] });
+  return (await handle.result()) as RunStatus;
+}
+
+describe('promoteReplica', () => {
+  test('given a replica lagging 30 s, a planned promotion fences the primary, waits for lag 0, then promotes and records RPO 0', async () => {
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-prom');
+    const replica = rb.database.replica.identifier;
+    env.lag.set(replica, 30);
+    useCli(taskQueue);
+    const io = captureIO();
+    const result = await env.withWorker(taskQueue, async () => {
+      const run = exec(['promote', file, '--to', STANDBY, '--mode', 'planned', '--reason', 'planned promotion test', '--json'], io);
+      const handle = env.client.workflow.getHandle(`promote-${rb.name}`);
+      await eventually(async () => (await handle.query<RunStatus>('status').catch(() => undefined))?.currentStep === 'wait-lag-zero', 'the lag wait');
+      // Fenced, still lagging: nothing promoted yet.
+      expect(await securityGroupNames(rb, PRIMARY, rb.database.primary.identifier)).toEqual([rb.database.fence.groupName]);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await describeTopology(rb, env.moto.endpoint)).replicaPromotedTag).toBe(false);
+      env.lag.set(replica, 0);
+      return run;
+    });
+    expect(result).toBe(0);
+    const status = JSON.parse(io.stdout.join('\n')) as PromoteResult;
+    expect(status.rpo).toEqual(expect.objectContaining({ lagSeconds: 0, note: 'writes fenced and lag 0 before promotion: RPO 0' }));
+    expect(status.oldPrimary).toEqual(expect.objectContaining({ reachable: true, fenced: true }));
+    const after = await describeTopology(rb, env.moto.endpoint);
+    expect(after.replicaPromotedTag).toBe(true);
+    expect(after.writer).toBe(after.replica.endpoint);
+    // The old primary stays fenced after a successful switchover: it must not take writes again.
+    expect(await securityGroupNames(rb, PRIMARY, rb.database.primary.identifier)).toEqual([rb.database.fence.groupName]);
+  });
+
+  test('given a lag that never reaches 0, a planned promotion unfences the primary, promotes nothing, and says why', async () => {
+    const { runbook: rb, taskQueue } = await env.seeded('ak-lag', [[['database', 'lagZeroTimeout'], '3s']]);
+    env.lag.set(rb.database.replica.identifier, 45);
+    const status = await env.withWorker(taskQueue, () =>
+      failed(env.client.workflow.execute('promoteReplica', { taskQueue, workflowId: `promote-${rb.name}`, args: [{ runbook: rb, toRegion: STANDBY, mode: 'planned', reason: 'test', requestedBy: 'ic-test' }] })),
+    );
+    expect(status.error?.type).toBe('WaitTimedOut');
+    expect(status.error?.message).toContain(`replica lag of ${rb.database.replica.identifier} did not reach 0 within 3s`);
+    expect(status.error?.message).toContain(`${rb.database.primary.identifier} was unfenced and ${rb.database.replica.identifier} was not promoted`);
+    expect(await securityGroupNames(rb, PRIMARY, rb.database.primary.identifier)).toEqual([rb.database.securityGroupName]);
+    const after = await describeTopology(rb, env.moto.endpoint);
+    expect(after.replicaPromotedTag).toBe(false);
+    expect(after.replica.source).toBeTruthy();
+  });
+
+  test('given the primary region unreachable, an unplanned promotion records the last observed lag as its RPO', async () => {
+    const { runbook: rb, taskQueue } = await env.seeded('ak-unpl');
+    env.lag.set(rb.database.replica.identifier, 7);
+    await new Promise((r) => setTimeout(r, 700));
+    const result = (await env.withWorker(
+      taskQueue,
+      () => env.client.workflow.execute('promoteReplica', { taskQueue, workflowId: `promote-${rb.name}`, args: [{ runbook: rb, toRegion: STANDBY, mode: 'unplanned', reason: 'region down', requestedBy: 'ic-test' }] }),
+      env.config({ [PRIMARY]: 'http://127.0.0.1:9' }),
+    )) as PromoteResult;
+    expect(result.phase).toBe('completed');
+    expect(result.rpo?.lagSeconds).toBe(7);
+    expect(result.rpo?.note).toMatch(/^unplanned: accepted the last observed ReplicaLag \(7s at .+\)$/);
+    expect(result.oldPrimary.reachable).toBe('not-contacted');
+    expect((await describeTopology(rb, env.moto.endpoint)).replicaPromotedTag).toBe(true);
+  });
+});
+
+describe('failback', () => {
+  test('given a completed planned failover, failback returns the original roles, weights and capacities, and a second failover then works', async () => {
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-trip');
+    const seededTopology = await describeTopology(rb, env.moto.endpoint);
+    useCli(taskQueue);
+    await env.withWorker(taskQueue, async () => {
+      expect((await failover(rb, taskQueue, 'planned')).phase).toBe('completed');
+      const io = captureIO();
+      const run = exec(['failback', file, '--reason', 'Mumbai healthy again', '--time-scale', '0.005', '--json'], io);
+      const handle = env.client.workflow.getHandle(`failback-${rb.name}`);
+      await eventually(async () => (await handle.query<RunStatus>('status').catch(() => undefined))?.pendingGate, 'the failback gate');
+      expect(await exec(['approve', `failback-${rb.name}`, '--gate', 'failback', '--as', 'sre-meera'], captureIO())).toBe(0);
+      expect(await run).toBe(0);
+      const result = JSON.parse(io.stdout.join('\n')) as FailbackResult;
+      expect(result.topology.writer).toEqual(expect.objectContaining({ region: PRIMARY, identifier: rb.database.primary.identifier }));
+      expect(result.topology.replica).toEqual(expect.objectContaining({ region: STANDBY, identifier: rb.database.replica.identifier, source: result.topology.writer.arn }));
+      expect(result.topology.retired.map((r) => r.identifier)).toEqual([rb.database.primary.identifier, rb.database.replica.identifier]);
+      expect(result.rpo?.lagSeconds).toBe(0);
+
+      const back = await describeTopology(rb, env.moto.endpoint);
+      expect(back.weights).toEqual(seededTopology.weights);
+      expect(back.nodeGroups).toEqual(seededTopology.nodeGroups);
+      expect(back.replica.source).toBe(result.topology.writer.arn);
+      expect(back.writer).toMatch(new RegExp(`^${rb.database.primary.identifier}\\.`));
+
+      // The unchanged runbook works again: a second failover completes.
+      const again = await failover(rb, taskQueue, 'planned');
+      expect(again.phase).toBe('completed');
+      expect((await describeTopology(rb, env.moto.endpoint)).weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
+    });
+  });
+
+  test('given an unplanned failover that left the old primary writable, failback fences and snapshots it first (split brain)', async () => {
+    const { runbook: rb, taskQueue } = await env.seeded('ak-split', [[['approvals', 'gates'], ['failover']]]);
+    const result = await env.withWorker(taskQueue, async () => {
+      expect((await failover(rb, taskQueue, 'unplanned')).phase).toBe('completed');
+      return (await env.client.workflow.execute('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbook: rb, reason: 'split brain test', requestedBy: 'ic-test', options: { timeScale: 0.005 } }] })) as FailbackResult;
+    });
+    const assess = result.steps.find((s) => s.id === 'assess');
+    expect(assess?.notes.join('\n')).toContain('STILL WRITABLE (split-brain risk)');
+    const protect = result.steps.find((s) => s.id === 'protect-old-primary');
+    expect(protect?.notes[0]).toMatch(/^fenced .*-> sg-/);
+    const retiredPrimary = result.topology.retired[0];
+    expect(retiredPrimary).toEqual(expect.objectContaining({ region: PRIMARY, identifier: rb.database.primary.identifier, action: 'renamed' }));
+    const rds = new RDS({ region: PRIMARY, endpoint: env.moto.endpoint, credentials: CREDS });
+    const snaps = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: retiredPrimary.snapshot }));
+    expect(snaps.DBSnapshots?.[0]?.DBInstanceIdentifier).toBe(rb.database.primary.identifier);
+    const kept = (await rds.describeDBInstances({ DBInstanceIdentifier: retiredPrimary.retiredIdentifier })).DBInstances?.[0];
+    const tags = (await rds.listTagsForResource({ ResourceName: kept?.DBInstanceArn })).TagList ?? [];
+    expect(tags.find((t) => t.Key === 'drover:retained')?.Value).toContain('split-brain forensics');
+    expect(await securityGroupNames(rb, PRIMARY, retiredPrimary.retiredIdentifier ?? '')).toEqual([rb.database.fence.groupName]);
+  });
+
+  test('given no completed failover, or another run active on the runbook, failback is refused', async () => {
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-refuse');
+    useCli(taskQueue);
+    const none = captureIO();
+    expect(await exec(['failback', file, '--reason', 'nothing to fail back'], none)).toBe(3);
+    expect(none.stderr.join('\n')).toContain(`${rb.name} has no failover to fail back from`);
+    await env.withWorker(taskQueue, async () => {
+      const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'x', requestedBy: 'ic-test' }] });
+      await eventually(async () => (await handle.query<RunStatus>('status')).pendingGate, 'the gate');
+      const busy = captureIO();
+      expect(await exec(['failback', file, '--reason', 'while failing over'], busy)).toBe(3);
+      expect(busy.stderr.join('\n')).toContain(`a failover of ${rb.name} is running (failover-${rb.name}); one run per runbook at a time, so this failback was not started`);
+      await handle.terminate('test done');
+    });
+  });
+
+  test('given an alarm in the original region during the switchback, traffic returns to the healthy standby and the compensation is recorded', async () => {
+    const { runbook: rb, taskQueue } = await env.seeded('ak-comp', [[['approvals', 'gates'], ['failover']], [['dns', 'shift', 'soak'], '10m']]);
+    const status = await env.withWorker(taskQueue, async () => {
+      expect((await failover(rb, taskQueue, 'planned')).phase).toBe('completed');
+      const handle = await env.client.workflow.start('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbook: rb, reason: 'compensation test', requestedBy: 'ic-test', options: { timeScale: 0.005 } }] });
+      await eventually(async () => (await handle.query<RunStatus>('status')).currentStep === 'traffic-back-10', 'the first switchback traffic step');
+      await setAlarm(env.moto.endpoint, PRIMARY, rb.health.alarms[PRIMARY][0], 'ALARM');
+      return failed(handle.result());
+    });
+    expect(status.error?.type).toBe('HealthBreach');
+    expect(status.compensations).toEqual(
+      expect.arrayContaining([`undone: traffic back to 100% ${STANDBY}`, expect.stringMatching(/back to standby capacity$/), expect.stringMatching(/^database: the writer is .* in ap-south-1 \(promoted\)/)]),
+    );
+    const after = await describeTopology(rb, env.moto.endpoint);
+    for (const r of rb.dns.records) {
+      expect(after.weights[r.name]).toEqual(r.routing === 'weighted' ? { [PRIMARY]: 0, [STANDBY]: 100 } : { [PRIMARY]: 'SECONDARY', [STANDBY]: 'PRIMARY' });
+    }
+    expect(status.steps.find((s) => s.id === 'return-standby')?.status).toBe('pending');
+  });
+});
