@@ -30,7 +30,7 @@ const RUNS = arg('runs', 5);
 const SCALE = arg('time-scale', 0.05);
 const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
