@@ -259,13 +259,31 @@ const badRunbooks: BadCase[] = [
     what: 'an unsupported database engine',
     edit: (d) => d.setIn(['database', 'engine'], 'oracle'),
     path: 'database.engine',
-    message: 'expected "postgres", "mysql" or "mariadb", got "oracle"',
+    message: 'expected "postgres", "mysql", "mariadb" or "aurora-global", got "oracle"',
   },
   {
     what: 'a service name with capitals',
     edit: (d) => d.setIn(['application', 'services', 3], 'Checkout'),
     path: 'application.services[3]',
     message: 'expected lower-case letters, digits and dashes, starting with a letter',
+  },
+  {
+    what: 'a security-group fence without its group',
+    edit: (d) => d.deleteIn(['database', 'fence', 'groupName']),
+    path: 'database.fence.groupName',
+    message: 'required when the fence method is security-group',
+  },
+  {
+    what: 'an Aurora global database without its global cluster',
+    edit: (d) => d.setIn(['database', 'engine'], 'aurora-global'),
+    path: 'database.globalClusterIdentifier',
+    message: 'required when the engine is aurora-global',
+  },
+  {
+    what: 'an unknown retention policy',
+    edit: (d) => d.setIn(['database', 'retention'], 'archive'),
+    path: 'database.retention',
+    message: 'expected "keep" or "delete", got "archive"',
   },
 ];
 
