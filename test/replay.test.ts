@@ -6,16 +6,22 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { workflowBundle } from './harness/fixtures';
 
 const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
-const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(__dirname, 'histories/failover-planned.json'), 'utf8')));
+const load = (file: string) => historyFromJSON(JSON.parse(fs.readFileSync(path.join(__dirname, 'histories', file), 'utf8')));
 
 describe('replay of committed workflow histories', () => {
-  test('given the recorded planned failover, the current regionFailover replays it without nondeterminism', async () => {
+  test.each([
+    ['failover-planned.json', 'failover-apnakart', 'a failover recorded before the promote-as-child patch'],
+    ['failover-planned-child.json', 'failover-apnakart', 'a failover whose database step ran the promoteReplica child'],
+    ['promote-planned.json', 'failover-apnakart-promote', 'a planned promotion (fence, lag 0, promote)'],
+    ['failback.json', 'failback-apnakart', 'a failback (protect, replicate, approve, switchover, shift back, return standby)'],
+  ])('given %s (%s, %s), the current workflows replay it without nondeterminism', async (file, workflowId) => {
+    const history = load(file);
     expect(history.events?.length).toBeGreaterThan(20);
-    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'failover-apnakart')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId)).resolves.toBeUndefined();
   });
 
-  test('given a workflow change that adds a timer before preflight, replaying the recorded history fails with a determinism violation', async () => {
+  test('given a workflow change that adds a timer before preflight, replaying the recorded failover fails with a determinism violation', async () => {
     const changed = await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/changed-workflows'), logger: silent });
-    await expect(Worker.runReplayHistory({ workflowBundle: changed }, history, 'failover-apnakart')).rejects.toBeInstanceOf(DeterminismViolationError);
+    await expect(Worker.runReplayHistory({ workflowBundle: changed }, load('failover-planned.json'), 'failover-apnakart')).rejects.toBeInstanceOf(DeterminismViolationError);
   });
 });
