@@ -14,7 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients, type AwsCallRecord, type AwsConfig } from '../activities/aws/clients';
-import { pointProbesAt, startRegionApps } from '../infra/local/apps';
+import { pointProbesAt, startLagFeeder, startRegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
 import { resetMoto, startMoto, startTemporal } from '../infra/local/stack';
 import { quietRuntime } from '../cli/worker';
@@ -70,6 +70,8 @@ async function main(): Promise<void> {
   if (!loaded.ok) throw new Error('apnakart.yaml is invalid');
   const rb = pointProbesAt(loaded.runbook, apps.apps);
   const config: AwsConfig = { endpoint: moto.endpoint, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
+  // moto does not replicate: publish the replica's ReplicaLag (caught up), as RDS would.
+  const feeder = startLagFeeder({ endpoint: moto.endpoint, region: rb.regions.standby, identifier: () => rb.database.replica.identifier, lagSeconds: () => 0 });
   let calls: AwsCallRecord[] = [];
   const connection = await NativeConnection.connect({ address: temporal.address });
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
       }
     });
   } finally {
+    feeder.stop();
     await connection.close();
     await apps.stop();
     await moto.stop();
