@@ -1,8 +1,8 @@
-import { ApplicationFailure, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RecordState } from '../activities/route53';
 import type { Runbook } from '../runbooks/schema';
-import { FailureType, NON_RETRYABLE } from './failures';
+import { FailureType } from './failures';
+import { long, probe, short } from './proxies';
 import { Gates } from './gates';
 import { failureMessage, failureType, Journal } from './journal';
 import { dbIn, promoteReplica } from './promoteReplica';
@@ -30,20 +30,6 @@ export interface FailbackResult extends RunStatus {
   compensations: string[];
 }
 
-const short = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
-});
-// Assessment of the original region gives up quickly: an unreachable region is an answer, not a hang.
-const probe = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-const long = proxyActivities<Activities>({
-  startToCloseTimeout: '3h',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
-});
 
 /**
  * Return a failed-over application to its original region: assess and protect the old primary,

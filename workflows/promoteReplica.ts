@@ -1,8 +1,8 @@
-import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import type { Runbook } from '../runbooks/schema';
-import { FailureType, NON_RETRYABLE } from './failures';
+import { FailureType } from './failures';
+import { long, short } from './proxies';
 import { failureMessage, failureType, Journal } from './journal';
 import { statusQuery, type RunStatus } from './status';
 
@@ -31,15 +31,6 @@ export interface PromoteResult extends RunStatus {
   oldPrimary: { region: string; identifier: string; reachable: boolean | 'not-contacted'; fenced: boolean | 'unknown'; status?: string };
 }
 
-const short = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
-});
-const long = proxyActivities<Activities>({
-  startToCloseTimeout: '70m',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
-});
 
 /** The database identifier whose home is `region` (the runbook's names follow the regions). */
 export function dbIn(rb: Runbook, region: string): string {

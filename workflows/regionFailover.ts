@@ -1,8 +1,8 @@
-import { ApplicationFailure, executeChild, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, executeChild, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import type { Runbook } from '../runbooks/schema';
-import { FailureType, NON_RETRYABLE } from './failures';
+import { FailureType } from './failures';
+import { long, probe as preflight, short } from './proxies';
 import { statusQuery, type RunStatus } from './status';
 import { Gates } from './gates';
 import { failureMessage, failureType, Journal } from './journal';
@@ -32,20 +32,6 @@ export type { RunStatus };
 export { statusQuery };
 export type FailoverResult = RunStatus;
 
-const short = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
-});
-// Preflight reads give up after a few tries, so an unreachable region becomes a listed failure, not a hang.
-const preflight = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-const long = proxyActivities<Activities>({
-  startToCloseTimeout: '70m',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
-});
 
 /**
  * Move an application from its primary region to the standby: preflight, approval, compute and

@@ -1,14 +1,8 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { Runbook } from '../runbooks/schema';
-import { FailureType, NON_RETRYABLE } from './failures';
+import { FailureType } from './failures';
+import { long } from './proxies';
 import type { Journal } from './journal';
-
-const long = proxyActivities<Activities>({
-  startToCloseTimeout: '70m',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
-});
 
 export interface ShiftPlan {
   rb: Runbook;
