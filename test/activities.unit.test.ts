@@ -25,8 +25,6 @@ import type {
   ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import type { CloudWatchApi, EksApi, RdsApi, Route53Api } from '../activities/aws/clients';
 import { toFailure } from '../activities/aws/errors';
 import { createEksActivities } from '../activities/eks';
@@ -37,6 +35,7 @@ import { pollUntil } from '../activities/wait';
 import { parseRunbook } from '../runbooks/load';
 import type { DnsRecord, Probe } from '../runbooks/schema';
 import { FailureType } from '../workflows/failures';
+import { expectFailure, rejection, useMockActivityEnvironment } from './harness/activity';
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
@@ -45,43 +44,8 @@ import { FailureType } from '../workflows/failures';
 const MUMBAI = 'ap-south-1';
 const SINGAPORE = 'ap-southeast-1';
 
-interface Heartbeat {
-  waitingFor: string;
-  progress: string;
-}
-
-let env: MockActivityEnvironment;
-let heartbeats: Heartbeat[];
-
-beforeEach(() => {
-  // Failed activities are logged by the SDK; the tests assert the failures themselves.
-  env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) });
-  heartbeats = [];
-  env.on('heartbeat', (details: Heartbeat) => heartbeats.push(details));
-});
-
-/** Run an activity in the mock activity context, keeping its result type. */
-function run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  return env.run<A, R, typeof fn>(fn, ...args);
-}
-
-/** What a promise rejected with (fails the test if it resolved). */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected the activity to fail, but it succeeded');
-}
-
-function expectFailure(err: unknown, type: string, message: RegExp): void {
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  const failure = err as ApplicationFailure;
-  expect(failure.type).toBe(type);
-  expect(failure.nonRetryable).toBe(true);
-  expect(failure.message).toMatch(message);
-}
+const mock = useMockActivityEnvironment();
+const run = mock.run;
 
 const unexpected = (call: string) => async (): Promise<never> => {
   throw new Error(`unexpected call ${call}`);
@@ -318,15 +282,15 @@ describe('shiftTraffic', () => {
     ]);
   });
 
-  test('given a change that stays PENDING twice, it polls GetChange until INSYNC and heartbeats each status', async () => {
+  test('given a change that stays PENDING twice, it polls GetChange until INSYNC and mock.heartbeats each status', async () => {
     const r53 = fakeRoute53(apnakartZones(), { pendingPolls: 2 });
     const { shiftTraffic } = createRoute53Activities(() => r53.api);
 
     const [result] = await run(shiftTraffic, shift(10, [API]));
 
     expect(r53.getChangeCalls).toEqual([result.changeId, result.changeId, result.changeId]);
-    expect(heartbeats.map((h) => h.progress)).toEqual(['PENDING', 'PENDING', 'INSYNC']);
-    expect(heartbeats[0].waitingFor).toContain(`Route 53 change ${result.changeId}`);
+    expect(mock.heartbeats.map((h) => h.progress)).toEqual(['PENDING', 'PENDING', 'INSYNC']);
+    expect(mock.heartbeats[0].waitingFor).toContain(`Route 53 change ${result.changeId}`);
   });
 
   test('given a record set missing from the zone, it fails NotFound without changing anything', async () => {
@@ -543,8 +507,8 @@ describe('waitStandalone', () => {
 
     expect(state).toMatchObject({ identifier: REPLICA, status: 'available', standalone: true, replicationSource: undefined });
     expect(rds.describeCount()).toBe(3);
-    expect(heartbeats.map((h) => h.progress)).toEqual([`modifying, replicating from ${PRIMARY_DB}`, `modifying, replicating from ${PRIMARY_DB}`, 'available']);
-    expect(heartbeats[0].waitingFor).toBe(`${REPLICA} to be standalone and available`);
+    expect(mock.heartbeats.map((h) => h.progress)).toEqual([`modifying, replicating from ${PRIMARY_DB}`, `modifying, replicating from ${PRIMARY_DB}`, 'available']);
+    expect(mock.heartbeats[0].waitingFor).toBe(`${REPLICA} to be standalone and available`);
   });
 
   test('given an instance that never becomes standalone, it fails WaitTimedOut', async () => {
@@ -720,9 +684,9 @@ describe('scaleNodeGroups', () => {
       { name: 'general', status: 'ACTIVE', desiredSize: 12, minSize: 12, maxSize: 24 },
       { name: 'checkout', status: 'ACTIVE', desiredSize: 6, minSize: 6, maxSize: 12 },
     ]);
-    expect(heartbeats.length).toBeGreaterThanOrEqual(2);
-    expect(heartbeats[0].progress).toBe('general UPDATING 12');
-    expect(heartbeats[heartbeats.length - 1].progress).toBe('all ACTIVE');
+    expect(mock.heartbeats.length).toBeGreaterThanOrEqual(2);
+    expect(mock.heartbeats[0].progress).toBe('general UPDATING 12');
+    expect(mock.heartbeats[mock.heartbeats.length - 1].progress).toBe('all ACTIVE');
   });
 
   test('given every group already at its size, it sends no update (re-running the step changes nothing)', async () => {
@@ -850,8 +814,8 @@ describe('pollUntil', () => {
 
     expectFailure(err, FailureType.WaitTimedOut, /^timed out after 100 ms waiting for the replica to catch up \(last: lag 90s\)$/);
     expect(checks).toBeGreaterThanOrEqual(2);
-    expect(heartbeats).toHaveLength(checks);
-    expect(heartbeats[0]).toEqual({ waitingFor: 'the replica to catch up', progress: 'lag 90s' });
+    expect(mock.heartbeats).toHaveLength(checks);
+    expect(mock.heartbeats[0]).toEqual({ waitingFor: 'the replica to catch up', progress: 'lag 90s' });
   });
 
   test('given a condition that holds at once (an emulator), it returns after one check without sleeping', async () => {

@@ -10,11 +10,10 @@ import {
   type SwitchoverGlobalClusterCommandInput,
 } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { createAuroraActivities } from '../activities/aurora';
 import type { AuroraApi } from '../activities/aws/clients';
 import { FailureType } from '../workflows/failures';
+import { expectFailure, rejection, useMockActivityEnvironment } from './harness/activity';
 
 // Aurora global switchover/failover is not emulated by moto, so these run against a typed fake
 // that walks through the role changes RDS reports.
@@ -28,40 +27,8 @@ const SWITCHING_OVER = 'switching-over' as FailoverStatus;
 const PRIMARY = arn(MUMBAI, 'shop-mumbai');
 const SECONDARY = arn(SINGAPORE, 'shop-singapore');
 
-interface Heartbeat {
-  waitingFor: string;
-  progress: string;
-}
-
-let env: MockActivityEnvironment;
-let heartbeats: Heartbeat[];
-
-beforeEach(() => {
-  env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) });
-  heartbeats = [];
-  env.on('heartbeat', (details: Heartbeat) => heartbeats.push(details));
-});
-
-function run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  return env.run<A, R, typeof fn>(fn, ...args);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected the activity to fail, but it succeeded');
-}
-
-function expectFailure(err: unknown, type: string, message: RegExp): void {
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  const failure = err as ApplicationFailure;
-  expect(failure.type).toBe(type);
-  expect(failure.nonRetryable).toBe(true);
-  expect(failure.message).toMatch(message);
-}
+const mock = useMockActivityEnvironment();
+const run = mock.run;
 
 function awsError(name: string, message: string, httpStatusCode: number): RDSServiceException {
   return new RDSServiceException({ name, $fault: httpStatusCode >= 500 ? 'server' : 'client', $metadata: { httpStatusCode, requestId: 'req-err-1' }, message });
@@ -373,12 +340,12 @@ describe('waitGlobalWriter', () => {
     expect(state.writerArn).toBe(SECONDARY);
     expect(state.members.find((m) => m.clusterArn === PRIMARY)?.isWriter).toBe(false);
     expect(fake.describes() - describesBefore).toBe(3);
-    expect(heartbeats.map((h) => h.progress)).toEqual([
+    expect(mock.heartbeats.map((h) => h.progress)).toEqual([
       'switching-over, writer shop-mumbai, pending toward shop-singapore',
       'switching-over, writer shop-singapore, pending toward shop-singapore',
       'available, writer shop-singapore',
     ]);
-    expect(heartbeats[0].waitingFor).toBe('shop-singapore to be the writer of shop-global');
+    expect(mock.heartbeats[0].waitingFor).toBe('shop-singapore to be the writer of shop-global');
   });
 
   it('given a transition that is instant (the target already writes), returns after one describe', async () => {
@@ -399,7 +366,7 @@ describe('waitGlobalWriter', () => {
     const err = await rejection(run(waitGlobalWriter, { region: SINGAPORE, globalClusterId: GLOBAL, targetCluster: 'shop-singapore', timeoutMs: 1000 }));
 
     expectFailure(err, FailureType.WaitTimedOut, /shop-singapore to be the writer of shop-global \(last: switching-over, writer shop-mumbai/);
-    expect(heartbeats.length).toBeGreaterThan(1);
+    expect(mock.heartbeats.length).toBeGreaterThan(1);
   });
 
   it('given a target that is not a member, fails at once with NotFound instead of waiting', async () => {
