@@ -71,7 +71,13 @@ export function parseRunbook(text: string): LoadResult {
   } catch (e) {
     return { ok: false, problems: [{ path: '', message: `YAML: ${(e as Error).message}` }] };
   }
-  const parsed = runbookSchema.safeParse(data, { error: errorMap });
+  let parsed: ReturnType<typeof runbookSchema.safeParse>;
+  try {
+    parsed = runbookSchema.safeParse(data, { error: errorMap });
+  } catch (e) {
+    // Validation itself must never crash the CLI, whatever shape the YAML produced.
+    return { ok: false, problems: [{ path: '', message: `YAML: cannot validate this document: ${(e as Error).message}` }] };
+  }
   if (parsed.success) return { ok: true, runbook: parsed.data };
   return {
     ok: false,

@@ -7,8 +7,17 @@ function choices(values: readonly string[]): string {
   return quoted.length <= 1 ? quoted.join('') : `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
 }
 
+/** A value for an error message: strings quoted, anything else by its kind (YAML aliases can make cycles). */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { error: (iss) => `expected ${choices(values)}, got ${JSON.stringify(iss.input)}` });
+  return z.enum(values, { error: (iss) => `expected ${choices(values)}, got ${describeValue(iss.input)}` });
 }
 
 const awsRegion = z
@@ -27,7 +36,7 @@ const identifier = z.string().min(1).max(255);
 const duration = z.string().transform((text, ctx) => {
   const value = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(text.trim()) ? ms(text.trim() as ms.StringValue) : undefined;
   if (value === undefined || !Number.isFinite(value)) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 1h, got ${JSON.stringify(text)}` });
+    ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 1h, got ${describeValue(text)}` });
     return z.NEVER;
   }
   return value;
