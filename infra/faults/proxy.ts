@@ -1,0 +1,432 @@
+/**
+ * A fault-injection HTTP proxy for AWS endpoints (moto, LocalStack or anything AWS-compatible).
+ *
+ * It sits between the AWS SDK and the endpoint: point a client's `endpoint` (or drover's
+ * `AwsConfig.endpoint` / `regionEndpoints`) at `proxy.endpoint`. Each request is identified by
+ * region, service and operation (from the SigV4 credential scope, `X-Amz-Target`, the query
+ * protocol's `Action=` or a small REST method+path table), matched against the rules in order,
+ * and either forwarded byte for byte or answered with an injected fault in the service's own
+ * error format. Every request is logged, so tests can assert on what the SDK retried.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
+import { randomUUID } from 'node:crypto';
+
+export type Fault =
+  | { kind: 'throttle' }
+  | { kind: 'status'; status: 500 | 503 }
+  | { kind: 'latency'; ms: number }
+  | { kind: 'reset' }
+  | { kind: 'blackhole' }
+  | { kind: 'error'; code: string; status: number; message?: string };
+
+export interface FaultRule {
+  id?: string;
+  /** Exact region from the credential scope (e.g. `ap-south-1`); omitted matches every region. */
+  region?: string;
+  /** Service: the signing name (`rds`, `monitoring`, `route53`, `eks`, `ec2`) or `cloudwatch`; omitted matches all. */
+  service?: string;
+  /** Operation name as in the API reference (`DescribeDBInstances`); omitted matches all. */
+  operation?: string;
+  /** Chance (0..1) that a matching request is faulted, drawn from the proxy's seeded PRNG; default 1. */
+  probability?: number;
+  /** How many requests this rule faults before it stops matching; default unlimited. */
+  count?: number;
+  fault: Fault;
+}
+
+export interface ProxyLogEntry {
+  /** Epoch ms the request arrived. */
+  at: number;
+  region: string;
+  service: string;
+  operation: string;
+  /** What was injected (`throttle`, `status:503`, `latency:200`, `reset`, `blackhole`, `error:AccessDenied`); absent when forwarded untouched. */
+  injected?: string;
+  /** HTTP status sent back to the client (absent for reset and blackhole). */
+  status?: number;
+  /** Time from arrival until the response head was sent (or the socket ended). */
+  ms: number;
+  /** Id of the rule that injected, when it has one. */
+  rule?: string;
+}
+
+export interface FaultProxy {
+  /** `http://127.0.0.1:PORT`: use as the SDK client's endpoint. */
+  endpoint: string;
+  setRules(rules: FaultRule[]): void;
+  addRule(r: FaultRule): void;
+  clearRules(): void;
+  log(): ProxyLogEntry[];
+  clearLog(): void;
+  stop(): Promise<void>;
+}
+
+/** Small, fast, seedable PRNG (mulberry32): the same seed gives the same fault sequence. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Signing names that differ from the names people use in rules.
+const SERVICE_ALIASES: Record<string, string> = { monitoring: 'cloudwatch' };
+// JSON services whose SDK clients are "awsQueryCompatible" and read the error code from x-amzn-query-error.
+const QUERY_COMPATIBLE = new Set(['monitoring', 'cloudwatch', 'sqs']);
+
+type Protocol = 'json' | 'query' | 'ec2' | 'rest-xml' | 'rest-json';
+
+interface RequestInfo {
+  region: string;
+  /** SigV4 signing name (e.g. `monitoring`). */
+  signingName: string;
+  /** Name used in the log (e.g. `cloudwatch`). */
+  service: string;
+  operation: string;
+  protocol: Protocol;
+  /** Content type for JSON protocol error bodies. */
+  jsonContentType: string;
+}
+
+/** Region and service from `Credential=AKID/DATE/REGION/SERVICE/aws4_request` (header or presigned query). */
+export function parseCredentialScope(authorization: string | undefined, url: string | undefined): { region: string; service: string } {
+  let scope: string | undefined;
+  const m = authorization && /Credential=([^,\s]+)/.exec(authorization);
+  if (m) scope = m[1];
+  else if (url) {
+    const q = url.indexOf('?');
+    if (q >= 0) scope = new URLSearchParams(url.slice(q + 1)).get('X-Amz-Credential') ?? undefined;
+  }
+  const parts = scope?.split('/') ?? [];
+  // AKID/DATE/REGION/SERVICE/aws4_request; the access key itself never contains '/'.
+  if (parts.length >= 5) return { region: parts[parts.length - 3], service: parts[parts.length - 2] };
+  return { region: 'unknown', service: 'unknown' };
+}
+
+/** REST operations drover makes (Route 53 REST-XML, EKS REST-JSON), by method and path. */
+const REST_ROUTES: Array<{ service: string; method: string; path: RegExp; operation: string }> = [
+  // Route 53
+  { service: 'route53', method: 'POST', path: /^\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/, operation: 'ChangeResourceRecordSets' },
+  { service: 'route53', method: 'GET', path: /^\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/, operation: 'ListResourceRecordSets' },
+  { service: 'route53', method: 'GET', path: /^\/2013-04-01\/change\/[^/]+$/, operation: 'GetChange' },
+  { service: 'route53', method: 'GET', path: /^\/2013-04-01\/hostedzonesbyname\/?$/, operation: 'ListHostedZonesByName' },
+  { service: 'route53', method: 'POST', path: /^\/2013-04-01\/hostedzone\/?$/, operation: 'CreateHostedZone' },
+  { service: 'route53', method: 'GET', path: /^\/2013-04-01\/hostedzone\/?$/, operation: 'ListHostedZones' },
+  { service: 'route53', method: 'GET', path: /^\/2013-04-01\/hostedzone\/[^/]+$/, operation: 'GetHostedZone' },
+  { service: 'route53', method: 'DELETE', path: /^\/2013-04-01\/hostedzone\/[^/]+$/, operation: 'DeleteHostedZone' },
+  { service: 'route53', method: 'POST', path: /^\/2013-04-01\/healthcheck\/?$/, operation: 'CreateHealthCheck' },
+  { service: 'route53', method: 'GET', path: /^\/2013-04-01\/healthcheck\/[^/]+\/status$/, operation: 'GetHealthCheckStatus' },
+  // EKS
+  { service: 'eks', method: 'POST', path: /^\/clusters\/[^/]+\/node-groups\/[^/]+\/update-config$/, operation: 'UpdateNodegroupConfig' },
+  { service: 'eks', method: 'GET', path: /^\/clusters\/[^/]+\/node-groups\/[^/]+$/, operation: 'DescribeNodegroup' },
+  { service: 'eks', method: 'DELETE', path: /^\/clusters\/[^/]+\/node-groups\/[^/]+$/, operation: 'DeleteNodegroup' },
+  { service: 'eks', method: 'POST', path: /^\/clusters\/[^/]+\/node-groups\/?$/, operation: 'CreateNodegroup' },
+  { service: 'eks', method: 'GET', path: /^\/clusters\/[^/]+\/node-groups\/?$/, operation: 'ListNodegroups' },
+  { service: 'eks', method: 'POST', path: /^\/clusters\/[^/]+\/update-config$/, operation: 'UpdateClusterConfig' },
+  { service: 'eks', method: 'GET', path: /^\/clusters\/[^/]+$/, operation: 'DescribeCluster' },
+  { service: 'eks', method: 'DELETE', path: /^\/clusters\/[^/]+$/, operation: 'DeleteCluster' },
+  { service: 'eks', method: 'POST', path: /^\/clusters\/?$/, operation: 'CreateCluster' },
+  { service: 'eks', method: 'GET', path: /^\/clusters\/?$/, operation: 'ListClusters' },
+];
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Identify a request: region, service, operation and the wire protocol its errors must use. */
+export function identify(req: http.IncomingMessage, body: Buffer): RequestInfo {
+  const { region, service: signingName } = parseCredentialScope(header(req, 'authorization'), req.url);
+  const service = SERVICE_ALIASES[signingName] ?? signingName;
+  const contentType = header(req, 'content-type') ?? '';
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const pathname = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
+  const jsonContentType = /application\/x-amz-json-1\.[01]/.exec(contentType)?.[0] ?? 'application/x-amz-json-1.1';
+  const info = (operation: string, protocol: Protocol): RequestInfo => ({ region, signingName, service, operation, protocol, jsonContentType });
+
+  // JSON 1.0/1.1 protocols: X-Amz-Target = <ServiceVersion>.<Operation>.
+  const target = header(req, 'x-amz-target');
+  if (target) return info(target.slice(target.lastIndexOf('.') + 1) || 'unknown', 'json');
+  // Smithy RPC v2: /service/<Service>/operation/<Operation> (error bodies are sent as JSON).
+  const rpcv2 = /\/service\/[^/]+\/operation\/([^/?]+)$/.exec(pathname);
+  if (rpcv2 && header(req, 'smithy-protocol')) return info(rpcv2[1], 'json');
+  // Query protocols (RDS, EC2, CloudWatch query mode): Action= in the form body or the query string.
+  const form = contentType.includes('application/x-www-form-urlencoded') ? body.toString('utf8') : '';
+  const action = (form && new URLSearchParams(form).get('Action')) || (q >= 0 ? new URLSearchParams(rawUrl.slice(q + 1)).get('Action') : null);
+  if (action) return info(action, signingName === 'ec2' ? 'ec2' : 'query');
+  // REST protocols: a method+path table of the calls drover makes.
+  let decoded = pathname;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    // keep the raw path
+  }
+  const protocol: Protocol = signingName === 'route53' || signingName === 's3' || signingName === 'cloudfront' ? 'rest-xml' : 'rest-json';
+  const route = REST_ROUTES.find((r) => r.service === signingName && r.method === req.method && (r.path.test(pathname) || r.path.test(decoded)));
+  return info(route?.operation ?? 'unknown', protocol);
+}
+
+function xmlEscape(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string);
+}
+
+interface ErrorSpec {
+  status: number;
+  code: string;
+  message: string;
+}
+
+/** What a fault answers with, by protocol: AWS uses different codes for the same failure. */
+function errorFor(fault: Fault, info: RequestInfo): ErrorSpec | undefined {
+  const restJson = info.protocol === 'rest-json';
+  switch (fault.kind) {
+    case 'throttle':
+      if (restJson) return { status: 429, code: 'TooManyRequestsException', message: 'Too many requests (injected by drover fault proxy)' };
+      if (info.protocol === 'ec2') return { status: 503, code: 'RequestLimitExceeded', message: 'Request limit exceeded (injected by drover fault proxy)' };
+      if (info.protocol === 'json' && !QUERY_COMPATIBLE.has(info.signingName)) return { status: 400, code: 'ThrottlingException', message: 'Rate exceeded (injected by drover fault proxy)' };
+      return { status: 400, code: 'Throttling', message: 'Rate exceeded (injected by drover fault proxy)' };
+    case 'status':
+      if (fault.status === 503) return { status: 503, code: restJson ? 'ServiceUnavailableException' : info.protocol === 'ec2' ? 'Unavailable' : 'ServiceUnavailable', message: 'Service unavailable (injected by drover fault proxy)' };
+      return { status: fault.status, code: restJson ? 'ServerException' : info.protocol === 'ec2' ? 'InternalError' : 'InternalFailure', message: 'Internal failure (injected by drover fault proxy)' };
+    case 'error':
+      return { status: fault.status, code: fault.code, message: fault.message ?? `${fault.code} (injected by drover fault proxy)` };
+    default:
+      return undefined;
+  }
+}
+
+/** Write an AWS error in the service's own wire format. */
+function sendError(res: http.ServerResponse, info: RequestInfo, err: ErrorSpec): void {
+  const requestId = randomUUID();
+  const type = err.status >= 500 ? 'Receiver' : 'Sender';
+  const headers: Record<string, string> = { 'x-amzn-requestid': requestId };
+  let body: string;
+  switch (info.protocol) {
+    case 'json': {
+      // JSON 1.0 services report only the shape name; query-compatible ones also send the query error code.
+      body = JSON.stringify({ __type: err.code, message: err.message });
+      headers['content-type'] = info.jsonContentType;
+      if (QUERY_COMPATIBLE.has(info.signingName)) headers['x-amzn-query-error'] = `${err.code};${type}`;
+      break;
+    }
+    case 'rest-json':
+      body = JSON.stringify({ message: err.message });
+      headers['content-type'] = 'application/json';
+      headers['x-amzn-errortype'] = err.code;
+      break;
+    case 'ec2':
+      body = `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`;
+      headers['content-type'] = 'text/xml';
+      break;
+    default: {
+      const xmlns = info.signingName === 'route53' ? ' xmlns="https://route53.amazonaws.com/doc/2013-04-01/"' : '';
+      body = `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse${xmlns}><Error><Type>${type}</Type><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+      headers['content-type'] = 'text/xml';
+    }
+  }
+  headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(err.status, headers);
+  res.end(body);
+}
+
+function describe(fault: Fault): string {
+  switch (fault.kind) {
+    case 'status':
+      return `status:${fault.status}`;
+    case 'latency':
+      return `latency:${fault.ms}`;
+    case 'error':
+      return `error:${fault.code}`;
+    default:
+      return fault.kind;
+  }
+}
+
+function matches(rule: FaultRule, info: RequestInfo): boolean {
+  if (rule.region !== undefined && rule.region !== info.region) return false;
+  if (rule.service !== undefined && rule.service !== info.service && rule.service !== info.signingName) return false;
+  if (rule.operation !== undefined && rule.operation !== info.operation) return false;
+  return true;
+}
+
+// Hop-by-hop headers: they describe one connection, never the message.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+
+function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+  return out;
+}
+
+/** Start the proxy on 127.0.0.1 (a free port unless `port` is given) in front of `target`. */
+export async function startFaultProxy(opts: { target: string; port?: number; seed?: number }): Promise<FaultProxy> {
+  const target = new URL(opts.target);
+  const transport = target.protocol === 'https:' ? https : http;
+  const agent = new transport.Agent({ keepAlive: true });
+  const random = mulberry32(opts.seed ?? 0x5eed);
+  let rules: Array<{ rule: FaultRule; remaining: number }> = [];
+  let entries: ProxyLogEntry[] = [];
+  const sockets = new Set<net.Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopping = false;
+
+  const compile = (r: FaultRule) => ({ rule: { ...r, fault: { ...r.fault } }, remaining: r.count ?? Infinity });
+
+  function choose(info: RequestInfo): FaultRule | undefined {
+    for (const entry of rules) {
+      if (entry.remaining <= 0 || !matches(entry.rule, info)) continue;
+      // Roll only for rules with a probability, so adding a certain rule never shifts the sequence.
+      if (entry.rule.probability !== undefined && !(random() < entry.rule.probability)) continue;
+      entry.remaining -= 1;
+      return entry.rule;
+    }
+    return undefined;
+  }
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, entry: ProxyLogEntry, started: number): void {
+    const upstream = transport.request(
+      {
+        protocol: target.protocol,
+        hostname: target.hostname,
+        port: target.port || (target.protocol === 'https:' ? 443 : 80),
+        method: req.method,
+        path: req.url,
+        // Same headers, Host included: the SDK signed them (moto does not verify signatures by default).
+        headers: { ...withoutHopByHop(req.headers), 'content-length': String(body.length) },
+        agent,
+      },
+      (up) => {
+        entry.status = up.statusCode;
+        entry.ms = performance.now() - started;
+        res.writeHead(up.statusCode ?? 502, up.statusMessage, withoutHopByHop(up.headers));
+        up.pipe(res);
+        up.on('error', () => res.destroy());
+      },
+    );
+    upstream.on('error', (err) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      entry.status = 502;
+      entry.ms = performance.now() - started;
+      const msg = `drover fault proxy: upstream ${opts.target} failed: ${err.message}`;
+      res.writeHead(502, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(msg)) });
+      res.end(msg);
+    });
+    // A client that gives up mid-request should not leave the upstream request dangling.
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    upstream.end(body);
+  }
+
+  function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
+    const started = performance.now();
+    const info = identify(req, body);
+    const rule = choose(info);
+    const entry: ProxyLogEntry = { at: Date.now(), region: info.region, service: info.service, operation: info.operation, ms: 0 };
+    entries.push(entry);
+    if (!rule) {
+      forward(req, res, body, entry, started);
+      return;
+    }
+    const fault = rule.fault;
+    entry.injected = describe(fault);
+    if (rule.id !== undefined) entry.rule = rule.id;
+    switch (fault.kind) {
+      case 'latency': {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          if (!req.socket.destroyed) forward(req, res, body, entry, started);
+        }, fault.ms);
+        timers.add(timer);
+        return;
+      }
+      case 'reset':
+        entry.ms = performance.now() - started;
+        // A TCP RST, as a load balancer or a dying host would send.
+        req.socket.resetAndDestroy();
+        return;
+      case 'blackhole':
+        // Accept and never answer: the client times out on its own. stop() releases the socket.
+        req.socket.once('close', () => {
+          entry.ms = performance.now() - started;
+        });
+        return;
+      default: {
+        const err = errorFor(fault, info);
+        if (!err) return;
+        entry.status = err.status;
+        entry.ms = performance.now() - started;
+        sendError(res, info, err);
+      }
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks: Uint8Array[] = [];
+    req.on('data', (c: Uint8Array) => chunks.push(c));
+    req.on('end', () => handle(req, res, Buffer.concat(chunks)));
+    req.on('error', () => res.destroy());
+  });
+  // Never time out held (blackholed) requests on the server side: the client decides when to give up.
+  server.requestTimeout = 0;
+  server.headersTimeout = 0;
+  server.on('connection', (socket) => {
+    if (stopping) {
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    // A reset socket may report errors the server would otherwise rethrow.
+    socket.on('error', () => undefined);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as net.AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    setRules(next) {
+      rules = next.map(compile);
+    },
+    addRule(r) {
+      rules.push(compile(r));
+    },
+    clearRules() {
+      rules = [];
+    },
+    log() {
+      return entries.map((e) => ({ ...e }));
+    },
+    clearLog() {
+      entries = [];
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      server.closeAllConnections();
+      agent.destroy();
+      await closed;
+    },
+  };
+}

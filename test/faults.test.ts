@@ -1,0 +1,302 @@
+import { CloudWatch } from '@aws-sdk/client-cloudwatch';
+import { EKS } from '@aws-sdk/client-eks';
+import { RDS } from '@aws-sdk/client-rds';
+import { Route53 } from '@aws-sdk/client-route-53';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { startFaultProxy, type FaultProxy, type ProxyLogEntry } from '../infra/faults/proxy';
+import { startOwnMoto, type MotoServer } from './harness/servers';
+
+const CREDS = { accessKeyId: 'x', secretAccessKey: 'x' };
+const MUMBAI = 'ap-south-1';
+const SINGAPORE = 'ap-southeast-1';
+const DB = 'faults-db';
+const CLUSTER = 'faults-eks';
+const NODEGROUP = 'faults-ng';
+const ALARM = 'faults-alarm';
+
+let moto: MotoServer;
+let proxy: FaultProxy;
+let zoneId: string;
+
+interface ClientOpts {
+  region?: string;
+  maxAttempts?: number;
+  requestHandler?: NodeHttpHandler;
+}
+const common = (o: ClientOpts = {}) => ({ region: o.region ?? MUMBAI, endpoint: proxy.endpoint, credentials: CREDS, maxAttempts: o.maxAttempts ?? 1, requestHandler: o.requestHandler });
+const rds = (o?: ClientOpts) => new RDS(common(o));
+const cloudwatch = (o?: ClientOpts) => new CloudWatch(common(o));
+const eks = (o?: ClientOpts) => new EKS(common(o));
+const route53 = (o?: ClientOpts) => new Route53({ ...common(o), region: 'us-east-1' });
+
+/** The rejection of a promise, failing the test if it resolves. */
+async function rejection(p: Promise<unknown>): Promise<Error & { code?: string; $metadata?: { httpStatusCode?: number } }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & { code?: string; $metadata?: { httpStatusCode?: number } };
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
+
+const summary = (log: ProxyLogEntry[]) => log.map((e) => ({ service: e.service, operation: e.operation, injected: e.injected, status: e.status }));
+
+beforeAll(async () => {
+  moto = await startOwnMoto();
+  proxy = await startFaultProxy({ target: moto.endpoint, seed: 7 });
+  // Seed directly against moto, so every test (in any order) has something to describe.
+  const direct = { endpoint: moto.endpoint, credentials: CREDS };
+  await new RDS({ ...direct, region: MUMBAI }).createDBInstance({
+    DBInstanceIdentifier: DB,
+    DBInstanceClass: 'db.t3.micro',
+    Engine: 'postgres',
+    MasterUsername: 'drover',
+    MasterUserPassword: 'not-a-secret-1',
+    AllocatedStorage: 20,
+  });
+  const eksDirect = new EKS({ ...direct, region: MUMBAI });
+  await eksDirect.createCluster({ name: CLUSTER, roleArn: 'arn:aws:iam::123456789012:role/eks', resourcesVpcConfig: { subnetIds: ['subnet-a', 'subnet-b'] } });
+  await eksDirect.createNodegroup({ clusterName: CLUSTER, nodegroupName: NODEGROUP, nodeRole: 'arn:aws:iam::123456789012:role/nodes', subnets: ['subnet-a'], scalingConfig: { minSize: 1, maxSize: 3, desiredSize: 2 } });
+  const zone = await new Route53({ ...direct, region: 'us-east-1' }).createHostedZone({ Name: 'faults.example.test', CallerReference: `faults-${Date.now()}` });
+  zoneId = zone.HostedZone?.Id?.replace('/hostedzone/', '') ?? '';
+  await new CloudWatch({ ...direct, region: MUMBAI }).putMetricAlarm({
+    AlarmName: ALARM,
+    MetricName: 'Errors',
+    Namespace: 'Drover/Faults',
+    Statistic: 'Sum',
+    Period: 60,
+    EvaluationPeriods: 1,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await proxy?.stop();
+  await moto?.stop();
+});
+
+beforeEach(() => {
+  proxy.clearRules();
+  proxy.clearLog();
+});
+
+describe('fault proxy pass-through', () => {
+  test('forwards RDS, CloudWatch, Route 53 and EKS calls unchanged and logs each with its operation', async () => {
+    const created = await rds({ region: SINGAPORE }).createDBInstance({
+      DBInstanceIdentifier: 'faults-passthrough-db',
+      DBInstanceClass: 'db.t3.micro',
+      Engine: 'postgres',
+      MasterUsername: 'drover',
+      MasterUserPassword: 'not-a-secret-1',
+      AllocatedStorage: 20,
+    });
+    expect(created.DBInstance?.DBInstanceIdentifier).toBe('faults-passthrough-db');
+    const dbs = await rds({ region: SINGAPORE }).describeDBInstances({ DBInstanceIdentifier: 'faults-passthrough-db' });
+    expect(dbs.DBInstances?.[0]?.DBInstanceIdentifier).toBe('faults-passthrough-db');
+
+    await cloudwatch().setAlarmState({ AlarmName: ALARM, StateValue: 'ALARM', StateReason: 'fault proxy test' });
+    const alarms = await cloudwatch().describeAlarms({ AlarmNames: [ALARM] });
+    expect(alarms.MetricAlarms?.[0]?.StateValue).toBe('ALARM');
+
+    const zones = await route53().listHostedZonesByName({ DNSName: 'faults.example.test' });
+    expect(zones.HostedZones?.some((z) => z.Name === 'faults.example.test.')).toBe(true);
+    const change = await route53().changeResourceRecordSets({
+      HostedZoneId: zoneId,
+      ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: 'api.faults.example.test', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }] } }] },
+    });
+    const changeId = change.ChangeInfo?.Id?.replace('/change/', '') ?? '';
+    await route53().getChange({ Id: changeId });
+    const records = await route53().listResourceRecordSets({ HostedZoneId: zoneId });
+    expect(records.ResourceRecordSets?.some((r) => r.Name === 'api.faults.example.test.')).toBe(true);
+
+    const cluster = await eks().describeCluster({ name: CLUSTER });
+    expect(cluster.cluster?.name).toBe(CLUSTER);
+    await eks().updateNodegroupConfig({ clusterName: CLUSTER, nodegroupName: NODEGROUP, scalingConfig: { minSize: 1, maxSize: 3, desiredSize: 3 } });
+    const ng = await eks().describeNodegroup({ clusterName: CLUSTER, nodegroupName: NODEGROUP });
+    expect(ng.nodegroup?.scalingConfig?.desiredSize).toBe(3);
+
+    const log = proxy.log();
+    expect(log.map((e) => `${e.region}/${e.service}:${e.operation}`)).toEqual([
+      `${SINGAPORE}/rds:CreateDBInstance`,
+      `${SINGAPORE}/rds:DescribeDBInstances`,
+      `${MUMBAI}/cloudwatch:SetAlarmState`,
+      `${MUMBAI}/cloudwatch:DescribeAlarms`,
+      'us-east-1/route53:ListHostedZonesByName',
+      'us-east-1/route53:ChangeResourceRecordSets',
+      'us-east-1/route53:GetChange',
+      'us-east-1/route53:ListResourceRecordSets',
+      `${MUMBAI}/eks:DescribeCluster`,
+      `${MUMBAI}/eks:UpdateNodegroupConfig`,
+      `${MUMBAI}/eks:DescribeNodegroup`,
+    ]);
+    expect(log.every((e) => e.injected === undefined && e.status === 200)).toBe(true);
+  });
+});
+
+describe('fault proxy throttling in each service\'s error format', () => {
+  test('RDS (query protocol): a count-1 throttle fails the first call with Throttling 400, the second passes', async () => {
+    proxy.addRule({ service: 'rds', operation: 'DescribeDBInstances', count: 1, fault: { kind: 'throttle' } });
+    const err = await rejection(rds().describeDBInstances({ DBInstanceIdentifier: DB }));
+    expect(err.name).toBe('Throttling');
+    expect(err.$metadata?.httpStatusCode).toBe(400);
+    const ok = await rds().describeDBInstances({ DBInstanceIdentifier: DB });
+    expect(ok.DBInstances?.[0]?.DBInstanceIdentifier).toBe(DB);
+    expect(summary(proxy.log())).toEqual([
+      { service: 'rds', operation: 'DescribeDBInstances', injected: 'throttle', status: 400 },
+      { service: 'rds', operation: 'DescribeDBInstances', injected: undefined, status: 200 },
+    ]);
+  });
+
+  test('CloudWatch (JSON protocol): a count-1 throttle fails the first call with Throttling 400, the second passes', async () => {
+    proxy.addRule({ service: 'cloudwatch', operation: 'DescribeAlarms', count: 1, fault: { kind: 'throttle' } });
+    const err = await rejection(cloudwatch().describeAlarms({ AlarmNames: [ALARM] }));
+    expect(err.name).toBe('Throttling');
+    expect(err.$metadata?.httpStatusCode).toBe(400);
+    const ok = await cloudwatch().describeAlarms({ AlarmNames: [ALARM] });
+    expect(ok.MetricAlarms?.[0]?.AlarmName).toBe(ALARM);
+    expect(summary(proxy.log())).toEqual([
+      { service: 'cloudwatch', operation: 'DescribeAlarms', injected: 'throttle', status: 400 },
+      { service: 'cloudwatch', operation: 'DescribeAlarms', injected: undefined, status: 200 },
+    ]);
+  });
+
+  test('EKS (REST-JSON): a count-1 throttle fails the first call with TooManyRequestsException 429, the second passes', async () => {
+    proxy.addRule({ service: 'eks', operation: 'DescribeNodegroup', count: 1, fault: { kind: 'throttle' } });
+    const err = await rejection(eks().describeNodegroup({ clusterName: CLUSTER, nodegroupName: NODEGROUP }));
+    expect(err.name).toBe('TooManyRequestsException');
+    expect(err.$metadata?.httpStatusCode).toBe(429);
+    const ok = await eks().describeNodegroup({ clusterName: CLUSTER, nodegroupName: NODEGROUP });
+    expect(ok.nodegroup?.nodegroupName).toBe(NODEGROUP);
+    expect(summary(proxy.log())).toEqual([
+      { service: 'eks', operation: 'DescribeNodegroup', injected: 'throttle', status: 429 },
+      { service: 'eks', operation: 'DescribeNodegroup', injected: undefined, status: 200 },
+    ]);
+  });
+
+  test('Route 53 (REST-XML): a count-1 throttle fails the first call with Throttling 400, the second passes', async () => {
+    proxy.addRule({ service: 'route53', operation: 'ListResourceRecordSets', count: 1, fault: { kind: 'throttle' } });
+    const err = await rejection(route53().listResourceRecordSets({ HostedZoneId: zoneId }));
+    expect(err.name).toBe('Throttling');
+    expect(err.$metadata?.httpStatusCode).toBe(400);
+    const ok = await route53().listResourceRecordSets({ HostedZoneId: zoneId });
+    expect(ok.ResourceRecordSets?.length).toBeGreaterThan(0);
+    expect(summary(proxy.log())).toEqual([
+      { service: 'route53', operation: 'ListResourceRecordSets', injected: 'throttle', status: 400 },
+      { service: 'route53', operation: 'ListResourceRecordSets', injected: undefined, status: 200 },
+    ]);
+  });
+
+  test('the SDK\'s default retries absorb a count-2 throttle, and the log shows all three attempts', async () => {
+    proxy.addRule({ service: 'rds', operation: 'DescribeDBInstances', count: 2, fault: { kind: 'throttle' } });
+    const out = await rds({ maxAttempts: 3 }).describeDBInstances({ DBInstanceIdentifier: DB });
+    expect(out.DBInstances?.[0]?.DBInstanceIdentifier).toBe(DB);
+    expect(out.$metadata.attempts).toBe(3);
+    expect(proxy.log().map((e) => e.injected ?? 'forwarded')).toEqual(['throttle', 'throttle', 'forwarded']);
+  });
+});
+
+describe('fault proxy failures', () => {
+  test('a 503 status rule surfaces as an SDK error with httpStatusCode 503', async () => {
+    proxy.addRule({ service: 'rds', fault: { kind: 'status', status: 503 } });
+    const err = await rejection(rds().describeDBInstances({}));
+    expect(err.$metadata?.httpStatusCode).toBe(503);
+    expect(err.name).toBe('ServiceUnavailable');
+    expect(proxy.log()[0]).toMatchObject({ injected: 'status:503', status: 503, operation: 'DescribeDBInstances' });
+  });
+
+  test('a 500 status rule on EKS surfaces as ServerException with httpStatusCode 500', async () => {
+    proxy.addRule({ service: 'eks', fault: { kind: 'status', status: 500 } });
+    const err = await rejection(eks().describeCluster({ name: CLUSTER }));
+    expect(err.$metadata?.httpStatusCode).toBe(500);
+    expect(err.name).toBe('ServerException');
+  });
+
+  test('a reset rule makes the call fail with a connection reset', async () => {
+    proxy.addRule({ service: 'cloudwatch', fault: { kind: 'reset' } });
+    const err = await rejection(cloudwatch().describeAlarms({}));
+    expect(`${err.code} ${err.name} ${err.message}`).toMatch(/ECONNRESET|socket hang up/);
+    expect(proxy.log()).toEqual([expect.objectContaining({ service: 'cloudwatch', operation: 'DescribeAlarms', injected: 'reset' })]);
+  });
+
+  test('a blackholed region never answers (the client times out) while the other region still works', async () => {
+    proxy.addRule({ region: MUMBAI, fault: { kind: 'blackhole' } });
+    const handler = () => new NodeHttpHandler({ requestTimeout: 500, throwOnRequestTimeout: true });
+    const err = await rejection(rds({ region: MUMBAI, requestHandler: handler() }).describeDBInstances({}));
+    expect(err.name).toMatch(/TimeoutError|AbortError/);
+    const ok = await rds({ region: SINGAPORE, requestHandler: handler() }).describeDBInstances({});
+    expect(ok.$metadata.httpStatusCode).toBe(200);
+    expect(summary(proxy.log())).toEqual([
+      { service: 'rds', operation: 'DescribeDBInstances', injected: 'blackhole', status: undefined },
+      { service: 'rds', operation: 'DescribeDBInstances', injected: undefined, status: 200 },
+    ]);
+  }, 15_000);
+
+  test('a latency rule delays the response by at least the configured time, then forwards it', async () => {
+    proxy.addRule({ service: 'eks', operation: 'DescribeCluster', fault: { kind: 'latency', ms: 300 } });
+    const out = await eks().describeCluster({ name: CLUSTER });
+    expect(out.cluster?.name).toBe(CLUSTER);
+    const [entry] = proxy.log();
+    expect(entry).toMatchObject({ operation: 'DescribeCluster', injected: 'latency:300', status: 200 });
+    expect(entry.ms).toBeGreaterThanOrEqual(300);
+  });
+
+  test('a custom error fault surfaces with its own code and status', async () => {
+    proxy.addRule({ service: 'rds', fault: { kind: 'error', code: 'AccessDenied', status: 403, message: 'not allowed in this test' } });
+    const err = await rejection(rds().describeDBInstances({}));
+    expect(err.name).toBe('AccessDenied');
+    expect(err.message).toBe('not allowed in this test');
+    expect(err.$metadata?.httpStatusCode).toBe(403);
+  });
+});
+
+describe('fault proxy rules', () => {
+  test('rules changed at run time take effect on the next request', async () => {
+    await expect(cloudwatch().describeAlarms({ AlarmNames: [ALARM] })).resolves.toBeDefined();
+    proxy.setRules([{ id: 'cw-down', service: 'cloudwatch', fault: { kind: 'status', status: 500 } }]);
+    expect((await rejection(cloudwatch().describeAlarms({ AlarmNames: [ALARM] }))).$metadata?.httpStatusCode).toBe(500);
+    proxy.clearRules();
+    await expect(cloudwatch().describeAlarms({ AlarmNames: [ALARM] })).resolves.toBeDefined();
+    expect(proxy.log().map((e) => e.rule ?? '-')).toEqual(['-', 'cw-down', '-']);
+  });
+
+  test('rules match on region, service and operation; non-matching requests pass', async () => {
+    proxy.setRules([
+      { region: SINGAPORE, service: 'rds', fault: { kind: 'throttle' } },
+      { service: 'rds', operation: 'DescribeDBSnapshots', fault: { kind: 'throttle' } },
+      { service: 'eks', fault: { kind: 'throttle' } },
+    ]);
+    await expect(rds({ region: MUMBAI }).describeDBInstances({})).resolves.toBeDefined();
+    await expect(cloudwatch({ region: SINGAPORE }).describeAlarms({})).resolves.toBeDefined();
+    expect((await rejection(rds({ region: MUMBAI }).describeDBSnapshots({}))).name).toBe('Throttling');
+    expect((await rejection(rds({ region: SINGAPORE }).describeDBInstances({}))).name).toBe('Throttling');
+  });
+
+  test('probability 0 never injects and probability 1 always does', async () => {
+    proxy.setRules([{ service: 'rds', probability: 0, fault: { kind: 'throttle' } }]);
+    for (let i = 0; i < 5; i++) await rds().describeDBInstances({});
+    expect(proxy.log().filter((e) => e.injected)).toHaveLength(0);
+    proxy.clearLog();
+    proxy.setRules([{ service: 'rds', probability: 1, fault: { kind: 'throttle' } }]);
+    for (let i = 0; i < 5; i++) await rejection(rds().describeDBInstances({}));
+    expect(proxy.log().filter((e) => e.injected === 'throttle')).toHaveLength(5);
+  });
+
+  test('a seeded probability gives the same fault sequence on every run', async () => {
+    const sequence = async () => {
+      const own = await startFaultProxy({ target: moto.endpoint, seed: 42 });
+      try {
+        own.setRules([{ service: 'rds', probability: 0.5, fault: { kind: 'error', code: 'AccessDenied', status: 403 } }]);
+        const client = new RDS({ region: MUMBAI, endpoint: own.endpoint, credentials: CREDS, maxAttempts: 1 });
+        for (let i = 0; i < 8; i++) await client.describeDBInstances({}).catch(() => undefined);
+        return own.log().map((e) => (e.injected ? 'x' : '.')).join('');
+      } finally {
+        await own.stop();
+      }
+    };
+    const first = await sequence();
+    expect(await sequence()).toBe(first);
+    expect(first).toMatch(/x/);
+    expect(first).toMatch(/\./);
+  });
+});
