@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { CliError, EXIT } from './io';
 
 /** Validate a command's options with its zod schema; every problem becomes a `--option: message` line (exit 2). */
@@ -12,3 +12,15 @@ export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.ou
   });
   throw new CliError('invalid options', EXIT.USAGE, lines);
 }
+
+/** Options every run-starting command (failover, promote, failback) shares. */
+export const runOptions = {
+  reason: z.string({ error: 'required: why (recorded in the timeline)' }).trim().min(3, { error: 'give a reason of at least 3 characters' }),
+  requestedBy: z.string().min(1).optional(),
+  detach: z.boolean().optional(),
+  json: z.boolean().optional(),
+  timeScale: z.coerce.number().positive().max(1).optional(),
+};
+
+/** `--mode planned|unplanned`, planned by default. */
+export const modeOption = z.enum(['planned', 'unplanned'], { error: 'expected "planned" or "unplanned"' }).default('planned');

@@ -3,18 +3,12 @@ import { z } from 'zod';
 import type { FailbackInput } from '../../workflows/failback';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
-import { parseOptions } from '../options';
+import { parseOptions, runOptions } from '../options';
 import { exitCodeFor, latestRun, refuseIfActive, toStderr, watchRun } from '../runs';
 import { runWorkflowId, taskQueue } from '../temporal';
 import type { SetExit } from './index';
 
-const options = z.object({
-  reason: z.string({ error: 'required: why (recorded in the timeline)' }).trim().min(3, { error: 'give a reason of at least 3 characters' }),
-  requestedBy: z.string().min(1).optional(),
-  detach: z.boolean().optional(),
-  json: z.boolean().optional(),
-  timeScale: z.coerce.number().positive().max(1).optional(),
-});
+const options = z.object({ ...runOptions });
 
 /** `drover failback RUNBOOK --reason TEXT`: return to the original region after a completed failover. */
 export function failbackCommand(io: CliIO, setExit: SetExit): Command {

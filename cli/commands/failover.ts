@@ -4,19 +4,15 @@ import { z } from 'zod';
 import type { FailoverInput } from '../../workflows/regionFailover';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
-import { parseOptions } from '../options';
+import { modeOption, parseOptions, runOptions } from '../options';
 import { exitCodeFor, refuseIfActive, toStderr, watchRun } from '../runs';
 import { failoverWorkflowId, taskQueue } from '../temporal';
 import type { SetExit } from './index';
 
 const options = z.object({
   to: z.string({ error: 'required: the region to fail over to' }).min(1),
-  mode: z.enum(['planned', 'unplanned'], { error: 'expected "planned" or "unplanned"' }).default('planned'),
-  reason: z.string({ error: 'required: why this failover is happening (recorded in the timeline)' }).trim().min(3, { error: 'give a reason of at least 3 characters' }),
-  requestedBy: z.string().min(1).optional(),
-  detach: z.boolean().optional(),
-  json: z.boolean().optional(),
-  timeScale: z.coerce.number().positive().max(1).optional(),
+  mode: modeOption,
+  ...runOptions,
 });
 
 /** `drover failover RUNBOOK --to REGION [--mode planned|unplanned] --reason TEXT`: start and follow a failover. */

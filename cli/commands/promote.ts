@@ -3,18 +3,15 @@ import { z } from 'zod';
 import type { PromoteInput } from '../../workflows/promoteReplica';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
-import { parseOptions } from '../options';
+import { modeOption, parseOptions, runOptions } from '../options';
 import { exitCodeFor, refuseIfActive, toStderr, watchRun } from '../runs';
 import { runWorkflowId, taskQueue } from '../temporal';
 import type { SetExit } from './index';
 
 const options = z.object({
   to: z.string({ error: 'required: the region whose database becomes the writer' }).min(1),
-  mode: z.enum(['planned', 'unplanned'], { error: 'expected "planned" or "unplanned"' }).default('planned'),
-  reason: z.string({ error: 'required: why (recorded in the timeline)' }).trim().min(3, { error: 'give a reason of at least 3 characters' }),
-  requestedBy: z.string().min(1).optional(),
-  detach: z.boolean().optional(),
-  json: z.boolean().optional(),
+  mode: modeOption,
+  ...runOptions,
 });
 
 /** `drover promote RUNBOOK --to REGION --mode planned|unplanned --reason TEXT`: promote the database alone. */
