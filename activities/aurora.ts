@@ -2,7 +2,7 @@ import type { GlobalCluster } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../workflows/failures';
 import type { AuroraApi } from './aws/clients';
-import { awsErrorCode, toFailure } from './aws/errors';
+import { aws, awsErrorCode, toFailure } from './aws/errors';
 import { pollUntil } from './wait';
 
 export interface GlobalMember {
@@ -38,38 +38,9 @@ export interface GlobalWriterChange {
   before: GlobalClusterState;
 }
 
-// Global-cluster faults that errors.ts does not know; everything else goes through toFailure.
-const AURORA_FAULTS: Record<string, FailureType> = {
-  GlobalClusterNotFoundFault: FailureType.NotFound,
-  DBClusterNotFoundFault: FailureType.NotFound,
-  InvalidGlobalClusterStateFault: FailureType.InvalidState,
-};
 const IN_TRANSITION = new Set(['switching-over', 'failing-over']);
 // FailoverState.Status; the SDK's FailoverStatus enum predates 'switching-over', which RDS also reports.
 const TRANSITION_ACTIVE = new Set(['pending', 'switching-over', 'failing-over']);
-
-function auroraFailure(err: unknown, call: string, note?: string): Error {
-  const code = awsErrorCode(err) ?? '';
-  const type = AURORA_FAULTS[code];
-  if (!type) return toFailure(err, call);
-  const e = err as { message?: string; $metadata?: { requestId?: string } };
-  const requestId = e.$metadata?.requestId;
-  return ApplicationFailure.create({
-    type,
-    message: `${call} failed: ${code}: ${e.message ?? String(err)}${requestId ? ` (request ${requestId})` : ''}${note ? `; ${note}` : ''}`,
-    nonRetryable: true,
-    details: [{ call, code, requestId }],
-  });
-}
-
-/** Like aws(), but also types the global-cluster faults. */
-async function rdsCall<T>(call: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw auroraFailure(err, call);
-  }
-}
 
 /** arn:aws:rds:<region>:<account>:cluster:<id> */
 const regionOf = (arn: string) => arn.split(':')[3] ?? '';
@@ -132,7 +103,7 @@ function describeProgress(s: GlobalClusterState): string {
  */
 export function createAuroraActivities(rds: (region: string) => AuroraApi) {
   async function describe(region: string, globalClusterId: string): Promise<GlobalClusterState> {
-    const out = await rdsCall(`rds:DescribeGlobalClusters(${globalClusterId})`, () => rds(region).describeGlobalClusters({ GlobalClusterIdentifier: globalClusterId }));
+    const out = await aws(`rds:DescribeGlobalClusters(${globalClusterId})`, () => rds(region).describeGlobalClusters({ GlobalClusterIdentifier: globalClusterId }));
     const gc = out.GlobalClusters?.find((g) => g.GlobalClusterIdentifier === globalClusterId) ?? out.GlobalClusters?.[0];
     if (!gc) throw ApplicationFailure.create({ type: FailureType.NotFound, message: `global cluster ${globalClusterId} not found in ${region}`, nonRetryable: true });
     return toState(gc, globalClusterId);
@@ -160,11 +131,11 @@ export function createAuroraActivities(rds: (region: string) => AuroraApi) {
       // A move that started between our describe and our call (a previous attempt's request landed
       // late) answers InvalidGlobalClusterStateFault; so does one toward another cluster, which must
       // not be taken for ours.
-      if (awsErrorCode(err) !== 'InvalidGlobalClusterStateFault') throw auroraFailure(err, call);
+      if (awsErrorCode(err) !== 'InvalidGlobalClusterStateFault') throw toFailure(err, call);
       const now = await describe(input.region, input.globalClusterId);
       const nowTarget = findMember(now, input.targetCluster);
       if (nowTarget.isWriter || movingToward(now, nowTarget.clusterArn)) return { alreadyWriter: false, alreadyInProgress: true, before };
-      throw auroraFailure(err, call, `global cluster now ${describeProgress(now)}`);
+      throw toFailure(err, call, `global cluster now ${describeProgress(now)}`);
     }
   }
 

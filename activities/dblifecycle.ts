@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../workflows/failures';
 import type { Ec2Api, RdsLifecycleApi } from './aws/clients';
 import { aws, awsErrorCode, toFailure } from './aws/errors';
+import { isStandalone } from './rds';
 import { pollUntil } from './wait';
 
 /** Holds the instance's own security group ids (space-separated) while it is fenced. */
@@ -10,7 +11,6 @@ export const FENCED_TAG = 'drover:fenced-from';
 /** Marks an instance retired under another name instead of deleted; the value is the reason. */
 export const RETAINED_TAG = 'drover:retained';
 // The tag activities/rds.ts writes when drover promotes a replica.
-const PROMOTED_TAG = 'drover:promoted-at';
 
 // Statuses an instance or snapshot never leaves by itself: waiting on them would only time out.
 const STUCK = new Set(['failed', 'incompatible-parameters', 'incompatible-network', 'incompatible-restore', 'inaccessible-encryption-credentials', 'error']);
@@ -113,7 +113,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
   /** Whether an existing instance is (still) a replica of `sourceArn`, given its tags. */
   function replicates(db: DBInstance, region: string, sourceArn: string, tagSet: Record<string, string>): boolean {
     const source = db.ReadReplicaSourceDBInstanceIdentifier;
-    if (!source || PROMOTED_TAG in tagSet) return false;
+    if (!source || isStandalone(db, tagSet)) return false;
     // Same-region replicas report the source's bare identifier, cross-region ones its ARN.
     const m = /^arn:[^:]+:rds:([^:]+):[^:]*:db:(.+)$/.exec(sourceArn);
     return source === sourceArn || (m !== null && m[1] === region && source === m[2]);
@@ -127,8 +127,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       const arn = db.DBInstanceArn ?? '';
       const tagSet = await tags(input.region, arn);
       const status = db.DBInstanceStatus ?? 'unknown';
-      // Real RDS drops the source after promotion; moto keeps it, so drover's promotion tag also counts.
-      const standalone = !db.ReadReplicaSourceDBInstanceIdentifier || PROMOTED_TAG in tagSet;
+      const standalone = isStandalone(db, tagSet);
       const fenced = FENCED_TAG in tagSet;
       return { exists: true, status, arn, standalone, fenced, writable: status === 'available' && standalone && !fenced, securityGroups: groupIds(db) };
     },

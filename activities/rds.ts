@@ -23,7 +23,16 @@ export interface LagReading {
   observedAt: string;
 }
 
-const PROMOTED_TAG = 'drover:promoted-at';
+/** drover's acknowledgement of a promotion, tagged on the promoted instance. */
+export const PROMOTED_TAG = 'drover:promoted-at';
+
+/**
+ * Whether an instance writes on its own. Real RDS drops the replication source after promotion;
+ * emulators (moto) may keep it, so drover's own promotion tag also counts.
+ */
+export function isStandalone(db: DBInstance, tagSet: Record<string, string>): boolean {
+  return !db.ReadReplicaSourceDBInstanceIdentifier || PROMOTED_TAG in tagSet;
+}
 
 /** RDS activities: instance state, replica lag from CloudWatch, idempotent promotion and its wait. */
 export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch: (region: string) => CloudWatchApi) {
@@ -37,7 +46,7 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
     const db: DBInstance | undefined = out.DBInstances?.[0];
     if (!db) throw ApplicationFailure.create({ type: FailureType.NotFound, message: `DB instance ${identifier} not found in ${region}`, nonRetryable: true });
     const arn = db.DBInstanceArn ?? '';
-    const promotedByDrover = PROMOTED_TAG in (await tags(region, arn));
+    const tagSet = await tags(region, arn);
     const replicationSource = db.ReadReplicaSourceDBInstanceIdentifier || undefined;
     return {
       identifier,
@@ -46,11 +55,31 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
       status: db.DBInstanceStatus ?? 'unknown',
       endpoint: db.Endpoint?.Address,
       replicationSource,
-      promotedByDrover,
-      // Real RDS drops the source after promotion; emulators (moto) may keep it, so drover's own
-      // acknowledgement tag also counts.
-      standalone: !replicationSource || promotedByDrover,
+      promotedByDrover: PROMOTED_TAG in tagSet,
+      standalone: isStandalone(db, tagSet),
     };
+  }
+
+  /**
+   * The newest ReplicaLag datapoint (Maximum over `periodMs`) taken at or after `since`, or null.
+   * CloudWatch timestamps a datapoint with the start of its period.
+   */
+  async function latestLag(region: string, identifier: string, since: number, periodMs = 60_000): Promise<LagReading | null> {
+    const out = await aws('cloudwatch:GetMetricStatistics(ReplicaLag)', () =>
+      cloudwatch(region).getMetricStatistics({
+        Namespace: 'AWS/RDS',
+        MetricName: 'ReplicaLag',
+        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: identifier }],
+        StartTime: new Date(since),
+        EndTime: new Date(Date.now() + 60_000),
+        Period: Math.max(1, Math.round(periodMs / 1000)),
+        Statistics: ['Maximum'],
+      }),
+    );
+    const latest = (out.Datapoints ?? [])
+      .filter((d) => d.Timestamp && d.Maximum !== undefined && (d.Timestamp as Date).getTime() >= since - 1000)
+      .sort((a, b) => (b.Timestamp as Date).getTime() - (a.Timestamp as Date).getTime())[0];
+    return latest ? { lagSeconds: latest.Maximum as number, observedAt: (latest.Timestamp as Date).toISOString() } : null;
   }
 
   return {
@@ -58,22 +87,7 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
 
     /** Latest ReplicaLag datapoint of an instance in the last 10 minutes, or null when there is none. */
     async replicaLag(input: { region: string; identifier: string }): Promise<LagReading | null> {
-      const end = new Date();
-      const out = await aws('cloudwatch:GetMetricStatistics(ReplicaLag)', () =>
-        cloudwatch(input.region).getMetricStatistics({
-          Namespace: 'AWS/RDS',
-          MetricName: 'ReplicaLag',
-          Dimensions: [{ Name: 'DBInstanceIdentifier', Value: input.identifier }],
-          StartTime: new Date(end.getTime() - 10 * 60_000),
-          EndTime: new Date(end.getTime() + 60_000),
-          Period: 60,
-          Statistics: ['Maximum'],
-        }),
-      );
-      const latest = (out.Datapoints ?? [])
-        .filter((d) => d.Timestamp && d.Maximum !== undefined)
-        .sort((a, b) => (b.Timestamp as Date).getTime() - (a.Timestamp as Date).getTime())[0];
-      return latest ? { lagSeconds: latest.Maximum as number, observedAt: (latest.Timestamp as Date).toISOString() } : null;
+      return latestLag(input.region, input.identifier, Date.now() - 10 * 60_000);
     },
 
     /**
@@ -112,22 +126,8 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
      */
     async waitLagZero(input: { region: string; identifier: string; since: number; periodMs: number; timeoutMs: number }): Promise<LagReading> {
       return pollUntil({ what: `ReplicaLag of ${input.identifier} to reach 0`, timeoutMs: input.timeoutMs, initialIntervalMs: 500, maxIntervalMs: 5000 }, async () => {
-        const out = await aws('cloudwatch:GetMetricStatistics(ReplicaLag)', () =>
-          cloudwatch(input.region).getMetricStatistics({
-            Namespace: 'AWS/RDS',
-            MetricName: 'ReplicaLag',
-            Dimensions: [{ Name: 'DBInstanceIdentifier', Value: input.identifier }],
-            // Only periods that start after the fence count: earlier samples say nothing about fenced writes.
-            StartTime: new Date(input.since),
-            EndTime: new Date(Date.now() + 60_000),
-            Period: Math.max(1, Math.round(input.periodMs / 1000)),
-            Statistics: ['Maximum'],
-          }),
-        );
-        const latest = (out.Datapoints ?? [])
-          .filter((d) => d.Timestamp && d.Maximum !== undefined && (d.Timestamp as Date).getTime() >= input.since - 1000)
-          .sort((a, b) => (b.Timestamp as Date).getTime() - (a.Timestamp as Date).getTime())[0];
-        const reading = latest ? { lagSeconds: latest.Maximum as number, observedAt: (latest.Timestamp as Date).toISOString() } : null;
+        // Only periods that start after the fence count: earlier samples say nothing about fenced writes.
+        const reading = await latestLag(input.region, input.identifier, input.since, input.periodMs);
         return { done: reading?.lagSeconds === 0, value: reading as LagReading, progress: reading ? `lag ${reading.lagSeconds}s at ${reading.observedAt}` : 'no datapoint yet' };
       });
     },
@@ -135,19 +135,7 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
     /** Wait, heartbeating the lag, until a replica's newest ReplicaLag datapoint is within `maxLagMs`. */
     async waitLagWithin(input: { region: string; identifier: string; maxLagMs: number; timeoutMs: number }): Promise<LagReading> {
       return pollUntil({ what: `ReplicaLag of ${input.identifier} within ${input.maxLagMs / 1000}s`, timeoutMs: input.timeoutMs, initialIntervalMs: 500, maxIntervalMs: 10_000 }, async () => {
-        const out = await aws('cloudwatch:GetMetricStatistics(ReplicaLag)', () =>
-          cloudwatch(input.region).getMetricStatistics({
-            Namespace: 'AWS/RDS',
-            MetricName: 'ReplicaLag',
-            Dimensions: [{ Name: 'DBInstanceIdentifier', Value: input.identifier }],
-            StartTime: new Date(Date.now() - 5 * 60_000),
-            EndTime: new Date(Date.now() + 60_000),
-            Period: 60,
-            Statistics: ['Maximum'],
-          }),
-        );
-        const latest = (out.Datapoints ?? []).filter((d) => d.Timestamp && d.Maximum !== undefined).sort((a, b) => (b.Timestamp as Date).getTime() - (a.Timestamp as Date).getTime())[0];
-        const reading = latest ? { lagSeconds: latest.Maximum as number, observedAt: (latest.Timestamp as Date).toISOString() } : null;
+        const reading = await latestLag(input.region, input.identifier, Date.now() - 5 * 60_000);
         return { done: reading !== null && reading.lagSeconds * 1000 <= input.maxLagMs, value: reading as LagReading, progress: reading ? `lag ${reading.lagSeconds}s` : 'no ReplicaLag datapoint yet' };
       });
     },

@@ -1,9 +1,27 @@
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RunStatus } from '../workflows/regionFailover';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderGate, renderOutcome, renderStatus, renderStep } from './render';
-import { RUN_KINDS, runWorkflowId, type RunKind } from './temporal';
+import { RUN_KINDS, runWorkflowId, taskQueue, type RunKind } from './temporal';
+
+const WORKER_DEADLINE_MS = 15_000;
+
+/**
+ * Run a query or update on a running workflow. Only a worker can answer one: without a worker the
+ * call would wait forever, so after a deadline it fails with a clear message (exit 5).
+ */
+export async function answeredByWorker<T>(client: Client, workflowId: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await client.withDeadline(Date.now() + WORKER_DEADLINE_MS, fn);
+  } catch (e) {
+    // gRPC status 4 is DEADLINE_EXCEEDED.
+    if ((e as { cause?: { code?: number } }).cause?.code !== 4 && (e as { code?: number }).code !== 4) throw e;
+    throw new CliError(`run ${workflowId} is running, but no drover worker answered within ${WORKER_DEADLINE_MS / 1000}s`, EXIT.UNAVAILABLE, [
+      `start one with: drover worker   (task queue ${taskQueue()})`,
+    ]);
+  }
+}
 
 /** The status a run recorded: live from its query while open, from its result or failure once closed. */
 export async function fetchStatus(client: Client, workflowId: string): Promise<{ status: RunStatus; closed: boolean }> {
@@ -15,7 +33,7 @@ export async function fetchStatus(client: Client, workflowId: string): Promise<{
     if (e instanceof WorkflowNotFoundError) throw new CliError(`no run ${workflowId}`, EXIT.NOT_FOUND, ['list runs with the Temporal Web UI, or check the runbook name']);
     throw e;
   }
-  if (!closed) return { status: (await handle.query<RunStatus>('status')) as RunStatus, closed };
+  if (!closed) return { status: await answeredByWorker(client, workflowId, () => handle.query<RunStatus>('status')), closed };
   try {
     return { status: (await handle.result()) as RunStatus, closed };
   } catch (e) {
@@ -100,4 +118,52 @@ export async function refuseIfActive(client: Client, runbook: string, starting: 
 /** The same IO with stdout redirected to stderr: live progress while --json keeps stdout for the JSON. */
 export function toStderr(io: CliIO): CliIO {
   return { out: (l) => io.err(l), err: (l) => io.err(l) };
+}
+
+/** Follow a run to its end (live on stderr when --json keeps stdout for the final status) and return its exit code. */
+export async function followRun(client: Client, workflowId: string, io: CliIO, json?: boolean): Promise<ExitCode> {
+  const final = await watchRun(client, workflowId, json ? toStderr(io) : io, { tty: !json && process.stdout.isTTY });
+  if (json) io.out(JSON.stringify(final, null, 2));
+  return exitCodeFor(final);
+}
+
+export interface StartRun {
+  kind: RunKind;
+  runbook: string;
+  /** The workflow function's name. */
+  workflowType: string;
+  input: unknown;
+  /** What was started, for the "started ..." line. */
+  summary: string;
+  detach?: boolean;
+  json?: boolean;
+  /** Checked after the one-run-per-runbook check, before starting; throws a CliError to refuse. */
+  precondition?: () => Promise<void>;
+}
+
+/**
+ * Start a run the way every run-starting command does: refused (exit 3) while another run of the
+ * runbook is active, then followed live to its end unless detached. Returns the exit code.
+ */
+export async function startAndFollow(client: Client, io: CliIO, run: StartRun): Promise<ExitCode> {
+  await refuseIfActive(client, run.runbook, run.kind);
+  await run.precondition?.();
+  const workflowId = runWorkflowId(run.kind, run.runbook);
+  try {
+    await client.workflow.start(run.workflowType, { taskQueue: taskQueue(), workflowId, args: [run.input] });
+  } catch (e) {
+    // Another start won the race since refuseIfActive looked.
+    if (e instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new CliError(`a ${run.kind} of ${run.runbook} is running (${workflowId}); one run per runbook at a time, so this ${run.kind} was not started`, EXIT.REFUSED, [
+        `follow it with: drover status ${workflowId} --watch`,
+      ]);
+    }
+    throw e;
+  }
+  io.err(`started ${workflowId}: ${run.summary}`);
+  if (run.detach) {
+    io.out(workflowId);
+    return EXIT.OK;
+  }
+  return followRun(client, workflowId, io, run.json);
 }

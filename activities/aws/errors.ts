@@ -3,9 +3,21 @@ import { FailureType } from '../../workflows/failures';
 
 const PERMISSION = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'UnrecognizedClientException', 'InvalidClientTokenId', 'AuthorizationError', 'NotAuthorized']);
 const VALIDATION = new Set(['ValidationError', 'ValidationException', 'InvalidParameterValue', 'InvalidParameterCombination', 'InvalidInput', 'InvalidChangeBatch', 'InvalidParameterException', 'InvalidRequestException', 'MissingParameter']);
-const NOT_FOUND = new Set(['DBInstanceNotFound', 'DBInstanceNotFoundFault', 'ResourceNotFoundException', 'NoSuchHostedZone', 'NoSuchChange', 'NotFoundException', 'ResourceNotFound']);
+const NOT_FOUND = new Set([
+  'DBInstanceNotFound',
+  'DBInstanceNotFoundFault',
+  'DBSnapshotNotFound',
+  'DBSnapshotNotFoundFault',
+  'DBClusterNotFoundFault',
+  'GlobalClusterNotFoundFault',
+  'ResourceNotFoundException',
+  'NoSuchHostedZone',
+  'NoSuchChange',
+  'NotFoundException',
+  'ResourceNotFound',
+]);
 // Not listed: ResourceInUseException (EKS) and PriorRequestNotComplete (Route 53) clear by themselves, so Temporal retries them.
-const INVALID_STATE = new Set(['InvalidDBInstanceState', 'InvalidDBInstanceStateFault']);
+const INVALID_STATE = new Set(['InvalidDBInstanceState', 'InvalidDBInstanceStateFault', 'InvalidGlobalClusterStateFault']);
 
 interface AwsErrorShape {
   name?: string;
@@ -24,11 +36,11 @@ export function awsErrorCode(err: unknown): string | undefined {
  * Turn an AWS SDK error into drover's typed failure: permanent errors become non-retryable
  * ApplicationFailures naming the call; throttling, 5xx and network errors are rethrown for Temporal to retry.
  */
-export function toFailure(err: unknown, call: string): Error {
+export function toFailure(err: unknown, call: string, note?: string): Error {
   const e = err as AwsErrorShape;
   const code = awsErrorCode(err) ?? 'Unknown';
   const requestId = e?.$metadata?.requestId;
-  const detail = `${call} failed: ${code}: ${e?.message ?? String(err)}${requestId ? ` (request ${requestId})` : ''}`;
+  const detail = `${call} failed: ${code}: ${e?.message ?? String(err)}${requestId ? ` (request ${requestId})` : ''}${note ? `; ${note}` : ''}`;
   const permanent = (type: FailureType) => ApplicationFailure.create({ type, message: detail, nonRetryable: true, details: [{ call, code, requestId }] });
   if (PERMISSION.has(code)) return permanent(FailureType.PermissionDenied);
   if (VALIDATION.has(code)) return permanent(FailureType.Validation);

@@ -1,10 +1,11 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { approveUpdate, rejectUpdate } from '../../workflows/gates';
 import { withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { parseOptions } from '../options';
+import { answeredByWorker } from '../runs';
 import type { SetExit } from './index';
 
 const approveOptions = z.object({
@@ -16,10 +17,10 @@ const rejectOptions = approveOptions.omit({ comment: true }).extend({
   reason: z.string({ error: 'required: why the run is rejected' }).trim().min(3, { error: 'give a reason of at least 3 characters' }),
 });
 
-async function decide(io: CliIO, run: string, send: (handle: ReturnType<import('@temporalio/client').Client['workflow']['getHandle']>) => Promise<string>): Promise<void> {
+async function decide(io: CliIO, run: string, send: (handle: WorkflowHandle) => Promise<string>): Promise<void> {
   await withClient(async (client) => {
     try {
-      io.out(await send(client.workflow.getHandle(run)));
+      io.out(await answeredByWorker(client, run, () => send(client.workflow.getHandle(run))));
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError) throw new CliError(`refused: ${(e.cause as Error | undefined)?.message ?? e.message}`, EXIT.REFUSED);
       if (e instanceof WorkflowNotFoundError) throw new CliError(`no run ${run}`, EXIT.NOT_FOUND);

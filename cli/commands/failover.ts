@@ -1,12 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { FailoverInput } from '../../workflows/regionFailover';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { modeOption, parseOptions, runOptions } from '../options';
-import { exitCodeFor, refuseIfActive, toStderr, watchRun } from '../runs';
-import { failoverWorkflowId, taskQueue } from '../temporal';
+import { startAndFollow } from '../runs';
 import type { SetExit } from './index';
 
 const options = z.object({
@@ -42,25 +40,8 @@ export function failoverCommand(io: CliIO, setExit: SetExit): Command {
         requestedBy: opts.requestedBy ?? currentUser(),
         options: opts.timeScale ? { timeScale: opts.timeScale } : undefined,
       };
-      const workflowId = failoverWorkflowId(runbook.name);
-      await withClient(async (client) => {
-        await refuseIfActive(client, runbook.name, 'failover');
-        try {
-          await client.workflow.start('regionFailover', { taskQueue: taskQueue(), workflowId, args: [input] });
-        } catch (e) {
-          if (e instanceof WorkflowExecutionAlreadyStartedError) {
-            throw new CliError(`a failover of ${runbook.name} is already running (${workflowId}); only one runs at a time`, EXIT.REFUSED, [`follow it with: drover status ${workflowId} --watch`]);
-          }
-          throw e;
-        }
-        io.err(`started ${workflowId}: ${input.mode} failover of ${runbook.name} to ${input.targetRegion}`);
-        if (opts.detach) {
-          io.out(workflowId);
-          return;
-        }
-        const final = await watchRun(client, workflowId, opts.json ? toStderr(io) : io, { tty: !opts.json && process.stdout.isTTY });
-        if (opts.json) io.out(JSON.stringify(final, null, 2));
-        setExit(exitCodeFor(final));
-      });
+      const summary = `${input.mode} failover of ${runbook.name} to ${input.targetRegion}`;
+      const code = await withClient((client) => startAndFollow(client, io, { kind: 'failover', runbook: runbook.name, workflowType: 'regionFailover', input, summary, detach: opts.detach, json: opts.json }));
+      setExit(code);
     });
 }

@@ -4,8 +4,7 @@ import type { PromoteInput } from '../../workflows/promoteReplica';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { modeOption, parseOptions, runOptions } from '../options';
-import { exitCodeFor, refuseIfActive, toStderr, watchRun } from '../runs';
-import { runWorkflowId, taskQueue } from '../temporal';
+import { startAndFollow } from '../runs';
 import type { SetExit } from './index';
 
 const options = z.object({
@@ -32,15 +31,8 @@ export function promoteCommand(io: CliIO, setExit: SetExit): Command {
         throw new CliError('invalid options', EXIT.USAGE, [`--to: ${opts.to} is not a region of ${runbook.name} (${runbook.regions.primary}, ${runbook.regions.standby})`]);
       }
       const input: PromoteInput = { runbook, toRegion: opts.to, mode: opts.mode, reason: opts.reason, requestedBy: opts.requestedBy ?? currentUser() };
-      const workflowId = runWorkflowId('promote', runbook.name);
-      await withClient(async (client) => {
-        await refuseIfActive(client, runbook.name, 'promote');
-        await client.workflow.start('promoteReplica', { taskQueue: taskQueue(), workflowId, args: [input] });
-        io.err(`started ${workflowId}: ${input.mode} promotion of ${runbook.name}'s database in ${input.toRegion}`);
-        if (opts.detach) return io.out(workflowId);
-        const final = await watchRun(client, workflowId, opts.json ? toStderr(io) : io, { tty: !opts.json && process.stdout.isTTY });
-        if (opts.json) io.out(JSON.stringify(final, null, 2));
-        setExit(exitCodeFor(final));
-      });
+      const summary = `${input.mode} promotion of ${runbook.name}'s database in ${input.toRegion}`;
+      const code = await withClient((client) => startAndFollow(client, io, { kind: 'promote', runbook: runbook.name, workflowType: 'promoteReplica', input, summary, detach: opts.detach, json: opts.json }));
+      setExit(code);
     });
 }
