@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { z } from 'zod';
 import { CliError, EXIT } from './io';
 
@@ -24,3 +25,13 @@ export const runOptions = {
 
 /** `--mode planned|unplanned`, planned by default. */
 export const modeOption = z.enum(['planned', 'unplanned'], { error: 'expected "planned" or "unplanned"' }).default('planned');
+
+/** Declare the options every run-starting command shares (validated by `runOptions`). */
+export function addRunOptions(cmd: Command, opts: { timeScale: boolean }): Command {
+  cmd
+    .option('--reason <text>', 'why; recorded in the timeline')
+    .option('--requested-by <id>', 'who requests it (default: $DROVER_USER or $USER)')
+    .option('--detach', 'start the run and return without following it')
+    .option('--json', 'print the final status as JSON');
+  return opts.timeScale ? cmd.option('--time-scale <factor>', 'compress soak times (drills and demos), between 0 and 1') : cmd;
+}

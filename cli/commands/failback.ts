@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FailbackInput } from '../../workflows/failback';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
-import { parseOptions, runOptions } from '../options';
+import { addRunOptions, parseOptions, runOptions } from '../options';
 import { latestRun, startAndFollow } from '../runs';
 import type { SetExit } from './index';
 
@@ -11,14 +11,12 @@ const options = z.object({ ...runOptions });
 
 /** `drover failback RUNBOOK --reason TEXT`: return to the original region after a completed failover. */
 export function failbackCommand(io: CliIO, setExit: SetExit): Command {
-  return new Command('failback')
-    .description('return a failed-over application to its original region (needs a completed failover), then follow it live')
-    .argument('<runbook>', 'runbook YAML file')
-    .option('--reason <text>', 'why; recorded in the timeline')
-    .option('--requested-by <id>', 'who requests it (default: $DROVER_USER or $USER)')
-    .option('--detach', 'start the run and return without following it')
-    .option('--json', 'print the final status as JSON')
-    .option('--time-scale <factor>', 'compress soak times (drills and demos), between 0 and 1')
+  return addRunOptions(
+    new Command('failback')
+      .description('return a failed-over application to its original region (needs a completed failover), then follow it live')
+      .argument('<runbook>', 'runbook YAML file'),
+    { timeScale: true },
+  )
     .action(async (file: string, raw: unknown) => {
       const opts = parseOptions(options, raw);
       const runbook = loadRunbookOrThrow(file);

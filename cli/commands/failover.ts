@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FailoverInput } from '../../workflows/regionFailover';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
-import { modeOption, parseOptions, runOptions } from '../options';
+import { addRunOptions, modeOption, parseOptions, runOptions } from '../options';
 import { startAndFollow } from '../runs';
 import type { SetExit } from './index';
 
@@ -15,16 +15,14 @@ const options = z.object({
 
 /** `drover failover RUNBOOK --to REGION [--mode planned|unplanned] --reason TEXT`: start and follow a failover. */
 export function failoverCommand(io: CliIO, setExit: SetExit): Command {
-  return new Command('failover')
-    .description('fail an application over to its standby region, then follow the run live')
-    .argument('<runbook>', 'runbook YAML file')
-    .option('--to <region>', 'the region to fail over to (the runbook\'s standby region)')
-    .option('--mode <mode>', 'planned (primary reachable) or unplanned (primary region lost)', 'planned')
-    .option('--reason <text>', 'why; recorded in the timeline')
-    .option('--requested-by <id>', 'who requests it (default: $DROVER_USER or $USER)')
-    .option('--detach', 'start the run and return without following it')
-    .option('--json', 'print the final status as JSON')
-    .option('--time-scale <factor>', 'compress soak times (drills and demos), between 0 and 1')
+  return addRunOptions(
+    new Command('failover')
+      .description('fail an application over to its standby region, then follow the run live')
+      .argument('<runbook>', 'runbook YAML file')
+      .option('--to <region>', 'the region to fail over to (the runbook\'s standby region)')
+      .option('--mode <mode>', 'planned (primary reachable) or unplanned (primary region lost)', 'planned'),
+    { timeScale: true },
+  )
     .action(async (file: string, raw: unknown) => {
       const opts = parseOptions(options, raw);
       const runbook = loadRunbookOrThrow(file);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { PromoteInput } from '../../workflows/promoteReplica';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
-import { modeOption, parseOptions, runOptions } from '../options';
+import { addRunOptions, modeOption, parseOptions, runOptions } from '../options';
 import { startAndFollow } from '../runs';
 import type { SetExit } from './index';
 
@@ -15,15 +15,14 @@ const options = z.object({
 
 /** `drover promote RUNBOOK --to REGION --mode planned|unplanned --reason TEXT`: promote the database alone. */
 export function promoteCommand(io: CliIO, setExit: SetExit): Command {
-  return new Command('promote')
-    .description('promote the database in a region to writer (planned: fenced, RPO 0; unplanned: RPO = last lag), then follow it live')
-    .argument('<runbook>', 'runbook YAML file')
-    .option('--to <region>', 'the region whose database becomes the writer')
-    .option('--mode <mode>', 'planned or unplanned', 'planned')
-    .option('--reason <text>', 'why; recorded in the timeline')
-    .option('--requested-by <id>', 'who requests it (default: $DROVER_USER or $USER)')
-    .option('--detach', 'start the run and return without following it')
-    .option('--json', 'print the final status as JSON')
+  return addRunOptions(
+    new Command('promote')
+      .description('promote the database in a region to writer (planned: fenced, RPO 0; unplanned: RPO = last lag), then follow it live')
+      .argument('<runbook>', 'runbook YAML file')
+      .option('--to <region>', 'the region whose database becomes the writer')
+      .option('--mode <mode>', 'planned or unplanned', 'planned'),
+    { timeScale: false },
+  )
     .action(async (file: string, raw: unknown) => {
       const opts = parseOptions(options, raw);
       const runbook = loadRunbookOrThrow(file);
