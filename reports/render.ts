@@ -1,0 +1,58 @@
+import { formatDuration, formatLag, formatTime, mdCell } from './format';
+import type { Report, TrendPoint } from './report';
+import { summary, title, withReport } from './summary';
+
+export { renderHtml } from './html';
+
+/** The report as Markdown: summary, checks, steps, gates, audit excerpt and (if given) the RTO trend. */
+export function renderMarkdown(r: Report, trend?: TrendPoint[]): string {
+  const out: string[] = [];
+  out.push(`# ${mdCell(title(r))} — ${r.passed ? 'PASS' : 'FAIL'}`, '');
+  out.push(`Workflow \`${r.workflowId}\`, run \`${r.runId}\`; phase **${r.phase}**; started ${formatTime(r.startedAt)} UTC${r.endedAt !== undefined ? `, ended ${formatTime(r.endedAt)} UTC` : ''}.`, '');
+  if (r.note) out.push(`> ${mdCell(r.note)}`, '');
+
+  out.push('| | | |', '|---|---|---|');
+  for (const s of summary(r)) out.push(`| ${s.label} | **${s.value}**${s.ok === undefined ? '' : s.ok ? ' met' : ' MISSED'} | ${mdCell(s.detail)} |`);
+  out.push('', `Critical path: ${r.criticalPath.steps.map((id) => `\`${id}\``).join(' → ') || '–'}`, '');
+
+  out.push('## Checks', '');
+  for (const c of r.checks) out.push(`- ${c.passed ? '✓' : '✗'} ${c.name}: ${mdCell(c.detail)}`);
+  out.push('');
+
+  out.push('## Steps', '', '| run | step | status | start | duration | critical | notes |', '|---|---|---|---:|---:|:-:|---|');
+  for (const s of r.steps) {
+    const tag = s.gate ? ' (gate)' : s.group ? ` (parallel: ${s.group})` : '';
+    const start = s.offsetMs !== undefined ? `+${formatDuration(s.offsetMs)}` : '–';
+    out.push(`| ${s.run} | ${mdCell(s.title)} \`${mdCell(s.id)}\`${mdCell(tag)} | ${s.status} | ${start} | ${formatDuration(s.durationMs)} | ${s.critical ? '●' : ''} | ${mdCell(s.notes.join('; '))} |`);
+  }
+  out.push('');
+
+  if (r.gates.length > 0) {
+    out.push('## Approval gates', '', '| run | gate | decision | by | waited | comment |', '|---|---|---|---|---:|---|');
+    for (const g of r.gates) out.push(`| ${g.run} | ${mdCell(g.gate)} | ${g.decision ?? g.status} | ${mdCell(g.approver ?? '–')} | ${formatDuration(g.waitedMs)} | ${mdCell(g.comment)} |`);
+    out.push('');
+  }
+
+  out.push('## Audit excerpt', '', '| time (UTC) | actor | action | detail |', '|---|---|---|---|');
+  for (const a of r.audit) out.push(`| ${formatTime(a.at)} | ${mdCell(a.actor)} | ${mdCell(a.action)} | ${mdCell(a.detail)} |`);
+  out.push('');
+
+  if (trend) out.push('## RTO trend', '', '```', ...renderTrendTable(withReport(trend, r)), '```', '');
+  return out.join('\n');
+}
+
+/** The report and the trend as one JSON document: `{ report, trend }`. */
+export function renderJson(r: Report, trend?: TrendPoint[]): string {
+  return `${JSON.stringify({ report: r, trend: trend ?? [] }, null, 2)}\n`;
+}
+
+/** The RTO trend for a terminal, oldest first: time, run, RTO, RPO, pass/fail. */
+export function renderTrendTable(points: TrendPoint[]): string[] {
+  const rows = [...points]
+    .sort((a, b) => a.startedAt - b.startedAt)
+    .map((p) => [formatTime(p.startedAt).slice(0, 16), p.workflowId, formatDuration(p.rtoMs), formatLag(p.rpoSeconds), p.passed ? 'pass' : `FAIL (${p.phase})`]);
+  const header = ['time (UTC)', 'run', 'RTO', 'RPO', 'result'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)];
+}
