@@ -56,16 +56,18 @@ export function createEksActivities(eks: (region: string) => EksApi) {
      */
     async scaleNodeGroups(input: { region: string; cluster: string; groups: NodeGroupTarget[] }): Promise<{ before: NodeGroupState[]; after: NodeGroupState[]; requestIds: string[] }> {
       const before = await Promise.all(input.groups.map((g) => nodeGroup(input.region, input.cluster, g.name)));
-      const requestIds: string[] = [];
-      for (const [i, g] of input.groups.entries()) {
-        const cur = before[i];
-        if (cur.desiredSize === g.size && cur.minSize === g.size) continue;
-        const maxSize = Math.max(g.size, g.max ?? 0, cur.maxSize ?? 0, 1);
-        const out = await aws(`eks:UpdateNodegroupConfig(${input.cluster}/${g.name})`, () =>
-          eks(input.region).updateNodegroupConfig({ clusterName: input.cluster, nodegroupName: g.name, scalingConfig: { minSize: g.size, desiredSize: g.size, maxSize } }),
-        );
-        if (out.$metadata.requestId) requestIds.push(out.$metadata.requestId);
-      }
+      // Node groups scale independently: send every update, then wait for all of them.
+      const updates = await Promise.all(
+        input.groups.map(async (g, i) => {
+          const cur = before[i];
+          if (cur.desiredSize === g.size && cur.minSize === g.size) return undefined;
+          const maxSize = Math.max(g.size, g.max ?? 0, cur.maxSize ?? 0, 1);
+          return aws(`eks:UpdateNodegroupConfig(${input.cluster}/${g.name})`, () =>
+            eks(input.region).updateNodegroupConfig({ clusterName: input.cluster, nodegroupName: g.name, scalingConfig: { minSize: g.size, desiredSize: g.size, maxSize } }),
+          );
+        }),
+      );
+      const requestIds = updates.map((u) => u?.$metadata.requestId).filter((id): id is string => Boolean(id));
       const after = await pollUntil({ what: `${input.cluster} node groups to be ACTIVE at size`, timeoutMs: 30 * 60_000, initialIntervalMs: 500, maxIntervalMs: 10_000 }, async () => {
         const states = await Promise.all(input.groups.map((g) => nodeGroup(input.region, input.cluster, g.name)));
         const pending = states.filter((s, i) => s.status !== 'ACTIVE' || s.desiredSize !== input.groups[i].size);

@@ -1,6 +1,8 @@
 import { createAuroraActivities } from './aurora';
 import type { AwsClients } from './aws/clients';
+import type { Client } from '@temporalio/client';
 import { createDbLifecycleActivities } from './dblifecycle';
+import { createDrillActivities } from './drills';
 import { createEksActivities } from './eks';
 import { createHealthActivities } from './health';
 import { createRdsActivities } from './rds';
@@ -9,6 +11,8 @@ import { createRoute53Activities } from './route53';
 /** What activities need from the outside world; tests pass emulator-backed clients. */
 export interface ActivityDeps {
   aws: AwsClients;
+  /** The Temporal client the drill activities use to look at other runs. */
+  temporal: () => Client;
   fetch?: typeof fetch;
 }
 
@@ -21,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHealthActivities(deps.aws.cloudwatch, deps.fetch),
     ...createDbLifecycleActivities(deps.aws.rds, deps.aws.ec2),
     ...createAuroraActivities(deps.aws.rds),
+    ...createDrillActivities(deps.temporal),
   };
 }
 

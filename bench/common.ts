@@ -13,6 +13,7 @@ import { seedRunbook } from '../infra/local/seed';
 import { resetMoto, startMoto, startTemporal } from '../infra/local/stack';
 import { loadRunbookFile } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
+import { startFaultProxy, type FaultProxy, type FaultRule } from '../infra/faults/proxy';
 import { approveUpdate } from '../workflows/gates';
 import type { RunStatus } from '../workflows/status';
 
@@ -40,6 +41,8 @@ export function machine(): string {
 
 export interface BenchStack {
   rb: Runbook;
+  /** The fault proxy the worker's AWS traffic goes through (only with `proxy: true`). */
+  proxy?: FaultProxy;
   client: Client;
   worker: Worker;
   taskQueue: string;
@@ -48,8 +51,21 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
+export interface BenchStackOptions {
+  /** Told every AWS call the worker's activities make. */
+  record?: (call: AwsCallRecord) => void;
+  /** Put the worker's AWS traffic through a fault proxy in front of moto (seeding and lag feeders go direct). */
+  proxy?: boolean;
+  /** Edit the loaded runbook (after probes are pointed at the local apps). */
+  runbook?: (rb: Runbook) => Runbook;
+  /** How often ReplicaLag 0 is published (default 500 ms). */
+  lagEveryMs?: number;
+}
+
 /** Start Temporal, moto, the region apps and a worker; ReplicaLag 0 is published for both databases. */
-export async function startBenchStack(record?: (call: AwsCallRecord) => void): Promise<BenchStack> {
+export async function startBenchStack(recordOrOptions?: ((call: AwsCallRecord) => void) | BenchStackOptions): Promise<BenchStack> {
+  const opts: BenchStackOptions = typeof recordOrOptions === 'function' ? { record: recordOrOptions } : (recordOrOptions ?? {});
+  const record = opts.record;
   quietRuntime();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-bench-'));
   const temporal = await startTemporal({ dbFile: path.join(dir, 'temporal.sqlite') });
@@ -57,21 +73,25 @@ export async function startBenchStack(record?: (call: AwsCallRecord) => void): P
   const apps = await startRegionApps(['ap-south-1', 'ap-southeast-1']);
   const loaded = loadRunbookFile(path.join(__dirname, '../runbooks/apnakart.yaml'));
   if (!loaded.ok) throw new Error('apnakart.yaml is invalid');
-  const rb = pointProbesAt(loaded.runbook, apps.apps);
+  const pointed = pointProbesAt(loaded.runbook, apps.apps);
+  const rb = opts.runbook ? opts.runbook(pointed) : pointed;
   const config: AwsConfig = { endpoint: moto.endpoint, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
+  const proxy = opts.proxy ? await startFaultProxy({ target: moto.endpoint }) : undefined;
+  const workerConfig: AwsConfig = proxy ? { ...config, endpoint: proxy.endpoint } : config;
   // moto does not replicate: publish ReplicaLag 0 for both database names, as RDS would.
   const feeders = [
-    startLagFeeder({ endpoint: moto.endpoint, region: rb.regions.standby, identifier: () => rb.database.replica.identifier, lagSeconds: () => 0 }),
-    startLagFeeder({ endpoint: moto.endpoint, region: rb.regions.primary, identifier: () => rb.database.primary.identifier, lagSeconds: () => 0 }),
+    startLagFeeder({ endpoint: moto.endpoint, region: rb.regions.standby, identifier: () => rb.database.replica.identifier, lagSeconds: () => 0, everyMs: opts.lagEveryMs }),
+    startLagFeeder({ endpoint: moto.endpoint, region: rb.regions.primary, identifier: () => rb.database.primary.identifier, lagSeconds: () => 0, everyMs: opts.lagEveryMs }),
   ];
   const connection = await NativeConnection.connect({ address: temporal.address });
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silent });
   const taskQueue = 'bench';
-  const worker = await Worker.create({ connection, taskQueue, workflowBundle, activities: createActivities({ aws: createAwsClients(config, record) }) });
+  const worker = await Worker.create({ connection, taskQueue, workflowBundle, activities: createActivities({ aws: createAwsClients(workerConfig, record), temporal: () => client }) });
   return {
     rb,
+    proxy,
     client,
     worker,
     taskQueue,
@@ -82,6 +102,7 @@ export async function startBenchStack(record?: (call: AwsCallRecord) => void): P
     stop: async () => {
       feeders.forEach((f) => f.stop());
       await connection.close();
+      await proxy?.stop();
       await apps.stop();
       await moto.stop();
       await temporal.stop();
@@ -98,4 +119,79 @@ export async function approveAndWait(handle: WorkflowHandle, gate: string, appro
   }
   await handle.executeUpdate(approveUpdate, { args: [{ gate, approver }] });
   return (await handle.result()) as RunStatus;
+}
+
+/** Realistic AWS latencies (ms at time scale 1) that the benchmarks inject with the fault proxy. */
+export const REAL_LATENCY = {
+  /** PromoteReadReplica: the promotion itself (RDS takes minutes; moto promotes at once). */
+  promote: 300_000,
+  /** UpdateNodegroupConfig: nodes joining the group. */
+  scale: 180_000,
+  /** ChangeResourceRecordSets: the change reaching INSYNC (moto reports INSYNC at once). */
+  route53: 60_000,
+  /** Every other call: uniform over these five values (50..200 ms, median 125 ms). */
+  other: [50, 87.5, 125, 162.5, 200],
+};
+
+/**
+ * Fault-proxy rules that give every AWS operation its realistic latency times `scale`. The proxy has
+ * fixed latency per rule and takes the first matching rule whose probability roll succeeds, so the
+ * uniform 50-200 ms is five rules with probabilities 1/5, 1/4, 1/3, 1/2, 1 (each value 1/5 overall).
+ */
+export function latencyRules(scale: number): FaultRule[] {
+  const fixed = (operation: string, ms: number): FaultRule => ({ id: `latency:${operation}`, operation, fault: { kind: 'latency', ms: ms * scale } });
+  const n = REAL_LATENCY.other.length;
+  return [
+    fixed('PromoteReadReplica', REAL_LATENCY.promote),
+    fixed('UpdateNodegroupConfig', REAL_LATENCY.scale),
+    fixed('ChangeResourceRecordSets', REAL_LATENCY.route53),
+    ...REAL_LATENCY.other.map((ms, i): FaultRule => ({ id: `latency:other-${ms}`, probability: 1 / (n - i), fault: { kind: 'latency', ms: ms * scale } })),
+  ];
+}
+
+/** Drills allowed at any time, gates approved automatically, a short cooldown: what the drill benchmarks need. */
+export function drillReady(rb: Runbook): Runbook {
+  const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as Runbook['drills']['windows'][number]['days'];
+  return { ...rb, drills: { enabled: true, windows: [{ days, from: '00:00', to: '24:00', timezone: 'UTC' }], autoApprove: true, cooldown: 60 * 60_000 } };
+}
+
+/**
+ * A variant of a runbook with its own name and resource names (zone, records, database identifiers,
+ * clusters, alarms), so many variants share one emulator: the idea of the tests' `writeRunbook({ unique })`.
+ */
+export function uniqueVariant(rb: Runbook, sfx: string): Runbook {
+  const domain = `${sfx}.apnakart.test`;
+  const dom = (v: string) => v.replace(rb.dns.hostedZone, domain);
+  const alarms = Object.fromEntries(Object.entries(rb.health.alarms).map(([region, names]) => [region, names.map((a) => `${a}-${sfx}`)]));
+  return {
+    ...rb,
+    name: sfx,
+    dns: { ...rb.dns, hostedZone: domain, records: rb.dns.records.map((r) => ({ ...r, name: dom(r.name), ...(r.zone ? { zone: dom(r.zone) } : {}) })) },
+    database: {
+      ...rb.database,
+      primary: { identifier: `${rb.database.primary.identifier}-${sfx}` },
+      replica: { identifier: `${rb.database.replica.identifier}-${sfx}` },
+      writerRecord: { ...rb.database.writerRecord, name: dom(rb.database.writerRecord.name), ...(rb.database.writerRecord.zone ? { zone: dom(rb.database.writerRecord.zone) } : {}) },
+      // Security groups too: seeding many variants at once must not race to create one shared group.
+      fence: { ...rb.database.fence, ...(rb.database.fence.groupName ? { groupName: `${rb.database.fence.groupName}-${sfx}` } : {}) },
+      ...(rb.database.securityGroupName ? { securityGroupName: `${rb.database.securityGroupName}-${sfx}` } : {}),
+    },
+    compute: { clusters: rb.compute.clusters.map((c) => ({ ...c, name: `${c.name}-${sfx}` })) },
+    health: { ...rb.health, alarms },
+  };
+}
+
+/** Sample a process's peak resident set (VmHWM, bytes) from /proc; undefined when it is gone. */
+export function peakRss(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether this file is the entry point (`tsx bench/x.ts`), not imported by the runner. */
+export function isMain(mod: NodeModule): boolean {
+  return require.main === mod;
 }

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { CliError, EXIT } from './io';
+import { runWorkflowId } from '../workflows/ids';
 
 /** The task queue drover's workers poll; override with DROVER_TASK_QUEUE. */
 export function taskQueue(): string {
@@ -11,14 +12,7 @@ export function namespace(): string {
   return process.env.TEMPORAL_NAMESPACE ?? 'default';
 }
 
-/** The kinds of run that change a runbook's region pair; at most one of them is active at a time. */
-export const RUN_KINDS = ['failover', 'failback', 'promote'] as const;
-export type RunKind = (typeof RUN_KINDS)[number];
-
-/** Workflow id of a runbook's run of one kind: `failover-apnakart`. */
-export function runWorkflowId(kind: RunKind, runbook: string): string {
-  return `${kind}-${runbook}`;
-}
+export { RUN_KINDS, runWorkflowId, type RunKind } from '../workflows/ids';
 
 /** Workflow id of a runbook's failover: one at a time per runbook. */
 export function failoverWorkflowId(runbook: string): string {

@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
@@ -5,22 +6,31 @@ export interface WorkerSetup {
   address: string;
   taskQueue: string;
   namespace?: string;
-  deps: ActivityDeps;
+  deps: Omit<ActivityDeps, 'temporal'>;
   /** A prebuilt workflow bundle (production and tests); without it the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
 /** Create a drover worker: every workflow, and the activities built over the given AWS clients. */
-export async function createWorker(setup: WorkerSetup): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createWorker(setup: WorkerSetup): Promise<{ worker: Worker; close(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: setup.address });
+  // The drill activities read other runs through a client of their own.
+  const clientConnection = await Connection.connect({ address: setup.address });
+  const client = new Client({ connection: clientConnection, namespace: setup.namespace ?? 'default' });
   const worker = await Worker.create({
     connection,
     namespace: setup.namespace ?? 'default',
     taskQueue: setup.taskQueue,
-    activities: createActivities(setup.deps),
+    activities: createActivities({ ...setup.deps, temporal: () => client }),
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
   });
-  return { worker, connection };
+  return {
+    worker,
+    close: async () => {
+      await clientConnection.close();
+      await connection.close();
+    },
+  };
 }
 
 /** Log only warnings and errors from the Temporal runtime (DROVER_LOG_LEVEL overrides); call before any worker exists. */

@@ -88,6 +88,31 @@ const probe = z.strictObject({
 
 const gateName = oneOf(['failover', 'failback', 'promote', 'rebuild-plan']);
 
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+/** A clock time HH:MM (24 h); 24:00 is the end of the day. */
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, { error: 'expected a time such as 02:00 or 24:00' });
+
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: (iss) => `expected an IANA time zone such as Asia/Kolkata or UTC, got ${describeValue(iss.input)}` },
+);
+
+/** When drills may run: on these days, between these times, in this time zone. */
+const drillWindow = z.strictObject({
+  days: z.array(oneOf(DAYS)).min(1).default([...DAYS]),
+  from: clock,
+  to: clock,
+  timezone: timeZone.default('UTC'),
+});
+
 const baseSchema = z.strictObject({
     version: z.literal(1, { error: 'expected 1 (the only runbook version so far)' }),
     name,
@@ -143,6 +168,18 @@ const baseSchema = z.strictObject({
       gates: z.array(gateName).default([]),
     }),
     objectives: z.strictObject({ rto: duration, rpo: duration }),
+    /** Scheduled DR drills: a failover in drill mode, verification, the automatic failback and a report. */
+    drills: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /** Drills start only inside one of these windows. */
+        windows: z.array(drillWindow).default([]),
+        /** Approval gates are approved automatically (as "drover-drill") during drills. */
+        autoApprove: z.boolean().default(true),
+        /** A drill is refused until this long after a real failover or failback ended. */
+        cooldown: duration.prefault('24h'),
+      })
+      .prefault({}),
 });
 
 /** Checks that span several fields. Runs on partly invalid input too, so each section guards itself. */
@@ -225,6 +262,13 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
   });
 
   section(() => {
+    rb.drills.windows.forEach((w, i) => {
+      if (w.from >= w.to) issue(['drills', 'windows', i, 'to'], `must be later than from (${w.from})`);
+    });
+    if (rb.drills.enabled && rb.drills.windows.length === 0) issue(['drills', 'windows'], 'name at least one window when drills are enabled');
+  });
+
+  section(() => {
     if (rb.approvals.gates.length > 0 && rb.approvals.approvers.length === 0) {
       issue(['approvals', 'approvers'], `gates ${rb.approvals.gates.join(', ')} need at least one approver`);
     }
@@ -243,3 +287,6 @@ export type Cluster = Runbook['compute']['clusters'][number];
 export type NodeGroup = Cluster['nodeGroups'][number];
 export type Probe = NonNullable<Runbook['health']['probes'][string]>[number];
 export type GateName = Runbook['approvals']['gates'][number];
+export type DrillWindow = Runbook['drills']['windows'][number];
+export type Weekday = (typeof DAYS)[number];
+export { DAYS };

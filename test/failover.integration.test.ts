@@ -66,7 +66,7 @@ async function withWorker<T>(taskQueue: string, config: AwsConfig, fn: () => Pro
     connection: nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ aws: createAwsClients(config) }),
+    activities: createActivities({ aws: createAwsClients(config), temporal: () => client }),
   });
   return worker.runUntil(fn);
 }
@@ -164,7 +164,7 @@ describe('region failover on Temporal and moto', () => {
     });
     expect(status.phase).toBe('rejected');
     expect(status.error?.message).toContain('rejected by sre-meera: primary recovered');
-    expect(status.steps.filter((s) => s.status === 'done').map((s) => s.id)).toEqual(['preflight']);
+    expect(status.steps.filter((s) => s.status === 'done').map((s) => s.id)).toEqual(['preempt-drills', 'preflight']);
     expect(await describeTopology(rb, moto.endpoint)).toEqual(before);
   });
 

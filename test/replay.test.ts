@@ -14,6 +14,11 @@ describe('replay of committed workflow histories', () => {
     ['failover-planned-child.json', 'failover-apnakart', 'a failover whose database step ran the promoteReplica child'],
     ['promote-planned.json', 'failover-apnakart-promote', 'a planned promotion (fence, lag 0, promote)'],
     ['failback.json', 'failback-apnakart', 'a failback (protect, replicate, approve, switchover, shift back, return standby)'],
+    ['drill.json', 'drill-apnakart-recorded', 'a drill: refusal checks, failover child, failback child'],
+    ['drill-failover.json', 'drill-apnakart-recorded-failover', "a drill's failover, gates auto-approved"],
+    ['drill-failback.json', 'drill-apnakart-recorded-failback', "a drill's failback, starting from the current weights"],
+    ['failover-preempt-drills.json', 'failover-apnakart', 'a real failover that first stops running drills'],
+    ['failback-shift-from-current.json', 'failback-apnakart', 'a failback whose shift starts from the current weights'],
   ])('given %s (%s, %s), the current workflows replay it without nondeterminism', async (file, workflowId) => {
     const history = load(file);
     expect(history.events?.length).toBeGreaterThan(20);

@@ -285,6 +285,30 @@ const badRunbooks: BadCase[] = [
     path: 'database.retention',
     message: 'expected "keep" or "delete", got "archive"',
   },
+  {
+    what: 'a drill window in an unknown time zone',
+    edit: (d) => d.setIn(['drills', 'windows', 0, 'timezone'], 'Asia/Mumbai'),
+    path: 'drills.windows[0].timezone',
+    message: 'expected an IANA time zone such as Asia/Kolkata or UTC, got "Asia/Mumbai"',
+  },
+  {
+    what: 'a drill window that ends before it starts',
+    edit: (d) => d.setIn(['drills', 'windows', 0, 'to'], '01:00'),
+    path: 'drills.windows[0].to',
+    message: 'must be later than from (02:00)',
+  },
+  {
+    what: 'drills enabled without a window',
+    edit: (d) => d.setIn(['drills', 'windows'], []),
+    path: 'drills.windows',
+    message: 'name at least one window when drills are enabled',
+  },
+  {
+    what: 'a drill window on an unknown day',
+    edit: (d) => d.setIn(['drills', 'windows', 0, 'days', 1], 'sunday'),
+    path: 'drills.windows[0].days[1]',
+    message: 'expected "mon", "tue", "wed", "thu", "fri", "sat" or "sun", got "sunday"',
+  },
 ];
 
 describe('drover validate on a malformed runbook', () => {

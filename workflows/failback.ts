@@ -8,12 +8,15 @@ import { failureMessage, failureType, Journal } from './journal';
 import { dbIn, promoteReplica } from './promoteReplica';
 import { statusQuery, type RunStatus } from './status';
 import { shiftProgressively } from './traffic';
+import type { DrillLink } from './regionFailover';
 
 export interface FailbackInput {
   runbook: Runbook;
   reason: string;
   requestedBy: string;
   options?: { timeScale?: number; approvalTimeoutMs?: number };
+  /** Set when a drill runs this failback. */
+  drill?: DrillLink;
 }
 
 /** Which resource plays which role after the failback, next to what it replaced. */
@@ -70,6 +73,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     targetRegion: original,
     reason: input.reason,
     requestedBy: input.requestedBy,
+    objectives: { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo },
+    drill: input.drill?.workflowId,
     startedAt: info.runStartTime.getTime(),
     phase: 'running',
     decisions: gates.decisions,
@@ -129,7 +134,12 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     });
 
     // 4. Approval.
-    if (gates.required('failback')) {
+    if (gates.required('failback') && input.drill?.autoApprove) {
+      await journal.run('gate:failback', async () => {
+        const d = gates.autoApprove('failback', 'drover-drill', `drill ${input.drill?.workflowId}: the runbook auto-approves gates in drills`);
+        journal.note('gate:failback', `approved by ${d.approver} (automatic, drill)`);
+      });
+    } else if (gates.required('failback')) {
       await journal.run('gate:failback', async () => {
         const d = await gates.await('failback', `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
         journal.note('gate:failback', `approved by ${d.approver}${d.comment ? `: ${d.comment}` : ''}`);

@@ -23,6 +23,12 @@ export const FailureType = {
   WaitTimedOut: 'WaitTimedOut',
   /** Final verification found the target region not in the intended state. */
   VerificationFailed: 'VerificationFailed',
+  /** A drill was refused before it changed anything (not opted in, outside its window, cooldown, a real run active). */
+  DrillRefused: 'DrillRefused',
+  /** A drill was cancelled (e.g. preempted by a real failover) and failed back. */
+  DrillCancelled: 'DrillCancelled',
+  /** A drill's failover or failback failed a check; it failed back (or rolled back) at once. */
+  DrillFailed: 'DrillFailed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -65,6 +65,13 @@ export class Gates {
     return `${decision} gate ${gate} as ${approver}`;
   }
 
+  /** Record an automatic approval (drills whose runbook auto-approves gates); no human is asked. */
+  autoApprove(gate: GateName, by: string, comment: string): Decision {
+    const d: Decision = { gate, approver: by, decision: 'approved', at: Date.now(), comment };
+    this.decisions.push(d);
+    return d;
+  }
+
   /**
    * Wait for a decision on `gate`. Resolves on approval; throws a non-retryable failure on rejection
    * (ApprovalRejected) or when the timeout runs out (ApprovalTimedOut).

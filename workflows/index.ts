@@ -3,3 +3,4 @@ export { regionFailover, statusQuery } from './regionFailover';
 export { approveUpdate, rejectUpdate } from './gates';
 export { promoteReplica } from './promoteReplica';
 export { failback } from './failback';
+export { drill } from './drill';

@@ -1,4 +1,4 @@
-import { ApplicationFailure, ActivityFailure, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, isCancellation } from '@temporalio/workflow';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 
@@ -17,10 +17,10 @@ export interface Step {
   notes: string[];
 }
 
-/** The innermost, most useful message of a failure (an activity's cause rather than "Activity task failed"). */
+/** The innermost, most useful message of a failure (an activity's or child's cause rather than "Activity task failed"). */
 export function failureMessage(err: unknown): string {
   let e = err as Error & { cause?: unknown };
-  while (e instanceof ActivityFailure && e.cause) e = e.cause as Error & { cause?: unknown };
+  while ((e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) && e.cause) e = e.cause as Error & { cause?: unknown };
   return e?.message ?? String(err);
 }
 

@@ -68,6 +68,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     targetRegion: toRegion,
     reason: input.reason,
     requestedBy: input.requestedBy,
+    objectives: { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo },
     startedAt: info.runStartTime.getTime(),
     phase: 'running',
     decisions: [],

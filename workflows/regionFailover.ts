@@ -11,6 +11,16 @@ import { shiftProgressively } from './traffic';
 
 /** Patch id: the database step runs the promoteReplica runbook as a child (histories before it replay the inline path). */
 const PROMOTE_AS_CHILD = 'promote-as-child-v1';
+/** Patch id: the target region's clusters scale in parallel (histories before it scaled them one by one). */
+const PARALLEL_CLUSTERS = 'parallel-clusters-v1';
+/** Patch id: a real failover first stops the runbook's running drills (they fail back), then proceeds. */
+const PREEMPT_DRILLS = 'preempt-drills-v1';
+
+/** Set when a drill runs this failover (or failback): the drill's workflow id, and whether its gates approve themselves. */
+export interface DrillLink {
+  workflowId: string;
+  autoApprove: boolean;
+}
 
 export type FailoverMode = 'planned' | 'unplanned';
 
@@ -26,6 +36,7 @@ export interface FailoverInput {
     /** How long the approval gate waits before the run aborts. Default 1 h. */
     approvalTimeoutMs?: number;
   };
+  drill?: DrillLink;
 }
 
 export type { RunStatus };
@@ -46,6 +57,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   const primaryLost = mode === 'unplanned';
 
   const journal = new Journal([
+    ...(input.drill ? [] : [{ id: 'preempt-drills', title: 'Stop running drills (a real failover takes precedence)' }]),
     { id: 'preflight', title: 'Preflight checks' },
     { id: 'gate:failover', title: 'Approval: failover', gate: true },
     { id: 'scale-compute', title: `Scale ${targetRegion} compute to active capacity`, group: 'act' },
@@ -65,6 +77,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     targetRegion,
     reason: input.reason,
     requestedBy: input.requestedBy,
+    objectives: { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo },
+    drill: input.drill?.workflowId,
     startedAt,
     phase: 'running',
     decisions: gates.decisions,
@@ -84,6 +98,16 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   let childRpo: RunStatus['rpo'];
 
   try {
+    // 0. Drills yield to a real failover: each is cancelled, fails back, and closes before preflight.
+    if (!input.drill) {
+      if (patched(PREEMPT_DRILLS)) {
+        await journal.run('preempt-drills', async () => {
+          const stopped = await long.preemptDrills({ runbook: rb.name });
+          journal.note('preempt-drills', stopped.length === 0 ? 'no drill running' : `cancelled and failed back: ${stopped.join(', ')}`);
+        });
+      } else journal.skip('preempt-drills', 'recorded before drills existed');
+    }
+
     // 1. Preflight: every check runs, every failure is listed, nothing changes.
     await journal.run('preflight', async () => {
       const checks: Array<[string, () => Promise<string[]>]> = [
@@ -141,7 +165,12 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     });
 
     // 2. Approval.
-    if (gates.required('failover')) {
+    if (gates.required('failover') && input.drill?.autoApprove) {
+      await journal.run('gate:failover', async () => {
+        const d = gates.autoApprove('failover', 'drover-drill', `drill ${input.drill?.workflowId}: the runbook auto-approves gates in drills`);
+        journal.note('gate:failover', `approved by ${d.approver} (automatic, drill)`);
+      });
+    } else if (gates.required('failover')) {
       await journal.run('gate:failover', async () => {
         const summary = `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`;
         const d = await gates.await('failover', summary, input.options?.approvalTimeoutMs ?? 60 * 60_000);
@@ -154,10 +183,12 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     // 3. Compute and database in parallel.
     const [, writer] = await Promise.all([
       journal.run('scale-compute', async () => {
-        for (const c of targetClusters) {
+        const scale = async (c: (typeof targetClusters)[number]) => {
           const out = await long.scaleNodeGroups({ region: targetRegion, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
           journal.note('scale-compute', `${c.name}: ${out.after.map((g) => `${g.name}=${g.desiredSize}`).join(', ')}`);
-        }
+        };
+        if (patched(PARALLEL_CLUSTERS)) await Promise.all(targetClusters.map(scale));
+        else for (const c of targetClusters) await scale(c);
       }),
       journal.run('promote-database', async (): Promise<{ identifier: string; endpoint?: string }> => {
         const id = rb.database.replica.identifier;

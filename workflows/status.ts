@@ -12,6 +12,10 @@ export interface RunStatus {
   targetRegion: string;
   reason: string;
   requestedBy: string;
+  /** The runbook's recovery objectives, ms (reports judge against them). */
+  objectives?: { rtoMs: number; rpoMs: number };
+  /** Set when the run is part of a drill: the drill's workflow id. */
+  drill?: string;
   startedAt: number;
   phase: 'running' | 'waiting-approval' | 'completed' | 'failed' | 'rejected' | 'aborted';
   currentStep?: string;

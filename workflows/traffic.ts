@@ -1,8 +1,11 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from './failures';
-import { long } from './proxies';
+import { long, short } from './proxies';
 import type { Journal } from './journal';
+
+/** Patch id: the shift reads the current weights first and skips steps already reached. */
+const SHIFT_FROM_CURRENT = 'shift-from-current-v1';
 
 export interface ShiftPlan {
   rb: Runbook;
@@ -26,8 +29,21 @@ export async function shiftProgressively(plan: ShiftPlan): Promise<void> {
   const alarms = rb.health.alarms[toRegion] ?? [];
   const probes = rb.health.probes[toRegion] ?? [];
   let lastGood = 0;
+  let already = 0;
+  if (patched(SHIFT_FROM_CURRENT)) {
+    // Start from where traffic is: a failback after a drill that stopped part-way must not first
+    // move traffic back toward the region it is leaving.
+    const now = (await short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [fromRegion, toRegion] })).filter((r) => r.routing === 'weighted');
+    already = now.length > 0 ? Math.min(...now.map((r) => r.share[toRegion] ?? 0)) : 0;
+  }
   for (const percent of rb.dns.shift.steps) {
     const id = `${plan.prefix}-${percent}`;
+    if (percent < 100 && percent <= already) {
+      journal.skip(id, `${toRegion} already had ${already}% of traffic`);
+      lastGood = already;
+      plan.onPercent(already);
+      continue;
+    }
     await journal.run(id, async () => {
       const changes = await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion, toRegion, percent });
       plan.onPercent(percent);

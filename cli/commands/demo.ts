@@ -87,7 +87,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
       io.out('== 3. worker');
       const taskQueue = `drover-demo-${process.pid}`;
       quietRuntime();
-      const { worker, connection } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(awsConfig()) } });
+      const { worker, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(awsConfig()) } });
       const approver = rb.approvals.approvers[0];
       const workflowId = failoverWorkflowId(rb.name);
       try {
@@ -127,7 +127,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
         );
       } finally {
         feeder.stop();
-        await connection.close();
+        await close();
         await apps.stop();
       }
     });

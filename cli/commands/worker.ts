@@ -15,7 +15,7 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       const { temporalAddress } = resolveEndpoints();
       const config = awsConfig();
       quietRuntime();
-      const { worker, connection } = await createWorker({
+      const { worker, close } = await createWorker({
         address: temporalAddress,
         taskQueue: taskQueue(),
         namespace: namespace(),
@@ -29,7 +29,7 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       try {
         await worker.run();
       } finally {
-        await connection.close();
+        await close();
       }
     });
 }

@@ -60,7 +60,7 @@ export class IntegrationEnv {
   }
 
   async withWorker<T>(taskQueue: string, fn: () => Promise<T>, config: AwsConfig = this.config()): Promise<T> {
-    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(config) }) });
+    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(config), temporal: () => this.client }) });
     return worker.runUntil(fn);
   }
 }

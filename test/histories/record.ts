@@ -1,8 +1,10 @@
 /**
- * Record workflow histories for the replay tests to guard (failover with its promotion child, and
- * failback), writing new files next to this one:
+ * Record workflow histories for the replay tests to guard (a drill with its failover and failback
+ * children; a real failover with its promotion child; a failback), writing new files next to this one:
  *   npx tsx test/histories/record.ts
- * failover-planned.json predates the promote-as-child patch and is kept to prove old runs still replay.
+ * Older histories are kept, never re-recorded, to prove old runs still replay: failover-planned.json
+ * predates the promote-as-child patch; failover-planned-child.json, promote-planned.json and
+ * failback.json predate drills (the preempt-drills and shift-from-current-v1 patches).
  * Run it only for an intended, compatible workflow change (and say so in the commit); an
  * incompatible change needs workflow versioning (patched()) instead.
  */
@@ -18,6 +20,7 @@ import { pointProbesAt, startLagFeeder, startRegionApps } from '../../infra/loca
 import { seedRunbook } from '../../infra/local/seed';
 import { startMoto, startTemporal } from '../../infra/local/stack';
 import { loadRunbookFile } from '../../runbooks/load';
+import { DAYS } from '../../runbooks/schema';
 import { approveUpdate } from '../../workflows/gates';
 import type { RunStatus } from '../../workflows/regionFailover';
 
@@ -37,8 +40,8 @@ async function main(): Promise<void> {
       startLagFeeder({ endpoint: moto.endpoint, region, identifier: () => (region === rb.regions.primary ? rb.database.primary.identifier : rb.database.replica.identifier), lagSeconds: () => 0 }),
     );
     const connection = await NativeConnection.connect({ address: temporal.address });
-    const worker = await Worker.create({ connection, taskQueue: 'record', workflowsPath: require.resolve('../../workflows'), activities: createActivities({ aws: createAwsClients(config) }) });
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+    const worker = await Worker.create({ connection, taskQueue: 'record', workflowsPath: require.resolve('../../workflows'), activities: createActivities({ aws: createAwsClients(config), temporal: () => client }) });
     const save = async (workflowId: string, file: string) => {
       const history = await client.workflow.getHandle(workflowId).fetchHistory();
       fs.writeFileSync(path.join(__dirname, file), historyToJSON(history));
@@ -55,17 +58,23 @@ async function main(): Promise<void> {
     };
     await worker.runUntil(async () => {
       const options = { timeScale: 0.01 };
+      // First a drill (any time of day for the recording; before the real runs, whose cooldown would refuse it).
+      const drillRb = { ...rb, drills: { ...rb.drills, windows: [{ days: [...DAYS], from: '00:00', to: '24:00', timezone: 'UTC' }] } };
+      const drill = await client.workflow.start('drill', { taskQueue: 'record', workflowId: 'drill-apnakart-recorded', args: [{ runbook: drillRb, trigger: 'manual', requestedBy: 'sre-record', options }], memo: { runbook: rb.name } });
+      await drill.result();
+      await save('drill-apnakart-recorded', 'drill.json');
+      await save('drill-apnakart-recorded-failover', 'drill-failover.json');
+      await save('drill-apnakart-recorded-failback', 'drill-failback.json');
       await client.workflow.start('regionFailover', {
         taskQueue: 'record',
         workflowId: 'failover-apnakart',
         args: [{ runbook: rb, targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }],
       });
       await approveAndWait('failover-apnakart', 'failover');
-      await save('failover-apnakart', 'failover-planned-child.json');
-      await save('failover-apnakart-promote', 'promote-planned.json');
+      await save('failover-apnakart', 'failover-preempt-drills.json');
       await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbook: rb, reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
       await approveAndWait('failback-apnakart', 'failback');
-      await save('failback-apnakart', 'failback.json');
+      await save('failback-apnakart', 'failback-shift-from-current.json');
     });
     await connection.close();
     feeders.forEach((f) => f.stop());

@@ -1,0 +1,95 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import ms from 'ms';
+import type { DrillWindow, Runbook, Weekday } from '../runbooks/schema';
+import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, RUN_KINDS, runWorkflowId } from '../workflows/ids';
+
+/** Weekday and minute of the day of `at` in `timeZone`. */
+function localTime(at: Date, timeZone: string): { day: Weekday; minute: number } {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return { day: get('weekday').toLowerCase().slice(0, 3) as Weekday, minute: Number(get('hour')) * 60 + Number(get('minute')) };
+}
+
+const minuteOf = (clock: string) => Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3, 5));
+
+/** True when `at` falls inside one of the windows (from inclusive, to exclusive, in each window's zone). */
+export function inDrillWindow(windows: DrillWindow[], at: Date): boolean {
+  return windows.some((w) => {
+    const t = localTime(at, w.timezone);
+    return w.days.includes(t.day) && t.minute >= minuteOf(w.from) && t.minute < minuteOf(w.to);
+  });
+}
+
+export function describeWindows(windows: DrillWindow[]): string {
+  return windows.map((w) => `${w.days.join(',')} ${w.from}-${w.to} ${w.timezone}`).join('; ');
+}
+
+/**
+ * Activities that look at other runs through Temporal: whether a drill may start, and stopping
+ * drills when a real failover needs the region pair.
+ */
+export function createDrillActivities(temporal: () => Client) {
+  async function runningDrills(runbook: string, except?: string): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const w of temporal().workflow.list({ query: `WorkflowType = '${DRILL_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'` })) {
+      if (w.memo?.[MEMO_RUNBOOK] === runbook && w.workflowId !== except) ids.push(w.workflowId);
+    }
+    return ids;
+  }
+
+  async function latest(workflowId: string): Promise<{ running: boolean; closeTime?: Date } | undefined> {
+    try {
+      const d = await temporal().workflow.getHandle(workflowId).describe();
+      return { running: d.status.name === 'RUNNING', closeTime: d.closeTime };
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  return {
+    /** Every reason a drill of this runbook may not start now; empty when it may. */
+    async drillRefusals(input: { runbook: string; drills: Runbook['drills']; self: string }): Promise<string[]> {
+      const { runbook, drills } = input;
+      const now = new Date();
+      const problems: string[] = [];
+      if (!drills.enabled) problems.push(`drills are not enabled for ${runbook}: set drills.enabled: true (and a window) in the runbook`);
+      else if (!inDrillWindow(drills.windows, now)) problems.push(`${now.toISOString()} is outside the drill windows (${describeWindows(drills.windows)})`);
+      for (const kind of RUN_KINDS) {
+        const id = runWorkflowId(kind, runbook);
+        const run = await latest(id);
+        if (run?.running) problems.push(`a real ${kind} of ${runbook} is active (${id})`);
+        else if (run?.closeTime && now.getTime() - run.closeTime.getTime() < drills.cooldown) {
+          const again = new Date(run.closeTime.getTime() + drills.cooldown).toISOString();
+          problems.push(`a real ${kind} (${id}) ended at ${run.closeTime.toISOString()}, less than the cooldown of ${ms(drills.cooldown)} ago; drills are allowed again from ${again}`);
+        }
+      }
+      for (const id of await runningDrills(runbook, input.self)) problems.push(`another drill of ${runbook} is running (${id})`);
+      return problems;
+    },
+
+    /**
+     * A real failover takes precedence over drills: cancel every running drill of the runbook and
+     * wait until each has failed back and closed. Returns the drills stopped.
+     */
+    async preemptDrills(input: { runbook: string }): Promise<string[]> {
+      const ctx = Context.current();
+      const ids = await runningDrills(input.runbook);
+      for (const id of ids) {
+        try {
+          await temporal().workflow.getHandle(id).cancel();
+        } catch (e) {
+          if (!(e instanceof WorkflowNotFoundError)) throw e; // closed meanwhile
+        }
+      }
+      for (;;) {
+        const open: string[] = [];
+        for (const id of ids) if ((await latest(id))?.running) open.push(id);
+        ctx.heartbeat({ waitingFor: 'drills to fail back', open });
+        if (open.length === 0) return ids;
+        await ctx.sleep(1000);
+      }
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ReportInput } from '../reports/report';
+import type { DrillResult } from '../workflows/drill';
+import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../workflows/ids';
+import type { RunStatus } from '../workflows/status';
+import { CliError, EXIT, type CliIO, type ExitCode } from './io';
+import { answeredByWorker, fetchStatus, toStderr, watchRun } from './runs';
+
+/** A drill's record: live from its query while it runs, from its result or failure once closed. */
+export async function fetchDrill(client: Client, workflowId: string): Promise<{ drill: DrillResult; closed: boolean }> {
+  const handle = client.workflow.getHandle(workflowId);
+  let closed: boolean;
+  try {
+    closed = (await handle.describe()).status.name !== 'RUNNING';
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new CliError(`no drill ${workflowId}`, EXIT.NOT_FOUND, ['list drills with: drover drill history RUNBOOK']);
+    throw e;
+  }
+  if (!closed) return { drill: await answeredByWorker(client, workflowId, () => handle.query<DrillResult>('drill')), closed };
+  try {
+    return { drill: (await handle.result()) as DrillResult, closed };
+  } catch (e) {
+    const cause = e instanceof WorkflowFailedError ? e.cause : undefined;
+    const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as DrillResult | undefined) : undefined;
+    if (details?.kind === 'drill') return { drill: details, closed };
+    throw new CliError(`drill ${workflowId} ended without a record: ${(cause ?? (e as Error)).message}`, EXIT.FAILED);
+  }
+}
+
+/** Exit code for a drill's outcome: 0 completed, 3 refused, 1 failed or cancelled. */
+export function drillExitCode(d: DrillResult): ExitCode {
+  if (d.phase === 'completed') return EXIT.OK;
+  if (d.phase === 'refused') return EXIT.REFUSED;
+  return EXIT.FAILED;
+}
+
+async function exists(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return false;
+    throw e;
+  }
+}
+
+/** Follow a drill to its end: its failover's steps live, then its failback's, then the outcome. */
+export async function followDrill(client: Client, workflowId: string, io: CliIO, json?: boolean): Promise<ExitCode> {
+  const out = json ? toStderr(io) : io;
+  const followed = new Set<string>();
+  for (;;) {
+    const { drill, closed } = await fetchDrill(client, workflowId);
+    const next = [
+      { id: drill.failoverId, title: 'failover (drill mode)' },
+      { id: drill.failbackId, title: 'automatic failback' },
+    ].find((c) => !followed.has(c.id));
+    if (next && drill.phase !== 'checking' && drill.phase !== 'refused' && (await exists(client, next.id))) {
+      out.out(`== ${next.title}: ${next.id}`);
+      await watchRun(client, next.id, out, { tty: false });
+      followed.add(next.id);
+      continue;
+    }
+    if (closed) {
+      renderDrillOutcome(drill).forEach((l) => out.out(l));
+      if (json) io.out(JSON.stringify(drill, null, 2));
+      return drillExitCode(drill);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export function renderDrillOutcome(d: DrillResult): string[] {
+  const lines = [`drill ${d.workflowId}: ${d.phase.toUpperCase()}`];
+  if (d.refusals) lines.push(...d.refusals.map((r) => `  refused: ${r}`));
+  else if (d.failure) lines.push(`  ${d.failure}`);
+  if (d.rollback?.length) lines.push(`  rolled back: ${d.rollback.join('; ')}`);
+  if (d.failover?.rto) lines.push(`  RTO ${(d.failover.rto.ms / 1000).toFixed(1)}s (objective ${d.objectives.rtoMs / 1000}s: ${d.failover.rto.met ? 'met' : 'missed'})`);
+  if (d.phase !== 'refused') lines.push(`  report: drover report ${d.workflowId} [--format md|json|html]`);
+  return lines;
+}
+
+/** The report input of a drill: its failover and failback, judged against the runbook's objectives. */
+export function drillReportInput(d: DrillResult): ReportInput {
+  return {
+    kind: 'drill',
+    workflowId: d.workflowId,
+    runId: d.runId,
+    runbook: d.runbook,
+    objectives: d.objectives,
+    phase: d.phase === 'checking' || d.phase === 'failing-over' || d.phase === 'failing-back' || d.phase === 'rolling-back' ? 'running' : d.phase,
+    startedAt: d.startedAt,
+    endedAt: d.endedAt,
+    runs: [d.failover, d.failback].filter((r): r is RunStatus => r !== undefined),
+    note: d.refusals ? `refused: ${d.refusals.join('; ')}` : d.failure,
+  };
+}
+
+/** The report input of a single real run (failover, failback or promotion). */
+export function runReportInput(s: RunStatus): ReportInput {
+  const endedAt = Math.max(s.startedAt, ...s.steps.map((x) => x.endedAt ?? 0));
+  return {
+    kind: s.kind,
+    workflowId: s.workflowId,
+    runId: s.runId,
+    runbook: s.runbook,
+    objectives: s.objectives ?? { rtoMs: s.rto?.objectiveMs ?? Number.NaN, rpoMs: Number.NaN },
+    phase: s.phase,
+    startedAt: s.startedAt,
+    endedAt,
+    runs: [s],
+    note: s.error?.message,
+  };
+}
+
+/** The report input of any run, by workflow id: a drill or a real run. */
+export async function reportInputFor(client: Client, workflowId: string): Promise<ReportInput> {
+  let type: string;
+  try {
+    type = (await client.workflow.getHandle(workflowId).describe()).type;
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new CliError(`no run ${workflowId}`, EXIT.NOT_FOUND, ['drills: drover drill history RUNBOOK; real runs: failover-RUNBOOK, failback-RUNBOOK, promote-RUNBOOK']);
+    throw e;
+  }
+  if (type === DRILL_WORKFLOW_TYPE) return drillReportInput((await fetchDrill(client, workflowId)).drill);
+  return runReportInput((await fetchStatus(client, workflowId)).status);
+}
+
+/** The runbook's recent drills, newest first (Temporal visibility; the memo names the runbook). */
+export async function recentDrills(client: Client, runbook: string, last: number): Promise<DrillResult[]> {
+  const ids: Array<{ id: string; start: number }> = [];
+  for await (const w of client.workflow.list({ query: `WorkflowType = '${DRILL_WORKFLOW_TYPE}'` })) {
+    if (w.memo?.[MEMO_RUNBOOK] === runbook) ids.push({ id: w.workflowId, start: w.startTime.getTime() });
+  }
+  ids.sort((a, b) => b.start - a.start);
+  const drills: DrillResult[] = [];
+  for (const { id } of ids.slice(0, last)) drills.push((await fetchDrill(client, id)).drill);
+  return drills;
+}

@@ -1,0 +1,135 @@
+/**
+ * DR drills end to end on the real Temporal dev server and moto: a full drill and its report,
+ * every refusal, and a real failover that preempts a running drill.
+ */
+import { exec } from '../cli/main';
+import type { Report } from '../reports/report';
+import type { FailoverInput } from '../workflows/regionFailover';
+import { approveUpdate, rejectUpdate } from '../workflows/gates';
+import type { RunStatus } from '../workflows/status';
+import { captureIO, describeTopology, eventually } from './harness/fixtures';
+import { atStep, drillOutcome, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
+import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
+
+const env = new IntegrationEnv();
+const saved = { ...process.env };
+
+beforeAll(() => env.start());
+afterAll(async () => {
+  process.env = saved;
+  await env.stop();
+});
+
+test('a drill fails over with gates auto-approved, verifies, fails back to the original topology, and its report measures RTO from the recorded timestamps', async () => {
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-drill', [DRILLS_ANY_TIME]);
+  const seeded = await describeTopology(rb, env.moto.endpoint);
+  useCli(env.moto.endpoint, taskQueue);
+  await env.withWorker(taskQueue, async () => {
+    const io = captureIO();
+    expect(await exec(['drill', 'run', file, '--time-scale', '0.01', '--json'], io)).toBe(0);
+    const drill = JSON.parse(io.stdout.join('\n'));
+    expect(drill.phase).toBe('completed');
+    expect(io.stderr.join('\n')).toContain(`== failover (drill mode): ${drill.failoverId}`);
+    expect(io.stderr.join('\n')).toContain(`== automatic failback: ${drill.failbackId}`);
+    // Both gates were approved by the drill, not by a person.
+    expect([...drill.failover.decisions, ...drill.failback.decisions]).toEqual([
+      expect.objectContaining({ gate: 'failover', approver: 'drover-drill', decision: 'approved' }),
+      expect.objectContaining({ gate: 'failback', approver: 'drover-drill', decision: 'approved' }),
+    ]);
+    expect(drill.failover.drill).toBe(drill.workflowId);
+
+    // Back where it started: weights, capacities, writer in the primary region, replica in the standby.
+    const after = await describeTopology(rb, env.moto.endpoint);
+    expect(after.weights).toEqual(seeded.weights);
+    expect(after.nodeGroups).toEqual(seeded.nodeGroups);
+    expect(after.writer).toMatch(new RegExp(`^${rb.database.primary.identifier}\\.`));
+    expect(after.replica.source).toBeTruthy();
+
+    const json = captureIO();
+    expect(await exec(['report', drill.workflowId, '--format', 'json'], json)).toBe(0);
+    const report = JSON.parse(json.stdout.join('\n')).report as Report;
+    const failover = drill.failover as RunStatus;
+    const verify = failover.steps.find((s) => s.id === 'verify');
+    expect(report.rto.ms).toBe((verify?.endedAt ?? 0) - failover.startedAt);
+    expect(report.rto.met).toBe((report.rto.ms ?? Infinity) <= rb.objectives.rto);
+    expect(report.rpo.lagSeconds).toBe(0);
+    expect(report.passed).toBe(report.rto.met && report.rpo.met);
+    expect(report.passed).toBe(true);
+    expect(report.steps.map((s) => `${s.run}:${s.id}`)).toEqual(expect.arrayContaining(['failover:promote-database', 'failback:switchover-db']));
+
+    const md = captureIO();
+    expect(await exec(['report', drill.workflowId], md)).toBe(0);
+    expect(md.stdout.join('\n')).toContain(drill.workflowId);
+
+    const history = captureIO();
+    expect(await exec(['drill', 'history', rb.name, '--json'], history)).toBe(0);
+    expect(JSON.parse(history.stdout.join('\n'))).toEqual([expect.objectContaining({ workflowId: drill.workflowId, rtoMs: report.rto.ms, passed: true })]);
+  });
+});
+
+test('drills are refused, with the reason and nothing changed: not opted in, outside the window, a real failover active, within the cooldown', async () => {
+  const { file: optedOut, taskQueue } = await env.seeded('ak-drill-no', [[['drills', 'enabled'], false]]);
+  useCli(env.moto.endpoint, taskQueue);
+  const no = captureIO();
+  expect(await exec(['drill', 'run', optedOut, '--detach'], no)).toBe(3);
+  expect(no.stderr.join('\n')).toContain('drills are not enabled for');
+
+  // Every day but today and tomorrow (UTC), so the test cannot straddle a window edge.
+  const days = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+  const today = new Date().getUTCDay();
+  const otherDays = days.filter((_, i) => i !== today && i !== (today + 1) % 7);
+  const { file: closed, runbook: closedRb, taskQueue: closedQueue } = await env.seeded('ak-drill-window', [[['drills'], { enabled: true, windows: [{ days: otherDays, from: '00:00', to: '24:00', timezone: 'UTC' }] }]]);
+  const seededClosed = await describeTopology(closedRb, env.moto.endpoint);
+  useCli(env.moto.endpoint, closedQueue);
+  await env.withWorker(closedQueue, async () => {
+    const io = captureIO();
+    expect(await exec(['drill', 'run', closed, '--json'], io)).toBe(3);
+    expect(io.stderr.join('\n')).toMatch(/refused: .* is outside the drill windows \(\w{3}(,\w{3}){4} 00:00-24:00 UTC\)/);
+    expect(await describeTopology(closedRb, env.moto.endpoint)).toEqual(seededClosed);
+  });
+
+  const { file, runbook: rb, taskQueue: q } = await env.seeded('ak-drill-busy', [DRILLS_ANY_TIME]);
+  useCli(env.moto.endpoint, q);
+  await env.withWorker(q, async () => {
+    const input: FailoverInput = { runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'real outage', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+    const real = await env.client.workflow.start('regionFailover', { taskQueue: q, workflowId: `failover-${rb.name}`, args: [input] });
+    await eventually(async () => (await real.query<RunStatus>('status')).pendingGate, 'the real failover gate');
+    const busy = captureIO();
+    expect(await exec(['drill', 'run', file], busy)).toBe(3);
+    expect(busy.all()).toContain(`refused: a real failover of ${rb.name} is active (failover-${rb.name})`);
+
+    await real.executeUpdate(rejectUpdate, { args: [{ gate: 'failover', approver: 'ic-priya', reason: 'false alarm' }] });
+    await real.result().catch(() => undefined);
+    const cooling = captureIO();
+    expect(await exec(['drill', 'run', file], cooling)).toBe(3);
+    expect(cooling.all()).toMatch(new RegExp(`refused: a real failover \\(failover-${rb.name}\\) ended at \\S+, less than the cooldown of 1h ago; drills are allowed again from \\S+`));
+  });
+});
+
+test('a real failover started during a drill cancels the drill, which fails back first; then the failover proceeds and completes', async () => {
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-drill-preempt', [DRILLS_ANY_TIME]);
+  useCli(env.moto.endpoint, taskQueue);
+  await env.withWorker(taskQueue, async () => {
+    const drillId = await startDrill(file);
+    await atStep(env.client, `${drillId}-failover`, 'traffic-50');
+
+    const io = captureIO();
+    expect(await exec(['failover', file, '--to', STANDBY, '--reason', 'real outage in Mumbai', '--time-scale', '0.01', '--detach'], io)).toBe(0);
+    const real = env.client.workflow.getHandle(`failover-${rb.name}`);
+    await eventually(async () => (await real.query<RunStatus>('status')).pendingGate, 'the real failover gate', 120_000);
+
+    // By the time the real failover asks for approval, the drill has failed back and closed.
+    const drill = await drillOutcome(env.client, drillId);
+    expect(drill.phase).toBe('cancelled');
+    expect(drill.failure).toContain('drill cancelled during the failover');
+    expect(drill.failback?.phase).toBe('completed');
+    const status = await real.query<RunStatus>('status');
+    expect(status.steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled and failed back: ${drillId}`]);
+
+    await real.executeUpdate(approveUpdate, { args: [{ gate: 'failover', approver: 'ic-priya' }] });
+    expect(((await real.result()) as RunStatus).phase).toBe('completed');
+    const after = await describeTopology(rb, env.moto.endpoint);
+    expect(after.weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
+    expect(after.writer).toBe(after.replica.endpoint);
+  });
+});

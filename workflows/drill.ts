@@ -1,0 +1,157 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  defineQuery,
+  executeChild,
+  isCancellation,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Runbook } from '../runbooks/schema';
+import { failback, type FailbackResult } from './failback';
+import { FailureType } from './failures';
+import { failureMessage } from './journal';
+import { long, short } from './proxies';
+import { regionFailover, type RunStatus } from './regionFailover';
+
+export interface DrillInput {
+  runbook: Runbook;
+  /** What started it: a person (`drover drill run`) or the runbook's schedule. */
+  trigger: 'manual' | 'schedule';
+  requestedBy: string;
+  reason?: string;
+  options?: { timeScale?: number; approvalTimeoutMs?: number };
+}
+
+export type DrillPhase = 'checking' | 'failing-over' | 'failing-back' | 'rolling-back' | 'completed' | 'failed' | 'cancelled' | 'refused';
+
+/** A drill's record: what it refused or ran, each child run's status, and why it failed if it did. */
+export interface DrillResult {
+  workflowId: string;
+  runId: string;
+  kind: 'drill';
+  runbook: string;
+  trigger: DrillInput['trigger'];
+  requestedBy: string;
+  startedAt: number;
+  endedAt?: number;
+  phase: DrillPhase;
+  objectives: { rtoMs: number; rpoMs: number };
+  /** Child workflow ids, known as soon as each starts (the CLI follows them live). */
+  failoverId: string;
+  failbackId: string;
+  failover?: RunStatus;
+  failback?: RunStatus;
+  /** Reasons the drill was refused before it changed anything. */
+  refusals?: string[];
+  /** What failed (the failed check), and what the drill did about it. */
+  failure?: string;
+  /** Undo steps taken instead of a failback when the replica was never promoted. */
+  rollback?: string[];
+}
+
+/** Live state of a drill. */
+export const drillQuery = defineQuery<DrillResult>('drill');
+
+/** The RunStatus a failed or cancelled child recorded in its failure details, if it got that far. */
+function childStatus(err: unknown): RunStatus | undefined {
+  const cause = err instanceof ChildWorkflowFailure ? err.cause : undefined;
+  const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
+  return details && typeof details === 'object' && 'steps' in details ? (details as RunStatus) : undefined;
+}
+
+/**
+ * A DR drill: a failover in drill mode, its verification, the automatic failback, and a record for
+ * the report. Refused (nothing changed) when not opted in, outside its windows, within the cooldown
+ * after a real run, or while a real run or another drill is active. Never continues past a failed
+ * check: it fails back at once. Cancelled (a real failover takes precedence), it fails back first.
+ */
+export async function drill(input: DrillInput): Promise<DrillResult> {
+  const rb = input.runbook;
+  const info = workflowInfo();
+  const result: DrillResult = {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    kind: 'drill',
+    runbook: rb.name,
+    trigger: input.trigger,
+    requestedBy: input.requestedBy,
+    startedAt: info.runStartTime.getTime(),
+    phase: 'checking',
+    objectives: { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo },
+    failoverId: `${info.workflowId}-failover`,
+    failbackId: `${info.workflowId}-failback`,
+  };
+  setHandler(drillQuery, () => result);
+  const link = { workflowId: info.workflowId, autoApprove: rb.drills.autoApprove };
+  const reason = input.reason ?? `DR drill (${input.trigger}) of ${rb.name}`;
+  const end = (phase: DrillPhase, type?: string): DrillResult => {
+    result.phase = phase;
+    result.endedAt = Date.now();
+    if (!type) return result;
+    throw ApplicationFailure.create({ type, message: result.failure ?? result.refusals?.join('; ') ?? phase, nonRetryable: true, details: [result] });
+  };
+
+  // 1. Refusals: every reason is listed, nothing is changed.
+  const refusals = await short.drillRefusals({ runbook: rb.name, drills: rb.drills, self: info.workflowId });
+  if (refusals.length > 0) {
+    result.refusals = refusals;
+    result.failure = `drill refused, nothing was changed:\n- ${refusals.join('\n- ')}`;
+    return end('refused', FailureType.DrillRefused);
+  }
+
+  // 2. Failover in drill mode. Cancelling the drill cancels it (it stops at its current step).
+  result.phase = 'failing-over';
+  let cancelled = false;
+  try {
+    result.failover = await executeChild(regionFailover, {
+      workflowId: result.failoverId,
+      args: [{ runbook: rb, targetRegion: rb.regions.standby, mode: 'planned', reason, requestedBy: input.requestedBy, options: input.options, drill: link }],
+    });
+  } catch (err) {
+    cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
+    result.failover = childStatus(err);
+    result.failure = cancelled ? `drill cancelled during the failover (a real failover takes precedence): ${failureMessage(err)}` : `failover check failed: ${failureMessage(err)}`;
+  }
+
+  // 3. Back to the original topology, whatever happened, and even when the drill was cancelled.
+  await CancellationScope.nonCancellable(async () => {
+    const replica = await short.describeDb({ region: rb.regions.standby, identifier: rb.database.replica.identifier });
+    if (replica.standalone) {
+      // The replica was promoted: the full failback re-creates replication and moves traffic home.
+      result.phase = 'failing-back';
+      try {
+        const back: FailbackResult = await executeChild(failback, {
+          workflowId: result.failbackId,
+          args: [{ runbook: rb, reason: `${reason}: automatic failback`, requestedBy: input.requestedBy, options: input.options, drill: link }],
+        });
+        result.failback = back;
+      } catch (err) {
+        result.failback = childStatus(err);
+        result.failure = [result.failure, `failback failed: ${failureMessage(err)}`].filter(Boolean).join('; ');
+      }
+      return;
+    }
+    if (!result.failure) return;
+    // Never promoted: undo whatever the failover touched (traffic, standby capacity).
+    result.phase = 'rolling-back';
+    const touched = (id: string) => result.failover?.steps.some((s) => s.id.startsWith(id) && s.status !== 'pending' && s.status !== 'skipped') ?? true;
+    const rollback: string[] = [];
+    if (touched('traffic')) {
+      await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion: rb.regions.primary, toRegion: rb.regions.standby, percent: 0 });
+      rollback.push(`traffic back to 100% ${rb.regions.primary}`);
+    }
+    if (touched('scale-compute')) {
+      for (const c of rb.compute.clusters.filter((x) => x.region === rb.regions.standby)) {
+        await long.scaleNodeGroups({ region: c.region, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) });
+      }
+      rollback.push(`${rb.regions.standby} compute back to standby capacity`);
+    }
+    result.rollback = rollback;
+  });
+
+  if (cancelled) return end('cancelled', FailureType.DrillCancelled);
+  if (result.failure) return end('failed', FailureType.DrillFailed);
+  return end('completed');
+}
