@@ -5,6 +5,7 @@ import type { DrillResult } from '../workflows/drill';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../workflows/ids';
 import type { RunStatus } from '../workflows/status';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
+import { renderStatus } from './render';
 import { answeredByWorker, fetchStatus, toStderr, watchRun } from './runs';
 
 /** A drill's record: live from its query while it runs, from its result or failure once closed. */
@@ -68,6 +69,21 @@ export async function followDrill(client: Client, workflowId: string, io: CliIO,
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** A drill's status: its phase, then each child run that exists, live while it runs. */
+export async function drillStatusLines(client: Client, d: DrillResult): Promise<string[]> {
+  const lines = [`drill ${d.workflowId} of ${d.runbook} (${d.trigger}, requested by ${d.requestedBy}): ${d.phase}`];
+  for (const [title, id, recorded] of [
+    ['failover (drill mode)', d.failoverId, d.failover],
+    ['automatic failback', d.failbackId, d.failback],
+  ] as const) {
+    const status = recorded ?? (d.phase !== 'refused' && (await exists(client, id)) ? (await fetchStatus(client, id)).status : undefined);
+    if (!status) continue;
+    lines.push('', `== ${title}: ${id}`, ...renderStatus(status));
+  }
+  if (d.endedAt) lines.push('', ...renderDrillOutcome(d));
+  return lines;
 }
 
 export function renderDrillOutcome(d: DrillResult): string[] {

@@ -61,6 +61,11 @@ test('a drill fails over with gates auto-approved, verifies, fails back to the o
     expect(await exec(['report', drill.workflowId], md)).toBe(0);
     expect(md.stdout.join('\n')).toContain(drill.workflowId);
 
+    const status = captureIO();
+    expect(await exec(['status', drill.workflowId], status)).toBe(0);
+    expect(status.stdout[0]).toBe(`drill ${drill.workflowId} of ${rb.name} (manual, requested by ${drill.requestedBy}): completed`);
+    expect(status.stdout).toEqual(expect.arrayContaining([`== failover (drill mode): ${drill.failoverId}`, `== automatic failback: ${drill.failbackId}`]));
+
     const history = captureIO();
     expect(await exec(['drill', 'history', rb.name, '--json'], history)).toBe(0);
     expect(JSON.parse(history.stdout.join('\n'))).toEqual([expect.objectContaining({ workflowId: drill.workflowId, rtoMs: report.rto.ms, passed: true })]);

@@ -1,5 +1,8 @@
 import { Command } from 'commander';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { DRILL_WORKFLOW_TYPE } from '../../workflows/ids';
 import { withClient } from '../context';
+import { drillStatusLines, fetchDrill, followDrill } from '../drills';
 import type { CliIO } from '../io';
 import { renderStatus } from '../render';
 import { fetchStatus, followRun } from '../runs';
@@ -14,6 +17,21 @@ export function statusCommand(io: CliIO, setExit: SetExit): Command {
     .option('--json', 'print as JSON')
     .action(async (run: string, opts: { watch?: boolean; json?: boolean }) => {
       await withClient(async (client) => {
+        const type = await client.workflow
+          .getHandle(run)
+          .describe()
+          .then((d) => d.type)
+          .catch((e: unknown) => {
+            if (e instanceof WorkflowNotFoundError) return undefined; // fetchStatus says so clearly
+            throw e;
+          });
+        if (type === DRILL_WORKFLOW_TYPE) {
+          if (opts.watch) return setExit(await followDrill(client, run, io, opts.json));
+          const { drill } = await fetchDrill(client, run);
+          if (opts.json) io.out(JSON.stringify(drill, null, 2));
+          else (await drillStatusLines(client, drill)).forEach((l) => io.out(l));
+          return;
+        }
         if (opts.watch) return setExit(await followRun(client, run, io, opts.json));
         const { status } = await fetchStatus(client, run);
         if (opts.json) io.out(JSON.stringify(status, null, 2));
