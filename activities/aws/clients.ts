@@ -3,6 +3,7 @@ import { EC2 } from '@aws-sdk/client-ec2';
 import { EKS } from '@aws-sdk/client-eks';
 import { RDS } from '@aws-sdk/client-rds';
 import { Route53 } from '@aws-sdk/client-route-53';
+import { S3 } from '@aws-sdk/client-s3';
 
 /** The only Route 53 calls drover makes. */
 export type Route53Api = Pick<Route53, 'listHostedZonesByName' | 'listResourceRecordSets' | 'changeResourceRecordSets' | 'getChange' | 'createHostedZone'>;
@@ -21,6 +22,9 @@ export type Ec2Api = Pick<EC2, 'describeSecurityGroups' | 'createSecurityGroup' 
 export type EksApi = Pick<EKS, 'describeCluster' | 'describeNodegroup' | 'updateNodegroupConfig' | 'createCluster' | 'createNodegroup'>;
 /** The only CloudWatch calls drover makes. */
 export type CloudWatchApi = Pick<CloudWatch, 'describeAlarms' | 'getMetricStatistics' | 'putMetricAlarm' | 'putMetricData' | 'setAlarmState'>;
+
+/** The only S3 calls drover makes (the audit trail's Object Lock bucket). */
+export type S3Api = Pick<S3, 'createBucket' | 'getObjectLockConfiguration' | 'putObjectLockConfiguration' | 'putObject' | 'getObject' | 'listObjectsV2'>;
 
 /** Where and how drover reaches AWS: one configuration for every client. */
 export interface AwsConfig {
@@ -50,6 +54,7 @@ export interface AwsClients {
   eks(region: string): EksApi;
   cloudwatch(region: string): CloudWatchApi;
   ec2(region: string): Ec2Api;
+  s3(region: string): S3Api;
 }
 
 // Route 53 is a global service whose API lives in us-east-1.
@@ -81,6 +86,8 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     endpoint: config.regionEndpoints?.[region] ?? config.endpoint,
     credentials: config.credentials,
     maxAttempts: config.maxAttempts ?? 3,
+    // An unreachable region must fail a call in seconds, not hang it until the activity times out.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 },
   });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every SDK client's stack, whatever its command types
   type AnyStack = { middlewareStack: { add(mw: any, opts: any): void } };
@@ -114,5 +121,7 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     eks: (region) => build(`eks:${region}`, region, () => new EKS(common(region)), 'eks'),
     cloudwatch: (region) => build(`cloudwatch:${region}`, region, () => new CloudWatch(common(region)), 'cloudwatch'),
     ec2: (region) => build(`ec2:${region}`, region, () => new EC2(common(region)), 'ec2'),
+    // Emulators serve every bucket on one host, so S3 must address buckets by path there.
+    s3: (region) => build(`s3:${region}`, region, () => new S3({ ...common(region), forcePathStyle: Boolean(common(region).endpoint) }), 's3'),
   };
 }
