@@ -1,6 +1,7 @@
 import { createAuroraActivities } from './aurora';
 import type { AwsClients } from './aws/clients';
 import type { Client } from '@temporalio/client';
+import { createAuditActivities } from './audit';
 import { createDbLifecycleActivities } from './dblifecycle';
 import { createDrillActivities } from './drills';
 import { createEksActivities } from './eks';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDbLifecycleActivities(deps.aws.rds, deps.aws.ec2),
     ...createAuroraActivities(deps.aws.rds),
     ...createDrillActivities(deps.temporal),
+    ...createAuditActivities({ s3: deps.aws.s3 }),
   };
 }
 

@@ -168,6 +168,21 @@ const baseSchema = z.strictObject({
       gates: z.array(gateName).default([]),
     }),
     objectives: z.strictObject({ rto: duration, rpo: duration }),
+    /** Where the tamper-evident audit trail goes besides the worker's local JSONL directory. */
+    audit: z
+      .strictObject({
+        s3: z
+          .strictObject({
+            bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name (3-63 lower-case letters, digits, dots, dashes)' }),
+            /** Default: the standby region, so the trail survives the loss of the primary. */
+            region: awsRegion.optional(),
+            prefix: z.string().max(200).optional(),
+            mode: oneOf(['COMPLIANCE', 'GOVERNANCE']).default('GOVERNANCE'),
+            retentionDays: z.int().min(1).max(36500).default(365),
+          })
+          .optional(),
+      })
+      .optional(),
     /** Scheduled DR drills: a failover in drill mode, verification, the automatic failback and a report. */
     drills: z
       .strictObject({

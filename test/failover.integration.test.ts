@@ -2,6 +2,8 @@
  * Region failover end to end: the real Temporal dev server, the real moto server, drover's real
  * activities and CLI. No AWS client is mocked; the emulator's state is read back with the SDK.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker, NativeConnection } from '@temporalio/worker';
@@ -148,6 +150,26 @@ describe('region failover on Temporal and moto', () => {
     const promote = status.steps.find((s) => s.id === 'promote-database');
     expect(scale?.startedAt).toBeLessThanOrEqual(promote?.endedAt ?? 0);
     expect(promote?.startedAt).toBeLessThanOrEqual(scale?.endedAt ?? 0);
+
+    // The audit trail: every step, the gate request and decision, run start and end, in one verified chain.
+    expect(status.audit?.events).toBeGreaterThanOrEqual(status.steps.length + 4);
+    const verified = captureIO();
+    expect(await exec(['audit', 'verify', workflowId], verified)).toBe(0);
+    expect(verified.stdout).toEqual([`audit of ${workflowId} verified: ${status.audit?.events} events, head ${status.audit?.head}`]);
+    const shown = captureIO();
+    expect(await exec(['audit', 'show', workflowId], shown)).toBe(0);
+    expect(shown.stdout.join('\n')).toContain('gate.approved');
+    expect(shown.stdout.join('\n')).toContain('ic-arjun (unverified)');
+
+    // Editing one event in the local copy breaks verification, naming that event.
+    const trailFile = path.join(process.env.DROVER_AUDIT_DIR ?? '', rb.name, workflowId, `${status.runId}.jsonl`);
+    const lines = fs.readFileSync(trailFile, 'utf8').trimEnd().split('\n');
+    const third = JSON.parse(lines[2]);
+    lines[2] = JSON.stringify({ ...third, detail: `${third.detail} (edited)` });
+    fs.writeFileSync(trailFile, `${lines.join('\n')}\n`);
+    const broken = captureIO();
+    expect(await exec(['audit', 'verify', workflowId], broken)).toBe(1);
+    expect(broken.stderr.join('\n')).toContain(`#3 ${third.action}`);
   });
 
   test('given a rejected approval, the run ends rejected and nothing after the gate changes', async () => {

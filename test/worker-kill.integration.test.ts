@@ -37,7 +37,8 @@ afterAll(async () => {
 });
 
 function startWorkerProcess(taskQueue: string): ChildProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'cli/main.ts'), 'worker'], {
+  // `node --import tsx`, not the tsx CLI: the CLI runs the worker as its own child, which SIGKILL would miss.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/main.ts'), 'worker'], {
     env: { ...process.env, TEMPORAL_ADDRESS: testTemporalAddress(), AWS_ENDPOINT_URL: moto.endpoint, DROVER_TASK_QUEUE: taskQueue, DROVER_WORKFLOW_BUNDLE: bundleFile },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -9,6 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Runbook } from '../runbooks/schema';
+import { AuditTrail, drainQuietly } from './audit';
 import { failback, type FailbackResult } from './failback';
 import { FailureType } from './failures';
 import { failureMessage } from './journal';
@@ -49,6 +50,8 @@ export interface DrillResult {
   failure?: string;
   /** Undo steps taken instead of a failback when the replica was never promoted. */
   rollback?: string[];
+  /** The head of the drill's own audit trail (its children keep theirs). */
+  audit?: { head: string; events: number };
 }
 
 /** Live state of a drill. */
@@ -84,11 +87,17 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
     failbackId: `${info.workflowId}-failback`,
   };
   setHandler(drillQuery, () => result);
+  const trail = AuditTrail.open(rb);
+  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `drill (${input.trigger}) of ${rb.name}`, after: { kind: 'drill', trigger: input.trigger } });
   const link = { workflowId: info.workflowId, autoApprove: rb.drills.autoApprove };
   const reason = input.reason ?? `DR drill (${input.trigger}) of ${rb.name}`;
-  const end = (phase: DrillPhase, type?: string): DrillResult => {
+  const end = async (phase: DrillPhase, type?: string): Promise<DrillResult> => {
     result.phase = phase;
     result.endedAt = Date.now();
+    trail?.record('run.end', { after: { phase, refusals: result.refusals, failure: result.failure, rollback: result.rollback, failoverId: result.failover ? result.failoverId : undefined, failbackId: result.failback ? result.failbackId : undefined } });
+    const audit = { error: { message: '' } };
+    result.audit = await drainQuietly(trail, audit);
+    if (audit.error.message) result.failure = [result.failure, audit.error.message.replace(/^; /, '')].filter(Boolean).join('; ');
     if (!type) return result;
     throw ApplicationFailure.create({ type, message: result.failure ?? result.refusals?.join('; ') ?? phase, nonRetryable: true, details: [result] });
   };

@@ -3,6 +3,7 @@ import type { RecordState } from '../activities/route53';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from './failures';
 import { long, probe, short } from './proxies';
+import { AuditTrail, drainQuietly } from './audit';
 import { Gates } from './gates';
 import { failureMessage, failureType, Journal } from './journal';
 import { dbIn, promoteReplica } from './promoteReplica';
@@ -46,10 +47,12 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const scale = input.options?.timeScale ?? 1;
   const info = workflowInfo();
   const stamp = new Date(info.runStartTime.getTime()).toISOString().replace(/[-:T]/g, '').slice(0, 12);
-  const runTag = info.runId.slice(0, 8);
+  // The run id's random tail (its head is a timestamp, shared by runs started close together).
+  const runTag = info.runId.replace(/-/g, '').slice(-8);
   const primaryId = dbIn(rb, original);
   const standbyId = dbIn(rb, standby);
 
+  const trail = AuditTrail.open(rb);
   const journal = new Journal([
     { id: 'assess', title: `Assess ${original} and the old primary ${primaryId}` },
     { id: 'protect-old-primary', title: `Fence, snapshot and retire the old primary (${rb.database.retention})` },
@@ -60,8 +63,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     ...rb.dns.shift.steps.map((p) => ({ id: `traffic-back-${p}`, title: `Shift traffic back to ${p}% ${original}, then soak` })),
     { id: 'return-standby', title: `Return ${standby} to its standby role` },
     { id: 'topology', title: 'Topology report' },
-  ]);
-  const gates = new Gates(rb);
+  ], trail);
+  const gates = new Gates(rb, trail);
   const compensations: string[] = [];
   const status: RunStatus = {
     workflowId: info.workflowId,
@@ -82,6 +85,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     trafficPercent: 0,
   };
   setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
+  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, after: { kind: 'failback', fromRegion: standby, targetRegion: original, drill: input.drill?.workflowId } });
   const retired: TopologyReport['retired'] = [];
   // The undo of each switchback step, run in reverse if a later one fails.
   const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
@@ -91,7 +95,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     const snapshotId = `${identifier}-final-${runTag}`;
     const snap = await long.snapshotInstance({ region, identifier, snapshotId });
     journal.note(step, `final snapshot ${snap.snapshotId} (${snap.status})`);
-    const out = await long.retireInstance({ region, identifier, policy: rb.database.retention, retiredIdentifier: `${identifier}-old-${stamp}`, reason: why });
+    // The run's tag keeps two failbacks in the same minute (a drill, then a real one) from picking the same name.
+    const out = await long.retireInstance({ region, identifier, policy: rb.database.retention, retiredIdentifier: `${identifier}-old-${stamp}-${runTag.slice(-4)}`, reason: why });
     journal.note(step, `${identifier}: ${out.action}${out.retiredIdentifier ? ` as ${out.retiredIdentifier}` : ''}`);
     retired.push({ region, identifier, action: out.action, retiredIdentifier: out.retiredIdentifier, snapshot: snap.snapshotId });
   }
@@ -150,7 +155,9 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     try {
       await journal.run('scale-original', async () => {
         for (const c of rb.compute.clusters.filter((x) => x.region === original)) {
-          await long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
+          const out = await long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
+          // Undo only what this step changed: a region already at active capacity stays there.
+          if (out.before.every((g, i) => g.desiredSize === c.nodeGroups[i].active)) continue;
           undo.push({ what: `${c.name} back to standby capacity`, run: () => long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) }) });
         }
       });
@@ -212,12 +219,16 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       return { writer: { region: original, identifier: w.identifier, arn: w.arn }, replica: { region: standby, identifier: r.identifier, arn: r.arn, source: r.replicationSource }, retired, traffic, compute };
     });
     status.phase = 'completed';
+    trail?.record('run.end', { after: { phase: status.phase, rpo: status.rpo, topology } });
+    status.audit = await trail?.drain();
     return { ...status, currentStep: undefined, topology, compensations };
   } catch (err) {
     const type = failureType(err);
     status.phase = type === FailureType.ApprovalRejected ? 'rejected' : type === FailureType.ApprovalTimedOut ? 'aborted' : 'failed';
     status.error = { type, message: failureMessage(err) + (compensations.length > 0 ? `; compensation: ${compensations.join('; ')}` : '') };
     for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
+    trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations } });
+    status.audit = await drainQuietly(trail, status);
     throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined, compensations }] });
   }
 }

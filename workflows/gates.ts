@@ -1,5 +1,6 @@
 import { condition, defineUpdate, setHandler, ApplicationFailure } from '@temporalio/workflow';
 import type { GateName, Runbook } from '../runbooks/schema';
+import type { AuditTrail } from './audit';
 import { FailureType } from './failures';
 
 export interface ApproveArgs {
@@ -38,7 +39,10 @@ export class Gates {
   pending?: PendingGate;
   readonly decisions: Decision[] = [];
 
-  constructor(private readonly runbook: Runbook) {
+  constructor(
+    private readonly runbook: Runbook,
+    private readonly trail?: AuditTrail,
+  ) {
     setHandler(approveUpdate, (a) => this.decide(a.gate, a.approver, 'approved', a.comment), { validator: (a) => this.validate(a.gate, a.approver) });
     setHandler(rejectUpdate, (r) => this.decide(r.gate, r.approver, 'rejected', r.reason), {
       validator: (r) => {
@@ -62,6 +66,8 @@ export class Gates {
 
   private decide(gate: string, approver: string, decision: Decision['decision'], comment?: string): string {
     this.decisions.push({ gate, approver, decision, at: Date.now(), comment });
+    // Identities given with --as are not verified: labelled so in the trail.
+    this.trail?.record(`gate.${decision}`, { actor: { id: approver, verified: false }, detail: `gate ${gate}${comment ? `: ${comment}` : ''}` });
     return `${decision} gate ${gate} as ${approver}`;
   }
 
@@ -69,6 +75,7 @@ export class Gates {
   autoApprove(gate: GateName, by: string, comment: string): Decision {
     const d: Decision = { gate, approver: by, decision: 'approved', at: Date.now(), comment };
     this.decisions.push(d);
+    this.trail?.record('gate.approved', { actor: { id: by, verified: false }, detail: `gate ${gate}: ${comment}` });
     return d;
   }
 
@@ -78,11 +85,13 @@ export class Gates {
    */
   async await(gate: GateName, summary: string, timeoutMs: number): Promise<Decision> {
     this.pending = { name: gate, approvers: this.runbook.approvals.approvers, requestedAt: Date.now(), summary };
+    this.trail?.record('gate.requested', { detail: `gate ${gate}: ${summary}`, after: { approvers: this.runbook.approvals.approvers } });
     const decided = () => this.decisions.find((d) => d.gate === gate);
     try {
       const inTime = await condition(() => decided() !== undefined, timeoutMs);
       const d = decided();
       if (!inTime || !d) {
+        this.trail?.record('gate.timeout', { detail: `gate ${gate}: no decision within ${Math.round(timeoutMs / 1000)}s` });
         throw ApplicationFailure.create({ type: FailureType.ApprovalTimedOut, message: `gate ${gate} was not approved within ${Math.round(timeoutMs / 1000)}s; nothing after it was changed`, nonRetryable: true });
       }
       if (d.decision === 'rejected') {

@@ -1,4 +1,5 @@
 import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, isCancellation } from '@temporalio/workflow';
+import type { AuditTrail } from './audit';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 
@@ -35,8 +36,16 @@ export function failureType(err: unknown): string | undefined {
 export class Journal {
   readonly steps: Step[] = [];
 
-  constructor(plan: Array<Pick<Step, 'id' | 'title'> & Partial<Pick<Step, 'group' | 'gate'>>>) {
+  constructor(
+    plan: Array<Pick<Step, 'id' | 'title'> & Partial<Pick<Step, 'group' | 'gate'>>>,
+    /** Each step's outcome is also an audit event (absent when replaying histories from before audit trails). */
+    private readonly trail?: AuditTrail,
+  ) {
     for (const s of plan) this.steps.push({ ...s, status: 'pending', notes: [] });
+  }
+
+  private audit(step: Step): void {
+    this.trail?.record(`step.${step.status}`, { detail: `${step.id}: ${step.title}`, after: { status: step.status, startedAt: step.startedAt, endedAt: step.endedAt, notes: step.notes } });
   }
 
   get(id: string): Step {
@@ -58,6 +67,7 @@ export class Journal {
     step.status = 'skipped';
     step.startedAt = step.endedAt = Date.now();
     step.notes.push(why);
+    this.audit(step);
   }
 
   /** Run `fn` as step `id`, recording its start, end and outcome; failures are recorded and rethrown. */
@@ -75,6 +85,7 @@ export class Journal {
       throw err;
     } finally {
       step.endedAt = Date.now();
+      this.audit(step);
     }
   }
 }

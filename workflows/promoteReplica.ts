@@ -1,6 +1,7 @@
 import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import type { Runbook } from '../runbooks/schema';
+import { AuditTrail, drainQuietly } from './audit';
 import { FailureType } from './failures';
 import { long, short } from './proxies';
 import { failureMessage, failureType, Journal } from './journal';
@@ -50,6 +51,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   const aurora = rb.database.engine === 'aurora-global';
   const fence = rb.database.fence;
   const info = workflowInfo();
+  const trail = AuditTrail.open(rb);
   const journal = new Journal([
     { id: 'fence', title: `Fence writes on ${source} (${fromRegion})` },
     { id: 'wait-lag-zero', title: `Wait for replica lag 0 on ${target}` },
@@ -57,7 +59,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     { id: 'repoint-writer', title: `Point ${rb.database.writerRecord.name} at ${target}` },
     { id: 'verify-writer', title: 'Verify the new writer is standalone and available' },
     { id: 'old-primary', title: `Record the final state of ${source}` },
-  ]);
+  ], trail);
   const status: RunStatus = {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -76,6 +78,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     trafficPercent: 0,
   };
   setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id }));
+  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, after: { kind: 'promote', mode, fromRegion, targetRegion: toRegion } });
 
   let fencedByUs = false;
   let promoted = false;
@@ -174,6 +177,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       });
     }
     status.phase = 'completed';
+    trail?.record('run.end', { target: writer.arn || undefined, after: { phase: status.phase, rpo: status.rpo, newWriter: target } });
+    status.audit = await trail?.drain();
     return { ...status, currentStep: undefined, newWriter: { region: toRegion, identifier: target, endpoint: writer.endpoint, arn: writer.arn }, oldPrimary };
   } catch (err) {
     if (fencedByUs && !promoted) {
@@ -184,6 +189,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     const type = failureType(err);
     status.phase = 'failed';
     status.error = { type, message: failureMessage(err) };
+    trail?.record('run.end', { after: { phase: status.phase, error: status.error } });
+    status.audit = await drainQuietly(trail, status);
     throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
   }
 }

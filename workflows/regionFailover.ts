@@ -4,6 +4,7 @@ import type { Runbook } from '../runbooks/schema';
 import { FailureType } from './failures';
 import { long, probe as preflight, short } from './proxies';
 import { statusQuery, type RunStatus } from './status';
+import { AuditTrail, drainQuietly } from './audit';
 import { Gates } from './gates';
 import { failureMessage, failureType, Journal } from './journal';
 import { promoteReplica } from './promoteReplica';
@@ -56,6 +57,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   const startedAt = info.runStartTime.getTime();
   const primaryLost = mode === 'unplanned';
 
+  const trail = AuditTrail.open(rb);
   const journal = new Journal([
     ...(input.drill ? [] : [{ id: 'preempt-drills', title: 'Stop running drills (a real failover takes precedence)' }]),
     { id: 'preflight', title: 'Preflight checks' },
@@ -65,8 +67,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     { id: 'repoint-writer', title: `Point ${rb.database.writerRecord.name} at the new writer` },
     ...rb.dns.shift.steps.map((p) => ({ id: `traffic-${p}`, title: `Shift traffic to ${p}% ${targetRegion}, then soak` })),
     { id: 'verify', title: 'Final verification' },
-  ]);
-  const gates = new Gates(rb);
+  ], trail);
+  const gates = new Gates(rb, trail);
   const status: RunStatus = {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -86,6 +88,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     trafficPercent: 0,
   };
   setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
+  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`, after: { kind: 'failover', mode, fromRegion, targetRegion, drill: input.drill?.workflowId } });
 
   if (targetRegion !== rb.regions.standby) {
     throw ApplicationFailure.create({ type: FailureType.Validation, message: `target region ${targetRegion} is not the standby region ${rb.regions.standby} of ${rb.name}`, nonRetryable: true });
@@ -249,12 +252,35 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     const gateWaitMs = journal.steps.filter((s) => s.gate && s.startedAt && s.endedAt).reduce((sum, s) => sum + ((s.endedAt ?? 0) - (s.startedAt ?? 0)), 0);
     const ms = endedAt - startedAt;
     status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: ms <= rb.objectives.rto };
+    trail?.record('run.end', { after: { phase: status.phase, rtoMs: ms, rpo: status.rpo } });
+    status.audit = await trail?.drain();
     return { ...status, currentStep: undefined };
   } catch (err) {
     const type = failureType(err);
     status.phase = type === FailureType.ApprovalRejected ? 'rejected' : type === FailureType.ApprovalTimedOut ? 'aborted' : 'failed';
     status.error = { type, message: failureMessage(err) };
     for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
+    status.compensations = leftState(journal, status, targetRegion);
+    trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations: status.compensations } });
+    status.audit = await drainQuietly(trail, status);
     throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
   }
+}
+
+/**
+ * What a failed failover leaves, recorded as its compensation. Nothing is rolled back on purpose:
+ * traffic stays at the last step that soaked healthy (a breach already reverted it there), and a
+ * promoted database cannot be demoted; `drover failback` or a new failover continues from here.
+ */
+function leftState(journal: Journal, status: RunStatus, targetRegion: string): string[] {
+  const done = (id: string) => journal.get(id).status === 'done';
+  const out = [
+    status.trafficPercent > 0
+      ? `kept: traffic at ${status.trafficPercent}% ${targetRegion}, the last step that soaked healthy; no later step was applied`
+      : `kept: no traffic moved to ${targetRegion}`,
+  ];
+  if (done('promote-database')) out.push(`kept: the database was promoted in ${targetRegion} (a promotion cannot be undone); continue with a new failover or return with drover failback`);
+  else out.push('kept: the database was not promoted');
+  if (done('scale-compute')) out.push(`kept: ${targetRegion} compute at active capacity, ready for a retry`);
+  return out;
 }

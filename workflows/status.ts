@@ -14,6 +14,10 @@ export interface RunStatus {
   requestedBy: string;
   /** The runbook's recovery objectives, ms (reports judge against them). */
   objectives?: { rtoMs: number; rpoMs: number };
+  /** After a failure: what was undone, or deliberately kept, and the state the run left. */
+  compensations?: string[];
+  /** The head of the run's audit trail (SHA-256 chain) and its event count, once written. */
+  audit?: { head: string; events: number };
   /** Set when the run is part of a drill: the drill's workflow id. */
   drill?: string;
   startedAt: number;

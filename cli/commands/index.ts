@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIO, ExitCode } from '../io';
+import { auditCommand } from './audit';
 import { approveCommand, rejectCommand } from './decide';
 import { demoCommand } from './demo';
 import { devCommand } from './dev';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command, io: CliIO, setExit: SetExit):
   program.addCommand(rejectCommand(io, setExit));
   program.addCommand(drillCommand(io, setExit));
   program.addCommand(reportCommand(io, setExit));
+  program.addCommand(auditCommand(io, setExit));
   program.addCommand(statusCommand(io, setExit));
   program.addCommand(workerCommand(io, setExit));
   program.addCommand(demoCommand(io, setExit));

@@ -23,6 +23,8 @@ export default async function globalSetup(): Promise<void> {
   const handles: HarnessHandles = { tmp };
   harnessGlobal.__droverHarness = handles;
   process.env.DROVER_TEST_TMP = tmp;
+  // Runs' local audit trails go to the suite's temporary directory, not the user's ~/.cache/drover.
+  process.env.DROVER_AUDIT_DIR = path.join(tmp, 'audit');
 
   const externalTemporal = process.env.TEMPORAL_ADDRESS;
   const externalAws = process.env.AWS_ENDPOINT_URL;

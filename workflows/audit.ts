@@ -1,0 +1,80 @@
+import { patched, workflowInfo } from '@temporalio/workflow';
+import type { AuditTarget } from '../activities/audit';
+import type { AuditActor, AuditDraftInput, AuditHead } from '../audit/chain';
+import type { Runbook } from '../runbooks/schema';
+import { short } from './proxies';
+
+/** Patch id: runs write an audit trail (histories before it replay without one). */
+const AUDIT_TRAIL = 'audit-trail-v1';
+
+/** drover's own actions: the worker's identity is not verified by drover, so it is labelled as such. */
+export const DROVER_ACTOR: AuditActor = { id: 'drover-worker', verified: false };
+
+/** Where the runbook's trail goes: its S3 bucket (with Object Lock) if it names one, and the worker's JSONL directory. */
+export function auditTargets(rb: Runbook): AuditTarget[] {
+  const s3 = rb.audit?.s3;
+  const jsonl: AuditTarget = { kind: 'jsonl' };
+  if (!s3) return [jsonl];
+  return [{ kind: 's3', region: s3.region ?? rb.regions.standby, bucket: s3.bucket, prefix: s3.prefix, mode: s3.mode, retentionDays: s3.retentionDays }, jsonl];
+}
+
+type Fields = Partial<Omit<AuditDraftInput, 'at' | 'action'>>;
+
+/**
+ * A run's audit trail, kept by the workflow: events are recorded with workflow time and appended in
+ * order by one activity call at a time (parallel steps feed the same queue), so the chain has no gap
+ * and a retried append rewrites nothing. `drain()` waits for every append; the result carries the head.
+ */
+export class AuditTrail {
+  head?: AuditHead;
+  private pending: AuditDraftInput[] = [];
+  private tail: Promise<void> = Promise.resolve();
+  private error: unknown;
+  private prepared = false;
+
+  private constructor(
+    private readonly runbook: string,
+    private readonly targets: AuditTarget[],
+  ) {}
+
+  /** The trail of this run, or undefined when replaying a history recorded before audit trails existed. */
+  static open(rb: Runbook): AuditTrail | undefined {
+    return patched(AUDIT_TRAIL) ? new AuditTrail(rb.name, auditTargets(rb)) : undefined;
+  }
+
+  /** Record an event now (workflow time) and queue its append. */
+  record(action: string, fields: Fields = {}): void {
+    this.pending.push({ at: new Date(Date.now()).toISOString(), actor: DROVER_ACTOR, action, ...fields });
+    this.tail = this.tail.then(() => this.append()).catch((e: unknown) => {
+      this.error ??= e;
+    });
+  }
+
+  private async append(): Promise<void> {
+    if (this.error || this.pending.length === 0) return;
+    if (!this.prepared) {
+      for (const t of this.targets) await short.prepareAuditTarget(t);
+      this.prepared = true;
+    }
+    const drafts = this.pending.splice(0);
+    const info = workflowInfo();
+    this.head = await short.appendAudit({ target: this.targets, runId: info.runId, workflowId: info.workflowId, runbook: this.runbook, drafts, after: this.head });
+  }
+
+  /** Wait until every recorded event is written; an append that failed for good is thrown here. */
+  async drain(): Promise<{ head: string; events: number } | undefined> {
+    await this.tail;
+    if (this.error) throw this.error;
+    return this.head ? { head: this.head.hash, events: this.head.seq } : undefined;
+  }
+}
+
+/** On a failure path: write what is left of the trail, without hiding the run's own error behind an audit one. */
+export async function drainQuietly(trail: AuditTrail | undefined, status: { error?: { message: string } }): Promise<{ head: string; events: number } | undefined> {
+  try {
+    return await trail?.drain();
+  } catch (e) {
+    if (status.error) status.error.message += `; the audit trail could not be written: ${(e as Error).message}`;
+    return undefined;
+  }
+}
