@@ -1,0 +1,82 @@
+/**
+ * Throttling: 30% of every AWS call the worker makes is answered with the service's throttling error.
+ * The SDK retries a throttled call itself (drover's worker config: 3 attempts); a call throttled three
+ * times fails its activity, which Temporal retries with backoff. Failover and failback complete, and the
+ * retries are counted at both levels: injected throttles per operation (each one an SDK retry) and
+ * activity attempts beyond the first (from the workflow histories).
+ */
+import type { FailbackResult } from '../../workflows/failback';
+import type { RunStatus } from '../../workflows/status';
+import { describeTopology } from '../harness/fixtures';
+import { ChaosWorld, faultCounts, PRIMARY, report, STANDBY } from './world';
+
+const world = new ChaosWorld();
+const lines: string[] = [];
+
+beforeAll(() => world.start(), 120_000);
+afterAll(async () => {
+  report('throttling (30% of every AWS call)', lines);
+  await world.stop();
+});
+
+/** Activity retries in a run and its children: sum of (attempt - 1) over started activities, by activity type. */
+async function activityRetries(workflowIds: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const id of workflowIds) {
+    const history = await world.client.workflow.getHandle(id).fetchHistory();
+    const types = new Map<string, string>();
+    for (const e of history.events ?? []) {
+      const scheduled = e.activityTaskScheduledEventAttributes;
+      if (scheduled) types.set(String(e.eventId), scheduled.activityType?.name ?? '?');
+      const started = e.activityTaskStartedEventAttributes;
+      if (started && (started.attempt ?? 1) > 1) {
+        const name = types.get(String(started.scheduledEventId)) ?? '?';
+        out[name] = (out[name] ?? 0) + (started.attempt ?? 1) - 1;
+      }
+    }
+  }
+  return out;
+}
+
+test('given 30% throttling on every AWS call, a planned failover and the failback complete with the intended topology', async () => {
+  const { runbook: rb, taskQueue } = await world.seed('ak-throttle', [[['approvals', 'gates'], []]]);
+  const ch = await world.channel({ seed: 30, rules: [{ id: 'throttle-30', probability: 0.3, fault: { kind: 'throttle' } }] });
+  world.worker(taskQueue, ch.endpoint);
+  const seeded = await describeTopology(rb, world.moto.endpoint);
+  const options = { timeScale: 0.05 };
+
+  const fo = (await world.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'chaos: throttling', requestedBy: 'ic-chaos', options }] })) as RunStatus;
+  expect(fo.phase).toBe('completed');
+  const mid = await describeTopology(rb, world.moto.endpoint);
+  expect(mid.weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
+  expect(mid.replicaPromotedTag).toBe(true);
+  const foLog = ch.faults.log();
+  ch.faults.clearLog();
+
+  const fb = (await world.client.workflow.execute('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbook: rb, reason: 'chaos: throttling', requestedBy: 'ic-chaos', options }] })) as FailbackResult;
+  expect(fb.phase).toBe('completed');
+  const after = await describeTopology(rb, world.moto.endpoint);
+  expect(after.weights).toEqual(seeded.weights);
+  expect(after.nodeGroups).toEqual(seeded.nodeGroups);
+  expect(after.writer).toMatch(new RegExp(`^${rb.database.primary.identifier}\\.`));
+  const fbLog = ch.faults.log();
+
+  const foCounts = faultCounts(foLog);
+  const fbCounts = faultCounts(fbLog);
+  // The proxy really throttled about 30% of the calls (seeded PRNG), and only with throttling errors.
+  for (const c of [foCounts, fbCounts]) {
+    expect(c.total / c.requests).toBeGreaterThan(0.2);
+    expect(c.total / c.requests).toBeLessThan(0.4);
+  }
+  expect([...foLog, ...fbLog].filter((e) => e.injected).every((e) => e.injected === 'throttle')).toBe(true);
+  const foRetries = await activityRetries([`failover-${rb.name}`, `failover-${rb.name}-promote`]);
+  const fbRetries = await activityRetries([`failback-${rb.name}`, `failback-${rb.name}-switchover`]);
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+  for (const [name, counts, retries] of [
+    ['failover', foCounts, foRetries],
+    ['failback', fbCounts, fbRetries],
+  ] as const) {
+    lines.push(`${name}: ${counts.total} of ${counts.requests} AWS calls throttled (SDK-level retries); activity retries by Temporal: ${sum(retries)} ${JSON.stringify(retries)}`);
+    for (const [op, n] of Object.entries(counts.byOperation).sort((a, b) => b[1] - a[1])) lines.push(`  ${op}: ${n}`);
+  }
+}, 600_000);
