@@ -86,8 +86,6 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     endpoint: config.regionEndpoints?.[region] ?? config.endpoint,
     credentials: config.credentials,
     maxAttempts: config.maxAttempts ?? 3,
-    // An unreachable region must fail a call in seconds, not hang it until the activity times out.
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 },
   });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every SDK client's stack, whatever its command types
   type AnyStack = { middlewareStack: { add(mw: any, opts: any): void } };
