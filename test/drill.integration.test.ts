@@ -128,6 +128,12 @@ test('a real failover started during a drill cancels the drill, which fails back
     expect(drill.phase).toBe('cancelled');
     expect(drill.failure).toContain('drill cancelled during the failover');
     expect(drill.failback?.phase).toBe('completed');
+    // The cancelled failover still wrote its whole audit trail, run end included.
+    expect(drill.failover?.error?.message).not.toContain('audit trail could not be written');
+    expect(drill.failover?.audit?.events).toBeGreaterThan(0);
+    expect(drill.audit?.events).toBeGreaterThan(0);
+    const verified = captureIO();
+    expect(await exec(['audit', 'verify', drill.failoverId], verified)).toBe(0);
     const status = await real.query<RunStatus>('status');
     expect(status.steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled and failed back: ${drillId}`]);
 

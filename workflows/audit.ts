@@ -1,4 +1,4 @@
-import { patched, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import type { AuditTarget } from '../activities/audit';
 import type { AuditActor, AuditDraftInput, AuditHead } from '../audit/chain';
 import type { Runbook } from '../runbooks/schema';
@@ -24,6 +24,9 @@ type Fields = Partial<Omit<AuditDraftInput, 'at' | 'action'>>;
  * A run's audit trail, kept by the workflow: events are recorded with workflow time and appended in
  * order by one activity call at a time (parallel steps feed the same queue), so the chain has no gap
  * and a retried append rewrites nothing. `drain()` waits for every append; the result carries the head.
+ *
+ * What goes into each append is fixed when `flush()` is called, never by when a queued append happens
+ * to run, so the activity calls (and the history) depend only on the order of record and flush calls.
  */
 export class AuditTrail {
   head?: AuditHead;
@@ -42,27 +45,38 @@ export class AuditTrail {
     return patched(AUDIT_TRAIL) ? new AuditTrail(rb.name, auditTargets(rb)) : undefined;
   }
 
-  /** Record an event now (workflow time) and queue its append. */
+  /** Record an event now (workflow time); it is written by the next flush. */
   record(action: string, fields: Fields = {}): void {
     this.pending.push({ at: new Date(Date.now()).toISOString(), actor: DROVER_ACTOR, action, ...fields });
-    this.tail = this.tail.then(() => this.append()).catch((e: unknown) => {
-      this.error ??= e;
+  }
+
+  /** Queue one append of every event recorded so far, after the appends already queued. */
+  flush(): void {
+    const drafts = this.pending.splice(0);
+    if (drafts.length === 0) return;
+    this.tail = this.tail
+      .then(() => this.append(drafts))
+      .catch((e: unknown) => {
+        this.error ??= e;
+      });
+  }
+
+  /** Never cancelled: a run cancelled mid-way (a drill preempted by a real failover) still writes its trail to the end. */
+  private append(drafts: AuditDraftInput[]): Promise<void> {
+    return CancellationScope.nonCancellable(async () => {
+      if (this.error) return;
+      if (!this.prepared) {
+        for (const t of this.targets) await short.prepareAuditTarget(t);
+        this.prepared = true;
+      }
+      const info = workflowInfo();
+      this.head = await short.appendAudit({ target: this.targets, runId: info.runId, workflowId: info.workflowId, runbook: this.runbook, drafts, after: this.head });
     });
   }
 
-  private async append(): Promise<void> {
-    if (this.error || this.pending.length === 0) return;
-    if (!this.prepared) {
-      for (const t of this.targets) await short.prepareAuditTarget(t);
-      this.prepared = true;
-    }
-    const drafts = this.pending.splice(0);
-    const info = workflowInfo();
-    this.head = await short.appendAudit({ target: this.targets, runId: info.runId, workflowId: info.workflowId, runbook: this.runbook, drafts, after: this.head });
-  }
-
-  /** Wait until every recorded event is written; an append that failed for good is thrown here. */
+  /** Flush, then wait until every recorded event is written; an append that failed for good is thrown here. */
   async drain(): Promise<{ head: string; events: number } | undefined> {
+    this.flush();
     await this.tail;
     if (this.error) throw this.error;
     return this.head ? { head: this.head.hash, events: this.head.seq } : undefined;

@@ -89,6 +89,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   setHandler(drillQuery, () => result);
   const trail = AuditTrail.open(rb);
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `drill (${input.trigger}) of ${rb.name}`, after: { kind: 'drill', trigger: input.trigger } });
+  trail?.flush();
   const link = { workflowId: info.workflowId, autoApprove: rb.drills.autoApprove };
   const reason = input.reason ?? `DR drill (${input.trigger}) of ${rb.name}`;
   const end = async (phase: DrillPhase, type?: string): Promise<DrillResult> => {

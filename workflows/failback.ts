@@ -86,6 +86,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   };
   setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, after: { kind: 'failback', fromRegion: standby, targetRegion: original, drill: input.drill?.workflowId } });
+  trail?.flush();
   const retired: TopologyReport['retired'] = [];
   // The undo of each switchback step, run in reverse if a later one fails.
   const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];

@@ -68,6 +68,7 @@ export class Gates {
     this.decisions.push({ gate, approver, decision, at: Date.now(), comment });
     // Identities given with --as are not verified: labelled so in the trail.
     this.trail?.record(`gate.${decision}`, { actor: { id: approver, verified: false }, detail: `gate ${gate}${comment ? `: ${comment}` : ''}` });
+    this.trail?.flush();
     return `${decision} gate ${gate} as ${approver}`;
   }
 
@@ -76,6 +77,7 @@ export class Gates {
     const d: Decision = { gate, approver: by, decision: 'approved', at: Date.now(), comment };
     this.decisions.push(d);
     this.trail?.record('gate.approved', { actor: { id: by, verified: false }, detail: `gate ${gate}: ${comment}` });
+    this.trail?.flush();
     return d;
   }
 
@@ -86,12 +88,14 @@ export class Gates {
   async await(gate: GateName, summary: string, timeoutMs: number): Promise<Decision> {
     this.pending = { name: gate, approvers: this.runbook.approvals.approvers, requestedAt: Date.now(), summary };
     this.trail?.record('gate.requested', { detail: `gate ${gate}: ${summary}`, after: { approvers: this.runbook.approvals.approvers } });
+    this.trail?.flush();
     const decided = () => this.decisions.find((d) => d.gate === gate);
     try {
       const inTime = await condition(() => decided() !== undefined, timeoutMs);
       const d = decided();
       if (!inTime || !d) {
         this.trail?.record('gate.timeout', { detail: `gate ${gate}: no decision within ${Math.round(timeoutMs / 1000)}s` });
+        this.trail?.flush();
         throw ApplicationFailure.create({ type: FailureType.ApprovalTimedOut, message: `gate ${gate} was not approved within ${Math.round(timeoutMs / 1000)}s; nothing after it was changed`, nonRetryable: true });
       }
       if (d.decision === 'rejected') {

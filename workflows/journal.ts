@@ -46,6 +46,7 @@ export class Journal {
 
   private audit(step: Step): void {
     this.trail?.record(`step.${step.status}`, { detail: `${step.id}: ${step.title}`, after: { status: step.status, startedAt: step.startedAt, endedAt: step.endedAt, notes: step.notes } });
+    this.trail?.flush();
   }
 
   get(id: string): Step {

@@ -79,6 +79,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   };
   setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id }));
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, after: { kind: 'promote', mode, fromRegion, targetRegion: toRegion } });
+  trail?.flush();
 
   let fencedByUs = false;
   let promoted = false;
