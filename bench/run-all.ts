@@ -4,8 +4,6 @@
  *
  *   npm run bench [-- --runs 5 --time-scale 0.01 --drills 50 --out BENCHMARKS.md]
  *
- * (b) scale is run when bench/scale.ts exists (`--runs N --time-scale S` are passed to it, and it
- * prints Markdown to stdout like the others); until then its section is a placeholder.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,12 +47,8 @@ async function main(): Promise<void> {
   const a = await runBench('critical-path.ts', common);
   process.stderr.write(`bench (c) concurrency: ${drills} drills, ${runs} runs\n`);
   const c = await runBench('concurrency.ts', [...common, '--drills', String(drills)]);
-  const scaleBench = fs.existsSync(path.join(ROOT, 'bench/scale.ts'));
-  let b: { markdown: string; ms: number } | undefined;
-  if (scaleBench) {
-    process.stderr.write(`bench (b) scale: ${runs} runs\n`);
-    b = await runBench('scale.ts', common);
-  }
+  process.stderr.write(`bench (b) scale: ${runs} runs\n`);
+  const b = await runBench('scale.ts', common);
   const total = Date.now() - started;
   const min = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
 
@@ -66,16 +60,16 @@ async function main(): Promise<void> {
     `- machine: ${machine()}`,
     `- command: \`npm run bench -- --runs ${runs} --time-scale ${scale} --drills ${drills}\``,
     `- date: ${when}`,
-    `- duration: ${min(total)} in total ((a) ${min(a.ms)}, (c) ${min(c.ms)}${b ? `, (b) ${min(b.ms)}` : ''})`,
-    '- each bench alone: `npm run bench:critical-path`, `npm run bench:concurrency` (Markdown to stdout; `-- --runs N --time-scale S`, and `--drills N` for (c))',
+    `- duration: ${min(total)} in total ((a) ${min(a.ms)}, (c) ${min(c.ms)}, (b) ${min(b.ms)})`,
+    '- each bench alone: `npm run bench:critical-path`, `npm run bench:scale`, `npm run bench:concurrency` (Markdown to stdout; `-- --runs N --time-scale S`, and `--drills N` for (c))',
     '',
     '## (a) Critical path',
     '',
     a.markdown,
     '',
-    '## (b) scale: see below',
+    '## (b) Scale',
     '',
-    b ? b.markdown : '_Not built yet (bench/scale.ts); `npm run bench` runs it once it exists._',
+    b.markdown,
     '',
     '## (c) Concurrency',
     '',

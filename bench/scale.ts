@@ -93,9 +93,9 @@ async function main(): Promise<void> {
   const ops = [...new Set(runs.flatMap((r) => Object.keys(r.calls)))].sort();
   const bound = ZONES * rb.dns.shift.steps.length;
   const lines = [
-    `## (b) Scale — ${RECORDS} records in ${ZONES} zones, ${CLUSTERS_PER_REGION * 2} clusters x ${NODE_GROUPS} node groups, 1 database; planned failover, soak x${SCALE}; median of ${RUNS} runs`,
-    '',
     `machine: ${machine()}`,
+    '',
+    `### (b) Scale — ${RECORDS} records in ${ZONES} zones, ${CLUSTERS_PER_REGION * 2} clusters x ${NODE_GROUPS} node groups, 1 database; planned failover, soak x${SCALE}; median of ${RUNS} runs`,
     '',
     '| measure | median |',
     '|---|---:|',
