@@ -93,7 +93,8 @@ const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 /** A clock time HH:MM (24 h); 24:00 is the end of the day. */
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, { error: 'expected a time such as 02:00 or 24:00' });
 
-const timeZone = z.string().refine(
+/** An IANA time zone name, as Intl knows them (runbook drill windows, `drover drill schedule --timezone`). */
+export const timeZone = z.string().refine(
   (tz) => {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: tz });

@@ -1,14 +1,12 @@
 import fs from 'node:fs';
 import { S3, type S3ServiceException } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
-import { Command, CommanderError } from 'commander';
 import { createAuditActivities, type AuditTarget } from '../activities/audit';
 import { createAwsClients, type S3Api } from '../activities/aws/clients';
 import type { AuditDraftInput, AuditEvent, AuditRunRef } from '../audit/chain';
 import { sealEvents, verifyChain } from '../audit/hash';
 import { AuditStoreError, ensureAuditBucket, JsonlStore, S3Store } from '../audit/store';
-import { auditCommand } from '../cli/commands/audit';
-import { CliError, type CliIO } from '../cli/io';
+import { exec } from '../cli/main';
 import type { MotoServer } from '../infra/local/stack';
 import { FailureType } from '../workflows/failures';
 import { startOwnMoto, testTempDir } from './harness/servers';
@@ -93,29 +91,19 @@ async function overwrite(store: S3Store, run: AuditRunRef, seq: number, event: u
   await raw.putObject({ Bucket: LOCKED, Key: store.key(run, seq), Body: `${JSON.stringify(event)}\n` });
 }
 
-/** Run `drover audit ...` in-process as cli/main.ts exec() does, with the audit command (not yet registered there). */
+/** Run `drover audit ...` in-process through the real CLI, its AWS endpoint the private moto. */
 async function drover(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l) };
-  let code = 0;
-  const program = new Command('drover').exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-  program.addCommand(auditCommand(io, (c) => (code = c), { s3 }));
-  const inherit = (cmd: Command) => {
-    cmd.copyInheritedSettings(cmd.parent ?? program);
-    cmd.commands.forEach(inherit);
-  };
-  program.commands.forEach(inherit);
+  const saved = process.env.AWS_ENDPOINT_URL;
+  process.env.AWS_ENDPOINT_URL = moto.endpoint;
   try {
-    await program.parseAsync(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CliError) {
-      err.push(`drover: ${e.message}`, ...e.lines.map((l) => `  ${l}`));
-      code = e.exitCode;
-    } else if (e instanceof CommanderError) code = e.exitCode === 0 ? 0 : 2;
-    else throw e;
+    const code = await exec(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out, err };
+  } finally {
+    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
+    else process.env.AWS_ENDPOINT_URL = saved;
   }
-  return { code, out, err };
 }
 
 const s3Args = ['--store', 's3', '--bucket', LOCKED, '--region', SINGAPORE];

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { createAwsClients, type S3Api } from '../../activities/aws/clients';
+import { createAwsClients } from '../../activities/aws/clients';
 import { eventName } from '../../audit/chain';
 import { verifyChain } from '../../audit/hash';
 import { renderAuditCsv, renderAuditJson, renderAuditMarkdown, renderTimeline, type AuditTrail } from '../../audit/render';
@@ -34,21 +34,17 @@ const verifyOptions = z
 
 type StoreOptions = z.output<typeof showOptions>;
 
-/** What the audit command needs from outside; tests pass emulator-backed S3 clients. */
-export interface AuditCommandDeps {
-  s3?: (region: string) => S3Api;
-}
-
-function openStore(o: StoreOptions, deps: AuditCommandDeps): AuditStore {
+/** The store the options name: the JSONL directory, or the S3 bucket (AWS endpoint and credentials as every command resolves them). */
+function openStore(o: StoreOptions): AuditStore {
   if (o.store === 'jsonl') return new JsonlStore(o.dir ?? defaultAuditDir());
   const region = o.region as string;
-  const s3 = deps.s3 ? deps.s3(region) : createAwsClients(awsConfig()).s3(region);
+  const s3 = createAwsClients(awsConfig()).s3(region);
   return new S3Store({ s3, bucket: o.bucket as string, prefix: o.prefix });
 }
 
 /** Read a run's trail (the latest run of the workflow id, or --run-id) and recompute its chain. */
-async function loadTrail(run: string, o: StoreOptions & { head?: string }, deps: AuditCommandDeps): Promise<AuditTrail> {
-  const store = openStore(o, deps);
+async function loadTrail(run: string, o: StoreOptions & { head?: string }): Promise<AuditTrail> {
+  const store = openStore(o);
   try {
     const runs = await store.runs(run);
     if (runs.length === 0) throw new CliError(`no audit trail for ${run} in ${store.location}`, EXIT.NOT_FOUND);
@@ -77,7 +73,7 @@ function addStoreOptions(cmd: Command): Command {
 }
 
 /** `drover audit show|export|verify RUN`: read, export and verify a run's tamper-evident audit trail. */
-export function auditCommand(io: CliIO, setExit: SetExit, deps: AuditCommandDeps = {}): Command {
+export function auditCommand(io: CliIO, setExit: SetExit): Command {
   const warnIfBroken = (t: AuditTrail) => {
     if (t.verdict.ok) return setExit(EXIT.OK);
     io.err(`drover: the audit trail of ${t.workflowId} does not verify: ${t.verdict.firstBad.reason}`);
@@ -85,7 +81,7 @@ export function auditCommand(io: CliIO, setExit: SetExit, deps: AuditCommandDeps
   };
 
   const show = addStoreOptions(new Command('show').description('print a run\'s audit events as a readable timeline')).action(async (run: string, raw: unknown) => {
-    const trail = await loadTrail(run, parseOptions(showOptions, raw), deps);
+    const trail = await loadTrail(run, parseOptions(showOptions, raw));
     renderTimeline(trail).forEach((l) => io.out(l));
     warnIfBroken(trail);
   });
@@ -94,7 +90,7 @@ export function auditCommand(io: CliIO, setExit: SetExit, deps: AuditCommandDeps
     .option('--format <format>', 'json, md or csv', 'json')
     .action(async (run: string, raw: unknown) => {
       const o = parseOptions(exportOptions, raw);
-      const trail = await loadTrail(run, o, deps);
+      const trail = await loadTrail(run, o);
       const text = o.format === 'csv' ? renderAuditCsv(trail) : o.format === 'md' ? renderAuditMarkdown(trail) : renderAuditJson(trail);
       io.out(text.replace(/\n$/, ''));
       warnIfBroken(trail);
@@ -104,7 +100,7 @@ export function auditCommand(io: CliIO, setExit: SetExit, deps: AuditCommandDeps
     .option('--head <hash>', 'the head hash from the workflow result (also catches a deleted tail)')
     .action(async (run: string, raw: unknown) => {
       const o = parseOptions(verifyOptions, raw);
-      const trail = await loadTrail(run, o, deps);
+      const trail = await loadTrail(run, o);
       if (!trail.verdict.ok) {
         throw new CliError(`audit of ${run} FAILED verification (run ${trail.runId})`, EXIT.FAILED, [trail.verdict.firstBad.reason]);
       }

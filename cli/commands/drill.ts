@@ -5,6 +5,7 @@ import ms from 'ms';
 import { z } from 'zod';
 import { buildReport, trendPoint } from '../../reports/report';
 import { renderTrendTable } from '../../reports/render';
+import { timeZone } from '../../runbooks/schema';
 import type { DrillInput } from '../../workflows/drill';
 import { drillScheduleId, DRILL_WORKFLOW_TYPE, manualDrillWorkflowId, MEMO_RUNBOOK, scheduledDrillWorkflowId } from '../../workflows/ids';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
@@ -13,18 +14,6 @@ import { CliError, EXIT, type CliIO } from '../io';
 import { parseOptions, runOptions } from '../options';
 import { taskQueue } from '../temporal';
 import type { SetExit } from './index';
-
-const timeZone = z.string().refine(
-  (tz) => {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: 'expected an IANA time zone such as Asia/Kolkata or UTC' },
-);
 
 const runDrillOptions = z.object({
   reason: runOptions.reason.optional(),

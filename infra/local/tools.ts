@@ -176,7 +176,7 @@ function checkExecutable(file: string, from: string): string {
   return path.resolve(file);
 }
 
-function isExecutable(file: string): boolean {
+export function isExecutable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.X_OK);
     return fs.statSync(file).isFile();
@@ -199,7 +199,8 @@ interface RunResult {
   output: string;
 }
 
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<RunResult> {
+/** Run a command to its end (killed after timeoutMs), keeping the last 20 kB of its output. */
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -223,7 +224,8 @@ function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeo
   });
 }
 
-function lastLine(output: string): string {
+/** The line of a command's output that best explains a failure: the last one mentioning an error, else the last. */
+export function lastLine(output: string): string {
   const lines = output.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
   const errorLine = [...lines].reverse().find((l) => /error/i.test(l));
   return errorLine ?? lines[lines.length - 1] ?? 'no output';
