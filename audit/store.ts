@@ -80,6 +80,16 @@ export function defaultAuditDir(): string {
   return process.env.DROVER_AUDIT_DIR ?? path.join(droverHome(), 'audit');
 }
 
+/** A file's text, or '' when it does not exist (a run with no events yet). */
+async function readIfExists(file: string): Promise<string> {
+  try {
+    return await fs.promises.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw e;
+  }
+}
+
 /** A path segment from an id: percent-encoded, never `.` or `..`. */
 function segment(id: string, what: string): string {
   if (id === '' || id === '.' || id === '..') throw new AuditStoreError('invalid', `${what} "${id}" cannot name an audit location`);
@@ -168,13 +178,7 @@ export class JsonlStore implements AuditStore {
 
   /** Read the file for appending; a torn last line (a write cut short by a kill) is cut off, since it was never acknowledged. */
   private async readRepairing(file: string): Promise<AuditEvent[]> {
-    let text: string;
-    try {
-      text = await fs.promises.readFile(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
+    let text = await readIfExists(file);
     if (text !== '' && !text.endsWith('\n')) {
       const cut = text.lastIndexOf('\n') + 1;
       const tail = text.slice(cut);
@@ -193,14 +197,7 @@ export class JsonlStore implements AuditStore {
 
   async list(run: AuditRunRef): Promise<AuditEvent[]> {
     const file = this.file(run);
-    let text: string;
-    try {
-      text = await fs.promises.readFile(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
-    return parseLines(text, file);
+    return parseLines(await readIfExists(file), file);
   }
 
   async runs(workflowId: string): Promise<AuditRunInfo[]> {

@@ -1,32 +1,21 @@
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ReportInput } from '../reports/report';
 import type { DrillResult } from '../workflows/drill';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../workflows/ids';
 import type { RunStatus } from '../workflows/status';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderStatus } from './render';
-import { answeredByWorker, fetchStatus, toStderr, watchRun } from './runs';
+import { fetchRecord, fetchStatus, toStderr, watchRun } from './runs';
 
 /** A drill's record: live from its query while it runs, from its result or failure once closed. */
 export async function fetchDrill(client: Client, workflowId: string): Promise<{ drill: DrillResult; closed: boolean }> {
-  const handle = client.workflow.getHandle(workflowId);
-  let closed: boolean;
-  try {
-    closed = (await handle.describe()).status.name !== 'RUNNING';
-  } catch (e) {
-    if (e instanceof WorkflowNotFoundError) throw new CliError(`no drill ${workflowId}`, EXIT.NOT_FOUND, ['list drills with: drover drill history RUNBOOK']);
-    throw e;
-  }
-  if (!closed) return { drill: await answeredByWorker(client, workflowId, () => handle.query<DrillResult>('drill')), closed };
-  try {
-    return { drill: (await handle.result()) as DrillResult, closed };
-  } catch (e) {
-    const cause = e instanceof WorkflowFailedError ? e.cause : undefined;
-    const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as DrillResult | undefined) : undefined;
-    if (details?.kind === 'drill') return { drill: details, closed };
-    throw new CliError(`drill ${workflowId} ended without a record: ${(cause ?? (e as Error)).message}`, EXIT.FAILED);
-  }
+  const { record, closed } = await fetchRecord<DrillResult>(client, workflowId, {
+    query: 'drill',
+    isRecord: (v) => (v as DrillResult | undefined)?.kind === 'drill',
+    notFound: new CliError(`no drill ${workflowId}`, EXIT.NOT_FOUND, ['list drills with: drover drill history RUNBOOK']),
+    what: 'drill',
+  });
+  return { drill: record, closed };
 }
 
 /** Exit code for a drill's outcome: 0 completed, 3 refused, 1 failed or cancelled. */

@@ -23,25 +23,43 @@ export async function answeredByWorker<T>(client: Client, workflowId: string, fn
   }
 }
 
-/** The status a run recorded: live from its query while open, from its result or failure once closed. */
-export async function fetchStatus(client: Client, workflowId: string): Promise<{ status: RunStatus; closed: boolean }> {
+/**
+ * What a run recorded: live from its query while it runs; once closed, its result, or the record a
+ * failed run carries in its failure details (drover's workflows fail with their record attached).
+ */
+export async function fetchRecord<T>(
+  client: Client,
+  workflowId: string,
+  opts: { query: string; isRecord(value: unknown): boolean; notFound: CliError; what: string },
+): Promise<{ record: T; closed: boolean }> {
   const handle = client.workflow.getHandle(workflowId);
   let closed: boolean;
   try {
     closed = (await handle.describe()).status.name !== 'RUNNING';
   } catch (e) {
-    if (e instanceof WorkflowNotFoundError) throw new CliError(`no run ${workflowId}`, EXIT.NOT_FOUND, ['list runs with the Temporal Web UI, or check the runbook name']);
+    if (e instanceof WorkflowNotFoundError) throw opts.notFound;
     throw e;
   }
-  if (!closed) return { status: await answeredByWorker(client, workflowId, () => handle.query<RunStatus>('status')), closed };
+  if (!closed) return { record: await answeredByWorker(client, workflowId, () => handle.query<T>(opts.query)), closed };
   try {
-    return { status: (await handle.result()) as RunStatus, closed };
+    return { record: (await handle.result()) as T, closed };
   } catch (e) {
     const cause = e instanceof WorkflowFailedError ? e.cause : undefined;
-    const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as RunStatus | undefined) : undefined;
-    if (details?.steps) return { status: details, closed };
-    throw new CliError(`run ${workflowId} ended without a status: ${(cause ?? (e as Error)).message}`, EXIT.FAILED);
+    const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
+    if (opts.isRecord(details)) return { record: details as T, closed };
+    throw new CliError(`${opts.what} ${workflowId} ended without a record: ${(cause ?? (e as Error)).message}`, EXIT.FAILED);
   }
+}
+
+/** The status a run recorded: live from its query while open, from its result or failure once closed. */
+export async function fetchStatus(client: Client, workflowId: string): Promise<{ status: RunStatus; closed: boolean }> {
+  const { record, closed } = await fetchRecord<RunStatus>(client, workflowId, {
+    query: 'status',
+    isRecord: (v) => Boolean((v as RunStatus | undefined)?.steps),
+    notFound: new CliError(`no run ${workflowId}`, EXIT.NOT_FOUND, ['list runs with the Temporal Web UI, or check the runbook name']),
+    what: 'run',
+  });
+  return { status: record, closed };
 }
 
 /** Exit code for a run's final phase. */
