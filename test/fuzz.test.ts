@@ -208,7 +208,7 @@ function expectWellFormedProblems(result: LoadResult, strictPaths: boolean): voi
 /** A valid plan re-validates from the same text and keeps the cross-field guarantees. */
 function expectValidPlan(text: string, result: LoadResult): void {
   if (!result.ok) return;
-  const again = runbookSchema.safeParse(parse(text, { merge: true, uniqueKeys: true, maxAliasCount: 200 }));
+  const again = runbookSchema.safeParse(parse(text, { merge: true, uniqueKeys: true, maxAliasCount: 200, logLevel: 'error' }));
   expect(again.error?.issues ?? []).toEqual([]);
   expect(again.data).toEqual(result.runbook);
   const rb = result.runbook;
