@@ -64,7 +64,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     { id: 'return-standby', title: `Return ${standby} to its standby role` },
     { id: 'topology', title: 'Topology report' },
   ], trail);
-  const gates = new Gates(rb, trail);
+  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined);
   const compensations: string[] = [];
   const status: RunStatus = {
     workflowId: info.workflowId,
@@ -140,17 +140,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     });
 
     // 4. Approval.
-    if (gates.required('failback') && input.drill?.autoApprove) {
-      await journal.run('gate:failback', async () => {
-        const d = gates.autoApprove('failback', 'drover-drill', `drill ${input.drill?.workflowId}: the runbook auto-approves gates in drills`);
-        journal.note('gate:failback', `approved by ${d.approver} (automatic, drill)`);
-      });
-    } else if (gates.required('failback')) {
-      await journal.run('gate:failback', async () => {
-        const d = await gates.await('failback', `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
-        journal.note('gate:failback', `approved by ${d.approver}${d.comment ? `: ${d.comment}` : ''}`);
-      });
-    } else journal.skip('gate:failback', 'the runbook requires no approval for failback');
+    await gates.step(journal, 'failback', `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
 
     // 5-7. The switchback, with its compensation stack.
     try {

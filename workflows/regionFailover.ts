@@ -68,7 +68,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     ...rb.dns.shift.steps.map((p) => ({ id: `traffic-${p}`, title: `Shift traffic to ${p}% ${targetRegion}, then soak` })),
     { id: 'verify', title: 'Final verification' },
   ], trail);
-  const gates = new Gates(rb, trail);
+  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined);
   const status: RunStatus = {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -169,20 +169,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     });
 
     // 2. Approval.
-    if (gates.required('failover') && input.drill?.autoApprove) {
-      await journal.run('gate:failover', async () => {
-        const d = gates.autoApprove('failover', 'drover-drill', `drill ${input.drill?.workflowId}: the runbook auto-approves gates in drills`);
-        journal.note('gate:failover', `approved by ${d.approver} (automatic, drill)`);
-      });
-    } else if (gates.required('failover')) {
-      await journal.run('gate:failover', async () => {
-        const summary = `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`;
-        const d = await gates.await('failover', summary, input.options?.approvalTimeoutMs ?? 60 * 60_000);
-        journal.note('gate:failover', `approved by ${d.approver}${d.comment ? `: ${d.comment}` : ''}`);
-      });
-    } else {
-      journal.skip('gate:failover', 'the runbook requires no approval for failover');
-    }
+    await gates.step(journal, 'failover', `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
 
     // 3. Compute and database in parallel.
     const [, writer] = await Promise.all([

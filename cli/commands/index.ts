@@ -18,17 +18,6 @@ export type SetExit = (code: ExitCode) => void;
 
 /** Every drover command, one per file. */
 export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {
-  program.addCommand(validateCommand(io, setExit));
-  program.addCommand(failoverCommand(io, setExit));
-  program.addCommand(promoteCommand(io, setExit));
-  program.addCommand(failbackCommand(io, setExit));
-  program.addCommand(approveCommand(io, setExit));
-  program.addCommand(rejectCommand(io, setExit));
-  program.addCommand(drillCommand(io, setExit));
-  program.addCommand(reportCommand(io, setExit));
-  program.addCommand(auditCommand(io, setExit));
-  program.addCommand(statusCommand(io, setExit));
-  program.addCommand(workerCommand(io, setExit));
-  program.addCommand(demoCommand(io, setExit));
-  program.addCommand(devCommand(io, setExit));
+  const commands = [validateCommand, failoverCommand, promoteCommand, failbackCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, workerCommand, demoCommand, devCommand];
+  for (const command of commands) program.addCommand(command(io, setExit));
 }
