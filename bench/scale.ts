@@ -48,7 +48,8 @@ export function scaleRunbook(base: Runbook): Runbook {
         region,
         name: `scale-${region}-${c}`,
         version: '1.31',
-        nodeGroups: Array.from({ length: NODE_GROUPS }, (_, g) => ({ name: `ng${g}`, standby: 1, active: 3, max: 6 })),
+        addons: [],
+        nodeGroups: Array.from({ length: NODE_GROUPS }, (_, g) => ({ name: `ng${g}`, standby: 1, active: 3, max: 6, instanceTypes: ['m6i.large'], diskSize: 50 })),
       });
     }
   }

@@ -70,6 +70,21 @@ const nodeGroup = z.strictObject({
   standby: z.int().min(0).max(1000),
   active: z.int().min(1).max(1000),
   max: z.int().min(1).max(1000).optional(),
+  /** EC2 instance types of the managed node group (used when the cluster is rebuilt from code). */
+  instanceTypes: z.array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'expected an EC2 instance type such as m6i.large' })).min(1).default(['m6i.large']),
+  diskSize: z.int().min(20).max(16384).default(50),
+});
+
+/** The VPC a cluster lives in, by reference: what a rebuild recreates the cluster into. */
+const network = z.strictObject({
+  subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: 'expected a subnet id such as subnet-0abc1234' })).min(2, { error: 'EKS needs subnets in at least two availability zones' }),
+  securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, { error: 'expected a security group id such as sg-0abc1234' })).default([]),
+  endpointPublicAccess: z.boolean().default(false),
+});
+
+const addon = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'expected an EKS add-on name such as vpc-cni' }),
+  version: z.string().min(1).optional(),
 });
 
 const cluster = z.strictObject({
@@ -77,6 +92,42 @@ const cluster = z.strictObject({
   name: z.string().min(1).max(100),
   version: z.string().regex(/^\d+\.\d+$/).default('1.31'),
   nodeGroups: z.array(nodeGroup).min(1),
+  /** Required for a cluster that `drover rebuild` may recreate. */
+  network: network.optional(),
+  addons: z.array(addon).default([]),
+});
+
+/** How `drover rebuild` recreates a region's EKS cluster from code (CDK for Terraform, applied with OpenTofu). */
+const rebuild = z.strictObject({
+  /** The OpenTofu or Terraform binary; default: $DROVER_TOFU, else the project's pinned OpenTofu. */
+  binary: z.string().min(1).optional(),
+  /** Where the stack's state lives. local: a directory outside the repo (the embedded default); s3: with locking. */
+  backend: z
+    .discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('local'), dir: z.string().min(1).optional() }),
+      z.strictObject({
+        type: z.literal('s3'),
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name' }),
+        /** Default: drover/<runbook>/<region>/terraform.tfstate */
+        key: z.string().min(1).optional(),
+        region: awsRegion.optional(),
+      }),
+    ], { error: 'expected backend type "local" or "s3"' })
+    .prefault({ type: 'local' }),
+  /**
+   * Resource addresses a plan may destroy or replace, as globs (aws_eks_addon.*). Anything else
+   * a plan would destroy refuses the rebuild before apply.
+   */
+  allowDestroy: z.array(z.string().min(1)).default([]),
+  /** How long one OpenTofu command (init, plan or apply) may run. */
+  timeout: duration.prefault('60m'),
+  /** Runs after the apply, with KUBECONFIG for the new cluster: an Argo CD sync, kubectl apply -k, ... */
+  redeploy: z
+    .strictObject({
+      command: z.array(z.string().min(1)).min(1),
+      timeout: duration.prefault('15m'),
+    })
+    .optional(),
 });
 
 const probe = z.strictObject({
@@ -86,7 +137,7 @@ const probe = z.strictObject({
   timeout: duration.prefault('5s'),
 });
 
-const gateName = oneOf(['failover', 'failback', 'promote', 'rebuild-plan']);
+const gateName = oneOf(['failover', 'failback', 'promote', 'rebuild-plan', 'rebuild-force']);
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
@@ -184,6 +235,7 @@ const baseSchema = z.strictObject({
           .optional(),
       })
       .optional(),
+    rebuild: rebuild.optional(),
     /** Scheduled DR drills: a failover in drill mode, verification, the automatic failback and a report. */
     drills: z
       .strictObject({
@@ -285,6 +337,13 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
   });
 
   section(() => {
+    if (!rb.rebuild) return;
+    rb.compute.clusters.forEach((c, i) => {
+      if (!c.network) issue(['compute', 'clusters', i, 'network'], `required when the runbook has a rebuild section (cluster ${c.name})`);
+    });
+  });
+
+  section(() => {
     if (rb.approvals.gates.length > 0 && rb.approvals.approvers.length === 0) {
       issue(['approvals', 'approvers'], `gates ${rb.approvals.gates.join(', ')} need at least one approver`);
     }
@@ -301,6 +360,7 @@ export type Runbook = z.output<typeof runbookSchema>;
 export type DnsRecord = Runbook['dns']['records'][number];
 export type Cluster = Runbook['compute']['clusters'][number];
 export type NodeGroup = Cluster['nodeGroups'][number];
+export type Rebuild = NonNullable<Runbook['rebuild']>;
 export type Probe = NonNullable<Runbook['health']['probes'][string]>[number];
 export type GateName = Runbook['approvals']['gates'][number];
 export type DrillWindow = Runbook['drills']['windows'][number];

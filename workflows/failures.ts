@@ -29,6 +29,20 @@ export const FailureType = {
   DrillCancelled: 'DrillCancelled',
   /** A drill's failover or failback failed a check; it failed back (or rolled back) at once. */
   DrillFailed: 'DrillFailed',
+  /** The OpenTofu/Terraform binary is missing or cannot run. */
+  IacToolMissing: 'IacToolMissing',
+  /** The synthesized stack is invalid (init, validate or plan rejected it); nothing was applied. */
+  IacInvalidStack: 'IacInvalidStack',
+  /** The plan would destroy or replace a resource the runbook does not allow; nothing was applied. */
+  IacPlanRefused: 'IacPlanRefused',
+  /** The plan to apply no longer matches the approved one (state changed since approval); nothing more was applied. */
+  IacPlanChanged: 'IacPlanChanged',
+  /** OpenTofu failed during apply; the state it wrote is kept. */
+  IacApplyFailed: 'IacApplyFailed',
+  /** The redeploy hook exited non-zero or timed out. */
+  RedeployFailed: 'RedeployFailed',
+  /** A rebuild was refused before it changed anything (traffic still on the region, no rebuild section). */
+  RebuildRefused: 'RebuildRefused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
