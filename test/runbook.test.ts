@@ -253,7 +253,7 @@ const badRunbooks: BadCase[] = [
     what: 'a misspelt gate name',
     edit: (d) => d.setIn(['approvals', 'gates', 1], 'failbak'),
     path: 'approvals.gates[1]',
-    message: 'expected "failover", "failback", "promote" or "rebuild-plan", got "failbak"',
+    message: 'expected "failover", "failback", "promote", "rebuild-plan" or "rebuild-force", got "failbak"',
   },
   {
     what: 'an unsupported database engine',
