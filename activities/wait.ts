@@ -11,7 +11,8 @@ export interface PollOptions {
   maxIntervalMs?: number;
 }
 
-function inActivity(): Context | undefined {
+/** The current activity context, or undefined outside an activity (unit tests). */
+export function inActivity(): Context | undefined {
   try {
     return Context.current();
   } catch {

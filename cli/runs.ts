@@ -1,6 +1,7 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { RunStatus } from '../workflows/regionFailover';
+import { FailureType } from '../workflows/failures';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderGate, renderOutcome, renderStatus, renderStep } from './render';
 import { RUN_KINDS, runWorkflowId, taskQueue, type RunKind } from './temporal';
@@ -31,40 +32,66 @@ export async function fetchRecord<T>(
   client: Client,
   workflowId: string,
   opts: { query: string; isRecord(value: unknown): boolean; notFound: CliError; what: string },
-): Promise<{ record: T; closed: boolean }> {
+): Promise<{ record: T; closed: boolean; description: WorkflowExecutionDescription }> {
   const handle = client.workflow.getHandle(workflowId);
-  let closed: boolean;
+  let description: WorkflowExecutionDescription;
   try {
-    closed = (await handle.describe()).status.name !== 'RUNNING';
+    description = await handle.describe();
   } catch (e) {
     if (e instanceof WorkflowNotFoundError) throw opts.notFound;
     throw e;
   }
-  if (!closed) return { record: await answeredByWorker(client, workflowId, () => handle.query<T>(opts.query)), closed };
+  const closed = description.status.name !== 'RUNNING';
+  if (!closed) return { record: await answeredByWorker(client, workflowId, () => handle.query<T>(opts.query)), closed, description };
   try {
-    return { record: (await handle.result()) as T, closed };
+    return { record: (await handle.result()) as T, closed, description };
   } catch (e) {
     const cause = e instanceof WorkflowFailedError ? e.cause : undefined;
     const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
-    if (opts.isRecord(details)) return { record: details as T, closed };
+    if (opts.isRecord(details)) return { record: details as T, closed, description };
     throw new CliError(`${opts.what} ${workflowId} ended without a record: ${(cause ?? (e as Error)).message}`, EXIT.FAILED);
   }
 }
 
+/**
+ * What the run's long activities last reported (heartbeats): the resource OpenTofu is working on,
+ * or what a wait is waiting for. One line per pending activity that has reported.
+ */
+export function activityProgress(description: WorkflowExecutionDescription): string[] {
+  const lines: string[] = [];
+  for (const a of description.raw.pendingActivities ?? []) {
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    if (!payload) continue;
+    let d: Record<string, unknown>;
+    try {
+      d = defaultPayloadConverter.fromPayload(payload as Payload) ?? {};
+    } catch {
+      continue;
+    }
+    const str = (k: string) => (typeof d[k] === 'string' || typeof d[k] === 'number' ? String(d[k]) : undefined);
+    if (str('phase')) {
+      const count = str('total') ? ` (${str('done') ?? 0}/${str('total')})` : '';
+      lines.push(`${str('phase')}: ${[str('resource'), str('action')].filter(Boolean).join(' ') || str('message') || 'running'}${count}`);
+    } else if (str('waitingFor')) lines.push(`waiting for ${str('waitingFor')}${str('progress') ? `: ${str('progress')}` : ''}`);
+  }
+  return lines;
+}
+
 /** The status a run recorded: live from its query while open, from its result or failure once closed. */
-export async function fetchStatus(client: Client, workflowId: string): Promise<{ status: RunStatus; closed: boolean }> {
-  const { record, closed } = await fetchRecord<RunStatus>(client, workflowId, {
+export async function fetchStatus(client: Client, workflowId: string): Promise<{ status: RunStatus; closed: boolean; progress: string[] }> {
+  const { record, closed, description } = await fetchRecord<RunStatus>(client, workflowId, {
     query: 'status',
     isRecord: (v) => Boolean((v as RunStatus | undefined)?.steps),
     notFound: new CliError(`no run ${workflowId}`, EXIT.NOT_FOUND, ['list runs with the Temporal Web UI, or check the runbook name']),
     what: 'run',
   });
-  return { status: record, closed };
+  return { status: record, closed, progress: closed ? [] : activityProgress(description) };
 }
 
 /** Exit code for a run's final phase. */
 export function exitCodeFor(status: RunStatus): ExitCode {
   if (status.phase === 'completed') return EXIT.OK;
+  if (status.error?.type === FailureType.RebuildRefused) return EXIT.REFUSED;
   if (status.phase === 'rejected' || status.phase === 'aborted') return EXIT.REJECTED;
   return EXIT.FAILED;
 }
@@ -82,10 +109,11 @@ export async function watchRun(client: Client, workflowId: string, io: CliIO, op
   let previous: string[] = [];
   const printed = new Map<string, string>();
   let gateShown: string | undefined;
+  let progressShown = '';
   for (;;) {
-    const { status, closed } = await fetchStatus(client, workflowId);
+    const { status, closed, progress } = await fetchStatus(client, workflowId);
     if (opts.tty) {
-      const lines = renderStatus(status);
+      const lines = renderStatus(status, Date.now(), progress);
       if (previous.length > 0) process.stdout.write(`\x1b[${previous.length}A\x1b[J`);
       for (const l of lines) io.out(l);
       previous = lines;
@@ -99,6 +127,10 @@ export async function watchRun(client: Client, workflowId: string, io: CliIO, op
         }
         printed.set(step.id, state);
       }
+      // What a long step is doing now (the resource OpenTofu applies), printed when it changes.
+      const now = progress.join(' | ');
+      if (now && now !== progressShown) progress.forEach((l) => io.out(`      … ${l}`));
+      progressShown = now;
       if (status.pendingGate && gateShown !== status.pendingGate.name) renderGate(status).forEach((l) => io.out(l));
       gateShown = status.pendingGate?.name;
       if (closed) renderOutcome(status).forEach((l) => io.out(l));

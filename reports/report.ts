@@ -1,7 +1,7 @@
 import type { RunStatus } from '../workflows/status';
 import type { Step } from '../workflows/journal';
 
-export type ReportKind = 'drill' | 'failover' | 'failback' | 'promote';
+export type ReportKind = 'drill' | 'failover' | 'failback' | 'promote' | 'rebuild';
 export type ReportPhase = 'running' | 'waiting-approval' | 'completed' | 'failed' | 'rejected' | 'aborted' | 'cancelled' | 'refused';
 
 export interface ReportInput {

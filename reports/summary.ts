@@ -51,6 +51,6 @@ export function withReport(trend: TrendPoint[], r: Report): TrendPoint[] {
 }
 
 export function title(r: Report): string {
-  const what = { drill: 'Drill', failover: 'Failover', failback: 'Failback', promote: 'Database promotion' }[r.kind];
+  const what = { drill: 'Drill', failover: 'Failover', failback: 'Failback', promote: 'Database promotion', rebuild: 'Cluster rebuild' }[r.kind];
   return `${what} report: ${r.runbook}`;
 }

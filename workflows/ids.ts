@@ -3,7 +3,7 @@
  */
 
 /** The kinds of real run that change a runbook's region pair; at most one of them is active at a time. */
-export const RUN_KINDS = ['failover', 'failback', 'promote'] as const;
+export const RUN_KINDS = ['failover', 'failback', 'promote', 'rebuild'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** Workflow id of a runbook's real run of one kind: `failover-apnakart`. */
@@ -26,4 +26,9 @@ export function scheduledDrillWorkflowId(runbook: string): string {
 /** Id of a drill started by hand at `at`: `drill-apnakart-20261122T040500Z`. */
 export function manualDrillWorkflowId(runbook: string, at: Date): string {
   return `drill-${runbook}-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+}
+
+/** The random tail of a run id (8 hex digits): names what a run creates (snapshots, stack directories). */
+export function runTag(runId: string): string {
+  return runId.replace(/-/g, '').slice(-8);
 }

@@ -4,3 +4,4 @@ export { approveUpdate, rejectUpdate } from './gates';
 export { promoteReplica } from './promoteReplica';
 export { failback } from './failback';
 export { drill } from './drill';
+export { rebuildCluster } from './rebuildCluster';

@@ -1,11 +1,12 @@
 import { defineQuery } from '@temporalio/workflow';
+import type { ApplySummary, PlanSummary } from '../activities/iac';
 import type { Decision, PendingGate } from './gates';
 import type { Step } from './journal';
 
 export interface RunStatus {
   workflowId: string;
   runId: string;
-  kind: 'failover' | 'promote' | 'failback';
+  kind: 'failover' | 'promote' | 'failback' | 'rebuild';
   runbook: string;
   mode: 'planned' | 'unplanned';
   fromRegion: string;
@@ -32,6 +33,23 @@ export interface RunStatus {
   rto?: { ms: number; gateWaitMs: number; excludingGatesMs: number; objectiveMs: number; met: boolean };
   error?: { type?: string; message: string };
   newWriterEndpoint?: string;
+  /** A cluster rebuild's own record: the stack, the plan the gate showed, what was applied. */
+  rebuild?: RebuildRecord;
+}
+
+export interface RebuildRecord {
+  region: string;
+  cluster: string;
+  force: boolean;
+  /** Records that still sent traffic to the region at preflight (a forced rebuild). */
+  trafficOnRegion?: string[];
+  stack?: { dir: string; variant: string; resources: number };
+  plan?: PlanSummary;
+  apply?: ApplySummary;
+  clusterArn?: string;
+  redeploy?: { exitCode: number; durationMs: number; outputTail: string[] };
+  /** What to do next (fail back), once the rebuilt region is healthy. */
+  next?: string;
 }
 
 

@@ -8,6 +8,7 @@ import { drillCommand } from './drill';
 import { failbackCommand } from './failback';
 import { failoverCommand } from './failover';
 import { promoteCommand } from './promote';
+import { rebuildCommand } from './rebuild';
 import { reportCommand } from './report';
 import { statusCommand } from './status';
 import { validateCommand } from './validate';
@@ -18,6 +19,6 @@ export type SetExit = (code: ExitCode) => void;
 
 /** Every drover command, one per file. */
 export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {
-  const commands = [validateCommand, failoverCommand, promoteCommand, failbackCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, workerCommand, demoCommand, devCommand];
+  const commands = [validateCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, workerCommand, demoCommand, devCommand];
   for (const command of commands) program.addCommand(command(io, setExit));
 }

@@ -33,9 +33,9 @@ export function statusCommand(io: CliIO, setExit: SetExit): Command {
           return;
         }
         if (opts.watch) return setExit(await followRun(client, run, io, opts.json));
-        const { status } = await fetchStatus(client, run);
-        if (opts.json) io.out(JSON.stringify(status, null, 2));
-        else renderStatus(status).forEach((l) => io.out(l));
+        const { status, progress } = await fetchStatus(client, run);
+        if (opts.json) io.out(JSON.stringify({ ...status, progress }, null, 2));
+        else renderStatus(status, Date.now(), progress).forEach((l) => io.out(l));
       });
     });
 }

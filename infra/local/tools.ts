@@ -118,7 +118,7 @@ const LOCK_STALE_MS = 30 * 60_000;
 const LOCK_WAIT_MS = 40 * 60_000;
 
 /** A mkdir lock: atomic on every local filesystem; stale when its owner died or it is very old. */
-async function withLock<T>(fn: () => Promise<T>, log: Log): Promise<T> {
+export async function withLock<T>(fn: () => Promise<T>, log: Log): Promise<T> {
   const dir = toolsDir();
   fs.mkdirSync(dir, { recursive: true });
   const lock = path.join(dir, '.install.lock');
@@ -171,7 +171,7 @@ function lockIsStale(lock: string): boolean {
   }
 }
 
-function checkExecutable(file: string, from: string): string {
+export function checkExecutable(file: string, from: string): string {
   if (!isExecutable(file)) throw new Error(`${from}=${file} is not an executable file`);
   return path.resolve(file);
 }

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
+import { createActivities, type ActivityDeps } from '../../activities';
 import { createAwsClients, type AwsConfig } from '../../activities/aws/clients';
 import { startLagFeeder, startRegionApps, type RegionApps } from '../../infra/local/apps';
 import { seedRunbook } from '../../infra/local/seed';
@@ -59,8 +59,8 @@ export class IntegrationEnv {
     return { file, runbook, taskQueue: `tq-${name}` };
   }
 
-  async withWorker<T>(taskQueue: string, fn: () => Promise<T>, config: AwsConfig = this.config()): Promise<T> {
-    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(config), temporal: () => this.client }) });
+  async withWorker<T>(taskQueue: string, fn: () => Promise<T>, config: AwsConfig = this.config(), extra: Pick<ActivityDeps, 'iac'> = {}): Promise<T> {
+    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(config), temporal: () => this.client, ...extra }) });
     return worker.runUntil(fn);
   }
 }

@@ -53,7 +53,11 @@ export function writeRunbook(opts: { name: string; unique?: boolean; probeBases?
   // Tests publish ReplicaLag every few hundred ms (startLagFeeder), so read it at 1 s resolution.
   doc.setIn(['database', 'lagPeriod'], '1s');
   doc.setIn(['database', 'lagZeroTimeout'], '30s');
-  for (const [p, value] of opts.set ?? []) doc.setIn(p, value);
+  // undefined removes the key.
+  for (const [p, value] of opts.set ?? []) {
+    if (value === undefined) doc.deleteIn(p);
+    else doc.setIn(p, value);
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-rb-'));
   const file = path.join(dir, `${opts.name}.yaml`);
   fs.writeFileSync(file, doc.toString());

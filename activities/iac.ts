@@ -1,0 +1,561 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import picomatch from 'picomatch';
+import { isExecutable, lastLine } from '../infra/local/tools';
+import { FailureType } from '../workflows/failures';
+
+export interface PlannedChange {
+  address: string;
+  /** From `show -json` resource_changes[].change.actions, e.g. ["create"], ["delete","create"]. */
+  actions: string[];
+}
+
+/** A saved plan. The counts do not overlap: a replacement counts in `replace` only, not in `add` or `destroy`. */
+export interface PlanSummary {
+  add: number;
+  change: number;
+  destroy: number;
+  replace: number;
+  /** Addresses the plan deletes or replaces. */
+  toDestroy: string[];
+  /** Every resource change except no-op and read. */
+  changes: PlannedChange[];
+  planFile: string;
+  planSha256: string;
+  noChanges: boolean;
+}
+
+export interface ApplySummary {
+  applied: string[];
+  /** Root module outputs; sensitive values are replaced by "(sensitive)". */
+  outputs: Record<string, unknown>;
+  alreadyApplied: boolean;
+  replanned: boolean;
+  durationMs: number;
+}
+
+/** Heartbeat details. */
+export interface IacProgress {
+  phase: 'init' | 'plan' | 'apply';
+  resource?: string;
+  action?: string;
+  done: number;
+  total?: number;
+  message?: string;
+}
+
+export interface IacPlanInput {
+  dir: string;
+  binary?: string;
+  /** Globs (picomatch, `[` literal) of addresses the plan may delete or replace. */
+  allowDestroy: string[];
+  timeoutMs: number;
+}
+
+export interface IacApplyInput {
+  dir: string;
+  binary?: string;
+  approved: PlanSummary;
+  allowDestroy: string[];
+  timeoutMs: number;
+}
+
+export interface IacDeps {
+  /** resolves the binary: the input's binary if given, else e.g. ensureTofu() */
+  binary: (preferred?: string) => Promise<string>;
+  env?: NodeJS.ProcessEnv;
+  /** How long an interrupted tofu may take to stop (and release its lock) before SIGKILL; default 30 s. */
+  graceMs?: number;
+}
+
+const PLAN_FILE = 'drover.tfplan';
+const HEARTBEAT_EVERY_MS = 5_000;
+const DEFAULT_GRACE_MS = 30_000;
+const CLEANUP_TIMEOUT_MS = 60_000;
+// An address no configuration can hold (there is no "drover_lock_probe" provider): untaint of it only takes and releases the lock.
+const LOCK_PROBE_ADDRESS = 'drover_lock_probe.probe';
+const HOW_TO_CONFIGURE = "set the runbook's rebuild.binary or $DROVER_TOFU to an OpenTofu (or Terraform) binary";
+
+type Phase = IacProgress['phase'];
+
+/** One line of OpenTofu's machine-readable UI (`-json`). */
+interface UiEvent {
+  type?: string;
+  hook?: { resource?: { addr?: string }; action?: string };
+  change?: { resource?: { addr?: string }; action?: string };
+  changes?: { add?: number; change?: number; remove?: number };
+  diagnostic?: Diagnostic;
+}
+
+interface Diagnostic {
+  severity?: string;
+  summary?: string;
+  detail?: string;
+  range?: { filename?: string; start?: { line?: number } };
+}
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  /** The last 20 kB of stdout and stderr, for errors without diagnostics. */
+  tail: string;
+  diagnostics: Diagnostic[];
+  spawnError?: NodeJS.ErrnoException;
+  interrupted?: 'cancelled' | 'timed out';
+}
+
+interface Invocation {
+  args: string[];
+  timeoutMs: number;
+  /** Keep all of stdout: `show -json` and `output -json` print one document. */
+  captureStdout?: boolean;
+  onEvent?: (event: UiEvent) => void;
+  /** Absent for the clean-up commands run after a cancellation, which must not be cancelled themselves. */
+  signal?: AbortSignal;
+}
+
+interface StepOptions extends Omit<Invocation, 'signal' | 'onEvent'> {
+  /** Heartbeat details for a UI event, or undefined to skip it. */
+  progress?: (e: UiEvent) => IacProgress | undefined;
+  /** The first heartbeat, repeated until an event says more (default: nothing done yet). */
+  initial?: IacProgress;
+}
+
+/** A plan as read from `show -json`, plus what the re-plan check needs beyond PlanSummary. */
+interface ReadPlan {
+  summary: PlanSummary;
+  /** Addresses replaced only because a failed or interrupted apply left them tainted. */
+  taintedReplacements: Set<string>;
+}
+
+/** What `show -json <plan>` holds that drover reads. */
+interface ShowJson {
+  resource_changes?: { address: string; action_reason?: string; change: { actions: string[] } }[];
+  output_changes?: Record<string, { actions: string[] }>;
+}
+
+/**
+ * IaC activities: plan a synthesized stack with OpenTofu (or Terraform), then apply exactly the
+ * approved plan. Both heartbeat progress and stop tofu gracefully when cancelled.
+ */
+export function createIacActivities(deps: IacDeps) {
+  const graceMs = deps.graceMs ?? DEFAULT_GRACE_MS;
+
+  /** One tofu command in `dir`, parsing its `-json` lines as they come. Never rejects. */
+  function exec(bin: string, dir: string, inv: Invocation): Promise<Outcome> {
+    const env = { ...process.env, ...deps.env, TF_IN_AUTOMATION: '1', TF_INPUT: '0', NO_COLOR: '1' };
+    return new Promise((resolve) => {
+      const out: Outcome = { code: -1, stdout: '', tail: '', diagnostics: [] };
+      if (inv.signal?.aborted) {
+        out.interrupted = 'cancelled';
+        return resolve(out);
+      }
+      const child = spawn(bin, inv.args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let pending = '';
+      const keepTail = (s: string) => {
+        out.tail = (out.tail + s).slice(-20_000);
+      };
+      const onLine = (line: string) => {
+        const event = parseUiLine(line);
+        if (!event) return;
+        if (event.type === 'diagnostic' && event.diagnostic) out.diagnostics.push(event.diagnostic);
+        inv.onEvent?.(event);
+      };
+      child.stdout.on('data', (b: Buffer) => {
+        const s = b.toString('utf8');
+        keepTail(s);
+        if (inv.captureStdout) out.stdout += s;
+        const lines = (pending + s).split('\n');
+        pending = lines.pop() ?? '';
+        lines.forEach(onLine);
+      });
+      child.stderr.on('data', (b: Buffer) => keepTail(b.toString('utf8')));
+
+      // SIGINT first: tofu stops its operations, writes state and releases the lock. SIGKILL if it will not.
+      let killTimer: NodeJS.Timeout | undefined;
+      const interrupt = (why: NonNullable<Outcome['interrupted']>) => {
+        if (out.interrupted) return;
+        out.interrupted = why;
+        child.kill('SIGINT');
+        killTimer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      };
+      const onAbort = () => interrupt('cancelled');
+      inv.signal?.addEventListener('abort', onAbort, { once: true });
+      const timeout = setTimeout(() => interrupt('timed out'), inv.timeoutMs);
+
+      let settled = false;
+      const finish = (code: number) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timeout);
+        clearTimeout(killTimer);
+        inv.signal?.removeEventListener('abort', onAbort);
+        if (pending) onLine(pending);
+        out.code = code;
+        resolve(out);
+      };
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        out.spawnError = e;
+        finish(-1);
+      });
+      // A provisioner's orphaned child can hold the pipes open after tofu exits: do not wait for them for long.
+      child.on('exit', (code) => setTimeout(() => finish(code ?? -1), 2_000).unref());
+      child.on('close', (code) => finish(code ?? -1));
+    });
+  }
+
+  /** Resolve the binary and check it can run. */
+  async function resolveBinary(preferred?: string): Promise<string> {
+    let bin: string;
+    try {
+      bin = await deps.binary(preferred);
+    } catch (e) {
+      throw failure(FailureType.IacToolMissing, `no OpenTofu binary: ${firstLine((e as Error).message)}; ${HOW_TO_CONFIGURE}`);
+    }
+    if (!isExecutable(bin)) throw failure(FailureType.IacToolMissing, `the OpenTofu binary ${bin} is missing or not executable; ${HOW_TO_CONFIGURE}`);
+    return bin;
+  }
+
+  /**
+   * Run a command of `phase` with heartbeats; on cancellation or timeout make sure the state lock is
+   * free, then throw. Failures of the command itself are left to the caller.
+   */
+  async function step(bin: string, dir: string, phase: Phase, inv: StepOptions): Promise<Outcome> {
+    const ctx = inActivity();
+    let last: IacProgress = inv.initial ?? { phase, done: 0, message: `tofu ${inv.args[0]}` };
+    ctx?.heartbeat(last);
+    const ticker = setInterval(() => ctx?.heartbeat(last), HEARTBEAT_EVERY_MS);
+    let outcome: Outcome;
+    try {
+      outcome = await exec(bin, dir, {
+        ...inv,
+        signal: ctx?.cancellationSignal,
+        onEvent: (e) => {
+          const p = inv.progress?.(e);
+          if (!p) return;
+          last = p;
+          ctx?.heartbeat(p);
+        },
+      });
+    } finally {
+      clearInterval(ticker);
+    }
+    if (outcome.spawnError) {
+      throw failure(FailureType.IacToolMissing, `cannot run ${bin} (${outcome.spawnError.code ?? outcome.spawnError.message}); ${HOW_TO_CONFIGURE}`);
+    }
+    if (outcome.interrupted) {
+      if (phase !== 'init') await releaseLock(bin, dir);
+      if (outcome.interrupted === 'cancelled') throw ctx?.cancellationSignal.reason ?? new Error(`tofu ${inv.args[0]} was cancelled`);
+      const message = `tofu ${inv.args[0]} did not finish within ${seconds(inv.timeoutMs)} and was interrupted`;
+      // An interrupted apply may have changed resources: a person looks before anything runs again.
+      if (phase === 'apply') throw failure(FailureType.IacApplyFailed, `${message}; the state it wrote is kept`);
+      throw new Error(`${message} (retried)`); // init and plan change nothing: a retry is safe
+    }
+    return outcome;
+  }
+
+  /**
+   * After an interrupted command: take and release the state lock once. A lock a killed tofu left
+   * behind (remote backends; the local backend's OS lock dies with the process) is force-unlocked.
+   */
+  async function releaseLock(bin: string, dir: string): Promise<void> {
+    const probe = await exec(bin, dir, { args: ['untaint', '-allow-missing', '-lock-timeout=0s', '-no-color', LOCK_PROBE_ADDRESS], timeoutMs: CLEANUP_TIMEOUT_MS });
+    const lockId = lockIdFrom(probe.tail);
+    if (probe.code === 0 || !lockId) return;
+    inActivity()?.log.warn(`force-unlocking the state lock ${lockId} left by an interrupted tofu in ${dir}`);
+    const unlock = await exec(bin, dir, { args: ['force-unlock', '-force', '-no-color', lockId], timeoutMs: CLEANUP_TIMEOUT_MS });
+    if (unlock.code !== 0) inActivity()?.log.error(`tofu force-unlock ${lockId} failed: ${lastLine(unlock.tail)}`);
+  }
+
+  async function init(bin: string, dir: string, timeoutMs: number): Promise<void> {
+    const progress = (e: UiEvent): IacProgress | undefined => (e.type === 'diagnostic' ? { phase: 'init', done: 0, message: diagnosticTitle(e) } : undefined);
+    let r = await step(bin, dir, 'init', { args: ['init', '-input=false', '-no-color', '-json'], timeoutMs, progress });
+    // `init -json` is new (OpenTofu 1.10, Terraform 1.9): older binaries get the human output.
+    if (r.code !== 0 && /flag provided but not defined: -json/.test(r.tail)) {
+      r = await step(bin, dir, 'init', { args: ['init', '-input=false', '-no-color'], timeoutMs });
+    }
+    if (r.code !== 0) throw commandFailure(FailureType.IacInvalidStack, 'tofu init', r);
+  }
+
+  /** `plan -out` then `show -json`: a summary of exactly what the saved plan will do. */
+  async function plan(bin: string, dir: string, timeoutMs: number): Promise<ReadPlan> {
+    const planFile = path.join(dir, PLAN_FILE);
+    let planned = 0;
+    const progress = (e: UiEvent): IacProgress | undefined => {
+      const resource = e.change?.resource?.addr ?? e.hook?.resource?.addr;
+      if (e.type === 'planned_change') planned += 1;
+      if (e.type === 'planned_change' || e.type === 'refresh_start' || e.type === 'refresh_complete') {
+        return { phase: 'plan', resource, action: e.change?.action ?? e.hook?.action, done: planned, message: `${e.type} ${resource ?? ''}`.trim() };
+      }
+      if (e.type === 'change_summary') return { phase: 'plan', done: planned, total: planned, message: changeSummaryText(e) };
+      if (e.type === 'diagnostic') return { phase: 'plan', done: planned, message: diagnosticTitle(e) };
+      return undefined;
+    };
+    // -detailed-exitcode: 0 no changes, 2 changes, 1 error.
+    const r = await step(bin, dir, 'plan', { args: ['plan', '-input=false', '-no-color', '-json', '-detailed-exitcode', `-out=${planFile}`], timeoutMs, progress });
+    if (r.code !== 0 && r.code !== 2) throw commandFailure(FailureType.IacInvalidStack, 'tofu plan', r);
+
+    const show = await step(bin, dir, 'plan', { args: ['show', '-json', '-no-color', planFile], timeoutMs, captureStdout: true });
+    if (show.code !== 0) throw commandFailure(FailureType.IacInvalidStack, 'tofu show', show);
+    let parsed: ShowJson;
+    try {
+      parsed = JSON.parse(show.stdout) as ShowJson;
+    } catch {
+      throw failure(FailureType.IacInvalidStack, `tofu show -json ${planFile} printed no JSON plan: ${lastLine(show.tail)}`);
+    }
+    const digest = await sha256(planFile);
+    if (!digest) throw failure(FailureType.IacInvalidStack, `tofu plan wrote no readable plan file ${planFile}`);
+    return summarizePlan(parsed, planFile, digest);
+  }
+
+  /** Apply a saved plan. `stale` when tofu refused it because the state moved on since it was made. */
+  async function applyPlan(bin: string, dir: string, planFile: string, total: number, timeoutMs: number): Promise<{ ok: boolean; stale: boolean; applied: string[]; outcome: Outcome }> {
+    const applied: string[] = [];
+    const progress = (e: UiEvent): IacProgress | undefined => {
+      const resource = e.hook?.resource?.addr;
+      if (e.type === 'apply_complete' && resource && !applied.includes(resource)) applied.push(resource);
+      if (e.type?.startsWith('apply_') || e.type?.startsWith('provision_')) {
+        // provision_progress carries the provisioner's output, which may hold secrets: only its type goes out.
+        return { phase: 'apply', resource, action: e.hook?.action, done: applied.length, total, message: `${e.type} ${resource ?? ''}`.trim() };
+      }
+      if (e.type === 'change_summary') return { phase: 'apply', done: applied.length, total, message: changeSummaryText(e) };
+      if (e.type === 'diagnostic') return { phase: 'apply', done: applied.length, total, message: diagnosticTitle(e) };
+      return undefined;
+    };
+    const outcome = await step(bin, dir, 'apply', { args: ['apply', '-input=false', '-no-color', '-json', planFile], timeoutMs, progress });
+    const stale = outcome.code !== 0 && outcome.diagnostics.some((d) => /^Saved plan (is stale|does not match the given state)/.test(d.summary ?? ''));
+    return { ok: outcome.code === 0, stale, applied, outcome };
+  }
+
+  async function outputs(bin: string, dir: string, timeoutMs: number, progress: IacProgress): Promise<Record<string, unknown>> {
+    const r = await step(bin, dir, 'apply', { args: ['output', '-json', '-no-color'], timeoutMs, captureStdout: true, initial: progress });
+    if (r.code !== 0) throw commandFailure(FailureType.IacApplyFailed, 'tofu output', r);
+    let parsed: Record<string, { sensitive?: boolean; value?: unknown }>;
+    try {
+      parsed = JSON.parse(r.stdout || '{}') as typeof parsed;
+    } catch {
+      throw failure(FailureType.IacApplyFailed, `tofu output -json printed no JSON: ${lastLine(r.tail)}`);
+    }
+    return Object.fromEntries(Object.entries(parsed).map(([name, o]) => [name, o.sensitive ? '(sensitive)' : o.value]));
+  }
+
+  return {
+    /** Init and plan the stack into a saved plan; refuses a plan that destroys what allowDestroy does not name. */
+    async iacPlan(input: IacPlanInput): Promise<PlanSummary> {
+      const dir = checkStackDir(input.dir);
+      const bin = await resolveBinary(input.binary);
+      await init(bin, dir, input.timeoutMs);
+      const { summary } = await plan(bin, dir, input.timeoutMs);
+      const refused = refusedDestroys(summary.toDestroy, input.allowDestroy);
+      if (refused.length > 0) {
+        fs.rmSync(summary.planFile, { force: true }); // a refused plan must not be applied by anyone
+        throw refusal(refused, input.allowDestroy);
+      }
+      return summary;
+    },
+
+    /**
+     * Apply the approved plan. On a retry whose saved plan is stale or gone (a worker died during or
+     * after an apply), re-plan: nothing left means already applied; a subset of the approved changes
+     * is applied; anything else is refused.
+     */
+    async iacApply(input: IacApplyInput): Promise<ApplySummary> {
+      const started = Date.now();
+      const dir = checkStackDir(input.dir);
+      const approved = input.approved;
+      const refused = refusedDestroys(approved.toDestroy, input.allowDestroy);
+      if (refused.length > 0) throw refusal(refused, input.allowDestroy);
+      const bin = await resolveBinary(input.binary);
+      // A retry may land on a worker that never initialised this directory; init is idempotent.
+      await init(bin, dir, input.timeoutMs);
+      const done = async (applied: string[], total: number, alreadyApplied: boolean, replanned: boolean): Promise<ApplySummary> => {
+        const o = await outputs(bin, dir, input.timeoutMs, { phase: 'apply', done: applied.length, total, message: 'reading outputs' });
+        return { applied, outputs: o, alreadyApplied, replanned, durationMs: Date.now() - started };
+      };
+
+      if ((await sha256(approved.planFile)) === approved.planSha256) {
+        const r = await applyPlan(bin, dir, approved.planFile, approved.changes.length, input.timeoutMs);
+        if (r.ok) {
+          fs.rmSync(approved.planFile, { force: true }); // applied plans are spent; a retry re-plans
+          return done(r.applied, approved.changes.length, false, false);
+        }
+        if (!r.stale) throw commandFailure(FailureType.IacApplyFailed, 'tofu apply', r.outcome, 'the state it wrote is kept');
+      }
+
+      const fresh = await plan(bin, dir, input.timeoutMs);
+      if (fresh.summary.noChanges) {
+        fs.rmSync(fresh.summary.planFile, { force: true });
+        return done([], 0, true, false);
+      }
+      const differences = uncovered(fresh, approved);
+      if (differences.length > 0) {
+        throw failure(FailureType.IacPlanChanged, `the stack's plan changed since it was approved; nothing more was applied: ${differences.join('; ')}`);
+      }
+      // Replacing what the approved plan itself created (and an interrupted apply tainted) is not a destroy to refuse.
+      const approvedCreates = new Set(approved.changes.filter((c) => c.actions.join('+') === 'create').map((c) => c.address));
+      const refusedNow = refusedDestroys(
+        fresh.summary.toDestroy.filter((a) => !(fresh.taintedReplacements.has(a) && approvedCreates.has(a))),
+        input.allowDestroy,
+      );
+      if (refusedNow.length > 0) throw refusal(refusedNow, input.allowDestroy);
+      const r = await applyPlan(bin, dir, fresh.summary.planFile, fresh.summary.changes.length, input.timeoutMs);
+      if (!r.ok) {
+        const type = r.stale ? FailureType.IacPlanChanged : FailureType.IacApplyFailed;
+        throw commandFailure(type, 'tofu apply (re-planned)', r.outcome, 'the state it wrote is kept');
+      }
+      fs.rmSync(fresh.summary.planFile, { force: true });
+      return done(r.applied, fresh.summary.changes.length, false, true);
+    },
+  };
+}
+
+/** PlanSummary from `show -json`: counts, destroys and the changes that do something. */
+function summarizePlan(show: ShowJson, planFile: string, planSha256: string): ReadPlan {
+  const summary: PlanSummary = { add: 0, change: 0, destroy: 0, replace: 0, toDestroy: [], changes: [], planFile, planSha256, noChanges: true };
+  const taintedReplacements = new Set<string>();
+  for (const rc of show.resource_changes ?? []) {
+    const actions = rc.change.actions;
+    if (actions.every((a) => a === 'no-op' || a === 'read')) continue;
+    summary.changes.push({ address: rc.address, actions });
+    const deletes = actions.includes('delete');
+    const creates = actions.includes('create');
+    if (deletes && creates) summary.replace += 1;
+    else if (deletes) summary.destroy += 1;
+    else if (creates) summary.add += 1;
+    else if (actions.includes('update')) summary.change += 1;
+    if (deletes) summary.toDestroy.push(rc.address);
+    if (deletes && creates && rc.action_reason === 'replace_because_tainted') taintedReplacements.add(rc.address);
+  }
+  // An output-only change still needs an apply to reach the state.
+  const outputChanges = Object.values(show.output_changes ?? {}).some((o) => o.actions.some((a) => a !== 'no-op'));
+  summary.noChanges = summary.changes.length === 0 && !outputChanges;
+  return { summary, taintedReplacements };
+}
+
+/**
+ * The fresh plan's changes the approved plan does not cover (same address, same actions). A tainted
+ * replacement of an address the approved plan created is covered: it finishes that create.
+ */
+function uncovered(fresh: ReadPlan, approved: PlanSummary): string[] {
+  const approvedActions = new Map(approved.changes.map((c) => [c.address, c.actions.join('+')]));
+  return fresh.summary.changes
+    .filter((c) => {
+      const was = approvedActions.get(c.address);
+      if (was === c.actions.join('+')) return false;
+      return !(was === 'create' && fresh.taintedReplacements.has(c.address));
+    })
+    .map((c) => `${c.address} would ${c.actions.join('+')} (approved: ${approvedActions.get(c.address) ?? 'no change'})`);
+}
+
+/** Addresses matching none of the globs. `[` is literal so `aws_instance.web[0]` and `...web[*]` read as written. */
+function refusedDestroys(addresses: string[], allowDestroy: string[]): string[] {
+  const matchers = allowDestroy.map((g) => picomatch(g, { nobracket: true, nonegate: true, noextglob: true, bash: true, dot: true }));
+  return addresses.filter((a) => !allowDestroy.includes(a) && !matchers.some((m) => m(a)));
+}
+
+function refusal(refused: string[], allowDestroy: string[]): ApplicationFailure {
+  const allowed = allowDestroy.length > 0 ? `allowDestroy is ${allowDestroy.join(', ')}` : 'allowDestroy is empty';
+  return failure(FailureType.IacPlanRefused, `the plan would destroy or replace ${refused.join(', ')}, which allowDestroy does not name (${allowed}); nothing was applied`);
+}
+
+/**
+ * A failed command as one line: its error diagnostics (summary: detail (file:line)), else its last
+ * output line. A state locked by another run is the exception: nothing ran, so it is a plain, retried error.
+ */
+function commandFailure(type: FailureType, what: string, r: Outcome, after?: string): Error {
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  const lockId = lockIdFrom(r.diagnostics.map((d) => `${d.summary}\n${d.detail}`).join('\n'));
+  if (lockId) return new Error(`${what}: the state is locked by another operation (lock ID ${lockId}); retrying. If no tofu is running on it, run: tofu force-unlock ${lockId}`);
+  const why = errors.length > 0 ? [...new Set(errors.map(describeDiagnostic))].join('; ') : lastLine(r.tail);
+  return failure(type, `${what} failed (exit ${r.code}): ${why}${after ? `; ${after}` : ''}`);
+}
+
+function describeDiagnostic(d: Diagnostic): string {
+  const where = d.range?.filename ? ` (${d.range.filename}${d.range.start?.line ? `:${d.range.start.line}` : ''})` : '';
+  const text = [d.summary, d.detail].filter(Boolean).join(': ');
+  return `${oneLine(text)}${where}`;
+}
+
+function failure(type: FailureType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message: truncate(message, 4_000), nonRetryable: true });
+}
+
+/**
+ * The stack directory, absolute (tofu runs in it, so a relative plan path would point elsewhere). It
+ * must hold configuration, or tofu would happily plan an empty stack that destroys everything.
+ */
+function checkStackDir(input: string): string {
+  const dir = path.resolve(input);
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir);
+  } catch {
+    throw failure(FailureType.IacInvalidStack, `the stack directory ${dir} does not exist or cannot be read`);
+  }
+  if (!files.some((f) => f.endsWith('.tf') || f.endsWith('.tf.json'))) {
+    throw failure(FailureType.IacInvalidStack, `the stack directory ${dir} holds no .tf or .tf.json file (was the stack synthesized?)`);
+  }
+  return dir;
+}
+
+function parseUiLine(line: string): UiEvent | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as UiEvent;
+  } catch {
+    return undefined;
+  }
+}
+
+function changeSummaryText(e: UiEvent): string {
+  const c = e.changes ?? {};
+  return `${c.add ?? 0} to add, ${c.change ?? 0} to change, ${c.remove ?? 0} to destroy`;
+}
+
+/** Only a diagnostic's summary goes into heartbeats: its detail may quote values. */
+function diagnosticTitle(e: UiEvent): string {
+  return `${e.diagnostic?.severity ?? 'diagnostic'}: ${e.diagnostic?.summary ?? ''}`;
+}
+
+function lockIdFrom(output: string): string | undefined {
+  return /Error acquiring the state lock[\s\S]*?\bID:\s+(\S+)/.exec(output)?.[1];
+}
+
+/** The file's sha256, or undefined when it cannot be read (a retry on another worker has no plan file). */
+async function sha256(file: string): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Uint8Array);
+  } catch {
+    return undefined;
+  }
+  return hash.digest('hex');
+}
+
+function inActivity(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0].trim();
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+function truncate(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)} s`;
+}

@@ -1,0 +1,294 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+// Provider classes come from their submodules: the package root loads every binding (hundreds of MB).
+import { EksAddon } from '@cdktf/provider-aws/lib/eks-addon';
+import { EksCluster } from '@cdktf/provider-aws/lib/eks-cluster';
+import { EksNodeGroup } from '@cdktf/provider-aws/lib/eks-node-group';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { LocalBackend, S3Backend, TerraformOutput, TerraformResource, TerraformStack, type S3BackendConfig, type TerraformMetaArguments } from 'cdktf';
+import type { Construct } from 'constructs';
+import type { Cluster, Runbook } from '../../runbooks/schema';
+
+/**
+ * `aws`: the real EKS, IAM and provider resources. `terraform-data`: the same addresses and shape,
+ * every AWS resource replaced by a built-in `terraform_data` whose `input` is the configuration
+ * the real resource would get, and no provider (for machines without the AWS provider plugin).
+ */
+export type StackVariant = 'aws' | 'terraform-data';
+
+export interface ClusterStackProps {
+  runbook: Runbook;
+  /** The region whose cluster the stack describes. */
+  region: string;
+  /** Directory of the local backend's state file (used when the runbook's backend is local). */
+  stateDir: string;
+  /** Default `aws`. */
+  variant?: StackVariant;
+}
+
+/** A runbook that cannot be turned into a cluster stack. The message is meant for the operator, as is. */
+export class ClusterStackError extends Error {
+  override readonly name = 'ClusterStackError';
+}
+
+export type ClusterNetwork = NonNullable<Cluster['network']>;
+
+/** The Terraform stack name of a runbook's region: drover-<runbook>-<region>. */
+export function clusterStackName(runbook: Pick<Runbook, 'name'>, region: string): string {
+  return `drover-${runbook.name}-${region}`;
+}
+
+/**
+ * The cluster a rebuild of `region` recreates, with its network. Throws a ClusterStackError when the
+ * runbook has no (or more than one) cluster there, the cluster has no network, or two of its node
+ * groups or add-ons share a name.
+ */
+export function rebuildTarget(runbook: Runbook, region: string): { cluster: Cluster; network: ClusterNetwork; index: number } {
+  const clusters = runbook.compute.clusters;
+  const matches = clusters.filter((c) => c.region === region);
+  if (matches.length === 0) {
+    const regions = [...new Set(clusters.map((c) => c.region))].join(', ');
+    throw new ClusterStackError(`runbook ${runbook.name} has no cluster in region ${region} (its clusters are in ${regions})`);
+  }
+  if (matches.length > 1) {
+    throw new ClusterStackError(`runbook ${runbook.name} has ${matches.length} clusters in region ${region} (${matches.map((c) => c.name).join(', ')}); a cluster stack describes one cluster per region`);
+  }
+  const cluster = matches[0];
+  const index = clusters.indexOf(cluster);
+  if (!cluster.network) {
+    throw new ClusterStackError(`cluster ${cluster.name} (${region}) has no network: add compute.clusters[${index}].network (subnetIds, securityGroupIds) to rebuild it from code`);
+  }
+  const duplicate = (names: string[]) => names.find((n, i) => names.indexOf(n) !== i);
+  const group = duplicate(cluster.nodeGroups.map((g) => g.name));
+  if (group !== undefined) throw new ClusterStackError(`cluster ${cluster.name} (${region}) has two node groups named ${group}`);
+  const addon = duplicate(cluster.addons.map((a) => a.name));
+  if (addon !== undefined) throw new ClusterStackError(`cluster ${cluster.name} (${region}) lists the add-on ${addon} twice`);
+  return { cluster, network: cluster.network, index };
+}
+
+/** The tags drover puts on every taggable resource of a cluster stack. */
+export function droverTags(runbook: Pick<Runbook, 'name'>, region: string, clusterName: string): Record<string, string> {
+  return {
+    'drover:managed-by': 'drover',
+    'drover:runbook': runbook.name,
+    'drover:region': region,
+    'drover:cluster': clusterName,
+  };
+}
+
+const IAM_ROLE_NAME_MAX = 64;
+
+/**
+ * The IAM role name of a cluster's `cluster` or `node` role: <cluster>-<region>-<kind>. IAM names are
+ * account-wide (hence the region) and at most 64 characters of [A-Za-z0-9+=,.@_-]: a longer name, or
+ * one with other characters, keeps as much of the cluster name as fits plus a hash of the full name.
+ */
+export function iamRoleName(clusterName: string, region: string, kind: 'cluster' | 'node'): string {
+  const rest = `-${region}-${kind}`;
+  const full = `${clusterName}${rest}`;
+  const safe = clusterName.replace(/[^\w+=,.@-]/g, '-');
+  if (safe === clusterName && full.length <= IAM_ROLE_NAME_MAX) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
+  return `${safe.slice(0, IAM_ROLE_NAME_MAX - rest.length - hash.length - 1)}-${hash}${rest}`;
+}
+
+/** The AWS partition of a region, for AWS-managed policy ARNs. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  const iso = /^[a-z]{2}-(iso[a-z]*)-/.exec(region);
+  if (iso) return iso[1] === 'iso' ? 'aws-iso' : `aws-iso-${iso[1].slice(3)}`;
+  return 'aws';
+}
+
+/** The other region of the runbook's pair: the one that survives while `region` is being rebuilt. */
+export function survivingRegion(runbook: Runbook, region: string): string {
+  return region === runbook.regions.primary ? runbook.regions.standby : runbook.regions.primary;
+}
+
+const CLUSTER_POLICIES = ['AmazonEKSClusterPolicy'];
+const NODE_POLICIES = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'];
+
+/** One region's EKS cluster from the runbook: provider, IAM roles, cluster, node groups, add-ons, outputs. */
+export class ClusterStack extends TerraformStack {
+  readonly variant: StackVariant;
+  readonly cluster: Cluster;
+
+  constructor(scope: Construct, id: string, props: ClusterStackProps) {
+    super(scope, id);
+    const { runbook, region } = props;
+    const variant = props.variant ?? 'aws';
+    const { cluster, network } = rebuildTarget(runbook, region);
+    this.variant = variant;
+    this.cluster = cluster;
+    const tags = droverTags(runbook, region, cluster.name);
+
+    declareBackend(this, runbook, region, props.stateDir);
+    if (variant === 'aws') new AwsProvider(this, 'aws', { region, defaultTags: [{ tags }] });
+
+    // Construct ids are the Terraform names in both variants (aws_eks_node_group.node_group_general,
+    // terraform_data.node_group_general): prefixed by kind, so names stay unique among terraform_data.
+    const declare = <C extends TerraformMetaArguments>(id: string, resource: ResourceClass<C>, config: C) => declareResource(this, variant, id, resource, config);
+
+    const policyArn = (policy: string) => `arn:${partitionOf(region)}:iam::aws:policy/${policy}`;
+    const role = (id: string, kind: 'cluster' | 'node', service: string, policies: string[]) => {
+      const declared = declare(id, IamRole, { name: iamRoleName(cluster.name, region, kind), assumeRolePolicy: trustPolicy(service), tags });
+      const attachments = policies.map((policy) => declare(`${id}_${policy}`, IamRolePolicyAttachment, { role: declared.ref('name'), policyArn: policyArn(policy) }));
+      return { ...declared, attachments: attachments.map((a) => a.resource) };
+    };
+    const clusterRole = role('cluster_role', 'cluster', 'eks.amazonaws.com', CLUSTER_POLICIES);
+    const nodeRole = role('node_role', 'node', 'ec2.amazonaws.com', NODE_POLICIES);
+
+    const eks = declare('cluster', EksCluster, {
+      name: cluster.name,
+      version: cluster.version,
+      roleArn: clusterRole.ref('arn'),
+      vpcConfig: {
+        subnetIds: network.subnetIds,
+        securityGroupIds: network.securityGroupIds,
+        endpointPublicAccess: network.endpointPublicAccess,
+        // EKS needs one of the two endpoints; nodes and in-VPC tooling use the private one.
+        endpointPrivateAccess: true,
+      },
+      tags,
+      dependsOn: clusterRole.attachments,
+    });
+
+    const nodeGroups = cluster.nodeGroups.map((group) =>
+      declare(`node_group_${group.name}`, EksNodeGroup, {
+        clusterName: eks.ref('name'),
+        nodeGroupName: group.name,
+        nodeRoleArn: nodeRole.ref('arn'),
+        subnetIds: network.subnetIds,
+        instanceTypes: group.instanceTypes,
+        diskSize: group.diskSize,
+        scalingConfig: { desiredSize: group.active, minSize: group.standby, maxSize: group.max ?? group.active },
+        tags,
+        // Nodes cannot join before their role has the worker, CNI and registry policies.
+        dependsOn: nodeRole.attachments,
+      }),
+    );
+
+    for (const addon of cluster.addons) {
+      declare(`addon_${addon.name}`, EksAddon, {
+        clusterName: eks.ref('name'),
+        addonName: addon.name,
+        addonVersion: addon.version,
+        // EKS installs self-managed vpc-cni, coredns and kube-proxy with the cluster; take them over.
+        resolveConflictsOnCreate: 'OVERWRITE',
+        tags,
+        // Add-ons such as coredns stay degraded until there are nodes to run on.
+        dependsOn: nodeGroups.map((g) => g.resource),
+      });
+    }
+
+    new TerraformOutput(this, 'cluster_name', { value: eks.ref('name') });
+    new TerraformOutput(this, 'cluster_arn', { value: eks.ref('arn') });
+    new TerraformOutput(this, 'cluster_endpoint', { value: eks.ref('endpoint') });
+    new TerraformOutput(this, 'node_group_names', { value: nodeGroups.map((g) => g.ref('node_group_name')) });
+  }
+}
+
+function trustPolicy(service: string): string {
+  return JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }] });
+}
+
+function declareBackend(stack: TerraformStack, runbook: Runbook, region: string, stateDir: string): void {
+  const backend = runbook.rebuild?.backend ?? { type: 'local' };
+  if (backend.type === 's3') {
+    // cdktf 0.21 predates S3-native locking (use_lockfile, Terraform/OpenTofu >= 1.10); the backend
+    // passes every key through, snake-cased, so the extra key reaches the JSON as use_lockfile.
+    const config: S3BackendConfig & { readonly useLockfile: boolean } = {
+      bucket: backend.bucket,
+      key: backend.key ?? `drover/${runbook.name}/${region}/terraform.tfstate`,
+      region: backend.region ?? survivingRegion(runbook, region),
+      encrypt: true,
+      useLockfile: true,
+    };
+    new S3Backend(stack, config);
+  } else {
+    // Relative to the caller, not to the stack directory Terraform runs in.
+    new LocalBackend(stack, { path: path.resolve(stateDir, 'terraform.tfstate') });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One declaration for both variants: the real resource, or a terraform_data stand-in for it.
+
+/** A generated provider resource class (EksCluster, IamRole, ...). */
+interface ResourceClass<C extends TerraformMetaArguments> {
+  new (scope: Construct, id: string, config: C): TerraformResource;
+  readonly tfResourceType: string;
+}
+
+/** A declared resource: its construct (for dependsOn) and references to its attributes. */
+interface Declared {
+  readonly resource: TerraformResource;
+  /** A reference to an attribute (Terraform name, e.g. `arn`), resolved at plan or apply time. */
+  ref(attribute: string): string;
+}
+
+const META_ARGUMENTS = new Set<string>(['dependsOn', 'count', 'forEach', 'lifecycle', 'provider', 'provisioners', 'connection']);
+/** Map-valued attributes: their keys are data (tag keys), not attribute names. */
+const MAP_ATTRIBUTES = new Set(['tags', 'tags_all', 'labels']);
+
+/**
+ * Declare `resource` with `config` under construct id `id`: the provider class itself, or (variant
+ * terraform-data) a terraform_data whose input is that config as Terraform attributes, with the
+ * same id and the same meta-arguments (depends_on, ...).
+ */
+function declareResource<C extends TerraformMetaArguments>(scope: Construct, variant: StackVariant, id: string, resource: ResourceClass<C>, config: C): Declared {
+  if (variant === 'aws') {
+    const real = new resource(scope, id, config);
+    return { resource: real, ref: (attribute) => real.getStringAttribute(attribute) };
+  }
+  const meta: Record<string, unknown> = {};
+  const body: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) (META_ARGUMENTS.has(key) ? meta : body)[key] = value;
+  const standIn = new TerraformData(scope, id, toTerraformAttributes(body) as Record<string, unknown>, meta as TerraformMetaArguments);
+  return { resource: standIn, ref: (attribute) => standIn.ref(attribute) };
+}
+
+/**
+ * Terraform's built-in `terraform_data` resource with an `input`. (cdktf's own DataResource adds a
+ * validation that runs `terraform version` for every instance, which fails where only OpenTofu is
+ * installed; this one declares the same JSON without it.)
+ */
+class TerraformData extends TerraformResource {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly input: Record<string, unknown>,
+    meta: TerraformMetaArguments,
+  ) {
+    super(scope, id, { ...meta, terraformResourceType: 'terraform_data', terraformGeneratorMetadata: { providerName: 'terraform' } });
+  }
+
+  /**
+   * A configured attribute (a name) is read from `input`, known at plan time as the real one would be;
+   * a computed one (an ARN, an endpoint) is the stand-in's id, which, like the real value, is known
+   * only after apply. Either way the reference orders the resources as the real ones are ordered.
+   */
+  ref(attribute: string): string {
+    return this.getStringAttribute(attribute in this.input ? `input.${attribute}` : 'id');
+  }
+
+  protected override synthesizeAttributes(): Record<string, unknown> {
+    return { input: this.input };
+  }
+}
+
+/** A resource config (camelCase, as the provider classes take it) as Terraform attributes (snake_case). */
+function toTerraformAttributes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(toTerraformAttributes);
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (item === undefined) continue;
+    const name = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    out[name] = MAP_ATTRIBUTES.has(name) ? item : toTerraformAttributes(item);
+  }
+  return out;
+}

@@ -1,0 +1,183 @@
+import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { ApplySummary, PlanSummary } from '../activities/iac';
+import type { Runbook } from '../runbooks/schema';
+import { AuditTrail, drainQuietly } from './audit';
+import { FailureType } from './failures';
+import { Gates, type SignedIdentity } from './gates';
+import { runTag } from './ids';
+import { failureMessage, failureType, Journal } from './journal';
+import { long, short } from './proxies';
+import { statusQuery, type RebuildRecord, type RunStatus } from './status';
+
+export interface RebuildInput {
+  runbook: Runbook;
+  /** The region whose EKS cluster is recreated from code. */
+  region: string;
+  reason: string;
+  requestedBy: string;
+  /** The requester's signed STS GetCallerIdentity (when the starting CLI had AWS credentials), verified at the first gate. */
+  requesterIdentity?: SignedIdentity;
+  /** Rebuild even though traffic still reaches the region, after an extra approval (gate rebuild-force). */
+  force?: boolean;
+  options?: {
+    /** How long each approval gate waits before the run aborts. Default 1 h. */
+    approvalTimeoutMs?: number;
+  };
+}
+
+/** The plan as the gate shows it: counts, then what would be destroyed or replaced. */
+export function describePlan(plan: PlanSummary): string {
+  const counts = `${plan.add} to add, ${plan.change} to change, ${plan.destroy} to destroy${plan.replace ? ` (${plan.replace} replaced)` : ''}`;
+  return plan.noChanges ? 'no changes: the cluster already matches the runbook' : `${counts}${plan.toDestroy.length ? `; destroys ${plan.toDestroy.join(', ')}` : ''}`;
+}
+
+/**
+ * Recreate a region's EKS cluster from code: make sure traffic is away from the region, synthesize
+ * the CDK for Terraform stack, plan, approve the plan, apply exactly it, wait until the cluster and
+ * node groups are ACTIVE, run the redeploy hook, verify the region's health, then offer failback.
+ */
+export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
+  const { runbook: rb, region } = input;
+  const info = workflowInfo();
+  const trail = AuditTrail.open(rb);
+  const cluster = rb.compute.clusters.find((c) => c.region === region);
+  const hook = rb.rebuild?.redeploy;
+  const journal = new Journal(
+    [
+      { id: 'preflight', title: `Traffic is away from ${region}; the runbook can rebuild ${cluster?.name ?? 'its cluster'}` },
+      ...(input.force ? [{ id: 'gate:rebuild-force', title: 'Approval: rebuild while traffic reaches the region', gate: true }] : []),
+      { id: 'synthesize', title: 'Synthesize the cluster stack (CDK for Terraform)' },
+      { id: 'plan', title: 'Plan (OpenTofu)' },
+      { id: 'gate:rebuild-plan', title: 'Approval: the plan', gate: true },
+      { id: 'apply', title: 'Apply the approved plan' },
+      { id: 'wait-active', title: 'Wait for the cluster and node groups to be ACTIVE' },
+      { id: 'redeploy', title: hook ? `Redeploy: ${hook.command.join(' ')}` : 'Redeploy the applications' },
+      { id: 'verify', title: `Verify ${region} (alarms and probes)` },
+    ],
+    trail,
+  );
+  const gates = new Gates(rb, trail, undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity });
+  const record: RebuildRecord = { region, cluster: cluster?.name ?? '', force: input.force ?? false };
+  const status: RunStatus = {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    kind: 'rebuild',
+    runbook: rb.name,
+    mode: 'planned',
+    fromRegion: region,
+    targetRegion: region,
+    reason: input.reason,
+    requestedBy: input.requestedBy,
+    startedAt: info.runStartTime.getTime(),
+    phase: 'running',
+    decisions: gates.decisions,
+    steps: journal.steps,
+    trafficPercent: 0,
+    rebuild: record,
+  };
+  setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
+  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `rebuild of ${rb.name}'s cluster in ${region}: ${input.reason}`, after: { kind: 'rebuild', region, force: input.force ?? false } });
+  trail?.flush();
+  const refuse = (message: string) => ApplicationFailure.create({ type: FailureType.RebuildRefused, message, nonRetryable: true });
+  const approvalTimeout = input.options?.approvalTimeoutMs ?? 60 * 60_000;
+
+  try {
+    // 1. Nothing is rebuilt under live traffic unless forced and approved.
+    await journal.run('preflight', async () => {
+      const settings = rb.rebuild;
+      if (!settings) throw refuse(`runbook ${rb.name} has no rebuild section: nothing says how to rebuild its clusters`);
+      if (!cluster) throw refuse(`runbook ${rb.name} has no cluster in ${region}`);
+      const traffic = await short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [rb.regions.primary, rb.regions.standby] });
+      const live = traffic.filter((t) => (t.share[region] ?? 0) > 0).map((t) => `${t.name} sends ${t.share[region]}% to ${region}`);
+      record.trafficOnRegion = live;
+      if (live.length === 0) return journal.note('preflight', `no traffic reaches ${region} (${traffic.length} records checked)`);
+      if (!input.force) throw refuse(`traffic still reaches ${region}: ${live.join('; ')}. Move it away first (drover failover), or pass --force to rebuild under an extra approval`);
+      journal.note('preflight', `FORCED with traffic on the region: ${live.join('; ')}`);
+    });
+    if (input.force) {
+      await journal.run('gate:rebuild-force', async () => {
+        const d = await gates.await('rebuild-force', `rebuild ${record.cluster} in ${region} while traffic still reaches it (${(record.trafficOnRegion ?? []).join('; ')}): ${input.reason}`, approvalTimeout);
+        journal.note('gate:rebuild-force', `approved by ${d.approver}${d.comment ? `: ${d.comment}` : ''}`);
+      });
+    }
+    const settings = rb.rebuild as NonNullable<Runbook['rebuild']>;
+    const c = cluster as NonNullable<typeof cluster>;
+
+    // 2. Synthesize and plan; a plan destroying anything the runbook does not allow stops here.
+    const stack = await journal.run('synthesize', async () => {
+      const out = await short.synthesizeCluster({ runbook: rb, region, runTag: runTag(info.runId) });
+      record.stack = { dir: out.dir, variant: out.variant, resources: out.resources.length };
+      journal.note('synthesize', `${out.stackName}: ${out.resources.length} resources (${out.variant} stack) in ${out.dir}`);
+      return out;
+    });
+    const plan = await journal.run('plan', async () => {
+      const p = await long.iacPlan({ dir: stack.dir, binary: settings.binary, allowDestroy: settings.allowDestroy, timeoutMs: settings.timeout });
+      record.plan = p;
+      journal.note('plan', describePlan(p));
+      return p;
+    });
+
+    // 3. The plan is what the approvers see.
+    await gates.step(journal, 'rebuild-plan', `rebuild ${c.name} in ${region}: ${describePlan(plan)}`, approvalTimeout);
+
+    // 4. Apply exactly the approved plan.
+    const applied: ApplySummary = await journal.run('apply', async () => {
+      const a = await long.iacApply({ dir: stack.dir, binary: settings.binary, approved: plan, allowDestroy: settings.allowDestroy, timeoutMs: settings.timeout });
+      record.apply = a;
+      journal.note('apply', a.alreadyApplied ? 'already applied (a retry found nothing left to change)' : `${a.applied.length} resources applied${a.replanned ? ' (re-planned after a retry, within the approved changes)' : ''}`);
+      trail?.record('iac.apply', { target: `eks:${region}:${c.name}`, before: { add: plan.add, change: plan.change, destroy: plan.destroy, planSha256: plan.planSha256 }, after: { applied: a.applied, alreadyApplied: a.alreadyApplied } });
+      trail?.flush();
+      return a;
+    });
+
+    // 5. The cluster and its node groups come up.
+    await journal.run('wait-active', async () => {
+      const out = await long.waitClusterActive({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name), timeoutMs: 45 * 60_000 });
+      record.clusterArn = out.clusterArn;
+      journal.note('wait-active', `${c.name} ACTIVE with ${out.nodeGroups.join(', ')}${applied.applied.length === 0 ? ' (unchanged)' : ''}`);
+    });
+
+    // 6. The applications come back onto it.
+    if (!hook) journal.skip('redeploy', 'the runbook configures no redeploy hook');
+    else {
+      await journal.run('redeploy', async () => {
+        const r = await long.runRedeployHook({ runbook: rb, region, cluster: c.name, runTag: runTag(info.runId), command: hook.command, timeoutMs: hook.timeout });
+        record.redeploy = { exitCode: r.exitCode, durationMs: r.durationMs, outputTail: r.outputTail };
+        journal.note('redeploy', `exit ${r.exitCode} after ${Math.round(r.durationMs / 1000)}s${r.outputTail.length ? `: ${r.outputTail[r.outputTail.length - 1]}` : ''}`);
+      });
+    }
+
+    // 7. The region is healthy again.
+    await journal.run('verify', async () => {
+      const [health, compute] = await Promise.all([
+        short.checkHealth({ region, alarms: rb.health.alarms[region] ?? [], probes: rb.health.probes[region] ?? [] }),
+        short.describeCompute({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) }),
+      ]);
+      const problems = [...health.breaches, ...compute.problems];
+      if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `verification failed: ${problems.join('; ')}`, nonRetryable: true });
+      journal.note('verify', `health OK; ${c.name} and ${compute.nodeGroups.length} node groups ACTIVE`);
+    });
+
+    // 8. Offer failback: traffic stays away until someone decides to return it.
+    if (region === rb.regions.primary && (record.trafficOnRegion ?? []).length === 0) {
+      record.next = `${region} is rebuilt and healthy; traffic stays in ${rb.regions.standby} until you fail back: drover failback <runbook file> --reason "..."`;
+    }
+    status.phase = 'completed';
+    trail?.record('run.end', { after: { phase: status.phase, applied: applied.applied.length, clusterArn: record.clusterArn } });
+    status.audit = await trail?.drain();
+    return { ...status, currentStep: undefined };
+  } catch (err) {
+    const type = failureType(err);
+    status.phase = type === FailureType.ApprovalRejected ? 'rejected' : type === FailureType.ApprovalTimedOut ? 'aborted' : 'failed';
+    status.error = { type, message: failureMessage(err) };
+    for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
+    status.compensations = [
+      journal.get('apply').status === 'pending'
+        ? 'kept: nothing was applied; the state is as it was'
+        : 'kept: what the apply completed, in the state backend; a new rebuild plans from there',
+    ];
+    trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations: status.compensations } });
+    status.audit = await drainQuietly(trail, status);
+    throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
+  }
+}
