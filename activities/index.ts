@@ -1,13 +1,18 @@
 import { createAuroraActivities } from './aurora';
 import type { AwsClients } from './aws/clients';
 import type { Client } from '@temporalio/client';
+import { ensureTofu } from '../infra/local/tofu';
 import { createAuditActivities } from './audit';
 import { createDbLifecycleActivities } from './dblifecycle';
 import { createDrillActivities } from './drills';
 import { createEksActivities } from './eks';
 import { createHealthActivities } from './health';
+import { createIacActivities, type IacDeps } from './iac';
 import { createRdsActivities } from './rds';
+import { createRebuildActivities, type StackVariant } from './rebuild';
 import { createRoute53Activities } from './route53';
+import { createIdentityActivities } from './identity';
+import { createNotifyActivities } from './notify';
 
 /** What activities need from the outside world; tests pass emulator-backed clients. */
 export interface ActivityDeps {
@@ -15,6 +20,8 @@ export interface ActivityDeps {
   /** The Temporal client the drill activities use to look at other runs. */
   temporal: () => Client;
   fetch?: typeof fetch;
+  /** Cluster rebuilds: which stack variant to apply, and how to find OpenTofu. */
+  iac?: { variant?: StackVariant; home?: () => string; binary?: IacDeps['binary'] };
 }
 
 /** Every drover activity, built over injected AWS clients. Workflows import this as a type only. */
@@ -28,7 +35,16 @@ export function createActivities(deps: ActivityDeps) {
     ...createAuroraActivities(deps.aws.rds),
     ...createDrillActivities(deps.temporal),
     ...createAuditActivities({ s3: deps.aws.s3 }),
+    ...createRebuildActivities({ eks: deps.aws.eks, variant: deps.iac?.variant, home: deps.iac?.home }),
+    ...createIacActivities({ binary: deps.iac?.binary ?? tofuBinary }),
+    ...createIdentityActivities({ sts: deps.aws.sts }),
+    ...createNotifyActivities(deps.aws.sns),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** The OpenTofu (or Terraform) binary: the runbook's if it names one, else $DROVER_TOFU or the pinned OpenTofu build. */
+async function tofuBinary(preferred?: string): Promise<string> {
+  return preferred ?? ensureTofu();
+}

@@ -11,13 +11,24 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** The step list with durations, the pending gate and the outcome: what `drover status` prints. */
-export function renderStatus(s: RunStatus, now: number = Date.now()): string[] {
-  const lines = [
-    `${s.kind} ${s.runbook}: ${s.fromRegion} -> ${s.targetRegion} (${s.mode}), requested by ${s.requestedBy}: ${s.reason}`,
-    `run ${s.workflowId} / ${s.runId}   phase: ${s.phase}   traffic on ${s.targetRegion}: ${s.trafficPercent}%`,
-  ];
-  for (const step of s.steps) lines.push(...renderStep(step, s.startedAt, now));
+/**
+ * The step list with durations, the pending gate and the outcome: what `drover status` prints.
+ * `progress` is what the running step's activity last reported (e.g. the resource being applied).
+ */
+export function renderStatus(s: RunStatus, now: number = Date.now(), progress: string[] = []): string[] {
+  const lines = s.rebuild
+    ? [
+        `rebuild ${s.runbook}: cluster ${s.rebuild.cluster} in ${s.rebuild.region}${s.rebuild.force ? ' (forced)' : ''}, requested by ${s.requestedBy}: ${s.reason}`,
+        `run ${s.workflowId} / ${s.runId}   phase: ${s.phase}`,
+      ]
+    : [
+        `${s.kind} ${s.runbook}: ${s.fromRegion} -> ${s.targetRegion} (${s.mode}), requested by ${s.requestedBy}: ${s.reason}`,
+        `run ${s.workflowId} / ${s.runId}   phase: ${s.phase}   traffic on ${s.targetRegion}: ${s.trafficPercent}%`,
+      ];
+  for (const step of s.steps) {
+    lines.push(...renderStep(step, s.startedAt, now));
+    if (step.status === 'running') lines.push(...progress.map((p) => `      … ${p}`));
+  }
   return [...lines, ...renderGate(s), ...renderOutcome(s)];
 }
 
@@ -30,14 +41,30 @@ export function renderStep(step: Step, t0: number, now: number = Date.now()): st
   return [`  ${ICON[step.status]} ${step.title.padEnd(52)} ${at.padStart(8)} ${dur.padStart(8)}${tag}`, ...step.notes.map((n) => `      ${n}`)];
 }
 
-/** The pending gate, who may approve it and how. */
-export function renderGate(s: RunStatus): string[] {
-  const lines: string[] = [];
-  if (s.pendingGate) {
-    lines.push(`waiting for approval at gate "${s.pendingGate.name}": ${s.pendingGate.summary}`);
-    lines.push(`  approvers: ${s.pendingGate.approvers.join(', ')}`);
-    lines.push(`  approve:   drover approve ${s.workflowId} --gate ${s.pendingGate.name} --as <approver>`);
+/** The pending gate: its approvals so far (verified or not), how many more it needs, who may give them, and how. */
+export function renderGate(s: RunStatus, now: number = Date.now()): string[] {
+  const g = s.pendingGate;
+  if (!g) return [];
+  const lines = [`waiting for approval at gate "${g.name}": ${g.summary}`];
+  if (g.required === undefined) {
+    // A run recorded before gate policies: one approval from the runbook's approvers, given with --as.
+    lines.push(`  approvers: ${g.approvers.join(', ')}`);
+    lines.push(`  approve:   drover approve ${s.workflowId} --gate ${g.name} --as <approver>`);
+    return lines;
   }
+  const got = g.approvals ?? [];
+  const missing = Math.max(0, g.required - got.length);
+  lines.push(`  approvals: ${got.length} of ${g.required}${got.length === 0 ? ' (none yet)' : ''}`);
+  for (const a of got) lines.push(`    ✓ ${a.approver} (${a.verified ? 'verified' : 'unverified'})${a.comment ? `: ${a.comment}` : ''}`);
+  const self = g.selfApproval ? '' : g.requestedBy ? `; not the requester ${g.requestedBy.id}` : '; not the requester';
+  lines.push(`  needed:    ${missing} more, from: ${g.approvers.join(', ')}${got.length > 0 ? ' (other than those above)' : ''}${self}`);
+  if (g.timeoutAt !== undefined) {
+    const left = Math.max(0, g.timeoutAt - now);
+    const action = g.onTimeout === 'proceed' ? 'proceed (drills only; a real run aborts)' : 'abort';
+    lines.push(`  timeout:   in ${formatDuration(left)}, then ${action}${g.escalateAt !== undefined ? `; escalation ${g.escalatedAt !== undefined ? 'sent' : `in ${formatDuration(Math.max(0, g.escalateAt - now))}`}` : ''}`);
+  }
+  lines.push(`  approve:   drover approve ${s.workflowId} --gate ${g.name} [--comment TEXT]   (signed with your AWS credentials)`);
+  if (g.trustClientIdentity) lines.push(`             drover approve ${s.workflowId} --gate ${g.name} --as <id>   (local development: recorded as unverified)`);
   return lines;
 }
 
@@ -52,6 +79,8 @@ export function renderOutcome(s: RunStatus): string[] {
         `objective ${formatDuration(s.rto.objectiveMs)}: ${s.rto.met ? 'met' : 'MISSED'})`,
     );
   }
+  if (s.rebuild?.apply) lines.push(`applied: ${s.rebuild.apply.applied.length} resources${s.rebuild.apply.alreadyApplied ? ' (already applied)' : ''}${s.rebuild.clusterArn ? `; cluster ${s.rebuild.clusterArn}` : ''}`);
+  if (s.rebuild?.next) lines.push(`next: ${s.rebuild.next}`);
   if (s.error) lines.push(`${s.phase.toUpperCase()}: ${s.error.message}`);
   return lines;
 }

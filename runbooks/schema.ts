@@ -139,6 +139,29 @@ const probe = z.strictObject({
 
 const gateName = oneOf(['failover', 'failback', 'promote', 'rebuild-plan', 'rebuild-force']);
 
+/** An IAM principal: an exact ARN, an ARN pattern (`*` any characters, `?` one), or a plain id (only with trustClientIdentity). */
+const principal = z.string().trim().min(1).max(2048);
+
+const snsTopicArn = z.string().regex(/^arn:aws[a-z-]*:sns:[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, {
+  error: 'expected an SNS topic ARN such as arn:aws:sns:ap-southeast-1:123456789012:drover-escalations',
+});
+
+/** Who may approve one gate, how many of them, and what happens when nobody does in time. */
+const gatePolicy = z.strictObject({
+  /** Default: approvals.approvers. */
+  principals: z.array(principal).min(1).optional(),
+  /** Distinct principals whose approval the gate needs (M of N). */
+  required: z.int().min(1).max(20).default(1),
+  /** Whether the run's requester may approve their own run. */
+  selfApproval: z.boolean().default(false),
+  /** Default: the run's approval timeout (1 h). */
+  timeout: duration.optional(),
+  /** abort: the run ends and nothing after the gate changes; proceed (drills only): the run continues. */
+  onTimeout: oneOf(['abort', 'proceed']).default('abort'),
+  /** Send an escalation to approvals.notify.snsTopicArn this long into the wait, if the gate is still pending. */
+  escalateAfter: duration.optional(),
+});
+
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 /** A clock time HH:MM (24 h); 24:00 is the end of the day. */
@@ -216,8 +239,15 @@ const baseSchema = z.strictObject({
       interval: duration.prefault('5s'),
     }),
     approvals: z.strictObject({
-      approvers: z.array(z.string().min(1)).default([]),
+      /** The default principals of every gate: ARNs, ARN patterns, or (with trustClientIdentity) plain ids. */
+      approvers: z.array(principal).default([]),
       gates: z.array(gateName).default([]),
+      /** Accept identities asserted with `--as` (local development); every event they produce is labelled unverified. */
+      trustClientIdentity: z.boolean().default(false),
+      /** Per-gate policy; a gate without one needs one approval from `approvers` within the run's approval timeout. */
+      policies: z.partialRecord(gateName, gatePolicy).default({}),
+      /** Where escalations go (an SNS topic); required when a policy sets escalateAfter. */
+      notify: z.strictObject({ snsTopicArn }).optional(),
     }),
     objectives: z.strictObject({ rto: duration, rpo: duration }),
     /** Where the tamper-evident audit trail goes besides the worker's local JSONL directory. */
@@ -344,8 +374,35 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
   });
 
   section(() => {
-    if (rb.approvals.gates.length > 0 && rb.approvals.approvers.length === 0) {
-      issue(['approvals', 'approvers'], `gates ${rb.approvals.gates.join(', ')} need at least one approver`);
+    const a = rb.approvals;
+    const unpoliced = a.gates.filter((g) => !a.policies[g]?.principals);
+    if (unpoliced.length > 0 && a.approvers.length === 0) {
+      issue(['approvals', 'approvers'], `gates ${unpoliced.join(', ')} need at least one approver`);
+    }
+    for (const [gate, p] of Object.entries(a.policies)) {
+      if (!p) continue;
+      const at = ['approvals', 'policies', gate];
+      const principals = p.principals ?? a.approvers;
+      // With a pattern, how many principals match is unknown; with exact ones, M of N needs N >= M.
+      if (!principals.some(isPattern) && principals.length > 0 && p.required > principals.length) {
+        issue([...at, 'required'], `needs ${p.required} distinct approvers, but only ${principals.length} principal${principals.length === 1 ? ' is' : 's are'} listed`);
+      }
+      if (p.onTimeout === 'proceed' && !rb.drills?.enabled) {
+        issue([...at, 'onTimeout'], '"proceed" is only allowed for drills (enable drills); a real run aborts when its gate times out');
+      }
+      if (p.escalateAfter !== undefined && p.timeout !== undefined && p.escalateAfter >= p.timeout) {
+        issue([...at, 'escalateAfter'], `must be shorter than the timeout (${p.timeout / 1000}s)`);
+      }
+      if (p.escalateAfter !== undefined && !a.notify) issue([...at, 'escalateAfter'], 'needs approvals.notify.snsTopicArn to send the escalation to');
+    }
+    if (!a.trustClientIdentity) {
+      const lists: Array<[(string | number)[], string[]]> = [[['approvals', 'approvers'], a.approvers]];
+      for (const [gate, p] of Object.entries(a.policies)) if (p?.principals) lists.push([['approvals', 'policies', gate, 'principals'], p.principals]);
+      for (const [at, list] of lists) {
+        list.forEach((id, i) => {
+          if (!id.startsWith('arn:')) issue([...at, i], `"${id}" is not an IAM ARN; plain ids can only approve with approvals.trustClientIdentity: true (local development)`);
+        });
+      }
     }
   });
 }
@@ -363,6 +420,12 @@ export type NodeGroup = Cluster['nodeGroups'][number];
 export type Rebuild = NonNullable<Runbook['rebuild']>;
 export type Probe = NonNullable<Runbook['health']['probes'][string]>[number];
 export type GateName = Runbook['approvals']['gates'][number];
+export type GatePolicy = NonNullable<Runbook['approvals']['policies'][GateName]>;
+
+/** Whether an approver entry is a pattern (`*` or `?`) rather than one exact principal. */
+export function isPattern(principal: string): boolean {
+  return /[*?]/.test(principal);
+}
 export type DrillWindow = Runbook['drills']['windows'][number];
 export type Weekday = (typeof DAYS)[number];
 export { DAYS };

@@ -4,7 +4,8 @@ import type { Runbook } from '../runbooks/schema';
 import { FailureType } from './failures';
 import { long, probe, short } from './proxies';
 import { AuditTrail, drainQuietly } from './audit';
-import { Gates } from './gates';
+import { Gates, type SignedIdentity } from './gates';
+import { runTag } from './ids';
 import { failureMessage, failureType, Journal } from './journal';
 import { dbIn, promoteReplica } from './promoteReplica';
 import { statusQuery, type RunStatus } from './status';
@@ -15,6 +16,8 @@ export interface FailbackInput {
   runbook: Runbook;
   reason: string;
   requestedBy: string;
+  /** The requester's signed STS GetCallerIdentity (when the starting CLI had AWS credentials), verified at the first gate. */
+  requesterIdentity?: SignedIdentity;
   options?: { timeScale?: number; approvalTimeoutMs?: number };
   /** Set when a drill runs this failback. */
   drill?: DrillLink;
@@ -48,7 +51,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const info = workflowInfo();
   const stamp = new Date(info.runStartTime.getTime()).toISOString().replace(/[-:T]/g, '').slice(0, 12);
   // The run id's random tail (its head is a timestamp, shared by runs started close together).
-  const runTag = info.runId.replace(/-/g, '').slice(-8);
+  const tag = runTag(info.runId);
   const primaryId = dbIn(rb, original);
   const standbyId = dbIn(rb, standby);
 
@@ -64,7 +67,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     { id: 'return-standby', title: `Return ${standby} to its standby role` },
     { id: 'topology', title: 'Topology report' },
   ], trail);
-  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined);
+  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: input.drill?.workflowId });
   const compensations: string[] = [];
   const status: RunStatus = {
     workflowId: info.workflowId,
@@ -93,11 +96,11 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
 
   /** Snapshot a replaced instance for forensics, then keep (rename + tag) or delete it per the runbook. */
   async function retire(region: string, identifier: string, why: string, step: string): Promise<void> {
-    const snapshotId = `${identifier}-final-${runTag}`;
+    const snapshotId = `${identifier}-final-${tag}`;
     const snap = await long.snapshotInstance({ region, identifier, snapshotId });
     journal.note(step, `final snapshot ${snap.snapshotId} (${snap.status})`);
     // The run's tag keeps two failbacks in the same minute (a drill, then a real one) from picking the same name.
-    const out = await long.retireInstance({ region, identifier, policy: rb.database.retention, retiredIdentifier: `${identifier}-old-${stamp}-${runTag.slice(-4)}`, reason: why });
+    const out = await long.retireInstance({ region, identifier, policy: rb.database.retention, retiredIdentifier: `${identifier}-old-${stamp}-${tag.slice(-4)}`, reason: why });
     journal.note(step, `${identifier}: ${out.action}${out.retiredIdentifier ? ` as ${out.retiredIdentifier}` : ''}`);
     retired.push({ region, identifier, action: out.action, retiredIdentifier: out.retiredIdentifier, snapshot: snap.snapshotId });
   }

@@ -43,6 +43,8 @@ export const FailureType = {
   RedeployFailed: 'RedeployFailed',
   /** A rebuild was refused before it changed anything (traffic still on the region, no rebuild section). */
   RebuildRefused: 'RebuildRefused',
+  /** An approval or rejection was refused: identity forged, expired, replayed or unverifiable, or not allowed by the gate's policy. */
+  ApprovalRefused: 'ApprovalRefused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

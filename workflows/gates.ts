@@ -1,55 +1,206 @@
-import { condition, defineUpdate, setHandler, ApplicationFailure } from '@temporalio/workflow';
+import { HandlerUnfinishedPolicy } from '@temporalio/common';
+import { ApplicationFailure, CancellationScope, condition, defineUpdate, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { IdentityCheck } from '../activities/identity';
 import type { GateName, Runbook } from '../runbooks/schema';
+import type { AuditActor } from '../audit/chain';
 import type { AuditTrail } from './audit';
 import type { Journal } from './journal';
 import { FailureType } from './failures';
+import { probe, short } from './proxies';
+
+/**
+ * Patch id: gates follow their runbook policy (M of N, self-approval, timeout action, escalation) and
+ * verify signed identities. Histories recorded before it replay the single-approver gates unchanged.
+ */
+const GATE_POLICIES = 'gate-policies-v1';
+
+/** The header of a signed GetCallerIdentity that binds it to one decision of one run. */
+export const BINDING_HEADER = 'x-drover-binding';
+
+/** A signed STS GetCallerIdentity request, as the CLI made it: what proves an approver's identity. */
+export interface SignedIdentity {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What a signed request is good for: one decision on one gate of one run, once (the nonce). */
+export interface Binding {
+  /** `<workflow id>/<run id>`; for a run's requester, the workflow id alone (the run id is not known before the start). */
+  run: string;
+  /** The gate, or `*` for a requester's identity. */
+  gate: string;
+  decision: 'approve' | 'reject' | 'request';
+  /** 16 to 32 random bytes, hex. */
+  nonce: string;
+  /** sha256 hex of the comment or reason, so a captured request cannot carry another text. */
+  comment?: string;
+}
+
+/** The binding header's value: `v1;run=...;gate=...;decision=...;nonce=...[;comment=...]`, values URI-encoded. */
+export function formatBinding(b: Binding): string {
+  const parts = [`run=${encodeURIComponent(b.run)}`, `gate=${encodeURIComponent(b.gate)}`, `decision=${b.decision}`, `nonce=${b.nonce}`];
+  if (b.comment) parts.push(`comment=${b.comment}`);
+  return ['v1', ...parts].join(';');
+}
+
+/** Parse a binding header value; undefined when it is not a well-formed v1 binding. */
+export function parseBinding(value: string | undefined): Binding | undefined {
+  if (!value) return undefined;
+  const [version, ...parts] = value.trim().split(';');
+  if (version !== 'v1') return undefined;
+  const fields = new Map<string, string>();
+  for (const p of parts) {
+    const i = p.indexOf('=');
+    if (i <= 0 || fields.has(p.slice(0, i))) return undefined;
+    fields.set(p.slice(0, i), p.slice(i + 1));
+  }
+  const decision = fields.get('decision');
+  const nonce = fields.get('nonce') ?? '';
+  const comment = fields.get('comment');
+  if (decision !== 'approve' && decision !== 'reject' && decision !== 'request') return undefined;
+  if (!/^[0-9a-f]{32,64}$/.test(nonce) || (comment !== undefined && !/^[0-9a-f]{64}$/.test(comment))) return undefined;
+  if ([...fields.keys()].some((k) => !['run', 'gate', 'decision', 'nonce', 'comment'].includes(k))) return undefined;
+  try {
+    const run = decodeURIComponent(fields.get('run') ?? '');
+    const gate = decodeURIComponent(fields.get('gate') ?? '');
+    return run && gate ? { run, gate, decision, nonce, comment } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A header of a request, whatever its case. */
+export function headerValue(headers: Record<string, string>, name: string): string | undefined {
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+}
+
+/**
+ * Whether an identity matches a policy principal: an exact ARN or id, a pattern (`*` any characters,
+ * `?` one), or an IAM role ARN, which stands for every session of that role
+ * (`arn:aws:sts::<account>:assumed-role/<role>/<session>`, what STS reports for assumed roles).
+ */
+export function principalMatches(principal: string, id: string): boolean {
+  const role = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(principal);
+  if (role && !/[*?]/.test(principal)) return id === principal || id.startsWith(`arn:${role[1]}:sts::${role[2]}:assumed-role/${role[3]}/`);
+  if (!/[*?]/.test(principal)) return principal === id;
+  const re = new RegExp(`^${principal.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return re.test(id);
+}
 
 export interface ApproveArgs {
   gate: string;
-  approver: string;
+  /** An identity as asserted (`--as`): accepted only when the runbook sets approvals.trustClientIdentity, and labelled unverified. */
+  approver?: string;
+  /** A signed STS GetCallerIdentity bound to this run, gate and decision: the approver's verified identity. */
+  identity?: SignedIdentity;
   comment?: string;
 }
 export interface RejectArgs {
   gate: string;
-  approver: string;
+  approver?: string;
+  identity?: SignedIdentity;
   reason: string;
 }
 
-/** Approve the pending gate. Rejected before it is recorded if the gate is not pending or the approver not listed. */
+/** Approve the pending gate. Rejected before it is recorded if the gate is not pending or the input malformed. */
 export const approveUpdate = defineUpdate<string, [ApproveArgs]>('approve');
 /** Reject the pending gate; a rejection is final and ends the run. */
 export const rejectUpdate = defineUpdate<string, [RejectArgs]>('reject');
 
 export interface Decision {
   gate: string;
+  /** An ARN verified through STS, or an id as given (`verified` false). */
   approver: string;
   decision: 'approved' | 'rejected';
+  at: number;
+  comment?: string;
+  /** Absent in runs recorded before verified identities. */
+  verified?: boolean;
+}
+
+/** One approval a pending gate has received so far. */
+export interface GateApproval {
+  approver: string;
+  verified: boolean;
   at: number;
   comment?: string;
 }
 
 export interface PendingGate {
   name: string;
+  /** Who may approve or reject: the policy's principals (ARNs, ARN patterns, or ids). */
   approvers: string[];
   requestedAt: number;
   summary: string;
+  // Absent in runs recorded before gate policies (one approval from `approvers`).
+  /** Distinct principals whose approval the gate needs. */
+  required?: number;
+  approvals?: GateApproval[];
+  selfApproval?: boolean;
+  /** The run's requester, verified or as given. */
+  requestedBy?: AuditActor;
+  /** Whether `--as` identities are accepted (labelled unverified). */
+  trustClientIdentity?: boolean;
+  timeoutAt?: number;
+  onTimeout?: 'abort' | 'proceed';
+  escalateAt?: number;
+  escalatedAt?: number;
 }
+
+/** What a run tells its gates about itself. */
+export interface GateContext {
+  /** The requester as given at start (`--requested-by`, $DROVER_USER). */
+  requestedBy?: string;
+  /** The requester's signed GetCallerIdentity (bound to the workflow id, gate `*`, decision `request`), verified at the first gate. */
+  requesterIdentity?: SignedIdentity;
+  /** The drill this run belongs to: `onTimeout: proceed` applies only then. */
+  drill?: string;
+}
+
+/** The limits of what an Update may carry: a GetCallerIdentity request is small. */
+const MAX_IDENTITY_BYTES = 16 * 1024;
+const MAX_TEXT = 2000;
 
 /** The run's approval gates: who may decide, what is pending, and every decision taken. */
 export class Gates {
   pending?: PendingGate;
   readonly decisions: Decision[] = [];
+  /** Whether this run follows gate policies (false when replaying a history recorded before them). */
+  private readonly policies: boolean;
+  /** Every nonce a signed request of this run has carried, accepted or not: each is good once. */
+  private readonly nonces = new Set<string>();
+  private rejection?: Decision;
+  private requester?: AuditActor;
+  private requesterChecked = false;
 
   constructor(
     private readonly runbook: Runbook,
     private readonly trail?: AuditTrail,
     /** Set in a drill whose runbook auto-approves gates: the drill's id. No human is asked. */
     private readonly autoApproveFor?: string,
+    private readonly context: GateContext = {},
   ) {
-    setHandler(approveUpdate, (a) => this.decide(a.gate, a.approver, 'approved', a.comment), { validator: (a) => this.validate(a.gate, a.approver) });
-    setHandler(rejectUpdate, (r) => this.decide(r.gate, r.approver, 'rejected', r.reason), {
+    this.policies = patched(GATE_POLICIES);
+    if (this.policies) {
+      // A run that ends while an identity is being verified abandons that Update (the caller sees the run ended).
+      const unfinishedPolicy = HandlerUnfinishedPolicy.ABANDON;
+      setHandler(approveUpdate, (a) => this.decideVerified(a, 'approved', a.comment), { validator: (a) => this.check(a), unfinishedPolicy });
+      setHandler(rejectUpdate, (r) => this.decideVerified(r, 'rejected', r.reason), {
+        validator: (r) => {
+          this.check(r);
+          if (!r.reason?.trim()) throw new Error('a rejection needs a reason');
+        },
+        unfinishedPolicy,
+      });
+      return;
+    }
+    setHandler(approveUpdate, (a) => this.decide(a.gate, a.approver ?? '', 'approved', a.comment), { validator: (a) => this.validate(a.gate, a.approver ?? '') });
+    setHandler(rejectUpdate, (r) => this.decide(r.gate, r.approver ?? '', 'rejected', r.reason), {
       validator: (r) => {
-        this.validate(r.gate, r.approver);
+        this.validate(r.gate, r.approver ?? '');
         if (!r.reason?.trim()) throw new Error('a rejection needs a reason');
       },
     });
@@ -58,6 +209,256 @@ export class Gates {
   required(gate: GateName): boolean {
     return this.runbook.approvals.gates.includes(gate);
   }
+
+  /** The run's gate step `gate:<name>`: skipped when the runbook needs no approval, else approved (or the run ends). */
+  async step(journal: Journal, gate: GateName, summary: string, timeoutMs: number): Promise<void> {
+    const id = `gate:${gate}`;
+    if (!this.required(gate)) return journal.skip(id, `the runbook requires no approval for ${gate}`);
+    await journal.run(id, async () => {
+      const d = await this.await(gate, summary, timeoutMs);
+      journal.note(id, `${d.approver === TIMEOUT_ACTOR ? 'proceeded' : 'approved'} by ${d.approver}${d.comment ? `: ${d.comment}` : ''}`);
+    });
+  }
+
+  /**
+   * Wait for a decision on `gate`. Resolves once the gate's policy is met (or, in a drill whose policy
+   * says so, when it times out); throws a non-retryable failure on rejection (ApprovalRejected) or
+   * when the timeout runs out (ApprovalTimedOut). The policy's timeout, when set, replaces `timeoutMs`.
+   */
+  async await(gate: GateName, summary: string, timeoutMs: number): Promise<Decision> {
+    if (this.autoApproveFor) return this.autoApprove(gate, this.autoApproveFor);
+    if (!this.policies) return this.awaitOne(gate, summary, timeoutMs);
+    return this.awaitPolicy(gate, summary, timeoutMs);
+  }
+
+  // ---- Gates with policies and verified identities -------------------------------------------
+
+  private policy(gate: GateName, timeoutMs: number) {
+    const a = this.runbook.approvals;
+    const p = a.policies?.[gate];
+    return {
+      principals: p?.principals ?? a.approvers,
+      required: p?.required ?? 1,
+      selfApproval: p?.selfApproval ?? false,
+      timeoutMs: p?.timeout ?? timeoutMs,
+      onTimeout: p?.onTimeout ?? 'abort',
+      escalateAfterMs: p?.escalateAfter,
+      trustClientIdentity: a.trustClientIdentity ?? false,
+    };
+  }
+
+  private async awaitPolicy(gate: GateName, summary: string, defaultTimeoutMs: number): Promise<Decision> {
+    await this.verifyRequester();
+    const p = this.policy(gate, defaultTimeoutMs);
+    const now = Date.now();
+    const request: PendingGate = {
+      name: gate,
+      approvers: p.principals,
+      requestedAt: now,
+      summary,
+      required: p.required,
+      approvals: [],
+      selfApproval: p.selfApproval,
+      requestedBy: this.requester ?? (this.context.requestedBy ? { id: this.context.requestedBy, verified: false } : undefined),
+      trustClientIdentity: p.trustClientIdentity,
+      timeoutAt: now + p.timeoutMs,
+      onTimeout: p.onTimeout,
+      escalateAt: p.escalateAfterMs !== undefined && p.escalateAfterMs < p.timeoutMs ? now + p.escalateAfterMs : undefined,
+    };
+    this.rejection = undefined;
+    this.pending = request;
+    this.trail?.record('gate.requested', {
+      detail: `gate ${gate}: ${summary}`,
+      after: { approvers: p.principals, required: p.required, selfApproval: p.selfApproval, timeoutMs: p.timeoutMs, onTimeout: p.onTimeout, escalateAfterMs: p.escalateAfterMs, trustClientIdentity: p.trustClientIdentity },
+    });
+    this.trail?.flush();
+    const approvals = request.approvals ?? [];
+    const escalation = request.escalateAt !== undefined ? new CancellationScope() : undefined;
+    if (escalation && p.escalateAfterMs !== undefined) {
+      const after = p.escalateAfterMs;
+      escalation.run(() => this.escalate(request, after)).catch(() => undefined);
+    }
+    try {
+      const inTime = await condition(() => this.rejected() !== undefined || approvals.length >= p.required, p.timeoutMs);
+      const r = this.rejected();
+      if (r) {
+        throw ApplicationFailure.create({ type: FailureType.ApprovalRejected, message: `gate ${gate} rejected by ${r.approver}: ${r.comment ?? ''}${r.verified ? '' : ' (identity unverified)'}`, nonRetryable: true });
+      }
+      if (inTime) {
+        const last = approvals[approvals.length - 1];
+        return {
+          gate,
+          approver: approvals.map((x) => x.approver + (x.verified ? '' : ' (unverified)')).join(', '),
+          decision: 'approved',
+          at: last.at,
+          comment: approvals.map((x) => x.comment).filter(Boolean).join('; ') || undefined,
+          verified: approvals.every((x) => x.verified),
+        };
+      }
+      const waited = `${Math.round(p.timeoutMs / 1000)}s`;
+      const have = `${approvals.length} of ${p.required} approvals`;
+      if (p.onTimeout === 'proceed' && this.context.drill) {
+        const d: Decision = { gate, approver: TIMEOUT_ACTOR, decision: 'approved', at: Date.now(), comment: `no decision within ${waited} (${have}); the gate's policy proceeds on timeout in drills (drill ${this.context.drill})`, verified: false };
+        this.decisions.push(d);
+        this.trail?.record('gate.timeout', { detail: `gate ${gate}: ${d.comment}`, after: { onTimeout: 'proceed', approvals: approvals.length, required: p.required } });
+        this.trail?.flush();
+        return d;
+      }
+      const why = p.onTimeout === 'proceed' ? '; onTimeout "proceed" applies to drills only, so this run aborts' : '';
+      this.trail?.record('gate.timeout', { detail: `gate ${gate}: no decision within ${waited} (${have})${why}`, after: { onTimeout: 'abort', approvals: approvals.length, required: p.required } });
+      this.trail?.flush();
+      throw ApplicationFailure.create({ type: FailureType.ApprovalTimedOut, message: `gate ${gate} was not approved within ${waited} (${have}); nothing after it was changed${why}`, nonRetryable: true });
+    } finally {
+      escalation?.cancel();
+      this.pending = undefined;
+    }
+  }
+
+  /** Part-way through the wait, tell the escalation topic who is still needed. */
+  private async escalate(request: PendingGate, afterMs: number): Promise<void> {
+    const topicArn = this.runbook.approvals.notify?.snsTopicArn;
+    try {
+      await sleep(afterMs);
+      if (this.pending !== request || !topicArn) return;
+      const info = workflowInfo();
+      const got = request.approvals ?? [];
+      const missing = (request.required ?? 1) - got.length;
+      const subject = `drover: gate ${request.name} of ${info.workflowId} still needs ${missing} approval${missing === 1 ? '' : 's'}`;
+      const message = [
+        `Run ${info.workflowId} (${this.runbook.name}) has waited ${Math.round(afterMs / 60_000)} min at gate "${request.name}": ${request.summary}`,
+        `Approvals so far: ${got.length === 0 ? 'none' : got.map((x) => `${x.approver}${x.verified ? '' : ' (unverified)'}`).join(', ')}; ${missing} more needed from: ${request.approvers.join(', ')}.`,
+        `The gate times out at ${new Date(request.timeoutAt ?? 0).toISOString()} (${request.onTimeout === 'proceed' && this.context.drill ? 'then the drill proceeds' : 'then the run aborts'}).`,
+        `Approve: drover approve ${info.workflowId} --gate ${request.name} --comment "..."`,
+      ].join('\n');
+      const out = await short.notify({ topicArn, region: topicArn.split(':')[3], subject, message });
+      request.escalatedAt = Date.now();
+      this.trail?.record('gate.escalated', { target: topicArn, requestId: out.requestId, detail: `gate ${request.name}: ${subject}`, after: { messageId: out.messageId, approvals: got.length, required: request.required } });
+      this.trail?.flush();
+    } catch (e) {
+      if (isCancellation(e)) return;
+      this.trail?.record('gate.escalation-failed', { target: topicArn, detail: `gate ${request.name}: ${(e as Error).message}` });
+      this.trail?.flush();
+    }
+  }
+
+  /** Once per run: a requester who started the run with AWS credentials becomes a verified ARN. */
+  private async verifyRequester(): Promise<void> {
+    const signed = this.context.requesterIdentity;
+    if (this.requesterChecked || !signed) return;
+    this.requesterChecked = true;
+    const nonce = parseBinding(headerValue(signed.headers ?? {}, BINDING_HEADER))?.nonce;
+    if (nonce) this.nonces.add(nonce);
+    const check = await this.verify(signed, { run: workflowInfo().workflowId, gate: '*', decision: 'request' });
+    if (check.ok) {
+      this.requester = { id: check.arn, verified: true };
+      this.trail?.record('run.requester', { actor: this.requester, detail: `requester verified through STS (given as ${this.context.requestedBy ?? 'nobody'})`, requestId: check.requestId });
+    } else {
+      this.trail?.record('run.requester-unverified', { actor: { id: this.context.requestedBy ?? 'unknown', verified: false }, detail: `the requester's signed identity was refused (${check.kind}): ${check.reason}` });
+    }
+    this.trail?.flush();
+  }
+
+  private async verify(identity: SignedIdentity, expect: { run: string; gate: string; decision: Binding['decision']; comment?: string }): Promise<IdentityCheck> {
+    try {
+      return await probe.verifyIdentity({ request: identity, expect });
+    } catch (e) {
+      // STS unreachable after the retries: the identity cannot be verified, so it is refused.
+      const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+      return { ok: false, kind: 'unverifiable', reason: `STS could not verify the request: ${cause}` };
+    }
+  }
+
+  /** The validator: only what needs no record (the gate pending, the input well-formed). */
+  private check(a: ApproveArgs | RejectArgs): void {
+    const gate = a.gate;
+    if (!this.pending) throw new Error(`no gate is pending approval${gate ? ` (asked for "${gate}")` : ''}`);
+    if (gate !== this.pending.name) throw new Error(`gate "${gate}" is not pending; the pending gate is "${this.pending.name}"`);
+    if (!a.identity && !a.approver?.trim()) throw new Error('an approval needs an identity: a signed request (AWS credentials) or, in local development, --as ID');
+    if (a.identity && a.approver) throw new Error('give either a signed identity or --as, not both');
+    const text = (a as RejectArgs).reason ?? (a as ApproveArgs).comment;
+    if (text && text.length > MAX_TEXT) throw new Error(`comment too long (${text.length} characters, at most ${MAX_TEXT})`);
+    if (a.identity) {
+      const i = a.identity;
+      const wellFormed =
+        typeof i === 'object' && typeof i.method === 'string' && typeof i.url === 'string' && typeof i.body === 'string' && typeof i.headers === 'object' && i.headers !== null &&
+        Object.values(i.headers).every((v) => typeof v === 'string');
+      if (!wellFormed) throw new Error('the signed identity must carry method, url, headers and body');
+      if (JSON.stringify(i).length > MAX_IDENTITY_BYTES) throw new Error('the signed identity is too large');
+    }
+  }
+
+  /** The rejection of the pending gate, if any (a method, so narrowing does not outlive an await). */
+  private rejected(): Decision | undefined {
+    return this.rejection;
+  }
+
+  private isRequester(who: AuditActor): boolean {
+    if (this.requester && who.id === this.requester.id) return true;
+    return this.context.requestedBy !== undefined && who.id === this.context.requestedBy;
+  }
+
+  /** Record a refused approval or rejection in the trail, and refuse it (the Update fails; the gate keeps waiting). */
+  private refuse(request: PendingGate, actor: AuditActor, decision: Decision['decision'], kind: string, reason: string): never {
+    this.trail?.record('gate.refused', {
+      actor,
+      detail: `gate ${request.name}: ${decision === 'approved' ? 'approval' : 'rejection'} refused (${kind}): ${reason}`,
+      after: { gate: request.name, decision: decision === 'approved' ? 'approve' : 'reject', kind },
+    });
+    this.trail?.flush();
+    throw ApplicationFailure.create({ type: FailureType.ApprovalRefused, message: reason, nonRetryable: true, details: [{ kind }] });
+  }
+
+  private async decideVerified(a: ApproveArgs | RejectArgs, decision: Decision['decision'], text?: string): Promise<string> {
+    const request = this.pending;
+    if (!request || request.name !== a.gate) {
+      throw ApplicationFailure.create({ type: FailureType.ApprovalRefused, message: `gate "${a.gate}" is not pending`, nonRetryable: true, details: [{ kind: 'not-pending' }] });
+    }
+    const info = workflowInfo();
+    let who: AuditActor;
+    if (a.identity) {
+      const unknown: AuditActor = { id: 'unverified caller', verified: false };
+      const binding = parseBinding(headerValue(a.identity.headers, BINDING_HEADER));
+      if (!binding) return this.refuse(request, unknown, decision, 'unverifiable', `the signed request has no valid ${BINDING_HEADER} header`);
+      // Checked and spent before anything is awaited, so two Updates with one nonce cannot both pass.
+      if (this.nonces.has(binding.nonce)) return this.refuse(request, unknown, decision, 'replayed', 'the signed request was already used in this run (nonce seen before)');
+      this.nonces.add(binding.nonce);
+      const check = await this.verify(a.identity, { run: `${info.workflowId}/${info.runId}`, gate: request.name, decision: decision === 'approved' ? 'approve' : 'reject', comment: text });
+      if (!check.ok) return this.refuse(request, unknown, decision, check.kind, check.reason);
+      who = { id: check.arn, verified: true };
+    } else {
+      who = { id: (a.approver ?? '').trim(), verified: false };
+      if (!request.trustClientIdentity) {
+        return this.refuse(request, who, decision, 'unverifiable', `"${who.id}" is an unverified identity (--as), and runbook ${this.runbook.name} accepts only signed ones (approvals.trustClientIdentity is false): approve with AWS credentials, without --as`);
+      }
+    }
+    if (this.pending !== request) return this.refuse(request, who, decision, 'not-pending', `gate ${request.name} was decided or timed out while the identity was verified`);
+    if (!request.approvers.some((p) => principalMatches(p, who.id))) {
+      return this.refuse(request, who, decision, 'not-allowed', `"${who.id}" is not an approver of gate ${request.name} of runbook ${this.runbook.name} (approvers: ${request.approvers.join(', ')})`);
+    }
+    const approvals = request.approvals ?? [];
+    if (decision === 'approved') {
+      if (!request.selfApproval && this.isRequester(who)) {
+        return this.refuse(request, who, decision, 'self-approval', `${who.id} requested this run, and gate ${request.name} does not allow self-approval`);
+      }
+      if (approvals.some((x) => x.approver === who.id)) {
+        return this.refuse(request, who, decision, 'duplicate', `${who.id} has already approved gate ${request.name}; it needs ${request.required} distinct approvers (${approvals.length} so far)`);
+      }
+    }
+    const d: Decision = { gate: request.name, approver: who.id, decision, at: Date.now(), comment: text, verified: who.verified };
+    this.decisions.push(d);
+    this.trail?.record(`gate.${decision}`, { actor: who, detail: `gate ${request.name}${text ? `: ${text}` : ''}`, after: decision === 'approved' ? { approvals: approvals.length + 1, required: request.required } : undefined });
+    this.trail?.flush();
+    const label = `${who.id}${who.verified ? ' (verified)' : ' (unverified)'}`;
+    if (decision === 'rejected') {
+      this.rejection = d;
+      return `rejected gate ${request.name} as ${label}`;
+    }
+    approvals.push({ approver: who.id, verified: who.verified, at: d.at, comment: text });
+    const missing = (request.required ?? 1) - approvals.length;
+    return `approved gate ${request.name} as ${label}; ${approvals.length} of ${request.required} approvals${missing > 0 ? `, ${missing} more needed` : ', the gate is open'}`;
+  }
+
+  // ---- Gates as recorded before policies (kept unchanged so their histories replay) ----------
 
   private validate(gate: string, approver: string): void {
     if (!this.pending) throw new Error(`no gate is pending approval${gate ? ` (asked for "${gate}")` : ''}`);
@@ -75,16 +476,6 @@ export class Gates {
     return `${decision} gate ${gate} as ${approver}`;
   }
 
-  /** The run's gate step `gate:<name>`: skipped when the runbook needs no approval, else approved (or the run ends). */
-  async step(journal: Journal, gate: GateName, summary: string, timeoutMs: number): Promise<void> {
-    const id = `gate:${gate}`;
-    if (!this.required(gate)) return journal.skip(id, `the runbook requires no approval for ${gate}`);
-    await journal.run(id, async () => {
-      const d = await this.await(gate, summary, timeoutMs);
-      journal.note(id, `approved by ${d.approver}${d.comment ? `: ${d.comment}` : ''}`);
-    });
-  }
-
   /** Record the automatic approval of a drill whose runbook auto-approves gates. */
   private autoApprove(gate: GateName, drill: string): Decision {
     const d: Decision = { gate, approver: 'drover-drill', decision: 'approved', at: Date.now(), comment: `automatic in drill ${drill}: the runbook auto-approves gates in drills` };
@@ -94,12 +485,7 @@ export class Gates {
     return d;
   }
 
-  /**
-   * Wait for a decision on `gate`. Resolves on approval; throws a non-retryable failure on rejection
-   * (ApprovalRejected) or when the timeout runs out (ApprovalTimedOut).
-   */
-  async await(gate: GateName, summary: string, timeoutMs: number): Promise<Decision> {
-    if (this.autoApproveFor) return this.autoApprove(gate, this.autoApproveFor);
+  private async awaitOne(gate: GateName, summary: string, timeoutMs: number): Promise<Decision> {
     this.pending = { name: gate, approvers: this.runbook.approvals.approvers, requestedAt: Date.now(), summary };
     this.trail?.record('gate.requested', { detail: `gate ${gate}: ${summary}`, after: { approvers: this.runbook.approvals.approvers } });
     this.trail?.flush();
@@ -121,3 +507,6 @@ export class Gates {
     }
   }
 }
+
+/** Who "approves" a drill's gate that proceeded on its timeout. */
+export const TIMEOUT_ACTOR = 'drover-timeout';

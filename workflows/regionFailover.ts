@@ -5,7 +5,7 @@ import { FailureType } from './failures';
 import { long, probe as preflight, short } from './proxies';
 import { statusQuery, type RunStatus } from './status';
 import { AuditTrail, drainQuietly } from './audit';
-import { Gates } from './gates';
+import { Gates, type SignedIdentity } from './gates';
 import { failureMessage, failureType, Journal } from './journal';
 import { promoteReplica } from './promoteReplica';
 import { shiftProgressively } from './traffic';
@@ -31,6 +31,8 @@ export interface FailoverInput {
   mode: FailoverMode;
   reason: string;
   requestedBy: string;
+  /** The requester's signed STS GetCallerIdentity (when the starting CLI had AWS credentials), verified at the first gate. */
+  requesterIdentity?: SignedIdentity;
   options?: {
     /** Multiplies soak times and health intervals (e.g. 0.05 for a demo); 1 in production. */
     timeScale?: number;
@@ -68,7 +70,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     ...rb.dns.shift.steps.map((p) => ({ id: `traffic-${p}`, title: `Shift traffic to ${p}% ${targetRegion}, then soak` })),
     { id: 'verify', title: 'Final verification' },
   ], trail);
-  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined);
+  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: input.drill?.workflowId });
   const status: RunStatus = {
     workflowId: info.workflowId,
     runId: info.runId,

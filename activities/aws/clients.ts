@@ -4,6 +4,9 @@ import { EKS } from '@aws-sdk/client-eks';
 import { RDS } from '@aws-sdk/client-rds';
 import { Route53 } from '@aws-sdk/client-route-53';
 import { S3 } from '@aws-sdk/client-s3';
+import { SNS } from '@aws-sdk/client-sns';
+import http from 'node:http';
+import https from 'node:https';
 
 /** The only Route 53 calls drover makes. */
 export type Route53Api = Pick<Route53, 'listHostedZonesByName' | 'listResourceRecordSets' | 'changeResourceRecordSets' | 'getChange' | 'createHostedZone'>;
@@ -26,6 +29,26 @@ export type CloudWatchApi = Pick<CloudWatch, 'describeAlarms' | 'getMetricStatis
 /** The only S3 calls drover makes (the audit trail's Object Lock bucket). */
 export type S3Api = Pick<S3, 'createBucket' | 'getObjectLockConfiguration' | 'putObjectLockConfiguration' | 'putObject' | 'getObject' | 'listObjectsV2'>;
 
+/** The only SNS call drover makes (gate escalations). */
+export type SnsApi = Pick<SNS, 'publish'>;
+
+/** A raw HTTP request or response, as a signed STS request crosses from the CLI to the worker. */
+export interface RawRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+/**
+ * STS as identity verification uses it: a signed GetCallerIdentity is replayed unchanged (its signature
+ * covers the Host header) to the worker's own STS endpoint, never to a URL the caller chose.
+ */
+export interface StsReplayApi {
+  /** The endpoint requests are sent to; a request must be signed for its host. */
+  readonly endpoint: URL;
+  send(request: RawRequest): Promise<{ statusCode: number; body: string }>;
+}
+
 /** Where and how drover reaches AWS: one configuration for every client. */
 export interface AwsConfig {
   /** Endpoint for every service and region (an emulator such as moto or LocalStack). */
@@ -35,6 +58,8 @@ export interface AwsConfig {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** SDK attempts per call before the error reaches Temporal, which then retries with its own backoff. */
   maxAttempts?: number;
+  /** STS endpoint for identity verification (AWS_ENDPOINT_URL_STS), overriding `endpoint` and `regionEndpoints`. */
+  stsEndpoint?: string;
 }
 
 /** One recorded AWS call: used for benchmarks (time inside AWS) and evidence (request ids). */
@@ -55,6 +80,8 @@ export interface AwsClients {
   cloudwatch(region: string): CloudWatchApi;
   ec2(region: string): Ec2Api;
   s3(region: string): S3Api;
+  sts(region: string): StsReplayApi;
+  sns(region: string): SnsApi;
 }
 
 // Route 53 is a global service whose API lives in us-east-1.
@@ -75,7 +102,34 @@ export function awsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AwsConfi
     // Emulators accept any key; real AWS always goes through the SDK's default credential chain.
     credentials: endpoint && !hasCredentials ? { accessKeyId: 'drover-local', secretAccessKey: 'drover-local' } : undefined,
     maxAttempts: 3,
+    stsEndpoint: env.AWS_ENDPOINT_URL_STS || undefined,
   };
+}
+
+/** The STS endpoint of `region` under this configuration: where the CLI signs for and the worker verifies at. */
+export function stsEndpoint(config: AwsConfig, region: string): URL {
+  return new URL(config.stsEndpoint ?? config.regionEndpoints?.[region] ?? config.endpoint ?? `https://sts.${region}.amazonaws.com`);
+}
+
+/** Send a raw request to `endpoint` as is (node:http keeps the signed Host header, which fetch would not). */
+function sendRaw(endpoint: URL, req: RawRequest, timeoutMs = 10_000): Promise<{ statusCode: number; body: string }> {
+  const transport = endpoint.protocol === 'http:' ? http : https;
+  const basePath = endpoint.pathname.replace(/\/$/, '');
+  return new Promise((resolve, reject) => {
+    const r = transport.request(
+      { protocol: endpoint.protocol, hostname: endpoint.hostname, port: endpoint.port || undefined, method: req.method, path: `${basePath}${req.path}`, headers: req.headers, timeout: timeoutMs },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    r.on('timeout', () => r.destroy(new Error(`STS at ${endpoint.host} did not answer within ${timeoutMs / 1000}s`)));
+    r.on('error', reject);
+    r.end(req.body);
+  });
 }
 
 /** Build every AWS client drover uses from one configuration; clients are cached per region. */
@@ -121,5 +175,10 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     ec2: (region) => build(`ec2:${region}`, region, () => new EC2(common(region)), 'ec2'),
     // Emulators serve every bucket on one host, so S3 must address buckets by path there.
     s3: (region) => build(`s3:${region}`, region, () => new S3({ ...common(region), forcePathStyle: Boolean(common(region).endpoint) }), 's3'),
+    sts: (region) => {
+      const endpoint = stsEndpoint(config, region);
+      return { endpoint, send: (req) => sendRaw(endpoint, req) };
+    },
+    sns: (region) => build(`sns:${region}`, region, () => new SNS(common(region)), 'sns'),
   };
 }

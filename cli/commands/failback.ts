@@ -5,6 +5,8 @@ import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { addRunOptions, parseOptions, runOptions } from '../options';
 import { latestRun, startAndFollow } from '../runs';
+import { signRequester } from '../sign';
+import { runWorkflowId } from '../temporal';
 import type { SetExit } from './index';
 
 const options = z.object({ ...runOptions });
@@ -20,7 +22,13 @@ export function failbackCommand(io: CliIO, setExit: SetExit): Command {
     .action(async (file: string, raw: unknown) => {
       const opts = parseOptions(options, raw);
       const runbook = loadRunbookOrThrow(file);
-      const input: FailbackInput = { runbook, reason: opts.reason, requestedBy: opts.requestedBy ?? currentUser(), options: opts.timeScale ? { timeScale: opts.timeScale } : undefined };
+      const input: FailbackInput = {
+        runbook,
+        reason: opts.reason,
+        requestedBy: opts.requestedBy ?? currentUser(),
+        requesterIdentity: await signRequester(runWorkflowId('failback', runbook.name)),
+        options: opts.timeScale ? { timeScale: opts.timeScale } : undefined,
+      };
       const code = await withClient((client) =>
         startAndFollow(client, io, {
           kind: 'failback',

@@ -5,6 +5,8 @@ import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { addRunOptions, modeOption, parseOptions, runOptions } from '../options';
 import { startAndFollow } from '../runs';
+import { signRequester } from '../sign';
+import { runWorkflowId } from '../temporal';
 import type { SetExit } from './index';
 
 const options = z.object({
@@ -36,6 +38,7 @@ export function failoverCommand(io: CliIO, setExit: SetExit): Command {
         mode: opts.mode,
         reason: opts.reason,
         requestedBy: opts.requestedBy ?? currentUser(),
+        requesterIdentity: await signRequester(runWorkflowId('failover', runbook.name)),
         options: opts.timeScale ? { timeScale: opts.timeScale } : undefined,
       };
       const summary = `${input.mode} failover of ${runbook.name} to ${input.targetRegion}`;

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Sha256 } from '@smithy/core/checksum';
+import { HttpRequest } from '@smithy/core/protocols';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { stsEndpoint } from '../activities/aws/clients';
+import { textDigest } from '../activities/identity';
+import { BINDING_HEADER, formatBinding, type Binding, type SignedIdentity } from '../workflows/gates';
+import { awsConfig } from './context';
+import { CliError, EXIT } from './io';
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface SignOptions {
+  /** What the request is good for; the comment is bound by its sha256. */
+  binding: Omit<Binding, 'nonce' | 'comment'> & { comment?: string };
+  /** Default: the SDK's default credential chain (environment, profile, SSO, container, instance). */
+  credentials?: Credentials | (() => Promise<Credentials>);
+  /** Default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1. */
+  region?: string;
+  /** Default: where this configuration's workers verify (AWS_ENDPOINT_URL_STS, the emulator, or sts.<region>.amazonaws.com). */
+  endpoint?: URL;
+  /** Default: now. Tests sign with a clock set back. */
+  signingDate?: Date;
+}
+
+const BODY = 'Action=GetCallerIdentity&Version=2011-06-15';
+
+/** The region the CLI signs for. */
+export function signingRegion(env: NodeJS.ProcessEnv = process.env): string {
+  return env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
+}
+
+/**
+ * Sign an STS GetCallerIdentity with the caller's AWS credentials (SigV4 in the Authorization header),
+ * bound by the x-drover-binding header to one decision and a fresh nonce. Nothing is sent to AWS here:
+ * the workflow's worker replays the request to STS and learns the caller's ARN from the answer.
+ */
+export async function signIdentity(opts: SignOptions): Promise<SignedIdentity> {
+  const region = opts.region ?? signingRegion();
+  const endpoint = opts.endpoint ?? stsEndpoint(awsConfig(), region);
+  const binding = formatBinding({ ...opts.binding, nonce: randomBytes(16).toString('hex'), comment: textDigest(opts.binding.comment) });
+  const credentials = opts.credentials ?? defaultProvider();
+  const request = new HttpRequest({
+    method: 'POST',
+    protocol: endpoint.protocol,
+    hostname: endpoint.hostname,
+    port: endpoint.port ? Number(endpoint.port) : undefined,
+    path: '/',
+    headers: { host: endpoint.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', [BINDING_HEADER]: binding },
+    body: BODY,
+  });
+  const signer = new SignatureV4({ credentials, region, service: 'sts', sha256: Sha256 });
+  const signed = await signer.sign(request, { signingDate: opts.signingDate });
+  return { method: 'POST', url: `${endpoint.origin}/`, headers: { ...(signed.headers as Record<string, string>) }, body: BODY };
+}
+
+/** Sign for the CLI user, turning a missing credential chain into a clear message (exit 2). */
+export async function signAsCaller(binding: SignOptions['binding']): Promise<SignedIdentity> {
+  try {
+    return await signIdentity({ binding });
+  } catch (e) {
+    const name = (e as Error).name;
+    if (name === 'CredentialsProviderError' || /credential/i.test((e as Error).message)) {
+      throw new CliError(`no AWS credentials to sign your identity with: ${(e as Error).message}`, EXIT.USAGE, [
+        'drover verifies approvers through STS: configure AWS credentials (AWS_PROFILE, SSO, environment, instance role),',
+        'or, where the runbook sets approvals.trustClientIdentity (local development only), pass --as ID',
+      ]);
+    }
+    throw e;
+  }
+}
+
+/**
+ * The requester's identity for a run about to start, when the CLI has AWS credentials: a signed
+ * GetCallerIdentity bound to the workflow id (the run id is not known yet), verified at the run's first
+ * gate. Without credentials the run's requester stays the id given (labelled unverified).
+ */
+export async function signRequester(workflowId: string): Promise<SignedIdentity | undefined> {
+  try {
+    return await signIdentity({ binding: { run: workflowId, gate: '*', decision: 'request' } });
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * Approval gates as policy, with verified identities, end to end: the real Temporal dev server, the
+ * suite's moto for everything else, and a second moto with IAM authentication on for STS, where each
+ * principal is an IAM user (or an assumed role) with its own keys. The CLI signs GetCallerIdentity with
+ * those keys; the worker replays the request to the auth-enabled STS, so a tampered signature really fails.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
+import type { AuditEvent } from '../audit/chain';
+import { exec } from '../cli/main';
+import { signIdentity } from '../cli/sign';
+import type { Runbook } from '../runbooks/schema';
+import { approveUpdate, headerValue, rejectUpdate, type SignedIdentity } from '../workflows/gates';
+import type { FailoverInput } from '../workflows/regionFailover';
+import type { RunStatus } from '../workflows/status';
+import { ACCOUNT, AuthMoto, type Principal } from './harness/authmoto';
+import { IntegrationEnv, STANDBY } from './harness/env';
+import { captureIO, describeTopology, eventually, workflowBundle } from './harness/fixtures';
+import { testTemporalAddress } from './harness/servers';
+
+const env = new IntegrationEnv();
+let sts: AuthMoto;
+const saved = { ...process.env };
+const people: Record<'priya' | 'arjun' | 'meera' | 'lead' | 'mallory', Principal> = {} as never;
+const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
+
+beforeAll(async () => {
+  [sts] = await Promise.all([AuthMoto.start(), env.start()]);
+  for (const name of ['priya', 'arjun', 'meera', 'lead', 'mallory'] as const) people[name] = await sts.user(`ic-${name}`);
+}, 180_000);
+afterAll(async () => {
+  process.env = saved;
+  await Promise.allSettled([sts?.stop(), env.stop()]);
+});
+
+/** The worker: every AWS call to the suite's moto, except STS, which goes to the auth-enabled one. */
+function workerConfig() {
+  return { ...env.config(), stsEndpoint: sts.endpoint };
+}
+
+/** Point the in-process CLI at the servers; STS (what the CLI signs for) at the auth-enabled moto. */
+function useCli(taskQueue: string): void {
+  process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+  process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
+  process.env.AWS_ENDPOINT_URL_STS = sts.endpoint;
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.DROVER_TASK_QUEUE = taskQueue;
+}
+
+/** Run the CLI with `who`'s AWS credentials in the environment (the default credential chain), or none. */
+async function cli(args: string[], who?: Principal): Promise<{ code: number; out: string; err: string }> {
+  const keys = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
+  const before = keys.map((k) => process.env[k]);
+  for (const k of keys) delete process.env[k];
+  if (who) {
+    process.env.AWS_ACCESS_KEY_ID = who.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = who.credentials.secretAccessKey;
+    if (who.credentials.sessionToken) process.env.AWS_SESSION_TOKEN = who.credentials.sessionToken;
+  }
+  try {
+    const io = captureIO();
+    const code = await exec(args, io);
+    return { code, out: io.stdout.join('\n'), err: io.stderr.join('\n') };
+  } finally {
+    keys.forEach((k, i) => (before[i] === undefined ? delete process.env[k] : (process.env[k] = before[i])));
+  }
+}
+
+/** A seeded runbook whose gates take verified identities only, with a policy for the failover gate. */
+async function seeded(prefix: string, policy: Record<string, unknown>, approvers: string[], extra: Array<[Array<string | number>, unknown]> = []) {
+  return env.seeded(prefix, [
+    [['approvals', 'trustClientIdentity'], false],
+    [['approvals', 'approvers'], approvers],
+    [['approvals', 'gates'], ['failover']],
+    [['approvals', 'policies'], { failover: policy }],
+    ...extra,
+  ]);
+}
+
+async function status(handle: WorkflowHandle): Promise<RunStatus> {
+  return handle.query<RunStatus>('status');
+}
+
+async function atGate(handle: WorkflowHandle): Promise<RunStatus> {
+  return eventually(async () => {
+    const s = await status(handle).catch(() => undefined);
+    return s?.pendingGate ? s : undefined;
+  }, 'the failover gate');
+}
+
+/** The run's audit trail as the worker wrote it (JSONL), once `until` holds. */
+async function trail(rb: Runbook, workflowId: string, runId: string, until: (events: AuditEvent[]) => boolean = () => true): Promise<AuditEvent[]> {
+  const file = path.join(process.env.DROVER_AUDIT_DIR ?? '', rb.name, workflowId, `${runId}.jsonl`);
+  return eventually(async () => {
+    if (!fs.existsSync(file)) return undefined;
+    const events = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
+    return until(events) ? events : undefined;
+  }, `audit events in ${file}`, 30_000);
+}
+
+/** The run's history replays on the current workflow code (Update handlers with activities, nonces, escalation timers). */
+async function replays(workflowId: string, runId: string): Promise<void> {
+  const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId)).resolves.toBeUndefined();
+}
+
+const refusals = (events: AuditEvent[]) => events.filter((e) => e.action === 'gate.refused');
+const kindOf = (e: AuditEvent) => (e.after as { kind?: string } | undefined)?.kind;
+
+/** The message an Update was refused with (it must be refused). */
+async function refused(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  const cause = (err as WorkflowUpdateFailedError).cause as ApplicationFailure;
+  expect(cause.type).toBe('ApprovalRefused');
+  return cause.message;
+}
+
+function input(rb: Runbook, extra: Partial<FailoverInput> = {}): FailoverInput {
+  return { runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'approvals test', requestedBy: 'ic-test', options: { timeScale: 0.01 }, ...extra };
+}
+
+async function failureOf(p: Promise<unknown>): Promise<RunStatus> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  return ((err as WorkflowFailedError).cause as ApplicationFailure).details?.[0] as RunStatus;
+}
+
+describe('approval gates with verified identities', () => {
+  test('given a 2-of-3 gate, the run proceeds only after two distinct verified principals approve; a second approval by the same principal does not count', async () => {
+    const { file, runbook: rb, taskQueue } = await seeded('quorum', { required: 2 }, [people.priya.arn, people.arjun.arn, people.meera.arn]);
+    useCli(taskQueue);
+    const workflowId = `failover-${rb.name}`;
+    const result = await env.withWorker(taskQueue, async () => {
+      // Started by "lead" with credentials: the run's requester is verified at the gate.
+      const started = await cli(['failover', file, '--to', STANDBY, '--reason', 'quorum test', '--time-scale', '0.01', '--detach'], people.lead);
+      expect(started.code).toBe(0);
+      const handle = env.client.workflow.getHandle(workflowId);
+      await atGate(handle);
+
+      const first = await cli(['approve', workflowId, '--gate', 'failover', '--comment', 'lag is fine'], people.priya);
+      expect(first.err).toBe('');
+      expect(first.code).toBe(0);
+      expect(first.out).toContain(`approved gate failover as ${people.priya.arn} (verified); 1 of 2 approvals, 1 more needed`);
+
+      const again = await cli(['approve', workflowId, '--gate', 'failover'], people.priya);
+      expect(again.code).toBe(3);
+      expect(again.err).toContain(`${people.priya.arn} has already approved gate failover; it needs 2 distinct approvers`);
+
+      const s = await status(handle);
+      expect(s.phase).toBe('waiting-approval');
+      expect(s.pendingGate?.approvals).toEqual([expect.objectContaining({ approver: people.priya.arn, verified: true, comment: 'lag is fine' })]);
+      expect(s.pendingGate?.requestedBy).toEqual({ id: people.lead.arn, verified: true });
+      const shown = await cli(['status', workflowId]);
+      expect(shown.out).toContain('approvals: 1 of 2');
+      expect(shown.out).toContain(`✓ ${people.priya.arn} (verified): lag is fine`);
+      expect(shown.out).toContain(`needed:    1 more, from: ${people.priya.arn}, ${people.arjun.arn}, ${people.meera.arn} (other than those above); not the requester ${people.lead.arn}`);
+
+      const second = await cli(['approve', workflowId, '--gate', 'failover', '--comment', 'go'], people.arjun);
+      expect(second.code).toBe(0);
+      expect(second.out).toContain('2 of 2 approvals, the gate is open');
+      return handle.result() as Promise<RunStatus>;
+    }, workerConfig());
+
+    expect(result.phase).toBe('completed');
+    expect(result.decisions.map((d) => [d.approver, d.decision, d.verified])).toEqual([
+      [people.priya.arn, 'approved', true],
+      [people.arjun.arn, 'approved', true],
+    ]);
+    expect(result.steps.find((s) => s.id === 'gate:failover')?.notes.join(' ')).toContain(`approved by ${people.priya.arn}, ${people.arjun.arn}: lag is fine; go`);
+
+    const events = await trail(rb, workflowId, result.runId, (ev) => ev.some((e) => e.action === 'run.end'));
+    expect(events.filter((e) => e.action === 'gate.approved').map((e) => e.actor)).toEqual([
+      { id: people.priya.arn, verified: true },
+      { id: people.arjun.arn, verified: true },
+    ]);
+    expect(events.find((e) => e.action === 'run.requester')?.actor).toEqual({ id: people.lead.arn, verified: true });
+    expect(refusals(events).map(kindOf)).toEqual(['duplicate']);
+    // The signed requests (a bearer token for five minutes) never reach the trail.
+    const text = JSON.stringify(events);
+    expect(text).not.toMatch(/AWS4-HMAC-SHA256|Signature=|x-drover-binding/i);
+    for (const p of Object.values(people)) expect(text).not.toContain(p.credentials.accessKeyId);
+    await replays(workflowId, result.runId);
+  });
+
+  test('given self-approval off, the requester (verified at start) cannot approve their own run; another approver can', async () => {
+    const { file, runbook: rb, taskQueue } = await seeded('self', { required: 1, selfApproval: false }, [people.lead.arn, people.meera.arn]);
+    useCli(taskQueue);
+    const workflowId = `failover-${rb.name}`;
+    const result = await env.withWorker(taskQueue, async () => {
+      expect((await cli(['failover', file, '--to', STANDBY, '--reason', 'self test', '--time-scale', '0.01', '--detach'], people.lead)).code).toBe(0);
+      const handle = env.client.workflow.getHandle(workflowId);
+      await atGate(handle);
+      const self = await cli(['approve', workflowId, '--gate', 'failover'], people.lead);
+      expect(self.code).toBe(3);
+      expect(self.err).toContain(`${people.lead.arn} requested this run, and gate failover does not allow self-approval`);
+      expect((await status(handle)).pendingGate?.approvals).toEqual([]);
+      expect((await cli(['approve', workflowId, '--gate', 'failover'], people.meera)).code).toBe(0);
+      return handle.result() as Promise<RunStatus>;
+    }, workerConfig());
+    expect(result.phase).toBe('completed');
+    const events = await trail(rb, workflowId, result.runId, (ev) => ev.some((e) => e.action === 'run.end'));
+    const refusal = refusals(events);
+    expect(refusal.map(kindOf)).toEqual(['self-approval']);
+    expect(refusal[0].actor).toEqual({ id: people.lead.arn, verified: true });
+  });
+
+  test('given forged, expired, replayed, unlisted and unverified approvals, each is refused and recorded, and the gate still waits', async () => {
+    const rolePattern = `arn:aws:sts::${ACCOUNT}:assumed-role/IncidentCommander/*`;
+    const { runbook: rb, taskQueue } = await seeded('refuse', { required: 2 }, [rolePattern, people.priya.arn]);
+    const commander = await sts.roleSession('IncidentCommander', 'arjun');
+    useCli(taskQueue);
+    const workflowId = `failover-${rb.name}`;
+    await env.withWorker(taskQueue, async () => {
+      const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
+      const runId = handle.firstExecutionRunId;
+      await atGate(handle);
+      const endpoint = new URL(sts.endpoint);
+      const sign = (who: Principal, binding: { run?: string; gate?: string; decision?: 'approve' | 'reject'; comment?: string }, signingDate?: Date) =>
+        signIdentity({ binding: { run: `${workflowId}/${runId}`, gate: 'failover', decision: 'approve', ...binding }, credentials: who.credentials, region: 'us-east-1', endpoint, signingDate });
+      const approve = (identity: SignedIdentity, comment?: string) => handle.executeUpdate(approveUpdate, { args: [{ gate: 'failover', identity, comment }] });
+
+      // 1. A valid IAM user who is not in the policy.
+      const stranger = await cli(['approve', workflowId, '--gate', 'failover'], people.mallory);
+      expect(stranger.code).toBe(3);
+      expect(stranger.err).toContain(`"${people.mallory.arn}" is not an approver of gate failover`);
+
+      // 2. Expired: signed with a clock set six minutes back.
+      expect(await refused(approve(await sign(people.priya, {}, new Date(Date.now() - 6 * 60_000))))).toMatch(/signed \d+s ago .*good for 5 minutes/);
+
+      // 3. Replayed: bound to another run, another gate, another decision, another comment.
+      expect(await refused(approve(await sign(people.priya, { run: `${workflowId}/another-run` })))).toContain('bound to run');
+      expect(await refused(approve(await sign(people.priya, { gate: 'failback' })))).toContain('bound to gate failback');
+      expect(await refused(approve(await sign(people.priya, { decision: 'reject' })))).toContain('bound to the decision "reject"');
+      expect(await refused(approve(await sign(people.priya, { comment: 'looks fine' }), 'ship it'))).toContain('another comment');
+
+      // 4. Tampered: the signature altered, and a binding rewritten after signing (STS recomputes the signature).
+      const good = await sign(people.priya, {});
+      const auth = headerValue(good.headers, 'authorization') ?? '';
+      const flipped = auth.replace(/Signature=([0-9a-f])/, (_m, c: string) => `Signature=${c === '0' ? '1' : '0'}`);
+      expect(await refused(approve({ ...good, headers: { ...good.headers, authorization: flipped } }))).toContain('STS refused the signature (SignatureDoesNotMatch)');
+      const elsewhere = await sign(people.priya, { run: `${workflowId}/another-run` });
+      const rebound = { ...elsewhere, headers: { ...elsewhere.headers, 'x-drover-binding': (headerValue(elsewhere.headers, 'x-drover-binding') ?? '').replace(encodeURIComponent(`${workflowId}/another-run`), encodeURIComponent(`${workflowId}/${runId}`)) } };
+      expect(await refused(approve(rebound))).toContain('SignatureDoesNotMatch');
+
+      // 5. An identity asserted with --as, on a runbook that trusts none.
+      const asserted = await cli(['approve', workflowId, '--gate', 'failover', '--as', 'ic-priya']);
+      expect(asserted.code).toBe(3);
+      expect(asserted.err).toContain('accepts only signed ones');
+
+      // A valid approval by a role session matching the pattern counts; the very same request again is a replay.
+      const valid = await sign(commander, {});
+      expect(await approve(valid)).toContain(`approved gate failover as ${commander.arn} (verified); 1 of 2 approvals`);
+      expect(await refused(approve(valid))).toContain('already used');
+
+      // 6. A rejection by someone outside the policy is refused too.
+      const rejectIdentity = await signIdentity({ binding: { run: `${workflowId}/${runId}`, gate: 'failover', decision: 'reject', comment: 'no' + '!'.repeat(3) }, credentials: people.mallory.credentials, region: 'us-east-1', endpoint });
+      expect(await refused(handle.executeUpdate(rejectUpdate, { args: [{ gate: 'failover', identity: rejectIdentity, reason: 'no!!!' }] }))).toContain('is not an approver');
+
+      const s = await status(handle);
+      expect(s.phase).toBe('waiting-approval');
+      expect(s.decisions.map((d) => d.approver)).toEqual([commander.arn]);
+
+      const events = await trail(rb, workflowId, runId, (ev) => refusals(ev).length >= 11);
+      expect(refusals(events).map(kindOf)).toEqual(['not-allowed', 'expired', 'replayed', 'replayed', 'replayed', 'replayed', 'forged', 'forged', 'unverifiable', 'replayed', 'not-allowed']);
+      expect(refusals(events)[0].actor).toEqual({ id: people.mallory.arn, verified: true });
+      expect(JSON.stringify(events)).not.toMatch(/AWS4-HMAC-SHA256|Signature=/);
+      await handle.terminate('test done');
+      await replays(workflowId, runId);
+    }, workerConfig());
+  });
+
+  test('given a gate that times out with onTimeout abort, nothing changes and the run ends aborted; the escalation reaches the SNS topic part-way', async () => {
+    const sns = new SNSClient({ region: STANDBY, endpoint: env.moto.endpoint, credentials: CREDS });
+    const sqs = new SQSClient({ region: STANDBY, endpoint: env.moto.endpoint, credentials: CREDS });
+    const topicArn = (await sns.send(new CreateTopicCommand({ Name: `drover-escalations-${process.pid}` }))).TopicArn ?? '';
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `escalations-${process.pid}` }))).QueueUrl ?? '';
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn ?? '';
+    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
+
+    const { runbook: rb, taskQueue } = await seeded('timeout', { required: 2, timeout: '8s', escalateAfter: '3s', onTimeout: 'abort' }, [people.priya.arn, people.arjun.arn], [
+      [['approvals', 'notify'], { snsTopicArn: topicArn }],
+    ]);
+    const before = await describeTopology(rb, env.moto.endpoint);
+    useCli(taskQueue);
+    const workflowId = `failover-${rb.name}`;
+    const final = await env.withWorker(taskQueue, async () => {
+      const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
+      await atGate(handle);
+      expect((await cli(['approve', workflowId, '--gate', 'failover'], people.priya)).code).toBe(0);
+      const shown = await cli(['status', workflowId]);
+      expect(shown.out).toMatch(/timeout: {3}in \d.*then abort; escalation (in|sent)/);
+      return failureOf(handle.result());
+    }, workerConfig());
+
+    expect(final.phase).toBe('aborted');
+    expect(final.error?.type).toBe('ApprovalTimedOut');
+    expect(final.error?.message).toContain('gate failover was not approved within 8s (1 of 2 approvals); nothing after it was changed');
+    expect(final.steps.filter((s) => s.status === 'done').map((s) => s.id)).toEqual(['preempt-drills', 'preflight']);
+    expect(await describeTopology(rb, env.moto.endpoint)).toEqual(before);
+
+    const messages = await eventually(async () => {
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      return out.Messages?.length ? out.Messages : undefined;
+    }, 'the escalation in the subscribed queue', 20_000);
+    const envelope = JSON.parse(messages[0].Body ?? '{}') as { Subject?: string; Message?: string; TopicArn?: string };
+    expect(envelope.TopicArn).toBe(topicArn);
+    expect(envelope.Subject).toBe(`drover: gate failover of ${workflowId} still needs 1 approval`);
+    expect(envelope.Message).toContain(`Approvals so far: ${people.priya.arn}; 1 more needed from: ${people.priya.arn}, ${people.arjun.arn}.`);
+
+    const events = await trail(rb, workflowId, final.runId, (ev) => ev.some((e) => e.action === 'run.end'));
+    const actions = events.map((e) => e.action);
+    expect(actions.indexOf('gate.escalated')).toBeGreaterThan(actions.indexOf('gate.approved'));
+    expect(actions.indexOf('gate.timeout')).toBeGreaterThan(actions.indexOf('gate.escalated'));
+    expect(events.find((e) => e.action === 'gate.escalated')?.target).toBe(topicArn);
+    await replays(workflowId, final.runId);
+  });
+
+  test('given onTimeout proceed, a drill proceeds past the timed-out gate, but a real run aborts', async () => {
+    const { runbook: rb, taskQueue } = await seeded('proceed', { timeout: '2s', onTimeout: 'proceed' }, [people.priya.arn], [
+      [['drills'], { enabled: true, autoApprove: false, windows: [{ from: '00:00', to: '24:00' }], cooldown: '1h' }],
+    ]);
+    await env.withWorker(taskQueue, async () => {
+      const drill = await env.client.workflow.start('regionFailover', {
+        taskQueue,
+        workflowId: `drill-${rb.name}-failover`,
+        args: [input(rb, { drill: { workflowId: `drill-${rb.name}`, autoApprove: false } })],
+      });
+      const proceeded = (await drill.result()) as RunStatus;
+      expect(proceeded.phase).toBe('completed');
+      expect(proceeded.decisions).toEqual([expect.objectContaining({ approver: 'drover-timeout', decision: 'approved', verified: false })]);
+      expect(proceeded.steps.find((s) => s.id === 'gate:failover')?.notes.join(' ')).toContain('proceeded by drover-timeout: no decision within 2s');
+    }, workerConfig());
+
+    const real = await seeded('proceed-real', { timeout: '2s', onTimeout: 'proceed' }, [people.priya.arn], [
+      [['drills'], { enabled: true, windows: [{ from: '00:00', to: '24:00' }], cooldown: '1h' }],
+    ]);
+    const aborted = await env.withWorker(real.taskQueue, async () => {
+      const handle = await env.client.workflow.start('regionFailover', { taskQueue: real.taskQueue, workflowId: `failover-${real.runbook.name}`, args: [input(real.runbook)] });
+      return failureOf(handle.result());
+    }, workerConfig());
+    expect(aborted.phase).toBe('aborted');
+    expect(aborted.error?.message).toContain('onTimeout "proceed" applies to drills only, so this run aborts');
+  });
+});
