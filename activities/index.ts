@@ -21,7 +21,7 @@ export interface ActivityDeps {
   temporal: () => Client;
   fetch?: typeof fetch;
   /** Cluster rebuilds: which stack variant to apply, and how to find OpenTofu. */
-  iac?: { variant?: StackVariant; home?: () => string; binary?: IacDeps['binary'] };
+  iac?: { variant?: StackVariant; home?: () => string; binary?: IacDeps['binary']; env?: NodeJS.ProcessEnv; awsProviderVersion?: string };
 }
 
 /** Every drover activity, built over injected AWS clients. Workflows import this as a type only. */
@@ -35,8 +35,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createAuroraActivities(deps.aws.rds),
     ...createDrillActivities(deps.temporal),
     ...createAuditActivities({ s3: deps.aws.s3 }),
-    ...createRebuildActivities({ eks: deps.aws.eks, variant: deps.iac?.variant, home: deps.iac?.home }),
-    ...createIacActivities({ binary: deps.iac?.binary ?? tofuBinary }),
+    ...createRebuildActivities({ eks: deps.aws.eks, variant: deps.iac?.variant, home: deps.iac?.home, awsProviderVersion: deps.iac?.awsProviderVersion }),
+    ...createIacActivities({ binary: deps.iac?.binary ?? tofuBinary, env: deps.iac?.env }),
     ...createIdentityActivities({ sts: deps.aws.sts }),
     ...createNotifyActivities(deps.aws.sns),
   };

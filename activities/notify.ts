@@ -9,7 +9,7 @@ export interface NotifyInput {
   message: string;
 }
 
-/** Notifications to people (gate escalations), published to an SNS topic. */
+/** Notifications to people (run events: approvals requested, escalations, failed steps, run ends), published to an SNS topic. */
 export function createNotifyActivities(sns: (region: string) => SnsApi) {
   return {
     /** Publish one message. At least once: a retry after a lost answer may publish it twice. */

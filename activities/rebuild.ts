@@ -21,6 +21,8 @@ export interface RebuildDeps {
   variant?: StackVariant;
   /** Where per-run stacks and local state live; default `$DROVER_HOME`. */
   home?: () => string;
+  /** Require this AWS provider version (a local mirror's build) instead of the bindings' own. */
+  awsProviderVersion?: string;
 }
 
 export interface SynthesizedStack {
@@ -60,7 +62,7 @@ export function createRebuildActivities(deps: RebuildDeps) {
       // Loaded on first use: the CDKTF bindings are large, and most workers never rebuild.
       const { synthesizeClusterStack } = await import('../infra/eks/synth');
       try {
-        const out = synthesizeClusterStack({ runbook: input.runbook, region: input.region, outdir, stateDir, variant });
+        const out = synthesizeClusterStack({ runbook: input.runbook, region: input.region, outdir, stateDir, variant, awsProviderVersion: deps.awsProviderVersion });
         return { dir: out.stackDir, stackName: out.stackName, variant, resources: out.resources };
       } catch (e) {
         throw ApplicationFailure.create({ type: FailureType.IacInvalidStack, message: `cannot synthesize the ${input.region} cluster stack: ${(e as Error).message}`, nonRetryable: true });

@@ -82,5 +82,7 @@ export function renderOutcome(s: RunStatus): string[] {
   if (s.rebuild?.apply) lines.push(`applied: ${s.rebuild.apply.applied.length} resources${s.rebuild.apply.alreadyApplied ? ' (already applied)' : ''}${s.rebuild.clusterArn ? `; cluster ${s.rebuild.clusterArn}` : ''}`);
   if (s.rebuild?.next) lines.push(`next: ${s.rebuild.next}`);
   if (s.error) lines.push(`${s.phase.toUpperCase()}: ${s.error.message}`);
+  const n = s.notifications;
+  if (n?.failed.length) lines.push(`notifications: ${n.failed.length} not published to ${n.topicArn} (${n.failed.map((f) => `${f.event}: ${f.error}`).join('; ')})`);
   return lines;
 }

@@ -5,6 +5,7 @@ import { FailureType } from '../workflows/failures';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderGate, renderOutcome, renderStatus, renderStep } from './render';
 import { RUN_KINDS, runWorkflowId, taskQueue, type RunKind } from './temporal';
+import { startAttributes } from './visibility';
 
 const WORKER_DEADLINE_MS = 15_000;
 
@@ -182,7 +183,8 @@ export interface StartRun {
   runbook: string;
   /** The workflow function's name. */
   workflowType: string;
-  input: unknown;
+  /** The workflow's input; its requester and mode (default planned) also become the run's search attributes. */
+  input: { requestedBy: string; mode?: string };
   /** What was started, for the "started ..." line. */
   summary: string;
   detach?: boolean;
@@ -199,8 +201,9 @@ export async function startAndFollow(client: Client, io: CliIO, run: StartRun): 
   await refuseIfActive(client, run.runbook, run.kind);
   await run.precondition?.();
   const workflowId = runWorkflowId(run.kind, run.runbook);
+  const attributes = await startAttributes(client, io, { runbook: run.runbook, kind: run.kind, mode: run.input.mode ?? 'planned', requestedBy: run.input.requestedBy });
   try {
-    await client.workflow.start(run.workflowType, { taskQueue: taskQueue(), workflowId, args: [run.input] });
+    await client.workflow.start(run.workflowType, { taskQueue: taskQueue(), workflowId, args: [run.input], ...attributes });
   } catch (e) {
     // Another start won the race since refuseIfActive looked.
     if (e instanceof WorkflowExecutionAlreadyStartedError) {

@@ -158,7 +158,7 @@ const gatePolicy = z.strictObject({
   timeout: duration.optional(),
   /** abort: the run ends and nothing after the gate changes; proceed (drills only): the run continues. */
   onTimeout: oneOf(['abort', 'proceed']).default('abort'),
-  /** Send an escalation to approvals.notify.snsTopicArn this long into the wait, if the gate is still pending. */
+  /** Send an escalation to notifications.snsTopicArn this long into the wait, if the gate is still pending. */
   escalateAfter: duration.optional(),
 });
 
@@ -246,9 +246,11 @@ const baseSchema = z.strictObject({
       trustClientIdentity: z.boolean().default(false),
       /** Per-gate policy; a gate without one needs one approval from `approvers` within the run's approval timeout. */
       policies: z.partialRecord(gateName, gatePolicy).default({}),
-      /** Where escalations go (an SNS topic); required when a policy sets escalateAfter. */
-      notify: z.strictObject({ snsTopicArn }).optional(),
+      /** Moved to the top-level `notifications`; kept only to say so. */
+      notify: z.never({ error: 'moved: name the topic in notifications: { snsTopicArn } at the top level of the runbook' }).optional(),
     }),
+    /** Where the runbook's runs publish their events (approval requests, escalations, failed steps, run ends). */
+    notifications: z.strictObject({ snsTopicArn }).optional(),
     objectives: z.strictObject({ rto: duration, rpo: duration }),
     /** Where the tamper-evident audit trail goes besides the worker's local JSONL directory. */
     audit: z
@@ -393,7 +395,7 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
       if (p.escalateAfter !== undefined && p.timeout !== undefined && p.escalateAfter >= p.timeout) {
         issue([...at, 'escalateAfter'], `must be shorter than the timeout (${p.timeout / 1000}s)`);
       }
-      if (p.escalateAfter !== undefined && !a.notify) issue([...at, 'escalateAfter'], 'needs approvals.notify.snsTopicArn to send the escalation to');
+      if (p.escalateAfter !== undefined && !rb.notifications?.snsTopicArn) issue([...at, 'escalateAfter'], 'needs notifications.snsTopicArn to send the escalation to');
     }
     if (!a.trustClientIdentity) {
       const lists: Array<[(string | number)[], string[]]> = [[['approvals', 'approvers'], a.approvers]];

@@ -290,7 +290,7 @@ describe('approval gates with verified identities', () => {
     await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
 
     const { runbook: rb, taskQueue } = await seeded('timeout', { required: 2, timeout: '8s', escalateAfter: '3s', onTimeout: 'abort' }, [people.priya.arn, people.arjun.arn], [
-      [['approvals', 'notify'], { snsTopicArn: topicArn }],
+      [['notifications'], { snsTopicArn: topicArn }],
     ]);
     const before = await describeTopology(rb, env.moto.endpoint);
     useCli(taskQueue);
@@ -310,14 +310,22 @@ describe('approval gates with verified identities', () => {
     expect(final.steps.filter((s) => s.status === 'done').map((s) => s.id)).toEqual(['preempt-drills', 'preflight']);
     expect(await describeTopology(rb, env.moto.endpoint)).toEqual(before);
 
-    const messages = await eventually(async () => {
+    // The run's other events go to the same topic: the request, the escalation, the end (aborted).
+    const received: Array<{ Subject?: string; Message?: string; TopicArn?: string }> = [];
+    await eventually(async () => {
       const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-      return out.Messages?.length ? out.Messages : undefined;
-    }, 'the escalation in the subscribed queue', 20_000);
-    const envelope = JSON.parse(messages[0].Body ?? '{}') as { Subject?: string; Message?: string; TopicArn?: string };
+      received.push(...(out.Messages ?? []).map((m) => JSON.parse(m.Body ?? '{}')));
+      return received.length >= 3;
+    }, 'three messages in the subscribed queue', 20_000);
+    const bodies = received.map((m) => JSON.parse(m.Message ?? '{}') as { event: string; summary: string; missing?: number; approvals?: Array<{ approver: string }>; approve?: string; phase?: string });
+    expect(bodies.map((m) => m.event)).toEqual(['approval.requested', 'gate.escalated', 'run.finished']);
+    const envelope = received[1];
     expect(envelope.TopicArn).toBe(topicArn);
     expect(envelope.Subject).toBe(`drover: gate failover of ${workflowId} still needs 1 approval`);
-    expect(envelope.Message).toContain(`Approvals so far: ${people.priya.arn}; 1 more needed from: ${people.priya.arn}, ${people.arjun.arn}.`);
+    expect(bodies[1].summary).toContain(`Approvals so far: ${people.priya.arn}; 1 more needed from: ${people.priya.arn}, ${people.arjun.arn}.`);
+    expect(bodies[1]).toEqual(expect.objectContaining({ missing: 1, approvals: [expect.objectContaining({ approver: people.priya.arn })], approve: `drover approve ${workflowId} --gate failover --comment "..."` }));
+    expect(received[2].Subject).toBe(`drover: failover of ${rb.name} ABORTED at gate:failover`);
+    expect(bodies[2].phase).toBe('aborted');
 
     const events = await trail(rb, workflowId, final.runId, (ev) => ev.some((e) => e.action === 'run.end'));
     const actions = events.map((e) => e.action);

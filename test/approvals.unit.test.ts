@@ -18,9 +18,13 @@ const KEYS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnF
 const ENDPOINT = new URL('https://sts.us-east-1.amazonaws.com');
 const ARN = 'arn:aws:iam::123456789012:user/priya';
 
-function withApprovals(approvals: Record<string, unknown>, more: (doc: ReturnType<typeof parseDocument>) => void = () => undefined) {
+/** The runbook's SNS topic (top-level `notifications`), for the policies that escalate. */
+const TOPIC = { snsTopicArn: 'arn:aws:sns:ap-southeast-1:123456789012:drover-escalations' };
+
+function withApprovals(approvals: Record<string, unknown>, more: (doc: ReturnType<typeof parseDocument>) => void = () => undefined, notifications?: unknown) {
   const doc = parseDocument(APNAKART);
   for (const [k, v] of Object.entries(approvals)) doc.setIn(['approvals', k], v);
+  if (notifications !== undefined) doc.setIn(['notifications'], notifications);
   more(doc);
   return parseRunbook(doc.toString());
 }
@@ -39,23 +43,26 @@ describe('approval policies in the runbook', () => {
   });
 
   test('given a policy, its defaults fill in and durations become milliseconds', () => {
-    const r = withApprovals({ policies: { failover: { principals: ['arn:aws:sts::123456789012:assumed-role/IncidentCommander/*'], required: 2, timeout: '1h', escalateAfter: '30m' } }, notify: { snsTopicArn: 'arn:aws:sns:ap-southeast-1:123456789012:drover-escalations' } });
+    const r = withApprovals({ policies: { failover: { principals: ['arn:aws:sts::123456789012:assumed-role/IncidentCommander/*'], required: 2, timeout: '1h', escalateAfter: '30m' } } }, undefined, TOPIC);
     expect(problems(r)).toEqual([]);
     if (!r.ok) return;
+    expect(r.runbook.notifications).toEqual(TOPIC);
     expect(r.runbook.approvals.policies.failover).toEqual({ principals: ['arn:aws:sts::123456789012:assumed-role/IncidentCommander/*'], required: 2, selfApproval: false, timeout: 3_600_000, onTimeout: 'abort', escalateAfter: 1_800_000 });
   });
 
-  test.each([
-    ['M of N with fewer exact principals than M', { policies: { failover: { principals: [ARN], required: 2 } } }, 'approvals.policies.failover.required: needs 2 distinct approvers, but only 1 principal is listed'],
-    ['proceed on timeout without drills', { policies: { failover: { onTimeout: 'proceed' } } }, 'approvals.policies.failover.onTimeout: "proceed" is only allowed for drills (enable drills); a real run aborts when its gate times out'],
-    ['an escalation after the timeout', { policies: { failover: { timeout: '10m', escalateAfter: '10m' } }, notify: { snsTopicArn: 'arn:aws:sns:ap-southeast-1:123456789012:t' } }, 'approvals.policies.failover.escalateAfter: must be shorter than the timeout (600s)'],
-    ['an escalation with nowhere to go', { policies: { failover: { escalateAfter: '10m' } } }, 'approvals.policies.failover.escalateAfter: needs approvals.notify.snsTopicArn to send the escalation to'],
-    ['plain ids without trusting client identities', { trustClientIdentity: false }, 'approvals.approvers[0]: "ic-priya" is not an IAM ARN; plain ids can only approve with approvals.trustClientIdentity: true (local development)'],
-    ['a misspelt timeout action', { policies: { failover: { onTimeout: 'continue' } } }, 'approvals.policies.failover.onTimeout: expected "abort" or "proceed", got "continue"'],
-    ['a policy for an unknown gate', { policies: { failovr: { required: 1 } } }, 'approvals.policies: unknown key "failovr"'],
-    ['a bad SNS topic', { notify: { snsTopicArn: 'drover-escalations' } }, 'approvals.notify.snsTopicArn: expected an SNS topic ARN'],
-  ])('given %s, validation names the path', (_what, approvals, message) => {
-    const r = withApprovals(approvals, (d) => d.setIn(['drills', 'enabled'], false));
+  test.each<[string, Record<string, unknown>, string, unknown]>([
+    ['M of N with fewer exact principals than M', { policies: { failover: { principals: [ARN], required: 2 } } }, 'approvals.policies.failover.required: needs 2 distinct approvers, but only 1 principal is listed', undefined],
+    ['proceed on timeout without drills', { policies: { failover: { onTimeout: 'proceed' } } }, 'approvals.policies.failover.onTimeout: "proceed" is only allowed for drills (enable drills); a real run aborts when its gate times out', undefined],
+    ['an escalation after the timeout', { policies: { failover: { timeout: '10m', escalateAfter: '10m' } } }, 'approvals.policies.failover.escalateAfter: must be shorter than the timeout (600s)', TOPIC],
+    ['an escalation with nowhere to go', { policies: { failover: { escalateAfter: '10m' } } }, 'approvals.policies.failover.escalateAfter: needs notifications.snsTopicArn to send the escalation to', undefined],
+    ['plain ids without trusting client identities', { trustClientIdentity: false }, 'approvals.approvers[0]: "ic-priya" is not an IAM ARN; plain ids can only approve with approvals.trustClientIdentity: true (local development)', undefined],
+    ['a misspelt timeout action', { policies: { failover: { onTimeout: 'continue' } } }, 'approvals.policies.failover.onTimeout: expected "abort" or "proceed", got "continue"', undefined],
+    ['a policy for an unknown gate', { policies: { failovr: { required: 1 } } }, 'approvals.policies: unknown key "failovr"', undefined],
+    ['a bad SNS topic', {}, 'notifications.snsTopicArn: expected an SNS topic ARN', { snsTopicArn: 'drover-escalations' }],
+    ['a topic with an unknown key', {}, 'notifications: unknown key "topic"', { topic: 'x' }],
+    ['the topic where it was before notifications moved', { notify: TOPIC }, 'approvals.notify: moved: name the topic in notifications: { snsTopicArn } at the top level of the runbook', undefined],
+  ])('given %s, validation names the path', (_what, approvals, message, notifications) => {
+    const r = withApprovals(approvals, (d) => d.setIn(['drills', 'enabled'], false), notifications);
     expect(problems(r).join('\n')).toContain(message);
   });
 

@@ -91,6 +91,16 @@ describe('the aws variant', () => {
     expect(tf.terraform.required_providers).toEqual({ aws: { source: 'aws', version: '6.25.0' } });
   });
 
+  test('given node groups, a later plan leaves their desired size (failovers own it) and SSH access (not managed) alone', () => {
+    for (const group of ['node_group_general', 'node_group_checkout']) {
+      expect(tf.resource.aws_eks_node_group[group].lifecycle).toEqual({ ignore_changes: ['scaling_config[0].desired_size', 'remote_access'] });
+    }
+  });
+
+  test('given a worker that has another 6.x provider build, the stack requires that version instead', () => {
+    expect(parse(synth({ awsProviderVersion: '6.47.1' })).terraform.required_providers).toEqual({ aws: { source: 'aws', version: '6.47.1' } });
+  });
+
   test("given two node groups, each gets a node group with the runbook's capacities (desired active, min standby, max), instance types and disk", () => {
     for (const [name, desired, min, max] of [['general', 12, 2, 24], ['checkout', 6, 1, 12]] as const) {
       expectResource(json, 'aws_eks_node_group', {
@@ -359,7 +369,8 @@ describe('the terraform-data variant', () => {
     const refs = (value: unknown) => JSON.parse(JSON.stringify(value).replace(/\$\{(?:aws_[a-z_]+|terraform_data)\.([\w-]+)\.[\w.]+\}/g, 'ref($1)')) as unknown;
     for (const byName of Object.values(aws.resource)) {
       for (const [name, real] of Object.entries(byName)) {
-        const config = Object.fromEntries(Object.entries(real).filter(([key]) => key !== '//' && key !== 'depends_on'));
+        // Meta-arguments are not configuration (lifecycle's ignore_changes names real attributes only).
+        const config = Object.fromEntries(Object.entries(real).filter(([key]) => key !== '//' && key !== 'depends_on' && key !== 'lifecycle'));
         const dependsOn = real.depends_on as string[] | undefined;
         const standIn = data.resource.terraform_data[name];
         expect({ name, input: refs(standIn.input) }).toEqual({ name, input: refs(config) });

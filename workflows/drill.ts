@@ -12,7 +12,9 @@ import type { Runbook } from '../runbooks/schema';
 import { AuditTrail, drainQuietly } from './audit';
 import { failback, type FailbackResult } from './failback';
 import { FailureType } from './failures';
+import { runSearchAttributes, SEARCH_ATTRIBUTES } from './ids';
 import { failureMessage } from './journal';
+import { Notifier, type NotificationRecord } from './notify';
 import { long, short } from './proxies';
 import { regionFailover, type RunStatus } from './regionFailover';
 
@@ -52,6 +54,8 @@ export interface DrillResult {
   rollback?: string[];
   /** The head of the drill's own audit trail (its children keep theirs). */
   audit?: { head: string; events: number };
+  /** The runbook's topic and what the drill published to it. */
+  notifications?: NotificationRecord;
 }
 
 /** Live state of a drill. */
@@ -88,6 +92,11 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   };
   setHandler(drillQuery, () => result);
   const trail = AuditTrail.open(rb);
+  const notifier = Notifier.open(rb, 'drill', trail);
+  result.notifications = notifier?.record;
+  // A drill started with drover's search attributes (so they are registered) starts its children with them too.
+  const listed = notifier !== undefined && info.typedSearchAttributes.get(SEARCH_ATTRIBUTES.runbook) !== undefined;
+  const childAttributes = (kind: 'failover' | 'failback') => (listed ? { typedSearchAttributes: runSearchAttributes({ runbook: rb.name, kind, mode: 'drill', requestedBy: input.requestedBy }) } : {});
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `drill (${input.trigger}) of ${rb.name}`, after: { kind: 'drill', trigger: input.trigger } });
   trail?.flush();
   const link = { workflowId: info.workflowId, autoApprove: rb.drills.autoApprove };
@@ -95,6 +104,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   const end = async (phase: DrillPhase, type?: string): Promise<DrillResult> => {
     result.phase = phase;
     result.endedAt = Date.now();
+    await notifier?.finished(result);
     trail?.record('run.end', { after: { phase, refusals: result.refusals, failure: result.failure, rollback: result.rollback, failoverId: result.failover ? result.failoverId : undefined, failbackId: result.failback ? result.failbackId : undefined } });
     const audit = { error: { message: '' } };
     result.audit = await drainQuietly(trail, audit);
@@ -117,6 +127,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   try {
     result.failover = await executeChild(regionFailover, {
       workflowId: result.failoverId,
+      ...childAttributes('failover'),
       args: [{ runbook: rb, targetRegion: rb.regions.standby, mode: 'planned', reason, requestedBy: input.requestedBy, options: input.options, drill: link }],
     });
   } catch (err) {
@@ -134,6 +145,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
       try {
         const back: FailbackResult = await executeChild(failback, {
           workflowId: result.failbackId,
+          ...childAttributes('failback'),
           args: [{ runbook: rb, reason: `${reason}: automatic failback`, requestedBy: input.requestedBy, options: input.options, drill: link }],
         });
         result.failback = back;

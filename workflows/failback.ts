@@ -7,6 +7,7 @@ import { AuditTrail, drainQuietly } from './audit';
 import { Gates, type SignedIdentity } from './gates';
 import { runTag } from './ids';
 import { failureMessage, failureType, Journal } from './journal';
+import { Notifier } from './notify';
 import { dbIn, promoteReplica } from './promoteReplica';
 import { statusQuery, type RunStatus } from './status';
 import { shiftProgressively } from './traffic';
@@ -56,6 +57,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const standbyId = dbIn(rb, standby);
 
   const trail = AuditTrail.open(rb);
+  const notifier = Notifier.open(rb, 'failback', trail, { mode: 'planned', drill: input.drill?.workflowId });
   const journal = new Journal([
     { id: 'assess', title: `Assess ${original} and the old primary ${primaryId}` },
     { id: 'protect-old-primary', title: `Fence, snapshot and retire the old primary (${rb.database.retention})` },
@@ -66,8 +68,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     ...rb.dns.shift.steps.map((p) => ({ id: `traffic-back-${p}`, title: `Shift traffic back to ${p}% ${original}, then soak` })),
     { id: 'return-standby', title: `Return ${standby} to its standby role` },
     { id: 'topology', title: 'Topology report' },
-  ], trail);
-  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: input.drill?.workflowId });
+  ], trail, notifier);
+  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: input.drill?.workflowId, notifier });
   const compensations: string[] = [];
   const status: RunStatus = {
     workflowId: info.workflowId,
@@ -86,6 +88,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     decisions: gates.decisions,
     steps: journal.steps,
     trafficPercent: 0,
+    notifications: notifier?.record,
   };
   setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, after: { kind: 'failback', fromRegion: standby, targetRegion: original, drill: input.drill?.workflowId } });
@@ -213,6 +216,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       return { writer: { region: original, identifier: w.identifier, arn: w.arn }, replica: { region: standby, identifier: r.identifier, arn: r.arn, source: r.replicationSource }, retired, traffic, compute };
     });
     status.phase = 'completed';
+    await notifier?.finished({ ...status, compensations });
     trail?.record('run.end', { after: { phase: status.phase, rpo: status.rpo, topology } });
     status.audit = await trail?.drain();
     return { ...status, currentStep: undefined, topology, compensations };
@@ -221,6 +225,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     status.phase = type === FailureType.ApprovalRejected ? 'rejected' : type === FailureType.ApprovalTimedOut ? 'aborted' : 'failed';
     status.error = { type, message: failureMessage(err) + (compensations.length > 0 ? `; compensation: ${compensations.join('; ')}` : '') };
     for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
+    await notifier?.finished({ ...status, compensations });
     trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations } });
     status.audit = await drainQuietly(trail, status);
     throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined, compensations }] });

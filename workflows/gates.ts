@@ -5,8 +5,9 @@ import type { GateName, Runbook } from '../runbooks/schema';
 import type { AuditActor } from '../audit/chain';
 import type { AuditTrail } from './audit';
 import type { Journal } from './journal';
+import type { Notifier } from './notify';
 import { FailureType } from './failures';
-import { probe, short } from './proxies';
+import { probe } from './proxies';
 
 /**
  * Patch id: gates follow their runbook policy (M of N, self-approval, timeout action, escalation) and
@@ -158,6 +159,8 @@ export interface GateContext {
   requesterIdentity?: SignedIdentity;
   /** The drill this run belongs to: `onTimeout: proceed` applies only then. */
   drill?: string;
+  /** Publishes approval requests and escalations (absent when replaying histories from before notifications). */
+  notifier?: Notifier;
 }
 
 /** The limits of what an Update may carry: a GetCallerIdentity request is small. */
@@ -272,6 +275,7 @@ export class Gates {
       after: { approvers: p.principals, required: p.required, selfApproval: p.selfApproval, timeoutMs: p.timeoutMs, onTimeout: p.onTimeout, escalateAfterMs: p.escalateAfterMs, trustClientIdentity: p.trustClientIdentity },
     });
     this.trail?.flush();
+    this.context.notifier?.approvalRequested(request);
     const approvals = request.approvals ?? [];
     const escalation = request.escalateAt !== undefined ? new CancellationScope() : undefined;
     if (escalation && p.escalateAfterMs !== undefined) {
@@ -314,31 +318,22 @@ export class Gates {
     }
   }
 
-  /** Part-way through the wait, tell the escalation topic who is still needed. */
+  /** Part-way through the wait, tell the runbook's topic who is still needed (a failed publish is recorded by the notifier). */
   private async escalate(request: PendingGate, afterMs: number): Promise<void> {
-    const topicArn = this.runbook.approvals.notify?.snsTopicArn;
     try {
       await sleep(afterMs);
-      if (this.pending !== request || !topicArn) return;
-      const info = workflowInfo();
-      const got = request.approvals ?? [];
-      const missing = (request.required ?? 1) - got.length;
-      const subject = `drover: gate ${request.name} of ${info.workflowId} still needs ${missing} approval${missing === 1 ? '' : 's'}`;
-      const message = [
-        `Run ${info.workflowId} (${this.runbook.name}) has waited ${Math.round(afterMs / 60_000)} min at gate "${request.name}": ${request.summary}`,
-        `Approvals so far: ${got.length === 0 ? 'none' : got.map((x) => `${x.approver}${x.verified ? '' : ' (unverified)'}`).join(', ')}; ${missing} more needed from: ${request.approvers.join(', ')}.`,
-        `The gate times out at ${new Date(request.timeoutAt ?? 0).toISOString()} (${request.onTimeout === 'proceed' && this.context.drill ? 'then the drill proceeds' : 'then the run aborts'}).`,
-        `Approve: drover approve ${info.workflowId} --gate ${request.name} --comment "..."`,
-      ].join('\n');
-      const out = await short.notify({ topicArn, region: topicArn.split(':')[3], subject, message });
-      request.escalatedAt = Date.now();
-      this.trail?.record('gate.escalated', { target: topicArn, requestId: out.requestId, detail: `gate ${request.name}: ${subject}`, after: { messageId: out.messageId, approvals: got.length, required: request.required } });
-      this.trail?.flush();
     } catch (e) {
       if (isCancellation(e)) return;
-      this.trail?.record('gate.escalation-failed', { target: topicArn, detail: `gate ${request.name}: ${(e as Error).message}` });
-      this.trail?.flush();
+      throw e;
     }
+    const notifier = this.context.notifier;
+    if (this.pending !== request || !notifier?.record) return;
+    const out = await notifier.escalated(request, afterMs);
+    if (!out) return;
+    request.escalatedAt = Date.now();
+    const got = request.approvals ?? [];
+    this.trail?.record('gate.escalated', { target: notifier.record.topicArn, requestId: out.requestId, detail: `gate ${request.name}: ${got.length} of ${request.required} approvals after ${Math.round(afterMs / 1000)}s`, after: { messageId: out.messageId, approvals: got.length, required: request.required } });
+    this.trail?.flush();
   }
 
   /** Once per run: a requester who started the run with AWS credentials becomes a verified ARN. */

@@ -1,5 +1,6 @@
 import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, isCancellation } from '@temporalio/workflow';
 import type { AuditTrail } from './audit';
+import type { Notifier } from './notify';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 
@@ -40,6 +41,8 @@ export class Journal {
     plan: Array<Pick<Step, 'id' | 'title'> & Partial<Pick<Step, 'group' | 'gate'>>>,
     /** Each step's outcome is also an audit event (absent when replaying histories from before audit trails). */
     private readonly trail?: AuditTrail,
+    /** A failed step is also published (absent when replaying histories from before notifications). */
+    private readonly notifier?: Notifier,
   ) {
     for (const s of plan) this.steps.push({ ...s, status: 'pending', notes: [] });
   }
@@ -76,6 +79,7 @@ export class Journal {
     const step = this.get(id);
     step.status = 'running';
     step.startedAt = Date.now();
+    let failure: { err: unknown } | undefined;
     try {
       const out = await fn();
       step.status = 'done';
@@ -83,10 +87,12 @@ export class Journal {
     } catch (err) {
       step.status = 'failed';
       step.notes.push(isCancellation(err) ? 'cancelled' : failureMessage(err));
+      failure = { err };
       throw err;
     } finally {
       step.endedAt = Date.now();
       this.audit(step);
+      if (failure) this.notifier?.stepFailed(step, failure.err);
     }
   }
 }

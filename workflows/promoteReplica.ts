@@ -5,6 +5,7 @@ import { AuditTrail, drainQuietly } from './audit';
 import { FailureType } from './failures';
 import { long, short } from './proxies';
 import { failureMessage, failureType, Journal } from './journal';
+import { Notifier } from './notify';
 import { statusQuery, type RunStatus } from './status';
 
 export type PromoteMode = 'planned' | 'unplanned';
@@ -52,6 +53,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   const fence = rb.database.fence;
   const info = workflowInfo();
   const trail = AuditTrail.open(rb);
+  const notifier = Notifier.open(rb, 'promote', trail, { mode });
   const journal = new Journal([
     { id: 'fence', title: `Fence writes on ${source} (${fromRegion})` },
     { id: 'wait-lag-zero', title: `Wait for replica lag 0 on ${target}` },
@@ -59,7 +61,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     { id: 'repoint-writer', title: `Point ${rb.database.writerRecord.name} at ${target}` },
     { id: 'verify-writer', title: 'Verify the new writer is standalone and available' },
     { id: 'old-primary', title: `Record the final state of ${source}` },
-  ], trail);
+  ], trail, notifier);
   const status: RunStatus = {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -76,6 +78,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     decisions: [],
     steps: journal.steps,
     trafficPercent: 0,
+    notifications: notifier?.record,
   };
   setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id }));
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, after: { kind: 'promote', mode, fromRegion, targetRegion: toRegion } });
@@ -178,6 +181,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       });
     }
     status.phase = 'completed';
+    await notifier?.finished(status);
     trail?.record('run.end', { target: writer.arn || undefined, after: { phase: status.phase, rpo: status.rpo, newWriter: target } });
     status.audit = await trail?.drain();
     return { ...status, currentStep: undefined, newWriter: { region: toRegion, identifier: target, endpoint: writer.endpoint, arn: writer.arn }, oldPrimary };
@@ -190,6 +194,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     const type = failureType(err);
     status.phase = 'failed';
     status.error = { type, message: failureMessage(err) };
+    await notifier?.finished(status);
     trail?.record('run.end', { after: { phase: status.phase, error: status.error } });
     status.audit = await drainQuietly(trail, status);
     throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });

@@ -20,3 +20,10 @@ export const long = proxyActivities<Activities>({
   heartbeatTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
 });
+
+/** Notifications: a few tries within a minute, then given up (and recorded), so a broken topic never holds a run. */
+export const notifications = proxyActivities<Activities>({
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '8s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});

@@ -6,6 +6,7 @@ import { FailureType } from './failures';
 import { Gates, type SignedIdentity } from './gates';
 import { runTag } from './ids';
 import { failureMessage, failureType, Journal } from './journal';
+import { Notifier } from './notify';
 import { long, short } from './proxies';
 import { statusQuery, type RebuildRecord, type RunStatus } from './status';
 
@@ -40,6 +41,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
   const { runbook: rb, region } = input;
   const info = workflowInfo();
   const trail = AuditTrail.open(rb);
+  const notifier = Notifier.open(rb, 'rebuild', trail, { mode: 'planned' });
   const cluster = rb.compute.clusters.find((c) => c.region === region);
   const hook = rb.rebuild?.redeploy;
   const journal = new Journal(
@@ -55,8 +57,9 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
       { id: 'verify', title: `Verify ${region} (alarms and probes)` },
     ],
     trail,
+    notifier,
   );
-  const gates = new Gates(rb, trail, undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity });
+  const gates = new Gates(rb, trail, undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, notifier });
   const record: RebuildRecord = { region, cluster: cluster?.name ?? '', force: input.force ?? false };
   const status: RunStatus = {
     workflowId: info.workflowId,
@@ -74,6 +77,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     steps: journal.steps,
     trafficPercent: 0,
     rebuild: record,
+    notifications: notifier?.record,
   };
   setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `rebuild of ${rb.name}'s cluster in ${region}: ${input.reason}`, after: { kind: 'rebuild', region, force: input.force ?? false } });
@@ -163,6 +167,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
       record.next = `${region} is rebuilt and healthy; traffic stays in ${rb.regions.standby} until you fail back: drover failback <runbook file> --reason "..."`;
     }
     status.phase = 'completed';
+    await notifier?.finished(status);
     trail?.record('run.end', { after: { phase: status.phase, applied: applied.applied.length, clusterArn: record.clusterArn } });
     status.audit = await trail?.drain();
     return { ...status, currentStep: undefined };
@@ -176,6 +181,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
         ? 'kept: nothing was applied; the state is as it was'
         : 'kept: what the apply completed, in the state backend; a new rebuild plans from there',
     ];
+    await notifier?.finished(status);
     trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations: status.compensations } });
     status.audit = await drainQuietly(trail, status);
     throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });

@@ -7,6 +7,7 @@ import { statusQuery, type RunStatus } from './status';
 import { AuditTrail, drainQuietly } from './audit';
 import { Gates, type SignedIdentity } from './gates';
 import { failureMessage, failureType, Journal } from './journal';
+import { Notifier } from './notify';
 import { promoteReplica } from './promoteReplica';
 import { shiftProgressively } from './traffic';
 
@@ -60,6 +61,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   const primaryLost = mode === 'unplanned';
 
   const trail = AuditTrail.open(rb);
+  const notifier = Notifier.open(rb, 'failover', trail, { mode, drill: input.drill?.workflowId });
   const journal = new Journal([
     ...(input.drill ? [] : [{ id: 'preempt-drills', title: 'Stop running drills (a real failover takes precedence)' }]),
     { id: 'preflight', title: 'Preflight checks' },
@@ -69,8 +71,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     { id: 'repoint-writer', title: `Point ${rb.database.writerRecord.name} at the new writer` },
     ...rb.dns.shift.steps.map((p) => ({ id: `traffic-${p}`, title: `Shift traffic to ${p}% ${targetRegion}, then soak` })),
     { id: 'verify', title: 'Final verification' },
-  ], trail);
-  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: input.drill?.workflowId });
+  ], trail, notifier);
+  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: input.drill?.workflowId, notifier });
   const status: RunStatus = {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -88,6 +90,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     decisions: gates.decisions,
     steps: journal.steps,
     trafficPercent: 0,
+    notifications: notifier?.record,
   };
   setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`, after: { kind: 'failover', mode, fromRegion, targetRegion, drill: input.drill?.workflowId } });
@@ -242,6 +245,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     const gateWaitMs = journal.steps.filter((s) => s.gate && s.startedAt && s.endedAt).reduce((sum, s) => sum + ((s.endedAt ?? 0) - (s.startedAt ?? 0)), 0);
     const ms = endedAt - startedAt;
     status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: ms <= rb.objectives.rto };
+    await notifier?.finished(status);
     trail?.record('run.end', { after: { phase: status.phase, rtoMs: ms, rpo: status.rpo } });
     status.audit = await trail?.drain();
     return { ...status, currentStep: undefined };
@@ -251,6 +255,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     status.error = { type, message: failureMessage(err) };
     for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
     status.compensations = leftState(journal, status, targetRegion);
+    await notifier?.finished(status);
     trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations: status.compensations } });
     status.audit = await drainQuietly(trail, status);
     throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });

@@ -2,6 +2,7 @@ import { defineQuery } from '@temporalio/workflow';
 import type { ApplySummary, PlanSummary } from '../activities/iac';
 import type { Decision, PendingGate } from './gates';
 import type { Step } from './journal';
+import type { NotificationRecord } from './notify';
 
 export interface RunStatus {
   workflowId: string;
@@ -35,6 +36,8 @@ export interface RunStatus {
   newWriterEndpoint?: string;
   /** A cluster rebuild's own record: the stack, the plan the gate showed, what was applied. */
   rebuild?: RebuildRecord;
+  /** The runbook's topic and what was published to it (failed publishes with their error). */
+  notifications?: NotificationRecord;
 }
 
 export interface RebuildRecord {

@@ -29,7 +29,7 @@ export type CloudWatchApi = Pick<CloudWatch, 'describeAlarms' | 'getMetricStatis
 /** The only S3 calls drover makes (the audit trail's Object Lock bucket). */
 export type S3Api = Pick<S3, 'createBucket' | 'getObjectLockConfiguration' | 'putObjectLockConfiguration' | 'putObject' | 'getObject' | 'listObjectsV2'>;
 
-/** The only SNS call drover makes (gate escalations). */
+/** The only SNS call drover makes (run notifications). */
 export type SnsApi = Pick<SNS, 'publish'>;
 
 /** A raw HTTP request or response, as a signed STS request crosses from the CLI to the worker. */

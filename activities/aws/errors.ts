@@ -15,6 +15,8 @@ const NOT_FOUND = new Set([
   'NoSuchChange',
   'NotFoundException',
   'ResourceNotFound',
+  // SNS (query protocol): Publish to a topic that does not exist.
+  'NotFound',
 ]);
 // Not listed: ResourceInUseException (EKS) and PriorRequestNotComplete (Route 53) clear by themselves, so Temporal retries them.
 const INVALID_STATE = new Set(['InvalidDBInstanceState', 'InvalidDBInstanceStateFault', 'InvalidGlobalClusterStateFault']);

@@ -18,6 +18,7 @@ import { CliError, EXIT, type CliIO } from '../io';
 import { parseOptions } from '../options';
 import { exitCodeFor, watchRun } from '../runs';
 import { failoverWorkflowId } from '../temporal';
+import { startAttributes } from '../visibility';
 import { createWorker, quietRuntime } from '../worker';
 import { devUp } from './dev';
 import type { SetExit } from './index';
@@ -109,7 +110,8 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
             };
             let runId: string;
             try {
-              runId = (await client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input] })).firstExecutionRunId;
+              const attributes = await startAttributes(client, io, { runbook: rb.name, kind: 'failover', mode: input.mode, requestedBy: input.requestedBy });
+              runId = (await client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input], ...attributes })).firstExecutionRunId;
             } catch (e) {
               if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`a failover of ${rb.name} is already running (${workflowId})`, EXIT.REFUSED);
               throw e;

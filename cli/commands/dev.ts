@@ -7,6 +7,7 @@ import {
   motoHealthy,
   processAlive,
   readDevState,
+  registerSearchAttributes,
   removeDevState,
   startMoto,
   startTemporal,
@@ -158,6 +159,9 @@ export async function devUp(io: CliIO, opts: { temporalPort: number; uiPort: num
 
   const ownT = !extT ? await runningTemporal(state.temporal) : undefined;
   const ownM = !extM ? await runningMoto(state.moto) : undefined;
+  // A dev server started by an older drover lacks the search attributes `drover runs list` needs.
+  const added = ownT ? await registerSearchAttributes(ownT.address).catch(() => []) : [];
+  if (added.length) io.out(`temporal: registered search attributes ${added.join(', ')}`);
   const needT = !extT && !ownT;
   const needM = !extM && !ownM;
   // A stale entry (dead pid) is dropped; an external override leaves our own entry alone.

@@ -13,6 +13,7 @@ import { drillReportInput, followDrill, recentDrills } from '../drills';
 import { CliError, EXIT, type CliIO } from '../io';
 import { parseOptions, runOptions } from '../options';
 import { taskQueue } from '../temporal';
+import { startAttributes } from '../visibility';
 import type { SetExit } from './index';
 
 const runDrillOptions = z.object({
@@ -90,8 +91,9 @@ export function drillCommand(io: CliIO, setExit: SetExit): Command {
       const input: DrillInput = { runbook: rb, trigger: 'manual', requestedBy: o.requestedBy ?? currentUser(), reason: o.reason, options: o.timeScale ? { timeScale: o.timeScale } : undefined };
       const workflowId = manualDrillWorkflowId(rb.name, new Date());
       const code = await withClient(async (client) => {
+        const attributes = await startAttributes(client, io, { runbook: rb.name, kind: 'drill', mode: 'drill', requestedBy: input.requestedBy });
         try {
-          await client.workflow.start(DRILL_WORKFLOW_TYPE, { taskQueue: taskQueue(), workflowId, args: [input], memo: { [MEMO_RUNBOOK]: rb.name } });
+          await client.workflow.start(DRILL_WORKFLOW_TYPE, { taskQueue: taskQueue(), workflowId, args: [input], memo: { [MEMO_RUNBOOK]: rb.name }, ...attributes });
         } catch (e) {
           if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`drill ${workflowId} already exists; try again in a second`, EXIT.REFUSED);
           throw e;
@@ -129,6 +131,8 @@ export function drillCommand(io: CliIO, setExit: SetExit): Command {
         state: { note: `DR drills of ${rb.name}` },
       };
       await withClient(async (client) => {
+        // Scheduled drills start with drover's search attributes when the namespace has them now.
+        Object.assign(options.action, await startAttributes(client, io, { runbook: rb.name, kind: 'drill', mode: 'drill', requestedBy: input.requestedBy }));
         let verb = 'created';
         try {
           await client.schedule.create(options);

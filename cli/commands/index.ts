@@ -10,6 +10,7 @@ import { failoverCommand } from './failover';
 import { promoteCommand } from './promote';
 import { rebuildCommand } from './rebuild';
 import { reportCommand } from './report';
+import { runsCommand } from './runs';
 import { statusCommand } from './status';
 import { validateCommand } from './validate';
 import { workerCommand } from './worker';
@@ -19,6 +20,6 @@ export type SetExit = (code: ExitCode) => void;
 
 /** Every drover command, one per file. */
 export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {
-  const commands = [validateCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, workerCommand, demoCommand, devCommand];
+  const commands = [validateCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, demoCommand, devCommand];
   for (const command of commands) program.addCommand(command(io, setExit));
 }

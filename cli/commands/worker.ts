@@ -22,7 +22,7 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
         address: temporalAddress,
         taskQueue: taskQueue(),
         namespace: namespace(),
-        deps: { aws: createAwsClients(config), iac: { variant } },
+        deps: { aws: createAwsClients(config), iac: { variant, awsProviderVersion: process.env.DROVER_AWS_PROVIDER_VERSION } },
         workflowBundle: process.env.DROVER_WORKFLOW_BUNDLE ? { codePath: process.env.DROVER_WORKFLOW_BUNDLE } : undefined,
       });
       io.err(`drover worker on ${temporalAddress}, task queue ${taskQueue()}, AWS ${config.endpoint ?? 'default endpoints'}, rebuilds apply the ${variant} stack`);

@@ -26,6 +26,11 @@ export interface ClusterStackProps {
   stateDir: string;
   /** Default `aws`. */
   variant?: StackVariant;
+  /**
+   * The AWS provider version to require instead of the one the bindings were generated for (6.25.0):
+   * a worker that only has another 6.x build (a local filesystem mirror) says which.
+   */
+  awsProviderVersion?: string;
 }
 
 /** A runbook that cannot be turned into a cluster stack. The message is meant for the operator, as is. */
@@ -126,7 +131,10 @@ export class ClusterStack extends TerraformStack {
     const tags = droverTags(runbook, region, cluster.name);
 
     declareBackend(this, runbook, region, props.stateDir);
-    if (variant === 'aws') new AwsProvider(this, 'aws', { region, defaultTags: [{ tags }] });
+    if (variant === 'aws') {
+      new AwsProvider(this, 'aws', { region, defaultTags: [{ tags }] });
+      if (props.awsProviderVersion) this.addOverride('terraform.required_providers.aws.version', props.awsProviderVersion);
+    }
 
     // Construct ids are the Terraform names in both variants (aws_eks_node_group.node_group_general,
     // terraform_data.node_group_general): prefixed by kind, so names stay unique among terraform_data.
@@ -168,6 +176,10 @@ export class ClusterStack extends TerraformStack {
         tags,
         // Nodes cannot join before their role has the worker, CNI and registry policies.
         dependsOn: nodeRole.attachments,
+        // The desired size is the runbook's active capacity at creation; after that failovers and
+        // failbacks own it (standby <-> active), so a later plan does not fight them. drover does not
+        // manage SSH access, which emulators fill in with a default key (a plan would replace the group).
+        ...(variant === 'aws' ? { lifecycle: { ignoreChanges: ['scaling_config[0].desired_size', 'remote_access'] } } : {}),
       }),
     );
 

@@ -15,6 +15,8 @@ export interface SynthInput {
   stateDir: string;
   /** Default `aws`. */
   variant?: StackVariant;
+  /** Require this AWS provider version instead of the bindings' 6.25.0 (see ClusterStackProps). */
+  awsProviderVersion?: string;
 }
 
 export interface SynthOutput {
@@ -39,7 +41,7 @@ export function synthesizeClusterStack(input: SynthInput): SynthOutput {
   // App creates outdir itself, but not its parents.
   fs.mkdirSync(input.outdir, { recursive: true });
   const app = new App({ outdir: input.outdir, stackTraces: false });
-  new ClusterStack(app, stackName, { runbook: input.runbook, region: input.region, stateDir: input.stateDir, variant: input.variant });
+  new ClusterStack(app, stackName, { runbook: input.runbook, region: input.region, stateDir: input.stateDir, variant: input.variant, awsProviderVersion: input.awsProviderVersion });
   app.synth();
 
   const stackDir = path.join(input.outdir, 'stacks', stackName);

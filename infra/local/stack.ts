@@ -4,6 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { TypedSearchAttributes, type SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTES } from '../../workflows/ids';
 import { droverHome, ensureTools } from './tools';
 
 export interface TemporalServer {
@@ -89,7 +91,7 @@ export async function startTemporal(opts: StartTemporalOptions): Promise<Tempora
   const dbFile = path.resolve(opts.dbFile);
   fs.mkdirSync(path.dirname(dbFile), { recursive: true });
   const logFile = opts.logFile ?? defaultLogFile(`temporal-${port}`);
-  const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'];
+  const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn', ...searchAttributeArgs()];
   const proc = launch(bin, args, { logFile, detached: opts.detached ?? false, name: 'Temporal dev server' });
   const address = `127.0.0.1:${port}`;
   const uiUrl = `http://127.0.0.1:${uiPort}`;
@@ -98,7 +100,35 @@ export async function startTemporal(opts: StartTemporalOptions): Promise<Tempora
     await waitFor(`Temporal gRPC at ${address}`, deadline, signal, () => temporalHealthy(address));
     await waitFor(`Temporal Web UI at ${uiUrl}`, deadline, signal, () => httpAnswers(uiUrl));
   });
+  // start-dev registers its --search-attribute flags only in a new database file; one from an older drover lacks them.
+  await registerSearchAttributes(address).catch(async (e: unknown) => {
+    await server.stop();
+    throw new Error(`could not register drover's search attributes on ${address}: ${(e as Error).message}`);
+  });
   return server;
+}
+
+/** `--search-attribute DroverRunbook=Keyword ...`: drover's custom search attributes, registered when the dev server creates its database. */
+function searchAttributeArgs(): string[] {
+  return Object.values(SEARCH_ATTRIBUTES).flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]);
+}
+
+/** temporal.api.enums.v1.IndexedValueType, by the SDK's type names. */
+const INDEXED_VALUE_TYPE: Record<SearchAttributeType, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
+
+/** Register drover's custom search attributes on a Temporal server where any is missing (idempotent). */
+export async function registerSearchAttributes(address: string, namespace = 'default'): Promise<string[]> {
+  const connection = await Connection.connect({ address, connectTimeout: 5_000 });
+  try {
+    const have = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
+    const missing = Object.values(SEARCH_ATTRIBUTES).filter((k) => !(k.name in have));
+    if (missing.length === 0) return [];
+    const searchAttributes = Object.fromEntries(missing.map((k) => [k.name, INDEXED_VALUE_TYPE[k.type]]));
+    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+    return missing.map((k) => k.name);
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Start moto_server on loopback and wait until `GET /moto-api/` answers. */

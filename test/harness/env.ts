@@ -24,8 +24,11 @@ export class IntegrationEnv {
   /** ReplicaLag the feeders publish, per DB identifier (default 0: caught up). */
   readonly lag = new Map<string, number>();
 
+  /** `motoEnv`: environment for the private moto server (e.g. MOTO_IAM_LOAD_MANAGED_POLICIES). */
+  constructor(private readonly motoEnv?: Record<string, string>) {}
+
   async start(): Promise<void> {
-    this.moto = await startOwnMoto();
+    this.moto = await startOwnMoto({ env: this.motoEnv });
     this.apps = await startRegionApps([PRIMARY, STANDBY]);
     this.connection = await Connection.connect({ address: testTemporalAddress() });
     this.native = await NativeConnection.connect({ address: testTemporalAddress() });

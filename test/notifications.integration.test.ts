@@ -1,0 +1,193 @@
+/**
+ * Run notifications end to end: the real Temporal dev server, moto for AWS, and an SQS queue subscribed
+ * to the runbook's SNS topic, from which every published message is read back and parsed.
+ */
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
+import type { AuditEvent } from '../audit/chain';
+import type { Runbook } from '../runbooks/schema';
+import { approveUpdate } from '../workflows/gates';
+import type { NotificationMessage } from '../workflows/notify';
+import type { FailoverInput } from '../workflows/regionFailover';
+import type { RunStatus } from '../workflows/status';
+import { IntegrationEnv, STANDBY } from './harness/env';
+import { eventually, workflowBundle } from './harness/fixtures';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const env = new IntegrationEnv();
+const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
+let seq = 0;
+
+beforeAll(() => env.start(), 120_000);
+afterAll(() => env.stop());
+afterEach(() => env.apps.apps[STANDBY].setHealthy(true));
+
+interface Received {
+  subject: string;
+  body: NotificationMessage;
+}
+
+/** A topic with an SQS queue subscribed to it (raw delivery off: each body is SNS's envelope). */
+async function subscribedTopic(): Promise<{ topicArn: string; receive(min: number): Promise<Received[]>; receiveNone(): Promise<void> }> {
+  const sns = new SNSClient({ region: STANDBY, endpoint: env.moto.endpoint, credentials: CREDS });
+  const sqs = new SQSClient({ region: STANDBY, endpoint: env.moto.endpoint, credentials: CREDS });
+  const name = `drover-events-${process.pid}-${++seq}`;
+  const topicArn = (await sns.send(new CreateTopicCommand({ Name: name }))).TopicArn ?? '';
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl ?? '';
+  const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn ?? '';
+  await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
+  const got: Received[] = [];
+  const poll = async () => {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    for (const m of out.Messages ?? []) {
+      const envelope = JSON.parse(m.Body ?? '{}') as { Subject: string; Message: string; TopicArn: string };
+      expect(envelope.TopicArn).toBe(topicArn);
+      got.push({ subject: envelope.Subject, body: JSON.parse(envelope.Message) as NotificationMessage });
+    }
+  };
+  return {
+    topicArn,
+    async receive(min) {
+      await eventually(async () => (await poll(), got.length >= min), `${min} messages on ${name}`, 20_000);
+      await poll(); // and nothing more than expected
+      return got.sort((a, b) => a.body.at.localeCompare(b.body.at));
+    },
+    async receiveNone() {
+      for (let i = 0; i < 3; i++) await poll();
+      expect(got).toEqual([]);
+    },
+  };
+}
+
+function input(rb: Runbook, reason = 'notifications test'): FailoverInput {
+  return { runbook: rb, targetRegion: STANDBY, mode: 'planned', reason, requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+}
+
+async function failureOf(p: Promise<unknown>): Promise<RunStatus> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  return ((err as WorkflowFailedError).cause as ApplicationFailure).details?.[0] as RunStatus;
+}
+
+/** The activity types a run scheduled, from its history. */
+async function activityTypes(workflowId: string): Promise<string[]> {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((n): n is string => Boolean(n));
+}
+
+/** The history replays on the current workflow code. */
+async function replays(workflowId: string): Promise<void> {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId)).resolves.toBeUndefined();
+}
+
+/** A duration as subjects show it: 42s, 3m07s. */
+function seconds(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+function expectEnvelope(m: Received, rb: Runbook, status: RunStatus, event: string): void {
+  expect(m.body).toEqual(expect.objectContaining({ version: 1, event, runbook: rb.name, kind: 'failover', workflowId: status.workflowId, runId: status.runId, mode: 'planned' }));
+  expect(new Date(m.body.at).toISOString()).toBe(m.body.at);
+  expect(m.body.summary.length).toBeGreaterThan(10);
+  expect(m.subject.length).toBeLessThanOrEqual(100);
+}
+
+describe('run notifications to the runbook SNS topic', () => {
+  test('given a failover with a gate, the topic receives approval.requested, then run.finished (completed) with the RTO, as JSON with a one-line subject and no secrets', async () => {
+    const topic = await subscribedTopic();
+    const { runbook: rb, taskQueue } = await env.seeded('notify-ok', [[['notifications'], { snsTopicArn: topic.topicArn }]]);
+    const workflowId = `failover-${rb.name}`;
+    const status = await env.withWorker(taskQueue, async () => {
+      // A reason carrying what looks like an access key id: it must not leave the worker.
+      const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb, 'Mumbai degraded; key AKIAIOSFODNN7EXAMPLE pasted by mistake')] });
+      await eventually(async () => (await handle.query<RunStatus>('status')).pendingGate, 'the failover gate');
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'failover', approver: 'ic-priya', comment: 'go' }] });
+      return (await handle.result()) as RunStatus;
+    });
+    expect(status.phase).toBe('completed');
+
+    const messages = await topic.receive(2);
+    expect(messages.map((m) => m.body.event)).toEqual(['approval.requested', 'run.finished']);
+    const [requested, finished] = messages;
+    expectEnvelope(requested, rb, status, 'approval.requested');
+    expect(requested.subject).toBe(`drover: failover of ${rb.name} waits for approval at gate failover`);
+    expect(requested.body).toEqual(expect.objectContaining({ gate: 'failover', required: 1, approvers: rb.approvals.approvers, approve: `drover approve ${workflowId} --gate failover --comment "..."` }));
+
+    expectEnvelope(finished, rb, status, 'run.finished');
+    const rto = status.rto?.ms ?? 0;
+    expect(finished.subject).toBe(`drover: failover of ${rb.name} COMPLETED (RTO ${seconds(rto)})`);
+    expect(finished.body).toEqual(expect.objectContaining({ phase: 'completed', fromRegion: rb.regions.primary, targetRegion: STANDBY, requestedBy: 'ic-test', rto: expect.objectContaining({ ms: rto, met: true }) }));
+    expect(JSON.stringify(messages)).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(finished.body.reason).toContain('[redacted-access-key-id]');
+
+    expect(status.notifications).toEqual({ topicArn: topic.topicArn, sent: 2, failed: [] });
+    expect((await activityTypes(workflowId)).filter((t) => t === 'notify')).toHaveLength(2);
+    await replays(workflowId);
+  });
+
+  test('given a probe failing during the first soak, the topic receives step.failed for that step, then run.finished (failed) naming it', async () => {
+    const topic = await subscribedTopic();
+    const { runbook: rb, taskQueue } = await env.seeded('notify-fail', [
+      [['notifications'], { snsTopicArn: topic.topicArn }],
+      [['approvals', 'gates'], []],
+    ]);
+    env.apps.apps[STANDBY].setHealthy(false);
+    const workflowId = `failover-${rb.name}`;
+    const status = await env.withWorker(taskQueue, async () => {
+      const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
+      return failureOf(handle.result());
+    });
+    expect(status.phase).toBe('failed');
+    expect(status.error?.type).toBe('HealthBreach');
+
+    const messages = await topic.receive(2);
+    expect(messages.map((m) => m.body.event)).toEqual(['step.failed', 'run.finished']);
+    const [stepFailed, finished] = messages;
+    expectEnvelope(stepFailed, rb, status, 'step.failed');
+    expect(stepFailed.subject).toBe(`drover: failover of ${rb.name}: step traffic-10 failed`);
+    expect(stepFailed.body).toEqual(expect.objectContaining({ step: 'traffic-10', error: { type: 'HealthBreach', message: expect.stringMatching(/probe api-health answered 503/) } }));
+    expectEnvelope(finished, rb, status, 'run.finished');
+    expect(finished.subject).toBe(`drover: failover of ${rb.name} FAILED at traffic-10`);
+    expect(finished.body).toEqual(expect.objectContaining({ phase: 'failed', failedStep: 'traffic-10', error: expect.objectContaining({ type: 'HealthBreach' }), compensations: status.compensations }));
+    expect(status.notifications).toEqual({ topicArn: topic.topicArn, sent: 2, failed: [] });
+  });
+
+  test('given a runbook without a topic, a run publishes nothing and schedules no notify activity', async () => {
+    const topic = await subscribedTopic();
+    const { runbook: rb, taskQueue } = await env.seeded('notify-none', [[['approvals', 'gates'], []]]);
+    expect(rb.notifications).toBeUndefined();
+    const workflowId = `failover-${rb.name}`;
+    const status = (await env.withWorker(taskQueue, () => env.client.workflow.execute('regionFailover', { taskQueue, workflowId, args: [input(rb)] }))) as RunStatus;
+    expect(status.phase).toBe('completed');
+    expect(status.notifications).toBeUndefined();
+    expect(await activityTypes(workflowId)).not.toContain('notify');
+    await topic.receiveNone();
+  });
+
+  test('given a topic that does not exist, every publish fails and is recorded, and the run still completes', async () => {
+    const missing = `arn:aws:sns:${STANDBY}:123456789012:drover-missing-${process.pid}`;
+    const { runbook: rb, taskQueue } = await env.seeded('notify-broken', [
+      [['notifications'], { snsTopicArn: missing }],
+      [['approvals', 'gates'], []],
+    ]);
+    const workflowId = `failover-${rb.name}`;
+    const status = (await env.withWorker(taskQueue, () => env.client.workflow.execute('regionFailover', { taskQueue, workflowId, args: [input(rb)] }))) as RunStatus;
+    expect(status.phase).toBe('completed');
+    expect(status.notifications).toEqual({ topicArn: missing, sent: 0, failed: [{ event: 'run.finished', error: expect.stringContaining('sns:Publish') }] });
+    const file = path.join(process.env.DROVER_AUDIT_DIR ?? '', rb.name, workflowId, `${status.runId}.jsonl`);
+    const events = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
+    const failed = events.filter((e) => e.action === 'notification.failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toEqual(expect.objectContaining({ target: missing, detail: expect.stringContaining('run.finished not published') }));
+    expect(events.map((e) => e.action).slice(-2)).toEqual(['notification.failed', 'run.end']);
+  });
+});
