@@ -10,7 +10,7 @@ import { exec } from '../cli/main';
 import { ensureTofu } from '../infra/local/tofu';
 import type { RunStatus } from '../workflows/status';
 import { captureIO, eventually } from './harness/fixtures';
-import { useCli } from './harness/drills';
+import { runOutcome, useCli } from './harness/drills';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 
 jest.setTimeout(600_000);
@@ -42,15 +42,7 @@ function rebuildable(hook: string[]): Array<[Array<string | number>, unknown]> {
   ];
 }
 
-async function outcome(workflowId: string): Promise<RunStatus> {
-  try {
-    return (await env.client.workflow.getHandle(workflowId).result()) as RunStatus;
-  } catch (e) {
-    const details = (e as { cause?: { details?: unknown[] } }).cause?.details?.[0] as RunStatus | undefined;
-    if (!details) throw e;
-    return details;
-  }
-}
+const outcome = (workflowId: string) => runOutcome<RunStatus>(env.client, workflowId);
 
 test('given traffic away from the standby region, a rebuild plans, waits for the plan approval, applies, redeploys with a kubeconfig for the cluster and verifies; a second rebuild finds nothing to change', async () => {
   const marker = path.join(os.tmpdir(), `drover-redeploy-${process.pid}.txt`);

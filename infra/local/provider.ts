@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { findOnPath, isExecutable, lastLine, run, toolsDir } from './tools';
+import { findOnPath, isExecutable, lastLine, run, toolsDir, withLock } from './tools';
 
 /**
  * The Terraform AWS provider, built from Go modules (no provider registry is reachable).
@@ -53,7 +53,8 @@ export async function ensureAwsProvider(opts: { log?: Log } = {}): Promise<strin
   }
   const mirror = awsProviderMirrorDir();
   if (isExecutable(pluginPath(mirror, HOSTS[0]))) return mirror;
-  return withProviderLock(async () => {
+  // Its own lock: the 25-45 min build must not hold up the quick installs, nor count as stale.
+  return withLock(async () => {
     if (isExecutable(pluginPath(mirror, HOSTS[0]))) return mirror;
     const goCmd = findOnPath('go');
     if (!goCmd) throw new Error('cannot build the Terraform AWS provider: no go toolchain is on PATH');
@@ -90,7 +91,7 @@ export async function ensureAwsProvider(opts: { log?: Log } = {}): Promise<strin
     fs.renameSync(tmp, mirror);
     fs.rmSync(caches, { recursive: true, force: true });
     return mirror;
-  });
+  }, log, { name: '.aws-provider.lock', waitMs: BUILD_TIMEOUT_MS + 10 * 60_000, staleMs: BUILD_TIMEOUT_MS + 10 * 60_000 });
 }
 
 /**
@@ -113,44 +114,3 @@ export function writeTofuCliConfig(file: string, mirrorDir: string): void {
   fs.writeFileSync(file, text);
 }
 
-/** A mkdir lock so parallel processes (jest workers) build once; stale when its owner died. */
-async function withProviderLock<T>(fn: () => Promise<T>): Promise<T> {
-  fs.mkdirSync(toolsDir(), { recursive: true });
-  const lock = path.join(toolsDir(), '.aws-provider.lock');
-  const deadline = Date.now() + BUILD_TIMEOUT_MS + 10 * 60_000;
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      fs.writeFileSync(path.join(lock, 'owner'), `${process.pid}\n`);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    if (!lockOwnerAlive(lock)) fs.rmSync(lock, { recursive: true, force: true });
-    else if (Date.now() > deadline) throw new Error(`timed out waiting for the lock ${lock} (remove it if no build is running)`);
-    else await new Promise((r) => setTimeout(r, 1000));
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-function lockOwnerAlive(lock: string): boolean {
-  let owner = NaN;
-  try {
-    owner = Number(fs.readFileSync(path.join(lock, 'owner'), 'utf8').trim());
-  } catch {
-    // written right after mkdir: missing only briefly, or when its creator crashed
-  }
-  if (!Number.isInteger(owner) || owner <= 0) {
-    return Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 5_000;
-  }
-  try {
-    process.kill(owner, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}

@@ -117,12 +117,21 @@ async function ensurePipPackage(name: string, spec: string, log: Log): Promise<v
 const LOCK_STALE_MS = 30 * 60_000;
 const LOCK_WAIT_MS = 40 * 60_000;
 
+export interface LockOptions {
+  /** The lock's file name in the tools dir; default `.install.lock` (shared by the quick installs). */
+  name?: string;
+  /** How long to wait for another holder; default 40 min. */
+  waitMs?: number;
+  /** Age past which a lock counts as stale even if its owner lives; default 30 min. */
+  staleMs?: number;
+}
+
 /** A mkdir lock: atomic on every local filesystem; stale when its owner died or it is very old. */
-export async function withLock<T>(fn: () => Promise<T>, log: Log): Promise<T> {
+export async function withLock<T>(fn: () => Promise<T>, log: Log, opts: LockOptions = {}): Promise<T> {
   const dir = toolsDir();
   fs.mkdirSync(dir, { recursive: true });
-  const lock = path.join(dir, '.install.lock');
-  const deadline = Date.now() + LOCK_WAIT_MS;
+  const lock = path.join(dir, opts.name ?? '.install.lock');
+  const deadline = Date.now() + (opts.waitMs ?? LOCK_WAIT_MS);
   let announced = false;
   for (;;) {
     try {
@@ -132,7 +141,7 @@ export async function withLock<T>(fn: () => Promise<T>, log: Log): Promise<T> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create the install lock ${lock}: ${(e as Error).message}`);
     }
-    if (lockIsStale(lock)) {
+    if (lockIsStale(lock, opts.staleMs ?? LOCK_STALE_MS)) {
       fs.rmSync(lock, { recursive: true, force: true });
       continue;
     }
@@ -148,14 +157,14 @@ export async function withLock<T>(fn: () => Promise<T>, log: Log): Promise<T> {
   }
 }
 
-function lockIsStale(lock: string): boolean {
+function lockIsStale(lock: string, staleMs: number): boolean {
   let ageMs: number;
   try {
     ageMs = Date.now() - fs.statSync(lock).mtimeMs;
   } catch {
     return false; // gone already: the next mkdir decides
   }
-  if (ageMs > LOCK_STALE_MS) return true;
+  if (ageMs > staleMs) return true;
   let owner = NaN;
   try {
     owner = Number(fs.readFileSync(path.join(lock, 'owner'), 'utf8').trim());

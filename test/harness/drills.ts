@@ -33,13 +33,18 @@ export async function atStep(client: Client, workflowId: string, step: string, t
   await eventually(async () => (await client.workflow.getHandle(workflowId).query<RunStatus>('status').catch(() => undefined))?.currentStep === step, `${workflowId} at step ${step}`, timeoutMs);
 }
 
-/** The drill's final record, from its result or its failure details. */
-export async function drillOutcome(client: Client, drillId: string): Promise<DrillResult> {
+/** A run's final record (a RunStatus, a DrillResult), from its result or from the details of its failure. */
+export async function runOutcome<T>(client: Client, workflowId: string): Promise<T> {
   try {
-    return (await client.workflow.getHandle(drillId).result()) as DrillResult;
+    return (await client.workflow.getHandle(workflowId).result()) as T;
   } catch (e) {
-    const details = (e as { cause?: { details?: unknown[] } }).cause?.details?.[0] as DrillResult | undefined;
+    const details = (e as { cause?: { details?: unknown[] } }).cause?.details?.[0] as T | undefined;
     if (!details) throw e;
     return details;
   }
+}
+
+/** The drill's final record, from its result or its failure details. */
+export function drillOutcome(client: Client, drillId: string): Promise<DrillResult> {
+  return runOutcome<DrillResult>(client, drillId);
 }

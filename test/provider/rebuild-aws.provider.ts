@@ -13,7 +13,7 @@ import { exec } from '../../cli/main';
 import { AWS_PROVIDER_PIN, ensureAwsProvider, writeTofuCliConfig } from '../../infra/local/provider';
 import { ensureTofu } from '../../infra/local/tofu';
 import type { RunStatus } from '../../workflows/status';
-import { useCli } from '../harness/drills';
+import { runOutcome, useCli } from '../harness/drills';
 import { IntegrationEnv, STANDBY } from '../harness/env';
 import { captureIO, eventually } from '../harness/fixtures';
 
@@ -36,15 +36,7 @@ afterAll(async () => {
   await env.stop();
 });
 
-async function outcome(workflowId: string): Promise<RunStatus> {
-  try {
-    return (await env.client.workflow.getHandle(workflowId).result()) as RunStatus;
-  } catch (e) {
-    const details = (e as { cause?: { details?: unknown[] } }).cause?.details?.[0] as RunStatus | undefined;
-    if (!details) throw e;
-    return details;
-  }
-}
+const outcome = (workflowId: string) => runOutcome<RunStatus>(env.client, workflowId);
 
 async function approvePlan(id: string, notRun?: string): Promise<RunStatus> {
   const pending = await eventually(async () => {
