@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { StsReplayApi } from './aws/clients';
-import { BINDING_HEADER, headerValue, parseBinding, type Binding, type SignedIdentity } from '../workflows/gates';
+import { BINDING_HEADER, headerValue, parseBinding, type Binding, type SealedIdentity, type SignedIdentity } from '../workflows/gates';
+import { identityKeyFile, loadOrCreateIdentityKey, publicIdentityKey, UnsealError, unsealIdentity, type IdentityPublicKey } from './sealing';
 
 /** How old a signed request may be (X-Amz-Date), either way: 5 minutes, as Vault's AWS auth. */
 export const MAX_SIGNATURE_AGE_MS = 5 * 60_000;
@@ -15,7 +16,10 @@ export type IdentityCheck =
   | { ok: false; kind: RefusalKind; reason: string };
 
 export interface VerifyIdentityInput {
-  request: SignedIdentity;
+  /** The signed request sealed for this worker's identity key (what the CLI sends since sealed identities). */
+  sealed?: SealedIdentity;
+  /** The signed request in clear text (runs recorded before sealed identities). */
+  request?: SignedIdentity;
   /** What the request must be bound to; `comment` is the text whose sha256 the binding must carry. */
   expect: { run: string; gate: string; decision: Binding['decision']; comment?: string };
   /** Nonces the run has seen before; the workflow also spends each nonce before it calls this. */
@@ -48,12 +52,53 @@ function amzDate(text: string): number | undefined {
  * request's shape, replays it unchanged to its own STS endpoint, and reads the caller's ARN from the answer.
  * Nothing of the request (its Authorization header above all) is returned, logged or thrown.
  */
-export function createIdentityActivities(deps: { sts: (region: string) => StsReplayApi; now?: () => number }) {
+export function createIdentityActivities(deps: { sts: (region: string) => StsReplayApi; now?: () => number; keyFile?: string }) {
   const now = deps.now ?? Date.now;
+  const keyFile = deps.keyFile ?? identityKeyFile();
+  // Created (or read) when the worker starts, so a CLI on this host finds it before the first gate opens;
+  // a failure is reported when the key is first needed.
+  let loaded: { key: ReturnType<typeof loadOrCreateIdentityKey>; pub: Promise<IdentityPublicKey> } | undefined;
+  const identityKey = () => {
+    if (!loaded) {
+      const key = loadOrCreateIdentityKey(keyFile);
+      loaded = { key, pub: publicIdentityKey(key) };
+    }
+    return loaded;
+  };
+  try {
+    identityKey();
+  } catch {
+    // Reported by identityPublicKey / verifyIdentity.
+  }
   return {
+    /** The worker's public identity key and its thumbprint, for the run's status (what the CLI seals to). */
+    async identityPublicKey(): Promise<IdentityPublicKey> {
+      return identityKey().pub;
+    },
+
     async verifyIdentity(input: VerifyIdentityInput): Promise<IdentityCheck> {
       const refuse = (kind: RefusalKind, reason: string): IdentityCheck => ({ ok: false, kind, reason });
-      const { request, expect } = input;
+      const { expect } = input;
+      let request: SignedIdentity;
+      if (input.sealed) {
+        const { key, pub } = identityKey();
+        try {
+          request = await unsealIdentity(input.sealed.jwe, key, (await pub).kid);
+        } catch (e) {
+          if (e instanceof UnsealError) return refuse('unverifiable', e.message);
+          throw e;
+        }
+        // The clear binding (whose nonce the workflow spent) must be the signed one.
+        const signed = parseBinding(headerValue(request.headers, BINDING_HEADER));
+        const clear = input.sealed.binding;
+        if (signed && (signed.run !== clear.run || signed.gate !== clear.gate || signed.decision !== clear.decision || signed.nonce !== clear.nonce)) {
+          return refuse('replayed', 'the binding sent with the sealed request is not the one it was signed with');
+        }
+      } else if (input.request) {
+        request = input.request;
+      } else {
+        return refuse('unverifiable', 'no signed request');
+      }
       const headers = request.headers ?? {};
       const lower = new Map<string, string>();
       for (const [k, v] of Object.entries(headers)) {

@@ -5,7 +5,8 @@ import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { stsEndpoint } from '../activities/aws/clients';
 import { textDigest } from '../activities/identity';
-import { BINDING_HEADER, formatBinding, type Binding, type SignedIdentity } from '../workflows/gates';
+import { checkedPublicKey, localPublicIdentityKey, sealIdentity, type IdentityPublicKey } from '../activities/sealing';
+import { BINDING_HEADER, formatBinding, headerValue, parseBinding, type Binding, type SealedIdentity, type SignedIdentity } from '../workflows/gates';
 import { awsConfig } from './context';
 import { CliError, EXIT } from './io';
 
@@ -59,6 +60,27 @@ export async function signIdentity(opts: SignOptions): Promise<SignedIdentity> {
   return { method: 'POST', url: `${endpoint.origin}/`, headers: { ...(signed.headers as Record<string, string>) }, body: BODY };
 }
 
+/**
+ * Seal a signed request for a worker's identity key: the JWE and the binding in clear text (run, gate,
+ * decision, nonce: no secret). Only the worker holding the private key can read the request.
+ */
+export async function sealSigned(identity: SignedIdentity, key: IdentityPublicKey): Promise<SealedIdentity> {
+  const binding = parseBinding(headerValue(identity.headers, BINDING_HEADER));
+  if (!binding) throw new Error(`the signed request has no valid ${BINDING_HEADER} header`);
+  return { jwe: await sealIdentity(identity, key), binding: { run: binding.run, gate: binding.gate, decision: binding.decision, nonce: binding.nonce } };
+}
+
+/** Sign for the CLI user and seal the request to the key the run published (exit 2 without credentials). */
+export async function sealAsCaller(binding: SignOptions['binding'], published: IdentityPublicKey): Promise<SealedIdentity> {
+  let key: IdentityPublicKey;
+  try {
+    key = await checkedPublicKey(published);
+  } catch (e) {
+    throw new CliError(`cannot seal your identity: ${(e as Error).message}`, EXIT.FAILED);
+  }
+  return sealSigned(await signAsCaller(binding), key);
+}
+
 /** Sign for the CLI user, turning a missing credential chain into a clear message (exit 2). */
 export async function signAsCaller(binding: SignOptions['binding']): Promise<SignedIdentity> {
   try {
@@ -76,13 +98,18 @@ export async function signAsCaller(binding: SignOptions['binding']): Promise<Sig
 }
 
 /**
- * The requester's identity for a run about to start, when the CLI has AWS credentials: a signed
- * GetCallerIdentity bound to the workflow id (the run id is not known yet), verified at the run's first
- * gate. Without credentials the run's requester stays the id given (labelled unverified).
+ * The requester's identity for a run about to start: a signed GetCallerIdentity bound to the workflow id
+ * (the run id is not known yet), sealed for the workers' identity key, verified at the run's first gate.
+ * No run exists yet to publish the key, so the CLI seals only with a key it finds locally
+ * ($DROVER_IDENTITY_KEY_FILE or $DROVER_HOME/keys/identity.jwk: on a worker's host, the dev setup).
+ * Without the key or without AWS credentials nothing is sent: the requester stays the id given
+ * (labelled unverified), and self-approval is checked against that id.
  */
-export async function signRequester(workflowId: string): Promise<SignedIdentity | undefined> {
+export async function signRequester(workflowId: string): Promise<SealedIdentity | undefined> {
   try {
-    return await signIdentity({ binding: { run: workflowId, gate: '*', decision: 'request' } });
+    const key = await localPublicIdentityKey();
+    if (!key) return undefined;
+    return await sealSigned(await signIdentity({ binding: { run: workflowId, gate: '*', decision: 'request' } }), key);
   } catch {
     return undefined;
   }

@@ -13,7 +13,9 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { AuditEvent } from '../audit/chain';
 import { exec } from '../cli/main';
-import { signIdentity } from '../cli/sign';
+import { generateKeyPairSync } from 'node:crypto';
+import { identityKeyFile, loadOrCreateIdentityKey, publicIdentityKey, type IdentityPublicKey } from '../activities/sealing';
+import { sealSigned, signIdentity } from '../cli/sign';
 import type { Runbook } from '../runbooks/schema';
 import { approveUpdate, headerValue, rejectUpdate, type SignedIdentity } from '../workflows/gates';
 import type { FailoverInput } from '../workflows/regionFailover';
@@ -21,6 +23,7 @@ import type { RunStatus } from '../workflows/status';
 import { ACCOUNT, AuthMoto, type Principal } from './harness/authmoto';
 import { IntegrationEnv, STANDBY } from './harness/env';
 import { captureIO, describeTopology, eventually, workflowBundle } from './harness/fixtures';
+import { historyTexts, scanHistory } from './harness/secrets';
 import { testTemporalAddress } from './harness/servers';
 
 const env = new IntegrationEnv();
@@ -161,6 +164,9 @@ describe('approval gates with verified identities', () => {
       const s = await status(handle);
       expect(s.phase).toBe('waiting-approval');
       expect(s.pendingGate?.approvals).toEqual([expect.objectContaining({ approver: people.priya.arn, verified: true, comment: 'lag is fine' })]);
+      // The gate publishes the workers' public identity key (what the CLI sealed to), and nothing private.
+      expect(s.pendingGate?.identityKey).toEqual(await publicIdentityKey(loadOrCreateIdentityKey(identityKeyFile())));
+      expect(JSON.stringify(s.pendingGate)).not.toContain('"d"');
       expect(s.pendingGate?.requestedBy).toEqual({ id: people.lead.arn, verified: true });
       const shown = await cli(['status', workflowId]);
       expect(shown.out).toContain('approvals: 1 of 2');
@@ -191,6 +197,10 @@ describe('approval gates with verified identities', () => {
     const text = JSON.stringify(events);
     expect(text).not.toMatch(/AWS4-HMAC-SHA256|Signature=|x-drover-binding/i);
     for (const p of Object.values(people)) expect(text).not.toContain(p.credentials.accessKeyId);
+    // Nor the history: the requester's and the approvers' requests travelled sealed (the suite's teardown scans every history too).
+    const history = await env.client.workflow.getHandle(workflowId, result.runId).fetchHistory();
+    expect(historyTexts(history).join('\n')).toContain('sealed-identity-v1');
+    expect(scanHistory(history)).toEqual([]);
     await replays(workflowId, result.runId);
   });
 
@@ -229,7 +239,9 @@ describe('approval gates with verified identities', () => {
       const endpoint = new URL(sts.endpoint);
       const sign = (who: Principal, binding: { run?: string; gate?: string; decision?: 'approve' | 'reject'; comment?: string }, signingDate?: Date) =>
         signIdentity({ binding: { run: `${workflowId}/${runId}`, gate: 'failover', decision: 'approve', ...binding }, credentials: who.credentials, region: 'us-east-1', endpoint, signingDate });
-      const approve = (identity: SignedIdentity, comment?: string) => handle.executeUpdate(approveUpdate, { args: [{ gate: 'failover', identity, comment }] });
+      const key = (await status(handle)).pendingGate?.identityKey as IdentityPublicKey;
+      expect(key.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const approve = async (identity: SignedIdentity, comment?: string) => handle.executeUpdate(approveUpdate, { args: [{ gate: 'failover', sealed: await sealSigned(identity, key), comment }] });
 
       // 1. A valid IAM user who is not in the policy.
       const stranger = await cli(['approve', workflowId, '--gate', 'failover'], people.mallory);
@@ -259,24 +271,40 @@ describe('approval gates with verified identities', () => {
       expect(asserted.code).toBe(3);
       expect(asserted.err).toContain('accepts only signed ones');
 
+      // 6. Sealed for another worker key (a worker with its own key file), and a clear binding that is not the signed one.
+      const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as { x: string; y: string };
+      const otherKey = await publicIdentityKey({ kty: 'EC', crv: 'P-256', x: other.x, y: other.y });
+      const elsewhereSealed = handle.executeUpdate(approveUpdate, { args: [{ gate: 'failover', sealed: await sealSigned(await sign(people.priya, {}), otherKey) }] });
+      expect(await refused(elsewhereSealed)).toContain('sealed for another worker key: share DROVER_IDENTITY_KEY_FILE across workers');
+      const sealed = await sealSigned(await sign(people.priya, {}), key);
+      const swapped = { ...sealed, binding: { ...sealed.binding, nonce: 'f'.repeat(32) } };
+      expect(await refused(handle.executeUpdate(approveUpdate, { args: [{ gate: 'failover', sealed: swapped }] }))).toContain('not the one it was signed with');
+
+      // 7. A signed request in clear text (an older CLI) is refused by the validator: it never reaches the history.
+      const clear = await handle.executeUpdate(approveUpdate, { args: [{ gate: 'failover', identity: await sign(people.priya, {}) }] }).then(() => undefined, (e: unknown) => e);
+      expect(clear).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(((clear as WorkflowUpdateFailedError).cause as Error).message).toContain('must be sealed for the worker');
+
       // A valid approval by a role session matching the pattern counts; the very same request again is a replay.
       const valid = await sign(commander, {});
       expect(await approve(valid)).toContain(`approved gate failover as ${commander.arn} (verified); 1 of 2 approvals`);
       expect(await refused(approve(valid))).toContain('already used');
 
-      // 6. A rejection by someone outside the policy is refused too.
+      // 8. A rejection by someone outside the policy is refused too.
       const rejectIdentity = await signIdentity({ binding: { run: `${workflowId}/${runId}`, gate: 'failover', decision: 'reject', comment: 'no' + '!'.repeat(3) }, credentials: people.mallory.credentials, region: 'us-east-1', endpoint });
-      expect(await refused(handle.executeUpdate(rejectUpdate, { args: [{ gate: 'failover', identity: rejectIdentity, reason: 'no!!!' }] }))).toContain('is not an approver');
+      expect(await refused(handle.executeUpdate(rejectUpdate, { args: [{ gate: 'failover', sealed: await sealSigned(rejectIdentity, key), reason: 'no!!!' }] }))).toContain('is not an approver');
 
       const s = await status(handle);
       expect(s.phase).toBe('waiting-approval');
       expect(s.decisions.map((d) => d.approver)).toEqual([commander.arn]);
 
-      const events = await trail(rb, workflowId, runId, (ev) => refusals(ev).length >= 11);
-      expect(refusals(events).map(kindOf)).toEqual(['not-allowed', 'expired', 'replayed', 'replayed', 'replayed', 'replayed', 'forged', 'forged', 'unverifiable', 'replayed', 'not-allowed']);
+      const events = await trail(rb, workflowId, runId, (ev) => refusals(ev).length >= 13);
+      expect(refusals(events).map(kindOf)).toEqual(['not-allowed', 'expired', 'replayed', 'replayed', 'replayed', 'replayed', 'forged', 'forged', 'unverifiable', 'unverifiable', 'replayed', 'replayed', 'not-allowed']);
       expect(refusals(events)[0].actor).toEqual({ id: people.mallory.arn, verified: true });
       expect(JSON.stringify(events)).not.toMatch(/AWS4-HMAC-SHA256|Signature=/);
       await handle.terminate('test done');
+      // Users' keys, a role session's token, signatures: none in the history, tampered or refused requests included.
+      expect(scanHistory(await handle.fetchHistory())).toEqual([]);
       await replays(workflowId, runId);
     }, workerConfig());
   });

@@ -2,19 +2,25 @@
  * Approval policies in the runbook language, the binding and principal matching, the identity checks
  * the worker makes before it calls STS (with a stub STS), and the gate as `drover status` shows it.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
+import { findSecrets } from '../audit/scrub';
+import { loadOrCreateIdentityKey, localPublicIdentityKey, publicIdentityKey } from '../activities/sealing';
 import { parseDocument } from 'yaml';
 import type { StsReplayApi, RawRequest } from '../activities/aws/clients';
 import { createIdentityActivities, MAX_SIGNATURE_AGE_MS, textDigest, type VerifyIdentityInput } from '../activities/identity';
 import { renderGate } from '../cli/render';
-import { signIdentity } from '../cli/sign';
+import { sealSigned, signIdentity } from '../cli/sign';
 import { parseRunbook } from '../runbooks/load';
 import { formatBinding, headerValue, parseBinding, principalMatches, type SignedIdentity } from '../workflows/gates';
 import type { RunStatus } from '../workflows/status';
 
 const APNAKART = readFileSync(join(__dirname, '..', 'runbooks', 'apnakart.yaml'), 'utf8');
 const KEYS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+// A fake STS session token (the shape of a real one: its known prefix, base64).
+const SESSION_TOKEN = `IQoJb3JpZ2luX2VjE${'Abc123/+'.repeat(40)}`;
 const ENDPOINT = new URL('https://sts.us-east-1.amazonaws.com');
 const ARN = 'arn:aws:iam::123456789012:user/priya';
 
@@ -218,5 +224,65 @@ describe('the pending gate in drover status', () => {
   test('a gate recorded before policies shows as it did', () => {
     const lines = renderGate({ ...base, pendingGate: { name: 'failover', summary: 's', approvers: ['ic-priya'], requestedAt: 0 } });
     expect(lines).toEqual(['waiting for approval at gate "failover": s', '  approvers: ic-priya', '  approve:   drover approve failover-apnakart --gate failover --as <approver>']);
+  });
+});
+
+describe('sealed identities (stub STS)', () => {
+  const RUN = 'failover-apnakart/run-1';
+  const expectFor = { run: RUN, gate: 'failover', decision: 'approve' as const, comment: 'go' };
+  const dir = mkdtempSync(join(tmpdir(), 'drover-identity-'));
+  const keyFile = join(dir, 'keys', 'identity.jwk');
+  const sts = (): StsReplayApi => ({
+    endpoint: ENDPOINT,
+    send: async () => ({ statusCode: 200, body: `<GetCallerIdentityResponse><GetCallerIdentityResult><UserId>AIDAX</UserId><Account>123456789012</Account><Arn>${ARN}</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>` }),
+  });
+  const activities = createIdentityActivities({ sts, keyFile });
+  const sign = (binding: Partial<{ run: string; gate: string; decision: 'approve' | 'reject'; comment: string }> = {}) =>
+    signIdentity({ binding: { run: RUN, gate: 'failover', decision: 'approve', comment: 'go', ...binding }, credentials: { ...KEYS, sessionToken: SESSION_TOKEN }, region: 'us-east-1', endpoint: ENDPOINT });
+
+  test('the worker creates its key pair on first use (0600) and publishes only the public half, named by its thumbprint', async () => {
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const key = await activities.identityPublicKey();
+    expect(Object.keys(key.jwk).sort()).toEqual(['crv', 'kty', 'x', 'y']);
+    expect(key.kid).toBe(await calculateJwkThumbprint(key.jwk));
+    // A second worker on the same file has the same key.
+    expect(await createIdentityActivities({ sts, keyFile }).identityPublicKey()).toEqual(key);
+    expect(await localPublicIdentityKey(keyFile)).toEqual(key);
+  });
+
+  test('a sealed request carries no credential in clear text, and the worker opens and verifies it', async () => {
+    const signed = await sign();
+    expect(findSecrets(JSON.stringify(signed))).toEqual(expect.arrayContaining(['access key id', 'session token', 'SigV4 signature']));
+    const sealed = await sealSigned(signed, await activities.identityPublicKey());
+    expect(findSecrets(JSON.stringify(sealed))).toEqual([]);
+    expect(sealed.binding).toEqual({ run: RUN, gate: 'failover', decision: 'approve', nonce: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(decodeProtectedHeader(sealed.jwe)).toEqual({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: (await activities.identityPublicKey()).kid, cty: expect.any(String), epk: expect.any(Object) });
+    expect(await activities.verifyIdentity({ sealed, expect: expectFor })).toMatchObject({ ok: true, arn: ARN });
+  });
+
+  test.each([
+    ['sealed for another worker key', async () => {
+      const other = join(dir, 'other.jwk');
+      return sealSigned(await sign(), await publicIdentityKey(loadOrCreateIdentityKey(other)));
+    }, 'unverifiable', 'sealed for another worker key: share DROVER_IDENTITY_KEY_FILE across workers'],
+    ['with a clear binding that is not the signed one', async () => {
+      const s = await sealSigned(await sign(), await activities.identityPublicKey());
+      return { ...s, binding: { ...s.binding, nonce: 'e'.repeat(32) } };
+    }, 'replayed', 'not the one it was signed with'],
+    ['with its ciphertext altered', async () => {
+      const s = await sealSigned(await sign(), await activities.identityPublicKey());
+      const parts = s.jwe.split('.');
+      parts[3] = `${parts[3][0] === 'A' ? 'B' : 'A'}${parts[3].slice(1)}`;
+      return { ...s, jwe: parts.join('.') };
+    }, 'unverifiable', 'could not be decrypted'],
+    ['bound to another gate inside the seal', async () => sealSigned(await sign({ gate: 'failback' }), await activities.identityPublicKey()), 'replayed', 'bound to gate failback'],
+  ])('given a request %s, it is refused', async (_what, make, kind, reason) => {
+    expect(await activities.verifyIdentity({ sealed: await make(), expect: expectFor })).toEqual({ ok: false, kind, reason: expect.stringContaining(reason) });
+  });
+
+  test('a key file that is not a private P-256 JWK is refused with a clear message', async () => {
+    const bad = join(dir, 'bad.jwk');
+    writeFileSync(bad, JSON.stringify({ kty: 'RSA' }));
+    await expect(createIdentityActivities({ sts, keyFile: bad }).identityPublicKey()).rejects.toThrow(`identity key ${bad} is not a P-256 EC JWK`);
   });
 });

@@ -4,7 +4,7 @@ import type { Runbook } from '../runbooks/schema';
 import { FailureType } from './failures';
 import { long, probe, short } from './proxies';
 import { AuditTrail, drainQuietly } from './audit';
-import { Gates, type SignedIdentity } from './gates';
+import { Gates, type RequesterIdentity } from './gates';
 import { runTag } from './ids';
 import { failureMessage, failureType, Journal } from './journal';
 import { Notifier } from './notify';
@@ -17,8 +17,8 @@ export interface FailbackInput {
   runbook: Runbook;
   reason: string;
   requestedBy: string;
-  /** The requester's signed STS GetCallerIdentity (when the starting CLI had AWS credentials), verified at the first gate. */
-  requesterIdentity?: SignedIdentity;
+  /** The requester's signed STS GetCallerIdentity, sealed for the worker (when the starting CLI had AWS credentials and the key), verified at the first gate. */
+  requesterIdentity?: RequesterIdentity;
   options?: { timeScale?: number; approvalTimeoutMs?: number };
   /** Set when a drill runs this failback. */
   drill?: DrillLink;

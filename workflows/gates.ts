@@ -1,6 +1,7 @@
 import { HandlerUnfinishedPolicy } from '@temporalio/common';
 import { ApplicationFailure, CancellationScope, condition, defineUpdate, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { IdentityCheck } from '../activities/identity';
+import type { IdentityCheck, VerifyIdentityInput } from '../activities/identity';
+import type { IdentityPublicKey } from '../activities/sealing';
 import type { GateName, Runbook } from '../runbooks/schema';
 import type { AuditActor } from '../audit/chain';
 import type { AuditTrail } from './audit';
@@ -14,6 +15,12 @@ import { probe } from './proxies';
  * verify signed identities. Histories recorded before it replay the single-approver gates unchanged.
  */
 const GATE_POLICIES = 'gate-policies-v1';
+
+/**
+ * Patch id: identities travel sealed (a JWE to the worker's identity key, whose public half the pending
+ * gate publishes); a signed request in clear text is refused before it reaches the history.
+ */
+const SEALED_IDENTITY = 'sealed-identity-v1';
 
 /** The header of a signed GetCallerIdentity that binds it to one decision of one run. */
 export const BINDING_HEADER = 'x-drover-binding';
@@ -91,17 +98,41 @@ export function principalMatches(principal: string, id: string): boolean {
   return re.test(id);
 }
 
+/** What the workflow reads of a sealed request's binding (the comment digest stays inside the seal). */
+export type SealedBinding = Omit<Binding, 'comment'>;
+
+/**
+ * A signed identity sealed for the worker: a compact JWE (`ECDH-ES+A256KW`, `A256GCM`, `kid` the
+ * thumbprint of the worker's identity key) of the SignedIdentity JSON, and its binding in clear text,
+ * which holds no secret: the workflow spends the nonce before it awaits anything, and the worker checks
+ * that the clear binding is the signed one.
+ */
+export interface SealedIdentity {
+  jwe: string;
+  binding: SealedBinding;
+}
+
+/** A run's requester proof: sealed, or (recorded before sealed identities) a signed request in clear text. */
+export type RequesterIdentity = SealedIdentity | SignedIdentity;
+
+export function isSealed(proof: RequesterIdentity): proof is SealedIdentity {
+  return typeof (proof as SealedIdentity).jwe === 'string';
+}
+
 export interface ApproveArgs {
   gate: string;
   /** An identity as asserted (`--as`): accepted only when the runbook sets approvals.trustClientIdentity, and labelled unverified. */
   approver?: string;
-  /** A signed STS GetCallerIdentity bound to this run, gate and decision: the approver's verified identity. */
+  /** A signed STS GetCallerIdentity bound to this run, gate and decision, sealed for the worker: the approver's verified identity. */
+  sealed?: SealedIdentity;
+  /** The same request in clear text, as CLIs sent it before sealed identities: replayed from old histories, refused in new runs. */
   identity?: SignedIdentity;
   comment?: string;
 }
 export interface RejectArgs {
   gate: string;
   approver?: string;
+  sealed?: SealedIdentity;
   identity?: SignedIdentity;
   reason: string;
 }
@@ -149,14 +180,18 @@ export interface PendingGate {
   onTimeout?: 'abort' | 'proceed';
   escalateAt?: number;
   escalatedAt?: number;
+  /** The worker's public identity key: what `drover approve` seals the signed request to (runs since sealed identities). */
+  identityKey?: IdentityPublicKey;
+  /** Why the worker could not publish its identity key (the gate then takes `--as` only, where trusted). */
+  identityKeyError?: string;
 }
 
 /** What a run tells its gates about itself. */
 export interface GateContext {
   /** The requester as given at start (`--requested-by`, $DROVER_USER). */
   requestedBy?: string;
-  /** The requester's signed GetCallerIdentity (bound to the workflow id, gate `*`, decision `request`), verified at the first gate. */
-  requesterIdentity?: SignedIdentity;
+  /** The requester's signed GetCallerIdentity (bound to the workflow id, gate `*`, decision `request`), sealed, verified at the first gate. */
+  requesterIdentity?: RequesterIdentity;
   /** The drill this run belongs to: `onTimeout: proceed` applies only then. */
   drill?: string;
   /** Publishes approval requests and escalations (absent when replaying histories from before notifications). */
@@ -165,6 +200,9 @@ export interface GateContext {
 
 /** The limits of what an Update may carry: a GetCallerIdentity request is small. */
 const MAX_IDENTITY_BYTES = 16 * 1024;
+/** A sealed request: the JWE of one (base64url, plus the header and the wrapped key). */
+const MAX_SEALED_BYTES = 32 * 1024;
+const COMPACT_JWE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const MAX_TEXT = 2000;
 
 /** The run's approval gates: who may decide, what is pending, and every decision taken. */
@@ -173,6 +211,10 @@ export class Gates {
   readonly decisions: Decision[] = [];
   /** Whether this run follows gate policies (false when replaying a history recorded before them). */
   private readonly policies: boolean;
+  /** Whether identities travel sealed (false when replaying a history recorded before them). */
+  private readonly sealing: boolean;
+  /** The worker's public identity key, read once per run when its first gate opens. */
+  private identityKey?: IdentityPublicKey;
   /** Every nonce a signed request of this run has carried, accepted or not: each is good once. */
   private readonly nonces = new Set<string>();
   private rejection?: Decision;
@@ -187,6 +229,7 @@ export class Gates {
     private readonly context: GateContext = {},
   ) {
     this.policies = patched(GATE_POLICIES);
+    this.sealing = this.policies && patched(SEALED_IDENTITY);
     if (this.policies) {
       // A run that ends while an identity is being verified abandons that Update (the caller sees the run ended).
       const unfinishedPolicy = HandlerUnfinishedPolicy.ABANDON;
@@ -252,6 +295,7 @@ export class Gates {
 
   private async awaitPolicy(gate: GateName, summary: string, defaultTimeoutMs: number): Promise<Decision> {
     await this.verifyRequester();
+    const key = await this.publicKey();
     const p = this.policy(gate, defaultTimeoutMs);
     const now = Date.now();
     const request: PendingGate = {
@@ -267,6 +311,7 @@ export class Gates {
       timeoutAt: now + p.timeoutMs,
       onTimeout: p.onTimeout,
       escalateAt: p.escalateAfterMs !== undefined && p.escalateAfterMs < p.timeoutMs ? now + p.escalateAfterMs : undefined,
+      ...key,
     };
     this.rejection = undefined;
     this.pending = request;
@@ -336,14 +381,36 @@ export class Gates {
     this.trail?.flush();
   }
 
+  /** The worker's public identity key for the pending gate (once per run; retried at the next gate if it failed). */
+  private async publicKey(): Promise<Pick<PendingGate, 'identityKey' | 'identityKeyError'>> {
+    if (!this.sealing) return {};
+    if (!this.identityKey) {
+      try {
+        this.identityKey = await probe.identityPublicKey();
+      } catch (e) {
+        const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+        return { identityKeyError: `the worker could not read its identity key: ${cause}` };
+      }
+    }
+    return { identityKey: this.identityKey };
+  }
+
   /** Once per run: a requester who started the run with AWS credentials becomes a verified ARN. */
   private async verifyRequester(): Promise<void> {
-    const signed = this.context.requesterIdentity;
-    if (this.requesterChecked || !signed) return;
+    const proof = this.context.requesterIdentity;
+    if (this.requesterChecked || !proof) return;
     this.requesterChecked = true;
-    const nonce = parseBinding(headerValue(signed.headers ?? {}, BINDING_HEADER))?.nonce;
-    if (nonce) this.nonces.add(nonce);
-    const check = await this.verify(signed, { run: workflowInfo().workflowId, gate: '*', decision: 'request' });
+    const expect = { run: workflowInfo().workflowId, gate: '*', decision: 'request' as const };
+    let check: IdentityCheck;
+    if (isSealed(proof)) {
+      const nonce = proof.binding?.nonce;
+      if (typeof nonce === 'string') this.nonces.add(nonce);
+      check = await this.verify({ sealed: proof, expect });
+    } else {
+      const nonce = parseBinding(headerValue(proof.headers ?? {}, BINDING_HEADER))?.nonce;
+      if (nonce) this.nonces.add(nonce);
+      check = await this.verify({ request: proof, expect });
+    }
     if (check.ok) {
       this.requester = { id: check.arn, verified: true };
       this.trail?.record('run.requester', { actor: this.requester, detail: `requester verified through STS (given as ${this.context.requestedBy ?? 'nobody'})`, requestId: check.requestId });
@@ -353,9 +420,9 @@ export class Gates {
     this.trail?.flush();
   }
 
-  private async verify(identity: SignedIdentity, expect: { run: string; gate: string; decision: Binding['decision']; comment?: string }): Promise<IdentityCheck> {
+  private async verify(input: VerifyIdentityInput): Promise<IdentityCheck> {
     try {
-      return await probe.verifyIdentity({ request: identity, expect });
+      return await probe.verifyIdentity(input);
     } catch (e) {
       // STS unreachable after the retries: the identity cannot be verified, so it is refused.
       const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
@@ -368,8 +435,10 @@ export class Gates {
     const gate = a.gate;
     if (!this.pending) throw new Error(`no gate is pending approval${gate ? ` (asked for "${gate}")` : ''}`);
     if (gate !== this.pending.name) throw new Error(`gate "${gate}" is not pending; the pending gate is "${this.pending.name}"`);
-    if (!a.identity && !a.approver?.trim()) throw new Error('an approval needs an identity: a signed request (AWS credentials) or, in local development, --as ID');
-    if (a.identity && a.approver) throw new Error('give either a signed identity or --as, not both');
+    if (!a.identity && !a.sealed && !a.approver?.trim()) throw new Error('an approval needs an identity: a signed request (AWS credentials) or, in local development, --as ID');
+    if ([a.identity, a.sealed, a.approver].filter((x) => x !== undefined).length > 1) throw new Error('give either a signed identity or --as, not both');
+    // Refused here, a request in clear text never reaches the history (validators' rejections are not recorded).
+    if (a.identity && this.sealing) throw new Error('the signed identity must be sealed for the worker (this drover CLI predates sealed identities: upgrade it)');
     const text = (a as RejectArgs).reason ?? (a as ApproveArgs).comment;
     if (text && text.length > MAX_TEXT) throw new Error(`comment too long (${text.length} characters, at most ${MAX_TEXT})`);
     if (a.identity) {
@@ -379,6 +448,15 @@ export class Gates {
         Object.values(i.headers).every((v) => typeof v === 'string');
       if (!wellFormed) throw new Error('the signed identity must carry method, url, headers and body');
       if (JSON.stringify(i).length > MAX_IDENTITY_BYTES) throw new Error('the signed identity is too large');
+    }
+    if (a.sealed) {
+      const s = a.sealed;
+      const b = s?.binding;
+      const wellFormed =
+        typeof s === 'object' && s !== null && typeof s.jwe === 'string' && s.jwe.length <= MAX_SEALED_BYTES && COMPACT_JWE.test(s.jwe) &&
+        typeof b === 'object' && b !== null && typeof b.run === 'string' && typeof b.gate === 'string' && ['approve', 'reject'].includes(b.decision) &&
+        typeof b.nonce === 'string' && /^[0-9a-f]{32,64}$/.test(b.nonce);
+      if (!wellFormed) throw new Error('the sealed identity must be a compact JWE with its binding (run, gate, decision, nonce)');
     }
   }
 
@@ -410,14 +488,23 @@ export class Gates {
     }
     const info = workflowInfo();
     let who: AuditActor;
-    if (a.identity) {
+    if (a.sealed) {
+      const unknown: AuditActor = { id: 'unverified caller', verified: false };
+      const nonce = a.sealed.binding.nonce;
+      // Checked and spent before anything is awaited, so two Updates with one nonce cannot both pass.
+      if (this.nonces.has(nonce)) return this.refuse(request, unknown, decision, 'replayed', 'the signed request was already used in this run (nonce seen before)');
+      this.nonces.add(nonce);
+      const check = await this.verify({ sealed: a.sealed, expect: { run: `${info.workflowId}/${info.runId}`, gate: request.name, decision: decision === 'approved' ? 'approve' : 'reject', comment: text } });
+      if (!check.ok) return this.refuse(request, unknown, decision, check.kind, check.reason);
+      who = { id: check.arn, verified: true };
+    } else if (a.identity) {
       const unknown: AuditActor = { id: 'unverified caller', verified: false };
       const binding = parseBinding(headerValue(a.identity.headers, BINDING_HEADER));
       if (!binding) return this.refuse(request, unknown, decision, 'unverifiable', `the signed request has no valid ${BINDING_HEADER} header`);
       // Checked and spent before anything is awaited, so two Updates with one nonce cannot both pass.
       if (this.nonces.has(binding.nonce)) return this.refuse(request, unknown, decision, 'replayed', 'the signed request was already used in this run (nonce seen before)');
       this.nonces.add(binding.nonce);
-      const check = await this.verify(a.identity, { run: `${info.workflowId}/${info.runId}`, gate: request.name, decision: decision === 'approved' ? 'approve' : 'reject', comment: text });
+      const check = await this.verify({ request: a.identity, expect: { run: `${info.workflowId}/${info.runId}`, gate: request.name, decision: decision === 'approved' ? 'approve' : 'reject', comment: text } });
       if (!check.ok) return this.refuse(request, unknown, decision, check.kind, check.reason);
       who = { id: check.arn, verified: true };
     } else {

@@ -3,7 +3,7 @@ import type { ApplySummary, PlanSummary } from '../activities/iac';
 import type { Runbook } from '../runbooks/schema';
 import { AuditTrail, drainQuietly } from './audit';
 import { FailureType } from './failures';
-import { Gates, type SignedIdentity } from './gates';
+import { Gates, type RequesterIdentity } from './gates';
 import { runTag } from './ids';
 import { failureMessage, failureType, Journal } from './journal';
 import { Notifier } from './notify';
@@ -17,7 +17,7 @@ export interface RebuildInput {
   reason: string;
   requestedBy: string;
   /** The requester's signed STS GetCallerIdentity (when the starting CLI had AWS credentials), verified at the first gate. */
-  requesterIdentity?: SignedIdentity;
+  requesterIdentity?: RequesterIdentity;
   /** Rebuild even though traffic still reaches the region, after an extra approval (gate rebuild-force). */
   force?: boolean;
   options?: {

@@ -5,7 +5,7 @@ import { FailureType } from './failures';
 import { long, probe as preflight, short } from './proxies';
 import { statusQuery, type RunStatus } from './status';
 import { AuditTrail, drainQuietly } from './audit';
-import { Gates, type SignedIdentity } from './gates';
+import { Gates, type RequesterIdentity } from './gates';
 import { failureMessage, failureType, Journal } from './journal';
 import { Notifier } from './notify';
 import { promoteReplica } from './promoteReplica';
@@ -32,8 +32,8 @@ export interface FailoverInput {
   mode: FailoverMode;
   reason: string;
   requestedBy: string;
-  /** The requester's signed STS GetCallerIdentity (when the starting CLI had AWS credentials), verified at the first gate. */
-  requesterIdentity?: SignedIdentity;
+  /** The requester's signed STS GetCallerIdentity, sealed for the worker (when the starting CLI had AWS credentials and the key), verified at the first gate. */
+  requesterIdentity?: RequesterIdentity;
   options?: {
     /** Multiplies soak times and health intervals (e.g. 0.05 for a demo); 1 in production. */
     timeScale?: number;

@@ -1,12 +1,14 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { approveUpdate, rejectUpdate, type SignedIdentity } from '../../workflows/gates';
+import { localPublicIdentityKey } from '../../activities/sealing';
+import { approveUpdate, rejectUpdate, type SealedIdentity } from '../../workflows/gates';
+import type { RunStatus } from '../../workflows/status';
 import { withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { parseOptions } from '../options';
 import { answeredByWorker } from '../runs';
-import { signAsCaller } from '../sign';
+import { sealAsCaller } from '../sign';
 import type { SetExit } from './index';
 
 const approveOptions = z.object({
@@ -18,11 +20,29 @@ const rejectOptions = approveOptions.omit({ comment: true }).extend({
   reason: z.string({ error: 'required: why the run is rejected' }).trim().min(3, { error: 'give a reason of at least 3 characters' }).max(2000, { error: 'at most 2000 characters' }),
 });
 
-type Decide = (handle: WorkflowHandle, who: { approver?: string; identity?: SignedIdentity }) => Promise<string>;
+type Decide = (handle: WorkflowHandle, who: { approver?: string; sealed?: SealedIdentity }) => Promise<string>;
+
+/**
+ * The caller's identity for a decision: a signed STS GetCallerIdentity bound to the execution, the gate,
+ * the decision and the text, sealed to the identity key the run's pending gate publishes (a run started
+ * before sealed identities publishes none: then a local key file, on a worker's host, will do).
+ */
+async function sealedFor(client: Client, handle: WorkflowHandle, run: string, runId: string, gate: string, decision: 'approve' | 'reject', text: string | undefined): Promise<SealedIdentity> {
+  const pending = (await answeredByWorker(client, run, () => handle.query<RunStatus>('status'))).pendingGate;
+  if (!pending) throw new CliError(`no gate of run ${run} is pending approval (asked for "${gate}")`, EXIT.REFUSED);
+  const key = pending.identityKey ?? (await localPublicIdentityKey());
+  if (!key) {
+    throw new CliError(`run ${run} publishes no identity key to seal your signed identity to${pending.identityKeyError ? `: ${pending.identityKeyError}` : ''}`, EXIT.UNAVAILABLE, [
+      'the signed request carries your access key id, so drover sends it only sealed for the worker;',
+      'check the worker\'s identity key (DROVER_IDENTITY_KEY_FILE, shared by every worker), or, where the runbook trusts client identities, pass --as ID',
+    ]);
+  }
+  return sealAsCaller({ run: `${run}/${runId}`, gate, decision, comment: text }, key);
+}
 
 /**
  * Send a decision to the run's current execution. Without --as, the caller's identity is a signed
- * STS GetCallerIdentity bound to that execution (workflow id and run id), the gate, the decision and the text.
+ * STS GetCallerIdentity bound to that execution, sealed for the worker (see sealedFor).
  */
 async function decide(io: CliIO, run: string, o: { gate: string; as?: string }, decision: 'approve' | 'reject', text: string | undefined, send: Decide): Promise<void> {
   await withClient(async (client: Client) => {
@@ -30,7 +50,7 @@ async function decide(io: CliIO, run: string, o: { gate: string; as?: string }, 
       const description = await client.workflow.getHandle(run).describe();
       if (description.status.name !== 'RUNNING') throw new CliError(`run ${run} has already ended (${description.status.name.toLowerCase()})`, EXIT.REFUSED);
       const handle = client.workflow.getHandle(run, description.runId);
-      const who = o.as ? { approver: o.as } : { identity: await signAsCaller({ run: `${run}/${description.runId}`, gate: o.gate, decision, comment: text }) };
+      const who = o.as ? { approver: o.as } : { sealed: await sealedFor(client, handle, run, description.runId, o.gate, decision, text) };
       io.out(await answeredByWorker(client, run, () => send(handle, who)));
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError) throw new CliError(`refused: ${(e.cause as Error | undefined)?.message ?? e.message}`, EXIT.REFUSED);

@@ -25,6 +25,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.DROVER_TEST_TMP = tmp;
   // Runs' local audit trails go to the suite's temporary directory, not the user's ~/.cache/drover.
   process.env.DROVER_AUDIT_DIR = path.join(tmp, 'audit');
+  // Workers' identity key (what approvers seal their signed requests to): the suite's own, shared by every test file.
+  process.env.DROVER_IDENTITY_KEY_FILE = path.join(tmp, 'keys', 'identity.jwk');
 
   const externalTemporal = process.env.TEMPORAL_ADDRESS;
   const externalAws = process.env.AWS_ENDPOINT_URL;
