@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { AuditEvent } from '../audit/chain';
@@ -22,7 +22,7 @@ import type { FailoverInput } from '../workflows/regionFailover';
 import type { RunStatus } from '../workflows/status';
 import { ACCOUNT, AuthMoto, type Principal } from './harness/authmoto';
 import { IntegrationEnv, STANDBY } from './harness/env';
-import { captureIO, describeTopology, eventually, workflowBundle } from './harness/fixtures';
+import { captureIO, describeTopology, eventually, failureRecord, workflowBundle } from './harness/fixtures';
 import { historyTexts, scanHistory } from './harness/secrets';
 import { testTemporalAddress } from './harness/servers';
 
@@ -131,14 +131,7 @@ function input(rb: Runbook, extra: Partial<FailoverInput> = {}): FailoverInput {
   return { runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'approvals test', requestedBy: 'ic-test', options: { timeScale: 0.01 }, ...extra };
 }
 
-async function failureOf(p: Promise<unknown>): Promise<RunStatus> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  return ((err as WorkflowFailedError).cause as ApplicationFailure).details?.[0] as RunStatus;
-}
+const failureOf = (p: Promise<unknown>) => failureRecord<RunStatus>(p);
 
 describe('approval gates with verified identities', () => {
   test('given a 2-of-3 gate, the run proceeds only after two distinct verified principals approve; a second approval by the same principal does not count', async () => {

@@ -4,8 +4,6 @@
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { WorkflowFailedError } from '@temporalio/client';
-import type { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { AuditEvent } from '../audit/chain';
 import type { Runbook } from '../runbooks/schema';
@@ -14,7 +12,7 @@ import type { NotificationMessage } from '../workflows/notify';
 import type { FailoverInput } from '../workflows/regionFailover';
 import type { RunStatus } from '../workflows/status';
 import { IntegrationEnv, STANDBY } from './harness/env';
-import { eventually, workflowBundle } from './harness/fixtures';
+import { eventually, failureRecord, workflowBundle } from './harness/fixtures';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -67,14 +65,7 @@ function input(rb: Runbook, reason = 'notifications test'): FailoverInput {
   return { runbook: rb, targetRegion: STANDBY, mode: 'planned', reason, requestedBy: 'ic-test', options: { timeScale: 0.01 } };
 }
 
-async function failureOf(p: Promise<unknown>): Promise<RunStatus> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  return ((err as WorkflowFailedError).cause as ApplicationFailure).details?.[0] as RunStatus;
-}
+const failureOf = (p: Promise<unknown>) => failureRecord<RunStatus>(p);
 
 /** The activity types a run scheduled, from its history. */
 async function activityTypes(workflowId: string): Promise<string[]> {

@@ -6,7 +6,7 @@ import { long, probe, short } from './proxies';
 import { AuditTrail, drainQuietly } from './audit';
 import { Gates, type RequesterIdentity } from './gates';
 import { runTag } from './ids';
-import { failureMessage, failureType, Journal } from './journal';
+import { failedPhase, failureMessage, failureType, Journal } from './journal';
 import { Notifier } from './notify';
 import { dbIn, promoteReplica } from './promoteReplica';
 import { statusQuery, type RunStatus } from './status';
@@ -222,7 +222,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     return { ...status, currentStep: undefined, topology, compensations };
   } catch (err) {
     const type = failureType(err);
-    status.phase = type === FailureType.ApprovalRejected ? 'rejected' : type === FailureType.ApprovalTimedOut ? 'aborted' : 'failed';
+    status.phase = failedPhase(type);
     status.error = { type, message: failureMessage(err) + (compensations.length > 0 ? `; compensation: ${compensations.join('; ')}` : '') };
     for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
     await notifier?.finished({ ...status, compensations });

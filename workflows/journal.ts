@@ -1,5 +1,6 @@
 import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, isCancellation } from '@temporalio/workflow';
 import type { AuditTrail } from './audit';
+import { FailureType } from './failures';
 import type { Notifier } from './notify';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
@@ -31,6 +32,11 @@ export function failureType(err: unknown): string | undefined {
   let e = err as Error & { cause?: unknown };
   while (e instanceof ActivityFailure && e.cause) e = e.cause as Error & { cause?: unknown };
   return e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined;
+}
+
+/** The phase a run ends in after a failure of this type: rejected or aborted at a gate, else failed. */
+export function failedPhase(type: string | undefined): 'rejected' | 'aborted' | 'failed' {
+  return type === FailureType.ApprovalRejected ? 'rejected' : type === FailureType.ApprovalTimedOut ? 'aborted' : 'failed';
 }
 
 /** The ordered timeline of a run: steps are declared up front so the status view shows the whole plan. */

@@ -5,7 +5,7 @@ import { AuditTrail, drainQuietly } from './audit';
 import { FailureType } from './failures';
 import { Gates, type RequesterIdentity } from './gates';
 import { runTag } from './ids';
-import { failureMessage, failureType, Journal } from './journal';
+import { failedPhase, failureMessage, failureType, Journal } from './journal';
 import { Notifier } from './notify';
 import { long, short } from './proxies';
 import { statusQuery, type RebuildRecord, type RunStatus } from './status';
@@ -173,7 +173,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     return { ...status, currentStep: undefined };
   } catch (err) {
     const type = failureType(err);
-    status.phase = type === FailureType.ApprovalRejected ? 'rejected' : type === FailureType.ApprovalTimedOut ? 'aborted' : 'failed';
+    status.phase = failedPhase(type);
     status.error = { type, message: failureMessage(err) };
     for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
     status.compensations = [

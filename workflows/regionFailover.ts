@@ -6,7 +6,7 @@ import { long, probe as preflight, short } from './proxies';
 import { statusQuery, type RunStatus } from './status';
 import { AuditTrail, drainQuietly } from './audit';
 import { Gates, type RequesterIdentity } from './gates';
-import { failureMessage, failureType, Journal } from './journal';
+import { failedPhase, failureMessage, failureType, Journal } from './journal';
 import { Notifier } from './notify';
 import { promoteReplica } from './promoteReplica';
 import { shiftProgressively } from './traffic';
@@ -251,7 +251,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     return { ...status, currentStep: undefined };
   } catch (err) {
     const type = failureType(err);
-    status.phase = type === FailureType.ApprovalRejected ? 'rejected' : type === FailureType.ApprovalTimedOut ? 'aborted' : 'failed';
+    status.phase = failedPhase(type);
     status.error = { type, message: failureMessage(err) };
     for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
     status.compensations = leftState(journal, status, targetRegion);

@@ -5,6 +5,8 @@ import { CloudWatch } from '@aws-sdk/client-cloudwatch';
 import { EKS } from '@aws-sdk/client-eks';
 import { RDS } from '@aws-sdk/client-rds';
 import { Route53 } from '@aws-sdk/client-route-53';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { parseDocument } from 'yaml';
 import type { AwsConfig } from '../../activities/aws/clients';
@@ -143,4 +145,14 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, wh
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The record a failed run carries in its failure details (expects the run to fail). */
+export async function failureRecord<T>(p: Promise<unknown>): Promise<T> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  return ((err as WorkflowFailedError).cause as ApplicationFailure).details?.[0] as T;
 }
