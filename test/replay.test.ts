@@ -19,6 +19,7 @@ describe('replay of committed workflow histories', () => {
     ['drill-failback.json', 'drill-apnakart-recorded-failback', "a drill's failback, starting from the current weights"],
     ['failover-preempt-drills.json', 'failover-apnakart', 'a real failover that first stops running drills'],
     ['failback-shift-from-current.json', 'failback-apnakart', 'a failback whose shift starts from the current weights'],
+    ['rebuild.json', 'rebuild-ak-rebuild-24274-1', 'a cluster rebuild (synthesize, plan, plan gate, apply, wait, redeploy, verify), with gate policies and notifications'],
   ])('given %s (%s, %s), the current workflows replay it without nondeterminism', async (file, workflowId) => {
     const history = load(file);
     expect(history.events?.length).toBeGreaterThan(20);
