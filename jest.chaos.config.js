@@ -1,4 +1,5 @@
-/* global module */
+/* global module, require */
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS config extending the base config */
 /**
  * The chaos suite (`npm run test:chaos`): worker kills, a Temporal server restart, throttling, a region
  * outage and permanent errors, against the real Temporal dev server and moto. Its files are
@@ -6,14 +7,9 @@
  * @type {import('jest').Config}
  */
 module.exports = {
-  testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest'], '^.+/node_modules/jose/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }] },
-  // jose is an ES module only: compiled to CommonJS for Jest's module system.
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  ...require('./jest.config.js'),
   testMatch: ['<rootDir>/test/chaos/**/*.chaos.ts'],
-  globalSetup: '<rootDir>/test/harness/global-setup.ts',
-  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-  clearMocks: true,
+  randomize: false,
   testTimeout: 600000,
   maxWorkers: 2,
   verbose: true,

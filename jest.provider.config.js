@@ -1,4 +1,5 @@
-/* global module */
+/* global module, require */
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS config extending the base config */
 /**
  * The opt-in AWS provider suite (`npm run test:aws-provider`): `drover rebuild` applies the real EKS
  * stack (aws_eks_cluster, node groups, IAM roles) to moto with the Terraform AWS provider built from Go
@@ -7,14 +8,9 @@
  * @type {import('jest').Config}
  */
 module.exports = {
-  testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest'], '^.+/node_modules/jose/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }] },
-  // jose is an ES module only: compiled to CommonJS for Jest's module system.
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  ...require('./jest.config.js'),
   testMatch: ['<rootDir>/test/provider/**/*.provider.ts'],
-  globalSetup: '<rootDir>/test/harness/global-setup.ts',
-  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-  clearMocks: true,
+  randomize: false,
   testTimeout: 600000,
   maxWorkers: 1,
   verbose: true,

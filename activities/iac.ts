@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import picomatch from 'picomatch';
 import { isExecutable, lastLine } from '../infra/local/tools';
 import { FailureType } from '../workflows/failures';
+import { superviseProcess, type Supervised } from './process';
+import { inActivity } from './wait';
 
 export interface PlannedChange {
   address: string;
@@ -98,14 +98,9 @@ interface Diagnostic {
   range?: { filename?: string; start?: { line?: number } };
 }
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  /** The last 20 kB of stdout and stderr, for errors without diagnostics. */
-  tail: string;
+/** How a tofu command ended (`tail`: the last 20 kB of its output, for errors without diagnostics). */
+interface Outcome extends Supervised {
   diagnostics: Diagnostic[];
-  spawnError?: NodeJS.ErrnoException;
-  interrupted?: 'cancelled' | 'timed out';
 }
 
 interface Invocation {
@@ -146,66 +141,25 @@ export function createIacActivities(deps: IacDeps) {
   const graceMs = deps.graceMs ?? DEFAULT_GRACE_MS;
 
   /** One tofu command in `dir`, parsing its `-json` lines as they come. Never rejects. */
-  function exec(bin: string, dir: string, inv: Invocation): Promise<Outcome> {
-    const env = { ...process.env, ...deps.env, TF_IN_AUTOMATION: '1', TF_INPUT: '0', NO_COLOR: '1' };
-    return new Promise((resolve) => {
-      const out: Outcome = { code: -1, stdout: '', tail: '', diagnostics: [] };
-      if (inv.signal?.aborted) {
-        out.interrupted = 'cancelled';
-        return resolve(out);
-      }
-      const child = spawn(bin, inv.args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let pending = '';
-      const keepTail = (s: string) => {
-        out.tail = (out.tail + s).slice(-20_000);
-      };
-      const onLine = (line: string) => {
+  async function exec(bin: string, dir: string, inv: Invocation): Promise<Outcome> {
+    const diagnostics: Diagnostic[] = [];
+    const run = await superviseProcess(bin, inv.args, {
+      cwd: dir,
+      env: { ...process.env, ...deps.env, TF_IN_AUTOMATION: '1', TF_INPUT: '0', NO_COLOR: '1' },
+      timeoutMs: inv.timeoutMs,
+      signal: inv.signal,
+      // SIGINT: tofu stops its operations, writes state and releases the lock. SIGKILL if it will not.
+      stopSignal: 'SIGINT',
+      graceMs,
+      captureStdout: inv.captureStdout,
+      onStdoutLine: (line) => {
         const event = parseUiLine(line);
         if (!event) return;
-        if (event.type === 'diagnostic' && event.diagnostic) out.diagnostics.push(event.diagnostic);
+        if (event.type === 'diagnostic' && event.diagnostic) diagnostics.push(event.diagnostic);
         inv.onEvent?.(event);
-      };
-      child.stdout.on('data', (b: Buffer) => {
-        const s = b.toString('utf8');
-        keepTail(s);
-        if (inv.captureStdout) out.stdout += s;
-        const lines = (pending + s).split('\n');
-        pending = lines.pop() ?? '';
-        lines.forEach(onLine);
-      });
-      child.stderr.on('data', (b: Buffer) => keepTail(b.toString('utf8')));
-
-      // SIGINT first: tofu stops its operations, writes state and releases the lock. SIGKILL if it will not.
-      let killTimer: NodeJS.Timeout | undefined;
-      const interrupt = (why: NonNullable<Outcome['interrupted']>) => {
-        if (out.interrupted) return;
-        out.interrupted = why;
-        child.kill('SIGINT');
-        killTimer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      };
-      const onAbort = () => interrupt('cancelled');
-      inv.signal?.addEventListener('abort', onAbort, { once: true });
-      const timeout = setTimeout(() => interrupt('timed out'), inv.timeoutMs);
-
-      let settled = false;
-      const finish = (code: number) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timeout);
-        clearTimeout(killTimer);
-        inv.signal?.removeEventListener('abort', onAbort);
-        if (pending) onLine(pending);
-        out.code = code;
-        resolve(out);
-      };
-      child.on('error', (e: NodeJS.ErrnoException) => {
-        out.spawnError = e;
-        finish(-1);
-      });
-      // A provisioner's orphaned child can hold the pipes open after tofu exits: do not wait for them for long.
-      child.on('exit', (code) => setTimeout(() => finish(code ?? -1), 2_000).unref());
-      child.on('close', (code) => finish(code ?? -1));
+      },
     });
+    return { ...run, diagnostics };
   }
 
   /** Resolve the binary and check it can run. */
@@ -534,14 +488,6 @@ async function sha256(file: string): Promise<string | undefined> {
     return undefined;
   }
   return hash.digest('hex');
-}
-
-function inActivity(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
 }
 
 function firstLine(s: string): string {

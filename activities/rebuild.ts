@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -10,6 +9,7 @@ import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../workflows/failures';
 import type { EksApi } from './aws/clients';
 import { aws } from './aws/errors';
+import { superviseProcess } from './process';
 import { inActivity, pollUntil } from './wait';
 
 /** Which stack a rebuild applies: the real EKS resources, or their terraform_data stand-ins (no provider plugin). */
@@ -142,46 +142,24 @@ export function kubeconfigFor(region: string, cluster: string, endpoint?: string
  * Run the hook, keeping the last lines of its output and heartbeating the latest one. A timeout or
  * the activity's cancellation stops it with SIGTERM, then SIGKILL after 10 s.
  */
-function runHook(command: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; tail: string[]; timedOut: boolean }> {
+async function runHook(command: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; tail: string[]; timedOut: boolean }> {
   const ctx = inActivity();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const tail: string[] = [];
-    let partial = '';
-    let timedOut = false;
-    const take = (chunk: Buffer) => {
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      tail.push(...lines.filter((l) => l.trim() !== ''));
-      tail.splice(0, Math.max(0, tail.length - TAIL_LINES));
-    };
-    child.stdout.on('data', take);
-    child.stderr.on('data', take);
-    const stop = () => {
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stop();
-    }, timeoutMs);
-    const beat = setInterval(() => ctx?.heartbeat({ hook: command[0], lastLine: scrubSecrets(tail[tail.length - 1] ?? '') }), 2000);
-    ctx?.cancellationSignal.addEventListener('abort', stop);
-    const done = () => {
-      clearTimeout(timer);
-      clearInterval(beat);
-      ctx?.cancellationSignal.removeEventListener('abort', stop);
-    };
-    child.on('error', (e) => {
-      done();
-      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-      reject(ApplicationFailure.create({ type: FailureType.RedeployFailed, message: missing ? `redeploy hook command not found: ${command[0]}` : `redeploy hook could not start: ${e.message}`, nonRetryable: true }));
-    });
-    child.on('close', (code, signal) => {
-      done();
-      if (partial.trim()) tail.push(partial);
-      if (ctx?.cancellationSignal.aborted) return reject(ctx.cancellationSignal.reason ?? new Error('cancelled'));
-      resolve({ code: code ?? (signal ? 128 : 1), tail: tail.slice(-TAIL_LINES), timedOut });
-    });
-  });
+  const tail: string[] = [];
+  const keep = (line: string) => {
+    if (line.trim() === '') return;
+    tail.push(line);
+    tail.splice(0, Math.max(0, tail.length - TAIL_LINES));
+  };
+  const beat = setInterval(() => ctx?.heartbeat({ hook: command[0], lastLine: scrubSecrets(tail[tail.length - 1] ?? '') }), 2000);
+  try {
+    const r = await superviseProcess(command[0], command.slice(1), { env, timeoutMs, signal: ctx?.cancellationSignal, stopSignal: 'SIGTERM', graceMs: 10_000, onStdoutLine: keep, onStderrLine: keep });
+    if (r.spawnError) {
+      const missing = r.spawnError.code === 'ENOENT';
+      throw ApplicationFailure.create({ type: FailureType.RedeployFailed, message: missing ? `redeploy hook command not found: ${command[0]}` : `redeploy hook could not start: ${r.spawnError.message}`, nonRetryable: true });
+    }
+    if (r.interrupted === 'cancelled') throw ctx?.cancellationSignal.reason ?? new Error('cancelled');
+    return { code: r.code === -1 ? 128 : r.code, tail, timedOut: r.interrupted === 'timed out' };
+  } finally {
+    clearInterval(beat);
+  }
 }

@@ -224,7 +224,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     const type = failureType(err);
     status.phase = failedPhase(type);
     status.error = { type, message: failureMessage(err) + (compensations.length > 0 ? `; compensation: ${compensations.join('; ')}` : '') };
-    for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
+    journal.markNotRun();
     await notifier?.finished({ ...status, compensations });
     trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations } });
     status.audit = await drainQuietly(trail, status);

@@ -68,6 +68,11 @@ export class Journal {
     this.get(id).notes.push(note);
   }
 
+  /** After a failure: every step that never started says so. */
+  markNotRun(): void {
+    for (const s of this.steps) if (s.status === 'pending') s.notes.push('not run');
+  }
+
   current(): Step | undefined {
     return this.steps.find((s) => s.status === 'running');
   }

@@ -175,7 +175,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     const type = failureType(err);
     status.phase = failedPhase(type);
     status.error = { type, message: failureMessage(err) };
-    for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
+    journal.markNotRun();
     status.compensations = [
       journal.get('apply').status === 'pending'
         ? 'kept: nothing was applied; the state is as it was'

@@ -253,7 +253,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     const type = failureType(err);
     status.phase = failedPhase(type);
     status.error = { type, message: failureMessage(err) };
-    for (const s of journal.steps) if (s.status === 'pending') s.notes.push('not run');
+    journal.markNotRun();
     status.compensations = leftState(journal, status, targetRegion);
     await notifier?.finished(status);
     trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations: status.compensations } });
