@@ -72,6 +72,12 @@ export function renderGate(s: RunStatus, now: number = Date.now()): string[] {
 export function renderOutcome(s: RunStatus): string[] {
   const lines: string[] = [];
   if (s.rpo) lines.push(`RPO: ${s.rpo.lagSeconds}s replica lag observed at ${s.rpo.observedAt} (${s.rpo.note})`);
+  if (s.databases && s.databases.length > 1) {
+    for (const d of s.databases) {
+      const rpo = d.rpo ? `RPO ${d.rpo.lagSeconds < 0 ? 'unknown' : `${d.rpo.lagSeconds}s`}` : 'RPO not measured';
+      lines.push(`  ${d.name}: ${d.identifier} (${d.region}) ${d.promoted ? 'promoted' : 'NOT promoted'}; ${rpo}${d.error ? `; ${d.error}` : ''}`);
+    }
+  }
   if (s.rto) {
     lines.push(
       `RTO: ${formatDuration(s.rto.ms)} measured from trigger to verified traffic on ${s.targetRegion} ` +

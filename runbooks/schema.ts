@@ -188,6 +188,36 @@ const drillWindow = z.strictObject({
   timezone: timeZone.default('UTC'),
 });
 
+/** One database the application writes to: a primary, its cross-region replica, and how to fence and repoint them. */
+const database = z.strictObject({
+  /** How CLI flags, child workflow ids and reports name this database (required in `databases`). */
+  name: name.optional(),
+  engine: oneOf(['postgres', 'mysql', 'mariadb', 'aurora-global']),
+  /** For engine aurora-global: the global cluster; primary/replica identifiers are then DB cluster identifiers. */
+  globalClusterIdentifier: identifier.optional(),
+  instanceClass: z.string().default('db.r6g.large'),
+  primary: z.strictObject({ identifier }),
+  replica: z.strictObject({ identifier }),
+  maxReplicaLag: duration,
+  /** CloudWatch period used to read ReplicaLag (RDS publishes it every 60 s). */
+  lagPeriod: duration.prefault('60s'),
+  /** How long a planned promotion waits, fenced, for lag 0 before it unfences and stops. */
+  lagZeroTimeout: duration.prefault('5m'),
+  /** How writes are fenced on the current primary before a planned promotion. */
+  fence: z
+    .strictObject({
+      method: oneOf(['security-group', 'none']),
+      /** security-group: the VPC security group (by name, in each region) that admits no clients. */
+      groupName: z.string().min(1).optional(),
+    })
+    .prefault({ method: 'none' }),
+  /** Security group (by name) the application's database instances use; new replicas get it. */
+  securityGroupName: z.string().min(1).optional(),
+  /** What happens to a replaced instance: keep (renamed and tagged) or delete (after a final snapshot). */
+  retention: oneOf(['keep', 'delete']).default('keep'),
+  writerRecord: z.strictObject({ name: dnsName, zone: dnsName.optional(), ttl: z.int().min(0).max(86400).default(30) }),
+});
+
 const baseSchema = z.strictObject({
     version: z.literal(1, { error: 'expected 1 (the only runbook version so far)' }),
     name,
@@ -206,32 +236,9 @@ const baseSchema = z.strictObject({
         soak: duration,
       }),
     }),
-    database: z.strictObject({
-      engine: oneOf(['postgres', 'mysql', 'mariadb', 'aurora-global']),
-      /** For engine aurora-global: the global cluster; primary/replica identifiers are then DB cluster identifiers. */
-      globalClusterIdentifier: identifier.optional(),
-      instanceClass: z.string().default('db.r6g.large'),
-      primary: z.strictObject({ identifier }),
-      replica: z.strictObject({ identifier }),
-      maxReplicaLag: duration,
-      /** CloudWatch period used to read ReplicaLag (RDS publishes it every 60 s). */
-      lagPeriod: duration.prefault('60s'),
-      /** How long a planned promotion waits, fenced, for lag 0 before it unfences and stops. */
-      lagZeroTimeout: duration.prefault('5m'),
-      /** How writes are fenced on the current primary before a planned promotion. */
-      fence: z
-        .strictObject({
-          method: oneOf(['security-group', 'none']),
-          /** security-group: the VPC security group (by name, in each region) that admits no clients. */
-          groupName: z.string().min(1).optional(),
-        })
-        .prefault({ method: 'none' }),
-      /** Security group (by name) the application's database instances use; new replicas get it. */
-      securityGroupName: z.string().min(1).optional(),
-      /** What happens to a replaced instance: keep (renamed and tagged) or delete (after a final snapshot). */
-      retention: oneOf(['keep', 'delete']).default('keep'),
-      writerRecord: z.strictObject({ name: dnsName, zone: dnsName.optional(), ttl: z.int().min(0).max(86400).default(30) }),
-    }),
+    /** One database (the common case); or several in `databases`, each failed over and back in parallel. */
+    database: database.optional(),
+    databases: z.array(database).min(1).max(20).optional(),
     compute: z.strictObject({ clusters: z.array(cluster).min(1) }),
     health: z.strictObject({
       alarms: z.record(awsRegion, z.array(z.string().min(1).max(255))).default({}),
@@ -281,6 +288,11 @@ const baseSchema = z.strictObject({
       })
       .prefault({}),
 });
+
+/** A path for a message: databases[2] or database. */
+function formatAt(at: (string | number)[]): string {
+  return at.map((k) => (typeof k === 'number' ? `[${k}]` : k)).join('');
+}
 
 /** Checks that span several fields. Runs on partly invalid input too, so each section guards itself. */
 function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx): void {
@@ -353,11 +365,37 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
   section(() => Object.keys(rb.health.probes).forEach((region) => inPair(region, ['health', 'probes', region])));
 
   section(() => {
-    if (rb.database.fence.method === 'security-group' && !rb.database.fence.groupName) {
-      issue(['database', 'fence', 'groupName'], 'required when the fence method is security-group');
-    }
-    if (rb.database.engine === 'aurora-global' && !rb.database.globalClusterIdentifier) {
-      issue(['database', 'globalClusterIdentifier'], 'required when the engine is aurora-global');
+    const one = rb.database !== undefined;
+    const many = rb.databases !== undefined;
+    if (one && many) issue(['databases'], 'give either database (one) or databases (a list), not both');
+    if (!one && !many) issue(['database'], 'required (or databases, a list of them)');
+    const entries: Array<[(string | number)[], NonNullable<typeof rb.database>]> = many
+      ? (rb.databases ?? []).map((d, i) => [['databases', i], d])
+      : one && rb.database ? [[['database'], rb.database]] : [];
+    const seen = new Map<string, string>();
+    /** The first use of `key` (of any kind) wins; a later one is a duplicate. */
+    const unique = (at: (string | number)[], kind: string, value: string | undefined, where: string) => {
+      if (value === undefined) return;
+      const key = `${kind}|${value}`;
+      const first = seen.get(key);
+      if (first) issue(at, `${kind} ${value} is already used by ${first}`);
+      else seen.set(key, where);
+    };
+    for (const [at, db] of entries) {
+      const where = formatAt(at);
+      section(() => {
+        if (many && !db.name) issue([...at, 'name'], 'required in a list of databases (CLI flags, workflow ids and reports name it)');
+        if (many) unique([...at, 'name'], 'database name', db.name, where);
+        unique([...at, 'primary', 'identifier'], 'identifier', db.primary.identifier, `${where}.primary`);
+        unique([...at, 'replica', 'identifier'], 'identifier', db.replica.identifier, `${where}.replica`);
+        unique([...at, 'writerRecord', 'name'], 'writer record', db.writerRecord.name, where);
+      });
+      section(() => {
+        if (db.fence.method === 'security-group' && !db.fence.groupName) issue([...at, 'fence', 'groupName'], 'required when the fence method is security-group');
+      });
+      section(() => {
+        if (db.engine === 'aurora-global' && !db.globalClusterIdentifier) issue([...at, 'globalClusterIdentifier'], 'required when the engine is aurora-global');
+      });
     }
   });
 
@@ -417,6 +455,7 @@ export const runbookSchema = baseSchema.superRefine(crossFieldChecks, {
 /** A validated DR plan, as handed to workflows (plain data, durations in milliseconds). */
 export type Runbook = z.output<typeof runbookSchema>;
 export type DnsRecord = Runbook['dns']['records'][number];
+export type Database = NonNullable<Runbook['database']>;
 export type Cluster = Runbook['compute']['clusters'][number];
 export type NodeGroup = Cluster['nodeGroups'][number];
 export type Rebuild = NonNullable<Runbook['rebuild']>;

@@ -5,7 +5,7 @@
 import { exec } from '../cli/main';
 import type { DrillResult } from '../workflows/drill';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../workflows/ids';
-import { captureIO, describeTopology, eventually } from './harness/fixtures';
+import { captureIO, describeTopology, eventually, onlyDatabase } from './harness/fixtures';
 import { atStep, drillOutcome, drillRecord, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
 import { IntegrationEnv, STANDBY } from './harness/env';
 
@@ -84,7 +84,7 @@ test('a failed check during a drill stops it at once: it fails back, records wha
     const after = await describeTopology(rb, env.moto.endpoint);
     expect(after.weights).toEqual(seeded.weights);
     expect(after.nodeGroups).toEqual(seeded.nodeGroups);
-    expect(after.writer).toMatch(new RegExp(`^${rb.database.primary.identifier}\\.`));
+    expect(after.writer).toMatch(new RegExp(`^${onlyDatabase(rb).primary.identifier}\\.`));
 
     const report = captureIO();
     expect(await exec(['report', drillId, '--format', 'json'], report)).toBe(0);

@@ -7,7 +7,7 @@ import type { Report } from '../reports/report';
 import type { FailoverInput } from '../workflows/regionFailover';
 import { approveUpdate, rejectUpdate } from '../workflows/gates';
 import type { RunStatus } from '../workflows/status';
-import { captureIO, describeTopology, eventually } from './harness/fixtures';
+import { captureIO, describeTopology, eventually, onlyDatabase } from './harness/fixtures';
 import { atStep, drillOutcome, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 
@@ -42,7 +42,7 @@ test('a drill fails over with gates auto-approved, verifies, fails back to the o
     const after = await describeTopology(rb, env.moto.endpoint);
     expect(after.weights).toEqual(seeded.weights);
     expect(after.nodeGroups).toEqual(seeded.nodeGroups);
-    expect(after.writer).toMatch(new RegExp(`^${rb.database.primary.identifier}\\.`));
+    expect(after.writer).toMatch(new RegExp(`^${onlyDatabase(rb).primary.identifier}\\.`));
     expect(after.replica.source).toBeTruthy();
 
     const json = captureIO();

@@ -10,7 +10,7 @@ import { Worker, NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients, type AwsConfig } from '../activities/aws/clients';
 import { exec } from '../cli/main';
-import { startLagFeeder, startRegionApps, type RegionApps } from '../infra/local/apps';
+import { startLagFeeders, startRegionApps, type RegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
 import type { MotoServer } from '../infra/local/stack';
 import type { Runbook } from '../runbooks/schema';
@@ -59,7 +59,7 @@ async function seeded(set?: Array<[Array<string | number>, unknown]>): Promise<{
   const { file, runbook } = writeRunbook({ name, unique: true, set, probeBases: { [PRIMARY]: apps.apps[PRIMARY].baseUrl, [STANDBY]: apps.apps[STANDBY].baseUrl } });
   await seedRunbook(runbook, emulatorConfig(moto.endpoint));
   // The replica is caught up: RDS would publish ReplicaLag 0 every minute.
-  feeders.push(startLagFeeder({ endpoint: moto.endpoint, region: STANDBY, identifier: () => runbook.database.replica.identifier, lagSeconds: () => 0, everyMs: 300 }));
+  feeders.push(startLagFeeders({ endpoint: moto.endpoint, rb: runbook, lagSeconds: 0, everyMs: 300 }));
   return { file, runbook, taskQueue: `tq-${name}` };
 }
 

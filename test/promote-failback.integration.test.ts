@@ -12,7 +12,7 @@ import type { FailbackResult } from '../workflows/failback';
 import { approveUpdate } from '../workflows/gates';
 import type { PromoteResult } from '../workflows/promoteReplica';
 import type { RunStatus } from '../workflows/status';
-import { captureIO, describeTopology, eventually, setAlarm } from './harness/fixtures';
+import { captureIO, describeTopology, eventually, onlyDatabase, setAlarm } from './harness/fixtures';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { testTemporalAddress } from './harness/servers';
 
@@ -64,7 +64,8 @@ async function failover(rb: Runbook, taskQueue: string, mode: 'planned' | 'unpla
 describe('promoteReplica', () => {
   test('given a replica lagging 30 s, a planned promotion fences the primary, waits for lag 0, then promotes and records RPO 0', async () => {
     const { file, runbook: rb, taskQueue } = await env.seeded('ak-prom');
-    const replica = rb.database.replica.identifier;
+    const db = onlyDatabase(rb);
+    const replica = db.replica.identifier;
     env.lag.set(replica, 30);
     useCli(taskQueue);
     const io = captureIO();
@@ -73,7 +74,7 @@ describe('promoteReplica', () => {
       const handle = env.client.workflow.getHandle(`promote-${rb.name}`);
       await eventually(async () => (await handle.query<RunStatus>('status').catch(() => undefined))?.currentStep === 'wait-lag-zero', 'the lag wait');
       // Fenced, still lagging: nothing promoted yet.
-      expect(await securityGroupNames(rb, PRIMARY, rb.database.primary.identifier)).toEqual([rb.database.fence.groupName]);
+      expect(await securityGroupNames(rb, PRIMARY, db.primary.identifier)).toEqual([db.fence.groupName]);
       await new Promise((r) => setTimeout(r, 1500));
       expect((await describeTopology(rb, env.moto.endpoint)).replicaPromotedTag).toBe(false);
       env.lag.set(replica, 0);
@@ -87,19 +88,20 @@ describe('promoteReplica', () => {
     expect(after.replicaPromotedTag).toBe(true);
     expect(after.writer).toBe(after.replica.endpoint);
     // The old primary stays fenced after a successful switchover: it must not take writes again.
-    expect(await securityGroupNames(rb, PRIMARY, rb.database.primary.identifier)).toEqual([rb.database.fence.groupName]);
+    expect(await securityGroupNames(rb, PRIMARY, db.primary.identifier)).toEqual([db.fence.groupName]);
   });
 
   test('given a lag that never reaches 0, a planned promotion unfences the primary, promotes nothing, and says why', async () => {
     const { runbook: rb, taskQueue } = await env.seeded('ak-lag', [[['database', 'lagZeroTimeout'], '3s']]);
-    env.lag.set(rb.database.replica.identifier, 45);
+    const db = onlyDatabase(rb);
+    env.lag.set(db.replica.identifier, 45);
     const status = await env.withWorker(taskQueue, () =>
       failed(env.client.workflow.execute('promoteReplica', { taskQueue, workflowId: `promote-${rb.name}`, args: [{ runbook: rb, toRegion: STANDBY, mode: 'planned', reason: 'test', requestedBy: 'ic-test' }] })),
     );
     expect(status.error?.type).toBe('WaitTimedOut');
-    expect(status.error?.message).toContain(`replica lag of ${rb.database.replica.identifier} did not reach 0 within 3s`);
-    expect(status.error?.message).toContain(`${rb.database.primary.identifier} was unfenced and ${rb.database.replica.identifier} was not promoted`);
-    expect(await securityGroupNames(rb, PRIMARY, rb.database.primary.identifier)).toEqual([rb.database.securityGroupName]);
+    expect(status.error?.message).toContain(`replica lag of ${db.replica.identifier} did not reach 0 within 3s`);
+    expect(status.error?.message).toContain(`${db.primary.identifier} was unfenced and ${db.replica.identifier} was not promoted`);
+    expect(await securityGroupNames(rb, PRIMARY, db.primary.identifier)).toEqual([db.securityGroupName]);
     const after = await describeTopology(rb, env.moto.endpoint);
     expect(after.replicaPromotedTag).toBe(false);
     expect(after.replica.source).toBeTruthy();
@@ -107,7 +109,8 @@ describe('promoteReplica', () => {
 
   test('given the primary region unreachable, an unplanned promotion records the last observed lag as its RPO', async () => {
     const { runbook: rb, taskQueue } = await env.seeded('ak-unpl');
-    env.lag.set(rb.database.replica.identifier, 7);
+    const db = onlyDatabase(rb);
+    env.lag.set(db.replica.identifier, 7);
     await new Promise((r) => setTimeout(r, 700));
     const result = (await env.withWorker(
       taskQueue,
@@ -125,6 +128,7 @@ describe('promoteReplica', () => {
 describe('failback', () => {
   test('given a completed planned failover, failback returns the original roles, weights and capacities, and a second failover then works', async () => {
     const { file, runbook: rb, taskQueue } = await env.seeded('ak-trip');
+    const db = onlyDatabase(rb);
     const seededTopology = await describeTopology(rb, env.moto.endpoint);
     useCli(taskQueue);
     await env.withWorker(taskQueue, async () => {
@@ -136,16 +140,18 @@ describe('failback', () => {
       expect(await exec(['approve', `failback-${rb.name}`, '--gate', 'failback', '--as', 'sre-meera'], captureIO())).toBe(0);
       expect(await run).toBe(0);
       const result = JSON.parse(io.stdout.join('\n')) as FailbackResult;
-      expect(result.topology.writer).toEqual(expect.objectContaining({ region: PRIMARY, identifier: rb.database.primary.identifier }));
-      expect(result.topology.replica).toEqual(expect.objectContaining({ region: STANDBY, identifier: rb.database.replica.identifier, source: result.topology.writer.arn }));
-      expect(result.topology.retired.map((r) => r.identifier)).toEqual([rb.database.primary.identifier, rb.database.replica.identifier]);
+      expect(result.topology.databases.map((d) => d.name)).toEqual([db.name]);
+      const top = result.topology.databases.find((d) => d.name === db.name);
+      expect(top?.writer).toEqual(expect.objectContaining({ region: PRIMARY, identifier: db.primary.identifier }));
+      expect(top?.replica).toEqual(expect.objectContaining({ region: STANDBY, identifier: db.replica.identifier, source: top?.writer.arn }));
+      expect(result.topology.retired.map((r) => r.identifier)).toEqual([db.primary.identifier, db.replica.identifier]);
       expect(result.rpo?.lagSeconds).toBe(0);
 
       const back = await describeTopology(rb, env.moto.endpoint);
       expect(back.weights).toEqual(seededTopology.weights);
       expect(back.nodeGroups).toEqual(seededTopology.nodeGroups);
-      expect(back.replica.source).toBe(result.topology.writer.arn);
-      expect(back.writer).toMatch(new RegExp(`^${rb.database.primary.identifier}\\.`));
+      expect(back.replica.source).toBe(top?.writer.arn);
+      expect(back.writer).toMatch(new RegExp(`^${db.primary.identifier}\\.`));
 
       // The unchanged runbook works again: a second failover completes.
       const again = await failover(rb, taskQueue, 'planned');
@@ -156,6 +162,7 @@ describe('failback', () => {
 
   test('given an unplanned failover that left the old primary writable, failback fences and snapshots it first (split brain)', async () => {
     const { runbook: rb, taskQueue } = await env.seeded('ak-split', [[['approvals', 'gates'], ['failover']]]);
+    const db = onlyDatabase(rb);
     const result = await env.withWorker(taskQueue, async () => {
       expect((await failover(rb, taskQueue, 'unplanned')).phase).toBe('completed');
       return (await env.client.workflow.execute('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbook: rb, reason: 'split brain test', requestedBy: 'ic-test', options: { timeScale: 0.005 } }] })) as FailbackResult;
@@ -165,14 +172,14 @@ describe('failback', () => {
     const protect = result.steps.find((s) => s.id === 'protect-old-primary');
     expect(protect?.notes[0]).toMatch(/^fenced .*-> sg-/);
     const retiredPrimary = result.topology.retired[0];
-    expect(retiredPrimary).toEqual(expect.objectContaining({ region: PRIMARY, identifier: rb.database.primary.identifier, action: 'renamed' }));
+    expect(retiredPrimary).toEqual(expect.objectContaining({ region: PRIMARY, identifier: db.primary.identifier, action: 'renamed' }));
     const rds = new RDS({ region: PRIMARY, endpoint: env.moto.endpoint, credentials: CREDS });
     const snaps = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: retiredPrimary.snapshot }));
-    expect(snaps.DBSnapshots?.[0]?.DBInstanceIdentifier).toBe(rb.database.primary.identifier);
+    expect(snaps.DBSnapshots?.[0]?.DBInstanceIdentifier).toBe(db.primary.identifier);
     const kept = (await rds.describeDBInstances({ DBInstanceIdentifier: retiredPrimary.retiredIdentifier })).DBInstances?.[0];
     const tags = (await rds.listTagsForResource({ ResourceName: kept?.DBInstanceArn })).TagList ?? [];
     expect(tags.find((t) => t.Key === 'drover:retained')?.Value).toContain('split-brain forensics');
-    expect(await securityGroupNames(rb, PRIMARY, retiredPrimary.retiredIdentifier ?? '')).toEqual([rb.database.fence.groupName]);
+    expect(await securityGroupNames(rb, PRIMARY, retiredPrimary.retiredIdentifier ?? '')).toEqual([db.fence.groupName]);
   });
 
   test('given no completed failover, or another run active on the runbook, failback is refused', async () => {

@@ -19,6 +19,8 @@ describe('replay of committed workflow histories', () => {
     ['drill-failback.json', 'drill-apnakart-recorded-failback', "a drill's failback, starting from the current weights"],
     ['failover-preempt-drills.json', 'failover-apnakart', 'a real failover that first stops running drills'],
     ['failback-shift-from-current.json', 'failback-apnakart', 'a failback whose shift starts from the current weights'],
+    ['failover-multi-database.json', 'failover-apnakart', 'a failover of three databases: a promotion child each, in parallel, then three writer repoints'],
+    ['failback-multi-database.json', 'failback-apnakart', 'a failback of three databases: protect, replicate, switchover child and return of the standby per database'],
     ['rebuild.json', 'rebuild-ak-rebuild-24274-1', 'a cluster rebuild (synthesize, plan, plan gate, apply, wait, redeploy, verify), with gate policies and notifications'],
   ])('given %s (%s, %s), the current workflows replay it without nondeterminism', async (file, workflowId) => {
     const history = load(file);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseDocument, type Document } from 'yaml';
 import { exec } from '../cli/main';
 import { EXIT } from '../cli/io';
+import { databasesOf } from '../runbooks/databases';
 import { parseRunbook, type RunbookProblem } from '../runbooks/load';
 
 const APNAKART = readFileSync(join(__dirname, '..', 'runbooks', 'apnakart.yaml'), 'utf8');
@@ -28,6 +29,14 @@ function edited(edit: (doc: Document) => void): string {
   const doc = parseDocument(APNAKART);
   edit(doc);
   return doc.toString();
+}
+
+/** Move the apnakart database into `databases: [main, orders]`, orders a copy with names of its own. */
+function asDatabaseList(d: Document): void {
+  const main = (d.toJS() as { database: Record<string, unknown> }).database;
+  const orders = { name: 'orders', ...structuredClone(main), primary: { identifier: 'orders-pg-mumbai' }, replica: { identifier: 'orders-pg-singapore' }, writerRecord: { name: 'orders-db.apnakart.com', ttl: 30 } };
+  d.deleteIn(['database']);
+  d.setIn(['databases'], d.createNode([{ name: 'main', ...main }, orders]));
 }
 
 /** Run `drover validate` in-process and capture what it prints. */
@@ -72,7 +81,7 @@ describe('the apnakart demo runbook', () => {
     expect(new Set(rb.application.services).size).toBe(40);
     expect(rb.regions).toEqual({ primary: 'ap-south-1', standby: 'ap-southeast-1' });
     expect(rb.compute.clusters.map((c) => c.region)).toEqual(['ap-south-1', 'ap-southeast-1']);
-    expect(rb.database.replica.identifier).toBe('apnakart-pg-singapore');
+    expect(databasesOf(rb).map((d) => d.replica.identifier)).toEqual(['apnakart-pg-singapore']);
   });
 
   test('has weighted and failover records with a set identifier per region, and a shift ending at 100%', () => {
@@ -91,7 +100,7 @@ describe('the apnakart demo runbook', () => {
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
     const rb = result.runbook;
     expect(rb.dns.shift.soak).toBe(2 * 60_000);
-    expect(rb.database.maxReplicaLag).toBe(30_000);
+    expect(rb.database?.maxReplicaLag).toBe(30_000);
     expect(rb.health.interval).toBe(10_000);
     expect(rb.health.probes['ap-southeast-1']?.map((p) => p.timeout)).toEqual([3000, 3000]);
     expect(rb.objectives).toEqual({ rto: 15 * 60_000, rpo: 60_000 });
@@ -102,7 +111,19 @@ describe('the apnakart demo runbook', () => {
     const { code, out, err } = await validate(file);
     expect(code).toBe(EXIT.OK);
     expect(err).toEqual([]);
-    expect(out).toEqual([`${file}: valid runbook "apnakart" (ap-south-1 -> ap-southeast-1, 3 records, 2 clusters)`]);
+    expect(out).toEqual([`${file}: valid runbook "apnakart" (ap-south-1 -> ap-southeast-1, 3 records, 2 clusters, 1 database)`]);
+  });
+});
+
+describe('a runbook with a list of databases', () => {
+  test('parses, and databasesOf gives each database with its name', () => {
+    const result = parseRunbook(edited(asDatabaseList));
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.runbook.database).toBeUndefined();
+    expect(databasesOf(result.runbook).map((d) => [d.name, d.primary.identifier, d.replica.identifier, d.writerRecord.name, d.maxReplicaLag])).toEqual([
+      ['main', 'apnakart-pg-mumbai', 'apnakart-pg-singapore', 'db.apnakart.com', 30_000],
+      ['orders', 'orders-pg-mumbai', 'orders-pg-singapore', 'orders-db.apnakart.com', 30_000],
+    ]);
   });
 });
 
@@ -284,6 +305,67 @@ const badRunbooks: BadCase[] = [
     edit: (d) => d.setIn(['database', 'retention'], 'archive'),
     path: 'database.retention',
     message: 'expected "keep" or "delete", got "archive"',
+  },
+  {
+    what: 'both database and databases',
+    edit: (d) => {
+      const one = d.getIn(['database']);
+      asDatabaseList(d);
+      d.setIn(['database'], one);
+    },
+    path: 'databases',
+    message: 'give either database (one) or databases (a list), not both',
+  },
+  {
+    what: 'neither database nor databases',
+    edit: (d) => d.deleteIn(['database']),
+    path: 'database',
+    message: 'required (or databases, a list of them)',
+  },
+  {
+    what: 'a listed database without a name',
+    edit: (d) => {
+      asDatabaseList(d);
+      d.deleteIn(['databases', 1, 'name']);
+    },
+    path: 'databases[1].name',
+    message: 'required in a list of databases (CLI flags, workflow ids and reports name it)',
+  },
+  {
+    what: 'two listed databases with one name',
+    edit: (d) => {
+      asDatabaseList(d);
+      d.setIn(['databases', 1, 'name'], 'main');
+    },
+    path: 'databases[1].name',
+    message: 'database name main is already used by databases[0]',
+  },
+  {
+    what: "a listed database's replica named like another's primary",
+    edit: (d) => {
+      asDatabaseList(d);
+      d.setIn(['databases', 1, 'replica', 'identifier'], 'apnakart-pg-mumbai');
+    },
+    path: 'databases[1].replica.identifier',
+    message: 'identifier apnakart-pg-mumbai is already used by databases[0].primary',
+  },
+  {
+    what: 'two listed databases with one writer record',
+    edit: (d) => {
+      asDatabaseList(d);
+      d.setIn(['databases', 1, 'writerRecord', 'name'], 'db.apnakart.com');
+    },
+    path: 'databases[1].writerRecord.name',
+    message: 'writer record db.apnakart.com is already used by databases[0]',
+  },
+  {
+    what: 'a security-group fence without its group in a listed database',
+    edit: (d) => {
+      asDatabaseList(d);
+      d.deleteIn(['databases', 1, 'fence', 'groupName']);
+    },
+    path: 'databases[1].fence.groupName',
+    message: 'required when the fence method is security-group',
   },
   {
     what: 'a drill window in an unknown time zone',

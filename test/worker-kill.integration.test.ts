@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startLagFeeder } from '../infra/local/apps';
+import { startLagFeeders } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
 import type { MotoServer } from '../infra/local/stack';
 import type { RunStatus } from '../workflows/regionFailover';
@@ -51,7 +51,7 @@ test('given a worker killed with SIGKILL during the traffic shift and restarted,
   const name = `ak-kill-${process.pid}`;
   const { runbook: rb } = writeRunbook({ name, unique: true, set: [[['approvals', 'gates'], []], [['health', 'probes'], {}]] });
   await seedRunbook(rb, emulatorConfig(moto.endpoint));
-  const feeder = startLagFeeder({ endpoint: moto.endpoint, region: 'ap-southeast-1', identifier: () => rb.database.replica.identifier, lagSeconds: () => 0, everyMs: 300 });
+  const feeder = startLagFeeders({ endpoint: moto.endpoint, rb, lagSeconds: 0, everyMs: 300 });
   await fetch(`${moto.endpoint}/moto-api/recorder/start-recording`, { method: 'POST' });
   const taskQueue = `tq-${name}`;
   const workflowId = `failover-${rb.name}`;

@@ -1,7 +1,6 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  ChildWorkflowFailure,
   defineQuery,
   executeChild,
   isCancellation,
@@ -9,11 +8,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Runbook } from '../runbooks/schema';
+import { databasesOf } from '../runbooks/databases';
 import { AuditTrail, drainQuietly } from './audit';
 import { failback, type FailbackResult } from './failback';
 import { FailureType } from './failures';
 import { runSearchAttributes, SEARCH_ATTRIBUTES } from './ids';
-import { failureMessage } from './journal';
+import { childStatus, failureMessage } from './journal';
 import { Notifier, type NotificationRecord } from './notify';
 import { long, short } from './proxies';
 import { regionFailover, type RunStatus } from './regionFailover';
@@ -60,13 +60,6 @@ export interface DrillResult {
 
 /** Live state of a drill. */
 export const drillQuery = defineQuery<DrillResult>('drill');
-
-/** The RunStatus a failed or cancelled child recorded in its failure details, if it got that far. */
-function childStatus(err: unknown): RunStatus | undefined {
-  const cause = err instanceof ChildWorkflowFailure ? err.cause : undefined;
-  const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
-  return details && typeof details === 'object' && 'steps' in details ? (details as RunStatus) : undefined;
-}
 
 /**
  * A DR drill: a failover in drill mode, its verification, the automatic failback, and a record for
@@ -138,9 +131,9 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
 
   // 3. Back to the original topology, whatever happened, and even when the drill was cancelled.
   await CancellationScope.nonCancellable(async () => {
-    const replica = await short.describeDb({ region: rb.regions.standby, identifier: rb.database.replica.identifier });
-    if (replica.standalone) {
-      // The replica was promoted: the full failback re-creates replication and moves traffic home.
+    const replicas = await Promise.all(databasesOf(rb).map((d) => short.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier })));
+    if (replicas.some((r) => r.standalone)) {
+      // A replica was promoted: the full failback re-creates replication and moves traffic home (for each promoted database).
       result.phase = 'failing-back';
       try {
         const back: FailbackResult = await executeChild(failback, {

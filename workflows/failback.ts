@@ -1,15 +1,16 @@
-import { ApplicationFailure, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ChildWorkflowFailure, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RecordState } from '../activities/route53';
 import type { Runbook } from '../runbooks/schema';
+import { childIdFor, databasesOf, dbIn, worstRpo, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from './failures';
 import { long, probe, short } from './proxies';
 import { AuditTrail, drainQuietly } from './audit';
 import { Gates, type RequesterIdentity } from './gates';
 import { runTag } from './ids';
-import { failedPhase, failureMessage, failureType, Journal } from './journal';
+import { childStatus, failedPhase, failureMessage, failureType, Journal } from './journal';
 import { Notifier } from './notify';
-import { dbIn, promoteReplica } from './promoteReplica';
-import { statusQuery, type RunStatus } from './status';
+import { promoteReplica } from './promoteReplica';
+import { statusQuery, type DatabaseOutcome, type RunStatus } from './status';
 import { shiftProgressively } from './traffic';
 import type { DrillLink } from './regionFailover';
 
@@ -26,8 +27,12 @@ export interface FailbackInput {
 
 /** Which resource plays which role after the failback, next to what it replaced. */
 export interface TopologyReport {
-  writer: { region: string; identifier: string; arn: string };
-  replica: { region: string; identifier: string; arn: string; source?: string };
+  /** Per database of the runbook: its writer and its replica after the failback. */
+  databases: Array<{
+    name: string;
+    writer: { region: string; identifier: string; arn: string };
+    replica: { region: string; identifier: string; arn: string; source?: string };
+  }>;
   retired: Array<{ region: string; identifier: string; action: string; retiredIdentifier?: string; snapshot?: string }>;
   traffic: RecordState[];
   compute: Array<{ region: string; cluster: string; nodeGroups: Record<string, number | undefined> }>;
@@ -53,15 +58,20 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const stamp = new Date(info.runStartTime.getTime()).toISOString().replace(/[-:T]/g, '').slice(0, 12);
   // The run id's random tail (its head is a timestamp, shared by runs started close together).
   const tag = runTag(info.runId);
-  const primaryId = dbIn(rb, original);
-  const standbyId = dbIn(rb, standby);
+  const dbs = databasesOf(rb);
+  const single = dbs.length === 1;
+  /** A note about one database: unprefixed when the runbook has only one (as before `databases`). */
+  const about = (d: NamedDatabase, text: string) => (single ? text : `${d.name}: ${text}`);
+  const primaryId = (d: NamedDatabase) => dbIn(rb, d, original);
+  const standbyId = (d: NamedDatabase) => dbIn(rb, d, standby);
+  const ids = (which: (d: NamedDatabase) => string) => dbs.map(which).join(', ');
 
   const trail = AuditTrail.open(rb);
   const notifier = Notifier.open(rb, 'failback', trail, { mode: 'planned', drill: input.drill?.workflowId });
   const journal = new Journal([
-    { id: 'assess', title: `Assess ${original} and the old primary ${primaryId}` },
-    { id: 'protect-old-primary', title: `Fence, snapshot and retire the old primary (${rb.database.retention})` },
-    { id: 'reestablish-replication', title: `Create replica ${primaryId} in ${original} from the current writer` },
+    { id: 'assess', title: single ? `Assess ${original} and the old primary ${ids(primaryId)}` : `Assess ${original} and the old primaries ${ids(primaryId)}` },
+    { id: 'protect-old-primary', title: single ? `Fence, snapshot and retire the old primary (${dbs[0].retention})` : 'Fence, snapshot and retire the old primaries (each per its retention)' },
+    { id: 'reestablish-replication', title: single ? `Create replica ${ids(primaryId)} in ${original} from the current writer` : `Create replicas ${ids(primaryId)} in ${original} from the current writers` },
     { id: 'gate:failback', title: 'Approval: failback', gate: true },
     { id: 'scale-original', title: `Scale ${original} compute to active capacity` },
     { id: 'switchover-db', title: `Planned switchover of the writer back to ${original}` },
@@ -98,51 +108,63 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
 
   /** Snapshot a replaced instance for forensics, then keep (rename + tag) or delete it per the runbook. */
-  async function retire(region: string, identifier: string, why: string, step: string): Promise<void> {
+  async function retire(d: NamedDatabase, region: string, identifier: string, why: string, step: string): Promise<void> {
     const snapshotId = `${identifier}-final-${tag}`;
     const snap = await long.snapshotInstance({ region, identifier, snapshotId });
-    journal.note(step, `final snapshot ${snap.snapshotId} (${snap.status})`);
+    journal.note(step, about(d, `final snapshot ${snap.snapshotId} (${snap.status})`));
     // The run's tag keeps two failbacks in the same minute (a drill, then a real one) from picking the same name.
-    const out = await long.retireInstance({ region, identifier, policy: rb.database.retention, retiredIdentifier: `${identifier}-old-${stamp}-${tag.slice(-4)}`, reason: why });
+    const out = await long.retireInstance({ region, identifier, policy: d.retention, retiredIdentifier: `${identifier}-old-${stamp}-${tag.slice(-4)}`, reason: why });
     journal.note(step, `${identifier}: ${out.action}${out.retiredIdentifier ? ` as ${out.retiredIdentifier}` : ''}`);
     retired.push({ region, identifier, action: out.action, retiredIdentifier: out.retiredIdentifier, snapshot: snap.snapshotId });
   }
 
   try {
-    // 1. Assess the original region: reachable? the old primary there? still writable (split brain)?
-    const writer = await short.describeDb({ region: standby, identifier: standbyId });
-    const old = await journal.run('assess', async () => {
-      if (!writer.standalone) {
-        throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${standbyId} in ${standby} is not the writer (still a replica); nothing to fail back`, nonRetryable: true });
+    // 1. Assess the original region: reachable? each old primary there? still writable (split brain)?
+    // A database whose replica was never promoted (a failover that stopped part-way) has nothing to fail back.
+    const writers = await Promise.all(dbs.map((d) => short.describeDb({ region: standby, identifier: standbyId(d) })));
+    const moved = dbs.map((d, i) => ({ d, writer: writers[i] })).filter((x) => x.writer.standalone);
+    const olds = await journal.run('assess', async () => {
+      if (moved.length === 0) {
+        const which = single ? `${ids(standbyId)} in ${standby} is not the writer (still a replica)` : `none of ${ids(standbyId)} in ${standby} is a writer (all still replicas)`;
+        throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${which}; nothing to fail back`, nonRetryable: true });
       }
-      let state;
-      try {
-        state = await probe.fenceState({ region: original, identifier: primaryId });
-      } catch (err) {
-        throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${original} APIs are not reachable (${failureMessage(err)}); failback needs the original region`, nonRetryable: true });
-      }
-      journal.note('assess', `${original} reachable; writer is ${standbyId} in ${standby}`);
-      journal.note('assess', state.exists ? `old primary ${primaryId}: ${state.status}, ${state.fenced ? 'fenced' : 'not fenced'}${state.writable ? ', STILL WRITABLE (split-brain risk)' : ''}` : `old primary ${primaryId} is gone`);
-      return state;
+      for (const d of dbs) if (!moved.some((m) => m.d === d)) journal.note('assess', about(d, `${standbyId(d)} is still a replica of ${primaryId(d)}; the writer never moved, nothing to fail back`));
+      return Promise.all(moved.map(async ({ d }) => {
+        let state;
+        try {
+          state = await probe.fenceState({ region: original, identifier: primaryId(d) });
+        } catch (err) {
+          throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${original} APIs are not reachable (${failureMessage(err)}); failback needs the original region`, nonRetryable: true });
+        }
+        journal.note('assess', about(d, `${original} reachable; writer is ${standbyId(d)} in ${standby}`));
+        journal.note('assess', about(d, state.exists ? `old primary ${primaryId(d)}: ${state.status}, ${state.fenced ? 'fenced' : 'not fenced'}${state.writable ? ', STILL WRITABLE (split-brain risk)' : ''}` : `old primary ${primaryId(d)} is gone`));
+        return { ...state, d };
+      }));
     });
 
-    // 2. Protect the old primary: it must never take traffic or become a replication source.
-    if (old.exists) {
+    // 2. Protect each old primary: it must never take traffic or become a replication source.
+    const present = olds.filter((o) => o.exists);
+    if (present.length > 0) {
       await journal.run('protect-old-primary', async () => {
-        if (!old.fenced && rb.database.fence.groupName) {
-          const f = await long.fenceInstance({ region: original, identifier: primaryId, fenceGroupName: rb.database.fence.groupName });
-          journal.note('protect-old-primary', `fenced ${primaryId}: ${f.previousGroups.join(', ')} -> ${f.fenceGroupId}`);
-        } else if (!old.fenced) journal.note('protect-old-primary', 'no fence group in the runbook: the old primary was not fenced');
-        await retire(original, primaryId, `old primary replaced by failback ${info.workflowId}; split-brain forensics`, 'protect-old-primary');
+        await Promise.all(present.map(async (old) => {
+          const d = old.d;
+          if (!old.fenced && d.fence.groupName) {
+            const f = await long.fenceInstance({ region: original, identifier: primaryId(d), fenceGroupName: d.fence.groupName });
+            journal.note('protect-old-primary', about(d, `fenced ${primaryId(d)}: ${f.previousGroups.join(', ')} -> ${f.fenceGroupId}`));
+          } else if (!old.fenced) journal.note('protect-old-primary', about(d, 'no fence group in the runbook: the old primary was not fenced'));
+          await retire(d, original, primaryId(d), `old primary replaced by failback ${info.workflowId}; split-brain forensics`, 'protect-old-primary');
+        }));
       });
-    } else journal.skip('protect-old-primary', `no old primary ${primaryId} in ${original}`);
+    } else journal.skip('protect-old-primary', `no old primary ${moved.map((m) => primaryId(m.d)).join(', ')} in ${original}`);
 
     // 3. Re-establish replication toward the original region (long: heartbeats carry progress).
     await journal.run('reestablish-replication', async () => {
-      const r = await long.createReplica({ region: original, identifier: primaryId, sourceArn: writer.arn, instanceClass: rb.database.instanceClass, tags: { 'drover:runbook': rb.name } });
-      journal.note('reestablish-replication', r.created ? `created ${primaryId} from ${writer.arn}` : `${primaryId} already replicates from ${writer.arn}`);
-      const lag = await long.waitLagWithin({ region: original, identifier: primaryId, maxLagMs: rb.database.maxReplicaLag, timeoutMs: 6 * 60 * 60_000 });
-      journal.note('reestablish-replication', `available; lag ${lag.lagSeconds}s`);
+      await Promise.all(moved.map(async ({ d, writer }) => {
+        const r = await long.createReplica({ region: original, identifier: primaryId(d), sourceArn: writer.arn, instanceClass: d.instanceClass, tags: { 'drover:runbook': rb.name } });
+        journal.note('reestablish-replication', about(d, r.created ? `created ${primaryId(d)} from ${writer.arn}` : `${primaryId(d)} already replicates from ${writer.arn}`));
+        const lag = await long.waitLagWithin({ region: original, identifier: primaryId(d), maxLagMs: d.maxReplicaLag, timeoutMs: 6 * 60 * 60_000 });
+        journal.note('reestablish-replication', about(d, `available; lag ${lag.lagSeconds}s`));
+      }));
     });
 
     // 4. Approval.
@@ -159,13 +181,28 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         }
       });
       await journal.run('switchover-db', async () => {
-        const child = await executeChild(promoteReplica, {
-          workflowId: `${info.workflowId}-switchover`,
-          args: [{ runbook: rb, toRegion: original, mode: 'planned', reason: input.reason, requestedBy: input.requestedBy }],
+        // One planned switchover child per database that moved, in parallel; each runs to its end.
+        const settled = await Promise.allSettled(moved.map(({ d }) =>
+          executeChild(promoteReplica, {
+            workflowId: childIdFor(info.workflowId, 'switchover', d, dbs.length),
+            args: [{ runbook: rb, toRegion: original, mode: 'planned', reason: input.reason, requestedBy: input.requestedBy, ...(single ? {} : { database: d.name }) }],
+          }),
+        ));
+        const outcomes: DatabaseOutcome[] = settled.map((r, i) => {
+          const d = moved[i].d;
+          const child = r.status === 'fulfilled' ? r.value : childStatus(r.reason);
+          for (const st of child?.steps ?? []) if (st.notes.length > 0) journal.note('switchover-db', about(d, `${st.title}: ${st.notes.join('; ')}`));
+          if (r.status === 'fulfilled') return { name: d.name, identifier: r.value.newWriter.identifier, region: original, promoted: true, rpo: r.value.rpo, writerEndpoint: r.value.newWriter.endpoint };
+          return { ...(child?.databases?.[0] ?? { identifier: primaryId(d), region: original, promoted: false }), name: d.name, error: failureMessage(r.reason) };
         });
-        status.rpo = child.rpo;
-        status.newWriterEndpoint = child.newWriter.endpoint;
-        for (const s of child.steps) if (s.notes.length > 0) journal.note('switchover-db', `${s.title}: ${s.notes.join('; ')}`);
+        status.databases = outcomes;
+        const worst = worstRpo(outcomes.map((o) => o.rpo));
+        if (worst) status.rpo = single ? worst : { ...worst, note: `worst of ${outcomes.length} databases, ${outcomes.find((o) => o.rpo === worst)?.name}: ${worst.note}` };
+        if (single) status.newWriterEndpoint = outcomes[0].writerEndpoint;
+        const failed = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+        if (failed.length === 0) return;
+        if (single) throw failed[0];
+        throw ApplicationFailure.create({ type: failureType(failed[0] instanceof ChildWorkflowFailure ? failed[0].cause : failed[0]) ?? FailureType.InvalidState, message: `${failed.length} of ${outcomes.length} switchovers failed: ${outcomes.filter((o) => o.error).map((o) => `${o.name}: ${o.error}`).join('; ')}`, nonRetryable: true });
       });
       undo.push({ what: `traffic back to 100% ${standby}`, run: () => long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion: standby, toRegion: original, percent: 0 }) });
       await shiftProgressively({ rb, fromRegion: standby, toRegion: original, scale, journal, prefix: 'traffic-back', onPercent: (p) => (status.trafficPercent = p) });
@@ -178,12 +215,14 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
           compensations.push(`NOT undone: ${u.what}: ${failureMessage(e)}`);
         }
       }
-      const writerNow = await short.describeDb({ region: original, identifier: primaryId }).catch(() => undefined);
-      compensations.push(
-        writerNow?.standalone
-          ? `database: the writer is ${primaryId} in ${original} (promoted); ${standbyId} stays fenced; ${rb.database.writerRecord.name} points at the writer`
-          : `database: the writer is still ${standbyId} in ${standby}; ${primaryId} stays its replica`,
-      );
+      for (const { d } of moved) {
+        const writerNow = await short.describeDb({ region: original, identifier: primaryId(d) }).catch(() => undefined);
+        compensations.push(
+          about(d, writerNow?.standalone
+            ? `database: the writer is ${primaryId(d)} in ${original} (promoted); ${standbyId(d)} stays fenced; ${d.writerRecord.name} points at the writer`
+            : `database: the writer is still ${standbyId(d)} in ${standby}; ${primaryId(d)} stays its replica`),
+        );
+      }
       throw err;
     }
 
@@ -193,27 +232,32 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         await long.scaleNodeGroups({ region: standby, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) });
       }
       journal.note('return-standby', `${standby} compute at standby capacity`);
-      await retire(standby, standbyId, `writer replaced by failback ${info.workflowId}`, 'return-standby');
-      const primaryNow = await short.describeDb({ region: original, identifier: primaryId });
-      const r = await long.createReplica({ region: standby, identifier: standbyId, sourceArn: primaryNow.arn, instanceClass: rb.database.instanceClass, tags: { 'drover:runbook': rb.name } });
-      journal.note('return-standby', `${standbyId} ${r.created ? 'created' : 'already'} replicating from ${primaryNow.arn}`);
+      await Promise.all(moved.map(async ({ d }) => {
+        await retire(d, standby, standbyId(d), `writer replaced by failback ${info.workflowId}`, 'return-standby');
+        const primaryNow = await short.describeDb({ region: original, identifier: primaryId(d) });
+        const r = await long.createReplica({ region: standby, identifier: standbyId(d), sourceArn: primaryNow.arn, instanceClass: d.instanceClass, tags: { 'drover:runbook': rb.name } });
+        journal.note('return-standby', about(d, `${standbyId(d)} ${r.created ? 'created' : 'already'} replicating from ${primaryNow.arn}`));
+      }));
     });
 
     // 9. Topology report.
     const topology = await journal.run('topology', async (): Promise<TopologyReport> => {
-      const [w, r, traffic] = await Promise.all([
-        short.describeDb({ region: original, identifier: primaryId }),
-        short.describeDb({ region: standby, identifier: standbyId }),
-        short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [original, standby] }),
-      ]);
+      // Scheduled in this order (each database's writer then replica, then traffic), as before `databases`.
+      const dbReads = Promise.all(dbs.flatMap((d) => [short.describeDb({ region: original, identifier: primaryId(d) }), short.describeDb({ region: standby, identifier: standbyId(d) })]));
+      const trafficRead = short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [original, standby] });
+      const [states, traffic] = await Promise.all([dbReads, trafficRead]);
       const compute = await Promise.all(
         rb.compute.clusters.map(async (c) => {
           const d = await short.describeCompute({ region: c.region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
           return { region: c.region, cluster: c.name, nodeGroups: Object.fromEntries(d.nodeGroups.map((g) => [g.name, g.desiredSize])) };
         }),
       );
-      journal.note('topology', `writer ${w.identifier} (${original}); replica ${r.identifier} (${standby}) from ${r.replicationSource ?? '?'}`);
-      return { writer: { region: original, identifier: w.identifier, arn: w.arn }, replica: { region: standby, identifier: r.identifier, arn: r.arn, source: r.replicationSource }, retired, traffic, compute };
+      const databases = dbs.map((d, i) => {
+        const [w, r] = [states[2 * i], states[2 * i + 1]];
+        journal.note('topology', about(d, `writer ${w.identifier} (${original}); replica ${r.identifier} (${standby}) from ${r.replicationSource ?? '?'}`));
+        return { name: d.name, writer: { region: original, identifier: w.identifier, arn: w.arn }, replica: { region: standby, identifier: r.identifier, arn: r.arn, source: r.replicationSource } };
+      });
+      return { databases, retired, traffic, compute };
     });
     status.phase = 'completed';
     await notifier?.finished({ ...status, compensations });

@@ -2,6 +2,7 @@ import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, isCancellati
 import type { AuditTrail } from './audit';
 import { FailureType } from './failures';
 import type { Notifier } from './notify';
+import type { RunStatus } from './status';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 
@@ -25,6 +26,13 @@ export function failureMessage(err: unknown): string {
   let e = err as Error & { cause?: unknown };
   while ((e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) && e.cause) e = e.cause as Error & { cause?: unknown };
   return e?.message ?? String(err);
+}
+
+/** The status a failed child run attached to its failure (its steps and what it did), if any. */
+export function childStatus(err: unknown): RunStatus | undefined {
+  const cause = err instanceof ChildWorkflowFailure ? err.cause : undefined;
+  const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
+  return details && typeof details === 'object' && 'steps' in details ? (details as RunStatus) : undefined;
 }
 
 /** The failure type of an error or of the activity failure it wraps. */

@@ -1,6 +1,7 @@
 import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import type { Runbook } from '../runbooks/schema';
+import { dbIn, findDatabase, databasesOf, writerZone } from '../runbooks/databases';
 import { AuditTrail, drainQuietly } from './audit';
 import { FailureType } from './failures';
 import { long, short } from './proxies';
@@ -19,6 +20,8 @@ export interface PromoteInput {
   requestedBy: string;
   /** Repoint the writer CNAME (default true; a parent failover repoints it itself). */
   repointWriter?: boolean;
+  /** Which of the runbook's databases (its name); may be left out when the runbook has one. */
+  database?: string;
 }
 
 /** What the promotion did to data: RPO 0 when fenced and caught up, else the lag it accepted. */
@@ -34,11 +37,6 @@ export interface PromoteResult extends RunStatus {
 }
 
 
-/** The database identifier whose home is `region` (the runbook's names follow the regions). */
-export function dbIn(rb: Runbook, region: string): string {
-  return region === rb.regions.primary ? rb.database.primary.identifier : rb.database.replica.identifier;
-}
-
 /**
  * Promote the database in `toRegion` to writer. Planned: fence the current writer, wait for lag 0,
  * promote (RPO 0); if lag does not reach 0 in time, unfence and stop, never leaving the writer fenced
@@ -47,10 +45,15 @@ export function dbIn(rb: Runbook, region: string): string {
 export async function promoteReplica(input: PromoteInput): Promise<PromoteResult> {
   const { runbook: rb, toRegion, mode } = input;
   const fromRegion = toRegion === rb.regions.primary ? rb.regions.standby : rb.regions.primary;
-  const target = dbIn(rb, toRegion);
-  const source = dbIn(rb, fromRegion);
-  const aurora = rb.database.engine === 'aurora-global';
-  const fence = rb.database.fence;
+  const db = findDatabase(rb, input.database);
+  if (!db) {
+    const names = databasesOf(rb).map((d) => d.name).join(', ');
+    throw ApplicationFailure.create({ type: FailureType.Validation, message: input.database === undefined ? `${rb.name} has several databases (${names}): name the one to promote` : `${rb.name} has no database ${input.database} (it has ${names})`, nonRetryable: true });
+  }
+  const target = dbIn(rb, db, toRegion);
+  const source = dbIn(rb, db, fromRegion);
+  const aurora = db.engine === 'aurora-global';
+  const fence = db.fence;
   const info = workflowInfo();
   const trail = AuditTrail.open(rb);
   const notifier = Notifier.open(rb, 'promote', trail, { mode });
@@ -58,7 +61,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     { id: 'fence', title: `Fence writes on ${source} (${fromRegion})` },
     { id: 'wait-lag-zero', title: `Wait for replica lag 0 on ${target}` },
     { id: 'promote', title: `Promote ${target} in ${toRegion}` },
-    { id: 'repoint-writer', title: `Point ${rb.database.writerRecord.name} at ${target}` },
+    { id: 'repoint-writer', title: `Point ${db.writerRecord.name} at ${target}` },
     { id: 'verify-writer', title: 'Verify the new writer is standalone and available' },
     { id: 'old-primary', title: `Record the final state of ${source}` },
   ], trail, notifier);
@@ -113,7 +116,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       });
       await journal.run('wait-lag-zero', async () => {
         try {
-          lag = await long.waitLagZero({ region: toRegion, identifier: target, since: fencedAt, periodMs: rb.database.lagPeriod, timeoutMs: rb.database.lagZeroTimeout });
+          lag = await long.waitLagZero({ region: toRegion, identifier: target, since: fencedAt, periodMs: db.lagPeriod, timeoutMs: db.lagZeroTimeout });
         } catch (err) {
           if (fencedByUs) {
             await long.unfenceInstance({ region: fromRegion, identifier: source });
@@ -122,7 +125,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
           }
           throw ApplicationFailure.create({
             type: FailureType.WaitTimedOut,
-            message: `replica lag of ${target} did not reach 0 within ${rb.database.lagZeroTimeout / 1000}s (${failureMessage(err)}); ${source} was unfenced and ${target} was not promoted`,
+            message: `replica lag of ${target} did not reach 0 within ${db.lagZeroTimeout / 1000}s (${failureMessage(err)}); ${source} was unfenced and ${target} was not promoted`,
             nonRetryable: true,
           });
         }
@@ -135,7 +138,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     // 3. Promote and wait.
     const writer = await journal.run('promote', async () => {
       if (aurora) {
-        const globalClusterId = rb.database.globalClusterIdentifier ?? '';
+        const globalClusterId = db.globalClusterIdentifier ?? '';
         const call = mode === 'planned' ? long.switchoverGlobalCluster : long.failoverGlobalCluster;
         const out = await call({ region: toRegion, globalClusterId, targetCluster: target });
         journal.note('promote', out.alreadyWriter ? `${target} already writes` : `${mode === 'planned' ? 'SwitchoverGlobalCluster' : 'FailoverGlobalCluster (AllowDataLoss)'} accepted`);
@@ -146,15 +149,15 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       const p = await short.promoteReplica({ region: toRegion, identifier: target, runRef: `${info.workflowId}/${info.runId}` });
       journal.note('promote', p.alreadyPromoted ? `${target} was already standalone; not promoted again` : `PromoteReadReplica accepted (request ${p.requestId ?? 'n/a'})`);
       promoted = true;
-      const db = await long.waitStandalone({ region: toRegion, identifier: target });
-      return { identifier: target, region: toRegion, arn: db.arn, endpoint: db.endpoint, status: db.status, standalone: db.standalone };
+      const state = await long.waitStandalone({ region: toRegion, identifier: target });
+      return { identifier: target, region: toRegion, arn: state.arn, endpoint: state.endpoint, status: state.status, standalone: state.standalone };
     });
     status.newWriterEndpoint = writer.endpoint;
 
     // 4. Writer endpoint.
     if (input.repointWriter !== false && writer.endpoint) {
       await journal.run('repoint-writer', async () => {
-        const out = await short.upsertCname({ zone: rb.database.writerRecord.zone ?? rb.dns.hostedZone, name: rb.database.writerRecord.name, value: writer.endpoint as string, ttl: rb.database.writerRecord.ttl });
+        const out = await short.upsertCname({ zone: writerZone(rb, db), name: db.writerRecord.name, value: writer.endpoint as string, ttl: db.writerRecord.ttl });
         journal.note('repoint-writer', out.changeId ? `${out.before ?? '(none)'} -> ${out.after}` : `already ${out.after}`);
       });
     } else journal.skip('repoint-writer', input.repointWriter === false ? 'repointed by the parent run' : 'no endpoint address (Aurora: the global writer endpoint follows)');
@@ -162,9 +165,9 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     // 5. Verify.
     await journal.run('verify-writer', async () => {
       if (aurora) return journal.note('verify-writer', `${target} is the global cluster's writer`);
-      const db = await short.describeDb({ region: toRegion, identifier: target });
-      if (!db.standalone || db.status !== 'available') {
-        throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `${target} is ${db.status}${db.standalone ? '' : ' and still a replica'}`, nonRetryable: true });
+      const state = await short.describeDb({ region: toRegion, identifier: target });
+      if (!state.standalone || state.status !== 'available') {
+        throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `${target} is ${state.status}${state.standalone ? '' : ' and still a replica'}`, nonRetryable: true });
       }
       journal.note('verify-writer', `${target} is standalone and available`);
     });
@@ -181,6 +184,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       });
     }
     status.phase = 'completed';
+    status.databases = [{ name: db.name, identifier: target, region: toRegion, promoted: true, rpo: status.rpo, writerEndpoint: writer.endpoint }];
     await notifier?.finished(status);
     trail?.record('run.end', { target: writer.arn || undefined, after: { phase: status.phase, rpo: status.rpo, newWriter: target } });
     status.audit = await trail?.drain();
@@ -194,6 +198,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     const type = failureType(err);
     status.phase = 'failed';
     status.error = { type, message: failureMessage(err) };
+    status.databases = [{ name: db.name, identifier: target, region: toRegion, promoted, rpo: status.rpo, error: status.error.message }];
     await notifier?.finished(status);
     trail?.record('run.end', { after: { phase: status.phase, error: status.error } });
     status.audit = await drainQuietly(trail, status);

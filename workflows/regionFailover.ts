@@ -1,12 +1,13 @@
-import { ApplicationFailure, executeChild, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ChildWorkflowFailure, executeChild, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import type { Runbook } from '../runbooks/schema';
+import { childIdFor, databasesOf, worstRpo, writerZone, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from './failures';
 import { long, probe as preflight, short } from './proxies';
-import { statusQuery, type RunStatus } from './status';
+import { statusQuery, type DatabaseOutcome, type RunStatus } from './status';
 import { AuditTrail, drainQuietly } from './audit';
 import { Gates, type RequesterIdentity } from './gates';
-import { failedPhase, failureMessage, failureType, Journal } from './journal';
+import { childStatus, failedPhase, failureMessage, failureType, Journal } from './journal';
 import { Notifier } from './notify';
 import { promoteReplica } from './promoteReplica';
 import { shiftProgressively } from './traffic';
@@ -60,6 +61,10 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   const startedAt = info.runStartTime.getTime();
   const primaryLost = mode === 'unplanned';
 
+  const dbs = databasesOf(rb);
+  const single = dbs.length === 1;
+  /** A check or note about one database: unprefixed when the runbook has only one (as before `databases`). */
+  const about = (d: NamedDatabase, text: string) => (single ? text : `${d.name}: ${text}`);
   const trail = AuditTrail.open(rb);
   const notifier = Notifier.open(rb, 'failover', trail, { mode, drill: input.drill?.workflowId });
   const journal = new Journal([
@@ -67,8 +72,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     { id: 'preflight', title: 'Preflight checks' },
     { id: 'gate:failover', title: 'Approval: failover', gate: true },
     { id: 'scale-compute', title: `Scale ${targetRegion} compute to active capacity`, group: 'act' },
-    { id: 'promote-database', title: `Promote replica ${rb.database.replica.identifier}`, group: 'act' },
-    { id: 'repoint-writer', title: `Point ${rb.database.writerRecord.name} at the new writer` },
+    { id: 'promote-database', title: single ? `Promote replica ${dbs[0].replica.identifier}` : `Promote ${dbs.length} replicas in parallel (${dbs.map((d) => d.name).join(', ')})`, group: 'act' },
+    { id: 'repoint-writer', title: single ? `Point ${dbs[0].writerRecord.name} at the new writer` : `Point ${dbs.length} writer records at the new writers` },
     ...rb.dns.shift.steps.map((p) => ({ id: `traffic-${p}`, title: `Shift traffic to ${p}% ${targetRegion}, then soak` })),
     { id: 'verify', title: 'Final verification' },
   ], trail, notifier);
@@ -102,9 +107,48 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   const targetClusters = rb.compute.clusters.filter((c) => c.region === targetRegion);
   const alarms = (region: string) => rb.health.alarms[region] ?? [];
   const probes = (region: string) => rb.health.probes[region] ?? [];
-  const writerZone = rb.database.writerRecord.zone ?? rb.dns.hostedZone;
   let lastLag: LagReading | null = null;
-  let childRpo: RunStatus['rpo'];
+
+  /**
+   * The promotion runbook as a child per database, all in parallel: fencing and lag 0 in planned mode,
+   * an RPO each. Every child runs to its end (none is cut short by another's failure); any failure
+   * fails the step, naming which databases were promoted and which were not.
+   */
+  async function promoteAll(): Promise<Array<{ db: NamedDatabase; identifier: string; endpoint?: string }>> {
+    const settled = await Promise.allSettled(
+      dbs.map((d) =>
+        executeChild(promoteReplica, {
+          workflowId: childIdFor(info.workflowId, 'promote', d, dbs.length),
+          args: [{ runbook: rb, toRegion: targetRegion, mode, reason: input.reason, requestedBy: input.requestedBy, repointWriter: false, ...(single ? {} : { database: d.name }) }],
+        }),
+      ),
+    );
+    const outcomes: DatabaseOutcome[] = settled.map((r, i) => {
+      const d = dbs[i];
+      const child = r.status === 'fulfilled' ? r.value : childStatus(r.reason);
+      for (const s of child?.steps ?? []) if (s.notes.length > 0) journal.note('promote-database', about(d, `${s.title}: ${s.notes.join('; ')}`));
+      if (r.status === 'fulfilled') return { name: d.name, identifier: r.value.newWriter.identifier, region: targetRegion, promoted: true, rpo: r.value.rpo, writerEndpoint: r.value.newWriter.endpoint };
+      return { ...(child?.databases?.[0] ?? { identifier: d.replica.identifier, region: targetRegion, promoted: false }), name: d.name, error: failureMessage(r.reason) };
+    });
+    status.databases = outcomes;
+    const worst = worstRpo(outcomes.map((o) => o.rpo));
+    const worstName = outcomes.find((o) => o.rpo === worst)?.name;
+    if (worst) status.rpo = single ? worst : { ...worst, note: `worst of ${dbs.length} databases, ${worstName}: ${worst.note}` };
+    const failed = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.length > 0) {
+      if (single) throw failed[0];
+      const promoted = outcomes.filter((o) => o.promoted).map((o) => o.name);
+      throw ApplicationFailure.create({
+        type: failureType(failed[0] instanceof ChildWorkflowFailure ? failed[0].cause : failed[0]) ?? FailureType.InvalidState,
+        message: `${failed.length} of ${dbs.length} promotions failed: ${outcomes.filter((o) => o.error).map((o) => `${o.name}: ${o.error}`).join('; ')}; promoted: ${promoted.length > 0 ? promoted.join(', ') : 'none'}`,
+        nonRetryable: true,
+      });
+    }
+    return settled.map((r, i) => {
+      const child = (r as PromiseFulfilledResult<Awaited<ReturnType<typeof promoteReplica>>>).value;
+      return { db: dbs[i], identifier: child.newWriter.identifier, endpoint: child.newWriter.endpoint };
+    });
+  }
 
   try {
     // 0. Drills yield to a real failover: each is cancelled, fails back, and closes before preflight.
@@ -120,21 +164,22 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     // 1. Preflight: every check runs, every failure is listed, nothing changes.
     await journal.run('preflight', async () => {
       const checks: Array<[string, () => Promise<string[]>]> = [
-        [
-          'replica',
+        ...dbs.map((d): [string, () => Promise<string[]>] => [
+          about(d, 'replica'),
           async () => {
-            const db = await preflight.describeDb({ region: targetRegion, identifier: rb.database.replica.identifier });
+            const db = await preflight.describeDb({ region: targetRegion, identifier: d.replica.identifier });
             const problems: string[] = [];
             if (db.status !== 'available') problems.push(`replica ${db.identifier} is ${db.status}, not available`);
             if (db.standalone) problems.push(`replica ${db.identifier} is not a read replica (already promoted?)`);
-            lastLag = await preflight.replicaLag({ region: targetRegion, identifier: rb.database.replica.identifier });
-            if (!lastLag) problems.push(`no ReplicaLag datapoint for ${db.identifier} in the last 10 minutes`);
-            else if (lastLag.lagSeconds * 1000 > rb.database.maxReplicaLag && !primaryLost) {
-              problems.push(`replica lag ${lastLag.lagSeconds}s exceeds the bound of ${rb.database.maxReplicaLag / 1000}s`);
+            const lag = await preflight.replicaLag({ region: targetRegion, identifier: d.replica.identifier });
+            if (single) lastLag = lag;
+            if (!lag) problems.push(`no ReplicaLag datapoint for ${db.identifier} in the last 10 minutes`);
+            else if (lag.lagSeconds * 1000 > d.maxReplicaLag && !primaryLost) {
+              problems.push(`replica lag ${lag.lagSeconds}s exceeds the bound of ${d.maxReplicaLag / 1000}s`);
             }
             return problems;
           },
-        ],
+        ]),
         ...targetClusters.map((c): [string, () => Promise<string[]>] => [
           `compute ${c.name}`,
           async () => (await preflight.describeCompute({ region: targetRegion, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) })).problems,
@@ -149,13 +194,15 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         ],
       ];
       if (!primaryLost) {
-        checks.push([
-          'primary database',
-          async () => {
-            const db = await preflight.describeDb({ region: fromRegion, identifier: rb.database.primary.identifier });
-            return db.status === 'available' ? [] : [`primary ${db.identifier} is ${db.status}`];
-          },
-        ]);
+        for (const d of dbs) {
+          checks.push([
+            about(d, 'primary database'),
+            async () => {
+              const db = await preflight.describeDb({ region: fromRegion, identifier: d.primary.identifier });
+              return db.status === 'available' ? [] : [`primary ${db.identifier} is ${db.status}`];
+            },
+          ]);
+        }
       } else {
         journal.note('preflight', `unplanned: primary region ${fromRegion} not contacted (assumed lost)`);
       }
@@ -177,7 +224,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     await gates.step(journal, 'failover', `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
 
     // 3. Compute and database in parallel.
-    const [, writer] = await Promise.all([
+    const [, writers] = await Promise.all([
       journal.run('scale-compute', async () => {
         const scale = async (c: (typeof targetClusters)[number]) => {
           const out = await long.scaleNodeGroups({ region: targetRegion, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
@@ -186,38 +233,32 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         if (patched(PARALLEL_CLUSTERS)) await Promise.all(targetClusters.map(scale));
         else for (const c of targetClusters) await scale(c);
       }),
-      journal.run('promote-database', async (): Promise<{ identifier: string; endpoint?: string }> => {
-        const id = rb.database.replica.identifier;
-        if (patched(PROMOTE_AS_CHILD)) {
-          // The promotion runbook, as a child: fencing and lag 0 in planned mode, RPO either way.
-          const child = await executeChild(promoteReplica, {
-            workflowId: `${info.workflowId}-promote`,
-            args: [{ runbook: rb, toRegion: targetRegion, mode, reason: input.reason, requestedBy: input.requestedBy, repointWriter: false }],
-          });
-          childRpo = child.rpo;
-          for (const s of child.steps) if (s.notes.length > 0) journal.note('promote-database', `${s.title}: ${s.notes.join('; ')}`);
-          return { identifier: child.newWriter.identifier, endpoint: child.newWriter.endpoint };
-        }
+      journal.run('promote-database', async (): Promise<Array<{ db: NamedDatabase; identifier: string; endpoint?: string }>> => {
+        if (patched(PROMOTE_AS_CHILD)) return promoteAll();
+        // Recorded before the promotion ran as a child (one database then).
+        const d = dbs[0];
+        const id = d.replica.identifier;
         lastLag = (await short.replicaLag({ region: targetRegion, identifier: id })) ?? lastLag;
         const p = await short.promoteReplica({ region: targetRegion, identifier: id, runRef: `${info.workflowId}/${info.runId}` });
         journal.note('promote-database', p.alreadyPromoted ? `${id} was already standalone; not promoted again` : `PromoteReadReplica accepted (request ${p.requestId ?? 'n/a'})`);
         const db = await long.waitStandalone({ region: targetRegion, identifier: id });
         journal.note('promote-database', `${id} is standalone and ${db.status}`);
-        return db;
+        return [{ db: d, identifier: db.identifier, endpoint: db.endpoint }];
       }),
     ]);
-    if (childRpo) status.rpo = childRpo;
-    else if (lastLag) {
+    if (!status.rpo && lastLag) {
       const lag: LagReading = lastLag;
       status.rpo = { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: 'replica lag last observed before promotion (writes were not fenced)' };
     }
 
-    // 4. Writer endpoint.
+    // 4. Writer endpoints, one record per database.
     await journal.run('repoint-writer', async () => {
-      if (!writer.endpoint) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${writer.identifier} has no endpoint address`, nonRetryable: true });
-      const out = await short.upsertCname({ zone: writerZone, name: rb.database.writerRecord.name, value: writer.endpoint, ttl: rb.database.writerRecord.ttl });
-      status.newWriterEndpoint = writer.endpoint;
-      journal.note('repoint-writer', out.changeId ? `${out.before ?? '(none)'} -> ${out.after}` : `already ${out.after}`);
+      await Promise.all(writers.map(async (w) => {
+        if (!w.endpoint) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${w.identifier} has no endpoint address`, nonRetryable: true });
+        const out = await short.upsertCname({ zone: writerZone(rb, w.db), name: w.db.writerRecord.name, value: w.endpoint, ttl: w.db.writerRecord.ttl });
+        journal.note('repoint-writer', about(w.db, out.changeId ? `${out.before ?? '(none)'} -> ${out.after}` : `already ${out.after}`));
+      }));
+      if (single) status.newWriterEndpoint = writers[0].endpoint;
     });
 
     // 5. Progressive, health-gated traffic shift.
@@ -226,18 +267,21 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     // 6. Final verification of the target region's state.
     await journal.run('verify', async () => {
       const problems: string[] = [];
-      const [traffic, health, cname, db] = await Promise.all([
+      const [traffic, health, ...perDb] = await Promise.all([
         short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [fromRegion, targetRegion] }),
         short.checkHealth({ region: targetRegion, alarms: alarms(targetRegion), probes: probes(targetRegion) }),
-        short.readCname({ zone: writerZone, name: rb.database.writerRecord.name }),
-        short.describeDb({ region: targetRegion, identifier: rb.database.replica.identifier }),
+        ...writers.flatMap((w) => [short.readCname({ zone: writerZone(rb, w.db), name: w.db.writerRecord.name }), short.describeDb({ region: targetRegion, identifier: w.db.replica.identifier })]),
       ]);
       for (const t of traffic) if (t.share[targetRegion] !== 100) problems.push(`${t.name} sends ${t.share[targetRegion] ?? 0}% to ${targetRegion}`);
       problems.push(...health.breaches);
-      if (cname !== writer.endpoint) problems.push(`${rb.database.writerRecord.name} points at ${cname}, not ${writer.endpoint}`);
-      if (!db.standalone || db.status !== 'available') problems.push(`${db.identifier} is ${db.status}${db.standalone ? '' : ' and still a replica'}`);
+      writers.forEach((w, i) => {
+        const cname = perDb[2 * i] as string | undefined;
+        const db = perDb[2 * i + 1] as Awaited<ReturnType<typeof short.describeDb>>;
+        if (cname !== w.endpoint) problems.push(`${w.db.writerRecord.name} points at ${cname}, not ${w.endpoint}`);
+        if (!db.standalone || db.status !== 'available') problems.push(`${db.identifier} is ${db.status}${db.standalone ? '' : ' and still a replica'}`);
+      });
       if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `verification failed: ${problems.join('; ')}`, nonRetryable: true });
-      journal.note('verify', `${traffic.length} records at 100% ${targetRegion}; health OK; writer ${cname}`);
+      journal.note('verify', `${traffic.length} records at 100% ${targetRegion}; health OK; ${single ? `writer ${perDb[0] as string}` : `${writers.length} writer records on their new writers`}`);
     });
 
     status.phase = 'completed';
@@ -274,7 +318,12 @@ function leftState(journal: Journal, status: RunStatus, targetRegion: string): s
       ? `kept: traffic at ${status.trafficPercent}% ${targetRegion}, the last step that soaked healthy; no later step was applied`
       : `kept: no traffic moved to ${targetRegion}`,
   ];
-  if (done('promote-database')) out.push(`kept: the database was promoted in ${targetRegion} (a promotion cannot be undone); continue with a new failover or return with drover failback`);
+  const promoted = status.databases?.filter((d) => d.promoted).map((d) => d.identifier) ?? [];
+  const notPromoted = status.databases?.filter((d) => !d.promoted).map((d) => d.identifier) ?? [];
+  if (status.databases && status.databases.length > 1) {
+    if (promoted.length > 0) out.push(`kept: promoted in ${targetRegion}: ${promoted.join(', ')} (a promotion cannot be undone); continue with a new failover or return with drover failback`);
+    if (notPromoted.length > 0) out.push(`kept: not promoted: ${notPromoted.join(', ')}`);
+  } else if (done('promote-database') || promoted.length > 0) out.push(`kept: the database was promoted in ${targetRegion} (a promotion cannot be undone); continue with a new failover or return with drover failback`);
   else out.push('kept: the database was not promoted');
   if (done('scale-compute')) out.push(`kept: ${targetRegion} compute at active capacity, ready for a retry`);
   return out;

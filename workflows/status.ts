@@ -34,10 +34,26 @@ export interface RunStatus {
   rto?: { ms: number; gateWaitMs: number; excludingGatesMs: number; objectiveMs: number; met: boolean };
   error?: { type?: string; message: string };
   newWriterEndpoint?: string;
+  /** What happened to each of the runbook's databases (the run's `rpo` is the worst of theirs). */
+  databases?: DatabaseOutcome[];
   /** A cluster rebuild's own record: the stack, the plan the gate showed, what was applied. */
   rebuild?: RebuildRecord;
   /** The runbook's topic and what was published to it (failed publishes with their error). */
   notifications?: NotificationRecord;
+}
+
+/** One database's part in a failover, promotion, switchover or failback. */
+export interface DatabaseOutcome {
+  /** The runbook's name for it ("main" for a lone `database`). */
+  name: string;
+  /** The instance that was (to be) promoted, and its region. */
+  identifier: string;
+  region: string;
+  promoted: boolean;
+  rpo?: { lagSeconds: number; observedAt: string; note: string };
+  writerEndpoint?: string;
+  /** Why it was not promoted, when it was not. */
+  error?: string;
 }
 
 export interface RebuildRecord {

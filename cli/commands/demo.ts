@@ -4,7 +4,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { createAwsClients } from '../../activities/aws/clients';
-import { pointProbesAt, startLagFeeder, startRegionApps } from '../../infra/local/apps';
+import { pointProbesAt, startLagFeeders, startRegionApps } from '../../infra/local/apps';
 import { seedRunbook } from '../../infra/local/seed';
 import { readDevState, resetMoto, resolveEndpoints } from '../../infra/local/stack';
 import { droverHome } from '../../infra/local/tools';
@@ -87,8 +87,8 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
       const actions = await seedRunbook(rb, awsConfig());
       io.out(`  ${actions.filter((a) => a.action === 'created').length} resources created (zone, records, RDS primary + cross-region replica, EKS clusters, alarms)`);
 
-      // The emulator does not replicate: publish the replica's ReplicaLag (caught up) as RDS would.
-      const feeder = startLagFeeder({ endpoint, region: rb.regions.standby, identifier: () => rb.database.replica.identifier, lagSeconds: () => 0 });
+      // The emulator does not replicate: publish each replica's ReplicaLag (caught up) as RDS would.
+      const feeder = startLagFeeders({ endpoint, rb, lagSeconds: 0 });
 
       io.out('== 3. worker');
       const taskQueue = `drover-demo-${process.pid}`;

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { z } from 'zod';
+import { databasesOf, findDatabase } from '../../runbooks/databases';
 import type { PromoteInput } from '../../workflows/promoteReplica';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
@@ -10,6 +11,7 @@ import type { SetExit } from './index';
 const options = z.object({
   to: z.string({ error: 'required: the region whose database becomes the writer' }).min(1),
   mode: modeOption,
+  database: z.string().min(1).optional(),
   ...runOptions,
 });
 
@@ -20,7 +22,8 @@ export function promoteCommand(io: CliIO, setExit: SetExit): Command {
       .description('promote the database in a region to writer (planned: fenced, RPO 0; unplanned: RPO = last lag), then follow it live')
       .argument('<runbook>', 'runbook YAML file')
       .option('--to <region>', 'the region whose database becomes the writer')
-      .option('--mode <mode>', 'planned or unplanned', 'planned'),
+      .option('--mode <mode>', 'planned or unplanned', 'planned')
+      .option('--database <name>', "which of the runbook's databases (required when it lists several)"),
     { timeScale: false },
   )
     .action(async (file: string, raw: unknown) => {
@@ -29,8 +32,14 @@ export function promoteCommand(io: CliIO, setExit: SetExit): Command {
       if (opts.to !== runbook.regions.primary && opts.to !== runbook.regions.standby) {
         throw new CliError('invalid options', EXIT.USAGE, [`--to: ${opts.to} is not a region of ${runbook.name} (${runbook.regions.primary}, ${runbook.regions.standby})`]);
       }
-      const input: PromoteInput = { runbook, toRegion: opts.to, mode: opts.mode, reason: opts.reason, requestedBy: opts.requestedBy ?? currentUser() };
-      const summary = `${input.mode} promotion of ${runbook.name}'s database in ${input.toRegion}`;
+      const db = findDatabase(runbook, opts.database);
+      if (!db) {
+        const names = databasesOf(runbook).map((d) => d.name).join(', ');
+        throw new CliError('invalid options', EXIT.USAGE, [opts.database === undefined ? `--database: required, ${runbook.name} has several databases (${names})` : `--database: ${runbook.name} has no database ${opts.database} (it has ${names})`]);
+      }
+      const several = databasesOf(runbook).length > 1;
+      const input: PromoteInput = { runbook, toRegion: opts.to, mode: opts.mode, reason: opts.reason, requestedBy: opts.requestedBy ?? currentUser(), ...(several ? { database: db.name } : {}) };
+      const summary = `${input.mode} promotion of ${runbook.name}'s database${several ? ` ${db.name}` : ''} in ${input.toRegion}`;
       const code = await withClient((client) => startAndFollow(client, io, { kind: 'promote', runbook: runbook.name, workflowType: 'promoteReplica', input, summary, detach: opts.detach, json: opts.json }));
       setExit(code);
     });

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { databasesOf } from '../../runbooks/databases';
 import { formatProblems, loadRunbookFile } from '../../runbooks/load';
 import { EXIT, type CliIO } from '../io';
 import type { SetExit } from './index';
@@ -15,7 +16,8 @@ export function validateCommand(io: CliIO, setExit: SetExit): Command {
         io.out(JSON.stringify(result.ok ? { ok: true, name: result.runbook.name } : { ok: false, problems: result.problems }, null, 2));
       } else if (result.ok) {
         const rb = result.runbook;
-        io.out(`${file}: valid runbook "${rb.name}" (${rb.regions.primary} -> ${rb.regions.standby}, ${rb.dns.records.length} records, ${rb.compute.clusters.length} clusters)`);
+        const dbs = databasesOf(rb).length;
+        io.out(`${file}: valid runbook "${rb.name}" (${rb.regions.primary} -> ${rb.regions.standby}, ${rb.dns.records.length} records, ${rb.compute.clusters.length} clusters, ${dbs} database${dbs === 1 ? '' : 's'})`);
       } else {
         for (const line of formatProblems(file, result.problems)) io.err(line);
         io.err(`${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} found`);

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { CloudWatch } from '@aws-sdk/client-cloudwatch';
 import type { AddressInfo } from 'node:net';
+import { databasesOf, dbIn } from '../../runbooks/databases';
 import type { Runbook } from '../../runbooks/schema';
 
 /** A stand-in for one region's application: answers every path with 200, or 503 when made unhealthy. */
@@ -76,4 +77,27 @@ export function startLagFeeder(opts: { endpoint: string; region: string; identif
   const timer = setInterval(() => void put(), opts.everyMs ?? 500);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/**
+ * startLagFeeder for every database of the runbook: in each of `regions` (default: the standby),
+ * the ReplicaLag of the database's instance there (the primary's identifier in the primary region,
+ * the replica's in the standby, as failover and failback name them). `lagSeconds` is one value for
+ * all, or per instance identifier.
+ */
+export function startLagFeeders(opts: {
+  endpoint: string;
+  rb: Pick<Runbook, 'regions' | 'database' | 'databases'>;
+  regions?: string[];
+  lagSeconds: number | ((identifier: string) => number);
+  everyMs?: number;
+}): { stop(): void } {
+  const { endpoint, rb, lagSeconds, everyMs } = opts;
+  const feeders = (opts.regions ?? [rb.regions.standby]).flatMap((region) =>
+    databasesOf(rb).map((db) => {
+      const id = dbIn(rb, db, region);
+      return startLagFeeder({ endpoint, region, identifier: () => id, lagSeconds: typeof lagSeconds === 'number' ? () => lagSeconds : () => lagSeconds(id), everyMs });
+    }),
+  );
+  return { stop: () => feeders.forEach((f) => f.stop()) };
 }

@@ -4,6 +4,7 @@ import { EKS } from '@aws-sdk/client-eks';
 import { RDS } from '@aws-sdk/client-rds';
 import { Route53, type Change, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import type { AwsConfig } from '../../activities/aws/clients';
+import { databasesOf, writerZone } from '../../runbooks/databases';
 import type { Runbook } from '../../runbooks/schema';
 
 export interface SeedAction {
@@ -20,19 +21,20 @@ const FAKE_ROLE = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 
 /**
  * Create in an emulator everything a runbook references, in its seeded topology: primary at 100,
- * standby at 0, the RDS primary with a cross-region replica, clusters at their capacities, alarms OK.
- * Idempotent: what already exists in the intended state is left unchanged.
+ * standby at 0, each database's RDS primary with a cross-region replica, clusters at their capacities,
+ * alarms OK. Idempotent: what already exists in the intended state is left unchanged.
  */
 export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedAction[]> {
   const actions: SeedAction[] = [];
   const note = (resource: string, action: SeedAction['action']) => actions.push({ resource, action });
   const common = (region: string) => ({ region, endpoint: config.regionEndpoints?.[region] ?? config.endpoint, credentials: config.credentials });
   const { primary, standby } = rb.regions;
+  const dbs = databasesOf(rb);
   const route53 = new Route53(common('us-east-1'));
 
   // Hosted zones.
   const zones = new Map<string, string>();
-  const zoneNames = new Set([rb.dns.hostedZone, ...rb.dns.records.map((r) => r.zone ?? rb.dns.hostedZone), rb.database.writerRecord.zone ?? rb.dns.hostedZone]);
+  const zoneNames = new Set([rb.dns.hostedZone, ...rb.dns.records.map((r) => r.zone ?? rb.dns.hostedZone), ...dbs.map((db) => writerZone(rb, db))]);
   for (const zone of zoneNames) {
     const found = await route53.listHostedZonesByName({ DNSName: zone, MaxItems: 1 });
     const hit = found.HostedZones?.find((z) => norm(z.Name ?? '') === norm(zone));
@@ -82,24 +84,32 @@ export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedA
   }
   for (const [zone, sets] of byZone) await upsert(zone, sets);
 
-  // Security groups: the database's own, and the fence group that admits no clients.
-  const groups: Record<string, string[]> = { [primary]: [], [standby]: [] };
+  // Security groups: each database's own, and the fence groups that admit no clients (each name once).
+  const groupDescriptions = new Map<string, string>();
+  for (const db of dbs) {
+    for (const [name, description] of [
+      [db.securityGroupName, `${rb.name} database clients`],
+      [db.fence.groupName, `${rb.name} write fence: admits no clients`],
+    ] as const) {
+      if (name && !groupDescriptions.has(name)) groupDescriptions.set(name, description);
+    }
+  }
+  const groupIds: Record<string, Map<string, string>> = { [primary]: new Map(), [standby]: new Map() };
   for (const region of [primary, standby]) {
     const ec2 = new EC2(common(region));
-    for (const [name, description] of [
-      [rb.database.securityGroupName, `${rb.name} database clients`],
-      [rb.database.fence.groupName, `${rb.name} write fence: admits no clients`],
-    ] as const) {
-      if (!name) continue;
+    for (const [name, description] of groupDescriptions) {
       const found = (await ec2.describeSecurityGroups({ Filters: [{ Name: 'group-name', Values: [name] }] })).SecurityGroups?.[0];
       const id = found?.GroupId ?? (await ec2.createSecurityGroup({ GroupName: name, Description: description })).GroupId ?? '';
       note(`security group ${name} (${region})`, found ? 'unchanged' : 'created');
-      if (name === rb.database.securityGroupName) groups[region].push(id);
+      groupIds[region].set(name, id);
     }
   }
-  const vpcGroups = (region: string) => (groups[region].length > 0 ? { VpcSecurityGroupIds: groups[region] } : {});
+  const vpcGroups = (region: string, db: (typeof dbs)[number]) => {
+    const id = db.securityGroupName ? groupIds[region].get(db.securityGroupName) : undefined;
+    return id !== undefined ? { VpcSecurityGroupIds: [id] } : {};
+  };
 
-  // Database: the primary, then a cross-region read replica created from its ARN.
+  // Databases: each primary, then a cross-region read replica created from its ARN.
   const rdsPrimary = new RDS(common(primary));
   const rdsStandby = new RDS(common(standby));
   async function describe(rds: RDS, id: string) {
@@ -110,59 +120,64 @@ export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedA
       throw e;
     }
   }
-  let primaryDb = await describe(rdsPrimary, rb.database.primary.identifier);
-  if (primaryDb) note(`rds ${rb.database.primary.identifier} (${primary})`, 'unchanged');
-  else {
-    primaryDb = (
-      await rdsPrimary.createDBInstance({
-        DBInstanceIdentifier: rb.database.primary.identifier,
-        Engine: rb.database.engine,
-        DBInstanceClass: rb.database.instanceClass,
-        AllocatedStorage: 100,
-        MasterUsername: 'drover',
-        ManageMasterUserPassword: true,
-        BackupRetentionPeriod: 7,
-        ...vpcGroups(primary),
-      })
-    ).DBInstance;
-    note(`rds ${rb.database.primary.identifier} (${primary})`, 'created');
-  }
-  let replica = await describe(rdsStandby, rb.database.replica.identifier);
-  if (replica) note(`rds replica ${rb.database.replica.identifier} (${standby})`, 'unchanged');
-  else {
-    replica = (
+  // Each database's writer CNAME, at its primary's endpoint, upserted per zone once the instances exist.
+  const writers = new Map<string, ResourceRecordSet[]>();
+  for (const db of dbs) {
+    let primaryDb = await describe(rdsPrimary, db.primary.identifier);
+    if (primaryDb) note(`rds ${db.primary.identifier} (${primary})`, 'unchanged');
+    else {
+      primaryDb = (
+        await rdsPrimary.createDBInstance({
+          DBInstanceIdentifier: db.primary.identifier,
+          Engine: db.engine,
+          DBInstanceClass: db.instanceClass,
+          AllocatedStorage: 100,
+          MasterUsername: 'drover',
+          ManageMasterUserPassword: true,
+          BackupRetentionPeriod: 7,
+          ...vpcGroups(primary, db),
+        })
+      ).DBInstance;
+      note(`rds ${db.primary.identifier} (${primary})`, 'created');
+    }
+    const replica = await describe(rdsStandby, db.replica.identifier);
+    if (replica) note(`rds replica ${db.replica.identifier} (${standby})`, 'unchanged');
+    else {
       await rdsStandby.createDBInstanceReadReplica({
-        DBInstanceIdentifier: rb.database.replica.identifier,
+        DBInstanceIdentifier: db.replica.identifier,
         SourceDBInstanceIdentifier: primaryDb?.DBInstanceArn,
-        DBInstanceClass: rb.database.instanceClass,
-        ...vpcGroups(standby),
-      })
-    ).DBInstance;
-    note(`rds replica ${rb.database.replica.identifier} (${standby})`, 'created');
+        DBInstanceClass: db.instanceClass,
+        ...vpcGroups(standby, db),
+      });
+      note(`rds replica ${db.replica.identifier} (${standby})`, 'created');
+    }
+    const primaryEndpoint = primaryDb?.Endpoint?.Address ?? `${db.primary.identifier}.${primary}.rds.amazonaws.com`;
+    const zone = writerZone(rb, db);
+    writers.set(zone, [...(writers.get(zone) ?? []), { Name: db.writerRecord.name, Type: 'CNAME', TTL: db.writerRecord.ttl, ResourceRecords: [{ Value: primaryEndpoint }] }]);
   }
-  const primaryEndpoint = primaryDb?.Endpoint?.Address ?? `${rb.database.primary.identifier}.${primary}.rds.amazonaws.com`;
-  await upsert(rb.database.writerRecord.zone ?? rb.dns.hostedZone, [
-    { Name: rb.database.writerRecord.name, Type: 'CNAME', TTL: rb.database.writerRecord.ttl, ResourceRecords: [{ Value: primaryEndpoint }] },
-  ]);
+  for (const [zone, sets] of writers) await upsert(zone, sets);
 
-  // A recent ReplicaLag datapoint, as RDS would publish every minute.
+  // A recent ReplicaLag datapoint per replica, as RDS would publish every minute.
   const cwStandby = new CloudWatch(common(standby));
-  const lag = await cwStandby.getMetricStatistics({
-    Namespace: 'AWS/RDS',
-    MetricName: 'ReplicaLag',
-    Dimensions: [{ Name: 'DBInstanceIdentifier', Value: rb.database.replica.identifier }],
-    StartTime: new Date(Date.now() - 5 * 60_000),
-    EndTime: new Date(Date.now() + 60_000),
-    Period: 60,
-    Statistics: ['Maximum'],
-  });
-  if ((lag.Datapoints ?? []).length === 0) {
-    await cwStandby.putMetricData({
+  for (const db of dbs) {
+    const dimensions = [{ Name: 'DBInstanceIdentifier', Value: db.replica.identifier }];
+    const lag = await cwStandby.getMetricStatistics({
       Namespace: 'AWS/RDS',
-      MetricData: [{ MetricName: 'ReplicaLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: rb.database.replica.identifier }], Value: 2, Unit: 'Seconds', Timestamp: new Date() }],
+      MetricName: 'ReplicaLag',
+      Dimensions: dimensions,
+      StartTime: new Date(Date.now() - 5 * 60_000),
+      EndTime: new Date(Date.now() + 60_000),
+      Period: 60,
+      Statistics: ['Maximum'],
     });
-    note(`metric ReplicaLag ${rb.database.replica.identifier}`, 'created');
-  } else note(`metric ReplicaLag ${rb.database.replica.identifier}`, 'unchanged');
+    if ((lag.Datapoints ?? []).length === 0) {
+      await cwStandby.putMetricData({
+        Namespace: 'AWS/RDS',
+        MetricData: [{ MetricName: 'ReplicaLag', Dimensions: dimensions, Value: 2, Unit: 'Seconds', Timestamp: new Date() }],
+      });
+      note(`metric ReplicaLag ${db.replica.identifier}`, 'created');
+    } else note(`metric ReplicaLag ${db.replica.identifier}`, 'unchanged');
+  }
 
   // Compute: the primary at active capacity, the standby at standby capacity.
   for (const c of rb.compute.clusters) {

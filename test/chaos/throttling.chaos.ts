@@ -7,7 +7,7 @@
  */
 import type { FailbackResult } from '../../workflows/failback';
 import type { RunStatus } from '../../workflows/status';
-import { describeTopology } from '../harness/fixtures';
+import { describeTopology, onlyDatabase } from '../harness/fixtures';
 import { ChaosWorld, faultCounts, PRIMARY, report, STANDBY } from './world';
 
 const world = new ChaosWorld();
@@ -58,7 +58,7 @@ test('given 30% throttling on every AWS call, a planned failover and the failbac
   const after = await describeTopology(rb, world.moto.endpoint);
   expect(after.weights).toEqual(seeded.weights);
   expect(after.nodeGroups).toEqual(seeded.nodeGroups);
-  expect(after.writer).toMatch(new RegExp(`^${rb.database.primary.identifier}\\.`));
+  expect(after.writer).toMatch(new RegExp(`^${onlyDatabase(rb).primary.identifier}\\.`));
   const fbLog = ch.faults.log();
 
   const foCounts = faultCounts(foLog);

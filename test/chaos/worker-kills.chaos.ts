@@ -34,7 +34,7 @@
 import { approveUpdate } from '../../workflows/gates';
 import type { FailbackResult } from '../../workflows/failback';
 import type { RunStatus } from '../../workflows/status';
-import { describeTopology, recordedActions } from '../harness/fixtures';
+import { describeTopology, onlyDatabase, recordedActions } from '../harness/fixtures';
 import type { HoldSpec, TapEntry } from './tap';
 import { ChaosWorld, PRIMARY, report, sleep, STANDBY, STATE_CHANGING, type Channel, type Seeded, type WorkerProcess } from './world';
 
@@ -68,7 +68,10 @@ interface KillPoint {
 }
 
 const world = new ChaosWorld({ recording: true });
-const ids = (lane: Lane) => ({ replica: lane.seeded.runbook.database.replica.identifier, primary: lane.seeded.runbook.database.primary.identifier });
+const ids = (lane: Lane) => {
+  const db = onlyDatabase(lane.seeded.runbook);
+  return { replica: db.replica.identifier, primary: db.primary.identifier };
+};
 
 function stepLine(s: RunStatus): string {
   return s.steps.map((x) => `${x.id}=${x.status}`).join(' ');
@@ -398,7 +401,7 @@ describe('worker SIGKILLed at every step boundary, mid-wait and mid-call, then r
       expect(out.after.weights).toEqual(out.seededTopology.weights);
       expect(out.after.nodeGroups).toEqual(out.seededTopology.nodeGroups);
       expect(out.after.writer).toMatch(new RegExp(`^${primary}\\.`));
-      expect(out.after.replica.source).toBe(out.failback.topology.writer.arn);
+      expect(out.after.replica.source).toBe(out.failback.topology.databases.find((d) => d.name === onlyDatabase(rb).name)?.writer.arn);
       expect(out.failback.topology.retired.map((r) => r.identifier)).toEqual([primary, replica]);
 
       const log = lane.channel.tap!.log();

@@ -12,6 +12,7 @@ import { startFaultProxy, type FaultProxy, type FaultRule, type ProxyLogEntry } 
 import { startLagFeeder, startRegionApps, type RegionApps } from '../../infra/local/apps';
 import { seedRunbook } from '../../infra/local/seed';
 import { processAlive, type MotoServer } from '../../infra/local/stack';
+import { databasesOf } from '../../runbooks/databases';
 import type { Runbook } from '../../runbooks/schema';
 import type { RunStatus } from '../../workflows/status';
 import { emulatorConfig, workflowBundle, writeRunbook } from '../harness/fixtures';
@@ -192,7 +193,7 @@ export class ChaosWorld {
     const { runbook } = writeRunbook({ name, unique: true, set, probeBases: { [PRIMARY]: this.apps.apps[PRIMARY].baseUrl, [STANDBY]: this.apps.apps[STANDBY].baseUrl } });
     await seedRunbook(runbook, emulatorConfig(this.moto.endpoint));
     for (const region of [PRIMARY, STANDBY]) {
-      for (const id of [runbook.database.primary.identifier, runbook.database.replica.identifier]) {
+      for (const id of databasesOf(runbook).flatMap((db) => [db.primary.identifier, db.replica.identifier])) {
         this.feeders.push(startLagFeeder({ endpoint: this.moto.endpoint, region, identifier: () => id, lagSeconds: () => this.lag.get(id) ?? 0, everyMs: 300 }));
       }
     }

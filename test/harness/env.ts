@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { createAwsClients, type AwsConfig } from '../../activities/aws/clients';
-import { startLagFeeder, startRegionApps, type RegionApps } from '../../infra/local/apps';
+import { startLagFeeders, startRegionApps, type RegionApps } from '../../infra/local/apps';
 import { seedRunbook } from '../../infra/local/seed';
 import type { MotoServer } from '../../infra/local/stack';
 import type { Runbook } from '../../runbooks/schema';
@@ -48,17 +48,12 @@ export class IntegrationEnv {
     return emulatorConfig(this.moto.endpoint, regionEndpoints);
   }
 
-  /** A seeded ApnaKart variant with its own names, and ReplicaLag published for both database names in both regions. */
+  /** A seeded ApnaKart variant with its own names, and ReplicaLag published for both names of each database (one per region). */
   async seeded(prefix: string, set?: Array<[Array<string | number>, unknown]>): Promise<{ file: string; runbook: Runbook; taskQueue: string }> {
     const name = `${prefix}-${process.pid}-${++this.seq}`;
     const { file, runbook } = writeRunbook({ name, unique: true, set, probeBases: { [PRIMARY]: this.apps.apps[PRIMARY].baseUrl, [STANDBY]: this.apps.apps[STANDBY].baseUrl } });
     await seedRunbook(runbook, this.config());
-    for (const [region, id] of [
-      [STANDBY, runbook.database.replica.identifier],
-      [PRIMARY, runbook.database.primary.identifier],
-    ]) {
-      this.feeders.push(startLagFeeder({ endpoint: this.moto.endpoint, region, identifier: () => id, lagSeconds: () => this.lag.get(id) ?? 0, everyMs: 300 }));
-    }
+    this.feeders.push(startLagFeeders({ endpoint: this.moto.endpoint, rb: runbook, regions: [STANDBY, PRIMARY], lagSeconds: (id) => this.lag.get(id) ?? 0, everyMs: 300 }));
     return { file, runbook, taskQueue: `tq-${name}` };
   }
 

@@ -11,6 +11,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import { parseDocument } from 'yaml';
 import type { AwsConfig } from '../../activities/aws/clients';
 import type { CliIO } from '../../cli/io';
+import { databasesOf, findDatabase, writerZone, type NamedDatabase } from '../../runbooks/databases';
 import { parseRunbook } from '../../runbooks/load';
 import type { Runbook } from '../../runbooks/schema';
 
@@ -68,6 +69,13 @@ export function writeRunbook(opts: { name: string; unique?: boolean; probeBases?
   return { file, runbook: parsed.runbook };
 }
 
+/** The runbook's one database (the ApnaKart variants have exactly one); throws when it has none or several. */
+export function onlyDatabase(rb: Pick<Runbook, 'database' | 'databases'>): NamedDatabase {
+  const all = databasesOf(rb);
+  if (all.length !== 1) throw new Error(`test fixture: expected a runbook with exactly one database, it has ${all.length}`);
+  return all[0];
+}
+
 /** A CliIO that keeps what a command printed. */
 export function captureIO(): CliIO & { stdout: string[]; stderr: string[]; all(): string } {
   const stdout: string[] = [];
@@ -82,8 +90,13 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-/** The emulator's state of a runbook's resources, read directly with the SDK (not through drover). */
-export async function describeTopology(rb: Runbook, endpoint: string) {
+/**
+ * The emulator's state of a runbook's resources, read directly with the SDK (not through drover);
+ * `writer` and `replica` are those of the database named `dbName` (default: the runbook's only one).
+ */
+export async function describeTopology(rb: Runbook, endpoint: string, dbName?: string) {
+  const db = dbName === undefined ? onlyDatabase(rb) : findDatabase(rb, dbName);
+  if (!db) throw new Error(`test fixture: ${rb.name} has no database ${dbName}`);
   const common = (region: string) => ({ region, endpoint, credentials: CREDS });
   const { primary, standby } = rb.regions;
   const route53 = new Route53(common('us-east-1'));
@@ -98,9 +111,11 @@ export async function describeTopology(rb: Runbook, endpoint: string) {
       weights[r.name][region] = r.routing === 'weighted' ? s?.Weight : s?.Failover;
     }
   }
-  const writer = recordSet(rb.database.writerRecord.name)?.ResourceRecords?.[0]?.Value;
+  const writerZoneId = (await route53.listHostedZonesByName({ DNSName: writerZone(rb, db) })).HostedZones?.[0]?.Id;
+  const writerSets = writerZoneId === zone?.Id ? sets : ((await route53.listResourceRecordSets({ HostedZoneId: writerZoneId })).ResourceRecordSets ?? []);
+  const writer = writerSets.find((s) => s.Name?.replace(/\.$/, '') === db.writerRecord.name)?.ResourceRecords?.[0]?.Value;
   const rdsStandby = new RDS(common(standby));
-  const replica = (await rdsStandby.describeDBInstances({ DBInstanceIdentifier: rb.database.replica.identifier })).DBInstances?.[0];
+  const replica = (await rdsStandby.describeDBInstances({ DBInstanceIdentifier: db.replica.identifier })).DBInstances?.[0];
   const replicaTags = (await rdsStandby.listTagsForResource({ ResourceName: replica?.DBInstanceArn })).TagList ?? [];
   const nodeGroups: Record<string, number | undefined> = {};
   for (const c of rb.compute.clusters) {

@@ -5,6 +5,9 @@
  * Older histories are kept, never re-recorded, to prove old runs still replay: failover-planned.json
  * predates the promote-as-child patch; failover-planned-child.json, promote-planned.json and
  * failback.json predate drills (the preempt-drills and shift-from-current-v1 patches).
+ *   npx tsx test/histories/record.ts multi-database
+ * records only a failover and a failback of ApnaKart with three databases (failover-multi-database.json,
+ * failback-multi-database.json), leaving every other file as it is.
  * Run it only for an intended, compatible workflow change (and say so in the commit); an
  * incompatible change needs workflow versioning (patched()) instead.
  */
@@ -16,15 +19,29 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createAwsClients } from '../../activities/aws/clients';
-import { pointProbesAt, startLagFeeder, startRegionApps } from '../../infra/local/apps';
+import { pointProbesAt, startLagFeeders, startRegionApps } from '../../infra/local/apps';
 import { seedRunbook } from '../../infra/local/seed';
 import { startMoto, startTemporal } from '../../infra/local/stack';
 import { loadRunbookFile } from '../../runbooks/load';
-import { DAYS } from '../../runbooks/schema';
+import { databasesOf } from '../../runbooks/databases';
+import { DAYS, type Runbook } from '../../runbooks/schema';
 import { approveUpdate } from '../../workflows/gates';
 import type { RunStatus } from '../../workflows/regionFailover';
 
-async function main(): Promise<void> {
+/** ApnaKart with three databases (orders, payments, catalog) in place of its one, writer records in its zone. */
+function threeDatabases(rb: Runbook): Runbook {
+  const [db] = databasesOf(rb);
+  const databases = ['orders', 'payments', 'catalog'].map((name) => ({
+    ...db,
+    name,
+    primary: { identifier: `apnakart-${name}-mumbai` },
+    replica: { identifier: `apnakart-${name}-singapore` },
+    writerRecord: { ...db.writerRecord, name: `${name}-db.apnakart.com` },
+  }));
+  return { ...rb, database: undefined, databases };
+}
+
+async function main(which: string): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-record-'));
   const temporal = await startTemporal({ dbFile: path.join(dir, 'temporal.sqlite') });
   const moto = await startMoto();
@@ -32,13 +49,12 @@ async function main(): Promise<void> {
   try {
     const loaded = loadRunbookFile(path.join(__dirname, '../../runbooks/apnakart.yaml'));
     if (!loaded.ok) throw new Error('apnakart.yaml is invalid');
-    const rb = pointProbesAt(loaded.runbook, apps.apps);
+    const pointed = pointProbesAt(loaded.runbook, apps.apps);
+    const rb = which === 'multi-database' ? threeDatabases(pointed) : pointed;
     const config = { endpoint: moto.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
     await seedRunbook(rb, config);
-    // moto does not replicate: publish ReplicaLag 0 for both database names, as RDS would.
-    const feeders = [rb.regions.standby, rb.regions.primary].map((region) =>
-      startLagFeeder({ endpoint: moto.endpoint, region, identifier: () => (region === rb.regions.primary ? rb.database.primary.identifier : rb.database.replica.identifier), lagSeconds: () => 0 }),
-    );
+    // moto does not replicate: publish ReplicaLag 0 for both names of every database, as RDS would.
+    const feeders = startLagFeeders({ endpoint: moto.endpoint, rb, regions: [rb.regions.standby, rb.regions.primary], lagSeconds: 0 });
     const connection = await NativeConnection.connect({ address: temporal.address });
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     const worker = await Worker.create({ connection, taskQueue: 'record', workflowsPath: require.resolve('../../workflows'), activities: createActivities({ aws: createAwsClients(config), temporal: () => client }) });
@@ -58,6 +74,15 @@ async function main(): Promise<void> {
     };
     await worker.runUntil(async () => {
       const options = { timeScale: 0.01 };
+      if (which === 'multi-database') {
+        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbook: rb, targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        await approveAndWait('failover-apnakart', 'failover');
+        await save('failover-apnakart', 'failover-multi-database.json');
+        await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbook: rb, reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        await approveAndWait('failback-apnakart', 'failback');
+        await save('failback-apnakart', 'failback-multi-database.json');
+        return;
+      }
       // First a drill (any time of day for the recording; before the real runs, whose cooldown would refuse it).
       const drillRb = { ...rb, drills: { ...rb.drills, windows: [{ days: [...DAYS], from: '00:00', to: '24:00', timezone: 'UTC' }] } };
       const drill = await client.workflow.start('drill', { taskQueue: 'record', workflowId: 'drill-apnakart-recorded', args: [{ runbook: drillRb, trigger: 'manual', requestedBy: 'sre-record', options }], memo: { runbook: rb.name } });
@@ -77,7 +102,7 @@ async function main(): Promise<void> {
       await save('failback-apnakart', 'failback-shift-from-current.json');
     });
     await connection.close();
-    feeders.forEach((f) => f.stop());
+    feeders.stop();
   } finally {
     await apps.stop();
     await moto.stop();
@@ -85,7 +110,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
+main(process.argv[2] ?? 'apnakart').catch((e: unknown) => {
   console.error(e);
   process.exitCode = 1;
 });
