@@ -1,7 +1,7 @@
 import { chartJsSource, inlineSafe, reportAsset } from './assets';
 import { escapeHtml as e, formatDuration, formatTime } from './format';
 import type { Report, TrendPoint } from './report';
-import { summary, title, withReport } from './summary';
+import { lag, summary, title, withReport } from './summary';
 
 /**
  * The report as one self-contained HTML file: Chart.js, the chart script and the data are inlined,
@@ -42,7 +42,7 @@ ${r.checks.map((c) => `<li class="${c.passed ? 'ok' : 'bad'}">${c.passed ? '✓'
 </ul>
 <p class="path">critical path (${e(formatDuration(r.criticalPath.ms))}): ${r.criticalPath.steps.map(e).join(' → ') || '–'}</p>
 </header>
-
+${rpoTable(r)}
 <h2>Timeline</h2>
 <div class="chart" style="height: ${Math.max(160, 70 + timelineRows * 24)}px"><canvas id="timeline-chart" role="img" aria-label="Timeline of the steps"></canvas></div>
 <p class="meta">One row per step, from its start to its end; steps of a parallel group overlap. Outlined bars are on the critical path.</p>
@@ -97,6 +97,27 @@ ${inlineSafe(reportAsset('report.client.js'))}
 </script>
 </body>
 </html>
+`;
+}
+
+/** With several databases: each one's RPO against the objective (nothing for a single database). */
+function rpoTable(r: Report): string {
+  if (!r.rpo.databases) return '';
+  return `
+<h2>RPO per database</h2>
+<table id="rpo-databases">
+<thead><tr><th>database</th><th>instance</th><th>lag at promotion</th><th>objective</th><th>result</th><th>notes</th></tr></thead>
+<tbody>
+${r.rpo.databases
+  .map(
+    (d) =>
+      `<tr><td>${e(d.name)}</td><td><code>${e(d.identifier)}</code> (${e(d.region)})</td><td class="num">${e(d.promoted ? lag(d.lagSeconds) : 'not promoted')}</td><td class="num">${e(
+        formatDuration(r.rpo.objectiveMs),
+      )}</td><td class="${d.met ? 'ok' : 'bad'}">${d.met ? '✓ met' : '✗ missed'}</td><td class="notes">${e(d.error ?? d.note ?? '')}</td></tr>`,
+  )
+  .join('\n')}
+</tbody>
+</table>
 `;
 }
 

@@ -1,6 +1,6 @@
-import { formatDuration, formatLag, formatTime, mdCell } from './format';
+import { formatDuration, formatTime, mdCell } from './format';
 import type { Report, TrendPoint } from './report';
-import { summary, title, withReport } from './summary';
+import { lag, rpoByDatabase, summary, title, withReport, type SummaryItem } from './summary';
 
 export { renderHtml } from './html';
 
@@ -12,7 +12,12 @@ export function renderMarkdown(r: Report, trend?: TrendPoint[]): string {
   if (r.note) out.push(`> ${mdCell(r.note)}`, '');
 
   out.push('| | | |', '|---|---|---|');
-  for (const s of summary(r)) out.push(`| ${s.label} | **${s.value}**${s.ok === undefined ? '' : s.ok ? ' met' : ' MISSED'} | ${mdCell(s.detail)} |`);
+  const row = (s: SummaryItem) => `| ${mdCell(s.label)} | **${mdCell(s.value)}**${s.ok === undefined ? '' : s.ok ? ' met' : ' MISSED'} | ${mdCell(s.detail)} |`;
+  for (const s of summary(r)) {
+    out.push(row(s));
+    // With several databases, each one's RPO right under the aggregate (the worst of them).
+    if (s.label === 'RPO') out.push(...rpoByDatabase(r).map(row));
+  }
   out.push('', `Critical path: ${r.criticalPath.steps.map((id) => `\`${id}\``).join(' → ') || '–'}`, '');
 
   out.push('## Checks', '');
@@ -50,7 +55,7 @@ export function renderJson(r: Report, trend?: TrendPoint[]): string {
 export function renderTrendTable(points: TrendPoint[]): string[] {
   const rows = [...points]
     .sort((a, b) => a.startedAt - b.startedAt)
-    .map((p) => [formatTime(p.startedAt).slice(0, 16), p.workflowId, formatDuration(p.rtoMs), formatLag(p.rpoSeconds), p.passed ? 'pass' : `FAIL (${p.phase})`]);
+    .map((p) => [formatTime(p.startedAt).slice(0, 16), p.workflowId, formatDuration(p.rtoMs), lag(p.rpoSeconds), p.passed ? 'pass' : `FAIL (${p.phase})`]);
   const header = ['time (UTC)', 'run', 'RTO', 'RPO', 'result'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();

@@ -82,6 +82,23 @@ export interface Check {
   detail: string;
 }
 
+/** One database's RPO, judged against the runbook's objective. */
+export interface DatabaseRpo {
+  name: string;
+  /** The instance that was (to be) promoted, and its region. */
+  identifier: string;
+  region: string;
+  /** Replica lag at promotion; -1 when unknown; undefined when none was recorded. */
+  lagSeconds?: number;
+  observedAt?: string;
+  note?: string;
+  promoted: boolean;
+  /** Promoted, with a known lag within the objective. */
+  met: boolean;
+  /** Why it was not promoted, when it was not. */
+  error?: string;
+}
+
 /** A finished (or running) drill, failover, failback or promotion, as plain JSON-serialisable data. */
 export interface Report {
   version: 1;
@@ -109,7 +126,17 @@ export interface Report {
   };
   /** A drill's failback duration: how long it took to return to the original region. */
   timeToRestoreMs?: number;
-  rpo: { lagSeconds?: number; observedAt?: string; note?: string; objectiveMs: number; met: boolean };
+  rpo: {
+    /** The measured run's RPO: with several databases, the worst of theirs; -1 when unknown. */
+    lagSeconds?: number;
+    observedAt?: string;
+    note?: string;
+    objectiveMs: number;
+    /** With several databases: every one of them was promoted within the objective. */
+    met: boolean;
+    /** Each database's own RPO, when the measured run had more than one. */
+    databases?: DatabaseRpo[];
+  };
   steps: ReportStep[];
   /** Sum of sequential step durations, a parallel group counting as its longest member. */
   criticalPath: { steps: string[]; ms: number };
@@ -159,11 +186,7 @@ export function buildReport(input: ReportInput): Report {
       detail: rto.ms === undefined ? 'not measured: traffic never reached 100% on the target region' : `${rto.ms} ms against an objective of ${objectives.rtoMs} ms`,
     });
   }
-  checks.push({
-    name: 'rpo',
-    passed: rpo.met,
-    detail: rpo.lagSeconds === undefined ? 'not measured: no replica lag was recorded at promotion' : `${rpo.lagSeconds * 1000} ms of replica lag against an objective of ${objectives.rpoMs} ms`,
-  });
+  checks.push({ name: 'rpo', passed: rpo.met, detail: rpoDetail(rpo) });
 
   const lastEnd = maxOf(reportRuns.map((r) => r.endedAt));
   return {
@@ -310,10 +333,55 @@ function trafficHealthyAt(steps: Step[]): number | undefined {
   return traffic.endedAt;
 }
 
+/** Lag within the objective; an unknown lag (-1) never is. */
+function withinObjective(lagSeconds: number | undefined, objectiveMs: number): boolean {
+  return lagSeconds !== undefined && lagSeconds >= 0 && lagSeconds * 1000 <= objectiveMs;
+}
+
 function measureRpo(run: RunStatus | undefined, objectiveMs: number): Report['rpo'] {
-  if (!run?.rpo) return { objectiveMs, met: false };
-  const { lagSeconds, observedAt, note } = run.rpo;
-  return { lagSeconds, observedAt, note, objectiveMs, met: lagSeconds * 1000 <= objectiveMs };
+  const aggregate = run?.rpo ? { lagSeconds: run.rpo.lagSeconds, observedAt: run.rpo.observedAt, note: run.rpo.note } : {};
+  const outcomes = run?.databases ?? [];
+  if (outcomes.length <= 1) {
+    return run?.rpo ? { ...aggregate, objectiveMs, met: withinObjective(run.rpo.lagSeconds, objectiveMs) } : { objectiveMs, met: false };
+  }
+  const databases = outcomes.map((d): DatabaseRpo => ({
+    name: d.name,
+    identifier: d.identifier,
+    region: d.region,
+    lagSeconds: d.rpo?.lagSeconds,
+    observedAt: d.rpo?.observedAt,
+    note: d.rpo?.note,
+    promoted: d.promoted,
+    met: d.promoted && withinObjective(d.rpo?.lagSeconds, objectiveMs),
+    error: d.error,
+  }));
+  return { ...aggregate, objectiveMs, met: databases.every((d) => d.met), databases };
+}
+
+/** The rpo check's detail: the lag against the objective; with several databases, the ones that missed. */
+function rpoDetail(rpo: Report['rpo']): string {
+  const objective = `an objective of ${rpo.objectiveMs} ms`;
+  if (!rpo.databases) {
+    if (rpo.lagSeconds === undefined) return 'not measured: no replica lag was recorded at promotion';
+    if (rpo.lagSeconds < 0) return `replica lag unknown at promotion against ${objective}`;
+    return `${rpo.lagSeconds * 1000} ms of replica lag against ${objective}`;
+  }
+  const all = rpo.databases.length;
+  const missed = rpo.databases.filter((d) => !d.met);
+  if (missed.length === 0) {
+    const worst = rpo.databases.reduce((w, d) => ((d.lagSeconds ?? 0) > (w.lagSeconds ?? 0) ? d : w));
+    return `all ${all} databases within ${objective}; worst ${worst.name}: ${(worst.lagSeconds ?? 0) * 1000} ms of replica lag`;
+  }
+  const why = missed.map((d) => `${d.name}: ${missedBecause(d, objective)}`).join('; ');
+  const others = all - missed.length;
+  return `${why}; ${others === 0 ? `none of the ${all} databases within the objective` : `${others} other database${others === 1 ? '' : 's'} within the objective`}`;
+}
+
+function missedBecause(d: DatabaseRpo, objective: string): string {
+  if (!d.promoted) return `not promoted${d.error ? ` (${d.error})` : ''}`;
+  if (d.lagSeconds === undefined) return 'no replica lag recorded at promotion';
+  if (d.lagSeconds < 0) return `replica lag unknown against ${objective}`;
+  return `${d.lagSeconds * 1000} ms of replica lag against ${objective}`;
 }
 
 function gateWaits(runs: RunStatus[]): GateWait[] {

@@ -91,6 +91,44 @@ export function sampleDrillInput(): ReportInput {
   };
 }
 
+/**
+ * The same drill with three databases (`databases:` orders, catalog, sessions), each promoted in parallel
+ * and switched back: the preview of the report's RPO per database.
+ */
+export function sampleMultiDatabaseDrillInput(): ReportInput {
+  const input = sampleDrillInput();
+  const [failover, failback] = input.runs;
+  const names = ['orders', 'catalog', 'sessions'];
+  const outcomes = (r: RunStatus, lagSeconds: number[], note: string) =>
+    names.map((name, i) => ({
+      name,
+      identifier: `apnakart-${name}-${r.kind === 'failover' ? 'replica' : 'db'}`,
+      region: r.targetRegion,
+      promoted: true,
+      rpo: { lagSeconds: lagSeconds[i], observedAt: new Date(r.startedAt + (3 * 60 + 40 + i * 5) * 1000).toISOString(), note },
+      writerEndpoint: `apnakart-${name}-${r.kind === 'failover' ? 'replica.apse1' : 'db.euw1'}.rds.amazonaws.com`,
+    }));
+  const databases = outcomes(failover, [0, 0, 0], 'writes fenced and lag 0 before promotion: RPO 0');
+  const back = outcomes(failback, [0, 0, 0], 'planned switchover: replica lag 0');
+  input.runs = [
+    {
+      ...failover,
+      steps: failover.steps.map((st) =>
+        st.id === 'promote-database'
+          ? { ...st, title: 'Promote 3 replicas in parallel (orders, catalog, sessions)', notes: names.map((n) => `${n}: writes fenced on eu-west-1; lag 0s; promoted`) }
+          : st.id === 'repoint-writer'
+            ? { ...st, title: 'Point 3 writer records at the new writers' }
+            : st,
+      ),
+      databases,
+      rpo: { ...databases[0].rpo, note: `worst of 3 databases, orders: ${databases[0].rpo.note}` },
+      newWriterEndpoint: databases[0].writerEndpoint,
+    },
+    { ...failback, databases: back, rpo: { ...back[0].rpo, note: `worst of 3 databases, orders: ${back[0].rpo.note}` } },
+  ];
+  return input;
+}
+
 /** Five earlier weekly drills: one over the RTO objective, one that failed before traffic moved. */
 export function sampleTrend(): TrendPoint[] {
   const week = 7 * 24 * 3600_000;

@@ -26,7 +26,7 @@ export function summary(r: Report): SummaryItem[] {
     },
     {
       label: 'RPO',
-      value: formatLag(r.rpo.lagSeconds),
+      value: lag(r.rpo.lagSeconds),
       detail: `${r.rpo.lagSeconds === undefined ? 'no replica lag recorded' : 'replica lag at promotion'}, objective ${formatDuration(r.objectives.rpoMs)}${r.rpo.note ? ` (${r.rpo.note})` : ''}`,
       ok: r.rpo.met,
     },
@@ -41,6 +41,21 @@ export function summary(r: Report): SummaryItem[] {
   }
   items.push({ label: 'Critical path', value: formatDuration(r.criticalPath.ms), detail: `${r.criticalPath.steps.length} steps, parallel groups counted once` });
   return items;
+}
+
+/** One line per database when the measured run had several: its lag at promotion against the objective. */
+export function rpoByDatabase(r: Report): SummaryItem[] {
+  return (r.rpo.databases ?? []).map((d) => ({
+    label: `RPO ${d.name}`,
+    value: d.promoted ? lag(d.lagSeconds) : 'not promoted',
+    detail: `${d.identifier} in ${d.region}, objective ${formatDuration(r.rpo.objectiveMs)}${d.error ? `: ${d.error}` : d.note ? ` (${d.note})` : ''}`,
+    ok: d.met,
+  }));
+}
+
+/** Seconds of replica lag; -1 (no datapoint: the data-loss window is unknown) reads "unknown". */
+export function lag(seconds: number | undefined): string {
+  return seconds !== undefined && seconds < 0 ? 'unknown' : formatLag(seconds);
 }
 
 /** The trend including this report's own point, once, oldest first. */

@@ -6,7 +6,7 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 import { ensureChromium } from '../infra/local/chromium';
 import { buildReport } from '../reports/report';
 import { renderHtml } from '../reports/render';
-import { sampleDrillInput, sampleTrend } from '../reports/sample';
+import { sampleDrillInput, sampleMultiDatabaseDrillInput, sampleTrend } from '../reports/sample';
 
 const PNG_SIGNATURE = '89504e470d0a1a0a';
 
@@ -79,5 +79,32 @@ describe('the HTML report in headless Chromium', () => {
     expect(height).toBeGreaterThan(1500);
     expect(bytes.length).toBeGreaterThan(50_000);
     process.stderr.write(`report screenshot: ${png}\n`);
+  });
+
+  test('a drill of several databases shows the RPO per database as a table, with no console error', async () => {
+    const report = buildReport(sampleMultiDatabaseDrillInput());
+    const file = path.join(dir, 'report-databases.html');
+    fs.writeFileSync(file, renderHtml(report, sampleTrend()));
+
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warn') errors.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`pageerror: ${String(e)}`));
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    const rows = await page.evaluate(() => {
+      const g = globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> } };
+      return Array.from(g.document.querySelectorAll('#rpo-databases tbody tr')).map((tr) => tr.textContent ?? '');
+    });
+    await page.close();
+
+    expect(errors).toEqual([]);
+    expect(report.rpo.met).toBe(true);
+    expect(rows).toEqual([
+      expect.stringMatching(/^ordersapnakart-orders-replica \(ap-southeast-1\)0s1m00s✓ met/),
+      expect.stringMatching(/^catalogapnakart-catalog-replica/),
+      expect.stringMatching(/^sessionsapnakart-sessions-replica/),
+    ]);
   });
 });

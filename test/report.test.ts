@@ -2,7 +2,7 @@ import { auditExcerpt, buildReport, trendPoint, type ReportInput } from '../repo
 import { renderHtml, renderJson, renderMarkdown, renderTrendTable } from '../reports/render';
 import { sampleDrillInput, sampleTrend, SAMPLE_T0 } from '../reports/sample';
 import type { Step } from '../workflows/journal';
-import type { RunStatus } from '../workflows/status';
+import type { DatabaseOutcome, RunStatus } from '../workflows/status';
 
 const T0 = Date.UTC(2025, 0, 6, 12, 0, 0);
 
@@ -170,6 +170,112 @@ describe('buildReport', () => {
   test('trendPoint carries the RTO, the RPO and the verdict', () => {
     const r = buildReport(sampleDrillInput());
     expect(trendPoint(r)).toEqual({ workflowId: 'drill-apnakart-20250614', startedAt: SAMPLE_T0 - 1200, rtoMs: r.rto.ms, rpoSeconds: 0, passed: true, phase: 'completed' });
+  });
+});
+
+/** A database promoted in us-west-2 with `lagSeconds` of replica lag (-1: unknown). */
+function promoted(name: string, lagSeconds: number): DatabaseOutcome {
+  const note = lagSeconds < 0 ? 'unplanned: no ReplicaLag datapoint was available; data loss window unknown' : `unplanned: accepted the last observed ReplicaLag (${lagSeconds}s)`;
+  return { name, identifier: `shop-${name}-replica`, region: 'us-west-2', promoted: true, rpo: { lagSeconds, observedAt: new Date(T0 + 150_000).toISOString(), note }, writerEndpoint: `shop-${name}-replica.usw2.rds.amazonaws.com` };
+}
+
+/** A failover of several databases; its `rpo` is the worst of theirs, as the workflow records it. */
+function multiDatabaseFailover(databases: DatabaseOutcome[], extra: Partial<RunStatus> = {}): RunStatus {
+  const rpos = databases.flatMap((d) => (d.rpo ? [{ name: d.name, rpo: d.rpo }] : []));
+  const worst = rpos.find((d) => d.rpo.lagSeconds < 0) ?? rpos.reduce((w, d) => (d.rpo.lagSeconds > w.rpo.lagSeconds ? d : w));
+  return unrecordedFailover({ databases, rpo: { ...worst.rpo, note: `worst of ${databases.length} databases, ${worst.name}: ${worst.rpo.note}` }, ...extra });
+}
+
+describe('buildReport with several databases', () => {
+  test('given one database, the report is the same as without `databases` and has no breakdown', () => {
+    const plain = unrecordedFailover();
+    const r = buildReport(input([{ ...plain, databases: [{ ...promoted('main', 12), rpo: plain.rpo }] }]));
+    expect(r).toEqual(buildReport(input([plain])));
+    expect(r.rpo).not.toHaveProperty('databases');
+    expect(renderMarkdown(r)).toBe(renderMarkdown(buildReport(input([plain]))));
+  });
+
+  test('given 3 databases within the objective, the RPO is met with a breakdown of 3', () => {
+    const r = buildReport(input([multiDatabaseFailover([promoted('orders', 0), promoted('catalog', 12), promoted('sessions', 5)])]));
+    expect(r.rpo).toMatchObject({ lagSeconds: 12, objectiveMs: 30_000, met: true });
+    expect(r.rpo.databases).toEqual([
+      expect.objectContaining({ name: 'orders', identifier: 'shop-orders-replica', region: 'us-west-2', lagSeconds: 0, promoted: true, met: true }),
+      expect.objectContaining({ name: 'catalog', lagSeconds: 12, promoted: true, met: true }),
+      expect.objectContaining({ name: 'sessions', lagSeconds: 5, promoted: true, met: true }),
+    ]);
+    expect(r.checks.find((c) => c.name === 'rpo')).toEqual({ name: 'rpo', passed: true, detail: 'all 3 databases within an objective of 30000 ms; worst catalog: 12000 ms of replica lag' });
+    expect(r.passed).toBe(true);
+
+    const md = renderMarkdown(r);
+    expect(md).toContain('| RPO | **12s** met | replica lag at promotion, objective 30.0s (worst of 3 databases, catalog: ');
+    expect(md).toContain('| RPO orders | **0s** met | shop-orders-replica in us-west-2, objective 30.0s');
+    expect(md).toContain('| RPO catalog | **12s** met |');
+    expect(md).toContain('| RPO sessions | **5s** met |');
+    const html = renderHtml(r, []);
+    expect(html).toContain('<h2>RPO per database</h2>');
+    const table = html.slice(html.indexOf('<table id="rpo-databases">'), html.indexOf('</table>', html.indexOf('<table id="rpo-databases">')));
+    expect(table.match(/<tr><td>/g)).toHaveLength(3);
+    expect(table).toContain('<tr><td>catalog</td><td><code>shop-catalog-replica</code> (us-west-2)</td><td class="num">12s</td><td class="num">30.0s</td><td class="ok">✓ met</td>');
+  });
+
+  test('given one database over the objective, the RPO check fails naming it', () => {
+    const r = buildReport(input([multiDatabaseFailover([promoted('orders', 45), promoted('catalog', 12), promoted('sessions', 5)])]));
+    expect(r.rpo.met).toBe(false);
+    expect(r.rpo.databases?.map((d) => d.met)).toEqual([false, true, true]);
+    expect(r.checks.find((c) => c.name === 'rpo')).toEqual({ name: 'rpo', passed: false, detail: 'orders: 45000 ms of replica lag against an objective of 30000 ms; 2 other databases within the objective' });
+    expect(r.passed).toBe(false);
+    expect(renderMarkdown(r)).toContain('| RPO orders | **45s** MISSED |');
+    expect(renderHtml(r, [])).toContain('<td class="num">45s</td><td class="num">30.0s</td><td class="bad">✗ missed</td>');
+  });
+
+  test('given a database that was not promoted, it missed the objective with its error, even when the others were within it', () => {
+    const failed: DatabaseOutcome = { name: 'catalog', identifier: 'shop-catalog-replica', region: 'us-west-2', promoted: false, error: 'InvalidDBInstanceState: replica is not available' };
+    const run = multiDatabaseFailover([promoted('orders', 0), failed, promoted('sessions', 5)], { phase: 'failed', error: { message: 'promoted orders, sessions; not promoted: catalog' } });
+    const r = buildReport(input([run]));
+    expect(r.rpo).toMatchObject({ lagSeconds: 5, met: false });
+    expect(r.rpo.databases?.[1]).toEqual({ name: 'catalog', identifier: 'shop-catalog-replica', region: 'us-west-2', promoted: false, met: false, error: 'InvalidDBInstanceState: replica is not available' });
+    expect(r.checks.find((c) => c.name === 'rpo')).toEqual({ name: 'rpo', passed: false, detail: 'catalog: not promoted (InvalidDBInstanceState: replica is not available); 2 other databases within the objective' });
+    expect(renderMarkdown(r)).toContain('| RPO catalog | **not promoted** MISSED | shop-catalog-replica in us-west-2, objective 30.0s: InvalidDBInstanceState: replica is not available |');
+    expect(renderHtml(r, [])).toContain('<td class="bad">✗ missed</td><td class="notes">InvalidDBInstanceState: replica is not available</td>');
+  });
+
+  test('given a database whose lag is unknown (-1), it reads "unknown" and misses the objective', () => {
+    const r = buildReport(input([multiDatabaseFailover([promoted('orders', 0), promoted('catalog', 12), promoted('sessions', -1)])]));
+    expect(r.rpo).toMatchObject({ lagSeconds: -1, met: false });
+    expect(r.rpo.databases?.[2]).toMatchObject({ name: 'sessions', lagSeconds: -1, promoted: true, met: false });
+    const check = r.checks.find((c) => c.name === 'rpo');
+    expect(check).toEqual({ name: 'rpo', passed: false, detail: 'sessions: replica lag unknown against an objective of 30000 ms; 2 other databases within the objective' });
+    const md = renderMarkdown(r);
+    expect(md).toContain('| RPO | **unknown** MISSED |');
+    expect(md).toContain('| RPO sessions | **unknown** MISSED |');
+    const html = renderHtml(r, []);
+    expect(html).toContain('<td class="num">unknown</td><td class="num">30.0s</td><td class="bad">✗ missed</td>');
+    for (const text of [md, html, check?.detail ?? '']) {
+      expect(text).not.toContain('-1000');
+      expect(text).not.toContain('-1s');
+    }
+  });
+
+  test('given a single database whose lag is unknown (-1), the RPO is missed and reads "unknown"', () => {
+    const run = unrecordedFailover({ rpo: { lagSeconds: -1, observedAt: new Date(T0 + 150_000).toISOString(), note: 'unplanned: no ReplicaLag datapoint was available; data loss window unknown' } });
+    const r = buildReport(input([run]));
+    expect(r.rpo.met).toBe(false);
+    expect(r.checks.find((c) => c.name === 'rpo')).toEqual({ name: 'rpo', passed: false, detail: 'replica lag unknown at promotion against an objective of 30000 ms' });
+    expect(renderMarkdown(r)).toContain('| RPO | **unknown** MISSED |');
+  });
+
+  test('hostile database names and errors are escaped in the HTML and inert in Markdown', () => {
+    const hostile = '<script>alert(1)</script>';
+    const failed: DatabaseOutcome = { name: 'x|<b>y</b>', identifier: '<img src=x>', region: 'us-west-2', promoted: false, error: hostile };
+    const r = buildReport(input([multiDatabaseFailover([promoted('orders', 0), failed])]));
+    const html = renderHtml(r, []);
+    expect(html).not.toContain(hostile);
+    expect(html).not.toContain('<img src=x>');
+    expect(html).not.toContain('<b>y</b>');
+    expect(html).toContain('<td>x|&lt;b&gt;y&lt;/b&gt;</td>');
+    const md = renderMarkdown(r);
+    expect(md).not.toContain(hostile);
+    expect(md).toContain('| RPO x\\|&lt;b>y&lt;/b> | **not promoted** MISSED |');
   });
 });
 
