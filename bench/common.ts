@@ -8,11 +8,11 @@ import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker
 import { createActivities } from '../activities';
 import { createAwsClients, type AwsCallRecord, type AwsConfig } from '../activities/aws/clients';
 import { quietRuntime } from '../cli/worker';
-import { pointProbesAt, startLagFeeder, startRegionApps } from '../infra/local/apps';
+import { pointProbesAt, startLagFeeders, startRegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
 import { resetMoto, startMoto, startTemporal } from '../infra/local/stack';
 import { loadRunbookFile } from '../runbooks/load';
-import type { Runbook } from '../runbooks/schema';
+import type { Database, Runbook } from '../runbooks/schema';
 import { startFaultProxy, type FaultProxy, type FaultRule } from '../infra/faults/proxy';
 import { approveUpdate } from '../workflows/gates';
 import type { RunStatus } from '../workflows/status';
@@ -78,11 +78,8 @@ export async function startBenchStack(recordOrOptions?: ((call: AwsCallRecord) =
   const config: AwsConfig = { endpoint: moto.endpoint, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
   const proxy = opts.proxy ? await startFaultProxy({ target: moto.endpoint }) : undefined;
   const workerConfig: AwsConfig = proxy ? { ...config, endpoint: proxy.endpoint } : config;
-  // moto does not replicate: publish ReplicaLag 0 for both database names, as RDS would.
-  const feeders = [
-    startLagFeeder({ endpoint: moto.endpoint, region: rb.regions.standby, identifier: () => rb.database.replica.identifier, lagSeconds: () => 0, everyMs: opts.lagEveryMs }),
-    startLagFeeder({ endpoint: moto.endpoint, region: rb.regions.primary, identifier: () => rb.database.primary.identifier, lagSeconds: () => 0, everyMs: opts.lagEveryMs }),
-  ];
+  // moto does not replicate: publish ReplicaLag 0 for both names of every database, as RDS would.
+  const feeders = startLagFeeders({ endpoint: moto.endpoint, rb, regions: [rb.regions.standby, rb.regions.primary], lagSeconds: 0, everyMs: opts.lagEveryMs });
   const connection = await NativeConnection.connect({ address: temporal.address });
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
@@ -100,7 +97,7 @@ export async function startBenchStack(recordOrOptions?: ((call: AwsCallRecord) =
       await seedRunbook(rb, config);
     },
     stop: async () => {
-      feeders.forEach((f) => f.stop());
+      feeders.stop();
       await connection.close();
       await proxy?.stop();
       await apps.stop();
@@ -163,19 +160,22 @@ export function uniqueVariant(rb: Runbook, sfx: string): Runbook {
   const domain = `${sfx}.apnakart.test`;
   const dom = (v: string) => v.replace(rb.dns.hostedZone, domain);
   const alarms = Object.fromEntries(Object.entries(rb.health.alarms).map(([region, names]) => [region, names.map((a) => `${a}-${sfx}`)]));
+  const renameDb = <D extends Database>(db: D): D => ({
+    ...db,
+    primary: { identifier: `${db.primary.identifier}-${sfx}` },
+    replica: { identifier: `${db.replica.identifier}-${sfx}` },
+    writerRecord: { ...db.writerRecord, name: dom(db.writerRecord.name), ...(db.writerRecord.zone ? { zone: dom(db.writerRecord.zone) } : {}) },
+    // Security groups too: seeding many variants at once must not race to create one shared group.
+    fence: { ...db.fence, ...(db.fence.groupName ? { groupName: `${db.fence.groupName}-${sfx}` } : {}) },
+    ...(db.securityGroupName ? { securityGroupName: `${db.securityGroupName}-${sfx}` } : {}),
+  });
   return {
     ...rb,
     name: sfx,
     dns: { ...rb.dns, hostedZone: domain, records: rb.dns.records.map((r) => ({ ...r, name: dom(r.name), ...(r.zone ? { zone: dom(r.zone) } : {}) })) },
-    database: {
-      ...rb.database,
-      primary: { identifier: `${rb.database.primary.identifier}-${sfx}` },
-      replica: { identifier: `${rb.database.replica.identifier}-${sfx}` },
-      writerRecord: { ...rb.database.writerRecord, name: dom(rb.database.writerRecord.name), ...(rb.database.writerRecord.zone ? { zone: dom(rb.database.writerRecord.zone) } : {}) },
-      // Security groups too: seeding many variants at once must not race to create one shared group.
-      fence: { ...rb.database.fence, ...(rb.database.fence.groupName ? { groupName: `${rb.database.fence.groupName}-${sfx}` } : {}) },
-      ...(rb.database.securityGroupName ? { securityGroupName: `${rb.database.securityGroupName}-${sfx}` } : {}),
-    },
+    // Each database, under whichever key the runbook uses (database or databases).
+    ...(rb.database ? { database: renameDb(rb.database) } : {}),
+    ...(rb.databases ? { databases: rb.databases.map(renameDb) } : {}),
     compute: { clusters: rb.compute.clusters.map((c) => ({ ...c, name: `${c.name}-${sfx}` })) },
     health: { ...rb.health, alarms },
   };

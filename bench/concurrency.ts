@@ -18,6 +18,7 @@ import type { AwsConfig } from '../activities/aws/clients';
 import { pointProbesAt, startRegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
 import { resetMoto, startMoto, startTemporal } from '../infra/local/stack';
+import { databasesOf, dbIn } from '../runbooks/databases';
 import { loadRunbookFile } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import type { DrillResult } from '../workflows/drill';
@@ -34,8 +35,9 @@ const CREDS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 function startSharedLagFeeder(endpoint: string, runbooks: Runbook[], everyMs = 500): { stop(): void } {
   const byRegion = new Map<string, string[]>();
   for (const rb of runbooks) {
-    byRegion.set(rb.regions.primary, [...(byRegion.get(rb.regions.primary) ?? []), rb.database.primary.identifier]);
-    byRegion.set(rb.regions.standby, [...(byRegion.get(rb.regions.standby) ?? []), rb.database.replica.identifier]);
+    for (const db of databasesOf(rb)) {
+      for (const region of [rb.regions.primary, rb.regions.standby]) byRegion.set(region, [...(byRegion.get(region) ?? []), dbIn(rb, db, region)]);
+    }
   }
   const clients = new Map([...byRegion.keys()].map((region) => [region, new CloudWatch({ region, endpoint, credentials: CREDS })]));
   let busy = false;
