@@ -64,6 +64,12 @@ async function startApproved(workflowType: 'regionFailover' | 'failback', rb: Ru
   return handle.result();
 }
 
+function useCli(taskQueue: string): void {
+  process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+  process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
+  process.env.DROVER_TASK_QUEUE = taskQueue;
+}
+
 async function securityGroupNames(region: string, identifier: string): Promise<string[]> {
   const rds = new RDS({ region, endpoint: env.moto.endpoint, credentials: CREDS });
   const ec2 = new EC2({ region, endpoint: env.moto.endpoint, credentials: CREDS });
@@ -105,14 +111,21 @@ describe('a runbook with three databases', () => {
     for (const t of after) expect(t.replica.source).toBeTruthy();
   });
 
-  test('given one of three databases whose lag never reaches 0, the failover promotes the other two, fails naming the third (unfenced, not promoted), and the failback returns only the two that moved', async () => {
-    const { rb, taskQueue, dbs } = await seededThree('ak-part', { catalog: { lagZeroTimeout: '3s' } });
+  test('given one of three databases whose lag never reaches 0, the failover promotes the other two, fails naming the third (unfenced, not promoted), and drover failback returns only the two that moved', async () => {
+    const { rb, file, taskQueue, dbs } = await seededThree('ak-part', { catalog: { lagZeroTimeout: '3s' } });
     const [orders, payments, catalog] = dbs;
     env.lag.set(catalog.replica.identifier, 20); // within maxReplicaLag (preflight passes), never 0
+    useCli(taskQueue);
+    const io = captureIO();
     const { status, back } = await env.withWorker(taskQueue, async () => {
       const status = await failureRecord<RunStatus>(startApproved('regionFailover', rb, taskQueue, 'failover', { targetRegion: STANDBY, mode: 'planned' }));
       env.lag.set(catalog.replica.identifier, 0);
-      const back = (await startApproved('failback', rb, taskQueue, 'failback', {})) as FailbackResult;
+      // The failover failed, but it moved two writers: drover failback accepts it and brings them home.
+      expect(await exec(['failback', file, '--reason', 'bring orders and payments home', '--time-scale', '0.005', '--detach'], io)).toBe(0);
+      const handle = env.client.workflow.getHandle(`failback-${rb.name}`);
+      await eventually(async () => (await handle.query<RunStatus>('status')).pendingGate, 'the failback gate');
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'failback', approver: 'ic-priya' }] });
+      const back = (await handle.result()) as FailbackResult;
       return { status, back };
     });
 
@@ -141,9 +154,7 @@ describe('a runbook with three databases', () => {
 
   test('given a runbook with several databases, drover promote without --database (or with an unknown one) exits 2 naming them', async () => {
     const { file, taskQueue } = await seededThree('ak-cli');
-    process.env.TEMPORAL_ADDRESS = testTemporalAddress();
-    process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
-    process.env.DROVER_TASK_QUEUE = taskQueue;
+    useCli(taskQueue);
     const io = captureIO();
     expect(await exec(['promote', file, '--to', STANDBY, '--reason', 'one database'], io)).toBe(2);
     expect(io.all()).toContain('--database: required, ');
@@ -152,5 +163,19 @@ describe('a runbook with three databases', () => {
     expect(await exec(['promote', file, '--to', STANDBY, '--reason', 'one database', '--database', 'ledger'], io2)).toBe(2);
     expect(io2.all()).toContain('--database: ');
     expect(io2.all()).toContain('has no database ledger (it has orders, payments, catalog)');
+  });
+
+  test('given a failover that failed before promoting any database, drover failback is refused (exit 3) and changes nothing', async () => {
+    const { rb, file, taskQueue, dbs } = await seededThree('ak-nofb');
+    env.lag.set(dbs[1].replica.identifier, 45); // above maxReplicaLag: a planned failover stops at preflight
+    useCli(taskQueue);
+    const io = captureIO();
+    await env.withWorker(taskQueue, async () => {
+      const status = await failureRecord<RunStatus>(env.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'test', requestedBy: 'ic-test' }] }));
+      expect(status.error?.message).toContain(`payments: replica: replica lag 45s exceeds the bound of 30s`);
+      expect(await exec(['failback', file, '--reason', 'nothing moved', '--detach'], io)).toBe(3);
+    });
+    expect(io.all()).toContain(`the latest failover of ${rb.name} did not complete (FAILED) and promoted no database`);
+    await expect(env.client.workflow.getHandle(`failback-${rb.name}`).describe()).rejects.toThrow();
   });
 });

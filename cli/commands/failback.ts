@@ -1,17 +1,18 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { FailbackInput } from '../../workflows/failback';
+import type { RunStatus } from '../../workflows/status';
 import { currentUser, loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { addRunOptions, parseOptions, runOptions } from '../options';
-import { latestRun, startAndFollow } from '../runs';
+import { fetchStatus, latestRun, startAndFollow } from '../runs';
 import { signRequester } from '../sign';
 import { runWorkflowId } from '../temporal';
 import type { SetExit } from './index';
 
 const options = z.object({ ...runOptions });
 
-/** `drover failback RUNBOOK --reason TEXT`: return to the original region after a completed failover. */
+/** `drover failback RUNBOOK --reason TEXT`: return to the original region after a completed failover (or a failed one that promoted a database). */
 export function failbackCommand(io: CliIO, setExit: SetExit): Command {
   return addRunOptions(
     new Command('failback')
@@ -40,14 +41,19 @@ export function failbackCommand(io: CliIO, setExit: SetExit): Command {
           json: opts.json,
           precondition: async () => {
             const failover = await latestRun(client, 'failover', runbook.name);
-            if (failover?.status !== 'COMPLETED') {
+            // A failover that failed after promoting a database (a breach mid-shift, one of several promotions failed)
+            // leaves writers in the standby region: failback is how they come home.
+            const promotedAny = failover?.status === 'FAILED' && promotedSomething((await fetchStatus(client, failover.workflowId)).status);
+            if (failover?.status !== 'COMPLETED' && !promotedAny) {
               throw new CliError(
-                failover ? `the latest failover of ${runbook.name} did not complete (${failover.status}); failback needs a completed failover` : `${runbook.name} has no failover to fail back from`,
+                failover
+                  ? `the latest failover of ${runbook.name} did not complete (${failover.status}) and promoted no database; failback needs a failover that moved a writer`
+                  : `${runbook.name} has no failover to fail back from`,
                 EXIT.REFUSED,
               );
             }
             const previous = await latestRun(client, 'failback', runbook.name);
-            if (previous?.status === 'COMPLETED' && previous.closeTime && failover.closeTime && previous.closeTime > failover.closeTime) {
+            if (previous?.status === 'COMPLETED' && previous.closeTime && failover?.closeTime && previous.closeTime > failover.closeTime) {
               throw new CliError(`${runbook.name} already failed back (${previous.workflowId}) after its latest failover`, EXIT.REFUSED);
             }
           },
@@ -55,4 +61,9 @@ export function failbackCommand(io: CliIO, setExit: SetExit): Command {
       );
       setExit(code);
     });
+}
+
+/** Whether a (failed) failover promoted at least one database: its promotion step completed, or its per-database record says so. */
+function promotedSomething(status: RunStatus): boolean {
+  return status.steps.some((s) => s.id === 'promote-database' && s.status === 'done') || (status.databases ?? []).some((d) => d.promoted);
 }
