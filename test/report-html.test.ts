@@ -25,20 +25,25 @@ describe('the HTML report in headless Chromium', () => {
     await browser?.close();
   });
 
-  test('a drill report renders both charts with no console error and screenshots to a PNG', async () => {
-    const report = buildReport(sampleDrillInput());
-    const file = path.join(dir, 'report.html');
-    fs.writeFileSync(file, renderHtml(report, sampleTrend()));
-
+  /** Write the report's HTML to a file and open it in a new page, collecting console errors and warnings. */
+  async function openReport(html: string, name: string, watchRequests = false) {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, html);
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warn') errors.push(`${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => errors.push(`pageerror: ${String(e)}`));
-    page.on('requestfailed', (r) => errors.push(`requestfailed: ${r.url()}`));
+    if (watchRequests) page.on('requestfailed', (r) => errors.push(`requestfailed: ${r.url()}`));
     await page.setViewport({ width: 1280, height: 900 });
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    return { page, errors };
+  }
+
+  test('a drill report renders both charts with no console error and screenshots to a PNG', async () => {
+    const report = buildReport(sampleDrillInput());
+    const { page, errors } = await openReport(renderHtml(report, sampleTrend()), 'report.html', true);
 
     const charts = await page.evaluate(() => {
       const g = globalThis as unknown as {
@@ -83,16 +88,7 @@ describe('the HTML report in headless Chromium', () => {
 
   test('a drill of several databases shows the RPO per database as a table, with no console error', async () => {
     const report = buildReport(sampleMultiDatabaseDrillInput());
-    const file = path.join(dir, 'report-databases.html');
-    fs.writeFileSync(file, renderHtml(report, sampleTrend()));
-
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warn') errors.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => errors.push(`pageerror: ${String(e)}`));
-    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    const { page, errors } = await openReport(renderHtml(report, sampleTrend()), 'report-databases.html');
     const rows = await page.evaluate(() => {
       const g = globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> } };
       return Array.from(g.document.querySelectorAll('#rpo-databases tbody tr')).map((tr) => tr.textContent ?? '');
