@@ -13,13 +13,12 @@ import type { FailbackResult } from '../workflows/failback';
 import { approveUpdate } from '../workflows/gates';
 import type { RunStatus } from '../workflows/status';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
-import { captureIO, describeTopology, eventually, failureRecord } from './harness/fixtures';
+import { captureIO, describeTopology, eventually, failureRecord, THREE_DATABASES, threeDatabases } from './harness/fixtures';
 import { testTemporalAddress } from './harness/servers';
 
 const env = new IntegrationEnv();
 const saved = { ...process.env };
 const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
-const NAMES = ['orders', 'payments', 'catalog'];
 
 beforeAll(() => env.start());
 afterAll(async () => {
@@ -27,32 +26,10 @@ afterAll(async () => {
   await env.stop();
 });
 
-/** ApnaKart with three databases in place of its one (own instances, and writer records in a zone of their own; shared fence group). */
-function threeDatabases(prefix: string, overrides: Record<string, unknown> = {}): Array<[Array<string | number>, unknown]> {
-  const list = NAMES.map((name) => ({
-    name,
-    engine: 'postgres',
-    instanceClass: 'db.r6g.large',
-    primary: { identifier: `${prefix}-${name}-mumbai` },
-    replica: { identifier: `${prefix}-${name}-singapore` },
-    maxReplicaLag: '30s',
-    lagPeriod: '1s',
-    lagZeroTimeout: '30s',
-    fence: { method: 'security-group', groupName: 'apnakart-db-fence' },
-    securityGroupName: 'apnakart-db',
-    writerRecord: { name: `${name}-db.${prefix}.test`, zone: `${prefix}.test`, ttl: 30 },
-    ...((overrides[name] as object | undefined) ?? {}),
-  }));
-  return [
-    [['database'], undefined],
-    [['databases'], list],
-  ];
-}
-
 async function seededThree(prefix: string, overrides: Record<string, unknown> = {}): Promise<{ rb: Runbook; file: string; taskQueue: string; dbs: NamedDatabase[] }> {
   const { runbook, file, taskQueue } = await env.seeded(prefix, threeDatabases(prefix, overrides));
   const dbs = databasesOf(runbook);
-  expect(dbs.map((d) => d.name)).toEqual(NAMES);
+  expect(dbs.map((d) => d.name)).toEqual(THREE_DATABASES);
   return { rb: runbook, file, taskQueue, dbs };
 }
 

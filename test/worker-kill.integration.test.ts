@@ -1,6 +1,7 @@
 /**
  * A worker process killed with SIGKILL in the middle of a failover, then restarted: the run
- * completes, and moto's own request recording shows the replica was promoted exactly once.
+ * completes, and moto's own request recording shows each replica was promoted exactly once (one
+ * database killed mid-soak; three databases killed while their promotion children wait for lag 0).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,10 +10,11 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startLagFeeders } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
+import { databasesOf } from '../runbooks/databases';
 import type { MotoServer } from '../infra/local/stack';
 import type { RunStatus } from '../workflows/regionFailover';
 import { exec } from '../cli/main';
-import { captureIO, describeTopology, emulatorConfig, eventually, recordedActions, workflowBundle, writeRunbook } from './harness/fixtures';
+import { captureIO, describeTopology, emulatorConfig, eventually, recordedActions, threeDatabases, workflowBundle, writeRunbook } from './harness/fixtures';
 import { startOwnMoto, testTemporalAddress } from './harness/servers';
 
 const ROOT = path.join(__dirname, '..');
@@ -37,6 +39,12 @@ afterAll(async () => {
   await moto?.stop();
 });
 
+/** Record only this test's requests (tests run in random order; each counts its own promotions). */
+async function startRecordingAfresh(): Promise<void> {
+  await fetch(`${moto.endpoint}/moto-api/recorder/reset-recording`, { method: 'POST' });
+  await fetch(`${moto.endpoint}/moto-api/recorder/start-recording`, { method: 'POST' });
+}
+
 function startWorkerProcess(taskQueue: string): ChildProcess {
   // `node --import tsx`, not the tsx CLI: the CLI runs the worker as its own child, which SIGKILL would miss.
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/main.ts'), 'worker'], {
@@ -52,7 +60,7 @@ test('given a worker killed with SIGKILL during the traffic shift and restarted,
   const { runbook: rb } = writeRunbook({ name, unique: true, set: [[['approvals', 'gates'], []], [['health', 'probes'], {}]] });
   await seedRunbook(rb, emulatorConfig(moto.endpoint));
   const feeder = startLagFeeders({ endpoint: moto.endpoint, rb, lagSeconds: 0, everyMs: 300 });
-  await fetch(`${moto.endpoint}/moto-api/recorder/start-recording`, { method: 'POST' });
+  await startRecordingAfresh();
   const taskQueue = `tq-${name}`;
   const workflowId = `failover-${rb.name}`;
 
@@ -92,4 +100,47 @@ test('given a worker killed with SIGKILL during the traffic shift and restarted,
   expect(await exec(['audit', 'export', workflowId, '--format', 'json'], exported)).toBe(0);
   const seqs = (JSON.parse(exported.stdout.join('\n')) as { events: Array<{ seq: number }> }).events.map((e) => e.seq);
   expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+}, 180_000);
+
+test('given three databases and a worker killed with SIGKILL while their three promotion children wait for lag 0, the failover completes after a restart and each replica is promoted exactly once', async () => {
+  const name = `ak-killdb-${process.pid}`;
+  const { runbook: rb } = writeRunbook({ name, unique: true, set: [[['approvals', 'gates'], []], [['health', 'probes'], {}], ...threeDatabases(name)] });
+  const dbs = databasesOf(rb);
+  await seedRunbook(rb, emulatorConfig(moto.endpoint));
+  // Lag 5 s (within the preflight bound): each child fences its primary, then waits for lag 0.
+  let lag = 5;
+  const feeder = startLagFeeders({ endpoint: moto.endpoint, rb, regions: ['ap-southeast-1', 'ap-south-1'], lagSeconds: () => lag, everyMs: 300 });
+  await startRecordingAfresh();
+  const taskQueue = `tq-${name}`;
+  const workflowId = `failover-${rb.name}`;
+
+  const first = startWorkerProcess(taskQueue);
+  const handle = await client.workflow.start('regionFailover', {
+    taskQueue,
+    workflowId,
+    args: [{ runbook: rb, targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'kill test, three databases', requestedBy: 'ic-test', options: { timeScale: 0.025 } }],
+  });
+  const children = dbs.map((d) => client.workflow.getHandle(`${workflowId}-promote-${d.name}`));
+  await eventually(async () => {
+    const steps = await Promise.all(children.map((c) => c.query<RunStatus>('status').then((s) => s.currentStep).catch(() => undefined)));
+    return steps.every((s) => s === 'wait-lag-zero');
+  }, 'all three promotion children at wait-lag-zero', 90_000);
+  first.kill('SIGKILL');
+  await new Promise((resolve) => first.once('exit', resolve));
+  expect(first.signalCode).toBe('SIGKILL');
+  lag = 0;
+
+  startWorkerProcess(taskQueue);
+  const result = (await handle.result()) as RunStatus;
+  feeder.stop();
+
+  expect(result.phase).toBe('completed');
+  expect(result.databases?.map((d) => [d.name, d.promoted, d.rpo?.lagSeconds])).toEqual(dbs.map((d) => [d.name, true, 0]));
+  const actions = await recordedActions(moto.endpoint);
+  expect(actions.filter((a) => a === 'PromoteReadReplica')).toHaveLength(3);
+  for (const d of dbs) {
+    const after = await describeTopology(rb, moto.endpoint, d.name);
+    expect(after.replicaPromotedTag).toBe(true);
+    expect(after.writer).toBe(after.replica.endpoint);
+  }
 }, 180_000);

@@ -76,6 +76,30 @@ export function onlyDatabase(rb: Pick<Runbook, 'database' | 'databases'>): Named
   return all[0];
 }
 
+export const THREE_DATABASES = ['orders', 'payments', 'catalog'];
+
+/** ApnaKart with three databases in place of its one (own instances, and writer records in a zone of their own; shared fence group). */
+export function threeDatabases(prefix: string, overrides: Record<string, unknown> = {}): Array<[Array<string | number>, unknown]> {
+  const list = THREE_DATABASES.map((name) => ({
+    name,
+    engine: 'postgres',
+    instanceClass: 'db.r6g.large',
+    primary: { identifier: `${prefix}-${name}-mumbai` },
+    replica: { identifier: `${prefix}-${name}-singapore` },
+    maxReplicaLag: '30s',
+    lagPeriod: '1s',
+    lagZeroTimeout: '30s',
+    fence: { method: 'security-group', groupName: 'apnakart-db-fence' },
+    securityGroupName: 'apnakart-db',
+    writerRecord: { name: `${name}-db.${prefix}.test`, zone: `${prefix}.test`, ttl: 30 },
+    ...((overrides[name] as object | undefined) ?? {}),
+  }));
+  return [
+    [['database'], undefined],
+    [['databases'], list],
+  ];
+}
+
 /** A CliIO that keeps what a command printed. */
 export function captureIO(): CliIO & { stdout: string[]; stderr: string[]; all(): string } {
   const stdout: string[] = [];
