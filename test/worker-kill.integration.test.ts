@@ -11,6 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { startLagFeeders } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
 import { databasesOf } from '../runbooks/databases';
+import type { Runbook } from '../runbooks/schema';
 import type { MotoServer } from '../infra/local/stack';
 import type { RunStatus } from '../workflows/regionFailover';
 import { exec } from '../cli/main';
@@ -39,6 +40,28 @@ afterAll(async () => {
   await moto?.stop();
 });
 
+/** Record moto's requests afresh, start a worker process and a planned failover (no gate, soak at 1/40) on the runbook's own task queue. */
+async function startFailover(rb: Runbook, reason: string) {
+  await startRecordingAfresh();
+  const taskQueue = `tq-${rb.name}`;
+  const workflowId = `failover-${rb.name}`;
+  const first = startWorkerProcess(taskQueue);
+  const handle = await client.workflow.start('regionFailover', {
+    taskQueue,
+    workflowId,
+    args: [{ runbook: rb, targetRegion: 'ap-southeast-1', mode: 'planned', reason, requestedBy: 'ic-test', options: { timeScale: 0.025 } }],
+  });
+  return { first, handle, taskQueue, workflowId };
+}
+
+/** SIGKILL the worker process, wait until it is gone, and start a new one on the same task queue. */
+async function killAndRestart(worker: ChildProcess, taskQueue: string): Promise<void> {
+  worker.kill('SIGKILL');
+  await new Promise((resolve) => worker.once('exit', resolve));
+  expect(worker.signalCode).toBe('SIGKILL');
+  startWorkerProcess(taskQueue);
+}
+
 /** Record only this test's requests (tests run in random order; each counts its own promotions). */
 async function startRecordingAfresh(): Promise<void> {
   await fetch(`${moto.endpoint}/moto-api/recorder/reset-recording`, { method: 'POST' });
@@ -60,26 +83,13 @@ test('given a worker killed with SIGKILL during the traffic shift and restarted,
   const { runbook: rb } = writeRunbook({ name, unique: true, set: [[['approvals', 'gates'], []], [['health', 'probes'], {}]] });
   await seedRunbook(rb, emulatorConfig(moto.endpoint));
   const feeder = startLagFeeders({ endpoint: moto.endpoint, rb, lagSeconds: 0, everyMs: 300 });
-  await startRecordingAfresh();
-  const taskQueue = `tq-${name}`;
-  const workflowId = `failover-${rb.name}`;
-
-  const first = startWorkerProcess(taskQueue);
   // A 2 min soak at 1/40 scale: 3 s per traffic step, long enough to kill the worker inside one.
-  const handle = await client.workflow.start('regionFailover', {
-    taskQueue,
-    workflowId,
-    args: [{ runbook: rb, targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'kill test', requestedBy: 'ic-test', options: { timeScale: 0.025 } }],
-  });
+  const { first, handle, taskQueue, workflowId } = await startFailover(rb, 'kill test');
   await eventually(async () => {
     const s = await handle.query<RunStatus>('status').catch(() => undefined);
     return s?.currentStep === 'traffic-10' && s.trafficPercent === 10;
   }, 'the 10% soak', 90_000);
-  first.kill('SIGKILL');
-  await new Promise((resolve) => first.once('exit', resolve));
-  expect(first.signalCode).toBe('SIGKILL');
-
-  startWorkerProcess(taskQueue);
+  await killAndRestart(first, taskQueue);
   const result = (await handle.result()) as RunStatus;
 
   feeder.stop();
@@ -110,27 +120,14 @@ test('given three databases and a worker killed with SIGKILL while their three p
   // Lag 5 s (within the preflight bound): each child fences its primary, then waits for lag 0.
   let lag = 5;
   const feeder = startLagFeeders({ endpoint: moto.endpoint, rb, regions: ['ap-southeast-1', 'ap-south-1'], lagSeconds: () => lag, everyMs: 300 });
-  await startRecordingAfresh();
-  const taskQueue = `tq-${name}`;
-  const workflowId = `failover-${rb.name}`;
-
-  const first = startWorkerProcess(taskQueue);
-  const handle = await client.workflow.start('regionFailover', {
-    taskQueue,
-    workflowId,
-    args: [{ runbook: rb, targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'kill test, three databases', requestedBy: 'ic-test', options: { timeScale: 0.025 } }],
-  });
+  const { first, handle, taskQueue, workflowId } = await startFailover(rb, 'kill test, three databases');
   const children = dbs.map((d) => client.workflow.getHandle(`${workflowId}-promote-${d.name}`));
   await eventually(async () => {
     const steps = await Promise.all(children.map((c) => c.query<RunStatus>('status').then((s) => s.currentStep).catch(() => undefined)));
     return steps.every((s) => s === 'wait-lag-zero');
   }, 'all three promotion children at wait-lag-zero', 90_000);
-  first.kill('SIGKILL');
-  await new Promise((resolve) => first.once('exit', resolve));
-  expect(first.signalCode).toBe('SIGKILL');
   lag = 0;
-
-  startWorkerProcess(taskQueue);
+  await killAndRestart(first, taskQueue);
   const result = (await handle.result()) as RunStatus;
   feeder.stop();
 
