@@ -1,16 +1,16 @@
-import { ApplicationFailure, ChildWorkflowFailure, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RecordState } from '../activities/route53';
 import type { Runbook } from '../runbooks/schema';
-import { childIdFor, databasesOf, dbIn, worstRpo, type NamedDatabase } from '../runbooks/databases';
+import { databasesOf, dbIn, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from './failures';
 import { long, probe, short } from './proxies';
-import { AuditTrail, drainQuietly } from './audit';
+import { AuditTrail } from './audit';
 import { Gates, type RequesterIdentity } from './gates';
 import { runTag } from './ids';
-import { childStatus, failedPhase, failureMessage, failureType, Journal } from './journal';
+import { failRun, failureMessage, Journal } from './journal';
 import { Notifier } from './notify';
-import { promoteReplica } from './promoteReplica';
-import { statusQuery, type DatabaseOutcome, type RunStatus } from './status';
+import { aboutDatabase, promoteEach } from './promoteEach';
+import { statusQuery, type RunStatus } from './status';
 import { shiftProgressively } from './traffic';
 import type { DrillLink } from './regionFailover';
 
@@ -60,8 +60,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const tag = runTag(info.runId);
   const dbs = databasesOf(rb);
   const single = dbs.length === 1;
-  /** A note about one database: unprefixed when the runbook has only one (as before `databases`). */
-  const about = (d: NamedDatabase, text: string) => (single ? text : `${d.name}: ${text}`);
+  const about = aboutDatabase(dbs.length);
   const primaryId = (d: NamedDatabase) => dbIn(rb, d, original);
   const standbyId = (d: NamedDatabase) => dbIn(rb, d, standby);
   const ids = (which: (d: NamedDatabase) => string) => dbs.map(which).join(', ');
@@ -182,27 +181,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       });
       await journal.run('switchover-db', async () => {
         // One planned switchover child per database that moved, in parallel; each runs to its end.
-        const settled = await Promise.allSettled(moved.map(({ d }) =>
-          executeChild(promoteReplica, {
-            workflowId: childIdFor(info.workflowId, 'switchover', d, dbs.length),
-            args: [{ runbook: rb, toRegion: original, mode: 'planned', reason: input.reason, requestedBy: input.requestedBy, ...(single ? {} : { database: d.name }) }],
-          }),
-        ));
-        const outcomes: DatabaseOutcome[] = settled.map((r, i) => {
-          const d = moved[i].d;
-          const child = r.status === 'fulfilled' ? r.value : childStatus(r.reason);
-          for (const st of child?.steps ?? []) if (st.notes.length > 0) journal.note('switchover-db', about(d, `${st.title}: ${st.notes.join('; ')}`));
-          if (r.status === 'fulfilled') return { name: d.name, identifier: r.value.newWriter.identifier, region: original, promoted: true, rpo: r.value.rpo, writerEndpoint: r.value.newWriter.endpoint };
-          return { ...(child?.databases?.[0] ?? { identifier: primaryId(d), region: original, promoted: false }), name: d.name, error: failureMessage(r.reason) };
-        });
-        status.databases = outcomes;
-        const worst = worstRpo(outcomes.map((o) => o.rpo));
-        if (worst) status.rpo = single ? worst : { ...worst, note: `worst of ${outcomes.length} databases, ${outcomes.find((o) => o.rpo === worst)?.name}: ${worst.note}` };
-        if (single) status.newWriterEndpoint = outcomes[0].writerEndpoint;
-        const failed = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-        if (failed.length === 0) return;
-        if (single) throw failed[0];
-        throw ApplicationFailure.create({ type: failureType(failed[0] instanceof ChildWorkflowFailure ? failed[0].cause : failed[0]) ?? FailureType.InvalidState, message: `${failed.length} of ${outcomes.length} switchovers failed: ${outcomes.filter((o) => o.error).map((o) => `${o.name}: ${o.error}`).join('; ')}`, nonRetryable: true });
+        const results = await promoteEach({ dbs: moved.map((m) => m.d), total: dbs.length, parentId: info.workflowId, suffix: 'switchover', input: { runbook: rb, toRegion: original, mode: 'planned', reason: input.reason, requestedBy: input.requestedBy }, journal, step: 'switchover-db', status });
+        if (single) status.newWriterEndpoint = results[0].newWriter.endpoint;
       });
       undo.push({ what: `traffic back to 100% ${standby}`, run: () => long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion: standby, toRegion: original, percent: 0 }) });
       await shiftProgressively({ rb, fromRegion: standby, toRegion: original, scale, journal, prefix: 'traffic-back', onPercent: (p) => (status.trafficPercent = p) });
@@ -243,7 +223,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     // 9. Topology report.
     const topology = await journal.run('topology', async (): Promise<TopologyReport> => {
       // Scheduled in this order (each database's writer then replica, then traffic), as before `databases`.
-      const dbReads = Promise.all(dbs.flatMap((d) => [short.describeDb({ region: original, identifier: primaryId(d) }), short.describeDb({ region: standby, identifier: standbyId(d) })]));
+      const dbReads = Promise.all(dbs.map((d) => Promise.all([short.describeDb({ region: original, identifier: primaryId(d) }), short.describeDb({ region: standby, identifier: standbyId(d) })])));
       const trafficRead = short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [original, standby] });
       const [states, traffic] = await Promise.all([dbReads, trafficRead]);
       const compute = await Promise.all(
@@ -253,7 +233,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         }),
       );
       const databases = dbs.map((d, i) => {
-        const [w, r] = [states[2 * i], states[2 * i + 1]];
+        const [w, r] = states[i];
         journal.note('topology', about(d, `writer ${w.identifier} (${original}); replica ${r.identifier} (${standby}) from ${r.replicationSource ?? '?'}`));
         return { name: d.name, writer: { region: original, identifier: w.identifier, arn: w.arn }, replica: { region: standby, identifier: r.identifier, arn: r.arn, source: r.replicationSource } };
       });
@@ -265,13 +245,6 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     status.audit = await trail?.drain();
     return { ...status, currentStep: undefined, topology, compensations };
   } catch (err) {
-    const type = failureType(err);
-    status.phase = failedPhase(type);
-    status.error = { type, message: failureMessage(err) + (compensations.length > 0 ? `; compensation: ${compensations.join('; ')}` : '') };
-    journal.markNotRun();
-    await notifier?.finished({ ...status, compensations });
-    trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations } });
-    status.audit = await drainQuietly(trail, status);
-    throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined, compensations }] });
+    return failRun(err, { status, journal, trail, notifier }, () => compensations, { inMessage: true });
   }
 }

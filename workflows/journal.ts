@@ -1,5 +1,5 @@
 import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, isCancellation } from '@temporalio/workflow';
-import type { AuditTrail } from './audit';
+import { drainQuietly, type AuditTrail } from './audit';
 import { FailureType } from './failures';
 import type { Notifier } from './notify';
 import type { RunStatus } from './status';
@@ -114,4 +114,29 @@ export class Journal {
       if (failure) this.notifier?.stepFailed(step, failure.err);
     }
   }
+}
+
+/**
+ * End a failed run the one way every run ends: phase and error from the failure (the compensation
+ * appended to the message when `inMessage`), the steps never reached marked as such, the compensation
+ * record, the notification, the run.end audit event and the drained trail; then fail the workflow with
+ * the run's record attached (the CLI and drills read it from the failure details).
+ */
+export async function failRun(
+  err: unknown,
+  run: { status: RunStatus; journal: Journal; trail?: AuditTrail; notifier?: Notifier },
+  compensations: () => string[],
+  opts: { inMessage?: boolean } = {},
+): Promise<never> {
+  const { status, journal, trail, notifier } = run;
+  const type = failureType(err);
+  status.phase = failedPhase(type);
+  status.error = { type, message: failureMessage(err) };
+  journal.markNotRun();
+  status.compensations = compensations();
+  if (opts.inMessage && status.compensations.length > 0) status.error.message += `; compensation: ${status.compensations.join('; ')}`;
+  await notifier?.finished(status);
+  trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations: status.compensations } });
+  status.audit = await drainQuietly(trail, status);
+  throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
 }

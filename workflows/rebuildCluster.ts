@@ -1,11 +1,11 @@
 import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ApplySummary, PlanSummary } from '../activities/iac';
 import type { Runbook } from '../runbooks/schema';
-import { AuditTrail, drainQuietly } from './audit';
+import { AuditTrail } from './audit';
 import { FailureType } from './failures';
 import { Gates, type RequesterIdentity } from './gates';
 import { runTag } from './ids';
-import { failedPhase, failureMessage, failureType, Journal } from './journal';
+import { failRun, Journal } from './journal';
 import { Notifier } from './notify';
 import { long, short } from './proxies';
 import { statusQuery, type RebuildRecord, type RunStatus } from './status';
@@ -172,18 +172,10 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     status.audit = await trail?.drain();
     return { ...status, currentStep: undefined };
   } catch (err) {
-    const type = failureType(err);
-    status.phase = failedPhase(type);
-    status.error = { type, message: failureMessage(err) };
-    journal.markNotRun();
-    status.compensations = [
+    return failRun(err, { status, journal, trail, notifier }, () => [
       journal.get('apply').status === 'pending'
         ? 'kept: nothing was applied; the state is as it was'
         : 'kept: what the apply completed, in the state backend; a new rebuild plans from there',
-    ];
-    await notifier?.finished(status);
-    trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations: status.compensations } });
-    status.audit = await drainQuietly(trail, status);
-    throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
+    ]);
   }
 }

@@ -1,15 +1,15 @@
-import { ApplicationFailure, ChildWorkflowFailure, executeChild, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import type { Runbook } from '../runbooks/schema';
-import { childIdFor, databasesOf, worstRpo, writerZone, type NamedDatabase } from '../runbooks/databases';
+import { databasesOf, writerZone, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from './failures';
 import { long, probe as preflight, short } from './proxies';
-import { statusQuery, type DatabaseOutcome, type RunStatus } from './status';
-import { AuditTrail, drainQuietly } from './audit';
+import { statusQuery, type RunStatus } from './status';
+import { AuditTrail } from './audit';
 import { Gates, type RequesterIdentity } from './gates';
-import { childStatus, failedPhase, failureMessage, failureType, Journal } from './journal';
+import { failRun, failureMessage, Journal } from './journal';
 import { Notifier } from './notify';
-import { promoteReplica } from './promoteReplica';
+import { aboutDatabase, promoteEach } from './promoteEach';
 import { shiftProgressively } from './traffic';
 
 /** Patch id: the database step runs the promoteReplica runbook as a child (histories before it replay the inline path). */
@@ -63,8 +63,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
 
   const dbs = databasesOf(rb);
   const single = dbs.length === 1;
-  /** A check or note about one database: unprefixed when the runbook has only one (as before `databases`). */
-  const about = (d: NamedDatabase, text: string) => (single ? text : `${d.name}: ${text}`);
+  const about = aboutDatabase(dbs.length);
   const trail = AuditTrail.open(rb);
   const notifier = Notifier.open(rb, 'failover', trail, { mode, drill: input.drill?.workflowId });
   const journal = new Journal([
@@ -108,47 +107,6 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   const alarms = (region: string) => rb.health.alarms[region] ?? [];
   const probes = (region: string) => rb.health.probes[region] ?? [];
   let lastLag: LagReading | null = null;
-
-  /**
-   * The promotion runbook as a child per database, all in parallel: fencing and lag 0 in planned mode,
-   * an RPO each. Every child runs to its end (none is cut short by another's failure); any failure
-   * fails the step, naming which databases were promoted and which were not.
-   */
-  async function promoteAll(): Promise<Array<{ db: NamedDatabase; identifier: string; endpoint?: string }>> {
-    const settled = await Promise.allSettled(
-      dbs.map((d) =>
-        executeChild(promoteReplica, {
-          workflowId: childIdFor(info.workflowId, 'promote', d, dbs.length),
-          args: [{ runbook: rb, toRegion: targetRegion, mode, reason: input.reason, requestedBy: input.requestedBy, repointWriter: false, ...(single ? {} : { database: d.name }) }],
-        }),
-      ),
-    );
-    const outcomes: DatabaseOutcome[] = settled.map((r, i) => {
-      const d = dbs[i];
-      const child = r.status === 'fulfilled' ? r.value : childStatus(r.reason);
-      for (const s of child?.steps ?? []) if (s.notes.length > 0) journal.note('promote-database', about(d, `${s.title}: ${s.notes.join('; ')}`));
-      if (r.status === 'fulfilled') return { name: d.name, identifier: r.value.newWriter.identifier, region: targetRegion, promoted: true, rpo: r.value.rpo, writerEndpoint: r.value.newWriter.endpoint };
-      return { ...(child?.databases?.[0] ?? { identifier: d.replica.identifier, region: targetRegion, promoted: false }), name: d.name, error: failureMessage(r.reason) };
-    });
-    status.databases = outcomes;
-    const worst = worstRpo(outcomes.map((o) => o.rpo));
-    const worstName = outcomes.find((o) => o.rpo === worst)?.name;
-    if (worst) status.rpo = single ? worst : { ...worst, note: `worst of ${dbs.length} databases, ${worstName}: ${worst.note}` };
-    const failed = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-    if (failed.length > 0) {
-      if (single) throw failed[0];
-      const promoted = outcomes.filter((o) => o.promoted).map((o) => o.name);
-      throw ApplicationFailure.create({
-        type: failureType(failed[0] instanceof ChildWorkflowFailure ? failed[0].cause : failed[0]) ?? FailureType.InvalidState,
-        message: `${failed.length} of ${dbs.length} promotions failed: ${outcomes.filter((o) => o.error).map((o) => `${o.name}: ${o.error}`).join('; ')}; promoted: ${promoted.length > 0 ? promoted.join(', ') : 'none'}`,
-        nonRetryable: true,
-      });
-    }
-    return settled.map((r, i) => {
-      const child = (r as PromiseFulfilledResult<Awaited<ReturnType<typeof promoteReplica>>>).value;
-      return { db: dbs[i], identifier: child.newWriter.identifier, endpoint: child.newWriter.endpoint };
-    });
-  }
 
   try {
     // 0. Drills yield to a real failover: each is cancelled, fails back, and closes before preflight.
@@ -234,7 +192,10 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         else for (const c of targetClusters) await scale(c);
       }),
       journal.run('promote-database', async (): Promise<Array<{ db: NamedDatabase; identifier: string; endpoint?: string }>> => {
-        if (patched(PROMOTE_AS_CHILD)) return promoteAll();
+        if (patched(PROMOTE_AS_CHILD)) {
+          const results = await promoteEach({ dbs, total: dbs.length, parentId: info.workflowId, suffix: 'promote', input: { runbook: rb, toRegion: targetRegion, mode, reason: input.reason, requestedBy: input.requestedBy, repointWriter: false }, journal, step: 'promote-database', status });
+          return results.map((r, i) => ({ db: dbs[i], identifier: r.newWriter.identifier, endpoint: r.newWriter.endpoint }));
+        }
         // Recorded before the promotion ran as a child (one database then).
         const d = dbs[0];
         const id = d.replica.identifier;
@@ -267,21 +228,21 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     // 6. Final verification of the target region's state.
     await journal.run('verify', async () => {
       const problems: string[] = [];
-      const [traffic, health, ...perDb] = await Promise.all([
+      // Scheduled in this order (traffic, health, then each database's record and instance), as before `databases`.
+      const [traffic, health, perDb] = await Promise.all([
         short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [fromRegion, targetRegion] }),
         short.checkHealth({ region: targetRegion, alarms: alarms(targetRegion), probes: probes(targetRegion) }),
-        ...writers.flatMap((w) => [short.readCname({ zone: writerZone(rb, w.db), name: w.db.writerRecord.name }), short.describeDb({ region: targetRegion, identifier: w.db.replica.identifier })]),
+        Promise.all(writers.map((w) => Promise.all([short.readCname({ zone: writerZone(rb, w.db), name: w.db.writerRecord.name }), short.describeDb({ region: targetRegion, identifier: w.db.replica.identifier })]))),
       ]);
       for (const t of traffic) if (t.share[targetRegion] !== 100) problems.push(`${t.name} sends ${t.share[targetRegion] ?? 0}% to ${targetRegion}`);
       problems.push(...health.breaches);
       writers.forEach((w, i) => {
-        const cname = perDb[2 * i] as string | undefined;
-        const db = perDb[2 * i + 1] as Awaited<ReturnType<typeof short.describeDb>>;
+        const [cname, db] = perDb[i];
         if (cname !== w.endpoint) problems.push(`${w.db.writerRecord.name} points at ${cname}, not ${w.endpoint}`);
         if (!db.standalone || db.status !== 'available') problems.push(`${db.identifier} is ${db.status}${db.standalone ? '' : ' and still a replica'}`);
       });
       if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `verification failed: ${problems.join('; ')}`, nonRetryable: true });
-      journal.note('verify', `${traffic.length} records at 100% ${targetRegion}; health OK; ${single ? `writer ${perDb[0] as string}` : `${writers.length} writer records on their new writers`}`);
+      journal.note('verify', `${traffic.length} records at 100% ${targetRegion}; health OK; ${single ? `writer ${perDb[0][0]}` : `${writers.length} writer records on their new writers`}`);
     });
 
     status.phase = 'completed';
@@ -294,15 +255,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     status.audit = await trail?.drain();
     return { ...status, currentStep: undefined };
   } catch (err) {
-    const type = failureType(err);
-    status.phase = failedPhase(type);
-    status.error = { type, message: failureMessage(err) };
-    journal.markNotRun();
-    status.compensations = leftState(journal, status, targetRegion);
-    await notifier?.finished(status);
-    trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations: status.compensations } });
-    status.audit = await drainQuietly(trail, status);
-    throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
+    return failRun(err, { status, journal, trail, notifier }, () => leftState(journal, status, targetRegion));
   }
 }
 
