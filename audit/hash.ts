@@ -35,6 +35,9 @@ export type ChainVerdict =
 export interface VerifyExpectations {
   /** Every event must belong to this run. */
   runId?: string;
+  /** ... of this workflow id and runbook (a trail copied under another run's name is not that run's). */
+  workflowId?: string;
+  runbook?: string;
   /** The head hash the workflow returned: catches a deleted tail, or a chain recomputed after tampering. */
   head?: string;
 }
@@ -53,6 +56,8 @@ export function verifyChain(events: AuditEvent[], expect: VerifyExpectations = {
     const name = `event ${eventName(event)}`;
     const expectedSeq = (prev?.seq ?? 0) + 1;
     if (expect.runId !== undefined && event.runId !== expect.runId) return bad(index, event.seq, `${name} belongs to run ${event.runId}, not ${expect.runId}`);
+    if (expect.workflowId !== undefined && event.workflowId !== expect.workflowId) return bad(index, event.seq, `${name} belongs to workflow ${event.workflowId}, not ${expect.workflowId}`);
+    if (expect.runbook !== undefined && event.runbook !== expect.runbook) return bad(index, event.seq, `${name} belongs to runbook ${event.runbook}, not ${expect.runbook}`);
     if (hashEvent(event) !== event.hash) return bad(index, event.seq, `${name} was modified: its content does not match its hash`);
     if (event.seq !== expectedSeq) {
       if (seen.has(event.seq)) return bad(index, event.seq, `${name} was inserted: seq ${event.seq} appears twice`);

@@ -19,7 +19,8 @@ function state(value: unknown, max = 160): string {
 }
 
 function verdictLine(t: AuditTrail): string {
-  return t.verdict.ok ? `chain verified: ${t.verdict.count} events, head ${t.verdict.head}` : `CHAIN BROKEN: ${t.verdict.firstBad.reason}`;
+  // Hashes alone: what the chain proves without its anchor, which only `drover audit verify` checks.
+  return t.verdict.ok ? `chain intact: ${t.verdict.count} events, head ${t.verdict.head} (not checked against the run's anchor: drover audit verify does)` : `DOES NOT VERIFY: ${t.verdict.firstBad.reason}`;
 }
 
 /** A readable timeline for a terminal: one line per event, evidence indented below it. */

@@ -258,6 +258,8 @@ export interface S3StoreOptions {
   bucket: string;
   /** Key prefix, e.g. `drover-audit/` (default). */
   prefix?: string;
+  /** MaxKeys of each ListObjectVersions page (default: the service's, 1000 on S3). */
+  versionPageSize?: number;
   /** Per-object lock set on every write; without it the bucket's default retention applies. */
   retention?: AuditRetention;
   now?: () => Date;
@@ -277,10 +279,12 @@ export class S3Store implements AuditStore {
   private readonly bucket: string;
   private readonly retention?: AuditRetention;
   private readonly now: () => Date;
+  private readonly versionPageSize?: number;
 
   constructor(opts: S3StoreOptions) {
     this.s3 = opts.s3;
     this.bucket = opts.bucket;
+    this.versionPageSize = opts.versionPageSize;
     this.prefix = opts.prefix ?? 'drover-audit/';
     if (this.prefix !== '' && !this.prefix.endsWith('/')) this.prefix += '/';
     this.retention = opts.retention;
@@ -382,6 +386,49 @@ export class S3Store implements AuditStore {
     return events;
   }
 
+  /**
+   * Every version and delete marker under a run's prefix, per key: what current-object listings cannot show.
+   * S3 lists keys in ascending order and the versions of a key newest first, the current one flagged IsLatest
+   * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html, "Examples": versions are
+   * returned in the order they were stored, most recent first); a truncated page continues from
+   * NextKeyMarker + NextVersionIdMarker passed back as KeyMarker + VersionIdMarker (same page).
+   */
+  async versions(run: AuditRunRef): Promise<S3KeyHistory[]> {
+    const prefix = this.runPrefix(run);
+    const byKey = new Map<string, S3KeyHistory>();
+    const entry = (key: string) => {
+      let h = byKey.get(key);
+      if (!h) {
+        const m = /^(\d+)\.json$/.exec(key.slice(prefix.length));
+        h = { key, seq: m ? Number(m[1]) : undefined, versions: [], deleteMarkers: [] };
+        byKey.set(key, h);
+      }
+      return h;
+    };
+    let KeyMarker: string | undefined;
+    let VersionIdMarker: string | undefined;
+    for (;;) {
+      let out;
+      try {
+        out = await this.s3.listObjectVersions({ Bucket: this.bucket, Prefix: prefix, KeyMarker, VersionIdMarker, MaxKeys: this.versionPageSize });
+      } catch (e) {
+        throw this.failure(e, 'ListObjectVersions', prefix);
+      }
+      for (const v of out.Versions ?? []) if (v.Key) entry(v.Key).versions.push({ versionId: v.VersionId ?? 'null', isLatest: v.IsLatest === true, lastModified: v.LastModified });
+      for (const d of out.DeleteMarkers ?? []) if (d.Key) entry(d.Key).deleteMarkers.push({ versionId: d.VersionId ?? 'null', isLatest: d.IsLatest === true, lastModified: d.LastModified });
+      if (!out.IsTruncated) break;
+      if (!out.NextKeyMarker) throw new AuditStoreError('corrupt', `S3 ListObjectVersions of s3://${this.bucket}/${prefix} was cut short without saying where to continue`);
+      KeyMarker = out.NextKeyMarker;
+      VersionIdMarker = out.NextVersionIdMarker;
+    }
+    return [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  /** What the run's version history shows was done to its locked events (nothing: an empty list). */
+  async tampering(run: AuditRunRef): Promise<S3Tamper[]> {
+    return tamperEvidence(await this.versions(run), `s3://${this.bucket}/`);
+  }
+
   async runs(workflowId: string): Promise<AuditRunInfo[]> {
     const wf = segment(workflowId, 'workflow id');
     const found: AuditRunInfo[] = [];
@@ -396,6 +443,59 @@ export class S3Store implements AuditStore {
     }
     return byStart(found);
   }
+}
+
+/** One version (or delete marker) of an event object, as ListObjectVersions reports it. */
+export interface S3ObjectVersion {
+  versionId: string;
+  isLatest: boolean;
+  lastModified?: Date;
+}
+
+/** The version history of one key under a run's prefix. */
+export interface S3KeyHistory {
+  key: string;
+  /** The event the key names (`<seq:8>.json`); undefined for a key that names none. */
+  seq?: number;
+  /** Versions with content, newest first (the listing order): the last one is the locked original. */
+  versions: S3ObjectVersion[];
+  deleteMarkers: S3ObjectVersion[];
+}
+
+/** Evidence, in a run's version history, of something done to its events after they were written. */
+export interface S3Tamper {
+  seq?: number;
+  key: string;
+  kind: 'overwritten' | 'hidden' | 'overwritten-and-hidden' | 'deleted-and-rewritten' | 'marker-only' | 'stray';
+  message: string;
+}
+
+/**
+ * Read tampering off a run's version history. drover writes each event once (If-None-Match: *), so every
+ * key holds exactly one version and no delete marker; anything else was done by someone else. Object Lock
+ * stops nobody from adding a version or a delete marker, it only keeps the locked versions: a simple DELETE
+ * in a versioned bucket adds a delete marker that hides the object from GET and ListObjectsV2 while the
+ * locked version stays (https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeleteMarker.html,
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-delete-markers).
+ */
+export function tamperEvidence(history: S3KeyHistory[], where = ''): S3Tamper[] {
+  const found: S3Tamper[] = [];
+  for (const h of history) {
+    const original = h.versions[h.versions.length - 1];
+    const hidden = h.deleteMarkers.some((d) => d.isLatest);
+    if (h.seq === undefined) {
+      if (h.versions.length > 0) found.push({ key: h.key, kind: 'stray', message: `${where}${h.key} is not an event key: an object was added under the run's prefix` });
+      continue;
+    }
+    const name = `event #${h.seq}`;
+    const add = (kind: S3Tamper['kind'], message: string) => found.push({ seq: h.seq, key: h.key, kind, message });
+    if (!original) add('marker-only', `${name} has only a delete marker under its key and no stored version: the event is gone (its Object Lock did not hold)`);
+    else if (h.versions.length > 1 && hidden) add('overwritten-and-hidden', `${name} was overwritten by a later version and is hidden by a delete marker (the locked original is still there: version ${original.versionId})`);
+    else if (h.versions.length > 1) add('overwritten', `${name} was overwritten by a later version (${h.versions.length} versions; the locked original is the oldest: version ${original.versionId})`);
+    else if (hidden) add('hidden', `${name} is hidden by a delete marker (the locked original is still there: version ${original.versionId})`);
+    else if (h.deleteMarkers.length > 0) add('deleted-and-rewritten', `${name}'s key also holds a delete marker (someone issued a DELETE on it), though the marker does not hide the event now`);
+  }
+  return found.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER) || a.key.localeCompare(b.key));
 }
 
 /**

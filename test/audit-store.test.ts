@@ -5,11 +5,11 @@ import { createAuditActivities, type AuditTarget } from '../activities/audit';
 import { createAwsClients, type S3Api } from '../activities/aws/clients';
 import type { AuditDraftInput, AuditEvent, AuditRunRef } from '../audit/chain';
 import { sealEvents, verifyChain } from '../audit/hash';
-import { AuditStoreError, ensureAuditBucket, JsonlStore, S3Store } from '../audit/store';
+import { AuditStoreError, ensureAuditBucket, JsonlStore, S3Store, tamperEvidence } from '../audit/store';
 import { exec } from '../cli/main';
 import type { MotoServer } from '../infra/local/stack';
 import { FailureType } from '../workflows/failures';
-import { startOwnMoto, testTempDir } from './harness/servers';
+import { startOwnMoto, testTemporalAddress, testTempDir } from './harness/servers';
 
 // A private moto: Object Lock'ed objects cannot be deleted, so they stay out of the shared server's state.
 
@@ -91,19 +91,30 @@ async function overwrite(store: S3Store, run: AuditRunRef, seq: number, event: u
   await raw.putObject({ Bucket: LOCKED, Key: store.key(run, seq), Body: `${JSON.stringify(event)}\n` });
 }
 
-/** Run `drover audit ...` in-process through the real CLI, its AWS endpoint the private moto. */
+/**
+ * Run `drover audit ...` in-process through the real CLI, its AWS endpoint the private moto, its Temporal the
+ * suite's server (which never ran these synthetic runs: they verify only against explicit anchors).
+ */
 async function drover(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const saved = process.env.AWS_ENDPOINT_URL;
+  const saved = { aws: process.env.AWS_ENDPOINT_URL, temporal: process.env.TEMPORAL_ADDRESS };
   process.env.AWS_ENDPOINT_URL = moto.endpoint;
+  process.env.TEMPORAL_ADDRESS = testTemporalAddress();
   try {
     const code = await exec(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
     return { code, out, err };
   } finally {
-    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
-    else process.env.AWS_ENDPOINT_URL = saved;
+    for (const [k, v] of [['AWS_ENDPOINT_URL', saved.aws], ['TEMPORAL_ADDRESS', saved.temporal]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
+}
+
+/** Put a delete marker on an event's key (a plain DELETE): the locked version stays, hidden. */
+async function hide(store: S3Store, run: AuditRunRef, seq: number): Promise<void> {
+  await raw.deleteObject({ Bucket: LOCKED, Key: store.key(run, seq) });
 }
 
 const s3Args = ['--store', 's3', '--bucket', LOCKED, '--region', SINGAPORE];
@@ -236,6 +247,82 @@ describe('tampering is detected', () => {
     expect(verifyChain(await store.list(run))).toMatchObject({ ok: false, firstBad: { seq: 3, reason: expect.stringMatching(/#3 aws\.PromoteReadReplica is out of order: it stands where #2 gate\.approved belongs/) } });
   });
 
+  it('S3: delete markers hiding the tail leave a current listing whose chain verifies; the version history names each hidden event', async () => {
+    const run = newRun();
+    const store = lockedStore();
+    await store.append(sealed(run, 6));
+    await hide(store, run, 5);
+    await hide(store, run, 6);
+    // What ListObjectsV2 shows is a clean, shorter chain: the attack a chain alone cannot see.
+    expect(verifyChain(await store.list(run))).toMatchObject({ ok: true, count: 4 });
+    const evidence = await store.tampering(run);
+    expect(evidence.map((t) => [t.seq, t.kind])).toEqual([
+      [5, 'hidden'],
+      [6, 'hidden'],
+    ]);
+    expect(evidence[0].message).toMatch(/^event #5 is hidden by a delete marker \(the locked original is still there: version \S+\)$/);
+  });
+
+  it('S3: a consistent rewrite from event #3 (new versions, hashes recomputed) verifies as a chain; the version history names #3 as overwritten', async () => {
+    const run = newRun();
+    const store = lockedStore();
+    const events = sealed(run, 5);
+    await store.append(events);
+    const forged = sealEvents({ seq: 2, hash: events[1].hash }, events.slice(2).map(({ seq: _s, prevHash: _p, hash: _h, ...e }) => ({ ...e, actor: { id: 'mallory', verified: true } })));
+    for (const e of forged) await overwrite(store, run, e.seq, e);
+    expect(verifyChain(await store.list(run))).toMatchObject({ ok: true, count: 5 });
+    const evidence = await store.tampering(run);
+    expect(evidence.map((t) => [t.seq, t.kind])).toEqual([
+      [3, 'overwritten'],
+      [4, 'overwritten'],
+      [5, 'overwritten'],
+    ]);
+    const [original] = ((await raw.listObjectVersions({ Bucket: LOCKED, Prefix: store.key(run, 3) })).Versions ?? []).slice(-1);
+    expect(evidence[0].message).toBe(`event #3 was overwritten by a later version (2 versions; the locked original is the oldest: version ${original.VersionId})`);
+  });
+
+  it('S3: the version history is read across pages (KeyMarker and VersionIdMarker), with the same evidence as in one page', async () => {
+    const run = newRun();
+    const store = lockedStore();
+    const events = sealed(run, 5);
+    await store.append(events);
+    await overwrite(store, run, 2, { ...events[1], detail: 'edited' });
+    await overwrite(store, run, 2, { ...events[1], detail: 'edited again' });
+    await hide(store, run, 4);
+    const paged = new S3Store({ s3: s3(SINGAPORE), bucket: LOCKED, versionPageSize: 2 });
+    const history = await paged.versions(run);
+    expect(history.map((h) => [h.seq, h.versions.length, h.deleteMarkers.length])).toEqual([
+      [1, 1, 0],
+      [2, 3, 0],
+      [3, 1, 0],
+      [4, 1, 1],
+      [5, 1, 0],
+    ]);
+    expect(await paged.tampering(run)).toEqual(await store.tampering(run));
+    expect((await store.tampering(run)).map((t) => [t.seq, t.kind])).toEqual([
+      [2, 'overwritten'],
+      [4, 'hidden'],
+    ]);
+  });
+
+  it('S3: reads evidence off a version history: overwritten and hidden, a marker alone, an object that is no event', () => {
+    const v = (id: string, isLatest = false) => ({ versionId: id, isLatest });
+    const evidence = tamperEvidence(
+      [
+        { key: 'p/00000001.json', seq: 1, versions: [v('a', true)], deleteMarkers: [] },
+        { key: 'p/00000002.json', seq: 2, versions: [v('b2'), v('b1')], deleteMarkers: [v('m', true)] },
+        { key: 'p/00000003.json', seq: 3, versions: [], deleteMarkers: [v('m3', true)] },
+        { key: 'p/notes.txt', versions: [v('n', true)], deleteMarkers: [] },
+      ],
+      's3://b/',
+    );
+    expect(evidence.map((t) => t.message)).toEqual([
+      'event #2 was overwritten by a later version and is hidden by a delete marker (the locked original is still there: version b1)',
+      'event #3 has only a delete marker under its key and no stored version: the event is gone (its Object Lock did not hold)',
+      "s3://b/p/notes.txt is not an event key: an object was added under the run's prefix",
+    ]);
+  });
+
   const jsonl = async (edit: (lines: string[]) => string[]) => {
     const run = newRun();
     const store = new JsonlStore(testTempDir('audit-'));
@@ -335,62 +422,131 @@ describe('the appendAudit activity', () => {
   });
 });
 
-describe('drover audit (the command, run in-process around auditCommand)', () => {
-  it('verify exits 0 with the count and head, then 1 naming the event once the S3 copy is edited', async () => {
+describe('drover audit (the command, in-process) on runs Temporal does not know: explicit anchors only', () => {
+  it('verify on S3 exits 0 against --head and --events, then 1 naming the overwritten event once the copy is edited', async () => {
     const run = newRun();
     const store = lockedStore();
     const events = sealed(run, 6);
     await store.append(events);
-    const ok = await drover(['audit', 'verify', run.workflowId, ...s3Args]);
-    expect(ok).toMatchObject({ code: 0, out: [`audit of ${run.workflowId} verified: 6 events, head ${events[5].hash}`] });
+    const head = events[5].hash;
+    const anchor = ['--run-id', run.runId, '--head', head, '--events', '6'];
+    const ok = await drover(['audit', 'verify', run.workflowId, ...s3Args, ...anchor]);
+    expect(ok).toMatchObject({ code: 0, err: [] });
+    expect(ok.out).toEqual([
+      `audit of ${run.workflowId} verified: 6 events, head ${head}`,
+      `  anchored by the head and count given with --head and --events: 6 events ending at ${head}`,
+      `  not anchored in Temporal: Temporal has no run ${run.runId} of ${run.workflowId} (its retention may have expired)`,
+      `  every event in s3://${LOCKED}/drover-audit/ is its locked original: no later versions, no delete markers`,
+    ]);
 
     await overwrite(store, run, 2, { ...events[1], actor: { id: 'mallory', verified: true } });
-    const bad = await drover(['audit', 'verify', run.workflowId, ...s3Args]);
+    const bad = await drover(['audit', 'verify', run.workflowId, ...s3Args, ...anchor]);
     expect(bad.code).toBe(1);
-    expect(bad.err.join('\n')).toMatch(/FAILED verification[\s\S]*event #2 gate\.approved was modified/);
+    expect(bad.err).toEqual([
+      `drover: audit of ${run.workflowId} FAILED verification (run ${run.runId})`,
+      expect.stringMatching(/^ {2}event #2 was overwritten by a later version \(2 versions; the locked original is the oldest: version \S+\)$/),
+      '  event #2 gate.approved was modified: its content does not match its hash',
+    ]);
   });
 
-  it('verify on JSONL picks the latest run of the workflow id, or --run-id, and checks --head', async () => {
+  it('verify on S3 names the events hidden by delete markers, where the current objects alone verify as a shorter chain', async () => {
+    const run = newRun();
+    const store = lockedStore();
+    const events = sealed(run, 6);
+    await store.append(events);
+    await hide(store, run, 6);
+    const bad = await drover(['audit', 'verify', run.workflowId, ...s3Args, '--run-id', run.runId, '--head', events[5].hash, '--events', '6']);
+    expect(bad.code).toBe(1);
+    expect(bad.err.join('\n')).toMatch(/ {2}event #6 is hidden by a delete marker \(the locked original is still there: version \S+\)\n {2}the trail ends at event #5 step\.done, but 6 events are anchored by the head and count given with --head and --events: event #6 was cut off/);
+  });
+
+  it('without an anchor, verify fails saying why; --head needs --run-id; the anchor catches a cut tail and a wrong head', async () => {
     const dir = testTempDir('audit-');
     const store = new JsonlStore(dir);
-    const older = { ...newRun(), workflowId: 'failover-apnakart' };
+    const older = newRun();
     const newer = { ...older, runId: `${older.runId}-b` };
-    await store.append(sealed(older, 2));
+    const first = sealed(older, 4);
+    await store.append(first);
     await store.append(sealEvents(undefined, entries(3, 7).map((e) => ({ ...e, ...newer }))));
-    const latest = await drover(['audit', 'verify', 'failover-apnakart', '--dir', dir]);
-    expect(latest).toMatchObject({ code: 0, out: [expect.stringMatching(/verified: 3 events/), expect.stringMatching(/^note: the trail ends at #3/)] });
-    expect((await drover(['audit', 'verify', 'failover-apnakart', '--dir', dir, '--run-id', older.runId])).out[0]).toMatch(/verified: 2 events/);
-    const wrongHead = await drover(['audit', 'verify', 'failover-apnakart', '--dir', dir, '--head', 'f'.repeat(64)]);
+    const wf = older.workflowId;
+
+    const unanchored = await drover(['audit', 'verify', wf, '--dir', dir]);
+    expect(unanchored.code).toBe(1);
+    expect(unanchored.err).toEqual([
+      `drover: audit of ${wf} cannot be verified: Temporal has no run of ${wf} (its retention may have expired), and no --head was given`,
+      '  a trail read from storage alone proves nothing: whoever can write it can recompute every hash or cut its tail',
+      "  give the anchor from the run's report: --run-id RUN_ID --head HEAD --events N",
+      `  trails in jsonl:${dir}: ${older.runId}, ${newer.runId}`,
+    ]);
+    const noRunId = await drover(['audit', 'verify', wf, '--dir', dir, '--head', first[3].hash]);
+    expect(noRunId.code).toBe(2);
+    expect(noRunId.err[1]).toMatch(/^ {2}--run-id: required with --head when Temporal does not know the run/);
+
+    const ok = await drover(['audit', 'verify', wf, '--dir', dir, '--run-id', older.runId, '--head', first[3].hash, '--events', '4']);
+    expect(ok).toMatchObject({ code: 0, out: [`audit of ${wf} verified: 4 events, head ${first[3].hash}`, expect.stringMatching(/^ {2}anchored by the head and count given with --head and --events: 4 events/), expect.stringMatching(/not anchored in Temporal/)] });
+
+    // The tail cut off: the chain alone still verifies, the anchor does not.
+    const file = store.file(older);
+    fs.writeFileSync(file, `${fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(0, 3).join('\n')}\n`);
+    expect(verifyChain(await store.list(older)).ok).toBe(true);
+    const cut = await drover(['audit', 'verify', wf, '--dir', dir, '--run-id', older.runId, '--head', first[3].hash, '--events', '4']);
+    expect(cut.code).toBe(1);
+    expect(cut.err[1]).toBe('  the trail ends at event #3 aws.PromoteReadReplica, but 4 events are anchored by the head and count given with --head and --events: event #4 was cut off');
+    const wrongHead = await drover(['audit', 'verify', wf, '--dir', dir, '--run-id', newer.runId, '--head', 'f'.repeat(64)]);
     expect(wrongHead.code).toBe(1);
-    expect(wrongHead.err.join('\n')).toMatch(/not the expected head/);
+    expect(wrongHead.err[1]).toMatch(/no event of the trail has the anchored head f{64} \(the head given with --head\): the chain was rewritten/);
   });
 
-  it('show prints a timeline with labelled actors; export writes json, md and csv', async () => {
+  it('show and export read a run offline from the store with --run-id: a timeline with labelled actors; json, md and csv', async () => {
     const dir = testTempDir('audit-');
     const run = newRun();
     await new JsonlStore(dir).append(sealEvents(undefined, [{ ...entries(1)[0], ...run, actor: { id: 'priya', verified: false }, action: 'run.start' }, ...entries(2, 2).map((e) => ({ ...e, ...run }))]));
-    const show = await drover(['audit', 'show', run.workflowId, '--dir', dir]);
+    const read = (args: string[]) => drover([...args, run.workflowId, '--dir', dir, '--run-id', run.runId]);
+    const show = await read(['audit', 'show']);
     expect(show.code).toBe(0);
+    expect(show.out[1]).toMatch(/^chain intact: 3 events, head [0-9a-f]{64} \(not checked against the run's anchor: drover audit verify does\)$/);
     expect(show.out.join('\n')).toMatch(/#1 .*run\.start\s+priya \(unverified\)/);
     expect(show.out.join('\n')).toMatch(/change\s+\{"weight":98\} → \{"weight":97\}/);
 
-    const json = JSON.parse((await drover(['audit', 'export', run.workflowId, '--dir', dir])).out.join('\n')) as { events: AuditEvent[]; verdict: { ok: boolean } };
+    const json = JSON.parse((await read(['audit', 'export'])).out.join('\n')) as { events: AuditEvent[]; verdict: { ok: boolean } };
     expect(json.events).toHaveLength(3);
     expect(json.verdict.ok).toBe(true);
-    const md = (await drover(['audit', 'export', run.workflowId, '--dir', dir, '--format', 'md'])).out.join('\n');
+    const md = (await read(['audit', 'export', '--format', 'md'])).out.join('\n');
     expect(md).toMatch(/^# Audit trail of failover-apnakart-\d+/);
     expect(md).toContain('| 2 | 2026-01-10T03:00:02.000Z | drover | gate.approved |');
-    const csv = (await drover(['audit', 'export', run.workflowId, '--dir', dir, '--format', 'csv'])).out.join('\n').split('\n');
+    const csv = (await read(['audit', 'export', '--format', 'csv'])).out.join('\n').split('\n');
     expect(csv[0]).toBe('seq,at,actor,actorVerified,action,target,before,after,requestId,detail,runId,workflowId,runbook,prevHash,hash');
     expect(csv[1]).toMatch(/^1,2026-01-10T03:00:01.000Z,priya,false,run\.start,/);
     expect(csv[1]).toContain('"{""weight"":99}"');
+
+    // Without --run-id the run comes from Temporal, which has none of this workflow id.
+    const unknown = await drover(['audit', 'show', run.workflowId, '--dir', dir]);
+    expect(unknown.code).toBe(4);
+    expect(unknown.err).toEqual([`drover: no run ${run.workflowId}: Temporal has no run of ${run.workflowId}`, `  trails in jsonl:${dir}: ${run.runId}`, '  read one of them (unanchored) with --run-id']);
+  });
+
+  it('show from S3 marks the trail as not verifying when its version history shows a hidden event', async () => {
+    const run = newRun();
+    const store = lockedStore();
+    await store.append(sealed(run, 4));
+    await hide(store, run, 4);
+    const show = await drover(['audit', 'show', run.workflowId, ...s3Args, '--run-id', run.runId]);
+    expect(show.code).toBe(1);
+    expect(show.out[1]).toMatch(/^DOES NOT VERIFY: event #4 is hidden by a delete marker/);
+    expect(show.err[0]).toMatch(/does not verify: event #4 is hidden by a delete marker/);
   });
 
   it('exits 4 for an unknown run and 2 for bad options', async () => {
-    expect((await drover(['audit', 'verify', 'failover-nothing', '--dir', testTempDir('audit-')])).code).toBe(4);
-    const usage = await drover(['audit', 'verify', 'x', '--store', 's3']);
+    const none = await drover(['audit', 'verify', 'failover-nothing', '--dir', testTempDir('audit-')]);
+    expect(none.code).toBe(4);
+    expect(none.err[0]).toMatch(/^drover: no run failover-nothing: Temporal has no run of failover-nothing, and jsonl:.* holds no audit trail for it$/);
+    const usage = await drover(['audit', 'show', 'x', '--store', 's3']);
     expect(usage.code).toBe(2);
     expect(usage.err).toEqual(expect.arrayContaining(['  --bucket: required with --store s3']));
     expect((await drover(['audit', 'export', 'x', '--format', 'pdf'])).code).toBe(2);
+    const countOnly = await drover(['audit', 'verify', 'x', '--events', '3']);
+    expect(countOnly.code).toBe(2);
+    expect(countOnly.err).toContain('  --events: needs --head: a count alone cannot tell a rewritten chain from the original');
+    expect((await drover(['audit', 'verify', 'x', '--head', 'abc'])).code).toBe(2);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { canonicalJson, GENESIS_HASH, hashInput, type AuditDraft, type AuditEvent } from '../audit/chain';
+import { checkAnchor, compareCopies } from '../audit/anchor';
 import { hashEvent, sealEvents, verifyChain } from '../audit/hash';
 import { REDACTED, scrubSecrets } from '../audit/scrub';
 
@@ -170,6 +171,52 @@ describe('verification', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('the anchor (the head and count a run recorded, which the trail\'s writer cannot rewrite)', () => {
+  const events = sealEvents(undefined, drafts());
+  const anchor = (n: number, open = false) => ({ source: 'the record', head: events[n - 1].hash, events: n, open });
+  /** A forger's rewrite: one event changed, every hash from it on recomputed, so the chain alone verifies. */
+  const rewritten = sealEvents(undefined, drafts().map((d, i) => (i === 1 ? { ...d, actor: { id: 'mallory', verified: true } } : d)));
+
+  it('passes a closed run\'s trail that ends exactly at the recorded head', () => {
+    expect(checkAnchor(events, anchor(6))).toEqual({ ok: true, anchored: 6, unanchored: 0 });
+  });
+
+  it('given a consistent rewrite whose chain verifies, fails naming the event that should carry the head', () => {
+    expect(verifyChain(rewritten)).toMatchObject({ ok: true, count: 6 });
+    expect(checkAnchor(rewritten, anchor(6))).toEqual({ ok: false, seq: 6, reason: `event #6 run.end hashes to ${rewritten[5].hash}, not to the anchored head ${events[5].hash} (the record): the chain was rewritten and its hashes recomputed` });
+  });
+
+  it('given a tail cut off, names the missing events; given events added after the end, names them', () => {
+    expect(checkAnchor(events.slice(0, 4), anchor(6))).toEqual({ ok: false, seq: 5, reason: 'the trail ends at event #4 aws.ChangeResourceRecordSets, but 6 events are anchored by the record: events #5–#6 were cut off' });
+    expect(checkAnchor(events, anchor(5))).toEqual({ ok: false, seq: 6, reason: 'event #6 was added after event #5, the last one anchored by the record' });
+  });
+
+  it('while the run is open, checks the prefix up to the anchored event and counts later events as not yet anchored', () => {
+    expect(checkAnchor(events, anchor(4, true))).toEqual({ ok: true, anchored: 4, unanchored: 2 });
+    expect(checkAnchor(events.slice(0, 3), anchor(4, true))).toMatchObject({ ok: false, seq: 4, reason: expect.stringMatching(/event #4 was cut off/) });
+    expect(checkAnchor(rewritten, anchor(4, true))).toMatchObject({ ok: false, seq: 4, reason: expect.stringMatching(/^event #4 aws\.ChangeResourceRecordSets hashes to/) });
+  });
+
+  it('with a bare head (no count), finds the event it closes; a head in no event fails', () => {
+    expect(checkAnchor(events, { source: 'the head given with --head', head: events[5].hash })).toEqual({ ok: true, anchored: 6, unanchored: 0 });
+    expect(checkAnchor(events, { source: 'the head given with --head', head: events[3].hash })).toMatchObject({ ok: false, seq: 5, reason: 'events #5–#6 were added after event #4, the last one anchored by the head given with --head' });
+    expect(checkAnchor(rewritten, { source: 'the head given with --head', head: events[5].hash })).toMatchObject({ ok: false, reason: expect.stringMatching(/^no event of the trail has the anchored head [0-9a-f]{64} \(the head given with --head\)/) });
+  });
+
+  it('compares two copies event by event: the first difference is named, with how many differ', () => {
+    const names = { trail: 'JSONL trail', copy: 'S3 copy' };
+    expect(compareCopies(events, events, { ...names, anchored: 6, open: false })).toBeUndefined();
+    expect(compareCopies(rewritten, events, { ...names, anchored: 6, open: false })).toBe(
+      `event #2 differs: the JSONL trail has #2 gate.approved (hash ${rewritten[1].hash}), the S3 copy has #2 gate.approved (hash ${events[1].hash}) (5 events differ in all)`,
+    );
+    expect(compareCopies(events, events.slice(0, 5), { ...names, anchored: 6, open: false })).toBe('event #6 run.end is in the JSONL trail but not in the S3 copy');
+    expect(compareCopies(events.slice(0, 5), events, { ...names, anchored: 5, open: false })).toBe('event #6 run.end is in the S3 copy but not in the JSONL trail');
+    // While the run is open, one copy may be an append ahead of the other past the anchored events.
+    expect(compareCopies(events.slice(0, 5), events, { ...names, anchored: 4, open: true })).toBeUndefined();
+    expect(compareCopies(events.slice(0, 3), events, { ...names, anchored: 4, open: true })).toBe('event #4 aws.ChangeResourceRecordSets is in the S3 copy but not in the JSONL trail');
   });
 });
 
