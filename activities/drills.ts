@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import ms from 'ms';
 import type { DrillWindow, Runbook, Weekday } from '../runbooks/schema';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, RUN_KINDS, runWorkflowId } from '../workflows/ids';
@@ -49,6 +49,29 @@ export function createDrillActivities(temporal: () => Client) {
   }
 
   return {
+    /**
+     * Whether schedule `scheduleId` started this run: the schedule's own record of its running and recent
+     * actions names the workflow and run ids (a search attribute could be set by anyone who starts a workflow).
+     * The schedule records its action right after starting the run, so this looks a few times before saying no.
+     */
+    async confirmScheduled(input: { scheduleId: string; workflowId: string; runId: string }): Promise<boolean> {
+      const handle = temporal().schedule.getHandle(input.scheduleId);
+      for (let attempt = 0; attempt < 10; attempt++) {
+        let d;
+        try {
+          d = await handle.describe();
+        } catch (e) {
+          if (e instanceof ScheduleNotFoundError) return false;
+          throw e;
+        }
+        const actions = [...d.info.runningActions, ...d.info.recentActions.map((r) => r.action)];
+        if (actions.some((a) => a.workflow.workflowId === input.workflowId && a.workflow.firstExecutionRunId === input.runId)) return true;
+        Context.current().heartbeat();
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      return false;
+    },
+
     /** Every reason a drill of this runbook may not start now; empty when it may. */
     async drillRefusals(input: { runbook: string; drills: Runbook['drills']; self: string }): Promise<string[]> {
       const { runbook, drills } = input;

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
+import { scrubSecrets } from '../audit/scrub';
 import type { StsReplayApi } from './aws/clients';
 import { BINDING_HEADER, headerValue, parseBinding, type Binding, type SealedIdentity, type SignedIdentity } from '../workflows/gates';
 import { identityKeyFile, loadOrCreateIdentityKey, publicIdentityKey, UnsealError, unsealIdentity, type IdentityPublicKey } from './sealing';
+
+/**
+ * An AWS region name and nothing else. The credential scope's region names the STS host the worker
+ * sends the request to, so it must never be able to carry a host (`a@evil.example#`).
+ */
+export const AWS_REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 /** How old a signed request may be (X-Amz-Date), either way: 5 minutes, as Vault's AWS auth. */
 export const MAX_SIGNATURE_AGE_MS = 5 * 60_000;
@@ -24,6 +31,20 @@ export interface VerifyIdentityInput {
   expect: { run: string; gate: string; decision: Binding['decision']; comment?: string };
   /** Nonces the run has seen before; the workflow also spends each nonce before it calls this. */
   usedNonces?: string[];
+  /** The regions whose STS endpoint may verify this request when the worker names none (the runbook's regions). */
+  regions?: string[];
+}
+
+/** Where this worker verifies identities: what a gate publishes, so the CLI signs for a region the worker accepts. */
+export interface IdentityVerifier {
+  key: IdentityPublicKey;
+  /** The regions whose STS endpoint verifies identities, the preferred one first. */
+  stsRegions: string[];
+}
+
+/** The regions a worker verifies at: its configured list, else the run's (its runbook's regions), AWS region names only. */
+export function verifyingRegions(configured: string[] | undefined, fromRun: string[] | undefined): string[] {
+  return (configured && configured.length > 0 ? configured : fromRun ?? []).filter((r) => AWS_REGION_NAME.test(r));
 }
 
 /** STS errors that mean the signature or the key is not good: the caller is refused, not retried. */
@@ -52,7 +73,7 @@ function amzDate(text: string): number | undefined {
  * request's shape, replays it unchanged to its own STS endpoint, and reads the caller's ARN from the answer.
  * Nothing of the request (its Authorization header above all) is returned, logged or thrown.
  */
-export function createIdentityActivities(deps: { sts: (region: string) => StsReplayApi; now?: () => number; keyFile?: string }) {
+export function createIdentityActivities(deps: { sts: (region: string) => StsReplayApi; now?: () => number; keyFile?: string; regions?: string[] }) {
   const now = deps.now ?? Date.now;
   const keyFile = deps.keyFile ?? identityKeyFile();
   // Created (or read) when the worker starts, so a CLI on this host finds it before the first gate opens;
@@ -74,6 +95,11 @@ export function createIdentityActivities(deps: { sts: (region: string) => StsRep
     /** The worker's public identity key and its thumbprint, for the run's status (what the CLI seals to). */
     async identityPublicKey(): Promise<IdentityPublicKey> {
       return identityKey().pub;
+    },
+
+    /** The public identity key and the STS regions this worker verifies at (its own list, else the run's regions). */
+    async identityVerifier(input: { regions?: string[] }): Promise<IdentityVerifier> {
+      return { key: await identityKey().pub, stsRegions: verifyingRegions(deps.regions, input?.regions) };
     },
 
     async verifyIdentity(input: VerifyIdentityInput): Promise<IdentityCheck> {
@@ -123,6 +149,14 @@ export function createIdentityActivities(deps: { sts: (region: string) => StsRep
       const scope = auth[1].split('/');
       if (scope.length !== 5 || scope[3] !== 'sts' || scope[4] !== 'aws4_request') return refuse('unverifiable', 'the request is not signed for STS');
       const [, scopeDate, region] = scope;
+      // The worker, not the caller, chooses where identities are verified: a region that is not an AWS region
+      // name, or not one this worker verifies at, is refused here, before any network call.
+      if (!AWS_REGION_NAME.test(region)) return refuse('unverifiable', `the request is signed for region ${JSON.stringify(region.slice(0, 64))}, which is not an AWS region name; it was not sent anywhere`);
+      // A run recorded before the worker chose its regions names none: any AWS region name then (its host cannot be the caller's).
+      const allowed = deps.regions?.length || input.regions ? verifyingRegions(deps.regions, input.regions) : [region];
+      if (!allowed.includes(region)) {
+        return refuse('unverifiable', `the request is signed for STS in ${region}, but this worker verifies identities only in ${allowed.join(', ') || 'no region'}; it was not sent (drover approve signs for the region the gate names)`);
+      }
       const signed = auth[2].split(';');
       for (const h of ['host', 'x-amz-date', BINDING_HEADER]) {
         if (!signed.includes(h)) return refuse('unverifiable', `the ${h} header is not among the signed headers`);
@@ -164,7 +198,9 @@ export function createIdentityActivities(deps: { sts: (region: string) => StsRep
       const message = tag(res.body, 'Message') ?? '';
       if (FORGED.has(code)) return refuse('forged', `STS refused the signature (${code})`);
       if (REFUSED.has(code) || (res.statusCode >= 400 && res.statusCode < 500 && !/throttl|slowdown|toomany/i.test(code) && res.statusCode !== 429)) {
-        return refuse('unverifiable', `STS refused the request (${code}${message ? `: ${message}` : ''})`);
+        // STS's message can quote the request (an access key id): scrubbed before it reaches the history.
+        const said = scrubSecrets(message).slice(0, 300);
+        return refuse('unverifiable', `STS refused the request (${code}${said ? `: ${said}` : ''})`);
       }
       // Throttling and 5xx: Temporal retries the activity.
       throw new Error(`STS answered ${res.statusCode} ${code}`);

@@ -13,6 +13,8 @@ import { createRebuildActivities, type StackVariant } from './rebuild';
 import { createRoute53Activities } from './route53';
 import { createIdentityActivities } from './identity';
 import { createNotifyActivities } from './notify';
+import { createRunbookActivities } from './runbooks';
+import type { RunbookSource } from '../runbooks/source';
 
 /** What activities need from the outside world; tests pass emulator-backed clients. */
 export interface ActivityDeps {
@@ -20,6 +22,10 @@ export interface ActivityDeps {
   /** The Temporal client the drill activities use to look at other runs. */
   temporal: () => Client;
   fetch?: typeof fetch;
+  /** Where this worker's runbooks come from: runs name one (name and digest), the worker runs its own copy. */
+  runbooks?: RunbookSource;
+  /** Regions whose STS endpoint verifies identities (DROVER_STS_REGIONS); default: the run's runbook regions. */
+  stsRegions?: string[];
   /** Cluster rebuilds: which stack variant to apply, and how to find OpenTofu. */
   iac?: { variant?: StackVariant; home?: () => string; binary?: IacDeps['binary']; env?: NodeJS.ProcessEnv; awsProviderVersion?: string };
 }
@@ -37,8 +43,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createAuditActivities({ s3: deps.aws.s3 }),
     ...createRebuildActivities({ eks: deps.aws.eks, variant: deps.iac?.variant, home: deps.iac?.home, awsProviderVersion: deps.iac?.awsProviderVersion }),
     ...createIacActivities({ binary: deps.iac?.binary ?? tofuBinary, env: deps.iac?.env }),
-    ...createIdentityActivities({ sts: deps.aws.sts }),
+    ...createIdentityActivities({ sts: deps.aws.sts, regions: deps.stsRegions }),
     ...createNotifyActivities(deps.aws.sns),
+    ...createRunbookActivities(deps.runbooks),
   };
 }
 

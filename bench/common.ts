@@ -13,9 +13,18 @@ import { seedRunbook } from '../infra/local/seed';
 import { resetMoto, startMoto, startTemporal } from '../infra/local/stack';
 import { loadRunbookFile } from '../runbooks/load';
 import type { Database, Runbook } from '../runbooks/schema';
+import { MemoryRunbookSource, type RunbookRef } from '../runbooks/source';
 import { startFaultProxy, type FaultProxy, type FaultRule } from '../infra/faults/proxy';
 import { approveUpdate } from '../workflows/gates';
 import type { RunStatus } from '../workflows/status';
+
+/** The benchmark workers' runbooks: each variant a benchmark builds is held here, and runs name it (runbookRef). */
+export const benchRunbooks = new MemoryRunbookSource('bench');
+
+/** Hold a benchmark's runbook variant in the workers' source; the reference its runs name. */
+export function benchRef(rb: Runbook): RunbookRef {
+  return benchRunbooks.putRunbook(rb);
+}
 
 /** A numeric command-line option: `--runs 5`. */
 export function arg(name: string, def: number): number {
@@ -85,7 +94,7 @@ export async function startBenchStack(recordOrOptions?: ((call: AwsCallRecord) =
   const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silent });
   const taskQueue = 'bench';
-  const worker = await Worker.create({ connection, taskQueue, workflowBundle, activities: createActivities({ aws: createAwsClients(workerConfig, record), temporal: () => client }) });
+  const worker = await Worker.create({ connection, taskQueue, workflowBundle, activities: createActivities({ aws: createAwsClients(workerConfig, record), temporal: () => client, runbooks: benchRunbooks }) });
   return {
     rb,
     proxy,

@@ -22,7 +22,7 @@ import { databasesOf, dbIn } from '../runbooks/databases';
 import { loadRunbookFile } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import type { DrillResult } from '../workflows/drill';
-import { arg, drillReady, isMain, machine, median, peakRss, uniqueVariant } from './common';
+import { arg, benchRef, drillReady, isMain, machine, median, peakRss, uniqueVariant } from './common';
 
 const ROOT = path.join(__dirname, '..');
 const CREDS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
@@ -153,7 +153,7 @@ async function runDrill(client: Client, taskQueue: string, rb: Runbook, workflow
   const handle = await client.workflow.start('drill', {
     workflowId,
     taskQueue,
-    args: [{ runbook: rb, trigger: 'manual', requestedBy: 'bench', reason: 'benchmark: concurrency', options: { timeScale: scale } }],
+    args: [{ runbookRef: benchRef(rb), trigger: 'manual', requestedBy: 'bench', reason: 'benchmark: concurrency', options: { timeScale: scale } }],
     memo: { runbook: rb.name },
   });
   try {

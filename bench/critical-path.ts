@@ -13,7 +13,7 @@ import type { ProxyLogEntry } from '../infra/faults/proxy';
 import type { Runbook } from '../runbooks/schema';
 import type { PromoteResult } from '../workflows/promoteReplica';
 import type { RunStatus } from '../workflows/status';
-import { arg, isMain, latencyRules, machine, median, REAL_LATENCY, startBenchStack } from './common';
+import { arg, benchRef, isMain, latencyRules, machine, median, REAL_LATENCY, startBenchStack } from './common';
 
 /** Latencies of one run, in ms (already multiplied by the time scale). */
 export interface PathLatencies {
@@ -156,7 +156,7 @@ export async function criticalPathBench(opts: { runs: number; scale: number; log
         const handle = await client.workflow.start('regionFailover', {
           taskQueue,
           workflowId,
-          args: [{ runbook: rb, targetRegion: rb.regions.standby, mode: 'planned', reason: 'benchmark: critical path', requestedBy: 'bench', options: { timeScale: SCALE } }],
+          args: [{ runbookRef: benchRef(rb), targetRegion: rb.regions.standby, mode: 'planned', reason: 'benchmark: critical path', requestedBy: 'bench', options: { timeScale: SCALE } }],
         });
         const result = (await handle.result()) as RunStatus;
         const child = (await client.workflow.getHandle(`${workflowId}-promote`).result()) as PromoteResult;

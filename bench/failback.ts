@@ -4,7 +4,7 @@
  *
  *   npm run bench:failback [-- --runs 5 --time-scale 0.05]
  */
-import { approveAndWait, arg, machine, median, startBenchStack } from './common';
+import { approveAndWait, arg, benchRef, machine, median, startBenchStack } from './common';
 
 const RUNS = arg('runs', 5);
 const SCALE = arg('time-scale', 0.05);
@@ -19,9 +19,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < RUNS; i++) {
         await stack.reseed();
         const options = { timeScale: SCALE };
-        const fo = await client.workflow.start('regionFailover', { taskQueue, workflowId: `bench-failover-${i}`, args: [{ runbook: rb, targetRegion: rb.regions.standby, mode: 'planned', reason: 'benchmark', requestedBy: 'bench', options }] });
+        const fo = await client.workflow.start('regionFailover', { taskQueue, workflowId: `bench-failover-${i}`, args: [{ runbookRef: benchRef(rb), targetRegion: rb.regions.standby, mode: 'planned', reason: 'benchmark', requestedBy: 'bench', options }] });
         await approveAndWait(fo, 'failover', approver);
-        const fb = await client.workflow.start('failback', { taskQueue, workflowId: `bench-failback-${i}`, args: [{ runbook: rb, reason: 'benchmark', requestedBy: 'bench', options }] });
+        const fb = await client.workflow.start('failback', { taskQueue, workflowId: `bench-failback-${i}`, args: [{ runbookRef: benchRef(rb), reason: 'benchmark', requestedBy: 'bench', options }] });
         const result = await approveAndWait(fb, 'failback', approver);
         const steps = Object.fromEntries(result.steps.map((s) => [s.id, (s.endedAt ?? 0) - (s.startedAt ?? 0)]));
         const wall = Math.max(...result.steps.map((s) => s.endedAt ?? 0)) - result.startedAt;

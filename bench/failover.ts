@@ -7,7 +7,7 @@
  *   npm run bench:failover [-- --runs 5 --time-scale 0.05]
  */
 import type { AwsCallRecord } from '../activities/aws/clients';
-import { approveAndWait, arg, machine, median, startBenchStack } from './common';
+import { approveAndWait, arg, benchRef, machine, median, startBenchStack } from './common';
 
 const RUNS = arg('runs', 5);
 const SCALE = arg('time-scale', 0.05);
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
         const handle = await client.workflow.start('regionFailover', {
           taskQueue,
           workflowId: `bench-failover-${i}`,
-          args: [{ runbook: rb, targetRegion: rb.regions.standby, mode: 'planned', reason: 'benchmark', requestedBy: 'bench', options: { timeScale: SCALE } }],
+          args: [{ runbookRef: benchRef(rb), targetRegion: rb.regions.standby, mode: 'planned', reason: 'benchmark', requestedBy: 'bench', options: { timeScale: SCALE } }],
         });
         const result = await approveAndWait(handle, 'failover', rb.approvals.approvers[0]);
         const wall = result.rto?.ms ?? 0;

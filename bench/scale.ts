@@ -11,7 +11,7 @@ import type { AwsCallRecord } from '../activities/aws/clients';
 import { databasesOf } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
 import type { RunStatus } from '../workflows/status';
-import { arg, machine, median, startBenchStack } from './common';
+import { arg, benchRef, machine, median, startBenchStack } from './common';
 
 const RUNS = arg('runs', 5);
 const SCALE = arg('time-scale', 0.01);
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
         const handle = await client.workflow.start('regionFailover', {
           taskQueue,
           workflowId,
-          args: [{ runbook: rb, targetRegion: rb.regions.standby, mode: 'planned', reason: 'scale benchmark', requestedBy: 'bench', options: { timeScale: SCALE } }],
+          args: [{ runbookRef: benchRef(rb), targetRegion: rb.regions.standby, mode: 'planned', reason: 'scale benchmark', requestedBy: 'bench', options: { timeScale: SCALE } }],
         });
         const result = (await handle.result()) as RunStatus;
         const wall = Date.now() - t0;

@@ -1,7 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { QueryNotRegisteredError, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { RunStatus } from '../workflows/regionFailover';
+import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../workflows/failures';
+import { GATES_OF, identifyRequesterUpdate, requesterChallengeQuery, requesterMustBeVerified, type RequesterChallenge } from '../workflows/gates';
+import { ensureCallerCredentials, sealAsCaller } from './sign';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderGate, renderOutcome, renderStatus, renderStep } from './render';
 import { RUN_KINDS, runWorkflowId, taskQueue, type RunKind } from './temporal';
@@ -92,7 +95,7 @@ export async function fetchStatus(client: Client, workflowId: string): Promise<{
 /** Exit code for a run's final phase. */
 export function exitCodeFor(status: RunStatus): ExitCode {
   if (status.phase === 'completed') return EXIT.OK;
-  if (status.error?.type === FailureType.RebuildRefused) return EXIT.REFUSED;
+  if (status.error?.type === FailureType.RebuildRefused || status.error?.type === FailureType.RunbookRefused || status.error?.type === FailureType.RequesterUnverified) return EXIT.REFUSED;
   if (status.phase === 'rejected' || status.phase === 'aborted') return EXIT.REJECTED;
   return EXIT.FAILED;
 }
@@ -181,6 +184,8 @@ export async function followRun(client: Client, workflowId: string, io: CliIO, j
 export interface StartRun {
   kind: RunKind;
   runbook: string;
+  /** The runbook as the CLI validated it (the run names it by name and digest): whether the run will ask who requested it. */
+  rb: Runbook;
   /** The workflow function's name. */
   workflowType: string;
   /** The workflow's input; its requester and mode (default planned) also become the run's search attributes. */
@@ -200,10 +205,14 @@ export interface StartRun {
 export async function startAndFollow(client: Client, io: CliIO, run: StartRun): Promise<ExitCode> {
   await refuseIfActive(client, run.runbook, run.kind);
   await run.precondition?.();
+  const prove = requesterMustBeVerified(run.rb, GATES_OF[run.kind]);
+  // Checked before the start: without credentials the run would wait for a proof that never comes.
+  if (prove) await ensureCallerCredentials();
   const workflowId = runWorkflowId(run.kind, run.runbook);
   const attributes = await startAttributes(client, io, { runbook: run.runbook, kind: run.kind, mode: run.input.mode ?? 'planned', requestedBy: run.input.requestedBy });
+  let runId: string;
   try {
-    await client.workflow.start(run.workflowType, { taskQueue: taskQueue(), workflowId, args: [run.input], ...attributes });
+    runId = (await client.workflow.start(run.workflowType, { taskQueue: taskQueue(), workflowId, args: [run.input], ...attributes })).firstExecutionRunId;
   } catch (e) {
     // Another start won the race since refuseIfActive looked.
     if (e instanceof WorkflowExecutionAlreadyStartedError) {
@@ -214,9 +223,54 @@ export async function startAndFollow(client: Client, io: CliIO, run: StartRun): 
     throw e;
   }
   io.err(`started ${workflowId}: ${run.summary}`);
+  if (prove) io.err(await proveRequester(client, workflowId, runId));
   if (run.detach) {
     io.out(workflowId);
     return EXIT.OK;
   }
   return followRun(client, workflowId, io, run.json);
+}
+
+/** How long the CLI waits for a run to ask who started it (the worker loads the runbook first). */
+const CHALLENGE_WAIT_MS = 30_000;
+
+/**
+ * Prove to a run who started it: wait for the challenge the run publishes (its run id, the worker's
+ * identity key, the STS region to sign for), sign a GetCallerIdentity bound to that run id with the
+ * caller's AWS credentials, seal it for the worker and send it. Returns the run's answer (the verified ARN).
+ */
+export async function proveRequester(client: Client, workflowId: string, runId: string): Promise<string> {
+  const handle = client.workflow.getHandle(workflowId, runId);
+  const deadline = Date.now() + CHALLENGE_WAIT_MS;
+  let challenge: RequesterChallenge | undefined;
+  for (;;) {
+    if ((await handle.describe()).status.name !== 'RUNNING') return 'the run ended before it asked who started it';
+    try {
+      challenge = await answeredByWorker(client, workflowId, () => handle.query(requesterChallengeQuery));
+    } catch (e) {
+      // The run registers its challenge once its runbook is loaded.
+      if (!(e instanceof QueryNotRegisteredError)) throw e;
+    }
+    if (challenge) {
+      // Sign only for the run this CLI started, whatever a query answer says.
+      if (challenge.run !== `${workflowId}/${runId}`) throw new CliError(`run ${workflowId} asked for a proof bound to ${challenge.run}, not to the run just started (${runId}); nothing was signed`, EXIT.FAILED);
+      break;
+    }
+    if (Date.now() > deadline) {
+      throw new CliError(`run ${workflowId} did not ask who started it within ${CHALLENGE_WAIT_MS / 1000}s`, EXIT.UNAVAILABLE, [
+        'the run waits for the proof a few minutes, then ends without changing anything;',
+        `follow it with: drover status ${workflowId}`,
+      ]);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const sealed = await sealAsCaller({ run: challenge.run, gate: '*', decision: 'request' }, challenge.identityKey, challenge.stsRegion);
+  try {
+    return await answeredByWorker(client, workflowId, () => handle.executeUpdate(identifyRequesterUpdate, { args: [{ sealed }] }));
+  } catch (e) {
+    if (e instanceof WorkflowUpdateFailedError) {
+      throw new CliError(`run ${workflowId} could not verify who started it: ${(e.cause as Error | undefined)?.message ?? e.message}`, EXIT.REFUSED, ['the run ends without changing anything']);
+    }
+    throw e;
+  }
 }

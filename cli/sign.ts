@@ -5,7 +5,7 @@ import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { stsEndpoint } from '../activities/aws/clients';
 import { textDigest } from '../activities/identity';
-import { checkedPublicKey, localPublicIdentityKey, sealIdentity, type IdentityPublicKey } from '../activities/sealing';
+import { checkedPublicKey, sealIdentity, type IdentityPublicKey } from '../activities/sealing';
 import { BINDING_HEADER, formatBinding, headerValue, parseBinding, type Binding, type SealedIdentity, type SignedIdentity } from '../workflows/gates';
 import { awsConfig } from './context';
 import { CliError, EXIT } from './io';
@@ -70,47 +70,43 @@ export async function sealSigned(identity: SignedIdentity, key: IdentityPublicKe
   return { jwe: await sealIdentity(identity, key), binding: { run: binding.run, gate: binding.gate, decision: binding.decision, nonce: binding.nonce } };
 }
 
-/** Sign for the CLI user and seal the request to the key the run published (exit 2 without credentials). */
-export async function sealAsCaller(binding: SignOptions['binding'], published: IdentityPublicKey): Promise<SealedIdentity> {
+/**
+ * Sign for the CLI user and seal the request to the key the run published (exit 2 without credentials).
+ * `region`: the STS region the run names (the worker verifies only where it chose); default the CLI's.
+ */
+export async function sealAsCaller(binding: SignOptions['binding'], published: IdentityPublicKey, region?: string): Promise<SealedIdentity> {
   let key: IdentityPublicKey;
   try {
     key = await checkedPublicKey(published);
   } catch (e) {
     throw new CliError(`cannot seal your identity: ${(e as Error).message}`, EXIT.FAILED);
   }
-  return sealSigned(await signAsCaller(binding), key);
+  return sealSigned(await signAsCaller(binding, region), key);
+}
+
+function noCredentials(e: unknown): CliError | undefined {
+  const name = (e as Error).name;
+  if (name !== 'CredentialsProviderError' && !/credential/i.test((e as Error).message)) return undefined;
+  return new CliError(`no AWS credentials to sign your identity with: ${(e as Error).message}`, EXIT.USAGE, [
+    'drover verifies requesters and approvers through STS: configure AWS credentials (AWS_PROFILE, SSO, environment, instance role),',
+    'or, where the runbook sets approvals.trustClientIdentity (local development only), pass --as ID',
+  ]);
 }
 
 /** Sign for the CLI user, turning a missing credential chain into a clear message (exit 2). */
-export async function signAsCaller(binding: SignOptions['binding']): Promise<SignedIdentity> {
+export async function signAsCaller(binding: SignOptions['binding'], region?: string): Promise<SignedIdentity> {
   try {
-    return await signIdentity({ binding });
+    return await signIdentity({ binding, region });
   } catch (e) {
-    const name = (e as Error).name;
-    if (name === 'CredentialsProviderError' || /credential/i.test((e as Error).message)) {
-      throw new CliError(`no AWS credentials to sign your identity with: ${(e as Error).message}`, EXIT.USAGE, [
-        'drover verifies approvers through STS: configure AWS credentials (AWS_PROFILE, SSO, environment, instance role),',
-        'or, where the runbook sets approvals.trustClientIdentity (local development only), pass --as ID',
-      ]);
-    }
-    throw e;
+    throw noCredentials(e) ?? e;
   }
 }
 
-/**
- * The requester's identity for a run about to start: a signed GetCallerIdentity bound to the workflow id
- * (the run id is not known yet), sealed for the workers' identity key, verified at the run's first gate.
- * No run exists yet to publish the key, so the CLI seals only with a key it finds locally
- * ($DROVER_IDENTITY_KEY_FILE or $DROVER_HOME/keys/identity.jwk: on a worker's host, the dev setup).
- * Without the key or without AWS credentials nothing is sent: the requester stays the id given
- * (labelled unverified), and self-approval is checked against that id.
- */
-export async function signRequester(workflowId: string): Promise<SealedIdentity | undefined> {
+/** Fail early (exit 2, nothing started) when the CLI user has no AWS credentials to prove who they are. */
+export async function ensureCallerCredentials(): Promise<void> {
   try {
-    const key = await localPublicIdentityKey();
-    if (!key) return undefined;
-    return await sealSigned(await signIdentity({ binding: { run: workflowId, gate: '*', decision: 'request' } }), key);
-  } catch {
-    return undefined;
+    await defaultProvider()();
+  } catch (e) {
+    throw noCredentials(e) ?? new CliError(`no AWS credentials to sign your identity with: ${(e as Error).message}`, EXIT.USAGE);
   }
 }

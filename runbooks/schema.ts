@@ -1,5 +1,6 @@
 import ms from 'ms';
 import { z } from 'zod';
+import { isPinnedPrincipal, PINNED_SESSION, seatsAvailable, unpinnedRoles } from './approvers';
 
 /** Quote a list of choices the way error messages show them: "a", "b" or "c". */
 function choices(values: readonly string[]): string {
@@ -251,6 +252,11 @@ const baseSchema = z.strictObject({
       gates: z.array(gateName).default([]),
       /** Accept identities asserted with `--as` (local development); every event they produce is labelled unverified. */
       trustClientIdentity: z.boolean().default(false),
+      /**
+       * Who may request a run whose requester must be verified (a gate forbids self-approval): principals as for
+       * approvers. Default: every principal of the runbook's gates, so a requester is someone the team listed.
+       */
+      requesters: z.array(principal).min(1).optional(),
       /** Per-gate policy; a gate without one needs one approval from `approvers` within the run's approval timeout. */
       policies: z.partialRecord(gateName, gatePolicy).default({}),
       /** Moved to the top-level `notifications`; kept only to say so. */
@@ -423,9 +429,19 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
       if (!p) continue;
       const at = ['approvals', 'policies', gate];
       const principals = p.principals ?? a.approvers;
-      // With a pattern, how many principals match is unknown; with exact ones, M of N needs N >= M.
-      if (!principals.some(isPattern) && principals.length > 0 && p.required > principals.length) {
-        issue([...at, 'required'], `needs ${p.required} distinct approvers, but only ${principals.length} principal${principals.length === 1 ? ' is' : 's are'} listed`);
+      if (p.required > 1 && principals.length > 0) {
+        // Sessions of a role whose session names are not pinned to people cannot be told apart: one person
+        // could approve twice (two sessions, or a session and their IAM user). See runbooks/approvers.ts.
+        const unpinned = unpinnedRoles(principals);
+        const where = p.principals ? [...at, 'principals'] : ['approvals', 'approvers'];
+        for (const role of unpinned) {
+          issue([...where, principals.indexOf(role)], `a gate that needs ${p.required} distinct approvers cannot tell people apart through ${role}: every session of a role counts as one approver unless session names are pinned to people; list ${pinnedFor(role)} (the role's trust policy pins sessions, e.g. sts:RoleSessionName = \${aws:username}, or IAM Identity Center) or IAM user ARNs`);
+        }
+        // With a pattern or a pinned role, how many people match is unknown; with exact principals, M of N needs N >= M.
+        const seats = seatsAvailable(principals);
+        if (unpinned.length === 0 && seats < p.required) {
+          issue([...at, 'required'], principals.some(isPattern) ? `needs ${p.required} distinct approvers, but its principals can supply at most ${seats}` : `needs ${p.required} distinct approvers, but only ${principals.length} principal${principals.length === 1 ? ' is' : 's are'} listed`);
+        }
       }
       if (p.onTimeout === 'proceed' && !rb.drills?.enabled) {
         issue([...at, 'onTimeout'], '"proceed" is only allowed for drills (enable drills); a real run aborts when its gate times out');
@@ -436,7 +452,7 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
       if (p.escalateAfter !== undefined && !rb.notifications?.snsTopicArn) issue([...at, 'escalateAfter'], 'needs notifications.snsTopicArn to send the escalation to');
     }
     if (!a.trustClientIdentity) {
-      const lists: Array<[(string | number)[], string[]]> = [[['approvals', 'approvers'], a.approvers]];
+      const lists: Array<[(string | number)[], string[]]> = [[['approvals', 'approvers'], a.approvers], [['approvals', 'requesters'], a.requesters ?? []]];
       for (const [gate, p] of Object.entries(a.policies)) if (p?.principals) lists.push([['approvals', 'policies', gate, 'principals'], p.principals]);
       for (const [at, list] of lists) {
         list.forEach((id, i) => {
@@ -444,7 +460,20 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
         });
       }
     }
+    const all: Array<[(string | number)[], string[]]> = [[['approvals', 'approvers'], a.approvers], [['approvals', 'requesters'], a.requesters ?? []]];
+    for (const [gate, p] of Object.entries(a.policies)) if (p?.principals) all.push([['approvals', 'policies', gate, 'principals'], p.principals]);
+    for (const [at, list] of all) {
+      list.forEach((id, i) => {
+        if (id.includes(PINNED_SESSION) && !isPinnedPrincipal(id)) issue([...at, i], `${PINNED_SESSION} stands only for the session name of one role: arn:aws:sts::ACCOUNT:assumed-role/ROLE/${PINNED_SESSION}`);
+      });
+    }
   });
+}
+
+/** The pinned form of a role principal, for messages: `arn:aws:iam::A:role/IC` → `arn:aws:sts::A:assumed-role/IC/${username}`. */
+function pinnedFor(role: string): string {
+  const m = /^arn:(aws[a-z-]*):(?:iam|sts)::(\d{12}):(?:role\/(?:.*\/)?|assumed-role\/)([^/*?]+)/.exec(role);
+  return m ? `arn:${m[1]}:sts::${m[2]}:assumed-role/${m[3]}/${PINNED_SESSION}` : `arn:aws:sts::ACCOUNT:assumed-role/ROLE/${PINNED_SESSION}`;
 }
 
 export const runbookSchema = baseSchema.superRefine(crossFieldChecks, {

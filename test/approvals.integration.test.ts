@@ -13,6 +13,7 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { AuditEvent } from '../audit/chain';
 import { exec } from '../cli/main';
+import { proveRequester } from '../cli/runs';
 import { generateKeyPairSync } from 'node:crypto';
 import { identityKeyFile, loadOrCreateIdentityKey, publicIdentityKey, type IdentityPublicKey } from '../activities/sealing';
 import { sealSigned, signIdentity } from '../cli/sign';
@@ -22,7 +23,7 @@ import type { FailoverInput } from '../workflows/regionFailover';
 import type { RunStatus } from '../workflows/status';
 import { ACCOUNT, AuthMoto, type Principal } from './harness/authmoto';
 import { IntegrationEnv, STANDBY } from './harness/env';
-import { captureIO, describeTopology, eventually, failureRecord, workflowBundle } from './harness/fixtures';
+import { captureIO, describeTopology, eventually, failureRecord, refOf, workflowBundle } from './harness/fixtures';
 import { historyTexts, scanHistory } from './harness/secrets';
 import { testTemporalAddress } from './harness/servers';
 
@@ -81,6 +82,8 @@ async function seeded(prefix: string, policy: Record<string, unknown>, approvers
     [['approvals', 'approvers'], approvers],
     [['approvals', 'gates'], ['failover']],
     [['approvals', 'policies'], { failover: policy }],
+    // Who may request these runs (default: the gates' principals): lead, and mallory, who tries the attacks.
+    [['approvals', 'requesters'], [people.lead.arn, people.mallory.arn]],
     ...extra,
   ]);
 }
@@ -128,10 +131,33 @@ async function refused(p: Promise<unknown>): Promise<string> {
 }
 
 function input(rb: Runbook, extra: Partial<FailoverInput> = {}): FailoverInput {
-  return { runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'approvals test', requestedBy: 'ic-test', options: { timeScale: 0.01 }, ...extra };
+  return { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'approvals test', requestedBy: 'ic-test', options: { timeScale: 0.01 }, ...extra };
 }
 
 const failureOf = (p: Promise<unknown>) => failureRecord<RunStatus>(p);
+
+/** Run `fn` with `who`'s AWS credentials in the environment (what the CLI's credential chain reads). */
+async function asCaller<T>(who: Principal, fn: () => Promise<T>): Promise<T> {
+  const keys = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
+  const before = keys.map((k) => process.env[k]);
+  process.env.AWS_ACCESS_KEY_ID = who.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = who.credentials.secretAccessKey;
+  if (who.credentials.sessionToken) process.env.AWS_SESSION_TOKEN = who.credentials.sessionToken;
+  else delete process.env.AWS_SESSION_TOKEN;
+  try {
+    return await fn();
+  } finally {
+    keys.forEach((k, i) => (before[i] === undefined ? delete process.env[k] : (process.env[k] = before[i])));
+  }
+}
+
+/** Start a failover directly and prove, as `who`, who started it (what the CLI does after its start). */
+async function startProven(rb: Runbook, who: Principal, extra: Partial<FailoverInput> = {}) {
+  useCli(`tq-${rb.name}`);
+  const handle = await env.client.workflow.start('regionFailover', { taskQueue: `tq-${rb.name}`, workflowId: `failover-${rb.name}`, args: [input(rb, extra)] });
+  expect(await asCaller(who, () => proveRequester(env.client, handle.workflowId, handle.firstExecutionRunId))).toBe(`requester verified as ${who.arn}`);
+  return handle;
+}
 
 describe('approval gates with verified identities', () => {
   test('given a 2-of-3 gate, the run proceeds only after two distinct verified principals approve; a second approval by the same principal does not count', async () => {
@@ -220,18 +246,18 @@ describe('approval gates with verified identities', () => {
   });
 
   test('given forged, expired, replayed, unlisted and unverified approvals, each is refused and recorded, and the gate still waits', async () => {
-    const rolePattern = `arn:aws:sts::${ACCOUNT}:assumed-role/IncidentCommander/*`;
+    const rolePattern = `arn:aws:sts::${ACCOUNT}:assumed-role/IncidentCommander/\${username}`;
     const { runbook: rb, taskQueue } = await seeded('refuse', { required: 2 }, [rolePattern, people.priya.arn]);
     const commander = await sts.roleSession('IncidentCommander', 'arjun');
     useCli(taskQueue);
     const workflowId = `failover-${rb.name}`;
     await env.withWorker(taskQueue, async () => {
-      const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
+      const handle = await startProven(rb, people.lead);
       const runId = handle.firstExecutionRunId;
       await atGate(handle);
       const endpoint = new URL(sts.endpoint);
       const sign = (who: Principal, binding: { run?: string; gate?: string; decision?: 'approve' | 'reject'; comment?: string }, signingDate?: Date) =>
-        signIdentity({ binding: { run: `${workflowId}/${runId}`, gate: 'failover', decision: 'approve', ...binding }, credentials: who.credentials, region: 'us-east-1', endpoint, signingDate });
+        signIdentity({ binding: { run: `${workflowId}/${runId}`, gate: 'failover', decision: 'approve', ...binding }, credentials: who.credentials, region: STANDBY, endpoint, signingDate });
       const key = (await status(handle)).pendingGate?.identityKey as IdentityPublicKey;
       expect(key.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
       const approve = async (identity: SignedIdentity, comment?: string) => handle.executeUpdate(approveUpdate, { args: [{ gate: 'failover', sealed: await sealSigned(identity, key), comment }] });
@@ -284,7 +310,7 @@ describe('approval gates with verified identities', () => {
       expect(await refused(approve(valid))).toContain('already used');
 
       // 8. A rejection by someone outside the policy is refused too.
-      const rejectIdentity = await signIdentity({ binding: { run: `${workflowId}/${runId}`, gate: 'failover', decision: 'reject', comment: 'no' + '!'.repeat(3) }, credentials: people.mallory.credentials, region: 'us-east-1', endpoint });
+      const rejectIdentity = await signIdentity({ binding: { run: `${workflowId}/${runId}`, gate: 'failover', decision: 'reject', comment: 'no' + '!'.repeat(3) }, credentials: people.mallory.credentials, region: STANDBY, endpoint });
       expect(await refused(handle.executeUpdate(rejectUpdate, { args: [{ gate: 'failover', sealed: await sealSigned(rejectIdentity, key), reason: 'no!!!' }] }))).toContain('is not an approver');
 
       const s = await status(handle);
@@ -317,7 +343,7 @@ describe('approval gates with verified identities', () => {
     useCli(taskQueue);
     const workflowId = `failover-${rb.name}`;
     const final = await env.withWorker(taskQueue, async () => {
-      const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
+      const handle = await startProven(rb, people.lead);
       await atGate(handle);
       expect((await cli(['approve', workflowId, '--gate', 'failover'], people.priya)).code).toBe(0);
       const shown = await cli(['status', workflowId]);
@@ -357,29 +383,166 @@ describe('approval gates with verified identities', () => {
   });
 
   test('given onTimeout proceed, a drill proceeds past the timed-out gate, but a real run aborts', async () => {
-    const { runbook: rb, taskQueue } = await seeded('proceed', { timeout: '2s', onTimeout: 'proceed' }, [people.priya.arn], [
+    const { file, taskQueue } = await seeded('proceed', { timeout: '2s', onTimeout: 'proceed' }, [people.priya.arn], [
       [['drills'], { enabled: true, autoApprove: false, windows: [{ from: '00:00', to: '24:00' }], cooldown: '1h' }],
     ]);
+    useCli(taskQueue);
     await env.withWorker(taskQueue, async () => {
-      const drill = await env.client.workflow.start('regionFailover', {
-        taskQueue,
-        workflowId: `drill-${rb.name}-failover`,
-        args: [input(rb, { drill: { workflowId: `drill-${rb.name}`, autoApprove: false } })],
-      });
-      const proceeded = (await drill.result()) as RunStatus;
-      expect(proceeded.phase).toBe('completed');
-      expect(proceeded.decisions).toEqual([expect.objectContaining({ approver: 'drover-timeout', decision: 'approved', verified: false })]);
-      expect(proceeded.steps.find((s) => s.id === 'gate:failover')?.notes.join(' ')).toContain('proceeded by drover-timeout: no decision within 2s');
+      // A real drill (its failover a child of the drill): started by lead, whose identity the drill verifies first.
+      const run = await cli(['drill', 'run', file, '--time-scale', '0.01', '--json'], people.lead);
+      expect(run.err).toContain(`requester verified as ${people.lead.arn}`);
+      const drill = JSON.parse(run.out) as { phase: string; failover: RunStatus };
+      expect(drill.failover.phase).toBe('completed');
+      expect(drill.failover.decisions).toEqual([expect.objectContaining({ approver: 'drover-timeout', decision: 'approved', verified: false })]);
+      expect(drill.failover.steps.find((s) => s.id === 'gate:failover')?.notes.join(' ')).toContain('proceeded by drover-timeout: no decision within 2s');
     }, workerConfig());
 
     const real = await seeded('proceed-real', { timeout: '2s', onTimeout: 'proceed' }, [people.priya.arn], [
       [['drills'], { enabled: true, windows: [{ from: '00:00', to: '24:00' }], cooldown: '1h' }],
     ]);
-    const aborted = await env.withWorker(real.taskQueue, async () => {
-      const handle = await env.client.workflow.start('regionFailover', { taskQueue: real.taskQueue, workflowId: `failover-${real.runbook.name}`, args: [input(real.runbook)] });
-      return failureOf(handle.result());
-    }, workerConfig());
+    const aborted = await env.withWorker(real.taskQueue, async () => failureOf((await startProven(real.runbook, people.lead)).result()), workerConfig());
     expect(aborted.phase).toBe('aborted');
     expect(aborted.error?.message).toContain('onTimeout "proceed" applies to drills only, so this run aborts');
+  });
+});
+
+describe('attacks on approvals by whoever may start a workflow', () => {
+  test('given a runbook edited by the requester (its gates removed), the workers refuse the run: nothing changes, the CLI exits 3 naming both digests', async () => {
+    const { file, runbook: rb, taskQueue } = await seeded('edited', { required: 1 }, [people.priya.arn]);
+    const before = await describeTopology(rb, env.moto.endpoint);
+    const edited = path.join(path.dirname(file), `edited-${path.basename(file)}`);
+    fs.writeFileSync(edited, fs.readFileSync(file, 'utf8').replace(/gates:\n(\s+- failover\n)/, 'gates: []\n'));
+    expect(fs.readFileSync(edited, 'utf8')).toContain('gates: []');
+    useCli(taskQueue);
+    await env.withWorker(taskQueue, async () => {
+      const run = await cli(['failover', edited, '--to', STANDBY, '--reason', 'no gate for me', '--time-scale', '0.01'], people.mallory);
+      expect(run.code).toBe(3);
+      expect(run.out + run.err).toMatch(/the workers' copy of runbook .* is not the one you validated \(sha256:[0-9a-f]{64}\); nothing was changed/);
+
+      // The same with a workflow started by hand: an inline runbook without gates is not taken, whatever the ref says.
+      const noGates = { ...rb, approvals: { ...rb.approvals, gates: [] } };
+      const inline = await failureOf(env.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ ...input(rb), runbookRef: undefined, runbook: noGates }] }));
+      expect(inline.error).toEqual({ type: 'RunbookRefused', message: expect.stringContaining('a runbook in the input is not accepted') });
+      const both = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ ...input(rb), runbook: noGates }] });
+      // The worker's copy (with its gate) is what runs: the run waits for its requester, then at the gate.
+      await asCaller(people.mallory, () => proveRequester(env.client, both.workflowId, both.firstExecutionRunId));
+      expect((await atGate(both)).pendingGate?.name).toBe('failover');
+      await both.terminate('test done');
+    }, workerConfig());
+    expect(await describeTopology(rb, env.moto.endpoint)).toEqual(before);
+  });
+
+  test('given a forged drill link in a failover started by hand, its gate is not auto-approved: the link comes from the parent drill only', async () => {
+    const { runbook: rb, taskQueue } = await seeded('forged-drill', { required: 1 }, [people.priya.arn], [
+      [['drills'], { enabled: true, autoApprove: true, windows: [{ from: '00:00', to: '24:00' }], cooldown: '1h' }],
+    ]);
+    await env.withWorker(taskQueue, async () => {
+      const handle = await startProven(rb, people.mallory, { drill: { workflowId: `drill-${rb.name}`, autoApprove: true } });
+      const s = await atGate(handle);
+      expect(s.drill).toBeUndefined();
+      expect(s.decisions).toEqual([]);
+      expect(s.steps.map((x) => x.id)).toContain('preempt-drills');
+      await handle.terminate('test done');
+    }, workerConfig());
+  });
+
+  test('given a requester who proves no identity, the run ends before its first step; given one who claims another name, their own approval is refused as self-approval', async () => {
+    const { file, runbook: rb, taskQueue } = await seeded('unverified', { required: 1, selfApproval: false }, [people.lead.arn, people.meera.arn]);
+    const before = await describeTopology(rb, env.moto.endpoint);
+    useCli(taskQueue);
+    const workflowId = `failover-${rb.name}`;
+    await env.withWorker(taskQueue, async () => {
+      // 1. Started by hand, claiming to be someone else, no proof: no gate ever opens, the run ends, nothing changed.
+      const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb, { requestedBy: 'ic-meera', options: { timeScale: 0.01, approvalTimeoutMs: 3000 } })] });
+      const early = await cli(['approve', workflowId, '--gate', 'failover'], people.lead);
+      expect(early.code).toBe(3);
+      expect(early.err).toContain(`no gate of run ${workflowId} is pending approval`);
+      const ended = await failureOf(handle.result());
+      expect(ended.error?.type).toBe('RequesterUnverified');
+      expect(ended.error?.message).toContain('no proof arrived within 3s of the start');
+      expect(ended.steps.filter((x) => x.status === 'done')).toEqual([]);
+      const events = await trail(rb, workflowId, handle.firstExecutionRunId, (ev) => ev.some((e) => e.action === 'run.end'));
+      expect(events.find((e) => e.action === 'run.requester-unverified')?.actor).toEqual({ id: 'ic-meera', verified: false });
+
+      // 2. Through the CLI with lead's credentials but --requested-by ic-meera: the run knows it is lead.
+      const started = await cli(['failover', file, '--to', STANDBY, '--reason', 'lead claims to be meera', '--requested-by', 'ic-meera', '--time-scale', '0.01', '--detach'], people.lead);
+      expect(started.code).toBe(0);
+      expect(started.err).toContain(`requester verified as ${people.lead.arn}`);
+      const run = env.client.workflow.getHandle(workflowId);
+      expect((await atGate(run)).pendingGate?.requestedBy).toEqual({ id: people.lead.arn, verified: true });
+      const self = await cli(['approve', workflowId, '--gate', 'failover'], people.lead);
+      expect(self.code).toBe(3);
+      expect(self.err).toContain(`${people.lead.arn} requested this run, and gate failover does not allow self-approval`);
+      await run.terminate('test done');
+    }, workerConfig());
+    expect(await describeTopology(rb, env.moto.endpoint)).toEqual(before);
+  });
+
+  test('given a requester proven with an identity the runbook does not list (any AWS account can make one), the run ends before its first step', async () => {
+    const outsider = await sts.user('throwaway-outsider');
+    const { runbook: rb, taskQueue } = await seeded('outsider', { required: 1 }, [people.priya.arn]);
+    await env.withWorker(taskQueue, async () => {
+      const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input(rb)] });
+      const proof = await asCaller(outsider, () => proveRequester(env.client, handle.workflowId, handle.firstExecutionRunId)).then(() => '', (e: Error) => e.message);
+      expect(proof).toContain(`${outsider.arn} is not a requester of runbook ${rb.name}`);
+      const ended = await failureOf(handle.result());
+      expect(ended.error?.type).toBe('RequesterUnverified');
+      expect(ended.steps.filter((x) => x.status === 'done')).toEqual([]);
+    }, workerConfig());
+  });
+
+  test('given a runbook whose promote gate needs an approval, a promotion started on its own waits at that gate before it fences or promotes anything', async () => {
+    const { file, runbook: rb, taskQueue } = await seeded('promote-gate', { required: 1 }, [people.priya.arn], [
+      [['approvals', 'gates'], ['promote']],
+      [['approvals', 'policies'], { promote: { required: 1 } }],
+    ]);
+    const before = await describeTopology(rb, env.moto.endpoint);
+    useCli(taskQueue);
+    const workflowId = `promote-${rb.name}`;
+    await env.withWorker(taskQueue, async () => {
+      const started = await cli(['promote', file, '--to', STANDBY, '--reason', 'promote alone', '--detach'], people.lead);
+      expect(started.code).toBe(0);
+      const handle = env.client.workflow.getHandle(workflowId);
+      const waiting = await atGate(handle);
+      expect(waiting.pendingGate?.name).toBe('promote');
+      expect(waiting.steps.filter((x) => x.status === 'done')).toEqual([]);
+      expect(await describeTopology(rb, env.moto.endpoint)).toEqual(before);
+      expect((await cli(['reject', workflowId, '--gate', 'promote', '--reason', 'not without the IC'], people.priya)).code).toBe(0);
+      const final = await failureOf(handle.result());
+      expect(final.phase).toBe('rejected');
+      expect(final.error?.type).toBe('ApprovalRejected');
+    }, workerConfig());
+    expect(await describeTopology(rb, env.moto.endpoint)).toEqual(before);
+  });
+
+  test('given a 2-of-2 gate, one person cannot fill both seats: the sessions of an unpinned role are refused by validation, and a pinned session named after an IAM user approver counts as that user', async () => {
+    // The runbook that would let two sessions of one role meet the gate does not validate (CLI exit 2, path-qualified).
+    const unpinned = await seeded('unpinned', { required: 1 }, [people.priya.arn]);
+    const twoOfTwo = path.join(path.dirname(unpinned.file), `two-of-two-${path.basename(unpinned.file)}`);
+    fs.writeFileSync(twoOfTwo, fs.readFileSync(unpinned.file, 'utf8').replace(/required: 1/, 'required: 2').replace(people.priya.arn, `arn:aws:iam::${ACCOUNT}:role/IncidentCommander`));
+    useCli(unpinned.taskQueue);
+    const refused = await cli(['failover', twoOfTwo, '--to', STANDBY, '--reason', 'two of two'], people.lead);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/approvals\.approvers\[0\]: a gate that needs 2 distinct approvers cannot tell people apart through arn:aws:iam::\d+:role\/IncidentCommander/);
+
+    // Pinned sessions: ic-priya as an IAM user and as the session "ic-priya" of the role are one approver.
+    const pinned = `arn:aws:sts::${ACCOUNT}:assumed-role/IncidentCommander/\${username}`;
+    const { runbook: rb, taskQueue } = await seeded('pinned', { required: 2 }, [people.priya.arn, pinned]);
+    const priyaAsRole = await sts.roleSession('IncidentCommander', 'ic-priya');
+    const arjunAsRole = await sts.roleSession('IncidentCommander', 'ic-arjun');
+    const workflowId = `failover-${rb.name}`;
+    useCli(taskQueue);
+    await env.withWorker(taskQueue, async () => {
+      const handle = await startProven(rb, people.lead);
+      await atGate(handle);
+      expect((await cli(['approve', workflowId, '--gate', 'failover'], people.priya)).code).toBe(0);
+      const twice = await cli(['approve', workflowId, '--gate', 'failover'], priyaAsRole);
+      expect(twice.code).toBe(3);
+      expect(twice.err).toContain(`${priyaAsRole.arn} has already approved gate failover as ${people.priya.arn}`);
+      const other = await cli(['approve', workflowId, '--gate', 'failover'], arjunAsRole);
+      expect(other.code).toBe(0);
+      expect(other.out).toContain('2 of 2 approvals, the gate is open');
+      await handle.terminate('test done');
+    }, workerConfig());
   });
 });

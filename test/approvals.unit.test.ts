@@ -23,6 +23,8 @@ const KEYS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnF
 const SESSION_TOKEN = `IQoJb3JpZ2luX2VjE${'Abc123/+'.repeat(40)}`;
 const ENDPOINT = new URL('https://sts.us-east-1.amazonaws.com');
 const ARN = 'arn:aws:iam::123456789012:user/priya';
+/** IncidentCommander's sessions, their names pinned to people by the role's trust policy. */
+const PINNED_IC = 'arn:aws:sts::123456789012:assumed-role/IncidentCommander/${username}';
 
 /** The runbook's SNS topic (top-level `notifications`), for the policies that escalate. */
 const TOPIC = { snsTopicArn: 'arn:aws:sns:ap-southeast-1:123456789012:drover-escalations' };
@@ -49,11 +51,11 @@ describe('approval policies in the runbook', () => {
   });
 
   test('given a policy, its defaults fill in and durations become milliseconds', () => {
-    const r = withApprovals({ policies: { failover: { principals: ['arn:aws:sts::123456789012:assumed-role/IncidentCommander/*'], required: 2, timeout: '1h', escalateAfter: '30m' } } }, undefined, TOPIC);
+    const r = withApprovals({ policies: { failover: { principals: [PINNED_IC], required: 2, timeout: '1h', escalateAfter: '30m' } } }, undefined, TOPIC);
     expect(problems(r)).toEqual([]);
     if (!r.ok) return;
     expect(r.runbook.notifications).toEqual(TOPIC);
-    expect(r.runbook.approvals.policies.failover).toEqual({ principals: ['arn:aws:sts::123456789012:assumed-role/IncidentCommander/*'], required: 2, selfApproval: false, timeout: 3_600_000, onTimeout: 'abort', escalateAfter: 1_800_000 });
+    expect(r.runbook.approvals.policies.failover).toEqual({ principals: [PINNED_IC], required: 2, selfApproval: false, timeout: 3_600_000, onTimeout: 'abort', escalateAfter: 1_800_000 });
   });
 
   test.each<[string, Record<string, unknown>, string, unknown]>([
@@ -67,14 +69,18 @@ describe('approval policies in the runbook', () => {
     ['a bad SNS topic', {}, 'notifications.snsTopicArn: expected an SNS topic ARN', { snsTopicArn: 'drover-escalations' }],
     ['a topic with an unknown key', {}, 'notifications: unknown key "topic"', { topic: 'x' }],
     ['the topic where it was before notifications moved', { notify: TOPIC }, 'approvals.notify: moved: name the topic in notifications: { snsTopicArn } at the top level of the runbook', undefined],
+    // Attack: one person approving twice through two sessions of one role whose session names are not pinned.
+    ['2 of N through the sessions of one role (session names not pinned)', { trustClientIdentity: false, approvers: ['arn:aws:sts::123456789012:assumed-role/IncidentCommander/*'], policies: { failover: { required: 2 } } }, 'approvals.approvers[0]: a gate that needs 2 distinct approvers cannot tell people apart through arn:aws:sts::123456789012:assumed-role/IncidentCommander/*: every session of a role counts as one approver unless session names are pinned to people; list arn:aws:sts::123456789012:assumed-role/IncidentCommander/${username}', undefined],
+    ['2 of N through a role ARN', { trustClientIdentity: false, policies: { failover: { principals: ['arn:aws:iam::123456789012:role/IncidentCommander', ARN], required: 2 } } }, 'approvals.policies.failover.principals[0]: a gate that needs 2 distinct approvers cannot tell people apart through arn:aws:iam::123456789012:role/IncidentCommander', undefined],
+    ['${username} outside the session of a role', { trustClientIdentity: false, approvers: ['arn:aws:iam::123456789012:user/${username}'] }, 'approvals.approvers[0]: ${username} stands only for the session name of one role', undefined],
   ])('given %s, validation names the path', (_what, approvals, message, notifications) => {
     const r = withApprovals(approvals, (d) => d.setIn(['drills', 'enabled'], false), notifications);
     expect(problems(r).join('\n')).toContain(message);
   });
 
-  test('given a pattern principal, M is not bounded by the list, and a drill runbook may proceed on timeout', () => {
-    const r = withApprovals({ trustClientIdentity: false, approvers: ['arn:aws:sts::123456789012:assumed-role/IncidentCommander/*'], policies: { failover: { required: 3, onTimeout: 'proceed' } } });
-    expect(problems(r)).toEqual([]);
+  test('given a pinned role or a pattern over users, M is not bounded by the list, and a drill runbook may proceed on timeout', () => {
+    expect(problems(withApprovals({ trustClientIdentity: false, approvers: [PINNED_IC], policies: { failover: { required: 3, onTimeout: 'proceed' } } }))).toEqual([]);
+    expect(problems(withApprovals({ trustClientIdentity: false, approvers: ['arn:aws:iam::123456789012:user/ic-*'], policies: { failover: { required: 3 } } }))).toEqual([]);
   });
 });
 

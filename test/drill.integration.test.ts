@@ -7,7 +7,7 @@ import type { Report } from '../reports/report';
 import type { FailoverInput } from '../workflows/regionFailover';
 import { approveUpdate, rejectUpdate } from '../workflows/gates';
 import type { RunStatus } from '../workflows/status';
-import { captureIO, describeTopology, eventually, onlyDatabase } from './harness/fixtures';
+import { captureIO, describeTopology, eventually, onlyDatabase, refOf } from './harness/fixtures';
 import { atStep, drillOutcome, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 
@@ -96,7 +96,7 @@ test('drills are refused, with the reason and nothing changed: not opted in, out
   const { file, runbook: rb, taskQueue: q } = await env.seeded('ak-drill-busy', [DRILLS_ANY_TIME]);
   useCli(env.moto.endpoint, q);
   await env.withWorker(q, async () => {
-    const input: FailoverInput = { runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'real outage', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'real outage', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
     const real = await env.client.workflow.start('regionFailover', { taskQueue: q, workflowId: `failover-${rb.name}`, args: [input] });
     await eventually(async () => (await real.query<RunStatus>('status')).pendingGate, 'the real failover gate');
     const busy = captureIO();

@@ -13,7 +13,7 @@ import type { FailbackResult } from '../workflows/failback';
 import { approveUpdate } from '../workflows/gates';
 import type { RunStatus } from '../workflows/status';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
-import { captureIO, describeTopology, eventually, failureRecord, THREE_DATABASES, threeDatabases } from './harness/fixtures';
+import { captureIO, describeTopology, eventually, failureRecord, refOf, THREE_DATABASES, threeDatabases } from './harness/fixtures';
 import { testTemporalAddress } from './harness/servers';
 
 const env = new IntegrationEnv();
@@ -35,7 +35,7 @@ async function seededThree(prefix: string, overrides: Record<string, unknown> = 
 
 async function startApproved(workflowType: 'regionFailover' | 'failback', rb: Runbook, taskQueue: string, gate: string, args: object): Promise<Promise<unknown>> {
   const workflowId = `${workflowType === 'failback' ? 'failback' : 'failover'}-${rb.name}`;
-  const handle = await env.client.workflow.start(workflowType, { taskQueue, workflowId, args: [{ runbook: rb, reason: 'multi-database test', requestedBy: 'ic-test', options: { timeScale: 0.005 }, ...args }] });
+  const handle = await env.client.workflow.start(workflowType, { taskQueue, workflowId, args: [{ runbookRef: refOf(rb), reason: 'multi-database test', requestedBy: 'ic-test', options: { timeScale: 0.005 }, ...args }] });
   await eventually(async () => (await handle.query<RunStatus>('status')).pendingGate, `the ${gate} gate`);
   await handle.executeUpdate(approveUpdate, { args: [{ gate, approver: 'ic-priya' }] });
   return handle.result();
@@ -148,7 +148,7 @@ describe('a runbook with three databases', () => {
     useCli(taskQueue);
     const io = captureIO();
     await env.withWorker(taskQueue, async () => {
-      const status = await failureRecord<RunStatus>(env.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'test', requestedBy: 'ic-test' }] }));
+      const status = await failureRecord<RunStatus>(env.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'test', requestedBy: 'ic-test' }] }));
       expect(status.error?.message).toContain(`payments: replica: replica lag 45s exceeds the bound of 30s`);
       expect(await exec(['failback', file, '--reason', 'nothing moved', '--detach'], io)).toBe(3);
     });

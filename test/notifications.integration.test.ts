@@ -12,7 +12,7 @@ import type { NotificationMessage } from '../workflows/notify';
 import type { FailoverInput } from '../workflows/regionFailover';
 import type { RunStatus } from '../workflows/status';
 import { IntegrationEnv, STANDBY } from './harness/env';
-import { eventually, failureRecord, workflowBundle } from './harness/fixtures';
+import { eventually, failureRecord, refOf, workflowBundle } from './harness/fixtures';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -62,7 +62,7 @@ async function subscribedTopic(): Promise<{ topicArn: string; receive(min: numbe
 }
 
 function input(rb: Runbook, reason = 'notifications test'): FailoverInput {
-  return { runbook: rb, targetRegion: STANDBY, mode: 'planned', reason, requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+  return { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason, requestedBy: 'ic-test', options: { timeScale: 0.01 } };
 }
 
 const failureOf = (p: Promise<unknown>) => failureRecord<RunStatus>(p);

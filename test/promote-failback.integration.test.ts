@@ -12,7 +12,7 @@ import type { FailbackResult } from '../workflows/failback';
 import { approveUpdate } from '../workflows/gates';
 import type { PromoteResult } from '../workflows/promoteReplica';
 import type { RunStatus } from '../workflows/status';
-import { captureIO, describeTopology, eventually, onlyDatabase, setAlarm } from './harness/fixtures';
+import { captureIO, describeTopology, eventually, onlyDatabase, refOf, setAlarm } from './harness/fixtures';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { testTemporalAddress } from './harness/servers';
 
@@ -54,7 +54,7 @@ async function failover(rb: Runbook, taskQueue: string, mode: 'planned' | 'unpla
   const handle = await env.client.workflow.start('regionFailover', {
     taskQueue,
     workflowId: `failover-${rb.name}`,
-    args: [{ runbook: rb, targetRegion: STANDBY, mode, reason: 'test failover', requestedBy: 'ic-test', options: { timeScale: 0.005 } }],
+    args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode, reason: 'test failover', requestedBy: 'ic-test', options: { timeScale: 0.005 } }],
   });
   await eventually(async () => (await handle.query<RunStatus>('status')).pendingGate, 'the failover gate');
   await handle.executeUpdate(approveUpdate, { args: [{ gate: 'failover', approver: 'ic-priya' }] });
@@ -96,7 +96,7 @@ describe('promoteReplica', () => {
     const db = onlyDatabase(rb);
     env.lag.set(db.replica.identifier, 45);
     const status = await env.withWorker(taskQueue, () =>
-      failed(env.client.workflow.execute('promoteReplica', { taskQueue, workflowId: `promote-${rb.name}`, args: [{ runbook: rb, toRegion: STANDBY, mode: 'planned', reason: 'test', requestedBy: 'ic-test' }] })),
+      failed(env.client.workflow.execute('promoteReplica', { taskQueue, workflowId: `promote-${rb.name}`, args: [{ runbookRef: refOf(rb), toRegion: STANDBY, mode: 'planned', reason: 'test', requestedBy: 'ic-test' }] })),
     );
     expect(status.error?.type).toBe('WaitTimedOut');
     expect(status.error?.message).toContain(`replica lag of ${db.replica.identifier} did not reach 0 within 3s`);
@@ -114,7 +114,7 @@ describe('promoteReplica', () => {
     await new Promise((r) => setTimeout(r, 700));
     const result = (await env.withWorker(
       taskQueue,
-      () => env.client.workflow.execute('promoteReplica', { taskQueue, workflowId: `promote-${rb.name}`, args: [{ runbook: rb, toRegion: STANDBY, mode: 'unplanned', reason: 'region down', requestedBy: 'ic-test' }] }),
+      () => env.client.workflow.execute('promoteReplica', { taskQueue, workflowId: `promote-${rb.name}`, args: [{ runbookRef: refOf(rb), toRegion: STANDBY, mode: 'unplanned', reason: 'region down', requestedBy: 'ic-test' }] }),
       env.config({ [PRIMARY]: 'http://127.0.0.1:9' }),
     )) as PromoteResult;
     expect(result.phase).toBe('completed');
@@ -165,7 +165,7 @@ describe('failback', () => {
     const db = onlyDatabase(rb);
     const result = await env.withWorker(taskQueue, async () => {
       expect((await failover(rb, taskQueue, 'unplanned')).phase).toBe('completed');
-      return (await env.client.workflow.execute('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbook: rb, reason: 'split brain test', requestedBy: 'ic-test', options: { timeScale: 0.005 } }] })) as FailbackResult;
+      return (await env.client.workflow.execute('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbookRef: refOf(rb), reason: 'split brain test', requestedBy: 'ic-test', options: { timeScale: 0.005 } }] })) as FailbackResult;
     });
     const assess = result.steps.find((s) => s.id === 'assess');
     expect(assess?.notes.join('\n')).toContain('STILL WRITABLE (split-brain risk)');
@@ -189,7 +189,7 @@ describe('failback', () => {
     expect(await exec(['failback', file, '--reason', 'nothing to fail back'], none)).toBe(3);
     expect(none.stderr.join('\n')).toContain(`${rb.name} has no failover to fail back from`);
     await env.withWorker(taskQueue, async () => {
-      const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'x', requestedBy: 'ic-test' }] });
+      const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'x', requestedBy: 'ic-test' }] });
       await eventually(async () => (await handle.query<RunStatus>('status')).pendingGate, 'the gate');
       const busy = captureIO();
       expect(await exec(['failback', file, '--reason', 'while failing over'], busy)).toBe(3);
@@ -202,7 +202,7 @@ describe('failback', () => {
     const { runbook: rb, taskQueue } = await env.seeded('ak-comp', [[['approvals', 'gates'], ['failover']], [['dns', 'shift', 'soak'], '10m']]);
     const status = await env.withWorker(taskQueue, async () => {
       expect((await failover(rb, taskQueue, 'planned')).phase).toBe('completed');
-      const handle = await env.client.workflow.start('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbook: rb, reason: 'compensation test', requestedBy: 'ic-test', options: { timeScale: 0.005 } }] });
+      const handle = await env.client.workflow.start('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbookRef: refOf(rb), reason: 'compensation test', requestedBy: 'ic-test', options: { timeScale: 0.005 } }] });
       await eventually(async () => (await handle.query<RunStatus>('status')).currentStep === 'traffic-back-10', 'the first switchback traffic step');
       await setAlarm(env.moto.endpoint, PRIMARY, rb.health.alarms[PRIMARY][0], 'ALARM');
       return failed(handle.result());

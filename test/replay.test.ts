@@ -22,6 +22,10 @@ describe('replay of committed workflow histories', () => {
     ['failover-multi-database.json', 'failover-apnakart', 'a failover of three databases: a promotion child each, in parallel, then three writer repoints'],
     ['failback-multi-database.json', 'failback-apnakart', 'a failback of three databases: protect, replicate, switchover child and return of the standby per database'],
     ['rebuild.json', 'rebuild-ak-rebuild-24274-1', 'a cluster rebuild (synthesize, plan, plan gate, apply, wait, redeploy, verify), with gate policies and notifications'],
+    ['drill-worker-runbooks.json', 'drill-apnakart-v2', 'a drill since worker-owned runbooks: its runbook resolved by the worker from a reference, passed to its children'],
+    ['drill-worker-runbooks-failover.json', 'drill-apnakart-v2-failover', "a drill's failover since worker-owned runbooks: runbook and drill link from its parent"],
+    ['drill-worker-runbooks-failback.json', 'drill-apnakart-v2-failback', "a drill's failback since worker-owned runbooks"],
+    ['failover-worker-runbooks.json', 'failover-apnakart', 'a failover since worker-owned runbooks and approvals-v2: the runbook resolved from a reference, the requester step, the gate'],
   ])('given %s (%s, %s), the current workflows replay it without nondeterminism', async (file, workflowId) => {
     const history = load(file);
     expect(history.events?.length).toBeGreaterThan(20);

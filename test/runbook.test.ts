@@ -6,6 +6,7 @@ import { exec } from '../cli/main';
 import { EXIT } from '../cli/io';
 import { databasesOf } from '../runbooks/databases';
 import { parseRunbook, type RunbookProblem } from '../runbooks/load';
+import { runbookDigest } from '../runbooks/source';
 
 const APNAKART = readFileSync(join(__dirname, '..', 'runbooks', 'apnakart.yaml'), 'utf8');
 
@@ -111,7 +112,10 @@ describe('the apnakart demo runbook', () => {
     const { code, out, err } = await validate(file);
     expect(code).toBe(EXIT.OK);
     expect(err).toEqual([]);
-    expect(out).toEqual([`${file}: valid runbook "apnakart" (ap-south-1 -> ap-southeast-1, 3 records, 2 clusters, 1 database)`]);
+    expect(out).toEqual([
+      `${file}: valid runbook "apnakart" (ap-south-1 -> ap-southeast-1, 3 records, 2 clusters, 1 database)`,
+      `digest ${runbookDigest(readFileSync(file, 'utf8'))} (runs name it; the workers must hold this very file as apnakart.yaml)`,
+    ]);
   });
 });
 
@@ -517,6 +521,6 @@ describe('drover validate --json', () => {
     const file = writeRunbook(APNAKART, 'apnakart-json.yaml');
     const { code, out } = await validate(file, '--json');
     expect(code).toBe(EXIT.OK);
-    expect(JSON.parse(out.join('\n'))).toEqual({ ok: true, name: 'apnakart' });
+    expect(JSON.parse(out.join('\n'))).toEqual({ ok: true, name: 'apnakart', digest: runbookDigest(readFileSync(file, 'utf8')) });
   });
 });

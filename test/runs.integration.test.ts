@@ -15,7 +15,7 @@ import type { RunRow } from '../cli/visibility';
 import { SEARCH_ATTRIBUTES } from '../workflows/ids';
 import { DRILLS_ANY_TIME, useCli } from './harness/drills';
 import { IntegrationEnv, STANDBY } from './harness/env';
-import { captureIO, eventually, setAlarm, workflowBundle } from './harness/fixtures';
+import { captureIO, eventually, setAlarm, testRunbooks, workflowBundle } from './harness/fixtures';
 import { startOwnTemporal, type TemporalServer } from './harness/servers';
 
 const env = new IntegrationEnv();
@@ -156,7 +156,7 @@ describe('drover runs list', () => {
       const connection = await Connection.connect({ address: own.address });
       const client = new Client({ connection });
       try {
-        const worker = await Worker.create({ connection: native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(env.config()), temporal: () => client }) });
+        const worker = await Worker.create({ connection: native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(env.config()), temporal: () => client, runbooks: testRunbooks }) });
         const run = await worker.runUntil(cli(['failover', file, '--to', STANDBY, '--reason', 'no attributes', '--time-scale', '0.01']));
         expect(run.code).toBe(0);
         expect(run.err).toContain("note: the Temporal namespace default lacks drover's search attributes (DroverRunbook, DroverKind, DroverMode, DroverOutcome, DroverRequestedBy): this run will not appear in `drover runs list`");

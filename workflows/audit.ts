@@ -20,6 +20,14 @@ export function auditTargets(rb: Runbook): AuditTarget[] {
 
 type Fields = Partial<Omit<AuditDraftInput, 'at' | 'action'>>;
 
+/** A run's audit anchor, as its record (status, result) carries it. */
+export interface AuditAnchor {
+  head: string;
+  events: number;
+  /** Where the runbook's S3 Object Lock copy is, when it has one. */
+  s3?: { bucket: string; region: string; prefix?: string };
+}
+
 /**
  * A run's audit trail, kept by the workflow: events are recorded with workflow time and appended in
  * order by one activity call at a time (parallel steps feed the same queue), so the chain has no gap
@@ -75,16 +83,26 @@ export class AuditTrail {
   }
 
   /** Flush, then wait until every recorded event is written; an append that failed for good is thrown here. */
-  async drain(): Promise<{ head: string; events: number } | undefined> {
+  async drain(): Promise<AuditAnchor | undefined> {
     this.flush();
     await this.tail;
     if (this.error) throw this.error;
-    return this.head ? { head: this.head.hash, events: this.head.seq } : undefined;
+    return this.anchor();
+  }
+
+  /**
+   * What the run's record says about its trail so far: the head and count of what was written, and where the
+   * S3 Object Lock copy is. `drover audit verify` checks the stored trail against it (the writer cannot rewrite it).
+   */
+  anchor(): AuditAnchor | undefined {
+    if (!this.head) return undefined;
+    const s3 = this.targets.find((t) => t.kind === 's3');
+    return { head: this.head.hash, events: this.head.seq, ...(s3?.kind === 's3' ? { s3: { bucket: s3.bucket, region: s3.region, ...(s3.prefix ? { prefix: s3.prefix } : {}) } } : {}) };
   }
 }
 
 /** On a failure path: write what is left of the trail, without hiding the run's own error behind an audit one. */
-export async function drainQuietly(trail: AuditTrail | undefined, status: { error?: { message: string } }): Promise<{ head: string; events: number } | undefined> {
+export async function drainQuietly(trail: AuditTrail | undefined, status: { error?: { message: string } }): Promise<AuditAnchor | undefined> {
   try {
     return await trail?.drain();
   } catch (e) {

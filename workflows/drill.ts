@@ -7,20 +7,21 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Runbook } from '../runbooks/schema';
 import { databasesOf } from '../runbooks/databases';
-import { AuditTrail, drainQuietly } from './audit';
+import type { VerifiedActor } from '../runbooks/approvers';
+import { AuditTrail, drainQuietly, type AuditAnchor } from './audit';
 import { failback, type FailbackResult } from './failback';
 import { FailureType } from './failures';
-import { runSearchAttributes, SEARCH_ATTRIBUTES } from './ids';
+import { GATES_OF, RequesterCheck, requesterMustBeVerified } from './gates';
+import { drillScheduleId, runSearchAttributes, SEARCH_ATTRIBUTES } from './ids';
 import { childStatus, failureMessage } from './journal';
 import { Notifier, type NotificationRecord } from './notify';
 import { long, short } from './proxies';
 import { regionFailover, type RunStatus } from './regionFailover';
+import { trustedStart, type RunbookInput } from './trusted';
 
-export interface DrillInput {
-  runbook: Runbook;
-  /** What started it: a person (`drover drill run`) or the runbook's schedule. */
+export interface DrillInput extends Pick<RunbookInput, 'runbookRef' | 'runbook'> {
+  /** What started it: a person (`drover drill run`) or the runbook's schedule (checked with the schedule itself). */
   trigger: 'manual' | 'schedule';
   requestedBy: string;
   reason?: string;
@@ -52,8 +53,8 @@ export interface DrillResult {
   failure?: string;
   /** Undo steps taken instead of a failback when the replica was never promoted. */
   rollback?: string[];
-  /** The head of the drill's own audit trail (its children keep theirs). */
-  audit?: { head: string; events: number };
+  /** The head of the drill's own audit trail (its children keep theirs): live while it runs, and where its S3 copy is. */
+  audit?: AuditAnchor;
   /** The runbook's topic and what the drill published to it. */
   notifications?: NotificationRecord;
 }
@@ -68,24 +69,33 @@ export const drillQuery = defineQuery<DrillResult>('drill');
  * check: it fails back at once. Cancelled (a real failover takes precedence), it fails back first.
  */
 export async function drill(input: DrillInput): Promise<DrillResult> {
-  const rb = input.runbook;
   const info = workflowInfo();
   const result: DrillResult = {
     workflowId: info.workflowId,
     runId: info.runId,
     kind: 'drill',
-    runbook: rb.name,
+    runbook: input.runbookRef?.name ?? input.runbook?.name ?? '',
     trigger: input.trigger,
     requestedBy: input.requestedBy,
     startedAt: info.runStartTime.getTime(),
     phase: 'checking',
-    objectives: { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo },
+    objectives: { rtoMs: 0, rpoMs: 0 },
     failoverId: `${info.workflowId}-failover`,
     failbackId: `${info.workflowId}-failback`,
   };
-  setHandler(drillQuery, () => result);
+  // The drill's trail once its runbook is known: the query shows its head while the drill runs.
+  const live: { trail?: AuditTrail } = {};
+  setHandler(drillQuery, () => (result.audit || !live.trail ? result : { ...result, audit: live.trail.anchor() }));
+  const start = await trustedStart(input, (error) => ({ ...result, phase: 'refused', refusals: [error.message], failure: `drill refused, nothing was changed: ${error.message}`, endedAt: Date.now() }));
+  const rb = start.rb;
+  result.runbook = rb.name;
+  result.objectives = { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo };
+
   const trail = AuditTrail.open(rb);
+  live.trail = trail;
   const notifier = Notifier.open(rb, 'drill', trail);
+  // Since worker-owned runbooks: a drill whose gates people approve must know who requested it (checked below).
+  const requesterCheck = start.workerOwned ? new RequesterCheck(rb, trail) : undefined;
   result.notifications = notifier?.record;
   // A drill started with drover's search attributes (so they are registered) starts its children with them too.
   const listed = notifier !== undefined && info.typedSearchAttributes.get(SEARCH_ATTRIBUTES.runbook) !== undefined;
@@ -107,6 +117,27 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   };
 
   // 1. Refusals: every reason is listed, nothing is changed.
+  // Who asked: the schedule (confirmed with the schedule itself, never taken from the input), or a person,
+  // verified when the drill's gates are approved by people and forbid self-approval.
+  let requester: VerifiedActor | undefined;
+  if (requesterCheck) {
+    const refused = (why: string) => {
+      result.refusals = [why];
+      result.failure = `drill refused, nothing was changed:\n- ${why}`;
+      return end('refused', FailureType.DrillRefused);
+    };
+    if (input.trigger === 'schedule') {
+      const scheduleId = drillScheduleId(rb.name);
+      if (!(await short.confirmScheduled({ scheduleId, workflowId: info.workflowId, runId: info.runId }))) return refused(`the drill says its schedule started it, but schedule ${scheduleId} did not start this run`);
+      requester = { id: `schedule:${scheduleId}`, verified: false };
+    } else if (requesterMustBeVerified(rb, GATES_OF.drill, rb.drills.autoApprove)) {
+      try {
+        requester = await requesterCheck.verify(input.requestedBy, input.options?.approvalTimeoutMs);
+      } catch (err) {
+        return refused(failureMessage(err));
+      }
+    }
+  }
   const refusals = await short.drillRefusals({ runbook: rb.name, drills: rb.drills, self: info.workflowId });
   if (refusals.length > 0) {
     result.refusals = refusals;
@@ -121,7 +152,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
     result.failover = await executeChild(regionFailover, {
       workflowId: result.failoverId,
       ...childAttributes('failover'),
-      args: [{ runbook: rb, targetRegion: rb.regions.standby, mode: 'planned', reason, requestedBy: input.requestedBy, options: input.options, drill: link }],
+      args: [{ runbook: rb, targetRegion: rb.regions.standby, mode: 'planned', reason, requestedBy: input.requestedBy, options: input.options, drill: link, requester }],
     });
   } catch (err) {
     cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
@@ -139,7 +170,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
         const back: FailbackResult = await executeChild(failback, {
           workflowId: result.failbackId,
           ...childAttributes('failback'),
-          args: [{ runbook: rb, reason: `${reason}: automatic failback`, requestedBy: input.requestedBy, options: input.options, drill: link }],
+          args: [{ runbook: rb, reason: `${reason}: automatic failback`, requestedBy: input.requestedBy, options: input.options, drill: link, requester }],
         });
         result.failback = back;
       } catch (err) {

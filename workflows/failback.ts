@@ -1,28 +1,24 @@
 import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RecordState } from '../activities/route53';
-import type { Runbook } from '../runbooks/schema';
 import { databasesOf, dbIn, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from './failures';
 import { long, probe, short } from './proxies';
 import { AuditTrail } from './audit';
-import { Gates, type RequesterIdentity } from './gates';
+import { Gates, GATES_OF, type RequesterIdentity } from './gates';
 import { runTag } from './ids';
 import { failRun, failureMessage, Journal } from './journal';
 import { Notifier } from './notify';
 import { aboutDatabase, promoteEach } from './promoteEach';
-import { statusQuery, type RunStatus } from './status';
+import { startingStatus, statusQuery, type RunStatus } from './status';
 import { shiftProgressively } from './traffic';
-import type { DrillLink } from './regionFailover';
+import { trustedStart, type RunbookInput } from './trusted';
 
-export interface FailbackInput {
-  runbook: Runbook;
+export interface FailbackInput extends RunbookInput {
   reason: string;
   requestedBy: string;
-  /** The requester's signed STS GetCallerIdentity, sealed for the worker (when the starting CLI had AWS credentials and the key), verified at the first gate. */
+  /** Recorded before requesters were verified at the start of the run (bound to the workflow id only): ignored since. */
   requesterIdentity?: RequesterIdentity;
   options?: { timeScale?: number; approvalTimeoutMs?: number };
-  /** Set when a drill runs this failback. */
-  drill?: DrillLink;
 }
 
 /** Which resource plays which role after the failback, next to what it replaced. */
@@ -50,11 +46,13 @@ export interface FailbackResult extends RunStatus {
  * progressive traffic shift, then put the standby region back in its standby role.
  */
 export async function failback(input: FailbackInput): Promise<FailbackResult> {
-  const { runbook: rb } = input;
+  const info = workflowInfo();
+  const starting = startingStatus({ workflowId: info.workflowId, runId: info.runId, kind: 'failback', runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', mode: 'planned', fromRegion: '', targetRegion: '', reason: input.reason, requestedBy: input.requestedBy, startedAt: info.runStartTime.getTime() });
+  setHandler(statusQuery, () => starting);
+  const { rb, drill, requester } = await trustedStart(input, (error) => ({ ...starting, phase: 'failed', error }));
   const original = rb.regions.primary;
   const standby = rb.regions.standby;
   const scale = input.options?.timeScale ?? 1;
-  const info = workflowInfo();
   const stamp = new Date(info.runStartTime.getTime()).toISOString().replace(/[-:T]/g, '').slice(0, 12);
   // The run id's random tail (its head is a timestamp, shared by runs started close together).
   const tag = runTag(info.runId);
@@ -66,7 +64,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const ids = (which: (d: NamedDatabase) => string) => dbs.map(which).join(', ');
 
   const trail = AuditTrail.open(rb);
-  const notifier = Notifier.open(rb, 'failback', trail, { mode: 'planned', drill: input.drill?.workflowId });
+  const notifier = Notifier.open(rb, 'failback', trail, { mode: 'planned', drill: drill?.workflowId });
   const journal = new Journal([
     { id: 'assess', title: single ? `Assess ${original} and the old primary ${ids(primaryId)}` : `Assess ${original} and the old primaries ${ids(primaryId)}` },
     { id: 'protect-old-primary', title: single ? `Fence, snapshot and retire the old primary (${dbs[0].retention})` : 'Fence, snapshot and retire the old primaries (each per its retention)' },
@@ -78,7 +76,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     { id: 'return-standby', title: `Return ${standby} to its standby role` },
     { id: 'topology', title: 'Topology report' },
   ], trail, notifier);
-  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: input.drill?.workflowId, notifier });
+  const gates = new Gates(rb, trail, drill?.autoApprove ? drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: drill?.workflowId, notifier, requester });
   const compensations: string[] = [];
   const status: RunStatus = {
     workflowId: info.workflowId,
@@ -91,7 +89,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     reason: input.reason,
     requestedBy: input.requestedBy,
     objectives: { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo },
-    drill: input.drill?.workflowId,
+    drill: drill?.workflowId,
     startedAt: info.runStartTime.getTime(),
     phase: 'running',
     decisions: gates.decisions,
@@ -99,8 +97,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     trafficPercent: 0,
     notifications: notifier?.record,
   };
-  setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
-  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, after: { kind: 'failback', fromRegion: standby, targetRegion: original, drill: input.drill?.workflowId } });
+  setHandler(statusQuery, () => ({ ...status, audit: status.audit ?? trail?.anchor(), currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
+  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, after: { kind: 'failback', fromRegion: standby, targetRegion: original, drill: drill?.workflowId } });
   trail?.flush();
   const retired: TopologyReport['retired'] = [];
   // The undo of each switchback step, run in reverse if a later one fails.
@@ -118,6 +116,9 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   }
 
   try {
+    // Who asked: verified here, before anything is done, when a gate forbids self-approval.
+    if (gates.startsRuns()) await gates.start(GATES_OF.failback, input.options?.approvalTimeoutMs);
+
     // 1. Assess the original region: reachable? each old primary there? still writable (split brain)?
     // A database whose replica was never promoted (a failover that stopped part-way) has nothing to fail back.
     const writers = await Promise.all(dbs.map((d) => short.describeDb({ region: standby, identifier: standbyId(d) })));

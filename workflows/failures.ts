@@ -45,6 +45,10 @@ export const FailureType = {
   RebuildRefused: 'RebuildRefused',
   /** An approval or rejection was refused: identity forged, expired, replayed or unverifiable, or not allowed by the gate's policy. */
   ApprovalRefused: 'ApprovalRefused',
+  /** The worker refused the run's runbook: it has none of that name, or its copy differs from the one the starter validated. Nothing was changed. */
+  RunbookRefused: 'RunbookRefused',
+  /** The run needs a verified requester (a gate forbids self-approval) and none was proven at its start. Nothing was changed. */
+  RequesterUnverified: 'RequesterUnverified',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -1,8 +1,9 @@
 import { HandlerUnfinishedPolicy } from '@temporalio/common';
-import { ApplicationFailure, CancellationScope, condition, defineUpdate, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { IdentityCheck, VerifyIdentityInput } from '../activities/identity';
+import { ApplicationFailure, CancellationScope, condition, defineQuery, defineUpdate, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { IdentityCheck, IdentityVerifier, VerifyIdentityInput } from '../activities/identity';
 import type { IdentityPublicKey } from '../activities/sealing';
 import type { GateName, Runbook } from '../runbooks/schema';
+import { principalMatches, requesterPrincipals, sameApprover, type VerifiedActor } from '../runbooks/approvers';
 import type { AuditActor } from '../audit/chain';
 import type { AuditTrail } from './audit';
 import type { Journal } from './journal';
@@ -21,6 +22,13 @@ const GATE_POLICIES = 'gate-policies-v1';
  * gate publishes); a signed request in clear text is refused before it reaches the history.
  */
 const SEALED_IDENTITY = 'sealed-identity-v1';
+
+/**
+ * Patch id: the requester is verified at the start of the run (a proof bound to its run id, asked for
+ * only when a gate it may ask forbids self-approval), approvers are counted by seat (docs/approvals.md),
+ * and identities are verified at the STS regions the worker chose. Histories before it replay as recorded.
+ */
+const APPROVALS_V2 = 'approvals-v2';
 
 /** The header of a signed GetCallerIdentity that binds it to one decision of one run. */
 export const BINDING_HEADER = 'x-drover-binding';
@@ -85,18 +93,7 @@ export function headerValue(headers: Record<string, string>, name: string): stri
   return key === undefined ? undefined : headers[key];
 }
 
-/**
- * Whether an identity matches a policy principal: an exact ARN or id, a pattern (`*` any characters,
- * `?` one), or an IAM role ARN, which stands for every session of that role
- * (`arn:aws:sts::<account>:assumed-role/<role>/<session>`, what STS reports for assumed roles).
- */
-export function principalMatches(principal: string, id: string): boolean {
-  const role = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(principal);
-  if (role && !/[*?]/.test(principal)) return id === principal || id.startsWith(`arn:${role[1]}:sts::${role[2]}:assumed-role/${role[3]}/`);
-  if (!/[*?]/.test(principal)) return principal === id;
-  const re = new RegExp(`^${principal.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return re.test(id);
-}
+export { principalMatches };
 
 /** What the workflow reads of a sealed request's binding (the comment digest stays inside the seal). */
 export type SealedBinding = Omit<Binding, 'comment'>;
@@ -157,6 +154,8 @@ export interface Decision {
 export interface GateApproval {
   approver: string;
   verified: boolean;
+  /** The UserId STS answered (runs since approvals-v2): a role session's role id, for counting approvers by seat. */
+  userId?: string;
   at: number;
   comment?: string;
 }
@@ -184,6 +183,8 @@ export interface PendingGate {
   identityKey?: IdentityPublicKey;
   /** Why the worker could not publish its identity key (the gate then takes `--as` only, where trusted). */
   identityKeyError?: string;
+  /** Sign for STS in this region: the first of those the worker verifies at (runs since approvals-v2). */
+  stsRegion?: string;
 }
 
 /** What a run tells its gates about itself. */
@@ -196,6 +197,150 @@ export interface GateContext {
   drill?: string;
   /** Publishes approval requests and escalations (absent when replaying histories from before notifications). */
   notifier?: Notifier;
+  /** The requester a parent run (a drill) verified: taken as this run's requester. */
+  requester?: VerifiedActor;
+}
+
+/** What a run asks of its starter at its start: a GetCallerIdentity bound to `run`, signed for `stsRegion`, sealed to `identityKey`. */
+export interface RequesterChallenge {
+  /** `<workflow id>/<run id>`: the binding's run. */
+  run: string;
+  identityKey: IdentityPublicKey;
+  stsRegion: string;
+  /** When the run stops waiting and ends (nothing changed). */
+  expiresAt: number;
+}
+
+/** The proof a run's starter sends: its signed GetCallerIdentity (gate `*`, decision `request`), sealed for the worker. */
+export interface IdentifyArgs {
+  sealed: SealedIdentity;
+}
+
+/** The challenge of a run waiting for its requester's proof (undefined when it waits for none). */
+export const requesterChallengeQuery = defineQuery<RequesterChallenge | undefined>('requesterChallenge');
+/** Prove who started the run; the answer names the verified ARN. Refused: the run ends, nothing changed. */
+export const identifyRequesterUpdate = defineUpdate<string, [IdentifyArgs]>('identifyRequester');
+
+/** How long a run waits at its start for its requester's proof. */
+export const REQUESTER_WAIT_MS = 2 * 60_000;
+
+/** Whether a run must know its requester: a gate it may ask forbids self-approval, identities are not trusted, and no drill approves for it. */
+export function requesterMustBeVerified(rb: Runbook, gates: GateName[], drillAutoApproves = false): boolean {
+  const a = rb.approvals;
+  if (drillAutoApproves || a.trustClientIdentity) return false;
+  return gates.some((g) => a.gates.includes(g) && !(a.policies?.[g]?.selfApproval ?? false));
+}
+
+/** The gate names each kind of run may ask. */
+export const GATES_OF: Record<'failover' | 'failback' | 'rebuild' | 'promote' | 'drill', GateName[]> = {
+  failover: ['failover'],
+  failback: ['failback'],
+  rebuild: ['rebuild-plan', 'rebuild-force'],
+  promote: ['promote'],
+  drill: ['failover', 'failback'],
+};
+
+/** The STS regions a run's identities may be verified in when the worker names none: its runbook's, standby first (it survives the primary). */
+function runbookRegions(rb: Runbook): string[] {
+  return [rb.regions.standby, rb.regions.primary];
+}
+
+/** Why an identity could not be verified, as the activity failed (STS unreachable after retries). */
+async function verifyOrRefuse(input: VerifyIdentityInput): Promise<IdentityCheck> {
+  try {
+    return await probe.verifyIdentity(input);
+  } catch (e) {
+    const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+    return { ok: false, kind: 'unverifiable', reason: `STS could not verify the request: ${cause}` };
+  }
+}
+
+/**
+ * A run's requester, proven at its start: the run publishes a challenge (its run id, the worker's identity
+ * key, the STS region to sign for); its starter answers with a sealed, signed GetCallerIdentity bound to
+ * that run id; the worker verifies it through STS. One proof per run: a refused one ends the run.
+ */
+export class RequesterCheck {
+  challenge?: RequesterChallenge;
+  private actor?: VerifiedActor;
+  private refusal?: string;
+  private readonly nonces = new Set<string>();
+
+  constructor(
+    private readonly rb: Runbook,
+    private readonly trail?: AuditTrail,
+  ) {
+    setHandler(requesterChallengeQuery, () => this.challenge);
+    setHandler(identifyRequesterUpdate, (a) => this.identify(a), { validator: (a) => this.validate(a), unfinishedPolicy: HandlerUnfinishedPolicy.ABANDON });
+  }
+
+  /**
+   * Wait for the starter's proof (at most REQUESTER_WAIT_MS, or the run's approval timeout if shorter) and
+   * verify it; throws RequesterUnverified (nothing changed) when none is proven.
+   */
+  async verify(claimed: string, approvalTimeoutMs?: number): Promise<VerifiedActor> {
+    const waitMs = Math.min(REQUESTER_WAIT_MS, approvalTimeoutMs ?? REQUESTER_WAIT_MS);
+    const fail = (why: string): never => {
+      this.trail?.record('run.requester-unverified', { actor: { id: claimed, verified: false }, detail: `the requester could not be verified: ${why}` });
+      this.trail?.flush();
+      throw ApplicationFailure.create({
+        type: FailureType.RequesterUnverified,
+        message: `the run's requester could not be verified (${why}); a gate of runbook ${this.rb.name} forbids self-approval, so the run must know who started it, and it ended before changing anything. Start it with AWS credentials: the drover CLI proves who you are`,
+        nonRetryable: true,
+      });
+    };
+    let verifier: IdentityVerifier;
+    try {
+      verifier = await probe.identityVerifier({ regions: runbookRegions(this.rb) });
+    } catch (e) {
+      return fail(`the worker could not read its identity key: ${(e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message}`);
+    }
+    if (verifier.stsRegions.length === 0) return fail('the worker verifies identities in no region');
+    const info = workflowInfo();
+    this.challenge = { run: `${info.workflowId}/${info.runId}`, identityKey: verifier.key, stsRegion: verifier.stsRegions[0], expiresAt: Date.now() + waitMs };
+    const inTime = await condition(() => this.actor !== undefined || this.refusal !== undefined, waitMs);
+    this.challenge = undefined;
+    const actor = this.actor;
+    if (actor) {
+      this.trail?.record('run.requester', { actor: { id: actor.id, verified: true }, detail: `requester verified through STS at the start of the run (given as ${claimed})` });
+      this.trail?.flush();
+      return actor;
+    }
+    return fail(this.refusal ?? (inTime ? 'no proof' : `no proof arrived within ${Math.round(waitMs / 1000)}s of the start`));
+  }
+
+  private validate(a: IdentifyArgs): void {
+    const c = this.challenge;
+    if (!c || this.actor || this.refusal) throw new Error('this run is not waiting for its requester\'s identity');
+    const s = a?.sealed;
+    const b = s?.binding;
+    const wellFormed =
+      typeof s === 'object' && s !== null && typeof s.jwe === 'string' && s.jwe.length <= MAX_SEALED_BYTES && COMPACT_JWE.test(s.jwe) &&
+      typeof b === 'object' && b !== null && b.run === c.run && b.gate === '*' && b.decision === 'request' && typeof b.nonce === 'string' && /^[0-9a-f]{32,64}$/.test(b.nonce);
+    if (!wellFormed) throw new Error(`the requester's proof must be a sealed GetCallerIdentity bound to run ${c.run}, gate *, decision request`);
+  }
+
+  private async identify(a: IdentifyArgs): Promise<string> {
+    const c = this.challenge;
+    if (!c || this.actor || this.refusal) throw ApplicationFailure.create({ type: FailureType.ApprovalRefused, message: 'this run is not waiting for its requester\'s identity', nonRetryable: true, details: [{ kind: 'not-pending' }] });
+    const nonce = a.sealed.binding.nonce;
+    if (this.nonces.has(nonce)) throw ApplicationFailure.create({ type: FailureType.ApprovalRefused, message: 'the signed request was already used (nonce seen before)', nonRetryable: true, details: [{ kind: 'replayed' }] });
+    this.nonces.add(nonce);
+    const check = await verifyOrRefuse({ sealed: a.sealed, expect: { run: c.run, gate: '*', decision: 'request' }, regions: runbookRegions(this.rb) });
+    if (!check.ok) {
+      this.refusal ??= `${check.kind}: ${check.reason}`;
+      throw ApplicationFailure.create({ type: FailureType.ApprovalRefused, message: check.reason, nonRetryable: true, details: [{ kind: check.kind }] });
+    }
+    // Any AWS account can make an identity: only one the runbook lists may request its runs.
+    const listed = requesterPrincipals(this.rb.approvals);
+    if (!listed.some((p) => principalMatches(p, check.arn))) {
+      const reason = `${check.arn} is not a requester of runbook ${this.rb.name} (approvals.requesters, by default the principals of its gates: ${listed.join(', ')})`;
+      this.refusal ??= `not-allowed: ${reason}`;
+      throw ApplicationFailure.create({ type: FailureType.ApprovalRefused, message: reason, nonRetryable: true, details: [{ kind: 'not-allowed' }] });
+    }
+    this.actor ??= { id: check.arn, verified: true, userId: check.userId };
+    return `requester verified as ${check.arn}`;
+  }
 }
 
 /** The limits of what an Update may carry: a GetCallerIdentity request is small. */
@@ -218,8 +363,14 @@ export class Gates {
   /** Every nonce a signed request of this run has carried, accepted or not: each is good once. */
   private readonly nonces = new Set<string>();
   private rejection?: Decision;
-  private requester?: AuditActor;
+  private requester?: VerifiedActor;
   private requesterChecked = false;
+  /** Whether this run follows approvals-v2 (false when replaying a history recorded before it). */
+  private readonly v2: boolean;
+  /** The run's requester proof at its start (approvals-v2). */
+  private readonly requesterCheck?: RequesterCheck;
+  /** Where this worker verifies identities, read once per run (approvals-v2). */
+  private verifier?: IdentityVerifier;
 
   constructor(
     private readonly runbook: Runbook,
@@ -230,6 +381,8 @@ export class Gates {
   ) {
     this.policies = patched(GATE_POLICIES);
     this.sealing = this.policies && patched(SEALED_IDENTITY);
+    this.v2 = this.sealing && patched(APPROVALS_V2);
+    if (this.v2) this.requesterCheck = new RequesterCheck(runbook, trail);
     if (this.policies) {
       // A run that ends while an identity is being verified abandons that Update (the caller sees the run ended).
       const unfinishedPolicy = HandlerUnfinishedPolicy.ABANDON;
@@ -250,6 +403,35 @@ export class Gates {
         if (!r.reason?.trim()) throw new Error('a rejection needs a reason');
       },
     });
+  }
+
+  /**
+   * At the start of a run, inside its try: who requested it. A parent drill's verified requester is taken
+   * as is; otherwise, when a gate this run may ask forbids self-approval (and identities are not trusted),
+   * the run waits for its starter's proof and ends (RequesterUnverified, nothing changed) without one.
+   */
+  async start(kindGates: GateName[], approvalTimeoutMs?: number): Promise<void> {
+    if (!this.startsRuns()) return;
+    this.requesterChecked = true;
+    if (this.context.requester) {
+      this.requester = this.context.requester;
+      return;
+    }
+    if (!this.requesterCheck || !requesterMustBeVerified(this.runbook, kindGates, this.autoApproveFor !== undefined)) return;
+    this.requester = await this.requesterCheck.verify(this.context.requestedBy ?? 'unknown', approvalTimeoutMs);
+  }
+
+  /**
+   * Whether `start` has anything to do: false when replaying a history recorded before approvals-v2,
+   * whose commands must stay in their order (so the workflow does not even await `start` then).
+   */
+  startsRuns(): boolean {
+    return this.v2;
+  }
+
+  /** The run's requester as verified (a parent's, or proven at the start), if it was. */
+  verifiedRequester(): VerifiedActor | undefined {
+    return this.requester?.verified ? this.requester : undefined;
   }
 
   required(gate: GateName): boolean {
@@ -306,7 +488,7 @@ export class Gates {
       required: p.required,
       approvals: [],
       selfApproval: p.selfApproval,
-      requestedBy: this.requester ?? (this.context.requestedBy ? { id: this.context.requestedBy, verified: false } : undefined),
+      requestedBy: this.requester ? actorOf(this.requester) : (this.context.requestedBy ? { id: this.context.requestedBy, verified: false } : undefined),
       trustClientIdentity: p.trustClientIdentity,
       timeoutAt: now + p.timeoutMs,
       onTimeout: p.onTimeout,
@@ -381,9 +563,20 @@ export class Gates {
     this.trail?.flush();
   }
 
-  /** The worker's public identity key for the pending gate (once per run; retried at the next gate if it failed). */
-  private async publicKey(): Promise<Pick<PendingGate, 'identityKey' | 'identityKeyError'>> {
+  /** The worker's public identity key for the pending gate (once per run; retried at the next gate if it failed), and since approvals-v2 the STS region to sign for. */
+  private async publicKey(): Promise<Pick<PendingGate, 'identityKey' | 'identityKeyError' | 'stsRegion'>> {
     if (!this.sealing) return {};
+    if (this.v2) {
+      if (!this.verifier) {
+        try {
+          this.verifier = await probe.identityVerifier({ regions: runbookRegions(this.runbook) });
+        } catch (e) {
+          const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+          return { identityKeyError: `the worker could not read its identity key: ${cause}` };
+        }
+      }
+      return { identityKey: this.verifier.key, stsRegion: this.verifier.stsRegions[0] };
+    }
     if (!this.identityKey) {
       try {
         this.identityKey = await probe.identityPublicKey();
@@ -398,7 +591,7 @@ export class Gates {
   /** Once per run: a requester who started the run with AWS credentials becomes a verified ARN. */
   private async verifyRequester(): Promise<void> {
     const proof = this.context.requesterIdentity;
-    if (this.requesterChecked || !proof) return;
+    if (this.v2 || this.requesterChecked || !proof) return;
     this.requesterChecked = true;
     const expect = { run: workflowInfo().workflowId, gate: '*', decision: 'request' as const };
     let check: IdentityCheck;
@@ -421,13 +614,7 @@ export class Gates {
   }
 
   private async verify(input: VerifyIdentityInput): Promise<IdentityCheck> {
-    try {
-      return await probe.verifyIdentity(input);
-    } catch (e) {
-      // STS unreachable after the retries: the identity cannot be verified, so it is refused.
-      const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
-      return { ok: false, kind: 'unverifiable', reason: `STS could not verify the request: ${cause}` };
-    }
+    return verifyOrRefuse(this.v2 ? { ...input, regions: runbookRegions(this.runbook) } : input);
   }
 
   /** The validator: only what needs no record (the gate pending, the input well-formed). */
@@ -487,7 +674,7 @@ export class Gates {
       throw ApplicationFailure.create({ type: FailureType.ApprovalRefused, message: `gate "${a.gate}" is not pending`, nonRetryable: true, details: [{ kind: 'not-pending' }] });
     }
     const info = workflowInfo();
-    let who: AuditActor;
+    let who: VerifiedActor;
     if (a.sealed) {
       const unknown: AuditActor = { id: 'unverified caller', verified: false };
       const nonce = a.sealed.binding.nonce;
@@ -496,7 +683,7 @@ export class Gates {
       this.nonces.add(nonce);
       const check = await this.verify({ sealed: a.sealed, expect: { run: `${info.workflowId}/${info.runId}`, gate: request.name, decision: decision === 'approved' ? 'approve' : 'reject', comment: text } });
       if (!check.ok) return this.refuse(request, unknown, decision, check.kind, check.reason);
-      who = { id: check.arn, verified: true };
+      who = { id: check.arn, verified: true, userId: check.userId };
     } else if (a.identity) {
       const unknown: AuditActor = { id: 'unverified caller', verified: false };
       const binding = parseBinding(headerValue(a.identity.headers, BINDING_HEADER));
@@ -506,36 +693,48 @@ export class Gates {
       this.nonces.add(binding.nonce);
       const check = await this.verify({ request: a.identity, expect: { run: `${info.workflowId}/${info.runId}`, gate: request.name, decision: decision === 'approved' ? 'approve' : 'reject', comment: text } });
       if (!check.ok) return this.refuse(request, unknown, decision, check.kind, check.reason);
-      who = { id: check.arn, verified: true };
+      who = { id: check.arn, verified: true, userId: check.userId };
     } else {
       who = { id: (a.approver ?? '').trim(), verified: false };
       if (!request.trustClientIdentity) {
-        return this.refuse(request, who, decision, 'unverifiable', `"${who.id}" is an unverified identity (--as), and runbook ${this.runbook.name} accepts only signed ones (approvals.trustClientIdentity is false): approve with AWS credentials, without --as`);
+        return this.refuse(request, actorOf(who), decision, 'unverifiable', `"${who.id}" is an unverified identity (--as), and runbook ${this.runbook.name} accepts only signed ones (approvals.trustClientIdentity is false): approve with AWS credentials, without --as`);
       }
     }
-    if (this.pending !== request) return this.refuse(request, who, decision, 'not-pending', `gate ${request.name} was decided or timed out while the identity was verified`);
+    if (this.pending !== request) return this.refuse(request, actorOf(who), decision, 'not-pending', `gate ${request.name} was decided or timed out while the identity was verified`);
     if (!request.approvers.some((p) => principalMatches(p, who.id))) {
-      return this.refuse(request, who, decision, 'not-allowed', `"${who.id}" is not an approver of gate ${request.name} of runbook ${this.runbook.name} (approvers: ${request.approvers.join(', ')})`);
+      return this.refuse(request, actorOf(who), decision, 'not-allowed', `"${who.id}" is not an approver of gate ${request.name} of runbook ${this.runbook.name} (approvers: ${request.approvers.join(', ')})`);
     }
     const approvals = request.approvals ?? [];
     if (decision === 'approved') {
-      if (!request.selfApproval && this.isRequester(who)) {
-        return this.refuse(request, who, decision, 'self-approval', `${who.id} requested this run, and gate ${request.name} does not allow self-approval`);
+      if (this.v2) {
+        // Approvers are counted by seat, not by ARN string: two sessions of one role are one approver (docs/approvals.md).
+        const requester = this.requester ?? (this.context.requestedBy ? { id: this.context.requestedBy, verified: false } : undefined);
+        if (!request.selfApproval && requester && sameApprover(who, requester, request.approvers)) {
+          const as = requester.id === who.id ? '' : ` (as ${requester.id}; the same approver by the rules in docs/approvals.md)`;
+          return this.refuse(request, actorOf(who), decision, 'self-approval', `${who.id} requested this run${as}, and gate ${request.name} does not allow self-approval`);
+        }
+        const same = approvals.find((x) => sameApprover(who, { id: x.approver, verified: x.verified, userId: x.userId }, request.approvers));
+        if (same) {
+          const as = same.approver === who.id ? '' : ` as ${same.approver} (every session of a role whose session names are not pinned is one approver)`;
+          return this.refuse(request, actorOf(who), decision, 'duplicate', `${who.id} has already approved gate ${request.name}${as}; it needs ${request.required} distinct approvers (${approvals.length} so far)`);
+        }
+      } else if (!request.selfApproval && this.isRequester(who)) {
+        return this.refuse(request, actorOf(who), decision, 'self-approval', `${who.id} requested this run, and gate ${request.name} does not allow self-approval`);
       }
       if (approvals.some((x) => x.approver === who.id)) {
-        return this.refuse(request, who, decision, 'duplicate', `${who.id} has already approved gate ${request.name}; it needs ${request.required} distinct approvers (${approvals.length} so far)`);
+        return this.refuse(request, actorOf(who), decision, 'duplicate', `${who.id} has already approved gate ${request.name}; it needs ${request.required} distinct approvers (${approvals.length} so far)`);
       }
     }
     const d: Decision = { gate: request.name, approver: who.id, decision, at: Date.now(), comment: text, verified: who.verified };
     this.decisions.push(d);
-    this.trail?.record(`gate.${decision}`, { actor: who, detail: `gate ${request.name}${text ? `: ${text}` : ''}`, after: decision === 'approved' ? { approvals: approvals.length + 1, required: request.required } : undefined });
+    this.trail?.record(`gate.${decision}`, { actor: actorOf(who), detail: `gate ${request.name}${text ? `: ${text}` : ''}`, after: decision === 'approved' ? { approvals: approvals.length + 1, required: request.required } : undefined });
     this.trail?.flush();
     const label = `${who.id}${who.verified ? ' (verified)' : ' (unverified)'}`;
     if (decision === 'rejected') {
       this.rejection = d;
       return `rejected gate ${request.name} as ${label}`;
     }
-    approvals.push({ approver: who.id, verified: who.verified, at: d.at, comment: text });
+    approvals.push({ approver: who.id, verified: who.verified, at: d.at, comment: text, ...(this.v2 && who.userId ? { userId: who.userId } : {}) });
     const missing = (request.required ?? 1) - approvals.length;
     return `approved gate ${request.name} as ${label}; ${approvals.length} of ${request.required} approvals${missing > 0 ? `, ${missing} more needed` : ', the gate is open'}`;
   }
@@ -588,6 +787,11 @@ export class Gates {
       this.pending = undefined;
     }
   }
+}
+
+/** An actor as the audit trail records it: id and whether it was verified, nothing else. */
+function actorOf(a: VerifiedActor): AuditActor {
+  return { id: a.id, verified: a.verified };
 }
 
 /** Who "approves" a drill's gate that proceeded on its timeout. */

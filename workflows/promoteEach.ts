@@ -1,5 +1,6 @@
 import { ApplicationFailure, ChildWorkflowFailure, executeChild } from '@temporalio/workflow';
 import { childIdFor, dbIn, worstRpo, type NamedDatabase } from '../runbooks/databases';
+import type { Runbook } from '../runbooks/schema';
 import { FailureType } from './failures';
 import { childStatus, failureMessage, failureType, type Journal } from './journal';
 import { promoteReplica, type PromoteInput, type PromoteResult } from './promoteReplica';
@@ -22,7 +23,8 @@ export async function promoteEach(opts: {
   total: number;
   parentId: string;
   suffix: string;
-  input: Omit<PromoteInput, 'database'>;
+  /** The child's input: the runbook as the parent resolved it. */
+  input: Omit<PromoteInput, 'database'> & { runbook: Runbook };
   journal: Journal;
   step: string;
   status: RunStatus;

@@ -1,18 +1,18 @@
 import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
-import type { Runbook } from '../runbooks/schema';
 import { dbIn, findDatabase, databasesOf, writerZone } from '../runbooks/databases';
 import { AuditTrail, drainQuietly } from './audit';
 import { FailureType } from './failures';
 import { long, short } from './proxies';
-import { failureMessage, failureType, Journal } from './journal';
+import { failedPhase, failureMessage, failureType, Journal } from './journal';
 import { Notifier } from './notify';
-import { statusQuery, type RunStatus } from './status';
+import { startingStatus, statusQuery, type RunStatus } from './status';
+import { trustedStart, type RunbookInput } from './trusted';
+import { Gates, GATES_OF } from './gates';
 
 export type PromoteMode = 'planned' | 'unplanned';
 
-export interface PromoteInput {
-  runbook: Runbook;
+export interface PromoteInput extends RunbookInput {
   /** The region whose database becomes the writer. */
   toRegion: string;
   mode: PromoteMode;
@@ -22,6 +22,10 @@ export interface PromoteInput {
   repointWriter?: boolean;
   /** Which of the runbook's databases (its name); may be left out when the runbook has one. */
   database?: string;
+  options?: {
+    /** How long the promote gate (a promotion started on its own) waits before the run aborts. Default 1 h. */
+    approvalTimeoutMs?: number;
+  };
 }
 
 /** What the promotion did to data: RPO 0 when fenced and caught up, else the lag it accepted. */
@@ -43,7 +47,13 @@ export interface PromoteResult extends RunStatus {
  * and the replica unpromoted. Unplanned: no call to the other region; the RPO is the last lag seen.
  */
 export async function promoteReplica(input: PromoteInput): Promise<PromoteResult> {
-  const { runbook: rb, toRegion, mode } = input;
+  const { toRegion, mode } = input;
+  const start = workflowInfo();
+  const starting = startingStatus({ workflowId: start.workflowId, runId: start.runId, kind: 'promote', runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', mode, fromRegion: '', targetRegion: toRegion, reason: input.reason, requestedBy: input.requestedBy, startedAt: start.runStartTime.getTime() });
+  setHandler(statusQuery, () => starting);
+  const { rb, workerOwned } = await trustedStart(input, (error) => ({ ...starting, phase: 'failed', error }));
+  // A promotion started on its own (not a failover's or failback's child, whose parent asked) asks the runbook's promote gate.
+  const gated = workerOwned && !start.parent && rb.approvals.gates.includes('promote');
   const fromRegion = toRegion === rb.regions.primary ? rb.regions.standby : rb.regions.primary;
   const db = findDatabase(rb, input.database);
   if (!db) {
@@ -58,6 +68,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   const trail = AuditTrail.open(rb);
   const notifier = Notifier.open(rb, 'promote', trail, { mode });
   const journal = new Journal([
+    ...(gated ? [{ id: 'gate:promote', title: 'Approval: promote', gate: true }] : []),
     { id: 'fence', title: `Fence writes on ${source} (${fromRegion})` },
     { id: 'wait-lag-zero', title: `Wait for replica lag 0 on ${target}` },
     { id: 'promote', title: `Promote ${target} in ${toRegion}` },
@@ -65,6 +76,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     { id: 'verify-writer', title: 'Verify the new writer is standalone and available' },
     { id: 'old-primary', title: `Record the final state of ${source}` },
   ], trail, notifier);
+  const gates = gated ? new Gates(rb, trail, undefined, { requestedBy: input.requestedBy, notifier }) : undefined;
   const status: RunStatus = {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -78,12 +90,12 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     objectives: { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo },
     startedAt: info.runStartTime.getTime(),
     phase: 'running',
-    decisions: [],
+    decisions: gates?.decisions ?? [],
     steps: journal.steps,
     trafficPercent: 0,
     notifications: notifier?.record,
   };
-  setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id }));
+  setHandler(statusQuery, () => ({ ...status, audit: status.audit ?? trail?.anchor(), currentStep: journal.current()?.id, ...(gates?.pending ? { pendingGate: gates.pending, phase: 'waiting-approval' as const } : {}) }));
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, after: { kind: 'promote', mode, fromRegion, targetRegion: toRegion } });
   trail?.flush();
 
@@ -91,6 +103,11 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   let promoted = false;
   let lag: LagReading | null = null;
   try {
+    if (gates) {
+      // Who asked, then the approval: before anything is fenced or promoted.
+      if (gates.startsRuns()) await gates.start(GATES_OF.promote, input.options?.approvalTimeoutMs);
+      await gates.step(journal, 'promote', `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
+    }
     // 1-2. Planned: fence, then wait until the replica has everything (RPO 0).
     if (mode === 'unplanned') {
       journal.skip('fence', `unplanned: ${fromRegion} not contacted (assumed lost)`);
@@ -196,7 +213,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       journal.note('fence', `compensation: unfenced ${source} because the promotion did not happen`);
     }
     const type = failureType(err);
-    status.phase = 'failed';
+    // A rejected or timed-out promote gate ends the run as rejected or aborted, as every run's gates do.
+    status.phase = failedPhase(type);
     status.error = { type, message: failureMessage(err) };
     status.databases = [{ name: db.name, identifier: target, region: toRegion, promoted, rpo: status.rpo, error: status.error.message }];
     await notifier?.finished(status);

@@ -3,20 +3,20 @@ import type { ApplySummary, PlanSummary } from '../activities/iac';
 import type { Runbook } from '../runbooks/schema';
 import { AuditTrail } from './audit';
 import { FailureType } from './failures';
-import { Gates, type RequesterIdentity } from './gates';
+import { Gates, GATES_OF, type RequesterIdentity } from './gates';
 import { runTag } from './ids';
 import { failRun, Journal } from './journal';
 import { Notifier } from './notify';
 import { long, short } from './proxies';
-import { statusQuery, type RebuildRecord, type RunStatus } from './status';
+import { startingStatus, statusQuery, type RebuildRecord, type RunStatus } from './status';
+import { trustedStart, type RunbookInput } from './trusted';
 
-export interface RebuildInput {
-  runbook: Runbook;
+export interface RebuildInput extends RunbookInput {
   /** The region whose EKS cluster is recreated from code. */
   region: string;
   reason: string;
   requestedBy: string;
-  /** The requester's signed STS GetCallerIdentity (when the starting CLI had AWS credentials), verified at the first gate. */
+  /** Recorded before requesters were verified at the start of the run (bound to the workflow id only): ignored since. */
   requesterIdentity?: RequesterIdentity;
   /** Rebuild even though traffic still reaches the region, after an extra approval (gate rebuild-force). */
   force?: boolean;
@@ -38,8 +38,11 @@ export function describePlan(plan: PlanSummary): string {
  * node groups are ACTIVE, run the redeploy hook, verify the region's health, then offer failback.
  */
 export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
-  const { runbook: rb, region } = input;
+  const { region } = input;
   const info = workflowInfo();
+  const starting = startingStatus({ workflowId: info.workflowId, runId: info.runId, kind: 'rebuild', runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', mode: 'planned', fromRegion: region, targetRegion: region, reason: input.reason, requestedBy: input.requestedBy, startedAt: info.runStartTime.getTime() });
+  setHandler(statusQuery, () => starting);
+  const { rb } = await trustedStart(input, (error) => ({ ...starting, phase: 'failed', error }));
   const trail = AuditTrail.open(rb);
   const notifier = Notifier.open(rb, 'rebuild', trail, { mode: 'planned' });
   const cluster = rb.compute.clusters.find((c) => c.region === region);
@@ -79,13 +82,16 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     rebuild: record,
     notifications: notifier?.record,
   };
-  setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
+  setHandler(statusQuery, () => ({ ...status, audit: status.audit ?? trail?.anchor(), currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `rebuild of ${rb.name}'s cluster in ${region}: ${input.reason}`, after: { kind: 'rebuild', region, force: input.force ?? false } });
   trail?.flush();
   const refuse = (message: string) => ApplicationFailure.create({ type: FailureType.RebuildRefused, message, nonRetryable: true });
   const approvalTimeout = input.options?.approvalTimeoutMs ?? 60 * 60_000;
 
   try {
+    // Who asked: verified here, before anything is done, when a gate forbids self-approval.
+    if (gates.startsRuns()) await gates.start(GATES_OF.rebuild, approvalTimeout);
+
     // 1. Nothing is rebuilt under live traffic unless forced and approved.
     await journal.run('preflight', async () => {
       const settings = rb.rebuild;

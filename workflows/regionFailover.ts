@@ -1,16 +1,16 @@
 import { ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
-import type { Runbook } from '../runbooks/schema';
 import { databasesOf, writerZone, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from './failures';
 import { long, probe as preflight, short } from './proxies';
-import { statusQuery, type RunStatus } from './status';
+import { startingStatus, statusQuery, type RunStatus } from './status';
 import { AuditTrail } from './audit';
-import { Gates, type RequesterIdentity } from './gates';
+import { Gates, GATES_OF, type RequesterIdentity } from './gates';
 import { failRun, failureMessage, Journal } from './journal';
 import { Notifier } from './notify';
 import { aboutDatabase, promoteEach } from './promoteEach';
 import { shiftProgressively } from './traffic';
+import { trustedStart, type DrillLink, type RunbookInput } from './trusted';
 
 /** Patch id: the database step runs the promoteReplica runbook as a child (histories before it replay the inline path). */
 const PROMOTE_AS_CHILD = 'promote-as-child-v1';
@@ -19,21 +19,16 @@ const PARALLEL_CLUSTERS = 'parallel-clusters-v1';
 /** Patch id: a real failover first stops the runbook's running drills (they fail back), then proceeds. */
 const PREEMPT_DRILLS = 'preempt-drills-v1';
 
-/** Set when a drill runs this failover (or failback): the drill's workflow id, and whether its gates approve themselves. */
-export interface DrillLink {
-  workflowId: string;
-  autoApprove: boolean;
-}
+export type { DrillLink };
 
 export type FailoverMode = 'planned' | 'unplanned';
 
-export interface FailoverInput {
-  runbook: Runbook;
+export interface FailoverInput extends RunbookInput {
   targetRegion: string;
   mode: FailoverMode;
   reason: string;
   requestedBy: string;
-  /** The requester's signed STS GetCallerIdentity, sealed for the worker (when the starting CLI had AWS credentials and the key), verified at the first gate. */
+  /** Recorded before requesters were verified at the start of the run (bound to the workflow id only): ignored since. */
   requesterIdentity?: RequesterIdentity;
   options?: {
     /** Multiplies soak times and health intervals (e.g. 0.05 for a demo); 1 in production. */
@@ -41,7 +36,6 @@ export interface FailoverInput {
     /** How long the approval gate waits before the run aborts. Default 1 h. */
     approvalTimeoutMs?: number;
   };
-  drill?: DrillLink;
 }
 
 export type { RunStatus };
@@ -54,20 +48,23 @@ export type FailoverResult = RunStatus;
  * database in parallel, writer endpoint, health-gated progressive traffic shift, verification.
  */
 export async function regionFailover(input: FailoverInput): Promise<FailoverResult> {
-  const { runbook: rb, targetRegion, mode } = input;
-  const fromRegion = rb.regions.primary;
-  const scale = input.options?.timeScale ?? 1;
+  const { targetRegion, mode } = input;
   const info = workflowInfo();
   const startedAt = info.runStartTime.getTime();
+  const starting = startingStatus({ workflowId: info.workflowId, runId: info.runId, kind: 'failover', runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', mode, fromRegion: '', targetRegion, reason: input.reason, requestedBy: input.requestedBy, startedAt });
+  setHandler(statusQuery, () => starting);
+  const { rb, drill, requester } = await trustedStart(input, (error) => ({ ...starting, phase: 'failed', error }));
+  const fromRegion = rb.regions.primary;
+  const scale = input.options?.timeScale ?? 1;
   const primaryLost = mode === 'unplanned';
 
   const dbs = databasesOf(rb);
   const single = dbs.length === 1;
   const about = aboutDatabase(dbs.length);
   const trail = AuditTrail.open(rb);
-  const notifier = Notifier.open(rb, 'failover', trail, { mode, drill: input.drill?.workflowId });
+  const notifier = Notifier.open(rb, 'failover', trail, { mode, drill: drill?.workflowId });
   const journal = new Journal([
-    ...(input.drill ? [] : [{ id: 'preempt-drills', title: 'Stop running drills (a real failover takes precedence)' }]),
+    ...(drill ? [] : [{ id: 'preempt-drills', title: 'Stop running drills (a real failover takes precedence)' }]),
     { id: 'preflight', title: 'Preflight checks' },
     { id: 'gate:failover', title: 'Approval: failover', gate: true },
     { id: 'scale-compute', title: `Scale ${targetRegion} compute to active capacity`, group: 'act' },
@@ -76,7 +73,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     ...rb.dns.shift.steps.map((p) => ({ id: `traffic-${p}`, title: `Shift traffic to ${p}% ${targetRegion}, then soak` })),
     { id: 'verify', title: 'Final verification' },
   ], trail, notifier);
-  const gates = new Gates(rb, trail, input.drill?.autoApprove ? input.drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: input.drill?.workflowId, notifier });
+  const gates = new Gates(rb, trail, drill?.autoApprove ? drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: drill?.workflowId, notifier, requester });
   const status: RunStatus = {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -88,7 +85,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     reason: input.reason,
     requestedBy: input.requestedBy,
     objectives: { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo },
-    drill: input.drill?.workflowId,
+    drill: drill?.workflowId,
     startedAt,
     phase: 'running',
     decisions: gates.decisions,
@@ -96,8 +93,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     trafficPercent: 0,
     notifications: notifier?.record,
   };
-  setHandler(statusQuery, () => ({ ...status, currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
-  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`, after: { kind: 'failover', mode, fromRegion, targetRegion, drill: input.drill?.workflowId } });
+  setHandler(statusQuery, () => ({ ...status, audit: status.audit ?? trail?.anchor(), currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
+  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`, after: { kind: 'failover', mode, fromRegion, targetRegion, drill: drill?.workflowId } });
   trail?.flush();
 
   if (targetRegion !== rb.regions.standby) {
@@ -109,8 +106,11 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   let lastLag: LagReading | null = null;
 
   try {
+    // Who asked: verified here, before anything is done, when a gate forbids self-approval.
+    if (gates.startsRuns()) await gates.start(GATES_OF.failover, input.options?.approvalTimeoutMs);
+
     // 0. Drills yield to a real failover: each is cancelled, fails back, and closes before preflight.
-    if (!input.drill) {
+    if (!drill) {
       if (patched(PREEMPT_DRILLS)) {
         await journal.run('preempt-drills', async () => {
           const stopped = await long.preemptDrills({ runbook: rb.name });

@@ -3,6 +3,7 @@ import type { ApplySummary, PlanSummary } from '../activities/iac';
 import type { Decision, PendingGate } from './gates';
 import type { Step } from './journal';
 import type { NotificationRecord } from './notify';
+import type { AuditAnchor } from './audit';
 
 export interface RunStatus {
   workflowId: string;
@@ -18,8 +19,8 @@ export interface RunStatus {
   objectives?: { rtoMs: number; rpoMs: number };
   /** After a failure: what was undone, or deliberately kept, and the state the run left. */
   compensations?: string[];
-  /** The head of the run's audit trail (SHA-256 chain) and its event count, once written. */
-  audit?: { head: string; events: number };
+  /** The head of the run's audit trail (SHA-256 chain) and its event count as written so far (live while running), and where its S3 copy is. */
+  audit?: AuditAnchor;
   /** Set when the run is part of a drill: the drill's workflow id. */
   drill?: string;
   startedAt: number;
@@ -75,3 +76,8 @@ export interface RebuildRecord {
 /** Live status of a run: steps, current step, pending gate. */
 export const statusQuery = defineQuery<RunStatus>('status');
 
+
+/** What a run shows before its runbook is resolved (and the record it ends with if the worker refuses the runbook). */
+export function startingStatus(run: Pick<RunStatus, 'workflowId' | 'runId' | 'kind' | 'runbook' | 'mode' | 'fromRegion' | 'targetRegion' | 'reason' | 'requestedBy' | 'startedAt'>): RunStatus {
+  return { ...run, phase: 'running', decisions: [], steps: [], trafficPercent: 0 };
+}

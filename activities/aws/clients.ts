@@ -27,7 +27,7 @@ export type EksApi = Pick<EKS, 'describeCluster' | 'describeNodegroup' | 'update
 export type CloudWatchApi = Pick<CloudWatch, 'describeAlarms' | 'getMetricStatistics' | 'putMetricAlarm' | 'putMetricData' | 'setAlarmState'>;
 
 /** The only S3 calls drover makes (the audit trail's Object Lock bucket). */
-export type S3Api = Pick<S3, 'createBucket' | 'getObjectLockConfiguration' | 'putObjectLockConfiguration' | 'putObject' | 'getObject' | 'listObjectsV2'>;
+export type S3Api = Pick<S3, 'createBucket' | 'getObjectLockConfiguration' | 'putObjectLockConfiguration' | 'putObject' | 'getObject' | 'listObjectsV2' | 'listObjectVersions'>;
 
 /** The only SNS call drover makes (run notifications). */
 export type SnsApi = Pick<SNS, 'publish'>;
@@ -106,9 +106,21 @@ export function awsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AwsConfi
   };
 }
 
-/** The STS endpoint of `region` under this configuration: where the CLI signs for and the worker verifies at. */
+/** The endpoint configured for one region, if any (an own property only: a region named `__proto__` finds nothing). */
+function regionEndpoint(config: AwsConfig, region: string): string | undefined {
+  const endpoints = config.regionEndpoints;
+  return endpoints && Object.prototype.hasOwnProperty.call(endpoints, region) ? endpoints[region] : undefined;
+}
+
+/**
+ * The STS endpoint of `region` under this configuration: where the CLI signs for and the worker verifies at.
+ * The region must be an AWS region name: it becomes part of a host name.
+ */
 export function stsEndpoint(config: AwsConfig, region: string): URL {
-  return new URL(config.stsEndpoint ?? config.regionEndpoints?.[region] ?? config.endpoint ?? `https://sts.${region}.amazonaws.com`);
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new Error(`${JSON.stringify(region.slice(0, 64))} is not an AWS region name`);
+  // The China regions' endpoints are sts.<region>.amazonaws.com.cn (IAM User Guide, "AWS STS Regions and endpoints").
+  const domain = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return new URL(config.stsEndpoint ?? regionEndpoint(config, region) ?? config.endpoint ?? `https://sts.${region}.${domain}`);
 }
 
 /** Send a raw request to `endpoint` as is (node:http keeps the signed Host header, which fetch would not). */
@@ -137,7 +149,7 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
   const cache = new Map<string, unknown>();
   const common = (region: string) => ({
     region,
-    endpoint: config.regionEndpoints?.[region] ?? config.endpoint,
+    endpoint: regionEndpoint(config, region) ?? config.endpoint,
     credentials: config.credentials,
     maxAttempts: config.maxAttempts ?? 3,
   });

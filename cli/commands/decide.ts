@@ -37,7 +37,8 @@ async function sealedFor(client: Client, handle: WorkflowHandle, run: string, ru
       'check the worker\'s identity key (DROVER_IDENTITY_KEY_FILE, shared by every worker), or, where the runbook trusts client identities, pass --as ID',
     ]);
   }
-  return sealAsCaller({ run: `${run}/${runId}`, gate, decision, comment: text }, key);
+  // Signed for the STS region the worker verifies at (runs before approvals-v2 name none: the CLI's region).
+  return sealAsCaller({ run: `${run}/${runId}`, gate, decision, comment: text }, key, pending.stsRegion);
 }
 
 /**

@@ -9,6 +9,7 @@ import { seedRunbook } from '../../infra/local/seed';
 import { readDevState, resetMoto, resolveEndpoints } from '../../infra/local/stack';
 import { droverHome } from '../../infra/local/tools';
 import { buildReport } from '../../reports/report';
+import { MemoryRunbookSource } from '../../runbooks/source';
 import { renderHtml } from '../../reports/render';
 import { approveUpdate } from '../../workflows/gates';
 import type { FailoverInput } from '../../workflows/regionFailover';
@@ -93,7 +94,10 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
       io.out('== 3. worker');
       const taskQueue = `drover-demo-${process.pid}`;
       quietRuntime();
-      const { worker, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(awsConfig()) } });
+      // The demo's worker holds the demo's runbook (its probes pointed at the local apps): runs name it, the worker runs its copy.
+      const runbooks = new MemoryRunbookSource('demo');
+      const runbookRef = runbooks.putRunbook(rb);
+      const { worker, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(awsConfig()), runbooks } });
       const approver = rb.approvals.approvers[0];
       const workflowId = failoverWorkflowId(rb.name);
       try {
@@ -101,7 +105,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
           withClient(async (client) => {
             io.out(`== 4. failover ${rb.regions.primary} -> ${rb.regions.standby} (planned; soak x${opts.timeScale}; auto-approver ${approver ?? 'none needed'})`);
             const input: FailoverInput = {
-              runbook: rb,
+              runbookRef,
               targetRegion: rb.regions.standby,
               mode: 'planned',
               reason: 'drover demo: regional failover of ApnaKart',

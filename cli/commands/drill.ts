@@ -8,10 +8,13 @@ import { renderTrendTable } from '../../reports/render';
 import { timeZone } from '../../runbooks/schema';
 import type { DrillInput } from '../../workflows/drill';
 import { drillScheduleId, DRILL_WORKFLOW_TYPE, manualDrillWorkflowId, MEMO_RUNBOOK, scheduledDrillWorkflowId } from '../../workflows/ids';
-import { currentUser, loadRunbookOrThrow, withClient } from '../context';
+import { GATES_OF, requesterMustBeVerified } from '../../workflows/gates';
+import { currentUser, loadRunbookForRun, loadRunbookOrThrow, withClient } from '../context';
 import { drillReportInput, followDrill, recentDrills } from '../drills';
 import { CliError, EXIT, type CliIO } from '../io';
 import { parseOptions, runOptions } from '../options';
+import { proveRequester } from '../runs';
+import { ensureCallerCredentials } from '../sign';
 import { taskQueue } from '../temporal';
 import { startAttributes } from '../visibility';
 import type { SetExit } from './index';
@@ -54,12 +57,13 @@ function runbookName(arg: string): string {
   return arg;
 }
 
+/** The runbook of a drill (validated, opted in) and the reference the drill carries: name and digest. */
 function optedIn(file: string) {
-  const rb = loadRunbookOrThrow(file);
+  const { runbook: rb, ref } = loadRunbookForRun(file);
   if (!rb.drills.enabled) {
     throw new CliError(`drills are not enabled for ${rb.name}`, EXIT.REFUSED, [`${file}: set drills.enabled: true and name at least one window under drills.windows`]);
   }
-  return rb;
+  return { rb, ref };
 }
 
 async function onSchedule(name: string, fn: (id: string) => Promise<void>): Promise<void> {
@@ -87,18 +91,23 @@ export function drillCommand(io: CliIO, setExit: SetExit): Command {
     .option('--time-scale <factor>', 'compress soak times, between 0 and 1')
     .action(async (file: string, raw: unknown) => {
       const o = parseOptions(runDrillOptions, raw);
-      const rb = optedIn(file);
-      const input: DrillInput = { runbook: rb, trigger: 'manual', requestedBy: o.requestedBy ?? currentUser(), reason: o.reason, options: o.timeScale ? { timeScale: o.timeScale } : undefined };
+      const { rb, ref } = optedIn(file);
+      // A drill whose gates people approve, and which forbid self-approval, asks who requested it.
+      const prove = requesterMustBeVerified(rb, GATES_OF.drill, rb.drills.autoApprove);
+      if (prove) await ensureCallerCredentials();
+      const input: DrillInput = { runbookRef: ref, trigger: 'manual', requestedBy: o.requestedBy ?? currentUser(), reason: o.reason, options: o.timeScale ? { timeScale: o.timeScale } : undefined };
       const workflowId = manualDrillWorkflowId(rb.name, new Date());
       const code = await withClient(async (client) => {
         const attributes = await startAttributes(client, io, { runbook: rb.name, kind: 'drill', mode: 'drill', requestedBy: input.requestedBy });
+        let runId: string;
         try {
-          await client.workflow.start(DRILL_WORKFLOW_TYPE, { taskQueue: taskQueue(), workflowId, args: [input], memo: { [MEMO_RUNBOOK]: rb.name }, ...attributes });
+          runId = (await client.workflow.start(DRILL_WORKFLOW_TYPE, { taskQueue: taskQueue(), workflowId, args: [input], memo: { [MEMO_RUNBOOK]: rb.name }, ...attributes })).firstExecutionRunId;
         } catch (e) {
           if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`drill ${workflowId} already exists; try again in a second`, EXIT.REFUSED);
           throw e;
         }
         io.err(`started ${workflowId}: drill of ${rb.name} (${rb.regions.primary} -> ${rb.regions.standby} and back)`);
+        if (prove) io.err(await proveRequester(client, workflowId, runId));
         if (o.detach) {
           io.out(workflowId);
           return EXIT.OK;
@@ -111,7 +120,7 @@ export function drillCommand(io: CliIO, setExit: SetExit): Command {
   drill
     .command('schedule')
     .description('create or replace the runbook\'s drill schedule (Temporal Schedule, overlap SKIP)')
-    .argument('<runbook>', 'runbook YAML file (with drills.enabled: true); its content is what scheduled drills run')
+    .argument('<runbook>', 'runbook YAML file (with drills.enabled: true); scheduled drills run the workers\' copy, refused once it differs from this file')
     .option('--cron <expr>', 'when, as a cron expression, e.g. "0 3 * * 6" (Saturdays 03:00)')
     .option('--timezone <tz>', 'IANA time zone of the cron expression', 'UTC')
     .option('--catchup-window <duration>', 'how late a missed drill may still start (e.g. after an outage of the server)', '10m')
@@ -119,8 +128,8 @@ export function drillCommand(io: CliIO, setExit: SetExit): Command {
     .option('--time-scale <factor>', 'compress soak times of scheduled drills, between 0 and 1')
     .action(async (file: string, raw: unknown) => {
       const o = parseOptions(scheduleOptions, raw);
-      const rb = optedIn(file);
-      const input: DrillInput = { runbook: rb, trigger: 'schedule', requestedBy: o.requestedBy ?? `schedule:${currentUser()}`, options: o.timeScale ? { timeScale: o.timeScale } : undefined };
+      const { rb, ref } = optedIn(file);
+      const input: DrillInput = { runbookRef: ref, trigger: 'schedule', requestedBy: o.requestedBy ?? `schedule:${currentUser()}`, options: o.timeScale ? { timeScale: o.timeScale } : undefined };
       const scheduleId = drillScheduleId(rb.name);
       const options: ScheduleOptions = {
         scheduleId,

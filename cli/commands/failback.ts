@@ -2,12 +2,10 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import type { FailbackInput } from '../../workflows/failback';
 import type { RunStatus } from '../../workflows/status';
-import { currentUser, loadRunbookOrThrow, withClient } from '../context';
+import { currentUser, loadRunbookForRun, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { addRunOptions, parseOptions, runOptions } from '../options';
 import { fetchStatus, latestRun, startAndFollow } from '../runs';
-import { signRequester } from '../sign';
-import { runWorkflowId } from '../temporal';
 import type { SetExit } from './index';
 
 const options = z.object({ ...runOptions });
@@ -22,18 +20,18 @@ export function failbackCommand(io: CliIO, setExit: SetExit): Command {
   )
     .action(async (file: string, raw: unknown) => {
       const opts = parseOptions(options, raw);
-      const runbook = loadRunbookOrThrow(file);
+      const { runbook, ref } = loadRunbookForRun(file);
       const input: FailbackInput = {
-        runbook,
+        runbookRef: ref,
         reason: opts.reason,
         requestedBy: opts.requestedBy ?? currentUser(),
-        requesterIdentity: await signRequester(runWorkflowId('failback', runbook.name)),
         options: opts.timeScale ? { timeScale: opts.timeScale } : undefined,
       };
       const code = await withClient((client) =>
         startAndFollow(client, io, {
           kind: 'failback',
           runbook: runbook.name,
+          rb: runbook,
           workflowType: 'failback',
           input,
           summary: `failback of ${runbook.name} to ${runbook.regions.primary}`,

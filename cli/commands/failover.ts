@@ -1,12 +1,10 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { FailoverInput } from '../../workflows/regionFailover';
-import { currentUser, loadRunbookOrThrow, withClient } from '../context';
+import { currentUser, loadRunbookForRun, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { addRunOptions, modeOption, parseOptions, runOptions } from '../options';
 import { startAndFollow } from '../runs';
-import { signRequester } from '../sign';
-import { runWorkflowId } from '../temporal';
 import type { SetExit } from './index';
 
 const options = z.object({
@@ -27,22 +25,21 @@ export function failoverCommand(io: CliIO, setExit: SetExit): Command {
   )
     .action(async (file: string, raw: unknown) => {
       const opts = parseOptions(options, raw);
-      const runbook = loadRunbookOrThrow(file);
+      const { runbook, ref } = loadRunbookForRun(file);
       if (opts.to !== runbook.regions.standby) {
         const why = opts.to === runbook.regions.primary ? `${opts.to} is the primary region of ${runbook.name}` : `${opts.to} is not a region of ${runbook.name}`;
         throw new CliError('invalid options', EXIT.USAGE, [`--to: ${why}; failover goes to the standby region ${runbook.regions.standby}`]);
       }
       const input: FailoverInput = {
-        runbook,
+        runbookRef: ref,
         targetRegion: opts.to,
         mode: opts.mode,
         reason: opts.reason,
         requestedBy: opts.requestedBy ?? currentUser(),
-        requesterIdentity: await signRequester(runWorkflowId('failover', runbook.name)),
         options: opts.timeScale ? { timeScale: opts.timeScale } : undefined,
       };
       const summary = `${input.mode} failover of ${runbook.name} to ${input.targetRegion}`;
-      const code = await withClient((client) => startAndFollow(client, io, { kind: 'failover', runbook: runbook.name, workflowType: 'regionFailover', input, summary, detach: opts.detach, json: opts.json }));
+      const code = await withClient((client) => startAndFollow(client, io, { kind: 'failover', runbook: runbook.name, rb: runbook, workflowType: 'regionFailover', input, summary, detach: opts.detach, json: opts.json }));
       setExit(code);
     });
 }

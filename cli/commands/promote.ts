@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { databasesOf, findDatabase } from '../../runbooks/databases';
 import type { PromoteInput } from '../../workflows/promoteReplica';
-import { currentUser, loadRunbookOrThrow, withClient } from '../context';
+import { currentUser, loadRunbookForRun, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { addRunOptions, modeOption, parseOptions, runOptions } from '../options';
 import { startAndFollow } from '../runs';
@@ -28,7 +28,7 @@ export function promoteCommand(io: CliIO, setExit: SetExit): Command {
   )
     .action(async (file: string, raw: unknown) => {
       const opts = parseOptions(options, raw);
-      const runbook = loadRunbookOrThrow(file);
+      const { runbook, ref } = loadRunbookForRun(file);
       if (opts.to !== runbook.regions.primary && opts.to !== runbook.regions.standby) {
         throw new CliError('invalid options', EXIT.USAGE, [`--to: ${opts.to} is not a region of ${runbook.name} (${runbook.regions.primary}, ${runbook.regions.standby})`]);
       }
@@ -38,9 +38,9 @@ export function promoteCommand(io: CliIO, setExit: SetExit): Command {
         throw new CliError('invalid options', EXIT.USAGE, [opts.database === undefined ? `--database: required, ${runbook.name} has several databases (${names})` : `--database: ${runbook.name} has no database ${opts.database} (it has ${names})`]);
       }
       const several = databasesOf(runbook).length > 1;
-      const input: PromoteInput = { runbook, toRegion: opts.to, mode: opts.mode, reason: opts.reason, requestedBy: opts.requestedBy ?? currentUser(), ...(several ? { database: db.name } : {}) };
+      const input: PromoteInput = { runbookRef: ref, toRegion: opts.to, mode: opts.mode, reason: opts.reason, requestedBy: opts.requestedBy ?? currentUser(), ...(several ? { database: db.name } : {}) };
       const summary = `${input.mode} promotion of ${runbook.name}'s database${several ? ` ${db.name}` : ''} in ${input.toRegion}`;
-      const code = await withClient((client) => startAndFollow(client, io, { kind: 'promote', runbook: runbook.name, workflowType: 'promoteReplica', input, summary, detach: opts.detach, json: opts.json }));
+      const code = await withClient((client) => startAndFollow(client, io, { kind: 'promote', runbook: runbook.name, rb: runbook, workflowType: 'promoteReplica', input, summary, detach: opts.detach, json: opts.json }));
       setExit(code);
     });
 }

@@ -1,12 +1,10 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { RebuildInput } from '../../workflows/rebuildCluster';
-import { currentUser, loadRunbookOrThrow, withClient } from '../context';
+import { currentUser, loadRunbookForRun, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { addRunOptions, parseOptions, runOptions } from '../options';
 import { startAndFollow } from '../runs';
-import { signRequester } from '../sign';
-import { runWorkflowId } from '../temporal';
 import type { SetExit } from './index';
 
 const options = z.object({
@@ -27,7 +25,7 @@ export function rebuildCommand(io: CliIO, setExit: SetExit): Command {
   )
     .action(async (file: string, raw: unknown) => {
       const opts = parseOptions(options, raw);
-      const runbook = loadRunbookOrThrow(file);
+      const { runbook, ref } = loadRunbookForRun(file);
       const problems: string[] = [];
       if (opts.region !== runbook.regions.primary && opts.region !== runbook.regions.standby) {
         problems.push(`--region: ${opts.region} is not a region of ${runbook.name} (${runbook.regions.primary}, ${runbook.regions.standby})`);
@@ -36,9 +34,9 @@ export function rebuildCommand(io: CliIO, setExit: SetExit): Command {
       }
       if (!runbook.rebuild) problems.push(`${file}: rebuild: missing; add a rebuild section (state backend, allowed destroys, redeploy hook) to rebuild clusters`);
       if (problems.length > 0) throw new CliError('cannot rebuild', EXIT.USAGE, problems);
-      const input: RebuildInput = { runbook, region: opts.region, reason: opts.reason, requestedBy: opts.requestedBy ?? currentUser(), requesterIdentity: await signRequester(runWorkflowId('rebuild', runbook.name)), force: opts.force };
+      const input: RebuildInput = { runbookRef: ref, region: opts.region, reason: opts.reason, requestedBy: opts.requestedBy ?? currentUser(), force: opts.force };
       const summary = `rebuild of ${runbook.name}'s cluster in ${opts.region}${opts.force ? ' (forced)' : ''}`;
-      const code = await withClient((client) => startAndFollow(client, io, { kind: 'rebuild', runbook: runbook.name, workflowType: 'rebuildCluster', input, summary, detach: opts.detach, json: opts.json }));
+      const code = await withClient((client) => startAndFollow(client, io, { kind: 'rebuild', runbook: runbook.name, rb: runbook, workflowType: 'rebuildCluster', input, summary, detach: opts.detach, json: opts.json }));
       setExit(code);
     });
 }

@@ -1,4 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
+import { AWS_REGION_NAME } from '../../activities/identity';
+import { droverHome } from '../../infra/local/tools';
+import { DirectoryRunbookSource } from '../../runbooks/source';
 import { createAwsClients } from '../../activities/aws/clients';
 import { resolveEndpoints } from '../../infra/local/stack';
 import { awsConfig } from '../context';
@@ -12,9 +17,17 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
   return new Command('worker')
     .description('run a drover worker (workflows and AWS activities) until interrupted')
     .option('--iac-stack <variant>', 'cluster rebuilds apply the "aws" stack, or its "terraform-data" stand-ins (no AWS provider plugin needed); default $DROVER_IAC_STACK or aws')
-    .action(async (opts: { iacStack?: string }) => {
+    .option('--runbooks <dir>', 'the runbooks this worker runs, as <name>.yaml files (runs name one; the worker runs its own copy); default $DROVER_RUNBOOKS, else $DROVER_HOME/runbooks')
+    .action(async (opts: { iacStack?: string; runbooks?: string }) => {
       const variant = opts.iacStack ?? process.env.DROVER_IAC_STACK ?? 'aws';
       if (variant !== 'aws' && variant !== 'terraform-data') throw new CliError('invalid options', EXIT.USAGE, [`--iac-stack: expected "aws" or "terraform-data", got "${variant}"`]);
+      const runbooksDir = path.resolve(opts.runbooks ?? process.env.DROVER_RUNBOOKS ?? path.join(droverHome(), 'runbooks'));
+      if (!fs.existsSync(runbooksDir) || !fs.statSync(runbooksDir).isDirectory()) {
+        throw new CliError('invalid options', EXIT.USAGE, [`--runbooks: ${runbooksDir} is not a directory; the worker runs only the runbooks it holds there (<name>.yaml)`]);
+      }
+      const stsRegions = (process.env.DROVER_STS_REGIONS ?? '').split(',').map((r) => r.trim()).filter(Boolean);
+      const badRegion = stsRegions.find((r) => !AWS_REGION_NAME.test(r));
+      if (badRegion) throw new CliError('invalid options', EXIT.USAGE, [`DROVER_STS_REGIONS: "${badRegion}" is not an AWS region name`]);
       const { temporalAddress } = resolveEndpoints();
       const config = awsConfig();
       quietRuntime();
@@ -22,10 +35,12 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
         address: temporalAddress,
         taskQueue: taskQueue(),
         namespace: namespace(),
-        deps: { aws: createAwsClients(config), iac: { variant, awsProviderVersion: process.env.DROVER_AWS_PROVIDER_VERSION } },
+        deps: { aws: createAwsClients(config), iac: { variant, awsProviderVersion: process.env.DROVER_AWS_PROVIDER_VERSION }, runbooks: new DirectoryRunbookSource(runbooksDir), stsRegions },
         workflowBundle: process.env.DROVER_WORKFLOW_BUNDLE ? { codePath: process.env.DROVER_WORKFLOW_BUNDLE } : undefined,
       });
-      io.err(`drover worker on ${temporalAddress}, task queue ${taskQueue()}, AWS ${config.endpoint ?? 'default endpoints'}, rebuilds apply the ${variant} stack`);
+      io.err(`drover worker on ${temporalAddress}, task queue ${taskQueue()}, AWS ${config.endpoint ?? 'default endpoints'}, rebuilds apply the ${variant} stack, runbooks from ${runbooksDir}`);
+      const insecure = plainTextWarning(temporalAddress);
+      if (insecure) io.err(insecure);
       const stop = () => worker.shutdown();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
@@ -35,4 +50,16 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
         await close();
       }
     });
+}
+
+/**
+ * Whether to warn that the worker's Temporal connection is not TLS: whoever can reach that server and poll
+ * drover's task queue can run activities in the worker's place, identity checks included (docs/security.md).
+ * The embedded dev server on loopback is exempt.
+ */
+export function plainTextWarning(address: string, tls = false): string | undefined {
+  if (tls) return undefined;
+  const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1' || /^127\./.test(host)) return undefined;
+  return `warning: the connection to Temporal at ${address} is not TLS: anything that reaches it and may poll task queue ${taskQueue()} can answer drover's activities, identity checks included; use a namespace with mTLS and authorization that admits only drover's workers (docs/security.md)`;
 }

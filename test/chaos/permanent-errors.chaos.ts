@@ -6,7 +6,7 @@
  */
 import type { FailbackResult } from '../../workflows/failback';
 import type { RunStatus } from '../../workflows/status';
-import { describeTopology } from '../harness/fixtures';
+import { describeTopology, refOf } from '../harness/fixtures';
 import { ChaosWorld, failedStatus, faultCounts, PRIMARY, report, STANDBY } from './world';
 
 const world = new ChaosWorld();
@@ -27,7 +27,7 @@ test('given AccessDenied on Route 53 ChangeResourceRecordSets at the 50% step, t
   const handle = await world.client.workflow.start('regionFailover', {
     taskQueue,
     workflowId,
-    args: [{ runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'chaos: permanent error', requestedBy: 'ic-chaos', options: { timeScale: 0.05 } }],
+    args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'chaos: permanent error', requestedBy: 'ic-chaos', options: { timeScale: 0.05 } }],
   });
   // Once the 10% step soaks, every further ChangeResourceRecordSets is denied (so a retry would be denied too).
   await world.until(workflowId, (s) => s.currentStep === 'traffic-10' && s.trafficPercent === 10, 'the 10% soak');
@@ -70,12 +70,12 @@ test('given AccessDenied on ChangeResourceRecordSets at the failback\'s 50% step
   const ch = await world.channel();
   world.worker(taskQueue, ch.endpoint);
   const options = { timeScale: 0.05 };
-  const fo = (await world.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'chaos: setup', requestedBy: 'ic-chaos', options }] })) as RunStatus;
+  const fo = (await world.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'chaos: setup', requestedBy: 'ic-chaos', options }] })) as RunStatus;
   expect(fo.phase).toBe('completed');
   const afterFailover = await describeTopology(rb, world.moto.endpoint);
 
   const workflowId = `failback-${rb.name}`;
-  const handle = await world.client.workflow.start('failback', { taskQueue, workflowId, args: [{ runbook: rb, reason: 'chaos: permanent error', requestedBy: 'ic-chaos', options }] });
+  const handle = await world.client.workflow.start('failback', { taskQueue, workflowId, args: [{ runbookRef: refOf(rb), reason: 'chaos: permanent error', requestedBy: 'ic-chaos', options }] });
   await world.until(workflowId, (s) => s.currentStep === 'traffic-back-10' && s.trafficPercent === 10, 'the failback 10% soak');
   // One denial: the compensation's own ChangeResourceRecordSets must go through.
   ch.faults.addRule({ id: 'deny', service: 'route53', operation: 'ChangeResourceRecordSets', count: 1, fault: DENIED });

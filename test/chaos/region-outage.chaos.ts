@@ -4,7 +4,7 @@
  * is refused at preflight with the reason, and changes nothing.
  */
 import type { RunStatus } from '../../workflows/status';
-import { describeTopology } from '../harness/fixtures';
+import { describeTopology, refOf } from '../harness/fixtures';
 import { ChaosWorld, failedStatus, faultCounts, PRIMARY, report, STANDBY } from './world';
 
 const world = new ChaosWorld();
@@ -26,7 +26,7 @@ test('given the primary region blackholed, an unplanned failover completes witho
   world.worker(unplanned.taskQueue, chU.endpoint);
   world.worker(planned.taskQueue, chP.endpoint);
   const beforePlanned = await describeTopology(planned.runbook, world.moto.endpoint);
-  const input = (rb: typeof planned.runbook, mode: 'planned' | 'unplanned') => ({ runbook: rb, targetRegion: STANDBY, mode, reason: 'chaos: region outage', requestedBy: 'ic-chaos', options: { timeScale: 0.05 } });
+  const input = (rb: typeof planned.runbook, mode: 'planned' | 'unplanned') => ({ runbookRef: refOf(rb), targetRegion: STANDBY, mode, reason: 'chaos: region outage', requestedBy: 'ic-chaos', options: { timeScale: 0.05 } });
 
   const started = Date.now();
   const [u, p] = await Promise.all([

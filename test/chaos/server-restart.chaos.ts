@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunStatus } from '../../workflows/status';
-import { describeTopology } from '../harness/fixtures';
+import { describeTopology, refOf } from '../harness/fixtures';
 import { startOwnTemporal, testTempDir, type TemporalServer } from '../harness/servers';
 import { ChaosWorld, PRIMARY, report, sleep, STANDBY } from './world';
 
@@ -34,7 +34,7 @@ test('given the Temporal dev server stopped mid-failover and started again on th
   const handle = await world.client.workflow.start('regionFailover', {
     taskQueue,
     workflowId,
-    args: [{ runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'chaos: server restart', requestedBy: 'ic-chaos', options: { timeScale: 0.1 } }],
+    args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'chaos: server restart', requestedBy: 'ic-chaos', options: { timeScale: 0.1 } }],
   });
   const runId = handle.firstExecutionRunId;
   const at = await world.until(workflowId, (s) => s.currentStep === 'traffic-10' && s.trafficPercent === 10, 'the 10% soak');

@@ -7,7 +7,7 @@
  */
 import type { FailbackResult } from '../../workflows/failback';
 import type { RunStatus } from '../../workflows/status';
-import { describeTopology, onlyDatabase } from '../harness/fixtures';
+import { describeTopology, onlyDatabase, refOf } from '../harness/fixtures';
 import { ChaosWorld, faultCounts, PRIMARY, report, STANDBY } from './world';
 
 const world = new ChaosWorld();
@@ -45,7 +45,7 @@ test('given 30% throttling on every AWS call, a planned failover and the failbac
   const seeded = await describeTopology(rb, world.moto.endpoint);
   const options = { timeScale: 0.05 };
 
-  const fo = (await world.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'chaos: throttling', requestedBy: 'ic-chaos', options }] })) as RunStatus;
+  const fo = (await world.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'chaos: throttling', requestedBy: 'ic-chaos', options }] })) as RunStatus;
   expect(fo.phase).toBe('completed');
   const mid = await describeTopology(rb, world.moto.endpoint);
   expect(mid.weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
@@ -53,7 +53,7 @@ test('given 30% throttling on every AWS call, a planned failover and the failbac
   const foLog = ch.faults.log();
   ch.faults.clearLog();
 
-  const fb = (await world.client.workflow.execute('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbook: rb, reason: 'chaos: throttling', requestedBy: 'ic-chaos', options }] })) as FailbackResult;
+  const fb = (await world.client.workflow.execute('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbookRef: refOf(rb), reason: 'chaos: throttling', requestedBy: 'ic-chaos', options }] })) as FailbackResult;
   expect(fb.phase).toBe('completed');
   const after = await describeTopology(rb, world.moto.endpoint);
   expect(after.weights).toEqual(seeded.weights);

@@ -34,7 +34,7 @@
 import { approveUpdate } from '../../workflows/gates';
 import type { FailbackResult } from '../../workflows/failback';
 import type { RunStatus } from '../../workflows/status';
-import { describeTopology, onlyDatabase, recordedActions } from '../harness/fixtures';
+import { describeTopology, onlyDatabase, recordedActions, refOf } from '../harness/fixtures';
 import type { HoldSpec, TapEntry } from './tap';
 import { ChaosWorld, PRIMARY, report, sleep, STANDBY, STATE_CHANGING, type Channel, type Seeded, type WorkerProcess } from './world';
 
@@ -305,8 +305,8 @@ async function runWithKills(lane: Lane, kind: RunKind, points: KillPoint[]): Pro
   const options = { timeScale: TIME_SCALE };
   const handle =
     kind === 'failover'
-      ? await world.client.workflow.start('regionFailover', { taskQueue: lane.seeded.taskQueue, workflowId: lane.workflowId, args: [{ runbook: rb, targetRegion: STANDBY, mode: 'planned', reason: 'chaos: worker kills', requestedBy: 'ic-chaos', options }] })
-      : await world.client.workflow.start('failback', { taskQueue: lane.seeded.taskQueue, workflowId: lane.workflowId, args: [{ runbook: rb, reason: 'chaos: worker kills', requestedBy: 'ic-chaos', options }] });
+      ? await world.client.workflow.start('regionFailover', { taskQueue: lane.seeded.taskQueue, workflowId: lane.workflowId, args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'chaos: worker kills', requestedBy: 'ic-chaos', options }] })
+      : await world.client.workflow.start('failback', { taskQueue: lane.seeded.taskQueue, workflowId: lane.workflowId, args: [{ runbookRef: refOf(rb), reason: 'chaos: worker kills', requestedBy: 'ic-chaos', options }] });
   let done = false;
   const approving = approver(lane, () => done);
   try {

@@ -15,7 +15,7 @@ import { processAlive, type MotoServer } from '../../infra/local/stack';
 import { databasesOf } from '../../runbooks/databases';
 import type { Runbook } from '../../runbooks/schema';
 import type { RunStatus } from '../../workflows/status';
-import { emulatorConfig, workflowBundle, writeRunbook } from '../harness/fixtures';
+import { emulatorConfig, testRunbookDir, workflowBundle, writeRunbook } from '../harness/fixtures';
 import { startOwnMoto, testTempDir, testTemporalAddress } from '../harness/servers';
 import { startTap, type Tap } from './tap';
 
@@ -201,7 +201,7 @@ export class ChaosWorld {
   }
 
   worker(taskQueue: string, awsEndpoint: string, extraEnv: Record<string, string> = {}): WorkerProcess {
-    const w = new WorkerProcess({ TEMPORAL_ADDRESS: this.temporalAddress(), AWS_ENDPOINT_URL: awsEndpoint, DROVER_TASK_QUEUE: taskQueue, DROVER_WORKFLOW_BUNDLE: this.bundleFile, ...extraEnv });
+    const w = new WorkerProcess({ TEMPORAL_ADDRESS: this.temporalAddress(), AWS_ENDPOINT_URL: awsEndpoint, DROVER_TASK_QUEUE: taskQueue, DROVER_WORKFLOW_BUNDLE: this.bundleFile, DROVER_RUNBOOKS: testRunbookDir(), ...extraEnv });
     this.workers.push(w);
     w.start();
     return w;

@@ -6,7 +6,7 @@ import { startLagFeeders, startRegionApps, type RegionApps } from '../../infra/l
 import { seedRunbook } from '../../infra/local/seed';
 import type { MotoServer } from '../../infra/local/stack';
 import type { Runbook } from '../../runbooks/schema';
-import { emulatorConfig, workflowBundle, writeRunbook } from './fixtures';
+import { emulatorConfig, testRunbooks, workflowBundle, writeRunbook } from './fixtures';
 import { startOwnMoto, testTemporalAddress } from './servers';
 
 export const PRIMARY = 'ap-south-1';
@@ -58,7 +58,7 @@ export class IntegrationEnv {
   }
 
   async withWorker<T>(taskQueue: string, fn: () => Promise<T>, config: AwsConfig = this.config(), extra: Pick<ActivityDeps, 'iac'> = {}): Promise<T> {
-    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(config), temporal: () => this.client, ...extra }) });
+    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(config), temporal: () => this.client, runbooks: testRunbooks, ...extra }) });
     return worker.runUntil(fn);
   }
 }

@@ -14,6 +14,25 @@ import type { CliIO } from '../../cli/io';
 import { databasesOf, findDatabase, writerZone, type NamedDatabase } from '../../runbooks/databases';
 import { parseRunbook } from '../../runbooks/load';
 import type { Runbook } from '../../runbooks/schema';
+import { MemoryRunbookSource, type RunbookRef } from '../../runbooks/source';
+
+/**
+ * The test workers' runbook source: every runbook a test writes (writeRunbook) is held here by its text,
+ * as a production worker holds its runbook directory, and runs name it by reference (refOf).
+ */
+export const testRunbooks = new MemoryRunbookSource('test-runbooks');
+
+/** The reference a run names for a runbook a test wrote (its name and the digest of its file). */
+export function refOf(rb: Pick<Runbook, 'name'>): RunbookRef {
+  return testRunbooks.ref(rb.name);
+}
+
+let runbookDir: string | undefined;
+/** The directory writeRunbook writes to (one per test process): a worker process's `--runbooks` (DROVER_RUNBOOKS). */
+export function testRunbookDir(): string {
+  runbookDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'drover-rb-'));
+  return runbookDir;
+}
 
 export const APNAKART = path.join(__dirname, '../../runbooks/apnakart.yaml');
 const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
@@ -61,9 +80,9 @@ export function writeRunbook(opts: { name: string; unique?: boolean; probeBases?
     if (value === undefined) doc.deleteIn(p);
     else doc.setIn(p, value);
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-rb-'));
-  const file = path.join(dir, `${opts.name}.yaml`);
+  const file = path.join(testRunbookDir(), `${opts.name}.yaml`);
   fs.writeFileSync(file, doc.toString());
+  testRunbooks.put(opts.name, doc.toString());
   const parsed = parseRunbook(doc.toString());
   if (!parsed.ok) throw new Error(`test runbook invalid: ${JSON.stringify(parsed.problems)}`);
   return { file, runbook: parsed.runbook };

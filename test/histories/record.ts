@@ -8,6 +8,10 @@
  *   npx tsx test/histories/record.ts multi-database
  * records only a failover and a failback of ApnaKart with three databases (failover-multi-database.json,
  * failback-multi-database.json), leaving every other file as it is.
+ *   npx tsx test/histories/record.ts worker-runbooks
+ * records only a drill (its failover and failback children) and a failover since worker-owned runbooks and
+ * approvals-v2 (runbook by reference, resolved by the worker; drill link from the parent; the requester
+ * step): drill-worker-runbooks*.json and failover-worker-runbooks.json.
  * Run it only for an intended, compatible workflow change (and say so in the commit); an
  * incompatible change needs workflow versioning (patched()) instead.
  */
@@ -19,6 +23,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createAwsClients } from '../../activities/aws/clients';
+import { MemoryRunbookSource } from '../../runbooks/source';
 import { pointProbesAt, startLagFeeders, startRegionApps } from '../../infra/local/apps';
 import { seedRunbook } from '../../infra/local/seed';
 import { startMoto, startTemporal } from '../../infra/local/stack';
@@ -26,6 +31,9 @@ import { loadRunbookFile } from '../../runbooks/load';
 import { databasesOf } from '../../runbooks/databases';
 import { DAYS, type Runbook } from '../../runbooks/schema';
 import { approveUpdate } from '../../workflows/gates';
+
+/** The recording worker's runbooks: runs name them, the worker runs its copy. */
+const recorded = new MemoryRunbookSource('record');
 import type { RunStatus } from '../../workflows/regionFailover';
 
 /** ApnaKart with three databases (orders, payments, catalog) in place of its one, writer records in its zone. */
@@ -57,7 +65,7 @@ async function main(which: string): Promise<void> {
     const feeders = startLagFeeders({ endpoint: moto.endpoint, rb, regions: [rb.regions.standby, rb.regions.primary], lagSeconds: 0 });
     const connection = await NativeConnection.connect({ address: temporal.address });
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
-    const worker = await Worker.create({ connection, taskQueue: 'record', workflowsPath: require.resolve('../../workflows'), activities: createActivities({ aws: createAwsClients(config), temporal: () => client }) });
+    const worker = await Worker.create({ connection, taskQueue: 'record', workflowsPath: require.resolve('../../workflows'), activities: createActivities({ aws: createAwsClients(config), temporal: () => client, runbooks: recorded }) });
     const save = async (workflowId: string, file: string) => {
       const history = await client.workflow.getHandle(workflowId).fetchHistory();
       fs.writeFileSync(path.join(__dirname, file), historyToJSON(history));
@@ -75,17 +83,28 @@ async function main(which: string): Promise<void> {
     await worker.runUntil(async () => {
       const options = { timeScale: 0.01 };
       if (which === 'multi-database') {
-        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbook: rb, targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
         await approveAndWait('failover-apnakart', 'failover');
         await save('failover-apnakart', 'failover-multi-database.json');
-        await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbook: rb, reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
         await approveAndWait('failback-apnakart', 'failback');
         await save('failback-apnakart', 'failback-multi-database.json');
         return;
       }
       // First a drill (any time of day for the recording; before the real runs, whose cooldown would refuse it).
       const drillRb = { ...rb, drills: { ...rb.drills, windows: [{ days: [...DAYS], from: '00:00', to: '24:00', timezone: 'UTC' }] } };
-      const drill = await client.workflow.start('drill', { taskQueue: 'record', workflowId: 'drill-apnakart-recorded', args: [{ runbook: drillRb, trigger: 'manual', requestedBy: 'sre-record', options }], memo: { runbook: rb.name } });
+      if (which === 'worker-runbooks') {
+        const d = await client.workflow.start('drill', { taskQueue: 'record', workflowId: 'drill-apnakart-v2', args: [{ runbookRef: recorded.putRunbook(drillRb), trigger: 'manual', requestedBy: 'sre-record', options }], memo: { runbook: rb.name } });
+        await d.result();
+        await save('drill-apnakart-v2', 'drill-worker-runbooks.json');
+        await save('drill-apnakart-v2-failover', 'drill-worker-runbooks-failover.json');
+        await save('drill-apnakart-v2-failback', 'drill-worker-runbooks-failback.json');
+        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        await approveAndWait('failover-apnakart', 'failover');
+        await save('failover-apnakart', 'failover-worker-runbooks.json');
+        return;
+      }
+      const drill = await client.workflow.start('drill', { taskQueue: 'record', workflowId: 'drill-apnakart-recorded', args: [{ runbookRef: recorded.putRunbook(drillRb), trigger: 'manual', requestedBy: 'sre-record', options }], memo: { runbook: rb.name } });
       await drill.result();
       await save('drill-apnakart-recorded', 'drill.json');
       await save('drill-apnakart-recorded-failover', 'drill-failover.json');
@@ -93,11 +112,11 @@ async function main(which: string): Promise<void> {
       await client.workflow.start('regionFailover', {
         taskQueue: 'record',
         workflowId: 'failover-apnakart',
-        args: [{ runbook: rb, targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }],
+        args: [{ runbookRef: recorded.putRunbook(rb), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }],
       });
       await approveAndWait('failover-apnakart', 'failover');
       await save('failover-apnakart', 'failover-preempt-drills.json');
-      await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbook: rb, reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+      await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
       await approveAndWait('failback-apnakart', 'failback');
       await save('failback-apnakart', 'failback-shift-from-current.json');
     });
