@@ -22,7 +22,8 @@ export function renderStatus(s: RunStatus, now: number = Date.now(), progress: s
         `run ${s.workflowId} / ${s.runId}   phase: ${s.phase}`,
       ]
     : [
-        `${s.kind} ${s.runbook}: ${s.fromRegion} -> ${s.targetRegion} (${s.mode}), requested by ${s.requestedBy}: ${s.reason}`,
+        // Before the worker has loaded the runbook (or when it refused it), the run knows only where it goes.
+        `${s.kind} ${s.runbook}: ${s.fromRegion ? `${s.fromRegion} -> ` : 'to '}${s.targetRegion || '?'} (${s.mode}), requested by ${s.requestedBy}: ${s.reason}`,
         `run ${s.workflowId} / ${s.runId}   phase: ${s.phase}   traffic on ${s.targetRegion}: ${s.trafficPercent}%`,
       ];
   for (const step of s.steps) {

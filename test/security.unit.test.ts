@@ -11,6 +11,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { awsConfigFromEnv, createAwsClients, stsEndpoint, type RawRequest, type StsReplayApi } from '../activities/aws/clients';
 import { createIdentityActivities } from '../activities/identity';
 import { createRunbookActivities } from '../activities/runbooks';
+import { plainTextWarning } from '../cli/commands/worker';
+import { renderStatus } from '../cli/render';
+import { startingStatus } from '../workflows/status';
 import { signIdentity } from '../cli/sign';
 import { sameApprover, seatOf, type VerifiedActor } from '../runbooks/approvers';
 import { DirectoryRunbookSource, runbookDigest } from '../runbooks/source';
@@ -120,6 +123,11 @@ describe('the worker runs its own copy of a runbook', () => {
     expect(await refusal(resolveRunbook(ref))).toMatch(message);
   });
 
+  test('given a run the workers refused, drover status shows where it was going and why it ended, with no invented source region', () => {
+    const s = { ...startingStatus({ workflowId: 'failover-apnakart', runId: 'r1', kind: 'failover', runbook: 'apnakart', mode: 'planned', fromRegion: '', targetRegion: 'ap-southeast-1', reason: 'edited', requestedBy: 'ic', startedAt: 0 }), phase: 'failed' as const };
+    expect(renderStatus(s, 0).slice(0, 2)).toEqual(['failover apnakart: to ap-southeast-1 (planned), requested by ic: edited', 'run failover-apnakart / r1   phase: failed   traffic on ap-southeast-1: 0%']);
+  });
+
   test('given a worker with no runbook source, every run is refused', async () => {
     expect(await refusal(createRunbookActivities(undefined).resolveRunbook({ name: 'apnakart', digest: runbookDigest(text) }))).toContain('no runbook source configured');
   });
@@ -157,5 +165,14 @@ describe('approvers are counted by seat, not by ARN string', () => {
   test('given unverified ids (trustClientIdentity), each id is its own approver', () => {
     expect(sameApprover({ id: 'ic-priya', verified: false }, { id: 'ic-priya', verified: false }, ['ic-priya'])).toBe(true);
     expect(sameApprover({ id: 'ic-priya', verified: false }, { id: 'ic-arjun', verified: false }, ['ic-priya', 'ic-arjun'])).toBe(false);
+  });
+});
+
+describe('the worker\'s Temporal connection', () => {
+  test('given a Temporal server reached without TLS, the worker warns that pollers of its task queue could answer identity checks; the loopback dev server is exempt', () => {
+    expect(plainTextWarning('temporal.internal.example:7233')).toMatch(/^warning: the connection to Temporal at temporal\.internal\.example:7233 is not TLS: anything that reaches it and may poll task queue \S+ can answer drover's activities, identity checks included/);
+    expect(plainTextWarning('temporal.internal.example:7233', true)).toBeUndefined();
+    expect(plainTextWarning('127.0.0.1:7233')).toBeUndefined();
+    expect(plainTextWarning('localhost:7233')).toBeUndefined();
   });
 });
