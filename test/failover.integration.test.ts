@@ -286,4 +286,19 @@ describe('region failover on Temporal and moto', () => {
     expect(status.steps.find((s) => s.id === 'gate:failover')?.status).toBe('pending');
     expect(await describeTopology(rb, moto.endpoint)).toEqual(before);
   });
+
+  test('given a workflow started directly with a target that is not the standby region, the run fails through its usual end: every step not run, run.end in a drained trail, nothing changed', async () => {
+    const { runbook: rb, taskQueue } = await seeded([[['approvals', 'gates'], []]]);
+    const before = await describeTopology(rb, moto.endpoint);
+    const status = await withWorker(taskQueue, emulatorConfig(moto.endpoint), () => failureStatus(client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ ...input(rb), targetRegion: PRIMARY }] })));
+    expect(status.phase).toBe('failed');
+    expect(status.error).toEqual({ type: 'Validation', message: `target region ${PRIMARY} is not the standby region ${STANDBY} of ${rb.name}` });
+    expect(status.steps.filter((s) => s.status === 'done')).toEqual([]);
+    // The trail ends with run.end and its head is in the record, so audit verify has its anchor.
+    expect(status.audit?.events).toBeGreaterThanOrEqual(2);
+    const verified = captureIO();
+    process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+    expect(await exec(['audit', 'verify', `failover-${rb.name}`], verified)).toBe(0);
+    expect(await describeTopology(rb, moto.endpoint)).toEqual(before);
+  });
 });

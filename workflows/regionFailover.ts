@@ -18,6 +18,8 @@ const PROMOTE_AS_CHILD = 'promote-as-child-v1';
 const PARALLEL_CLUSTERS = 'parallel-clusters-v1';
 /** Patch id: a real failover first stops the runbook's running drills (they fail back), then proceeds. */
 const PREEMPT_DRILLS = 'preempt-drills-v1';
+/** Patch id: a target region that is not the standby fails the run through failRun (run.end written, the trail drained). */
+const TARGET_IN_RUN = 'target-in-run-v1';
 
 export type { DrillLink };
 
@@ -97,15 +99,19 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`, after: { kind: 'failover', mode, fromRegion, targetRegion, drill: drill?.workflowId } });
   trail?.flush();
 
-  if (targetRegion !== rb.regions.standby) {
-    throw ApplicationFailure.create({ type: FailureType.Validation, message: `target region ${targetRegion} is not the standby region ${rb.regions.standby} of ${rb.name}`, nonRetryable: true });
-  }
+  const badTarget = targetRegion !== rb.regions.standby
+    ? ApplicationFailure.create({ type: FailureType.Validation, message: `target region ${targetRegion} is not the standby region ${rb.regions.standby} of ${rb.name}`, nonRetryable: true })
+    : undefined;
+  // Since this patch a wrong target ends the run like any failure (run.end, the trail drained); before it, it ended it at once.
+  const targetInRun = patched(TARGET_IN_RUN);
+  if (badTarget && !targetInRun) throw badTarget;
   const targetClusters = rb.compute.clusters.filter((c) => c.region === targetRegion);
   const alarms = (region: string) => rb.health.alarms[region] ?? [];
   const probes = (region: string) => rb.health.probes[region] ?? [];
   let lastLag: LagReading | null = null;
 
   try {
+    if (badTarget) throw badTarget;
     // Who asked: verified here, before anything is done, when a gate forbids self-approval.
     if (gates.startsRuns()) await gates.start(GATES_OF.failover, input.options?.approvalTimeoutMs);
 
