@@ -3,7 +3,7 @@ import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temp
 import type { RunStatus } from '../workflows/regionFailover';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../workflows/failures';
-import { GATES_OF, identifyRequesterUpdate, requesterChallengeQuery, requesterMustBeVerified, type RequesterChallenge } from '../workflows/gates';
+import { gatesAsked, identifyRequesterUpdate, requesterChallengeQuery, requesterMustBeVerified, type RequesterChallenge } from '../workflows/gates';
 import { ensureCallerCredentials, sealAsCaller } from './sign';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderGate, renderOutcome, renderStatus, renderStep } from './render';
@@ -205,7 +205,7 @@ export interface StartRun {
 export async function startAndFollow(client: Client, io: CliIO, run: StartRun): Promise<ExitCode> {
   await refuseIfActive(client, run.runbook, run.kind);
   await run.precondition?.();
-  const prove = requesterMustBeVerified(run.rb, GATES_OF[run.kind]);
+  const prove = requesterMustBeVerified(run.rb, gatesAsked(run.kind, run.rb));
   // Checked before the start: without credentials the run would wait for a proof that never comes.
   if (prove) await ensureCallerCredentials();
   const workflowId = runWorkflowId(run.kind, run.runbook);

@@ -50,7 +50,8 @@ export function principalMatches(principal: string, id: string): boolean {
   const role = ROLE_ARN.exec(principal);
   if (role && !/[*?]/.test(principal)) return id === principal || id.startsWith(`arn:${role[1]}:sts::${role[2]}:assumed-role/${role[3]}/`);
   if (!/[*?]/.test(principal)) return principal === id;
-  const re = new RegExp(`^${principal.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  // A wildcard never crosses a colon: `arn:aws:iam::*:user/*` cannot reach into another account's ARN.
+  const re = new RegExp(`^${principal.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^:]*').replace(/\?/g, '[^:]')}$`);
   return re.test(id);
 }
 
@@ -86,11 +87,16 @@ export function sameApprover(a: VerifiedActor, b: VerifiedActor, principals: str
 }
 
 /** Who may request a run whose requester is verified: `approvals.requesters`, else every principal of the runbook's gates. */
-export function requesterPrincipals(approvals: { approvers: string[]; requesters?: string[]; policies: Partial<Record<string, { principals?: string[] } | undefined>> }): string[] {
+export function requesterPrincipals(approvals: { approvers: string[]; gates: string[]; requesters?: string[]; policies: Partial<Record<string, { principals?: string[] } | undefined>> }): string[] {
   if (approvals.requesters) return approvals.requesters;
-  const all = new Set(approvals.approvers);
-  for (const p of Object.values(approvals.policies)) for (const x of p?.principals ?? []) all.add(x);
+  const all = new Set<string>();
+  for (const gate of approvals.gates) for (const x of approvals.policies[gate]?.principals ?? approvals.approvers) all.add(x);
   return [...all];
+}
+
+/** An ARN pattern must name its partition, service and account literally: a wildcard there would match other accounts. */
+export function patternOutsideAccount(principal: string): boolean {
+  return principal.startsWith('arn:') && /[*?]/.test(principal) && !/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[^*?]/.test(principal);
 }
 
 /**

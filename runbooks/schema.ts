@@ -1,6 +1,6 @@
 import ms from 'ms';
 import { z } from 'zod';
-import { isPinnedPrincipal, PINNED_SESSION, seatsAvailable, unpinnedRoles } from './approvers';
+import { isPinnedPrincipal, patternOutsideAccount, PINNED_SESSION, seatsAvailable, unpinnedRoles } from './approvers';
 
 /** Quote a list of choices the way error messages show them: "a", "b" or "c". */
 function choices(values: readonly string[]): string {
@@ -465,6 +465,7 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
     for (const [at, list] of all) {
       list.forEach((id, i) => {
         if (id.includes(PINNED_SESSION) && !isPinnedPrincipal(id)) issue([...at, i], `${PINNED_SESSION} stands only for the session name of one role: arn:aws:sts::ACCOUNT:assumed-role/ROLE/${PINNED_SESSION}`);
+        else if (patternOutsideAccount(id)) issue([...at, i], `"${id}": a pattern must name its partition, service and account (arn:aws:iam::123456789012:user/*): a wildcard before the resource would match identities of any account`);
       });
     }
   });

@@ -61,9 +61,13 @@ async function failover(rb: Runbook, taskQueue: string, mode: 'planned' | 'unpla
   return (await handle.result()) as RunStatus;
 }
 
+/** A runbook edit: no approval gates. */
+const NO_GATES: [Array<string | number>, unknown] = [['approvals', 'gates'], []];
+
 describe('promoteReplica', () => {
   test('given a replica lagging 30 s, a planned promotion fences the primary, waits for lag 0, then promotes and records RPO 0', async () => {
-    const { file, runbook: rb, taskQueue } = await env.seeded('ak-prom');
+    // No gates: these tests are about the promotion itself (a standalone promotion's gate is tested with the approvals).
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-prom', [NO_GATES]);
     const db = onlyDatabase(rb);
     const replica = db.replica.identifier;
     env.lag.set(replica, 30);
@@ -92,7 +96,7 @@ describe('promoteReplica', () => {
   });
 
   test('given a lag that never reaches 0, a planned promotion unfences the primary, promotes nothing, and says why', async () => {
-    const { runbook: rb, taskQueue } = await env.seeded('ak-lag', [[['database', 'lagZeroTimeout'], '3s']]);
+    const { runbook: rb, taskQueue } = await env.seeded('ak-lag', [[['database', 'lagZeroTimeout'], '3s'], NO_GATES]);
     const db = onlyDatabase(rb);
     env.lag.set(db.replica.identifier, 45);
     const status = await env.withWorker(taskQueue, () =>
@@ -108,7 +112,7 @@ describe('promoteReplica', () => {
   });
 
   test('given the primary region unreachable, an unplanned promotion records the last observed lag as its RPO', async () => {
-    const { runbook: rb, taskQueue } = await env.seeded('ak-unpl');
+    const { runbook: rb, taskQueue } = await env.seeded('ak-unpl', [NO_GATES]);
     const db = onlyDatabase(rb);
     env.lag.set(db.replica.identifier, 7);
     await new Promise((r) => setTimeout(r, 700));

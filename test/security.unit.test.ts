@@ -15,7 +15,8 @@ import { plainTextWarning } from '../cli/commands/worker';
 import { renderStatus } from '../cli/render';
 import { startingStatus } from '../workflows/status';
 import { signIdentity } from '../cli/sign';
-import { sameApprover, seatOf, type VerifiedActor } from '../runbooks/approvers';
+import { principalMatches, requesterPrincipals, sameApprover, seatOf, type VerifiedActor } from '../runbooks/approvers';
+import { parseRunbook } from '../runbooks/load';
 import { DirectoryRunbookSource, runbookDigest } from '../runbooks/source';
 import { APNAKART } from './harness/fixtures';
 import { readFileSync } from 'node:fs';
@@ -160,6 +161,20 @@ describe('approvers are counted by seat, not by ARN string', () => {
     const pinnedBoth = [PINNED, `arn:aws:sts::999999999999:assumed-role/IncidentCommander/\${username}`];
     expect(sameApprover(session('alice@example.com'), other('alice@example.com'), pinnedBoth)).toBe(true);
     expect(sameApprover(user('Alice'), other('alice'), pinnedBoth)).toBe(true);
+  });
+
+  test('given a wildcard, it never crosses a colon into another account, and a pattern must name its account', () => {
+    expect(principalMatches(`arn:aws*:iam::${A}:user/alice`, `arn:aws:iam::999999999999:user/x:iam::${A}:user/alice`)).toBe(false);
+    expect(principalMatches(`arn:aws:iam::${A}:user/*`, `arn:aws:iam::${A}:user/ops/alice`)).toBe(true);
+    const text = readFileSync(APNAKART, 'utf8').replace('trustClientIdentity: true', 'trustClientIdentity: false').replace('approvers: [ic-priya, ic-arjun, sre-meera]', 'approvers: ["arn:aws:iam::*:user/*"]');
+    const parsed = parseRunbook(text);
+    expect(parsed.ok ? [] : parsed.problems.map((p) => `${p.path}: ${p.message}`)).toContain('approvals.approvers[0]: "arn:aws:iam::*:user/*": a pattern must name its partition, service and account (arn:aws:iam::123456789012:user/*): a wildcard before the resource would match identities of any account');
+  });
+
+  test('given no approvals.requesters, the requesters are the principals of the gates the runbook asks, and no others', () => {
+    expect(requesterPrincipals({ approvers: ['arn:a'], gates: ['failover'], policies: { failover: { principals: ['arn:f'] }, failback: { principals: ['arn:b'] } } })).toEqual(['arn:f']);
+    expect(requesterPrincipals({ approvers: ['arn:a'], gates: ['failover', 'failback'], policies: { failback: { principals: ['arn:b'] } } })).toEqual(['arn:a', 'arn:b']);
+    expect(requesterPrincipals({ approvers: ['arn:a'], gates: ['failover'], requesters: ['arn:r'], policies: {} })).toEqual(['arn:r']);
   });
 
   test('given unverified ids (trustClientIdentity), each id is its own approver', () => {

@@ -232,13 +232,28 @@ export function requesterMustBeVerified(rb: Runbook, gates: GateName[], drillAut
 }
 
 /** The gate names each kind of run may ask. */
-export const GATES_OF: Record<'failover' | 'failback' | 'rebuild' | 'promote' | 'drill', GateName[]> = {
+export const GATES_OF: Record<'failover' | 'failback' | 'rebuild' | 'drill', GateName[]> = {
   failover: ['failover'],
   failback: ['failback'],
   rebuild: ['rebuild-plan', 'rebuild-force'],
-  promote: ['promote'],
   drill: ['failover', 'failback'],
 };
+
+/**
+ * The gate a promotion started on its own asks: the runbook's promote gate, else its failover gate (a
+ * standalone promotion moves the writer as a failover does), else none. A failover's or failback's
+ * promotions asked at their parent's gate.
+ */
+export function standalonePromoteGate(rb: Runbook): GateName | undefined {
+  return (['promote', 'failover'] as const).find((g) => rb.approvals.gates.includes(g));
+}
+
+/** The gates a run of this kind (started on its own) may ask, for its runbook. */
+export function gatesAsked(kind: keyof typeof GATES_OF | 'promote', rb: Runbook): GateName[] {
+  if (kind !== 'promote') return GATES_OF[kind];
+  const gate = standalonePromoteGate(rb);
+  return gate ? [gate] : [];
+}
 
 /** The STS regions a run's identities may be verified in when the worker names none: its runbook's, standby first (it survives the primary). */
 function runbookRegions(rb: Runbook): string[] {
@@ -285,7 +300,7 @@ export class RequesterCheck {
       this.trail?.flush();
       throw ApplicationFailure.create({
         type: FailureType.RequesterUnverified,
-        message: `the run's requester could not be verified (${why}); a gate of runbook ${this.rb.name} forbids self-approval, so the run must know who started it, and it ended before changing anything. Start it with AWS credentials: the drover CLI proves who you are`,
+        message: `the run's requester could not be verified (${why}); a gate of runbook ${this.rb.name} forbids self-approval, so the run must know who started it, and it ended before changing anything. Start it with the AWS credentials of one of its requesters: the drover CLI proves who you are`,
         nonRetryable: true,
       });
     };
@@ -334,7 +349,7 @@ export class RequesterCheck {
     // Any AWS account can make an identity: only one the runbook lists may request its runs.
     const listed = requesterPrincipals(this.rb.approvals);
     if (!listed.some((p) => principalMatches(p, check.arn))) {
-      const reason = `${check.arn} is not a requester of runbook ${this.rb.name} (approvals.requesters, by default the principals of its gates: ${listed.join(', ')})`;
+      const reason = `${check.arn} is not a requester of runbook ${this.rb.name} (${this.rb.approvals.requesters ? 'approvals.requesters' : 'the principals of its gates, as approvals.requesters is not set'}: ${listed.join(', ')})`;
       this.refusal ??= `not-allowed: ${reason}`;
       throw ApplicationFailure.create({ type: FailureType.ApprovalRefused, message: reason, nonRetryable: true, details: [{ kind: 'not-allowed' }] });
     }

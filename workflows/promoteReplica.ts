@@ -8,7 +8,7 @@ import { failedPhase, failureMessage, failureType, Journal } from './journal';
 import { Notifier } from './notify';
 import { startingStatus, statusQuery, type RunStatus } from './status';
 import { trustedStart, type RunbookInput } from './trusted';
-import { Gates, GATES_OF } from './gates';
+import { Gates, standalonePromoteGate } from './gates';
 
 export type PromoteMode = 'planned' | 'unplanned';
 
@@ -52,8 +52,9 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   const starting = startingStatus({ workflowId: start.workflowId, runId: start.runId, kind: 'promote', runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', mode, fromRegion: '', targetRegion: toRegion, reason: input.reason, requestedBy: input.requestedBy, startedAt: start.runStartTime.getTime() });
   setHandler(statusQuery, () => starting);
   const { rb, workerOwned } = await trustedStart(input, (error) => ({ ...starting, phase: 'failed', error }));
-  // A promotion started on its own (not a failover's or failback's child, whose parent asked) asks the runbook's promote gate.
-  const gated = workerOwned && !start.parent && rb.approvals.gates.includes('promote');
+  // A promotion started on its own (not a failover's or failback's child, whose parent asked) asks the runbook's
+  // promote gate, else its failover gate.
+  const gate = workerOwned && !start.parent ? standalonePromoteGate(rb) : undefined;
   const fromRegion = toRegion === rb.regions.primary ? rb.regions.standby : rb.regions.primary;
   const db = findDatabase(rb, input.database);
   if (!db) {
@@ -68,7 +69,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   const trail = AuditTrail.open(rb);
   const notifier = Notifier.open(rb, 'promote', trail, { mode });
   const journal = new Journal([
-    ...(gated ? [{ id: 'gate:promote', title: 'Approval: promote', gate: true }] : []),
+    ...(gate ? [{ id: `gate:${gate}`, title: gate === 'promote' ? 'Approval: promote' : 'Approval: promote (the failover gate: the runbook has no promote gate)', gate: true }] : []),
     { id: 'fence', title: `Fence writes on ${source} (${fromRegion})` },
     { id: 'wait-lag-zero', title: `Wait for replica lag 0 on ${target}` },
     { id: 'promote', title: `Promote ${target} in ${toRegion}` },
@@ -76,7 +77,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     { id: 'verify-writer', title: 'Verify the new writer is standalone and available' },
     { id: 'old-primary', title: `Record the final state of ${source}` },
   ], trail, notifier);
-  const gates = gated ? new Gates(rb, trail, undefined, { requestedBy: input.requestedBy, notifier }) : undefined;
+  const gates = gate ? new Gates(rb, trail, undefined, { requestedBy: input.requestedBy, notifier }) : undefined;
   const status: RunStatus = {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -103,10 +104,10 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   let promoted = false;
   let lag: LagReading | null = null;
   try {
-    if (gates) {
+    if (gates && gate) {
       // Who asked, then the approval: before anything is fenced or promoted.
-      if (gates.startsRuns()) await gates.start(GATES_OF.promote, input.options?.approvalTimeoutMs);
-      await gates.step(journal, 'promote', `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
+      if (gates.startsRuns()) await gates.start([gate], input.options?.approvalTimeoutMs);
+      await gates.step(journal, gate, `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
     }
     // 1-2. Planned: fence, then wait until the replica has everything (RPO 0).
     if (mode === 'unplanned') {
