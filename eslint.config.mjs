@@ -18,6 +18,25 @@ export default tseslint.config(
     },
   },
   {
+    // Workflows are workflow code, nothing else: what several sides share lives in contracts/ (and the
+    // runbook language in runbooks/), so nothing outside workflows/ imports a value from it (types are fine).
+    files: ['**/*.ts'],
+    ignores: ['workflows/**', 'test/fixtures/changed-workflows/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/workflows', '**/workflows/*'], message: 'import shared values from contracts/ (or runbooks/), not from workflows/; workflows/ may be imported as types only', allowTypeImports: true }] },
+      ],
+    },
+  },
+  {
+    // The contracts layer is the leaf every side imports: it imports nothing of drover's.
+    files: ['contracts/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['../*', '../**'], message: 'contracts/ imports nothing of drover\'s (only its own files and packages)' }] }],
+    },
+  },
+  {
     // Workflow code is replayed deterministically inside Temporal's sandbox: no Node, no AWS.
     files: ['workflows/**/*.ts'],
     rules: {

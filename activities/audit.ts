@@ -3,7 +3,7 @@ import { GENESIS_HASH, type AuditDraft, type AuditDraftInput, type AuditHead, ty
 import { sealEvents } from '../audit/hash';
 import { scrubSecrets } from '../audit/scrub';
 import { AuditStoreError, ensureAuditBucket, JsonlStore, S3Store, type AuditStore } from '../audit/store';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 import type { S3Api } from './aws/clients';
 
 export { scrubSecrets } from '../audit/scrub';

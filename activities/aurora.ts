@@ -1,6 +1,6 @@
 import type { GlobalCluster } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 import type { AuroraApi } from './aws/clients';
 import { aws, awsErrorCode, toFailure } from './aws/errors';
 import { pollUntil } from './wait';

@@ -1,6 +1,6 @@
 import type { DBInstance, DBSnapshot } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 import type { Ec2Api, RdsLifecycleApi } from './aws/clients';
 import { aws, awsErrorCode, toFailure } from './aws/errors';
 import { isStandalone } from './rds';

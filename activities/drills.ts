@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import ms from 'ms';
 import type { DrillWindow, Runbook, Weekday } from '../runbooks/schema';
-import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, RUN_KINDS, runWorkflowId } from '../workflows/ids';
+import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, RUN_KINDS, runWorkflowId } from '../contracts/ids';
 
 /** Weekday and minute of the day of `at` in `timeZone`. */
 function localTime(at: Date, timeZone: string): { day: Weekday; minute: number } {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import picomatch from 'picomatch';
 import { isExecutable, lastLine } from '../infra/local/tools';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 import { superviseProcess, type Supervised } from './process';
 import { inActivity } from './wait';
 

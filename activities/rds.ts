@@ -1,6 +1,6 @@
 import type { DBInstance } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 import type { CloudWatchApi, RdsApi } from './aws/clients';
 import { aws, awsErrorCode, toFailure } from './aws/errors';
 import { pollUntil } from './wait';

@@ -6,7 +6,7 @@ import { scrubSecrets } from '../audit/scrub';
 import type { StackVariant } from '../infra/eks/stack';
 import { droverHome } from '../infra/local/tools';
 import type { Runbook } from '../runbooks/schema';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 import type { EksApi } from './aws/clients';
 import { aws } from './aws/errors';
 import { superviseProcess } from './process';

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import { RUNBOOK_NAME, runbookDigest, type RunbookRef, type RunbookSource } from '../runbooks/source';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 
 const refuse = (message: string) => ApplicationFailure.create({ type: FailureType.RunbookRefused, message, nonRetryable: true });
 

@@ -11,18 +11,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { calculateJwkThumbprint, CompactEncrypt, compactDecrypt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { droverHome } from '../infra/local/tools';
-import type { SignedIdentity } from '../workflows/gates';
+import type { IdentityPublicKey, SignedIdentity } from '../contracts/identity';
+
+export type { IdentityPublicKey };
 
 /** Key agreement and content encryption of a sealed identity. */
 export const SEAL_ALG = 'ECDH-ES+A256KW';
 export const SEAL_ENC = 'A256GCM';
 
-/** The worker's public identity key, as the run's status publishes it: safe to show anyone. */
-export interface IdentityPublicKey {
-  /** The JWK thumbprint (RFC 7638, SHA-256): a sealed identity's `kid`. */
-  kid: string;
-  jwk: { kty: 'EC'; crv: 'P-256'; x: string; y: string };
-}
 
 interface PrivateJwk {
   kty: 'EC';

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 
 export interface PollOptions {
   /** What is being waited for, for messages and heartbeats. */

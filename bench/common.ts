@@ -15,7 +15,7 @@ import { loadRunbookFile } from '../runbooks/load';
 import type { Database, Runbook } from '../runbooks/schema';
 import { MemoryRunbookSource, type RunbookRef } from '../runbooks/source';
 import { startFaultProxy, type FaultProxy, type FaultRule } from '../infra/faults/proxy';
-import { approveUpdate } from '../workflows/gates';
+import { approveUpdate } from '../contracts/messages';
 import type { RunStatus } from '../workflows/status';
 
 /** The benchmark workers' runbooks: each variant a benchmark builds is held here, and runs name it (runbookRef). */

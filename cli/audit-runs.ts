@@ -1,7 +1,7 @@
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, SEARCH_ATTRIBUTES } from '../workflows/ids';
+import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, SEARCH_ATTRIBUTES } from '../contracts/ids';
 import { CliError, EXIT } from './io';
 import { fetchRecord } from './runs';
 

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ReportInput } from '../reports/report';
 import type { DrillResult } from '../workflows/drill';
-import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../workflows/ids';
+import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../contracts/ids';
 import type { RunStatus } from '../workflows/status';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderStatus } from './render';

@@ -2,8 +2,9 @@ import { QueryNotRegisteredError, WorkflowExecutionAlreadyStartedError, Workflow
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { RunStatus } from '../workflows/regionFailover';
 import type { Runbook } from '../runbooks/schema';
-import { FailureType } from '../workflows/failures';
-import { gatesAsked, identifyRequesterUpdate, requesterChallengeQuery, requesterMustBeVerified, type RequesterChallenge } from '../workflows/gates';
+import { FailureType } from '../contracts/failures';
+import { gatesAsked, requesterMustBeVerified } from '../runbooks/approvers';
+import { identifyRequesterUpdate, requesterChallengeQuery, type RequesterChallenge } from '../contracts/messages';
 import { ensureCallerCredentials, sealAsCaller } from './sign';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderGate, renderOutcome, renderStatus, renderStep } from './render';

@@ -6,7 +6,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { stsEndpoint } from '../activities/aws/clients';
 import { textDigest } from '../activities/identity';
 import { checkedPublicKey, sealIdentity, type IdentityPublicKey } from '../activities/sealing';
-import { BINDING_HEADER, formatBinding, headerValue, parseBinding, type Binding, type SealedIdentity, type SignedIdentity } from '../workflows/gates';
+import { BINDING_HEADER, formatBinding, headerValue, parseBinding, type Binding, type SealedIdentity, type SignedIdentity } from '../contracts/identity';
 import { awsConfig } from './context';
 import { CliError, EXIT } from './io';
 

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { CliError, EXIT } from './io';
-import { runWorkflowId } from '../workflows/ids';
+import { runWorkflowId } from '../contracts/ids';
 
 /** The task queue drover's workers poll; override with DROVER_TASK_QUEUE. */
 export function taskQueue(): string {
@@ -12,7 +12,7 @@ export function namespace(): string {
   return process.env.TEMPORAL_NAMESPACE ?? 'default';
 }
 
-export { RUN_KINDS, runWorkflowId, type RunKind } from '../workflows/ids';
+export { RUN_KINDS, runWorkflowId, type RunKind } from '../contracts/ids';
 
 /** Workflow id of a runbook's failover: one at a time per runbook. */
 export function failoverWorkflowId(runbook: string): string {

@@ -1,6 +1,6 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { LISTED_KINDS, runSearchAttributes, SEARCH_ATTRIBUTES, type ListedKind } from '../workflows/ids';
+import { LISTED_KINDS, runSearchAttributes, SEARCH_ATTRIBUTES, type ListedKind } from '../contracts/ids';
 import type { CliIO } from './io';
 import { namespace } from './temporal';
 

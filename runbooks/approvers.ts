@@ -1,3 +1,5 @@
+import type { GateName, Runbook } from './schema';
+
 /**
  * Who an approver is, as a gate counts them. Pure (no Temporal, no Node): the gates, `drover validate`
  * and the unit tests share these rules, documented in docs/approvals.md.
@@ -122,4 +124,35 @@ export function seatsAvailable(principals: string[]): number {
 /** The role principals of a gate that do not pin session names (each one seat), for messages. */
 export function unpinnedRoles(principals: string[]): string[] {
   return principals.filter((p) => (ROLE_ARN.test(p) && !/[*?]/.test(p)) || /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/[^/*?]+\/[^/]*[*?][^/]*$/.test(p));
+}
+
+/** Whether a run must know its requester: a gate it may ask forbids self-approval, identities are not trusted, and no drill approves for it. */
+export function requesterMustBeVerified(rb: Runbook, gates: GateName[], drillAutoApproves = false): boolean {
+  const a = rb.approvals;
+  if (drillAutoApproves || a.trustClientIdentity) return false;
+  return gates.some((g) => a.gates.includes(g) && !(a.policies?.[g]?.selfApproval ?? false));
+}
+
+/** The gate names each kind of run may ask. */
+export const GATES_OF: Record<'failover' | 'failback' | 'rebuild' | 'drill', GateName[]> = {
+  failover: ['failover'],
+  failback: ['failback'],
+  rebuild: ['rebuild-plan', 'rebuild-force'],
+  drill: ['failover', 'failback'],
+};
+
+/**
+ * The gate a promotion started on its own asks: the runbook's promote gate, else its failover gate (a
+ * standalone promotion moves the writer as a failover does), else none. A failover's or failback's
+ * promotions asked at their parent's gate.
+ */
+export function standalonePromoteGate(rb: Runbook): GateName | undefined {
+  return (['promote', 'failover'] as const).find((g) => rb.approvals.gates.includes(g));
+}
+
+/** The gates a run of this kind (started on its own) may ask, for its runbook. */
+export function gatesAsked(kind: keyof typeof GATES_OF | 'promote', rb: Runbook): GateName[] {
+  if (kind !== 'promote') return GATES_OF[kind];
+  const gate = standalonePromoteGate(rb);
+  return gate ? [gate] : [];
 }

@@ -34,7 +34,7 @@ import { createRoute53Activities } from '../activities/route53';
 import { pollUntil } from '../activities/wait';
 import { parseRunbook } from '../runbooks/load';
 import type { DnsRecord, Probe } from '../runbooks/schema';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 import { expectFailure, rejection, useMockActivityEnvironment } from './harness/activity';
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import { createIdentityActivities, MAX_SIGNATURE_AGE_MS, textDigest, type Verify
 import { renderGate } from '../cli/render';
 import { sealSigned, signIdentity } from '../cli/sign';
 import { parseRunbook } from '../runbooks/load';
-import { formatBinding, headerValue, parseBinding, principalMatches, type SignedIdentity } from '../workflows/gates';
+import { formatBinding, headerValue, parseBinding, type SignedIdentity } from '../contracts/identity';
+import { principalMatches } from '../runbooks/approvers';
 import type { RunStatus } from '../workflows/status';
 
 const APNAKART = readFileSync(join(__dirname, '..', 'runbooks', 'apnakart.yaml'), 'utf8');

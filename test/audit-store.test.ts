@@ -8,7 +8,7 @@ import { sealEvents, verifyChain } from '../audit/hash';
 import { AuditStoreError, ensureAuditBucket, JsonlStore, S3Store, tamperEvidence } from '../audit/store';
 import { exec } from '../cli/main';
 import type { MotoServer } from '../infra/local/stack';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 import { startOwnMoto, testTemporalAddress, testTempDir } from './harness/servers';
 
 // A private moto: Object Lock'ed objects cannot be deleted, so they stay out of the shared server's state.

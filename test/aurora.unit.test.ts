@@ -12,7 +12,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { createAuroraActivities } from '../activities/aurora';
 import type { AuroraApi } from '../activities/aws/clients';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 import { expectFailure, rejection, useMockActivityEnvironment } from './harness/activity';
 
 // Aurora global switchover/failover is not emulated by moto, so these run against a typed fake

@@ -5,7 +5,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createDbLifecycleActivities, FENCED_TAG, RETAINED_TAG } from '../activities/dblifecycle';
 import type { MotoServer } from '../infra/local/stack';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 import { startOwnMoto } from './harness/servers';
 
 // Every test seeds its own instance (jest runs them in random order) on one private moto server.

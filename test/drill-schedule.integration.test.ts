@@ -4,7 +4,7 @@
  */
 import { exec } from '../cli/main';
 import type { DrillResult } from '../workflows/drill';
-import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../workflows/ids';
+import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../contracts/ids';
 import { captureIO, describeTopology, eventually, onlyDatabase } from './harness/fixtures';
 import { atStep, drillOutcome, drillRecord, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
 import { IntegrationEnv, STANDBY } from './harness/env';

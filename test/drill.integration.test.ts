@@ -5,7 +5,7 @@
 import { exec } from '../cli/main';
 import type { Report } from '../reports/report';
 import type { FailoverInput } from '../workflows/regionFailover';
-import { approveUpdate, rejectUpdate } from '../workflows/gates';
+import { approveUpdate, rejectUpdate } from '../contracts/messages';
 import type { RunStatus } from '../workflows/status';
 import { captureIO, describeTopology, eventually, onlyDatabase, refOf } from './harness/fixtures';
 import { atStep, drillOutcome, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';

@@ -15,7 +15,7 @@ import { seedRunbook } from '../infra/local/seed';
 import type { MotoServer } from '../infra/local/stack';
 import type { Runbook } from '../runbooks/schema';
 import type { FailoverInput, RunStatus } from '../workflows/regionFailover';
-import { approveUpdate } from '../workflows/gates';
+import { approveUpdate } from '../contracts/messages';
 import { captureIO, describeTopology, emulatorConfig, eventually, refOf, setAlarm, testRunbooks, workflowBundle, writeRunbook } from './harness/fixtures';
 import { startOwnMoto, testTemporalAddress } from './harness/servers';
 

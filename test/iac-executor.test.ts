@@ -10,7 +10,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { createIacActivities, type IacProgress, type PlanSummary } from '../activities/iac';
 import { ensureTofu, tofuPath, TOFU_PIN } from '../infra/local/tofu';
 import { toolsDir } from '../infra/local/tools';
-import { FailureType } from '../workflows/failures';
+import { FailureType } from '../contracts/failures';
 import { expectFailure, rejection } from './harness/activity';
 
 // Activity tests against a real OpenTofu on stacks of built-in terraform_data resources: no provider

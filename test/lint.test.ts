@@ -27,6 +27,17 @@ describe('lint guards', () => {
     expect(messages).toEqual([]);
   });
 
+  test('given a value imported from workflows/ outside workflows/, ESLint reports it; a type-only import passes', async () => {
+    const messages = await lint('cli/runs.ts', "import { approveUpdate } from '../workflows/gates';\nexport const u = approveUpdate;\n");
+    expect(messages).toEqual([expect.stringMatching(/no-restricted-imports: '..\/workflows\/gates' import is restricted .*import shared values from contracts\//)]);
+    expect(await lint('cli/runs.ts', "import type { RunStatus } from '../workflows/status';\nexport type S = RunStatus;\n")).toEqual([]);
+  });
+
+  test('given an import of anything of drover\'s in contracts/, ESLint reports it', async () => {
+    const messages = await lint('contracts/ids.ts', "import type { Runbook } from '../runbooks/schema';\nexport type R = Runbook;\n");
+    expect(messages).toEqual([expect.stringMatching(/no-restricted-imports: '..\/runbooks\/schema' import is restricted .*contracts\/ imports nothing of drover's/)]);
+  });
+
   test('given a floating promise anywhere, ESLint reports it', async () => {
     const messages = await lint('cli/main.ts', 'async function f(): Promise<void> {}\nexport function g(): void {\n  f();\n}\n');
     expect(messages).toEqual([expect.stringMatching(/^@typescript-eslint\/no-floating-promises/)]);

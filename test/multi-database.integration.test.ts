@@ -10,7 +10,7 @@ import { exec } from '../cli/main';
 import { databasesOf, type NamedDatabase } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
 import type { FailbackResult } from '../workflows/failback';
-import { approveUpdate } from '../workflows/gates';
+import { approveUpdate } from '../contracts/messages';
 import type { RunStatus } from '../workflows/status';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { captureIO, describeTopology, eventually, failureRecord, refOf, THREE_DATABASES, threeDatabases } from './harness/fixtures';

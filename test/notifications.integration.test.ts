@@ -7,7 +7,7 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { Worker } from '@temporalio/worker';
 import type { AuditEvent } from '../audit/chain';
 import type { Runbook } from '../runbooks/schema';
-import { approveUpdate } from '../workflows/gates';
+import { approveUpdate } from '../contracts/messages';
 import type { NotificationMessage } from '../workflows/notify';
 import type { FailoverInput } from '../workflows/regionFailover';
 import type { RunStatus } from '../workflows/status';

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { exec } from '../cli/main';
 import type { Runbook } from '../runbooks/schema';
 import type { FailbackResult } from '../workflows/failback';
-import { approveUpdate } from '../workflows/gates';
+import { approveUpdate } from '../contracts/messages';
 import type { PromoteResult } from '../workflows/promoteReplica';
 import type { RunStatus } from '../workflows/status';
 import { captureIO, describeTopology, eventually, onlyDatabase, refOf, setAlarm } from './harness/fixtures';

@@ -12,7 +12,7 @@ import { createAwsClients } from '../activities/aws/clients';
 import { exec } from '../cli/main';
 import { parseSince } from '../cli/commands/runs';
 import type { RunRow } from '../cli/visibility';
-import { SEARCH_ATTRIBUTES } from '../workflows/ids';
+import { SEARCH_ATTRIBUTES } from '../contracts/ids';
 import { DRILLS_ANY_TIME, useCli } from './harness/drills';
 import { IntegrationEnv, STANDBY } from './harness/env';
 import { captureIO, eventually, setAlarm, testRunbooks, workflowBundle } from './harness/fixtures';

@@ -1,11 +1,13 @@
 import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RecordState } from '../activities/route53';
 import { databasesOf, dbIn, type NamedDatabase } from '../runbooks/databases';
-import { FailureType } from './failures';
+import { FailureType } from '../contracts/failures';
 import { long, probe, short } from './proxies';
 import { AuditTrail } from './audit';
-import { Gates, GATES_OF, type RequesterIdentity } from './gates';
-import { runTag } from './ids';
+import { Gates } from './gates';
+import { GATES_OF } from '../runbooks/approvers';
+import { type RequesterIdentity } from '../contracts/identity';
+import { runTag } from '../contracts/ids';
 import { failRun, failureMessage, Journal } from './journal';
 import { Notifier } from './notify';
 import { aboutDatabase, promoteEach } from './promoteEach';

@@ -1,14 +1,16 @@
 import { HandlerUnfinishedPolicy } from '@temporalio/common';
-import { ApplicationFailure, CancellationScope, condition, defineQuery, defineUpdate, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { IdentityCheck, IdentityVerifier, VerifyIdentityInput } from '../activities/identity';
-import type { IdentityPublicKey } from '../activities/sealing';
+import type { IdentityPublicKey } from '../contracts/identity';
 import type { GateName, Runbook } from '../runbooks/schema';
-import { principalMatches, requesterPrincipals, sameApprover, type VerifiedActor } from '../runbooks/approvers';
+import { principalMatches, requesterMustBeVerified, requesterPrincipals, sameApprover, type VerifiedActor } from '../runbooks/approvers';
+import { BINDING_HEADER, headerValue, isSealed, parseBinding, type RequesterIdentity } from '../contracts/identity';
+import { approveUpdate, identifyRequesterUpdate, rejectUpdate, requesterChallengeQuery, type ApproveArgs, type IdentifyArgs, type RejectArgs, type RequesterChallenge } from '../contracts/messages';
 import type { AuditActor } from '../audit/chain';
 import type { AuditTrail } from './audit';
 import type { Journal } from './journal';
 import type { Notifier } from './notify';
-import { FailureType } from './failures';
+import { FailureType } from '../contracts/failures';
 import { probe } from './proxies';
 
 /**
@@ -30,114 +32,7 @@ const SEALED_IDENTITY = 'sealed-identity-v1';
  */
 const APPROVALS_V2 = 'approvals-v2';
 
-/** The header of a signed GetCallerIdentity that binds it to one decision of one run. */
-export const BINDING_HEADER = 'x-drover-binding';
 
-/** A signed STS GetCallerIdentity request, as the CLI made it: what proves an approver's identity. */
-export interface SignedIdentity {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** What a signed request is good for: one decision on one gate of one run, once (the nonce). */
-export interface Binding {
-  /** `<workflow id>/<run id>`; for a run's requester, the workflow id alone (the run id is not known before the start). */
-  run: string;
-  /** The gate, or `*` for a requester's identity. */
-  gate: string;
-  decision: 'approve' | 'reject' | 'request';
-  /** 16 to 32 random bytes, hex. */
-  nonce: string;
-  /** sha256 hex of the comment or reason, so a captured request cannot carry another text. */
-  comment?: string;
-}
-
-/** The binding header's value: `v1;run=...;gate=...;decision=...;nonce=...[;comment=...]`, values URI-encoded. */
-export function formatBinding(b: Binding): string {
-  const parts = [`run=${encodeURIComponent(b.run)}`, `gate=${encodeURIComponent(b.gate)}`, `decision=${b.decision}`, `nonce=${b.nonce}`];
-  if (b.comment) parts.push(`comment=${b.comment}`);
-  return ['v1', ...parts].join(';');
-}
-
-/** Parse a binding header value; undefined when it is not a well-formed v1 binding. */
-export function parseBinding(value: string | undefined): Binding | undefined {
-  if (!value) return undefined;
-  const [version, ...parts] = value.trim().split(';');
-  if (version !== 'v1') return undefined;
-  const fields = new Map<string, string>();
-  for (const p of parts) {
-    const i = p.indexOf('=');
-    if (i <= 0 || fields.has(p.slice(0, i))) return undefined;
-    fields.set(p.slice(0, i), p.slice(i + 1));
-  }
-  const decision = fields.get('decision');
-  const nonce = fields.get('nonce') ?? '';
-  const comment = fields.get('comment');
-  if (decision !== 'approve' && decision !== 'reject' && decision !== 'request') return undefined;
-  if (!/^[0-9a-f]{32,64}$/.test(nonce) || (comment !== undefined && !/^[0-9a-f]{64}$/.test(comment))) return undefined;
-  if ([...fields.keys()].some((k) => !['run', 'gate', 'decision', 'nonce', 'comment'].includes(k))) return undefined;
-  try {
-    const run = decodeURIComponent(fields.get('run') ?? '');
-    const gate = decodeURIComponent(fields.get('gate') ?? '');
-    return run && gate ? { run, gate, decision, nonce, comment } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A header of a request, whatever its case. */
-export function headerValue(headers: Record<string, string>, name: string): string | undefined {
-  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-  return key === undefined ? undefined : headers[key];
-}
-
-export { principalMatches };
-
-/** What the workflow reads of a sealed request's binding (the comment digest stays inside the seal). */
-export type SealedBinding = Omit<Binding, 'comment'>;
-
-/**
- * A signed identity sealed for the worker: a compact JWE (`ECDH-ES+A256KW`, `A256GCM`, `kid` the
- * thumbprint of the worker's identity key) of the SignedIdentity JSON, and its binding in clear text,
- * which holds no secret: the workflow spends the nonce before it awaits anything, and the worker checks
- * that the clear binding is the signed one.
- */
-export interface SealedIdentity {
-  jwe: string;
-  binding: SealedBinding;
-}
-
-/** A run's requester proof: sealed, or (recorded before sealed identities) a signed request in clear text. */
-export type RequesterIdentity = SealedIdentity | SignedIdentity;
-
-export function isSealed(proof: RequesterIdentity): proof is SealedIdentity {
-  return typeof (proof as SealedIdentity).jwe === 'string';
-}
-
-export interface ApproveArgs {
-  gate: string;
-  /** An identity as asserted (`--as`): accepted only when the runbook sets approvals.trustClientIdentity, and labelled unverified. */
-  approver?: string;
-  /** A signed STS GetCallerIdentity bound to this run, gate and decision, sealed for the worker: the approver's verified identity. */
-  sealed?: SealedIdentity;
-  /** The same request in clear text, as CLIs sent it before sealed identities: replayed from old histories, refused in new runs. */
-  identity?: SignedIdentity;
-  comment?: string;
-}
-export interface RejectArgs {
-  gate: string;
-  approver?: string;
-  sealed?: SealedIdentity;
-  identity?: SignedIdentity;
-  reason: string;
-}
-
-/** Approve the pending gate. Rejected before it is recorded if the gate is not pending or the input malformed. */
-export const approveUpdate = defineUpdate<string, [ApproveArgs]>('approve');
-/** Reject the pending gate; a rejection is final and ends the run. */
-export const rejectUpdate = defineUpdate<string, [RejectArgs]>('reject');
 
 export interface Decision {
   gate: string;
@@ -201,59 +96,10 @@ export interface GateContext {
   requester?: VerifiedActor;
 }
 
-/** What a run asks of its starter at its start: a GetCallerIdentity bound to `run`, signed for `stsRegion`, sealed to `identityKey`. */
-export interface RequesterChallenge {
-  /** `<workflow id>/<run id>`: the binding's run. */
-  run: string;
-  identityKey: IdentityPublicKey;
-  stsRegion: string;
-  /** When the run stops waiting and ends (nothing changed). */
-  expiresAt: number;
-}
-
-/** The proof a run's starter sends: its signed GetCallerIdentity (gate `*`, decision `request`), sealed for the worker. */
-export interface IdentifyArgs {
-  sealed: SealedIdentity;
-}
-
-/** The challenge of a run waiting for its requester's proof (undefined when it waits for none). */
-export const requesterChallengeQuery = defineQuery<RequesterChallenge | undefined>('requesterChallenge');
-/** Prove who started the run; the answer names the verified ARN. Refused: the run ends, nothing changed. */
-export const identifyRequesterUpdate = defineUpdate<string, [IdentifyArgs]>('identifyRequester');
 
 /** How long a run waits at its start for its requester's proof. */
 export const REQUESTER_WAIT_MS = 2 * 60_000;
 
-/** Whether a run must know its requester: a gate it may ask forbids self-approval, identities are not trusted, and no drill approves for it. */
-export function requesterMustBeVerified(rb: Runbook, gates: GateName[], drillAutoApproves = false): boolean {
-  const a = rb.approvals;
-  if (drillAutoApproves || a.trustClientIdentity) return false;
-  return gates.some((g) => a.gates.includes(g) && !(a.policies?.[g]?.selfApproval ?? false));
-}
-
-/** The gate names each kind of run may ask. */
-export const GATES_OF: Record<'failover' | 'failback' | 'rebuild' | 'drill', GateName[]> = {
-  failover: ['failover'],
-  failback: ['failback'],
-  rebuild: ['rebuild-plan', 'rebuild-force'],
-  drill: ['failover', 'failback'],
-};
-
-/**
- * The gate a promotion started on its own asks: the runbook's promote gate, else its failover gate (a
- * standalone promotion moves the writer as a failover does), else none. A failover's or failback's
- * promotions asked at their parent's gate.
- */
-export function standalonePromoteGate(rb: Runbook): GateName | undefined {
-  return (['promote', 'failover'] as const).find((g) => rb.approvals.gates.includes(g));
-}
-
-/** The gates a run of this kind (started on its own) may ask, for its runbook. */
-export function gatesAsked(kind: keyof typeof GATES_OF | 'promote', rb: Runbook): GateName[] {
-  if (kind !== 'promote') return GATES_OF[kind];
-  const gate = standalonePromoteGate(rb);
-  return gate ? [gate] : [];
-}
 
 /** The STS regions a run's identities may be verified in when the worker names none: its runbook's, standby first (it survives the primary). */
 function runbookRegions(rb: Runbook): string[] {

@@ -1,6 +1,6 @@
 // The workflow bundle's entry point: every workflow drover runs.
 export { regionFailover, statusQuery } from './regionFailover';
-export { approveUpdate, rejectUpdate } from './gates';
+export { approveUpdate, rejectUpdate } from '../contracts/messages';
 export { promoteReplica } from './promoteReplica';
 export { failback } from './failback';
 export { drill } from './drill';

@@ -1,6 +1,6 @@
 import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, isCancellation } from '@temporalio/workflow';
 import { drainQuietly, type AuditTrail } from './audit';
-import { FailureType } from './failures';
+import { FailureType } from '../contracts/failures';
 import type { Notifier } from './notify';
 import type { RunStatus } from './status';
 

@@ -4,7 +4,7 @@ import type { Runbook } from '../runbooks/schema';
 import type { AuditTrail } from './audit';
 import type { DrillResult } from './drill';
 import type { PendingGate } from './gates';
-import { SEARCH_ATTRIBUTES, type ListedKind } from './ids';
+import { SEARCH_ATTRIBUTES, type ListedKind } from '../contracts/ids';
 import { failureMessage, failureType, type Step } from './journal';
 import { notifications } from './proxies';
 import type { RunStatus } from './status';

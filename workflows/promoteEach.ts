@@ -1,7 +1,7 @@
 import { ApplicationFailure, ChildWorkflowFailure, executeChild } from '@temporalio/workflow';
 import { childIdFor, dbIn, worstRpo, type NamedDatabase } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
-import { FailureType } from './failures';
+import { FailureType } from '../contracts/failures';
 import { childStatus, failureMessage, failureType, type Journal } from './journal';
 import { promoteReplica, type PromoteInput, type PromoteResult } from './promoteReplica';
 import type { DatabaseOutcome, RunStatus } from './status';

@@ -2,13 +2,14 @@ import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workfl
 import type { LagReading } from '../activities/rds';
 import { dbIn, findDatabase, databasesOf, writerZone } from '../runbooks/databases';
 import { AuditTrail, drainQuietly } from './audit';
-import { FailureType } from './failures';
+import { FailureType } from '../contracts/failures';
 import { long, short } from './proxies';
 import { failedPhase, failureMessage, failureType, Journal } from './journal';
 import { Notifier } from './notify';
 import { startingStatus, statusQuery, type RunStatus } from './status';
 import { trustedStart, type RunbookInput } from './trusted';
-import { Gates, standalonePromoteGate } from './gates';
+import { Gates } from './gates';
+import { standalonePromoteGate } from '../runbooks/approvers';
 
 export type PromoteMode = 'planned' | 'unplanned';
 

@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { NON_RETRYABLE } from './failures';
+import { NON_RETRYABLE } from '../contracts/failures';
 
 /** Short AWS reads and writes: retried with backoff for transient errors, never for typed ones. */
 export const short = proxyActivities<Activities>({

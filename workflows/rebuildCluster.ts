@@ -2,9 +2,11 @@ import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workfl
 import type { ApplySummary, PlanSummary } from '../activities/iac';
 import type { Runbook } from '../runbooks/schema';
 import { AuditTrail } from './audit';
-import { FailureType } from './failures';
-import { Gates, GATES_OF, type RequesterIdentity } from './gates';
-import { runTag } from './ids';
+import { FailureType } from '../contracts/failures';
+import { Gates } from './gates';
+import { GATES_OF } from '../runbooks/approvers';
+import { type RequesterIdentity } from '../contracts/identity';
+import { runTag } from '../contracts/ids';
 import { failRun, Journal } from './journal';
 import { Notifier } from './notify';
 import { long, short } from './proxies';

@@ -1,11 +1,13 @@
 import { ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import { databasesOf, writerZone, type NamedDatabase } from '../runbooks/databases';
-import { FailureType } from './failures';
+import { FailureType } from '../contracts/failures';
 import { long, probe as preflight, short } from './proxies';
 import { startingStatus, statusQuery, type RunStatus } from './status';
 import { AuditTrail } from './audit';
-import { Gates, GATES_OF, type RequesterIdentity } from './gates';
+import { Gates } from './gates';
+import { GATES_OF } from '../runbooks/approvers';
+import { type RequesterIdentity } from '../contracts/identity';
 import { failRun, failureMessage, Journal } from './journal';
 import { Notifier } from './notify';
 import { aboutDatabase, promoteEach } from './promoteEach';

@@ -1,6 +1,6 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { Runbook } from '../runbooks/schema';
-import { FailureType } from './failures';
+import { FailureType } from '../contracts/failures';
 import { long, short } from './proxies';
 import type { Journal } from './journal';
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { RunbookRef } from '../runbooks/ref';
 import type { Runbook } from '../runbooks/schema';
-import { FailureType } from './failures';
+import { FailureType } from '../contracts/failures';
 import type { VerifiedActor } from '../runbooks/approvers';
 import { short } from './proxies';
 

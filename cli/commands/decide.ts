@@ -2,7 +2,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type Wor
 import { Command } from 'commander';
 import { z } from 'zod';
 import { localPublicIdentityKey } from '../../activities/sealing';
-import { approveUpdate, rejectUpdate, type SealedIdentity } from '../../workflows/gates';
+import { approveUpdate, rejectUpdate } from '../../contracts/messages';
+import { type SealedIdentity } from '../../contracts/identity';
 import type { RunStatus } from '../../workflows/status';
 import { withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';

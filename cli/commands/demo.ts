@@ -11,7 +11,7 @@ import { droverHome } from '../../infra/local/tools';
 import { buildReport } from '../../reports/report';
 import { MemoryRunbookSource } from '../../runbooks/source';
 import { renderHtml } from '../../reports/render';
-import { approveUpdate } from '../../workflows/gates';
+import { approveUpdate } from '../../contracts/messages';
 import type { FailoverInput } from '../../workflows/regionFailover';
 import { awsConfig, loadRunbookOrThrow, withClient } from '../context';
 import { runReportInput } from '../drills';

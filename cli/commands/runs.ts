@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { resolveEndpoints } from '../../infra/local/stack';
-import { LISTED_KINDS } from '../../workflows/ids';
+import { LISTED_KINDS } from '../../contracts/ids';
 import { loadRunbookOrThrow, withClient } from '../context';
 import { CliError, EXIT, type CliIO } from '../io';
 import { parseOptions } from '../options';

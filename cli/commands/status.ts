@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { DRILL_WORKFLOW_TYPE } from '../../workflows/ids';
+import { DRILL_WORKFLOW_TYPE } from '../../contracts/ids';
 import { withClient } from '../context';
 import { drillStatusLines, fetchDrill, followDrill } from '../drills';
 import type { CliIO } from '../io';

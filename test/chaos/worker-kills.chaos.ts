@@ -31,7 +31,7 @@
  *   promoted-at tag landed, and still one promoted, tagged instance afterwards.
  * - AddTagsToResource repeats are allowed (tags are set, not appended) and are listed in the report.
  */
-import { approveUpdate } from '../../workflows/gates';
+import { approveUpdate } from '../../contracts/messages';
 import type { FailbackResult } from '../../workflows/failback';
 import type { RunStatus } from '../../workflows/status';
 import { describeTopology, onlyDatabase, recordedActions, refOf } from '../harness/fixtures';

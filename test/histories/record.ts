@@ -30,7 +30,7 @@ import { startMoto, startTemporal } from '../../infra/local/stack';
 import { loadRunbookFile } from '../../runbooks/load';
 import { databasesOf } from '../../runbooks/databases';
 import { DAYS, type Runbook } from '../../runbooks/schema';
-import { approveUpdate } from '../../workflows/gates';
+import { approveUpdate } from '../../contracts/messages';
 
 /** The recording worker's runbooks: runs name them, the worker runs its copy. */
 const recorded = new MemoryRunbookSource('record');
