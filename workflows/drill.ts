@@ -118,10 +118,10 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   };
 
   // 1. Refusals: every reason is listed, nothing is changed.
-  // Who asked: the schedule (confirmed with the schedule itself, never taken from the input), or a person,
-  // verified when the drill's gates are approved by people and forbid self-approval.
+  // Who asked, when the drill's gates are approved by people and forbid self-approval: the schedule
+  // (confirmed with the schedule itself, never taken from the input), or a person, verified.
   let requester: VerifiedActor | undefined;
-  if (requesterCheck) {
+  if (requesterCheck && requesterMustBeVerified(rb, GATES_OF.drill, rb.drills.autoApprove)) {
     const refused = (why: string) => {
       result.refusals = [why];
       result.failure = `drill refused, nothing was changed:\n- ${why}`;
@@ -131,7 +131,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
       const scheduleId = drillScheduleId(rb.name);
       if (!(await short.confirmScheduled({ scheduleId, workflowId: info.workflowId, runId: info.runId }))) return refused(`the drill says its schedule started it, but schedule ${scheduleId} did not start this run`);
       requester = { id: `schedule:${scheduleId}`, verified: false };
-    } else if (requesterMustBeVerified(rb, GATES_OF.drill, rb.drills.autoApprove)) {
+    } else {
       try {
         requester = await requesterCheck.verify(input.requestedBy, input.options?.approvalTimeoutMs);
       } catch (err) {
