@@ -119,7 +119,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
 
   try {
     // Who asked: verified here, before anything is done, when a gate forbids self-approval.
-    if (gates.startsRuns()) await gates.start(GATES_OF.failback, input.options?.approvalTimeoutMs);
+    if (gates.checksRequester()) await gates.start(GATES_OF.failback, input.options?.approvalTimeoutMs);
 
     // 1. Assess the original region: reachable? each old primary there? still writable (split brain)?
     // A database whose replica was never promoted (a failover that stopped part-way) has nothing to fail back.

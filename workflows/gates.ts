@@ -1,10 +1,9 @@
 import { HandlerUnfinishedPolicy } from '@temporalio/common';
 import { ApplicationFailure, CancellationScope, condition, isCancellation, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { IdentityCheck, IdentityVerifier, VerifyIdentityInput } from '../activities/identity';
-import type { IdentityPublicKey } from '../contracts/identity';
 import type { GateName, Runbook } from '../runbooks/schema';
 import { principalMatches, requesterMustBeVerified, requesterPrincipals, sameApprover, type VerifiedActor } from '../runbooks/approvers';
-import { BINDING_HEADER, headerValue, isSealed, parseBinding, type RequesterIdentity } from '../contracts/identity';
+import { BINDING_HEADER, headerValue, isSealed, parseBinding, type IdentityPublicKey, type RequesterIdentity } from '../contracts/identity';
 import { approveUpdate, identifyRequesterUpdate, rejectUpdate, requesterChallengeQuery, type ApproveArgs, type IdentifyArgs, type RejectArgs, type RequesterChallenge } from '../contracts/messages';
 import type { AuditActor } from '../audit/chain';
 import type { AuditTrail } from './audit';
@@ -123,6 +122,8 @@ async function verifyOrRefuse(input: VerifyIdentityInput): Promise<IdentityCheck
  */
 export class RequesterCheck {
   challenge?: RequesterChallenge;
+  /** Where the worker verifies identities, once read for the challenge (the run's gates reuse it). */
+  verifier?: IdentityVerifier;
   private actor?: VerifiedActor;
   private refusal?: string;
   private readonly nonces = new Set<string>();
@@ -153,6 +154,7 @@ export class RequesterCheck {
     let verifier: IdentityVerifier;
     try {
       verifier = await probe.identityVerifier({ regions: runbookRegions(this.rb) });
+      this.verifier = verifier;
     } catch (e) {
       return fail(`the worker could not read its identity key: ${(e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message}`);
     }
@@ -272,7 +274,7 @@ export class Gates {
    * the run waits for its starter's proof and ends (RequesterUnverified, nothing changed) without one.
    */
   async start(kindGates: GateName[], approvalTimeoutMs?: number): Promise<void> {
-    if (!this.startsRuns()) return;
+    if (!this.checksRequester()) return;
     this.requesterChecked = true;
     if (this.context.requester) {
       this.requester = this.context.requester;
@@ -286,13 +288,8 @@ export class Gates {
    * Whether `start` has anything to do: false when replaying a history recorded before approvals-v2,
    * whose commands must stay in their order (so the workflow does not even await `start` then).
    */
-  startsRuns(): boolean {
+  checksRequester(): boolean {
     return this.v2;
-  }
-
-  /** The run's requester as verified (a parent's, or proven at the start), if it was. */
-  verifiedRequester(): VerifiedActor | undefined {
-    return this.requester?.verified ? this.requester : undefined;
   }
 
   required(gate: GateName): boolean {
@@ -428,6 +425,7 @@ export class Gates {
   private async publicKey(): Promise<Pick<PendingGate, 'identityKey' | 'identityKeyError' | 'stsRegion'>> {
     if (!this.sealing) return {};
     if (this.v2) {
+      this.verifier ??= this.requesterCheck?.verifier;
       if (!this.verifier) {
         try {
           this.verifier = await probe.identityVerifier({ regions: runbookRegions(this.runbook) });

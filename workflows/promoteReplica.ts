@@ -49,13 +49,13 @@ export interface PromoteResult extends RunStatus {
  */
 export async function promoteReplica(input: PromoteInput): Promise<PromoteResult> {
   const { toRegion, mode } = input;
-  const start = workflowInfo();
-  const starting = startingStatus({ workflowId: start.workflowId, runId: start.runId, kind: 'promote', runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', mode, fromRegion: '', targetRegion: toRegion, reason: input.reason, requestedBy: input.requestedBy, startedAt: start.runStartTime.getTime() });
+  const info = workflowInfo();
+  const starting = startingStatus({ workflowId: info.workflowId, runId: info.runId, kind: 'promote', runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', mode, fromRegion: '', targetRegion: toRegion, reason: input.reason, requestedBy: input.requestedBy, startedAt: info.runStartTime.getTime() });
   setHandler(statusQuery, () => starting);
   const { rb, workerOwned } = await trustedStart(input, (error) => ({ ...starting, phase: 'failed', error }));
   // A promotion started on its own (not a failover's or failback's child, whose parent asked) asks the runbook's
   // promote gate, else its failover gate.
-  const gate = workerOwned && !start.parent ? standalonePromoteGate(rb) : undefined;
+  const gate = workerOwned && !info.parent ? standalonePromoteGate(rb) : undefined;
   const fromRegion = toRegion === rb.regions.primary ? rb.regions.standby : rb.regions.primary;
   const db = findDatabase(rb, input.database);
   if (!db) {
@@ -66,7 +66,6 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   const source = dbIn(rb, db, fromRegion);
   const aurora = db.engine === 'aurora-global';
   const fence = db.fence;
-  const info = workflowInfo();
   const trail = AuditTrail.open(rb);
   const notifier = Notifier.open(rb, 'promote', trail, { mode });
   const journal = new Journal([
@@ -107,7 +106,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   try {
     if (gates && gate) {
       // Who asked, then the approval: before anything is fenced or promoted.
-      if (gates.startsRuns()) await gates.start([gate], input.options?.approvalTimeoutMs);
+      if (gates.checksRequester()) await gates.start([gate], input.options?.approvalTimeoutMs);
       await gates.step(journal, gate, `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
     }
     // 1-2. Planned: fence, then wait until the replica has everything (RPO 0).

@@ -92,7 +92,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
 
   try {
     // Who asked: verified here, before anything is done, when a gate forbids self-approval.
-    if (gates.startsRuns()) await gates.start(GATES_OF.rebuild, approvalTimeout);
+    if (gates.checksRequester()) await gates.start(GATES_OF.rebuild, approvalTimeout);
 
     // 1. Nothing is rebuilt under live traffic unless forced and approved.
     await journal.run('preflight', async () => {

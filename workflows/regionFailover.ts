@@ -115,7 +115,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   try {
     if (badTarget) throw badTarget;
     // Who asked: verified here, before anything is done, when a gate forbids self-approval.
-    if (gates.startsRuns()) await gates.start(GATES_OF.failover, input.options?.approvalTimeoutMs);
+    if (gates.checksRequester()) await gates.start(GATES_OF.failover, input.options?.approvalTimeoutMs);
 
     // 0. Drills yield to a real failover: each is cancelled, fails back, and closes before preflight.
     if (!drill) {
