@@ -1,15 +1,7 @@
-import type { RunStatus } from '../workflows/regionFailover';
-import type { Step } from '../workflows/journal';
+import type { RunStatus, Step } from '../contracts/run';
+import { formatDuration } from '../contracts/duration';
 
 const ICON: Record<Step['status'], string> = { pending: '·', running: '▶', done: '✓', failed: '✗', skipped: '–' };
-
-/** A duration as 1.2s, 3m04s or 1h02m. */
-export function formatDuration(ms: number): string {
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const s = Math.round(ms / 1000);
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
 
 /**
  * The step list with durations, the pending gate and the outcome: what `drover status` prints.

@@ -1,12 +1,8 @@
-/** A duration as 850ms, 12.3s, 3m04s or 1h02m; '–' when there is none. */
+import { formatDuration as duration } from '../contracts/duration';
+
+/** A duration as reports write it: 850ms, 12.3s, 3m04s or 1h02m; '–' when there is none. */
 export function formatDuration(ms: number | undefined): string {
-  if (ms === undefined) return '–';
-  if (ms < 0) return `-${formatDuration(-ms)}`;
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const s = Math.round(ms / 1000);
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return duration(ms, { precision: 'ms' });
 }
 
 /** A timestamp as `2025-03-01 10:02:03` (UTC). */

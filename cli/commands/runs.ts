@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { resolveEndpoints } from '../../infra/local/stack';
+import { resolveEndpoints } from '../../config/endpoints';
+import { formatDuration } from '../../contracts/duration';
 import { LISTED_KINDS } from '../../contracts/ids';
 import { loadRunbookOrThrow, withClient } from '../context';
-import { CliError, EXIT, type CliIO } from '../io';
+import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions } from '../options';
 import { namespace } from '../temporal';
 import { listRuns, missingSearchAttributes, createAttributeCommands, RUN_OUTCOMES, type RunRow } from '../visibility';
-import type { SetExit } from './index';
 
 const choices = (values: readonly string[]) => values.map((v) => `"${v}"`).join(', ');
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
@@ -57,13 +57,6 @@ const options = z.object({
   json: z.boolean().optional(),
 });
 
-function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
 /** The runs as an aligned table, newest first. */
 export function renderRunsTable(rows: RunRow[]): string[] {
   const header = ['RUN', 'KIND', 'RUNBOOK', 'MODE', 'OUTCOME', 'REQUESTED BY', 'STARTED (UTC)', 'DURATION'];
@@ -75,7 +68,8 @@ export function renderRunsTable(rows: RunRow[]): string[] {
     r.outcome,
     r.requestedBy,
     r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ''),
-    `${duration(r.durationMs)}${r.closedAt ? '' : '+'}`,
+    // Whole seconds; a running row measured on a clock behind its start reads 0s, not a negative.
+    `${formatDuration(Math.max(0, r.durationMs), { precision: 'seconds' })}${r.closedAt ? '' : '+'}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('  ');
