@@ -45,7 +45,7 @@ export default tseslint.config(
         'error',
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not allowed in workflows/ (they break determinism)' })),
-          patterns: [{ group: ['@aws-sdk/*', '../activities', '../activities/*', '../infra/*', '../cli/*'], message: 'workflows import activities as types only, and nothing with side effects', allowTypeImports: true }],
+          patterns: [{ group: ['@aws-sdk/*', '../activities', '../activities/*', '../aws/*', '../config/*', '../processes/*', '../tools/*', '../infra/*', '../cli/*'], message: 'workflows import activities as types only, and nothing with side effects', allowTypeImports: true }],
         },
       ],
     },

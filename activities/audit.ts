@@ -2,9 +2,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { GENESIS_HASH, type AuditDraft, type AuditDraftInput, type AuditHead, type AuditRunRef } from '../audit/chain';
 import { sealEvents } from '../audit/hash';
 import { scrubSecrets } from '../audit/scrub';
-import { AuditStoreError, ensureAuditBucket, JsonlStore, S3Store, type AuditStore } from '../audit/store';
+import { JsonlStore } from '../audit/jsonl-store';
+import { ensureAuditBucket, S3Store } from '../audit/s3-store';
+import { AuditStoreError, type AuditStore } from '../audit/store';
 import { FailureType } from '../contracts/failures';
-import type { S3Api } from './aws/clients';
+import type { S3Api } from '../aws/clients';
 
 export { scrubSecrets } from '../audit/scrub';
 

@@ -1,8 +1,8 @@
 import type { DBInstance, DBSnapshot } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../contracts/failures';
-import type { Ec2Api, RdsLifecycleApi } from './aws/clients';
-import { aws, awsErrorCode, toFailure } from './aws/errors';
+import type { Ec2Api, RdsLifecycleApi } from '../aws/clients';
+import { aws, awsErrorCode, toFailure } from '../aws/errors';
 import { isStandalone } from './rds';
 import { pollUntil } from './wait';
 

@@ -1,5 +1,5 @@
-import type { EksApi } from './aws/clients';
-import { aws } from './aws/errors';
+import type { EksApi } from '../aws/clients';
+import { aws } from '../aws/errors';
 import { pollUntil } from './wait';
 
 export interface NodeGroupTarget {

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Probe } from '../runbooks/schema';
-import type { CloudWatchApi } from './aws/clients';
-import { aws } from './aws/errors';
+import type { CloudWatchApi } from '../aws/clients';
+import { aws } from '../aws/errors';
 
 export interface HealthReport {
   region: string;

@@ -2,41 +2,13 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import picomatch from 'picomatch';
-import { isExecutable, lastLine } from '../infra/local/tools';
 import { FailureType } from '../contracts/failures';
-import { superviseProcess, type Supervised } from './process';
+import { lastLine, superviseProcess, type Supervised } from '../processes/supervisor';
+import { isExecutable } from '../tools/install';
+import { refusedDestroys, summarizePlan, uncovered, type ReadPlan, type ShowJson } from './iac-plan';
 import { inActivity } from './wait';
 
-export interface PlannedChange {
-  address: string;
-  /** From `show -json` resource_changes[].change.actions, e.g. ["create"], ["delete","create"]. */
-  actions: string[];
-}
-
-/** A saved plan. The counts do not overlap: a replacement counts in `replace` only, not in `add` or `destroy`. */
-export interface PlanSummary {
-  add: number;
-  change: number;
-  destroy: number;
-  replace: number;
-  /** Addresses the plan deletes or replaces. */
-  toDestroy: string[];
-  /** Every resource change except no-op and read. */
-  changes: PlannedChange[];
-  planFile: string;
-  planSha256: string;
-  noChanges: boolean;
-}
-
-export interface ApplySummary {
-  applied: string[];
-  /** Root module outputs; sensitive values are replaced by "(sensitive)". */
-  outputs: Record<string, unknown>;
-  alreadyApplied: boolean;
-  replanned: boolean;
-  durationMs: number;
-}
+import type { ApplySummary, PlanSummary } from '../contracts/run';
 
 /** Heartbeat details. */
 export interface IacProgress {
@@ -65,7 +37,7 @@ export interface IacApplyInput {
 }
 
 export interface IacDeps {
-  /** resolves the binary: the input's binary if given, else e.g. ensureTofu() */
+  /** Resolves the binary: the input's binary if given, else the worker's (tools/tofu's resolveTofu). */
   binary: (preferred?: string) => Promise<string>;
   env?: NodeJS.ProcessEnv;
   /** How long an interrupted tofu may take to stop (and release its lock) before SIGKILL; default 30 s. */
@@ -118,19 +90,6 @@ interface StepOptions extends Omit<Invocation, 'signal' | 'onEvent'> {
   progress?: (e: UiEvent) => IacProgress | undefined;
   /** The first heartbeat, repeated until an event says more (default: nothing done yet). */
   initial?: IacProgress;
-}
-
-/** A plan as read from `show -json`, plus what the re-plan check needs beyond PlanSummary. */
-interface ReadPlan {
-  summary: PlanSummary;
-  /** Addresses replaced only because a failed or interrupted apply left them tainted. */
-  taintedReplacements: Set<string>;
-}
-
-/** What `show -json <plan>` holds that drover reads. */
-interface ShowJson {
-  resource_changes?: { address: string; action_reason?: string; change: { actions: string[] } }[];
-  output_changes?: Record<string, { actions: string[] }>;
 }
 
 /**
@@ -365,50 +324,6 @@ export function createIacActivities(deps: IacDeps) {
       return done(r.applied, fresh.summary.changes.length, false, true);
     },
   };
-}
-
-/** PlanSummary from `show -json`: counts, destroys and the changes that do something. */
-function summarizePlan(show: ShowJson, planFile: string, planSha256: string): ReadPlan {
-  const summary: PlanSummary = { add: 0, change: 0, destroy: 0, replace: 0, toDestroy: [], changes: [], planFile, planSha256, noChanges: true };
-  const taintedReplacements = new Set<string>();
-  for (const rc of show.resource_changes ?? []) {
-    const actions = rc.change.actions;
-    if (actions.every((a) => a === 'no-op' || a === 'read')) continue;
-    summary.changes.push({ address: rc.address, actions });
-    const deletes = actions.includes('delete');
-    const creates = actions.includes('create');
-    if (deletes && creates) summary.replace += 1;
-    else if (deletes) summary.destroy += 1;
-    else if (creates) summary.add += 1;
-    else if (actions.includes('update')) summary.change += 1;
-    if (deletes) summary.toDestroy.push(rc.address);
-    if (deletes && creates && rc.action_reason === 'replace_because_tainted') taintedReplacements.add(rc.address);
-  }
-  // An output-only change still needs an apply to reach the state.
-  const outputChanges = Object.values(show.output_changes ?? {}).some((o) => o.actions.some((a) => a !== 'no-op'));
-  summary.noChanges = summary.changes.length === 0 && !outputChanges;
-  return { summary, taintedReplacements };
-}
-
-/**
- * The fresh plan's changes the approved plan does not cover (same address, same actions). A tainted
- * replacement of an address the approved plan created is covered: it finishes that create.
- */
-function uncovered(fresh: ReadPlan, approved: PlanSummary): string[] {
-  const approvedActions = new Map(approved.changes.map((c) => [c.address, c.actions.join('+')]));
-  return fresh.summary.changes
-    .filter((c) => {
-      const was = approvedActions.get(c.address);
-      if (was === c.actions.join('+')) return false;
-      return !(was === 'create' && fresh.taintedReplacements.has(c.address));
-    })
-    .map((c) => `${c.address} would ${c.actions.join('+')} (approved: ${approvedActions.get(c.address) ?? 'no change'})`);
-}
-
-/** Addresses matching none of the globs. `[` is literal so `aws_instance.web[0]` and `...web[*]` read as written. */
-function refusedDestroys(addresses: string[], allowDestroy: string[]): string[] {
-  const matchers = allowDestroy.map((g) => picomatch(g, { nobracket: true, nonegate: true, noextglob: true, bash: true, dot: true }));
-  return addresses.filter((a) => !allowDestroy.includes(a) && !matchers.some((m) => m(a)));
 }
 
 function refusal(refused: string[], allowDestroy: string[]): ApplicationFailure {

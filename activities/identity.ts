@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { scrubSecrets } from '../audit/scrub';
-import type { StsReplayApi } from './aws/clients';
+import type { StsReplayApi } from '../aws/clients';
 import { BINDING_HEADER, headerValue, parseBinding, type Binding, type SealedIdentity, type SignedIdentity } from '../contracts/identity';
 import { identityKeyFile, loadOrCreateIdentityKey, publicIdentityKey, UnsealError, unsealIdentity, type IdentityPublicKey } from './sealing';
 

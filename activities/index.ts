@@ -1,7 +1,6 @@
 import { createAuroraActivities } from './aurora';
-import type { AwsClients } from './aws/clients';
+import type { AwsClients } from '../aws/clients';
 import type { Client } from '@temporalio/client';
-import { ensureTofu } from '../infra/local/tofu';
 import { createAuditActivities } from './audit';
 import { createDbLifecycleActivities } from './dblifecycle';
 import { createDrillActivities } from './drills';
@@ -26,7 +25,10 @@ export interface ActivityDeps {
   runbooks?: RunbookSource;
   /** Regions whose STS endpoint verifies identities (DROVER_STS_REGIONS); default: the run's runbook regions. */
   stsRegions?: string[];
-  /** Cluster rebuilds: which stack variant to apply, and how to find OpenTofu. */
+  /**
+   * Cluster rebuilds: which stack variant to apply, and how to find OpenTofu. `binary` is injected by whoever
+   * builds the worker (cli/worker.ts: tools/tofu's resolveTofu); without it only a runbook's rebuild.binary runs.
+   */
   iac?: { variant?: StackVariant; home?: () => string; binary?: IacDeps['binary']; env?: NodeJS.ProcessEnv; awsProviderVersion?: string };
 }
 
@@ -42,7 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDrillActivities(deps.temporal),
     ...createAuditActivities({ s3: deps.aws.s3 }),
     ...createRebuildActivities({ eks: deps.aws.eks, variant: deps.iac?.variant, home: deps.iac?.home, awsProviderVersion: deps.iac?.awsProviderVersion }),
-    ...createIacActivities({ binary: deps.iac?.binary ?? tofuBinary, env: deps.iac?.env }),
+    ...createIacActivities({ binary: deps.iac?.binary ?? runbookBinaryOnly, env: deps.iac?.env }),
     ...createIdentityActivities({ sts: deps.aws.sts, regions: deps.stsRegions }),
     ...createNotifyActivities(deps.aws.sns),
     ...createRunbookActivities(deps.runbooks),
@@ -51,7 +53,8 @@ export function createActivities(deps: ActivityDeps) {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-/** The OpenTofu (or Terraform) binary: the runbook's if it names one, else $DROVER_TOFU or the pinned OpenTofu build. */
-async function tofuBinary(preferred?: string): Promise<string> {
-  return preferred ?? ensureTofu();
+/** A worker given no way to find OpenTofu runs only the binary a runbook names (activities install no tools). */
+async function runbookBinaryOnly(preferred?: string): Promise<string> {
+  if (preferred) return preferred;
+  throw new Error('this worker was started without an OpenTofu binary (its ActivityDeps.iac.binary is not set)');
 }

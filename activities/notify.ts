@@ -1,5 +1,5 @@
-import type { SnsApi } from './aws/clients';
-import { aws } from './aws/errors';
+import type { SnsApi } from '../aws/clients';
+import { aws } from '../aws/errors';
 
 export interface NotifyInput {
   topicArn: string;

@@ -1,8 +1,8 @@
 import type { DBInstance } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../contracts/failures';
-import type { CloudWatchApi, RdsApi } from './aws/clients';
-import { aws, awsErrorCode, toFailure } from './aws/errors';
+import type { CloudWatchApi, RdsApi } from '../aws/clients';
+import { aws, awsErrorCode, toFailure } from '../aws/errors';
 import { pollUntil } from './wait';
 
 export interface DbState {

@@ -4,12 +4,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import YAML from 'yaml';
 import { scrubSecrets } from '../audit/scrub';
 import type { StackVariant } from '../infra/eks/stack';
-import { droverHome } from '../infra/local/tools';
+import { droverHome } from '../config/home';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
-import type { EksApi } from './aws/clients';
-import { aws } from './aws/errors';
-import { superviseProcess } from './process';
+import type { EksApi } from '../aws/clients';
+import { aws } from '../aws/errors';
+import { superviseProcess } from '../processes/supervisor';
 import { inActivity, pollUntil } from './wait';
 
 /** Which stack a rebuild applies: the real EKS resources, or their terraform_data stand-ins (no provider plugin). */

@@ -2,8 +2,8 @@ import type { ResourceRecordSet, Change } from '@aws-sdk/client-route-53';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DnsRecord } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
-import type { Route53Api } from './aws/clients';
-import { aws } from './aws/errors';
+import type { Route53Api } from '../aws/clients';
+import { aws } from '../aws/errors';
 import { pollUntil } from './wait';
 
 export interface TrafficInput {

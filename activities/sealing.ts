@@ -10,7 +10,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { calculateJwkThumbprint, CompactEncrypt, compactDecrypt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { droverHome } from '../infra/local/tools';
+import { droverHome } from '../config/home';
 import type { IdentityPublicKey, SignedIdentity } from '../contracts/identity';
 
 export type { IdentityPublicKey };

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { createAwsClients, type AwsCallRecord, type AwsConfig } from '../activities/aws/clients';
+import { createAwsClients, type AwsCallRecord, type AwsConfig } from '../aws/clients';
 import { quietRuntime } from '../cli/worker';
 import { pointProbesAt, startLagFeeders, startRegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
@@ -16,7 +16,7 @@ import type { Database, Runbook } from '../runbooks/schema';
 import { MemoryRunbookSource, type RunbookRef } from '../runbooks/source';
 import { startFaultProxy, type FaultProxy, type FaultRule } from '../infra/faults/proxy';
 import { approveUpdate } from '../contracts/messages';
-import type { RunStatus } from '../workflows/status';
+import type { RunStatus } from '../contracts/run';
 
 /** The benchmark workers' runbooks: each variant a benchmark builds is held here, and runs name it (runbookRef). */
 export const benchRunbooks = new MemoryRunbookSource('bench');

@@ -14,14 +14,14 @@ import path from 'node:path';
 import { CloudWatch, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import type { AwsConfig } from '../activities/aws/clients';
+import type { AwsConfig } from '../aws/clients';
 import { pointProbesAt, startRegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
 import { resetMoto, startMoto, startTemporal } from '../infra/local/stack';
 import { databasesOf, dbIn } from '../runbooks/databases';
 import { loadRunbookFile } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
-import type { DrillResult } from '../workflows/drill';
+import type { DrillResult } from '../contracts/run';
 import { arg, benchRef, drillReady, isMain, machine, median, peakRss, uniqueVariant } from './common';
 
 const ROOT = path.join(__dirname, '..');

@@ -12,7 +12,7 @@
 import type { ProxyLogEntry } from '../infra/faults/proxy';
 import type { Runbook } from '../runbooks/schema';
 import type { PromoteResult } from '../workflows/promoteReplica';
-import type { RunStatus } from '../workflows/status';
+import type { RunStatus } from '../contracts/run';
 import { arg, benchRef, isMain, latencyRules, machine, median, REAL_LATENCY, startBenchStack } from './common';
 
 /** Latencies of one run, in ms (already multiplied by the time scale). */

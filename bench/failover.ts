@@ -6,7 +6,7 @@
  *
  *   npm run bench:failover [-- --runs 5 --time-scale 0.05]
  */
-import type { AwsCallRecord } from '../activities/aws/clients';
+import type { AwsCallRecord } from '../aws/clients';
 import { approveAndWait, arg, benchRef, machine, median, startBenchStack } from './common';
 
 const RUNS = arg('runs', 5);

@@ -7,10 +7,10 @@
  *
  *   npm run bench:scale [-- --runs 5 --time-scale 0.01]
  */
-import type { AwsCallRecord } from '../activities/aws/clients';
+import type { AwsCallRecord } from '../aws/clients';
 import { databasesOf } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
-import type { RunStatus } from '../workflows/status';
+import type { RunStatus } from '../contracts/run';
 import { arg, benchRef, machine, median, startBenchStack } from './common';
 
 const RUNS = arg('runs', 5);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
-import { awsConfigFromEnv, type AwsConfig } from '../activities/aws/clients';
-import { resolveEndpoints } from '../infra/local/stack';
+import { awsConfigFromEnv, type AwsConfig } from '../aws/clients';
+import { resolveEndpoints } from '../config/endpoints';
 import { formatProblems, loadRunbookFile, parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import { runbookRef, type RunbookRef } from '../runbooks/source';

@@ -3,7 +3,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { stsEndpoint } from '../activities/aws/clients';
+import { stsEndpoint } from '../aws/clients';
 import { textDigest } from '../activities/identity';
 import { checkedPublicKey, sealIdentity, type IdentityPublicKey } from '../activities/sealing';
 import { BINDING_HEADER, formatBinding, headerValue, parseBinding, type Binding, type SealedIdentity, type SignedIdentity } from '../contracts/identity';

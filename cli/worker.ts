@@ -1,17 +1,19 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { resolveTofu } from '../tools/tofu';
 
 export interface WorkerSetup {
   address: string;
   taskQueue: string;
   namespace?: string;
+  /** The activities' dependencies; `iac.binary` defaults to resolveTofu (the runbook's binary, else $DROVER_TOFU or the pinned build). */
   deps: Omit<ActivityDeps, 'temporal'>;
   /** A prebuilt workflow bundle (production and tests); without it the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
-/** Create a drover worker: every workflow, and the activities built over the given AWS clients. */
+/** Create a drover worker: every workflow, and the activities built over the given AWS clients and the tools it injects. */
 export async function createWorker(setup: WorkerSetup): Promise<{ worker: Worker; close(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: setup.address });
   // The drill activities read other runs through a client of their own.
@@ -21,7 +23,7 @@ export async function createWorker(setup: WorkerSetup): Promise<{ worker: Worker
     connection,
     namespace: setup.namespace ?? 'default',
     taskQueue: setup.taskQueue,
-    activities: createActivities({ ...setup.deps, temporal: () => client }),
+    activities: createActivities({ ...setup.deps, iac: { ...setup.deps.iac, binary: setup.deps.iac?.binary ?? resolveTofu }, temporal: () => client }),
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
   });
   return {

@@ -25,8 +25,8 @@ import type {
   ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CloudWatchApi, EksApi, RdsApi, Route53Api } from '../activities/aws/clients';
-import { toFailure } from '../activities/aws/errors';
+import type { CloudWatchApi, EksApi, RdsApi, Route53Api } from '../aws/clients';
+import { toFailure } from '../aws/errors';
 import { createEksActivities } from '../activities/eks';
 import { createHealthActivities } from '../activities/health';
 import { createRdsActivities } from '../activities/rds';

@@ -9,14 +9,14 @@ import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import { findSecrets } from '../audit/scrub';
 import { loadOrCreateIdentityKey, localPublicIdentityKey, publicIdentityKey } from '../activities/sealing';
 import { parseDocument } from 'yaml';
-import type { StsReplayApi, RawRequest } from '../activities/aws/clients';
+import type { StsReplayApi, RawRequest } from '../aws/clients';
 import { createIdentityActivities, MAX_SIGNATURE_AGE_MS, textDigest, type VerifyIdentityInput } from '../activities/identity';
 import { renderGate } from '../cli/render';
 import { sealSigned, signIdentity } from '../cli/sign';
 import { parseRunbook } from '../runbooks/load';
 import { formatBinding, headerValue, parseBinding, type SignedIdentity } from '../contracts/identity';
 import { principalMatches } from '../runbooks/approvers';
-import type { RunStatus } from '../workflows/status';
+import type { RunStatus } from '../contracts/run';
 
 const APNAKART = readFileSync(join(__dirname, '..', 'runbooks', 'apnakart.yaml'), 'utf8');
 const KEYS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
 import { createAuroraActivities } from '../activities/aurora';
-import type { AuroraApi } from '../activities/aws/clients';
+import type { AuroraApi } from '../aws/clients';
 import { FailureType } from '../contracts/failures';
 import { expectFailure, rejection, useMockActivityEnvironment } from './harness/activity';
 

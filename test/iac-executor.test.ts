@@ -7,9 +7,10 @@ import path from 'node:path';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createIacActivities, type IacProgress, type PlanSummary } from '../activities/iac';
-import { ensureTofu, tofuPath, TOFU_PIN } from '../infra/local/tofu';
-import { toolsDir } from '../infra/local/tools';
+import { createIacActivities, type IacProgress } from '../activities/iac';
+import type { PlanSummary } from '../contracts/run';
+import { ensureTofu, tofuPath, TOFU_PIN } from '../tools/tofu';
+import { toolsDir } from '../config/home';
 import { FailureType } from '../contracts/failures';
 import { expectFailure, rejection } from './harness/activity';
 

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { exec } from '../cli/main';
 import type { CliIO } from '../cli/io';
-import { freePort, motoHealthy, processAlive, resetMoto, resolveEndpoints, startMoto, startTemporal, temporalHealthy, type TemporalServer } from '../infra/local/stack';
+import { resolveEndpoints } from '../config/endpoints';
+import { freePort, motoHealthy, resetMoto, startMoto, startTemporal, temporalHealthy, type TemporalServer } from '../infra/local/stack';
+import { processAlive } from '../processes/supervisor';
 import { startOwnMoto, testAwsEndpoint, testTemporalAddress, testTempDir } from './harness/servers';
 
 const temporalBin = () => process.env.DROVER_TEST_TEMPORAL_BIN!;

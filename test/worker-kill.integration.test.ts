@@ -13,7 +13,7 @@ import { seedRunbook } from '../infra/local/seed';
 import { databasesOf } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
 import type { MotoServer } from '../infra/local/stack';
-import type { RunStatus } from '../workflows/regionFailover';
+import type { RunStatus } from '../contracts/run';
 import { exec } from '../cli/main';
 import { captureIO, describeTopology, emulatorConfig, eventually, recordedActions, refOf, testRunbookDir, threeDatabases, workflowBundle, writeRunbook } from './harness/fixtures';
 import { startOwnMoto, testTemporalAddress } from './harness/servers';

@@ -2,15 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { AWS_REGION_NAME } from '../../activities/identity';
-import { droverHome } from '../../infra/local/tools';
+import { droverHome } from '../../config/home';
 import { DirectoryRunbookSource } from '../../runbooks/source';
-import { createAwsClients } from '../../activities/aws/clients';
-import { resolveEndpoints } from '../../infra/local/stack';
+import { createAwsClients } from '../../aws/clients';
+import { resolveEndpoints } from '../../config/endpoints';
 import { awsConfig } from '../context';
-import { CliError, EXIT, type CliIO } from '../io';
+import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { namespace, taskQueue } from '../temporal';
 import { createWorker, quietRuntime } from '../worker';
-import type { SetExit } from './index';
 
 /** `drover worker`: run the workflows and activities until interrupted. */
 export function workerCommand(io: CliIO, _setExit: SetExit): Command {

@@ -1,4 +1,5 @@
-import { findOnPath, isExecutable, lastLine, run } from './tools';
+import { lastLine, runCommand } from '../../processes/supervisor';
+import { findOnPath, isExecutable } from '../../tools/install';
 
 const INSTALL_COMMAND = 'apt-get update && apt-get install -y --no-install-recommends chromium';
 
@@ -17,7 +18,7 @@ export async function ensureChromium(opts: { log?: (line: string) => void } = {}
   // Noninteractive: a debconf prompt would hang the install with no terminal to answer it.
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'chromium']]) {
-    const r = await run('apt-get', args, { env, timeoutMs: 15 * 60_000 });
+    const r = await runCommand('apt-get', args, { env, timeoutMs: 15 * 60_000 });
     if (r.code !== 0) throw new Error(`apt-get ${args.join(' ')} failed (exit ${r.code}): ${lastLine(r.output)}`);
   }
   const installed = findChromium();

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { findOnPath, isExecutable, lastLine, run, toolsDir, withLock } from './tools';
+import { toolsDir } from '../../config/home';
+import { lastLine, runCommand } from '../../processes/supervisor';
+import { findOnPath, isExecutable, withLock } from '../../tools/install';
 
 /**
  * The Terraform AWS provider, built from Go modules (no provider registry is reachable).
@@ -64,7 +66,7 @@ export async function ensureAwsProvider(opts: { log?: Log } = {}): Promise<strin
     const caches = path.join(toolsDir(), 'aws-provider-build');
     log(`building the Terraform AWS provider ${AWS_PROVIDER_PIN.version} with go install (first run only; takes many minutes)`);
     const ldflags = `-s -w -X github.com/hashicorp/terraform-provider-aws/version.ProviderVersion=${AWS_PROVIDER_PIN.version}`;
-    const r = await run(goCmd, ['install', '-trimpath', `-ldflags=${ldflags}`, AWS_PROVIDER_PIN.module], {
+    const r = await runCommand(goCmd, ['install', '-trimpath', `-ldflags=${ldflags}`, AWS_PROVIDER_PIN.module], {
       env: {
         ...process.env,
         GOBIN: gobin,

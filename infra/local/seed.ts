@@ -3,7 +3,7 @@ import { EC2 } from '@aws-sdk/client-ec2';
 import { EKS } from '@aws-sdk/client-eks';
 import { RDS } from '@aws-sdk/client-rds';
 import { Route53, type Change, type ResourceRecordSet } from '@aws-sdk/client-route-53';
-import type { AwsConfig } from '../../activities/aws/clients';
+import type { AwsConfig } from '../../aws/clients';
 import { databasesOf, writerZone } from '../../runbooks/databases';
 import type { Runbook } from '../../runbooks/schema';
 

@@ -1,12 +1,14 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TypedSearchAttributes, type SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../../contracts/ids';
-import { droverHome, ensureTools } from './tools';
+import { defaultLogFile, launch } from '../../processes/supervisor';
+import { ensureTools } from './tools';
+
+// The embedded stack's launchers: a Temporal dev server and a moto server on loopback, and their health probes.
+// Their processes are supervised by processes/supervisor.ts; the `drover dev` state file is config/dev-state.ts.
 
 export interface TemporalServer {
   /** gRPC frontend, `127.0.0.1:PORT`. */
@@ -199,133 +201,6 @@ export async function resetMoto(endpoint: string): Promise<void> {
   if (!res.ok) throw new Error(`cannot reset moto at ${endpoint}: HTTP ${res.status}`);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Processes
-
-interface Launched {
-  pid: number;
-  /** Runs `check` until its deadline, failing early (with the log tail) if the process exits first; stops the process on failure. */
-  ready(timeoutMs: number, check: (deadline: number, signal: AbortSignal) => Promise<void>): Promise<void>;
-  stop(): Promise<void>;
-}
-
-const ownedChildren = new Set<number>();
-let exitHookInstalled = false;
-
-function launch(bin: string, args: string[], opts: { logFile: string; detached: boolean; name: string; env?: NodeJS.ProcessEnv }): Launched {
-  fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
-  const fd = fs.openSync(opts.logFile, 'a');
-  let child;
-  try {
-    child = spawn(bin, args, { stdio: ['ignore', fd, fd], detached: opts.detached, env: opts.env ?? process.env });
-  } finally {
-    fs.closeSync(fd);
-  }
-  let exited: string | undefined;
-  const exitListeners: ((why: string) => void)[] = [];
-  child.on('error', (e) => {
-    exited = `could not start: ${e.message}`;
-    exitListeners.forEach((l) => l(exited!));
-  });
-  child.on('exit', (code, signal) => {
-    exited = signal ? `killed by ${signal}` : `exited with code ${code}`;
-    if (child.pid) ownedChildren.delete(child.pid);
-    exitListeners.forEach((l) => l(exited!));
-  });
-  const pid = child.pid ?? -1;
-  // Never keep this process alive just for a server (a forgotten one must not hang jest); owned ones die with us.
-  child.unref();
-  if (!opts.detached && pid > 0) {
-    ownedChildren.add(pid);
-    installExitHook();
-  }
-  const stop = async (): Promise<void> => {
-    await stopProcess(pid);
-  };
-  return {
-    pid,
-    stop,
-    async ready(timeoutMs, check) {
-      const failure = new Promise<never>((_, reject) => {
-        const fail = (why: string) => reject(new Error(`${opts.name} ${why}${logTail(opts.logFile)}`));
-        if (exited) fail(exited);
-        else exitListeners.push(fail);
-      });
-      failure.catch(() => undefined);
-      const abort = new AbortController();
-      try {
-        await Promise.race([check(Date.now() + timeoutMs, abort.signal), failure]);
-      } catch (e) {
-        abort.abort();
-        await stop();
-        const msg = (e as Error).message;
-        throw new Error(exited || msg.includes('\n') ? msg : `${msg}${logTail(opts.logFile)}`);
-      }
-    },
-  };
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Servers started without `detached` belong to this process: never leave them orphaned.
-  process.on('exit', () => {
-    for (const pid of ownedChildren) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
-/** Whether `pid` is a live (non-zombie) process; with `expect`, whose command line contains it. */
-export function processAlive(pid: number, expect?: string): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Orphans in a container may never be reaped by PID 1; a zombie counts as gone.
-    if (/\) Z /.test(stat)) return false;
-    if (expect) return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(expect);
-  } catch {
-    // no /proc (not Linux): trust kill(0)
-  }
-  return true;
-}
-
-/** SIGTERM, wait up to `graceMs`, then SIGKILL. Returns whether the process was running. */
-export async function stopProcess(pid: number, graceMs = 10_000, expect?: string): Promise<boolean> {
-  if (!processAlive(pid, expect)) return false;
-  signal(pid, 'SIGTERM');
-  if (await waitGone(pid, graceMs)) return true;
-  signal(pid, 'SIGKILL');
-  if (!(await waitGone(pid, 5_000))) throw new Error(`process ${pid} did not exit after SIGKILL`);
-  return true;
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // exited meanwhile
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (!processAlive(pid)) return true;
-    await sleep(100);
-  }
-  return !processAlive(pid);
-}
-
 async function waitFor(what: string, deadline: number, signal: AbortSignal, probe: () => Promise<boolean>): Promise<void> {
   const started = Date.now();
   for (;;) {
@@ -336,94 +211,6 @@ async function waitFor(what: string, deadline: number, signal: AbortSignal, prob
   }
 }
 
-function logTail(logFile: string, lines = 15): string {
-  try {
-    const text = fs.readFileSync(logFile, 'utf8');
-    const tail = text.split('\n').filter((l) => l.trim()).slice(-lines);
-    return tail.length ? `; last log lines (${logFile}):\n${tail.join('\n')}` : ` (log ${logFile} is empty)`;
-  } catch {
-    return '';
-  }
-}
-
-let logDir: string | undefined;
-function defaultLogFile(name: string): string {
-  logDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'drover-logs-'));
-  return path.join(logDir, `${name}.log`);
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-// ---------------------------------------------------------------------------------------------
-// The `drover dev` stack's state, shared with other commands through resolveEndpoints().
-
-export interface DevTemporalState {
-  pid: number;
-  bin: string;
-  port: number;
-  uiPort: number;
-  address: string;
-  uiUrl: string;
-  dbFile: string;
-  logFile: string;
-  startedAt: string;
-}
-
-export interface DevMotoState {
-  pid: number;
-  bin: string;
-  port: number;
-  endpoint: string;
-  logFile: string;
-  startedAt: string;
-}
-
-export interface DevState {
-  temporal?: DevTemporalState;
-  moto?: DevMotoState;
-}
-
-export function devDir(): string {
-  return path.join(droverHome(), 'dev');
-}
-
-export function devStateFile(): string {
-  return path.join(devDir(), 'state.json');
-}
-
-export function readDevState(): DevState | undefined {
-  try {
-    const parsed = JSON.parse(fs.readFileSync(devStateFile(), 'utf8')) as DevState;
-    return parsed && typeof parsed === 'object' ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Written atomically (temp file + rename) so a reader never sees half a file. */
-export function writeDevState(state: DevState): void {
-  fs.mkdirSync(devDir(), { recursive: true });
-  const tmp = `${devStateFile()}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  fs.renameSync(tmp, devStateFile());
-}
-
-export function removeDevState(): void {
-  fs.rmSync(devStateFile(), { force: true });
-}
-
-/**
- * Where drover commands find their servers: `TEMPORAL_ADDRESS`, else the running `drover dev` stack,
- * else `127.0.0.1:7233`; `AWS_ENDPOINT_URL`, else the dev stack's moto, else the real AWS endpoints.
- */
-export function resolveEndpoints(): { temporalAddress: string; awsEndpoint?: string } {
-  const state = readDevState();
-  // A state file left behind by a crash or reboot must not win over the default.
-  const t = state?.temporal && processAlive(state.temporal.pid, state.temporal.bin) ? state.temporal : undefined;
-  const m = state?.moto && processAlive(state.moto.pid, state.moto.bin) ? state.moto : undefined;
-  const temporalAddress = process.env.TEMPORAL_ADDRESS || t?.address || '127.0.0.1:7233';
-  const awsEndpoint = process.env.AWS_ENDPOINT_URL || m?.endpoint || undefined;
-  return awsEndpoint ? { temporalAddress, awsEndpoint } : { temporalAddress };
 }

@@ -5,7 +5,7 @@
  * workflow has a compensation stack (failback), the compensation is recorded.
  */
 import type { FailbackResult } from '../../workflows/failback';
-import type { RunStatus } from '../../workflows/status';
+import type { RunStatus } from '../../contracts/run';
 import { describeTopology, refOf } from '../harness/fixtures';
 import { ChaosWorld, failedStatus, faultCounts, PRIMARY, report, STANDBY } from './world';
 

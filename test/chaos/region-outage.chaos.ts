@@ -3,7 +3,7 @@
  * never answered). An unplanned failover completes without calling the primary region; a planned one
  * is refused at preflight with the reason, and changes nothing.
  */
-import type { RunStatus } from '../../workflows/status';
+import type { RunStatus } from '../../contracts/run';
 import { describeTopology, refOf } from '../harness/fixtures';
 import { ChaosWorld, failedStatus, faultCounts, PRIMARY, report, STANDBY } from './world';
 

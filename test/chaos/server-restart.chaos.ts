@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RunStatus } from '../../workflows/status';
+import type { RunStatus } from '../../contracts/run';
 import { describeTopology, refOf } from '../harness/fixtures';
 import { startOwnTemporal, testTempDir, type TemporalServer } from '../harness/servers';
 import { ChaosWorld, PRIMARY, report, sleep, STANDBY } from './world';

@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
-import { identify } from '../../infra/faults/proxy';
+import { identify } from '../../infra/faults/identify';
 
 export interface TapEntry {
   seq: number;

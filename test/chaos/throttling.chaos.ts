@@ -6,7 +6,7 @@
  * activity attempts beyond the first (from the workflow histories).
  */
 import type { FailbackResult } from '../../workflows/failback';
-import type { RunStatus } from '../../workflows/status';
+import type { RunStatus } from '../../contracts/run';
 import { describeTopology, onlyDatabase, refOf } from '../harness/fixtures';
 import { ChaosWorld, faultCounts, PRIMARY, report, STANDBY } from './world';
 

@@ -33,7 +33,7 @@
  */
 import { approveUpdate } from '../../contracts/messages';
 import type { FailbackResult } from '../../workflows/failback';
-import type { RunStatus } from '../../workflows/status';
+import type { RunStatus } from '../../contracts/run';
 import { describeTopology, onlyDatabase, recordedActions, refOf } from '../harness/fixtures';
 import type { HoldSpec, TapEntry } from './tap';
 import { ChaosWorld, PRIMARY, report, sleep, STANDBY, STATE_CHANGING, type Channel, type Seeded, type WorkerProcess } from './world';

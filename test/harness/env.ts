@@ -1,11 +1,12 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
-import { createAwsClients, type AwsConfig } from '../../activities/aws/clients';
+import { createAwsClients, type AwsConfig } from '../../aws/clients';
 import { startLagFeeders, startRegionApps, type RegionApps } from '../../infra/local/apps';
 import { seedRunbook } from '../../infra/local/seed';
 import type { MotoServer } from '../../infra/local/stack';
 import type { Runbook } from '../../runbooks/schema';
+import { resolveTofu } from '../../tools/tofu';
 import { emulatorConfig, testRunbooks, workflowBundle, writeRunbook } from './fixtures';
 import { startOwnMoto, testTemporalAddress } from './servers';
 
@@ -58,7 +59,9 @@ export class IntegrationEnv {
   }
 
   async withWorker<T>(taskQueue: string, fn: () => Promise<T>, config: AwsConfig = this.config(), extra: Pick<ActivityDeps, 'iac'> = {}): Promise<T> {
-    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(config), temporal: () => this.client, runbooks: testRunbooks, ...extra }) });
+    // Like cli/worker.ts, the harness injects the OpenTofu resolver (activities install no tools of their own).
+    const deps: ActivityDeps = { aws: createAwsClients(config), temporal: () => this.client, runbooks: testRunbooks, ...extra, iac: { binary: resolveTofu, ...extra.iac } };
+    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(deps) });
     return worker.runUntil(fn);
   }
 }

@@ -9,7 +9,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { parseDocument } from 'yaml';
-import type { AwsConfig } from '../../activities/aws/clients';
+import type { AwsConfig } from '../../aws/clients';
 import type { CliIO } from '../../cli/io';
 import { databasesOf, findDatabase, writerZone, type NamedDatabase } from '../../runbooks/databases';
 import { parseRunbook } from '../../runbooks/load';

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkExecutable, findOnPath, isExecutable, lastLine, run, toolsDir, withLock } from './tools';
+import { toolsDir } from '../config/home';
+import { lastLine, runCommand } from '../processes/supervisor';
+import { checkExecutable, findOnPath, isExecutable, withLock } from './install';
 
 /** The pinned OpenTofu release, built from its Go module (the proxy is reachable where GitHub releases may not be). */
 export const TOFU_PIN = { module: 'github.com/opentofu/opentofu', version: 'v1.10.10' } as const;
@@ -36,6 +38,14 @@ export async function ensureTofu(opts: { log?: Log } = {}): Promise<string> {
 }
 
 /**
+ * The OpenTofu (or Terraform) binary a rebuild runs: the runbook's if it names one, else ensureTofu().
+ * The worker injects it into the IaC activities (ActivityDeps.iac.binary).
+ */
+export async function resolveTofu(preferred?: string): Promise<string> {
+  return preferred ?? ensureTofu();
+}
+
+/**
  * `go install module@version` refuses modules whose go.mod has replace directives, and OpenTofu's has
  * some. So build from a throwaway main module that requires the pin and repeats OpenTofu's replace
  * (and godebug) directives, read from the downloaded go.mod so a new pin needs no code change.
@@ -47,7 +57,7 @@ async function buildTofu(dest: string, log: Log): Promise<void> {
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-tofu-build-'));
   const env = { ...process.env, GOWORK: 'off', CGO_ENABLED: '0', GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=mod`.trim() };
-  const goIn = (args: string[], timeoutMs = BUILD_TIMEOUT_MS) => run(go, ['-C', work, ...args], { env, timeoutMs });
+  const goIn = (args: string[], timeoutMs = BUILD_TIMEOUT_MS) => runCommand(go, ['-C', work, ...args], { env, timeoutMs });
   const started = Date.now();
   try {
     log(`building OpenTofu ${TOFU_PIN.version} from Go modules into ${path.dirname(dest)} (first run only, several minutes)`);
@@ -69,7 +79,7 @@ async function buildTofu(dest: string, log: Log): Promise<void> {
     if (build.code !== 0 || !isExecutable(partial)) throw fail(`go build failed: ${lastLine(build.output)}`);
 
     // stderr is mixed in (e.g. CLI configuration warnings): look for the version line itself.
-    const version = await run(partial, ['version'], { timeoutMs: 60_000 });
+    const version = await runCommand(partial, ['version'], { timeoutMs: 60_000 });
     const reported = /^OpenTofu (\S+)$/m.exec(version.output)?.[1];
     if (reported !== TOFU_PIN.version) {
       fs.rmSync(partial, { force: true });
@@ -130,7 +140,7 @@ function goModDirectives(goMod: string): { go?: string; godebug: string[]; repla
   return found;
 }
 
-/** The JSON object in a go command's output (stderr is mixed in by `run`). */
+/** The JSON object in a go command's output (stderr is mixed in by `runCommand`). */
 function parseJson<T>(output: string): T | undefined {
   const start = output.indexOf('{');
   const end = output.lastIndexOf('}');
