@@ -7,7 +7,7 @@
  * @type {import('jest').Config}
  */
 module.exports = {
-  ...require('./jest.config.js'),
+  ...require('./jest.base.js').serversProject,
   testMatch: ['<rootDir>/test/chaos/**/*.chaos.ts'],
   randomize: false,
   testTimeout: 600000,

@@ -1,0 +1,228 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { Activities } from '../../activities';
+import { createRunbookActivities } from '../../activities/runbooks';
+import type { DbState } from '../../activities/rds';
+import type { NodeGroupState } from '../../activities/eks';
+import type { RecordState, TrafficInput } from '../../activities/route53';
+import type { FenceState } from '../../activities/dblifecycle';
+import { databasesOf, dbIn } from '../../runbooks/databases';
+import type { Runbook } from '../../runbooks/schema';
+import { testRunbooks } from './fixtures';
+
+/**
+ * A stub world for the workflow tests: plain activity functions over a small in-memory model of one
+ * runbook's resources (databases, traffic weights, node group sizes, writer records), recording every
+ * call in order. The real workflows run on the time-skipping test server against it: no AWS, no moto.
+ * Runbooks are resolved by the real runbook activity from the test runbook source (writeRunbook/refOf).
+ */
+
+/** One activity call as the workflow made it. */
+export interface Call {
+  name: string;
+  input: Record<string, unknown>;
+}
+
+/** Activities that change the world (what a test checks was, or was not, done). */
+export const MUTATING = ['scaleNodeGroups', 'fenceInstance', 'unfenceInstance', 'promoteReplica', 'upsertCname', 'shiftTraffic', 'snapshotInstance', 'retireInstance', 'createReplica'];
+
+/** A typed failure as activities raise them: non-retryable, so the workflow sees it at once. */
+export function typedFailure(type: string, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+type Fail = (input: Record<string, unknown>, nth: number) => Error | undefined;
+
+export interface WorldOptions {
+  /**
+   * After a failover (what a failback starts from): the standby replica is the standalone writer, the
+   * original region's database is an old primary still there, traffic is all on the standby, and the
+   * original region's compute is at standby size.
+   */
+  failedOver?: boolean;
+}
+
+export class StubWorld {
+  readonly calls: Call[] = [];
+  /** Breaches a soak reports: given the region soaked and its share of weighted traffic at the time. */
+  soakBreaches: (region: string, percent: number) => string[] = () => [];
+  private readonly failures = new Map<string, Fail>();
+  private readonly dbs = new Map<string, DbState>();
+  private readonly share = new Map<string, number>();
+  private readonly nodes = new Map<string, number>();
+  private readonly cnames = new Map<string, string>();
+  private readonly primary: string;
+  private readonly standby: string;
+
+  constructor(
+    readonly rb: Runbook,
+    opts: WorldOptions = {},
+  ) {
+    this.primary = rb.regions.primary;
+    this.standby = rb.regions.standby;
+    const moved = opts.failedOver ?? false;
+    for (const d of databasesOf(rb)) {
+      const writerRegion = moved ? this.standby : this.primary;
+      for (const region of [this.primary, this.standby]) {
+        const identifier = dbIn(rb, d, region);
+        const standalone = region === writerRegion || moved;
+        this.dbs.set(identifier, {
+          identifier,
+          region,
+          arn: `arn:aws:rds:${region}:123456789012:db:${identifier}`,
+          status: 'available',
+          endpoint: `${identifier}.stub.${region}.rds.amazonaws.com`,
+          replicationSource: standalone ? undefined : dbIn(rb, d, writerRegion),
+          promotedByDrover: moved && region === this.standby,
+          standalone,
+        });
+      }
+    }
+    this.share.set(this.primary, moved ? 0 : 100);
+    this.share.set(this.standby, moved ? 100 : 0);
+    for (const c of rb.compute.clusters) {
+      const active = moved ? c.region === this.standby : c.region === this.primary;
+      for (const g of c.nodeGroups) this.nodes.set(`${c.region}/${c.name}/${g.name}`, active ? g.active : g.standby);
+    }
+  }
+
+  /** Make `activity` fail when `fail` returns an error for a call (`nth`: 1 for its first call, 2 for the second...). */
+  failWhen(activity: keyof Activities, fail: Fail): this {
+    this.failures.set(activity, fail);
+    return this;
+  }
+
+  /** The calls to one activity, in order. */
+  callsTo(name: keyof Activities): Array<Record<string, unknown>> {
+    return this.calls.filter((c) => c.name === name).map((c) => c.input);
+  }
+
+  /** The names of the calls that changed something, in order. */
+  mutations(): string[] {
+    return this.calls.filter((c) => MUTATING.includes(c.name)).map((c) => c.name);
+  }
+
+  /** Percent of weighted traffic on `region` now. */
+  trafficOn(region: string): number {
+    return this.share.get(region) ?? 0;
+  }
+
+  nodeGroupSize(region: string, cluster: string, group: string): number | undefined {
+    return this.nodes.get(`${region}/${cluster}/${group}`);
+  }
+
+  private db(identifier: string): DbState {
+    const d = this.dbs.get(identifier);
+    if (!d) throw typedFailure('NotFound', `DB instance ${identifier} not found`);
+    return d;
+  }
+
+  /** Every activity a run of the runbook's workflows may call, as plain functions recording their calls. */
+  activities(): Partial<Activities> {
+    const record = <I, O>(name: keyof Activities, fn: (input: I) => O | Promise<O>) => async (input: I): Promise<O> => {
+      this.calls.push({ name, input: input as Record<string, unknown> });
+      const nth = this.calls.filter((c) => c.name === name).length;
+      const err = this.failures.get(name)?.(input as Record<string, unknown>, nth);
+      if (err) throw err;
+      return fn(input);
+    };
+    const groupStates = (region: string, cluster: string, names: string[]): NodeGroupState[] =>
+      names.map((name) => ({ name, status: 'ACTIVE', desiredSize: this.nodes.get(`${region}/${cluster}/${name}`) }));
+    const lag = () => ({ lagSeconds: 0, observedAt: new Date().toISOString() });
+    const fenceState = (input: { region: string; identifier: string }): FenceState => {
+      const d = this.dbs.get(input.identifier);
+      return d
+        ? { exists: true, status: d.status, arn: d.arn, standalone: d.standalone, fenced: false, writable: d.standalone, securityGroups: ['sg-app'] }
+        : { exists: false, fenced: false, writable: false, securityGroups: [] };
+    };
+    const stubs: Partial<Activities> = {
+      ...createRunbookActivities(testRunbooks),
+      // Audit trail, notifications, identity: accepted, nothing kept.
+      prepareAuditTarget: record('prepareAuditTarget', () => undefined),
+      appendAudit: record('appendAudit', (input: { drafts: unknown[]; after?: { seq: number } }) => {
+        const seq = (input.after?.seq ?? 0) + input.drafts.length;
+        return { seq, hash: `stub-${seq}` };
+      }),
+      notify: record('notify', () => ({ messageId: `m-${this.calls.length}` })),
+      identityVerifier: record('identityVerifier', () => ({
+        key: { kid: 'stub-kid', jwk: { kty: 'EC' as const, crv: 'P-256' as const, x: 'x', y: 'y' } },
+        stsRegions: [this.standby],
+      })),
+      preemptDrills: record('preemptDrills', () => []),
+      // Preflight and reads.
+      describeDb: record('describeDb', (input: { identifier: string }) => ({ ...this.db(input.identifier) })),
+      replicaLag: record('replicaLag', lag),
+      describeCompute: record('describeCompute', (input: { region: string; cluster: string; nodeGroups: string[] }) => ({
+        clusterStatus: 'ACTIVE',
+        nodeGroups: groupStates(input.region, input.cluster, input.nodeGroups),
+        problems: [],
+      })),
+      missingRecords: record('missingRecords', () => []),
+      alarmStates: record('alarmStates', (input: { alarms: string[] }) => Object.fromEntries(input.alarms.map((a) => [a, 'OK']))),
+      readTraffic: record('readTraffic', (input: { records: Runbook['dns']['records']; regions: string[] }): RecordState[] =>
+        input.records.map((r) => ({
+          name: r.name,
+          routing: r.routing,
+          share: Object.fromEntries(input.regions.map((region) => [region, r.routing === 'weighted' ? this.trafficOn(region) : this.trafficOn(region) === 100 ? 100 : 0])),
+        })),
+      ),
+      readCname: record('readCname', (input: { name: string }) => this.cnames.get(input.name)),
+      checkHealth: record('checkHealth', (input: { region: string }) => ({ region: input.region, healthy: true, breaches: [], alarms: {}, probes: [] })),
+      fenceState: record('fenceState', fenceState),
+      // Changes.
+      scaleNodeGroups: record('scaleNodeGroups', (input: { region: string; cluster: string; groups: Array<{ name: string; size: number }> }) => {
+        const before = groupStates(input.region, input.cluster, input.groups.map((g) => g.name));
+        for (const g of input.groups) this.nodes.set(`${input.region}/${input.cluster}/${g.name}`, g.size);
+        return { before, after: groupStates(input.region, input.cluster, input.groups.map((g) => g.name)), requestIds: [] };
+      }),
+      shiftTraffic: record('shiftTraffic', (input: TrafficInput) => {
+        this.share.set(input.toRegion, input.percent);
+        this.share.set(input.fromRegion, 100 - input.percent);
+        return [{ zone: input.hostedZone, changed: input.records.length, changeId: `C${this.calls.length}` }];
+      }),
+      soak: record('soak', (input: { region: string }) => {
+        const breaches = this.soakBreaches(input.region, this.trafficOn(input.region));
+        return { healthy: breaches.length === 0, breaches, checks: 3 };
+      }),
+      fenceInstance: record('fenceInstance', (input: { identifier: string }) => ({ alreadyFenced: false, previousGroups: ['sg-app'], fenceGroupId: 'sg-fence', arn: this.db(input.identifier).arn })),
+      unfenceInstance: record('unfenceInstance', (input: { identifier: string }) => ({ unfenced: true, restoredGroups: ['sg-app'], arn: this.db(input.identifier).arn })),
+      waitLagZero: record('waitLagZero', lag),
+      waitLagWithin: record('waitLagWithin', lag),
+      promoteReplica: record('promoteReplica', (input: { identifier: string }) => {
+        const d = this.db(input.identifier);
+        const before = { ...d };
+        Object.assign(d, { standalone: true, replicationSource: undefined, promotedByDrover: true });
+        return { alreadyPromoted: before.standalone, before };
+      }),
+      waitStandalone: record('waitStandalone', (input: { identifier: string }) => ({ ...this.db(input.identifier) })),
+      upsertCname: record('upsertCname', (input: { name: string; value: string }) => {
+        const before = this.cnames.get(input.name);
+        this.cnames.set(input.name, input.value);
+        return { before, after: input.value, changeId: `C${this.calls.length}` };
+      }),
+      snapshotInstance: record('snapshotInstance', (input: { snapshotId: string }) => ({ snapshotId: input.snapshotId, status: 'available', created: true })),
+      retireInstance: record('retireInstance', (input: { region: string; identifier: string; retiredIdentifier: string }) => {
+        const d = this.dbs.get(input.identifier);
+        this.dbs.delete(input.identifier);
+        if (d) this.dbs.set(input.retiredIdentifier, { ...d, identifier: input.retiredIdentifier });
+        return { action: 'renamed' as const, retiredIdentifier: input.retiredIdentifier };
+      }),
+      createReplica: record('createReplica', (input: { region: string; identifier: string; sourceArn: string }) => {
+        const exists = this.dbs.has(input.identifier);
+        if (!exists) {
+          this.dbs.set(input.identifier, {
+            identifier: input.identifier,
+            region: input.region,
+            arn: `arn:aws:rds:${input.region}:123456789012:db:${input.identifier}`,
+            status: 'available',
+            endpoint: `${input.identifier}.stub.${input.region}.rds.amazonaws.com`,
+            replicationSource: input.sourceArn,
+            promotedByDrover: false,
+            standalone: false,
+          });
+        }
+        return { created: !exists, arn: this.db(input.identifier).arn };
+      }),
+    } as Partial<Activities>;
+    return stubs;
+  }
+}
