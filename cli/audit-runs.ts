@@ -1,5 +1,6 @@
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type QueryDefinition } from '@temporalio/common';
+import { drillQuery, statusQuery } from '../contracts/run';
 import { z } from 'zod';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, SEARCH_ATTRIBUTES } from '../contracts/ids';
 import { CliError, EXIT } from './io';
@@ -76,9 +77,9 @@ export async function lookupRun(client: Client, workflowId: string, runId?: stri
 }
 
 /** How a workflow's record is read: drills answer the `drill` query, real runs `status`. */
-function recordKind(type: string): { query: string; what: string; isRecord(v: unknown): boolean } {
-  if (type === DRILL_WORKFLOW_TYPE) return { query: 'drill', what: 'drill', isRecord: (v) => (v as { kind?: unknown } | undefined)?.kind === 'drill' };
-  return { query: 'status', what: 'run', isRecord: (v) => Array.isArray((v as { steps?: unknown } | undefined)?.steps) };
+function recordKind(type: string): { query: QueryDefinition<unknown>; what: string; isRecord(v: unknown): boolean } {
+  if (type === DRILL_WORKFLOW_TYPE) return { query: drillQuery, what: 'drill', isRecord: (v) => (v as { kind?: unknown } | undefined)?.kind === 'drill' };
+  return { query: statusQuery, what: 'run', isRecord: (v) => Array.isArray((v as { steps?: unknown } | undefined)?.steps) };
 }
 
 /**

@@ -1,8 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ReportInput } from '../reports/report';
-import type { DrillResult } from '../workflows/drill';
+import { drillQuery, type DrillResult, type RunStatus } from '../contracts/run';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../contracts/ids';
-import type { RunStatus } from '../workflows/status';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderStatus } from './render';
 import { fetchRecord, fetchStatus, toStderr, watchRun } from './runs';
@@ -10,7 +9,7 @@ import { fetchRecord, fetchStatus, toStderr, watchRun } from './runs';
 /** A drill's record: live from its query while it runs, from its result or failure once closed. */
 export async function fetchDrill(client: Client, workflowId: string): Promise<{ drill: DrillResult; closed: boolean }> {
   const { record, closed } = await fetchRecord<DrillResult>(client, workflowId, {
-    query: 'drill',
+    query: drillQuery,
     isRecord: (v) => (v as DrillResult | undefined)?.kind === 'drill',
     notFound: new CliError(`no drill ${workflowId}`, EXIT.NOT_FOUND, ['list drills with: drover drill history RUNBOOK']),
     what: 'drill',

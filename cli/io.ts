@@ -16,6 +16,9 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/** Sets the exit code of the command being run. */
+export type SetExit = (code: ExitCode) => void;
+
 /** Where a command writes; tests pass a capturing implementation. */
 export interface CliIO {
   out(line: string): void;

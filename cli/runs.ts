@@ -1,8 +1,9 @@
-import { QueryNotRegisteredError, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
-import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
-import type { RunStatus } from '../workflows/regionFailover';
+import { QueryNotRegisteredError, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowStartOptions } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter, type Payload, type QueryDefinition } from '@temporalio/common';
+import { statusQuery, type RunStatus } from '../contracts/run';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
+import { WORKFLOW_TYPES } from '../contracts/ids';
 import { gatesAsked, requesterMustBeVerified } from '../runbooks/approvers';
 import { identifyRequesterUpdate, requesterChallengeQuery, type RequesterChallenge } from '../contracts/messages';
 import { ensureCallerCredentials, sealAsCaller } from './sign';
@@ -10,6 +11,7 @@ import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderGate, renderOutcome, renderStatus, renderStep } from './render';
 import { RUN_KINDS, runWorkflowId, taskQueue, type RunKind } from './temporal';
 import { startAttributes } from './visibility';
+import type { InputOf, WorkflowOf } from './workflows';
 
 const WORKER_DEADLINE_MS = 15_000;
 
@@ -36,7 +38,7 @@ export async function answeredByWorker<T>(client: Client, workflowId: string, fn
 export async function fetchRecord<T>(
   client: Client,
   workflowId: string,
-  opts: { query: string; isRecord(value: unknown): boolean; notFound: CliError; what: string },
+  opts: { query: QueryDefinition<T>; isRecord(value: unknown): boolean; notFound: CliError; what: string },
 ): Promise<{ record: T; closed: boolean; description: WorkflowExecutionDescription }> {
   const handle = client.workflow.getHandle(workflowId);
   let description: WorkflowExecutionDescription;
@@ -47,7 +49,7 @@ export async function fetchRecord<T>(
     throw e;
   }
   const closed = description.status.name !== 'RUNNING';
-  if (!closed) return { record: await answeredByWorker(client, workflowId, () => handle.query<T>(opts.query)), closed, description };
+  if (!closed) return { record: await answeredByWorker(client, workflowId, () => handle.query(opts.query)), closed, description };
   try {
     return { record: (await handle.result()) as T, closed, description };
   } catch (e) {
@@ -85,7 +87,7 @@ export function activityProgress(description: WorkflowExecutionDescription): str
 /** The status a run recorded: live from its query while open, from its result or failure once closed. */
 export async function fetchStatus(client: Client, workflowId: string): Promise<{ status: RunStatus; closed: boolean; progress: string[] }> {
   const { record, closed, description } = await fetchRecord<RunStatus>(client, workflowId, {
-    query: 'status',
+    query: statusQuery,
     isRecord: (v) => Boolean((v as RunStatus | undefined)?.steps),
     notFound: new CliError(`no run ${workflowId}`, EXIT.NOT_FOUND, ['list runs with the Temporal Web UI, or check the runbook name']),
     what: 'run',
@@ -182,15 +184,13 @@ export async function followRun(client: Client, workflowId: string, io: CliIO, j
   return exitCodeFor(final);
 }
 
-export interface StartRun {
-  kind: RunKind;
+export interface StartRun<K extends RunKind> {
+  kind: K;
   runbook: string;
   /** The runbook as the CLI validated it (the run names it by name and digest): whether the run will ask who requested it. */
   rb: Runbook;
-  /** The workflow function's name. */
-  workflowType: string;
   /** The workflow's input; its requester and mode (default planned) also become the run's search attributes. */
-  input: { requestedBy: string; mode?: string };
+  input: InputOf<K> & { requestedBy: string; mode?: string };
   /** What was started, for the "started ..." line. */
   summary: string;
   detach?: boolean;
@@ -203,7 +203,7 @@ export interface StartRun {
  * Start a run the way every run-starting command does: refused (exit 3) while another run of the
  * runbook is active, then followed live to its end unless detached. Returns the exit code.
  */
-export async function startAndFollow(client: Client, io: CliIO, run: StartRun): Promise<ExitCode> {
+export async function startAndFollow<K extends RunKind>(client: Client, io: CliIO, run: StartRun<K>): Promise<ExitCode> {
   await refuseIfActive(client, run.runbook, run.kind);
   await run.precondition?.();
   const prove = requesterMustBeVerified(run.rb, gatesAsked(run.kind, run.rb));
@@ -213,7 +213,10 @@ export async function startAndFollow(client: Client, io: CliIO, run: StartRun): 
   const attributes = await startAttributes(client, io, { runbook: run.runbook, kind: run.kind, mode: run.input.mode ?? 'planned', requestedBy: run.input.requestedBy });
   let runId: string;
   try {
-    runId = (await client.workflow.start(run.workflowType, { taskQueue: taskQueue(), workflowId, args: [run.input], ...attributes })).firstExecutionRunId;
+    // run.input is typed by the kind's workflow function (StartRun<K>); TypeScript cannot resolve the SDK's
+    // conditional argument type for a generic K, hence the cast.
+    const options = { taskQueue: taskQueue(), workflowId, args: [run.input], ...attributes } as unknown as WorkflowStartOptions<WorkflowOf<K>>;
+    runId = (await client.workflow.start<WorkflowOf<K>>(WORKFLOW_TYPES[run.kind], options)).firstExecutionRunId;
   } catch (e) {
     // Another start won the race since refuseIfActive looked.
     if (e instanceof WorkflowExecutionAlreadyStartedError) {

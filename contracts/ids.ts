@@ -55,6 +55,19 @@ export const SEARCH_ATTRIBUTES = {
 export const LISTED_KINDS = [...RUN_KINDS, DRILL_WORKFLOW_TYPE] as const;
 export type ListedKind = (typeof LISTED_KINDS)[number];
 
+/**
+ * The workflow each kind of run is, by its Temporal type name (the name of the function the workflow
+ * bundle exports). The CLI starts runs by these names, typed by the functions (cli/workflows.ts checks,
+ * at compile time, that each name is one the bundle exports).
+ */
+export const WORKFLOW_TYPES = {
+  failover: 'regionFailover',
+  failback: 'failback',
+  promote: 'promoteReplica',
+  rebuild: 'rebuildCluster',
+  drill: DRILL_WORKFLOW_TYPE,
+} as const satisfies Record<ListedKind, string>;
+
 /** The search attributes a run starts with. */
 export function runSearchAttributes(run: { runbook: string; kind: ListedKind; mode: string; requestedBy: string }): SearchAttributePair[] {
   return [

@@ -1,5 +1,4 @@
-import type { RunStatus } from '../workflows/status';
-import type { Step } from '../workflows/journal';
+import type { RunStatus, Step } from '../contracts/run';
 
 export type ReportKind = 'drill' | 'failover' | 'failback' | 'promote' | 'rebuild';
 export type ReportPhase = 'running' | 'waiting-approval' | 'completed' | 'failed' | 'rejected' | 'aborted' | 'cancelled' | 'refused';

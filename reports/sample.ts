@@ -1,5 +1,4 @@
-import type { Step } from '../workflows/journal';
-import type { RunStatus } from '../workflows/status';
+import type { RunStatus, Step } from '../contracts/run';
 import type { ReportInput, TrendPoint } from './report';
 
 /** 2025-06-14 09:00:00 UTC: when the sample drill's failover was triggered. */

@@ -21,7 +21,7 @@ import type { Runbook } from '../runbooks/schema';
 import { approveUpdate, rejectUpdate } from '../contracts/messages';
 import { headerValue, type SignedIdentity } from '../contracts/identity';
 import type { FailoverInput } from '../workflows/regionFailover';
-import type { RunStatus } from '../workflows/status';
+import type { RunStatus } from '../contracts/run';
 import { ACCOUNT, AuthMoto, type Principal } from './harness/authmoto';
 import { IntegrationEnv, STANDBY } from './harness/env';
 import { captureIO, describeTopology, eventually, failureRecord, refOf, workflowBundle } from './harness/fixtures';

@@ -3,7 +3,7 @@
  * real Temporal dev server and moto.
  */
 import { exec } from '../cli/main';
-import type { DrillResult } from '../workflows/drill';
+import type { DrillResult } from '../contracts/run';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../contracts/ids';
 import { captureIO, describeTopology, eventually, onlyDatabase } from './harness/fixtures';
 import { atStep, drillOutcome, drillRecord, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';

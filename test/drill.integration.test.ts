@@ -6,7 +6,7 @@ import { exec } from '../cli/main';
 import type { Report } from '../reports/report';
 import type { FailoverInput } from '../workflows/regionFailover';
 import { approveUpdate, rejectUpdate } from '../contracts/messages';
-import type { RunStatus } from '../workflows/status';
+import type { RunStatus } from '../contracts/run';
 import { captureIO, describeTopology, eventually, onlyDatabase, refOf } from './harness/fixtures';
 import { atStep, drillOutcome, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';

@@ -22,6 +22,19 @@ describe('lint guards', () => {
     );
   });
 
+  test('given a value from the AWS client layer, configuration, processes or tools in workflows/, ESLint reports each', async () => {
+    const text = [
+      "import { createAwsClients } from '../aws/clients';",
+      "import { droverHome } from '../config/home';",
+      "import { superviseProcess } from '../processes/supervisor';",
+      "import { resolveTofu } from '../tools/tofu';",
+      'export const x = [createAwsClients, droverHome, superviseProcess, resolveTofu];',
+      '',
+    ].join('\n');
+    const messages = await lint('workflows/index.ts', text);
+    expect(messages).toEqual(['../aws/clients', '../config/home', '../processes/supervisor', '../tools/tofu'].map((m) => expect.stringMatching(new RegExp(`no-restricted-imports: '${m.replace(/[./]/g, '\\$&')}' import is restricted`))));
+  });
+
   test('given a type-only activity import in workflows/, ESLint accepts it', async () => {
     const messages = await lint('workflows/index.ts', "import type { Activities } from '../activities';\nexport type A = Activities;\n");
     expect(messages).toEqual([]);
@@ -30,7 +43,7 @@ describe('lint guards', () => {
   test('given a value imported from workflows/ outside workflows/, ESLint reports it; a type-only import passes', async () => {
     const messages = await lint('cli/runs.ts', "import { approveUpdate } from '../workflows/gates';\nexport const u = approveUpdate;\n");
     expect(messages).toEqual([expect.stringMatching(/no-restricted-imports: '..\/workflows\/gates' import is restricted .*import shared values from contracts\//)]);
-    expect(await lint('cli/runs.ts', "import type { RunStatus } from '../workflows/status';\nexport type S = RunStatus;\n")).toEqual([]);
+    expect(await lint('cli/runs.ts', "import type { Journal } from '../workflows/journal';\nexport type S = Journal;\n")).toEqual([]);
   });
 
   test('given an import of anything of drover\'s in contracts/, ESLint reports it', async () => {

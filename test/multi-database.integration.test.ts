@@ -11,7 +11,7 @@ import { databasesOf, type NamedDatabase } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
 import type { FailbackResult } from '../workflows/failback';
 import { approveUpdate } from '../contracts/messages';
-import type { RunStatus } from '../workflows/status';
+import type { RunStatus } from '../contracts/run';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { captureIO, describeTopology, eventually, failureRecord, refOf, THREE_DATABASES, threeDatabases } from './harness/fixtures';
 import { testTemporalAddress } from './harness/servers';

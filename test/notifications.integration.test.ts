@@ -10,7 +10,7 @@ import type { Runbook } from '../runbooks/schema';
 import { approveUpdate } from '../contracts/messages';
 import type { NotificationMessage } from '../workflows/notify';
 import type { FailoverInput } from '../workflows/regionFailover';
-import type { RunStatus } from '../workflows/status';
+import type { RunStatus } from '../contracts/run';
 import { IntegrationEnv, STANDBY } from './harness/env';
 import { eventually, failureRecord, refOf, workflowBundle } from './harness/fixtures';
 import fs from 'node:fs';

@@ -11,7 +11,7 @@ import type { Runbook } from '../runbooks/schema';
 import type { FailbackResult } from '../workflows/failback';
 import { approveUpdate } from '../contracts/messages';
 import type { PromoteResult } from '../workflows/promoteReplica';
-import type { RunStatus } from '../workflows/status';
+import type { RunStatus } from '../contracts/run';
 import { captureIO, describeTopology, eventually, onlyDatabase, refOf, setAlarm } from './harness/fixtures';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { testTemporalAddress } from './harness/servers';

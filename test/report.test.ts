@@ -1,8 +1,7 @@
 import { auditExcerpt, buildReport, trendPoint, type ReportInput } from '../reports/report';
 import { renderHtml, renderJson, renderMarkdown, renderTrendTable } from '../reports/render';
 import { sampleDrillInput, sampleTrend, SAMPLE_T0 } from '../reports/sample';
-import type { Step } from '../workflows/journal';
-import type { DatabaseOutcome, RunStatus } from '../workflows/status';
+import type { DatabaseOutcome, RunStatus, Step } from '../contracts/run';
 
 const T0 = Date.UTC(2025, 0, 6, 12, 0, 0);
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { createAwsClients } from '../activities/aws/clients';
+import { createAwsClients } from '../aws/clients';
 import { exec } from '../cli/main';
 import { parseSince } from '../cli/commands/runs';
 import type { RunRow } from '../cli/visibility';

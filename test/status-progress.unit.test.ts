@@ -4,7 +4,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { IacProgress } from '../activities/iac';
 import { renderStatus } from '../cli/render';
 import { activityProgress } from '../cli/runs';
-import type { RunStatus } from '../workflows/status';
+import type { RunStatus } from '../contracts/run';
 
 function describing(...details: unknown[]): WorkflowExecutionDescription {
   const pendingActivities = details.map((d) => ({ heartbeatDetails: d === undefined ? undefined : { payloads: [defaultPayloadConverter.toPayload(d)] } }));

@@ -3,6 +3,7 @@ import type { AuditTarget } from '../activities/audit';
 import type { AuditActor, AuditDraftInput, AuditHead } from '../audit/chain';
 import type { Runbook } from '../runbooks/schema';
 import { short } from './proxies';
+import type { AuditAnchor } from '../contracts/run';
 
 /** Patch id: runs write an audit trail (histories before it replay without one). */
 const AUDIT_TRAIL = 'audit-trail-v1';
@@ -19,14 +20,6 @@ export function auditTargets(rb: Runbook): AuditTarget[] {
 }
 
 type Fields = Partial<Omit<AuditDraftInput, 'at' | 'action'>>;
-
-/** A run's audit anchor, as its record (status, result) carries it. */
-export interface AuditAnchor {
-  head: string;
-  events: number;
-  /** Where the runbook's S3 Object Lock copy is, when it has one. */
-  s3?: { bucket: string; region: string; prefix?: string };
-}
 
 /**
  * A run's audit trail, kept by the workflow: events are recorded with workflow time and appended in

@@ -1,7 +1,6 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  defineQuery,
   executeChild,
   isCancellation,
   setHandler,
@@ -9,16 +8,18 @@ import {
 } from '@temporalio/workflow';
 import { databasesOf } from '../runbooks/databases';
 import type { VerifiedActor } from '../runbooks/approvers';
-import { AuditTrail, drainQuietly, type AuditAnchor } from './audit';
+import { AuditTrail, drainQuietly } from './audit';
 import { failback, type FailbackResult } from './failback';
 import { FailureType } from '../contracts/failures';
 import { GATES_OF, requesterMustBeVerified } from '../runbooks/approvers';
-import { RequesterCheck } from './gates';
+import { RequesterCheck } from './requester';
 import { drillScheduleId, runSearchAttributes, SEARCH_ATTRIBUTES } from '../contracts/ids';
-import { childStatus, failureMessage } from './journal';
-import { Notifier, type NotificationRecord } from './notify';
+import { childStatus, failureMessage } from './failure';
+import { Notifier } from './notify';
 import { long, short } from './proxies';
-import { regionFailover, type RunStatus } from './regionFailover';
+import { regionFailover } from './regionFailover';
+import { drillQuery, type DrillPhase, type DrillResult } from '../contracts/run';
+
 import { trustedStart, type RunbookInput } from './trusted';
 
 export interface DrillInput extends Pick<RunbookInput, 'runbookRef' | 'runbook'> {
@@ -28,40 +29,6 @@ export interface DrillInput extends Pick<RunbookInput, 'runbookRef' | 'runbook'>
   reason?: string;
   options?: { timeScale?: number; approvalTimeoutMs?: number };
 }
-
-export type DrillPhase = 'checking' | 'failing-over' | 'failing-back' | 'rolling-back' | 'completed' | 'failed' | 'cancelled' | 'refused';
-
-/** A drill's record: what it refused or ran, each child run's status, and why it failed if it did. */
-export interface DrillResult {
-  workflowId: string;
-  runId: string;
-  kind: 'drill';
-  runbook: string;
-  trigger: DrillInput['trigger'];
-  requestedBy: string;
-  startedAt: number;
-  endedAt?: number;
-  phase: DrillPhase;
-  objectives: { rtoMs: number; rpoMs: number };
-  /** Child workflow ids, known as soon as each starts (the CLI follows them live). */
-  failoverId: string;
-  failbackId: string;
-  failover?: RunStatus;
-  failback?: RunStatus;
-  /** Reasons the drill was refused before it changed anything. */
-  refusals?: string[];
-  /** What failed (the failed check), and what the drill did about it. */
-  failure?: string;
-  /** Undo steps taken instead of a failback when the replica was never promoted. */
-  rollback?: string[];
-  /** The head of the drill's own audit trail (its children keep theirs): live while it runs, and where its S3 copy is. */
-  audit?: AuditAnchor;
-  /** The runbook's topic and what the drill published to it. */
-  notifications?: NotificationRecord;
-}
-
-/** Live state of a drill. */
-export const drillQuery = defineQuery<DrillResult>('drill');
 
 /**
  * A DR drill: a failover in drill mode, its verification, the automatic failback, and a record for

@@ -1,19 +1,18 @@
-import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { RecordState } from '../activities/route53';
 import { databasesOf, dbIn, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
 import { long, probe, short } from './proxies';
-import { AuditTrail } from './audit';
-import { Gates } from './gates';
+import type { Gates } from './gates';
 import { GATES_OF } from '../runbooks/approvers';
 import { type RequesterIdentity } from '../contracts/identity';
 import { runTag } from '../contracts/ids';
-import { failRun, failureMessage, Journal } from './journal';
-import { Notifier } from './notify';
+import { failureMessage } from './failure';
 import { aboutDatabase, promoteEach } from './promoteEach';
-import { startingStatus, statusQuery, type RunStatus } from './status';
+import type { RunStatus } from '../contracts/run';
 import { shiftProgressively } from './traffic';
-import { trustedStart, type RunbookInput } from './trusted';
+import type { RunbookInput } from './trusted';
+import { beginRun, Run } from './run';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -49,9 +48,7 @@ export interface FailbackResult extends RunStatus {
  */
 export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const info = workflowInfo();
-  const starting = startingStatus({ workflowId: info.workflowId, runId: info.runId, kind: 'failback', runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', mode: 'planned', fromRegion: '', targetRegion: '', reason: input.reason, requestedBy: input.requestedBy, startedAt: info.runStartTime.getTime() });
-  setHandler(statusQuery, () => starting);
-  const { rb, drill, requester } = await trustedStart(input, (error) => ({ ...starting, phase: 'failed', error }));
+  const { rb, drill, requester } = await beginRun(input, { kind: 'failback', mode: 'planned', fromRegion: '', targetRegion: '', reason: input.reason, requestedBy: input.requestedBy });
   const original = rb.regions.primary;
   const standby = rb.regions.standby;
   const scale = input.options?.timeScale ?? 1;
@@ -65,43 +62,29 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const standbyId = (d: NamedDatabase) => dbIn(rb, d, standby);
   const ids = (which: (d: NamedDatabase) => string) => dbs.map(which).join(', ');
 
-  const trail = AuditTrail.open(rb);
-  const notifier = Notifier.open(rb, 'failback', trail, { mode: 'planned', drill: drill?.workflowId });
-  const journal = new Journal([
-    { id: 'assess', title: single ? `Assess ${original} and the old primary ${ids(primaryId)}` : `Assess ${original} and the old primaries ${ids(primaryId)}` },
-    { id: 'protect-old-primary', title: single ? `Fence, snapshot and retire the old primary (${dbs[0].retention})` : 'Fence, snapshot and retire the old primaries (each per its retention)' },
-    { id: 'reestablish-replication', title: single ? `Create replica ${ids(primaryId)} in ${original} from the current writer` : `Create replicas ${ids(primaryId)} in ${original} from the current writers` },
-    { id: 'gate:failback', title: 'Approval: failback', gate: true },
-    { id: 'scale-original', title: `Scale ${original} compute to active capacity` },
-    { id: 'switchover-db', title: `Planned switchover of the writer back to ${original}` },
-    ...rb.dns.shift.steps.map((p) => ({ id: `traffic-back-${p}`, title: `Shift traffic back to ${p}% ${original}, then soak` })),
-    { id: 'return-standby', title: `Return ${standby} to its standby role` },
-    { id: 'topology', title: 'Topology report' },
-  ], trail, notifier);
-  const gates = new Gates(rb, trail, drill?.autoApprove ? drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: drill?.workflowId, notifier, requester });
-  const compensations: string[] = [];
-  const status: RunStatus = {
-    workflowId: info.workflowId,
-    runId: info.runId,
-    kind: 'failback',
-    runbook: rb.name,
-    mode: 'planned',
-    fromRegion: standby,
-    targetRegion: original,
-    reason: input.reason,
-    requestedBy: input.requestedBy,
-    objectives: { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo },
+  const run = Run.open({
+    rb,
+    head: { kind: 'failback', mode: 'planned', fromRegion: standby, targetRegion: original, reason: input.reason, requestedBy: input.requestedBy },
+    notifyAs: 'failback',
     drill: drill?.workflowId,
-    startedAt: info.runStartTime.getTime(),
-    phase: 'running',
-    decisions: gates.decisions,
-    steps: journal.steps,
-    trafficPercent: 0,
-    notifications: notifier?.record,
-  };
-  setHandler(statusQuery, () => ({ ...status, audit: status.audit ?? trail?.anchor(), currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
-  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, after: { kind: 'failback', fromRegion: standby, targetRegion: original, drill: drill?.workflowId } });
-  trail?.flush();
+    plan: [
+      { id: 'assess', title: single ? `Assess ${original} and the old primary ${ids(primaryId)}` : `Assess ${original} and the old primaries ${ids(primaryId)}` },
+      { id: 'protect-old-primary', title: single ? `Fence, snapshot and retire the old primary (${dbs[0].retention})` : 'Fence, snapshot and retire the old primaries (each per its retention)' },
+      { id: 'reestablish-replication', title: single ? `Create replica ${ids(primaryId)} in ${original} from the current writer` : `Create replicas ${ids(primaryId)} in ${original} from the current writers` },
+      { id: 'gate:failback', title: 'Approval: failback', gate: true },
+      { id: 'scale-original', title: `Scale ${original} compute to active capacity` },
+      { id: 'switchover-db', title: `Planned switchover of the writer back to ${original}` },
+      ...rb.dns.shift.steps.map((p) => ({ id: `traffic-back-${p}`, title: `Shift traffic back to ${p}% ${original}, then soak` })),
+      { id: 'return-standby', title: `Return ${standby} to its standby role` },
+      { id: 'topology', title: 'Topology report' },
+    ],
+    gates: { autoApproveFor: drill?.autoApprove ? drill.workflowId : undefined, context: { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: drill?.workflowId, requester } },
+    objectives: true,
+    start: { detail: `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, after: { kind: 'failback', fromRegion: standby, targetRegion: original, drill: drill?.workflowId } },
+  });
+  const { journal, status } = run;
+  const gates = run.gates as Gates;
+  const compensations: string[] = [];
   const retired: TopologyReport['retired'] = [];
   // The undo of each switchback step, run in reverse if a later one fails.
   const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
@@ -242,12 +225,9 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       });
       return { databases, retired, traffic, compute };
     });
-    status.phase = 'completed';
-    await notifier?.finished({ ...status, compensations });
-    trail?.record('run.end', { after: { phase: status.phase, rpo: status.rpo, topology } });
-    status.audit = await trail?.drain();
-    return { ...status, currentStep: undefined, topology, compensations };
+    const record = await run.complete({ after: { phase: 'completed', rpo: status.rpo, topology } }, { compensations });
+    return { ...record, topology, compensations };
   } catch (err) {
-    return failRun(err, { status, journal, trail, notifier }, () => compensations, { inMessage: true });
+    return run.fail(err, { compensations: () => compensations, inMessage: true });
   }
 }

@@ -1,5 +1,6 @@
 // The workflow bundle's entry point: every workflow drover runs.
-export { regionFailover, statusQuery } from './regionFailover';
+export { regionFailover } from './regionFailover';
+export { drillQuery, statusQuery } from '../contracts/run';
 export { approveUpdate, rejectUpdate } from '../contracts/messages';
 export { promoteReplica } from './promoteReplica';
 export { failback } from './failback';

@@ -1,58 +1,18 @@
-import { ApplicationFailure, ActivityFailure, ChildWorkflowFailure, isCancellation } from '@temporalio/workflow';
-import { drainQuietly, type AuditTrail } from './audit';
-import { FailureType } from '../contracts/failures';
+import { isCancellation } from '@temporalio/workflow';
+import type { AuditTrail } from './audit';
 import type { Notifier } from './notify';
-import type { RunStatus } from './status';
+import type { Step } from '../contracts/run';
+import { failureMessage } from './failure';
 
-export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
-
-/** One step of a run's timeline, as the status view and the report show it. */
-export interface Step {
-  id: string;
-  title: string;
-  status: StepStatus;
-  /** Workflow time (ms since epoch) the step started and ended. */
-  startedAt?: number;
-  endedAt?: number;
-  /** Steps sharing a group ran side by side. */
-  group?: string;
-  /** True for approval gates: their duration is human latency. */
-  gate?: boolean;
-  notes: string[];
-}
-
-/** The innermost, most useful message of a failure (an activity's or child's cause rather than "Activity task failed"). */
-export function failureMessage(err: unknown): string {
-  let e = err as Error & { cause?: unknown };
-  while ((e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) && e.cause) e = e.cause as Error & { cause?: unknown };
-  return e?.message ?? String(err);
-}
-
-/** The status a failed child run attached to its failure (its steps and what it did), if any. */
-export function childStatus(err: unknown): RunStatus | undefined {
-  const cause = err instanceof ChildWorkflowFailure ? err.cause : undefined;
-  const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
-  return details && typeof details === 'object' && 'steps' in details ? (details as RunStatus) : undefined;
-}
-
-/** The failure type of an error or of the activity failure it wraps. */
-export function failureType(err: unknown): string | undefined {
-  let e = err as Error & { cause?: unknown };
-  while (e instanceof ActivityFailure && e.cause) e = e.cause as Error & { cause?: unknown };
-  return e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined;
-}
-
-/** The phase a run ends in after a failure of this type: rejected or aborted at a gate, else failed. */
-export function failedPhase(type: string | undefined): 'rejected' | 'aborted' | 'failed' {
-  return type === FailureType.ApprovalRejected ? 'rejected' : type === FailureType.ApprovalTimedOut ? 'aborted' : 'failed';
-}
+/** A step as a run declares it up front. */
+export type PlannedStep = Pick<Step, 'id' | 'title'> & Partial<Pick<Step, 'group' | 'gate'>>;
 
 /** The ordered timeline of a run: steps are declared up front so the status view shows the whole plan. */
 export class Journal {
   readonly steps: Step[] = [];
 
   constructor(
-    plan: Array<Pick<Step, 'id' | 'title'> & Partial<Pick<Step, 'group' | 'gate'>>>,
+    plan: PlannedStep[],
     /** Each step's outcome is also an audit event (absent when replaying histories from before audit trails). */
     private readonly trail?: AuditTrail,
     /** A failed step is also published (absent when replaying histories from before notifications). */
@@ -114,29 +74,4 @@ export class Journal {
       if (failure) this.notifier?.stepFailed(step, failure.err);
     }
   }
-}
-
-/**
- * End a failed run the one way every run ends: phase and error from the failure (the compensation
- * appended to the message when `inMessage`), the steps never reached marked as such, the compensation
- * record, the notification, the run.end audit event and the drained trail; then fail the workflow with
- * the run's record attached (the CLI and drills read it from the failure details).
- */
-export async function failRun(
-  err: unknown,
-  run: { status: RunStatus; journal: Journal; trail?: AuditTrail; notifier?: Notifier },
-  compensations: () => string[],
-  opts: { inMessage?: boolean } = {},
-): Promise<never> {
-  const { status, journal, trail, notifier } = run;
-  const type = failureType(err);
-  status.phase = failedPhase(type);
-  status.error = { type, message: failureMessage(err) };
-  journal.markNotRun();
-  status.compensations = compensations();
-  if (opts.inMessage && status.compensations.length > 0) status.error.message += `; compensation: ${status.compensations.join('; ')}`;
-  await notifier?.finished(status);
-  trail?.record('run.end', { after: { phase: status.phase, error: status.error, compensations: status.compensations } });
-  status.audit = await drainQuietly(trail, status);
-  throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
 }

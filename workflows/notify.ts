@@ -2,12 +2,12 @@ import { CancellationScope, ChildWorkflowFailure, isCancellation, patched, upser
 import { scrubSecrets } from '../audit/scrub';
 import type { Runbook } from '../runbooks/schema';
 import type { AuditTrail } from './audit';
-import type { DrillResult } from './drill';
-import type { PendingGate } from './gates';
+import type { PendingGate } from '../contracts/gates';
+import { formatDuration } from '../contracts/duration';
 import { SEARCH_ATTRIBUTES, type ListedKind } from '../contracts/ids';
-import { failureMessage, failureType, type Step } from './journal';
+import { failureMessage, failureType } from './failure';
 import { notifications } from './proxies';
-import type { RunStatus } from './status';
+import type { DrillResult, NotificationEvent, NotificationRecord, RunStatus, Step } from '../contracts/run';
 
 /**
  * Patch id: runs publish their events to the runbook's SNS topic and record their outcome as a search
@@ -15,7 +15,6 @@ import type { RunStatus } from './status';
  */
 const NOTIFICATIONS = 'notifications-v1';
 
-export type NotificationEvent = 'approval.requested' | 'gate.escalated' | 'step.failed' | 'run.finished';
 
 /** The JSON body of every message drover publishes. */
 export interface NotificationMessage {
@@ -32,13 +31,6 @@ export interface NotificationMessage {
   [detail: string]: unknown;
 }
 
-/** What a run's notifications came to: kept in its status, so a topic that never answered is visible. */
-export interface NotificationRecord {
-  topicArn: string;
-  sent: number;
-  failed: Array<{ event: NotificationEvent; error: string }>;
-}
-
 /** SNS subjects: at most 100 printable ASCII characters on one line. */
 const SUBJECT_MAX = 100;
 /** Long texts (a preflight's list of problems) are cut: a message is a notice, the run's status has the rest. */
@@ -53,9 +45,9 @@ function cut(text: string): string {
   return text.length <= TEXT_MAX ? text : `${text.slice(0, TEXT_MAX - 3)}...`;
 }
 
+/** Durations in messages: whole seconds, and minutes at most (42s, 3m07s, 75m00s). */
 function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return formatDuration(ms, { precision: 'seconds', largestUnit: 'm' });
 }
 
 function errorOf(err: unknown): { type?: string; message: string } {

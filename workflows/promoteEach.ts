@@ -2,9 +2,10 @@ import { ApplicationFailure, ChildWorkflowFailure, executeChild } from '@tempora
 import { childIdFor, dbIn, worstRpo, type NamedDatabase } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
-import { childStatus, failureMessage, failureType, type Journal } from './journal';
+import type { Journal } from './journal';
+import { childStatus, failureMessage, failureType } from './failure';
 import { promoteReplica, type PromoteInput, type PromoteResult } from './promoteReplica';
-import type { DatabaseOutcome, RunStatus } from './status';
+import type { DatabaseOutcome, RunStatus } from '../contracts/run';
 
 /** A note about one database: unprefixed when the runbook has only one (as before `databases`). */
 export function aboutDatabase(count: number): (d: NamedDatabase, text: string) => string {

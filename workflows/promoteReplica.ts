@@ -1,14 +1,13 @@
-import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
-import { dbIn, findDatabase, databasesOf, writerZone } from '../runbooks/databases';
-import { AuditTrail, drainQuietly } from './audit';
+import { dbIn, findDatabase, databasesOf } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
 import { long, short } from './proxies';
-import { failedPhase, failureMessage, failureType, Journal } from './journal';
-import { Notifier } from './notify';
-import { startingStatus, statusQuery, type RunStatus } from './status';
-import { trustedStart, type RunbookInput } from './trusted';
-import { Gates } from './gates';
+import { failureMessage } from './failure';
+import type { RunStatus } from '../contracts/run';
+import type { RunbookInput } from './trusted';
+import { beginRun, Run } from './run';
+import { repointWriter } from './writer';
 import { standalonePromoteGate } from '../runbooks/approvers';
 
 export type PromoteMode = 'planned' | 'unplanned';
@@ -50,9 +49,7 @@ export interface PromoteResult extends RunStatus {
 export async function promoteReplica(input: PromoteInput): Promise<PromoteResult> {
   const { toRegion, mode } = input;
   const info = workflowInfo();
-  const starting = startingStatus({ workflowId: info.workflowId, runId: info.runId, kind: 'promote', runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', mode, fromRegion: '', targetRegion: toRegion, reason: input.reason, requestedBy: input.requestedBy, startedAt: info.runStartTime.getTime() });
-  setHandler(statusQuery, () => starting);
-  const { rb, workerOwned } = await trustedStart(input, (error) => ({ ...starting, phase: 'failed', error }));
+  const { rb, workerOwned } = await beginRun(input, { kind: 'promote', mode, fromRegion: '', targetRegion: toRegion, reason: input.reason, requestedBy: input.requestedBy });
   // A promotion started on its own (not a failover's or failback's child, whose parent asked) asks the runbook's
   // promote gate, else its failover gate.
   const gate = workerOwned && !info.parent ? standalonePromoteGate(rb) : undefined;
@@ -66,39 +63,24 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   const source = dbIn(rb, db, fromRegion);
   const aurora = db.engine === 'aurora-global';
   const fence = db.fence;
-  const trail = AuditTrail.open(rb);
-  const notifier = Notifier.open(rb, 'promote', trail, { mode });
-  const journal = new Journal([
-    ...(gate ? [{ id: `gate:${gate}`, title: gate === 'promote' ? 'Approval: promote' : 'Approval: promote (the failover gate: the runbook has no promote gate)', gate: true }] : []),
-    { id: 'fence', title: `Fence writes on ${source} (${fromRegion})` },
-    { id: 'wait-lag-zero', title: `Wait for replica lag 0 on ${target}` },
-    { id: 'promote', title: `Promote ${target} in ${toRegion}` },
-    { id: 'repoint-writer', title: `Point ${db.writerRecord.name} at ${target}` },
-    { id: 'verify-writer', title: 'Verify the new writer is standalone and available' },
-    { id: 'old-primary', title: `Record the final state of ${source}` },
-  ], trail, notifier);
-  const gates = gate ? new Gates(rb, trail, undefined, { requestedBy: input.requestedBy, notifier }) : undefined;
-  const status: RunStatus = {
-    workflowId: info.workflowId,
-    runId: info.runId,
-    kind: 'promote',
-    runbook: rb.name,
-    mode,
-    fromRegion,
-    targetRegion: toRegion,
-    reason: input.reason,
-    requestedBy: input.requestedBy,
-    objectives: { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo },
-    startedAt: info.runStartTime.getTime(),
-    phase: 'running',
-    decisions: gates?.decisions ?? [],
-    steps: journal.steps,
-    trafficPercent: 0,
-    notifications: notifier?.record,
-  };
-  setHandler(statusQuery, () => ({ ...status, audit: status.audit ?? trail?.anchor(), currentStep: journal.current()?.id, ...(gates?.pending ? { pendingGate: gates.pending, phase: 'waiting-approval' as const } : {}) }));
-  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, after: { kind: 'promote', mode, fromRegion, targetRegion: toRegion } });
-  trail?.flush();
+  const run = Run.open({
+    rb,
+    head: { kind: 'promote', mode, fromRegion, targetRegion: toRegion, reason: input.reason, requestedBy: input.requestedBy },
+    notifyAs: 'promote',
+    plan: [
+      ...(gate ? [{ id: `gate:${gate}`, title: gate === 'promote' ? 'Approval: promote' : 'Approval: promote (the failover gate: the runbook has no promote gate)', gate: true }] : []),
+      { id: 'fence', title: `Fence writes on ${source} (${fromRegion})` },
+      { id: 'wait-lag-zero', title: `Wait for replica lag 0 on ${target}` },
+      { id: 'promote', title: `Promote ${target} in ${toRegion}` },
+      { id: 'repoint-writer', title: `Point ${db.writerRecord.name} at ${target}` },
+      { id: 'verify-writer', title: 'Verify the new writer is standalone and available' },
+      { id: 'old-primary', title: `Record the final state of ${source}` },
+    ],
+    gates: gate ? { context: { requestedBy: input.requestedBy } } : false,
+    objectives: true,
+    start: { detail: `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, after: { kind: 'promote', mode, fromRegion, targetRegion: toRegion } },
+  });
+  const { journal, status, gates } = run;
 
   let fencedByUs = false;
   let promoted = false;
@@ -175,8 +157,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     // 4. Writer endpoint.
     if (input.repointWriter !== false && writer.endpoint) {
       await journal.run('repoint-writer', async () => {
-        const out = await short.upsertCname({ zone: writerZone(rb, db), name: db.writerRecord.name, value: writer.endpoint as string, ttl: db.writerRecord.ttl });
-        journal.note('repoint-writer', out.changeId ? `${out.before ?? '(none)'} -> ${out.after}` : `already ${out.after}`);
+        journal.note('repoint-writer', await repointWriter(rb, db, writer.endpoint as string));
       });
     } else journal.skip('repoint-writer', input.repointWriter === false ? 'repointed by the parent run' : 'no endpoint address (Aurora: the global writer endpoint follows)');
 
@@ -201,26 +182,16 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         journal.note('old-primary', `${source}: ${s.exists ? s.status : 'gone'}, ${s.fenced ? 'fenced' : 'not fenced'}${s.writable ? ', WRITABLE' : ''}`);
       });
     }
-    status.phase = 'completed';
     status.databases = [{ name: db.name, identifier: target, region: toRegion, promoted: true, rpo: status.rpo, writerEndpoint: writer.endpoint }];
-    await notifier?.finished(status);
-    trail?.record('run.end', { target: writer.arn || undefined, after: { phase: status.phase, rpo: status.rpo, newWriter: target } });
-    status.audit = await trail?.drain();
-    return { ...status, currentStep: undefined, newWriter: { region: toRegion, identifier: target, endpoint: writer.endpoint, arn: writer.arn }, oldPrimary };
+    const record = await run.complete({ target: writer.arn || undefined, after: { phase: 'completed', rpo: status.rpo, newWriter: target } });
+    return { ...record, newWriter: { region: toRegion, identifier: target, endpoint: writer.endpoint, arn: writer.arn }, oldPrimary };
   } catch (err) {
     if (fencedByUs && !promoted) {
       // Never leave the writer fenced with no promoted replica to take its place.
       await long.unfenceInstance({ region: fromRegion, identifier: source });
       journal.note('fence', `compensation: unfenced ${source} because the promotion did not happen`);
     }
-    const type = failureType(err);
     // A rejected or timed-out promote gate ends the run as rejected or aborted, as every run's gates do.
-    status.phase = failedPhase(type);
-    status.error = { type, message: failureMessage(err) };
-    status.databases = [{ name: db.name, identifier: target, region: toRegion, promoted, rpo: status.rpo, error: status.error.message }];
-    await notifier?.finished(status);
-    trail?.record('run.end', { after: { phase: status.phase, error: status.error } });
-    status.audit = await drainQuietly(trail, status);
-    throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
+    return run.fail(err, { settle: () => (status.databases = [{ name: db.name, identifier: target, region: toRegion, promoted, rpo: status.rpo, error: status.error?.message }]) });
   }
 }

@@ -1,17 +1,14 @@
-import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { ApplySummary, PlanSummary } from '../activities/iac';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { Runbook } from '../runbooks/schema';
-import { AuditTrail } from './audit';
 import { FailureType } from '../contracts/failures';
-import { Gates } from './gates';
+import type { Gates } from './gates';
 import { GATES_OF } from '../runbooks/approvers';
 import { type RequesterIdentity } from '../contracts/identity';
 import { runTag } from '../contracts/ids';
-import { failRun, Journal } from './journal';
-import { Notifier } from './notify';
 import { long, short } from './proxies';
-import { startingStatus, statusQuery, type RebuildRecord, type RunStatus } from './status';
-import { trustedStart, type RunbookInput } from './trusted';
+import type { ApplySummary, PlanSummary, RebuildRecord, RunStatus } from '../contracts/run';
+import type { RunbookInput } from './trusted';
+import { beginRun, Run } from './run';
 
 export interface RebuildInput extends RunbookInput {
   /** The region whose EKS cluster is recreated from code. */
@@ -42,15 +39,16 @@ export function describePlan(plan: PlanSummary): string {
 export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
   const { region } = input;
   const info = workflowInfo();
-  const starting = startingStatus({ workflowId: info.workflowId, runId: info.runId, kind: 'rebuild', runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', mode: 'planned', fromRegion: region, targetRegion: region, reason: input.reason, requestedBy: input.requestedBy, startedAt: info.runStartTime.getTime() });
-  setHandler(statusQuery, () => starting);
-  const { rb } = await trustedStart(input, (error) => ({ ...starting, phase: 'failed', error }));
-  const trail = AuditTrail.open(rb);
-  const notifier = Notifier.open(rb, 'rebuild', trail, { mode: 'planned' });
+  const head = { kind: 'rebuild', mode: 'planned', fromRegion: region, targetRegion: region, reason: input.reason, requestedBy: input.requestedBy } as const;
+  const { rb } = await beginRun(input, head);
   const cluster = rb.compute.clusters.find((c) => c.region === region);
   const hook = rb.rebuild?.redeploy;
-  const journal = new Journal(
-    [
+  const record: RebuildRecord = { region, cluster: cluster?.name ?? '', force: input.force ?? false };
+  const run = Run.open({
+    rb,
+    head,
+    notifyAs: 'rebuild',
+    plan: [
       { id: 'preflight', title: `Traffic is away from ${region}; the runbook can rebuild ${cluster?.name ?? 'its cluster'}` },
       ...(input.force ? [{ id: 'gate:rebuild-force', title: 'Approval: rebuild while traffic reaches the region', gate: true }] : []),
       { id: 'synthesize', title: 'Synthesize the cluster stack (CDK for Terraform)' },
@@ -61,32 +59,13 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
       { id: 'redeploy', title: hook ? `Redeploy: ${hook.command.join(' ')}` : 'Redeploy the applications' },
       { id: 'verify', title: `Verify ${region} (alarms and probes)` },
     ],
-    trail,
-    notifier,
-  );
-  const gates = new Gates(rb, trail, undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, notifier });
-  const record: RebuildRecord = { region, cluster: cluster?.name ?? '', force: input.force ?? false };
-  const status: RunStatus = {
-    workflowId: info.workflowId,
-    runId: info.runId,
-    kind: 'rebuild',
-    runbook: rb.name,
-    mode: 'planned',
-    fromRegion: region,
-    targetRegion: region,
-    reason: input.reason,
-    requestedBy: input.requestedBy,
-    startedAt: info.runStartTime.getTime(),
-    phase: 'running',
-    decisions: gates.decisions,
-    steps: journal.steps,
-    trafficPercent: 0,
-    rebuild: record,
-    notifications: notifier?.record,
-  };
-  setHandler(statusQuery, () => ({ ...status, audit: status.audit ?? trail?.anchor(), currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
-  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `rebuild of ${rb.name}'s cluster in ${region}: ${input.reason}`, after: { kind: 'rebuild', region, force: input.force ?? false } });
-  trail?.flush();
+    gates: { context: { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity } },
+    objectives: false,
+    record: { rebuild: record },
+    start: { detail: `rebuild of ${rb.name}'s cluster in ${region}: ${input.reason}`, after: { kind: 'rebuild', region, force: input.force ?? false } },
+  });
+  const { trail, journal } = run;
+  const gates = run.gates as Gates;
   const refuse = (message: string) => ApplicationFailure.create({ type: FailureType.RebuildRefused, message, nonRetryable: true });
   const approvalTimeout = input.options?.approvalTimeoutMs ?? 60 * 60_000;
 
@@ -174,16 +153,12 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     if (region === rb.regions.primary && (record.trafficOnRegion ?? []).length === 0) {
       record.next = `${region} is rebuilt and healthy; traffic stays in ${rb.regions.standby} until you fail back: drover failback <runbook file> --reason "..."`;
     }
-    status.phase = 'completed';
-    await notifier?.finished(status);
-    trail?.record('run.end', { after: { phase: status.phase, applied: applied.applied.length, clusterArn: record.clusterArn } });
-    status.audit = await trail?.drain();
-    return { ...status, currentStep: undefined };
+    return await run.complete({ after: { phase: 'completed', applied: applied.applied.length, clusterArn: record.clusterArn } });
   } catch (err) {
-    return failRun(err, { status, journal, trail, notifier }, () => [
+    return run.fail(err, { compensations: () => [
       journal.get('apply').status === 'pending'
         ? 'kept: nothing was applied; the state is as it was'
         : 'kept: what the apply completed, in the state backend; a new rebuild plans from there',
-    ]);
+    ] });
   }
 }

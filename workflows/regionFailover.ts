@@ -1,18 +1,19 @@
-import { ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import { databasesOf, writerZone, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
 import { long, probe as preflight, short } from './proxies';
-import { startingStatus, statusQuery, type RunStatus } from './status';
-import { AuditTrail } from './audit';
-import { Gates } from './gates';
+import type { RunStatus } from '../contracts/run';
+import type { Gates } from './gates';
 import { GATES_OF } from '../runbooks/approvers';
 import { type RequesterIdentity } from '../contracts/identity';
-import { failRun, failureMessage, Journal } from './journal';
-import { Notifier } from './notify';
+import type { Journal } from './journal';
+import { failureMessage } from './failure';
+import { beginRun, Run } from './run';
+import { repointWriter } from './writer';
 import { aboutDatabase, promoteEach } from './promoteEach';
 import { shiftProgressively } from './traffic';
-import { trustedStart, type DrillLink, type RunbookInput } from './trusted';
+import type { DrillLink, RunbookInput } from './trusted';
 
 /** Patch id: the database step runs the promoteReplica runbook as a child (histories before it replay the inline path). */
 const PROMOTE_AS_CHILD = 'promote-as-child-v1';
@@ -20,7 +21,7 @@ const PROMOTE_AS_CHILD = 'promote-as-child-v1';
 const PARALLEL_CLUSTERS = 'parallel-clusters-v1';
 /** Patch id: a real failover first stops the runbook's running drills (they fail back), then proceeds. */
 const PREEMPT_DRILLS = 'preempt-drills-v1';
-/** Patch id: a target region that is not the standby fails the run through failRun (run.end written, the trail drained). */
+/** Patch id: a target region that is not the standby fails the run like any failure (run.end written, the trail drained). */
 const TARGET_IN_RUN = 'target-in-run-v1';
 
 export type { DrillLink };
@@ -42,8 +43,6 @@ export interface FailoverInput extends RunbookInput {
   };
 }
 
-export type { RunStatus };
-export { statusQuery };
 export type FailoverResult = RunStatus;
 
 
@@ -55,9 +54,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   const { targetRegion, mode } = input;
   const info = workflowInfo();
   const startedAt = info.runStartTime.getTime();
-  const starting = startingStatus({ workflowId: info.workflowId, runId: info.runId, kind: 'failover', runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', mode, fromRegion: '', targetRegion, reason: input.reason, requestedBy: input.requestedBy, startedAt });
-  setHandler(statusQuery, () => starting);
-  const { rb, drill, requester } = await trustedStart(input, (error) => ({ ...starting, phase: 'failed', error }));
+  const { rb, drill, requester } = await beginRun(input, { kind: 'failover', mode, fromRegion: '', targetRegion, reason: input.reason, requestedBy: input.requestedBy });
   const fromRegion = rb.regions.primary;
   const scale = input.options?.timeScale ?? 1;
   const primaryLost = mode === 'unplanned';
@@ -65,41 +62,27 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   const dbs = databasesOf(rb);
   const single = dbs.length === 1;
   const about = aboutDatabase(dbs.length);
-  const trail = AuditTrail.open(rb);
-  const notifier = Notifier.open(rb, 'failover', trail, { mode, drill: drill?.workflowId });
-  const journal = new Journal([
-    ...(drill ? [] : [{ id: 'preempt-drills', title: 'Stop running drills (a real failover takes precedence)' }]),
-    { id: 'preflight', title: 'Preflight checks' },
-    { id: 'gate:failover', title: 'Approval: failover', gate: true },
-    { id: 'scale-compute', title: `Scale ${targetRegion} compute to active capacity`, group: 'act' },
-    { id: 'promote-database', title: single ? `Promote replica ${dbs[0].replica.identifier}` : `Promote ${dbs.length} replicas in parallel (${dbs.map((d) => d.name).join(', ')})`, group: 'act' },
-    { id: 'repoint-writer', title: single ? `Point ${dbs[0].writerRecord.name} at the new writer` : `Point ${dbs.length} writer records at the new writers` },
-    ...rb.dns.shift.steps.map((p) => ({ id: `traffic-${p}`, title: `Shift traffic to ${p}% ${targetRegion}, then soak` })),
-    { id: 'verify', title: 'Final verification' },
-  ], trail, notifier);
-  const gates = new Gates(rb, trail, drill?.autoApprove ? drill.workflowId : undefined, { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: drill?.workflowId, notifier, requester });
-  const status: RunStatus = {
-    workflowId: info.workflowId,
-    runId: info.runId,
-    kind: 'failover',
-    runbook: rb.name,
-    mode,
-    fromRegion,
-    targetRegion,
-    reason: input.reason,
-    requestedBy: input.requestedBy,
-    objectives: { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo },
+  const run = Run.open({
+    rb,
+    head: { kind: 'failover', mode, fromRegion, targetRegion, reason: input.reason, requestedBy: input.requestedBy },
+    notifyAs: 'failover',
     drill: drill?.workflowId,
-    startedAt,
-    phase: 'running',
-    decisions: gates.decisions,
-    steps: journal.steps,
-    trafficPercent: 0,
-    notifications: notifier?.record,
-  };
-  setHandler(statusQuery, () => ({ ...status, audit: status.audit ?? trail?.anchor(), currentStep: journal.current()?.id, pendingGate: gates.pending, phase: gates.pending ? 'waiting-approval' : status.phase }));
-  trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`, after: { kind: 'failover', mode, fromRegion, targetRegion, drill: drill?.workflowId } });
-  trail?.flush();
+    plan: [
+      ...(drill ? [] : [{ id: 'preempt-drills', title: 'Stop running drills (a real failover takes precedence)' }]),
+      { id: 'preflight', title: 'Preflight checks' },
+      { id: 'gate:failover', title: 'Approval: failover', gate: true },
+      { id: 'scale-compute', title: `Scale ${targetRegion} compute to active capacity`, group: 'act' },
+      { id: 'promote-database', title: single ? `Promote replica ${dbs[0].replica.identifier}` : `Promote ${dbs.length} replicas in parallel (${dbs.map((d) => d.name).join(', ')})`, group: 'act' },
+      { id: 'repoint-writer', title: single ? `Point ${dbs[0].writerRecord.name} at the new writer` : `Point ${dbs.length} writer records at the new writers` },
+      ...rb.dns.shift.steps.map((p) => ({ id: `traffic-${p}`, title: `Shift traffic to ${p}% ${targetRegion}, then soak` })),
+      { id: 'verify', title: 'Final verification' },
+    ],
+    gates: { autoApproveFor: drill?.autoApprove ? drill.workflowId : undefined, context: { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: drill?.workflowId, requester } },
+    objectives: true,
+    start: { detail: `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`, after: { kind: 'failover', mode, fromRegion, targetRegion, drill: drill?.workflowId } },
+  });
+  const { journal, status } = run;
+  const gates = run.gates as Gates;
 
   const badTarget = targetRegion !== rb.regions.standby
     ? ApplicationFailure.create({ type: FailureType.Validation, message: `target region ${targetRegion} is not the standby region ${rb.regions.standby} of ${rb.name}`, nonRetryable: true })
@@ -224,8 +207,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     await journal.run('repoint-writer', async () => {
       await Promise.all(writers.map(async (w) => {
         if (!w.endpoint) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${w.identifier} has no endpoint address`, nonRetryable: true });
-        const out = await short.upsertCname({ zone: writerZone(rb, w.db), name: w.db.writerRecord.name, value: w.endpoint, ttl: w.db.writerRecord.ttl });
-        journal.note('repoint-writer', about(w.db, out.changeId ? `${out.before ?? '(none)'} -> ${out.after}` : `already ${out.after}`));
+        journal.note('repoint-writer', about(w.db, await repointWriter(rb, w.db, w.endpoint)));
       }));
       if (single) status.newWriterEndpoint = writers[0].endpoint;
     });
@@ -253,17 +235,13 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
       journal.note('verify', `${traffic.length} records at 100% ${targetRegion}; health OK; ${single ? `writer ${perDb[0][0]}` : `${writers.length} writer records on their new writers`}`);
     });
 
-    status.phase = 'completed';
     const endedAt = journal.get('verify').endedAt ?? Date.now();
     const gateWaitMs = journal.steps.filter((s) => s.gate && s.startedAt && s.endedAt).reduce((sum, s) => sum + ((s.endedAt ?? 0) - (s.startedAt ?? 0)), 0);
     const ms = endedAt - startedAt;
     status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: ms <= rb.objectives.rto };
-    await notifier?.finished(status);
-    trail?.record('run.end', { after: { phase: status.phase, rtoMs: ms, rpo: status.rpo } });
-    status.audit = await trail?.drain();
-    return { ...status, currentStep: undefined };
+    return await run.complete({ after: { phase: 'completed', rtoMs: ms, rpo: status.rpo } });
   } catch (err) {
-    return failRun(err, { status, journal, trail, notifier }, () => leftState(journal, status, targetRegion));
+    return run.fail(err, { compensations: () => leftState(journal, status, targetRegion) });
   }
 }
 

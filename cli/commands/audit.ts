@@ -1,17 +1,18 @@
 import { Command } from 'commander';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { createAwsClients } from '../../activities/aws/clients';
+import { createAwsClients } from '../../aws/clients';
 import { checkAnchor, compareCopies, type AuditAnchor } from '../../audit/anchor';
 import type { AuditEvent, AuditRunRef } from '../../audit/chain';
 import { verifyChain, type ChainVerdict } from '../../audit/hash';
 import { renderAuditCsv, renderAuditJson, renderAuditMarkdown, renderTimeline, type AuditTrail } from '../../audit/render';
-import { AuditStoreError, defaultAuditDir, JsonlStore, S3Store, type AuditStore, type S3Tamper } from '../../audit/store';
+import { defaultAuditDir, JsonlStore } from '../../audit/jsonl-store';
+import { S3Store, type S3Tamper } from '../../audit/s3-store';
+import { AuditStoreError, type AuditStore } from '../../audit/store';
 import { anchorOf, lookupRun, type AnchoredRun, type RecordedAudit } from '../audit-runs';
 import { awsConfig, withClient } from '../context';
-import { CliError, EXIT, type CliIO } from '../io';
+import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions } from '../options';
-import type { SetExit } from './index';
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'expected an AWS region such as ap-southeast-1' });
 

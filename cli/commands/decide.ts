@@ -4,13 +4,12 @@ import { z } from 'zod';
 import { localPublicIdentityKey } from '../../activities/sealing';
 import { approveUpdate, rejectUpdate } from '../../contracts/messages';
 import { type SealedIdentity } from '../../contracts/identity';
-import type { RunStatus } from '../../workflows/status';
+import type { RunStatus } from '../../contracts/run';
 import { withClient } from '../context';
-import { CliError, EXIT, type CliIO } from '../io';
+import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions } from '../options';
 import { answeredByWorker } from '../runs';
 import { sealAsCaller } from '../sign';
-import type { SetExit } from './index';
 
 const approveOptions = z.object({
   gate: z.string({ error: 'required: the gate to approve (shown by drover status)' }).trim().min(1, { error: 'required: the gate to approve (shown by drover status)' }),

@@ -3,11 +3,10 @@ import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { createAwsClients } from '../../activities/aws/clients';
-import { pointProbesAt, startLagFeeders, startRegionApps } from '../../infra/local/apps';
-import { seedRunbook } from '../../infra/local/seed';
-import { readDevState, resetMoto, resolveEndpoints } from '../../infra/local/stack';
-import { droverHome } from '../../infra/local/tools';
+import { createAwsClients } from '../../aws/clients';
+import { readDevState } from '../../config/dev-state';
+import { resolveEndpoints } from '../../config/endpoints';
+import { droverHome } from '../../config/home';
 import { buildReport } from '../../reports/report';
 import { MemoryRunbookSource } from '../../runbooks/source';
 import { renderHtml } from '../../reports/render';
@@ -15,14 +14,24 @@ import { approveUpdate } from '../../contracts/messages';
 import type { FailoverInput } from '../../workflows/regionFailover';
 import { awsConfig, loadRunbookOrThrow, withClient } from '../context';
 import { runReportInput } from '../drills';
-import { CliError, EXIT, type CliIO } from '../io';
+import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions } from '../options';
 import { exitCodeFor, watchRun } from '../runs';
 import { failoverWorkflowId } from '../temporal';
+import { WORKFLOW_TYPES } from '../../contracts/ids';
+import type { WorkflowOf } from '../workflows';
 import { startAttributes } from '../visibility';
 import { createWorker, quietRuntime } from '../worker';
-import { devUp } from './dev';
-import type { SetExit } from './index';
+
+/**
+ * The embedded stack's code (infra/local/, cli/dev-stack.ts), loaded only when a demo command runs: cli/commands/index.ts
+ * loads this file for every drover command, `drover worker` included, and a production worker must not load the embedded
+ * stack (test/production-imports.unit.test.ts).
+ */
+async function embeddedStack() {
+  const [apps, seed, stack, dev] = await Promise.all([import('../../infra/local/apps'), import('../../infra/local/seed'), import('../../infra/local/stack'), import('../dev-stack')]);
+  return { ...apps, ...seed, resetMoto: stack.resetMoto, devUp: dev.devUp };
+}
 
 const DEFAULT_RUNBOOK = path.join(__dirname, '../../runbooks/apnakart.yaml');
 
@@ -52,6 +61,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
     .action(async (file: string, opts: { json?: boolean }) => {
       const rb = loadRunbookOrThrow(file);
       const endpoint = emulatorEndpoint();
+      const { seedRunbook } = await embeddedStack();
       const actions = await seedRunbook(rb, awsConfig());
       if (opts.json) io.out(JSON.stringify(actions, null, 2));
       else {
@@ -70,6 +80,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
     .action(async (raw: unknown) => {
       const opts = parseOptions(runOptions, raw);
       const loaded = loadRunbookOrThrow(opts.runbook);
+      const { devUp, resetMoto, startRegionApps, pointProbesAt, seedRunbook, startLagFeeders } = await embeddedStack();
 
       io.out('== 1. embedded stack (Temporal dev server + moto)');
       await devUp(io, { temporalPort: 7233, uiPort: 8233, motoPort: 5055 });
@@ -115,7 +126,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
             let runId: string;
             try {
               const attributes = await startAttributes(client, io, { runbook: rb.name, kind: 'failover', mode: input.mode, requestedBy: input.requestedBy });
-              runId = (await client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input], ...attributes })).firstExecutionRunId;
+              runId = (await client.workflow.start<WorkflowOf<'failover'>>(WORKFLOW_TYPES.failover, { taskQueue, workflowId, args: [input], ...attributes })).firstExecutionRunId;
             } catch (e) {
               if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`a failover of ${rb.name} is already running (${workflowId})`, EXIT.REFUSED);
               throw e;

@@ -7,17 +7,17 @@ import { buildReport, trendPoint } from '../../reports/report';
 import { renderTrendTable } from '../../reports/render';
 import { timeZone } from '../../runbooks/schema';
 import type { DrillInput } from '../../workflows/drill';
-import { drillScheduleId, DRILL_WORKFLOW_TYPE, manualDrillWorkflowId, MEMO_RUNBOOK, scheduledDrillWorkflowId } from '../../contracts/ids';
+import { drillScheduleId, DRILL_WORKFLOW_TYPE, manualDrillWorkflowId, MEMO_RUNBOOK, scheduledDrillWorkflowId, WORKFLOW_TYPES } from '../../contracts/ids';
+import type { WorkflowOf } from '../workflows';
 import { GATES_OF, requesterMustBeVerified } from '../../runbooks/approvers';
 import { currentUser, loadRunbookForRun, loadRunbookOrThrow, withClient } from '../context';
 import { drillReportInput, followDrill, recentDrills } from '../drills';
-import { CliError, EXIT, type CliIO } from '../io';
+import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions, runOptions } from '../options';
 import { proveRequester } from '../runs';
 import { ensureCallerCredentials } from '../sign';
 import { taskQueue } from '../temporal';
 import { startAttributes } from '../visibility';
-import type { SetExit } from './index';
 
 const runDrillOptions = z.object({
   reason: runOptions.reason.optional(),
@@ -101,7 +101,7 @@ export function drillCommand(io: CliIO, setExit: SetExit): Command {
         const attributes = await startAttributes(client, io, { runbook: rb.name, kind: 'drill', mode: 'drill', requestedBy: input.requestedBy });
         let runId: string;
         try {
-          runId = (await client.workflow.start(DRILL_WORKFLOW_TYPE, { taskQueue: taskQueue(), workflowId, args: [input], memo: { [MEMO_RUNBOOK]: rb.name }, ...attributes })).firstExecutionRunId;
+          runId = (await client.workflow.start<WorkflowOf<'drill'>>(WORKFLOW_TYPES.drill, { taskQueue: taskQueue(), workflowId, args: [input], memo: { [MEMO_RUNBOOK]: rb.name }, ...attributes })).firstExecutionRunId;
         } catch (e) {
           if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`drill ${workflowId} already exists; try again in a second`, EXIT.REFUSED);
           throw e;

@@ -1,12 +1,11 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { FailbackInput } from '../../workflows/failback';
-import type { RunStatus } from '../../workflows/status';
+import type { RunStatus } from '../../contracts/run';
 import { currentUser, loadRunbookForRun, withClient } from '../context';
-import { CliError, EXIT, type CliIO } from '../io';
+import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { addRunOptions, parseOptions, runOptions } from '../options';
 import { fetchStatus, latestRun, startAndFollow } from '../runs';
-import type { SetExit } from './index';
 
 const options = z.object({ ...runOptions });
 
@@ -32,7 +31,6 @@ export function failbackCommand(io: CliIO, setExit: SetExit): Command {
           kind: 'failback',
           runbook: runbook.name,
           rb: runbook,
-          workflowType: 'failback',
           input,
           summary: `failback of ${runbook.name} to ${runbook.regions.primary}`,
           detach: opts.detach,

@@ -2,10 +2,9 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import type { FailoverInput } from '../../workflows/regionFailover';
 import { currentUser, loadRunbookForRun, withClient } from '../context';
-import { CliError, EXIT, type CliIO } from '../io';
+import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { addRunOptions, modeOption, parseOptions, runOptions } from '../options';
 import { startAndFollow } from '../runs';
-import type { SetExit } from './index';
 
 const options = z.object({
   to: z.string({ error: 'required: the region to fail over to' }).min(1),
@@ -39,7 +38,7 @@ export function failoverCommand(io: CliIO, setExit: SetExit): Command {
         options: opts.timeScale ? { timeScale: opts.timeScale } : undefined,
       };
       const summary = `${input.mode} failover of ${runbook.name} to ${input.targetRegion}`;
-      const code = await withClient((client) => startAndFollow(client, io, { kind: 'failover', runbook: runbook.name, rb: runbook, workflowType: 'regionFailover', input, summary, detach: opts.detach, json: opts.json }));
+      const code = await withClient((client) => startAndFollow(client, io, { kind: 'failover', runbook: runbook.name, rb: runbook, input, summary, detach: opts.detach, json: opts.json }));
       setExit(code);
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliIO, ExitCode } from '../io';
+import type { CliIO, SetExit } from '../io';
 import { auditCommand } from './audit';
 import { approveCommand, rejectCommand } from './decide';
 import { demoCommand } from './demo';
@@ -15,8 +15,6 @@ import { statusCommand } from './status';
 import { validateCommand } from './validate';
 import { workerCommand } from './worker';
 
-/** Sets the exit code of the command being run. */
-export type SetExit = (code: ExitCode) => void;
 
 /** Every drover command, one per file. */
 export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {

@@ -3,10 +3,9 @@ import { z } from 'zod';
 import { databasesOf, findDatabase } from '../../runbooks/databases';
 import type { PromoteInput } from '../../workflows/promoteReplica';
 import { currentUser, loadRunbookForRun, withClient } from '../context';
-import { CliError, EXIT, type CliIO } from '../io';
+import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { addRunOptions, modeOption, parseOptions, runOptions } from '../options';
 import { startAndFollow } from '../runs';
-import type { SetExit } from './index';
 
 const options = z.object({
   to: z.string({ error: 'required: the region whose database becomes the writer' }).min(1),
@@ -40,7 +39,7 @@ export function promoteCommand(io: CliIO, setExit: SetExit): Command {
       const several = databasesOf(runbook).length > 1;
       const input: PromoteInput = { runbookRef: ref, toRegion: opts.to, mode: opts.mode, reason: opts.reason, requestedBy: opts.requestedBy ?? currentUser(), ...(several ? { database: db.name } : {}) };
       const summary = `${input.mode} promotion of ${runbook.name}'s database${several ? ` ${db.name}` : ''} in ${input.toRegion}`;
-      const code = await withClient((client) => startAndFollow(client, io, { kind: 'promote', runbook: runbook.name, rb: runbook, workflowType: 'promoteReplica', input, summary, detach: opts.detach, json: opts.json }));
+      const code = await withClient((client) => startAndFollow(client, io, { kind: 'promote', runbook: runbook.name, rb: runbook, input, summary, detach: opts.detach, json: opts.json }));
       setExit(code);
     });
 }

@@ -2,10 +2,9 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import type { RebuildInput } from '../../workflows/rebuildCluster';
 import { currentUser, loadRunbookForRun, withClient } from '../context';
-import { CliError, EXIT, type CliIO } from '../io';
+import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { addRunOptions, parseOptions, runOptions } from '../options';
 import { startAndFollow } from '../runs';
-import type { SetExit } from './index';
 
 const options = z.object({
   region: z.string({ error: 'required: the region whose cluster is rebuilt' }).min(1),
@@ -36,7 +35,7 @@ export function rebuildCommand(io: CliIO, setExit: SetExit): Command {
       if (problems.length > 0) throw new CliError('cannot rebuild', EXIT.USAGE, problems);
       const input: RebuildInput = { runbookRef: ref, region: opts.region, reason: opts.reason, requestedBy: opts.requestedBy ?? currentUser(), force: opts.force };
       const summary = `rebuild of ${runbook.name}'s cluster in ${opts.region}${opts.force ? ' (forced)' : ''}`;
-      const code = await withClient((client) => startAndFollow(client, io, { kind: 'rebuild', runbook: runbook.name, rb: runbook, workflowType: 'rebuildCluster', input, summary, detach: opts.detach, json: opts.json }));
+      const code = await withClient((client) => startAndFollow(client, io, { kind: 'rebuild', runbook: runbook.name, rb: runbook, input, summary, detach: opts.detach, json: opts.json }));
       setExit(code);
     });
 }

@@ -5,9 +5,8 @@ import { buildReport, trendPoint } from '../../reports/report';
 import { renderHtml, renderJson, renderMarkdown } from '../../reports/render';
 import { withClient } from '../context';
 import { drillReportInput, recentDrills, reportInputFor } from '../drills';
-import { EXIT, type CliIO } from '../io';
+import { EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions } from '../options';
-import type { SetExit } from './index';
 
 const options = z.object({
   format: z.enum(['md', 'json', 'html'], { error: 'expected "md", "json" or "html"' }).default('md'),

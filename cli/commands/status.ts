@@ -3,10 +3,9 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { DRILL_WORKFLOW_TYPE } from '../../contracts/ids';
 import { withClient } from '../context';
 import { drillStatusLines, fetchDrill, followDrill } from '../drills';
-import type { CliIO } from '../io';
+import type { CliIO, SetExit } from '../io';
 import { renderStatus } from '../render';
 import { fetchStatus, followRun } from '../runs';
-import type { SetExit } from './index';
 
 /** `drover status RUN [--watch] [--json]`: steps with durations, current step, pending gate, RTO/RPO. */
 export function statusCommand(io: CliIO, setExit: SetExit): Command {

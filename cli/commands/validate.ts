@@ -3,8 +3,7 @@ import { databasesOf } from '../../runbooks/databases';
 import { readFileSync } from 'node:fs';
 import { formatProblems, loadRunbookFile } from '../../runbooks/load';
 import { runbookDigest } from '../../runbooks/source';
-import { EXIT, type CliIO } from '../io';
-import type { SetExit } from './index';
+import { EXIT, type CliIO, type SetExit } from '../io';
 
 /** `drover validate FILE`: report every problem in a runbook, exit 2 if there is any. */
 export function validateCommand(io: CliIO, setExit: SetExit): Command {

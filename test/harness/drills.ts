@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { exec } from '../../cli/main';
-import type { DrillResult } from '../../workflows/drill';
-import type { RunStatus } from '../../workflows/status';
+import type { DrillResult, RunStatus } from '../../contracts/run';
 import { captureIO, eventually } from './fixtures';
 import { testTemporalAddress } from './servers';
 

@@ -22,7 +22,7 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { createAwsClients } from '../../activities/aws/clients';
+import { createAwsClients } from '../../aws/clients';
 import { MemoryRunbookSource } from '../../runbooks/source';
 import { pointProbesAt, startLagFeeders, startRegionApps } from '../../infra/local/apps';
 import { seedRunbook } from '../../infra/local/seed';
@@ -34,7 +34,7 @@ import { approveUpdate } from '../../contracts/messages';
 
 /** The recording worker's runbooks: runs name them, the worker runs its copy. */
 const recorded = new MemoryRunbookSource('record');
-import type { RunStatus } from '../../workflows/regionFailover';
+import type { RunStatus } from '../../contracts/run';
 
 /** ApnaKart with three databases (orders, payments, catalog) in place of its one, writer records in its zone. */
 function threeDatabases(rb: Runbook): Runbook {

@@ -1,0 +1,133 @@
+import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Runbook } from '../runbooks/schema';
+import { AuditTrail, drainQuietly } from './audit';
+import { Gates, type GateContext } from './gates';
+import { Journal, type PlannedStep } from './journal';
+import { failedPhase, failureMessage, failureType } from './failure';
+import { Notifier } from './notify';
+import type { ListedKind } from '../contracts/ids';
+import { statusQuery, type RunStatus } from '../contracts/run';
+import { startingStatus } from './status';
+import { trustedStart, type RunbookInput, type TrustedStart } from './trusted';
+
+/**
+ * One run's lifecycle, the same for every runbook that moves something (failover, promotion, failback,
+ * rebuild): `beginRun` answers the status query and resolves what the run may trust; `openRun` builds the
+ * trail, notifier, journal, gates and status, registers the status query and writes `run.start`; the run
+ * ends through `complete` or `fail`. The order of what these issue (patch markers, the audit flushes)
+ * is the order each runbook issued before this module existed: the committed replay histories guard it.
+ */
+
+/** What a run says about itself before its runbook is resolved, and in its record. */
+export type RunHead = Pick<RunStatus, 'kind' | 'mode' | 'fromRegion' | 'targetRegion' | 'reason' | 'requestedBy'>;
+
+/**
+ * The run's status query answers at once (with what the run was asked), then the worker resolves the
+ * runbook; a refused runbook ends the run with that starting record, marked failed.
+ */
+export async function beginRun(input: RunbookInput, head: RunHead): Promise<TrustedStart> {
+  const info = workflowInfo();
+  const starting = startingStatus({ workflowId: info.workflowId, runId: info.runId, runbook: input.runbookRef?.name ?? input.runbook?.name ?? '', startedAt: info.runStartTime.getTime(), ...head });
+  setHandler(statusQuery, () => starting);
+  return trustedStart(input, (error) => ({ ...starting, phase: 'failed', error }));
+}
+
+export interface RunOpening {
+  rb: Runbook;
+  head: RunHead;
+  /** What notifications call the run ("failover of apnakart"). */
+  notifyAs: ListedKind;
+  /** The drill this run belongs to, if any. */
+  drill?: string;
+  /** The timeline, declared up front. */
+  plan: PlannedStep[];
+  /** The run's gates: `false` for a run that asks none (a promotion its parent asked for). */
+  gates: false | { autoApproveFor?: string; context: Omit<GateContext, 'notifier'> };
+  /** Whether the record carries the runbook's recovery objectives (a rebuild's does not). */
+  objectives: boolean;
+  /** Kind-specific parts of the record (a rebuild's own record). */
+  record?: Pick<RunStatus, 'rebuild'>;
+  /** The run.start audit event. */
+  start: { detail: string; after: Record<string, unknown> };
+}
+
+/** A run in progress: what it records to, asks, and shows. */
+export class Run {
+  private constructor(
+    readonly trail: AuditTrail | undefined,
+    readonly notifier: Notifier | undefined,
+    readonly journal: Journal,
+    readonly gates: Gates | undefined,
+    readonly status: RunStatus,
+  ) {}
+
+  /** Open the run: its trail, notifier, journal, gates and status (in that order), the status query, and run.start. */
+  static open(o: RunOpening): Run {
+    const info = workflowInfo();
+    const trail = AuditTrail.open(o.rb);
+    const notifier = Notifier.open(o.rb, o.notifyAs, trail, { mode: o.head.mode, drill: o.drill });
+    const journal = new Journal(o.plan, trail, notifier);
+    const gates = o.gates ? new Gates(o.rb, trail, o.gates.autoApproveFor, { ...o.gates.context, notifier }) : undefined;
+    const status: RunStatus = {
+      workflowId: info.workflowId,
+      runId: info.runId,
+      kind: o.head.kind,
+      runbook: o.rb.name,
+      mode: o.head.mode,
+      fromRegion: o.head.fromRegion,
+      targetRegion: o.head.targetRegion,
+      reason: o.head.reason,
+      requestedBy: o.head.requestedBy,
+      ...(o.objectives ? { objectives: { rtoMs: o.rb.objectives.rto, rpoMs: o.rb.objectives.rpo } } : {}),
+      ...(o.drill ? { drill: o.drill } : {}),
+      startedAt: info.runStartTime.getTime(),
+      phase: 'running',
+      decisions: gates?.decisions ?? [],
+      steps: journal.steps,
+      trafficPercent: 0,
+      ...o.record,
+      notifications: notifier?.record,
+    };
+    setHandler(statusQuery, () => ({ ...status, audit: status.audit ?? trail?.anchor(), currentStep: journal.current()?.id, pendingGate: gates?.pending, phase: gates?.pending ? 'waiting-approval' : status.phase }));
+    trail?.record('run.start', { actor: { id: o.head.requestedBy, verified: false }, detail: o.start.detail, after: o.start.after });
+    trail?.flush();
+    return new Run(trail, notifier, journal, gates, status);
+  }
+
+  /**
+   * End a run that did everything: phase completed, the notification (with `notified` added to the record
+   * it sends), the run.end event, and the drained trail, whose anchor the returned record carries.
+   */
+  async complete(end: { target?: string; after: Record<string, unknown> }, notified?: Partial<RunStatus>): Promise<RunStatus> {
+    const status = this.status;
+    status.phase = 'completed';
+    await this.notifier?.finished(notified ? { ...status, ...notified } : status);
+    this.trail?.record('run.end', end.target ? { target: end.target, after: end.after } : { after: end.after });
+    status.audit = await this.trail?.drain();
+    return { ...status, currentStep: undefined };
+  }
+
+  /**
+   * End a failed run the one way every run ends: phase and error from the failure (the compensation
+   * appended to the message when `inMessage`), the steps never reached marked as such, the compensation
+   * record (when the run keeps one), `settle` for what the kind adds to its record, the notification, the
+   * run.end audit event and the drained trail; then fail the workflow with the run's record attached (the
+   * CLI and drills read it from the failure details).
+   */
+  async fail(err: unknown, opts: { compensations?: () => string[]; inMessage?: boolean; settle?: () => void } = {}): Promise<never> {
+    const { status, journal, trail, notifier } = this;
+    const type = failureType(err);
+    status.phase = failedPhase(type);
+    status.error = { type, message: failureMessage(err) };
+    journal.markNotRun();
+    if (opts.compensations) {
+      status.compensations = opts.compensations();
+      if (opts.inMessage && status.compensations.length > 0) status.error.message += `; compensation: ${status.compensations.join('; ')}`;
+    }
+    opts.settle?.();
+    await notifier?.finished(status);
+    trail?.record('run.end', { after: { phase: status.phase, error: status.error, ...(opts.compensations ? { compensations: status.compensations } : {}) } });
+    status.audit = await drainQuietly(trail, status);
+    throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
+  }
+}
