@@ -1,6 +1,6 @@
 import ms from 'ms';
 import { z } from 'zod';
-import { isPinnedPrincipal, patternOutsideAccount, PINNED_SESSION, seatsAvailable, unpinnedRoles } from './approvers';
+import { isPinnedPrincipal, patternOutsideAccount, PINNED_SESSION, seatsAvailable, unpinnedRoles } from './principals';
 
 /** Quote a list of choices the way error messages show them: "a", "b" or "c". */
 function choices(values: readonly string[]): string {
