@@ -4,20 +4,56 @@ import ms from 'ms';
 import type { DrillWindow, Runbook, Weekday } from '../runbooks/schema';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, RUN_KINDS, runWorkflowId } from '../contracts/ids';
 
-/** Weekday and minute of the day of `at` in `timeZone`. */
-function localTime(at: Date, timeZone: string): { day: Weekday; minute: number } {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return { day: get('weekday').toLowerCase().slice(0, 3) as Weekday, minute: Number(get('hour')) * 60 + Number(get('minute')) };
+const DAY_MS = 86_400_000;
+const WEEKDAYS: Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+/** The wall clock in `timeZone` at instant `t`: its calendar date (as a UTC midnight) and minute of the day. */
+function wallClock(t: number, timeZone: string): { date: number; minute: number } {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(t));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? '0');
+  return { date: Date.UTC(get('year'), get('month') - 1, get('day')), minute: get('hour') * 60 + get('minute') + get('second') / 60 };
+}
+
+/** How far `timeZone`'s wall clock is ahead of UTC at instant `t`, in ms. */
+function offsetAt(t: number, timeZone: string): number {
+  const w = wallClock(t, timeZone);
+  return w.date + w.minute * 60_000 - t;
 }
 
 const minuteOf = (clock: string) => Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3, 5));
 
-/** True when `at` falls inside one of the windows (from inclusive, to exclusive, in each window's zone). */
+/**
+ * The instant a window opens on local date `date` (a UTC midnight): the first instant whose wall clock on that
+ * date reads `from` or later. When a daylight-saving jump skips `from` (01:00 on a spring-forward night in
+ * London), that is the jump itself; when `from` happens twice (autumn), the first time.
+ */
+function opensAt(date: number, fromMinute: number, timeZone: string): number | undefined {
+  const wall = date + fromMinute * 60_000;
+  // The zone's offset on either side of that wall time: at most two around a transition.
+  const candidates = [...new Set([offsetAt(wall - DAY_MS / 2, timeZone), offsetAt(wall + DAY_MS / 2, timeZone), offsetAt(wall, timeZone)])].map((o) => wall - o);
+  const valid = candidates.filter((t) => {
+    const w = wallClock(t, timeZone);
+    return w.date === date && w.minute >= fromMinute;
+  });
+  return valid.length > 0 ? Math.min(...valid) : undefined;
+}
+
+/**
+ * True when `at` falls inside one of the windows. A window opens when its zone's clock first reaches `from`
+ * on one of its days and stays open for exactly `to` minus `from` (from inclusive, to exclusive), whatever
+ * the clocks do in between: on a daylight-saving night a 01:00-02:00 window in Europe/London opens at the
+ * jump and lasts one hour, rather than never opening in spring or lasting two hours in autumn.
+ */
 export function inDrillWindow(windows: DrillWindow[], at: Date): boolean {
+  const t = at.getTime();
   return windows.some((w) => {
-    const t = localTime(at, w.timezone);
-    return w.days.includes(t.day) && t.minute >= minuteOf(w.from) && t.minute < minuteOf(w.to);
+    const today = wallClock(t, w.timezone).date;
+    // A window opened on the local day before may still be open (its length is elapsed time).
+    return [today, today - DAY_MS].some((date) => {
+      if (!w.days.includes(WEEKDAYS[new Date(date).getUTCDay()])) return false;
+      const open = opensAt(date, minuteOf(w.from), w.timezone);
+      return open !== undefined && t >= open && t < open + (minuteOf(w.to) - minuteOf(w.from)) * 60_000;
+    });
   });
 }
 
