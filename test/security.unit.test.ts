@@ -125,7 +125,7 @@ describe('the worker runs its own copy of a runbook', () => {
   });
 
   test('given a run the workers refused, drover status shows where it was going and why it ended, with no invented source region', () => {
-    // What startingStatus (workflows/status.ts) gives a run refused before its runbook loaded.
+    // What startingStatus (workflows/run.ts) gives a run refused before its runbook loaded.
     const s: RunStatus = { workflowId: 'failover-apnakart', runId: 'r1', kind: 'failover', runbook: 'apnakart', mode: 'planned', fromRegion: '', targetRegion: 'ap-southeast-1', reason: 'edited', requestedBy: 'ic', startedAt: 0, phase: 'failed', decisions: [], steps: [], trafficPercent: 0 };
     expect(renderStatus(s, 0).slice(0, 2)).toEqual(['failover apnakart: to ap-southeast-1 (planned), requested by ic: edited', 'run failover-apnakart / r1   phase: failed   traffic on ap-southeast-1: 0%']);
   });

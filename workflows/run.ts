@@ -7,7 +7,6 @@ import { failedPhase, failureMessage, failureType } from './failure';
 import { Notifier } from './notify';
 import type { ListedKind } from '../contracts/ids';
 import { statusQuery, type RunStatus } from '../contracts/run';
-import { startingStatus } from './status';
 import { trustedStart, type RunbookInput, type TrustedStart } from './trusted';
 
 /**
@@ -20,6 +19,11 @@ import { trustedStart, type RunbookInput, type TrustedStart } from './trusted';
 
 /** What a run says about itself before its runbook is resolved, and in its record. */
 export type RunHead = Pick<RunStatus, 'kind' | 'mode' | 'fromRegion' | 'targetRegion' | 'reason' | 'requestedBy'>;
+
+/** What a run shows before its runbook is resolved (and the record it ends with if the worker refuses the runbook). */
+function startingStatus(run: RunHead & Pick<RunStatus, 'workflowId' | 'runId' | 'runbook' | 'startedAt'>): RunStatus {
+  return { ...run, phase: 'running', decisions: [], steps: [], trafficPercent: 0 };
+}
 
 /**
  * The run's status query answers at once (with what the run was asked), then the worker resolves the
