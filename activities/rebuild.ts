@@ -1,5 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Sha256 } from '@smithy/core/checksum';
+import { HttpRequest } from '@smithy/core/protocols';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { ApplicationFailure } from '@temporalio/common';
 import YAML from 'yaml';
 import { scrubSecrets } from '../audit/scrub';
@@ -7,7 +10,7 @@ import type { StackVariant } from '../infra/eks/stack';
 import { droverHome } from '../config/home';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
-import type { EksApi } from '../aws/clients';
+import { stsEndpoint, type EksApi } from '../aws/clients';
 import { aws } from '../aws/errors';
 import { superviseProcess } from '../processes/supervisor';
 import { inActivity, pollUntil } from './wait';
@@ -23,6 +26,19 @@ export interface RebuildDeps {
   home?: () => string;
   /** Require this AWS provider version (a local mirror's build) instead of the bindings' own. */
   awsProviderVersion?: string;
+  /** The credentials the redeploy hook's EKS token is signed with; default: the region's EKS client's own. */
+  credentials?: (region: string) => Promise<SigningCredentials>;
+  /** How long a redeploy hook has between SIGTERM and SIGKILL when it times out or is cancelled; default 10 s. */
+  hookGraceMs?: number;
+  /** How often the hook's EKS token is signed anew while it runs; default 5 minutes. */
+  tokenRefreshMs?: number;
+}
+
+/** AWS credentials, as SigV4 signs with them. */
+export interface SigningCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
 }
 
 export interface SynthesizedStack {
@@ -41,6 +57,92 @@ export interface RedeployResult {
 }
 
 const TAIL_LINES = 40;
+
+/**
+ * What the redeploy hook inherits from the worker's environment, and nothing else: the command search
+ * path, the locale and time zone, the temporary directory, and how to reach the network (proxies and
+ * CA bundles, as the worker reaches AWS). Never the worker's AWS credentials (AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, the container and web-identity credential
+ * variables), Temporal's or drover's own settings (TEMPORAL_*, DROVER_*), or anything else.
+ */
+export const HOOK_INHERITED_ENV = [
+  'PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR',
+  'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
+] as const;
+
+/**
+ * The redeploy hook's whole environment: HOOK_INHERITED_ENV from the worker's, then what drover sets.
+ * HOME is a directory of the run's own, so no tool finds the worker's ~/.aws, ~/.kube or ~/.config;
+ * AWS_EC2_METADATA_DISABLED=true keeps AWS SDKs and the AWS CLI from taking the instance role's
+ * credentials from IMDS ("IMDS credential provider", AWS SDKs and Tools Reference Guide: `true` - do
+ * not use IMDS to obtain credentials); KUBECONFIG, DROVER_RUNBOOK, DROVER_REGION, DROVER_CLUSTER.
+ */
+export function hookEnvironment(worker: NodeJS.ProcessEnv, own: { home: string; kubeconfig: string; runbook: string; region: string; cluster: string }): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of HOOK_INHERITED_ENV) {
+    const value = worker[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return {
+    ...env,
+    HOME: own.home,
+    KUBECONFIG: own.kubeconfig,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    DROVER_RUNBOOK: own.runbook,
+    DROVER_REGION: own.region,
+    DROVER_CLUSTER: own.cluster,
+  };
+}
+
+/**
+ * How often the hook's EKS token is signed anew while it runs. A token is accepted for 15 minutes
+ * (the AWS CLI's `eks get-token` says the same: "STS signs the url for 15 minutes", and sets the
+ * ExecCredential's expiry at 14); kubectl re-reads its `tokenFile` periodically (client-go's
+ * BearerTokenFile: "If set, the contents are periodically read"), so a 5-minute refresh keeps a
+ * long hook authenticated.
+ */
+const TOKEN_REFRESH_MS = 5 * 60_000;
+
+/**
+ * An EKS bearer token, as `aws eks get-token` makes one: `k8s-aws-v1.` and the unpadded base64url of a
+ * GetCallerIdentity URL presigned for 60 seconds, with the cluster name signed in its `x-k8s-aws-id`
+ * header (awscli/customizations/eks/get_token.py: TOKEN_PREFIX, URL_TIMEOUT, K8S_AWS_ID_HEADER). The
+ * URL is for the region's STS endpoint, which the cluster's authenticator calls with it.
+ */
+export async function eksToken(region: string, cluster: string, credentials: SigningCredentials, signingDate = new Date()): Promise<string> {
+  const host = stsEndpoint({}, region).host;
+  const request = new HttpRequest({
+    method: 'GET',
+    protocol: 'https:',
+    hostname: host,
+    path: '/',
+    query: { Action: 'GetCallerIdentity', Version: '2011-06-15' },
+    headers: { host, 'x-k8s-aws-id': cluster },
+  });
+  const signed = await new SignatureV4({ credentials, region, service: 'sts', sha256: Sha256 }).presign(request, { expiresIn: 60, signingDate });
+  const query = Object.entries(signed.query ?? {})
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).filter((one) => one !== null).map((one) => `${rfc3986(k)}=${rfc3986(String(one))}`))
+    .join('&');
+  return `k8s-aws-v1.${Buffer.from(`https://${host}/?${query}`, 'utf8').toString('base64url')}`;
+}
+
+function rfc3986(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The credentials of an SDK client (its resolved provider), for signing outside the SDK. */
+async function clientCredentials(client: EksApi): Promise<SigningCredentials> {
+  const provider = (client as { config?: { credentials?: unknown } }).config?.credentials;
+  if (typeof provider !== 'function') throw new Error('the EKS client exposes no credentials to sign a token with');
+  return (await (provider as () => Promise<SigningCredentials>)()) as SigningCredentials;
+}
+
+/** Write `text` to `file` (mode 0600) by renaming a complete copy over it, so a reader never sees half a token. */
+function writeAtomically(file: string, text: string): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, text, { mode: 0o600 });
+  fs.renameSync(temp, file);
+}
 
 /** The directory a run's stack is synthesized into, and the local state directory of a runbook's region. */
 export function rebuildPaths(home: string, runbook: Runbook, region: string, runTag: string): { outdir: string; stateDir: string } {
@@ -88,22 +190,48 @@ export function createRebuildActivities(deps: RebuildDeps) {
     /**
      * Run the runbook's redeploy hook (an Argo CD sync, `kubectl apply -k`, ...) with KUBECONFIG for
      * the rebuilt cluster. Such hooks are idempotent by nature, so a retry after a lost worker reruns it.
+     * The hook gets a minimal environment (`hookEnvironment`): never the worker's credentials. It reaches
+     * the cluster with a bearer token the worker signs and refreshes in a file of the run's own
+     * (the kubeconfig's `tokenFile`), removed when the hook ends.
      */
     async runRedeployHook(input: { runbook: Runbook; region: string; cluster: string; runTag: string; command: string[]; timeoutMs: number }): Promise<RedeployResult> {
-      const c = (await aws(`eks:DescribeCluster(${input.cluster})`, () => deps.eks(input.region).describeCluster({ name: input.cluster }))).cluster;
+      const eks = deps.eks(input.region);
+      const c = (await aws(`eks:DescribeCluster(${input.cluster})`, () => eks.describeCluster({ name: input.cluster }))).cluster;
       const { outdir } = rebuildPaths(home(), input.runbook, input.region, input.runTag);
-      fs.mkdirSync(outdir, { recursive: true });
+      const hookDir = path.join(outdir, 'redeploy');
+      const hookHome = path.join(hookDir, 'home');
+      fs.mkdirSync(hookHome, { recursive: true, mode: 0o700 });
+      fs.chmodSync(hookDir, 0o700);
       const kubeconfig = path.join(outdir, 'kubeconfig');
-      fs.writeFileSync(kubeconfig, kubeconfigFor(input.region, input.cluster, c?.endpoint, c?.certificateAuthority?.data, c?.arn), { mode: 0o600 });
-      const env = { ...process.env, KUBECONFIG: kubeconfig, DROVER_RUNBOOK: input.runbook.name, DROVER_REGION: input.region, DROVER_CLUSTER: input.cluster };
+      const tokenFile = path.join(hookDir, 'token');
+      const signToken = async () => {
+        const credentials = deps.credentials ? await deps.credentials(input.region) : await clientCredentials(eks);
+        writeAtomically(tokenFile, await eksToken(input.region, input.cluster, credentials));
+      };
+      try {
+        await signToken();
+      } catch (e) {
+        throw new Error(`cannot sign an EKS token for the redeploy hook: ${scrubSecrets((e as Error).message)}`);
+      }
+      fs.writeFileSync(kubeconfig, kubeconfigFor({ region: input.region, cluster: input.cluster, endpoint: c?.endpoint, caData: c?.certificateAuthority?.data, arn: c?.arn, tokenFile }), { mode: 0o600 });
+      const env = hookEnvironment(process.env, { home: hookHome, kubeconfig, runbook: input.runbook.name, region: input.region, cluster: input.cluster });
       const started = Date.now();
-      const { code, tail, timedOut } = await runHook(input.command, env, input.timeoutMs);
+      // A failed refresh keeps the last token (good for 15 minutes); the next refresh tries again.
+      const refresh = setInterval(() => void signToken().catch(() => undefined), deps.tokenRefreshMs ?? TOKEN_REFRESH_MS);
+      let outcome: { code: number; tail: string[]; timedOut: boolean };
+      try {
+        outcome = await runHook(input.command, env, input.timeoutMs, deps.hookGraceMs ?? 10_000);
+      } finally {
+        clearInterval(refresh);
+        fs.rmSync(tokenFile, { force: true });
+      }
+      const { code, tail, timedOut } = outcome;
       const outputTail = scrubSecrets(tail);
       if (code !== 0) {
         const why = timedOut ? `did not finish within ${Math.round(input.timeoutMs / 1000)}s` : `exited with ${code}`;
         throw ApplicationFailure.create({
           type: FailureType.RedeployFailed,
-          message: `redeploy hook \`${input.command.join(' ')}\` ${why}${outputTail.length ? `; last output: ${outputTail.slice(-3).join(' | ')}` : ''}`,
+          message: `redeploy hook \`${scrubSecrets(input.command.join(' '))}\` ${why}${outputTail.length ? `; last output: ${outputTail.slice(-3).join(' | ')}` : ''}`,
           nonRetryable: true,
           details: [{ exitCode: code, outputTail }],
         });
@@ -113,26 +241,17 @@ export function createRebuildActivities(deps: RebuildDeps) {
   };
 }
 
-/** A kubeconfig for an EKS cluster that gets its token from `aws eks get-token` (no credential in the file). */
-export function kubeconfigFor(region: string, cluster: string, endpoint?: string, caData?: string, arn?: string): string {
-  const name = arn ?? `${region}/${cluster}`;
+/**
+ * A kubeconfig for an EKS cluster whose user reads its bearer token from `tokenFile` (the kubeconfig
+ * holds no credential; the token file, written and refreshed by the worker, holds a short-lived one).
+ */
+export function kubeconfigFor(c: { region: string; cluster: string; endpoint?: string; caData?: string; arn?: string; tokenFile: string }): string {
+  const name = c.arn ?? `${c.region}/${c.cluster}`;
   return YAML.stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name, cluster: { server: endpoint ?? '', ...(caData ? { 'certificate-authority-data': caData } : {}) } }],
-    users: [
-      {
-        name,
-        user: {
-          exec: {
-            apiVersion: 'client.authentication.k8s.io/v1beta1',
-            command: 'aws',
-            args: ['--region', region, 'eks', 'get-token', '--cluster-name', cluster, '--output', 'json'],
-            interactiveMode: 'Never',
-          },
-        },
-      },
-    ],
+    clusters: [{ name, cluster: { server: c.endpoint ?? '', ...(c.caData ? { 'certificate-authority-data': c.caData } : {}) } }],
+    users: [{ name, user: { tokenFile: c.tokenFile } }],
     contexts: [{ name, context: { cluster: name, user: name } }],
     'current-context': name,
   });
@@ -140,9 +259,10 @@ export function kubeconfigFor(region: string, cluster: string, endpoint?: string
 
 /**
  * Run the hook, keeping the last lines of its output and heartbeating the latest one. A timeout or
- * the activity's cancellation stops it with SIGTERM, then SIGKILL after 10 s.
+ * the activity's cancellation stops it with SIGTERM, then SIGKILL after `graceMs` (10 s by default).
+ * A command that cannot start (not found, not executable) fails for good: retrying cannot help.
  */
-async function runHook(command: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; tail: string[]; timedOut: boolean }> {
+async function runHook(command: string[], env: NodeJS.ProcessEnv, timeoutMs: number, graceMs: number): Promise<{ code: number; tail: string[]; timedOut: boolean }> {
   const ctx = inActivity();
   const tail: string[] = [];
   const keep = (line: string) => {
@@ -152,7 +272,7 @@ async function runHook(command: string[], env: NodeJS.ProcessEnv, timeoutMs: num
   };
   const beat = setInterval(() => ctx?.heartbeat({ hook: command[0], lastLine: scrubSecrets(tail[tail.length - 1] ?? '') }), 2000);
   try {
-    const r = await superviseProcess(command[0], command.slice(1), { env, timeoutMs, signal: ctx?.cancellationSignal, stopSignal: 'SIGTERM', graceMs: 10_000, onStdoutLine: keep, onStderrLine: keep });
+    const r = await superviseProcess(command[0], command.slice(1), { env, timeoutMs, signal: ctx?.cancellationSignal, stopSignal: 'SIGTERM', graceMs, onStdoutLine: keep, onStderrLine: keep });
     if (r.spawnError) {
       const missing = r.spawnError.code === 'ENOENT';
       throw ApplicationFailure.create({ type: FailureType.RedeployFailed, message: missing ? `redeploy hook command not found: ${command[0]}` : `redeploy hook could not start: ${r.spawnError.message}`, nonRetryable: true });

@@ -1,37 +1,369 @@
 /**
- * The "no secrets" scan the suite's global teardown runs over every workflow history and audit event:
- * it must find what it looks for (so a passing scan means something), including inside base64 payloads,
- * and report where and what without the secret.
+ * "No secrets", without servers: the scrubber (audit/scrub.ts) redacts every credential form the audit
+ * found it missing, with exact output; the suite's scanner (test/harness/secrets.ts), an independent
+ * detector, finds each kind of secret in every encoding, in every kind of file store, finds the
+ * harness's own credentials exactly, reports store, location and kind but never the secret, and fails
+ * (never skips) when a store cannot be reached. The server-backed stores are in
+ * test/secrets-scan.integration.test.ts.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { findSecrets } from '../audit/scrub';
-import { describeFindings, historyTexts, scanAuditDir, scanHistory } from './harness/secrets';
-import { testTempDir } from './harness/servers';
+import zlib from 'node:zlib';
+import { REDACTED, scrubSecrets } from '../audit/scrub';
+import { freePort } from '../infra/local/stack';
+import globalTeardown, { scanSuite } from './harness/global-teardown';
+import { harnessGlobal } from './harness/global-setup';
+import {
+  describeFindings,
+  harnessCredentials,
+  historyTexts,
+  recordHarnessCredential,
+  scanFiles,
+  scanHistory,
+  scanMoto,
+  scanTemporal,
+  scanText,
+  scanValue,
+  summarize,
+  type ScanRecord,
+} from './harness/secrets';
+import { scannedOnStop, testTempDir } from './harness/servers';
 
 // Fakes, in the shapes of the real things.
 const AKIA = 'AKIAQWERTYUIOPASDFGH';
+const SECRET = 'Zx9Kq2Lm4Np6Rs8Tv0Wy1Ab3Cd5Ef7Gh9Ij2Kl4M';
 const SESSION_TOKEN = `IQoJb3JpZ2luX2VjEHAaCXVzLWVhc3QtMSJHMEUCIQD${'x7Kq/Pz+'.repeat(30)}`;
-const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const PASSWORD = 'Tr0ub4dor-3-horse';
+const HEX_SIGNATURE = '5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7';
+const JWK_D = 'Vt3qRa8m1Q0tS9uVgkS2Xb7Y2w0ZqJ8cR4nL6pK1hEo';
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+const hex = (text: string) => Buffer.from(text, 'utf8').toString('hex');
 
-describe('findSecrets', () => {
-  test('finds access key ids, session tokens, secret keys and SigV4 signatures, by kind only', () => {
-    const text = `Authorization: AWS4-HMAC-SHA256 Credential=${AKIA}/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=${'ab'.repeat(32)}; X-Amz-Security-Token: ${SESSION_TOKEN}; secret ${SECRET}`;
-    const found = findSecrets(text);
-    expect(new Set(found)).toEqual(new Set(['access key id', 'session token', 'secret access key', 'SigV4 signature']));
-    expect(found.join(' ')).not.toContain(AKIA);
-    expect(findSecrets(`temporary ASIA${'Z'.repeat(16)}`)).toEqual(['access key id']);
+/** Scanned with no harness credentials unless a test gives some. */
+const scan = (text: string, registry: string[] = []) => scanText(text, registry);
+
+describe('the scrubber (audit/scrub.ts) redacts every credential form', () => {
+  test.each([
+    ['an AWS secret key after `=` (an environment)', `AWS_SECRET_ACCESS_KEY=${SECRET}`, 'AWS_SECRET_ACCESS_KEY=[redacted]'],
+    ['an ini file\'s secret key (~/.aws/credentials)', `aws_secret_access_key = ${SECRET}\naws_session_token = ${SESSION_TOKEN}`, 'aws_secret_access_key = [redacted]\naws_session_token = [redacted]'],
+    ['a JSON SecretAccessKey member', `{"AccessKeyId":"${AKIA}","SecretAccessKey":"${SECRET}"}`, '{"AccessKeyId":"[redacted-access-key-id]","SecretAccessKey":"[redacted]"}'],
+    ['a JSON signature member (hex)', `{"signature":"${HEX_SIGNATURE}","alg":"HMAC-SHA256"}`, '{"signature":"[redacted]","alg":"HMAC-SHA256"}'],
+    ['password=', `connect host=db password=${PASSWORD} sslmode=require`, 'connect host=db password=[redacted] sslmode=require'],
+    ['PGPASSWORD=', `PGPASSWORD=${PASSWORD} psql -h db`, 'PGPASSWORD=[redacted] psql -h db'],
+    ['a password in a postgres:// URL', `DATABASE_URL=postgres://app:${PASSWORD}@db.internal:5432/app`, 'DATABASE_URL=postgres://app:[redacted]@db.internal:5432/app'],
+    ['a JSON MasterUserPassword member', `{"DBInstanceIdentifier":"apnakart","MasterUserPassword":"${PASSWORD}"}`, '{"DBInstanceIdentifier":"apnakart","MasterUserPassword":"[redacted]"}'],
+    ['a private JWK\'s d (and only it)', `{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"${JWK_D}"}`, '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"[redacted]"}'],
+    ['a private JWK printed inside a JSON string', `{"key":"{\\"kty\\":\\"EC\\",\\"d\\":\\"${JWK_D}\\"}"}`, '{"key":"{\\"kty\\":\\"EC\\",\\"d\\":\\"[redacted]\\"}"}'],
+    ['an EKS bearer token in a header', 'Authorization: Bearer k8s-aws-v1.aHR0cHM6Ly9zdHMuYXAtc291dGgtMS5hbWF6b25hd3MuY29tLz9BY3Rpb249R2V0Q2FsbGVySWRlbnRpdHk', 'Authorization: [redacted]'],
+    ['an EKS bearer token on its own', 'token k8s-aws-v1.aHR0cHM6Ly9zdHMuYXAtc291dGgtMS5hbWF6b25hd3MuY29tLz9BY3Rpb249R2V0Q2FsbGVySWRlbnRpdHk', 'token k8s-aws-v1.[redacted]'],
+  ])('%s', (_what, input, redacted) => {
+    expect(scrubSecrets(input)).toBe(redacted);
+    // What the scrubber leaves, the scanner does not flag.
+    expect(scan(redacted)).toEqual([]);
   });
 
-  test('does not flag the suite\'s fake keys, hex digests, run ids or base64url (a JWE)', () => {
-    expect(findSecrets('drover-test drover-test')).toEqual([]);
-    expect(findSecrets(`sha256 ${'0a1b'.repeat(16)} run 01a20245-a83c-7c09-aaa2-a9b66a7fa187`)).toEqual([]);
-    expect(findSecrets(`eyJhbGciOiJFQ0RILUVTK0EyNTZLVyJ9.${'-'}${'Ab3dEf5hIj7lMn9pQr1tUv3xYz5bCd7fGh9jKl1nOp3r'.slice(0, 40)}_rest`)).toEqual([]);
+  test('objects: a JWK (an object with kty) loses its private members, a public one is untouched; secret-named members go', () => {
+    expect(scrubSecrets({ kty: 'EC', crv: 'P-256', x: 'xx', y: 'yy', d: JWK_D })).toEqual({ kty: 'EC', crv: 'P-256', x: 'xx', y: 'yy', d: REDACTED });
+    expect(scrubSecrets({ kty: 'oct', k: 'c2VjcmV0LWtleS1ieXRlcw' })).toEqual({ kty: 'oct', k: REDACTED });
+    expect(scrubSecrets({ jwk: { kty: 'EC', crv: 'P-256', x: 'xx', y: 'yy' } })).toEqual({ jwk: { kty: 'EC', crv: 'P-256', x: 'xx', y: 'yy' } });
+    expect(scrubSecrets({ MasterUserPassword: PASSWORD, SecretAccessKey: SECRET, signature: HEX_SIGNATURE, d: 'not a key: no kty' })).toEqual({ MasterUserPassword: REDACTED, SecretAccessKey: REDACTED, signature: REDACTED, d: 'not a key: no kty' });
+  });
+
+  test('leaves alone what only names a secret: SecretArn=, password_policy=, a URL with a port and an @ in its path', () => {
+    const text = 'SecretArn=arn:aws:secretsmanager:ap-south-1:123456789012:secret:db-AbCdEf password_policy=strict https://api.example.test:8443/users/@priya';
+    expect(scrubSecrets(text)).toBe(text);
   });
 });
 
-describe('the history walker', () => {
+describe('the scanner is an independent detector', () => {
+  test('it has its own patterns: test/harness/secrets.ts imports nothing from audit/scrub.ts', () => {
+    const source = fs.readFileSync(path.join(__dirname, 'harness', 'secrets.ts'), 'utf8');
+    expect(source.match(/^import .*$/gm)).toEqual([
+      "import fs from 'node:fs';",
+      "import path from 'node:path';",
+      "import zlib from 'node:zlib';",
+      "import { S3 } from '@aws-sdk/client-s3';",
+      "import { Client, Connection } from '@temporalio/client';",
+    ]);
+  });
+});
+
+describe('kinds of secret', () => {
+  test.each([
+    ['an access key id', `used ${AKIA} to sign`, ['access key id']],
+    ['a temporary access key id', `ASIA${'Z'.repeat(16)}`, ['access key id']],
+    ['a secret key on its own', `secret ${SECRET}`, ['secret access key']],
+    ['a secret key after =', `AWS_SECRET_ACCESS_KEY=${SECRET}`, ['secret access key']],
+    ['a short secret key after = (not key-shaped, named)', 'aws_secret_access_key = short-but-secret', ['secret access key']],
+    ['a session token', `token ${SESSION_TOKEN}`, ['session token']],
+    ['a SigV4 signature', `X-Amz-Signature=${HEX_SIGNATURE}`, ['SigV4 signature']],
+    ['a JSON signature member (hex)', `{"signature":"${HEX_SIGNATURE}"}`, ['signature']],
+    ['password=', `password=${PASSWORD}`, ['password']],
+    ['PGPASSWORD=', `PGPASSWORD=${PASSWORD}`, ['password']],
+    ['a postgres:// URL with a password', `postgres://app:${PASSWORD}@db:5432/app`, ['password']],
+    ['"MasterUserPassword"', `{"MasterUserPassword":"${PASSWORD}"}`, ['password']],
+    ['a private JWK', `{"kty":"EC","crv":"P-256","d":"${JWK_D}"}`, ['private key']],
+    ['a PEM private key', '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END EC PRIVATE KEY-----', ['private key']],
+    ['an EKS token', 'k8s-aws-v1.aHR0cHM6Ly9zdHMuYXAtc291dGgtMS5hbWF6b25hd3MuY29t', ['bearer token']],
+  ])('%s', (_what, text, kinds) => {
+    expect([...new Set(scan(text).map((h) => h.kind))]).toEqual(kinds);
+  });
+
+  test('not secrets: AWS\'s documentation examples, redaction markers, digests, run ids, public keys, a JWE, a secret\'s ARN, a password\'s name', () => {
+    for (const text of [
+      'key AKIAIOSFODNN7EXAMPLE with wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY pasted by mistake',
+      `${b64('AKIAIOSFODNN7EXAMPLE')} and ${hex('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')}`,
+      'password=[redacted] PGPASSWORD=*** "MasterUserPassword":"[redacted]" postgres://app:[redacted]@db/app X-Amz-Signature=[redacted]',
+      `sha256 ${'0a1b'.repeat(16)} sha1 3f786850e387550fdab836ed7e6dc881de23001b run 01a20245-a83c-7c09-aaa2-a9b66a7fa187`,
+      '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}',
+      `eyJhbGciOiJFQ0RILUVTK0EyNTZLVyJ9.${'Ab3dEf5hIj7lMn9pQr1tUv3xYz5bCd7fGh9jKl1n'}_rest.x`,
+      'SecretArn=arn:aws:secretsmanager:ap-south-1:123456789012:secret:db-AbCdEf ManageMasterUserPassword=true PGPASSWORD=$PGPASSWORD',
+    ]) expect({ text, hits: scan(text) }).toEqual({ text, hits: [] });
+  });
+});
+
+describe('every encoding, recursively', () => {
+  const leak = `password=${PASSWORD}`;
+  test.each([
+    ['plain', `db ${leak}`, [{ kind: 'password', encoding: 'plain' }]],
+    ['after =', `PGPASSWORD=${PASSWORD}`, [{ kind: 'password', encoding: 'plain' }]],
+    ['a JSON field', `{"MasterUserPassword":"${PASSWORD}"}`, [{ kind: 'password', encoding: 'plain' }, { kind: 'password', encoding: 'json' }]],
+    [
+      'base64 nested deep (base64 JSON, in base64 JSON, at any key)',
+      JSON.stringify({ a: { b: [{ c: { blob: b64(JSON.stringify({ inner: { deeper: b64(leak) } })) } }] } }),
+      [{ kind: 'password', encoding: 'json > base64 > json > base64' }],
+    ],
+    ['base64url', `state=${b64url(`q=???&${leak}`)}`, [{ kind: 'password', encoding: 'base64url' }]],
+    ['a number array (a Buffer as JSON)', JSON.stringify({ payload: [...Buffer.from(leak)] }), [{ kind: 'password', encoding: 'json > byte array' }]],
+    ['{type: "Buffer", data: [...]}', JSON.stringify({ body: Buffer.from(leak) }), [{ kind: 'password', encoding: 'json > byte array' }]],
+    ['hex', `trace ${hex(leak)}`, [{ kind: 'password', encoding: 'hex' }]],
+    ['URL-encoded', `https://hooks.example.test/?q=${encodeURIComponent(leak)}`, [{ kind: 'password', encoding: 'url-encoded' }]],
+    [
+      'JSON inside a string',
+      JSON.stringify({ event: JSON.stringify({ password: PASSWORD }) }),
+      [{ kind: 'password', encoding: 'json' }, { kind: 'password', encoding: 'json > json' }, { kind: 'password', encoding: 'unescaped' }],
+    ],
+    ['a Node Buffer, printed', `got <Buffer ${[...Buffer.from(leak)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}>`, [{ kind: 'password', encoding: 'Buffer' }]],
+    ['gzip, in base64', `blob ${zlib.gzipSync(new Uint8Array(Buffer.from(leak))).toString('base64')}`, [{ kind: 'password', encoding: 'base64' }]],
+  ])('%s', (_what, text, hits) => {
+    // Encoded, the secret is invisible to a plain search: the scanner must decode it.
+    expect(scan(text)).toEqual(hits);
+  });
+
+  test('a history\'s proto: payload bytes decoded, at any depth', () => {
+    const event = { eventId: '5', activityTaskScheduledEventAttributes: { input: { payloads: [{ metadata: { encoding: new Uint8Array(Buffer.from('json/plain')) }, data: new Uint8Array(Buffer.from(JSON.stringify({ env: { note: b64(`AWS_SECRET_ACCESS_KEY=${SECRET}`) } }))) }] } } };
+    expect(scanValue(event, [])).toEqual([{ kind: 'secret access key', encoding: 'bytes > json > base64' }]);
+  });
+
+  test('every kind also base64-encoded inside a JSON payload', () => {
+    for (const [text, kind] of [
+      [AKIA, 'access key id'],
+      [`AWS_SECRET_ACCESS_KEY=${SECRET}`, 'secret access key'],
+      [SESSION_TOKEN, 'session token'],
+      [`X-Amz-Signature=${HEX_SIGNATURE}`, 'SigV4 signature'],
+      [`{"signature":"${HEX_SIGNATURE}"}`, 'signature'],
+      [`postgres://app:${PASSWORD}@db/app`, 'password'],
+      [`{"kty":"EC","d":"${JWK_D}"}`, 'private key'],
+    ]) {
+      expect({ text, kinds: [...new Set(scan(JSON.stringify({ data: b64(text) })).map((h) => h.kind))] }).toEqual({ text, kinds: [kind] });
+    }
+  });
+});
+
+describe('the harness\'s own credentials, matched exactly', () => {
+  test('what the harness records is looked for in every encoding, whatever its shape; values too short to be credentials are not recorded', () => {
+    const dir = testTempDir('registry-');
+    const minted = 'minted-by-the-harness-7f3a9c';
+    recordHarnessCredential(minted, 'a test password', dir);
+    recordHarnessCredential(minted, 'the same, again', dir);
+    recordHarnessCredential('x', 'too short', dir);
+    expect(harnessCredentials(dir)).toEqual([minted]);
+    const registry = harnessCredentials(dir);
+    expect(scan(`note ${minted}`)).toEqual([]);
+    expect(scan(`note ${minted}`, registry)).toEqual([{ kind: 'harness credential', encoding: 'plain' }]);
+    expect(scan(JSON.stringify({ data: b64(JSON.stringify({ v: minted })) }), registry)).toEqual([
+      { kind: 'harness credential', encoding: 'json > base64' },
+      { kind: 'harness credential', encoding: 'json > base64 > json' },
+    ]);
+    expect(scan(`x=${hex(minted)}`, registry)).toEqual([{ kind: 'harness credential', encoding: 'hex' }]);
+  });
+
+  test('outside a suite run (no DROVER_TEST_SECRETS_DIR) nothing is recorded', () => {
+    expect(process.env.DROVER_TEST_SECRETS_DIR).toBeUndefined();
+    recordHarnessCredential('minted-by-the-harness-7f3a9c', 'not kept');
+    expect(harnessCredentials()).toEqual([]);
+  });
+});
+
+/** A Buffer's bytes as the Uint8Array some node typings want. */
+const u8 = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+/** A zip archive (deflated entries), as OpenTofu writes a plan file. */
+function zip(entries: Array<[string, string]>): Buffer {
+  const crc32 = (zlib as unknown as { crc32(data: Uint8Array): number }).crc32;
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const [name, content] of entries) {
+    const data = Buffer.from(content);
+    const packed = zlib.deflateRawSync(new Uint8Array(data));
+    const fileName = Buffer.from(name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(crc32(new Uint8Array(data)) >>> 0, 14);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(fileName.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(crc32(new Uint8Array(data)) >>> 0, 16);
+    central.writeUInt32LE(packed.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(fileName.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, fileName, packed);
+    centrals.push(central, fileName);
+    offset += 30 + fileName.length + packed.length;
+  }
+  const directory = Buffer.concat(centrals.map(u8));
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end].map(u8));
+}
+
+describe('file stores', () => {
+  test('audit trails, OpenTofu state and plan files, reports, logs, moto\'s request recordings and any other file are scanned, decoded, and reported by store with their location', () => {
+    const root = testTempDir('stores-');
+    const put = (rel: string, content: string | Buffer) => {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), typeof content === 'string' ? content : u8(content));
+    };
+    put('audit/ak/failover-ak/run.jsonl', `${JSON.stringify({ seq: 0, detail: 'ok' })}\n${JSON.stringify({ seq: 1, after: { env: b64(`PGPASSWORD=${PASSWORD}`) } })}\n`);
+    put('iac-state/ak/ap-south-1/terraform.tfstate', JSON.stringify({ version: 4, resources: [{ type: 'aws_db_instance', instances: [{ attributes: { identifier: 'ak', master_password: PASSWORD } }] }] }, null, 2));
+    put('iac/ak/ap-south-1/run-1/drover.tfplan', zip([['tfplan', `\u0008\u0002 binary plan ${AKIA}`], ['tfstate', '{"version":4}'], ['tfconfig/m-/main.tf.json', '{}']]));
+    put('reports/failover-ak.html', `<html><body><pre>${encodeURIComponent(`{"SecretAccessKey":"${SECRET}"}`)}</pre></body></html>`);
+    put('reports/runs.csv', `run,note\nr1,"${JSON.stringify({ token: SESSION_TOKEN }).replace(/"/g, '""')}"\n`);
+    put('temporal-x/temporal.log', `{"level":"warn","msg":"request","body":${JSON.stringify([...Buffer.from(`{"signature":"${HEX_SIGNATURE}"}`)])}}\n`);
+    // moto's request recorder: every request carries its SigV4 Authorization; one made with the emulator's placeholder key is left out, the body is what was sent.
+    const recorded = (body: string, key = 'drover-test') => JSON.stringify({ headers: { Authorization: `AWS4-HMAC-SHA256 Credential=${key}/20260110/ap-south-1/sns/aws4_request, SignedHeaders=host, Signature=${HEX_SIGNATURE}`, 'Content-Type': 'application/x-www-form-urlencoded' }, method: 'POST', url: 'http://127.0.0.1:5000/', body: b64(body), body_encoded: true });
+    put('moto-x/moto.log.recording.jsonl', `${recorded('Action=ListTopics')}\n${recorded(`Action=Publish&Message=${encodeURIComponent(JSON.stringify({ MasterUserPassword: PASSWORD }))}`)}\n${recorded('Action=ListTopics', AKIA)}\n`);
+    put('case-1/identity.jwk', `{"kty":"EC","crv":"P-256","x":"xx","y":"yy","d":"${JWK_D}"}`);
+    put('case-1/clean.txt', 'nothing to see');
+    fs.symlinkSync('/etc/hostname', path.join(root, 'case-1', 'linked'));
+
+    const reports = scanFiles(root, { registry: [] });
+    expect(reports.map((r) => [r.store, r.items, r.findings])).toEqual([
+      ['files audit files', 1, [{ store: 'files audit files', location: path.join('audit', 'ak', 'failover-ak', 'run.jsonl:2'), kind: 'password', encoding: 'json > base64' }]],
+      ['files tofu state files', 1, [{ store: 'files tofu state files', location: path.join('iac-state', 'ak', 'ap-south-1', 'terraform.tfstate'), kind: 'password', encoding: 'plain' }]],
+      ['files tofu plan files', 1, [{ store: 'files tofu plan files', location: path.join('iac', 'ak', 'ap-south-1', 'run-1', 'drover.tfplan'), kind: 'access key id', encoding: 'plain' }]],
+      ['files report files', 2, [
+        { store: 'files report files', location: path.join('reports', 'failover-ak.html'), kind: 'secret access key', encoding: 'url-encoded' },
+        { store: 'files report files', location: path.join('reports', 'runs.csv'), kind: 'session token', encoding: 'plain' },
+      ]],
+      ['files log files', 1, [{ store: 'files log files', location: path.join('temporal-x', 'temporal.log'), kind: 'signature', encoding: 'json > byte array' }]],
+      ['files moto request recordings', 1, [
+        { store: 'files moto request recordings', location: path.join('moto-x', 'moto.log.recording.jsonl:2'), kind: 'password', encoding: 'url-encoded' },
+        // Signed with a key that is not the emulator's placeholder: the Authorization header is scanned.
+        { store: 'files moto request recordings', location: path.join('moto-x', 'moto.log.recording.jsonl:3'), kind: 'access key id', encoding: 'plain' },
+        { store: 'files moto request recordings', location: path.join('moto-x', 'moto.log.recording.jsonl:3'), kind: 'SigV4 signature', encoding: 'plain' },
+      ]],
+      ['files other files', 2, [{ store: 'files other files', location: path.join('case-1', 'identity.jwk'), kind: 'private key', encoding: 'plain' }]],
+    ]);
+  });
+});
+
+describe('reports and failures', () => {
+  test('the report names store, location, kind and encoding, never the secret; the summary has one line per store with counts', () => {
+    const findings = [{ store: 'temporal 127.0.0.1:7233 histories', location: 'default/failover-x (run r1), event 7', kind: 'access key id' as const, encoding: 'bytes > json' }];
+    const report = describeFindings(findings);
+    expect(report).toBe('secrets found (1):\n  temporal 127.0.0.1:7233 histories: default/failover-x (run r1), event 7: access key id (bytes > json)');
+    expect(summarize([{ store: 'temporal 127.0.0.1:7233 histories', items: 12, unit: 'histories', findings }, { store: 'files log files', items: 3, unit: 'files', findings: [] }])).toBe(
+      '  temporal 127.0.0.1:7233 histories: 12 histories, 1 findings\n  files log files: 3 files, 0 findings',
+    );
+  });
+
+  test('an unreachable Temporal server or moto is an error naming the store, not a skipped store', async () => {
+    const port = await freePort();
+    await expect(scanTemporal(`127.0.0.1:${port}`)).rejects.toThrow(new RegExp(`^temporal 127\\.0\\.0\\.1:${port} histories: cannot reach the server: `));
+    await expect(scanMoto(`http://127.0.0.1:${port}`)).rejects.toThrow(new RegExp(`^moto http://127\\.0\\.0\\.1:${port} stores: cannot read moto's inventory \\(is http://127\\.0\\.0\\.1:${port} a running moto\\?\\): `));
+  });
+
+  test('the suite scan fails, after scanning everything else, when a store is unreachable, and when a file holds a secret', async () => {
+    const port = await freePort();
+    const root = testTempDir('suite-');
+    fs.writeFileSync(path.join(root, 'worker.log'), `started with AWS_SESSION_TOKEN=${SESSION_TOKEN}\n`);
+    const lines: string[] = [];
+    const err = await scanSuite({ temporal: [{ address: `127.0.0.1:${port}` }], moto: [], tempRoot: root }, (l) => lines.push(l)).catch((e: Error) => e);
+    expect((err as Error).message).toBe(
+      [
+        'secrets scan could not scan 1 store(s):',
+        `  temporal 127.0.0.1:${port} histories: cannot reach the server: ${((err as Error).message.split('cannot reach the server: ')[1] ?? '').split('\n')[0]}`,
+        'secrets found (1):',
+        '  files log files: worker.log: session token',
+      ].join('\n'),
+    );
+    expect((err as Error).message).not.toContain(SESSION_TOKEN.slice(0, 20));
+    expect(lines.join('\n')).toContain('files log files: 1 files, 1 findings');
+  });
+
+  test('with TEMPORAL_ADDRESS naming a server that cannot be reached, the global teardown fails instead of skipping the histories', async () => {
+    const port = await freePort();
+    const saved = process.env.TEMPORAL_ADDRESS;
+    process.env.TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-teardown-'));
+    const secrets = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-teardown-secrets-'));
+    harnessGlobal.__droverHarness = { tmp, secrets, startedAt: new Date() };
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await expect(globalTeardown()).rejects.toThrow(new RegExp(`temporal 127\\.0\\.0\\.1:${port} histories \\(since [0-9T:.-]+Z\\): cannot reach the server`));
+    } finally {
+      stderr.mockRestore();
+      if (saved === undefined) delete process.env.TEMPORAL_ADDRESS;
+      else process.env.TEMPORAL_ADDRESS = saved;
+    }
+    expect(fs.existsSync(tmp)).toBe(false);
+  });
+
+  test('a private server is scanned before it stops (once): a finding or an unreachable store is recorded for the teardown and fails stop(), after the server is stopped', async () => {
+    const records: ScanRecord[] = [];
+    const stops: string[] = [];
+    const server = (name: string) => ({ stop: async () => void stops.push(name) });
+    const finding = { store: 'private moto http://127.0.0.1:1 sqs messages', location: 'message m1', kind: 'password' as const, encoding: 'url-encoded' };
+
+    const leaky = scannedOnStop(server('leaky'), 'private moto http://127.0.0.1:1', async () => [{ store: finding.store, items: 1, unit: 'messages', findings: [finding] }], (r) => void records.push(r));
+    await expect(leaky.stop()).rejects.toThrow('secrets scan of private moto http://127.0.0.1:1 before it stopped: secrets found (1):\n  private moto http://127.0.0.1:1 sqs messages: message m1: password (url-encoded)');
+
+    const gone = scannedOnStop(server('gone'), 'private Temporal 127.0.0.1:2', async () => {
+      throw new Error('cannot reach the server: connection refused');
+    }, (r) => void records.push(r));
+    await expect(gone.stop()).rejects.toThrow('secrets scan of private Temporal 127.0.0.1:2 before it stopped: cannot reach the server: connection refused');
+
+    const clean = scannedOnStop(server('clean'), 'private moto http://127.0.0.1:3', async () => [], (r) => void records.push(r));
+    await expect(clean.stop()).resolves.toBeUndefined();
+    // Stopped again (an afterAll after the test's own stop): stopped, not scanned again.
+    await expect(leaky.stop()).resolves.toBeUndefined();
+
+    expect(stops).toEqual(['leaky', 'gone', 'clean', 'leaky']);
+    expect(records).toEqual([
+      { server: 'private moto http://127.0.0.1:1', reports: [{ store: finding.store, items: 1, unit: 'messages', findings: [finding] }], error: undefined },
+      { server: 'private Temporal 127.0.0.1:2', reports: [], error: 'cannot reach the server: connection refused' },
+      { server: 'private moto http://127.0.0.1:3', reports: [], error: undefined },
+    ]);
+  });
+});
+
+describe('histories', () => {
   const history = {
     events: [
       { eventId: '1', eventType: 'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED', workflowExecutionStartedEventAttributes: { input: { payloads: [{ metadata: { encoding: b64('json/plain') }, data: b64(JSON.stringify({ reason: 'clean' })) }] } } },
@@ -40,11 +372,10 @@ describe('the history walker', () => {
     ],
   };
 
-  test('decodes payloads (base64 in a history\'s JSON, bytes in the proto) and names the event of each finding', () => {
-    // Encoded, the secrets are invisible to a plain text search: the walker must decode them.
+  test('payloads decoded (base64 in a history\'s JSON, bytes in the proto), findings by event', () => {
     expect(JSON.stringify(history.events[1])).not.toContain(AKIA);
     expect(historyTexts(history.events[1]).join('\n')).toContain(AKIA);
-    expect(scanHistory(history)).toEqual([
+    expect(scanHistory(history, [])).toEqual([
       { eventId: '7', kind: 'access key id' },
       { eventId: '9', kind: 'session token' },
     ]);
@@ -52,25 +383,7 @@ describe('the history walker', () => {
 
   test('AWS\'s documentation example key, pasted on purpose by tests, is not a finding; any other key is', () => {
     const event = (key: string) => ({ events: [{ eventId: '3', input: { payloads: [{ data: b64(JSON.stringify({ reason: `key ${key} pasted by mistake` })) }] } }] });
-    expect(scanHistory(event('AKIAIOSFODNN7EXAMPLE'))).toEqual([]);
-    expect(scanHistory(event(AKIA))).toEqual([{ eventId: '3', kind: 'access key id' }]);
-  });
-
-  test('the report names workflow, event and kind, never the secret', () => {
-    const report = describeFindings(scanHistory(history).map((f) => ({ ...f, workflowId: 'failover-x', runId: 'r1' })), []);
-    expect(report).toContain('history of failover-x (run r1), event 7: access key id');
-    expect(report).not.toContain(AKIA);
-    expect(report).not.toContain(SESSION_TOKEN.slice(0, 30));
-  });
-});
-
-describe('the audit scan', () => {
-  test('counts every event line and finds a secret in one', () => {
-    const dir = testTempDir('audit-scan-');
-    fs.mkdirSync(path.join(dir, 'rb', 'wf'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'rb', 'wf', 'run.jsonl'), `${JSON.stringify({ seq: 0, detail: 'ok' })}\n${JSON.stringify({ seq: 1, detail: `key ${AKIA}` })}\n`);
-    const { events, findings } = scanAuditDir(dir);
-    expect(events).toBe(2);
-    expect(findings).toEqual([{ file: path.join('rb', 'wf', 'run.jsonl'), line: 2, kind: 'access key id' }]);
+    expect(scanHistory(event('AKIAIOSFODNN7EXAMPLE'), [])).toEqual([]);
+    expect(scanHistory(event(AKIA), [])).toEqual([{ eventId: '3', kind: 'access key id' }]);
   });
 });

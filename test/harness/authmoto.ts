@@ -2,6 +2,7 @@ import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Credentials } from '../../cli/sign';
+import { recordHarnessCredential } from './secrets';
 import { startOwnMoto, type MotoServer } from './servers';
 
 /** An IAM principal in the auth-enabled moto: its ARN as STS reports it, and its keys. */
@@ -17,6 +18,15 @@ export const ACCOUNT = '123456789012';
 const BOOTSTRAP_CALLS = 3;
 // Before auth starts, moto ignores the key but still routes by the signed scope, so bootstrap calls are signed too.
 const BOOTSTRAP_KEYS = { accessKeyId: 'AKIABOOTSTRAPDROVER0', secretAccessKey: 'bootstrap' };
+recordHarnessCredential(BOOTSTRAP_KEYS.accessKeyId, 'moto bootstrap access key id');
+
+/** Every key the auth-enabled moto mints for the harness is recorded: the suite's secrets scan looks for each, exactly. */
+function record(who: string, credentials: Credentials): Credentials {
+  recordHarnessCredential(credentials.accessKeyId, `${who} access key id`);
+  recordHarnessCredential(credentials.secretAccessKey, `${who} secret access key`);
+  if (credentials.sessionToken) recordHarnessCredential(credentials.sessionToken, `${who} session token`);
+  return credentials;
+}
 
 function xml(text: string, tag: string): string {
   const m = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(text);
@@ -44,7 +54,7 @@ export class AuthMoto {
       await m.call('iam', 'CreateUser', { UserName: 'drover-test-admin' }, BOOTSTRAP_KEYS);
       await m.call('iam', 'PutUserPolicy', { UserName: 'drover-test-admin', PolicyName: 'all', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }) }, BOOTSTRAP_KEYS);
       const key = await m.call('iam', 'CreateAccessKey', { UserName: 'drover-test-admin' }, BOOTSTRAP_KEYS);
-      m.admin = { accessKeyId: xml(key, 'AccessKeyId'), secretAccessKey: xml(key, 'SecretAccessKey') };
+      m.admin = record('admin drover-test-admin', { accessKeyId: xml(key, 'AccessKeyId'), secretAccessKey: xml(key, 'SecretAccessKey') });
       // From here on every request is authenticated: an unknown key must be refused.
       const denied = await m.raw('sts', 'GetCallerIdentity', {}, { accessKeyId: 'AKIAUNKNOWNUNKNOWN00', secretAccessKey: 'x' });
       if (denied.status !== 403) throw new Error(`moto at ${server.endpoint} does not enforce IAM authentication (answered ${denied.status})`);
@@ -63,7 +73,7 @@ export class AuthMoto {
   async user(name: string): Promise<Principal> {
     const user = await this.call('iam', 'CreateUser', { UserName: name });
     const key = await this.call('iam', 'CreateAccessKey', { UserName: name });
-    return { arn: xml(user, 'Arn'), credentials: { accessKeyId: xml(key, 'AccessKeyId'), secretAccessKey: xml(key, 'SecretAccessKey') } };
+    return { arn: xml(user, 'Arn'), credentials: record(`user ${name}`, { accessKeyId: xml(key, 'AccessKeyId'), secretAccessKey: xml(key, 'SecretAccessKey') }) };
   }
 
   /** A session of role `role` (created on first use, assumable by the admin): an `assumed-role/<role>/<session>` ARN. */
@@ -77,7 +87,7 @@ export class AuthMoto {
     const out = await this.call('sts', 'AssumeRole', { RoleArn: roleArn, RoleSessionName: session });
     return {
       arn: xml(out, 'Arn'),
-      credentials: { accessKeyId: xml(out, 'AccessKeyId'), secretAccessKey: xml(out, 'SecretAccessKey'), sessionToken: xml(out, 'SessionToken') },
+      credentials: record(`session ${role}/${session}`, { accessKeyId: xml(out, 'AccessKeyId'), secretAccessKey: xml(out, 'SecretAccessKey'), sessionToken: xml(out, 'SessionToken') }),
     };
   }
 

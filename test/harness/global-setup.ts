@@ -1,14 +1,23 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadOrCreateIdentityKey } from '../../activities/sealing';
+import { toolsDir } from '../../config/home';
 import { startMoto, startTemporal, type MotoServer, type TemporalServer } from '../../infra/local/stack';
 import { ensureTools } from '../../infra/local/tools';
+import { recordHarnessCredential } from './secrets';
+import { motoScanEnv } from './servers';
 
 /** Handles the teardown (same process) stops; workers only see the DROVER_TEST_* variables. */
 export interface HarnessHandles {
   temporal?: TemporalServer;
   moto?: MotoServer;
+  /** The suite's temporary root: everything tests write, scanned for secrets by the teardown. */
   tmp: string;
+  /** Where secrets belong (the identity key, the harness's credential registry, private servers' scan records): outside `tmp`. */
+  secrets: string;
+  /** When the suite started: on an external Temporal server only the workflows started since are the suite's. */
+  startedAt: Date;
 }
 
 /** Jest runs global setup and teardown in the same process, so a global carries the handles across. */
@@ -19,14 +28,28 @@ export const harnessGlobal = globalThis as typeof globalThis & { __droverHarness
  * TEMPORAL_ADDRESS / AWS_ENDPOINT_URL name external ones. Workers inherit process.env.
  */
 export default async function globalSetup(): Promise<void> {
+  const startedAt = new Date();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-test-'));
-  const handles: HarnessHandles = { tmp };
+  const secrets = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-test-secrets-'));
+  fs.chmodSync(secrets, 0o700);
+  const handles: HarnessHandles = { tmp, secrets, startedAt };
   harnessGlobal.__droverHarness = handles;
   process.env.DROVER_TEST_TMP = tmp;
+  process.env.DROVER_TEST_SECRETS_DIR = secrets;
   // Runs' local audit trails go to the suite's temporary directory, not the user's ~/.cache/drover.
   process.env.DROVER_AUDIT_DIR = path.join(tmp, 'audit');
-  // Workers' identity key (what approvers seal their signed requests to): the suite's own, shared by every test file.
-  process.env.DROVER_IDENTITY_KEY_FILE = path.join(tmp, 'keys', 'identity.jwk');
+  // Workers' identity key (what approvers seal their signed requests to): the suite's own, shared by every test
+  // file. It is where a secret belongs, so it lives outside the scanned root; its private part is recorded, so the
+  // scan finds it anywhere else.
+  process.env.DROVER_IDENTITY_KEY_FILE = path.join(secrets, 'keys', 'identity.jwk');
+  recordHarnessCredential(loadOrCreateIdentityKey(process.env.DROVER_IDENTITY_KEY_FILE).d, 'worker identity key (JWK d)', secrets);
+  // Whatever a test or drover writes to a temporary directory or to drover's home (per-run stacks, OpenTofu
+  // state and plans, reports) lands under the suite's root too, where the teardown's scan reads it. The pinned
+  // tools stay where they are installed (DROVER_TOOLS_DIR), and a DROVER_HOME the caller set is kept.
+  process.env.DROVER_TOOLS_DIR ??= toolsDir();
+  process.env.DROVER_HOME ??= path.join(tmp, 'home');
+  process.env.TMPDIR = path.join(tmp, 'os-tmp');
+  fs.mkdirSync(process.env.TMPDIR, { recursive: true });
 
   const externalTemporal = process.env.TEMPORAL_ADDRESS;
   const externalAws = process.env.AWS_ENDPOINT_URL;
@@ -45,7 +68,7 @@ export default async function globalSetup(): Promise<void> {
 
   const [temporal, moto] = await Promise.all([
     externalTemporal ? undefined : startTemporal({ bin: tools!.temporal, dbFile: path.join(tmp, 'temporal.sqlite'), logFile: path.join(tmp, 'temporal.log') }),
-    externalAws ? undefined : startMoto({ bin: tools!.motoServer, logFile: path.join(tmp, 'moto.log') }),
+    externalAws ? undefined : startMoto({ bin: tools!.motoServer, logFile: path.join(tmp, 'moto.log'), env: motoScanEnv() }),
   ]).catch(async (e: unknown) => {
     await stopHarness(handles);
     throw e;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startMoto, startTemporal, type MotoServer, type TemporalServer } from '../../infra/local/stack';
 import { ensureTools } from '../../infra/local/tools';
+import { describeFindings, scanMoto, scanTemporal, writeScanRecord, type StoreReport } from './secrets';
 
 export type { MotoServer, TemporalServer };
 
@@ -34,20 +35,67 @@ async function bins(): Promise<{ temporal: string; motoServer: string }> {
   return temporal && motoServer ? { temporal, motoServer } : ensureTools();
 }
 
-/** A private Temporal dev server on free ports (default: a fresh SQLite file); the caller must stop() it. */
+/**
+ * `server` whose stop() first scans what it holds for secrets (test/harness/secrets.ts), then stops it,
+ * then fails (after recording the scan for the suite's teardown) when the scan found a secret or could
+ * not reach the server: a private server's stores are scanned like the shared ones, before they vanish.
+ * Only the first stop() scans.
+ */
+export function scannedOnStop<T extends { stop(): Promise<void> }>(server: T, name: string, scan: () => Promise<StoreReport[]>, record: typeof writeScanRecord = writeScanRecord): T {
+  const stop = server.stop.bind(server);
+  let scanned = false;
+  server.stop = async () => {
+    // A second stop() has nothing left to scan (and nothing running to reach).
+    if (scanned) return stop();
+    scanned = true;
+    let reports: StoreReport[] = [];
+    let error: string | undefined;
+    try {
+      reports = await scan();
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    await stop();
+    record({ server: name, reports, error });
+    if (error) throw new Error(`secrets scan of ${name} before it stopped: ${error}`);
+    const findings = reports.flatMap((r) => r.findings);
+    if (findings.length > 0) throw new Error(`secrets scan of ${name} before it stopped: ${describeFindings(findings)}`);
+  };
+  return server;
+}
+
+/**
+ * A private Temporal dev server on free ports (default: a fresh SQLite file); the caller must stop() it.
+ * stop() scans its histories first and fails on a secret (`scannedOnStop`).
+ */
 export async function startOwnTemporal(opts: { dbFile?: string; port?: number; uiPort?: number } = {}): Promise<TemporalServer> {
   const dir = testTempDir('temporal-');
-  return startTemporal({
+  const server = await startTemporal({
     bin: (await bins()).temporal,
     dbFile: opts.dbFile ?? path.join(dir, 'temporal.sqlite'),
     port: opts.port,
     uiPort: opts.uiPort,
     logFile: path.join(dir, 'temporal.log'),
   });
+  return scannedOnStop(server, `private Temporal ${server.address}`, async () => [await scanTemporal(server.address, { store: `private temporal ${server.address} histories` })]);
 }
 
-/** A private moto server on a free port (its own empty state); the caller must stop() it. */
+/**
+ * The environment the harness's moto servers run with: moto-site/sitecustomize.py on PYTHONPATH, so moto's
+ * inventory (`/moto-api/data.json`), which the secrets scan reads, answers once a database exists.
+ */
+export function motoScanEnv(env: Record<string, string> = {}): Record<string, string> {
+  const site = path.join(__dirname, 'moto-site');
+  const inherited = env.PYTHONPATH ?? process.env.PYTHONPATH;
+  return { ...env, PYTHONPATH: inherited ? `${site}${path.delimiter}${inherited}` : site };
+}
+
+/**
+ * A private moto server on a free port (its own empty state); the caller must stop() it. stop() scans
+ * its S3 objects, SNS notifications and SQS messages first and fails on a secret (`scannedOnStop`).
+ */
 export async function startOwnMoto(opts: { env?: Record<string, string>; port?: number } = {}): Promise<MotoServer> {
   const dir = testTempDir('moto-');
-  return startMoto({ bin: (await bins()).motoServer, port: opts.port, env: opts.env, logFile: path.join(dir, 'moto.log') });
+  const server = await startMoto({ bin: (await bins()).motoServer, port: opts.port, env: motoScanEnv(opts.env), logFile: path.join(dir, 'moto.log') });
+  return scannedOnStop(server, `private moto ${server.endpoint}`, () => scanMoto(server.endpoint));
 }

@@ -7,6 +7,7 @@ import type { RunStatus } from '../../contracts/run';
 import { workflowBundle, writeRunbook } from './fixtures';
 import type { Runbook } from '../../runbooks/schema';
 import type { StubWorld } from './stubs';
+import { scanHistory } from './secrets';
 
 /**
  * The workflow tier's environment: one Temporal time-skipping test server per test file (the Java test
@@ -25,12 +26,51 @@ export function timeSkippingPerFile(): () => TestWorkflowEnvironment {
     await workflowBundle();
   }, 180_000);
   afterAll(async () => {
-    await env?.teardown();
+    if (!env) return;
+    try {
+      await scanTimeSkippingHistories(env);
+    } finally {
+      await env.teardown();
+    }
   });
   return () => {
     if (!env) throw new Error('the time-skipping test server did not start');
     return env;
   };
+}
+
+/**
+ * The "no secrets" scan of a time-skipping server, before it is torn down: every workflow it ran (open and
+ * closed; the Java test server has no visibility query, so ListWorkflowExecutions is refused and the
+ * open and closed lists are read instead), each history scanned (test/harness/secrets.ts). Throws, failing
+ * the file, on a finding (named by workflow, event and kind, never the secret) or when it cannot list.
+ */
+export async function scanTimeSkippingHistories(env: TestWorkflowEnvironment): Promise<{ histories: number }> {
+  const service = env.connection.workflowService;
+  const namespace = env.namespace ?? 'default';
+  const runs = new Map<string, { workflowId: string; runId: string }>();
+  for (const list of ['open', 'closed'] as const) {
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page =
+        list === 'open'
+          ? await service.listOpenWorkflowExecutions({ namespace, maximumPageSize: 1000, nextPageToken })
+          : await service.listClosedWorkflowExecutions({ namespace, maximumPageSize: 1000, nextPageToken });
+      for (const e of page.executions ?? []) {
+        const workflowId = e.execution?.workflowId ?? '';
+        const runId = e.execution?.runId ?? '';
+        runs.set(`${workflowId}/${runId}`, { workflowId, runId });
+      }
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken);
+  }
+  const findings: string[] = [];
+  for (const run of runs.values()) {
+    const history = await env.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    for (const f of scanHistory(history)) findings.push(`${run.workflowId} (run ${run.runId}), event ${f.eventId}: ${f.kind}`);
+  }
+  if (findings.length > 0) throw new Error(`secrets scan of the time-skipping server: ${findings.length} finding(s):\n${findings.join('\n')}`);
+  return { histories: runs.size };
 }
 
 let runbooks = 0;
