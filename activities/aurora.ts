@@ -104,7 +104,9 @@ function describeProgress(s: GlobalClusterState): string {
 export function createAuroraActivities(rds: (region: string) => AuroraApi) {
   async function describe(region: string, globalClusterId: string): Promise<GlobalClusterState> {
     const out = await aws(`rds:DescribeGlobalClusters(${globalClusterId})`, () => rds(region).describeGlobalClusters({ GlobalClusterIdentifier: globalClusterId }));
-    const gc = out.GlobalClusters?.find((g) => g.GlobalClusterIdentifier === globalClusterId) ?? out.GlobalClusters?.[0];
+    // Only the cluster asked for, never another one in the answer (moto ignores the identifier filter). The
+    // identifier "is stored as a lowercase string" (CreateGlobalCluster, RDS API Reference), hence the case.
+    const gc = out.GlobalClusters?.find((g) => g.GlobalClusterIdentifier?.toLowerCase() === globalClusterId.toLowerCase());
     if (!gc) throw ApplicationFailure.create({ type: FailureType.NotFound, message: `global cluster ${globalClusterId} not found in ${region}`, nonRetryable: true });
     return toState(gc, globalClusterId);
   }

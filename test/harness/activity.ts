@@ -47,3 +47,49 @@ export function expectFailure(err: unknown, type: string, message: RegExp): void
   expect(failure.nonRetryable).toBe(true);
   expect(failure.message).toMatch(message);
 }
+
+/** One call made through a client wrapped by recordCalls: the operation, its input, and what it answered. */
+export interface RecordedCall {
+  op: string;
+  input: unknown;
+  output?: { $metadata?: { requestId?: string } } & Record<string, unknown>;
+  error?: unknown;
+}
+
+/**
+ * The client itself, with every call made through it recorded in order. Unlike a fake, each call still
+ * reaches the real server (moto), which alone decides the answer; tests read what was sent and answered.
+ */
+export function recordCalls<T extends object>(client: T): { api: T; calls: RecordedCall[]; ops(): string[]; inputs<I = unknown>(op: string): I[] } {
+  const calls: RecordedCall[] = [];
+  const api = new Proxy(client, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof prop !== 'string' || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const call: RecordedCall = { op: prop, input: structuredClone(args[0]) };
+        calls.push(call);
+        try {
+          call.output = (await (value as (...a: unknown[]) => Promise<RecordedCall['output']>).apply(target, args)) ?? undefined;
+          return call.output;
+        } catch (e) {
+          call.error = e;
+          throw e;
+        }
+      };
+    },
+  });
+  return { api, calls, ops: () => calls.map((c) => c.op), inputs: <I>(op: string) => calls.filter((c) => c.op === op).map((c) => c.input as I) };
+}
+
+/**
+ * The error is drover's non-retryable `type` failure of an AWS call: its message names the call and the code
+ * AWS answered and ends with the request id, which its details carry too. What AWS said in between is not
+ * asserted: it is the server's text, not drover's.
+ */
+export function expectCallFailure(err: unknown, type: string, call: string, code: string): void {
+  const prefix = `${call} failed: ${code}: `.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  expectFailure(err, type, new RegExp(`^${prefix}.+ \\(request [A-Za-z0-9-]+\\)$`));
+  const requestId = /\(request ([A-Za-z0-9-]+)\)$/.exec((err as ApplicationFailure).message)?.[1];
+  expect((err as ApplicationFailure).details).toEqual([{ call, code, requestId }]);
+}
