@@ -5,19 +5,28 @@
 import { exec } from '../cli/main';
 import type { DrillResult } from '../contracts/run';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../contracts/ids';
-import { captureIO, describeTopology, eventually, onlyDatabase } from './harness/fixtures';
-import { atStep, drillOutcome, drillRecord, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
+import { captureIO, describeTopology, emulatorConfig, eventually, onlyDatabase } from './harness/fixtures';
+import { drillOutcome, drillRecord, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
 import { IntegrationEnv, STANDBY } from './harness/env';
+import { startInterposer, type Interposer } from './harness/interpose';
 
 const env = new IntegrationEnv();
 const saved = { ...process.env };
+let interposer: Interposer;
 
-beforeAll(() => env.start());
+beforeAll(async () => {
+  await env.start();
+  interposer = await startInterposer(env.moto.endpoint);
+});
 afterAll(async () => {
   process.env = saved;
+  await interposer?.stop();
   await env.stop();
 });
-afterEach(() => env.apps.apps[STANDBY].setHealthy(true));
+afterEach(() => {
+  env.apps.apps[STANDBY].setHealthy(true);
+  interposer.disarm();
+});
 
 async function drillsOf(runbook: string): Promise<Array<{ id: string; status: string }>> {
   const out: Array<{ id: string; status: string }> = [];
@@ -66,10 +75,17 @@ test('a failed check during a drill stops it at once: it fails back, records wha
   const { file, runbook: rb, taskQueue } = await env.seeded('ak-drill-fail', [DRILLS_ANY_TIME]);
   const seeded = await describeTopology(rb, env.moto.endpoint);
   useCli(env.moto.endpoint, taskQueue);
+  // The worker reaches moto through the interposer, which holds the Route 53 change to 50% (the only change
+  // that sets a weight of 50) until the standby's probes fail: the 50% soak (1.2 s at this scale) starts
+  // with them failing, and the 10% soak before it saw them healthy, however slow the machine.
+  const broken = interposer.intercept({
+    what: 'the Route 53 change to 50%',
+    match: (req) => req.operation === 'ChangeResourceRecordSets' && req.body.includes('<Weight>50</Weight>'),
+    before: () => env.apps.apps[STANDBY].setHealthy(false),
+  });
   await env.withWorker(taskQueue, async () => {
     const drillId = await startDrill(file);
-    await atStep(env.client, `${drillId}-failover`, 'traffic-50');
-    env.apps.apps[STANDBY].setHealthy(false);
+    await broken.released;
     await eventually(async () => (await drillRecord(env.client, drillId))?.phase === 'failing-back', 'the drill to fail back');
     env.apps.apps[STANDBY].setHealthy(true);
 
@@ -91,5 +107,5 @@ test('a failed check during a drill stops it at once: it fails back, records wha
     const r = JSON.parse(report.stdout.join('\n')).report;
     expect(r.passed).toBe(false);
     expect(r.note).toBe(drill.failure);
-  });
+  }, emulatorConfig(interposer.endpoint));
 });

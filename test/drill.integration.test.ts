@@ -7,18 +7,32 @@ import type { Report } from '../reports/report';
 import type { FailoverInput } from '../workflows/regionFailover';
 import { approveUpdate, rejectUpdate } from '../contracts/messages';
 import type { RunStatus } from '../contracts/run';
-import { captureIO, describeTopology, eventually, onlyDatabase, refOf } from './harness/fixtures';
-import { atStep, drillOutcome, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
+import { captureIO, dbArn, describeTopology, emulatorConfig, eventually, onlyDatabase, refOf } from './harness/fixtures';
+import { drillOutcome, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
+import { startInterposer, type Interposer } from './harness/interpose';
+import { waitFor } from './harness/wait';
 
 const env = new IntegrationEnv();
 const saved = { ...process.env };
+let interposer: Interposer;
 
-beforeAll(() => env.start());
+beforeAll(async () => {
+  await env.start();
+  interposer = await startInterposer(env.moto.endpoint);
+});
+afterEach(() => interposer.disarm());
 afterAll(async () => {
   process.env = saved;
+  await interposer?.stop();
   await env.stop();
 });
+
+/** Whether a run has been asked to cancel (its history holds the request). */
+async function cancelRequested(workflowId: string): Promise<boolean> {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).some((e) => e.workflowExecutionCancelRequestedEventAttributes);
+}
 
 test('a drill fails over with gates auto-approved, verifies, fails back to the original topology, and its report measures RTO from the recorded timestamps', async () => {
   const { file, runbook: rb, taskQueue } = await env.seeded('ak-drill', [DRILLS_ANY_TIME]);
@@ -43,7 +57,7 @@ test('a drill fails over with gates auto-approved, verifies, fails back to the o
     expect(after.weights).toEqual(seeded.weights);
     expect(after.nodeGroups).toEqual(seeded.nodeGroups);
     expect(after.writer).toMatch(new RegExp(`^${onlyDatabase(rb).primary.identifier}\\.`));
-    expect(after.replica.source).toBeTruthy();
+    expect(after.replica.source).toBe(dbArn(PRIMARY, onlyDatabase(rb).primary.identifier));
 
     const json = captureIO();
     expect(await exec(['report', drill.workflowId, '--format', 'json'], json)).toBe(0);
@@ -114,12 +128,24 @@ test('drills are refused, with the reason and nothing changed: not opted in, out
 test('a real failover started during a drill cancels the drill, which fails back first; then the failover proceeds and completes', async () => {
   const { file, runbook: rb, taskQueue } = await env.seeded('ak-drill-preempt', [DRILLS_ANY_TIME]);
   useCli(env.moto.endpoint, taskQueue);
+  // The drill's failover must still be running when the real failover preempts it. The interposer holds
+  // the first alarm read of the drill's 50% soak (the first DescribeAlarms after the change to 50% landed)
+  // until the drill has been asked to cancel: the soak cannot end before the preemption, however slow the machine.
+  let drillId = '';
+  const mark = interposer.log().length;
+  const soaking = interposer.intercept({
+    what: "the first alarm read of the drill's 50% soak",
+    match: (req) => req.operation === 'DescribeAlarms' && interposer.log().slice(mark).some((r) => r.operation === 'ChangeResourceRecordSets' && r.body.includes('<Weight>50</Weight>') && r.status === 200),
+    before: () => waitFor(() => cancelRequested(drillId), { what: 'the drill to be cancelled', timeoutMs: 120_000 }).then(() => undefined),
+  });
   await env.withWorker(taskQueue, async () => {
-    const drillId = await startDrill(file);
-    await atStep(env.client, `${drillId}-failover`, 'traffic-50');
+    drillId = await startDrill(file);
+    await soaking.held;
+    expect((await env.client.workflow.getHandle(`${drillId}-failover`).query<RunStatus>('status')).currentStep).toBe('traffic-50');
 
     const io = captureIO();
     expect(await exec(['failover', file, '--to', STANDBY, '--reason', 'real outage in Mumbai', '--time-scale', '0.01', '--detach'], io)).toBe(0);
+    await soaking.released;
     const real = env.client.workflow.getHandle(`failover-${rb.name}`);
     await eventually(async () => (await real.query<RunStatus>('status')).pendingGate, 'the real failover gate', 120_000);
 
@@ -142,5 +168,5 @@ test('a real failover started during a drill cancels the drill, which fails back
     const after = await describeTopology(rb, env.moto.endpoint);
     expect(after.weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
     expect(after.writer).toBe(after.replica.endpoint);
-  });
+  }, emulatorConfig(interposer.endpoint));
 });

@@ -193,6 +193,16 @@ describe('fault proxy throttling in each service\'s error format', () => {
     expect(out.DBInstances?.[0]?.DBInstanceIdentifier).toBe(DB);
     expect(out.$metadata.attempts).toBe(3);
     expect(proxy.log().map((e) => e.injected ?? 'forwarded')).toEqual(['throttle', 'throttle', 'forwarded']);
+    // The log says they were one call retried: one SDK invocation id, attempts 1, 2 and 3 of 3.
+    const log = proxy.log();
+    expect(log.map((e) => [e.attempt, e.maxAttempts])).toEqual([[1, 3], [2, 3], [3, 3]]);
+    expect(log[0].invocationId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(log.map((e) => e.invocationId)).toEqual([log[0].invocationId, log[0].invocationId, log[0].invocationId]);
+    // A second call is a new invocation.
+    await rds({ maxAttempts: 3 }).describeDBInstances({ DBInstanceIdentifier: DB });
+    const next = proxy.log()[3];
+    expect([next.attempt, next.injected]).toEqual([1, undefined]);
+    expect(next.invocationId).not.toBe(log[0].invocationId);
   });
 });
 
@@ -232,13 +242,33 @@ describe('fault proxy failures', () => {
     ]);
   }, 15_000);
 
-  test('a latency rule delays the response by at least the configured time, then forwards it', async () => {
-    proxy.addRule({ service: 'eks', operation: 'DescribeCluster', fault: { kind: 'latency', ms: 300 } });
-    const out = await eks().describeCluster({ name: CLUSTER });
-    expect(out.cluster?.name).toBe(CLUSTER);
-    const [entry] = proxy.log();
-    expect(entry).toMatchObject({ operation: 'DescribeCluster', injected: 'latency:300', status: 200 });
-    expect(entry.ms).toBeGreaterThanOrEqual(300);
+  test('a latency rule holds the request for the configured time before forwarding it: at 299 ms it has not reached moto, at 300 ms it has', async () => {
+    // No clock is read: the proxy's timer is driven by Jest's fake setTimeout, and moto's own state says
+    // whether the request got there. (How long the delay takes in wall time is measured in bench/faults.ts.)
+    const alarmState = async () => (await new CloudWatch({ region: MUMBAI, endpoint: moto.endpoint, credentials: CREDS }).describeAlarms({ AlarmNames: [ALARM] })).MetricAlarms?.map((a) => a.StateValue);
+    const realSetTimeout = setTimeout;
+    const tick = () => new Promise((r) => realSetTimeout(r, 5));
+    await new CloudWatch({ region: MUMBAI, endpoint: moto.endpoint, credentials: CREDS }).setAlarmState({ AlarmName: ALARM, StateValue: 'OK', StateReason: 'latency test: before' });
+    jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval'] });
+    try {
+      proxy.addRule({ service: 'cloudwatch', operation: 'SetAlarmState', fault: { kind: 'latency', ms: 300 } });
+      const call = cloudwatch().setAlarmState({ AlarmName: ALARM, StateValue: 'ALARM', StateReason: 'latency test: through the proxy' });
+      for (let i = 0; i < 2000 && proxy.log().length === 0; i++) await tick();
+      const seen = () => proxy.log().map((e) => [e.operation, e.injected, e.status ?? 'not answered']);
+      expect(seen()).toEqual([['SetAlarmState', 'latency:300', 'not answered']]);
+
+      jest.advanceTimersByTime(299);
+      expect(await alarmState()).toEqual(['OK']);
+      expect(seen()).toEqual([['SetAlarmState', 'latency:300', 'not answered']]);
+
+      jest.advanceTimersByTime(1);
+      const out = await call;
+      expect(out.$metadata.httpStatusCode).toBe(200);
+      expect(await alarmState()).toEqual(['ALARM']);
+      expect(seen()).toEqual([['SetAlarmState', 'latency:300', 200]]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test('a custom error fault surfaces with its own code and status', async () => {
@@ -252,11 +282,12 @@ describe('fault proxy failures', () => {
 
 describe('fault proxy rules', () => {
   test('rules changed at run time take effect on the next request', async () => {
-    await expect(cloudwatch().describeAlarms({ AlarmNames: [ALARM] })).resolves.toBeDefined();
+    const names = async () => (await cloudwatch().describeAlarms({ AlarmNames: [ALARM] })).MetricAlarms?.map((a) => a.AlarmName);
+    expect(await names()).toEqual([ALARM]);
     proxy.setRules([{ id: 'cw-down', service: 'cloudwatch', fault: { kind: 'status', status: 500 } }]);
     expect((await rejection(cloudwatch().describeAlarms({ AlarmNames: [ALARM] }))).$metadata?.httpStatusCode).toBe(500);
     proxy.clearRules();
-    await expect(cloudwatch().describeAlarms({ AlarmNames: [ALARM] })).resolves.toBeDefined();
+    expect(await names()).toEqual([ALARM]);
     expect(proxy.log().map((e) => e.rule ?? '-')).toEqual(['-', 'cw-down', '-']);
   });
 
@@ -266,8 +297,9 @@ describe('fault proxy rules', () => {
       { service: 'rds', operation: 'DescribeDBSnapshots', fault: { kind: 'throttle' } },
       { service: 'eks', fault: { kind: 'throttle' } },
     ]);
-    await expect(rds({ region: MUMBAI }).describeDBInstances({})).resolves.toBeDefined();
-    await expect(cloudwatch({ region: SINGAPORE }).describeAlarms({})).resolves.toBeDefined();
+    // Mumbai holds the one instance seeded there; Singapore has no alarm (the seeded one is in Mumbai).
+    expect((await rds({ region: MUMBAI }).describeDBInstances({})).DBInstances?.map((d) => d.DBInstanceIdentifier)).toEqual([DB]);
+    expect((await cloudwatch({ region: SINGAPORE }).describeAlarms({})).MetricAlarms).toEqual([]);
     expect((await rejection(rds({ region: MUMBAI }).describeDBSnapshots({}))).name).toBe('Throttling');
     expect((await rejection(rds({ region: SINGAPORE }).describeDBInstances({}))).name).toBe('Throttling');
   });

@@ -9,7 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createIacActivities, type IacProgress } from '../activities/iac';
 import type { PlanSummary } from '../contracts/run';
-import { ensureTofu, tofuPath, TOFU_PIN } from '../tools/tofu';
+import { ensureTofu, resolveTofu, tofuPath, TOFU_PIN } from '../tools/tofu';
 import { toolsDir } from '../config/home';
 import { FailureType } from '../contracts/failures';
 import { expectFailure, rejection } from './harness/activity';
@@ -356,12 +356,28 @@ describe('ensureTofu', () => {
     }
   });
 
-  test('given no DROVER_TOFU, it returns the pinned OpenTofu build cached under the tools directory', () => {
-    if (saved.DROVER_TOFU) return; // an override is used as it is
-    expect(tofu).toBe(tofuPath());
-    expect(tofuPath()).toBe(path.join(toolsDir(), `opentofu-${TOFU_PIN.version.replace(/^v/, '')}`, 'tofu'));
-    expect(execFileSync(tofu, ['version'], { encoding: 'utf8' }).split('\n')[0]).toBe(`OpenTofu ${TOFU_PIN.version}`);
-  });
+  const versionLine = (bin: string) => execFileSync(bin, ['version'], { encoding: 'utf8' }).split('\n')[0];
+
+  // These two run whatever the caller's environment holds: DROVER_TOFU is unset inside them (afterEach
+  // puts it back), so with an override set they still resolve, and if need be build, the pinned OpenTofu.
+  test('given no DROVER_TOFU, resolveTofu returns the pinned OpenTofu build cached under the tools directory, and it runs', async () => {
+    delete process.env.DROVER_TOFU;
+    const resolved = await resolveTofu();
+    expect(resolved).toBe(path.join(toolsDir(), `opentofu-${TOFU_PIN.version.replace(/^v/, '')}`, 'tofu'));
+    expect(resolved).toBe(tofuPath());
+    expect(versionLine(resolved)).toBe(`OpenTofu ${TOFU_PIN.version}`);
+  }, 45 * 60_000);
+
+  test('given DROVER_TOFU naming an executable, resolveTofu returns it as it is; a runbook\'s own binary comes first', async () => {
+    delete process.env.DROVER_TOFU;
+    const pinned = await resolveTofu();
+    const link = path.join(fs.mkdtempSync(path.join(process.env.DROVER_TEST_TMP ?? os.tmpdir(), 'tofu-override-')), 'tofu');
+    fs.symlinkSync(pinned, link);
+    process.env.DROVER_TOFU = link;
+    expect(await resolveTofu()).toBe(link);
+    expect(versionLine(await resolveTofu())).toBe(`OpenTofu ${TOFU_PIN.version}`);
+    expect(await resolveTofu('/opt/runbook-tools/terraform')).toBe('/opt/runbook-tools/terraform');
+  }, 45 * 60_000);
 
   test('given DROVER_TOFU naming a file that cannot run, it fails with one line naming the variable', async () => {
     process.env.DROVER_TOFU = '/nonexistent/tofu';

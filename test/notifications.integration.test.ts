@@ -12,16 +12,29 @@ import type { NotificationMessage } from '../workflows/notify';
 import type { FailoverInput } from '../workflows/regionFailover';
 import type { RunStatus } from '../contracts/run';
 import { IntegrationEnv, STANDBY } from './harness/env';
-import { eventually, failureRecord, refOf, workflowBundle } from './harness/fixtures';
+import { emulatorConfig, eventually, failureRecord, refOf, workflowBundle } from './harness/fixtures';
+import { startInterposer, type Interposer } from './harness/interpose';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const env = new IntegrationEnv();
 const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
 let seq = 0;
+/** The workers reach moto through it, so a test sees every SNS Publish they make, whatever its topic. */
+let interposer: Interposer;
+let mark = 0;
 
-beforeAll(() => env.start(), 120_000);
-afterAll(() => env.stop());
+beforeAll(async () => {
+  await env.start();
+  interposer = await startInterposer(env.moto.endpoint);
+}, 120_000);
+beforeEach(() => {
+  mark = interposer.log().length;
+});
+afterAll(async () => {
+  await interposer?.stop();
+  await env.stop();
+});
 afterEach(() => env.apps.apps[STANDBY].setHealthy(true));
 
 interface Received {
@@ -29,8 +42,22 @@ interface Received {
   body: NotificationMessage;
 }
 
+/** The topic of every SNS Publish the workers made since the test began, in order (any topic, existing or not). */
+function publishedTo(): string[] {
+  return interposer
+    .log()
+    .slice(mark)
+    .filter((r) => r.operation === 'Publish')
+    .map((r) => new URLSearchParams(r.body).get('TopicArn') ?? '?');
+}
+
+/** The test's worker, its AWS calls through the interposer. */
+function withWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T> {
+  return env.withWorker(taskQueue, fn, emulatorConfig(interposer.endpoint));
+}
+
 /** A topic with an SQS queue subscribed to it (raw delivery off: each body is SNS's envelope). */
-async function subscribedTopic(): Promise<{ topicArn: string; receive(min: number): Promise<Received[]>; receiveNone(): Promise<void> }> {
+async function subscribedTopic(): Promise<{ topicArn: string; receive(min: number): Promise<Received[]> }> {
   const sns = new SNSClient({ region: STANDBY, endpoint: env.moto.endpoint, credentials: CREDS });
   const sqs = new SQSClient({ region: STANDBY, endpoint: env.moto.endpoint, credentials: CREDS });
   const name = `drover-events-${process.pid}-${++seq}`;
@@ -53,10 +80,6 @@ async function subscribedTopic(): Promise<{ topicArn: string; receive(min: numbe
       await eventually(async () => (await poll(), got.length >= min), `${min} messages on ${name}`, 20_000);
       await poll(); // and nothing more than expected
       return got.sort((a, b) => a.body.at.localeCompare(b.body.at));
-    },
-    async receiveNone() {
-      for (let i = 0; i < 3; i++) await poll();
-      expect(got).toEqual([]);
     },
   };
 }
@@ -97,7 +120,7 @@ describe('run notifications to the runbook SNS topic', () => {
     const topic = await subscribedTopic();
     const { runbook: rb, taskQueue } = await env.seeded('notify-ok', [[['notifications'], { snsTopicArn: topic.topicArn }]]);
     const workflowId = `failover-${rb.name}`;
-    const status = await env.withWorker(taskQueue, async () => {
+    const status = await withWorker(taskQueue, async () => {
       // A reason carrying what looks like an access key id: it must not leave the worker.
       const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb, 'Mumbai degraded; key AKIAIOSFODNN7EXAMPLE pasted by mistake')] });
       await eventually(async () => (await handle.query<RunStatus>('status')).pendingGate, 'the failover gate');
@@ -121,7 +144,9 @@ describe('run notifications to the runbook SNS topic', () => {
     expect(finished.body.reason).toContain('[redacted-access-key-id]');
 
     expect(status.notifications).toEqual({ topicArn: topic.topicArn, sent: 2, failed: [] });
-    expect((await activityTypes(workflowId)).filter((t) => t === 'notify')).toHaveLength(2);
+    expect((await activityTypes(workflowId)).filter((t) => t === 'notify')).toEqual(['notify', 'notify']);
+    // Exactly the two messages received were published, both to the runbook's topic.
+    expect(publishedTo()).toEqual([topic.topicArn, topic.topicArn]);
     await replays(workflowId);
   });
 
@@ -133,7 +158,7 @@ describe('run notifications to the runbook SNS topic', () => {
     ]);
     env.apps.apps[STANDBY].setHealthy(false);
     const workflowId = `failover-${rb.name}`;
-    const status = await env.withWorker(taskQueue, async () => {
+    const status = await withWorker(taskQueue, async () => {
       const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
       return failureOf(handle.result());
     });
@@ -150,18 +175,22 @@ describe('run notifications to the runbook SNS topic', () => {
     expect(finished.subject).toBe(`drover: failover of ${rb.name} FAILED at traffic-10`);
     expect(finished.body).toEqual(expect.objectContaining({ phase: 'failed', failedStep: 'traffic-10', error: expect.objectContaining({ type: 'HealthBreach' }), compensations: status.compensations }));
     expect(status.notifications).toEqual({ topicArn: topic.topicArn, sent: 2, failed: [] });
+    expect(publishedTo()).toEqual([topic.topicArn, topic.topicArn]);
   });
 
-  test('given a runbook without a topic, a run publishes nothing and schedules no notify activity', async () => {
-    const topic = await subscribedTopic();
+  test('given a runbook without a topic, a run publishes nothing to any topic and schedules no notify activity', async () => {
+    // There is no topic of the runbook's to listen on, so what is read is every SNS Publish the worker
+    // made during the run, to any topic (the other tests see theirs there).
     const { runbook: rb, taskQueue } = await env.seeded('notify-none', [[['approvals', 'gates'], []]]);
     expect(rb.notifications).toBeUndefined();
     const workflowId = `failover-${rb.name}`;
-    const status = (await env.withWorker(taskQueue, () => env.client.workflow.execute('regionFailover', { taskQueue, workflowId, args: [input(rb)] }))) as RunStatus;
+    const status = (await withWorker(taskQueue, () => env.client.workflow.execute('regionFailover', { taskQueue, workflowId, args: [input(rb)] }))) as RunStatus;
     expect(status.phase).toBe('completed');
     expect(status.notifications).toBeUndefined();
-    expect(await activityTypes(workflowId)).not.toContain('notify');
-    await topic.receiveNone();
+    expect((await activityTypes(workflowId)).filter((t) => t === 'notify')).toEqual([]);
+    expect(publishedTo()).toEqual([]);
+    // The run's calls did go through the interposer: its one promotion is there.
+    expect(interposer.log().slice(mark).filter((r) => r.operation === 'PromoteReadReplica').map((r) => r.region)).toEqual([STANDBY]);
   });
 
   test('given a topic that does not exist, every publish fails and is recorded, and the run still completes', async () => {
@@ -171,9 +200,11 @@ describe('run notifications to the runbook SNS topic', () => {
       [['approvals', 'gates'], []],
     ]);
     const workflowId = `failover-${rb.name}`;
-    const status = (await env.withWorker(taskQueue, () => env.client.workflow.execute('regionFailover', { taskQueue, workflowId, args: [input(rb)] }))) as RunStatus;
+    const status = (await withWorker(taskQueue, () => env.client.workflow.execute('regionFailover', { taskQueue, workflowId, args: [input(rb)] }))) as RunStatus;
     expect(status.phase).toBe('completed');
     expect(status.notifications).toEqual({ topicArn: missing, sent: 0, failed: [{ event: 'run.finished', error: expect.stringContaining('sns:Publish') }] });
+    // One attempt, to the runbook's topic: SNS's NotFound is permanent, so neither the SDK nor Temporal retried it.
+    expect(publishedTo()).toEqual([missing]);
     const file = path.join(process.env.DROVER_AUDIT_DIR ?? '', rb.name, workflowId, `${status.runId}.jsonl`);
     const events = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
     const failed = events.filter((e) => e.action === 'notification.failed');

@@ -12,17 +12,26 @@ import type { FailbackResult } from '../workflows/failback';
 import { approveUpdate } from '../contracts/messages';
 import type { PromoteResult } from '../workflows/promoteReplica';
 import type { RunStatus } from '../contracts/run';
-import { captureIO, describeTopology, eventually, onlyDatabase, refOf, setAlarm } from './harness/fixtures';
+import { captureIO, dbArn, describeTopology, emulatorConfig, eventually, latestReplicaLag, onlyDatabase, refOf, setAlarm } from './harness/fixtures';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
+import { startInterposer, type Interposer } from './harness/interpose';
 import { testTemporalAddress } from './harness/servers';
+import { waitFor } from './harness/wait';
 
 const env = new IntegrationEnv();
 const saved = { ...process.env };
 const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
+/** Between the in-process worker and moto where a test needs to see or order the worker's AWS calls. */
+let interposer: Interposer;
 
-beforeAll(() => env.start());
+beforeAll(async () => {
+  await env.start();
+  interposer = await startInterposer(env.moto.endpoint);
+});
+afterEach(() => interposer.disarm());
 afterAll(async () => {
   process.env = saved;
+  await interposer?.stop();
   await env.stop();
 });
 
@@ -73,17 +82,24 @@ describe('promoteReplica', () => {
     env.lag.set(replica, 30);
     useCli(taskQueue);
     const io = captureIO();
-    const result = await env.withWorker(taskQueue, async () => {
-      const run = exec(['promote', file, '--to', STANDBY, '--mode', 'planned', '--reason', 'planned promotion test', '--json'], io);
-      const handle = env.client.workflow.getHandle(`promote-${rb.name}`);
-      await eventually(async () => (await handle.query<RunStatus>('status').catch(() => undefined))?.currentStep === 'wait-lag-zero', 'the lag wait');
-      // Fenced, still lagging: nothing promoted yet.
-      expect(await securityGroupNames(rb, PRIMARY, db.primary.identifier)).toEqual([db.fence.groupName]);
-      await new Promise((r) => setTimeout(r, 1500));
-      expect((await describeTopology(rb, env.moto.endpoint)).replicaPromotedTag).toBe(false);
-      env.lag.set(replica, 0);
-      return run;
-    });
+    const result = await env.withWorker(
+      taskQueue,
+      async () => {
+        const run = exec(['promote', file, '--to', STANDBY, '--mode', 'planned', '--reason', 'planned promotion test', '--json'], io);
+        const handle = env.client.workflow.getHandle(`promote-${rb.name}`);
+        await eventually(async () => (await handle.query<RunStatus>('status').catch(() => undefined))?.currentStep === 'wait-lag-zero', 'the lag wait');
+        // Fenced, still lagging: nothing promoted yet, after the wait has read the replica's lag (30 s) twice more.
+        expect(await securityGroupNames(rb, PRIMARY, db.primary.identifier)).toEqual([db.fence.groupName]);
+        const mark = interposer.log().length;
+        const lagReads = () => interposer.log().slice(mark).filter((r) => r.operation === 'GetMetricStatistics' && r.region === STANDBY && r.body.includes(replica) && r.status === 200);
+        await waitFor(() => lagReads().length >= 2, { what: 'two ReplicaLag reads by the lag wait' });
+        expect(interposer.log().filter((r) => r.operation === 'PromoteReadReplica' && r.body.includes(replica))).toEqual([]);
+        expect((await describeTopology(rb, env.moto.endpoint)).replicaPromotedTag).toBe(false);
+        env.lag.set(replica, 0);
+        return run;
+      },
+      emulatorConfig(interposer.endpoint),
+    );
     expect(result).toBe(0);
     const status = JSON.parse(io.stdout.join('\n')) as PromoteResult;
     expect(status.rpo).toEqual(expect.objectContaining({ lagSeconds: 0, note: 'writes fenced and lag 0 before promotion: RPO 0' }));
@@ -108,14 +124,15 @@ describe('promoteReplica', () => {
     expect(await securityGroupNames(rb, PRIMARY, db.primary.identifier)).toEqual([db.securityGroupName]);
     const after = await describeTopology(rb, env.moto.endpoint);
     expect(after.replicaPromotedTag).toBe(false);
-    expect(after.replica.source).toBeTruthy();
+    expect(after.replica.source).toBe(dbArn(PRIMARY, db.primary.identifier));
   });
 
   test('given the primary region unreachable, an unplanned promotion records the last observed lag as its RPO', async () => {
     const { runbook: rb, taskQueue } = await env.seeded('ak-unpl', [NO_GATES]);
     const db = onlyDatabase(rb);
     env.lag.set(db.replica.identifier, 7);
-    await new Promise((r) => setTimeout(r, 700));
+    // The promotion reads the last lag published: wait until the feeder has published 7.
+    await waitFor(async () => (await latestReplicaLag(env.moto.endpoint, STANDBY, db.replica.identifier)) === 7, { what: 'ReplicaLag 7 published' });
     const result = (await env.withWorker(
       taskQueue,
       () => env.client.workflow.execute('promoteReplica', { taskQueue, workflowId: `promote-${rb.name}`, args: [{ runbookRef: refOf(rb), toRegion: STANDBY, mode: 'unplanned', reason: 'region down', requestedBy: 'ic-test' }] }),
@@ -203,14 +220,24 @@ describe('failback', () => {
   });
 
   test('given an alarm in the original region during the switchback, traffic returns to the healthy standby and the compensation is recorded', async () => {
-    const { runbook: rb, taskQueue } = await env.seeded('ak-comp', [[['approvals', 'gates'], ['failover']], [['dns', 'shift', 'soak'], '10m']]);
-    const status = await env.withWorker(taskQueue, async () => {
-      expect((await failover(rb, taskQueue, 'planned')).phase).toBe('completed');
-      const handle = await env.client.workflow.start('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbookRef: refOf(rb), reason: 'compensation test', requestedBy: 'ic-test', options: { timeScale: 0.005 } }] });
-      await eventually(async () => (await handle.query<RunStatus>('status')).currentStep === 'traffic-back-10', 'the first switchback traffic step');
-      await setAlarm(env.moto.endpoint, PRIMARY, rb.health.alarms[PRIMARY][0], 'ALARM');
-      return failed(handle.result());
-    });
+    const { runbook: rb, taskQueue } = await env.seeded('ak-comp', [[['approvals', 'gates'], ['failover']]]);
+    const status = await env.withWorker(
+      taskQueue,
+      async () => {
+        expect((await failover(rb, taskQueue, 'planned')).phase).toBe('completed');
+        const handle = await env.client.workflow.start('failback', { taskQueue, workflowId: `failback-${rb.name}`, args: [{ runbookRef: refOf(rb), reason: 'compensation test', requestedBy: 'ic-test', options: { timeScale: 0.005 } }] });
+        // The Route 53 change of the first switchback step is held until the alarm is set: that step's soak
+        // (0.6 s at this scale) starts with the alarm firing, however slow the machine.
+        const fired = interposer.intercept({
+          what: 'the Route 53 change of traffic-back-10',
+          match: async (req) => req.operation === 'ChangeResourceRecordSets' && (await handle.query<RunStatus>('status')).currentStep === 'traffic-back-10',
+          before: () => setAlarm(env.moto.endpoint, PRIMARY, rb.health.alarms[PRIMARY][0], 'ALARM'),
+        });
+        await fired.released;
+        return failed(handle.result());
+      },
+      emulatorConfig(interposer.endpoint),
+    );
     expect(status.error?.type).toBe('HealthBreach');
     expect(status.compensations).toEqual(
       expect.arrayContaining([`undone: traffic back to 100% ${STANDBY}`, expect.stringMatching(/^database: the writer is .* in ap-south-1 \(promoted\)/)]),

@@ -2,33 +2,105 @@
  * `drover rebuild` end to end on the real Temporal dev server, moto and a real OpenTofu: the
  * terraform_data variant of the cluster stack (no AWS provider plugin needed), the plan gate, the
  * redeploy hook with a kubeconfig for the cluster, verification, and the refusals.
+ *
+ * The standby cluster is deleted from moto first, so the wait and the verification can only pass on a
+ * cluster the rebuild brought back. With terraform_data stand-ins OpenTofu creates nothing in moto, so
+ * the test plays the AWS provider's part (the opt-in provider suite, test/provider/, runs the real one):
+ * once the apply has written its state, and before the run's first look for the cluster, it creates in
+ * moto exactly what the applied state describes (each stand-in's `input` is the real resource's
+ * configuration), and nothing else.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { EKS } from '@aws-sdk/client-eks';
 import { exec } from '../cli/main';
 import { ensureTofu } from '../tools/tofu';
 import type { RunStatus } from '../contracts/run';
-import { captureIO, eventually } from './harness/fixtures';
+import { captureIO, emulatorConfig, eventually, MOTO_ACCOUNT } from './harness/fixtures';
 import { runOutcome, useCli } from './harness/drills';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
+import { startInterposer, type Interposer } from './harness/interpose';
 
 jest.setTimeout(600_000);
 
 const env = new IntegrationEnv();
 const saved = { ...process.env };
+const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
 let home: string;
+/** Between the worker and moto: holds the wait's first DescribeCluster while the test creates what the apply declared. */
+let interposer: Interposer;
 const iac = () => ({ iac: { variant: 'terraform-data' as const, home: () => home } });
 
 beforeAll(async () => {
   await ensureTofu(); // built once from Go modules, then cached
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-rebuild-'));
   await env.start();
+  interposer = await startInterposer(env.moto.endpoint);
 }, 40 * 60_000);
+afterEach(() => interposer.disarm());
 afterAll(async () => {
   process.env = saved;
+  await interposer?.stop();
   await env.stop();
 });
+
+const eksIn = (region: string) => new EKS({ region, endpoint: env.moto.endpoint, credentials: CREDS });
+
+/** The error a call fails with (it must fail). */
+async function failure(p: Promise<unknown>): Promise<{ name: string }> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e as { name: string },
+  );
+  if (!err) throw new Error('expected the call to fail, but it succeeded');
+  return err;
+}
+
+/** Delete a cluster from moto as it would be lost: its node groups first (EKS refuses otherwise), then the cluster. */
+async function deleteCluster(region: string, name: string): Promise<void> {
+  const eks = eksIn(region);
+  for (const nodegroupName of (await eks.listNodegroups({ clusterName: name })).nodegroups ?? []) await eks.deleteNodegroup({ clusterName: name, nodegroupName });
+  await eks.deleteCluster({ name });
+}
+
+/** The `input` of each terraform_data in an applied local state, by resource name. */
+function appliedInputs(stateFile: string): Map<string, Record<string, unknown>> {
+  const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { resources: Array<{ type: string; name: string; instances: Array<{ attributes: { input?: { value?: Record<string, unknown> } } }> }> };
+  return new Map(state.resources.filter((r) => r.type === 'terraform_data').map((r) => [r.name, r.instances[0]?.attributes.input?.value ?? {}]));
+}
+
+/**
+ * What the AWS provider would have done for the applied stack: the cluster and its node groups, created
+ * in moto from the configuration the state holds (role ARNs from the roles' names, as IAM would give them).
+ */
+async function createAsApplied(stateFile: string, region: string): Promise<void> {
+  const inputs = appliedInputs(stateFile);
+  const role = (resource: string) => `arn:aws:iam::${MOTO_ACCOUNT}:role/${String(inputs.get(resource)?.name)}`;
+  const c = inputs.get('cluster') as { name: string; version: string; tags: Record<string, string>; vpc_config: { subnet_ids: string[]; security_group_ids: string[]; endpoint_public_access: boolean; endpoint_private_access: boolean } };
+  const eks = eksIn(region);
+  await eks.createCluster({
+    name: c.name,
+    version: c.version,
+    roleArn: role('cluster_role'),
+    resourcesVpcConfig: { subnetIds: c.vpc_config.subnet_ids, securityGroupIds: c.vpc_config.security_group_ids, endpointPublicAccess: c.vpc_config.endpoint_public_access, endpointPrivateAccess: c.vpc_config.endpoint_private_access },
+    tags: c.tags,
+  });
+  for (const [name, input] of inputs) {
+    if (!name.startsWith('node_group_')) continue;
+    const g = input as { node_group_name: string; subnet_ids: string[]; instance_types: string[]; disk_size: number; scaling_config: { desired_size: number; min_size: number; max_size: number }; tags: Record<string, string> };
+    await eks.createNodegroup({
+      clusterName: c.name,
+      nodegroupName: g.node_group_name,
+      nodeRole: role('node_role'),
+      subnets: g.subnet_ids,
+      instanceTypes: g.instance_types,
+      diskSize: g.disk_size,
+      scalingConfig: { desiredSize: g.scaling_config.desired_size, minSize: g.scaling_config.min_size, maxSize: g.scaling_config.max_size },
+      tags: g.tags,
+    });
+  }
+}
 
 /** A runbook that can rebuild its clusters: network refs, a local state backend, a redeploy hook, the plan gate. */
 function rebuildable(hook: string[]): Array<[Array<string | number>, unknown]> {
@@ -49,6 +121,21 @@ test('given traffic away from the standby region, a rebuild plans, waits for the
   const hook = ['sh', '-c', `grep -q "server:" "$KUBECONFIG" && echo "redeployed $DROVER_CLUSTER in $DROVER_REGION" | tee ${marker}`];
   const { file, runbook: rb, taskQueue } = await env.seeded('ak-rebuild', rebuildable(hook));
   const cluster = rb.compute.clusters.find((c) => c.region === STANDBY)!;
+  expect(cluster.name).toBe(`apnakart-singapore-${rb.name}`);
+  const eks = eksIn(STANDBY);
+
+  // The standby cluster is lost: gone from moto, node groups and all.
+  await deleteCluster(STANDBY, cluster.name);
+  expect((await failure(eks.describeCluster({ name: cluster.name }))).name).toBe('ResourceNotFoundException');
+  expect((await eks.listClusters({})).clusters).not.toContain(cluster.name);
+
+  // When the run first looks for the cluster (wait-active), the apply is done: create what its state declares.
+  const stateFile = path.join(home, 'iac-state', rb.name, STANDBY, 'terraform.tfstate');
+  const provided = interposer.intercept({
+    what: "the wait's first DescribeCluster",
+    match: async (req) => req.operation === 'DescribeCluster' && req.region === STANDBY && (await env.client.workflow.getHandle(`rebuild-${rb.name}`).query<RunStatus>('status')).currentStep === 'wait-active',
+    before: () => createAsApplied(stateFile, STANDBY),
+  });
   useCli(env.moto.endpoint, taskQueue);
   await env.withWorker(
     taskQueue,
@@ -81,7 +168,21 @@ test('given traffic away from the standby region, a rebuild plans, waits for the
         'preflight:done', 'synthesize:done', 'plan:done', 'gate:rebuild-plan:done', 'apply:done', 'wait-active:done', 'redeploy:done', 'verify:done',
       ]);
       expect(done.rebuild?.apply?.applied.length).toBe(plan?.add);
-      expect(done.rebuild?.clusterArn).toContain(cluster.name);
+      // The cluster came back, as the stack defines it, and the run waited for and verified that one.
+      await provided.released;
+      const back = (await eks.describeCluster({ name: cluster.name })).cluster;
+      expect([back?.name, back?.status, back?.version, back?.resourcesVpcConfig?.subnetIds, back?.resourcesVpcConfig?.securityGroupIds]).toEqual([
+        cluster.name, 'ACTIVE', '1.31', ['subnet-0a2000001', 'subnet-0b2000002'], ['sg-0c2000003'],
+      ]);
+      expect(back?.tags).toEqual({ 'drover:cluster': cluster.name, 'drover:managed-by': 'drover', 'drover:region': STANDBY, 'drover:runbook': rb.name });
+      expect(done.rebuild?.clusterArn).toBe(back?.arn);
+      expect(done.rebuild?.clusterArn).toBe(`arn:aws:eks:${STANDBY}:${MOTO_ACCOUNT}:cluster/${cluster.name}`);
+      const groups = await Promise.all(['general', 'checkout'].map(async (nodegroupName) => (await eks.describeNodegroup({ clusterName: cluster.name, nodegroupName })).nodegroup));
+      expect(groups.map((g) => [g?.nodegroupName, g?.status, g?.scalingConfig, g?.instanceTypes, g?.diskSize])).toEqual([
+        ['general', 'ACTIVE', { minSize: 2, desiredSize: 12, maxSize: 24 }, ['m6i.large'], 50],
+        ['checkout', 'ACTIVE', { minSize: 1, desiredSize: 6, maxSize: 12 }, ['m6i.large'], 50],
+      ]);
+      expect(((await eks.listNodegroups({ clusterName: cluster.name })).nodegroups ?? []).sort()).toEqual(['checkout', 'general']);
       expect(fs.readFileSync(marker, 'utf8').trim()).toBe(`redeployed ${cluster.name} in ${STANDBY}`);
       expect(done.rebuild?.redeploy?.outputTail).toEqual([`redeployed ${cluster.name} in ${STANDBY}`]);
       // The state lives in the local backend outside the repo, per runbook and region.
@@ -101,8 +202,9 @@ test('given traffic away from the standby region, a rebuild plans, waits for the
       const noop = await outcome(id);
       expect(noop.phase).toBe('completed');
       expect(noop.rebuild?.apply?.applied).toEqual([]);
+      expect(noop.rebuild?.clusterArn).toBe(back?.arn);
     },
-    env.config(),
+    emulatorConfig(interposer.endpoint),
     iac(),
   );
 });

@@ -17,6 +17,7 @@ import { DRILLS_ANY_TIME, useCli } from './harness/drills';
 import { IntegrationEnv, STANDBY } from './harness/env';
 import { captureIO, eventually, setAlarm, testRunbooks, workflowBundle } from './harness/fixtures';
 import { startOwnTemporal, type TemporalServer } from './harness/servers';
+import { waitFor } from './harness/wait';
 
 const env = new IntegrationEnv();
 const saved = { ...process.env };
@@ -74,8 +75,11 @@ describe('drover runs list', () => {
       const refused = await cli(['drill', 'run', b.file, '--requested-by', 'ic-bala', '--json']);
       expect(refused.code).toBe(3);
       // c: a drill whose failover fails its preflight; the drill rolls back and fails.
-      await new Promise((r) => setTimeout(r, 1100));
-      const since = new Date();
+      // `--since` below must fall after b's two runs started and before c's: one millisecond after the later
+      // of b's start times (as Temporal recorded them), once the clock has passed it.
+      const bStarts = await Promise.all([`failover-${b.runbook.name}`, JSON.parse(refused.out).workflowId as string].map(async (id) => (await env.client.workflow.getHandle(id).describe()).startTime.getTime()));
+      const since = new Date(Math.max(...bStarts) + 1);
+      await waitFor(() => Date.now() > since.getTime(), { what: `the clock to pass ${since.toISOString()}` });
       await setAlarm(env.moto.endpoint, STANDBY, c.runbook.health.alarms[STANDBY][0], 'ALARM');
       const failed = await cli(['drill', 'run', c.file, '--requested-by', 'ic-chen', '--json']);
       expect(failed.code).toBe(1);

@@ -1,7 +1,10 @@
 /**
- * A worker process killed with SIGKILL in the middle of a failover, then restarted: the run
- * completes, and moto's own request recording shows each replica was promoted exactly once (one
- * database killed mid-soak; three databases killed while their promotion children wait for lag 0).
+ * A worker process killed with SIGKILL while the promotion activity is in flight, then restarted: the
+ * replica's PromoteReadReplica has landed, and so has drover's promotion tag, but the answer to the tag
+ * never reaches the worker, so Temporal has no completion for the activity and runs it again on the new
+ * worker. That retry is where a second promotion could happen. moto's own request recording shows each
+ * replica promoted exactly once (one database; three databases whose three promotions are all in flight
+ * at the kill), and the retried activity says it found the replica already promoted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,9 +17,12 @@ import { databasesOf } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
 import type { MotoServer } from '../infra/local/stack';
 import type { RunStatus } from '../contracts/run';
+import type { PromoteResult } from '../workflows/promoteReplica';
 import { exec } from '../cli/main';
-import { captureIO, describeTopology, emulatorConfig, eventually, recordedActions, refOf, testRunbookDir, threeDatabases, workflowBundle, writeRunbook } from './harness/fixtures';
+import { startTap, type Tap, type TapEntry } from './chaos/tap';
+import { captureIO, describeTopology, emulatorConfig, recordedActions, refOf, restartRecording, testRunbookDir, threeDatabases, workflowBundle, writeRunbook } from './harness/fixtures';
 import { startOwnMoto, testTemporalAddress } from './harness/servers';
+import { waitFor } from './harness/wait';
 
 const ROOT = path.join(__dirname, '..');
 let moto: MotoServer;
@@ -24,6 +30,7 @@ let connection: Connection;
 let client: Client;
 let bundleFile: string;
 const workers: ChildProcess[] = [];
+const taps: Tap[] = [];
 
 beforeAll(async () => {
   moto = await startOwnMoto({ env: { MOTO_ENABLE_RECORDING: 'True' } });
@@ -36,67 +43,98 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  await Promise.allSettled(taps.map((t) => t.stop()));
   await connection?.close();
   await moto?.stop();
 });
 
-/** Record moto's requests afresh, start a worker process and a planned failover (no gate, soak at 1/40) on the runbook's own task queue. */
+/**
+ * Record moto's requests afresh, put a tap between the worker and moto, start a worker process on it and
+ * a planned failover (no gate) on the runbook's own task queue.
+ */
 async function startFailover(rb: Runbook, reason: string) {
-  await startRecordingAfresh();
+  await restartRecording(moto.endpoint);
+  const tap = await startTap({ target: moto.endpoint });
+  taps.push(tap);
   const taskQueue = `tq-${rb.name}`;
   const workflowId = `failover-${rb.name}`;
-  const first = startWorkerProcess(taskQueue);
+  const first = startWorkerProcess(taskQueue, tap.endpoint);
   const handle = await client.workflow.start('regionFailover', {
     taskQueue,
     workflowId,
     args: [{ runbookRef: refOf(rb), targetRegion: 'ap-southeast-1', mode: 'planned', reason, requestedBy: 'ic-test', options: { timeScale: 0.025 } }],
   });
-  return { first, handle, taskQueue, workflowId };
+  return { first, handle, tap, taskQueue, workflowId };
 }
 
 /** SIGKILL the worker process, wait until it is gone, and start a new one on the same task queue. */
-async function killAndRestart(worker: ChildProcess, taskQueue: string): Promise<void> {
+async function killAndRestart(worker: ChildProcess, taskQueue: string, awsEndpoint: string): Promise<void> {
   worker.kill('SIGKILL');
   await new Promise((resolve) => worker.once('exit', resolve));
   expect(worker.signalCode).toBe('SIGKILL');
-  startWorkerProcess(taskQueue);
+  startWorkerProcess(taskQueue, awsEndpoint);
 }
 
-/** Record only this test's requests (tests run in random order; each counts its own promotions). */
-async function startRecordingAfresh(): Promise<void> {
-  await fetch(`${moto.endpoint}/moto-api/recorder/reset-recording`, { method: 'POST' });
-  await fetch(`${moto.endpoint}/moto-api/recorder/start-recording`, { method: 'POST' });
-}
-
-function startWorkerProcess(taskQueue: string): ChildProcess {
+function startWorkerProcess(taskQueue: string, awsEndpoint: string): ChildProcess {
   // `node --import tsx`, not the tsx CLI: the CLI runs the worker as its own child, which SIGKILL would miss.
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/main.ts'), 'worker'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: testTemporalAddress(), AWS_ENDPOINT_URL: moto.endpoint, DROVER_TASK_QUEUE: taskQueue, DROVER_WORKFLOW_BUNDLE: bundleFile, DROVER_RUNBOOKS: testRunbookDir() },
+    env: { ...process.env, TEMPORAL_ADDRESS: testTemporalAddress(), AWS_ENDPOINT_URL: awsEndpoint, DROVER_TASK_QUEUE: taskQueue, DROVER_WORKFLOW_BUNDLE: bundleFile, DROVER_RUNBOOKS: testRunbookDir() },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   workers.push(child);
   return child;
 }
 
-test('given a worker killed with SIGKILL during the traffic shift and restarted, the failover completes, the replica is promoted exactly once, and the audit trail has no gap and no duplicate', async () => {
+/** drover's promotion tag on `replica` (the last call of the promotion activity). */
+const promotionTag = (replica: string) => (e: TapEntry) => e.operation === 'AddTagsToResource' && e.detail.includes('drover:promoted-at') && e.detail.includes(`:db:${replica}&`);
+
+/**
+ * Hold the answers to the promotion tags of `replicas` (the calls land in moto; the worker never hears
+ * back), and resolve once every one has landed: the promotions are done in moto, and the activities that
+ * made them are still running.
+ */
+async function promotionsInFlight(tap: Tap, replicas: string[]): Promise<TapEntry[]> {
+  const held = await tap.hold({ label: 'promotion tags landed, answers withheld', mode: 'response', count: replicas.length, match: (e) => replicas.some((r) => promotionTag(r)(e)) });
+  return waitFor(
+    () => {
+      const landed = tap.log().filter((e) => held.entries.some((h) => h.seq === e.seq) && e.status === 200);
+      return landed.length === replicas.length ? landed : undefined;
+    },
+    { what: 'the held promotion tags to land in moto', timeoutMs: 30_000 },
+  );
+}
+
+/** PromoteReadReplica requests moto received, by the instance each promoted. */
+async function promotionsByInstance(tap: Tap): Promise<string[]> {
+  return tap
+    .log()
+    .filter((e) => e.forwarded && e.operation === 'PromoteReadReplica')
+    .map((e) => /DBInstanceIdentifier=([^&]+)/.exec(e.detail)?.[1] ?? '?')
+    .sort();
+}
+
+test('given a worker killed with SIGKILL after PromoteReadReplica and the promotion tag landed but before the activity completed, the retried activity finds the replica promoted: one promotion, a completed failover, an audit trail with no gap and no duplicate', async () => {
   const name = `ak-kill-${process.pid}`;
   const { runbook: rb } = writeRunbook({ name, unique: true, set: [[['approvals', 'gates'], []], [['health', 'probes'], {}]] });
+  const [db] = databasesOf(rb);
   await seedRunbook(rb, emulatorConfig(moto.endpoint));
   const feeder = startLagFeeders({ endpoint: moto.endpoint, rb, lagSeconds: 0, everyMs: 300 });
-  // A 2 min soak at 1/40 scale: 3 s per traffic step, long enough to kill the worker inside one.
-  const { first, handle, taskQueue, workflowId } = await startFailover(rb, 'kill test');
-  await eventually(async () => {
-    const s = await handle.query<RunStatus>('status').catch(() => undefined);
-    return s?.currentStep === 'traffic-10' && s.trafficPercent === 10;
-  }, 'the 10% soak', 90_000);
-  await killAndRestart(first, taskQueue);
+  const { first, handle, tap, taskQueue, workflowId } = await startFailover(rb, 'kill test');
+  await promotionsInFlight(tap, [db.replica.identifier]);
+  // The promotion is done in moto, and its activity has no completion: a retry that promoted again would show here.
+  expect(await promotionsByInstance(tap)).toEqual([db.replica.identifier]);
+  await killAndRestart(first, taskQueue, tap.endpoint);
   const result = (await handle.result()) as RunStatus;
 
   feeder.stop();
   expect(result.phase).toBe('completed');
-  const actions = await recordedActions(moto.endpoint);
-  expect(actions.filter((a) => a === 'PromoteReadReplica')).toHaveLength(1);
+  expect((await recordedActions(moto.endpoint)).filter((a) => a === 'PromoteReadReplica')).toEqual(['PromoteReadReplica']);
+  expect(await promotionsByInstance(tap)).toEqual([db.replica.identifier]);
+  // The activity ran again on the new worker, and found the promotion already made.
+  const child = (await client.workflow.getHandle(`${workflowId}-promote`).result()) as PromoteResult;
+  expect(child.steps.find((s) => s.id === 'promote')?.notes).toEqual([`${db.replica.identifier} was already standalone; not promoted again`]);
   const after = await describeTopology(rb, moto.endpoint);
+  expect(after.replicaPromotedTag).toBe(true);
   expect(after.weights[`api.${rb.dns.hostedZone}`]).toEqual({ 'ap-south-1': 0, 'ap-southeast-1': 100 });
   expect(after.writer).toBe(after.replica.endpoint);
   expect(Object.entries(after.nodeGroups).filter(([k]) => k.startsWith('ap-southeast-1/')).map(([, v]) => v)).toEqual([12, 6]);
@@ -110,34 +148,31 @@ test('given a worker killed with SIGKILL during the traffic shift and restarted,
   expect(await exec(['audit', 'export', workflowId, '--format', 'json'], exported)).toBe(0);
   const seqs = (JSON.parse(exported.stdout.join('\n')) as { events: Array<{ seq: number }> }).events.map((e) => e.seq);
   expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
-}, 180_000);
+}, 300_000);
 
-test('given three databases and a worker killed with SIGKILL while their three promotion children wait for lag 0, the failover completes after a restart and each replica is promoted exactly once', async () => {
+test('given three databases and a worker killed with SIGKILL while all three promotion activities are in flight (each promotion landed, none completed), the failover completes after a restart and each replica is promoted exactly once', async () => {
   const name = `ak-killdb-${process.pid}`;
   const { runbook: rb } = writeRunbook({ name, unique: true, set: [[['approvals', 'gates'], []], [['health', 'probes'], {}], ...threeDatabases(name)] });
   const dbs = databasesOf(rb);
+  const replicas = dbs.map((d) => d.replica.identifier);
   await seedRunbook(rb, emulatorConfig(moto.endpoint));
-  // Lag 5 s (within the preflight bound): each child fences its primary, then waits for lag 0.
-  let lag = 5;
-  const feeder = startLagFeeders({ endpoint: moto.endpoint, rb, regions: ['ap-southeast-1', 'ap-south-1'], lagSeconds: () => lag, everyMs: 300 });
-  const { first, handle, taskQueue, workflowId } = await startFailover(rb, 'kill test, three databases');
-  const children = dbs.map((d) => client.workflow.getHandle(`${workflowId}-promote-${d.name}`));
-  await eventually(async () => {
-    const steps = await Promise.all(children.map((c) => c.query<RunStatus>('status').then((s) => s.currentStep).catch(() => undefined)));
-    return steps.every((s) => s === 'wait-lag-zero');
-  }, 'all three promotion children at wait-lag-zero', 90_000);
-  lag = 0;
-  await killAndRestart(first, taskQueue);
+  const feeder = startLagFeeders({ endpoint: moto.endpoint, rb, regions: ['ap-southeast-1', 'ap-south-1'], lagSeconds: 0, everyMs: 300 });
+  const { first, handle, tap, taskQueue, workflowId } = await startFailover(rb, 'kill test, three databases');
+  await promotionsInFlight(tap, replicas);
+  expect(await promotionsByInstance(tap)).toEqual([...replicas].sort());
+  await killAndRestart(first, taskQueue, tap.endpoint);
   const result = (await handle.result()) as RunStatus;
   feeder.stop();
 
   expect(result.phase).toBe('completed');
   expect(result.databases?.map((d) => [d.name, d.promoted, d.rpo?.lagSeconds])).toEqual(dbs.map((d) => [d.name, true, 0]));
-  const actions = await recordedActions(moto.endpoint);
-  expect(actions.filter((a) => a === 'PromoteReadReplica')).toHaveLength(3);
+  expect((await recordedActions(moto.endpoint)).filter((a) => a === 'PromoteReadReplica')).toEqual(['PromoteReadReplica', 'PromoteReadReplica', 'PromoteReadReplica']);
+  expect(await promotionsByInstance(tap)).toEqual([...replicas].sort());
   for (const d of dbs) {
+    const child = (await client.workflow.getHandle(`${workflowId}-promote-${d.name}`).result()) as PromoteResult;
+    expect([d.name, child.steps.find((s) => s.id === 'promote')?.notes]).toEqual([d.name, [`${d.replica.identifier} was already standalone; not promoted again`]]);
     const after = await describeTopology(rb, moto.endpoint, d.name);
     expect(after.replicaPromotedTag).toBe(true);
     expect(after.writer).toBe(after.replica.endpoint);
   }
-}, 180_000);
+}, 300_000);

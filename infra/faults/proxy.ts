@@ -51,6 +51,21 @@ export interface ProxyLogEntry {
   ms: number;
   /** Id of the rule that injected, when it has one. */
   rule?: string;
+  /**
+   * The SDK's id for one call (`amz-sdk-invocation-id`), the same on each of its retries, and which
+   * attempt this request is (`amz-sdk-request: attempt=N; max=M`): what says a throttled request was retried.
+   */
+  invocationId?: string;
+  attempt?: number;
+  maxAttempts?: number;
+}
+
+/** The SDK's retry headers of a request: its invocation id and its attempt number out of the maximum. */
+function retryHeaders(headers: http.IncomingHttpHeaders): Pick<ProxyLogEntry, 'invocationId' | 'attempt' | 'maxAttempts'> {
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const invocationId = one(headers['amz-sdk-invocation-id']);
+  const m = /attempt=(\d+);\s*max=(\d+)/.exec(one(headers['amz-sdk-request']) ?? '');
+  return { ...(invocationId ? { invocationId } : {}), ...(m ? { attempt: Number(m[1]), maxAttempts: Number(m[2]) } : {}) };
 }
 
 export interface FaultProxy {
@@ -238,7 +253,7 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
     const started = performance.now();
     const info = identify(req, body);
     const rule = choose(info);
-    const entry: ProxyLogEntry = { at: Date.now(), region: info.region, service: info.service, operation: info.operation, ms: 0 };
+    const entry: ProxyLogEntry = { at: Date.now(), region: info.region, service: info.service, operation: info.operation, ms: 0, ...retryHeaders(req.headers) };
     entries.push(entry);
     if (!rule) {
       forward(req, res, body, entry, started);

@@ -35,16 +35,21 @@ export interface HoldSpec {
   /** 'request': hold before forwarding (never lands); 'response': forward, hold the answer. */
   mode: 'request' | 'response';
   match(e: TapEntry, history: TapEntry[]): boolean;
+  /** Hold this many matching requests (default 1); the hold resolves once all are held. */
+  count?: number;
 }
 
 export interface Held {
+  /** The first request held. */
   entry: TapEntry;
+  /** Every request held, in arrival order. */
+  entries: TapEntry[];
 }
 
 export interface Tap {
   endpoint: string;
   log(): TapEntry[];
-  /** Arm a one-shot hold; resolves when a matching request is being held. */
+  /** Arm a one-shot hold; resolves when `count` (default 1) matching requests are being held. */
   hold(spec: HoldSpec): Promise<Held>;
   /** Cancel an armed hold that did not trigger. */
   disarm(): void;
@@ -95,7 +100,7 @@ export async function startTap(opts: { target: string }): Promise<Tap> {
   const entries: TapEntry[] = [];
   const sockets = new Set<net.Socket>();
   let seq = 0;
-  let armed: { spec: HoldSpec; resolve: (h: Held) => void } | undefined;
+  let armed: { spec: HoldSpec; resolve: (h: Held) => void; held: TapEntry[] } | undefined;
   let stepping = false;
   const queue: Array<{ at: number; go: () => void }> = [];
 
@@ -139,9 +144,12 @@ export async function startTap(opts: { target: string }): Promise<Tap> {
       if (armed && armed.spec.match(entry, entries)) {
         hold = armed.spec;
         entry.held = hold.mode;
-        const { resolve } = armed;
-        armed = undefined;
-        setImmediate(() => resolve({ entry }));
+        armed.held.push(entry);
+        if (armed.held.length >= (hold.count ?? 1)) {
+          const { resolve, held } = armed;
+          armed = undefined;
+          setImmediate(() => resolve({ entry: held[0], entries: held }));
+        }
       }
       entries.push(entry);
       let clientGone = false;
@@ -194,7 +202,7 @@ export async function startTap(opts: { target: string }): Promise<Tap> {
     hold: (spec) =>
       new Promise<Held>((resolve) => {
         if (armed) throw new Error(`a hold (${armed.spec.label}) is already armed`);
-        armed = { spec, resolve };
+        armed = { spec, resolve, held: [] };
       }),
     disarm: () => {
       armed = undefined;

@@ -174,24 +174,61 @@ export async function describeTopology(rb: Runbook, endpoint: string, dbName?: s
     replicaPromotedTag: replicaTags.some((t) => t.Key === 'drover:promoted-at'), nodeGroups };
 }
 
+/** moto's account (its default, `MOTO_ACCOUNT_ID` unset): the account of every ARN it makes. */
+export const MOTO_ACCOUNT = '123456789012';
+
+/** The ARN of a DB instance in the emulator: what a replica names as its source (ReadReplicaSourceDBInstanceIdentifier of a cross-region replica). */
+export function dbArn(region: string, identifier: string): string {
+  return `arn:aws:rds:${region}:${MOTO_ACCOUNT}:db:${identifier}`;
+}
+
+/**
+ * The newest ReplicaLag (Maximum over 1-minute periods of the last 10 minutes) the emulator holds for
+ * an instance, read as drover's replicaLag activity reads it; undefined when there is no datapoint.
+ */
+export async function latestReplicaLag(endpoint: string, region: string, identifier: string): Promise<number | undefined> {
+  const out = await new CloudWatch({ region, endpoint, credentials: CREDS }).getMetricStatistics({
+    Namespace: 'AWS/RDS',
+    MetricName: 'ReplicaLag',
+    Dimensions: [{ Name: 'DBInstanceIdentifier', Value: identifier }],
+    StartTime: new Date(Date.now() - 10 * 60_000),
+    EndTime: new Date(Date.now() + 60_000),
+    Period: 60,
+    Statistics: ['Maximum'],
+  });
+  const newest = (out.Datapoints ?? []).filter((d) => d.Timestamp).sort((a, b) => (b.Timestamp as Date).getTime() - (a.Timestamp as Date).getTime())[0];
+  return newest?.Maximum;
+}
+
 /** Set a CloudWatch alarm's state in the emulator, as a real breach would. */
 export async function setAlarm(endpoint: string, region: string, name: string, state: 'OK' | 'ALARM'): Promise<void> {
   await new CloudWatch({ region, endpoint, credentials: CREDS }).setAlarmState({ AlarmName: name, StateValue: state, StateReason: 'drover test' });
 }
 
-/** Requests the emulator received, from moto's recorder (started with MOTO_ENABLE_RECORDING). */
-export async function recordedActions(endpoint: string): Promise<string[]> {
+/** Requests the emulator received, with their bodies, from moto's recorder (started with MOTO_ENABLE_RECORDING). */
+export async function recordedCalls(endpoint: string): Promise<Array<{ action: string; body: string }>> {
   const text = await (await fetch(`${endpoint}/moto-api/recorder/download-recording`)).text();
-  const actions: string[] = [];
+  const calls: Array<{ action: string; body: string }> = [];
   for (const line of text.split('\n').filter(Boolean)) {
     const req = JSON.parse(line) as { body?: string; body_encoded?: boolean; headers?: Record<string, string>; url?: string };
     const raw = typeof req.body === 'string' ? req.body : '';
     const body = req.body_encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
     const target = req.headers?.['X-Amz-Target'] ?? req.headers?.['x-amz-target'];
     const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body)?.[1] ?? /Action=([A-Za-z]+)/.exec(req.url ?? '')?.[1] ?? target?.split('.').pop();
-    if (action) actions.push(action);
+    if (action) calls.push({ action, body });
   }
-  return actions;
+  return calls;
+}
+
+/** The actions of the requests the emulator received, from moto's recorder. */
+export async function recordedActions(endpoint: string): Promise<string[]> {
+  return (await recordedCalls(endpoint)).map((c) => c.action);
+}
+
+/** Start moto's request recording afresh (drop what was recorded so far). */
+export async function restartRecording(endpoint: string): Promise<void> {
+  await fetch(`${endpoint}/moto-api/recorder/reset-recording`, { method: 'POST' });
+  await fetch(`${endpoint}/moto-api/recorder/start-recording`, { method: 'POST' });
 }
 
 /** Poll `fn` until it returns a truthy value (tests waiting for a run to reach a step). */
