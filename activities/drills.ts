@@ -62,6 +62,17 @@ export function describeWindows(windows: DrillWindow[]): string {
 }
 
 /**
+ * Why a drill may not start yet after a real run of `kind` (workflow `id`) that closed at `closeTime`: the
+ * cooldown lasts `cooldownMs` from the close (a drill at close + cooldown exactly is allowed). Undefined when
+ * the run never closed or its cooldown is over.
+ */
+export function cooldownRefusal(kind: string, id: string, closeTime: Date | undefined, now: Date, cooldownMs: number): string | undefined {
+  if (!(closeTime && now.getTime() - closeTime.getTime() < cooldownMs)) return undefined;
+  const again = new Date(closeTime.getTime() + cooldownMs).toISOString();
+  return `a real ${kind} (${id}) ended at ${closeTime.toISOString()}, less than the cooldown of ${ms(cooldownMs)} ago; drills are allowed again from ${again}`;
+}
+
+/**
  * Activities that look at other runs through Temporal: whether a drill may start, and stopping
  * drills when a real failover needs the region pair.
  */
@@ -119,9 +130,9 @@ export function createDrillActivities(temporal: () => Client) {
         const id = runWorkflowId(kind, runbook);
         const run = await latest(id);
         if (run?.running) problems.push(`a real ${kind} of ${runbook} is active (${id})`);
-        else if (run?.closeTime && now.getTime() - run.closeTime.getTime() < drills.cooldown) {
-          const again = new Date(run.closeTime.getTime() + drills.cooldown).toISOString();
-          problems.push(`a real ${kind} (${id}) ended at ${run.closeTime.toISOString()}, less than the cooldown of ${ms(drills.cooldown)} ago; drills are allowed again from ${again}`);
+        else {
+          const cooling = cooldownRefusal(kind, id, run?.closeTime, now, drills.cooldown);
+          if (cooling) problems.push(cooling);
         }
       }
       for (const id of await runningDrills(runbook, input.self)) problems.push(`another drill of ${runbook} is running (${id})`);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { droverHome } from '../config/home';
 import type { AuditEvent, AuditRunRef } from './chain';
-import { byStart, parseStoredEvent, planAppend, sameRun, segment, type AuditRunInfo, type AuditStore } from './store';
+import { AuditStoreError, byStart, decodeSegment, parseStoredEvent, planAppend, sameRun, segment, type AuditRunInfo, type AuditStore } from './store';
 
 /** The embedded default: `$DROVER_AUDIT_DIR`, else `$DROVER_HOME/audit` (`~/.cache/drover/audit`), outside any repository. */
 export function defaultAuditDir(): string {
@@ -48,19 +48,23 @@ export class JsonlStore implements AuditStore {
   }
 
   private async appendNow(file: string, events: AuditEvent[]): Promise<{ written: number; skipped: number }> {
-    await fs.promises.mkdir(path.dirname(file), { recursive: true });
-    const existing = await this.readRepairing(file);
+    const existing = await fsCall(file, 'written', async () => {
+      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      return this.readRepairing(file);
+    });
     const bySeq = new Map(existing.map((e) => [e.seq, e]));
     const fresh = planAppend(events, (seq) => bySeq.get(seq), file);
     if (fresh.length > 0) {
-      const handle = await fs.promises.open(file, 'a');
-      try {
-        // One write per batch: a kill mid-write leaves at most one torn last line, repaired by the next append.
-        await handle.write(fresh.map((e) => `${JSON.stringify(e)}\n`).join(''));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await fsCall(file, 'written', async () => {
+        const handle = await fs.promises.open(file, 'a');
+        try {
+          // One write per batch: a kill mid-write leaves at most one torn last line, repaired by the next append.
+          await handle.write(fresh.map((e) => `${JSON.stringify(e)}\n`).join(''));
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      });
     }
     return { written: fresh.length, skipped: events.length - fresh.length };
   }
@@ -86,7 +90,7 @@ export class JsonlStore implements AuditStore {
 
   async list(run: AuditRunRef): Promise<AuditEvent[]> {
     const file = this.file(run);
-    return parseLines(await readIfExists(file), file);
+    return parseLines(await fsCall(file, 'read', () => readIfExists(file)), file);
   }
 
   async runs(workflowId: string): Promise<AuditRunInfo[]> {
@@ -94,10 +98,12 @@ export class JsonlStore implements AuditStore {
     const runbooks = await readDirNames(this.dir);
     const found: AuditRunInfo[] = [];
     for (const rb of runbooks) {
+      const runbook = decodeSegment(rb);
+      if (runbook === undefined) continue;
       for (const name of await readDirNames(path.join(this.dir, rb, wf))) {
-        if (!name.endsWith('.jsonl')) continue;
-        const ref: AuditRunRef = { runbook: decodeURIComponent(rb), workflowId, runId: decodeURIComponent(name.slice(0, -'.jsonl'.length)) };
-        found.push({ ...ref, startedAt: await firstAt(path.join(this.dir, rb, wf, name)) });
+        const runId = name.endsWith('.jsonl') ? decodeSegment(name.slice(0, -'.jsonl'.length)) : undefined;
+        if (runId === undefined) continue;
+        found.push({ runbook, workflowId, runId, startedAt: await firstAt(path.join(this.dir, rb, wf, name)) });
       }
     }
     return byStart(found);
@@ -121,12 +127,34 @@ async function readDirNames(dir: string): Promise<string[]> {
   }
 }
 
+/** The first event's `at`, for ordering runs; undefined when the file cannot say (reading the trail reports why). */
 async function firstAt(file: string): Promise<string | undefined> {
-  const text = await fs.promises.readFile(file, 'utf8');
   try {
+    const text = await fs.promises.readFile(file, 'utf8');
     const at = (JSON.parse(text.split('\n', 1)[0]) as { at?: unknown }).at;
     return typeof at === 'string' ? at : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Errors of the file system under a trail, named by the trail's file. A place that can never hold the trail
+ * (a file where a directory must be, a directory where the file must be, a name too long) is refused for good
+ * (`invalid`: the appendAudit activity fails non-retryably and the run ends saying so, instead of retrying
+ * forever); what an operator can fix while the run waits (permissions, a full or read-only disk) stays a plain
+ * error, which Temporal retries with backoff.
+ */
+const NEVER_WRITABLE = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'ENAMETOOLONG', 'ELOOP']);
+
+async function fsCall<T>(file: string, doing: 'read' | 'written', fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof AuditStoreError || code === undefined) throw e;
+    const message = `${file} cannot be ${doing}: ${(e as Error).message}`;
+    if (NEVER_WRITABLE.has(code)) throw new AuditStoreError('invalid', message);
+    throw Object.assign(new Error(message), { code });
   }
 }

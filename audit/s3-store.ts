@@ -2,7 +2,7 @@ import type { BucketLocationConstraint, ObjectLockConfiguration } from '@aws-sdk
 import type { S3Api } from '../aws/clients';
 import { awsErrorCode, toFailure } from '../aws/errors';
 import type { AuditEvent, AuditRunRef } from './chain';
-import { AuditStoreError, byStart, parseStoredEvent, planAppend, sameRun, segment, type AuditRunInfo, type AuditStore } from './store';
+import { AuditStoreError, byStart, decodeSegment, parseStoredEvent, planAppend, sameRun, segment, type AuditRunInfo, type AuditStore } from './store';
 
 /** Object Lock retention: COMPLIANCE cannot be shortened or bypassed by anyone; GOVERNANCE by a privileged bypass. */
 export interface AuditRetention {
@@ -108,7 +108,9 @@ export class S3Store implements AuditStore {
 
   private failure(e: unknown, call: string, key?: string): Error {
     if (e instanceof AuditStoreError) return e;
-    if (awsErrorCode(e) === 'NoSuchBucket') return new AuditStoreError('not-found', `S3 bucket ${this.bucket} does not exist (create it with ensureAuditBucket)`);
+    if (awsErrorCode(e) === 'NoSuchBucket') {
+      return new AuditStoreError('not-found', `S3 bucket ${this.bucket} does not exist: the runs that write to it create it (with Object Lock) before their first event; check the bucket name and its region`);
+    }
     return toFailure(e, `S3 ${call}${key ? ` ${key}` : ''}`);
   }
 
@@ -191,9 +193,11 @@ export class S3Store implements AuditStore {
     const wf = segment(workflowId, 'workflow id');
     const found: AuditRunInfo[] = [];
     for (const rbPrefix of (await this.keys(this.prefix, '/')).prefixes) {
-      const runbook = decodeURIComponent(rbPrefix.slice(this.prefix.length, -1));
+      const runbook = decodeSegment(rbPrefix.slice(this.prefix.length, -1));
+      if (runbook === undefined) continue;
       for (const runPrefix of (await this.keys(`${rbPrefix}${wf}/`, '/')).prefixes) {
-        const runId = decodeURIComponent(runPrefix.slice(`${rbPrefix}${wf}/`.length, -1));
+        const runId = decodeSegment(runPrefix.slice(`${rbPrefix}${wf}/`.length, -1));
+        if (runId === undefined) continue;
         const ref = { runbook, workflowId, runId };
         const first = await this.get(ref, 1).catch(() => undefined);
         found.push({ ...ref, startedAt: first?.at });

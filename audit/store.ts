@@ -78,6 +78,20 @@ export function segment(id: string, what: string): string {
   return encodeURIComponent(id);
 }
 
+/**
+ * The id a stored segment names; undefined for a name `segment` cannot have written (a stray file or key
+ * someone else put there, e.g. `a%zz`), which is then no trail of drover's rather than an error for every listing.
+ */
+export function decodeSegment(name: string): string | undefined {
+  let id: string;
+  try {
+    id = decodeURIComponent(name);
+  } catch {
+    return undefined;
+  }
+  return id !== '' && id !== '.' && id !== '..' && encodeURIComponent(id) === name ? id : undefined;
+}
+
 export function sameRun(events: AuditEvent[]): AuditRunRef {
   const { runId, workflowId, runbook } = events[0];
   const other = events.find((e) => e.runId !== runId || e.workflowId !== workflowId || e.runbook !== runbook);

@@ -1,4 +1,4 @@
-import { QueryNotRegisteredError, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowStartOptions } from '@temporalio/client';
+import { QueryNotRegisteredError, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client, type WorkflowExecutionDescription, type WorkflowStartOptions } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter, type Payload, type QueryDefinition } from '@temporalio/common';
 import { statusQuery, type RunStatus } from '../contracts/run';
 import type { Runbook } from '../runbooks/schema';
@@ -20,15 +20,26 @@ const WORKER_DEADLINE_MS = 15_000;
  * call would wait forever, so after a deadline it fails with a clear message (exit 5).
  */
 export async function answeredByWorker<T>(client: Client, workflowId: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + WORKER_DEADLINE_MS;
   try {
-    return await client.withDeadline(Date.now() + WORKER_DEADLINE_MS, fn);
+    return await client.withDeadline(deadline, fn);
   } catch (e) {
-    // gRPC status 4 is DEADLINE_EXCEEDED.
-    if ((e as { cause?: { code?: number } }).cause?.code !== 4 && (e as { code?: number }).code !== 4) throw e;
+    if (!deadlinePassed(e, deadline)) throw e;
     throw new CliError(`run ${workflowId} is running, but no drover worker answered within ${WORKER_DEADLINE_MS / 1000}s`, EXIT.UNAVAILABLE, [
       `start one with: drover worker   (task queue ${taskQueue()})`,
     ]);
   }
+}
+
+/**
+ * Whether a call failed because its deadline passed: gRPC DEADLINE_EXCEEDED (4), or CANCELLED (1) once the
+ * deadline is over (grpc-js reports either when the deadline fires; an update call gives both as
+ * WorkflowUpdateRPCTimeoutOrCancelledError). The CLI cancels no call itself.
+ */
+function deadlinePassed(e: unknown, deadline: number): boolean {
+  const code = (e as { code?: number }).code ?? (e as { cause?: { code?: number } }).cause?.code;
+  if (code === 4 || e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+  return code === 1 && Date.now() >= deadline;
 }
 
 /**

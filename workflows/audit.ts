@@ -2,6 +2,7 @@ import { CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import type { AuditTarget } from '../activities/audit';
 import type { AuditActor, AuditDraftInput, AuditHead } from '../audit/chain';
 import type { Runbook } from '../runbooks/schema';
+import { failureMessage } from './failure';
 import { short } from './proxies';
 import type { AuditAnchor } from '../contracts/run';
 
@@ -94,12 +95,17 @@ export class AuditTrail {
   }
 }
 
-/** On a failure path: write what is left of the trail, without hiding the run's own error behind an audit one. */
+/**
+ * On a failure path: write what is left of the trail, without hiding the run's own error behind an audit one.
+ * The audit error is the activity's own (the trail file or bucket and why), not "Activity task failed", and it
+ * is not repeated when it is what failed the run (a trail that could not be written at the run's end).
+ */
 export async function drainQuietly(trail: AuditTrail | undefined, status: { error?: { message: string } }): Promise<AuditAnchor | undefined> {
   try {
     return await trail?.drain();
   } catch (e) {
-    if (status.error) status.error.message += `; the audit trail could not be written: ${(e as Error).message}`;
+    const why = failureMessage(e);
+    if (status.error && !status.error.message.startsWith(why)) status.error.message += `; the audit trail could not be written: ${why}`;
     return undefined;
   }
 }
