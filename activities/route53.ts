@@ -33,6 +33,30 @@ export interface RecordState {
 const norm = (name: string) => name.replace(/\\052/g, '*').replace(/\.$/, '').toLowerCase();
 const key = (name: string, type: string, setId?: string) => `${norm(name)}|${type}|${setId ?? ''}`;
 
+/** What a record set must hold, in one region, for `percent` of the traffic to be on `toRegion`. */
+export type DesiredState = Pick<ResourceRecordSet, 'Weight' | 'Failover'>;
+
+/**
+ * The desired state of a record's set in `region`: a weighted record weighs `percent` on toRegion and
+ * 100 - percent on the other; a failover record carries no weight, so traffic is forced by swapping the
+ * PRIMARY/SECONDARY roles (in one ChangeBatch) once the shift reaches 100%.
+ */
+export function desiredState(r: Pick<DnsRecord, 'routing'>, region: string, input: Pick<TrafficInput, 'toRegion' | 'percent'>): DesiredState {
+  if (r.routing === 'weighted') return { Weight: region === input.toRegion ? input.percent : 100 - input.percent };
+  const toIsPrimary = input.percent >= 100;
+  return { Failover: (region === input.toRegion) === toIsPrimary ? 'PRIMARY' : 'SECONDARY' };
+}
+
+/** Whether a record set differs from its desired state (an UPSERT is needed): only the fields wanted count. */
+export function needsChange(current: DesiredState, want: DesiredState): boolean {
+  return (want.Weight !== undefined && current.Weight !== want.Weight) || (want.Failover !== undefined && current.Failover !== want.Failover);
+}
+
+/** A record set's share of traffic: its weight, or for a failover record 100 on PRIMARY and 0 otherwise. */
+export function shareOf(routing: DnsRecord['routing'], s: DesiredState): number {
+  return routing === 'weighted' ? Number(s.Weight ?? 0) : s.Failover === 'PRIMARY' ? 100 : 0;
+}
+
 /** Route 53 activities: zone lookup, record reads, one ChangeBatch per zone per step, INSYNC waits. */
 export function createRoute53Activities(route53: () => Route53Api) {
   const zoneIds = new Map<string, string>();
@@ -91,14 +115,6 @@ export function createRoute53Activities(route53: () => Route53Api) {
     return byZone;
   }
 
-  function desired(r: DnsRecord, region: string, input: TrafficInput): Pick<ResourceRecordSet, 'Weight' | 'Failover'> {
-    if (r.routing === 'weighted') return { Weight: region === input.toRegion ? input.percent : 100 - input.percent };
-    // Failover records carry no weight: traffic is forced by swapping the PRIMARY/SECONDARY roles
-    // in one ChangeBatch, once the shift reaches 100%.
-    const toIsPrimary = input.percent >= 100;
-    return { Failover: (region === input.toRegion) === toIsPrimary ? 'PRIMARY' : 'SECONDARY' };
-  }
-
   return {
     /** Current traffic shares of the runbook's records, per region. */
     async readTraffic(input: { hostedZone: string; records: DnsRecord[]; regions: string[] }): Promise<RecordState[]> {
@@ -110,7 +126,7 @@ export function createRoute53Activities(route53: () => Route53Api) {
           for (const region of input.regions) {
             const s = sets.get(key(r.name, r.type, r.targets[region]?.setIdentifier));
             if (!s) continue;
-            share[region] = r.routing === 'weighted' ? Number(s.Weight ?? 0) : s.Failover === 'PRIMARY' ? 100 : 0;
+            share[region] = shareOf(r.routing, s);
           }
           states.push({ name: r.name, routing: r.routing, share });
         }
@@ -156,8 +172,8 @@ export function createRoute53Activities(route53: () => Route53Api) {
               if (!current) {
                 throw ApplicationFailure.create({ type: FailureType.NotFound, message: `record ${r.name} ${r.type} set ${setId} not found in zone ${zone}`, nonRetryable: true });
               }
-              const want = desired(r, region, input);
-              if ((want.Weight !== undefined && current.Weight !== want.Weight) || (want.Failover !== undefined && current.Failover !== want.Failover)) {
+              const want = desiredState(r, region, input);
+              if (needsChange(current, want)) {
                 changes.push({ Action: 'UPSERT', ResourceRecordSet: { ...current, ...want } });
               }
             }

@@ -117,3 +117,103 @@ describe('the Update validators', () => {
     expect(() => checkRequesterProof(proof as never, challenge, true)).toThrow('not waiting');
   });
 });
+
+describe('the gate rules at their edges, with exact texts', () => {
+  const runbookWith = (approvals: Record<string, unknown>) => ({ approvals }) as unknown as Parameters<typeof gatePolicy>[0];
+
+  test('given no policy for the gate, its defaults are the runbook approvers, one approval, no self-approval, the run timeout, abort, and the runbook\'s trust', () => {
+    expect(gatePolicy(runbookWith({ approvers: [PRIYA], policies: {}, trustClientIdentity: false }), 'failover', 3_600_000)).toEqual({
+      principals: [PRIYA],
+      required: 1,
+      selfApproval: false,
+      timeoutMs: 3_600_000,
+      onTimeout: 'abort',
+      escalateAfterMs: undefined,
+      trustClientIdentity: false,
+    });
+    expect(gatePolicy(runbookWith({ approvers: [PRIYA] }), 'failover', 60_000)).toMatchObject({ principals: [PRIYA], timeoutMs: 60_000, trustClientIdentity: false });
+    expect(gatePolicy(runbookWith({ approvers: [], policies: { failover: { principals: [ARJUN] } }, trustClientIdentity: true }), 'failover', 5)).toMatchObject({ principals: [ARJUN], required: 1, selfApproval: false, timeoutMs: 5, onTimeout: 'abort', trustClientIdentity: true });
+  });
+
+  test('given an approver no principal matches, the refusal lists the gate, the runbook and its approvers', () => {
+    const who = { id: 'arn:aws:iam::999999999999:user/mallory', verified: true };
+    expect(refusalOf(facts({ who }))).toEqual({
+      kind: 'not-allowed',
+      reason: `"arn:aws:iam::999999999999:user/mallory" is not an approver of gate failover of runbook apnakart (approvers: ${PRIYA}, ${ARJUN}, ${ROLE})`,
+    });
+  });
+
+  test('given the requester as given at start only (trustClientIdentity), by seat, the same unverified id is refused as self-approval', () => {
+    const who = { id: 'arjun', verified: false };
+    expect(refusalOf(facts({ who, requestedBy: 'arjun', request: pending({ approvers: ['arjun', 'priya'] }) }))).toEqual({ kind: 'self-approval', reason: 'arjun requested this run, and gate failover does not allow self-approval' });
+    expect(refusalOf(facts({ who, requestedBy: 'priya', request: pending({ approvers: ['arjun', 'priya'] }) }))).toBeUndefined();
+    expect(refusalOf(facts({ who, request: pending({ approvers: ['arjun', 'priya'] }) }))).toBeUndefined();
+  });
+
+  test('given another session of the requester\'s role, by seat, it is refused as the requester, naming who requested', () => {
+    const requester = { id: 'arn:aws:sts::123456789012:assumed-role/IncidentCommander/a', verified: true, userId: 'AROAEXAMPLE:a' };
+    const who = { id: 'arn:aws:sts::123456789012:assumed-role/IncidentCommander/b', verified: true, userId: 'AROAEXAMPLE:b' };
+    expect(refusalOf(facts({ who, verifiedRequester: requester }))).toEqual({
+      kind: 'self-approval',
+      reason: `${who.id} requested this run (as ${requester.id}; the same approver by the rules in docs/approvals.md), and gate failover does not allow self-approval`,
+    });
+    // With self-approval allowed, the same seat may approve.
+    expect(refusalOf(facts({ who, verifiedRequester: requester, request: pending({ selfApproval: true }) }))).toBeUndefined();
+  });
+
+  test('given another session of a role that already approved, by seat, the duplicate names the first session; the same id does not repeat itself', () => {
+    const first = { approver: 'arn:aws:sts::123456789012:assumed-role/IncidentCommander/a', verified: true, userId: 'AROAEXAMPLE:a', at: 1 };
+    const who = { id: 'arn:aws:sts::123456789012:assumed-role/IncidentCommander/b', verified: true, userId: 'AROAEXAMPLE:b' };
+    expect(refusalOf(facts({ who, request: pending({ approvals: [first] }) }))).toEqual({
+      kind: 'duplicate',
+      reason: `${who.id} has already approved gate failover as ${first.approver} (every session of a role whose session names are not pinned is one approver); it needs 2 distinct approvers (1 so far)`,
+    });
+    expect(refusalOf(facts({ who: { ...who, id: first.approver }, request: pending({ approvals: [first] }) }))).toEqual({
+      kind: 'duplicate',
+      reason: `${first.approver} has already approved gate failover; it needs 2 distinct approvers (1 so far)`,
+    });
+  });
+
+  test('by id (before approvals-v2): the verified requester is refused, a duplicate id too, with self-approval allowed only the duplicate', () => {
+    const verifiedRequester = { id: ARJUN, verified: true };
+    expect(refusalOf(facts({ bySeat: false, verifiedRequester }))).toEqual({ kind: 'self-approval', reason: `${ARJUN} requested this run, and gate failover does not allow self-approval` });
+    expect(refusalOf(facts({ bySeat: false, verifiedRequester: { id: PRIYA, verified: true } }))).toBeUndefined();
+    const approved = pending({ selfApproval: true, approvals: [{ approver: PRIYA, verified: true, at: 1 }, { approver: ARJUN, verified: true, at: 2 }] });
+    expect(refusalOf(facts({ bySeat: false, verifiedRequester, request: approved }))).toEqual({ kind: 'duplicate', reason: `${ARJUN} has already approved gate failover; it needs 2 distinct approvers (2 so far)` });
+    expect(refusalOf(facts({ bySeat: false, verifiedRequester, request: pending({ selfApproval: true }) }))).toBeUndefined();
+  });
+
+  test('a rejection is never refused as a duplicate or as the requester\'s', () => {
+    const request = pending({ approvals: [{ approver: ARJUN, verified: true, at: 1 }] });
+    expect(refusalOf(facts({ decision: 'rejected', request, verifiedRequester: { id: ARJUN, verified: true } }))).toBeUndefined();
+    expect(refusalOf(facts({ decision: 'rejected', request, bySeat: false }))).toBeUndefined();
+  });
+
+  test('a pending gate without an approvals list counts none', () => {
+    const request = { ...pending(), approvals: undefined } as unknown as PendingGate;
+    expect(refusalOf(facts({ request }))).toBeUndefined();
+    expect(refusalOf(facts({ request, bySeat: false }))).toBeUndefined();
+  });
+
+  test('the approved decision: comments joined (empty ones dropped), none gives no comment, verified only when every approval was', () => {
+    expect(approvedDecision('failback', [{ approver: PRIYA, verified: true, at: 5 }, { approver: ARJUN, verified: true, at: 7, comment: '' }])).toEqual({ gate: 'failback', approver: `${PRIYA}, ${ARJUN}`, decision: 'approved', at: 7, comment: undefined, verified: true });
+    expect(approvedDecision('failback', [{ approver: PRIYA, verified: true, at: 5, comment: 'a' }, { approver: ARJUN, verified: true, at: 7, comment: 'b' }]).comment).toBe('a; b');
+  });
+
+  test('a timeout that proceeds in a drill: the decision by drover-timeout, its comment exact, the wait rounded to seconds', () => {
+    expect(timeoutOutcome('failover', { timeoutMs: 90_500, onTimeout: 'proceed', required: 2 }, 1, 'drill-7', 42)).toEqual({
+      proceed: true,
+      decision: { gate: 'failover', approver: 'drover-timeout', decision: 'approved', at: 42, comment: "no decision within 91s (1 of 2 approvals); the gate's policy proceeds on timeout in drills (drill drill-7)", verified: false },
+    });
+    expect(timeoutOutcome('failover', { timeoutMs: 90_499, onTimeout: 'abort', required: 1 }, 0, undefined, 42)).toEqual({
+      proceed: false,
+      detail: 'gate failover: no decision within 90s (0 of 1 approvals)',
+      message: 'gate failover was not approved within 90s (0 of 1 approvals); nothing after it was changed',
+    });
+    expect(timeoutOutcome('failback', { timeoutMs: 60_000, onTimeout: 'proceed', required: 1 }, 0, undefined, 42)).toEqual({
+      proceed: false,
+      detail: 'gate failback: no decision within 60s (0 of 1 approvals); onTimeout "proceed" applies to drills only, so this run aborts',
+      message: 'gate failback was not approved within 60s (0 of 1 approvals); nothing after it was changed; onTimeout "proceed" applies to drills only, so this run aborts',
+    });
+  });
+});
