@@ -2,7 +2,7 @@
  * Approval policies in the runbook language, the binding and principal matching, the identity checks
  * the worker makes before it calls STS (with a stub STS), and the gate as `drover status` shows it.
  */
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
@@ -239,6 +239,8 @@ describe('sealed identities (stub STS)', () => {
   const expectFor = { run: RUN, gate: 'failover', decision: 'approve' as const, comment: 'go' };
   const dir = mkdtempSync(join(tmpdir(), 'drover-identity-'));
   const keyFile = join(dir, 'keys', 'identity.jwk');
+  // The worker's private key is a secret: gone before the suite's secrets scan reads the temporary root.
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const sts = (): StsReplayApi => ({
     endpoint: ENDPOINT,
     send: async () => ({ statusCode: 200, body: `<GetCallerIdentityResponse><GetCallerIdentityResult><UserId>AIDAX</UserId><Account>123456789012</Account><Arn>${ARN}</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>` }),

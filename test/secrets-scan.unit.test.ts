@@ -191,9 +191,15 @@ describe('the harness\'s own credentials, matched exactly', () => {
   });
 
   test('outside a suite run (no DROVER_TEST_SECRETS_DIR) nothing is recorded', () => {
-    expect(process.env.DROVER_TEST_SECRETS_DIR).toBeUndefined();
-    recordHarnessCredential('minted-by-the-harness-7f3a9c', 'not kept');
-    expect(harnessCredentials()).toEqual([]);
+    // The full suite's global setup sets it for every worker; unset here, as in a unit-tier run.
+    const saved = process.env.DROVER_TEST_SECRETS_DIR;
+    delete process.env.DROVER_TEST_SECRETS_DIR;
+    try {
+      recordHarnessCredential('minted-by-the-harness-7f3a9c', 'not kept');
+      expect(harnessCredentials()).toEqual([]);
+    } finally {
+      if (saved !== undefined) process.env.DROVER_TEST_SECRETS_DIR = saved;
+    }
   });
 });
 
@@ -260,6 +266,9 @@ describe('file stores', () => {
     put('moto-x/moto.log.recording.jsonl', `${recorded('Action=ListTopics')}\n${recorded(`Action=Publish&Message=${encodeURIComponent(JSON.stringify({ MasterUserPassword: PASSWORD }))}`)}\n${recorded('Action=ListTopics', AKIA)}\n`);
     put('case-1/identity.jwk', `{"kty":"EC","crv":"P-256","x":"xx","y":"yy","d":"${JWK_D}"}`);
     put('case-1/clean.txt', 'nothing to see');
+    // tsx's transpile cache holds the project's compiled source (fixtures included): skipped, and only it.
+    put('os-tmp/tsx-0/1234-abcd', `const KEYS = { secretAccessKey: '${SECRET}' };`);
+    put('os-tmp/tsx-cache-not/env', `PGPASSWORD=${PASSWORD}`);
     fs.symlinkSync('/etc/hostname', path.join(root, 'case-1', 'linked'));
 
     const reports = scanFiles(root, { registry: [] });
@@ -278,7 +287,10 @@ describe('file stores', () => {
         { store: 'files moto request recordings', location: path.join('moto-x', 'moto.log.recording.jsonl:3'), kind: 'access key id', encoding: 'plain' },
         { store: 'files moto request recordings', location: path.join('moto-x', 'moto.log.recording.jsonl:3'), kind: 'SigV4 signature', encoding: 'plain' },
       ]],
-      ['files other files', 2, [{ store: 'files other files', location: path.join('case-1', 'identity.jwk'), kind: 'private key', encoding: 'plain' }]],
+      ['files other files', 3, [
+        { store: 'files other files', location: path.join('case-1', 'identity.jwk'), kind: 'private key', encoding: 'plain' },
+        { store: 'files other files', location: path.join('os-tmp', 'tsx-cache-not', 'env'), kind: 'password', encoding: 'plain' },
+      ]],
     ]);
   });
 });

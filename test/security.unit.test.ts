@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -24,7 +24,13 @@ import { readFileSync } from 'node:fs';
 const KEYS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
 const RUN = 'failover-apnakart/0190-run';
 const expectFor = { run: RUN, gate: 'failover', decision: 'approve' as const, comment: 'go' };
-const keyFile = () => join(mkdtempSync(join(tmpdir(), 'drover-sec-')), 'identity.jwk');
+const keyDirs: string[] = [];
+/** A fresh worker key file; its directory (a private key inside) is removed before the suite's secrets scan. */
+const keyFile = () => {
+  keyDirs.push(mkdtempSync(join(tmpdir(), 'drover-sec-')));
+  return join(keyDirs[keyDirs.length - 1], 'identity.jwk');
+};
+afterAll(() => keyDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('the STS host is the worker\'s choice, never the caller\'s', () => {
   // Any attempt to reach the network is a failure: the refusals below must happen before one.

@@ -46,6 +46,8 @@ afterAll(async () => {
   await Promise.allSettled(taps.map((t) => t.stop()));
   await connection?.close();
   await moto?.stop();
+  // The bundle is compiled source (fixture strings included), not a store a run wrote: gone before the secrets scan.
+  if (bundleFile) fs.rmSync(path.dirname(bundleFile), { recursive: true, force: true });
 });
 
 /**

@@ -557,6 +557,13 @@ function recordedRequest(line: string): unknown {
   return { method: entry.method, url: entry.url, headers, body };
 }
 
+/**
+ * tsx's transpile cache (`$TMPDIR/tsx-<uid>`, written by every `bin/drover` the suite spawns): the
+ * project's own source compiled, with its test fixtures and the scrubber's documented examples. No run
+ * writes to it, so nothing a run handled can leak there; scanning it would only find the source.
+ */
+const COMPILED_SOURCE_CACHE = /^os-tmp[\\/]tsx-\d+$/;
+
 /** Files this large are matched in slices as they are, not decoded (a binary someone built under the root). */
 const MAX_DECODED_FILE = 64 * 1024 * 1024;
 const SLICE = 8 * 1024 * 1024;
@@ -572,8 +579,10 @@ export function scanFiles(root: string, opts: { registry?: string[]; label?: str
   const reports = new Map<string, StoreReport>(FILE_STORES.map((s) => [s, { store: `${label} ${s}`, items: 0, unit: 'files', findings: [] }]));
   if (!fs.existsSync(root)) return [...reports.values()];
   const walkDir = (dir: string): void => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    // In name order, so findings come out in the same order on every file system.
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const file = path.join(dir, entry.name);
+      if (entry.isDirectory() && COMPILED_SOURCE_CACHE.test(path.relative(root, file))) continue;
       if (entry.isDirectory()) walkDir(file);
       else if (entry.isFile()) scanFile(file);
     }
