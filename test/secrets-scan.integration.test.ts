@@ -17,7 +17,7 @@ import { processAlive } from '../processes/supervisor';
 import { AuthMoto } from './harness/authmoto';
 import { eventually } from './harness/fixtures';
 import { harnessCredentials, scanMoto, scanTemporal, scanText, type ScanRecord } from './harness/secrets';
-import { scannedOnStop } from './harness/servers';
+import { motoScanEnv, scannedOnStop } from './harness/servers';
 
 jest.setTimeout(120_000);
 
@@ -90,7 +90,8 @@ test('planted in the histories of a private Temporal server (payload bytes, base
 
 test('planted in moto, the scan finds each secret in S3 objects (every version), SNS notifications and SQS messages (even consumed ones); stop() then scans, stops moto and fails', async () => {
   const dir = plantDir();
-  const moto = await startMoto({ bin: bin('DROVER_TEST_MOTO_BIN'), logFile: path.join(dir, 'moto.log') });
+  // With the harness's inventory fix, as every moto the suite scans (plain moto 5.2.5 answers 500 once an object was deleted).
+  const moto = await startMoto({ bin: bin('DROVER_TEST_MOTO_BIN'), logFile: path.join(dir, 'moto.log'), env: motoScanEnv() });
   const stopMoto = moto.stop;
   try {
     const region = 'ap-south-1';
@@ -102,6 +103,11 @@ test('planted in moto, the scan finds each secret in S3 objects (every version),
     await s3.putBucketVersioning({ Bucket: 'plant-versions', VersioningConfiguration: { Status: 'Enabled' } });
     const first = await s3.putObject({ Bucket: 'plant-versions', Key: 'state', Body: Buffer.from(`{"MasterUserPassword":"${PASSWORD}"}`).toString('hex') });
     await s3.putObject({ Bucket: 'plant-versions', Key: 'state', Body: 'overwritten, clean' });
+    // A bucket emptied and deleted (moto's inventory still lists it): nothing left to read, not a store the scan missed.
+    await s3.createBucket({ Bucket: 'plant-deleted', CreateBucketConfiguration: { LocationConstraint: region } });
+    await s3.putObject({ Bucket: 'plant-deleted', Key: 'gone', Body: `password=${PASSWORD}` });
+    await s3.deleteObject({ Bucket: 'plant-deleted', Key: 'gone' });
+    await s3.deleteBucket({ Bucket: 'plant-deleted' });
 
     const sns = new SNS({ endpoint: moto.endpoint, region: 'ap-southeast-1', credentials: CREDS });
     const topic = (await sns.createTopic({ Name: 'plant-topic' })).TopicArn!;

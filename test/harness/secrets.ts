@@ -510,6 +510,10 @@ export async function scanMoto(endpoint: string, opts: { registry?: string[] } =
         versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
       } while (keyMarker);
     } catch (e) {
+      // moto's inventory keeps every bucket ever made, deleted ones too. S3 deletes only an empty bucket
+      // (every object version and delete marker gone first: DeleteBucket, Amazon S3 API Reference), so a
+      // bucket that no longer exists holds nothing left to leak. Any other error is a store not scanned.
+      if ((e as { name?: string }).name === 'NoSuchBucket') continue;
       throw new Error(`${s3.store}: cannot read bucket ${bucket}: ${(e as Error).message}`);
     } finally {
       client.destroy();

@@ -3,7 +3,7 @@
 # buckets), survive models with write-only properties. moto 5.2.5 skips an attribute whose getter raises
 # TypeError, AttributeError or ValueError, but RDS's DBInstance.master_user_password and
 # db_subnet_group_name raise NotImplementedError, so once a database exists the whole inventory answered
-# 500. This skips any attribute that cannot be read. It also takes an optional `?models=s3.FakeBucket,...`
+# 500; so did it once an S3 object had been deleted (its closed buffer). This skips any attribute that cannot be read. It also takes an optional `?models=s3.FakeBucket,...`
 # to list only those models (the scan needs four; a moto full of CloudWatch datapoints takes seconds to
 # list whole). Nothing else about moto changes.
 import json
