@@ -28,7 +28,7 @@ import {
   summarize,
   type ScanRecord,
 } from './harness/secrets';
-import { scannedOnStop, testTempDir } from './harness/servers';
+import { plantedDir, scannedOnStop } from './harness/servers';
 
 // Fakes, in the shapes of the real things.
 const AKIA = 'AKIAQWERTYUIOPASDFGH';
@@ -37,6 +37,16 @@ const SESSION_TOKEN = `IQoJb3JpZ2luX2VjEHAaCXVzLWVhc3QtMSJHMEUCIQD${'x7Kq/Pz+'.r
 const PASSWORD = 'Tr0ub4dor-3-horse';
 const HEX_SIGNATURE = '5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7';
 const JWK_D = 'Vt3qRa8m1Q0tS9uVgkS2Xb7Y2w0ZqJ8cR4nL6pK1hEo';
+/** The last lines of a PKCS#8 PEM body (64 characters a line, RFC 7468), as a window that cut its BEGIN line keeps them. */
+const PEM_TAIL = [
+  'jfXAt+UzHf2jBNA2qxp6/WC3120rAkEAsVH7z2+WzWZieCVRFcKlH0m7hZVD+Zpp',
+  '/q5oLK0ezbZhQVsDZO5uZqB4iYoBMAfbyQO7C44xDRqNX8SHClIzPQJAXhKVAxNH',
+  'wAqjCUJl6XXzyb5V2jVpM7VkRMK6kGDb6sj2Sa6LiQYLULmqVc2Y8fWi8vB+aE69',
+  'y9wlIS8K+VwXkg==',
+];
+/** base64 of `app:Tr0ub4dor-3-horse`: HTTP Basic credentials. */
+const BASIC = 'YXBwOlRyMHViNGRvci0zLWhvcnNl';
+const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.abcdefghijklmnopqrstuvwxyzABCDEF012345';
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 const hex = (text: string) => Buffer.from(text, 'utf8').toString('hex');
@@ -58,6 +68,34 @@ describe('the scrubber (audit/scrub.ts) redacts every credential form', () => {
     ['a private JWK printed inside a JSON string', `{"key":"{\\"kty\\":\\"EC\\",\\"d\\":\\"${JWK_D}\\"}"}`, '{"key":"{\\"kty\\":\\"EC\\",\\"d\\":\\"[redacted]\\"}"}'],
     ['an EKS bearer token in a header', 'Authorization: Bearer k8s-aws-v1.aHR0cHM6Ly9zdHMuYXAtc291dGgtMS5hbWF6b25hd3MuY29tLz9BY3Rpb249R2V0Q2FsbGVySWRlbnRpdHk', 'Authorization: [redacted]'],
     ['an EKS bearer token on its own', 'token k8s-aws-v1.aHR0cHM6Ly9zdHMuYXAtc291dGgtMS5hbWF6b25hd3MuY29tLz9BY3Rpb249R2V0Q2FsbGVySWRlbnRpdHk', 'token k8s-aws-v1.[redacted]'],
+    ['a password with ;, & and , in it: to the end of its token', 'PGPASSWORD=abc;def&ghi,jkl psql -h db', 'PGPASSWORD=[redacted] psql -h db'],
+    ['in a query string & ends the value (a literal & is %26 there)', 'GET /login?user=app&password=abc;def%26ghi&next=/home', 'GET /login?user=app&password=[redacted]&next=/home'],
+    ['a quoted value with an escaped quote', String.raw`password="pa\"ss word" next`, 'password="[redacted]" next'],
+    ['a JSON member with an escaped quote', String.raw`{"password":"pa\"ssword-tail-1234","user":"app"}`, '{"password":"[redacted]","user":"app"}'],
+    ['JSON inside a JSON string, with an escaped quote', String.raw`{"log":"{\"password\":\"pa\\\"ss-word-1234\",\"user\":\"app\"}"}`, String.raw`{"log":"{\"password\":\"[redacted]\",\"user\":\"app\"}"}`],
+    ['a number under a secret name (the text stays JSON)', '{"password": 12345678901, "port": 5432}', '{"password": "[redacted]", "port": 5432}'],
+    ['--db-password value and --db-password=value', 'deploy --db-password hunter2hunter2 --host db && migrate --db-password=abc;def --dry-run', 'deploy --db-password [redacted] --host db && migrate --db-password=[redacted] --dry-run'],
+    ['Cookie and Set-Cookie headers, whole', 'Cookie: session=abc123def456; theme=dark\nSet-Cookie: sid=abc123def456; Path=/; HttpOnly', 'Cookie: [redacted]\nSet-Cookie: [redacted]'],
+    ['Basic credentials without their header', `proxy sent Basic ${BASIC} upstream`, 'proxy sent Basic [redacted] upstream'],
+    ['a Bearer token without its header', 'retrying with Bearer ghp_abcdefghijklmnop0123456789 now', 'retrying with Bearer [redacted] now'],
+    [
+      'JSON members apiKey, accessToken, token, pwd, clientSecret (not NextToken)',
+      '{"apiKey":"k-1234567890","accessToken":"tok-1234567890","token":"t-1234567890","pwd":"p-1234567890","clientSecret":"cs-1234567890","NextToken":"page-2"}',
+      '{"apiKey":"[redacted]","accessToken":"[redacted]","token":"[redacted]","pwd":"[redacted]","clientSecret":"[redacted]","NextToken":"page-2"}',
+    ],
+    ['DB_PASS= and GITHUB_TOKEN= (not a paging continuation-token=)', 'DB_PASS=hunter2hunter2 GITHUB_TOKEN=ghp_abcdefghijklmnop0123456789 continuation-token=1ueGcxLPRx1Tr', 'DB_PASS=[redacted] GITHUB_TOKEN=[redacted] continuation-token=1ueGcxLPRx1Tr'],
+    ['a signed JWT', `id ${JWT} ok`, 'id [redacted-jwt] ok'],
+    ['a PEM private key, whole', `key:\n-----BEGIN RSA PRIVATE KEY-----\n${PEM_TAIL.join('\n')}\n-----END RSA PRIVATE KEY-----\ndone`, 'key:\n-----BEGIN RSA PRIVATE KEY----- [redacted] -----END RSA PRIVATE KEY-----\ndone'],
+    ['a PEM body whose BEGIN a window cut: from its 64-character lines', `applying\n${PEM_TAIL.join('\n')}\n-----END PRIVATE KEY-----\nsynced`, 'applying\n[redacted] -----END PRIVATE KEY-----\nsynced'],
+    ['a PEM body whose BEGIN was cut, lines of another width: from the start of the text', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACA\n-----END OPENSSH PRIVATE KEY-----\nsynced', '[redacted] -----END OPENSSH PRIVATE KEY-----\nsynced'],
+    ['a PEM key whose END was cut: to the end of the text', 'tail: -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\nAoGAQJ', 'tail: -----BEGIN EC PRIVATE KEY----- [redacted]'],
+    [
+      'a Kubernetes Secret as YAML: its data and stringData values, whatever their keys',
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  db-pass: aHVudGVyMi1odW50ZXIy\n  DATABASE_DSN: cG9zdGdyZXM6Ly9hcHA\nstringData:\n  config: |\n    user=app\n    pass=hunter2\ntype: Opaque',
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  db-pass: [redacted]\n  DATABASE_DSN: [redacted]\nstringData:\n  config: [redacted]\n    [redacted]\n    [redacted]\ntype: Opaque',
+    ],
+    ['a Kubernetes Secret as JSON', '{"kind":"Secret","data":{"DATABASE_DSN":"cG9zdGdyZXM6Ly9hcHA"},"metadata":{"name":"db"}}', '{"kind":"Secret","data":{"DATABASE_DSN":"[redacted]"},"metadata":{"name":"db"}}'],
+    ['a YAML block scalar under a secret name', 'password: |\n  hunter2hunter2\nuser: app', 'password: [redacted]\nuser: app'],
   ])('%s', (_what, input, redacted) => {
     expect(scrubSecrets(input)).toBe(redacted);
     // What the scrubber leaves, the scanner does not flag.
@@ -69,6 +107,36 @@ describe('the scrubber (audit/scrub.ts) redacts every credential form', () => {
     expect(scrubSecrets({ kty: 'oct', k: 'c2VjcmV0LWtleS1ieXRlcw' })).toEqual({ kty: 'oct', k: REDACTED });
     expect(scrubSecrets({ jwk: { kty: 'EC', crv: 'P-256', x: 'xx', y: 'yy' } })).toEqual({ jwk: { kty: 'EC', crv: 'P-256', x: 'xx', y: 'yy' } });
     expect(scrubSecrets({ MasterUserPassword: PASSWORD, SecretAccessKey: SECRET, signature: HEX_SIGNATURE, d: 'not a key: no kty' })).toEqual({ MasterUserPassword: REDACTED, SecretAccessKey: REDACTED, signature: REDACTED, d: 'not a key: no kty' });
+  });
+
+  test('objects: every secret name the text rules know (apiKey, accessToken, token, passphrase, pwd, clientSecret, DB_PASS, a number too), not NextToken or bypass; a Kubernetes Secret\'s data and stringData', () => {
+    expect(scrubSecrets({ apiKey: 'k-1', accessToken: 'a-1', token: 't-1', passphrase: 'p-1', pwd: 'w-1', clientSecret: 'c-1', DB_PASS: 'd-1', password: 12345678, NextToken: 'page-2', bypass: 'yes', port: 5432 })).toEqual({
+      apiKey: REDACTED,
+      accessToken: REDACTED,
+      token: REDACTED,
+      passphrase: REDACTED,
+      pwd: REDACTED,
+      clientSecret: REDACTED,
+      DB_PASS: REDACTED,
+      password: REDACTED,
+      NextToken: 'page-2',
+      bypass: 'yes',
+      port: 5432,
+    });
+    expect(scrubSecrets({ kind: 'Secret', data: { 'db-pass': 'aHVu', DATABASE_DSN: 'cG9z' }, stringData: { config: 'x' }, metadata: { name: 'db' } })).toEqual({ kind: 'Secret', data: { 'db-pass': REDACTED, DATABASE_DSN: REDACTED }, stringData: { config: REDACTED }, metadata: { name: 'db' } });
+    expect(scrubSecrets({ kind: 'ConfigMap', data: { mode: 'fast' } })).toEqual({ kind: 'ConfigMap', data: { mode: 'fast' } });
+  });
+
+  test('scrubbing again changes nothing more (a record scrubbed in its activity is scrubbed again before sealing)', () => {
+    for (const input of [`applying\n${PEM_TAIL.join('\n')}\n-----END PRIVATE KEY-----`, 'kept\nb3BlbnNzaC1rZXktdjEAAAAABG5v\n-----END OPENSSH PRIVATE KEY-----', 'x -----BEGIN EC PRIVATE KEY-----\nMHcC', 'PGPASSWORD=abc;def Cookie: a=b']) {
+      const once = scrubSecrets(input);
+      expect({ input, twice: scrubSecrets(once) }).toEqual({ input, twice: once });
+    }
+  });
+
+  test('leaves alone paging and idempotency tokens, names that only end in pass, a Basic that is not base64 of user:password, a JWE', () => {
+    const text = 'NextToken=AbCdEfGhIjKl ClientRequestToken=abc-123 continuation-token=1ueGcxLPRx1Tr bypass=yes compass: north Basic configuration applied eyJhbGciOiJFQ0RILUVTK0EyNTZLVyJ9..Ab3dEf5hIj7lMn9p.x.y';
+    expect(scrubSecrets(text)).toBe(text);
   });
 
   test('leaves alone what only names a secret: SecretArn=, password_policy=, a URL with a port and an @ in its path', () => {
@@ -107,6 +175,22 @@ describe('kinds of secret', () => {
     ['a private JWK', `{"kty":"EC","crv":"P-256","d":"${JWK_D}"}`, ['private key']],
     ['a PEM private key', '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END EC PRIVATE KEY-----', ['private key']],
     ['an EKS token', 'k8s-aws-v1.aHR0cHM6Ly9zdHMuYXAtc291dGgtMS5hbWF6b25hd3MuY29t', ['bearer token']],
+    ['Authorization: Basic (base64 of user:password)', `Authorization: Basic ${BASIC}`, ['password']],
+    ['Authorization: Bearer', 'Authorization: Bearer ghp_abcdefghijklmnop0123456789', ['token']],
+    ['a Cookie header', 'Cookie: session=abcdef0123456789abcdef', ['cookie']],
+    ['--db-password value', `deploy --db-password ${PASSWORD}`, ['password']],
+    ['SecretString (Secrets Manager)', `{"SecretString":"${PASSWORD}"}`, ['secret']],
+    ['pwd', `{"pwd":"${PASSWORD}"}`, ['password']],
+    ['DB_PASS=', `DB_PASS=${PASSWORD}`, ['password']],
+    ['a symmetric JWK\'s k', '{"kty":"oct","k":"GawgguFyGrWKav7AX4VKUg_abcdefghijk"}', ['private key']],
+    ['api_key= and "apiKey"', 'api_key=k-1234567890 {"apiKey":"k-1234567890"}', ['api key']],
+    ['access_token=, "auth_token", "token"', 'access_token=ya29.a0AfH6SMBx1234567890 {"auth_token":"tok-1234567890abcdef","token":"ghp_abcdefghijklmnop0123456789"}', ['token']],
+    ['"client_secret"', '{"client_secret":"cs-1234567890abcdef"}', ['secret']],
+    ['a signed JWT', `id ${JWT}`, ['JWT']],
+    ['a PEM body whose BEGIN a window cut (its END line)', `${PEM_TAIL.join('\n')}\n-----END PRIVATE KEY-----`, ['private key']],
+    ['a PEM body with neither BEGIN nor END (3 lines of 64)', PEM_TAIL.slice(0, 3).join('\n'), ['private key']],
+    ['a PEM key scrubbed line by line (its body left between the markers)', `-----BEGIN RSA PRIVATE KEY----- [redacted]\n${PEM_TAIL[0]}\n[redacted] -----END RSA PRIVATE KEY-----`, ['private key']],
+    ['a Kubernetes Secret\'s data, under any key', 'kind: Secret\ndata:\n  DATABASE_DSN: cG9zdGdyZXM6Ly9hcHA', ['secret']],
   ])('%s', (_what, text, kinds) => {
     expect([...new Set(scan(text).map((h) => h.kind))]).toEqual(kinds);
   });
@@ -120,6 +204,15 @@ describe('kinds of secret', () => {
       '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}',
       `eyJhbGciOiJFQ0RILUVTK0EyNTZLVyJ9.${'Ab3dEf5hIj7lMn9pQr1tUv3xYz5bCd7fGh9jKl1n'}_rest.x`,
       'SecretArn=arn:aws:secretsmanager:ap-south-1:123456789012:secret:db-AbCdEf ManageMasterUserPassword=true PGPASSWORD=$PGPASSWORD',
+      // Paging tokens, the shell's working directory, a word ending in pass, SNS's public signature of a delivery (base64, not hex).
+      'NextToken=AbCdEfGhIjKlMnOpQrSt continuation-token=1ueGcxLPRx1Tr8Oe3vVz PWD=/work/main bypass: enabled-for-all',
+      '{"Type":"Notification","SignatureVersion":"1","Signature":"EXAMPLElDMXvB8r9R83tGoNn0ecwd5UjllzsvSvbItzfaMpN2nk5HVSw7XnOn/49IkxDKz8YrlH2qJXj2iZB0Zo2O71c4qQk1fMUDi3LGpij7RCW7AW9vYYsSqIKRnFS94ilu7NFhUzLiieYr4BKHpdTmdD6c0esg="}',
+      // What the scrubber leaves of keys, cookies and Kubernetes Secrets; a certificate; a ConfigMap; a pod's secret volume.
+      '-----BEGIN RSA PRIVATE KEY----- [redacted] -----END RSA PRIVATE KEY-----\n[redacted] -----END PRIVATE KEY-----\nCookie: [redacted]\nkind: Secret\ndata:\n  db-pass: [redacted]',
+      `-----BEGIN CERTIFICATE-----\n${PEM_TAIL.join('\n')}\n-----END CERTIFICATE-----`,
+      'kind: ConfigMap\ndata:\n  mode: fast\nvolumes:\n  - name: creds\n    secret:\n      secretName: db-creds',
+      // A moto recording's Authorization signed with the placeholder key, its signature left out.
+      'AWS4-HMAC-SHA256 Credential=drover-test/20260110/ap-south-1/sns/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=[placeholder-signed]',
     ]) expect({ text, hits: scan(text) }).toEqual({ text, hits: [] });
   });
 });
@@ -147,6 +240,15 @@ describe('every encoding, recursively', () => {
     ],
     ['a Node Buffer, printed', `got <Buffer ${[...Buffer.from(leak)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}>`, [{ kind: 'password', encoding: 'Buffer' }]],
     ['gzip, in base64', `blob ${zlib.gzipSync(new Uint8Array(Buffer.from(leak))).toString('base64')}`, [{ kind: 'password', encoding: 'base64' }]],
+    ['zlib (deflate), in base64', `blob ${zlib.deflateSync(new Uint8Array(Buffer.from(leak))).toString('base64')}`, [{ kind: 'password', encoding: 'base64' }]],
+    ['base64 after a path (each segment)', `s3://bucket/audit/${b64(leak)}`, [{ kind: 'password', encoding: 'base64' }]],
+    ['base64 glued to a name after a path', `/runs/x${b64(leak)}`, [{ kind: 'password', encoding: 'base64' }]],
+    ['hex with separators', `fingerprint ${hex(leak).replace(/(..)(?=.)/g, '$1:')}`, [{ kind: 'password', encoding: 'hex' }]],
+    ['\\x escapes', `bytes b'${hex(leak).replace(/(..)/g, '\\x$1')}'`, [{ kind: 'password', encoding: 'x-escaped' }]],
+    ['\\u escapes', `note \\u0070assword=${PASSWORD}`, [{ kind: 'password', encoding: 'u-escaped' }]],
+    ['HTML entities', `<p>password&#61;${PASSWORD}</p>`, [{ kind: 'password', encoding: 'html entities' }]],
+    ['UTF-16LE text read a byte a character', Buffer.from(leak, 'utf16le').toString('latin1'), [{ kind: 'password', encoding: 'utf-16' }]],
+    ['UTF-16LE bytes, in base64', `blob ${Buffer.from(leak, 'utf16le').toString('base64')}`, [{ kind: 'password', encoding: 'base64' }]],
   ])('%s', (_what, text, hits) => {
     // Encoded, the secret is invisible to a plain search: the scanner must decode it.
     expect(scan(text)).toEqual(hits);
@@ -155,6 +257,12 @@ describe('every encoding, recursively', () => {
   test('a history\'s proto: payload bytes decoded, at any depth', () => {
     const event = { eventId: '5', activityTaskScheduledEventAttributes: { input: { payloads: [{ metadata: { encoding: new Uint8Array(Buffer.from('json/plain')) }, data: new Uint8Array(Buffer.from(JSON.stringify({ env: { note: b64(`AWS_SECRET_ACCESS_KEY=${SECRET}`) } }))) }] } } };
     expect(scanValue(event, [])).toEqual([{ kind: 'secret access key', encoding: 'bytes > json > base64' }]);
+  });
+
+  test('lines of output kept as an array (a hook\'s output tail) are also scanned as one text: a PEM key or a JWK split across them', () => {
+    expect(scanValue({ outputTail: ['applying', '-----BEGIN PRIVATE KEY----- [redacted]', PEM_TAIL[0], PEM_TAIL[3], '[redacted] -----END PRIVATE KEY-----'] }, [])).toEqual([{ kind: 'private key', encoding: 'lines' }]);
+    expect(scanValue({ outputTail: ['{', '  "kty": "EC",', `  "d": "${JWK_D}"`, '}'] }, [])).toEqual([{ kind: 'private key', encoding: 'lines' }, { kind: 'private key', encoding: 'lines > json' }]);
+    expect(scanValue({ outputTail: ['applying', 'done'] }, [])).toEqual([]);
   });
 
   test('every kind also base64-encoded inside a JSON payload', () => {
@@ -174,7 +282,7 @@ describe('every encoding, recursively', () => {
 
 describe('the harness\'s own credentials, matched exactly', () => {
   test('what the harness records is looked for in every encoding, whatever its shape; values too short to be credentials are not recorded', () => {
-    const dir = testTempDir('registry-');
+    const dir = plantedDir('registry-');
     const minted = 'minted-by-the-harness-7f3a9c';
     recordHarnessCredential(minted, 'a test password', dir);
     recordHarnessCredential(minted, 'the same, again', dir);
@@ -250,7 +358,7 @@ function zip(entries: Array<[string, string]>): Buffer {
 
 describe('file stores', () => {
   test('audit trails, OpenTofu state and plan files, reports, logs, moto\'s request recordings and any other file are scanned, decoded, and reported by store with their location', () => {
-    const root = testTempDir('stores-');
+    const root = plantedDir('stores-');
     const put = (rel: string, content: string | Buffer) => {
       fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
       fs.writeFileSync(path.join(root, rel), typeof content === 'string' ? content : u8(content));
@@ -313,7 +421,7 @@ describe('reports and failures', () => {
 
   test('the suite scan fails, after scanning everything else, when a store is unreachable, and when a file holds a secret', async () => {
     const port = await freePort();
-    const root = testTempDir('suite-');
+    const root = plantedDir('suite-');
     fs.writeFileSync(path.join(root, 'worker.log'), `started with AWS_SESSION_TOKEN=${SESSION_TOKEN}\n`);
     const lines: string[] = [];
     const err = await scanSuite({ temporal: [{ address: `127.0.0.1:${port}` }], moto: [], tempRoot: root }, (l) => lines.push(l)).catch((e: Error) => e);

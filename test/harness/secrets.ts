@@ -29,6 +29,11 @@ export type SecretKind =
   | 'password'
   | 'private key'
   | 'bearer token'
+  | 'token'
+  | 'JWT'
+  | 'api key'
+  | 'secret'
+  | 'cookie'
   | 'harness credential';
 
 /** One secret found: which store, where in it, what kind, and how it was encoded (`plain`, `json > base64 > json`, ...). */
@@ -107,6 +112,9 @@ interface Rule {
 const mixed = (v: string) => /[A-Z]/.test(v) && /[a-z]/.test(v) && /[0-9]/.test(v);
 const isHex = (v: string) => /^[0-9a-fA-F]{32,}$/.test(v);
 
+/** An STS session token's shape (its base64 prefixes): reported as a session token whatever it is named. */
+const SESSION_TOKEN_SHAPE = /^(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)/;
+
 const RULES: Rule[] = [
   { kind: 'access key id', pattern: /(?<![A-Za-z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])/g },
   { kind: 'secret access key', pattern: /(?<![A-Za-z0-9+/_-])([A-Za-z0-9+/]{40})(?![A-Za-z0-9+/=_-])/g, accept: mixed },
@@ -117,19 +125,66 @@ const RULES: Rule[] = [
   { kind: 'signature', pattern: /"signature"\s*:\s*"([0-9a-fA-F]{32,})"/gi },
   { kind: 'password', pattern: /(?:passw(?:or)?d|passphrase)["']?\s*[=:]\s*["']?([^\s"',;&{}[\]]+)/gi },
   { kind: 'password', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'<>]*:([^\s@/"'<>]+)@/gi },
-  { kind: 'private key', pattern: /(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)/g },
+  // HTTP Basic credentials: base64 of user:password (RFC 7617), with or without the header's name.
+  { kind: 'password', pattern: /\bBasic[ \t]+([A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])/g, accept: (v) => /^[^:\s]*:\S/.test(Buffer.from(v, 'base64').toString('latin1')) },
+  // A bearer credential (RFC 6750). EKS tokens and JWTs have their own kinds below.
+  { kind: 'token', pattern: /\bBearer[ \t]+([A-Za-z0-9._~+/-]{16,}=*)/g, accept: (v) => !v.startsWith('k8s-aws-v1.') && !v.startsWith('eyJ') },
+  // The END line of a PEM private key whose BEGIN a window cut (the BEGIN line: pemKey below). Not once the body is redacted.
+  { kind: 'private key', pattern: /(?<!\[redacted\](?:\s|\\[rn])*)(-----END [A-Z0-9 ]*PRIVATE KEY-----)/g },
   { kind: 'bearer token', pattern: /(k8s-aws-v1\.[A-Za-z0-9_-]{20,})/g },
+  // A signed JSON Web Token: base64url JSON header and claims (`eyJ`), and a signature. A JWE (drover's sealed identities) has a key, not `eyJ`, second.
+  { kind: 'JWT', pattern: /(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})/g },
+];
+
+/**
+ * Names whose value is a secret, each with its kind: written `NAME=value`, `NAME: value`,
+ * `"NAME": "value"`, `--NAME value`, or a member of a parsed document. Every name the scrubber
+ * redacts (audit/scrub.ts) is here, written apart, so a scrubber that stops redacting one leaves a
+ * finding, with two exceptions, both narrower on purpose: a `signature` is a finding only in hex (SNS
+ * signs every delivery, and its base64 `Signature` is in every SNS message: it proves, it grants
+ * nothing), and the paging and idempotency tokens of AWS APIs (`continuation-token`, `NextToken`) are not tokens.
+ */
+const NAMED: Array<{ kind: SecretKind; name: RegExp; min?: number; accept?: (value: string) => boolean }> = [
+  { kind: 'secret access key', name: /(?:secret_?access_?key|secret[-_]?key|aws_secret|secret-access-key)$/i },
+  { kind: 'session token', name: /(?:session_?token|security[-_]?token)$/i, min: 16 },
+  { kind: 'password', name: /(?:passw(?:or)?d|passphrase)$/i },
+  // `pass` and `pwd` alone or after a separator (`DB_PASS`, `db-pass`), not `bypass`. A `PWD` holding a path is the shell's working directory.
+  { kind: 'password', name: /(?:^|[_.-])(?:pass|pwd)$/i, min: 6, accept: (v) => !v.startsWith('/') },
+  { kind: 'api key', name: /api[-_]?key$/i, min: 8 },
+  {
+    kind: 'token',
+    name: /(?:(?:access|auth|bearer|refresh|api)[-_]?token|(?:^|[_.-])(?<!(?:session|security|continuation|next|page|pagination|request|idempotency|sync)[_.-])token)$/i,
+    min: 16,
+    accept: (v) => !SESSION_TOKEN_SHAPE.test(v),
+  },
+  { kind: 'secret', name: /(?:client[-_]?secret|secret(?:[-_]?string)?)$/i, min: 8 },
+  { kind: 'private key', name: /private[-_]?key$/i, min: 16 },
+  { kind: 'cookie', name: /(?:^|[_.-])(?:set-)?cookie$/i, min: 8 },
+];
+
+/** The kind of secret a value named `name` is, if any (by NAMED). */
+function namedKind(name: string, value: string): SecretKind | undefined {
+  if (NOT_A_VALUE.test(value) || value.endsWith(':')) return undefined; // a YAML key on the next line is not a value
+  for (const n of NAMED) if (n.name.test(name) && value.length >= (n.min ?? 1) && (n.accept?.(value) ?? true)) return n.kind;
+  return undefined;
+}
+
+/**
+ * `NAME=value`, `NAME: value`, `"NAME": "value"`, `--NAME value`: a name (not inside an ARN or a path)
+ * holding a word every NAMED name holds, and its value.
+ */
+const NAME = '[A-Za-z0-9_.-]{0,64}?(?:pass|pwd|secret|token|key|cookie)[A-Za-z0-9_.-]{0,64}';
+const ASSIGNMENTS = [
+  new RegExp(`(?<![A-Za-z0-9_.:/-])(${NAME})["']?\\s*[=:]\\s*["']?([^\\s"',;&{}[\\]]+)`, 'gi'),
+  new RegExp(`(?<![A-Za-z0-9_.:/-])--(${NAME})[ \\t]+(?!-)([^\\s"']+)`, 'gi'),
 ];
 
 /** JSON members whose value is a secret, by name (a history's proto or a parsed document). */
 function kindOfMember(key: string, value: string): SecretKind | undefined {
   if (NOT_A_VALUE.test(value) || value.length === 0) return undefined;
-  if (/passw(?:or)?d$|passphrase$/i.test(key)) return 'password';
-  if (/secret_?access_?key$|^secretkey$/i.test(key)) return 'secret access key';
-  if (/session_?token$|security[-_]?token$/i.test(key) && value.length >= 16) return 'session token';
   if (/signature$/i.test(key) && isHex(value)) return 'signature';
-  if (/private_?key$/i.test(key) && value.length >= 16) return 'private key';
-  return undefined;
+  if (/session_?token$|security[-_]?token$/i.test(key) && SESSION_TOKEN_SHAPE.test(value)) return 'session token';
+  return namedKind(key, value);
 }
 
 interface Hit {
@@ -143,6 +198,48 @@ function withoutExamples(text: string): string {
   return out;
 }
 
+/** A PEM private key from its BEGIN line: one whose body is not `[redacted]`, or that has base64 left after the marker (lines scrubbed one by one). */
+function pemKey(text: string): boolean {
+  for (const m of text.matchAll(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/g)) {
+    const rest = text.slice(m.index + m[0].length);
+    const end = rest.search(/-----END [A-Z0-9 ]*PRIVATE KEY-----/);
+    const body = end < 0 ? rest : rest.slice(0, end);
+    if (!/^(?:\s|\\[rn])*\[redacted/.test(body) || /[A-Za-z0-9+/]{16,}/.test(body.replace(/\[redacted[^\]]*\]/g, ''))) return true;
+  }
+  return false;
+}
+
+/**
+ * Values under `data:` or `stringData:` in a Kubernetes Secret printed as YAML (a text with `kind:
+ * Secret`): base64 or plain, under keys that can be named anything.
+ */
+function kubernetesSecretValue(text: string): boolean {
+  if (!/^[ \t]*(?:-[ \t]+)?kind:[ \t]*["']?Secret["']?[ \t]*\r?$/m.test(text)) return false;
+  for (const m of text.matchAll(/^([ \t]*)(?:-[ \t]+)?(?:data|stringData):[ \t]*\r?\n((?:\1[ \t]+.*(?:\n|$))+)/gm)) {
+    for (const line of m[2].split('\n')) {
+      const value = /^[ \t]*[^:#\s][^:#]*:[ \t]+(\S.*?)\r?$/.exec(line)?.[1];
+      if (value !== undefined && !NOT_A_VALUE.test(value) && !/^[|>][-+0-9]*$/.test(value)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * A PEM body without its BEGIN or END line (a window kept only the middle of a key): 3+ consecutive
+ * lines of exactly 64 base64 characters (RFC 7468 §2 wraps every PEM body so), unless the nearest PEM
+ * line before or after them names something public (a certificate, a public key).
+ */
+function pemBody(text: string): boolean {
+  if (!text.includes('\n')) return false;
+  for (const m of text.matchAll(/(?:^|\n)(?:[A-Za-z0-9+/]{64}\r?\n){2}[A-Za-z0-9+/]{64}(?:\r?\n|$)/g)) {
+    const before = text.slice(0, m.index).match(/-----BEGIN ([A-Z0-9 ]+)-----/g)?.pop();
+    const after = /-----END ([A-Z0-9 ]+)-----/.exec(text.slice(m.index))?.[0];
+    if ([before, after].some((edge) => edge !== undefined && !edge.includes('PRIVATE KEY'))) continue;
+    return true;
+  }
+  return false;
+}
+
 function detect(text: string, via: string[], ctx: Ctx): void {
   const encoding = via.length ? via.join(' > ') : 'plain';
   for (const rule of RULES) {
@@ -154,8 +251,16 @@ function detect(text: string, via: string[], ctx: Ctx): void {
       ctx.hits.push({ kind: rule.kind, encoding });
     }
   }
-  // A JSON Web Key's private member, in JSON text that holds a key.
-  if (/"kty"\s*:/.test(text) && /"d"\s*:\s*"[A-Za-z0-9_-]{16,}"/.test(text)) ctx.hits.push({ kind: 'private key', encoding });
+  for (const pattern of ASSIGNMENTS) {
+    for (const m of text.matchAll(pattern)) {
+      const kind = namedKind(m[1], m[2]);
+      if (kind) ctx.hits.push({ kind, encoding });
+    }
+  }
+  // A JSON Web Key's private member (`d` of EC and RSA, `k` of a symmetric key), in JSON text that holds a key.
+  if (/"kty"\s*:/.test(text) && /"[dk]"\s*:\s*"[A-Za-z0-9_-]{16,}"/.test(text)) ctx.hits.push({ kind: 'private key', encoding });
+  if (pemKey(text) || pemBody(text)) ctx.hits.push({ kind: 'private key', encoding });
+  if (kubernetesSecretValue(text)) ctx.hits.push({ kind: 'secret', encoding });
   for (const credential of ctx.registry) if (text.includes(credential)) ctx.hits.push({ kind: 'harness credential', encoding });
 }
 
@@ -187,12 +292,45 @@ export function bytesToText(bytes: Uint8Array | Buffer): string | undefined {
     const entries = unzip(b);
     if (entries.length) return entries.map((e) => `${e.name}\n${bytesToText(e.data) ?? ''}`).join('\n');
   }
+  // zlib (RFC 1950: deflate with a 32K window, `0x78`, and a header that is a multiple of 31); cut short, what
+  // there is; with a damaged header or checksum, its deflate stream (RFC 1951) alone. Raw deflate has no header to
+  // know it by, and trying every binary is too slow for the suite's teardown: it is found inside zip files only.
+  if (b[0] === 0x78 && b.readUInt16BE(0) % 31 === 0) {
+    const options = { maxOutputLength: MAX_INFLATED, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    for (const inflate of [() => zlib.inflateSync(u8(b), options), () => zlib.inflateRawSync(u8(b.subarray(2)), options)]) {
+      try {
+        const inflated = inflate();
+        if (inflated.length) return bytesToText(inflated);
+      } catch {
+        // not zlib after all
+      }
+    }
+  }
+  const text = asText(b) ?? utf16le(b);
+  if (text !== undefined) return text;
+  const runs = b.toString('latin1').match(/[\x20-\x7e\t\r\n]{8,}/g);
+  return runs ? runs.join('\n') : undefined;
+}
+
+/** The most a zlib or deflate stream is inflated to (a bomb stops there). */
+const MAX_INFLATED = 16 * 1024 * 1024;
+
+/** Bytes as UTF-8, when they are text (95% printable, valid UTF-8). */
+function asText(b: Buffer): string | undefined {
+  if (b.length === 0) return undefined;
   const utf8 = b.toString('utf8');
   let printable = 0;
   for (const c of b) if (c === 9 || c === 10 || c === 13 || (c >= 32 && c !== 127)) printable++;
-  if (printable / b.length >= 0.95 && !utf8.includes('\uFFFD')) return utf8;
-  const runs = b.toString('latin1').match(/[\x20-\x7e\t\r\n]{8,}/g);
-  return runs ? runs.join('\n') : undefined;
+  return printable / b.length >= 0.95 && !utf8.includes('\uFFFD') ? utf8 : undefined;
+}
+
+/** Bytes as UTF-16LE, when they are text written so (a Windows tool's output): a BOM, or mostly printable ASCII with every other byte zero. */
+function utf16le(b: Buffer): string | undefined {
+  const bom = b[0] === 0xff && b[1] === 0xfe;
+  if (b.length < 8) return undefined;
+  let ascii = 0;
+  for (let i = bom ? 2 : 0; i + 1 < b.length; i += 2) if (b[i + 1] === 0 && ((b[i] >= 32 && b[i] < 127) || b[i] === 9 || b[i] === 10 || b[i] === 13)) ascii++;
+  return bom || ascii / Math.floor(b.length / 2) >= 0.9 ? b.toString('utf16le', bom ? 2 : 0) : undefined;
 }
 
 /** A Buffer's bytes as the Uint8Array some node:zlib typings want. */
@@ -258,6 +396,10 @@ function jsonDocuments(text: string): unknown[] {
 
 const isByte = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255;
 
+const NUL = String.fromCharCode(0);
+/** Text with every other character NUL: UTF-16LE read a byte a character. */
+const EVERY_OTHER_NUL = new RegExp(`(?:[\\t\\r\\x20-\\x7e]${NUL}){4}`);
+
 function scanString(s: string, via: string[], depth: number, ctx: Ctx): void {
   if (s.length < 8 || ctx.seen.has(s)) return;
   ctx.seen.add(s);
@@ -275,6 +417,17 @@ function scanString(s: string, via: string[], depth: number, ctx: Ctx): void {
     if (url && /[+/]/.test(run)) continue;
     const decoded = bytesToText(Buffer.from(run, url ? 'base64url' : 'base64'));
     if (decoded) scanString(decoded, [...via, url ? 'base64url' : 'base64'], next, ctx);
+    // `/` is base64, so a path (`s3://bucket/audit/<base64>`) runs into the base64 after it and misaligns it: each segment too.
+    if (!url && run.includes('/')) {
+      // The last segment can start with a name's last characters (`/runs/x<base64>`): from its first four offsets.
+      const segments = run.split('/');
+      for (const [i, segment] of segments.entries()) {
+        for (let at = 0; at < (i === segments.length - 1 ? 4 : 1) && segment.length - at >= 12; at++) {
+          const part = bytesToText(Buffer.from(segment.slice(at), 'base64'));
+          if (part) scanString(part, [...via, 'base64'], next, ctx);
+        }
+      }
+    }
   }
   for (const m of text.matchAll(/(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){8,}(?![0-9A-Fa-f])/g)) {
     const decoded = bytesToText(Buffer.from(m[0], 'hex'));
@@ -290,6 +443,22 @@ function scanString(s: string, via: string[], depth: number, ctx: Ctx): void {
     const decoded = bytesToText(Buffer.from(m[1].replace(/ /g, ''), 'hex'));
     if (decoded) scanString(decoded, [...via, 'Buffer'], next, ctx);
   }
+  // Hex with separators (`70:61:73`, a fingerprint's or a dump's way).
+  for (const m of text.matchAll(/(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){6,}[0-9A-Fa-f]{2}(?![0-9A-Fa-f])/g)) {
+    const decoded = bytesToText(Buffer.from(m[0].split(m[1]).join(''), 'hex'));
+    if (decoded) scanString(decoded, [...via, 'hex'], next, ctx);
+  }
+  // Escapes: `\x70` (a bytes literal, a C string), `\u0070` (JavaScript, JSON outside a document), `&#112;` (HTML), and
+  // UTF-16LE read one byte a character (every other character NUL). Only the lines that hold them are decoded again.
+  const decodeLines = (has: RegExp, decode: (line: string) => string, how: string) => {
+    if (!has.test(text)) return;
+    const lines = text.split('\n').filter((line) => has.test(line));
+    scanString(lines.map(decode).join('\n'), [...via, how], next, ctx);
+  };
+  decodeLines(/\\x[0-9A-Fa-f]{2}/, (l) => l.replace(/(?:\\x[0-9A-Fa-f]{2})+/g, (run) => Buffer.from(run.replace(/\\x/g, ''), 'hex').toString('utf8')), 'x-escaped');
+  decodeLines(/\\u[0-9A-Fa-f]{4}/, (l) => l.replace(/\\u([0-9A-Fa-f]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'u-escaped');
+  decodeLines(/&#(?:\d{1,7}|x[0-9A-Fa-f]{1,6});/, (l) => l.replace(/&#(x?)([0-9A-Fa-f]{1,7});/g, (m, x: string, n: string) => (parseInt(n, x ? 16 : 10) <= 0x10ffff ? String.fromCodePoint(parseInt(n, x ? 16 : 10)) : m)).replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'), 'html entities');
+  decodeLines(EVERY_OTHER_NUL, (l) => l.split(NUL).join(''), 'utf-16');
 }
 
 function walk(value: unknown, via: string[], depth: number, ctx: Ctx, key?: string): void {
@@ -306,12 +475,26 @@ function walk(value: unknown, via: string[], depth: number, ctx: Ctx, key?: stri
       if (text) scanString(text, [...via, 'byte array'], depth + 1, ctx);
       return;
     }
+    const before = ctx.hits.length;
     for (const v of value) walk(v, via, depth, ctx);
+    // Lines of output kept as an array (a hook's output tail): also as one text, for what spans lines (a PEM key, a pretty-printed JWK, YAML).
+    if (value.length >= 2 && value.every((v) => typeof v === 'string')) {
+      const found = new Set(ctx.hits.slice(before).map((h) => h.kind));
+      const joined: Ctx = { ...ctx, hits: [] };
+      scanString(value.join('\n'), [...via, 'lines'], depth, joined);
+      ctx.hits.push(...joined.hits.filter((h) => !found.has(h.kind)));
+    }
   } else if (value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;
-    // A JSON Web Key with its private member: an EC or RSA private key (RFC 7518 §6.2.2, §6.3.2).
-    if (typeof o.kty === 'string' && typeof o.d === 'string' && o.d.length > 0 && !NOT_A_VALUE.test(o.d)) ctx.hits.push({ kind: 'private key', encoding: via.length ? via.join(' > ') : 'plain' });
-    for (const [k, v] of Object.entries(o)) walk(v, via, depth, ctx, k);
+    // A JSON Web Key with its private member: an EC or RSA private key (RFC 7518 §6.2.2, §6.3.2), or a symmetric one's `k` (§6.4.1).
+    const secretPart = typeof o.d === 'string' ? o.d : o.k;
+    if (typeof o.kty === 'string' && typeof secretPart === 'string' && secretPart.length > 0 && !NOT_A_VALUE.test(secretPart)) ctx.hits.push({ kind: 'private key', encoding: via.length ? via.join(' > ') : 'plain' });
+    for (const [k, v] of Object.entries(o)) {
+      // A secret-named member holding a number (`"password": 12345678`).
+      const numberKind = typeof v === 'number' ? kindOfMember(k, String(v)) : undefined;
+      if (numberKind) ctx.hits.push({ kind: numberKind, encoding: via.length ? via.join(' > ') : 'plain' });
+      walk(v, via, depth, ctx, k);
+    }
   }
 }
 
@@ -382,9 +565,27 @@ export function scanHistory(history: { events?: unknown[] | null }, registry: st
 }
 
 /**
+ * A count read through an eventually consistent index (Temporal's visibility), once it holds still: read
+ * until two reads in a row agree (`intervalMs` apart), for at most `timeoutMs`; the last read then. The
+ * workflows the last test file started may not be listed yet at the first read.
+ */
+export async function settledCount(read: () => Promise<number>, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<number> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  let last = await read();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
+    const now = await read();
+    if (now === last || Date.now() >= deadline) return now;
+    last = now;
+  }
+}
+
+/**
  * Every workflow history in every namespace of the Temporal server at `address` (with `since`, only
- * workflows started since then: an external server holds histories that are not the suite's), scanned.
- * Throws when the server cannot be reached or listed.
+ * workflows started since then: an external server holds histories that are not the suite's), scanned,
+ * listed once visibility's count has settled (`settledCount`); and for each workflow still open, its
+ * pending activities (heartbeat details, last failure: in no history until the activity ends, and never
+ * when the run is terminated). Throws when the server cannot be reached or listed.
  */
 export async function scanTemporal(address: string, opts: { since?: Date; registry?: string[]; concurrency?: number; store?: string } = {}): Promise<StoreReport> {
   const store = opts.store ?? `temporal ${address} histories`;
@@ -407,15 +608,23 @@ export async function scanTemporal(address: string, opts: { since?: Date; regist
     let items = 0;
     for (const namespace of namespaces) {
       const client = new Client({ connection, namespace });
-      const runs: Array<{ workflowId: string; runId: string }> = [];
+      const runs: Array<{ workflowId: string; runId: string; open: boolean }> = [];
       const query = opts.since ? `StartTime >= '${opts.since.toISOString()}'` : undefined;
-      for await (const wf of client.workflow.list({ query })) runs.push({ workflowId: wf.workflowId, runId: wf.runId });
+      await settledCount(async () => (await client.workflow.count(query)).count);
+      for await (const wf of client.workflow.list({ query })) runs.push({ workflowId: wf.workflowId, runId: wf.runId, open: wf.status.name === 'RUNNING' });
       items += runs.length;
       let next = 0;
       const work = async () => {
         while (next < runs.length) {
           const run = runs[next++];
-          const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+          const handle = client.workflow.getHandle(run.workflowId, run.runId);
+          const history = await handle.fetchHistory();
+          if (run.open) {
+            for (const pending of (await handle.describe()).raw.pendingActivities ?? []) {
+              const location = `${namespace}/${run.workflowId} (run ${run.runId}), pending activity ${pending.activityId ?? '?'}`;
+              findings.push(...findingsAt(store, location, scanValue(pending, registry)));
+            }
+          }
           for (const event of history.events ?? []) {
             const location = `${namespace}/${run.workflowId} (run ${run.runId}), event ${String(event.eventId ?? '?')}`;
             findings.push(...findingsAt(store, location, scanValue(event, registry)));
@@ -548,15 +757,18 @@ const EMULATOR_PLACEHOLDER_KEYS = new Set(['drover-local', 'drover-test']);
 
 /**
  * One request of moto's recorder (MOTO_ENABLE_RECORDING, `<log>.recording.jsonl`): what a client sent to
- * the emulator, scanned as method, URL, headers and body (decoded). The Authorization header is left out
- * only when it is signed with a placeholder key above (every request to the emulator carries a SigV4
- * signature by construction); one signed with any other key (a key the auth-enabled moto minted, a real
- * key) is scanned like the rest.
+ * the emulator, scanned as method, URL, headers and body (decoded). Every request to the emulator carries
+ * a SigV4 signature by construction: when the Authorization header is signed with a placeholder key
+ * above, only its `Signature=` is left out, and the rest of the header is scanned (anything else put in
+ * it is found); one signed with any other key (a key the auth-enabled moto minted, a real key) is
+ * scanned whole.
  */
 function recordedRequest(line: string): unknown {
   const entry = JSON.parse(line) as { method?: string; url?: string; headers?: Record<string, string>; body?: string; body_encoded?: boolean };
   const placeholderSigned = (value: string) => EMULATOR_PLACEHOLDER_KEYS.has(/Credential=([^/,\s]+)\//.exec(value)?.[1] ?? '');
-  const headers = Object.fromEntries(Object.entries(entry.headers ?? {}).filter(([k, v]) => k.toLowerCase() !== 'authorization' || !placeholderSigned(String(v))));
+  const headers = Object.fromEntries(
+    Object.entries(entry.headers ?? {}).map(([k, v]) => [k, k.toLowerCase() === 'authorization' && placeholderSigned(String(v)) ? String(v).replace(/\bSignature=[0-9a-f]{64}\b/g, 'Signature=[placeholder-signed]') : v]),
+  );
   const body = entry.body_encoded && typeof entry.body === 'string' ? Buffer.from(entry.body, 'base64').toString('utf8') : entry.body;
   return { method: entry.method, url: entry.url, headers, body };
 }
@@ -568,33 +780,84 @@ function recordedRequest(line: string): unknown {
  */
 const COMPILED_SOURCE_CACHE = /^os-tmp[\\/]tsx-\d+$/;
 
-/** Files this large are matched in slices as they are, not decoded (a binary someone built under the root). */
+/** Files this large are not held as one text: read line by line from their bytes. */
 const MAX_DECODED_FILE = 64 * 1024 * 1024;
-const SLICE = 8 * 1024 * 1024;
+
+/** The lines of a big file (numbered from 1), each as text: UTF-8, or its printable runs when binary. */
+function* byteLines(bytes: Buffer): Generator<[number, string]> {
+  let n = 0;
+  for (let at = 0; at < bytes.length; ) {
+    const end = bytes.indexOf(0x0a, at);
+    const stop = end < 0 ? bytes.length : end;
+    n++;
+    const text = bytesToText(bytes.subarray(at, stop));
+    if (text !== undefined) yield [n, text];
+    at = stop + 1;
+  }
+}
+
+/**
+ * The directories a test plants secrets in on purpose (a scanner's own fixtures): the top-level entries of
+ * a temporary root whose name starts with this (`plantedDir()` in servers.ts makes them). The temporary
+ * root's scan (`scanFiles` with `skipPlanted`) leaves them out, and nothing else: a planted secret
+ * anywhere else is a finding.
+ */
+export const PLANTED_PREFIX = 'planted-';
+
+/**
+ * Text files larger than this are scanned line by line (logs are line-oriented), each line decoded: a
+ * whole text this long would only be matched as it is (the decoder stops at its own limit).
+ */
+const LINE_WISE_CHARS = 1_000_000;
 
 /**
  * Every regular file under `root` (symbolic links are not followed: what they point at is outside),
- * decoded and scanned, reported by kind of store. JSONL files are scanned line by line, so a finding
- * names its line. Throws when `root` cannot be read.
+ * decoded and scanned, reported by kind of store. JSONL files and big text files (logs) are scanned line
+ * by line, each line decoded, so a finding names its line. With `skipPlanted`, the top-level
+ * `planted-*` directories are left out; with `since`, only files modified since then are scanned (a
+ * directory the suite shares with what came before); `skipDirs` (absolute) are left out (the pinned tools
+ * installed in a caller's DROVER_HOME). Files over `maxTextBytes` (default 64 MiB; tests lower it) are read
+ * line by line from their bytes. Throws when `root` does not exist or cannot be
+ * read: an unscanned root is not a clean one.
  */
-export function scanFiles(root: string, opts: { registry?: string[]; label?: string } = {}): StoreReport[] {
+export function scanFiles(root: string, opts: { registry?: string[]; label?: string; skipPlanted?: boolean; since?: Date; skipDirs?: string[]; maxTextBytes?: number } = {}): StoreReport[] {
   const registry = opts.registry ?? harnessCredentials();
   const label = opts.label ?? 'files';
   const reports = new Map<string, StoreReport>(FILE_STORES.map((s) => [s, { store: `${label} ${s}`, items: 0, unit: 'files', findings: [] }]));
-  if (!fs.existsSync(root)) return [...reports.values()];
+  if (!fs.statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${root}: no such directory to scan`);
   const walkDir = (dir: string): void => {
     // In name order, so findings come out in the same order on every file system.
     for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory() && COMPILED_SOURCE_CACHE.test(path.relative(root, file))) continue;
+      if (entry.isDirectory() && opts.skipPlanted && dir === root && entry.name.startsWith(PLANTED_PREFIX)) continue;
+      if (entry.isDirectory() && opts.skipDirs?.some((d) => path.resolve(d) === path.resolve(file))) continue;
       if (entry.isDirectory()) walkDir(file);
       else if (entry.isFile()) scanFile(file);
+    }
+  };
+  const scanLines = (report: StoreReport, rel: string, lines: Iterable<[number, string]>): void => {
+    const recordings = report.store.endsWith('moto request recordings');
+    for (const [n, line] of lines) {
+      if (!line.trim()) continue;
+      let hits: Hit[];
+      if (recordings) {
+        let request: unknown;
+        try {
+          request = recordedRequest(line);
+        } catch {
+          request = line; // not a recorder line after all: scanned whole
+        }
+        hits = scanValue(request, registry);
+      } else hits = scanText(line, registry);
+      report.findings.push(...findingsAt(report.store, `${rel}:${n}`, hits));
     }
   };
   const scanFile = (file: string): void => {
     const rel = path.relative(root, file);
     let bytes: Buffer;
     try {
+      if (opts.since && fs.lstatSync(file).mtimeMs < opts.since.getTime()) return;
       bytes = fs.readFileSync(file);
     } catch (e) {
       // Removed between listing and reading (a test still cleaning up): nothing left to leak.
@@ -603,31 +866,16 @@ export function scanFiles(root: string, opts: { registry?: string[]; label?: str
     }
     const report = reports.get(fileStore(rel, bytes.subarray(0, 4)))!;
     report.items++;
-    if (bytes.length > MAX_DECODED_FILE) {
-      for (let at = 0; at < bytes.length; at += SLICE) {
-        const ctx: Ctx = { registry, seen: new Set(), hits: [] };
-        detect(withoutExamples(bytes.toString('latin1', Math.max(0, at - 4096), Math.min(bytes.length, at + SLICE))), ['raw'], ctx);
-        report.findings.push(...findingsAt(report.store, rel, ctx.hits));
-      }
+    if (bytes.length > (opts.maxTextBytes ?? MAX_DECODED_FILE)) {
+      // Too big to hold as one text: line by line from the bytes, each line as text (printable runs when binary), decoded.
+      scanLines(report, rel, byteLines(bytes));
       return;
     }
     const text = bytesToText(bytes);
     if (text === undefined) return;
-    if (report.store.endsWith('moto request recordings')) {
-      text.split('\n').forEach((line, i) => {
-        if (!line.trim()) return;
-        let request: unknown;
-        try {
-          request = recordedRequest(line);
-        } catch {
-          request = line; // not a recorder line after all: scanned whole
-        }
-        report.findings.push(...findingsAt(report.store, `${rel}:${i + 1}`, scanValue(request, registry)));
-      });
-    } else if (/\.jsonl$/.test(file)) {
-      text.split('\n').forEach((line, i) => {
-        if (line.trim()) report.findings.push(...findingsAt(report.store, `${rel}:${i + 1}`, scanText(line, registry)));
-      });
+    // moto's recordings and JSONL are line-oriented; so are logs, and a text this long is decoded only line by line.
+    if (report.store.endsWith('moto request recordings') || /\.jsonl$/.test(file) || text.length > LINE_WISE_CHARS) {
+      scanLines(report, rel, text.split('\n').map((line, i): [number, string] => [i + 1, line]));
     } else report.findings.push(...findingsAt(report.store, rel, scanText(text, registry)));
   };
   walkDir(root);
@@ -670,4 +918,32 @@ export function readScanRecords(dir = secretsDir()): ScanRecord[] {
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => JSON.parse(fs.readFileSync(path.join(dir, SCANS_DIR, f), 'utf8')) as ScanRecord);
+}
+
+const STARTED_DIR = 'started';
+
+/**
+ * Record that a private server started (servers.ts, in the worker that started it): the teardown fails
+ * when a started server has no scan record, i.e. was never stopped through `scannedOnStop` (a test that
+ * crashed or timed out before its stop()), since its stores were never scanned.
+ */
+export function recordServerStarted(server: string, dir = secretsDir()): void {
+  if (!dir) return;
+  fs.mkdirSync(path.join(dir, STARTED_DIR), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(dir, STARTED_DIR, `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.json`), JSON.stringify({ server }));
+}
+
+/** The private servers started but never scan-stopped (one entry per start without its scan record), by name, sorted. */
+export function unscannedServers(dir = secretsDir()): string[] {
+  if (!dir || !fs.existsSync(path.join(dir, STARTED_DIR))) return [];
+  const scanned = new Map<string, number>();
+  for (const r of readScanRecords(dir)) scanned.set(r.server, (scanned.get(r.server) ?? 0) + 1);
+  const out: string[] = [];
+  for (const f of fs.readdirSync(path.join(dir, STARTED_DIR)).filter((n) => n.endsWith('.json')).sort()) {
+    const { server } = JSON.parse(fs.readFileSync(path.join(dir, STARTED_DIR, f), 'utf8')) as { server: string };
+    const left = scanned.get(server) ?? 0;
+    if (left > 0) scanned.set(server, left - 1);
+    else out.push(server);
+  }
+  return out.sort();
 }
