@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Sha256 } from '@smithy/core/checksum';
@@ -8,7 +9,7 @@ import YAML from 'yaml';
 import { scrubSecrets } from '../audit/scrub';
 import type { StackVariant } from '../infra/eks/stack';
 import { droverHome } from '../config/home';
-import type { Runbook } from '../runbooks/schema';
+import { hookVariableRefusal, type Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
 import { stsEndpoint, type EksApi } from '../aws/clients';
 import { aws } from '../aws/errors';
@@ -53,6 +54,7 @@ export interface RedeployResult {
   durationMs: number;
   /** The last lines of the hook's output (stdout and stderr), secrets redacted. */
   outputTail: string[];
+  /** The kubeconfig the hook was given (this attempt's own; removed with its token when the hook ended). */
   kubeconfig: string;
 }
 
@@ -63,7 +65,8 @@ const TAIL_LINES = 40;
  * path, the locale and time zone, the temporary directory, and how to reach the network (proxies and
  * CA bundles, as the worker reaches AWS). Never the worker's AWS credentials (AWS_ACCESS_KEY_ID,
  * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, the container and web-identity credential
- * variables), Temporal's or drover's own settings (TEMPORAL_*, DROVER_*), or anything else.
+ * variables), Temporal's or drover's own settings (TEMPORAL_*, DROVER_*), or anything else the runbook
+ * does not name in `rebuild.redeploy.passEnv`.
  */
 export const HOOK_INHERITED_ENV = [
   'PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR',
@@ -71,22 +74,45 @@ export const HOOK_INHERITED_ENV = [
 ] as const;
 
 /**
- * The redeploy hook's whole environment: HOOK_INHERITED_ENV from the worker's, then what drover sets.
- * HOME is a directory of the run's own, so no tool finds the worker's ~/.aws, ~/.kube or ~/.config;
- * AWS_EC2_METADATA_DISABLED=true keeps AWS SDKs and the AWS CLI from taking the instance role's
- * credentials from IMDS ("IMDS credential provider", AWS SDKs and Tools Reference Guide: `true` - do
- * not use IMDS to obtain credentials); KUBECONFIG, DROVER_RUNBOOK, DROVER_REGION, DROVER_CLUSTER.
+ * A search path with its empty and relative entries dropped: each of those means "the hook's current
+ * directory" (or a directory under it), where whatever wrote a file would choose the program a hook runs.
+ * `undefined` when no entry is left (the child then gets the system's default search path).
  */
-export function hookEnvironment(worker: NodeJS.ProcessEnv, own: { home: string; kubeconfig: string; runbook: string; region: string; cluster: string }): Record<string, string> {
+function absoluteSearchPath(value: string | undefined): string | undefined {
+  const kept = (value ?? '').split(':').filter((entry) => path.isAbsolute(entry));
+  return kept.length > 0 ? kept.join(':') : undefined;
+}
+
+/**
+ * The redeploy hook's whole environment: HOOK_INHERITED_ENV from the worker's (PATH without its empty
+ * or relative entries), the variables the runbook passes (`rebuild.redeploy.passEnv`, as the worker
+ * has them; a name the schema refuses is never passed, even if it got here), then what drover sets.
+ * HOME is a directory of the run's own, so no tool finds the worker's ~/.aws, ~/.kube or ~/.config;
+ * AWS_REGION and AWS_DEFAULT_REGION are the rebuilt region (the SDKs read AWS_REGION, the AWS CLI v2
+ * either: "AWS Region", AWS SDKs and Tools Reference Guide), no credential; AWS_EC2_METADATA_DISABLED=true
+ * keeps AWS SDKs and the AWS CLI from taking the instance role's credentials from IMDS ("IMDS credential
+ * provider", AWS SDKs and Tools Reference Guide: `true` - do not use IMDS to obtain credentials);
+ * KUBECONFIG, DROVER_RUNBOOK, DROVER_REGION, DROVER_CLUSTER.
+ */
+export function hookEnvironment(
+  worker: NodeJS.ProcessEnv,
+  own: { home: string; kubeconfig: string; runbook: string; region: string; cluster: string },
+  passEnv: readonly string[] = [],
+): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of HOOK_INHERITED_ENV) {
+  for (const name of [...HOOK_INHERITED_ENV, ...passEnv]) {
     const value = worker[name];
-    if (value !== undefined) env[name] = value;
+    if (value !== undefined && hookVariableRefusal(name) === undefined) env[name] = value;
   }
+  const searchPath = absoluteSearchPath(env.PATH);
+  if (searchPath === undefined) delete env.PATH;
+  else env.PATH = searchPath;
   return {
     ...env,
     HOME: own.home,
     KUBECONFIG: own.kubeconfig,
+    AWS_REGION: own.region,
+    AWS_DEFAULT_REGION: own.region,
     AWS_EC2_METADATA_DISABLED: 'true',
     DROVER_RUNBOOK: own.runbook,
     DROVER_REGION: own.region,
@@ -102,6 +128,13 @@ export function hookEnvironment(worker: NodeJS.ProcessEnv, own: { home: string; 
  * long hook authenticated.
  */
 const TOKEN_REFRESH_MS = 5 * 60_000;
+
+/**
+ * How long an EKS token is accepted (15 minutes, as above). A token file in a run's redeploy directory
+ * that nobody has rewritten for longer holds an expired token: a running hook's file is re-signed every
+ * 5 minutes, so only a killed worker's is that old.
+ */
+const TOKEN_LIFETIME_MS = 15 * 60_000;
 
 /**
  * An EKS bearer token, as `aws eks get-token` makes one: `k8s-aws-v1.` and the unpadded base64url of a
@@ -137,11 +170,51 @@ async function clientCredentials(client: EksApi): Promise<SigningCredentials> {
   return (await (provider as () => Promise<SigningCredentials>)()) as SigningCredentials;
 }
 
-/** Write `text` to `file` (mode 0600) by renaming a complete copy over it, so a reader never sees half a token. */
+/** Create `file` with `text` (mode 0600); fails when the name exists (O_EXCL, so never through a planted symlink). */
+function createExclusively(file: string, text: string): void {
+  const fd = fs.openSync(file, 'wx', 0o600);
+  try {
+    fs.writeFileSync(fd, text);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Replace `file` with `text` by renaming a complete copy over it, so a reader never sees half a token.
+ * The copy's name is random and created exclusively: no other attempt or process writes to it.
+ */
 function writeAtomically(file: string, text: string): void {
-  const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, text, { mode: 0o600 });
-  fs.renameSync(temp, file);
+  const temp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
+  try {
+    createExclusively(temp, text);
+    fs.renameSync(temp, file);
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
+/**
+ * Remove what a killed worker left in a redeploy directory: token files (`token*`, their temporary
+ * copies included) not rewritten for longer than a token lives, and the kubeconfigs (`kubeconfig.<id>`)
+ * as old whose token (`token.<id>`) is gone or as stale. A younger token may be another attempt's, still
+ * running (a retry can start on this host while the previous attempt has its SIGTERM grace), so it and
+ * its kubeconfig stay; it expires within 15 minutes and the next attempt removes it.
+ */
+function removeStaleFiles(hookDir: string, now: number): void {
+  const ageOf = (name: string) => {
+    const modified = fs.lstatSync(path.join(hookDir, name), { throwIfNoEntry: false })?.mtimeMs;
+    return modified === undefined ? undefined : now - modified;
+  };
+  const stale = (name: string) => (ageOf(name) ?? 0) > TOKEN_LIFETIME_MS;
+  for (const entry of fs.readdirSync(hookDir, { withFileTypes: true })) {
+    if (entry.isDirectory()) continue;
+    const kubeconfigOf = /^kubeconfig\.(.+)$/.exec(entry.name);
+    const remove = kubeconfigOf
+      ? stale(entry.name) && (ageOf(`token.${kubeconfigOf[1]}`) === undefined || stale(`token.${kubeconfigOf[1]}`))
+      : entry.name.startsWith('token') && stale(entry.name);
+    if (remove) fs.rmSync(path.join(hookDir, entry.name), { force: true });
+  }
 }
 
 /** The directory a run's stack is synthesized into, and the local state directory of a runbook's region. */
@@ -191,8 +264,10 @@ export function createRebuildActivities(deps: RebuildDeps) {
      * Run the runbook's redeploy hook (an Argo CD sync, `kubectl apply -k`, ...) with KUBECONFIG for
      * the rebuilt cluster. Such hooks are idempotent by nature, so a retry after a lost worker reruns it.
      * The hook gets a minimal environment (`hookEnvironment`): never the worker's credentials. It reaches
-     * the cluster with a bearer token the worker signs and refreshes in a file of the run's own
-     * (the kubeconfig's `tokenFile`), removed when the hook ends.
+     * the cluster with a bearer token the worker signs and refreshes in a file of this attempt's own
+     * (the kubeconfig's `tokenFile`, `token.<attempt>.<random>`, next to `kubeconfig.<attempt>.<random>`),
+     * both removed when the hook ends; a refresh still signing then writes nothing, and the activity
+     * waits for it to settle before it returns.
      */
     async runRedeployHook(input: { runbook: Runbook; region: string; cluster: string; runTag: string; command: string[]; timeoutMs: number }): Promise<RedeployResult> {
       const eks = deps.eks(input.region);
@@ -202,31 +277,51 @@ export function createRebuildActivities(deps: RebuildDeps) {
       const hookHome = path.join(hookDir, 'home');
       fs.mkdirSync(hookHome, { recursive: true, mode: 0o700 });
       fs.chmodSync(hookDir, 0o700);
-      const kubeconfig = path.join(outdir, 'kubeconfig');
-      const tokenFile = path.join(hookDir, 'token');
-      const signToken = async () => {
-        const credentials = deps.credentials ? await deps.credentials(input.region) : await clientCredentials(eks);
-        writeAtomically(tokenFile, await eksToken(input.region, input.cluster, credentials));
-      };
+      removeStaleFiles(hookDir, Date.now());
+      // This attempt's own names: a retry on this host may start while the previous attempt has its grace.
+      const own = `${inActivity()?.info.attempt ?? 1}.${randomBytes(8).toString('hex')}`;
+      const kubeconfig = path.join(hookDir, `kubeconfig.${own}`);
+      const tokenFile = path.join(hookDir, `token.${own}`);
+      const sign = async () => eksToken(input.region, input.cluster, deps.credentials ? await deps.credentials(input.region) : await clientCredentials(eks));
       try {
-        await signToken();
+        createExclusively(tokenFile, await sign());
       } catch (e) {
         throw new Error(`cannot sign an EKS token for the redeploy hook: ${scrubSecrets((e as Error).message)}`);
       }
-      fs.writeFileSync(kubeconfig, kubeconfigFor({ region: input.region, cluster: input.cluster, endpoint: c?.endpoint, caData: c?.certificateAuthority?.data, arn: c?.arn, tokenFile }), { mode: 0o600 });
-      const env = hookEnvironment(process.env, { home: hookHome, kubeconfig, runbook: input.runbook.name, region: input.region, cluster: input.cluster });
+      let stopped = false;
+      let refreshing: Promise<void> | undefined;
+      // A failed refresh keeps the last token (good for 15 minutes); the next refresh tries again. One
+      // refresh at a time, and none writes once the hook has ended (the file is being removed).
+      const refresh = setInterval(() => {
+        if (stopped || refreshing) return;
+        refreshing = sign()
+          .then((token) => {
+            if (!stopped) writeAtomically(tokenFile, token);
+          })
+          .catch(() => undefined)
+          .finally(() => {
+            refreshing = undefined;
+          });
+      }, deps.tokenRefreshMs ?? TOKEN_REFRESH_MS);
       const started = Date.now();
-      // A failed refresh keeps the last token (good for 15 minutes); the next refresh tries again.
-      const refresh = setInterval(() => void signToken().catch(() => undefined), deps.tokenRefreshMs ?? TOKEN_REFRESH_MS);
       let outcome: { code: number; tail: string[]; timedOut: boolean };
       try {
+        createExclusively(kubeconfig, kubeconfigFor({ region: input.region, cluster: input.cluster, endpoint: c?.endpoint, caData: c?.certificateAuthority?.data, arn: c?.arn, tokenFile }));
+        const env = hookEnvironment(process.env, { home: hookHome, kubeconfig, runbook: input.runbook.name, region: input.region, cluster: input.cluster }, input.runbook.rebuild?.redeploy?.passEnv);
         outcome = await runHook(input.command, env, input.timeoutMs, deps.hookGraceMs ?? 10_000);
       } finally {
+        // Removed at once (a refresh still waiting for credentials must not keep the token on disk), and
+        // again once that refresh has settled: `stopped` keeps it from writing, the second removal makes sure.
+        stopped = true;
         clearInterval(refresh);
         fs.rmSync(tokenFile, { force: true });
+        await refreshing;
+        fs.rmSync(tokenFile, { force: true });
+        // It names a token that is gone: of no use to anyone once the hook has ended.
+        fs.rmSync(kubeconfig, { force: true });
       }
       const { code, tail, timedOut } = outcome;
-      const outputTail = scrubSecrets(tail);
+      const outputTail = scrubTail(tail);
       if (code !== 0) {
         const why = timedOut ? `did not finish within ${Math.round(input.timeoutMs / 1000)}s` : `exited with ${code}`;
         throw ApplicationFailure.create({
@@ -258,6 +353,15 @@ export function kubeconfigFor(c: { region: string; cluster: string; endpoint?: s
 }
 
 /**
+ * The hook's output tail with secrets redacted, scrubbed as one text and split again: a secret that
+ * spans lines (a PEM private key, a pretty-printed private JWK, `password:` with its value on the next
+ * line) is only recognisable whole, never line by line.
+ */
+export function scrubTail(tail: readonly string[]): string[] {
+  return tail.length === 0 ? [] : scrubSecrets(tail.join('\n')).split('\n');
+}
+
+/**
  * Run the hook, keeping the last lines of its output and heartbeating the latest one. A timeout or
  * the activity's cancellation stops it with SIGTERM, then SIGKILL after `graceMs` (10 s by default).
  * A command that cannot start (not found, not executable) fails for good: retrying cannot help.
@@ -270,7 +374,7 @@ async function runHook(command: string[], env: NodeJS.ProcessEnv, timeoutMs: num
     tail.push(line);
     tail.splice(0, Math.max(0, tail.length - TAIL_LINES));
   };
-  const beat = setInterval(() => ctx?.heartbeat({ hook: command[0], lastLine: scrubSecrets(tail[tail.length - 1] ?? '') }), 2000);
+  const beat = setInterval(() => ctx?.heartbeat({ hook: command[0], lastLine: scrubTail(tail).at(-1) ?? '' }), 2000);
   try {
     const r = await superviseProcess(command[0], command.slice(1), { env, timeoutMs, signal: ctx?.cancellationSignal, stopSignal: 'SIGTERM', graceMs, onStdoutLine: keep, onStderrLine: keep });
     if (r.spawnError) {

@@ -98,6 +98,37 @@ const cluster = z.strictObject({
   addons: z.array(addon).default([]),
 });
 
+/**
+ * Why the worker's environment variable `name` may not be passed to a redeploy hook, or `undefined` when
+ * it may: the variables that carry the worker's AWS credentials or identity (the SDKs' credential and
+ * profile settings, the container and web-identity providers' variables, as the AWS SDKs and Tools
+ * Reference Guide's credential providers name them), Temporal's and drover's own settings, and what
+ * drover sets for the hook itself. Compared without regard to case.
+ */
+export function hookVariableRefusal(name: string): string | undefined {
+  const upper = name.toUpperCase();
+  const credentials = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE'];
+  if (credentials.includes(upper) || upper.startsWith('AWS_CONTAINER_CREDENTIALS_') || upper.startsWith('AWS_CONTAINER_AUTHORIZATION_TOKEN')) {
+    return `${name} carries the worker's own AWS credentials or identity, which a redeploy hook never gets`;
+  }
+  if (upper.startsWith('TEMPORAL_') || upper.startsWith('DROVER_')) {
+    return `${name} is one of the worker's own settings (TEMPORAL_*, DROVER_*), which a redeploy hook never gets; drover sets DROVER_RUNBOOK, DROVER_REGION and DROVER_CLUSTER itself`;
+  }
+  if (['HOME', 'KUBECONFIG', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_EC2_METADATA_DISABLED'].includes(upper)) {
+    return `${name} is set by drover for the redeploy hook`;
+  }
+  return undefined;
+}
+
+/** The name of an environment variable a redeploy hook gets from the worker's environment. */
+const hookVariable = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name: letters, digits and underscores, not starting with a digit' })
+  .superRefine((value, ctx) => {
+    const refusal = hookVariableRefusal(value);
+    if (refusal !== undefined) ctx.addIssue({ code: 'custom', message: refusal });
+  });
+
 /** How `drover rebuild` recreates a region's EKS cluster from code (CDK for Terraform, applied with OpenTofu). */
 const rebuild = z.strictObject({
   /** The OpenTofu or Terraform binary; default: $DROVER_TOFU, else the project's pinned OpenTofu. */
@@ -127,6 +158,11 @@ const rebuild = z.strictObject({
     .strictObject({
       command: z.array(z.string().min(1)).min(1),
       timeout: duration.prefault('15m'),
+      /**
+       * Worker environment variables the hook gets as they are (ARGOCD_SERVER, HELM_CACHE_HOME, ...), on
+       * top of its minimal environment; never the worker's credentials or identity (hookVariableRefusal).
+       */
+      passEnv: z.array(hookVariable).optional(),
     })
     .optional(),
 });

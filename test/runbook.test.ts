@@ -140,6 +140,20 @@ interface BadCase {
   paths?: string[];
 }
 
+const CREDENTIALS = (name: string) => `${name} carries the worker's own AWS credentials or identity, which a redeploy hook never gets`;
+const SETTINGS = (name: string) => `${name} is one of the worker's own settings (TEMPORAL_*, DROVER_*), which a redeploy hook never gets; drover sets DROVER_RUNBOOK, DROVER_REGION and DROVER_CLUSTER itself`;
+
+/** `rebuild.redeploy.passEnv` set to `names`, the last of which is refused with `message(name)`. */
+function passEnvCase(what: string, names: string[], message: (name: string) => string): BadCase {
+  const last = names[names.length - 1];
+  return {
+    what: `a redeploy hook passed ${what}`,
+    edit: (d) => d.setIn(['rebuild', 'redeploy', 'passEnv'], d.createNode(names)),
+    path: `rebuild.redeploy.passEnv[${names.length - 1}]`,
+    message: message(last),
+  };
+}
+
 const badRunbooks: BadCase[] = [
   {
     what: 'an unknown routing policy',
@@ -399,7 +413,27 @@ const badRunbooks: BadCase[] = [
     path: 'drills.windows[0].days[1]',
     message: 'expected "mon", "tue", "wed", "thu", "fri", "sat" or "sun", got "sunday"',
   },
+  passEnvCase('the worker\'s secret access key', ['ARGOCD_SERVER', 'AWS_SECRET_ACCESS_KEY'], CREDENTIALS),
+  passEnvCase('the container credentials endpoint', ['AWS_CONTAINER_CREDENTIALS_FULL_URI'], CREDENTIALS),
+  passEnvCase('the Pod Identity token file, in lower case', ['aws_container_authorization_token_file'], CREDENTIALS),
+  passEnvCase('the web identity token file', ['HELM_CACHE_HOME', 'ARGOCD_SERVER', 'AWS_WEB_IDENTITY_TOKEN_FILE'], CREDENTIALS),
+  passEnvCase('a drover setting', ['DROVER_IDENTITY_KEY_FILE'], SETTINGS),
+  passEnvCase('a Temporal setting', ['TEMPORAL_API_KEY'], SETTINGS),
+  passEnvCase('HOME, which drover sets', ['HOME'], () => 'HOME is set by drover for the redeploy hook'),
+  passEnvCase('a variable name with a dash', ['ARGOCD-SERVER'], () => 'expected an environment variable name: letters, digits and underscores, not starting with a digit'),
 ];
+
+describe('the redeploy hook\'s passEnv', () => {
+  test('given passEnv naming the variables a hook needs, the runbook parses and carries them in order', () => {
+    const r = parseRunbook(edited((d) => d.setIn(['rebuild', 'redeploy', 'passEnv'], d.createNode(['ARGOCD_SERVER', 'ARGOCD_AUTH_TOKEN', 'HELM_CACHE_HOME', 'AWS_CA_BUNDLE', '_PRIVATE_CA']))));
+    expect(r.ok ? r.runbook.rebuild?.redeploy : r.problems).toEqual({ command: ['sh', '-c', 'kubectl apply -k deploy/overlays/$DROVER_REGION'], timeout: 600_000, passEnv: ['ARGOCD_SERVER', 'ARGOCD_AUTH_TOKEN', 'HELM_CACHE_HOME', 'AWS_CA_BUNDLE', '_PRIVATE_CA'] });
+  });
+
+  test('given no passEnv, the parsed hook has no passEnv member at all (the activity input of existing runbooks is unchanged)', () => {
+    const r = parseRunbook(APNAKART);
+    expect(r.ok ? r.runbook.rebuild?.redeploy : r.problems).toEqual({ command: ['sh', '-c', 'kubectl apply -k deploy/overlays/$DROVER_REGION'], timeout: 600_000 });
+  });
+});
 
 describe('drover validate on a malformed runbook', () => {
   test.each(badRunbooks)('given $what, it reports $path and exits 2', async ({ edit, path, message }) => {
