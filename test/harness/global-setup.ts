@@ -5,6 +5,7 @@ import { loadOrCreateIdentityKey } from '../../activities/sealing';
 import { toolsDir } from '../../config/home';
 import { startMoto, startTemporal, type MotoServer, type TemporalServer } from '../../infra/local/stack';
 import { ensureTools } from '../../infra/local/tools';
+import { recordFixturePasswords } from './fixture-credentials';
 import { recordHarnessCredential } from './secrets';
 import { motoScanEnv } from './servers';
 
@@ -18,6 +19,11 @@ export interface HarnessHandles {
   secrets: string;
   /** When the suite started: on an external Temporal server only the workflows started since are the suite's. */
   startedAt: Date;
+  /**
+   * A DROVER_HOME the caller set outside `tmp` (per-run stacks, OpenTofu state and plans, redeploy dirs land
+   * there): the teardown scans what changed in it since `startedAt`, the pinned tools (`toolsDir`) left out.
+   */
+  home?: { dir: string; toolsDir: string };
 }
 
 /** Jest runs global setup and teardown in the same process, so a global carries the handles across. */
@@ -43,11 +49,20 @@ export default async function globalSetup(): Promise<void> {
   // scan finds it anywhere else.
   process.env.DROVER_IDENTITY_KEY_FILE = path.join(secrets, 'keys', 'identity.jwk');
   recordHarnessCredential(loadOrCreateIdentityKey(process.env.DROVER_IDENTITY_KEY_FILE).d, 'worker identity key (JWK d)', secrets);
+  // The passwords the tests hand to drover and the emulator (fixture-credentials.ts): looked for exactly too.
+  recordFixturePasswords(secrets);
   // Whatever a test or drover writes to a temporary directory or to drover's home (per-run stacks, OpenTofu
   // state and plans, reports) lands under the suite's root too, where the teardown's scan reads it. The pinned
-  // tools stay where they are installed (DROVER_TOOLS_DIR), and a DROVER_HOME the caller set is kept.
+  // tools stay where they are installed (DROVER_TOOLS_DIR), and a DROVER_HOME the caller set is kept: when it
+  // lies outside the root, the teardown scans the files changed in it since the suite started (tools left out).
   process.env.DROVER_TOOLS_DIR ??= toolsDir();
+  const callerHome = process.env.DROVER_HOME;
   process.env.DROVER_HOME ??= path.join(tmp, 'home');
+  if (callerHome && path.relative(tmp, path.resolve(callerHome)).startsWith('..')) {
+    // Made now if missing (drover would make it on first use), so a home gone at teardown is an error, not an empty scan.
+    fs.mkdirSync(callerHome, { recursive: true });
+    handles.home = { dir: path.resolve(callerHome), toolsDir: process.env.DROVER_TOOLS_DIR };
+  }
   process.env.TMPDIR = path.join(tmp, 'os-tmp');
   fs.mkdirSync(process.env.TMPDIR, { recursive: true });
 

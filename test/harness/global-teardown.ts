@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { harnessGlobal, stopHarness } from './global-setup';
-import { describeFindings, harnessCredentials, readScanRecords, scanFiles, scanMoto, scanTemporal, summarize, type StoreReport } from './secrets';
+import { describeFindings, harnessCredentials, readScanRecords, scanFiles, scanMoto, scanTemporal, summarize, unscannedServers, type StoreReport } from './secrets';
 
 /** What the suite's "no secrets" scan covers. */
 export interface SuiteStores {
@@ -10,8 +10,10 @@ export interface SuiteStores {
   moto: string[];
   /** The suite's temporary root: audit trails, OpenTofu state and plans, reports, logs, private servers' data. */
   tempRoot?: string;
-  /** The harness's secrets directory: its credential registry and the scans of private servers, recorded as they stopped. */
+  /** The harness's secrets directory: its credential registry, the private servers started, and their scans, recorded as they stopped. */
   secretsDir?: string;
+  /** A DROVER_HOME the caller set outside the temporary root: the files changed in it `since` the suite started, `skipDirs` left out. */
+  home?: { dir: string; since: Date; skipDirs?: string[] };
 }
 
 /**
@@ -43,11 +45,20 @@ export async function scanSuite(stores: SuiteStores, log: (line: string) => void
     reports.push(...record.reports);
     if (record.error) problems.push(`${record.server} (scanned as it stopped): ${record.error}`);
   }
+  // A private server a test started but never stopped (a crash, a timeout) was never scanned, and is gone with its worker.
+  for (const server of unscannedServers(stores.secretsDir)) problems.push(`${server}: started by a test but never stopped through its scanning stop(), so never scanned`);
   if (stores.tempRoot) {
     try {
       reports.push(...scanFiles(stores.tempRoot, { registry, label: 'files' }));
     } catch (e) {
       problems.push(`files under ${stores.tempRoot}: ${(e as Error).message}`);
+    }
+  }
+  if (stores.home) {
+    try {
+      reports.push(...scanFiles(stores.home.dir, { registry, label: `DROVER_HOME ${stores.home.dir} (changed since ${stores.home.since.toISOString()})`, since: stores.home.since, skipDirs: stores.home.skipDirs }));
+    } catch (e) {
+      problems.push(`DROVER_HOME ${stores.home.dir} (set by the caller, outside the suite's root): ${(e as Error).message}`);
     }
   }
   const findings = reports.flatMap((r) => r.findings);
@@ -74,6 +85,7 @@ export default async function globalTeardown(): Promise<void> {
       moto: [handles.moto?.endpoint ?? externalAws].filter((e): e is string => Boolean(e)),
       tempRoot: handles.tmp,
       secretsDir: handles.secrets,
+      home: handles.home && { dir: handles.home.dir, since: handles.startedAt, skipDirs: [handles.home.toolsDir] },
     });
   } finally {
     await stopHarness(handles);

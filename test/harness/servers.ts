@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startMoto, startTemporal, type MotoServer, type TemporalServer } from '../../infra/local/stack';
 import { ensureTools } from '../../infra/local/tools';
-import { describeFindings, scanMoto, scanTemporal, writeScanRecord, type StoreReport } from './secrets';
+import { PLANTED_PREFIX, describeFindings, recordServerStarted, scanMoto, scanTemporal, writeScanRecord, type StoreReport } from './secrets';
 
 export type { MotoServer, TemporalServer };
 
@@ -27,6 +27,17 @@ export function testAwsEndpoint(): string {
 export function testTempDir(prefix = 'case-'): string {
   const base = process.env.DROVER_TEST_TMP ?? os.tmpdir();
   return fs.mkdtempSync(path.join(base, prefix));
+}
+
+/**
+ * A fresh directory for secrets a test plants on purpose (a scanner's fixtures): under the temporary root,
+ * named `planted-<prefix>…`, the one place the unit and workflow tiers' scan of a file's temporary root
+ * (unit-env.ts) leaves out. Anything a test or drover writes anywhere else under the root is scanned. The
+ * integration tier's teardown scans everything under its root, planted directories too: a test there
+ * plants outside the root (secrets-scan.integration.test.ts).
+ */
+export function plantedDir(prefix = 'case-'): string {
+  return testTempDir(`${PLANTED_PREFIX}${prefix}`);
 }
 
 async function bins(): Promise<{ temporal: string; motoServer: string }> {
@@ -66,7 +77,8 @@ export function scannedOnStop<T extends { stop(): Promise<void> }>(server: T, na
 
 /**
  * A private Temporal dev server on free ports (default: a fresh SQLite file); the caller must stop() it.
- * stop() scans its histories first and fails on a secret (`scannedOnStop`).
+ * stop() scans its histories first and fails on a secret (`scannedOnStop`); its start is recorded, so the
+ * suite's teardown fails when it was never stopped (never scanned).
  */
 export async function startOwnTemporal(opts: { dbFile?: string; port?: number; uiPort?: number } = {}): Promise<TemporalServer> {
   const dir = testTempDir('temporal-');
@@ -77,6 +89,7 @@ export async function startOwnTemporal(opts: { dbFile?: string; port?: number; u
     uiPort: opts.uiPort,
     logFile: path.join(dir, 'temporal.log'),
   });
+  recordServerStarted(`private Temporal ${server.address}`);
   return scannedOnStop(server, `private Temporal ${server.address}`, async () => [await scanTemporal(server.address, { store: `private temporal ${server.address} histories` })]);
 }
 
@@ -92,10 +105,12 @@ export function motoScanEnv(env: Record<string, string> = {}): Record<string, st
 
 /**
  * A private moto server on a free port (its own empty state); the caller must stop() it. stop() scans
- * its S3 objects, SNS notifications and SQS messages first and fails on a secret (`scannedOnStop`).
+ * its S3 objects, SNS notifications and SQS messages first and fails on a secret (`scannedOnStop`); its
+ * start is recorded, so the suite's teardown fails when it was never stopped (never scanned).
  */
 export async function startOwnMoto(opts: { env?: Record<string, string>; port?: number } = {}): Promise<MotoServer> {
   const dir = testTempDir('moto-');
   const server = await startMoto({ bin: (await bins()).motoServer, port: opts.port, env: motoScanEnv(opts.env), logFile: path.join(dir, 'moto.log') });
+  recordServerStarted(`private moto ${server.endpoint}`);
   return scannedOnStop(server, `private moto ${server.endpoint}`, () => scanMoto(server.endpoint));
 }
