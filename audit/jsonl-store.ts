@@ -139,13 +139,20 @@ async function firstAt(file: string): Promise<string | undefined> {
 }
 
 /**
- * Errors of the file system under a trail, named by the trail's file. A place that can never hold the trail
- * (a file where a directory must be, a directory where the file must be, a name too long) is refused for good
- * (`invalid`: the appendAudit activity fails non-retryably and the run ends saying so, instead of retrying
- * forever); what an operator can fix while the run waits (permissions, a full or read-only disk) stays a plain
- * error, which Temporal retries with backoff.
+ * Errors of the file system under a trail, named by the trail's file.
+ *
+ * Writing (the appendAudit activity): only a name too long (ENAMETOOLONG) is refused for good (`invalid`: the
+ * activity fails non-retryably and the run ends saying so, instead of retrying forever), because the name comes
+ * from the run's ids and is the same on every worker. Everything else stays a plain error, which Temporal retries
+ * with backoff: the directory is on the local disk of the worker that ran the attempt, so a file where a directory
+ * must be (ENOTDIR, EEXIST), a directory where the trail file must be (EISDIR), a symlink loop (ELOOP), like
+ * permissions or a full or read-only disk, says nothing about another worker's disk, which a retry may land on,
+ * and an operator can fix it while the run waits.
+ *
+ * Reading (only `drover audit`, which nothing retries): every such error is `invalid`, so the CLI reports the
+ * file and why (exit 1) rather than taking it for an AWS error.
  */
-const NEVER_WRITABLE = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'ENAMETOOLONG', 'ELOOP']);
+const NEVER_WRITABLE = new Set(['ENAMETOOLONG']);
 
 async function fsCall<T>(file: string, doing: 'read' | 'written', fn: () => Promise<T>): Promise<T> {
   try {
@@ -154,7 +161,7 @@ async function fsCall<T>(file: string, doing: 'read' | 'written', fn: () => Prom
     const code = (e as NodeJS.ErrnoException).code;
     if (e instanceof AuditStoreError || code === undefined) throw e;
     const message = `${file} cannot be ${doing}: ${(e as Error).message}`;
-    if (NEVER_WRITABLE.has(code)) throw new AuditStoreError('invalid', message);
+    if (doing === 'read' || NEVER_WRITABLE.has(code)) throw new AuditStoreError('invalid', message);
     throw Object.assign(new Error(message), { code });
   }
 }

@@ -32,14 +32,21 @@ export async function answeredByWorker<T>(client: Client, workflowId: string, fn
 }
 
 /**
- * Whether a call failed because its deadline passed: gRPC DEADLINE_EXCEEDED (4), or CANCELLED (1) once the
- * deadline is over (grpc-js reports either when the deadline fires; an update call gives both as
- * WorkflowUpdateRPCTimeoutOrCancelledError). The CLI cancels no call itself.
+ * How early a CANCELLED may come back and still be the deadline's. The deadline goes to the server as a relative
+ * `grpc-timeout` and comes back from its side, and grpc-js and Node timers count whole milliseconds, so a timer
+ * can fire a millisecond or so before `Date.now()` reaches the deadline.
  */
-function deadlinePassed(e: unknown, deadline: number): boolean {
+export const DEADLINE_SLACK_MS = 1000;
+
+/**
+ * Whether a call failed because its deadline passed: gRPC DEADLINE_EXCEEDED (4), or CANCELLED (1) at (or within
+ * DEADLINE_SLACK_MS before) the deadline (grpc-js reports either when the deadline fires; an update call gives
+ * both as WorkflowUpdateRPCTimeoutOrCancelledError). The CLI cancels no call itself.
+ */
+export function deadlinePassed(e: unknown, deadline: number, now: number = Date.now()): boolean {
   const code = (e as { code?: number }).code ?? (e as { cause?: { code?: number } }).cause?.code;
   if (code === 4 || e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
-  return code === 1 && Date.now() >= deadline;
+  return code === 1 && now >= deadline - DEADLINE_SLACK_MS;
 }
 
 /**
@@ -73,11 +80,14 @@ export async function fetchRecord<T>(
 
 /**
  * What the run's long activities last reported (heartbeats): the resource OpenTofu is working on,
- * or what a wait is waiting for. One line per pending activity that has reported.
+ * or what a wait is waiting for. One line per pending activity that has reported, and, before it, one for a
+ * pending activity whose last attempt failed (it is being retried): its name, attempt and that failure.
  */
 export function activityProgress(description: WorkflowExecutionDescription): string[] {
   const lines: string[] = [];
   for (const a of description.raw.pendingActivities ?? []) {
+    // An activity being retried (e.g. an audit append whose trail directory is blocked): why its last attempt failed.
+    if (a.lastFailure) lines.push(`retrying ${a.activityType?.name ?? 'an activity'} (attempt ${a.attempt}): ${a.lastFailure.message || 'no reason given'}`);
     const payload = a.heartbeatDetails?.payloads?.[0];
     if (!payload) continue;
     let d: Record<string, unknown>;

@@ -13,17 +13,19 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createAuditActivities, type AuditTarget } from '../activities/audit';
 import { createAwsClients, type S3Api } from '../aws/clients';
 import type { AuditDraftInput, AuditEvent, AuditRunRef } from '../audit/chain';
-import { sealEvents } from '../audit/hash';
+import { sealEvents, verifyChain } from '../audit/hash';
 import { JsonlStore } from '../audit/jsonl-store';
 import { S3Store } from '../audit/s3-store';
 import { AuditStoreError } from '../audit/store';
 import { exec } from '../cli/main';
+import { activityProgress } from '../cli/runs';
 import type { RunStatus } from '../contracts/run';
 import type { FailoverInput } from '../workflows/regionFailover';
 import type { PromoteInput } from '../workflows/promoteReplica';
 import { captureIO, refOf, workflowBundle, writeRunbook } from './harness/fixtures';
 import { testAwsEndpoint, testTemporalAddress, testTempDir } from './harness/servers';
 import { StubWorld, typedFailure } from './harness/stubs';
+import { waitFor } from './harness/wait';
 
 const REGION = 'ap-southeast-1';
 const CREDENTIALS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
@@ -238,80 +240,163 @@ describe('the path guard: no id names a place outside the store', () => {
 });
 
 describe('a trail that cannot be written', () => {
-  /** A directory path that can never be created: a plain file sits where its parent should be. */
-  function blockedDir(): string {
+  /** A directory path that cannot be created while a plain file sits where its parent should be; remove the file to fix it. */
+  function blockedDir(): { dir: string; unblock(): void } {
     const base = testTempDir('audit-blocked-');
-    fs.writeFileSync(path.join(base, 'not-a-dir'), 'a file, not a directory\n');
-    return path.join(base, 'not-a-dir', 'audit');
+    const blocker = path.join(base, 'not-a-dir');
+    fs.writeFileSync(blocker, 'a file, not a directory\n');
+    return { dir: path.join(blocker, 'audit'), unblock: () => fs.rmSync(blocker) };
   }
 
-  test('JSONL: a directory blocked by a file fails at once, naming the trail file and why; nothing is written anywhere', async () => {
-    const dir = blockedDir();
-    const run = newRun();
+  /** A run whose trail file name is longer than any file system allows (255 bytes): the same on every worker. */
+  function longRun(): AuditRunRef {
+    return { ...newRun(), runId: 'r'.repeat(300) };
+  }
+
+  const blocked = (file: string) => `${file} cannot be written: ENOTDIR: not a directory, mkdir '${path.dirname(file)}'`;
+
+  /** A plain (retryable) error's code and message: not an AuditStoreError, not a non-retryable ApplicationFailure. */
+  async function plainError(p: Promise<unknown>): Promise<{ name: string; code: unknown; message: string }> {
+    const e = await rejection(p);
+    if (e instanceof AuditStoreError || e instanceof ApplicationFailure) throw new Error(`expected a plain (retryable) error, got ${e.name}: ${e.message}`);
+    return { name: e.name, code: (e as NodeJS.ErrnoException).code, message: e.message };
+  }
+
+  test('JSONL: a trail file name too long for the file system (it comes from the run ids, so every worker fails alike) fails for good, naming the file and why; nothing is written', async () => {
+    const dir = testTempDir('audit-toolong-');
+    const run = longRun();
     const store = new JsonlStore(dir);
-    expect(await storeError(store.append(sealed(run, 1)))).toEqual({
-      code: 'invalid',
-      message: `${store.file(run)} cannot be written: ENOTDIR: not a directory, mkdir '${path.dirname(store.file(run))}'`,
-    });
-    expect(fs.readFileSync(path.dirname(dir), 'utf8')).toBe('a file, not a directory\n');
+    const file = store.file(run);
+    expect(await storeError(store.append(sealed(run, 1)))).toEqual({ code: 'invalid', message: `${file} cannot be written: ENAMETOOLONG: name too long, open '${file}'` });
+    expect(fs.readdirSync(path.dirname(file))).toEqual([]);
   });
 
-  test('JSONL: a trail file that is a directory cannot be read or written: both say so with its path (not an AWS error, not a stack trace)', async () => {
+  test('JSONL: a directory blocked by a file (on this worker\'s disk) is a plain, retryable error naming the trail file; once the file is removed the same append succeeds and the chain is whole', async () => {
+    const { dir, unblock } = blockedDir();
+    const run = newRun();
+    const store = new JsonlStore(dir);
+    const events = sealed(run, 3);
+    expect(await plainError(store.append(events.slice(0, 2)))).toEqual({ name: 'Error', code: 'ENOTDIR', message: blocked(store.file(run)) });
+    expect(fs.readFileSync(path.dirname(dir), 'utf8')).toBe('a file, not a directory\n');
+
+    unblock();
+    expect(await store.append(events.slice(0, 2))).toEqual({ written: 2, skipped: 0 });
+    expect(await store.append(events.slice(2))).toEqual({ written: 1, skipped: 0 });
+    const stored = await store.list(run);
+    expect(stored.map((e) => [e.seq, e.hash])).toEqual(events.map((e) => [e.seq, e.hash]));
+    expect(verifyChain(stored, { ...run, head: events[2].hash })).toEqual({ ok: true, head: events[2].hash, count: 3 });
+  });
+
+  test('JSONL: a trail file that is a directory: the append is a plain, retryable error and reading says so with its path (exit 1, not an AWS error); once removed, the append succeeds', async () => {
     const dir = testTempDir('audit-isdir-');
     const run = newRun();
     const store = new JsonlStore(dir);
-    fs.mkdirSync(store.file(run), { recursive: true });
-    expect(await storeError(store.append(sealed(run, 1)))).toEqual({ code: 'invalid', message: `${store.file(run)} cannot be written: EISDIR: illegal operation on a directory, read` });
-    expect(await storeError(store.list(run))).toEqual({ code: 'invalid', message: `${store.file(run)} cannot be read: EISDIR: illegal operation on a directory, read` });
+    const file = store.file(run);
+    fs.mkdirSync(file, { recursive: true });
+    expect(await plainError(store.append(sealed(run, 1)))).toEqual({ name: 'Error', code: 'EISDIR', message: `${file} cannot be written: EISDIR: illegal operation on a directory, read` });
+    expect(await storeError(store.list(run))).toEqual({ code: 'invalid', message: `${file} cannot be read: EISDIR: illegal operation on a directory, read` });
     const r = await cli(['audit', 'show', run.workflowId, '--dir', dir, '--run-id', run.runId]);
-    expect([r.code, r.err]).toEqual([1, [`drover: the audit of ${run.workflowId} (run ${run.runId}) in jsonl:${dir} cannot be read: ${store.file(run)} cannot be read: EISDIR: illegal operation on a directory, read`]]);
+    expect([r.code, r.err]).toEqual([1, [`drover: the audit of ${run.workflowId} (run ${run.runId}) in jsonl:${dir} cannot be read: ${file} cannot be read: EISDIR: illegal operation on a directory, read`]]);
+
+    fs.rmdirSync(file);
+    expect(await store.append(sealed(run, 1))).toEqual({ written: 1, skipped: 0 });
   });
 
-  test('the appendAudit activity fails for good (Validation, non-retryable) instead of being retried forever', async () => {
-    const dir = blockedDir();
-    const run = newRun();
+  test('the appendAudit activity: a name too long fails for good (Validation, non-retryable); a blocked directory is a plain error Temporal retries', async () => {
+    const dir = testTempDir('audit-toolong-activity-');
+    const run = longRun();
     const { appendAudit } = createAuditActivities({ s3, defaultDir: dir });
     const file = new JsonlStore(dir).file(run);
     expect(await activityFailure(appendAudit({ ...run, target: { kind: 'jsonl' }, drafts: drafts(2) }))).toEqual({
       type: 'Validation',
       nonRetryable: true,
       details: { auditError: 'invalid' },
-      message: `${file} cannot be written: ENOTDIR: not a directory, mkdir '${path.dirname(file)}'`,
+      message: `${file} cannot be written: ENAMETOOLONG: name too long, open '${file}'`,
     });
+
+    const { dir: blockedAt } = blockedDir();
+    const other = newRun();
+    const blockedActivity = createAuditActivities({ s3, defaultDir: blockedAt }).appendAudit;
+    expect(await plainError(blockedActivity({ ...other, target: { kind: 'jsonl' }, drafts: drafts(2) }))).toEqual({ name: 'Error', code: 'ENOTDIR', message: blocked(new JsonlStore(blockedAt).file(other)) });
   });
 
-  /** Run a workflow on the suite's Temporal, stub activities but the real audit ones writing under `dir`; its failure and record. */
-  async function runWithTrailIn(dir: string, world: StubWorld, start: { workflowType: string; workflowId: string; args: unknown[] }): Promise<{ type?: string | null; record: RunStatus }> {
-    const taskQueue = `${start.workflowId}-tq`;
+  /** A worker on the suite's Temporal, stub activities but the real audit ones writing under `dir` (or `audit` instead), for `fn`. */
+  async function withWorker<T>(dir: string, world: StubWorld, taskQueue: string, fn: (client: Client) => Promise<T>, audit: object = createAuditActivities({ s3, defaultDir: dir })): Promise<T> {
     const native = await NativeConnection.connect({ address: testTemporalAddress() });
     const connection = await Connection.connect({ address: testTemporalAddress() });
     try {
       const client = new Client({ connection });
-      const worker = await Worker.create({ connection: native, taskQueue, workflowBundle: await workflowBundle(), activities: { ...world.activities(), ...createAuditActivities({ s3, defaultDir: dir }) } });
-      const err = await worker.runUntil(async () => {
-        // Bounded: before trails that can never be written failed for good, such a run retried its append forever.
-        const handle = await client.workflow.start(start.workflowType, { taskQueue, workflowId: start.workflowId, args: start.args, workflowExecutionTimeout: '2m' });
-        return rejection(handle.result());
-      });
-      if (!(err instanceof WorkflowFailedError) || !(err.cause instanceof ApplicationFailure)) throw new Error(`expected the run to fail with its record, got ${err.name}: ${err.message}`);
-      return { type: err.cause.type, record: err.cause.details?.[0] as RunStatus };
+      const worker = await Worker.create({ connection: native, taskQueue, workflowBundle: await workflowBundle(), activities: { ...world.activities(), ...audit } });
+      return await worker.runUntil(() => fn(client));
     } finally {
       await connection.close();
       await native.close();
     }
   }
 
-  const trailFile = (dir: string, r: RunStatus) => path.join(dir, encodeURIComponent(r.runbook), encodeURIComponent(r.workflowId), `${r.runId}.jsonl`);
-  const blocked = (file: string) => `${file} cannot be written: ENOTDIR: not a directory, mkdir '${path.dirname(file)}'`;
+  /** Run a workflow that must fail; its failure type and the record it carries. */
+  async function runWithTrailIn(dir: string, world: StubWorld, start: { workflowType: string; workflowId: string; args: unknown[] }, audit?: object): Promise<{ type?: string | null; record: RunStatus }> {
+    const taskQueue = `${start.workflowId.slice(0, 60)}-tq`;
+    const err = await withWorker(
+      dir,
+      world,
+      taskQueue,
+      async (client) => {
+        // Bounded: a run whose trail can never be written fails; if it retried its append forever this would say so.
+        const handle = await client.workflow.start(start.workflowType, { taskQueue, workflowId: start.workflowId, args: start.args, workflowExecutionTimeout: '2m' });
+        return rejection(handle.result());
+      },
+      audit,
+    );
+    if (!(err instanceof WorkflowFailedError) || !(err.cause instanceof ApplicationFailure)) throw new Error(`expected the run to fail with its record, got ${err.name}: ${err.message}`);
+    return { type: err.cause.type, record: err.cause.details?.[0] as RunStatus };
+  }
 
-  test('a promotion whose worker cannot write its trail does every step, then ends failed at its drain with the trail file and why as its error (it does not wait forever)', async () => {
-    const dir = blockedDir();
+  const trailFile = (dir: string, r: RunStatus) => path.join(dir, encodeURIComponent(r.runbook), encodeURIComponent(r.workflowId), `${r.runId}.jsonl`);
+  /** A workflow id whose trail directory name is too long for the file system: the append fails for good. */
+  const tooLongId = (prefix: string) => `${prefix}-${'x'.repeat(300)}`;
+  const tooLong = (file: string) => `${file} cannot be written: ENAMETOOLONG: name too long, mkdir '${path.dirname(file)}'`;
+
+  test('a promotion whose worker\'s trail directory is blocked retries its append (drover status shows why), and completes with its whole trail once the block is removed', async () => {
+    const { dir, unblock } = blockedDir();
+    const { runbook: rb } = writeRunbook({ name: `audit-retry-${process.pid}`, set: [[['approvals', 'gates'], []]] });
+    const world = new StubWorld(rb);
+    const input: PromoteInput = { runbookRef: refOf(rb), toRegion: REGION, mode: 'planned', reason: 'audit retry test', requestedBy: 'ic-test' };
+    const workflowId = `promote-${rb.name}`;
+    const taskQueue = `${workflowId}-tq`;
+    const { record, progress } = await withWorker(dir, world, taskQueue, async (client) => {
+      const handle = await client.workflow.start('promoteReplica', { taskQueue, workflowId, args: [input], workflowExecutionTimeout: '2m' });
+      // The failed attempt is the pending activity's last failure: what `drover status` shows (its progress lines).
+      const shown = await waitFor(
+        async () => {
+          const lines = activityProgress(await handle.describe());
+          return lines.some((l) => l.startsWith('retrying appendAudit (attempt ')) && lines;
+        },
+        { what: 'the appendAudit retry in the status progress' },
+      );
+      unblock();
+      return { record: (await handle.result()) as RunStatus, progress: shown.map((l) => l.replace(/\(attempt \d+\)/, '(attempt N)')) };
+    });
+
+    const file = trailFile(dir, record);
+    expect(progress).toEqual([`retrying appendAudit (attempt N): ${blocked(file)}`]);
+    expect(record.phase).toBe('completed');
+    expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica', 'upsertCname']);
+    const stored = await new JsonlStore(dir).list(record);
+    expect(stored[0].action).toBe('run.start');
+    expect(stored[stored.length - 1].action).toBe('run.end');
+    expect(record.audit).toEqual({ head: stored[stored.length - 1].hash, events: stored.length });
+    expect(verifyChain(stored, { runId: record.runId, workflowId, runbook: rb.name, head: record.audit?.head })).toEqual({ ok: true, head: record.audit?.head, count: stored.length });
+  });
+
+  test('a promotion whose trail can never be written (a name too long) does every step, then ends failed at its drain with the trail file and why as its error (it does not wait forever; known limitation, docs/audit.md)', async () => {
+    const dir = testTempDir('audit-drain-');
     const { runbook: rb } = writeRunbook({ name: `audit-drain-${process.pid}`, set: [[['approvals', 'gates'], []]] });
     const world = new StubWorld(rb);
     const input: PromoteInput = { runbookRef: refOf(rb), toRegion: REGION, mode: 'planned', reason: 'audit drain test', requestedBy: 'ic-test' };
-    const { type, record } = await runWithTrailIn(dir, world, { workflowType: 'promoteReplica', workflowId: `promote-${rb.name}`, args: [input] });
+    const { type, record } = await runWithTrailIn(dir, world, { workflowType: 'promoteReplica', workflowId: tooLongId(`promote-${rb.name}`), args: [input] });
 
-    expect([type, record.phase, record.error]).toEqual(['Validation', 'failed', { type: 'Validation', message: blocked(trailFile(dir, record)) }]);
+    expect([type, record.phase, record.error]).toEqual(['Validation', 'failed', { type: 'Validation', message: tooLong(trailFile(dir, record)) }]);
     expect(record.steps.map((st) => [st.id, st.status])).toEqual([
       ['fence', 'done'],
       ['wait-lag-zero', 'done'],
@@ -325,17 +410,35 @@ describe('a trail that cannot be written', () => {
   });
 
   test('a failover that fails for its own reason and cannot write its trail keeps its own error first, then names the trail file and why (not "Activity task failed")', async () => {
-    const dir = blockedDir();
+    const dir = testTempDir('audit-drain-own-');
     const { runbook: rb } = writeRunbook({ name: `audit-drain-own-${process.pid}`, set: [[['approvals', 'gates'], []]] });
     const world = new StubWorld(rb).failWhen('missingRecords', () => typedFailure('NotFound', 'hosted zone apnakart.com not found'));
     const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: REGION, mode: 'planned', reason: 'audit drain test', requestedBy: 'ic-test' };
-    const { type, record } = await runWithTrailIn(dir, world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] });
+    const { type, record } = await runWithTrailIn(dir, world, { workflowType: 'regionFailover', workflowId: tooLongId(`failover-${rb.name}`), args: [input] });
 
     expect([type, record.phase]).toEqual(['PreflightFailed', 'failed']);
     expect(record.error).toEqual({
       type: 'PreflightFailed',
-      message: `preflight failed, nothing was changed:\n- records: hosted zone apnakart.com not found; the audit trail could not be written: ${blocked(trailFile(dir, record))}`,
+      message: `preflight failed, nothing was changed:\n- records: hosted zone apnakart.com not found; the audit trail could not be written: ${tooLong(trailFile(dir, record))}`,
     });
     expect(world.mutations()).toEqual([]);
+  });
+
+  test('a failover that fails for its own reason and whose audit append fails with an empty message still says the trail could not be written', async () => {
+    const dir = testTempDir('audit-drain-empty-');
+    const { runbook: rb } = writeRunbook({ name: `audit-drain-empty-${process.pid}`, set: [[['approvals', 'gates'], []]] });
+    const world = new StubWorld(rb).failWhen('missingRecords', () => typedFailure('NotFound', 'hosted zone apnakart.com not found'));
+    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: REGION, mode: 'planned', reason: 'audit drain test', requestedBy: 'ic-test' };
+    const audit = {
+      ...createAuditActivities({ s3, defaultDir: dir }),
+      appendAudit: () => Promise.reject(ApplicationFailure.create({ type: 'Validation', message: '', nonRetryable: true })),
+    };
+    const { type, record } = await runWithTrailIn(dir, world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] }, audit);
+
+    expect([type, record.phase]).toEqual(['PreflightFailed', 'failed']);
+    expect(record.error).toEqual({
+      type: 'PreflightFailed',
+      message: 'preflight failed, nothing was changed:\n- records: hosted zone apnakart.com not found; the audit trail could not be written: the error gave no reason',
+    });
   });
 });

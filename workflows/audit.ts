@@ -105,7 +105,9 @@ export async function drainQuietly(trail: AuditTrail | undefined, status: { erro
     return await trail?.drain();
   } catch (e) {
     const why = failureMessage(e);
-    if (status.error && !status.error.message.startsWith(why)) status.error.message += `; the audit trail could not be written: ${why}`;
+    // An empty message never counts as already said ('...'.startsWith('') is true): the audit error is never dropped.
+    const alreadySaid = why !== '' && status.error?.message.startsWith(why) === true;
+    if (status.error && !alreadySaid) status.error.message += `; the audit trail could not be written: ${why || 'the error gave no reason'}`;
     return undefined;
   }
 }
