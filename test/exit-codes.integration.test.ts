@@ -3,7 +3,10 @@
  * one row per command and code: the real CLI (`exec`, in-process, what bin/drover runs) driven into the
  * condition on the suite's Temporal dev server and a private moto, one worker serving the file's task
  * queue. Each row asserts the exact exit code and the exact first line the command printed (stdout or
- * stderr); `status --watch` rows also assert every line the watch rendered.
+ * stderr); `status --watch` rows also assert every line the watch rendered. A command that follows a run
+ * first prints the same `started …` line whatever the outcome, so its row also pins the condition: the
+ * verdict the run ended with (`FAILED: …`, `REJECTED: …`, `ABORTED: …`, the failure's message), or, for a
+ * completed run, that there is none, no step failed, and the closing line.
  *
  * The runs that take seconds are started together before the rows (each by the CLI call its row then
  * asserts), a few runbooks serving several runs one after another; rows that change the environment
@@ -353,6 +356,18 @@ const started = (id: string, what: string) => err(`started ${id}: ${what}`);
 const header = (kind: string, name: string) => out(`${kind} ${name}: ${PRIMARY} -> ${STANDBY} (planned), requested by ic-test: ${REASON}`);
 /** The drill a `drill run --json` printed the record of. */
 const drillOf = (r: Result) => JSON.parse(r.out.join('\n')) as DrillResult;
+/** The verdict lines a followed run printed: its phase in capitals, then its error (cli/render.ts); none when it completed. */
+const verdicts = (r: Result) => r.out.filter((l) => /^(RUNNING|WAITING-APPROVAL|COMPLETED|FAILED|REJECTED|ABORTED): /.test(l));
+/** The run ended with exactly this verdict (a string exactly, a RegExp matching it whole). */
+const endedWith = (verdict: string | RegExp) => async (r: Result) => expect(verdicts(r)).toEqual([typeof verdict === 'string' ? verdict : expect.stringMatching(verdict)]);
+/** The run completed: no verdict, no step shown failed, and its last line is `last`. */
+const completedWith = (last: () => RegExp) => async (r: Result) =>
+  expect({ verdicts: verdicts(r), failedSteps: r.out.filter((l) => l.startsWith('  ✗ ')), last: r.out.at(-1) }).toEqual({ verdicts: [], failedSteps: [], last: expect.stringMatching(last()) });
+const ISO = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`;
+/** The RPO line of a promotion whose writes were fenced and whose lag reached 0. */
+const RPO_ZERO = new RegExp(String.raw`^RPO: 0s replica lag observed at ${ISO} \(writes fenced and lag 0 before promotion: RPO 0\)$`);
+/** What the alarmed runbook's preflight failed on (an alarm firing in the standby region). */
+const alarmedPreflight = async () => `preflight failed, nothing was changed:\n- target alarms: alarm ${(await alarmed()).rb.runbook.health.alarms[STANDBY][0]} in ${STANDBY} is ALARM`;
 const NO_CREDENTIALS = { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined, AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config' };
 
 /**
@@ -407,29 +422,80 @@ const ROWS: Row[] = [
   { command: 'validate', code: 2, condition: 'an invalid runbook', run: async () => cli(['validate', (await files()).bad]), first: async () => err(`${(await files()).bad}:2:7 name: expected lower-case letters, digits and dashes, starting with a letter`) },
 
   // failover
-  { command: 'failover', code: 0, condition: 'the run completed (its gate approved with --as)', run: async () => (await trip()).completed, first: async () => started((await trip()).id, `planned failover of ${(await trip()).name} to ${STANDBY}`) },
-  { command: 'failover', code: 1, condition: 'the run failed (preflight: an alarm firing in the standby region)', run: async () => (await alarmed()).followed, first: async () => started((await alarmed()).id, `planned failover of ${(await alarmed()).rb.runbook.name} to ${STANDBY}`) },
+  {
+    command: 'failover',
+    code: 0,
+    condition: 'the run completed (its gate approved with --as)',
+    run: async () => (await trip()).completed,
+    first: async () => started((await trip()).id, `planned failover of ${(await trip()).name} to ${STANDBY}`),
+    check: completedWith(() => new RegExp(String.raw`^RTO: \S+ measured from trigger to verified traffic on ${STANDBY} \(approval wait \S+, excluding it \S+; objective 15m00s: met\)$`)),
+  },
+  { command: 'failover', code: 1, condition: 'the run failed (preflight: an alarm firing in the standby region)', run: async () => (await alarmed()).followed, first: async () => started((await alarmed()).id, `planned failover of ${(await alarmed()).rb.runbook.name} to ${STANDBY}`), check: async (r) => endedWith(`FAILED: ${await alarmedPreflight()}`)(r) },
   { command: 'failover', code: 2, condition: '--to is the primary region, not the standby', run: async () => cli(['failover', (await files()).valid.file, '--to', PRIMARY, ...RUN]), first: async () => err('drover: invalid options'), check: async (r) => expect(r.err[1]).toBe(`  --to: ${PRIMARY} is the primary region of ${(await files()).valid.name}; failover goes to the standby region ${STANDBY}`) },
   { command: 'failover', code: 2, condition: '--to is no region of the runbook', run: async () => cli(['failover', (await files()).valid.file, '--to', 'eu-west-1', ...RUN]), first: async () => err('drover: invalid options'), check: async (r) => expect(r.err[1]).toBe(`  --to: eu-west-1 is not a region of ${(await files()).valid.name}; failover goes to the standby region ${STANDBY}`) },
   { command: 'failover', code: 2, condition: 'an invalid runbook', run: async () => cli(['failover', (await files()).bad, '--to', STANDBY, ...RUN]), first: async () => err(`drover: ${(await files()).bad} is not a valid runbook`) },
   { command: 'failover', code: 3, condition: 'another failover of the runbook is running', run: async () => cli(['failover', (await pending()).rb.file, '--to', STANDBY, ...RUN]), first: async () => err(`drover: a failover of ${(await pending()).rb.runbook.name} is running (${(await pending()).id}); one run per runbook at a time, so this failover was not started`) },
-  { command: 'failover', code: 3, condition: 'the workers refused the runbook (edited since they loaded it)', run: async () => (await edited()).run, first: async () => started(`failover-${(await edited()).rb.name}`, `planned failover of ${(await edited()).rb.name} to ${STANDBY}`) },
+  {
+    command: 'failover',
+    code: 3,
+    condition: 'the workers refused the runbook (edited since they loaded it)',
+    run: async () => (await edited()).run,
+    first: async () => started(`failover-${(await edited()).rb.name}`, `planned failover of ${(await edited()).rb.name} to ${STANDBY}`),
+    check: async (r) => {
+      const { name } = (await edited()).rb;
+      const refused = new RegExp(String.raw`^FAILED: the workers' copy of runbook ${name} \(test-runbooks:${name}, sha256:([0-9a-f]{64})\) is not the one you validated \(sha256:([0-9a-f]{64})\); nothing was changed\. Deploy the runbook you validated to the workers, or validate theirs$`);
+      await endedWith(refused)(r);
+      // Two different digests: the workers' copy is the file before the edit.
+      const [, theirs, validated] = refused.exec(verdicts(r)[0]) ?? [];
+      expect(theirs).not.toBe(validated);
+    },
+  },
   { command: 'failover', code: 5, condition: 'Temporal unreachable', run: offline(async () => ['failover', (await files()).valid.file, '--to', STANDBY, ...RUN]), first: async () => cannotReach },
-  { command: 'failover', code: 6, condition: 'rejected at the gate', run: async () => (await gated()).rejected.failover, first: async () => started((await gated()).id, `planned failover of ${(await gated()).name} to ${STANDBY}`) },
-  { command: 'failover', code: 6, condition: 'aborted on the gate timeout', run: async () => (await gated()).aborted, first: async () => started((await gated()).id, `planned failover of ${(await gated()).name} to ${STANDBY}`) },
+  { command: 'failover', code: 6, condition: 'rejected at the gate', run: async () => (await gated()).rejected.failover, first: async () => started((await gated()).id, `planned failover of ${(await gated()).name} to ${STANDBY}`), check: endedWith('REJECTED: gate failover rejected by sre-meera: primary recovered (identity unverified)') },
+  { command: 'failover', code: 6, condition: 'aborted on the gate timeout', run: async () => (await gated()).aborted, first: async () => started((await gated()).id, `planned failover of ${(await gated()).name} to ${STANDBY}`), check: endedWith('ABORTED: gate failover was not approved within 3s (0 of 1 approvals); nothing after it was changed') },
 
   // promote
-  { command: 'promote', code: 0, condition: 'the promotion completed', run: async () => (await promotions()).completed, first: async () => started((await promotions()).id, `planned promotion of ${(await promotions()).rb.runbook.name}'s database in ${STANDBY}`) },
-  { command: 'promote', code: 1, condition: 'the promotion failed (replica lag never reached 0)', run: async () => (await promotions()).failed, first: async () => started((await promotions()).id, `planned promotion of ${(await promotions()).rb.runbook.name}'s database in ${PRIMARY}`) },
+  { command: 'promote', code: 0, condition: 'the promotion completed', run: async () => (await promotions()).completed, first: async () => started((await promotions()).id, `planned promotion of ${(await promotions()).rb.runbook.name}'s database in ${STANDBY}`), check: completedWith(() => RPO_ZERO) },
+  {
+    command: 'promote',
+    code: 1,
+    condition: 'the promotion failed (replica lag never reached 0)',
+    run: async () => (await promotions()).failed,
+    first: async () => started((await promotions()).id, `planned promotion of ${(await promotions()).rb.runbook.name}'s database in ${PRIMARY}`),
+    check: async (r) => {
+      // Promoting back to the primary region: the old primary is the replica now, its lag held at 30 s.
+      const db = onlyDatabase((await promotions()).rb.runbook);
+      const [replica, writer] = [db.primary.identifier, db.replica.identifier];
+      await endedWith(
+        new RegExp(
+          String.raw`^FAILED: replica lag of ${replica} did not reach 0 within 3s \(timed out after 3000 ms waiting for ReplicaLag of ${replica} to reach 0 \(last: lag 30s at ${ISO}\)\); ${writer} was unfenced and ${replica} was not promoted$`,
+        ),
+      )(r);
+    },
+  },
   { command: 'promote', code: 2, condition: '--to is not a region of the runbook', run: async () => cli(['promote', (await files()).valid.file, '--to', 'eu-west-1', ...RUN]), first: async () => err('drover: invalid options') },
   { command: 'promote', code: 2, condition: '--database names no database of the runbook', run: async () => cli(['promote', (await files()).valid.file, '--to', STANDBY, '--database', 'orders', ...RUN]), first: async () => err('drover: invalid options') },
   { command: 'promote', code: 3, condition: 'a failover of the runbook is running', run: async () => cli(['promote', (await pending()).rb.file, '--to', STANDBY, ...RUN]), first: async () => err(`drover: a failover of ${(await pending()).rb.runbook.name} is running (${(await pending()).id}); one run per runbook at a time, so this promote was not started`) },
   { command: 'promote', code: 5, condition: 'Temporal unreachable', run: offline(async () => ['promote', (await files()).valid.file, '--to', STANDBY, ...RUN]), first: async () => cannotReach },
-  { command: 'promote', code: 6, condition: 'rejected at its gate', run: async () => (await promotionRejected()).run, first: async () => started((await promotionRejected()).id, `planned promotion of ${(await promotionRejected()).rb.name}'s database in ${STANDBY}`) },
+  { command: 'promote', code: 6, condition: 'rejected at its gate', run: async () => (await promotionRejected()).run, first: async () => started((await promotionRejected()).id, `planned promotion of ${(await promotionRejected()).rb.name}'s database in ${STANDBY}`), check: endedWith('REJECTED: gate failover rejected by sre-meera: not now (identity unverified)') },
 
   // failback
-  { command: 'failback', code: 0, condition: 'the failback completed', run: async () => (await trip()).failback, first: async () => started(`failback-${(await trip()).name}`, `failback of ${(await trip()).name} to ${PRIMARY}`) },
-  { command: 'failback', code: 1, condition: 'the failback failed (a breach at the first step back)', run: async () => (await breach()).failback, first: async () => started(`failback-${(await breach()).rb.runbook.name}`, `failback of ${(await breach()).rb.runbook.name} to ${PRIMARY}`) },
+  { command: 'failback', code: 0, condition: 'the failback completed', run: async () => (await trip()).failback, first: async () => started(`failback-${(await trip()).name}`, `failback of ${(await trip()).name} to ${PRIMARY}`), check: completedWith(() => RPO_ZERO) },
+  {
+    command: 'failback',
+    code: 1,
+    condition: 'the failback failed (a breach at the first step back)',
+    run: async () => (await breach()).failback,
+    first: async () => started(`failback-${(await breach()).rb.runbook.name}`, `failback of ${(await breach()).rb.runbook.name} to ${PRIMARY}`),
+    check: async (r) => {
+      const { runbook } = (await breach()).rb;
+      const db = onlyDatabase(runbook);
+      await endedWith(
+        `FAILED: health breach at 10% in ${PRIMARY}: alarm ${runbook.health.alarms[PRIMARY][0]} is ALARM; traffic reverted to 0%; compensation: undone: traffic back to 100% ${STANDBY}; ` +
+          `database: the writer is ${db.primary.identifier} in ${PRIMARY} (promoted); ${db.replica.identifier} stays fenced; ${db.writerRecord.name} points at the writer`,
+      )(r);
+    },
+  },
   { command: 'failback', code: 2, condition: 'no --reason', run: async () => cli(['failback', (await files()).valid.file]), first: async () => err('drover: invalid options') },
   { command: 'failback', code: 3, condition: 'no failover to fail back from', run: async () => cli(['failback', (await files()).valid.file, ...RUN]), first: async () => err(`drover: ${(await files()).valid.name} has no failover to fail back from`) },
   { command: 'failback', code: 3, condition: 'a failover of the runbook is running', run: async () => cli(['failback', (await pending()).rb.file, ...RUN]), first: async () => err(`drover: a failover of ${(await pending()).rb.runbook.name} is running (${(await pending()).id}); one run per runbook at a time, so this failback was not started`) },
@@ -551,7 +617,11 @@ const ROWS: Row[] = [
     condition: 'the drill completed',
     run: async () => (await drills()).completed,
     first: async () => started(drillOf((await drills()).completed).workflowId, `drill of ${(await drills()).rb.runbook.name} (${PRIMARY} -> ${STANDBY} and back)`),
-    check: async (r) => expect(drillOf(r).phase).toBe('completed'),
+    check: async (r) => {
+      const id = drillOf(r).workflowId;
+      expect(drillOf(r).phase).toBe('completed');
+      expect(r.err.slice(-3)).toEqual([`drill ${id}: COMPLETED`, expect.stringMatching(/^ {2}RTO \S+ \(objective 900s: met\)$/), `  report: drover report ${id} [--format md|json|html]`]);
+    },
   },
   {
     command: 'drill run',
@@ -559,7 +629,11 @@ const ROWS: Row[] = [
     condition: 'the drill failed (its failover failed preflight) and rolled back',
     run: async () => (await alarmed()).drill,
     first: async () => started(drillOf((await alarmed()).drill).workflowId, `drill of ${(await alarmed()).rb.runbook.name} (${PRIMARY} -> ${STANDBY} and back)`),
-    check: async (r) => expect(drillOf(r).phase).toBe('failed'),
+    check: async (r) => {
+      const id = drillOf(r).workflowId;
+      expect(drillOf(r).phase).toBe('failed');
+      expect(r.err.slice(-3)).toEqual([`drill ${id}: FAILED`, `  failover check failed: ${await alarmedPreflight()}`, `  report: drover report ${id} [--format md|json|html]`]);
+    },
   },
   { command: 'drill run', code: 2, condition: 'a --time-scale out of range', run: async () => cli(['drill', 'run', (await files()).drills.file, '--time-scale', '2']), first: async () => err('drover: invalid options') },
   { command: 'drill run', code: 3, condition: 'drills not enabled for the runbook', run: async () => cli(['drill', 'run', (await files()).noDrills.file]), first: async () => err(`drover: drills are not enabled for ${(await files()).noDrills.name}`) },
@@ -656,9 +730,19 @@ const ROWS: Row[] = [
   // rebuild
   { command: 'rebuild', code: 2, condition: '--region is not a region of the runbook', run: async () => cli(['rebuild', (await files()).valid.file, '--region', 'eu-west-9', ...RUN]), first: async () => err('drover: cannot rebuild') },
   { command: 'rebuild', code: 2, condition: 'the runbook has no rebuild section', run: async () => cli(['rebuild', (await files()).noRebuild.file, '--region', STANDBY, ...RUN]), first: async () => err('drover: cannot rebuild') },
-  { command: 'rebuild', code: 3, condition: 'traffic still reaches the region (no --force)', run: async () => (await gated()).refused, first: async () => started(`rebuild-${(await gated()).name}`, `rebuild of ${(await gated()).name}'s cluster in ${PRIMARY}`) },
+  {
+    command: 'rebuild',
+    code: 3,
+    condition: 'traffic still reaches the region (no --force)',
+    run: async () => (await gated()).refused,
+    first: async () => started(`rebuild-${(await gated()).name}`, `rebuild of ${(await gated()).name}'s cluster in ${PRIMARY}`),
+    check: async (r) => {
+      const [api, www, statics] = (await gated()).rb.runbook.dns.records.map((d) => d.name);
+      await endedWith(`FAILED: traffic still reaches ${PRIMARY}: ${api} sends 100% to ${PRIMARY}; ${www} sends 100% to ${PRIMARY}; ${statics} sends 100% to ${PRIMARY}. Move it away first (drover failover), or pass --force to rebuild under an extra approval`)(r);
+    },
+  },
   { command: 'rebuild', code: 5, condition: 'Temporal unreachable', run: offline(async () => ['rebuild', (await files()).valid.file, '--region', STANDBY, ...RUN]), first: async () => cannotReach },
-  { command: 'rebuild', code: 6, condition: 'forced, and rejected at the rebuild-force gate', run: async () => (await gated()).forced, first: async () => started(`rebuild-${(await gated()).name}`, `rebuild of ${(await gated()).name}'s cluster in ${PRIMARY} (forced)`) },
+  { command: 'rebuild', code: 6, condition: 'forced, and rejected at the rebuild-force gate', run: async () => (await gated()).forced, first: async () => started(`rebuild-${(await gated()).name}`, `rebuild of ${(await gated()).name}'s cluster in ${PRIMARY} (forced)`), check: endedWith('REJECTED: gate rebuild-force rejected by ic-arjun: fail over first (identity unverified)') },
 
   // worker (it runs until stopped: only its refusals end it)
   { command: 'worker', code: 2, condition: 'an unknown --iac-stack', run: () => cli(['worker', '--iac-stack', 'pulumi']), first: async () => err('drover: invalid options') },
