@@ -12,6 +12,19 @@ export interface HealthReport {
   probes: { name: string; status?: number; ok: boolean; ms: number; error?: string }[];
 }
 
+/** How long a preflight probe waits for an answer at most (its activity has 30 s). */
+const PREFLIGHT_PROBE_MS = 20_000;
+
+/** A probe's URL as a message shows it: scheme, host and path (no user info, query or fragment, which may hold a credential). */
+function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
 /** Health activities: CloudWatch alarm states and HTTP probes of one region. */
 export function createHealthActivities(cloudwatch: (region: string) => CloudWatchApi, fetchImpl: typeof fetch = fetch) {
   async function alarmStates(region: string, names: string[]): Promise<Record<string, string>> {
@@ -51,6 +64,28 @@ export function createHealthActivities(cloudwatch: (region: string) => CloudWatc
 
   return {
     alarmStates: (input: { region: string; alarms: string[] }) => alarmStates(input.region, input.alarms),
+
+    /**
+     * Preflight of a failover's target probes, before anything irreversible: is each URL the right one?
+     * A probe with no HTTP answer (a name that does not resolve, a refused connection, no answer within its
+     * timeout) or a 4xx answer (a wrong path or host: 404, 403, 400, 421) is a problem, since the traffic
+     * steps would fail on it only after the database was promoted. A 5xx answer is only a note: a standby
+     * whose compute is scaled down answers 502/503 through its load balancer until the failover scales it
+     * up, and the soak after the first traffic step checks the expected status.
+     */
+    async checkProbeTargets(input: { region: string; probes: Probe[] }): Promise<{ problems: string[]; notes: string[] }> {
+      // Each probe waits at most 20 s here, so the activity (30 s) ends with an answer for every probe.
+      const results = await Promise.all(input.probes.map(async (p) => ({ p, r: await probe({ ...p, timeout: Math.min(p.timeout, PREFLIGHT_PROBE_MS) }) })));
+      const problems: string[] = [];
+      const notes: string[] = [];
+      for (const { p, r } of results) {
+        const where = `probe ${p.name} (${shownUrl(p.url)}) in ${input.region}`;
+        if (r.status === undefined) problems.push(`${where}: ${r.error ?? 'no answer'}`);
+        else if (r.status >= 400 && r.status < 500 && r.status !== p.expectStatus) problems.push(`${where} answered ${r.status}, expects ${p.expectStatus}: is the URL right?`);
+        else if (!r.ok) notes.push(`probe ${p.name} in ${input.region} answered ${r.status}, expects ${p.expectStatus} (its service may be scaled down until the failover scales it up)`);
+      }
+      return { problems, notes };
+    },
 
     /** Read a region's alarms and run its probes; healthy when every alarm is OK and every probe passes. */
     checkHealth,

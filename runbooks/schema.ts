@@ -337,6 +337,11 @@ function formatAt(at: (string | number)[]): string {
 }
 
 /** Checks that span several fields. Runs on partly invalid input too, so each section guards itself. */
+/** Whether a DNS name is a zone's apex or under it (both already lower-case, without the final dot). */
+function inZone(name: string, zone: string): boolean {
+  return name === zone || name.endsWith(`.${zone}`);
+}
+
 function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const section = (check: () => void) => {
@@ -367,6 +372,16 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
       for (const region of Object.keys(r.targets)) inPair(region, ['dns', 'records', i, 'targets', region]);
       const ids = pair.map((region) => r.targets[region]?.setIdentifier).filter(Boolean);
       if (ids.length === 2 && pair[0] !== pair[1] && ids[0] === ids[1]) issue(['dns', 'records', i, 'targets'], 'the two regions need different set identifiers');
+    }),
+  );
+
+  // Route 53 holds only names at or under a zone's apex: a record outside it is refused when it is written
+  // (ChangeResourceRecordSets: InvalidChangeBatch, "RRSet with DNS name ... is not permitted in zone ..."),
+  // which for a traffic record or a writer record is in the middle of a failover.
+  section(() =>
+    rb.dns.records.forEach((r, i) => {
+      const zone = r.zone ?? rb.dns.hostedZone;
+      if (!inZone(r.name, zone)) issue(['dns', 'records', i, 'name'], `${r.name} is not in zone ${zone} (${r.zone ? `dns.records[${i}].zone` : 'dns.hostedZone'}): a record must be the zone's name or end with .${zone}`);
     }),
   );
 
@@ -431,6 +446,10 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
         unique([...at, 'primary', 'identifier'], 'identifier', db.primary.identifier, `${where}.primary`);
         unique([...at, 'replica', 'identifier'], 'identifier', db.replica.identifier, `${where}.replica`);
         unique([...at, 'writerRecord', 'name'], 'writer record', db.writerRecord.name, where);
+      });
+      section(() => {
+        const zone = db.writerRecord.zone ?? rb.dns.hostedZone;
+        if (!inZone(db.writerRecord.name, zone)) issue([...at, 'writerRecord', 'name'], `${db.writerRecord.name} is not in zone ${zone} (${db.writerRecord.zone ? `${where}.writerRecord.zone` : 'dns.hostedZone'}): a record must be the zone's name or end with .${zone}`);
       });
       section(() => {
         if (db.fence.method === 'security-group' && !db.fence.groupName) issue([...at, 'fence', 'groupName'], 'required when the fence method is security-group');

@@ -3,6 +3,8 @@
  * activities and CLI. No AWS client is mocked; the emulator's state is read back with the SDK.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -17,7 +19,7 @@ import type { Runbook } from '../runbooks/schema';
 import type { FailoverInput } from '../workflows/regionFailover';
 import type { RunStatus } from '../contracts/run';
 import { approveUpdate } from '../contracts/messages';
-import { captureIO, dbArn, describeTopology, emulatorConfig, eventually, onlyDatabase, refOf, setAlarm, testRunbooks, workflowBundle, writeRunbook } from './harness/fixtures';
+import { captureIO, dbArn, deleteWriterRecord, describeTopology, emulatorConfig, eventually, onlyDatabase, refOf, setAlarm, testRunbooks, workflowBundle, writeRunbook } from './harness/fixtures';
 import { startInterposer, type Interposer } from './harness/interpose';
 import { startOwnMoto, testTemporalAddress } from './harness/servers';
 
@@ -297,6 +299,52 @@ describe('region failover on Temporal and moto', () => {
     expect(status.error?.message).toContain(`target alarms: alarm ${rb.health.alarms[STANDBY][1]} in ${STANDBY} is ALARM`);
     expect(status.steps.find((s) => s.id === 'gate:failover')?.status).toBe('pending');
     expect(await describeTopology(rb, moto.endpoint)).toEqual(before);
+  });
+
+  test('given a target probe at a wrong URL (it answers 404), one that nobody answers and a writer record that does not exist, a failover is refused at preflight, before its gate, naming each (never a URL\'s query), and nothing changes', async () => {
+    const wrong = http.createServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve) => wrong.listen(0, '127.0.0.1', resolve));
+    const port = (wrong.address() as AddressInfo).port;
+    // A port nothing listens on (a server's, closed): connection refused.
+    const gone = http.createServer();
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    const closed = (gone.address() as AddressInfo).port;
+    await new Promise((resolve) => gone.close(resolve));
+    try {
+      const { runbook: rb, taskQueue } = await seeded([[['health', 'probes', STANDBY], [{ name: 'api', url: `http://127.0.0.1:${port}/helth?key=probe-key-1` }, { name: 'web', url: `http://127.0.0.1:${closed}/health` }]]]);
+      await deleteWriterRecord(rb, moto.endpoint);
+      const before = await describeTopology(rb, moto.endpoint);
+      const status = await withWorker(taskQueue, emulatorConfig(moto.endpoint), () => failureStatus(client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input(rb)] })));
+      expect(status.error?.type).toBe('PreflightFailed');
+      const problems = (status.error?.message ?? '').split('\n- ').slice(1).sort();
+      const writer = onlyDatabase(rb).writerRecord.name;
+      expect(problems).toEqual([
+        `target probes: probe api (http://127.0.0.1:${port}/helth) in ${STANDBY} answered 404, expects 200: is the URL right?`,
+        `target probes: probe web (http://127.0.0.1:${closed}/health) in ${STANDBY}: connect ECONNREFUSED 127.0.0.1:${closed}`,
+        `writer record: ${writer} has no CNAME in zone ${rb.dns.hostedZone} (the application's writer endpoint; create it pointing at ${onlyDatabase(rb).primary.identifier})`,
+      ]);
+      expect(status.steps.find((s) => s.id === 'gate:failover')?.status).toBe('pending');
+      expect(await describeTopology(rb, moto.endpoint)).toEqual(before);
+    } finally {
+      await new Promise((resolve) => wrong.close(resolve));
+    }
+  });
+
+  test('given a standby whose service answers 503 (scaled down behind its load balancer), preflight passes with a note and the run waits at its gate', async () => {
+    const { runbook: rb, taskQueue } = await seeded();
+    apps.apps[STANDBY].setHealthy(false);
+    const workflowId = `failover-${rb.name}`;
+    const status = await withWorker(taskQueue, emulatorConfig(moto.endpoint), async () => {
+      const handle = await client.workflow.start('regionFailover', { taskQueue, workflowId, args: [input(rb)] });
+      const waiting = await waitForStep(workflowId, (s) => s.pendingGate?.name === 'failover', 'the failover gate');
+      await handle.terminate('test: preflight seen');
+      return waiting;
+    });
+    const notes = status.steps.find((s) => s.id === 'preflight')?.notes ?? [];
+    expect(notes.filter((n) => n.startsWith('probe '))).toEqual(
+      rb.health.probes[STANDBY].map((p) => `probe ${p.name} in ${STANDBY} answered 503, expects 200 (its service may be scaled down until the failover scales it up)`),
+    );
+    expect(status.steps.find((s) => s.id === 'preflight')?.status).toBe('done');
   });
 
   test('given a workflow started directly with a target that is not the standby region, the run fails through its usual end: every step not run, run.end in a drained trail, nothing changed', async () => {

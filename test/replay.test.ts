@@ -26,6 +26,7 @@ describe('replay of committed workflow histories', () => {
     ['drill-worker-runbooks-failover.json', 'drill-apnakart-v2-failover', "a drill's failover since worker-owned runbooks: runbook and drill link from its parent"],
     ['drill-worker-runbooks-failback.json', 'drill-apnakart-v2-failback', "a drill's failback since worker-owned runbooks"],
     ['failover-worker-runbooks.json', 'failover-apnakart', 'a failover since worker-owned runbooks and approvals-v2: the runbook resolved from a reference, the requester step, the gate'],
+    ['failover-preflight-endpoints.json', 'failover-apnakart', 'a failover whose preflight also probes the target and reads each writer record (preflight-endpoints-v1)'],
   ])('given %s (%s, %s), the current workflows replay it without nondeterminism', async (file, workflowId) => {
     const history = load(file);
     expect(history.events?.length).toBeGreaterThan(20);

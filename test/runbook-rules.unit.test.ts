@@ -139,13 +139,35 @@ describe('dns records', () => {
     ).toEqual([{ path: 'dns.records[1].name', message: 'duplicates dns.records[0] (api.shop.example CNAME)' }]);
   });
 
-  test('given the same name with another type, or in another zone, there is no duplicate', () => {
+  test('given the same name with another type, or in another zone (a delegated zone at that name), there is no duplicate', () => {
     expect(
       problems((rb) => {
         const first = rb.dns.records[0];
-        rb.dns.records.push({ ...first, type: 'A' }, { ...first, zone: 'other.example' });
+        rb.dns.records.push({ ...first, type: 'A' }, { ...first, zone: first.name });
       }),
     ).toEqual([]);
+  });
+
+  test('given a record at its zone\'s apex, a wildcard and a name two labels down, each is in its zone', () => {
+    expect(
+      problems((rb) => {
+        const first = rb.dns.records[0];
+        rb.dns.records.push({ ...first, name: 'shop.example', type: 'A' }, { ...first, name: '*.shop.example' }, { ...first, name: 'a.b.shop.example' });
+      }),
+    ).toEqual([]);
+  });
+
+  test('given a record outside its own zone, or one whose name only ends with the zone\'s text, each is named with the zone it was checked against', () => {
+    expect(
+      problems((rb) => {
+        const first = rb.dns.records[0];
+        rb.dns.records.push({ ...first, name: 'api.other.example' }, { ...first, name: 'api.shop.example', zone: 'eu.shop.example' }, { ...first, name: 'myshop.example', type: 'A' });
+      }),
+    ).toEqual([
+      { path: 'dns.records[1].name', message: 'api.other.example is not in zone shop.example (dns.hostedZone): a record must be the zone\'s name or end with .shop.example' },
+      { path: 'dns.records[2].name', message: 'api.shop.example is not in zone eu.shop.example (dns.records[2].zone): a record must be the zone\'s name or end with .eu.shop.example' },
+      { path: 'dns.records[3].name', message: 'myshop.example is not in zone shop.example (dns.hostedZone): a record must be the zone\'s name or end with .shop.example' },
+    ]);
   });
 
   test('given a third copy, it names the first one, not the second', () => {

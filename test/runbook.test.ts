@@ -287,6 +287,24 @@ const badRunbooks: BadCase[] = [
     message: 'duplicates dns.records[0] (api.apnakart.com CNAME)',
   },
   {
+    what: 'a record outside its zone (api.example.io in zone apnakart.com)',
+    edit: (d) => d.setIn(['dns', 'records', 1, 'name'], 'api.example.io'),
+    path: 'dns.records[1].name',
+    message: 'api.example.io is not in zone apnakart.com (dns.hostedZone): a record must be the zone\'s name or end with .apnakart.com',
+  },
+  {
+    what: 'a record whose name only ends like its zone (badapnakart.com in zone apnakart.com)',
+    edit: (d) => d.setIn(['dns', 'records', 1, 'name'], 'badapnakart.com'),
+    path: 'dns.records[1].name',
+    message: 'badapnakart.com is not in zone apnakart.com (dns.hostedZone): a record must be the zone\'s name or end with .apnakart.com',
+  },
+  {
+    what: 'a writer record outside the zone it names',
+    edit: (d) => d.setIn(['database', 'writerRecord', 'zone'], 'internal.example'),
+    path: 'database.writerRecord.name',
+    message: 'db.apnakart.com is not in zone internal.example (database.writerRecord.zone): a record must be the zone\'s name or end with .internal.example',
+  },
+  {
     what: 'runbook version 2',
     edit: (d) => d.setIn(['version'], 2),
     path: 'version',

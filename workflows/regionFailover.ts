@@ -21,6 +21,8 @@ const PROMOTE_AS_CHILD = 'promote-as-child-v1';
 const PARALLEL_CLUSTERS = 'parallel-clusters-v1';
 /** Patch id: a real failover first stops the runbook's running drills (they fail back), then proceeds. */
 const PREEMPT_DRILLS = 'preempt-drills-v1';
+/** Preflight also checks the target's probes answer and each writer record exists (before it, the first traffic step found a wrong URL). */
+const PREFLIGHT_ENDPOINTS = 'preflight-endpoints-v1';
 /** Patch id: a target region that is not the standby fails the run like any failure (run.end written, the trail drained). */
 const TARGET_IN_RUN = 'target-in-run-v1';
 
@@ -142,6 +144,29 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
               .map(([n, s]) => `alarm ${n} in ${targetRegion} is ${s}`),
         ],
       ];
+      if (patched(PREFLIGHT_ENDPOINTS)) {
+        // What a later, irreversible step would otherwise find first: a wrong probe URL, a missing writer record.
+        if (probes(targetRegion).length > 0) {
+          checks.push([
+            'target probes',
+            async () => {
+              const out = await preflight.checkProbeTargets({ region: targetRegion, probes: probes(targetRegion) });
+              for (const n of out.notes) journal.note('preflight', n);
+              return out.problems;
+            },
+          ]);
+        }
+        for (const d of dbs) {
+          checks.push([
+            about(d, 'writer record'),
+            async () => {
+              const zone = writerZone(rb, d);
+              const value = await preflight.readCname({ zone, name: d.writerRecord.name });
+              return value === undefined ? [`${d.writerRecord.name} has no CNAME in zone ${zone} (the application's writer endpoint; create it pointing at ${d.primary.identifier})`] : [];
+            },
+          ]);
+        }
+      }
       if (!primaryLost) {
         for (const d of dbs) {
           checks.push([

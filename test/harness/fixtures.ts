@@ -133,6 +133,16 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
+/** Delete a database's writer CNAME from the emulator (as if the team never created it), with the SDK. */
+export async function deleteWriterRecord(rb: Runbook, endpoint: string): Promise<void> {
+  const db = onlyDatabase(rb);
+  const route53 = new Route53({ region: 'us-east-1', endpoint, credentials: CREDS });
+  const zoneId = (await route53.listHostedZonesByName({ DNSName: writerZone(rb, db) })).HostedZones?.[0]?.Id;
+  const set = ((await route53.listResourceRecordSets({ HostedZoneId: zoneId })).ResourceRecordSets ?? []).find((s) => s.Name?.replace(/\.$/, '') === db.writerRecord.name && s.Type === 'CNAME');
+  if (!set) throw new Error(`test fixture: ${db.writerRecord.name} has no CNAME to delete`);
+  await route53.changeResourceRecordSets({ HostedZoneId: zoneId, ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: set }] } });
+}
+
 /**
  * The emulator's state of a runbook's resources, read directly with the SDK (not through drover);
  * `writer` and `replica` are those of the database named `dbName` (default: the runbook's only one).

@@ -76,6 +76,8 @@ export class StubWorld {
           standalone,
         });
       }
+      // The writer record exists, at the writer (seeded as the application uses it; preflight checks it).
+      this.cnames.set(d.writerRecord.name, `${dbIn(rb, d, writerRegion)}.stub.${writerRegion}.rds.amazonaws.com`);
     }
     this.share.set(this.primary, moved ? 0 : 100);
     this.share.set(this.standby, moved ? 100 : 0);
@@ -157,6 +159,7 @@ export class StubWorld {
         problems: [],
       })),
       missingRecords: record('missingRecords', () => []),
+      checkProbeTargets: record('checkProbeTargets', () => ({ problems: [], notes: [] })),
       alarmStates: record('alarmStates', (input: { alarms: string[] }) => Object.fromEntries(input.alarms.map((a) => [a, 'OK']))),
       readTraffic: record('readTraffic', (input: { records: Runbook['dns']['records']; regions: string[] }): RecordState[] =>
         input.records.map((r) => ({

@@ -12,6 +12,9 @@
  * records only a drill (its failover and failback children) and a failover since worker-owned runbooks and
  * approvals-v2 (runbook by reference, resolved by the worker; drill link from the parent; the requester
  * step): drill-worker-runbooks*.json and failover-worker-runbooks.json.
+ *   npx tsx test/histories/record.ts preflight-endpoints
+ * records only a failover since its preflight checks the target's probes and the writer records
+ * (preflight-endpoints-v1): failover-preflight-endpoints.json.
  * Run it only for an intended, compatible workflow change (and say so in the commit); an
  * incompatible change needs workflow versioning (patched()) instead.
  */
@@ -89,6 +92,12 @@ async function main(which: string): Promise<void> {
         await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
         await approveAndWait('failback-apnakart', 'failback');
         await save('failback-apnakart', 'failback-multi-database.json');
+        return;
+      }
+      if (which === 'preflight-endpoints') {
+        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        await approveAndWait('failover-apnakart', 'failover');
+        await save('failover-apnakart', 'failover-preflight-endpoints.json');
         return;
       }
       // First a drill (any time of day for the recording; before the real runs, whose cooldown would refuse it).
