@@ -7,6 +7,7 @@ import { ensureAuditBucket, S3Store } from '../audit/s3-store';
 import { AuditStoreError, type AuditStore } from '../audit/store';
 import { FailureType } from '../contracts/failures';
 import type { S3Api } from '../aws/clients';
+import { inActivity } from './wait';
 
 export { scrubSecrets } from '../audit/scrub';
 
@@ -78,7 +79,7 @@ export function createAuditActivities(deps: AuditDeps) {
         try {
           await storeFor(target).append(events);
         } catch (e) {
-          throw asFailure(e);
+          throw asFailure(e, target.kind === 'jsonl' ? inActivity()?.info.attempt : undefined);
         }
       }
       const head = events[events.length - 1];
@@ -101,8 +102,29 @@ function invalid(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: FailureType.Validation, message, nonRetryable: true });
 }
 
-/** Store refusals are permanent: retrying cannot make a conflicting event fit the chain. */
-function asFailure(e: unknown): unknown {
+/**
+ * How many attempts an append gets while the worker's local trail cannot be written (a file where its directory
+ * must be, permissions, a full or read-only disk: plain errors, retried so another worker or an operator can fix
+ * it). With the activity's backoff (1 s doubling to 30 s) the 20th attempt comes about 8 minutes after the first.
+ * Then it fails for good: a run must end, and a drill held at its audit drain would hold a real failover that
+ * preempts it.
+ */
+export const LOCAL_TRAIL_ATTEMPTS = 20;
+
+/**
+ * Store refusals are permanent: retrying cannot make a conflicting event fit the chain. A file-system error of a
+ * local trail (`localAttempt`: the attempt that met it) is retried until LOCAL_TRAIL_ATTEMPTS, then permanent.
+ */
+function asFailure(e: unknown, localAttempt?: number): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (!(e instanceof AuditStoreError) && typeof code === 'string' && localAttempt !== undefined && localAttempt >= LOCAL_TRAIL_ATTEMPTS) {
+    return ApplicationFailure.create({
+      type: FailureType.Validation,
+      message: `${(e as Error).message} (still failing at attempt ${localAttempt}: the local trail is given up so the run can end)`,
+      nonRetryable: true,
+      details: [{ auditError: 'invalid' }],
+    });
+  }
   if (!(e instanceof AuditStoreError)) return e;
   const type = e.code === 'not-found' ? FailureType.NotFound : e.code === 'invalid' ? FailureType.Validation : FailureType.InvalidState;
   return ApplicationFailure.create({ type, message: e.message, nonRetryable: true, details: [{ auditError: e.code, seq: e.seq }] });

@@ -9,8 +9,9 @@ import path from 'node:path';
 import { S3 } from '@aws-sdk/client-s3';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { createAuditActivities, type AuditTarget } from '../activities/audit';
+import { DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createAuditActivities, LOCAL_TRAIL_ATTEMPTS, type AuditTarget } from '../activities/audit';
 import { createAwsClients, type S3Api } from '../aws/clients';
 import type { AuditDraftInput, AuditEvent, AuditRunRef } from '../audit/chain';
 import { sealEvents, verifyChain } from '../audit/hash';
@@ -318,6 +319,23 @@ describe('a trail that cannot be written', () => {
     const other = newRun();
     const blockedActivity = createAuditActivities({ s3, defaultDir: blockedAt }).appendAudit;
     expect(await plainError(blockedActivity({ ...other, target: { kind: 'jsonl' }, drafts: drafts(2) }))).toEqual({ name: 'Error', code: 'ENOTDIR', message: blocked(new JsonlStore(blockedAt).file(other)) });
+  });
+
+  test('the appendAudit activity: a blocked directory is retried through attempt 19 and fails for good at attempt 20 (LOCAL_TRAIL_ATTEMPTS), so a run held at its audit drain ends', async () => {
+    const { dir: blockedAt } = blockedDir();
+    const run = newRun();
+    const { appendAudit } = createAuditActivities({ s3, defaultDir: blockedAt });
+    const input = { ...run, target: { kind: 'jsonl' as const }, drafts: drafts(2) };
+    const at = (attempt: number) => new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('ERROR', () => undefined) }).run(appendAudit, input);
+    const message = blocked(new JsonlStore(blockedAt).file(run));
+    expect(LOCAL_TRAIL_ATTEMPTS).toBe(20);
+    expect(await plainError(at(19))).toEqual({ name: 'Error', code: 'ENOTDIR', message });
+    expect(await activityFailure(at(20))).toEqual({
+      type: 'Validation',
+      nonRetryable: true,
+      details: { auditError: 'invalid' },
+      message: `${message} (still failing at attempt 20: the local trail is given up so the run can end)`,
+    });
   });
 
   /** A worker on the suite's Temporal, stub activities but the real audit ones writing under `dir` (or `audit` instead), for `fn`. */
