@@ -266,8 +266,7 @@ export function createRebuildActivities(deps: RebuildDeps) {
      * The hook gets a minimal environment (`hookEnvironment`): never the worker's credentials. It reaches
      * the cluster with a bearer token the worker signs and refreshes in a file of this attempt's own
      * (the kubeconfig's `tokenFile`, `token.<attempt>.<random>`, next to `kubeconfig.<attempt>.<random>`),
-     * both removed when the hook ends; a refresh still signing then writes nothing, and the activity
-     * waits for it to settle before it returns.
+     * both removed when the hook ends; a refresh still signing then writes nothing (not awaited).
      */
     async runRedeployHook(input: { runbook: Runbook; region: string; cluster: string; runTag: string; command: string[]; timeoutMs: number }): Promise<RedeployResult> {
       const eks = deps.eks(input.region);
@@ -310,12 +309,12 @@ export function createRebuildActivities(deps: RebuildDeps) {
         const env = hookEnvironment(process.env, { home: hookHome, kubeconfig, runbook: input.runbook.name, region: input.region, cluster: input.cluster }, input.runbook.rebuild?.redeploy?.passEnv);
         outcome = await runHook(input.command, env, input.timeoutMs, deps.hookGraceMs ?? 10_000);
       } finally {
-        // Removed at once (a refresh still waiting for credentials must not keep the token on disk), and
-        // again once that refresh has settled: `stopped` keeps it from writing, the second removal makes sure.
+        // Removed at once; a refresh still waiting for credentials writes nothing once `stopped` is set (its
+        // check and its write are one synchronous step). It is not awaited: heartbeats have stopped with the
+        // hook, and a credential call hanging past the heartbeat timeout (30 s) would make Temporal discard
+        // the hook's result and run it again.
         stopped = true;
         clearInterval(refresh);
-        fs.rmSync(tokenFile, { force: true });
-        await refreshing;
         fs.rmSync(tokenFile, { force: true });
         // It names a token that is gone: of no use to anyone once the hook has ended.
         fs.rmSync(kubeconfig, { force: true });
@@ -358,8 +357,17 @@ export function kubeconfigFor(c: { region: string; cluster: string; endpoint?: s
  * line) is only recognisable whole, never line by line.
  */
 export function scrubTail(tail: readonly string[]): string[] {
-  return tail.length === 0 ? [] : scrubSecrets(tail.join('\n')).split('\n');
+  if (tail.length === 0) return [];
+  // A line of exactly 64 base64 characters is a PEM body's (RFC 7468 §2 wraps every body so): while a key is
+  // being printed, its BEGIN may have scrolled out of the tail and its END not come yet. A certificate's
+  // body goes too: a hook's output tail loses nothing it needs.
+  return scrubSecrets(tail.join('\n'))
+    .split('\n')
+    .map((line) => (/^[A-Za-z0-9+/]{64}\r?$/.test(line) ? REDACTED_LINE : line));
 }
+
+/** What a PEM body line of the hook's output tail is replaced with. */
+const REDACTED_LINE = '[redacted]';
 
 /**
  * Run the hook, keeping the last lines of its output and heartbeating the latest one. A timeout or

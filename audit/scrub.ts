@@ -73,12 +73,16 @@ function jsonMembers(text: string): string {
 
 /** A JSON Web Key's private members, in JSON text that holds a key (`"kty"`). */
 function jwkMembers(text: string): string {
-  if (!/\\?"kty\\?"\s*:/.test(text)) return text;
+  const redact = (_m: string, esc: string, key: string, sep: string) => `${esc}"${key}${esc}"${sep}${esc}"${REDACTED}${esc}"`;
+  // Without `"kty"` (a pretty-printed key whose first lines a window cut): an RSA or EC private member long
+  // enough to be key material (40+ base64url characters; an EC P-256 `d` has 43).
+  const cut = (t: string) => t.replace(new RegExp(`(\\\\?)"(${PRIVATE_JWK_MEMBERS.filter((n) => n !== 'k' && n !== 'oth').join('|')})\\\\?"(\\s*:\\s*)\\\\?"[A-Za-z0-9_-]{40,}\\\\?"`, 'g'), redact);
+  if (!/\\?"kty\\?"\s*:/.test(text)) return cut(text);
   const names = PRIVATE_JWK_MEMBERS.join('|');
-  return text.replace(new RegExp(`(\\\\?)"(${names})\\\\?"(\\s*:\\s*)\\\\?"[A-Za-z0-9_-]+\\\\?"`, 'g'), (_m, esc: string, key: string, sep: string) => `${esc}"${key}${esc}"${sep}${esc}"${REDACTED}${esc}"`);
+  return text.replace(new RegExp(`(\\\\?)"(${names})\\\\?"(\\s*:\\s*)\\\\?"[A-Za-z0-9_-]+\\\\?"`, 'g'), redact);
 }
 
-const PEM_EDGE = /-----(BEGIN|END) ([A-Z0-9 ]*)PRIVATE KEY-----/g;
+const PEM_EDGE = /-----(BEGIN|END) ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----/g;
 /** The end of a PEM body whose BEGIN line was cut: 2+ lines of exactly 64 base64 characters (RFC 7468 §2), a shorter last line, then END. */
 const PEM_BODY_END = /(?:^|\n)((?:[A-Za-z0-9+/]{64}\r?\n){2,}[A-Za-z0-9+/]{1,63}={0,2}\r?\n)$/;
 
@@ -89,15 +93,16 @@ const PEM_BODY_END = /(?:^|\n)((?:[A-Za-z0-9+/]{64}\r?\n){2,}[A-Za-z0-9+/]{1,63}
  * END was cut, from BEGIN to the end of the text.
  */
 function pemKeys(text: string): string {
-  if (!text.includes('PRIVATE KEY-----')) return text;
+  if (!text.includes('PRIVATE KEY')) return text;
   let out = '';
   let at = 0;
-  let open: { index: number; kind: string } | undefined;
+  let open: { index: number; kind: string; block: string } | undefined;
   for (const m of text.matchAll(PEM_EDGE)) {
-    const [line, edge, kind] = m;
+    // An OpenPGP armored private key (`PRIVATE KEY BLOCK`, RFC 4880 §6.2) is handled as a PEM key.
+    const [line, edge, kind, block = ''] = m;
     if (edge === 'BEGIN') {
       // A BEGIN inside an open key is part of its body.
-      open ??= { index: m.index, kind };
+      open ??= { index: m.index, kind, block };
       continue;
     }
     let from = at;
@@ -109,12 +114,12 @@ function pemKeys(text: string): string {
       if (before.endsWith(`${REDACTED} `)) from = m.index - REDACTED.length - 1;
       else if (body) from = m.index - body[1].length;
     }
-    out += `${text.slice(at, from)}${open ? `-----BEGIN ${open.kind}PRIVATE KEY----- ` : ''}${REDACTED} -----END ${kind}PRIVATE KEY-----`;
+    out += `${text.slice(at, from)}${open ? `-----BEGIN ${open.kind}PRIVATE KEY${open.block}----- ` : ''}${REDACTED} -----END ${kind}PRIVATE KEY${block}-----`;
     at = m.index + line.length;
     open = undefined;
   }
   if (open) {
-    out += `${text.slice(at, open.index)}-----BEGIN ${open.kind}PRIVATE KEY----- ${REDACTED}`;
+    out += `${text.slice(at, open.index)}-----BEGIN ${open.kind}PRIVATE KEY${open.block}----- ${REDACTED}`;
     at = text.length;
   }
   return out + text.slice(at);
@@ -213,7 +218,8 @@ const VALUE_PATTERNS: Array<[RegExp, Replacement] | ((text: string) => string)> 
   // Not `-p`: too many tools mean something else by it (a port, a path, a profile).
   [new RegExp(`(?<![A-Za-z0-9_.:/-])(--${SECRET_NAME})([ \\t]+)(?!-)(${ASSIGNED_VALUE})`, 'gi'), redactAssigned],
   // A password in a URL's user information: postgres://user:pass@host.
-  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"'<>]*):(?!\[redacted)[^\s@/"'<>]+@/gi, (_m, head: string) => `${head}:${REDACTED}@`],
+  // Up to the last `@` before the host: a password may hold a raw `@` (`user:p@ss@host`), a host never does.
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"'<>]*):(?!\[redacted)[^\s/"'<>]+@/gi, (_m, head: string) => `${head}:${REDACTED}@`],
   // An EKS bearer token (a presigned GetCallerIdentity URL, base64url).
   [/\bk8s-aws-v1\.[A-Za-z0-9_-]+/g, `k8s-aws-v1.${REDACTED}`],
   [new RegExp(ACCESS_KEY_ID, 'g'), '[redacted-access-key-id]'],

@@ -36,7 +36,7 @@ export async function answeredByWorker<T>(client: Client, workflowId: string, fn
  * `grpc-timeout` and comes back from its side, and grpc-js and Node timers count whole milliseconds, so a timer
  * can fire a millisecond or so before `Date.now()` reaches the deadline.
  */
-export const DEADLINE_SLACK_MS = 1000;
+export const DEADLINE_SLACK_MS = 100;
 
 /**
  * Whether a call failed because its deadline passed: gRPC DEADLINE_EXCEEDED (4), or CANCELLED (1) at (or within

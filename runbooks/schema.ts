@@ -107,7 +107,8 @@ const cluster = z.strictObject({
  */
 export function hookVariableRefusal(name: string): string | undefined {
   const upper = name.toUpperCase();
-  const credentials = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE'];
+  // AWS_ACCESS_KEY and AWS_SECRET_KEY: the alternate names the AWS SDK for Java 1.x still reads.
+  const credentials = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY', 'AWS_SECRET_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE'];
   if (credentials.includes(upper) || upper.startsWith('AWS_CONTAINER_CREDENTIALS_') || upper.startsWith('AWS_CONTAINER_AUTHORIZATION_TOKEN')) {
     return `${name} carries the worker's own AWS credentials or identity, which a redeploy hook never gets`;
   }

@@ -12,7 +12,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import YAML from 'yaml';
 import type { EksApi } from '../aws/clients';
-import { createRebuildActivities, eksToken, hookEnvironment, rebuildPaths, type RedeployResult, type SigningCredentials } from '../activities/rebuild';
+import { createRebuildActivities, eksToken, hookEnvironment, rebuildPaths, scrubTail, type RedeployResult, type SigningCredentials } from '../activities/rebuild';
 import { FailureType } from '../contracts/failures';
 import { parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
@@ -217,6 +217,16 @@ describe('what the runbook passes, and the search path', () => {
   test('given a worker PATH with only relative entries, the hook gets no PATH at all', () => {
     const env = hookEnvironment({ PATH: '.:bin::', LANG: 'C.UTF-8' }, { home: '/h', kubeconfig: '/k', runbook: 'apnakart', region: REGION, cluster: CLUSTER });
     expect(Object.keys(env)).toEqual(['LANG', 'HOME', 'KUBECONFIG', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_EC2_METADATA_DISABLED', 'DROVER_RUNBOOK', 'DROVER_REGION', 'DROVER_CLUSTER']);
+  });
+});
+
+describe('the output tail\'s scrubbing', () => {
+  test('given a tail holding only a PEM body so far (its BEGIN scrolled out, its END not printed yet: what a heartbeat sees), each 64-character base64 line is redacted and the other lines stay', () => {
+    const body = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC0000000000000', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC1111111111111'];
+    expect(scrubTail(['applying secret', ...body])).toEqual(['applying secret', '[redacted]', '[redacted]']);
+    // 63 or 65 characters, or a character outside base64: not a PEM body line.
+    expect(scrubTail(['a'.repeat(63), 'a'.repeat(65), `${'a'.repeat(63)}-`])).toEqual(['a'.repeat(63), 'a'.repeat(65), `${'a'.repeat(63)}-`]);
+    expect(scrubTail([])).toEqual([]);
   });
 });
 

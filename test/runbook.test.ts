@@ -432,6 +432,7 @@ const badRunbooks: BadCase[] = [
     message: 'expected "mon", "tue", "wed", "thu", "fri", "sat" or "sun", got "sunday"',
   },
   passEnvCase('the worker\'s secret access key', ['ARGOCD_SERVER', 'AWS_SECRET_ACCESS_KEY'], CREDENTIALS),
+  passEnvCase('the secret key by its Java SDK 1.x name', ['AWS_SECRET_KEY'], CREDENTIALS),
   passEnvCase('the container credentials endpoint', ['AWS_CONTAINER_CREDENTIALS_FULL_URI'], CREDENTIALS),
   passEnvCase('the Pod Identity token file, in lower case', ['aws_container_authorization_token_file'], CREDENTIALS),
   passEnvCase('the web identity token file', ['HELM_CACHE_HOME', 'ARGOCD_SERVER', 'AWS_WEB_IDENTITY_TOKEN_FILE'], CREDENTIALS),

@@ -96,6 +96,9 @@ describe('the scrubber (audit/scrub.ts) redacts every credential form', () => {
     ],
     ['a Kubernetes Secret as JSON', '{"kind":"Secret","data":{"DATABASE_DSN":"cG9zdGdyZXM6Ly9hcHA"},"metadata":{"name":"db"}}', '{"kind":"Secret","data":{"DATABASE_DSN":"[redacted]"},"metadata":{"name":"db"}}'],
     ['a YAML block scalar under a secret name', 'password: |\n  hunter2hunter2\nuser: app', 'password: [redacted]\nuser: app'],
+    ['a password with a raw @ in a URL: to the last @ before the host', 'connecting to postgres://app:p@ss-w0rd-Zq9@db.internal:5432/shop', 'connecting to postgres://app:[redacted]@db.internal:5432/shop'],
+    ['a pretty-printed private JWK whose "kty" line a window cut: its long private members', `  "e": "AQAB",\n  "d": "${JWK_D}",\n  "qi": "${JWK_D}"\n}`, '  "e": "AQAB",\n  "d": "[redacted]",\n  "qi": "[redacted]"\n}'],
+    ['an OpenPGP private key block (RFC 4880 armor)', '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF+1Jw0BCACy6R0xXh7Ssx6XBz8gVhBtyM2tb7of\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----\nok', '-----BEGIN PGP PRIVATE KEY BLOCK----- [redacted] -----END PGP PRIVATE KEY BLOCK-----\nok'],
   ])('%s', (_what, input, redacted) => {
     expect(scrubSecrets(input)).toBe(redacted);
     // What the scrubber leaves, the scanner does not flag.
@@ -177,6 +180,7 @@ describe('kinds of secret', () => {
     ['an EKS token', 'k8s-aws-v1.aHR0cHM6Ly9zdHMuYXAtc291dGgtMS5hbWF6b25hd3MuY29t', ['bearer token']],
     ['Authorization: Basic (base64 of user:password)', `Authorization: Basic ${BASIC}`, ['password']],
     ['Authorization: Bearer', 'Authorization: Bearer ghp_abcdefghijklmnop0123456789', ['token']],
+    ['Authorization: Token and ApiKey (the schemes that carry a credential as it is)', 'Authorization: Token ghp_abcdefghijklmnop0123456789\nAuthorization: ApiKey k-abcdefghijklmnop01', ['token']],
     ['a Cookie header', 'Cookie: session=abcdef0123456789abcdef', ['cookie']],
     ['--db-password value', `deploy --db-password ${PASSWORD}`, ['password']],
     ['SecretString (Secrets Manager)', `{"SecretString":"${PASSWORD}"}`, ['secret']],
@@ -249,6 +253,8 @@ describe('every encoding, recursively', () => {
     ['HTML entities', `<p>password&#61;${PASSWORD}</p>`, [{ kind: 'password', encoding: 'html entities' }]],
     ['UTF-16LE text read a byte a character', Buffer.from(leak, 'utf16le').toString('latin1'), [{ kind: 'password', encoding: 'utf-16' }]],
     ['UTF-16LE bytes, in base64', `blob ${Buffer.from(leak, 'utf16le').toString('base64')}`, [{ kind: 'password', encoding: 'base64' }]],
+    ['base64 wrapped at 76 columns (MIME), the secret across a line break', `blob\n${b64(`${'x'.repeat(50)} ${leak} ${'y'.repeat(40)}`).replace(/(.{76})/g, '$1\n')}\nend`, [{ kind: 'password', encoding: 'base64' }]],
+    ['base64 holding + or / glued to a name with - (run-<base64>)', `run-${b64(`\u00ff\u00fe ${leak}`)}`, [{ kind: 'password', encoding: 'base64' }]],
   ])('%s', (_what, text, hits) => {
     // Encoded, the secret is invisible to a plain search: the scanner must decode it.
     expect(scan(text)).toEqual(hits);
@@ -291,6 +297,8 @@ describe('the harness\'s own credentials, matched exactly', () => {
     const registry = harnessCredentials(dir);
     expect(scan(`note ${minted}`)).toEqual([]);
     expect(scan(`note ${minted}`, registry)).toEqual([{ kind: 'harness credential', encoding: 'plain' }]);
+    // Split by a line break (a wrapped line, a log entry cut in two): still found.
+    expect(scan(`note ${minted.slice(0, 10)}\n${minted.slice(10)} end`, registry)).toEqual([{ kind: 'harness credential', encoding: 'plain' }]);
     expect(scan(JSON.stringify({ data: b64(JSON.stringify({ v: minted })) }), registry)).toEqual([
       { kind: 'harness credential', encoding: 'json > base64' },
       { kind: 'harness credential', encoding: 'json > base64 > json' },

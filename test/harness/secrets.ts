@@ -127,6 +127,8 @@ const RULES: Rule[] = [
   { kind: 'password', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'<>]*:([^\s@/"'<>]+)@/gi },
   // HTTP Basic credentials: base64 of user:password (RFC 7617), with or without the header's name.
   { kind: 'password', pattern: /\bBasic[ \t]+([A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])/g, accept: (v) => /^[^:\s]*:\S/.test(Buffer.from(v, 'base64').toString('latin1')) },
+  // Other Authorization schemes that carry a credential as it is (`Token`, as GitHub and Django REST take it; `ApiKey`).
+  { kind: 'token', pattern: /\b(?:Token|ApiKey)[ \t]+([A-Za-z0-9._~+/-]{16,}=*)/g },
   // A bearer credential (RFC 6750). EKS tokens and JWTs have their own kinds below.
   { kind: 'token', pattern: /\bBearer[ \t]+([A-Za-z0-9._~+/-]{16,}=*)/g, accept: (v) => !v.startsWith('k8s-aws-v1.') && !v.startsWith('eyJ') },
   // The END line of a PEM private key whose BEGIN a window cut (the BEGIN line: pemKey below). Not once the body is redacted.
@@ -261,7 +263,9 @@ function detect(text: string, via: string[], ctx: Ctx): void {
   if (/"kty"\s*:/.test(text) && /"[dk]"\s*:\s*"[A-Za-z0-9_-]{16,}"/.test(text)) ctx.hits.push({ kind: 'private key', encoding });
   if (pemKey(text) || pemBody(text)) ctx.hits.push({ kind: 'private key', encoding });
   if (kubernetesSecretValue(text)) ctx.hits.push({ kind: 'secret', encoding });
-  for (const credential of ctx.registry) if (text.includes(credential)) ctx.hits.push({ kind: 'harness credential', encoding });
+  // A credential the harness minted, also when a line break splits it (a wrapped line, a split log entry).
+  const unbroken = text.includes('\n') ? text.replace(/\r?\n/g, '') : text;
+  for (const credential of ctx.registry) if (text.includes(credential) || unbroken.includes(credential)) ctx.hits.push({ kind: 'harness credential', encoding });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,10 +415,19 @@ function scanString(s: string, via: string[], depth: number, ctx: Ctx): void {
   // JSON printed inside a string, escaped once (`{\"password\":\"...\"}`).
   if (text.includes('\\"')) scanString(text.replace(/\\(["\\/])/g, '$1'), [...via, 'unescaped'], next, ctx);
   if (/%[0-9A-Fa-f]{2}/.test(text)) scanString(text.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), [...via, 'url-encoded'], next, ctx);
+  // Runs of either alphabet; a run holding both (`run-<base64 with + or />`, base64 glued to a name) is taken
+  // apart into its base64 runs and its base64url runs.
+  const runs = new Set<string>();
   for (const m of text.matchAll(/[A-Za-z0-9+/_-]{12,}={0,2}/g)) {
-    const run = m[0];
+    if (!(/[-_]/.test(m[0]) && /[+/]/.test(m[0]))) runs.add(m[0]);
+    else for (const part of m[0].match(/[A-Za-z0-9+/]{12,}={0,2}|[A-Za-z0-9_-]{12,}/g) ?? []) runs.add(part);
+  }
+  // Base64 wrapped in lines (76 columns: MIME, `base64` without -w0): each block of base64 lines joined.
+  if (text.includes('\n')) {
+    for (const m of text.matchAll(/(?:[A-Za-z0-9+/]{16,}\r?\n)+[A-Za-z0-9+/]{4,}={0,2}/g)) runs.add(m[0].replace(/\r?\n/g, ''));
+  }
+  for (const run of runs) {
     const url = /[-_]/.test(run);
-    if (url && /[+/]/.test(run)) continue;
     const decoded = bytesToText(Buffer.from(run, url ? 'base64url' : 'base64'));
     if (decoded) scanString(decoded, [...via, url ? 'base64url' : 'base64'], next, ctx);
     // `/` is base64, so a path (`s3://bucket/audit/<base64>`) runs into the base64 after it and misaligns it: each segment too.
