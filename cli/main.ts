@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { version } from '../package.json';
 import { CliError, consoleIO, EXIT, type CliIO, type ExitCode } from './io';
 import { registerCommands } from './commands';
 
@@ -6,6 +7,7 @@ import { registerCommands } from './commands';
 export async function exec(argv: string[], io: CliIO = consoleIO): Promise<number> {
   const program = new Command('drover')
     .description('Disaster-recovery runbooks for two-region AWS applications, on Temporal')
+    .version(`drover ${version} (node ${process.version})`, '-V, --version', 'print drover\'s version and exit')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
     .showSuggestionAfterError();
