@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { closest, distance } from 'fastest-levenshtein';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { runbookSchema, type Runbook } from './schema';
 
@@ -33,9 +34,33 @@ const errorMap: z.core.$ZodErrorMap = (iss) => {
     return `expected ${iss.expected}, got ${got}`;
   }
   if (iss.code === 'invalid_key') return iss.issues[0]?.message ?? 'invalid key';
-  if (iss.code === 'unrecognized_keys') return `unknown key${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (iss.code === 'unrecognized_keys') {
+    const known = Object.keys((iss.inst as { _zod?: { def?: { shape?: object } } } | undefined)?._zod?.def?.shape ?? {});
+    return `unknown key${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"${didYouMean(k, known)}`).join(', ')}`;
+  }
   return undefined;
 };
+
+/**
+ * ` (did you mean "x"?)` when a known key is near enough to `key` to be what was meant: at most a third of
+ * its characters different (2 at least, so a short key's transposition counts), case ignored; else ''.
+ */
+export function didYouMean(key: string, known: readonly string[]): string {
+  if (known.length === 0) return '';
+  const lower = key.toLowerCase();
+  const byLower = new Map(known.map((k) => [k.toLowerCase(), k]));
+  const nearest = closest(lower, [...byLower.keys()]);
+  return distance(lower, nearest) <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${byLower.get(nearest)}"?)` : '';
+}
+
+/** Where the key `key` of the mapping at `path` is written, if it is. */
+function keyPosition(doc: Document, lines: LineCounter, path: readonly PropertyKey[], key: string | undefined): { line: number; col: number } | undefined {
+  const map = path.length === 0 ? doc.contents : doc.getIn(path as unknown[], true);
+  if (key === undefined || !isMap(map)) return undefined;
+  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+  const range = isScalar(pair?.key) ? pair.key.range : undefined;
+  return range ? lines.linePos(range[0]) : undefined;
+}
 
 function position(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): { line?: number; col?: number } {
   // Walk up the path until a node with a source range is found (a missing key points at its parent).
@@ -79,14 +104,14 @@ export function parseRunbook(text: string): LoadResult {
     return { ok: false, problems: [{ path: '', message: `YAML: cannot validate this document: ${(e as Error).message}` }] };
   }
   if (parsed.success) return { ok: true, runbook: parsed.data };
-  return {
-    ok: false,
-    problems: parsed.error.issues.map((iss) => ({
-      path: formatPath(iss.path),
-      message: iss.message,
-      ...position(doc, lines, iss.path),
-    })),
-  };
+  const problems = parsed.error.issues.map((iss) => ({
+    path: formatPath(iss.path),
+    message: iss.message,
+    // An unknown key is shown where it is written, not at the start of the object that holds it.
+    ...((iss.code === 'unrecognized_keys' && keyPosition(doc, lines, iss.path, iss.keys[0])) || position(doc, lines, iss.path)),
+  }));
+  // In file order, as an editor shows them (a stable sort: problems at one place keep the schema's order).
+  return { ok: false, problems: problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0)) };
 }
 
 /** Read a runbook file; an unreadable file is a problem like any other. */

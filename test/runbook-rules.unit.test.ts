@@ -468,11 +468,12 @@ describe('on malformed input', () => {
         rb.regions.standby = PRIMARY;
       }),
     ).toEqual([
+      // In file order (regions come before dns), not the order the rules ran in.
+      { path: 'regions.standby', message: 'must differ from the primary region (ap-south-1)' },
       { path: 'dns.records', message: 'expected array, got string' },
       { path: 'compute.clusters', message: 'expected array, got number' },
       { path: 'approvals', message: 'expected object, got string' },
       { path: 'drills.windows', message: 'expected array, got string' },
-      { path: 'regions.standby', message: 'must differ from the primary region (ap-south-1)' },
     ]);
   });
 });

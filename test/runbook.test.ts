@@ -5,7 +5,7 @@ import { parseDocument, type Document } from 'yaml';
 import { exec } from '../cli/main';
 import { EXIT } from '../cli/io';
 import { databasesOf } from '../runbooks/databases';
-import { parseRunbook, type RunbookProblem } from '../runbooks/load';
+import { didYouMean, parseRunbook, type RunbookProblem } from '../runbooks/load';
 import { runbookDigest } from '../runbooks/source';
 
 const APNAKART = readFileSync(join(__dirname, '..', 'runbooks', 'apnakart.yaml'), 'utf8');
@@ -210,7 +210,7 @@ const badRunbooks: BadCase[] = [
       d.setIn(['database', 'maxReplicaLage'], '30s');
     },
     path: 'database',
-    message: 'unknown key "maxReplicaLage"',
+    message: 'unknown key "maxReplicaLage" (did you mean "maxReplicaLag"?)',
     // The correct key is gone too, so it is also reported missing.
     paths: ['database.maxReplicaLag', 'database'],
   },
@@ -464,6 +464,40 @@ describe('drover validate on a malformed runbook', () => {
     expect(err).toContainEqual(expect.stringMatching(new RegExp(`^${escape(file)}:\\d+:\\d+ ${escape(path)}: .*${escape(message)}`)));
     expect(err[err.length - 1]).toMatch(/^\d+ problems? found$/);
     expectNoStackTrace([...out, ...err]);
+  });
+
+  test('given misspelt keys, each is shown where it is written with the nearest known key, and every problem comes in file order', async () => {
+    const text = ['version: 1', 'name: typo', 'region:', '  primary: ap-south-1', 'dns:', '  hostedzone: a.com', '  recordz: []', '  zzzz: 1', ''].join('\n');
+    const file = writeRunbook(text);
+    const { code, err } = await validate(file);
+    expect(code).toBe(EXIT.USAGE);
+    expect(err).toEqual([
+      `${file}:1:1 regions: required`,
+      `${file}:1:1 compute: required`,
+      `${file}:1:1 health: required`,
+      `${file}:1:1 approvals: required`,
+      `${file}:1:1 objectives: required`,
+      `${file}:1:1 database: required (or databases, a list of them)`,
+      `${file}:3:1 (root): unknown key "region" (did you mean "regions"?)`,
+      `${file}:6:3 dns.hostedZone: required`,
+      `${file}:6:3 dns.records: required`,
+      `${file}:6:3 dns.shift: required`,
+      // A key near none of the known ones ("zzzz") gets no suggestion.
+      `${file}:6:3 dns: unknown keys "hostedzone" (did you mean "hostedZone"?), "recordz" (did you mean "records"?), "zzzz"`,
+      '11 problems found',
+    ]);
+  });
+
+  test('didYouMean: the nearest known key within a third of its length (2 at least), case ignored; none when nothing is near', () => {
+    expect(didYouMean('maxReplicaLage', ['maxReplicaLag', 'lagPeriod', 'lagZeroTimeout'])).toBe(' (did you mean "maxReplicaLag"?)');
+    expect(didYouMean('HOSTEDZONE', ['hostedZone', 'records'])).toBe(' (did you mean "hostedZone"?)');
+    // 2 edits away from a 3-letter key: still suggested (the floor of 2); 3 edits away: not.
+    expect(didYouMean('ab', ['abcd'])).toBe(' (did you mean "abcd"?)');
+    expect(didYouMean('a', ['abcd'])).toBe('');
+    // 12 characters: up to 4 edits.
+    expect(didYouMean('approvalzzzz', ['approvals'])).toBe(' (did you mean "approvals"?)');
+    expect(didYouMean('apprzzzzzzzz', ['approvals'])).toBe('');
+    expect(didYouMean('records', [])).toBe('');
   });
 
   test('each malformed runbook is refused for its own defect alone: the loader reports exactly that one problem', () => {
