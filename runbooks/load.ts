@@ -80,16 +80,14 @@ export function parseRunbook(text: string): LoadResult {
     return { ok: false, problems: [{ path: '', message: `runbook is larger than ${MAX_BYTES} bytes` }] };
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      problems: doc.errors.map((e) => {
-        const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
-        return { path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: pos?.line, col: pos?.col };
-      }),
-    };
-  }
+  let doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+  const syntax: RunbookProblem[] = doc.errors.map((e) => {
+    const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
+    return { path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: pos?.line, col: pos?.col };
+  });
+  if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) return { ok: false, problems: syntax };
+  // Only duplicate keys: reported, and the rest of the file is still checked (as read with each key's last value).
+  if (syntax.length > 0) doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false, merge: true });
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -103,13 +101,13 @@ export function parseRunbook(text: string): LoadResult {
     // Validation itself must never crash the CLI, whatever shape the YAML produced.
     return { ok: false, problems: [{ path: '', message: `YAML: cannot validate this document: ${(e as Error).message}` }] };
   }
-  if (parsed.success) return { ok: true, runbook: parsed.data };
-  const problems = parsed.error.issues.map((iss) => ({
+  if (parsed.success && syntax.length === 0) return { ok: true, runbook: parsed.data };
+  const problems = [...syntax, ...(parsed.error?.issues ?? []).map((iss) => ({
     path: formatPath(iss.path),
     message: iss.message,
     // An unknown key is shown where it is written, not at the start of the object that holds it.
     ...((iss.code === 'unrecognized_keys' && keyPosition(doc, lines, iss.path, iss.keys[0])) || position(doc, lines, iss.path)),
-  }));
+  }))];
   // In file order, as an editor shows them (a stable sort: problems at one place keep the schema's order).
   return { ok: false, problems: problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0)) };
 }

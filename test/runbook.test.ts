@@ -564,6 +564,18 @@ describe('drover validate on a file that is not a runbook', () => {
     expectNoStackTrace(err);
   });
 
+  test('given a duplicated key and another defect further down, both are reported: a duplicate hides nothing else', async () => {
+    const text = APNAKART.replace('  primary: ap-south-1        # Mumbai\n', '  primary: ap-south-1        # Mumbai\n  primary: ap-south-1\n').replace('steps: [10, 50, 100]', 'steps: [10, 50, 90]');
+    const file = writeRunbook(text);
+    const { code, err } = await validate(file);
+    expect(code).toBe(EXIT.USAGE);
+    expect(err).toEqual([
+      `${file}:${locate(text, '  primary: ap-south-1\n').line}:3 (root): YAML syntax: Map keys must be unique`,
+      `${file}:${locate(text, 'steps: [10, 50, 90]').line}:12 dns.shift.steps: must end at 100, ends at 90`,
+      '2 problems found',
+    ]);
+  });
+
   test('given a "billion laughs" alias bomb, it refuses the file with a clear message', async () => {
     const lines = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
     for (let i = 1; i < 10; i++) {
