@@ -71,6 +71,27 @@ test('a drill schedule starts a drill when triggered; a second trigger while it 
   });
 });
 
+test('a schedule whose next drills fall outside every drill window is created with a warning naming how many; one inside the windows gets none', async () => {
+  // ApnaKart's own window: Saturday and Sunday, 02:00 to 06:00 in Kolkata.
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-sched-window');
+  useCli(env.moto.endpoint, taskQueue);
+  try {
+    const outside = captureIO();
+    expect(await exec(['drill', 'schedule', file, '--cron', '0 12 * * 1', '--timezone', 'Asia/Kolkata'], outside)).toBe(0);
+    expect(outside.stdout[0]).toBe(`created schedule drill-${rb.name}: "0 12 * * 1" Asia/Kolkata, overlap SKIP, catch-up 10m`);
+    const count = (await env.client.schedule.getHandle(`drill-${rb.name}`).describe()).info.nextActionTimes.length;
+    expect(count).toBeGreaterThan(0);
+    expect(outside.stderr).toEqual([`warning: none of the next ${count} drills would start in a drill window (sat,sun 02:00-06:00 Asia/Kolkata); a drill started outside every window is refused`]);
+
+    const inside = captureIO();
+    expect(await exec(['drill', 'schedule', file, '--cron', '0 3 * * 6', '--timezone', 'Asia/Kolkata'], inside)).toBe(0);
+    expect(inside.stdout[0]).toBe(`updated schedule drill-${rb.name}: "0 3 * * 6" Asia/Kolkata, overlap SKIP, catch-up 10m`);
+    expect(inside.stderr).toEqual([]);
+  } finally {
+    await env.client.schedule.getHandle(`drill-${rb.name}`).delete();
+  }
+});
+
 test('a failed check during a drill stops it at once: it fails back, records what failed, and ends in the original topology', async () => {
   const { file, runbook: rb, taskQueue } = await env.seeded('ak-drill-fail', [DRILLS_ANY_TIME]);
   const seeded = await describeTopology(rb, env.moto.endpoint);

@@ -3,6 +3,7 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, W
 import { Command } from 'commander';
 import ms from 'ms';
 import { z } from 'zod';
+import { describeWindows, inDrillWindow } from '../../activities/drills';
 import { buildReport, trendPoint } from '../../reports/report';
 import { renderTrendTable } from '../../reports/render';
 import { timeZone } from '../../runbooks/schema';
@@ -157,6 +158,12 @@ export function drillCommand(io: CliIO, setExit: SetExit): Command {
         io.out(`${verb} schedule ${scheduleId}: "${o.cron}" ${o.timezone}, overlap SKIP, catch-up ${ms(o.catchupWindow)}`);
         const next = d.info.nextActionTimes[0];
         if (next) io.out(`next drill: ${next.toISOString()}`);
+        // Temporal computes the next start times (up to 10): a drill starting outside every window is refused.
+        const upcoming = d.info.nextActionTimes;
+        const inside = upcoming.filter((t) => inDrillWindow(rb.drills.windows, t)).length;
+        if (upcoming.length > 0 && inside < upcoming.length) {
+          io.err(`warning: ${inside === 0 ? `none of the next ${upcoming.length} drills` : `${upcoming.length - inside} of the next ${upcoming.length} drills`} would start in a drill window (${describeWindows(rb.drills.windows)}); a drill started outside every window is refused`);
+        }
       });
       setExit(EXIT.OK);
     });
