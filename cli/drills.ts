@@ -7,12 +7,13 @@ import { renderStatus } from './render';
 import { fetchRecord, fetchStatus, toStderr, watchRun } from './runs';
 
 /** A drill's record: live from its query while it runs, from its result or failure once closed. */
-export async function fetchDrill(client: Client, workflowId: string): Promise<{ drill: DrillResult; closed: boolean }> {
+export async function fetchDrill(client: Client, workflowId: string, runId?: string): Promise<{ drill: DrillResult; closed: boolean }> {
   const { record, closed } = await fetchRecord<DrillResult>(client, workflowId, {
     query: drillQuery,
     isRecord: (v) => (v as DrillResult | undefined)?.kind === 'drill',
-    notFound: new CliError(`no drill ${workflowId}`, EXIT.NOT_FOUND, ['list drills with: drover drill history RUNBOOK']),
+    notFound: runId ? new CliError(`no run ${runId} of drill ${workflowId}`, EXIT.NOT_FOUND) : new CliError(`no drill ${workflowId}`, EXIT.NOT_FOUND, ['list drills with: drover drill history RUNBOOK']),
     what: 'drill',
+    runId,
   });
   return { drill: record, closed };
 }
@@ -118,16 +119,17 @@ export function runReportInput(s: RunStatus): ReportInput {
 }
 
 /** The report input of any run, by workflow id: a drill or a real run. */
-export async function reportInputFor(client: Client, workflowId: string): Promise<ReportInput> {
+export async function reportInputFor(client: Client, workflowId: string, runId?: string): Promise<ReportInput> {
   let type: string;
   try {
-    type = (await client.workflow.getHandle(workflowId).describe()).type;
+    type = (await client.workflow.getHandle(workflowId, runId).describe()).type;
   } catch (e) {
+    if (e instanceof WorkflowNotFoundError && runId) throw new CliError(`no run ${runId} of ${workflowId}`, EXIT.NOT_FOUND, [`its runs: temporal workflow list --query "WorkflowId = '${workflowId}'"`]);
     if (e instanceof WorkflowNotFoundError) throw new CliError(`no run ${workflowId}`, EXIT.NOT_FOUND, ['drills: drover drill history RUNBOOK; real runs: failover-RUNBOOK, failback-RUNBOOK, promote-RUNBOOK']);
     throw e;
   }
-  if (type === DRILL_WORKFLOW_TYPE) return drillReportInput((await fetchDrill(client, workflowId)).drill);
-  return runReportInput((await fetchStatus(client, workflowId)).status);
+  if (type === DRILL_WORKFLOW_TYPE) return drillReportInput((await fetchDrill(client, workflowId, runId)).drill);
+  return runReportInput((await fetchStatus(client, workflowId, runId)).status);
 }
 
 /** The runbook's recent drills, newest first (Temporal visibility; the memo names the runbook). */

@@ -56,9 +56,10 @@ export function deadlinePassed(e: unknown, deadline: number, now: number = Date.
 export async function fetchRecord<T>(
   client: Client,
   workflowId: string,
-  opts: { query: QueryDefinition<T>; isRecord(value: unknown): boolean; notFound: CliError; what: string },
+  opts: { query: QueryDefinition<T>; isRecord(value: unknown): boolean; notFound: CliError; what: string; runId?: string },
 ): Promise<{ record: T; closed: boolean; description: WorkflowExecutionDescription }> {
-  const handle = client.workflow.getHandle(workflowId);
+  // A run id names one execution of the workflow id (an earlier run, after the id was reused); none, the latest.
+  const handle = client.workflow.getHandle(workflowId, opts.runId);
   let description: WorkflowExecutionDescription;
   try {
     description = await handle.describe();
@@ -106,12 +107,13 @@ export function activityProgress(description: WorkflowExecutionDescription): str
 }
 
 /** The status a run recorded: live from its query while open, from its result or failure once closed. */
-export async function fetchStatus(client: Client, workflowId: string): Promise<{ status: RunStatus; closed: boolean; progress: string[] }> {
+export async function fetchStatus(client: Client, workflowId: string, runId?: string): Promise<{ status: RunStatus; closed: boolean; progress: string[] }> {
   const { record, closed, description } = await fetchRecord<RunStatus>(client, workflowId, {
     query: statusQuery,
     isRecord: (v) => Boolean((v as RunStatus | undefined)?.steps),
-    notFound: new CliError(`no run ${workflowId}`, EXIT.NOT_FOUND, ['list runs with the Temporal Web UI, or check the runbook name']),
+    notFound: runId ? new CliError(`no run ${runId} of ${workflowId}`, EXIT.NOT_FOUND) : new CliError(`no run ${workflowId}`, EXIT.NOT_FOUND, ['list runs with the Temporal Web UI, or check the runbook name']),
     what: 'run',
+    runId,
   });
   return { status: record, closed, progress: closed ? [] : activityProgress(description) };
 }

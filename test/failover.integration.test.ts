@@ -347,6 +347,39 @@ describe('region failover on Temporal and moto', () => {
     expect(status.steps.find((s) => s.id === 'preflight')?.status).toBe('done');
   });
 
+  test('given two runs under one workflow id, drover report --run-id reports the one named (the latest without it); an unknown run id exits 4', async () => {
+    const { runbook: rb, taskQueue } = await seeded([[['approvals', 'gates'], []]]);
+    const workflowId = `failover-${rb.name}`;
+    // Two quick runs that fail alike (a target that is not the standby region), one after the other.
+    const runs = await withWorker(taskQueue, emulatorConfig(moto.endpoint), async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const handle = await client.workflow.start('regionFailover', { taskQueue, workflowId, args: [{ ...input(rb), targetRegion: PRIMARY }] });
+        await handle.result().catch(() => undefined);
+        ids.push(handle.firstExecutionRunId);
+      }
+      return ids;
+    });
+    expect(runs[0]).not.toBe(runs[1]);
+    process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+    const reportOf = async (args: string[]) => {
+      const io = captureIO();
+      const code = await exec(['report', workflowId, '--format', 'json', '--trend', '0', ...args], io);
+      return { code, io };
+    };
+    const runIdOf = (io: ReturnType<typeof captureIO>) => (JSON.parse(io.stdout.join('\n')) as { report: { runId: string } }).report.runId;
+    const first = await reportOf(['--run-id', runs[0]]);
+    expect(first.code).toBe(0);
+    expect(runIdOf(first.io)).toBe(runs[0]);
+    const latest = await reportOf([]);
+    expect(latest.code).toBe(0);
+    expect(runIdOf(latest.io)).toBe(runs[1]);
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const missing = await reportOf(['--run-id', unknown]);
+    expect(missing.code).toBe(4);
+    expect(missing.io.stderr[0]).toBe(`drover: no run ${unknown} of ${workflowId}`);
+  });
+
   test('given a workflow started directly with a target that is not the standby region, the run fails through its usual end: every step not run, run.end in a drained trail, nothing changed', async () => {
     const { runbook: rb, taskQueue } = await seeded([[['approvals', 'gates'], []]]);
     const before = await describeTopology(rb, moto.endpoint);

@@ -12,6 +12,7 @@ const options = z.object({
   format: z.enum(['md', 'json', 'html'], { error: 'expected "md", "json" or "html"' }).default('md'),
   out: z.string().min(1).optional(),
   trend: z.coerce.number().int().min(0).max(200).default(10),
+  runId: z.string().min(1).optional(),
 });
 
 /** `drover report RUN [--format md|json|html] [--out FILE]`: the RTO/RPO report of a drill or a real run. */
@@ -22,10 +23,11 @@ export function reportCommand(io: CliIO, setExit: SetExit): Command {
     .option('--format <format>', 'md, json or html (one self-contained file with charts)', 'md')
     .option('--out <file>', 'write the report to this file instead of standard output')
     .option('--trend <n>', 'how many recent drills the trend covers', '10')
+    .option('--run-id <id>', 'a particular run of the workflow id (default: the latest Temporal has)')
     .action(async (run: string, raw: unknown) => {
       const o = parseOptions(options, raw);
       const text = await withClient(async (client) => {
-        const report = buildReport(await reportInputFor(client, run));
+        const report = buildReport(await reportInputFor(client, run, o.runId));
         const trend = o.trend > 0 ? (await recentDrills(client, report.runbook, o.trend)).map((d) => trendPoint(buildReport(drillReportInput(d)))) : [];
         if (o.format === 'json') return renderJson(report, trend);
         if (o.format === 'html') return renderHtml(report, trend);
