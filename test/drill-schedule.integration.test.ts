@@ -47,11 +47,17 @@ test('a drill schedule starts a drill when triggered; a second trigger while it 
     expect(created.stdout[1]).toMatch(/^next drill: \d{4}-\d\d-\d\dT21:30:00\.000Z$/);
     expect(new Date(created.stdout[1].slice('next drill: '.length)).getUTCDay()).toBe(5);
 
-    expect(await exec(['drill', 'trigger', rb.name], captureIO())).toBe(0);
+    const triggered = captureIO();
+    expect(await exec(['drill', 'trigger', rb.name], triggered)).toBe(0);
     const first = await eventually(async () => (await drillsOf(rb.name)).find((d) => d.status === 'RUNNING'), 'the scheduled drill to start');
     expect(first.id.startsWith(`drill-${rb.name}-scheduled-`)).toBe(true);
-    expect(await exec(['drill', 'trigger', file], captureIO())).toBe(0);
-    await eventually(async () => (await env.client.schedule.getHandle(`drill-${rb.name}`).describe()).info.numActionsSkippedOverlap === 1, 'the second trigger to be skipped');
+    // The trigger names the drill it started and its run (for report --run-id and audit verify --run-id).
+    const runId = (await env.client.workflow.getHandle(first.id).describe()).runId;
+    expect(triggered.stdout).toEqual([`triggered drill-${rb.name}: started ${first.id} (run ${runId})`]);
+    const again = captureIO();
+    expect(await exec(['drill', 'trigger', file], again)).toBe(0);
+    expect(again.stdout).toEqual([`triggered drill-${rb.name}: skipped, drill ${first.id} is running`]);
+    expect((await env.client.schedule.getHandle(`drill-${rb.name}`).describe()).info.numActionsSkippedOverlap).toBe(1);
 
     const drill = await drillOutcome(env.client, first.id);
     expect(drill.phase).toBe('completed');

@@ -685,7 +685,10 @@ const ROWS: Row[] = [
     code: 0,
     condition: 'its schedule exists (its drill starts on a queue no worker polls)',
     run: async () => cli(['drill', 'trigger', (await triggered()).name]),
-    first: async () => out(`triggered ${(await triggered()).id} (skipped if a drill of it is running)`),
+    check: async (r) => {
+      const { id, name } = await triggered();
+      expect(r.out).toEqual([expect.stringMatching(new RegExp(String.raw`^triggered ${id}: started drill-${name}-scheduled-\S+ \(run [0-9a-f-]{36}\)$`))]);
+    },
   },
   ...(['pause', 'unpause', 'trigger', 'delete'] as const).map((verb): Row => ({ command: `drill ${verb}`, code: 4, condition: 'no schedule for the runbook', run: () => cli(['drill', verb, `xc-nothing-${process.pid}`]), first: async () => err(`drover: no drill schedule for xc-nothing-${process.pid}`) })),
   { command: 'drill pause', code: 2, condition: 'neither a runbook file nor a runbook name', run: () => cli(['drill', 'pause', 'Not A Name']), first: async () => err('drover: invalid arguments') },

@@ -78,6 +78,30 @@ async function onSchedule(name: string, fn: (id: string) => Promise<void>): Prom
 }
 
 /** `drover drill run|schedule|schedules|pause|unpause|trigger|delete|history`. */
+/** How long `drill trigger` waits for the schedule to report the action it took (Temporal takes it asynchronously). */
+const TRIGGER_WAIT_MS = 10_000;
+
+/**
+ * Trigger the schedule (overlap SKIP) and say what came of it: the drill it started (workflow and run id, for
+ * `drover report --run-id` and `audit verify --run-id`), or that it was skipped because a drill of it runs.
+ */
+async function triggerDrill(client: Client, id: string): Promise<string> {
+  const handle = client.schedule.getHandle(id);
+  const before = (await handle.describe()).info;
+  await handle.trigger(ScheduleOverlapPolicy.SKIP);
+  const deadline = Date.now() + TRIGGER_WAIT_MS;
+  for (;;) {
+    const info = (await handle.describe()).info;
+    const started = info.recentActions.find((a) => !before.recentActions.some((b) => b.action.workflow.firstExecutionRunId === a.action.workflow.firstExecutionRunId));
+    if (started) return `triggered ${id}: started ${started.action.workflow.workflowId} (run ${started.action.workflow.firstExecutionRunId})`;
+    if (info.numActionsSkippedOverlap > before.numActionsSkippedOverlap) {
+      const running = info.runningActions[0]?.workflow.workflowId;
+      return `triggered ${id}: skipped, ${running ? `drill ${running}` : 'a drill of it'} is running`;
+    }
+    if (Date.now() >= deadline) return `triggered ${id}: not reported within ${TRIGGER_WAIT_MS / 1000}s (see drover drill history)`;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 export function drillCommand(io: CliIO, setExit: SetExit): Command {
   const drill = new Command('drill').description('DR drills: a failover in drill mode, verification, automatic failback and a report');
 
@@ -199,7 +223,7 @@ export function drillCommand(io: CliIO, setExit: SetExit): Command {
   const manage: Array<[string, string, (client: Client, id: string) => Promise<string>]> = [
     ['pause', 'pause the runbook\'s drill schedule', async (c, id) => (await c.schedule.getHandle(id).pause('paused with drover drill pause'), `paused ${id}`)],
     ['unpause', 'resume the runbook\'s drill schedule', async (c, id) => (await c.schedule.getHandle(id).unpause('resumed with drover drill unpause'), `resumed ${id}`)],
-    ['trigger', 'start a scheduled drill now (skipped if one is running)', async (c, id) => (await c.schedule.getHandle(id).trigger(ScheduleOverlapPolicy.SKIP), `triggered ${id} (skipped if a drill of it is running)`)],
+    ['trigger', 'start a scheduled drill now (skipped if one is running); prints the drill\'s workflow and run ids', triggerDrill],
     ['delete', 'delete the runbook\'s drill schedule (running drills go on)', async (c, id) => (await c.schedule.getHandle(id).delete(), `deleted ${id}`)],
   ];
   for (const [name, description, fn] of manage) {
