@@ -419,7 +419,7 @@ const ROWS: Row[] = [
 
   // validate
   { command: 'validate', code: 0, condition: 'a valid runbook', run: async () => cli(['validate', (await files()).valid.file]), first: async () => out(`${(await files()).valid.file}: valid runbook "${(await files()).valid.name}" (${PRIMARY} -> ${STANDBY}, 3 records, 2 clusters, 1 database)`) },
-  { command: 'validate', code: 2, condition: 'an invalid runbook', run: async () => cli(['validate', (await files()).bad]), first: async () => err(`${(await files()).bad}:2:7 name: expected lower-case letters, digits and dashes, starting with a letter`) },
+  { command: 'validate', code: 2, condition: 'an invalid runbook', run: async () => cli(['validate', (await files()).bad]), first: async () => err(`${(await files()).bad}:1:1 regions: required`), check: async (r) => expect(r.err).toContain(`${(await files()).bad}:2:7 name: expected lower-case letters, digits and dashes, starting with a letter`) },
 
   // failover
   {
@@ -593,7 +593,7 @@ const ROWS: Row[] = [
         '  ✓ Stop running drills (a real failover takes precedence) +<t> <d>',
         '      no drill running',
         '  ✓ Preflight checks +<t> <d>',
-        '      5 checks passed',
+        '      7 checks passed',
         `waiting for approval at gate "failover": planned failover of ${name} ${PRIMARY} -> ${STANDBY}: ${REASON}`,
         '  approvals: 0 of 1 (none yet)',
         '  needed:    1 more, from: ic-priya, ic-arjun, sre-meera; not the requester ic-test',
