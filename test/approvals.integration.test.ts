@@ -487,6 +487,8 @@ describe('attacks on approvals by whoever may start a workflow', () => {
   test('given a requester proven with an identity the runbook does not list (any AWS account can make one), the run ends before its first step', async () => {
     const outsider = await sts.user('throwaway-outsider');
     const { runbook: rb, taskQueue } = await seeded('outsider', { required: 1 }, [people.priya.arn]);
+    // Its own endpoints (STS at the harness's verifier), not whatever test ran before it (the order is random).
+    useCli(taskQueue);
     await env.withWorker(taskQueue, async () => {
       const handle = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input(rb)] });
       const proof = await asCaller(outsider, () => proveRequester(env.client, handle.workflowId, handle.firstExecutionRunId)).then(() => '', (e: Error) => e.message);
