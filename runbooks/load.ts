@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { closest, distance } from 'fastest-levenshtein';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { runbookSchema, type Runbook } from './schema';
+import { didYouMean } from './suggest';
 
 /** One problem in a runbook: a path such as dns.records[1].routing, a message, and where it is in the file. */
 export interface RunbookProblem {
@@ -40,18 +40,6 @@ const errorMap: z.core.$ZodErrorMap = (iss) => {
   }
   return undefined;
 };
-
-/**
- * ` (did you mean "x"?)` when a known key is near enough to `key` to be what was meant: at most a third of
- * its characters different (2 at least, so a short key's transposition counts), case ignored; else ''.
- */
-export function didYouMean(key: string, known: readonly string[]): string {
-  if (known.length === 0) return '';
-  const lower = key.toLowerCase();
-  const byLower = new Map(known.map((k) => [k.toLowerCase(), k]));
-  const nearest = closest(lower, [...byLower.keys()]);
-  return distance(lower, nearest) <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${byLower.get(nearest)}"?)` : '';
-}
 
 /** Where the key `key` of the mapping at `path` is written, if it is. */
 function keyPosition(doc: Document, lines: LineCounter, path: readonly PropertyKey[], key: string | undefined): { line: number; col: number } | undefined {

@@ -1,6 +1,8 @@
 import ms from 'ms';
 import { z } from 'zod';
+import { AWS_REGIONS } from './aws-regions';
 import { isPinnedPrincipal, patternOutsideAccount, PINNED_SESSION, seatsAvailable, unpinnedRoles } from './principals';
+import { didYouMean } from './suggest';
 
 /** Quote a list of choices the way error messages show them: "a", "b" or "c". */
 function choices(values: readonly string[]): string {
@@ -21,9 +23,11 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, { error: (iss) => `expected ${choices(values)}, got ${describeValue(iss.input)}` });
 }
 
+// The shape of a region name (eusc-de-east-1 and us-isob-east-1 included); whether AWS has that region is a
+// cross-field check against AWS_REGIONS, so a region launched after this release can be listed in regions.unlisted.
 const awsRegion = z
   .string()
-  .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { error: 'expected an AWS region name such as ap-south-1' });
+  .regex(/^[a-z]{2,4}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { error: 'expected an AWS region name such as ap-south-1' });
 
 const name = z
   .string()
@@ -33,21 +37,28 @@ const name = z
 
 const identifier = z.string().min(1).max(255);
 
-/** A duration such as 30s, 5m or 1h, carried as milliseconds. */
-const duration = z.string().transform((text, ctx) => {
-  const value = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(text.trim()) ? ms(text.trim() as ms.StringValue) : undefined;
-  if (value === undefined || !Number.isFinite(value)) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 1h, got ${describeValue(text)}` });
-    return z.NEVER;
-  }
-  return value;
-});
+/**
+ * A duration such as 30s, 5m or 1h, carried as milliseconds. The pattern is for the JSON Schema (editors)
+ * only; the transform decides, with its own message.
+ */
+const duration = z
+  .string()
+  .meta({ description: 'a duration such as 30s, 5m or 1h', pattern: String.raw`^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$` })
+  .transform((text, ctx) => {
+    const value = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(text.trim()) ? ms(text.trim() as ms.StringValue) : undefined;
+    if (value === undefined || !Number.isFinite(value)) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 1h, got ${describeValue(text)}` });
+      return z.NEVER;
+    }
+    return value;
+  });
 
 const dnsName = z
   .string()
   .min(1)
   .max(253)
-  .regex(/^(\*\.)?([a-z0-9_]([a-z0-9-_]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9-_]{0,61}[a-z0-9_])?\.?$/i, {
+  // Letters of both cases spelled out, not the /i flag: the JSON Schema (drover schema) keeps a pattern, never its flags.
+  .regex(/^(\*\.)?([a-zA-Z0-9_]([a-zA-Z0-9-_]{0,61}[a-zA-Z0-9_])?\.)*[a-zA-Z0-9_]([a-zA-Z0-9-_]{0,61}[a-zA-Z0-9_])?\.?$/, {
     error: 'expected a DNS name such as api.example.com',
   })
   .transform((n) => n.replace(/\.$/, '').toLowerCase());
@@ -265,7 +276,12 @@ const baseSchema = z.strictObject({
         services: z.array(name).default([]),
       })
       .default({ services: [] }),
-    regions: z.strictObject({ primary: awsRegion, standby: awsRegion }),
+    regions: z.strictObject({
+      primary: awsRegion,
+      standby: awsRegion,
+      /** Region names AWS launched after this drover release (validation checks every other name against AWS's SDK's list). */
+      unlisted: z.array(awsRegion).optional(),
+    }),
     dns: z.strictObject({
       hostedZone: dnsName,
       records: z.array(record).min(1),
@@ -363,6 +379,19 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
 
   section(() => {
     if (pair.length === 2 && pair[0] === pair[1]) issue(['regions', 'standby'], `must differ from the primary region (${pair[0]})`);
+  });
+
+  // A well-formed name AWS does not have (ap-south-3, us-est-1) would fail only at the first call into it.
+  section(() => {
+    const unlisted = new Set(rb.regions.unlisted ?? []);
+    const known = (at: (string | number)[], region: unknown) => {
+      if (typeof region !== 'string' || !awsRegion.safeParse(region).success || AWS_REGIONS.includes(region) || unlisted.has(region)) return;
+      issue(at, `${region} is not an AWS region drover knows${didYouMean(region, AWS_REGIONS)}; if AWS launched it after this release, list it under regions.unlisted`);
+    };
+    known(['regions', 'primary'], rb.regions.primary);
+    known(['regions', 'standby'], rb.regions.standby);
+    section(() => known(['audit', 's3', 'region'], rb.audit?.s3?.region));
+    section(() => known(['rebuild', 'backend', 'region'], rb.rebuild?.backend.type === 's3' ? rb.rebuild.backend.region : undefined));
   });
 
   section(() =>

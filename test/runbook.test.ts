@@ -5,7 +5,10 @@ import { parseDocument, type Document } from 'yaml';
 import { exec } from '../cli/main';
 import { EXIT } from '../cli/io';
 import { databasesOf } from '../runbooks/databases';
-import { didYouMean, parseRunbook, type RunbookProblem } from '../runbooks/load';
+import { parseRunbook, type RunbookProblem } from '../runbooks/load';
+import { didYouMean } from '../runbooks/suggest';
+import { AWS_REGIONS } from '../runbooks/aws-regions';
+import { sdkRegions } from '../tools/aws-regions';
 import { runbookDigest } from '../runbooks/source';
 
 const APNAKART = readFileSync(join(__dirname, '..', 'runbooks', 'apnakart.yaml'), 'utf8');
@@ -239,6 +242,18 @@ const badRunbooks: BadCase[] = [
     message: 'expected an AWS region name such as ap-south-1',
   },
   {
+    what: 'a misspelt region (shaped like one, but not among AWS SDK regions)',
+    edit: (d) => d.setIn(['audit'], d.createNode({ s3: { bucket: 'apnakart-audit', region: 'us-est-1' } })),
+    path: 'audit.s3.region',
+    message: 'us-est-1 is not an AWS region drover knows (did you mean "us-east-1"?); if AWS launched it after this release, list it under regions.unlisted',
+  },
+  {
+    what: 'a state bucket in a region AWS does not have, with nothing near it',
+    edit: (d) => d.setIn(['rebuild', 'backend'], d.createNode({ type: 's3', bucket: 'apnakart-state', region: 'zz-nowhere-9' })),
+    path: 'rebuild.backend.region',
+    message: 'zz-nowhere-9 is not an AWS region drover knows; if AWS launched it after this release, list it under regions.unlisted',
+  },
+  {
     what: 'a cluster in a third region',
     edit: (d) => d.setIn(['compute', 'clusters', 0, 'region'], 'eu-west-1'),
     path: 'compute.clusters[0].region',
@@ -454,6 +469,27 @@ describe('the redeploy hook\'s passEnv', () => {
   });
 });
 
+describe('region names', () => {
+  // The apnakart runbook moved to a region AWS has not launched (as far as this drover release knows).
+  const moved = APNAKART.replaceAll('ap-south-1', 'ap-south-9');
+
+  test('a region launched after this release is refused until the runbook lists it under regions.unlisted, then accepted', () => {
+    const refused = parseRunbook(moved);
+    expect(refused.ok ? [] : refused.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'regions.primary: ap-south-9 is not an AWS region drover knows (did you mean "ap-south-1"?); if AWS launched it after this release, list it under regions.unlisted',
+    ]);
+    const accepted = parseRunbook(moved.replace('  standby: ap-southeast-1    # Singapore', '  standby: ap-southeast-1\n  unlisted: [ap-south-9]'));
+    expect(accepted.ok ? accepted.runbook.regions : accepted.problems).toEqual({ primary: 'ap-south-9', standby: 'ap-southeast-1', unlisted: ['ap-south-9'] });
+  });
+
+  test('the committed list is exactly the regions of the installed AWS SDK (regenerate with npx tsx tools/aws-regions.ts)', () => {
+    expect([...AWS_REGIONS]).toEqual(sdkRegions().regions.map((r) => r.name));
+    // Every partition is there, the sovereign, isolated and GovCloud ones too, and no partition-wide pseudo-region.
+    expect(AWS_REGIONS).toEqual(expect.arrayContaining(['us-east-1', 'ap-south-1', 'cn-north-1', 'us-gov-west-1', 'eusc-de-east-1', 'us-isob-east-1']));
+    expect(AWS_REGIONS.filter((r) => r.endsWith('-global'))).toEqual([]);
+  });
+});
+
 describe('drover validate on a malformed runbook', () => {
   test.each(badRunbooks)('given $what, it reports $path and exits 2', async ({ edit, path, message }) => {
     const file = writeRunbook(edited(edit));
@@ -608,14 +644,15 @@ describe('drover validate on a file that is not a runbook', () => {
 
 describe('drover validate --json', () => {
   test('given a malformed runbook, it prints the problems as JSON on stdout and exits 2', async () => {
-    const file = writeRunbook(edited((d) => d.setIn(['version'], 2)));
+    const text = edited((d) => d.setIn(['version'], 2));
+    const file = writeRunbook(text);
     const { code, out, err } = await validate(file, '--json');
     expect(code).toBe(EXIT.USAGE);
     expect(err).toEqual([]);
     const parsed = JSON.parse(out.join('\n')) as { ok: boolean; problems: RunbookProblem[] };
     expect(parsed).toEqual({
       ok: false,
-      problems: [{ path: 'version', message: 'expected 1 (the only runbook version so far)', line: 3, col: 10 }],
+      problems: [{ path: 'version', message: 'expected 1 (the only runbook version so far)', line: locate(text, 'version: 2').line, col: 10 }],
     });
   });
 

@@ -11,6 +11,7 @@ import { promoteCommand } from './promote';
 import { rebuildCommand } from './rebuild';
 import { reportCommand } from './report';
 import { runsCommand } from './runs';
+import { schemaCommand } from './schema';
 import { statusCommand } from './status';
 import { validateCommand } from './validate';
 import { workerCommand } from './worker';
@@ -18,6 +19,6 @@ import { workerCommand } from './worker';
 
 /** Every drover command, one per file. */
 export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {
-  const commands = [validateCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, demoCommand, devCommand];
+  const commands = [validateCommand, schemaCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, demoCommand, devCommand];
   for (const command of commands) program.addCommand(command(io, setExit));
 }
