@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ReportInput } from '../reports/report';
-import { drillQuery, type DrillResult, type RunStatus } from '../contracts/run';
+import { drillQuery, rtoVerdict, type DrillResult, type RunStatus } from '../contracts/run';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK } from '../contracts/ids';
 import { CliError, EXIT, type CliIO, type ExitCode } from './io';
 import { renderStatus } from './render';
@@ -80,7 +80,7 @@ export function renderDrillOutcome(d: DrillResult): string[] {
   if (d.refusals) lines.push(...d.refusals.map((r) => `  refused: ${r}`));
   else if (d.failure) lines.push(`  ${d.failure}`);
   if (d.rollback?.length) lines.push(`  rolled back: ${d.rollback.join('; ')}`);
-  if (d.failover?.rto) lines.push(`  RTO ${(d.failover.rto.ms / 1000).toFixed(1)}s (objective ${d.objectives.rtoMs / 1000}s: ${d.failover.rto.met ? 'met' : 'missed'})`);
+  if (d.failover?.rto) lines.push(`  RTO ${(d.failover.rto.ms / 1000).toFixed(1)}s (objective ${d.objectives.rtoMs / 1000}s: ${rtoVerdict(d.failover.rto.met, d.failover.timeScale)})`);
   if (d.phase !== 'refused') lines.push(`  report: drover report ${d.workflowId} [--format md|json|html]`);
   return lines;
 }

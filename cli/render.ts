@@ -1,4 +1,4 @@
-import type { RunStatus, Step } from '../contracts/run';
+import { rtoVerdict, type RunStatus, type Step } from '../contracts/run';
 import { formatDuration } from '../contracts/duration';
 
 const ICON: Record<Step['status'], string> = { pending: '·', running: '▶', done: '✓', failed: '✗', skipped: '–' };
@@ -75,7 +75,7 @@ export function renderOutcome(s: RunStatus): string[] {
     lines.push(
       `RTO: ${formatDuration(s.rto.ms)} measured from trigger to verified traffic on ${s.targetRegion} ` +
         `(approval wait ${formatDuration(s.rto.gateWaitMs)}, excluding it ${formatDuration(s.rto.excludingGatesMs)}; ` +
-        `objective ${formatDuration(s.rto.objectiveMs)}: ${s.rto.met ? 'met' : 'MISSED'})`,
+        `objective ${formatDuration(s.rto.objectiveMs)}: ${rtoVerdict(s.rto.met, s.timeScale, 'MISSED')})`,
     );
   }
   if (s.rebuild?.apply) lines.push(`applied: ${s.rebuild.apply.applied.length} resources${s.rebuild.apply.alreadyApplied ? ' (already applied)' : ''}${s.rebuild.clusterArn ? `; cluster ${s.rebuild.clusterArn}` : ''}`);

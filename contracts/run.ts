@@ -35,6 +35,11 @@ export interface RunStatus {
   requestedBy: string;
   /** The runbook's recovery objectives, ms (reports judge against them). */
   objectives?: { rtoMs: number; rpoMs: number };
+  /**
+   * The --time-scale factor, when below 1: soaks and waits were compressed (demos and quick drills), so the
+   * measured RTO is shorter than a real run's and is never judged against the objective (`rto.met` false).
+   */
+  timeScale?: number;
   /** After a failure: what was undone, or deliberately kept, and the state the run left. */
   compensations?: string[];
   /** The head of the run's audit trail (SHA-256 chain) and its event count as written so far (live while running), and where its S3 copy is. */
@@ -173,3 +178,12 @@ export const statusQuery = defineQuery<RunStatus>('status');
 
 /** Live state of a drill. */
 export const drillQuery = defineQuery<DrillResult>('drill');
+
+/**
+ * How an RTO stands against its objective, in words: `met`, `missed` (or the caller's word for it), or, for a
+ * time-scaled run, `not judged (time-scaled ×0.01)`: its compressed soaks say nothing about a real run's RTO.
+ */
+export function rtoVerdict(met: boolean, timeScale: number | undefined, missed = 'missed'): string {
+  if (timeScale !== undefined && timeScale < 1) return `not judged (time-scaled ×${timeScale})`;
+  return met ? 'met' : missed;
+}

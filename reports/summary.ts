@@ -16,7 +16,10 @@ export function summary(r: Report): SummaryItem[] {
     {
       label: 'RTO',
       value: formatDuration(r.rto.ms),
-      detail: r.rto.ms === undefined ? `not reached (objective ${formatDuration(r.objectives.rtoMs)})` : `${r.rto.ms} ms, objective ${formatDuration(r.objectives.rtoMs)}${r.rto.run ? `, on the ${r.rto.run}` : ''}`,
+      detail:
+        r.rto.ms === undefined
+          ? `not reached (objective ${formatDuration(r.objectives.rtoMs)})`
+          : `${r.rto.ms} ms, objective ${formatDuration(r.objectives.rtoMs)}${r.rto.run ? `, on the ${r.rto.run}` : ''}${r.rto.timeScale !== undefined ? `; not judged: time-scaled ×${r.rto.timeScale}` : ''}`,
       ok: r.kind === 'promote' && r.rto.ms === undefined ? undefined : r.rto.met,
     },
     {

@@ -432,7 +432,7 @@ const ROWS: Row[] = [
     condition: 'the run completed (its gate approved with --as)',
     run: async () => (await trip()).completed,
     first: async () => started((await trip()).id, `planned failover of ${(await trip()).name} to ${STANDBY}`),
-    check: completedWith(() => new RegExp(String.raw`^RTO: \S+ measured from trigger to verified traffic on ${STANDBY} \(approval wait \S+, excluding it \S+; objective 15m00s: met\)$`)),
+    check: completedWith(() => new RegExp(String.raw`^RTO: \S+ measured from trigger to verified traffic on ${STANDBY} \(approval wait \S+, excluding it \S+; objective 15m00s: not judged \(time-scaled ×0\.01\)\)$`)),
   },
   { command: 'failover', code: 1, condition: 'the run failed (preflight: an alarm firing in the standby region)', run: async () => (await alarmed()).followed, first: async () => started((await alarmed()).id, `planned failover of ${(await alarmed()).rb.runbook.name} to ${STANDBY}`), check: async (r) => endedWith(`FAILED: ${await alarmedPreflight()}`)(r) },
   { command: 'failover', code: 2, condition: '--to is the primary region, not the standby', run: async () => cli(['failover', (await files()).valid.file, '--to', PRIMARY, ...RUN]), first: async () => err('drover: invalid options'), check: async (r) => expect(r.err[1]).toBe(`  --to: ${PRIMARY} is the primary region of ${(await files()).valid.name}; failover goes to the standby region ${STANDBY}`) },
@@ -624,7 +624,7 @@ const ROWS: Row[] = [
     check: async (r) => {
       const id = drillOf(r).workflowId;
       expect(drillOf(r).phase).toBe('completed');
-      expect(r.err.slice(-3)).toEqual([`drill ${id}: COMPLETED`, expect.stringMatching(/^ {2}RTO \S+ \(objective 900s: met\)$/), `  report: drover report ${id} [--format md|json|html]`]);
+      expect(r.err.slice(-3)).toEqual([`drill ${id}: COMPLETED`, expect.stringMatching(/^ {2}RTO \S+ \(objective 900s: not judged \(time-scaled ×0\.01\)\)$/), `  report: drover report ${id} [--format md|json|html]`]);
     },
   },
   {
@@ -702,7 +702,7 @@ const ROWS: Row[] = [
   { command: 'drill history', code: 5, condition: 'Temporal unreachable', run: offline(async () => ['drill', 'history', `xc-nothing-${process.pid}`]), first: async () => cannotReach },
 
   // report
-  { command: 'report', code: 0, condition: 'the report of a completed failback', run: async () => cli(['report', `failback-${(await trip()).name}`, '--trend', '0']), first: async () => out(`# Failback report: ${(await trip()).name} — PASS`) },
+  { command: 'report', code: 0, condition: 'the report of a completed failback', run: async () => cli(['report', `failback-${(await trip()).name}`, '--trend', '0']), first: async () => out(`# Failback report: ${(await trip()).name} — FAIL`), check: (r) => expect(r.out.join('\n')).toMatch(/^- ✗ rto: \d+ ms, not judged against the objective of 900000 ms: a time-scaled run \(×0\.01\), its soaks compressed$/m) },
   { command: 'report', code: 2, condition: 'an unknown --format', run: () => cli(['report', NONE, '--format', 'pdf']), first: async () => err('drover: invalid options') },
   { command: 'report', code: 4, condition: 'no such run', run: () => cli(['report', NONE]), first: async () => noRun(NONE) },
   { command: 'report', code: 5, condition: 'Temporal unreachable', run: offline(async () => ['report', NONE]), first: async () => cannotReach },

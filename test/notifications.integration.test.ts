@@ -139,7 +139,9 @@ describe('run notifications to the runbook SNS topic', () => {
     expectEnvelope(finished, rb, status, 'run.finished');
     const rto = status.rto?.ms ?? 0;
     expect(finished.subject).toBe(`drover: failover of ${rb.name} COMPLETED (RTO ${seconds(rto)})`);
-    expect(finished.body).toEqual(expect.objectContaining({ phase: 'completed', fromRegion: rb.regions.primary, targetRegion: STANDBY, requestedBy: 'ic-test', rto: expect.objectContaining({ ms: rto, met: true }) }));
+    expect(finished.body).toEqual(expect.objectContaining({ phase: 'completed', fromRegion: rb.regions.primary, targetRegion: STANDBY, requestedBy: 'ic-test', rto: { ms: rto, objectiveMs: 900_000, met: false, gateWaitMs: status.rto?.gateWaitMs, timeScale: 0.01 } }));
+    // Time-scaled (0.01): the summary never calls the RTO met.
+    expect(finished.body.summary).toContain(`(objective 15m00s: not judged (time-scaled ×0.01)).`);
     expect(JSON.stringify(messages)).not.toContain('AKIAIOSFODNN7EXAMPLE');
     expect(finished.body.reason).toContain('[redacted-access-key-id]');
 

@@ -6,7 +6,7 @@
  */
 import { auditExcerpt, buildReport, trendPoint, type Report, type ReportInput, type ReportStep } from '../reports/report';
 import { lag, rpoByDatabase, summary, title, withReport } from '../reports/summary';
-import type { DatabaseOutcome, RunStatus, Step } from '../contracts/run';
+import { rtoVerdict, type DatabaseOutcome, type RunStatus, type Step } from '../contracts/run';
 
 const T0 = Date.UTC(2025, 2, 3, 10, 0, 0);
 const RTO_15M = 15 * 60_000;
@@ -565,5 +565,39 @@ describe('summary', () => {
       'Database promotion report: shop',
       'Cluster rebuild report: shop',
     ]);
+  });
+});
+
+describe('a time-scaled run (--time-scale below 1): its RTO is never judged against the objective', () => {
+  test('measured from timestamps, 155 s well inside 15 min: not met, the factor carried, the check failed with the reason, the report not passed', () => {
+    const r = buildReport(input([compact({ timeScale: 0.01 })]));
+    expect(r.rto).toEqual({ ms: 155_000, source: 'timestamps', run: 'failover', gateWaitMs: 30_000, excludingGatesMs: 125_000, objectiveMs: RTO_15M, met: false, timeScale: 0.01 });
+    expect(r.checks.find((c) => c.name === 'rto')).toEqual({ name: 'rto', passed: false, detail: '155000 ms, not judged against the objective of 900000 ms: a time-scaled run (×0.01), its soaks compressed' });
+    expect(r.passed).toBe(false);
+    expect(summary(r)[0]).toEqual({ label: 'RTO', value: '2m35s', detail: '155000 ms, objective 15m00s, on the failover; not judged: time-scaled ×0.01', ok: false });
+  });
+
+  test('recorded by the run: the same, and a run at scale 1 (or none) is judged as before', () => {
+    const recorded = (extra: Partial<RunStatus>) => compact({ rto: { ms: 155_000, gateWaitMs: 30_000, excludingGatesMs: 125_000, objectiveMs: RTO_15M, met: true }, ...extra });
+    expect(buildReport(input([recorded({ timeScale: 0.5 })])).rto).toEqual({ ms: 155_000, source: 'recorded', run: 'failover', gateWaitMs: 30_000, excludingGatesMs: 125_000, objectiveMs: RTO_15M, met: false, timeScale: 0.5 });
+    expect(buildReport(input([recorded({})])).rto).toEqual({ ms: 155_000, source: 'recorded', run: 'failover', gateWaitMs: 30_000, excludingGatesMs: 125_000, objectiveMs: RTO_15M, met: true });
+  });
+
+  test('traffic that never reached 100%: not measured, with the factor still shown', () => {
+    const r = buildReport(input([run([step('preflight', 0, 1_000), step('traffic-10', 1_000, 5_000)], { timeScale: 0.01 })]));
+    expect(r.rto).toEqual({ source: 'none', run: 'failover', gateWaitMs: 0, objectiveMs: RTO_15M, met: false, timeScale: 0.01 });
+  });
+});
+
+describe('rtoVerdict: the words every renderer uses', () => {
+  test.each([
+    [true, undefined, 'missed', 'met'],
+    [false, undefined, 'missed', 'missed'],
+    [false, undefined, 'MISSED', 'MISSED'],
+    [true, 1, 'missed', 'met'],
+    [true, 0.01, 'missed', 'not judged (time-scaled ×0.01)'],
+    [false, 0.5, 'MISSED', 'not judged (time-scaled ×0.5)'],
+  ])('met %s at scale %s (missed word %s): %s', (met, scale, missed, words) => {
+    expect(rtoVerdict(met, scale, missed)).toBe(words);
   });
 });

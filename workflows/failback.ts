@@ -67,6 +67,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     head: { kind: 'failback', mode: 'planned', fromRegion: standby, targetRegion: original, reason: input.reason, requestedBy: input.requestedBy },
     notifyAs: 'failback',
     drill: drill?.workflowId,
+    timeScale: scale,
     plan: [
       { id: 'assess', title: single ? `Assess ${original} and the old primary ${ids(primaryId)}` : `Assess ${original} and the old primaries ${ids(primaryId)}` },
       { id: 'protect-old-primary', title: single ? `Fence, snapshot and retire the old primary (${dbs[0].retention})` : 'Fence, snapshot and retire the old primaries (each per its retention)' },

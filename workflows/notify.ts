@@ -7,7 +7,7 @@ import { formatDuration } from '../contracts/duration';
 import { SEARCH_ATTRIBUTES, type ListedKind } from '../contracts/ids';
 import { failureMessage, failureType } from './failure';
 import { notifications } from './proxies';
-import type { DrillResult, NotificationEvent, NotificationRecord, RunStatus, Step } from '../contracts/run';
+import { rtoVerdict, type DrillResult, type NotificationEvent, type NotificationRecord, type RunStatus, type Step } from '../contracts/run';
 
 /**
  * Patch id: runs publish their events to the runbook's SNS topic and record their outcome as a search
@@ -222,7 +222,7 @@ export class Notifier {
     const outcome = s.phase === 'completed' ? `COMPLETED${s.rto ? ` (RTO ${duration(s.rto.ms)})` : ''}` : `${s.phase.toUpperCase()}${failed ? ` at ${failed.id}` : ''}`;
     const summary = [
       `${s.workflowId}: ${s.mode} ${s.kind} of ${s.runbook} ${s.fromRegion === s.targetRegion ? `in ${s.targetRegion}` : `${s.fromRegion} -> ${s.targetRegion}`} ${s.phase} after ${duration(endedAt - s.startedAt)}.`,
-      s.rto ? `RTO ${duration(s.rto.ms)} (objective ${duration(s.rto.objectiveMs)}: ${s.rto.met ? 'met' : 'missed'}).` : '',
+      s.rto ? `RTO ${duration(s.rto.ms)} (objective ${duration(s.rto.objectiveMs)}: ${rtoVerdict(s.rto.met, s.timeScale)}).` : '',
       s.error ? `${failed ? `Step ${failed.id} failed` : 'Error'}: ${s.error.message}` : '',
       s.compensations?.length ? `Left: ${s.compensations.join('; ')}` : '',
     ].filter(Boolean).join('\n');
@@ -238,7 +238,7 @@ export class Notifier {
         startedAt: new Date(s.startedAt).toISOString(),
         endedAt: new Date(endedAt).toISOString(),
         durationMs: endedAt - s.startedAt,
-        rto: s.rto && { ms: s.rto.ms, objectiveMs: s.rto.objectiveMs, met: s.rto.met, gateWaitMs: s.rto.gateWaitMs },
+        rto: s.rto && { ms: s.rto.ms, objectiveMs: s.rto.objectiveMs, met: s.rto.met, gateWaitMs: s.rto.gateWaitMs, ...(s.timeScale !== undefined ? { timeScale: s.timeScale } : {}) },
         rpo: s.rpo && { lagSeconds: s.rpo.lagSeconds, observedAt: s.rpo.observedAt },
         failedStep: failed?.id,
         error: s.error && { type: s.error.type, message: cut(s.error.message) },
@@ -253,7 +253,7 @@ export class Notifier {
     const outcome = d.phase === 'completed' ? `COMPLETED${rto ? ` (RTO ${duration(rto.ms)})` : ''}` : d.phase.toUpperCase();
     const summary = [
       `${d.workflowId}: ${d.trigger} drill of ${d.runbook} ${d.phase} after ${duration(endedAt - d.startedAt)}.`,
-      rto ? `RTO ${duration(rto.ms)} (objective ${duration(d.objectives.rtoMs)}: ${rto.met ? 'met' : 'missed'}).` : '',
+      rto ? `RTO ${duration(rto.ms)} (objective ${duration(d.objectives.rtoMs)}: ${rtoVerdict(rto.met, d.failover?.timeScale)}).` : '',
       d.refusals ? `Refused: ${d.refusals.join('; ')}` : d.failure ? d.failure : '',
       d.rollback?.length ? `Rolled back: ${d.rollback.join('; ')}` : '',
     ].filter(Boolean).join('\n');
@@ -267,7 +267,7 @@ export class Notifier {
         startedAt: new Date(d.startedAt).toISOString(),
         endedAt: new Date(endedAt).toISOString(),
         durationMs: endedAt - d.startedAt,
-        rto: rto && { ms: rto.ms, objectiveMs: rto.objectiveMs, met: rto.met },
+        rto: rto && { ms: rto.ms, objectiveMs: rto.objectiveMs, met: rto.met, ...(d.failover?.timeScale !== undefined ? { timeScale: d.failover.timeScale } : {}) },
         failoverId: d.failover ? d.failoverId : undefined,
         failbackId: d.failback ? d.failbackId : undefined,
         refusals: d.refusals,

@@ -69,6 +69,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     head: { kind: 'failover', mode, fromRegion, targetRegion, reason: input.reason, requestedBy: input.requestedBy },
     notifyAs: 'failover',
     drill: drill?.workflowId,
+    timeScale: scale,
     plan: [
       ...(drill ? [] : [{ id: 'preempt-drills', title: 'Stop running drills (a real failover takes precedence)' }]),
       { id: 'preflight', title: 'Preflight checks' },
@@ -263,7 +264,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     const endedAt = journal.get('verify').endedAt ?? Date.now();
     const gateWaitMs = journal.steps.filter((s) => s.gate && s.startedAt && s.endedAt).reduce((sum, s) => sum + ((s.endedAt ?? 0) - (s.startedAt ?? 0)), 0);
     const ms = endedAt - startedAt;
-    status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: ms <= rb.objectives.rto };
+    status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: scale >= 1 && ms <= rb.objectives.rto };
     return await run.complete({ after: { phase: 'completed', rtoMs: ms, rpo: status.rpo } });
   } catch (err) {
     return run.fail(err, { compensations: () => leftState(journal, status, targetRegion) });

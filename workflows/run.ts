@@ -51,6 +51,8 @@ export interface RunOpening {
   objectives: boolean;
   /** Kind-specific parts of the record (a rebuild's own record). */
   record?: Pick<RunStatus, 'rebuild'>;
+  /** The --time-scale factor; below 1 the record says so (`timeScale`) and no RTO of the run is judged met. */
+  timeScale?: number;
   /** The run.start audit event. */
   start: { detail: string; after: Record<string, unknown> };
 }
@@ -84,6 +86,7 @@ export class Run {
       requestedBy: o.head.requestedBy,
       ...(o.objectives ? { objectives: { rtoMs: o.rb.objectives.rto, rpoMs: o.rb.objectives.rpo } } : {}),
       ...(o.drill ? { drill: o.drill } : {}),
+      ...(o.timeScale !== undefined && o.timeScale < 1 ? { timeScale: o.timeScale } : {}),
       startedAt: info.runStartTime.getTime(),
       phase: 'running',
       decisions: gates?.decisions ?? [],

@@ -11,6 +11,7 @@ import { buildReport } from '../../reports/report';
 import { MemoryRunbookSource } from '../../runbooks/source';
 import { renderHtml } from '../../reports/render';
 import { approveUpdate } from '../../contracts/messages';
+import { rtoVerdict } from '../../contracts/run';
 import type { FailoverInput } from '../../workflows/regionFailover';
 import { awsConfig, loadRunbookOrThrow, withClient } from '../context';
 import { runReportInput } from '../drills';
@@ -140,7 +141,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
               },
             });
             io.out('== 5. result');
-            if (final.rto) io.out(`RTO ${(final.rto.ms / 1000).toFixed(1)}s (objective ${final.rto.objectiveMs / 1000}s: ${final.rto.met ? 'met' : 'missed'})`);
+            if (final.rto) io.out(`RTO ${(final.rto.ms / 1000).toFixed(1)}s (objective ${final.rto.objectiveMs / 1000}s: ${rtoVerdict(final.rto.met, final.timeScale)})`);
             const reportFile = path.join(droverHome(), 'reports', `${workflowId}-${runId.slice(0, 8)}.html`);
             fs.mkdirSync(path.dirname(reportFile), { recursive: true });
             fs.writeFileSync(reportFile, renderHtml(buildReport(runReportInput(final)), []));
