@@ -126,3 +126,29 @@ export async function anchorOf(client: Client, run: KnownRun, latest: string | u
   if (!audit.success) return { ...base, problem: `Temporal's record of run ${run.runId} holds a malformed audit head (${audit.error.issues[0].path.join('.') || 'audit'}: ${audit.error.issues[0].message})` };
   return { ...base, audit: audit.data };
 }
+
+/** A run and the child runs it started, as Temporal's history records them (depth-first, in start order). */
+export interface RunTreeNode {
+  workflowId: string;
+  runId: string;
+  /** 0 for the run asked for, 1 for its children, ... */
+  depth: number;
+}
+
+/**
+ * `workflowId` (run `runId`, by default the latest) and every child run it started, recursively: each
+ * `ChildWorkflowExecutionStarted` event of its history names a child's workflow id and run id. The history
+ * is Temporal's, which the workers cannot rewrite; a child that was initiated but never started has no trail.
+ */
+export async function runTree(client: Client, workflowId: string, runId?: string, depth = 0): Promise<RunTreeNode[]> {
+  const lookup = await lookupRun(client, workflowId, runId);
+  if (!lookup.found) throw new CliError(`no run ${workflowId}: ${lookup.reason}`, EXIT.NOT_FOUND);
+  const root: RunTreeNode = { workflowId, runId: lookup.run.runId, depth };
+  const history = await client.workflow.getHandle(workflowId, lookup.run.runId, { followRuns: false }).fetchHistory();
+  const nodes = [root];
+  for (const event of history.events ?? []) {
+    const child = event.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+    if (child?.workflowId && child.runId) nodes.push(...(await runTree(client, child.workflowId, child.runId, depth + 1)));
+  }
+  return nodes;
+}

@@ -2,6 +2,9 @@
  * DR drills end to end on the real Temporal dev server and moto: a full drill and its report,
  * every refusal, and a real failover that preempts a running drill.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { defaultAuditDir } from '../audit/jsonl-store';
 import { exec } from '../cli/main';
 import type { Report } from '../reports/report';
 import type { FailoverInput } from '../workflows/regionFailover';
@@ -11,6 +14,7 @@ import { captureIO, dbArn, describeTopology, emulatorConfig, eventually, onlyDat
 import { drillOutcome, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { startInterposer, type Interposer } from './harness/interpose';
+import { testTempDir } from './harness/servers';
 import { waitFor } from './harness/wait';
 
 const env = new IntegrationEnv();
@@ -85,6 +89,31 @@ test('a drill fails over with gates auto-approved, verifies, fails back to the o
     const history = captureIO();
     expect(await exec(['drill', 'history', rb.name, '--json'], history)).toBe(0);
     expect(JSON.parse(history.stdout.join('\n'))).toEqual([expect.objectContaining({ workflowId: drill.workflowId, rtoMs: report.rto.ms, passed: false })]);
+
+    // One command verifies the drill's trail and every child run's (found in Temporal's histories), each against its own record.
+    const tree = [drill.workflowId, drill.failoverId, `${drill.failoverId}-promote`, drill.failbackId, `${drill.failbackId}-switchover`];
+    const verified = captureIO();
+    expect(await exec(['audit', 'verify', drill.workflowId, '--children'], verified)).toBe(0);
+    expect(verified.stderr).toEqual([]);
+    expect(verified.stdout.filter((l) => l.startsWith('audit of '))).toEqual([
+      ...tree.map((id) => expect.stringMatching(new RegExp(`^audit of ${id} verified: \\d+ events, head [0-9a-f]{64}$`))),
+      `audit of ${drill.workflowId} and its 4 child runs: all 5 trails verified (${tree.join(', ')})`,
+    ]);
+
+    // A copy of the trails with one event of the promotion's rewritten: that trail fails, named; the other four still verify.
+    const dir = testTempDir('drill-audit-');
+    fs.cpSync(defaultAuditDir(), dir, { recursive: true });
+    const promoteDir = path.join(dir, rb.name, `${drill.failoverId}-promote`);
+    const [trailFile] = fs.readdirSync(promoteDir);
+    const lines = fs.readFileSync(path.join(promoteDir, trailFile), 'utf8').trimEnd().split('\n');
+    lines[0] = JSON.stringify({ ...(JSON.parse(lines[0]) as object), detail: 'rewritten by an attacker' });
+    fs.writeFileSync(path.join(promoteDir, trailFile), `${lines.join('\n')}\n`);
+    const promoteRun = trailFile.replace(/\.jsonl$/, '');
+    const tampered = captureIO();
+    expect(await exec(['audit', 'verify', drill.workflowId, '--children', '--dir', dir], tampered)).toBe(1);
+    expect(tampered.stdout.filter((l) => l.startsWith('audit of ')).map((l) => l.split(' ')[2])).toEqual(tree.filter((id) => id !== `${drill.failoverId}-promote`));
+    expect(tampered.stderr[0]).toBe(`drover: audit of ${drill.failoverId}-promote FAILED verification (run ${promoteRun})`);
+    expect(tampered.stderr.slice(-2)).toEqual([`drover: audit of ${drill.workflowId} and its 4 child runs: 1 of 5 trails FAILED verification`, `  ${drill.failoverId}-promote (run ${promoteRun})`]);
   });
 });
 

@@ -9,7 +9,7 @@ import { renderAuditCsv, renderAuditJson, renderAuditMarkdown, renderTimeline, t
 import { defaultAuditDir, JsonlStore } from '../../audit/jsonl-store';
 import { S3Store, type S3Tamper } from '../../audit/s3-store';
 import { AuditStoreError, type AuditStore } from '../../audit/store';
-import { anchorOf, lookupRun, type AnchoredRun, type RecordedAudit } from '../audit-runs';
+import { anchorOf, lookupRun, runTree, type AnchoredRun, type RecordedAudit } from '../audit-runs';
 import { awsConfig, withClient } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions } from '../options';
@@ -40,9 +40,11 @@ const verifyOptions = z
     ...storeOptions,
     head: z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected a 64-character hex SHA-256 (the audit head in the run\'s record or report)' }).optional(),
     events: z.coerce.number({ error: 'expected a number' }).int({ error: 'expected a whole number' }).min(1, { error: 'expected at least 1' }).optional(),
+    children: z.boolean().optional(),
   })
   .superRefine((o, ctx) => {
     if (o.events !== undefined && o.head === undefined) ctx.addIssue({ code: 'custom', path: ['events'], message: 'needs --head: a count alone cannot tell a rewritten chain from the original' });
+    if (o.children && o.head !== undefined) ctx.addIssue({ code: 'custom', path: ['children'], message: "not with --head: a head anchors one run, and each child run is anchored by its own Temporal record" });
   });
 
 type StoreOptions = z.output<typeof showOptions>;
@@ -208,6 +210,30 @@ async function anchoring(run: string, o: VerifyOptions): Promise<Anchoring> {
   };
 }
 
+/**
+ * `--children`: the run and every child run it started (a drill's failover and failback, a failover's
+ * promotions), each verified as `verify` verifies one run, against its own Temporal record. Every trail is
+ * checked even after one fails; the command fails (1) when any did, naming each.
+ */
+async function verifyTree(run: string, o: VerifyOptions, io: CliIO): Promise<void> {
+  const runs = await withClient((client) => runTree(client, run, o.runId));
+  const failed: string[] = [];
+  for (const r of runs) {
+    try {
+      await verifyTrail(r.workflowId, { ...o, runId: r.runId, children: false }, io);
+    } catch (e) {
+      if (!(e instanceof CliError)) throw e;
+      io.err(`drover: ${e.message}`);
+      e.lines.forEach((l) => io.err(`  ${l}`));
+      failed.push(`${r.workflowId} (run ${r.runId})`);
+    }
+  }
+  const children = runs.length - 1;
+  const with_ = `${run} and its ${plural(children, 'child run')}`;
+  if (failed.length > 0) throw new CliError(`audit of ${with_}: ${failed.length} of ${runs.length} trails FAILED verification`, EXIT.FAILED, failed);
+  io.out(`audit of ${with_}: all ${runs.length} trails verified (${runs.map((r) => r.workflowId).join(', ')})`);
+}
+
 /** Verify a run's trail against its anchors, and against the S3 Object Lock copy its record names. */
 async function verifyTrail(run: string, o: VerifyOptions, io: CliIO): Promise<void> {
   const a = await anchoring(run, o);
@@ -291,6 +317,10 @@ unless the head (and count) from the run's report is given: --run-id ID --head H
 Temporal is asked in every case, so that a run it knows is never checked against a head given by hand
 alone; when it cannot be reached, verify exits 5.
 
+With --children, the run's child runs are found in its Temporal history (each ChildWorkflowExecutionStarted
+event, recursively) and each trail is verified against its own record: one command for a drill with its
+failover, failback and their promotions. Every trail is checked; the command fails if any does.
+
 Exit codes: 0 verified; 1 verification failed (each problem on its own line); 2 bad options;
 4 no such run; 5 Temporal or AWS unreachable, or no worker answered for a running run.`;
 
@@ -327,9 +357,11 @@ export function auditCommand(io: CliIO, setExit: SetExit): Command {
     .option('--run-id <id>', 'a particular run of the workflow id (default: the latest Temporal has)')
     .option('--head <hash>', "the audit head from the run's report: an anchor when Temporal no longer has the run")
     .option('--events <n>', 'the event count from the same report (with --head)')
+    .option('--children', "also every child run it started (a drill's failover and failback, a failover's promotions), each against its own record")
     .addHelpText('after', VERIFY_HELP)
     .action(async (run: string, raw: unknown) => {
-      await verifyTrail(run, parseOptions(verifyOptions, raw), io);
+      const o = parseOptions(verifyOptions, raw);
+      await (o.children ? verifyTree(run, o, io) : verifyTrail(run, o, io));
       setExit(EXIT.OK);
     });
 
