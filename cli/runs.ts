@@ -115,7 +115,30 @@ export async function fetchStatus(client: Client, workflowId: string, runId?: st
     what: 'run',
     runId,
   });
-  return { status: record, closed, progress: closed ? [] : activityProgress(description) };
+  return { status: record, closed, progress: closed ? [] : [...activityProgress(description), ...(await childProgress(client, description))] };
+}
+
+/**
+ * What the run's open child runs are doing (a failover's promotion waiting for ReplicaLag 0): each child's
+ * id and run, its running step, and its own progress lines (its children's too), so the parent's status
+ * shows the wait instead of only "▶ Promote replica". Temporal's description lists the pending children.
+ */
+async function childProgress(client: Client, description: WorkflowExecutionDescription): Promise<string[]> {
+  const lines: string[] = [];
+  for (const child of description.raw.pendingChildren ?? []) {
+    const id = child.workflowId;
+    if (!id) continue;
+    try {
+      const { status, progress } = await fetchStatus(client, id, child.runId || undefined);
+      const step = status.steps.find((s) => s.status === 'running');
+      lines.push(`child ${id} (run ${status.runId}): ${step ? `▶ ${step.title}` : status.phase}`);
+      lines.push(...progress.map((p) => `child ${id}: ${p}`));
+    } catch (e) {
+      // Started a moment ago (no worker has run it yet), or just closed: the parent's own steps say the rest.
+      lines.push(`child ${id}: not readable now (${e instanceof CliError ? e.message : (e as Error).message})`);
+    }
+  }
+  return lines;
 }
 
 /** Exit code for a run's final phase. */

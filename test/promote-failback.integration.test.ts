@@ -146,6 +146,36 @@ describe('promoteReplica', () => {
   });
 });
 
+describe("a parent run's status shows its children's waits", () => {
+  test("drover status of a failover shows its promotion child's id and run, running step and wait (ReplicaLag not yet 0), not only the parent's step", async () => {
+    const { runbook: rb, taskQueue } = await env.seeded('ak-childwait', [NO_GATES, [['database', 'lagZeroTimeout'], '10m']]);
+    const replica = onlyDatabase(rb).replica.identifier;
+    env.lag.set(replica, 20);
+    useCli(taskQueue);
+    await env.withWorker(taskQueue, async () => {
+      const parentId = `failover-${rb.name}`;
+      const childId = `${parentId}-promote`;
+      const parent = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: parentId, args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'child wait test', requestedBy: 'ic-test', options: { timeScale: 0.01 } }] });
+      const child = env.client.workflow.getHandle(childId);
+      await eventually(async () => (await child.query<RunStatus>('status').catch(() => undefined))?.currentStep === 'wait-lag-zero', 'the promotion child at its lag wait');
+      // The child's heartbeat (what it waits for) reaches Temporal with its first poll.
+      const shown = await eventually(async () => {
+        const io = captureIO();
+        expect(await exec(['status', parentId], io)).toBe(0);
+        return io.stdout.some((l) => l.startsWith(`      … child ${childId}: waiting for`)) ? io.stdout : undefined;
+      }, "the child's wait in the parent's status");
+      const childRun = (await child.describe()).runId;
+      const at = shown.findIndex((l) => l.includes(`child ${childId} (run`));
+      expect(shown[at - 1]).toMatch(/^ {2}▶ Promote /);
+      expect(shown.slice(at, at + 2)).toEqual([
+        `      … child ${childId} (run ${childRun}): ▶ Wait for replica lag 0 on ${replica}`,
+        expect.stringMatching(new RegExp(`^      … child ${childId}: waiting for ReplicaLag of ${replica} to reach 0: (lag 20s at \\S+|no datapoint yet)$`)),
+      ]);
+      await parent.terminate('test done');
+    });
+  });
+});
+
 describe('failback', () => {
   test('given a completed planned failover, failback returns the original roles, weights and capacities, and a second failover then works', async () => {
     const { file, runbook: rb, taskQueue } = await env.seeded('ak-trip');
