@@ -14,6 +14,7 @@ import path from 'node:path';
 import { CloudWatch, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../cli/worker';
 import type { AwsConfig } from '../aws/clients';
 import { pointProbesAt, startRegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
@@ -194,7 +195,7 @@ export async function concurrencyBench(opts: { runs: number; drills: number; sca
   const many = Array.from({ length: N }, (_, i) => uniqueVariant(base, `conc${String(i).padStart(2, '0')}`));
   const feeder = startSharedLagFeeder(moto.endpoint, [solo, ...many]);
   const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silent });
+  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: silent });
   const bundleFile = path.join(dir, 'workflow-bundle.js');
   fs.writeFileSync(bundleFile, bundle.code);
   const connection = await Connection.connect({ address: temporal.address });

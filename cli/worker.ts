@@ -1,7 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { workerLogFunction } from './worker-log';
 import { resolveTofu } from '../tools/tofu';
+
+/** The workflow interceptor modules every worker and bundle includes (the failure type on the worker's log). */
+export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/log-interceptors')];
 
 export interface WorkerSetup {
   address: string;
@@ -24,7 +28,8 @@ export async function createWorker(setup: WorkerSetup): Promise<{ worker: Worker
     namespace: setup.namespace ?? 'default',
     taskQueue: setup.taskQueue,
     activities: createActivities({ ...setup.deps, iac: { ...setup.deps.iac, binary: setup.deps.iac?.binary ?? resolveTofu }, temporal: () => client }),
-    ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    // A prebuilt bundle carries the interceptor module itself (workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES).
+    ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
   });
   return {
     worker,
@@ -35,11 +40,14 @@ export async function createWorker(setup: WorkerSetup): Promise<{ worker: Worker
   };
 }
 
-/** Log only warnings and errors from the Temporal runtime (DROVER_LOG_LEVEL overrides); call before any worker exists. */
+/**
+ * Log only warnings and errors from the Temporal runtime (DROVER_LOG_LEVEL overrides), expected refusals as one
+ * line each (cli/worker-log.ts); call before any worker exists.
+ */
 export function quietRuntime(): void {
   const level = (process.env.DROVER_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
   try {
-    Runtime.install({ logger: new DefaultLogger(level) });
+    Runtime.install({ logger: new DefaultLogger(level, workerLogFunction) });
   } catch {
     // Already installed in this process (e.g. under tests): keep the existing runtime.
   }

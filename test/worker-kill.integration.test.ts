@@ -178,3 +178,31 @@ test('given three databases and a worker killed with SIGKILL while all three pro
     expect(after.writer).toBe(after.replica.endpoint);
   }
 }, 300_000);
+
+test('a worker process logs a run refused at preflight as one line naming the run and every problem, with no stack trace', async () => {
+  const name = `ak-refused-${process.pid}`;
+  // A probe on port 9 (one fetch refuses to use: "bad port"): the preflight refuses the failover before anything changes.
+  const { runbook: rb } = writeRunbook({ name, unique: true, set: [[['approvals', 'gates'], []], [['health', 'probes', 'ap-southeast-1'], [{ name: 'api', url: 'http://127.0.0.1:9/health' }]]] });
+  await seedRunbook(rb, emulatorConfig(moto.endpoint));
+  const feeder = startLagFeeders({ endpoint: moto.endpoint, rb, lagSeconds: 0, everyMs: 300 });
+  const taskQueue = `tq-${rb.name}`;
+  const worker = startWorkerProcess(taskQueue, moto.endpoint);
+  let stderr = '';
+  worker.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    const handle = await client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbookRef: refOf(rb), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'log test', requestedBy: 'ic-test' }] });
+    await expect(handle.result()).rejects.toThrow();
+    const lines = await waitFor(() => {
+      const found = stderr.split('\n').filter((l) => l.includes(`failover-${rb.name}`));
+      return found.some((l) => l.includes('Workflow failed')) ? found : undefined;
+    }, { what: "the worker's log line for the refused run" });
+    const runId = handle.firstExecutionRunId;
+    expect(lines.filter((l) => l.includes('Workflow failed'))).toEqual([
+      expect.stringMatching(new RegExp(String.raw`^\S+Z \[WARN\] Workflow failed: failover-${rb.name} \(regionFailover\) run ${runId}: PreflightFailed: preflight failed, nothing was changed: - target probes: probe api \(http://127\.0\.0\.1:9/health\) in ap-southeast-1: bad port$`)),
+    ]);
+    expect(stderr).not.toMatch(/^\s+at /m);
+  } finally {
+    feeder.stop();
+    worker.kill('SIGTERM');
+  }
+});

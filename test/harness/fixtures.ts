@@ -8,6 +8,7 @@ import { Route53 } from '@aws-sdk/client-route-53';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../cli/worker';
 import { parseDocument } from 'yaml';
 import type { AwsConfig } from '../../aws/clients';
 import type { CliIO } from '../../cli/io';
@@ -129,7 +130,7 @@ export function captureIO(): CliIO & { stdout: string[]; stderr: string[]; all()
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } });
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } });
   return bundle;
 }
 
