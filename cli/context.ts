@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { awsConfigFromEnv, type AwsConfig } from '../aws/clients';
-import { resolveEndpoints } from '../config/endpoints';
+import { currentAwsTarget, describeAwsTarget, resolveEndpoints, type AwsTarget } from '../config/endpoints';
 import { formatProblems, loadRunbookFile, parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import { runbookRef, type RunbookRef } from '../runbooks/source';
@@ -31,11 +31,24 @@ export function loadRunbookForRun(file: string): { runbook: Runbook; ref: Runboo
   return { runbook: result.runbook, ref: runbookRef(result.runbook.name, text) };
 }
 
-/** AWS configuration: the environment, else the embedded stack's emulator when `drover dev up` runs. */
-export function awsConfig(): AwsConfig {
-  const { awsEndpoint } = resolveEndpoints();
+/**
+ * AWS configuration, by the emulator rule (config/endpoints.ts resolveAwsTarget): AWS_ENDPOINT_URL; else
+ * DROVER_PROFILE (dev: the dev stack's moto, aws: real AWS); else the dev stack's moto only when this machine
+ * has no real AWS configuration. Refused (exit 2) when the dev stack runs beside a real configuration and
+ * nothing says which is meant, or when DROVER_PROFILE is wrong.
+ */
+export function awsConfig(target: AwsTarget = currentAwsTarget()): AwsConfig {
+  if (target.kind === 'invalid') throw new CliError('invalid options', EXIT.USAGE, [target.problem]);
+  if (target.kind === 'ambiguous') {
+    throw new CliError(`which AWS? ${describeAwsTarget(target)}`, EXIT.USAGE, [
+      "DROVER_PROFILE=dev: use the dev stack's emulator",
+      'DROVER_PROFILE=aws: use real AWS (the dev stack keeps running)',
+      'or name an endpoint with AWS_ENDPOINT_URL',
+    ]);
+  }
   const env = { ...process.env };
-  if (!env.AWS_ENDPOINT_URL && awsEndpoint) env.AWS_ENDPOINT_URL = awsEndpoint;
+  if (target.kind === 'dev-stack') env.AWS_ENDPOINT_URL = target.endpoint;
+  if (target.kind === 'aws') delete env.AWS_ENDPOINT_URL;
   return awsConfigFromEnv(env);
 }
 

@@ -755,6 +755,7 @@ const ROWS: Row[] = [
   // worker (it runs until stopped: only its refusals end it)
   { command: 'worker', code: 2, condition: 'an unknown --iac-stack', run: () => cli(['worker', '--iac-stack', 'pulumi']), first: async () => err('drover: invalid options') },
   { command: 'worker', code: 2, condition: '--runbooks is not a directory', run: () => cli(['worker', '--runbooks', '/nonexistent/runbooks']), first: async () => err('drover: invalid options') },
+  { command: 'worker', code: 2, condition: 'DROVER_PROFILE names no profile', run: () => cli(['worker'], { DROVER_PROFILE: 'prod' }), first: async () => err('drover: invalid options'), check: async (r) => expect(r.err[1]).toBe('  DROVER_PROFILE: expected "dev" (the dev stack\'s emulator) or "aws" (real AWS), got "prod"') },
 
   // dev (with TEMPORAL_ADDRESS and AWS_ENDPOINT_URL set, nothing of its own is started)
   { command: 'dev up', code: 0, condition: 'external servers named by the environment', run: () => cli(['dev', 'up']), first: async () => out(`temporal: using external ${testTemporalAddress()} (TEMPORAL_ADDRESS)`) },

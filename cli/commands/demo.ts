@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { createAwsClients } from '../../aws/clients';
 import { readDevState } from '../../config/dev-state';
-import { resolveEndpoints } from '../../config/endpoints';
+import { emulatorTarget, resolveEndpoints } from '../../config/endpoints';
 import { droverHome } from '../../config/home';
 import { buildReport } from '../../reports/report';
 import { MemoryRunbookSource } from '../../runbooks/source';
@@ -38,7 +38,7 @@ const DEFAULT_RUNBOOK = path.join(__dirname, '../../runbooks/apnakart.yaml');
 
 /** Refuse to seed anything but an emulator: the demo must never create resources in a real account. */
 function emulatorEndpoint(): string {
-  const endpoint = awsConfig().endpoint;
+  const endpoint = emulatorTarget().kind === 'invalid' ? undefined : awsConfig(emulatorTarget()).endpoint;
   if (!endpoint) {
     throw new CliError('no AWS emulator endpoint configured; the demo only seeds emulators', EXIT.USAGE, ['run `drover dev up`, or set AWS_ENDPOINT_URL to a moto or LocalStack endpoint']);
   }
@@ -63,7 +63,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
       const rb = loadRunbookOrThrow(file);
       const endpoint = emulatorEndpoint();
       const { seedRunbook } = await embeddedStack();
-      const actions = await seedRunbook(rb, awsConfig());
+      const actions = await seedRunbook(rb, awsConfig(emulatorTarget()));
       if (opts.json) io.out(JSON.stringify(actions, null, 2));
       else {
         for (const a of actions) if (a.action !== 'unchanged') io.out(`  ${a.action.padEnd(9)} ${a.resource}`);
@@ -97,7 +97,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
       const apps = await startRegionApps([loaded.regions.primary, loaded.regions.standby]);
       const rb = pointProbesAt(loaded, apps.apps);
       for (const app of Object.values(apps.apps)) io.out(`  local app for ${app.region} probes: ${app.baseUrl}`);
-      const actions = await seedRunbook(rb, awsConfig());
+      const actions = await seedRunbook(rb, awsConfig(emulatorTarget()));
       io.out(`  ${actions.filter((a) => a.action === 'created').length} resources created (zone, records, RDS primary + cross-region replica, EKS clusters, alarms)`);
 
       // The emulator does not replicate: publish each replica's ReplicaLag (caught up) as RDS would.
@@ -109,7 +109,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
       // The demo's worker holds the demo's runbook (its probes pointed at the local apps): runs name it, the worker runs its copy.
       const runbooks = new MemoryRunbookSource('demo');
       const runbookRef = runbooks.putRunbook(rb);
-      const { worker, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(awsConfig()), runbooks } });
+      const { worker, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(awsConfig(emulatorTarget())), runbooks } });
       const approver = rb.approvals.approvers[0];
       const workflowId = failoverWorkflowId(rb.name);
       try {

@@ -5,7 +5,7 @@ import { AWS_REGION_NAME } from '../../activities/identity';
 import { droverHome } from '../../config/home';
 import { DirectoryRunbookSource } from '../../runbooks/source';
 import { createAwsClients } from '../../aws/clients';
-import { resolveEndpoints } from '../../config/endpoints';
+import { currentAwsTarget, describeAwsTarget, resolveEndpoints } from '../../config/endpoints';
 import { awsConfig } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { namespace, taskQueue } from '../temporal';
@@ -20,6 +20,9 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
     .action(async (opts: { iacStack?: string; runbooks?: string }) => {
       const variant = opts.iacStack ?? process.env.DROVER_IAC_STACK ?? 'aws';
       if (variant !== 'aws' && variant !== 'terraform-data') throw new CliError('invalid options', EXIT.USAGE, [`--iac-stack: expected "aws" or "terraform-data", got "${variant}"`]);
+      // Where AWS calls go, decided (or refused) before anything else is checked.
+      const target = currentAwsTarget();
+      const config = awsConfig(target);
       const runbooksDir = path.resolve(opts.runbooks ?? process.env.DROVER_RUNBOOKS ?? path.join(droverHome(), 'runbooks'));
       if (!fs.existsSync(runbooksDir) || !fs.statSync(runbooksDir).isDirectory()) {
         throw new CliError('invalid options', EXIT.USAGE, [`--runbooks: ${runbooksDir} is not a directory; the worker runs only the runbooks it holds there (<name>.yaml)`]);
@@ -28,7 +31,6 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       const badRegion = stsRegions.find((r) => !AWS_REGION_NAME.test(r));
       if (badRegion) throw new CliError('invalid options', EXIT.USAGE, [`DROVER_STS_REGIONS: "${badRegion}" is not an AWS region name`]);
       const { temporalAddress } = resolveEndpoints();
-      const config = awsConfig();
       quietRuntime();
       const { worker, close } = await createWorker({
         address: temporalAddress,
@@ -37,7 +39,7 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
         deps: { aws: createAwsClients(config), iac: { variant, awsProviderVersion: process.env.DROVER_AWS_PROVIDER_VERSION }, runbooks: new DirectoryRunbookSource(runbooksDir), stsRegions },
         workflowBundle: process.env.DROVER_WORKFLOW_BUNDLE ? { codePath: process.env.DROVER_WORKFLOW_BUNDLE } : undefined,
       });
-      io.err(`drover worker on ${temporalAddress}, task queue ${taskQueue()}, AWS ${config.endpoint ?? 'default endpoints'}, rebuilds apply the ${variant} stack, runbooks from ${runbooksDir}`);
+      io.err(`drover worker on ${temporalAddress}, namespace ${namespace()}, task queue ${taskQueue()}; ${describeAwsTarget(target)}; rebuilds apply the ${variant} stack, runbooks from ${runbooksDir}`);
       const insecure = plainTextWarning(temporalAddress);
       if (insecure) io.err(insecure);
       const stop = () => worker.shutdown();
