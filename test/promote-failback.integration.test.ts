@@ -281,3 +281,78 @@ describe('failback', () => {
     expect(status.steps.find((s) => s.id === 'return-standby')?.status).toBe('pending');
   });
 });
+
+describe('drover failover --plan', () => {
+  test('prints each step (weights per record, node group sizes, database actions, the gate and who approves) and an RTO estimate, read against the live state, and makes only reads', async () => {
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-plan');
+    useCli(taskQueue);
+    process.env.AWS_ENDPOINT_URL = interposer.endpoint;
+    const mark = interposer.log().length;
+    const io = captureIO();
+    expect(await exec(['failover', file, '--to', STANDBY, '--plan'], io)).toBe(0);
+    expect(io.stderr).toEqual([]);
+    // Reads only: no change of records, sizes, instances or tags.
+    expect([...new Set(interposer.log().slice(mark).map((r) => r.operation))].sort()).toEqual(['DescribeCluster', 'DescribeDBInstances', 'DescribeNodegroup', 'GetMetricStatistics', 'ListHostedZonesByName', 'ListResourceRecordSets', 'ListTagsForResource']);
+
+    const zone = rb.dns.hostedZone;
+    const db = onlyDatabase(rb);
+    const cluster = `apnakart-singapore-${rb.name}`;
+    const out = io.stdout;
+    expect(out[0]).toBe(`plan: planned failover of ${rb.name} ${PRIMARY} -> ${STANDBY} (a plan only: nothing was changed)`);
+    // What is in place now, as read.
+    expect(out).toEqual(
+      expect.arrayContaining([
+        `  traffic: api.${zone} (weighted) ${PRIMARY} 100 / ${STANDBY} 0`,
+        `  traffic: static.${zone} (failover) ${PRIMARY} 100 / ${STANDBY} 0`,
+        `  compute: ${cluster} in ${STANDBY} is ACTIVE; general 2 nodes (ACTIVE), checkout 1 nodes (ACTIVE)`,
+        `  writer record db.${zone} -> ${db.primary.identifier}.aaaaaaaaaa.${PRIMARY}.rds.amazonaws.com`,
+      ]),
+    );
+    expect(out).toContainEqual(expect.stringMatching(new RegExp(`^  database main: ${db.replica.identifier} in ${STANDBY} is available, replica of ${db.primary.identifier}; ReplicaLag \\d+s at \\S+Z$`)));
+    // The steps: the gate and who approves, sizes, the database's actions, weights per record at each step.
+    const step = (title: string) => {
+      const at = out.findIndex((l) => l.endsWith(title) || l.includes(`${title}  [`) || l.includes(`${title} (parallel`));
+      const next = out.findIndex((l, i) => i > at && /^ {2}\d+\. /.test(l));
+      return out.slice(at, next < 0 ? undefined : next);
+    };
+    expect(step('Approval: failover')).toEqual(['  3. Approval: failover', '       1 approval from: ic-priya, ic-arjun, sre-meera; not the requester', '       timeout 1h00m, then abort']);
+    expect(step(`Scale ${STANDBY} compute to active capacity`)).toEqual([`  4. Scale ${STANDBY} compute to active capacity (parallel: act)`, `       ${cluster}/general: 2 -> 12 nodes (max 24)`, `       ${cluster}/checkout: 1 -> 6 nodes (max 12)`]);
+    expect(step(`Promote replica ${db.replica.identifier}`)).toEqual([
+      `  5. Promote replica ${db.replica.identifier} (parallel: act)`,
+      `       main: fence writes on ${db.primary.identifier} (security group apnakart-db-fence), wait for ReplicaLag 0 (at most 30.0s), promote ${db.replica.identifier}`,
+    ]);
+    expect(step(`Shift traffic to 10% ${STANDBY}, then soak`)).toEqual([
+      `  7. Shift traffic to 10% ${STANDBY}, then soak  [2m00s]`,
+      `       api.${zone} (weighted) ${PRIMARY} 90 / ${STANDBY} 10`,
+      `       www.${zone} (weighted) ${PRIMARY} 90 / ${STANDBY} 10`,
+      `       static.${zone} (failover) ${PRIMARY} 100 / ${STANDBY} 0`,
+      `       soak 2m00s: alarms OK and probes answering in ${STANDBY}`,
+    ]);
+    expect(step(`Shift traffic to 100% ${STANDBY}, then soak`)).toContain(`       static.${zone} (failover) ${PRIMARY} 0 / ${STANDBY} 100`);
+    expect(out[out.length - 1]).toBe(
+      'estimated RTO: 6m00s excluding approval waits (soaks only: no completed full-time failover of this runbook to measure the other steps on); not estimated: preempt-drills, preflight, scale-compute, promote-database, repoint-writer, verify',
+    );
+
+    // --json carries the same plan; an unplanned one promotes with the last lag seen and fences nothing.
+    const json = captureIO();
+    expect(await exec(['failover', file, '--to', STANDBY, '--plan', '--mode', 'unplanned', '--json'], json)).toBe(0);
+    const plan = JSON.parse(json.stdout.join('\n')) as { mode: string; steps: Array<{ id: string; actions: string[] }>; estimate: { rtoMs: number } };
+    expect(plan.mode).toBe('unplanned');
+    expect(plan.steps.map((s) => s.id)).toEqual(['preempt-drills', 'preflight', 'gate:failover', 'scale-compute', 'promote-database', 'repoint-writer', 'traffic-10', 'traffic-50', 'traffic-100', 'verify']);
+    expect(plan.steps[4].actions).toEqual([`main: promote ${db.replica.identifier} with the lag last observed (the primary region is not contacted)`]);
+    expect(plan.estimate.rtoMs).toBe(360_000);
+    expect([...new Set(interposer.log().slice(mark).map((r) => r.operation))].filter((op) => !/^(Describe|List|Get)/.test(op))).toEqual([]);
+    // Still where it was.
+    expect((await describeTopology(rb, env.moto.endpoint)).replicaPromotedTag).toBe(false);
+  });
+
+  test('a --to that is not the standby region is refused (exit 2) before anything is read', async () => {
+    const { file } = await env.seeded('ak-plan-to');
+    const io = captureIO();
+    const mark = interposer.log().length;
+    process.env.AWS_ENDPOINT_URL = interposer.endpoint;
+    expect(await exec(['failover', file, '--to', PRIMARY, '--plan'], io)).toBe(2);
+    expect(io.stderr[1]).toMatch(new RegExp(`^  --to: ${PRIMARY} is the primary region of ak-plan-to-\\d+-\\d+; failover goes to the standby region ${STANDBY}$`));
+    expect(interposer.log().slice(mark)).toEqual([]);
+  });
+});
