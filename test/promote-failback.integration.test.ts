@@ -346,6 +346,31 @@ describe('drover failover --plan', () => {
     expect((await describeTopology(rb, env.moto.endpoint)).replicaPromotedTag).toBe(false);
   });
 
+  test("after a completed full-time failover, the estimate adds that run's measured step times to the soaks, parallel steps once", async () => {
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-plan-measured', [NO_GATES, [['dns', 'shift', 'soak'], '1s']]);
+    useCli(taskQueue);
+    const done = (await env.withWorker(taskQueue, () =>
+      env.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'measure', requestedBy: 'ic-test' }] }),
+    )) as RunStatus;
+    expect(done.phase).toBe('completed');
+    const took = (id: string) => {
+      const s = done.steps.find((x) => x.id === id);
+      return (s?.endedAt ?? 0) - (s?.startedAt ?? 0);
+    };
+    const io = captureIO();
+    expect(await exec(['failover', file, '--to', STANDBY, '--plan', '--json'], io)).toBe(0);
+    const plan = JSON.parse(io.stdout.join('\n')) as { steps: Array<{ id: string; estimateMs?: number; estimateSource?: string }>; estimate: { rtoMs: number; measuredOn?: string; unknown: string[] } };
+    expect(plan.estimate.measuredOn).toBe(`failover-${rb.name} run ${done.runId}`);
+    expect(plan.estimate.unknown).toEqual([]);
+    const byId = Object.fromEntries(plan.steps.map((s) => [s.id, s]));
+    expect(byId.preflight).toMatchObject({ estimateMs: took('preflight'), estimateSource: 'measured' });
+    expect(byId['gate:failover'].estimateMs).toBeUndefined();
+    // Each traffic step: the larger of its soak (1 s) and what it took (shift plus soak).
+    expect(byId['traffic-10']).toMatchObject({ estimateMs: Math.max(1000, took('traffic-10')) });
+    const sequential = ['preempt-drills', 'preflight', 'repoint-writer', 'traffic-10', 'traffic-50', 'traffic-100', 'verify'].reduce((sum, id) => sum + (byId[id].estimateMs ?? 0), 0);
+    expect(plan.estimate.rtoMs).toBe(sequential + Math.max(took('scale-compute'), took('promote-database')));
+  });
+
   test('a --to that is not the standby region is refused (exit 2) before anything is read', async () => {
     const { file } = await env.seeded('ak-plan-to');
     const io = captureIO();
