@@ -1,7 +1,12 @@
 import { exec } from '../cli/main';
 import type { SeedAction } from '../infra/local/seed';
 import type { MotoServer } from '../infra/local/stack';
-import { captureIO, describeTopology, writeRunbook } from './harness/fixtures';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadRunbookFile } from '../runbooks/load';
+import { captureIO, describeTopology, latestReplicaLag, writeRunbook } from './harness/fixtures';
+import { testTempDir } from './harness/servers';
+import { waitFor } from './harness/wait';
 import { startOwnMoto } from './harness/servers';
 
 let moto: MotoServer;
@@ -52,5 +57,40 @@ describe('drover demo seed', () => {
     const io = captureIO();
     expect(await exec(['demo', 'seed', file], io)).toBe(2);
     expect(io.stderr.join('\n')).toContain('no AWS emulator endpoint configured; the demo only seeds emulators');
+  });
+
+  test('--serve: stand-ins answer the probes of a copy of the runbook written for the workers, ReplicaLag is published, and all of it stops on SIGINT', async () => {
+    const { file, runbook: rb } = writeRunbook({ name: 'ak-serve', unique: true });
+    process.env.AWS_ENDPOINT_URL = moto.endpoint;
+    const runbooks = testTempDir('serve-runbooks-');
+    process.env.DROVER_RUNBOOKS = runbooks;
+    const io = captureIO();
+    const serving = exec(['demo', 'seed', file, '--serve'], io);
+    const copy = path.join(runbooks, `${rb.name}.yaml`);
+    await waitFor(() => io.stdout.includes('serving; Ctrl-C stops the stand-ins and the feeder'), { what: 'the stand-ins to serve' });
+    expect(io.stdout).toContain(`runbook with its probes on the stand-ins: ${copy} (the workers' runbook directory)`);
+    expect(io.stdout).toContain(`next: drover worker (another terminal), then drover failover ${copy} --to ap-southeast-1 --reason "..."`);
+
+    // The copy is the runbook with only its probe URLs changed: each on a stand-in, path kept, answering 200.
+    const loaded = loadRunbookFile(copy);
+    if (!loaded.ok) throw new Error(`the copy does not validate: ${JSON.stringify(loaded.problems)}`);
+    const probes = Object.values(loaded.runbook.health.probes).flat();
+    expect(probes.length).toBeGreaterThan(0);
+    const original = Object.values(rb.health.probes).flat();
+    expect(probes.map((p) => new URL(p.url).pathname)).toEqual(original.map((p) => new URL(p.url).pathname));
+    for (const p of probes) {
+      expect(new URL(p.url).hostname).toBe('127.0.0.1');
+      expect((await fetch(p.url)).status).toBe(200);
+    }
+    expect({ ...loaded.runbook, health: { ...loaded.runbook.health, probes: {} } }).toEqual({ ...rb, health: { ...rb.health, probes: {} } });
+    // ReplicaLag 0 for the replica, as RDS would publish it.
+    const replica = rb.database?.replica.identifier ?? '';
+    await waitFor(async () => (await latestReplicaLag(moto.endpoint, 'ap-southeast-1', replica)) === 0, { what: 'ReplicaLag 0 published for the replica' });
+
+    process.emit('SIGINT');
+    expect(await serving).toBe(0);
+    expect(io.stdout[io.stdout.length - 1]).toBe('stopped');
+    await expect(fetch(probes[0].url)).rejects.toThrow();
+    expect(fs.existsSync(copy)).toBe(true);
   });
 });

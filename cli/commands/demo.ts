@@ -2,12 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Command } from 'commander';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { createAwsClients } from '../../aws/clients';
 import { readDevState } from '../../config/dev-state';
 import { emulatorTarget, resolveEndpoints } from '../../config/endpoints';
 import { droverHome } from '../../config/home';
 import { buildReport } from '../../reports/report';
+import { databasesOf, dbIn } from '../../runbooks/databases';
+import type { Runbook } from '../../runbooks/schema';
 import { MemoryRunbookSource } from '../../runbooks/source';
 import { renderHtml } from '../../reports/render';
 import { approveUpdate } from '../../contracts/messages';
@@ -45,6 +48,52 @@ function emulatorEndpoint(): string {
   return endpoint;
 }
 
+/**
+ * `demo seed --serve`: what a user's own runbook needs to run on the emulator. Stand-in apps answer its
+ * probes (one per region), a feeder publishes each database's ReplicaLag (0, caught up) in both regions as
+ * RDS would, and a copy of the runbook whose probe URLs point at the stand-ins (path and query kept) is
+ * written to the workers' runbook directory, so a run names it and `drover worker` holds the same file.
+ * Serves until SIGINT or SIGTERM, then stops the stand-ins and the feeder.
+ */
+async function serveStandIns(file: string, rb: Runbook, endpoint: string, io: CliIO): Promise<void> {
+  const { startRegionApps, startLagFeeders } = await embeddedStack();
+  const apps = await startRegionApps([rb.regions.primary, rb.regions.standby]);
+  const feeder = startLagFeeders({ endpoint, rb, regions: [rb.regions.primary, rb.regions.standby], lagSeconds: 0, everyMs: 1000 });
+  try {
+    const doc = parseDocument(fs.readFileSync(file, 'utf8'));
+    for (const [region, probes] of Object.entries(rb.health.probes)) {
+      probes.forEach((p, i) => {
+        const app = apps.apps[region];
+        if (!app) return;
+        const u = new URL(p.url);
+        doc.setIn(['health', 'probes', region, i, 'url'], `${app.baseUrl}${u.pathname}${u.search}`);
+      });
+    }
+    const dir = path.resolve(process.env.DROVER_RUNBOOKS ?? path.join(droverHome(), 'runbooks'));
+    fs.mkdirSync(dir, { recursive: true });
+    const copy = path.join(dir, `${rb.name}.yaml`);
+    fs.writeFileSync(copy, doc.toString());
+    for (const app of Object.values(apps.apps)) io.out(`stand-in app for ${app.region}'s probes: ${app.baseUrl}`);
+    io.out(`ReplicaLag 0 published every 1s for: ${databasesOf(rb).flatMap((d) => [rb.regions.primary, rb.regions.standby].map((r) => dbIn(rb, d, r))).join(', ')}`);
+    io.out(`runbook with its probes on the stand-ins: ${copy} (the workers' runbook directory)`);
+    io.out(`next: drover worker (another terminal), then drover failover ${copy} --to ${rb.regions.standby} --reason "..."`);
+    io.out('serving; Ctrl-C stops the stand-ins and the feeder');
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    io.out('stopped');
+  } finally {
+    feeder.stop();
+    await apps.stop();
+  }
+}
+
 const runOptions = z.object({
   runbook: z.string().default(DEFAULT_RUNBOOK),
   timeScale: z.coerce.number().positive().max(1).default(0.05),
@@ -59,7 +108,8 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
     .description('create in the emulator everything a runbook references (idempotent)')
     .argument('<runbook>', 'runbook YAML file')
     .option('--json', 'print what was created as JSON')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .option('--serve', "also start stand-in apps for the runbook's probes and a ReplicaLag feeder, write a copy of the runbook whose probes point at them into the workers' runbook directory, and serve until interrupted")
+    .action(async (file: string, opts: { json?: boolean; serve?: boolean }) => {
       const rb = loadRunbookOrThrow(file);
       const endpoint = emulatorEndpoint();
       const { seedRunbook } = await embeddedStack();
@@ -69,7 +119,9 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
         for (const a of actions) if (a.action !== 'unchanged') io.out(`  ${a.action.padEnd(9)} ${a.resource}`);
         const count = (k: string) => actions.filter((a) => a.action === k).length;
         io.out(`seeded ${rb.name} into ${endpoint}: ${count('created')} created, ${count('updated')} updated, ${count('unchanged')} unchanged`);
+        if (!opts.serve) io.out(`the emulator cannot reach ${rb.name}'s probes and publishes no ReplicaLag: \`drover demo seed ${file} --serve\` starts stand-ins for both and a copy of the runbook that uses them`);
       }
+      if (opts.serve) await serveStandIns(file, rb, endpoint, io);
       setExit(EXIT.OK);
     });
 
