@@ -144,15 +144,20 @@ function sendRaw(endpoint: URL, req: RawRequest, timeoutMs = 10_000): Promise<{ 
   });
 }
 
-/** Build every AWS client drover uses from one configuration; clients are cached per region. */
-export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecord) => void): AwsClients {
-  const cache = new Map<string, unknown>();
-  const common = (region: string) => ({
+/** An SDK client's options for `region` under `config` (its endpoint, credentials and attempts). */
+export function clientOptions(config: AwsConfig, region: string) {
+  return {
     region,
     endpoint: regionEndpoint(config, region) ?? config.endpoint,
     credentials: config.credentials,
     maxAttempts: config.maxAttempts ?? 3,
-  });
+  };
+}
+
+/** Build every AWS client drover uses from one configuration; clients are cached per region. */
+export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecord) => void): AwsClients {
+  const cache = new Map<string, unknown>();
+  const common = (region: string) => clientOptions(config, region);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every SDK client's stack, whatever its command types
   type AnyStack = { middlewareStack: { add(mw: any, opts: any): void } };
   function build<T extends AnyStack>(key: string, region: string, make: () => T, service: string): T {

@@ -421,6 +421,10 @@ const ROWS: Row[] = [
   { command: 'validate', code: 0, condition: 'a valid runbook', run: async () => cli(['validate', (await files()).valid.file]), first: async () => out(`${(await files()).valid.file}: valid runbook "${(await files()).valid.name}" (${PRIMARY} -> ${STANDBY}, 3 records, 2 clusters, 1 database)`) },
   { command: 'validate', code: 2, condition: 'an invalid runbook', run: async () => cli(['validate', (await files()).bad]), first: async () => err(`${(await files()).bad}:1:1 regions: required`), check: async (r) => expect(r.err).toContain(`${(await files()).bad}:2:7 name: expected lower-case letters, digits and dashes, starting with a letter`) },
 
+  // init
+  { command: 'init', code: 2, condition: 'the same region twice', run: () => cli(['init', '--name', 'shop', '--primary', PRIMARY, '--standby', PRIMARY, '--zone', 'shop.test', '--out', path.join(testTempDir('init-'), 'shop.yaml')]), first: async () => err('drover: invalid options'), check: async (r) => expect(r.err[1]).toBe('  --standby: must differ from --primary') },
+  { command: 'init', code: 4, condition: 'no such hosted zone in the account', run: () => cli(['init', '--name', 'shop', '--primary', PRIMARY, '--standby', STANDBY, '--zone', 'no-such-zone.test', '--out', path.join(testTempDir('init-'), 'shop.yaml')]), first: async () => err('drover: no hosted zone no-such-zone.test in this account') },
+
   // schema
   { command: 'schema', code: 0, condition: 'the schema printed', run: () => cli(['schema']), first: async () => out('{'), check: async (r) => expect(JSON.parse(r.out.join('\n'))).toMatchObject({ $schema: 'http://json-schema.org/draft-07/schema#', title: 'drover runbook' }) },
   { command: 'schema', code: 2, condition: '--out cannot be written', run: async () => cli(['schema', '--out', path.join(path.dirname((await files()).bad), 'no-such-dir', 'runbook.schema.json')]), first: async () => err(`drover: cannot write ${path.join(path.dirname((await files()).bad), 'no-such-dir', 'runbook.schema.json')}: ENOENT`) },

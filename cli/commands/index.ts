@@ -7,6 +7,7 @@ import { devCommand } from './dev';
 import { drillCommand } from './drill';
 import { failbackCommand } from './failback';
 import { failoverCommand } from './failover';
+import { initCommand } from './init';
 import { promoteCommand } from './promote';
 import { rebuildCommand } from './rebuild';
 import { reportCommand } from './report';
@@ -19,6 +20,6 @@ import { workerCommand } from './worker';
 
 /** Every drover command, one per file. */
 export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {
-  const commands = [validateCommand, schemaCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, demoCommand, devCommand];
+  const commands = [initCommand, validateCommand, schemaCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, demoCommand, devCommand];
   for (const command of commands) program.addCommand(command(io, setExit));
 }
