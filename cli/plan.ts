@@ -30,7 +30,7 @@ export interface PlanStep {
 }
 
 export interface FailoverPlan {
-  kind: 'failover';
+  kind: 'failover' | 'failback';
   runbook: string;
   mode: 'planned' | 'unplanned';
   fromRegion: string;
@@ -54,15 +54,68 @@ function trafficLine(r: { name: string; routing: string }, share: Record<string,
   return `${r.name} (${r.routing}) ${from} ${share[from] ?? '?'} / ${to} ${share[to] ?? '?'}`;
 }
 
-/** The last completed failover of the runbook (Temporal's record), for its step times; undefined if none or unreadable. */
-async function lastCompleted(client: Client | undefined, runbook: string): Promise<RunStatus | undefined> {
+/** The last completed full-time run of that kind (Temporal's record), for its step times; undefined if none or unreadable. */
+async function lastCompleted(client: Client | undefined, kind: 'failover' | 'failback', runbook: string): Promise<RunStatus | undefined> {
   if (!client) return undefined;
   try {
-    const { status, closed } = await fetchStatus(client, `failover-${runbook}`);
+    const { status, closed } = await fetchStatus(client, `${kind}-${runbook}`);
     return closed && status.phase === 'completed' && !status.drill && status.timeScale === undefined ? status : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A gate as a plan shows it: who may approve and how many, its timeout; or that the runbook skips it. */
+function gateLines(rb: Runbook, name: 'failover' | 'failback'): string[] {
+  if (!rb.approvals.gates.includes(name)) return [`skipped: gate ${name} is not in approvals.gates`];
+  // A run's gate without a policy timeout waits an hour (the workflows' default).
+  const p = gatePolicy(rb, name, 60 * 60_000);
+  return [
+    `${p.required} approval${p.required === 1 ? '' : 's'} from: ${p.principals.join(', ')}${p.selfApproval ? '' : '; not the requester'}`,
+    `timeout ${formatDuration(p.timeoutMs)}, then ${p.onTimeout}${p.escalateAfterMs !== undefined ? `; escalation after ${formatDuration(p.escalateAfterMs)}` : ''}`,
+  ];
+}
+
+/** The shift steps toward `to`: each record's weights (or roles) after the step, then the soak. */
+function trafficSteps(rb: Runbook, from: string, to: string, prefix: string, verb: string): PlanStep[] {
+  return rb.dns.shift.steps.map(
+    (p): PlanStep => ({
+      id: `${prefix}-${p}`,
+      title: `${verb} ${p}% ${to}, then soak`,
+      actions: [...rb.dns.records.map((r) => trafficLine(r, Object.fromEntries([from, to].map((region) => [region, shareOf(r.routing, desiredState(r, region, { toRegion: to, percent: p }))])), from, to)), `soak ${formatDuration(rb.dns.shift.soak)}: alarms OK and probes answering in ${to}`],
+      estimateMs: rb.dns.shift.soak,
+      estimateSource: 'soak',
+    }),
+  );
+}
+
+/**
+ * The RTO estimate: soaks, plus every other step as long as it took in `last` (a completed full-time run of
+ * the same kind), a shift step counting the larger of its soak and its measured time, parallel steps once.
+ */
+function estimateOf(steps: PlanStep[], last: RunStatus | undefined): FailoverPlan['estimate'] {
+  const unknown: string[] = [];
+  const took = (id: string) => {
+    const m = last?.steps.find((x) => x.id === id);
+    return m?.startedAt !== undefined && m.endedAt !== undefined ? m.endedAt - m.startedAt : undefined;
+  };
+  for (const s of steps) {
+    if (s.id.startsWith('gate:')) continue;
+    const measured = took(s.id);
+    if (s.estimateMs === undefined) {
+      if (measured === undefined) unknown.push(s.id);
+      else Object.assign(s, { estimateMs: measured, estimateSource: 'measured' });
+    } else if (measured !== undefined && measured > s.estimateMs) Object.assign(s, { estimateMs: measured, estimateSource: 'measured' });
+  }
+  let rtoMs = 0;
+  const groups = new Map<string, number>();
+  for (const s of steps) {
+    if (s.estimateMs === undefined) continue;
+    if (s.group) groups.set(s.group, Math.max(groups.get(s.group) ?? 0, s.estimateMs));
+    else rtoMs += s.estimateMs;
+  }
+  for (const ms of groups.values()) rtoMs += ms;
+  return { rtoMs, excludes: 'approval waits', measuredOn: last ? `${last.workflowId} run ${last.runId}` : undefined, unknown };
 }
 
 export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', aws: AwsClients, client?: Client): Promise<FailoverPlan> {
@@ -111,14 +164,7 @@ export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', a
     now.push(`writer record ${d.writerRecord.name} -> ${writer}`);
   }
 
-  const gate = (name: 'failover'): string[] => {
-    if (!rb.approvals.gates.includes(name)) return [`skipped: gate ${name} is not in approvals.gates`];
-    const p = gatePolicy(rb, name, 60 * 60_000);
-    return [
-      `${p.required} approval${p.required === 1 ? '' : 's'} from: ${p.principals.join(', ')}${p.selfApproval ? '' : '; not the requester'}`,
-      `timeout ${formatDuration(p.timeoutMs)}, then ${p.onTimeout}${p.escalateAfterMs !== undefined ? `; escalation after ${formatDuration(p.escalateAfterMs)}` : ''}`,
-    ];
-  };
+  const gate = (name: 'failover') => gateLines(rb, name);
 
   const single = dbs.length === 1;
   const steps: PlanStep[] = [
@@ -148,46 +194,12 @@ export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', a
       }),
     },
     { id: 'repoint-writer', title: single ? `Point ${dbs[0].writerRecord.name} at the new writer` : `Point ${dbs.length} writer records at the new writers`, actions: dbs.map((d) => `${d.writerRecord.name} -> the endpoint of ${dbIn(rb, d, to)}`) },
-    ...rb.dns.shift.steps.map(
-      (p): PlanStep => ({
-        id: `traffic-${p}`,
-        title: `Shift traffic to ${p}% ${to}, then soak`,
-        actions: [...rb.dns.records.map((r) => trafficLine(r, Object.fromEntries([from, to].map((region) => [region, shareOf(r.routing, desiredState(r, region, { toRegion: to, percent: p }))])), from, to)), `soak ${formatDuration(rb.dns.shift.soak)}: alarms OK and probes answering in ${to}`],
-        estimateMs: rb.dns.shift.soak,
-        estimateSource: 'soak',
-      }),
-    ),
+    ...trafficSteps(rb, from, to, 'traffic', 'Shift traffic to'),
     { id: 'verify', title: 'Final verification', actions: [`every record at 100% ${to}, alarms OK and probes answering in ${to}`] },
   ];
 
-  // Steps other than soaks take what they took last time, when the runbook has a completed full-time failover.
-  const last = await lastCompleted(client, rb.name);
-  const unknown: string[] = [];
-  for (const s of steps) {
-    if (s.estimateMs !== undefined || s.id === 'gate:failover') continue;
-    const measured = last?.steps.find((x) => x.id === s.id);
-    if (measured?.startedAt !== undefined && measured.endedAt !== undefined) {
-      s.estimateMs = measured.endedAt - measured.startedAt;
-      s.estimateSource = 'measured';
-    } else unknown.push(s.id);
-  }
-  // A soak step's measured time includes the shift itself: the larger of the two estimates counts.
-  for (const s of steps.filter((x) => x.id.startsWith('traffic-'))) {
-    const measured = last?.steps.find((x) => x.id === s.id);
-    if (measured?.startedAt !== undefined && measured.endedAt !== undefined && measured.endedAt - measured.startedAt > (s.estimateMs ?? 0)) {
-      s.estimateMs = measured.endedAt - measured.startedAt;
-      s.estimateSource = 'measured';
-    }
-  }
-  // Parallel steps count once, as the longest of their group.
-  let rtoMs = 0;
-  const groups = new Map<string, number>();
-  for (const s of steps) {
-    if (s.estimateMs === undefined) continue;
-    if (s.group) groups.set(s.group, Math.max(groups.get(s.group) ?? 0, s.estimateMs));
-    else rtoMs += s.estimateMs;
-  }
-  for (const ms of groups.values()) rtoMs += ms;
+  const last = await lastCompleted(client, 'failover', rb.name);
+  const estimate = estimateOf(steps, last);
 
   return {
     kind: 'failover',
@@ -197,13 +209,13 @@ export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', a
     toRegion: to,
     now,
     steps,
-    estimate: { rtoMs, excludes: 'approval waits', measuredOn: last ? `${last.workflowId} run ${last.runId}` : undefined, unknown },
+    estimate,
   };
 }
 
 /** The plan as the CLI prints it. */
 export function renderPlan(plan: FailoverPlan): string[] {
-  const lines = [`plan: ${plan.mode} failover of ${plan.runbook} ${plan.fromRegion} -> ${plan.toRegion} (a plan only: nothing was changed)`, 'now:'];
+  const lines = [`plan: ${plan.mode} ${plan.kind} of ${plan.runbook} ${plan.fromRegion} -> ${plan.toRegion} (a plan only: nothing was changed)`, 'now:'];
   lines.push(...plan.now.map((l) => `  ${l}`));
   lines.push('steps:');
   plan.steps.forEach((s, i) => {
@@ -212,7 +224,62 @@ export function renderPlan(plan: FailoverPlan): string[] {
     lines.push(...s.actions.map((a) => `       ${a}`));
   });
   const e = plan.estimate;
-  const basis = e.measuredOn ? `soaks, and the other steps as measured on ${e.measuredOn}` : 'soaks only: no completed full-time failover of this runbook to measure the other steps on';
+  const basis = e.measuredOn ? `soaks, and the other steps as measured on ${e.measuredOn}` : `soaks only: no completed full-time ${plan.kind} of this runbook to measure the other steps on`;
   lines.push(`estimated RTO: ${formatDuration(e.rtoMs)} excluding ${e.excludes} (${basis})${e.unknown.length ? `; not estimated: ${e.unknown.join(', ')}` : ''}`);
   return lines;
+}
+
+/**
+ * `drover failback RUNBOOK --plan`: the failback's steps (old primaries protected and retired per their
+ * retention, replication re-established, the gate, compute, the switchover, traffic back, the standby region
+ * back to standby), read against the live state. Reads only, as the failover's plan.
+ */
+export async function failbackPlan(rb: Runbook, aws: AwsClients, client?: Client): Promise<FailoverPlan> {
+  const read = readers(aws);
+  const original = rb.regions.primary;
+  const standby = rb.regions.standby;
+  const dbs = databasesOf(rb);
+  const now: string[] = [];
+  try {
+    for (const t of await read.route53.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [original, standby] })) now.push(`traffic: ${trafficLine(t, t.share, original, standby)}`);
+  } catch (e) {
+    now.push(`traffic: unknown (${why(e)})`);
+  }
+  const sizes = new Map<string, number | undefined>();
+  for (const c of rb.compute.clusters.filter((x) => x.region === original)) {
+    const d = await read.eks.describeCompute({ region: original, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) }).catch((e: unknown) => ({ clusterStatus: 'unknown', nodeGroups: [], problems: [why(e)] }));
+    for (const g of d.nodeGroups) sizes.set(`${c.name}/${g.name}`, g.desiredSize);
+    now.push(`compute: ${c.name} in ${original} is ${d.clusterStatus}${d.nodeGroups.length ? `; ${d.nodeGroups.map((g) => `${g.name} ${g.desiredSize ?? '?'} nodes (${g.status})`).join(', ')}` : ''}`);
+  }
+  const state = (region: string, id: string) =>
+    read.rds.describeDb({ region, identifier: id }).then(
+      (s) => `${s.status}, ${s.standalone ? 'a writer (standalone)' : `replica of ${s.replicationSource?.split(':').pop() ?? '?'}`}`,
+      (e: unknown) => (/not ?found/i.test(why(e)) ? 'gone' : `unknown (${why(e)})`),
+    );
+  for (const d of dbs) {
+    now.push(`database ${d.name}: writer ${dbIn(rb, d, standby)} in ${standby} is ${await state(standby, dbIn(rb, d, standby))}; old primary ${dbIn(rb, d, original)} in ${original} is ${await state(original, dbIn(rb, d, original))}`);
+  }
+  const steps: PlanStep[] = [
+    { id: 'assess', title: `Assess ${original} and the old primar${dbs.length === 1 ? 'y' : 'ies'}`, actions: dbs.map((d) => `${d.name}: is ${dbIn(rb, d, original)} there, fenced, still writable (split brain)?`) },
+    {
+      id: 'protect-old-primary',
+      title: 'Fence, snapshot and retire the old primary',
+      actions: dbs.map((d) => `${d.name}: ${d.fence.method === 'security-group' ? `fence with ${d.fence.groupName}, ` : ''}final snapshot, then ${d.retention === 'keep' ? `keep it renamed ${dbIn(rb, d, original)}-old-<time> (tagged; it keeps costing until deleted)` : 'delete it'}`),
+    },
+    { id: 'reestablish-replication', title: `Create replica${dbs.length === 1 ? '' : 's'} in ${original} from the current writer${dbs.length === 1 ? '' : 's'}`, actions: dbs.map((d) => `${d.name}: ${dbIn(rb, d, original)} replicating from ${dbIn(rb, d, standby)}, then lag within ${formatDuration(d.maxReplicaLag)}`) },
+    { id: 'gate:failback', title: 'Approval: failback', actions: gateLines(rb, 'failback') },
+    { id: 'scale-original', title: `Scale ${original} compute to active capacity`, actions: rb.compute.clusters.filter((c) => c.region === original).flatMap((c) => c.nodeGroups.map((g) => `${c.name}/${g.name}: ${sizes.get(`${c.name}/${g.name}`) ?? '?'} -> ${g.active} nodes${g.max !== undefined ? ` (max ${g.max})` : ''}`)) },
+    { id: 'switchover-db', title: `Planned switchover of the writer back to ${original}`, actions: dbs.map((d) => `${d.name}: fence ${dbIn(rb, d, standby)}, wait for ReplicaLag 0 (at most ${formatDuration(d.lagZeroTimeout)}), promote ${dbIn(rb, d, original)}, point ${d.writerRecord.name} at it`) },
+    ...trafficSteps(rb, standby, original, 'traffic-back', 'Shift traffic back to'),
+    {
+      id: 'return-standby',
+      title: `Return ${standby} to its standby role`,
+      actions: [
+        ...rb.compute.clusters.filter((c) => c.region === standby).flatMap((c) => c.nodeGroups.map((g) => `${c.name}/${g.name}: -> ${g.standby} nodes`)),
+        ...dbs.map((d) => `${d.name}: final snapshot of ${dbIn(rb, d, standby)}, ${d.retention === 'keep' ? 'kept renamed' : 'deleted'}, and a new ${dbIn(rb, d, standby)} replicating from ${dbIn(rb, d, original)}`),
+      ],
+    },
+    { id: 'topology', title: 'Topology report', actions: ['writers, replicas, weights and retired instances as read at the end'] },
+  ];
+  return { kind: 'failback', runbook: rb.name, mode: 'planned', fromRegion: standby, toRegion: original, now, steps, estimate: estimateOf(steps, await lastCompleted(client, 'failback', rb.name)) };
 }

@@ -371,6 +371,36 @@ describe('drover failover --plan', () => {
     expect(plan.estimate.rtoMs).toBe(sequential + Math.max(took('scale-compute'), took('promote-database')));
   });
 
+  test("failback --plan after a failover: the old primary's protection and retention, replication, the gate, the switchover and the weights back, reads only", async () => {
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-plan-back', [NO_GATES]);
+    useCli(taskQueue);
+    const failover = (await env.withWorker(taskQueue, () =>
+      env.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'before a failback plan', requestedBy: 'ic-test', options: { timeScale: 0.01 } }] }),
+    )) as RunStatus;
+    expect(failover.phase).toBe('completed');
+    process.env.AWS_ENDPOINT_URL = interposer.endpoint;
+    const mark = interposer.log().length;
+    const io = captureIO();
+    expect(await exec(['failback', file, '--plan'], io)).toBe(0);
+    expect([...new Set(interposer.log().slice(mark).map((r) => r.operation))].filter((op) => !/^(Describe|List|Get)/.test(op))).toEqual([]);
+    const db = onlyDatabase(rb);
+    const zone = rb.dns.hostedZone;
+    const out = io.stdout;
+    expect(out[0]).toBe(`plan: planned failback of ${rb.name} ${STANDBY} -> ${PRIMARY} (a plan only: nothing was changed)`);
+    expect(out).toEqual(
+      expect.arrayContaining([
+        `  traffic: api.${zone} (weighted) ${PRIMARY} 0 / ${STANDBY} 100`,
+        `  database main: writer ${db.replica.identifier} in ${STANDBY} is available, a writer (standalone); old primary ${db.primary.identifier} in ${PRIMARY} is available, a writer (standalone)`,
+        '  2. Fence, snapshot and retire the old primary',
+        `       main: fence with apnakart-db-fence, final snapshot, then keep it renamed ${db.primary.identifier}-old-<time> (tagged; it keeps costing until deleted)`,
+        `       main: ${db.primary.identifier} replicating from ${db.replica.identifier}, then lag within 30.0s`,
+        '       skipped: gate failback is not in approvals.gates',
+        `       api.${zone} (weighted) ${STANDBY} 90 / ${PRIMARY} 10`,
+      ]),
+    );
+    expect(out[out.length - 1]).toMatch(/^estimated RTO: 6m00s excluding approval waits \(soaks only: no completed full-time failback of this runbook to measure the other steps on\); not estimated: assess, /);
+  });
+
   test('a --to that is not the standby region is refused (exit 2) before anything is read', async () => {
     const { file } = await env.seeded('ak-plan-to');
     const io = captureIO();

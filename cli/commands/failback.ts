@@ -2,22 +2,47 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import type { FailbackInput } from '../../workflows/failback';
 import type { RunStatus } from '../../contracts/run';
-import { currentUser, loadRunbookForRun, withClient } from '../context';
+import { createAwsClients } from '../../aws/clients';
+import { awsConfig, currentUser, loadRunbookForRun, loadRunbookOrThrow, withClient } from '../context';
+import { failbackPlan, renderPlan, type FailoverPlan } from '../plan';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { addRunOptions, parseOptions, runOptions } from '../options';
 import { fetchStatus, latestRun, startAndFollow } from '../runs';
 
 const options = z.object({ ...runOptions });
+const planOptions = z.object({ json: z.boolean().optional() });
+
+/** `--plan`: what the failback would do, read against the live state (reads only). */
+async function printPlan(file: string, raw: unknown, io: CliIO): Promise<void> {
+  const opts = parseOptions(planOptions, raw);
+  const runbook = loadRunbookOrThrow(file);
+  const aws = createAwsClients(awsConfig());
+  let plan: FailoverPlan;
+  try {
+    plan = await withClient((client) => failbackPlan(runbook, aws, client));
+  } catch (e) {
+    if (!(e instanceof CliError) || e.exitCode !== EXIT.UNAVAILABLE) throw e;
+    plan = await failbackPlan(runbook, aws);
+  }
+  if (opts.json) io.out(JSON.stringify(plan, null, 2));
+  else renderPlan(plan).forEach((l) => io.out(l));
+}
 
 /** `drover failback RUNBOOK --reason TEXT`: return to the original region after a completed failover (or a failed one that promoted a database). */
 export function failbackCommand(io: CliIO, setExit: SetExit): Command {
   return addRunOptions(
     new Command('failback')
       .description('return a failed-over application to its original region (needs a completed failover), then follow it live')
-      .argument('<runbook>', 'runbook YAML file'),
+      .argument('<runbook>', 'runbook YAML file')
+      .option('--plan', 'print what the failback would do, read against the live state, and change nothing (no --reason needed)'),
     { timeScale: true },
   )
     .action(async (file: string, raw: unknown) => {
+      if ((raw as { plan?: boolean }).plan) {
+        await printPlan(file, raw, io);
+        setExit(EXIT.OK);
+        return;
+      }
       const opts = parseOptions(options, raw);
       const { runbook, ref } = loadRunbookForRun(file);
       const input: FailbackInput = {
