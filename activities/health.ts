@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Probe } from '../runbooks/schema';
 import type { CloudWatchApi } from '../aws/clients';
 import { aws } from '../aws/errors';
+import { scrubSecrets } from '../audit/scrub';
 
 export interface HealthReport {
   region: string;
@@ -46,7 +47,8 @@ export function createHealthActivities(cloudwatch: (region: string) => CloudWatc
       return { name: p.name, status: res.status, ok: res.status === p.expectStatus, ms: Math.round(performance.now() - started) };
     } catch (e) {
       const err = e as Error;
-      const reason = err.name === 'TimeoutError' ? `no answer within ${p.timeout} ms` : (err.cause as Error)?.message ?? err.message;
+      // fetch repeats the whole URL in some errors: scrubbed, so no user:password@ in it reaches a history or a log.
+      const reason = err.name === 'TimeoutError' ? `no answer within ${p.timeout} ms` : scrubSecrets((err.cause as Error)?.message ?? err.message);
       return { name: p.name, ok: false, ms: Math.round(performance.now() - started), error: reason };
     }
   }

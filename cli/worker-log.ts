@@ -1,5 +1,6 @@
 import { formatWithOptions } from 'node:util';
 import type { LogEntry } from '@temporalio/worker';
+import { scrubSecrets } from '../audit/scrub';
 import { FailureType } from '../contracts/failures';
 
 /**
@@ -41,7 +42,7 @@ function expectedFailure(meta: Record<string, unknown> | undefined): { type: str
 /**
  * One log entry as the worker writes it to stderr. An expected refusal is one line: time, level, message,
  * the run (workflow id, type, run id) and the failure's type and message on one line (its lines joined).
- * Anything else is written as the Temporal SDK's default logger writes it (the metadata, stack included).
+ * Anything else is written as the Temporal SDK's default logger writes it (the metadata, stack included). Both scrubbed.
  */
 export function formatWorkerLog(entry: LogEntry): string {
   const head = `${stamp(entry)} [${entry.level}] ${entry.message}`;
@@ -49,10 +50,11 @@ export function formatWorkerLog(entry: LogEntry): string {
   if (refusal) {
     const m = entry.meta ?? {};
     const run = [m.workflowId, m.workflowType && `(${String(m.workflowType)})`, m.runId && `run ${String(m.runId)}`].filter(Boolean).join(' ');
-    const message = refusal.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    // Scrubbed like every trail and message drover writes: a reason or a comment may carry a credential.
+    const message = scrubSecrets(refusal.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' '));
     return `${head}: ${run}: ${refusal.type}: ${message}`;
   }
-  return entry.meta === undefined ? head : `${head} ${format(entry.meta)}`;
+  return entry.meta === undefined ? head : scrubSecrets(`${head} ${format(entry.meta)}`);
 }
 
 /** The worker's log function (for DefaultLogger): each entry formatted by formatWorkerLog, on stderr. */

@@ -181,7 +181,10 @@ const rebuild = z.strictObject({
 
 const probe = z.strictObject({
   name,
-  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+  // Credentials in a probe URL would travel into the run's inputs, history and errors: refused.
+  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).refine((u) => URL.canParse(u) && !new URL(u).username && !new URL(u).password, {
+    error: 'a probe URL carries no credentials (user:password@): they would be kept in every run\'s history; probe a health endpoint that needs none',
+  }),
   expectStatus: z.int().min(100).max(599).default(200),
   timeout: duration.prefault('5s'),
 });

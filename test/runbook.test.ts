@@ -242,6 +242,12 @@ const badRunbooks: BadCase[] = [
     message: 'expected an AWS region name such as ap-south-1',
   },
   {
+    what: 'a probe URL with credentials in it',
+    edit: (d) => d.setIn(['health', 'probes', 'ap-southeast-1', 0, 'url'], 'https://monitor:S3cretPass@api-singapore.apnakart.com/healthz'),
+    path: 'health.probes.ap-southeast-1[0].url',
+    message: "a probe URL carries no credentials (user:password@): they would be kept in every run's history; probe a health endpoint that needs none",
+  },
+  {
     what: 'a misspelt region (shaped like one, but not among AWS SDK regions)',
     edit: (d) => d.setIn(['audit'], d.createNode({ s3: { bucket: 'apnakart-audit', region: 'us-est-1' } })),
     path: 'audit.s3.region',

@@ -50,6 +50,15 @@ describe('the worker log', () => {
     expect(plain.split('\n').length).toBeGreaterThan(2);
   });
 
+  test('a credential in a refusal (a probe URL with user:password@, a key in a comment) or in a fault is scrubbed', () => {
+    const refused = ApplicationFailure.create({ type: FailureType.ApprovalRejected, message: 'rejected by ic-priya: use http://admin:Hunter2pass@db.internal:5432 and AKIAIOSFODNN7EXAMPLE', nonRetryable: true });
+    const line = formatWorkerLog(entry(refused));
+    expect(line).toBe('2026-12-04T10:00:00.000Z [WARN] Workflow failed: failover-apnakart (regionFailover) run 0192-run: ApprovalRejected: rejected by ic-priya: use http://admin:[redacted]@db.internal:5432 and [redacted-access-key-id]');
+    const fault = formatWorkerLog(entry(new Error('fetch failed: request to http://admin:Hunter2pass@api.example.com/health failed')));
+    expect(fault).not.toContain('Hunter2pass');
+    expect(fault).toContain('http://admin:[redacted]@api.example.com/health');
+  });
+
   test('an entry without metadata is its time, level and message', () => {
     expect(formatWorkerLog({ level: 'INFO', message: 'Worker state changed', timestampNanos: AT })).toBe('2026-12-04T10:00:00.000Z [INFO] Worker state changed');
   });
