@@ -3,12 +3,13 @@ import { scrubSecrets } from '../audit/scrub';
 import type { StsReplayApi } from '../aws/clients';
 import { BINDING_HEADER, headerValue, parseBinding, type Binding, type SealedIdentity, type SignedIdentity } from '../contracts/identity';
 import { identityKeyFile, loadOrCreateIdentityKey, publicIdentityKey, UnsealError, unsealIdentity, type IdentityPublicKey } from './sealing';
+import { AWS_REGION_SHAPE } from '../runbooks/aws-regions';
 
 /**
  * An AWS region name and nothing else. The credential scope's region names the STS host the worker
  * sends the request to, so it must never be able to carry a host (`a@evil.example#`).
  */
-export const AWS_REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+export const AWS_REGION_NAME = AWS_REGION_SHAPE;
 
 /** How old a signed request may be (X-Amz-Date), either way: 5 minutes, as Vault's AWS auth. */
 export const MAX_SIGNATURE_AGE_MS = 5 * 60_000;

@@ -4,7 +4,8 @@ import { runbookSchema } from './schema';
 /**
  * The runbook format as a JSON Schema, generated from the zod schema that validation uses, for editors
  * (autocompletion, unknown keys, enums). It describes the input a runbook file may contain: durations are
- * strings, defaults are shown as defaults. Draft-07, the newest draft the YAML language server supports.
+ * strings, defaults are shown as defaults. Draft-07: the draft every YAML language server release reads
+ * (2019-09 and 2020-12 came only in its 1.20 line).
  * It checks shape only: the cross-field rules (regions paired, records in their zone, steps ending at 100,
  * region names AWS has, ...) are `drover validate`'s, which stays the authority.
  */

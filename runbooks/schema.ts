@@ -1,6 +1,6 @@
 import ms from 'ms';
 import { z } from 'zod';
-import { AWS_REGIONS } from './aws-regions';
+import { AWS_REGION_PARTITION, AWS_REGION_SHAPE, AWS_REGIONS } from './aws-regions';
 import { isPinnedPrincipal, patternOutsideAccount, PINNED_SESSION, seatsAvailable, unpinnedRoles } from './principals';
 import { didYouMean } from './suggest';
 
@@ -27,7 +27,7 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
 // cross-field check against AWS_REGIONS, so a region launched after this release can be listed in regions.unlisted.
 const awsRegion = z
   .string()
-  .regex(/^[a-z]{2,4}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { error: 'expected an AWS region name such as ap-south-1' });
+  .regex(AWS_REGION_SHAPE, { error: 'expected an AWS region name such as ap-south-1' });
 
 const name = z
   .string()
@@ -393,6 +393,10 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
     };
     known(['regions', 'primary'], rb.regions.primary);
     known(['regions', 'standby'], rb.regions.standby);
+    // One set of credentials and endpoints serves both regions: a pair across partitions (aws and aws-us-gov,
+    // aws-cn, ...) cannot fail over. Regions drover does not know (regions.unlisted) have no known partition.
+    const [pp, sp] = [AWS_REGION_PARTITION[rb.regions.primary], AWS_REGION_PARTITION[rb.regions.standby]];
+    if (pp && sp && pp !== sp) issue(['regions', 'standby'], `${rb.regions.standby} is in partition ${sp}, the primary ${rb.regions.primary} in ${pp}: a failover cannot cross AWS partitions`);
     section(() => known(['audit', 's3', 'region'], rb.audit?.s3?.region));
     section(() => known(['rebuild', 'backend', 'region'], rb.rebuild?.backend.type === 's3' ? rb.rebuild.backend.region : undefined));
   });

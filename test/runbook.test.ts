@@ -7,7 +7,7 @@ import { EXIT } from '../cli/io';
 import { databasesOf } from '../runbooks/databases';
 import { parseRunbook, type RunbookProblem } from '../runbooks/load';
 import { didYouMean } from '../runbooks/suggest';
-import { AWS_REGIONS } from '../runbooks/aws-regions';
+import { AWS_REGION_PARTITION, AWS_REGION_SHAPE, AWS_REGIONS } from '../runbooks/aws-regions';
 import { sdkRegions } from '../tools/aws-regions';
 import { runbookDigest } from '../runbooks/source';
 
@@ -488,11 +488,25 @@ describe('region names', () => {
     expect(accepted.ok ? accepted.runbook.regions : accepted.problems).toEqual({ primary: 'ap-south-9', standby: 'ap-southeast-1', unlisted: ['ap-south-9'] });
   });
 
+  test('every region on the list is a region name a runbook may use, in any partition (eusc-de-east-1, us-isob-east-1, us-gov-west-1)', () => {
+    expect(AWS_REGIONS.filter((r) => !AWS_REGION_SHAPE.test(r))).toEqual([]);
+    // A pair in one partition validates; ap-south-1 beside a region of another partition does not.
+    const govPair = APNAKART.replaceAll('ap-south-1', 'us-gov-west-1').replaceAll('ap-southeast-1', 'us-gov-east-1');
+    const gov = parseRunbook(govPair);
+    expect(gov.ok ? gov.runbook.regions : gov.problems).toEqual({ primary: 'us-gov-west-1', standby: 'us-gov-east-1' });
+    const sovereign = parseRunbook(APNAKART.replaceAll('ap-south-1', 'eusc-de-east-1').replaceAll('ap-southeast-1', 'eusc-de-west-1').replace('  standby: eusc-de-west-1    # Singapore', '  standby: eusc-de-west-1\n  unlisted: [eusc-de-west-1]'));
+    expect(sovereign.ok ? sovereign.runbook.regions : sovereign.problems).toEqual({ primary: 'eusc-de-east-1', standby: 'eusc-de-west-1', unlisted: ['eusc-de-west-1'] });
+    const crossed = parseRunbook(APNAKART.replaceAll('ap-southeast-1', 'us-gov-west-1'));
+    expect(crossed.ok ? [] : crossed.problems.map((p) => `${p.path}: ${p.message}`)).toEqual(['regions.standby: us-gov-west-1 is in partition aws-us-gov, the primary ap-south-1 in aws: a failover cannot cross AWS partitions']);
+  });
+
   test('the committed list is exactly the regions of the installed AWS SDK (regenerate with npx tsx tools/aws-regions.ts)', () => {
     expect([...AWS_REGIONS]).toEqual(sdkRegions().regions.map((r) => r.name));
     // Every partition is there, the sovereign, isolated and GovCloud ones too, and no partition-wide pseudo-region.
     expect(AWS_REGIONS).toEqual(expect.arrayContaining(['us-east-1', 'ap-south-1', 'cn-north-1', 'us-gov-west-1', 'eusc-de-east-1', 'us-isob-east-1']));
     expect(AWS_REGIONS.filter((r) => r.endsWith('-global'))).toEqual([]);
+    expect(Object.fromEntries(sdkRegions().regions.map((r) => [r.name, r.partition]))).toEqual(AWS_REGION_PARTITION);
+    expect([AWS_REGION_PARTITION['us-east-1'], AWS_REGION_PARTITION['cn-north-1'], AWS_REGION_PARTITION['us-gov-west-1']]).toEqual(['aws', 'aws-cn', 'aws-us-gov']);
   });
 });
 

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { createAwsClients } from '../../aws/clients';
+import { AWS_REGION_SHAPE } from '../../runbooks/aws-regions';
 import { checkAnchor, compareCopies, type AuditAnchor } from '../../audit/anchor';
 import type { AuditEvent, AuditRunRef } from '../../audit/chain';
 import { verifyChain, type ChainVerdict } from '../../audit/hash';
@@ -14,7 +15,7 @@ import { awsConfig, withClient } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions } from '../options';
 
-const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'expected an AWS region such as ap-southeast-1' });
+const region = z.string().regex(AWS_REGION_SHAPE, { error: 'expected an AWS region such as ap-southeast-1' });
 
 const storeOptions = {
   store: z.enum(['jsonl', 's3'], { error: 'expected "jsonl" or "s3"' }).default('jsonl'),

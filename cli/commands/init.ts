@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { z } from 'zod';
+import { AWS_REGION_SHAPE } from '../../runbooks/aws-regions';
 import { formatProblems } from '../../runbooks/load';
 import { awsConfig } from '../context';
 import { discoverRunbook } from '../init';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions } from '../options';
 
-const region = z.string().regex(/^[a-z]{2,4}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/, { error: 'expected an AWS region name such as ap-south-1' });
+const region = z.string().regex(AWS_REGION_SHAPE, { error: 'expected an AWS region name such as ap-south-1' });
 const options = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9-]*$/, { error: 'expected lower-case letters, digits and dashes, starting with a letter' }).max(63),
