@@ -130,9 +130,13 @@ export async function anchorOf(client: Client, run: KnownRun, latest: string | u
 /** A run and the child runs it started, as Temporal's history records them (depth-first, in start order). */
 export interface RunTreeNode {
   workflowId: string;
+  /** Empty for a child that never started. */
   runId: string;
   /** 0 for the run asked for, 1 for its children, ... */
   depth: number;
+  /** A child Temporal no longer has (its retention expired), or one whose start failed: why there is no trail to verify. */
+  missing?: string;
+  notStarted?: string;
 }
 
 /**
@@ -142,13 +146,20 @@ export interface RunTreeNode {
  */
 export async function runTree(client: Client, workflowId: string, runId?: string, depth = 0): Promise<RunTreeNode[]> {
   const lookup = await lookupRun(client, workflowId, runId);
-  if (!lookup.found) throw new CliError(`no run ${workflowId}: ${lookup.reason}`, EXIT.NOT_FOUND);
+  if (!lookup.found) {
+    // The run asked for must exist; a child whose history expired before its parent's is reported, not fatal.
+    if (depth === 0) throw new CliError(`no run ${workflowId}: ${lookup.reason}`, EXIT.NOT_FOUND);
+    return [{ workflowId, runId: runId ?? '', depth, missing: lookup.reason }];
+  }
   const root: RunTreeNode = { workflowId, runId: lookup.run.runId, depth };
   const history = await client.workflow.getHandle(workflowId, lookup.run.runId, { followRuns: false }).fetchHistory();
   const nodes = [root];
   for (const event of history.events ?? []) {
     const child = event.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
     if (child?.workflowId && child.runId) nodes.push(...(await runTree(client, child.workflowId, child.runId, depth + 1)));
+    const failed = event.startChildWorkflowExecutionFailedEventAttributes;
+    // A start Temporal refused (its id already in use, for one): no run, so no trail; said, never skipped silently.
+    if (failed?.workflowId) nodes.push({ workflowId: failed.workflowId, runId: '', depth: depth + 1, notStarted: `its start failed (${String(failed.cause ?? 'unknown cause')})` });
   }
   return nodes;
 }

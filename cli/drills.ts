@@ -67,9 +67,11 @@ export async function drillStatusLines(client: Client, d: DrillResult): Promise<
     ['failover (drill mode)', d.failoverId, d.failover],
     ['automatic failback', d.failbackId, d.failback],
   ] as const) {
-    const status = recorded ?? (d.phase !== 'refused' && (await exists(client, id)) ? (await fetchStatus(client, id)).status : undefined);
+    // A child still running: its live status and progress (its own children's waits included).
+    const live = !recorded && d.phase !== 'refused' && (await exists(client, id)) ? await fetchStatus(client, id) : undefined;
+    const status = recorded ?? live?.status;
     if (!status) continue;
-    lines.push('', `== ${title}: ${id}`, ...renderStatus(status));
+    lines.push('', `== ${title}: ${id}`, ...renderStatus(status, Date.now(), live?.progress ?? []));
   }
   if (d.endedAt) lines.push('', ...renderDrillOutcome(d));
   return lines;

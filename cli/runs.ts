@@ -128,8 +128,13 @@ async function childProgress(client: Client, description: WorkflowExecutionDescr
   for (const child of description.raw.pendingChildren ?? []) {
     const id = child.workflowId;
     if (!id) continue;
+    // Requested but not started yet: reading its id now would show the latest run of that id, an earlier one.
+    if (!child.runId) {
+      lines.push(`child ${id}: starting`);
+      continue;
+    }
     try {
-      const { status, progress } = await fetchStatus(client, id, child.runId || undefined);
+      const { status, progress } = await fetchStatus(client, id, child.runId);
       const step = status.steps.find((s) => s.status === 'running');
       lines.push(`child ${id} (run ${status.runId}): ${step ? `▶ ${step.title}` : status.phase}`);
       lines.push(...progress.map((p) => `child ${id}: ${p}`));

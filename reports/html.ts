@@ -1,6 +1,6 @@
 import { chartJsSource, inlineSafe, reportAsset } from './assets';
 import { escapeHtml as e, formatDuration, formatTime } from './format';
-import type { Report, TrendPoint } from './report';
+import { verdictOf, type Report, type TrendPoint } from './report';
 import { lag, summary, title, withReport } from './summary';
 
 /**
@@ -17,14 +17,14 @@ export function renderHtml(r: Report, trend: TrendPoint[]): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
 <link rel="icon" href="data:,">
-<title>${e(title(r))} — ${r.passed ? 'PASS' : 'FAIL'}</title>
+<title>${e(title(r))} — ${verdictOf(r)}</title>
 <style>
 ${inlineSafe(reportAsset('report.css'))}
 </style>
 </head>
 <body>
 <header>
-<h1><span class="verdict ${r.passed ? 'pass' : 'fail'}">${r.passed ? 'PASS' : 'FAIL'}</span>${e(title(r))}</h1>
+<h1><span class="verdict ${r.passed ? 'pass' : verdictOf(r) === 'NOT JUDGED' ? 'unjudged' : 'fail'}">${verdictOf(r)}</span>${e(title(r))}</h1>
 <p class="meta">${e(r.kind)} <code>${e(r.workflowId)}</code> run <code>${e(r.runId)}</code> · phase <b>${e(r.phase)}</b> · started ${e(formatTime(r.startedAt))} UTC${
     r.endedAt !== undefined ? ` · ended ${e(formatTime(r.endedAt))} UTC` : ''
   }${r.runs.map((run) => ` · ${e(run.kind)} ${e(run.fromRegion)} → ${e(run.targetRegion)} (${e(run.mode)})`).join('')}</p>

@@ -1,5 +1,5 @@
 import { formatDuration, formatTime, mdCell } from './format';
-import type { Report, TrendPoint } from './report';
+import { verdictOf, type Report, type TrendPoint } from './report';
 import { lag, rpoByDatabase, summary, title, withReport, type SummaryItem } from './summary';
 
 export { renderHtml } from './html';
@@ -7,7 +7,7 @@ export { renderHtml } from './html';
 /** The report as Markdown: summary, checks, steps, gates, audit excerpt and (if given) the RTO trend. */
 export function renderMarkdown(r: Report, trend?: TrendPoint[]): string {
   const out: string[] = [];
-  out.push(`# ${mdCell(title(r))} — ${r.passed ? 'PASS' : 'FAIL'}`, '');
+  out.push(`# ${mdCell(title(r))} — ${verdictOf(r)}${verdictOf(r) === 'NOT JUDGED' ? ` (time-scaled ×${r.rto.timeScale})` : ''}`, '');
   out.push(`Workflow \`${r.workflowId}\`, run \`${r.runId}\`; phase **${r.phase}**; started ${formatTime(r.startedAt)} UTC${r.endedAt !== undefined ? `, ended ${formatTime(r.endedAt)} UTC` : ''}.`, '');
   if (r.note) out.push(`> ${mdCell(r.note)}`, '');
 
@@ -55,7 +55,7 @@ export function renderJson(r: Report, trend?: TrendPoint[]): string {
 export function renderTrendTable(points: TrendPoint[]): string[] {
   const rows = [...points]
     .sort((a, b) => a.startedAt - b.startedAt)
-    .map((p) => [formatTime(p.startedAt).slice(0, 16), p.workflowId, formatDuration(p.rtoMs), lag(p.rpoSeconds), p.passed ? 'pass' : `FAIL (${p.phase})`]);
+    .map((p) => [formatTime(p.startedAt).slice(0, 16), p.workflowId, formatDuration(p.rtoMs), lag(p.rpoSeconds), p.passed ? 'pass' : p.notJudged ? 'not judged (time-scaled)' : `FAIL (${p.phase})`]);
   const header = ['time (UTC)', 'run', 'RTO', 'RPO', 'result'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();

@@ -154,7 +154,19 @@ export interface TrendPoint {
   rtoMs?: number;
   rpoSeconds?: number;
   passed: boolean;
+  /** A time-scaled run that passed every other check: its RTO was not judged (neither a pass nor a miss). */
+  notJudged?: boolean;
   phase: string;
+}
+
+/**
+ * The report's verdict in words: PASS; NOT JUDGED when the run was time-scaled and every check but the RTO
+ * (which a time-scaled run never meets) passed; else FAIL.
+ */
+export function verdictOf(r: Report): 'PASS' | 'FAIL' | 'NOT JUDGED' {
+  if (r.passed) return 'PASS';
+  const othersPassed = r.checks.every((c) => c.passed || c.name === 'rto');
+  return r.rto.timeScale !== undefined && othersPassed ? 'NOT JUDGED' : 'FAIL';
 }
 
 /** Build the report of a run from its status snapshots: RTO, RPO, critical path, gate waits, verdict. */
@@ -222,7 +234,7 @@ export function buildReport(input: ReportInput): Report {
 
 /** The report's point on the RTO trend across recent drills. */
 export function trendPoint(r: Report): TrendPoint {
-  return { workflowId: r.workflowId, startedAt: r.startedAt, rtoMs: r.rto.ms, rpoSeconds: r.rpo.lagSeconds, passed: r.passed, phase: r.phase };
+  return { workflowId: r.workflowId, startedAt: r.startedAt, rtoMs: r.rto.ms, rpoSeconds: r.rpo.lagSeconds, passed: r.passed, ...(verdictOf(r) === 'NOT JUDGED' ? { notJudged: true } : {}), phase: r.phase };
 }
 
 /**

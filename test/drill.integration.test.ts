@@ -114,6 +114,19 @@ test('a drill fails over with gates auto-approved, verifies, fails back to the o
     expect(tampered.stdout.filter((l) => l.startsWith('audit of ')).map((l) => l.split(' ')[2])).toEqual(tree.filter((id) => id !== `${drill.failoverId}-promote`));
     expect(tampered.stderr[0]).toBe(`drover: audit of ${drill.failoverId}-promote FAILED verification (run ${promoteRun})`);
     expect(tampered.stderr.slice(-2)).toEqual([`drover: audit of ${drill.workflowId} and its 4 child runs: 1 of 5 trails FAILED verification`, `  ${drill.failoverId}-promote (run ${promoteRun})`]);
+
+    // Storage that cannot be reached is "could not be checked" (exit 5), never "failed verification".
+    const offline = captureIO();
+    const endpoint = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:9';
+    try {
+      expect(await exec(['audit', 'verify', drill.workflowId, '--children', '--store', 's3', '--bucket', 'drover-audit-unreachable', '--region', STANDBY], offline)).toBe(5);
+    } finally {
+      process.env.AWS_ENDPOINT_URL = endpoint;
+    }
+    const summary = offline.stderr.indexOf(`drover: audit of ${drill.workflowId} and its 4 child runs: 5 of 5 trails could not be checked`);
+    expect(summary).toBeGreaterThan(0);
+    expect(offline.stderr.slice(summary + 1)).toEqual(tree.map((id) => expect.stringMatching(new RegExp(`^  ${id} \\(run [0-9a-f-]+\\): not checked \\(exit 5\\)$`))));
   });
 });
 

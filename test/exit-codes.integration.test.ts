@@ -706,7 +706,7 @@ const ROWS: Row[] = [
   { command: 'drill history', code: 5, condition: 'Temporal unreachable', run: offline(async () => ['drill', 'history', `xc-nothing-${process.pid}`]), first: async () => cannotReach },
 
   // report
-  { command: 'report', code: 0, condition: 'the report of a completed failback', run: async () => cli(['report', `failback-${(await trip()).name}`, '--trend', '0']), first: async () => out(`# Failback report: ${(await trip()).name} — FAIL`), check: async (r) => expect(r.out.join('\n')).toMatch(/^- ✗ rto: \d+ ms, not judged against the objective of 900000 ms: a time-scaled run \(×0\.01\), its soaks compressed$/m) },
+  { command: 'report', code: 0, condition: 'the report of a completed failback', run: async () => cli(['report', `failback-${(await trip()).name}`, '--trend', '0']), first: async () => out(`# Failback report: ${(await trip()).name} — NOT JUDGED (time-scaled ×0.01)`), check: async (r) => expect(r.out.join('\n')).toMatch(/^- ✗ rto: \d+ ms, not judged against the objective of 900000 ms: a time-scaled run \(×0\.01\), its soaks compressed$/m) },
   { command: 'report', code: 2, condition: 'an unknown --format', run: () => cli(['report', NONE, '--format', 'pdf']), first: async () => err('drover: invalid options') },
   { command: 'report', code: 4, condition: 'no such run', run: () => cli(['report', NONE]), first: async () => noRun(NONE) },
   { command: 'report', code: 5, condition: 'Temporal unreachable', run: offline(async () => ['report', NONE]), first: async () => cannotReach },

@@ -4,7 +4,7 @@
  * equality and missed one unit past it, the checks' texts, the critical path, the audit excerpt's order,
  * and the summary's figures. Every input is built inside its test.
  */
-import { auditExcerpt, buildReport, trendPoint, type Report, type ReportInput, type ReportStep } from '../reports/report';
+import { auditExcerpt, buildReport, trendPoint, verdictOf, type Report, type ReportInput, type ReportStep } from '../reports/report';
 import { lag, rpoByDatabase, summary, title, withReport } from '../reports/summary';
 import { rtoVerdict, type DatabaseOutcome, type RunStatus, type Step } from '../contracts/run';
 
@@ -586,6 +586,25 @@ describe('a time-scaled run (--time-scale below 1): its RTO is never judged agai
   test('traffic that never reached 100%: not measured, with the factor still shown', () => {
     const r = buildReport(input([run([step('preflight', 0, 1_000), step('traffic-10', 1_000, 5_000)], { timeScale: 0.01 })]));
     expect(r.rto).toEqual({ source: 'none', run: 'failover', gateWaitMs: 0, objectiveMs: RTO_15M, met: false, timeScale: 0.01 });
+  });
+});
+
+describe("a time-scaled run's verdict: NOT JUDGED when every other check passed, FAIL when one did not", () => {
+  test('completed, RPO met: NOT JUDGED, in the trend too (not a FAIL a drill history would count)', () => {
+    const r = buildReport(input([compact({ timeScale: 0.01 })]));
+    expect(verdictOf(r)).toBe('NOT JUDGED');
+    expect(trendPoint(r)).toEqual({ workflowId: 'failover-shop', startedAt: T0, rtoMs: 155_000, rpoSeconds: 30, passed: false, notJudged: true, phase: 'completed' });
+  });
+
+  test('an RPO missed as well, or a run that did not complete: FAIL', () => {
+    expect(verdictOf(buildReport(input([compact({ timeScale: 0.01 })], { objectives: { rtoMs: RTO_15M, rpoMs: 29_000 } })))).toBe('FAIL');
+    expect(verdictOf(buildReport(input([compact({ timeScale: 0.01, phase: 'failed' })], { phase: 'failed' })))).toBe('FAIL');
+    expect(trendPoint(buildReport(input([compact({ timeScale: 0.01, phase: 'failed' })], { phase: 'failed' }))).notJudged).toBeUndefined();
+  });
+
+  test('a full-time run: PASS or FAIL as before', () => {
+    expect(verdictOf(buildReport(input([compact()])))).toBe('PASS');
+    expect(verdictOf(buildReport(input([compact()], { objectives: { rtoMs: 154_999, rpoMs: 30_000 } })))).toBe('FAIL');
   });
 });
 

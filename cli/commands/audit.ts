@@ -12,7 +12,7 @@ import { S3Store, type S3Tamper } from '../../audit/s3-store';
 import { AuditStoreError, type AuditStore } from '../../audit/store';
 import { anchorOf, lookupRun, runTree, type AnchoredRun, type RecordedAudit } from '../audit-runs';
 import { awsConfig, withClient } from '../context';
-import { CliError, EXIT, type CliIO, type SetExit } from '../io';
+import { CliError, EXIT, type CliIO, type ExitCode, type SetExit } from '../io';
 import { parseOptions } from '../options';
 
 const region = z.string().regex(AWS_REGION_SHAPE, { error: 'expected an AWS region such as ap-southeast-1' });
@@ -217,21 +217,31 @@ async function anchoring(run: string, o: VerifyOptions): Promise<Anchoring> {
  * checked even after one fails; the command fails (1) when any did, naming each.
  */
 async function verifyTree(run: string, o: VerifyOptions, io: CliIO): Promise<void> {
-  const runs = await withClient((client) => runTree(client, run, o.runId));
-  const failed: string[] = [];
+  const tree = await withClient((client) => runTree(client, run, o.runId));
+  const runs = tree.filter((r) => !r.notStarted);
+  for (const r of tree.filter((x) => x.notStarted)) io.out(`child ${r.workflowId} was never started: ${r.notStarted}; it has no trail`);
+  // Each run's outcome: a trail that fails verification (1), or one that could not be checked (4: not found, 5: unreachable).
+  const failed: Array<{ what: string; code: ExitCode }> = [];
   for (const r of runs) {
     try {
+      if (r.missing) throw new CliError(`audit of ${r.workflowId} cannot be verified: ${r.missing} (a child's history can expire before its parent's)`, EXIT.NOT_FOUND);
       await verifyTrail(r.workflowId, { ...o, runId: r.runId, children: false }, io);
     } catch (e) {
       if (!(e instanceof CliError)) throw e;
       io.err(`drover: ${e.message}`);
       e.lines.forEach((l) => io.err(`  ${l}`));
-      failed.push(`${r.workflowId} (run ${r.runId})`);
+      failed.push({ what: `${r.workflowId} (run ${r.runId || 'unknown'})${e.exitCode === EXIT.FAILED ? '' : `: not checked (exit ${e.exitCode})`}`, code: e.exitCode });
     }
   }
   const children = runs.length - 1;
   const with_ = `${run} and its ${plural(children, 'child run')}`;
-  if (failed.length > 0) throw new CliError(`audit of ${with_}: ${failed.length} of ${runs.length} trails FAILED verification`, EXIT.FAILED, failed);
+  if (failed.length > 0) {
+    // Tampering found anywhere decides; otherwise the command says it could not check (5 before 4), never "failed".
+    const codes = failed.map((f) => f.code);
+    const code = codes.includes(EXIT.FAILED) ? EXIT.FAILED : codes.includes(EXIT.UNAVAILABLE) ? EXIT.UNAVAILABLE : codes[0];
+    const verdict = code === EXIT.FAILED ? 'FAILED verification' : 'could not be checked';
+    throw new CliError(`audit of ${with_}: ${failed.length} of ${runs.length} trails ${verdict}`, code, failed.map((f) => f.what));
+  }
   io.out(`audit of ${with_}: all ${runs.length} trails verified (${runs.map((r) => r.workflowId).join(', ')})`);
 }
 
@@ -320,7 +330,9 @@ alone; when it cannot be reached, verify exits 5.
 
 With --children, the run's child runs are found in its Temporal history (each ChildWorkflowExecutionStarted
 event, recursively) and each trail is verified against its own record: one command for a drill with its
-failover, failback and their promotions. Every trail is checked; the command fails if any does.
+failover, failback and their promotions. Every trail is checked. It exits 1 when any trail fails
+verification; else 5 or 4 when a trail could not be checked (unreachable; not found, e.g. a child's history
+expired); a child whose start failed has no trail and is named.
 
 Exit codes: 0 verified; 1 verification failed (each problem on its own line); 2 bad options;
 4 no such run; 5 Temporal or AWS unreachable, or no worker answered for a running run.`;
