@@ -183,6 +183,7 @@ describe('kinds of secret', () => {
     ['Authorization: Token and ApiKey (the schemes that carry a credential as it is)', 'Authorization: Token ghp_abcdefghijklmnop0123456789\nAuthorization: ApiKey k-abcdefghijklmnop01', ['token']],
     ['a Cookie header', 'Cookie: session=abcdef0123456789abcdef', ['cookie']],
     ['--db-password value', `deploy --db-password ${PASSWORD}`, ['password']],
+    ['a CSS custom property named like a password that holds no colour', `:root { --db-password: ${PASSWORD}; }`, ['password']],
     ['SecretString (Secrets Manager)', `{"SecretString":"${PASSWORD}"}`, ['secret']],
     ['pwd', `{"pwd":"${PASSWORD}"}`, ['password']],
     ['DB_PASS=', `DB_PASS=${PASSWORD}`, ['password']],
@@ -217,6 +218,8 @@ describe('kinds of secret', () => {
       'kind: ConfigMap\ndata:\n  mode: fast\nvolumes:\n  - name: creds\n    secret:\n      secretName: db-creds',
       // A moto recording's Authorization signed with the placeholder key, its signature left out.
       'AWS4-HMAC-SHA256 Credential=drover-test/20260110/ap-south-1/sns/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=[placeholder-signed]',
+      // The HTML report's palette: CSS custom properties named like a credential, holding colours.
+      ':root { --fg: #0f172a; --pass: #15803d; --fail: #b91c1c; } .verdict.pass { background: var(--pass); }',
     ]) expect({ text, hits: scan(text) }).toEqual({ text, hits: [] });
   });
 });

@@ -255,6 +255,8 @@ function detect(text: string, via: string[], ctx: Ctx): void {
   }
   for (const pattern of ASSIGNMENTS) {
     for (const m of text.matchAll(pattern)) {
+      // A CSS custom property holding a colour (`--pass: #15803d`, the HTML report's palette) is no credential.
+      if (m[1].startsWith('--') && /^#[0-9a-f]{3,8}$/i.test(m[2])) continue;
       const kind = namedKind(m[1], m[2]);
       if (kind) ctx.hits.push({ kind, encoding });
     }
