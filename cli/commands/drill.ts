@@ -121,15 +121,20 @@ export function drillCommand(io: CliIO, setExit: SetExit): Command {
       const prove = requesterMustBeVerified(rb, GATES_OF.drill, rb.drills.autoApprove);
       if (prove) await ensureCallerCredentials();
       const input: DrillInput = { runbookRef: ref, trigger: 'manual', requestedBy: o.requestedBy ?? currentUser(), reason: o.reason, options: o.timeScale ? { timeScale: o.timeScale } : undefined };
-      const workflowId = manualDrillWorkflowId(rb.name, new Date());
       const code = await withClient(async (client) => {
         const attributes = await startAttributes(client, io, { runbook: rb.name, kind: 'drill', mode: 'drill', requestedBy: input.requestedBy });
-        let runId: string;
-        try {
-          runId = (await client.workflow.start<WorkflowOf<'drill'>>(WORKFLOW_TYPES.drill, { taskQueue: taskQueue(), workflowId, args: [input], memo: { [MEMO_RUNBOOK]: rb.name }, ...attributes })).firstExecutionRunId;
-        } catch (e) {
-          if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`drill ${workflowId} already exists; try again in a second`, EXIT.REFUSED);
-          throw e;
+        let runId = '';
+        let workflowId = '';
+        // A manual drill's id names its second: a second drill in the same second waits for the next one and takes that.
+        for (let attempt = 1; !runId; attempt++) {
+          workflowId = manualDrillWorkflowId(rb.name, new Date());
+          try {
+            runId = (await client.workflow.start<WorkflowOf<'drill'>>(WORKFLOW_TYPES.drill, { taskQueue: taskQueue(), workflowId, args: [input], memo: { [MEMO_RUNBOOK]: rb.name }, ...attributes })).firstExecutionRunId;
+          } catch (e) {
+            if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+            if (attempt === 3) throw new CliError(`drill ${workflowId} already exists; try again in a second`, EXIT.REFUSED);
+            await new Promise((resolve) => setTimeout(resolve, 1010 - (Date.now() % 1000)));
+          }
         }
         io.err(`started ${workflowId}: drill of ${rb.name} (${rb.regions.primary} -> ${rb.regions.standby} and back)`);
         if (prove) io.err(await proveRequester(client, workflowId, runId));
