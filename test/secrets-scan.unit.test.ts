@@ -383,7 +383,7 @@ describe('file stores', () => {
     // moto's request recorder: every request carries its SigV4 Authorization; one made with the emulator's placeholder key is left out, the body is what was sent.
     const recorded = (body: string, key = 'drover-test') => JSON.stringify({ headers: { Authorization: `AWS4-HMAC-SHA256 Credential=${key}/20260110/ap-south-1/sns/aws4_request, SignedHeaders=host, Signature=${HEX_SIGNATURE}`, 'Content-Type': 'application/x-www-form-urlencoded' }, method: 'POST', url: 'http://127.0.0.1:5000/', body: b64(body), body_encoded: true });
     // The fourth line is cut (read while moto still wrote it): not JSON, scanned whole, its placeholder signature still left out.
-    put('moto-x/moto.log.recording.jsonl', `${recorded('Action=ListTopics')}\n${recorded(`Action=Publish&Message=${encodeURIComponent(JSON.stringify({ MasterUserPassword: PASSWORD }))}`)}\n${recorded('Action=ListTopics', AKIA)}\n${recorded('Action=ListTopics%26x').slice(0, -40)}\n`);
+    put('moto-x/moto.log.recording.jsonl', `${recorded('Action=ListTopics')}\n${recorded(`Action=Publish&Message=${encodeURIComponent(JSON.stringify({ MasterUserPassword: PASSWORD }))}`)}\n${recorded('Action=ListTopics', AKIA)}\n${recorded('Action=ListTopics%26x').slice(0, -40)}\n${recorded(`Action=Check&Url=${encodeURIComponent(`https://sts.ap-south-1.amazonaws.com/?X-Amz-Credential=drover-test/20260110/ap-south-1/sts/aws4_request&X-Amz-Signature=${HEX_SIGNATURE}`)}`)}\n${recorded(`Action=Check&Url=${encodeURIComponent(`https://sts.ap-south-1.amazonaws.com/?X-Amz-Credential=drover-test/20260110/ap-south-1/sts/aws4_request&X-Amz-Signature=${HEX_SIGNATURE}`)}`, 'minted-key')}\n${recorded(`Action=Check&Url=${encodeURIComponent(`https://sts.ap-south-1.amazonaws.com/?X-Amz-Credential=AKIAMINTEDKEY0000000/20260110/ap-south-1/sts/aws4_request&X-Amz-Signature=${HEX_SIGNATURE}`)}`)}\n`);
     put('case-1/identity.jwk', `{"kty":"EC","crv":"P-256","x":"xx","y":"yy","d":"${JWK_D}"}`);
     put('case-1/clean.txt', 'nothing to see');
     // tsx's transpile cache holds the project's compiled source (fixtures included): skipped, and only it.
@@ -406,6 +406,11 @@ describe('file stores', () => {
         // Signed with a key that is not the emulator's placeholder: the Authorization header is scanned.
         { store: 'files moto request recordings', location: path.join('moto-x', 'moto.log.recording.jsonl:3'), kind: 'access key id', encoding: 'plain' },
         { store: 'files moto request recordings', location: path.join('moto-x', 'moto.log.recording.jsonl:3'), kind: 'SigV4 signature', encoding: 'plain' },
+        // A presigned URL in a body, url-encoded: left out when signed with the placeholder key (line 5), found when another key signed the request (line 6).
+        { store: 'files moto request recordings', location: path.join('moto-x', 'moto.log.recording.jsonl:6'), kind: 'SigV4 signature', encoding: 'plain' },
+        // A placeholder-signed request carrying a URL presigned with another key: that signature is found.
+        { store: 'files moto request recordings', location: path.join('moto-x', 'moto.log.recording.jsonl:7'), kind: 'access key id', encoding: 'url-encoded' },
+        { store: 'files moto request recordings', location: path.join('moto-x', 'moto.log.recording.jsonl:7'), kind: 'SigV4 signature', encoding: 'url-encoded' },
       ]],
       ['files other files', 3, [
         { store: 'files other files', location: path.join('case-1', 'identity.jwk'), kind: 'private key', encoding: 'plain' },
