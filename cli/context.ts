@@ -5,8 +5,8 @@ import { currentAwsTarget, describeAwsTarget, resolveEndpoints, type AwsTarget }
 import { formatProblems, loadRunbookFile, parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import { runbookRef, type RunbookRef } from '../runbooks/source';
-import { CliError, EXIT } from './io';
-import { connectClient } from './temporal';
+import { CliError, EXIT, type CliIO } from './io';
+import { connectClient, namespace } from './temporal';
 
 /** Load and validate a runbook, or fail with its path-qualified problems (exit 2). */
 export function loadRunbookOrThrow(file: string): Runbook {
@@ -32,12 +32,30 @@ export function loadRunbookForRun(file: string): { runbook: Runbook; ref: Runboo
 }
 
 /**
+ * Where this invocation's calls go, said once per system before the first call: `drover → Temporal …` and
+ * `drover → AWS …` on the invocation's note channel (stderr). Runs' own AWS calls are their workers' (each
+ * worker prints its target when it starts); the AWS line names where this command itself reads or writes.
+ */
+let targets: { io?: CliIO; said: Set<'aws' | 'temporal'> } = { said: new Set() };
+
+/** Start an invocation: its target lines go to `io`, each once. */
+export function announceTargetsTo(io: CliIO): void {
+  targets = { io, said: new Set() };
+}
+
+function announce(system: 'aws' | 'temporal', line: string): void {
+  if (targets.said.has(system)) return;
+  targets.said.add(system);
+  targets.io?.note?.(`drover → ${line}`);
+}
+
+/**
  * AWS configuration, by the emulator rule (config/endpoints.ts resolveAwsTarget): AWS_ENDPOINT_URL; else
  * DROVER_PROFILE (dev: the dev stack's moto, aws: real AWS); else the dev stack's moto only when this machine
  * has no real AWS configuration. Refused (exit 2) when the dev stack runs beside a real configuration and
  * nothing says which is meant, or when DROVER_PROFILE is wrong.
  */
-export function awsConfig(target: AwsTarget = currentAwsTarget()): AwsConfig {
+export function awsConfig(target: AwsTarget = currentAwsTarget(), say = true): AwsConfig {
   if (target.kind === 'invalid') throw new CliError('invalid options', EXIT.USAGE, [target.problem]);
   if (target.kind === 'ambiguous') {
     throw new CliError(`which AWS? ${describeAwsTarget(target)}`, EXIT.USAGE, [
@@ -46,6 +64,7 @@ export function awsConfig(target: AwsTarget = currentAwsTarget()): AwsConfig {
       'or name an endpoint with AWS_ENDPOINT_URL',
     ]);
   }
+  if (say) announce('aws', describeAwsTarget(target));
   const env = { ...process.env };
   if (target.kind === 'dev-stack') env.AWS_ENDPOINT_URL = target.endpoint;
   if (target.kind === 'aws') delete env.AWS_ENDPOINT_URL;
@@ -54,7 +73,9 @@ export function awsConfig(target: AwsTarget = currentAwsTarget()): AwsConfig {
 
 /** Run `fn` with a Temporal client on the configured server, closing the connection afterwards. */
 export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const { client, close } = await connectClient(resolveEndpoints().temporalAddress);
+  const address = resolveEndpoints().temporalAddress;
+  announce('temporal', `Temporal at ${address}, namespace ${namespace()}`);
+  const { client, close } = await connectClient(address);
   try {
     return await fn(client);
   } finally {

@@ -23,11 +23,14 @@ export type SetExit = (code: ExitCode) => void;
 export interface CliIO {
   out(line: string): void;
   err(line: string): void;
+  /** A line about the command itself rather than its result (where it goes); on stderr. Optional for callers that need none. */
+  note?(line: string): void;
 }
 
 export const consoleIO: CliIO = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  note: (line) => process.stderr.write(`${line}\n`),
 };
 
 /** An error a command reports as-is (no stack trace) with a documented exit code. */

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { version } from '../package.json';
 import { CliError, consoleIO, EXIT, type CliIO, type ExitCode } from './io';
 import { registerCommands } from './commands';
+import { announceTargetsTo } from './context';
 
 /** Run the drover CLI in-process and return its exit code; never calls process.exit. */
 export async function exec(argv: string[], io: CliIO = consoleIO): Promise<number> {
@@ -11,6 +12,7 @@ export async function exec(argv: string[], io: CliIO = consoleIO): Promise<numbe
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
     .showSuggestionAfterError();
+  announceTargetsTo(io);
   const state: { code: ExitCode } = { code: EXIT.OK };
   registerCommands(program, io, (code) => {
     state.code = code;

@@ -53,6 +53,7 @@ test('drover init on a seeded account writes a runbook that finds what is there,
   const prefix = seeded.health.alarms[PRIMARY][0].split('-').slice(0, 1).join('-');
   expect(await exec(['init', '--name', 'shop', '--primary', PRIMARY, '--standby', STANDBY, '--zone', seeded.dns.hostedZone, '--alarm-prefix', prefix, '--out', out], io)).toBe(0);
   expect(io.stderr).toEqual([]);
+  expect(io.notes).toEqual([`drover → AWS at ${moto.endpoint} (AWS_ENDPOINT_URL)`]);
   const alarms = [...seeded.health.alarms[PRIMARY], ...seeded.health.alarms[STANDBY]].length;
   expect(io.stdout[0]).toBe(`wrote ${out}: 3 record pairs, 1 database, 2 clusters, ${alarms} alarms found in the account`);
   expect(io.stdout[2]).toBe(`next: drover validate ${out}`);

@@ -291,6 +291,8 @@ describe('drover failover --plan', () => {
     const io = captureIO();
     expect(await exec(['failover', file, '--to', STANDBY, '--plan'], io)).toBe(0);
     expect(io.stderr).toEqual([]);
+    // Where it read, each said once, before the first call: the AWS endpoint it was given and the Temporal server.
+    expect(io.notes).toEqual([`drover → AWS at ${interposer.endpoint} (AWS_ENDPOINT_URL)`, `drover → Temporal at ${testTemporalAddress()}, namespace default`]);
     // Reads only: no change of records, sizes, instances or tags.
     expect([...new Set(interposer.log().slice(mark).map((r) => r.operation))].sort()).toEqual(['DescribeCluster', 'DescribeDBInstances', 'DescribeNodegroup', 'GetMetricStatistics', 'ListHostedZonesByName', 'ListResourceRecordSets', 'ListTagsForResource']);
 

@@ -22,7 +22,7 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       if (variant !== 'aws' && variant !== 'terraform-data') throw new CliError('invalid options', EXIT.USAGE, [`--iac-stack: expected "aws" or "terraform-data", got "${variant}"`]);
       // Where AWS calls go, decided (or refused) before anything else is checked.
       const target = currentAwsTarget();
-      const config = awsConfig(target);
+      const config = awsConfig(target, false); // its start line below names both targets
       const runbooksDir = path.resolve(opts.runbooks ?? process.env.DROVER_RUNBOOKS ?? path.join(droverHome(), 'runbooks'));
       if (!fs.existsSync(runbooksDir) || !fs.statSync(runbooksDir).isDirectory()) {
         throw new CliError('invalid options', EXIT.USAGE, [`--runbooks: ${runbooksDir} is not a directory; the worker runs only the runbooks it holds there (<name>.yaml)`]);

@@ -120,11 +120,12 @@ export function threeDatabases(prefix: string, overrides: Record<string, unknown
   ];
 }
 
-/** A CliIO that keeps what a command printed. */
-export function captureIO(): CliIO & { stdout: string[]; stderr: string[]; all(): string } {
+/** A CliIO that keeps what a command printed; its target lines (`drover → …`) apart, in `notes`. */
+export function captureIO(): CliIO & { stdout: string[]; stderr: string[]; notes: string[]; all(): string } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), all: () => [...stdout, ...stderr].join('\n') };
+  const notes: string[] = [];
+  return { stdout, stderr, notes, out: (l) => stdout.push(l), err: (l) => stderr.push(l), note: (l) => notes.push(l), all: () => [...stdout, ...stderr].join('\n') };
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
