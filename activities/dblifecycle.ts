@@ -1,5 +1,6 @@
 import type { DBInstance, DBSnapshot } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
+import type { RetainedInstance } from '../contracts/cleanup';
 import { FailureType } from '../contracts/failures';
 import type { Ec2Api, RdsLifecycleApi } from '../aws/clients';
 import { aws, awsErrorCode, toFailure } from '../aws/errors';
@@ -10,6 +11,16 @@ import { pollUntil } from './wait';
 export const FENCED_TAG = 'drover:fenced-from';
 /** Marks an instance retired under another name instead of deleted; the value is the reason. */
 export const RETAINED_TAG = 'drover:retained';
+/** When drover retired it (ISO 8601): what `drover cleanup` ages a retained instance by. */
+export const RETAINED_AT_TAG = 'drover:retained-at';
+
+/** The time in a retired name, `<id>-old-<yyyymmddhhmm>-<tag>` (UTC), as epoch ms. */
+export function retiredNameTime(identifier: string): number | undefined {
+  const m = /-old-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})-[0-9a-z]{1,8}$/.exec(identifier);
+  if (!m) return undefined;
+  const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+  return Number.isNaN(t) ? undefined : t;
+}
 // The tag activities/rds.ts writes when drover promotes a replica.
 
 // Statuses an instance or snapshot never leaves by itself: waiting on them would only time out.
@@ -260,7 +271,10 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       if (!retiredIdentifier || retiredIdentifier === identifier) {
         throw fail(FailureType.Validation, `retiring ${identifier} with policy keep needs a different retiredIdentifier (got "${retiredIdentifier}")`);
       }
-      const reasonTag = [{ Key: RETAINED_TAG, Value: input.reason.slice(0, 256) }];
+      const reasonTag = [
+        { Key: RETAINED_TAG, Value: input.reason.slice(0, 256) },
+        { Key: RETAINED_AT_TAG, Value: new Date().toISOString() },
+      ];
       const retired = await find(region, retiredIdentifier);
       if (!original) {
         if (!retired) throw fail(FailureType.NotFound, `neither ${identifier} nor its retired name ${retiredIdentifier} exists in ${region}`);
@@ -284,6 +298,62 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
         return { done: !before && after?.DBInstanceStatus === 'available', value: undefined, progress: `${identifier}: ${before?.DBInstanceStatus ?? 'gone'}, ${retiredIdentifier}: ${after?.DBInstanceStatus ?? 'not yet'}` };
       });
       return { action: 'renamed', retiredIdentifier };
+    },
+
+    /**
+     * The instances drover retired for these identifiers in a region: named `<identifier>-old-…` and tagged
+     * retained (an instance merely named so is not drover's and is left out). Reads only.
+     */
+    async listRetained(input: { region: string; identifiers: string[] }): Promise<RetainedInstance[]> {
+      const found: RetainedInstance[] = [];
+      let marker: string | undefined;
+      do {
+        // DescribeDBInstances pages with Marker (MaxRecords 20-100); it filters by no name prefix, so every page is read.
+        const page = await aws('rds:DescribeDBInstances', () => rds(input.region).describeDBInstances({ MaxRecords: 100, Marker: marker }));
+        for (const db of page.DBInstances ?? []) {
+          const id = db.DBInstanceIdentifier ?? '';
+          if (!input.identifiers.some((prefix) => id.startsWith(`${prefix}-old-`))) continue;
+          const tagSet = await tags(input.region, db.DBInstanceArn ?? '');
+          if (!(RETAINED_TAG in tagSet)) continue;
+          const tagged = Date.parse(tagSet[RETAINED_AT_TAG] ?? '');
+          found.push({
+            region: input.region,
+            identifier: id,
+            status: db.DBInstanceStatus ?? 'unknown',
+            instanceClass: db.DBInstanceClass,
+            retainedAt: Number.isNaN(tagged) ? (retiredNameTime(id) ?? db.InstanceCreateTime?.getTime()) : tagged,
+            reason: tagSet[RETAINED_TAG],
+            deletionProtection: db.DeletionProtection === true,
+          });
+        }
+        marker = page.Marker;
+      } while (marker);
+      return found.sort((a, b) => a.identifier.localeCompare(b.identifier));
+    },
+
+    /**
+     * Delete an instance drover retired, without another snapshot (the caller took its final one). Only an
+     * instance tagged retained is deleted; one already gone is done. Deletion protection is refused, not
+     * lifted: "the database can't be deleted when deletion protection is enabled" (AWS SDK reference,
+     * DBInstance.DeletionProtection), and turning it off is the owner's decision.
+     */
+    async deleteRetained(input: { region: string; identifier: string; timeoutMs?: number }): Promise<{ action: 'deleted' | 'already-done' }> {
+      const { region, identifier } = input;
+      const db = await find(region, identifier);
+      if (!db) return { action: 'already-done' };
+      if (db.DBInstanceStatus !== 'deleting') {
+        if (!(RETAINED_TAG in (await tags(region, db.DBInstanceArn ?? '')))) {
+          throw fail(FailureType.InvalidState, `DB instance ${identifier} in ${region} has no ${RETAINED_TAG} tag: drover did not retire it, so it does not delete it`);
+        }
+        if (db.DeletionProtection) throw fail(FailureType.InvalidState, `DB instance ${identifier} in ${region} has deletion protection: turn it off to let cleanup delete it`);
+        try {
+          await rds(region).deleteDBInstance({ DBInstanceIdentifier: identifier, SkipFinalSnapshot: true, DeleteAutomatedBackups: false });
+        } catch (err) {
+          if (!/DBInstanceNotFound/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:DeleteDBInstance');
+        }
+      }
+      await waitGone(region, identifier, input.timeoutMs ?? 60 * 60_000);
+      return { action: 'deleted' };
     },
 
     /**

@@ -158,7 +158,7 @@ export function latencyRules(scale: number): FaultRule[] {
 /** Drills allowed at any time, gates approved automatically, a short cooldown: what the drill benchmarks need. */
 export function drillReady(rb: Runbook): Runbook {
   const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as Runbook['drills']['windows'][number]['days'];
-  return { ...rb, drills: { enabled: true, windows: [{ days, from: '00:00', to: '24:00', timezone: 'UTC' }], autoApprove: true, cooldown: 60 * 60_000 } };
+  return { ...rb, drills: { enabled: true, windows: [{ days, from: '00:00', to: '24:00', timezone: 'UTC' }], autoApprove: true, cooldown: 60 * 60_000, retention: 'delete' } };
 }
 
 /**

@@ -66,8 +66,9 @@ async function lastCompleted(client: Client | undefined, kind: 'failover' | 'fai
 }
 
 /** A gate as a plan shows it: who may approve and how many, its timeout; or that the runbook skips it. */
-function gateLines(rb: Runbook, name: 'failover' | 'failback'): string[] {
+function gateLines(rb: Runbook, name: 'failover' | 'failback', drill = false): string[] {
   if (!rb.approvals.gates.includes(name)) return [`skipped: gate ${name} is not in approvals.gates`];
+  if (drill && rb.drills.autoApprove) return ['approved automatically in a drill, as drover-drill (drills.autoApprove)'];
   // A run's gate without a policy timeout waits an hour (the workflows' default).
   const p = gatePolicy(rb, name, 60 * 60_000);
   return [
@@ -118,7 +119,12 @@ function estimateOf(steps: PlanStep[], last: RunStatus | undefined): FailoverPla
   return { rtoMs, excludes: 'approval waits', measuredOn: last ? `${last.workflowId} run ${last.runId}` : undefined, unknown };
 }
 
-export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', aws: AwsClients, client?: Client): Promise<FailoverPlan> {
+/** A plan of the run as a drill runs it: gates approved by the drill when it says so, and the drill's retention. */
+export interface PlanContext {
+  drill?: boolean;
+}
+
+export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', aws: AwsClients, client?: Client, context: PlanContext = {}): Promise<FailoverPlan> {
   const read = readers(aws);
   const from = rb.regions.primary;
   const to = rb.regions.standby;
@@ -164,7 +170,7 @@ export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', a
     now.push(`writer record ${d.writerRecord.name} -> ${writer}`);
   }
 
-  const gate = (name: 'failover') => gateLines(rb, name);
+  const gate = (name: 'failover') => gateLines(rb, name, context.drill);
 
   const single = dbs.length === 1;
   const steps: PlanStep[] = [
@@ -234,8 +240,10 @@ export function renderPlan(plan: FailoverPlan): string[] {
  * retention, replication re-established, the gate, compute, the switchover, traffic back, the standby region
  * back to standby), read against the live state. Reads only, as the failover's plan.
  */
-export async function failbackPlan(rb: Runbook, aws: AwsClients, client?: Client): Promise<FailoverPlan> {
+export async function failbackPlan(rb: Runbook, aws: AwsClients, client?: Client, context: PlanContext = {}): Promise<FailoverPlan> {
   const read = readers(aws);
+  // A drill's failback retires per drills.retention (workflows/failback.ts), a real one per each database's.
+  const retention = (d: (typeof dbs)[number]) => (context.drill ? rb.drills.retention : d.retention);
   const original = rb.regions.primary;
   const standby = rb.regions.standby;
   const dbs = databasesOf(rb);
@@ -264,10 +272,10 @@ export async function failbackPlan(rb: Runbook, aws: AwsClients, client?: Client
     {
       id: 'protect-old-primary',
       title: 'Fence, snapshot and retire the old primary',
-      actions: dbs.map((d) => `${d.name}: ${d.fence.method === 'security-group' ? `fence with ${d.fence.groupName}, ` : ''}final snapshot, then ${d.retention === 'keep' ? `keep it renamed ${dbIn(rb, d, original)}-old-<time> (tagged; it keeps costing until deleted)` : 'delete it'}`),
+      actions: dbs.map((d) => `${d.name}: ${d.fence.method === 'security-group' ? `fence with ${d.fence.groupName}, ` : ''}final snapshot, then ${retention(d) === 'keep' ? `keep it renamed ${dbIn(rb, d, original)}-old-<time> (tagged; it keeps costing until deleted)` : 'delete it'}`),
     },
     { id: 'reestablish-replication', title: `Create replica${dbs.length === 1 ? '' : 's'} in ${original} from the current writer${dbs.length === 1 ? '' : 's'}`, actions: dbs.map((d) => `${d.name}: ${dbIn(rb, d, original)} replicating from ${dbIn(rb, d, standby)}, then lag within ${formatDuration(d.maxReplicaLag)}`) },
-    { id: 'gate:failback', title: 'Approval: failback', actions: gateLines(rb, 'failback') },
+    { id: 'gate:failback', title: 'Approval: failback', actions: gateLines(rb, 'failback', context.drill) },
     { id: 'scale-original', title: `Scale ${original} compute to active capacity`, actions: rb.compute.clusters.filter((c) => c.region === original).flatMap((c) => c.nodeGroups.map((g) => `${c.name}/${g.name}: ${sizes.get(`${c.name}/${g.name}`) ?? '?'} -> ${g.active} nodes${g.max !== undefined ? ` (max ${g.max})` : ''}`)) },
     { id: 'switchover-db', title: `Planned switchover of the writer back to ${original}`, actions: dbs.map((d) => `${d.name}: fence ${dbIn(rb, d, standby)}, wait for ReplicaLag 0 (at most ${formatDuration(d.lagZeroTimeout)}), promote ${dbIn(rb, d, original)}, point ${d.writerRecord.name} at it`) },
     ...trafficSteps(rb, standby, original, 'traffic-back', 'Shift traffic back to'),
@@ -276,10 +284,63 @@ export async function failbackPlan(rb: Runbook, aws: AwsClients, client?: Client
       title: `Return ${standby} to its standby role`,
       actions: [
         ...rb.compute.clusters.filter((c) => c.region === standby).flatMap((c) => c.nodeGroups.map((g) => `${c.name}/${g.name}: -> ${g.standby} nodes`)),
-        ...dbs.map((d) => `${d.name}: final snapshot of ${dbIn(rb, d, standby)}, ${d.retention === 'keep' ? 'kept renamed' : 'deleted'}, and a new ${dbIn(rb, d, standby)} replicating from ${dbIn(rb, d, original)}`),
+        ...dbs.map((d) => `${d.name}: final snapshot of ${dbIn(rb, d, standby)}, ${retention(d) === 'keep' ? 'kept renamed' : 'deleted'}, and a new ${dbIn(rb, d, standby)} replicating from ${dbIn(rb, d, original)}`),
       ],
     },
     { id: 'topology', title: 'Topology report', actions: ['writers, replicas, weights and retired instances as read at the end'] },
   ];
   return { kind: 'failback', runbook: rb.name, mode: 'planned', fromRegion: standby, toRegion: original, now, steps, estimate: estimateOf(steps, await lastCompleted(client, 'failback', rb.name)) };
+}
+
+export interface DrillPlan {
+  kind: 'drill';
+  runbook: string;
+  /** Why a drill would be refused if started now (empty: it would start); undefined when Temporal could not be asked. */
+  refusals?: string[];
+  /** Why the refusals could not be checked. */
+  unchecked?: string;
+  failover: FailoverPlan;
+  /** The automatic failback, as it would run after the failover (its `now` is today's state, before the failover). */
+  failback: FailoverPlan;
+  /** Both runs' estimates added: how long the drill holds the region pair, excluding approval waits. */
+  estimate: { ms: number; unknown: string[] };
+}
+
+/**
+ * `drover drill run RUNBOOK --plan`: whether a drill would start now (every refusal: not enabled, outside its
+ * windows, a cooldown, an active run or drill), then its failover and automatic failback as a drill runs
+ * them (gates approved by the drill when `drills.autoApprove`, `drills.retention` for what the failback
+ * replaces). Reads only, as the failover's plan.
+ */
+export async function drillPlan(rb: Runbook, aws: AwsClients, refusals: () => Promise<string[]>, client?: Client): Promise<DrillPlan> {
+  let checked: Pick<DrillPlan, 'refusals' | 'unchecked'>;
+  try {
+    checked = { refusals: await refusals() };
+  } catch (e) {
+    checked = { unchecked: why(e) };
+  }
+  const failover = await failoverPlan(rb, 'planned', aws, client, { drill: true });
+  const failback = await failbackPlan(rb, aws, client, { drill: true });
+  return {
+    kind: 'drill',
+    runbook: rb.name,
+    ...checked,
+    failover,
+    failback,
+    estimate: { ms: failover.estimate.rtoMs + failback.estimate.rtoMs, unknown: [...failover.estimate.unknown.map((u) => `failover ${u}`), ...failback.estimate.unknown.map((u) => `failback ${u}`)] },
+  };
+}
+
+/** The drill plan as the CLI prints it: whether it would start, the failover plan, then the failback's steps. */
+export function renderDrillPlan(plan: DrillPlan): string[] {
+  const f = plan.failover;
+  const lines = [`plan: drill of ${plan.runbook}: a planned failover ${f.fromRegion} -> ${f.toRegion}, then the automatic failback (a plan only: nothing was changed)`];
+  if (plan.refusals === undefined) lines.push(`would start now: not checked (${plan.unchecked})`);
+  else if (plan.refusals.length === 0) lines.push('would start now: yes');
+  else lines.push('would start now: no, it would be refused:', ...plan.refusals.map((r) => `  - ${r}`));
+  lines.push('== failover (drill mode)', ...renderPlan(f).slice(1));
+  const back = renderPlan(plan.failback);
+  lines.push('== automatic failback (after the failover; a drill that never promoted rolls back instead)', ...back.slice(back.indexOf('steps:')));
+  lines.push(`estimated drill: ${formatDuration(plan.estimate.ms)} excluding approval waits (failover and failback estimates added)${plan.estimate.unknown.length ? `; not estimated: ${plan.estimate.unknown.join(', ')}` : ''}`);
+  return lines;
 }

@@ -3,8 +3,8 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 
-/** The kinds of real run that change a runbook's region pair; at most one of them is active at a time. */
-export const RUN_KINDS = ['failover', 'failback', 'promote', 'rebuild'] as const;
+/** The kinds of real run that change a runbook's resources; at most one of them is active at a time. */
+export const RUN_KINDS = ['failover', 'failback', 'promote', 'rebuild', 'cleanup'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** Workflow id of a runbook's real run of one kind: `failover-apnakart`. */
@@ -65,6 +65,7 @@ export const WORKFLOW_TYPES = {
   failback: 'failback',
   promote: 'promoteReplica',
   rebuild: 'rebuildCluster',
+  cleanup: 'cleanupRetained',
   drill: DRILL_WORKFLOW_TYPE,
 } as const satisfies Record<ListedKind, string>;
 

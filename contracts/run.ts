@@ -26,7 +26,7 @@ export interface Step {
 export interface RunStatus {
   workflowId: string;
   runId: string;
-  kind: 'failover' | 'promote' | 'failback' | 'rebuild';
+  kind: 'failover' | 'promote' | 'failback' | 'rebuild' | 'cleanup';
   runbook: string;
   mode: 'planned' | 'unplanned';
   fromRegion: string;

@@ -1,6 +1,6 @@
 import type { RunStatus, Step } from '../contracts/run';
 
-export type ReportKind = 'drill' | 'failover' | 'failback' | 'promote' | 'rebuild';
+export type ReportKind = 'drill' | 'failover' | 'failback' | 'promote' | 'rebuild' | 'cleanup';
 export type ReportPhase = 'running' | 'waiting-approval' | 'completed' | 'failed' | 'rejected' | 'aborted' | 'cancelled' | 'refused';
 
 export interface ReportInput {

@@ -14,7 +14,7 @@ function run(kind: RunStatus['kind'], startedAt: number, steps: Step[], extra: P
   const planned = { fromRegion: 'eu-west-1', targetRegion: 'ap-southeast-1' };
   return {
     workflowId: `${kind}-apnakart`,
-    runId: { failover: '0197a1c2-5f0e-7d3e-9a41-5be0c6f1d2a8', failback: '0197a1d6-0b7c-7e21-8f30-1c9d2e4b6a05', promote: '0197a1c2-9d11-7a02-b3c4-d5e6f7a8b9c0', rebuild: '0197a1e0-4c2d-7b13-a5e6-f7a8b9c0d1e2' }[kind],
+    runId: { failover: '0197a1c2-5f0e-7d3e-9a41-5be0c6f1d2a8', failback: '0197a1d6-0b7c-7e21-8f30-1c9d2e4b6a05', promote: '0197a1c2-9d11-7a02-b3c4-d5e6f7a8b9c0', rebuild: '0197a1e0-4c2d-7b13-a5e6-f7a8b9c0d1e2', cleanup: '0197a1f0-1a2b-7c3d-8e4f-5a6b7c8d9e0f' }[kind],
     kind,
     runbook: 'apnakart',
     mode: 'planned',

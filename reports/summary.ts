@@ -69,6 +69,6 @@ export function withReport(trend: TrendPoint[], r: Report): TrendPoint[] {
 }
 
 export function title(r: Report): string {
-  const what = { drill: 'Drill', failover: 'Failover', failback: 'Failback', promote: 'Database promotion', rebuild: 'Cluster rebuild' }[r.kind];
+  const what = { drill: 'Drill', failover: 'Failover', failback: 'Failback', promote: 'Database promotion', rebuild: 'Cluster rebuild', cleanup: 'Cleanup of retained instances' }[r.kind];
   return `${what} report: ${r.runbook}`;
 }

@@ -10,10 +10,12 @@ export function requesterMustBeVerified(rb: Runbook, gates: GateName[], drillAut
 }
 
 /** The gate names each kind of run may ask. */
-export const GATES_OF: Record<'failover' | 'failback' | 'rebuild' | 'drill', GateName[]> = {
+export const GATES_OF: Record<'failover' | 'failback' | 'rebuild' | 'cleanup' | 'drill', GateName[]> = {
   failover: ['failover'],
   failback: ['failback'],
   rebuild: ['rebuild-plan', 'rebuild-force'],
+  // Deletes only instances drover retired, each after a final snapshot: no gate (docs/cleanup.md).
+  cleanup: [],
   drill: ['failover', 'failback'],
 };
 

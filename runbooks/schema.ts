@@ -41,7 +41,7 @@ const identifier = z.string().min(1).max(255);
  * A duration such as 30s, 5m or 1h, carried as milliseconds. The pattern is for the JSON Schema (editors)
  * only; the transform decides, with its own message.
  */
-const duration = z
+export const duration = z
   .string()
   .meta({ description: 'a duration such as 30s, 5m or 1h', pattern: String.raw`^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$` })
   .transform((text, ctx) => {
@@ -267,6 +267,8 @@ const database = z.strictObject({
   securityGroupName: z.string().min(1).optional(),
   /** What happens to a replaced instance: keep (renamed and tagged) or delete (after a final snapshot). */
   retention: oneOf(['keep', 'delete']).default('keep'),
+  /** How long a kept instance is kept: `drover cleanup --delete` deletes those older (after a final snapshot). None: until asked with --older-than. */
+  retainFor: duration.optional(),
   writerRecord: z.strictObject({ name: dnsName, zone: dnsName.optional(), ttl: z.int().min(0).max(86400).default(30) }),
 });
 
@@ -347,6 +349,8 @@ const baseSchema = z.strictObject({
         autoApprove: z.boolean().default(true),
         /** A drill is refused until this long after a real failover or failback ended. */
         cooldown: duration.prefault('24h'),
+        /** What a drill's failback does with the instances it replaces (after their final snapshots): delete, unless kept for inspection. */
+        retention: oneOf(['keep', 'delete']).default('delete'),
       })
       .prefault({}),
 });
@@ -490,6 +494,9 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
       });
       section(() => {
         if (db.fence.method === 'security-group' && !db.fence.groupName) issue([...at, 'fence', 'groupName'], 'required when the fence method is security-group');
+      });
+      section(() => {
+        if (db.retainFor !== undefined && db.retention === 'delete') issue([...at, 'retainFor'], 'applies to kept instances only, and retention is delete (a replaced instance is deleted at once)');
       });
       section(() => {
         if (db.engine === 'aurora-global' && !db.globalClusterIdentifier) issue([...at, 'globalClusterIdentifier'], 'required when the engine is aurora-global');

@@ -11,7 +11,7 @@ import type { Runbook } from '../runbooks/schema';
 const RB = 'shop';
 const HOUR = 3_600_000;
 /** Drills allowed at any time of day, a one-hour cooldown. */
-const DRILLS: Runbook['drills'] = { enabled: true, windows: [{ days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], from: '00:00', to: '24:00', timezone: 'UTC' }], autoApprove: true, cooldown: HOUR };
+const DRILLS: Runbook['drills'] = { enabled: true, windows: [{ days: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], from: '00:00', to: '24:00', timezone: 'UTC' }], autoApprove: true, cooldown: HOUR, retention: 'delete' };
 const CLOSED = new Date('2026-11-21T03:00:00.000Z');
 
 interface FakeRun {
@@ -79,10 +79,17 @@ describe('the drill cooldown after a real run', () => {
     ]);
   });
 
-  test('only the four real runs of the runbook are looked up: a drill\'s own failover and failback (ids under the drill\'s) never start a cooldown', async () => {
+  test('only the five real runs of the runbook are looked up: a drill\'s own failover and failback (ids under the drill\'s) never start a cooldown', async () => {
     const { fake, refusals } = refusalsAt(new Date(CLOSED.getTime() + 60_000), { 'drill-shop-20261121T025000Z-failover': { closeTime: CLOSED }, 'drill-shop-20261121T025000Z-failback': { closeTime: CLOSED } });
     expect(await refusals).toEqual([]);
-    expect(fake.described).toEqual(['failover-shop', 'failback-shop', 'promote-shop', 'rebuild-shop']);
+    expect(fake.described).toEqual(['failover-shop', 'failback-shop', 'promote-shop', 'rebuild-shop', 'cleanup-shop']);
+  });
+
+  test('a cleanup that ended a minute ago starts no cooldown; one still running refuses the drill as active', async () => {
+    const ended = refusalsAt(new Date(CLOSED.getTime() + 60_000), { 'cleanup-shop': { closeTime: CLOSED } });
+    expect(await ended.refusals).toEqual([]);
+    const running = refusalsAt(new Date(CLOSED.getTime() + 60_000), { 'cleanup-shop': { running: true } });
+    expect(await running.refusals).toEqual(['a real cleanup of shop is active (cleanup-shop)']);
   });
 
   test('a cooldown of 0 never refuses, even right after a run closed', async () => {

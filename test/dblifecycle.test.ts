@@ -3,7 +3,7 @@ import { RDS } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createDbLifecycleActivities, FENCED_TAG, RETAINED_TAG } from '../activities/dblifecycle';
+import { createDbLifecycleActivities, FENCED_TAG, RETAINED_AT_TAG, RETAINED_TAG, retiredNameTime } from '../activities/dblifecycle';
 import type { MotoServer } from '../infra/local/stack';
 import { FailureType } from '../contracts/failures';
 import { startOwnMoto } from './harness/servers';
@@ -200,9 +200,15 @@ describe('retiring an old primary', () => {
     await createPrimary('orders-keep');
     const input = { region: MUMBAI, identifier: 'orders-keep', policy: 'keep' as const, retiredIdentifier: 'orders-keep-retired', reason: 'failback run fb-1' };
 
+    const before = Date.now();
     expect(await run(activities.retireInstance, input)).toEqual({ action: 'renamed', retiredIdentifier: 'orders-keep-retired' });
     expect(await exists(MUMBAI, 'orders-keep')).toBe(false);
-    expect((await observe(MUMBAI, 'orders-keep-retired')).tags[RETAINED_TAG]).toBe('failback run fb-1');
+    const tags = (await observe(MUMBAI, 'orders-keep-retired')).tags;
+    expect(tags[RETAINED_TAG]).toBe('failback run fb-1');
+    // When it was retired, for cleanup to age it by: an ISO time taken during the call.
+    expect(tags[RETAINED_AT_TAG]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(Date.parse(tags[RETAINED_AT_TAG] as string)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(tags[RETAINED_AT_TAG] as string)).toBeLessThanOrEqual(Date.now());
 
     expect(await run(activities.retireInstance, input)).toEqual({ action: 'already-done', retiredIdentifier: 'orders-keep-retired' });
     expect(await exists(MUMBAI, 'orders-keep-retired')).toBe(true);
@@ -254,5 +260,56 @@ describe('creating a replica', () => {
     const failure = await rejection(run(activities.createReplica, { region: MUMBAI, identifier: 'orders-squatter', sourceArn, instanceClass: 'db.t3.micro' }));
     expect(failure.type).toBe(FailureType.InvalidState);
     expect(failure.message).toMatch(/not a replica/);
+  });
+});
+
+describe('retained instances (drover cleanup)', () => {
+  /** An instance as a failback leaves it (or not): `tags` null for one merely named like it. */
+  async function seedInstance(identifier: string, tags: Record<string, string> | null, deletionProtection = false): Promise<void> {
+    await rds(SINGAPORE).createDBInstance({
+      DBInstanceIdentifier: identifier,
+      DBInstanceClass: 'db.t3.micro',
+      Engine: 'postgres',
+      MasterUsername: 'apnakart',
+      MasterUserPassword: 'not-a-secret-1',
+      AllocatedStorage: 20,
+      DeletionProtection: deletionProtection,
+      Tags: Object.entries(tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+    });
+  }
+
+  test('the time in a retired name is read as UTC; a name without one gives none', () => {
+    expect(retiredNameTime('shop-db-old-202612041330-ab12')).toBe(Date.UTC(2026, 11, 4, 13, 30));
+    expect(retiredNameTime('shop-db-old-2026120413-ab12')).toBeUndefined();
+    expect(retiredNameTime('shop-db')).toBeUndefined();
+  });
+
+  test("lists only the runbook identifiers' instances that drover retired: named <id>-old-… and tagged; aged by the tag, else the name", async () => {
+    await seedInstance('ledger-db-old-202611010000-aa11', { [RETAINED_TAG]: 'old primary replaced by failback failback-shop', [RETAINED_AT_TAG]: '2026-11-02T10:00:00.000Z' });
+    await seedInstance('ledger-db-old-202611150930-bb22', { [RETAINED_TAG]: 'writer replaced by failback failback-shop' });
+    await seedInstance('ledger-db-old-202611200000-cc33', null); // named like one, not retired by drover
+    await seedInstance('ledgerx-db-old-202611010000-dd44', { [RETAINED_TAG]: 'another runbook' });
+    const found = await run(activities.listRetained, { region: SINGAPORE, identifiers: ['ledger-db'] });
+    expect(found).toEqual([
+      { region: SINGAPORE, identifier: 'ledger-db-old-202611010000-aa11', status: 'available', instanceClass: 'db.t3.micro', retainedAt: Date.UTC(2026, 10, 2, 10), reason: 'old primary replaced by failback failback-shop', deletionProtection: false },
+      { region: SINGAPORE, identifier: 'ledger-db-old-202611150930-bb22', status: 'available', instanceClass: 'db.t3.micro', retainedAt: Date.UTC(2026, 10, 15, 9, 30), reason: 'writer replaced by failback failback-shop', deletionProtection: false },
+    ]);
+    expect(await run(activities.listRetained, { region: MUMBAI, identifiers: ['ledger-db'] })).toEqual([]);
+  });
+
+  test('deletes a retained instance (a rerun is already done); refuses one drover did not retire and one under deletion protection, deleting nothing', async () => {
+    await seedInstance('purge-db-old-202611010000-aa11', { [RETAINED_TAG]: 'failback' });
+    await seedInstance('purge-db-old-202611010000-bb22', null);
+    await seedInstance('purge-db-old-202611010000-cc33', { [RETAINED_TAG]: 'failback' }, true);
+
+    expect(await run(activities.deleteRetained, { region: SINGAPORE, identifier: 'purge-db-old-202611010000-aa11' })).toEqual({ action: 'deleted' });
+    expect(await exists(SINGAPORE, 'purge-db-old-202611010000-aa11')).toBe(false);
+    expect(await run(activities.deleteRetained, { region: SINGAPORE, identifier: 'purge-db-old-202611010000-aa11' })).toEqual({ action: 'already-done' });
+
+    const untagged = await rejection(run(activities.deleteRetained, { region: SINGAPORE, identifier: 'purge-db-old-202611010000-bb22' }));
+    expect({ type: untagged.type, message: untagged.message }).toEqual({ type: FailureType.InvalidState, message: `DB instance purge-db-old-202611010000-bb22 in ${SINGAPORE} has no ${RETAINED_TAG} tag: drover did not retire it, so it does not delete it` });
+    const protectedOne = await rejection(run(activities.deleteRetained, { region: SINGAPORE, identifier: 'purge-db-old-202611010000-cc33' }));
+    expect({ type: protectedOne.type, message: protectedOne.message }).toEqual({ type: FailureType.InvalidState, message: `DB instance purge-db-old-202611010000-cc33 in ${SINGAPORE} has deletion protection: turn it off to let cleanup delete it` });
+    expect([await exists(SINGAPORE, 'purge-db-old-202611010000-bb22'), await exists(SINGAPORE, 'purge-db-old-202611010000-cc33')]).toEqual([true, true]);
   });
 });

@@ -10,6 +10,7 @@ import type { Report } from '../reports/report';
 import type { FailoverInput } from '../workflows/regionFailover';
 import { approveUpdate, rejectUpdate } from '../contracts/messages';
 import type { RunStatus } from '../contracts/run';
+import type { FailbackResult } from '../workflows/failback';
 import { captureIO, dbArn, describeTopology, emulatorConfig, eventually, onlyDatabase, refOf } from './harness/fixtures';
 import { drillOutcome, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
@@ -62,6 +63,16 @@ test('a drill fails over with gates auto-approved, verifies, fails back to the o
     expect(after.nodeGroups).toEqual(seeded.nodeGroups);
     expect(after.writer).toMatch(new RegExp(`^${onlyDatabase(rb).primary.identifier}\\.`));
     expect(after.replica.source).toBe(dbArn(PRIMARY, onlyDatabase(rb).primary.identifier));
+    // drills.retention defaults to delete: what the drill's failback replaced is gone, each after its final snapshot (which stays).
+    const db = onlyDatabase(rb);
+    const tag = (drill.failback as RunStatus).runId.replace(/-/g, '').slice(-8);
+    expect((drill.failback as FailbackResult).topology.retired).toEqual([
+      { region: PRIMARY, identifier: db.primary.identifier, action: 'deleted', snapshot: `${db.primary.identifier}-final-${tag}` },
+      { region: STANDBY, identifier: db.replica.identifier, action: 'deleted', snapshot: `${db.replica.identifier}-final-${tag}` },
+    ]);
+    const kept = captureIO();
+    expect(await exec(['cleanup', file], kept)).toBe(0);
+    expect(kept.stdout).toEqual([`${rb.name}: no retained instance in ${PRIMARY} or ${STANDBY}`]);
 
     const json = captureIO();
     expect(await exec(['report', drill.workflowId, '--format', 'json'], json)).toBe(0);
@@ -130,12 +141,41 @@ test('a drill fails over with gates auto-approved, verifies, fails back to the o
   });
 });
 
+test('drill run --plan says it would start, then plans the failover with gates the drill approves and the failback deleting what it replaces; reads only', async () => {
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-drill-plan', [DRILLS_ANY_TIME]);
+  useCli(interposer.endpoint, taskQueue);
+  const mark = interposer.log().length;
+  const io = captureIO();
+  expect(await exec(['drill', 'run', file, '--plan'], io)).toBe(0);
+  expect(io.stderr).toEqual([]);
+  expect([...new Set(interposer.log().slice(mark).map((r) => r.operation))].filter((op) => !/^(Describe|List|Get)/.test(op))).toEqual([]);
+  const out = io.stdout;
+  expect(out.slice(0, 3)).toEqual([`plan: drill of ${rb.name}: a planned failover ${PRIMARY} -> ${STANDBY}, then the automatic failback (a plan only: nothing was changed)`, 'would start now: yes', '== failover (drill mode)']);
+  const auto = '       approved automatically in a drill, as drover-drill (drills.autoApprove)';
+  expect(out.filter((l) => l === auto)).toHaveLength(2);
+  const back = out.indexOf('== automatic failback (after the failover; a drill that never promoted rolls back instead)');
+  expect(back).toBeGreaterThan(3);
+  expect(out[back + 1]).toBe('steps:');
+  // drills.retention (default delete), not the database's keep.
+  expect(out.slice(back)).toEqual(expect.arrayContaining(['       main: fence with apnakart-db-fence, final snapshot, then delete it']));
+  expect(out.at(-1)).toMatch(/^estimated drill: \S+ excluding approval waits \(failover and failback estimates added\)/);
+
+  const json = captureIO();
+  expect(await exec(['drill', 'run', file, '--plan', '--json'], json)).toBe(0);
+  const plan = JSON.parse(json.stdout.join('\n'));
+  expect({ kind: plan.kind, refusals: plan.refusals, failover: plan.failover.kind, failback: plan.failback.kind }).toEqual({ kind: 'drill', refusals: [], failover: 'failover', failback: 'failback' });
+  expect(plan.estimate.ms).toBe(plan.failover.estimate.rtoMs + plan.failback.estimate.rtoMs);
+});
+
 test('drills are refused, with the reason and nothing changed: not opted in, outside the window, a real failover active, within the cooldown', async () => {
   const { file: optedOut, taskQueue } = await env.seeded('ak-drill-no', [[['drills', 'enabled'], false]]);
   useCli(env.moto.endpoint, taskQueue);
   const no = captureIO();
   expect(await exec(['drill', 'run', optedOut, '--detach'], no)).toBe(3);
   expect(no.stderr.join('\n')).toContain('drills are not enabled for');
+  const noPlan = captureIO();
+  expect(await exec(['drill', 'run', optedOut, '--plan'], noPlan)).toBe(0);
+  expect(noPlan.stdout.slice(1, 3)).toEqual(['would start now: no, it would be refused:', expect.stringMatching(/^ {2}- drills are not enabled for ak-drill-no-\d+-\d+: set drills.enabled: true \(and a window\) in the runbook$/)]);
 
   // Every day but today and tomorrow (UTC), so the test cannot straddle a window edge.
   const days = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
@@ -166,6 +206,11 @@ test('drills are refused, with the reason and nothing changed: not opted in, out
     const cooling = captureIO();
     expect(await exec(['drill', 'run', file], cooling)).toBe(3);
     expect(cooling.all()).toMatch(new RegExp(`refused: a real failover \\(failover-${rb.name}\\) ended at \\S+, less than the cooldown of 1h ago; drills are allowed again from \\S+`));
+    // The plan says so too, with the same reason, and exits 0 (it is a plan).
+    const planned = captureIO();
+    expect(await exec(['drill', 'run', file, '--plan'], planned)).toBe(0);
+    expect(planned.stdout[1]).toBe('would start now: no, it would be refused:');
+    expect(planned.stdout[2]).toMatch(new RegExp(`^  - a real failover \\(failover-${rb.name}\\) ended at \\S+, less than the cooldown of 1h ago; drills are allowed again from \\S+$`));
   });
 });
 

@@ -368,6 +368,24 @@ const badRunbooks: BadCase[] = [
     message: 'expected "keep" or "delete", got "archive"',
   },
   {
+    what: 'a time to live for instances that are deleted at once',
+    edit: (d) => d.setIn(['database', 'retention'], 'delete'),
+    path: 'database.retainFor',
+    message: 'applies to kept instances only, and retention is delete (a replaced instance is deleted at once)',
+  },
+  {
+    what: 'a time to live that is no duration',
+    edit: (d) => d.setIn(['database', 'retainFor'], 'two weeks'),
+    path: 'database.retainFor',
+    message: 'expected a duration such as 30s, 5m or 1h, got "two weeks"',
+  },
+  {
+    what: "an unknown drill retention",
+    edit: (d) => d.setIn(['drills', 'retention'], 'archive'),
+    path: 'drills.retention',
+    message: 'expected "keep" or "delete", got "archive"',
+  },
+  {
     what: 'both database and databases',
     edit: (d) => {
       const one = d.getIn(['database']);

@@ -1,4 +1,4 @@
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { RecordState } from '../activities/route53';
 import { databasesOf, dbIn, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
@@ -13,6 +13,9 @@ import type { RunStatus } from '../contracts/run';
 import { shiftProgressively } from './traffic';
 import type { RunbookInput } from './trusted';
 import { beginRun, Run } from './run';
+
+/** A drill's failback retires what it replaces per `drills.retention` (default delete), not the database's own retention. */
+const DRILL_RETENTION = 'drill-retention-v1';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -61,6 +64,9 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const primaryId = (d: NamedDatabase) => dbIn(rb, d, original);
   const standbyId = (d: NamedDatabase) => dbIn(rb, d, standby);
   const ids = (which: (d: NamedDatabase) => string) => dbs.map(which).join(', ');
+  // A drill's failback: the drill's retention (a runbook parsed before it existed has none: the database's).
+  const drillRetention = drill && patched(DRILL_RETENTION) ? rb.drills.retention : undefined;
+  const retentionOf = (d: NamedDatabase) => drillRetention ?? d.retention;
 
   const run = Run.open({
     rb,
@@ -70,7 +76,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     timeScale: scale,
     plan: [
       { id: 'assess', title: single ? `Assess ${original} and the old primary ${ids(primaryId)}` : `Assess ${original} and the old primaries ${ids(primaryId)}` },
-      { id: 'protect-old-primary', title: single ? `Fence, snapshot and retire the old primary (${dbs[0].retention})` : 'Fence, snapshot and retire the old primaries (each per its retention)' },
+      { id: 'protect-old-primary', title: single ? `Fence, snapshot and retire the old primary (${retentionOf(dbs[0])})` : `Fence, snapshot and retire the old primaries (${drillRetention ?? 'each per its retention'})` },
       { id: 'reestablish-replication', title: single ? `Create replica ${ids(primaryId)} in ${original} from the current writer` : `Create replicas ${ids(primaryId)} in ${original} from the current writers` },
       { id: 'gate:failback', title: 'Approval: failback', gate: true },
       { id: 'scale-original', title: `Scale ${original} compute to active capacity` },
@@ -96,7 +102,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     const snap = await long.snapshotInstance({ region, identifier, snapshotId });
     journal.note(step, about(d, `final snapshot ${snap.snapshotId} (${snap.status})`));
     // The run's tag keeps two failbacks in the same minute (a drill, then a real one) from picking the same name.
-    const out = await long.retireInstance({ region, identifier, policy: d.retention, retiredIdentifier: `${identifier}-old-${stamp}-${tag.slice(-4)}`, reason: why });
+    const out = await long.retireInstance({ region, identifier, policy: retentionOf(d), retiredIdentifier: `${identifier}-old-${stamp}-${tag.slice(-4)}`, reason: why });
     journal.note(step, `${identifier}: ${out.action}${out.retiredIdentifier ? ` as ${out.retiredIdentifier}` : ''}`);
     retired.push({ region, identifier, action: out.action, retiredIdentifier: out.retiredIdentifier, snapshot: snap.snapshotId });
   }

@@ -6,3 +6,4 @@ export { promoteReplica } from './promoteReplica';
 export { failback } from './failback';
 export { drill } from './drill';
 export { rebuildCluster } from './rebuildCluster';
+export { cleanupRetained } from './cleanup';

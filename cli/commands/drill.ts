@@ -3,7 +3,8 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, W
 import { Command } from 'commander';
 import ms from 'ms';
 import { z } from 'zod';
-import { describeWindows, inDrillWindow } from '../../activities/drills';
+import { createDrillActivities, describeWindows, inDrillWindow } from '../../activities/drills';
+import { createAwsClients } from '../../aws/clients';
 import { buildReport, trendPoint } from '../../reports/report';
 import { renderTrendTable } from '../../reports/render';
 import { timeZone } from '../../runbooks/schema';
@@ -11,7 +12,8 @@ import type { DrillInput } from '../../workflows/drill';
 import { drillScheduleId, DRILL_WORKFLOW_TYPE, manualDrillWorkflowId, MEMO_RUNBOOK, scheduledDrillWorkflowId, WORKFLOW_TYPES } from '../../contracts/ids';
 import type { WorkflowOf } from '../workflows';
 import { GATES_OF, requesterMustBeVerified } from '../../runbooks/approvers';
-import { currentUser, loadRunbookForRun, loadRunbookOrThrow, withClient } from '../context';
+import { awsConfig, currentUser, loadRunbookForRun, loadRunbookOrThrow, withClient } from '../context';
+import { drillPlan, renderDrillPlan, type DrillPlan } from '../plan';
 import { drillReportInput, followDrill, recentDrills } from '../drills';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions, runOptions } from '../options';
@@ -102,6 +104,23 @@ async function triggerDrill(client: Client, id: string): Promise<string> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+/** `drill run --plan`: whether a drill would start now, and its failover and failback as a drill runs them (reads only). */
+async function printDrillPlan(file: string, json: boolean | undefined, io: CliIO): Promise<void> {
+  const rb = loadRunbookOrThrow(file);
+  const aws = createAwsClients(awsConfig());
+  const refusalsWith = (client: Client) => () => createDrillActivities(() => client).drillRefusals({ runbook: rb.name, drills: rb.drills, self: '' });
+  let plan: DrillPlan;
+  try {
+    plan = await withClient((client) => drillPlan(rb, aws, refusalsWith(client), client));
+  } catch (e) {
+    if (!(e instanceof CliError) || e.exitCode !== EXIT.UNAVAILABLE) throw e;
+    // Without Temporal the plan still reads AWS; whether the drill would be refused is not known.
+    plan = await drillPlan(rb, aws, () => Promise.reject(new Error(e.message)));
+  }
+  if (json) io.out(JSON.stringify(plan, null, 2));
+  else renderDrillPlan(plan).forEach((l) => io.out(l));
+}
+
 export function drillCommand(io: CliIO, setExit: SetExit): Command {
   const drill = new Command('drill').description('DR drills: a failover in drill mode, verification, automatic failback and a report');
 
@@ -114,7 +133,13 @@ export function drillCommand(io: CliIO, setExit: SetExit): Command {
     .option('--detach', 'start the drill and return without following it')
     .option('--json', 'print the drill record as JSON')
     .option('--time-scale <factor>', 'compress soak times, between 0 and 1')
+    .option('--plan', 'print whether a drill would start now and what its failover and failback would do, read against the live state, and change nothing')
     .action(async (file: string, raw: unknown) => {
+      if ((raw as { plan?: boolean }).plan) {
+        await printDrillPlan(file, (raw as { json?: boolean }).json, io);
+        setExit(EXIT.OK);
+        return;
+      }
       const o = parseOptions(runDrillOptions, raw);
       const { rb, ref } = optedIn(file);
       // A drill whose gates people approve, and which forbid self-approval, asks who requested it.

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIO, SetExit } from '../io';
 import { auditCommand } from './audit';
+import { cleanupCommand } from './cleanup';
 import { approveCommand, rejectCommand } from './decide';
 import { demoCommand } from './demo';
 import { devCommand } from './dev';
@@ -20,6 +21,6 @@ import { workerCommand } from './worker';
 
 /** Every drover command, one per file. */
 export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {
-  const commands = [initCommand, validateCommand, schemaCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, demoCommand, devCommand];
+  const commands = [initCommand, validateCommand, schemaCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, cleanupCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, demoCommand, devCommand];
   for (const command of commands) program.addCommand(command(io, setExit));
 }

@@ -15,6 +15,10 @@
  *   npx tsx test/histories/record.ts preflight-endpoints
  * records only a failover since its preflight checks the target's probes and the writer records
  * (preflight-endpoints-v1): failover-preflight-endpoints.json.
+ *   npx tsx test/histories/record.ts cleanup
+ * records only a drill whose failback deletes what it replaced (drill-retention-v1):
+ * drill-retention-failback.json; then a real failover and failback, which keep what they replace, and a
+ * cleanup that deletes those (cleanup.json).
  * Run it only for an intended, compatible workflow change (and say so in the commit); an
  * incompatible change needs workflow versioning (patched()) instead.
  */
@@ -102,6 +106,21 @@ async function main(which: string): Promise<void> {
       }
       // First a drill (any time of day for the recording; before the real runs, whose cooldown would refuse it).
       const drillRb = { ...rb, drills: { ...rb.drills, windows: [{ days: [...DAYS], from: '00:00', to: '24:00', timezone: 'UTC' }] } };
+      if (which === 'cleanup') {
+        const d = await client.workflow.start('drill', { taskQueue: 'record', workflowId: 'drill-apnakart-v3', args: [{ runbookRef: recorded.putRunbook(drillRb), trigger: 'manual', requestedBy: 'sre-record', options }], memo: { runbook: rb.name } });
+        await d.result();
+        await save('drill-apnakart-v3-failback', 'drill-retention-failback.json');
+        // A real failover and failback after the drill (no cooldown for the recording): they keep what they replace.
+        const real = { ...rb, drills: { ...rb.drills, cooldown: 0 } };
+        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(real), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        await approveAndWait('failover-apnakart', 'failover');
+        await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        await approveAndWait('failback-apnakart', 'failback');
+        const c = await client.workflow.start('cleanupRetained', { taskQueue: 'record', workflowId: 'cleanup-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', olderThanMs: 0 }] });
+        await c.result();
+        await save('cleanup-apnakart', 'cleanup.json');
+        return;
+      }
       if (which === 'worker-runbooks') {
         const d = await client.workflow.start('drill', { taskQueue: 'record', workflowId: 'drill-apnakart-v2', args: [{ runbookRef: recorded.putRunbook(drillRb), trigger: 'manual', requestedBy: 'sre-record', options }], memo: { runbook: rb.name } });
         await d.result();

@@ -1,0 +1,114 @@
+/**
+ * `drover cleanup` end to end on the Temporal dev server and moto: it lists what failbacks and drills kept
+ * (and only that), selects by age, refuses a deletion that says no age, and deletes in an audited run, each
+ * instance after a final snapshot that stays; what is younger, or not drover's, is left alone.
+ */
+import { RDS } from '@aws-sdk/client-rds';
+import { exec } from '../cli/main';
+import { RETAINED_AT_TAG, RETAINED_TAG } from '../activities/dblifecycle';
+import type { RunStatus } from '../contracts/run';
+import { captureIO, onlyDatabase } from './harness/fixtures';
+import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
+import { testTemporalAddress } from './harness/servers';
+
+const env = new IntegrationEnv();
+const saved = { ...process.env };
+const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
+
+beforeAll(() => env.start());
+afterAll(async () => {
+  process.env = saved;
+  await env.stop();
+});
+
+async function cli(args: string[]) {
+  const io = captureIO();
+  const code = await exec(args, io);
+  return { code, out: io.stdout, err: io.stderr };
+}
+
+describe('drover cleanup', () => {
+  test('lists the retained instances with their ages and reasons, selects by --older-than, and deletes only those, each after a final snapshot, in an audited run', async () => {
+    // Without ApnaKart's retainFor: only --older-than selects.
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-cleanup', [[['database', 'retainFor'], undefined]]);
+    process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+    process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
+    process.env.DROVER_TASK_QUEUE = taskQueue;
+    const db = onlyDatabase(rb);
+    const rds = (region: string) => new RDS({ region, endpoint: env.moto.endpoint, credentials: CREDS });
+    const now = Date.now();
+    const seed = (region: string, identifier: string, tags: Record<string, string>) =>
+      rds(region).createDBInstance({ DBInstanceIdentifier: identifier, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'apnakart', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) });
+    const old = `${db.primary.identifier}-old-202611010000-aa11`;
+    const young = `${db.replica.identifier}-old-202612040000-bb22`;
+    const lookalike = `${db.primary.identifier}-old-202610010000-cc33`;
+    await seed(PRIMARY, old, { [RETAINED_TAG]: `old primary replaced by failback failback-${rb.name}; split-brain forensics`, [RETAINED_AT_TAG]: new Date(now - 10 * 86_400_000).toISOString() });
+    await seed(STANDBY, young, { [RETAINED_TAG]: `writer replaced by failback failback-${rb.name}`, [RETAINED_AT_TAG]: new Date(now - 3_600_000).toISOString() });
+    await seed(PRIMARY, lookalike, {});
+    const exists = async (region: string, id: string) => ((await rds(region).describeDBInstances({})).DBInstances ?? []).some((d) => d.DBInstanceIdentifier === id);
+
+    const oldLine = `  ${old} (${PRIMARY}) db.t3.micro available, retained 10d00h ago: old primary replaced by failback failback-${rb.name}; split-brain forensics`;
+    const youngLine = `  ${young} (${STANDBY}) db.t3.micro available, retained 1h00m ago: writer replaced by failback failback-${rb.name}`;
+    const listed = await cli(['cleanup', file]);
+    expect(listed).toEqual({
+      code: 0,
+      out: [`${rb.name}: 2 retained instances (each costs as a running instance until deleted)`, oldLine, '    keep: no retainFor in the runbook and no --older-than', youngLine, '    keep: no retainFor in the runbook and no --older-than'],
+      err: [],
+    });
+
+    const selected = await cli(['cleanup', file, '--older-than', '7d']);
+    expect(selected.out).toEqual([
+      `${rb.name}: 2 retained instances (each costs as a running instance until deleted)`,
+      oldLine,
+      `    delete, after final snapshot ${old}-final: retained 10d00h ago, at least 7d00h (--older-than)`,
+      youngLine,
+      '    keep: retained 1h00m ago, younger than 7d00h (--older-than)',
+      `to delete it (each after a final snapshot): drover cleanup ${file} --older-than 7d --delete --reason TEXT`,
+    ]);
+
+    // A deletion that says no age, or no reason, is refused before anything is read.
+    expect(await cli(['cleanup', file, '--delete', '--reason', 'tidy up'])).toEqual({
+      code: 2,
+      out: [],
+      err: ['drover: invalid options', `  --older-than: required with --delete: no database of ${rb.name} sets retainFor, so nothing says how old is old enough (--older-than 0s selects all)`],
+    });
+    expect((await cli(['cleanup', file, '--older-than', '7d', '--delete'])).err).toEqual(['drover: invalid options', '  --reason: required with --delete (at least 3 characters): why (recorded in the audit trail)']);
+    expect([await exists(PRIMARY, old), await exists(STANDBY, young)]).toEqual([true, true]);
+
+    const deleted = await env.withWorker(taskQueue, () => cli(['cleanup', file, '--older-than', '7d', '--delete', '--reason', 'quarterly cleanup']));
+    expect(deleted.code).toBe(0);
+    expect([await exists(PRIMARY, old), await exists(STANDBY, young), await exists(PRIMARY, lookalike)]).toEqual([false, true, true]);
+    const snapshots = (await rds(PRIMARY).describeDBSnapshots({ DBSnapshotIdentifier: `${old}-final` })).DBSnapshots ?? [];
+    expect(snapshots.map((s) => [s.DBSnapshotIdentifier, s.DBInstanceIdentifier, s.Status])).toEqual([[`${old}-final`, old, 'available']]);
+
+    const status = await cli(['status', `cleanup-${rb.name}`, '--json']);
+    const run = JSON.parse(status.out.join('\n')) as RunStatus;
+    expect({ kind: run.kind, phase: run.phase, reason: run.reason }).toEqual({ kind: 'cleanup', phase: 'completed', reason: 'quarterly cleanup' });
+    expect(run.steps.map((s) => [s.id, s.status, s.notes])).toEqual([
+      ['find', 'done', [`${old} (${PRIMARY}): delete, retained 10d00h ago, at least 7d00h (--older-than)`, `${young} (${STANDBY}): keep, retained 1h00m ago, younger than 7d00h (--older-than)`]],
+      ['snapshot', 'done', [`${old}: final snapshot ${old}-final (available)`]],
+      ['delete', 'done', [`${old}: deleted; snapshot ${old}-final stays`]],
+    ]);
+    // The run's audit trail verifies against its Temporal record.
+    const verified = await cli(['audit', 'verify', `cleanup-${rb.name}`]);
+    expect(verified.code).toBe(0);
+    expect(verified.out[0]).toMatch(new RegExp(`^audit of cleanup-${rb.name} verified: \\d+ events, head [0-9a-f]{64}$`));
+
+    // With a retainFor (ApnaKart's 14d), a listing judges by it.
+    const { file: withTtl, runbook: ttl } = await env.seeded('ak-cleanup-ttl');
+    const ttlDb = onlyDatabase(ttl);
+    await seed(PRIMARY, `${ttlDb.primary.identifier}-old-202611010000-dd44`, { [RETAINED_TAG]: 'failback', [RETAINED_AT_TAG]: new Date(now - 15 * 86_400_000).toISOString() });
+    await seed(PRIMARY, `${ttlDb.primary.identifier}-old-202611020000-ee55`, { [RETAINED_TAG]: 'failback', [RETAINED_AT_TAG]: new Date(now - 13 * 86_400_000).toISOString() });
+    expect((await cli(['cleanup', withTtl])).out.filter((l) => l.startsWith('    '))).toEqual([
+      `    delete, after final snapshot ${ttlDb.primary.identifier}-old-202611010000-dd44-final: retained 15d00h ago, at least 14d00h (retainFor)`,
+      '    keep: retained 13d00h ago, younger than 14d00h (retainFor)',
+    ]);
+
+    // Nothing old enough is left: no run is started.
+    expect(await cli(['cleanup', file, '--older-than', '7d', '--delete', '--reason', 'quarterly cleanup'])).toEqual({
+      code: 0,
+      out: [`${rb.name}: 1 retained instance (each costs as a running instance until deleted)`, youngLine, '    keep: retained 1h00m ago, younger than 7d00h (--older-than)', 'nothing to delete: no run was started'],
+      err: [],
+    });
+  });
+});
