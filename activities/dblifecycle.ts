@@ -14,13 +14,35 @@ export const RETAINED_TAG = 'drover:retained';
 /** When drover retired it (ISO 8601): what `drover cleanup` ages a retained instance by. */
 export const RETAINED_AT_TAG = 'drover:retained-at';
 
-/** The time in a retired name, `<id>-old-<yyyymmddhhmm>-<tag>` (UTC), as epoch ms. */
+/** A retired name, `<id>-old-<yyyymmddhhmm>` with the run's tag after it (names before the tag existed have none). */
+const RETIRED_NAME = /^(.+)-old-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?:-[0-9a-z]{1,8})?$/;
+
+/** The time in a retired name (UTC, to the minute) as epoch ms; none for a name without a valid one. */
 export function retiredNameTime(identifier: string): number | undefined {
-  const m = /-old-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})-[0-9a-z]{1,8}$/.exec(identifier);
+  const m = RETIRED_NAME.exec(identifier);
   if (!m) return undefined;
-  const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
-  return Number.isNaN(t) ? undefined : t;
+  const [year, month, day, hour, minute] = m.slice(2).map(Number);
+  const t = Date.UTC(year, month - 1, day, hour, minute);
+  const back = new Date(t);
+  // Date.UTC rolls month 13 into the next year: only a time that reads back the same is one.
+  const exact = back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day && back.getUTCHours() === hour && back.getUTCMinutes() === minute;
+  return exact ? t : undefined;
 }
+
+/** Whether `identifier` is a retired name of `original` (and of no other identifier that merely starts the same). */
+export function isRetiredName(identifier: string, original: string): boolean {
+  return RETIRED_NAME.exec(identifier)?.[1] === original && retiredNameTime(identifier) !== undefined;
+}
+
+/**
+ * A text as an RDS tag value may hold it: "Unicode letters, digits, white-space, '_', '.', ':', '/', '=',
+ * '+', '-', '@'", at most 256 characters (RDS API Reference, Tag). Anything else becomes a space: moto
+ * stores any value, AWS refuses the call with InvalidParameterValue.
+ */
+export function rdsTagValue(text: string): string {
+  return text.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, ' ').replace(/\s+/g, ' ').trim().slice(0, 256);
+}
+
 // The tag activities/rds.ts writes when drover promotes a replica.
 
 // Statuses an instance or snapshot never leaves by itself: waiting on them would only time out.
@@ -119,6 +141,24 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       const db = await find(region, identifier);
       return { done: !db, value: undefined, progress: db?.DBInstanceStatus ?? 'gone' };
     });
+  }
+
+  /**
+   * The read replicas that really replicate from `db` now: each one its list names (an identifier in the same
+   * region, an ARN across regions) that still reports `db` as its source and was not promoted. moto keeps a
+   * promoted replica in its former source's list, even across a rename; RDS drops it on promotion.
+   */
+  async function replicasOf(region: string, db: DBInstance): Promise<string[]> {
+    const live: string[] = [];
+    for (const ref of db.ReadReplicaDBInstanceIdentifiers ?? []) {
+      const m = /^arn:[^:]+:rds:([^:]+):[^:]*:db:(.+)$/.exec(ref);
+      const replica = await find(m ? m[1] : region, m ? m[2] : ref);
+      const source = replica?.ReadReplicaSourceDBInstanceIdentifier;
+      if (!replica || !source || (source !== db.DBInstanceIdentifier && source !== db.DBInstanceArn)) continue;
+      // A promoted replica (moto keeps its source; drover's promotion tag says it writes on its own) is not one.
+      if (!isStandalone(replica, await tags(m ? m[1] : region, replica.DBInstanceArn ?? ''))) live.push(ref);
+    }
+    return live;
   }
 
   /** Whether an existing instance is (still) a replica of `sourceArn`, given its tags. */
@@ -255,7 +295,11 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       const timeoutMs = input.timeoutMs ?? 60 * 60_000;
       const original = await find(region, identifier);
 
-      if (input.policy === 'delete') {
+      // An instance under deletion protection cannot be deleted ("the database can't be deleted when deletion
+      // protection is enabled": AWS SDK reference, DBInstance.DeletionProtection): it is kept, renamed, instead.
+      const policy = input.policy === 'delete' && original?.DeletionProtection ? 'keep' : input.policy;
+      const reason = policy === input.policy ? input.reason : `${input.reason}; kept: deletion protection is on`;
+      if (policy === 'delete') {
         if (!original) return { action: 'already-done' };
         if (original.DBInstanceStatus !== 'deleting') {
           try {
@@ -272,7 +316,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
         throw fail(FailureType.Validation, `retiring ${identifier} with policy keep needs a different retiredIdentifier (got "${retiredIdentifier}")`);
       }
       const reasonTag = [
-        { Key: RETAINED_TAG, Value: input.reason.slice(0, 256) },
+        { Key: RETAINED_TAG, Value: rdsTagValue(reason) },
         { Key: RETAINED_AT_TAG, Value: new Date().toISOString() },
       ];
       const retired = await find(region, retiredIdentifier);
@@ -301,19 +345,20 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
     },
 
     /**
-     * The instances drover retired for these identifiers in a region: named `<identifier>-old-…` and tagged
-     * retained (an instance merely named so is not drover's and is left out). Reads only.
+     * The instances drover retired for these identifiers in a region: named `<identifier>-old-<time>[-<tag>]`
+     * exactly and tagged retained (an instance merely named so is not drover's, and is left out). Reads only.
      */
     async listRetained(input: { region: string; identifiers: string[] }): Promise<RetainedInstance[]> {
       const found: RetainedInstance[] = [];
       let marker: string | undefined;
       do {
-        // DescribeDBInstances pages with Marker (MaxRecords 20-100); it filters by no name prefix, so every page is read.
+        // DescribeDBInstances pages with Marker (MaxRecords 20-100) and filters by no name prefix, so every page
+        // is read; each instance comes with its TagList (ListTagsForResource only where a response lacks it).
         const page = await aws('rds:DescribeDBInstances', () => rds(input.region).describeDBInstances({ MaxRecords: 100, Marker: marker }));
         for (const db of page.DBInstances ?? []) {
           const id = db.DBInstanceIdentifier ?? '';
-          if (!input.identifiers.some((prefix) => id.startsWith(`${prefix}-old-`))) continue;
-          const tagSet = await tags(input.region, db.DBInstanceArn ?? '');
+          if (!input.identifiers.some((original) => isRetiredName(id, original))) continue;
+          const tagSet = db.TagList ? Object.fromEntries(db.TagList.map((t) => [t.Key ?? '', t.Value ?? ''])) : await tags(input.region, db.DBInstanceArn ?? '');
           if (!(RETAINED_TAG in tagSet)) continue;
           const tagged = Date.parse(tagSet[RETAINED_AT_TAG] ?? '');
           found.push({
@@ -321,9 +366,11 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
             identifier: id,
             status: db.DBInstanceStatus ?? 'unknown',
             instanceClass: db.DBInstanceClass,
-            retainedAt: Number.isNaN(tagged) ? (retiredNameTime(id) ?? db.InstanceCreateTime?.getTime()) : tagged,
+            // Its retained-at tag, else the time in its name; never its creation time (the original's, long before).
+            retainedAt: Number.isNaN(tagged) ? retiredNameTime(id) : tagged,
             reason: tagSet[RETAINED_TAG],
             deletionProtection: db.DeletionProtection === true,
+            readReplicas: await replicasOf(input.region, db),
           });
         }
         marker = page.Marker;
@@ -332,28 +379,36 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
     },
 
     /**
-     * Delete an instance drover retired, without another snapshot (the caller took its final one). Only an
-     * instance tagged retained is deleted; one already gone is done. Deletion protection is refused, not
-     * lifted: "the database can't be deleted when deletion protection is enabled" (AWS SDK reference,
-     * DBInstance.DeletionProtection), and turning it off is the owner's decision.
+     * Ask RDS to delete an instance drover retired, without another snapshot: only once `snapshotId` (the final
+     * snapshot the caller took) is there, available and of this instance. Only an instance tagged retained,
+     * without deletion protection and without read replicas (deleting it would promote them) is deleted.
+     * Returns once RDS accepted the deletion; `waitDeleted` waits for it to finish. One already gone is done.
      */
-    async deleteRetained(input: { region: string; identifier: string; timeoutMs?: number }): Promise<{ action: 'deleted' | 'already-done' }> {
-      const { region, identifier } = input;
+    async requestDeleteRetained(input: { region: string; identifier: string; snapshotId: string }): Promise<{ action: 'requested' | 'already-done' }> {
+      const { region, identifier, snapshotId } = input;
       const db = await find(region, identifier);
       if (!db) return { action: 'already-done' };
-      if (db.DBInstanceStatus !== 'deleting') {
-        if (!(RETAINED_TAG in (await tags(region, db.DBInstanceArn ?? '')))) {
-          throw fail(FailureType.InvalidState, `DB instance ${identifier} in ${region} has no ${RETAINED_TAG} tag: drover did not retire it, so it does not delete it`);
-        }
-        if (db.DeletionProtection) throw fail(FailureType.InvalidState, `DB instance ${identifier} in ${region} has deletion protection: turn it off to let cleanup delete it`);
-        try {
-          await rds(region).deleteDBInstance({ DBInstanceIdentifier: identifier, SkipFinalSnapshot: true, DeleteAutomatedBackups: false });
-        } catch (err) {
-          if (!/DBInstanceNotFound/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:DeleteDBInstance');
-        }
+      if (db.DBInstanceStatus === 'deleting') return { action: 'requested' };
+      const refuse = (why: string) => fail(FailureType.InvalidState, `DB instance ${identifier} in ${region} ${why}`);
+      if (!(RETAINED_TAG in (await tags(region, db.DBInstanceArn ?? '')))) throw refuse(`has no ${RETAINED_TAG} tag: drover did not retire it, so it does not delete it`);
+      if (db.DeletionProtection) throw refuse('has deletion protection: turn it off to let cleanup delete it');
+      const replicas = await replicasOf(region, db);
+      if (replicas.length > 0) throw refuse(`has read replicas (${replicas.join(', ')}): deleting it would promote them`);
+      const snap = await findSnapshot(region, snapshotId);
+      if (snap?.Status !== 'available' || snap.DBInstanceIdentifier !== identifier) {
+        throw refuse(`is not deleted: its final snapshot ${snapshotId} is ${snap ? `${snap.Status} (of ${snap.DBInstanceIdentifier})` : 'missing'}`);
       }
-      await waitGone(region, identifier, input.timeoutMs ?? 60 * 60_000);
-      return { action: 'deleted' };
+      try {
+        await rds(region).deleteDBInstance({ DBInstanceIdentifier: identifier, SkipFinalSnapshot: true, DeleteAutomatedBackups: false });
+      } catch (err) {
+        if (!/DBInstanceNotFound/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:DeleteDBInstance');
+      }
+      return { action: 'requested' };
+    },
+
+    /** Wait until an instance no longer exists (a deletion under way ends). */
+    async waitDeleted(input: { region: string; identifier: string; timeoutMs?: number }): Promise<void> {
+      await waitGone(input.region, input.identifier, input.timeoutMs ?? 60 * 60_000);
     },
 
     /**

@@ -19,7 +19,18 @@ const NOT_FOUND = new Set([
   'NotFound',
 ]);
 // Not listed: ResourceInUseException (EKS) and PriorRequestNotComplete (Route 53) clear by themselves, so Temporal retries them.
-const INVALID_STATE = new Set(['InvalidDBInstanceState', 'InvalidDBInstanceStateFault', 'InvalidGlobalClusterStateFault']);
+const INVALID_STATE = new Set([
+  'InvalidDBInstanceState',
+  'InvalidDBInstanceStateFault',
+  'InvalidGlobalClusterStateFault',
+  // Account quotas: a retry meets the same quota until someone deletes snapshots or instances.
+  'SnapshotQuotaExceeded',
+  'SnapshotQuotaExceededFault',
+  'InstanceQuotaExceeded',
+  'InstanceQuotaExceededFault',
+  'StorageQuotaExceeded',
+  'StorageQuotaExceededFault',
+]);
 
 interface AwsErrorShape {
   name?: string;

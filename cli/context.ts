@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { awsConfigFromEnv, type AwsConfig } from '../aws/clients';
-import { currentAwsTarget, describeAwsTarget, resolveEndpoints, type AwsTarget } from '../config/endpoints';
+import { currentAwsTarget, describeAwsTarget, endpointOverrides, resolveEndpoints, type AwsTarget } from '../config/endpoints';
 import { formatProblems, loadRunbookFile, parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import { runbookRef, type RunbookRef } from '../runbooks/source';
@@ -64,7 +64,10 @@ export function awsConfig(target: AwsTarget = currentAwsTarget(), say = true): A
       'or name an endpoint with AWS_ENDPOINT_URL',
     ]);
   }
-  if (say) announce('aws', describeAwsTarget(target));
+  if (say) {
+    const overrides = endpointOverrides();
+    announce('aws', `${describeAwsTarget(target)}${overrides.length ? `; overridden by ${overrides.join(', ')}` : ''}`);
+  }
   const env = { ...process.env };
   if (target.kind === 'dev-stack') env.AWS_ENDPOINT_URL = target.endpoint;
   if (target.kind === 'aws') delete env.AWS_ENDPOINT_URL;

@@ -145,3 +145,12 @@ export async function recentDrills(client: Client, runbook: string, last: number
   for (const { id } of ids.slice(0, last)) drills.push((await fetchDrill(client, id)).drill);
   return drills;
 }
+
+/** The workflow ids of the runbook's running drills (Temporal visibility; the memo names the runbook). */
+export async function runningDrills(client: Client, runbook: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowType = '${DRILL_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'` })) {
+    if (w.memo?.[MEMO_RUNBOOK] === runbook) ids.push(w.workflowId);
+  }
+  return ids;
+}

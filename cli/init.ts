@@ -198,7 +198,7 @@ export async function discoverRunbook(o: InitOptions, config: AwsConfig): Promis
     '',
     'approvals:',
     `  approvers: [${q(approver)}]   # GUESSED: who may approve (IAM ARNs or ARN patterns)`,
-    '  gates: [failover, failback]',
+    '  gates: [failover, failback, cleanup]',
     '',
     'objectives:   # GUESSED',
     '  rto: 15m',

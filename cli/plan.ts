@@ -272,7 +272,7 @@ export async function failbackPlan(rb: Runbook, aws: AwsClients, client?: Client
     {
       id: 'protect-old-primary',
       title: 'Fence, snapshot and retire the old primary',
-      actions: dbs.map((d) => `${d.name}: ${d.fence.method === 'security-group' ? `fence with ${d.fence.groupName}, ` : ''}final snapshot, then ${retention(d) === 'keep' ? `keep it renamed ${dbIn(rb, d, original)}-old-<time> (tagged; it keeps costing until deleted)` : 'delete it'}`),
+      actions: dbs.map((d) => `${d.name}: ${d.fence.method === 'security-group' ? `fence with ${d.fence.groupName}, ` : ''}final snapshot, then ${retention(d) === 'keep' ? `keep it renamed ${dbIn(rb, d, original)}-old-<time> (tagged; it keeps costing until deleted)` : 'delete it (kept renamed instead if deletion protection is on)'}`),
     },
     { id: 'reestablish-replication', title: `Create replica${dbs.length === 1 ? '' : 's'} in ${original} from the current writer${dbs.length === 1 ? '' : 's'}`, actions: dbs.map((d) => `${d.name}: ${dbIn(rb, d, original)} replicating from ${dbIn(rb, d, standby)}, then lag within ${formatDuration(d.maxReplicaLag)}`) },
     { id: 'gate:failback', title: 'Approval: failback', actions: gateLines(rb, 'failback', context.drill) },

@@ -90,17 +90,37 @@ export function emulatorTarget(): AwsTarget {
   return resolveAwsTarget({ env, devMoto: liveDevStack().moto });
 }
 
+/** An endpoint URL without the user and password it may carry (a line printed to a terminal or a CI log must not). */
+export function withoutUserinfo(endpoint: string): string {
+  try {
+    const u = new URL(endpoint);
+    if (!u.username && !u.password) return endpoint;
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, endpoint.endsWith('/') ? '/' : '');
+  } catch {
+    return endpoint.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
+/** The variables that send some AWS calls elsewhere than the target: per-region endpoints, and STS's. */
+export function endpointOverrides(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.keys(env)
+    .filter((k) => (/^DROVER_ENDPOINT_[A-Z0-9_]+$/.test(k) || k === 'AWS_ENDPOINT_URL_STS') && env[k])
+    .sort();
+}
+
 /** One line naming where AWS calls go: what the worker prints at start, and the refusals quote. */
 export function describeAwsTarget(t: AwsTarget): string {
   switch (t.kind) {
     case 'endpoint':
-      return `AWS at ${t.endpoint} (AWS_ENDPOINT_URL)`;
+      return `AWS at ${withoutUserinfo(t.endpoint)} (AWS_ENDPOINT_URL)`;
     case 'dev-stack':
       return `AWS emulator: the dev stack's moto at ${t.endpoint} (${t.why})`;
     case 'aws':
       return `real AWS endpoints (${t.why})`;
     case 'ambiguous':
-      return `undecided: the dev stack's moto at ${t.endpoint} runs, and a real AWS configuration exists (${t.real})`;
+      return `undecided: the dev stack's moto at ${withoutUserinfo(t.endpoint)} runs, and a real AWS configuration exists (${t.real})`;
     case 'invalid':
       return t.problem;
   }

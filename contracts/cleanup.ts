@@ -2,7 +2,6 @@
  * What `drover cleanup` deletes: the RDS instances a runbook's failbacks and drills kept. Pure: the CLI
  * lists with it, the cleanup workflow decides with it.
  */
-import { formatDuration } from './duration';
 
 /** An instance a failback kept (renamed `<id>-old-…` and tagged retained), as read from RDS. */
 export interface RetainedInstance {
@@ -14,26 +13,31 @@ export interface RetainedInstance {
   retainedAt?: number;
   reason: string;
   deletionProtection: boolean;
+  /** Its read replicas: deleting it would promote them. */
+  readReplicas: string[];
 }
 
-/** An age as retained instances are counted: 6d23h from a day on (floored, so a boundary never reads as reached), else 3h05m or 42s. */
+/** An age as retained instances are counted, floored so that a limit never reads as reached before it is: 6d23h, 3h05m, 4m09s, 42s. */
 export function formatAge(ms: number): string {
-  const day = 86_400_000;
-  if (ms < day) return formatDuration(ms, { precision: 'seconds' });
-  return `${Math.floor(ms / day)}d${String(Math.floor((ms % day) / 3_600_000)).padStart(2, '0')}h`;
+  const two = (n: number) => String(n).padStart(2, '0');
+  const [d, h, m, s] = [Math.floor(ms / 86_400_000), Math.floor(ms / 3_600_000) % 24, Math.floor(ms / 60_000) % 60, Math.floor(ms / 1000) % 60];
+  if (d > 0) return `${d}d${two(h)}h`;
+  if (h > 0) return `${h}h${two(m)}m`;
+  if (m > 0) return `${m}m${two(s)}s`;
+  return `${s}s`;
 }
 
 /** What a cleanup decided about one retained instance. */
 export interface CleanupChoice extends RetainedInstance {
-  /** For `delete`: the final snapshot it takes first. */
   action: 'delete' | 'keep';
   why: string;
-  snapshot?: string;
 }
 
 /**
  * Which retained instances a cleanup deletes, at `now`: those retained at least `olderThanMs` ago (else the
- * database's `retainFor`), except under deletion protection. Pure: the CLI lists with it, the workflow deletes with it.
+ * database's `retainFor`). Kept, saying why: no limit, an unknown retirement time, younger, deletion
+ * protection, read replicas (deleting the instance would promote them), or any status but available (RDS
+ * snapshots only an available instance: a stopped one must be started, a failed one deleted by hand).
  */
 export function chooseRetained(found: RetainedInstance[], now: number, olderThanMs: number | undefined, retainFor: number | undefined): CleanupChoice[] {
   const limit = olderThanMs ?? retainFor;
@@ -45,7 +49,8 @@ export function chooseRetained(found: RetainedInstance[], now: number, olderThan
     if (age === undefined) return kept('when it was retained is unknown');
     if (age < limit) return kept(`retained ${formatAge(age)} ago, younger than ${formatAge(limit)} (${by})`);
     if (r.deletionProtection) return kept('deletion protection is on');
-    return { ...r, action: 'delete', why: `retained ${formatAge(age)} ago, at least ${formatAge(limit)} (${by})`, snapshot: `${r.identifier}-final` };
+    if (r.readReplicas.length > 0) return kept(`it has read replicas (${r.readReplicas.join(', ')}): deleting it would promote them`);
+    if (r.status !== 'available') return kept(`it is ${r.status}: only an available instance can be snapshotted before its deletion`);
+    return { ...r, action: 'delete', why: `retained ${formatAge(age)} ago, at least ${formatAge(limit)} (${by})` };
   });
 }
-

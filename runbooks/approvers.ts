@@ -14,8 +14,8 @@ export const GATES_OF: Record<'failover' | 'failback' | 'rebuild' | 'cleanup' | 
   failover: ['failover'],
   failback: ['failback'],
   rebuild: ['rebuild-plan', 'rebuild-force'],
-  // Deletes only instances drover retired, each after a final snapshot: no gate (docs/cleanup.md).
-  cleanup: [],
+  // Optional (listed in approvals.gates or not): see docs/failback.md, "Retained instances and cleanup".
+  cleanup: ['cleanup'],
   drill: ['failover', 'failback'],
 };
 

@@ -189,7 +189,7 @@ const probe = z.strictObject({
   timeout: duration.prefault('5s'),
 });
 
-const gateName = oneOf(['failover', 'failback', 'promote', 'rebuild-plan', 'rebuild-force']);
+const gateName = oneOf(['failover', 'failback', 'promote', 'rebuild-plan', 'rebuild-force', 'cleanup']);
 
 /** An IAM principal: an exact ARN, an ARN pattern (`*` any characters, `?` one), or a plain id (only with trustClientIdentity). */
 const principal = z.string().trim().min(1).max(2048);

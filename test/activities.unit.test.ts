@@ -255,6 +255,8 @@ describe('AWS error mapping', () => {
     { code: 'NoSuchHostedZone', status: 404, type: FailureType.NotFound },
     { code: 'ResourceNotFoundException', status: 404, type: FailureType.NotFound },
     { code: 'InvalidDBInstanceState', status: 400, type: FailureType.InvalidState },
+    // A full snapshot quota stays full: every drill leaves final snapshots, so a retry would never end.
+    { code: 'SnapshotQuotaExceeded', status: 400, type: FailureType.InvalidState },
   ])('given $code, toFailure returns a non-retryable $type failure naming the call', ({ code, status, type }) => {
     expectFailure(toFailure(awsError(code, 'boom', status), 'svc:Call'), type, new RegExp(`^svc:Call failed: ${code}: boom`));
   });

@@ -2,7 +2,7 @@
  * What a cleanup deletes (contracts/cleanup.ts chooseRetained): by age against --older-than, else the
  * database's retainFor; the exact boundary deletes; no limit, an unknown age or deletion protection keep.
  */
-import { chooseRetained } from '../contracts/cleanup';
+import { chooseRetained, formatAge } from '../contracts/cleanup';
 import type { RetainedInstance } from '../contracts/cleanup';
 
 const DAY = 86_400_000;
@@ -15,13 +15,14 @@ const retained = (identifier: string, ageMs: number | undefined, extra: Partial<
   retainedAt: ageMs === undefined ? undefined : NOW - ageMs,
   reason: 'old primary replaced by failback failback-shop',
   deletionProtection: false,
+  readReplicas: [],
   ...extra,
 });
 
 describe('chooseRetained', () => {
-  test('retainFor: exactly as old deletes (with its final snapshot named after it), a millisecond younger keeps', () => {
+  test('retainFor: exactly as old deletes, a millisecond younger keeps', () => {
     const [old, young] = chooseRetained([retained('shop-db-old-a', 7 * DAY), retained('shop-db-old-b', 7 * DAY - 1)], NOW, undefined, 7 * DAY);
-    expect(old).toEqual({ ...retained('shop-db-old-a', 7 * DAY), action: 'delete', why: 'retained 7d00h ago, at least 7d00h (retainFor)', snapshot: 'shop-db-old-a-final' });
+    expect(old).toEqual({ ...retained('shop-db-old-a', 7 * DAY), action: 'delete', why: 'retained 7d00h ago, at least 7d00h (retainFor)' });
     expect(young).toEqual({ ...retained('shop-db-old-b', 7 * DAY - 1), action: 'keep', why: 'retained 6d23h ago, younger than 7d00h (retainFor)' });
   });
 
@@ -29,6 +30,15 @@ describe('chooseRetained', () => {
     expect(chooseRetained([retained('a', 2 * DAY)], NOW, DAY, 30 * DAY)[0]).toMatchObject({ action: 'delete', why: 'retained 2d00h ago, at least 1d00h (--older-than)' });
     expect(chooseRetained([retained('a', 2 * DAY)], NOW, 3 * DAY, 0)[0]).toMatchObject({ action: 'keep', why: 'retained 2d00h ago, younger than 3d00h (--older-than)' });
     expect(chooseRetained([retained('a', 0)], NOW, 0, undefined)[0].action).toBe('delete');
+  });
+
+  test('keeps what RDS cannot snapshot or must not delete: any status but available, read replicas', () => {
+    expect(chooseRetained([retained('a', 9 * DAY, { status: 'stopped' })], NOW, DAY, undefined)[0]).toMatchObject({ action: 'keep', why: 'it is stopped: only an available instance can be snapshotted before its deletion' });
+    expect(chooseRetained([retained('a', 9 * DAY, { readReplicas: ['shop-db-reader'] })], NOW, DAY, undefined)[0]).toMatchObject({ action: 'keep', why: 'it has read replicas (shop-db-reader): deleting it would promote them' });
+  });
+
+  test('ages are floored, so a limit never reads as reached a moment early', () => {
+    expect([DAY - 1, 3_600_000 - 1, 60_000 - 1, 59_999, 4 * 60_000 + 9_999, 0].map(formatAge)).toEqual(['23h59m', '59m59s', '59s', '59s', '4m09s', '0s']);
   });
 
   test('keeps, saying why: no limit at all, an unknown retirement time, deletion protection', () => {

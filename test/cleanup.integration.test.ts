@@ -7,7 +7,7 @@ import { RDS } from '@aws-sdk/client-rds';
 import { exec } from '../cli/main';
 import { RETAINED_AT_TAG, RETAINED_TAG } from '../activities/dblifecycle';
 import type { RunStatus } from '../contracts/run';
-import { captureIO, onlyDatabase } from './harness/fixtures';
+import { captureIO, eventually, onlyDatabase, refOf } from './harness/fixtures';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { testTemporalAddress } from './harness/servers';
 
@@ -42,13 +42,13 @@ describe('drover cleanup', () => {
     const old = `${db.primary.identifier}-old-202611010000-aa11`;
     const young = `${db.replica.identifier}-old-202612040000-bb22`;
     const lookalike = `${db.primary.identifier}-old-202610010000-cc33`;
-    await seed(PRIMARY, old, { [RETAINED_TAG]: `old primary replaced by failback failback-${rb.name}; split-brain forensics`, [RETAINED_AT_TAG]: new Date(now - 10 * 86_400_000).toISOString() });
-    await seed(STANDBY, young, { [RETAINED_TAG]: `writer replaced by failback failback-${rb.name}`, [RETAINED_AT_TAG]: new Date(now - 3_600_000).toISOString() });
+    await seed(PRIMARY, old, { [RETAINED_TAG]: `old primary replaced by failback failback-${rb.name} split-brain forensics`, [RETAINED_AT_TAG]: new Date(now - 10 * 86_400_000).toISOString() });
+    await seed(STANDBY, young, { [RETAINED_TAG]: `writer replaced by failback failback-${rb.name}`, [RETAINED_AT_TAG]: new Date(now - 90 * 60_000).toISOString() });
     await seed(PRIMARY, lookalike, {});
     const exists = async (region: string, id: string) => ((await rds(region).describeDBInstances({})).DBInstances ?? []).some((d) => d.DBInstanceIdentifier === id);
 
-    const oldLine = `  ${old} (${PRIMARY}) db.t3.micro available, retained 10d00h ago: old primary replaced by failback failback-${rb.name}; split-brain forensics`;
-    const youngLine = `  ${young} (${STANDBY}) db.t3.micro available, retained 1h00m ago: writer replaced by failback failback-${rb.name}`;
+    const oldLine = `  ${old} (${PRIMARY}) db.t3.micro available, retained 10d00h ago: old primary replaced by failback failback-${rb.name} split-brain forensics`;
+    const youngLine = `  ${young} (${STANDBY}) db.t3.micro available, retained 1h30m ago: writer replaced by failback failback-${rb.name}`;
     const listed = await cli(['cleanup', file]);
     expect(listed).toEqual({
       code: 0,
@@ -60,9 +60,9 @@ describe('drover cleanup', () => {
     expect(selected.out).toEqual([
       `${rb.name}: 2 retained instances (each costs as a running instance until deleted)`,
       oldLine,
-      `    delete, after final snapshot ${old}-final: retained 10d00h ago, at least 7d00h (--older-than)`,
+      '    delete, after a final snapshot: retained 10d00h ago, at least 7d00h (--older-than)',
       youngLine,
-      '    keep: retained 1h00m ago, younger than 7d00h (--older-than)',
+      '    keep: retained 1h30m ago, younger than 7d00h (--older-than)',
       `to delete it (each after a final snapshot): drover cleanup ${file} --older-than 7d --delete --reason TEXT`,
     ]);
 
@@ -75,19 +75,29 @@ describe('drover cleanup', () => {
     expect((await cli(['cleanup', file, '--older-than', '7d', '--delete'])).err).toEqual(['drover: invalid options', '  --reason: required with --delete (at least 3 characters): why (recorded in the audit trail)']);
     expect([await exists(PRIMARY, old), await exists(STANDBY, young)]).toEqual([true, true]);
 
-    const deleted = await env.withWorker(taskQueue, () => cli(['cleanup', file, '--older-than', '7d', '--delete', '--reason', 'quarterly cleanup']));
-    expect(deleted.code).toBe(0);
+    // ApnaKart's approvals list the cleanup gate: the run waits for an approver other than its requester.
+    const deleted = await env.withWorker(taskQueue, async () => {
+      const started = await cli(['cleanup', file, '--older-than', '7d', '--delete', '--reason', 'quarterly cleanup', '--requested-by', 'sre-meera', '--detach']);
+      expect(started.code).toBe(0);
+      const handle = env.client.workflow.getHandle(`cleanup-${rb.name}`);
+      await eventually(async () => (await handle.query<RunStatus>('status')).pendingGate?.name === 'cleanup', 'the cleanup gate');
+      expect([await exists(PRIMARY, old), await exists(STANDBY, young)]).toEqual([true, true]);
+      expect((await cli(['approve', `cleanup-${rb.name}`, '--gate', 'cleanup', '--as', 'ic-priya'])).code).toBe(0);
+      return (await handle.result()) as RunStatus;
+    });
+    expect(deleted.phase).toBe('completed');
+    const tag = deleted.runId.replace(/-/g, '').slice(-8);
     expect([await exists(PRIMARY, old), await exists(STANDBY, young), await exists(PRIMARY, lookalike)]).toEqual([false, true, true]);
-    const snapshots = (await rds(PRIMARY).describeDBSnapshots({ DBSnapshotIdentifier: `${old}-final` })).DBSnapshots ?? [];
-    expect(snapshots.map((s) => [s.DBSnapshotIdentifier, s.DBInstanceIdentifier, s.Status])).toEqual([[`${old}-final`, old, 'available']]);
+    const snapshots = (await rds(PRIMARY).describeDBSnapshots({ DBSnapshotIdentifier: `${old}-final-${tag}` })).DBSnapshots ?? [];
+    expect(snapshots.map((s) => [s.DBSnapshotIdentifier, s.DBInstanceIdentifier, s.Status])).toEqual([[`${old}-final-${tag}`, old, 'available']]);
 
     const status = await cli(['status', `cleanup-${rb.name}`, '--json']);
     const run = JSON.parse(status.out.join('\n')) as RunStatus;
     expect({ kind: run.kind, phase: run.phase, reason: run.reason }).toEqual({ kind: 'cleanup', phase: 'completed', reason: 'quarterly cleanup' });
     expect(run.steps.map((s) => [s.id, s.status, s.notes])).toEqual([
-      ['find', 'done', [`${old} (${PRIMARY}): delete, retained 10d00h ago, at least 7d00h (--older-than)`, `${young} (${STANDBY}): keep, retained 1h00m ago, younger than 7d00h (--older-than)`]],
-      ['snapshot', 'done', [`${old}: final snapshot ${old}-final (available)`]],
-      ['delete', 'done', [`${old}: deleted; snapshot ${old}-final stays`]],
+      ['find', 'done', [`${old} (${PRIMARY}): delete, retained 10d00h ago, at least 7d00h (--older-than)`, `${young} (${STANDBY}): keep, retained 1h30m ago, younger than 7d00h (--older-than)`]],
+      ['gate:cleanup', 'done', ['approved by ic-priya (unverified)']],
+      ['delete', 'done', [`${old}: final snapshot ${old}-final-${tag} (available)`, `${old}: deletion requested`, `${old}: deleted; snapshot ${old}-final-${tag} stays`]],
     ]);
     // The run's audit trail verifies against its Temporal record.
     const verified = await cli(['audit', 'verify', `cleanup-${rb.name}`]);
@@ -100,14 +110,42 @@ describe('drover cleanup', () => {
     await seed(PRIMARY, `${ttlDb.primary.identifier}-old-202611010000-dd44`, { [RETAINED_TAG]: 'failback', [RETAINED_AT_TAG]: new Date(now - 15 * 86_400_000).toISOString() });
     await seed(PRIMARY, `${ttlDb.primary.identifier}-old-202611020000-ee55`, { [RETAINED_TAG]: 'failback', [RETAINED_AT_TAG]: new Date(now - 13 * 86_400_000).toISOString() });
     expect((await cli(['cleanup', withTtl])).out.filter((l) => l.startsWith('    '))).toEqual([
-      `    delete, after final snapshot ${ttlDb.primary.identifier}-old-202611010000-dd44-final: retained 15d00h ago, at least 14d00h (retainFor)`,
+      '    delete, after a final snapshot: retained 15d00h ago, at least 14d00h (retainFor)',
       '    keep: retained 13d00h ago, younger than 14d00h (retainFor)',
     ]);
 
+    // The run deletes only what its requester was shown: an instance old enough but not in that list stays.
+    const other = `${db.primary.identifier}-old-202611050000-ff66`;
+    await seed(PRIMARY, other, { [RETAINED_TAG]: 'failback', [RETAINED_AT_TAG]: new Date(now - 9 * 86_400_000).toISOString() });
+    const shown = await env.withWorker(taskQueue, () =>
+      env.client.workflow.execute('cleanupRetained', {
+        taskQueue,
+        workflowId: `cleanup-${rb.name}`,
+        args: [{ runbookRef: refOf(rb), reason: 'shown list only', requestedBy: 'sre-meera', olderThanMs: 0, selected: [{ region: STANDBY, identifier: young }, { region: STANDBY, identifier: `${young}-gone` }], options: { approvalTimeoutMs: 1 } }],
+      }),
+    ).catch((e: unknown) => e);
+    // The gate asked (and timed out: nobody approved), so nothing was deleted; what it chose is in its record.
+    expect([await exists(PRIMARY, other), await exists(STANDBY, young)]).toEqual([true, true]);
+    const record = await cli(['status', `cleanup-${rb.name}`, '--json']);
+    const chose = (JSON.parse(record.out.join('\n')) as RunStatus).steps.find((x) => x.id === 'find')?.notes;
+    expect(chose).toEqual([
+      `${young}-gone (${STANDBY}): shown to the requester, not found retained by this run: left alone`,
+      `${other} (${PRIMARY}): keep, not in the list the requester was shown (retained 9d00h ago, at least 0s (--older-than))`,
+      `${young} (${STANDBY}): delete, retained 1h30m ago, at least 0s (--older-than)`,
+    ]);
+    expect(shown).toBeInstanceOf(Error);
+
     // Nothing old enough is left: no run is started.
-    expect(await cli(['cleanup', file, '--older-than', '7d', '--delete', '--reason', 'quarterly cleanup'])).toEqual({
+    expect(await cli(['cleanup', file, '--older-than', '10d', '--delete', '--reason', 'quarterly cleanup'])).toEqual({
       code: 0,
-      out: [`${rb.name}: 1 retained instance (each costs as a running instance until deleted)`, youngLine, '    keep: retained 1h00m ago, younger than 7d00h (--older-than)', 'nothing to delete: no run was started'],
+      out: [
+        `${rb.name}: 2 retained instances (each costs as a running instance until deleted)`,
+        `  ${other} (${PRIMARY}) db.t3.micro available, retained 9d00h ago: failback`,
+        '    keep: retained 9d00h ago, younger than 10d00h (--older-than)',
+        youngLine,
+        '    keep: retained 1h30m ago, younger than 10d00h (--older-than)',
+        'nothing to delete: no run was started',
+      ],
       err: [],
     });
   });

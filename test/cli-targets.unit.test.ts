@@ -41,6 +41,19 @@ describe('target lines', () => {
     }
   });
 
+  test('the AWS line never shows a user and password in the endpoint, and names the variables that send some calls elsewhere', async () => {
+    process.env.AWS_ENDPOINT_URL = `http://drover:hunter2@${CLOSED}`;
+    process.env.DROVER_ENDPOINT_AP_SOUTH_1 = 'http://127.0.0.1:2';
+    process.env.AWS_ENDPOINT_URL_STS = 'http://127.0.0.1:3';
+    process.env.AWS_ACCESS_KEY_ID = 'testing';
+    process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+    process.env.AWS_MAX_ATTEMPTS = '1';
+    const io = captureIO();
+    const out = path.join(os.tmpdir(), `drover-targets-${process.pid}.yaml`);
+    expect(await exec(['init', '--name', 'shop', '--primary', 'ap-south-1', '--standby', 'ap-southeast-1', '--zone', 'shop.example', '--out', out], io)).toBe(5);
+    expect(io.notes).toEqual([`drover → AWS at http://${CLOSED} (AWS_ENDPOINT_URL); overridden by AWS_ENDPOINT_URL_STS, DROVER_ENDPOINT_AP_SOUTH_1`]);
+  });
+
   test('a command that touches neither says nothing about targets', async () => {
     const io = captureIO();
     expect(await exec(['validate', path.join(__dirname, '..', 'runbooks', 'apnakart.yaml')], io)).toBe(0);

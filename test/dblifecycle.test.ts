@@ -3,9 +3,10 @@ import { RDS } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createDbLifecycleActivities, FENCED_TAG, RETAINED_AT_TAG, RETAINED_TAG, retiredNameTime } from '../activities/dblifecycle';
+import { createDbLifecycleActivities, FENCED_TAG, isRetiredName, RETAINED_AT_TAG, RETAINED_TAG, rdsTagValue, retiredNameTime } from '../activities/dblifecycle';
 import type { MotoServer } from '../infra/local/stack';
 import { FailureType } from '../contracts/failures';
+import { PROMOTED_TAG } from '../activities/rds';
 import { startOwnMoto } from './harness/servers';
 
 // Every test seeds its own instance (jest runs them in random order) on one private moto server.
@@ -232,6 +233,14 @@ describe('retiring an old primary', () => {
     expect(await exists(MUMBAI, 'orders-delete')).toBe(false);
     expect(await run(activities.retireInstance, input)).toEqual({ action: 'already-done' });
   });
+
+  test('policy delete keeps (renames and tags) an instance under deletion protection instead of failing on it', async () => {
+    await rds(MUMBAI).createDBInstance({ DBInstanceIdentifier: 'orders-protected', DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'apnakart', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, DeletionProtection: true });
+    const input = { region: MUMBAI, identifier: 'orders-protected', policy: 'delete' as const, retiredIdentifier: 'orders-protected-old-202612041330-ab12', reason: 'old primary replaced by failback drill-x-failback; split-brain forensics' };
+    expect(await run(activities.retireInstance, input)).toEqual({ action: 'renamed', retiredIdentifier: 'orders-protected-old-202612041330-ab12' });
+    expect(await exists(MUMBAI, 'orders-protected')).toBe(false);
+    expect((await observe(MUMBAI, 'orders-protected-old-202612041330-ab12')).tags[RETAINED_TAG]).toBe('old primary replaced by failback drill-x-failback split-brain forensics kept: deletion protection is on');
+  });
 });
 
 describe('creating a replica', () => {
@@ -278,38 +287,82 @@ describe('retained instances (drover cleanup)', () => {
     });
   }
 
-  test('the time in a retired name is read as UTC; a name without one gives none', () => {
+  test('the time in a retired name is read as UTC, with or without the run tag; an invalid one gives none', () => {
     expect(retiredNameTime('shop-db-old-202612041330-ab12')).toBe(Date.UTC(2026, 11, 4, 13, 30));
+    expect(retiredNameTime('shop-db-old-202612041330')).toBe(Date.UTC(2026, 11, 4, 13, 30));
+    expect(retiredNameTime('shop-db-old-202613041330-ab12')).toBeUndefined(); // month 13
+    expect(retiredNameTime('shop-db-old-202612041360-ab12')).toBeUndefined(); // minute 60
     expect(retiredNameTime('shop-db-old-2026120413-ab12')).toBeUndefined();
     expect(retiredNameTime('shop-db')).toBeUndefined();
+    expect(isRetiredName('shop-db-old-202612041330-ab12', 'shop-db')).toBe(true);
+    expect(isRetiredName('shop-db-old-x-old-202612041330-ab12', 'shop-db')).toBe(false);
+    expect(isRetiredName('shop-db-old-x-old-202612041330-ab12', 'shop-db-old-x')).toBe(true);
   });
 
-  test("lists only the runbook identifiers' instances that drover retired: named <id>-old-… and tagged; aged by the tag, else the name", async () => {
+  test('a reason becomes a tag value RDS accepts: letters, digits, spaces and _ . : / = + - @ only, at most 256', () => {
+    const value = rdsTagValue('old primary replaced by failback failback-shop; split-brain forensics (#1) ' + 'x'.repeat(300));
+    expect(value.startsWith('old primary replaced by failback failback-shop split-brain forensics 1 x')).toBe(true);
+    expect(value).toHaveLength(256);
+    // The RDS API Reference's own pattern for tag values.
+    expect(value).toMatch(/^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$/u);
+  });
+
+  test("lists only the runbook identifiers' instances that drover retired: named <id>-old-<time>[-tag] exactly and tagged; aged by the tag, else the name", async () => {
     await seedInstance('ledger-db-old-202611010000-aa11', { [RETAINED_TAG]: 'old primary replaced by failback failback-shop', [RETAINED_AT_TAG]: '2026-11-02T10:00:00.000Z' });
-    await seedInstance('ledger-db-old-202611150930-bb22', { [RETAINED_TAG]: 'writer replaced by failback failback-shop' });
+    await seedInstance('ledger-db-old-202611150930', { [RETAINED_TAG]: 'writer replaced by failback failback-shop' });
     await seedInstance('ledger-db-old-202611200000-cc33', null); // named like one, not retired by drover
-    await seedInstance('ledgerx-db-old-202611010000-dd44', { [RETAINED_TAG]: 'another runbook' });
+    await seedInstance('ledger-db-old-x-old-202611010000-dd44', { [RETAINED_TAG]: 'another identifier that starts the same' });
+    await seedInstance('ledgerx-db-old-202611010000-ee55', { [RETAINED_TAG]: 'another runbook' });
     const found = await run(activities.listRetained, { region: SINGAPORE, identifiers: ['ledger-db'] });
     expect(found).toEqual([
-      { region: SINGAPORE, identifier: 'ledger-db-old-202611010000-aa11', status: 'available', instanceClass: 'db.t3.micro', retainedAt: Date.UTC(2026, 10, 2, 10), reason: 'old primary replaced by failback failback-shop', deletionProtection: false },
-      { region: SINGAPORE, identifier: 'ledger-db-old-202611150930-bb22', status: 'available', instanceClass: 'db.t3.micro', retainedAt: Date.UTC(2026, 10, 15, 9, 30), reason: 'writer replaced by failback failback-shop', deletionProtection: false },
+      { region: SINGAPORE, identifier: 'ledger-db-old-202611010000-aa11', status: 'available', instanceClass: 'db.t3.micro', retainedAt: Date.UTC(2026, 10, 2, 10), reason: 'old primary replaced by failback failback-shop', deletionProtection: false, readReplicas: [] },
+      { region: SINGAPORE, identifier: 'ledger-db-old-202611150930', status: 'available', instanceClass: 'db.t3.micro', retainedAt: Date.UTC(2026, 10, 15, 9, 30), reason: 'writer replaced by failback failback-shop', deletionProtection: false, readReplicas: [] },
     ]);
     expect(await run(activities.listRetained, { region: MUMBAI, identifiers: ['ledger-db'] })).toEqual([]);
   });
 
-  test('deletes a retained instance (a rerun is already done); refuses one drover did not retire and one under deletion protection, deleting nothing', async () => {
+  test('deletes a retained instance only once its final snapshot is available (a rerun is already done); refuses one drover did not retire and one under deletion protection', async () => {
     await seedInstance('purge-db-old-202611010000-aa11', { [RETAINED_TAG]: 'failback' });
     await seedInstance('purge-db-old-202611010000-bb22', null);
     await seedInstance('purge-db-old-202611010000-cc33', { [RETAINED_TAG]: 'failback' }, true);
+    const ask = (identifier: string, snapshotId = `${identifier}-final-t1`) => run(activities.requestDeleteRetained, { region: SINGAPORE, identifier, snapshotId });
+    const refusal = async (identifier: string) => {
+      const f = await rejection(ask(identifier));
+      return { type: f.type, message: f.message };
+    };
 
-    expect(await run(activities.deleteRetained, { region: SINGAPORE, identifier: 'purge-db-old-202611010000-aa11' })).toEqual({ action: 'deleted' });
+    expect(await refusal('purge-db-old-202611010000-aa11')).toEqual({ type: FailureType.InvalidState, message: `DB instance purge-db-old-202611010000-aa11 in ${SINGAPORE} is not deleted: its final snapshot purge-db-old-202611010000-aa11-final-t1 is missing` });
+    await run(activities.snapshotInstance, { region: SINGAPORE, identifier: 'purge-db-old-202611010000-aa11', snapshotId: 'purge-db-old-202611010000-aa11-final-t1' });
+    expect(await ask('purge-db-old-202611010000-aa11')).toEqual({ action: 'requested' });
+    await run(activities.waitDeleted, { region: SINGAPORE, identifier: 'purge-db-old-202611010000-aa11' });
     expect(await exists(SINGAPORE, 'purge-db-old-202611010000-aa11')).toBe(false);
-    expect(await run(activities.deleteRetained, { region: SINGAPORE, identifier: 'purge-db-old-202611010000-aa11' })).toEqual({ action: 'already-done' });
-
-    const untagged = await rejection(run(activities.deleteRetained, { region: SINGAPORE, identifier: 'purge-db-old-202611010000-bb22' }));
-    expect({ type: untagged.type, message: untagged.message }).toEqual({ type: FailureType.InvalidState, message: `DB instance purge-db-old-202611010000-bb22 in ${SINGAPORE} has no ${RETAINED_TAG} tag: drover did not retire it, so it does not delete it` });
-    const protectedOne = await rejection(run(activities.deleteRetained, { region: SINGAPORE, identifier: 'purge-db-old-202611010000-cc33' }));
-    expect({ type: protectedOne.type, message: protectedOne.message }).toEqual({ type: FailureType.InvalidState, message: `DB instance purge-db-old-202611010000-cc33 in ${SINGAPORE} has deletion protection: turn it off to let cleanup delete it` });
+    expect(await ask('purge-db-old-202611010000-aa11')).toEqual({ action: 'already-done' });
+    // The snapshot of one instance does not let another go.
+    expect(await refusal('purge-db-old-202611010000-cc33'.replace('cc33', 'bb22'))).toEqual({ type: FailureType.InvalidState, message: `DB instance purge-db-old-202611010000-bb22 in ${SINGAPORE} has no ${RETAINED_TAG} tag: drover did not retire it, so it does not delete it` });
+    expect((await rejection(ask('purge-db-old-202611010000-cc33', 'purge-db-old-202611010000-aa11-final-t1'))).message).toBe(`DB instance purge-db-old-202611010000-cc33 in ${SINGAPORE} has deletion protection: turn it off to let cleanup delete it`);
     expect([await exists(SINGAPORE, 'purge-db-old-202611010000-bb22'), await exists(SINGAPORE, 'purge-db-old-202611010000-cc33')]).toEqual([true, true]);
+  });
+
+  test('a retained instance with a live read replica lists it; once the replica is promoted it is no longer its replica', async () => {
+    await seedInstance('src-db-old-202611010000-aa11', { [RETAINED_TAG]: 'failback' });
+    await rds(SINGAPORE).createDBInstanceReadReplica({ DBInstanceIdentifier: 'src-reader', SourceDBInstanceIdentifier: 'src-db-old-202611010000-aa11', DBInstanceClass: 'db.t3.micro' });
+    const listed = async () => (await run(activities.listRetained, { region: SINGAPORE, identifiers: ['src-db'] })).map((r) => r.readReplicas);
+    expect(await listed()).toEqual([['src-reader']]);
+    const f = await rejection(run(activities.requestDeleteRetained, { region: SINGAPORE, identifier: 'src-db-old-202611010000-aa11', snapshotId: 'none' }));
+    expect(f.message).toBe(`DB instance src-db-old-202611010000-aa11 in ${SINGAPORE} has read replicas (src-reader): deleting it would promote them`);
+    // Promoted as drover promotes: the call, then its promotion tag (moto keeps the replica's source; RDS clears it).
+    await rds(SINGAPORE).promoteReadReplica({ DBInstanceIdentifier: 'src-reader' });
+    const reader = (await rds(SINGAPORE).describeDBInstances({ DBInstanceIdentifier: 'src-reader' })).DBInstances?.[0];
+    await rds(SINGAPORE).addTagsToResource({ ResourceName: reader?.DBInstanceArn, Tags: [{ Key: PROMOTED_TAG, Value: new Date().toISOString() }] });
+    expect(await listed()).toEqual([[]]);
+  });
+
+  test("a snapshot of another instance is not this one's final snapshot", async () => {
+    await seedInstance('swap-db-old-202611010000-aa11', { [RETAINED_TAG]: 'failback' });
+    await seedInstance('swap-db-old-202611010000-bb22', { [RETAINED_TAG]: 'failback' });
+    await run(activities.snapshotInstance, { region: SINGAPORE, identifier: 'swap-db-old-202611010000-bb22', snapshotId: 'swap-final' });
+    const f = await rejection(run(activities.requestDeleteRetained, { region: SINGAPORE, identifier: 'swap-db-old-202611010000-aa11', snapshotId: 'swap-final' }));
+    expect(f.message).toBe(`DB instance swap-db-old-202611010000-aa11 in ${SINGAPORE} is not deleted: its final snapshot swap-final is available (of swap-db-old-202611010000-bb22)`);
+    expect(await exists(SINGAPORE, 'swap-db-old-202611010000-aa11')).toBe(true);
   });
 });

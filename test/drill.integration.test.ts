@@ -157,7 +157,7 @@ test('drill run --plan says it would start, then plans the failover with gates t
   expect(back).toBeGreaterThan(3);
   expect(out[back + 1]).toBe('steps:');
   // drills.retention (default delete), not the database's keep.
-  expect(out.slice(back)).toEqual(expect.arrayContaining(['       main: fence with apnakart-db-fence, final snapshot, then delete it']));
+  expect(out.slice(back)).toEqual(expect.arrayContaining(['       main: fence with apnakart-db-fence, final snapshot, then delete it (kept renamed instead if deletion protection is on)']));
   expect(out.at(-1)).toMatch(/^estimated drill: \S+ excluding approval waits \(failover and failback estimates added\)/);
 
   const json = captureIO();

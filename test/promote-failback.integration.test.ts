@@ -204,6 +204,16 @@ describe('failback', () => {
       expect(back.replica.source).toBe(top?.writer.arn);
       expect(back.writer).toMatch(new RegExp(`^${db.primary.identifier}\\.`));
 
+      // What it kept is what drover cleanup finds, each free to delete (the promoted replicas moto still lists are not replicas).
+      const kept = captureIO();
+      expect(await exec(['cleanup', file, '--older-than', '0s'], kept)).toBe(0);
+      const retired = result.topology.retired.map((r) => r.retiredIdentifier);
+      expect(kept.stdout.filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim().split(' ')[0])).toEqual([...retired].sort());
+      expect(kept.stdout.filter((l) => l.startsWith('    '))).toEqual([
+        expect.stringMatching(/^ {4}delete, after a final snapshot: retained \d+s ago, at least 0s \(--older-than\)$/),
+        expect.stringMatching(/^ {4}delete, after a final snapshot: retained \d+s ago, at least 0s \(--older-than\)$/),
+      ]);
+
       // The unchanged runbook works again: a second failover completes.
       const again = await failover(rb, taskQueue, 'planned');
       expect(again.phase).toBe('completed');

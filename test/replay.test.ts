@@ -28,7 +28,7 @@ describe('replay of committed workflow histories', () => {
     ['failover-worker-runbooks.json', 'failover-apnakart', 'a failover since worker-owned runbooks and approvals-v2: the runbook resolved from a reference, the requester step, the gate'],
     ['failover-preflight-endpoints.json', 'failover-apnakart', 'a failover whose preflight also probes the target and reads each writer record (preflight-endpoints-v1)'],
     ['drill-retention-failback.json', 'drill-apnakart-v3-failback', "a drill's failback that deletes what it replaces (drill-retention-v1)"],
-    ['cleanup.json', 'cleanup-apnakart', 'a cleanup of two retained instances: find, final snapshots, deletions'],
+    ['cleanup.json', 'cleanup-apnakart', 'a cleanup of two retained instances: find, the cleanup gate, final snapshots, deletion requests and waits'],
   ])('given %s (%s, %s), the current workflows replay it without nondeterminism', async (file, workflowId) => {
     const history = load(file);
     expect(history.events?.length).toBeGreaterThan(20);

@@ -293,7 +293,7 @@ const badRunbooks: BadCase[] = [
     what: 'approval gates with nobody to approve',
     edit: (d) => d.setIn(['approvals', 'approvers'], d.createNode([])),
     path: 'approvals.approvers',
-    message: 'gates failover, failback need at least one approver',
+    message: 'gates failover, failback, cleanup need at least one approver',
   },
   {
     what: 'a probe URL that is not http(s)',
@@ -335,7 +335,7 @@ const badRunbooks: BadCase[] = [
     what: 'a misspelt gate name',
     edit: (d) => d.setIn(['approvals', 'gates', 1], 'failbak'),
     path: 'approvals.gates[1]',
-    message: 'expected "failover", "failback", "promote", "rebuild-plan" or "rebuild-force", got "failbak"',
+    message: 'expected "failover", "failback", "promote", "rebuild-plan", "rebuild-force" or "cleanup", got "failbak"',
   },
   {
     what: 'an unsupported database engine',
@@ -608,7 +608,7 @@ describe('drover validate on a malformed runbook', () => {
       expect.arrayContaining([
         'dns.records[1].routing: expected "weighted" or "failover", got "latency"',
         'compute.clusters[1].nodeGroups[0].standby: standby capacity 20 exceeds active capacity 12',
-        'approvals.approvers: gates failover, failback need at least one approver',
+        'approvals.approvers: gates failover, failback, cleanup need at least one approver',
       ]),
     );
     expect(reported).toHaveLength(3);

@@ -112,11 +112,11 @@ describe('the worker runs its own copy of a runbook', () => {
   };
 
   test('given the digest of the workers\' copy, the run gets that copy', async () => {
-    expect((await resolveRunbook({ name: 'apnakart', digest: runbookDigest(text) })).approvals.gates).toEqual(['failover', 'failback']);
+    expect((await resolveRunbook({ name: 'apnakart', digest: runbookDigest(text) })).approvals.gates).toEqual(['failover', 'failback', 'cleanup']);
   });
 
   test('given a runbook edited by the requester (no gates), its digest differs and the run is refused, naming both digests', async () => {
-    const edited = text.replace('gates: [failover, failback]', 'gates: []');
+    const edited = text.replace('gates: [failover, failback, cleanup]', 'gates: []');
     expect(await refusal(resolveRunbook({ name: 'apnakart', digest: runbookDigest(edited) }))).toBe(
       `the workers' copy of runbook apnakart (${join(dir, 'apnakart.yaml')}, ${runbookDigest(text)}) is not the one you validated (${runbookDigest(edited)}); nothing was changed. Deploy the runbook you validated to the workers, or validate theirs`,
     );

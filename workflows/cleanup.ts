@@ -1,6 +1,11 @@
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { chooseRetained, type CleanupChoice } from '../contracts/cleanup';
+import { runTag } from '../contracts/ids';
 import type { RunStatus } from '../contracts/run';
+import { GATES_OF } from '../runbooks/approvers';
 import { databasesOf, dbIn } from '../runbooks/databases';
+import { failureMessage, failureType } from './failure';
+import type { Gates } from './gates';
 import { long, short } from './proxies';
 import type { RunbookInput } from './trusted';
 import { beginRun, Run } from './run';
@@ -10,68 +15,99 @@ export interface CleanupInput extends RunbookInput {
   requestedBy: string;
   /** Delete what was retained at least this long ago (ms); absent: each database's `retainFor` (none: its instances stay). */
   olderThanMs?: number;
+  /**
+   * The instances the requester was shown as to be deleted: only these may be deleted, and only if the run
+   * selects them too (the workers' account and clock decide again). Absent: whatever the run selects.
+   */
+  selected?: Array<{ region: string; identifier: string }>;
+  options?: { approvalTimeoutMs?: number };
 }
 
 /**
- * Delete the RDS instances the runbook's failbacks and drills kept (renamed `<id>-old-…`, tagged retained),
- * each after a final snapshot that stays: find them in both regions, choose by age, snapshot, delete. It
- * asks no approval: it deletes only instances drover retired, and only after their data is in a snapshot.
- * Every choice, snapshot and deletion is in the run's audit trail.
+ * Delete the RDS instances the runbook's failbacks and drills kept (renamed `<id>-old-…`, tagged retained):
+ * find them in both regions and choose by age, the `cleanup` gate when the runbook lists it, then for each
+ * instance on its own a final snapshot (it stays) and the deletion. One instance failing does not stop the
+ * others; the run fails at the end naming each. Every choice, snapshot and deletion is in the audit trail.
  */
 export async function cleanupRetained(input: CleanupInput): Promise<RunStatus> {
+  const info = workflowInfo();
   const head = { kind: 'cleanup', mode: 'planned', fromRegion: '', targetRegion: '', reason: input.reason, requestedBy: input.requestedBy } as const;
   const { rb } = await beginRun(input, head);
   const regions = [rb.regions.primary, rb.regions.standby];
+  const tag = runTag(info.runId);
   const run = Run.open({
     rb,
     head: { ...head, fromRegion: rb.regions.primary, targetRegion: rb.regions.standby },
     notifyAs: 'cleanup',
     plan: [
       { id: 'find', title: `Find the instances failbacks and drills kept in ${regions.join(' and ')}` },
-      { id: 'snapshot', title: 'Final snapshot of each instance to delete' },
-      { id: 'delete', title: 'Delete each instance (its snapshot stays)' },
+      { id: 'gate:cleanup', title: 'Approval: cleanup', gate: true },
+      { id: 'delete', title: 'Final snapshot, then deletion, of each instance (its snapshot stays)' },
     ],
-    gates: false,
+    gates: { context: { requestedBy: input.requestedBy } },
     objectives: false,
-    start: { detail: `cleanup of ${rb.name}'s retained instances: ${input.reason}`, after: { kind: 'cleanup', olderThanMs: input.olderThanMs } },
+    start: { detail: `cleanup of ${rb.name}'s retained instances: ${input.reason}`, after: { kind: 'cleanup', olderThanMs: input.olderThanMs, selected: input.selected } },
   });
   const { journal } = run;
-  const line = (c: CleanupChoice) => `${c.identifier} (${c.region}): ${c.action === 'delete' ? 'delete' : 'keep'}, ${c.why}`;
+  const gates = run.gates as Gates;
+  const approvalTimeout = input.options?.approvalTimeoutMs ?? 60 * 60_000;
+  const shown = (c: CleanupChoice) => !input.selected || input.selected.some((s) => s.region === c.region && s.identifier === c.identifier);
 
   try {
+    // Who asked: verified here, before anything is done, when the cleanup gate forbids self-approval.
+    if (gates.checksRequester()) await gates.start(GATES_OF.cleanup, approvalTimeout);
+
     const choices = await journal.run('find', async () => {
       const now = Date.now();
       const all: CleanupChoice[] = [];
       for (const d of databasesOf(rb).filter((x) => x.engine !== 'aurora-global')) {
         for (const region of regions) {
           const found = await short.listRetained({ region, identifiers: [dbIn(rb, d, region)] });
-          all.push(...chooseRetained(found, now, input.olderThanMs, d.retainFor));
+          all.push(...chooseRetained(found, now, input.olderThanMs, d.retainFor).map((c): CleanupChoice => (c.action === 'delete' && !shown(c) ? { ...c, action: 'keep', why: `not in the list the requester was shown (${c.why})` } : c)));
         }
       }
+      for (const s of input.selected ?? []) {
+        if (!all.some((c) => c.region === s.region && c.identifier === s.identifier)) journal.note('find', `${s.identifier} (${s.region}): shown to the requester, not found retained by this run: left alone`);
+      }
       if (all.length === 0) journal.note('find', 'no retained instance');
-      for (const c of all) journal.note('find', line(c));
+      for (const c of all) journal.note('find', `${c.identifier} (${c.region}): ${c.action}, ${c.why}`);
       return all;
     });
     const doomed = choices.filter((c) => c.action === 'delete');
+    const summary = (c: CleanupChoice) => ({ region: c.region, identifier: c.identifier, why: c.why });
     if (doomed.length === 0) {
-      journal.skip('snapshot', 'nothing to delete');
+      journal.skip('gate:cleanup', 'nothing to delete');
       journal.skip('delete', 'nothing to delete');
-    } else {
-      await journal.run('snapshot', async () => {
-        await Promise.all(doomed.map(async (c) => {
-          const snap = await long.snapshotInstance({ region: c.region, identifier: c.identifier, snapshotId: c.snapshot as string });
-          journal.note('snapshot', `${c.identifier}: final snapshot ${snap.snapshotId} (${snap.status})`);
-        }));
-      });
-      await journal.run('delete', async () => {
-        await Promise.all(doomed.map(async (c) => {
-          const out = await long.deleteRetained({ region: c.region, identifier: c.identifier });
-          journal.note('delete', `${c.identifier}: ${out.action === 'deleted' ? 'deleted' : 'already gone'}; snapshot ${c.snapshot} stays`);
-        }));
-      });
+      return await run.complete({ after: { phase: 'completed', deleted: [], kept: choices.map(summary) } });
     }
-    const summary = (c: CleanupChoice) => ({ region: c.region, identifier: c.identifier, why: c.why, ...(c.snapshot ? { snapshot: c.snapshot } : {}) });
-    return await run.complete({ after: { phase: 'completed', deleted: doomed.map(summary), kept: choices.filter((c) => c.action === 'keep').map(summary) } });
+
+    await gates.step(journal, 'cleanup', `delete ${doomed.length} retained instance${doomed.length === 1 ? '' : 's'} of ${rb.name}, each after a final snapshot: ${doomed.map((c) => `${c.identifier} (${c.region})`).join(', ')}: ${input.reason}`, approvalTimeout);
+
+    const deleted: Array<ReturnType<typeof summary> & { snapshot: string }> = [];
+    await journal.run('delete', async () => {
+      // Each instance on its own: a failure (a stuck snapshot, a refused deletion) leaves the others to finish.
+      const outcomes = await Promise.allSettled(
+        doomed.map(async (c) => {
+          const snapshotId = `${c.identifier}-final-${tag}`;
+          const snap = await long.snapshotInstance({ region: c.region, identifier: c.identifier, snapshotId });
+          journal.note('delete', `${c.identifier}: final snapshot ${snap.snapshotId} (${snap.status})`);
+          const asked = await short.requestDeleteRetained({ region: c.region, identifier: c.identifier, snapshotId });
+          journal.note('delete', `${c.identifier}: ${asked.action === 'requested' ? 'deletion requested' : 'already gone'}`);
+          await long.waitDeleted({ region: c.region, identifier: c.identifier });
+          journal.note('delete', `${c.identifier}: deleted; snapshot ${snapshotId} stays`);
+          deleted.push({ ...summary(c), snapshot: snapshotId });
+        }),
+      );
+      const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ c: doomed[i], err: o.reason as unknown }] : []));
+      if (failed.length > 0) {
+        throw ApplicationFailure.create({
+          type: failureType(failed[0].err) ?? 'CleanupFailed',
+          message: `${failed.length} of ${doomed.length} not deleted: ${failed.map((f) => `${f.c.identifier} (${f.c.region}): ${failureMessage(f.err)}`).join('; ')}`,
+          nonRetryable: true,
+        });
+      }
+    });
+    return await run.complete({ after: { phase: 'completed', deleted, kept: choices.filter((c) => c.action === 'keep').map(summary) } });
   } catch (err) {
     return run.fail(err);
   }

@@ -10,6 +10,7 @@ import type { Runbook } from '../../runbooks/schema';
 import { awsConfig, currentUser, loadRunbookForRun, withClient } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions, runOptions } from '../options';
+import { runningDrills } from '../drills';
 import { startAndFollow } from '../runs';
 
 const options = z.object({
@@ -47,7 +48,7 @@ function render(rb: Runbook, choices: CleanupChoice[], now: number): string[] {
   for (const c of choices) {
     const age = c.retainedAt === undefined ? 'retained at an unknown time' : `retained ${formatAge(Math.max(0, now - c.retainedAt))} ago`;
     lines.push(`  ${c.identifier} (${c.region}) ${c.instanceClass ?? '?'} ${c.status}, ${age}: ${c.reason}`);
-    lines.push(`    ${c.action === 'delete' ? `delete, after final snapshot ${c.snapshot}` : 'keep'}: ${c.why}`);
+    lines.push(`    ${c.action === 'delete' ? 'delete, after a final snapshot' : 'keep'}: ${c.why}`);
   }
   return lines;
 }
@@ -93,9 +94,31 @@ export function cleanupCommand(io: CliIO, setExit: SetExit): Command {
         return;
       }
       if (!opts.json) render(runbook, choices, now).forEach((l) => io.err(l));
-      const input: CleanupInput = { runbookRef: ref, reason: (opts.reason as string).trim(), requestedBy: opts.requestedBy ?? currentUser(), olderThanMs: opts.olderThan };
+      const input: CleanupInput = {
+        runbookRef: ref,
+        reason: (opts.reason as string).trim(),
+        requestedBy: opts.requestedBy ?? currentUser(),
+        olderThanMs: opts.olderThan,
+        // What was shown is all that may go: the workers decide again with their own account and clock.
+        selected: doomed.map((c) => ({ region: c.region, identifier: c.identifier })),
+      };
       const summary = `cleanup of ${runbook.name}'s retained instances (${doomed.length} to delete)`;
-      const code = await withClient((client) => startAndFollow(client, io, { kind: 'cleanup', runbook: runbook.name, rb: runbook, input, summary, detach: opts.detach, json: opts.json }));
+      const code = await withClient((client) =>
+        startAndFollow(client, io, {
+          kind: 'cleanup',
+          runbook: runbook.name,
+          rb: runbook,
+          input,
+          summary,
+          detach: opts.detach,
+          json: opts.json,
+          // A drill's failback may be retiring (and waiting on) an instance this would delete.
+          precondition: async () => {
+            const drills = await runningDrills(client, runbook.name);
+            if (drills.length > 0) throw new CliError(`a drill of ${runbook.name} is running (${drills.join(', ')}); one run per runbook at a time, so this cleanup was not started`, EXIT.REFUSED);
+          },
+        }),
+      );
       setExit(code);
     });
 }

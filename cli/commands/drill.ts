@@ -135,12 +135,12 @@ export function drillCommand(io: CliIO, setExit: SetExit): Command {
     .option('--time-scale <factor>', 'compress soak times, between 0 and 1')
     .option('--plan', 'print whether a drill would start now and what its failover and failback would do, read against the live state, and change nothing')
     .action(async (file: string, raw: unknown) => {
+      const o = parseOptions(runDrillOptions, raw);
       if ((raw as { plan?: boolean }).plan) {
-        await printDrillPlan(file, (raw as { json?: boolean }).json, io);
+        await printDrillPlan(file, o.json, io);
         setExit(EXIT.OK);
         return;
       }
-      const o = parseOptions(runDrillOptions, raw);
       const { rb, ref } = optedIn(file);
       // A drill whose gates people approve, and which forbid self-approval, asks who requested it.
       const prove = requesterMustBeVerified(rb, GATES_OF.drill, rb.drills.autoApprove);

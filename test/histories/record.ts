@@ -18,7 +18,7 @@
  *   npx tsx test/histories/record.ts cleanup
  * records only a drill whose failback deletes what it replaced (drill-retention-v1):
  * drill-retention-failback.json; then a real failover and failback, which keep what they replace, and a
- * cleanup that deletes those (cleanup.json).
+ * cleanup, approved at its gate, that deletes those (cleanup.json).
  * Run it only for an intended, compatible workflow change (and say so in the commit); an
  * incompatible change needs workflow versioning (patched()) instead.
  */
@@ -108,16 +108,19 @@ async function main(which: string): Promise<void> {
       const drillRb = { ...rb, drills: { ...rb.drills, windows: [{ days: [...DAYS], from: '00:00', to: '24:00', timezone: 'UTC' }] } };
       if (which === 'cleanup') {
         const d = await client.workflow.start('drill', { taskQueue: 'record', workflowId: 'drill-apnakart-v3', args: [{ runbookRef: recorded.putRunbook(drillRb), trigger: 'manual', requestedBy: 'sre-record', options }], memo: { runbook: rb.name } });
+        console.log('recording: drill');
         await d.result();
         await save('drill-apnakart-v3-failback', 'drill-retention-failback.json');
+        console.log('recording: failover, failback');
         // A real failover and failback after the drill (no cooldown for the recording): they keep what they replace.
         const real = { ...rb, drills: { ...rb.drills, cooldown: 0 } };
         await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(real), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
         await approveAndWait('failover-apnakart', 'failover');
         await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
         await approveAndWait('failback-apnakart', 'failback');
-        const c = await client.workflow.start('cleanupRetained', { taskQueue: 'record', workflowId: 'cleanup-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', olderThanMs: 0 }] });
-        await c.result();
+        console.log('recording: cleanup');
+        await client.workflow.start('cleanupRetained', { taskQueue: 'record', workflowId: 'cleanup-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', olderThanMs: 0 }] });
+        await approveAndWait('cleanup-apnakart', 'cleanup');
         await save('cleanup-apnakart', 'cleanup.json');
         return;
       }
