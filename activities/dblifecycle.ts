@@ -4,7 +4,7 @@ import type { RetainedInstance } from '../contracts/cleanup';
 import { FailureType } from '../contracts/failures';
 import type { Ec2Api, RdsLifecycleApi } from '../aws/clients';
 import { aws, awsErrorCode, toFailure } from '../aws/errors';
-import { isStandalone } from './rds';
+import { isStandalone, PROMOTED_TAG } from './rds';
 import { pollUntil } from './wait';
 
 /** Holds the instance's own security group ids (space-separated) while it is fenced. */
@@ -144,19 +144,36 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
   }
 
   /**
-   * The read replicas that really replicate from `db` now: each one its list names (an identifier in the same
-   * region, an ARN across regions) that still reports `db` as its source and was not promoted. moto keeps a
-   * promoted replica in its former source's list, even across a rename; RDS drops it on promotion.
+   * The read replicas `db`'s list names (an identifier in the same region, an ARN across regions) that may
+   * still replicate from it, so that deleting it could promote them. One is left out only when shown not to:
+   * gone, promoted (no source, or drover's promotion tag), or replicating from another instance that exists.
+   * moto keeps a promoted replica in its former source's list, even across a rename; RDS drops it on
+   * promotion. A replica that cannot be read counts, with why.
    */
   async function replicasOf(region: string, db: DBInstance): Promise<string[]> {
     const live: string[] = [];
     for (const ref of db.ReadReplicaDBInstanceIdentifiers ?? []) {
       const m = /^arn:[^:]+:rds:([^:]+):[^:]*:db:(.+)$/.exec(ref);
-      const replica = await find(m ? m[1] : region, m ? m[2] : ref);
-      const source = replica?.ReadReplicaSourceDBInstanceIdentifier;
-      if (!replica || !source || (source !== db.DBInstanceIdentifier && source !== db.DBInstanceArn)) continue;
-      // A promoted replica (moto keeps its source; drover's promotion tag says it writes on its own) is not one.
-      if (!isStandalone(replica, await tags(m ? m[1] : region, replica.DBInstanceArn ?? ''))) live.push(ref);
+      const where = m ? m[1] : region;
+      try {
+        const replica = await rds(where).describeDBInstances({ DBInstanceIdentifier: m ? m[2] : ref }).then(
+          (out) => out.DBInstances?.[0],
+          (err: unknown) => {
+            if (/DBInstanceNotFound/.test(awsErrorCode(err) ?? '')) return undefined;
+            throw err;
+          },
+        );
+        if (!replica) continue;
+        const source = replica.ReadReplicaSourceDBInstanceIdentifier;
+        if (!source || PROMOTED_TAG in (await tags(where, replica.DBInstanceArn ?? ''))) continue;
+        if (source !== db.DBInstanceIdentifier && source !== db.DBInstanceArn) {
+          const s = /^arn:[^:]+:rds:([^:]+):[^:]*:db:(.+)$/.exec(source);
+          if (await find(s ? s[1] : where, s ? s[2] : source)) continue;
+        }
+        live.push(ref);
+      } catch (err) {
+        live.push(`${ref} (not checked: ${awsErrorCode(err) ?? (err as Error).message})`);
+      }
     }
     return live;
   }
@@ -300,7 +317,12 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       const policy = input.policy === 'delete' && original?.DeletionProtection ? 'keep' : input.policy;
       const reason = policy === input.policy ? input.reason : `${input.reason}; kept: deletion protection is on`;
       if (policy === 'delete') {
-        if (!original) return { action: 'already-done' };
+        if (!original) {
+          // A retry after an earlier attempt kept (renamed) a protected instance: that rename is the outcome.
+          const kept = retiredIdentifier && retiredIdentifier !== identifier ? await find(region, retiredIdentifier) : undefined;
+          if (kept && RETAINED_TAG in (await tags(region, kept.DBInstanceArn ?? ''))) return { action: 'renamed', retiredIdentifier };
+          return { action: 'already-done' };
+        }
         if (original.DBInstanceStatus !== 'deleting') {
           try {
             await rds(region).deleteDBInstance({ DBInstanceIdentifier: identifier, SkipFinalSnapshot: true, DeleteAutomatedBackups: false });

@@ -23,13 +23,9 @@ const INVALID_STATE = new Set([
   'InvalidDBInstanceState',
   'InvalidDBInstanceStateFault',
   'InvalidGlobalClusterStateFault',
-  // Account quotas: a retry meets the same quota until someone deletes snapshots or instances.
+  // The manual snapshot quota: a retry meets it until someone deletes snapshots (every failback and cleanup takes some).
   'SnapshotQuotaExceeded',
   'SnapshotQuotaExceededFault',
-  'InstanceQuotaExceeded',
-  'InstanceQuotaExceededFault',
-  'StorageQuotaExceeded',
-  'StorageQuotaExceededFault',
 ]);
 
 interface AwsErrorShape {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { withoutUserinfo } from '../config/endpoints';
 import { devDir, devStateFile, readDevState, removeDevState, writeDevState, type DevMotoState, type DevState, type DevTemporalState } from '../config/dev-state';
 import { droverHome } from '../config/home';
 import { isPortFree, motoHealthy, registerSearchAttributes, startMoto, startTemporal, temporalHealthy } from '../infra/local/stack';
@@ -136,13 +137,14 @@ export async function devUp(io: CliIO, opts: { temporalPort: number; uiPort: num
   if (extT) io.out(`temporal: using external ${extT} (TEMPORAL_ADDRESS)`);
   else if (state.temporal) io.out(`temporal: ${ownT ? 'already up' : 'started'} at ${state.temporal.address} (pid ${state.temporal.pid})`);
   if (state.temporal && !extT) io.out(`web ui:   ${state.temporal.uiUrl}`);
-  if (extM) io.out(`aws:      using external ${extM} (AWS_ENDPOINT_URL)`);
+  if (extM) io.out(`aws:      using external ${withoutUserinfo(extM)} (AWS_ENDPOINT_URL)`);
   else if (state.moto) io.out(`aws:      moto ${ownM ? 'already up' : 'started'} at ${state.moto.endpoint} (pid ${state.moto.pid})`);
   io.out(`state:    ${devStateFile()}`);
   io.out('');
   io.out('use it from your shell with:');
   io.out(`  export TEMPORAL_ADDRESS=${extT ?? state.temporal?.address}`);
-  io.out(`  export AWS_ENDPOINT_URL=${extM ?? state.moto?.endpoint}`);
+  // An external endpoint is already in the environment (and may carry a password): not echoed.
+  io.out(extM ? '  # AWS_ENDPOINT_URL is already set' : `  export AWS_ENDPOINT_URL=${state.moto?.endpoint}`);
 }
 
 async function requireFreePort(port: number, flag: string, what: string): Promise<void> {

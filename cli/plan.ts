@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { createEksActivities } from '../activities/eks';
 import { createRdsActivities } from '../activities/rds';
-import { createRoute53Activities, desiredState, shareOf, type RecordState } from '../activities/route53';
+import { createRoute53Activities, desiredState, shareOf } from '../activities/route53';
 import type { AwsClients } from '../aws/clients';
 import { formatDuration } from '../contracts/duration';
 import type { RunStatus } from '../contracts/run';
@@ -52,6 +52,28 @@ const why = (e: unknown) => ((e as Error)?.message ?? String(e)).split('\n')[0];
 /** Weights (or roles) per region of each record, as a plan line: `api.example.com (weighted) ap-south-1 90 / ap-southeast-1 10`. */
 function trafficLine(r: { name: string; routing: string }, share: Record<string, number>, from: string, to: string): string {
   return `${r.name} (${r.routing}) ${from} ${share[from] ?? '?'} / ${to} ${share[to] ?? '?'}`;
+}
+
+/**
+ * What is in place now, as a plan shows it: each record's weights (or roles) between `from` and `to`, and the
+ * clusters of `computeRegion` with their node group sizes (also returned, keyed `cluster/group`). A read that
+ * fails says why in its line instead of failing the plan.
+ */
+async function readNow(rb: Runbook, read: Reader, from: string, to: string, computeRegion: string): Promise<{ now: string[]; sizes: Map<string, number | undefined> }> {
+  const now: string[] = [];
+  try {
+    for (const t of await read.route53.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [from, to] })) now.push(`traffic: ${trafficLine(t, t.share, from, to)}`);
+  } catch (e) {
+    now.push(`traffic: unknown (${why(e)})`);
+  }
+  const sizes = new Map<string, number | undefined>();
+  for (const c of rb.compute.clusters.filter((x) => x.region === computeRegion)) {
+    const d = await read.eks.describeCompute({ region: computeRegion, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) }).catch((e: unknown) => ({ clusterStatus: 'unknown', nodeGroups: [], problems: [why(e)] }));
+    for (const g of d.nodeGroups) sizes.set(`${c.name}/${g.name}`, g.desiredSize);
+    const groups = d.nodeGroups.map((g) => `${g.name} ${g.desiredSize ?? '?'} nodes (${g.status})`).join(', ');
+    now.push(`compute: ${c.name} in ${computeRegion} is ${d.clusterStatus}${groups ? `; ${groups}` : ''}${d.problems.length ? `; ${d.problems.join('; ')}` : ''}`);
+  }
+  return { now, sizes };
 }
 
 /** The last completed full-time run of that kind (Temporal's record), for its step times; undefined if none or unreadable. */
@@ -129,24 +151,8 @@ export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', a
   const from = rb.regions.primary;
   const to = rb.regions.standby;
   const dbs = databasesOf(rb);
-  const now: string[] = [];
-
-  let traffic: RecordState[] | undefined;
-  try {
-    traffic = await read.route53.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [from, to] });
-    for (const t of traffic) now.push(`traffic: ${trafficLine(t, t.share, from, to)}`);
-  } catch (e) {
-    now.push(`traffic: unknown (${why(e)})`);
-  }
-
   const clusters = rb.compute.clusters.filter((c) => c.region === to);
-  const sizes = new Map<string, number | undefined>();
-  for (const c of clusters) {
-    const d = await read.eks.describeCompute({ region: to, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) }).catch((e: unknown) => ({ clusterStatus: 'unknown', nodeGroups: [], problems: [why(e)] }));
-    for (const g of d.nodeGroups) sizes.set(`${c.name}/${g.name}`, g.desiredSize);
-    const groups = d.nodeGroups.map((g) => `${g.name} ${g.desiredSize ?? '?'} nodes (${g.status})`).join(', ');
-    now.push(`compute: ${c.name} in ${to} is ${d.clusterStatus}${groups ? `; ${groups}` : ''}${d.problems.length ? `; ${d.problems.join('; ')}` : ''}`);
-  }
+  const { now, sizes } = await readNow(rb, read, from, to, to);
 
   for (const d of dbs) {
     const replica = dbIn(rb, d, to);
@@ -247,18 +253,7 @@ export async function failbackPlan(rb: Runbook, aws: AwsClients, client?: Client
   const original = rb.regions.primary;
   const standby = rb.regions.standby;
   const dbs = databasesOf(rb);
-  const now: string[] = [];
-  try {
-    for (const t of await read.route53.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [original, standby] })) now.push(`traffic: ${trafficLine(t, t.share, original, standby)}`);
-  } catch (e) {
-    now.push(`traffic: unknown (${why(e)})`);
-  }
-  const sizes = new Map<string, number | undefined>();
-  for (const c of rb.compute.clusters.filter((x) => x.region === original)) {
-    const d = await read.eks.describeCompute({ region: original, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) }).catch((e: unknown) => ({ clusterStatus: 'unknown', nodeGroups: [], problems: [why(e)] }));
-    for (const g of d.nodeGroups) sizes.set(`${c.name}/${g.name}`, g.desiredSize);
-    now.push(`compute: ${c.name} in ${original} is ${d.clusterStatus}${d.nodeGroups.length ? `; ${d.nodeGroups.map((g) => `${g.name} ${g.desiredSize ?? '?'} nodes (${g.status})`).join(', ')}` : ''}`);
-  }
+  const { now, sizes } = await readNow(rb, read, original, standby, original);
   const state = (region: string, id: string) =>
     read.rds.describeDb({ region, identifier: id }).then(
       (s) => `${s.status}, ${s.standalone ? 'a writer (standalone)' : `replica of ${s.replicationSource?.split(':').pop() ?? '?'}`}`,

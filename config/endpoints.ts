@@ -90,23 +90,18 @@ export function emulatorTarget(): AwsTarget {
   return resolveAwsTarget({ env, devMoto: liveDevStack().moto });
 }
 
-/** An endpoint URL without the user and password it may carry (a line printed to a terminal or a CI log must not). */
+/**
+ * An endpoint without the user and password it may carry (a line printed to a terminal or a CI log must not):
+ * everything from after the scheme up to the last `@` goes, whether or not the text parses as a URL.
+ */
 export function withoutUserinfo(endpoint: string): string {
-  try {
-    const u = new URL(endpoint);
-    if (!u.username && !u.password) return endpoint;
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/$/, endpoint.endsWith('/') ? '/' : '');
-  } catch {
-    return endpoint.replace(/\/\/[^/@]*@/, '//');
-  }
+  return endpoint.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, '$1');
 }
 
-/** The variables that send some AWS calls elsewhere than the target: per-region endpoints, and STS's. */
+/** The variables that send some AWS calls elsewhere than the target: drover's per-region endpoints, and the SDK's per-service ones (AWS_ENDPOINT_URL_STS, _RDS, …). */
 export function endpointOverrides(env: NodeJS.ProcessEnv = process.env): string[] {
   return Object.keys(env)
-    .filter((k) => (/^DROVER_ENDPOINT_[A-Z0-9_]+$/.test(k) || k === 'AWS_ENDPOINT_URL_STS') && env[k])
+    .filter((k) => (/^DROVER_ENDPOINT_[A-Z0-9_]+$/.test(k) || /^AWS_ENDPOINT_URL_[A-Z0-9_]+$/.test(k)) && env[k])
     .sort();
 }
 

@@ -43,12 +43,12 @@ describe('drover cleanup', () => {
     const young = `${db.replica.identifier}-old-202612040000-bb22`;
     const lookalike = `${db.primary.identifier}-old-202610010000-cc33`;
     await seed(PRIMARY, old, { [RETAINED_TAG]: `old primary replaced by failback failback-${rb.name} split-brain forensics`, [RETAINED_AT_TAG]: new Date(now - 10 * 86_400_000).toISOString() });
-    await seed(STANDBY, young, { [RETAINED_TAG]: `writer replaced by failback failback-${rb.name}`, [RETAINED_AT_TAG]: new Date(now - 90 * 60_000).toISOString() });
+    await seed(STANDBY, young, { [RETAINED_TAG]: `writer replaced by failback failback-${rb.name}`, [RETAINED_AT_TAG]: new Date(now - 27 * 3_600_000).toISOString() });
     await seed(PRIMARY, lookalike, {});
     const exists = async (region: string, id: string) => ((await rds(region).describeDBInstances({})).DBInstances ?? []).some((d) => d.DBInstanceIdentifier === id);
 
     const oldLine = `  ${old} (${PRIMARY}) db.t3.micro available, retained 10d00h ago: old primary replaced by failback failback-${rb.name} split-brain forensics`;
-    const youngLine = `  ${young} (${STANDBY}) db.t3.micro available, retained 1h30m ago: writer replaced by failback failback-${rb.name}`;
+    const youngLine = `  ${young} (${STANDBY}) db.t3.micro available, retained 1d03h ago: writer replaced by failback failback-${rb.name}`;
     const listed = await cli(['cleanup', file]);
     expect(listed).toEqual({
       code: 0,
@@ -62,7 +62,7 @@ describe('drover cleanup', () => {
       oldLine,
       '    delete, after a final snapshot: retained 10d00h ago, at least 7d00h (--older-than)',
       youngLine,
-      '    keep: retained 1h30m ago, younger than 7d00h (--older-than)',
+      '    keep: retained 1d03h ago, younger than 7d00h (--older-than)',
       `to delete it (each after a final snapshot): drover cleanup ${file} --older-than 7d --delete --reason TEXT`,
     ]);
 
@@ -95,7 +95,7 @@ describe('drover cleanup', () => {
     const run = JSON.parse(status.out.join('\n')) as RunStatus;
     expect({ kind: run.kind, phase: run.phase, reason: run.reason }).toEqual({ kind: 'cleanup', phase: 'completed', reason: 'quarterly cleanup' });
     expect(run.steps.map((s) => [s.id, s.status, s.notes])).toEqual([
-      ['find', 'done', [`${old} (${PRIMARY}): delete, retained 10d00h ago, at least 7d00h (--older-than)`, `${young} (${STANDBY}): keep, retained 1h30m ago, younger than 7d00h (--older-than)`]],
+      ['find', 'done', [`${old} (${PRIMARY}): delete, retained 10d00h ago, at least 7d00h (--older-than)`, `${young} (${STANDBY}): keep, retained 1d03h ago, younger than 7d00h (--older-than)`]],
       ['gate:cleanup', 'done', ['approved by ic-priya (unverified)']],
       ['delete', 'done', [`${old}: final snapshot ${old}-final-${tag} (available)`, `${old}: deletion requested`, `${old}: deleted; snapshot ${old}-final-${tag} stays`]],
     ]);
@@ -131,7 +131,7 @@ describe('drover cleanup', () => {
     expect(chose).toEqual([
       `${young}-gone (${STANDBY}): shown to the requester, not found retained by this run: left alone`,
       `${other} (${PRIMARY}): keep, not in the list the requester was shown (retained 9d00h ago, at least 0s (--older-than))`,
-      `${young} (${STANDBY}): delete, retained 1h30m ago, at least 0s (--older-than)`,
+      `${young} (${STANDBY}): delete, retained 1d03h ago, at least 0s (--older-than)`,
     ]);
     expect(shown).toBeInstanceOf(Error);
 
@@ -143,7 +143,7 @@ describe('drover cleanup', () => {
         `  ${other} (${PRIMARY}) db.t3.micro available, retained 9d00h ago: failback`,
         '    keep: retained 9d00h ago, younger than 10d00h (--older-than)',
         youngLine,
-        '    keep: retained 1h30m ago, younger than 10d00h (--older-than)',
+        '    keep: retained 1d03h ago, younger than 10d00h (--older-than)',
         'nothing to delete: no run was started',
       ],
       err: [],

@@ -6,6 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { exec } from '../cli/main';
+import { withoutUserinfo } from '../config/endpoints';
 import { captureIO } from './harness/fixtures';
 
 const saved = { ...process.env };
@@ -45,13 +46,25 @@ describe('target lines', () => {
     process.env.AWS_ENDPOINT_URL = `http://drover:hunter2@${CLOSED}`;
     process.env.DROVER_ENDPOINT_AP_SOUTH_1 = 'http://127.0.0.1:2';
     process.env.AWS_ENDPOINT_URL_STS = 'http://127.0.0.1:3';
+    process.env.AWS_ENDPOINT_URL_RDS = 'http://127.0.0.1:4';
     process.env.AWS_ACCESS_KEY_ID = 'testing';
     process.env.AWS_SECRET_ACCESS_KEY = 'testing';
     process.env.AWS_MAX_ATTEMPTS = '1';
     const io = captureIO();
     const out = path.join(os.tmpdir(), `drover-targets-${process.pid}.yaml`);
     expect(await exec(['init', '--name', 'shop', '--primary', 'ap-south-1', '--standby', 'ap-southeast-1', '--zone', 'shop.example', '--out', out], io)).toBe(5);
-    expect(io.notes).toEqual([`drover → AWS at http://${CLOSED} (AWS_ENDPOINT_URL); overridden by AWS_ENDPOINT_URL_STS, DROVER_ENDPOINT_AP_SOUTH_1`]);
+    expect(io.notes).toEqual([`drover → AWS at http://${CLOSED} (AWS_ENDPOINT_URL); overridden by AWS_ENDPOINT_URL_RDS, AWS_ENDPOINT_URL_STS, DROVER_ENDPOINT_AP_SOUTH_1`]);
+  });
+
+  test.each([
+    ['http://u:p@127.0.0.1:4566', 'http://127.0.0.1:4566'],
+    ['http://u:p/ss@h:4566/path', 'http://h:4566/path'],
+    ['http://u:1234/x@h', 'http://h'],
+    ['user:pass@host:4566', 'host:4566'],
+    ['https://a@b@proxy.internal', 'https://proxy.internal'],
+    ['http://127.0.0.1:4566', 'http://127.0.0.1:4566'],
+  ])('%s is shown as %s', (endpoint, shown) => {
+    expect(withoutUserinfo(endpoint)).toBe(shown);
   });
 
   test('a command that touches neither says nothing about targets', async () => {

@@ -220,6 +220,7 @@ describe('retention: delete', () => {
     const rb = workflowTestRunbook('wf-db-delete', [
       [['approvals', 'gates'], []],
       [['database', 'retention'], 'delete'],
+      [['database', 'retainFor'], undefined],
     ]);
     const world = new RetentionWorld(rb, { failedOver: true });
     const r = await failback(rb, world);

@@ -240,6 +240,8 @@ describe('retiring an old primary', () => {
     expect(await run(activities.retireInstance, input)).toEqual({ action: 'renamed', retiredIdentifier: 'orders-protected-old-202612041330-ab12' });
     expect(await exists(MUMBAI, 'orders-protected')).toBe(false);
     expect((await observe(MUMBAI, 'orders-protected-old-202612041330-ab12')).tags[RETAINED_TAG]).toBe('old primary replaced by failback drill-x-failback split-brain forensics kept: deletion protection is on');
+    // A retry (the first attempt's answer lost) reports the rename, not a deletion that never happened.
+    expect(await run(activities.retireInstance, input)).toEqual({ action: 'renamed', retiredIdentifier: 'orders-protected-old-202612041330-ab12' });
   });
 });
 

@@ -123,7 +123,7 @@ describe('drover runs list', () => {
     [['--since', '2999-01-01'], '--since: 2999-01-01T00:00:00.000Z is in the future'],
     [['--since', '2026-11-20T08:00:00'], '--since: expected a date'],
     [['--outcome', 'exploded'], '--outcome: expected "completed", "failed", "rejected", "aborted", "cancelled", "refused", "running", "terminated", got "exploded"'],
-    [['--kind', 'restore'], '--kind: expected "failover", "failback", "promote", "rebuild", "drill", got "restore"'],
+    [['--kind', 'restore'], '--kind: expected "failover", "failback", "promote", "rebuild", "cleanup", "drill", got "restore"'],
     [['--runbook', "x' OR 1=1"], '--runbook: expected a runbook name'],
     [['--limit', '0'], '--limit:'],
   ])('given %j, runs list exits 2 with a path-qualified message and no stack trace', async (args, message) => {

@@ -1,9 +1,10 @@
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { chooseRetained, type CleanupChoice } from '../contracts/cleanup';
 import { runTag } from '../contracts/ids';
 import type { RunStatus } from '../contracts/run';
 import { GATES_OF } from '../runbooks/approvers';
 import { databasesOf, dbIn } from '../runbooks/databases';
+import { FailureType } from '../contracts/failures';
 import { failureMessage, failureType } from './failure';
 import type { Gates } from './gates';
 import { long, short } from './proxies';
@@ -17,9 +18,9 @@ export interface CleanupInput extends RunbookInput {
   olderThanMs?: number;
   /**
    * The instances the requester was shown as to be deleted: only these may be deleted, and only if the run
-   * selects them too (the workers' account and clock decide again). Absent: whatever the run selects.
+   * selects them too (the workers' account and clock decide again). Empty: nothing is deleted.
    */
-  selected?: Array<{ region: string; identifier: string }>;
+  selected: Array<{ region: string; identifier: string }>;
   options?: { approvalTimeoutMs?: number };
 }
 
@@ -51,7 +52,8 @@ export async function cleanupRetained(input: CleanupInput): Promise<RunStatus> {
   const { journal } = run;
   const gates = run.gates as Gates;
   const approvalTimeout = input.options?.approvalTimeoutMs ?? 60 * 60_000;
-  const shown = (c: CleanupChoice) => !input.selected || input.selected.some((s) => s.region === c.region && s.identifier === c.identifier);
+  const deleted: Array<{ region: string; identifier: string; why: string; snapshot: string }> = [];
+  const shown = (c: CleanupChoice) => (input.selected ?? []).some((s) => s.region === c.region && s.identifier === c.identifier);
 
   try {
     // Who asked: verified here, before anything is done, when the cleanup gate forbids self-approval.
@@ -83,7 +85,6 @@ export async function cleanupRetained(input: CleanupInput): Promise<RunStatus> {
 
     await gates.step(journal, 'cleanup', `delete ${doomed.length} retained instance${doomed.length === 1 ? '' : 's'} of ${rb.name}, each after a final snapshot: ${doomed.map((c) => `${c.identifier} (${c.region})`).join(', ')}: ${input.reason}`, approvalTimeout);
 
-    const deleted: Array<ReturnType<typeof summary> & { snapshot: string }> = [];
     await journal.run('delete', async () => {
       // Each instance on its own: a failure (a stuck snapshot, a refused deletion) leaves the others to finish.
       const outcomes = await Promise.allSettled(
@@ -99,9 +100,12 @@ export async function cleanupRetained(input: CleanupInput): Promise<RunStatus> {
         }),
       );
       const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ c: doomed[i], err: o.reason as unknown }] : []));
+      // A cancelled run ends cancelled, not as a failed deletion.
+      const cancelled = failed.find((f) => isCancellation(f.err));
+      if (cancelled) throw cancelled.err;
       if (failed.length > 0) {
         throw ApplicationFailure.create({
-          type: failureType(failed[0].err) ?? 'CleanupFailed',
+          type: failureType(failed[0].err) ?? FailureType.InvalidState,
           message: `${failed.length} of ${doomed.length} not deleted: ${failed.map((f) => `${f.c.identifier} (${f.c.region}): ${failureMessage(f.err)}`).join('; ')}`,
           nonRetryable: true,
         });
@@ -109,6 +113,7 @@ export async function cleanupRetained(input: CleanupInput): Promise<RunStatus> {
     });
     return await run.complete({ after: { phase: 'completed', deleted, kept: choices.filter((c) => c.action === 'keep').map(summary) } });
   } catch (err) {
-    return run.fail(err);
+    // What was deleted before the failure, in the record and the trail's run.end.
+    return run.fail(err, { compensations: () => deleted.map((d) => `deleted ${d.identifier} (${d.region}); snapshot ${d.snapshot} stays`) });
   }
 }

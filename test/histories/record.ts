@@ -35,7 +35,8 @@ import { pointProbesAt, startLagFeeders, startRegionApps } from '../../infra/loc
 import { seedRunbook } from '../../infra/local/seed';
 import { startMoto, startTemporal } from '../../infra/local/stack';
 import { loadRunbookFile } from '../../runbooks/load';
-import { databasesOf } from '../../runbooks/databases';
+import { databasesOf, dbIn } from '../../runbooks/databases';
+import { createDbLifecycleActivities } from '../../activities/dblifecycle';
 import { DAYS, type Runbook } from '../../runbooks/schema';
 import { approveUpdate } from '../../contracts/messages';
 
@@ -119,7 +120,16 @@ async function main(which: string): Promise<void> {
         await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
         await approveAndWait('failback-apnakart', 'failback');
         console.log('recording: cleanup');
-        await client.workflow.start('cleanupRetained', { taskQueue: 'record', workflowId: 'cleanup-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', olderThanMs: 0 }] });
+        // What `drover cleanup` would show: the instances the failback kept.
+        const aws = createAwsClients(config);
+        const lifecycle = createDbLifecycleActivities(aws.rds, aws.ec2);
+        const selected: Array<{ region: string; identifier: string }> = [];
+        for (const db of databasesOf(real)) {
+          for (const region of [real.regions.primary, real.regions.standby]) {
+            for (const r of await lifecycle.listRetained({ region, identifiers: [dbIn(real, db, region)] })) selected.push({ region, identifier: r.identifier });
+          }
+        }
+        await client.workflow.start('cleanupRetained', { taskQueue: 'record', workflowId: 'cleanup-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', olderThanMs: 0, selected }] });
         await approveAndWait('cleanup-apnakart', 'cleanup');
         await save('cleanup-apnakart', 'cleanup.json');
         return;
