@@ -124,26 +124,24 @@ export async function fetchStatus(client: Client, workflowId: string, runId?: st
  * shows the wait instead of only "▶ Promote replica". Temporal's description lists the pending children.
  */
 async function childProgress(client: Client, description: WorkflowExecutionDescription): Promise<string[]> {
-  const lines: string[] = [];
-  for (const child of description.raw.pendingChildren ?? []) {
-    const id = child.workflowId;
-    if (!id) continue;
-    // Requested but not started yet: reading its id now would show the latest run of that id, an earlier one.
-    if (!child.runId) {
-      lines.push(`child ${id}: starting`);
-      continue;
-    }
-    try {
-      const { status, progress } = await fetchStatus(client, id, child.runId);
-      const step = status.steps.find((s) => s.status === 'running');
-      lines.push(`child ${id} (run ${status.runId}): ${step ? `▶ ${step.title}` : status.phase}`);
-      lines.push(...progress.map((p) => `child ${id}: ${p}`));
-    } catch (e) {
-      // Started a moment ago (no worker has run it yet), or just closed: the parent's own steps say the rest.
-      lines.push(`child ${id}: not readable now (${e instanceof CliError ? e.message : (e as Error).message})`);
-    }
-  }
-  return lines;
+  // Read side by side (a failover of many databases has a promotion child each), printed in Temporal's order.
+  const each = await Promise.all(
+    (description.raw.pendingChildren ?? []).map(async (child): Promise<string[]> => {
+      const id = child.workflowId;
+      if (!id) return [];
+      // Requested but not started yet: reading its id now would show the latest run of that id, an earlier one.
+      if (!child.runId) return [`child ${id}: starting`];
+      try {
+        const { status, progress } = await fetchStatus(client, id, child.runId);
+        const step = status.steps.find((s) => s.status === 'running');
+        return [`child ${id} (run ${status.runId}): ${step ? `▶ ${step.title}` : status.phase}`, ...progress.map((p) => `child ${id}: ${p}`)];
+      } catch (e) {
+        // Started a moment ago (no worker has run it yet), or just closed: the parent's own steps say the rest.
+        return [`child ${id}: not readable now (${e instanceof CliError ? e.message : (e as Error).message})`];
+      }
+    }),
+  );
+  return each.flat();
 }
 
 /** Exit code for a run's final phase. */

@@ -30,7 +30,7 @@ async function cli(args: string[]) {
 describe('drover cleanup', () => {
   test('lists the retained instances with their ages and reasons, selects by --older-than, and deletes only those, each after a final snapshot, in an audited run', async () => {
     // Without ApnaKart's retainFor: only --older-than selects.
-    const { file, runbook: rb, taskQueue } = await env.seeded('ak-cleanup', [[['database', 'retainFor'], undefined]]);
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-cl', [[['database', 'retainFor'], undefined]]);
     process.env.TEMPORAL_ADDRESS = testTemporalAddress();
     process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
     process.env.DROVER_TASK_QUEUE = taskQueue;
@@ -105,7 +105,7 @@ describe('drover cleanup', () => {
     expect(verified.out[0]).toMatch(new RegExp(`^audit of cleanup-${rb.name} verified: \\d+ events, head [0-9a-f]{64}$`));
 
     // With a retainFor (ApnaKart's 14d), a listing judges by it.
-    const { file: withTtl, runbook: ttl } = await env.seeded('ak-cleanup-ttl');
+    const { file: withTtl, runbook: ttl } = await env.seeded('ak-clt');
     const ttlDb = onlyDatabase(ttl);
     await seed(PRIMARY, `${ttlDb.primary.identifier}-old-202611010000-dd44`, { [RETAINED_TAG]: 'failback', [RETAINED_AT_TAG]: new Date(now - 15 * 86_400_000).toISOString() });
     await seed(PRIMARY, `${ttlDb.primary.identifier}-old-202611020000-ee55`, { [RETAINED_TAG]: 'failback', [RETAINED_AT_TAG]: new Date(now - 13 * 86_400_000).toISOString() });
@@ -148,5 +148,66 @@ describe('drover cleanup', () => {
       ],
       err: [],
     });
+  });
+
+  test('one instance refused at its deletion (protection turned on while the run waited at its gate) leaves the other to be deleted; the run fails naming it, and records what it deleted', async () => {
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-clp');
+    process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+    process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
+    process.env.DROVER_TASK_QUEUE = taskQueue;
+    const db = onlyDatabase(rb);
+    const rds = new RDS({ region: PRIMARY, endpoint: env.moto.endpoint, credentials: CREDS });
+    const ids = [`${db.primary.identifier}-old-202611010000-aa11`, `${db.primary.identifier}-old-202611020000-bb22`];
+    for (const id of ids) {
+      await rds.createDBInstance({ DBInstanceIdentifier: id, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'apnakart', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, Tags: [{ Key: RETAINED_TAG, Value: 'failback' }, { Key: RETAINED_AT_TAG, Value: new Date(Date.now() - 30 * 86_400_000).toISOString() }] });
+    }
+    const record = await env.withWorker(taskQueue, async () => {
+      expect((await cli(['cleanup', file, '--delete', '--reason', 'monthly cleanup', '--requested-by', 'sre-meera', '--detach'])).code).toBe(0);
+      const handle = env.client.workflow.getHandle(`cleanup-${rb.name}`);
+      await eventually(async () => (await handle.query<RunStatus>('status')).pendingGate?.name === 'cleanup', 'the cleanup gate');
+      await rds.modifyDBInstance({ DBInstanceIdentifier: ids[0], DeletionProtection: true, ApplyImmediately: true });
+      expect((await cli(['approve', `cleanup-${rb.name}`, '--gate', 'cleanup', '--as', 'ic-priya'])).code).toBe(0);
+      return (await cli(['status', `cleanup-${rb.name}`, '--watch', '--json'])).out;
+    });
+    const final = JSON.parse(record.join('\n')) as RunStatus;
+    const tag = final.runId.replace(/-/g, '').slice(-8);
+    expect(final.phase).toBe('failed');
+    expect(final.error).toEqual({ type: 'InvalidState', message: `1 of 2 not deleted: ${ids[0]} (${PRIMARY}): DB instance ${ids[0]} in ${PRIMARY} has deletion protection: turn it off to let cleanup delete it` });
+    expect(final.compensations).toEqual([`deleted ${ids[1]} (${PRIMARY}); snapshot ${ids[1]}-final-${tag} stays`]);
+    const left = ((await rds.describeDBInstances({})).DBInstances ?? []).map((d) => d.DBInstanceIdentifier).filter((id) => ids.includes(id as string));
+    expect(left).toEqual([ids[0]]);
+  });
+
+  test('a cleanup is not started while a drill of the runbook runs (exit 3), and nothing is deleted', async () => {
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-cld');
+    process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+    process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
+    process.env.DROVER_TASK_QUEUE = taskQueue;
+    const db = onlyDatabase(rb);
+    const rds = new RDS({ region: PRIMARY, endpoint: env.moto.endpoint, credentials: CREDS });
+    const id = `${db.primary.identifier}-old-202611010000-aa11`;
+    await rds.createDBInstance({ DBInstanceIdentifier: id, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'apnakart', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, Tags: [{ Key: RETAINED_TAG, Value: 'failback' }] });
+    // A drill no worker runs: open in Temporal's visibility, as a drill mid-failback is.
+    const drillId = `drill-${rb.name}-held`;
+    await env.client.workflow.start('drill', { taskQueue: `${taskQueue}-nobody`, workflowId: drillId, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-meera' }], memo: { runbook: rb.name } });
+    try {
+      await eventually(async () => {
+        for await (const w of env.client.workflow.list({ query: `WorkflowId = '${drillId}' AND ExecutionStatus = 'Running'` })) return w.workflowId === drillId;
+        return false;
+      }, 'the drill in visibility');
+      expect(await cli(['cleanup', file, '--older-than', '0s', '--delete', '--reason', 'during a drill'])).toEqual({
+        code: 3,
+        out: [],
+        err: [
+          `${rb.name}: 1 retained instance (each costs as a running instance until deleted)`,
+          expect.stringMatching(new RegExp(`^ {2}${id} \\(${PRIMARY}\\) db\\.t3\\.micro available, retained \\S+ ago: failback$`)),
+          expect.stringMatching(/^ {4}delete, after a final snapshot: retained \S+ ago, at least 0s \(--older-than\)$/),
+          `drover: a drill of ${rb.name} is running (${drillId}); one run per runbook at a time, so this cleanup was not started`,
+        ],
+      });
+      expect(((await rds.describeDBInstances({})).DBInstances ?? []).some((d) => d.DBInstanceIdentifier === id)).toBe(true);
+    } finally {
+      await env.client.workflow.getHandle(drillId).terminate('test over');
+    }
   });
 });
