@@ -27,18 +27,27 @@ async function cli(args: string[]) {
   return { code, out: io.stdout, err: io.stderr };
 }
 
+const rds = (region: string) => new RDS({ region, endpoint: env.moto.endpoint, credentials: CREDS });
+
+/** A seeded ApnaKart variant the in-process CLI points at, and its one database. */
+async function seededForCli(prefix: string, set?: Array<[Array<string | number>, unknown]>) {
+  const seeded = await env.seeded(prefix, set);
+  process.env.TEMPORAL_ADDRESS = testTemporalAddress();
+  process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
+  process.env.DROVER_TASK_QUEUE = seeded.taskQueue;
+  return { ...seeded, db: onlyDatabase(seeded.runbook) };
+}
+
+/** An instance as a failback leaves it, in the emulator: named and tagged as given. */
+function seed(region: string, identifier: string, tags: Record<string, string>) {
+  return rds(region).createDBInstance({ DBInstanceIdentifier: identifier, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'apnakart', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) });
+}
+
 describe('drover cleanup', () => {
   test('lists the retained instances with their ages and reasons, selects by --older-than, and deletes only those, each after a final snapshot, in an audited run', async () => {
     // Without ApnaKart's retainFor: only --older-than selects.
-    const { file, runbook: rb, taskQueue } = await env.seeded('ak-cl', [[['database', 'retainFor'], undefined]]);
-    process.env.TEMPORAL_ADDRESS = testTemporalAddress();
-    process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
-    process.env.DROVER_TASK_QUEUE = taskQueue;
-    const db = onlyDatabase(rb);
-    const rds = (region: string) => new RDS({ region, endpoint: env.moto.endpoint, credentials: CREDS });
+    const { file, runbook: rb, taskQueue, db } = await seededForCli('ak-cl', [[['database', 'retainFor'], undefined]]);
     const now = Date.now();
-    const seed = (region: string, identifier: string, tags: Record<string, string>) =>
-      rds(region).createDBInstance({ DBInstanceIdentifier: identifier, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'apnakart', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) });
     const old = `${db.primary.identifier}-old-202611010000-aa11`;
     const young = `${db.replica.identifier}-old-202612040000-bb22`;
     const lookalike = `${db.primary.identifier}-old-202610010000-cc33`;
@@ -151,21 +160,14 @@ describe('drover cleanup', () => {
   });
 
   test('one instance refused at its deletion (protection turned on while the run waited at its gate) leaves the other to be deleted; the run fails naming it, and records what it deleted', async () => {
-    const { file, runbook: rb, taskQueue } = await env.seeded('ak-clp');
-    process.env.TEMPORAL_ADDRESS = testTemporalAddress();
-    process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
-    process.env.DROVER_TASK_QUEUE = taskQueue;
-    const db = onlyDatabase(rb);
-    const rds = new RDS({ region: PRIMARY, endpoint: env.moto.endpoint, credentials: CREDS });
+    const { file, runbook: rb, taskQueue, db } = await seededForCli('ak-clp');
     const ids = [`${db.primary.identifier}-old-202611010000-aa11`, `${db.primary.identifier}-old-202611020000-bb22`];
-    for (const id of ids) {
-      await rds.createDBInstance({ DBInstanceIdentifier: id, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'apnakart', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, Tags: [{ Key: RETAINED_TAG, Value: 'failback' }, { Key: RETAINED_AT_TAG, Value: new Date(Date.now() - 30 * 86_400_000).toISOString() }] });
-    }
+    for (const id of ids) await seed(PRIMARY, id, { [RETAINED_TAG]: 'failback', [RETAINED_AT_TAG]: new Date(Date.now() - 30 * 86_400_000).toISOString() });
     const record = await env.withWorker(taskQueue, async () => {
       expect((await cli(['cleanup', file, '--delete', '--reason', 'monthly cleanup', '--requested-by', 'sre-meera', '--detach'])).code).toBe(0);
       const handle = env.client.workflow.getHandle(`cleanup-${rb.name}`);
       await eventually(async () => (await handle.query<RunStatus>('status')).pendingGate?.name === 'cleanup', 'the cleanup gate');
-      await rds.modifyDBInstance({ DBInstanceIdentifier: ids[0], DeletionProtection: true, ApplyImmediately: true });
+      await rds(PRIMARY).modifyDBInstance({ DBInstanceIdentifier: ids[0], DeletionProtection: true, ApplyImmediately: true });
       expect((await cli(['approve', `cleanup-${rb.name}`, '--gate', 'cleanup', '--as', 'ic-priya'])).code).toBe(0);
       return (await cli(['status', `cleanup-${rb.name}`, '--watch', '--json'])).out;
     });
@@ -174,19 +176,14 @@ describe('drover cleanup', () => {
     expect(final.phase).toBe('failed');
     expect(final.error).toEqual({ type: 'InvalidState', message: `1 of 2 not deleted: ${ids[0]} (${PRIMARY}): DB instance ${ids[0]} in ${PRIMARY} has deletion protection: turn it off to let cleanup delete it` });
     expect(final.compensations).toEqual([`deleted ${ids[1]} (${PRIMARY}); snapshot ${ids[1]}-final-${tag} stays`]);
-    const left = ((await rds.describeDBInstances({})).DBInstances ?? []).map((d) => d.DBInstanceIdentifier).filter((id) => ids.includes(id as string));
+    const left = ((await rds(PRIMARY).describeDBInstances({})).DBInstances ?? []).map((d) => d.DBInstanceIdentifier).filter((id) => ids.includes(id as string));
     expect(left).toEqual([ids[0]]);
   });
 
   test('a cleanup is not started while a drill of the runbook runs (exit 3), and nothing is deleted', async () => {
-    const { file, runbook: rb, taskQueue } = await env.seeded('ak-cld');
-    process.env.TEMPORAL_ADDRESS = testTemporalAddress();
-    process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
-    process.env.DROVER_TASK_QUEUE = taskQueue;
-    const db = onlyDatabase(rb);
-    const rds = new RDS({ region: PRIMARY, endpoint: env.moto.endpoint, credentials: CREDS });
+    const { file, runbook: rb, taskQueue, db } = await seededForCli('ak-cld');
     const id = `${db.primary.identifier}-old-202611010000-aa11`;
-    await rds.createDBInstance({ DBInstanceIdentifier: id, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'apnakart', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, Tags: [{ Key: RETAINED_TAG, Value: 'failback' }] });
+    await seed(PRIMARY, id, { [RETAINED_TAG]: 'failback' });
     // A drill no worker runs: open in Temporal's visibility, as a drill mid-failback is.
     const drillId = `drill-${rb.name}-held`;
     await env.client.workflow.start('drill', { taskQueue: `${taskQueue}-nobody`, workflowId: drillId, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-meera' }], memo: { runbook: rb.name } });
@@ -205,7 +202,7 @@ describe('drover cleanup', () => {
           `drover: a drill of ${rb.name} is running (${drillId}); one run per runbook at a time, so this cleanup was not started`,
         ],
       });
-      expect(((await rds.describeDBInstances({})).DBInstances ?? []).some((d) => d.DBInstanceIdentifier === id)).toBe(true);
+      expect(((await rds(PRIMARY).describeDBInstances({})).DBInstances ?? []).some((d) => d.DBInstanceIdentifier === id)).toBe(true);
     } finally {
       await env.client.workflow.getHandle(drillId).terminate('test over');
     }
