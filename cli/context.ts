@@ -86,6 +86,23 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise
   }
 }
 
+/**
+ * Like `withClient`, for commands that can do without Temporal (plans): when the server cannot be reached,
+ * `fn` runs without a client, told why. An error after connecting is the command's own and is not retried.
+ */
+export async function withClientIfReachable<T>(fn: (client: Client | undefined, unreachable?: string) => Promise<T>): Promise<T> {
+  let reached = false;
+  try {
+    return await withClient((client) => {
+      reached = true;
+      return fn(client);
+    });
+  } catch (e) {
+    if (reached || !(e instanceof CliError) || e.exitCode !== EXIT.UNAVAILABLE) throw e;
+    return fn(undefined, e.message);
+  }
+}
+
 /** The person running the CLI, for `requestedBy` when not given. */
 export function currentUser(): string {
   return process.env.DROVER_USER ?? process.env.USER ?? process.env.LOGNAME ?? 'unknown';

@@ -70,18 +70,26 @@ async function rejection(promise: Promise<unknown>): Promise<ApplicationFailure>
   throw new Error('expected the activity to fail, but it succeeded');
 }
 
-async function createPrimary(identifier: string, groups = appGroups): Promise<string> {
-  const out = await rds(MUMBAI).createDBInstance({
+/** A PostgreSQL instance in the emulator: in `region`, with the security groups, tags and protection given. */
+async function createInstance(identifier: string, opts: { region: string; groups?: string[]; tags?: Record<string, string>; deletionProtection?: boolean; backups?: boolean }): Promise<string> {
+  const out = await rds(opts.region).createDBInstance({
     DBInstanceIdentifier: identifier,
     DBInstanceClass: 'db.t3.micro',
     Engine: 'postgres',
     MasterUsername: 'apnakart',
     MasterUserPassword: 'not-a-secret-1',
     AllocatedStorage: 20,
-    BackupRetentionPeriod: 1,
-    VpcSecurityGroupIds: groups,
+    ...(opts.backups ? { BackupRetentionPeriod: 1 } : {}),
+    ...(opts.groups ? { VpcSecurityGroupIds: opts.groups } : {}),
+    ...(opts.deletionProtection !== undefined ? { DeletionProtection: opts.deletionProtection } : {}),
+    ...(opts.tags ? { Tags: Object.entries(opts.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
   });
   return out.DBInstance?.DBInstanceArn as string;
+}
+
+/** A primary in Mumbai with backups (a replica source) and the application's security groups. */
+function createPrimary(identifier: string, groups = appGroups): Promise<string> {
+  return createInstance(identifier, { region: MUMBAI, groups, backups: true });
 }
 
 /** The emulator's view of an instance, read with the SDK directly (not through drover). */
@@ -235,7 +243,7 @@ describe('retiring an old primary', () => {
   });
 
   test('policy delete keeps (renames and tags) an instance under deletion protection instead of failing on it', async () => {
-    await rds(MUMBAI).createDBInstance({ DBInstanceIdentifier: 'orders-protected', DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'apnakart', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, DeletionProtection: true });
+    await createInstance('orders-protected', { region: MUMBAI, deletionProtection: true });
     const input = { region: MUMBAI, identifier: 'orders-protected', policy: 'delete' as const, retiredIdentifier: 'orders-protected-old-202612041330-ab12', reason: 'old primary replaced by failback drill-x-failback; split-brain forensics' };
     expect(await run(activities.retireInstance, input)).toEqual({ action: 'renamed', retiredIdentifier: 'orders-protected-old-202612041330-ab12' });
     expect(await exists(MUMBAI, 'orders-protected')).toBe(false);
@@ -276,18 +284,7 @@ describe('creating a replica', () => {
 
 describe('retained instances (drover cleanup)', () => {
   /** An instance as a failback leaves it (or not): `tags` null for one merely named like it. */
-  async function seedInstance(identifier: string, tags: Record<string, string> | null, deletionProtection = false): Promise<void> {
-    await rds(SINGAPORE).createDBInstance({
-      DBInstanceIdentifier: identifier,
-      DBInstanceClass: 'db.t3.micro',
-      Engine: 'postgres',
-      MasterUsername: 'apnakart',
-      MasterUserPassword: 'not-a-secret-1',
-      AllocatedStorage: 20,
-      DeletionProtection: deletionProtection,
-      Tags: Object.entries(tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
-    });
-  }
+  const seedInstance = (identifier: string, tags: Record<string, string> | null, deletionProtection = false) => createInstance(identifier, { region: SINGAPORE, tags: tags ?? {}, deletionProtection });
 
   test('the time in a retired name is read as UTC, with or without the run tag; an invalid one gives none', () => {
     expect(retiredNameTime('shop-db-old-202612041330-ab12')).toBe(Date.UTC(2026, 11, 4, 13, 30));

@@ -12,8 +12,8 @@ import type { DrillInput } from '../../workflows/drill';
 import { drillScheduleId, DRILL_WORKFLOW_TYPE, manualDrillWorkflowId, MEMO_RUNBOOK, scheduledDrillWorkflowId, WORKFLOW_TYPES } from '../../contracts/ids';
 import type { WorkflowOf } from '../workflows';
 import { GATES_OF, requesterMustBeVerified } from '../../runbooks/approvers';
-import { awsConfig, currentUser, loadRunbookForRun, loadRunbookOrThrow, withClient } from '../context';
-import { drillPlan, renderDrillPlan, type DrillPlan } from '../plan';
+import { awsConfig, currentUser, loadRunbookForRun, loadRunbookOrThrow, withClient, withClientIfReachable } from '../context';
+import { drillPlan, renderDrillPlan } from '../plan';
 import { drillReportInput, followDrill, recentDrills } from '../drills';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions, runOptions } from '../options';
@@ -109,14 +109,8 @@ async function printDrillPlan(file: string, json: boolean | undefined, io: CliIO
   const rb = loadRunbookOrThrow(file);
   const aws = createAwsClients(awsConfig());
   const refusalsWith = (client: Client) => () => createDrillActivities(() => client).drillRefusals({ runbook: rb.name, drills: rb.drills, self: '' });
-  let plan: DrillPlan;
-  try {
-    plan = await withClient((client) => drillPlan(rb, aws, refusalsWith(client), client));
-  } catch (e) {
-    if (!(e instanceof CliError) || e.exitCode !== EXIT.UNAVAILABLE) throw e;
-    // Without Temporal the plan still reads AWS; whether the drill would be refused is not known.
-    plan = await drillPlan(rb, aws, () => Promise.reject(new Error(e.message)));
-  }
+  // Without Temporal the plan still reads AWS; whether the drill would be refused is not known.
+  const plan = await withClientIfReachable((client, unreachable) => drillPlan(rb, aws, client ? refusalsWith(client) : () => Promise.reject(new Error(unreachable)), client));
   if (json) io.out(JSON.stringify(plan, null, 2));
   else renderDrillPlan(plan).forEach((l) => io.out(l));
 }

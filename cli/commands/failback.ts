@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { FailbackInput } from '../../workflows/failback';
 import type { RunStatus } from '../../contracts/run';
 import { createAwsClients } from '../../aws/clients';
-import { awsConfig, currentUser, loadRunbookForRun, loadRunbookOrThrow, withClient } from '../context';
-import { failbackPlan, renderPlan, type FailoverPlan } from '../plan';
+import { awsConfig, currentUser, loadRunbookForRun, loadRunbookOrThrow, withClient, withClientIfReachable } from '../context';
+import { failbackPlan, renderPlan } from '../plan';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { addRunOptions, parseOptions, runOptions } from '../options';
 import { fetchStatus, latestRun, startAndFollow } from '../runs';
@@ -17,13 +17,7 @@ async function printPlan(file: string, raw: unknown, io: CliIO): Promise<void> {
   const opts = parseOptions(planOptions, raw);
   const runbook = loadRunbookOrThrow(file);
   const aws = createAwsClients(awsConfig());
-  let plan: FailoverPlan;
-  try {
-    plan = await withClient((client) => failbackPlan(runbook, aws, client));
-  } catch (e) {
-    if (!(e instanceof CliError) || e.exitCode !== EXIT.UNAVAILABLE) throw e;
-    plan = await failbackPlan(runbook, aws);
-  }
+  const plan = await withClientIfReachable((client) => failbackPlan(runbook, aws, client));
   if (opts.json) io.out(JSON.stringify(plan, null, 2));
   else renderPlan(plan).forEach((l) => io.out(l));
 }

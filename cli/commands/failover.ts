@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { FailoverInput } from '../../workflows/regionFailover';
 import { createAwsClients } from '../../aws/clients';
 import type { Runbook } from '../../runbooks/schema';
-import { awsConfig, currentUser, loadRunbookForRun, loadRunbookOrThrow, withClient } from '../context';
-import { failoverPlan, renderPlan, type FailoverPlan } from '../plan';
+import { awsConfig, currentUser, loadRunbookForRun, loadRunbookOrThrow, withClient, withClientIfReachable } from '../context';
+import { failoverPlan, renderPlan } from '../plan';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { addRunOptions, modeOption, parseOptions, runOptions } from '../options';
 import { startAndFollow } from '../runs';
@@ -28,13 +28,7 @@ async function printPlan(file: string, raw: unknown, io: CliIO): Promise<void> {
   const runbook = loadRunbookOrThrow(file);
   refuseTarget(runbook, opts.to);
   const aws = createAwsClients(awsConfig());
-  let plan: FailoverPlan;
-  try {
-    plan = await withClient((client) => failoverPlan(runbook, opts.mode, aws, client));
-  } catch (e) {
-    if (!(e instanceof CliError) || e.exitCode !== EXIT.UNAVAILABLE) throw e;
-    plan = await failoverPlan(runbook, opts.mode, aws);
-  }
+  const plan = await withClientIfReachable((client) => failoverPlan(runbook, opts.mode, aws, client));
   if (opts.json) io.out(JSON.stringify(plan, null, 2));
   else renderPlan(plan).forEach((l) => io.out(l));
 }
