@@ -25,6 +25,8 @@ export const FailureType = {
   VerificationFailed: 'VerificationFailed',
   /** A drill was refused before it changed anything (not opted in, outside its window, cooldown, a real run active). */
   DrillRefused: 'DrillRefused',
+  /** A run was cancelled (an operator, or a real failover preempting a drill); it undid what it could first. */
+  RunCancelled: 'RunCancelled',
   /** A drill was cancelled (e.g. preempted by a real failover) and failed back. */
   DrillCancelled: 'DrillCancelled',
   /** A drill's failover or failback failed a check; it failed back (or rolled back) at once. */

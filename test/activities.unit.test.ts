@@ -11,6 +11,8 @@ import {
 } from '@aws-sdk/client-rds';
 import type { ChangeResourceRecordSetsCommandInput, GetChangeCommandInput, ListHostedZonesByNameCommandInput, ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import type { CloudWatchApi, EksApi, RdsApi, Route53Api } from '../aws/clients';
 import { toFailure } from '../aws/errors';
 import { createEksActivities } from '../activities/eks';
@@ -373,5 +375,70 @@ describe('pollUntil', () => {
 
     expect(value).toBe('ready');
     expect(checks).toBe(1);
+  });
+
+  // Item 5 of "Durable under real operations": a wait longer than its activity's start-to-close timeout was
+  // retried with a fresh bound each attempt, so WaitTimedOut never fired.
+  test('given a retried attempt whose earlier attempt heartbeat the same wait, it keeps that deadline: a wait past its bound fails at the first poll', async () => {
+    let checks = 0;
+    const earlier = { waitingFor: 'the replica to catch up', progress: 'lag 90s', deadline: Date.now() - 1 };
+    const retried = new MockActivityEnvironment({ heartbeatDetails: earlier }, { logger: new DefaultLogger('ERROR', () => undefined) });
+    const err = await rejection(
+      retried.run(() =>
+        pollUntil({ what: 'the replica to catch up', timeoutMs: 6 * 60 * 60_000, initialIntervalMs: 20 }, async () => {
+          checks++;
+          return { done: false, value: 0, progress: 'lag 80s' };
+        }),
+      ),
+    );
+
+    expectFailure(err, FailureType.WaitTimedOut, /waiting for the replica to catch up \(last: lag 80s\)$/);
+    expect(checks).toBe(1);
+  });
+
+  test("given a retried attempt whose earlier attempt heartbeat another wait, this wait's bound starts now", async () => {
+    const earlier = { waitingFor: 'snapshot s1 to be available', progress: 'creating', deadline: Date.now() - 1 };
+    const retried = new MockActivityEnvironment({ heartbeatDetails: earlier }, { logger: new DefaultLogger('ERROR', () => undefined) });
+    const beats: Array<{ deadline?: number }> = [];
+    retried.on('heartbeat', (d: { deadline?: number }) => beats.push(d));
+    let checks = 0;
+    const started = Date.now();
+    const value = await retried.run(() =>
+      pollUntil({ what: 'the replica to catch up', timeoutMs: 60_000, initialIntervalMs: 10 }, async () => ({ done: ++checks === 3, value: 'caught up', progress: `poll ${checks}` })),
+    );
+
+    expect(value).toBe('caught up');
+    expect(checks).toBe(3);
+    // Every beat carries the one absolute deadline of this wait, a retry's to keep.
+    const deadlines = new Set(beats.map((b) => b.deadline));
+    expect(deadlines.size).toBe(1);
+    expect([...deadlines][0]).toBeGreaterThanOrEqual(started + 60_000);
+  });
+
+  // Item 6: a poll interval as long as the heartbeat timeout, plus call latency, let the heartbeat lapse.
+  test('given a poll slower than the heartbeat timeout, heartbeats still go out on their own timer during it', async () => {
+    const slow = new MockActivityEnvironment({ heartbeatTimeoutMs: 300 }, { logger: new DefaultLogger('ERROR', () => undefined) });
+    const events: string[] = [];
+    slow.on('heartbeat', () => events.push('beat'));
+    let checks = 0;
+    await slow.run(() =>
+      pollUntil({ what: 'snapshot s1 to be available', timeoutMs: 60_000, initialIntervalMs: 600, maxIntervalMs: 600 }, async () => {
+        checks++;
+        events.push('call');
+        // A slow call (2 s on a bad day; 700 ms here, more than twice the heartbeat timeout).
+        await new Promise((r) => setTimeout(r, 700));
+        events.push('answer');
+        return { done: checks === 2, value: undefined, progress: `poll ${checks}` };
+      }),
+    );
+
+    // Beats went out while each call was under way (before: only after each answer), and while it slept.
+    const during = (from: number, to: number) => events.slice(from, to).filter((e) => e === 'beat').length;
+    const calls = events.flatMap((e, i) => (e === 'call' ? [i] : []));
+    const answers = events.flatMap((e, i) => (e === 'answer' ? [i] : []));
+    expect(calls).toHaveLength(2);
+    expect(during(calls[0], answers[0])).toBeGreaterThanOrEqual(1);
+    expect(during(calls[1], answers[1])).toBeGreaterThanOrEqual(1);
+    expect(during(answers[0] + 2, calls[1])).toBeGreaterThanOrEqual(1);
   });
 });

@@ -414,7 +414,7 @@ describe('a trail that cannot be written', () => {
     const input: PromoteInput = { runbookRef: refOf(rb), toRegion: REGION, mode: 'planned', reason: 'audit drain test', requestedBy: 'ic-test' };
     const { type, record } = await runWithTrailIn(dir, world, { workflowType: 'promoteReplica', workflowId: tooLongId(`promote-${rb.name}`), args: [input] });
 
-    expect([type, record.phase, record.error]).toEqual(['Validation', 'failed', { type: 'Validation', message: tooLong(trailFile(dir, record)) }]);
+    expect([type, record.phase, record.error]).toEqual(['Validation', 'failed', { type: 'Validation', message: `the audit trail could not be written: ${tooLong(trailFile(dir, record))}` }]);
     expect(record.steps.map((st) => [st.id, st.status])).toEqual([
       ['fence', 'done'],
       ['wait-lag-zero', 'done'],

@@ -136,8 +136,10 @@ describe('fence: none', () => {
     if (!ok) throw new Error('the promotion failed');
 
     expect(ok.phase).toBe('completed');
-    const since = calls(world)[0].input.since as number;
+    const since = calls(world)[1].input.since as number;
     expect(calls(world)).toEqual([
+      // Whether an earlier drover run promoted the target already (then this one resumes).
+      { name: 'describeDb', input: { region: STANDBY, identifier: SINGAPORE } },
       { name: 'waitLagZero', input: { region: STANDBY, identifier: SINGAPORE, since, periodMs: 1000, timeoutMs: 30_000 } },
       { name: 'promoteReplica', input: { region: STANDBY, identifier: SINGAPORE, runRef: `promote-${rb.name}/${ok.runId}` } },
       { name: 'waitStandalone', input: { region: STANDBY, identifier: SINGAPORE } },
@@ -166,7 +168,7 @@ describe('fence: none', () => {
 
     expect(failed.type).toBe('WaitTimedOut');
     expect(failed.record.phase).toBe('failed');
-    expect(calls(world).map((c) => c.name)).toEqual(['waitLagZero']);
+    expect(calls(world).map((c) => c.name)).toEqual(['describeDb', 'waitLagZero']);
     expect(step(failed.record.steps, 'fence')).toEqual({ status: 'done', notes: ['fence method "none": the operator is responsible for stopping writes'] });
     expect(step(failed.record.steps, 'promote')).toEqual({ status: 'pending', notes: ['not run'] });
     expect(failed.message.split('; ')[0]).toBe(`replica lag of ${SINGAPORE} did not reach 0 within 30s (ReplicaLag stayed at 12s)`);

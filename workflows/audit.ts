@@ -3,7 +3,7 @@ import type { AuditTarget } from '../activities/audit';
 import type { AuditActor, AuditDraftInput, AuditHead } from '../audit/chain';
 import type { Runbook } from '../runbooks/schema';
 import { failureMessage } from './failure';
-import { short } from './proxies';
+import { auditWrites } from './proxies';
 import type { AuditAnchor } from '../contracts/run';
 
 /** Patch id: runs write an audit trail (histories before it replay without one). */
@@ -68,11 +68,11 @@ export class AuditTrail {
     return CancellationScope.nonCancellable(async () => {
       if (this.error) return;
       if (!this.prepared) {
-        for (const t of this.targets) await short.prepareAuditTarget(t);
+        for (const t of this.targets) await auditWrites.prepareAuditTarget(t);
         this.prepared = true;
       }
       const info = workflowInfo();
-      this.head = await short.appendAudit({ target: this.targets, runId: info.runId, workflowId: info.workflowId, runbook: this.runbook, drafts, after: this.head });
+      this.head = await auditWrites.appendAudit({ target: this.targets, runId: info.runId, workflowId: info.workflowId, runbook: this.runbook, drafts, after: this.head });
     });
   }
 
@@ -106,7 +106,7 @@ export async function drainQuietly(trail: AuditTrail | undefined, status: { erro
   } catch (e) {
     const why = failureMessage(e);
     // An empty message never counts as already said ('...'.startsWith('') is true): the audit error is never dropped.
-    const alreadySaid = why !== '' && status.error?.message.startsWith(why) === true;
+    const alreadySaid = why !== '' && status.error?.message.includes(why) === true;
     if (status.error && !alreadySaid) status.error.message += `; the audit trail could not be written: ${why || 'the error gave no reason'}`;
     return undefined;
   }

@@ -3,10 +3,12 @@ import {
   CancellationScope,
   executeChild,
   isCancellation,
+  ParentClosePolicy,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { databasesOf } from '../runbooks/databases';
+import { databasesOf, dbIn } from '../runbooks/databases';
 import type { VerifiedActor } from '../runbooks/approvers';
 import { AuditTrail, drainQuietly } from './audit';
 import { failback, type FailbackResult } from './failback';
@@ -16,7 +18,7 @@ import { RequesterCheck } from './requester';
 import { drillScheduleId, runSearchAttributes, SEARCH_ATTRIBUTES } from '../contracts/ids';
 import { childStatus, failureMessage } from './failure';
 import { Notifier } from './notify';
-import { long, short } from './proxies';
+import { long, probe, short } from './proxies';
 import { regionFailover } from './regionFailover';
 import { drillQuery, type DrillPhase, type DrillResult } from '../contracts/run';
 
@@ -36,6 +38,9 @@ export interface DrillInput extends Pick<RunbookInput, 'runbookRef' | 'runbook'>
  * after a real run, or while a real run or another drill is active. Never continues past a failed
  * check: it fails back at once. Cancelled (a real failover takes precedence), it fails back first.
  */
+/** Patch: a drill's rollback unfences a primary left with drover's fence tag. */
+const DRILL_UNFENCES = 'drill-unfences-v1';
+
 export async function drill(input: DrillInput): Promise<DrillResult> {
   const info = workflowInfo();
   const result: DrillResult = {
@@ -67,7 +72,11 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   result.notifications = notifier?.record;
   // A drill started with drover's search attributes (so they are registered) starts its children with them too.
   const listed = notifier !== undefined && info.typedSearchAttributes.get(SEARCH_ATTRIBUTES.runbook) !== undefined;
-  const childAttributes = (kind: 'failover' | 'failback') => (listed ? { typedSearchAttributes: runSearchAttributes({ runbook: rb.name, kind, mode: 'drill', requestedBy: input.requestedBy }) } : {});
+  // A drill terminated (never the way to stop one: cancel it) asks its child to cancel, so the child still compensates.
+  const childAttributes = (kind: 'failover' | 'failback') => ({
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    ...(listed ? { typedSearchAttributes: runSearchAttributes({ runbook: rb.name, kind, mode: 'drill', requestedBy: input.requestedBy }) } : {}),
+  });
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `drill (${input.trigger}) of ${rb.name}`, after: { kind: 'drill', trigger: input.trigger } });
   trail?.flush();
   const link = { workflowId: info.workflowId, autoApprove: rb.drills.autoApprove };
@@ -161,6 +170,29 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
         await long.scaleNodeGroups({ region: c.region, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) });
       }
       rollback.push(`${rb.regions.standby} compute back to standby capacity`);
+    }
+    if (patched(DRILL_UNFENCES)) {
+      // A primary that still carries drover's fence tag (a promotion cancelled before its compensation, or one
+      // whose unfence failed) takes writes again: no replica was promoted (read above), so no second writer.
+      // Only when every replica reads as an available replica: one that is promoting keeps its source fenced.
+      const promoting = replicas.filter((r) => r.status !== 'available');
+      for (const d of databasesOf(rb)) {
+        const primary = dbIn(rb, d, rb.regions.primary);
+        let state;
+        try {
+          state = await probe.fenceState({ region: rb.regions.primary, identifier: primary });
+        } catch (e) {
+          rollback.push(`${primary}: fence state not read (${failureMessage(e)}); check it is not left fenced`);
+          continue;
+        }
+        if (!state.fenced) continue;
+        if (promoting.length > 0) {
+          rollback.push(`${primary} left fenced: ${promoting.map((r) => `${r.identifier} is ${r.status}`).join(', ')}`);
+          continue;
+        }
+        await long.unfenceInstance({ region: rb.regions.primary, identifier: primary });
+        rollback.push(`unfenced ${primary}`);
+      }
     }
     result.rollback = rollback;
   });

@@ -1,4 +1,4 @@
-import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import type { RecordState } from '../activities/route53';
 import { databasesOf, dbIn, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
@@ -16,6 +16,8 @@ import { beginRun, Run } from './run';
 
 /** A drill's failback retires what it replaces per `drills.retention` (default delete), not the database's own retention. */
 const DRILL_RETENTION = 'drill-retention-v1';
+/** Patch: a cluster's scale-up registers its undo from a read made before the change (a retried scale re-reads the new size). */
+const UNDO_BEFORE_SCALE = 'undo-before-scale-v1';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -166,10 +168,20 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     try {
       await journal.run('scale-original', async () => {
         for (const c of rb.compute.clusters.filter((x) => x.region === original)) {
+          const backToStandby = { what: `${c.name} back to standby capacity`, run: () => long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) }) };
+          // Undo only what this step changed: a region already at active capacity stays there. The sizes are read
+          // before the change and the undo registered before it is asked for: a scale whose first attempt landed
+          // and was retried reads its own new sizes as "before", and a cancel may come while it runs.
+          if (patched(UNDO_BEFORE_SCALE)) {
+            const now = await short.describeCompute({ region: original, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
+            const atActive = c.nodeGroups.every((g) => now.nodeGroups.find((n) => n.name === g.name)?.desiredSize === g.active);
+            if (!atActive) undo.push(backToStandby);
+            await long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
+            continue;
+          }
           const out = await long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
-          // Undo only what this step changed: a region already at active capacity stays there.
           if (out.before.every((g, i) => g.desiredSize === c.nodeGroups[i].active)) continue;
-          undo.push({ what: `${c.name} back to standby capacity`, run: () => long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) }) });
+          undo.push(backToStandby);
         }
       });
       await journal.run('switchover-db', async () => {
@@ -180,22 +192,25 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       undo.push({ what: `traffic back to 100% ${standby}`, run: () => long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion: standby, toRegion: original, percent: 0 }) });
       await shiftProgressively({ rb, fromRegion: standby, toRegion: original, scale, journal, prefix: 'traffic-back', onPercent: (p) => (status.trafficPercent = p) });
     } catch (err) {
-      for (const u of undo.reverse()) {
-        try {
-          await u.run();
-          compensations.push(`undone: ${u.what}`);
-        } catch (e) {
-          compensations.push(`NOT undone: ${u.what}: ${failureMessage(e)}`);
+      // Not cancellable: a cancelled failback (an operator, a drill preempted) undoes its switchback too.
+      await CancellationScope.nonCancellable(async () => {
+        for (const u of undo.reverse()) {
+          try {
+            await u.run();
+            compensations.push(`undone: ${u.what}`);
+          } catch (e) {
+            compensations.push(`NOT undone: ${u.what}: ${failureMessage(e)}`);
+          }
         }
-      }
-      for (const { d } of moved) {
-        const writerNow = await short.describeDb({ region: original, identifier: primaryId(d) }).catch(() => undefined);
-        compensations.push(
-          about(d, writerNow?.standalone
-            ? `database: the writer is ${primaryId(d)} in ${original} (promoted); ${standbyId(d)} stays fenced; ${d.writerRecord.name} points at the writer`
-            : `database: the writer is still ${standbyId(d)} in ${standby}; ${primaryId(d)} stays its replica`),
-        );
-      }
+        for (const { d } of moved) {
+          const writerNow = await short.describeDb({ region: original, identifier: primaryId(d) }).catch(() => undefined);
+          compensations.push(
+            about(d, writerNow?.standalone
+              ? `database: the writer is ${primaryId(d)} in ${original} (promoted); ${standbyId(d)} stays fenced; ${d.writerRecord.name} points at the writer`
+              : `database: the writer is still ${standbyId(d)} in ${standby}; ${primaryId(d)} stays its replica`),
+          );
+        }
+      });
       throw err;
     }
 

@@ -1,4 +1,4 @@
-import { ApplicationFailure, ChildWorkflowFailure, executeChild } from '@temporalio/workflow';
+import { ApplicationFailure, ChildWorkflowFailure, executeChild, ParentClosePolicy } from '@temporalio/workflow';
 import { childIdFor, dbIn, worstRpo, type NamedDatabase } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
@@ -37,6 +37,9 @@ export async function promoteEach(opts: {
     dbs.map((d) =>
       executeChild(promoteReplica, {
         workflowId: childIdFor(opts.parentId, opts.suffix, d, total),
+        // A parent terminated (never the way to stop a run: cancel it) asks the promotion to cancel, so a fence
+        // it holds is compensated rather than left by a child killed mid-fence.
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         args: [{ ...input, ...(single ? {} : { database: d.name }) }],
       }),
     ),

@@ -1,4 +1,4 @@
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import { dbIn, findDatabase, databasesOf } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
@@ -11,6 +11,14 @@ import { repointWriter } from './writer';
 import { standalonePromoteGate } from '../runbooks/approvers';
 
 export type PromoteMode = 'planned' | 'unplanned';
+
+/**
+ * Patch: the fence is compensated from the moment it is asked for (not only once it returned), and the
+ * compensation reads the target first when PromoteReadReplica was asked for.
+ */
+export const FENCE_COMPENSATION = 'fence-compensation-v1';
+/** Patch: a target an earlier drover run promoted (its tag) is resumed from: no wait for lag, never unfenced back. */
+export const RESUME_PROMOTED = 'resume-promoted-v1';
 
 export interface PromoteInput extends RunbookInput {
   /** The region whose database becomes the writer. */
@@ -83,20 +91,49 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   const { journal, status, gates } = run;
 
   let fencedByUs = false;
+  // PromoteReadReplica was asked for (its answer may not have come back: a cancel, a timeout).
+  let promoting = false;
   let promoted = false;
   let lag: LagReading | null = null;
+  /**
+   * The compensation of the fence. An instance asked to promote may be promoting still (its answer lost to a
+   * cancel or a timeout): the old writer stays fenced unless the target reads as a replica that is available,
+   * so two writers never take writes at once.
+   */
+  async function unfenceUnlessPromoted(): Promise<void> {
+    if (promoting && patched(FENCE_COMPENSATION)) {
+      const t = await short.describeDb({ region: toRegion, identifier: target }).catch(() => undefined);
+      if (!t || t.standalone || t.status !== 'available') {
+        journal.note('fence', `compensation: ${source} left fenced: ${target} ${t ? (t.standalone ? 'is standalone' : `is ${t.status} (may be promoting)`) : 'could not be read'}; check it before unfencing`);
+        return;
+      }
+    }
+    await long.unfenceInstance({ region: fromRegion, identifier: source });
+    journal.note('fence', `compensation: unfenced ${source} because the promotion did not happen`);
+  }
+
   try {
     if (gates && gate) {
       // Who asked, then the approval: before anything is fenced or promoted.
       if (gates.checksRequester()) await gates.start([gate], input.options?.approvalTimeoutMs);
       await gates.step(journal, gate, `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
     }
+    // 0. Resuming: an earlier drover run promoted the target (a failover that failed past its promotion, run
+    // again). The promotion stands: the fence (planned) is made sure of, there is no lag to wait for, and the
+    // compensation never unfences the old writer (`promoting`).
+    let resumed = false;
+    if (!aurora && patched(RESUME_PROMOTED)) {
+      const t = await short.describeDb({ region: toRegion, identifier: target });
+      resumed = t.standalone && t.promotedByDrover;
+      if (resumed) promoting = true;
+    }
+    const resumedRpo = (): RpoRecord => ({ lagSeconds: -1, observedAt: new Date(Date.now()).toISOString(), note: `resumed: ${target} was promoted by an earlier drover run; its RPO is in that run's record` });
     // 1-2. Planned: fence, then wait until the replica has everything (RPO 0).
     if (mode === 'unplanned') {
       journal.skip('fence', `unplanned: ${fromRegion} not contacted (assumed lost)`);
-      journal.skip('wait-lag-zero', 'unplanned: promoting with the lag last observed');
-      lag = aurora ? null : await short.replicaLag({ region: toRegion, identifier: target });
-      status.rpo = lag
+      journal.skip('wait-lag-zero', resumed ? `${target} is already promoted: nothing to wait for` : 'unplanned: promoting with the lag last observed');
+      lag = aurora || resumed ? null : await short.replicaLag({ region: toRegion, identifier: target });
+      status.rpo = resumed ? resumedRpo() : lag
         ? { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: `unplanned: accepted the last observed ReplicaLag (${lag.lagSeconds}s at ${lag.observedAt})` }
         : { lagSeconds: -1, observedAt: new Date(Date.now()).toISOString(), note: 'unplanned: no ReplicaLag datapoint was available; data loss window unknown' };
     } else if (aurora) {
@@ -110,16 +147,24 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
           journal.note('fence', 'fence method "none": the operator is responsible for stopping writes');
           return;
         }
+        // Marked before the call: a cancel or failure while the swap is under way is compensated too (the
+        // unfence is a no-op on an instance without drover's fence tag).
+        if (patched(FENCE_COMPENSATION)) fencedByUs = true;
         const out = await long.fenceInstance({ region: fromRegion, identifier: source, fenceGroupName: fence.groupName ?? '' });
         fencedByUs = true;
         journal.note('fence', out.alreadyFenced ? `${source} was already fenced` : `security groups ${out.previousGroups.join(', ')} -> ${out.fenceGroupId}`);
       });
-      await journal.run('wait-lag-zero', async () => {
+      if (resumed) {
+        journal.skip('wait-lag-zero', `${target} is already promoted: nothing to wait for`);
+        status.rpo = resumedRpo();
+      } else await journal.run('wait-lag-zero', async () => {
         try {
           lag = await long.waitLagZero({ region: toRegion, identifier: target, since: fencedAt, periodMs: db.lagPeriod, timeoutMs: db.lagZeroTimeout });
         } catch (err) {
+          // A cancellation is compensated with every other failure, below.
+          if (isCancellation(err)) throw err;
           if (fencedByUs) {
-            await long.unfenceInstance({ region: fromRegion, identifier: source });
+            await CancellationScope.nonCancellable(() => long.unfenceInstance({ region: fromRegion, identifier: source }));
             fencedByUs = false;
             journal.note('wait-lag-zero', `unfenced ${source}; nothing was promoted`);
           }
@@ -146,6 +191,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         const g = await long.waitGlobalWriter({ region: toRegion, globalClusterId, targetCluster: target });
         return { identifier: target, region: toRegion, arn: g.writerArn ?? '', endpoint: undefined, status: g.status, standalone: true };
       }
+      promoting = true;
       const p = await short.promoteReplica({ region: toRegion, identifier: target, runRef: `${info.workflowId}/${info.runId}` });
       journal.note('promote', p.alreadyPromoted ? `${target} was already standalone; not promoted again` : `PromoteReadReplica accepted (request ${p.requestId ?? 'n/a'})`);
       promoted = true;
@@ -187,9 +233,9 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     return { ...record, newWriter: { region: toRegion, identifier: target, endpoint: writer.endpoint, arn: writer.arn }, oldPrimary };
   } catch (err) {
     if (fencedByUs && !promoted) {
-      // Never leave the writer fenced with no promoted replica to take its place.
-      await long.unfenceInstance({ region: fromRegion, identifier: source });
-      journal.note('fence', `compensation: unfenced ${source} because the promotion did not happen`);
+      // Never leave the writer fenced with no promoted replica to take its place. Not cancellable: a cancelled
+      // run (an operator, a drill preempted by a real failover) unfences too.
+      await CancellationScope.nonCancellable(() => unfenceUnlessPromoted());
     }
     // A rejected or timed-out promote gate ends the run as rejected or aborted, as every run's gates do.
     return run.fail(err, { settle: () => (status.databases = [{ name: db.name, identifier: target, region: toRegion, promoted, rpo: status.rpo, error: status.error?.message }]) });

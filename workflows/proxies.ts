@@ -2,9 +2,13 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE } from '../contracts/failures';
 
-/** Short AWS reads and writes: retried with backoff for transient errors, never for typed ones. */
+/**
+ * Short AWS reads and writes: retried with backoff for transient errors, never for typed ones, for at most
+ * 30 minutes in all (a region that stays impaired ends the step instead of holding the run open forever).
+ */
 export const short = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '30m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
@@ -14,9 +18,15 @@ export const probe = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
-/** Long waits (promotion, scaling, soaks, replica creation): heartbeats detect a dead worker in 30 s. */
+/**
+ * Long waits (promotion, scaling, soaks, replica creation): heartbeats detect a dead worker in 30 s. One attempt
+ * may last as long as the longest wait's own bound (a re-created replica catching up: 6 h), and a wait keeps
+ * its absolute deadline across attempts (activities/wait.ts); the schedule-to-close bounds the retries of a step
+ * that keeps failing for reasons drover does not recognise.
+ */
 export const long = proxyActivities<Activities>({
-  startToCloseTimeout: '3h',
+  startToCloseTimeout: '7h',
+  scheduleToCloseTimeout: '12h',
   heartbeatTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
 });
@@ -26,4 +36,15 @@ export const notifications = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   scheduleToCloseTimeout: '1m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '8s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/**
+ * The audit trail's writes: retried for 10 minutes, then given up. A trail that cannot be written (its bucket's
+ * region impaired) fails the run's end with the reason ("the audit trail could not be written") instead of
+ * keeping a run whose work is done open, which would block its failback and every drill.
+ */
+export const auditWrites = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '10m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
 });

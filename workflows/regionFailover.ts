@@ -25,6 +25,8 @@ const PREEMPT_DRILLS = 'preempt-drills-v1';
 const PREFLIGHT_ENDPOINTS = 'preflight-endpoints-v1';
 /** Patch id: a target region that is not the standby fails the run like any failure (run.end written, the trail drained). */
 const TARGET_IN_RUN = 'target-in-run-v1';
+/** Patch: a standby that drover itself promoted (its tag) is resumed from, not refused: a failed failover can be run again. */
+const RESUME_PROMOTED = 'resume-promoted-v1';
 
 export type { DrillLink };
 
@@ -122,7 +124,13 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
             const db = await preflight.describeDb({ region: targetRegion, identifier: d.replica.identifier });
             const problems: string[] = [];
             if (db.status !== 'available') problems.push(`replica ${db.identifier} is ${db.status}, not available`);
-            if (db.standalone) problems.push(`replica ${db.identifier} is not a read replica (already promoted?)`);
+            // A failover that failed past its promotion is run again: drover's own promotion (its tag) is where
+            // this run resumes (every later step is idempotent). A drill never starts from a promoted standby.
+            if (db.standalone && db.promotedByDrover && !drill && patched(RESUME_PROMOTED)) {
+              journal.note('preflight', about(d, `${db.identifier} was promoted by an earlier drover run: this failover resumes from there`));
+              return problems;
+            }
+            if (db.standalone) problems.push(`replica ${db.identifier} is not a read replica (${db.promotedByDrover ? 'promoted by drover: a drill does not start from a promoted standby; fail back first' : 'promoted outside drover?'})`);
             const lag = await preflight.replicaLag({ region: targetRegion, identifier: d.replica.identifier });
             if (single) lastLag = lag;
             if (!lag) problems.push(`no ReplicaLag datapoint for ${db.identifier} in the last 10 minutes`);
@@ -286,9 +294,9 @@ function leftState(journal: Journal, status: RunStatus, targetRegion: string): s
   const promoted = status.databases?.filter((d) => d.promoted).map((d) => d.identifier) ?? [];
   const notPromoted = status.databases?.filter((d) => !d.promoted).map((d) => d.identifier) ?? [];
   if (status.databases && status.databases.length > 1) {
-    if (promoted.length > 0) out.push(`kept: promoted in ${targetRegion}: ${promoted.join(', ')} (a promotion cannot be undone); continue with a new failover or return with drover failback`);
+    if (promoted.length > 0) out.push(`kept: promoted in ${targetRegion}: ${promoted.join(', ')} (a promotion cannot be undone); continue with drover failover again (it resumes from the promotion) or return with drover failback`);
     if (notPromoted.length > 0) out.push(`kept: not promoted: ${notPromoted.join(', ')}`);
-  } else if (done('promote-database') || promoted.length > 0) out.push(`kept: the database was promoted in ${targetRegion} (a promotion cannot be undone); continue with a new failover or return with drover failback`);
+  } else if (done('promote-database') || promoted.length > 0) out.push(`kept: the database was promoted in ${targetRegion} (a promotion cannot be undone); continue with drover failover again (it resumes from the promotion) or return with drover failback`);
   else out.push('kept: the database was not promoted');
   if (done('scale-compute')) out.push(`kept: ${targetRegion} compute at active capacity, ready for a retry`);
   return out;

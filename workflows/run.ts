@@ -1,4 +1,5 @@
-import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { FailureType } from '../contracts/failures';
 import type { Runbook } from '../runbooks/schema';
 import { AuditTrail, drainQuietly } from './audit';
 import { Gates, type GateContext } from './gates';
@@ -110,7 +111,12 @@ export class Run {
     status.phase = 'completed';
     await this.notifier?.finished(notified ? { ...status, ...notified } : status);
     this.trail?.record('run.end', end.target ? { target: end.target, after: end.after } : { after: end.after });
-    status.audit = await this.trail?.drain();
+    try {
+      status.audit = await this.trail?.drain();
+    } catch (e) {
+      // The work is done, its evidence is not: the run fails saying so (its failure path says it once).
+      throw ApplicationFailure.create({ type: failureType(e), message: `the audit trail could not be written: ${failureMessage(e) || 'the error gave no reason'}`, nonRetryable: true });
+    }
     return { ...status, currentStep: undefined };
   }
 
@@ -123,9 +129,13 @@ export class Run {
    */
   async fail(err: unknown, opts: { compensations?: () => string[]; inMessage?: boolean; settle?: () => void } = {}): Promise<never> {
     const { status, journal, trail, notifier } = this;
-    const type = failureType(err);
+    // A cancelled run (an operator's cancel, a drill preempted, a parent cancelled) says so: it ends through
+    // here like any failure (compensated, notified, its trail drained), under its own type. A parent whose
+    // child ended cancelled sees the child's failure, not a cancellation: its own scope says it was cancelled.
+    const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
+    const type = cancelled ? FailureType.RunCancelled : failureType(err);
     status.phase = failedPhase(type);
-    status.error = { type, message: failureMessage(err) };
+    status.error = { type, message: cancelled ? `the run was cancelled (${failureMessage(err)})` : failureMessage(err) };
     journal.markNotRun();
     if (opts.compensations) {
       status.compensations = opts.compensations();

@@ -1,26 +1,44 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
+import { NOT_POLLED } from '../../activities/wait';
 
 export interface Heartbeat {
   waitingFor: string;
   progress: string;
 }
 
-/** A fresh MockActivityEnvironment per test, recording heartbeats. */
+/**
+ * A fresh MockActivityEnvironment per test, recording heartbeats: `heartbeats` has what each poll reported
+ * (what is waited for and its progress), `beats` every heartbeat as sent (a wait's timer beats, its deadline).
+ */
 export function useMockActivityEnvironment() {
   let env: MockActivityEnvironment;
-  const state = { heartbeats: [] as Heartbeat[] };
+  const state = { heartbeats: [] as Heartbeat[], beats: [] as unknown[] };
   beforeEach(() => {
     // Failed activities are logged by the SDK; the tests assert the failures themselves.
     env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) });
     state.heartbeats = [];
-    env.on('heartbeat', (details: Heartbeat) => state.heartbeats.push(details));
+    state.beats = [];
+    env.on('heartbeat', (details: unknown) => {
+      state.beats.push(details);
+      const d = details as Partial<Heartbeat> & { deadline?: number };
+      if (d === undefined || d === null || typeof d !== 'object' || !('waitingFor' in d)) return void state.heartbeats.push(details as Heartbeat);
+      // A wait's beats before its first answer, and repeats between polls (its timer), are not progress.
+      if (d.progress === NOT_POLLED) return;
+      // The timer sends the poll's own beat again.
+      if (state.beats.at(-2) === details) return;
+      state.heartbeats.push({ waitingFor: d.waitingFor as string, progress: d.progress as string });
+    });
   });
   return {
-    /** Heartbeats of the current test's activity, in order. */
+    /** What each poll of the current test's activity reported, in order (other heartbeats as sent). */
     get heartbeats(): Heartbeat[] {
       return state.heartbeats;
+    },
+    /** Every heartbeat as sent, in order. */
+    get beats(): unknown[] {
+      return state.beats;
     },
     /** Run an activity in the mock activity context, keeping its result type. */
     run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {

@@ -41,8 +41,18 @@ export interface WorldOptions {
   failedOver?: boolean;
 }
 
+/** A call held open: `reached` resolves when the activity has done its work and is waiting; `release` lets it return. */
+export interface Hold {
+  reached: Promise<void>;
+  release(): void;
+}
+
 export class StubWorld {
   readonly calls: Call[] = [];
+  private readonly holds = new Map<string, { nth: number; reached: () => void; released: Promise<void> }>();
+  private readonly lateFailures = new Map<string, Fail>();
+  /** Instances carrying drover's fence tag now. */
+  private readonly fenced = new Set<string>();
   /** Breaches a soak reports: given the region soaked and its share of weighted traffic at the time. */
   soakBreaches: (region: string, percent: number) => string[] = () => [];
   private readonly failures = new Map<string, Fail>();
@@ -93,6 +103,30 @@ export class StubWorld {
     return this;
   }
 
+  /** Make `activity` fail after it made its change (an attempt whose answer was lost), when `fail` returns an error. */
+  failAfterWhen(activity: keyof Activities, fail: Fail): this {
+    this.lateFailures.set(activity, fail);
+    return this;
+  }
+
+  /**
+   * Hold the `nth` call to `activity` open after it made its change, as a slow AWS call would (a fence whose
+   * security groups are still swapping, a lag that is still catching up). Release it before the test ends.
+   */
+  hold(activity: keyof Activities, nth = 1): Hold {
+    let reached!: () => void;
+    let release!: () => void;
+    const isReached = new Promise<void>((r) => (reached = r));
+    const released = new Promise<void>((r) => (release = r));
+    this.holds.set(activity, { nth, reached, released });
+    return { reached: isReached, release };
+  }
+
+  /** Whether `identifier` carries drover's fence tag now. */
+  isFenced(identifier: string): boolean {
+    return this.fenced.has(identifier);
+  }
+
   /** The calls to one activity, in order. */
   callsTo(name: keyof Activities): Array<Record<string, unknown>> {
     return this.calls.filter((c) => c.name === name).map((c) => c.input);
@@ -125,7 +159,15 @@ export class StubWorld {
       const nth = this.calls.filter((c) => c.name === name).length;
       const err = this.failures.get(name)?.(input as Record<string, unknown>, nth);
       if (err) throw err;
-      return fn(input);
+      const out = await fn(input);
+      const late = this.lateFailures.get(name)?.(input as Record<string, unknown>, nth);
+      if (late) throw late;
+      const hold = this.holds.get(name);
+      if (hold && hold.nth === nth) {
+        hold.reached();
+        await hold.released;
+      }
+      return out;
     };
     const groupStates = (region: string, cluster: string, names: string[]): NodeGroupState[] =>
       names.map((name) => ({ name, status: 'ACTIVE', desiredSize: this.nodes.get(`${region}/${cluster}/${name}`) }));
@@ -133,7 +175,7 @@ export class StubWorld {
     const fenceState = (input: { region: string; identifier: string }): FenceState => {
       const d = this.dbs.get(input.identifier);
       return d
-        ? { exists: true, status: d.status, arn: d.arn, standalone: d.standalone, fenced: false, writable: d.standalone, securityGroups: ['sg-app'] }
+        ? { exists: true, status: d.status, arn: d.arn, standalone: d.standalone, fenced: this.fenced.has(d.identifier), writable: d.standalone && !this.fenced.has(d.identifier), securityGroups: [this.fenced.has(d.identifier) ? 'sg-fence' : 'sg-app'] }
         : { exists: false, fenced: false, writable: false, securityGroups: [] };
     };
     const stubs: Partial<Activities> = {
@@ -186,8 +228,18 @@ export class StubWorld {
         const breaches = this.soakBreaches(input.region, this.trafficOn(input.region));
         return { healthy: breaches.length === 0, breaches, checks: 3 };
       }),
-      fenceInstance: record('fenceInstance', (input: { identifier: string }) => ({ alreadyFenced: false, previousGroups: ['sg-app'], fenceGroupId: 'sg-fence', arn: this.db(input.identifier).arn })),
-      unfenceInstance: record('unfenceInstance', (input: { identifier: string }) => ({ unfenced: true, restoredGroups: ['sg-app'], arn: this.db(input.identifier).arn })),
+      fenceInstance: record('fenceInstance', (input: { identifier: string }) => {
+        const arn = this.db(input.identifier).arn;
+        const alreadyFenced = this.fenced.has(input.identifier);
+        this.fenced.add(input.identifier);
+        return { alreadyFenced, previousGroups: ['sg-app'], fenceGroupId: 'sg-fence', arn };
+      }),
+      // As the activity: no fence tag, nothing to do.
+      unfenceInstance: record('unfenceInstance', (input: { identifier: string }) => {
+        const arn = this.db(input.identifier).arn;
+        if (!this.fenced.delete(input.identifier)) return { unfenced: false, arn };
+        return { unfenced: true, restoredGroups: ['sg-app'], arn };
+      }),
       waitLagZero: record('waitLagZero', lag),
       waitLagWithin: record('waitLagWithin', lag),
       promoteReplica: record('promoteReplica', (input: { identifier: string }) => {
@@ -207,6 +259,8 @@ export class StubWorld {
         const d = this.dbs.get(input.identifier);
         this.dbs.delete(input.identifier);
         if (d) this.dbs.set(input.retiredIdentifier, { ...d, identifier: input.retiredIdentifier });
+        // The tags go with the renamed instance.
+        if (this.fenced.delete(input.identifier)) this.fenced.add(input.retiredIdentifier);
         return { action: 'renamed' as const, retiredIdentifier: input.retiredIdentifier };
       }),
       createReplica: record('createReplica', (input: { region: string; identifier: string; sourceArn: string }) => {

@@ -19,6 +19,10 @@
  * records only a drill whose failback deletes what it replaced (drill-retention-v1):
  * drill-retention-failback.json; then a real failover and failback, which keep what they replace, and a
  * cleanup, approved at its gate, that deletes those (cleanup.json).
+ *   npx tsx test/histories/record.ts cancel
+ * records only a drill cancelled during its failover (drill-cancelled*.json: its rollback checks for a fence
+ * left behind, drill-unfences-v1), then a real failover's promotion (promote-fence-compensation.json,
+ * fence-compensation-v1 and resume-promoted-v1) and a failback (failback-undo-before-scale.json, undo-before-scale-v1).
  * Run it only for an intended, compatible workflow change (and say so in the commit); an
  * incompatible change needs workflow versioning (patched()) instead.
  */
@@ -132,6 +136,33 @@ async function main(which: string): Promise<void> {
         await client.workflow.start('cleanupRetained', { taskQueue: 'record', workflowId: 'cleanup-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', olderThanMs: 0, selected }] });
         await approveAndWait('cleanup-apnakart', 'cleanup');
         await save('cleanup-apnakart', 'cleanup.json');
+        return;
+      }
+      if (which === 'cancel') {
+        // A drill cancelled while its failover runs (as a real failover preempts it): it rolls back, and checks
+        // the primary for a fence left behind (drill-unfences-v1).
+        await client.workflow.start('drill', { taskQueue: 'record', workflowId: 'drill-apnakart-v4', args: [{ runbookRef: recorded.putRunbook(drillRb), trigger: 'manual', requestedBy: 'sre-record', options }], memo: { runbook: rb.name } });
+        const failover = client.workflow.getHandle('drill-apnakart-v4-failover');
+        for (;;) {
+          const s = await failover.query<RunStatus>('status').catch(() => undefined);
+          if (s?.steps.some((x) => x.id.startsWith('scale-compute') && x.status !== 'pending')) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        console.log('recording: cancelled drill');
+        await client.workflow.getHandle('drill-apnakart-v4').cancel();
+        await client.workflow.getHandle('drill-apnakart-v4').result().catch(() => undefined);
+        await save('drill-apnakart-v4', 'drill-cancelled.json');
+        await save('drill-apnakart-v4-failover', 'drill-cancelled-failover.json');
+        // A real failover (its promotion compensates from the fence's request: fence-compensation-v1) and a failback
+        // whose scale-up reads the sizes before the change (undo-before-scale-v1).
+        console.log('recording: failover, failback');
+        const real = { ...rb, drills: { ...rb.drills, cooldown: 0 } };
+        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(real), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        await approveAndWait('failover-apnakart', 'failover');
+        await save('failover-apnakart-promote', 'promote-fence-compensation.json');
+        await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        await approveAndWait('failback-apnakart', 'failback');
+        await save('failback-apnakart', 'failback-undo-before-scale.json');
         return;
       }
       if (which === 'worker-runbooks') {

@@ -1,0 +1,170 @@
+/**
+ * Runs cancelled mid-way (an operator's cancel, a parent cancelled, a drill preempted by a real failover)
+ * end consistent: a writer fenced by the run is unfenced unless its replica may be promoting, a failback's
+ * switchback is undone, and every run (parent and child) records its end in the trail. On the time-skipping
+ * test server with stub activities; a held activity stands for an AWS call still under way when the cancel comes.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { PromoteInput } from '../workflows/promoteReplica';
+import type { FailbackInput } from '../workflows/failback';
+import type { FailoverInput } from '../workflows/regionFailover';
+import type { Activities } from '../activities';
+import type { Runbook } from '../runbooks/schema';
+import { refOf } from './harness/fixtures';
+import { StubWorld, typedFailure } from './harness/stubs';
+import type { RunStatus } from '../contracts/run';
+import { runFailure, withRun, timeSkippingPerFile, workflowTestRunbook } from './harness/timeskipping';
+
+const PRIMARY = 'ap-south-1';
+const STANDBY = 'ap-southeast-1';
+const PG_MUMBAI = 'apnakart-pg-mumbai';
+const PG_SINGAPORE = 'apnakart-pg-singapore';
+const MUMBAI = 'apnakart-mumbai';
+
+const env = timeSkippingPerFile();
+
+const runbook = () => workflowTestRunbook('wf-cancel');
+
+/** The audit actions one run appended, in order. */
+function actionsOf(world: StubWorld, workflowId: string): string[] {
+  return world
+    .callsTo('appendAudit')
+    .filter((c) => c.workflowId === workflowId)
+    .flatMap((c) => (c.drafts as Array<{ action: string }>).map((d) => d.action));
+}
+
+/**
+ * Start `workflowType`, wait until the held call is reached, cancel the run, and return how it failed; the held
+ * call is let go afterwards (as AWS would answer it, late).
+ */
+async function cancelAt(world: StubWorld, activity: keyof Activities, start: { workflowType: string; workflowId: string; args: unknown[] }, nth = 1) {
+  const held = world.hold(activity, nth);
+  return withRun(env(), world, start, async (h: WorkflowHandle) => {
+    try {
+      await held.reached;
+      await h.cancel();
+      return await runFailure(h.result());
+    } finally {
+      held.release();
+    }
+  });
+}
+
+function promotion(rb: Runbook): { workflowType: string; workflowId: string; args: unknown[] } {
+  const input: PromoteInput = { runbookRef: refOf(rb), toRegion: STANDBY, mode: 'planned', reason: 'workflow test', requestedBy: 'ic-test' };
+  return { workflowType: 'promoteReplica', workflowId: `promote-${rb.name}`, args: [input] };
+}
+
+describe('a cancelled promotion', () => {
+  test('given a cancel while the fence is being applied, the writer is unfenced and the run records its end', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const f = await cancelAt(world, 'fenceInstance', promotion(rb));
+
+    expect(f.type).toBe('RunCancelled');
+    expect(world.isFenced(PG_MUMBAI)).toBe(false);
+    expect(world.mutations()).toEqual(['fenceInstance', 'unfenceInstance']);
+    expect(f.record.steps.find((s) => s.id === 'fence')?.notes).toEqual(['cancelled', `compensation: unfenced ${PG_MUMBAI} because the promotion did not happen`]);
+    expect(actionsOf(world, `promote-${rb.name}`).at(-1)).toBe('run.end');
+  });
+
+  test('given a cancel while waiting for lag 0, the writer is unfenced, nothing is promoted, and the run records its end', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const f = await cancelAt(world, 'waitLagZero', promotion(rb));
+
+    expect(f.type).toBe('RunCancelled');
+    expect(f.message).toMatch(/^the run was cancelled/);
+    expect(world.isFenced(PG_MUMBAI)).toBe(false);
+    expect(world.mutations()).toEqual(['fenceInstance', 'unfenceInstance']);
+    expect(f.record.steps.find((s) => s.id === 'wait-lag-zero')).toMatchObject({ status: 'failed', notes: ['cancelled'] });
+    expect(f.record.steps.find((s) => s.id === 'promote')).toMatchObject({ status: 'pending', notes: ['not run'] });
+    expect(actionsOf(world, `promote-${rb.name}`).at(-1)).toBe('run.end');
+  });
+
+  test('given a cancel after PromoteReadReplica was asked (its answer not back), the old writer stays fenced: the replica may be promoting', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const f = await cancelAt(world, 'promoteReplica', promotion(rb));
+
+    expect(f.type).toBe('RunCancelled');
+    // The stub promoted the replica before holding its answer: two writers would take writes if it unfenced.
+    expect(world.isFenced(PG_MUMBAI)).toBe(true);
+    expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica']);
+    expect(f.record.steps.find((s) => s.id === 'fence')?.notes).toContain(`compensation: ${PG_MUMBAI} left fenced: ${PG_SINGAPORE} is standalone; check it before unfencing`);
+    expect(actionsOf(world, `promote-${rb.name}`).at(-1)).toBe('run.end');
+  });
+});
+
+describe('a cancelled parent run', () => {
+  test('given a failover cancelled while its promotion waits for lag 0, the child unfences the writer and both runs record their end', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'workflow test', requestedBy: 'ic-test' };
+    const f = await cancelAt(world, 'waitLagZero', { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] });
+
+    expect(f.type).toBe('RunCancelled');
+    expect(world.isFenced(PG_MUMBAI)).toBe(false);
+    expect(world.callsTo('promoteReplica')).toEqual([]);
+    expect(actionsOf(world, `failover-${rb.name}`).at(-1)).toBe('run.end');
+    expect(actionsOf(world, `failover-${rb.name}-promote`).at(-1)).toBe('run.end');
+  });
+
+  test("given a failback cancelled during its switchback, the switchover's fence is undone, the compute scale-up is undone, and both runs record their end", async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb, { failedOver: true });
+    const input: FailbackInput = { runbookRef: refOf(rb), reason: 'workflow test', requestedBy: 'ic-test' };
+    const f = await cancelAt(world, 'waitLagZero', { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [input] });
+
+    expect(f.type).toBe('RunCancelled');
+    // The standby's database is the writer still, and takes writes again.
+    expect(world.isFenced(PG_SINGAPORE)).toBe(false);
+    expect(world.callsTo('promoteReplica')).toEqual([]);
+    expect(world.nodeGroupSize(PRIMARY, MUMBAI, 'general')).toBe(2);
+    expect(f.record.compensations).toEqual([`undone: ${MUMBAI} back to standby capacity`, `database: the writer is still ${PG_SINGAPORE} in ${STANDBY}; ${PG_MUMBAI} stays its replica`]);
+    expect(actionsOf(world, `failback-${rb.name}`).at(-1)).toBe('run.end');
+    expect(actionsOf(world, `failback-${rb.name}-switchover`).at(-1)).toBe('run.end');
+  });
+});
+
+describe('the undo of a scale-up that was retried', () => {
+  test("given a scale-up whose first attempt landed but failed, the retry's sizes do not hide the undo: a later breach scales back", async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb, { failedOver: true });
+    // The first scale lands, then its answer is lost (a timeout): the retry reads the new sizes as "before".
+    world.failAfterWhen('scaleNodeGroups', (_i, nth) => (nth === 1 ? new Error('socket hang up') : undefined));
+    world.soakBreaches = (region) => (region === PRIMARY ? ['probe api-health answered 503'] : []);
+    const input: FailbackInput = { runbookRef: refOf(rb), reason: 'workflow test', requestedBy: 'ic-test' };
+    const f = await runFailure(withRun(env(), world, { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [input] }, (h) => h.result()));
+
+    expect(f.type).toBe('HealthBreach');
+    expect(world.callsTo('scaleNodeGroups').filter((c) => c.region === PRIMARY)).toHaveLength(3); // the attempt, its retry, the undo
+    expect(f.record.compensations).toContain(`undone: ${MUMBAI} back to standby capacity`);
+    expect(world.nodeGroupSize(PRIMARY, MUMBAI, 'general')).toBe(2);
+  });
+});
+
+describe('a failover run again after it failed past its promotion', () => {
+  test.each(['unplanned', 'planned'] as const)('given a %s failover that failed after promoting, a second failover resumes from the promotion and completes', async (mode) => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    // The writer record cannot be changed the first time (Route 53's control plane impaired, say).
+    world.failWhen('upsertCname', (_i, nth) => (nth === 1 ? typedFailure('PermissionDenied', 'route53:ChangeResourceRecordSets denied') : undefined));
+    const input = (n: number): FailoverInput => ({ runbookRef: refOf(rb), targetRegion: STANDBY, mode, reason: `workflow test ${n}`, requestedBy: 'ic-test' });
+    const first = await runFailure(withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input(1)] }, (h) => h.result()));
+    expect(first.type).toBe('PermissionDenied');
+    expect(first.record.compensations?.join('\n')).toContain('continue with drover failover again (it resumes from the promotion)');
+
+    const second = await withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}-2`, args: [input(2)] }, (h) => h.result() as Promise<RunStatus>);
+
+    expect(second.phase).toBe('completed');
+    expect(second.steps.find((s) => s.id === 'preflight')?.notes).toContain(`${PG_SINGAPORE} was promoted by an earlier drover run: this failover resumes from there`);
+    expect(world.callsTo('promoteReplica')).toHaveLength(2); // the second answers "already standalone"
+    expect(world.trafficOn(STANDBY)).toBe(100);
+    expect(second.rpo?.note).toBe(`resumed: ${PG_SINGAPORE} was promoted by an earlier drover run; its RPO is in that run's record`);
+    // Planned: the old writer is fenced again (already), never unfenced.
+    expect(world.isFenced(PG_MUMBAI)).toBe(mode === 'planned');
+    expect(world.callsTo('unfenceInstance')).toEqual([]);
+  });
+
+});
