@@ -32,13 +32,16 @@ interface WaitBeat {
 }
 
 /**
- * The deadline of this wait: an earlier attempt's (its heartbeat details name the same wait), else `timeoutMs`
- * from now. So a wait whose attempt timed out and was retried still ends at its bound instead of starting over.
+ * The deadline of this wait and its last progress: an earlier attempt's (its heartbeat details name the same
+ * wait), else `timeoutMs` from now. So a wait whose attempt timed out and was retried still ends at its bound
+ * instead of starting over.
  */
-function deadlineOf(ctx: Context | undefined, opts: PollOptions): number {
+function resumeOf(ctx: Context | undefined, opts: PollOptions): { deadline: number; progress?: string } {
   const earlier = ctx?.info.heartbeatDetails as Partial<WaitBeat> | undefined;
-  if (earlier && earlier.waitingFor === opts.what && typeof earlier.deadline === 'number' && Number.isFinite(earlier.deadline)) return earlier.deadline;
-  return Date.now() + opts.timeoutMs;
+  if (earlier && earlier.waitingFor === opts.what && typeof earlier.deadline === 'number' && Number.isFinite(earlier.deadline)) {
+    return { deadline: earlier.deadline, progress: typeof earlier.progress === 'string' ? earlier.progress : undefined };
+  }
+  return { deadline: Date.now() + opts.timeoutMs };
 }
 
 /** How often a wait heartbeats, whatever its poll interval: a third of the heartbeat timeout, at most every 10 s. */
@@ -47,37 +50,61 @@ export function heartbeatEvery(ctx: Context): number {
   return Math.max(50, Math.min(10_000, Math.floor((timeout && timeout > 0 ? timeout : 30_000) / 3)));
 }
 
+/** How long one poll may go unanswered (the AWS SDK sets no request timeout of its own) before the attempt fails and is retried. */
+export const CALL_TIMEOUT_MS = 60_000;
+
 /**
  * Poll `check` until it reports done, heartbeating its progress. The interval starts short and grows,
  * so an instant transition (an emulator) costs one poll and a slow one (real AWS) is not hammered.
  * Heartbeats go out on a timer of their own (a slow call or a long interval never starves them), and
- * carry the wait's absolute deadline, which a retried attempt of the activity keeps.
+ * carry the wait's absolute deadline, which a retried attempt of the activity keeps. A poll unanswered
+ * for `callTimeoutMs` fails the attempt (retried, same deadline); one unanswered at the deadline, or a
+ * retried attempt that starts past it, ends the wait with WaitTimedOut.
  */
-export async function pollUntil<T>(opts: PollOptions, check: () => Promise<{ done: boolean; value: T; progress: string }>): Promise<T> {
+export async function pollUntil<T>(opts: PollOptions & { callTimeoutMs?: number }, check: () => Promise<{ done: boolean; value: T; progress: string }>): Promise<T> {
   const ctx = inActivity();
-  const deadline = deadlineOf(ctx, opts);
-  let beat: WaitBeat = { waitingFor: opts.what, progress: NOT_POLLED, deadline };
-  ctx?.heartbeat(beat);
+  const resumed = resumeOf(ctx, opts);
+  const deadline = resumed.deadline;
+  const timedOut = (last: string) =>
+    ApplicationFailure.create({
+      type: FailureType.WaitTimedOut,
+      message: `timed out after ${opts.timeoutMs < 10_000 ? `${opts.timeoutMs} ms` : `${Math.round(opts.timeoutMs / 1000)}s`} waiting for ${opts.what} (last: ${last})`,
+      nonRetryable: true,
+    });
+  // No beat before the first answer: the SDK sends an activity's first heartbeat at once and throttles the next
+  // ones, so the first poll's progress is what Temporal (and drover status) shows. A first poll slower than the
+  // timer's interval gets a beat (with the deadline) from the timer.
+  let beat: WaitBeat = { waitingFor: opts.what, progress: resumed.progress ?? NOT_POLLED, deadline };
   const ticker = ctx ? setInterval(() => ctx.heartbeat(beat), heartbeatEvery(ctx)) : undefined;
   let interval = opts.initialIntervalMs ?? 200;
   try {
+    if (Date.now() >= deadline) throw timedOut(beat.progress);
     for (;;) {
-      const r = await check();
+      const r = await answered(check(), Math.max(1000, Math.min(opts.callTimeoutMs ?? CALL_TIMEOUT_MS, deadline - Date.now())), () =>
+        Date.now() >= deadline ? timedOut(`${beat.progress}; the last poll was not answered`) : new Error(`no answer within ${opts.callTimeoutMs ?? CALL_TIMEOUT_MS} ms while waiting for ${opts.what}; the attempt is retried`),
+      );
       beat = { ...beat, progress: r.progress };
       ctx?.heartbeat(beat);
       if (r.done) return r.value;
-      if (Date.now() + interval > deadline) {
-        throw ApplicationFailure.create({
-          type: FailureType.WaitTimedOut,
-          message: `timed out after ${opts.timeoutMs < 10_000 ? `${opts.timeoutMs} ms` : `${Math.round(opts.timeoutMs / 1000)}s`} waiting for ${opts.what} (last: ${r.progress})`,
-          nonRetryable: true,
-        });
-      }
+      if (Date.now() + interval > deadline) throw timedOut(r.progress);
       if (ctx) await ctx.sleep(interval);
       else await new Promise((resolve) => setTimeout(resolve, interval));
       interval = Math.min(Math.round(interval * 1.5), opts.maxIntervalMs ?? 5000);
     }
   } finally {
     if (ticker) clearInterval(ticker);
+  }
+}
+
+/** `call`'s answer, or the error `late()` makes once `ms` passed without one (the call is left to finish on its own). */
+async function answered<T>(call: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late()), ms);
+  });
+  try {
+    return await Promise.race([call, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }

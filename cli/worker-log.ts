@@ -14,6 +14,7 @@ export const EXPECTED_FAILURES: ReadonlySet<string> = new Set<string>([
   FailureType.ApprovalTimedOut,
   FailureType.DrillRefused,
   FailureType.DrillCancelled,
+  FailureType.RunCancelled,
   FailureType.RebuildRefused,
   FailureType.ApprovalRefused,
   FailureType.RunbookRefused,

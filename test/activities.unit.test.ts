@@ -392,8 +392,21 @@ describe('pollUntil', () => {
       ),
     );
 
-    expectFailure(err, FailureType.WaitTimedOut, /waiting for the replica to catch up \(last: lag 80s\)$/);
-    expect(checks).toBe(1);
+    // Ended before polling again, with the progress the earlier attempt last saw.
+    expectFailure(err, FailureType.WaitTimedOut, /waiting for the replica to catch up \(last: lag 90s\)$/);
+    expect(checks).toBe(0);
+  });
+
+  // The AWS SDK sets no request timeout: a poll that never answers would hold the attempt (its heartbeats, now on a
+  // timer, keep it alive) until the 7 h start-to-close.
+  test('given a poll that never answers, the attempt fails (retryable, naming the wait) after the call timeout, and at the deadline the wait times out', async () => {
+    const hung = () => new Promise<never>(() => undefined);
+    const retryable = await rejection(run(() => pollUntil({ what: 'the replica to catch up', timeoutMs: 60_000, callTimeoutMs: 1000 }, hung)));
+    expect(retryable).not.toBeInstanceOf(ApplicationFailure);
+    expect((retryable as Error).message).toBe('no answer within 1000 ms while waiting for the replica to catch up; the attempt is retried');
+
+    const atDeadline = await rejection(run(() => pollUntil({ what: 'the replica to catch up', timeoutMs: 1000, callTimeoutMs: 60_000 }, hung)));
+    expectFailure(atDeadline, FailureType.WaitTimedOut, /waiting for the replica to catch up \(last: not polled yet; the last poll was not answered\)$/);
   });
 
   test("given a retried attempt whose earlier attempt heartbeat another wait, this wait's bound starts now", async () => {

@@ -34,8 +34,16 @@ function actionsOf(world: StubWorld, workflowId: string): string[] {
 }
 
 /**
- * Start `workflowType`, wait until the held call is reached, cancel the run, and return how it failed; the held
- * call is let go afterwards (as AWS would answer it, late).
+ * The calls a run waits for to their answer even when cancelled (they change an instance: their undo must not race
+ * them); a cancelled run stops waiting for any other at once.
+ */
+const TO_THE_END: ReadonlyArray<keyof Activities> = ['fenceInstance', 'promoteReplica', 'scaleNodeGroups'];
+
+/**
+ * Start `workflowType`, wait until the held call is reached, cancel the run, and return how it failed. A call the
+ * run waits for is answered right after the cancel; any other is let go once the run has ended (as AWS would
+ * answer it, late). (On the time-skipping test server, an abandoned call answered in the same instant as the cancel
+ * can leave the run's workflow task unfinished; a real server has its own lane in test/chaos/cancellation.chaos.ts.)
  */
 async function cancelAt(world: StubWorld, activity: keyof Activities, start: { workflowType: string; workflowId: string; args: unknown[] }, nth = 1) {
   const held = world.hold(activity, nth);
@@ -43,6 +51,7 @@ async function cancelAt(world: StubWorld, activity: keyof Activities, start: { w
     try {
       await held.reached;
       await h.cancel();
+      if (TO_THE_END.includes(activity)) held.release();
       return await runFailure(h.result());
     } finally {
       held.release();
@@ -56,7 +65,7 @@ function promotion(rb: Runbook): { workflowType: string; workflowId: string; arg
 }
 
 describe('a cancelled promotion', () => {
-  test('given a cancel while the fence is being applied, the writer is unfenced and the run records its end', async () => {
+  test('given a cancel while the fence is being applied, the fence runs to its answer (its undo never races it), then the writer is unfenced and the run records its end', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
     const f = await cancelAt(world, 'fenceInstance', promotion(rb));
@@ -64,7 +73,8 @@ describe('a cancelled promotion', () => {
     expect(f.type).toBe('RunCancelled');
     expect(world.isFenced(PG_MUMBAI)).toBe(false);
     expect(world.mutations()).toEqual(['fenceInstance', 'unfenceInstance']);
-    expect(f.record.steps.find((s) => s.id === 'fence')?.notes).toEqual(['cancelled', `compensation: unfenced ${PG_MUMBAI} because the promotion did not happen`]);
+    expect(f.record.steps.find((s) => s.id === 'fence')).toMatchObject({ status: 'done', notes: ['security groups sg-app -> sg-fence', `compensation: unfenced ${PG_MUMBAI} because the promotion did not happen`] });
+    expect(f.record.steps.find((s) => s.id === 'wait-lag-zero')).toMatchObject({ status: 'failed', notes: ['cancelled'] });
     expect(actionsOf(world, `promote-${rb.name}`).at(-1)).toBe('run.end');
   });
 
@@ -82,17 +92,26 @@ describe('a cancelled promotion', () => {
     expect(actionsOf(world, `promote-${rb.name}`).at(-1)).toBe('run.end');
   });
 
-  test('given a cancel after PromoteReadReplica was asked (its answer not back), the old writer stays fenced: the replica may be promoting', async () => {
+  test('given a cancel while PromoteReadReplica is under way, the promotion runs to its answer and the old writer stays fenced (two writers never)', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
     const f = await cancelAt(world, 'promoteReplica', promotion(rb));
 
     expect(f.type).toBe('RunCancelled');
-    // The stub promoted the replica before holding its answer: two writers would take writes if it unfenced.
     expect(world.isFenced(PG_MUMBAI)).toBe(true);
     expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica']);
-    expect(f.record.steps.find((s) => s.id === 'fence')?.notes).toContain(`compensation: ${PG_MUMBAI} left fenced: ${PG_SINGAPORE} is standalone; check it before unfencing`);
+    expect(f.record.steps.find((s) => s.id === 'promote')).toMatchObject({ status: 'failed', notes: ['PromoteReadReplica accepted (request n/a)', 'cancelled'] });
     expect(actionsOf(world, `promote-${rb.name}`).at(-1)).toBe('run.end');
+  });
+
+  test('given PromoteReadReplica refused (RDS answered: not promotable now), nothing is under way: the writer is unfenced', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb).failWhen('promoteReplica', () => typedFailure('InvalidState', 'DB instance apnakart-pg-singapore is backing-up'));
+    const f = await runFailure(withRun(env(), world, promotion(rb), (h) => h.result()));
+
+    expect(f.type).toBe('InvalidState');
+    expect(world.isFenced(PG_MUMBAI)).toBe(false);
+    expect(f.record.steps.find((s) => s.id === 'fence')?.notes.at(-1)).toBe(`compensation: unfenced ${PG_MUMBAI} because the promotion did not happen`);
   });
 });
 
@@ -165,6 +184,36 @@ describe('a failover run again after it failed past its promotion', () => {
     // Planned: the old writer is fenced again (already), never unfenced.
     expect(world.isFenced(PG_MUMBAI)).toBe(mode === 'planned');
     expect(world.callsTo('unfenceInstance')).toEqual([]);
+  });
+
+  const failover = (rb: Runbook, world: StubWorld, mode: 'planned' | 'unplanned') =>
+    runFailure(withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode, reason: 'workflow test', requestedBy: 'ic-test' }] }, (h) => h.result()));
+
+  test('given a standby promoted by drover but fenced now (a failback replaced it), a failover refuses to resume onto it', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb, { failedOver: true }).setFenced(PG_SINGAPORE, true);
+    const f = await failover(rb, world, 'unplanned');
+    expect(f.type).toBe('PreflightFailed');
+    expect(f.message).toContain(`${PG_SINGAPORE} was promoted by drover but is fenced now: it is not the writer (a failback replaced it?)`);
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('given a planned resume whose old primary is no longer fenced (it may have taken writes since), the failover refuses', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb, { failedOver: true });
+    const f = await failover(rb, world, 'planned');
+    expect(f.type).toBe('PreflightFailed');
+    expect(f.message).toContain(`the old primary ${PG_MUMBAI} is not fenced: it may have taken writes since; fence it (or fail back) before resuming`);
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test("given a replica that carries drover's promotion tag but still replicates (a forged or stale tag), the failover refuses to resume", async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb).setDb(PG_SINGAPORE, { standalone: true, promotedByDrover: true });
+    const f = await failover(rb, world, 'unplanned');
+    expect(f.type).toBe('PreflightFailed');
+    expect(f.message).toContain(`replica ${PG_SINGAPORE} carries drover's promotion tag but still replicates from ${PG_MUMBAI}: not resumed`);
+    expect(world.mutations()).toEqual([]);
   });
 
 });

@@ -30,7 +30,7 @@ describe('replay of committed workflow histories', () => {
     ['drill-retention-failback.json', 'drill-apnakart-v3-failback', "a drill's failback that deletes what it replaces (drill-retention-v1)"],
     ['cleanup.json', 'cleanup-apnakart', 'a cleanup of two retained instances: find, the cleanup gate, final snapshots, deletion requests and waits'],
     ['drill-cancelled.json', 'drill-apnakart-v4', 'a drill cancelled during its failover: the rollback, which checks the primary for a fence left behind (drill-unfences-v1)'],
-    ['drill-cancelled-failover.json', 'drill-apnakart-v4-failover', "a drill's failover cancelled mid-way: it ends through its failure path as RunCancelled"],
+    ['drill-cancelled-failover.json', 'drill-apnakart-v4-failover', "a drill's failover cancelled mid-way (its compute and promotion awaited to their ends, act-settled-v1): it ends through its failure path as RunCancelled"],
     ['promote-fence-compensation.json', 'failover-apnakart-promote', 'a planned promotion that first reads whether it resumes (resume-promoted-v1) and compensates its fence from the moment it is asked for (fence-compensation-v1)'],
     ['failback-undo-before-scale.json', 'failback-apnakart', "a failback whose scale-up registers its undo from the sizes read before the change (undo-before-scale-v1)"],
   ])('given %s (%s, %s), the current workflows replay it without nondeterminism', async (file, workflowId) => {

@@ -18,7 +18,7 @@ import { RequesterCheck } from './requester';
 import { drillScheduleId, runSearchAttributes, SEARCH_ATTRIBUTES } from '../contracts/ids';
 import { childStatus, failureMessage } from './failure';
 import { Notifier } from './notify';
-import { long, probe, short } from './proxies';
+import { compensation, long, short } from './proxies';
 import { regionFailover } from './regionFailover';
 import { drillQuery, type DrillPhase, type DrillResult } from '../contracts/run';
 
@@ -180,7 +180,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
         const primary = dbIn(rb, d, rb.regions.primary);
         let state;
         try {
-          state = await probe.fenceState({ region: rb.regions.primary, identifier: primary });
+          state = await compensation.fenceState({ region: rb.regions.primary, identifier: primary });
         } catch (e) {
           rollback.push(`${primary}: fence state not read (${failureMessage(e)}); check it is not left fenced`);
           continue;
@@ -190,8 +190,12 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
           rollback.push(`${primary} left fenced: ${promoting.map((r) => `${r.identifier} is ${r.status}`).join(', ')}`);
           continue;
         }
-        await long.unfenceInstance({ region: rb.regions.primary, identifier: primary });
-        rollback.push(`unfenced ${primary}`);
+        try {
+          await compensation.unfenceInstance({ region: rb.regions.primary, identifier: primary });
+          rollback.push(`unfenced ${primary}`);
+        } catch (e) {
+          rollback.push(`${primary} NOT unfenced: ${failureMessage(e)}; unfence it by hand`);
+        }
       }
     }
     result.rollback = rollback;

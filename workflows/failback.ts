@@ -18,6 +18,8 @@ import { beginRun, Run } from './run';
 const DRILL_RETENTION = 'drill-retention-v1';
 /** Patch: a cluster's scale-up registers its undo from a read made before the change (a retried scale re-reads the new size). */
 const UNDO_BEFORE_SCALE = 'undo-before-scale-v1';
+/** Patch: the switchback's undo runs outside the cancellation (a cancelled failback undoes too). */
+const CANCEL_COMPENSATES = 'failback-cancel-compensates-v1';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -176,7 +178,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
             const now = await short.describeCompute({ region: original, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
             const atActive = c.nodeGroups.every((g) => now.nodeGroups.find((n) => n.name === g.name)?.desiredSize === g.active);
             if (!atActive) undo.push(backToStandby);
-            await long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
+            // To its answer even if the run is cancelled meanwhile: its undo must not race it.
+            await CancellationScope.nonCancellable(() => long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) }));
             continue;
           }
           const out = await long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
@@ -192,8 +195,9 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       undo.push({ what: `traffic back to 100% ${standby}`, run: () => long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion: standby, toRegion: original, percent: 0 }) });
       await shiftProgressively({ rb, fromRegion: standby, toRegion: original, scale, journal, prefix: 'traffic-back', onPercent: (p) => (status.trafficPercent = p) });
     } catch (err) {
-      // Not cancellable: a cancelled failback (an operator, a drill preempted) undoes its switchback too.
-      await CancellationScope.nonCancellable(async () => {
+      // Not cancellable: a cancelled failback (an operator, a drill preempted) undoes its switchback too. (Runs
+      // recorded before this patch undid in the cancelled scope, where every undo was refused.)
+      const undoing = async () => {
         for (const u of undo.reverse()) {
           try {
             await u.run();
@@ -210,7 +214,9 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
               : `database: the writer is still ${standbyId(d)} in ${standby}; ${primaryId(d)} stays its replica`),
           );
         }
-      });
+      };
+      if (patched(CANCEL_COMPENSATES)) await CancellationScope.nonCancellable(undoing);
+      else await undoing();
       throw err;
     }
 

@@ -1,9 +1,9 @@
-import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import { dbIn, findDatabase, databasesOf } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
-import { long, short } from './proxies';
-import { failureMessage } from './failure';
+import { compensation, long, short } from './proxies';
+import { failureMessage, failureType } from './failure';
 import type { RunStatus } from '../contracts/run';
 import type { RunbookInput } from './trusted';
 import { beginRun, Run } from './run';
@@ -91,25 +91,49 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   const { journal, status, gates } = run;
 
   let fencedByUs = false;
-  // PromoteReadReplica was asked for (its answer may not have come back: a cancel, a timeout).
+  // PromoteReadReplica was asked for and its outcome is not known (its call failed without a typed refusal:
+  // timed out, retried to its bound), or the target was already promoted by an earlier drover run.
   let promoting = false;
   let promoted = false;
   let lag: LagReading | null = null;
   /**
-   * The compensation of the fence. An instance asked to promote may be promoting still (its answer lost to a
-   * cancel or a timeout): the old writer stays fenced unless the target reads as a replica that is available,
-   * so two writers never take writes at once.
+   * Since fence-compensation-v1 the calls that change the instances (the fence, PromoteReadReplica) run to their
+   * answer even when the run is cancelled meanwhile (activities are cancelled with TRY_CANCEL: a cancelled call's
+   * compensation would otherwise race the call it undoes); the cancel takes effect at the next step.
+   */
+  const compensates = (): boolean => patched(FENCE_COMPENSATION);
+  const toTheEnd = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (!compensates()) return fn();
+    // Never started once the run is cancelled (the cancel and the previous step's answer can arrive together).
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the run was cancelled before this call');
+    return CancellationScope.nonCancellable(fn);
+  };
+  /**
+   * The compensation of the fence. A promotion whose outcome is unknown may be under way: the old writer stays
+   * fenced unless the target reads as an available replica of its source (ReadReplicaSourceDBInstanceIdentifier
+   * set, which RDS clears on promotion), so two writers never take writes at once. A failed unfence is recorded,
+   * not thrown: the run still ends through its failure path.
    */
   async function unfenceUnlessPromoted(): Promise<void> {
-    if (promoting && patched(FENCE_COMPENSATION)) {
-      const t = await short.describeDb({ region: toRegion, identifier: target }).catch(() => undefined);
-      if (!t || t.standalone || t.status !== 'available') {
-        journal.note('fence', `compensation: ${source} left fenced: ${target} ${t ? (t.standalone ? 'is standalone' : `is ${t.status} (may be promoting)`) : 'could not be read'}; check it before unfencing`);
+    if (!compensates()) {
+      await long.unfenceInstance({ region: fromRegion, identifier: source });
+      journal.note('fence', `compensation: unfenced ${source} because the promotion did not happen`);
+      return;
+    }
+    if (promoting) {
+      const t = await compensation.describeDb({ region: toRegion, identifier: target }).catch(() => undefined);
+      const replicating = t !== undefined && t.replicationSource !== undefined && !t.standalone && t.status === 'available';
+      if (!replicating) {
+        journal.note('fence', `compensation: ${source} left fenced: ${target} ${t ? (t.standalone || t.replicationSource === undefined ? 'is standalone' : `is ${t.status} (may be promoting)`) : 'could not be read'}; check it before unfencing`);
         return;
       }
     }
-    await long.unfenceInstance({ region: fromRegion, identifier: source });
-    journal.note('fence', `compensation: unfenced ${source} because the promotion did not happen`);
+    try {
+      const out = await compensation.unfenceInstance({ region: fromRegion, identifier: source });
+      journal.note('fence', out.unfenced ? `compensation: unfenced ${source} because the promotion did not happen` : `compensation: ${source} carries no fence tag: nothing to unfence`);
+    } catch (e) {
+      journal.note('fence', `compensation: ${source} NOT unfenced: ${failureMessage(e)}; unfence it by hand (its groups are in the ${'drover:fenced-from'} tag)`);
+    }
   }
 
   try {
@@ -124,8 +148,15 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     let resumed = false;
     if (!aurora && patched(RESUME_PROMOTED)) {
       const t = await short.describeDb({ region: toRegion, identifier: target });
-      resumed = t.standalone && t.promotedByDrover;
-      if (resumed) promoting = true;
+      // Promoted (RDS cleared its source) by drover (its tag): the tag alone is not proof.
+      resumed = t.standalone && t.promotedByDrover && t.replicationSource === undefined;
+      if (resumed) {
+        promoting = true;
+        // A promoted target that is fenced now is not the writer (a failback fenced it): never resume onto it.
+        if ((await short.fenceState({ region: toRegion, identifier: target })).fenced) {
+          throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${target} was promoted by drover but is fenced now: it is not the writer (a failback replaced it?); nothing was changed`, nonRetryable: true });
+        }
+      }
     }
     const resumedRpo = (): RpoRecord => ({ lagSeconds: -1, observedAt: new Date(Date.now()).toISOString(), note: `resumed: ${target} was promoted by an earlier drover run; its RPO is in that run's record` });
     // 1-2. Planned: fence, then wait until the replica has everything (RPO 0).
@@ -149,8 +180,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         }
         // Marked before the call: a cancel or failure while the swap is under way is compensated too (the
         // unfence is a no-op on an instance without drover's fence tag).
-        if (patched(FENCE_COMPENSATION)) fencedByUs = true;
-        const out = await long.fenceInstance({ region: fromRegion, identifier: source, fenceGroupName: fence.groupName ?? '' });
+        if (compensates()) fencedByUs = true;
+        const out = await toTheEnd(() => long.fenceInstance({ region: fromRegion, identifier: source, fenceGroupName: fence.groupName ?? '' }));
         fencedByUs = true;
         journal.note('fence', out.alreadyFenced ? `${source} was already fenced` : `security groups ${out.previousGroups.join(', ')} -> ${out.fenceGroupId}`);
       });
@@ -164,9 +195,13 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
           // A cancellation is compensated with every other failure, below.
           if (isCancellation(err)) throw err;
           if (fencedByUs) {
-            await CancellationScope.nonCancellable(() => long.unfenceInstance({ region: fromRegion, identifier: source }));
+            if (compensates()) {
+              await CancellationScope.nonCancellable(() => unfenceUnlessPromoted());
+            } else {
+              await long.unfenceInstance({ region: fromRegion, identifier: source });
+              journal.note('wait-lag-zero', `unfenced ${source}; nothing was promoted`);
+            }
             fencedByUs = false;
-            journal.note('wait-lag-zero', `unfenced ${source}; nothing was promoted`);
           }
           throw ApplicationFailure.create({
             type: FailureType.WaitTimedOut,
@@ -191,8 +226,15 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         const g = await long.waitGlobalWriter({ region: toRegion, globalClusterId, targetCluster: target });
         return { identifier: target, region: toRegion, arn: g.writerArn ?? '', endpoint: undefined, status: g.status, standalone: true };
       }
-      promoting = true;
-      const p = await short.promoteReplica({ region: toRegion, identifier: target, runRef: `${info.workflowId}/${info.runId}` });
+      let p;
+      try {
+        p = await toTheEnd(() => short.promoteReplica({ region: toRegion, identifier: target, runRef: `${info.workflowId}/${info.runId}` }));
+      } catch (e) {
+        // A typed refusal (RDS answered: the replica cannot be promoted now) leaves nothing under way; any other
+        // failure (no answer within the call's bounds) may have promoted it.
+        if (!(failureType(e) !== undefined && !isCancellation(e))) promoting = true;
+        throw e;
+      }
       journal.note('promote', p.alreadyPromoted ? `${target} was already standalone; not promoted again` : `PromoteReadReplica accepted (request ${p.requestId ?? 'n/a'})`);
       promoted = true;
       const state = await long.waitStandalone({ region: toRegion, identifier: target });
@@ -235,7 +277,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     if (fencedByUs && !promoted) {
       // Never leave the writer fenced with no promoted replica to take its place. Not cancellable: a cancelled
       // run (an operator, a drill preempted by a real failover) unfences too.
-      await CancellationScope.nonCancellable(() => unfenceUnlessPromoted());
+      if (compensates()) await CancellationScope.nonCancellable(() => unfenceUnlessPromoted());
+      else await unfenceUnlessPromoted();
     }
     // A rejected or timed-out promote gate ends the run as rejected or aborted, as every run's gates do.
     return run.fail(err, { settle: () => (status.databases = [{ name: db.name, identifier: target, region: toRegion, promoted, rpo: status.rpo, error: status.error?.message }]) });

@@ -48,3 +48,15 @@ export const auditWrites = proxyActivities<Activities>({
   scheduleToCloseTimeout: '10m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
+
+/**
+ * Compensations (an unfence, the reads that decide it): bounded to 15 minutes in all, so a run whose
+ * compensation cannot reach its region (a drill preempted because that region is failing) records what it
+ * could not undo and ends, instead of holding the real failover that waits for it.
+ */
+export const compensation = proxyActivities<Activities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '30s',
+  scheduleToCloseTimeout: '15m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
+});

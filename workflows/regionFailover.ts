@@ -27,6 +27,8 @@ const PREFLIGHT_ENDPOINTS = 'preflight-endpoints-v1';
 const TARGET_IN_RUN = 'target-in-run-v1';
 /** Patch: a standby that drover itself promoted (its tag) is resumed from, not refused: a failed failover can be run again. */
 const RESUME_PROMOTED = 'resume-promoted-v1';
+/** Patch: the compute and database steps are awaited together to their ends (a cancelled or failed one never leaves its promotion child running). */
+const ACT_SETTLED = 'act-settled-v1';
 
 export type { DrillLink };
 
@@ -127,6 +129,14 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
             // A failover that failed past its promotion is run again: drover's own promotion (its tag) is where
             // this run resumes (every later step is idempotent). A drill never starts from a promoted standby.
             if (db.standalone && db.promotedByDrover && !drill && patched(RESUME_PROMOTED)) {
+              // Resumed only onto drover's own promotion (RDS cleared the source; the tag alone is not proof), a target
+              // that is not fenced (a failback fences the writer it replaces), and, planned, an old primary still fenced
+              // (otherwise it may have taken writes since the promotion, which the promoted standby does not have).
+              if (db.replicationSource !== undefined) return [...problems, `replica ${db.identifier} carries drover's promotion tag but still replicates from ${db.replicationSource}: not resumed`];
+              if ((await preflight.fenceState({ region: targetRegion, identifier: d.replica.identifier })).fenced) return [...problems, `${db.identifier} was promoted by drover but is fenced now: it is not the writer (a failback replaced it?)`];
+              if (!primaryLost && !(await preflight.fenceState({ region: fromRegion, identifier: d.primary.identifier })).fenced) {
+                return [...problems, `${db.identifier} was promoted by an earlier drover run, but the old primary ${d.primary.identifier} is not fenced: it may have taken writes since; fence it (or fail back) before resuming`];
+              }
               journal.note('preflight', about(d, `${db.identifier} was promoted by an earlier drover run: this failover resumes from there`));
               return problems;
             }
@@ -206,8 +216,10 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     // 2. Approval.
     await gates.step(journal, 'failover', `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
 
-    // 3. Compute and database in parallel.
-    const [, writers] = await Promise.all([
+    // 3. Compute and database in parallel; each runs to its end (a promotion child still compensating when the
+    // scale-up failed or was cancelled is awaited, so the run's record says what it did).
+    const together = patched(ACT_SETTLED) ? allToTheirEnds : <A, B>(ps: [Promise<A>, Promise<B>]) => Promise.all(ps);
+    const [, writers] = await together([
       journal.run('scale-compute', async () => {
         const scale = async (c: (typeof targetClusters)[number]) => {
           const out = await long.scaleNodeGroups({ region: targetRegion, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
@@ -300,4 +312,12 @@ function leftState(journal: Journal, status: RunStatus, targetRegion: string): s
   else out.push('kept: the database was not promoted');
   if (done('scale-compute')) out.push(`kept: ${targetRegion} compute at active capacity, ready for a retry`);
   return out;
+}
+
+/** Both promises to their ends, then the first failure (in order), or both values. */
+async function allToTheirEnds<A, B>(ps: [Promise<A>, Promise<B>]): Promise<[A, B]> {
+  const [a, b] = await Promise.allSettled(ps);
+  if (a.status === 'rejected') throw a.reason;
+  if (b.status === 'rejected') throw b.reason;
+  return [a.value, b.value];
 }

@@ -122,6 +122,19 @@ export class StubWorld {
     return { reached: isReached, release };
   }
 
+  /** Change what the world says of a database (a forged tag, a state set by hand). */
+  setDb(identifier: string, change: Partial<DbState>): this {
+    Object.assign(this.db(identifier), change);
+    return this;
+  }
+
+  /** Put or take drover's fence tag by hand (an operator, an earlier run). */
+  setFenced(identifier: string, fenced: boolean): this {
+    if (fenced) this.fenced.add(identifier);
+    else this.fenced.delete(identifier);
+    return this;
+  }
+
   /** Whether `identifier` carries drover's fence tag now. */
   isFenced(identifier: string): boolean {
     return this.fenced.has(identifier);
