@@ -44,6 +44,12 @@ export interface RunStatus {
   compensations?: string[];
   /** The head of the run's audit trail (SHA-256 chain) and its event count as written so far (live while running), and where its S3 copy is. */
   audit?: AuditAnchor;
+  /**
+   * A child run (a failover's or failback's promotion) whose work is done but whose trail could not be written:
+   * why. It completes anyway, so its parent goes on (repoint, traffic) and says so; a run started on its own
+   * fails instead.
+   */
+  auditError?: string;
   /** Set when the run is part of a drill: the drill's workflow id. */
   drill?: string;
   startedAt: number;

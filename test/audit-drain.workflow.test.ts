@@ -4,6 +4,8 @@
  * server (its own, in this file: the retries skip 10 minutes of time) with stub activities.
  */
 import type { PromoteInput } from '../workflows/promoteReplica';
+import type { FailoverInput } from '../workflows/regionFailover';
+import type { RunStatus } from '../contracts/run';
 import { refOf } from './harness/fixtures';
 import { StubWorld } from './harness/stubs';
 import { runFailure, withRun, timeSkippingPerFile, workflowTestRunbook } from './harness/timeskipping';
@@ -30,5 +32,20 @@ describe('a trail that cannot be written', () => {
     const attempts = world.callsTo('appendAudit').length;
     expect(attempts).toBeGreaterThan(10);
     expect(attempts).toBeLessThan(40);
+  });
+});
+
+describe("a promotion child whose trail cannot be written", () => {
+  test('given only the promotion child unable to write its trail, the failover still repoints the writer and moves traffic, saying so', async () => {
+    const rb = workflowTestRunbook('wf-trail-child');
+    const world = new StubWorld(rb);
+    world.failWhen('appendAudit', (input) => (String(input.workflowId).endsWith('-promote') ? new Error('connect ETIMEDOUT s3.ap-southeast-1.amazonaws.com') : undefined));
+    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'workflow test', requestedBy: 'ic-test' };
+    const done = await withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>);
+
+    expect(done.phase).toBe('completed');
+    expect(world.trafficOn('ap-southeast-1')).toBe(100);
+    expect(world.callsTo('upsertCname')).toHaveLength(1);
+    expect(done.steps.find((s) => s.id === 'promote-database')?.notes).toContain('promotion child: the audit trail could not be written: connect ETIMEDOUT s3.ap-southeast-1.amazonaws.com');
   });
 });

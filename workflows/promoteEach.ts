@@ -48,6 +48,7 @@ export async function promoteEach(opts: {
     const d = dbs[i];
     const child = r.status === 'fulfilled' ? r.value : childStatus(r.reason);
     for (const s of child?.steps ?? []) if (s.notes.length > 0) journal.note(step, about(d, `${s.title}: ${s.notes.join('; ')}`));
+    if (child?.auditError) journal.note(step, about(d, `promotion child: ${child.auditError}`));
     if (r.status === 'fulfilled') return { name: d.name, identifier: r.value.newWriter.identifier, region: input.toRegion, promoted: true, rpo: r.value.rpo, writerEndpoint: r.value.newWriter.endpoint };
     return { ...(child?.databases?.[0] ?? { identifier: dbIn(input.runbook, d, input.toRegion), region: input.toRegion, promoted: false }), name: d.name, error: failureMessage(r.reason) };
   });

@@ -114,8 +114,12 @@ export class Run {
     try {
       status.audit = await this.trail?.drain();
     } catch (e) {
+      const why = `the audit trail could not be written: ${failureMessage(e) || 'the error gave no reason'}`;
+      // A child's work is done (a promotion that cannot be undone): it completes saying so, and its parent goes on
+      // with the failover instead of stopping before the writer record and traffic move.
+      if (workflowInfo().parent) return { ...status, auditError: why, currentStep: undefined };
       // The work is done, its evidence is not: the run fails saying so (its failure path says it once).
-      throw ApplicationFailure.create({ type: failureType(e), message: `the audit trail could not be written: ${failureMessage(e) || 'the error gave no reason'}`, nonRetryable: true });
+      throw ApplicationFailure.create({ type: failureType(e), message: why, nonRetryable: true });
     }
     return { ...status, currentStep: undefined };
   }
