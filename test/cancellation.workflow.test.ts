@@ -12,7 +12,7 @@ import type { Activities } from '../activities';
 import type { Runbook } from '../runbooks/schema';
 import { refOf } from './harness/fixtures';
 import { StubWorld, typedFailure } from './harness/stubs';
-import type { RunStatus } from '../contracts/run';
+import type { DrillResult, RunStatus } from '../contracts/run';
 import { runFailure, withRun, timeSkippingPerFile, workflowTestRunbook } from './harness/timeskipping';
 
 const PRIMARY = 'ap-south-1';
@@ -216,4 +216,22 @@ describe('a failover run again after it failed past its promotion', () => {
     expect(world.mutations()).toEqual([]);
   });
 
+});
+
+describe('a cancelled drill', () => {
+  test("given a drill cancelled while its promotion waits for lag 0, and the promotion's own unfence refused, the drill's rollback unfences the primary", async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    // The promotion's compensation cannot unfence (a denied call); the drill's rollback then finds the fence tag.
+    world.failWhen('unfenceInstance', (_i, nth) => (nth === 1 ? typedFailure('PermissionDenied', 'rds:ModifyDBInstance denied') : undefined));
+    const f = await cancelAt(world, 'waitLagZero', { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] });
+
+    const drill = f.record as unknown as DrillResult;
+    expect(f.type).toBe('DrillCancelled');
+    expect(drill.phase).toBe('cancelled');
+    expect(world.callsTo('unfenceInstance')).toHaveLength(2);
+    expect(world.isFenced(PG_MUMBAI)).toBe(false);
+    expect(drill.rollback).toContain(`unfenced ${PG_MUMBAI}`);
+    expect(world.trafficOn(PRIMARY)).toBe(100);
+  });
 });

@@ -205,6 +205,8 @@ export class StubWorld {
         stsRegions: [this.standby],
       })),
       preemptDrills: record('preemptDrills', () => []),
+      // A drill's refusal checks (window, cooldown, another run): none here (they have their own tests).
+      drillRefusals: record('drillRefusals', () => []),
       // Preflight and reads.
       describeDb: record('describeDb', (input: { identifier: string }) => ({ ...this.db(input.identifier) })),
       replicaLag: record('replicaLag', lag),
