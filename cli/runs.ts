@@ -1,4 +1,4 @@
-import { QueryNotRegisteredError, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client, type WorkflowExecutionDescription, type WorkflowStartOptions } from '@temporalio/client';
+import { QueryNotRegisteredError, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client, type WorkflowUpdateHandle, type WorkflowExecutionDescription, type WorkflowStartOptions } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter, type Payload, type QueryDefinition } from '@temporalio/common';
 import { statusQuery, type RunStatus } from '../contracts/run';
 import type { Runbook } from '../runbooks/schema';
@@ -27,6 +27,67 @@ export async function answeredByWorker<T>(client: Client, workflowId: string, fn
     if (!deadlinePassed(e, deadline)) throw e;
     throw new CliError(`run ${workflowId} is running, but no drover worker answered within ${WORKER_DEADLINE_MS / 1000}s`, EXIT.UNAVAILABLE, [
       `start one with: drover worker   (task queue ${taskQueue()})`,
+    ]);
+  }
+}
+
+/** How long a decision the worker accepted may take to be applied (the handler verifies the caller with STS). */
+export const DECISION_DEADLINE_MS = 120_000;
+
+/**
+ * Whether a drover worker polls `queue` now (a poller seen in the last minute): what tells "no worker" from "a
+ * worker too busy to answer in time". Unknown (the call failed) counts as no.
+ */
+export async function workerPolls(client: Client, queue: string): Promise<boolean> {
+  try {
+    const out = await client.withDeadline(Date.now() + 5000, () =>
+      client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: queue }, taskQueueType: 1 /* TASK_QUEUE_TYPE_WORKFLOW */ }),
+    );
+    const now = Date.now();
+    return (out.pollers ?? []).some((p) => {
+      const seconds = Number(p.lastAccessTime?.seconds ?? 0);
+      return seconds > 0 && now - seconds * 1000 < 60_000;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Send a decision (an approval or a rejection) as an Update whose id is fixed by the decision itself (the signed
+ * request's nonce, or a digest of the unsigned one), so a resend of the same decision is the same update, which
+ * Temporal answers once (the SDK's `updateId`: "If the Server receives two Updates with the same Update Id to a
+ * Workflow Execution with the same Run Id, the second Update will return a handle to the first Update"). Two stages with their own deadlines: the worker accepts it (its validator ran) within
+ * 15 s, else "no worker" or "worker busy" (told apart by the task queue's pollers); then it applies it (the
+ * handler verifies the caller) within 2 minutes, else "accepted, still being applied", never a failure that a
+ * retry would then find already decided.
+ */
+export async function decideThroughWorker(
+  client: Client,
+  run: string,
+  queue: string,
+  start: () => Promise<WorkflowUpdateHandle<string>>,
+): Promise<string> {
+  const acceptBy = Date.now() + WORKER_DEADLINE_MS;
+  let accepted: WorkflowUpdateHandle<string>;
+  try {
+    accepted = await client.withDeadline(acceptBy, start);
+  } catch (e) {
+    if (!deadlinePassed(e, acceptBy)) throw e;
+    if (await workerPolls(client, queue)) {
+      throw new CliError(`run ${run}'s worker is busy: it did not take up the decision within ${WORKER_DEADLINE_MS / 1000}s`, EXIT.UNAVAILABLE, [
+        `the decision may still be applied: check drover status ${run} before sending it again (the same decision, sent again, is applied once)`,
+      ]);
+    }
+    throw new CliError(`run ${run} is running, but no drover worker answered within ${WORKER_DEADLINE_MS / 1000}s`, EXIT.UNAVAILABLE, [`start one with: drover worker   (task queue ${queue})`]);
+  }
+  const doneBy = Date.now() + DECISION_DEADLINE_MS;
+  try {
+    return await client.withDeadline(doneBy, () => accepted.result());
+  } catch (e) {
+    if (!deadlinePassed(e, doneBy)) throw e;
+    throw new CliError(`run ${run} accepted the decision (update ${accepted.updateId}), but its worker did not finish applying it within ${DECISION_DEADLINE_MS / 1000}s`, EXIT.UNAVAILABLE, [
+      `it is being applied: check drover status ${run}`,
     ]);
   }
 }

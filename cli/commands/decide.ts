@@ -1,4 +1,5 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { createHash } from 'node:crypto';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client, type WorkflowHandle, type WorkflowUpdateHandle } from '@temporalio/client';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { localPublicIdentityKey } from '../../activities/sealing';
@@ -8,7 +9,7 @@ import type { RunStatus } from '../../contracts/run';
 import { withClient } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions } from '../options';
-import { answeredByWorker } from '../runs';
+import { answeredByWorker, decideThroughWorker } from '../runs';
 import { sealAsCaller } from '../sign';
 
 const approveOptions = z.object({
@@ -20,7 +21,19 @@ const rejectOptions = approveOptions.omit({ comment: true }).extend({
   reason: z.string({ error: 'required: why the run is rejected' }).trim().min(3, { error: 'give a reason of at least 3 characters' }).max(2000, { error: 'at most 2000 characters' }),
 });
 
-type Decide = (handle: WorkflowHandle, who: { approver?: string; sealed?: SealedIdentity }) => Promise<string>;
+type Decide = (handle: WorkflowHandle, who: { approver?: string; sealed?: SealedIdentity }, updateId: string) => Promise<WorkflowUpdateHandle<string>>;
+
+/** The options of a decision's update: its id, and accepted (the validator ran) as the stage to wait for. */
+const accepting = (updateId: string) => ({ updateId, waitForStage: WorkflowUpdateStage.ACCEPTED });
+
+/**
+ * The decision's update id: the signed request's nonce (each signed request is one decision), or, unsigned (--as),
+ * a digest of the run, gate, decision, approver and text, so the same decision sent again is the same update.
+ */
+export function decisionId(runId: string, gate: string, decision: 'approve' | 'reject', who: { approver?: string; sealed?: SealedIdentity }, text: string | undefined): string {
+  if (who.sealed) return `${decision}-${who.sealed.binding.nonce}`;
+  return `${decision}-${createHash('sha256').update(JSON.stringify([runId, gate, decision, who.approver ?? '', text ?? ''])).digest('hex').slice(0, 32)}`;
+}
 
 /**
  * The caller's identity for a decision: a signed STS GetCallerIdentity bound to the execution, the gate,
@@ -52,7 +65,7 @@ async function decide(io: CliIO, run: string, o: { gate: string; as?: string }, 
       if (description.status.name !== 'RUNNING') throw new CliError(`run ${run} has already ended (${description.status.name.toLowerCase()})`, EXIT.REFUSED);
       const handle = client.workflow.getHandle(run, description.runId);
       const who = o.as ? { approver: o.as } : { sealed: await sealedFor(client, handle, run, description.runId, o.gate, decision, text) };
-      io.out(await answeredByWorker(client, run, () => send(handle, who)));
+      io.out(await decideThroughWorker(client, run, description.taskQueue, () => send(handle, who, decisionId(description.runId, o.gate, decision, who, text))));
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError) throw new CliError(`refused: ${(e.cause as Error | undefined)?.message ?? e.message}`, EXIT.REFUSED);
       if (e instanceof WorkflowNotFoundError) throw new CliError(`no run ${run}`, EXIT.NOT_FOUND);
@@ -72,7 +85,7 @@ export function approveCommand(io: CliIO, setExit: SetExit): Command {
     .option('--comment <text>', 'comment recorded with the approval')
     .action(async (run: string, raw: unknown) => {
       const o = parseOptions(approveOptions, raw);
-      await decide(io, run, o, 'approve', o.comment, (h, who) => h.executeUpdate(approveUpdate, { args: [{ gate: o.gate, ...who, comment: o.comment }] }));
+      await decide(io, run, o, 'approve', o.comment, (h, who, id) => h.startUpdate(approveUpdate, { args: [{ gate: o.gate, ...who, comment: o.comment }], ...accepting(id) }));
       setExit(EXIT.OK);
     });
 }
@@ -87,7 +100,7 @@ export function rejectCommand(io: CliIO, setExit: SetExit): Command {
     .option('--reason <text>', 'why; recorded')
     .action(async (run: string, raw: unknown) => {
       const o = parseOptions(rejectOptions, raw);
-      await decide(io, run, o, 'reject', o.reason, (h, who) => h.executeUpdate(rejectUpdate, { args: [{ gate: o.gate, ...who, reason: o.reason }] }));
+      await decide(io, run, o, 'reject', o.reason, (h, who, id) => h.startUpdate(rejectUpdate, { args: [{ gate: o.gate, ...who, reason: o.reason }], ...accepting(id) }));
       setExit(EXIT.OK);
     });
 }
