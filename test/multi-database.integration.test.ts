@@ -116,7 +116,7 @@ describe('a runbook with three databases', () => {
     expect(status.databases?.map((d) => [d.name, d.promoted])).toEqual([['orders', true], ['payments', true], ['catalog', false]]);
     expect(status.trafficPercent).toBe(0);
     expect(status.compensations).toEqual(expect.arrayContaining([
-      `kept: promoted in ${STANDBY}: ${orders.replica.identifier}, ${payments.replica.identifier} (a promotion cannot be undone); continue with a new failover or return with drover failback`,
+      `kept: promoted in ${STANDBY}: ${orders.replica.identifier}, ${payments.replica.identifier} (a promotion cannot be undone); continue with drover failover again (it resumes from the promotion) or return with drover failback`,
       `kept: not promoted: ${catalog.replica.identifier}`,
     ]));
     expect(status.steps.find((s) => s.id.startsWith('traffic-'))?.status).toBe('pending');
