@@ -13,6 +13,7 @@ import type { RunStatus } from '../contracts/run';
 import { shiftProgressively } from './traffic';
 import type { RunbookInput } from './trusted';
 import { beginRun, Run } from './run';
+import { untilAnswered } from './answered';
 
 /** A drill's failback retires what it replaces per `drills.retention` (default delete), not the database's own retention. */
 const DRILL_RETENTION = 'drill-retention-v1';
@@ -179,7 +180,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
             const atActive = c.nodeGroups.every((g) => now.nodeGroups.find((n) => n.name === g.name)?.desiredSize === g.active);
             if (!atActive) undo.push(backToStandby);
             // To its answer even if the run is cancelled meanwhile: its undo must not race it.
-            await CancellationScope.nonCancellable(() => long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) }));
+            await untilAnswered(true, () => long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) }));
             continue;
           }
           const out = await long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
@@ -192,7 +193,14 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         const results = await promoteEach({ dbs: moved.map((m) => m.d), total: dbs.length, parentId: info.workflowId, suffix: 'switchover', input: { runbook: rb, toRegion: original, mode: 'planned', reason: input.reason, requestedBy: input.requestedBy }, journal, step: 'switchover-db', status });
         if (single) status.newWriterEndpoint = results[0].newWriter.endpoint;
       });
-      undo.push({ what: `traffic back to 100% ${standby}`, run: () => long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion: standby, toRegion: original, percent: 0 }) });
+      undo.push({
+        what: `traffic back to 100% ${standby}`,
+        run: async () => {
+          await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion: standby, toRegion: original, percent: 0 });
+          // The record says where traffic is: none on the original region after this undo.
+          status.trafficPercent = 0;
+        },
+      });
       await shiftProgressively({ rb, fromRegion: standby, toRegion: original, scale, journal, prefix: 'traffic-back', onPercent: (p) => (status.trafficPercent = p) });
     } catch (err) {
       // Not cancellable: a cancelled failback (an operator, a drill preempted) undoes its switchback too. (Runs

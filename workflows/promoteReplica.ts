@@ -1,4 +1,5 @@
-import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { untilAnswered } from './answered';
 import type { LagReading } from '../activities/rds';
 import { dbIn, findDatabase, databasesOf } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
@@ -102,12 +103,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
    * compensation would otherwise race the call it undoes); the cancel takes effect at the next step.
    */
   const compensates = (): boolean => patched(FENCE_COMPENSATION);
-  const toTheEnd = async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (!compensates()) return fn();
-    // Never started once the run is cancelled (the cancel and the previous step's answer can arrive together).
-    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the run was cancelled before this call');
-    return CancellationScope.nonCancellable(fn);
-  };
+  const toTheEnd = <T>(fn: () => Promise<T>): Promise<T> => untilAnswered(compensates(), fn);
   /**
    * The compensation of the fence. A promotion whose outcome is unknown may be under way: the old writer stays
    * fenced unless the target reads as an available replica of its source (ReadReplicaSourceDBInstanceIdentifier

@@ -3,9 +3,12 @@ import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
 import { long, short } from './proxies';
 import type { Journal } from './journal';
+import { untilAnswered } from './answered';
 
 /** Patch id: the shift reads the current weights first and skips steps already reached. */
 const SHIFT_FROM_CURRENT = 'shift-from-current-v1';
+/** Patch id: a traffic change runs to its answer under a cancel (and the record follows it), never started once cancelled. */
+const SHIFT_TO_ITS_ANSWER = 'shift-to-its-answer-v1';
 
 export interface ShiftPlan {
   rb: Runbook;
@@ -45,7 +48,8 @@ export async function shiftProgressively(plan: ShiftPlan): Promise<void> {
       continue;
     }
     await journal.run(id, async () => {
-      const changes = await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion, toRegion, percent });
+      // To its answer: a cancel that came while Route 53 took the change leaves the record saying where traffic is.
+      const changes = await untilAnswered(patched(SHIFT_TO_ITS_ANSWER), () => long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion, toRegion, percent }));
       plan.onPercent(percent);
       journal.note(id, changes.map((c) => `${c.zone}: ${c.changed} record sets${c.changeId ? ` (${c.changeId})` : ''}`).join('; '));
       const soak = await long.soak({
