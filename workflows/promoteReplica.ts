@@ -128,7 +128,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       const out = await compensation.unfenceInstance({ region: fromRegion, identifier: source });
       journal.note('fence', out.unfenced ? `compensation: unfenced ${source} because the promotion did not happen` : `compensation: ${source} carries no fence tag: nothing to unfence`);
     } catch (e) {
-      journal.note('fence', `compensation: ${source} NOT unfenced: ${failureMessage(e)}; unfence it by hand (its groups are in the ${'drover:fenced-from'} tag)`);
+      journal.note('fence', `compensation: ${source} NOT unfenced: ${failureMessage(e)}; unfence it by hand (its own groups are in its drover:fenced-from tag)`);
     }
   }
 
