@@ -208,6 +208,9 @@ describe('kinds of secret', () => {
       `sha256 ${'0a1b'.repeat(16)} sha1 3f786850e387550fdab836ed7e6dc881de23001b run 01a20245-a83c-7c09-aaa2-a9b66a7fa187`,
       '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}',
       `eyJhbGciOiJFQ0RILUVTK0EyNTZLVyJ9.${'Ab3dEf5hIj7lMn9pQr1tUv3xYz5bCd7fGh9jKl1n'}_rest.x`,
+      // A sealed identity's JWE header cut after 40 characters (a SQLite page boundary in the raw Temporal database):
+      // base64 of `{"alg":"ECDH-ES+A256KW","enc":`, public, and `eyJ` (base64 of `{"`) is never a random key's start here.
+      'json/plain\u0001{"gate":"failover","sealed":{"jwe":"eyJhbGciOiJFQ0RILUVTK0EyNTZLVyIsImVuYyI6\u0000\u0003;\u0001K',
       'SecretArn=arn:aws:secretsmanager:ap-south-1:123456789012:secret:db-AbCdEf ManageMasterUserPassword=true PGPASSWORD=$PGPASSWORD',
       // Paging tokens, the shell's working directory, a word ending in pass, SNS's public signature of a delivery (base64, not hex).
       'NextToken=AbCdEfGhIjKlMnOpQrSt continuation-token=1ueGcxLPRx1Tr8Oe3vVz PWD=/work/main bypass: enabled-for-all',

@@ -108,8 +108,12 @@ interface Rule {
   accept?: (value: string) => boolean;
 }
 
-/** 40 base64 characters with upper case, lower case and a digit: the shape of a secret access key (a hex digest has no upper case). */
-const mixed = (v: string) => /[A-Z]/.test(v) && /[a-z]/.test(v) && /[0-9]/.test(v);
+/**
+ * 40 base64 characters with upper case, lower case and a digit: the shape of a secret access key (a hex digest has
+ * no upper case). Not one that starts `eyJ` (base64 of `{"`): a piece of base64 JSON, such as a sealed identity's
+ * public JWE header that a SQLite page boundary cut after 40 characters in the raw Temporal database.
+ */
+const mixed = (v: string) => /[A-Z]/.test(v) && /[a-z]/.test(v) && /[0-9]/.test(v) && !v.startsWith('eyJ');
 const isHex = (v: string) => /^[0-9a-fA-F]{32,}$/.test(v);
 
 /** An STS session token's shape (its base64 prefixes): reported as a session token whatever it is named. */
