@@ -25,9 +25,7 @@ export async function answeredByWorker<T>(client: Client, workflowId: string, fn
     return await client.withDeadline(deadline, fn);
   } catch (e) {
     if (!deadlinePassed(e, deadline)) throw e;
-    throw new CliError(`run ${workflowId} is running, but no drover worker answered within ${WORKER_DEADLINE_MS / 1000}s`, EXIT.UNAVAILABLE, [
-      `start one with: drover worker   (task queue ${taskQueue()})`,
-    ]);
+    throw noWorkerAnswered(workflowId, taskQueue());
   }
 }
 
@@ -79,7 +77,7 @@ export async function decideThroughWorker(
         `the decision may still be applied: check drover status ${run} before sending it again (the same decision, sent again, is applied once)`,
       ]);
     }
-    throw new CliError(`run ${run} is running, but no drover worker answered within ${WORKER_DEADLINE_MS / 1000}s`, EXIT.UNAVAILABLE, [`start one with: drover worker   (task queue ${queue})`]);
+    throw noWorkerAnswered(run, queue);
   }
   const doneBy = Date.now() + DECISION_DEADLINE_MS;
   try {
@@ -90,6 +88,11 @@ export async function decideThroughWorker(
       `it is being applied: check drover status ${run}`,
     ]);
   }
+}
+
+/** A running run that no worker answered within the deadline: exit 5, with how to start one on its task queue. */
+function noWorkerAnswered(workflowId: string, queue: string): CliError {
+  return new CliError(`run ${workflowId} is running, but no drover worker answered within ${WORKER_DEADLINE_MS / 1000}s`, EXIT.UNAVAILABLE, [`start one with: drover worker   (task queue ${queue})`]);
 }
 
 /**

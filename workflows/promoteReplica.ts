@@ -228,7 +228,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       } catch (e) {
         // A typed refusal (RDS answered: the replica cannot be promoted now) leaves nothing under way; any other
         // failure (no answer within the call's bounds) may have promoted it.
-        if (!(failureType(e) !== undefined && !isCancellation(e))) promoting = true;
+        if (failureType(e) === undefined || isCancellation(e)) promoting = true;
         throw e;
       }
       journal.note('promote', p.alreadyPromoted ? `${target} was already standalone; not promoted again` : `PromoteReadReplica accepted (request ${p.requestId ?? 'n/a'})`);

@@ -94,18 +94,24 @@ async function main(which: string): Promise<void> {
     };
     await worker.runUntil(async () => {
       const options = { timeScale: 0.01 };
-      if (which === 'multi-database') {
-        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+      /** A real planned failover, then a failback, of `runbook`, each approved at its gate and run to its end. */
+      const failover = async (runbook: Runbook) => {
+        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(runbook), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
         await approveAndWait('failover-apnakart', 'failover');
-        await save('failover-apnakart', 'failover-multi-database.json');
-        await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+      };
+      const failback = async (runbook: Runbook) => {
+        await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbookRef: recorded.putRunbook(runbook), reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
         await approveAndWait('failback-apnakart', 'failback');
+      };
+      if (which === 'multi-database') {
+        await failover(rb);
+        await save('failover-apnakart', 'failover-multi-database.json');
+        await failback(rb);
         await save('failback-apnakart', 'failback-multi-database.json');
         return;
       }
       if (which === 'preflight-endpoints') {
-        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
-        await approveAndWait('failover-apnakart', 'failover');
+        await failover(rb);
         await save('failover-apnakart', 'failover-preflight-endpoints.json');
         return;
       }
@@ -119,10 +125,8 @@ async function main(which: string): Promise<void> {
         console.log('recording: failover, failback');
         // A real failover and failback after the drill (no cooldown for the recording): they keep what they replace.
         const real = { ...rb, drills: { ...rb.drills, cooldown: 0 } };
-        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(real), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
-        await approveAndWait('failover-apnakart', 'failover');
-        await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
-        await approveAndWait('failback-apnakart', 'failback');
+        await failover(real);
+        await failback(real);
         console.log('recording: cleanup');
         // What `drover cleanup` would show: the instances the failback kept.
         const aws = createAwsClients(config);
@@ -142,9 +146,9 @@ async function main(which: string): Promise<void> {
         // A drill cancelled while its failover runs (as a real failover preempts it): it rolls back, and checks
         // the primary for a fence left behind (drill-unfences-v1).
         await client.workflow.start('drill', { taskQueue: 'record', workflowId: 'drill-apnakart-v4', args: [{ runbookRef: recorded.putRunbook(drillRb), trigger: 'manual', requestedBy: 'sre-record', options }], memo: { runbook: rb.name } });
-        const failover = client.workflow.getHandle('drill-apnakart-v4-failover');
+        const drillFailover = client.workflow.getHandle('drill-apnakart-v4-failover');
         for (;;) {
-          const s = await failover.query<RunStatus>('status').catch(() => undefined);
+          const s = await drillFailover.query<RunStatus>('status').catch(() => undefined);
           if (s?.steps.some((x) => x.id.startsWith('scale-compute') && x.status !== 'pending')) break;
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -157,11 +161,9 @@ async function main(which: string): Promise<void> {
         // whose scale-up reads the sizes before the change (undo-before-scale-v1).
         console.log('recording: failover, failback');
         const real = { ...rb, drills: { ...rb.drills, cooldown: 0 } };
-        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(real), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
-        await approveAndWait('failover-apnakart', 'failover');
+        await failover(real);
         await save('failover-apnakart-promote', 'promote-fence-compensation.json');
-        await client.workflow.start('failback', { taskQueue: 'record', workflowId: 'failback-apnakart', args: [{ runbookRef: recorded.putRunbook(real), reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
-        await approveAndWait('failback-apnakart', 'failback');
+        await failback(real);
         await save('failback-apnakart', 'failback-undo-before-scale.json');
         return;
       }
@@ -171,8 +173,7 @@ async function main(which: string): Promise<void> {
         await save('drill-apnakart-v2', 'drill-worker-runbooks.json');
         await save('drill-apnakart-v2-failover', 'drill-worker-runbooks-failover.json');
         await save('drill-apnakart-v2-failback', 'drill-worker-runbooks-failback.json');
-        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
-        await approveAndWait('failover-apnakart', 'failover');
+        await failover(rb);
         await save('failover-apnakart', 'failover-worker-runbooks.json');
         return;
       }
