@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
-import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import ms from 'ms';
 import type { DrillWindow, Runbook, Weekday } from '../runbooks/schema';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, RUN_KINDS, runWorkflowId } from '../contracts/ids';
+import { acquireLockUpdate, LOCK_WORKFLOW_TYPE, lockHolderQuery, lockWorkflowId, releaseLockUpdate, type AcquireArgs, type LockAnswer, type LockHolder } from '../contracts/lock';
 
 const DAY_MS = 86_400_000;
 const WEEKDAYS: Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
@@ -95,7 +96,59 @@ export function createDrillActivities(temporal: () => Client) {
     }
   }
 
+  /** Whether run `h` has closed (or is gone): a lock it still holds is stale. */
+  async function closed(h: LockHolder): Promise<boolean> {
+    try {
+      return (await temporal().workflow.getHandle(h.workflowId, h.runId).describe()).status.name !== 'RUNNING';
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return true;
+      throw e;
+    }
+  }
+
+  /** Send `acquire` to the runbook's lock, starting the lock first if it is not running (update-with-start). */
+  async function askLock(runbook: string, args: AcquireArgs): Promise<LockAnswer> {
+    const start = new WithStartWorkflowOperation(LOCK_WORKFLOW_TYPE, {
+      workflowId: lockWorkflowId(runbook),
+      taskQueue: Context.current().info.taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [{}],
+    });
+    return temporal().workflow.executeUpdateWithStart(acquireLockUpdate, { args: [args], startWorkflowOperation: start });
+  }
+
   return {
+    /**
+     * Take the runbook's lock for run `holder` (contracts/lock.ts). A holder whose run has closed without giving
+     * the lock back (terminated, or its release lost) is replaced; a drill gives way to a real run, named in the
+     * answer so the caller stops it. Idempotent: a retried call by the holder is granted again.
+     */
+    async takeRunbook(input: { runbook: string; holder: LockHolder }): Promise<LockAnswer> {
+      const answer = await askLock(input.runbook, { holder: input.holder });
+      if (answer.granted || !(await closed(answer.heldBy))) return answer;
+      return askLock(input.runbook, { holder: input.holder, stale: answer.heldBy });
+    },
+
+    /** Give the runbook's lock back; false when `holder` no longer held it (or the lock is gone). */
+    async releaseRunbook(input: { runbook: string; holder: LockHolder }): Promise<boolean> {
+      try {
+        return await temporal().workflow.getHandle(lockWorkflowId(input.runbook)).executeUpdate(releaseLockUpdate, { args: [input.holder] });
+      } catch (e) {
+        if (e instanceof WorkflowNotFoundError) return false;
+        throw e;
+      }
+    },
+
+    /** Who holds the runbook's lock now (null when free or never taken). */
+    async runbookHolder(input: { runbook: string }): Promise<LockHolder | null> {
+      try {
+        return await temporal().workflow.getHandle(lockWorkflowId(input.runbook)).query(lockHolderQuery);
+      } catch (e) {
+        if (e instanceof WorkflowNotFoundError) return null;
+        throw e;
+      }
+    },
+
     /**
      * Whether schedule `scheduleId` started this run: the schedule's own record of its running and recent
      * actions names the workflow and run ids (a search attribute could be set by anyone who starts a workflow).
@@ -141,12 +194,15 @@ export function createDrillActivities(temporal: () => Client) {
     },
 
     /**
-     * A real failover takes precedence over drills: cancel every running drill of the runbook and
-     * wait until each has failed back and closed. Returns the drills stopped.
+     * A real run takes precedence over drills: cancel every running drill of the runbook (`drills`, the one the
+     * runbook's lock named, and those the visibility list shows: drills started before the lock existed) and wait
+     * until each has failed back and closed. Returns the drills stopped.
      */
-    async preemptDrills(input: { runbook: string }): Promise<string[]> {
+    async preemptDrills(input: { runbook: string; drills?: string[] }): Promise<string[]> {
       const ctx = Context.current();
-      const ids = await runningDrills(input.runbook);
+      const named: string[] = [];
+      for (const id of input.drills ?? []) if ((await latest(id))?.running) named.push(id);
+      const ids = [...new Set([...named, ...(await runningDrills(input.runbook))])];
       for (const id of ids) {
         try {
           await temporal().workflow.getHandle(id).cancel();

@@ -180,7 +180,7 @@ export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', a
 
   const single = dbs.length === 1;
   const steps: PlanStep[] = [
-    { id: 'preempt-drills', title: 'Stop running drills (a real failover takes precedence)', actions: ['cancel any running drill of the runbook and wait for it to fail back'] },
+    { id: 'preempt-drills', title: 'Stop running drills (a real failover takes precedence)', actions: ["take the runbook's lock (refused while another real run holds it)", 'cancel any running drill of the runbook and wait for it to fail back'] },
     {
       id: 'preflight',
       title: 'Preflight checks',

@@ -211,7 +211,8 @@ async function childProgress(client: Client, description: WorkflowExecutionDescr
 /** Exit code for a run's final phase. */
 export function exitCodeFor(status: RunStatus): ExitCode {
   if (status.phase === 'completed') return EXIT.OK;
-  if (status.error?.type === FailureType.RebuildRefused || status.error?.type === FailureType.RunbookRefused || status.error?.type === FailureType.RequesterUnverified) return EXIT.REFUSED;
+  const refused: string[] = [FailureType.RebuildRefused, FailureType.RunbookRefused, FailureType.RequesterUnverified, FailureType.RunbookBusy];
+  if (status.error?.type && refused.includes(status.error.type)) return EXIT.REFUSED;
   if (status.phase === 'rejected' || status.phase === 'aborted') return EXIT.REJECTED;
   return EXIT.FAILED;
 }

@@ -15,6 +15,8 @@ export const EXPECTED_FAILURES: ReadonlySet<string> = new Set<string>([
   FailureType.DrillRefused,
   FailureType.DrillCancelled,
   FailureType.RunCancelled,
+  FailureType.RunbookBusy,
+  FailureType.Preempted,
   FailureType.RebuildRefused,
   FailureType.ApprovalRefused,
   FailureType.RunbookRefused,

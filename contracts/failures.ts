@@ -27,6 +27,10 @@ export const FailureType = {
   DrillRefused: 'DrillRefused',
   /** A run was cancelled (an operator, or a real failover preempting a drill); it undid what it could first. */
   RunCancelled: 'RunCancelled',
+  /** Another run holds the runbook's lock (one run per runbook; a drill asks while anything runs). Nothing was changed. */
+  RunbookBusy: 'RunbookBusy',
+  /** A drill's run found a real run had taken the runbook's lock: it stopped before its next step, and the drill rolled back. */
+  Preempted: 'Preempted',
   /** A drill was cancelled (e.g. preempted by a real failover) and failed back. */
   DrillCancelled: 'DrillCancelled',
   /** A drill's failover or failback failed a check; it failed back (or rolled back) at once. */

@@ -23,8 +23,8 @@ const ENDPOINT = (region: string, id: string) => `${id}.stub.${region}.rds.amazo
 
 const env = timeSkippingPerFile();
 
-/** What a run writes on the side (its trail, its notifications): not what these tests are about. */
-const BOOKKEEPING = new Set(['prepareAuditTarget', 'appendAudit', 'notify']);
+/** What a run does on the side (its trail, its notifications, the runbook's lock): not what these tests are about. */
+const BOOKKEEPING = new Set(['prepareAuditTarget', 'appendAudit', 'notify', 'takeRunbook', 'releaseRunbook']);
 /** The database lifecycle calls (one database: the workflows make them one at a time). */
 const LIFECYCLE = new Set(['fenceState', 'fenceInstance', 'unfenceInstance', 'snapshotInstance', 'retireInstance', 'createReplica', 'waitLagWithin', 'waitLagZero', 'promoteReplica', 'waitStandalone', 'upsertCname']);
 

@@ -9,6 +9,7 @@ import { exec } from '../cli/main';
 import type { Report } from '../reports/report';
 import type { FailoverInput } from '../workflows/regionFailover';
 import { approveUpdate, rejectUpdate } from '../contracts/messages';
+import { lockHolderQuery, lockWorkflowId } from '../contracts/lock';
 import type { RunStatus } from '../contracts/run';
 import type { FailbackResult } from '../workflows/failback';
 import { captureIO, dbArn, describeTopology, emulatorConfig, eventually, onlyDatabase, refOf } from './harness/fixtures';
@@ -258,4 +259,65 @@ test('a real failover started during a drill cancels the drill, which fails back
     expect(after.weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
     expect(after.writer).toBe(after.replica.endpoint);
   }, emulatorConfig(interposer.endpoint));
+});
+
+test('a drill and a real failover started within milliseconds: the runbook lock orders them, only one changes AWS at a time, and the real one wins', async () => {
+  const { runbook: rb, taskQueue } = await env.seeded('ak-drill-race', [DRILLS_ANY_TIME]);
+  const seeded = await describeTopology(rb, env.moto.endpoint);
+  await env.withWorker(taskQueue, async () => {
+    const drillId = `drill-${rb.name}-race`;
+    const failoverId = `failover-${rb.name}`;
+    // Started through the client, without the memo the visibility list filters on: only the lock can see the other.
+    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'real outage', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+    const [, real] = await Promise.all([
+      env.client.workflow.start('drill', { taskQueue, workflowId: drillId, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test', options: { timeScale: 0.01 } }] }),
+      env.client.workflow.start('regionFailover', { taskQueue, workflowId: failoverId, args: [input] }),
+    ]);
+    await eventually(async () => (await real.query<RunStatus>('status')).pendingGate, 'the real failover gate', 120_000);
+    // By the time the real failover asks for approval, the drill has ended: refused by the lock (nothing started),
+    // or stopped by the real failover (its failover stopped, then rolled back or failed back).
+    const drill = await drillOutcome(env.client, drillId);
+    expect(['refused', 'cancelled']).toContain(drill.phase);
+    if (drill.phase === 'refused') {
+      // Seen by the drill's own checks (the real run's workflow id, read strongly), or by the lock if it started between.
+      expect(drill.refusals).toEqual([expect.stringMatching(new RegExp(`^a (real failover of ${rb.name} is active|failover of ${rb.name} is running) \\(${failoverId}\\)`))]);
+      expect(drill.failover).toBeUndefined();
+    } else {
+      expect((await real.query<RunStatus>('status')).steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled and failed back: ${drillId}`]);
+    }
+    // Nothing the drill did is left: the topology is as seeded while the real failover waits at its gate.
+    expect(await describeTopology(rb, env.moto.endpoint)).toEqual(seeded);
+    const lock = await env.client.workflow.getHandle(lockWorkflowId(rb.name)).query(lockHolderQuery);
+    expect(lock).toMatchObject({ workflowId: failoverId, kind: 'failover', drill: false });
+
+    await real.executeUpdate(approveUpdate, { args: [{ gate: 'failover', approver: 'ic-priya' }] });
+    const done = (await real.result()) as RunStatus;
+    expect(done.phase).toBe('completed');
+    // The drill ended before the real failover's first change.
+    const firstChange = Math.min(...done.steps.filter((s) => s.group === 'act').map((s) => s.startedAt ?? Infinity));
+    expect(drill.endedAt).toBeLessThan(firstChange);
+    const after = await describeTopology(rb, env.moto.endpoint);
+    expect(after.weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
+    // Given back at the end: the lock is free for the failback.
+    expect(await env.client.workflow.getHandle(lockWorkflowId(rb.name)).query(lockHolderQuery)).toBeNull();
+  });
+});
+
+test('a run terminated while it holds the runbook (never the way to stop one) does not keep it: the next run finds it closed and takes the lock', async () => {
+  const { runbook: rb, taskQueue } = await env.seeded('ak-lock-stale', []);
+  await env.withWorker(taskQueue, async () => {
+    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'real outage', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+    const first = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input] });
+    await eventually(async () => (await first.query<RunStatus>('status')).pendingGate, 'the first failover gate', 120_000);
+    const lock = env.client.workflow.getHandle(lockWorkflowId(rb.name));
+    expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: first.firstExecutionRunId, kind: 'failover', drill: false });
+    await first.terminate('the test stands for a terminate');
+
+    const second = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input] });
+    await eventually(async () => (await second.query<RunStatus>('status')).pendingGate, 'the second failover gate', 120_000);
+    expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: second.firstExecutionRunId, kind: 'failover', drill: false });
+    await second.executeUpdate(rejectUpdate, { args: [{ gate: 'failover', approver: 'ic-priya', reason: 'test over' }] });
+    await second.result().catch(() => undefined);
+    expect(await lock.query(lockHolderQuery)).toBeNull();
+  });
 });

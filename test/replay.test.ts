@@ -33,6 +33,11 @@ describe('replay of committed workflow histories', () => {
     ['drill-cancelled-failover.json', 'drill-apnakart-v4-failover', "a drill's failover cancelled mid-way (its compute and promotion awaited to their ends, act-settled-v1): it ends through its failure path as RunCancelled"],
     ['promote-fence-compensation.json', 'failover-apnakart-promote', 'a planned promotion that first reads whether it resumes (resume-promoted-v1) and compensates its fence from the moment it is asked for (fence-compensation-v1)'],
     ['failback-undo-before-scale.json', 'failback-apnakart', "a failback whose scale-up registers its undo from the sizes read before the change (undo-before-scale-v1)"],
+    ['drill-lock.json', 'drill-apnakart-v5', "a drill that takes the runbook's lock after its refusal checks and gives it back at its end (runbook-lock-v1)"],
+    ['drill-lock-failover.json', 'drill-apnakart-v5-failover', "a drill's failover that checks its drill still holds the runbook before each step"],
+    ['failover-lock.json', 'failover-apnakart', "a real failover that takes the runbook's lock in its preempt-drills step and gives it back at its end"],
+    ['failback-lock.json', 'failback-apnakart', "a failback that takes the runbook's lock at its start and gives it back at its end"],
+    ['runbook-lock.json', 'lock-apnakart', "the runbook's lock itself: acquire and release updates from a drill, a failover and a failback"],
   ])('given %s (%s, %s), the current workflows replay it without nondeterminism', async (file, workflowId) => {
     const history = load(file);
     expect(history.events?.length).toBeGreaterThan(20);

@@ -37,7 +37,7 @@ describe('the worker log', () => {
   });
 
   test('the expected refusals are exactly the rule answers, not the faults', () => {
-    expect([...EXPECTED_FAILURES].sort()).toEqual(['ApprovalRefused', 'ApprovalRejected', 'ApprovalTimedOut', 'DrillCancelled', 'DrillRefused', 'IacPlanRefused', 'PreflightFailed', 'RebuildRefused', 'RequesterUnverified', 'RunCancelled', 'RunbookRefused']);
+    expect([...EXPECTED_FAILURES].sort()).toEqual(['ApprovalRefused', 'ApprovalRejected', 'ApprovalTimedOut', 'DrillCancelled', 'DrillRefused', 'IacPlanRefused', 'Preempted', 'PreflightFailed', 'RebuildRefused', 'RequesterUnverified', 'RunCancelled', 'RunbookBusy', 'RunbookRefused']);
   });
 
   test('a fault (a verification that failed, an untyped error) keeps the default form with its stack', () => {

@@ -20,6 +20,8 @@ import { childStatus, failureMessage } from './failure';
 import { Notifier } from './notify';
 import { compensation, long, short } from './proxies';
 import { regionFailover } from './regionFailover';
+import { locksRunbook, releaseRunbook, takeRunbook } from './run';
+import type { LockHolder } from '../contracts/lock';
 import { drillQuery, type DrillPhase, type DrillResult } from '../contracts/run';
 
 import { trustedStart, type RunbookInput } from './trusted';
@@ -79,11 +81,13 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   });
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `drill (${input.trigger}) of ${rb.name}`, after: { kind: 'drill', trigger: input.trigger } });
   trail?.flush();
-  const link = { workflowId: info.workflowId, autoApprove: rb.drills.autoApprove };
+  const link: { workflowId: string; autoApprove: boolean; locked?: boolean } = { workflowId: info.workflowId, autoApprove: rb.drills.autoApprove };
+  let lock: LockHolder | undefined;
   const reason = input.reason ?? `DR drill (${input.trigger}) of ${rb.name}`;
   const end = async (phase: DrillPhase, type?: string): Promise<DrillResult> => {
     result.phase = phase;
     result.endedAt = Date.now();
+    if (lock) await releaseRunbook(rb.name, lock);
     await notifier?.finished(result);
     trail?.record('run.end', { after: { phase, refusals: result.refusals, failure: result.failure, rollback: result.rollback, failoverId: result.failover ? result.failoverId : undefined, failbackId: result.failback ? result.failbackId : undefined } });
     const audit = { error: { message: '' } };
@@ -116,6 +120,20 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
     }
   }
   const refusals = await short.drillRefusals({ runbook: rb.name, drills: rb.drills, self: info.workflowId });
+  // The runbook's lock, taken after the checks above (which read the visibility list, eventually consistent):
+  // a real run that started since, or another drill, holds it and this drill changes nothing. A real run
+  // that asks for it later takes it (contracts/lock.ts), and the drill's failover stops before its next step.
+  if (refusals.length === 0) {
+    try {
+      if (locksRunbook()) {
+        lock = (await takeRunbook(rb.name, 'drill', true)).holder;
+        link.locked = true;
+      }
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      refusals.push(failureMessage(err));
+    }
+  }
   if (refusals.length > 0) {
     result.refusals = refusals;
     result.failure = `drill refused, nothing was changed:\n- ${refusals.join('\n- ')}`;
@@ -132,8 +150,9 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
       args: [{ runbook: rb, targetRegion: rb.regions.standby, mode: 'planned', reason, requestedBy: input.requestedBy, options: input.options, drill: link, requester }],
     });
   } catch (err) {
-    cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
     result.failover = childStatus(err);
+    const taken = result.failover?.error?.type === FailureType.Preempted;
+    cancelled = taken || isCancellation(err) || CancellationScope.current().consideredCancelled;
     result.failure = cancelled ? `drill cancelled during the failover (a real failover takes precedence): ${failureMessage(err)}` : `failover check failed: ${failureMessage(err)}`;
   }
 

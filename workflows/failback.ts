@@ -12,7 +12,7 @@ import { aboutDatabase, promoteEach } from './promoteEach';
 import type { RunStatus } from '../contracts/run';
 import { shiftProgressively } from './traffic';
 import type { RunbookInput } from './trusted';
-import { beginRun, Run } from './run';
+import { beginRun, locksRunbook, Run } from './run';
 import { untilAnswered } from './answered';
 
 /** A drill's failback retires what it replaces per `drills.retention` (default delete), not the database's own retention. */
@@ -115,6 +115,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   try {
     // Who asked: verified here, before anything is done, when a gate forbids self-approval.
     if (gates.checksRequester()) await gates.start(GATES_OF.failback, input.options?.approvalTimeoutMs);
+    // One run per runbook: its lock, taken before anything changes (a drill holding it is stopped first).
+    if (locksRunbook()) await run.exclusive('failback');
 
     // 1. Assess the original region: reachable? each old primary there? still writable (split brain)?
     // A database whose replica was never promoted (a failover that stopped part-way) has nothing to fail back.

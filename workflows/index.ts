@@ -7,3 +7,4 @@ export { failback } from './failback';
 export { drill } from './drill';
 export { rebuildCluster } from './rebuildCluster';
 export { cleanupRetained } from './cleanup';
+export { runbookLock } from './runbookLock';

@@ -10,6 +10,8 @@ export type PlannedStep = Pick<Step, 'id' | 'title'> & Partial<Pick<Step, 'group
 /** The ordered timeline of a run: steps are declared up front so the status view shows the whole plan. */
 export class Journal {
   readonly steps: Step[] = [];
+  /** Checked before each step starts (a drill's failover: its drill still holds the runbook); throws to stop the run there, the step skipped. */
+  private guard?: (id: string) => Promise<void>;
 
   constructor(
     plan: PlannedStep[],
@@ -24,6 +26,11 @@ export class Journal {
   private audit(step: Step): void {
     this.trail?.record(`step.${step.status}`, { detail: `${step.id}: ${step.title}`, after: { status: step.status, startedAt: step.startedAt, endedAt: step.endedAt, notes: step.notes } });
     this.trail?.flush();
+  }
+
+  /** Check `guard` before every step from now on. */
+  guardWith(guard: (id: string) => Promise<void>): void {
+    this.guard = guard;
   }
 
   get(id: string): Step {
@@ -55,6 +62,15 @@ export class Journal {
 
   /** Run `fn` as step `id`, recording its start, end and outcome; failures are recorded and rethrown. */
   async run<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.guard) {
+      try {
+        await this.guard(id);
+      } catch (err) {
+        // Never started: skipped, saying why (a compensation reads it as untouched).
+        this.skip(id, `not run: ${isCancellation(err) ? 'cancelled' : failureMessage(err)}`);
+        throw err;
+      }
+    }
     const step = this.get(id);
     step.status = 'running';
     step.startedAt = Date.now();

@@ -7,7 +7,7 @@ import { compensation, long, short } from './proxies';
 import { failureMessage, failureType } from './failure';
 import type { RunStatus } from '../contracts/run';
 import type { RunbookInput } from './trusted';
-import { beginRun, Run } from './run';
+import { beginRun, locksRunbook, Run } from './run';
 import { repointWriter } from './writer';
 import { standalonePromoteGate } from '../runbooks/approvers';
 
@@ -136,6 +136,11 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     if (gates && gate) {
       // Who asked, then the approval: before anything is fenced or promoted.
       if (gates.checksRequester()) await gates.start([gate], input.options?.approvalTimeoutMs);
+    }
+    // One run per runbook: its lock, taken before anything changes (a drill holding it is stopped first). A
+    // failover's or failback's promotion is a child: its parent holds it.
+    if (locksRunbook()) await run.exclusive('promote');
+    if (gates && gate) {
       await gates.step(journal, gate, `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
     }
     // 0. Resuming: an earlier drover run promoted the target (a failover that failed past its promotion, run

@@ -8,7 +8,7 @@ import { runTag } from '../contracts/ids';
 import { long, short } from './proxies';
 import type { ApplySummary, PlanSummary, RebuildRecord, RunStatus } from '../contracts/run';
 import type { RunbookInput } from './trusted';
-import { beginRun, Run } from './run';
+import { beginRun, locksRunbook, Run } from './run';
 
 export interface RebuildInput extends RunbookInput {
   /** The region whose EKS cluster is recreated from code. */
@@ -72,6 +72,8 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
   try {
     // Who asked: verified here, before anything is done, when a gate forbids self-approval.
     if (gates.checksRequester()) await gates.start(GATES_OF.rebuild, approvalTimeout);
+    // One run per runbook: its lock, taken before anything changes (a drill holding it is stopped first).
+    if (locksRunbook()) await run.exclusive('rebuild');
 
     // 1. Nothing is rebuilt under live traffic unless forced and approved.
     await journal.run('preflight', async () => {

@@ -9,7 +9,7 @@ import { GATES_OF } from '../runbooks/approvers';
 import { type RequesterIdentity } from '../contracts/identity';
 import type { Journal } from './journal';
 import { failureMessage } from './failure';
-import { beginRun, Run } from './run';
+import { beginRun, locksRunbook, Run, takeRunbook } from './run';
 import { repointWriter } from './writer';
 import { aboutDatabase, promoteEach } from './promoteEach';
 import { shiftProgressively } from './traffic';
@@ -107,11 +107,24 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     // Who asked: verified here, before anything is done, when a gate forbids self-approval.
     if (gates.checksRequester()) await gates.start(GATES_OF.failover, input.options?.approvalTimeoutMs);
 
-    // 0. Drills yield to a real failover: each is cancelled, fails back, and closes before preflight.
+    // A drill's failover goes on only while its drill holds the runbook: a real run that took it stops this one
+    // before its next step (the drill then rolls back, and the real run waits for that).
+    if (drill?.locked) {
+      journal.guardWith(async (id) => {
+        const holder = await short.runbookHolder({ runbook: rb.name });
+        if (holder?.workflowId === drill.workflowId) return;
+        const by = holder ? `a real ${holder.kind} (${holder.workflowId})` : 'no run';
+        throw ApplicationFailure.create({ type: FailureType.Preempted, message: `the drill no longer holds ${rb.name}: ${by} holds it now; stopped before ${id}`, nonRetryable: true });
+      });
+    }
+
+    // 0. The runbook's lock; drills yield to a real failover: each is cancelled, fails back, and closes before preflight.
     if (!drill) {
       if (patched(PREEMPT_DRILLS)) {
         await journal.run('preempt-drills', async () => {
-          const stopped = await long.preemptDrills({ runbook: rb.name });
+          const taken = locksRunbook() ? await takeRunbook(rb.name, 'failover', false) : undefined;
+          if (taken) run.holding(taken.holder);
+          const stopped = await long.preemptDrills({ runbook: rb.name, ...(taken?.preempted ? { drills: [taken.preempted] } : {}) });
           journal.note('preempt-drills', stopped.length === 0 ? 'no drill running' : `cancelled and failed back: ${stopped.join(', ')}`);
         });
       } else journal.skip('preempt-drills', 'recorded before drills existed');

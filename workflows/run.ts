@@ -1,5 +1,7 @@
-import { ApplicationFailure, CancellationScope, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../contracts/failures';
+import { describeHolder, type LockHolder } from '../contracts/lock';
+import { compensation, long, short } from './proxies';
 import type { Runbook } from '../runbooks/schema';
 import { AuditTrail, drainQuietly } from './audit';
 import { Gates, type GateContext } from './gates';
@@ -58,8 +60,45 @@ export interface RunOpening {
   start: { detail: string; after: Record<string, unknown> };
 }
 
+/**
+ * Patch: a run that is not a child takes its runbook's lock (contracts/lock.ts) before it changes anything, and
+ * gives it back as it ends. Histories from before it took none.
+ */
+export const RUNBOOK_LOCK = 'runbook-lock-v1';
+
+/**
+ * Whether this run takes its runbook's lock: not a child (its parent holds it), not recorded before the lock
+ * existed. Synchronous on purpose: a run that takes no lock must not await anything more than it did before
+ * (an extra await reorders the commands of concurrent code, the audit trail's writes, in recorded histories).
+ */
+export function locksRunbook(): boolean {
+  return !workflowInfo().parent && patched(RUNBOOK_LOCK);
+}
+
+/**
+ * Take the runbook's lock for this run (`kind`, a drill or not); call only when `locksRunbook()`. Refused (another real run, or a drill asking while anything runs): a typed
+ * failure, nothing changed. Returns the holder, and the drill it took the lock from (which the caller stops).
+ */
+export async function takeRunbook(runbook: string, kind: string, drill: boolean): Promise<{ holder: LockHolder; preempted?: string }> {
+  const info = workflowInfo();
+  const holder: LockHolder = { workflowId: info.workflowId, runId: info.runId, kind, drill };
+  const answer = await short.takeRunbook({ runbook, holder });
+  if (!answer.granted) {
+    throw ApplicationFailure.create({ type: FailureType.RunbookBusy, message: `${describeHolder(answer.heldBy, runbook)}; one run per runbook at a time, so this ${drill ? 'drill' : kind} changed nothing`, nonRetryable: true });
+  }
+  return { holder, preempted: answer.preempted?.workflowId };
+}
+
+/** Give the runbook's lock back (never cancelled; a release that fails is harmless: the next run finds this one closed). */
+export async function releaseRunbook(runbook: string, holder: LockHolder): Promise<void> {
+  await CancellationScope.nonCancellable(() => compensation.releaseRunbook({ runbook, holder })).catch(() => undefined);
+}
+
 /** A run in progress: what it records to, asks, and shows. */
 export class Run {
+  /** The runbook's lock, while this run holds it. */
+  private lock?: LockHolder;
+
   private constructor(
     readonly trail: AuditTrail | undefined,
     readonly notifier: Notifier | undefined,
@@ -103,12 +142,35 @@ export class Run {
   }
 
   /**
+   * Take the runbook for this run (`takeRunbook`; call only when `locksRunbook()`): refused, a typed failure; granted over a drill, the drill is
+   * cancelled and this waits until it has failed back and closed, so only one run changes the runbook's resources
+   * at a time. Returns the drill stopped, if any.
+   */
+  async exclusive(kind: string): Promise<string | undefined> {
+    const taken = await takeRunbook(this.status.runbook, kind, false);
+    this.lock = taken.holder;
+    if (taken.preempted) await long.preemptDrills({ runbook: this.status.runbook, drills: [taken.preempted] });
+    return taken.preempted;
+  }
+
+  /** Hold the lock a run took itself (a failover takes it in its preempt-drills step). */
+  holding(holder: LockHolder): void {
+    this.lock = holder;
+  }
+
+  private async letGo(held: LockHolder): Promise<void> {
+    this.lock = undefined;
+    await releaseRunbook(this.status.runbook, held);
+  }
+
+  /**
    * End a run that did everything: phase completed, the notification (with `notified` added to the record
    * it sends), the run.end event, and the drained trail, whose anchor the returned record carries.
    */
   async complete(end: { target?: string; after: Record<string, unknown> }, notified?: Partial<RunStatus>): Promise<RunStatus> {
     const status = this.status;
     status.phase = 'completed';
+    if (this.lock) await this.letGo(this.lock);
     await this.notifier?.finished(notified ? { ...status, ...notified } : status);
     this.trail?.record('run.end', end.target ? { target: end.target, after: end.after } : { after: end.after });
     try {
@@ -146,6 +208,7 @@ export class Run {
       if (opts.inMessage && status.compensations.length > 0) status.error.message += `; compensation: ${status.compensations.join('; ')}`;
     }
     opts.settle?.();
+    if (this.lock) await this.letGo(this.lock);
     await notifier?.finished(status);
     trail?.record('run.end', { after: { phase: status.phase, error: status.error, ...(opts.compensations ? { compensations: status.compensations } : {}) } });
     status.audit = await drainQuietly(trail, status);

@@ -16,6 +16,8 @@ const WORKER_RUNBOOKS = 'worker-runbooks-v1';
 export interface DrillLink {
   workflowId: string;
   autoApprove: boolean;
+  /** The drill holds its runbook's lock (runs since runbook-lock-v1): its failover checks it still does before each step. */
+  locked?: boolean;
 }
 
 /** What every run's input may carry about its runbook, its drill and its requester. */
@@ -61,7 +63,7 @@ export async function trustedStart(input: RunbookInput, failed: (error: { type: 
   if (parent) {
     if (!input.runbook) return refuse(`a child run needs the runbook its parent run ${parent.workflowId} resolved`);
     // Only drills start failovers and failbacks as children: the parent is the drill.
-    return { rb: input.runbook, drill: { workflowId: parent.workflowId, autoApprove: input.runbook.drills.autoApprove }, requester: input.requester, workerOwned: true };
+    return { rb: input.runbook, drill: { workflowId: parent.workflowId, autoApprove: input.runbook.drills.autoApprove, ...(input.drill?.locked ? { locked: true } : {}) }, requester: input.requester, workerOwned: true };
   }
   if (!input.runbookRef) return refuse('this run names no runbook (runbookRef: name and digest); a runbook in the input is not accepted, the workers run their own copy. Start runs with the drover CLI');
   try {

@@ -8,6 +8,7 @@ import type { FenceState } from '../../activities/dblifecycle';
 import { databasesOf, dbIn } from '../../runbooks/databases';
 import type { Runbook } from '../../runbooks/schema';
 import { testRunbooks } from './fixtures';
+import { decideLock, sameRun, type AcquireArgs, type LockAnswer, type LockHolder } from '../../contracts/lock';
 
 /**
  * A stub world for the workflow tests: plain activity functions over a small in-memory model of one
@@ -51,6 +52,8 @@ export class StubWorld {
   readonly calls: Call[] = [];
   private readonly holds = new Map<string, { nth: number; reached: () => void; released: Promise<void> }>();
   private readonly lateFailures = new Map<string, Fail>();
+  /** Who holds the runbook's lock (the real lock workflow's rule, contracts/lock.ts, over one in-memory holder). */
+  lockHolder: LockHolder | undefined;
   /** Instances carrying drover's fence tag now. */
   private readonly fenced = new Set<string>();
   /** Breaches a soak reports: given the region soaked and its share of weighted traffic at the time. */
@@ -145,6 +148,18 @@ export class StubWorld {
     return this.calls.filter((c) => c.name === name).map((c) => c.input);
   }
 
+  /** Another run (not one of this world's workflows) asks for the runbook's lock: the lock's own rule answers. */
+  takeLock(holder: LockHolder): LockAnswer {
+    const decided = decideLock(this.lockHolder, { holder });
+    this.lockHolder = decided.holder;
+    return decided.answer;
+  }
+
+  /** The runs that gave the runbook's lock back (asked to), in order. */
+  releases(): string[] {
+    return this.callsTo('releaseRunbook').map((c) => (c.holder as LockHolder).workflowId);
+  }
+
   /** The names of the calls that changed something, in order. */
   mutations(): string[] {
     return this.calls.filter((c) => MUTATING.includes(c.name)).map((c) => c.name);
@@ -204,7 +219,18 @@ export class StubWorld {
         key: { kid: 'stub-kid', jwk: { kty: 'EC' as const, crv: 'P-256' as const, x: 'x', y: 'y' } },
         stsRegions: [this.standby],
       })),
-      preemptDrills: record('preemptDrills', () => []),
+      preemptDrills: record('preemptDrills', (input: { drills?: string[] }) => input.drills ?? []),
+      takeRunbook: record('takeRunbook', (input: AcquireArgs) => {
+        const decided = decideLock(this.lockHolder, input);
+        this.lockHolder = decided.holder;
+        return decided.answer;
+      }),
+      releaseRunbook: record('releaseRunbook', (input: { holder: LockHolder }) => {
+        if (!sameRun(this.lockHolder, input.holder)) return false;
+        this.lockHolder = undefined;
+        return true;
+      }),
+      runbookHolder: record('runbookHolder', () => this.lockHolder ?? null),
       // A drill's refusal checks (window, cooldown, another run): none here (they have their own tests).
       drillRefusals: record('drillRefusals', () => []),
       // Preflight and reads.

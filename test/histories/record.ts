@@ -23,6 +23,9 @@
  * records only a drill cancelled during its failover (drill-cancelled*.json: its rollback checks for a fence
  * left behind, drill-unfences-v1), then a real failover's promotion (promote-fence-compensation.json,
  * fence-compensation-v1 and resume-promoted-v1) and a failback (failback-undo-before-scale.json, undo-before-scale-v1).
+ *   npx tsx test/histories/record.ts lock
+ * records only a drill, a real failover and a failback since each takes the runbook's lock (runbook-lock-v1):
+ * drill-lock*.json, failover-lock.json, failback-lock.json, and the lock's own history (runbook-lock.json).
  * Run it only for an intended, compatible workflow change (and say so in the commit); an
  * incompatible change needs workflow versioning (patched()) instead.
  */
@@ -165,6 +168,23 @@ async function main(which: string): Promise<void> {
         await save('failover-apnakart-promote', 'promote-fence-compensation.json');
         await failback(real);
         await save('failback-apnakart', 'failback-undo-before-scale.json');
+        return;
+      }
+      if (which === 'lock') {
+        // Since runbook-lock-v1: a drill takes the runbook's lock and its failover checks it before each step; a real
+        // failover takes it in its preempt-drills step and a failback at its start; each gives it back as it ends.
+        const d = await client.workflow.start('drill', { taskQueue: 'record', workflowId: 'drill-apnakart-v5', args: [{ runbookRef: recorded.putRunbook(drillRb), trigger: 'manual', requestedBy: 'sre-record', options }], memo: { runbook: rb.name } });
+        console.log('recording: drill');
+        await d.result();
+        await save('drill-apnakart-v5', 'drill-lock.json');
+        await save('drill-apnakart-v5-failover', 'drill-lock-failover.json');
+        console.log('recording: failover, failback');
+        const real = { ...rb, drills: { ...rb.drills, cooldown: 0 } };
+        await failover(real);
+        await save('failover-apnakart', 'failover-lock.json');
+        await failback(real);
+        await save('failback-apnakart', 'failback-lock.json');
+        await save('lock-apnakart', 'runbook-lock.json');
         return;
       }
       if (which === 'worker-runbooks') {
