@@ -1,9 +1,11 @@
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { ScheduleNotFoundError, WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import ms from 'ms';
 import type { DrillWindow, Runbook, Weekday } from '../runbooks/schema';
-import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, RUN_KINDS, runWorkflowId } from '../contracts/ids';
-import { acquireLockUpdate, LOCK_WORKFLOW_TYPE, lockHolderQuery, lockWorkflowId, releaseLockUpdate, type AcquireArgs, type LockAnswer, type LockHolder } from '../contracts/lock';
+import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, RUN_KINDS, runWorkflowId, WORKFLOW_TYPES, type ListedKind } from '../contracts/ids';
+import { acquireLockUpdate, LOCK_WORKFLOW_TYPE, lockHolderQuery, lockWorkflowId, type AcquireArgs, type LockAnswer, type LockHolder } from '../contracts/lock';
+import { FailureType } from '../contracts/failures';
 
 const DAY_MS = 86_400_000;
 const WEEKDAYS: Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
@@ -96,50 +98,61 @@ export function createDrillActivities(temporal: () => Client) {
     }
   }
 
-  /** Whether run `h` has closed (or is gone): a lock it still holds is stale. */
-  async function closed(h: LockHolder): Promise<boolean> {
-    try {
-      return (await temporal().workflow.getHandle(h.workflowId, h.runId).describe()).status.name !== 'RUNNING';
-    } catch (e) {
-      if (e instanceof WorkflowNotFoundError) return true;
-      throw e;
-    }
-  }
-
   /** Send `acquire` to the runbook's lock, starting the lock first if it is not running (update-with-start). */
-  async function askLock(runbook: string, args: AcquireArgs): Promise<LockAnswer> {
+  async function askLock(runbook: string, args: AcquireArgs, taskQueue: string): Promise<LockAnswer> {
     const start = new WithStartWorkflowOperation(LOCK_WORKFLOW_TYPE, {
       workflowId: lockWorkflowId(runbook),
-      taskQueue: Context.current().info.taskQueue,
+      taskQueue,
       workflowIdConflictPolicy: 'USE_EXISTING',
-      args: [{}],
+      args: [{ displaced: [] }],
     });
     return temporal().workflow.executeUpdateWithStart(acquireLockUpdate, { args: [args], startWorkflowOperation: start });
   }
 
   return {
     /**
-     * Take the runbook's lock for run `holder` (contracts/lock.ts). A holder whose run has closed without giving
-     * the lock back (terminated, or its release lost) is replaced; a drill gives way to a real run, named in the
-     * answer so the caller stops it. Idempotent: a retried call by the holder is granted again.
+     * Take the runbook's lock for run `holder` (contracts/lock.ts). Idempotent: a retried call by the holder is
+     * granted again. A lock that runs where this deployment's workers do not serve it (another task queue, or
+     * another workflow type under its id) would never answer: refused at once, saying how to clear it.
      */
     async takeRunbook(input: { runbook: string; holder: LockHolder }): Promise<LockAnswer> {
-      const answer = await askLock(input.runbook, { holder: input.holder });
-      if (answer.granted || !(await closed(answer.heldBy))) return answer;
-      return askLock(input.runbook, { holder: input.holder, stale: answer.heldBy });
+      const taskQueue = Context.current().info.taskQueue;
+      const id = lockWorkflowId(input.runbook);
+      const lock = await temporal().workflow.getHandle(id).describe().catch((e: unknown) => {
+        if (e instanceof WorkflowNotFoundError) return undefined;
+        throw e;
+      });
+      if (lock?.status.name === 'RUNNING' && (lock.type !== LOCK_WORKFLOW_TYPE || lock.taskQueue !== taskQueue)) {
+        throw ApplicationFailure.create({
+          type: FailureType.InvalidState,
+          nonRetryable: true,
+          message: `the lock of ${input.runbook} (${id}) runs as ${lock.type} on task queue ${lock.taskQueue}, not as ${LOCK_WORKFLOW_TYPE} on ${taskQueue} where this worker serves it: no drover worker answers it. Once no run of ${input.runbook} is running, terminate it (temporal workflow terminate --workflow-id ${id}); the next run starts it again`,
+        });
+      }
+      return askLock(input.runbook, { holder: input.holder }, taskQueue);
     },
 
-    /** Give the runbook's lock back; false when `holder` no longer held it (or the lock is gone). */
-    async releaseRunbook(input: { runbook: string; holder: LockHolder }): Promise<boolean> {
+    /**
+     * Whether `holder`'s run is still a running drover run of `runbook` on `taskQueue` (the lock asks, before it
+     * passes from that holder to another run). The workflow id's current run: a reset run, or the same failover
+     * run again, is the same holder. A workflow of another type or task queue under that id is no holder.
+     */
+    async runIsLive(input: { holder: LockHolder; runbook: string; taskQueue: string }): Promise<boolean> {
+      let d;
       try {
-        return await temporal().workflow.getHandle(lockWorkflowId(input.runbook)).executeUpdate(releaseLockUpdate, { args: [input.holder] });
+        d = await temporal().workflow.getHandle(input.holder.workflowId).describe();
       } catch (e) {
         if (e instanceof WorkflowNotFoundError) return false;
         throw e;
       }
+      if (d.status.name !== 'RUNNING' || d.taskQueue !== input.taskQueue) return false;
+      if (d.type !== WORKFLOW_TYPES[input.holder.kind as ListedKind]) return false;
+      // A drill's memo names its runbook (drills the CLI or a schedule started carry it).
+      const named = d.memo?.[MEMO_RUNBOOK];
+      return !(input.holder.drill && named !== undefined && named !== input.runbook);
     },
 
-    /** Who holds the runbook's lock now (null when free or never taken). */
+    /** Who holds the runbook's lock now (null when free or never taken; a holder whose run ended keeps it until the next run asks). */
     async runbookHolder(input: { runbook: string }): Promise<LockHolder | null> {
       try {
         return await temporal().workflow.getHandle(lockWorkflowId(input.runbook)).query(lockHolderQuery);

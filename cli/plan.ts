@@ -263,6 +263,8 @@ export async function failbackPlan(rb: Runbook, aws: AwsClients, client?: Client
     now.push(`database ${d.name}: writer ${dbIn(rb, d, standby)} in ${standby} is ${await state(standby, dbIn(rb, d, standby))}; old primary ${dbIn(rb, d, original)} in ${original} is ${await state(original, dbIn(rb, d, original))}`);
   }
   const steps: PlanStep[] = [
+    // A drill's failback runs under its drill, which holds the runbook.
+    ...(context.drill ? [] : [{ id: 'take-runbook', title: 'Take the runbook (one run at a time; a running drill fails back first)', actions: ["take the runbook's lock (refused while another real run holds it)", 'cancel a drill that holds it and wait for it to fail back'] }]),
     { id: 'assess', title: `Assess ${original} and the old primar${dbs.length === 1 ? 'y' : 'ies'}`, actions: dbs.map((d) => `${d.name}: is ${dbIn(rb, d, original)} there, fenced, still writable (split brain)?`) },
     {
       id: 'protect-old-primary',

@@ -174,7 +174,7 @@ describe('a failover run again after it failed past its promotion', () => {
     expect(first.type).toBe('PermissionDenied');
     expect(first.record.compensations?.join('\n')).toContain('continue with drover failover again (it resumes from the promotion)');
 
-    const second = await withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}-2`, args: [input(2)] }, (h) => h.result() as Promise<RunStatus>);
+    const second = await withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input(2)] }, (h) => h.result() as Promise<RunStatus>);
 
     expect(second.phase).toBe('completed');
     expect(second.steps.find((s) => s.id === 'preflight')?.notes).toContain(`${PG_SINGAPORE} was promoted by an earlier drover run: this failover resumes from there`);

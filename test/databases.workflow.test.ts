@@ -287,6 +287,7 @@ describe('Aurora global database', () => {
     expect(world.writer).toBe(STANDBY);
     expect(ok.phase).toBe('completed');
     expect(ok.steps.map((s) => [s.id, s.status, s.notes])).toEqual([
+      ['take-runbook', 'done', ['taken: no other run holds it']],
       ['fence', 'skipped', ['Aurora global switchover fences writes itself']],
       ['wait-lag-zero', 'skipped', ['SwitchoverGlobalCluster waits for the secondary to catch up (RPO 0)']],
       ['promote', 'done', ['SwitchoverGlobalCluster accepted']],
@@ -312,6 +313,7 @@ describe('Aurora global database', () => {
     expect(world.writer).toBe(STANDBY);
     expect(ok.phase).toBe('completed');
     expect(ok.steps.map((s) => [s.id, s.status, s.notes])).toEqual([
+      ['take-runbook', 'done', ['taken: no other run holds it']],
       ['fence', 'skipped', [`unplanned: ${PRIMARY} not contacted (assumed lost)`]],
       ['wait-lag-zero', 'skipped', ['unplanned: promoting with the lag last observed']],
       ['promote', 'done', ['FailoverGlobalCluster (AllowDataLoss) accepted']],

@@ -9,7 +9,7 @@ import { exec } from '../cli/main';
 import type { Report } from '../reports/report';
 import type { FailoverInput } from '../workflows/regionFailover';
 import { approveUpdate, rejectUpdate } from '../contracts/messages';
-import { lockHolderQuery, lockWorkflowId } from '../contracts/lock';
+import { acquireLockUpdate, lockHolderQuery, lockWorkflowId } from '../contracts/lock';
 import type { RunStatus } from '../contracts/run';
 import type { FailbackResult } from '../workflows/failback';
 import { captureIO, dbArn, describeTopology, emulatorConfig, eventually, onlyDatabase, refOf } from './harness/fixtures';
@@ -298,12 +298,12 @@ test('a drill and a real failover started within milliseconds: the runbook lock 
     expect(drill.endedAt).toBeLessThan(firstChange);
     const after = await describeTopology(rb, env.moto.endpoint);
     expect(after.weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
-    // Given back at the end: the lock is free for the failback.
-    expect(await env.client.workflow.getHandle(lockWorkflowId(rb.name)).query(lockHolderQuery)).toBeNull();
+    // The failover keeps the lock until it has ended; the next run finds it so and takes it.
+    expect(await env.client.workflow.getHandle(lockWorkflowId(rb.name)).query(lockHolderQuery)).toMatchObject({ workflowId: failoverId });
   });
 });
 
-test('a run terminated while it holds the runbook (never the way to stop one) does not keep it: the next run finds it closed and takes the lock', async () => {
+test('the lock passes only from a run that has ended (read by the lock, not claimed), accepts only drover runs of its runbook, and a lock no worker serves is reported at once', async () => {
   const { runbook: rb, taskQueue } = await env.seeded('ak-lock-stale', []);
   await env.withWorker(taskQueue, async () => {
     const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'real outage', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
@@ -311,13 +311,27 @@ test('a run terminated while it holds the runbook (never the way to stop one) do
     await eventually(async () => (await first.query<RunStatus>('status')).pendingGate, 'the first failover gate', 120_000);
     const lock = env.client.workflow.getHandle(lockWorkflowId(rb.name));
     expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: first.firstExecutionRunId, kind: 'failover', drill: false });
-    await first.terminate('the test stands for a terminate');
 
+    // Sent by hand (anyone who may send updates): a holder of another runbook is refused before it is recorded, and a
+    // well-formed claim by a run that is not running takes nothing from the live holder.
+    await expect(lock.executeUpdate(acquireLockUpdate, { args: [{ holder: { workflowId: 'failover-other', runId: 'r', kind: 'failover', drill: false } }] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/^acquire: a holder of ak-lock-stale-\S+ is a drover run of it/) } });
+    expect(await lock.executeUpdate(acquireLockUpdate, { args: [{ holder: { workflowId: `failback-${rb.name}`, runId: 'forged', kind: 'failback', drill: false } }] })).toEqual({ granted: false, heldBy: expect.objectContaining({ workflowId: `failover-${rb.name}` }) });
+
+    // Terminated (never the way to stop a run): the lock reads that it has ended and passes it to the next run.
+    await first.terminate('the test stands for a terminate');
     const second = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input] });
     await eventually(async () => (await second.query<RunStatus>('status')).pendingGate, 'the second failover gate', 120_000);
     expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: second.firstExecutionRunId, kind: 'failover', drill: false });
     await second.executeUpdate(rejectUpdate, { args: [{ gate: 'failover', approver: 'ic-priya', reason: 'test over' }] });
     await second.result().catch(() => undefined);
-    expect(await lock.query(lockHolderQuery)).toBeNull();
+
+    // A lock started where no worker of this deployment serves it: the next run is refused at once, saying how to clear it.
+    await lock.terminate('the test moves it');
+    await env.client.workflow.start('runbookLock', { taskQueue: `${taskQueue}-nobody`, workflowId: lockWorkflowId(rb.name), args: [{ displaced: [] }] });
+    const third = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input] });
+    const failed = await third.result().then(() => undefined, (e: { cause?: { type?: string; message?: string } }) => e.cause);
+    expect(failed?.type).toBe('InvalidState');
+    expect(failed?.message).toContain(`runs as runbookLock on task queue ${taskQueue}-nobody, not as runbookLock on ${taskQueue} where this worker serves it`);
+    await lock.terminate('the test is over');
   });
 });

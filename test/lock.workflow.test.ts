@@ -1,8 +1,8 @@
 /**
  * One run per runbook, through the runbook's lock (contracts/lock.ts): every top-level run takes it before it
- * changes anything and gives it back as it ends; a real run takes it from a drill, whose failover stops before its
- * next step; a run refused by it changes nothing. On the time-skipping test server with stub activities: the
- * stubs apply the lock workflow's own rule (`decideLock`) to one in-memory holder. The lock workflow itself, and a
+ * changes anything, and it passes on once that run has ended; a real run takes it from a drill, whose failover stops
+ * before its next step; a run refused by it changes nothing. On the time-skipping test server with stub activities:
+ * the stubs apply the lock workflow's own rule (`decideLock`) to one in-memory state. The lock workflow itself, and a
  * drill and a real failover started within milliseconds, run on the real dev server in test/drill.integration.test.ts.
  */
 import type { FailbackInput } from '../workflows/failback';
@@ -26,20 +26,48 @@ describe('a real run and the lock', () => {
   test('given a real failover holding the runbook, a failback is refused with the holder named: a typed RunbookBusy, nothing changed', async () => {
     const rb = runbook();
     const world = new StubWorld(rb, { failedOver: true });
-    world.lockHolder = holder('failover', `failover-${rb.name}`);
+    world.lock = { holder: holder('failover', `failover-${rb.name}`), displaced: [] };
     const input: FailbackInput = { runbookRef: refOf(rb), reason: 'workflow test', requestedBy: 'ic-test' };
     const f = await runFailure(withRun(env(), world, { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [input] }, (h) => h.result()));
 
     expect(f.type).toBe('RunbookBusy');
     expect(f.message).toBe(`a failover of ${rb.name} is running (failover-${rb.name}); one run per runbook at a time, so this failback changed nothing`);
     expect(world.mutations()).toEqual([]);
-    expect(world.lockHolder).toEqual(holder('failover', `failover-${rb.name}`));
+    expect(f.record.steps.find((s) => s.id === 'take-runbook')).toMatchObject({ status: 'failed' });
+    expect(world.lock.holder).toEqual(holder('failover', `failover-${rb.name}`));
   });
 
-  test('given a drill holding the runbook, a standalone promotion takes it, stops the drill and waits for it, promotes, and gives the lock back', async () => {
+  test('given a real failover holding the runbook that has ended without anyone taking it since, a failback takes it', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb, { failedOver: true });
+    world.lock = { holder: holder('failover', `failover-${rb.name}`), displaced: [] };
+    world.endedRuns.add(`failover-${rb.name}`);
+    const input: FailbackInput = { runbookRef: refOf(rb), reason: 'workflow test', requestedBy: 'ic-test' };
+    const done = await withRun(env(), world, { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>);
+
+    expect(done.phase).toBe('completed');
+    expect(done.steps[0]).toMatchObject({ id: 'take-runbook', status: 'done', notes: ['taken: no other run holds it'] });
+    expect(world.lock.holder?.workflowId).toBe(`failback-${rb.name}`);
+  });
+
+  test("given a failback whose acquire took the runbook from a drill but whose answer was lost, the retry is told of the drill again and stops it before any change", async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb, { failedOver: true });
+    world.lock = { holder: holder('drill', `drill-${rb.name}-1`), displaced: [] };
+    world.failAfterWhen('takeRunbook', (_i, nth) => (nth === 1 ? new Error('deadline exceeded') : undefined));
+    const input: FailbackInput = { runbookRef: refOf(rb), reason: 'workflow test', requestedBy: 'ic-test' };
+    const done = await withRun(env(), world, { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>);
+
+    expect(done.phase).toBe('completed');
+    expect(world.callsTo('takeRunbook')).toHaveLength(2);
+    expect(world.callsTo('preemptDrills')).toEqual([{ runbook: rb.name, drills: [`drill-${rb.name}-1`] }]);
+    expect(done.steps[0].notes).toEqual([`taken from drill-${rb.name}-1: cancelled, and failed back before this run changed anything`]);
+  });
+
+  test('given a drill holding the runbook, a standalone promotion takes it, stops the drill and waits for it, then promotes', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
-    world.lockHolder = holder('drill', `drill-${rb.name}-1`);
+    world.lock = { holder: holder('drill', `drill-${rb.name}-1`), displaced: [] };
     const input: PromoteInput = { runbookRef: refOf(rb), toRegion: STANDBY, mode: 'planned', reason: 'workflow test', requestedBy: 'ic-test' };
     const done = await withRun(env(), world, { workflowType: 'promoteReplica', workflowId: `promote-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>);
 
@@ -50,13 +78,15 @@ describe('a real run and the lock', () => {
     // The drill was stopped (and waited for) before the first change.
     const names = world.calls.map((c) => c.name);
     expect(names.indexOf('preemptDrills')).toBeLessThan(names.indexOf('fenceInstance'));
-    expect(world.lockHolder).toBeUndefined();
+    expect(done.steps.find((s) => s.id === 'take-runbook')?.notes).toEqual([`taken from drill-${rb.name}-1: cancelled, and failed back before this run changed anything`]);
+    // It keeps the lock until it has ended: the lock passes on when the next run finds it so.
+    expect(world.lock).toEqual({ holder: { workflowId: `promote-${rb.name}`, runId: done.runId, kind: 'promote', drill: false }, displaced: [`drill-${rb.name}-1`] });
   });
 
-  test("given a real failover, it takes the runbook in its first step, names the drill it stopped there, and gives the lock back at its end", async () => {
+  test('given a real failover, it takes the runbook in its first step and names the drill it stopped there', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
-    world.lockHolder = holder('drill', `drill-${rb.name}-2`);
+    world.lock = { holder: holder('drill', `drill-${rb.name}-2`), displaced: [] };
     const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'workflow test', requestedBy: 'ic-test' };
     const done = await withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>);
 
@@ -64,8 +94,7 @@ describe('a real run and the lock', () => {
     expect(done.steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled and failed back: drill-${rb.name}-2`]);
     // The failover's promotion is a child: its parent holds the lock, it takes none.
     expect(world.callsTo('takeRunbook').map((c) => (c.holder as LockHolder).workflowId)).toEqual([`failover-${rb.name}`]);
-    expect(world.releases()).toEqual([`failover-${rb.name}`]);
-    expect(world.lockHolder).toBeUndefined();
+    expect(world.lock.holder?.workflowId).toBe(`failover-${rb.name}`);
     expect(world.trafficOn(STANDBY)).toBe(100);
   });
 });
@@ -75,7 +104,7 @@ describe('a drill and the lock', () => {
     const rb = runbook();
     const world = new StubWorld(rb);
     // drillRefusals (visibility and describe) says yes: the lock is what refuses.
-    world.lockHolder = holder('failover', `failover-${rb.name}`);
+    world.lock = { holder: holder('failover', `failover-${rb.name}`), displaced: [] };
     const f = await runFailure<DrillResult>(withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, (h) => h.result()));
 
     expect(f.type).toBe('DrillRefused');
@@ -83,7 +112,7 @@ describe('a drill and the lock', () => {
     expect(f.record.refusals).toEqual([`a failover of ${rb.name} is running (failover-${rb.name}); one run per runbook at a time, so this drill changed nothing`]);
     expect(f.record.failover).toBeUndefined();
     expect(world.mutations()).toEqual([]);
-    expect(world.releases()).toEqual([]);
+    expect(world.lock.holder?.workflowId).toBe(`failover-${rb.name}`);
   });
 
   test("given a real run that takes the runbook while the drill's failover runs its preflight, the failover stops before its next step, the drill rolls back and ends cancelled, changing nothing", async () => {
@@ -94,7 +123,7 @@ describe('a drill and the lock', () => {
       withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, async (h) => {
         await preflight.reached;
         // A real failover asks for the runbook now: the lock's rule gives it the drill's place.
-        expect(world.takeLock(holder('failover', `failover-${rb.name}`))).toEqual({ granted: true, preempted: { workflowId: `drill-${rb.name}`, runId: expect.any(String), kind: 'drill', drill: true } });
+        expect(world.takeLock(holder('failover', `failover-${rb.name}`))).toEqual({ granted: true, drills: [`drill-${rb.name}`] });
         preflight.release();
         return h.result();
       }),
@@ -109,12 +138,11 @@ describe('a drill and the lock', () => {
     expect(steps.filter((s) => s.group === 'act').map((s) => [s.id, s.status])).toEqual([['scale-compute', 'skipped'], ['promote-database', 'skipped']]);
     expect(steps.find((s) => s.id === 'scale-compute')?.notes[0]).toMatch(/^not run: the drill no longer holds /);
     expect(world.mutations()).toEqual([]);
-    // The drill's release does not free what the real failover holds now.
-    expect(world.lockHolder?.workflowId).toBe(`failover-${rb.name}`);
+    expect(world.lock.holder?.workflowId).toBe(`failover-${rb.name}`);
     expect(world.trafficOn(PRIMARY)).toBe(100);
   });
 
-  test('given a drill that completes, it took the runbook before its failover, its children took none, and it gave the lock back', async () => {
+  test('given a drill that completes, it took the runbook before its failover, and its children took none', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
     const done = await withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, (h) => h.result() as Promise<DrillResult>);
@@ -123,7 +151,6 @@ describe('a drill and the lock', () => {
     expect(world.callsTo('takeRunbook').map((c) => c.holder)).toEqual([{ workflowId: `drill-${rb.name}`, runId: done.runId, kind: 'drill', drill: true }]);
     // Its failover checked the drill still held the runbook before each of its steps.
     expect(world.callsTo('runbookHolder').length).toBe((done.failover?.steps ?? []).filter((s) => s.status !== 'skipped' && s.status !== 'pending').length);
-    expect(world.releases()).toEqual([`drill-${rb.name}`]);
-    expect(world.lockHolder).toBeUndefined();
+    expect(world.lock.holder?.workflowId).toBe(`drill-${rb.name}`);
   });
 });

@@ -20,8 +20,7 @@ import { childStatus, failureMessage } from './failure';
 import { Notifier } from './notify';
 import { compensation, long, short } from './proxies';
 import { regionFailover } from './regionFailover';
-import { locksRunbook, releaseRunbook, takeRunbook } from './run';
-import type { LockHolder } from '../contracts/lock';
+import { locksRunbook, takeRunbook } from './run';
 import { drillQuery, type DrillPhase, type DrillResult } from '../contracts/run';
 
 import { trustedStart, type RunbookInput } from './trusted';
@@ -82,12 +81,10 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   trail?.record('run.start', { actor: { id: input.requestedBy, verified: false }, detail: `drill (${input.trigger}) of ${rb.name}`, after: { kind: 'drill', trigger: input.trigger } });
   trail?.flush();
   const link: { workflowId: string; autoApprove: boolean; locked?: boolean } = { workflowId: info.workflowId, autoApprove: rb.drills.autoApprove };
-  let lock: LockHolder | undefined;
   const reason = input.reason ?? `DR drill (${input.trigger}) of ${rb.name}`;
   const end = async (phase: DrillPhase, type?: string): Promise<DrillResult> => {
     result.phase = phase;
     result.endedAt = Date.now();
-    if (lock) await releaseRunbook(rb.name, lock);
     await notifier?.finished(result);
     trail?.record('run.end', { after: { phase, refusals: result.refusals, failure: result.failure, rollback: result.rollback, failoverId: result.failover ? result.failoverId : undefined, failbackId: result.failback ? result.failbackId : undefined } });
     const audit = { error: { message: '' } };
@@ -126,7 +123,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   if (refusals.length === 0) {
     try {
       if (locksRunbook()) {
-        lock = (await takeRunbook(rb.name, 'drill', true)).holder;
+        await takeRunbook(rb.name, 'drill', true);
         link.locked = true;
       }
     } catch (err) {

@@ -12,7 +12,7 @@ import { aboutDatabase, promoteEach } from './promoteEach';
 import type { RunStatus } from '../contracts/run';
 import { shiftProgressively } from './traffic';
 import type { RunbookInput } from './trusted';
-import { beginRun, locksRunbook, Run } from './run';
+import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
 import { untilAnswered } from './answered';
 
 /** A drill's failback retires what it replaces per `drills.retention` (default delete), not the database's own retention. */
@@ -73,6 +73,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const drillRetention = drill && patched(DRILL_RETENTION) ? rb.drills.retention : undefined;
   const retentionOf = (d: NamedDatabase) => drillRetention ?? d.retention;
 
+  // Since runbook-lock-v1 a run that is not a child takes the runbook first (its own step).
+  const locks = locksRunbook();
   const run = Run.open({
     rb,
     head: { kind: 'failback', mode: 'planned', fromRegion: standby, targetRegion: original, reason: input.reason, requestedBy: input.requestedBy },
@@ -80,6 +82,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     drill: drill?.workflowId,
     timeScale: scale,
     plan: [
+      ...(locks ? [TAKE_RUNBOOK_STEP] : []),
       { id: 'assess', title: single ? `Assess ${original} and the old primary ${ids(primaryId)}` : `Assess ${original} and the old primaries ${ids(primaryId)}` },
       { id: 'protect-old-primary', title: single ? `Fence, snapshot and retire the old primary (${retentionOf(dbs[0])})` : `Fence, snapshot and retire the old primaries (${drillRetention ?? 'each per its retention'})` },
       { id: 'reestablish-replication', title: single ? `Create replica ${ids(primaryId)} in ${original} from the current writer` : `Create replicas ${ids(primaryId)} in ${original} from the current writers` },
@@ -116,7 +119,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     // Who asked: verified here, before anything is done, when a gate forbids self-approval.
     if (gates.checksRequester()) await gates.start(GATES_OF.failback, input.options?.approvalTimeoutMs);
     // One run per runbook: its lock, taken before anything changes (a drill holding it is stopped first).
-    if (locksRunbook()) await run.exclusive('failback');
+    if (locks) await run.exclusive('failback');
 
     // 1. Assess the original region: reachable? each old primary there? still writable (split brain)?
     // A database whose replica was never promoted (a failover that stopped part-way) has nothing to fail back.

@@ -7,7 +7,7 @@ import { compensation, long, short } from './proxies';
 import { failureMessage, failureType } from './failure';
 import type { RunStatus } from '../contracts/run';
 import type { RunbookInput } from './trusted';
-import { beginRun, locksRunbook, Run } from './run';
+import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
 import { repointWriter } from './writer';
 import { standalonePromoteGate } from '../runbooks/approvers';
 
@@ -72,11 +72,14 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   const source = dbIn(rb, db, fromRegion);
   const aurora = db.engine === 'aurora-global';
   const fence = db.fence;
+  // Since runbook-lock-v1 a run that is not a child takes the runbook first (its own step).
+  const locks = locksRunbook();
   const run = Run.open({
     rb,
     head: { kind: 'promote', mode, fromRegion, targetRegion: toRegion, reason: input.reason, requestedBy: input.requestedBy },
     notifyAs: 'promote',
     plan: [
+      ...(locks ? [TAKE_RUNBOOK_STEP] : []),
       ...(gate ? [{ id: `gate:${gate}`, title: gate === 'promote' ? 'Approval: promote' : 'Approval: promote (the failover gate: the runbook has no promote gate)', gate: true }] : []),
       { id: 'fence', title: `Fence writes on ${source} (${fromRegion})` },
       { id: 'wait-lag-zero', title: `Wait for replica lag 0 on ${target}` },
@@ -139,7 +142,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     }
     // One run per runbook: its lock, taken before anything changes (a drill holding it is stopped first). A
     // failover's or failback's promotion is a child: its parent holds it.
-    if (locksRunbook()) await run.exclusive('promote');
+    if (locks) await run.exclusive('promote');
     if (gates && gate) {
       await gates.step(journal, gate, `${mode} promotion of ${target} in ${toRegion}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
     }

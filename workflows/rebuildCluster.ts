@@ -8,7 +8,7 @@ import { runTag } from '../contracts/ids';
 import { long, short } from './proxies';
 import type { ApplySummary, PlanSummary, RebuildRecord, RunStatus } from '../contracts/run';
 import type { RunbookInput } from './trusted';
-import { beginRun, locksRunbook, Run } from './run';
+import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
 
 export interface RebuildInput extends RunbookInput {
   /** The region whose EKS cluster is recreated from code. */
@@ -44,11 +44,14 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
   const cluster = rb.compute.clusters.find((c) => c.region === region);
   const hook = rb.rebuild?.redeploy;
   const record: RebuildRecord = { region, cluster: cluster?.name ?? '', force: input.force ?? false };
+  // Since runbook-lock-v1 a run that is not a child takes the runbook first (its own step).
+  const locks = locksRunbook();
   const run = Run.open({
     rb,
     head,
     notifyAs: 'rebuild',
     plan: [
+      ...(locks ? [TAKE_RUNBOOK_STEP] : []),
       { id: 'preflight', title: `Traffic is away from ${region}; the runbook can rebuild ${cluster?.name ?? 'its cluster'}` },
       ...(input.force ? [{ id: 'gate:rebuild-force', title: 'Approval: rebuild while traffic reaches the region', gate: true }] : []),
       { id: 'synthesize', title: 'Synthesize the cluster stack (CDK for Terraform)' },
@@ -73,7 +76,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     // Who asked: verified here, before anything is done, when a gate forbids self-approval.
     if (gates.checksRequester()) await gates.start(GATES_OF.rebuild, approvalTimeout);
     // One run per runbook: its lock, taken before anything changes (a drill holding it is stopped first).
-    if (locksRunbook()) await run.exclusive('rebuild');
+    if (locks) await run.exclusive('rebuild');
 
     // 1. Nothing is rebuilt under live traffic unless forced and approved.
     await journal.run('preflight', async () => {

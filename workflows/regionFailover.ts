@@ -122,9 +122,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     if (!drill) {
       if (patched(PREEMPT_DRILLS)) {
         await journal.run('preempt-drills', async () => {
-          const taken = locksRunbook() ? await takeRunbook(rb.name, 'failover', false) : undefined;
-          if (taken) run.holding(taken.holder);
-          const stopped = await long.preemptDrills({ runbook: rb.name, ...(taken?.preempted ? { drills: [taken.preempted] } : {}) });
+          const drills = locksRunbook() ? (await takeRunbook(rb.name, 'failover', false)).drills : [];
+          const stopped = await long.preemptDrills({ runbook: rb.name, ...(drills.length > 0 ? { drills } : {}) });
           journal.note('preempt-drills', stopped.length === 0 ? 'no drill running' : `cancelled and failed back: ${stopped.join(', ')}`);
         });
       } else journal.skip('preempt-drills', 'recorded before drills existed');

@@ -1,7 +1,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../contracts/failures';
 import { describeHolder, type LockHolder } from '../contracts/lock';
-import { compensation, long, short } from './proxies';
+import { long, short } from './proxies';
 import type { Runbook } from '../runbooks/schema';
 import { AuditTrail, drainQuietly } from './audit';
 import { Gates, type GateContext } from './gates';
@@ -61,10 +61,14 @@ export interface RunOpening {
 }
 
 /**
- * Patch: a run that is not a child takes its runbook's lock (contracts/lock.ts) before it changes anything, and
- * gives it back as it ends. Histories from before it took none.
+ * Patch: a run that is not a child takes its runbook's lock (contracts/lock.ts) before it changes anything; the lock
+ * passes on once the run has ended. Histories from before it took none.
  */
 export const RUNBOOK_LOCK = 'runbook-lock-v1';
+
+/** The step in which a failback, a standalone promotion or a rebuild takes the runbook (a failover: preempt-drills). */
+export const TAKE_RUNBOOK = 'take-runbook';
+export const TAKE_RUNBOOK_STEP = { id: TAKE_RUNBOOK, title: 'Take the runbook (one run at a time; a running drill fails back first)' };
 
 /**
  * Whether this run takes its runbook's lock: not a child (its parent holds it), not recorded before the lock
@@ -76,29 +80,23 @@ export function locksRunbook(): boolean {
 }
 
 /**
- * Take the runbook's lock for this run (`kind`, a drill or not); call only when `locksRunbook()`. Refused (another real run, or a drill asking while anything runs): a typed
- * failure, nothing changed. Returns the holder, and the drill it took the lock from (which the caller stops).
+ * Take the runbook's lock for this run (`kind`, a drill or not); call only when `locksRunbook()`. Refused (another
+ * real run, or a drill asking while anything runs): a typed failure, nothing changed. Returns the drills the lock
+ * was taken from (the caller stops those still running before it changes anything). There is no release: the
+ * lock passes from a run once that run has ended (the lock reads it), so no one can free it by asking.
  */
-export async function takeRunbook(runbook: string, kind: string, drill: boolean): Promise<{ holder: LockHolder; preempted?: string }> {
+export async function takeRunbook(runbook: string, kind: string, drill: boolean): Promise<{ drills: string[] }> {
   const info = workflowInfo();
   const holder: LockHolder = { workflowId: info.workflowId, runId: info.runId, kind, drill };
   const answer = await short.takeRunbook({ runbook, holder });
   if (!answer.granted) {
     throw ApplicationFailure.create({ type: FailureType.RunbookBusy, message: `${describeHolder(answer.heldBy, runbook)}; one run per runbook at a time, so this ${drill ? 'drill' : kind} changed nothing`, nonRetryable: true });
   }
-  return { holder, preempted: answer.preempted?.workflowId };
-}
-
-/** Give the runbook's lock back (never cancelled; a release that fails is harmless: the next run finds this one closed). */
-export async function releaseRunbook(runbook: string, holder: LockHolder): Promise<void> {
-  await CancellationScope.nonCancellable(() => compensation.releaseRunbook({ runbook, holder })).catch(() => undefined);
+  return { drills: answer.drills };
 }
 
 /** A run in progress: what it records to, asks, and shows. */
 export class Run {
-  /** The runbook's lock, while this run holds it. */
-  private lock?: LockHolder;
-
   private constructor(
     readonly trail: AuditTrail | undefined,
     readonly notifier: Notifier | undefined,
@@ -142,25 +140,16 @@ export class Run {
   }
 
   /**
-   * Take the runbook for this run (`takeRunbook`; call only when `locksRunbook()`): refused, a typed failure; granted over a drill, the drill is
-   * cancelled and this waits until it has failed back and closed, so only one run changes the runbook's resources
-   * at a time. Returns the drill stopped, if any.
+   * Step `take-runbook` (call only when `locksRunbook()`): take the runbook's lock (`takeRunbook`); granted over
+   * drills, each still running is cancelled and this waits until it has failed back and closed, so only one run
+   * changes the runbook's resources at a time.
    */
-  async exclusive(kind: string): Promise<string | undefined> {
-    const taken = await takeRunbook(this.status.runbook, kind, false);
-    this.lock = taken.holder;
-    if (taken.preempted) await long.preemptDrills({ runbook: this.status.runbook, drills: [taken.preempted] });
-    return taken.preempted;
-  }
-
-  /** Hold the lock a run took itself (a failover takes it in its preempt-drills step). */
-  holding(holder: LockHolder): void {
-    this.lock = holder;
-  }
-
-  private async letGo(held: LockHolder): Promise<void> {
-    this.lock = undefined;
-    await releaseRunbook(this.status.runbook, held);
+  async exclusive(kind: string): Promise<void> {
+    await this.journal.run(TAKE_RUNBOOK, async () => {
+      const { drills } = await takeRunbook(this.status.runbook, kind, false);
+      const stopped = drills.length > 0 ? await long.preemptDrills({ runbook: this.status.runbook, drills }) : [];
+      this.journal.note(TAKE_RUNBOOK, stopped.length === 0 ? 'taken: no other run holds it' : `taken from ${stopped.join(', ')}: cancelled, and failed back before this run changed anything`);
+    });
   }
 
   /**
@@ -170,7 +159,6 @@ export class Run {
   async complete(end: { target?: string; after: Record<string, unknown> }, notified?: Partial<RunStatus>): Promise<RunStatus> {
     const status = this.status;
     status.phase = 'completed';
-    if (this.lock) await this.letGo(this.lock);
     await this.notifier?.finished(notified ? { ...status, ...notified } : status);
     this.trail?.record('run.end', end.target ? { target: end.target, after: end.after } : { after: end.after });
     try {
@@ -208,7 +196,6 @@ export class Run {
       if (opts.inMessage && status.compensations.length > 0) status.error.message += `; compensation: ${status.compensations.join('; ')}`;
     }
     opts.settle?.();
-    if (this.lock) await this.letGo(this.lock);
     await notifier?.finished(status);
     trail?.record('run.end', { after: { phase: status.phase, error: status.error, ...(opts.compensations ? { compensations: status.compensations } : {}) } });
     status.audit = await drainQuietly(trail, status);

@@ -8,7 +8,7 @@ import type { FenceState } from '../../activities/dblifecycle';
 import { databasesOf, dbIn } from '../../runbooks/databases';
 import type { Runbook } from '../../runbooks/schema';
 import { testRunbooks } from './fixtures';
-import { decideLock, sameRun, type AcquireArgs, type LockAnswer, type LockHolder } from '../../contracts/lock';
+import { decideLock, type AcquireArgs, type LockAnswer, type LockHolder, type LockState } from '../../contracts/lock';
 
 /**
  * A stub world for the workflow tests: plain activity functions over a small in-memory model of one
@@ -52,8 +52,10 @@ export class StubWorld {
   readonly calls: Call[] = [];
   private readonly holds = new Map<string, { nth: number; reached: () => void; released: Promise<void> }>();
   private readonly lateFailures = new Map<string, Fail>();
-  /** Who holds the runbook's lock (the real lock workflow's rule, contracts/lock.ts, over one in-memory holder). */
-  lockHolder: LockHolder | undefined;
+  /** The runbook's lock (the real lock workflow's rule, contracts/lock.ts, over one in-memory state). */
+  lock: LockState = { displaced: [] };
+  /** Runs (workflow ids) that have ended, as the lock reads them: a holder among them is passed over. */
+  readonly endedRuns = new Set<string>();
   /** Instances carrying drover's fence tag now. */
   private readonly fenced = new Set<string>();
   /** Breaches a soak reports: given the region soaked and its share of weighted traffic at the time. */
@@ -150,14 +152,14 @@ export class StubWorld {
 
   /** Another run (not one of this world's workflows) asks for the runbook's lock: the lock's own rule answers. */
   takeLock(holder: LockHolder): LockAnswer {
-    const decided = decideLock(this.lockHolder, { holder });
-    this.lockHolder = decided.holder;
-    return decided.answer;
+    return this.decideLock({ holder });
   }
 
-  /** The runs that gave the runbook's lock back (asked to), in order. */
-  releases(): string[] {
-    return this.callsTo('releaseRunbook').map((c) => (c.holder as LockHolder).workflowId);
+  private decideLock(ask: AcquireArgs): LockAnswer {
+    const held = this.lock.holder;
+    const decided = decideLock(this.lock, ask, held === undefined || !this.endedRuns.has(held.workflowId));
+    this.lock = decided.state;
+    return decided.answer;
   }
 
   /** The names of the calls that changed something, in order. */
@@ -220,17 +222,8 @@ export class StubWorld {
         stsRegions: [this.standby],
       })),
       preemptDrills: record('preemptDrills', (input: { drills?: string[] }) => input.drills ?? []),
-      takeRunbook: record('takeRunbook', (input: AcquireArgs) => {
-        const decided = decideLock(this.lockHolder, input);
-        this.lockHolder = decided.holder;
-        return decided.answer;
-      }),
-      releaseRunbook: record('releaseRunbook', (input: { holder: LockHolder }) => {
-        if (!sameRun(this.lockHolder, input.holder)) return false;
-        this.lockHolder = undefined;
-        return true;
-      }),
-      runbookHolder: record('runbookHolder', () => this.lockHolder ?? null),
+      takeRunbook: record('takeRunbook', (input: AcquireArgs) => this.decideLock(input)),
+      runbookHolder: record('runbookHolder', () => this.lock.holder ?? null),
       // A drill's refusal checks (window, cooldown, another run): none here (they have their own tests).
       drillRefusals: record('drillRefusals', () => []),
       // Preflight and reads.
