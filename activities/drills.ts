@@ -1,10 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { ScheduleNotFoundError, WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import ms from 'ms';
 import type { DrillWindow, Runbook, Weekday } from '../runbooks/schema';
-import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, RUN_KINDS, runWorkflowId, WORKFLOW_TYPES, type ListedKind } from '../contracts/ids';
-import { acquireLockUpdate, LOCK_WORKFLOW_TYPE, lockHolderQuery, lockWorkflowId, type AcquireArgs, type LockAnswer, type LockHolder } from '../contracts/lock';
+import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, RUN_KINDS, runWorkflowId } from '../contracts/ids';
+import { acquireLockUpdate, kindOfWorkflowType, LOCK_WORKFLOW_TYPE, lockHolderQuery, lockWorkflowId, type AcquireArgs, type LockAnswer, type LockHolder } from '../contracts/lock';
 import { FailureType } from '../contracts/failures';
 
 const DAY_MS = 86_400_000;
@@ -111,11 +112,12 @@ export function createDrillActivities(temporal: () => Client) {
 
   return {
     /**
-     * Take the runbook's lock for run `holder` (contracts/lock.ts). Idempotent: a retried call by the holder is
-     * granted again. A lock that runs where this deployment's workers do not serve it (another task queue, or
-     * another workflow type under its id) would never answer: refused at once, saying how to clear it.
+     * Take the runbook's lock for the run `workflowId` (contracts/lock.ts; the lock reads who that is). Idempotent: a
+     * retried call is granted again. Refused at once (typed): a lock that runs where this deployment's workers do
+     * not serve it (another task queue, or another workflow type under its id) would never answer; a run the lock
+     * does not recognise as a running drover run of the runbook may not hold it.
      */
-    async takeRunbook(input: { runbook: string; holder: LockHolder }): Promise<LockAnswer> {
+    async takeRunbook(input: { runbook: string; workflowId: string }): Promise<LockAnswer> {
       const taskQueue = Context.current().info.taskQueue;
       const id = lockWorkflowId(input.runbook);
       const lock = await temporal().workflow.getHandle(id).describe().catch((e: unknown) => {
@@ -129,27 +131,38 @@ export function createDrillActivities(temporal: () => Client) {
           message: `the lock of ${input.runbook} (${id}) runs as ${lock.type} on task queue ${lock.taskQueue}, not as ${LOCK_WORKFLOW_TYPE} on ${taskQueue} where this worker serves it: no drover worker answers it. Once no run of ${input.runbook} is running, terminate it (temporal workflow terminate --workflow-id ${id}); the next run starts it again`,
         });
       }
-      return askLock(input.runbook, { holder: input.holder }, taskQueue);
+      try {
+        return await askLock(input.runbook, { workflowId: input.workflowId }, taskQueue);
+      } catch (e) {
+        // The lock refused who asks (not a running drover run of the runbook): asking again would not change that.
+        if (e instanceof WorkflowUpdateFailedError) throw ApplicationFailure.create({ type: FailureType.InvalidState, nonRetryable: true, message: `the lock of ${input.runbook} refused ${input.workflowId}: ${(e.cause as Error | undefined)?.message ?? e.message}` });
+        throw e;
+      }
     },
 
     /**
-     * Whether `holder`'s run is still a running drover run of `runbook` on `taskQueue` (the lock asks, before it
-     * passes from that holder to another run). The workflow id's current run: a reset run, or the same failover
-     * run again, is the same holder. A workflow of another type or task queue under that id is no holder.
+     * The current run of `workflowId` as a holder of `runbook`'s lock: running, on `taskQueue`, of a drover run's
+     * workflow type (its kind, and whether it is a drill, come from that type), and started for `runbook` (its
+     * input names it). Null for anything else: ended, gone, another workflow under that id, another runbook's run.
+     * The lock asks this about whoever asks for it and about its holder before it refuses anyone.
      */
-    async runIsLive(input: { holder: LockHolder; runbook: string; taskQueue: string }): Promise<boolean> {
+    async runOf(input: { workflowId: string; runbook: string; taskQueue: string }): Promise<LockHolder | null> {
+      const client = temporal();
       let d;
       try {
-        d = await temporal().workflow.getHandle(input.holder.workflowId).describe();
+        d = await client.workflow.getHandle(input.workflowId).describe();
       } catch (e) {
-        if (e instanceof WorkflowNotFoundError) return false;
+        if (e instanceof WorkflowNotFoundError) return null;
         throw e;
       }
-      if (d.status.name !== 'RUNNING' || d.taskQueue !== input.taskQueue) return false;
-      if (d.type !== WORKFLOW_TYPES[input.holder.kind as ListedKind]) return false;
-      // A drill's memo names its runbook (drills the CLI or a schedule started carry it).
-      const named = d.memo?.[MEMO_RUNBOOK];
-      return !(input.holder.drill && named !== undefined && named !== input.runbook);
+      const kind = kindOfWorkflowType(d.type);
+      if (d.status.name !== 'RUNNING' || d.taskQueue !== input.taskQueue || !kind) return null;
+      const page = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: input.workflowId, runId: d.runId }, maximumPageSize: 1 });
+      const started = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+      const [arg] = await decodeArrayFromPayloads(client.options.loadedDataConverter, started?.input?.payloads);
+      const named = arg as { runbookRef?: { name?: unknown }; runbook?: { name?: unknown } } | undefined;
+      if ((named?.runbookRef?.name ?? named?.runbook?.name) !== input.runbook) return null;
+      return { workflowId: input.workflowId, runId: d.runId, kind, drill: kind === DRILL_WORKFLOW_TYPE };
     },
 
     /** Who holds the runbook's lock now (null when free or never taken; a holder whose run ended keeps it until the next run asks). */

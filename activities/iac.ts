@@ -9,6 +9,7 @@ import { refusedDestroys, summarizePlan, uncovered, type ReadPlan, type ShowJson
 import { inActivity } from './wait';
 
 import type { ApplySummary, PlanSummary } from '../contracts/run';
+import type { Runbook } from '../runbooks/schema';
 
 /** Heartbeat details. */
 export interface IacProgress {
@@ -22,6 +23,11 @@ export interface IacProgress {
 
 export interface IacPlanInput {
   dir: string;
+  /**
+   * How the stack in `dir` was synthesized: a worker that does not have `dir` (another host, another pod since the
+   * plan) synthesizes it again from this (activities/index.ts); without it, a missing directory is an invalid stack.
+   */
+  stack?: StackSource;
   binary?: string;
   /** Globs (picomatch, `[` literal) of addresses the plan may delete or replace. */
   allowDestroy: string[];
@@ -30,10 +36,22 @@ export interface IacPlanInput {
 
 export interface IacApplyInput {
   dir: string;
+  /**
+   * How the stack in `dir` was synthesized: a worker that does not have `dir` (another host, another pod since the
+   * plan) synthesizes it again from this (activities/index.ts); without it, a missing directory is an invalid stack.
+   */
+  stack?: StackSource;
   binary?: string;
   approved: PlanSummary;
   allowDestroy: string[];
   timeoutMs: number;
+}
+
+/** What `synthesizeCluster` made a stack from: the same input gives the same stack (CDK for Terraform is deterministic). */
+export interface StackSource {
+  runbook: Runbook;
+  region: string;
+  runTag: string;
 }
 
 export interface IacDeps {

@@ -6,7 +6,9 @@ import { createDbLifecycleActivities } from './dblifecycle';
 import { createDrillActivities } from './drills';
 import { createEksActivities } from './eks';
 import { createHealthActivities } from './health';
-import { createIacActivities, type IacDeps } from './iac';
+import fs from 'node:fs';
+import { createIacActivities, type IacApplyInput, type IacDeps, type IacPlanInput, type StackSource } from './iac';
+import type { ApplySummary, PlanSummary } from '../contracts/run';
 import { createRdsActivities } from './rds';
 import { createRebuildActivities, type StackVariant } from './rebuild';
 import { createRoute53Activities } from './route53';
@@ -34,6 +36,19 @@ export interface ActivityDeps {
 
 /** Every drover activity, built over injected AWS clients. Workflows import this as a type only. */
 export function createActivities(deps: ActivityDeps) {
+  const rebuild = createRebuildActivities({ eks: deps.aws.eks, variant: deps.iac?.variant, home: deps.iac?.home, awsProviderVersion: deps.iac?.awsProviderVersion });
+  const iac = createIacActivities({ binary: deps.iac?.binary ?? runbookBinaryOnly, env: deps.iac?.env });
+  /**
+   * A plan or apply on a worker that does not hold the stack's directory (the run's plan was made on another host,
+   * or by a pod since replaced): the stack is synthesized again here from the same input, into this worker's own
+   * directory. Its state is wherever the runbook's backend keeps it, which for several workers must be S3
+   * (`drover worker --production` refuses a rebuild runbook with a local backend).
+   */
+  const onThisWorker = async <I extends { dir: string; stack?: StackSource }>(input: I): Promise<{ input: I; resynthesized?: string }> => {
+    if (!input.stack || fs.existsSync(input.dir)) return { input };
+    const out = await rebuild.synthesizeCluster(input.stack);
+    return { input: { ...input, dir: out.dir }, resynthesized: out.dir };
+  };
   return {
     ...createRoute53Activities(() => deps.aws.route53()),
     ...createRdsActivities(deps.aws.rds, deps.aws.cloudwatch),
@@ -43,8 +58,18 @@ export function createActivities(deps: ActivityDeps) {
     ...createAuroraActivities(deps.aws.rds),
     ...createDrillActivities(deps.temporal),
     ...createAuditActivities({ s3: deps.aws.s3 }),
-    ...createRebuildActivities({ eks: deps.aws.eks, variant: deps.iac?.variant, home: deps.iac?.home, awsProviderVersion: deps.iac?.awsProviderVersion }),
-    ...createIacActivities({ binary: deps.iac?.binary ?? runbookBinaryOnly, env: deps.iac?.env }),
+    ...rebuild,
+    ...iac,
+    async iacPlan(input: IacPlanInput): Promise<PlanSummary> {
+      const here = await onThisWorker(input);
+      const plan = await iac.iacPlan(here.input);
+      return here.resynthesized ? { ...plan, resynthesized: here.resynthesized } : plan;
+    },
+    async iacApply(input: IacApplyInput): Promise<ApplySummary> {
+      const here = await onThisWorker(input);
+      const applied = await iac.iacApply(here.input);
+      return here.resynthesized ? { ...applied, resynthesized: here.resynthesized } : applied;
+    },
     ...createIdentityActivities({ sts: deps.aws.sts, regions: deps.stsRegions }),
     ...createNotifyActivities(deps.aws.sns),
     ...createRunbookActivities(deps.runbooks),

@@ -1,11 +1,16 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
+import { iacTaskQueue } from '../contracts/ids';
 import { createActivities, type ActivityDeps } from '../activities';
 import { workerLogFunction } from './worker-log';
 import { resolveTofu } from '../tools/tofu';
 
 /** The workflow interceptor modules every worker and bundle includes (the failure type on the worker's log). */
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/log-interceptors')];
+
+/** Which task queues a worker serves: its runs' queue (workflows and AWS activities), the IaC lane, or both. */
+export type WorkerQueues = 'all' | 'core' | 'iac';
 
 export interface WorkerSetup {
   address: string;
@@ -15,30 +20,88 @@ export interface WorkerSetup {
   deps: Omit<ActivityDeps, 'temporal'>;
   /** A prebuilt workflow bundle (production and tests); without it the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Default all: one process serves both. A deployment may run the IaC lane on workers of its own (`iac`). */
+  queues?: WorkerQueues;
+  /**
+   * How long a stopping worker lets running activities finish before it cancels them. The runs' queue: every
+   * activity there resumes on another worker (waits keep their deadline, AWS calls are idempotent), so 30 s by
+   * default. The IaC lane: an OpenTofu apply or a redeploy hook cancelled mid-way is interrupted (SIGINT, then
+   * SIGKILL), so as long as the longest a runbook allows (`iacShutdownGrace`).
+   */
+  shutdownGrace?: Duration;
+  iacShutdownGrace?: Duration;
+  /** How many IaC activities (OpenTofu runs, redeploy hooks) one worker runs at once; default 1. */
+  iacConcurrency?: number;
+}
+
+/** A drover worker process: the workers for the queues it serves, run and stopped together. */
+export interface DroverWorker {
+  /** The runs' worker (workflows and AWS activities), when it serves that queue. */
+  worker?: Worker;
+  workers: Worker[];
+  run(): Promise<void>;
+  /** Run every worker until `until` settles (a promise, or a function started once they run). */
+  runUntil<R>(until: Promise<R> | (() => Promise<R>)): Promise<R>;
+  /** Stop polling; running activities get their grace (the process exits once every worker has stopped). */
+  shutdown(): void;
+  close(): Promise<void>;
 }
 
 /** Create a drover worker: every workflow, and the activities built over the given AWS clients and the tools it injects. */
-export async function createWorker(setup: WorkerSetup): Promise<{ worker: Worker; close(): Promise<void> }> {
+export async function createWorker(setup: WorkerSetup): Promise<DroverWorker> {
   const connection = await NativeConnection.connect({ address: setup.address });
   // The drill activities read other runs through a client of their own.
   const clientConnection = await Connection.connect({ address: setup.address });
   const client = new Client({ connection: clientConnection, namespace: setup.namespace ?? 'default' });
-  const worker = await Worker.create({
-    connection,
-    namespace: setup.namespace ?? 'default',
-    taskQueue: setup.taskQueue,
-    activities: createActivities({ ...setup.deps, iac: { ...setup.deps.iac, binary: setup.deps.iac?.binary ?? resolveTofu }, temporal: () => client }),
-    // A prebuilt bundle carries the interceptor module itself (workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES).
-    ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
-  });
+  const activities = createActivities({ ...setup.deps, iac: { ...setup.deps.iac, binary: setup.deps.iac?.binary ?? resolveTofu }, temporal: () => client });
+  const queues = setup.queues ?? 'all';
+  const namespace = setup.namespace ?? 'default';
+  const workers: Worker[] = [];
+  let worker: Worker | undefined;
+  if (queues !== 'iac') {
+    worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue: setup.taskQueue,
+      activities,
+      shutdownGraceTime: setup.shutdownGrace ?? '30s',
+      // A prebuilt bundle carries the interceptor module itself (workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES).
+      ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
+    });
+    workers.push(worker);
+  }
+  if (queues !== 'core') workers.push(await Worker.create(iacWorkerOptions(connection, namespace, setup.taskQueue, activities, setup)));
   return {
     worker,
+    workers,
+    run: async () => {
+      await Promise.all(workers.map((w) => w.run()));
+    },
+    runUntil: <R>(until: Promise<R> | (() => Promise<R>)) => workers.reduce<() => Promise<R>>((inner, w) => () => w.runUntil(inner), typeof until === 'function' ? until : () => until)(),
+    shutdown: () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    },
     close: async () => {
       await clientConnection.close();
       await connection.close();
     },
   };
 }
+
+/** The IaC lane's worker: activities only, `iacConcurrency` at a time, a shutdown grace as long as an apply. */
+export function iacWorkerOptions(connection: NativeConnection, namespace: string, taskQueue: string, activities: WorkerOptions['activities'], setup: Pick<WorkerSetup, 'iacShutdownGrace' | 'iacConcurrency'> = {}): WorkerOptions {
+  return {
+    connection,
+    namespace,
+    taskQueue: iacTaskQueue(taskQueue),
+    activities,
+    maxConcurrentActivityTaskExecutions: setup.iacConcurrency ?? 1,
+    shutdownGraceTime: setup.iacShutdownGrace ?? DEFAULT_IAC_GRACE,
+  };
+}
+
+/** The IaC lane's default grace: a rebuild's default OpenTofu timeout (60 m) and the 30 s tofu gets to stop. */
+export const DEFAULT_IAC_GRACE = '61m';
 
 /**
  * Log only warnings and errors from the Temporal runtime (DROVER_LOG_LEVEL overrides), expected refusals as one

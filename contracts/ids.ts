@@ -12,6 +12,14 @@ export function runWorkflowId(kind: RunKind, runbook: string): string {
   return `${kind}-${runbook}`;
 }
 
+/**
+ * The IaC lane of a deployment's task queue: cluster synthesis, OpenTofu plans and applies and the redeploy hook run
+ * there (`drover worker --queues iac|all`), few at a time and with a long shutdown grace (docs/operations.md).
+ */
+export function iacTaskQueue(taskQueue: string): string {
+  return `${taskQueue}-iac`;
+}
+
 /** The workflow type of drills, and the memo key that names a drill's runbook (visibility lists filter on it). */
 export const DRILL_WORKFLOW_TYPE = 'drill';
 export const MEMO_RUNBOOK = 'runbook';

@@ -6,7 +6,7 @@
  * docs advise against for business logic). Pure: the workflow, the activities and the tests share it.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import { DRILL_WORKFLOW_TYPE, RUN_KINDS, runWorkflowId } from './ids';
+import { WORKFLOW_TYPES } from './ids';
 
 /** A run that holds, or asks for, a runbook's lock. Its identity is its workflow id: Temporal runs at most one execution of an id at a time. */
 export interface LockHolder {
@@ -19,8 +19,9 @@ export interface LockHolder {
   drill: boolean;
 }
 
+/** Who asks: the lock reads the rest (kind, drill, run, runbook) from Temporal, never from the message. */
 export interface AcquireArgs {
-  holder: LockHolder;
+  workflowId: string;
 }
 
 /**
@@ -55,46 +56,49 @@ export const acquireLockUpdate = defineUpdate<LockAnswer, [AcquireArgs]>('acquir
 export const lockHolderQuery = defineQuery<LockHolder | null>('holder');
 
 /**
- * What the lock answers `ask` while it keeps `state`; `holderLive` says whether the current holder's run is still
- * a running drover run (read by the lock itself, never taken from the asker). Free, the asker itself (a retried
- * acquire, a run of the same workflow id), or a holder whose run has ended: granted. A drill gives way to a real
- * run. Anything else: refused, naming the holder.
+ * What the lock answers `asker` (read from Temporal: a running drover run of the runbook) while it keeps `state`,
+ * whose holder the lock has just read again (undefined: free, or its run has ended or is no holder). Free, or the
+ * asker's own workflow id (a retried acquire, a reset run, the same failover run again): granted. A drill gives way
+ * to a real run. Anything else: refused, naming the holder.
  */
-export function decideLock(state: LockState, ask: AcquireArgs, holderLive: boolean): { answer: LockAnswer; state: LockState } {
+export function decideLock(state: LockState, asker: LockHolder): { answer: LockAnswer; state: LockState } {
   const held = state.holder;
-  const real = !ask.holder.drill;
-  const drills = (displaced: string[]) => (real ? displaced : []);
-  if (!held || held.workflowId === ask.holder.workflowId || !holderLive) {
-    return { answer: { granted: true, drills: drills(state.displaced) }, state: { holder: ask.holder, displaced: state.displaced } };
+  const real = !asker.drill;
+  if (!held || held.workflowId === asker.workflowId) {
+    return { answer: { granted: true, drills: real ? state.displaced : [] }, state: { holder: asker, displaced: state.displaced } };
   }
   if (held.drill && real) {
     const displaced = [...state.displaced.filter((id) => id !== held.workflowId), held.workflowId].slice(-DISPLACED_KEPT);
-    return { answer: { granted: true, drills: displaced }, state: { holder: ask.holder, displaced } };
+    return { answer: { granted: true, drills: displaced }, state: { holder: asker, displaced } };
   }
   return { answer: { granted: false, heldBy: held }, state };
 }
 
-/** Whether `value` is shaped as a holder. */
+/** Whether `value` is shaped as a holder (what the lock carries over when it continues as new). */
 export function isLockHolder(value: unknown): value is LockHolder {
   const h = value as LockHolder;
   return !!h && typeof h === 'object' && typeof h.workflowId === 'string' && h.workflowId !== '' && typeof h.runId === 'string' && h.runId !== '' && typeof h.kind === 'string' && typeof h.drill === 'boolean';
 }
 
-/**
- * Whether `value` may hold `runbook`'s lock: a real run under its own workflow id (`failback-apnakart`), or a drill
- * of the runbook (`drill-apnakart-…`). The lock refuses anything else before it is recorded.
- */
-export function mayHold(value: unknown, runbook: string): value is LockHolder {
-  if (!isLockHolder(value)) return false;
-  if (value.drill) return value.kind === DRILL_WORKFLOW_TYPE && value.workflowId.startsWith(`drill-${runbook}-`);
-  return (RUN_KINDS as readonly string[]).includes(value.kind) && value.workflowId === runWorkflowId(value.kind as (typeof RUN_KINDS)[number], runbook);
+/** Whether `value` is an acquire's argument (the lock refuses anything else before it is recorded). */
+export function isAcquireArgs(value: unknown): value is AcquireArgs {
+  const a = value as AcquireArgs;
+  return !!a && typeof a === 'object' && typeof a.workflowId === 'string' && a.workflowId !== '' && a.workflowId.length <= 1000;
 }
 
-/** The state a lock starts with: what it carried over (continue-as-new), when well formed; else empty. */
-export function lockStateFrom(value: unknown, runbook: string): LockState {
+/**
+ * The state a lock starts with: what it carried over (continue-as-new), when well formed; else empty. A holder
+ * carried over is read again before it refuses anyone, so a forged start argument holds nothing.
+ */
+export function lockStateFrom(value: unknown): LockState {
   const s = value as Partial<LockState> | undefined;
   const displaced = Array.isArray(s?.displaced) ? s.displaced.filter((id): id is string => typeof id === 'string').slice(-DISPLACED_KEPT) : [];
-  return { ...(mayHold(s?.holder, runbook) ? { holder: s.holder } : {}), displaced };
+  return { ...(isLockHolder(s?.holder) ? { holder: s.holder } : {}), displaced };
+}
+
+/** The kind of run a drover workflow type is (a lock's holder is one of these), by the CLI's names. */
+export function kindOfWorkflowType(type: string): string | undefined {
+  return Object.entries(WORKFLOW_TYPES).find(([, t]) => t === type)?.[0];
 }
 
 /** How a refusal reads: "a failback of apnakart is running (failback-apnakart)". */

@@ -137,6 +137,8 @@ export interface PlanSummary {
   planFile: string;
   planSha256: string;
   noChanges: boolean;
+  /** The stack's directory was not on the worker that planned: it was synthesized again there (deterministic, same run tag). */
+  resynthesized?: string;
 }
 
 export interface ApplySummary {
@@ -146,6 +148,8 @@ export interface ApplySummary {
   alreadyApplied: boolean;
   replanned: boolean;
   durationMs: number;
+  /** The stack's directory was not on the worker that applied: it was synthesized again there, and the plan made again. */
+  resynthesized?: string;
 }
 
 export type DrillPhase = 'checking' | 'failing-over' | 'failing-back' | 'rolling-back' | 'completed' | 'failed' | 'cancelled' | 'refused';

@@ -416,6 +416,7 @@ describe('a trail that cannot be written', () => {
 
     expect([type, record.phase, record.error]).toEqual(['Validation', 'failed', { type: 'Validation', message: `the audit trail could not be written: ${tooLong(trailFile(dir, record))}` }]);
     expect(record.steps.map((st) => [st.id, st.status])).toEqual([
+      ['take-runbook', 'done'],
       ['fence', 'done'],
       ['wait-lag-zero', 'done'],
       ['promote', 'done'],

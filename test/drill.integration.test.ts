@@ -303,7 +303,7 @@ test('a drill and a real failover started within milliseconds: the runbook lock 
   });
 });
 
-test('the lock passes only from a run that has ended (read by the lock, not claimed), accepts only drover runs of its runbook, and a lock no worker serves is reported at once', async () => {
+test('the lock passes only from a run that has ended (read by the lock, not claimed), holds only running drover runs of its runbook (read, not claimed), and a lock no worker serves is reported at once', async () => {
   const { runbook: rb, taskQueue } = await env.seeded('ak-lock-stale', []);
   await env.withWorker(taskQueue, async () => {
     const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'real outage', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
@@ -312,10 +312,14 @@ test('the lock passes only from a run that has ended (read by the lock, not clai
     const lock = env.client.workflow.getHandle(lockWorkflowId(rb.name));
     expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: first.firstExecutionRunId, kind: 'failover', drill: false });
 
-    // Sent by hand (anyone who may send updates): a holder of another runbook is refused before it is recorded, and a
-    // well-formed claim by a run that is not running takes nothing from the live holder.
-    await expect(lock.executeUpdate(acquireLockUpdate, { args: [{ holder: { workflowId: 'failover-other', runId: 'r', kind: 'failover', drill: false } }] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/^acquire: a holder of ak-lock-stale-\S+ is a drover run of it/) } });
-    expect(await lock.executeUpdate(acquireLockUpdate, { args: [{ holder: { workflowId: `failback-${rb.name}`, runId: 'forged', kind: 'failback', drill: false } }] })).toEqual({ granted: false, heldBy: expect.objectContaining({ workflowId: `failover-${rb.name}` }) });
+    // Sent by hand (anyone who may send updates): a malformed ask is refused before it is recorded; an ask for a run
+    // that is not running (or not a drover run of this runbook) is refused by the lock, which reads who asks; the
+    // live holder asking again changes nothing.
+    await expect(lock.executeUpdate(acquireLockUpdate, { args: [{ holder: 'me' } as unknown as { workflowId: string }] })).rejects.toMatchObject({ cause: { message: 'acquire: expected { workflowId } of the run that asks' } });
+    await expect(lock.executeUpdate(acquireLockUpdate, { args: [{ workflowId: `failback-${rb.name}` }] })).rejects.toMatchObject({ cause: { message: `failback-${rb.name} is not a running drover run of ${rb.name} on task queue ${taskQueue}: it may not hold the runbook` } });
+    await expect(lock.executeUpdate(acquireLockUpdate, { args: [{ workflowId: lockWorkflowId(rb.name) }] })).rejects.toMatchObject({ cause: { message: expect.stringContaining('is not a running drover run') } });
+    expect(await lock.executeUpdate(acquireLockUpdate, { args: [{ workflowId: `failover-${rb.name}` }] })).toEqual({ granted: true, drills: [] });
+    expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: first.firstExecutionRunId, kind: 'failover', drill: false });
 
     // Terminated (never the way to stop a run): the lock reads that it has ended and passes it to the next run.
     await first.terminate('the test stands for a terminate');

@@ -550,6 +550,8 @@ const ROWS: Row[] = [
       expect(rendered(r.out, watched.runId)).toEqual([
         `promote ${rb.runbook.name}: ${PRIMARY} -> ${STANDBY} (planned), requested by ic-test: ${REASON}`,
         `run ${id} / <run>   phase: running   traffic on ${STANDBY}: 0%`,
+        '  ✓ Take the runbook (one run at a time; a running drill fails back first) +<t> <d>',
+        '      taken: no other run holds it',
         `  ✓ Fence writes on ${db.primary.identifier} (${PRIMARY}) +<t> <d>`,
         `      ${db.primary.identifier} was already fenced`,
         `  ✓ Wait for replica lag 0 on ${db.replica.identifier} +<t> <d>`,

@@ -1,71 +1,54 @@
 /**
- * The runbook lock's rule (contracts/lock.ts), the one the lock workflow applies to each acquire in order, and the
- * holders it accepts.
+ * The runbook lock's rule (contracts/lock.ts), the one the lock workflow applies to each acquire in order, once it
+ * has read who asks and whether its holder still runs; and what it carries over and accepts.
  */
-import { decideLock, describeHolder, DISPLACED_KEPT, lockStateFrom, mayHold, type LockHolder, type LockState } from '../contracts/lock';
+import { decideLock, describeHolder, DISPLACED_KEPT, isAcquireArgs, kindOfWorkflowType, lockStateFrom, type LockHolder, type LockState } from '../contracts/lock';
 
 const RB = 'ak';
 const run = (kind: string, workflowId = kind === 'drill' ? `drill-${RB}-1` : `${kind}-${RB}`, runId = `r-${workflowId}`): LockHolder => ({ workflowId, runId, kind, drill: kind === 'drill' });
 const free: LockState = { displaced: [] };
 const held = (h: LockHolder, displaced: string[] = []): LockState => ({ holder: h, displaced });
 
-test('a free lock goes to whoever asks, drill or not', () => {
-  expect(decideLock(free, { holder: run('drill') }, true)).toEqual({ answer: { granted: true, drills: [] }, state: held(run('drill')) });
-  expect(decideLock(free, { holder: run('failback') }, true)).toEqual({ answer: { granted: true, drills: [] }, state: held(run('failback')) });
+test('a free lock (never taken, or its holder read as ended) goes to whoever asks, drill or not', () => {
+  expect(decideLock(free, run('drill'))).toEqual({ answer: { granted: true, drills: [] }, state: held(run('drill')) });
+  expect(decideLock(free, run('failback'))).toEqual({ answer: { granted: true, drills: [] }, state: held(run('failback')) });
 });
 
 test('the holder asking again (a retried activity, a reset run, the same failover run again) is granted: its identity is its workflow id', () => {
   const h = run('failover');
-  expect(decideLock(held(h), { holder: { ...h } }, true).answer).toEqual({ granted: true, drills: [] });
+  expect(decideLock(held(h), { ...h }).answer).toEqual({ granted: true, drills: [] });
   const again = run('failover', `failover-${RB}`, 'r-next');
-  expect(decideLock(held(h), { holder: again }, true)).toEqual({ answer: { granted: true, drills: [] }, state: held(again) });
+  expect(decideLock(held(h), again)).toEqual({ answer: { granted: true, drills: [] }, state: held(again) });
 });
 
-test('a real run takes the lock from a live drill and is told to stop it; a drill never takes it from a live drill or real run', () => {
+test('a real run takes the lock from a running drill and is told to stop it; a drill never takes it from a running drill or real run', () => {
   const drill = run('drill');
-  expect(decideLock(held(drill), { holder: run('rebuild') }, true)).toEqual({ answer: { granted: true, drills: [drill.workflowId] }, state: held(run('rebuild'), [drill.workflowId]) });
-  expect(decideLock(held(drill), { holder: run('drill', `drill-${RB}-2`) }, true)).toEqual({ answer: { granted: false, heldBy: drill }, state: held(drill) });
-  expect(decideLock(held(run('promote')), { holder: run('drill', `drill-${RB}-2`) }, true).answer).toEqual({ granted: false, heldBy: run('promote') });
+  expect(decideLock(held(drill), run('rebuild'))).toEqual({ answer: { granted: true, drills: [drill.workflowId] }, state: held(run('rebuild'), [drill.workflowId]) });
+  expect(decideLock(held(drill), run('drill', `drill-${RB}-2`))).toEqual({ answer: { granted: false, heldBy: drill }, state: held(drill) });
+  expect(decideLock(held(run('promote')), run('drill', `drill-${RB}-2`)).answer).toEqual({ granted: false, heldBy: run('promote') });
+  expect(decideLock(held(run('failover')), run('failback')).answer).toEqual({ granted: false, heldBy: run('failover') });
 });
 
 test('the drills a real run displaced are named to every later real run (a retried acquire, a run after one cancelled while it waited), never to a drill', () => {
   const state = held(run('failover'), [`drill-${RB}-1`]);
-  // The failover's acquire retried after it was applied: the drill is named again.
-  expect(decideLock(state, { holder: run('failover') }, true).answer).toEqual({ granted: true, drills: [`drill-${RB}-1`] });
-  // The failover ended (cancelled while it waited for the drill): the next real run is told too.
-  expect(decideLock(state, { holder: run('failback') }, false).answer).toEqual({ granted: true, drills: [`drill-${RB}-1`] });
-  expect(decideLock(state, { holder: run('drill', `drill-${RB}-3`) }, false).answer).toEqual({ granted: true, drills: [] });
+  expect(decideLock(state, run('failover')).answer).toEqual({ granted: true, drills: [`drill-${RB}-1`] });
+  // The failover has ended (the lock read it so): the next real run is told too, a drill is not.
+  expect(decideLock({ ...state, holder: undefined }, run('failback')).answer).toEqual({ granted: true, drills: [`drill-${RB}-1`] });
+  expect(decideLock({ ...state, holder: undefined }, run('drill', `drill-${RB}-3`)).answer).toEqual({ granted: true, drills: [] });
   // Bounded: the oldest are forgotten.
   let many: LockState = free;
-  for (let i = 0; i < DISPLACED_KEPT + 3; i++) many = decideLock(decideLock(many, { holder: run('drill', `drill-${RB}-${i}`) }, false).state, { holder: run('failover') }, true).state;
+  for (let i = 0; i < DISPLACED_KEPT + 3; i++) many = decideLock(decideLock({ ...many, holder: undefined }, run('drill', `drill-${RB}-${i}`)).state, run('failover')).state;
   expect(many.displaced).toHaveLength(DISPLACED_KEPT);
   expect(many.displaced.at(-1)).toBe(`drill-${RB}-${DISPLACED_KEPT + 2}`);
 });
 
-test('a real run never takes it from a live real run; from one that has ended (the lock read it), anyone does', () => {
-  const h = held(run('failover'));
-  expect(decideLock(h, { holder: run('failback') }, true).answer).toEqual({ granted: false, heldBy: run('failover') });
-  expect(decideLock(h, { holder: run('failback') }, false)).toEqual({ answer: { granted: true, drills: [] }, state: held(run('failback')) });
-  expect(decideLock(h, { holder: run('drill') }, false).answer.granted).toBe(true);
-});
-
-test('only a drover run of the runbook may hold it: a real run under its own id, a drill under the runbook prefix', () => {
-  expect(mayHold(run('failover'), RB)).toBe(true);
-  expect(mayHold(run('drill', `drill-${RB}-20261204T010203Z`), RB)).toBe(true);
-  for (const bad of [
-    undefined,
-    'failover-ak',
-    { workflowId: '', runId: 'r', kind: 'failover', drill: false },
-    run('failover', 'failover-other'),
-    run('failover', `failback-${RB}`),
-    { ...run('failover'), kind: 'exfiltrate' },
-    run('drill', `drill-other-1`),
-    { ...run('drill'), kind: 'failover' },
-  ]) {
-    expect(mayHold(bad, RB)).toBe(false);
-  }
-  expect(lockStateFrom({ holder: run('failover', 'failover-other'), displaced: ['drill-ak-1', 7] }, RB)).toEqual({ displaced: ['drill-ak-1'] });
-  expect(lockStateFrom(undefined, RB)).toEqual(free);
+test('an acquire names only who asks; the kind of a holder comes from its workflow type; a carried state keeps only what is well formed', () => {
+  expect(isAcquireArgs({ workflowId: 'failover-ak' })).toBe(true);
+  for (const bad of [undefined, null, 'failover-ak', { workflowId: '' }, { workflowId: 7 }, { workflowId: 'x'.repeat(1001) }]) expect(isAcquireArgs(bad)).toBe(false);
+  expect([kindOfWorkflowType('regionFailover'), kindOfWorkflowType('drill'), kindOfWorkflowType('rebuildCluster'), kindOfWorkflowType('runbookLock'), kindOfWorkflowType('evil')]).toEqual(['failover', 'drill', 'rebuild', undefined, undefined]);
+  expect(lockStateFrom({ holder: { workflowId: 'failover-ak' }, displaced: ['drill-ak-1', 7] })).toEqual({ displaced: ['drill-ak-1'] });
+  expect(lockStateFrom({ holder: run('failover'), displaced: [] })).toEqual(held(run('failover')));
+  expect(lockStateFrom(undefined)).toEqual(free);
 });
 
 test('refusals name the holder', () => {

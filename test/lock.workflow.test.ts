@@ -73,14 +73,14 @@ describe('a real run and the lock', () => {
 
     expect(done.phase).toBe('completed');
     const took = world.callsTo('takeRunbook');
-    expect(took).toEqual([{ runbook: rb.name, holder: { workflowId: `promote-${rb.name}`, runId: done.runId, kind: 'promote', drill: false } }]);
+    expect(took).toEqual([{ runbook: rb.name, workflowId: `promote-${rb.name}` }]);
     expect(world.callsTo('preemptDrills')).toEqual([{ runbook: rb.name, drills: [`drill-${rb.name}-1`] }]);
     // The drill was stopped (and waited for) before the first change.
     const names = world.calls.map((c) => c.name);
     expect(names.indexOf('preemptDrills')).toBeLessThan(names.indexOf('fenceInstance'));
     expect(done.steps.find((s) => s.id === 'take-runbook')?.notes).toEqual([`taken from drill-${rb.name}-1: cancelled, and failed back before this run changed anything`]);
     // It keeps the lock until it has ended: the lock passes on when the next run finds it so.
-    expect(world.lock).toEqual({ holder: { workflowId: `promote-${rb.name}`, runId: done.runId, kind: 'promote', drill: false }, displaced: [`drill-${rb.name}-1`] });
+    expect(world.lock).toEqual({ holder: { workflowId: `promote-${rb.name}`, runId: `run-of-promote-${rb.name}`, kind: 'promote', drill: false }, displaced: [`drill-${rb.name}-1`] });
   });
 
   test('given a real failover, it takes the runbook in its first step and names the drill it stopped there', async () => {
@@ -93,7 +93,7 @@ describe('a real run and the lock', () => {
     expect(done.phase).toBe('completed');
     expect(done.steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled and failed back: drill-${rb.name}-2`]);
     // The failover's promotion is a child: its parent holds the lock, it takes none.
-    expect(world.callsTo('takeRunbook').map((c) => (c.holder as LockHolder).workflowId)).toEqual([`failover-${rb.name}`]);
+    expect(world.callsTo('takeRunbook').map((c) => c.workflowId)).toEqual([`failover-${rb.name}`]);
     expect(world.lock.holder?.workflowId).toBe(`failover-${rb.name}`);
     expect(world.trafficOn(STANDBY)).toBe(100);
   });
@@ -148,7 +148,7 @@ describe('a drill and the lock', () => {
     const done = await withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, (h) => h.result() as Promise<DrillResult>);
 
     expect(done.phase).toBe('completed');
-    expect(world.callsTo('takeRunbook').map((c) => c.holder)).toEqual([{ workflowId: `drill-${rb.name}`, runId: done.runId, kind: 'drill', drill: true }]);
+    expect(world.callsTo('takeRunbook')).toEqual([{ runbook: rb.name, workflowId: `drill-${rb.name}` }]);
     // Its failover checked the drill still held the runbook before each of its steps.
     expect(world.callsTo('runbookHolder').length).toBe((done.failover?.steps ?? []).filter((s) => s.status !== 'skipped' && s.status !== 'pending').length);
     expect(world.lock.holder?.workflowId).toBe(`drill-${rb.name}`);

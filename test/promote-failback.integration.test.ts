@@ -403,14 +403,15 @@ describe('drover failover --plan', () => {
       expect.arrayContaining([
         `  traffic: api.${zone} (weighted) ${PRIMARY} 0 / ${STANDBY} 100`,
         `  database main: writer ${db.replica.identifier} in ${STANDBY} is available, a writer (standalone); old primary ${db.primary.identifier} in ${PRIMARY} is available, a writer (standalone)`,
-        '  2. Fence, snapshot and retire the old primary',
+        '  1. Take the runbook (one run at a time; a running drill fails back first)',
+        '  3. Fence, snapshot and retire the old primary',
         `       main: fence with apnakart-db-fence, final snapshot, then keep it renamed ${db.primary.identifier}-old-<time> (tagged; it keeps costing until deleted)`,
         `       main: ${db.primary.identifier} replicating from ${db.replica.identifier}, then lag within 30.0s`,
         '       skipped: gate failback is not in approvals.gates',
         `       api.${zone} (weighted) ${STANDBY} 90 / ${PRIMARY} 10`,
       ]),
     );
-    expect(out[out.length - 1]).toMatch(/^estimated RTO: 6m00s excluding approval waits \(soaks only: no completed full-time failback of this runbook to measure the other steps on\); not estimated: assess, /);
+    expect(out[out.length - 1]).toMatch(/^estimated RTO: 6m00s excluding approval waits \(soaks only: no completed full-time failback of this runbook to measure the other steps on\); not estimated: take-runbook, assess, /);
   });
 
   test('a --to that is not the standby region is refused (exit 2) before anything is read', async () => {

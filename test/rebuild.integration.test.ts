@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EKS } from '@aws-sdk/client-eks';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { exec } from '../cli/main';
 import { ensureTofu } from '../tools/tofu';
 import type { RunStatus } from '../contracts/run';
@@ -21,6 +22,11 @@ import { captureIO, emulatorConfig, eventually, MOTO_ACCOUNT } from './harness/f
 import { runOutcome, useCli } from './harness/drills';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { startInterposer, type Interposer } from './harness/interpose';
+import { createWorker } from '../cli/worker';
+import { createAwsClients } from '../aws/clients';
+import { testRunbooks, workflowBundle } from './harness/fixtures';
+import { testTemporalAddress, testTempDir } from './harness/servers';
+import { waitFor } from './harness/wait';
 
 jest.setTimeout(600_000);
 
@@ -165,9 +171,12 @@ test('given traffic away from the standby region, a rebuild plans, waits for the
       const done = await outcome(id);
       expect(done.phase).toBe('completed');
       expect(done.steps.map((s) => `${s.id}:${s.status}`)).toEqual([
-        'preflight:done', 'synthesize:done', 'plan:done', 'gate:rebuild-plan:done', 'apply:done', 'wait-active:done', 'redeploy:done', 'verify:done',
+        'take-runbook:done', 'preflight:done', 'synthesize:done', 'plan:done', 'gate:rebuild-plan:done', 'apply:done', 'wait-active:done', 'redeploy:done', 'verify:done',
       ]);
       expect(done.rebuild?.apply?.applied.length).toBe(plan?.add);
+      // `DROVER_RECORD_HISTORIES=<dir> npx jest test/rebuild.integration.test.ts -t 'second rebuild'` records this run
+      // for the replay tests (test/histories/index.json names it with its workflow id).
+      if (process.env.DROVER_RECORD_HISTORIES) fs.writeFileSync(path.join(process.env.DROVER_RECORD_HISTORIES, 'rebuild-lock-iac-lane.json'), historyToJSON(await env.client.workflow.getHandle(id, done.runId).fetchHistory()));
       // The cluster came back, as the stack defines it, and the run waited for and verified that one.
       await provided.released;
       const back = (await eks.describeCluster({ name: cluster.name })).cluster;
@@ -219,7 +228,7 @@ test('given traffic on the primary region, a rebuild is refused (exit 3) before 
       expect(await exec(['rebuild', file, '--region', PRIMARY, '--reason', 'try it live'], refused)).toBe(3);
       expect(refused.all()).toMatch(/traffic still reaches ap-south-1: .*sends 100% to ap-south-1/);
       const first = await outcome(`rebuild-${rb.name}`);
-      expect(first.steps.filter((s) => s.status !== 'pending').map((s) => s.id)).toEqual(['preflight']);
+      expect(first.steps.filter((s) => s.status !== 'pending').map((s) => s.id)).toEqual(['take-runbook', 'preflight']);
       expect(fs.existsSync(path.join(home, 'iac', rb.name))).toBe(false);
 
       const forced = captureIO();
@@ -238,6 +247,96 @@ test('given traffic on the primary region, a rebuild is refused (exit 3) before 
     env.config(),
     iac(),
   );
+});
+
+test('given a rebuild planned on one worker whose pod is then replaced, another worker (its own home, no stack directory) synthesizes the stack again and applies the approved plan against the shared state', async () => {
+  // The state is shared (what the S3 backend gives several workers; here one directory both use), the homes are not.
+  const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-shared-state-'));
+  const homes = [fs.mkdtempSync(path.join(os.tmpdir(), 'drover-worker-a-')), fs.mkdtempSync(path.join(os.tmpdir(), 'drover-worker-b-'))];
+  const set = rebuildable(['true']).map(([at, value]): [Array<string | number>, unknown] => (at[0] === 'rebuild' ? [at, { ...(value as object), backend: { type: 'local', dir: shared } }] : [at, value]));
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-rebuild-moved', set);
+  const cluster = rb.compute.clusters.find((c) => c.region === STANDBY)!;
+  await deleteCluster(STANDBY, cluster.name);
+  const stateFile = path.join(shared, 'terraform.tfstate');
+  const provided = interposer.intercept({
+    what: "the wait's first DescribeCluster",
+    match: async (req) => req.operation === 'DescribeCluster' && req.region === STANDBY && (await env.client.workflow.getHandle(`rebuild-${rb.name}`).query<RunStatus>('status')).currentStep === 'wait-active',
+    before: () => createAsApplied(stateFile, STANDBY),
+  });
+  useCli(env.moto.endpoint, taskQueue);
+  const onWorker = (home: string, fn: () => Promise<void>) => env.withWorker(taskQueue, fn, emulatorConfig(interposer.endpoint), { iac: { variant: 'terraform-data', home: () => home } });
+  const id = `rebuild-${rb.name}`;
+
+  // Worker A synthesizes and plans; the run waits at the plan gate when A goes away.
+  let planned: RunStatus | undefined;
+  await onWorker(homes[0], async () => {
+    expect(await exec(['rebuild', file, '--region', STANDBY, '--reason', 'lost control plane', '--detach'], captureIO())).toBe(0);
+    planned = await eventually(async () => {
+      const st = await env.client.workflow.getHandle(id).query<RunStatus>('status');
+      return st.pendingGate ? st : undefined;
+    }, 'the plan gate', 300_000);
+  });
+  expect(planned?.rebuild?.stack?.dir.startsWith(homes[0])).toBe(true);
+  // The replaced pod's disk goes with it.
+  fs.rmSync(homes[0], { recursive: true, force: true });
+
+  // Worker B never had the directory: it synthesizes the stack again under its own home, re-plans and applies.
+  await onWorker(homes[1], async () => {
+    expect(await exec(['approve', id, '--gate', 'rebuild-plan', '--as', 'ic-priya'], captureIO())).toBe(0);
+    const done = await outcome(id);
+    expect(done.phase).toBe('completed');
+    const apply = done.steps.find((s) => s.id === 'apply');
+    expect(apply?.notes).toEqual([
+      expect.stringMatching(new RegExp(`^synthesized again on this worker \\(the stack's directory was on another\\): ${homes[1]}/`)),
+      `${planned?.rebuild?.plan?.add} resources applied (re-planned after a retry, within the approved changes)`,
+    ]);
+    await provided.released;
+    expect((await eksIn(STANDBY).describeCluster({ name: cluster.name })).cluster?.status).toBe('ACTIVE');
+  });
+  expect(appliedInputs(stateFile).has('cluster')).toBe(true);
+});
+
+test("given drover's own worker stopped (SIGTERM) while the redeploy hook runs on its IaC lane, the hook runs to its end within the grace, its result is recorded, and the next worker completes the run", async () => {
+  const marker = path.join(testTempDir('graceful-'), 'hook.log');
+  // A hook that takes a while, and says when it started and ended: cancelled, it would never write its end.
+  const hook = ['sh', '-c', `echo start >> ${marker}; sleep 3; echo end >> ${marker}; echo redeployed`];
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-rebuild-graceful', rebuildable(hook).map(([at, v]): [Array<string | number>, unknown] => [at, at[0] === 'approvals' ? ['failover', 'failback'] : v]));
+  const cluster = rb.compute.clusters.find((c) => c.region === STANDBY)!;
+  await deleteCluster(STANDBY, cluster.name);
+  const provided = interposer.intercept({
+    what: "the wait's first DescribeCluster",
+    match: async (req) => req.operation === 'DescribeCluster' && req.region === STANDBY && (await env.client.workflow.getHandle(`rebuild-${rb.name}`).query<RunStatus>('status')).currentStep === 'wait-active',
+    before: () => createAsApplied(path.join(home, 'iac-state', rb.name, STANDBY, 'terraform.tfstate'), STANDBY),
+  });
+  useCli(env.moto.endpoint, taskQueue);
+  const id = `rebuild-${rb.name}`;
+  const drover = await createWorker({
+    address: testTemporalAddress(),
+    taskQueue,
+    deps: { aws: createAwsClients(emulatorConfig(interposer.endpoint)), runbooks: testRunbooks, iac: { variant: 'terraform-data', home: () => home } },
+    workflowBundle: await workflowBundle(),
+    iacShutdownGrace: '2m',
+  });
+  const running = drover.run();
+  try {
+    expect(await exec(['rebuild', file, '--region', STANDBY, '--reason', 'lost control plane', '--detach'], captureIO())).toBe(0);
+    await waitFor(async () => fs.existsSync(marker), { what: 'the redeploy hook to start', timeoutMs: 300_000 });
+  } finally {
+    drover.shutdown(); // what SIGTERM does in `drover worker`
+    await running;
+    await drover.close();
+  }
+  // The worker stopped only after the hook had finished (never interrupted), and reported its result.
+  expect(fs.readFileSync(marker, 'utf8')).toBe('start\nend\n');
+  await env.withWorker(taskQueue, async () => {
+    const done = await outcome(id);
+    expect(done.phase).toBe('completed');
+    expect(done.steps.find((s) => s.id === 'redeploy')?.status).toBe('done');
+    expect(done.rebuild?.redeploy?.outputTail).toEqual(['redeployed']);
+  }, emulatorConfig(interposer.endpoint), iac());
+  await provided.released;
+  // Run once: the next worker did not run it again.
+  expect(fs.readFileSync(marker, 'utf8')).toBe('start\nend\n');
 });
 
 test('given bad input, drover rebuild exits 2 with a path-qualified message and starts nothing', async () => {

@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE } from '../contracts/failures';
 
@@ -6,11 +6,12 @@ import { NON_RETRYABLE } from '../contracts/failures';
  * Short AWS reads and writes: retried with backoff for transient errors, never for typed ones, for at most
  * 30 minutes in all (a region that stays impaired ends the step instead of holding the run open forever).
  */
-export const short = proxyActivities<Activities>({
+const SHORT: ActivityOptions = {
   startToCloseTimeout: '1m',
   scheduleToCloseTimeout: '30m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
-});
+};
+export const short = proxyActivities<Activities>(SHORT);
 
 /** Reads that must give up after a few tries, so an unreachable region becomes an answer, not a hang. */
 export const probe = proxyActivities<Activities>({
@@ -24,12 +25,21 @@ export const probe = proxyActivities<Activities>({
  * its absolute deadline across attempts (activities/wait.ts); the schedule-to-close bounds the retries of a step
  * that keeps failing for reasons drover does not recognise.
  */
-export const long = proxyActivities<Activities>({
+const LONG: ActivityOptions = {
   startToCloseTimeout: '7h',
   scheduleToCloseTimeout: '12h',
   heartbeatTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
-});
+};
+export const long = proxyActivities<Activities>(LONG);
+
+/**
+ * The `short` and `long` proxies on another task queue: the IaC lane (`<task queue>-iac`), where OpenTofu and the
+ * redeploy hook run on workers of their own, a few at a time, with a shutdown grace as long as an apply.
+ */
+export function onQueue(taskQueue: string): { short: typeof short; long: typeof long } {
+  return { short: proxyActivities<Activities>({ ...SHORT, taskQueue }), long: proxyActivities<Activities>({ ...LONG, taskQueue }) };
+}
 
 /** Notifications: a few tries within a minute, then given up (and recorded), so a broken topic never holds a run. */
 export const notifications = proxyActivities<Activities>({

@@ -1,14 +1,17 @@
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
 import type { Gates } from './gates';
 import { GATES_OF } from '../runbooks/approvers';
 import { type RequesterIdentity } from '../contracts/identity';
-import { runTag } from '../contracts/ids';
-import { long, short } from './proxies';
+import { iacTaskQueue, runTag } from '../contracts/ids';
+import { long, onQueue, short } from './proxies';
 import type { ApplySummary, PlanSummary, RebuildRecord, RunStatus } from '../contracts/run';
 import type { RunbookInput } from './trusted';
 import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
+
+/** Patch: synthesis, OpenTofu and the redeploy hook run on the IaC lane, `<task queue>-iac`. */
+const IAC_QUEUE = 'iac-queue-v1';
 
 export interface RebuildInput extends RunbookInput {
   /** The region whose EKS cluster is recreated from code. */
@@ -100,16 +103,22 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     const c = cluster as NonNullable<typeof cluster>;
 
     // 2. Synthesize and plan; a plan destroying anything the runbook does not allow stops here.
+    // Since iac-queue-v1 synthesis, OpenTofu and the redeploy hook run on the IaC lane (its own workers, few at a time,
+    // a shutdown grace as long as an apply); before it, on the run's own task queue.
+    const lane = patched(IAC_QUEUE) ? onQueue(iacTaskQueue(info.taskQueue)) : { short, long };
+    // What the stack is made from: a plan or apply on a worker without its directory synthesizes it again from this.
+    const stackSource = { runbook: rb, region, runTag: runTag(info.runId) };
     const stack = await journal.run('synthesize', async () => {
-      const out = await short.synthesizeCluster({ runbook: rb, region, runTag: runTag(info.runId) });
+      const out = await lane.short.synthesizeCluster(stackSource);
       record.stack = { dir: out.dir, variant: out.variant, resources: out.resources.length };
       journal.note('synthesize', `${out.stackName}: ${out.resources.length} resources (${out.variant} stack) in ${out.dir}`);
       return out;
     });
     const plan = await journal.run('plan', async () => {
-      const p = await long.iacPlan({ dir: stack.dir, binary: settings.binary, allowDestroy: settings.allowDestroy, timeoutMs: settings.timeout });
+      const p = await lane.long.iacPlan({ dir: stack.dir, stack: stackSource, binary: settings.binary, allowDestroy: settings.allowDestroy, timeoutMs: settings.timeout });
       record.plan = p;
       journal.note('plan', describePlan(p));
+      if (p.resynthesized) journal.note('plan', `synthesized again on this worker (the stack's directory was on another): ${p.resynthesized}`);
       return p;
     });
 
@@ -118,8 +127,9 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
 
     // 4. Apply exactly the approved plan.
     const applied: ApplySummary = await journal.run('apply', async () => {
-      const a = await long.iacApply({ dir: stack.dir, binary: settings.binary, approved: plan, allowDestroy: settings.allowDestroy, timeoutMs: settings.timeout });
+      const a = await lane.long.iacApply({ dir: stack.dir, stack: stackSource, binary: settings.binary, approved: plan, allowDestroy: settings.allowDestroy, timeoutMs: settings.timeout });
       record.apply = a;
+      if (a.resynthesized) journal.note('apply', `synthesized again on this worker (the stack's directory was on another): ${a.resynthesized}`);
       journal.note('apply', a.alreadyApplied ? 'already applied (a retry found nothing left to change)' : `${a.applied.length} resources applied${a.replanned ? ' (re-planned after a retry, within the approved changes)' : ''}`);
       trail?.record('iac.apply', { target: `eks:${region}:${c.name}`, before: { add: plan.add, change: plan.change, destroy: plan.destroy, planSha256: plan.planSha256 }, after: { applied: a.applied, alreadyApplied: a.alreadyApplied } });
       trail?.flush();
@@ -137,7 +147,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     if (!hook) journal.skip('redeploy', 'the runbook configures no redeploy hook');
     else {
       await journal.run('redeploy', async () => {
-        const r = await long.runRedeployHook({ runbook: rb, region, cluster: c.name, runTag: runTag(info.runId), command: hook.command, timeoutMs: hook.timeout });
+        const r = await lane.long.runRedeployHook({ runbook: rb, region, cluster: c.name, runTag: runTag(info.runId), command: hook.command, timeoutMs: hook.timeout });
         record.redeploy = { exitCode: r.exitCode, durationMs: r.durationMs, outputTail: r.outputTail };
         journal.note('redeploy', `exit ${r.exitCode} after ${Math.round(r.durationMs / 1000)}s${r.outputTail.length ? `: ${r.outputTail[r.outputTail.length - 1]}` : ''}`);
       });

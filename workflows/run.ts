@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../contracts/failures';
-import { describeHolder, type LockHolder } from '../contracts/lock';
+import { describeHolder } from '../contracts/lock';
 import { long, short } from './proxies';
 import type { Runbook } from '../runbooks/schema';
 import { AuditTrail, drainQuietly } from './audit';
@@ -86,9 +86,7 @@ export function locksRunbook(): boolean {
  * lock passes from a run once that run has ended (the lock reads it), so no one can free it by asking.
  */
 export async function takeRunbook(runbook: string, kind: string, drill: boolean): Promise<{ drills: string[] }> {
-  const info = workflowInfo();
-  const holder: LockHolder = { workflowId: info.workflowId, runId: info.runId, kind, drill };
-  const answer = await short.takeRunbook({ runbook, holder });
+  const answer = await short.takeRunbook({ runbook, workflowId: workflowInfo().workflowId });
   if (!answer.granted) {
     throw ApplicationFailure.create({ type: FailureType.RunbookBusy, message: `${describeHolder(answer.heldBy, runbook)}; one run per runbook at a time, so this ${drill ? 'drill' : kind} changed nothing`, nonRetryable: true });
   }

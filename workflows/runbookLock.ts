@@ -1,9 +1,9 @@
-import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { NON_RETRYABLE } from '../contracts/failures';
-import { acquireLockUpdate, decideLock, lockHolderQuery, lockStateFrom, mayHold, runbookOfLock, type LockState } from '../contracts/lock';
+import { FailureType, NON_RETRYABLE } from '../contracts/failures';
+import { acquireLockUpdate, decideLock, isAcquireArgs, lockHolderQuery, lockStateFrom, runbookOfLock, type LockState } from '../contracts/lock';
 
-/** The lock's one read: whether its holder's run is still a running drover run (a describe). */
+/** The lock's one read: a workflow id's current run, when it is a running drover run of the runbook (a describe). */
 const reads = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
   scheduleToCloseTimeout: '10m',
@@ -12,36 +12,40 @@ const reads = proxyActivities<Activities>({
 
 /**
  * A runbook's lock (contracts/lock.ts): it runs for as long as the runbook is used, applies each acquire in the
- * order Temporal delivers them (one at a time, even across its own awaits), and starts afresh (continue-as-new,
- * state carried over) when its history grows long. Whether the holder's run has ended is read here, never
- * taken from whoever asks: the lock passes from a run that ended, and only from one.
+ * order Temporal delivers them (one at a time, even across its own reads), and starts afresh (continue-as-new,
+ * state carried over) when its history grows long. Who asks, and whether the holder still runs, are read from
+ * Temporal here (activity `runOf`), never taken from the message: the asker's kind, its runbook (its input), that
+ * it runs on this lock's task queue. So nobody frees the lock, takes it, or passes a real run off as a drill by
+ * sending an update.
  */
 export async function runbookLock(carried?: unknown): Promise<void> {
   const info = workflowInfo();
   const runbook = runbookOfLock(info.workflowId);
-  let state: LockState = lockStateFrom(carried, runbook);
-  // One acquire at a time: the next waits for the one before it (and its read) to finish.
+  let state: LockState = lockStateFrom(carried);
+  // One acquire at a time: the next waits for the one before it (and its reads) to finish.
   let queue: Promise<unknown> = Promise.resolve();
   const inTurn = <T>(fn: () => Promise<T>): Promise<T> => {
     const turn = queue.then(fn, fn);
     queue = turn.catch(() => undefined);
     return turn;
   };
+  const runOf = (workflowId: string) => reads.runOf({ workflowId, runbook, taskQueue: info.taskQueue });
   setHandler(lockHolderQuery, () => state.holder ?? null);
   setHandler(
     acquireLockUpdate,
     (ask) =>
       inTurn(async () => {
-        const held = state.holder;
-        const contended = held !== undefined && held.workflowId !== ask.holder.workflowId;
-        const live = contended ? await reads.runIsLive({ holder: held, runbook, taskQueue: info.taskQueue }) : true;
-        const decided = decideLock(state, ask, live);
+        const asker = await runOf(ask.workflowId);
+        if (!asker) throw ApplicationFailure.create({ type: FailureType.InvalidState, nonRetryable: true, message: `${ask.workflowId} is not a running drover run of ${runbook} on task queue ${info.taskQueue}: it may not hold the runbook` });
+        const stored = state.holder;
+        const held = stored && stored.workflowId !== asker.workflowId ? ((await runOf(stored.workflowId)) ?? undefined) : stored;
+        const decided = decideLock({ ...state, holder: held }, asker);
         state = decided.state;
         return decided.answer;
       }),
     {
       validator: (ask) => {
-        if (!mayHold(ask?.holder, runbook)) throw new Error(`acquire: a holder of ${runbook} is a drover run of it: { workflowId, runId, kind, drill }`);
+        if (!isAcquireArgs(ask)) throw new Error('acquire: expected { workflowId } of the run that asks');
       },
     },
   );

@@ -161,11 +161,11 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
       // The demo's worker holds the demo's runbook (its probes pointed at the local apps): runs name it, the worker runs its copy.
       const runbooks = new MemoryRunbookSource('demo');
       const runbookRef = runbooks.putRunbook(rb);
-      const { worker, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(awsConfig(emulatorTarget())), runbooks } });
+      const { runUntil, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(awsConfig(emulatorTarget())), runbooks }, queues: 'core' });
       const approver = rb.approvals.approvers[0];
       const workflowId = failoverWorkflowId(rb.name);
       try {
-        await worker.runUntil(
+        await runUntil(
           withClient(async (client) => {
             io.out(`== 4. failover ${rb.regions.primary} -> ${rb.regions.standby} (planned; soak x${opts.timeScale}; auto-approver ${approver ?? 'none needed'})`);
             const input: FailoverInput = {

@@ -17,10 +17,11 @@ import { schemaCommand } from './schema';
 import { statusCommand } from './status';
 import { validateCommand } from './validate';
 import { workerCommand } from './worker';
+import { bundleCommand } from './bundle';
 
 
 /** Every drover command, one per file. */
 export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {
-  const commands = [initCommand, validateCommand, schemaCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, cleanupCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, demoCommand, devCommand];
+  const commands = [initCommand, validateCommand, schemaCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, cleanupCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, bundleCommand, demoCommand, devCommand];
   for (const command of commands) program.addCommand(command(io, setExit));
 }

@@ -10,6 +10,10 @@ import { awsConfig } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { namespace, taskQueue } from '../temporal';
 import { createWorker, quietRuntime } from '../worker';
+import { heldRunbooks, iacGraceMs, productionProblems } from '../production';
+import { iacTaskQueue } from '../../contracts/ids';
+import { formatDuration } from '../../reports/format';
+import ms from 'ms';
 
 /** `drover worker`: run the workflows and activities until interrupted. */
 export function workerCommand(io: CliIO, _setExit: SetExit): Command {
@@ -17,7 +21,9 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
     .description('run a drover worker (workflows and AWS activities) until interrupted')
     .option('--iac-stack <variant>', 'cluster rebuilds apply the "aws" stack, or its "terraform-data" stand-ins (no AWS provider plugin needed); default $DROVER_IAC_STACK or aws')
     .option('--runbooks <dir>', 'the runbooks this worker runs, as <name>.yaml files (runs name one; the worker runs its own copy); default $DROVER_RUNBOOKS, else $DROVER_HOME/runbooks')
-    .action(async (opts: { iacStack?: string; runbooks?: string }) => {
+    .option('--queues <which>', 'serve the runs\' task queue ("core"), the IaC lane ("iac": OpenTofu and redeploy hooks), or both ("all"); default $DROVER_WORKER_QUEUES or all')
+    .option('--production', 'refuse to start unless the prebuilt workflow bundle, S3 OpenTofu state and an S3 audit trail are configured (also DROVER_PRODUCTION=1)')
+    .action(async (opts: { iacStack?: string; runbooks?: string; queues?: string; production?: boolean }) => {
       const variant = opts.iacStack ?? process.env.DROVER_IAC_STACK ?? 'aws';
       if (variant !== 'aws' && variant !== 'terraform-data') throw new CliError('invalid options', EXIT.USAGE, [`--iac-stack: expected "aws" or "terraform-data", got "${variant}"`]);
       // Where AWS calls go, decided (or refused) before anything else is checked.
@@ -27,30 +33,54 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       if (!fs.existsSync(runbooksDir) || !fs.statSync(runbooksDir).isDirectory()) {
         throw new CliError('invalid options', EXIT.USAGE, [`--runbooks: ${runbooksDir} is not a directory; the worker runs only the runbooks it holds there (<name>.yaml)`]);
       }
+      const queues = opts.queues ?? process.env.DROVER_WORKER_QUEUES ?? 'all';
+      if (queues !== 'all' && queues !== 'core' && queues !== 'iac') throw new CliError('invalid options', EXIT.USAGE, [`--queues: expected "all", "core" or "iac", got "${queues}"`]);
+      const held = heldRunbooks(runbooksDir);
+      if (opts.production || process.env.DROVER_PRODUCTION === '1') {
+        const problems = productionProblems(held, process.env);
+        if (problems.length > 0) throw new CliError('not a production worker', EXIT.USAGE, problems);
+      }
+      const grace = durationFromEnv('DROVER_SHUTDOWN_GRACE', 30_000);
+      const iacGrace = durationFromEnv('DROVER_IAC_SHUTDOWN_GRACE', iacGraceMs(held));
       const stsRegions = (process.env.DROVER_STS_REGIONS ?? '').split(',').map((r) => r.trim()).filter(Boolean);
       const badRegion = stsRegions.find((r) => !AWS_REGION_NAME.test(r));
       if (badRegion) throw new CliError('invalid options', EXIT.USAGE, [`DROVER_STS_REGIONS: "${badRegion}" is not an AWS region name`]);
       const { temporalAddress } = resolveEndpoints();
       quietRuntime();
-      const { worker, close } = await createWorker({
+      const drover = await createWorker({
         address: temporalAddress,
         taskQueue: taskQueue(),
         namespace: namespace(),
         deps: { aws: createAwsClients(config), iac: { variant, awsProviderVersion: process.env.DROVER_AWS_PROVIDER_VERSION }, runbooks: new DirectoryRunbookSource(runbooksDir), stsRegions },
         workflowBundle: process.env.DROVER_WORKFLOW_BUNDLE ? { codePath: process.env.DROVER_WORKFLOW_BUNDLE } : undefined,
+        queues,
+        shutdownGrace: grace,
+        iacShutdownGrace: iacGrace,
       });
       io.err(`drover worker on ${temporalAddress}, namespace ${namespace()}, task queue ${taskQueue()}; ${describeAwsTarget(target)}; rebuilds apply the ${variant} stack, runbooks from ${runbooksDir}`);
+      // What the pod's terminationGracePeriodSeconds must cover: the longest grace of the queues served, and a margin.
+      const longest = queues === 'core' ? grace : Math.max(grace, iacGrace);
+      io.err(`serving ${queues === 'all' ? `${taskQueue()} and its IaC lane ${iacTaskQueue(taskQueue())}` : queues === 'core' ? taskQueue() : `the IaC lane ${iacTaskQueue(taskQueue())}`}; on SIGTERM running activities get ${formatDuration(grace)}${queues === 'core' ? '' : ` (OpenTofu and redeploy hooks ${formatDuration(iacGrace)})`} to finish: give the pod terminationGracePeriodSeconds of at least ${Math.ceil(longest / 1000) + 30}`);
       const insecure = plainTextWarning(temporalAddress);
       if (insecure) io.err(insecure);
-      const stop = () => worker.shutdown();
+      const stop = () => drover.shutdown();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
-        await worker.run();
+        await drover.run();
       } finally {
-        await close();
+        await drover.close();
       }
     });
+}
+
+/** A duration from the environment (`90s`, `61m`), else `fallback` ms; a bad value is a usage error naming the variable. */
+function durationFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const parsed = ms(raw as ms.StringValue);
+  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) throw new CliError('invalid options', EXIT.USAGE, [`${name}: expected a duration such as 90s or 61m, got "${raw}"`]);
+  return parsed;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
+import { iacWorkerOptions } from '../../cli/worker';
 import { createAwsClients, type AwsConfig } from '../../aws/clients';
 import { startLagFeeders, startRegionApps, type RegionApps } from '../../infra/local/apps';
 import { seedRunbook } from '../../infra/local/seed';
@@ -61,7 +62,10 @@ export class IntegrationEnv {
   async withWorker<T>(taskQueue: string, fn: () => Promise<T>, config: AwsConfig = this.config(), extra: Pick<ActivityDeps, 'iac'> = {}): Promise<T> {
     // Like cli/worker.ts, the harness injects the OpenTofu resolver (activities install no tools of their own).
     const deps: ActivityDeps = { aws: createAwsClients(config), temporal: () => this.client, runbooks: testRunbooks, ...extra, iac: { binary: resolveTofu, ...extra.iac } };
-    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(deps) });
-    return worker.runUntil(fn);
+    const activities = createActivities(deps);
+    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities });
+    // The IaC lane (rebuilds' synthesis, OpenTofu and redeploy hooks), as `drover worker` serves it by default.
+    const iac = await Worker.create(iacWorkerOptions(this.native, 'default', taskQueue, activities, { iacShutdownGrace: '5s' }));
+    return worker.runUntil(() => iac.runUntil(fn));
   }
 }

@@ -152,12 +152,13 @@ export class StubWorld {
 
   /** Another run (not one of this world's workflows) asks for the runbook's lock: the lock's own rule answers. */
   takeLock(holder: LockHolder): LockAnswer {
-    return this.decideLock({ holder });
+    return this.decideLock(holder);
   }
 
-  private decideLock(ask: AcquireArgs): LockAnswer {
+  /** The lock's rule, given the asker as the lock would read it, and the holder unless its run has ended. */
+  private decideLock(asker: LockHolder): LockAnswer {
     const held = this.lock.holder;
-    const decided = decideLock(this.lock, ask, held === undefined || !this.endedRuns.has(held.workflowId));
+    const decided = decideLock({ ...this.lock, holder: held && !this.endedRuns.has(held.workflowId) ? held : undefined }, asker);
     this.lock = decided.state;
     return decided.answer;
   }
@@ -222,7 +223,11 @@ export class StubWorld {
         stsRegions: [this.standby],
       })),
       preemptDrills: record('preemptDrills', (input: { drills?: string[] }) => input.drills ?? []),
-      takeRunbook: record('takeRunbook', (input: AcquireArgs) => this.decideLock(input)),
+      // The lock reads the asker's kind from its workflow type: here, from drover's workflow id prefixes.
+      takeRunbook: record('takeRunbook', (input: AcquireArgs) => {
+        const kind = input.workflowId.split('-')[0];
+        return this.decideLock({ workflowId: input.workflowId, runId: `run-of-${input.workflowId}`, kind, drill: kind === 'drill' });
+      }),
       runbookHolder: record('runbookHolder', () => this.lock.holder ?? null),
       // A drill's refusal checks (window, cooldown, another run): none here (they have their own tests).
       drillRefusals: record('drillRefusals', () => []),

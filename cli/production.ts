@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { formatProblems, loadRunbookFile } from '../runbooks/load';
+import type { Runbook } from '../runbooks/schema';
+
+/** A runbook file a worker holds, as loaded at its start. */
+export interface HeldRunbook {
+  file: string;
+  runbook?: Runbook;
+  problems: string[];
+}
+
+/** Every `<name>.yaml` / `.yml` in the worker's runbook directory, loaded (a broken one keeps its problems). */
+export function heldRunbooks(dir: string): HeldRunbook[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .sort()
+    .map((f) => {
+      const file = path.join(dir, f);
+      const loaded = loadRunbookFile(file);
+      return loaded.ok ? { file, runbook: loaded.runbook, problems: [] } : { file, problems: formatProblems(file, loaded.problems) };
+    });
+}
+
+/**
+ * The IaC lane's shutdown grace: the longest an OpenTofu command or a redeploy hook of a held runbook may run, and
+ * the 30 s an interrupted tofu gets to write its state; 30 s when no runbook rebuilds.
+ */
+export function iacGraceMs(held: HeldRunbook[]): number {
+  const longest = Math.max(0, ...held.flatMap((h) => (h.runbook?.rebuild ? [h.runbook.rebuild.timeout, h.runbook.rebuild.redeploy?.timeout ?? 0] : [])));
+  return longest + 30_000;
+}
+
+/**
+ * What a production worker (`drover worker --production`) refuses to start with: a workflow bundle built at start
+ * (not the prebuilt, replay-checked one), a runbook that does not load, a rebuild whose OpenTofu state stays on one
+ * host (several workers, or a pod replaced between plan and apply, would not share it), and an audit trail kept only
+ * in this worker's JSONL directory (several workers would each hold part of a run's trail).
+ */
+export function productionProblems(held: HeldRunbook[], env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  if (!env.DROVER_WORKFLOW_BUNDLE) problems.push('DROVER_WORKFLOW_BUNDLE is not set: production workers run the prebuilt workflow bundle that `drover bundle` checked against the recorded histories');
+  else if (!fs.existsSync(env.DROVER_WORKFLOW_BUNDLE)) problems.push(`DROVER_WORKFLOW_BUNDLE: ${env.DROVER_WORKFLOW_BUNDLE} does not exist`);
+  if (held.length === 0) problems.push('the runbook directory holds no <name>.yaml: this worker would refuse every run');
+  for (const h of held) {
+    problems.push(...h.problems);
+    const rb = h.runbook;
+    if (!rb) continue;
+    if (rb.rebuild && rb.rebuild.backend.type !== 's3') problems.push(`${h.file} rebuild.backend: type ${rb.rebuild.backend.type} keeps the OpenTofu state on one host; production workers share it: use type s3`);
+    if (!rb.audit?.s3) problems.push(`${h.file} audit.s3: not set, so the trail would be only in each worker's JSONL directory; production workers write it to S3 (Object Lock)`);
+  }
+  return problems;
+}
