@@ -9,6 +9,8 @@ import { acquireLockUpdate, kindOfWorkflowType, LOCK_WORKFLOW_TYPE, lockHolderQu
 import { FailureType } from '../contracts/failures';
 
 const DAY_MS = 86_400_000;
+/** Statuses a run never leaves (a paused run is not one: it resumes). */
+const ENDED: ReadonlySet<string> = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT']);
 const WEEKDAYS: Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
 /** The wall clock in `timeZone` at instant `t`: its calendar date (as a UTC midnight) and minute of the day. */
@@ -77,6 +79,25 @@ export function cooldownRefusal(kind: string, id: string, closeTime: Date | unde
 }
 
 /**
+ * Whether a worker polled task queue `queue` for workflow or activity tasks within the last minute (Temporal's
+ * DescribeTaskQueue lists each poller with its last access time); false when it cannot be read in 5 s.
+ */
+export async function queuePolled(client: Client, queue: string, type: 'workflow' | 'activity'): Promise<boolean> {
+  try {
+    const out = await client.withDeadline(Date.now() + 5000, () =>
+      client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: queue }, taskQueueType: type === 'workflow' ? 1 : 2 /* TASK_QUEUE_TYPE_WORKFLOW, _ACTIVITY */ }),
+    );
+    const now = Date.now();
+    return (out.pollers ?? []).some((p) => {
+      const seconds = Number(p.lastAccessTime?.seconds ?? 0);
+      return seconds > 0 && now - seconds * 1000 < 60_000;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Activities that look at other runs through Temporal: whether a drill may start, and stopping
  * drills when a real failover needs the region pair.
  */
@@ -87,6 +108,18 @@ export function createDrillActivities(temporal: () => Client) {
       if (w.memo?.[MEMO_RUNBOOK] === runbook && w.workflowId !== except) ids.push(w.workflowId);
     }
     return ids;
+  }
+
+  /** Whether `workflowId` is a running drill of `runbook` (its type, and its memo when it carries one). */
+  async function isRunningDrillOf(workflowId: string, runbook: string): Promise<boolean> {
+    try {
+      const d = await temporal().workflow.getHandle(workflowId).describe();
+      const named = d.memo?.[MEMO_RUNBOOK];
+      return d.status.name === 'RUNNING' && d.type === DRILL_WORKFLOW_TYPE && workflowId.startsWith(`drill-${runbook}-`) && (named === undefined || named === runbook);
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return false;
+      throw e;
+    }
   }
 
   async function latest(workflowId: string): Promise<{ running: boolean; closeTime?: Date } | undefined> {
@@ -100,14 +133,16 @@ export function createDrillActivities(temporal: () => Client) {
   }
 
   /** Send `acquire` to the runbook's lock, starting the lock first if it is not running (update-with-start). */
-  async function askLock(runbook: string, args: AcquireArgs, taskQueue: string): Promise<LockAnswer> {
+  async function askLock(runbook: string, args: AcquireArgs, taskQueue: string, updateId: string | undefined): Promise<LockAnswer> {
     const start = new WithStartWorkflowOperation(LOCK_WORKFLOW_TYPE, {
       workflowId: lockWorkflowId(runbook),
       taskQueue,
       workflowIdConflictPolicy: 'USE_EXISTING',
       args: [{ displaced: [] }],
     });
-    return temporal().workflow.executeUpdateWithStart(acquireLockUpdate, { args: [args], startWorkflowOperation: start });
+    // One update id per asking run: a retried activity finds its first update (Temporal answers a repeated id with
+    // that update) instead of queueing another behind it.
+    return temporal().workflow.executeUpdateWithStart(acquireLockUpdate, { args: [args], updateId, startWorkflowOperation: start });
   }
 
   return {
@@ -131,22 +166,27 @@ export function createDrillActivities(temporal: () => Client) {
           message: `the lock of ${input.runbook} (${id}) runs as ${lock.type} on task queue ${lock.taskQueue}, not as ${LOCK_WORKFLOW_TYPE} on ${taskQueue} where this worker serves it: no drover worker answers it. Once no run of ${input.runbook} is running, terminate it (temporal workflow terminate --workflow-id ${id}); the next run starts it again`,
         });
       }
+      const run = Context.current().info.workflowExecution;
       try {
-        return await askLock(input.runbook, { workflowId: input.workflowId }, taskQueue);
+        return await askLock(input.runbook, { workflowId: input.workflowId }, taskQueue, run ? `acquire-${run.workflowId}-${run.runId}` : undefined);
       } catch (e) {
-        // The lock refused who asks (not a running drover run of the runbook): asking again would not change that.
-        if (e instanceof WorkflowUpdateFailedError) throw ApplicationFailure.create({ type: FailureType.InvalidState, nonRetryable: true, message: `the lock of ${input.runbook} refused ${input.workflowId}: ${(e.cause as Error | undefined)?.message ?? e.message}` });
+        // The lock refused who asks (not a drover run of the runbook asking): asking again would not change that.
+        // Anything else (its read of the asker timed out) is retried.
+        const cause = e instanceof WorkflowUpdateFailedError ? e.cause : undefined;
+        if (cause instanceof ApplicationFailure && cause.type === FailureType.InvalidState) throw ApplicationFailure.create({ type: FailureType.InvalidState, nonRetryable: true, message: `the lock of ${input.runbook} refused ${input.workflowId}: ${cause.message}` });
         throw e;
       }
     },
 
     /**
-     * The current run of `workflowId` as a holder of `runbook`'s lock: running, on `taskQueue`, of a drover run's
-     * workflow type (its kind, and whether it is a drill, come from that type), and started for `runbook` (its
-     * input names it). Null for anything else: ended, gone, another workflow under that id, another runbook's run.
-     * The lock asks this about whoever asks for it and about its holder before it refuses anyone.
+     * The current run of `workflowId` as a holder of `runbook`'s lock: a top-level drover run (not a child: its parent
+     * holds the runbook; not a cleanup, which takes none) of a drover run's workflow type (its kind, and whether it
+     * is a drill, come from that type), on `taskQueue`, started for `runbook` (its input names it), and not ended.
+     * `asking`: the run is asking right now (its takeRunbook activity is pending), so a workflow that merely exists
+     * (a delayed start, a cron waiting) cannot be granted. Null for anything else, and for what cannot be read or
+     * decoded. The lock asks this about whoever asks for it, and about its holder before it refuses anyone.
      */
-    async runOf(input: { workflowId: string; runbook: string; taskQueue: string }): Promise<LockHolder | null> {
+    async runOf(input: { workflowId: string; runbook: string; taskQueue: string; asking?: boolean }): Promise<LockHolder | null> {
       const client = temporal();
       let d;
       try {
@@ -156,13 +196,25 @@ export function createDrillActivities(temporal: () => Client) {
         throw e;
       }
       const kind = kindOfWorkflowType(d.type);
-      if (d.status.name !== 'RUNNING' || d.taskQueue !== input.taskQueue || !kind) return null;
-      const page = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: input.workflowId, runId: d.runId }, maximumPageSize: 1 });
-      const started = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
-      const [arg] = await decodeArrayFromPayloads(client.options.loadedDataConverter, started?.input?.payloads);
-      const named = arg as { runbookRef?: { name?: unknown }; runbook?: { name?: unknown } } | undefined;
-      if ((named?.runbookRef?.name ?? named?.runbook?.name) !== input.runbook) return null;
+      if (!kind || kind === 'cleanup' || d.parentExecution || d.taskQueue !== input.taskQueue) return null;
+      // Ended is final; a paused run is still the holder (it resumes).
+      if (ENDED.has(d.status.name)) return null;
+      if (input.asking && !(d.status.name === 'RUNNING' && (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'takeRunbook'))) return null;
+      try {
+        const page = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: input.workflowId, runId: d.runId }, maximumPageSize: 1 });
+        const started = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+        const [arg] = await decodeArrayFromPayloads(client.options.loadedDataConverter, started?.input?.payloads);
+        // A top-level run names its runbook by reference (a runbook in its input is ignored: trusted.ts).
+        if ((arg as { runbookRef?: { name?: unknown } } | undefined)?.runbookRef?.name !== input.runbook) return null;
+      } catch {
+        return null; // an input drover cannot read is no drover run
+      }
       return { workflowId: input.workflowId, runId: d.runId, kind, drill: kind === DRILL_WORKFLOW_TYPE };
+    },
+
+    /** Whether a worker serves task queue `taskQueue`'s activities (polled within the last minute). */
+    async queueServed(input: { taskQueue: string }): Promise<boolean> {
+      return queuePolled(temporal(), input.taskQueue, 'activity');
     },
 
     /** Who holds the runbook's lock now (null when free or never taken; a holder whose run ended keeps it until the next run asks). */
@@ -226,8 +278,9 @@ export function createDrillActivities(temporal: () => Client) {
      */
     async preemptDrills(input: { runbook: string; drills?: string[] }): Promise<string[]> {
       const ctx = Context.current();
+      // Named by the lock: cancelled only when that id is a running drill of this runbook (never another workflow).
       const named: string[] = [];
-      for (const id of input.drills ?? []) if ((await latest(id))?.running) named.push(id);
+      for (const id of input.drills ?? []) if (await isRunningDrillOf(id, input.runbook)) named.push(id);
       const ids = [...new Set([...named, ...(await runningDrills(input.runbook))])];
       for (const id of ids) {
         try {

@@ -52,6 +52,8 @@ export interface StackSource {
   runbook: Runbook;
   region: string;
   runTag: string;
+  /** The synthesized stack's digest (cdk.tf.json): a directory found with another content is synthesized again. */
+  digest?: string;
 }
 
 export interface IacDeps {

@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import { createIacActivities, type IacApplyInput, type IacDeps, type IacPlanInput, type StackSource } from './iac';
 import type { ApplySummary, PlanSummary } from '../contracts/run';
 import { createRdsActivities } from './rds';
-import { createRebuildActivities, type StackVariant } from './rebuild';
+import { createRebuildActivities, stackDigest, type StackVariant } from './rebuild';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../contracts/failures';
 import { createRoute53Activities } from './route53';
 import { createIdentityActivities } from './identity';
 import { createNotifyActivities } from './notify';
@@ -45,8 +47,22 @@ export function createActivities(deps: ActivityDeps) {
    * (`drover worker --production` refuses a rebuild runbook with a local backend).
    */
   const onThisWorker = async <I extends { dir: string; stack?: StackSource }>(input: I): Promise<{ input: I; resynthesized?: string }> => {
-    if (!input.stack || fs.existsSync(input.dir)) return { input };
-    const out = await rebuild.synthesizeCluster(input.stack);
+    const stack = input.stack;
+    if (!stack) return { input };
+    // Here and whole (a worker killed mid-synthesis leaves a partial directory): used as it is.
+    if (fs.existsSync(input.dir) && (stack.digest === undefined || stackDigest(input.dir) === stack.digest)) return { input };
+    const backend = stack.runbook.rebuild?.backend;
+    if (backend?.type === 'local' && !backend.dir) {
+      throw ApplicationFailure.create({
+        type: FailureType.IacInvalidStack,
+        nonRetryable: true,
+        message: `the stack's directory ${input.dir} is not on this worker, and the runbook keeps its OpenTofu state in the default local backend of the worker that synthesized it: planning here would start from another state. Use rebuild.backend.type s3 when several workers rebuild (docs/operations.md); nothing was applied`,
+      });
+    }
+    const out = await rebuild.synthesizeCluster(stack);
+    if (stack.digest !== undefined && out.digest !== stack.digest) {
+      throw ApplicationFailure.create({ type: FailureType.IacInvalidStack, nonRetryable: true, message: `synthesized again on this worker, the stack differs from the one planned (${out.digest ?? 'unreadable'} vs ${stack.digest}): this worker's drover or provider version is not the planning worker's; nothing was applied` });
+    }
     return { input: { ...input, dir: out.dir }, resynthesized: out.dir };
   };
   return {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -47,6 +48,17 @@ export interface SynthesizedStack {
   stackName: string;
   variant: StackVariant;
   resources: string[];
+  /** sha256 of the synthesized cdk.tf.json: a worker that finds the directory checks it is this stack, whole. */
+  digest?: string;
+}
+
+/** The sha256 of a stack directory's cdk.tf.json, or undefined when it cannot be read. */
+export function stackDigest(dir: string): string | undefined {
+  try {
+    return createHash('sha256').update(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8')).digest('hex');
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RedeployResult {
@@ -238,7 +250,7 @@ export function createRebuildActivities(deps: RebuildDeps) {
       const { synthesizeClusterStack } = await import('../infra/eks/synth');
       try {
         const out = synthesizeClusterStack({ runbook: input.runbook, region: input.region, outdir, stateDir, variant, awsProviderVersion: deps.awsProviderVersion });
-        return { dir: out.stackDir, stackName: out.stackName, variant, resources: out.resources };
+        return { dir: out.stackDir, stackName: out.stackName, variant, resources: out.resources, digest: stackDigest(out.stackDir) };
       } catch (e) {
         throw ApplicationFailure.create({ type: FailureType.IacInvalidStack, message: `cannot synthesize the ${input.region} cluster stack: ${(e as Error).message}`, nonRetryable: true });
       }

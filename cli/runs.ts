@@ -4,6 +4,7 @@ import { statusQuery, type RunStatus } from '../contracts/run';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
 import { WORKFLOW_TYPES } from '../contracts/ids';
+import { queuePolled } from '../activities/drills';
 import { gatesAsked, requesterMustBeVerified } from '../runbooks/approvers';
 import { identifyRequesterUpdate, requesterChallengeQuery, type RequesterChallenge } from '../contracts/messages';
 import { ensureCallerCredentials, sealAsCaller } from './sign';
@@ -37,18 +38,7 @@ export const DECISION_DEADLINE_MS = 120_000;
  * worker too busy to answer in time". Unknown (the call failed) counts as no.
  */
 export async function workerPolls(client: Client, queue: string): Promise<boolean> {
-  try {
-    const out = await client.withDeadline(Date.now() + 5000, () =>
-      client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: queue }, taskQueueType: 1 /* TASK_QUEUE_TYPE_WORKFLOW */ }),
-    );
-    const now = Date.now();
-    return (out.pollers ?? []).some((p) => {
-      const seconds = Number(p.lastAccessTime?.seconds ?? 0);
-      return seconds > 0 && now - seconds * 1000 < 60_000;
-    });
-  } catch {
-    return false;
-  }
+  return queuePolled(client, queue, 'workflow');
 }
 
 /**

@@ -75,7 +75,13 @@ export async function createWorker(setup: WorkerSetup): Promise<DroverWorker> {
     worker,
     workers,
     run: async () => {
-      await Promise.all(workers.map((w) => w.run()));
+      // One worker failing stops the others too (the process must not stay up half-serving), then the first error.
+      const ran = await Promise.allSettled(workers.map((w) => w.run().catch((e: unknown) => {
+        for (const other of workers) if (other.getState() === 'RUNNING') other.shutdown();
+        throw e;
+      })));
+      const failed = ran.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
     runUntil: <R>(until: Promise<R> | (() => Promise<R>)) => workers.reduce<() => Promise<R>>((inner, w) => () => w.runUntil(inner), typeof until === 'function' ? until : () => until)(),
     shutdown: () => {

@@ -90,9 +90,10 @@ export function isAcquireArgs(value: unknown): value is AcquireArgs {
  * The state a lock starts with: what it carried over (continue-as-new), when well formed; else empty. A holder
  * carried over is read again before it refuses anyone, so a forged start argument holds nothing.
  */
-export function lockStateFrom(value: unknown): LockState {
+export function lockStateFrom(value: unknown, runbook: string): LockState {
   const s = value as Partial<LockState> | undefined;
-  const displaced = Array.isArray(s?.displaced) ? s.displaced.filter((id): id is string => typeof id === 'string').slice(-DISPLACED_KEPT) : [];
+  // Only drills of this runbook: a real run stops the displaced drills, and must never be told to stop anything else.
+  const displaced = Array.isArray(s?.displaced) ? s.displaced.filter((id): id is string => typeof id === 'string' && id.startsWith(`drill-${runbook}-`)).slice(-DISPLACED_KEPT) : [];
   return { ...(isLockHolder(s?.holder) ? { holder: s.holder } : {}), displaced };
 }
 

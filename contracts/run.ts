@@ -177,6 +177,8 @@ export interface DrillResult {
   failure?: string;
   /** Undo steps taken instead of a failback when the replica was never promoted. */
   rollback?: string[];
+  /** The real failover that stopped this drill after its promotion and resumes from it (no failback was run). */
+  handedOverTo?: string;
   /** The head of the drill's own audit trail (its children keep theirs): live while it runs, and where its S3 copy is. */
   audit?: AuditAnchor;
   /** The runbook's topic and what the drill published to it. */

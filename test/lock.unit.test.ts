@@ -46,9 +46,10 @@ test('an acquire names only who asks; the kind of a holder comes from its workfl
   expect(isAcquireArgs({ workflowId: 'failover-ak' })).toBe(true);
   for (const bad of [undefined, null, 'failover-ak', { workflowId: '' }, { workflowId: 7 }, { workflowId: 'x'.repeat(1001) }]) expect(isAcquireArgs(bad)).toBe(false);
   expect([kindOfWorkflowType('regionFailover'), kindOfWorkflowType('drill'), kindOfWorkflowType('rebuildCluster'), kindOfWorkflowType('runbookLock'), kindOfWorkflowType('evil')]).toEqual(['failover', 'drill', 'rebuild', undefined, undefined]);
-  expect(lockStateFrom({ holder: { workflowId: 'failover-ak' }, displaced: ['drill-ak-1', 7] })).toEqual({ displaced: ['drill-ak-1'] });
-  expect(lockStateFrom({ holder: run('failover'), displaced: [] })).toEqual(held(run('failover')));
-  expect(lockStateFrom(undefined)).toEqual(free);
+  // Displaced ids are only ever this runbook's drills: a forged start argument cannot make a real run stop anything else.
+  expect(lockStateFrom({ holder: { workflowId: 'failover-ak' }, displaced: ['drill-ak-1', 7, 'failover-other', 'lock-other', 'drill-other-1'] }, RB)).toEqual({ displaced: ['drill-ak-1'] });
+  expect(lockStateFrom({ holder: run('failover'), displaced: [] }, RB)).toEqual(held(run('failover')));
+  expect(lockStateFrom(undefined, RB)).toEqual(free);
 });
 
 test('refusals name the holder', () => {

@@ -5,6 +5,9 @@
  * the stubs apply the lock workflow's own rule (`decideLock`) to one in-memory state. The lock workflow itself, and a
  * drill and a real failover started within milliseconds, run on the real dev server in test/drill.integration.test.ts.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { FailbackInput } from '../workflows/failback';
 import type { FailoverInput } from '../workflows/regionFailover';
 import type { PromoteInput } from '../workflows/promoteReplica';
@@ -16,6 +19,8 @@ import { runFailure, timeSkippingPerFile, withRun, workflowTestRunbook } from '.
 
 const PRIMARY = 'ap-south-1';
 const STANDBY = 'ap-southeast-1';
+const PG_SINGAPORE = 'apnakart-pg-singapore';
+const PG_MUMBAI = 'apnakart-pg-mumbai';
 
 const env = timeSkippingPerFile();
 const runbook = () => workflowTestRunbook('wf-lock');
@@ -152,5 +157,78 @@ describe('a drill and the lock', () => {
     // Its failover checked the drill still held the runbook before each of its steps.
     expect(world.callsTo('runbookHolder').length).toBe((done.failover?.steps ?? []).filter((s) => s.status !== 'skipped' && s.status !== 'pending').length);
     expect(world.lock.holder?.workflowId).toBe(`drill-${rb.name}`);
+  });
+});
+
+describe('a drill that had promoted when a real failover took the runbook', () => {
+  test('hands over: no failback (no replica re-created, no gate waited at); the real failover then resumes from the standby the drill promoted and completes', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const repoint = world.hold('upsertCname');
+    const f = await runFailure<DrillResult>(
+      withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, async (h) => {
+        await repoint.reached;
+        // Promoted, its writer record repointed: now a real failover takes the runbook.
+        world.takeLock(holder('failover', `failover-${rb.name}`));
+        repoint.release();
+        const out = await h.result().then(() => undefined, (e: unknown) => e);
+        // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'hands over'` records the drill for the replay tests.
+        if (process.env.DROVER_RECORD_HISTORIES) fs.writeFileSync(path.join(process.env.DROVER_RECORD_HISTORIES, 'drill-hands-over.json'), historyToJSON(await h.fetchHistory()));
+        throw out;
+      }),
+    );
+
+    expect(f.type).toBe('DrillCancelled');
+    expect(f.record.handedOverTo).toBe(`failover-${rb.name}`);
+    expect(f.record.failure).toContain(`handed over to the real failover failover-${rb.name}, which resumes from ${PG_SINGAPORE} (promoted by this drill); no failback`);
+    expect(f.record.failback).toBeUndefined();
+    expect(world.callsTo('createReplica')).toEqual([]);
+    expect(world.callsTo('retireInstance')).toEqual([]);
+
+    // The real failover (the lock's holder) resumes from the drill's promotion.
+    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'workflow test', requestedBy: 'ic-test' };
+    const done = await withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>);
+    expect(done.phase).toBe('completed');
+    expect(done.steps.find((s) => s.id === 'preflight')?.notes).toContain(`${PG_SINGAPORE} was promoted by an earlier drover run: this failover resumes from there`);
+    expect(world.trafficOn(STANDBY)).toBe(100);
+    expect(world.callsTo('createReplica')).toEqual([]);
+  });
+
+  test('given a standby the real failover could not resume from (its old primary no longer fenced), the drill fails back as before', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const repoint = world.hold('upsertCname');
+    const f = await runFailure<DrillResult>(
+      withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, async (h) => {
+        await repoint.reached;
+        world.takeLock(holder('failover', `failover-${rb.name}`));
+        world.setFenced(PG_MUMBAI, false);
+        repoint.release();
+        return h.result();
+      }),
+    );
+
+    expect(f.type).toBe('DrillCancelled');
+    expect(f.record.handedOverTo).toBeUndefined();
+    expect(f.record.failback).toBeDefined();
+    expect(world.callsTo('createReplica').length).toBeGreaterThan(0);
+  });
+
+  test('given the real failover that took the runbook ended (cancelled while it waited), the drill does not hand over to it: it fails back', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const repoint = world.hold('upsertCname');
+    const f = await runFailure<DrillResult>(
+      withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, async (h) => {
+        await repoint.reached;
+        world.takeLock(holder('failover', `failover-${rb.name}`));
+        world.endedRuns.add(`failover-${rb.name}`);
+        repoint.release();
+        return h.result();
+      }),
+    );
+
+    expect(f.record.handedOverTo).toBeUndefined();
+    expect(f.record.failback).toBeDefined();
   });
 });

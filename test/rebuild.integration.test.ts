@@ -339,6 +339,24 @@ test("given drover's own worker stopped (SIGTERM) while the redeploy hook runs o
   expect(fs.readFileSync(marker, 'utf8')).toBe('start\nend\n');
 });
 
+test('given workers that serve only the runs\' queue (--queues core), a rebuild is refused at its synthesis, saying no worker serves the IaC lane: nothing synthesized or applied', async () => {
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-rebuild-nolane', rebuildable(['true']));
+  useCli(env.moto.endpoint, taskQueue);
+  const drover = await createWorker({ address: testTemporalAddress(), taskQueue, deps: { aws: createAwsClients(env.config()), runbooks: testRunbooks, iac: { variant: 'terraform-data', home: () => home } }, workflowBundle: await workflowBundle(), queues: 'core' });
+  try {
+    await drover.runUntil(async () => {
+      const io = captureIO();
+      expect(await exec(['rebuild', file, '--region', STANDBY, '--reason', 'lane check'], io)).toBe(3);
+      expect(io.all()).toContain(`no drover worker serves the IaC lane ${taskQueue}-iac (OpenTofu and redeploy hooks): start one with drover worker --queues iac (or all); nothing was synthesized or applied`);
+      const done = await outcome(`rebuild-${rb.name}`);
+      expect(done.steps.find((st) => st.id === 'synthesize')?.status).toBe('failed');
+      expect(fs.existsSync(path.join(home, 'iac', rb.name))).toBe(false);
+    });
+  } finally {
+    await drover.close();
+  }
+});
+
 test('given bad input, drover rebuild exits 2 with a path-qualified message and starts nothing', async () => {
   const { file, taskQueue } = await env.seeded('ak-rebuild-bad', [[['rebuild'], undefined]]);
   useCli(env.moto.endpoint, taskQueue);

@@ -41,6 +41,8 @@ export interface DrillInput extends Pick<RunbookInput, 'runbookRef' | 'runbook'>
  */
 /** Patch: a drill's rollback unfences a primary left with drover's fence tag. */
 const DRILL_UNFENCES = 'drill-unfences-v1';
+/** Patch: a drill stopped by a real failover after its promotion hands over to it instead of failing back. */
+const DRILL_HANDS_OVER = 'drill-hands-over-v1';
 
 export async function drill(input: DrillInput): Promise<DrillResult> {
   const info = workflowInfo();
@@ -86,7 +88,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
     result.phase = phase;
     result.endedAt = Date.now();
     await notifier?.finished(result);
-    trail?.record('run.end', { after: { phase, refusals: result.refusals, failure: result.failure, rollback: result.rollback, failoverId: result.failover ? result.failoverId : undefined, failbackId: result.failback ? result.failbackId : undefined } });
+    trail?.record('run.end', { after: { phase, refusals: result.refusals, failure: result.failure, rollback: result.rollback, handedOverTo: result.handedOverTo, failoverId: result.failover ? result.failoverId : undefined, failbackId: result.failback ? result.failbackId : undefined } });
     const audit = { error: { message: '' } };
     result.audit = await drainQuietly(trail, audit);
     if (audit.error.message) result.failure = [result.failure, audit.error.message.replace(/^; /, '')].filter(Boolean).join('; ');
@@ -156,6 +158,34 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   // 3. Back to the original topology, whatever happened, and even when the drill was cancelled.
   await CancellationScope.nonCancellable(async () => {
     const replicas = await Promise.all(databasesOf(rb).map((d) => short.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier })));
+    // A drill stopped by a real failover after its promotion hands over: the real failover resumes from the standby
+    // this drill promoted (its resume path), instead of waiting hours for a failback that re-creates replicas, and at
+    // an approval gate nobody watches, only to promote the same standby again.
+    if (cancelled && link.locked && replicas.some((r) => r.standalone) && patched(DRILL_HANDS_OVER)) {
+      // The holder as the lock names it, read again: only a real failover still running resumes (a cancelled one does not).
+      const named = await compensation.runbookHolder({ runbook: rb.name }).catch(() => null);
+      const holder = named ? await compensation.runOf({ workflowId: named.workflowId, runbook: rb.name, taskQueue: info.taskQueue }).catch(() => null) : null;
+      // Only what the real failover can resume from (its preflight's rule): a standby drover promoted (RDS cleared its
+      // source), not fenced, whose old primary is still fenced (the drill's failover was planned). Otherwise it fails
+      // back as before (so on the emulator, which keeps a promoted replica's source field, a drill always fails back).
+      const resumable = async (d: ReturnType<typeof databasesOf>[number], r: (typeof replicas)[number]): Promise<boolean> => {
+        if (!r.standalone) return true;
+        if (!r.promotedByDrover || r.replicationSource !== undefined) return false;
+        const [target, primary] = await Promise.all([
+          compensation.fenceState({ region: rb.regions.standby, identifier: r.identifier }),
+          compensation.fenceState({ region: rb.regions.primary, identifier: dbIn(rb, d, rb.regions.primary) }),
+        ]);
+        return !target.fenced && primary.fenced;
+      };
+      const canResume = holder !== null && !holder.drill && holder.kind === 'failover'
+        && (await Promise.all(databasesOf(rb).map((d, i) => resumable(d, replicas[i]).catch(() => false)))).every(Boolean);
+      if (holder && canResume) {
+        result.handedOverTo = holder.workflowId;
+        const promoted = replicas.filter((r) => r.standalone).map((r) => r.identifier);
+        result.failure = [result.failure, `handed over to the real failover ${holder.workflowId}, which resumes from ${promoted.join(', ')} (promoted by this drill); no failback`].filter(Boolean).join('; ');
+        return;
+      }
+    }
     if (replicas.some((r) => r.standalone)) {
       // A replica was promoted: the full failback re-creates replication and moves traffic home (for each promoted database).
       result.phase = 'failing-back';

@@ -38,7 +38,9 @@ export const long = proxyActivities<Activities>(LONG);
  * redeploy hook run on workers of their own, a few at a time, with a shutdown grace as long as an apply.
  */
 export function onQueue(taskQueue: string): { short: typeof short; long: typeof long } {
-  return { short: proxyActivities<Activities>({ ...SHORT, taskQueue }), long: proxyActivities<Activities>({ ...LONG, taskQueue }) };
+  // The lane runs one task at a time per worker: a short call may wait behind an hour's apply, so its bound in all
+  // (schedule-to-close) is the long one's; each attempt keeps its own minute.
+  return { short: proxyActivities<Activities>({ ...SHORT, scheduleToCloseTimeout: LONG.scheduleToCloseTimeout, taskQueue }), long: proxyActivities<Activities>({ ...LONG, taskQueue }) };
 }
 
 /** Notifications: a few tries within a minute, then given up (and recorded), so a broken topic never holds a run. */

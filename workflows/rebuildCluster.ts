@@ -105,11 +105,17 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     // 2. Synthesize and plan; a plan destroying anything the runbook does not allow stops here.
     // Since iac-queue-v1 synthesis, OpenTofu and the redeploy hook run on the IaC lane (its own workers, few at a time,
     // a shutdown grace as long as an apply); before it, on the run's own task queue.
-    const lane = patched(IAC_QUEUE) ? onQueue(iacTaskQueue(info.taskQueue)) : { short, long };
+    const onLane = patched(IAC_QUEUE);
+    const lane = onLane ? onQueue(iacTaskQueue(info.taskQueue)) : { short, long };
     // What the stack is made from: a plan or apply on a worker without its directory synthesizes it again from this.
-    const stackSource = { runbook: rb, region, runTag: runTag(info.runId) };
+    const stackSource: { runbook: Runbook; region: string; runTag: string; digest?: string } = { runbook: rb, region, runTag: runTag(info.runId) };
     const stack = await journal.run('synthesize', async () => {
+      // A lane no worker serves would leave the step waiting, unannounced, until its bound: refused at once instead.
+      if (onLane && !(await short.queueServed({ taskQueue: iacTaskQueue(info.taskQueue) }))) {
+        throw refuse(`no drover worker serves the IaC lane ${iacTaskQueue(info.taskQueue)} (OpenTofu and redeploy hooks): start one with drover worker --queues iac (or all); nothing was synthesized or applied`);
+      }
       const out = await lane.short.synthesizeCluster(stackSource);
+      stackSource.digest = out.digest;
       record.stack = { dir: out.dir, variant: out.variant, resources: out.resources.length };
       journal.note('synthesize', `${out.stackName}: ${out.resources.length} resources (${out.variant} stack) in ${out.dir}`);
       return out;

@@ -1,12 +1,13 @@
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { FailureType, NON_RETRYABLE } from '../contracts/failures';
 import { acquireLockUpdate, decideLock, isAcquireArgs, lockHolderQuery, lockStateFrom, runbookOfLock, type LockState } from '../contracts/lock';
 
 /** The lock's one read: a workflow id's current run, when it is a running drover run of the runbook (a describe). */
 const reads = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  scheduleToCloseTimeout: '10m',
+  startToCloseTimeout: '30s',
+  // Short: every acquire waits for the one before it, so a read that cannot be made must not hold the line long.
+  scheduleToCloseTimeout: '2m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
@@ -21,7 +22,7 @@ const reads = proxyActivities<Activities>({
 export async function runbookLock(carried?: unknown): Promise<void> {
   const info = workflowInfo();
   const runbook = runbookOfLock(info.workflowId);
-  let state: LockState = lockStateFrom(carried);
+  let state: LockState = lockStateFrom(carried, runbook);
   // One acquire at a time: the next waits for the one before it (and its reads) to finish.
   let queue: Promise<unknown> = Promise.resolve();
   const inTurn = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -29,14 +30,14 @@ export async function runbookLock(carried?: unknown): Promise<void> {
     queue = turn.catch(() => undefined);
     return turn;
   };
-  const runOf = (workflowId: string) => reads.runOf({ workflowId, runbook, taskQueue: info.taskQueue });
+  const runOf = (workflowId: string, asking = false) => reads.runOf({ workflowId, runbook, taskQueue: info.taskQueue, asking });
   setHandler(lockHolderQuery, () => state.holder ?? null);
   setHandler(
     acquireLockUpdate,
     (ask) =>
       inTurn(async () => {
-        const asker = await runOf(ask.workflowId);
-        if (!asker) throw ApplicationFailure.create({ type: FailureType.InvalidState, nonRetryable: true, message: `${ask.workflowId} is not a running drover run of ${runbook} on task queue ${info.taskQueue}: it may not hold the runbook` });
+        const asker = await runOf(ask.workflowId, true);
+        if (!asker) throw ApplicationFailure.create({ type: FailureType.InvalidState, nonRetryable: true, message: `${ask.workflowId} is not a drover run of ${runbook} on task queue ${info.taskQueue} asking for it: it may not hold the runbook` });
         const stored = state.holder;
         const held = stored && stored.workflowId !== asker.workflowId ? ((await runOf(stored.workflowId)) ?? undefined) : stored;
         const decided = decideLock({ ...state, holder: held }, asker);
@@ -49,6 +50,7 @@ export async function runbookLock(carried?: unknown): Promise<void> {
       },
     },
   );
-  await condition(() => workflowInfo().continueAsNewSuggested && allHandlersFinished());
+  // A cancel request is ignored: a cancelled lock would lose its state, and the next run would start an empty one.
+  await CancellationScope.nonCancellable(() => condition(() => workflowInfo().continueAsNewSuggested && allHandlersFinished()));
   await continueAsNew<typeof runbookLock>(state);
 }

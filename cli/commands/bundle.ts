@@ -13,6 +13,7 @@ export function bundleCommand(io: CliIO, _setExit: SetExit): Command {
     .action(async (opts: { out: string; histories: string }) => {
       if (!fs.existsSync(path.join(opts.histories, 'index.json'))) throw new CliError('invalid options', EXIT.USAGE, [`--histories: ${opts.histories} holds no index.json of recorded histories`]);
       const { code, replayed, failures } = await buildCheckedBundle(opts.histories);
+      if (replayed === 0) throw new CliError('no recorded history to check the bundle against; not written', EXIT.USAGE, [`--histories: ${opts.histories}/index.json lists none`]);
       if (failures.length > 0) throw new CliError(`the bundle does not replay ${failures.length} of ${replayed} recorded histories; not written`, EXIT.FAILED, failures);
       fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
       fs.writeFileSync(opts.out, code);

@@ -36,7 +36,7 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       const queues = opts.queues ?? process.env.DROVER_WORKER_QUEUES ?? 'all';
       if (queues !== 'all' && queues !== 'core' && queues !== 'iac') throw new CliError('invalid options', EXIT.USAGE, [`--queues: expected "all", "core" or "iac", got "${queues}"`]);
       const held = heldRunbooks(runbooksDir);
-      if (opts.production || process.env.DROVER_PRODUCTION === '1') {
+      if (opts.production || ['1', 'true', 'yes'].includes((process.env.DROVER_PRODUCTION ?? '').toLowerCase())) {
         const problems = productionProblems(held, process.env);
         if (problems.length > 0) throw new CliError('not a production worker', EXIT.USAGE, problems);
       }
@@ -78,8 +78,9 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
 function durationFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
-  const parsed = ms(raw as ms.StringValue);
-  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) throw new CliError('invalid options', EXIT.USAGE, [`${name}: expected a duration such as 90s or 61m, got "${raw}"`]);
+  // A unit is required: `ms` reads a bare number as milliseconds, which no one means by a grace.
+  const parsed = /^\d+(\.\d+)?\s*[a-z]+$/i.test(raw.trim()) ? ms(raw.trim() as ms.StringValue) : undefined;
+  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) throw new CliError('invalid options', EXIT.USAGE, [`${name}: expected a duration with its unit, such as 90s or 61m, got "${raw}"`]);
   return parsed;
 }
 

@@ -229,6 +229,7 @@ export class StubWorld {
         return this.decideLock({ workflowId: input.workflowId, runId: `run-of-${input.workflowId}`, kind, drill: kind === 'drill' });
       }),
       runbookHolder: record('runbookHolder', () => this.lock.holder ?? null),
+      runOf: record('runOf', (input: { workflowId: string }) => (this.lock.holder?.workflowId === input.workflowId && !this.endedRuns.has(input.workflowId) ? this.lock.holder : null)),
       // A drill's refusal checks (window, cooldown, another run): none here (they have their own tests).
       drillRefusals: record('drillRefusals', () => []),
       // Preflight and reads.
