@@ -166,9 +166,11 @@ export function createDrillActivities(temporal: () => Client) {
           message: `the lock of ${input.runbook} (${id}) runs as ${lock.type} on task queue ${lock.taskQueue}, not as ${LOCK_WORKFLOW_TYPE} on ${taskQueue} where this worker serves it: no drover worker answers it. Once no run of ${input.runbook} is running, terminate it (temporal workflow terminate --workflow-id ${id}); the next run starts it again`,
         });
       }
-      const run = Context.current().info.workflowExecution;
+      // One update id per attempt: a resend within an attempt is answered once, and an attempt after a failed one
+      // (the lock could not read who asks in time: stored under that id) asks again instead of reading that failure.
+      const { workflowExecution: run, attempt } = Context.current().info;
       try {
-        return await askLock(input.runbook, { workflowId: input.workflowId }, taskQueue, run ? `acquire-${run.workflowId}-${run.runId}` : undefined);
+        return await askLock(input.runbook, { workflowId: input.workflowId }, taskQueue, run ? `acquire-${run.workflowId}-${run.runId}-${attempt}` : undefined);
       } catch (e) {
         // The lock refused who asks (not a drover run of the runbook asking): asking again would not change that.
         // Anything else (its read of the asker timed out) is retried.
@@ -200,16 +202,18 @@ export function createDrillActivities(temporal: () => Client) {
       // Ended is final; a paused run is still the holder (it resumes).
       if (ENDED.has(d.status.name)) return null;
       if (input.asking && !(d.status.name === 'RUNNING' && (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'takeRunbook'))) return null;
+      // A read that fails (Temporal unavailable, a deadline) throws and is retried: it never reads as "ended".
+      const page = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: input.workflowId, runId: d.runId }, maximumPageSize: 1 });
+      const started = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+      let arg: { runbookRef?: { name?: unknown }; mode?: unknown } | undefined;
       try {
-        const page = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: input.workflowId, runId: d.runId }, maximumPageSize: 1 });
-        const started = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
-        const [arg] = await decodeArrayFromPayloads(client.options.loadedDataConverter, started?.input?.payloads);
-        // A top-level run names its runbook by reference (a runbook in its input is ignored: trusted.ts).
-        if ((arg as { runbookRef?: { name?: unknown } } | undefined)?.runbookRef?.name !== input.runbook) return null;
+        [arg] = (await decodeArrayFromPayloads(client.options.loadedDataConverter, started?.input?.payloads)) as Array<typeof arg>;
       } catch {
-        return null; // an input drover cannot read is no drover run
+        return null; // an input drover cannot decode is no drover run
       }
-      return { workflowId: input.workflowId, runId: d.runId, kind, drill: kind === DRILL_WORKFLOW_TYPE };
+      // A top-level run names its runbook by reference (a runbook in its input is ignored: trusted.ts).
+      if (arg?.runbookRef?.name !== input.runbook) return null;
+      return { workflowId: input.workflowId, runId: d.runId, kind, drill: kind === DRILL_WORKFLOW_TYPE, ...(typeof arg.mode === 'string' ? { mode: arg.mode } : {}) };
     },
 
     /** Whether a worker serves task queue `taskQueue`'s activities (polled within the last minute). */

@@ -17,6 +17,8 @@ export interface LockHolder {
   kind: string;
   /** A drill yields the lock to any real run that asks for it. */
   drill: boolean;
+  /** A failover's mode, as its input says (a drill's hand-over needs it: an unplanned failover resumes without the old primary). */
+  mode?: string;
 }
 
 /** Who asks: the lock reads the rest (kind, drill, run, runbook) from Temporal, never from the message. */

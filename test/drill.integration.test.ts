@@ -310,7 +310,7 @@ test('the lock passes only from a run that has ended (read by the lock, not clai
     const first = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input] });
     await eventually(async () => (await first.query<RunStatus>('status')).pendingGate, 'the first failover gate', 120_000);
     const lock = env.client.workflow.getHandle(lockWorkflowId(rb.name));
-    expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: first.firstExecutionRunId, kind: 'failover', drill: false });
+    expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: first.firstExecutionRunId, kind: 'failover', drill: false, mode: 'planned' });
 
     // Sent by hand (anyone who may send updates): a malformed ask is refused before it is recorded; an ask for a run
     // that is not a drover run of this runbook asking right now is refused by the lock, which reads who asks.
@@ -319,13 +319,17 @@ test('the lock passes only from a run that has ended (read by the lock, not clai
     await expect(lock.executeUpdate(acquireLockUpdate, { args: [{ workflowId: lockWorkflowId(rb.name) }] })).rejects.toMatchObject({ cause: { message: expect.stringContaining('is not a drover run') } });
     // Even naming the live holder: it is not asking now (no takeRunbook pending), so nothing is granted or changed.
     await expect(lock.executeUpdate(acquireLockUpdate, { args: [{ workflowId: `failover-${rb.name}` }] })).rejects.toMatchObject({ cause: { message: expect.stringContaining('asking for it') } });
-    expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: first.firstExecutionRunId, kind: 'failover', drill: false });
+    expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: first.firstExecutionRunId, kind: 'failover', drill: false, mode: 'planned' });
+
+    // A cancel request to the lock is ignored: it keeps its holder, and answers the next acquire below.
+    await lock.cancel();
+    expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: first.firstExecutionRunId, kind: 'failover', drill: false, mode: 'planned' });
 
     // Terminated (never the way to stop a run): the lock reads that it has ended and passes it to the next run.
     await first.terminate('the test stands for a terminate');
     const second = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input] });
     await eventually(async () => (await second.query<RunStatus>('status')).pendingGate, 'the second failover gate', 120_000);
-    expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: second.firstExecutionRunId, kind: 'failover', drill: false });
+    expect(await lock.query(lockHolderQuery)).toEqual({ workflowId: `failover-${rb.name}`, runId: second.firstExecutionRunId, kind: 'failover', drill: false, mode: 'planned' });
     await second.executeUpdate(rejectUpdate, { args: [{ gate: 'failover', approver: 'ic-priya', reason: 'test over' }] });
     await second.result().catch(() => undefined);
 

@@ -339,17 +339,22 @@ test("given drover's own worker stopped (SIGTERM) while the redeploy hook runs o
   expect(fs.readFileSync(marker, 'utf8')).toBe('start\nend\n');
 });
 
-test('given workers that serve only the runs\' queue (--queues core), a rebuild is refused at its synthesis, saying no worker serves the IaC lane: nothing synthesized or applied', async () => {
+test('given workers that serve only the runs\' queue (--queues core), a rebuild says at its synthesis that no worker polls the IaC lane and waits there (nothing synthesized); cancelled, it ends having changed nothing', async () => {
   const { file, runbook: rb, taskQueue } = await env.seeded('ak-rebuild-nolane', rebuildable(['true']));
   useCli(env.moto.endpoint, taskQueue);
   const drover = await createWorker({ address: testTemporalAddress(), taskQueue, deps: { aws: createAwsClients(env.config()), runbooks: testRunbooks, iac: { variant: 'terraform-data', home: () => home } }, workflowBundle: await workflowBundle(), queues: 'core' });
   try {
     await drover.runUntil(async () => {
-      const io = captureIO();
-      expect(await exec(['rebuild', file, '--region', STANDBY, '--reason', 'lane check'], io)).toBe(3);
-      expect(io.all()).toContain(`no drover worker serves the IaC lane ${taskQueue}-iac (OpenTofu and redeploy hooks): start one with drover worker --queues iac (or all); nothing was synthesized or applied`);
+      expect(await exec(['rebuild', file, '--region', STANDBY, '--reason', 'lane check', '--detach'], captureIO())).toBe(0);
+      const handle = env.client.workflow.getHandle(`rebuild-${rb.name}`);
+      const waiting = await eventually(async () => {
+        const st = await handle.query<RunStatus>('status');
+        return st.currentStep === 'synthesize' && st.steps.find((x) => x.id === 'synthesize')?.notes.length ? st : undefined;
+      }, 'the synthesize step waiting for the lane', 120_000);
+      expect(waiting.steps.find((x) => x.id === 'synthesize')?.notes).toEqual([`no drover worker polls the IaC lane ${taskQueue}-iac now (none runs, or each is busy with another apply): waiting for one; start one with drover worker --queues iac (or all)`]);
+      await handle.cancel();
       const done = await outcome(`rebuild-${rb.name}`);
-      expect(done.steps.find((st) => st.id === 'synthesize')?.status).toBe('failed');
+      expect(done.error?.type).toBe('RunCancelled');
       expect(fs.existsSync(path.join(home, 'iac', rb.name))).toBe(false);
     });
   } finally {

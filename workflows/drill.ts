@@ -168,14 +168,13 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
       // Only what the real failover can resume from (its preflight's rule): a standby drover promoted (RDS cleared its
       // source), not fenced, whose old primary is still fenced (the drill's failover was planned). Otherwise it fails
       // back as before (so on the emulator, which keeps a promoted replica's source field, a drill always fails back).
+      const planned = holder?.mode !== 'unplanned';
       const resumable = async (d: ReturnType<typeof databasesOf>[number], r: (typeof replicas)[number]): Promise<boolean> => {
         if (!r.standalone) return true;
-        if (!r.promotedByDrover || r.replicationSource !== undefined) return false;
-        const [target, primary] = await Promise.all([
-          compensation.fenceState({ region: rb.regions.standby, identifier: r.identifier }),
-          compensation.fenceState({ region: rb.regions.primary, identifier: dbIn(rb, d, rb.regions.primary) }),
-        ]);
-        return !target.fenced && primary.fenced;
+        if (r.status !== 'available' || !r.promotedByDrover || r.replicationSource !== undefined) return false;
+        if ((await compensation.fenceState({ region: rb.regions.standby, identifier: r.identifier })).fenced) return false;
+        // An unplanned failover never contacts the lost primary (nor does its preflight): only planned needs it fenced.
+        return !planned || (await compensation.fenceState({ region: rb.regions.primary, identifier: dbIn(rb, d, rb.regions.primary) })).fenced;
       };
       const canResume = holder !== null && !holder.drill && holder.kind === 'failover'
         && (await Promise.all(databasesOf(rb).map((d, i) => resumable(d, replicas[i]).catch(() => false)))).every(Boolean);

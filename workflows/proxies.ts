@@ -39,8 +39,11 @@ export const long = proxyActivities<Activities>(LONG);
  */
 export function onQueue(taskQueue: string): { short: typeof short; long: typeof long } {
   // The lane runs one task at a time per worker: a short call may wait behind an hour's apply, so its bound in all
-  // (schedule-to-close) is the long one's; each attempt keeps its own minute.
-  return { short: proxyActivities<Activities>({ ...SHORT, scheduleToCloseTimeout: LONG.scheduleToCloseTimeout, taskQueue }), long: proxyActivities<Activities>({ ...LONG, taskQueue }) };
+  // (schedule-to-close) is the long one's; each attempt keeps its own minute, and failures are retried 10 times at most.
+  return {
+    short: proxyActivities<Activities>({ ...SHORT, scheduleToCloseTimeout: LONG.scheduleToCloseTimeout, retry: { ...SHORT.retry, maximumAttempts: 10 }, taskQueue }),
+    long: proxyActivities<Activities>({ ...LONG, taskQueue }),
+  };
 }
 
 /** Notifications: a few tries within a minute, then given up (and recorded), so a broken topic never holds a run. */

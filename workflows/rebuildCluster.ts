@@ -110,9 +110,9 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     // What the stack is made from: a plan or apply on a worker without its directory synthesizes it again from this.
     const stackSource: { runbook: Runbook; region: string; runTag: string; digest?: string } = { runbook: rb, region, runTag: runTag(info.runId) };
     const stack = await journal.run('synthesize', async () => {
-      // A lane no worker serves would leave the step waiting, unannounced, until its bound: refused at once instead.
+      // A lane no worker polls now (none runs, or each is busy with another apply) is said at once, then waited for.
       if (onLane && !(await short.queueServed({ taskQueue: iacTaskQueue(info.taskQueue) }))) {
-        throw refuse(`no drover worker serves the IaC lane ${iacTaskQueue(info.taskQueue)} (OpenTofu and redeploy hooks): start one with drover worker --queues iac (or all); nothing was synthesized or applied`);
+        journal.note('synthesize', `no drover worker polls the IaC lane ${iacTaskQueue(info.taskQueue)} now (none runs, or each is busy with another apply): waiting for one; start one with drover worker --queues iac (or all)`);
       }
       const out = await lane.short.synthesizeCluster(stackSource);
       stackSource.digest = out.digest;

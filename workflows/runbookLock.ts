@@ -35,15 +35,20 @@ export async function runbookLock(carried?: unknown): Promise<void> {
   setHandler(
     acquireLockUpdate,
     (ask) =>
-      inTurn(async () => {
-        const asker = await runOf(ask.workflowId, true);
-        if (!asker) throw ApplicationFailure.create({ type: FailureType.InvalidState, nonRetryable: true, message: `${ask.workflowId} is not a drover run of ${runbook} on task queue ${info.taskQueue} asking for it: it may not hold the runbook` });
-        const stored = state.holder;
-        const held = stored && stored.workflowId !== asker.workflowId ? ((await runOf(stored.workflowId)) ?? undefined) : stored;
-        const decided = decideLock({ ...state, holder: held }, asker);
-        state = decided.state;
-        return decided.answer;
-      }),
+      // Not cancellable: a cancel request to the lock must not fail its reads (every acquire would fail after it).
+      inTurn(() =>
+        CancellationScope.nonCancellable(async () => {
+          const asker = await runOf(ask.workflowId, true);
+          if (!asker) throw ApplicationFailure.create({ type: FailureType.InvalidState, nonRetryable: true, message: `${ask.workflowId} is not a drover run of ${runbook} on task queue ${info.taskQueue} asking for it: it may not hold the runbook` });
+          const stored = state.holder;
+          // A holder that cannot be read now is never taken as ended: the read's failure fails this acquire, and the
+          // asking run's activity asks again (a new attempt, a new update id).
+          const held = stored && stored.workflowId !== asker.workflowId ? ((await runOf(stored.workflowId)) ?? undefined) : stored;
+          const decided = decideLock({ ...state, holder: held }, asker);
+          state = decided.state;
+          return decided.answer;
+        }),
+      ),
     {
       validator: (ask) => {
         if (!isAcquireArgs(ask)) throw new Error('acquire: expected { workflowId } of the run that asks');

@@ -36,7 +36,9 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       const queues = opts.queues ?? process.env.DROVER_WORKER_QUEUES ?? 'all';
       if (queues !== 'all' && queues !== 'core' && queues !== 'iac') throw new CliError('invalid options', EXIT.USAGE, [`--queues: expected "all", "core" or "iac", got "${queues}"`]);
       const held = heldRunbooks(runbooksDir);
-      if (opts.production || ['1', 'true', 'yes'].includes((process.env.DROVER_PRODUCTION ?? '').toLowerCase())) {
+      const flag = (process.env.DROVER_PRODUCTION ?? '').trim().toLowerCase();
+      if (!['', '0', 'false', 'no', '1', 'true', 'yes'].includes(flag)) throw new CliError('invalid options', EXIT.USAGE, [`DROVER_PRODUCTION: expected 1/true/yes or 0/false/no, got "${process.env.DROVER_PRODUCTION}"`]);
+      if (opts.production || ['1', 'true', 'yes'].includes(flag)) {
         const problems = productionProblems(held, process.env);
         if (problems.length > 0) throw new CliError('not a production worker', EXIT.USAGE, problems);
       }
