@@ -173,6 +173,8 @@ export class ChaosWorld {
   async stop(): Promise<void> {
     for (const f of this.feeders) f.stop();
     await Promise.allSettled(this.workers.map((w) => w.stop()));
+    // Workflow code quotes the secret patterns it scrubs: the bundle is not left for the temporary root's secrets scan.
+    if (this.bundleFile) fs.rmSync(path.dirname(this.bundleFile), { recursive: true, force: true });
     await Promise.allSettled(this.channels.flatMap((c) => [c.tap?.stop(), c.faults.stop()]));
     await this.disconnect();
     await this.apps?.stop();
