@@ -12,6 +12,7 @@ import type { FailbackInput } from '../workflows/failback';
 import type { FailoverInput } from '../workflows/regionFailover';
 import type { PromoteInput } from '../workflows/promoteReplica';
 import type { LockHolder } from '../contracts/lock';
+import type { Runbook } from '../runbooks/schema';
 import type { DrillResult, RunStatus } from '../contracts/run';
 import { refOf } from './harness/fixtures';
 import { StubWorld } from './harness/stubs';
@@ -26,6 +27,29 @@ const env = timeSkippingPerFile();
 const runbook = () => workflowTestRunbook('wf-lock');
 
 const holder = (kind: string, workflowId: string, drill = kind === 'drill'): LockHolder => ({ workflowId, runId: `run-of-${workflowId}`, kind, drill });
+
+/** A manual drill of `rb`, as the workflow is started. */
+const drillOf = (rb: Runbook) => ({ workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] });
+
+/**
+ * Run a drill until its writer record is being repointed (its standby promoted), let a real failover take the
+ * runbook there (and `meanwhile` change the world), and return how the drill ended; `recordAs` saves its history
+ * for the replay tests when DROVER_RECORD_HISTORIES names a directory.
+ */
+async function takenAfterPromotion(world: StubWorld, rb: Runbook, meanwhile: () => void = () => undefined, recordAs?: string) {
+  const repoint = world.hold('upsertCname');
+  return runFailure<DrillResult>(
+    withRun(env(), world, drillOf(rb), async (h) => {
+      await repoint.reached;
+      world.takeLock(holder('failover', `failover-${rb.name}`));
+      meanwhile();
+      repoint.release();
+      const out = await h.result().then(() => undefined, (e: unknown) => e);
+      if (recordAs && process.env.DROVER_RECORD_HISTORIES) fs.writeFileSync(path.join(process.env.DROVER_RECORD_HISTORIES, recordAs), historyToJSON(await h.fetchHistory()));
+      throw out;
+    }),
+  );
+}
 
 describe('a real run and the lock', () => {
   test('given a real failover holding the runbook, a failback is refused with the holder named: a typed RunbookBusy, nothing changed', async () => {
@@ -110,7 +134,7 @@ describe('a drill and the lock', () => {
     const world = new StubWorld(rb);
     // drillRefusals (visibility and describe) says yes: the lock is what refuses.
     world.lock = { holder: holder('failover', `failover-${rb.name}`), displaced: [] };
-    const f = await runFailure<DrillResult>(withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, (h) => h.result()));
+    const f = await runFailure<DrillResult>(withRun(env(), world, drillOf(rb), (h) => h.result()));
 
     expect(f.type).toBe('DrillRefused');
     expect(f.record.phase).toBe('refused');
@@ -125,7 +149,7 @@ describe('a drill and the lock', () => {
     const world = new StubWorld(rb);
     const preflight = world.hold('missingRecords');
     const f = await runFailure<DrillResult>(
-      withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, async (h) => {
+      withRun(env(), world, drillOf(rb), async (h) => {
         await preflight.reached;
         // A real failover asks for the runbook now: the lock's rule gives it the drill's place.
         expect(world.takeLock(holder('failover', `failover-${rb.name}`))).toEqual({ granted: true, drills: [`drill-${rb.name}`] });
@@ -150,7 +174,7 @@ describe('a drill and the lock', () => {
   test('given a drill that completes, it took the runbook before its failover, and its children took none', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
-    const done = await withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, (h) => h.result() as Promise<DrillResult>);
+    const done = await withRun(env(), world, drillOf(rb), (h) => h.result() as Promise<DrillResult>);
 
     expect(done.phase).toBe('completed');
     expect(world.callsTo('takeRunbook')).toEqual([{ runbook: rb.name, workflowId: `drill-${rb.name}` }]);
@@ -164,19 +188,9 @@ describe('a drill that had promoted when a real failover took the runbook', () =
   test('hands over: no failback (no replica re-created, no gate waited at); the real failover then resumes from the standby the drill promoted and completes', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
-    const repoint = world.hold('upsertCname');
-    const f = await runFailure<DrillResult>(
-      withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, async (h) => {
-        await repoint.reached;
-        // Promoted, its writer record repointed: now a real failover takes the runbook.
-        world.takeLock(holder('failover', `failover-${rb.name}`));
-        repoint.release();
-        const out = await h.result().then(() => undefined, (e: unknown) => e);
-        // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'hands over'` records the drill for the replay tests.
-        if (process.env.DROVER_RECORD_HISTORIES) fs.writeFileSync(path.join(process.env.DROVER_RECORD_HISTORIES, 'drill-hands-over.json'), historyToJSON(await h.fetchHistory()));
-        throw out;
-      }),
-    );
+    // Promoted, its writer record being repointed: now a real failover takes the runbook.
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'hands over'` records the drill for the replay tests.
+    const f = await takenAfterPromotion(world, rb, undefined, 'drill-hands-over.json');
 
     expect(f.type).toBe('DrillCancelled');
     expect(f.record.handedOverTo).toBe(`failover-${rb.name}`);
@@ -197,16 +211,7 @@ describe('a drill that had promoted when a real failover took the runbook', () =
   test('given a standby the real failover could not resume from (its old primary no longer fenced), the drill fails back as before', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
-    const repoint = world.hold('upsertCname');
-    const f = await runFailure<DrillResult>(
-      withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, async (h) => {
-        await repoint.reached;
-        world.takeLock(holder('failover', `failover-${rb.name}`));
-        world.setFenced(PG_MUMBAI, false);
-        repoint.release();
-        return h.result();
-      }),
-    );
+    const f = await takenAfterPromotion(world, rb, () => void world.setFenced(PG_MUMBAI, false));
 
     expect(f.type).toBe('DrillCancelled');
     expect(f.record.handedOverTo).toBeUndefined();
@@ -217,16 +222,7 @@ describe('a drill that had promoted when a real failover took the runbook', () =
   test('given the real failover that took the runbook ended (cancelled while it waited), the drill does not hand over to it: it fails back', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
-    const repoint = world.hold('upsertCname');
-    const f = await runFailure<DrillResult>(
-      withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, async (h) => {
-        await repoint.reached;
-        world.takeLock(holder('failover', `failover-${rb.name}`));
-        world.endedRuns.add(`failover-${rb.name}`);
-        repoint.release();
-        return h.result();
-      }),
-    );
+    const f = await takenAfterPromotion(world, rb, () => void world.endedRuns.add(`failover-${rb.name}`));
 
     expect(f.record.handedOverTo).toBeUndefined();
     expect(f.record.failback).toBeDefined();

@@ -13,7 +13,7 @@ import { createWorker, quietRuntime } from '../worker';
 import { heldRunbooks, iacGraceMs, productionProblems } from '../production';
 import { iacTaskQueue } from '../../contracts/ids';
 import { formatDuration } from '../../reports/format';
-import ms from 'ms';
+import { duration } from '../../runbooks/schema';
 
 /** `drover worker`: run the workflows and activities until interrupted. */
 export function workerCommand(io: CliIO, _setExit: SetExit): Command {
@@ -76,14 +76,13 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
     });
 }
 
-/** A duration from the environment (`90s`, `61m`), else `fallback` ms; a bad value is a usage error naming the variable. */
+/** A duration from the environment, read as runbooks read theirs (`90s`, `61m`: a unit required), else `fallback` ms. */
 function durationFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
-  // A unit is required: `ms` reads a bare number as milliseconds, which no one means by a grace.
-  const parsed = /^\d+(\.\d+)?\s*[a-z]+$/i.test(raw.trim()) ? ms(raw.trim() as ms.StringValue) : undefined;
-  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) throw new CliError('invalid options', EXIT.USAGE, [`${name}: expected a duration with its unit, such as 90s or 61m, got "${raw}"`]);
-  return parsed;
+  const parsed = duration.safeParse(raw);
+  if (!parsed.success) throw new CliError('invalid options', EXIT.USAGE, [`${name}: ${parsed.error.issues[0]?.message ?? 'expected a duration such as 90s or 61m'}`]);
+  return parsed.data;
 }
 
 /**
