@@ -83,8 +83,24 @@ async function requireFree(port: number, what: string): Promise<void> {
   if (!(await isPortFree(port))) throw new Error(`port ${port} for the ${what} is already in use on 127.0.0.1`);
 }
 
-/** Start `temporal server start-dev` on loopback with a SQLite file, and wait until it serves gRPC and the Web UI. */
+/**
+ * Start `temporal server start-dev` on loopback with a SQLite file, and wait until it serves gRPC and the Web UI.
+ * Ports drover picked itself are free only when picked: the dev server takes further free ports of its own for
+ * its internal services, and one can be the Web UI port picked a moment before (`bind: address already in use`).
+ * Then it starts again on new ports, twice at most; ports the caller chose are never changed.
+ */
 export async function startTemporal(opts: StartTemporalOptions): Promise<TemporalServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTemporalOnce(opts);
+    } catch (e) {
+      const picked = opts.port === undefined && opts.uiPort === undefined;
+      if (!picked || attempt >= 3 || !/address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startTemporalOnce(opts: StartTemporalOptions): Promise<TemporalServer> {
   const bin = opts.bin ?? (await ensureTools()).temporal;
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
