@@ -195,15 +195,15 @@ export function dbArn(region: string, identifier: string): string {
 }
 
 /**
- * The newest ReplicaLag (Maximum over 1-minute periods of the last 10 minutes) the emulator holds for
- * an instance, read as drover's replicaLag activity reads it; undefined when there is no datapoint.
+ * The newest ReplicaLag (Maximum over 1-minute periods of the last 10 minutes, or from `since`) the emulator
+ * holds for an instance, read as drover's replicaLag activity reads it; undefined when there is no datapoint.
  */
-export async function latestReplicaLag(endpoint: string, region: string, identifier: string): Promise<number | undefined> {
+export async function latestReplicaLag(endpoint: string, region: string, identifier: string, since?: Date): Promise<number | undefined> {
   const out = await new CloudWatch({ region, endpoint, credentials: CREDS }).getMetricStatistics({
     Namespace: 'AWS/RDS',
     MetricName: 'ReplicaLag',
     Dimensions: [{ Name: 'DBInstanceIdentifier', Value: identifier }],
-    StartTime: new Date(Date.now() - 10 * 60_000),
+    StartTime: since ?? new Date(Date.now() - 10 * 60_000),
     EndTime: new Date(Date.now() + 60_000),
     Period: 60,
     Statistics: ['Maximum'],
