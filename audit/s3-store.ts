@@ -83,7 +83,10 @@ export class S3Store implements AuditStore {
     const Key = this.key(run, event.seq);
     const lock = this.retention ? { ObjectLockMode: this.retention.mode, ObjectLockRetainUntilDate: new Date(this.now().getTime() + this.retention.retentionDays * DAY_MS) } : {};
     try {
-      await this.s3.putObject({ Bucket: this.bucket, Key, Body: `${JSON.stringify(event)}\n`, ContentType: 'application/json', IfNoneMatch: '*', ...lock });
+      // A checksum on every put, whatever the SDK's default: "The Content-MD5 or x-amz-sdk-checksum-algorithm header
+      // is required for any request to upload an object with a retention period configured using Amazon S3 Object
+      // Lock" (S3 API Reference, PutObject), and the bucket's default retention locks even a put without lock headers.
+      await this.s3.putObject({ Bucket: this.bucket, Key, Body: `${JSON.stringify(event)}\n`, ContentType: 'application/json', IfNoneMatch: '*', ChecksumAlgorithm: 'SHA256', ...lock });
       return true;
     } catch (e) {
       if (awsErrorCode(e) === 'PreconditionFailed') return false;
@@ -273,17 +276,20 @@ export async function ensureAuditBucket(s3: S3Api, opts: { bucket: string; regio
     const code = awsErrorCode(e);
     if (code === 'BucketAlreadyExists') throw new AuditStoreError('invalid', `S3 bucket ${bucket} belongs to another account`);
     if (code !== 'BucketAlreadyOwnedByYou') throw toFailure(e, `S3 CreateBucket ${bucket}`);
-    let current: ObjectLockConfiguration | undefined;
-    try {
-      current = (await s3.getObjectLockConfiguration({ Bucket: bucket })).ObjectLockConfiguration;
-    } catch (err) {
-      if (awsErrorCode(err) !== 'ObjectLockConfigurationNotFoundError') throw toFailure(err, `S3 GetObjectLockConfiguration ${bucket}`);
-    }
-    if (current?.ObjectLockEnabled !== 'Enabled') throw new AuditStoreError('invalid', `S3 bucket ${bucket} exists without Object Lock; the audit trail needs a bucket created with Object Lock enabled`);
-    // Only change a default retention that differs (moto, unlike S3, refuses the call once the bucket holds objects).
-    const rule = current.Rule?.DefaultRetention;
-    if (rule?.Mode === opts.mode && rule.Days === opts.retentionDays) return;
   }
+  // Read the lock configuration even after a CreateBucket that succeeded: in us-east-1, "if you re-create an
+  // existing bucket that you already own in the North Virginia Region, Amazon S3 returns 200 OK" (S3 API
+  // Reference, BucketAlreadyOwnedByYou), so success does not mean the bucket is new, nor locked.
+  let current: ObjectLockConfiguration | undefined;
+  try {
+    current = (await s3.getObjectLockConfiguration({ Bucket: bucket })).ObjectLockConfiguration;
+  } catch (err) {
+    if (awsErrorCode(err) !== 'ObjectLockConfigurationNotFoundError') throw toFailure(err, `S3 GetObjectLockConfiguration ${bucket}`);
+  }
+  if (current?.ObjectLockEnabled !== 'Enabled') throw new AuditStoreError('invalid', `S3 bucket ${bucket} exists without Object Lock; the audit trail needs a bucket created with Object Lock enabled`);
+  // Only change a default retention that differs (moto, unlike S3, refuses the call once the bucket holds objects).
+  const rule = current.Rule?.DefaultRetention;
+  if (rule?.Mode === opts.mode && rule.Days === opts.retentionDays) return;
   try {
     await s3.putObjectLockConfiguration({
       Bucket: bucket,

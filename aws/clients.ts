@@ -190,8 +190,9 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     eks: (region) => build(`eks:${region}`, region, () => new EKS(common(region)), 'eks'),
     cloudwatch: (region) => build(`cloudwatch:${region}`, region, () => new CloudWatch(common(region)), 'cloudwatch'),
     ec2: (region) => build(`ec2:${region}`, region, () => new EC2(common(region)), 'ec2'),
-    // Emulators serve every bucket on one host, so S3 must address buckets by path there.
-    s3: (region) => build(`s3:${region}`, region, () => new S3({ ...common(region), forcePathStyle: Boolean(common(region).endpoint) }), 's3'),
+    // Emulators serve every bucket on one host, so S3 must address buckets by path there. Checksums are pinned on
+    // (not left to AWS_REQUEST_CHECKSUM_CALCULATION): Object Lock puts need one (audit/s3-store.ts).
+    s3: (region) => build(`s3:${region}`, region, () => new S3({ ...common(region), forcePathStyle: Boolean(common(region).endpoint), requestChecksumCalculation: 'WHEN_SUPPORTED' }), 's3'),
     sts: (region) => {
       const endpoint = stsEndpoint(config, region);
       return { endpoint, send: (req) => sendRaw(endpoint, req) };

@@ -38,6 +38,27 @@ const name = z
 const identifier = z.string().min(1).max(255);
 
 /**
+ * An RDS DB instance or DB cluster identifier: "from 1 to 63 letters, numbers, or hyphens. The first character
+ * must be a letter. Can't end with a hyphen or contain two consecutive hyphens." (RDS API Reference,
+ * CreateDBInstance and ModifyDBInstance; the same for DB cluster identifiers).
+ */
+const rdsIdentifier = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-zA-Z](?:[a-zA-Z0-9]|-(?!-))*$/, { error: 'expected an RDS identifier: a letter first, then letters, digits and single hyphens' })
+  .refine((v) => !v.endsWith('-'), { error: "an RDS identifier can't end with a hyphen" });
+
+/** What drover appends to an identifier when it keeps a replaced instance: `-old-<yyyymmddhhmm>-<tag>` (workflows/failback.ts). */
+export const RETIRED_SUFFIX_LENGTH = '-old-'.length + 'yyyymmddhhmm'.length + '-'.length + 4;
+
+/** CloudWatch's periods: 1, 5, 10, 20 or 30 s (high-resolution metrics only) or a multiple of 60 s (API_GetMetricStatistics, Period). */
+function validMetricPeriodMs(ms: number): boolean {
+  const s = ms / 1000;
+  return Number.isInteger(s) && ([1, 5, 10, 20, 30].includes(s) || (s > 0 && s % 60 === 0));
+}
+
+/**
  * A duration such as 30s, 5m or 1h, carried as milliseconds. The pattern is for the JSON Schema (editors)
  * only; the transform decides, with its own message.
  */
@@ -248,11 +269,15 @@ const database = z.strictObject({
   /** For engine aurora-global: the global cluster; primary/replica identifiers are then DB cluster identifiers. */
   globalClusterIdentifier: identifier.optional(),
   instanceClass: z.string().default('db.r6g.large'),
-  primary: z.strictObject({ identifier }),
-  replica: z.strictObject({ identifier }),
+  primary: z.strictObject({ identifier: rdsIdentifier }),
+  replica: z.strictObject({ identifier: rdsIdentifier }),
   maxReplicaLag: duration,
-  /** CloudWatch period used to read ReplicaLag (RDS publishes it every 60 s). */
-  lagPeriod: duration.prefault('60s'),
+  /**
+   * CloudWatch period used to read ReplicaLag (RDS publishes it every 60 s, at standard resolution: keep the
+   * default). A multiple of 60 s, or 1, 5, 10, 20 or 30 s, which only high-resolution metrics fill: an
+   * emulator's feeder publishes those, RDS does not.
+   */
+  lagPeriod: duration.prefault('60s').refine(validMetricPeriodMs, { error: 'CloudWatch takes a period of 1s, 5s, 10s, 20s, 30s or a multiple of 60s (RDS publishes ReplicaLag once a minute: 60s)' }),
   /** How long a planned promotion waits, fenced, for lag 0 before it unfences and stops. */
   lagZeroTimeout: duration.prefault('5m'),
   /** How writes are fenced on the current primary before a planned promotion. */
@@ -497,6 +522,15 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
       });
       section(() => {
         if (db.retainFor !== undefined && db.retention === 'delete') issue([...at, 'retainFor'], 'applies to kept instances only, and retention is delete (a replaced instance is deleted at once)');
+      });
+      section(() => {
+        // A kept instance is renamed <identifier>-old-<yyyymmddhhmm>-<tag>, and RDS identifiers have at most 63 characters.
+        if (db.retention !== 'keep' || db.engine === 'aurora-global') return;
+        const most = 63 - RETIRED_SUFFIX_LENGTH;
+        for (const side of ['primary', 'replica'] as const) {
+          const id = db[side].identifier;
+          if (id.length > most) issue([...at, side, 'identifier'], `at most ${most} characters with retention keep (this one has ${id.length}): a replaced instance is kept as ${id}-old-<yyyymmddhhmm>-<tag>, ${RETIRED_SUFFIX_LENGTH} characters more, and RDS identifiers have at most 63; shorten it or set retention: delete`);
+        }
       });
       section(() => {
         if (db.engine === 'aurora-global' && !db.globalClusterIdentifier) issue([...at, 'globalClusterIdentifier'], 'required when the engine is aurora-global');

@@ -136,6 +136,39 @@ describe('the Object Lock bucket', () => {
     expect(e.message).toMatch(/exists without Object Lock/);
   });
 
+  it('given an existing bucket without Object Lock in us-east-1 (where S3 answers a second CreateBucket with 200), refuses to use it', async () => {
+    const virginia = new S3({ region: 'us-east-1', endpoint: moto.endpoint, credentials: CREDENTIALS, forcePathStyle: true, maxAttempts: 1 });
+    await virginia.createBucket({ Bucket: 'drover-audit-unlocked-use1' });
+    // S3's legacy answer in us-east-1: "if you re-create an existing bucket that you already own in the North
+    // Virginia Region, Amazon S3 returns 200 OK" (API_CreateBucket, BucketAlreadyOwnedByYou); moto does the same.
+    await expect(virginia.createBucket({ Bucket: 'drover-audit-unlocked-use1' })).resolves.toBeDefined();
+    const e = await storeError(ensureAuditBucket(s3('us-east-1'), { bucket: 'drover-audit-unlocked-use1', region: 'us-east-1', mode: 'COMPLIANCE', retentionDays: 1 }));
+    expect(e.message).toMatch(/exists without Object Lock/);
+    virginia.destroy();
+  });
+
+  it('checksums every locked put itself, whatever the SDK is told (AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED): S3 refuses an Object Lock put without one', async () => {
+    const saved = process.env.AWS_REQUEST_CHECKSUM_CALCULATION;
+    process.env.AWS_REQUEST_CHECKSUM_CALCULATION = 'WHEN_REQUIRED';
+    try {
+      const bare = new S3({ region: SINGAPORE, endpoint: moto.endpoint, credentials: CREDENTIALS, forcePathStyle: true, maxAttempts: 1 });
+      // The fidelity rule answers as S3 does to a locked put that carries no checksum.
+      const refused = await bare.putObject({ Bucket: LOCKED, Key: `bare-${Date.now()}`, Body: '{}', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date(Date.now() + 86_400_000) }).then(
+        () => undefined,
+        (err: S3ServiceException) => err,
+      );
+      expect(refused?.name).toBe('InvalidRequest');
+      bare.destroy();
+      // drover's store, on clients built the same way, still writes.
+      const store = new S3Store({ s3: createAwsClients({ endpoint: moto.endpoint, credentials: CREDENTIALS, maxAttempts: 1 }).s3(SINGAPORE), bucket: LOCKED, retention: { mode: 'COMPLIANCE', retentionDays: 30 } });
+      const run = newRun();
+      await expect(store.append(sealed(run, 1))).resolves.toEqual({ written: 1, skipped: 0 });
+    } finally {
+      if (saved === undefined) delete process.env.AWS_REQUEST_CHECKSUM_CALCULATION;
+      else process.env.AWS_REQUEST_CHECKSUM_CALCULATION = saved;
+    }
+  });
+
   it('locks every event object in compliance mode until now + retention', async () => {
     const run = newRun();
     const store = lockedStore();

@@ -1,9 +1,11 @@
 import { CloudWatch } from '@aws-sdk/client-cloudwatch';
 import { EKS } from '@aws-sdk/client-eks';
 import { RDS } from '@aws-sdk/client-rds';
+import { SNS } from '@aws-sdk/client-sns';
 import { Route53 } from '@aws-sdk/client-route-53';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startFaultProxy, type FaultProxy, type ProxyLogEntry } from '../infra/faults/proxy';
+import { AWS_FIDELITY_RULES } from '../infra/faults/fidelity';
 import { startOwnMoto, type MotoServer } from './harness/servers';
 
 const CREDS = { accessKeyId: 'x', secretAccessKey: 'x' };
@@ -14,7 +16,7 @@ const CLUSTER = 'faults-eks';
 const NODEGROUP = 'faults-ng';
 const ALARM = 'faults-alarm';
 
-let moto: MotoServer;
+let moto: MotoServer & { direct: string };
 let proxy: FaultProxy;
 let zoneId: string;
 
@@ -330,5 +332,55 @@ describe('fault proxy rules', () => {
     expect(await sequence()).toBe(first);
     expect(first).toMatch(/x/);
     expect(first).toMatch(/\./);
+  });
+});
+
+describe('fidelity rules: the suite\'s moto answers as AWS does where moto alone would not', () => {
+  // moto.endpoint is the rules' proxy (startOwnMoto); moto.direct is moto itself.
+  const via = (endpoint: string, region = MUMBAI) => ({ region, endpoint, credentials: CREDS, maxAttempts: 1 });
+
+  test('every rule cites an AWS documentation page and the sentence it encodes', () => {
+    expect(AWS_FIDELITY_RULES.length).toBeGreaterThanOrEqual(5);
+    for (const r of AWS_FIDELITY_RULES) {
+      expect(r.source.url).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
+      expect(r.source.says.length).toBeGreaterThan(40);
+    }
+    expect(new Set(AWS_FIDELITY_RULES.map((r) => r.id)).size).toBe(AWS_FIDELITY_RULES.length);
+  });
+
+  test('rds-identifier: a rename to 64 characters is refused with InvalidParameterValue (moto would rename)', async () => {
+    const long = `r${'x'.repeat(63)}`;
+    const e = await rejection(new RDS(via(moto.endpoint)).modifyDBInstance({ DBInstanceIdentifier: DB, NewDBInstanceIdentifier: long, ApplyImmediately: true }));
+    expect(e.name).toBe('InvalidParameterValue');
+    expect(e.message).toMatch(/NewDBInstanceIdentifier/);
+    const twoHyphens = await rejection(new RDS(via(moto.endpoint)).modifyDBInstance({ DBInstanceIdentifier: DB, NewDBInstanceIdentifier: 'faults--db', ApplyImmediately: true }));
+    expect(twoHyphens.name).toBe('InvalidParameterValue');
+    // moto alone takes it; the instance is renamed back so the other tests find it.
+    await new RDS(via(moto.direct)).modifyDBInstance({ DBInstanceIdentifier: DB, NewDBInstanceIdentifier: long, ApplyImmediately: true });
+    await new RDS(via(moto.direct)).modifyDBInstance({ DBInstanceIdentifier: long, NewDBInstanceIdentifier: DB, ApplyImmediately: true });
+    // A valid rename passes through (and back).
+    await new RDS(via(moto.endpoint)).modifyDBInstance({ DBInstanceIdentifier: DB, NewDBInstanceIdentifier: `${DB}-old-202612041200-ab12`, ApplyImmediately: true });
+    await new RDS(via(moto.endpoint)).modifyDBInstance({ DBInstanceIdentifier: `${DB}-old-202612041200-ab12`, NewDBInstanceIdentifier: DB, ApplyImmediately: true });
+  });
+
+  test('sns-subject: a subject of 100 characters is refused with InvalidParameter, 99 pass (moto takes any)', async () => {
+    const topicArn = (await new SNS(via(moto.direct)).createTopic({ Name: `fidelity-${process.pid}` })).TopicArn;
+    const e = await rejection(new SNS(via(moto.endpoint)).publish({ TopicArn: topicArn, Subject: 's'.repeat(100), Message: 'm' }));
+    // The wire code is SNS's (InvalidParameter); the SDK names it by its model, as it would on AWS.
+    expect(e.name).toBe('InvalidParameterException');
+    const lineBreak = await rejection(new SNS(via(moto.endpoint)).publish({ TopicArn: topicArn, Subject: 'two\nlines', Message: 'm' }));
+    expect(lineBreak.name).toBe('InvalidParameterException');
+    await expect(new SNS(via(moto.endpoint)).publish({ TopicArn: topicArn, Subject: 's'.repeat(99), Message: 'm' })).resolves.toHaveProperty('MessageId');
+    await expect(new SNS(via(moto.direct)).publish({ TopicArn: topicArn, Subject: 's'.repeat(100), Message: 'm' })).resolves.toHaveProperty('MessageId');
+  });
+
+  test('cloudwatch-period: GetMetricStatistics with a period of 90 s is refused; 1, 30 and 120 s pass (moto takes any)', async () => {
+    const ask = (endpoint: string, Period: number) =>
+      new CloudWatch(via(endpoint)).getMetricStatistics({ Namespace: 'AWS/RDS', MetricName: 'ReplicaLag', StartTime: new Date(Date.now() - 600_000), EndTime: new Date(), Period, Statistics: ['Maximum'] });
+    const e = await rejection(ask(moto.endpoint, 90));
+    expect(e.name).toBe('InvalidParameterValueException');
+    expect(e.message).toMatch(/multiple of 60/);
+    for (const ok of [1, 30, 120]) await expect(ask(moto.endpoint, ok)).resolves.toHaveProperty('Datapoints');
+    await expect(ask(moto.direct, 90)).resolves.toHaveProperty('Datapoints');
   });
 });

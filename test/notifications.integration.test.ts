@@ -3,9 +3,10 @@
  * to the runbook's SNS topic, from which every published message is read back and parsed.
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, PublishCommand, SNS, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { Worker } from '@temporalio/worker';
 import type { AuditEvent } from '../audit/chain';
+import { createNotifyActivities } from '../activities/notify';
 import type { Runbook } from '../runbooks/schema';
 import { approveUpdate } from '../contracts/messages';
 import type { NotificationMessage } from '../workflows/notify';
@@ -112,7 +113,7 @@ function expectEnvelope(m: Received, rb: Runbook, status: RunStatus, event: stri
   expect(m.body).toEqual(expect.objectContaining({ version: 1, event, runbook: rb.name, kind: 'failover', workflowId: status.workflowId, runId: status.runId, mode: 'planned' }));
   expect(new Date(m.body.at).toISOString()).toBe(m.body.at);
   expect(m.body.summary.length).toBeGreaterThan(10);
-  expect(m.subject.length).toBeLessThanOrEqual(100);
+  expect(m.subject.length).toBeLessThan(100);
 }
 
 describe('run notifications to the runbook SNS topic', () => {
@@ -213,5 +214,18 @@ describe('run notifications to the runbook SNS topic', () => {
     expect(failed).toHaveLength(1);
     expect(failed[0]).toEqual(expect.objectContaining({ target: missing, detail: expect.stringContaining('run.finished not published') }));
     expect(events.map((e) => e.action).slice(-2)).toEqual(['notification.failed', 'run.end']);
+  });
+
+  test('given a subject of 100 characters or more, the publish still lands (SNS takes fewer than 100) cut to 99 characters', async () => {
+    const topic = await subscribedTopic();
+    const sns = new SNSClient({ region: STANDBY, endpoint: env.moto.endpoint, credentials: CREDS, maxAttempts: 1 });
+    // The fidelity rule answers as SNS does: a subject of exactly 100 characters is refused.
+    await expect(sns.send(new PublishCommand({ TopicArn: topic.topicArn, Subject: 'x'.repeat(100), Message: '{}' }))).rejects.toThrow(/Subject/);
+    const subject = `[drover] approval requested: ${'a-very-long-runbook-name-'.repeat(6)}`;
+    expect(subject.length).toBeGreaterThanOrEqual(100);
+    const message: NotificationMessage = { version: 1, event: 'run.finished', runbook: 'notify-long', kind: 'failover', workflowId: 'w', runId: 'r', mode: 'planned', at: new Date().toISOString(), summary: 'a long subject' } as NotificationMessage;
+    await createNotifyActivities(() => new SNS({ region: STANDBY, endpoint: env.moto.endpoint, credentials: CREDS, maxAttempts: 1 })).notify({ topicArn: topic.topicArn, region: STANDBY, subject, message: JSON.stringify(message) });
+    const [got] = await topic.receive(1);
+    expect(got.subject).toBe(`${subject.slice(0, 96)}...`);
   });
 });

@@ -374,6 +374,35 @@ const badRunbooks: BadCase[] = [
     message: 'applies to kept instances only, and retention is delete (a replaced instance is deleted at once)',
   },
   {
+    what: 'a database identifier RDS would refuse (two hyphens in a row)',
+    edit: (d) => d.setIn(['database', 'replica', 'identifier'], 'apnakart--pg'),
+    path: 'database.replica.identifier',
+    message: 'expected an RDS identifier: a letter first, then letters, digits and single hyphens',
+  },
+  {
+    what: 'a database identifier longer than RDS allows',
+    edit: (d) => {
+      d.setIn(['database', 'retention'], 'delete');
+      d.deleteIn(['database', 'retainFor']);
+      d.setIn(['database', 'primary', 'identifier'], `a${'b'.repeat(63)}`);
+    },
+    path: 'database.primary.identifier',
+    message: 'Too big: expected string to have <=63 characters',
+  },
+  {
+    what: 'an identifier whose kept name would be longer than RDS allows',
+    edit: (d) => d.setIn(['database', 'primary', 'identifier'], `apnakart-${'p'.repeat(33)}`),
+    path: 'database.primary.identifier',
+    message:
+      'at most 41 characters with retention keep (this one has 42): a replaced instance is kept as apnakart-ppppppppppppppppppppppppppppppppp-old-<yyyymmddhhmm>-<tag>, 22 characters more, and RDS identifiers have at most 63; shorten it or set retention: delete',
+  },
+  {
+    what: 'a ReplicaLag period CloudWatch refuses',
+    edit: (d) => d.setIn(['database', 'lagPeriod'], '90s'),
+    path: 'database.lagPeriod',
+    message: 'CloudWatch takes a period of 1s, 5s, 10s, 20s, 30s or a multiple of 60s (RDS publishes ReplicaLag once a minute: 60s)',
+  },
+  {
     what: 'a time to live that is no duration',
     edit: (d) => d.setIn(['database', 'retainFor'], 'two weeks'),
     path: 'database.retainFor',

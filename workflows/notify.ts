@@ -31,7 +31,7 @@ export interface NotificationMessage {
   [detail: string]: unknown;
 }
 
-/** SNS subjects: at most 100 printable ASCII characters on one line. */
+/** SNS subjects: printable ASCII on one line, "less than 100 characters" (the notify activity cuts a 100th). */
 const SUBJECT_MAX = 100;
 /** Long texts (a preflight's list of problems) are cut: a message is a notice, the run's status has the rest. */
 const TEXT_MAX = 4000;

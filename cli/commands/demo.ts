@@ -33,8 +33,17 @@ import { createWorker, quietRuntime } from '../worker';
  * stack (test/production-imports.unit.test.ts).
  */
 async function embeddedStack() {
-  const [apps, seed, stack, dev] = await Promise.all([import('../../infra/local/apps'), import('../../infra/local/seed'), import('../../infra/local/stack'), import('../dev-stack')]);
-  return { ...apps, ...seed, resetMoto: stack.resetMoto, devUp: dev.devUp };
+  const [apps, seed, stack, dev, proxy, fidelity] = await Promise.all([
+    import('../../infra/local/apps'),
+    import('../../infra/local/seed'),
+    import('../../infra/local/stack'),
+    import('../dev-stack'),
+    import('../../infra/faults/proxy'),
+    import('../../infra/faults/fidelity'),
+  ]);
+  /** A proxy in front of the emulator that answers as AWS does where the emulator would not (infra/faults/fidelity.ts). */
+  const fidelityProxy = (target: string) => proxy.startFaultProxy({ target, fidelity: fidelity.AWS_FIDELITY_RULES });
+  return { ...apps, ...seed, resetMoto: stack.resetMoto, devUp: dev.devUp, fidelityProxy };
 }
 
 const DEFAULT_RUNBOOK = path.join(__dirname, '../../runbooks/apnakart.yaml');
@@ -133,7 +142,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
     .action(async (raw: unknown) => {
       const opts = parseOptions(runOptions, raw);
       const loaded = loadRunbookOrThrow(opts.runbook);
-      const { devUp, resetMoto, startRegionApps, pointProbesAt, seedRunbook, startLagFeeders } = await embeddedStack();
+      const { devUp, resetMoto, startRegionApps, pointProbesAt, seedRunbook, startLagFeeders, fidelityProxy } = await embeddedStack();
 
       io.out('== 1. embedded stack (Temporal dev server + moto)');
       await devUp(io, { temporalPort: 7233, uiPort: 8233, motoPort: 5055 });
@@ -145,11 +154,14 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
         await resetMoto(endpoint);
       }
 
-      io.out(`== 2. seed ${loaded.name} into ${endpoint}`);
+      // The seed and the worker reach the emulator through AWS's fidelity rules, as the tests do.
+      const fidelity = await fidelityProxy(endpoint);
+      const aws = { ...awsConfig(emulatorTarget()), endpoint: fidelity.endpoint };
+      io.out(`== 2. seed ${loaded.name} into ${endpoint} (through the fidelity rules at ${fidelity.endpoint})`);
       const apps = await startRegionApps([loaded.regions.primary, loaded.regions.standby]);
       const rb = pointProbesAt(loaded, apps.apps);
       for (const app of Object.values(apps.apps)) io.out(`  local app for ${app.region} probes: ${app.baseUrl}`);
-      const actions = await seedRunbook(rb, awsConfig(emulatorTarget()));
+      const actions = await seedRunbook(rb, aws);
       io.out(`  ${actions.filter((a) => a.action === 'created').length} resources created (zone, records, RDS primary + cross-region replica, EKS clusters, alarms)`);
 
       // The emulator does not replicate: publish each replica's ReplicaLag (caught up) as RDS would.
@@ -161,7 +173,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
       // The demo's worker holds the demo's runbook (its probes pointed at the local apps): runs name it, the worker runs its copy.
       const runbooks = new MemoryRunbookSource('demo');
       const runbookRef = runbooks.putRunbook(rb);
-      const { runUntil, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(awsConfig(emulatorTarget())), runbooks }, queues: 'core' });
+      const { runUntil, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(aws), runbooks }, queues: 'core' });
       const approver = rb.approvals.approvers[0];
       const workflowId = failoverWorkflowId(rb.name);
       try {
@@ -209,6 +221,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
         feeder.stop();
         await close();
         await apps.stop();
+        await fidelity.stop();
       }
     });
 

@@ -12,6 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { requestParams, type FidelityAnswer, type FidelityRule } from './fidelity';
 import { identify, type RequestInfo } from './identify';
 
 export type Fault =
@@ -43,7 +44,10 @@ export interface ProxyLogEntry {
   region: string;
   service: string;
   operation: string;
-  /** What was injected (`throttle`, `status:503`, `latency:200`, `reset`, `blackhole`, `error:AccessDenied`); absent when forwarded untouched. */
+  /**
+   * What was injected (`throttle`, `status:503`, `latency:200`, `reset`, `blackhole`, `error:AccessDenied`), or
+   * the fidelity rule that answered as AWS would (`fidelity:sns-subject`); absent when forwarded untouched.
+   */
   injected?: string;
   /** HTTP status sent back to the client (absent for reset and blackhole). */
   status?: number;
@@ -186,8 +190,11 @@ function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHe
   return out;
 }
 
-/** Start the proxy on 127.0.0.1 (a free port unless `port` is given) in front of `target`. */
-export async function startFaultProxy(opts: { target: string; port?: number; seed?: number }): Promise<FaultProxy> {
+/**
+ * Start the proxy on 127.0.0.1 (a free port unless `port` is given) in front of `target`. `fidelity` rules
+ * (fidelity.ts) answer as AWS does where the target would not; injected faults come first.
+ */
+export async function startFaultProxy(opts: { target: string; port?: number; seed?: number; fidelity?: readonly FidelityRule[] }): Promise<FaultProxy> {
   const target = new URL(opts.target);
   const transport = target.protocol === 'https:' ? https : http;
   const agent = new transport.Agent({ keepAlive: true });
@@ -207,6 +214,41 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
       if (entry.rule.probability !== undefined && !(random() < entry.rule.probability)) continue;
       entry.remaining -= 1;
       return entry.rule;
+    }
+    return undefined;
+  }
+
+  /** What `method path` answers on the target, with `req`'s headers (the emulator does not check signatures). */
+  function probe(req: http.IncomingMessage, method: string, path: string): Promise<number> {
+    return new Promise((resolve) => {
+      const r = transport.request(
+        { protocol: target.protocol, hostname: target.hostname, port: target.port || (target.protocol === 'https:' ? 443 : 80), method, path, headers: { ...withoutHopByHop(req.headers), 'content-length': '0' }, agent },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      r.on('error', () => resolve(0));
+      r.end();
+    });
+  }
+
+  /** The first fidelity rule that answers this request as AWS would, where the target would answer otherwise. */
+  async function fidelity(req: http.IncomingMessage, body: Buffer, info: RequestInfo): Promise<{ rule: string; answer: FidelityAnswer } | undefined> {
+    const candidates = (opts.fidelity ?? []).filter((r) => (r.service === info.service || r.service === info.signingName) && r.operations.includes(info.operation));
+    if (candidates.length === 0) return undefined;
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    let path = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // keep the raw path
+    }
+    const call = { info, method: req.method ?? 'GET', path, headers: req.headers, param: requestParams(info, req.headers, rawUrl, body), probe: (m: string, p: string) => probe(req, m, p) };
+    for (const r of candidates) {
+      const answer = await r.refuse(call);
+      if (answer) return { rule: r.id, answer };
     }
     return undefined;
   }
@@ -256,7 +298,20 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
     const entry: ProxyLogEntry = { at: Date.now(), region: info.region, service: info.service, operation: info.operation, ms: 0, ...retryHeaders(req.headers) };
     entries.push(entry);
     if (!rule) {
-      forward(req, res, body, entry, started);
+      void fidelity(req, body, info).then((answered) => {
+        if (!answered) {
+          forward(req, res, body, entry, started);
+          return;
+        }
+        const { answer } = answered;
+        entry.injected = `fidelity:${answered.rule}`;
+        entry.status = answer.status;
+        entry.ms = performance.now() - started;
+        if ('ok' in answer) {
+          res.writeHead(answer.status, { ...answer.headers, 'x-amzn-requestid': randomUUID(), 'content-length': '0' });
+          res.end();
+        } else sendError(res, info, answer);
+      }, () => forward(req, res, body, entry, started));
       return;
     }
     const fault = rule.fault;

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TypedSearchAttributes, type SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../../contracts/ids';
+import { AWS_FIDELITY_RULES } from '../faults/fidelity';
+import { startFaultProxy } from '../faults/proxy';
 import { defaultLogFile, launch } from '../../processes/supervisor';
 import { ensureTools } from './tools';
 
@@ -30,6 +32,24 @@ export interface MotoServer {
   pid: number;
   logFile: string;
   stop(): Promise<void>;
+}
+
+/**
+ * `server` behind a fault proxy that applies AWS's fidelity rules (infra/faults/fidelity.ts): its endpoint
+ * answers as AWS does where moto would not; `direct` is moto itself. stop() stops the proxy, then moto.
+ * The proxy lives in this process: the detached dev stack (`drover dev up`) has none, `drover demo run` does.
+ */
+export async function behindFidelityProxy(server: MotoServer): Promise<MotoServer & { direct: string }> {
+  const proxy = await startFaultProxy({ target: server.endpoint, fidelity: AWS_FIDELITY_RULES });
+  return {
+    ...server,
+    endpoint: proxy.endpoint,
+    direct: server.endpoint,
+    stop: async () => {
+      await proxy.stop();
+      await server.stop();
+    },
+  };
 }
 
 export interface StartTemporalOptions {

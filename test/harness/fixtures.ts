@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,8 +67,10 @@ export function writeRunbook(opts: { name: string; unique?: boolean; probeBases?
     rename(['dns', 'hostedZone'], () => domain);
     (doc.getIn(['dns', 'records']) as { items: unknown[] }).items.forEach((_, i) => rename(['dns', 'records', i, 'name'], (v) => v.replace('apnakart.com', domain)));
     rename(['database', 'writerRecord', 'name'], (v) => v.replace('apnakart.com', domain));
-    rename(['database', 'primary', 'identifier'], (v) => `${v}-${sfx}`);
-    rename(['database', 'replica', 'identifier'], (v) => `${v}-${sfx}`);
+    // RDS identifiers have at most 63 characters, and a kept one is renamed with 22 more: a short digest of the name.
+    const dbSfx = createHash('sha256').update(sfx).digest('hex').slice(0, 8);
+    rename(['database', 'primary', 'identifier'], (v) => `${v}-${dbSfx}`);
+    rename(['database', 'replica', 'identifier'], (v) => `${v}-${dbSfx}`);
     (doc.getIn(['compute', 'clusters']) as { items: unknown[] }).items.forEach((_, i) => rename(['compute', 'clusters', i, 'name'], (v) => `${v}-${sfx}`));
     for (const region of ['ap-south-1', 'ap-southeast-1']) {
       (doc.getIn(['health', 'alarms', region]) as { items: unknown[] }).items.forEach((_, i) => rename(['health', 'alarms', region, i], (v) => `${v}-${sfx}`));

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadOrCreateIdentityKey } from '../../activities/sealing';
 import { toolsDir } from '../../config/home';
-import { startMoto, startTemporal, type MotoServer, type TemporalServer } from '../../infra/local/stack';
+import { behindFidelityProxy, startMoto, startTemporal, type MotoServer, type TemporalServer } from '../../infra/local/stack';
 import { ensureTools } from '../../infra/local/tools';
 import { recordFixturePasswords } from './fixture-credentials';
 import { recordHarnessCredential } from './secrets';
@@ -83,7 +83,8 @@ export default async function globalSetup(): Promise<void> {
 
   const [temporal, moto] = await Promise.all([
     externalTemporal ? undefined : startTemporal({ bin: tools!.temporal, dbFile: path.join(tmp, 'temporal.sqlite'), logFile: path.join(tmp, 'temporal.log') }),
-    externalAws ? undefined : startMoto({ bin: tools!.motoServer, logFile: path.join(tmp, 'moto.log'), env: motoScanEnv() }),
+    // The suite's moto answers through the fidelity rules, as its private ones do (startOwnMoto).
+    externalAws ? undefined : startMoto({ bin: tools!.motoServer, logFile: path.join(tmp, 'moto.log'), env: motoScanEnv() }).then(behindFidelityProxy),
   ]).catch(async (e: unknown) => {
     await stopHarness(handles);
     throw e;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startMoto, startTemporal, type MotoServer, type TemporalServer } from '../../infra/local/stack';
+import { behindFidelityProxy, startMoto, startTemporal, type MotoServer, type TemporalServer } from '../../infra/local/stack';
 import { ensureTools } from '../../infra/local/tools';
 import { PLANTED_PREFIX, describeFindings, recordServerStarted, scanMoto, scanTemporal, writeScanRecord, type StoreReport } from './secrets';
 
@@ -104,13 +104,14 @@ export function motoScanEnv(env: Record<string, string> = {}): Record<string, st
 }
 
 /**
- * A private moto server on a free port (its own empty state); the caller must stop() it. stop() scans
- * its S3 objects, SNS notifications and SQS messages first and fails on a secret (`scannedOnStop`); its
- * start is recorded, so the suite's teardown fails when it was never stopped (never scanned).
+ * A private moto server on a free port (its own empty state), behind the fidelity rules (its endpoint is the
+ * rules' proxy, `direct` moto itself); the caller must stop() it. stop() scans its S3 objects, SNS
+ * notifications and SQS messages first and fails on a secret (`scannedOnStop`); its start is recorded, so
+ * the suite's teardown fails when it was never stopped (never scanned).
  */
-export async function startOwnMoto(opts: { env?: Record<string, string>; port?: number } = {}): Promise<MotoServer> {
+export async function startOwnMoto(opts: { env?: Record<string, string>; port?: number } = {}): Promise<MotoServer & { direct: string }> {
   const dir = testTempDir('moto-');
-  const server = await startMoto({ bin: (await bins()).motoServer, port: opts.port, env: motoScanEnv(opts.env), logFile: path.join(dir, 'moto.log') });
+  const server = await behindFidelityProxy(await startMoto({ bin: (await bins()).motoServer, port: opts.port, env: motoScanEnv(opts.env), logFile: path.join(dir, 'moto.log') }));
   recordServerStarted(`private moto ${server.endpoint}`);
   return scannedOnStop(server, `private moto ${server.endpoint}`, () => scanMoto(server.endpoint));
 }

@@ -1,0 +1,157 @@
+/**
+ * Fidelity rules: where the emulator (moto) accepts what AWS refuses, the fault proxy (proxy.ts) answers
+ * as AWS does, before the request reaches the emulator. Each rule cites the AWS documentation sentence it
+ * encodes; docs/emulator-support.md lists them. They are on for the whole integration suite, the chaos
+ * suite and the demo (`AWS_FIDELITY_RULES`), so a test passes only where AWS would answer the same.
+ */
+import type http from 'node:http';
+import type { RequestInfo } from './identify';
+
+/** One request, as the rules read it. */
+export interface FidelityCall {
+  info: RequestInfo;
+  method: string;
+  /** The URL path without the query string (percent-decoded where it decodes). */
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  /** A request parameter: a form field (query protocols), a top-level JSON member (JSON protocols) or a URL query parameter. */
+  param(name: string): string | undefined;
+  /** Ask the emulator, with this request's headers, what `method path` answers (its HTTP status): what a rule looks up. */
+  probe(method: string, path: string): Promise<number>;
+}
+
+/** What a rule answers instead of the emulator: an AWS error in the service's own wire format, or AWS's success. */
+export type FidelityAnswer = { status: number; code: string; message: string } | { status: 200; ok: true; headers: Record<string, string> };
+
+export interface FidelityRule {
+  /** Stable name (`rds-identifier`), shown in the proxy's log as `fidelity:<id>`. */
+  id: string;
+  /** Where AWS says so, and what it says (quoted in docs/emulator-support.md). */
+  source: { url: string; says: string };
+  service: string;
+  operations: readonly string[];
+  /** AWS's answer to this request where the emulator's differs, or undefined to let it through. */
+  refuse(call: FidelityCall): FidelityAnswer | undefined | Promise<FidelityAnswer | undefined>;
+}
+
+/** Parameters of a request body and URL, by protocol. */
+export function requestParams(info: RequestInfo, headers: http.IncomingHttpHeaders, rawUrl: string, body: Buffer): (name: string) => string | undefined {
+  const q = rawUrl.indexOf('?');
+  const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
+  const contentType = String(headers['content-type'] ?? '');
+  let fields: (name: string) => string | undefined = () => undefined;
+  if (contentType.includes('application/x-www-form-urlencoded')) {
+    const form = new URLSearchParams(body.toString('utf8'));
+    fields = (name) => form.get(name) ?? undefined;
+  } else if (info.protocol === 'json' || info.protocol === 'rest-json') {
+    let json: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = JSON.parse(body.toString('utf8') || '{}');
+      if (parsed && typeof parsed === 'object') json = parsed as Record<string, unknown>;
+    } catch {
+      // not JSON: no body parameters
+    }
+    fields = (name) => (json[name] === undefined || json[name] === null ? undefined : String(json[name]));
+  }
+  return (name) => fields(name) ?? query.get(name) ?? undefined;
+}
+
+const RDS_IDENTIFIER = /^[a-zA-Z](?:[a-zA-Z0-9]|-(?!-))*$/;
+
+/** RDS's constraints on a DB instance identifier; a reason when `id` breaks one. */
+export function rdsIdentifierProblem(id: string): string | undefined {
+  if (id.length < 1 || id.length > 63) return `must contain from 1 to 63 letters, numbers, or hyphens (it has ${id.length} characters)`;
+  if (!RDS_IDENTIFIER.test(id) || id.endsWith('-')) return "must start with a letter, contain only letters, numbers and hyphens, and can't end with a hyphen or contain two consecutive hyphens";
+  return undefined;
+}
+
+/** The periods GetMetricStatistics takes: 1, 5, 10, 20, 30 (high-resolution metrics) or any multiple of 60. */
+export function validMetricPeriod(seconds: number): boolean {
+  return Number.isInteger(seconds) && seconds > 0 && ([1, 5, 10, 20, 30].includes(seconds) || seconds % 60 === 0);
+}
+
+const header = (h: http.IncomingHttpHeaders, name: string): string | undefined => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** The rules drover's tests run with: each answers as AWS does where moto does not. */
+export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
+  {
+    id: 'rds-identifier',
+    source: {
+      url: 'https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html',
+      says: "NewDBInstanceIdentifier: Must contain from 1 to 63 letters, numbers, or hyphens. The first character must be a letter. Can't end with a hyphen or contain two consecutive hyphens.",
+    },
+    // moto checks new instances' identifiers but renames any ModifyDBInstance asks for.
+    service: 'rds',
+    operations: ['ModifyDBInstance'],
+    refuse(call) {
+      const id = call.param('NewDBInstanceIdentifier');
+      const problem = id === undefined ? undefined : rdsIdentifierProblem(id);
+      return problem ? { status: 400, code: 'InvalidParameterValue', message: `The parameter NewDBInstanceIdentifier is not a valid identifier: it ${problem}.` } : undefined;
+    },
+  },
+  {
+    id: 'sns-subject',
+    source: {
+      url: 'https://docs.aws.amazon.com/sns/latest/api/API_Publish.html',
+      says: 'Subject: Constraints: Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long.',
+    },
+    service: 'sns',
+    operations: ['Publish'],
+    refuse(call) {
+      const subject = call.param('Subject');
+      if (subject === undefined) return undefined;
+      // eslint-disable-next-line no-control-regex -- control characters are what the rule looks for
+      if ([...subject].length >= 100 || /[\u0000-\u001f\u007f]/.test(subject)) return { status: 400, code: 'InvalidParameter', message: 'Invalid parameter: Subject' };
+      return undefined;
+    },
+  },
+  {
+    id: 'cloudwatch-period',
+    source: {
+      url: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html',
+      says: 'Period: For metrics with regular resolution, a period can be as short as one minute (60 seconds) and must be a multiple of 60. For high-resolution metrics … the period can be 1, 5, 10, 20, 30, 60, or any multiple of 60.',
+    },
+    service: 'cloudwatch',
+    operations: ['GetMetricStatistics'],
+    refuse(call) {
+      const period = call.param('Period');
+      if (period === undefined || validMetricPeriod(Number(period))) return undefined;
+      return { status: 400, code: 'InvalidParameterValue', message: 'The parameter Period must be a multiple of 60.' };
+    },
+  },
+  {
+    id: 's3-object-lock-checksum',
+    source: {
+      url: 'https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html',
+      says: 'The Content-MD5 or x-amz-sdk-checksum-algorithm header is required for any request to upload an object with a retention period configured using Amazon S3 Object Lock.',
+    },
+    service: 's3',
+    // drover's audit puts carry the lock headers; a put into a bucket whose default retention locks it needs the same.
+    operations: ['PutObject'],
+    refuse(call) {
+      if (call.method !== 'PUT' || !header(call.headers, 'x-amz-object-lock-mode')) return undefined;
+      const checksummed = header(call.headers, 'content-md5') || header(call.headers, 'x-amz-sdk-checksum-algorithm') || Object.keys(call.headers).some((h) => h.startsWith('x-amz-checksum-'));
+      if (checksummed) return undefined;
+      return { status: 400, code: 'InvalidRequest', message: 'Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters' };
+    },
+  },
+  {
+    id: 's3-create-bucket-us-east-1',
+    source: {
+      url: 'https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html',
+      says: 'BucketAlreadyOwnedByYou: … For legacy compatibility, if you re-create an existing bucket that you already own in the North Virginia Region, Amazon S3 returns 200 OK and resets the bucket access control lists (ACLs).',
+    },
+    // moto answers 200 too, but also turns Object Lock on for the existing bucket when the request asks for it.
+    service: 's3',
+    operations: ['CreateBucket'],
+    async refuse(call) {
+      if (call.info.region !== 'us-east-1') return undefined;
+      const bucket = call.path.replace(/^\/|\/$/g, '');
+      if ((await call.probe('HEAD', `/${encodeURIComponent(bucket)}`)) !== 200) return undefined;
+      return { status: 200, ok: true, headers: { location: `/${bucket}` } };
+    },
+  },
+];
