@@ -136,7 +136,9 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
     async waitLagWithin(input: { region: string; identifier: string; maxLagMs: number; timeoutMs: number }): Promise<LagReading> {
       return pollUntil({ what: `ReplicaLag of ${input.identifier} within ${input.maxLagMs / 1000}s`, timeoutMs: input.timeoutMs, initialIntervalMs: 500, maxIntervalMs: 10_000 }, async () => {
         const reading = await latestLag(input.region, input.identifier, Date.now() - 5 * 60_000);
-        return { done: reading !== null && reading.lagSeconds * 1000 <= input.maxLagMs, value: reading as LagReading, progress: reading ? `lag ${reading.lagSeconds}s` : 'no ReplicaLag datapoint yet' };
+        // -1 is RDS's "replication isn't active" (RDS User Guide, USER_ReadRepl), never a lag within bounds.
+        const progress = !reading ? 'no ReplicaLag datapoint yet' : reading.lagSeconds < 0 ? `ReplicaLag ${reading.lagSeconds}: replication not running` : `lag ${reading.lagSeconds}s`;
+        return { done: reading !== null && reading.lagSeconds >= 0 && reading.lagSeconds * 1000 <= input.maxLagMs, value: reading as LagReading, progress };
       });
     },
 

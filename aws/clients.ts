@@ -60,7 +60,19 @@ export interface AwsConfig {
   maxAttempts?: number;
   /** STS endpoint for identity verification (AWS_ENDPOINT_URL_STS), overriding `endpoint` and `regionEndpoints`. */
   stsEndpoint?: string;
+  /**
+   * How long one HTTP attempt may take to connect, and in all, in ms; default AWS_TIMEOUTS.
+   * Without them a blackholed region holds a call until its activity times out.
+   */
+  timeouts?: { connectMs: number; requestMs: number };
 }
+
+/**
+ * One AWS API attempt: 3 s to connect, 20 s in all. drover's calls are control-plane calls that
+ * answer in well under a second; the SDK retries a timed-out attempt (maxAttempts), then Temporal retries the
+ * activity, so a lost region costs about a minute of attempts, not an activity's whole timeout.
+ */
+export const AWS_TIMEOUTS = { connectMs: 3_000, requestMs: 20_000 };
 
 /** One recorded AWS call: used for benchmarks (time inside AWS) and evidence (request ids). */
 export interface AwsCallRecord {
@@ -146,11 +158,15 @@ function sendRaw(endpoint: URL, req: RawRequest, timeoutMs = 10_000): Promise<{ 
 
 /** An SDK client's options for `region` under `config` (its endpoint, credentials and attempts). */
 export function clientOptions(config: AwsConfig, region: string) {
+  const timeouts = config.timeouts ?? AWS_TIMEOUTS;
   return {
     region,
     endpoint: regionEndpoint(config, region) ?? config.endpoint,
     credentials: config.credentials,
     maxAttempts: config.maxAttempts ?? 3,
+    // The SDK builds its Node.js handler from these options: connectionTimeout bounds the connect; requestTimeout the
+    // whole attempt, and only fails it with throwOnRequestTimeout (without, @smithy/node-http-handler logs a warning).
+    requestHandler: { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
   };
 }
 

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../contracts/failures';
 
@@ -42,19 +43,84 @@ export function awsErrorCode(err: unknown): string | undefined {
 }
 
 /**
- * Turn an AWS SDK error into drover's typed failure: permanent errors become non-retryable
- * ApplicationFailures naming the call; throttling, 5xx and network errors are rethrown for Temporal to retry.
+ * 4xx codes that clear by themselves (throttling, a prior change still applying, a resource busy, an
+ * expired or skewed request): retried however long it takes, like 5xx and network errors.
+ */
+const TRANSIENT_4XX = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'ProvisionedThroughputExceededException',
+  'SlowDown',
+  'BandwidthLimitExceeded',
+  'PriorRequestNotComplete',
+  'ResourceInUseException',
+  'ConcurrentModification',
+  'ConcurrentModificationException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'RequestExpired',
+  'RequestTimeTooSkewed',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'IDPCommunicationError',
+  'EC2ThrottledException',
+  'TransactionInProgressException',
+  // S3: "A conflicting conditional operation is currently in progress against this resource. Try again."
+  'OperationAborted',
+]);
+
+/** The typed failure a code's family names (AWS's own naming: `…NotFound…`, `NoSuch…`, `Invalid…`), if any. */
+function familyOf(code: string): FailureType | undefined {
+  if (/^NoSuch|NotFound(Fault|Exception|Error)?$/.test(code)) return FailureType.NotFound;
+  if (/^Invalid.*State(Fault|Exception)?$/.test(code)) return FailureType.InvalidState;
+  if (/^(Invalid|Malformed|Missing)|Validation(Error|Exception)?$|^UnsupportedOperation|^InvalidParameter/.test(code)) return FailureType.Validation;
+  return undefined;
+}
+
+/** An AWS 4xx drover does not recognise is retried this many attempts at most, then failed for good. */
+export const UNKNOWN_4XX_ATTEMPTS = 5;
+
+/** The attempt of the activity this runs in (1 outside one: a CLI call is never retried by Temporal). */
+function activityAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/**
+ * Turn an AWS SDK error into drover's typed failure: permanent errors (by code, then by the code's family)
+ * become non-retryable ApplicationFailures naming the call; throttling, 5xx and network errors are rethrown
+ * for Temporal to retry; a 4xx with a code drover does not recognise is retried a few attempts (it may be a
+ * transient AWS has not documented), then fails for good rather than retrying forever.
  */
 export function toFailure(err: unknown, call: string, note?: string): Error {
   const e = err as AwsErrorShape;
   const code = awsErrorCode(err) ?? 'Unknown';
   const requestId = e?.$metadata?.requestId;
   const detail = `${call} failed: ${code}: ${e?.message ?? String(err)}${requestId ? ` (request ${requestId})` : ''}${note ? `; ${note}` : ''}`;
-  const permanent = (type: FailureType) => ApplicationFailure.create({ type, message: detail, nonRetryable: true, details: [{ call, code, requestId }] });
+  const permanent = (type: FailureType, message = detail) => ApplicationFailure.create({ type, message, nonRetryable: true, details: [{ call, code, requestId }] });
   if (PERMISSION.has(code)) return permanent(FailureType.PermissionDenied);
   if (VALIDATION.has(code)) return permanent(FailureType.Validation);
   if (NOT_FOUND.has(code)) return permanent(FailureType.NotFound);
   if (INVALID_STATE.has(code)) return permanent(FailureType.InvalidState);
+  const status = e?.$metadata?.httpStatusCode;
+  const clientError = status !== undefined && status >= 400 && status < 500;
+  if (clientError && !TRANSIENT_4XX.has(code)) {
+    const family = familyOf(code);
+    if (family) return permanent(family);
+    const attempt = activityAttempt();
+    if (attempt >= UNKNOWN_4XX_ATTEMPTS) {
+      const tries = Number.isFinite(attempt) ? ` (HTTP ${status}, the same on ${attempt} attempts)` : ` (HTTP ${status})`;
+      return permanent(FailureType.AwsRejected, `${detail}${tries}`);
+    }
+  }
   return err instanceof Error ? err : new Error(detail);
 }
 

@@ -69,6 +69,8 @@ export interface BenchStackOptions {
   runbook?: (rb: Runbook) => Runbook;
   /** How often ReplicaLag 0 is published (default 500 ms). */
   lagEveryMs?: number;
+  /** The worker's AWS timeouts (AwsConfig.timeouts; default AWS_TIMEOUTS, `{ connectMs: 0, requestMs: 0 }`: none). */
+  timeouts?: AwsConfig['timeouts'];
 }
 
 /** Start Temporal, moto, the region apps and a worker; ReplicaLag 0 is published for both databases. */
@@ -86,7 +88,7 @@ export async function startBenchStack(recordOrOptions?: ((call: AwsCallRecord) =
   const rb = opts.runbook ? opts.runbook(pointed) : pointed;
   const config: AwsConfig = { endpoint: moto.endpoint, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
   const proxy = opts.proxy ? await startFaultProxy({ target: moto.endpoint }) : undefined;
-  const workerConfig: AwsConfig = proxy ? { ...config, endpoint: proxy.endpoint } : config;
+  const workerConfig: AwsConfig = { ...config, ...(proxy ? { endpoint: proxy.endpoint } : {}), ...(opts.timeouts ? { timeouts: opts.timeouts } : {}) };
   // moto does not replicate: publish ReplicaLag 0 for both names of every database, as RDS would.
   const feeders = startLagFeeders({ endpoint: moto.endpoint, rb, regions: [rb.regions.standby, rb.regions.primary], lagSeconds: 0, everyMs: opts.lagEveryMs });
   const connection = await NativeConnection.connect({ address: temporal.address });

@@ -64,7 +64,7 @@ export function renderGate(s: RunStatus, now: number = Date.now()): string[] {
 /** RPO, RTO and the error of a finished run. */
 export function renderOutcome(s: RunStatus): string[] {
   const lines: string[] = [];
-  if (s.rpo) lines.push(`RPO: ${s.rpo.lagSeconds}s replica lag observed at ${s.rpo.observedAt} (${s.rpo.note})`);
+  if (s.rpo) lines.push(`RPO: ${s.rpo.lagSeconds < 0 ? 'unknown' : `${s.rpo.lagSeconds}s replica lag`} observed at ${s.rpo.observedAt} (${s.rpo.note})`);
   if (s.databases && s.databases.length > 1) {
     for (const d of s.databases) {
       const rpo = d.rpo ? `RPO ${d.rpo.lagSeconds < 0 ? 'unknown' : `${d.rpo.lagSeconds}s`}` : 'RPO not measured';

@@ -9,6 +9,8 @@ export const FailureType = {
   Validation: 'Validation',
   /** A resource the runbook names does not exist. */
   NotFound: 'NotFound',
+  /** AWS refused the call with a 4xx code drover does not recognise, on several attempts (or once, outside a run). */
+  AwsRejected: 'AwsRejected',
   /** A resource is in a state the step cannot work from (e.g. the replica is not a replica). */
   InvalidState: 'InvalidState',
   /** One or more preflight checks failed; nothing was changed. */

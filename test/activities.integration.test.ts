@@ -483,6 +483,16 @@ describe('replicaLag', () => {
     ]);
   });
 
+  test('waitLagWithin never takes ReplicaLag -1 (replication not running) for a lag within bounds: it times out saying so', async () => {
+    const identifier = `pg-${uid()}-mumbai`;
+    await shared.cloudwatch(MUMBAI).putMetricData({
+      Namespace: 'AWS/RDS',
+      MetricData: [{ MetricName: 'ReplicaLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: identifier }], Unit: 'Seconds', Value: -1, Timestamp: new Date() }],
+    });
+    const { waitLagWithin } = rdsActivities();
+    await expect(run(waitLagWithin, { region: MUMBAI, identifier, maxLagMs: 30_000, timeoutMs: 1_500 })).rejects.toThrow(/replication not running/);
+  });
+
   test('given no datapoints (a replica CloudWatch has not reported yet), it returns null', async () => {
     const { replicaLag } = rdsActivities();
 

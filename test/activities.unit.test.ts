@@ -14,7 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { CloudWatchApi, EksApi, RdsApi, Route53Api } from '../aws/clients';
-import { toFailure } from '../aws/errors';
+import { toFailure, UNKNOWN_4XX_ATTEMPTS } from '../aws/errors';
 import { createEksActivities } from '../activities/eks';
 import { createRdsActivities } from '../activities/rds';
 import { createRoute53Activities } from '../activities/route53';
@@ -266,6 +266,31 @@ describe('AWS error mapping', () => {
   test('given a query-protocol error carrying its code in Code, toFailure maps that code', () => {
     const err = Object.assign(new Error('not authorized'), { Code: 'AccessDenied' });
     expectFailure(toFailure(err, 'rds:DescribeDBInstances'), FailureType.PermissionDenied, /AccessDenied/);
+  });
+
+  // Codes no list names: their family says what they are (S3's InvalidRequest, RDS's InvalidDBSubnetGroupFault and
+  // SNS's InvalidParameter were retried forever before).
+  test.each([
+    { code: 'InvalidRequest', type: FailureType.Validation },
+    { code: 'InvalidDBSubnetGroupFault', type: FailureType.Validation },
+    { code: 'InvalidParameter', type: FailureType.Validation },
+    { code: 'MalformedXML', type: FailureType.Validation },
+    { code: 'InvalidGroup.NotFound', type: FailureType.NotFound },
+    { code: 'NoSuchBucket', type: FailureType.NotFound },
+    { code: 'InvalidDBClusterStateFault', type: FailureType.InvalidState },
+  ])('given $code (HTTP 400, in no list), toFailure maps it by its family to a non-retryable $type failure', ({ code, type }) => {
+    expectFailure(toFailure(awsError(code, 'nope', 400), 'svc:Call'), type, new RegExp(`^svc:Call failed: ${code.replace('.', '\\.')}: nope`));
+  });
+
+  test(`given a 4xx code drover does not recognise, an activity retries it until attempt ${UNKNOWN_4XX_ATTEMPTS}, then fails for good naming it; outside a run it fails at once`, async () => {
+    const err = awsError('BrandNewRefusal', 'no', 400);
+    const at = async (attempt: number) => new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('ERROR', () => undefined) }).run(async () => toFailure(err, 'svc:Call'));
+    for (let attempt = 1; attempt < UNKNOWN_4XX_ATTEMPTS; attempt += 1) expect(await at(attempt)).toBe(err);
+    expectFailure(await at(UNKNOWN_4XX_ATTEMPTS), FailureType.AwsRejected, new RegExp(`^svc:Call failed: BrandNewRefusal: no \\(request req-err-1\\) \\(HTTP 400, the same on ${UNKNOWN_4XX_ATTEMPTS} attempts\\)$`));
+    expectFailure(toFailure(err, 'svc:Call'), FailureType.AwsRejected, /^svc:Call failed: BrandNewRefusal: no \(request req-err-1\) \(HTTP 400\)$/);
+    // A transient 4xx is never bounded: S3's OperationAborted (409) clears by itself.
+    const aborted = awsError('OperationAborted', 'try again', 409);
+    expect(await new MockActivityEnvironment({ attempt: 50 }, { logger: new DefaultLogger('ERROR', () => undefined) }).run(async () => toFailure(aborted, 'svc:Call'))).toBe(aborted);
   });
 
   test.each(['ThrottlingException', 'Throttling', 'InternalFailure', 'ServiceUnavailable', 'PriorRequestNotComplete', 'ResourceInUseException'])(

@@ -6,6 +6,8 @@ import { Route53 } from '@aws-sdk/client-route-53';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startFaultProxy, type FaultProxy, type ProxyLogEntry } from '../infra/faults/proxy';
 import { AWS_FIDELITY_RULES } from '../infra/faults/fidelity';
+import { AWS_TIMEOUTS, clientOptions, createAwsClients } from '../aws/clients';
+import { toFailure } from '../aws/errors';
 import { startOwnMoto, type MotoServer } from './harness/servers';
 
 const CREDS = { accessKeyId: 'x', secretAccessKey: 'x' };
@@ -242,6 +244,18 @@ describe('fault proxy failures', () => {
       { service: 'rds', operation: 'DescribeDBInstances', injected: 'blackhole', status: undefined },
       { service: 'rds', operation: 'DescribeDBInstances', injected: undefined, status: 200 },
     ]);
+  }, 15_000);
+
+  test("drover's own clients give up on a blackholed call after their request timeout (AWS_TIMEOUTS by default), as a retryable TimeoutError", async () => {
+    proxy.addRule({ region: MUMBAI, fault: { kind: 'blackhole' } });
+    expect(clientOptions({}, MUMBAI).requestHandler).toEqual({ connectionTimeout: AWS_TIMEOUTS.connectMs, requestTimeout: AWS_TIMEOUTS.requestMs, throwOnRequestTimeout: true });
+    const clients = createAwsClients({ endpoint: proxy.endpoint, credentials: CREDS, maxAttempts: 2, timeouts: { connectMs: 500, requestMs: 500 } });
+    const err = await rejection(clients.rds(MUMBAI).describeDBInstances({}));
+    expect(err.name).toBe('TimeoutError');
+    expect(err.message).toMatch(/exceeded the configured 500 ms requestTimeout/);
+    // The SDK retried the timed-out attempt once (maxAttempts 2), and the error stays retryable for Temporal.
+    expect(proxy.log().filter((e) => e.injected === 'blackhole').map((e) => e.attempt)).toEqual([1, 2]);
+    expect(toFailure(err, 'rds:DescribeDBInstances')).toBe(err);
   }, 15_000);
 
   test('a latency rule holds the request for the configured time before forwarding it: at 299 ms it has not reached moto, at 300 ms it has', async () => {

@@ -146,6 +146,41 @@ describe('promoteReplica', () => {
   });
 });
 
+describe('ReplicaLag -1: replication not running (RDS User Guide, USER_ReadRepl)', () => {
+  test('given a replica reporting ReplicaLag -1, a planned failover stops at preflight saying replication is not running, and changes nothing', async () => {
+    const { runbook: rb, taskQueue } = await env.seeded('ak-lagneg', [NO_GATES]);
+    const db = onlyDatabase(rb);
+    env.lag.set(db.replica.identifier, -1);
+    await waitFor(async () => (await latestReplicaLag(env.moto.endpoint, STANDBY, db.replica.identifier)) === -1, { what: 'ReplicaLag -1 published' });
+    const before = await describeTopology(rb, env.moto.endpoint);
+    const status = await env.withWorker(taskQueue, () =>
+      failed(env.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [{ runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'test', requestedBy: 'ic-test' }] })),
+    );
+    expect(status.error?.message).toContain(`replica ${db.replica.identifier} reports ReplicaLag -1 at `);
+    expect(status.error?.message).toContain(`replication from ${PRIMARY} is not running`);
+    expect(await describeTopology(rb, env.moto.endpoint)).toEqual(before);
+  });
+
+  test('given the primary region unreachable and ReplicaLag -1, an unplanned promotion goes ahead and records its RPO as unknown, never as -1 s', async () => {
+    const { runbook: rb, taskQueue } = await env.seeded('ak-unplneg', [NO_GATES]);
+    const db = onlyDatabase(rb);
+    env.lag.set(db.replica.identifier, -1);
+    await waitFor(async () => (await latestReplicaLag(env.moto.endpoint, STANDBY, db.replica.identifier)) === -1, { what: 'ReplicaLag -1 published' });
+    const workflowId = `promote-${rb.name}`;
+    const result = (await env.withWorker(
+      taskQueue,
+      () => env.client.workflow.execute('promoteReplica', { taskQueue, workflowId, args: [{ runbookRef: refOf(rb), toRegion: STANDBY, mode: 'unplanned', reason: 'region down', requestedBy: 'ic-test' }] }),
+      env.config({ [PRIMARY]: 'http://127.0.0.1:9' }),
+    )) as PromoteResult;
+    expect(result.phase).toBe('completed');
+    expect(result.rpo?.note).toMatch(/^unplanned: ReplicaLag was -1 at .+ \(replication not running\); data loss window unknown$/);
+    useCli(taskQueue);
+    const io = captureIO();
+    expect(await exec(['status', workflowId], io)).toBe(0);
+    expect(io.stdout.find((l) => l.startsWith('RPO: '))).toMatch(/^RPO: unknown observed at /);
+  });
+});
+
 describe("a parent run's status shows its children's waits", () => {
   test("drover status of a failover shows its promotion child's id and run, running step and wait (ReplicaLag not yet 0), not only the parent's step", async () => {
     const { runbook: rb, taskQueue } = await env.seeded('ak-childwait', [NO_GATES, [['database', 'lagZeroTimeout'], '10m']]);

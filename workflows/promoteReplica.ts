@@ -168,9 +168,14 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       journal.skip('fence', `unplanned: ${fromRegion} not contacted (assumed lost)`);
       journal.skip('wait-lag-zero', resumed ? `${target} is already promoted: nothing to wait for` : 'unplanned: promoting with the lag last observed');
       lag = aurora || resumed ? null : await short.replicaLag({ region: toRegion, identifier: target });
-      status.rpo = resumed ? resumedRpo() : lag
-        ? { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: `unplanned: accepted the last observed ReplicaLag (${lag.lagSeconds}s at ${lag.observedAt})` }
-        : { lagSeconds: -1, observedAt: new Date(Date.now()).toISOString(), note: 'unplanned: no ReplicaLag datapoint was available; data loss window unknown' };
+      status.rpo = resumed
+        ? resumedRpo()
+        : !lag
+          ? { lagSeconds: -1, observedAt: new Date(Date.now()).toISOString(), note: 'unplanned: no ReplicaLag datapoint was available; data loss window unknown' }
+          : lag.lagSeconds < 0
+            ? // RDS's -1: replication was not running, so the replica's delay is not known at all.
+              { lagSeconds: -1, observedAt: lag.observedAt, note: `unplanned: ReplicaLag was ${lag.lagSeconds} at ${lag.observedAt} (replication not running); data loss window unknown` }
+            : { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: `unplanned: accepted the last observed ReplicaLag (${lag.lagSeconds}s at ${lag.observedAt})` };
     } else if (aurora) {
       journal.skip('fence', 'Aurora global switchover fences writes itself');
       journal.skip('wait-lag-zero', 'SwitchoverGlobalCluster waits for the secondary to catch up (RPO 0)');

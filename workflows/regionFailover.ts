@@ -29,6 +29,8 @@ const TARGET_IN_RUN = 'target-in-run-v1';
 const RESUME_PROMOTED = 'resume-promoted-v1';
 /** Patch: the compute and database steps are awaited together to their ends (a cancelled or failed one never leaves its promotion child running). */
 const ACT_SETTLED = 'act-settled-v1';
+/** Patch: a ReplicaLag of -1 (replication not running, RDS User Guide USER_ReadRepl) stops a failover from a live primary at preflight. */
+const NEGATIVE_LAG = 'negative-lag-v1';
 
 export type { DrillLink };
 
@@ -156,7 +158,10 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
             const lag = await preflight.replicaLag({ region: targetRegion, identifier: d.replica.identifier });
             if (single) lastLag = lag;
             if (!lag) problems.push(`no ReplicaLag datapoint for ${db.identifier} in the last 10 minutes`);
-            else if (lag.lagSeconds * 1000 > d.maxReplicaLag && !primaryLost) {
+            else if (lag.lagSeconds < 0 && !primaryLost && patched(NEGATIVE_LAG)) {
+              // "A ReplicaLag value of -1 means that replication isn't active" (RDS User Guide): no bound is met.
+              problems.push(`replica ${db.identifier} reports ReplicaLag ${lag.lagSeconds} at ${lag.observedAt}: replication from ${fromRegion} is not running, so the replica may miss any number of writes; repair replication first`);
+            } else if (lag.lagSeconds * 1000 > d.maxReplicaLag && !primaryLost) {
               problems.push(`replica lag ${lag.lagSeconds}s exceeds the bound of ${d.maxReplicaLag / 1000}s`);
             }
             return problems;
@@ -258,7 +263,10 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     ]);
     if (!status.rpo && lastLag) {
       const lag: LagReading = lastLag;
-      status.rpo = { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: 'replica lag last observed before promotion (writes were not fenced)' };
+      status.rpo =
+        lag.lagSeconds < 0
+          ? { lagSeconds: -1, observedAt: lag.observedAt, note: `ReplicaLag ${lag.lagSeconds} before promotion (replication not running); data loss window unknown` }
+          : { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: 'replica lag last observed before promotion (writes were not fenced)' };
     }
 
     // 4. Writer endpoints, one record per database.

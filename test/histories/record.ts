@@ -23,6 +23,9 @@
  * records only a drill cancelled during its failover (drill-cancelled*.json: its rollback checks for a fence
  * left behind, drill-unfences-v1), then a real failover's promotion (promote-fence-compensation.json,
  * fence-compensation-v1 and resume-promoted-v1) and a failback (failback-undo-before-scale.json, undo-before-scale-v1).
+ *   npx tsx test/histories/record.ts negative-lag
+ * records only a planned failover refused at preflight because the replica reports ReplicaLag -1
+ * (replication not running, negative-lag-v1): failover-negative-lag.json.
  *   npx tsx test/histories/record.ts lock
  * records only a drill, a real failover and a failback since each takes the runbook's lock (runbook-lock-v1):
  * drill-lock*.json, failover-lock.json, failback-lock.json, and the lock's own history (runbook-lock.json).
@@ -77,7 +80,9 @@ async function main(which: string): Promise<void> {
     const config = { endpoint: moto.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
     await seedRunbook(rb, config);
     // moto does not replicate: publish ReplicaLag 0 for both names of every database, as RDS would.
-    const feeders = startLagFeeders({ endpoint: moto.endpoint, rb, regions: [rb.regions.standby, rb.regions.primary], lagSeconds: 0 });
+    const replicas = new Set(databasesOf(rb).map((d) => d.replica.identifier));
+    const lagOf = (id: string) => (which === 'negative-lag' && replicas.has(id) ? -1 : 0);
+    const feeders = startLagFeeders({ endpoint: moto.endpoint, rb, regions: [rb.regions.standby, rb.regions.primary], lagSeconds: lagOf });
     const connection = await NativeConnection.connect({ address: temporal.address });
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     const worker = await Worker.create({ connection, taskQueue: 'record', workflowsPath: require.resolve('../../workflows'), activities: createActivities({ aws: createAwsClients(config), temporal: () => client, runbooks: recorded }) });
@@ -111,6 +116,18 @@ async function main(which: string): Promise<void> {
         await save('failover-apnakart', 'failover-multi-database.json');
         await failback(rb);
         await save('failback-apnakart', 'failback-multi-database.json');
+        return;
+      }
+      if (which === 'negative-lag') {
+        // Wait until the seed's datapoint (2 s) has left the newest one-minute period: preflight reads its Maximum.
+        await new Promise((r) => setTimeout(r, 65_000));
+        const handle = await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), targetRegion: 'ap-southeast-1', mode: 'planned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        const status = await handle.result().then(
+          () => undefined,
+          async () => handle.query<RunStatus>('status'),
+        );
+        if (!status?.error?.message.includes('ReplicaLag -1')) throw new Error(`expected a preflight refusal naming ReplicaLag -1, got ${JSON.stringify(status?.error)}`);
+        await save('failover-apnakart', 'failover-negative-lag.json');
         return;
       }
       if (which === 'preflight-endpoints') {
