@@ -4,7 +4,7 @@ import type { RetainedInstance } from '../contracts/cleanup';
 import { FailureType } from '../contracts/failures';
 import type { Ec2Api, RdsLifecycleApi } from '../aws/clients';
 import { aws, awsErrorCode, toFailure } from '../aws/errors';
-import { isStandalone, PROMOTED_TAG } from './rds';
+import { isStandalone } from './rds';
 import { pollUntil } from './wait';
 
 /** Holds the instance's own security group ids (space-separated) while it is fenced. */
@@ -165,7 +165,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
         );
         if (!replica) continue;
         const source = replica.ReadReplicaSourceDBInstanceIdentifier;
-        if (!source || PROMOTED_TAG in (await tags(where, replica.DBInstanceArn ?? ''))) continue;
+        if (!source) continue;
         if (source !== db.DBInstanceIdentifier && source !== db.DBInstanceArn) {
           const s = /^arn:[^:]+:rds:([^:]+):[^:]*:db:(.+)$/.exec(source);
           if (await find(s ? s[1] : where, s ? s[2] : source)) continue;
@@ -178,10 +178,10 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
     return live;
   }
 
-  /** Whether an existing instance is (still) a replica of `sourceArn`, given its tags. */
-  function replicates(db: DBInstance, region: string, sourceArn: string, tagSet: Record<string, string>): boolean {
+  /** Whether an existing instance is (still) a replica of `sourceArn`. */
+  function replicates(db: DBInstance, region: string, sourceArn: string): boolean {
     const source = db.ReadReplicaSourceDBInstanceIdentifier;
-    if (!source || isStandalone(db, tagSet)) return false;
+    if (!source || isStandalone(db)) return false;
     // Same-region replicas report the source's bare identifier, cross-region ones its ARN.
     const m = /^arn:[^:]+:rds:([^:]+):[^:]*:db:(.+)$/.exec(sourceArn);
     return source === sourceArn || (m !== null && m[1] === region && source === m[2]);
@@ -195,7 +195,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       const arn = db.DBInstanceArn ?? '';
       const tagSet = await tags(input.region, arn);
       const status = db.DBInstanceStatus ?? 'unknown';
-      const standalone = isStandalone(db, tagSet);
+      const standalone = isStandalone(db);
       const fenced = FENCED_TAG in tagSet;
       return { exists: true, status, arn, standalone, fenced, writable: status === 'available' && standalone && !fenced, securityGroups: groupIds(db) };
     },
@@ -451,7 +451,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
         throw fail(FailureType.Validation, `replica source must be a DB instance ARN, got "${sourceArn}"`);
       }
       const refuseUnlessReplica = async (db: DBInstance) => {
-        if (!replicates(db, region, sourceArn, await tags(region, db.DBInstanceArn ?? ''))) {
+        if (!replicates(db, region, sourceArn)) {
           const source = db.ReadReplicaSourceDBInstanceIdentifier;
           throw fail(FailureType.InvalidState, `DB instance ${identifier} already exists in ${region} and is not a replica of ${sourceArn} (${source ? `source: ${source}` : 'standalone'})`);
         }

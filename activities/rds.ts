@@ -27,11 +27,13 @@ export interface LagReading {
 export const PROMOTED_TAG = 'drover:promoted-at';
 
 /**
- * Whether an instance writes on its own. Real RDS drops the replication source after promotion;
- * emulators (moto) may keep it, so drover's own promotion tag also counts.
+ * Whether an instance writes on its own: RDS clears its replication source once a promotion has made it
+ * standalone. drover's own promotion tag is no proof (an instance tagged while a promotion was asked for may
+ * still be a replica); moto, which keeps the source, answers through the `rds-promotion-clears-source`
+ * fidelity rule in the tests.
  */
-export function isStandalone(db: DBInstance, tagSet: Record<string, string>): boolean {
-  return !db.ReadReplicaSourceDBInstanceIdentifier || PROMOTED_TAG in tagSet;
+export function isStandalone(db: DBInstance): boolean {
+  return !db.ReadReplicaSourceDBInstanceIdentifier;
 }
 
 /** RDS activities: instance state, replica lag from CloudWatch, idempotent promotion and its wait. */
@@ -56,7 +58,7 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
       endpoint: db.Endpoint?.Address,
       replicationSource,
       promotedByDrover: PROMOTED_TAG in tagSet,
-      standalone: isStandalone(db, tagSet),
+      standalone: isStandalone(db),
     };
   }
 
@@ -102,8 +104,10 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
         const out = await rds(input.region).promoteReadReplica({ DBInstanceIdentifier: input.identifier });
         requestId = out.$metadata.requestId;
       } catch (err) {
-        // A promotion already under way (a previous attempt's call landed) answers InvalidDBInstanceState;
-        // so does a stopped or full instance, which must not be taken for promoted.
+        // A promotion already under way (a previous attempt's call landed) answers InvalidDBInstanceState; so
+        // does a stopped or full instance, which must not be taken for promoted. A `modifying` one may be either:
+        // the tag below records only that drover asked, and the promotion counts once RDS clears the source
+        // (waitStandalone), so a replica modifying for another reason is never taken for a writer.
         if (!/InvalidDBInstanceState/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:PromoteReadReplica');
         const now = await describe(input.region, input.identifier);
         if (now.status !== 'modifying' && !now.standalone) throw toFailure(err, 'rds:PromoteReadReplica');

@@ -263,33 +263,47 @@ export function tamperEvidence(history: S3KeyHistory[], where = ''): S3Tamper[] 
   return found.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER) || a.key.localeCompare(b.key));
 }
 
+/** A bucket's Object Lock configuration (undefined: none); `fresh`: just created, so a NoSuchBucket is read again, briefly. */
+async function lockConfiguration(s3: S3Api, bucket: string, fresh: boolean): Promise<ObjectLockConfiguration | undefined> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return (await s3.getObjectLockConfiguration({ Bucket: bucket })).ObjectLockConfiguration;
+    } catch (err) {
+      const code = awsErrorCode(err);
+      if (code === 'ObjectLockConfigurationNotFoundError') return undefined;
+      if (!(fresh && code === 'NoSuchBucket' && attempt < 4)) throw toFailure(err, `S3 GetObjectLockConfiguration ${bucket}`);
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
 /**
  * Create the audit bucket with Object Lock in `region` (idempotent) and set its default retention, so even
  * a write without per-object lock headers is locked. Refuses an existing bucket without Object Lock.
  */
 export async function ensureAuditBucket(s3: S3Api, opts: { bucket: string; region: string } & AuditRetention): Promise<void> {
   const { bucket, region } = opts;
+  let created = false;
   try {
     // us-east-1 is the one region that takes no LocationConstraint.
     await s3.createBucket({ Bucket: bucket, ObjectLockEnabledForBucket: true, CreateBucketConfiguration: region === 'us-east-1' ? undefined : { LocationConstraint: region as BucketLocationConstraint } });
+    created = true;
   } catch (e) {
     const code = awsErrorCode(e);
     if (code === 'BucketAlreadyExists') throw new AuditStoreError('invalid', `S3 bucket ${bucket} belongs to another account`);
     if (code !== 'BucketAlreadyOwnedByYou') throw toFailure(e, `S3 CreateBucket ${bucket}`);
   }
-  // Read the lock configuration even after a CreateBucket that succeeded: in us-east-1, "if you re-create an
+  // A bucket created just now, with Object Lock, needs no reading (and a read right after the create may not see
+  // it yet). But in us-east-1 a CreateBucket succeeds for a bucket one already owns too: "if you re-create an
   // existing bucket that you already own in the North Virginia Region, Amazon S3 returns 200 OK" (S3 API
-  // Reference, BucketAlreadyOwnedByYou), so success does not mean the bucket is new, nor locked.
-  let current: ObjectLockConfiguration | undefined;
-  try {
-    current = (await s3.getObjectLockConfiguration({ Bucket: bucket })).ObjectLockConfiguration;
-  } catch (err) {
-    if (awsErrorCode(err) !== 'ObjectLockConfigurationNotFoundError') throw toFailure(err, `S3 GetObjectLockConfiguration ${bucket}`);
+  // Reference, BucketAlreadyOwnedByYou), so there success proves neither that the bucket is new nor that it is locked.
+  if (!created || region === 'us-east-1') {
+    const current = await lockConfiguration(s3, bucket, created);
+    if (current?.ObjectLockEnabled !== 'Enabled') throw new AuditStoreError('invalid', `S3 bucket ${bucket} exists without Object Lock; the audit trail needs a bucket created with Object Lock enabled`);
+    // Only change a default retention that differs (moto, unlike S3, refuses the call once the bucket holds objects).
+    const rule = current.Rule?.DefaultRetention;
+    if (rule?.Mode === opts.mode && rule.Days === opts.retentionDays) return;
   }
-  if (current?.ObjectLockEnabled !== 'Enabled') throw new AuditStoreError('invalid', `S3 bucket ${bucket} exists without Object Lock; the audit trail needs a bucket created with Object Lock enabled`);
-  // Only change a default retention that differs (moto, unlike S3, refuses the call once the bucket holds objects).
-  const rule = current.Rule?.DefaultRetention;
-  if (rule?.Mode === opts.mode && rule.Days === opts.retentionDays) return;
   try {
     await s3.putObjectLockConfiguration({
       Bucket: bucket,

@@ -5,6 +5,7 @@ import { RDS } from '@aws-sdk/client-rds';
 import { Route53 } from '@aws-sdk/client-route-53';
 import { S3 } from '@aws-sdk/client-s3';
 import { SNS } from '@aws-sdk/client-sns';
+import { StandardRetryStrategy } from '@smithy/core/retry';
 import http from 'node:http';
 import https from 'node:https';
 
@@ -60,19 +61,39 @@ export interface AwsConfig {
   maxAttempts?: number;
   /** STS endpoint for identity verification (AWS_ENDPOINT_URL_STS), overriding `endpoint` and `regionEndpoints`. */
   stsEndpoint?: string;
-  /**
-   * How long one HTTP attempt may take to connect, and in all, in ms; default AWS_TIMEOUTS.
-   * Without them a blackholed region holds a call until its activity times out.
-   */
-  timeouts?: { connectMs: number; requestMs: number };
+  /** How long one HTTP attempt may take, in ms: to connect, and to answer a read or a write; default AWS_TIMEOUTS (0: no bound). */
+  timeouts?: { connectMs: number; readMs: number; writeMs: number };
 }
 
 /**
- * One AWS API attempt: 3 s to connect, 20 s in all. drover's calls are control-plane calls that
- * answer in well under a second; the SDK retries a timed-out attempt (maxAttempts), then Temporal retries the
- * activity, so a lost region costs about a minute of attempts, not an activity's whole timeout.
+ * One AWS API attempt: 3 s to connect; 5 s for a read (Describe…, List…, Get…, Head…), 30 s for a write.
+ * drover's calls are control-plane calls (the slow work is asynchronous on AWS's side, waited for by polling)
+ * that answer in well under a second. A timed-out read is retried by the SDK (3 attempts: 15 s, inside a
+ * preflight read's 30-s activity attempt), then by Temporal. A timed-out write may have landed, so the SDK does
+ * not send it again: the error goes to the activity, whose retry reads the state before it writes (every
+ * write activity checks, then acts). Without these bounds a blackholed call held its activity until the
+ * activity's own timeout (measured: bench/blackhole.ts).
  */
-export const AWS_TIMEOUTS = { connectMs: 3_000, requestMs: 20_000 };
+export const AWS_TIMEOUTS = { connectMs: 3_000, readMs: 5_000, writeMs: 30_000 };
+
+/** The SDK operations that only read: named so in every AWS API drover calls. */
+export const READ_OPERATION = /^(describe|list|get|head)[A-Z]/;
+
+/** Whether an SDK error is a timed-out attempt (the handler's requestTimeout, socketTimeout or connectionTimeout). */
+function timedOut(error: unknown): boolean {
+  const e = error as { name?: string; code?: string } | undefined;
+  return e?.name === 'TimeoutError' || e?.code === 'ETIMEDOUT';
+}
+
+type RetryArgs = Parameters<StandardRetryStrategy['refreshRetryTokenForRetry']>;
+
+/** The SDK's standard retries, except for a timed-out attempt, which goes back to the caller (a write may have landed). */
+class NoRetryOnTimeout extends StandardRetryStrategy {
+  override async refreshRetryTokenForRetry(token: RetryArgs[0], info: RetryArgs[1]): ReturnType<StandardRetryStrategy['refreshRetryTokenForRetry']> {
+    if (timedOut(info.error)) throw info.error;
+    return super.refreshRetryTokenForRetry(token, info);
+  }
+}
 
 /** One recorded AWS call: used for benchmarks (time inside AWS) and evidence (request ids). */
 export interface AwsCallRecord {
@@ -156,30 +177,53 @@ function sendRaw(endpoint: URL, req: RawRequest, timeoutMs = 10_000): Promise<{ 
   });
 }
 
-/** An SDK client's options for `region` under `config` (its endpoint, credentials and attempts). */
-export function clientOptions(config: AwsConfig, region: string) {
+/** An SDK client's options for `region` under `config` (its endpoint, credentials, attempts and timeouts), for reads or writes. */
+export function clientOptions(config: AwsConfig, region: string, kind: 'read' | 'write' = 'read') {
   const timeouts = config.timeouts ?? AWS_TIMEOUTS;
+  const attemptMs = kind === 'read' ? timeouts.readMs : timeouts.writeMs;
+  const maxAttempts = config.maxAttempts ?? 3;
   return {
     region,
     endpoint: regionEndpoint(config, region) ?? config.endpoint,
     credentials: config.credentials,
-    maxAttempts: config.maxAttempts ?? 3,
-    // The SDK builds its Node.js handler from these options: connectionTimeout bounds the connect; requestTimeout the
-    // whole attempt, and only fails it with throwOnRequestTimeout (without, @smithy/node-http-handler logs a warning).
-    requestHandler: { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
+    maxAttempts,
+    ...(kind === 'write' ? { retryStrategy: new NoRetryOnTimeout(maxAttempts) } : {}),
+    // The SDK builds its Node.js handler from these options: connectionTimeout bounds the connect, requestTimeout the
+    // wait for the answer's headers (it only fails the attempt with throwOnRequestTimeout: without, @smithy/node-http-handler
+    // logs a warning), socketTimeout an answer that stalls after them.
+    requestHandler: { connectionTimeout: timeouts.connectMs, requestTimeout: attemptMs, socketTimeout: attemptMs, throwOnRequestTimeout: true },
   };
 }
 
 /** Build every AWS client drover uses from one configuration; clients are cached per region. */
 export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecord) => void): AwsClients {
   const cache = new Map<string, unknown>();
-  const common = (region: string) => clientOptions(config, region);
+  const common = (region: string, kind: 'read' | 'write' = 'read') => clientOptions(config, region, kind);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every SDK client's stack, whatever its command types
   type AnyStack = { middlewareStack: { add(mw: any, opts: any): void } };
-  function build<T extends AnyStack>(key: string, region: string, make: () => T, service: string): T {
+  /**
+   * One client as drover's code sees it: two SDK clients behind it, one for reads and one for writes (their
+   * timeouts and retries differ, AWS_TIMEOUTS), each method going to the one its operation needs.
+   */
+  function build<T extends AnyStack & { destroy(): void }>(key: string, region: string, make: (kind: 'read' | 'write') => T, service: string): T {
     const hit = cache.get(key);
     if (hit) return hit as T;
-    const client = make();
+    const reader = make('read');
+    const writer = make('write');
+    for (const c of [reader, writer]) instrument(c, region, service);
+    const client = new Proxy(reader, {
+      get(target, prop, receiver) {
+        if (prop === 'destroy') return () => (reader.destroy(), writer.destroy());
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof prop !== 'string' || typeof value !== 'function' || prop === 'send' || READ_OPERATION.test(prop)) return value;
+        const write = Reflect.get(writer, prop) as unknown;
+        return typeof write === 'function' ? (write as (...a: unknown[]) => unknown).bind(writer) : value;
+      },
+    });
+    cache.set(key, client);
+    return client;
+  }
+  function instrument(client: AnyStack, region: string, service: string): void {
     if (record) {
       client.middlewareStack.add(
         (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
@@ -197,22 +241,20 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
         { step: 'initialize', name: 'droverCallRecorder' },
       );
     }
-    cache.set(key, client);
-    return client;
   }
   return {
-    route53: () => build('route53', ROUTE53_REGION, () => new Route53(common(ROUTE53_REGION)), 'route53'),
-    rds: (region) => build(`rds:${region}`, region, () => new RDS(common(region)), 'rds'),
-    eks: (region) => build(`eks:${region}`, region, () => new EKS(common(region)), 'eks'),
-    cloudwatch: (region) => build(`cloudwatch:${region}`, region, () => new CloudWatch(common(region)), 'cloudwatch'),
-    ec2: (region) => build(`ec2:${region}`, region, () => new EC2(common(region)), 'ec2'),
+    route53: () => build('route53', ROUTE53_REGION, (kind) => new Route53(common(ROUTE53_REGION, kind)), 'route53'),
+    rds: (region) => build(`rds:${region}`, region, (kind) => new RDS(common(region, kind)), 'rds'),
+    eks: (region) => build(`eks:${region}`, region, (kind) => new EKS(common(region, kind)), 'eks'),
+    cloudwatch: (region) => build(`cloudwatch:${region}`, region, (kind) => new CloudWatch(common(region, kind)), 'cloudwatch'),
+    ec2: (region) => build(`ec2:${region}`, region, (kind) => new EC2(common(region, kind)), 'ec2'),
     // Emulators serve every bucket on one host, so S3 must address buckets by path there. Checksums are pinned on
     // (not left to AWS_REQUEST_CHECKSUM_CALCULATION): Object Lock puts need one (audit/s3-store.ts).
-    s3: (region) => build(`s3:${region}`, region, () => new S3({ ...common(region), forcePathStyle: Boolean(common(region).endpoint), requestChecksumCalculation: 'WHEN_SUPPORTED' }), 's3'),
+    s3: (region) => build(`s3:${region}`, region, (kind) => new S3({ ...common(region, kind), forcePathStyle: Boolean(common(region).endpoint), requestChecksumCalculation: 'WHEN_SUPPORTED' }), 's3'),
     sts: (region) => {
       const endpoint = stsEndpoint(config, region);
       return { endpoint, send: (req) => sendRaw(endpoint, req) };
     },
-    sns: (region) => build(`sns:${region}`, region, () => new SNS(common(region)), 'sns'),
+    sns: (region) => build(`sns:${region}`, region, (kind) => new SNS(common(region, kind)), 'sns'),
   };
 }

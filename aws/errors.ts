@@ -2,7 +2,19 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../contracts/failures';
 
-const PERMISSION = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'UnrecognizedClientException', 'InvalidClientTokenId', 'AuthorizationError', 'NotAuthorized']);
+const PERMISSION = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'AuthorizationError',
+  'NotAuthorized',
+  // Credentials AWS does not accept: no retry makes them valid.
+  'InvalidAccessKeyId',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+]);
 const VALIDATION = new Set(['ValidationError', 'ValidationException', 'InvalidParameterValue', 'InvalidParameterCombination', 'InvalidInput', 'InvalidChangeBatch', 'InvalidParameterException', 'InvalidRequestException', 'MissingParameter']);
 const NOT_FOUND = new Set([
   'DBInstanceNotFound',
@@ -65,27 +77,30 @@ const TRANSIENT_4XX = new Set([
   'RequestTimeoutException',
   'RequestExpired',
   'RequestTimeTooSkewed',
-  'ExpiredToken',
-  'ExpiredTokenException',
   'IDPCommunicationError',
   'EC2ThrottledException',
   'TransactionInProgressException',
   // S3: "A conflicting conditional operation is currently in progress against this resource. Try again."
   'OperationAborted',
+  // S3: a conditional write (the audit trail's If-None-Match) met another one on the same key at once.
+  'ConditionalRequestConflict',
 ]);
 
-/** The typed failure a code's family names (AWS's own naming: `…NotFound…`, `NoSuch…`, `Invalid…`), if any. */
+/**
+ * The typed failure a code's family names (AWS's own naming: `…NotFound…`, `NoSuch…`, `Invalid…`), if any.
+ * `Invalid…State…` codes are left out: a resource busy (modifying, backing up) answers them, and it clears.
+ */
 function familyOf(code: string): FailureType | undefined {
+  if (/^Invalid.*State(Fault|Exception)?$/.test(code)) return undefined;
   if (/^NoSuch|NotFound(Fault|Exception|Error)?$/.test(code)) return FailureType.NotFound;
-  if (/^Invalid.*State(Fault|Exception)?$/.test(code)) return FailureType.InvalidState;
-  if (/^(Invalid|Malformed|Missing)|Validation(Error|Exception)?$|^UnsupportedOperation|^InvalidParameter/.test(code)) return FailureType.Validation;
+  if (/^(Invalid|Malformed|Missing)|Validation(Error|Exception)?$|^UnsupportedOperation/.test(code)) return FailureType.Validation;
   return undefined;
 }
 
 /** An AWS 4xx drover does not recognise is retried this many attempts at most, then failed for good. */
 export const UNKNOWN_4XX_ATTEMPTS = 5;
 
-/** The attempt of the activity this runs in (1 outside one: a CLI call is never retried by Temporal). */
+/** The attempt of the activity this runs in; outside one (a CLI call, never retried by Temporal) as if the last. */
 function activityAttempt(): number {
   try {
     return Context.current().info.attempt;
@@ -116,8 +131,9 @@ export function toFailure(err: unknown, call: string, note?: string): Error {
     const family = familyOf(code);
     if (family) return permanent(family);
     const attempt = activityAttempt();
+    // The activity's attempt, whatever failed its earlier attempts: a bound on how long an unknown refusal is retried.
     if (attempt >= UNKNOWN_4XX_ATTEMPTS) {
-      const tries = Number.isFinite(attempt) ? ` (HTTP ${status}, the same on ${attempt} attempts)` : ` (HTTP ${status})`;
+      const tries = Number.isFinite(attempt) ? ` (HTTP ${status}, not retried after activity attempt ${attempt})` : ` (HTTP ${status})`;
       return permanent(FailureType.AwsRejected, `${detail}${tries}`);
     }
   }

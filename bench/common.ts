@@ -69,7 +69,7 @@ export interface BenchStackOptions {
   runbook?: (rb: Runbook) => Runbook;
   /** How often ReplicaLag 0 is published (default 500 ms). */
   lagEveryMs?: number;
-  /** The worker's AWS timeouts (AwsConfig.timeouts; default AWS_TIMEOUTS, `{ connectMs: 0, requestMs: 0 }`: none). */
+  /** The worker's AWS timeouts (AwsConfig.timeouts; default AWS_TIMEOUTS, all 0: none). */
   timeouts?: AwsConfig['timeouts'];
 }
 

@@ -375,7 +375,7 @@ describe('promoteReplica', () => {
     expect(promotedAt).toBeLessThanOrEqual(Date.now());
   });
 
-  test('given a retry after a promotion whose replication source lingers (moto), it does not promote twice', async () => {
+  test('given a retry after a promotion, it does not promote twice: RDS cleared the replication source', async () => {
     const pair = await seedReplica(shared.rds);
     const { promoteReplica, rec } = rdsActivities();
 
@@ -383,10 +383,22 @@ describe('promoteReplica', () => {
     const retry = await run(promoteReplica, { region: SINGAPORE, identifier: pair.replica, runRef: 'failover-1' });
 
     expect(retry.alreadyPromoted).toBe(true);
-    // The source is still reported (as RDS does while a promotion is in progress): drover's tag decides.
-    expect(retry.before).toMatchObject({ replicationSource: pair.primaryArn, promotedByDrover: true, standalone: true });
+    // The source is gone, as RDS answers after a promotion (moto keeps it: the rds-promotion-clears-source rule answers as RDS).
+    expect(retry.before).toMatchObject({ replicationSource: undefined, promotedByDrover: true, standalone: true });
     expect(rec.inputs('promoteReadReplica')).toEqual([{ DBInstanceIdentifier: pair.replica }]);
     expect(rec.inputs('addTagsToResource')).toHaveLength(1);
+  });
+
+  test("given a replica that carries drover's promotion tag but still replicates, it is no writer: it is promoted, not skipped", async () => {
+    const pair = await seedReplica(shared.rds);
+    // The tag alone, as a promotion asked for while the instance was modifying for another reason would leave it.
+    await shared.rds(SINGAPORE).addTagsToResource({ ResourceName: pair.replicaArn, Tags: [{ Key: 'drover:promoted-at', Value: new Date().toISOString() }] });
+    const { promoteReplica, describeDb, rec } = rdsActivities();
+
+    expect(await run(describeDb, { region: SINGAPORE, identifier: pair.replica })).toMatchObject({ replicationSource: pair.primaryArn, promotedByDrover: true, standalone: false });
+    const result = await run(promoteReplica, { region: SINGAPORE, identifier: pair.replica, runRef: 'failover-3' });
+    expect(result.alreadyPromoted).toBe(false);
+    expect(rec.inputs('promoteReadReplica')).toEqual([{ DBInstanceIdentifier: pair.replica }]);
   });
 
   test('given IAM denies PromoteReadReplica, it fails PermissionDenied naming the call and tags nothing', async () => {

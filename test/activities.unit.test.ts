@@ -277,7 +277,7 @@ describe('AWS error mapping', () => {
     { code: 'MalformedXML', type: FailureType.Validation },
     { code: 'InvalidGroup.NotFound', type: FailureType.NotFound },
     { code: 'NoSuchBucket', type: FailureType.NotFound },
-    { code: 'InvalidDBClusterStateFault', type: FailureType.InvalidState },
+    { code: 'InvalidAccessKeyId', type: FailureType.PermissionDenied },
   ])('given $code (HTTP 400, in no list), toFailure maps it by its family to a non-retryable $type failure', ({ code, type }) => {
     expectFailure(toFailure(awsError(code, 'nope', 400), 'svc:Call'), type, new RegExp(`^svc:Call failed: ${code.replace('.', '\\.')}: nope`));
   });
@@ -286,14 +286,17 @@ describe('AWS error mapping', () => {
     const err = awsError('BrandNewRefusal', 'no', 400);
     const at = async (attempt: number) => new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('ERROR', () => undefined) }).run(async () => toFailure(err, 'svc:Call'));
     for (let attempt = 1; attempt < UNKNOWN_4XX_ATTEMPTS; attempt += 1) expect(await at(attempt)).toBe(err);
-    expectFailure(await at(UNKNOWN_4XX_ATTEMPTS), FailureType.AwsRejected, new RegExp(`^svc:Call failed: BrandNewRefusal: no \\(request req-err-1\\) \\(HTTP 400, the same on ${UNKNOWN_4XX_ATTEMPTS} attempts\\)$`));
+    expectFailure(await at(UNKNOWN_4XX_ATTEMPTS), FailureType.AwsRejected, new RegExp(`^svc:Call failed: BrandNewRefusal: no \\(request req-err-1\\) \\(HTTP 400, not retried after activity attempt ${UNKNOWN_4XX_ATTEMPTS}\\)$`));
     expectFailure(toFailure(err, 'svc:Call'), FailureType.AwsRejected, /^svc:Call failed: BrandNewRefusal: no \(request req-err-1\) \(HTTP 400\)$/);
+    // A resource busy (Invalid…State…) is such a refusal too: retried, within the bound, not failed at once.
+    const busy = awsError('InvalidDBClusterStateFault', 'busy', 400);
+    expect(await new MockActivityEnvironment({ attempt: 1 }, { logger: new DefaultLogger('ERROR', () => undefined) }).run(async () => toFailure(busy, 'svc:Call'))).toBe(busy);
     // A transient 4xx is never bounded: S3's OperationAborted (409) clears by itself.
     const aborted = awsError('OperationAborted', 'try again', 409);
     expect(await new MockActivityEnvironment({ attempt: 50 }, { logger: new DefaultLogger('ERROR', () => undefined) }).run(async () => toFailure(aborted, 'svc:Call'))).toBe(aborted);
   });
 
-  test.each(['ThrottlingException', 'Throttling', 'InternalFailure', 'ServiceUnavailable', 'PriorRequestNotComplete', 'ResourceInUseException'])(
+  test.each(['ThrottlingException', 'Throttling', 'InternalFailure', 'ServiceUnavailable', 'PriorRequestNotComplete', 'ResourceInUseException', 'ConditionalRequestConflict'])(
     'given transient %s, toFailure leaves the error retryable',
     (code) => {
       const err = awsError(code, 'try again', code.startsWith('Internal') || code === 'ServiceUnavailable' ? 500 : 400);

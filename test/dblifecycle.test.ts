@@ -6,7 +6,6 @@ import { DefaultLogger } from '@temporalio/worker';
 import { createDbLifecycleActivities, FENCED_TAG, isRetiredName, RETAINED_AT_TAG, RETAINED_TAG, rdsTagValue, retiredNameTime } from '../activities/dblifecycle';
 import type { MotoServer } from '../infra/local/stack';
 import { FailureType } from '../contracts/failures';
-import { PROMOTED_TAG } from '../activities/rds';
 import { startOwnMoto } from './harness/servers';
 
 // Every test seeds its own instance (jest runs them in random order) on one private moto server.
@@ -349,10 +348,8 @@ describe('retained instances (drover cleanup)', () => {
     expect(await listed()).toEqual([['src-reader']]);
     const f = await rejection(run(activities.requestDeleteRetained, { region: SINGAPORE, identifier: 'src-db-old-202611010000-aa11', snapshotId: 'none' }));
     expect(f.message).toBe(`DB instance src-db-old-202611010000-aa11 in ${SINGAPORE} has read replicas (src-reader): deleting it would promote them`);
-    // Promoted as drover promotes: the call, then its promotion tag (moto keeps the replica's source; RDS clears it).
+    // RDS clears the promoted replica's source and its source's list (moto keeps both; the fidelity rule answers as RDS).
     await rds(SINGAPORE).promoteReadReplica({ DBInstanceIdentifier: 'src-reader' });
-    const reader = (await rds(SINGAPORE).describeDBInstances({ DBInstanceIdentifier: 'src-reader' })).DBInstances?.[0];
-    await rds(SINGAPORE).addTagsToResource({ ResourceName: reader?.DBInstanceArn, Tags: [{ Key: PROMOTED_TAG, Value: new Date().toISOString() }] });
     expect(await listed()).toEqual([[]]);
   });
 

@@ -246,16 +246,24 @@ describe('fault proxy failures', () => {
     ]);
   }, 15_000);
 
-  test("drover's own clients give up on a blackholed call after their request timeout (AWS_TIMEOUTS by default), as a retryable TimeoutError", async () => {
+  test("drover's own clients give up on a blackholed call after their attempt timeout (AWS_TIMEOUTS by default): a read is tried again by the SDK, a write is not (it may have landed)", async () => {
     proxy.addRule({ region: MUMBAI, fault: { kind: 'blackhole' } });
-    expect(clientOptions({}, MUMBAI).requestHandler).toEqual({ connectionTimeout: AWS_TIMEOUTS.connectMs, requestTimeout: AWS_TIMEOUTS.requestMs, throwOnRequestTimeout: true });
-    const clients = createAwsClients({ endpoint: proxy.endpoint, credentials: CREDS, maxAttempts: 2, timeouts: { connectMs: 500, requestMs: 500 } });
-    const err = await rejection(clients.rds(MUMBAI).describeDBInstances({}));
-    expect(err.name).toBe('TimeoutError');
-    expect(err.message).toMatch(/exceeded the configured 500 ms requestTimeout/);
-    // The SDK retried the timed-out attempt once (maxAttempts 2), and the error stays retryable for Temporal.
-    expect(proxy.log().filter((e) => e.injected === 'blackhole').map((e) => e.attempt)).toEqual([1, 2]);
-    expect(toFailure(err, 'rds:DescribeDBInstances')).toBe(err);
+    expect(clientOptions({}, MUMBAI).requestHandler).toEqual({ connectionTimeout: AWS_TIMEOUTS.connectMs, requestTimeout: AWS_TIMEOUTS.readMs, socketTimeout: AWS_TIMEOUTS.readMs, throwOnRequestTimeout: true });
+    expect(clientOptions({}, MUMBAI, 'write').requestHandler).toEqual({ connectionTimeout: AWS_TIMEOUTS.connectMs, requestTimeout: AWS_TIMEOUTS.writeMs, socketTimeout: AWS_TIMEOUTS.writeMs, throwOnRequestTimeout: true });
+    const clients = createAwsClients({ endpoint: proxy.endpoint, credentials: CREDS, maxAttempts: 2, timeouts: { connectMs: 500, readMs: 500, writeMs: 700 } });
+    const read = await rejection(clients.rds(MUMBAI).describeDBInstances({}));
+    expect(read.name).toBe('TimeoutError');
+    expect(read.message).toMatch(/exceeded the configured 500 ms requestTimeout/);
+    // The SDK retried the timed-out read once (maxAttempts 2), and the error stays retryable for Temporal.
+    expect(proxy.log().filter((e) => e.injected === 'blackhole').map((e) => [e.operation, e.attempt])).toEqual([
+      ['DescribeDBInstances', 1],
+      ['DescribeDBInstances', 2],
+    ]);
+    expect(toFailure(read, 'rds:DescribeDBInstances')).toBe(read);
+    proxy.clearLog();
+    const write = await rejection(clients.rds(MUMBAI).addTagsToResource({ ResourceName: `arn:aws:rds:${MUMBAI}:123456789012:db:${DB}`, Tags: [{ Key: 'k', Value: 'v' }] }));
+    expect(write.message).toMatch(/exceeded the configured 700 ms requestTimeout/);
+    expect(proxy.log().filter((e) => e.injected === 'blackhole').map((e) => [e.operation, e.attempt])).toEqual([['AddTagsToResource', 1]]);
   }, 15_000);
 
   test('a latency rule holds the request for the configured time before forwarding it: at 299 ms it has not reached moto, at 300 ms it has', async () => {
@@ -396,5 +404,39 @@ describe('fidelity rules: the suite\'s moto answers as AWS does where moto alone
     expect(e.message).toMatch(/multiple of 60/);
     for (const ok of [1, 30, 120]) await expect(ask(moto.endpoint, ok)).resolves.toHaveProperty('Datapoints');
     await expect(ask(moto.direct, 90)).resolves.toHaveProperty('Datapoints');
+  });
+
+  test('rds-promotion-clears-source: after PromoteReadReplica the instance names no source and its source no longer lists it, under a new name too; a re-created replica of the same name replicates again', async () => {
+    // Regions of their own: the other tests count the instances in Mumbai and Singapore.
+    const [MUMBAI, SINGAPORE] = ['eu-west-1', 'eu-central-1'];
+    const direct = (region: string) => new RDS(via(moto.direct, region));
+    const aws = (region: string) => new RDS(via(moto.endpoint, region));
+    const primary = `fid-src-${process.pid}`;
+    const replica = `fid-rep-${process.pid}`;
+    const primaryArn = (await direct(MUMBAI).createDBInstance({ DBInstanceIdentifier: primary, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'drover', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, BackupRetentionPeriod: 1 })).DBInstance?.DBInstanceArn as string;
+    const replicaOf = async (endpoint: (r: string) => RDS, id: string) => (await endpoint(SINGAPORE).describeDBInstances({ DBInstanceIdentifier: id })).DBInstances?.[0]?.ReadReplicaSourceDBInstanceIdentifier;
+    const listedBy = async (endpoint: (r: string) => RDS) => (await endpoint(MUMBAI).describeDBInstances({ DBInstanceIdentifier: primary })).DBInstances?.[0]?.ReadReplicaDBInstanceIdentifiers ?? [];
+    await direct(SINGAPORE).createDBInstanceReadReplica({ DBInstanceIdentifier: replica, SourceDBInstanceIdentifier: primaryArn });
+    const replicaArn = (await direct(SINGAPORE).describeDBInstances({ DBInstanceIdentifier: replica })).DBInstances?.[0]?.DBInstanceArn as string;
+    expect(await replicaOf(aws, replica)).toBe(primaryArn);
+    expect(await listedBy(aws)).toEqual([replicaArn]);
+
+    await aws(SINGAPORE).promoteReadReplica({ DBInstanceIdentifier: replica });
+    expect(await replicaOf(aws, replica)).toBeUndefined();
+    expect(await listedBy(aws)).toEqual([]);
+    // moto alone keeps both.
+    expect(await replicaOf(direct, replica)).toBe(primaryArn);
+    expect(await listedBy(direct)).toEqual([replicaArn]);
+
+    // Renamed (as failback retires it), it stays standalone; a new replica under the old name replicates.
+    const retired = `${replica}-old-202612041200-ab12`;
+    await aws(SINGAPORE).modifyDBInstance({ DBInstanceIdentifier: replica, NewDBInstanceIdentifier: retired, ApplyImmediately: true });
+    expect(await replicaOf(aws, retired)).toBeUndefined();
+    await aws(SINGAPORE).createDBInstanceReadReplica({ DBInstanceIdentifier: replica, SourceDBInstanceIdentifier: primaryArn });
+    expect(await replicaOf(aws, replica)).toBe(primaryArn);
+    // Deleted, then created again under the same name, an instance is a new one: it replicates.
+    await aws(SINGAPORE).deleteDBInstance({ DBInstanceIdentifier: retired, SkipFinalSnapshot: true });
+    await aws(SINGAPORE).createDBInstanceReadReplica({ DBInstanceIdentifier: retired, SourceDBInstanceIdentifier: primaryArn });
+    expect(await replicaOf(aws, retired)).toBe(primaryArn);
   });
 });

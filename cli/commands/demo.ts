@@ -157,70 +157,76 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
       // The seed and the worker reach the emulator through AWS's fidelity rules, as the tests do.
       const fidelity = await fidelityProxy(endpoint);
       const aws = { ...awsConfig(emulatorTarget()), endpoint: fidelity.endpoint };
-      io.out(`== 2. seed ${loaded.name} into ${endpoint} (through the fidelity rules at ${fidelity.endpoint})`);
-      const apps = await startRegionApps([loaded.regions.primary, loaded.regions.standby]);
-      const rb = pointProbesAt(loaded, apps.apps);
-      for (const app of Object.values(apps.apps)) io.out(`  local app for ${app.region} probes: ${app.baseUrl}`);
-      const actions = await seedRunbook(rb, aws);
-      io.out(`  ${actions.filter((a) => a.action === 'created').length} resources created (zone, records, RDS primary + cross-region replica, EKS clusters, alarms)`);
-
-      // The emulator does not replicate: publish each replica's ReplicaLag (caught up) as RDS would.
-      const feeder = startLagFeeders({ endpoint, rb, lagSeconds: 0 });
-
-      io.out('== 3. worker');
-      const taskQueue = `drover-demo-${process.pid}`;
-      quietRuntime();
-      // The demo's worker holds the demo's runbook (its probes pointed at the local apps): runs name it, the worker runs its copy.
-      const runbooks = new MemoryRunbookSource('demo');
-      const runbookRef = runbooks.putRunbook(rb);
-      const { runUntil, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(aws), runbooks }, queues: 'core' });
-      const approver = rb.approvals.approvers[0];
-      const workflowId = failoverWorkflowId(rb.name);
+      let apps: Awaited<ReturnType<typeof startRegionApps>> | undefined;
+      let feeder: { stop(): void } | undefined;
       try {
-        await runUntil(
-          withClient(async (client) => {
-            io.out(`== 4. failover ${rb.regions.primary} -> ${rb.regions.standby} (planned; soak x${opts.timeScale}; auto-approver ${approver ?? 'none needed'})`);
-            const input: FailoverInput = {
-              runbookRef,
-              targetRegion: rb.regions.standby,
-              mode: 'planned',
-              reason: 'drover demo: regional failover of ApnaKart',
-              requestedBy: 'drover-demo',
-              options: { timeScale: opts.timeScale },
-            };
-            let runId: string;
-            try {
-              const attributes = await startAttributes(client, io, { runbook: rb.name, kind: 'failover', mode: input.mode, requestedBy: input.requestedBy });
-              runId = (await client.workflow.start<WorkflowOf<'failover'>>(WORKFLOW_TYPES.failover, { taskQueue, workflowId, args: [input], ...attributes })).firstExecutionRunId;
-            } catch (e) {
-              if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`a failover of ${rb.name} is already running (${workflowId})`, EXIT.REFUSED);
-              throw e;
-            }
-            const final = await watchRun(client, workflowId, io, {
-              tty: false,
-              onPendingGate: async (s) => {
-                if (!approver || !s.pendingGate) return;
-                await client.workflow.getHandle(workflowId).executeUpdate(approveUpdate, { args: [{ gate: s.pendingGate.name, approver, comment: 'demo auto-approver' }] });
-                io.out(`  (demo auto-approver approved gate "${s.pendingGate.name}" as ${approver})`);
-              },
-            });
-            io.out('== 5. result');
-            if (final.rto) io.out(`RTO ${(final.rto.ms / 1000).toFixed(1)}s (objective ${final.rto.objectiveMs / 1000}s: ${rtoVerdict(final.rto.met, final.timeScale)})`);
-            const reportFile = path.join(droverHome(), 'reports', `${workflowId}-${runId.slice(0, 8)}.html`);
-            fs.mkdirSync(path.dirname(reportFile), { recursive: true });
-            fs.writeFileSync(reportFile, renderHtml(buildReport(runReportInput(final)), []));
-            io.out(`HTML report (timeline chart, steps, gates, audit excerpt): ${reportFile}`);
-            io.out(`  the same from the CLI: bin/drover report ${workflowId} --format html --out report.html`);
-            const ui = dev?.temporal?.uiUrl ?? 'http://127.0.0.1:8233';
-            io.out(`Temporal Web UI: ${ui}/namespaces/default/workflows/${workflowId}/${runId}/history`);
-            io.out('the stack keeps running for a look around; stop it with: bin/drover dev down');
-            setExit(exitCodeFor(final));
-          }),
-        );
+        io.out(`== 2. seed ${loaded.name} into ${endpoint} (through the fidelity rules at ${fidelity.endpoint})`);
+        apps = await startRegionApps([loaded.regions.primary, loaded.regions.standby]);
+        const rb = pointProbesAt(loaded, apps.apps);
+        for (const app of Object.values(apps.apps)) io.out(`  local app for ${app.region} probes: ${app.baseUrl}`);
+        const actions = await seedRunbook(rb, aws);
+        io.out(`  ${actions.filter((a) => a.action === 'created').length} resources created (zone, records, RDS primary + cross-region replica, EKS clusters, alarms)`);
+
+        // The emulator does not replicate: publish each replica's ReplicaLag (caught up) as RDS would.
+        feeder = startLagFeeders({ endpoint, rb, lagSeconds: 0 });
+
+        io.out('== 3. worker');
+        const taskQueue = `drover-demo-${process.pid}`;
+        quietRuntime();
+        // The demo's worker holds the demo's runbook (its probes pointed at the local apps): runs name it, the worker runs its copy.
+        const runbooks = new MemoryRunbookSource('demo');
+        const runbookRef = runbooks.putRunbook(rb);
+        const { runUntil, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(aws), runbooks }, queues: 'core' });
+        const approver = rb.approvals.approvers[0];
+        const workflowId = failoverWorkflowId(rb.name);
+        try {
+          await runUntil(
+            withClient(async (client) => {
+              io.out(`== 4. failover ${rb.regions.primary} -> ${rb.regions.standby} (planned; soak x${opts.timeScale}; auto-approver ${approver ?? 'none needed'})`);
+              const input: FailoverInput = {
+                runbookRef,
+                targetRegion: rb.regions.standby,
+                mode: 'planned',
+                reason: 'drover demo: regional failover of ApnaKart',
+                requestedBy: 'drover-demo',
+                options: { timeScale: opts.timeScale },
+              };
+              let runId: string;
+              try {
+                const attributes = await startAttributes(client, io, { runbook: rb.name, kind: 'failover', mode: input.mode, requestedBy: input.requestedBy });
+                runId = (await client.workflow.start<WorkflowOf<'failover'>>(WORKFLOW_TYPES.failover, { taskQueue, workflowId, args: [input], ...attributes })).firstExecutionRunId;
+              } catch (e) {
+                if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`a failover of ${rb.name} is already running (${workflowId})`, EXIT.REFUSED);
+                throw e;
+              }
+              const final = await watchRun(client, workflowId, io, {
+                tty: false,
+                onPendingGate: async (s) => {
+                  if (!approver || !s.pendingGate) return;
+                  await client.workflow.getHandle(workflowId).executeUpdate(approveUpdate, { args: [{ gate: s.pendingGate.name, approver, comment: 'demo auto-approver' }] });
+                  io.out(`  (demo auto-approver approved gate "${s.pendingGate.name}" as ${approver})`);
+                },
+              });
+              io.out('== 5. result');
+              if (final.rto) io.out(`RTO ${(final.rto.ms / 1000).toFixed(1)}s (objective ${final.rto.objectiveMs / 1000}s: ${rtoVerdict(final.rto.met, final.timeScale)})`);
+              const reportFile = path.join(droverHome(), 'reports', `${workflowId}-${runId.slice(0, 8)}.html`);
+              fs.mkdirSync(path.dirname(reportFile), { recursive: true });
+              fs.writeFileSync(reportFile, renderHtml(buildReport(runReportInput(final)), []));
+              io.out(`HTML report (timeline chart, steps, gates, audit excerpt): ${reportFile}`);
+              io.out(`  the same from the CLI: bin/drover report ${workflowId} --format html --out report.html`);
+              const ui = dev?.temporal?.uiUrl ?? 'http://127.0.0.1:8233';
+              io.out(`Temporal Web UI: ${ui}/namespaces/default/workflows/${workflowId}/${runId}/history`);
+              io.out('the stack keeps running for a look around; stop it with: bin/drover dev down');
+              setExit(exitCodeFor(final));
+            }),
+          );
+        } finally {
+          await close();
+        }
       } finally {
-        feeder.stop();
-        await close();
-        await apps.stop();
+        // Whatever failed (the seed, the worker), nothing the demo started keeps the process alive.
+        feeder?.stop();
+        await apps?.stop();
         await fidelity.stop();
       }
     });

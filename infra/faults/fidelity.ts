@@ -23,6 +23,9 @@ export interface FidelityCall {
 /** What a rule answers instead of the emulator: an AWS error in the service's own wire format, or AWS's success. */
 export type FidelityAnswer = { status: number; code: string; message: string } | { status: 200; ok: true; headers: Record<string, string> };
 
+/** What a rule remembers between requests: one map per proxy (rules keep their state under their id). */
+export type FidelityState = Map<string, unknown>;
+
 export interface FidelityRule {
   /** Stable name (`rds-identifier`), shown in the proxy's log as `fidelity:<id>`. */
   id: string;
@@ -31,7 +34,21 @@ export interface FidelityRule {
   service: string;
   operations: readonly string[];
   /** AWS's answer to this request where the emulator's differs, or undefined to let it through. */
-  refuse(call: FidelityCall): FidelityAnswer | undefined | Promise<FidelityAnswer | undefined>;
+  refuse?(call: FidelityCall, state: FidelityState): FidelityAnswer | undefined | Promise<FidelityAnswer | undefined>;
+  /** Learn from a request the emulator accepted (status 2xx). */
+  observe?(call: FidelityCall, state: FidelityState): void;
+  /** The emulator's successful answer (body text) rewritten as AWS would answer; returned unchanged when it already does. */
+  rewrite?(call: FidelityCall, body: string, state: FidelityState): string;
+}
+
+/** The set a rule keeps under its id in the proxy's state. */
+function setOf(state: FidelityState, id: string): Set<string> {
+  let set = state.get(id) as Set<string> | undefined;
+  if (!set) {
+    set = new Set();
+    state.set(id, set);
+  }
+  return set;
 }
 
 /** Parameters of a request body and URL, by protocol. */
@@ -150,8 +167,49 @@ export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
     async refuse(call) {
       if (call.info.region !== 'us-east-1') return undefined;
       const bucket = call.path.replace(/^\/|\/$/g, '');
+      // Only a valid bucket name is looked up (S3's naming rules); anything else is the emulator's to refuse.
+      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) return undefined;
       if ((await call.probe('HEAD', `/${encodeURIComponent(bucket)}`)) !== 200) return undefined;
       return { status: 200, ok: true, headers: { location: `/${bucket}` } };
+    },
+  },
+  {
+    id: 'rds-promotion-clears-source',
+    source: {
+      url: 'https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Promote.html',
+      says: 'PromoteReadReplica: "Promotes a read replica DB instance to a standalone DB instance." A standalone instance has no ReadReplicaSourceDBInstanceIdentifier ("the identifier of the source DB instance if this DB instance is a read replica", DBInstance), and its former source no longer lists it.',
+    },
+    // moto keeps both after PromoteReadReplica: the promoted instance still names its source, and the source still lists it.
+    service: 'rds',
+    operations: ['PromoteReadReplica', 'ModifyDBInstance', 'DeleteDBInstance', 'DescribeDBInstances'],
+    observe(call, state) {
+      const promoted = setOf(state, this.id);
+      const key = (id: string) => `${call.info.region}\u0000${id.toLowerCase()}`;
+      const id = call.param('DBInstanceIdentifier');
+      if (!id) return;
+      if (call.info.operation === 'PromoteReadReplica') promoted.add(key(id));
+      if (call.info.operation === 'DeleteDBInstance') promoted.delete(key(id));
+      const renamed = call.info.operation === 'ModifyDBInstance' ? call.param('NewDBInstanceIdentifier') : undefined;
+      if (renamed && promoted.delete(key(id))) promoted.add(key(renamed));
+    },
+    rewrite(call, body, state) {
+      if (call.info.operation !== 'DescribeDBInstances') return body;
+      const promoted = setOf(state, this.id);
+      if (promoted.size === 0) return body;
+      const isPromoted = (ref: string) => {
+        // A source lists a same-region replica by identifier, a cross-region one by ARN.
+        const arn = /^arn:[^:]+:rds:([^:]+):[^:]*:db:(.+)$/.exec(ref);
+        return promoted.has(arn ? `${arn[1]}\u0000${arn[2].toLowerCase()}` : `${call.info.region}\u0000${ref.toLowerCase()}`);
+      };
+      return body.replace(/<DBInstance>[\s\S]*?<\/DBInstance>/g, (block) => {
+        const id = /<DBInstanceIdentifier>([^<]*)<\/DBInstanceIdentifier>/.exec(block)?.[1];
+        let out = block.replace(/<ReadReplicaDBInstanceIdentifiers>([\s\S]*?)<\/ReadReplicaDBInstanceIdentifiers>/, (_all, members: string) => {
+          const kept = members.replace(/<(\w+)>([^<]*)<\/\1>\s*/g, (m, _tag, ref: string) => (isPromoted(ref) ? '' : m));
+          return `<ReadReplicaDBInstanceIdentifiers>${kept}</ReadReplicaDBInstanceIdentifiers>`;
+        });
+        if (id !== undefined && isPromoted(id)) out = out.replace(/\s*<ReadReplicaSourceDBInstanceIdentifier>[^<]*<\/ReadReplicaSourceDBInstanceIdentifier>/, '');
+        return out;
+      });
     },
   },
 ];

@@ -37,7 +37,7 @@ export function parseCredentialScope(authorization: string | undefined, url: str
   return { region: 'unknown', service: 'unknown' };
 }
 
-/** REST operations drover makes (Route 53 and S3 REST-XML, EKS REST-JSON), by method and path. */
+/** REST operations drover makes (Route 53 REST-XML, EKS REST-JSON), by method and path; S3's PUTs are told apart below. */
 const REST_ROUTES: Array<{ service: string; method: string; path: RegExp; operation: string }> = [
   // Route 53
   { service: 'route53', method: 'POST', path: /^\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/, operation: 'ChangeResourceRecordSets' },
@@ -50,8 +50,6 @@ const REST_ROUTES: Array<{ service: string; method: string; path: RegExp; operat
   { service: 'route53', method: 'DELETE', path: /^\/2013-04-01\/hostedzone\/[^/]+$/, operation: 'DeleteHostedZone' },
   { service: 'route53', method: 'POST', path: /^\/2013-04-01\/healthcheck\/?$/, operation: 'CreateHealthCheck' },
   { service: 'route53', method: 'GET', path: /^\/2013-04-01\/healthcheck\/[^/]+\/status$/, operation: 'GetHealthCheckStatus' },
-  // S3, path-style (drover addresses buckets by path on an emulator): PUT /<bucket>/<key>.
-  { service: 's3', method: 'PUT', path: /^\/[^/]+\/.+$/, operation: 'PutObject' },
   // EKS
   { service: 'eks', method: 'POST', path: /^\/clusters\/[^/]+\/node-groups\/[^/]+\/update-config$/, operation: 'UpdateNodegroupConfig' },
   { service: 'eks', method: 'GET', path: /^\/clusters\/[^/]+\/node-groups\/[^/]+$/, operation: 'DescribeNodegroup' },
@@ -99,10 +97,14 @@ export function identify(req: http.IncomingMessage, body: Buffer): RequestInfo {
     // keep the raw path
   }
   const protocol: Protocol = signingName === 'route53' || signingName === 's3' || signingName === 'cloudfront' ? 'rest-xml' : 'rest-json';
-  // S3 bucket calls share PUT /<bucket> and differ by a query flag (?versioning, ?object-lock): only a bare one creates.
-  if (signingName === 's3' && req.method === 'PUT' && /^\/[^/]+\/?$/.test(pathname)) {
+  // S3 calls share PUT /<bucket> and PUT /<bucket>/<key> and differ by a query flag (?versioning, ?object-lock,
+  // ?retention, ?partNumber) or a header (x-amz-copy-source): only a bare one creates a bucket or puts an object.
+  if (signingName === 's3' && req.method === 'PUT') {
     const flags = [...new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '').keys()].filter((k) => k !== 'x-id');
-    return info(flags.length === 0 ? 'CreateBucket' : 'unknown', protocol);
+    const bare = flags.length === 0;
+    if (/^\/[^/]+\/?$/.test(pathname)) return info(bare ? 'CreateBucket' : 'unknown', protocol);
+    if (header(req, 'x-amz-copy-source')) return info(bare ? 'CopyObject' : 'unknown', protocol);
+    return info(bare ? 'PutObject' : 'unknown', protocol);
   }
   const route = REST_ROUTES.find((r) => r.service === signingName && r.method === req.method && (r.path.test(pathname) || r.path.test(decoded)));
   return info(route?.operation ?? 'unknown', protocol);

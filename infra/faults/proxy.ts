@@ -12,7 +12,13 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { requestParams, type FidelityAnswer, type FidelityRule } from './fidelity';
+import { requestParams, type FidelityAnswer, type FidelityCall, type FidelityRule, type FidelityState } from './fidelity';
+
+/** The fidelity rules that learn from, or rewrite, the emulator's answer to one request. */
+interface AfterRules {
+  call: FidelityCall;
+  rules: FidelityRule[];
+}
 import { identify, type RequestInfo } from './identify';
 
 export type Fault =
@@ -151,6 +157,14 @@ function sendError(res: http.ServerResponse, info: RequestInfo, err: ErrorSpec):
       headers['content-type'] = 'text/xml';
       break;
     default: {
+      if (info.signingName === 's3') {
+        // S3's own error document: an <Error> root, and its request id in x-amz-request-id.
+        body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message><RequestId>${requestId}</RequestId></Error>`;
+        headers['x-amz-request-id'] = requestId;
+        headers['content-type'] = 'application/xml';
+        break;
+      }
+      // Route 53's errors are an <ErrorResponse>, as the query protocols' are.
       const xmlns = info.signingName === 'route53' ? ' xmlns="https://route53.amazonaws.com/doc/2013-04-01/"' : '';
       body = `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse${xmlns}><Error><Type>${type}</Type><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
       headers['content-type'] = 'text/xml';
@@ -199,6 +213,7 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
   const transport = target.protocol === 'https:' ? https : http;
   const agent = new transport.Agent({ keepAlive: true });
   const random = mulberry32(opts.seed ?? 0x5eed);
+  const fidelityState: FidelityState = new Map();
   let rules: Array<{ rule: FaultRule; remaining: number }> = [];
   let entries: ProxyLogEntry[] = [];
   const sockets = new Set<net.Socket>();
@@ -222,21 +237,28 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
   function probe(req: http.IncomingMessage, method: string, path: string): Promise<number> {
     return new Promise((resolve) => {
       const r = transport.request(
-        { protocol: target.protocol, hostname: target.hostname, port: target.port || (target.protocol === 'https:' ? 443 : 80), method, path, headers: { ...withoutHopByHop(req.headers), 'content-length': '0' }, agent },
+        { protocol: target.protocol, hostname: target.hostname, port: target.port || (target.protocol === 'https:' ? 443 : 80), method, path, headers: { ...withoutHopByHop(req.headers), 'content-length': '0' }, agent, timeout: 10_000 },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', () => resolve(0));
+          res.on('aborted', () => resolve(0));
         },
       );
+      // A target that does not answer is one whose answer the rule cannot use: 0, and the request goes on.
+      r.on('timeout', () => r.destroy(new Error('probe timed out')));
       r.on('error', () => resolve(0));
       r.end();
     });
   }
 
-  /** The first fidelity rule that answers this request as AWS would, where the target would answer otherwise. */
-  async function fidelity(req: http.IncomingMessage, body: Buffer, info: RequestInfo): Promise<{ rule: string; answer: FidelityAnswer } | undefined> {
+  /**
+   * The fidelity rules for this request: the first that answers it as AWS would (`answered`), else those that
+   * learn from or rewrite the emulator's answer (`after`).
+   */
+  async function fidelity(req: http.IncomingMessage, body: Buffer, info: RequestInfo): Promise<{ answered?: { rule: string; answer: FidelityAnswer }; after?: AfterRules }> {
     const candidates = (opts.fidelity ?? []).filter((r) => (r.service === info.service || r.service === info.signingName) && r.operations.includes(info.operation));
-    if (candidates.length === 0) return undefined;
+    if (candidates.length === 0) return {};
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     let path = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
@@ -245,15 +267,16 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
     } catch {
       // keep the raw path
     }
-    const call = { info, method: req.method ?? 'GET', path, headers: req.headers, param: requestParams(info, req.headers, rawUrl, body), probe: (m: string, p: string) => probe(req, m, p) };
+    const call: FidelityCall = { info, method: req.method ?? 'GET', path, headers: req.headers, param: requestParams(info, req.headers, rawUrl, body), probe: (m: string, p: string) => probe(req, m, p) };
     for (const r of candidates) {
-      const answer = await r.refuse(call);
-      if (answer) return { rule: r.id, answer };
+      const answer = await r.refuse?.(call, fidelityState);
+      if (answer) return { answered: { rule: r.id, answer } };
     }
-    return undefined;
+    const rules = candidates.filter((r) => r.observe || r.rewrite);
+    return rules.length ? { after: { call, rules } } : {};
   }
 
-  function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, entry: ProxyLogEntry, started: number): void {
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, entry: ProxyLogEntry, started: number, after?: AfterRules): void {
     const upstream = transport.request(
       {
         protocol: target.protocol,
@@ -268,9 +291,27 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
       (up) => {
         entry.status = up.statusCode;
         entry.ms = performance.now() - started;
-        res.writeHead(up.statusCode ?? 502, up.statusMessage, withoutHopByHop(up.headers));
-        up.pipe(res);
+        const ok = (up.statusCode ?? 0) >= 200 && (up.statusCode ?? 0) < 300;
+        if (!after || !ok) {
+          res.writeHead(up.statusCode ?? 502, up.statusMessage, withoutHopByHop(up.headers));
+          up.pipe(res);
+          up.on('error', () => res.destroy());
+          return;
+        }
+        // The emulator accepted it: the rules learn from it and may rewrite its answer, so the answer is read whole first.
+        const chunks: Uint8Array[] = [];
+        up.on('data', (c: Uint8Array) => chunks.push(c));
         up.on('error', () => res.destroy());
+        up.on('end', () => {
+          let text = Buffer.concat(chunks).toString('utf8');
+          for (const r of after.rules) {
+            r.observe?.(after.call, fidelityState);
+            if (r.rewrite) text = r.rewrite(after.call, text, fidelityState);
+          }
+          const out = Buffer.from(text, 'utf8');
+          res.writeHead(up.statusCode ?? 200, up.statusMessage, { ...withoutHopByHop(up.headers), 'content-length': String(out.length) });
+          res.end(out);
+        });
       },
     );
     upstream.on('error', (err) => {
@@ -291,16 +332,14 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
     upstream.end(body);
   }
 
-  function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
-    const started = performance.now();
-    const info = identify(req, body);
-    const rule = choose(info);
-    const entry: ProxyLogEntry = { at: Date.now(), region: info.region, service: info.service, operation: info.operation, ms: 0, ...retryHeaders(req.headers) };
-    entries.push(entry);
-    if (!rule) {
-      void fidelity(req, body, info).then((answered) => {
+  /** Past the injected faults: a fidelity rule answers as AWS would, or the request goes to the target (its answer seen by the rules). */
+  function pass(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, info: RequestInfo, entry: ProxyLogEntry, started: number): void {
+    void fidelity(req, body, info)
+      .then(({ answered, after }) => {
+        // A client that gave up while the rules looked (a probe of the target) must not have its request sent after all.
+        if (req.socket.destroyed) return;
         if (!answered) {
-          forward(req, res, body, entry, started);
+          forward(req, res, body, entry, started, after);
           return;
         }
         const { answer } = answered;
@@ -311,7 +350,22 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
           res.writeHead(answer.status, { ...answer.headers, 'x-amzn-requestid': randomUUID(), 'content-length': '0' });
           res.end();
         } else sendError(res, info, answer);
-      }, () => forward(req, res, body, entry, started));
+      })
+      .catch(() => {
+        // A rule that failed (a bug, or an answer Node.js refused to write) never leaves the client waiting.
+        if (!res.headersSent) sendError(res, info, { status: 500, code: 'InternalFailure', message: 'drover fault proxy: a fidelity rule failed' });
+        else res.destroy();
+      });
+  }
+
+  function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
+    const started = performance.now();
+    const info = identify(req, body);
+    const rule = choose(info);
+    const entry: ProxyLogEntry = { at: Date.now(), region: info.region, service: info.service, operation: info.operation, ms: 0, ...retryHeaders(req.headers) };
+    entries.push(entry);
+    if (!rule) {
+      pass(req, res, body, info, entry, started);
       return;
     }
     const fault = rule.fault;
@@ -321,7 +375,7 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
       case 'latency': {
         const timer = setTimeout(() => {
           timers.delete(timer);
-          if (!req.socket.destroyed) forward(req, res, body, entry, started);
+          if (!req.socket.destroyed) pass(req, res, body, info, entry, started);
         }, fault.ms);
         timers.add(timer);
         return;
