@@ -55,19 +55,23 @@ export async function main(): Promise<string> {
       await v.stack.reseed();
       v.stack.proxy?.setRules([{ id: 'outage', region: PRIMARY, fault: { kind: 'blackhole' } }]);
     }
+    // The workers run in the background: a baseline activity still holding a blackholed call (no SDK timeout, and
+    // the SDK ignores cancellation) would keep a worker's shutdown waiting forever, so the figures do not wait for it.
+    for (const v of variants) void v.stack!.worker.run().catch(() => undefined);
     await Promise.all(
       variants.map(async (v) => {
-        await v.stack!.worker.runUntil(async () => {
-          for (let run = 0; run < RUNS; run++) {
-            v.samples.push(await refusal(v.stack!, run));
-            process.stderr.write(`${v.label}: run ${run + 1}/${RUNS}: ${Math.round(v.samples.at(-1)! / 1000)} s\n`);
-          }
-        });
+        for (let run = 0; run < RUNS; run++) {
+          v.samples.push(await refusal(v.stack!, run));
+          process.stderr.write(`${v.label}: run ${run + 1}/${RUNS}: ${Math.round(v.samples.at(-1)! / 1000)} s\n`);
+        }
       }),
     );
   } finally {
-    // A baseline activity may still hold a blackholed call: a stack that does not stop in 30 s is left to the exit.
-    for (const v of variants) await Promise.race([v.stack?.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 30_000).unref())]);
+    // A stack that does not stop in 30 s is left to the process's exit (main exits once the figures are out).
+    for (const v of variants) {
+      v.stack?.worker.shutdown();
+      await Promise.race([v.stack?.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 30_000).unref())]);
+    }
   }
   const med = variants.map((v) => median(v.samples));
   const s = (ms: number) => (ms / 1000).toFixed(1);
