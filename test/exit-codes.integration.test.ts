@@ -554,8 +554,9 @@ const ROWS: Row[] = [
         '      taken: no other run holds it',
         `  ✓ Fence writes on ${db.primary.identifier} (${PRIMARY}) +<t> <d>`,
         `      ${db.primary.identifier} was already fenced`,
-        `  ✓ Wait for replica lag 0 on ${db.replica.identifier} +<t> <d>`,
-        '      lag 0 at <time>',
+        // The first promotion made the standby standalone (RDS cleared its source): this run resumes from it.
+        `  – Wait for replica lag 0 on ${db.replica.identifier} +<t> <d>`,
+        `      ${db.replica.identifier} is already promoted: nothing to wait for`,
         `  ✓ Promote ${db.replica.identifier} in ${STANDBY} +<t> <d>`,
         `      ${db.replica.identifier} was already standalone; not promoted again`,
         `  ✓ Point ${db.writerRecord.name} at ${db.replica.identifier} +<t> <d>`,
@@ -564,7 +565,7 @@ const ROWS: Row[] = [
         `      ${db.replica.identifier} is standalone and available`,
         `  ✓ Record the final state of ${db.primary.identifier} +<t> <d>`,
         `      ${db.primary.identifier}: available, fenced`,
-        'RPO: 0s replica lag observed at <time> (writes fenced and lag 0 before promotion: RPO 0)',
+        `RPO: unknown observed at <time> (resumed: ${db.replica.identifier} was promoted by an earlier drover run; its RPO is in that run's record)`,
       ]);
     },
   },

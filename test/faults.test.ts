@@ -439,4 +439,26 @@ describe('fidelity rules: the suite\'s moto answers as AWS does where moto alone
     await aws(SINGAPORE).createDBInstanceReadReplica({ DBInstanceIdentifier: retired, SourceDBInstanceIdentifier: primaryArn });
     expect(await replicaOf(aws, retired)).toBe(primaryArn);
   });
+
+  test('the rules never crash the proxy: a body that is no form, a path that does not decode and a bucket name S3 would refuse go to the emulator as they are', async () => {
+    const own = await startFaultProxy({ target: moto.direct, fidelity: AWS_FIDELITY_RULES });
+    try {
+      const signed = (region: string, service: string) => ({ authorization: `AWS4-HMAC-SHA256 Credential=x/20261204/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0` });
+      await fetch(`${own.endpoint}/`, { method: 'POST', headers: { ...signed(MUMBAI, 'sns'), 'content-type': 'application/json' }, body: '{"Action":"Publish","Subject":' }).then((r) => r.arrayBuffer());
+      await fetch(`${own.endpoint}/%E0%A4%A/key`, { method: 'PUT', headers: signed('us-east-1', 's3'), body: 'x' }).then((r) => r.arrayBuffer());
+      await fetch(`${own.endpoint}/Not_A_Bucket`, { method: 'PUT', headers: signed('us-east-1', 's3') }).then((r) => r.arrayBuffer());
+      // Each reached moto and was answered by it: no rule injected anything, and none failed (a failing rule answers 500 InternalFailure).
+      expect(own.log().map((e) => ({ operation: e.operation, injected: e.injected, answered: e.status !== undefined }))).toEqual([
+        { operation: 'unknown', injected: undefined, answered: true },
+        { operation: 'PutObject', injected: undefined, answered: true },
+        { operation: 'CreateBucket', injected: undefined, answered: true },
+      ]);
+      // And the rules still answer as AWS does afterwards.
+      const topicArn = (await new SNS(via(moto.direct)).createTopic({ Name: `fidelity-after-${process.pid}` })).TopicArn;
+      expect((await rejection(new SNS(via(own.endpoint)).publish({ TopicArn: topicArn, Subject: 's'.repeat(100), Message: 'm' }))).name).toBe('InvalidParameterException');
+      expect(own.log().at(-1)).toMatchObject({ operation: 'Publish', injected: 'fidelity:sns-subject', status: 400 });
+    } finally {
+      await own.stop();
+    }
+  });
 });
