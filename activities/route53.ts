@@ -99,7 +99,9 @@ export function createRoute53Activities(route53: () => Route53Api) {
   }
 
   async function waitInSync(changeId: string, what: string): Promise<void> {
-    await pollUntil({ what: `Route 53 change ${changeId} (${what}) to be INSYNC`, timeoutMs: 10 * 60_000, initialIntervalMs: 250, maxIntervalMs: 5000 }, async () => {
+    // Changes take up to about a minute to reach INSYNC; a GetChange every 2 s and slower after keeps parallel waits
+    // (zones, databases) well inside drover's share of the account's Route 53 rate (aws/clients.ts, ROUTE53_BUDGET).
+    await pollUntil({ what: `Route 53 change ${changeId} (${what}) to be INSYNC`, timeoutMs: 10 * 60_000, initialIntervalMs: 2000, maxIntervalMs: 10_000 }, async () => {
       const out = await aws('route53:GetChange', () => route53().getChange({ Id: changeId }));
       const status = out.ChangeInfo?.Status ?? 'UNKNOWN';
       return { done: status === 'INSYNC', value: undefined, progress: status };

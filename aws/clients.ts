@@ -5,7 +5,7 @@ import { RDS } from '@aws-sdk/client-rds';
 import { Route53 } from '@aws-sdk/client-route-53';
 import { S3 } from '@aws-sdk/client-s3';
 import { SNS } from '@aws-sdk/client-sns';
-import { StandardRetryStrategy } from '@smithy/core/retry';
+import { AdaptiveRetryStrategy, StandardRetryStrategy } from '@smithy/core/retry';
 import http from 'node:http';
 import https from 'node:https';
 
@@ -95,6 +95,46 @@ class NoRetryOnTimeout extends StandardRetryStrategy {
   }
 }
 
+type AdaptiveArgs = Parameters<AdaptiveRetryStrategy['refreshRetryTokenForRetry']>;
+
+/** The SDK's adaptive retries (it slows its own sending rate when throttled), except for a timed-out write attempt. */
+class AdaptiveNoRetryOnTimeout extends AdaptiveRetryStrategy {
+  override async refreshRetryTokenForRetry(token: AdaptiveArgs[0], info: AdaptiveArgs[1]): ReturnType<AdaptiveRetryStrategy['refreshRetryTokenForRetry']> {
+    if (timedOut(info.error)) throw info.error;
+    return super.refreshRetryTokenForRetry(token, info);
+  }
+}
+
+/**
+ * drover's share of Route 53's request rate, per worker (every run on it draws from one bucket): Route 53 gives an
+ * account a bucket of 50 requests refilled at 10 a second, shared by every tool in the account (Developer Guide,
+ * "Throttling for Amazon Route 53 API requests"; it was a flat 5 a second before), so drover takes half the refill.
+ */
+export const ROUTE53_BUDGET = { perSecond: 5, burst: 10 };
+
+/** A token bucket that waits for its token, first come first served: at most `perSecond` a second, `burst` at once. */
+export function tokenBucket(perSecond: number, burst: number, now: () => number = () => performance.now()): () => Promise<void> {
+  let tokens = burst;
+  let at = now();
+  let queue: Promise<void> = Promise.resolve();
+  return () => {
+    const turn = queue.then(async () => {
+      for (;;) {
+        const t = now();
+        tokens = Math.min(burst, tokens + ((t - at) / 1000) * perSecond);
+        at = t;
+        if (tokens >= 1) {
+          tokens -= 1;
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.ceil(((1 - tokens) / perSecond) * 1000)));
+      }
+    });
+    queue = turn;
+    return turn;
+  };
+}
+
 /** One recorded AWS call: used for benchmarks (time inside AWS) and evidence (request ids). */
 export interface AwsCallRecord {
   service: string;
@@ -178,16 +218,18 @@ function sendRaw(endpoint: URL, req: RawRequest, timeoutMs = 10_000): Promise<{ 
 }
 
 /** An SDK client's options for `region` under `config` (its endpoint, credentials, attempts and timeouts), for reads or writes. */
-export function clientOptions(config: AwsConfig, region: string, kind: 'read' | 'write' = 'read') {
+export function clientOptions(config: AwsConfig, region: string, kind: 'read' | 'write' = 'read', retries: 'standard' | 'adaptive' = 'standard') {
   const timeouts = config.timeouts ?? AWS_TIMEOUTS;
   const attemptMs = kind === 'read' ? timeouts.readMs : timeouts.writeMs;
   const maxAttempts = config.maxAttempts ?? 3;
+  const retryStrategy =
+    kind === 'write' ? (retries === 'adaptive' ? new AdaptiveNoRetryOnTimeout(maxAttempts) : new NoRetryOnTimeout(maxAttempts)) : retries === 'adaptive' ? new AdaptiveRetryStrategy(maxAttempts) : undefined;
   return {
     region,
     endpoint: regionEndpoint(config, region) ?? config.endpoint,
     credentials: config.credentials,
     maxAttempts,
-    ...(kind === 'write' ? { retryStrategy: new NoRetryOnTimeout(maxAttempts) } : {}),
+    ...(retryStrategy ? { retryStrategy } : {}),
     // The SDK builds its Node.js handler from these options: connectionTimeout bounds the connect, requestTimeout the
     // wait for the answer's headers (it only fails the attempt with throwOnRequestTimeout: without, @smithy/node-http-handler
     // logs a warning), socketTimeout an answer that stalls after them.
@@ -199,18 +241,31 @@ export function clientOptions(config: AwsConfig, region: string, kind: 'read' | 
 export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecord) => void): AwsClients {
   const cache = new Map<string, unknown>();
   const common = (region: string, kind: 'read' | 'write' = 'read') => clientOptions(config, region, kind);
+  const route53Budget = tokenBucket(ROUTE53_BUDGET.perSecond, ROUTE53_BUDGET.burst);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every SDK client's stack, whatever its command types
   type AnyStack = { middlewareStack: { add(mw: any, opts: any): void } };
   /**
    * One client as drover's code sees it: two SDK clients behind it, one for reads and one for writes (their
    * timeouts and retries differ, AWS_TIMEOUTS), each method going to the one its operation needs.
    */
-  function build<T extends AnyStack & { destroy(): void }>(key: string, region: string, make: (kind: 'read' | 'write') => T, service: string): T {
+  function build<T extends AnyStack & { destroy(): void }>(key: string, region: string, make: (kind: 'read' | 'write') => T, service: string, budget?: () => Promise<void>): T {
     const hit = cache.get(key);
     if (hit) return hit as T;
     const reader = make('read');
     const writer = make('write');
-    for (const c of [reader, writer]) instrument(c, region, service);
+    for (const c of [reader, writer]) {
+      instrument(c, region, service);
+      // Every attempt (inside the SDK's retries) waits for its token.
+      if (budget) {
+        c.middlewareStack.add(
+          (next: (a: unknown) => Promise<unknown>) => async (args: unknown) => {
+            await budget();
+            return next(args);
+          },
+          { step: 'finalizeRequest', priority: 'low', name: 'droverRequestBudget' },
+        );
+      }
+    }
     const client = new Proxy(reader, {
       get(target, prop, receiver) {
         if (prop === 'destroy') return () => (reader.destroy(), writer.destroy());
@@ -243,7 +298,8 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     }
   }
   return {
-    route53: () => build('route53', ROUTE53_REGION, (kind) => new Route53(common(ROUTE53_REGION, kind)), 'route53'),
+    // Route 53's rate is the account's: adaptive retries, and every call within drover's share of it (ROUTE53_BUDGET).
+    route53: () => build('route53', ROUTE53_REGION, (kind) => new Route53(clientOptions(config, ROUTE53_REGION, kind, 'adaptive')), 'route53', route53Budget),
     rds: (region) => build(`rds:${region}`, region, (kind) => new RDS(common(region, kind)), 'rds'),
     eks: (region) => build(`eks:${region}`, region, (kind) => new EKS(common(region, kind)), 'eks'),
     cloudwatch: (region) => build(`cloudwatch:${region}`, region, (kind) => new CloudWatch(common(region, kind)), 'cloudwatch'),

@@ -461,4 +461,32 @@ describe('fidelity rules: the suite\'s moto answers as AWS does where moto alone
       await own.stop();
     }
   });
+
+  test('route53-request-rate: a burst past the account bucket (50) is throttled as Route 53 throttles (400 Throttling, Rate exceeded); drover\'s own clients keep within their share and meet no throttle', async () => {
+    const own = await startFaultProxy({ target: moto.direct, fidelity: AWS_FIDELITY_RULES });
+    try {
+      const raw = new Route53({ region: 'us-east-1', endpoint: own.endpoint, credentials: CREDS, maxAttempts: 1 });
+      const burst = await Promise.allSettled(Array.from({ length: 60 }, () => raw.listHostedZones({})));
+      const refused = burst.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error & { $metadata?: { httpStatusCode?: number } });
+      // 50 from the full bucket, and the few its refill (10 a second) adds while the burst arrives.
+      expect(refused.length).toBeGreaterThanOrEqual(5);
+      expect(refused.length).toBeLessThanOrEqual(10);
+      for (const e of refused) {
+        expect(e.name).toBe('Throttling');
+        expect(e.message).toBe('Rate exceeded');
+        expect(e.$metadata?.httpStatusCode).toBe(400);
+      }
+      // Refilled (10 a second), the bucket takes calls again; then drover's clients, 55 calls at once, wait for their
+      // share (ROUTE53_BUDGET) and are never throttled.
+      await new Promise((r) => setTimeout(r, 5_000));
+      own.clearLog();
+      const route53 = createAwsClients({ endpoint: own.endpoint, credentials: CREDS }).route53();
+      const answers = await Promise.all(Array.from({ length: 55 }, () => route53.listHostedZonesByName({ DNSName: 'faults.example.test' })));
+      expect(answers.every((a) => a.$metadata.httpStatusCode === 200)).toBe(true);
+      expect(own.log().filter((e) => e.injected === 'fidelity:route53-request-rate')).toEqual([]);
+      expect(own.log().filter((e) => e.operation === 'ListHostedZonesByName')).toHaveLength(55);
+    } finally {
+      await own.stop();
+    }
+  }, 30_000);
 });

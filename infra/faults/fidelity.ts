@@ -32,7 +32,8 @@ export interface FidelityRule {
   /** Where AWS says so, and what it says (quoted in docs/emulator-support.md). */
   source: { url: string; says: string };
   service: string;
-  operations: readonly string[];
+  /** The operations it applies to; `'*'` for every operation of the service. */
+  operations: readonly string[] | '*';
   /** AWS's answer to this request where the emulator's differs, or undefined to let it through. */
   refuse?(call: FidelityCall, state: FidelityState): FidelityAnswer | undefined | Promise<FidelityAnswer | undefined>;
   /** Learn from a request the emulator accepted (status 2xx). */
@@ -40,6 +41,30 @@ export interface FidelityRule {
   /** The emulator's successful answer (body text) rewritten as AWS would answer; returned unchanged when it already does. */
   rewrite?(call: FidelityCall, body: string, state: FidelityState): string;
 }
+
+/** A token bucket as Route 53 describes its throttling: `capacity` tokens at most, refilled at `refill` a second. */
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/** Take a token from `bucket` (refilled first); false when it is empty. */
+function take(bucket: Bucket, capacity: number, refill: number, now: number): boolean {
+  bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) / 1000) * refill);
+  bucket.at = now;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
+/** Route 53's request-rate buckets: the account's, and each operation's default, with the operations drover or its tests call that differ. */
+const ROUTE53_ACCOUNT = { capacity: 50, refill: 10 };
+const ROUTE53_OPERATION: Record<string, { capacity: number; refill: number }> = {
+  CreateHealthCheck: { capacity: 50, refill: 0.5 },
+  CreateHostedZone: { capacity: 40, refill: 2 },
+  DeleteHostedZone: { capacity: 40, refill: 5 },
+  GetHealthCheckStatus: { capacity: 4, refill: 1 },
+};
 
 /** The set a rule keeps under its id in the proxy's state. */
 function setOf(state: FidelityState, id: string): Set<string> {
@@ -210,6 +235,34 @@ export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
         if (id !== undefined && isPromoted(id)) out = out.replace(/\s*<ReadReplicaSourceDBInstanceIdentifier>[^<]*<\/ReadReplicaSourceDBInstanceIdentifier>/, '');
         return out;
       });
+    },
+  },
+  {
+    id: 'route53-request-rate',
+    source: {
+      url: 'https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/throttling-api-requests.html',
+      says: 'Amazon Route 53 uses a token bucket algorithm … Account level: all Amazon Route 53 API requests from your account draw from one bucket (maximum capacity 50, refill rate 10 a second); account and operation level: each API operation also has its own bucket … When a request is throttled, Amazon Route 53 returns an HTTP 400 error (Bad request) … a Code element with a value of Throttling and a Message element with a value of Rate exceeded.',
+    },
+    // moto answers every request at any rate.
+    service: 'route53',
+    operations: '*',
+    refuse(call, state) {
+      const buckets = (state.get(this.id) as Map<string, Bucket> | undefined) ?? new Map<string, Bucket>();
+      state.set(this.id, buckets);
+      const now = performance.now();
+      const op = ROUTE53_OPERATION[call.info.operation] ?? ROUTE53_ACCOUNT;
+      const bucket = (key: string, capacity: number) => {
+        let b = buckets.get(key);
+        if (!b) buckets.set(key, (b = { tokens: capacity, at: now }));
+        return b;
+      };
+      const account = bucket('account', ROUTE53_ACCOUNT.capacity);
+      const operation = bucket(`op:${call.info.operation}`, op.capacity);
+      // A request takes a token from both buckets; either empty throttles it (and the other keeps its token).
+      const fromAccount = take(account, ROUTE53_ACCOUNT.capacity, ROUTE53_ACCOUNT.refill, now);
+      const fromOperation = fromAccount && take(operation, op.capacity, op.refill, now);
+      if (fromAccount && !fromOperation) account.tokens += 1;
+      return fromAccount && fromOperation ? undefined : { status: 400, code: 'Throttling', message: 'Rate exceeded' };
     },
   },
 ];

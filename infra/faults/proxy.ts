@@ -257,7 +257,7 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
    * learn from or rewrite the emulator's answer (`after`).
    */
   async function fidelity(req: http.IncomingMessage, body: Buffer, info: RequestInfo): Promise<{ answered?: { rule: string; answer: FidelityAnswer }; after?: AfterRules }> {
-    const candidates = (opts.fidelity ?? []).filter((r) => (r.service === info.service || r.service === info.signingName) && r.operations.includes(info.operation));
+    const candidates = (opts.fidelity ?? []).filter((r) => (r.service === info.service || r.service === info.signingName) && (r.operations === '*' || r.operations.includes(info.operation)));
     if (candidates.length === 0) return {};
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
