@@ -215,7 +215,7 @@ test('drills are refused, with the reason and nothing changed: not opted in, out
   });
 });
 
-test('a real failover started during a drill cancels the drill, which fails back first; then the failover proceeds and completes', async () => {
+test('a real failover started during a drill, past its promotion, cancels the drill, which hands the standby it promoted over; the failover resumes from it and completes', async () => {
   const { file, runbook: rb, taskQueue } = await env.seeded('ak-drill-preempt', [DRILLS_ANY_TIME]);
   useCli(env.moto.endpoint, taskQueue);
   // The drill's failover must still be running when the real failover preempts it. The interposer holds
@@ -239,11 +239,14 @@ test('a real failover started during a drill cancels the drill, which fails back
     const real = env.client.workflow.getHandle(`failover-${rb.name}`);
     await eventually(async () => (await real.query<RunStatus>('status')).pendingGate, 'the real failover gate', 120_000);
 
-    // By the time the real failover asks for approval, the drill has failed back and closed.
+    // By the time the real failover asks for approval, the drill has closed. It was past its promotion, and RDS cleared
+    // the standby's source (the fidelity rule answers as RDS): it handed the standby over rather than fail back.
     const drill = await drillOutcome(env.client, drillId);
     expect(drill.phase).toBe('cancelled');
     expect(drill.failure).toContain('drill cancelled during the failover');
-    expect(drill.failback?.phase).toBe('completed');
+    expect(drill.handedOverTo).toBe(`failover-${rb.name}`);
+    expect(drill.failure).toContain(`handed over to the real failover failover-${rb.name}, which resumes from ${onlyDatabase(rb).replica.identifier} (promoted by this drill); no failback`);
+    expect(drill.failback).toBeUndefined();
     // The cancelled failover still wrote its whole audit trail, run end included.
     expect(drill.failover?.error?.message).not.toContain('audit trail could not be written');
     expect(drill.failover?.audit?.events).toBeGreaterThan(0);
@@ -251,10 +254,12 @@ test('a real failover started during a drill cancels the drill, which fails back
     const verified = captureIO();
     expect(await exec(['audit', 'verify', drill.failoverId], verified)).toBe(0);
     const status = await real.query<RunStatus>('status');
-    expect(status.steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled and failed back: ${drillId}`]);
+    expect(status.steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled, and ended (failed back, or handed over its promoted standby): ${drillId}`]);
 
     await real.executeUpdate(approveUpdate, { args: [{ gate: 'failover', approver: 'ic-priya' }] });
-    expect(((await real.result()) as RunStatus).phase).toBe('completed');
+    const done = (await real.result()) as RunStatus;
+    expect(done.phase).toBe('completed');
+    expect(done.steps.find((s) => s.id === 'preflight')?.notes).toContain(`${onlyDatabase(rb).replica.identifier} was promoted by an earlier drover run: this failover resumes from there`);
     const after = await describeTopology(rb, env.moto.endpoint);
     expect(after.weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
     expect(after.writer).toBe(after.replica.endpoint);
@@ -283,7 +288,7 @@ test('a drill and a real failover started within milliseconds: the runbook lock 
       expect(drill.refusals).toEqual([expect.stringMatching(new RegExp(`^a (real failover of ${rb.name} is active|failover of ${rb.name} is running) \\(${failoverId}\\)`))]);
       expect(drill.failover).toBeUndefined();
     } else {
-      expect((await real.query<RunStatus>('status')).steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled and failed back: ${drillId}`]);
+      expect((await real.query<RunStatus>('status')).steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled, and ended (failed back, or handed over its promoted standby): ${drillId}`]);
     }
     // Nothing the drill did is left: the topology is as seeded while the real failover waits at its gate.
     expect(await describeTopology(rb, env.moto.endpoint)).toEqual(seeded);

@@ -120,7 +120,7 @@ describe('a real run and the lock', () => {
     const done = await withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>);
 
     expect(done.phase).toBe('completed');
-    expect(done.steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled and failed back: drill-${rb.name}-2`]);
+    expect(done.steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled, and ended (failed back, or handed over its promoted standby): drill-${rb.name}-2`]);
     // The failover's promotion is a child: its parent holds the lock, it takes none.
     expect(world.callsTo('takeRunbook').map((c) => c.workflowId)).toEqual([`failover-${rb.name}`]);
     expect(world.lock.holder?.workflowId).toBe(`failover-${rb.name}`);

@@ -167,7 +167,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
       const holder = named ? await compensation.runOf({ workflowId: named.workflowId, runbook: rb.name, taskQueue: info.taskQueue }).catch(() => null) : null;
       // Only what the real failover can resume from (its preflight's rule): a standby drover promoted (RDS cleared its
       // source), not fenced, whose old primary is still fenced (the drill's failover was planned). Otherwise it fails
-      // back as before (so on the emulator, which keeps a promoted replica's source field, a drill always fails back).
+      // back as before (moto keeps a promoted replica's source field; the tests' fidelity rule clears it, as RDS does).
       const planned = holder?.mode !== 'unplanned';
       const resumable = async (d: ReturnType<typeof databasesOf>[number], r: (typeof replicas)[number]): Promise<boolean> => {
         if (!r.standalone) return true;

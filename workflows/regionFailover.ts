@@ -126,7 +126,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         await journal.run('preempt-drills', async () => {
           const drills = locksRunbook() ? (await takeRunbook(rb.name, 'failover', false)).drills : [];
           const stopped = await long.preemptDrills({ runbook: rb.name, ...(drills.length > 0 ? { drills } : {}) });
-          journal.note('preempt-drills', stopped.length === 0 ? 'no drill running' : `cancelled and failed back: ${stopped.join(', ')}`);
+          // A cancelled drill fails back, or, past its promotion, hands the standby it promoted over to this run (drill.ts).
+          journal.note('preempt-drills', stopped.length === 0 ? 'no drill running' : `cancelled, and ended (failed back, or handed over its promoted standby): ${stopped.join(', ')}`);
         });
       } else journal.skip('preempt-drills', 'recorded before drills existed');
     }
