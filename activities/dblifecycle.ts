@@ -146,9 +146,9 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
   /**
    * The read replicas `db`'s list names (an identifier in the same region, an ARN across regions) that may
    * still replicate from it, so that deleting it could promote them. One is left out only when shown not to:
-   * gone, promoted (no source, or drover's promotion tag), or replicating from another instance that exists.
-   * moto keeps a promoted replica in its former source's list, even across a rename; RDS drops it on
-   * promotion. A replica that cannot be read counts, with why.
+   * gone, promoted (no source), or replicating from another instance that exists. RDS drops a promoted replica
+   * from its former source's list (moto keeps it; the tests' fidelity rule drops it). A replica that cannot be
+   * read counts, with why.
    */
   async function replicasOf(region: string, db: DBInstance): Promise<string[]> {
     const live: string[] = [];

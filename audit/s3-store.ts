@@ -304,12 +304,17 @@ export async function ensureAuditBucket(s3: S3Api, opts: { bucket: string; regio
     const rule = current.Rule?.DefaultRetention;
     if (rule?.Mode === opts.mode && rule.Days === opts.retentionDays) return;
   }
-  try {
-    await s3.putObjectLockConfiguration({
-      Bucket: bucket,
-      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: opts.mode, Days: opts.retentionDays } } },
-    });
-  } catch (e) {
-    throw toFailure(e, `S3 PutObjectLockConfiguration ${bucket}`);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await s3.putObjectLockConfiguration({
+        Bucket: bucket,
+        ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: opts.mode, Days: opts.retentionDays } } },
+      });
+      return;
+    } catch (e) {
+      // A bucket created a moment ago may not be seen yet: asked again, briefly, rather than failed for good.
+      if (!(created && awsErrorCode(e) === 'NoSuchBucket' && attempt < 4)) throw toFailure(e, `S3 PutObjectLockConfiguration ${bucket}`);
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
   }
 }

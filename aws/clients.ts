@@ -79,10 +79,15 @@ export const AWS_TIMEOUTS = { connectMs: 3_000, readMs: 5_000, writeMs: 30_000 }
 /** The SDK operations that only read: named so in every AWS API drover calls. */
 export const READ_OPERATION = /^(describe|list|get|head)[A-Z]/;
 
-/** Whether an SDK error is a timed-out attempt (the handler's requestTimeout, socketTimeout or connectionTimeout). */
-function timedOut(error: unknown): boolean {
-  const e = error as { name?: string; code?: string } | undefined;
-  return e?.name === 'TimeoutError' || e?.code === 'ETIMEDOUT';
+/**
+ * Whether an SDK error is an attempt that timed out after its request was sent (the handler's requestTimeout, or
+ * its socket's inactivity): AWS may have acted on it. A connect that timed out never sent anything, and a reset
+ * socket (the handler names ECONNRESET and EPIPE TimeoutError too) is retried by the SDK as before.
+ */
+function timedOutAfterSending(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; message?: string } | undefined;
+  if (e?.name !== 'TimeoutError') return false;
+  return (e.code === 'ETIMEDOUT' && /requestTimeout/.test(e.message ?? '')) || /of inactivity/.test(e.message ?? '');
 }
 
 type RetryArgs = Parameters<StandardRetryStrategy['refreshRetryTokenForRetry']>;
@@ -90,7 +95,7 @@ type RetryArgs = Parameters<StandardRetryStrategy['refreshRetryTokenForRetry']>;
 /** The SDK's standard retries, except for a timed-out attempt, which goes back to the caller (a write may have landed). */
 class NoRetryOnTimeout extends StandardRetryStrategy {
   override async refreshRetryTokenForRetry(token: RetryArgs[0], info: RetryArgs[1]): ReturnType<StandardRetryStrategy['refreshRetryTokenForRetry']> {
-    if (timedOut(info.error)) throw info.error;
+    if (timedOutAfterSending(info.error)) throw info.error;
     return super.refreshRetryTokenForRetry(token, info);
   }
 }
@@ -100,7 +105,7 @@ type AdaptiveArgs = Parameters<AdaptiveRetryStrategy['refreshRetryTokenForRetry'
 /** The SDK's adaptive retries (it slows its own sending rate when throttled), except for a timed-out write attempt. */
 class AdaptiveNoRetryOnTimeout extends AdaptiveRetryStrategy {
   override async refreshRetryTokenForRetry(token: AdaptiveArgs[0], info: AdaptiveArgs[1]): ReturnType<AdaptiveRetryStrategy['refreshRetryTokenForRetry']> {
-    if (timedOut(info.error)) throw info.error;
+    if (timedOutAfterSending(info.error)) throw info.error;
     return super.refreshRetryTokenForRetry(token, info);
   }
 }
@@ -243,7 +248,7 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
   const common = (region: string, kind: 'read' | 'write' = 'read') => clientOptions(config, region, kind);
   const route53Budget = tokenBucket(ROUTE53_BUDGET.perSecond, ROUTE53_BUDGET.burst);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every SDK client's stack, whatever its command types
-  type AnyStack = { middlewareStack: { add(mw: any, opts: any): void } };
+  type AnyStack = { middlewareStack: { add(mw: any, opts: any): void; addRelativeTo(mw: any, opts: any): void } };
   /**
    * One client as drover's code sees it: two SDK clients behind it, one for reads and one for writes (their
    * timeouts and retries differ, AWS_TIMEOUTS), each method going to the one its operation needs.
@@ -255,14 +260,14 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     const writer = make('write');
     for (const c of [reader, writer]) {
       instrument(c, region, service);
-      // Every attempt (inside the SDK's retries) waits for its token.
+      // Every attempt (inside the SDK's retries) waits for its token, before it is signed (a long wait would date the signature).
       if (budget) {
-        c.middlewareStack.add(
+        c.middlewareStack.addRelativeTo(
           (next: (a: unknown) => Promise<unknown>) => async (args: unknown) => {
             await budget();
             return next(args);
           },
-          { step: 'finalizeRequest', priority: 'low', name: 'droverRequestBudget' },
+          { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: 'droverRequestBudget' },
         );
       }
     }

@@ -10,7 +10,7 @@ import { createAwsClients, type AwsCallRecord, type AwsConfig } from '../aws/cli
 import { quietRuntime, WORKFLOW_INTERCEPTOR_MODULES } from '../cli/worker';
 import { pointProbesAt, startLagFeeders, startRegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
-import { resetMoto, startMoto, startTemporal } from '../infra/local/stack';
+import { behindFidelityProxy, resetMoto, startMoto, startTemporal } from '../infra/local/stack';
 import { loadRunbookFile } from '../runbooks/load';
 import type { Database, Runbook } from '../runbooks/schema';
 import { MemoryRunbookSource, type RunbookRef } from '../runbooks/source';
@@ -80,7 +80,8 @@ export async function startBenchStack(recordOrOptions?: ((call: AwsCallRecord) =
   quietRuntime();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-bench-'));
   const temporal = await startTemporal({ dbFile: path.join(dir, 'temporal.sqlite') });
-  const moto = await startMoto();
+  // Behind the fidelity rules, as the tests' moto: drover reads a promotion as RDS answers it (moto keeps the source).
+  const moto = await behindFidelityProxy(await startMoto());
   const apps = await startRegionApps(['ap-south-1', 'ap-southeast-1']);
   const loaded = loadRunbookFile(path.join(__dirname, '../runbooks/apnakart.yaml'));
   if (!loaded.ok) throw new Error('apnakart.yaml is invalid');

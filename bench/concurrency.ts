@@ -18,7 +18,7 @@ import { WORKFLOW_INTERCEPTOR_MODULES } from '../cli/worker';
 import type { AwsConfig } from '../aws/clients';
 import { pointProbesAt, startRegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
-import { resetMoto, startMoto, startTemporal } from '../infra/local/stack';
+import { behindFidelityProxy, resetMoto, startMoto, startTemporal } from '../infra/local/stack';
 import { databasesOf, dbIn } from '../runbooks/databases';
 import { loadRunbookFile } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
@@ -185,7 +185,8 @@ export async function concurrencyBench(opts: { runs: number; drills: number; sca
   const say = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-bench-conc-'));
   const temporal = await startTemporal({ dbFile: path.join(dir, 'temporal.sqlite') });
-  const moto = await startMoto();
+  // Behind the fidelity rules, as the tests' moto: drover reads a promotion as RDS answers it (moto keeps the source).
+  const moto = await behindFidelityProxy(await startMoto());
   const apps = await startRegionApps(['ap-south-1', 'ap-southeast-1']);
   const config: AwsConfig = { endpoint: moto.endpoint, credentials: CREDS };
   const loaded = loadRunbookFile(path.join(ROOT, 'runbooks/apnakart.yaml'));

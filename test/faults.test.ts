@@ -468,8 +468,8 @@ describe('fidelity rules: the suite\'s moto answers as AWS does where moto alone
       const raw = new Route53({ region: 'us-east-1', endpoint: own.endpoint, credentials: CREDS, maxAttempts: 1 });
       const burst = await Promise.allSettled(Array.from({ length: 60 }, () => raw.listHostedZones({})));
       const refused = burst.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error & { $metadata?: { httpStatusCode?: number } });
-      // 50 from the full bucket, and the few its refill (10 a second) adds while the burst arrives.
-      expect(refused.length).toBeGreaterThanOrEqual(5);
+      // 50 from the full bucket, and the few its refill (10 a second) adds while the burst arrives (more on a slow machine).
+      expect(refused.length).toBeGreaterThanOrEqual(1);
       expect(refused.length).toBeLessThanOrEqual(10);
       for (const e of refused) {
         expect(e.name).toBe('Throttling');

@@ -1,3 +1,4 @@
+import { SNS } from '@aws-sdk/client-sns';
 import { exec } from '../cli/main';
 import type { SeedAction } from '../infra/local/seed';
 import type { MotoServer } from '../infra/local/stack';
@@ -67,10 +68,15 @@ describe('drover demo seed', () => {
     const io = captureIO();
     const serving = exec(['demo', 'seed', file, '--serve'], io);
     const copy = path.join(runbooks, `${rb.name}.yaml`);
-    await waitFor(() => io.stdout.includes('serving; Ctrl-C stops the stand-ins and the feeder'), { what: 'the stand-ins to serve' });
+    await waitFor(() => io.stdout.includes('serving; Ctrl-C stops the stand-ins, the feeder and the fidelity rules'), { what: 'the stand-ins to serve' });
     const servedAt = Date.now();
     expect(io.stdout).toContain(`runbook with its probes on the stand-ins: ${copy} (the workers' runbook directory)`);
-    expect(io.stdout).toContain(`next: drover worker (another terminal), then drover failover ${copy} --to ap-southeast-1 --reason "..."`);
+    const rules = /^the emulator as AWS answers \(the fidelity rules\): (http:\/\/127\.0\.0\.1:\d+)$/.exec(io.stdout.find((l) => l.startsWith('the emulator as AWS answers')) ?? '')?.[1];
+    expect(rules).toBeDefined();
+    expect(io.stdout).toContain(`next: AWS_ENDPOINT_URL=${rules} drover worker (another terminal), then drover failover ${copy} --to ap-southeast-1 --reason "..."`);
+    // The rules' endpoint answers as AWS does: an SNS subject of 100 characters is refused there.
+    const refused = await new SNS({ region: 'ap-south-1', endpoint: rules, credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 }).publish({ TopicArn: 'arn:aws:sns:ap-south-1:123456789012:none', Subject: 's'.repeat(100), Message: 'm' }).catch((e: Error) => e);
+    expect((refused as Error).name).toBe('InvalidParameterException');
 
     // The copy is the runbook with only its probe URLs changed: each on a stand-in, path kept, answering 200.
     const loaded = loadRunbookFile(copy);
@@ -95,6 +101,7 @@ describe('drover demo seed', () => {
     expect(await serving).toBe(0);
     expect(io.stdout[io.stdout.length - 1]).toBe('stopped');
     await expect(fetch(probes[0].url)).rejects.toThrow();
+    await expect(fetch(`${rules}/moto-api/`)).rejects.toThrow();
     expect(fs.existsSync(copy)).toBe(true);
   });
 });

@@ -120,7 +120,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
       });
     }
 
-    // 0. The runbook's lock; drills yield to a real failover: each is cancelled, fails back, and closes before preflight.
+    // 0. The runbook's lock; drills yield to a real failover: each is cancelled, fails back (or, past its promotion, hands
+    // its standby over), and closes before preflight.
     if (!drill) {
       if (patched(PREEMPT_DRILLS)) {
         await journal.run('preempt-drills', async () => {

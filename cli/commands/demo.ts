@@ -61,12 +61,19 @@ function emulatorEndpoint(): string {
  * `demo seed --serve`: what a user's own runbook needs to run on the emulator. Stand-in apps answer its
  * probes (one per region), a feeder publishes each database's ReplicaLag (0, caught up) in both regions as
  * RDS would, and a copy of the runbook whose probe URLs point at the stand-ins (path and query kept) is
- * written to the workers' runbook directory, so a run names it and `drover worker` holds the same file.
- * Serves until SIGINT or SIGTERM, then stops the stand-ins and the feeder.
+ * written to the workers' runbook directory, so a run names it and `drover worker` holds the same file; the
+ * fidelity rules in front of the emulator are served for the worker too. Serves until SIGINT or SIGTERM, then
+ * stops all three.
  */
 async function serveStandIns(file: string, rb: Runbook, endpoint: string, io: CliIO): Promise<void> {
-  const { startRegionApps, startLagFeeders } = await embeddedStack();
-  const apps = await startRegionApps([rb.regions.primary, rb.regions.standby]);
+  const { startRegionApps, startLagFeeders, fidelityProxy } = await embeddedStack();
+  // The worker reaches the emulator through the fidelity rules, which answer as AWS does where moto would not (a
+  // promoted replica keeps its source in moto, and a worker would wait on it): served here, as the stand-ins are.
+  const fidelity = await fidelityProxy(endpoint);
+  const apps = await startRegionApps([rb.regions.primary, rb.regions.standby]).catch(async (e: unknown) => {
+    await fidelity.stop();
+    throw e;
+  });
   const feeder = startLagFeeders({ endpoint, rb, regions: [rb.regions.primary, rb.regions.standby], lagSeconds: 0, everyMs: 1000 });
   try {
     const doc = parseDocument(fs.readFileSync(file, 'utf8'));
@@ -85,8 +92,9 @@ async function serveStandIns(file: string, rb: Runbook, endpoint: string, io: Cl
     for (const app of Object.values(apps.apps)) io.out(`stand-in app for ${app.region}'s probes: ${app.baseUrl}`);
     io.out(`ReplicaLag 0 published every 1s for: ${databasesOf(rb).flatMap((d) => [rb.regions.primary, rb.regions.standby].map((r) => dbIn(rb, d, r))).join(', ')}`);
     io.out(`runbook with its probes on the stand-ins: ${copy} (the workers' runbook directory)`);
-    io.out(`next: drover worker (another terminal), then drover failover ${copy} --to ${rb.regions.standby} --reason "..."`);
-    io.out('serving; Ctrl-C stops the stand-ins and the feeder');
+    io.out(`the emulator as AWS answers (the fidelity rules): ${fidelity.endpoint}`);
+    io.out(`next: AWS_ENDPOINT_URL=${fidelity.endpoint} drover worker (another terminal), then drover failover ${copy} --to ${rb.regions.standby} --reason "..."`);
+    io.out('serving; Ctrl-C stops the stand-ins, the feeder and the fidelity rules');
     await new Promise<void>((resolve) => {
       const stop = () => {
         process.off('SIGINT', stop);
@@ -100,6 +108,7 @@ async function serveStandIns(file: string, rb: Runbook, endpoint: string, io: Cl
   } finally {
     feeder.stop();
     await apps.stop();
+    await fidelity.stop();
   }
 }
 

@@ -206,30 +206,51 @@ export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
     },
     // moto keeps both after PromoteReadReplica: the promoted instance still names its source, and the source still lists it.
     service: 'rds',
-    operations: ['PromoteReadReplica', 'ModifyDBInstance', 'DeleteDBInstance', 'DescribeDBInstances'],
+    operations: ['PromoteReadReplica', 'ModifyDBInstance', 'DeleteDBInstance', 'CreateDBInstance', 'CreateDBInstanceReadReplica', 'DescribeDBInstances'],
     observe(call, state) {
       const promoted = setOf(state, this.id);
+      // Names a source may still list in moto that name no replica any more (renamed away: moto keeps the old name).
+      const gone = setOf(state, `${this.id}:gone`);
       const key = (id: string) => `${call.info.region}\u0000${id.toLowerCase()}`;
       const id = call.param('DBInstanceIdentifier');
       if (!id) return;
-      if (call.info.operation === 'PromoteReadReplica') promoted.add(key(id));
-      if (call.info.operation === 'DeleteDBInstance') promoted.delete(key(id));
-      const renamed = call.info.operation === 'ModifyDBInstance' ? call.param('NewDBInstanceIdentifier') : undefined;
-      if (renamed && promoted.delete(key(id))) promoted.add(key(renamed));
+      const op = call.info.operation;
+      if (op === 'PromoteReadReplica') promoted.add(key(id));
+      if (op === 'DeleteDBInstance') promoted.delete(key(id));
+      // A new instance under a name is a new instance: whatever that name was before, it is not now.
+      if (op === 'CreateDBInstance' || op === 'CreateDBInstanceReadReplica') {
+        promoted.delete(key(id));
+        gone.delete(key(id));
+      }
+      const renamed = op === 'ModifyDBInstance' ? call.param('NewDBInstanceIdentifier') : undefined;
+      if (renamed) {
+        gone.add(key(id));
+        gone.delete(key(renamed));
+        if (promoted.delete(key(id))) promoted.add(key(renamed));
+      }
     },
     rewrite(call, body, state) {
       if (call.info.operation !== 'DescribeDBInstances') return body;
       const promoted = setOf(state, this.id);
-      if (promoted.size === 0) return body;
-      const isPromoted = (ref: string) => {
+      const gone = setOf(state, `${this.id}:gone`);
+      if (promoted.size === 0 && gone.size === 0) return body;
+      const keyOf = (ref: string) => {
         // A source lists a same-region replica by identifier, a cross-region one by ARN.
         const arn = /^arn:[^:]+:rds:([^:]+):[^:]*:db:(.+)$/.exec(ref);
-        return promoted.has(arn ? `${arn[1]}\u0000${arn[2].toLowerCase()}` : `${call.info.region}\u0000${ref.toLowerCase()}`);
+        return arn ? `${arn[1]}\u0000${arn[2].toLowerCase()}` : `${call.info.region}\u0000${ref.toLowerCase()}`;
       };
+      const isPromoted = (ref: string) => promoted.has(keyOf(ref));
       return body.replace(/<DBInstance>[\s\S]*?<\/DBInstance>/g, (block) => {
         const id = /<DBInstanceIdentifier>([^<]*)<\/DBInstanceIdentifier>/.exec(block)?.[1];
         let out = block.replace(/<ReadReplicaDBInstanceIdentifiers>([\s\S]*?)<\/ReadReplicaDBInstanceIdentifiers>/, (_all, members: string) => {
-          const kept = members.replace(/<(\w+)>([^<]*)<\/\1>\s*/g, (m, _tag, ref: string) => (isPromoted(ref) ? '' : m));
+          // Promoted replicas and renamed-away names leave the list; a name listed twice (moto) is listed once.
+          const seen = new Set<string>();
+          const kept = members.replace(/<(\w+)>([^<]*)<\/\1>\s*/g, (m, _tag, ref: string) => {
+            const k = keyOf(ref);
+            if (isPromoted(ref) || gone.has(k) || seen.has(k)) return '';
+            seen.add(k);
+            return m;
+          });
           return `<ReadReplicaDBInstanceIdentifiers>${kept}</ReadReplicaDBInstanceIdentifiers>`;
         });
         if (id !== undefined && isPromoted(id)) out = out.replace(/\s*<ReadReplicaSourceDBInstanceIdentifier>[^<]*<\/ReadReplicaSourceDBInstanceIdentifier>/, '');

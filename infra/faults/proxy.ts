@@ -303,12 +303,19 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
         up.on('data', (c: Uint8Array) => chunks.push(c));
         up.on('error', () => res.destroy());
         up.on('end', () => {
-          let text = Buffer.concat(chunks).toString('utf8');
-          for (const r of after.rules) {
-            r.observe?.(after.call, fidelityState);
-            if (r.rewrite) text = r.rewrite(after.call, text, fidelityState);
+          const original = Buffer.concat(chunks);
+          let out = original;
+          try {
+            let text = original.toString('utf8');
+            for (const r of after.rules) {
+              r.observe?.(after.call, fidelityState);
+              if (r.rewrite) text = r.rewrite(after.call, text, fidelityState);
+            }
+            out = Buffer.from(text, 'utf8');
+          } catch {
+            // A rule that failed leaves the emulator's answer as it was (and never takes the proxy's process down).
+            out = original;
           }
-          const out = Buffer.from(text, 'utf8');
           res.writeHead(up.statusCode ?? 200, up.statusMessage, { ...withoutHopByHop(up.headers), 'content-length': String(out.length) });
           res.end(out);
         });

@@ -30,7 +30,8 @@ export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedA
   const common = (region: string) => ({ region, endpoint: config.regionEndpoints?.[region] ?? config.endpoint, credentials: config.credentials });
   const { primary, standby } = rb.regions;
   const dbs = databasesOf(rb);
-  const route53 = new Route53(common('us-east-1'));
+  // Route 53 throttles per account (the fidelity rules do too): the seed slows itself down when throttled, with more attempts.
+  const route53 = new Route53({ ...common('us-east-1'), retryMode: 'adaptive', maxAttempts: 6 });
 
   // Hosted zones.
   const zones = new Map<string, string>();
