@@ -263,17 +263,28 @@ export function tamperEvidence(history: S3KeyHistory[], where = ''): S3Tamper[] 
   return found.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER) || a.key.localeCompare(b.key));
 }
 
-/** A bucket's Object Lock configuration (undefined: none); `fresh`: just created, so a NoSuchBucket is read again, briefly. */
-async function lockConfiguration(s3: S3Api, bucket: string, fresh: boolean): Promise<ObjectLockConfiguration | undefined> {
+/**
+ * `call` on a bucket, asked again briefly (up to 3 more times, 0.5 s, 1 s, 1.5 s) while a bucket created a moment
+ * ago (`fresh`) is not seen yet (NoSuchBucket); any other failure, or a bucket that was not just created, is thrown.
+ */
+async function onceSeen<T>(fresh: boolean, call: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return (await s3.getObjectLockConfiguration({ Bucket: bucket })).ObjectLockConfiguration;
+      return await call();
     } catch (err) {
-      const code = awsErrorCode(err);
-      if (code === 'ObjectLockConfigurationNotFoundError') return undefined;
-      if (!(fresh && code === 'NoSuchBucket' && attempt < 4)) throw toFailure(err, `S3 GetObjectLockConfiguration ${bucket}`);
+      if (!(fresh && awsErrorCode(err) === 'NoSuchBucket' && attempt < 4)) throw err;
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
     }
+  }
+}
+
+/** A bucket's Object Lock configuration (undefined: none); `fresh`: just created. */
+async function lockConfiguration(s3: S3Api, bucket: string, fresh: boolean): Promise<ObjectLockConfiguration | undefined> {
+  try {
+    return (await onceSeen(fresh, () => s3.getObjectLockConfiguration({ Bucket: bucket }))).ObjectLockConfiguration;
+  } catch (err) {
+    if (awsErrorCode(err) === 'ObjectLockConfigurationNotFoundError') return undefined;
+    throw toFailure(err, `S3 GetObjectLockConfiguration ${bucket}`);
   }
 }
 
@@ -304,17 +315,14 @@ export async function ensureAuditBucket(s3: S3Api, opts: { bucket: string; regio
     const rule = current.Rule?.DefaultRetention;
     if (rule?.Mode === opts.mode && rule.Days === opts.retentionDays) return;
   }
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await s3.putObjectLockConfiguration({
+  try {
+    await onceSeen(created, () =>
+      s3.putObjectLockConfiguration({
         Bucket: bucket,
         ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: opts.mode, Days: opts.retentionDays } } },
-      });
-      return;
-    } catch (e) {
-      // A bucket created a moment ago may not be seen yet: asked again, briefly, rather than failed for good.
-      if (!(created && awsErrorCode(e) === 'NoSuchBucket' && attempt < 4)) throw toFailure(e, `S3 PutObjectLockConfiguration ${bucket}`);
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-    }
+      }),
+    );
+  } catch (e) {
+    throw toFailure(e, `S3 PutObjectLockConfiguration ${bucket}`);
   }
 }
