@@ -6,6 +6,8 @@
  */
 import type http from 'node:http';
 import type { RequestInfo } from './identify';
+import { CLOUDWATCH_FIDELITY_RULES } from './fidelity-cloudwatch';
+import { EKS_FIDELITY_RULES } from './fidelity-eks';
 
 /** One request, as the rules read it. */
 export interface FidelityCall {
@@ -286,4 +288,6 @@ export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
       return fromAccount && fromOperation ? undefined : { status: 400, code: 'Throttling', message: 'Rate exceeded' };
     },
   },
+  ...CLOUDWATCH_FIDELITY_RULES,
+  ...EKS_FIDELITY_RULES,
 ];

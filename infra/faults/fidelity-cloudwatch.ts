@@ -1,0 +1,6 @@
+/**
+ * Fidelity rules for cloudwatch: see fidelity.ts for the mechanism, and docs/emulator-support.md for the table.
+ */
+import type { FidelityRule } from './fidelity';
+
+export const CLOUDWATCH_FIDELITY_RULES: readonly FidelityRule[] = [];
