@@ -354,8 +354,9 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
         entry.status = answer.status;
         entry.ms = performance.now() - started;
         if ('ok' in answer) {
-          res.writeHead(answer.status, { ...answer.headers, 'x-amzn-requestid': randomUUID(), 'content-length': '0' });
-          res.end();
+          const out = answer.body ?? '';
+          res.writeHead(answer.status, { ...answer.headers, 'x-amzn-requestid': randomUUID(), 'content-length': String(Buffer.byteLength(out)) });
+          res.end(out);
         } else sendError(res, info, answer);
       })
       .catch(() => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TypedSearchAttributes, type SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../../contracts/ids';
-import { AWS_FIDELITY_RULES } from '../faults/fidelity';
+import { AWS_FIDELITY_RULES, type FidelityRule } from '../faults/fidelity';
 import { startFaultProxy } from '../faults/proxy';
 import { defaultLogFile, launch } from '../../processes/supervisor';
 import { ensureTools } from './tools';
@@ -39,8 +39,8 @@ export interface MotoServer {
  * answers as AWS does where moto would not; `direct` is moto itself. stop() stops the proxy, then moto.
  * The proxy lives in this process: the detached dev stack (`drover dev up`) has none, `drover demo run` does.
  */
-export async function behindFidelityProxy(server: MotoServer): Promise<MotoServer & { direct: string }> {
-  const proxy = await startFaultProxy({ target: server.endpoint, fidelity: AWS_FIDELITY_RULES });
+export async function behindFidelityProxy(server: MotoServer, rules: readonly FidelityRule[] = AWS_FIDELITY_RULES): Promise<MotoServer & { direct: string }> {
+  const proxy = await startFaultProxy({ target: server.endpoint, fidelity: rules });
   return {
     ...server,
     endpoint: proxy.endpoint,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { behindFidelityProxy, startMoto, startTemporal, type MotoServer, type TemporalServer } from '../../infra/local/stack';
 import { ensureTools } from '../../infra/local/tools';
 import { PLANTED_PREFIX, describeFindings, recordServerStarted, scanMoto, scanTemporal, writeScanRecord, type StoreReport } from './secrets';
+import type { FidelityRule } from '../../infra/faults/fidelity';
 
 export type { MotoServer, TemporalServer };
 
@@ -109,9 +110,9 @@ export function motoScanEnv(env: Record<string, string> = {}): Record<string, st
  * notifications and SQS messages first and fails on a secret (`scannedOnStop`); its start is recorded, so
  * the suite's teardown fails when it was never stopped (never scanned).
  */
-export async function startOwnMoto(opts: { env?: Record<string, string>; port?: number } = {}): Promise<MotoServer & { direct: string }> {
+export async function startOwnMoto(opts: { env?: Record<string, string>; port?: number; fidelity?: readonly FidelityRule[] } = {}): Promise<MotoServer & { direct: string }> {
   const dir = testTempDir('moto-');
-  const server = await behindFidelityProxy(await startMoto({ bin: (await bins()).motoServer, port: opts.port, env: motoScanEnv(opts.env), logFile: path.join(dir, 'moto.log') }));
+  const server = await behindFidelityProxy(await startMoto({ bin: (await bins()).motoServer, port: opts.port, env: motoScanEnv(opts.env), logFile: path.join(dir, 'moto.log') }), opts.fidelity);
   recordServerStarted(`private moto ${server.endpoint}`);
   return scannedOnStop(server, `private moto ${server.endpoint}`, () => scanMoto(server.endpoint));
 }
