@@ -1,5 +1,8 @@
+import type { Issue, Update } from '@aws-sdk/client-eks';
+import { ApplicationFailure } from '@temporalio/common';
 import type { EksApi } from '../aws/clients';
-import { aws } from '../aws/errors';
+import { aws, awsErrorCode } from '../aws/errors';
+import { FailureType } from '../contracts/failures';
 import { pollUntil } from './wait';
 
 export interface NodeGroupTarget {
@@ -16,12 +19,45 @@ export interface NodeGroupState {
   maxSize?: number;
 }
 
-/** EKS activities: cluster and node group state, idempotent scaling with a wait for ACTIVE. */
+/** The updates scaleNodeGroups follows for one node group: those it waits for, and which of them are its own (their failure is its). */
+interface Follow {
+  /** Update id → its last status. */
+  waitFor: Map<string, string>;
+  own: Set<string>;
+  /** Whether this attempt has looked for updates already in progress (ListUpdates). */
+  lookedUp: boolean;
+}
+
+/** A node group health issue by name: its code, message and the resources it afflicts. */
+function describeIssue(i: Issue): string {
+  return `${i.code ?? 'Unknown'}: ${i.message ?? '(no message)'}${i.resourceIds?.length ? ` (${i.resourceIds.join(', ')})` : ''}`;
+}
+
+/** The step's own update ended Failed or Cancelled: the errors EKS gives for it. */
+function updateFailed(cluster: string, name: string, u: Update): ApplicationFailure {
+  const errors = (u.errors ?? []).map((e) => `${e.errorCode ?? 'Unknown'}: ${e.errorMessage ?? '(no message)'}${e.resourceIds?.length ? ` (${e.resourceIds.join(', ')})` : ''}`);
+  return ApplicationFailure.create({
+    type: FailureType.InvalidState,
+    message: `eks: update ${u.id} of node group ${cluster}/${name} is ${u.status}${errors.length ? `: ${errors.join('; ')}` : ''}`,
+    nonRetryable: true,
+    details: [{ cluster, nodegroup: name, updateId: u.id, status: u.status, errors: u.errors ?? [] }],
+  });
+}
+
+/** EKS activities: cluster and node group state, idempotent scaling with a wait for its updates and the groups' health. */
 export function createEksActivities(eks: (region: string) => EksApi) {
-  async function nodeGroup(region: string, cluster: string, name: string): Promise<NodeGroupState> {
+  async function nodeGroupHealth(region: string, cluster: string, name: string): Promise<{ state: NodeGroupState; issues: Issue[] }> {
     const out = await aws(`eks:DescribeNodegroup(${cluster}/${name})`, () => eks(region).describeNodegroup({ clusterName: cluster, nodegroupName: name }));
     const ng = out.nodegroup;
-    return { name, status: ng?.status ?? 'UNKNOWN', desiredSize: ng?.scalingConfig?.desiredSize, minSize: ng?.scalingConfig?.minSize, maxSize: ng?.scalingConfig?.maxSize };
+    return {
+      state: { name, status: ng?.status ?? 'UNKNOWN', desiredSize: ng?.scalingConfig?.desiredSize, minSize: ng?.scalingConfig?.minSize, maxSize: ng?.scalingConfig?.maxSize },
+      // "NodegroupHealth.issues: Any issues that are associated with the node group" (API_NodegroupHealth.html).
+      issues: ng?.health?.issues ?? [],
+    };
+  }
+
+  async function nodeGroup(region: string, cluster: string, name: string): Promise<NodeGroupState> {
+    return (await nodeGroupHealth(region, cluster, name)).state;
   }
 
   return {
@@ -51,29 +87,122 @@ export function createEksActivities(eks: (region: string) => EksApi) {
     },
 
     /**
-     * Set each node group to its target size (min = desired = size), skipping groups already there,
-     * then wait until every group is ACTIVE at that size.
+     * Set each node group to its target size (min = desired = size), skipping groups already there, then wait
+     * until every group's update is Successful and the group is ACTIVE at that size with no health issues.
+     *
+     * EKS applies a node group update asynchronously: "The response output includes an update ID that you can
+     * use to track the status of your node group update with the DescribeUpdate API operation"
+     * (https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateNodegroupConfig.html), and "When the
+     * status of the update is Successful, the update is complete. If an update fails, the status is Failed, and
+     * an error detail explains the reason for the failure" (https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeUpdate.html);
+     * its status is one of "InProgress | Failed | Cancelled | Successful" (https://docs.aws.amazon.com/eks/latest/APIReference/API_Update.html).
+     * An update can succeed while the Auto Scaling group cannot launch the nodes: the node group then reports
+     * "AsgInstanceLaunchFailures: Your Auto Scaling group is experiencing failures while attempting to launch
+     * instances" in its health issues (https://docs.aws.amazon.com/eks/latest/APIReference/API_Issue.html), so a
+     * group with any issue is not done; the wait's progress names each issue (code, message, resources), and
+     * WaitTimedOut at the bound carries it. Whether the nodes joined Kubernetes is not read (drover has no
+     * Kubernetes client here): update Successful, ACTIVE at size and no health issue is the signal.
+     *
+     * Resumable: a group already at size sends nothing; its updates still InProgress (an earlier attempt's, or
+     * anyone's) are found with ListUpdates and waited for. EKS refuses an update while another is in progress:
+     * ResourceInUseException, "The specified resource is in use" (https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateNodegroupConfig.html#API_UpdateNodegroupConfig_Errors),
+     * HTTP 409 ("… currently has update … in progress", https://github.com/aws-controllers-k8s/community/issues/1192):
+     * the step waits for the updates in progress, then sends its own (Temporal's retry would also get there, later).
      */
-    async scaleNodeGroups(input: { region: string; cluster: string; groups: NodeGroupTarget[] }): Promise<{ before: NodeGroupState[]; after: NodeGroupState[]; requestIds: string[] }> {
-      const before = await Promise.all(input.groups.map((g) => nodeGroup(input.region, input.cluster, g.name)));
-      // Node groups scale independently: send every update, then wait for all of them.
-      const updates = await Promise.all(
-        input.groups.map(async (g, i) => {
-          const cur = before[i];
-          if (cur.desiredSize === g.size && cur.minSize === g.size) return undefined;
-          const maxSize = Math.max(g.size, g.max ?? 0, cur.maxSize ?? 0, 1);
-          return aws(`eks:UpdateNodegroupConfig(${input.cluster}/${g.name})`, () =>
-            eks(input.region).updateNodegroupConfig({ clusterName: input.cluster, nodegroupName: g.name, scalingConfig: { minSize: g.size, desiredSize: g.size, maxSize } }),
-          );
-        }),
+    async scaleNodeGroups(input: { region: string; cluster: string; groups: NodeGroupTarget[]; timeoutMs?: number }): Promise<{ before: NodeGroupState[]; after: NodeGroupState[]; requestIds: string[] }> {
+      const api = eks(input.region);
+      const cluster = input.cluster;
+      const before = await Promise.all(input.groups.map((g) => nodeGroup(input.region, cluster, g.name)));
+      const sent: string[][] = input.groups.map(() => []);
+      const follows: Follow[] = input.groups.map(() => ({ waitFor: new Map(), own: new Set(), lookedUp: false }));
+
+      /** The updates of a node group still InProgress (ListUpdates lists them all, whatever their status). */
+      async function updatesInProgress(name: string): Promise<string[]> {
+        const ids: string[] = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await aws(`eks:ListUpdates(${cluster}/${name})`, () => api.listUpdates({ name: cluster, nodegroupName: name, nextToken }));
+          ids.push(...(page.updateIds ?? []));
+          nextToken = page.nextToken;
+        } while (nextToken);
+        const busy: string[] = [];
+        for (let i = 0; i < ids.length; i += 10) {
+          const updates = await Promise.all(ids.slice(i, i + 10).map((id) => describeUpdate(name, id)));
+          busy.push(...updates.filter((u) => u.status === 'InProgress').map((u) => u.id as string));
+        }
+        return busy;
+      }
+
+      async function describeUpdate(name: string, id: string): Promise<Update> {
+        const out = await aws(`eks:DescribeUpdate(${cluster}/${name}/${id})`, () => api.describeUpdate({ name: cluster, nodegroupName: name, updateId: id }));
+        return { ...out.update, id };
+      }
+
+      /** One poll of one group: sends its update when it is not at size and nothing is in progress; what it still waits for, if anything. */
+      async function poll(g: NodeGroupTarget, i: number): Promise<{ state: NodeGroupState; pending?: string }> {
+        const f = follows[i];
+        for (const id of [...f.waitFor.keys()]) {
+          const u = await describeUpdate(g.name, id);
+          // Only an update's end stops the wait: Successful, or Failed or Cancelled (InProgress, or no status, waits).
+          if (u.status !== 'Successful' && u.status !== 'Failed' && u.status !== 'Cancelled') {
+            f.waitFor.set(id, u.status ?? 'without a status');
+            continue;
+          }
+          f.waitFor.delete(id);
+          // Another's update that failed no longer blocks this step's (which comes next); this step's own failed it.
+          if ((u.status === 'Failed' || u.status === 'Cancelled') && f.own.has(id)) throw updateFailed(cluster, g.name, u);
+        }
+        const { state, issues } = await nodeGroupHealth(input.region, cluster, g.name);
+        const label = `${g.name} ${state.status} ${state.desiredSize}`;
+        if (f.waitFor.size > 0) {
+          const ids = [...f.waitFor].map(([id, status]) => `update ${id} ${status}${f.own.has(id) ? '' : ' (found in progress)'}`);
+          return { state, pending: `${label}: ${ids.join(', ')}` };
+        }
+        if (state.desiredSize !== g.size || state.minSize !== g.size) {
+          const maxSize = Math.max(g.size, g.max ?? 0, state.maxSize ?? 0, 1);
+          try {
+            const out = await aws(`eks:UpdateNodegroupConfig(${cluster}/${g.name})`, () =>
+              api.updateNodegroupConfig({ clusterName: cluster, nodegroupName: g.name, scalingConfig: { minSize: g.size, desiredSize: g.size, maxSize } }),
+            );
+            if (out.$metadata.requestId) sent[i].push(out.$metadata.requestId);
+            f.lookedUp = true;
+            const id = out.update?.id;
+            if (id) {
+              f.own.add(id);
+              f.waitFor.set(id, out.update?.status ?? 'sent');
+            }
+            return { state, pending: `${label}: update ${id ?? '(no id)'} ${out.update?.status ?? 'sent'}` };
+          } catch (e) {
+            if (awsErrorCode(e) !== 'ResourceInUseException') throw e;
+            // Another update is in progress (EKS runs one at a time): wait for it, then send this one.
+            const busy = await updatesInProgress(g.name);
+            for (const id of busy) f.waitFor.set(id, 'InProgress');
+            f.lookedUp = true;
+            return { state, pending: `${label}: ResourceInUseException, ${busy.length ? `update ${busy.join(', ')} InProgress; this step's is sent after it` : 'sent again at the next poll'}` };
+          }
+        }
+        // At size without an update of this attempt: an earlier attempt's (or anyone's) may still be in progress.
+        if (!f.lookedUp) {
+          f.lookedUp = true;
+          // Not counted as its own: when one ends, whatever it left is checked again (sent again if not at size).
+          const busy = await updatesInProgress(g.name);
+          for (const id of busy) f.waitFor.set(id, 'InProgress');
+          if (busy.length > 0) return { state, pending: `${label}: update ${busy.join(', ')} InProgress (found in progress)` };
+        }
+        if (state.status !== 'ACTIVE') return { state, pending: label };
+        if (issues.length > 0) return { state, pending: `${label}: health issues: ${issues.map(describeIssue).join('; ')}` };
+        return { state };
+      }
+
+      const after = await pollUntil(
+        { what: `${cluster} node groups to be ACTIVE at size`, timeoutMs: input.timeoutMs ?? 30 * 60_000, initialIntervalMs: 500, maxIntervalMs: 10_000 },
+        async () => {
+          const polled = await Promise.all(input.groups.map((g, i) => poll(g, i)));
+          const pending = polled.flatMap((p) => (p.pending ? [p.pending] : []));
+          return { done: pending.length === 0, value: polled.map((p) => p.state), progress: pending.join('; ') || 'all ACTIVE' };
+        },
       );
-      const requestIds = updates.map((u) => u?.$metadata.requestId).filter((id): id is string => Boolean(id));
-      const after = await pollUntil({ what: `${input.cluster} node groups to be ACTIVE at size`, timeoutMs: 30 * 60_000, initialIntervalMs: 500, maxIntervalMs: 10_000 }, async () => {
-        const states = await Promise.all(input.groups.map((g) => nodeGroup(input.region, input.cluster, g.name)));
-        const pending = states.filter((s, i) => s.status !== 'ACTIVE' || s.desiredSize !== input.groups[i].size);
-        return { done: pending.length === 0, value: states, progress: pending.map((s) => `${s.name} ${s.status} ${s.desiredSize}`).join(', ') || 'all ACTIVE' };
-      });
-      return { before, after, requestIds };
+      return { before, after, requestIds: sent.flat() };
     },
   };
 }

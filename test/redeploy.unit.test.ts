@@ -70,6 +70,8 @@ const fakeEks = {
   describeCluster: async () => ({ cluster: { name: CLUSTER, arn: ARN, endpoint: ENDPOINT, status: 'ACTIVE' as const, certificateAuthority: { data: 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t' } }, $metadata: {} }),
   describeNodegroup: unexpected('eks:DescribeNodegroup'),
   updateNodegroupConfig: unexpected('eks:UpdateNodegroupConfig'),
+  describeUpdate: unexpected('eks:DescribeUpdate'),
+  listUpdates: unexpected('eks:ListUpdates'),
   createCluster: unexpected('eks:CreateCluster'),
   createNodegroup: unexpected('eks:CreateNodegroup'),
 } satisfies EksApi;

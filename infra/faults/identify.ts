@@ -57,6 +57,8 @@ const REST_ROUTES: Array<{ service: string; method: string; path: RegExp; operat
   { service: 'eks', method: 'POST', path: /^\/clusters\/[^/]+\/node-groups\/?$/, operation: 'CreateNodegroup' },
   { service: 'eks', method: 'GET', path: /^\/clusters\/[^/]+\/node-groups\/?$/, operation: 'ListNodegroups' },
   { service: 'eks', method: 'POST', path: /^\/clusters\/[^/]+\/update-config$/, operation: 'UpdateClusterConfig' },
+  { service: 'eks', method: 'GET', path: /^\/clusters\/[^/]+\/updates\/[^/]+$/, operation: 'DescribeUpdate' },
+  { service: 'eks', method: 'GET', path: /^\/clusters\/[^/]+\/updates\/?$/, operation: 'ListUpdates' },
   { service: 'eks', method: 'GET', path: /^\/clusters\/[^/]+$/, operation: 'DescribeCluster' },
   { service: 'eks', method: 'DELETE', path: /^\/clusters\/[^/]+$/, operation: 'DeleteCluster' },
   { service: 'eks', method: 'POST', path: /^\/clusters\/?$/, operation: 'CreateCluster' },
