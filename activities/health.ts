@@ -4,10 +4,44 @@ import type { CloudWatchApi } from '../aws/clients';
 import { aws } from '../aws/errors';
 import { scrubSecrets } from '../audit/scrub';
 
+/**
+ * How an alarm in INSUFFICIENT_DATA counts: `healthy` (the default) or `breach`. CloudWatch: "INSUFFICIENT_DATA –
+ * The alarm has just started, the metric is not available, or not enough data is available for the metric to
+ * determine the alarm state" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html):
+ * an alarm on an event metric with no events (an api-5xx alarm with no 5xx) sits there, healthy.
+ */
+export type InsufficientData = 'healthy' | 'breach';
+
+/** The runbook's INSUFFICIENT_DATA policy (health.insufficientData, health.insufficientDataByAlarm); absent, healthy. */
+export interface AlarmPolicy {
+  insufficientData?: InsufficientData;
+  insufficientDataByAlarm?: Record<string, InsufficientData>;
+}
+
+/** The policy for one alarm: its own, else the runbook's, else healthy. */
+export function insufficientDataOf(policy: AlarmPolicy, alarm: string): InsufficientData {
+  return policy.insufficientDataByAlarm?.[alarm] ?? policy.insufficientData ?? 'healthy';
+}
+
+/** Whether an alarm's state is a breach: anything but OK, except INSUFFICIENT_DATA under the `healthy` policy. */
+export function alarmBreaches(alarm: string, state: string, policy: AlarmPolicy): boolean {
+  if (state === 'OK') return false;
+  if (state === 'INSUFFICIENT_DATA') return insufficientDataOf(policy, alarm) === 'breach';
+  return true;
+}
+
+/** One alarm as DescribeAlarms answers it: its state, and, for a metric alarm, how it treats missing data. */
+export interface AlarmReading {
+  state: string;
+  kind: 'metric' | 'composite';
+  /** A metric alarm's TreatMissingData; unset means `missing` ("If this parameter is omitted, the default behavior of missing is used"). */
+  treatMissingData?: string;
+}
+
 export interface HealthReport {
   region: string;
   healthy: boolean;
-  /** One line per breach: an alarm not OK, a probe with the wrong status or no answer. */
+  /** One line per breach: an alarm in ALARM or MISSING (INSUFFICIENT_DATA under the `breach` policy), a probe with the wrong status or no answer. */
   breaches: string[];
   alarms: Record<string, string>;
   probes: { name: string; status?: number; ok: boolean; ms: number; error?: string }[];
@@ -28,15 +62,35 @@ function shownUrl(url: string): string {
 
 /** Health activities: CloudWatch alarm states and HTTP probes of one region. */
 export function createHealthActivities(cloudwatch: (region: string) => CloudWatchApi, fetchImpl: typeof fetch = fetch) {
-  async function alarmStates(region: string, names: string[]): Promise<Record<string, string>> {
-    if (names.length === 0) return {};
-    const states: Record<string, string> = Object.fromEntries(names.map((n) => [n, 'MISSING']));
-    // DescribeAlarms takes at most 100 names per call.
+  /**
+   * Each named alarm as DescribeAlarms answers it (MISSING when it lists none of that name). DescribeAlarms takes at
+   * most 100 AlarmNames ("Array Members: Maximum number of 100 items"), lists composite alarms only when AlarmTypes
+   * asks for them ("If you omit this parameter, only metric alarms are returned, even if composite alarms exist in
+   * the account"), and answers in pages ("NextToken: The token that marks the start of the next batch of returned
+   * results"; https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html).
+   */
+  async function readAlarms(region: string, names: string[]): Promise<Record<string, AlarmReading>> {
+    const found: Record<string, AlarmReading> = Object.fromEntries(names.map((n) => [n, { state: 'MISSING', kind: 'metric' }]));
     for (let i = 0; i < names.length; i += 100) {
-      const out = await aws('cloudwatch:DescribeAlarms', () => cloudwatch(region).describeAlarms({ AlarmNames: names.slice(i, i + 100) }));
-      for (const a of out.MetricAlarms ?? []) if (a.AlarmName) states[a.AlarmName] = a.StateValue ?? 'UNKNOWN';
+      const batch = names.slice(i, i + 100);
+      let token: string | undefined;
+      do {
+        const next = token;
+        const out = await aws('cloudwatch:DescribeAlarms', () =>
+          cloudwatch(region).describeAlarms({ AlarmNames: batch, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], ...(next ? { NextToken: next } : {}) }),
+        );
+        for (const a of out.MetricAlarms ?? []) if (a.AlarmName) found[a.AlarmName] = { state: a.StateValue ?? 'UNKNOWN', kind: 'metric', ...(a.TreatMissingData ? { treatMissingData: a.TreatMissingData } : {}) };
+        for (const a of out.CompositeAlarms ?? []) if (a.AlarmName) found[a.AlarmName] = { state: a.StateValue ?? 'UNKNOWN', kind: 'composite' };
+        // A token handed back unchanged would never end the loop: the batch is read as far as it got.
+        token = out.NextToken && out.NextToken !== next ? out.NextToken : undefined;
+      } while (token);
     }
-    return states;
+    return found;
+  }
+
+  async function alarmStates(region: string, names: string[]): Promise<Record<string, string>> {
+    const read = await readAlarms(region, names);
+    return Object.fromEntries(Object.entries(read).map(([n, r]) => [n, r.state]));
   }
 
   async function probe(p: Probe): Promise<HealthReport['probes'][number]> {
@@ -53,11 +107,11 @@ export function createHealthActivities(cloudwatch: (region: string) => CloudWatc
     }
   }
 
-  async function checkHealth(input: { region: string; alarms: string[]; probes: Probe[] }): Promise<HealthReport> {
+  async function checkHealth(input: { region: string; alarms: string[]; probes: Probe[] } & AlarmPolicy): Promise<HealthReport> {
     const [alarms, probes] = await Promise.all([alarmStates(input.region, input.alarms), Promise.all(input.probes.map(probe))]);
     const breaches = [
       ...Object.entries(alarms)
-        .filter(([, state]) => state !== 'OK')
+        .filter(([name, state]) => alarmBreaches(name, state, input))
         .map(([name, state]) => `alarm ${name} is ${state}`),
       ...probes.filter((p) => !p.ok).map((p) => `probe ${p.name} ${p.error ?? `answered ${p.status}`}`),
     ];
@@ -89,7 +143,34 @@ export function createHealthActivities(cloudwatch: (region: string) => CloudWatc
       return { problems, notes };
     },
 
-    /** Read a region's alarms and run its probes; healthy when every alarm is OK and every probe passes. */
+    /**
+     * Preflight of a failover's target alarms: an alarm in ALARM, or MISSING (a name CloudWatch does not have), is a
+     * problem, and one in INSUFFICIENT_DATA under the `breach` policy. A note names each metric alarm the `healthy`
+     * policy reads wrongly when its region is lost: with TreatMissingData `missing` (or unset, which is `missing`),
+     * "If all data points in the alarm evaluation range are missing, the alarm transitions to INSUFFICIENT_DATA"
+     * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html), so a region
+     * whose metrics stopped arriving would pass its soak. (`breaching` turns missing data into ALARM; `notBreaching`
+     * and `ignore` leave an alarm that never reads INSUFFICIENT_DATA once evaluated, whatever the policy.)
+     */
+    async checkAlarmTargets(input: { region: string; alarms: string[] } & AlarmPolicy): Promise<{ problems: string[]; notes: string[] }> {
+      const read = await readAlarms(input.region, input.alarms);
+      const problems: string[] = [];
+      const notes: string[] = [];
+      for (const [name, a] of Object.entries(read)) {
+        const policy = insufficientDataOf(input, name);
+        if (alarmBreaches(name, a.state, input)) {
+          problems.push(`alarm ${name} in ${input.region} is ${a.state}${a.state === 'INSUFFICIENT_DATA' ? ' (the runbook counts INSUFFICIENT_DATA as a breach for it)' : ''}`);
+        }
+        if (a.state !== 'MISSING' && a.kind === 'metric' && policy === 'healthy' && (a.treatMissingData ?? 'missing') === 'missing') {
+          notes.push(
+            `alarm ${name} in ${input.region} treats missing data as missing (TreatMissingData ${a.treatMissingData ?? 'unset'}): if its metric stops arriving it reads INSUFFICIENT_DATA, which this runbook counts as healthy; give it TreatMissingData breaching, or insufficientData breach`,
+          );
+        }
+      }
+      return { problems, notes };
+    },
+
+    /** Read a region's alarms and run its probes; healthy when no alarm breaches (INSUFFICIENT_DATA: by the policy) and every probe passes. */
     checkHealth,
 
     /**
@@ -97,7 +178,7 @@ export function createHealthActivities(cloudwatch: (region: string) => CloudWatc
      * One heartbeating activity rather than workflow timers: it keeps the history small and the
      * interval exact. A retried attempt resumes with the time that was left.
      */
-    async soak(input: { region: string; alarms: string[]; probes: Probe[]; durationMs: number; intervalMs: number }): Promise<{ healthy: boolean; breaches: string[]; checks: number }> {
+    async soak(input: { region: string; alarms: string[]; probes: Probe[]; durationMs: number; intervalMs: number } & AlarmPolicy): Promise<{ healthy: boolean; breaches: string[]; checks: number }> {
       const ctx = Context.current();
       const resumed = ctx.info.heartbeatDetails as { remainingMs?: number; checks?: number } | undefined;
       const deadline = Date.now() + (resumed?.remainingMs ?? input.durationMs);

@@ -154,7 +154,13 @@ export async function discoverRunbook(o: InitOptions, config: AwsConfig): Promis
   let alarms = 0;
   const alarmLines: string[] = [];
   for (const region of regions) {
-    const names = o.alarmPrefix ? ((await aws.cloudwatch(region).describeAlarms({ AlarmNamePrefix: o.alarmPrefix })).MetricAlarms ?? []).map((a) => a.AlarmName ?? '') : [];
+    const names: string[] = [];
+    // Every page (DescribeAlarms pages with NextToken), metric and composite alarms (only metric ones without AlarmTypes).
+    for (let token: string | undefined, first = true; o.alarmPrefix && (first || token); first = false) {
+      const page = await aws.cloudwatch(region).describeAlarms({ AlarmNamePrefix: o.alarmPrefix, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], NextToken: token });
+      names.push(...[...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])].map((a) => a.AlarmName ?? ''));
+      token = page.NextToken;
+    }
     alarms += names.length;
     alarmLines.push(`    ${region}: [${names.map(q).join(', ')}]`);
   }

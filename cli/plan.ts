@@ -105,7 +105,7 @@ function trafficSteps(rb: Runbook, from: string, to: string, prefix: string, ver
     (p): PlanStep => ({
       id: `${prefix}-${p}`,
       title: `${verb} ${p}% ${to}, then soak`,
-      actions: [...rb.dns.records.map((r) => trafficLine(r, Object.fromEntries([from, to].map((region) => [region, shareOf(r.routing, desiredState(r, region, { toRegion: to, percent: p }))])), from, to)), `soak ${formatDuration(rb.dns.shift.soak)}: alarms OK and probes answering in ${to}`],
+      actions: [...rb.dns.records.map((r) => trafficLine(r, Object.fromEntries([from, to].map((region) => [region, shareOf(r.routing, desiredState(r, region, { toRegion: to, percent: p }))])), from, to)), `soak ${formatDuration(rb.dns.shift.soak)}: no alarm breaching and probes answering in ${to}`],
       estimateMs: rb.dns.shift.soak,
       estimateSource: 'soak',
     }),
@@ -184,7 +184,7 @@ export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', a
     {
       id: 'preflight',
       title: 'Preflight checks',
-      actions: [`replica${single ? '' : 's'}${mode === 'planned' ? ' within maxReplicaLag, ReplicaLag published' : ''}; compute in ${to}; records in Route 53; alarms in ${to} (MISSING fails); probes in ${to} answer; writer records exist`],
+      actions: [`replica${single ? '' : 's'}${mode === 'planned' ? ' within maxReplicaLag, ReplicaLag published' : ''}; compute in ${to}; records in Route 53; alarms in ${to} (ALARM and MISSING fail); probes in ${to} answer; writer records exist`],
     },
     { id: 'gate:failover', title: 'Approval: failover', actions: gate('failover') },
     {
@@ -207,7 +207,7 @@ export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', a
     },
     { id: 'repoint-writer', title: single ? `Point ${dbs[0].writerRecord.name} at the new writer` : `Point ${dbs.length} writer records at the new writers`, actions: dbs.map((d) => `${d.writerRecord.name} -> the endpoint of ${dbIn(rb, d, to)}`) },
     ...trafficSteps(rb, from, to, 'traffic', 'Shift traffic to'),
-    { id: 'verify', title: 'Final verification', actions: [`every record at 100% ${to}, alarms OK and probes answering in ${to}`] },
+    { id: 'verify', title: 'Final verification', actions: [`every record at 100% ${to}, no alarm breaching and probes answering in ${to}`] },
   ];
 
   const last = await lastCompleted(client, 'failover', rb.name);

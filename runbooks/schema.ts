@@ -37,6 +37,16 @@ const name = z
 
 const identifier = z.string().min(1).max(255);
 
+/** A CloudWatch alarm name: "Length Constraints: Minimum length of 1. Maximum length of 255." (API_PutMetricAlarm, AlarmName). */
+const alarmName = z.string().min(1).max(255);
+
+/**
+ * How an alarm in INSUFFICIENT_DATA counts. "INSUFFICIENT_DATA – The alarm has just started, the metric is not
+ * available, or not enough data is available for the metric to determine the alarm state"
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html).
+ */
+const insufficientDataPolicy = oneOf(['healthy', 'breach']);
+
 /**
  * An RDS DB instance or DB cluster identifier: "from 1 to 63 letters, numbers, or hyphens. The first character
  * must be a letter. Can't end with a hyphen or contain two consecutive hyphens." (RDS API Reference,
@@ -325,7 +335,15 @@ const baseSchema = z.strictObject({
     databases: z.array(database).min(1).max(20).optional(),
     compute: z.strictObject({ clusters: z.array(cluster).min(1) }),
     health: z.strictObject({
-      alarms: z.record(awsRegion, z.array(z.string().min(1).max(255))).default({}),
+      alarms: z.record(awsRegion, z.array(alarmName)).default({}),
+      /**
+       * How an alarm in INSUFFICIENT_DATA counts in preflight, soaks and verification: healthy (an alarm on an event
+       * metric with no events, or just created, has no data to evaluate) or a breach. ALARM and a missing alarm are
+       * always breaches.
+       */
+      insufficientData: insufficientDataPolicy.default('healthy'),
+      /** The same, per alarm name, over the runbook-wide value. */
+      insufficientDataByAlarm: z.record(alarmName, insufficientDataPolicy).default({}),
       probes: z.record(awsRegion, z.array(probe)).default({}),
       interval: duration.prefault('5s'),
     }),
@@ -485,6 +503,13 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
   });
 
   section(() => Object.keys(rb.health.alarms).forEach((region) => inPair(region, ['health', 'alarms', region])));
+  // A policy for an alarm no region lists (a typo) would never apply.
+  section(() => {
+    const listed = new Set(Object.values(rb.health.alarms).flat());
+    for (const alarm of Object.keys(rb.health.insufficientDataByAlarm ?? {})) {
+      if (!listed.has(alarm)) issue(['health', 'insufficientDataByAlarm', alarm], `alarm ${alarm} is not listed in health.alarms${didYouMean(alarm, [...listed])}`);
+    }
+  });
   section(() => Object.keys(rb.health.probes).forEach((region) => inPair(region, ['health', 'probes', region])));
 
   section(() => {

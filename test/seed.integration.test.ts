@@ -1,3 +1,4 @@
+import { CloudWatch } from '@aws-sdk/client-cloudwatch';
 import { SNS } from '@aws-sdk/client-sns';
 import { exec } from '../cli/main';
 import type { SeedAction } from '../infra/local/seed';
@@ -43,6 +44,12 @@ describe('drover demo seed', () => {
       'ap-southeast-1/apnakart-singapore/checkout': 1,
     });
     expect(topology.writer).toMatch(/^apnakart-pg-mumbai\./);
+    // Alarms as CloudWatch creates them: INSUFFICIENT_DATA until evaluated (the seed no longer forces them OK), and
+    // missing data notBreaching (event metrics: no note at preflight).
+    for (const [region, names] of Object.entries(rb.health.alarms)) {
+      const described = await new CloudWatch({ region, endpoint: moto.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }).describeAlarms({ AlarmNames: names });
+      expect((described.MetricAlarms ?? []).map((a) => [a.AlarmName, a.StateValue, a.TreatMissingData])).toEqual(names.map((n) => [n, 'INSUFFICIENT_DATA', 'notBreaching']));
+    }
 
     const second = captureIO();
     expect(await exec(['demo', 'seed', file, '--json'], second)).toBe(0);

@@ -162,7 +162,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     // 7. The region is healthy again.
     await journal.run('verify', async () => {
       const [health, compute] = await Promise.all([
-        short.checkHealth({ region, alarms: rb.health.alarms[region] ?? [], probes: rb.health.probes[region] ?? [] }),
+        short.checkHealth({ region, alarms: rb.health.alarms[region] ?? [], probes: rb.health.probes[region] ?? [], insufficientData: rb.health.insufficientData, insufficientDataByAlarm: rb.health.insufficientDataByAlarm }),
         short.describeCompute({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) }),
       ]);
       const problems = [...health.breaches, ...compute.problems];

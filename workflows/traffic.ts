@@ -56,6 +56,9 @@ export async function shiftProgressively(plan: ShiftPlan): Promise<void> {
         region: toRegion,
         alarms,
         probes,
+        // How INSUFFICIENT_DATA counts (healthy unless the runbook says breach); absent in runbooks recorded before it.
+        insufficientData: rb.health.insufficientData,
+        insufficientDataByAlarm: rb.health.insufficientDataByAlarm,
         durationMs: Math.round(rb.dns.shift.soak * plan.scale),
         intervalMs: Math.max(50, Math.round(rb.health.interval * plan.scale)),
       });

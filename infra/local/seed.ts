@@ -22,7 +22,7 @@ const FAKE_ROLE = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 /**
  * Create in an emulator everything a runbook references, in its seeded topology: primary at 100,
  * standby at 0, each database's RDS primary with a cross-region replica, clusters at their capacities,
- * alarms OK. Idempotent: what already exists in the intended state is left unchanged.
+ * alarms as CloudWatch creates them (INSUFFICIENT_DATA until evaluated). Idempotent: what already exists in the intended state is left unchanged.
  */
 export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedAction[]> {
   const actions: SeedAction[] = [];
@@ -220,10 +220,23 @@ export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedA
     }
   }
 
-  // Alarms, in state OK.
+  // Alarms, as CloudWatch creates them: "the alarm state is immediately set to INSUFFICIENT_DATA" until it is evaluated
+  // (API_PutMetricAlarm); nothing publishes their metrics, so they stay there (healthy under the runbook's default
+  // insufficientData policy). Their metrics are event counts, so missing data is notBreaching: "for a metric that
+  // generates data points only when an error occurs ... you would want to treat missing data as notBreaching"
+  // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html). The state of an
+  // existing alarm is left as it is (a test or a demo may have set it).
   for (const [region, names] of Object.entries(rb.health.alarms)) {
     const cw = new CloudWatch(common(region));
-    const existing = new Map(((await cw.describeAlarms({ AlarmNames: names })).MetricAlarms ?? []).map((a) => [a.AlarmName, a.StateValue]));
+    const existing = new Set<string>();
+    for (let i = 0; i < names.length; i += 100) {
+      let token: string | undefined;
+      do {
+        const page = await cw.describeAlarms({ AlarmNames: names.slice(i, i + 100), ...(token ? { NextToken: token } : {}) });
+        for (const a of page.MetricAlarms ?? []) if (a.AlarmName) existing.add(a.AlarmName);
+        token = page.NextToken;
+      } while (token);
+    }
     for (const name of names) {
       if (!existing.has(name)) {
         await cw.putMetricAlarm({
@@ -235,10 +248,10 @@ export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedA
           EvaluationPeriods: 1,
           Threshold: 1,
           ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
         });
       }
-      if (existing.get(name) !== 'OK') await cw.setAlarmState({ AlarmName: name, StateValue: 'OK', StateReason: 'drover demo seed' });
-      note(`alarm ${name} (${region})`, !existing.has(name) ? 'created' : existing.get(name) === 'OK' ? 'unchanged' : 'updated');
+      note(`alarm ${name} (${region})`, existing.has(name) ? 'unchanged' : 'created');
     }
   }
   return actions;
