@@ -5,6 +5,7 @@ import { FailureType } from '../contracts/failures';
 import type { Ec2Api, RdsLifecycleApi } from '../aws/clients';
 import { aws, awsErrorCode, toFailure } from '../aws/errors';
 import { isStandalone } from './rds';
+import { whenSettled } from './settle';
 import { pollUntil } from './wait';
 
 /** Holds the instance's own security group ids (space-separated) while it is fenced. */
@@ -232,8 +233,9 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       if (recorded === undefined) {
         await aws('rds:AddTagsToResource', () => rds(region).addTagsToResource({ ResourceName: arn, Tags: [{ Key: FENCED_TAG, Value: current.join(' ') }] }));
       }
+      // A fence that lands in the backup window (backing-up) or during a modification waits for it, then swaps.
       const out = await aws('rds:ModifyDBInstance(VpcSecurityGroupIds)', () =>
-        rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, VpcSecurityGroupIds: [fenceId], ApplyImmediately: true }),
+        whenSettled(rds(region), region, identifier, 'rds:ModifyDBInstance(VpcSecurityGroupIds)', () => rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, VpcSecurityGroupIds: [fenceId], ApplyImmediately: true }), timeoutMs),
       );
       await waitGroups(region, identifier, [fenceId], timeoutMs);
       return { alreadyFenced: false, previousGroups, fenceGroupId: fenceId, arn, requestId: out.$metadata.requestId };
@@ -251,7 +253,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       let requestId: string | undefined;
       if (!sameSet(groupIds(db), restoredGroups)) {
         const out = await aws('rds:ModifyDBInstance(VpcSecurityGroupIds)', () =>
-          rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, VpcSecurityGroupIds: restoredGroups, ApplyImmediately: true }),
+          whenSettled(rds(region), region, identifier, 'rds:ModifyDBInstance(VpcSecurityGroupIds)', () => rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, VpcSecurityGroupIds: restoredGroups, ApplyImmediately: true }), input.timeoutMs),
         );
         requestId = out.$metadata.requestId;
       }
@@ -276,7 +278,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       let created = false;
       if (!existing) {
         try {
-          await rds(region).createDBSnapshot({ DBInstanceIdentifier: identifier, DBSnapshotIdentifier: snapshotId });
+          await whenSettled(rds(region), region, identifier, 'rds:CreateDBSnapshot', () => rds(region).createDBSnapshot({ DBInstanceIdentifier: identifier, DBSnapshotIdentifier: snapshotId }), input.timeoutMs);
           created = true;
         } catch (err) {
           // An earlier attempt's call landed after all.
@@ -325,7 +327,8 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
         }
         if (original.DBInstanceStatus !== 'deleting') {
           try {
-            await rds(region).deleteDBInstance({ DBInstanceIdentifier: identifier, SkipFinalSnapshot: true, DeleteAutomatedBackups: false });
+            // Right after its final snapshot the instance is still backing-up: the deletion waits for it.
+            await whenSettled(rds(region), region, identifier, 'rds:DeleteDBInstance', () => rds(region).deleteDBInstance({ DBInstanceIdentifier: identifier, SkipFinalSnapshot: true, DeleteAutomatedBackups: false }), timeoutMs);
           } catch (err) {
             if (!/DBInstanceNotFound/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:DeleteDBInstance');
           }
@@ -356,7 +359,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
         // Tagged before the rename (tags follow the instance), so the reason is never missing afterwards.
         await aws('rds:AddTagsToResource', () => rds(region).addTagsToResource({ ResourceName: original.DBInstanceArn, Tags: reasonTag }));
         await aws('rds:ModifyDBInstance(NewDBInstanceIdentifier)', () =>
-          rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, NewDBInstanceIdentifier: retiredIdentifier, ApplyImmediately: true }),
+          whenSettled(rds(region), region, identifier, 'rds:ModifyDBInstance(NewDBInstanceIdentifier)', () => rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, NewDBInstanceIdentifier: retiredIdentifier, ApplyImmediately: true }), timeoutMs),
         );
       }
       await pollUntil({ what: `${identifier} to be renamed to ${retiredIdentifier}`, timeoutMs, initialIntervalMs: 500, maxIntervalMs: 15_000 }, async () => {
@@ -421,7 +424,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
         throw refuse(`is not deleted: its final snapshot ${snapshotId} is ${snap ? `${snap.Status} (of ${snap.DBInstanceIdentifier})` : 'missing'}`);
       }
       try {
-        await rds(region).deleteDBInstance({ DBInstanceIdentifier: identifier, SkipFinalSnapshot: true, DeleteAutomatedBackups: false });
+        await whenSettled(rds(region), region, identifier, 'rds:DeleteDBInstance', () => rds(region).deleteDBInstance({ DBInstanceIdentifier: identifier, SkipFinalSnapshot: true, DeleteAutomatedBackups: false }));
       } catch (err) {
         if (!/DBInstanceNotFound/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:DeleteDBInstance');
       }

@@ -2,7 +2,9 @@ import type { DBInstance } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../contracts/failures';
 import type { CloudWatchApi, RdsApi } from '../aws/clients';
-import { aws, awsErrorCode, toFailure } from '../aws/errors';
+import { aws, awsErrorCode } from '../aws/errors';
+import { WRITER_STATUSES } from '../contracts/rds-status';
+import { whenSettled } from './settle';
 import { pollUntil } from './wait';
 
 export interface DbState {
@@ -25,6 +27,8 @@ export interface LagReading {
 
 /** drover's acknowledgement of a promotion, tagged on the promoted instance. */
 export const PROMOTED_TAG = 'drover:promoted-at';
+/** The run that asked RDS to promote an instance, tagged before it asks. */
+export const PROMOTED_BY_TAG = 'drover:promoted-by';
 
 /**
  * Whether an instance writes on its own: RDS clears its replication source once a promotion has made it
@@ -93,35 +97,36 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
     },
 
     /**
-     * Promote a read replica, idempotently: an instance already standalone (or already promoted by
-     * drover) is left alone, so a retried or re-run activity never promotes twice.
+     * Promote a read replica, idempotently: an instance already standalone is left alone, so a retried or re-run
+     * activity never promotes twice. drover records that it asks (`drover:promoted-by`, before the call) and that
+     * RDS accepted (`drover:promoted-at`, after); the promotion itself counts once RDS clears the source
+     * (waitStandalone).
      */
     async promoteReplica(input: { region: string; identifier: string; runRef: string }): Promise<{ alreadyPromoted: boolean; requestId?: string; before: DbState }> {
       const before = await describe(input.region, input.identifier);
       if (before.standalone) return { alreadyPromoted: true, before };
-      let requestId: string | undefined;
-      try {
-        const out = await rds(input.region).promoteReadReplica({ DBInstanceIdentifier: input.identifier });
-        requestId = out.$metadata.requestId;
-      } catch (err) {
-        // A promotion already under way (a previous attempt's call landed) answers InvalidDBInstanceState; so
-        // does a stopped or full instance, which must not be taken for promoted. A `modifying` one may be either:
-        // the tag below records only that drover asked, and the promotion counts once RDS clears the source
-        // (waitStandalone), so a replica modifying for another reason is never taken for a writer.
-        if (!/InvalidDBInstanceState/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:PromoteReadReplica');
-        const now = await describe(input.region, input.identifier);
-        if (now.status !== 'modifying' && !now.standalone) throw toFailure(err, 'rds:PromoteReadReplica');
-      }
-      await aws('rds:AddTagsToResource', () =>
-        rds(input.region).addTagsToResource({
-          ResourceName: before.arn,
-          Tags: [
-            { Key: PROMOTED_TAG, Value: new Date().toISOString() },
-            { Key: 'drover:promoted-by', Value: input.runRef.slice(0, 255) },
-          ],
+      const runRef = input.runRef.slice(0, 255);
+      // An earlier attempt of this run asked already (its call may have landed): the tag goes on before every call.
+      const askedBefore = (await tags(input.region, before.arn))[PROMOTED_BY_TAG] === runRef;
+      if (!askedBefore) await aws('rds:AddTagsToResource', () => rds(input.region).addTagsToResource({ ResourceName: before.arn, Tags: [{ Key: PROMOTED_BY_TAG, Value: runRef }] }));
+      const out = await aws('rds:PromoteReadReplica', () =>
+        whenSettled(rds(input.region), input.region, input.identifier, 'rds:PromoteReadReplica', async () => {
+          try {
+            return await rds(input.region).promoteReadReplica({ DBInstanceIdentifier: input.identifier });
+          } catch (err) {
+            // InvalidDBInstanceState: a promotion already under way (this run's earlier call landed: the instance is
+            // modifying or rebooting, or already standalone) is this promotion; anything else is a busy or stuck
+            // instance, which whenSettled waits for or refuses. A replica modifying for another reason is never taken
+            // for promoted: only a run that asked before counts it as under way, and the source must still clear.
+            if (!/^InvalidDBInstanceState/.test(awsErrorCode(err) ?? '')) throw err;
+            const now = await describe(input.region, input.identifier);
+            if (now.standalone || (askedBefore && ['modifying', 'rebooting'].includes(now.status))) return undefined;
+            throw err;
+          }
         }),
       );
-      return { alreadyPromoted: false, requestId, before };
+      await aws('rds:AddTagsToResource', () => rds(input.region).addTagsToResource({ ResourceName: before.arn, Tags: [{ Key: PROMOTED_TAG, Value: new Date().toISOString() }] }));
+      return { alreadyPromoted: false, requestId: out?.$metadata.requestId, before };
     },
 
     /**
@@ -146,11 +151,15 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
       });
     },
 
-    /** Wait until the instance is standalone and available, heartbeating its status. */
+    /**
+     * Wait until the instance is standalone and takes writes, heartbeating its status: `available`, or `backing-up`
+     * (the first backup of a promoted instance, which already serves as a writer: WRITER_STATUSES), not only
+     * `available`, so the failover does not wait for that backup.
+     */
     async waitStandalone(input: { region: string; identifier: string; timeoutMs?: number }): Promise<DbState> {
       return pollUntil({ what: `${input.identifier} to be standalone and available`, timeoutMs: input.timeoutMs ?? 60 * 60_000, initialIntervalMs: 500, maxIntervalMs: 10_000 }, async () => {
         const s = await describe(input.region, input.identifier);
-        return { done: s.standalone && s.status === 'available', value: s, progress: `${s.status}${s.replicationSource ? `, replicating from ${s.replicationSource}` : ''}` };
+        return { done: s.standalone && WRITER_STATUSES.has(s.status), value: s, progress: `${s.status}${s.replicationSource ? `, replicating from ${s.replicationSource}` : ''}` };
       });
     },
   };

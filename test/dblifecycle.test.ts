@@ -6,12 +6,15 @@ import { DefaultLogger } from '@temporalio/worker';
 import { createDbLifecycleActivities, FENCED_TAG, isRetiredName, RETAINED_AT_TAG, RETAINED_TAG, rdsTagValue, retiredNameTime } from '../activities/dblifecycle';
 import type { MotoServer } from '../infra/local/stack';
 import { FailureType } from '../contracts/failures';
+import { AWS_FIDELITY_RULES, rdsInstanceStates } from '../infra/faults/fidelity';
+import { eventually } from './harness/fixtures';
 import { startOwnMoto } from './harness/servers';
 
 // Every test seeds its own instance (jest runs them in random order) on one private moto server.
 
 const MUMBAI = 'ap-south-1';
 const SINGAPORE = 'ap-southeast-1';
+const PHASE_MS = 1000;
 
 let moto: MotoServer;
 let rds: (region: string) => RDS;
@@ -23,7 +26,8 @@ let fenceGroup: string;
 let appGroups: string[];
 
 beforeAll(async () => {
-  moto = await startOwnMoto();
+  // RDS's passing states last a second here (not the suite's 250 ms), so a call made during one is surely refused first.
+  moto = await startOwnMoto({ fidelity: AWS_FIDELITY_RULES.map((r) => (r.id === 'rds-instance-states' ? rdsInstanceStates({ phaseMs: PHASE_MS }) : r)) });
   const config = (region: string) => ({ region, endpoint: moto.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   rds = perRegion((region) => new RDS(config(region)));
   ec2 = perRegion((region) => new EC2(config(region)));
@@ -40,7 +44,8 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) });
+  // As on the `long` proxy these activities run on: heartbeating, so a refusal while an instance is busy is waited for in the attempt.
+  env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 }, { logger: new DefaultLogger('ERROR', () => undefined) });
   heartbeats = [];
   env.on('heartbeat', (d: unknown) => heartbeats.push(d));
 });
@@ -203,6 +208,46 @@ describe('snapshots', () => {
   });
 });
 
+// RDS refuses changes while an instance is backing-up or modifying (InvalidDBInstanceState); drover waits for it to be
+// available and asks again. Before, each of these failed the run with InvalidState.
+describe('an instance passing through a state', () => {
+  /** The waits a run's heartbeats show, by what they waited for. */
+  const waitedFor = () => [...new Set(heartbeats.map((h) => (h as { waitingFor?: string }).waitingFor).filter(Boolean))];
+
+  test('a fence that lands in the backup window (backing-up after a snapshot) waits for it, then swaps the groups', async () => {
+    await createPrimary('orders-busy-fence');
+    await rds(MUMBAI).createDBSnapshot({ DBInstanceIdentifier: 'orders-busy-fence', DBSnapshotIdentifier: 'orders-busy-fence-snap' });
+    expect((await rds(MUMBAI).describeDBInstances({ DBInstanceIdentifier: 'orders-busy-fence' })).DBInstances?.[0]?.DBInstanceStatus).toBe('backing-up');
+
+    const out = await run(activities.fenceInstance, { region: MUMBAI, identifier: 'orders-busy-fence', fenceGroupName: 'drover-fence' });
+
+    expect(out).toMatchObject({ alreadyFenced: false, previousGroups: appGroups, fenceGroupId: fenceGroup });
+    expect((await observe(MUMBAI, 'orders-busy-fence')).groups).toEqual([fenceGroup]);
+    expect(waitedFor()).toContain('orders-busy-fence to be available before rds:ModifyDBInstance(VpcSecurityGroupIds)');
+  });
+
+  test('a rename right after the final snapshot (retire, policy keep) waits for the backup, then renames', async () => {
+    await createPrimary('orders-busy-keep');
+    await run(activities.snapshotInstance, { region: MUMBAI, identifier: 'orders-busy-keep', snapshotId: 'orders-busy-keep-final' });
+
+    const out = await run(activities.retireInstance, { region: MUMBAI, identifier: 'orders-busy-keep', policy: 'keep', retiredIdentifier: 'orders-busy-keep-old', reason: 'failback run fb-busy' });
+
+    expect(out).toEqual({ action: 'renamed', retiredIdentifier: 'orders-busy-keep-old' });
+    expect(await exists(MUMBAI, 'orders-busy-keep')).toBe(false);
+    expect(waitedFor()).toContain('orders-busy-keep to be available before rds:ModifyDBInstance(NewDBInstanceIdentifier)');
+  });
+
+  test('a delete right after the final snapshot (retire, policy delete) waits for the backup, then deletes', async () => {
+    await createPrimary('orders-busy-del');
+    await run(activities.snapshotInstance, { region: MUMBAI, identifier: 'orders-busy-del', snapshotId: 'orders-busy-del-final' });
+
+    expect(await run(activities.retireInstance, { region: MUMBAI, identifier: 'orders-busy-del', policy: 'delete', retiredIdentifier: 'orders-busy-del-old', reason: 'failback run fb-busy' })).toEqual({ action: 'deleted' });
+
+    expect(await exists(MUMBAI, 'orders-busy-del')).toBe(false);
+    expect(waitedFor()).toContain('orders-busy-del to be available before rds:DeleteDBInstance');
+  });
+});
+
 describe('retiring an old primary', () => {
   test('policy keep renames the instance, tags it retained with the reason, and frees the original id; a rerun is already done', async () => {
     await createPrimary('orders-keep');
@@ -349,7 +394,9 @@ describe('retained instances (drover cleanup)', () => {
     const f = await rejection(run(activities.requestDeleteRetained, { region: SINGAPORE, identifier: 'src-db-old-202611010000-aa11', snapshotId: 'none' }));
     expect(f.message).toBe(`DB instance src-db-old-202611010000-aa11 in ${SINGAPORE} has read replicas (src-reader): deleting it would promote them`);
     // RDS clears the promoted replica's source and its source's list (moto keeps both; the fidelity rule answers as RDS).
+    // Once the promotion has rebooted it (the rds-instance-states rule passes it through modifying and rebooting first).
     await rds(SINGAPORE).promoteReadReplica({ DBInstanceIdentifier: 'src-reader' });
+    await eventually(async () => (await rds(SINGAPORE).describeDBInstances({ DBInstanceIdentifier: 'src-reader' })).DBInstances?.[0]?.ReadReplicaSourceDBInstanceIdentifier === undefined, 'src-reader standalone', 10_000);
     expect(await listed()).toEqual([[]]);
   });
 

@@ -13,6 +13,8 @@ import type { VerifiedActor } from '../runbooks/approvers';
 import { AuditTrail, drainQuietly } from './audit';
 import { failback, type FailbackResult } from './failback';
 import { FailureType } from '../contracts/failures';
+import { WRITER_STATUSES } from '../contracts/rds-status';
+import { RDS_PASSING_STATES } from './promoteReplica';
 import { GATES_OF, requesterMustBeVerified } from '../runbooks/approvers';
 import { RequesterCheck } from './requester';
 import { drillScheduleId, runSearchAttributes, SEARCH_ATTRIBUTES } from '../contracts/ids';
@@ -171,7 +173,8 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
       const planned = holder?.mode !== 'unplanned';
       const resumable = async (d: ReturnType<typeof databasesOf>[number], r: (typeof replicas)[number]): Promise<boolean> => {
         if (!r.standalone) return true;
-        if (r.status !== 'available' || !r.promotedByDrover || r.replicationSource !== undefined) return false;
+        const writes = r.status === 'available' || (WRITER_STATUSES.has(r.status) && patched(RDS_PASSING_STATES));
+        if (!writes || !r.promotedByDrover || r.replicationSource !== undefined) return false;
         if ((await compensation.fenceState({ region: rb.regions.standby, identifier: r.identifier })).fenced) return false;
         // An unplanned failover never contacts the lost primary (nor does its preflight): only planned needs it fenced.
         return !planned || (await compensation.fenceState({ region: rb.regions.primary, identifier: dbIn(rb, d, rb.regions.primary) })).fenced;

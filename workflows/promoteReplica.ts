@@ -3,6 +3,7 @@ import { untilAnswered } from './answered';
 import type { LagReading } from '../activities/rds';
 import { dbIn, findDatabase, databasesOf } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
+import { WRITER_STATUSES } from '../contracts/rds-status';
 import { compensation, long, short } from './proxies';
 import { failureMessage, failureType } from './failure';
 import type { RunStatus } from '../contracts/run';
@@ -20,6 +21,8 @@ export type PromoteMode = 'planned' | 'unplanned';
 export const FENCE_COMPENSATION = 'fence-compensation-v1';
 /** Patch: a target an earlier drover run promoted (its tag) is resumed from: no wait for lag, never unfenced back. */
 export const RESUME_PROMOTED = 'resume-promoted-v1';
+/** An instance passing through a state (backing-up, modifying) is waited for, not refused; a promoted one backing up takes writes. */
+export const RDS_PASSING_STATES = 'rds-passing-states-v1';
 
 export interface PromoteInput extends RunbookInput {
   /** The region whose database becomes the writer. */
@@ -262,7 +265,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     await journal.run('verify-writer', async () => {
       if (aurora) return journal.note('verify-writer', `${target} is the global cluster's writer`);
       const state = await short.describeDb({ region: toRegion, identifier: target });
-      if (!state.standalone || state.status !== 'available') {
+      // A promoted instance takes writes while its first backup runs (backing-up): recorded runs knew only available.
+      if (!state.standalone || !(state.status === 'available' || (WRITER_STATUSES.has(state.status) && patched(RDS_PASSING_STATES)))) {
         throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `${target} is ${state.status}${state.standalone ? '' : ' and still a replica'}`, nonRetryable: true });
       }
       journal.note('verify-writer', `${target} is standalone and available`);

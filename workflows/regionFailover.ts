@@ -2,6 +2,7 @@ import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow'
 import type { LagReading } from '../activities/rds';
 import { databasesOf, writerZone, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
+import { PASSING_STATUSES, WRITER_STATUSES } from '../contracts/rds-status';
 import { long, probe as preflight, short } from './proxies';
 import type { RunStatus } from '../contracts/run';
 import type { Gates } from './gates';
@@ -31,6 +32,13 @@ const RESUME_PROMOTED = 'resume-promoted-v1';
 const ACT_SETTLED = 'act-settled-v1';
 /** Patch: a ReplicaLag of -1 (replication not running, RDS User Guide USER_ReadRepl) stops a failover from a live primary at preflight. */
 const NEGATIVE_LAG = 'negative-lag-v1';
+/**
+ * Patch: preflight reads the target alarms by the runbook's INSUFFICIENT_DATA policy (checkAlarmTargets: healthy by
+ * default, with a note for an alarm that would read healthy once its metric stopped); before it, any state but OK failed it.
+ */
+const ALARM_INSUFFICIENT_DATA = 'alarm-insufficient-data-v1';
+/** Patch: an instance passing through a state is a preflight note (the steps wait for it); a promoted one backing up takes writes. */
+const RDS_PASSING_STATES = 'rds-passing-states-v1';
 
 export type { DrillLink };
 
@@ -101,6 +109,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   if (badTarget && !targetInRun) throw badTarget;
   const targetClusters = rb.compute.clusters.filter((c) => c.region === targetRegion);
   const alarms = (region: string) => rb.health.alarms[region] ?? [];
+  const alarmPolicy = { insufficientData: rb.health.insufficientData, insufficientDataByAlarm: rb.health.insufficientDataByAlarm };
   const probes = (region: string) => rb.health.probes[region] ?? [];
   let lastLag: LagReading | null = null;
 
@@ -141,7 +150,11 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
           async () => {
             const db = await preflight.describeDb({ region: targetRegion, identifier: d.replica.identifier });
             const problems: string[] = [];
-            if (db.status !== 'available') problems.push(`replica ${db.identifier} is ${db.status}, not available`);
+            if (db.status !== 'available') {
+              // Passing through a state (its backup window, a modification): the promotion waits for it to end, as RDS asks.
+              if (PASSING_STATUSES.has(db.status) && !db.standalone && patched(RDS_PASSING_STATES)) journal.note('preflight', `replica ${db.identifier} is ${db.status}: its promotion waits until it is available`);
+              else problems.push(`replica ${db.identifier} is ${db.status}, not available`);
+            }
             // A failover that failed past its promotion is run again: drover's own promotion (its tag) is where
             // this run resumes (every later step is idempotent). A drill never starts from a promoted standby.
             if (db.standalone && db.promotedByDrover && !drill && patched(RESUME_PROMOTED)) {
@@ -176,10 +189,16 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         ['records', async () => (await preflight.missingRecords({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [fromRegion, targetRegion] })).map((m) => `missing record ${m}`)],
         [
           'target alarms',
-          async () =>
-            Object.entries(await preflight.alarmStates({ region: targetRegion, alarms: alarms(targetRegion) }))
+          async () => {
+            if (patched(ALARM_INSUFFICIENT_DATA)) {
+              const out = await preflight.checkAlarmTargets({ region: targetRegion, alarms: alarms(targetRegion), ...alarmPolicy });
+              for (const n of out.notes) journal.note('preflight', n);
+              return out.problems;
+            }
+            return Object.entries(await preflight.alarmStates({ region: targetRegion, alarms: alarms(targetRegion) }))
               .filter(([, s]) => s !== 'OK')
-              .map(([n, s]) => `alarm ${n} in ${targetRegion} is ${s}`),
+              .map(([n, s]) => `alarm ${n} in ${targetRegion} is ${s}`);
+          },
         ],
       ];
       if (patched(PREFLIGHT_ENDPOINTS)) {
@@ -211,7 +230,13 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
             about(d, 'primary database'),
             async () => {
               const db = await preflight.describeDb({ region: fromRegion, identifier: d.primary.identifier });
-              return db.status === 'available' ? [] : [`primary ${db.identifier} is ${db.status}`];
+              if (db.status === 'available') return [];
+              // Its backup window or a modification: the fence waits for it to end before swapping its groups.
+              if (PASSING_STATUSES.has(db.status) && patched(RDS_PASSING_STATES)) {
+                journal.note('preflight', `primary ${db.identifier} is ${db.status}: the fence waits until it is available`);
+                return [];
+              }
+              return [`primary ${db.identifier} is ${db.status}`];
             },
           ]);
         }
@@ -289,7 +314,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
       // Scheduled in this order (traffic, health, then each database's record and instance), as before `databases`.
       const [traffic, health, perDb] = await Promise.all([
         short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [fromRegion, targetRegion] }),
-        short.checkHealth({ region: targetRegion, alarms: alarms(targetRegion), probes: probes(targetRegion) }),
+        short.checkHealth({ region: targetRegion, alarms: alarms(targetRegion), probes: probes(targetRegion), ...alarmPolicy }),
         Promise.all(writers.map((w) => Promise.all([short.readCname({ zone: writerZone(rb, w.db), name: w.db.writerRecord.name }), short.describeDb({ region: targetRegion, identifier: w.db.replica.identifier })]))),
       ]);
       for (const t of traffic) if (t.share[targetRegion] !== 100) problems.push(`${t.name} sends ${t.share[targetRegion] ?? 0}% to ${targetRegion}`);
@@ -297,7 +322,9 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
       writers.forEach((w, i) => {
         const [cname, db] = perDb[i];
         if (cname !== w.endpoint) problems.push(`${w.db.writerRecord.name} points at ${cname}, not ${w.endpoint}`);
-        if (!db.standalone || db.status !== 'available') problems.push(`${db.identifier} is ${db.status}${db.standalone ? '' : ' and still a replica'}`);
+        // A promoted instance takes writes while its first backup runs (backing-up): recorded runs knew only available.
+        const writes = db.status === 'available' || (WRITER_STATUSES.has(db.status) && patched(RDS_PASSING_STATES));
+        if (!db.standalone || !writes) problems.push(`${db.identifier} is ${db.status}${db.standalone ? '' : ' and still a replica'}`);
       });
       if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `verification failed: ${problems.join('; ')}`, nonRetryable: true });
       journal.note('verify', `${traffic.length} records at 100% ${targetRegion}; health OK; ${single ? `writer ${perDb[0][0]}` : `${writers.length} writer records on their new writers`}`);
