@@ -4,7 +4,7 @@ import type { DnsRecord } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
 import type { Route53Api } from '../aws/clients';
 import { aws } from '../aws/errors';
-import { pollUntil } from './wait';
+import { earlierBeat, pollUntil } from './wait';
 
 export interface TrafficInput {
   hostedZone: string;
@@ -57,6 +57,24 @@ export function shareOf(routing: DnsRecord['routing'], s: DesiredState): number 
   return routing === 'weighted' ? Number(s.Weight ?? 0) : s.Failover === 'PRIMARY' ? 100 : 0;
 }
 
+/** A Route 53 change an attempt sent, as its waits' heartbeats carry it for a retried attempt. */
+interface SentChange {
+  zone: string;
+  changeId: string;
+  changed: number;
+  requestId?: string;
+  /** A CNAME's value before and after the change (upsertCname). */
+  before?: string;
+  after?: string;
+}
+
+/** The changes an earlier attempt of this activity sent (its heartbeat details), well-formed ones only. */
+function sentEarlier(): SentChange[] {
+  const sent = earlierBeat()?.sent;
+  if (!Array.isArray(sent)) return [];
+  return sent.filter((c): c is SentChange => typeof c === 'object' && c !== null && typeof (c as SentChange).zone === 'string' && typeof (c as SentChange).changeId === 'string' && (c as SentChange).changeId !== '');
+}
+
 /** Route 53 activities: zone lookup, record reads, one ChangeBatch per zone per step, INSYNC waits. */
 export function createRoute53Activities(route53: () => Route53Api) {
   const zoneIds = new Map<string, string>();
@@ -98,10 +116,15 @@ export function createRoute53Activities(route53: () => Route53Api) {
     }
   }
 
-  async function waitInSync(changeId: string, what: string): Promise<void> {
-    // Changes take up to about a minute to reach INSYNC; a GetChange every 2 s and slower after keeps parallel waits
-    // (zones, databases) well inside drover's share of the account's Route 53 rate (aws/clients.ts, ROUTE53_BUDGET).
-    await pollUntil({ what: `Route 53 change ${changeId} (${what}) to be INSYNC`, timeoutMs: 10 * 60_000, initialIntervalMs: 2000, maxIntervalMs: 10_000 }, async () => {
+  /**
+   * Wait for a change to be INSYNC, its heartbeats carrying every change the activity sent (`sent`): an attempt that
+   * times out while a change is PENDING leaves them to the retry, which waits for them rather than taking the new
+   * values it reads back (ListResourceRecordSets shows PENDING changes) for done.
+   */
+  async function waitInSync(changeId: string, what: string, sent: SentChange[]): Promise<void> {
+    // Changes take up to about a minute to reach INSYNC; a GetChange after 1 s, then slower (up to every 10 s), keeps
+    // parallel waits (zones, databases) well inside drover's share of the account's Route 53 rate (aws/clients.ts, ROUTE53_BUDGET).
+    await pollUntil({ what: `Route 53 change ${changeId} (${what}) to be INSYNC`, timeoutMs: 10 * 60_000, initialIntervalMs: 1000, maxIntervalMs: 10_000, carry: () => ({ sent }) }, async () => {
       const out = await aws('route53:GetChange', () => route53().getChange({ Id: changeId }));
       const status = out.ChangeInfo?.Status ?? 'UNKNOWN';
       return { done: status === 'INSYNC', value: undefined, progress: status };
@@ -162,6 +185,10 @@ export function createRoute53Activities(route53: () => Route53Api) {
      * record sets that differ (so a retry after success changes nothing), then wait for INSYNC.
      */
     async shiftTraffic(input: TrafficInput): Promise<ZoneChange[]> {
+      // An earlier attempt's changes (the same input) are waited for first: their new values already read back.
+      const earlier = sentEarlier();
+      const sent: SentChange[] = [...earlier];
+      await Promise.all(earlier.map((c) => waitInSync(c.changeId, `${c.zone} ${input.percent}%`, sent)));
       // Work out every zone's changes before sending any, so a missing record set leaves DNS untouched.
       const plans = await Promise.all(
         [...groupByZone(input.hostedZone, input.records)].map(async ([zone, records]) => {
@@ -185,7 +212,10 @@ export function createRoute53Activities(route53: () => Route53Api) {
       );
       return Promise.all(
         plans.map(async ({ zone, id, changes }): Promise<ZoneChange> => {
-          if (changes.length === 0) return { zone, changed: 0 };
+          if (changes.length === 0) {
+            const before = earlier.find((c) => c.zone === zone);
+            return before ? { zone, changeId: before.changeId, changed: before.changed, requestId: before.requestId } : { zone, changed: 0 };
+          }
           const out = await aws('route53:ChangeResourceRecordSets', () =>
             route53().changeResourceRecordSets({
               HostedZoneId: id,
@@ -193,7 +223,8 @@ export function createRoute53Activities(route53: () => Route53Api) {
             }),
           );
           const changeId = out.ChangeInfo?.Id ?? '';
-          await waitInSync(changeId, `${zone} ${input.percent}%`);
+          sent.push({ zone, changeId, changed: changes.length, requestId: out.$metadata.requestId });
+          await waitInSync(changeId, `${zone} ${input.percent}%`, sent);
           return { zone, changeId, changed: changes.length, requestId: out.$metadata.requestId };
         }),
       );
@@ -201,6 +232,12 @@ export function createRoute53Activities(route53: () => Route53Api) {
 
     /** Point a simple CNAME at `value` (no change if it already does), then wait for INSYNC. */
     async upsertCname(input: { zone: string; name: string; value: string; ttl: number }): Promise<{ before?: string; after: string; changeId?: string; requestId?: string }> {
+      // An earlier attempt's change (its value already reads back, PENDING included) is waited for, not taken for done.
+      const earlier = sentEarlier().find((c) => c.zone === input.zone && c.after === input.value);
+      if (earlier) {
+        await waitInSync(earlier.changeId, `${input.name} -> ${input.value}`, [earlier]);
+        return { before: earlier.before, after: input.value, changeId: earlier.changeId, requestId: earlier.requestId };
+      }
       const { id, sets } = await listZoneByName(input.zone);
       const current = sets.get(key(input.name, 'CNAME'));
       const before = current?.ResourceRecords?.[0]?.Value;
@@ -215,7 +252,8 @@ export function createRoute53Activities(route53: () => Route53Api) {
         }),
       );
       const changeId = out.ChangeInfo?.Id ?? '';
-      await waitInSync(changeId, `${input.name} -> ${input.value}`);
+      const change: SentChange = { zone: input.zone, changeId, changed: 1, requestId: out.$metadata.requestId, before, after: input.value };
+      await waitInSync(changeId, `${input.name} -> ${input.value}`, [change]);
       return { before, after: input.value, changeId, requestId: out.$metadata.requestId };
     },
 

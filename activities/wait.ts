@@ -9,6 +9,11 @@ export interface PollOptions {
   /** First poll interval; it grows by half each poll up to maxIntervalMs. */
   initialIntervalMs?: number;
   maxIntervalMs?: number;
+  /**
+   * What else the wait's heartbeats carry, read at each beat: what a retried attempt needs to resume the work the
+   * wait belongs to (a Route 53 change already sent), found again in `earlierBeat()`.
+   */
+  carry?: () => Record<string, unknown>;
 }
 
 /** The current activity context, or undefined outside an activity (unit tests). */
@@ -44,6 +49,12 @@ function resumeOf(ctx: Context | undefined, opts: PollOptions): { deadline: numb
   return { deadline: Date.now() + opts.timeoutMs };
 }
 
+/** The heartbeat details an earlier attempt of this activity left (its waits' beats, with what they carry), if any. */
+export function earlierBeat(): Record<string, unknown> | undefined {
+  const details = inActivity()?.info.heartbeatDetails as unknown;
+  return details && typeof details === 'object' ? (details as Record<string, unknown>) : undefined;
+}
+
 /** How often a wait heartbeats, whatever its poll interval: a third of the heartbeat timeout, at most every 10 s. */
 export function heartbeatEvery(ctx: Context): number {
   const timeout = ctx.info.heartbeatTimeoutMs;
@@ -75,7 +86,8 @@ export async function pollUntil<T>(opts: PollOptions & { callTimeoutMs?: number 
   // ones, so the first poll's progress is what Temporal (and drover status) shows. A first poll slower than the
   // timer's interval gets a beat (with the deadline) from the timer.
   let beat: WaitBeat = { waitingFor: opts.what, progress: resumed.progress ?? NOT_POLLED, deadline };
-  const ticker = ctx ? setInterval(() => ctx.heartbeat(beat), heartbeatEvery(ctx)) : undefined;
+  const send = () => ctx?.heartbeat(opts.carry ? { ...opts.carry(), ...beat } : beat);
+  const ticker = ctx ? setInterval(send, heartbeatEvery(ctx)) : undefined;
   let interval = opts.initialIntervalMs ?? 200;
   try {
     if (Date.now() >= deadline) throw timedOut(beat.progress);
@@ -84,7 +96,7 @@ export async function pollUntil<T>(opts: PollOptions & { callTimeoutMs?: number 
         Date.now() >= deadline ? timedOut(`${beat.progress}; the last poll was not answered`) : new Error(`no answer within ${opts.callTimeoutMs ?? CALL_TIMEOUT_MS} ms while waiting for ${opts.what}; the attempt is retried`),
       );
       beat = { ...beat, progress: r.progress };
-      ctx?.heartbeat(beat);
+      send();
       if (r.done) return r.value;
       if (Date.now() + interval > deadline) throw timedOut(r.progress);
       if (ctx) await ctx.sleep(interval);

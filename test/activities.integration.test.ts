@@ -9,6 +9,7 @@ import { Route53, type Change, type ChangeResourceRecordSetsCommandInput, type R
 import type { ApplicationFailure } from '@temporalio/common';
 import { createAwsClients, type AwsClients } from '../aws/clients';
 import { createEksActivities } from '../activities/eks';
+import { HEALTH_ISSUE_TAG } from '../infra/faults/fidelity-eks';
 import { createHealthActivities } from '../activities/health';
 import { createRdsActivities } from '../activities/rds';
 import { createRoute53Activities, type TrafficInput } from '../activities/route53';
@@ -18,6 +19,11 @@ import type { DnsRecord, Probe } from '../runbooks/schema';
 import { expectCallFailure, expectFailure, recordCalls, rejection, useMockActivityEnvironment, type RecordedCall } from './harness/activity';
 import { useAuthMoto } from './harness/iam-principals';
 import { testAwsEndpoint } from './harness/servers';
+import { eventually } from './harness/fixtures';
+import { route53ChangePending } from '../infra/faults/fidelity';
+import { startFaultProxy } from '../infra/faults/proxy';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 
 // drover's Route 53, RDS, CloudWatch and EKS activities against the suite's shared moto: each test seeds its own
 // resources under unique names, runs the real activity (in a MockActivityEnvironment, for its heartbeats), and
@@ -25,8 +31,10 @@ import { testAwsEndpoint } from './harness/servers';
 // authentication on (test/harness/authmoto.ts). What moto cannot produce (a change that stays PENDING, a
 // promotion in progress, InvalidDBInstanceState, a node group UPDATING, throttling) stays in
 // test/activities.unit.test.ts over typed fakes.
-// Where moto is more lenient than AWS (GetChange answers INSYNC at once, PromoteReadReplica and
-// UpdateNodegroupConfig complete at once, PutMetricAlarm starts an alarm OK), no assertion relies on it.
+// Where moto is more lenient than AWS (GetChange answers INSYNC at once, PromoteReadReplica completes at
+// once), no assertion relies on it. A new alarm is INSUFFICIENT_DATA and DescribeAlarms answers in pages of 50
+// through the suite's fidelity rules (infra/faults/fidelity-cloudwatch.ts), as on CloudWatch. A node group update is InProgress for a
+// few hundred ms, as EKS's are for minutes, through the suite's fidelity rules (infra/faults/fidelity-eks.ts).
 
 const MUMBAI = 'ap-south-1';
 const SINGAPORE = 'ap-southeast-1';
@@ -266,6 +274,67 @@ describe('shiftTraffic', () => {
   });
 });
 
+// A change stays PENDING for up to about a minute on Route 53 (the route53-change-pending rule: 200 ms in the suite,
+// 3 s here, through a proxy of its own in front of the suite's). An attempt that ends during that time (its
+// activity timed out, its worker was redeployed) leaves the change in its heartbeat; before, the retry read the new
+// value back (ListResourceRecordSets includes PENDING changes), said "already" and skipped the wait for INSYNC.
+describe('a Route 53 change still PENDING when its attempt ended', () => {
+  const quiet = { logger: new DefaultLogger('ERROR', () => undefined) };
+
+  /** Run `fn` until its wait has seen PENDING, then cancel the attempt; its last heartbeat is what a retry gets. */
+  async function interrupted<I>(fn: (input: I) => Promise<unknown>, input: I): Promise<unknown> {
+    const first = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 }, quiet);
+    const beats: unknown[] = [];
+    first.on('heartbeat', (d: unknown) => beats.push(d));
+    const attempt = first.run(fn, input);
+    await eventually(async () => beats.some((b) => (b as { progress?: string }).progress === 'PENDING'), 'a PENDING poll', 10_000);
+    first.cancel();
+    await rejection(attempt);
+    return beats.at(-1);
+  }
+
+  test('upsertCname: the retry waits for the earlier change to be INSYNC and reports it, not "already"', async () => {
+    const slow = await startFaultProxy({ target: testAwsEndpoint(), fidelity: [route53ChangePending({ pendingMs: 3000 })] });
+    try {
+      const name = `${uid()}.writer.test`;
+      const zone = await createZone(name, [{ Name: `db.${name}.`, Type: 'CNAME', TTL: 30, ResourceRecords: [{ Value: 'old-writer.example.test' }] }]);
+      const { upsertCname } = createRoute53Activities(() => createAwsClients({ endpoint: slow.endpoint, credentials: CREDS, maxAttempts: 2 }).route53());
+      const input = { zone: name, name: `db.${name}`, value: 'new-writer.example.test', ttl: 30 };
+
+      const heartbeatDetails = await interrupted(upsertCname, input);
+      const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails, heartbeatTimeoutMs: 30_000 }, quiet);
+      const out = (await retry.run(upsertCname, input)) as Awaited<ReturnType<typeof upsertCname>>;
+
+      expect(out).toMatchObject({ before: 'old-writer.example.test', after: 'new-writer.example.test', changeId: expect.stringMatching(/\S/) });
+      const status = (await new Route53({ region: 'us-east-1', endpoint: slow.endpoint, credentials: CREDS }).getChange({ Id: out.changeId })).ChangeInfo?.Status;
+      expect(status).toBe('INSYNC');
+      expect(zone.id).toBeTruthy();
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  test('shiftTraffic: the retry waits for the earlier attempt\'s changes and reports them per zone', async () => {
+    const slow = await startFaultProxy({ target: testAwsEndpoint(), fidelity: [route53ChangePending({ pendingMs: 3000 })] });
+    try {
+      const w = await dnsWorld();
+      const { shiftTraffic } = createRoute53Activities(() => createAwsClients({ endpoint: slow.endpoint, credentials: CREDS, maxAttempts: 2 }).route53());
+
+      const heartbeatDetails = await interrupted(shiftTraffic, w.shift(50));
+      const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails, heartbeatTimeoutMs: 30_000 }, quiet);
+      const out = (await retry.run(shiftTraffic, w.shift(50))) as Awaited<ReturnType<typeof shiftTraffic>>;
+
+      const r53 = new Route53({ region: 'us-east-1', endpoint: slow.endpoint, credentials: CREDS });
+      const sent = out.filter((z) => z.changed > 0);
+      expect(sent.length).toBeGreaterThan(0);
+      for (const z of sent) expect((await r53.getChange({ Id: z.changeId })).ChangeInfo?.Status).toBe('INSYNC');
+      expect(await roles(w.com)).toMatchObject({ 'api-mumbai': 50, 'api-singapore': 50 });
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // RDS
 // ---------------------------------------------------------------------------------------------
@@ -380,13 +449,16 @@ describe('promoteReplica', () => {
     const { promoteReplica, rec } = rdsActivities();
 
     await run(promoteReplica, { region: SINGAPORE, identifier: pair.replica, runRef: 'failover-1' });
+    // RDS clears the source once the promotion rebooted the instance (the rds-instance-states rule passes it through modifying and rebooting).
+    await run(rdsActivities().waitStandalone, { region: SINGAPORE, identifier: pair.replica, timeoutMs: 30_000 });
     const retry = await run(promoteReplica, { region: SINGAPORE, identifier: pair.replica, runRef: 'failover-1' });
 
     expect(retry.alreadyPromoted).toBe(true);
     // The source is gone, as RDS answers after a promotion (moto keeps it: the rds-promotion-clears-source rule answers as RDS).
     expect(retry.before).toMatchObject({ replicationSource: undefined, promotedByDrover: true, standalone: true });
     expect(rec.inputs('promoteReadReplica')).toEqual([{ DBInstanceIdentifier: pair.replica }]);
-    expect(rec.inputs('addTagsToResource')).toHaveLength(1);
+    // Asked (drover:promoted-by, before the call), then accepted (drover:promoted-at): nothing more on the retry.
+    expect(rec.inputs<{ Tags: Array<{ Key: string }> }>('addTagsToResource').map((t) => t.Tags.map((k) => k.Key))).toEqual([['drover:promoted-by'], ['drover:promoted-at']]);
   });
 
   test("given a replica that carries drover's promotion tag but still replicates, it is no writer: it is promoted, not skipped", async () => {
@@ -401,7 +473,7 @@ describe('promoteReplica', () => {
     expect(rec.inputs('promoteReadReplica')).toEqual([{ DBInstanceIdentifier: pair.replica }]);
   });
 
-  test('given IAM denies PromoteReadReplica, it fails PermissionDenied naming the call and tags nothing', async () => {
+  test('given IAM denies PromoteReadReplica, it fails PermissionDenied naming the call and does not mark it promoted', async () => {
     const m = await auth();
     const seeder = await principal(['*']);
     const seederSdk = sdk(m.endpoint, seeder.credentials);
@@ -413,7 +485,8 @@ describe('promoteReplica', () => {
     const err = await rejection(run(promoteReplica, { region: SINGAPORE, identifier: pair.replica, runRef: 'failover-3' }));
 
     expectCallFailure(err, FailureType.PermissionDenied, 'rds:PromoteReadReplica', 'AccessDenied');
-    expect(await observe(seederSdk.rds, SINGAPORE, pair.replica)).toEqual({ source: pair.primaryArn, tags: {} });
+    // Only the record that this run asked (tagged before the call), never drover:promoted-at.
+    expect(await observe(seederSdk.rds, SINGAPORE, pair.replica)).toEqual({ source: pair.primaryArn, tags: { 'drover:promoted-by': 'failover-3' } });
   });
 });
 
@@ -517,12 +590,13 @@ describe('replicaLag', () => {
 // ---------------------------------------------------------------------------------------------
 
 /** A cluster of its own in Singapore with node groups at the given scaling. */
-async function seedCluster(groups: Record<string, { minSize: number; desiredSize: number; maxSize: number }>): Promise<string> {
+/** A cluster of its own with these node groups; `tags` per group (HEALTH_ISSUE_TAG gives one a health issue). */
+async function seedCluster(groups: Record<string, { minSize: number; desiredSize: number; maxSize: number }>, tags: Record<string, Record<string, string>> = {}): Promise<string> {
   const eks = shared.eks(SINGAPORE);
   const cluster = `apnakart-${uid()}-singapore`;
   await eks.createCluster({ name: cluster, roleArn: 'arn:aws:iam::123456789012:role/drover-test-cluster', resourcesVpcConfig: { subnetIds: ['subnet-0c8e2f5b7d1a94e01', 'subnet-0c8e2f5b7d1a94e02'] } });
   for (const [name, scalingConfig] of Object.entries(groups)) {
-    await eks.createNodegroup({ clusterName: cluster, nodegroupName: name, nodeRole: 'arn:aws:iam::123456789012:role/drover-test-nodes', subnets: ['subnet-0c8e2f5b7d1a94e01'], scalingConfig });
+    await eks.createNodegroup({ clusterName: cluster, nodegroupName: name, nodeRole: 'arn:aws:iam::123456789012:role/drover-test-nodes', subnets: ['subnet-0c8e2f5b7d1a94e01'], scalingConfig, tags: tags[name] });
   }
   return cluster;
 }
@@ -568,6 +642,11 @@ describe('scaleNodeGroups', () => {
       { name: 'general', status: 'ACTIVE', desiredSize: 12, minSize: 12, maxSize: 24 },
       { name: 'checkout', status: 'ACTIVE', desiredSize: 6, minSize: 6, maxSize: 12 },
     ]);
+    // It waited for its update: InProgress when sent, Successful when it returned.
+    const updateId = (rec.calls.find((c) => c.op === 'updateNodegroupConfig')?.output?.update as { id: string }).id;
+    expect(mock.heartbeats.map((h) => h.progress)).toEqual([`general ACTIVE 2: update ${updateId} InProgress`, 'all ACTIVE']);
+    expect(rec.ops().filter((op) => op === 'describeUpdate').length).toBeGreaterThanOrEqual(1);
+    expect((await shared.eks(SINGAPORE).describeUpdate({ name: cluster, nodegroupName: 'general', updateId })).update?.status).toBe('Successful');
     expect(mock.heartbeats[mock.heartbeats.length - 1]).toEqual({ waitingFor: `${cluster} node groups to be ACTIVE at size`, progress: 'all ACTIVE' });
     expect(await scalingOf(cluster, ['general', 'checkout'])).toEqual({
       general: { status: 'ACTIVE', minSize: 12, desiredSize: 12, maxSize: 24 },
@@ -596,6 +675,53 @@ describe('scaleNodeGroups', () => {
     expect(rec.inputs<UpdateNodegroupConfigCommandInput>('updateNodegroupConfig').map((u) => u.scalingConfig)).toEqual([{ minSize: 12, desiredSize: 12, maxSize: 12 }]);
     expect(await scalingOf(cluster, ['general'])).toEqual({ general: { status: 'ACTIVE', minSize: 12, desiredSize: 12, maxSize: 12 } });
   });
+
+  // Issue 24 item 7: a region short of capacity. EKS's update succeeds, the Auto Scaling group cannot launch the
+  // nodes, and the node group reports AsgInstanceLaunchFailures ("Your Auto Scaling group is experiencing failures
+  // while attempting to launch instances", EKS API Reference, Issue); drover took ACTIVE at size as done.
+  test('given a node group whose Auto Scaling group cannot launch instances (AsgInstanceLaunchFailures), it fails WaitTimedOut at its bound naming the issue, its message and its Auto Scaling group', async () => {
+    const cluster = await seedCluster({ general: { minSize: 2, desiredSize: 2, maxSize: 24 } }, { general: { [HEALTH_ISSUE_TAG]: 'AsgInstanceLaunchFailures' } });
+    const asg = (await shared.eks(SINGAPORE).describeNodegroup({ clusterName: cluster, nodegroupName: 'general' })).nodegroup?.resources?.autoScalingGroups?.[0]?.name as string;
+    const { scaleNodeGroups } = eksActivities();
+
+    const err = await rejection(run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 12, max: 24 }], timeoutMs: 2_000 }));
+
+    expectFailure(err, FailureType.WaitTimedOut, new RegExp(`waiting for ${cluster} node groups to be ACTIVE at size \\(last: general ACTIVE 12: health issues: AsgInstanceLaunchFailures: Could not launch On-Demand Instances\\. InsufficientInstanceCapacity .+ \\(${asg}\\)\\)$`));
+    // The update itself landed and succeeded: the nodes are what is missing.
+    expect(await scalingOf(cluster, ['general'])).toEqual({ general: { status: 'ACTIVE', minSize: 12, desiredSize: 12, maxSize: 24 } });
+  });
+
+  // EKS runs one update of a node group at a time and refuses another meanwhile: ResourceInUseException (HTTP 409).
+  test('given another update in progress when it sends its own (ResourceInUseException), it waits for that update, then sends its own and waits for it', async () => {
+    const cluster = await seedCluster({ general: { minSize: 2, desiredSize: 2, maxSize: 24 } });
+    const rec = recordCalls(clients.eks(SINGAPORE));
+    let other: string | undefined;
+    // Someone else's update (a label change) lands just before drover's first UpdateNodegroupConfig.
+    const api = new Proxy(rec.api, {
+      get(target, prop, receiver) {
+        if (prop !== 'updateNodegroupConfig') return Reflect.get(target, prop, receiver) as unknown;
+        return async (input: UpdateNodegroupConfigCommandInput) => {
+          if (!other) other = (await shared.eks(SINGAPORE).updateNodegroupConfig({ clusterName: cluster, nodegroupName: 'general', labels: { addOrUpdateLabels: { team: 'checkout' } } })).update?.id;
+          return target.updateNodegroupConfig(input);
+        };
+      },
+    });
+    const { scaleNodeGroups } = createEksActivities(() => api);
+
+    const result = await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 12, max: 24 }] });
+
+    const sends = rec.calls.filter((c) => c.op === 'updateNodegroupConfig');
+    expect(sends).toHaveLength(2);
+    expect((sends[0].error as Error).name).toBe('ResourceInUseException');
+    expect(sends[1].output?.update).toMatchObject({ status: 'InProgress' });
+    expect(rec.ops()).toContain('listUpdates');
+    expect(mock.heartbeats.map((h) => h.progress)).toContain(`general ACTIVE 2: ResourceInUseException, update ${other} InProgress; this step's is sent after it`);
+    // Sent once the other was over, and waited for: both Successful.
+    const ownId = (sends[1].output?.update as { id: string }).id;
+    for (const updateId of [other as string, ownId]) expect((await shared.eks(SINGAPORE).describeUpdate({ name: cluster, nodegroupName: 'general', updateId })).update?.status).toBe('Successful');
+    expect(result.requestIds).toEqual([sends[1].output?.$metadata?.requestId]);
+    expect(await scalingOf(cluster, ['general'])).toEqual({ general: { status: 'ACTIVE', minSize: 12, desiredSize: 12, maxSize: 24 } });
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -603,9 +729,9 @@ describe('scaleNodeGroups', () => {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Alarms of their own in Singapore, each set explicitly to its state: on CloudWatch "the alarm state is
- * immediately set to INSUFFICIENT_DATA" when PutMetricAlarm creates it (CloudWatch API Reference,
- * PutMetricAlarm), on moto to OK.
+ * Alarms of their own in Singapore, each set explicitly to its state: "the alarm state is immediately set to
+ * INSUFFICIENT_DATA" when PutMetricAlarm creates it (CloudWatch API Reference, PutMetricAlarm; the suite's moto
+ * answers so through the fidelity rules).
  */
 async function seedAlarms(states: Record<string, 'OK' | 'ALARM'>): Promise<void> {
   const cw = shared.cloudwatch(SINGAPORE);
@@ -701,20 +827,40 @@ describe('checkHealth', () => {
   });
 
   // DescribeAlarms takes at most 100 AlarmNames (CloudWatch API Reference, DescribeAlarms: AlarmNames, "Array
-  // Members: Maximum number of 100 items"); moto accepts more, so the batches are read from the calls made.
-  test('given more than 100 alarms, it reads them in batches of 100', async () => {
+  // Members: Maximum number of 100 items"); moto accepts more, so the batches are read from the calls made. It
+  // answers 50 alarms a page with a NextToken to the next (moto answers all at once; the fidelity rules page).
+  test('given more than 100 alarms, it reads them in batches of 100, each to its last page', async () => {
     const u = uid();
     const names = Array.from({ length: 150 }, (_, i) => `alarm-${u}-${i}`);
-    // One alarm in ALARM in each batch: both answers count.
-    const inAlarm = [names[7], names[142]];
+    // Alarms in ALARM across both batches: every page's answer counts.
+    const inAlarm = [names[7], names[77], names[99], names[142]];
     await seedAlarms(Object.fromEntries(names.map((n) => [n, inAlarm.includes(n) ? 'ALARM' : 'OK'])));
     const { checkHealth, rec } = healthActivities();
 
     const report = await run(checkHealth, { region: SINGAPORE, alarms: names, probes: [] });
 
-    expect(rec.inputs<DescribeAlarmsCommandInput>('describeAlarms').map((q) => q.AlarmNames)).toEqual([names.slice(0, 100), names.slice(100)]);
-    expect(report.breaches).toEqual([`alarm ${names[7]} is ALARM`, `alarm ${names[142]} is ALARM`]);
-    expect(Object.keys(report.alarms)).toHaveLength(150);
+    expect(rec.inputs<DescribeAlarmsCommandInput>('describeAlarms').map((q) => [q.AlarmNames, q.NextToken !== undefined])).toEqual([
+      [names.slice(0, 100), false],
+      [names.slice(0, 100), true],
+      [names.slice(100), false],
+    ]);
+    expect(report.breaches).toEqual(inAlarm.map((n) => `alarm ${n} is ALARM`));
+    expect(Object.values(report.alarms).filter((s) => s === 'OK')).toHaveLength(146);
     expect(report.healthy).toBe(false);
+  });
+
+  // Composite alarms cannot be made in moto (it has no PutCompositeAlarm): test/alarm-policy.unit.test.ts reads them
+  // from a fake that answers as CloudWatch does.
+  test('given an alarm just created, INSUFFICIENT_DATA until its metric has data, it is healthy by default and a breach under insufficientData: breach', async () => {
+    const idle = `apnakart-api-5xx-${uid()}`;
+    await shared.cloudwatch(SINGAPORE).putMetricAlarm({ AlarmName: idle, Namespace: 'ApnaKart/Health', MetricName: idle, Statistic: 'Sum', Period: 60, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    const { checkHealth, checkAlarmTargets } = healthActivities();
+
+    const report = await run(checkHealth, { region: SINGAPORE, alarms: [idle], probes: [] });
+    expect(report).toMatchObject({ healthy: true, breaches: [], alarms: { [idle]: 'INSUFFICIENT_DATA' } });
+    const strict = await run(checkHealth, { region: SINGAPORE, alarms: [idle], probes: [], insufficientData: 'breach' });
+    expect(strict).toMatchObject({ healthy: false, breaches: [`alarm ${idle} is INSUFFICIENT_DATA`] });
+    // Its TreatMissingData (notBreaching) is read: no preflight note for it.
+    expect(await run(checkAlarmTargets, { region: SINGAPORE, alarms: [idle] })).toEqual({ problems: [], notes: [] });
   });
 });

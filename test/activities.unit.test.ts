@@ -1,4 +1,14 @@
-import type { DescribeNodegroupCommandInput, NodegroupScalingConfig, NodegroupStatus, UpdateNodegroupConfigCommandInput } from '@aws-sdk/client-eks';
+import type {
+  DescribeNodegroupCommandInput,
+  DescribeUpdateCommandInput,
+  ErrorDetail,
+  Issue,
+  ListUpdatesCommandInput,
+  NodegroupScalingConfig,
+  NodegroupStatus,
+  UpdateNodegroupConfigCommandInput,
+  UpdateStatus,
+} from '@aws-sdk/client-eks';
 import {
   InvalidDBInstanceStateFault,
   RDSServiceException,
@@ -17,6 +27,7 @@ import type { CloudWatchApi, EksApi, RdsApi, Route53Api } from '../aws/clients';
 import { toFailure, UNKNOWN_4XX_ATTEMPTS } from '../aws/errors';
 import { createEksActivities } from '../activities/eks';
 import { createRdsActivities } from '../activities/rds';
+import { INSTANCE_BUSY } from '../activities/settle';
 import { createRoute53Activities } from '../activities/route53';
 import { pollUntil } from '../activities/wait';
 import type { DnsRecord } from '../runbooks/schema';
@@ -198,8 +209,10 @@ const invalidState = () =>
   Object.assign(new InvalidDBInstanceStateFault({ $metadata: { httpStatusCode: 400, requestId: 'req-400' }, message: 'Instance is not in available state' }), { Code: 'InvalidDBInstanceState' });
 
 describe('promoteReplica', () => {
-  test('given a promotion already under way (InvalidDBInstanceState), it tolerates it and still tags the instance', async () => {
+  test('given a promotion this run asked for already under way (InvalidDBInstanceState while modifying), it tolerates it and tags the instance promoted', async () => {
     const rds = fakeRds(SINGAPORE, { [REPLICA]: { status: 'modifying', source: PRIMARY_DB } }, { promoteError: invalidState() });
+    // The earlier attempt's record that it asked, made before its call.
+    await rds.api.addTagsToResource({ ResourceName: `arn:aws:rds:${SINGAPORE}:123456789012:db:${REPLICA}`, Tags: [{ Key: 'drover:promoted-by', Value: 'failover-2' }] });
     const { promoteReplica } = createRdsActivities(() => rds.api, noCloudWatch);
 
     const result = await run(promoteReplica, { region: SINGAPORE, identifier: REPLICA, runRef: 'failover-2' });
@@ -207,7 +220,20 @@ describe('promoteReplica', () => {
     expect(result.alreadyPromoted).toBe(false);
     expect(result.requestId).toBeUndefined();
     expect(rds.promoteCalls).toEqual([REPLICA]);
-    expect(rds.tagCalls.map((c) => c.tags.map((t) => t.Key))).toEqual([['drover:promoted-at', 'drover:promoted-by']]);
+    expect(rds.tagCalls.slice(1).map((c) => c.tags.map((t) => t.Key))).toEqual([['drover:promoted-at']]);
+  });
+
+  // The review's finding: a replica modifying for another reason (no promotion asked) answers the same refusal; it was
+  // tagged promoted. Now it is busy: the short attempt fails retryably, and Temporal asks again once it may be available.
+  test('given a replica modifying for another reason (InvalidDBInstanceState, no earlier ask), it fails retryably as busy and does not mark it promoted', async () => {
+    const rds = fakeRds(SINGAPORE, { [REPLICA]: { status: 'modifying', source: PRIMARY_DB } }, { promoteError: invalidState() });
+    const { promoteReplica } = createRdsActivities(() => rds.api, noCloudWatch);
+
+    const err = await rejection(run(promoteReplica, { region: SINGAPORE, identifier: REPLICA, runRef: 'failover-2c' }));
+
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: INSTANCE_BUSY, nonRetryable: false, message: `rds:PromoteReadReplica refused: ${REPLICA} in ${SINGAPORE} is modifying; asked again once it is available` });
+    expect(rds.tagCalls.flatMap((c) => c.tags.map((t) => t.Key))).toEqual(['drover:promoted-by']);
   });
 
   // A storage-full instance answers InvalidDBInstanceState without being promoted (a stopped replica cannot
@@ -218,9 +244,9 @@ describe('promoteReplica', () => {
 
     const err = await rejection(run(promoteReplica, { region: SINGAPORE, identifier: REPLICA, runRef: 'failover-2b' }));
 
-    expectFailure(err, FailureType.InvalidState, /^rds:PromoteReadReplica failed: InvalidDBInstanceState: /);
-    expect((err as ApplicationFailure).details).toEqual([{ call: 'rds:PromoteReadReplica', code: 'InvalidDBInstanceState', requestId: 'req-400' }]);
-    expect(rds.tagCalls).toEqual([]);
+    expectFailure(err, FailureType.InvalidState, new RegExp(`^rds:PromoteReadReplica refused: ${REPLICA} in ${SINGAPORE} is storage-full, a state RDS does not leave by itself \\(InvalidDBInstanceState\\)$`));
+    expect((err as ApplicationFailure).details).toEqual([{ call: 'rds:PromoteReadReplica', code: 'InvalidDBInstanceState', status: 'storage-full' }]);
+    expect(rds.tagCalls.flatMap((c) => c.tags.map((t) => t.Key))).toEqual(['drover:promoted-by']);
   });
 });
 
@@ -312,12 +338,28 @@ describe('AWS error mapping', () => {
 interface FakeNodeGroup {
   status: NodegroupStatus;
   scaling: NodegroupScalingConfig;
+  /** After an update, how many DescribeNodegroup polls report UPDATING; undefined: it stays ACTIVE throughout. */
   settlesAfter?: number;
+  issues?: Issue[];
 }
 
-/** Kept as a fake: moto applies UpdateNodegroupConfig at once, so its node groups never report UPDATING. */
-function fakeEks(groups: Record<string, FakeNodeGroup>) {
+/** An update as the fake runs it: InProgress for `polls` DescribeUpdate calls, then `ends`. */
+interface FakeUpdate {
+  id: string;
+  group: string;
+  polls: number;
+  ends: UpdateStatus;
+  errors?: ErrorDetail[];
+}
+
+/**
+ * Kept as a fake: what EKS may answer that the emulator (even behind its fidelity rules) does not: a node group
+ * ACTIVE at its new size while its update is still InProgress, an update that ends Failed.
+ */
+function fakeEks(groups: Record<string, FakeNodeGroup>, script: { updatePolls?: number; ends?: UpdateStatus; errors?: ErrorDetail[]; updating?: number; existing?: FakeUpdate[] } = {}) {
   const updates: UpdateNodegroupConfigCommandInput[] = [];
+  const all: FakeUpdate[] = [...(script.existing ?? [])];
+  const statusOf = (u: FakeUpdate): UpdateStatus => (u.polls > 0 ? 'InProgress' : u.ends);
   const api = {
     describeNodegroup: async (input: DescribeNodegroupCommandInput) => {
       const g = groups[input.nodegroupName ?? ''];
@@ -325,16 +367,28 @@ function fakeEks(groups: Record<string, FakeNodeGroup>) {
         g.settlesAfter -= 1;
         if (g.settlesAfter <= 0) g.status = 'ACTIVE';
       }
-      return { nodegroup: { clusterName: input.clusterName, nodegroupName: input.nodegroupName, status: g.status, scalingConfig: { ...g.scaling } }, $metadata: {} };
+      return { nodegroup: { clusterName: input.clusterName, nodegroupName: input.nodegroupName, status: g.status, scalingConfig: { ...g.scaling }, health: { issues: g.issues ?? [] } }, $metadata: {} };
     },
     updateNodegroupConfig: async (input: UpdateNodegroupConfigCommandInput) => {
       updates.push(structuredClone(input));
       const g = groups[input.nodegroupName ?? ''];
       g.scaling = { ...g.scaling, ...input.scalingConfig };
-      g.status = 'UPDATING';
-      g.settlesAfter = 2;
-      return { update: { id: `upd-${updates.length}`, status: 'InProgress' as const, type: 'ConfigUpdate' as const }, $metadata: { requestId: `req-update-${updates.length}` } };
+      if (script.updating !== undefined) {
+        g.status = 'UPDATING';
+        g.settlesAfter = script.updating;
+      }
+      const u: FakeUpdate = { id: `upd-${updates.length}`, group: input.nodegroupName ?? '', polls: script.updatePolls ?? 1, ends: script.ends ?? 'Successful', errors: script.errors };
+      all.push(u);
+      return { update: { id: u.id, status: 'InProgress' as const, type: 'ConfigUpdate' as const }, $metadata: { requestId: `req-update-${updates.length}` } };
     },
+    describeUpdate: async (input: DescribeUpdateCommandInput) => {
+      const u = all.find((x) => x.id === input.updateId && x.group === input.nodegroupName);
+      if (!u) throw new Error(`fake: no update ${input.updateId}`);
+      const status = statusOf(u);
+      u.polls -= 1;
+      return { update: { id: u.id, status, type: 'ConfigUpdate' as const, errors: status === 'Failed' ? (u.errors ?? []) : [] }, $metadata: {} };
+    },
+    listUpdates: async (input: ListUpdatesCommandInput) => ({ updateIds: all.filter((u) => u.group === input.nodegroupName).map((u) => u.id), $metadata: {} }),
     describeCluster: unexpected('eks:DescribeCluster'),
     createCluster: unexpected('eks:CreateCluster'),
     createNodegroup: unexpected('eks:CreateNodegroup'),
@@ -343,11 +397,14 @@ function fakeEks(groups: Record<string, FakeNodeGroup>) {
 }
 
 describe('scaleNodeGroups', () => {
-  test('given a node group UPDATING after its update, it polls until every group is ACTIVE at size, heartbeating each state', async () => {
-    const eks = fakeEks({
-      general: { status: 'ACTIVE', scaling: { minSize: 2, desiredSize: 2, maxSize: 24 } },
-      checkout: { status: 'ACTIVE', scaling: { minSize: 6, desiredSize: 6, maxSize: 12 } },
-    });
+  test('given a node group UPDATING after its update, it polls until its update is Successful and every group is ACTIVE at size, heartbeating each state', async () => {
+    const eks = fakeEks(
+      {
+        general: { status: 'ACTIVE', scaling: { minSize: 2, desiredSize: 2, maxSize: 24 } },
+        checkout: { status: 'ACTIVE', scaling: { minSize: 6, desiredSize: 6, maxSize: 12 } },
+      },
+      { updatePolls: 1, updating: 2 },
+    );
     const { scaleNodeGroups } = createEksActivities(() => eks.api);
 
     const result = await run(scaleNodeGroups, {
@@ -360,13 +417,67 @@ describe('scaleNodeGroups', () => {
     });
 
     expect(eks.updates).toEqual([{ clusterName: 'apnakart-singapore', nodegroupName: 'general', scalingConfig: { minSize: 12, desiredSize: 12, maxSize: 24 } }]);
+    expect(result.requestIds).toEqual(['req-update-1']);
     expect(result.after).toEqual([
       { name: 'general', status: 'ACTIVE', desiredSize: 12, minSize: 12, maxSize: 24 },
       { name: 'checkout', status: 'ACTIVE', desiredSize: 6, minSize: 6, maxSize: 12 },
     ]);
     expect(mock.heartbeats).toEqual(
-      ['general UPDATING 12', 'all ACTIVE'].map((progress) => ({ waitingFor: 'apnakart-singapore node groups to be ACTIVE at size', progress })),
+      ['general ACTIVE 2: update upd-1 InProgress', 'general UPDATING 12: update upd-1 InProgress', 'all ACTIVE'].map((progress) => ({ waitingFor: 'apnakart-singapore node groups to be ACTIVE at size', progress })),
     );
+  });
+
+  // Issue 24 item 7: ACTIVE at the new size was taken as done while EKS still applied the update.
+  test('given a node group that reports ACTIVE at its new size while its update is InProgress, it is not done until DescribeUpdate answers Successful', async () => {
+    const eks = fakeEks({ general: { status: 'ACTIVE', scaling: { minSize: 2, desiredSize: 2, maxSize: 24 } } }, { updatePolls: 2 });
+    const { scaleNodeGroups } = createEksActivities(() => eks.api);
+
+    await run(scaleNodeGroups, { region: SINGAPORE, cluster: 'apnakart-singapore', groups: [{ name: 'general', size: 12, max: 24 }] });
+
+    expect(mock.heartbeats.map((h) => h.progress)).toEqual([
+      'general ACTIVE 2: update upd-1 InProgress',
+      'general ACTIVE 12: update upd-1 InProgress',
+      'general ACTIVE 12: update upd-1 InProgress',
+      'all ACTIVE',
+    ]);
+  });
+
+  test('given its update ends Failed, it fails non-retryable InvalidState naming the update and the errors EKS gives', async () => {
+    const errors: ErrorDetail[] = [{ errorCode: 'NodeCreationFailure', errorMessage: 'Instances failed to join the kubernetes cluster', resourceIds: ['i-0a1b2c3d4e5f60718'] }];
+    const eks = fakeEks({ general: { status: 'ACTIVE', scaling: { minSize: 2, desiredSize: 2, maxSize: 24 } } }, { updatePolls: 1, ends: 'Failed', errors });
+    const { scaleNodeGroups } = createEksActivities(() => eks.api);
+
+    const err = await rejection(run(scaleNodeGroups, { region: SINGAPORE, cluster: 'apnakart-singapore', groups: [{ name: 'general', size: 12, max: 24 }] }));
+
+    expectFailure(err, FailureType.InvalidState, /^eks: update upd-1 of node group apnakart-singapore\/general is Failed: NodeCreationFailure: Instances failed to join the kubernetes cluster \(i-0a1b2c3d4e5f60718\)$/);
+  });
+
+  test('given a retried attempt whose earlier attempt\'s update landed (the group at size, its update InProgress), it sends nothing and waits for that update', async () => {
+    const eks = fakeEks(
+      { general: { status: 'ACTIVE', scaling: { minSize: 12, desiredSize: 12, maxSize: 24 } } },
+      { existing: [{ id: 'upd-earlier', group: 'general', polls: 2, ends: 'Successful' }] },
+    );
+    const { scaleNodeGroups } = createEksActivities(() => eks.api);
+    const retried = new MockActivityEnvironment({ attempt: 2 }, { logger: new DefaultLogger('ERROR', () => undefined) });
+    const progress: string[] = [];
+    retried.on('heartbeat', (d: { progress?: string }) => {
+      if (d?.progress && progress.at(-1) !== d.progress) progress.push(d.progress);
+    });
+
+    await retried.run(scaleNodeGroups, { region: SINGAPORE, cluster: 'apnakart-singapore', groups: [{ name: 'general', size: 12, max: 24 }] });
+
+    expect(eks.updates).toEqual([]);
+    expect(progress).toEqual(['general ACTIVE 12: update upd-earlier InProgress (found in progress)', 'all ACTIVE']);
+  });
+
+  test('given a node group at size with a health issue, the wait names it (code, message, resources) and times out with it at its bound', async () => {
+    const issue: Issue = { code: 'AsgInstanceLaunchFailures', message: 'Could not launch On-Demand Instances. InsufficientInstanceCapacity', resourceIds: ['eks-general-asg'] };
+    const eks = fakeEks({ general: { status: 'ACTIVE', scaling: { minSize: 12, desiredSize: 12, maxSize: 24 }, issues: [issue] } });
+    const { scaleNodeGroups } = createEksActivities(() => eks.api);
+
+    const err = await rejection(run(scaleNodeGroups, { region: SINGAPORE, cluster: 'apnakart-singapore', groups: [{ name: 'general', size: 12, max: 24 }], timeoutMs: 1200 }));
+
+    expectFailure(err, FailureType.WaitTimedOut, /\(last: general ACTIVE 12: health issues: AsgInstanceLaunchFailures: Could not launch On-Demand Instances\. InsufficientInstanceCapacity \(eks-general-asg\)\)$/);
   });
 });
 

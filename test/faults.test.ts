@@ -5,7 +5,8 @@ import { SNS } from '@aws-sdk/client-sns';
 import { Route53 } from '@aws-sdk/client-route-53';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startFaultProxy, type FaultProxy, type ProxyLogEntry } from '../infra/faults/proxy';
-import { AWS_FIDELITY_RULES } from '../infra/faults/fidelity';
+import { rdsInstanceStates, AWS_FIDELITY_RULES } from '../infra/faults/fidelity';
+import { eksFidelityRules, HEALTH_ISSUE_TAG } from '../infra/faults/fidelity-eks';
 import { AWS_TIMEOUTS, clientOptions, createAwsClients } from '../aws/clients';
 import { toFailure } from '../aws/errors';
 import { startOwnMoto, type MotoServer } from './harness/servers';
@@ -380,9 +381,9 @@ describe('fidelity rules: the suite\'s moto answers as AWS does where moto alone
     // moto alone takes it; the instance is renamed back so the other tests find it.
     await new RDS(via(moto.direct)).modifyDBInstance({ DBInstanceIdentifier: DB, NewDBInstanceIdentifier: long, ApplyImmediately: true });
     await new RDS(via(moto.direct)).modifyDBInstance({ DBInstanceIdentifier: long, NewDBInstanceIdentifier: DB, ApplyImmediately: true });
-    // A valid rename passes through (and back).
+    // A valid rename passes through (and back, on moto alone: the renamed instance is renaming for a while).
     await new RDS(via(moto.endpoint)).modifyDBInstance({ DBInstanceIdentifier: DB, NewDBInstanceIdentifier: `${DB}-old-202612041200-ab12`, ApplyImmediately: true });
-    await new RDS(via(moto.endpoint)).modifyDBInstance({ DBInstanceIdentifier: `${DB}-old-202612041200-ab12`, NewDBInstanceIdentifier: DB, ApplyImmediately: true });
+    await new RDS(via(moto.direct)).modifyDBInstance({ DBInstanceIdentifier: `${DB}-old-202612041200-ab12`, NewDBInstanceIdentifier: DB, ApplyImmediately: true });
   });
 
   test('sns-subject: a subject of 100 characters is refused with InvalidParameter, 99 pass (moto takes any)', async () => {
@@ -410,34 +411,152 @@ describe('fidelity rules: the suite\'s moto answers as AWS does where moto alone
     // Regions of their own: the other tests count the instances in Mumbai and Singapore.
     const [MUMBAI, SINGAPORE] = ['eu-west-1', 'eu-central-1'];
     const direct = (region: string) => new RDS(via(moto.direct, region));
-    const aws = (region: string) => new RDS(via(moto.endpoint, region));
-    const primary = `fid-src-${process.pid}`;
-    const replica = `fid-rep-${process.pid}`;
-    const primaryArn = (await direct(MUMBAI).createDBInstance({ DBInstanceIdentifier: primary, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'drover', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, BackupRetentionPeriod: 1 })).DBInstance?.DBInstanceArn as string;
-    const replicaOf = async (endpoint: (r: string) => RDS, id: string) => (await endpoint(SINGAPORE).describeDBInstances({ DBInstanceIdentifier: id })).DBInstances?.[0]?.ReadReplicaSourceDBInstanceIdentifier;
-    const listedBy = async (endpoint: (r: string) => RDS) => (await endpoint(MUMBAI).describeDBInstances({ DBInstanceIdentifier: primary })).DBInstances?.[0]?.ReadReplicaDBInstanceIdentifiers ?? [];
-    await direct(SINGAPORE).createDBInstanceReadReplica({ DBInstanceIdentifier: replica, SourceDBInstanceIdentifier: primaryArn });
-    const replicaArn = (await direct(SINGAPORE).describeDBInstances({ DBInstanceIdentifier: replica })).DBInstances?.[0]?.DBInstanceArn as string;
-    expect(await replicaOf(aws, replica)).toBe(primaryArn);
-    expect(await listedBy(aws)).toEqual([replicaArn]);
+    // Without rds-instance-states (tested on its own below): the promotion's states would delay the source's clearing.
+    const own = await startFaultProxy({ target: moto.direct, fidelity: AWS_FIDELITY_RULES.filter((r) => r.id !== 'rds-instance-states') });
+    try {
+      const aws = (region: string) => new RDS(via(own.endpoint, region));
+      const primary = `fid-src-${process.pid}`;
+      const replica = `fid-rep-${process.pid}`;
+      const primaryArn = (await direct(MUMBAI).createDBInstance({ DBInstanceIdentifier: primary, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'drover', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, BackupRetentionPeriod: 1 })).DBInstance?.DBInstanceArn as string;
+      const replicaOf = async (endpoint: (r: string) => RDS, id: string) => (await endpoint(SINGAPORE).describeDBInstances({ DBInstanceIdentifier: id })).DBInstances?.[0]?.ReadReplicaSourceDBInstanceIdentifier;
+      const listedBy = async (endpoint: (r: string) => RDS) => (await endpoint(MUMBAI).describeDBInstances({ DBInstanceIdentifier: primary })).DBInstances?.[0]?.ReadReplicaDBInstanceIdentifiers ?? [];
+      await direct(SINGAPORE).createDBInstanceReadReplica({ DBInstanceIdentifier: replica, SourceDBInstanceIdentifier: primaryArn });
+      const replicaArn = (await direct(SINGAPORE).describeDBInstances({ DBInstanceIdentifier: replica })).DBInstances?.[0]?.DBInstanceArn as string;
+      expect(await replicaOf(aws, replica)).toBe(primaryArn);
+      expect(await listedBy(aws)).toEqual([replicaArn]);
 
-    await aws(SINGAPORE).promoteReadReplica({ DBInstanceIdentifier: replica });
-    expect(await replicaOf(aws, replica)).toBeUndefined();
-    expect(await listedBy(aws)).toEqual([]);
-    // moto alone keeps both.
-    expect(await replicaOf(direct, replica)).toBe(primaryArn);
-    expect(await listedBy(direct)).toEqual([replicaArn]);
+      await aws(SINGAPORE).promoteReadReplica({ DBInstanceIdentifier: replica });
+      expect(await replicaOf(aws, replica)).toBeUndefined();
+      expect(await listedBy(aws)).toEqual([]);
+      // moto alone keeps both.
+      expect(await replicaOf(direct, replica)).toBe(primaryArn);
+      expect(await listedBy(direct)).toEqual([replicaArn]);
 
-    // Renamed (as failback retires it), it stays standalone; a new replica under the old name replicates.
-    const retired = `${replica}-old-202612041200-ab12`;
-    await aws(SINGAPORE).modifyDBInstance({ DBInstanceIdentifier: replica, NewDBInstanceIdentifier: retired, ApplyImmediately: true });
-    expect(await replicaOf(aws, retired)).toBeUndefined();
-    await aws(SINGAPORE).createDBInstanceReadReplica({ DBInstanceIdentifier: replica, SourceDBInstanceIdentifier: primaryArn });
-    expect(await replicaOf(aws, replica)).toBe(primaryArn);
-    // Deleted, then created again under the same name, an instance is a new one: it replicates.
-    await aws(SINGAPORE).deleteDBInstance({ DBInstanceIdentifier: retired, SkipFinalSnapshot: true });
-    await aws(SINGAPORE).createDBInstanceReadReplica({ DBInstanceIdentifier: retired, SourceDBInstanceIdentifier: primaryArn });
-    expect(await replicaOf(aws, retired)).toBe(primaryArn);
+      // Renamed (as failback retires it), it stays standalone; a new replica under the old name replicates.
+      const retired = `${replica}-old-202612041200-ab12`;
+      await aws(SINGAPORE).modifyDBInstance({ DBInstanceIdentifier: replica, NewDBInstanceIdentifier: retired, ApplyImmediately: true });
+      expect(await replicaOf(aws, retired)).toBeUndefined();
+      await aws(SINGAPORE).createDBInstanceReadReplica({ DBInstanceIdentifier: replica, SourceDBInstanceIdentifier: primaryArn });
+      expect(await replicaOf(aws, replica)).toBe(primaryArn);
+      // Deleted, then created again under the same name, an instance is a new one: it replicates.
+      await aws(SINGAPORE).deleteDBInstance({ DBInstanceIdentifier: retired, SkipFinalSnapshot: true });
+      await aws(SINGAPORE).createDBInstanceReadReplica({ DBInstanceIdentifier: retired, SourceDBInstanceIdentifier: primaryArn });
+      expect(await replicaOf(aws, retired)).toBe(primaryArn);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test('cloudwatch-alarm-initial-state: a new alarm is INSUFFICIENT_DATA until its state is set, an update leaves its state, one created again starts anew (moto starts and resets every alarm OK)', async () => {
+    // A region of its own: the other tests count the alarms in Mumbai and Singapore.
+    const IRELAND = 'eu-west-1';
+    const aws = new CloudWatch(via(moto.endpoint, IRELAND));
+    const direct = new CloudWatch(via(moto.direct, IRELAND));
+    const [fresh, seeded] = [`fid-new-${process.pid}`, `fid-direct-${process.pid}`];
+    const put = (cw: CloudWatch, name: string, Threshold = 1) =>
+      cw.putMetricAlarm({ AlarmName: name, Namespace: 'Drover/Fidelity', MetricName: name, Statistic: 'Sum', Period: 60, EvaluationPeriods: 1, Threshold, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    const states = async (cw: CloudWatch, extra: { StateValue?: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' } = {}) =>
+      Object.fromEntries(((await cw.describeAlarms({ AlarmNames: [fresh, seeded], ...extra })).MetricAlarms ?? []).map((a) => [a.AlarmName, a.StateValue]));
+
+    await put(aws, fresh);
+    // Created past the rules (as a seed straight into moto would): read through them, it is new all the same.
+    await put(direct, seeded);
+    expect(await states(aws)).toEqual({ [fresh]: 'INSUFFICIENT_DATA', [seeded]: 'INSUFFICIENT_DATA' });
+    expect((await aws.describeAlarms({ AlarmNames: [fresh] })).MetricAlarms?.[0]?.StateReason).toBe('Unchecked: Initial alarm creation');
+    expect(await states(direct)).toEqual({ [fresh]: 'OK', [seeded]: 'OK' });
+
+    await aws.setAlarmState({ AlarmName: fresh, StateValue: 'ALARM', StateReason: 'fidelity test' });
+    expect(await states(aws)).toEqual({ [fresh]: 'ALARM', [seeded]: 'INSUFFICIENT_DATA' });
+    // Asked for one state, only the alarms in it (moto ignores StateValue beside AlarmNames).
+    expect(await states(aws, { StateValue: 'INSUFFICIENT_DATA' })).toEqual({ [seeded]: 'INSUFFICIENT_DATA' });
+    expect(await states(direct, { StateValue: 'INSUFFICIENT_DATA' })).toEqual({ [fresh]: 'ALARM', [seeded]: 'OK' });
+
+    // Updated, the alarm keeps its state (moto resets it to OK).
+    await put(aws, fresh, 5);
+    const updated = (await aws.describeAlarms({ AlarmNames: [fresh] })).MetricAlarms?.[0];
+    expect([updated?.Threshold, updated?.StateValue, updated?.StateReason]).toEqual([5, 'ALARM', 'fidelity test']);
+    expect((await direct.describeAlarms({ AlarmNames: [fresh] })).MetricAlarms?.[0]?.StateValue).toBe('OK');
+
+    // Deleted and created again under its name, it is a new alarm.
+    await aws.deleteAlarms({ AlarmNames: [fresh] });
+    await put(aws, fresh);
+    expect(await states(aws)).toEqual({ [fresh]: 'INSUFFICIENT_DATA', [seeded]: 'INSUFFICIENT_DATA' });
+  });
+
+  test('cloudwatch-describe-alarms-pages: DescribeAlarms answers 50 alarms a page (MaxRecords when given) with a NextToken to the next; a token it did not hand out and MaxRecords past 100 are refused (moto answers all at once)', async () => {
+    const FRANKFURT = 'eu-central-1';
+    const aws = new CloudWatch(via(moto.endpoint, FRANKFURT));
+    const direct = new CloudWatch(via(moto.direct, FRANKFURT));
+    const prefix = `fid-page-${process.pid}-`;
+    const names = Array.from({ length: 60 }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
+    for (const n of names) await direct.putMetricAlarm({ AlarmName: n, Namespace: 'Drover/Fidelity', MetricName: n, Statistic: 'Sum', Period: 60, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    const pages = async (cw: CloudWatch, MaxRecords?: number) => {
+      const out: Array<[number, boolean]> = [];
+      const seen: string[] = [];
+      let NextToken: string | undefined;
+      do {
+        const page = await cw.describeAlarms({ AlarmNamePrefix: prefix, ...(MaxRecords ? { MaxRecords } : {}), ...(NextToken ? { NextToken } : {}) });
+        out.push([page.MetricAlarms?.length ?? 0, page.NextToken !== undefined]);
+        seen.push(...(page.MetricAlarms ?? []).map((a) => a.AlarmName ?? ''));
+        NextToken = page.NextToken;
+      } while (NextToken);
+      return { out, seen };
+    };
+
+    const byDefault = await pages(aws);
+    expect(byDefault.out).toEqual([[50, true], [10, false]]);
+    expect([...byDefault.seen].sort()).toEqual(names);
+    expect((await pages(aws, 25)).out).toEqual([[25, true], [25, true], [10, false]]);
+    expect((await pages(direct, 25)).out).toEqual([[60, false]]);
+
+    const badToken = await rejection(aws.describeAlarms({ AlarmNamePrefix: prefix, NextToken: 'not-a-token-of-ours' }));
+    expect([badToken.name, badToken.$metadata?.httpStatusCode]).toEqual(['InvalidNextToken', 400]);
+    const tooMany = await rejection(aws.describeAlarms({ AlarmNamePrefix: prefix, MaxRecords: 101 }));
+    // CloudWatch's ValidationError (the SDK names the JSON protocol's error ValidationException).
+    expect([tooMany.name, tooMany.$metadata?.httpStatusCode]).toEqual(['ValidationException', 400]);
+    expect(tooMany.message).toMatch(/maxRecords.*less than or equal to 100/);
+  });
+
+  test('rds-instance-states: a promotion passes through modifying, rebooting and backing-up, a snapshot through backing-up; RDS refuses changes meanwhile with InvalidDBInstanceState, and the source clears once the promotion rebooted', async () => {
+    const [REGION] = ['eu-west-3'];
+    const own = await startFaultProxy({ target: moto.direct, fidelity: [rdsInstanceStates({ phaseMs: 600 }), ...AWS_FIDELITY_RULES.filter((r) => r.id !== 'rds-instance-states')] });
+    try {
+      const direct = new RDS(via(moto.direct, REGION));
+      const aws = new RDS(via(own.endpoint, REGION));
+      const primary = `fid-st-src-${process.pid}`;
+      const replica = `fid-st-rep-${process.pid}`;
+      await direct.createDBInstance({ DBInstanceIdentifier: primary, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'drover', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, BackupRetentionPeriod: 1 });
+      await direct.createDBInstanceReadReplica({ DBInstanceIdentifier: replica, SourceDBInstanceIdentifier: primary });
+      const seen = async (id: string) => {
+        const db = (await aws.describeDBInstances({ DBInstanceIdentifier: id })).DBInstances?.[0];
+        return `${db?.DBInstanceStatus}${db?.ReadReplicaSourceDBInstanceIdentifier ? ' (replica)' : ''}`;
+      };
+
+      await aws.promoteReadReplica({ DBInstanceIdentifier: replica });
+      const statuses: string[] = [];
+      for (let last = ''; last !== 'available'; await new Promise((r) => setTimeout(r, 50))) {
+        const now = await seen(replica);
+        if (now !== statuses.at(-1)) statuses.push(now);
+        last = now;
+        if (statuses.length === 1) {
+          // Refused meanwhile, as RDS refuses a promotion while backing-up; moto alone takes it.
+          const refused = await rejection(aws.modifyDBInstance({ DBInstanceIdentifier: replica, DeletionProtection: false, ApplyImmediately: true }));
+          expect(refused.name).toBe('InvalidDBInstanceStateFault');
+        }
+      }
+      expect(statuses).toEqual(['modifying (replica)', 'rebooting (replica)', 'backing-up', 'available']);
+      expect((await direct.describeDBInstances({ DBInstanceIdentifier: replica })).DBInstances?.[0]?.DBInstanceStatus).toBe('available');
+
+      await aws.createDBSnapshot({ DBInstanceIdentifier: primary, DBSnapshotIdentifier: `${primary}-snap` });
+      expect(await seen(primary)).toBe('backing-up');
+      expect((await rejection(aws.deleteDBInstance({ DBInstanceIdentifier: primary, SkipFinalSnapshot: true }))).name).toBe('InvalidDBInstanceStateFault');
+      await new Promise((r) => setTimeout(r, 700));
+      expect(await seen(primary)).toBe('available');
+      await aws.modifyDBInstance({ DBInstanceIdentifier: primary, DeletionProtection: false, ApplyImmediately: true });
+      expect(await seen(primary)).toBe('modifying');
+    } finally {
+      await own.stop();
+    }
   });
 
   test('the rules never crash the proxy: a body that is no form, a path that does not decode and a bucket name S3 would refuse go to the emulator as they are', async () => {
@@ -489,4 +608,68 @@ describe('fidelity rules: the suite\'s moto answers as AWS does where moto alone
       await own.stop();
     }
   }, 30_000);
+
+  /** A cluster and node group of their own in `region` (a region no other test uses), created on moto directly. */
+  async function eksGroup(region: string, tags?: Record<string, string>) {
+    const cluster = `fid-eks-${process.pid}-${Date.now().toString(36)}`;
+    const direct = new EKS(via(moto.direct, region));
+    await direct.createCluster({ name: cluster, roleArn: 'arn:aws:iam::123456789012:role/eks', resourcesVpcConfig: { subnetIds: ['subnet-a', 'subnet-b'] } });
+    await direct.createNodegroup({ clusterName: cluster, nodegroupName: 'general', nodeRole: 'arn:aws:iam::123456789012:role/nodes', subnets: ['subnet-a'], scalingConfig: { minSize: 1, maxSize: 8, desiredSize: 1 }, tags });
+    return { cluster, nodegroupName: 'general', direct };
+  }
+
+  test('eks-nodegroup-update: an update is InProgress (the node group UPDATING, a second update refused 409 ResourceInUseException), then Successful; DescribeUpdate and ListUpdates answer it (moto alone: Successful at once, neither call)', async () => {
+    expect(AWS_FIDELITY_RULES.map((r) => r.id)).toEqual(expect.arrayContaining(['eks-nodegroup-update', 'eks-nodegroup-health']));
+    // A proxy of its own with updates of 1.5 s, so the InProgress answers are read well inside the window.
+    const own = await startFaultProxy({ target: moto.direct, fidelity: eksFidelityRules({ updateMs: 1500 }) });
+    try {
+      const { cluster, nodegroupName, direct } = await eksGroup('eu-west-1');
+      const aws = new EKS(via(own.endpoint, 'eu-west-1'));
+      const started = await aws.updateNodegroupConfig({ clusterName: cluster, nodegroupName, scalingConfig: { minSize: 3, desiredSize: 3, maxSize: 8 } });
+      const id = started.update?.id as string;
+      expect(started.update).toMatchObject({ id: expect.any(String), status: 'InProgress', type: 'ConfigUpdate', errors: [] });
+      expect((await aws.describeUpdate({ name: cluster, nodegroupName, updateId: id })).update).toMatchObject({ id, status: 'InProgress', type: 'ConfigUpdate' });
+      expect((await aws.listUpdates({ name: cluster, nodegroupName })).updateIds).toEqual([id]);
+      expect((await aws.describeNodegroup({ clusterName: cluster, nodegroupName })).nodegroup).toMatchObject({ status: 'UPDATING', scalingConfig: { minSize: 3, desiredSize: 3, maxSize: 8 } });
+      const busy = await rejection(aws.updateNodegroupConfig({ clusterName: cluster, nodegroupName, scalingConfig: { minSize: 4, desiredSize: 4, maxSize: 8 } }));
+      expect(busy.name).toBe('ResourceInUseException');
+      expect(busy.$metadata?.httpStatusCode).toBe(409);
+      expect(busy.message).toContain(id);
+      expect(own.log().at(-1)).toMatchObject({ operation: 'UpdateNodegroupConfig', injected: 'fidelity:eks-nodegroup-update', status: 409 });
+      // The refused update never reached moto.
+      expect((await direct.describeNodegroup({ clusterName: cluster, nodegroupName })).nodegroup?.scalingConfig).toMatchObject({ desiredSize: 3 });
+
+      const deadline = Date.now() + 10_000;
+      while ((await aws.describeUpdate({ name: cluster, nodegroupName, updateId: id })).update?.status === 'InProgress' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect((await aws.describeUpdate({ name: cluster, nodegroupName, updateId: id })).update).toMatchObject({ id, status: 'Successful' });
+      expect((await aws.describeNodegroup({ clusterName: cluster, nodegroupName })).nodegroup?.status).toBe('ACTIVE');
+      // Over, it no longer blocks the next one.
+      const next = await aws.updateNodegroupConfig({ clusterName: cluster, nodegroupName, scalingConfig: { minSize: 4, desiredSize: 4, maxSize: 8 } });
+      expect(next.update?.status).toBe('InProgress');
+      expect((await aws.listUpdates({ name: cluster, nodegroupName })).updateIds).toEqual([id, next.update?.id]);
+
+      // An update nobody made, and the updates of a node group that does not exist, are not found.
+      expect((await rejection(aws.describeUpdate({ name: cluster, nodegroupName, updateId: '00000000-0000-4000-8000-000000000000' }))).name).toBe('ResourceNotFoundException');
+      expect((await rejection(aws.listUpdates({ name: cluster, nodegroupName: 'missing' }))).name).toBe('ResourceNotFoundException');
+      // moto alone: the update is over at once, and it implements neither DescribeUpdate nor ListUpdates.
+      const motoAlone = await direct.updateNodegroupConfig({ clusterName: cluster, nodegroupName, scalingConfig: { minSize: 5, desiredSize: 5, maxSize: 8 } });
+      expect(motoAlone.update?.status).toBe('Successful');
+      expect((await rejection(direct.describeUpdate({ name: cluster, nodegroupName, updateId: id }))).$metadata?.httpStatusCode).toBe(404);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test('eks-nodegroup-health: a node group created with the drover-fault/health-issue tag reports that issue (AsgInstanceLaunchFailures, naming its Auto Scaling group) through the suite\'s rules; others, and moto alone, report none', async () => {
+    const region = 'eu-central-1';
+    const short = await eksGroup(region, { [HEALTH_ISSUE_TAG]: 'AsgInstanceLaunchFailures' });
+    const fine = await eksGroup(region);
+    const aws = new EKS(via(moto.endpoint, region));
+    const ng = (await aws.describeNodegroup({ clusterName: short.cluster, nodegroupName: short.nodegroupName })).nodegroup;
+    const asg = ng?.resources?.autoScalingGroups?.[0]?.name as string;
+    expect(asg).toEqual(expect.any(String));
+    expect(ng?.health?.issues).toEqual([{ code: 'AsgInstanceLaunchFailures', message: expect.stringMatching(/InsufficientInstanceCapacity/), resourceIds: [asg] }]);
+    expect((await aws.describeNodegroup({ clusterName: fine.cluster, nodegroupName: fine.nodegroupName })).nodegroup?.health?.issues).toEqual([]);
+    expect((await short.direct.describeNodegroup({ clusterName: short.cluster, nodegroupName: short.nodegroupName })).nodegroup?.health?.issues).toEqual([]);
+  });
 });

@@ -373,7 +373,7 @@ describe('drover failover --plan', () => {
       `       api.${zone} (weighted) ${PRIMARY} 90 / ${STANDBY} 10`,
       `       www.${zone} (weighted) ${PRIMARY} 90 / ${STANDBY} 10`,
       `       static.${zone} (failover) ${PRIMARY} 100 / ${STANDBY} 0`,
-      `       soak 2m00s: alarms OK and probes answering in ${STANDBY}`,
+      `       soak 2m00s: no alarm breaching and probes answering in ${STANDBY}`,
     ]);
     expect(step(`Shift traffic to 100% ${STANDBY}, then soak`)).toContain(`       static.${zone} (failover) ${PRIMARY} 0 / ${STANDBY} 100`);
     expect(out[out.length - 1]).toBe(

@@ -1,12 +1,20 @@
 import { writerZone, type NamedDatabase } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
-import { short } from './proxies';
+import { patched } from '@temporalio/workflow';
+import { long, short } from './proxies';
+
+/**
+ * Patch: the writer record's change runs on `long` (heartbeating, no one-minute limit) and a retried attempt waits
+ * for the change its earlier attempt sent (activities/route53.ts), instead of a `short` attempt timing out while
+ * the change is PENDING and its retry taking the new value for done.
+ */
+export const UPSERT_ON_LONG = 'upsert-on-long-v1';
 
 /**
  * Point a database's writer record at its new writer (UPSERT, idempotent): what a failover does for each of
  * its databases, and what a promotion started on its own does for its one. Returns the journal note.
  */
 export async function repointWriter(rb: Runbook, db: NamedDatabase, endpoint: string): Promise<string> {
-  const out = await short.upsertCname({ zone: writerZone(rb, db), name: db.writerRecord.name, value: endpoint, ttl: db.writerRecord.ttl });
+  const out = await (patched(UPSERT_ON_LONG) ? long : short).upsertCname({ zone: writerZone(rb, db), name: db.writerRecord.name, value: endpoint, ttl: db.writerRecord.ttl });
   return out.changeId ? `${out.before ?? '(none)'} -> ${out.after}` : `already ${out.after}`;
 }

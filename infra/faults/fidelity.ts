@@ -8,41 +8,9 @@ import type http from 'node:http';
 import type { RequestInfo } from './identify';
 import { CLOUDWATCH_FIDELITY_RULES } from './fidelity-cloudwatch';
 import { EKS_FIDELITY_RULES } from './fidelity-eks';
+import type { FidelityRule, FidelityState } from './fidelity-rule';
 
-/** One request, as the rules read it. */
-export interface FidelityCall {
-  info: RequestInfo;
-  method: string;
-  /** The URL path without the query string (percent-decoded where it decodes). */
-  path: string;
-  headers: http.IncomingHttpHeaders;
-  /** A request parameter: a form field (query protocols), a top-level JSON member (JSON protocols) or a URL query parameter. */
-  param(name: string): string | undefined;
-  /** Ask the emulator, with this request's headers, what `method path` answers (its HTTP status): what a rule looks up. */
-  probe(method: string, path: string): Promise<number>;
-}
-
-/** What a rule answers instead of the emulator: an AWS error in the service's own wire format, or AWS's success. */
-export type FidelityAnswer = { status: number; code: string; message: string } | { status: 200; ok: true; headers: Record<string, string> };
-
-/** What a rule remembers between requests: one map per proxy (rules keep their state under their id). */
-export type FidelityState = Map<string, unknown>;
-
-export interface FidelityRule {
-  /** Stable name (`rds-identifier`), shown in the proxy's log as `fidelity:<id>`. */
-  id: string;
-  /** Where AWS says so, and what it says (quoted in docs/emulator-support.md). */
-  source: { url: string; says: string };
-  service: string;
-  /** The operations it applies to; `'*'` for every operation of the service. */
-  operations: readonly string[] | '*';
-  /** AWS's answer to this request where the emulator's differs, or undefined to let it through. */
-  refuse?(call: FidelityCall, state: FidelityState): FidelityAnswer | undefined | Promise<FidelityAnswer | undefined>;
-  /** Learn from a request the emulator accepted (status 2xx). */
-  observe?(call: FidelityCall, state: FidelityState): void;
-  /** The emulator's successful answer (body text) rewritten as AWS would answer; returned unchanged when it already does. */
-  rewrite?(call: FidelityCall, body: string, state: FidelityState): string;
-}
+export type { FidelityAnswer, FidelityCall, FidelityRule, FidelityState } from './fidelity-rule';
 
 /** A token bucket as Route 53 describes its throttling: `capacity` tokens at most, refilled at `refill` a second. */
 interface Bucket {
@@ -118,6 +86,140 @@ const header = (h: http.IncomingHttpHeaders, name: string): string | undefined =
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 };
+
+/** One status an instance shows for a while, until `until` (epoch ms). */
+interface Phase {
+  status: string;
+  until: number;
+}
+
+/** The statuses the `rds-instance-states` rule keeps instances in: a queue of phases per region and identifier. */
+const RDS_STATES = 'rds-instance-states';
+
+const rdsKey = (region: string, id: string) => `${region}\u0000${id.toLowerCase()}`;
+
+/** The status the `rds-instance-states` rule shows an instance in now, if it is passing through one. */
+export function rdsPassingStatus(state: FidelityState, region: string, id: string, now = Date.now()): string | undefined {
+  return passingAt(state, rdsKey(region, id), now);
+}
+
+function passingAt(state: FidelityState, key: string, now = Date.now()): string | undefined {
+  return (state.get(RDS_STATES) as Map<string, Phase[]> | undefined)?.get(key)?.find((p) => p.until > now)?.status;
+}
+
+/** The RDS operations that `rds-instance-states` refuses while their instance passes through a state. */
+const RDS_BUSY_REFUSED = ['ModifyDBInstance', 'PromoteReadReplica', 'DeleteDBInstance', 'CreateDBSnapshot', 'RebootDBInstance', 'StopDBInstance'];
+
+/**
+ * The `rds-instance-states` rule, with each passing state lasting `phaseMs` (scaled down from AWS's minutes):
+ * a snapshot leaves its instance `backing-up`, a modification `modifying` (a rename `renaming`), a promotion
+ * `modifying`, `rebooting` then `backing-up`; DescribeDBInstances shows the state, and the operations AWS refuses
+ * meanwhile answer InvalidDBInstanceState.
+ */
+export function rdsInstanceStates(opts: { phaseMs?: number } = {}): FidelityRule {
+  const phaseMs = opts.phaseMs ?? 250;
+  const phasesOf = (state: FidelityState) => {
+    let map = state.get(RDS_STATES) as Map<string, Phase[]> | undefined;
+    if (!map) state.set(RDS_STATES, (map = new Map()));
+    return map;
+  };
+  const queue = (state: FidelityState, key: string, statuses: string[]) => {
+    const now = Date.now();
+    phasesOf(state).set(
+      key,
+      statuses.map((status, i) => ({ status, until: now + (i + 1) * phaseMs })),
+    );
+  };
+  return {
+    id: RDS_STATES,
+    source: {
+      url: 'https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_PromoteReadReplica.html',
+      says: 'A read replica cannot be promoted to a standalone instance when it is in the backing-up status. (Errors: InvalidDBInstanceState, "The DB instance isn\'t in a valid state.") Statuses: backing-up, "The DB instance is currently being backed up"; modifying, "The DB instance is being modified because of a customer request to modify the DB instance"; rebooting; renaming (RDS User Guide, Overview.DBInstance.Status).',
+    },
+    // moto answers every call at once and shows every instance available throughout.
+    service: 'rds',
+    operations: [...RDS_BUSY_REFUSED, 'CreateDBInstance', 'CreateDBInstanceReadReplica', 'DescribeDBInstances'],
+    refuse(call, state) {
+      if (!RDS_BUSY_REFUSED.includes(call.info.operation)) return undefined;
+      const id = call.param('DBInstanceIdentifier');
+      const status = id === undefined ? undefined : rdsPassingStatus(state, call.info.region, id);
+      return status ? { status: 400, code: 'InvalidDBInstanceState', message: `Instance ${id} is ${status}, not available.` } : undefined;
+    },
+    observe(call, state) {
+      const id = call.param('DBInstanceIdentifier');
+      if (!id) return;
+      const key = rdsKey(call.info.region, id);
+      switch (call.info.operation) {
+        case 'ModifyDBInstance': {
+          const renamed = call.param('NewDBInstanceIdentifier');
+          if (renamed) {
+            phasesOf(state).delete(key);
+            queue(state, rdsKey(call.info.region, renamed), ['renaming']);
+          } else queue(state, key, ['modifying']);
+          break;
+        }
+        case 'CreateDBSnapshot':
+          queue(state, key, ['backing-up']);
+          break;
+        case 'PromoteReadReplica':
+          queue(state, key, ['modifying', 'rebooting', 'backing-up']);
+          break;
+        case 'RebootDBInstance':
+          queue(state, key, ['rebooting']);
+          break;
+        case 'DeleteDBInstance':
+        case 'CreateDBInstance':
+        case 'CreateDBInstanceReadReplica':
+          // Gone, or a new instance under the name: no state of the old one carries over.
+          phasesOf(state).delete(key);
+          break;
+      }
+    },
+    rewrite(call, body, state) {
+      if (call.info.operation !== 'DescribeDBInstances' || !state.get(RDS_STATES)) return body;
+      return body.replace(/<DBInstance>[\s\S]*?<\/DBInstance>/g, (block) => {
+        const id = /<DBInstanceIdentifier>([^<]*)<\/DBInstanceIdentifier>/.exec(block)?.[1];
+        const status = id === undefined ? undefined : rdsPassingStatus(state, call.info.region, id);
+        return status ? block.replace('<DBInstanceStatus>available</DBInstanceStatus>', `<DBInstanceStatus>${status}</DBInstanceStatus>`) : block;
+      });
+    },
+  };
+}
+
+/**
+ * The `route53-change-pending` rule, with each change PENDING for `pendingMs` (scaled down from AWS's "up to about
+ * a minute"): ChangeResourceRecordSets answers PENDING, and GetChange answers PENDING until that time has passed.
+ */
+export function route53ChangePending(opts: { pendingMs?: number } = {}): FidelityRule {
+  const pendingMs = opts.pendingMs ?? 200;
+  const id = 'route53-change-pending';
+  const pendingOf = (state: FidelityState) => {
+    let map = state.get(id) as Map<string, number> | undefined;
+    if (!map) state.set(id, (map = new Map()));
+    return map;
+  };
+  const changeId = (ref: string) => ref.replace(/^\/?change\//, '');
+  return {
+    id,
+    source: {
+      url: 'https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetChange.html',
+      says: 'PENDING indicates that the changes in this request have not propagated to all Amazon Route 53 DNS servers managing the hosted zone. This is the initial status of all change batch requests. INSYNC indicates that the changes have propagated to all Route 53 DNS servers managing the hosted zone.',
+    },
+    // moto answers INSYNC at once, to ChangeResourceRecordSets and to every GetChange.
+    service: 'route53',
+    operations: ['ChangeResourceRecordSets', 'GetChange'],
+    rewrite(call, body, state) {
+      const pending = pendingOf(state);
+      const now = Date.now();
+      for (const [change, until] of pending) if (until <= now) pending.delete(change);
+      const ref = /<ChangeInfo>[\s\S]*?<Id>([^<]*)<\/Id>/.exec(body)?.[1];
+      if (ref === undefined) return body;
+      if (call.info.operation === 'ChangeResourceRecordSets') pending.set(changeId(ref), now + pendingMs);
+      else if (!pending.has(changeId(ref))) return body;
+      return body.replace(/<Status>INSYNC<\/Status>/, '<Status>PENDING</Status>');
+    },
+  };
+}
 
 /** The rules drover's tests run with: each answers as AWS does where moto does not. */
 export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
@@ -200,6 +302,7 @@ export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
       return { status: 200, ok: true, headers: { location: `/${bucket}` } };
     },
   },
+  rdsInstanceStates(),
   {
     id: 'rds-promotion-clears-source',
     source: {
@@ -241,7 +344,11 @@ export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
         const arn = /^arn:[^:]+:rds:([^:]+):[^:]*:db:(.+)$/.exec(ref);
         return arn ? `${arn[1]}\u0000${arn[2].toLowerCase()}` : `${call.info.region}\u0000${ref.toLowerCase()}`;
       };
-      const isPromoted = (ref: string) => promoted.has(keyOf(ref));
+      // A promotion clears the source once the replica has rebooted (rds-instance-states passes it through modifying and rebooting first).
+      const isPromoted = (ref: string) => {
+        const k = keyOf(ref);
+        return promoted.has(k) && !['modifying', 'rebooting'].includes(passingAt(state, k) ?? '');
+      };
       return body.replace(/<DBInstance>[\s\S]*?<\/DBInstance>/g, (block) => {
         const id = /<DBInstanceIdentifier>([^<]*)<\/DBInstanceIdentifier>/.exec(block)?.[1];
         let out = block.replace(/<ReadReplicaDBInstanceIdentifiers>([\s\S]*?)<\/ReadReplicaDBInstanceIdentifiers>/, (_all, members: string) => {
@@ -260,6 +367,7 @@ export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
       });
     },
   },
+  route53ChangePending(),
   {
     id: 'route53-request-rate',
     source: {

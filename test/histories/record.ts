@@ -26,6 +26,11 @@
  *   npx tsx test/histories/record.ts negative-lag
  * records only a planned failover refused at preflight because the replica reports ReplicaLag -1
  * (replication not running, negative-lag-v1): failover-negative-lag.json.
+ *   npx tsx test/histories/record.ts answer-like-aws
+ * records only a planned failover and a failback since issue 24's patches: the writer record's change on `long`
+ * (upsert-on-long-v1), alarms read under the INSUFFICIENT_DATA policy (alarm-insufficient-data-v1), a primary
+ * passing through a state noted at preflight (rds-passing-states-v1: a snapshot just taken leaves it backing-up):
+ * failover-answer-like-aws.json, failback-answer-like-aws.json.
  *   npx tsx test/histories/record.ts lock
  * records only a drill, a real failover and a failback since each takes the runbook's lock (runbook-lock-v1):
  * drill-lock*.json, failover-lock.json, failback-lock.json, and the lock's own history (runbook-lock.json).
@@ -44,6 +49,7 @@ import { MemoryRunbookSource } from '../../runbooks/source';
 import { pointProbesAt, startLagFeeders, startRegionApps } from '../../infra/local/apps';
 import { seedRunbook } from '../../infra/local/seed';
 import { behindFidelityProxy, startMoto, startTemporal } from '../../infra/local/stack';
+import { AWS_FIDELITY_RULES, rdsInstanceStates } from '../../infra/faults/fidelity';
 import { loadRunbookFile } from '../../runbooks/load';
 import { databasesOf, dbIn } from '../../runbooks/databases';
 import { createDbLifecycleActivities } from '../../activities/dblifecycle';
@@ -71,7 +77,9 @@ async function main(which: string): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-record-'));
   const temporal = await startTemporal({ dbFile: path.join(dir, 'temporal.sqlite') });
   // Behind the fidelity rules, as the tests' moto: drover reads a promotion as RDS answers it (moto keeps the source).
-  const moto = await behindFidelityProxy(await startMoto());
+  // For answer-like-aws, RDS's passing states last 3 s (not 250 ms), so the preflight surely reads one.
+  const rules = which === 'answer-like-aws' ? AWS_FIDELITY_RULES.map((r) => (r.id === 'rds-instance-states' ? rdsInstanceStates({ phaseMs: 3000 }) : r)) : AWS_FIDELITY_RULES;
+  const moto = await behindFidelityProxy(await startMoto(), rules);
   const apps = await startRegionApps(['ap-south-1', 'ap-southeast-1']);
   try {
     const loaded = loadRunbookFile(path.join(__dirname, '../../runbooks/apnakart.yaml'));
@@ -129,6 +137,17 @@ async function main(which: string): Promise<void> {
         );
         if (!status?.error?.message.includes('ReplicaLag -1')) throw new Error(`expected a preflight refusal naming ReplicaLag -1, got ${JSON.stringify(status?.error)}`);
         await save('failover-apnakart', 'failover-negative-lag.json');
+        return;
+      }
+      if (which === 'answer-like-aws') {
+        // A snapshot just taken: the primary is backing-up (3 s here) when the preflight reads it, and the fence waits.
+        for (const d of databasesOf(rb)) {
+          await createAwsClients(config).rds(rb.regions.primary).createDBSnapshot({ DBInstanceIdentifier: d.primary.identifier, DBSnapshotIdentifier: `${d.primary.identifier}-before-recording` });
+        }
+        await failover(rb);
+        await save('failover-apnakart', 'failover-answer-like-aws.json');
+        await failback(rb);
+        await save('failback-apnakart', 'failback-answer-like-aws.json');
         return;
       }
       if (which === 'preflight-endpoints') {
