@@ -5,6 +5,7 @@ import { FailureType } from '../contracts/failures';
 import type { Ec2Api, RdsLifecycleApi } from '../aws/clients';
 import { aws, awsErrorCode, toFailure } from '../aws/errors';
 import { isStandalone } from './rds';
+import { WRITER_STATUSES } from '../contracts/rds-status';
 import { whenSettled } from './settle';
 import { pollUntil } from './wait';
 
@@ -198,7 +199,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       const status = db.DBInstanceStatus ?? 'unknown';
       const standalone = isStandalone(db);
       const fenced = FENCED_TAG in tagSet;
-      return { exists: true, status, arn, standalone, fenced, writable: status === 'available' && standalone && !fenced, securityGroups: groupIds(db) };
+      return { exists: true, status, arn, standalone, fenced, writable: WRITER_STATUSES.has(status) && standalone && !fenced, securityGroups: groupIds(db) };
     },
 
     /**

@@ -181,8 +181,9 @@ export function createEksActivities(eks: (region: string) => EksApi) {
             return { state, pending: `${label}: ResourceInUseException, ${busy.length ? `update ${busy.join(', ')} InProgress; this step's is sent after it` : 'sent again at the next poll'}` };
           }
         }
-        // At size without an update of this attempt: an earlier attempt's (or anyone's) may still be in progress.
-        if (!f.lookedUp) {
+        // At size without an update of this attempt: an earlier attempt's (or anyone's) may still be in progress. Only a
+        // group UPDATING has one (ListUpdates lists a group's whole history, each to be described: not read for nothing).
+        if (!f.lookedUp && state.status === 'UPDATING') {
           f.lookedUp = true;
           // Not counted as its own: when one ends, whatever it left is checked again (sent again if not at size).
           const busy = await updatesInProgress(g.name);
@@ -190,7 +191,8 @@ export function createEksActivities(eks: (region: string) => EksApi) {
           if (busy.length > 0) return { state, pending: `${label}: update ${busy.join(', ')} InProgress (found in progress)` };
         }
         if (state.status !== 'ACTIVE') return { state, pending: label };
-        if (issues.length > 0) return { state, pending: `${label}: health issues: ${issues.map(describeIssue).join('; ')}` };
+        // Issues hold a scale-up, or a retried one (the nodes it asked for may never launch); a scale-down is done at size.
+        if (issues.length > 0 && g.size >= (before[i].desiredSize ?? 0)) return { state, pending: `${label}: health issues: ${issues.map(describeIssue).join('; ')}` };
         return { state };
       }
 

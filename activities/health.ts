@@ -20,7 +20,9 @@ export interface AlarmPolicy {
 
 /** The policy for one alarm: its own, else the runbook's, else healthy. */
 export function insufficientDataOf(policy: AlarmPolicy, alarm: string): InsufficientData {
-  return policy.insufficientDataByAlarm?.[alarm] ?? policy.insufficientData ?? 'healthy';
+  // Own keys only: an alarm named like an Object.prototype member (`constructor`) reads no inherited value.
+  const own = policy.insufficientDataByAlarm && Object.hasOwn(policy.insufficientDataByAlarm, alarm) ? policy.insufficientDataByAlarm[alarm] : undefined;
+  return own ?? policy.insufficientData ?? 'healthy';
 }
 
 /** Whether an alarm's state is a breach: anything but OK, except INSUFFICIENT_DATA under the `healthy` policy. */

@@ -48,13 +48,18 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
   }
 
   async function describe(region: string, identifier: string): Promise<DbState> {
+    return (await described(region, identifier)).state;
+  }
+
+  /** An instance's state, and its tags (read for it anyway). */
+  async function described(region: string, identifier: string): Promise<{ state: DbState; tags: Record<string, string> }> {
     const out = await aws(`rds:DescribeDBInstances(${identifier})`, () => rds(region).describeDBInstances({ DBInstanceIdentifier: identifier }));
     const db: DBInstance | undefined = out.DBInstances?.[0];
     if (!db) throw ApplicationFailure.create({ type: FailureType.NotFound, message: `DB instance ${identifier} not found in ${region}`, nonRetryable: true });
     const arn = db.DBInstanceArn ?? '';
     const tagSet = await tags(region, arn);
     const replicationSource = db.ReadReplicaSourceDBInstanceIdentifier || undefined;
-    return {
+    const state = {
       identifier,
       arn,
       region,
@@ -64,6 +69,7 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
       promotedByDrover: PROMOTED_TAG in tagSet,
       standalone: isStandalone(db),
     };
+    return { state, tags: tagSet };
   }
 
   /**
@@ -98,34 +104,35 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
 
     /**
      * Promote a read replica, idempotently: an instance already standalone is left alone, so a retried or re-run
-     * activity never promotes twice. drover records that it asks (`drover:promoted-by`, before the call) and that
-     * RDS accepted (`drover:promoted-at`, after); the promotion itself counts once RDS clears the source
-     * (waitStandalone).
+     * activity never promotes twice. drover tags the run that asks (`drover:promoted-by`) before the call and that
+     * RDS accepted (`drover:promoted-at`) after it; a retry that finds the instance standalone after this run asked
+     * (its earlier call landed, its answer lost) completes the record. The promotion itself counts once RDS clears
+     * the source (waitStandalone).
      */
     async promoteReplica(input: { region: string; identifier: string; runRef: string }): Promise<{ alreadyPromoted: boolean; requestId?: string; before: DbState }> {
-      const before = await describe(input.region, input.identifier);
-      if (before.standalone) return { alreadyPromoted: true, before };
+      const { state: before, tags: tagSet } = await described(input.region, input.identifier);
       const runRef = input.runRef.slice(0, 255);
-      // An earlier attempt of this run asked already (its call may have landed): the tag goes on before every call.
-      const askedBefore = (await tags(input.region, before.arn))[PROMOTED_BY_TAG] === runRef;
-      if (!askedBefore) await aws('rds:AddTagsToResource', () => rds(input.region).addTagsToResource({ ResourceName: before.arn, Tags: [{ Key: PROMOTED_BY_TAG, Value: runRef }] }));
+      const accepted = () => aws('rds:AddTagsToResource', () => rds(input.region).addTagsToResource({ ResourceName: before.arn, Tags: [{ Key: PROMOTED_TAG, Value: new Date().toISOString() }] }));
+      if (before.standalone) {
+        if (tagSet[PROMOTED_BY_TAG] === runRef && !(PROMOTED_TAG in tagSet)) await accepted();
+        return { alreadyPromoted: true, before };
+      }
+      if (tagSet[PROMOTED_BY_TAG] !== runRef) await aws('rds:AddTagsToResource', () => rds(input.region).addTagsToResource({ ResourceName: before.arn, Tags: [{ Key: PROMOTED_BY_TAG, Value: runRef }] }));
       const out = await aws('rds:PromoteReadReplica', () =>
         whenSettled(rds(input.region), input.region, input.identifier, 'rds:PromoteReadReplica', async () => {
           try {
             return await rds(input.region).promoteReadReplica({ DBInstanceIdentifier: input.identifier });
           } catch (err) {
-            // InvalidDBInstanceState: a promotion already under way (this run's earlier call landed: the instance is
-            // modifying or rebooting, or already standalone) is this promotion; anything else is a busy or stuck
-            // instance, which whenSettled waits for or refuses. A replica modifying for another reason is never taken
-            // for promoted: only a run that asked before counts it as under way, and the source must still clear.
-            if (!/^InvalidDBInstanceState/.test(awsErrorCode(err) ?? '')) throw err;
-            const now = await describe(input.region, input.identifier);
-            if (now.standalone || (askedBefore && ['modifying', 'rebooting'].includes(now.status))) return undefined;
+            // Refused (InvalidDBInstanceState): a replica RDS has made standalone meanwhile is promoted (an earlier
+            // call landed). Any other is busy or stuck, whatever the reason (a promotion under way included: it
+            // becomes standalone, and a later attempt finds it so), and whenSettled waits for it or refuses; a
+            // replica modifying for another reason is never taken for promoted.
+            if (/^InvalidDBInstanceState/.test(awsErrorCode(err) ?? '') && (await describe(input.region, input.identifier)).standalone) return undefined;
             throw err;
           }
         }),
       );
-      await aws('rds:AddTagsToResource', () => rds(input.region).addTagsToResource({ ResourceName: before.arn, Tags: [{ Key: PROMOTED_TAG, Value: new Date().toISOString() }] }));
+      await accepted();
       return { alreadyPromoted: false, requestId: out?.$metadata.requestId, before };
     },
 

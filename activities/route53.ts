@@ -4,7 +4,7 @@ import type { DnsRecord } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
 import type { Route53Api } from '../aws/clients';
 import { aws } from '../aws/errors';
-import { earlierBeat, pollUntil } from './wait';
+import { earlierBeat, inActivity, pollUntil } from './wait';
 
 export interface TrafficInput {
   hostedZone: string;
@@ -73,6 +73,11 @@ function sentEarlier(): SentChange[] {
   const sent = earlierBeat()?.sent;
   if (!Array.isArray(sent)) return [];
   return sent.filter((c): c is SentChange => typeof c === 'object' && c !== null && typeof (c as SentChange).zone === 'string' && typeof (c as SentChange).changeId === 'string' && (c as SentChange).changeId !== '');
+}
+
+/** Whether this is a retried attempt of its activity (outside one, never). */
+function retried(): boolean {
+  return (inActivity()?.info.attempt ?? 1) > 1;
 }
 
 /** Route 53 activities: zone lookup, record reads, one ChangeBatch per zone per step, INSYNC waits. */
@@ -194,6 +199,8 @@ export function createRoute53Activities(route53: () => Route53Api) {
         [...groupByZone(input.hostedZone, input.records)].map(async ([zone, records]) => {
           const { id, sets } = await listZoneByName(zone);
           const changes: Change[] = [];
+          // Every record set of the step as it must be: what a retried attempt sends again to know it is INSYNC.
+          const confirm: Change[] = [];
           for (const r of records) {
             for (const region of [input.fromRegion, input.toRegion]) {
               const setId = r.targets[region]?.setIdentifier;
@@ -205,21 +212,25 @@ export function createRoute53Activities(route53: () => Route53Api) {
               if (needsChange(current, want)) {
                 changes.push({ Action: 'UPSERT', ResourceRecordSet: { ...current, ...want } });
               }
+              confirm.push({ Action: 'UPSERT', ResourceRecordSet: { ...current, ...want } });
             }
           }
-          return { zone, id, changes };
+          return { zone, id, changes, confirm };
         }),
       );
       return Promise.all(
-        plans.map(async ({ zone, id, changes }): Promise<ZoneChange> => {
+        plans.map(async ({ zone, id, changes, confirm }): Promise<ZoneChange> => {
           if (changes.length === 0) {
             const before = earlier.find((c) => c.zone === zone);
-            return before ? { zone, changeId: before.changeId, changed: before.changed, requestId: before.requestId } : { zone, changed: 0 };
+            if (before) return { zone, changeId: before.changeId, changed: before.changed, requestId: before.requestId };
+            // A retried attempt with no record of this zone's change (its heartbeat may not have reached Temporal) cannot
+            // tell a PENDING change from an INSYNC one: it sends the same values again and waits for that change.
+            if (!retried()) return { zone, changed: 0 };
           }
           const out = await aws('route53:ChangeResourceRecordSets', () =>
             route53().changeResourceRecordSets({
               HostedZoneId: id,
-              ChangeBatch: { Comment: `drover: ${input.percent}% to ${input.toRegion}`, Changes: changes },
+              ChangeBatch: { Comment: `drover: ${input.percent}% to ${input.toRegion}${changes.length === 0 ? ' (confirmed on a retry)' : ''}`, Changes: changes.length > 0 ? changes : confirm },
             }),
           );
           const changeId = out.ChangeInfo?.Id ?? '';
@@ -232,16 +243,19 @@ export function createRoute53Activities(route53: () => Route53Api) {
 
     /** Point a simple CNAME at `value` (no change if it already does), then wait for INSYNC. */
     async upsertCname(input: { zone: string; name: string; value: string; ttl: number }): Promise<{ before?: string; after: string; changeId?: string; requestId?: string }> {
-      // An earlier attempt's change (its value already reads back, PENDING included) is waited for, not taken for done.
+      // An earlier attempt's change (its value already reads back, PENDING included) is waited for, not taken for done;
+      // the record is read after it all the same (someone may have changed it since).
       const earlier = sentEarlier().find((c) => c.zone === input.zone && c.after === input.value);
-      if (earlier) {
-        await waitInSync(earlier.changeId, `${input.name} -> ${input.value}`, [earlier]);
-        return { before: earlier.before, after: input.value, changeId: earlier.changeId, requestId: earlier.requestId };
-      }
+      if (earlier) await waitInSync(earlier.changeId, `${input.name} -> ${input.value}`, [earlier]);
       const { id, sets } = await listZoneByName(input.zone);
       const current = sets.get(key(input.name, 'CNAME'));
       const before = current?.ResourceRecords?.[0]?.Value;
-      if (before && norm(before) === norm(input.value)) return { before, after: before };
+      if (before && norm(before) === norm(input.value)) {
+        if (earlier) return { before: earlier.before, after: input.value, changeId: earlier.changeId, requestId: earlier.requestId };
+        // A retried attempt with no record of a change (its heartbeat may not have reached Temporal) cannot tell a PENDING
+        // value from an INSYNC one: it sends it again (an UPSERT of the same value) and waits for that change.
+        if (!retried()) return { before, after: before };
+      }
       const out = await aws('route53:ChangeResourceRecordSets', () =>
         route53().changeResourceRecordSets({
           HostedZoneId: id,

@@ -314,6 +314,28 @@ describe('a Route 53 change still PENDING when its attempt ended', () => {
     }
   });
 
+  test('upsertCname: a retry with no record of the earlier change (its heartbeat lost) sends the value again and waits for that change', async () => {
+    const slow = await startFaultProxy({ target: testAwsEndpoint(), fidelity: [route53ChangePending({ pendingMs: 3000 })] });
+    try {
+      const name = `${uid()}.writer.test`;
+      await createZone(name, [{ Name: `db.${name}.`, Type: 'CNAME', TTL: 30, ResourceRecords: [{ Value: 'old-writer.example.test' }] }]);
+      const rec = recordCalls(createAwsClients({ endpoint: slow.endpoint, credentials: CREDS, maxAttempts: 2 }).route53());
+      const { upsertCname } = createRoute53Activities(() => rec.api);
+      const input = { zone: name, name: `db.${name}`, value: 'new-writer.example.test', ttl: 30 };
+
+      await interrupted(upsertCname, input);
+      const retry = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 30_000 }, quiet);
+      const out = (await retry.run(upsertCname, input)) as Awaited<ReturnType<typeof upsertCname>>;
+
+      expect(rec.inputs('changeResourceRecordSets')).toHaveLength(2);
+      expect(out).toMatchObject({ after: 'new-writer.example.test', changeId: expect.stringMatching(/\S/) });
+      const r53 = new Route53({ region: 'us-east-1', endpoint: slow.endpoint, credentials: CREDS });
+      expect((await r53.getChange({ Id: out.changeId })).ChangeInfo?.Status).toBe('INSYNC');
+    } finally {
+      await slow.stop();
+    }
+  });
+
   test('shiftTraffic: the retry waits for the earlier attempt\'s changes and reports them per zone', async () => {
     const slow = await startFaultProxy({ target: testAwsEndpoint(), fidelity: [route53ChangePending({ pendingMs: 3000 })] });
     try {

@@ -27,7 +27,7 @@ import type { CloudWatchApi, EksApi, RdsApi, Route53Api } from '../aws/clients';
 import { toFailure, UNKNOWN_4XX_ATTEMPTS } from '../aws/errors';
 import { createEksActivities } from '../activities/eks';
 import { createRdsActivities } from '../activities/rds';
-import { INSTANCE_BUSY } from '../activities/settle';
+import { INSTANCE_BUSY, SHORT_BUSY_ATTEMPTS } from '../activities/settle';
 import { createRoute53Activities } from '../activities/route53';
 import { pollUntil } from '../activities/wait';
 import type { DnsRecord } from '../runbooks/schema';
@@ -209,18 +209,21 @@ const invalidState = () =>
   Object.assign(new InvalidDBInstanceStateFault({ $metadata: { httpStatusCode: 400, requestId: 'req-400' }, message: 'Instance is not in available state' }), { Code: 'InvalidDBInstanceState' });
 
 describe('promoteReplica', () => {
-  test('given a promotion this run asked for already under way (InvalidDBInstanceState while modifying), it tolerates it and tags the instance promoted', async () => {
-    const rds = fakeRds(SINGAPORE, { [REPLICA]: { status: 'modifying', source: PRIMARY_DB } }, { promoteError: invalidState() });
-    // The earlier attempt's record that it asked, made before its call.
-    await rds.api.addTagsToResource({ ResourceName: `arn:aws:rds:${SINGAPORE}:123456789012:db:${REPLICA}`, Tags: [{ Key: 'drover:promoted-by', Value: 'failover-2' }] });
+  test('given a promotion under way (InvalidDBInstanceState while modifying, still a replica), the attempt fails retryably as busy; a retry that finds it standalone completes the record', async () => {
+    const dbs = { [REPLICA]: { status: 'modifying', source: PRIMARY_DB as string | undefined } };
+    const rds = fakeRds(SINGAPORE, dbs, { promoteError: invalidState() });
     const { promoteReplica } = createRdsActivities(() => rds.api, noCloudWatch);
 
+    const err = await rejection(run(promoteReplica, { region: SINGAPORE, identifier: REPLICA, runRef: 'failover-2' }));
+    expect(err).toMatchObject({ type: INSTANCE_BUSY, nonRetryable: false });
+
+    // RDS made it standalone (the call had landed): the next attempt does not promote again, and records it as drover's.
+    Object.assign(dbs[REPLICA], { status: 'available', source: undefined });
     const result = await run(promoteReplica, { region: SINGAPORE, identifier: REPLICA, runRef: 'failover-2' });
 
-    expect(result.alreadyPromoted).toBe(false);
-    expect(result.requestId).toBeUndefined();
+    expect(result.alreadyPromoted).toBe(true);
     expect(rds.promoteCalls).toEqual([REPLICA]);
-    expect(rds.tagCalls.slice(1).map((c) => c.tags.map((t) => t.Key))).toEqual([['drover:promoted-at']]);
+    expect(rds.tagCalls.map((c) => c.tags.map((t) => t.Key))).toEqual([['drover:promoted-by'], ['drover:promoted-at']]);
   });
 
   // The review's finding: a replica modifying for another reason (no promotion asked) answers the same refusal; it was
@@ -233,6 +236,19 @@ describe('promoteReplica', () => {
 
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err).toMatchObject({ type: INSTANCE_BUSY, nonRetryable: false, message: `rds:PromoteReadReplica refused: ${REPLICA} in ${SINGAPORE} is modifying; asked again once it is available` });
+    expect(rds.tagCalls.flatMap((c) => c.tags.map((t) => t.Key))).toEqual(['drover:promoted-by']);
+  });
+
+  // A replica backing up for longer than a short step keeps asking (its backup may take hours): from attempt
+  // SHORT_BUSY_ATTEMPTS the refusal is typed, so the run knows nothing is under way and undoes its fence.
+  test(`given a replica still busy at activity attempt ${SHORT_BUSY_ATTEMPTS}, the refusal stands: InvalidState, not another retry`, async () => {
+    const rds = fakeRds(SINGAPORE, { [REPLICA]: { status: 'backing-up', source: PRIMARY_DB } }, { promoteError: invalidState() });
+    const { promoteReplica } = createRdsActivities(() => rds.api, noCloudWatch);
+    const late = new MockActivityEnvironment({ attempt: SHORT_BUSY_ATTEMPTS }, { logger: new DefaultLogger('ERROR', () => undefined) });
+
+    const err = await rejection(late.run(promoteReplica, { region: SINGAPORE, identifier: REPLICA, runRef: 'failover-2d' }));
+
+    expectFailure(err, FailureType.InvalidState, new RegExp(`^rds:PromoteReadReplica refused: ${REPLICA} in ${SINGAPORE} is backing-up; still refused at activity attempt ${SHORT_BUSY_ATTEMPTS} \\(InvalidDBInstanceState\\)$`));
     expect(rds.tagCalls.flatMap((c) => c.tags.map((t) => t.Key))).toEqual(['drover:promoted-by']);
   });
 
@@ -454,7 +470,8 @@ describe('scaleNodeGroups', () => {
 
   test('given a retried attempt whose earlier attempt\'s update landed (the group at size, its update InProgress), it sends nothing and waits for that update', async () => {
     const eks = fakeEks(
-      { general: { status: 'ACTIVE', scaling: { minSize: 12, desiredSize: 12, maxSize: 24 } } },
+      // UPDATING while its update runs, as EKS shows it (a group ACTIVE has none in progress: no history is read for it).
+      { general: { status: 'UPDATING', settlesAfter: 3, scaling: { minSize: 12, desiredSize: 12, maxSize: 24 } } },
       { existing: [{ id: 'upd-earlier', group: 'general', polls: 2, ends: 'Successful' }] },
     );
     const { scaleNodeGroups } = createEksActivities(() => eks.api);
@@ -467,7 +484,8 @@ describe('scaleNodeGroups', () => {
     await retried.run(scaleNodeGroups, { region: SINGAPORE, cluster: 'apnakart-singapore', groups: [{ name: 'general', size: 12, max: 24 }] });
 
     expect(eks.updates).toEqual([]);
-    expect(progress).toEqual(['general ACTIVE 12: update upd-earlier InProgress (found in progress)', 'all ACTIVE']);
+    expect(progress[0]).toBe('general UPDATING 12: update upd-earlier InProgress (found in progress)');
+    expect(progress.at(-1)).toBe('all ACTIVE');
   });
 
   test('given a node group at size with a health issue, the wait names it (code, message, resources) and times out with it at its bound', async () => {
@@ -478,6 +496,16 @@ describe('scaleNodeGroups', () => {
     const err = await rejection(run(scaleNodeGroups, { region: SINGAPORE, cluster: 'apnakart-singapore', groups: [{ name: 'general', size: 12, max: 24 }], timeoutMs: 1200 }));
 
     expectFailure(err, FailureType.WaitTimedOut, /\(last: general ACTIVE 12: health issues: AsgInstanceLaunchFailures: Could not launch On-Demand Instances\. InsufficientInstanceCapacity \(eks-general-asg\)\)$/);
+  });
+  // A scale-down (a drill's rollback, a failback's return to standby) is not held by a launch failure that lingers.
+  test('given a scale-down of a group with a health issue, it is done once the group is ACTIVE at its smaller size', async () => {
+    const issue: Issue = { code: 'AsgInstanceLaunchFailures', message: 'Could not launch On-Demand Instances. InsufficientInstanceCapacity', resourceIds: ['eks-general-asg'] };
+    const eks = fakeEks({ general: { status: 'ACTIVE', scaling: { minSize: 12, desiredSize: 12, maxSize: 24 }, issues: [issue] } }, { updatePolls: 0, ends: 'Successful' });
+    const { scaleNodeGroups } = createEksActivities(() => eks.api);
+
+    const out = await run(scaleNodeGroups, { region: SINGAPORE, cluster: 'apnakart-singapore', groups: [{ name: 'general', size: 2, max: 24 }], timeoutMs: 5000 });
+
+    expect(out.after).toMatchObject([{ name: 'general', status: 'ACTIVE', desiredSize: 2 }]);
   });
 });
 

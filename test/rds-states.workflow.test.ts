@@ -39,25 +39,45 @@ class BusyWorld extends StubWorld {
   }
 }
 
-function failover(rb: { name: string }, world: StubWorld): Promise<RunStatus> {
-  const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'workflow test', requestedBy: 'ic-test' };
+function failover(rb: { name: string }, world: StubWorld, mode: FailoverInput['mode'] = 'planned'): Promise<RunStatus> {
+  const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode, reason: 'workflow test', requestedBy: 'ic-test' };
   return withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>);
 }
 
 describe('failover: instances passing through a state', () => {
-  test('a replica and a primary backing-up are preflight notes, not problems; the promoted replica, still backing-up, is the writer', async () => {
+  test('planned: a primary backing-up is a preflight note (the fence waits for it); the promoted replica, in its first backup, is the writer', async () => {
     const rb = workflowTestRunbook('wf-rds-states');
-    // Both in their backup window throughout; the replica, once promoted, in its first backup.
-    const world = new BusyWorld(rb, (id) => (id === SINGAPORE || id === MUMBAI ? 'backing-up' : undefined));
+    // The primary in its backup window throughout; the replica backing-up once promoted (its first backup).
+    const world = new BusyWorld(rb, (id, standalone) => (id === MUMBAI || (id === SINGAPORE && standalone) ? 'backing-up' : undefined));
 
     const done = await failover(rb, world);
 
     expect(done.phase).toBe('completed');
-    const preflight = done.steps.find((s) => s.id === 'preflight')?.notes ?? [];
-    expect(preflight).toContain(`replica ${SINGAPORE} is backing-up: its promotion waits until it is available`);
-    expect(preflight).toContain(`primary ${MUMBAI} is backing-up: the fence waits until it is available`);
+    expect(done.steps.find((s) => s.id === 'preflight')?.notes).toContain(`primary ${MUMBAI} is backing-up: the fence waits until it is available`);
     expect(world.callsTo('promoteReplica')).toHaveLength(1);
     expect(done.steps.find((s) => s.id === 'verify')?.status).toBe('done');
+  });
+
+  test('planned: a replica backing-up is a preflight problem (RDS refuses its promotion, and the fence would hold writes meanwhile): nothing changes', async () => {
+    const rb = workflowTestRunbook('wf-rds-busy-planned');
+    const world = new BusyWorld(rb, (id, standalone) => (id === SINGAPORE && !standalone ? 'backing-up' : undefined));
+
+    const f = await runFailure(failover(rb, world));
+
+    expect(f.type).toBe('PreflightFailed');
+    expect(f.message).toContain(`replica ${SINGAPORE} is backing-up, not available: RDS refuses to promote it until it is`);
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test('unplanned: a replica backing-up is a preflight note; the promotion is asked for (and waits for it in its activity)', async () => {
+    const rb = workflowTestRunbook('wf-rds-busy-unplanned');
+    const world = new BusyWorld(rb, (id, standalone) => (id === SINGAPORE && !standalone ? 'backing-up' : undefined));
+
+    const done = await failover(rb, world, 'unplanned');
+
+    expect(done.phase).toBe('completed');
+    expect(done.steps.find((s) => s.id === 'preflight')?.notes).toContain(`replica ${SINGAPORE} is backing-up: RDS refuses its promotion until it is available, and the promotion waits for that`);
+    expect(world.callsTo('promoteReplica')).toHaveLength(1);
   });
 
   test('a replica in a status that does not pass (storage-full) is still a preflight problem: nothing changes', async () => {

@@ -171,9 +171,11 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
       // source), not fenced, whose old primary is still fenced (the drill's failover was planned). Otherwise it fails
       // back as before (moto keeps a promoted replica's source field; the tests' fidelity rule clears it, as RDS does).
       const planned = holder?.mode !== 'unplanned';
+      // A promoted standby in its first backup (backing-up) takes writes: read once, at the same point of every run.
+      const passing = patched(RDS_PASSING_STATES);
       const resumable = async (d: ReturnType<typeof databasesOf>[number], r: (typeof replicas)[number]): Promise<boolean> => {
         if (!r.standalone) return true;
-        const writes = r.status === 'available' || (WRITER_STATUSES.has(r.status) && patched(RDS_PASSING_STATES));
+        const writes = r.status === 'available' || (passing && WRITER_STATUSES.has(r.status));
         if (!writes || !r.promotedByDrover || r.replicationSource !== undefined) return false;
         if ((await compensation.fenceState({ region: rb.regions.standby, identifier: r.identifier })).fenced) return false;
         // An unplanned failover never contacts the lost primary (nor does its preflight): only planned needs it fenced.

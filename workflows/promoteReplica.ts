@@ -266,7 +266,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       if (aurora) return journal.note('verify-writer', `${target} is the global cluster's writer`);
       const state = await short.describeDb({ region: toRegion, identifier: target });
       // A promoted instance takes writes while its first backup runs (backing-up): recorded runs knew only available.
-      if (!state.standalone || !(state.status === 'available' || (WRITER_STATUSES.has(state.status) && patched(RDS_PASSING_STATES)))) {
+      const passing = patched(RDS_PASSING_STATES);
+      if (!state.standalone || !(state.status === 'available' || (passing && WRITER_STATUSES.has(state.status)))) {
         throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `${target} is ${state.status}${state.standalone ? '' : ' and still a replica'}`, nonRetryable: true });
       }
       journal.note('verify-writer', `${target} is standalone and available`);

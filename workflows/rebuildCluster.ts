@@ -6,6 +6,7 @@ import { GATES_OF } from '../runbooks/approvers';
 import { type RequesterIdentity } from '../contracts/identity';
 import { iacTaskQueue, runTag } from '../contracts/ids';
 import { long, onQueue, short } from './proxies';
+import { alarmPolicyOf } from './traffic';
 import type { ApplySummary, PlanSummary, RebuildRecord, RunStatus } from '../contracts/run';
 import type { RunbookInput } from './trusted';
 import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
@@ -162,7 +163,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     // 7. The region is healthy again.
     await journal.run('verify', async () => {
       const [health, compute] = await Promise.all([
-        short.checkHealth({ region, alarms: rb.health.alarms[region] ?? [], probes: rb.health.probes[region] ?? [], insufficientData: rb.health.insufficientData, insufficientDataByAlarm: rb.health.insufficientDataByAlarm }),
+        short.checkHealth({ region, alarms: rb.health.alarms[region] ?? [], probes: rb.health.probes[region] ?? [], ...alarmPolicyOf(rb) }),
         short.describeCompute({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) }),
       ]);
       const problems = [...health.breaches, ...compute.problems];

@@ -13,7 +13,7 @@ import { failureMessage } from './failure';
 import { beginRun, locksRunbook, Run, takeRunbook } from './run';
 import { repointWriter } from './writer';
 import { aboutDatabase, promoteEach } from './promoteEach';
-import { shiftProgressively } from './traffic';
+import { ALARM_INSUFFICIENT_DATA, alarmPolicyOf, shiftProgressively } from './traffic';
 import type { DrillLink, RunbookInput } from './trusted';
 
 /** Patch id: the database step runs the promoteReplica runbook as a child (histories before it replay the inline path). */
@@ -36,7 +36,6 @@ const NEGATIVE_LAG = 'negative-lag-v1';
  * Patch: preflight reads the target alarms by the runbook's INSUFFICIENT_DATA policy (checkAlarmTargets: healthy by
  * default, with a note for an alarm that would read healthy once its metric stopped); before it, any state but OK failed it.
  */
-const ALARM_INSUFFICIENT_DATA = 'alarm-insufficient-data-v1';
 /** Patch: an instance passing through a state is a preflight note (the steps wait for it); a promoted one backing up takes writes. */
 const RDS_PASSING_STATES = 'rds-passing-states-v1';
 
@@ -144,17 +143,23 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
 
     // 1. Preflight: every check runs, every failure is listed, nothing changes.
     await journal.run('preflight', async () => {
+      // Instances passing through a state (contracts/rds-status.ts): read here once, at the same point of every run.
+      const passing = patched(RDS_PASSING_STATES);
       const checks: Array<[string, () => Promise<string[]>]> = [
         ...dbs.map((d): [string, () => Promise<string[]>] => [
           about(d, 'replica'),
           async () => {
             const db = await preflight.describeDb({ region: targetRegion, identifier: d.replica.identifier });
             const problems: string[] = [];
-            if (db.status !== 'available') {
-              // Passing through a state (its backup window, a modification): the promotion waits for it to end, as RDS asks.
-              if (PASSING_STATUSES.has(db.status) && !db.standalone && patched(RDS_PASSING_STATES)) journal.note('preflight', `replica ${db.identifier} is ${db.status}: its promotion waits until it is available`);
-              else problems.push(`replica ${db.identifier} is ${db.status}, not available`);
-            }
+            // Passing through a state (its backup window, a modification): RDS refuses the promotion meanwhile. Unplanned,
+            // nothing is fenced, so the promotion waits for it (a few minutes at most, then refused); planned, the fence
+            // would hold writes for as long, so it is a problem. drover's own promotion in its first backup takes writes:
+            // the resume check below decides.
+            const busy = passing && !db.standalone && PASSING_STATUSES.has(db.status);
+            const promotedWriter = passing && db.standalone && db.promotedByDrover && WRITER_STATUSES.has(db.status);
+            if (busy && primaryLost) journal.note('preflight', `replica ${db.identifier} is ${db.status}: RDS refuses its promotion until it is available, and the promotion waits for that`);
+            else if (busy) problems.push(`replica ${db.identifier} is ${db.status}, not available: RDS refuses to promote it until it is; run again once it is (a planned failover does not fence its primary for that long)`);
+            else if (db.status !== 'available' && !promotedWriter) problems.push(`replica ${db.identifier} is ${db.status}, not available`);
             // A failover that failed past its promotion is run again: drover's own promotion (its tag) is where
             // this run resumes (every later step is idempotent). A drill never starts from a promoted standby.
             if (db.standalone && db.promotedByDrover && !drill && patched(RESUME_PROMOTED)) {
@@ -232,7 +237,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
               const db = await preflight.describeDb({ region: fromRegion, identifier: d.primary.identifier });
               if (db.status === 'available') return [];
               // Its backup window or a modification: the fence waits for it to end before swapping its groups.
-              if (PASSING_STATUSES.has(db.status) && patched(RDS_PASSING_STATES)) {
+              if (passing && PASSING_STATUSES.has(db.status)) {
                 journal.note('preflight', `primary ${db.identifier} is ${db.status}: the fence waits until it is available`);
                 return [];
               }
@@ -310,20 +315,22 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
 
     // 6. Final verification of the target region's state.
     await journal.run('verify', async () => {
+      const verifyPolicy = alarmPolicyOf(rb);
       const problems: string[] = [];
       // Scheduled in this order (traffic, health, then each database's record and instance), as before `databases`.
       const [traffic, health, perDb] = await Promise.all([
         short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [fromRegion, targetRegion] }),
-        short.checkHealth({ region: targetRegion, alarms: alarms(targetRegion), probes: probes(targetRegion), ...alarmPolicy }),
+        short.checkHealth({ region: targetRegion, alarms: alarms(targetRegion), probes: probes(targetRegion), ...verifyPolicy }),
         Promise.all(writers.map((w) => Promise.all([short.readCname({ zone: writerZone(rb, w.db), name: w.db.writerRecord.name }), short.describeDb({ region: targetRegion, identifier: w.db.replica.identifier })]))),
       ]);
       for (const t of traffic) if (t.share[targetRegion] !== 100) problems.push(`${t.name} sends ${t.share[targetRegion] ?? 0}% to ${targetRegion}`);
       problems.push(...health.breaches);
+      const passing = patched(RDS_PASSING_STATES);
       writers.forEach((w, i) => {
         const [cname, db] = perDb[i];
         if (cname !== w.endpoint) problems.push(`${w.db.writerRecord.name} points at ${cname}, not ${w.endpoint}`);
         // A promoted instance takes writes while its first backup runs (backing-up): recorded runs knew only available.
-        const writes = db.status === 'available' || (WRITER_STATUSES.has(db.status) && patched(RDS_PASSING_STATES));
+        const writes = db.status === 'available' || (passing && WRITER_STATUSES.has(db.status));
         if (!db.standalone || !writes) problems.push(`${db.identifier} is ${db.status}${db.standalone ? '' : ' and still a replica'}`);
       });
       if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `verification failed: ${problems.join('; ')}`, nonRetryable: true });

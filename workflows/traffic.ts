@@ -9,6 +9,13 @@ import { untilAnswered } from './answered';
 const SHIFT_FROM_CURRENT = 'shift-from-current-v1';
 /** Patch id: a traffic change runs to its answer under a cancel (and the record follows it), never started once cancelled. */
 const SHIFT_TO_ITS_ANSWER = 'shift-to-its-answer-v1';
+/** Patch: alarms in INSUFFICIENT_DATA count by the runbook's policy (healthy by default); recorded runs counted them as breaches. */
+export const ALARM_INSUFFICIENT_DATA = 'alarm-insufficient-data-v1';
+
+/** The INSUFFICIENT_DATA policy a run reads alarms with: the runbook's since the patch, before it every state but OK a breach. */
+export function alarmPolicyOf(rb: Runbook): { insufficientData?: 'healthy' | 'breach'; insufficientDataByAlarm?: Record<string, 'healthy' | 'breach'> } {
+  return patched(ALARM_INSUFFICIENT_DATA) ? { insufficientData: rb.health.insufficientData, insufficientDataByAlarm: rb.health.insufficientDataByAlarm } : { insufficientData: 'breach' };
+}
 
 export interface ShiftPlan {
   rb: Runbook;
@@ -52,13 +59,13 @@ export async function shiftProgressively(plan: ShiftPlan): Promise<void> {
       const changes = await untilAnswered(patched(SHIFT_TO_ITS_ANSWER), () => long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion, toRegion, percent }));
       plan.onPercent(percent);
       journal.note(id, changes.map((c) => `${c.zone}: ${c.changed} record sets${c.changeId ? ` (${c.changeId})` : ''}`).join('; '));
+      const policy = alarmPolicyOf(rb);
       const soak = await long.soak({
         region: toRegion,
         alarms,
         probes,
-        // How INSUFFICIENT_DATA counts (healthy unless the runbook says breach); absent in runbooks recorded before it.
-        insufficientData: rb.health.insufficientData,
-        insufficientDataByAlarm: rb.health.insufficientDataByAlarm,
+        // How INSUFFICIENT_DATA counts (healthy unless the runbook says breach; a breach in runs recorded before the patch).
+        ...policy,
         durationMs: Math.round(rb.dns.shift.soak * plan.scale),
         intervalMs: Math.max(50, Math.round(rb.health.interval * plan.scale)),
       });
