@@ -99,12 +99,12 @@ export function createEksActivities(eks: (region: string) => EksApi) {
      * An update can succeed while the Auto Scaling group cannot launch the nodes: the node group then reports
      * "AsgInstanceLaunchFailures: Your Auto Scaling group is experiencing failures while attempting to launch
      * instances" in its health issues (https://docs.aws.amazon.com/eks/latest/APIReference/API_Issue.html), so a
-     * group with any issue is not done; the wait's progress names each issue (code, message, resources), and
-     * WaitTimedOut at the bound carries it. Whether the nodes joined Kubernetes is not read (drover has no
+     * group scaled up (or at its size already, as on a retry) with any issue is not done; a scale-down is done at its
+     * size. The wait's progress names each issue (code, message, resources), and WaitTimedOut at the bound carries it. Whether the nodes joined Kubernetes is not read (drover has no
      * Kubernetes client here): update Successful, ACTIVE at size and no health issue is the signal.
      *
-     * Resumable: a group already at size sends nothing; its updates still InProgress (an earlier attempt's, or
-     * anyone's) are found with ListUpdates and waited for. EKS refuses an update while another is in progress:
+     * Resumable: a group already at size sends nothing; if it is UPDATING, its updates still InProgress (an earlier
+     * attempt's, or anyone's) are found with ListUpdates and waited for (a group ACTIVE has none: its history is not read). EKS refuses an update while another is in progress:
      * ResourceInUseException, "The specified resource is in use" (https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateNodegroupConfig.html#API_UpdateNodegroupConfig_Errors),
      * HTTP 409 ("… currently has update … in progress", https://github.com/aws-controllers-k8s/community/issues/1192):
      * the step waits for the updates in progress, then sends its own (Temporal's retry would also get there, later).

@@ -209,10 +209,9 @@ export function createRoute53Activities(route53: () => Route53Api) {
                 throw ApplicationFailure.create({ type: FailureType.NotFound, message: `record ${r.name} ${r.type} set ${setId} not found in zone ${zone}`, nonRetryable: true });
               }
               const want = desiredState(r, region, input);
-              if (needsChange(current, want)) {
-                changes.push({ Action: 'UPSERT', ResourceRecordSet: { ...current, ...want } });
-              }
-              confirm.push({ Action: 'UPSERT', ResourceRecordSet: { ...current, ...want } });
+              const change: Change = { Action: 'UPSERT', ResourceRecordSet: { ...current, ...want } };
+              confirm.push(change);
+              if (needsChange(current, want)) changes.push(change);
             }
           }
           return { zone, id, changes, confirm };

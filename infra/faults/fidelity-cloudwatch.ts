@@ -9,7 +9,7 @@
  * Both rules read and write the JSON protocol's answers (what the AWS SDK for JavaScript v3 speaks to CloudWatch);
  * an answer in another format is left as moto gave it.
  */
-import type { FidelityCall, FidelityRule } from './fidelity-rule';
+import { kept, type FidelityCall, type FidelityRule } from './fidelity-rule';
 
 /** The StateReason moto gives an alarm it has just (re)created, and CloudWatch a new alarm not evaluated yet. */
 export const MOTO_INITIAL_REASON = 'Unchecked: Initial alarm creation';
@@ -74,8 +74,7 @@ export const CLOUDWATCH_FIDELITY_RULES: readonly FidelityRule[] = [
     service: 'cloudwatch',
     operations: ['SetAlarmState', 'DeleteAlarms', 'DescribeAlarms'],
     observe(call, state) {
-      const set = (state.get(this.id) as Map<string, { value: string; reason?: string }> | undefined) ?? new Map<string, { value: string; reason?: string }>();
-      state.set(this.id, set);
+      const set = kept(state, this.id, () => new Map<string, { value: string; reason?: string }>());
       const region = call.info.region;
       if (call.info.operation === 'SetAlarmState') {
         const name = call.param('AlarmName');

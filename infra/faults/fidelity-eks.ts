@@ -6,7 +6,7 @@
  * `eks-nodegroup-update` makes a node group's update asynchronous, as EKS's are; `eks-nodegroup-health`
  * lets a test give a node group a health issue (a capacity shortage) by tagging it.
  */
-import type { FidelityAnswer, FidelityCall, FidelityRule, FidelityState } from './fidelity-rule';
+import { kept, type FidelityAnswer, type FidelityCall, type FidelityRule, type FidelityState } from './fidelity-rule';
 
 /** How long an update stays InProgress by default: EKS takes minutes, tests a few hundred ms. */
 export const EKS_UPDATE_MS = 300;
@@ -36,12 +36,7 @@ interface UpdateState {
 const UPDATE_RULE = 'eks-nodegroup-update';
 
 function updatesOf(state: FidelityState): UpdateState {
-  let s = state.get(UPDATE_RULE) as UpdateState | undefined;
-  if (!s) {
-    s = { byId: new Map(), byGroup: new Map() };
-    state.set(UPDATE_RULE, s);
-  }
-  return s;
+  return kept(state, UPDATE_RULE, (): UpdateState => ({ byId: new Map(), byGroup: new Map() }));
 }
 
 const nodegroupKey = (region: string, cluster: string, nodegroup: string) => `${region}\u0000${cluster}\u0000${nodegroup}`;

@@ -39,3 +39,13 @@ export interface FidelityRule {
   /** The emulator's successful answer (body text) rewritten as AWS would answer; returned unchanged when it already does. */
   rewrite?(call: FidelityCall, body: string, state: FidelityState): string;
 }
+
+/** What a rule keeps under `key` in the proxy's state: made by `make` on first use, the same object after. */
+export function kept<T>(state: FidelityState, key: string, make: () => T): T {
+  let value = state.get(key) as T | undefined;
+  if (value === undefined) {
+    value = make();
+    state.set(key, value);
+  }
+  return value;
+}

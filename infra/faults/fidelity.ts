@@ -8,7 +8,7 @@ import type http from 'node:http';
 import type { RequestInfo } from './identify';
 import { CLOUDWATCH_FIDELITY_RULES } from './fidelity-cloudwatch';
 import { EKS_FIDELITY_RULES } from './fidelity-eks';
-import type { FidelityRule, FidelityState } from './fidelity-rule';
+import { kept, type FidelityRule, type FidelityState } from './fidelity-rule';
 
 export type { FidelityAnswer, FidelityCall, FidelityRule, FidelityState } from './fidelity-rule';
 
@@ -37,14 +37,7 @@ const ROUTE53_OPERATION: Record<string, { capacity: number; refill: number }> = 
 };
 
 /** The set a rule keeps under its id in the proxy's state. */
-function setOf(state: FidelityState, id: string): Set<string> {
-  let set = state.get(id) as Set<string> | undefined;
-  if (!set) {
-    set = new Set();
-    state.set(id, set);
-  }
-  return set;
-}
+const setOf = (state: FidelityState, id: string): Set<string> => kept(state, id, () => new Set<string>());
 
 /** Parameters of a request body and URL, by protocol. */
 export function requestParams(info: RequestInfo, headers: http.IncomingHttpHeaders, rawUrl: string, body: Buffer): (name: string) => string | undefined {
@@ -118,11 +111,7 @@ const RDS_BUSY_REFUSED = ['ModifyDBInstance', 'PromoteReadReplica', 'DeleteDBIns
  */
 export function rdsInstanceStates(opts: { phaseMs?: number } = {}): FidelityRule {
   const phaseMs = opts.phaseMs ?? 250;
-  const phasesOf = (state: FidelityState) => {
-    let map = state.get(RDS_STATES) as Map<string, Phase[]> | undefined;
-    if (!map) state.set(RDS_STATES, (map = new Map()));
-    return map;
-  };
+  const phasesOf = (state: FidelityState) => kept(state, RDS_STATES, () => new Map<string, Phase[]>());
   const queue = (state: FidelityState, key: string, statuses: string[]) => {
     const now = Date.now();
     phasesOf(state).set(
@@ -193,11 +182,7 @@ export function rdsInstanceStates(opts: { phaseMs?: number } = {}): FidelityRule
 export function route53ChangePending(opts: { pendingMs?: number } = {}): FidelityRule {
   const pendingMs = opts.pendingMs ?? 200;
   const id = 'route53-change-pending';
-  const pendingOf = (state: FidelityState) => {
-    let map = state.get(id) as Map<string, number> | undefined;
-    if (!map) state.set(id, (map = new Map()));
-    return map;
-  };
+  const pendingOf = (state: FidelityState) => kept(state, id, () => new Map<string, number>());
   const changeId = (ref: string) => ref.replace(/^\/?change\//, '');
   return {
     id,
@@ -378,8 +363,7 @@ export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
     service: 'route53',
     operations: '*',
     refuse(call, state) {
-      const buckets = (state.get(this.id) as Map<string, Bucket> | undefined) ?? new Map<string, Bucket>();
-      state.set(this.id, buckets);
+      const buckets = kept(state, this.id, () => new Map<string, Bucket>());
       const now = performance.now();
       const op = ROUTE53_OPERATION[call.info.operation] ?? ROUTE53_ACCOUNT;
       const bucket = (key: string, capacity: number) => {
