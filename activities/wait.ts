@@ -92,8 +92,12 @@ export async function pollUntil<T>(opts: PollOptions & { callTimeoutMs?: number 
   try {
     if (Date.now() >= deadline) throw timedOut(beat.progress);
     for (;;) {
-      const r = await answered(check(), Math.max(1000, Math.min(opts.callTimeoutMs ?? CALL_TIMEOUT_MS, deadline - Date.now())), () =>
-        Date.now() >= deadline ? timedOut(`${beat.progress}; the last poll was not answered`) : new Error(`no answer within ${opts.callTimeoutMs ?? CALL_TIMEOUT_MS} ms while waiting for ${opts.what}; the attempt is retried`),
+      // Whether this poll's bound is the deadline is decided now, not when the timer fires (a timer may fire a
+      // millisecond before Date.now() reaches the deadline).
+      const limit = opts.callTimeoutMs ?? CALL_TIMEOUT_MS;
+      const left = deadline - Date.now();
+      const r = await answered(check(), Math.max(1000, Math.min(limit, left)), () =>
+        limit >= left ? timedOut(`${beat.progress}; the last poll was not answered`) : new Error(`no answer within ${limit} ms while waiting for ${opts.what}; the attempt is retried`),
       );
       beat = { ...beat, progress: r.progress };
       send();
