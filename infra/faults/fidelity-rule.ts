@@ -12,14 +12,16 @@ export interface FidelityCall {
   /** The URL path without the query string (percent-decoded where it decodes). */
   path: string;
   headers: http.IncomingHttpHeaders;
+  /** The request body as it came (REST-XML rules read their XML from it). */
+  body: Buffer;
   /** A request parameter: a form field (query protocols), a top-level JSON member (JSON protocols) or a URL query parameter. */
   param(name: string): string | undefined;
   /** Ask the emulator, with this request's headers, what `method path` answers (its HTTP status): what a rule looks up. */
   probe(method: string, path: string): Promise<number>;
 }
 
-/** What a rule answers instead of the emulator: an AWS error in the service's own wire format, or AWS's success. */
-export type FidelityAnswer = { status: number; code: string; message: string } | { status: 200; ok: true; headers: Record<string, string>; body?: string };
+/** What a rule answers instead of the emulator: an AWS error in the service's own wire format, or AWS's success (201 where the operation's is, as Route 53's creates). */
+export type FidelityAnswer = { status: number; code: string; message: string } | { status: 200 | 201; ok: true; headers: Record<string, string>; body?: string };
 
 /** What a rule remembers between requests: one map per proxy (rules keep their state under their id). */
 export type FidelityState = Map<string, unknown>;

@@ -8,6 +8,7 @@ import type http from 'node:http';
 import type { RequestInfo } from './identify';
 import { CLOUDWATCH_FIDELITY_RULES } from './fidelity-cloudwatch';
 import { EKS_FIDELITY_RULES } from './fidelity-eks';
+import { ROUTE53_FIDELITY_RULES } from './fidelity-route53';
 import { kept, type FidelityRule, type FidelityState } from './fidelity-rule';
 
 export type { FidelityAnswer, FidelityCall, FidelityRule, FidelityState } from './fidelity-rule';
@@ -380,6 +381,8 @@ export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
       return fromAccount && fromOperation ? undefined : { status: 400, code: 'Throttling', message: 'Rate exceeded' };
     },
   },
+  // After the request rate: a throttled CreateHealthCheck is refused before it could be answered as a repeat.
+  ...ROUTE53_FIDELITY_RULES,
   ...CLOUDWATCH_FIDELITY_RULES,
   ...EKS_FIDELITY_RULES,
 ];

@@ -195,6 +195,33 @@ function matches(rule: FaultRule, info: RequestInfo): boolean {
   return true;
 }
 
+/**
+ * The control planes AWS hosts in us-east-1 whatever region a client names: Route 53's and IAM's (AWS Fault Isolation
+ * Boundaries, "Global services"). A client whose endpoint is overridden signs them for its own region, so they are
+ * matched by service. STS's global endpoint is in us-east-1 too, but it is signed for us-east-1: the region's rule holds it.
+ */
+const US_EAST_1_CONTROL_PLANES: readonly string[] = ['route53', 'iam'];
+
+/**
+ * The loss of a whole region: every request signed for `region` is blackholed (accepted, never answered, as an
+ * unreachable endpoint is, so clients time out). Losing us-east-1 also loses the control planes hosted there, Route 53
+ * and IAM, whatever region a request is signed for; a regional STS endpoint elsewhere still answers.
+ */
+export function regionLoss(region: string): FaultRule[] {
+  const id = `region-loss:${region}`;
+  const rules: FaultRule[] = [{ id, region, fault: { kind: 'blackhole' } }];
+  if (region === 'us-east-1') for (const service of US_EAST_1_CONTROL_PLANES) rules.push({ id, service, fault: { kind: 'blackhole' } });
+  return rules;
+}
+
+/**
+ * The requests addressed to `region`, blackholed ones included (what a test counts to show nothing reached a lost
+ * region); for us-east-1, the calls to the control planes hosted there too, whatever region they were signed for.
+ */
+export function callsTo(log: readonly ProxyLogEntry[], region: string): ProxyLogEntry[] {
+  return log.filter((e) => e.region === region || (region === 'us-east-1' && US_EAST_1_CONTROL_PLANES.includes(e.service)));
+}
+
 // Hop-by-hop headers: they describe one connection, never the message.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
@@ -267,7 +294,7 @@ export async function startFaultProxy(opts: { target: string; port?: number; see
     } catch {
       // keep the raw path
     }
-    const call: FidelityCall = { info, method: req.method ?? 'GET', path, headers: req.headers, param: requestParams(info, req.headers, rawUrl, body), probe: (m: string, p: string) => probe(req, m, p) };
+    const call: FidelityCall = { info, method: req.method ?? 'GET', path, headers: req.headers, body, param: requestParams(info, req.headers, rawUrl, body), probe: (m: string, p: string) => probe(req, m, p) };
     for (const r of candidates) {
       const answer = await r.refuse?.(call, fidelityState);
       if (answer) return { answered: { rule: r.id, answer } };
