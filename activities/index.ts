@@ -14,6 +14,8 @@ import { createRebuildActivities, stackDigest, type StackVariant } from './rebui
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../contracts/failures';
 import { createRoute53Activities } from './route53';
+import { createControlActivities, prepareControls } from './controls';
+import type { Runbook } from '../runbooks/schema';
 import { createIdentityActivities } from './identity';
 import { createNotifyActivities } from './notify';
 import { createRunbookActivities } from './runbooks';
@@ -70,6 +72,12 @@ export function createActivities(deps: ActivityDeps) {
     ...createRdsActivities(deps.aws.rds, deps.aws.cloudwatch),
     ...createEksActivities(deps.aws.eks),
     ...createHealthActivities(deps.aws.cloudwatch, deps.fetch),
+    ...createControlActivities(deps.aws.cloudwatch),
+    /** What drover prepare would change for the runbook's controls (a dry run: the planned failover's readiness note). */
+    async checkControls(input: { runbook: Runbook }): Promise<{ changes: string[]; problems: string[] }> {
+      const out = await prepareControls(input.runbook, { route53: deps.aws.route53, cloudwatch: deps.aws.cloudwatch, rds: deps.aws.rds }, { apply: false });
+      return { changes: out.changes.map((c) => `${c.where}: ${c.what}`), problems: out.problems.map((p) => `${p.path.join('.')}: ${p.message}`) };
+    },
     ...createDbLifecycleActivities(deps.aws.rds, deps.aws.ec2),
     ...createAuroraActivities(deps.aws.rds),
     ...createDrillActivities(deps.temporal),

@@ -11,6 +11,8 @@ import https from 'node:https';
 
 /** The only Route 53 calls drover makes. */
 export type Route53Api = Pick<Route53, 'listHostedZonesByName' | 'listResourceRecordSets' | 'changeResourceRecordSets' | 'getChange' | 'createHostedZone'>;
+/** What `drover prepare` adds: the health checks of the data-plane controls (peacetime only). */
+export type Route53PrepareApi = Route53Api & Pick<Route53, 'createHealthCheck' | 'listHealthChecks' | 'updateHealthCheck'>;
 /** The only RDS calls drover makes. */
 export type RdsApi = Pick<RDS, 'describeDBInstances' | 'promoteReadReplica' | 'addTagsToResource' | 'listTagsForResource' | 'createDBInstance' | 'createDBInstanceReadReplica'>;
 /** RDS calls for fencing, snapshots, retiring and re-creating instances (failback). */
@@ -152,7 +154,7 @@ export interface AwsCallRecord {
 }
 
 export interface AwsClients {
-  route53(): Route53Api;
+  route53(): Route53PrepareApi;
   rds(region: string): RdsApi & RdsLifecycleApi & AuroraApi;
   eks(region: string): EksApi;
   cloudwatch(region: string): CloudWatchApi;

@@ -5,7 +5,7 @@ import { createRoute53Activities, desiredState, shareOf } from '../activities/ro
 import type { AwsClients } from '../aws/clients';
 import { formatDuration } from '../contracts/duration';
 import type { RunStatus } from '../contracts/run';
-import { databasesOf, dbIn, writerZone } from '../runbooks/databases';
+import { databasesOf, dbIn, writerZone, writerZoneId } from '../runbooks/databases';
 import { gatePolicy } from '../runbooks/gate-policy';
 import type { Runbook } from '../runbooks/schema';
 import { fetchStatus } from './runs';
@@ -62,7 +62,7 @@ function trafficLine(r: { name: string; routing: string }, share: Record<string,
 async function readNow(rb: Runbook, read: Reader, from: string, to: string, computeRegion: string): Promise<{ now: string[]; sizes: Map<string, number | undefined> }> {
   const now: string[] = [];
   try {
-    for (const t of await read.route53.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [from, to] })) now.push(`traffic: ${trafficLine(t, t.share, from, to)}`);
+    for (const t of await read.route53.readTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [from, to] })) now.push(`traffic: ${trafficLine(t, t.share, from, to)}`);
   } catch (e) {
     now.push(`traffic: unknown (${why(e)})`);
   }
@@ -169,7 +169,7 @@ export async function failoverPlan(rb: Runbook, mode: 'planned' | 'unplanned', a
       );
       now.push(`database ${d.name}: ${replica} in ${to} is ${state}; ${lag}`);
     }
-    const writer = await read.route53.readCname({ zone: writerZone(rb, d), name: d.writerRecord.name }).then(
+    const writer = await read.route53.readCname({ zone: writerZone(rb, d), zoneId: writerZoneId(rb, d), name: d.writerRecord.name }).then(
       (v) => v ?? 'missing',
       (e: unknown) => `unknown (${why(e)})`,
     );

@@ -78,6 +78,13 @@ export function renderOutcome(s: RunStatus): string[] {
         `objective ${formatDuration(s.rto.objectiveMs)}: ${rtoVerdict(s.rto.met, s.timeScale, 'MISSED')})`,
     );
   }
+  if (s.dataPlane) {
+    const d = s.dataPlane;
+    lines.push(
+      `traffic: moved by Route 53 health checks (CLOUDWATCH_METRIC) following drover's control ${d.control.alarmName} (${d.control.alarmRegion}), ALARM${d.flippedAt ? ` at ${d.flippedAt}` : ''}; ` +
+        `DNS detection after the flip: up to ${formatDuration(d.detectionMs)} (alarm period + longest TTL, documented, not measured), not in the RTO above`,
+    );
+  }
   if (s.rebuild?.apply) lines.push(`applied: ${s.rebuild.apply.applied.length} resources${s.rebuild.apply.alreadyApplied ? ' (already applied)' : ''}${s.rebuild.clusterArn ? `; cluster ${s.rebuild.clusterArn}` : ''}`);
   if (s.rebuild?.next) lines.push(`next: ${s.rebuild.next}`);
   if (s.error) lines.push(`${s.phase.toUpperCase()}: ${s.error.message}`);

@@ -61,7 +61,24 @@ export interface RunStatus {
   /** Percent of traffic on the target region as last set. */
   trafficPercent: number;
   rpo?: { lagSeconds: number; observedAt: string; note: string };
-  rto?: { ms: number; gateWaitMs: number; excludingGatesMs: number; objectiveMs: number; met: boolean };
+  rto?: {
+    ms: number;
+    gateWaitMs: number;
+    excludingGatesMs: number;
+    objectiveMs: number;
+    met: boolean;
+    /** Moved by the data plane: how long, as documented, DNS answers take to leave the region after the flip (not in `ms`). */
+    detectionMs?: number;
+  };
+  /** How an unplanned failover moved traffic: Route 53 health checks following drover's controls (docs/region-loss.md). */
+  dataPlane?: {
+    mechanism: 'route53-health-check-cloudwatch-metric';
+    /** The control flipped: its alarm, in the region that holds it. */
+    control: { region: string; alarmName: string; alarmRegion: string };
+    /** When the alarm said ALARM (CloudWatch's StateUpdatedTimestamp). */
+    flippedAt?: string;
+    detectionMs: number;
+  };
   error?: { type?: string; message: string };
   newWriterEndpoint?: string;
   /** What happened to each of the runbook's databases (the run's `rpo` is the worst of theirs). */

@@ -32,6 +32,11 @@ export function writerZone(rb: Pick<Runbook, 'dns'>, db: Database): string {
   return db.writerRecord.zone ?? rb.dns.hostedZone;
 }
 
+/** The id of the writer record's zone, when the runbook names it by id (its own zone's, or the hosted zone's). */
+export function writerZoneId(rb: Pick<Runbook, 'dns'>, db: Database): string | undefined {
+  return db.writerRecord.zoneId ?? (db.writerRecord.zone === undefined ? rb.dns.hostedZoneId : undefined);
+}
+
 /** A child workflow id per database: the bare suffix for a single-database runbook (as before `databases`), else suffix-name. */
 export function childIdFor(parentId: string, suffix: string, db: NamedDatabase, count: number): string {
   return count === 1 ? `${parentId}-${suffix}` : `${parentId}-${suffix}-${db.name}`;

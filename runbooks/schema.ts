@@ -94,6 +94,12 @@ const dnsName = z
   })
   .transform((n) => n.replace(/\.$/, '').toLowerCase());
 
+/** A Route 53 hosted zone id (the Id without /hostedzone/): names one zone where public and private zones share a name. */
+const zoneId = z
+  .string()
+  .regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, { error: 'expected a hosted zone id such as Z0123456789ABCDEFGHIJ' })
+  .transform((id) => id.replace(/^\/hostedzone\//, ''));
+
 const recordTarget = z.strictObject({
   setIdentifier: z.string().min(1).max(128),
   value: z.string().min(1),
@@ -105,6 +111,8 @@ const record = z.strictObject({
   ttl: z.int().min(0).max(86400).default(60),
   routing: oneOf(['weighted', 'failover']),
   zone: dnsName.optional(),
+  /** The zone by id, where its name is shared (split horizon): lookups by a shared name are refused. */
+  zoneId: zoneId.optional(),
   targets: z.record(awsRegion, recordTarget),
 });
 
@@ -304,7 +312,7 @@ const database = z.strictObject({
   retention: oneOf(['keep', 'delete']).default('keep'),
   /** How long a kept instance is kept: `drover cleanup --delete` deletes those older (after a final snapshot). None: until asked with --older-than. */
   retainFor: duration.optional(),
-  writerRecord: z.strictObject({ name: dnsName, zone: dnsName.optional(), ttl: z.int().min(0).max(86400).default(30) }),
+  writerRecord: z.strictObject({ name: dnsName, zone: dnsName.optional(), zoneId: zoneId.optional(), ttl: z.int().min(0).max(86400).default(30) }),
 });
 
 const baseSchema = z.strictObject({
@@ -324,6 +332,8 @@ const baseSchema = z.strictObject({
     }),
     dns: z.strictObject({
       hostedZone: dnsName,
+      /** The hosted zone by id (its name is `hostedZone`): needed when a public and a private zone share the name. */
+      hostedZoneId: zoneId.optional(),
       records: z.array(record).min(1),
       shift: z.strictObject({
         steps: z.array(z.int().min(1).max(100)).min(1).max(20),

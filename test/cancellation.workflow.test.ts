@@ -167,8 +167,10 @@ describe('a failover run again after it failed past its promotion', () => {
   test.each(['unplanned', 'planned'] as const)('given a %s failover that failed after promoting, a second failover resumes from the promotion and completes', async (mode) => {
     const rb = runbook();
     const world = new StubWorld(rb);
-    // The writer record cannot be changed the first time (Route 53's control plane impaired, say).
-    world.failWhen('upsertCname', (_i, nth) => (nth === 1 ? typedFailure('PermissionDenied', 'route53:ChangeResourceRecordSets denied') : undefined));
+    // The writer record cannot be changed the first time (Route 53's control plane impaired, say); unplanned, the
+    // data-plane control cannot be flipped (CloudWatch refusing the datapoint).
+    if (mode === 'planned') world.failWhen('upsertCname', (_i, nth) => (nth === 1 ? typedFailure('PermissionDenied', 'route53:ChangeResourceRecordSets denied') : undefined));
+    else world.failWhen('setControl', (_i, nth) => (nth === 1 ? typedFailure('PermissionDenied', 'cloudwatch:PutMetricData denied') : undefined));
     const input = (n: number): FailoverInput => ({ runbookRef: refOf(rb), targetRegion: STANDBY, mode, reason: `workflow test ${n}`, requestedBy: 'ic-test' });
     const first = await runFailure(withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input(1)] }, (h) => h.result()));
     expect(first.type).toBe('PermissionDenied');
@@ -179,7 +181,9 @@ describe('a failover run again after it failed past its promotion', () => {
     expect(second.phase).toBe('completed');
     expect(second.steps.find((s) => s.id === 'preflight')?.notes).toContain(`${PG_SINGAPORE} was promoted by an earlier drover run: this failover resumes from there`);
     expect(world.callsTo('promoteReplica')).toHaveLength(2); // the second answers "already standalone"
-    expect(world.trafficOn(STANDBY)).toBe(100);
+    // Planned, the weights moved; unplanned, the primary's control withdrew it from DNS answers (no Route 53 call).
+    if (mode === 'planned') expect(world.trafficOn(STANDBY)).toBe(100);
+    else expect([world.controlOf(PRIMARY), world.callsTo('shiftTraffic'), world.callsTo('upsertCname')]).toEqual(['ALARM', [], []]);
     expect(second.rpo?.note).toBe(`resumed: ${PG_SINGAPORE} was promoted by an earlier drover run; its RPO is in that run's record`);
     // Planned: the old writer is fenced again (already), never unfenced.
     expect(world.isFenced(PG_MUMBAI)).toBe(mode === 'planned');

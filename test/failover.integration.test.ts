@@ -19,7 +19,7 @@ import type { Runbook } from '../runbooks/schema';
 import type { FailoverInput } from '../workflows/regionFailover';
 import type { RunStatus } from '../contracts/run';
 import { approveUpdate } from '../contracts/messages';
-import { captureIO, dbArn, deleteWriterRecord, describeTopology, emulatorConfig, eventually, onlyDatabase, refOf, setAlarm, testRunbooks, workflowBundle, writeRunbook } from './harness/fixtures';
+import { captureIO, dbArn, deleteWriterRecord, describeTopology, emulatorConfig, eventually, onlyDatabase, prepareRunbook, refOf, setAlarm, testRunbooks, workflowBundle, writeRunbook } from './harness/fixtures';
 import { startInterposer, type Interposer } from './harness/interpose';
 import { startOwnMoto, testTemporalAddress } from './harness/servers';
 
@@ -275,6 +275,7 @@ describe('region failover on Temporal and moto', () => {
 
   test('given the primary region unreachable, an unplanned failover completes without contacting it and records its RPO', async () => {
     const { runbook: rb, taskQueue } = await seeded([[['approvals', 'gates'], []]]);
+    await prepareRunbook(rb, moto.endpoint);
     const workflowId = `failover-${rb.name}`;
     // A closed loopback port: every ap-south-1 call would fail to connect.
     const config = emulatorConfig(moto.endpoint, { [PRIMARY]: 'http://127.0.0.1:9' });
@@ -284,7 +285,9 @@ describe('region failover on Temporal and moto', () => {
     expect(status.steps.find((s) => s.id === 'preflight')?.notes).toContain(`unplanned: primary region ${PRIMARY} not contacted (assumed lost)`);
     expect(status.rpo?.lagSeconds).toBe(2);
     const after = await describeTopology(rb, moto.endpoint);
-    expect(after.weights['api.' + rb.dns.hostedZone]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
+    // Moved by the data plane (docs/region-loss.md): the weights stay, the primary's control withdraws its sets.
+    expect(after.weights['api.' + rb.dns.hostedZone]).toEqual({ [PRIMARY]: 100, [STANDBY]: 0 });
+    expect(status.dataPlane?.control.region).toBe(PRIMARY);
     expect(after.replicaPromotedTag).toBe(true);
   });
 

@@ -12,7 +12,7 @@ import type { FailbackResult } from '../workflows/failback';
 import { approveUpdate } from '../contracts/messages';
 import type { PromoteResult } from '../workflows/promoteReplica';
 import type { RunStatus } from '../contracts/run';
-import { captureIO, dbArn, describeTopology, emulatorConfig, eventually, latestReplicaLag, onlyDatabase, refOf, setAlarm } from './harness/fixtures';
+import { captureIO, dbArn, describeTopology, emulatorConfig, eventually, latestReplicaLag, onlyDatabase, prepareRunbook, refOf, setAlarm } from './harness/fixtures';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { startInterposer, type Interposer } from './harness/interpose';
 import { testTemporalAddress } from './harness/servers';
@@ -258,6 +258,7 @@ describe('failback', () => {
 
   test('given an unplanned failover that left the old primary writable, failback fences and snapshots it first (split brain)', async () => {
     const { runbook: rb, taskQueue } = await env.seeded('ak-split', [[['approvals', 'gates'], ['failover']]]);
+    await prepareRunbook(rb, env.moto.endpoint);
     const db = onlyDatabase(rb);
     const result = await env.withWorker(taskQueue, async () => {
       expect((await failover(rb, taskQueue, 'unplanned')).phase).toBe('completed');

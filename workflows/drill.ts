@@ -212,7 +212,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
     const touched = (id: string) => result.failover?.steps.some((s) => s.id.startsWith(id) && s.status !== 'pending' && s.status !== 'skipped') ?? true;
     const rollback: string[] = [];
     if (touched('traffic')) {
-      await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion: rb.regions.primary, toRegion: rb.regions.standby, percent: 0 });
+      await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: rb.regions.primary, toRegion: rb.regions.standby, percent: 0 });
       rollback.push(`traffic back to 100% ${rb.regions.primary}`);
     }
     if (touched('scale-compute')) {

@@ -14,6 +14,7 @@ import { shiftProgressively } from './traffic';
 import type { RunbookInput } from './trusted';
 import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
 import { untilAnswered } from './answered';
+import { repointWriter } from './writer';
 
 /** A drill's failback retires what it replaces per `drills.retention` (default delete), not the database's own retention. */
 const DRILL_RETENTION = 'drill-retention-v1';
@@ -21,6 +22,8 @@ const DRILL_RETENTION = 'drill-retention-v1';
 const UNDO_BEFORE_SCALE = 'undo-before-scale-v1';
 /** Patch: the switchback's undo runs outside the cancellation (a cancelled failback undoes too). */
 const CANCEL_COMPENSATES = 'failback-cancel-compensates-v1';
+/** Patch: after a data-plane failover, the records are made to say what DNS answered, then the original's control is restored. */
+const RESTORE_CONTROLS = 'restore-controls-v1';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -75,6 +78,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
 
   // Since runbook-lock-v1 a run that is not a child takes the runbook first (its own step).
   const locks = locksRunbook();
+  const restoresControls = patched(RESTORE_CONTROLS);
+  const controls = { runbook: rb.name, primary: original, standby };
   const run = Run.open({
     rb,
     head: { kind: 'failback', mode: 'planned', fromRegion: standby, targetRegion: original, reason: input.reason, requestedBy: input.requestedBy },
@@ -84,6 +89,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     plan: [
       ...(locks ? [TAKE_RUNBOOK_STEP] : []),
       { id: 'assess', title: single ? `Assess ${original} and the old primary ${ids(primaryId)}` : `Assess ${original} and the old primaries ${ids(primaryId)}` },
+      ...(restoresControls ? [{ id: 'restore-controls', title: `Restore the data-plane controls: the records first say what DNS answered, then ${original} is put back in DNS answers` }] : []),
       { id: 'protect-old-primary', title: single ? `Fence, snapshot and retire the old primary (${retentionOf(dbs[0])})` : `Fence, snapshot and retire the old primaries (${drillRetention ?? 'each per its retention'})` },
       { id: 'reestablish-replication', title: single ? `Create replica ${ids(primaryId)} in ${original} from the current writer` : `Create replicas ${ids(primaryId)} in ${original} from the current writers` },
       { id: 'gate:failback', title: 'Approval: failback', gate: true },
@@ -144,6 +150,24 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       }));
     });
 
+    // 1b. An unplanned failover withdrew the original region through its control (Route 53 answered the standby's sets
+    // whatever the weights said). The weights, failover roles and writer pairs are made to say that first, so putting
+    // the original back in DNS answers moves no traffic; the shift back below then moves it step by step.
+    if (restoresControls) {
+      await journal.run('restore-controls', async () => {
+        const [mine] = await short.readControls({ ...controls, regions: [original] });
+        if (!mine.exists) return journal.note('restore-controls', `no control of ${original} (drover prepare not run): nothing to restore`);
+        if (mine.state !== 'ALARM') return journal.note('restore-controls', `${original} is not withdrawn (${mine.alarmName} is ${mine.state ?? 'unknown'})`);
+        await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: original, toRegion: standby, percent: 100 });
+        status.trafficPercent = 0;
+        for (const { d, writer } of moved) {
+          if (writer.endpoint) journal.note('restore-controls', about(d, await repointWriter(rb, d, writer.endpoint)));
+        }
+        const out = await long.setControl({ ...controls, region: original, withdrawn: false });
+        journal.note('restore-controls', `records at 100% ${standby} (what DNS answered); ${mine.alarmName} in ${mine.alarmRegion} is ${out.state}${out.since ? ` since ${out.since}` : ''}: ${original} answers again where the records send it`);
+      });
+    }
+
     // 2. Protect each old primary: it must never take traffic or become a replication source.
     const present = olds.filter((o) => o.exists);
     if (present.length > 0) {
@@ -201,7 +225,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       undo.push({
         what: `traffic back to 100% ${standby}`,
         run: async () => {
-          await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion: standby, toRegion: original, percent: 0 });
+          await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: standby, toRegion: original, percent: 0 });
           // The record says where traffic is: none on the original region after this undo.
           status.trafficPercent = 0;
         },
@@ -251,7 +275,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     const topology = await journal.run('topology', async (): Promise<TopologyReport> => {
       // Scheduled in this order (each database's writer then replica, then traffic), as before `databases`.
       const dbReads = Promise.all(dbs.map((d) => Promise.all([short.describeDb({ region: original, identifier: primaryId(d) }), short.describeDb({ region: standby, identifier: standbyId(d) })])));
-      const trafficRead = short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [original, standby] });
+      const trafficRead = short.readTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [original, standby] });
       const [states, traffic] = await Promise.all([dbReads, trafficRead]);
       const compute = await Promise.all(
         rb.compute.clusters.map(async (c) => {

@@ -87,7 +87,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
       const settings = rb.rebuild;
       if (!settings) throw refuse(`runbook ${rb.name} has no rebuild section: nothing says how to rebuild its clusters`);
       if (!cluster) throw refuse(`runbook ${rb.name} has no cluster in ${region}`);
-      const traffic = await short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [rb.regions.primary, rb.regions.standby] });
+      const traffic = await short.readTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [rb.regions.primary, rb.regions.standby] });
       const live = traffic.filter((t) => (t.share[region] ?? 0) > 0).map((t) => `${t.name} sends ${t.share[region]}% to ${region}`);
       record.trafficOnRegion = live;
       if (live.length === 0) return journal.note('preflight', `no traffic reaches ${region} (${traffic.length} records checked)`);

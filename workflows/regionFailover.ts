@@ -1,6 +1,6 @@
 import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
-import { databasesOf, writerZone, type NamedDatabase } from '../runbooks/databases';
+import { databasesOf, writerZone, writerZoneId, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
 import { PASSING_STATUSES, WRITER_STATUSES } from '../contracts/rds-status';
 import { long, probe as preflight, short } from './proxies';
@@ -15,6 +15,8 @@ import { repointWriter } from './writer';
 import { aboutDatabase, promoteEach } from './promoteEach';
 import { ALARM_INSUFFICIENT_DATA, alarmPolicyOf, shiftProgressively } from './traffic';
 import type { DrillLink, RunbookInput } from './trusted';
+import { controlOf, detectionMs } from '../contracts/controls';
+import { untilAnswered } from './answered';
 
 /** Patch id: the database step runs the promoteReplica runbook as a child (histories before it replay the inline path). */
 const PROMOTE_AS_CHILD = 'promote-as-child-v1';
@@ -38,6 +40,11 @@ const NEGATIVE_LAG = 'negative-lag-v1';
  */
 /** Patch: an instance passing through a state is a preflight note (the steps wait for it); a promoted one backing up takes writes. */
 const RDS_PASSING_STATES = 'rds-passing-states-v1';
+/**
+ * Patch: an unplanned failover moves traffic and writer records through Route 53's data plane (drover prepare's
+ * controls, docs/region-loss.md) and calls no Route 53 API; a planned one's preflight notes controls not ready.
+ */
+const DATA_PLANE = 'data-plane-unplanned-v1';
 
 export type { DrillLink };
 
@@ -73,6 +80,11 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
   const fromRegion = rb.regions.primary;
   const scale = input.options?.timeScale ?? 1;
   const primaryLost = mode === 'unplanned';
+  // Read at the same point of every run, planned or not.
+  const controlsPatch = patched(DATA_PLANE);
+  const dataPlane = primaryLost && controlsPatch;
+  const controls = { runbook: rb.name, primary: rb.regions.primary, standby: rb.regions.standby };
+  const fromControl = controlOf(rb, fromRegion);
 
   const dbs = databasesOf(rb);
   const single = dbs.length === 1;
@@ -89,8 +101,12 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
       { id: 'gate:failover', title: 'Approval: failover', gate: true },
       { id: 'scale-compute', title: `Scale ${targetRegion} compute to active capacity`, group: 'act' },
       { id: 'promote-database', title: single ? `Promote replica ${dbs[0].replica.identifier}` : `Promote ${dbs.length} replicas in parallel (${dbs.map((d) => d.name).join(', ')})`, group: 'act' },
-      { id: 'repoint-writer', title: single ? `Point ${dbs[0].writerRecord.name} at the new writer` : `Point ${dbs.length} writer records at the new writers` },
-      ...rb.dns.shift.steps.map((p) => ({ id: `traffic-${p}`, title: `Shift traffic to ${p}% ${targetRegion}, then soak` })),
+      ...(dataPlane
+        ? [{ id: 'withdraw-region', title: `Take ${fromRegion} out of DNS answers through Route 53's data plane (records and writer records at once)` }]
+        : [
+            { id: 'repoint-writer', title: single ? `Point ${dbs[0].writerRecord.name} at the new writer` : `Point ${dbs.length} writer records at the new writers` },
+            ...rb.dns.shift.steps.map((p) => ({ id: `traffic-${p}`, title: `Shift traffic to ${p}% ${targetRegion}, then soak` })),
+          ]),
       { id: 'verify', title: 'Final verification' },
     ],
     gates: { autoApproveFor: drill?.autoApprove ? drill.workflowId : undefined, context: { requestedBy: input.requestedBy, requesterIdentity: input.requesterIdentity, drill: drill?.workflowId, requester } },
@@ -191,7 +207,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
           `compute ${c.name}`,
           async () => (await preflight.describeCompute({ region: targetRegion, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) })).problems,
         ]),
-        ['records', async () => (await preflight.missingRecords({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [fromRegion, targetRegion] })).map((m) => `missing record ${m}`)],
+        // Unplanned, Route 53's API is never called (its control plane is in us-east-1, perhaps the region lost).
+        ...(dataPlane ? [] : [['records', async () => (await preflight.missingRecords({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [fromRegion, targetRegion] })).map((m) => `missing record ${m}`)] as [string, () => Promise<string[]>]]),
         [
           'target alarms',
           async () => {
@@ -218,16 +235,38 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
             },
           ]);
         }
-        for (const d of dbs) {
+        for (const d of dataPlane ? [] : dbs) {
           checks.push([
             about(d, 'writer record'),
             async () => {
               const zone = writerZone(rb, d);
-              const value = await preflight.readCname({ zone, name: d.writerRecord.name });
+              const value = await preflight.readCname({ zone, zoneId: writerZoneId(rb, d), name: d.writerRecord.name });
               return value === undefined ? [`${d.writerRecord.name} has no CNAME in zone ${zone} (the application's writer endpoint; create it pointing at ${d.primary.identifier})`] : [];
             },
           ]);
         }
+      }
+      if (dataPlane) {
+        checks.push([
+          `control of ${fromRegion}`,
+          async () => {
+            const [c] = await preflight.readControls({ ...controls, regions: [fromRegion] });
+            if (!c.exists || c.problems.length > 0) return [`${c.problems.join('; ')}: ${fromRegion} cannot be taken out of DNS answers without Route 53's API; run drover prepare <the ${rb.name} runbook file> --apply while Route 53 answers (docs/region-loss.md)`];
+            journal.note('preflight', `control of ${fromRegion}: ${c.alarmName} in ${c.alarmRegion} is ${c.state ?? 'unknown'}; Route 53's API is not used (data plane)`);
+            return [];
+          },
+        ]);
+      } else if (controlsPatch) {
+        // Readiness for the day Route 53's API is gone: a note, a planned failover does not need the controls.
+        checks.push([
+          'data-plane controls',
+          async () => {
+            const out = await preflight.checkControls({ runbook: rb });
+            const todo = [...out.problems, ...out.changes];
+            if (todo.length > 0) journal.note('preflight', `data-plane controls not ready (${todo.length}: ${todo.slice(0, 3).join('; ')}${todo.length > 3 ? '; …' : ''}): an unplanned failover would be refused; run drover prepare <the ${rb.name} runbook file> --apply`);
+            return [];
+          },
+        ]);
       }
       if (!primaryLost) {
         for (const d of dbs) {
@@ -301,6 +340,20 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
           : { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: 'replica lag last observed before promotion (writes were not fenced)' };
     }
 
+    if (dataPlane) {
+      // 4-5. All at once, as weights are control plane: the lost region's control flips, and Route 53's health checks
+      // take its record sets and its writer sets out of DNS answers (the standby's sets answer).
+      await journal.run('withdraw-region', async () => {
+        const out = await untilAnswered(true, () => long.setControl({ ...controls, region: fromRegion, withdrawn: true }));
+        status.trafficPercent = 100;
+        const detection = detectionMs(rb, dbs.map((d) => d.writerRecord.ttl));
+        status.dataPlane = { mechanism: 'route53-health-check-cloudwatch-metric', control: { region: fromRegion, alarmName: fromControl.alarmName, alarmRegion: fromControl.alarmRegion }, flippedAt: out.since, detectionMs: detection };
+        journal.note(
+          'withdraw-region',
+          `${fromControl.alarmName} in ${fromControl.alarmRegion} ${out.changed ? 'flipped to' : 'was already'} ALARM${out.since ? ` at ${out.since}` : ''}: Route 53 health checks (CLOUDWATCH_METRIC) take ${fromRegion}'s record sets and writer sets out of DNS answers within ${detection / 1000}s (alarm period + longest TTL)`,
+        );
+      });
+    } else {
     // 4. Writer endpoints, one record per database.
     await journal.run('repoint-writer', async () => {
       await Promise.all(writers.map(async (w) => {
@@ -312,16 +365,31 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
 
     // 5. Progressive, health-gated traffic shift.
     await shiftProgressively({ rb, fromRegion, toRegion: targetRegion, scale, journal, prefix: 'traffic', onPercent: (p) => (status.trafficPercent = p) });
+    }
 
     // 6. Final verification of the target region's state.
+    if (dataPlane) {
+      await journal.run('verify', async () => {
+        const [health, [control], perDb] = await Promise.all([
+          short.checkHealth({ region: targetRegion, alarms: alarms(targetRegion), probes: probes(targetRegion), ...alarmPolicyOf(rb) }),
+          short.readControls({ ...controls, regions: [fromRegion] }),
+          Promise.all(writers.map((w) => short.describeDb({ region: targetRegion, identifier: w.db.replica.identifier }))),
+        ]);
+        const problems = [...health.breaches];
+        if (control.state !== 'ALARM') problems.push(`the control of ${fromRegion} (${control.alarmName}) is ${control.state ?? 'missing'}, not ALARM`);
+        for (const db of perDb) if (!db.standalone || !WRITER_STATUSES.has(db.status)) problems.push(`${db.identifier} is ${db.status}${db.standalone ? '' : ' and still a replica'}`);
+        if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `verification failed: ${problems.join('; ')}`, nonRetryable: true });
+        journal.note('verify', `${fromRegion} withdrawn (${control.alarmName} ALARM); health OK in ${targetRegion}; ${writers.length === 1 ? `writer ${perDb[0].identifier}` : `${writers.length} writers`} standalone; records not read (Route 53's API is not used unplanned)`);
+      });
+    } else
     await journal.run('verify', async () => {
       const verifyPolicy = alarmPolicyOf(rb);
       const problems: string[] = [];
       // Scheduled in this order (traffic, health, then each database's record and instance), as before `databases`.
       const [traffic, health, perDb] = await Promise.all([
-        short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [fromRegion, targetRegion] }),
+        short.readTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [fromRegion, targetRegion] }),
         short.checkHealth({ region: targetRegion, alarms: alarms(targetRegion), probes: probes(targetRegion), ...verifyPolicy }),
-        Promise.all(writers.map((w) => Promise.all([short.readCname({ zone: writerZone(rb, w.db), name: w.db.writerRecord.name }), short.describeDb({ region: targetRegion, identifier: w.db.replica.identifier })]))),
+        Promise.all(writers.map((w) => Promise.all([short.readCname({ zone: writerZone(rb, w.db), zoneId: writerZoneId(rb, w.db), name: w.db.writerRecord.name }), short.describeDb({ region: targetRegion, identifier: w.db.replica.identifier })]))),
       ]);
       for (const t of traffic) if (t.share[targetRegion] !== 100) problems.push(`${t.name} sends ${t.share[targetRegion] ?? 0}% to ${targetRegion}`);
       problems.push(...health.breaches);
@@ -340,7 +408,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     const endedAt = journal.get('verify').endedAt ?? Date.now();
     const gateWaitMs = journal.steps.filter((s) => s.gate && s.startedAt && s.endedAt).reduce((sum, s) => sum + ((s.endedAt ?? 0) - (s.startedAt ?? 0)), 0);
     const ms = endedAt - startedAt;
-    status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: scale >= 1 && ms <= rb.objectives.rto };
+    status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: scale >= 1 && ms <= rb.objectives.rto, ...(status.dataPlane ? { detectionMs: status.dataPlane.detectionMs } : {}) };
     return await run.complete({ after: { phase: 'completed', rtoMs: ms, rpo: status.rpo } });
   } catch (err) {
     return run.fail(err, { compensations: () => leftState(journal, status, targetRegion) });

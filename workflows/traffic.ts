@@ -43,7 +43,7 @@ export async function shiftProgressively(plan: ShiftPlan): Promise<void> {
   if (patched(SHIFT_FROM_CURRENT)) {
     // Start from where traffic is: a failback after a drill that stopped part-way must not first
     // move traffic back toward the region it is leaving.
-    const now = (await short.readTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, regions: [fromRegion, toRegion] })).filter((r) => r.routing === 'weighted');
+    const now = (await short.readTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [fromRegion, toRegion] })).filter((r) => r.routing === 'weighted');
     already = now.length > 0 ? Math.min(...now.map((r) => r.share[toRegion] ?? 0)) : 0;
   }
   for (const percent of rb.dns.shift.steps) {
@@ -56,7 +56,7 @@ export async function shiftProgressively(plan: ShiftPlan): Promise<void> {
     }
     await journal.run(id, async () => {
       // To its answer: a cancel that came while Route 53 took the change leaves the record saying where traffic is.
-      const changes = await untilAnswered(patched(SHIFT_TO_ITS_ANSWER), () => long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion, toRegion, percent }));
+      const changes = await untilAnswered(patched(SHIFT_TO_ITS_ANSWER), () => long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion, toRegion, percent }));
       plan.onPercent(percent);
       journal.note(id, changes.map((c) => `${c.zone}: ${c.changed} record sets${c.changeId ? ` (${c.changeId})` : ''}`).join('; '));
       const policy = alarmPolicyOf(rb);
@@ -70,7 +70,7 @@ export async function shiftProgressively(plan: ShiftPlan): Promise<void> {
         intervalMs: Math.max(50, Math.round(rb.health.interval * plan.scale)),
       });
       if (soak.breaches.length > 0) {
-        await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, records: rb.dns.records, fromRegion, toRegion, percent: lastGood });
+        await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion, toRegion, percent: lastGood });
         plan.onPercent(lastGood);
         journal.note(id, `reverted traffic to ${lastGood}% ${toRegion}`);
         throw ApplicationFailure.create({

@@ -1,4 +1,4 @@
-import { writerZone, type NamedDatabase } from '../runbooks/databases';
+import { writerZone, writerZoneId, type NamedDatabase } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
 import { patched } from '@temporalio/workflow';
 import { long, short } from './proxies';
@@ -15,6 +15,6 @@ export const UPSERT_ON_LONG = 'upsert-on-long-v1';
  * its databases, and what a promotion started on its own does for its one. Returns the journal note.
  */
 export async function repointWriter(rb: Runbook, db: NamedDatabase, endpoint: string): Promise<string> {
-  const out = await (patched(UPSERT_ON_LONG) ? long : short).upsertCname({ zone: writerZone(rb, db), name: db.writerRecord.name, value: endpoint, ttl: db.writerRecord.ttl });
+  const out = await (patched(UPSERT_ON_LONG) ? long : short).upsertCname({ zone: writerZone(rb, db), zoneId: writerZoneId(rb, db), name: db.writerRecord.name, value: endpoint, ttl: db.writerRecord.ttl });
   return out.changeId ? `${out.before ?? '(none)'} -> ${out.after}` : `already ${out.after}`;
 }

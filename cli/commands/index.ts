@@ -18,10 +18,11 @@ import { statusCommand } from './status';
 import { validateCommand } from './validate';
 import { workerCommand } from './worker';
 import { bundleCommand } from './bundle';
+import { prepareCommand } from './prepare';
 
 
 /** Every drover command, one per file. */
 export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {
-  const commands = [initCommand, validateCommand, schemaCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, cleanupCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, bundleCommand, demoCommand, devCommand];
+  const commands = [initCommand, validateCommand, schemaCommand, prepareCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, cleanupCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, bundleCommand, demoCommand, devCommand];
   for (const command of commands) program.addCommand(command(io, setExit));
 }

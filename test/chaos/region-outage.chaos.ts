@@ -4,7 +4,7 @@
  * is refused at preflight with the reason, and changes nothing.
  */
 import type { RunStatus } from '../../contracts/run';
-import { describeTopology, refOf } from '../harness/fixtures';
+import { describeTopology, prepareRunbook, refOf } from '../harness/fixtures';
 import { ChaosWorld, failedStatus, faultCounts, PRIMARY, report, STANDBY } from './world';
 
 const world = new ChaosWorld();
@@ -20,6 +20,8 @@ afterAll(async () => {
 test('given the primary region blackholed, an unplanned failover completes without calling it, and a planned one is refused at preflight naming the primary database', async () => {
   const gatesOff: Array<[Array<string | number>, unknown]> = [[['approvals', 'gates'], []]];
   const unplanned = await world.seed('ak-out-u', gatesOff);
+  // drover prepare: an unplanned failover moves traffic through these controls, never Route 53's API.
+  await prepareRunbook(unplanned.runbook, world.moto.endpoint);
   const planned = await world.seed('ak-out-p', gatesOff);
   const chU = await world.channel({ rules: BLACKHOLE });
   const chP = await world.channel({ rules: BLACKHOLE });
@@ -39,11 +41,13 @@ test('given the primary region blackholed, an unplanned failover completes witho
   expect(u.steps.find((s) => s.id === 'preflight')?.notes).toContain(`unplanned: primary region ${PRIMARY} not contacted (assumed lost)`);
   expect(chU.faults.log().filter((e) => e.region === PRIMARY)).toEqual([]);
   const afterU = await describeTopology(unplanned.runbook, world.moto.endpoint);
+  // The records stay as they were; the primary's control withdrew its sets (and its writer set) from DNS answers.
   for (const r of unplanned.runbook.dns.records) {
-    expect(afterU.weights[r.name]).toEqual(r.routing === 'weighted' ? { [PRIMARY]: 0, [STANDBY]: 100 } : { [PRIMARY]: 'SECONDARY', [STANDBY]: 'PRIMARY' });
+    expect(afterU.weights[r.name]).toEqual(r.routing === 'weighted' ? { [PRIMARY]: 100, [STANDBY]: 0 } : { [PRIMARY]: 'PRIMARY', [STANDBY]: 'SECONDARY' });
   }
+  expect(u.dataPlane?.control.region).toBe(PRIMARY);
+  expect(chU.faults.log().filter((e) => e.service === 'route53')).toEqual([]);
   expect(afterU.replicaPromotedTag).toBe(true);
-  expect(afterU.writer).toBe(afterU.replica.endpoint);
   expect(u.rpo?.note).toMatch(/^unplanned: accepted the last observed ReplicaLag/);
 
   // Planned: refused at preflight, with the primary database named as the reason, and nothing changed.

@@ -11,7 +11,8 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../cli/worker';
 import { parseDocument } from 'yaml';
-import type { AwsConfig } from '../../aws/clients';
+import { createAwsClients, type AwsConfig } from '../../aws/clients';
+import { prepareControls } from '../../activities/controls';
 import type { CliIO } from '../../cli/io';
 import { databasesOf, findDatabase, writerZone, type NamedDatabase } from '../../runbooks/databases';
 import { parseRunbook } from '../../runbooks/load';
@@ -49,8 +50,15 @@ export function emulatorConfig(endpoint: string, regionEndpoints: Record<string,
  * collide between tests), optionally its own resource names, probes pointed at local apps, and
  * any other edits as YAML paths.
  */
-export function writeRunbook(opts: { name: string; unique?: boolean; probeBases?: Record<string, string>; set?: Array<[Array<string | number>, unknown]> }): { file: string; runbook: Runbook } {
-  const doc = parseDocument(fs.readFileSync(APNAKART, 'utf8'));
+export function writeRunbook(opts: { name: string; unique?: boolean; probeBases?: Record<string, string>; set?: Array<[Array<string | number>, unknown]>; regions?: { primary: string; standby: string } }): {
+  file: string;
+  runbook: Runbook;
+} {
+  let text = fs.readFileSync(APNAKART, 'utf8');
+  // Another region pair (us-east-1 lost, say): every mention of ApnaKart's regions, the standby's first (its name holds the primary's).
+  if (opts.regions) text = text.replaceAll('ap-southeast-1', '\u0000').replaceAll('ap-south-1', opts.regions.primary).replaceAll('\u0000', opts.regions.standby);
+  const regions = [opts.regions?.primary ?? 'ap-south-1', opts.regions?.standby ?? 'ap-southeast-1'];
+  const doc = parseDocument(text);
   doc.setIn(['name'], opts.name);
   for (const [region, base] of Object.entries(opts.probeBases ?? {})) {
     const probes = doc.getIn(['health', 'probes', region]) as { items: unknown[] } | undefined;
@@ -72,7 +80,7 @@ export function writeRunbook(opts: { name: string; unique?: boolean; probeBases?
     rename(['database', 'primary', 'identifier'], (v) => `${v}-${dbSfx}`);
     rename(['database', 'replica', 'identifier'], (v) => `${v}-${dbSfx}`);
     (doc.getIn(['compute', 'clusters']) as { items: unknown[] }).items.forEach((_, i) => rename(['compute', 'clusters', i, 'name'], (v) => `${v}-${sfx}`));
-    for (const region of ['ap-south-1', 'ap-southeast-1']) {
+    for (const region of regions) {
       (doc.getIn(['health', 'alarms', region]) as { items: unknown[] }).items.forEach((_, i) => rename(['health', 'alarms', region, i], (v) => `${v}-${sfx}`));
     }
   }
@@ -90,6 +98,13 @@ export function writeRunbook(opts: { name: string; unique?: boolean; probeBases?
   const parsed = parseRunbook(doc.toString());
   if (!parsed.ok) throw new Error(`test runbook invalid: ${JSON.stringify(parsed.problems)}`);
   return { file, runbook: parsed.runbook };
+}
+
+/** drover prepare --apply for a seeded runbook: its data-plane controls made, as an unplanned failover needs them. */
+export async function prepareRunbook(rb: Runbook, endpoint: string): Promise<void> {
+  const aws = createAwsClients(emulatorConfig(endpoint));
+  const out = await prepareControls(rb, { route53: aws.route53, cloudwatch: aws.cloudwatch, rds: aws.rds }, { apply: true });
+  if (out.problems.length > 0) throw new Error(`test fixture: drover prepare refused ${rb.name}: ${JSON.stringify(out.problems)}`);
 }
 
 /** The runbook's one database (the ApnaKart variants have exactly one); throws when it has none or several. */

@@ -5,6 +5,8 @@ import type { DbState } from '../../activities/rds';
 import type { NodeGroupState } from '../../activities/eks';
 import type { RecordState, TrafficInput } from '../../activities/route53';
 import type { FenceState } from '../../activities/dblifecycle';
+import type { ControlReading } from '../../activities/controls';
+import { controlOf } from '../../contracts/controls';
 import { databasesOf, dbIn } from '../../runbooks/databases';
 import type { Runbook } from '../../runbooks/schema';
 import { testRunbooks } from './fixtures';
@@ -24,7 +26,7 @@ export interface Call {
 }
 
 /** Activities that change the world (what a test checks was, or was not, done). */
-export const MUTATING = ['scaleNodeGroups', 'fenceInstance', 'unfenceInstance', 'promoteReplica', 'upsertCname', 'shiftTraffic', 'snapshotInstance', 'retireInstance', 'createReplica'];
+export const MUTATING = ['scaleNodeGroups', 'fenceInstance', 'unfenceInstance', 'promoteReplica', 'upsertCname', 'shiftTraffic', 'setControl', 'snapshotInstance', 'retireInstance', 'createReplica'];
 
 /** A typed failure as activities raise them: non-retryable, so the workflow sees it at once. */
 export function typedFailure(type: string, message: string): ApplicationFailure {
@@ -40,6 +42,8 @@ export interface WorldOptions {
    * original region's compute is at standby size.
    */
   failedOver?: boolean;
+  /** Whether drover prepare made the runbook's data-plane controls (default true): each region's alarm, OK. */
+  prepared?: boolean;
 }
 
 /** A call held open: `reached` resolves when the activity has done its work and is waiting; `release` lets it return. */
@@ -65,6 +69,8 @@ export class StubWorld {
   private readonly share = new Map<string, number>();
   private readonly nodes = new Map<string, number>();
   private readonly cnames = new Map<string, string>();
+  /** Each region's data-plane control: its alarm's state (absent: not prepared). */
+  private readonly controls = new Map<string, string>();
   private readonly primary: string;
   private readonly standby: string;
 
@@ -94,6 +100,7 @@ export class StubWorld {
       // The writer record exists, at the writer (seeded as the application uses it; preflight checks it).
       this.cnames.set(d.writerRecord.name, `${dbIn(rb, d, writerRegion)}.stub.${writerRegion}.rds.amazonaws.com`);
     }
+    if (opts.prepared ?? true) for (const region of [this.primary, this.standby]) this.controls.set(region, 'OK');
     this.share.set(this.primary, moved ? 0 : 100);
     this.share.set(this.standby, moved ? 100 : 0);
     for (const c of rb.compute.clusters) {
@@ -166,6 +173,11 @@ export class StubWorld {
   /** The names of the calls that changed something, in order. */
   mutations(): string[] {
     return this.calls.filter((c) => MUTATING.includes(c.name)).map((c) => c.name);
+  }
+
+  /** The state of `region`'s data-plane control (ALARM: withdrawn from DNS answers), or undefined when not prepared. */
+  controlOf(region: string): string | undefined {
+    return this.controls.get(region);
   }
 
   /** Percent of weighted traffic on `region` now. */
@@ -254,7 +266,21 @@ export class StubWorld {
       readCname: record('readCname', (input: { name: string }) => this.cnames.get(input.name)),
       checkHealth: record('checkHealth', (input: { region: string }) => ({ region: input.region, healthy: true, breaches: [], alarms: {}, probes: [] })),
       fenceState: record('fenceState', fenceState),
+      readControls: record('readControls', (input: { runbook: string; primary: string; standby: string; regions: string[] }): ControlReading[] =>
+        input.regions.map((region) => {
+          const spec = controlOf({ name: input.runbook, regions: { primary: input.primary, standby: input.standby } }, region);
+          const state = this.controls.get(region);
+          return { region, alarmRegion: spec.alarmRegion, alarmName: spec.alarmName, exists: state !== undefined, problems: state === undefined ? [`alarm ${spec.alarmName} not found in ${spec.alarmRegion}`] : [], ...(state ? { state } : {}) };
+        }),
+      ),
+      checkControls: record('checkControls', () => ({ changes: this.controls.size === 2 ? [] : ['route53: create the controls'], problems: [] })),
       // Changes.
+      setControl: record('setControl', (input: { region: string; withdrawn: boolean }) => {
+        const want = input.withdrawn ? 'ALARM' : 'OK';
+        const changed = this.controls.get(input.region) !== want;
+        this.controls.set(input.region, want);
+        return { state: want, since: new Date().toISOString(), changed };
+      }),
       scaleNodeGroups: record('scaleNodeGroups', (input: { region: string; cluster: string; groups: Array<{ name: string; size: number }> }) => {
         const before = groupStates(input.region, input.cluster, input.groups.map((g) => g.name));
         for (const g of input.groups) this.nodes.set(`${input.region}/${input.cluster}/${g.name}`, g.size);

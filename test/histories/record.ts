@@ -31,6 +31,9 @@
  * (upsert-on-long-v1), alarms read under the INSUFFICIENT_DATA policy (alarm-insufficient-data-v1), a primary
  * passing through a state noted at preflight (rds-passing-states-v1: a snapshot just taken leaves it backing-up):
  * failover-answer-like-aws.json, failback-answer-like-aws.json.
+ *   npx tsx test/histories/record.ts region-loss
+ * records only drover prepare's controls, an unplanned failover through them (data-plane-unplanned-v1) and a failback
+ * that restores them (restore-controls-v1): failover-region-loss.json, failback-region-loss.json.
  *   npx tsx test/histories/record.ts lock
  * records only a drill, a real failover and a failback since each takes the runbook's lock (runbook-lock-v1):
  * drill-lock*.json, failover-lock.json, failback-lock.json, and the lock's own history (runbook-lock.json).
@@ -53,6 +56,7 @@ import { AWS_FIDELITY_RULES, rdsInstanceStates } from '../../infra/faults/fideli
 import { loadRunbookFile } from '../../runbooks/load';
 import { databasesOf, dbIn } from '../../runbooks/databases';
 import { createDbLifecycleActivities } from '../../activities/dblifecycle';
+import { prepareControls } from '../../activities/controls';
 import { DAYS, type Runbook } from '../../runbooks/schema';
 import { approveUpdate } from '../../contracts/messages';
 
@@ -148,6 +152,18 @@ async function main(which: string): Promise<void> {
         await save('failover-apnakart', 'failover-answer-like-aws.json');
         await failback(rb);
         await save('failback-apnakart', 'failback-answer-like-aws.json');
+        return;
+      }
+      if (which === 'region-loss') {
+        // drover prepare, then an unplanned failover through the data plane, then a failback that restores the control.
+        const aws = createAwsClients(config);
+        const prepared = await prepareControls(rb, { route53: aws.route53, cloudwatch: aws.cloudwatch, rds: aws.rds }, { apply: true });
+        if (prepared.problems.length > 0) throw new Error(`drover prepare refused: ${JSON.stringify(prepared.problems)}`);
+        await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), targetRegion: 'ap-southeast-1', mode: 'unplanned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
+        await approveAndWait('failover-apnakart', 'failover');
+        await save('failover-apnakart', 'failover-region-loss.json');
+        await failback(rb);
+        await save('failback-apnakart', 'failback-region-loss.json');
         return;
       }
       if (which === 'preflight-endpoints') {

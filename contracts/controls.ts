@@ -1,0 +1,50 @@
+/**
+ * Data-plane traffic controls (docs/region-loss.md): what a runbook's controls are called and where they live.
+ * Workflow-safe (no I/O): the failover names the alarm it flips without asking Route 53 anything.
+ *
+ * Each region R of the pair has one control: a CloudWatch alarm on drover's metric, kept in the *other* region of
+ * the pair, which a Route 53 health check of type CLOUDWATCH_METRIC follows; that health check is attached to R's
+ * record sets (and R's set of each writer record's failover pair). Publishing 1 takes R's sets out of DNS answers;
+ * 0 puts them back. Losing R (us-east-1 included) never loses the control of R.
+ */
+
+/** The namespace and metric of drover's controls (standard resolution: Route 53 follows no high-resolution alarm). */
+export const CONTROL_NAMESPACE = 'drover/controls';
+export const CONTROL_METRIC = 'RegionWithdrawn';
+/** The alarm's period, in seconds: one 60-s period of Maximum >= 1 withdraws the region. */
+export const CONTROL_PERIOD_S = 60;
+
+export interface ControlSpec {
+  /** The region whose record sets the control takes out of DNS answers. */
+  region: string;
+  /** Where the alarm lives: the other region of the pair, so losing `region` leaves its control reachable. */
+  alarmRegion: string;
+  alarmName: string;
+  /** The metric's dimensions: the runbook and the region controlled. */
+  dimensions: Array<{ Name: string; Value: string }>;
+}
+
+/** The control of `region` for a runbook (`region` is one of its pair). */
+export function controlOf(rb: { name: string; regions: { primary: string; standby: string } }, region: string): ControlSpec {
+  const alarmRegion = region === rb.regions.primary ? rb.regions.standby : rb.regions.primary;
+  return {
+    region,
+    alarmRegion,
+    alarmName: `drover-control-${rb.name}-${region}`,
+    dimensions: [
+      { Name: 'Runbook', Value: rb.name },
+      { Name: 'Region', Value: region },
+    ],
+  };
+}
+
+/**
+ * How long after the flip DNS answers leave the region, at most, as documented: the alarm's period (a CLOUDWATCH_METRIC
+ * health check follows the alarm's data, one standard-resolution period), then resolvers keep an answer for its TTL.
+ * Route 53 documents no further delay for health checkers to read an alarm: this is the figure the report shows
+ * apart from RTO, not a measurement.
+ */
+export function detectionMs(rb: { dns: { records: Array<{ ttl: number }> } }, writerTtls: number[]): number {
+  const ttl = Math.max(0, ...rb.dns.records.map((r) => r.ttl), ...writerTtls);
+  return (CONTROL_PERIOD_S + ttl) * 1000;
+}
