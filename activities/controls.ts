@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import type { Change, CloudWatchRegion, HealthCheck, ResourceRecordSet } from '@aws-sdk/client-route-53';
 import type { MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CloudWatchApi, RdsApi, Route53PrepareApi } from '../aws/clients';
+import type { AuroraClusterApi, CloudWatchApi, RdsApi, Route53PrepareApi } from '../aws/clients';
 import { aws } from '../aws/errors';
-import { CONTROL_METRIC, CONTROL_NAMESPACE, CONTROL_PERIOD_S, controlOf, type ControlSpec } from '../contracts/controls';
+import { CONTROL_METRIC, CONTROL_NAMESPACE, CONTROL_PERIOD_S, controlOf, coverageOf, type ControlSpec } from '../contracts/controls';
 import { FailureType } from '../contracts/failures';
 import { databasesOf, dbIn, writerZone, writerZoneId } from '../runbooks/databases';
 import type { Runbook } from '../runbooks/schema';
@@ -35,6 +35,11 @@ export interface ControlReading {
   stateSince?: string;
 }
 
+/** The mark drover prepare leaves in a control's alarm description once every set carries its health check. */
+export function readyMark(coverage: string[]): string {
+  return `ready ${createHash('sha256').update(coverage.join('\n')).digest('hex').slice(0, 16)}`;
+}
+
 const specOf = (c: ControlsOf, region: string) => controlOf({ name: c.runbook, regions: { primary: c.primary, standby: c.standby } }, region);
 
 /** How an alarm differs from the control's definition: what Route 53 and the flip rely on. */
@@ -51,10 +56,10 @@ function alarmProblems(a: MetricAlarm, spec: ControlSpec): string[] {
 }
 
 /** The alarm definition drover prepare puts (PutMetricAlarm: on an existing alarm it keeps the state). */
-function alarmInput(spec: ControlSpec) {
+function alarmInput(spec: ControlSpec, mark: string) {
   return {
     AlarmName: spec.alarmName,
-    AlarmDescription: `drover data-plane control: ALARM takes ${spec.region}'s record sets out of DNS answers (Route 53 health check of type CLOUDWATCH_METRIC)`,
+    AlarmDescription: `drover data-plane control: ALARM takes ${spec.region}'s record sets out of DNS answers (Route 53 health check of type CLOUDWATCH_METRIC); ${mark}`,
     Namespace: CONTROL_NAMESPACE,
     MetricName: CONTROL_METRIC,
     Dimensions: spec.dimensions,
@@ -69,18 +74,22 @@ function alarmInput(spec: ControlSpec) {
 }
 
 export function createControlActivities(cloudwatch: (region: string) => CloudWatchApi) {
-  async function readOne(spec: ControlSpec): Promise<ControlReading> {
+  async function readOne(spec: ControlSpec, coverage?: string[]): Promise<ControlReading> {
     const out = await aws('cloudwatch:DescribeAlarms', () => cloudwatch(spec.alarmRegion).describeAlarms({ AlarmNames: [spec.alarmName], AlarmTypes: ['MetricAlarm'] }));
     const a = out.MetricAlarms?.find((m) => m.AlarmName === spec.alarmName);
     const base = { region: spec.region, alarmRegion: spec.alarmRegion, alarmName: spec.alarmName };
     if (!a) return { ...base, exists: false, problems: [`alarm ${spec.alarmName} not found in ${spec.alarmRegion}`] };
-    return { ...base, exists: true, problems: alarmProblems(a, spec), state: a.StateValue, stateSince: a.StateUpdatedTimestamp?.toISOString() };
+    const problems = alarmProblems(a, spec);
+    // Only a prepare that attached every set marks the alarm: a control without the mark may protect nothing.
+    if (coverage && !(a.AlarmDescription ?? '').endsWith(readyMark(coverage))) problems.push(`was not marked ready for this runbook's records by drover prepare (a prepare cut off, or records or writer records changed since)`);
+    // StateTransitionedTimestamp: when the state last changed (StateUpdatedTimestamp also moves on a reason's change).
+    return { ...base, exists: true, problems, state: a.StateValue, stateSince: (a.StateTransitionedTimestamp ?? a.StateUpdatedTimestamp)?.toISOString() };
   }
 
   return {
     /** The controls of `regions` as their alarms say (each read in its alarm's region). */
-    async readControls(input: ControlsOf & { regions: string[] }): Promise<ControlReading[]> {
-      return Promise.all(input.regions.map((r) => readOne(specOf(input, r))));
+    async readControls(input: ControlsOf & { regions: string[]; coverage?: string[] }): Promise<ControlReading[]> {
+      return Promise.all(input.regions.map((r) => readOne(specOf(input, r), input.coverage)));
     },
 
     /**
@@ -94,11 +103,11 @@ export function createControlActivities(cloudwatch: (region: string) => CloudWat
       if (!now.exists || now.problems.length > 0) {
         throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `the control of ${input.region} (${spec.alarmName} in ${spec.alarmRegion}) ${now.problems.join('; ')}: run drover prepare`, nonRetryable: true });
       }
-      if (now.state === want) return { state: want, since: now.stateSince, changed: false };
+      // Published even when the alarm already reads `want`: Route 53 follows the alarm's data, not its state (a state set
+      // by SetAlarmState moves no health check), so the datapoint is what flips it. The same value again changes nothing.
+      // No Timestamp: CloudWatch dates it on receipt, whatever this worker's clock says.
       const publish = () =>
-        aws('cloudwatch:PutMetricData', () =>
-          cloudwatch(spec.alarmRegion).putMetricData({ Namespace: CONTROL_NAMESPACE, MetricData: [{ MetricName: CONTROL_METRIC, Dimensions: spec.dimensions, Value: input.withdrawn ? 1 : 0, Unit: 'Count', Timestamp: new Date() }] }),
-        );
+        aws('cloudwatch:PutMetricData', () => cloudwatch(spec.alarmRegion).putMetricData({ Namespace: CONTROL_NAMESPACE, MetricData: [{ MetricName: CONTROL_METRIC, Dimensions: spec.dimensions, Value: input.withdrawn ? 1 : 0, Unit: 'Count' }] }));
       await publish();
       let published = Date.now();
       return pollUntil({ what: `${spec.alarmName} in ${spec.alarmRegion} to be ${want}`, timeoutMs: 10 * 60_000, initialIntervalMs: 250, maxIntervalMs: 10_000 }, async () => {
@@ -108,7 +117,7 @@ export function createControlActivities(cloudwatch: (region: string) => CloudWat
           await publish();
           published = Date.now();
         }
-        return { done: r.state === want, value: { state: r.state ?? 'unknown', since: r.stateSince, changed: true }, progress: r.state ?? 'not found' };
+        return { done: r.state === want, value: { state: r.state ?? 'unknown', since: r.stateSince, changed: now.state !== want }, progress: r.state ?? 'not found' };
       });
     },
   };
@@ -130,13 +139,15 @@ export interface PrepareProblem {
 export interface PrepareResult {
   changes: PlannedChange[];
   problems: PrepareProblem[];
+  /** What is so and stays so, but an operator should know (a control withdrawn). */
+  warnings: string[];
   applied: boolean;
 }
 
 export interface PrepareDeps {
   route53: () => Route53PrepareApi;
   cloudwatch: (region: string) => CloudWatchApi;
-  rds: (region: string) => Pick<RdsApi, 'describeDBInstances'>;
+  rds: (region: string) => Pick<RdsApi, 'describeDBInstances'> & AuroraClusterApi;
 }
 
 /** The health check's caller reference: one per runbook and region, at most 64 characters (CreateHealthCheck). */
@@ -161,17 +172,24 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
   const problems: PrepareProblem[] = [];
   const r53 = deps.route53;
 
-  // 1. Alarms, each in the region that is not the one it controls.
+  // 1. Alarms, each in the region that is not the one it controls; marked ready only once every set is attached.
+  const mark = readyMark(coverageOf(rb));
+  const warnings: string[] = [];
   const alarms = await Promise.all(
     regions.map(async (region) => {
       const spec = specOf(ctl, region);
       const out = await aws('cloudwatch:DescribeAlarms', () => deps.cloudwatch(spec.alarmRegion).describeAlarms({ AlarmNames: [spec.alarmName], AlarmTypes: ['MetricAlarm'] }));
       const a = out.MetricAlarms?.find((m) => m.AlarmName === spec.alarmName);
       const fix = !a ? 'create' : alarmProblems(a, spec).length > 0 ? 'update' : undefined;
-      if (fix) changes.push({ what: `${fix} alarm ${spec.alarmName} (${CONTROL_NAMESPACE}/${CONTROL_METRIC} Maximum >= 1 over ${CONTROL_PERIOD_S}s)${fix === 'create' ? ', then publish 0 so it starts OK' : ' (its state is kept)'}`, where: spec.alarmRegion });
-      return { spec, fix };
+      const marked = a !== undefined && (a.AlarmDescription ?? '').endsWith(mark);
+      if (fix) changes.push({ what: `${fix} alarm ${spec.alarmName} (${CONTROL_NAMESPACE}/${CONTROL_METRIC} Maximum >= 1 over ${CONTROL_PERIOD_S}s)${fix === 'update' ? ' (its state is kept)' : ''}`, where: spec.alarmRegion });
+      if (!marked) changes.push({ what: `mark alarm ${spec.alarmName} ready for this runbook's records (last, once every set carries its health check)`, where: spec.alarmRegion });
+      // Withdrawn: left so (prepare never changes which region serves); both withdrawn would fail open (every set unhealthy).
+      if (a?.StateValue === 'ALARM') warnings.push(`the control of ${region} (${spec.alarmName} in ${spec.alarmRegion}) is ALARM: ${region} is out of DNS answers; prepare leaves it so (a failback restores it)`);
+      return { spec, fix, marked };
     }),
   );
+  if (warnings.length === 2) warnings.push('both regions are withdrawn: Route 53 then treats every set as healthy and answers by weight (fail open)');
 
   // 2. Health checks, found by their caller reference.
   const listed: HealthCheck[] = [];
@@ -274,11 +292,16 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
     const endpoints = await Promise.all(
       regions.map(async (region) => {
         const id = dbIn(rb, d, region);
-        const out = await aws('rds:DescribeDBInstances', () => deps.rds(region).describeDBInstances({ DBInstanceIdentifier: id })).catch((e: Error) => {
+        // Aurora global: the identifiers are DB clusters, each with its own writer endpoint.
+        const read =
+          d.engine === 'aurora-global'
+            ? aws('rds:DescribeDBClusters', () => deps.rds(region).describeDBClusters({ DBClusterIdentifier: id })).then((o) => o.DBClusters?.[0]?.Endpoint)
+            : aws('rds:DescribeDBInstances', () => deps.rds(region).describeDBInstances({ DBInstanceIdentifier: id })).then((o) => o.DBInstances?.[0]?.Endpoint?.Address);
+        const value = await read.catch((e: Error) => {
           problems.push({ path: [...at], message: `cannot read ${id} in ${region} for its endpoint: ${e.message}` });
           return undefined;
         });
-        return { region, value: out?.DBInstances?.[0]?.Endpoint?.Address };
+        return { region, value };
       }),
     );
     if (endpoints.some((e) => !e.value)) continue;
@@ -304,14 +327,18 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
     });
   }
 
-  if (problems.length > 0 || !opts.apply || changes.length === 0) return { changes, problems, applied: false };
+  if (problems.length > 0 || !opts.apply || changes.length === 0) return { changes, problems, warnings, applied: false };
 
-  // Apply: alarms, then health checks (their ids), then each zone's changes in one ChangeBatch.
+  // Apply: alarms (not marked ready), then health checks (their ids), then each zone's changes in one ChangeBatch, then
+  // the ready marks. A prepare cut off anywhere leaves controls an unplanned failover refuses (readControls' mark check).
   for (const { spec, fix } of alarms) {
     if (!fix) continue;
-    await aws('cloudwatch:PutMetricAlarm', () => deps.cloudwatch(spec.alarmRegion).putMetricAlarm(alarmInput(spec)));
-    if (fix === 'create') {
-      await aws('cloudwatch:PutMetricData', () => deps.cloudwatch(spec.alarmRegion).putMetricData({ Namespace: CONTROL_NAMESPACE, MetricData: [{ MetricName: CONTROL_METRIC, Dimensions: spec.dimensions, Value: 0, Unit: 'Count', Timestamp: new Date() }] }));
+    await aws('cloudwatch:PutMetricAlarm', () => deps.cloudwatch(spec.alarmRegion).putMetricAlarm(alarmInput(spec, 'not ready')));
+    // A new alarm starts OK with one 0, unless its health check exists already: then the check keeps its last status
+    // (perhaps withdrawn) until a flip, and a 0 here would put a withdrawn region back in DNS answers.
+    const hasCheck = checks.some((c) => c.region === spec.region && c.hc);
+    if (fix === 'create' && !hasCheck) {
+      await aws('cloudwatch:PutMetricData', () => deps.cloudwatch(spec.alarmRegion).putMetricData({ Namespace: CONTROL_NAMESPACE, MetricData: [{ MetricName: CONTROL_METRIC, Dimensions: spec.dimensions, Value: 0, Unit: 'Count' }] }));
     }
   }
   const ids = new Map<string, string>();
@@ -331,5 +358,7 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
   for (const [id, batch] of byZone) {
     await aws('route53:ChangeResourceRecordSets', () => r53().changeResourceRecordSets({ HostedZoneId: id, ChangeBatch: { Comment: 'drover prepare: data-plane controls', Changes: batch } }));
   }
-  return { changes, problems, applied: true };
+  // Every set carries its health check: the marks, last (PutMetricAlarm on an existing alarm keeps its state).
+  for (const { spec } of alarms) await aws('cloudwatch:PutMetricAlarm', () => deps.cloudwatch(spec.alarmRegion).putMetricAlarm(alarmInput(spec, mark)));
+  return { changes, problems, warnings, applied: true };
 }

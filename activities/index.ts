@@ -74,9 +74,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createHealthActivities(deps.aws.cloudwatch, deps.fetch),
     ...createControlActivities(deps.aws.cloudwatch),
     /** What drover prepare would change for the runbook's controls (a dry run: the planned failover's readiness note). */
-    async checkControls(input: { runbook: Runbook }): Promise<{ changes: string[]; problems: string[] }> {
+    async checkControls(input: { runbook: Runbook }): Promise<{ changes: string[]; problems: string[]; warnings: string[] }> {
       const out = await prepareControls(input.runbook, { route53: deps.aws.route53, cloudwatch: deps.aws.cloudwatch, rds: deps.aws.rds }, { apply: false });
-      return { changes: out.changes.map((c) => `${c.where}: ${c.what}`), problems: out.problems.map((p) => `${p.path.join('.')}: ${p.message}`) };
+      return { changes: out.changes.map((c) => `${c.where}: ${c.what}`), problems: out.problems.map((p) => `${p.path.join('.')}: ${p.message}`), warnings: out.warnings };
     },
     ...createDbLifecycleActivities(deps.aws.rds, deps.aws.ec2),
     ...createAuroraActivities(deps.aws.rds),

@@ -332,7 +332,8 @@ export function createRoute53Activities(route53: () => Route53Api) {
             nonRetryable: true,
           });
         }
-        changes = pair.sets.map((x) => ({ Action: 'UPSERT', ResourceRecordSet: { ...x, Failover: x === to ? 'PRIMARY' : 'SECONDARY' } }));
+        // The set leaving PRIMARY first, then the one taking it (a batch's changes are listed demotion first).
+        changes = [...pair.sets].sort((a, b) => Number(a === to) - Number(b === to)).map((x) => ({ Action: 'UPSERT', ResourceRecordSet: { ...x, Failover: x === to ? 'PRIMARY' : 'SECONDARY' } }));
       } else {
         changes = [{ Action: 'UPSERT', ResourceRecordSet: { Name: input.name, Type: 'CNAME', TTL: input.ttl, ResourceRecords: [{ Value: input.value }] } }];
       }

@@ -22,6 +22,8 @@ export type RdsLifecycleApi = Pick<
 >;
 /** RDS calls for Aurora global databases. */
 export type AuroraApi = Pick<RDS, 'describeGlobalClusters' | 'switchoverGlobalCluster' | 'failoverGlobalCluster'>;
+/** What drover prepare reads of an Aurora global database: each region's cluster writer endpoint. */
+export type AuroraClusterApi = Pick<RDS, 'describeDBClusters'>;
 /** The only EC2 calls drover makes (security groups for write fencing). */
 export type Ec2Api = Pick<EC2, 'describeSecurityGroups' | 'createSecurityGroup' | 'describeVpcs'>;
 /** The only EKS calls drover makes. */
@@ -155,7 +157,7 @@ export interface AwsCallRecord {
 
 export interface AwsClients {
   route53(): Route53PrepareApi;
-  rds(region: string): RdsApi & RdsLifecycleApi & AuroraApi;
+  rds(region: string): RdsApi & RdsLifecycleApi & AuroraApi & AuroraClusterApi;
   eks(region: string): EksApi;
   cloudwatch(region: string): CloudWatchApi;
   ec2(region: string): Ec2Api;

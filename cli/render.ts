@@ -82,7 +82,7 @@ export function renderOutcome(s: RunStatus): string[] {
     const d = s.dataPlane;
     lines.push(
       `traffic: moved by Route 53 health checks (CLOUDWATCH_METRIC) following drover's control ${d.control.alarmName} (${d.control.alarmRegion}), ALARM${d.flippedAt ? ` at ${d.flippedAt}` : ''}; ` +
-        `DNS detection after the flip: up to ${formatDuration(d.detectionMs)} (alarm period + longest TTL, documented, not measured), not in the RTO above`,
+        `DNS detection after the flip: up to ${formatDuration(d.detectionMs)} (alarm period + longest TTL, documented, not measured): RTO with it ${formatDuration((s.rto?.ms ?? 0) + d.detectionMs)}, judged against the objective`,
     );
   }
   if (s.rebuild?.apply) lines.push(`applied: ${s.rebuild.apply.applied.length} resources${s.rebuild.apply.alreadyApplied ? ' (already applied)' : ''}${s.rebuild.clusterArn ? `; cluster ${s.rebuild.clusterArn}` : ''}`);

@@ -48,3 +48,25 @@ export function detectionMs(rb: { dns: { records: Array<{ ttl: number }> } }, wr
   const ttl = Math.max(0, ...rb.dns.records.map((r) => r.ttl), ...writerTtls);
   return (CONTROL_PERIOD_S + ttl) * 1000;
 }
+
+/**
+ * What a runbook's controls protect, one line each (records and their sets, writer records, by zone): drover prepare
+ * marks each alarm with its digest once every set carries its health check, and an unplanned failover's preflight
+ * refuses a control whose mark is missing or stale (a prepare cut off halfway, records added since), where Route 53's
+ * API cannot be asked whether the sets carry their health checks.
+ */
+export function coverageOf(rb: {
+  regions: { primary: string; standby: string };
+  dns: { hostedZone: string; hostedZoneId?: string; records: Array<{ name: string; type: string; zone?: string; zoneId?: string; targets: Record<string, { setIdentifier: string }> }> };
+  database?: { writerRecord: { name: string; zone?: string; zoneId?: string } };
+  databases?: Array<{ writerRecord: { name: string; zone?: string; zoneId?: string } }>;
+}): string[] {
+  const pair = [rb.regions.primary, rb.regions.standby];
+  const zone = (z?: string, id?: string) => `${z ?? rb.dns.hostedZone}#${id ?? (z === undefined ? (rb.dns.hostedZoneId ?? '') : '')}`;
+  const writers = rb.databases ?? (rb.database ? [rb.database] : []);
+  return [
+    ...rb.dns.records.map((r) => `record ${zone(r.zone, r.zoneId)} ${r.name} ${r.type} ${pair.map((p) => `${p}=${r.targets[p]?.setIdentifier ?? ''}`).join(' ')}`),
+    ...writers.map((d) => `writer ${zone(d.writerRecord.zone, d.writerRecord.zoneId)} ${d.writerRecord.name}`),
+  ].sort();
+}
+

@@ -15,7 +15,7 @@ import { callerReferenceOf } from '../activities/controls';
 import { createAwsClients, type AwsConfig } from '../aws/clients';
 import { exec } from '../cli/main';
 import { renderOutcome } from '../cli/render';
-import { controlOf } from '../contracts/controls';
+import { controlOf, coverageOf } from '../contracts/controls';
 import type { RunStatus } from '../contracts/run';
 import { callsTo, regionLoss, startFaultProxy, type FaultProxy } from '../infra/faults/proxy';
 import { startLagFeeders, startRegionApps, type RegionApps } from '../infra/local/apps';
@@ -256,6 +256,22 @@ describe('another region lost', () => {
     for (const rec of r.records) expect([rec[primary].healthCheck, rec[standby].healthCheck]).toEqual(['drover', 'drover']);
     expect(r.writer.find((s) => s.Failover === 'PRIMARY')?.SetIdentifier).toBe(`drover-writer-${standby}`);
     expect([await alarmState(rb, primary), await alarmState(rb, standby)]).toEqual(['OK', 'OK']);
+  });
+});
+
+describe('the ready mark', () => {
+  test('given controls prepared for the records as they were, a runbook with a record added since reads them as not ready (an unplanned failover refuses them); prepare again marks them ready', async () => {
+    const { file, runbook: rb } = await seeded(MUMBAI);
+    process.env.AWS_ENDPOINT_URL = moto.endpoint;
+    expect(await exec(['prepare', file, '--apply'], captureIO())).toBe(0);
+    const activities = createActivities({ aws: createAwsClients(emulatorConfig(moto.endpoint)), temporal: () => client, runbooks: testRunbooks });
+    const ctl = { runbook: rb.name, primary: rb.regions.primary, standby: rb.regions.standby, regions: [rb.regions.primary] };
+
+    expect((await activities.readControls({ ...ctl, coverage: coverageOf(rb) }))[0].problems).toEqual([]);
+    const grown = { ...rb, dns: { ...rb.dns, records: [...rb.dns.records, { ...rb.dns.records[0], name: `new.${rb.dns.hostedZone}` }] } };
+    expect((await activities.readControls({ ...ctl, coverage: coverageOf(grown) }))[0].problems).toEqual([
+      "was not marked ready for this runbook's records by drover prepare (a prepare cut off, or records or writer records changed since)",
+    ]);
   });
 });
 

@@ -89,10 +89,10 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     plan: [
       ...(locks ? [TAKE_RUNBOOK_STEP] : []),
       { id: 'assess', title: single ? `Assess ${original} and the old primary ${ids(primaryId)}` : `Assess ${original} and the old primaries ${ids(primaryId)}` },
-      ...(restoresControls ? [{ id: 'restore-controls', title: `Restore the data-plane controls: the records first say what DNS answered, then ${original} is put back in DNS answers` }] : []),
       { id: 'protect-old-primary', title: single ? `Fence, snapshot and retire the old primary (${retentionOf(dbs[0])})` : `Fence, snapshot and retire the old primaries (${drillRetention ?? 'each per its retention'})` },
       { id: 'reestablish-replication', title: single ? `Create replica ${ids(primaryId)} in ${original} from the current writer` : `Create replicas ${ids(primaryId)} in ${original} from the current writers` },
       { id: 'gate:failback', title: 'Approval: failback', gate: true },
+      ...(restoresControls ? [{ id: 'restore-controls', title: `Restore the data-plane controls: the records first say what DNS answered, then ${original} is put back in DNS answers` }] : []),
       { id: 'scale-original', title: `Scale ${original} compute to active capacity` },
       { id: 'switchover-db', title: `Planned switchover of the writer back to ${original}` },
       ...rb.dns.shift.steps.map((p) => ({ id: `traffic-back-${p}`, title: `Shift traffic back to ${p}% ${original}, then soak` })),
@@ -150,24 +150,6 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       }));
     });
 
-    // 1b. An unplanned failover withdrew the original region through its control (Route 53 answered the standby's sets
-    // whatever the weights said). The weights, failover roles and writer pairs are made to say that first, so putting
-    // the original back in DNS answers moves no traffic; the shift back below then moves it step by step.
-    if (restoresControls) {
-      await journal.run('restore-controls', async () => {
-        const [mine] = await short.readControls({ ...controls, regions: [original] });
-        if (!mine.exists) return journal.note('restore-controls', `no control of ${original} (drover prepare not run): nothing to restore`);
-        if (mine.state !== 'ALARM') return journal.note('restore-controls', `${original} is not withdrawn (${mine.alarmName} is ${mine.state ?? 'unknown'})`);
-        await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: original, toRegion: standby, percent: 100 });
-        status.trafficPercent = 0;
-        for (const { d, writer } of moved) {
-          if (writer.endpoint) journal.note('restore-controls', about(d, await repointWriter(rb, d, writer.endpoint)));
-        }
-        const out = await long.setControl({ ...controls, region: original, withdrawn: false });
-        journal.note('restore-controls', `records at 100% ${standby} (what DNS answered); ${mine.alarmName} in ${mine.alarmRegion} is ${out.state}${out.since ? ` since ${out.since}` : ''}: ${original} answers again where the records send it`);
-      });
-    }
-
     // 2. Protect each old primary: it must never take traffic or become a replication source.
     const present = olds.filter((o) => o.exists);
     if (present.length > 0) {
@@ -195,6 +177,25 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
 
     // 4. Approval.
     await gates.step(journal, 'failback', `failback of ${rb.name} ${standby} -> ${original}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
+
+    // 4b. After the approval (a failback refused at its gate changes no DNS answer). An unplanned failover withdrew the
+    // original region through its control (Route 53 answered the standby's sets whatever the weights said). The weights,
+    // failover roles and writer pairs are made to say that first, so putting the original back in DNS answers moves no
+    // traffic; the shift back below then moves it step by step.
+    if (restoresControls) {
+      await journal.run('restore-controls', async () => {
+        const [mine] = await short.readControls({ ...controls, regions: [original] });
+        if (!mine.exists) return journal.note('restore-controls', `no control of ${original} (drover prepare not run): nothing to restore`);
+        if (mine.state !== 'ALARM') return journal.note('restore-controls', `${original} is not withdrawn (${mine.alarmName} is ${mine.state ?? 'unknown'})`);
+        await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: original, toRegion: standby, percent: 100 });
+        status.trafficPercent = 0;
+        for (const { d, writer } of moved) {
+          if (writer.endpoint) journal.note('restore-controls', about(d, await repointWriter(rb, d, writer.endpoint)));
+        }
+        const out = await long.setControl({ ...controls, region: original, withdrawn: false });
+        journal.note('restore-controls', `records at 100% ${standby} (what DNS answered); ${mine.alarmName} in ${mine.alarmRegion} is ${out.state}${out.since ? ` since ${out.since}` : ''}: ${original} answers again where the records send it`);
+      });
+    }
 
     // 5-7. The switchback, with its compensation stack.
     try {

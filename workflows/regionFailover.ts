@@ -15,7 +15,7 @@ import { repointWriter } from './writer';
 import { aboutDatabase, promoteEach } from './promoteEach';
 import { ALARM_INSUFFICIENT_DATA, alarmPolicyOf, shiftProgressively } from './traffic';
 import type { DrillLink, RunbookInput } from './trusted';
-import { controlOf, detectionMs } from '../contracts/controls';
+import { controlOf, coverageOf, detectionMs } from '../contracts/controls';
 import { untilAnswered } from './answered';
 
 /** Patch id: the database step runs the promoteReplica runbook as a child (histories before it replay the inline path). */
@@ -250,7 +250,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         checks.push([
           `control of ${fromRegion}`,
           async () => {
-            const [c] = await preflight.readControls({ ...controls, regions: [fromRegion] });
+            // The mark says drover prepare attached every set of these records (Route 53's API cannot be asked now).
+            const [c] = await preflight.readControls({ ...controls, regions: [fromRegion], coverage: coverageOf(rb) });
             if (!c.exists || c.problems.length > 0) return [`${c.problems.join('; ')}: ${fromRegion} cannot be taken out of DNS answers without Route 53's API; run drover prepare <the ${rb.name} runbook file> --apply while Route 53 answers (docs/region-loss.md)`];
             journal.note('preflight', `control of ${fromRegion}: ${c.alarmName} in ${c.alarmRegion} is ${c.state ?? 'unknown'}; Route 53's API is not used (data plane)`);
             return [];
@@ -261,9 +262,11 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         checks.push([
           'data-plane controls',
           async () => {
-            const out = await preflight.checkControls({ runbook: rb });
+            // A note, never a refusal: a failed read (permissions, throttling) is said as such.
+            const out = await preflight.checkControls({ runbook: rb }).catch((e: unknown) => ({ changes: [`not read: ${failureMessage(e)}`], problems: [], warnings: [] }));
             const todo = [...out.problems, ...out.changes];
             if (todo.length > 0) journal.note('preflight', `data-plane controls not ready (${todo.length}: ${todo.slice(0, 3).join('; ')}${todo.length > 3 ? '; …' : ''}): an unplanned failover would be refused; run drover prepare <the ${rb.name} runbook file> --apply`);
+            for (const w of out.warnings ?? []) journal.note('preflight', `data-plane controls: ${w}`);
             return [];
           },
         ]);
@@ -408,10 +411,13 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     const endedAt = journal.get('verify').endedAt ?? Date.now();
     const gateWaitMs = journal.steps.filter((s) => s.gate && s.startedAt && s.endedAt).reduce((sum, s) => sum + ((s.endedAt ?? 0) - (s.startedAt ?? 0)), 0);
     const ms = endedAt - startedAt;
-    status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: scale >= 1 && ms <= rb.objectives.rto, ...(status.dataPlane ? { detectionMs: status.dataPlane.detectionMs } : {}) };
+    // Moved by the data plane, clients may reach the lost region for the documented detection time after the flip: the
+    // objective is judged on both (shown as two lines).
+    const detection = status.dataPlane?.detectionMs ?? 0;
+    status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: scale >= 1 && ms + detection <= rb.objectives.rto, ...(status.dataPlane ? { detectionMs: detection } : {}) };
     return await run.complete({ after: { phase: 'completed', rtoMs: ms, rpo: status.rpo } });
   } catch (err) {
-    return run.fail(err, { compensations: () => leftState(journal, status, targetRegion) });
+    return run.fail(err, { compensations: () => [...leftState(journal, status, targetRegion), ...(dataPlane && journal.get('withdraw-region').status === 'failed' ? [`unknown: the control of ${fromRegion} (${fromControl.alarmName} in ${fromControl.alarmRegion}) may have flipped; DNS may answer ${targetRegion} already: read it before retrying`] : [])] });
   }
 }
 

@@ -29,6 +29,7 @@ export function prepareCommand(io: CliIO, setExit: SetExit): Command {
       if (opts.json) {
         io.out(JSON.stringify({ runbook: rb.name, ...out, problems: out.problems.map((p) => ({ path: formatPath(p.path), message: p.message })) }, null, 2));
       } else {
+        for (const w of out.warnings) io.err(`warning: ${w}`);
         for (const p of out.problems) io.err(`${file}: ${formatPath(p.path)}: ${p.message}`);
         if (out.problems.length > 0) io.err(`${out.problems.length} record shape${out.problems.length === 1 ? '' : 's'} the controls cannot protect; nothing was changed`);
         else if (out.changes.length === 0) io.out(`${rb.name}: data-plane controls ready; nothing to change`);
