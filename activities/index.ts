@@ -14,8 +14,7 @@ import { createRebuildActivities, stackDigest, type StackVariant } from './rebui
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../contracts/failures';
 import { createRoute53Activities } from './route53';
-import { createControlActivities, prepareControls } from './controls';
-import type { Runbook } from '../runbooks/schema';
+import { createControlActivities } from './controls';
 import { createIdentityActivities } from './identity';
 import { createNotifyActivities } from './notify';
 import { createRunbookActivities } from './runbooks';
@@ -73,11 +72,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createEksActivities(deps.aws.eks),
     ...createHealthActivities(deps.aws.cloudwatch, deps.fetch),
     ...createControlActivities(deps.aws.cloudwatch),
-    /** What drover prepare would change for the runbook's controls (a dry run: the planned failover's readiness note). */
-    async checkControls(input: { runbook: Runbook }): Promise<{ changes: string[]; problems: string[]; warnings: string[] }> {
-      const out = await prepareControls(input.runbook, { route53: deps.aws.route53, cloudwatch: deps.aws.cloudwatch, rds: deps.aws.rds }, { apply: false });
-      return { changes: out.changes.map((c) => `${c.where}: ${c.what}`), problems: out.problems.map((p) => `${p.path.join('.')}: ${p.message}`), warnings: out.warnings };
-    },
     ...createDbLifecycleActivities(deps.aws.rds, deps.aws.ec2),
     ...createAuroraActivities(deps.aws.rds),
     ...createDrillActivities(deps.temporal),

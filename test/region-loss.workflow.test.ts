@@ -15,7 +15,7 @@ import { runFailure, timeSkippingPerFile, withRun, workflowTestRunbook } from '.
 const PRIMARY = 'ap-south-1';
 const STANDBY = 'ap-southeast-1';
 /** Every activity that calls Route 53's API. */
-const ROUTE53 = ['missingRecords', 'readCname', 'readTraffic', 'shiftTraffic', 'upsertCname', 'checkControls'];
+const ROUTE53 = ['missingRecords', 'readCname', 'readTraffic', 'shiftTraffic', 'upsertCname'];
 
 const env = timeSkippingPerFile();
 

@@ -258,15 +258,19 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
           },
         ]);
       } else if (controlsPatch) {
-        // Readiness for the day Route 53's API is gone: a note, a planned failover does not need the controls.
+        // Readiness for the day Route 53's API is gone: a note, a planned failover does not need the controls. CloudWatch
+        // only (the alarms and their ready marks): `drover prepare FILE` also reads whether every set is attached.
         checks.push([
           'data-plane controls',
           async () => {
-            // A note, never a refusal: a failed read (permissions, throttling) is said as such.
-            const out = await preflight.checkControls({ runbook: rb }).catch((e: unknown) => ({ changes: [`not read: ${failureMessage(e)}`], problems: [], warnings: [] }));
-            const todo = [...out.problems, ...out.changes];
-            if (todo.length > 0) journal.note('preflight', `data-plane controls not ready (${todo.length}: ${todo.slice(0, 3).join('; ')}${todo.length > 3 ? '; …' : ''}): an unplanned failover would be refused; run drover prepare <the ${rb.name} runbook file> --apply`);
-            for (const w of out.warnings ?? []) journal.note('preflight', `data-plane controls: ${w}`);
+            const readings = await preflight.readControls({ ...controls, regions: [fromRegion, targetRegion], coverage: coverageOf(rb) }).catch((e: unknown) => failureMessage(e));
+            if (typeof readings === 'string') {
+              journal.note('preflight', `data-plane controls not read (${readings})`);
+              return [];
+            }
+            const unready = readings.filter((c) => !c.exists || c.problems.length > 0).map((c) => c.region);
+            if (unready.length > 0) journal.note('preflight', `data-plane controls not ready for ${unready.join(', ')}: an unplanned failover would be refused; run drover prepare <the ${rb.name} runbook file> --apply`);
+            for (const c of readings.filter((x) => x.state === 'ALARM')) journal.note('preflight', `the control of ${c.region} (${c.alarmName} in ${c.alarmRegion}) is ALARM: ${c.region} is out of DNS answers`);
             return [];
           },
         ]);

@@ -273,7 +273,6 @@ export class StubWorld {
           return { region, alarmRegion: spec.alarmRegion, alarmName: spec.alarmName, exists: state !== undefined, problems: state === undefined ? [`alarm ${spec.alarmName} not found in ${spec.alarmRegion}`] : [], ...(state ? { state } : {}) };
         }),
       ),
-      checkControls: record('checkControls', () => ({ changes: this.controls.size === 2 ? [] : ['route53: create the controls'], problems: [], warnings: [] })),
       // Changes.
       setControl: record('setControl', (input: { region: string; withdrawn: boolean }) => {
         const want = input.withdrawn ? 'ALARM' : 'OK';
