@@ -150,33 +150,43 @@ export interface PrepareDeps {
   rds: (region: string) => Pick<RdsApi, 'describeDBInstances'> & AuroraClusterApi;
 }
 
-/** The health check's caller reference: one per runbook and region, at most 64 characters (CreateHealthCheck). */
-export function callerReferenceOf(runbook: string, region: string): string {
-  return `drover-control-${createHash('sha256').update(`${runbook}\u0000${region}`).digest('hex').slice(0, 40)}`;
+/** The prefix of every caller reference drover prepare gives a health check. */
+const CALLER_PREFIX = 'drover-control-';
+
+/**
+ * The health check's caller reference, at most 64 characters (CreateHealthCheck): one per runbook name, region and
+ * alarm region, so two runbooks of one name with other pairs (two teams' accounts merged, a copy) never share one.
+ */
+export function callerReferenceOf(runbook: string, region: string, alarmRegion: string): string {
+  return `${CALLER_PREFIX}${createHash('sha256').update(`${runbook}\u0000${region}\u0000${alarmRegion}`).digest('hex').slice(0, 40)}`;
 }
 
 const norm = (name: string) => name.replace(/\\052/g, '*').replace(/\.$/, '').toLowerCase();
 
 /**
- * Build the runbook's controls: an alarm per region (in the other region), a CLOUDWATCH_METRIC health check per region
- * following it, attached to that region's record sets; each writer record becomes a failover pair (one set per
- * region, PRIMARY where it points now). Shows the changes; makes them only with `apply`. Never changes which region
- * serves: a new alarm starts OK (0 published), a new health check is healthy until its alarm says otherwise
- * (InsufficientDataHealthStatus LastKnownStatus), and the writer's PRIMARY set points where the record pointed.
+ * Build the runbook's control: the primary's alarm (in the standby region), a CLOUDWATCH_METRIC health check following
+ * it, attached to the primary's record sets; each writer record becomes a failover pair (one set per region, PRIMARY
+ * where it points now). The standby's sets carry no health check (a drover control left on one by an earlier prepare
+ * is detached): Route 53 counts them healthy, so withdrawing the primary never fails open. Shows the changes; makes
+ * them only with `apply`. Never changes which region serves: a new alarm starts OK (0 published), a new health check
+ * is healthy until its alarm says otherwise (InsufficientDataHealthStatus LastKnownStatus), the writer's PRIMARY set
+ * points where the record pointed, and a detached standby set was answered only while it was healthy.
  * Refuses (problems, nothing changed) record shapes it cannot protect.
  */
 export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { apply: boolean }): Promise<PrepareResult> {
   const regions = [rb.regions.primary, rb.regions.standby];
+  const primary = rb.regions.primary;
+  const standby = rb.regions.standby;
   const ctl = { runbook: rb.name, primary: rb.regions.primary, standby: rb.regions.standby };
   const changes: PlannedChange[] = [];
   const problems: PrepareProblem[] = [];
   const r53 = deps.route53;
 
-  // 1. Alarms, each in the region that is not the one it controls; marked ready only once every set is attached.
+  // 1. The primary's alarm, in the standby region; marked ready only once every set is attached.
   const mark = readyMark(coverageOf(rb));
   const warnings: string[] = [];
   const alarms = await Promise.all(
-    regions.map(async (region) => {
+    [primary].map(async (region) => {
       const spec = specOf(ctl, region);
       const out = await aws('cloudwatch:DescribeAlarms', () => deps.cloudwatch(spec.alarmRegion).describeAlarms({ AlarmNames: [spec.alarmName], AlarmTypes: ['MetricAlarm'] }));
       const a = out.MetricAlarms?.find((m) => m.AlarmName === spec.alarmName);
@@ -184,12 +194,11 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
       const marked = a !== undefined && (a.AlarmDescription ?? '').endsWith(mark);
       if (fix) changes.push({ what: `${fix} alarm ${spec.alarmName} (${CONTROL_NAMESPACE}/${CONTROL_METRIC} Maximum >= 1 over ${CONTROL_PERIOD_S}s)${fix === 'update' ? ' (its state is kept)' : ''}`, where: spec.alarmRegion });
       if (!marked) changes.push({ what: `mark alarm ${spec.alarmName} ready for this runbook's records (last, once every set carries its health check)`, where: spec.alarmRegion });
-      // Withdrawn: left so (prepare never changes which region serves); both withdrawn would fail open (every set unhealthy).
+      // Withdrawn: left so (prepare never changes which region serves).
       if (a?.StateValue === 'ALARM') warnings.push(`the control of ${region} (${spec.alarmName} in ${spec.alarmRegion}) is ALARM: ${region} is out of DNS answers; prepare leaves it so (a failback restores it)`);
       return { spec, fix, marked };
     }),
   );
-  if (warnings.length === 2) warnings.push('both regions are withdrawn: Route 53 then treats every set as healthy and answers by weight (fail open)');
 
   // 2. Health checks, found by their caller reference.
   const listed: HealthCheck[] = [];
@@ -199,16 +208,24 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
     if (!page.IsTruncated || !page.NextMarker) break;
     marker = page.NextMarker;
   }
-  const checks = regions.map((region) => {
+  const checks = [primary].map((region) => {
     const spec = specOf(ctl, region);
-    const ref = callerReferenceOf(rb.name, region);
+    const ref = callerReferenceOf(rb.name, region, spec.alarmRegion);
     const hc = listed.find((h) => h.CallerReference === ref);
     const cfg = hc?.HealthCheckConfig;
-    const right = cfg?.Type === 'CLOUDWATCH_METRIC' && cfg.AlarmIdentifier?.Region === spec.alarmRegion && cfg.AlarmIdentifier?.Name === spec.alarmName && cfg.InsufficientDataHealthStatus === 'LastKnownStatus';
+    // A disabled health check is healthy whatever its alarm says, an inverted one healthy when it is ALARM (UpdateHealthCheck).
+    // Route 53 keeps a copy of its alarm's settings: "If you change settings for the CloudWatch alarm after you create a
+    // health check, you must update the health check" (Route 53 Developer Guide, health checks' values), so an alarm
+    // created or changed here is followed by an update of its health check.
+    const alarmChanged = alarms.some((a) => a.spec.region === region && a.fix !== undefined);
+    const right =
+      cfg?.Type === 'CLOUDWATCH_METRIC' && cfg.AlarmIdentifier?.Region === spec.alarmRegion && cfg.AlarmIdentifier?.Name === spec.alarmName && cfg.InsufficientDataHealthStatus === 'LastKnownStatus' && !cfg.Disabled && !cfg.Inverted && !alarmChanged;
     if (!hc) changes.push({ what: `create health check ${ref} (CLOUDWATCH_METRIC on ${spec.alarmName} in ${spec.alarmRegion}, insufficient data: LastKnownStatus) for ${region}`, where: 'route53' });
-    else if (!right) changes.push({ what: `update health check ${hc.Id} to follow ${spec.alarmName} in ${spec.alarmRegion} (insufficient data: LastKnownStatus)`, where: 'route53' });
+    else if (!right) changes.push({ what: `update health check ${hc.Id} to follow ${spec.alarmName} in ${spec.alarmRegion} (insufficient data: LastKnownStatus, enabled, not inverted)`, where: 'route53' });
     return { region, spec, ref, hc, right };
   });
+  /** Whether a health check is a drover control (of this runbook or an earlier shape of it): detached from a standby set. */
+  const isDroverCheck = (id: string) => listed.some((h) => h.Id === id && (h.CallerReference ?? '').startsWith(CALLER_PREFIX));
 
   // 3. The record sets: every traffic record's two sets, and each writer record as a failover pair.
   const zones = new Map<string, { ref: ZoneRef; id?: string; sets?: Map<string, ResourceRecordSet> }>();
@@ -224,6 +241,25 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
   /** Per zone id: the changes to make there, each building on the health checks' ids (known once made). */
   const plans: Array<{ zone: string; id: string; make: (hcId: (region: string) => string) => Change[] }> = [];
   const hcLabel = (region: string) => checks.find((c) => c.region === region)?.hc?.Id ?? `(new health check for ${region})`;
+  /**
+   * A standby set's health check: none is what prepare makes; a drover control (an earlier prepare's) is detached; any
+   * other is the team's, left with a warning: when it is unhealthy while the primary is withdrawn, every set of the
+   * record is, and Route 53 answers as if all were healthy (by weight or PRIMARY: the lost region).
+   */
+  const standbyCheck = (set: ResourceRecordSet, what: string): 'keep' | 'detach' => {
+    if (!set.HealthCheckId) return 'keep';
+    if (isDroverCheck(set.HealthCheckId)) {
+      changes.push({ what: `detach drover health check ${set.HealthCheckId} from ${what} (a standby set carries none)`, where: 'route53' });
+      return 'detach';
+    }
+    warnings.push(`${what} carries health check ${set.HealthCheckId}: while ${primary} is withdrawn, if that check fails too Route 53 answers as if every set were healthy (the lost region included)`);
+    return 'keep';
+  };
+  const detach = (set: ResourceRecordSet): Change => {
+    const { HealthCheckId: _dropped, ...rest } = set;
+    void _dropped;
+    return { Action: 'UPSERT', ResourceRecordSet: rest };
+  };
 
   for (const [i, r] of rb.dns.records.entries()) {
     const ref = recordZone(r, rb.dns.hostedZone, rb.dns.hostedZoneId);
@@ -243,12 +279,18 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
       continue;
     }
     const toAttach: Array<{ region: string; set: ResourceRecordSet }> = [];
+    const toDetach: ResourceRecordSet[] = [];
     for (const { region, set } of mine) {
       if (!set) {
         problems.push({ path: ['dns', 'records', i, 'targets', region], message: `no ${r.type} set ${r.targets[region]?.setIdentifier} for ${r.name} in zone ${ref.name}` });
         continue;
       }
-      const ours = checks.find((c) => c.region === region)?.hc?.Id;
+      if (region === standby) {
+        const fate = standbyCheck(set, `${r.name} ${r.type} set ${set.SetIdentifier} (${standby})`);
+        if (fate === 'detach') toDetach.push(set);
+        continue;
+      }
+      const ours = checks[0].hc?.Id;
       if (set.HealthCheckId && set.HealthCheckId !== ours) {
         problems.push({ path: ['dns', 'records', i, 'targets', region], message: `set ${set.SetIdentifier} carries health check ${set.HealthCheckId}, not drover's control: a set has one health check; detach it (or combine it into a calculated health check) first` });
         continue;
@@ -256,7 +298,9 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
       if (!set.HealthCheckId) toAttach.push({ region, set });
     }
     for (const { region, set } of toAttach) changes.push({ what: `attach ${hcLabel(region)} to ${r.name} ${r.type} set ${set.SetIdentifier} (${region})`, where: `zone ${ref.name}` });
-    if (toAttach.length > 0) plans.push({ zone: ref.name, id: zone.id, make: (hc) => toAttach.map(({ region, set }) => ({ Action: 'UPSERT', ResourceRecordSet: { ...set, HealthCheckId: hc(region) } })) });
+    if (toAttach.length + toDetach.length > 0) {
+      plans.push({ zone: ref.name, id: zone.id, make: (hc) => [...toAttach.map(({ region, set }): Change => ({ Action: 'UPSERT', ResourceRecordSet: { ...set, HealthCheckId: hc(region) } })), ...toDetach.map(detach)] });
+    }
   }
 
   for (const [i, d] of databasesOf(rb).entries()) {
@@ -272,15 +316,16 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
     const name = d.writerRecord.name;
     const pair = writerPair(zone.sets, name);
     if (pair) {
-      // Already a pair: each set carries its region's health check.
-      const fixes = pair.sets.flatMap((s) => {
-        const region = regions.find((r) => s.SetIdentifier === writerSetId(r));
-        if (!region) return [];
-        const ours = checks.find((c) => c.region === region)?.hc?.Id;
-        return s.HealthCheckId && s.HealthCheckId === ours ? [] : [{ region, set: s }];
-      });
-      for (const f of fixes) changes.push({ what: `attach ${hcLabel(f.region)} to writer ${name} set ${f.set.SetIdentifier}`, where: `zone ${ref.name}` });
-      if (fixes.length > 0) plans.push({ zone: ref.name, id: zone.id, make: (hc) => fixes.map((f) => ({ Action: 'UPSERT', ResourceRecordSet: { ...f.set, HealthCheckId: hc(f.region) } })) });
+      // Already a pair: the primary's set carries its control, the standby's none.
+      const mineSet = pair.sets.find((s) => s.SetIdentifier === writerSetId(primary));
+      const theirs = pair.sets.find((s) => s.SetIdentifier === writerSetId(standby));
+      const ours = checks[0].hc?.Id;
+      const attach = mineSet && !(mineSet.HealthCheckId && mineSet.HealthCheckId === ours) ? mineSet : undefined;
+      const unhook = theirs && standbyCheck(theirs, `writer ${name} set ${theirs.SetIdentifier}`) === 'detach' ? theirs : undefined;
+      if (attach) changes.push({ what: `attach ${hcLabel(primary)} to writer ${name} set ${attach.SetIdentifier}`, where: `zone ${ref.name}` });
+      if (attach || unhook) {
+        plans.push({ zone: ref.name, id: zone.id, make: (hc) => [...(attach ? [{ Action: 'UPSERT' as const, ResourceRecordSet: { ...attach, HealthCheckId: hc(primary) } }] : []), ...(unhook ? [detach(unhook)] : [])] });
+      }
       continue;
     }
     const simple = [...zone.sets.values()].find((s) => norm(s.Name ?? '') === norm(name) && s.Type === 'CNAME' && s.SetIdentifier === undefined);
@@ -310,7 +355,7 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
       problems.push({ path: [...at, 'name'], message: `${name} points at ${current}, which is neither database's endpoint (${endpoints.map((e) => e.value).join(', ')}): drover cannot make the pair without changing where it points` });
       continue;
     }
-    changes.push({ what: `replace writer ${name} (CNAME ${current}) by a failover pair: ${endpoints.map((e) => `${writerSetId(e.region)} -> ${e.value} (${e === primaryOf ? 'PRIMARY' : 'SECONDARY'}, ${hcLabel(e.region)})`).join('; ')}`, where: `zone ${ref.name}` });
+    changes.push({ what: `replace writer ${name} (CNAME ${current}) by a failover pair: ${endpoints.map((e) => `${writerSetId(e.region)} -> ${e.value} (${e === primaryOf ? 'PRIMARY' : 'SECONDARY'}, ${e.region === primary ? hcLabel(e.region) : 'no health check'})`).join('; ')}`, where: `zone ${ref.name}` });
     plans.push({
       zone: ref.name,
       id: zone.id,
@@ -320,7 +365,15 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
         ...endpoints.map(
           (e): Change => ({
             Action: 'CREATE',
-            ResourceRecordSet: { Name: simple.Name, Type: 'CNAME', TTL: simple.TTL ?? d.writerRecord.ttl, SetIdentifier: writerSetId(e.region), Failover: e === primaryOf ? 'PRIMARY' : 'SECONDARY', HealthCheckId: hc(e.region), ResourceRecords: [{ Value: e.value as string }] },
+            ResourceRecordSet: {
+              Name: simple.Name,
+              Type: 'CNAME',
+              TTL: simple.TTL ?? d.writerRecord.ttl,
+              SetIdentifier: writerSetId(e.region),
+              Failover: e === primaryOf ? 'PRIMARY' : 'SECONDARY',
+              ...(e.region === primary ? { HealthCheckId: hc(e.region) } : {}),
+              ResourceRecords: [{ Value: e.value as string }],
+            },
           }),
         ),
       ],
@@ -348,7 +401,7 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
       const out = await aws('route53:CreateHealthCheck', () => r53().createHealthCheck({ CallerReference: c.ref, HealthCheckConfig: { Type: 'CLOUDWATCH_METRIC', AlarmIdentifier, InsufficientDataHealthStatus: 'LastKnownStatus' } }));
       ids.set(c.region, out.HealthCheck?.Id ?? '');
     } else {
-      if (!c.right) await aws('route53:UpdateHealthCheck', () => r53().updateHealthCheck({ HealthCheckId: c.hc?.Id, AlarmIdentifier, InsufficientDataHealthStatus: 'LastKnownStatus' }));
+      if (!c.right) await aws('route53:UpdateHealthCheck', () => r53().updateHealthCheck({ HealthCheckId: c.hc?.Id, AlarmIdentifier, InsufficientDataHealthStatus: 'LastKnownStatus', Disabled: false, Inverted: false }));
       ids.set(c.region, c.hc.Id ?? '');
     }
   }

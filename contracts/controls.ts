@@ -2,10 +2,12 @@
  * Data-plane traffic controls (docs/region-loss.md): what a runbook's controls are called and where they live.
  * Workflow-safe (no I/O): the failover names the alarm it flips without asking Route 53 anything.
  *
- * Each region R of the pair has one control: a CloudWatch alarm on drover's metric, kept in the *other* region of
- * the pair, which a Route 53 health check of type CLOUDWATCH_METRIC follows; that health check is attached to R's
- * record sets (and R's set of each writer record's failover pair). Publishing 1 takes R's sets out of DNS answers;
- * 0 puts them back. Losing R (us-east-1 included) never loses the control of R.
+ * A runbook has one control, of its primary region P (the only region a failover leaves): a CloudWatch alarm on
+ * drover's metric, kept in the standby region, which a Route 53 health check of type CLOUDWATCH_METRIC follows; that
+ * health check is attached to P's record sets (and P's set of each writer record's failover pair). Publishing 1 takes
+ * P's sets out of DNS answers; 0 puts them back. Losing P (us-east-1 included) never loses its control. The standby's
+ * sets carry no health check: Route 53 counts such a set healthy whatever happens, so withdrawing P can never leave
+ * every set of a record unhealthy, which Route 53 answers as if all were healthy (by weight: back to P).
  */
 
 /** The namespace and metric of drover's controls (standard resolution: Route 53 follows no high-resolution alarm). */
@@ -58,15 +60,25 @@ export function detectionMs(rb: { dns: { records: Array<{ ttl: number }> } }, wr
 export function coverageOf(rb: {
   regions: { primary: string; standby: string };
   dns: { hostedZone: string; hostedZoneId?: string; records: Array<{ name: string; type: string; zone?: string; zoneId?: string; targets: Record<string, { setIdentifier: string }> }> };
-  database?: { writerRecord: { name: string; zone?: string; zoneId?: string } };
-  databases?: Array<{ writerRecord: { name: string; zone?: string; zoneId?: string } }>;
+  database?: DbCoverage;
+  databases?: DbCoverage[];
 }): string[] {
   const pair = [rb.regions.primary, rb.regions.standby];
   const zone = (z?: string, id?: string) => `${z ?? rb.dns.hostedZone}#${id ?? (z === undefined ? (rb.dns.hostedZoneId ?? '') : '')}`;
   const writers = rb.databases ?? (rb.database ? [rb.database] : []);
   return [
+    // The control protects the primary: a runbook whose regions were swapped needs its control in the other region.
+    `control ${rb.regions.primary} (alarm in ${rb.regions.standby}); standby sets without health check`,
     ...rb.dns.records.map((r) => `record ${zone(r.zone, r.zoneId)} ${r.name} ${r.type} ${pair.map((p) => `${p}=${r.targets[p]?.setIdentifier ?? ''}`).join(' ')}`),
-    ...writers.map((d) => `writer ${zone(d.writerRecord.zone, d.writerRecord.zoneId)} ${d.writerRecord.name}`),
+    // The instances whose endpoints the pair's sets hold: another replica in the runbook needs the pair made again.
+    ...writers.map((d) => `writer ${zone(d.writerRecord.zone, d.writerRecord.zoneId)} ${d.writerRecord.name} ${d.primary.identifier} ${d.replica.identifier}`),
   ].sort();
+}
+
+/** What coverageOf reads of a database. */
+interface DbCoverage {
+  writerRecord: { name: string; zone?: string; zoneId?: string };
+  primary: { identifier: string };
+  replica: { identifier: string };
 }
 

@@ -24,6 +24,7 @@ import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { startInterposer, type Interposer } from './harness/interpose';
 import { createWorker } from '../cli/worker';
 import { createAwsClients } from '../aws/clients';
+import { createActivities } from '../activities';
 import { testRunbooks, workflowBundle } from './harness/fixtures';
 import { testTemporalAddress, testTempDir } from './harness/servers';
 import { waitFor } from './harness/wait';
@@ -216,6 +217,22 @@ test('given traffic away from the standby region, a rebuild plans, waits for the
     emulatorConfig(interposer.endpoint),
     iac(),
   );
+});
+
+test('given the primary withdrawn through its data-plane control (an unplanned failover: the weights still name the primary), a rebuild of the standby is refused (exit 3): the standby answers every record', async () => {
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-rebuild-withdrawn', rebuildable(['true']));
+  useCli(env.moto.endpoint, taskQueue);
+  expect(await exec(['prepare', file, '--apply'], captureIO())).toBe(0);
+  const activities = createActivities({ aws: createAwsClients(env.config()), temporal: () => env.client, runbooks: testRunbooks });
+  expect((await activities.setControl({ runbook: rb.name, primary: PRIMARY, standby: STANDBY, region: PRIMARY, withdrawn: true })).state).toBe('ALARM');
+  await env.withWorker(taskQueue, async () => {
+    const refused = captureIO();
+    expect(await exec(['rebuild', file, '--region', STANDBY, '--reason', 'weights say nothing reaches it'], refused)).toBe(3);
+    expect(refused.all()).toMatch(/traffic still reaches ap-southeast-1: .*sends 100% to ap-southeast-1/);
+    const first = await outcome(`rebuild-${rb.name}`);
+    expect(first.steps.find((s) => s.id === 'preflight')?.notes).toContain(`the control of ${PRIMARY} (drover-control-${rb.name}-${PRIMARY} in ${STANDBY}) is ALARM: ${PRIMARY} is out of DNS answers, ${STANDBY} answers every record`);
+    expect(fs.existsSync(path.join(home, 'iac', rb.name))).toBe(false);
+  });
 });
 
 test('given traffic on the primary region, a rebuild is refused (exit 3) before anything is synthesized; with --force it waits for the extra gate, and a rejection there changes nothing', async () => {

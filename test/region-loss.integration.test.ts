@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { CloudWatch } from '@aws-sdk/client-cloudwatch';
 import { EC2 } from '@aws-sdk/client-ec2';
-import { Route53, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import { Route53, type CloudWatchRegion, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -117,16 +117,16 @@ async function zoneIdOf(name: string): Promise<string> {
   return ((await route53().listHostedZonesByName({ DNSName: name })).HostedZones?.[0]?.Id ?? '').replace('/hostedzone/', '');
 }
 
-/** drover's health check per region of the runbook (by its caller reference). */
+/** The primary's caller reference (its alarm in the standby). */
+const refOfControl = (rb: Runbook) => callerReferenceOf(rb.name, rb.regions.primary, rb.regions.standby);
+
+/** drover's health checks of the runbook: the primary's control, and none of any other shape (no standby control). */
 async function healthChecks(rb: Runbook): Promise<Record<string, { id: string; alarm?: { Region?: string; Name?: string }; insufficient?: string; type?: string }>> {
   const all = (await route53().listHealthChecks({})).HealthChecks ?? [];
-  const out: Record<string, { id: string; alarm?: { Region?: string; Name?: string }; insufficient?: string; type?: string }> = {};
-  for (const region of [rb.regions.primary, rb.regions.standby]) {
-    const hc = all.filter((h) => h.CallerReference === callerReferenceOf(rb.name, region));
-    expect(hc).toHaveLength(1);
-    out[region] = { id: hc[0].Id ?? '', alarm: hc[0].HealthCheckConfig?.AlarmIdentifier, insufficient: hc[0].HealthCheckConfig?.InsufficientDataHealthStatus, type: hc[0].HealthCheckConfig?.Type };
-  }
-  return out;
+  const hc = all.filter((h) => h.CallerReference === refOfControl(rb));
+  expect(hc).toHaveLength(1);
+  expect(all.filter((h) => h.CallerReference === callerReferenceOf(rb.name, rb.regions.standby, rb.regions.primary))).toEqual([]);
+  return { [rb.regions.primary]: { id: hc[0].Id ?? '', alarm: hc[0].HealthCheckConfig?.AlarmIdentifier, insufficient: hc[0].HealthCheckConfig?.InsufficientDataHealthStatus, type: hc[0].HealthCheckConfig?.Type } };
 }
 
 async function alarmState(rb: Runbook, region: string): Promise<string | undefined> {
@@ -142,7 +142,7 @@ async function routing(rb: Runbook, writerZoneId: string) {
     Object.fromEntries(
       [rb.regions.primary, rb.regions.standby].map((region) => {
         const s = traffic.find((x) => x.Name?.replace(/\.$/, '') === r.name && x.SetIdentifier === r.targets[region].setIdentifier);
-        return [region, { weight: s?.Weight, failover: s?.Failover, healthCheck: s?.HealthCheckId === hcs[region].id ? 'drover' : s?.HealthCheckId }];
+        return [region, { weight: s?.Weight, failover: s?.Failover, healthCheck: s?.HealthCheckId !== undefined && s.HealthCheckId === hcs[region]?.id ? 'drover' : s?.HealthCheckId }];
       }),
     ),
   );
@@ -171,23 +171,23 @@ describe('us-east-1 lost', () => {
     expect(await exec(['prepare', file], shown)).toBe(1);
     expect(shown.stdout.join('\n')).toContain(`create alarm ${controlOf(rb, primary).alarmName}`);
     expect(shown.stdout.join('\n')).toContain(`replace writer ${onlyDatabase(rb).writerRecord.name}`);
-    expect((await route53().listHealthChecks({})).HealthChecks?.filter((h) => h.CallerReference === callerReferenceOf(rb.name, primary))).toEqual([]);
+    expect((await route53().listHealthChecks({})).HealthChecks?.filter((h) => h.CallerReference === refOfControl(rb))).toEqual([]);
     expect(await exec(['prepare', file, '--apply'], captureIO())).toBe(0);
     const again = captureIO();
     expect(await exec(['prepare', file], again)).toBe(0);
     expect(again.stdout).toEqual([`${rb.name}: data-plane controls ready; nothing to change`]);
 
-    // What prepare made: each region's health check follows an alarm in the *other* region; every set carries its
-    // region's; the writer is a failover pair whose PRIMARY points where the CNAME pointed (the primary's endpoint).
+    // What prepare made: the primary's health check follows an alarm in the standby region; every primary set carries
+    // it and no standby set carries any (always healthy: withdrawing the primary cannot fail open); the writer is a
+    // failover pair whose PRIMARY points where the CNAME pointed (the primary's endpoint).
     const before = await routing(rb, writerZoneId);
     expect(before.hcs[primary]).toEqual({ id: expect.any(String), type: 'CLOUDWATCH_METRIC', alarm: { Region: standby, Name: controlOf(rb, primary).alarmName }, insufficient: 'LastKnownStatus' });
-    expect(before.hcs[standby].alarm).toEqual({ Region: primary, Name: controlOf(rb, standby).alarmName });
-    for (const r of before.records) expect([r[primary].healthCheck, r[standby].healthCheck]).toEqual(['drover', 'drover']);
-    expect(before.writer.map((s) => [s.SetIdentifier, s.Failover, s.HealthCheckId === before.hcs[s.SetIdentifier === `drover-writer-${primary}` ? primary : standby].id]).sort()).toEqual([
-      [`drover-writer-${primary}`, 'PRIMARY', true],
-      [`drover-writer-${standby}`, 'SECONDARY', true],
+    for (const r of before.records) expect([r[primary].healthCheck, r[standby].healthCheck]).toEqual(['drover', undefined]);
+    expect(before.writer.map((s) => [s.SetIdentifier, s.Failover, s.HealthCheckId === undefined ? 'none' : s.HealthCheckId === before.hcs[primary].id ? 'drover' : s.HealthCheckId]).sort()).toEqual([
+      [`drover-writer-${primary}`, 'PRIMARY', 'drover'],
+      [`drover-writer-${standby}`, 'SECONDARY', 'none'],
     ]);
-    expect([await alarmState(rb, primary), await alarmState(rb, standby)]).toEqual(['OK', 'OK']);
+    expect([await alarmState(rb, primary), await alarmState(rb, standby)]).toEqual(['OK', undefined]);
 
     // us-east-1 lost: every request signed for it, and Route 53's and IAM's control planes, blackholed.
     proxy.setRules(regionLoss(primary));
@@ -199,8 +199,8 @@ describe('us-east-1 lost', () => {
     expect(proxy.log().filter((e) => e.service === 'route53')).toEqual([]);
     // The controls end sending everything to the standby: the primary's health check follows an alarm now ALARM, so
     // Route 53 leaves out each primary set (weighted: the standby's weight-0 set answers once no non-zero set is
-    // healthy; failover: SECONDARY answers while PRIMARY is unhealthy; the writer pair alike). The standby's control is untouched.
-    expect([await alarmState(rb, primary), await alarmState(rb, standby)]).toEqual(['ALARM', 'OK']);
+    // healthy; failover: SECONDARY answers while PRIMARY is unhealthy; the writer pair alike).
+    expect(await alarmState(rb, primary)).toBe('ALARM');
     const after = await routing(rb, writerZoneId);
     expect(after.records).toEqual(before.records);
     expect(done.dataPlane).toMatchObject({ mechanism: 'route53-health-check-cloudwatch-metric', control: { region: primary, alarmRegion: standby } });
@@ -231,12 +231,12 @@ describe('another region lost', () => {
 
     expect(back.phase).toBe('completed');
     expect(back.steps.find((s) => s.id === 'restore-controls')?.notes?.at(-1)).toMatch(new RegExp(`is OK since .+: ${primary} answers again where the records send it$`));
-    expect([await alarmState(rb, primary), await alarmState(rb, standby)]).toEqual(['OK', 'OK']);
+    expect(await alarmState(rb, primary)).toBe('OK');
     const r = await routing(rb, writerZoneId);
-    // Normal routing: weights and roles on the primary again, every set still carrying its control.
+    // Normal routing: weights and roles on the primary again, every primary set still carrying its control.
     for (const [i, rec] of rb.dns.records.entries()) {
       expect(rec.routing === 'weighted' ? [r.records[i][primary].weight, r.records[i][standby].weight] : [r.records[i][primary].failover, r.records[i][standby].failover]).toEqual(rec.routing === 'weighted' ? [100, 0] : ['PRIMARY', 'SECONDARY']);
-      expect([r.records[i][primary].healthCheck, r.records[i][standby].healthCheck]).toEqual(['drover', 'drover']);
+      expect([r.records[i][primary].healthCheck, r.records[i][standby].healthCheck]).toEqual(['drover', undefined]);
     }
     expect(r.writer.find((s) => s.Failover === 'PRIMARY')?.SetIdentifier).toBe(`drover-writer-${primary}`);
   }, 300_000);
@@ -253,9 +253,9 @@ describe('another region lost', () => {
     expect(done.steps.filter((s) => s.id.startsWith('traffic-')).map((s) => [s.id, s.status])).toEqual(rb.dns.shift.steps.map((p) => [`traffic-${p}`, 'done']));
     expect(done.dataPlane).toBeUndefined();
     const r = await routing(rb, writerZoneId);
-    for (const rec of r.records) expect([rec[primary].healthCheck, rec[standby].healthCheck]).toEqual(['drover', 'drover']);
+    for (const rec of r.records) expect([rec[primary].healthCheck, rec[standby].healthCheck]).toEqual(['drover', undefined]);
     expect(r.writer.find((s) => s.Failover === 'PRIMARY')?.SetIdentifier).toBe(`drover-writer-${standby}`);
-    expect([await alarmState(rb, primary), await alarmState(rb, standby)]).toEqual(['OK', 'OK']);
+    expect(await alarmState(rb, primary)).toBe('OK');
   });
 });
 
@@ -272,6 +272,52 @@ describe('the ready mark', () => {
     expect((await activities.readControls({ ...ctl, coverage: coverageOf(grown) }))[0].problems).toEqual([
       "was not marked ready for this runbook's records by drover prepare (a prepare cut off, or records or writer records changed since)",
     ]);
+  });
+});
+
+describe('drover prepare repairs what would fail open or never flip', () => {
+  test('given a disabled control, a drover control left on a standby set and the team\'s own check on another standby set: prepare re-enables the control, detaches drover\'s from the standby and warns about the team\'s', async () => {
+    const { file, runbook: rb } = await seeded(MUMBAI);
+    const { primary, standby } = rb.regions;
+    process.env.AWS_ENDPOINT_URL = moto.endpoint;
+    expect(await exec(['prepare', file, '--apply'], captureIO())).toBe(0);
+    const zoneId = await zoneIdOf(rb.dns.hostedZone);
+    const [api, web] = rb.dns.records;
+    const ours = (await healthChecks(rb))[primary].id;
+    // A disabled health check is healthy whatever its alarm says: the flip would withdraw nothing.
+    await route53().updateHealthCheck({ HealthCheckId: ours, Disabled: true });
+    // An earlier shape's control on a standby set (drover's caller reference), and the team's own on another.
+    const stale = await route53().createHealthCheck({ CallerReference: `drover-control-stale-${rb.name}`, HealthCheckConfig: { Type: 'CLOUDWATCH_METRIC', AlarmIdentifier: { Region: primary as CloudWatchRegion, Name: 'old' }, InsufficientDataHealthStatus: 'LastKnownStatus' } });
+    const teams = await route53().createHealthCheck({ CallerReference: `teams-${rb.name}`, HealthCheckConfig: { Type: 'HTTPS', FullyQualifiedDomainName: 'example.com', Port: 443, ResourcePath: '/' } });
+    const sets = await setsOf(zoneId);
+    const apiStandby = sets.find((s) => s.SetIdentifier === api.targets[standby].setIdentifier) as ResourceRecordSet;
+    const webStandby = sets.find((s) => s.SetIdentifier === web.targets[standby].setIdentifier) as ResourceRecordSet;
+    await route53().changeResourceRecordSets({
+      HostedZoneId: zoneId,
+      ChangeBatch: {
+        Changes: [
+          { Action: 'UPSERT', ResourceRecordSet: { ...apiStandby, HealthCheckId: stale.HealthCheck?.Id } },
+          { Action: 'UPSERT', ResourceRecordSet: { ...webStandby, HealthCheckId: teams.HealthCheck?.Id } },
+        ],
+      },
+    });
+
+    const shown = captureIO();
+    expect(await exec(['prepare', file], shown)).toBe(1);
+    const out = shown.stdout.join('\n');
+    expect(out).toContain(`update health check ${ours} to follow ${controlOf(rb, primary).alarmName} in ${standby} (insufficient data: LastKnownStatus, enabled, not inverted)`);
+    expect(out).toContain(`detach drover health check ${stale.HealthCheck?.Id} from ${api.name} ${api.type} set ${apiStandby.SetIdentifier} (${standby})`);
+    expect(shown.stderr.join('\n')).toContain(`warning: ${web.name} ${web.type} set ${webStandby.SetIdentifier} (${standby}) carries health check ${teams.HealthCheck?.Id}: while ${primary} is withdrawn, if that check fails too Route 53 answers as if every set were healthy (the lost region included)`);
+
+    expect(await exec(['prepare', file, '--apply'], captureIO())).toBe(0);
+    expect((await route53().getHealthCheck({ HealthCheckId: ours })).HealthCheck?.HealthCheckConfig?.Disabled).toBe(false);
+    const now = await setsOf(zoneId);
+    expect(now.find((s) => s.SetIdentifier === apiStandby.SetIdentifier)?.HealthCheckId).toBeUndefined();
+    expect(now.find((s) => s.SetIdentifier === webStandby.SetIdentifier)?.HealthCheckId).toBe(teams.HealthCheck?.Id);
+    // Nothing left to change: the team's check stays (their choice), said again as a warning.
+    const again = captureIO();
+    expect(await exec(['prepare', file], again)).toBe(0);
+    expect(again.stderr.join('\n')).toContain(`carries health check ${teams.HealthCheck?.Id}`);
   });
 });
 
@@ -300,7 +346,7 @@ describe('drover prepare refuses what it cannot protect', () => {
     expect(await exec(['prepare', file, '--apply'], io)).toBe(2);
     expect(io.stderr).toContain(`${file}: dns.records[0].targets.${rb.regions.primary}: set ${apiSet.SetIdentifier} carries health check ${theirs.HealthCheck?.Id}, not drover's control: a set has one health check; detach it (or combine it into a calculated health check) first`);
     expect(io.stderr.find((l) => l.startsWith(`${file}: dns.records[1]: `))).toContain('has sets the runbook does not name (web-canary)');
-    expect((await route53().listHealthChecks({})).HealthChecks?.filter((h) => h.CallerReference === callerReferenceOf(rb.name, rb.regions.primary))).toEqual([]);
+    expect((await route53().listHealthChecks({})).HealthChecks?.filter((h) => h.CallerReference === refOfControl(rb))).toEqual([]);
     expect((await cloudwatch(rb.regions.standby).describeAlarms({ AlarmNamePrefix: 'drover-control-' })).MetricAlarms?.length).toBe(alarmsBefore);
 
     const invalid = captureIO();

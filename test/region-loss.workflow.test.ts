@@ -34,7 +34,7 @@ describe('unplanned failover through the data plane', () => {
     expect(done.phase).toBe('completed');
     expect(world.calls.filter((c) => ROUTE53.includes(c.name))).toEqual([]);
     expect(world.callsTo('setControl')).toEqual([{ runbook: rb.name, primary: PRIMARY, standby: STANDBY, region: PRIMARY, withdrawn: true }]);
-    expect([world.controlOf(PRIMARY), world.controlOf(STANDBY)]).toEqual(['ALARM', 'OK']);
+    expect([world.controlOf(PRIMARY), world.controlOf(STANDBY)]).toEqual(['ALARM', undefined]);
     const ids = done.steps.map((s) => s.id);
     expect(ids).toContain('withdraw-region');
     expect(ids.filter((id) => id === 'repoint-writer' || id.startsWith('traffic-'))).toEqual([]);
@@ -44,6 +44,22 @@ describe('unplanned failover through the data plane', () => {
     expect(done.trafficPercent).toBe(100);
     expect(done.steps.find((s) => s.id === 'preflight')?.notes).toContain(`control of ${PRIMARY}: ${spec.alarmName} in ${STANDBY} is OK; Route 53's API is not used (data plane)`);
     expect(done.steps.find((s) => s.id === 'verify')?.notes?.[0]).toMatch(new RegExp(`^${PRIMARY} withdrawn \\(${spec.alarmName} ALARM\\)`));
+  });
+
+  test('given a notification topic and an audit bucket in the lost region, the preflight says so (the run goes on)', async () => {
+    const rb = workflowTestRunbook('wf-region-loss-deps', [
+      [['approvals', 'gates'], []],
+      [['notifications'], { snsTopicArn: `arn:aws:sns:${PRIMARY}:123456789012:dr-alerts` }],
+      [['audit'], { s3: { bucket: 'dr-trail', region: PRIMARY } }],
+    ]);
+    const world = new StubWorld(rb);
+
+    const done = await failover(rb, world, 'unplanned');
+
+    expect(done.phase).toBe('completed');
+    expect(done.steps.find((s) => s.id === 'preflight')?.notes).toContain(
+      `in the lost region ${PRIMARY}: notifications.snsTopicArn (arn:aws:sns:${PRIMARY}:123456789012:dr-alerts); audit.s3.region (bucket dr-trail): move it to a surviving region (docs/region-loss.md)`,
+    );
   });
 
   test('given a runbook whose controls were never prepared, it is refused at preflight with the command to run, and nothing changes', async () => {
@@ -91,6 +107,23 @@ describe('failback after a data-plane failover', () => {
     expect(order.slice(3).filter((o) => o.startsWith('shiftTraffic'))).toEqual(rb.dns.shift.steps.map((p) => `shiftTraffic:${PRIMARY}=${p}`));
     expect([world.controlOf(PRIMARY), world.trafficOn(PRIMARY)]).toEqual(['OK', 100]);
     expect(done.steps.find((s) => s.id === 'restore-controls')?.status).toBe('done');
+  });
+
+  test('given the control\'s alarm no longer saying ALARM after the unplanned failover (made again: INSUFFICIENT_DATA), the failback still restores it: Route 53 follows the data, not the state', async () => {
+    const rb = workflowTestRunbook('wf-region-loss-failback-remade');
+    const world = new StubWorld(rb);
+    expect((await failover(rb, world, 'unplanned')).phase).toBe('completed');
+    world.endedRuns.add(`failover-${rb.name}`);
+    world.setControlState(PRIMARY, 'INSUFFICIENT_DATA');
+    world.calls.length = 0;
+
+    const input: FailbackInput = { runbookRef: refOf(rb), reason: 'region back', requestedBy: 'ic-test' };
+    const done = await withRun(env(), world, { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>);
+
+    expect(done.phase).toBe('completed');
+    expect(world.callsTo('setControl')).toEqual([{ runbook: rb.name, primary: PRIMARY, standby: STANDBY, region: PRIMARY, withdrawn: false }]);
+    expect(world.calls.findIndex((c) => c.name === 'shiftTraffic')).toBeLessThan(world.calls.findIndex((c) => c.name === 'setControl'));
+    expect([world.controlOf(PRIMARY), world.trafficOn(PRIMARY)]).toEqual(['OK', 100]);
   });
 
   test('with no region withdrawn, the step only says so', async () => {

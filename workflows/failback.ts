@@ -186,7 +186,10 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       await journal.run('restore-controls', async () => {
         const [mine] = await short.readControls({ ...controls, regions: [original] });
         if (!mine.exists) return journal.note('restore-controls', `no control of ${original} (drover prepare not run): nothing to restore`);
-        if (mine.state !== 'ALARM') return journal.note('restore-controls', `${original} is not withdrawn (${mine.alarmName} is ${mine.state ?? 'unknown'})`);
+        // Route 53 follows the alarm's data, not its state: an alarm made again (INSUFFICIENT_DATA), set by SetAlarmState,
+        // or changed may not say ALARM while the region is still out of DNS answers. Only a sound control that says OK
+        // has nothing to restore; any other is restored (after a planned failover every change below is already so).
+        if (mine.state === 'OK' && mine.problems.length === 0) return journal.note('restore-controls', `${original} is not withdrawn (${mine.alarmName} is OK)`);
         await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: original, toRegion: standby, percent: 100 });
         status.trafficPercent = 0;
         for (const { d, writer } of moved) {

@@ -259,7 +259,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       await journal.run('repoint-writer', async () => {
         journal.note('repoint-writer', await repointWriter(rb, db, writer.endpoint as string));
       });
-    } else journal.skip('repoint-writer', input.repointWriter === false ? 'repointed by the parent run' : 'no endpoint address (Aurora: the global writer endpoint follows)');
+    } else journal.skip('repoint-writer', input.repointWriter === false ? 'left to the parent run (it repoints the writer record, or in a data-plane failover the writer pair answers the standby once the control is flipped)' : 'no endpoint address (Aurora: the global writer endpoint follows)');
 
     // 5. Verify.
     await journal.run('verify-writer', async () => {

@@ -13,6 +13,8 @@ import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
 
 /** Patch: synthesis, OpenTofu and the redeploy hook run on the IaC lane, `<task queue>-iac`. */
 const IAC_QUEUE = 'iac-queue-v1';
+/** Since this patch the preflight also reads the primary's data-plane control: weights alone miss a withdrawn primary. */
+const REBUILD_READS_CONTROL = 'rebuild-reads-control-v1';
 
 export interface RebuildInput extends RunbookInput {
   /** The region whose EKS cluster is recreated from code. */
@@ -88,6 +90,17 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
       if (!settings) throw refuse(`runbook ${rb.name} has no rebuild section: nothing says how to rebuild its clusters`);
       if (!cluster) throw refuse(`runbook ${rb.name} has no cluster in ${region}`);
       const traffic = await short.readTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [rb.regions.primary, rb.regions.standby] });
+      if (patched(REBUILD_READS_CONTROL)) {
+        // After an unplanned failover the weights still name the primary while Route 53 answers the standby (the primary's
+        // control withdrew it, docs/region-loss.md): the standby serves every record. A control in any state but OK may
+        // be withdrawing it (Route 53 follows the alarm's data, not its state), so the standby counts as serving then too.
+        const { primary, standby } = rb.regions;
+        const [c] = await short.readControls({ runbook: rb.name, primary, standby, regions: [primary] });
+        if (c.exists && (c.state !== 'OK' || c.problems.length > 0)) {
+          for (const t of traffic) t.share = { ...t.share, [standby]: 100, ...(c.state === 'ALARM' ? { [primary]: 0 } : {}) };
+          journal.note('preflight', `the control of ${primary} (${c.alarmName} in ${c.alarmRegion}) is ${c.state ?? 'unknown'}${c.state === 'ALARM' ? `: ${primary} is out of DNS answers, ${standby} answers every record` : `: ${standby} may answer every record`}`);
+        }
+      }
       const live = traffic.filter((t) => (t.share[region] ?? 0) > 0).map((t) => `${t.name} sends ${t.share[region]}% to ${region}`);
       record.trafficOnRegion = live;
       if (live.length === 0) return journal.note('preflight', `no traffic reaches ${region} (${traffic.length} records checked)`);

@@ -254,6 +254,12 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
             const [c] = await preflight.readControls({ ...controls, regions: [fromRegion], coverage: coverageOf(rb) });
             if (!c.exists || c.problems.length > 0) return [`${c.problems.join('; ')}: ${fromRegion} cannot be taken out of DNS answers without Route 53's API; run drover prepare <the ${rb.name} runbook file> --apply while Route 53 answers (docs/region-loss.md)`];
             journal.note('preflight', `control of ${fromRegion}: ${c.alarmName} in ${c.alarmRegion} is ${c.state ?? 'unknown'}; Route 53's API is not used (data plane)`);
+            // What else the run sends to the lost region: said, not refused (its calls fail and are retried or noted).
+            const inLost = [
+              ...(rb.notifications?.snsTopicArn.split(':')[3] === fromRegion ? [`notifications.snsTopicArn (${rb.notifications.snsTopicArn})`] : []),
+              ...(rb.audit?.s3?.region === fromRegion ? [`audit.s3.region (bucket ${rb.audit.s3.bucket})`] : []),
+            ];
+            if (inLost.length > 0) journal.note('preflight', `in the lost region ${fromRegion}: ${inLost.join('; ')}: move it to a surviving region (docs/region-loss.md)`);
             return [];
           },
         ]);
@@ -263,7 +269,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         checks.push([
           'data-plane controls',
           async () => {
-            const readings = await preflight.readControls({ ...controls, regions: [fromRegion, targetRegion], coverage: coverageOf(rb) }).catch((e: unknown) => failureMessage(e));
+            const readings = await preflight.readControls({ ...controls, regions: [fromRegion], coverage: coverageOf(rb) }).catch((e: unknown) => failureMessage(e));
             if (typeof readings === 'string') {
               journal.note('preflight', `data-plane controls not read (${readings})`);
               return [];

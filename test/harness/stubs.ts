@@ -100,7 +100,7 @@ export class StubWorld {
       // The writer record exists, at the writer (seeded as the application uses it; preflight checks it).
       this.cnames.set(d.writerRecord.name, `${dbIn(rb, d, writerRegion)}.stub.${writerRegion}.rds.amazonaws.com`);
     }
-    if (opts.prepared ?? true) for (const region of [this.primary, this.standby]) this.controls.set(region, 'OK');
+    if (opts.prepared ?? true) for (const region of [this.primary]) this.controls.set(region, 'OK');
     this.share.set(this.primary, moved ? 0 : 100);
     this.share.set(this.standby, moved ? 100 : 0);
     for (const c of rb.compute.clusters) {
@@ -173,6 +173,11 @@ export class StubWorld {
   /** The names of the calls that changed something, in order. */
   mutations(): string[] {
     return this.calls.filter((c) => MUTATING.includes(c.name)).map((c) => c.name);
+  }
+
+  /** Set a control's alarm state as an operator or another tool might (SetAlarmState, an alarm made again). */
+  setControlState(region: string, state: string): void {
+    this.controls.set(region, state);
   }
 
   /** The state of `region`'s data-plane control (ALARM: withdrawn from DNS answers), or undefined when not prepared. */
