@@ -196,7 +196,7 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
       if (!marked) changes.push({ what: `mark alarm ${spec.alarmName} ready for this runbook's records (last, once every set carries its health check)`, where: spec.alarmRegion });
       // Withdrawn: left so (prepare never changes which region serves).
       if (a?.StateValue === 'ALARM') warnings.push(`the control of ${region} (${spec.alarmName} in ${spec.alarmRegion}) is ALARM: ${region} is out of DNS answers; prepare leaves it so (a failback restores it)`);
-      return { spec, fix, marked };
+      return { spec, fix, marked, state: a?.StateValue };
     }),
   );
 
@@ -211,7 +211,11 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
   const checks = [primary].map((region) => {
     const spec = specOf(ctl, region);
     const ref = callerReferenceOf(rb.name, region, spec.alarmRegion);
-    const hc = listed.find((h) => h.CallerReference === ref);
+    // Found by its caller reference; a drover check of another reference that follows this very alarm (made by an
+    // earlier drover) is adopted rather than replaced: its sets keep it, and its last status.
+    const hc =
+      listed.find((h) => h.CallerReference === ref) ??
+      listed.find((h) => (h.CallerReference ?? '').startsWith(CALLER_PREFIX) && h.HealthCheckConfig?.AlarmIdentifier?.Region === spec.alarmRegion && h.HealthCheckConfig?.AlarmIdentifier?.Name === spec.alarmName);
     const cfg = hc?.HealthCheckConfig;
     // A disabled health check is healthy whatever its alarm says, an inverted one healthy when it is ALARM (UpdateHealthCheck).
     // Route 53 keeps a copy of its alarm's settings: "If you change settings for the CloudWatch alarm after you create a
@@ -242,18 +246,24 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
   const plans: Array<{ zone: string; id: string; make: (hcId: (region: string) => string) => Change[] }> = [];
   const hcLabel = (region: string) => checks.find((c) => c.region === region)?.hc?.Id ?? `(new health check for ${region})`;
   /**
-   * A standby set's health check: none is what prepare makes; a drover control (an earlier prepare's) is detached; any
-   * other is the team's, left with a warning: when it is unhealthy while the primary is withdrawn, every set of the
-   * record is, and Route 53 answers as if all were healthy (by weight or PRIMARY: the lost region).
+   * A standby set's health: none of its own is what prepare makes; a drover control (an earlier prepare's) is detached;
+   * any other source of health (the team's health check, an alias evaluating its target's health) is refused: when it
+   * is unhealthy while the primary is withdrawn, every set of the record is, and Route 53 answers as if all were
+   * healthy (by weight or PRIMARY: the lost region).
    */
-  const standbyCheck = (set: ResourceRecordSet, what: string): 'keep' | 'detach' => {
+  const standbyCheck = (set: ResourceRecordSet, what: string, at: Array<string | number>): 'keep' | 'detach' | 'refused' => {
+    const failOpen = `while ${primary} is withdrawn, if it is unhealthy too Route 53 answers as if every set were healthy (the lost region included)`;
+    if (set.AliasTarget?.EvaluateTargetHealth) {
+      problems.push({ path: at, message: `${what} is an alias that evaluates its target's health: ${failOpen}; set EvaluateTargetHealth false on the standby's set` });
+      return 'refused';
+    }
     if (!set.HealthCheckId) return 'keep';
     if (isDroverCheck(set.HealthCheckId)) {
       changes.push({ what: `detach drover health check ${set.HealthCheckId} from ${what} (a standby set carries none)`, where: 'route53' });
       return 'detach';
     }
-    warnings.push(`${what} carries health check ${set.HealthCheckId}: while ${primary} is withdrawn, if that check fails too Route 53 answers as if every set were healthy (the lost region included)`);
-    return 'keep';
+    problems.push({ path: at, message: `${what} carries health check ${set.HealthCheckId}: ${failOpen}; detach it from the standby's set` });
+    return 'refused';
   };
   const detach = (set: ResourceRecordSet): Change => {
     const { HealthCheckId: _dropped, ...rest } = set;
@@ -286,7 +296,7 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
         continue;
       }
       if (region === standby) {
-        const fate = standbyCheck(set, `${r.name} ${r.type} set ${set.SetIdentifier} (${standby})`);
+        const fate = standbyCheck(set, `${r.name} ${r.type} set ${set.SetIdentifier} (${standby})`, ['dns', 'records', i, 'targets', region]);
         if (fate === 'detach') toDetach.push(set);
         continue;
       }
@@ -321,7 +331,7 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
       const theirs = pair.sets.find((s) => s.SetIdentifier === writerSetId(standby));
       const ours = checks[0].hc?.Id;
       const attach = mineSet && !(mineSet.HealthCheckId && mineSet.HealthCheckId === ours) ? mineSet : undefined;
-      const unhook = theirs && standbyCheck(theirs, `writer ${name} set ${theirs.SetIdentifier}`) === 'detach' ? theirs : undefined;
+      const unhook = theirs && standbyCheck(theirs, `writer ${name} set ${theirs.SetIdentifier}`, [...at, 'name']) === 'detach' ? theirs : undefined;
       if (attach) changes.push({ what: `attach ${hcLabel(primary)} to writer ${name} set ${attach.SetIdentifier}`, where: `zone ${ref.name}` });
       if (attach || unhook) {
         plans.push({ zone: ref.name, id: zone.id, make: (hc) => [...(attach ? [{ Action: 'UPSERT' as const, ResourceRecordSet: { ...attach, HealthCheckId: hc(primary) } }] : []), ...(unhook ? [detach(unhook)] : [])] });
@@ -380,6 +390,12 @@ export async function prepareControls(rb: Runbook, deps: PrepareDeps, opts: { ap
     });
   }
 
+  // A withdrawn primary's control is left as it is: a health check made, changed or attached now could start healthy
+  // (LastKnownStatus with no last status) and put the lost region back in DNS answers. The failback restores it first.
+  const withdrawn = alarms.some((a) => a.state === 'ALARM');
+  if (withdrawn && changes.length > 0) {
+    problems.push({ path: ['regions', 'primary'], message: `the control of ${primary} is ALARM (${primary} is out of DNS answers): drover prepare changes nothing while it is withdrawn; run drover failback first, then prepare again` });
+  }
   if (problems.length > 0 || !opts.apply || changes.length === 0) return { changes, problems, warnings, applied: false };
 
   // Apply: alarms (not marked ready), then health checks (their ids), then each zone's changes in one ChangeBatch, then

@@ -30,6 +30,8 @@ export interface RecordState {
   routing: 'weighted' | 'failover';
   /** Weight per region for weighted records; for failover records, 100 on the region holding PRIMARY. */
   share: Record<string, number>;
+  /** The health check each region's set carries, where one does (drover prepare's control on the primary's). */
+  healthChecks?: Record<string, string>;
 }
 
 const norm = (name: string) => name.replace(/\\052/g, '*').replace(/\.$/, '').toLowerCase();
@@ -215,12 +217,14 @@ export function createRoute53Activities(route53: () => Route53Api) {
         const { sets } = await listZoneByName(zone);
         for (const r of records) {
           const share: Record<string, number> = {};
+          const healthChecks: Record<string, string> = {};
           for (const region of input.regions) {
             const s = sets.get(key(r.name, r.type, r.targets[region]?.setIdentifier));
             if (!s) continue;
             share[region] = shareOf(r.routing, s);
+            if (s.HealthCheckId) healthChecks[region] = s.HealthCheckId;
           }
-          states.push({ name: r.name, routing: r.routing, share });
+          states.push({ name: r.name, routing: r.routing, share, ...(Object.keys(healthChecks).length > 0 ? { healthChecks } : {}) });
         }
       }
       return states;

@@ -125,7 +125,8 @@ async function healthChecks(rb: Runbook): Promise<Record<string, { id: string; a
   const all = (await route53().listHealthChecks({})).HealthChecks ?? [];
   const hc = all.filter((h) => h.CallerReference === refOfControl(rb));
   expect(hc).toHaveLength(1);
-  expect(all.filter((h) => h.CallerReference === callerReferenceOf(rb.name, rb.regions.standby, rb.regions.primary))).toEqual([]);
+  // No other drover check follows an alarm of this runbook (the standby has none).
+  expect(all.filter((h) => (h.CallerReference ?? '').startsWith('drover-control-') && h.HealthCheckConfig?.AlarmIdentifier?.Name?.startsWith(`drover-control-${rb.name}-`)).map((h) => h.Id)).toEqual([hc[0].Id]);
   return { [rb.regions.primary]: { id: hc[0].Id ?? '', alarm: hc[0].HealthCheckConfig?.AlarmIdentifier, insufficient: hc[0].HealthCheckConfig?.InsufficientDataHealthStatus, type: hc[0].HealthCheckConfig?.Type } };
 }
 
@@ -276,48 +277,44 @@ describe('the ready mark', () => {
 });
 
 describe('drover prepare repairs what would fail open or never flip', () => {
-  test('given a disabled control, a drover control left on a standby set and the team\'s own check on another standby set: prepare re-enables the control, detaches drover\'s from the standby and warns about the team\'s', async () => {
+  test('given a disabled control and a drover control left on a standby set: prepare re-enables the control and detaches drover\'s from the standby; while the primary is withdrawn it changes nothing', async () => {
     const { file, runbook: rb } = await seeded(MUMBAI);
     const { primary, standby } = rb.regions;
     process.env.AWS_ENDPOINT_URL = moto.endpoint;
     expect(await exec(['prepare', file, '--apply'], captureIO())).toBe(0);
     const zoneId = await zoneIdOf(rb.dns.hostedZone);
-    const [api, web] = rb.dns.records;
+    const [api] = rb.dns.records;
     const ours = (await healthChecks(rb))[primary].id;
     // A disabled health check is healthy whatever its alarm says: the flip would withdraw nothing.
     await route53().updateHealthCheck({ HealthCheckId: ours, Disabled: true });
-    // An earlier shape's control on a standby set (drover's caller reference), and the team's own on another.
-    const stale = await route53().createHealthCheck({ CallerReference: `drover-control-stale-${rb.name}`, HealthCheckConfig: { Type: 'CLOUDWATCH_METRIC', AlarmIdentifier: { Region: primary as CloudWatchRegion, Name: 'old' }, InsufficientDataHealthStatus: 'LastKnownStatus' } });
-    const teams = await route53().createHealthCheck({ CallerReference: `teams-${rb.name}`, HealthCheckConfig: { Type: 'HTTPS', FullyQualifiedDomainName: 'example.com', Port: 443, ResourcePath: '/' } });
+    // An earlier shape's control on a standby set (drover's caller reference: the standby's control of the first design).
+    const stale = await route53().createHealthCheck({ CallerReference: `drover-control-stale-${rb.name}`, HealthCheckConfig: { Type: 'CLOUDWATCH_METRIC', AlarmIdentifier: { Region: primary as CloudWatchRegion, Name: `drover-control-${rb.name}-${standby}` }, InsufficientDataHealthStatus: 'LastKnownStatus' } });
     const sets = await setsOf(zoneId);
     const apiStandby = sets.find((s) => s.SetIdentifier === api.targets[standby].setIdentifier) as ResourceRecordSet;
-    const webStandby = sets.find((s) => s.SetIdentifier === web.targets[standby].setIdentifier) as ResourceRecordSet;
-    await route53().changeResourceRecordSets({
-      HostedZoneId: zoneId,
-      ChangeBatch: {
-        Changes: [
-          { Action: 'UPSERT', ResourceRecordSet: { ...apiStandby, HealthCheckId: stale.HealthCheck?.Id } },
-          { Action: 'UPSERT', ResourceRecordSet: { ...webStandby, HealthCheckId: teams.HealthCheck?.Id } },
-        ],
-      },
-    });
+    await route53().changeResourceRecordSets({ HostedZoneId: zoneId, ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { ...apiStandby, HealthCheckId: stale.HealthCheck?.Id } }] } });
 
     const shown = captureIO();
     expect(await exec(['prepare', file], shown)).toBe(1);
     const out = shown.stdout.join('\n');
     expect(out).toContain(`update health check ${ours} to follow ${controlOf(rb, primary).alarmName} in ${standby} (insufficient data: LastKnownStatus, enabled, not inverted)`);
     expect(out).toContain(`detach drover health check ${stale.HealthCheck?.Id} from ${api.name} ${api.type} set ${apiStandby.SetIdentifier} (${standby})`);
-    expect(shown.stderr.join('\n')).toContain(`warning: ${web.name} ${web.type} set ${webStandby.SetIdentifier} (${standby}) carries health check ${teams.HealthCheck?.Id}: while ${primary} is withdrawn, if that check fails too Route 53 answers as if every set were healthy (the lost region included)`);
+
+    // Withdrawn (an unplanned failover's flip): prepare changes nothing, naming the failback.
+    const activities = createActivities({ aws: createAwsClients(emulatorConfig(moto.endpoint)), temporal: () => client, runbooks: testRunbooks });
+    const ctl = { runbook: rb.name, primary, standby };
+    expect((await activities.setControl({ ...ctl, region: primary, withdrawn: true })).state).toBe('ALARM');
+    const refused = captureIO();
+    expect(await exec(['prepare', file, '--apply'], refused)).toBe(2);
+    expect(refused.stderr).toContain(`${file}: regions.primary: the control of ${primary} is ALARM (${primary} is out of DNS answers): drover prepare changes nothing while it is withdrawn; run drover failback first, then prepare again`);
+    expect((await route53().getHealthCheck({ HealthCheckId: ours })).HealthCheck?.HealthCheckConfig?.Disabled).toBe(true);
+    expect((await activities.setControl({ ...ctl, region: primary, withdrawn: false })).state).toBe('OK');
 
     expect(await exec(['prepare', file, '--apply'], captureIO())).toBe(0);
     expect((await route53().getHealthCheck({ HealthCheckId: ours })).HealthCheck?.HealthCheckConfig?.Disabled).toBe(false);
     const now = await setsOf(zoneId);
     expect(now.find((s) => s.SetIdentifier === apiStandby.SetIdentifier)?.HealthCheckId).toBeUndefined();
-    expect(now.find((s) => s.SetIdentifier === webStandby.SetIdentifier)?.HealthCheckId).toBe(teams.HealthCheck?.Id);
-    // Nothing left to change: the team's check stays (their choice), said again as a warning.
     const again = captureIO();
     expect(await exec(['prepare', file], again)).toBe(0);
-    expect(again.stderr.join('\n')).toContain(`carries health check ${teams.HealthCheck?.Id}`);
   });
 });
 
@@ -326,17 +323,20 @@ describe('drover prepare refuses what it cannot protect', () => {
     const { file, runbook: rb } = await seeded(MUMBAI);
     process.env.AWS_ENDPOINT_URL = moto.endpoint;
     const zoneId = await zoneIdOf(rb.dns.hostedZone);
-    const [api, web] = rb.dns.records;
+    const [api, web, statics] = rb.dns.records;
     const sets = await setsOf(zoneId);
     const theirs = await route53().createHealthCheck({ CallerReference: `theirs-${rb.name}`, HealthCheckConfig: { Type: 'HTTPS', FullyQualifiedDomainName: 'example.com', Port: 443, ResourcePath: '/' } });
     const apiSet = sets.find((s) => s.SetIdentifier === api.targets[rb.regions.primary].setIdentifier) as ResourceRecordSet;
     const webSet = sets.find((s) => s.SetIdentifier === web.targets[rb.regions.standby].setIdentifier) as ResourceRecordSet;
+    const staticStandby = sets.find((s) => s.SetIdentifier === statics.targets[rb.regions.standby].setIdentifier) as ResourceRecordSet;
     await route53().changeResourceRecordSets({
       HostedZoneId: zoneId,
       ChangeBatch: {
         Changes: [
           { Action: 'UPSERT', ResourceRecordSet: { ...apiSet, HealthCheckId: theirs.HealthCheck?.Id } },
           { Action: 'CREATE', ResourceRecordSet: { ...webSet, SetIdentifier: 'web-canary', Weight: 1, ResourceRecords: [{ Value: 'canary.example.com' }] } },
+          // The team's own check on a standby set: unhealthy while the primary is withdrawn, the record would fail open.
+          { Action: 'UPSERT', ResourceRecordSet: { ...staticStandby, HealthCheckId: theirs.HealthCheck?.Id } },
         ],
       },
     });
@@ -346,6 +346,7 @@ describe('drover prepare refuses what it cannot protect', () => {
     expect(await exec(['prepare', file, '--apply'], io)).toBe(2);
     expect(io.stderr).toContain(`${file}: dns.records[0].targets.${rb.regions.primary}: set ${apiSet.SetIdentifier} carries health check ${theirs.HealthCheck?.Id}, not drover's control: a set has one health check; detach it (or combine it into a calculated health check) first`);
     expect(io.stderr.find((l) => l.startsWith(`${file}: dns.records[1]: `))).toContain('has sets the runbook does not name (web-canary)');
+    expect(io.stderr).toContain(`${file}: dns.records[2].targets.${rb.regions.standby}: ${statics.name} ${statics.type} set ${staticStandby.SetIdentifier} (${rb.regions.standby}) carries health check ${theirs.HealthCheck?.Id}: while ${rb.regions.primary} is withdrawn, if it is unhealthy too Route 53 answers as if every set were healthy (the lost region included); detach it from the standby's set`);
     expect((await route53().listHealthChecks({})).HealthChecks?.filter((h) => h.CallerReference === refOfControl(rb))).toEqual([]);
     expect((await cloudwatch(rb.regions.standby).describeAlarms({ AlarmNamePrefix: 'drover-control-' })).MetricAlarms?.length).toBe(alarmsBefore);
 

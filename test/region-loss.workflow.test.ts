@@ -126,6 +126,23 @@ describe('failback after a data-plane failover', () => {
     expect([world.controlOf(PRIMARY), world.trafficOn(PRIMARY)]).toEqual(['OK', 100]);
   });
 
+  test('given the control\'s alarm deleted during the outage while its health check stays attached, the failback stops at restore-controls before changing any record, naming drover prepare', async () => {
+    const rb = workflowTestRunbook('wf-region-loss-failback-gone');
+    const world = new StubWorld(rb);
+    expect((await failover(rb, world, 'unplanned')).phase).toBe('completed');
+    world.endedRuns.add(`failover-${rb.name}`);
+    world.setControlState(PRIMARY, undefined);
+    world.checksOn.add(PRIMARY);
+    world.calls.length = 0;
+
+    const input: FailbackInput = { runbookRef: refOf(rb), reason: 'region back', requestedBy: 'ic-test' };
+    const f = await runFailure(withRun(env(), world, { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>));
+
+    expect(f.message).toContain(`${PRIMARY}'s record sets carry health checks (`);
+    expect(f.message).toContain(`but ${controlOf(rb, PRIMARY).alarmName} is not found in ${STANDBY}: Route 53 keeps their last status, perhaps withdrawn; run drover prepare <the ${rb.name} runbook file> --apply (Route 53 answers again), then drover failback again`);
+    expect(world.calls.filter((c) => ['shiftTraffic', 'upsertCname', 'setControl'].includes(c.name))).toEqual([]);
+  });
+
   test('with no region withdrawn, the step only says so', async () => {
     const rb = workflowTestRunbook('wf-region-loss-failback-planned');
     const world = new StubWorld(rb, { failedOver: true });

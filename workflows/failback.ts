@@ -24,6 +24,11 @@ const UNDO_BEFORE_SCALE = 'undo-before-scale-v1';
 const CANCEL_COMPENSATES = 'failback-cancel-compensates-v1';
 /** Patch: after a data-plane failover, the records are made to say what DNS answered, then the original's control is restored. */
 const RESTORE_CONTROLS = 'restore-controls-v1';
+/**
+ * Patch: the restore follows the alarm's data, not its state (Route 53 does): it runs unless the control is sound and
+ * OK, refuses a changed control or a missing alarm whose health check is still attached before changing anything.
+ */
+const RESTORE_CONTROLS_BY_DATA = 'restore-controls-v2';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -79,6 +84,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   // Since runbook-lock-v1 a run that is not a child takes the runbook first (its own step).
   const locks = locksRunbook();
   const restoresControls = patched(RESTORE_CONTROLS);
+  const restoresByData = restoresControls && patched(RESTORE_CONTROLS_BY_DATA);
   const controls = { runbook: rb.name, primary: original, standby };
   const run = Run.open({
     rb,
@@ -185,11 +191,24 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     if (restoresControls) {
       await journal.run('restore-controls', async () => {
         const [mine] = await short.readControls({ ...controls, regions: [original] });
-        if (!mine.exists) return journal.note('restore-controls', `no control of ${original} (drover prepare not run): nothing to restore`);
-        // Route 53 follows the alarm's data, not its state: an alarm made again (INSUFFICIENT_DATA), set by SetAlarmState,
-        // or changed may not say ALARM while the region is still out of DNS answers. Only a sound control that says OK
-        // has nothing to restore; any other is restored (after a planned failover every change below is already so).
-        if (mine.state === 'OK' && mine.problems.length === 0) return journal.note('restore-controls', `${original} is not withdrawn (${mine.alarmName} is OK)`);
+        const rerun = `run drover prepare <the ${rb.name} runbook file> --apply (Route 53 answers again), then drover failback again`;
+        const stop = (message: string) => ApplicationFailure.create({ type: FailureType.InvalidState, message, nonRetryable: true });
+        if (!mine.exists) {
+          if (restoresByData) {
+            // The alarm is gone, but a health check on the original's sets keeps its last status (withdrawn, perhaps):
+            // shifting traffic back would change nothing DNS answers. Refused before anything changes.
+            const attached = (await short.readTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [original] })).filter((t) => t.healthChecks?.[original]);
+            if (attached.length > 0) throw stop(`${original}'s record sets carry health checks (${attached.map((t) => `${t.name}: ${t.healthChecks?.[original]}`).join('; ')}) but ${mine.alarmName} is not found in ${mine.alarmRegion}: Route 53 keeps their last status, perhaps withdrawn; ${rerun}`);
+          }
+          return journal.note('restore-controls', `no control of ${original} (drover prepare not run): nothing to restore`);
+        }
+        if (restoresByData) {
+          // Route 53 follows the alarm's data, not its state: an alarm made again (INSUFFICIENT_DATA), set by SetAlarmState
+          // or changed may not say ALARM while the region is still out of DNS answers. Only a sound control that says OK
+          // has nothing to restore; any other is restored (after a planned failover every change below is already so).
+          if (mine.state === 'OK' && mine.problems.length === 0) return journal.note('restore-controls', `${original} is not withdrawn (${mine.alarmName} is OK)`);
+          if (mine.problems.length > 0) throw stop(`the control of ${original} (${mine.alarmName} in ${mine.alarmRegion}) ${mine.problems.join('; ')}: ${rerun}`);
+        } else if (mine.state !== 'ALARM') return journal.note('restore-controls', `${original} is not withdrawn (${mine.alarmName} is ${mine.state ?? 'unknown'})`);
         await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: original, toRegion: standby, percent: 100 });
         status.trafficPercent = 0;
         for (const { d, writer } of moved) {

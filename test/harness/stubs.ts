@@ -71,6 +71,8 @@ export class StubWorld {
   private readonly cnames = new Map<string, string>();
   /** Each region's data-plane control: its alarm's state (absent: not prepared). */
   private readonly controls = new Map<string, string>();
+  /** Regions whose record sets readTraffic shows carrying a health check (drover prepare's, as Route 53 lists them). */
+  readonly checksOn = new Set<string>();
   private readonly primary: string;
   private readonly standby: string;
 
@@ -176,8 +178,9 @@ export class StubWorld {
   }
 
   /** Set a control's alarm state as an operator or another tool might (SetAlarmState, an alarm made again). */
-  setControlState(region: string, state: string): void {
-    this.controls.set(region, state);
+  setControlState(region: string, state: string | undefined): void {
+    if (state === undefined) this.controls.delete(region);
+    else this.controls.set(region, state);
   }
 
   /** The state of `region`'s data-plane control (ALARM: withdrawn from DNS answers), or undefined when not prepared. */
@@ -266,6 +269,7 @@ export class StubWorld {
           name: r.name,
           routing: r.routing,
           share: Object.fromEntries(input.regions.map((region) => [region, r.routing === 'weighted' ? this.trafficOn(region) : this.trafficOn(region) === 100 ? 100 : 0])),
+          ...(input.regions.some((region) => this.checksOn.has(region)) ? { healthChecks: Object.fromEntries(input.regions.filter((region) => this.checksOn.has(region)).map((region) => [region, `hc-stub-${region}`])) } : {}),
         })),
       ),
       readCname: record('readCname', (input: { name: string }) => this.cnames.get(input.name)),

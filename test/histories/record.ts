@@ -34,6 +34,9 @@
  *   npx tsx test/histories/record.ts region-loss
  * records only drover prepare's controls, an unplanned failover through them (data-plane-unplanned-v1) and a failback
  * that restores them (restore-controls-v1): failover-region-loss.json, failback-region-loss.json.
+ *   npx tsx test/histories/record.ts restore-by-data
+ * records the same, the control made by the primary-only prepare, and the failback's restore under
+ * restore-controls-v2 (it follows the alarm's data): failover-restore-by-data.json, failback-restore-by-data.json.
  *   npx tsx test/histories/record.ts lock
  * records only a drill, a real failover and a failback since each takes the runbook's lock (runbook-lock-v1):
  * drill-lock*.json, failover-lock.json, failback-lock.json, and the lock's own history (runbook-lock.json).
@@ -154,16 +157,17 @@ async function main(which: string): Promise<void> {
         await save('failback-apnakart', 'failback-answer-like-aws.json');
         return;
       }
-      if (which === 'region-loss') {
+      if (which === 'region-loss' || which === 'restore-by-data') {
+        const tag = which;
         // drover prepare, then an unplanned failover through the data plane, then a failback that restores the control.
         const aws = createAwsClients(config);
         const prepared = await prepareControls(rb, { route53: aws.route53, cloudwatch: aws.cloudwatch, rds: aws.rds }, { apply: true });
         if (prepared.problems.length > 0) throw new Error(`drover prepare refused: ${JSON.stringify(prepared.problems)}`);
         await client.workflow.start('regionFailover', { taskQueue: 'record', workflowId: 'failover-apnakart', args: [{ runbookRef: recorded.putRunbook(rb), targetRegion: 'ap-southeast-1', mode: 'unplanned', reason: 'recorded for replay tests', requestedBy: 'ic-record', options }] });
         await approveAndWait('failover-apnakart', 'failover');
-        await save('failover-apnakart', 'failover-region-loss.json');
+        await save('failover-apnakart', `failover-${tag}.json`);
         await failback(rb);
-        await save('failback-apnakart', 'failback-region-loss.json');
+        await save('failback-apnakart', `failback-${tag}.json`);
         return;
       }
       if (which === 'preflight-endpoints') {
