@@ -1,5 +1,5 @@
 /** What the benchmarks share: a private Temporal + moto stack with ApnaKart seeded, and the statistics. */
-import { execSync } from 'node:child_process';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -207,4 +207,82 @@ export function peakRss(pid: number): number | undefined {
 /** Whether this file is the entry point (`tsx bench/x.ts`), not imported by the runner. */
 export function isMain(mod: NodeModule): boolean {
   return require.main === mod;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run `fn` over items with at most `limit` at a time. */
+export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+/** A benchmark's worker in a process of its own: its pid, its peak memory (VmHWM, sampled every 200 ms), and a stop. */
+export interface WorkerProc {
+  pid: number;
+  /** Highest VmHWM seen (bytes). */
+  peak(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start `node --import tsx ARGS` in `cwd` and wait until its stderr shows `ready` (rejects if it exits first, with
+ * what it wrote). `label` names it in that error.
+ */
+export async function startWorkerProcess(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; ready: RegExp; label: string }): Promise<WorkerProc> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const pid = child.pid ?? -1;
+  let peak = 0;
+  const sample = () => (peak = Math.max(peak, peakRss(pid) ?? 0));
+  const timer = setInterval(sample, 200);
+  await new Promise<void>((resolve, reject) => {
+    const check = setInterval(() => {
+      if (opts.ready.test(stderr)) {
+        clearInterval(check);
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearInterval(check);
+        clearInterval(timer);
+        reject(new Error(`${opts.label} exited (${child.exitCode}): ${stderr}`));
+      }
+    }, 100);
+  });
+  return {
+    pid,
+    peak: () => (sample(), peak),
+    stop: async () => {
+      sample();
+      clearInterval(timer);
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** The workflow bundle, built once (quietly) and written to DIR/workflow-bundle.js for worker processes to load. */
+export async function writeWorkflowBundle(dir: string): Promise<string> {
+  const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
+  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: silent });
+  const file = path.join(dir, 'workflow-bundle.js');
+  fs.writeFileSync(file, bundle.code);
+  return file;
 }

@@ -7,14 +7,11 @@
  *
  *   npm run bench:concurrency [-- --runs 5 --drills 50 --time-scale 0.01]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CloudWatch, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../cli/worker';
 import type { AwsConfig } from '../aws/clients';
 import { pointProbesAt, startRegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
@@ -23,7 +20,7 @@ import { databasesOf, dbIn } from '../runbooks/databases';
 import { loadRunbookFile } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import type { DrillResult } from '../contracts/run';
-import { arg, benchRef, drillReady, isMain, machine, median, peakRss, uniqueVariant } from './common';
+import { arg, benchRef, cpuSeconds, drillReady, isMain, machine, median, pool, startWorkerProcess, uniqueVariant, writeWorkflowBundle, type WorkerProc } from './common';
 
 const ROOT = path.join(__dirname, '..');
 const CREDS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
@@ -65,69 +62,9 @@ function startSharedLagFeeder(endpoint: string, runbooks: Runbook[], everyMs = 5
   return { stop: () => clearInterval(timer) };
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Run `fn` over items with at most `limit` at a time. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
-
-interface WorkerProc {
-  pid: number;
-  /** Highest VmHWM seen (bytes). */
-  peak(): number;
-  stop(): Promise<void>;
-}
-
-/** `drover worker` as a child process (one node process: tsx is loaded with --import), sampled every 200 ms. */
-async function startCliWorker(env: Record<string, string>): Promise<WorkerProc> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'worker'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const pid = child.pid ?? -1;
-  let peak = 0;
-  const sample = () => (peak = Math.max(peak, peakRss(pid) ?? 0));
-  const timer = setInterval(sample, 200);
-  // Ready when it says so on stderr (it prints its task queue once the worker exists).
-  await new Promise<void>((resolve, reject) => {
-    const check = setInterval(() => {
-      if (/drover worker on/.test(stderr)) {
-        clearInterval(check);
-        resolve();
-      } else if (child.exitCode !== null) {
-        clearInterval(check);
-        reject(new Error(`drover worker exited (${child.exitCode}): ${stderr}`));
-      }
-    }, 100);
-  });
-  return {
-    pid,
-    peak: () => (sample(), peak),
-    stop: async () => {
-      sample();
-      clearInterval(timer);
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+/** `drover worker` as a child process (one node process: tsx is loaded with --import), sampled every 200 ms; ready when it prints its task queue. */
+function startCliWorker(env: Record<string, string>): Promise<WorkerProc> {
+  return startWorkerProcess(['cli/main.ts', 'worker'], { cwd: ROOT, env: { ...process.env, ...env }, ready: /drover worker on/, label: 'drover worker' });
 }
 
 interface DrillOutcome {
@@ -195,10 +132,7 @@ export async function concurrencyBench(opts: { runs: number; drills: number; sca
   const solo = uniqueVariant(base, 'solo');
   const many = Array.from({ length: N }, (_, i) => uniqueVariant(base, `conc${String(i).padStart(2, '0')}`));
   const feeder = startSharedLagFeeder(moto.endpoint, [solo, ...many]);
-  const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: silent });
-  const bundleFile = path.join(dir, 'workflow-bundle.js');
-  fs.writeFileSync(bundleFile, bundle.code);
+  const bundleFile = await writeWorkflowBundle(dir);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const taskQueue = 'bench-concurrency';
