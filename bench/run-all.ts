@@ -12,6 +12,8 @@ import { arg, machine } from './common';
 
 const ROOT = path.join(__dirname, '..');
 const FINDINGS = path.join(__dirname, 'findings.md');
+/** (d), from its own run (`npm run bench:region-loss`, 13 min more): kept in bench/ so a regeneration of (a)-(c) keeps it. */
+const REGION_LOSS = path.join(__dirname, 'region-loss.md');
 
 function strArg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
     `- command: \`npm run bench -- --runs ${runs} --time-scale ${scale} --drills ${drills}\``,
     `- date: ${when}`,
     `- duration: ${min(total)} in total ((a) ${min(a.ms)}, (c) ${min(c.ms)}, (b) ${min(b.ms)})`,
-    '- each bench alone: `npm run bench:critical-path`, `npm run bench:scale`, `npm run bench:concurrency` (Markdown to stdout; `-- --runs N --time-scale S`, and `--drills N` for (c))',
+    '- each bench alone: `npm run bench:critical-path`, `npm run bench:scale`, `npm run bench:concurrency` (Markdown to stdout; `-- --runs N --time-scale S`, and `--drills N` for (c)); (d) `npm run bench:region-loss -- --runs 3` (its own run, below)',
     '',
     '## (a) Critical path',
     '',
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
     '',
     c.markdown,
     '',
+    ...(fs.existsSync(REGION_LOSS) ? ['## (d) Region loss', '', '(From its own run: `npm run bench:region-loss -- --runs 3`, copied from bench/region-loss.md.)', '', fs.readFileSync(REGION_LOSS, 'utf8').replace(/^<!--.*-->\n+/, '').trim(), ''] : []),
     // Hand-written reading of the figures (where the gap is, what to do about it): kept in bench/ so a regeneration keeps it.
     ...(fs.existsSync(FINDINGS) ? [fs.readFileSync(FINDINGS, 'utf8').trim(), ''] : []),
   ].join('\n');
