@@ -66,13 +66,23 @@ export function pointProbesAt(rb: Runbook, apps: Record<string, RegionApp>): Run
  */
 export function startLagFeeder(opts: { endpoint: string; region: string; identifier: () => string; lagSeconds: () => number; everyMs?: number }): { stop(): void } {
   const cw = new CloudWatch({ region: opts.region, endpoint: opts.endpoint, credentials: { accessKeyId: 'drover-local', secretAccessKey: 'drover-local' } });
-  const put = () =>
-    cw
-      .putMetricData({
+  // One put at a time: a tick while the last is unanswered is skipped, so a slow emulator (or the proxy in front of
+  // it) is never handed a queue that only grows.
+  let pending = false;
+  const put = async () => {
+    if (pending) return;
+    pending = true;
+    try {
+      await cw.putMetricData({
         Namespace: 'AWS/RDS',
         MetricData: [{ MetricName: 'ReplicaLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: opts.identifier() }], Value: opts.lagSeconds(), Unit: 'Seconds', Timestamp: new Date() }],
-      })
-      .catch(() => undefined);
+      });
+    } catch {
+      // The next tick publishes again.
+    } finally {
+      pending = false;
+    }
+  };
   void put();
   const timer = setInterval(() => void put(), opts.everyMs ?? 500);
   timer.unref();

@@ -145,7 +145,20 @@ export class ChaosWorld {
   readonly lag = new Map<string, number>();
   private seq = 0;
 
-  constructor(private readonly opts: { temporalAddress?: () => string; recording?: boolean } = {}) {}
+  /** Feeders a test started (seed() inside a test): stopped when it ends, as IntegrationEnv's (test/harness/env.ts). */
+  private testFeeders: Array<{ stop(): void }> = [];
+  private inTest = false;
+
+  /** Constructed at a test file's top level: it registers an afterEach that stops the lag feeders its test started. */
+  constructor(private readonly opts: { temporalAddress?: () => string; recording?: boolean } = {}) {
+    beforeEach(() => {
+      this.inTest = true;
+    });
+    afterEach(() => {
+      this.inTest = false;
+      for (const f of this.testFeeders.splice(0)) f.stop();
+    });
+  }
 
   temporalAddress(): string {
     return this.opts.temporalAddress?.() ?? testTemporalAddress();
@@ -171,7 +184,7 @@ export class ChaosWorld {
   }
 
   async stop(): Promise<void> {
-    for (const f of this.feeders) f.stop();
+    for (const f of [...this.feeders, ...this.testFeeders]) f.stop();
     await Promise.allSettled(this.workers.map((w) => w.stop()));
     // Workflow code quotes the secret patterns it scrubs: the bundle is not left for the temporary root's secrets scan.
     if (this.bundleFile) fs.rmSync(path.dirname(this.bundleFile), { recursive: true, force: true });
@@ -197,7 +210,7 @@ export class ChaosWorld {
     await seedRunbook(runbook, emulatorConfig(this.moto.endpoint));
     for (const region of [PRIMARY, STANDBY]) {
       for (const id of databasesOf(runbook).flatMap((db) => [db.primary.identifier, db.replica.identifier])) {
-        this.feeders.push(startLagFeeder({ endpoint: this.moto.endpoint, region, identifier: () => id, lagSeconds: () => this.lag.get(id) ?? 0, everyMs: 300 }));
+        (this.inTest ? this.testFeeders : this.feeders).push(startLagFeeder({ endpoint: this.moto.endpoint, region, identifier: () => id, lagSeconds: () => this.lag.get(id) ?? 0, everyMs: 300 }));
       }
     }
     return { runbook, taskQueue: `tq-${name}` };
