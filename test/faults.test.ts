@@ -447,6 +447,38 @@ describe('fidelity rules: the suite\'s moto answers as AWS does where moto alone
     }
   });
 
+  test('rds-cross-region-encrypted-replica: a cross-region replica of an encrypted source needs a key of its own region (moto copies the source\'s key); same-region replicas and unencrypted sources pass as before', async () => {
+    // Regions of their own: the other tests count the instances in Mumbai and Singapore.
+    const [FRANKFURT, LONDON] = ['eu-central-1', 'eu-west-2'];
+    const aws = (region: string) => new RDS(via(moto.endpoint, region));
+    const direct = (region: string) => new RDS(via(moto.direct, region));
+    const create = (id: string, encrypted: boolean) =>
+      aws(FRANKFURT).createDBInstance({ DBInstanceIdentifier: id, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'drover', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, BackupRetentionPeriod: 1, ...(encrypted ? { StorageEncrypted: true, KmsKeyId: `arn:aws:kms:${FRANKFURT}:123456789012:key/fra` } : {}) });
+    const [sealed, plain] = [`fid-enc-${process.pid}`, `fid-plain-${process.pid}`];
+    const sealedArn = (await create(sealed, true)).DBInstance?.DBInstanceArn as string;
+    const plainArn = (await create(plain, false)).DBInstance?.DBInstanceArn as string;
+    const replica = (id: string, source: string, KmsKeyId?: string) => aws(LONDON).createDBInstanceReadReplica({ DBInstanceIdentifier: id, SourceDBInstanceIdentifier: source, ...(KmsKeyId ? { KmsKeyId } : {}) });
+
+    const noKey = await rejection(replica(`${sealed}-r1`, sealedArn));
+    expect([noKey.name, noKey.message]).toEqual(['InvalidParameterCombination', 'Cannot create a cross region unencrypted read replica from encrypted source.']);
+    const foreign = await rejection(replica(`${sealed}-r2`, sealedArn, `arn:aws:kms:${FRANKFURT}:123456789012:key/fra`));
+    expect(foreign.name).toBe('KMSKeyNotAccessibleFault');
+    const keyOnPlain = await rejection(replica(`${plain}-r1`, plainArn, `arn:aws:kms:${LONDON}:123456789012:key/lon`));
+    expect([keyOnPlain.name, keyOnPlain.message]).toEqual(['InvalidParameterCombination', "You can't create an encrypted read replica from an unencrypted DB instance."]);
+
+    // With a key of its own region, created, encrypted with it; an unencrypted source's replica needs none.
+    const made = (await replica(`${sealed}-r3`, sealedArn, `arn:aws:kms:${LONDON}:123456789012:key/lon`)).DBInstance;
+    expect([made?.StorageEncrypted, made?.KmsKeyId]).toEqual([true, `arn:aws:kms:${LONDON}:123456789012:key/lon`]);
+    await expect(replica(`${plain}-r2`, plainArn)).resolves.toHaveProperty('DBInstance');
+    // Renamed, the source is still known to be encrypted: its new name needs a key too.
+    await aws(FRANKFURT).modifyDBInstance({ DBInstanceIdentifier: sealed, NewDBInstanceIdentifier: `${sealed}-old`, ApplyImmediately: true });
+    const renamedArn = sealedArn.replace(`:db:${sealed}`, `:db:${sealed}-old`);
+    expect((await rejection(replica(`${sealed}-r4`, renamedArn))).name).toBe('InvalidParameterCombination');
+    // moto alone copies the source's key into the replica, another region's.
+    const copied = (await direct(LONDON).createDBInstanceReadReplica({ DBInstanceIdentifier: `${sealed}-r5`, SourceDBInstanceIdentifier: plainArn.replace(plain, `${sealed}-old`) })).DBInstance;
+    expect(copied?.KmsKeyId).toBe(`arn:aws:kms:${FRANKFURT}:123456789012:key/fra`);
+  });
+
   test('cloudwatch-alarm-initial-state: a new alarm is INSUFFICIENT_DATA until its state is set, an update leaves its state, one created again starts anew (moto starts and resets every alarm OK)', async () => {
     // A region of its own: the other tests count the alarms in Mumbai and Singapore.
     const IRELAND = 'eu-west-1';

@@ -8,6 +8,7 @@ import type http from 'node:http';
 import type { RequestInfo } from './identify';
 import { CLOUDWATCH_FIDELITY_RULES } from './fidelity-cloudwatch';
 import { EKS_FIDELITY_RULES } from './fidelity-eks';
+import { RDS_REPLICA_FIDELITY_RULES } from './fidelity-rds';
 import { ROUTE53_FIDELITY_RULES } from './fidelity-route53';
 import { kept, type FidelityRule, type FidelityState } from './fidelity-rule';
 
@@ -353,6 +354,7 @@ export const AWS_FIDELITY_RULES: readonly FidelityRule[] = [
       });
     },
   },
+  ...RDS_REPLICA_FIDELITY_RULES,
   route53ChangePending(),
   {
     id: 'route53-request-rate',
