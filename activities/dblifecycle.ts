@@ -4,13 +4,13 @@ import type { RetainedInstance } from '../contracts/cleanup';
 import { FailureType } from '../contracts/failures';
 import type { Ec2Api, RdsLifecycleApi } from '../aws/clients';
 import { aws, awsErrorCode, toFailure } from '../aws/errors';
-import { isStandalone } from './rds';
+import { encryption, FENCED_TAG, isStandalone } from './rds';
 import { WRITER_STATUSES } from '../contracts/rds-status';
 import { whenSettled } from './settle';
 import { pollUntil } from './wait';
 
 /** Holds the instance's own security group ids (space-separated) while it is fenced. */
-export const FENCED_TAG = 'drover:fenced-from';
+export { FENCED_TAG };
 /** Marks an instance retired under another name instead of deleted; the value is the reason. */
 export const RETAINED_TAG = 'drover:retained';
 /** When drover retired it (ISO 8601): what `drover cleanup` ages a retained instance by. */
@@ -60,6 +60,8 @@ export interface FenceState {
   /** Exists, available, standalone and not fenced: the instance may take writes. */
   writable: boolean;
   securityGroups: string[];
+  /** The KMS key its storage is encrypted with (its ARN, as RDS reports it); absent when unencrypted. */
+  kmsKeyId?: string;
 }
 
 function fail(type: FailureType, message: string): ApplicationFailure {
@@ -199,7 +201,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       const status = db.DBInstanceStatus ?? 'unknown';
       const standalone = isStandalone(db);
       const fenced = FENCED_TAG in tagSet;
-      return { exists: true, status, arn, standalone, fenced, writable: WRITER_STATUSES.has(status) && standalone && !fenced, securityGroups: groupIds(db) };
+      return { exists: true, status, arn, standalone, fenced, writable: WRITER_STATUSES.has(status) && standalone && !fenced, securityGroups: groupIds(db), ...encryption(db) };
     },
 
     /**
@@ -447,6 +449,13 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       sourceArn: string;
       instanceClass: string;
       securityGroupIds?: string[];
+      /**
+       * The KMS key of `region` the replica is encrypted with, for an encrypted source in another region: "If you
+       * create an encrypted read replica in a different AWS Region, then you must specify a KMS key identifier for the
+       * destination AWS Region" (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html,
+       * KmsKeyId). The SDK signs the PreSignedUrl a cross-region encrypted replica also needs (middleware-sdk-rds).
+       */
+      kmsKeyId?: string;
       tags?: Record<string, string>;
       timeoutMs?: number;
     }): Promise<{ created: boolean; arn: string; endpoint?: string }> {
@@ -474,6 +483,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
             SourceDBInstanceIdentifier: sourceArn,
             DBInstanceClass: input.instanceClass,
             ...(input.securityGroupIds?.length ? { VpcSecurityGroupIds: input.securityGroupIds } : {}),
+            ...(input.kmsKeyId ? { KmsKeyId: input.kmsKeyId } : {}),
             ...(input.tags ? { Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
           });
           created = true;

@@ -17,6 +17,10 @@ export interface DbState {
   replicationSource?: string;
   /** True once drover's promotion of this instance has been acknowledged by RDS. */
   promotedByDrover: boolean;
+  /** drover's fence tag is on it (a planned switchover fenced it; it is not the writer, whatever RDS says of replication). */
+  fencedByDrover?: boolean;
+  /** The KMS key its storage is encrypted with; absent when unencrypted. */
+  kmsKeyId?: string;
   standalone: boolean;
 }
 
@@ -27,6 +31,9 @@ export interface LagReading {
 
 /** drover's acknowledgement of a promotion, tagged on the promoted instance. */
 export const PROMOTED_TAG = 'drover:promoted-at';
+/** drover's fence: the instance's security groups before the fence, as a tag (activities/dblifecycle.ts fences). */
+export const FENCED_TAG = 'drover:fenced-from';
+
 /** The run that asked RDS to promote an instance, tagged before it asks. */
 export const PROMOTED_BY_TAG = 'drover:promoted-by';
 
@@ -38,6 +45,11 @@ export const PROMOTED_BY_TAG = 'drover:promoted-by';
  */
 export function isStandalone(db: DBInstance): boolean {
   return !db.ReadReplicaSourceDBInstanceIdentifier;
+}
+
+/** An instance's KMS key when its storage is encrypted. */
+export function encryption(db: DBInstance): { kmsKeyId?: string } {
+  return db.StorageEncrypted && db.KmsKeyId ? { kmsKeyId: db.KmsKeyId } : {};
 }
 
 /** RDS activities: instance state, replica lag from CloudWatch, idempotent promotion and its wait. */
@@ -67,7 +79,9 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
       endpoint: db.Endpoint?.Address,
       replicationSource,
       promotedByDrover: PROMOTED_TAG in tagSet,
+      fencedByDrover: FENCED_TAG in tagSet,
       standalone: isStandalone(db),
+      ...encryption(db),
     };
     return { state, tags: tagSet };
   }

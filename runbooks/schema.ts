@@ -279,6 +279,11 @@ const drillWindow = z.strictObject({
   timezone: timeZone.default('UTC'),
 });
 
+/** A KMS key as RDS takes one: a key ARN, key id, alias ARN or alias name. */
+const kmsKeyId = z.string().regex(/^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias\/[A-Za-z0-9/_-]+)$/, {
+  error: 'expected a KMS key ARN, key id, alias ARN or alias name such as alias/apnakart-db',
+});
+
 /** One database the application writes to: a primary, its cross-region replica, and how to fence and repoint them. */
 const database = z.strictObject({
   /** How CLI flags, child workflow ids and reports name this database (required in `databases`). */
@@ -287,8 +292,14 @@ const database = z.strictObject({
   /** For engine aurora-global: the global cluster; primary/replica identifiers are then DB cluster identifiers. */
   globalClusterIdentifier: identifier.optional(),
   instanceClass: z.string().default('db.r6g.large'),
-  primary: z.strictObject({ identifier: rdsIdentifier }),
-  replica: z.strictObject({ identifier: rdsIdentifier }),
+  /**
+   * Each side's instance. `kmsKeyId`: the KMS key (key ARN, key id, alias ARN or alias name, in that side's region)
+   * that a replica drover re-creates there is encrypted with, when the instance it replaces is gone (a failback
+   * whose old primary was deleted). An encrypted cross-region replica needs a key of its own region
+   * (CreateDBInstanceReadReplica, KmsKeyId); drover takes the key of the instance it replaces first.
+   */
+  primary: z.strictObject({ identifier: rdsIdentifier, kmsKeyId: kmsKeyId.optional() }),
+  replica: z.strictObject({ identifier: rdsIdentifier, kmsKeyId: kmsKeyId.optional() }),
   maxReplicaLag: duration,
   /**
    * CloudWatch period used to read ReplicaLag (RDS publishes it every 60 s, at standard resolution: keep the
@@ -565,6 +576,14 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
         for (const side of ['primary', 'replica'] as const) {
           const id = db[side].identifier;
           if (id.length > most) issue([...at, side, 'identifier'], `at most ${most} characters with retention keep (this one has ${id.length}): a replaced instance is kept as ${id}-old-<yyyymmddhhmm>-<tag>, ${RETIRED_SUFFIX_LENGTH} characters more, and RDS identifiers have at most 63; shorten it or set retention: delete`);
+        }
+      });
+      section(() => {
+        // KMS keys are regional: "you can't use KMS keys from one AWS Region in another AWS Region" (CreateDBInstanceReadReplica, KmsKeyId).
+        const sides = [['primary', rb.regions.primary], ['replica', rb.regions.standby]] as const;
+        for (const [side, region] of sides) {
+          const keyRegion = /^arn:[^:]+:kms:([^:]+):/.exec(db[side].kmsKeyId ?? '')?.[1];
+          if (keyRegion && awsRegion.safeParse(region).success && keyRegion !== region) issue([...at, side, 'kmsKeyId'], `is a key of ${keyRegion}, but the ${side} is in ${region}: KMS keys are regional, give a key of ${region}`);
         }
       });
       section(() => {

@@ -354,3 +354,61 @@ describe('Aurora global database', () => {
     expect(failed.record.databases).toEqual([{ name: 'main', identifier: EAST, region: STANDBY, promoted: true, rpo: { lagSeconds: 0, observedAt: failed.record.rpo?.observedAt, note: 'planned Aurora switchover: RPO 0' }, error: failed.message }]);
   });
 });
+
+describe('encrypted pairs (KMS keys are regional)', () => {
+  const KEY = (region: string, id: string) => `arn:aws:kms:${region}:123456789012:key/${id}`;
+  const encrypted = (world: StubWorld) => world.setDb(MUMBAI, { kmsKeyId: KEY(PRIMARY, 'mumbai-db') }).setDb(SINGAPORE, { kmsKeyId: KEY(STANDBY, 'singapore-db') });
+
+  test('given an encrypted writer in the standby, each replica the failback re-creates is encrypted with the key of the instance it replaces, in its own region', async () => {
+    const rb = workflowTestRunbook('wf-db-kms', [[['approvals', 'gates'], []]]);
+    const world = encrypted(new StubWorld(rb, { failedOver: true }));
+    const r = await failback(rb, world);
+
+    expect(r.phase).toBe('completed');
+    expect(world.callsTo('createReplica').map((c) => [c.region, c.identifier, c.kmsKeyId])).toEqual([
+      [PRIMARY, MUMBAI, KEY(PRIMARY, 'mumbai-db')],
+      [STANDBY, SINGAPORE, KEY(STANDBY, 'singapore-db')],
+    ]);
+    expect(step(r.steps, 'assess')?.notes).toContain(`${SINGAPORE} is encrypted; a replica in ${PRIMARY} gets KMS key ${KEY(PRIMARY, 'mumbai-db')} (the key of ${MUMBAI}), one in ${STANDBY} the key of ${SINGAPORE}`);
+  });
+
+  test("given the old primary gone, the runbook's key for the primary is used; without one the failback is refused at its assessment, path-qualified, having changed nothing", async () => {
+    const gone = (rb: Runbook) => {
+      const world = encrypted(new StubWorld(rb, { failedOver: true }));
+      const retire = world.activities().retireInstance as Activities['retireInstance'];
+      return { world, retire };
+    };
+    const withKey = workflowTestRunbook('wf-db-kms-rb', [[['approvals', 'gates'], []], [['database', 'primary', 'kmsKeyId'], 'alias/apnakart-db']]);
+    const a = gone(withKey);
+    await a.retire({ region: PRIMARY, identifier: MUMBAI, policy: 'keep', retiredIdentifier: `${MUMBAI}-old-x`, reason: 'deleted by the team' });
+    const done = await failback(withKey, a.world);
+    expect(done.phase).toBe('completed');
+    expect(a.world.callsTo('createReplica')[0]).toMatchObject({ region: PRIMARY, identifier: MUMBAI, kmsKeyId: 'alias/apnakart-db' });
+
+    const without = workflowTestRunbook('wf-db-kms-none', [[['approvals', 'gates'], []]]);
+    const b = gone(without);
+    await b.retire({ region: PRIMARY, identifier: MUMBAI, policy: 'keep', retiredIdentifier: `${MUMBAI}-old-x`, reason: 'deleted by the team' });
+    const before = b.world.calls.length;
+    const refused = await withRun(env(), b.world, { workflowType: 'failback', workflowId: `failback-${without.name}`, args: [{ runbookRef: refOf(without), reason: 'workflow test', requestedBy: 'ic-test' } satisfies FailbackInput] }, (h) => runFailure<RunStatus>(h.result()));
+    expect(refused.type).toBe('InvalidState');
+    expect(refused.message).toContain(`nothing was changed: database.primary.kmsKeyId: ${SINGAPORE} in ${STANDBY} is encrypted, and the old primary ${MUMBAI} in ${PRIMARY} is gone: a replica in ${PRIMARY} needs a KMS key of ${PRIMARY} (set database.primary.kmsKeyId in the runbook)`);
+    const changes = b.world.calls.slice(before).filter((c) => !BOOKKEEPING.has(c.name) && !['describeDb', 'fenceState', 'readControls', 'readTraffic', 'runbookHolder'].includes(c.name));
+    expect(changes).toEqual([]);
+  });
+});
+
+describe('a failback run again after an earlier one switched over', () => {
+  test('given the standby fenced by an earlier failback whose switchover promoted the original, a new failback is refused at its assessment and changes nothing (it would retire the writer)', async () => {
+    const rb = workflowTestRunbook('wf-db-switched', [[['approvals', 'gates'], []]]);
+    // What the earlier failback left: the original promoted (standalone, the writer), the standby fenced by its switchover.
+    const world = new StubWorld(rb, { failedOver: true }).setDb(MUMBAI, { standalone: true, replicationSource: undefined, promotedByDrover: true }).setFenced(SINGAPORE, true);
+    const before = world.calls.length;
+    const refused = await withRun(env(), world, { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [{ runbookRef: refOf(rb), reason: 'workflow test', requestedBy: 'ic-test' } satisfies FailbackInput] }, (h) => runFailure<RunStatus>(h.result()));
+
+    expect(refused.type).toBe('InvalidState');
+    expect(refused.message).toContain(`${SINGAPORE} in ${STANDBY} carries drover's fence (an earlier failback switched over to ${MUMBAI} in ${PRIMARY}): a failback now would fence and retire the writer ${PRIMARY} has, so nothing was changed`);
+    expect(calls(world, LIFECYCLE).filter((c) => c.name !== 'fenceState')).toEqual([]);
+    expect(world.calls.slice(before).map((c) => c.name)).not.toContain('retireInstance');
+    expect(world.isFenced(MUMBAI)).toBe(false);
+  });
+});

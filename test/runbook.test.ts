@@ -356,6 +356,18 @@ const badRunbooks: BadCase[] = [
     message: 'required when the fence method is security-group',
   },
   {
+    what: "a primary's KMS key of the standby region (KMS keys are regional)",
+    edit: (d) => d.setIn(['database', 'primary', 'kmsKeyId'], 'arn:aws:kms:ap-southeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+    path: 'database.primary.kmsKeyId',
+    message: 'is a key of ap-southeast-1, but the primary is in ap-south-1: KMS keys are regional, give a key of ap-south-1',
+  },
+  {
+    what: 'a KMS key that is no key identifier',
+    edit: (d) => d.setIn(['database', 'replica', 'kmsKeyId'], 'my key'),
+    path: 'database.replica.kmsKeyId',
+    message: 'expected a KMS key ARN, key id, alias ARN or alias name such as alias/apnakart-db',
+  },
+  {
     what: 'an Aurora global database without its global cluster',
     edit: (d) => d.setIn(['database', 'engine'], 'aurora-global'),
     path: 'database.globalClusterIdentifier',

@@ -29,6 +29,18 @@ const RESTORE_CONTROLS = 'restore-controls-v1';
  * OK, refuses a changed control or a missing alarm whose health check is still attached before changing anything.
  */
 const RESTORE_CONTROLS_BY_DATA = 'restore-controls-v2';
+/**
+ * Patch: a replica re-created in the other region from an encrypted writer is encrypted with a KMS key of its own
+ * region (the key of the instance it replaces, else the runbook's `kmsKeyId` for that side); a failback with no such
+ * key for the original region is refused at its assessment, before anything changes.
+ */
+const REPLICA_KMS = 'replica-kms-v1';
+/**
+ * Patch: a failback run again after an earlier one switched over (the standby carries drover's fence, the writer is
+ * in the original region) is refused at its assessment: taking the original's writer for the old primary, it would
+ * fence and retire the writer.
+ */
+const REFUSES_SWITCHED = 'failback-refuses-switched-v1';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -86,6 +98,10 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const restoresControls = patched(RESTORE_CONTROLS);
   const restoresByData = restoresControls && patched(RESTORE_CONTROLS_BY_DATA);
   const controls = { runbook: rb.name, primary: original, standby };
+  const keysReplicas = patched(REPLICA_KMS);
+  const refusesSwitched = patched(REFUSES_SWITCHED);
+  /** Per database: the KMS key a replica re-created in each region is encrypted with (set at the assessment, when its writer is encrypted). */
+  const replicaKeys = new Map<NamedDatabase, { original?: string; standby?: string }>();
   const run = Run.open({
     rb,
     head: { kind: 'failback', mode: 'planned', fromRegion: standby, targetRegion: original, reason: input.reason, requestedBy: input.requestedBy },
@@ -142,8 +158,18 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         const which = single ? `${ids(standbyId)} in ${standby} is not the writer (still a replica)` : `none of ${ids(standbyId)} in ${standby} is a writer (all still replicas)`;
         throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${which}; nothing to fail back`, nonRetryable: true });
       }
+      // A standby fenced by drover is not the writer: an earlier failback's switchover fenced it and promoted the original.
+      const switched = refusesSwitched ? moved.filter((m) => m.writer.fencedByDrover) : [];
+      if (switched.length > 0) {
+        const which = switched.map(({ d }) => `${standbyId(d)} in ${standby} carries drover's fence (an earlier failback switched over to ${primaryId(d)} in ${original})`).join('; ');
+        throw ApplicationFailure.create({
+          type: FailureType.InvalidState,
+          message: `${which}: a failback now would fence and retire the writer ${original} has, so nothing was changed; see drover status of the earlier failback, and finish by hand what it left (docs/failback.md, "A failback that stopped after its switchover")`,
+          nonRetryable: true,
+        });
+      }
       for (const d of dbs) if (!moved.some((m) => m.d === d)) journal.note('assess', about(d, `${standbyId(d)} is still a replica of ${primaryId(d)}; the writer never moved, nothing to fail back`));
-      return Promise.all(moved.map(async ({ d }) => {
+      const assessed = await Promise.all(moved.map(async ({ d }) => {
         let state;
         try {
           state = await probe.fenceState({ region: original, identifier: primaryId(d) });
@@ -154,6 +180,26 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         journal.note('assess', about(d, state.exists ? `old primary ${primaryId(d)}: ${state.status}, ${state.fenced ? 'fenced' : 'not fenced'}${state.writable ? ', STILL WRITABLE (split-brain risk)' : ''}` : `old primary ${primaryId(d)} is gone`));
         return { ...state, d };
       }));
+      if (keysReplicas) {
+        // KMS keys are regional: "If you create an encrypted read replica in a different AWS Region, then you must specify
+        // a KMS key identifier for the destination AWS Region" (API_CreateDBInstanceReadReplica, KmsKeyId). The key of the
+        // instance a replica replaces is of its region and is the team's choice; the runbook's is for an instance gone.
+        const missing: string[] = [];
+        for (const old of assessed) {
+          const d = old.d;
+          const writer = moved.find((m) => m.d === d)?.writer;
+          if (!writer?.kmsKeyId) continue;
+          const keys = { original: old.kmsKeyId ?? d.primary.kmsKeyId, standby: writer.kmsKeyId };
+          replicaKeys.set(d, keys);
+          journal.note('assess', about(d, `${standbyId(d)} is encrypted; a replica in ${original} gets ${keys.original ? `KMS key ${keys.original} (${old.kmsKeyId ? `the key of ${primaryId(d)}` : 'the runbook\'s'})` : 'no key'}, one in ${standby} the key of ${standbyId(d)}`));
+          if (!keys.original) {
+            const at = rb.databases ? `databases[${dbs.indexOf(d)}]` : 'database';
+            missing.push(`${at}.primary.kmsKeyId: ${standbyId(d)} in ${standby} is encrypted, and the old primary ${primaryId(d)} in ${original} is ${old.exists ? 'not encrypted' : 'gone'}: a replica in ${original} needs a KMS key of ${original} (set ${at}.primary.kmsKeyId in the runbook)`);
+          }
+        }
+        if (missing.length > 0) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `nothing was changed: ${missing.join('; ')}`, nonRetryable: true });
+      }
+      return assessed;
     });
 
     // 2. Protect each old primary: it must never take traffic or become a replication source.
@@ -174,7 +220,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     // 3. Re-establish replication toward the original region (long: heartbeats carry progress).
     await journal.run('reestablish-replication', async () => {
       await Promise.all(moved.map(async ({ d, writer }) => {
-        const r = await long.createReplica({ region: original, identifier: primaryId(d), sourceArn: writer.arn, instanceClass: d.instanceClass, tags: { 'drover:runbook': rb.name } });
+        const kmsKeyId = replicaKeys.get(d)?.original;
+        const r = await long.createReplica({ region: original, identifier: primaryId(d), sourceArn: writer.arn, instanceClass: d.instanceClass, ...(kmsKeyId ? { kmsKeyId } : {}), tags: { 'drover:runbook': rb.name } });
         journal.note('reestablish-replication', about(d, r.created ? `created ${primaryId(d)} from ${writer.arn}` : `${primaryId(d)} already replicates from ${writer.arn}`));
         const lag = await long.waitLagWithin({ region: original, identifier: primaryId(d), maxLagMs: d.maxReplicaLag, timeoutMs: 6 * 60 * 60_000 });
         journal.note('reestablish-replication', about(d, `available; lag ${lag.lagSeconds}s`));
@@ -289,7 +336,9 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       await Promise.all(moved.map(async ({ d }) => {
         await retire(d, standby, standbyId(d), `writer replaced by failback ${info.workflowId}`, 'return-standby');
         const primaryNow = await short.describeDb({ region: original, identifier: primaryId(d) });
-        const r = await long.createReplica({ region: standby, identifier: standbyId(d), sourceArn: primaryNow.arn, instanceClass: d.instanceClass, tags: { 'drover:runbook': rb.name } });
+        // Encrypted since its source is (the replica made above); the key of the writer it replaced here, else the runbook's.
+        const kmsKeyId = primaryNow.kmsKeyId && keysReplicas ? (replicaKeys.get(d)?.standby ?? d.replica.kmsKeyId) : undefined;
+        const r = await long.createReplica({ region: standby, identifier: standbyId(d), sourceArn: primaryNow.arn, instanceClass: d.instanceClass, ...(kmsKeyId ? { kmsKeyId } : {}), tags: { 'drover:runbook': rb.name } });
         journal.note('return-standby', about(d, `${standbyId(d)} ${r.created ? 'created' : 'already'} replicating from ${primaryNow.arn}`));
       }));
     });

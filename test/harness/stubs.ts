@@ -226,7 +226,7 @@ export class StubWorld {
     const fenceState = (input: { region: string; identifier: string }): FenceState => {
       const d = this.dbs.get(input.identifier);
       return d
-        ? { exists: true, status: d.status, arn: d.arn, standalone: d.standalone, fenced: this.fenced.has(d.identifier), writable: d.standalone && !this.fenced.has(d.identifier), securityGroups: [this.fenced.has(d.identifier) ? 'sg-fence' : 'sg-app'] }
+        ? { exists: true, status: d.status, arn: d.arn, standalone: d.standalone, fenced: this.fenced.has(d.identifier), writable: d.standalone && !this.fenced.has(d.identifier), securityGroups: [this.fenced.has(d.identifier) ? 'sg-fence' : 'sg-app'], ...(d.kmsKeyId ? { kmsKeyId: d.kmsKeyId } : {}) }
         : { exists: false, fenced: false, writable: false, securityGroups: [] };
     };
     const stubs: Partial<Activities> = {
@@ -253,7 +253,7 @@ export class StubWorld {
       // A drill's refusal checks (window, cooldown, another run): none here (they have their own tests).
       drillRefusals: record('drillRefusals', () => []),
       // Preflight and reads.
-      describeDb: record('describeDb', (input: { identifier: string }) => ({ ...this.db(input.identifier) })),
+      describeDb: record('describeDb', (input: { identifier: string }) => ({ ...this.db(input.identifier), fencedByDrover: this.fenced.has(input.identifier) })),
       replicaLag: record('replicaLag', lag),
       describeCompute: record('describeCompute', (input: { region: string; cluster: string; nodeGroups: string[] }) => ({
         clusterStatus: 'ACTIVE',
@@ -338,8 +338,11 @@ export class StubWorld {
         if (this.fenced.delete(input.identifier)) this.fenced.add(input.retiredIdentifier);
         return { action: 'renamed' as const, retiredIdentifier: input.retiredIdentifier };
       }),
-      createReplica: record('createReplica', (input: { region: string; identifier: string; sourceArn: string }) => {
+      createReplica: record('createReplica', (input: { region: string; identifier: string; sourceArn: string; kmsKeyId?: string }) => {
         const exists = this.dbs.has(input.identifier);
+        const source = this.dbs.get(input.sourceArn.split(':db:')[1] ?? '');
+        // As RDS (and the rds-cross-region-encrypted-replica fidelity rule): an encrypted source's replica in another region needs a key of that region.
+        if (!exists && source?.kmsKeyId && source.region !== input.region && !input.kmsKeyId) throw typedFailure('AwsRejected', 'rds:CreateDBInstanceReadReplica: InvalidParameterCombination: Cannot create a cross region unencrypted read replica from encrypted source.');
         if (!exists) {
           this.dbs.set(input.identifier, {
             identifier: input.identifier,
@@ -350,6 +353,7 @@ export class StubWorld {
             replicationSource: input.sourceArn,
             promotedByDrover: false,
             standalone: false,
+            ...(input.kmsKeyId ? { kmsKeyId: input.kmsKeyId } : {}),
           });
         }
         return { created: !exists, arn: this.db(input.identifier).arn };

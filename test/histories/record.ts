@@ -37,6 +37,9 @@
  *   npx tsx test/histories/record.ts restore-by-data
  * records the same, the control made by the primary-only prepare, and the failback's restore under
  * restore-controls-v2 (it follows the alarm's data): failover-restore-by-data.json, failback-restore-by-data.json.
+ *   npx tsx test/histories/record.ts replica-kms
+ * records only a failover and a failback since the failback reads the writer's key and fence at its assessment
+ * (replica-kms-v1, failback-refuses-switched-v1): failback-replica-kms.json.
  *   npx tsx test/histories/record.ts lock
  * records only a drill, a real failover and a failback since each takes the runbook's lock (runbook-lock-v1):
  * drill-lock*.json, failover-lock.json, failback-lock.json, and the lock's own history (runbook-lock.json).
@@ -168,6 +171,14 @@ async function main(which: string): Promise<void> {
         await save('failover-apnakart', `failover-${tag}.json`);
         await failback(rb);
         await save('failback-apnakart', `failback-${tag}.json`);
+        return;
+      }
+      if (which === 'replica-kms') {
+        // Since replica-kms-v1 and failback-refuses-switched-v1: the failback reads the writer's fence tag and key at its
+        // assessment (the seeded pair is unencrypted: no key is passed).
+        await failover(rb);
+        await failback(rb);
+        await save('failback-apnakart', 'failback-replica-kms.json');
         return;
       }
       if (which === 'preflight-endpoints') {
