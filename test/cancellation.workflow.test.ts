@@ -92,15 +92,29 @@ describe('a cancelled promotion', () => {
     expect(actionsOf(world, `promote-${rb.name}`).at(-1)).toBe('run.end');
   });
 
-  test('given a cancel while PromoteReadReplica is under way, the promotion runs to its answer and the old writer stays fenced (two writers never)', async () => {
+  test('given a cancel while PromoteReadReplica is under way, the promotion runs to its answer, the old writer stays fenced (two writers never) and the writer record is pointed at the new writer', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
     const f = await cancelAt(world, 'promoteReplica', promotion(rb));
 
     expect(f.type).toBe('RunCancelled');
     expect(world.isFenced(PG_MUMBAI)).toBe(true);
-    expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica']);
+    expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica', 'upsertCname']);
+    expect(world.cnameOf('db.apnakart.com')).toBe(`${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`);
     expect(f.record.steps.find((s) => s.id === 'promote')).toMatchObject({ status: 'failed', notes: ['PromoteReadReplica accepted (request n/a)', 'cancelled'] });
+    expect(actionsOf(world, `promote-${rb.name}`).at(-1)).toBe('run.end');
+  });
+
+  test('given a cancel while the promoted replica is awaited (PromoteReadReplica accepted), the run still waits for it outside the cancellation and points the writer record at it: a record left at the fenced writer refuses every write', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const f = await cancelAt(world, 'waitStandalone', promotion(rb));
+
+    expect(f.type).toBe('RunCancelled');
+    expect(world.isFenced(PG_MUMBAI)).toBe(true);
+    expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica', 'upsertCname']);
+    expect(world.cnameOf('db.apnakart.com')).toBe(`${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`);
+    expect(f.record.steps.find((s) => s.id === 'repoint-writer')).toMatchObject({ status: 'done', notes: [`after the cancel: ${PG_MUMBAI}.stub.${PRIMARY}.rds.amazonaws.com -> ${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`] });
     expect(actionsOf(world, `promote-${rb.name}`).at(-1)).toBe('run.end');
   });
 

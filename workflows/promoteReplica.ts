@@ -23,6 +23,12 @@ export const FENCE_COMPENSATION = 'fence-compensation-v1';
 export const RESUME_PROMOTED = 'resume-promoted-v1';
 /** An instance passing through a state (backing-up, modifying) is waited for, not refused; a promoted one backing up takes writes. */
 export const RDS_PASSING_STATES = 'rds-passing-states-v1';
+/**
+ * Patch: a run cancelled once PromoteReadReplica was accepted, before its writer record was repointed, still waits for
+ * the new writer and points the record at it, outside the cancellation: the old writer is fenced, so a record left
+ * naming it refuses every write.
+ */
+export const REPOINT_ON_CANCEL = 'promoted-repoints-on-cancel-v1';
 
 export interface PromoteInput extends RunbookInput {
   /** The region whose database becomes the writer. */
@@ -102,6 +108,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   // timed out, retried to its bound), or the target was already promoted by an earlier drover run.
   let promoting = false;
   let promoted = false;
+  /** The writer record names the new writer (the repoint step ran to its end). */
+  let repointed = false;
   let lag: LagReading | null = null;
   /**
    * Since fence-compensation-v1 the calls that change the instances (the fence, PromoteReadReplica) run to their
@@ -259,6 +267,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       await journal.run('repoint-writer', async () => {
         journal.note('repoint-writer', await repointWriter(rb, db, writer.endpoint as string));
       });
+      repointed = true;
     } else journal.skip('repoint-writer', input.repointWriter === false ? 'left to the parent run (it repoints the writer record, or in a data-plane failover the writer pair answers the standby once the control is flipped)' : 'no endpoint address (Aurora: the global writer endpoint follows)');
 
     // 5. Verify.
@@ -293,6 +302,20 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       // run (an operator, a drill preempted by a real failover) unfences too.
       if (compensates()) await CancellationScope.nonCancellable(() => unfenceUnlessPromoted());
       else await unfenceUnlessPromoted();
+    }
+    const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
+    if (promoted && !aurora && !repointed && input.repointWriter !== false && cancelled && patched(REPOINT_ON_CANCEL)) {
+      await CancellationScope.nonCancellable(async () => {
+        try {
+          await journal.run('repoint-writer', async () => {
+            const state = await compensation.waitStandalone({ region: toRegion, identifier: target });
+            if (!state.endpoint) throw new Error(`${target} has no endpoint address yet`);
+            journal.note('repoint-writer', `after the cancel: ${await repointWriter(rb, db, state.endpoint)}`);
+          });
+        } catch (e) {
+          journal.note('repoint-writer', `after the cancel: ${db.writerRecord.name} NOT repointed: ${failureMessage(e)}; point it at ${target} by hand (${source} is fenced)`);
+        }
+      });
     }
     // A rejected or timed-out promote gate ends the run as rejected or aborted, as every run's gates do.
     return run.fail(err, { settle: () => (status.databases = [{ name: db.name, identifier: target, region: toRegion, promoted, rpo: status.rpo, error: status.error?.message }]) });

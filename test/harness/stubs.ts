@@ -188,6 +188,11 @@ export class StubWorld {
     return this.controls.get(region);
   }
 
+  /** What the writer record `name` points at now. */
+  cnameOf(name: string): string | undefined {
+    return this.cnames.get(name);
+  }
+
   /** Percent of weighted traffic on `region` now. */
   trafficOn(region: string): number {
     return this.share.get(region) ?? 0;
