@@ -127,6 +127,21 @@ describe('a cancelled promotion', () => {
     expect(world.isFenced(PG_MUMBAI)).toBe(false);
     expect(f.record.steps.find((s) => s.id === 'fence')?.notes.at(-1)).toBe(`compensation: unfenced ${PG_MUMBAI} because the promotion did not happen`);
   });
+
+  test("given an earlier attempt's PromoteReadReplica landed (its answer lost) and the retry refused while the replica is modifying, the writer stays fenced: the target is read before unfencing, and it is promoting", async () => {
+    const rb = runbook();
+    // What RDS shows after the lost attempt: the replica modifying, on its way to standalone; the retry is refused.
+    const world = new StubWorld(rb).failWhen('promoteReplica', () => {
+      world.setDb(PG_SINGAPORE, { status: 'modifying' });
+      return typedFailure('InvalidState', `DB instance ${PG_SINGAPORE} is modifying`);
+    });
+    const f = await runFailure(withRun(env(), world, promotion(rb), (h) => h.result()));
+
+    expect(f.type).toBe('InvalidState');
+    expect(world.isFenced(PG_MUMBAI)).toBe(true);
+    expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica']);
+    expect(f.record.steps.find((s) => s.id === 'fence')?.notes.at(-1)).toBe(`compensation: ${PG_MUMBAI} left fenced: ${PG_SINGAPORE} is modifying (may be promoting); check it before unfencing`);
+  });
 });
 
 describe('a cancelled parent run', () => {

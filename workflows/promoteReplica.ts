@@ -29,6 +29,12 @@ export const RDS_PASSING_STATES = 'rds-passing-states-v1';
  * naming it refuses every write.
  */
 export const REPOINT_ON_CANCEL = 'promoted-repoints-on-cancel-v1';
+/**
+ * Patch: once PromoteReadReplica has been asked for, the fence's compensation reads the target before it unfences,
+ * even after a typed refusal: an earlier attempt whose answer was lost may have started the promotion, and the
+ * refusals of the later ones (the replica `modifying`) do not say it is not under way.
+ */
+export const UNFENCE_READS_TARGET = 'unfence-reads-target-v1';
 
 export interface PromoteInput extends RunbookInput {
   /** The region whose database becomes the writer. */
@@ -107,6 +113,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   // PromoteReadReplica was asked for and its outcome is not known (its call failed without a typed refusal:
   // timed out, retried to its bound), or the target was already promoted by an earlier drover run.
   let promoting = false;
+  /** PromoteReadReplica was asked for (whatever its answer). */
+  let asked = false;
   let promoted = false;
   /** The writer record names the new writer (the repoint step ran to its end). */
   let repointed = false;
@@ -130,7 +138,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       journal.note('fence', `compensation: unfenced ${source} because the promotion did not happen`);
       return;
     }
-    if (promoting) {
+    if (promoting || (asked && patched(UNFENCE_READS_TARGET))) {
       const t = await compensation.describeDb({ region: toRegion, identifier: target }).catch(() => undefined);
       const replicating = t !== undefined && t.replicationSource !== undefined && !t.standalone && t.status === 'available';
       if (!replicating) {
@@ -247,6 +255,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         return { identifier: target, region: toRegion, arn: g.writerArn ?? '', endpoint: undefined, status: g.status, standalone: true };
       }
       let p;
+      asked = true;
       try {
         p = await toTheEnd(() => short.promoteReplica({ region: toRegion, identifier: target, runRef: `${info.workflowId}/${info.runId}` }));
       } catch (e) {
