@@ -4,7 +4,7 @@ import type { RetainedInstance } from '../contracts/cleanup';
 import { FailureType } from '../contracts/failures';
 import type { Ec2Api, RdsLifecycleApi } from '../aws/clients';
 import { aws, awsErrorCode, toFailure } from '../aws/errors';
-import { encryption, FENCED_TAG, isStandalone } from './rds';
+import { createdAt, encryption, FENCED_TAG, isStandalone } from './rds';
 import { WRITER_STATUSES } from '../contracts/rds-status';
 import { whenSettled } from './settle';
 import { pollUntil } from './wait';
@@ -62,6 +62,8 @@ export interface FenceState {
   securityGroups: string[];
   /** The KMS key its storage is encrypted with (its ARN, as RDS reports it); absent when unencrypted. */
   kmsKeyId?: string;
+  /** When RDS created it (InstanceCreateTime, epoch ms). */
+  createdAt?: number;
 }
 
 function fail(type: FailureType, message: string): ApplicationFailure {
@@ -201,7 +203,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       const status = db.DBInstanceStatus ?? 'unknown';
       const standalone = isStandalone(db);
       const fenced = FENCED_TAG in tagSet;
-      return { exists: true, status, arn, standalone, fenced, writable: WRITER_STATUSES.has(status) && standalone && !fenced, securityGroups: groupIds(db), ...encryption(db) };
+      return { exists: true, status, arn, standalone, fenced, writable: WRITER_STATUSES.has(status) && standalone && !fenced, securityGroups: groupIds(db), ...encryption(db), ...createdAt(db) };
     },
 
     /**

@@ -21,6 +21,8 @@ export interface DbState {
   fencedByDrover?: boolean;
   /** The KMS key its storage is encrypted with; absent when unencrypted. */
   kmsKeyId?: string;
+  /** When RDS created it (InstanceCreateTime, epoch ms). */
+  createdAt?: number;
   standalone: boolean;
 }
 
@@ -50,6 +52,11 @@ export function isStandalone(db: DBInstance): boolean {
 /** An instance's KMS key when its storage is encrypted. */
 export function encryption(db: DBInstance): { kmsKeyId?: string } {
   return db.StorageEncrypted && db.KmsKeyId ? { kmsKeyId: db.KmsKeyId } : {};
+}
+
+/** When RDS created an instance (InstanceCreateTime), when it says. */
+export function createdAt(db: DBInstance): { createdAt?: number } {
+  return db.InstanceCreateTime ? { createdAt: new Date(db.InstanceCreateTime).getTime() } : {};
 }
 
 /** RDS activities: instance state, replica lag from CloudWatch, idempotent promotion and its wait. */
@@ -82,6 +89,7 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
       fencedByDrover: FENCED_TAG in tagSet,
       standalone: isStandalone(db),
       ...encryption(db),
+      ...createdAt(db),
     };
     return { state, tags: tagSet };
   }

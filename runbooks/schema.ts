@@ -294,9 +294,9 @@ const database = z.strictObject({
   instanceClass: z.string().default('db.r6g.large'),
   /**
    * Each side's instance. `kmsKeyId`: the KMS key (key ARN, key id, alias ARN or alias name, in that side's region)
-   * that a replica drover re-creates there is encrypted with, when the instance it replaces is gone (a failback
-   * whose old primary was deleted). An encrypted cross-region replica needs a key of its own region
-   * (CreateDBInstanceReadReplica, KmsKeyId); drover takes the key of the instance it replaces first.
+   * that an encrypted replica drover re-creates there is encrypted with; without it, the key of the instance the
+   * replica replaces (needed when that instance is gone). An encrypted cross-region replica needs a key of its own
+   * region (CreateDBInstanceReadReplica, KmsKeyId).
    */
   primary: z.strictObject({ identifier: rdsIdentifier, kmsKeyId: kmsKeyId.optional() }),
   replica: z.strictObject({ identifier: rdsIdentifier, kmsKeyId: kmsKeyId.optional() }),

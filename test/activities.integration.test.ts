@@ -454,7 +454,9 @@ describe('promoteReplica', () => {
         endpoint: pair.replicaEndpoint,
         replicationSource: pair.primaryArn,
         promotedByDrover: false,
+        fencedByDrover: false,
         standalone: false,
+        createdAt: expect.any(Number),
       },
     });
     expect(new Set(regions)).toEqual(new Set([SINGAPORE]));

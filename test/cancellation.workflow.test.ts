@@ -142,6 +142,17 @@ describe('a cancelled promotion', () => {
     expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica']);
     expect(f.record.steps.find((s) => s.id === 'fence')?.notes.at(-1)).toBe(`compensation: ${PG_MUMBAI} left fenced: ${PG_SINGAPORE} is modifying (may be promoting); check it before unfencing`);
   });
+  test('given PromoteReadReplica refused while the target is storage-full (no promotion can be under way), the writer is unfenced', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb).failWhen('promoteReplica', () => {
+      world.setDb(PG_SINGAPORE, { status: 'storage-full' });
+      return typedFailure('InvalidState', `DB instance ${PG_SINGAPORE} is storage-full`);
+    });
+    const f = await runFailure(withRun(env(), world, promotion(rb), (h) => h.result()));
+
+    expect(world.isFenced(PG_MUMBAI)).toBe(false);
+    expect(f.record.steps.find((s) => s.id === 'fence')?.notes.at(-1)).toBe(`compensation: unfenced ${PG_MUMBAI} because the promotion did not happen`);
+  });
 });
 
 describe('a cancelled parent run', () => {

@@ -369,7 +369,16 @@ describe('encrypted pairs (KMS keys are regional)', () => {
       [PRIMARY, MUMBAI, KEY(PRIMARY, 'mumbai-db')],
       [STANDBY, SINGAPORE, KEY(STANDBY, 'singapore-db')],
     ]);
-    expect(step(r.steps, 'assess')?.notes).toContain(`${SINGAPORE} is encrypted; a replica in ${PRIMARY} gets KMS key ${KEY(PRIMARY, 'mumbai-db')} (the key of ${MUMBAI}), one in ${STANDBY} the key of ${SINGAPORE}`);
+    expect(step(r.steps, 'assess')?.notes).toContain(`${SINGAPORE} is encrypted; a replica in ${PRIMARY} gets KMS key ${KEY(PRIMARY, 'mumbai-db')} (the key of ${MUMBAI}), one in ${STANDBY} KMS key ${KEY(STANDBY, 'singapore-db')} (the key of ${SINGAPORE})`);
+  });
+
+  test("given the runbook's keys, they win over the replaced instances' (the old primary's key may be why the failover happened)", async () => {
+    const rb = workflowTestRunbook('wf-db-kms-own', [[['approvals', 'gates'], []], [['database', 'primary', 'kmsKeyId'], 'alias/apnakart-db'], [['database', 'replica', 'kmsKeyId'], 'alias/apnakart-db-dr']]);
+    const world = encrypted(new StubWorld(rb, { failedOver: true }));
+    const r = await failback(rb, world);
+
+    expect(r.phase).toBe('completed');
+    expect(world.callsTo('createReplica').map((c) => [c.region, c.kmsKeyId])).toEqual([[PRIMARY, 'alias/apnakart-db'], [STANDBY, 'alias/apnakart-db-dr']]);
   });
 
   test("given the old primary gone, the runbook's key for the primary is used; without one the failback is refused at its assessment, path-qualified, having changed nothing", async () => {
@@ -398,17 +407,35 @@ describe('encrypted pairs (KMS keys are regional)', () => {
 });
 
 describe('a failback run again after an earlier one switched over', () => {
-  test('given the standby fenced by an earlier failback whose switchover promoted the original, a new failback is refused at its assessment and changes nothing (it would retire the writer)', async () => {
-    const rb = workflowTestRunbook('wf-db-switched', [[['approvals', 'gates'], []]]);
-    // What the earlier failback left: the original promoted (standalone, the writer), the standby fenced by its switchover.
-    const world = new StubWorld(rb, { failedOver: true }).setDb(MUMBAI, { standalone: true, replicationSource: undefined, promotedByDrover: true }).setFenced(SINGAPORE, true);
-    const before = world.calls.length;
-    const refused = await withRun(env(), world, { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [{ runbookRef: refOf(rb), reason: 'workflow test', requestedBy: 'ic-test' } satisfies FailbackInput] }, (h) => runFailure<RunStatus>(h.result()));
+  const refusal = (world: StubWorld, rb: Runbook) =>
+    withRun(env(), world, { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [{ runbookRef: refOf(rb), reason: 'workflow test', requestedBy: 'ic-test' } satisfies FailbackInput] }, (h) => runFailure<RunStatus>(h.result()));
+  /** What an earlier failback left once its switchover promoted the replica it had re-created in the original region. */
+  const switchedOver = (world: StubWorld) => world.setDb(MUMBAI, { standalone: true, replicationSource: undefined, promotedByDrover: true, createdAt: 3_000 });
+
+  test.each([
+    ['a security-group fence (the standby carries its tag)', 'security-group'],
+    ['fence none (no tag at all)', 'none'],
+  ] as const)('given %s, the original\'s writer (standalone, created after the standby\'s) is seen from RDS\'s facts: the failback is refused at its assessment and changes nothing (it would retire the writer)', async (_what, method) => {
+    const rb = workflowTestRunbook(`wf-db-switched-${method}`, [[['approvals', 'gates'], []], ...(method === 'none' ? [[['database', 'fence'], { method: 'none' }] as [string[], unknown]] : [])]);
+    const world = switchedOver(new StubWorld(rb, { failedOver: true }));
+    if (method === 'security-group') world.setFenced(SINGAPORE, true);
+    const refused = await refusal(world, rb);
 
     expect(refused.type).toBe('InvalidState');
-    expect(refused.message).toContain(`${SINGAPORE} in ${STANDBY} carries drover's fence (an earlier failback switched over to ${MUMBAI} in ${PRIMARY}): a failback now would fence and retire the writer ${PRIMARY} has, so nothing was changed`);
+    expect(refused.message).toContain(`nothing was changed: ${MUMBAI} in ${PRIMARY} writes on its own and was created after ${SINGAPORE} (an earlier failback re-created it and switched over to it): a failback now would fence and retire that writer`);
     expect(calls(world, LIFECYCLE).filter((c) => c.name !== 'fenceState')).toEqual([]);
-    expect(world.calls.slice(before).map((c) => c.name)).not.toContain('retireInstance');
-    expect(world.isFenced(MUMBAI)).toBe(false);
+    expect(world.mutations()).toEqual([]);
+  });
+
+  test("given the standby left fenced by a switchover that stopped before its promotion (the original is still its replica), the failback is refused, saying so; the first failback after a failover (an older, standalone old primary) is not", async () => {
+    const rb = workflowTestRunbook('wf-db-fenced-standby', [[['approvals', 'gates'], []]]);
+    const fenced = new StubWorld(rb, { failedOver: true }).setDb(MUMBAI, { standalone: false, replicationSource: ARN(STANDBY, SINGAPORE) }).setFenced(SINGAPORE, true);
+    const refused = await refusal(fenced, rb);
+    expect(refused.message).toContain(`nothing was changed: ${SINGAPORE} in ${STANDBY} carries drover's fence while ${MUMBAI} in ${PRIMARY} is still its replica: a switchover stopped before its promotion and left it fenced`);
+    expect(fenced.mutations()).toEqual([]);
+
+    // An unplanned failover's old primary: standalone (never demoted), created before the replica: the usual failback.
+    const first = await failback(rb, new StubWorld(rb, { failedOver: true }));
+    expect(first.phase).toBe('completed');
   });
 });

@@ -31,14 +31,15 @@ const RESTORE_CONTROLS = 'restore-controls-v1';
 const RESTORE_CONTROLS_BY_DATA = 'restore-controls-v2';
 /**
  * Patch: a replica re-created in the other region from an encrypted writer is encrypted with a KMS key of its own
- * region (the key of the instance it replaces, else the runbook's `kmsKeyId` for that side); a failback with no such
+ * region (the runbook's `kmsKeyId` for that side, else the key of the instance it replaces); a failback with no such
  * key for the original region is refused at its assessment, before anything changes.
  */
 const REPLICA_KMS = 'replica-kms-v1';
 /**
- * Patch: a failback run again after an earlier one switched over (the standby carries drover's fence, the writer is
- * in the original region) is refused at its assessment: taking the original's writer for the old primary, it would
- * fence and retire the writer.
+ * Patch: a failback run again after an earlier one switched over (the original region's instance is standalone and
+ * newer than the standby's writer), or after a switchover that stopped before its promotion with the standby left
+ * fenced, is refused at its assessment: taking the original's writer for the old primary, it would fence and retire
+ * the writer.
  */
 const REFUSES_SWITCHED = 'failback-refuses-switched-v1';
 
@@ -158,16 +159,6 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         const which = single ? `${ids(standbyId)} in ${standby} is not the writer (still a replica)` : `none of ${ids(standbyId)} in ${standby} is a writer (all still replicas)`;
         throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${which}; nothing to fail back`, nonRetryable: true });
       }
-      // A standby fenced by drover is not the writer: an earlier failback's switchover fenced it and promoted the original.
-      const switched = refusesSwitched ? moved.filter((m) => m.writer.fencedByDrover) : [];
-      if (switched.length > 0) {
-        const which = switched.map(({ d }) => `${standbyId(d)} in ${standby} carries drover's fence (an earlier failback switched over to ${primaryId(d)} in ${original})`).join('; ');
-        throw ApplicationFailure.create({
-          type: FailureType.InvalidState,
-          message: `${which}: a failback now would fence and retire the writer ${original} has, so nothing was changed; see drover status of the earlier failback, and finish by hand what it left (docs/failback.md, "A failback that stopped after its switchover")`,
-          nonRetryable: true,
-        });
-      }
       for (const d of dbs) if (!moved.some((m) => m.d === d)) journal.note('assess', about(d, `${standbyId(d)} is still a replica of ${primaryId(d)}; the writer never moved, nothing to fail back`));
       const assessed = await Promise.all(moved.map(async ({ d }) => {
         let state;
@@ -180,6 +171,26 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         journal.note('assess', about(d, state.exists ? `old primary ${primaryId(d)}: ${state.status}, ${state.fenced ? 'fenced' : 'not fenced'}${state.writable ? ', STILL WRITABLE (split-brain risk)' : ''}` : `old primary ${primaryId(d)} is gone`));
         return { ...state, d };
       }));
+      if (refusesSwitched) {
+        // An earlier failback that switched over left a writer in the original region that it had re-created: RDS's own
+        // facts say so (standalone, created after the standby's writer), whatever the fence (none by default) or tags.
+        // Taken for the old primary, it would be fenced and retired. A standby left fenced by a switchover that stopped
+        // before its promotion is no writer to fail back from either.
+        const stopped: string[] = [];
+        for (const old of assessed) {
+          const d = old.d;
+          const writer = moved.find((m) => m.d === d)?.writer;
+          if (!writer) continue;
+          if (old.exists && old.standalone && old.createdAt !== undefined && writer.createdAt !== undefined && old.createdAt > writer.createdAt) {
+            stopped.push(about(d, `${primaryId(d)} in ${original} writes on its own and was created after ${standbyId(d)} (an earlier failback re-created it and switched over to it): a failback now would fence and retire that writer`));
+          } else if (writer.fencedByDrover) {
+            stopped.push(about(d, `${standbyId(d)} in ${standby} carries drover's fence while ${primaryId(d)} in ${original} ${old.exists ? (old.standalone ? 'is older than it' : 'is still its replica') : 'is gone'}: a switchover stopped before its promotion and left it fenced; check its security groups, unfence it, then run drover failback again`));
+          }
+        }
+        if (stopped.length > 0) {
+          throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `nothing was changed: ${stopped.join('; ')} (docs/failback.md, "A failback that stopped after its switchover")`, nonRetryable: true });
+        }
+      }
       if (keysReplicas) {
         // KMS keys are regional: "If you create an encrypted read replica in a different AWS Region, then you must specify
         // a KMS key identifier for the destination AWS Region" (API_CreateDBInstanceReadReplica, KmsKeyId). The key of the
@@ -189,9 +200,11 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
           const d = old.d;
           const writer = moved.find((m) => m.d === d)?.writer;
           if (!writer?.kmsKeyId) continue;
-          const keys = { original: old.kmsKeyId ?? d.primary.kmsKeyId, standby: writer.kmsKeyId };
+          // The runbook's key when it names one (the team's choice, kept when the old instance's key is the reason for
+          // the failover), else the key of the instance the replica replaces.
+          const keys = { original: d.primary.kmsKeyId ?? old.kmsKeyId, standby: d.replica.kmsKeyId ?? writer.kmsKeyId };
           replicaKeys.set(d, keys);
-          journal.note('assess', about(d, `${standbyId(d)} is encrypted; a replica in ${original} gets ${keys.original ? `KMS key ${keys.original} (${old.kmsKeyId ? `the key of ${primaryId(d)}` : 'the runbook\'s'})` : 'no key'}, one in ${standby} the key of ${standbyId(d)}`));
+          journal.note('assess', about(d, `${standbyId(d)} is encrypted; a replica in ${original} gets ${keys.original ? `KMS key ${keys.original} (${d.primary.kmsKeyId ? 'the runbook\'s' : `the key of ${primaryId(d)}`})` : 'no key'}, one in ${standby} KMS key ${keys.standby} (${d.replica.kmsKeyId ? 'the runbook\'s' : `the key of ${standbyId(d)}`})`));
           if (!keys.original) {
             const at = rb.databases ? `databases[${dbs.indexOf(d)}]` : 'database';
             missing.push(`${at}.primary.kmsKeyId: ${standbyId(d)} in ${standby} is encrypted, and the old primary ${primaryId(d)} in ${original} is ${old.exists ? 'not encrypted' : 'gone'}: a replica in ${original} needs a KMS key of ${original} (set ${at}.primary.kmsKeyId in the runbook)`);

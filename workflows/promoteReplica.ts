@@ -36,6 +36,9 @@ export const REPOINT_ON_CANCEL = 'promoted-repoints-on-cancel-v1';
  */
 export const UNFENCE_READS_TARGET = 'unfence-reads-target-v1';
 
+/** What a replica shows while RDS promotes it (PromoteReadReplica: modifying, rebooting, then backing-up). */
+const PROMOTION_STATUSES = new Set(['modifying', 'rebooting', 'backing-up']);
+
 export interface PromoteInput extends RunbookInput {
   /** The region whose database becomes the writer. */
   toRegion: string;
@@ -138,11 +141,20 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       journal.note('fence', `compensation: unfenced ${source} because the promotion did not happen`);
       return;
     }
-    if (promoting || (asked && patched(UNFENCE_READS_TARGET))) {
+    if (promoting) {
       const t = await compensation.describeDb({ region: toRegion, identifier: target }).catch(() => undefined);
       const replicating = t !== undefined && t.replicationSource !== undefined && !t.standalone && t.status === 'available';
       if (!replicating) {
         journal.note('fence', `compensation: ${source} left fenced: ${target} ${t ? (t.standalone || t.replicationSource === undefined ? 'is standalone' : `is ${t.status} (may be promoting)`) : 'could not be read'}; check it before unfencing`);
+        return;
+      }
+    } else if (asked && patched(UNFENCE_READS_TARGET)) {
+      // RDS refused the promotion (typed). An earlier attempt whose answer was lost may have started it all the same:
+      // the writer stays fenced only when the target reads standalone or in a status a promotion passes through.
+      // Anything else (a replica available, storage-full, stopped, gone) has nothing under way: unfenced as before.
+      const t = await compensation.describeDb({ region: toRegion, identifier: target }).catch(() => undefined);
+      if (t && (t.standalone || PROMOTION_STATUSES.has(t.status))) {
+        journal.note('fence', `compensation: ${source} left fenced: ${target} ${t.standalone ? 'is standalone' : `is ${t.status} (may be promoting)`}; check it before unfencing`);
         return;
       }
     }
@@ -319,7 +331,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
           await journal.run('repoint-writer', async () => {
             const state = await compensation.waitStandalone({ region: toRegion, identifier: target });
             if (!state.endpoint) throw new Error(`${target} has no endpoint address yet`);
-            journal.note('repoint-writer', `after the cancel: ${await repointWriter(rb, db, state.endpoint)}`);
+            // Bounded as compensations are (15 minutes): a cancelled run never holds its runbook for the 12 h of `long`.
+            journal.note('repoint-writer', `after the cancel: ${await repointWriter(rb, db, state.endpoint, compensation)}`);
           });
         } catch (e) {
           journal.note('repoint-writer', `after the cancel: ${db.writerRecord.name} NOT repointed: ${failureMessage(e)}; point it at ${target} by hand (${source} is fenced)`);

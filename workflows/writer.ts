@@ -12,9 +12,10 @@ export const UPSERT_ON_LONG = 'upsert-on-long-v1';
 
 /**
  * Point a database's writer record at its new writer (UPSERT, idempotent): what a failover does for each of
- * its databases, and what a promotion started on its own does for its one. Returns the journal note.
+ * its databases, and what a promotion started on its own does for its one. Returns the journal note. `via`: the
+ * proxy to call it through (a compensation's bounds), else `long` (since upsert-on-long-v1) or `short`.
  */
-export async function repointWriter(rb: Runbook, db: NamedDatabase, endpoint: string): Promise<string> {
-  const out = await (patched(UPSERT_ON_LONG) ? long : short).upsertCname({ zone: writerZone(rb, db), zoneId: writerZoneId(rb, db), name: db.writerRecord.name, value: endpoint, ttl: db.writerRecord.ttl });
+export async function repointWriter(rb: Runbook, db: NamedDatabase, endpoint: string, via?: Pick<typeof long, 'upsertCname'>): Promise<string> {
+  const out = await (via ?? (patched(UPSERT_ON_LONG) ? long : short)).upsertCname({ zone: writerZone(rb, db), zoneId: writerZoneId(rb, db), name: db.writerRecord.name, value: endpoint, ttl: db.writerRecord.ttl });
   return out.changeId ? `${out.before ?? '(none)'} -> ${out.after}` : `already ${out.after}`;
 }

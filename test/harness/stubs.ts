@@ -97,6 +97,8 @@ export class StubWorld {
           replicationSource: standalone ? undefined : dbIn(rb, d, writerRegion),
           promotedByDrover: moved && region === this.standby,
           standalone,
+          // The primary was created first, its cross-region replica after it.
+          createdAt: region === this.primary ? 1_000 : 2_000,
         });
       }
       // The writer record exists, at the writer (seeded as the application uses it; preflight checks it).
@@ -231,7 +233,7 @@ export class StubWorld {
     const fenceState = (input: { region: string; identifier: string }): FenceState => {
       const d = this.dbs.get(input.identifier);
       return d
-        ? { exists: true, status: d.status, arn: d.arn, standalone: d.standalone, fenced: this.fenced.has(d.identifier), writable: d.standalone && !this.fenced.has(d.identifier), securityGroups: [this.fenced.has(d.identifier) ? 'sg-fence' : 'sg-app'], ...(d.kmsKeyId ? { kmsKeyId: d.kmsKeyId } : {}) }
+        ? { exists: true, status: d.status, arn: d.arn, standalone: d.standalone, fenced: this.fenced.has(d.identifier), writable: d.standalone && !this.fenced.has(d.identifier), securityGroups: [this.fenced.has(d.identifier) ? 'sg-fence' : 'sg-app'], ...(d.kmsKeyId ? { kmsKeyId: d.kmsKeyId } : {}), ...(d.createdAt !== undefined ? { createdAt: d.createdAt } : {}) }
         : { exists: false, fenced: false, writable: false, securityGroups: [] };
     };
     const stubs: Partial<Activities> = {
@@ -358,6 +360,7 @@ export class StubWorld {
             replicationSource: input.sourceArn,
             promotedByDrover: false,
             standalone: false,
+            createdAt: Date.now(),
             ...(input.kmsKeyId ? { kmsKeyId: input.kmsKeyId } : {}),
           });
         }
