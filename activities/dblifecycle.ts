@@ -455,7 +455,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
        * The KMS key of `region` the replica is encrypted with, for an encrypted source in another region: "If you
        * create an encrypted read replica in a different AWS Region, then you must specify a KMS key identifier for the
        * destination AWS Region" (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html,
-       * KmsKeyId). The SDK signs the PreSignedUrl a cross-region encrypted replica also needs (middleware-sdk-rds).
+       * KmsKeyId). (PreSignedUrl, which the SDK signs for a source in another region, is read only in GovCloud and China regions.)
        */
       kmsKeyId?: string;
       tags?: Record<string, string>;

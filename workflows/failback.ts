@@ -193,8 +193,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       }
       if (keysReplicas) {
         // KMS keys are regional: "If you create an encrypted read replica in a different AWS Region, then you must specify
-        // a KMS key identifier for the destination AWS Region" (API_CreateDBInstanceReadReplica, KmsKeyId). The key of the
-        // instance a replica replaces is of its region and is the team's choice; the runbook's is for an instance gone.
+        // a KMS key identifier for the destination AWS Region" (API_CreateDBInstanceReadReplica, KmsKeyId): the runbook's
+        // key for that side when set, else the key of the instance the replica replaces (of that region).
         const missing: string[] = [];
         for (const old of assessed) {
           const d = old.d;
@@ -349,7 +349,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       await Promise.all(moved.map(async ({ d }) => {
         await retire(d, standby, standbyId(d), `writer replaced by failback ${info.workflowId}`, 'return-standby');
         const primaryNow = await short.describeDb({ region: original, identifier: primaryId(d) });
-        // Encrypted since its source is (the replica made above); the key of the writer it replaced here, else the runbook's.
+        // Encrypted since its source is (the replica made above): the runbook's key for the standby, else the key of the writer it replaced here.
         const kmsKeyId = primaryNow.kmsKeyId && keysReplicas ? (replicaKeys.get(d)?.standby ?? d.replica.kmsKeyId) : undefined;
         const r = await long.createReplica({ region: standby, identifier: standbyId(d), sourceArn: primaryNow.arn, instanceClass: d.instanceClass, ...(kmsKeyId ? { kmsKeyId } : {}), tags: { 'drover:runbook': rb.name } });
         journal.note('return-standby', about(d, `${standbyId(d)} ${r.created ? 'created' : 'already'} replicating from ${primaryNow.arn}`));
