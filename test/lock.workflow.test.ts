@@ -228,3 +228,120 @@ describe('a drill that had promoted when a real failover took the runbook', () =
     expect(f.record.failback).toBeDefined();
   });
 });
+
+describe("a drill's failback when a real failover takes the runbook (drill-failback-yields-v1)", () => {
+  /**
+   * Run a drill until its failback is re-creating the replica in the original region, then let `taker` take the
+   * runbook and cancel the drill (what preemptDrills does); return how the drill ended. `DROVER_RECORD_HISTORIES=<dir>`
+   * records the drill as `recordAs` for the replay tests.
+   */
+  async function takenDuringFailback(world: StubWorld, rb: Runbook, taker: LockHolder, recordAs?: string) {
+    const recreate = world.hold('createReplica');
+    return runFailure<DrillResult>(
+      withRun(env(), world, drillOf(rb), async (h) => {
+        await recreate.reached;
+        world.takeLock(taker);
+        await h.cancel();
+        const out = await h.result().then(() => undefined, (e: unknown) => e);
+        recreate.release();
+        if (recordAs && process.env.DROVER_RECORD_HISTORIES) fs.writeFileSync(path.join(process.env.DROVER_RECORD_HISTORIES, recordAs), historyToJSON(await h.fetchHistory()));
+        throw out;
+      }),
+    );
+  }
+  const unplanned = (rb: Runbook): LockHolder => ({ ...holder('failover', `failover-${rb.name}`), mode: 'unplanned' });
+
+  test('given a real unplanned failover, the failback stops before its switchover (no replica waited for, no traffic moved back); the failover then resumes from the standby the drill promoted', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'stops before its switchover'` records the drill for the replay tests.
+    const f = await takenDuringFailback(world, rb, unplanned(rb), 'drill-failback-yields.json');
+
+    expect(f.type).toBe('DrillCancelled');
+    expect(f.record.handedOverTo).toBe(`failover-${rb.name}`);
+    expect(f.record.failure).toContain(`failback stopped before its switchover: the real unplanned failover failover-${rb.name} took the runbook and resumes from ${PG_SINGAPORE} (promoted by this drill)`);
+    const back = f.record.failback?.steps ?? [];
+    expect(back.find((s) => s.id === 'reestablish-replication')?.status).toBe('failed');
+    expect(f.record.failback?.error?.type).toBe('RunCancelled');
+    const moveBack = back.filter((s) => s.id === 'gate:failback' || s.id === 'scale-original' || s.id === 'switchover-db' || s.id.startsWith('traffic-back'));
+    expect(moveBack.length).toBeGreaterThan(2);
+    expect(moveBack.filter((s) => s.status === 'done')).toEqual([]);
+    // Nothing moved back: the writer is still the standby the drill promoted, traffic still on the standby.
+    expect(world.trafficOn(STANDBY)).toBe(100);
+    expect(world.isFenced(PG_SINGAPORE)).toBe(false);
+    expect(world.callsTo('createReplica')).toHaveLength(1);
+
+    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'unplanned', reason: 'workflow test', requestedBy: 'ic-test' };
+    const done = await withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>);
+    expect(done.phase).toBe('completed');
+    expect(done.steps.find((s) => s.id === 'preflight')?.notes).toContain(`${PG_SINGAPORE} was promoted by an earlier drover run: this failover resumes from there`);
+    expect(world.callsTo('createReplica')).toHaveLength(1);
+  });
+
+  test('given a real planned failover (it needs the original topology), the failback runs to its end, as before', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const recreate = world.hold('createReplica');
+    const done = await withRun(env(), world, drillOf(rb), async (h) => {
+      await recreate.reached;
+      world.takeLock({ ...holder('failover', `failover-${rb.name}`), mode: 'planned' });
+      await h.cancel();
+      recreate.release();
+      return h.result() as Promise<DrillResult>;
+    });
+
+    expect(done.handedOverTo).toBeUndefined();
+    expect(done.failback?.phase).toBe('completed');
+    expect(world.trafficOn(PRIMARY)).toBe(100);
+    // The replica in the original region, then the standby's again.
+    expect(world.callsTo('createReplica')).toHaveLength(2);
+  });
+
+  test("given an operator's cancel while the drill still holds the runbook, the failback runs to its end, as before", async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const recreate = world.hold('createReplica');
+    const done = await withRun(env(), world, drillOf(rb), async (h) => {
+      await recreate.reached;
+      await h.cancel();
+      recreate.release();
+      return h.result() as Promise<DrillResult>;
+    });
+
+    expect(done.handedOverTo).toBeUndefined();
+    expect(done.failback?.phase).toBe('completed');
+    expect(world.trafficOn(PRIMARY)).toBe(100);
+  });
+
+  test('given a cancel for a real unplanned failover that reaches the failback once its switchover back began, the failback runs to its end (never stopped half-way back)', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    // The switchover's fence of the standby (the drill's second fence: its failover fenced the primary).
+    const fence = world.hold('fenceInstance', 2);
+    const done = await withRun(env(), world, drillOf(rb), async (h) => {
+      await fence.reached;
+      // The standby read as the drill left it (not yet fenced, as a read that lags would say): the drill asks its failback to stop.
+      world.setFenced(PG_SINGAPORE, false);
+      world.takeLock(unplanned(rb));
+      await h.cancel();
+      const back = env().client.workflow.getHandle(`drill-${rb.name}-failback`);
+      for (let i = 0; ; i++) {
+        const events = (await back.fetchHistory()).events ?? [];
+        if (events.some((e) => e.workflowExecutionCancelRequestedEventAttributes)) break;
+        if (i > 200) throw new Error('the failback was never asked to cancel');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      world.setFenced(PG_SINGAPORE, true);
+      fence.release();
+      const out = await (h.result() as Promise<DrillResult>);
+      // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'half-way back'` records the failback for the replay tests.
+      if (process.env.DROVER_RECORD_HISTORIES) fs.writeFileSync(path.join(process.env.DROVER_RECORD_HISTORIES, 'failback-whole-switchback.json'), historyToJSON(await back.fetchHistory()));
+      return out;
+    });
+
+    expect(done.handedOverTo).toBeUndefined();
+    expect(done.failback?.phase).toBe('completed');
+    expect(world.trafficOn(PRIMARY)).toBe(100);
+    expect(world.callsTo('createReplica')).toHaveLength(2);
+  });
+});

@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import { databasesOf, dbIn } from '../runbooks/databases';
 import type { VerifiedActor } from '../runbooks/approvers';
+import type { Runbook } from '../runbooks/schema';
 import { AuditTrail, drainQuietly } from './audit';
 import { failback, type FailbackResult } from './failback';
 import { FailureType } from '../contracts/failures';
@@ -45,6 +46,12 @@ export interface DrillInput extends Pick<RunbookInput, 'runbookRef' | 'runbook'>
 const DRILL_UNFENCES = 'drill-unfences-v1';
 /** Patch: a drill stopped by a real failover after its promotion hands over to it instead of failing back. */
 const DRILL_HANDS_OVER = 'drill-hands-over-v1';
+/**
+ * Patch: a drill's failback, started while the drill held the runbook, stops when a real unplanned failover takes the
+ * runbook before the failback's switchover (the drill is cancelled by it): the real failover resumes from the standby
+ * this drill promoted instead of waiting hours for replicas to be re-created in the region it is leaving.
+ */
+const DRILL_FAILBACK_YIELDS = 'drill-failback-yields-v1';
 
 export async function drill(input: DrillInput): Promise<DrillResult> {
   const info = workflowInfo();
@@ -158,6 +165,8 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   }
 
   // 3. Back to the original topology, whatever happened, and even when the drill was cancelled.
+  // The drill's own scope: its cancellation (a real run took the runbook, or an operator) is read below.
+  const drillScope = CancellationScope.current();
   await CancellationScope.nonCancellable(async () => {
     const replicas = await Promise.all(databasesOf(rb).map((d) => short.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier })));
     // A drill stopped by a real failover after its promotion hands over: the real failover resumes from the standby
@@ -193,16 +202,39 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
     if (replicas.some((r) => r.standalone)) {
       // A replica was promoted: the full failback re-creates replication and moves traffic home (for each promoted database).
       result.phase = 'failing-back';
-      try {
-        const back: FailbackResult = await executeChild(failback, {
+      // Started while the drill holds the runbook (not stopped by a real run already): the failback yields to a real
+      // unplanned failover that takes it before the switchover back (docs/drill.md, "When a real failover comes").
+      const yields = !cancelled && link.locked === true && patched(DRILL_FAILBACK_YIELDS);
+      const startBack = () =>
+        executeChild(failback, {
           workflowId: result.failbackId,
           ...childAttributes('failback'),
-          args: [{ runbook: rb, reason: `${reason}: automatic failback`, requestedBy: input.requestedBy, options: input.options, drill: link, requester }],
+          args: [{ runbook: rb, reason: `${reason}: automatic failback`, requestedBy: input.requestedBy, options: input.options, drill: yields ? { ...link, yields: true } : link, requester }],
         });
-        result.failback = back;
+      const takenBy: { by?: string; standbys?: string[] } = {};
+      try {
+        if (yields) {
+          const back = new CancellationScope();
+          // Cancelled (by preemptDrills once a real run took the runbook, or by an operator): the failback is cancelled
+          // only when the lock's holder is a running real unplanned failover that can resume from this drill's standbys.
+          // It ignores the cancel from its switchover on, so it never stops half-way back. An operator's cancel, or a
+          // planned failover (it needs the original topology), leaves it running to its end, as before.
+          drillScope.cancelRequested.catch(async () => {
+            const to = await resumingFailover(rb, info.taskQueue).catch(() => undefined);
+            if (!to) return;
+            Object.assign(takenBy, to);
+            back.cancel();
+          });
+          result.failback = await back.run<FailbackResult>(startBack);
+        } else result.failback = (await startBack()) as FailbackResult;
       } catch (err) {
         result.failback = childStatus(err);
-        result.failure = [result.failure, `failback failed: ${failureMessage(err)}`].filter(Boolean).join('; ');
+        // Stopped by the cancel asked for above (the failback ends as a cancelled run: RunCancelled).
+        if (takenBy.by && (isCancellation(err) || result.failback?.error?.type === FailureType.RunCancelled)) {
+          cancelled = true;
+          result.handedOverTo = takenBy.by;
+          result.failure = [result.failure, `failback stopped before its switchover: the real unplanned failover ${takenBy.by} took the runbook and resumes from ${takenBy.standbys?.join(', ')} (promoted by this drill)`].filter(Boolean).join('; ');
+        } else result.failure = [result.failure, `failback failed: ${failureMessage(err)}`].filter(Boolean).join('; ');
       }
       return;
     }
@@ -254,4 +286,20 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   if (cancelled) return end('cancelled', FailureType.DrillCancelled);
   if (result.failure) return end('failed', FailureType.DrillFailed);
   return end('completed');
+}
+
+/**
+ * The real unplanned failover that holds `rb`'s lock and can resume from its standbys (each promoted by drover, its
+ * source cleared, taking writes, not fenced: the failover's preflight rule), read from the lock and Temporal; else none.
+ */
+async function resumingFailover(rb: Runbook, taskQueue: string): Promise<{ by: string; standbys: string[] } | undefined> {
+  const named = await compensation.runbookHolder({ runbook: rb.name });
+  const holder = named ? await compensation.runOf({ workflowId: named.workflowId, runbook: rb.name, taskQueue }) : null;
+  if (!holder || holder.drill || holder.kind !== 'failover' || holder.mode !== 'unplanned') return undefined;
+  const standbys = await Promise.all(databasesOf(rb).map((d) => compensation.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier })));
+  for (const r of standbys) {
+    if (!r.standalone || !r.promotedByDrover || r.replicationSource !== undefined || !WRITER_STATUSES.has(r.status)) return undefined;
+    if ((await compensation.fenceState({ region: rb.regions.standby, identifier: r.identifier })).fenced) return undefined;
+  }
+  return { by: holder.workflowId, standbys: standbys.map((r) => r.identifier) };
 }

@@ -42,6 +42,8 @@ const REPLICA_KMS = 'replica-kms-v1';
  * the writer.
  */
 const REFUSES_SWITCHED = 'failback-refuses-switched-v1';
+/** Patch: a drill's failback that yields to a real unplanned failover ignores cancels from its switchover back to its end. */
+const WHOLE_SWITCHBACK = 'failback-whole-switchback-v1';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -101,6 +103,9 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const controls = { runbook: rb.name, primary: original, standby };
   const keysReplicas = patched(REPLICA_KMS);
   const refusesSwitched = patched(REFUSES_SWITCHED);
+  // A drill's failback its drill may cancel for a real unplanned failover (workflows/drill.ts): cancellable only before
+  // its switchover back begins.
+  const whole = drill?.yields === true && patched(WHOLE_SWITCHBACK);
   /** Per database: the KMS key a replica re-created in each region is encrypted with (set at the assessment, when its writer is encrypted). */
   const replicaKeys = new Map<NamedDatabase, { original?: string; standby?: string }>();
   const run = Run.open({
@@ -300,20 +305,24 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
           undo.push(backToStandby);
         }
       });
-      await journal.run('switchover-db', async () => {
-        // One planned switchover child per database that moved, in parallel; each runs to its end.
-        const results = await promoteEach({ dbs: moved.map((m) => m.d), total: dbs.length, parentId: info.workflowId, suffix: 'switchover', input: { runbook: rb, toRegion: original, mode: 'planned', reason: input.reason, requestedBy: input.requestedBy }, journal, step: 'switchover-db', status });
-        if (single) status.newWriterEndpoint = results[0].newWriter.endpoint;
-      });
-      undo.push({
-        what: `traffic back to 100% ${standby}`,
-        run: async () => {
-          await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: standby, toRegion: original, percent: 0 });
-          // The record says where traffic is: none on the original region after this undo.
-          status.trafficPercent = 0;
-        },
-      });
-      await shiftProgressively({ rb, fromRegion: standby, toRegion: original, scale, journal, prefix: 'traffic-back', onPercent: (p) => (status.trafficPercent = p) });
+      const moveBack = async () => {
+        await journal.run('switchover-db', async () => {
+          // One planned switchover child per database that moved, in parallel; each runs to its end.
+          const results = await promoteEach({ dbs: moved.map((m) => m.d), total: dbs.length, parentId: info.workflowId, suffix: 'switchover', input: { runbook: rb, toRegion: original, mode: 'planned', reason: input.reason, requestedBy: input.requestedBy }, journal, step: 'switchover-db', status });
+          if (single) status.newWriterEndpoint = results[0].newWriter.endpoint;
+        });
+        undo.push({
+          what: `traffic back to 100% ${standby}`,
+          run: async () => {
+            await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: standby, toRegion: original, percent: 0 });
+            // The record says where traffic is: none on the original region after this undo.
+            status.trafficPercent = 0;
+          },
+        });
+        await shiftProgressively({ rb, fromRegion: standby, toRegion: original, scale, journal, prefix: 'traffic-back', onPercent: (p) => (status.trafficPercent = p) });
+      };
+      if (whole) await CancellationScope.nonCancellable(moveBack);
+      else await moveBack();
     } catch (err) {
       // Not cancellable: a cancelled failback (an operator, a drill preempted) undoes its switchback too. (Runs
       // recorded before this patch undid in the cancelled scope, where every undo was refused.)
@@ -340,43 +349,49 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
       throw err;
     }
 
-    // 8. The standby region back in its standby role.
-    await journal.run('return-standby', async () => {
-      for (const c of rb.compute.clusters.filter((x) => x.region === standby)) {
-        await long.scaleNodeGroups({ region: standby, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) });
-      }
-      journal.note('return-standby', `${standby} compute at standby capacity`);
-      await Promise.all(moved.map(async ({ d }) => {
-        await retire(d, standby, standbyId(d), `writer replaced by failback ${info.workflowId}`, 'return-standby');
-        const primaryNow = await short.describeDb({ region: original, identifier: primaryId(d) });
-        // Encrypted since its source is (the replica made above): the runbook's key for the standby, else the key of the writer it replaced here.
-        const kmsKeyId = primaryNow.kmsKeyId && keysReplicas ? (replicaKeys.get(d)?.standby ?? d.replica.kmsKeyId) : undefined;
-        const r = await long.createReplica({ region: standby, identifier: standbyId(d), sourceArn: primaryNow.arn, instanceClass: d.instanceClass, ...(kmsKeyId ? { kmsKeyId } : {}), tags: { 'drover:runbook': rb.name } });
-        journal.note('return-standby', about(d, `${standbyId(d)} ${r.created ? 'created' : 'already'} replicating from ${primaryNow.arn}`));
-      }));
-    });
-
-    // 9. Topology report.
-    const topology = await journal.run('topology', async (): Promise<TopologyReport> => {
-      // Scheduled in this order (each database's writer then replica, then traffic), as before `databases`.
-      const dbReads = Promise.all(dbs.map((d) => Promise.all([short.describeDb({ region: original, identifier: primaryId(d) }), short.describeDb({ region: standby, identifier: standbyId(d) })])));
-      const trafficRead = short.readTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [original, standby] });
-      const [states, traffic] = await Promise.all([dbReads, trafficRead]);
-      const compute = await Promise.all(
-        rb.compute.clusters.map(async (c) => {
-          const d = await short.describeCompute({ region: c.region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
-          return { region: c.region, cluster: c.name, nodeGroups: Object.fromEntries(d.nodeGroups.map((g) => [g.name, g.desiredSize])) };
-        }),
-      );
-      const databases = dbs.map((d, i) => {
-        const [w, r] = states[i];
-        journal.note('topology', about(d, `writer ${w.identifier} (${original}); replica ${r.identifier} (${standby}) from ${r.replicationSource ?? '?'}`));
-        return { name: d.name, writer: { region: original, identifier: w.identifier, arn: w.arn }, replica: { region: standby, identifier: r.identifier, arn: r.arn, source: r.replicationSource } };
+    const finish = async (): Promise<FailbackResult> => {
+      // 8. The standby region back in its standby role.
+      await journal.run('return-standby', async () => {
+        for (const c of rb.compute.clusters.filter((x) => x.region === standby)) {
+          await long.scaleNodeGroups({ region: standby, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) });
+        }
+        journal.note('return-standby', `${standby} compute at standby capacity`);
+        await Promise.all(moved.map(async ({ d }) => {
+          await retire(d, standby, standbyId(d), `writer replaced by failback ${info.workflowId}`, 'return-standby');
+          const primaryNow = await short.describeDb({ region: original, identifier: primaryId(d) });
+          // Encrypted since its source is (the replica made above): the runbook's key for the standby, else the key of the writer it replaced here.
+          const kmsKeyId = primaryNow.kmsKeyId && keysReplicas ? (replicaKeys.get(d)?.standby ?? d.replica.kmsKeyId) : undefined;
+          const r = await long.createReplica({ region: standby, identifier: standbyId(d), sourceArn: primaryNow.arn, instanceClass: d.instanceClass, ...(kmsKeyId ? { kmsKeyId } : {}), tags: { 'drover:runbook': rb.name } });
+          journal.note('return-standby', about(d, `${standbyId(d)} ${r.created ? 'created' : 'already'} replicating from ${primaryNow.arn}`));
+        }));
       });
-      return { databases, retired, traffic, compute };
-    });
-    const record = await run.complete({ after: { phase: 'completed', rpo: status.rpo, topology } }, { compensations });
-    return { ...record, topology, compensations };
+
+      // 9. Topology report.
+      const topology = await journal.run('topology', async (): Promise<TopologyReport> => {
+        // Scheduled in this order (each database's writer then replica, then traffic), as before `databases`.
+        const dbReads = Promise.all(dbs.map((d) => Promise.all([short.describeDb({ region: original, identifier: primaryId(d) }), short.describeDb({ region: standby, identifier: standbyId(d) })])));
+        const trafficRead = short.readTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [original, standby] });
+        const [states, traffic] = await Promise.all([dbReads, trafficRead]);
+        const compute = await Promise.all(
+          rb.compute.clusters.map(async (c) => {
+            const d = await short.describeCompute({ region: c.region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
+            return { region: c.region, cluster: c.name, nodeGroups: Object.fromEntries(d.nodeGroups.map((g) => [g.name, g.desiredSize])) };
+          }),
+        );
+        const databases = dbs.map((d, i) => {
+          const [w, r] = states[i];
+          journal.note('topology', about(d, `writer ${w.identifier} (${original}); replica ${r.identifier} (${standby}) from ${r.replicationSource ?? '?'}`));
+          return { name: d.name, writer: { region: original, identifier: w.identifier, arn: w.arn }, replica: { region: standby, identifier: r.identifier, arn: r.arn, source: r.replicationSource } };
+        });
+        return { databases, retired, traffic, compute };
+      });
+      const record = await run.complete({ after: { phase: 'completed', rpo: status.rpo, topology } }, { compensations });
+      return { ...record, topology, compensations };
+    };
+    // A drill's failback that yields (its drill may cancel it for a real unplanned failover) runs from its switchover
+    // to its end whatever the cancel: stopped half-way back, the standby would be fenced and the writer in the region
+    // the real failover leaves.
+    return whole ? await CancellationScope.nonCancellable(finish) : await finish();
   } catch (err) {
     return run.fail(err, { compensations: () => compensations, inMessage: true });
   }

@@ -18,6 +18,11 @@ export interface DrillLink {
   autoApprove: boolean;
   /** The drill holds its runbook's lock (runs since runbook-lock-v1): its failover checks it still does before each step. */
   locked?: boolean;
+  /**
+   * A drill's failback started while the drill held the lock (since drill-failback-yields-v1): the drill may cancel it
+   * for a real unplanned failover, so it runs its switchover back, once begun, to its end whatever the cancel.
+   */
+  yields?: boolean;
 }
 
 /** What every run's input may carry about its runbook, its drill and its requester. */
@@ -63,7 +68,7 @@ export async function trustedStart(input: RunbookInput, failed: (error: { type: 
   if (parent) {
     if (!input.runbook) return refuse(`a child run needs the runbook its parent run ${parent.workflowId} resolved`);
     // Only drills start failovers and failbacks as children: the parent is the drill.
-    return { rb: input.runbook, drill: { workflowId: parent.workflowId, autoApprove: input.runbook.drills.autoApprove, ...(input.drill?.locked ? { locked: true } : {}) }, requester: input.requester, workerOwned: true };
+    return { rb: input.runbook, drill: { workflowId: parent.workflowId, autoApprove: input.runbook.drills.autoApprove, ...(input.drill?.locked ? { locked: true } : {}), ...(input.drill?.yields ? { yields: true } : {}) }, requester: input.requester, workerOwned: true };
   }
   if (!input.runbookRef) return refuse('this run names no runbook (runbookRef: name and digest); a runbook in the input is not accepted, the workers run their own copy. Start runs with the drover CLI');
   try {
