@@ -13,7 +13,7 @@ import type { Runbook } from '../runbooks/schema';
 import { refOf } from './harness/fixtures';
 import { StubWorld, typedFailure } from './harness/stubs';
 import type { DrillResult, RunStatus } from '../contracts/run';
-import { runFailure, withRun, timeSkippingPerFile, workflowTestRunbook } from './harness/timeskipping';
+import { recordHistory, runFailure, withRun, timeSkippingPerFile, workflowTestRunbook } from './harness/timeskipping';
 
 const PRIMARY = 'ap-south-1';
 const STANDBY = 'ap-southeast-1';
@@ -44,15 +44,18 @@ const TO_THE_END: ReadonlyArray<keyof Activities> = ['fenceInstance', 'promoteRe
  * run waits for is answered right after the cancel; any other is let go once the run has ended (as AWS would
  * answer it, late). (On the time-skipping test server, an abandoned call answered in the same instant as the cancel
  * can leave the run's workflow task unfinished; a real server has its own lane in test/chaos/cancellation.chaos.ts.)
+ * `recordAs` saves the run's history for the replay tests when DROVER_RECORD_HISTORIES names a directory.
  */
-async function cancelAt(world: StubWorld, activity: keyof Activities, start: { workflowType: string; workflowId: string; args: unknown[] }, nth = 1) {
+async function cancelAt(world: StubWorld, activity: keyof Activities, start: { workflowType: string; workflowId: string; args: unknown[] }, nth = 1, recordAs?: string) {
   const held = world.hold(activity, nth);
   return withRun(env(), world, start, async (h: WorkflowHandle) => {
     try {
       await held.reached;
       await h.cancel();
       if (TO_THE_END.includes(activity)) held.release();
-      return await runFailure(h.result());
+      const failed = await runFailure(h.result());
+      await recordHistory(h, recordAs);
+      return failed;
     } finally {
       held.release();
     }
@@ -108,7 +111,8 @@ describe('a cancelled promotion', () => {
   test('given a cancel while the promoted replica is awaited (PromoteReadReplica accepted), the run still waits for it outside the cancellation and points the writer record at it: a record left at the fenced writer refuses every write', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
-    const f = await cancelAt(world, 'waitStandalone', promotion(rb));
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/cancellation.workflow.test.ts -t 'awaited'` records it for the replay tests.
+    const f = await cancelAt(world, 'waitStandalone', promotion(rb), 1, 'promote-repoints-on-cancel.json');
 
     expect(f.type).toBe('RunCancelled');
     expect(world.isFenced(PG_MUMBAI)).toBe(true);
@@ -135,7 +139,8 @@ describe('a cancelled promotion', () => {
       world.setDb(PG_SINGAPORE, { status: 'modifying' });
       return typedFailure('InvalidState', `DB instance ${PG_SINGAPORE} is modifying`);
     });
-    const f = await runFailure(withRun(env(), world, promotion(rb), (h) => h.result()));
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/cancellation.workflow.test.ts -t 'answer lost'` records it for the replay tests.
+    const f = await runFailure(withRun(env(), world, promotion(rb), (h) => h.result().finally(() => recordHistory(h, 'promote-unfence-reads-target.json'))));
 
     expect(f.type).toBe('InvalidState');
     expect(world.isFenced(PG_MUMBAI)).toBe(true);
@@ -173,7 +178,8 @@ describe('a cancelled parent run', () => {
     const rb = runbook();
     const world = new StubWorld(rb, { failedOver: true });
     const input: FailbackInput = { runbookRef: refOf(rb), reason: 'workflow test', requestedBy: 'ic-test' };
-    const f = await cancelAt(world, 'waitLagZero', { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [input] });
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/cancellation.workflow.test.ts -t 'during its switchback'` records it for the replay tests.
+    const f = await cancelAt(world, 'waitLagZero', { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [input] }, 1, 'failback-cancel-compensates.json');
 
     expect(f.type).toBe('RunCancelled');
     // The standby's database is the writer still, and takes writes again.

@@ -5,9 +5,6 @@
  * the stubs apply the lock workflow's own rule (`decideLock`) to one in-memory state. The lock workflow itself, and a
  * drill and a real failover started within milliseconds, run on the real dev server in test/drill.integration.test.ts.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { FailbackInput } from '../workflows/failback';
 import type { FailoverInput } from '../workflows/regionFailover';
 import type { PromoteInput } from '../workflows/promoteReplica';
@@ -16,7 +13,7 @@ import type { Runbook } from '../runbooks/schema';
 import type { DrillResult, RunStatus } from '../contracts/run';
 import { refOf } from './harness/fixtures';
 import { StubWorld } from './harness/stubs';
-import { runFailure, timeSkippingPerFile, withRun, workflowTestRunbook } from './harness/timeskipping';
+import { recordHistory, runFailure, timeSkippingPerFile, withRun, workflowTestRunbook } from './harness/timeskipping';
 
 const PRIMARY = 'ap-south-1';
 const STANDBY = 'ap-southeast-1';
@@ -45,7 +42,7 @@ async function takenAfterPromotion(world: StubWorld, rb: Runbook, meanwhile: () 
       meanwhile();
       repoint.release();
       const out = await h.result().then(() => undefined, (e: unknown) => e);
-      if (recordAs && process.env.DROVER_RECORD_HISTORIES) fs.writeFileSync(path.join(process.env.DROVER_RECORD_HISTORIES, recordAs), historyToJSON(await h.fetchHistory()));
+      await recordHistory(h, recordAs);
       throw out;
     }),
   );
@@ -244,7 +241,7 @@ describe("a drill's failback when a real failover takes the runbook (drill-failb
         await h.cancel();
         const out = await h.result().then(() => undefined, (e: unknown) => e);
         recreate.release();
-        if (recordAs && process.env.DROVER_RECORD_HISTORIES) fs.writeFileSync(path.join(process.env.DROVER_RECORD_HISTORIES, recordAs), historyToJSON(await h.fetchHistory()));
+        await recordHistory(h, recordAs);
         throw out;
       }),
     );
@@ -335,7 +332,7 @@ describe("a drill's failback when a real failover takes the runbook (drill-failb
       fence.release();
       const out = await (h.result() as Promise<DrillResult>);
       // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'half-way back'` records the failback for the replay tests.
-      if (process.env.DROVER_RECORD_HISTORIES) fs.writeFileSync(path.join(process.env.DROVER_RECORD_HISTORIES, 'failback-whole-switchback.json'), historyToJSON(await back.fetchHistory()));
+      await recordHistory(back, 'failback-whole-switchback.json');
       return out;
     });
 

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type LogLevel } from '@temporalio/worker';
@@ -177,4 +180,14 @@ export async function runFailure<T = RunStatus>(p: Promise<unknown>): Promise<{ 
   const cause = err.cause;
   if (!(cause instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(cause)}`);
   return { type: cause.type ?? undefined, message: cause.message, record: cause.details?.[0] as T };
+}
+
+/**
+ * Save a run's history as `file` in the directory DROVER_RECORD_HISTORIES names, for the replay tests
+ * (test/histories, listed in its index.json); nothing when it is unset.
+ */
+export async function recordHistory(handle: Pick<WorkflowHandle, 'fetchHistory'>, file: string | undefined): Promise<void> {
+  const dir = process.env.DROVER_RECORD_HISTORIES;
+  if (!dir || !file) return;
+  fs.writeFileSync(path.join(dir, file), historyToJSON(await handle.fetchHistory()));
 }
