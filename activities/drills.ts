@@ -7,6 +7,7 @@ import type { DrillWindow, Runbook, Weekday } from '../runbooks/schema';
 import { DRILL_WORKFLOW_TYPE, MEMO_RUNBOOK, RUN_KINDS, runWorkflowId } from '../contracts/ids';
 import { acquireLockUpdate, kindOfWorkflowType, LOCK_WORKFLOW_TYPE, lockHolderQuery, lockWorkflowId, type AcquireArgs, type LockAnswer, type LockHolder } from '../contracts/lock';
 import { FailureType } from '../contracts/failures';
+import { drillPreemptedSignal } from '../contracts/run';
 
 const DAY_MS = 86_400_000;
 /** Statuses a run never leaves (a paused run is not one: it resumes). */
@@ -288,7 +289,10 @@ export function createDrillActivities(temporal: () => Client) {
       const ids = [...new Set([...named, ...(await runningDrills(input.runbook))])];
       for (const id of ids) {
         try {
-          await temporal().workflow.getHandle(id).cancel();
+          const drill = temporal().workflow.getHandle(id);
+          await drill.cancel();
+          // A drill cancelled before (an operator) sees no second cancel: the signal has it read the lock again.
+          await drill.signal(drillPreemptedSignal);
         } catch (e) {
           if (!(e instanceof WorkflowNotFoundError)) throw e; // closed meanwhile
         }

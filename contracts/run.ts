@@ -3,7 +3,7 @@
  * reports judge it: the run's status and steps, each database's outcome, a rebuild's own record, the
  * audit anchor, what notifications came to, and a drill's record. Imports nothing of drover's.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Decision, PendingGate } from './gates';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
@@ -207,6 +207,12 @@ export const statusQuery = defineQuery<RunStatus>('status');
 
 /** Live state of a drill. */
 export const drillQuery = defineQuery<DrillResult>('drill');
+/**
+ * Sent to a drill by a real run that took its runbook, with the cancel (activity preemptDrills): the drill reads the
+ * lock again. Temporal records one cancel request a run, so a drill an operator cancelled first still hears of it. It
+ * carries nothing: the drill reads who holds the lock from the lock and Temporal, never from the signal.
+ */
+export const drillPreemptedSignal = defineSignal('drillPreempted');
 
 /**
  * How an RTO stands against its objective, in words: `met`, `missed` (or the caller's word for it), or, for a

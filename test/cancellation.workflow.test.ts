@@ -284,4 +284,19 @@ describe('a cancelled drill', () => {
     expect(drill.rollback).toContain(`unfenced ${PG_MUMBAI}`);
     expect(world.trafficOn(PRIMARY)).toBe(100);
   });
+
+  test("given a primary carrying drover's fence tag that the drill never put there (its failover stopped before its promotion), the drill's rollback leaves it as it is (drill-unfences-own-v1)", async () => {
+    const rb = runbook();
+    // An operator's fence, or a forged tag naming the groups an unfence would restore.
+    const world = new StubWorld(rb).setFenced(PG_MUMBAI, true);
+    world.failWhen('missingRecords', () => typedFailure('PermissionDenied', 'route53:ListResourceRecordSets denied'));
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/cancellation.workflow.test.ts -t 'never put there'` records it for the replay tests.
+    const f = await runFailure<DrillResult>(withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, (h) => h.result().finally(() => recordHistory(h, 'drill-unfences-own.json'))));
+
+    expect(f.type).toBe('DrillFailed');
+    expect(world.callsTo('promoteReplica')).toEqual([]);
+    expect(world.callsTo('unfenceInstance')).toEqual([]);
+    expect(world.isFenced(PG_MUMBAI)).toBe(true);
+    expect(f.record.rollback).toContain(`${PG_MUMBAI} carries drover's fence tag, but this drill's failover never reached its promotion (the step that fences): left as it is`);
+  });
 });

@@ -12,7 +12,7 @@ import type { LockHolder } from '../contracts/lock';
 import type { Runbook } from '../runbooks/schema';
 import type { DrillResult, RunStatus } from '../contracts/run';
 import { refOf } from './harness/fixtures';
-import { StubWorld } from './harness/stubs';
+import { StubWorld, typedFailure } from './harness/stubs';
 import { recordHistory, runFailure, timeSkippingPerFile, withRun, workflowTestRunbook } from './harness/timeskipping';
 
 const PRIMARY = 'ap-south-1';
@@ -256,7 +256,7 @@ describe("a drill's failback when a real failover takes the runbook (drill-failb
 
     expect(f.type).toBe('DrillCancelled');
     expect(f.record.handedOverTo).toBe(`failover-${rb.name}`);
-    expect(f.record.failure).toContain(`failback stopped before its switchover: the real unplanned failover failover-${rb.name} took the runbook and resumes from ${PG_SINGAPORE} (promoted by this drill)`);
+    expect(f.record.failure).toContain(`failback stopped before its switchover: the real unplanned failover failover-${rb.name} took the runbook and resumes from ${PG_SINGAPORE} (promoted by this drill); ${PRIMARY} has no replica now: if failover-${rb.name} does not complete, run drover failback`);
     const back = f.record.failback?.steps ?? [];
     expect(back.find((s) => s.id === 'reestablish-replication')?.status).toBe('failed');
     expect(f.record.failback?.error?.type).toBe('RunCancelled');
@@ -310,14 +310,16 @@ describe("a drill's failback when a real failover takes the runbook (drill-failb
     expect(world.trafficOn(PRIMARY)).toBe(100);
   });
 
-  test('given a cancel for a real unplanned failover that reaches the failback once its switchover back began, the failback runs to its end (never stopped half-way back)', async () => {
-    const rb = runbook();
-    const world = new StubWorld(rb);
+  /**
+   * Run a drill until its failback's switchover has fenced the standby, let a real unplanned failover take the runbook
+   * and cancel the drill while the standby still reads as the drill left it (a read that lags), wait until the failback
+   * was asked to cancel, then let the switchover go on; return the drill's end (its result, or its failure).
+   */
+  async function cancelledDuringSwitchover(world: StubWorld, rb: Runbook, recordAs?: string): Promise<unknown> {
     // The switchover's fence of the standby (the drill's second fence: its failover fenced the primary).
     const fence = world.hold('fenceInstance', 2);
-    const done = await withRun(env(), world, drillOf(rb), async (h) => {
+    return withRun(env(), world, drillOf(rb), async (h) => {
       await fence.reached;
-      // The standby read as the drill left it (not yet fenced, as a read that lags would say): the drill asks its failback to stop.
       world.setFenced(PG_SINGAPORE, false);
       world.takeLock(unplanned(rb));
       await h.cancel();
@@ -330,15 +332,56 @@ describe("a drill's failback when a real failover takes the runbook (drill-failb
       }
       world.setFenced(PG_SINGAPORE, true);
       fence.release();
-      const out = await (h.result() as Promise<DrillResult>);
-      // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'half-way back'` records the failback for the replay tests.
-      await recordHistory(back, 'failback-whole-switchback.json');
+      const out = await h.result().catch((e: unknown) => e);
+      await recordHistory(back, recordAs);
       return out;
     });
+  }
+
+  test('given a cancel for a real unplanned failover that reaches the failback once its switchover back began, the failback runs to its end (never stopped half-way back)', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'half-way back'` records the failback for the replay tests.
+    const done = (await cancelledDuringSwitchover(world, rb, 'failback-whole-switchback.json')) as DrillResult;
 
     expect(done.handedOverTo).toBeUndefined();
     expect(done.failback?.phase).toBe('completed');
     expect(world.trafficOn(PRIMARY)).toBe(100);
     expect(world.callsTo('createReplica')).toHaveLength(2);
+  });
+
+  test('given such a failback that then fails past its switchover, the drill reports the failure, not a hand-over', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb).failWhen('retireInstance', (_i, nth) => (nth === 2 ? typedFailure('PermissionDenied', 'rds:DeleteDBInstance denied') : undefined));
+    const f = await runFailure<DrillResult>(cancelledDuringSwitchover(world, rb).then((out) => Promise.reject(out)));
+
+    expect(f.type).toBe('DrillFailed');
+    expect(f.record.handedOverTo).toBeUndefined();
+    expect(f.record.failure).toContain('failback failed: ');
+    expect(f.record.failure).toContain('rds:DeleteDBInstance denied');
+    expect(f.record.failure).not.toContain('failback stopped before its switchover');
+  });
+
+  test("given an operator's cancel first, then a real unplanned failover that takes the runbook and signals the drill (its cancel is not seen again), the failback stops before its switchover", async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const recreate = world.hold('createReplica');
+    const f = await runFailure<DrillResult>(
+      withRun(env(), world, drillOf(rb), async (h) => {
+        await recreate.reached;
+        await h.cancel();
+        // What preemptDrills sends after its cancel.
+        world.takeLock(unplanned(rb));
+        await h.signal('drillPreempted');
+        const out = await h.result().then(() => undefined, (e: unknown) => e);
+        recreate.release();
+        throw out;
+      }),
+    );
+
+    expect(f.type).toBe('DrillCancelled');
+    expect(f.record.handedOverTo).toBe(`failover-${rb.name}`);
+    expect(world.trafficOn(STANDBY)).toBe(100);
+    expect(world.callsTo('createReplica')).toHaveLength(1);
   });
 });

@@ -24,7 +24,7 @@ import { Notifier } from './notify';
 import { compensation, long, short } from './proxies';
 import { regionFailover } from './regionFailover';
 import { locksRunbook, takeRunbook } from './run';
-import { drillQuery, type DrillPhase, type DrillResult } from '../contracts/run';
+import { drillPreemptedSignal, drillQuery, type DrillPhase, type DrillResult } from '../contracts/run';
 
 import { trustedStart, type RunbookInput } from './trusted';
 
@@ -52,6 +52,8 @@ const DRILL_HANDS_OVER = 'drill-hands-over-v1';
  * this drill promoted instead of waiting hours for replicas to be re-created in the region it is leaving.
  */
 const DRILL_FAILBACK_YIELDS = 'drill-failback-yields-v1';
+/** Patch: a drill's rollback unfences a primary only when its own failover reached its promotion (the step that fences). */
+const DRILL_UNFENCES_OWN = 'drill-unfences-own-v1';
 
 export async function drill(input: DrillInput): Promise<DrillResult> {
   const info = workflowInfo();
@@ -215,25 +217,41 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
       try {
         if (yields) {
           const back = new CancellationScope();
-          // Cancelled (by preemptDrills once a real run took the runbook, or by an operator): the failback is cancelled
-          // only when the lock's holder is a running real unplanned failover that can resume from this drill's standbys.
-          // It ignores the cancel from its switchover on, so it never stops half-way back. An operator's cancel, or a
-          // planned failover (it needs the original topology), leaves it running to its end, as before.
-          drillScope.cancelRequested.catch(async () => {
+          // Cancelled (by preemptDrills once a real run took the runbook, or by an operator), or told by preemptDrills's
+          // signal (a drill cancelled before sees no second cancel): the failback is cancelled only when the lock's holder
+          // is a running real unplanned failover that can resume from this drill's standbys. It ignores the cancel from
+          // its switchover on, so it never stops half-way back. An operator's cancel, or a planned failover (it needs
+          // the original topology), leaves it running to its end, as before. One read at a time; a read that fails
+          // waits for the next signal.
+          let reading = false;
+          const readLock = async () => {
+            if (reading || takenBy.by) return;
+            reading = true;
             const to = await resumingFailover(rb, info.taskQueue).catch(() => undefined);
+            reading = false;
             if (!to) return;
             Object.assign(takenBy, to);
             back.cancel();
-          });
+          };
+          drillScope.cancelRequested.catch(readLock);
+          setHandler(drillPreemptedSignal, () => void readLock());
           result.failback = await back.run<FailbackResult>(startBack);
         } else result.failback = (await startBack()) as FailbackResult;
       } catch (err) {
         result.failback = childStatus(err);
-        // Stopped by the cancel asked for above (the failback ends as a cancelled run: RunCancelled).
-        if (takenBy.by && (isCancellation(err) || result.failback?.error?.type === FailureType.RunCancelled)) {
+        // Stopped by the cancel asked for above (the failback ends as a cancelled run: RunCancelled), before its
+        // switchover began, and the real failover can still resume (read again now that the failback has closed):
+        // a failback that failed or went on past its switchover says so, with its own failure.
+        const switched = result.failback?.steps?.some((s) => s.id === 'switchover-db' && s.status !== 'pending' && s.status !== 'skipped') ?? true;
+        const stopped = takenBy.by !== undefined && !switched && (isCancellation(err) || result.failback?.error?.type === FailureType.RunCancelled);
+        const still = stopped ? await resumingFailover(rb, info.taskQueue).catch(() => undefined) : undefined;
+        if (still) {
           cancelled = true;
-          result.handedOverTo = takenBy.by;
-          result.failure = [result.failure, `failback stopped before its switchover: the real unplanned failover ${takenBy.by} took the runbook and resumes from ${takenBy.standbys?.join(', ')} (promoted by this drill)`].filter(Boolean).join('; ');
+          result.handedOverTo = still.by;
+          result.failure = [
+            result.failure,
+            `failback stopped before its switchover: the real unplanned failover ${still.by} took the runbook and resumes from ${still.standbys.join(', ')} (promoted by this drill); ${rb.regions.primary} has no replica now: if ${still.by} does not complete, run drover failback`,
+          ].filter(Boolean).join('; ');
         } else result.failure = [result.failure, `failback failed: ${failureMessage(err)}`].filter(Boolean).join('; ');
       }
       return;
@@ -253,6 +271,8 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
       }
       rollback.push(`${rb.regions.standby} compute back to standby capacity`);
     }
+    // Read once, at the same point of every run: only a primary this drill's failover may have fenced is unfenced.
+    const ownFenceOnly = patched(DRILL_UNFENCES) && patched(DRILL_UNFENCES_OWN);
     if (patched(DRILL_UNFENCES)) {
       // A primary that still carries drover's fence tag (a promotion cancelled before its compensation, or one
       // whose unfence failed) takes writes again: no replica was promoted (read above), so no second writer.
@@ -268,6 +288,12 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
           continue;
         }
         if (!state.fenced) continue;
+        if (ownFenceOnly && !touched('promote-database')) {
+          // drover's fence tag names the groups an unfence restores: one this drill never put there (its failover never
+          // reached its promotion, the only step that fences) is someone else's, an operator's or a forged one.
+          rollback.push(`${primary} carries drover's fence tag, but this drill's failover never reached its promotion (the step that fences): left as it is`);
+          continue;
+        }
         if (promoting.length > 0) {
           rollback.push(`${primary} left fenced: ${promoting.map((r) => `${r.identifier} is ${r.status}`).join(', ')}`);
           continue;
