@@ -24,7 +24,7 @@ import type { MotoServer } from '../infra/local/stack';
 import type { Runbook } from '../runbooks/schema';
 import type { FailbackInput } from '../workflows/failback';
 import type { FailoverInput } from '../workflows/regionFailover';
-import { captureIO, emulatorConfig, failureRecord, onlyDatabase, refOf, testRunbooks, workflowBundle, writeRunbook } from './harness/fixtures';
+import { captureIO, emulatorConfig, eventually, failureRecord, onlyDatabase, refOf, testRunbooks, workflowBundle, writeRunbook } from './harness/fixtures';
 import { startOwnMoto, testTemporalAddress } from './harness/servers';
 
 const CREDS = { accessKeyId: 'drover-local', secretAccessKey: 'drover-local' };
@@ -188,6 +188,9 @@ describe('us-east-1 lost', () => {
       [`drover-writer-${primary}`, 'PRIMARY', 'drover'],
       [`drover-writer-${standby}`, 'SECONDARY', 'none'],
     ]);
+    // The new alarm says OK once CloudWatch has evaluated the period of prepare's 0 (the fidelity rule evaluates by the
+    // clock, as CloudWatch does: read until then, never once).
+    await eventually(async () => (await alarmState(rb, primary)) === 'OK', `${controlOf(rb, primary).alarmName} to evaluate prepare's 0 (OK)`);
     expect([await alarmState(rb, primary), await alarmState(rb, standby)]).toEqual(['OK', undefined]);
 
     // us-east-1 lost: every request signed for it, and Route 53's and IAM's control planes, blackholed.
@@ -256,6 +259,8 @@ describe('another region lost', () => {
     const r = await routing(rb, writerZoneId);
     for (const rec of r.records) expect([rec[primary].healthCheck, rec[standby].healthCheck]).toEqual(['drover', undefined]);
     expect(r.writer.find((s) => s.Failover === 'PRIMARY')?.SetIdentifier).toBe(`drover-writer-${standby}`);
+    // Never withdrawn: prepare's 0, once evaluated, says OK (a withdrawal would hold ALARM).
+    await eventually(async () => (await alarmState(rb, primary)) !== 'INSUFFICIENT_DATA', `${controlOf(rb, primary).alarmName} to evaluate prepare's 0`);
     expect(await alarmState(rb, primary)).toBe('OK');
   });
 });
