@@ -123,6 +123,44 @@ export function createDrillActivities(temporal: () => Client) {
     }
   }
 
+  /**
+   * What a run closed without waiting for its children left running: the ids of its children (and theirs: a drill's
+   * failover and its promotion) still running. Only a run terminated or timed out closes so (drover's runs wait for
+   * their children otherwise); its children, started with REQUEST_CANCEL, are compensating after it closed. Empty for
+   * a running run, one that ended otherwise, or one not found.
+   */
+  async function leftRunning(workflowId: string, described?: { runId: string; status: { name: string } }): Promise<string[]> {
+    let d = described;
+    try {
+      d ??= await temporal().workflow.getHandle(workflowId).describe();
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return [];
+      throw e;
+    }
+    if (d.status.name !== 'TERMINATED' && d.status.name !== 'TIMED_OUT') return [];
+    return childrenRunning(workflowId, d.runId, 2);
+  }
+
+  async function childrenRunning(workflowId: string, runId: string, depth: number): Promise<string[]> {
+    const history = await temporal().workflow.getHandle(workflowId, runId).fetchHistory();
+    const children = [...new Set((history.events ?? []).map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId).filter((id): id is string => !!id))];
+    const open: string[] = [];
+    for (const id of children) {
+      let c;
+      try {
+        c = await temporal().workflow.getHandle(id).describe();
+      } catch (e) {
+        if (e instanceof WorkflowNotFoundError) continue;
+        throw e;
+      }
+      // A child's own run only (a later run under the same id, started by someone else, is not this run's child).
+      if (c.parentExecution?.workflowId !== workflowId) continue;
+      if (c.status.name === 'RUNNING') open.push(id);
+      if (depth > 1) open.push(...(await childrenRunning(id, c.runId, depth - 1)));
+    }
+    return open;
+  }
+
   async function latest(workflowId: string): Promise<{ running: boolean; closeTime?: Date } | undefined> {
     try {
       const d = await temporal().workflow.getHandle(workflowId).describe();
@@ -200,8 +238,9 @@ export function createDrillActivities(temporal: () => Client) {
       }
       const kind = kindOfWorkflowType(d.type);
       if (!kind || kind === 'cleanup' || d.parentExecution || d.taskQueue !== input.taskQueue) return null;
-      // Ended is final; a paused run is still the holder (it resumes).
-      if (ENDED.has(d.status.name)) return null;
+      // Ended is final, except for a run terminated or timed out whose children still run (they compensate after it
+      // closed: REQUEST_CANCEL): it holds the runbook until they have ended. A paused run is still the holder (it resumes).
+      if (ENDED.has(d.status.name) && (input.asking || (await leftRunning(input.workflowId, d)).length === 0)) return null;
       if (input.asking && !(d.status.name === 'RUNNING' && (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'takeRunbook'))) return null;
       // A read that fails (Temporal unavailable, a deadline) throws and is retried: it never reads as "ended".
       const page = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: input.workflowId, runId: d.runId }, maximumPageSize: 1 });
@@ -285,7 +324,12 @@ export function createDrillActivities(temporal: () => Client) {
       const ctx = Context.current();
       // Named by the lock: cancelled only when that id is a running drill of this runbook (never another workflow).
       const named: string[] = [];
-      for (const id of input.drills ?? []) if (await isRunningDrillOf(id, input.runbook)) named.push(id);
+      // A drill terminated (never the way to stop one) whose children still compensate: waited for, not cancelled.
+      const closed: string[] = [];
+      for (const id of input.drills ?? []) {
+        if (await isRunningDrillOf(id, input.runbook)) named.push(id);
+        else if (id.startsWith(`drill-${input.runbook}-`) && (await leftRunning(id)).length > 0) closed.push(id);
+      }
       const ids = [...new Set([...named, ...(await runningDrills(input.runbook))])];
       for (const id of ids) {
         try {
@@ -299,9 +343,10 @@ export function createDrillActivities(temporal: () => Client) {
       }
       for (;;) {
         const open: string[] = [];
-        for (const id of ids) if ((await latest(id))?.running) open.push(id);
+        for (const id of ids) if ((await latest(id))?.running || (await leftRunning(id)).length > 0) open.push(id);
+        for (const id of closed) if ((await leftRunning(id)).length > 0) open.push(id);
         ctx.heartbeat({ waitingFor: 'drills to fail back', open });
-        if (open.length === 0) return ids;
+        if (open.length === 0) return [...ids, ...closed];
         await ctx.sleep(1000);
       }
     },

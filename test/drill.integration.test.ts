@@ -348,3 +348,81 @@ test('the lock passes only from a run that has ended (read by the lock, not clai
     await lock.terminate('the test is over');
   });
 });
+
+test("a terminated failover keeps the runbook while the promotion it asked to cancel (REQUEST_CANCEL) still runs: the next run is refused, naming it, until the promotion has compensated and closed", async () => {
+  const { runbook: rb, taskQueue } = await env.seeded('ak-lock-child', []);
+  const db = onlyDatabase(rb);
+  const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'real outage', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+  const promote = (n: number) => env.client.workflow.start('promoteReplica', { taskQueue, workflowId: `promote-${rb.name}-${n}`, args: [{ runbookRef: refOf(rb), toRegion: STANDBY, mode: 'planned', reason: 'test', requestedBy: 'ic-test' }] });
+  const child = env.client.workflow.getHandle(`failover-${rb.name}-promote`);
+  // The promotion's fence (ModifyDBInstance on the primary, answered to its end even when cancelled) is held while the
+  // failover is terminated and the next run asks for the runbook: the promotion is still running, whatever the machine's speed.
+  let refused: { type?: string; message?: string } | undefined;
+  let childWhileRefused = '';
+  const fencing = interposer.intercept({
+    what: "the promotion's fence of the primary",
+    match: (req) => req.operation === 'ModifyDBInstance' && req.region === PRIMARY && req.body.includes(db.primary.identifier),
+    before: async () => {
+      await env.client.workflow.getHandle(`failover-${rb.name}`).terminate('the test stands for a terminate');
+      await waitFor(() => cancelRequested(child.workflowId), { what: 'the promotion to be asked to cancel', timeoutMs: 60_000 });
+      const first = await promote(1);
+      refused = await first.result().then(() => undefined, (e: { cause?: { type?: string; message?: string } }) => e.cause);
+      childWhileRefused = (await child.describe()).status.name;
+    },
+  });
+  await env.withWorker(taskQueue, async () => {
+    const failover = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input] });
+    await eventually(async () => (await failover.query<RunStatus>('status')).pendingGate, 'the failover gate', 120_000);
+    await failover.executeUpdate(approveUpdate, { args: [{ gate: 'failover', approver: 'ic-priya' }] });
+    await fencing.released;
+
+    expect(childWhileRefused).toBe('RUNNING');
+    expect(refused?.type).toBe('RunbookBusy');
+    expect(refused?.message).toBe(`a failover of ${rb.name} is running (failover-${rb.name}); one run per runbook at a time, so this promote changed nothing`);
+
+    // The promotion compensates (its fence is undone) and closes; then the runbook passes to the next run.
+    await waitFor(async () => (await child.describe()).status.name !== 'RUNNING', { what: 'the promotion to close', timeoutMs: 120_000 });
+    const after = await describeTopology(rb, env.moto.endpoint);
+    expect([after.replicaPromotedTag, after.replica.source]).toEqual([false, expect.any(String)]);
+    const second = await promote(2);
+    await eventually(async () => (await second.query<RunStatus>('status')).pendingGate, 'the second promotion gate', 120_000);
+    expect(await env.client.workflow.getHandle(lockWorkflowId(rb.name)).query(lockHolderQuery)).toMatchObject({ workflowId: `promote-${rb.name}-2`, kind: 'promote' });
+    await second.executeUpdate(rejectUpdate, { args: [{ gate: 'failover', approver: 'ic-priya', reason: 'test over' }] });
+    await second.result().catch(() => undefined);
+  }, emulatorConfig(interposer.endpoint));
+});
+
+test('a real failover that takes the runbook from a terminated drill waits, in preempt-drills, until the children the drill asked to cancel have closed', async () => {
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-drill-term', [DRILLS_ANY_TIME]);
+  useCli(interposer.endpoint, taskQueue);
+  const db = onlyDatabase(rb);
+  let drillId = '';
+  let stepWhileHeld: string | undefined;
+  const real = env.client.workflow.getHandle(`failover-${rb.name}`);
+  // The drill's promotion fence is held while the drill is terminated and the real failover starts: its children are
+  // still running (the fence is answered to its end, then undone) when the real failover asks for the runbook.
+  const fencing = interposer.intercept({
+    what: "the drill's promotion fence of the primary",
+    match: (req) => req.operation === 'ModifyDBInstance' && req.region === PRIMARY && req.body.includes(db.primary.identifier),
+    before: async () => {
+      await env.client.workflow.getHandle(drillId).terminate('the test stands for a terminate');
+      await waitFor(() => cancelRequested(`${drillId}-failover`), { what: "the drill's failover to be asked to cancel", timeoutMs: 60_000 });
+      const io = captureIO();
+      expect(await exec(['failover', file, '--to', STANDBY, '--reason', 'real outage in Mumbai', '--time-scale', '0.01', '--detach'], io)).toBe(0);
+      await eventually(async () => ((await real.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'preemptDrills'), 'the real failover to wait in preempt-drills', 60_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      stepWhileHeld = (await real.query<RunStatus>('status')).currentStep;
+    },
+  });
+  await env.withWorker(taskQueue, async () => {
+    drillId = await startDrill(file);
+    await fencing.released;
+    expect(stepWhileHeld).toBe('preempt-drills');
+    await eventually(async () => (await real.query<RunStatus>('status')).pendingGate, 'the real failover gate', 120_000);
+    // By then the drill's failover and its promotion have closed, the fence undone.
+    for (const id of [`${drillId}-failover`, `${drillId}-failover-promote`]) expect((await env.client.workflow.getHandle(id).describe()).status.name).not.toBe('RUNNING');
+    expect((await real.query<RunStatus>('status')).steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled, and ended (failed back, or handed over its promoted standby): ${drillId}`]);
+    await real.executeUpdate(rejectUpdate, { args: [{ gate: 'failover', approver: 'ic-priya', reason: 'test over' }] });
+    await real.result().catch(() => undefined);
+  }, emulatorConfig(interposer.endpoint));
+});
