@@ -181,6 +181,28 @@ describe('a drill and the lock', () => {
   });
 });
 
+describe('a drill with notifications', () => {
+  test('given a topic, a drill that completes says so once, for itself, naming its failover and failback', async () => {
+    const rb = workflowTestRunbook('wf-lock', [
+      [['approvals', 'gates'], []],
+      [['notifications'], { snsTopicArn: 'arn:aws:sns:ap-southeast-1:123456789012:drover-wf-test' }],
+    ]);
+    const world = new StubWorld(rb);
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'a drill that completes says so'` records it for the replay tests.
+    const done = await withRun(env(), world, drillOf(rb), async (h) => {
+      const out = await (h.result() as Promise<DrillResult>);
+      await recordHistory(h, 'drill-notifications.json');
+      return out;
+    });
+
+    expect(done.phase).toBe('completed');
+    const messages = world.callsTo('notify').map((c) => JSON.parse(String(c.message)) as Record<string, unknown>);
+    // One message, the drill's own end: its failover and failback (drill mode) say nothing of their own.
+    expect(messages).toEqual([expect.objectContaining({ event: 'run.finished', kind: 'drill', phase: 'completed', workflowId: `drill-${rb.name}`, failoverId: `drill-${rb.name}-failover`, failbackId: `drill-${rb.name}-failback` })]);
+    expect(world.callsTo('notify')[0]).toMatchObject({ subject: expect.stringMatching(new RegExp(`^drover: drill of ${rb.name} COMPLETED`)) });
+  });
+});
+
 describe('a drill that had promoted when a real failover took the runbook', () => {
   test('hands over: no failback (no replica re-created, no gate waited at); the real failover then resumes from the standby the drill promoted and completes', async () => {
     const rb = runbook();
