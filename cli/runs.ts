@@ -64,7 +64,7 @@ export async function decideThroughWorker(
     if (!deadlinePassed(e, acceptBy)) throw e;
     if (await workerPolls(client, queue)) {
       throw new CliError(`run ${run}'s worker is busy: it did not take up the decision within ${WORKER_DEADLINE_MS / 1000}s`, EXIT.UNAVAILABLE, [
-        `the decision may still be applied: check drover status ${run} before sending it again (the same decision, sent again, is applied once)`,
+        `the decision may still be applied: check drover status ${run} before sending it again (with --as, the same decision sent again is applied once; a signed one sent again is a new request, and the gate counts each approver once)`,
       ]);
     }
     throw noWorkerAnswered(run, queue);

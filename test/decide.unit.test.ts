@@ -49,6 +49,8 @@ describe('a decision sent through the worker', () => {
     expect(e.exitCode).toBe(EXIT.UNAVAILABLE);
     expect(e.message).toBe("run failover-x's worker is busy: it did not take up the decision within 15s");
     expect(e.lines?.[0]).toContain('check drover status failover-x before sending it again');
+    // A signed resend carries a new nonce (a new update): the hint does not promise it is the same update.
+    expect(e.lines?.[0]).toContain('a signed one sent again is a new request, and the gate counts each approver once');
   });
 
   test('given a poller last seen over a minute ago, the worker counts as gone', async () => {
