@@ -285,6 +285,21 @@ describe('a cancelled drill', () => {
     expect(world.trafficOn(PRIMARY)).toBe(100);
   });
 
+  test('given a drill cancelled while it checks whether it may run, it ends cancelled through its end: nothing changed, run.end recorded (drill-checks-cancel-ends-v1)', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/cancellation.workflow.test.ts -t 'while it checks'` records it for the replay tests.
+    const f = await cancelAt(world, 'drillRefusals', { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, 1, 'drill-checks-cancelled.json');
+
+    const drill = f.record as unknown as DrillResult;
+    expect(f.type).toBe('DrillCancelled');
+    expect(drill.phase).toBe('cancelled');
+    expect(drill.failure).toMatch(/^drill cancelled before it changed anything/);
+    expect(world.mutations()).toEqual([]);
+    expect(world.callsTo('takeRunbook')).toEqual([]);
+    expect(actionsOf(world, `drill-${rb.name}`)).toEqual(['run.start', 'run.end']);
+  });
+
   test("given a primary carrying drover's fence tag that the drill never put there (its failover stopped before its promotion), the drill's rollback leaves it as it is (drill-unfences-own-v1)", async () => {
     const rb = runbook();
     // An operator's fence, or a forged tag naming the groups an unfence would restore.

@@ -54,6 +54,8 @@ const DRILL_HANDS_OVER = 'drill-hands-over-v1';
 const DRILL_FAILBACK_YIELDS = 'drill-failback-yields-v1';
 /** Patch: a drill's rollback unfences a primary only when its own failover reached its promotion (the step that fences). */
 const DRILL_UNFENCES_OWN = 'drill-unfences-own-v1';
+/** Patch: a drill cancelled while it checks or asks for the runbook ends through its end (run.end, notification). */
+const DRILL_CHECKS_CANCEL_ENDS = 'drill-checks-cancel-ends-v1';
 
 export async function drill(input: DrillInput): Promise<DrillResult> {
   const info = workflowInfo();
@@ -111,38 +113,49 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   // Who asked, when the drill's gates are approved by people and forbid self-approval: the schedule
   // (confirmed with the schedule itself, never taken from the input), or a person, verified.
   let requester: VerifiedActor | undefined;
-  if (requesterCheck && requesterMustBeVerified(rb, GATES_OF.drill, rb.drills.autoApprove)) {
-    const refused = (why: string) => {
-      result.refusals = [why];
-      result.failure = `drill refused, nothing was changed:\n- ${why}`;
-      return end('refused', FailureType.DrillRefused);
-    };
-    if (input.trigger === 'schedule') {
-      const scheduleId = drillScheduleId(rb.name);
-      if (!(await short.confirmScheduled({ scheduleId, workflowId: info.workflowId, runId: info.runId }))) return refused(`the drill says its schedule started it, but schedule ${scheduleId} did not start this run`);
-      requester = { id: `schedule:${scheduleId}`, verified: false };
-    } else {
+  let refusals: string[] = [];
+  try {
+    if (requesterCheck && requesterMustBeVerified(rb, GATES_OF.drill, rb.drills.autoApprove)) {
+      const refused = (why: string) => {
+        result.refusals = [why];
+        result.failure = `drill refused, nothing was changed:\n- ${why}`;
+        return end('refused', FailureType.DrillRefused);
+      };
+      if (input.trigger === 'schedule') {
+        const scheduleId = drillScheduleId(rb.name);
+        if (!(await short.confirmScheduled({ scheduleId, workflowId: info.workflowId, runId: info.runId }))) return refused(`the drill says its schedule started it, but schedule ${scheduleId} did not start this run`);
+        requester = { id: `schedule:${scheduleId}`, verified: false };
+      } else {
+        try {
+          requester = await requesterCheck.verify(input.requestedBy, input.options?.approvalTimeoutMs);
+        } catch (err) {
+          return refused(failureMessage(err));
+        }
+      }
+    }
+    refusals = await short.drillRefusals({ runbook: rb.name, drills: rb.drills, self: info.workflowId });
+    // The runbook's lock, taken after the checks above (which read the visibility list, eventually consistent):
+    // a real run that started since, or another drill, holds it and this drill changes nothing. A real run
+    // that asks for it later takes it (contracts/lock.ts), and the drill's failover stops before its next step.
+    if (refusals.length === 0) {
       try {
-        requester = await requesterCheck.verify(input.requestedBy, input.options?.approvalTimeoutMs);
+        if (locksRunbook()) {
+          await takeRunbook(rb.name, 'drill', true);
+          link.locked = true;
+        }
       } catch (err) {
-        return refused(failureMessage(err));
+        if (isCancellation(err)) throw err;
+        refusals.push(failureMessage(err));
       }
     }
-  }
-  const refusals = await short.drillRefusals({ runbook: rb.name, drills: rb.drills, self: info.workflowId });
-  // The runbook's lock, taken after the checks above (which read the visibility list, eventually consistent):
-  // a real run that started since, or another drill, holds it and this drill changes nothing. A real run
-  // that asks for it later takes it (contracts/lock.ts), and the drill's failover stops before its next step.
-  if (refusals.length === 0) {
-    try {
-      if (locksRunbook()) {
-        await takeRunbook(rb.name, 'drill', true);
-        link.locked = true;
-      }
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      refusals.push(failureMessage(err));
+  } catch (err) {
+    // Cancelled while it checked or asked for the runbook, before anything changed: it ends as every run does, its
+    // end recorded in its trail and notified (before this patch it ended at once, without run.end).
+    if (isCancellation(err) && patched(DRILL_CHECKS_CANCEL_ENDS)) {
+      result.failure = `drill cancelled before it changed anything (${failureMessage(err)})`;
+      return end('cancelled', FailureType.DrillCancelled);
     }
+    throw err;
   }
   if (refusals.length > 0) {
     result.refusals = refusals;
