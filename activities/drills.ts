@@ -124,15 +124,16 @@ export function createDrillActivities(temporal: () => Client) {
   }
 
   /**
-   * What a run closed without waiting for its children left running: the ids of its children (and theirs: a drill's
-   * failover and its promotion) still running. Only a run terminated or timed out closes so (drover's runs wait for
-   * their children otherwise); its children, started with REQUEST_CANCEL, are compensating after it closed. Empty for
-   * a running run, one that ended otherwise, or one not found.
+   * What the run `workflowId`/`runId` closed without waiting for its children left running: the ids of its children
+   * (and theirs: a drill's failover and its promotion) not ended yet, each read by the run id it was started with (a
+   * later run under the same id is not this run's child). Only a run terminated or timed out closes so (drover's runs
+   * wait for their children otherwise); its children, started with REQUEST_CANCEL, compensate after it closed. Empty
+   * for a run still running, one that ended otherwise, or one not found.
    */
-  async function leftRunning(workflowId: string, described?: { runId: string; status: { name: string } }): Promise<string[]> {
-    let d = described;
+  async function leftRunning(workflowId: string, runId?: string): Promise<string[]> {
+    let d;
     try {
-      d ??= await temporal().workflow.getHandle(workflowId).describe();
+      d = await temporal().workflow.getHandle(workflowId, runId).describe();
     } catch (e) {
       if (e instanceof WorkflowNotFoundError) return [];
       throw e;
@@ -143,19 +144,19 @@ export function createDrillActivities(temporal: () => Client) {
 
   async function childrenRunning(workflowId: string, runId: string, depth: number): Promise<string[]> {
     const history = await temporal().workflow.getHandle(workflowId, runId).fetchHistory();
-    const children = [...new Set((history.events ?? []).map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId).filter((id): id is string => !!id))];
+    const started = (history.events ?? []).map((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowExecution).filter((x) => !!x?.workflowId && !!x.runId);
     const open: string[] = [];
-    for (const id of children) {
+    for (const child of started) {
+      const id = child?.workflowId ?? '';
       let c;
       try {
-        c = await temporal().workflow.getHandle(id).describe();
+        c = await temporal().workflow.getHandle(id, child?.runId ?? undefined).describe();
       } catch (e) {
         if (e instanceof WorkflowNotFoundError) continue;
         throw e;
       }
-      // A child's own run only (a later run under the same id, started by someone else, is not this run's child).
-      if (c.parentExecution?.workflowId !== workflowId) continue;
-      if (c.status.name === 'RUNNING') open.push(id);
+      // Not ended: running, or paused (it resumes).
+      if (!ENDED.has(c.status.name)) open.push(id);
       if (depth > 1) open.push(...(await childrenRunning(id, c.runId, depth - 1)));
     }
     return open;
@@ -238,9 +239,9 @@ export function createDrillActivities(temporal: () => Client) {
       }
       const kind = kindOfWorkflowType(d.type);
       if (!kind || kind === 'cleanup' || d.parentExecution || d.taskQueue !== input.taskQueue) return null;
-      // Ended is final, except for a run terminated or timed out whose children still run (they compensate after it
-      // closed: REQUEST_CANCEL): it holds the runbook until they have ended. A paused run is still the holder (it resumes).
-      if (ENDED.has(d.status.name) && (input.asking || (await leftRunning(input.workflowId, d)).length === 0)) return null;
+      // Ended is final; a paused run is still the holder (it resumes). (A run terminated whose children still run: the
+      // lock reads that with childrenLeft.)
+      if (ENDED.has(d.status.name)) return null;
       if (input.asking && !(d.status.name === 'RUNNING' && (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'takeRunbook'))) return null;
       // A read that fails (Temporal unavailable, a deadline) throws and is retried: it never reads as "ended".
       const page = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: input.workflowId, runId: d.runId }, maximumPageSize: 1 });
@@ -254,6 +255,15 @@ export function createDrillActivities(temporal: () => Client) {
       // A top-level run names its runbook by reference (a runbook in its input is ignored: trusted.ts).
       if (arg?.runbookRef?.name !== input.runbook) return null;
       return { workflowId: input.workflowId, runId: d.runId, kind, drill: kind === DRILL_WORKFLOW_TYPE, ...(typeof arg.mode === 'string' ? { mode: arg.mode } : {}) };
+    },
+
+    /**
+     * The children the run `workflowId`/`runId` left running when it was terminated or timed out (REQUEST_CANCEL: they
+     * compensate after it closed), and theirs; empty when it ended otherwise, still runs, or is not found. The lock
+     * holds the runbook for such a run until they have ended.
+     */
+    async childrenLeft(input: { workflowId: string; runId: string }): Promise<string[]> {
+      return leftRunning(input.workflowId, input.runId);
     },
 
     /** Whether a worker serves task queue `taskQueue`'s activities (polled within the last minute). */
@@ -343,8 +353,15 @@ export function createDrillActivities(temporal: () => Client) {
       }
       for (;;) {
         const open: string[] = [];
-        for (const id of ids) if ((await latest(id))?.running || (await leftRunning(id)).length > 0) open.push(id);
-        for (const id of closed) if ((await leftRunning(id)).length > 0) open.push(id);
+        for (const id of [...ids, ...closed]) {
+          if ((await latest(id))?.running) {
+            open.push(id);
+            continue;
+          }
+          // Terminated, its children still compensating: named, so an operator sees what is waited for.
+          const left = await leftRunning(id);
+          if (left.length > 0) open.push(`${id} (terminated; its children ${left.join(', ')} still run)`);
+        }
         ctx.heartbeat({ waitingFor: 'drills to fail back', open });
         if (open.length === 0) return [...ids, ...closed];
         await ctx.sleep(1000);

@@ -19,6 +19,11 @@ export interface LockHolder {
   drill: boolean;
   /** A failover's mode, as its input says (a drill's hand-over needs it: an unplanned failover resumes without the old primary). */
   mode?: string;
+  /**
+   * Set by the lock when this run was terminated (or timed out) and the children it asked to cancel still run: it
+   * holds the runbook until they have closed (since lock-children-v1). A refusal names them.
+   */
+  children?: string[];
 }
 
 /** Who asks: the lock reads the rest (kind, drill, run, runbook) from Temporal, never from the message. */
@@ -106,5 +111,9 @@ export function kindOfWorkflowType(type: string): string | undefined {
 
 /** How a refusal reads: "a failback of apnakart is running (failback-apnakart)". */
 export function describeHolder(h: LockHolder, runbook: string): string {
+  if (h.children && h.children.length > 0) {
+    // The way out when a child never closes (docs/runs.md): terminate it too, which skips its compensation.
+    return `a ${h.drill ? 'drill' : h.kind} of ${runbook} (${h.workflowId}) was terminated, and the runs it asked to cancel still run, compensating: ${h.children.join(', ')}`;
+  }
   return h.drill ? `a drill of ${runbook} is running (${h.workflowId})` : `a ${h.kind} of ${runbook} is running (${h.workflowId})`;
 }

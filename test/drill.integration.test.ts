@@ -17,6 +17,7 @@ import { drillOutcome, DRILLS_ANY_TIME, startDrill, useCli } from './harness/dri
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { startInterposer, type Interposer } from './harness/interpose';
 import { testTempDir } from './harness/servers';
+import { recordHistory } from './harness/timeskipping';
 import { waitFor } from './harness/wait';
 
 const env = new IntegrationEnv();
@@ -358,6 +359,7 @@ test("a terminated failover keeps the runbook while the promotion it asked to ca
   // The promotion's fence (ModifyDBInstance on the primary, answered to its end even when cancelled) is held while the
   // failover is terminated and the next run asks for the runbook: the promotion is still running, whatever the machine's speed.
   let refused: { type?: string; message?: string } | undefined;
+  let refusedAgain: { type?: string; message?: string } | undefined;
   let childWhileRefused = '';
   const fencing = interposer.intercept({
     what: "the promotion's fence of the primary",
@@ -367,6 +369,9 @@ test("a terminated failover keeps the runbook while the promotion it asked to ca
       await waitFor(() => cancelRequested(child.workflowId), { what: 'the promotion to be asked to cancel', timeoutMs: 60_000 });
       const first = await promote(1);
       refused = await first.result().then(() => undefined, (e: { cause?: { type?: string; message?: string } }) => e.cause);
+      // The usual next step, the same failover run again under its own id: refused too.
+      const again = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input] });
+      refusedAgain = await again.result().then(() => undefined, (e: { cause?: { type?: string; message?: string } }) => e.cause);
       childWhileRefused = (await child.describe()).status.name;
     },
   });
@@ -378,7 +383,9 @@ test("a terminated failover keeps the runbook while the promotion it asked to ca
 
     expect(childWhileRefused).toBe('RUNNING');
     expect(refused?.type).toBe('RunbookBusy');
-    expect(refused?.message).toBe(`a failover of ${rb.name} is running (failover-${rb.name}); one run per runbook at a time, so this promote changed nothing`);
+    const held = `a failover of ${rb.name} (failover-${rb.name}) was terminated, and the runs it asked to cancel still run, compensating: failover-${rb.name}-promote`;
+    expect(refused?.message).toBe(`${held}; one run per runbook at a time, so this promote changed nothing`);
+    expect([refusedAgain?.type, refusedAgain?.message]).toEqual(['RunbookBusy', `${held}; one run per runbook at a time, so this failover changed nothing`]);
 
     // The promotion compensates (its fence is undone) and closes; then the runbook passes to the next run.
     await waitFor(async () => (await child.describe()).status.name !== 'RUNNING', { what: 'the promotion to close', timeoutMs: 120_000 });
@@ -389,6 +396,8 @@ test("a terminated failover keeps the runbook while the promotion it asked to ca
     expect(await env.client.workflow.getHandle(lockWorkflowId(rb.name)).query(lockHolderQuery)).toMatchObject({ workflowId: `promote-${rb.name}-2`, kind: 'promote' });
     await second.executeUpdate(rejectUpdate, { args: [{ gate: 'failover', approver: 'ic-priya', reason: 'test over' }] });
     await second.result().catch(() => undefined);
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/drill.integration.test.ts -t 'terminated failover keeps'` records the lock for the replay tests.
+    await recordHistory(env.client.workflow.getHandle(lockWorkflowId(rb.name)), 'runbook-lock-children.json');
   }, emulatorConfig(interposer.endpoint));
 });
 

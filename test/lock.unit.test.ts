@@ -55,4 +55,7 @@ test('an acquire names only who asks; the kind of a holder comes from its workfl
 test('refusals name the holder', () => {
   expect(describeHolder(run('failback'), RB)).toBe('a failback of ak is running (failback-ak)');
   expect(describeHolder(run('drill'), RB)).toBe('a drill of ak is running (drill-ak-1)');
+  // Terminated, its children still compensating (lock-children-v1): they are named, what an operator waits for.
+  expect(describeHolder({ ...run('failover'), children: ['failover-ak-promote'] }, RB)).toBe('a failover of ak (failover-ak) was terminated, and the runs it asked to cancel still run, compensating: failover-ak-promote');
+  expect(describeHolder({ ...run('drill'), children: ['drill-ak-1-failover', 'drill-ak-1-failover-promote'] }, RB)).toBe('a drill of ak (drill-ak-1) was terminated, and the runs it asked to cancel still run, compensating: drill-ak-1-failover, drill-ak-1-failover-promote');
 });

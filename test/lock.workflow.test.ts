@@ -391,12 +391,22 @@ describe("a drill's failback when a real failover takes the runbook (drill-failb
     const f = await runFailure<DrillResult>(
       withRun(env(), world, drillOf(rb), async (h) => {
         await recreate.reached;
+        const reads = world.callsTo('runOf').length;
         await h.cancel();
-        // What preemptDrills sends after its cancel.
+        // The cancel's read has found the drill still holding the runbook (an operator's cancel): nothing stops.
+        for (let i = 0; world.callsTo('runOf').length === reads; i++) {
+          if (i > 200) throw new Error("the cancel's read of the lock never came");
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        await new Promise((r) => setTimeout(r, 200));
+        expect(world.callsTo('createReplica')).toHaveLength(1);
+        // Then a real failover takes the runbook, and preemptDrills's cancel is not seen again: its signal is.
         world.takeLock(unplanned(rb));
         await h.signal('drillPreempted');
         const out = await h.result().then(() => undefined, (e: unknown) => e);
         recreate.release();
+        // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'signals the drill'` records it for the replay tests.
+        await recordHistory(h, 'drill-failback-yields-signal.json');
         throw out;
       }),
     );
@@ -405,5 +415,7 @@ describe("a drill's failback when a real failover takes the runbook (drill-failb
     expect(f.record.handedOverTo).toBe(`failover-${rb.name}`);
     expect(world.trafficOn(STANDBY)).toBe(100);
     expect(world.callsTo('createReplica')).toHaveLength(1);
+    // Read on the cancel, again on the signal, and once more after the failback closed.
+    expect(world.callsTo('runOf').length).toBeGreaterThanOrEqual(3);
   });
 });

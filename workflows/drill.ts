@@ -114,6 +114,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   // (confirmed with the schedule itself, never taken from the input), or a person, verified.
   let requester: VerifiedActor | undefined;
   let refusals: string[] = [];
+  const checksCancelEnd = () => patched(DRILL_CHECKS_CANCEL_ENDS);
   try {
     if (requesterCheck && requesterMustBeVerified(rb, GATES_OF.drill, rb.drills.autoApprove)) {
       const refused = (why: string) => {
@@ -129,6 +130,8 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
         try {
           requester = await requesterCheck.verify(input.requestedBy, input.options?.approvalTimeoutMs);
         } catch (err) {
+          // Cancelled while it waited for the requester: ended below as cancelled, not refused.
+          if (isCancellation(err) && checksCancelEnd()) throw err;
           return refused(failureMessage(err));
         }
       }
@@ -151,7 +154,7 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   } catch (err) {
     // Cancelled while it checked or asked for the runbook, before anything changed: it ends as every run does, its
     // end recorded in its trail and notified (before this patch it ended at once, without run.end).
-    if (isCancellation(err) && patched(DRILL_CHECKS_CANCEL_ENDS)) {
+    if (isCancellation(err) && checksCancelEnd()) {
       result.failure = `drill cancelled before it changed anything (${failureMessage(err)})`;
       return end('cancelled', FailureType.DrillCancelled);
     }
@@ -236,18 +239,29 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
           // its switchover on, so it never stops half-way back. An operator's cancel, or a planned failover (it needs
           // the original topology), leaves it running to its end, as before. One read at a time; a read that fails
           // waits for the next signal.
+          // A signal or cancel that comes during a read is read again once it ends (the lock may have changed meanwhile).
           let reading = false;
-          const readLock = async () => {
-            if (reading || takenBy.by) return;
+          let again = false;
+          const readLock = async (): Promise<void> => {
+            if (takenBy.by) return;
+            if (reading) {
+              again = true;
+              return;
+            }
             reading = true;
             const to = await resumingFailover(rb, info.taskQueue).catch(() => undefined);
             reading = false;
-            if (!to) return;
-            Object.assign(takenBy, to);
-            back.cancel();
+            if (to) {
+              Object.assign(takenBy, to);
+              back.cancel();
+            } else if (again) {
+              again = false;
+              await readLock();
+            }
           };
           drillScope.cancelRequested.catch(readLock);
-          setHandler(drillPreemptedSignal, () => void readLock());
+          // A handler runs in the drill's own scope, cancelled by then: its reads run outside it.
+          setHandler(drillPreemptedSignal, () => void CancellationScope.nonCancellable(readLock));
           result.failback = await back.run<FailbackResult>(startBack);
         } else result.failback = (await startBack()) as FailbackResult;
       } catch (err) {

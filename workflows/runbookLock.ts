@@ -1,7 +1,10 @@
-import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { FailureType, NON_RETRYABLE } from '../contracts/failures';
 import { acquireLockUpdate, decideLock, isAcquireArgs, lockHolderQuery, lockStateFrom, runbookOfLock, type LockState } from '../contracts/lock';
+
+/** Patch: a holder terminated (or timed out) whose children still compensate holds the runbook until they have closed. */
+const LOCK_CHILDREN = 'lock-children-v1';
 
 /** The lock's one read: a workflow id's current run, when it is a running drover run of the runbook (a describe). */
 const reads = proxyActivities<Activities>({
@@ -43,7 +46,19 @@ export async function runbookLock(carried?: unknown): Promise<void> {
           const stored = state.holder;
           // A holder that cannot be read now is never taken as ended: the read's failure fails this acquire, and the
           // asking run's activity asks again (a new attempt, a new update id).
-          const held = stored && stored.workflowId !== asker.workflowId ? ((await runOf(stored.workflowId)) ?? undefined) : stored;
+          let held = stored && stored.workflowId !== asker.workflowId ? ((await runOf(stored.workflowId)) ?? undefined) : stored;
+          // A holder that ended (or an earlier run of the asker's own id) terminated or timed out while the children
+          // it asked to cancel still compensate holds the runbook until they have closed: the asker is refused,
+          // naming them, whatever its id; a real run asking takes it from such a drill as from a running one, and
+          // waits for its children before it changes anything (preemptDrills). Read at this point of every acquire
+          // that finds such a holder.
+          const ended = stored && (held === undefined || (stored.workflowId === asker.workflowId && stored.runId !== asker.runId));
+          if (stored && ended && patched(LOCK_CHILDREN)) {
+            const children = await reads.childrenLeft({ workflowId: stored.workflowId, runId: stored.runId });
+            if (children.length > 0 && stored.drill && !asker.drill && stored.workflowId !== asker.workflowId) held = stored;
+            else if (children.length > 0) return { granted: false, heldBy: { ...stored, children } };
+            else if (stored.workflowId === asker.workflowId) held = undefined;
+          }
           const decided = decideLock({ ...state, holder: held }, asker);
           state = decided.state;
           return decided.answer;

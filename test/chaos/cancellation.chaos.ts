@@ -4,7 +4,7 @@
  * Every cancelled run ends consistent:
  * - nothing is left fenced that should take writes: a primary whose replica was not promoted carries no
  *   fence tag (after a promotion the old writer stays fenced, by design);
- * - traffic is where the run's record says it is;
+ * - traffic is where the run's record says it is, and the writer record names the writer;
  * - the run ended through its failure path as RunCancelled, its trail drained after `run.end` was
  *   recorded (its record carries the drained head: the audit anchor);
  * - a drill ends cancelled with the world back in its original topology.
@@ -36,6 +36,12 @@ async function fenced(region: string, identifier: string): Promise<boolean> {
   return tags.some((t) => t.Key === FENCED_TAG);
 }
 
+/** The endpoint address of `identifier` in `region` (what the writer record must name when it is the writer). */
+async function endpointOf(region: string, identifier: string): Promise<string | undefined> {
+  const rds = new RDS({ region, endpoint: world.moto.endpoint, credentials: { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' } });
+  return (await rds.describeDBInstances({ DBInstanceIdentifier: identifier })).DBInstances?.[0]?.Endpoint?.Address;
+}
+
 /**
  * The consistency every cancelled run must leave: the writer (the target's instance if the run's record says it
  * was promoted, else the one that wrote before) is not fenced; traffic is where the record says; the trail was
@@ -52,6 +58,9 @@ async function expectConsistent(rb: Runbook, status: RunStatus, lane: string): P
   const switched = status.databases?.[0]?.promoted === true;
   const writer = { region: switched ? toward : away, identifier: idIn(switched ? toward : away) };
   expect([lane, writer.identifier, await fenced(writer.region, writer.identifier)]).toEqual([lane, writer.identifier, false]);
+  // The writer record names the writer (a record left at a fenced writer refuses every write).
+  expect([lane, topo.writer]).toEqual([lane, expect.any(String)]);
+  expect([lane, topo.writer]).toEqual([lane, await endpointOf(writer.region, writer.identifier)]);
   // Traffic where the record says.
   const api = topo.weights[`api.${rb.dns.hostedZone}`];
   expect([lane, api]).toEqual([lane, { [toward]: status.trafficPercent, [away]: 100 - status.trafficPercent }]);
@@ -147,6 +156,8 @@ describe('a drill cancelled during its failover ends cancelled, back in its orig
     expect([lane, topo.weights[`api.${rb.dns.hostedZone}`]]).toEqual([lane, { [PRIMARY]: 100, [STANDBY]: 0 }]);
     expect([lane, await fenced(PRIMARY, db.primary.identifier)]).toEqual([lane, false]);
     expect([lane, topo.replica.source]).toEqual([lane, expect.any(String)]);
+    expect([lane, topo.writer]).toEqual([lane, expect.any(String)]);
+    expect([lane, topo.writer]).toEqual([lane, await endpointOf(PRIMARY, db.primary.identifier)]);
     lines.push(`drill ${lane}: ${drill.phase}; rollback ${JSON.stringify(drill.rollback ?? [])}${drill.failback ? `; failback ${drill.failback.phase}` : ''}`);
   });
 });
