@@ -174,6 +174,20 @@ describe('a cancelled parent run', () => {
     expect(actionsOf(world, `failover-${rb.name}-promote`).at(-1)).toBe('run.end');
   });
 
+  test('given a failover cancelled while its promotion waits for the standby to be standalone (PromoteReadReplica accepted), the failover points the writer record at the new writer: the old one is fenced', async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'workflow test', requestedBy: 'ic-test' };
+    const f = await cancelAt(world, 'waitStandalone', { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] });
+
+    expect(f.type).toBe('RunCancelled');
+    expect(world.isFenced(PG_MUMBAI)).toBe(true);
+    expect(world.cnameOf('db.apnakart.com')).toBe(`${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`);
+    expect(f.record.steps.find((s) => s.id === 'repoint-writer')?.notes).toContain(`after the run stopped: ${PG_MUMBAI}.stub.${PRIMARY}.rds.amazonaws.com -> ${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`);
+    expect(world.trafficOn(PRIMARY)).toBe(100);
+    expect(actionsOf(world, `failover-${rb.name}`).at(-1)).toBe('run.end');
+  });
+
   test("given a failback cancelled during its switchback, the switchover's fence is undone, the compute scale-up is undone, and both runs record their end", async () => {
     const rb = runbook();
     const world = new StubWorld(rb, { failedOver: true });

@@ -227,6 +227,34 @@ describe('a drill that had promoted when a real failover took the runbook', () =
     expect(world.callsTo('createReplica')).toEqual([]);
   });
 
+  test("given the runbook taken while the promotion waits for the standby to be standalone, the drill's failover stops before repointing, yet points the writer record at the promoted standby (the old writer is fenced), then hands over (failover-repoints-promoted-v1)", async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const standalone = world.hold('waitStandalone');
+    const f = await runFailure<DrillResult>(
+      withRun(env(), world, drillOf(rb), async (h) => {
+        await standalone.reached;
+        world.takeLock(holder('failover', `failover-${rb.name}`));
+        standalone.release();
+        const out = await h.result().then(() => undefined, (e: unknown) => e);
+        // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'stops before repointing'` records the drill's failover for the replay tests.
+        await recordHistory(env().client.workflow.getHandle(`drill-${rb.name}-failover`), 'failover-repoints-promoted.json');
+        throw out;
+      }),
+    );
+
+    expect(f.type).toBe('DrillCancelled');
+    expect(f.record.handedOverTo).toBe(`failover-${rb.name}`);
+    const repoint = f.record.failover?.steps.find((s) => s.id === 'repoint-writer');
+    expect(repoint?.status).toBe('skipped');
+    expect(repoint?.notes).toEqual([
+      `not run: the drill no longer holds ${rb.name}: a real failover (failover-${rb.name}) holds it now; stopped before repoint-writer`,
+      `after the run stopped: ${PG_MUMBAI}.stub.${PRIMARY}.rds.amazonaws.com -> ${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`,
+    ]);
+    expect(world.cnameOf('db.apnakart.com')).toBe(`${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`);
+    expect(world.isFenced(PG_MUMBAI)).toBe(true);
+  });
+
   test('given a standby the real failover could not resume from (its old primary no longer fenced), the drill fails back as before', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);

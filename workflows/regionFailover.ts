@@ -1,9 +1,9 @@
-import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import { databasesOf, writerZone, writerZoneId, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
 import { PASSING_STATUSES, WRITER_STATUSES } from '../contracts/rds-status';
-import { long, probe as preflight, short } from './proxies';
+import { compensation, long, probe as preflight, short } from './proxies';
 import type { RunStatus } from '../contracts/run';
 import type { Gates } from './gates';
 import { GATES_OF } from '../runbooks/approvers';
@@ -45,6 +45,8 @@ const RDS_PASSING_STATES = 'rds-passing-states-v1';
  * controls, docs/region-loss.md) and calls no Route 53 API; a planned one's preflight notes controls not ready.
  */
 const DATA_PLANE = 'data-plane-unplanned-v1';
+/** Patch: a failover stopped after a promotion but before its writer record was repointed points it at the new writer. */
+const REPOINTS_PROMOTED = 'failover-repoints-promoted-v1';
 
 export type { DrillLink };
 
@@ -427,6 +429,28 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: scale >= 1 && ms + detection <= rb.objectives.rto, ...(status.dataPlane ? { detectionMs: detection } : {}) };
     return await run.complete({ after: { phase: 'completed', rtoMs: ms, rpo: status.rpo } });
   } catch (err) {
+    // Stopped after a promotion but before its writer record was repointed (cancelled, a drill preempted before that
+    // step, the scale-up failed): the old writer is fenced, so a record left naming it refuses every write. It is
+    // pointed at each promoted writer outside the cancellation, bounded as compensations are. A repoint that was
+    // tried and failed on its own is not tried again here (its failure is the run's).
+    // (A failover through the data plane has no such step: its writer pairs follow the control.)
+    const rp = journal.steps.find((s) => s.id === 'repoint-writer');
+    const untried = rp !== undefined && (rp.status === 'pending' || rp.status === 'skipped' || (rp.status === 'failed' && rp.notes.at(-1) === 'cancelled'));
+    const promotedDbs = (status.databases ?? []).filter((d) => d.promoted);
+    if (!dataPlane && untried && promotedDbs.length > 0 && patched(REPOINTS_PROMOTED)) {
+      await CancellationScope.nonCancellable(async () => {
+        for (const p of promotedDbs) {
+          const d = dbs.find((x) => x.name === p.name) ?? dbs[0];
+          try {
+            const state = await compensation.waitStandalone({ region: targetRegion, identifier: p.identifier });
+            if (!state.endpoint) throw new Error(`${p.identifier} has no endpoint address yet`);
+            journal.note('repoint-writer', about(d, `after the run stopped: ${await repointWriter(rb, d, state.endpoint, compensation)}`));
+          } catch (e) {
+            journal.note('repoint-writer', about(d, `after the run stopped: ${d.writerRecord.name} NOT repointed: ${failureMessage(e)}; point it at ${p.identifier} by hand (the old writer is fenced)`));
+          }
+        }
+      });
+    }
     return run.fail(err, { compensations: () => [...leftState(journal, status, targetRegion), ...(dataPlane && journal.get('withdraw-region').status === 'failed' ? [`unknown: the control of ${fromRegion} (${fromControl.alarmName} in ${fromControl.alarmRegion}) may have flipped; DNS may answer ${targetRegion} already: read it before retrying`] : [])] });
   }
 }
