@@ -314,6 +314,34 @@ describe('a cancelled drill', () => {
     expect(actionsOf(world, `drill-${rb.name}`)).toEqual(['run.start', 'run.end']);
   });
 
+  test("given a drill cancelled before its promotion whose compute cannot be scaled back, it records the undo it could not make and still ends through its end (drill-rollback-safe-v1)", async () => {
+    const rb = runbook();
+    // The failover's scale-up lands; the rollback's scale-down is refused.
+    const world = new StubWorld(rb).failWhen('scaleNodeGroups', (_i, nth) => (nth === 2 ? typedFailure('PermissionDenied', 'eks:UpdateNodegroupConfig denied') : undefined));
+    const scaling = world.hold('scaleNodeGroups');
+    const lagging = world.hold('waitLagZero');
+    const f = await runFailure<DrillResult>(
+      withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, async (h) => {
+        await Promise.all([scaling.reached, lagging.reached]);
+        await h.cancel();
+        scaling.release();
+        try {
+          return await h.result();
+        } finally {
+          lagging.release();
+          // `DROVER_RECORD_HISTORIES=<dir> npx jest test/cancellation.workflow.test.ts -t 'cannot be scaled back'` records it for the replay tests.
+          await recordHistory(h, 'drill-rollback-safe.json');
+        }
+      }),
+    );
+
+    expect(f.type).toBe('DrillCancelled');
+    expect(f.record.rollback).toContain(`NOT ${STANDBY} compute back to standby capacity: eks:UpdateNodegroupConfig denied; do it by hand`);
+    expect(world.callsTo('promoteReplica')).toEqual([]);
+    expect(world.isFenced(PG_MUMBAI)).toBe(false);
+    expect(actionsOf(world, `drill-${rb.name}`).at(-1)).toBe('run.end');
+  });
+
   test("given a primary carrying drover's fence tag that the drill never put there (its failover stopped before its promotion), the drill's rollback leaves it as it is (drill-unfences-own-v1)", async () => {
     const rb = runbook();
     // An operator's fence, or a forged tag naming the groups an unfence would restore.

@@ -56,6 +56,8 @@ const DRILL_FAILBACK_YIELDS = 'drill-failback-yields-v1';
 const DRILL_UNFENCES_OWN = 'drill-unfences-own-v1';
 /** Patch: a drill cancelled while it checks or asks for the runbook ends through its end (run.end, notification). */
 const DRILL_CHECKS_CANCEL_ENDS = 'drill-checks-cancel-ends-v1';
+/** Patch: a drill's way back never throws: each undo is tried (compensation-bounded) and a failure recorded. */
+const DRILL_ROLLBACK_SAFE = 'drill-rollback-safe-v1';
 
 export async function drill(input: DrillInput): Promise<DrillResult> {
   const info = workflowInfo();
@@ -186,7 +188,17 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   // The drill's own scope: its cancellation (a real run took the runbook, or an operator) is read below.
   const drillScope = CancellationScope.current();
   await CancellationScope.nonCancellable(async () => {
-    const replicas = await Promise.all(databasesOf(rb).map((d) => short.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier })));
+    // Since this patch every step back is tried, and a failure is recorded, never thrown: the drill always ends through
+    // its end (run.end, notification), and its undo calls are bounded as compensations are (15 minutes).
+    const safe = patched(DRILL_ROLLBACK_SAFE);
+    let replicas: Awaited<ReturnType<typeof short.describeDb>>[];
+    try {
+      replicas = await Promise.all(databasesOf(rb).map((d) => short.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier })));
+    } catch (e) {
+      if (!safe) throw e;
+      result.failure = [result.failure, `${rb.regions.standby}'s databases could not be read (${failureMessage(e)}): the drill neither rolled back nor failed back; read the topology (drover status), then run drover failback, or put traffic and compute back and unfence by hand`].filter(Boolean).join('; ');
+      return;
+    }
     // A drill stopped by a real failover after its promotion hands over: the real failover resumes from the standby
     // this drill promoted (its resume path), instead of waiting hours for a failback that re-creates replicas, and at
     // an approval gate nobody watches, only to promote the same standby again.
@@ -288,15 +300,29 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
     result.phase = 'rolling-back';
     const touched = (id: string) => result.failover?.steps.some((s) => s.id.startsWith(id) && s.status !== 'pending' && s.status !== 'skipped') ?? true;
     const rollback: string[] = [];
+    const undo = safe ? compensation : long;
+    const attempt = async (what: string, fn: () => Promise<unknown>) => {
+      if (!safe) {
+        await fn();
+        rollback.push(what);
+        return;
+      }
+      try {
+        await fn();
+        rollback.push(what);
+      } catch (e) {
+        rollback.push(`NOT ${what}: ${failureMessage(e)}; do it by hand`);
+      }
+    };
     if (touched('traffic')) {
-      await long.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: rb.regions.primary, toRegion: rb.regions.standby, percent: 0 });
-      rollback.push(`traffic back to 100% ${rb.regions.primary}`);
+      await attempt(`traffic back to 100% ${rb.regions.primary}`, () => undo.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: rb.regions.primary, toRegion: rb.regions.standby, percent: 0 }));
     }
     if (touched('scale-compute')) {
-      for (const c of rb.compute.clusters.filter((x) => x.region === rb.regions.standby)) {
-        await long.scaleNodeGroups({ region: c.region, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) });
-      }
-      rollback.push(`${rb.regions.standby} compute back to standby capacity`);
+      await attempt(`${rb.regions.standby} compute back to standby capacity`, async () => {
+        for (const c of rb.compute.clusters.filter((x) => x.region === rb.regions.standby)) {
+          await undo.scaleNodeGroups({ region: c.region, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) });
+        }
+      });
     }
     // Read once, at the same point of every run: only a primary this drill's failover may have fenced is unfenced.
     const ownFenceOnly = patched(DRILL_UNFENCES) && patched(DRILL_UNFENCES_OWN);
