@@ -3,6 +3,7 @@ import type { Probe } from '../runbooks/schema';
 import type { CloudWatchApi } from '../aws/clients';
 import { aws } from '../aws/errors';
 import { scrubSecrets } from '../audit/scrub';
+import { heartbeatEvery } from './wait';
 
 /**
  * How an alarm in INSUFFICIENT_DATA counts: `healthy` (the default) or `breach`. CloudWatch: "INSUFFICIENT_DATA –
@@ -185,17 +186,24 @@ export function createHealthActivities(cloudwatch: (region: string) => CloudWatc
       const resumed = ctx.info.heartbeatDetails as { remainingMs?: number; checks?: number } | undefined;
       const deadline = Date.now() + (resumed?.remainingMs ?? input.durationMs);
       let checks = resumed?.checks ?? 0;
-      for (;;) {
-        const h = await checkHealth(input);
-        checks++;
-        if (!h.healthy) return { healthy: false, breaches: h.breaches, checks };
-        if (Date.now() >= deadline) return { healthy: true, breaches: [], checks };
-        const nextCheck = Math.min(Date.now() + input.intervalMs, deadline);
-        // Sleep in slices so heartbeats keep flowing however long the interval is.
-        while (Date.now() < nextCheck) {
-          ctx.heartbeat({ remainingMs: deadline - Date.now(), checks });
-          await ctx.sleep(Math.min(nextCheck - Date.now(), 10_000));
+      // Heartbeats on a timer of their own, as pollUntil's: a slow check (paged alarm reads with the SDK's retries,
+      // probes up to their timeout) never lets the heartbeat timeout lapse.
+      const ticker = setInterval(() => ctx.heartbeat({ remainingMs: Math.max(0, deadline - Date.now()), checks }), heartbeatEvery(ctx));
+      try {
+        for (;;) {
+          const h = await checkHealth(input);
+          checks++;
+          if (!h.healthy) return { healthy: false, breaches: h.breaches, checks };
+          if (Date.now() >= deadline) return { healthy: true, breaches: [], checks };
+          const nextCheck = Math.min(Date.now() + input.intervalMs, deadline);
+          // Sleep in slices so heartbeats keep flowing however long the interval is.
+          while (Date.now() < nextCheck) {
+            ctx.heartbeat({ remainingMs: deadline - Date.now(), checks });
+            await ctx.sleep(Math.min(nextCheck - Date.now(), 10_000));
+          }
         }
+      } finally {
+        clearInterval(ticker);
       }
     },
   };

@@ -26,6 +26,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import type { CloudWatchApi, EksApi, RdsApi, Route53Api } from '../aws/clients';
 import { toFailure, UNKNOWN_4XX_ATTEMPTS } from '../aws/errors';
 import { createEksActivities } from '../activities/eks';
+import { createHealthActivities } from '../activities/health';
 import { createRdsActivities } from '../activities/rds';
 import { INSTANCE_BUSY, SHORT_BUSY_ATTEMPTS } from '../activities/settle';
 import { createRoute53Activities } from '../activities/route53';
@@ -620,5 +621,29 @@ describe('pollUntil', () => {
     expect(during(calls[0], answers[0])).toBeGreaterThanOrEqual(1);
     expect(during(calls[1], answers[1])).toBeGreaterThanOrEqual(1);
     expect(during(answers[0] + 2, calls[1])).toBeGreaterThanOrEqual(1);
+  });
+
+  test('given a soak whose health check is slower than the heartbeat timeout, heartbeats still go out on their own timer during the check', async () => {
+    const slow = new MockActivityEnvironment({ heartbeatTimeoutMs: 300 }, { logger: new DefaultLogger('ERROR', () => undefined) });
+    const events: string[] = [];
+    slow.on('heartbeat', () => events.push('beat'));
+    const cloudwatch = () =>
+      ({
+        describeAlarms: async () => {
+          events.push('call');
+          // A slow page of DescribeAlarms (the SDK's retries on a bad day; 700 ms here, over twice the heartbeat timeout).
+          await new Promise((r) => setTimeout(r, 700));
+          events.push('answer');
+          return { MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: 'OK' }], $metadata: {} };
+        },
+      }) as unknown as CloudWatchApi;
+    const out = await slow.run(() => createHealthActivities(cloudwatch).soak({ region: 'ap-southeast-1', alarms: ['api-5xx'], probes: [], durationMs: 1000, intervalMs: 400 }));
+
+    expect(out).toMatchObject({ healthy: true });
+    const calls = events.flatMap((e, i) => (e === 'call' ? [i] : []));
+    const answers = events.flatMap((e, i) => (e === 'answer' ? [i] : []));
+    expect(calls.length).toBeGreaterThanOrEqual(2);
+    // Each check had a beat while it was under way (before: beats only between checks).
+    for (const [i, from] of calls.entries()) expect(events.slice(from, answers[i]).filter((e) => e === 'beat').length).toBeGreaterThanOrEqual(1);
   });
 });
