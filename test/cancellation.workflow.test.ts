@@ -206,6 +206,29 @@ describe('a cancelled parent run', () => {
   });
 });
 
+describe('a bounded wait', () => {
+  test('given a failback whose new replica never catches up (its wait ends at its bound), the failback ends failed, changing nothing after it, and says so in its notification', async () => {
+    const rb = workflowTestRunbook('wf-cancel', [
+      [['approvals', 'gates'], []],
+      [['notifications'], { snsTopicArn: 'arn:aws:sns:ap-southeast-1:123456789012:drover-wf-test' }],
+    ]);
+    // What pollUntil answers at its absolute deadline (activities/wait.ts; its own tests are in activities.unit).
+    const world = new StubWorld(rb, { failedOver: true }).failWhen('waitLagWithin', () => typedFailure('WaitTimedOut', `timed out after 21600s waiting for ${PG_MUMBAI} lag within 30s (last: lag 95s)`));
+    const input: FailbackInput = { runbookRef: refOf(rb), reason: 'workflow test', requestedBy: 'ic-test' };
+    const f = await runFailure(withRun(env(), world, { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [input] }, (h) => h.result()));
+
+    expect(f.type).toBe('WaitTimedOut');
+    expect(f.record.steps.find((s) => s.id === 'reestablish-replication')?.status).toBe('failed');
+    // Nothing after it: no scale-up, no switchover, no traffic moved back.
+    expect(world.callsTo('scaleNodeGroups')).toEqual([]);
+    expect(world.callsTo('promoteReplica')).toEqual([]);
+    expect(world.trafficOn(STANDBY)).toBe(100);
+    const finished = world.callsTo('notify').map((c) => JSON.parse(String(c.message)) as Record<string, unknown>).filter((m) => m.event === 'run.finished');
+    expect(finished).toEqual([expect.objectContaining({ kind: 'failback', workflowId: `failback-${rb.name}`, phase: 'failed' })]);
+    expect(JSON.stringify(finished[0])).toContain('WaitTimedOut');
+  });
+});
+
 describe('the undo of a scale-up that was retried', () => {
   test("given a scale-up whose first attempt landed but failed, the retry's sizes do not hide the undo: a later breach scales back", async () => {
     const rb = runbook();

@@ -1,5 +1,5 @@
 /**
- * Cancellation lane: a failover, a failback and a drill, each cancelled at its step boundaries (an operator's
+ * Cancellation lane: a failover (8 points), a failback (7) and a drill (3), each cancelled at its step boundaries (an operator's
  * cancel; for the drill, what a real failover's preemption does), against moto through the worker process.
  * Every cancelled run ends consistent:
  * - nothing is left fenced that should take writes: a primary whose replica was not promoted carries no
@@ -85,6 +85,7 @@ describe('a failover cancelled at each step boundary ends consistent', () => {
     { lane: 'scale-compute', step: 'scale-compute' },
     { lane: 'promotion: fence', child: true, step: 'fence', holdLag: true },
     { lane: 'promotion: wait-lag-zero', child: true, step: 'wait-lag-zero', holdLag: true },
+    { lane: 'promotion: promote', child: true, step: 'promote' },
     { lane: 'repoint-writer', step: 'repoint-writer' },
     { lane: 'traffic-10', step: 'traffic-10' },
     { lane: 'traffic-50', step: 'traffic-50' },
@@ -107,10 +108,13 @@ describe('a failover cancelled at each step boundary ends consistent', () => {
 
 describe('a failback cancelled at each step boundary ends consistent', () => {
   const points: Array<{ lane: string; child?: boolean; step: string; holdLag?: string }> = [
+    { lane: 'assess', step: 'assess' },
     { lane: 'protect-old-primary', step: 'protect-old-primary' },
+    { lane: 'reestablish-replication', step: 'reestablish-replication' },
     { lane: 'scale-original', step: 'scale-original' },
     { lane: 'switchover: wait-lag-zero', child: true, step: 'wait-lag-zero', holdLag: 'primary' },
     { lane: 'traffic-back-10', step: 'traffic-back-10' },
+    { lane: 'return-standby', step: 'return-standby' },
   ];
   test.each(points)('cancelled at $lane', async ({ lane, child, step, holdLag }) => {
     const { runbook: rb, taskQueue } = await world.seed('ak-cx-fb', [[['approvals', 'gates'], []]]);
