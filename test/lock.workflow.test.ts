@@ -278,23 +278,25 @@ describe('a drill that had promoted when a real failover took the runbook', () =
 
 describe("a drill's failback when a real failover takes the runbook (drill-failback-yields-v1)", () => {
   /**
-   * Run a drill until its failback is re-creating the replica in the original region, then let `taker` take the
-   * runbook and cancel the drill (what preemptDrills does); return how the drill ended. `DROVER_RECORD_HISTORIES=<dir>`
-   * records the drill as `recordAs` for the replay tests.
+   * Run a drill until its failback is re-creating the replica in the original region, then let `taker` (if any) take
+   * the runbook and cancel the drill (what preemptDrills does, or an operator); return how the drill ended. The held
+   * call is answered right after the cancel when the failback is expected to go on, else once the drill has ended.
+   * `DROVER_RECORD_HISTORIES=<dir>` records the drill as `recordAs` for the replay tests.
    */
-  async function takenDuringFailback(world: StubWorld, rb: Runbook, taker: LockHolder, recordAs?: string) {
+  async function cancelDuringFailback(world: StubWorld, rb: Runbook, opts: { taker?: LockHolder; goesOn: boolean; recordAs?: string }): Promise<DrillResult> {
     const recreate = world.hold('createReplica');
-    return runFailure<DrillResult>(
-      withRun(env(), world, drillOf(rb), async (h) => {
-        await recreate.reached;
-        world.takeLock(taker);
-        await h.cancel();
-        const out = await h.result().then(() => undefined, (e: unknown) => e);
+    return withRun(env(), world, drillOf(rb), async (h) => {
+      await recreate.reached;
+      if (opts.taker) world.takeLock(opts.taker);
+      await h.cancel();
+      if (opts.goesOn) recreate.release();
+      try {
+        return (await h.result()) as DrillResult;
+      } finally {
         recreate.release();
-        await recordHistory(h, recordAs);
-        throw out;
-      }),
-    );
+        await recordHistory(h, opts.recordAs);
+      }
+    });
   }
   const unplanned = (rb: Runbook): LockHolder => ({ ...holder('failover', `failover-${rb.name}`), mode: 'unplanned' });
 
@@ -302,7 +304,7 @@ describe("a drill's failback when a real failover takes the runbook (drill-failb
     const rb = runbook();
     const world = new StubWorld(rb);
     // `DROVER_RECORD_HISTORIES=<dir> npx jest test/lock.workflow.test.ts -t 'stops before its switchover'` records the drill for the replay tests.
-    const f = await takenDuringFailback(world, rb, unplanned(rb), 'drill-failback-yields.json');
+    const f = await runFailure<DrillResult>(cancelDuringFailback(world, rb, { taker: unplanned(rb), goesOn: false, recordAs: 'drill-failback-yields.json' }));
 
     expect(f.type).toBe('DrillCancelled');
     expect(f.record.handedOverTo).toBe(`failover-${rb.name}`);
@@ -328,14 +330,7 @@ describe("a drill's failback when a real failover takes the runbook (drill-failb
   test('given a real planned failover (it needs the original topology), the failback runs to its end, as before', async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
-    const recreate = world.hold('createReplica');
-    const done = await withRun(env(), world, drillOf(rb), async (h) => {
-      await recreate.reached;
-      world.takeLock({ ...holder('failover', `failover-${rb.name}`), mode: 'planned' });
-      await h.cancel();
-      recreate.release();
-      return h.result() as Promise<DrillResult>;
-    });
+    const done = await cancelDuringFailback(world, rb, { taker: { ...holder('failover', `failover-${rb.name}`), mode: 'planned' }, goesOn: true });
 
     expect(done.handedOverTo).toBeUndefined();
     expect(done.failback?.phase).toBe('completed');
@@ -347,13 +342,7 @@ describe("a drill's failback when a real failover takes the runbook (drill-failb
   test("given an operator's cancel while the drill still holds the runbook, the failback runs to its end, as before", async () => {
     const rb = runbook();
     const world = new StubWorld(rb);
-    const recreate = world.hold('createReplica');
-    const done = await withRun(env(), world, drillOf(rb), async (h) => {
-      await recreate.reached;
-      await h.cancel();
-      recreate.release();
-      return h.result() as Promise<DrillResult>;
-    });
+    const done = await cancelDuringFailback(world, rb, { goesOn: true });
 
     expect(done.handedOverTo).toBeUndefined();
     expect(done.failback?.phase).toBe('completed');

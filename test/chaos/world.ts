@@ -18,6 +18,7 @@ import type { Runbook } from '../../runbooks/schema';
 import type { RunStatus } from '../../contracts/run';
 import { emulatorConfig, testRunbookDir, workflowBundle, writeRunbook } from '../harness/fixtures';
 import { startOwnMoto, testTempDir, testTemporalAddress } from '../harness/servers';
+import { FeederScope } from '../harness/feeders';
 import { startTap, type Tap } from './tap';
 
 export const PRIMARY = 'ap-south-1';
@@ -138,27 +139,15 @@ export class ChaosWorld {
   client!: Client;
   bundleFile!: string;
   private connection!: Connection;
-  private feeders: Array<{ stop(): void }> = [];
+  private readonly feeders = new FeederScope();
   private channels: Channel[] = [];
   private workers: WorkerProcess[] = [];
   /** ReplicaLag the feeders publish per DB identifier (default 0). */
   readonly lag = new Map<string, number>();
   private seq = 0;
 
-  /** Feeders a test started (seed() inside a test): stopped when it ends, as IntegrationEnv's (test/harness/env.ts). */
-  private testFeeders: Array<{ stop(): void }> = [];
-  private inTest = false;
-
-  /** Constructed at a test file's top level: it registers an afterEach that stops the lag feeders its test started. */
-  constructor(private readonly opts: { temporalAddress?: () => string; recording?: boolean } = {}) {
-    beforeEach(() => {
-      this.inTest = true;
-    });
-    afterEach(() => {
-      this.inTest = false;
-      for (const f of this.testFeeders.splice(0)) f.stop();
-    });
-  }
+  /** Constructed at a test file's top level: a test's lag feeders stop when it ends (FeederScope). */
+  constructor(private readonly opts: { temporalAddress?: () => string; recording?: boolean } = {}) {}
 
   temporalAddress(): string {
     return this.opts.temporalAddress?.() ?? testTemporalAddress();
@@ -184,7 +173,7 @@ export class ChaosWorld {
   }
 
   async stop(): Promise<void> {
-    for (const f of [...this.feeders, ...this.testFeeders]) f.stop();
+    this.feeders.stopAll();
     await Promise.allSettled(this.workers.map((w) => w.stop()));
     // Workflow code quotes the secret patterns it scrubs: the bundle is not left for the temporary root's secrets scan.
     if (this.bundleFile) fs.rmSync(path.dirname(this.bundleFile), { recursive: true, force: true });
@@ -210,7 +199,7 @@ export class ChaosWorld {
     await seedRunbook(runbook, emulatorConfig(this.moto.endpoint));
     for (const region of [PRIMARY, STANDBY]) {
       for (const id of databasesOf(runbook).flatMap((db) => [db.primary.identifier, db.replica.identifier])) {
-        (this.inTest ? this.testFeeders : this.feeders).push(startLagFeeder({ endpoint: this.moto.endpoint, region, identifier: () => id, lagSeconds: () => this.lag.get(id) ?? 0, everyMs: 300 }));
+        this.feeders.add(startLagFeeder({ endpoint: this.moto.endpoint, region, identifier: () => id, lagSeconds: () => this.lag.get(id) ?? 0, everyMs: 300 }));
       }
     }
     return { runbook, taskQueue: `tq-${name}` };

@@ -4,6 +4,7 @@ import { createActivities, type ActivityDeps } from '../../activities';
 import { iacWorkerOptions } from '../../cli/worker';
 import { createAwsClients, type AwsConfig } from '../../aws/clients';
 import { startLagFeeders, startRegionApps, type RegionApps } from '../../infra/local/apps';
+import { FeederScope } from './feeders';
 import { seedRunbook } from '../../infra/local/seed';
 import type { MotoServer } from '../../infra/local/stack';
 import type { Runbook } from '../../runbooks/schema';
@@ -21,31 +22,16 @@ export class IntegrationEnv {
   client!: Client;
   private connection!: Connection;
   private native!: NativeConnection;
-  private feeders: Array<{ stop(): void }> = [];
+  private readonly feeders = new FeederScope();
   private seq = 0;
   /** ReplicaLag the feeders publish, per DB identifier (default 0: caught up). */
   readonly lag = new Map<string, number>();
 
-  /** Feeders a test started (seeded() inside a test): stopped when it ends. Those of beforeAll run until stop(). */
-  private testFeeders: Array<{ stop(): void }> = [];
-  private inTest = false;
-
   /**
-   * `motoEnv`: environment for the private moto server (e.g. MOTO_IAM_LOAD_MANAGED_POLICIES).
-   * Constructed at a test file's top level: it registers an afterEach that stops the feeders its test started.
-   * Left running, every earlier test's feeders would keep publishing (a runbook of three databases: six
-   * PutMetricData every 300 ms), and a file of a dozen tests ends at tens of requests a second through the
-   * fidelity proxy into moto, for runbooks no test reads any more: CPU the other tests on a 2-core machine need.
+   * `motoEnv`: environment for the private moto server (e.g. MOTO_IAM_LOAD_MANAGED_POLICIES). Constructed at a test
+   * file's top level: a test's lag feeders stop when it ends (FeederScope).
    */
-  constructor(private readonly motoEnv?: Record<string, string>) {
-    beforeEach(() => {
-      this.inTest = true;
-    });
-    afterEach(() => {
-      this.inTest = false;
-      for (const f of this.testFeeders.splice(0)) f.stop();
-    });
-  }
+  constructor(private readonly motoEnv?: Record<string, string>) {}
 
   async start(): Promise<void> {
     this.moto = await startOwnMoto({ env: this.motoEnv });
@@ -57,7 +43,7 @@ export class IntegrationEnv {
   }
 
   async stop(): Promise<void> {
-    for (const f of [...this.feeders, ...this.testFeeders]) f.stop();
+    this.feeders.stopAll();
     await this.connection?.close();
     await this.native?.close();
     await this.apps?.stop();
@@ -74,7 +60,7 @@ export class IntegrationEnv {
     const { file, runbook } = writeRunbook({ name, unique: true, set, probeBases: { [PRIMARY]: this.apps.apps[PRIMARY].baseUrl, [STANDBY]: this.apps.apps[STANDBY].baseUrl } });
     await seedRunbook(runbook, this.config());
     const feeders = startLagFeeders({ endpoint: this.moto.endpoint, rb: runbook, regions: [STANDBY, PRIMARY], lagSeconds: (id) => this.lag.get(id) ?? 0, everyMs: 300 });
-    (this.inTest ? this.testFeeders : this.feeders).push(feeders);
+    this.feeders.add(feeders);
     return { file, runbook, taskQueue: `tq-${name}` };
   }
 
