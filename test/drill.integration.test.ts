@@ -9,7 +9,8 @@ import { exec } from '../cli/main';
 import type { Report } from '../reports/report';
 import type { FailoverInput } from '../workflows/regionFailover';
 import { approveUpdate, rejectUpdate } from '../contracts/messages';
-import { acquireLockUpdate, lockHolderQuery, lockWorkflowId } from '../contracts/lock';
+import { acquireLockUpdate, lockHolderQuery, lockWorkflowId, type LockAnswer } from '../contracts/lock';
+import type { createActivities } from '../activities';
 import type { RunStatus } from '../contracts/run';
 import type { FailbackResult } from '../workflows/failback';
 import { captureIO, dbArn, describeTopology, emulatorConfig, eventually, onlyDatabase, refOf } from './harness/fixtures';
@@ -23,6 +24,7 @@ import { waitFor } from './harness/wait';
 const env = new IntegrationEnv();
 const saved = { ...process.env };
 let interposer: Interposer;
+type Activities = ReturnType<typeof createActivities>;
 
 beforeAll(async () => {
   await env.start();
@@ -267,46 +269,104 @@ test('a real failover started during a drill, past its promotion, cancels the dr
   }, emulatorConfig(interposer.endpoint));
 });
 
-test('a drill and a real failover started within milliseconds: the runbook lock orders them, only one changes AWS at a time, and the real one wins', async () => {
-  const { runbook: rb, taskQueue } = await env.seeded('ak-drill-race', [DRILLS_ANY_TIME]);
-  const seeded = await describeTopology(rb, env.moto.endpoint);
-  await env.withWorker(taskQueue, async () => {
-    const drillId = `drill-${rb.name}-race`;
-    const failoverId = `failover-${rb.name}`;
-    // Started through the client, without the memo the visibility list filters on: only the lock can see the other.
-    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'real outage', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
-    const [, real] = await Promise.all([
-      env.client.workflow.start('drill', { taskQueue, workflowId: drillId, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test', options: { timeScale: 0.01 } }] }),
-      env.client.workflow.start('regionFailover', { taskQueue, workflowId: failoverId, args: [input] }),
-    ]);
-    await eventually(async () => (await real.query<RunStatus>('status')).pendingGate, 'the real failover gate', 120_000);
-    // By the time the real failover asks for approval, the drill has ended: refused by the lock (nothing started),
-    // or stopped by the real failover (its failover stopped, then rolled back or failed back).
-    const drill = await drillOutcome(env.client, drillId);
-    expect(['refused', 'cancelled']).toContain(drill.phase);
-    if (drill.phase === 'refused') {
-      // Seen by the drill's own checks (the real run's workflow id, read strongly), or by the lock if it started between.
-      expect(drill.refusals).toEqual([expect.stringMatching(new RegExp(`^a (real failover of ${rb.name} is active|failover of ${rb.name} is running) \\(${failoverId}\\)`))]);
-      expect(drill.failover).toBeUndefined();
-    } else {
-      expect((await real.query<RunStatus>('status')).steps.find((s) => s.id === 'preempt-drills')?.notes).toEqual([`cancelled, and ended (failed back, or handed over its promoted standby): ${drillId}`]);
-    }
-    // Nothing the drill did is left: the topology is as seeded while the real failover waits at its gate.
-    expect(await describeTopology(rb, env.moto.endpoint)).toEqual(seeded);
-    const lock = await env.client.workflow.getHandle(lockWorkflowId(rb.name)).query(lockHolderQuery);
-    expect(lock).toMatchObject({ workflowId: failoverId, kind: 'failover', drill: false });
+/**
+ * In front of the worker's real `takeRunbook`: each run's call waits until the test lets that run's ask through, then
+ * runs the real activity (a retried attempt passes at once). So two runs can reach the lock together, in an order
+ * the test chooses, after both passed their own checks.
+ */
+function lockTurnstile() {
+  type Turn = { arrived: () => void; reached: Promise<void>; go: () => void; open: Promise<void>; answered: (a: Promise<LockAnswer>) => void; answer: Promise<LockAnswer> };
+  const runs = new Map<string, Turn>();
+  const of = (workflowId: string): Turn => {
+    const known = runs.get(workflowId);
+    if (known) return known;
+    const r = {} as Turn;
+    r.reached = new Promise<void>((res) => (r.arrived = res));
+    r.open = new Promise<void>((res) => (r.go = res));
+    r.answer = new Promise<LockAnswer>((res) => (r.answered = res));
+    runs.set(workflowId, r);
+    return r;
+  };
+  return {
+    wrap: (a: Activities): Activities => ({
+      ...a,
+      takeRunbook: async (input) => {
+        const r = of(input.workflowId);
+        r.arrived();
+        await r.open;
+        const answer = a.takeRunbook(input);
+        r.answered(answer); // the first attempt's answer (a later one does not replace it)
+        return answer;
+      },
+    }),
+    reached: (workflowId: string) => of(workflowId).reached,
+    /** Let `workflowId` ask, and return the lock's answer to its first attempt. */
+    go: (workflowId: string): Promise<LockAnswer> => {
+      const r = of(workflowId);
+      r.go();
+      return r.answer;
+    },
+  };
+}
 
-    await real.executeUpdate(approveUpdate, { args: [{ gate: 'failover', approver: 'ic-priya' }] });
-    const done = (await real.result()) as RunStatus;
-    expect(done.phase).toBe('completed');
-    // The drill ended before the real failover's first change.
-    const firstChange = Math.min(...done.steps.filter((s) => s.group === 'act').map((s) => s.startedAt ?? Infinity));
-    expect(drill.endedAt).toBeLessThan(firstChange);
-    const after = await describeTopology(rb, env.moto.endpoint);
-    expect(after.weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
-    // The failover keeps the lock until it has ended; the next run finds it so and takes it.
-    expect(await env.client.workflow.getHandle(lockWorkflowId(rb.name)).query(lockHolderQuery)).toMatchObject({ workflowId: failoverId });
-  });
+test.each([
+  ['the drill asks first: it is granted, then the real failover takes the runbook from it before the drill changed anything', 'drill'],
+  ['the real failover asks first: the lock refuses the drill', 'real'],
+  ['both ask within the same milliseconds', 'together'],
+] as const)('a drill and a real failover that both passed their own checks reach the lock together (%s): only the real one changes AWS', async (_, order) => {
+  const { runbook: rb, taskQueue } = await env.seeded(`ak-race-${order}`, [DRILLS_ANY_TIME]);
+  const seeded = await describeTopology(rb, env.moto.endpoint);
+  const turnstile = lockTurnstile();
+  await env.withWorker(
+    taskQueue,
+    async () => {
+      const drillId = `drill-${rb.name}-race`;
+      const failoverId = `failover-${rb.name}`;
+      const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'real outage', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+      // The drill passes its checks (no real run exists yet) and waits at the lock; the real failover starts then, so
+      // neither the drill's checks nor the visibility list can order them: only the lock can.
+      await env.client.workflow.start('drill', { taskQueue, workflowId: drillId, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test', options: { timeScale: 0.01 } }] });
+      await turnstile.reached(drillId);
+      const real = await env.client.workflow.start('regionFailover', { taskQueue, workflowId: failoverId, args: [input] });
+      await turnstile.reached(failoverId);
+      if (order === 'drill') {
+        expect(await turnstile.go(drillId)).toEqual({ granted: true, drills: [] });
+        expect(await turnstile.go(failoverId)).toEqual({ granted: true, drills: [drillId] });
+      } else if (order === 'real') {
+        expect(await turnstile.go(failoverId)).toEqual({ granted: true, drills: [] });
+        expect(await turnstile.go(drillId)).toMatchObject({ granted: false, heldBy: { workflowId: failoverId, kind: 'failover', drill: false } });
+      } else {
+        await Promise.all([turnstile.go(drillId), turnstile.go(failoverId)]);
+      }
+      await eventually(async () => (await real.query<RunStatus>('status')).pendingGate, 'the real failover gate', 120_000);
+      const drill = await drillOutcome(env.client, drillId);
+      const preempt = (await real.query<RunStatus>('status')).steps.find((s) => s.id === 'preempt-drills')?.notes;
+      if (drill.phase === 'refused') {
+        expect(order).not.toBe('drill');
+        expect(drill.refusals).toEqual([`a failover of ${rb.name} is running (${failoverId}); one run per runbook at a time, so this drill changed nothing`]);
+        expect(drill.failover).toBeUndefined();
+      } else {
+        expect(order).not.toBe('real');
+        expect(drill.phase).toBe('cancelled');
+        // Its failover stopped before its first change: no step that acts ran.
+        expect((drill.failover?.steps ?? []).filter((s) => s.group === 'act' && s.status !== 'skipped' && s.status !== 'pending')).toEqual([]);
+        expect(preempt).toEqual([`cancelled, and ended (failed back, or handed over its promoted standby): ${drillId}`]);
+      }
+      // Nothing the drill did is left: the topology is as seeded while the real failover waits at its gate.
+      expect(await describeTopology(rb, env.moto.endpoint)).toEqual(seeded);
+      expect(await env.client.workflow.getHandle(lockWorkflowId(rb.name)).query(lockHolderQuery)).toMatchObject({ workflowId: failoverId, kind: 'failover', drill: false });
+
+      await real.executeUpdate(approveUpdate, { args: [{ gate: 'failover', approver: 'ic-priya' }] });
+      const done = (await real.result()) as RunStatus;
+      expect(done.phase).toBe('completed');
+      // The drill ended before the real failover's first change.
+      const firstChange = Math.min(...done.steps.filter((s) => s.group === 'act').map((s) => s.startedAt ?? Infinity));
+      expect(drill.endedAt).toBeLessThan(firstChange);
+      expect((await describeTopology(rb, env.moto.endpoint)).weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
+    },
+    undefined,
+    { wrap: turnstile.wrap },
+  );
 });
 
 test('the lock passes only from a run that has ended (read by the lock, not claimed), holds only running drover runs of its runbook (read, not claimed), and a lock no worker serves is reported at once', async () => {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { EKS } from '@aws-sdk/client-eks';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { exec } from '../cli/main';
-import { ensureTofu } from '../tools/tofu';
+import { ensureTofu, resolveTofu } from '../tools/tofu';
 import type { RunStatus } from '../contracts/run';
 import { captureIO, emulatorConfig, eventually, MOTO_ACCOUNT } from './harness/fixtures';
 import { runOutcome, useCli } from './harness/drills';
@@ -353,6 +353,53 @@ test("given drover's own worker stopped (SIGTERM) while the redeploy hook runs o
   }, emulatorConfig(interposer.endpoint), iac());
   await provided.released;
   // Run once: the next worker did not run it again.
+  expect(fs.readFileSync(marker, 'utf8')).toBe('start\nend\n');
+});
+
+test("given drover's own worker stopped (SIGTERM) while OpenTofu applies the approved plan on its IaC lane, the apply runs to its end within the grace (never interrupted), its result is recorded, and the next worker completes the run without applying again", async () => {
+  const dir = testTempDir('graceful-apply-');
+  const marker = path.join(dir, 'apply.log');
+  // The real OpenTofu, behind a wrapper that says when an apply of a plan starts and ends and takes 3 s longer: an
+  // interrupted apply (SIGINT from a cancelled activity) would never write its end.
+  const real = await resolveTofu();
+  const wrapper = path.join(dir, 'tofu');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nif [ "$1" = apply ]; then echo start >> '${marker}'; sleep 3; '${real}' "$@" || exit $?; echo end >> '${marker}'; exit 0; fi\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-rebuild-graceful-apply', rebuildable(['true']).map(([at, v]): [Array<string | number>, unknown] => [at, at[0] === 'approvals' ? ['failover', 'failback'] : v]));
+  const cluster = rb.compute.clusters.find((c) => c.region === STANDBY)!;
+  await deleteCluster(STANDBY, cluster.name);
+  const stateFile = path.join(home, 'iac-state', rb.name, STANDBY, 'terraform.tfstate');
+  const provided = interposer.intercept({
+    what: "the wait's first DescribeCluster",
+    match: async (req) => req.operation === 'DescribeCluster' && req.region === STANDBY && (await env.client.workflow.getHandle(`rebuild-${rb.name}`).query<RunStatus>('status')).currentStep === 'wait-active',
+    before: () => createAsApplied(stateFile, STANDBY),
+  });
+  useCli(env.moto.endpoint, taskQueue);
+  const id = `rebuild-${rb.name}`;
+  const deps = { aws: createAwsClients(emulatorConfig(interposer.endpoint)), runbooks: testRunbooks, iac: { variant: 'terraform-data' as const, home: () => home, binary: async () => wrapper } };
+  const drover = await createWorker({ address: testTemporalAddress(), taskQueue, deps, workflowBundle: await workflowBundle(), iacShutdownGrace: '2m' });
+  const running = drover.run();
+  try {
+    expect(await exec(['rebuild', file, '--region', STANDBY, '--reason', 'lost control plane', '--detach'], captureIO())).toBe(0);
+    await waitFor(async () => fs.existsSync(marker), { what: 'the apply to start', timeoutMs: 300_000 });
+  } finally {
+    drover.shutdown(); // what SIGTERM does in `drover worker`
+    await running;
+    await drover.close();
+  }
+  // The worker stopped only after the apply had finished, and its state holds what the plan declared.
+  expect(fs.readFileSync(marker, 'utf8')).toBe('start\nend\n');
+  expect(appliedInputs(stateFile).has('cluster')).toBe(true);
+  const next = createActivities({ ...deps, temporal: () => env.client });
+  await env.withWorker(taskQueue, async () => {
+    const done = await outcome(id);
+    expect(done.phase).toBe('completed');
+    const apply = done.steps.find((s) => s.id === 'apply');
+    expect(apply?.status).toBe('done');
+    // Recorded as the first worker's apply reported it: not "already applied", not re-planned.
+    expect(apply?.notes).toEqual([`${done.rebuild?.plan?.add} resources applied`]);
+  }, emulatorConfig(interposer.endpoint), { ...iac(), wrap: () => next });
+  await provided.released;
+  // Applied once: the next worker did not apply again.
   expect(fs.readFileSync(marker, 'utf8')).toBe('start\nend\n');
 });
 

@@ -12,6 +12,8 @@ import { resolveTofu } from '../../tools/tofu';
 import { emulatorConfig, testRunbooks, workflowBundle, writeRunbook } from './fixtures';
 import { startOwnMoto, testTemporalAddress } from './servers';
 
+type Activities = ReturnType<typeof createActivities>;
+
 export const PRIMARY = 'ap-south-1';
 export const STANDBY = 'ap-southeast-1';
 
@@ -64,10 +66,14 @@ export class IntegrationEnv {
     return { file, runbook, taskQueue: `tq-${name}` };
   }
 
-  async withWorker<T>(taskQueue: string, fn: () => Promise<T>, config: AwsConfig = this.config(), extra: Pick<ActivityDeps, 'iac'> = {}): Promise<T> {
+  /**
+   * Run `fn` with a worker (and its IaC lane) on `taskQueue`. `extra.wrap` may put the test in front of the real
+   * activities (to hold one until the test lets it go); it must call through to them.
+   */
+  async withWorker<T>(taskQueue: string, fn: () => Promise<T>, config: AwsConfig = this.config(), extra: Pick<ActivityDeps, 'iac'> & { wrap?: (a: Activities) => Activities } = {}): Promise<T> {
     // Like cli/worker.ts, the harness injects the OpenTofu resolver (activities install no tools of their own).
-    const deps: ActivityDeps = { aws: createAwsClients(config), temporal: () => this.client, runbooks: testRunbooks, ...extra, iac: { binary: resolveTofu, ...extra.iac } };
-    const activities = createActivities(deps);
+    const deps: ActivityDeps = { aws: createAwsClients(config), temporal: () => this.client, runbooks: testRunbooks, iac: { binary: resolveTofu, ...extra.iac } };
+    const activities = (extra.wrap ?? ((a) => a))(createActivities(deps));
     const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities });
     // The IaC lane (rebuilds' synthesis, OpenTofu and redeploy hooks), as `drover worker` serves it by default.
     const iac = await Worker.create(iacWorkerOptions(this.native, 'default', taskQueue, activities, { iacShutdownGrace: '5s' }));
