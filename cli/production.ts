@@ -44,11 +44,21 @@ export function productionProblems(held: HeldRunbook[], env: NodeJS.ProcessEnv):
   else if (!fs.existsSync(env.DROVER_WORKFLOW_BUNDLE)) problems.push(`DROVER_WORKFLOW_BUNDLE: ${env.DROVER_WORKFLOW_BUNDLE} does not exist`);
   if (held.length === 0) problems.push('the runbook directory holds no <name>.yaml: this worker would refuse every run');
   for (const h of held) {
-    problems.push(...h.problems);
-    const rb = h.runbook;
-    if (!rb) continue;
-    if (rb.rebuild && rb.rebuild.backend.type !== 's3') problems.push(`${h.file} rebuild.backend: type ${rb.rebuild.backend.type} keeps the OpenTofu state on one host; production workers share it: use type s3`);
-    if (!rb.audit?.s3) problems.push(`${h.file} audit.s3: not set, so the trail would be only in each worker's JSONL directory; production workers write it to S3 (Object Lock)`);
+    problems.push(...h.problems, ...keptOnOneHost(h));
   }
   return problems;
+}
+
+/**
+ * What a held runbook keeps on this worker's host alone: a rebuild's local OpenTofu state, and a trail only in the
+ * JSONL directory. One worker on one host is fine; several (or a pod replaced mid-run) split them. A production
+ * worker refuses these; any other worker says them at its start (`drover worker`), so no one runs several unwarned.
+ */
+export function keptOnOneHost(h: HeldRunbook): string[] {
+  const rb = h.runbook;
+  if (!rb) return [];
+  const kept: string[] = [];
+  if (rb.rebuild && rb.rebuild.backend.type !== 's3') kept.push(`${h.file} rebuild.backend: type ${rb.rebuild.backend.type} keeps the OpenTofu state on one host; production workers share it: use type s3`);
+  if (!rb.audit?.s3) kept.push(`${h.file} audit.s3: not set, so the trail would be only in each worker's JSONL directory; production workers write it to S3 (Object Lock)`);
+  return kept;
 }

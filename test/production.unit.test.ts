@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { heldRunbooks, iacGraceMs, productionProblems } from '../cli/production';
+import { heldRunbooks, iacGraceMs, keptOnOneHost, productionProblems } from '../cli/production';
 import { writeRunbook } from './harness/fixtures';
 import { testTempDir } from './harness/servers';
 
@@ -52,4 +52,18 @@ test("the IaC lane's shutdown grace covers the longest OpenTofu command or redep
   // rebuild.timeout 45m, redeploy 20m: 45m + 30s; a default rebuild section: 60m + 30s.
   expect(iacGraceMs(heldRunbooks(runbookDir([[S3_AUDIT, S3_STATE], [[['rebuild'], { backend: { type: 'local' } }]]])))).toBe(60 * 60_000 + 30_000);
   expect(iacGraceMs(heldRunbooks(runbookDir([[S3_AUDIT, S3_STATE]])))).toBe(45 * 60_000 + 30_000);
+});
+
+test('what a held runbook keeps on one host (said as warnings by a worker that is not --production): local OpenTofu state and a JSONL-only trail; nothing for S3 ones or a runbook that did not load', () => {
+  const dir = runbookDir([[[['rebuild'], { backend: { type: 'local' } }]], [S3_AUDIT, S3_STATE], [S3_AUDIT, NO_REBUILD]]);
+  fs.writeFileSync(path.join(dir, 'broken.yaml'), 'name: [unclosed\n');
+  expect(heldRunbooks(dir).map(keptOnOneHost)).toEqual([
+    [],
+    [
+      `${path.join(dir, 'prod-0.yaml')} rebuild.backend: type local keeps the OpenTofu state on one host; production workers share it: use type s3`,
+      `${path.join(dir, 'prod-0.yaml')} audit.s3: not set, so the trail would be only in each worker's JSONL directory; production workers write it to S3 (Object Lock)`,
+    ],
+    [],
+    [],
+  ]);
 });

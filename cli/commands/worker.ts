@@ -10,7 +10,7 @@ import { awsConfig } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { namespace, taskQueue } from '../temporal';
 import { createWorker, quietRuntime } from '../worker';
-import { heldRunbooks, iacGraceMs, productionProblems } from '../production';
+import { heldRunbooks, iacGraceMs, keptOnOneHost, productionProblems } from '../production';
 import { iacTaskQueue } from '../../contracts/ids';
 import { formatDuration } from '../../reports/format';
 import { duration } from '../../runbooks/schema';
@@ -38,7 +38,8 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       const held = heldRunbooks(runbooksDir);
       const flag = (process.env.DROVER_PRODUCTION ?? '').trim().toLowerCase();
       if (!['', '0', 'false', 'no', '1', 'true', 'yes'].includes(flag)) throw new CliError('invalid options', EXIT.USAGE, [`DROVER_PRODUCTION: expected 1/true/yes or 0/false/no, got "${process.env.DROVER_PRODUCTION}"`]);
-      if (opts.production || ['1', 'true', 'yes'].includes(flag)) {
+      const production = opts.production || ['1', 'true', 'yes'].includes(flag);
+      if (production) {
         const problems = productionProblems(held, process.env);
         if (problems.length > 0) throw new CliError('not a production worker', EXIT.USAGE, problems);
       }
@@ -63,6 +64,8 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       // What the pod's terminationGracePeriodSeconds must cover: the longest grace of the queues served, and a margin.
       const longest = queues === 'core' ? grace : Math.max(grace, iacGrace);
       io.err(`serving ${queues === 'all' ? `${taskQueue()} and its IaC lane ${iacTaskQueue(taskQueue())}` : queues === 'core' ? taskQueue() : `the IaC lane ${iacTaskQueue(taskQueue())}`}; on SIGTERM running activities get ${formatDuration(grace)}${queues === 'core' ? '' : ` (OpenTofu and redeploy hooks ${formatDuration(iacGrace)})`} to finish: give the pod terminationGracePeriodSeconds of at least ${Math.ceil(longest / 1000) + 30}`);
+      // Fine for one worker on one host; said at every start so that no one adds a second worker unwarned.
+      if (!production) for (const kept of held.flatMap(keptOnOneHost)) io.err(`warning: ${kept} (refused with --production; one worker on one host only)`);
       const insecure = plainTextWarning(temporalAddress);
       if (insecure) io.err(insecure);
       const stop = () => drover.shutdown();
