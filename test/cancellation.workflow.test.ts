@@ -14,6 +14,7 @@ import { refOf } from './harness/fixtures';
 import { StubWorld, typedFailure } from './harness/stubs';
 import type { DrillResult, RunStatus } from '../contracts/run';
 import { recordHistory, runFailure, withRun, timeSkippingPerFile, workflowTestRunbook } from './harness/timeskipping';
+import { waitFor } from './harness/wait';
 
 const PRIMARY = 'ap-south-1';
 const STANDBY = 'ap-southeast-1';
@@ -362,6 +363,48 @@ describe('a cancelled drill', () => {
     expect(f.record.rollback).toContain(`NOT ${STANDBY} compute back to standby capacity: eks:UpdateNodegroupConfig denied; do it by hand`);
     expect(world.callsTo('promoteReplica')).toEqual([]);
     expect(world.isFenced(PG_MUMBAI)).toBe(false);
+    expect(actionsOf(world, `drill-${rb.name}`).at(-1)).toBe('run.end');
+  });
+
+  test("given a drill cancelled while its failover scales the standby up, the scale-up runs to its answer and is recorded before the rollback scales it back, never after it (failover-scale-to-its-answer-v1)", async () => {
+    const rb = runbook();
+    const world = new StubWorld(rb);
+    const scaling = world.hold('scaleNodeGroups');
+    const lagging = world.hold('waitLagZero');
+    const f = await runFailure<DrillResult>(
+      withRun(env(), world, { workflowType: 'drill', workflowId: `drill-${rb.name}`, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-test' }] }, async (h) => {
+        await Promise.all([scaling.reached, lagging.reached]);
+        await h.cancel();
+        // The promotion compensates (its writer unfenced); the failover still waits for the scale-up's answer, so the
+        // drill's rollback has not begun: no second scale call. (Before the patch the rollback's scale-down went out
+        // now, and the scale-up, answered later in AWS, would have left the standby scaled up.)
+        let whileScaling = -1;
+        try {
+          await waitFor(() => world.callsTo('unfenceInstance').length === 1, { what: "the promotion's unfence" });
+          await new Promise((r) => setTimeout(r, 1500));
+          whileScaling = world.callsTo('scaleNodeGroups').length;
+        } finally {
+          scaling.release();
+        }
+        expect(whileScaling).toBe(1);
+        try {
+          return await h.result();
+        } finally {
+          lagging.release();
+          // `DROVER_RECORD_HISTORIES=<dir> npx jest test/cancellation.workflow.test.ts -t 'scales the standby up'` records the failover's history for the replay tests.
+          await recordHistory(env().client.workflow.getHandle(`drill-${rb.name}-failover`), 'failover-scale-to-its-answer.json');
+        }
+      }),
+    );
+
+    expect(f.type).toBe('DrillCancelled');
+    const scaled = f.record.failover?.steps.find((s) => s.id === 'scale-compute');
+    expect(scaled?.status).toBe('done');
+    expect(scaled?.notes).toEqual([expect.stringMatching(/: general=\d+/)]);
+    const [up, back] = world.callsTo('scaleNodeGroups') as Array<{ groups: Array<{ size: number }> }>;
+    expect(world.callsTo('scaleNodeGroups')).toHaveLength(2);
+    expect(back.groups.map((g) => g.size)).not.toEqual(up.groups.map((g) => g.size));
+    expect(f.record.rollback).toContain(`${STANDBY} compute back to standby capacity`);
     expect(actionsOf(world, `drill-${rb.name}`).at(-1)).toBe('run.end');
   });
 

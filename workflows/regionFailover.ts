@@ -47,6 +47,11 @@ const RDS_PASSING_STATES = 'rds-passing-states-v1';
 const DATA_PLANE = 'data-plane-unplanned-v1';
 /** Patch: a failover stopped after a promotion but before its writer record was repointed points it at the new writer. */
 const REPOINTS_PROMOTED = 'failover-repoints-promoted-v1';
+/**
+ * Patch: the standby's scale-up runs to its answer when the run is cancelled (untilAnswered), as the failback's does:
+ * the run then records the sizes it set, and an undo after it (a drill's rollback) never races it.
+ */
+const SCALE_TO_ITS_ANSWER = 'failover-scale-to-its-answer-v1';
 
 export type { DrillLink };
 
@@ -324,8 +329,9 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     const together = patched(ACT_SETTLED) ? allToTheirEnds : <A, B>(ps: [Promise<A>, Promise<B>]) => Promise.all(ps);
     const [, writers] = await together([
       journal.run('scale-compute', async () => {
+        const toItsAnswer = patched(SCALE_TO_ITS_ANSWER);
         const scale = async (c: (typeof targetClusters)[number]) => {
-          const out = await long.scaleNodeGroups({ region: targetRegion, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) });
+          const out = await untilAnswered(toItsAnswer, () => long.scaleNodeGroups({ region: targetRegion, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) }));
           journal.note('scale-compute', `${c.name}: ${out.after.map((g) => `${g.name}=${g.desiredSize}`).join(', ')}`);
         };
         if (patched(PARALLEL_CLUSTERS)) await Promise.all(targetClusters.map(scale));
