@@ -28,6 +28,7 @@ import { createActivities } from '../activities';
 import { testRunbooks, workflowBundle } from './harness/fixtures';
 import { testTemporalAddress, testTempDir } from './harness/servers';
 import { waitFor } from './harness/wait';
+import { recordHistory } from './harness/timeskipping';
 
 jest.setTimeout(600_000);
 
@@ -232,6 +233,8 @@ test('given the primary withdrawn through its data-plane control (an unplanned f
     const first = await outcome(`rebuild-${rb.name}`);
     expect(first.steps.find((s) => s.id === 'preflight')?.notes).toContain(`the control of ${PRIMARY} (drover-control-${rb.name}-${PRIMARY} in ${STANDBY}) is ALARM: ${PRIMARY} is out of DNS answers, ${STANDBY} answers every record`);
     expect(fs.existsSync(path.join(home, 'iac', rb.name))).toBe(false);
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/rebuild.integration.test.ts -t 'data-plane control'` records it for the replay tests.
+    await recordHistory(env.client.workflow.getHandle(`rebuild-${rb.name}`), 'rebuild-reads-control.json');
   });
 });
 
