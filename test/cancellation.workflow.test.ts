@@ -146,7 +146,53 @@ describe('a cancelled promotion', () => {
     expect(f.type).toBe('InvalidState');
     expect(world.isFenced(PG_MUMBAI)).toBe(true);
     expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica']);
-    expect(f.record.steps.find((s) => s.id === 'fence')?.notes.at(-1)).toBe(`compensation: ${PG_MUMBAI} left fenced: ${PG_SINGAPORE} is modifying (may be promoting); check it before unfencing`);
+    // Waited for (promote-follows-lost-answer-v1), it is still a replica at the bound: both are left as they are.
+    expect(f.record.steps.find((s) => s.id === 'fence')?.notes.slice(-2)).toEqual([
+      `compensation: ${PG_MUMBAI} left fenced: ${PG_SINGAPORE} is modifying (may be promoting); check it before unfencing`,
+      `compensation: ${PG_SINGAPORE} not standalone within the compensation's bound (${PG_SINGAPORE} is modifying, still a replica); ${PG_MUMBAI} stays fenced: check both`,
+    ]);
+    expect(world.cnameOf('db.apnakart.com')).toBe(`${PG_MUMBAI}.stub.${PRIMARY}.rds.amazonaws.com`);
+  });
+
+  /** A world where an earlier attempt's PromoteReadReplica landed (its answer lost), the retry is refused while the replica is modifying, and the promotion then completes. */
+  const lostAnswer = (rb: Runbook): StubWorld => {
+    const world: StubWorld = new StubWorld(rb)
+      .failWhen('promoteReplica', () => {
+        world.setDb(PG_SINGAPORE, { status: 'modifying' });
+        return typedFailure('InvalidState', `DB instance ${PG_SINGAPORE} is modifying`);
+      })
+      .failWhen('waitStandalone', () => {
+        world.setDb(PG_SINGAPORE, { status: 'available', standalone: true });
+        return undefined;
+      });
+    return world;
+  };
+
+  test("given the promotion of a lost answer completes, the run waits for it, counts it promoted and points the writer record at it (the old writer stays fenced), then ends failed on the refusal (promote-follows-lost-answer-v1)", async () => {
+    const rb = runbook();
+    const world = lostAnswer(rb);
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/cancellation.workflow.test.ts -t 'lost answer completes'` records it for the replay tests.
+    const f = await runFailure(withRun(env(), world, promotion(rb), (h) => h.result().finally(() => recordHistory(h, 'promote-follows-lost-answer.json'))));
+
+    expect(f.type).toBe('InvalidState');
+    expect(world.isFenced(PG_MUMBAI)).toBe(true);
+    expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica', 'upsertCname']);
+    expect(world.cnameOf('db.apnakart.com')).toBe(`${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`);
+    expect(f.record.steps.find((s) => s.id === 'promote')?.notes.at(-1)).toBe(`${PG_SINGAPORE} is standalone (available): the promotion an earlier attempt asked for went through (its answer was lost)`);
+    expect(f.record.steps.find((s) => s.id === 'repoint-writer')).toMatchObject({ status: 'done', notes: [`after the failure: ${PG_MUMBAI}.stub.${PRIMARY}.rds.amazonaws.com -> ${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`] });
+    expect((f.record as RunStatus).databases).toEqual([expect.objectContaining({ identifier: PG_SINGAPORE, promoted: true })]);
+  });
+
+  test('given a failover whose promotion finds its lost answer went through, the failover points the writer record at the new writer (the old one is fenced)', async () => {
+    const rb = runbook();
+    const world = lostAnswer(rb);
+    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'workflow test', requestedBy: 'ic-test' };
+    const f = await runFailure(withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] }, (h) => h.result()));
+
+    expect(world.isFenced(PG_MUMBAI)).toBe(true);
+    expect(world.cnameOf('db.apnakart.com')).toBe(`${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`);
+    expect(f.record.steps.find((s) => s.id === 'repoint-writer')?.notes).toContainEqual(`after the run stopped: ${PG_MUMBAI}.stub.${PRIMARY}.rds.amazonaws.com -> ${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`);
+    expect(world.trafficOn(PRIMARY)).toBe(100);
   });
   test('given PromoteReadReplica refused while the target is storage-full (no promotion can be under way), the writer is unfenced', async () => {
     const rb = runbook();

@@ -36,6 +36,14 @@ export const REPOINT_ON_CANCEL = 'promoted-repoints-on-cancel-v1';
  */
 export const UNFENCE_READS_TARGET = 'unfence-reads-target-v1';
 
+/**
+ * Patch: the writer left fenced because the target is standalone or may be promoting (a PromoteReadReplica whose
+ * answer was lost) no longer stays so with its writer record naming it: the run waits for the target (bounded as
+ * compensations are) and, once it is standalone, counts it as promoted, so the record is pointed at it (by this run,
+ * or by its parent failover) instead of refusing every write until someone acts.
+ */
+export const FOLLOWS_LOST_PROMOTION = 'promote-follows-lost-answer-v1';
+
 /** What a replica shows while RDS promotes it (PromoteReadReplica: modifying, rebooting, then backing-up). */
 const PROMOTION_STATUSES = new Set(['modifying', 'rebooting', 'backing-up']);
 
@@ -121,6 +129,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   let promoted = false;
   /** The writer record names the new writer (the repoint step ran to its end). */
   let repointed = false;
+  /** The promotion was found through its lost answer, in the compensation (followLostPromotion). */
+  let followedLost = false;
   let lag: LagReading | null = null;
   /**
    * Since fence-compensation-v1 the calls that change the instances (the fence, PromoteReadReplica) run to their
@@ -146,6 +156,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       const replicating = t !== undefined && t.replicationSource !== undefined && !t.standalone && t.status === 'available';
       if (!replicating) {
         journal.note('fence', `compensation: ${source} left fenced: ${target} ${t ? (t.standalone || t.replicationSource === undefined ? 'is standalone' : `is ${t.status} (may be promoting)`) : 'could not be read'}; check it before unfencing`);
+        if (t) await followLostPromotion();
         return;
       }
     } else if (asked && patched(UNFENCE_READS_TARGET)) {
@@ -155,6 +166,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       const t = await compensation.describeDb({ region: toRegion, identifier: target }).catch(() => undefined);
       if (t && (t.standalone || PROMOTION_STATUSES.has(t.status))) {
         journal.note('fence', `compensation: ${source} left fenced: ${target} ${t.standalone ? 'is standalone' : `is ${t.status} (may be promoting)`}; check it before unfencing`);
+        await followLostPromotion();
         return;
       }
     }
@@ -163,6 +175,24 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       journal.note('fence', out.unfenced ? `compensation: unfenced ${source} because the promotion did not happen` : `compensation: ${source} carries no fence tag: nothing to unfence`);
     } catch (e) {
       journal.note('fence', `compensation: ${source} NOT unfenced: ${failureMessage(e)}; unfence it by hand (its own groups are in its drover:fenced-from tag)`);
+    }
+  }
+
+  /**
+   * Since FOLLOWS_LOST_PROMOTION: the target that may be promoting (the writer was left fenced for it) is waited for,
+   * bounded as compensations are; standalone, it is the new writer (`promoted`), and its writer record is pointed at
+   * it below. Not standalone within the bound: both are left as they are, said in the record.
+   */
+  async function followLostPromotion(): Promise<void> {
+    if (!patched(FOLLOWS_LOST_PROMOTION)) return;
+    try {
+      const state = await compensation.waitStandalone({ region: toRegion, identifier: target });
+      if (!state.standalone) throw new Error(`${target} is ${state.status}, still a replica`);
+      promoted = true;
+      followedLost = true;
+      journal.note('promote', `${target} is standalone (${state.status}): the promotion an earlier attempt asked for went through (its answer was lost)`);
+    } catch (e) {
+      journal.note('fence', `compensation: ${target} not standalone within the compensation's bound (${failureMessage(e)}); ${source} stays fenced: check both`);
     }
   }
 
@@ -325,17 +355,19 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       else await unfenceUnlessPromoted();
     }
     const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
-    if (promoted && !aurora && !repointed && input.repointWriter !== false && cancelled && patched(REPOINT_ON_CANCEL)) {
+    // A promotion found through its lost answer (followLostPromotion) is repointed whether cancelled or not: the run
+    // failed only on the answer, and the old writer is fenced.
+    if (promoted && !aurora && !repointed && input.repointWriter !== false && (cancelled || followedLost) && patched(REPOINT_ON_CANCEL)) {
       await CancellationScope.nonCancellable(async () => {
         try {
           await journal.run('repoint-writer', async () => {
             const state = await compensation.waitStandalone({ region: toRegion, identifier: target });
             if (!state.endpoint) throw new Error(`${target} has no endpoint address yet`);
             // Bounded as compensations are (15 minutes): a cancelled run never holds its runbook for the 12 h of `long`.
-            journal.note('repoint-writer', `after the cancel: ${await repointWriter(rb, db, state.endpoint, compensation)}`);
+            journal.note('repoint-writer', `after the ${cancelled ? 'cancel' : 'failure'}: ${await repointWriter(rb, db, state.endpoint, compensation)}`);
           });
         } catch (e) {
-          journal.note('repoint-writer', `after the cancel: ${db.writerRecord.name} NOT repointed: ${failureMessage(e)}; point it at ${target} by hand (${source} is fenced)`);
+          journal.note('repoint-writer', `after the ${cancelled ? 'cancel' : 'failure'}: ${db.writerRecord.name} NOT repointed: ${failureMessage(e)}; point it at ${target} by hand (${source} is fenced)`);
         }
       });
     }
