@@ -183,3 +183,30 @@ describe('drover runs list', () => {
     });
   });
 });
+
+describe('a decision sent while no worker answers', () => {
+  test('given an unsigned approval no worker took up within 15 s, the same approval sent again once a worker runs is the same update (its id is the decision\'s): applied once, and the resend exits 0 instead of being refused', async () => {
+    const { file, runbook: rb, taskQueue } = await env.seeded('ak-resend', []);
+    useCli(env.moto.endpoint, taskQueue);
+    const id = `failover-${rb.name}`;
+    const handle = env.client.workflow.getHandle(id);
+    // The run waits at its gate; then its worker goes away.
+    await env.withWorker(taskQueue, async () => {
+      expect((await cli(['failover', file, '--to', STANDBY, '--reason', 'resend test', '--time-scale', '0.01', '--detach'])).code).toBe(0);
+      await eventually(async () => (await handle.query<{ pendingGate?: unknown }>('status')).pendingGate, 'the failover gate', 120_000);
+    });
+    const approve = ['approve', id, '--gate', 'failover', '--as', 'ic-priya', '--comment', 'go'];
+    const first = await cli(approve);
+    // Its worker polled within the last minute, so the queue still lists it: "busy" (the hint says the same decision
+    // sent again is applied once); a minute later it would read "no drover worker answered".
+    expect([first.code, first.err]).toEqual([5, expect.stringMatching(new RegExp(`^drover: run ${id}('s worker is busy: it did not take up the decision| is running, but no drover worker answered) within 15s`))]);
+    await env.withWorker(taskQueue, async () => {
+      // The operator sends it again: the server answers with the first update (still pending, or applied by now).
+      const again = await cli(approve);
+      expect([again.code, again.err]).toEqual([0, '']);
+      const done = await handle.result() as { phase: string; decisions: Array<{ approver: string; decision: string }> };
+      expect(done.phase).toBe('completed');
+      expect(done.decisions.map((d) => [d.approver, d.decision])).toEqual([['ic-priya', 'approved']]);
+    });
+  });
+});
