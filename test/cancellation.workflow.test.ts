@@ -140,8 +140,9 @@ describe('a cancelled promotion', () => {
       world.setDb(PG_SINGAPORE, { status: 'modifying' });
       return typedFailure('InvalidState', `DB instance ${PG_SINGAPORE} is modifying`);
     });
-    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/cancellation.workflow.test.ts -t 'answer lost'` records it for the replay tests.
-    const f = await runFailure(withRun(env(), world, promotion(rb), (h) => h.result().finally(() => recordHistory(h, 'promote-unfence-reads-target.json'))));
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/cancellation.workflow.test.ts -t 'answer lost'` records it (under a new name: the committed
+    // promote-unfence-reads-target.json, recorded before promote-follows-lost-answer-v1, keeps the path without it replayed).
+    const f = await runFailure(withRun(env(), world, promotion(rb), (h) => h.result().finally(() => recordHistory(h, 'promote-unfence-reads-target-followed.json'))));
 
     expect(f.type).toBe('InvalidState');
     expect(world.isFenced(PG_MUMBAI)).toBe(true);
@@ -157,12 +158,13 @@ describe('a cancelled promotion', () => {
   /** A world where an earlier attempt's PromoteReadReplica landed (its answer lost), the retry is refused while the replica is modifying, and the promotion then completes. */
   const lostAnswer = (rb: Runbook): StubWorld => {
     const world: StubWorld = new StubWorld(rb)
-      .failWhen('promoteReplica', () => {
+      .failWhen('promoteReplica', (_i, nth) => {
+        if (nth > 1) return undefined; // the compensation's call, once it is standalone: completes drover's record of it
         world.setDb(PG_SINGAPORE, { status: 'modifying' });
         return typedFailure('InvalidState', `DB instance ${PG_SINGAPORE} is modifying`);
       })
       .failWhen('waitStandalone', () => {
-        world.setDb(PG_SINGAPORE, { status: 'available', standalone: true });
+        world.setDb(PG_SINGAPORE, { status: 'available', standalone: true, replicationSource: undefined });
         return undefined;
       });
     return world;
@@ -176,11 +178,32 @@ describe('a cancelled promotion', () => {
 
     expect(f.type).toBe('InvalidState');
     expect(world.isFenced(PG_MUMBAI)).toBe(true);
-    expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica', 'upsertCname']);
+    expect(world.mutations()).toEqual(['fenceInstance', 'promoteReplica', 'promoteReplica', 'upsertCname']);
     expect(world.cnameOf('db.apnakart.com')).toBe(`${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`);
-    expect(f.record.steps.find((s) => s.id === 'promote')?.notes.at(-1)).toBe(`${PG_SINGAPORE} is standalone (available): the promotion an earlier attempt asked for went through (its answer was lost)`);
+    expect(f.record.steps.find((s) => s.id === 'promote')?.notes.at(-1)).toBe(`${PG_SINGAPORE} is standalone (available) and its promotion is drover's: counted as promoted (an answer was lost, or an earlier run promoted it)`);
+    // The record completed (drover:promoted-at): a failover or promotion run again resumes from it.
+    expect(world.callsTo('promoteReplica')).toEqual([expect.objectContaining({ identifier: PG_SINGAPORE, runRef: expect.stringMatching(/^promote-/) }), expect.objectContaining({ identifier: PG_SINGAPORE, runRef: (world.callsTo('promoteReplica')[0] as { runRef: string }).runRef })]);
     expect(f.record.steps.find((s) => s.id === 'repoint-writer')).toMatchObject({ status: 'done', notes: [`after the failure: ${PG_MUMBAI}.stub.${PRIMARY}.rds.amazonaws.com -> ${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`] });
     expect((f.record as RunStatus).databases).toEqual([expect.objectContaining({ identifier: PG_SINGAPORE, promoted: true })]);
+  });
+
+  test('given a replica that was modifying for another reason (no promotion under way) and is a replica of its source again, the writer is unfenced after the wait', async () => {
+    const rb = runbook();
+    const world: StubWorld = new StubWorld(rb)
+      .failWhen('promoteReplica', () => {
+        world.setDb(PG_SINGAPORE, { status: 'modifying' });
+        return typedFailure('InvalidState', `DB instance ${PG_SINGAPORE} is modifying`);
+      })
+      .failWhen('waitStandalone', () => {
+        world.setDb(PG_SINGAPORE, { status: 'available' });
+        return typedFailure('WaitTimedOut', `${PG_SINGAPORE} to be standalone and available: not within 480s`);
+      });
+    const f = await runFailure(withRun(env(), world, promotion(rb), (h) => h.result()));
+
+    expect(f.type).toBe('InvalidState');
+    expect(world.isFenced(PG_MUMBAI)).toBe(false);
+    expect(world.cnameOf('db.apnakart.com')).toBe(`${PG_MUMBAI}.stub.${PRIMARY}.rds.amazonaws.com`);
+    expect(f.record.steps.find((s) => s.id === 'fence')?.notes.slice(-2)).toEqual([`compensation: ${PG_SINGAPORE} is an available replica of its source again: no promotion is under way`, `compensation: unfenced ${PG_MUMBAI} because the promotion did not happen`]);
   });
 
   test('given a failover whose promotion finds its lost answer went through, the failover points the writer record at the new writer (the old one is fenced)', async () => {
@@ -193,6 +216,12 @@ describe('a cancelled promotion', () => {
     expect(world.cnameOf('db.apnakart.com')).toBe(`${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`);
     expect(f.record.steps.find((s) => s.id === 'repoint-writer')?.notes).toContainEqual(`after the run stopped: ${PG_MUMBAI}.stub.${PRIMARY}.rds.amazonaws.com -> ${PG_SINGAPORE}.stub.${STANDBY}.rds.amazonaws.com`);
     expect(world.trafficOn(PRIMARY)).toBe(100);
+
+    // Its failure says to run the failover again: that run resumes from the promotion (recorded as drover's) and completes.
+    const again = await withRun(env(), world, { workflowType: 'regionFailover', workflowId: `failover-${rb.name}`, args: [input] }, (h) => h.result() as Promise<RunStatus>);
+    expect(again.phase).toBe('completed');
+    expect(world.callsTo('promoteReplica')).toHaveLength(3);
+    expect(world.trafficOn(STANDBY)).toBe(100);
   });
   test('given PromoteReadReplica refused while the target is storage-full (no promotion can be under way), the writer is unfenced', async () => {
     const rb = runbook();

@@ -156,8 +156,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       const replicating = t !== undefined && t.replicationSource !== undefined && !t.standalone && t.status === 'available';
       if (!replicating) {
         journal.note('fence', `compensation: ${source} left fenced: ${target} ${t ? (t.standalone || t.replicationSource === undefined ? 'is standalone' : `is ${t.status} (may be promoting)`) : 'could not be read'}; check it before unfencing`);
-        if (t) await followLostPromotion();
-        return;
+        // Followed (promote-follows-lost-answer-v1): unfenced below only once it reads as a replica again.
+        if (!t || !(await followLostPromotion())) return;
       }
     } else if (asked && patched(UNFENCE_READS_TARGET)) {
       // RDS refused the promotion (typed). An earlier attempt whose answer was lost may have started it all the same:
@@ -166,8 +166,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       const t = await compensation.describeDb({ region: toRegion, identifier: target }).catch(() => undefined);
       if (t && (t.standalone || PROMOTION_STATUSES.has(t.status))) {
         journal.note('fence', `compensation: ${source} left fenced: ${target} ${t.standalone ? 'is standalone' : `is ${t.status} (may be promoting)`}; check it before unfencing`);
-        await followLostPromotion();
-        return;
+        if (!(await followLostPromotion())) return;
       }
     }
     try {
@@ -183,16 +182,31 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
    * bounded as compensations are; standalone, it is the new writer (`promoted`), and its writer record is pointed at
    * it below. Not standalone within the bound: both are left as they are, said in the record.
    */
-  async function followLostPromotion(): Promise<void> {
-    if (!patched(FOLLOWS_LOST_PROMOTION)) return;
+  async function followLostPromotion(): Promise<boolean> {
+    if (!patched(FOLLOWS_LOST_PROMOTION)) return false;
     try {
-      const state = await compensation.waitStandalone({ region: toRegion, identifier: target });
+      // Bounded within the compensation's start-to-close (10 minutes): it ends WaitTimedOut, not on Temporal's timeout.
+      const state = await compensation.waitStandalone({ region: toRegion, identifier: target, timeoutMs: 8 * 60_000 });
       if (!state.standalone) throw new Error(`${target} is ${state.status}, still a replica`);
+      // This run asked for it (its drover:promoted-by, written before the call): the record is completed
+      // (drover:promoted-at), so a failover or promotion run again resumes from it; without the record it is not counted.
+      await compensation.promoteReplica({ region: toRegion, identifier: target, runRef: `${info.workflowId}/${info.runId}` });
+      const t = await compensation.describeDb({ region: toRegion, identifier: target });
+      if (!t.standalone || !t.promotedByDrover) throw new Error(`${target} is standalone, but its promotion is not recorded as drover's`);
       promoted = true;
       followedLost = true;
-      journal.note('promote', `${target} is standalone (${state.status}): the promotion an earlier attempt asked for went through (its answer was lost)`);
+      journal.note('promote', `${target} is standalone (${state.status}) and its promotion is drover's: counted as promoted (an answer was lost, or an earlier run promoted it)`);
+      return false;
     } catch (e) {
+      // A replica busy for another reason (a class change, a parameter apply) is a replica of its source again: no
+      // promotion is under way, and the writer is unfenced (the rule above).
+      const t = await compensation.describeDb({ region: toRegion, identifier: target }).catch(() => undefined);
+      if (t && t.replicationSource !== undefined && !t.standalone && t.status === 'available') {
+        journal.note('fence', `compensation: ${target} is an available replica of its source again: no promotion is under way`);
+        return true;
+      }
       journal.note('fence', `compensation: ${target} not standalone within the compensation's bound (${failureMessage(e)}); ${source} stays fenced: check both`);
+      return false;
     }
   }
 
