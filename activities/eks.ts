@@ -11,6 +11,47 @@ export interface NodeGroupTarget {
   max?: number;
 }
 
+/** A node group's scaling configuration as the team had it. */
+export interface Capacity {
+  min: number;
+  desired: number;
+  max: number;
+}
+
+/**
+ * The cluster tag that keeps a node group's scaling configuration from before drover first changed it (one a group,
+ * written only when absent, removed once restored). On the cluster, not the node group: both are taggable on AWS
+ * (EKS TagResource), moto tags clusters only. Tag keys allow letters, numbers, spaces and `+ - = . _ : / @`, up to
+ * 128 characters, values up to 256, 50 tags a resource (EKS, "Tagging your Amazon EKS resources").
+ */
+export const capacityTag = (group: string): string => `drover:capacity-before:${group}`;
+export const formatCapacity = (c: Capacity): string => `min=${c.min} desired=${c.desired} max=${c.max}`;
+export function parseCapacity(value: string | undefined): Capacity | undefined {
+  const m = /^min=(\d+) desired=(\d+) max=(\d+)$/.exec(value ?? '');
+  if (!m) return undefined;
+  const [min, desired, max] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // As EKS keeps them (NodegroupScalingConfig): min <= desired <= max, max >= 1. Anything else was not written by drover.
+  return min <= desired && desired <= max && max >= 1 ? { min, desired, max } : undefined;
+}
+
+/**
+ * How scaleNodeGroups returns groups to what the team had (their capacity tag), instead of min = desired = size:
+ * `exact`, the recorded min, desired and max (a region that serves nothing: the standby); `serving`, the recorded
+ * min and max with desired at least `size` (a region that serves: never below its active capacity). A group without
+ * a tag is set as without `restore`.
+ */
+export type CapacityRestore = 'exact' | 'serving';
+
+/** What scaleNodeGroups sets one group to. */
+interface Target {
+  name: string;
+  size: number;
+  min: number;
+  /** Set exactly (a restore), else raised to cover `size`. */
+  max?: number;
+  exact: boolean;
+}
+
 export interface NodeGroupState {
   name: string;
   status: string;
@@ -109,10 +150,33 @@ export function createEksActivities(eks: (region: string) => EksApi) {
      * HTTP 409 ("… currently has update … in progress", https://github.com/aws-controllers-k8s/community/issues/1192):
      * the step waits for the updates in progress, then sends its own (Temporal's retry would also get there, later).
      */
-    async scaleNodeGroups(input: { region: string; cluster: string; groups: NodeGroupTarget[]; timeoutMs?: number }): Promise<{ before: NodeGroupState[]; after: NodeGroupState[]; requestIds: string[] }> {
+    async scaleNodeGroups(input: { region: string; cluster: string; groups: NodeGroupTarget[]; timeoutMs?: number; restore?: CapacityRestore }): Promise<{ before: NodeGroupState[]; after: NodeGroupState[]; requestIds: string[]; restored?: string[] }> {
       const api = eks(input.region);
       const cluster = input.cluster;
       const before = await Promise.all(input.groups.map((g) => nodeGroup(input.region, cluster, g.name)));
+      // The team's capacity: recorded on the cluster before drover first changes a group, restored with `restore`.
+      const described = (await aws(`eks:DescribeCluster(${cluster})`, () => api.describeCluster({ name: cluster }))).cluster;
+      const clusterArn = described?.arn;
+      const tags = described?.tags ?? {};
+      const recorded = input.groups.map((g) => parseCapacity(tags[capacityTag(g.name)]));
+      const targets: Target[] = input.groups.map((g, i) => {
+        const r = recorded[i];
+        if (!input.restore || !r) return { name: g.name, size: g.size, min: g.size, max: g.max, exact: false };
+        const desired = input.restore === 'exact' ? r.desired : Math.max(r.desired, g.size);
+        return { name: g.name, size: desired, min: Math.min(r.min, desired), max: Math.max(r.max, desired), exact: true };
+      });
+      if (!input.restore && clusterArn) {
+        const record: Record<string, string> = {};
+        before.forEach((b, i) => {
+          const t = targets[i];
+          const changes = b.desiredSize !== t.size || b.minSize !== t.min;
+          if (changes && recorded[i] === undefined && b.minSize !== undefined && b.desiredSize !== undefined && b.maxSize !== undefined) {
+            record[capacityTag(t.name)] = formatCapacity({ min: b.minSize, desired: b.desiredSize, max: b.maxSize });
+          }
+        });
+        // Before the change: a retried attempt finds the tag and keeps it (it reads its own earlier change as "before").
+        if (Object.keys(record).length > 0) await aws(`eks:TagResource(${cluster})`, () => api.tagResource({ resourceArn: clusterArn, tags: record }));
+      }
       const sent: string[][] = input.groups.map(() => []);
       const follows: Follow[] = input.groups.map(() => ({ waitFor: new Map(), own: new Set(), lookedUp: false }));
 
@@ -139,7 +203,7 @@ export function createEksActivities(eks: (region: string) => EksApi) {
       }
 
       /** One poll of one group: sends its update when it is not at size and nothing is in progress; what it still waits for, if anything. */
-      async function poll(g: NodeGroupTarget, i: number): Promise<{ state: NodeGroupState; pending?: string }> {
+      async function poll(g: Target, i: number): Promise<{ state: NodeGroupState; pending?: string }> {
         const f = follows[i];
         for (const id of [...f.waitFor.keys()]) {
           const u = await describeUpdate(g.name, id);
@@ -158,11 +222,11 @@ export function createEksActivities(eks: (region: string) => EksApi) {
           const ids = [...f.waitFor].map(([id, status]) => `update ${id} ${status}${f.own.has(id) ? '' : ' (found in progress)'}`);
           return { state, pending: `${label}: ${ids.join(', ')}` };
         }
-        if (state.desiredSize !== g.size || state.minSize !== g.size) {
-          const maxSize = Math.max(g.size, g.max ?? 0, state.maxSize ?? 0, 1);
+        if (state.desiredSize !== g.size || state.minSize !== g.min || (g.exact && state.maxSize !== g.max)) {
+          const maxSize = g.exact && g.max !== undefined ? g.max : Math.max(g.size, g.max ?? 0, state.maxSize ?? 0, 1);
           try {
             const out = await aws(`eks:UpdateNodegroupConfig(${cluster}/${g.name})`, () =>
-              api.updateNodegroupConfig({ clusterName: cluster, nodegroupName: g.name, scalingConfig: { minSize: g.size, desiredSize: g.size, maxSize } }),
+              api.updateNodegroupConfig({ clusterName: cluster, nodegroupName: g.name, scalingConfig: { minSize: g.min, desiredSize: g.size, maxSize } }),
             );
             if (out.$metadata.requestId) sent[i].push(out.$metadata.requestId);
             f.lookedUp = true;
@@ -199,12 +263,17 @@ export function createEksActivities(eks: (region: string) => EksApi) {
       const after = await pollUntil(
         { what: `${cluster} node groups to be ACTIVE at size`, timeoutMs: input.timeoutMs ?? 30 * 60_000, initialIntervalMs: 500, maxIntervalMs: 10_000 },
         async () => {
-          const polled = await Promise.all(input.groups.map((g, i) => poll(g, i)));
+          const polled = await Promise.all(targets.map((g, i) => poll(g, i)));
           const pending = polled.flatMap((p) => (p.pending ? [p.pending] : []));
           return { done: pending.length === 0, value: polled.map((p) => p.state), progress: pending.join('; ') || 'all ACTIVE' };
         },
       );
-      return { before, after, requestIds: sent.flat() };
+      if (!input.restore) return { before, after, requestIds: sent.flat() };
+      // Restored: the record goes (the next change records afresh). Groups without one were set to their size.
+      const restored = targets.filter((t) => t.exact).map((t) => t.name);
+      // One key a call: EKS takes up to 50 (UntagResource tagKeys), moto (5.2) reads only the first of a repeated query parameter.
+      if (clusterArn) for (const name of restored) await aws(`eks:UntagResource(${cluster})`, () => api.untagResource({ resourceArn: clusterArn, tagKeys: [capacityTag(name)] }));
+      return { before, after, requestIds: sent.flat(), restored };
     },
   };
 }

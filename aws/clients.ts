@@ -27,7 +27,7 @@ export type AuroraClusterApi = Pick<RDS, 'describeDBClusters'>;
 /** The only EC2 calls drover makes (security groups for write fencing). */
 export type Ec2Api = Pick<EC2, 'describeSecurityGroups' | 'createSecurityGroup' | 'describeVpcs'>;
 /** The only EKS calls drover makes. */
-export type EksApi = Pick<EKS, 'describeCluster' | 'describeNodegroup' | 'updateNodegroupConfig' | 'createCluster' | 'createNodegroup' | 'describeUpdate' | 'listUpdates'>;
+export type EksApi = Pick<EKS, 'describeCluster' | 'describeNodegroup' | 'updateNodegroupConfig' | 'createCluster' | 'createNodegroup' | 'describeUpdate' | 'listUpdates' | 'tagResource' | 'untagResource'>;
 /** The only CloudWatch calls drover makes. */
 export type CloudWatchApi = Pick<CloudWatch, 'describeAlarms' | 'getMetricStatistics' | 'putMetricAlarm' | 'putMetricData' | 'setAlarmState'>;
 

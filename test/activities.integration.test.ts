@@ -690,6 +690,41 @@ describe('scaleNodeGroups', () => {
     expect(await scalingOf(cluster, ['general'])).toEqual({ general: { status: 'ACTIVE', minSize: 12, desiredSize: 12, maxSize: 24 } });
   });
 
+  test("given groups whose floor differs from their size (as an autoscaler leaves them), a scale-up records each group's scaling on the cluster once (a retry keeps the first), and a restore sets it back exactly and removes the record", async () => {
+    const cluster = await seedCluster({ general: { minSize: 1, desiredSize: 2, maxSize: 6 }, checkout: { minSize: 0, desiredSize: 1, maxSize: 3 } });
+    const { scaleNodeGroups, rec } = eksActivities();
+    const tagsOf = async () => (await shared.eks(SINGAPORE).describeCluster({ name: cluster })).cluster?.tags ?? {};
+
+    await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 4, max: 6 }, { name: 'checkout', size: 2, max: 3 }] });
+    expect(await tagsOf()).toMatchObject({ 'drover:capacity-before:general': 'min=1 desired=2 max=6', 'drover:capacity-before:checkout': 'min=0 desired=1 max=3' });
+    // Run again (a retried attempt, or a second failover): the record stays the team's, not drover's own sizes.
+    await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 5, max: 6 }, { name: 'checkout', size: 2, max: 3 }] });
+    expect(await tagsOf()).toMatchObject({ 'drover:capacity-before:general': 'min=1 desired=2 max=6', 'drover:capacity-before:checkout': 'min=0 desired=1 max=3' });
+    expect(rec.inputs('tagResource')).toHaveLength(1);
+
+    const back = await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 2, max: 6 }, { name: 'checkout', size: 1, max: 3 }], restore: 'exact' });
+    expect(back.restored).toEqual(['general', 'checkout']);
+    expect(await scalingOf(cluster, ['general', 'checkout'])).toEqual({
+      general: { status: 'ACTIVE', minSize: 1, desiredSize: 2, maxSize: 6 },
+      checkout: { status: 'ACTIVE', minSize: 0, desiredSize: 1, maxSize: 3 },
+    });
+    expect(Object.keys(await tagsOf()).filter((k) => k.startsWith('drover:'))).toEqual([]);
+  });
+
+  test('given a region that serves, a restore brings back its floor and ceiling but never a size below the one asked for; a group without a record is set to its size', async () => {
+    const cluster = await seedCluster({ general: { minSize: 1, desiredSize: 1, maxSize: 8 }, checkout: { minSize: 2, desiredSize: 2, maxSize: 4 } });
+    const { scaleNodeGroups } = eksActivities();
+    // Recorded by a scale-up of general only (checkout untouched: at its size).
+    await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 4, max: 8 }, { name: 'checkout', size: 2, max: 4 }] });
+
+    const back = await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 4, max: 8 }, { name: 'checkout', size: 2, max: 4 }], restore: 'serving' });
+    expect(back.restored).toEqual(['general']);
+    expect(await scalingOf(cluster, ['general', 'checkout'])).toEqual({
+      general: { status: 'ACTIVE', minSize: 1, desiredSize: 4, maxSize: 8 },
+      checkout: { status: 'ACTIVE', minSize: 2, desiredSize: 2, maxSize: 4 },
+    });
+  });
+
   test('given a target above the current max, max is raised so the update is valid', async () => {
     const cluster = await seedCluster({ general: { minSize: 2, desiredSize: 2, maxSize: 4 } });
     const { scaleNodeGroups, rec } = eksActivities();

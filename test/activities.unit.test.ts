@@ -6,6 +6,8 @@ import type {
   ListUpdatesCommandInput,
   NodegroupScalingConfig,
   NodegroupStatus,
+  TagResourceCommandInput,
+  UntagResourceCommandInput,
   UpdateNodegroupConfigCommandInput,
   UpdateStatus,
 } from '@aws-sdk/client-eks';
@@ -376,6 +378,7 @@ interface FakeUpdate {
 function fakeEks(groups: Record<string, FakeNodeGroup>, script: { updatePolls?: number; ends?: UpdateStatus; errors?: ErrorDetail[]; updating?: number; existing?: FakeUpdate[] } = {}) {
   const updates: UpdateNodegroupConfigCommandInput[] = [];
   const all: FakeUpdate[] = [...(script.existing ?? [])];
+  const clusterTags: Record<string, string> = {};
   const statusOf = (u: FakeUpdate): UpdateStatus => (u.polls > 0 ? 'InProgress' : u.ends);
   const api = {
     describeNodegroup: async (input: DescribeNodegroupCommandInput) => {
@@ -406,11 +409,20 @@ function fakeEks(groups: Record<string, FakeNodeGroup>, script: { updatePolls?: 
       return { update: { id: u.id, status, type: 'ConfigUpdate' as const, errors: status === 'Failed' ? (u.errors ?? []) : [] }, $metadata: {} };
     },
     listUpdates: async (input: ListUpdatesCommandInput) => ({ updateIds: all.filter((u) => u.group === input.nodegroupName).map((u) => u.id), $metadata: {} }),
-    describeCluster: unexpected('eks:DescribeCluster'),
+    // The cluster carries the capacity tags scaleNodeGroups records before its first change to a group.
+    describeCluster: async () => ({ cluster: { name: 'fake', arn: 'arn:aws:eks:ap-southeast-1:123456789012:cluster/fake', tags: { ...clusterTags } }, $metadata: {} }),
+    tagResource: async (input: TagResourceCommandInput) => {
+      Object.assign(clusterTags, input.tags);
+      return { $metadata: {} };
+    },
+    untagResource: async (input: UntagResourceCommandInput) => {
+      for (const k of input.tagKeys ?? []) delete clusterTags[k];
+      return { $metadata: {} };
+    },
     createCluster: unexpected('eks:CreateCluster'),
     createNodegroup: unexpected('eks:CreateNodegroup'),
   } satisfies EksApi;
-  return { api, updates };
+  return { api, updates, clusterTags };
 }
 
 describe('scaleNodeGroups', () => {

@@ -468,6 +468,7 @@ describe('a cancelled drill', () => {
           lagging.release();
           // `DROVER_RECORD_HISTORIES=<dir> npx jest test/cancellation.workflow.test.ts -t 'scales the standby up'` records the failover's history for the replay tests.
           await recordHistory(env().client.workflow.getHandle(`drill-${rb.name}-failover`), 'failover-scale-to-its-answer.json');
+          await recordHistory(h, 'drill-rollback-capacity.json');
         }
       }),
     );

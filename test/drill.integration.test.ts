@@ -3,6 +3,7 @@
  * every refusal, and a real failover that preempts a running drill.
  */
 import fs from 'node:fs';
+import { EKS } from '@aws-sdk/client-eks';
 import path from 'node:path';
 import { defaultAuditDir } from '../audit/jsonl-store';
 import { exec } from '../cli/main';
@@ -12,6 +13,7 @@ import { approveUpdate, rejectUpdate } from '../contracts/messages';
 import { acquireLockUpdate, lockHolderQuery, lockWorkflowId, type LockAnswer } from '../contracts/lock';
 import type { createActivities } from '../activities';
 import type { RunStatus } from '../contracts/run';
+import type { Runbook } from '../runbooks/schema';
 import type { FailbackResult } from '../workflows/failback';
 import { captureIO, dbArn, describeTopology, emulatorConfig, eventually, onlyDatabase, refOf } from './harness/fixtures';
 import { drillOutcome, DRILLS_ANY_TIME, startDrill, useCli } from './harness/drills';
@@ -267,6 +269,43 @@ test('a real failover started during a drill, past its promotion, cancels the dr
     expect(after.weights[`api.${rb.dns.hostedZone}`]).toEqual({ [PRIMARY]: 0, [STANDBY]: 100 });
     expect(after.writer).toBe(after.replica.endpoint);
   }, emulatorConfig(interposer.endpoint));
+});
+
+/** Every node group's scaling (min, desired, max) of the runbook's clusters, by region/cluster/group. */
+async function scalingOfAll(rb: Runbook): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const c of rb.compute.clusters) {
+    const eks = new EKS({ region: c.region, endpoint: env.moto.endpoint, credentials: { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' } });
+    for (const g of c.nodeGroups) out[`${c.region}/${c.name}/${g.name}`] = (await eks.describeNodegroup({ clusterName: c.name, nodegroupName: g.name })).nodegroup?.scalingConfig;
+  }
+  return out;
+}
+
+test("given node groups whose floors differ from their sizes (as an autoscaler leaves them), a drill's failover raises them and its failback restores every group's min, desired and max exactly, saying so", async () => {
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-drill-floors', [DRILLS_ANY_TIME]);
+  // The team's scaling: floors below the sizes, ceilings above.
+  for (const c of rb.compute.clusters) {
+    const eks = new EKS({ region: c.region, endpoint: env.moto.endpoint, credentials: { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' } });
+    for (const g of c.nodeGroups) {
+      const desired = c.region === PRIMARY ? g.active : g.standby;
+      await eks.updateNodegroupConfig({ clusterName: c.name, nodegroupName: g.name, scalingConfig: { minSize: Math.max(0, desired - 1), desiredSize: desired, maxSize: Math.max(g.max ?? 0, g.active) + 2 } });
+    }
+  }
+  const team = await scalingOfAll(rb);
+  useCli(env.moto.endpoint, taskQueue);
+  await env.withWorker(taskQueue, async () => {
+    const io = captureIO();
+    expect(await exec(['drill', 'run', file, '--time-scale', '0.01', '--json'], io)).toBe(0);
+    const drill = JSON.parse(io.stdout.join('\n'));
+    expect(drill.phase).toBe('completed');
+    // The failover set its targets (min = desired = active) on the standby, as the runbook says during a run.
+    expect(drill.failover.steps.find((s: { id: string }) => s.id === 'scale-compute').status).toBe('done');
+    const returned = (drill.failback as RunStatus).steps.find((s) => s.id === 'return-standby')?.notes ?? [];
+    expect(returned.filter((n) => n.includes('(as the team had it)')).length).toBeGreaterThanOrEqual(1);
+    // `DROVER_RECORD_HISTORIES=<dir> npx jest test/drill.integration.test.ts -t 'floors differ'` records the failback for the replay tests.
+    await recordHistory(env.client.workflow.getHandle(drill.failbackId), 'failback-capacity-restored.json');
+  });
+  expect(await scalingOfAll(rb)).toEqual(team);
 });
 
 /**

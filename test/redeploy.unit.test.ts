@@ -74,6 +74,8 @@ const fakeEks = {
   listUpdates: unexpected('eks:ListUpdates'),
   createCluster: unexpected('eks:CreateCluster'),
   createNodegroup: unexpected('eks:CreateNodegroup'),
+  tagResource: unexpected('eks:TagResource'),
+  untagResource: unexpected('eks:UntagResource'),
 } satisfies EksApi;
 
 type Options = { hookGraceMs?: number; tokenRefreshMs?: number; credentials?: (region: string) => Promise<SigningCredentials>; runbook?: Runbook; env?: MockActivityEnvironment };

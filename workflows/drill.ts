@@ -58,6 +58,8 @@ const DRILL_UNFENCES_OWN = 'drill-unfences-own-v1';
 const DRILL_CHECKS_CANCEL_ENDS = 'drill-checks-cancel-ends-v1';
 /** Patch: a drill's way back never throws: each undo is tried (compensation-bounded) and a failure recorded. */
 const DRILL_ROLLBACK_SAFE = 'drill-rollback-safe-v1';
+/** Patch: the rollback returns the standby's node groups to the scaling the team had (recorded before the failover's scale-up), not min = desired = standby. */
+const CAPACITY_RESTORED = 'capacity-restored-v1';
 
 export async function drill(input: DrillInput): Promise<DrillResult> {
   const info = workflowInfo();
@@ -318,9 +320,10 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
       await attempt(`traffic back to 100% ${rb.regions.primary}`, () => undo.shiftTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, fromRegion: rb.regions.primary, toRegion: rb.regions.standby, percent: 0 }));
     }
     if (touched('scale-compute')) {
+      const restore = patched(CAPACITY_RESTORED) ? { restore: 'exact' as const } : {};
       await attempt(`${rb.regions.standby} compute back to standby capacity`, async () => {
         for (const c of rb.compute.clusters.filter((x) => x.region === rb.regions.standby)) {
-          await undo.scaleNodeGroups({ region: c.region, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) });
+          await undo.scaleNodeGroups({ region: c.region, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })), ...restore });
         }
       });
     }

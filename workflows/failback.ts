@@ -44,6 +44,12 @@ const REPLICA_KMS = 'replica-kms-v1';
 const REFUSES_SWITCHED = 'failback-refuses-switched-v1';
 /** Patch: a drill's failback that yields to a real unplanned failover ignores cancels from its switchover back to its end. */
 const WHOLE_SWITCHBACK = 'failback-whole-switchback-v1';
+/**
+ * Patch: node groups go back to the scaling the team had (recorded on the cluster before drover's first change,
+ * activities/eks.ts): the standby's exactly, the original region's floor and ceiling with at least its active size;
+ * an undone scale-up of the original region exactly. Before it, each was set to min = desired = the runbook's size.
+ */
+const CAPACITY_RESTORED = 'capacity-restored-v1';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -288,7 +294,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     try {
       await journal.run('scale-original', async () => {
         for (const c of rb.compute.clusters.filter((x) => x.region === original)) {
-          const backToStandby = { what: `${c.name} back to standby capacity`, run: () => long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) }) };
+          const restore = patched(CAPACITY_RESTORED) ? { restore: 'exact' as const } : {};
+          const backToStandby = { what: `${c.name} back to standby capacity`, run: () => long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })), ...restore }) };
           // Undo only what this step changed: a region already at active capacity stays there. The sizes are read
           // before the change and the undo registered before it is asked for: a scale whose first attempt landed
           // and was retried reads its own new sizes as "before", and a cancel may come while it runs.
@@ -352,10 +359,19 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     const finish = async (): Promise<FailbackResult> => {
       // 8. The standby region back in its standby role.
       await journal.run('return-standby', async () => {
+        const restores = patched(CAPACITY_RESTORED);
         for (const c of rb.compute.clusters.filter((x) => x.region === standby)) {
-          await long.scaleNodeGroups({ region: standby, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })) });
+          const out = await long.scaleNodeGroups({ region: standby, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.standby, max: g.max })), ...(restores ? { restore: 'exact' as const } : {}) });
+          if (restores) journal.note('return-standby', `${c.name}: ${capacityNote(out)}`);
         }
         journal.note('return-standby', `${standby} compute at standby capacity`);
+        if (restores) {
+          // The original region serves again: its floors and ceilings as the team had them, never below active.
+          for (const c of rb.compute.clusters.filter((x) => x.region === original)) {
+            const out = await long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })), restore: 'serving' });
+            journal.note('return-standby', `${c.name}: ${capacityNote(out)}`);
+          }
+        }
         await Promise.all(moved.map(async ({ d }) => {
           await retire(d, standby, standbyId(d), `writer replaced by failback ${info.workflowId}`, 'return-standby');
           const primaryNow = await short.describeDb({ region: original, identifier: primaryId(d) });
@@ -395,4 +411,10 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   } catch (err) {
     return run.fail(err, { compensations: () => compensations, inMessage: true });
   }
+}
+
+/** What a restoring scale left: each group's min/desired/max, and which came back from the team's record. */
+function capacityNote(out: { after: Array<{ name: string; minSize?: number; desiredSize?: number; maxSize?: number }>; restored?: string[] }): string {
+  const restored = new Set(out.restored ?? []);
+  return out.after.map((g) => `${g.name} min=${g.minSize} desired=${g.desiredSize} max=${g.maxSize}${restored.has(g.name) ? ' (as the team had it)' : ''}`).join(', ');
 }
