@@ -42,6 +42,9 @@ export function parseCapacity(value: string | undefined): Capacity | undefined {
  */
 export type CapacityRestore = 'exact' | 'serving';
 
+/** Whether a group's scaling is what scaleNodeGroups sets it to. */
+const atTarget = (state: NodeGroupState, g: Target): boolean => state.desiredSize === g.size && state.minSize === g.min && (!g.exact || state.maxSize === g.max);
+
 /** What scaleNodeGroups sets one group to. */
 interface Target {
   name: string;
@@ -150,7 +153,9 @@ export function createEksActivities(eks: (region: string) => EksApi) {
      * HTTP 409 ("… currently has update … in progress", https://github.com/aws-controllers-k8s/community/issues/1192):
      * the step waits for the updates in progress, then sends its own (Temporal's retry would also get there, later).
      */
-    async scaleNodeGroups(input: { region: string; cluster: string; groups: NodeGroupTarget[]; timeoutMs?: number; restore?: CapacityRestore }): Promise<{ before: NodeGroupState[]; after: NodeGroupState[]; requestIds: string[]; restored?: string[] }> {
+    // `sendOnly`: return once each group's update is sent (or nothing is to send): a caller that must not be cancelled
+    // while its request is under way runs this to its answer, then waits with a second, cancellable call.
+    async scaleNodeGroups(input: { region: string; cluster: string; groups: NodeGroupTarget[]; timeoutMs?: number; restore?: CapacityRestore; sendOnly?: boolean }): Promise<{ before: NodeGroupState[]; after: NodeGroupState[]; requestIds: string[]; restored?: string[] }> {
       const api = eks(input.region);
       const cluster = input.cluster;
       const before = await Promise.all(input.groups.map((g) => nodeGroup(input.region, cluster, g.name)));
@@ -222,7 +227,7 @@ export function createEksActivities(eks: (region: string) => EksApi) {
           const ids = [...f.waitFor].map(([id, status]) => `update ${id} ${status}${f.own.has(id) ? '' : ' (found in progress)'}`);
           return { state, pending: `${label}: ${ids.join(', ')}` };
         }
-        if (state.desiredSize !== g.size || state.minSize !== g.min || (g.exact && state.maxSize !== g.max)) {
+        if (!atTarget(state, g)) {
           const maxSize = g.exact && g.max !== undefined ? g.max : Math.max(g.size, g.max ?? 0, state.maxSize ?? 0, 1);
           try {
             const out = await aws(`eks:UpdateNodegroupConfig(${cluster}/${g.name})`, () =>
@@ -261,14 +266,15 @@ export function createEksActivities(eks: (region: string) => EksApi) {
       }
 
       const after = await pollUntil(
-        { what: `${cluster} node groups to be ACTIVE at size`, timeoutMs: input.timeoutMs ?? 30 * 60_000, initialIntervalMs: 500, maxIntervalMs: 10_000 },
+        { what: input.sendOnly ? `${cluster} node group updates to be sent` : `${cluster} node groups to be ACTIVE at size`, timeoutMs: input.timeoutMs ?? 30 * 60_000, initialIntervalMs: 500, maxIntervalMs: 10_000 },
         async () => {
           const polled = await Promise.all(targets.map((g, i) => poll(g, i)));
-          const pending = polled.flatMap((p) => (p.pending ? [p.pending] : []));
+          // sendOnly: done once each group's own update is sent (or it is at its target): the wait is the caller's.
+          const pending = polled.flatMap((p, i) => (p.pending && !(input.sendOnly && (follows[i].own.size > 0 || atTarget(p.state, targets[i]))) ? [p.pending] : []));
           return { done: pending.length === 0, value: polled.map((p) => p.state), progress: pending.join('; ') || 'all ACTIVE' };
         },
       );
-      if (!input.restore) return { before, after, requestIds: sent.flat() };
+      if (!input.restore || input.sendOnly) return { before, after, requestIds: sent.flat() };
       // Restored: the record goes (the next change records afresh). Groups without one were set to their size.
       const restored = targets.filter((t) => t.exact).map((t) => t.name);
       // One key a call: EKS takes up to 50 (UntagResource tagKeys), moto (5.2) reads only the first of a repeated query parameter.

@@ -711,6 +711,19 @@ describe('scaleNodeGroups', () => {
     expect(Object.keys(await tagsOf()).filter((k) => k.startsWith('drover:'))).toEqual([]);
   });
 
+  test('given sendOnly, it returns once its update is sent, without waiting for it (the wait is the caller\'s second call), and a group at its size sends nothing', async () => {
+    const cluster = await seedCluster({ general: { minSize: 2, desiredSize: 2, maxSize: 24 }, checkout: { minSize: 6, desiredSize: 6, maxSize: 12 } });
+    const { scaleNodeGroups, rec } = eksActivities();
+
+    await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 12, max: 24 }, { name: 'checkout', size: 6, max: 12 }], sendOnly: true });
+    expect(rec.inputs<UpdateNodegroupConfigCommandInput>('updateNodegroupConfig').map((u) => u.nodegroupName)).toEqual(['general']);
+    // It never looked at its update again: the wait is the second call's.
+    expect(rec.ops().filter((op) => op === 'describeUpdate')).toEqual([]);
+    const waited = await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 12, max: 24 }, { name: 'checkout', size: 6, max: 12 }] });
+    expect(rec.inputs('updateNodegroupConfig')).toHaveLength(1);
+    expect(waited.after.map((g) => [g.name, g.status, g.desiredSize])).toEqual([['general', 'ACTIVE', 12], ['checkout', 'ACTIVE', 6]]);
+  });
+
   test('given a region that serves, a restore brings back its floor and ceiling but never a size below the one asked for; a group without a record is set to its size', async () => {
     const cluster = await seedCluster({ general: { minSize: 1, desiredSize: 1, maxSize: 8 }, checkout: { minSize: 2, desiredSize: 2, maxSize: 4 } });
     const { scaleNodeGroups } = eksActivities();

@@ -48,8 +48,9 @@ const DATA_PLANE = 'data-plane-unplanned-v1';
 /** Patch: a failover stopped after a promotion but before its writer record was repointed points it at the new writer. */
 const REPOINTS_PROMOTED = 'failover-repoints-promoted-v1';
 /**
- * Patch: the standby's scale-up runs to its answer when the run is cancelled (untilAnswered), as the failback's does:
- * the run then records the sizes it set, and an undo after it (a drill's rollback) never races it.
+ * Patch: the standby's scale-up requests run to their answer when the run is cancelled (untilAnswered), then the wait
+ * for the nodes, cancellable: an undo after it (a drill's rollback) never races a request still on its way, and a
+ * cancel is not held for the scale-up's whole wait.
  */
 const SCALE_TO_ITS_ANSWER = 'failover-scale-to-its-answer-v1';
 
@@ -331,11 +332,21 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
       journal.run('scale-compute', async () => {
         const toItsAnswer = patched(SCALE_TO_ITS_ANSWER);
         const scale = async (c: (typeof targetClusters)[number]) => {
-          const out = await untilAnswered(toItsAnswer, () => long.scaleNodeGroups({ region: targetRegion, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) }));
+          const target = { region: targetRegion, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) };
+          // The requests run to their answer (5 minutes at most: waiting out another update in progress); the wait for
+          // the nodes stays cancellable, so a cancel (a drill preempted) is not held for the scale-up's 30 minutes.
+          if (toItsAnswer) await untilAnswered(true, () => long.scaleNodeGroups({ ...target, sendOnly: true, timeoutMs: 5 * 60_000 }));
+          const out = await long.scaleNodeGroups(target);
           journal.note('scale-compute', `${c.name}: ${out.after.map((g) => `${g.name}=${g.desiredSize}`).join(', ')}`);
         };
-        if (patched(PARALLEL_CLUSTERS)) await Promise.all(targetClusters.map(scale));
-        else for (const c of targetClusters) await scale(c);
+        if (patched(PARALLEL_CLUSTERS)) {
+          // Every cluster's scale-up settled before the step ends (failed or cancelled): none is left sending after it.
+          if (toItsAnswer) {
+            const settled = await Promise.allSettled(targetClusters.map(scale));
+            const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+            if (failed) throw failed.reason;
+          } else await Promise.all(targetClusters.map(scale));
+        } else for (const c of targetClusters) await scale(c);
       }),
       journal.run('promote-database', async (): Promise<Array<{ db: NamedDatabase; identifier: string; endpoint?: string }>> => {
         if (patched(PROMOTE_AS_CHILD)) {
