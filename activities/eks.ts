@@ -11,39 +11,55 @@ export interface NodeGroupTarget {
   max?: number;
 }
 
-/** A node group's scaling configuration as the team had it. */
+export interface NodeGroupState {
+  name: string;
+  status: string;
+  desiredSize?: number;
+  minSize?: number;
+  maxSize?: number;
+}
+
+/** A node group's scaling configuration as the team had it, and the floor drover set over it. */
 export interface Capacity {
   min: number;
   desired: number;
   max: number;
+  /** The min drover set when it recorded this: the record is live while the group's min is still that. */
+  set?: number;
 }
 
 /**
- * The cluster tag that keeps a node group's scaling configuration from before drover first changed it (one a group,
- * written only when absent, removed once restored). On the cluster, not the node group: both are taggable on AWS
- * (EKS TagResource), moto tags clusters only. Tag keys allow letters, numbers, spaces and `+ - = . _ : / @`, up to
- * 128 characters, values up to 256, 50 tags a resource (EKS, "Tagging your Amazon EKS resources").
+ * The cluster tag that keeps a node group's scaling configuration from before drover changed it (one a group). On the
+ * cluster, not the node group: both are taggable on AWS (EKS TagResource), moto tags clusters only. Tag keys allow
+ * letters, numbers, spaces and `+ - = . _ : / @`, up to 128 characters, values up to 256, 50 tags a resource (EKS,
+ * "Tagging your Amazon EKS resources"). A record is live while the group's min is the one drover set (`set`): the
+ * Cluster Autoscaler changes desired, not min. Anything else (the team changed the group since, an old run's record)
+ * is not applied: a scale-up records afresh, a restore leaves the group as it is.
  */
 export const capacityTag = (group: string): string => `drover:capacity-before:${group}`;
-export const formatCapacity = (c: Capacity): string => `min=${c.min} desired=${c.desired} max=${c.max}`;
+export const formatCapacity = (c: Capacity): string => `min=${c.min} desired=${c.desired} max=${c.max}${c.set !== undefined ? ` set=${c.set}` : ''}`;
 export function parseCapacity(value: string | undefined): Capacity | undefined {
-  const m = /^min=(\d+) desired=(\d+) max=(\d+)$/.exec(value ?? '');
+  const m = /^min=(\d+) desired=(\d+) max=(\d+)(?: set=(\d+))?$/.exec(value ?? '');
   if (!m) return undefined;
   const [min, desired, max] = [Number(m[1]), Number(m[2]), Number(m[3])];
   // As EKS keeps them (NodegroupScalingConfig): min <= desired <= max, max >= 1. Anything else was not written by drover.
-  return min <= desired && desired <= max && max >= 1 ? { min, desired, max } : undefined;
+  if (!(min <= desired && desired <= max && max >= 1)) return undefined;
+  return { min, desired, max, ...(m[4] !== undefined ? { set: Number(m[4]) } : {}) };
 }
 
 /**
- * How scaleNodeGroups returns groups to what the team had (their capacity tag), instead of min = desired = size:
- * `exact`, the recorded min, desired and max (a region that serves nothing: the standby); `serving`, the recorded
- * min and max with desired at least `size` (a region that serves: never below its active capacity). A group without
- * a tag is set as without `restore`.
+ * How scaleNodeGroups returns groups to what the team had (their live capacity record), instead of min = desired =
+ * size. Bounded either way, so a stale or forged record cannot empty or cap a group:
+ * - `exact` (a region that serves nothing: the standby, an undone scale-up): the recorded min, desired and max, with
+ *   desired at least `size` (the runbook's standby) and max no higher than the group's current max or the runbook's;
+ * - `serving` (a region that serves again): only the floor comes back (min = the recorded min, at most desired);
+ *   desired stays at least its current size and `size`, max at least its current max: never tightened under load.
+ * A group without a live record is left as it is (drover did not change it, or restored it already).
  */
 export type CapacityRestore = 'exact' | 'serving';
 
-/** Whether a group's scaling is what scaleNodeGroups sets it to. */
-const atTarget = (state: NodeGroupState, g: Target): boolean => state.desiredSize === g.size && state.minSize === g.min && (!g.exact || state.maxSize === g.max);
+/** Whether a group's scaling is what scaleNodeGroups sets it to (a group left as it is always is). */
+const atTarget = (state: NodeGroupState, g: Target): boolean => g.leave === true || (state.desiredSize === g.size && state.minSize === g.min && (!g.exact || state.maxSize === g.max));
 
 /** What scaleNodeGroups sets one group to. */
 interface Target {
@@ -53,14 +69,8 @@ interface Target {
   /** Set exactly (a restore), else raised to cover `size`. */
   max?: number;
   exact: boolean;
-}
-
-export interface NodeGroupState {
-  name: string;
-  status: string;
-  desiredSize?: number;
-  minSize?: number;
-  maxSize?: number;
+  /** A restore without a live record: the group is left as it is. */
+  leave?: boolean;
 }
 
 /** The updates scaleNodeGroups follows for one node group: those it waits for, and which of them are its own (their failure is its). */
@@ -153,37 +163,77 @@ export function createEksActivities(eks: (region: string) => EksApi) {
      * HTTP 409 ("… currently has update … in progress", https://github.com/aws-controllers-k8s/community/issues/1192):
      * the step waits for the updates in progress, then sends its own (Temporal's retry would also get there, later).
      */
-    // `sendOnly`: return once each group's update is sent (or nothing is to send): a caller that must not be cancelled
-    // while its request is under way runs this to its answer, then waits with a second, cancellable call.
-    async scaleNodeGroups(input: { region: string; cluster: string; groups: NodeGroupTarget[]; timeoutMs?: number; restore?: CapacityRestore; sendOnly?: boolean }): Promise<{ before: NodeGroupState[]; after: NodeGroupState[]; requestIds: string[]; restored?: string[] }> {
+    // `sendOnly`: return once each group's update is sent (or nothing is to send), with the ids of its updates: a caller
+    // that must not be cancelled while its request is under way runs this to its answer, then waits with a second,
+    // cancellable call, `waitOnly` with those ids in `follow`, which sends nothing (a cancel that reaches it late never
+    // sends a scale-up after an undo).
+    async scaleNodeGroups(input: {
+      region: string;
+      cluster: string;
+      groups: NodeGroupTarget[];
+      timeoutMs?: number;
+      restore?: CapacityRestore;
+      sendOnly?: boolean;
+      waitOnly?: boolean;
+      follow?: Record<string, string[]>;
+    }): Promise<{ before: NodeGroupState[]; after: NodeGroupState[]; requestIds: string[]; restored?: string[]; updates?: Record<string, string[]>; notes?: string[] }> {
       const api = eks(input.region);
       const cluster = input.cluster;
       const before = await Promise.all(input.groups.map((g) => nodeGroup(input.region, cluster, g.name)));
-      // The team's capacity: recorded on the cluster before drover first changes a group, restored with `restore`.
-      const described = (await aws(`eks:DescribeCluster(${cluster})`, () => api.describeCluster({ name: cluster }))).cluster;
+      const notes: string[] = [];
+      // The team's capacity: recorded on the cluster before drover changes a group, restored with `restore`. Bookkeeping:
+      // a record that cannot be read or written (no eks:TagResource, the 50-tag limit) is a note, never the step's failure.
+      const described = await aws(`eks:DescribeCluster(${cluster})`, () => api.describeCluster({ name: cluster })).then((o) => o.cluster).catch((e: unknown) => {
+        notes.push(`capacity records of ${cluster} not read: ${(e as Error).message}`);
+        return undefined;
+      });
       const clusterArn = described?.arn;
       const tags = described?.tags ?? {};
-      const recorded = input.groups.map((g) => parseCapacity(tags[capacityTag(g.name)]));
-      const targets: Target[] = input.groups.map((g, i) => {
-        const r = recorded[i];
-        if (!input.restore || !r) return { name: g.name, size: g.size, min: g.size, max: g.max, exact: false };
-        const desired = input.restore === 'exact' ? r.desired : Math.max(r.desired, g.size);
-        return { name: g.name, size: desired, min: Math.min(r.min, desired), max: Math.max(r.max, desired), exact: true };
+      const recorded = input.groups.map((g, i) => {
+        const r = parseCapacity(tags[capacityTag(g.name)]);
+        // Live while the group's floor is still the one drover set; an older record says nothing of the team's now.
+        return r && r.set !== undefined && before[i].minSize === r.set ? r : undefined;
       });
-      if (!input.restore && clusterArn) {
+      const targets: Target[] = input.groups.map((g, i) => {
+        if (!input.restore) return { name: g.name, size: g.size, min: g.size, max: g.max, exact: false };
+        const r = recorded[i];
+        const now = before[i];
+        if (!r) return { name: g.name, size: now.desiredSize ?? g.size, min: now.minSize ?? g.size, max: now.maxSize, exact: false, leave: true };
+        if (input.restore === 'exact') {
+          const desired = Math.max(r.desired, g.size);
+          const ceiling = Math.max(now.maxSize ?? 0, g.max ?? 0, desired);
+          return { name: g.name, size: desired, min: Math.min(r.min, desired), max: Math.min(Math.max(r.max, desired), ceiling), exact: true };
+        }
+        const desired = Math.max(now.desiredSize ?? 0, g.size);
+        return { name: g.name, size: desired, min: Math.min(r.min, desired), max: Math.max(now.maxSize ?? 0, desired, 1), exact: true };
+      });
+      if (!input.restore && !input.waitOnly && clusterArn) {
         const record: Record<string, string> = {};
         before.forEach((b, i) => {
           const t = targets[i];
           const changes = b.desiredSize !== t.size || b.minSize !== t.min;
-          if (changes && recorded[i] === undefined && b.minSize !== undefined && b.desiredSize !== undefined && b.maxSize !== undefined) {
-            record[capacityTag(t.name)] = formatCapacity({ min: b.minSize, desired: b.desiredSize, max: b.maxSize });
+          // A live record keeps the team's values (a retried attempt reads its own earlier change as "before"), with the
+          // floor this call sets; anything else is replaced by what the group has now.
+          const live = recorded[i];
+          if (changes && live) {
+            if (live.set !== t.min) record[capacityTag(t.name)] = formatCapacity({ ...live, set: t.min });
+          } else if (changes && b.minSize !== undefined && b.desiredSize !== undefined && b.maxSize !== undefined) {
+            record[capacityTag(t.name)] = formatCapacity({ min: b.minSize, desired: b.desiredSize, max: b.maxSize, set: t.min });
           }
         });
-        // Before the change: a retried attempt finds the tag and keeps it (it reads its own earlier change as "before").
-        if (Object.keys(record).length > 0) await aws(`eks:TagResource(${cluster})`, () => api.tagResource({ resourceArn: clusterArn, tags: record }));
+        // Before the change, so a crash after it still has the record.
+        if (Object.keys(record).length > 0) {
+          await aws(`eks:TagResource(${cluster})`, () => api.tagResource({ resourceArn: clusterArn, tags: record })).catch((e: unknown) => {
+            notes.push(`capacity of ${Object.keys(record).map((k) => k.slice(capacityTag('').length)).join(', ')} not recorded (a failback will leave ${Object.keys(record).length > 1 ? 'them' : 'it'} at the runbook's size): ${(e as Error).message}`);
+          });
+        }
       }
       const sent: string[][] = input.groups.map(() => []);
-      const follows: Follow[] = input.groups.map(() => ({ waitFor: new Map(), own: new Set(), lookedUp: false }));
+      // `follow`: the updates a sendOnly call sent, waited for as this call's own (their failure is its).
+      const follows: Follow[] = input.groups.map((g) => {
+        const ids = input.follow?.[g.name] ?? [];
+        return { waitFor: new Map(ids.map((id) => [id, 'sent'])), own: new Set(ids), lookedUp: ids.length > 0 };
+      });
 
       /** The updates of a node group still InProgress (ListUpdates lists them all, whatever their status). */
       async function updatesInProgress(name: string): Promise<string[]> {
@@ -222,11 +272,13 @@ export function createEksActivities(eks: (region: string) => EksApi) {
           if ((u.status === 'Failed' || u.status === 'Cancelled') && f.own.has(id)) throw updateFailed(cluster, g.name, u);
         }
         const { state, issues } = await nodeGroupHealth(input.region, cluster, g.name);
+        if (g.leave) return { state }; // left as it is: nothing of it to wait for
         const label = `${g.name} ${state.status} ${state.desiredSize}`;
         if (f.waitFor.size > 0) {
           const ids = [...f.waitFor].map(([id, status]) => `update ${id} ${status}${f.own.has(id) ? '' : ' (found in progress)'}`);
           return { state, pending: `${label}: ${ids.join(', ')}` };
         }
+        if (!atTarget(state, g) && input.waitOnly) return { state, pending: `${label}: not at its target yet (this call waits; it sends nothing)` };
         if (!atTarget(state, g)) {
           const maxSize = g.exact && g.max !== undefined ? g.max : Math.max(g.size, g.max ?? 0, state.maxSize ?? 0, 1);
           try {
@@ -261,7 +313,7 @@ export function createEksActivities(eks: (region: string) => EksApi) {
         }
         if (state.status !== 'ACTIVE') return { state, pending: label };
         // Issues hold a scale-up, or a retried one (the nodes it asked for may never launch); a scale-down is done at size.
-        if (issues.length > 0 && g.size >= (before[i].desiredSize ?? 0)) return { state, pending: `${label}: health issues: ${issues.map(describeIssue).join('; ')}` };
+        if (issues.length > 0 && !g.leave && (input.restore ? g.size > (before[i].desiredSize ?? 0) : g.size >= (before[i].desiredSize ?? 0))) return { state, pending: `${label}: health issues: ${issues.map(describeIssue).join('; ')}` };
         return { state };
       }
 
@@ -274,12 +326,22 @@ export function createEksActivities(eks: (region: string) => EksApi) {
           return { done: pending.length === 0, value: polled.map((p) => p.state), progress: pending.join('; ') || 'all ACTIVE' };
         },
       );
-      if (!input.restore || input.sendOnly) return { before, after, requestIds: sent.flat() };
-      // Restored: the record goes (the next change records afresh). Groups without one were set to their size.
+      const updates = Object.fromEntries(targets.map((t, i) => [t.name, [...follows[i].own]]));
+      if (!input.restore || input.sendOnly) return { before, after, requestIds: sent.flat(), updates, ...(notes.length ? { notes } : {}) };
+      // Restored: the record goes (the next change records afresh); a group without a live record was left as it is.
       const restored = targets.filter((t) => t.exact).map((t) => t.name);
-      // One key a call: EKS takes up to 50 (UntagResource tagKeys), moto (5.2) reads only the first of a repeated query parameter.
-      if (clusterArn) for (const name of restored) await aws(`eks:UntagResource(${cluster})`, () => api.untagResource({ resourceArn: clusterArn, tagKeys: [capacityTag(name)] }));
-      return { before, after, requestIds: sent.flat(), restored };
+      const left = targets.filter((t) => t.leave).map((t) => t.name);
+      if (left.length > 0) notes.push(`${left.join(', ')} left as ${left.length > 1 ? 'they are' : 'it is'}: no live record of the team's scaling (drover did not change ${left.length > 1 ? 'them' : 'it'}, or it was restored already)`);
+      // One key a call: EKS takes up to 50 (UntagResource tagKeys), moto (5.2) reads only the first of a repeated query
+      // parameter. A record left behind is no longer live once the team's floor is back (its `set` no longer matches).
+      if (clusterArn) {
+        for (const name of restored) {
+          await aws(`eks:UntagResource(${cluster})`, () => api.untagResource({ resourceArn: clusterArn, tagKeys: [capacityTag(name)] })).catch((e: unknown) => {
+            notes.push(`capacity record of ${name} not removed (no longer live, so never applied again): ${(e as Error).message}`);
+          });
+        }
+      }
+      return { before, after, requestIds: sent.flat(), restored, updates, ...(notes.length ? { notes } : {}) };
     },
   };
 }

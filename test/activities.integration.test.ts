@@ -696,11 +696,14 @@ describe('scaleNodeGroups', () => {
     const tagsOf = async () => (await shared.eks(SINGAPORE).describeCluster({ name: cluster })).cluster?.tags ?? {};
 
     await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 4, max: 6 }, { name: 'checkout', size: 2, max: 3 }] });
-    expect(await tagsOf()).toMatchObject({ 'drover:capacity-before:general': 'min=1 desired=2 max=6', 'drover:capacity-before:checkout': 'min=0 desired=1 max=3' });
-    // Run again (a retried attempt, or a second failover): the record stays the team's, not drover's own sizes.
-    await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 5, max: 6 }, { name: 'checkout', size: 2, max: 3 }] });
-    expect(await tagsOf()).toMatchObject({ 'drover:capacity-before:general': 'min=1 desired=2 max=6', 'drover:capacity-before:checkout': 'min=0 desired=1 max=3' });
+    // With the floor drover set: the record is live while the group's min is still that one.
+    expect(await tagsOf()).toMatchObject({ 'drover:capacity-before:general': 'min=1 desired=2 max=6 set=4', 'drover:capacity-before:checkout': 'min=0 desired=1 max=3 set=2' });
+    // Run again (a retried attempt): the live record stays the team's, not drover's own sizes.
+    await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 4, max: 6 }, { name: 'checkout', size: 2, max: 3 }] });
     expect(rec.inputs('tagResource')).toHaveLength(1);
+    // Another size (a second run): the team's values stay, with the floor set now.
+    await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 5, max: 6 }, { name: 'checkout', size: 2, max: 3 }] });
+    expect(await tagsOf()).toMatchObject({ 'drover:capacity-before:general': 'min=1 desired=2 max=6 set=5', 'drover:capacity-before:checkout': 'min=0 desired=1 max=3 set=2' });
 
     const back = await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 2, max: 6 }, { name: 'checkout', size: 1, max: 3 }], restore: 'exact' });
     expect(back.restored).toEqual(['general', 'checkout']);
@@ -715,27 +718,68 @@ describe('scaleNodeGroups', () => {
     const cluster = await seedCluster({ general: { minSize: 2, desiredSize: 2, maxSize: 24 }, checkout: { minSize: 6, desiredSize: 6, maxSize: 12 } });
     const { scaleNodeGroups, rec } = eksActivities();
 
-    await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 12, max: 24 }, { name: 'checkout', size: 6, max: 12 }], sendOnly: true });
+    const sent = await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 12, max: 24 }, { name: 'checkout', size: 6, max: 12 }], sendOnly: true });
     expect(rec.inputs<UpdateNodegroupConfigCommandInput>('updateNodegroupConfig').map((u) => u.nodegroupName)).toEqual(['general']);
     // It never looked at its update again: the wait is the second call's.
     expect(rec.ops().filter((op) => op === 'describeUpdate')).toEqual([]);
-    const waited = await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 12, max: 24 }, { name: 'checkout', size: 6, max: 12 }] });
+    expect(Object.values(sent.updates ?? {}).flat()).toHaveLength(1);
+    // The wait follows those updates and sends nothing.
+    const waited = await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 12, max: 24 }, { name: 'checkout', size: 6, max: 12 }], waitOnly: true, follow: sent.updates });
     expect(rec.inputs('updateNodegroupConfig')).toHaveLength(1);
     expect(waited.after.map((g) => [g.name, g.status, g.desiredSize])).toEqual([['general', 'ACTIVE', 12], ['checkout', 'ACTIVE', 6]]);
+    // A group off its target with nothing to follow (an undo landed meanwhile): waitOnly still sends nothing; it waits to its bound.
+    const err = await rejection(run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 20, max: 24 }], waitOnly: true, timeoutMs: 1_500 }));
+    expectFailure(err, FailureType.WaitTimedOut, /not at its target yet \(this call waits; it sends nothing\)/);
+    expect(rec.inputs('updateNodegroupConfig')).toHaveLength(1);
   });
 
-  test('given a region that serves, a restore brings back its floor and ceiling but never a size below the one asked for; a group without a record is set to its size', async () => {
+  test('given a region that serves, a restore brings back its floor only: desired never below its current size or the one asked for, max never lowered; a group without a record is left as it is', async () => {
     const cluster = await seedCluster({ general: { minSize: 1, desiredSize: 1, maxSize: 8 }, checkout: { minSize: 2, desiredSize: 2, maxSize: 4 } });
     const { scaleNodeGroups } = eksActivities();
     // Recorded by a scale-up of general only (checkout untouched: at its size).
     await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 4, max: 8 }, { name: 'checkout', size: 2, max: 4 }] });
 
+    // The autoscaler grew general under load since (desired 6): a serving restore keeps it.
+    await shared.eks(SINGAPORE).updateNodegroupConfig({ clusterName: cluster, nodegroupName: 'general', scalingConfig: { minSize: 4, desiredSize: 6, maxSize: 8 } });
+    await shared.eks(SINGAPORE).updateNodegroupConfig({ clusterName: cluster, nodegroupName: 'checkout', scalingConfig: { minSize: 2, desiredSize: 3, maxSize: 4 } });
+    await eventually(async () => (await shared.eks(SINGAPORE).describeNodegroup({ clusterName: cluster, nodegroupName: 'checkout' })).nodegroup?.status === 'ACTIVE', 'the updates applied', 10_000);
     const back = await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 4, max: 8 }, { name: 'checkout', size: 2, max: 4 }], restore: 'serving' });
     expect(back.restored).toEqual(['general']);
+    expect(back.notes).toEqual(["checkout left as it is: no live record of the team's scaling (drover did not change it, or it was restored already)"]);
     expect(await scalingOf(cluster, ['general', 'checkout'])).toEqual({
-      general: { status: 'ACTIVE', minSize: 1, desiredSize: 4, maxSize: 8 },
-      checkout: { status: 'ACTIVE', minSize: 2, desiredSize: 2, maxSize: 4 },
+      general: { status: 'ACTIVE', minSize: 1, desiredSize: 6, maxSize: 8 },
+      checkout: { status: 'ACTIVE', minSize: 2, desiredSize: 3, maxSize: 4 },
     });
+  });
+
+  test("given a record that is no longer live (the group's floor changed since drover set it: an old run's, or forged), a restore leaves the group as it is and a scale-up records afresh; a record drover may not write is a note, and the scale goes on", async () => {
+    const cluster = await seedCluster({ general: { minSize: 3, desiredSize: 3, maxSize: 8 } });
+    const arn = (await shared.eks(SINGAPORE).describeCluster({ name: cluster })).cluster?.arn as string;
+    // A record whose floor (set=12) is not the group's (3): a forged min=0 desired=0 would empty the group.
+    await shared.eks(SINGAPORE).tagResource({ resourceArn: arn, tags: { 'drover:capacity-before:general': 'min=0 desired=0 max=1 set=12' } });
+    const { scaleNodeGroups } = eksActivities();
+    const left = await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 2, max: 8 }], restore: 'exact' });
+    expect(left.restored).toEqual([]);
+    expect(await scalingOf(cluster, ['general'])).toEqual({ general: { status: 'ACTIVE', minSize: 3, desiredSize: 3, maxSize: 8 } });
+
+    await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 6, max: 8 }] });
+    expect((await shared.eks(SINGAPORE).describeCluster({ name: cluster })).cluster?.tags?.['drover:capacity-before:general']).toBe('min=3 desired=3 max=8 set=6');
+
+    // Without eks:TagResource: the scale-up still happens, and says the capacity was not recorded.
+    const denied = seedCluster({ general: { minSize: 1, desiredSize: 1, maxSize: 8 } });
+    const other = await denied;
+    const rec = recordCalls(clients.eks(SINGAPORE));
+    const api = new Proxy(rec.api, {
+      get(target, prop, receiver) {
+        if (prop !== 'tagResource') return Reflect.get(target, prop, receiver) as unknown;
+        return async () => {
+          throw Object.assign(new Error('User is not authorized to perform: eks:TagResource'), { name: 'AccessDeniedException' });
+        };
+      },
+    });
+    const out = await run(createEksActivities(() => api).scaleNodeGroups, { region: SINGAPORE, cluster: other, groups: [{ name: 'general', size: 4, max: 8 }] });
+    expect(out.after.map((g) => g.desiredSize)).toEqual([4]);
+    expect(out.notes).toEqual([expect.stringMatching(/^capacity of general not recorded \(a failback will leave it at the runbook's size\): .*eks:TagResource/)]);
   });
 
   test('given a target above the current max, max is raised so the update is valid', async () => {

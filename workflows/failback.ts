@@ -2,7 +2,7 @@ import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@t
 import type { RecordState } from '../activities/route53';
 import { databasesOf, dbIn, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
-import { long, probe, short } from './proxies';
+import { compensation, long, probe, short } from './proxies';
 import type { Gates } from './gates';
 import { GATES_OF } from '../runbooks/approvers';
 import { type RequesterIdentity } from '../contracts/identity';
@@ -366,10 +366,15 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         }
         journal.note('return-standby', `${standby} compute at standby capacity`);
         if (restores) {
-          // The original region serves again: its floors and ceilings as the team had them, never below active.
+          // The original region serves again: its floors as the team had them, never tightened (activities/eks.ts).
+          // Bounded as compensations are, and a note if it cannot be done: the new replica below matters more.
           for (const c of rb.compute.clusters.filter((x) => x.region === original)) {
-            const out = await long.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })), restore: 'serving' });
-            journal.note('return-standby', `${c.name}: ${capacityNote(out)}`);
+            try {
+              const out = await compensation.scaleNodeGroups({ region: original, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })), restore: 'serving', timeoutMs: 8 * 60_000 });
+              journal.note('return-standby', `${c.name}: ${capacityNote(out)}`);
+            } catch (e) {
+              journal.note('return-standby', `${c.name}: floors NOT restored (${failureMessage(e)}); the groups keep min = ${c.nodeGroups.map((g) => `${g.name} ${g.active}`).join(', ')}`);
+            }
           }
         }
         await Promise.all(moved.map(async ({ d }) => {
@@ -414,7 +419,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
 }
 
 /** What a restoring scale left: each group's min/desired/max, and which came back from the team's record. */
-function capacityNote(out: { after: Array<{ name: string; minSize?: number; desiredSize?: number; maxSize?: number }>; restored?: string[] }): string {
+function capacityNote(out: { after: Array<{ name: string; minSize?: number; desiredSize?: number; maxSize?: number }>; restored?: string[]; notes?: string[] }): string {
   const restored = new Set(out.restored ?? []);
-  return out.after.map((g) => `${g.name} min=${g.minSize} desired=${g.desiredSize} max=${g.maxSize}${restored.has(g.name) ? ' (as the team had it)' : ''}`).join(', ');
+  const groups = out.after.map((g) => `${g.name} min=${g.minSize} desired=${g.desiredSize} max=${g.maxSize}${restored.has(g.name) ? ' (as the team had it)' : ''}`).join(', ');
+  return [groups, ...(out.notes ?? [])].join('; ');
 }

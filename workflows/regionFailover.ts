@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
 import { databasesOf, writerZone, writerZoneId, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
@@ -9,7 +9,7 @@ import type { Gates } from './gates';
 import { GATES_OF } from '../runbooks/approvers';
 import { type RequesterIdentity } from '../contracts/identity';
 import type { Journal } from './journal';
-import { failureMessage } from './failure';
+import { failureMessage, failureType } from './failure';
 import { beginRun, locksRunbook, Run, takeRunbook } from './run';
 import { repointWriter } from './writer';
 import { aboutDatabase, promoteEach } from './promoteEach';
@@ -333,10 +333,25 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         const toItsAnswer = patched(SCALE_TO_ITS_ANSWER);
         const scale = async (c: (typeof targetClusters)[number]) => {
           const target = { region: targetRegion, cluster: c.name, groups: c.nodeGroups.map((g) => ({ name: g.name, size: g.active, max: g.max })) };
+          if (!toItsAnswer) {
+            const out = await long.scaleNodeGroups(target);
+            journal.note('scale-compute', `${c.name}: ${out.after.map((g) => `${g.name}=${g.desiredSize}`).join(', ')}`);
+            return;
+          }
           // The requests run to their answer (5 minutes at most: waiting out another update in progress); the wait for
-          // the nodes stays cancellable, so a cancel (a drill preempted) is not held for the scale-up's 30 minutes.
-          if (toItsAnswer) await untilAnswered(true, () => long.scaleNodeGroups({ ...target, sendOnly: true, timeoutMs: 5 * 60_000 }));
-          const out = await long.scaleNodeGroups(target);
+          // the nodes stays cancellable and sends nothing, so a cancel (a drill preempted) is neither held for the
+          // scale-up's 30 minutes nor followed by a scale-up sent after the undo. Requests not sent within the 5 minutes
+          // are left to the wait (cancellable), which then sends them.
+          let follow: Record<string, string[]> | undefined;
+          try {
+            const sent = await untilAnswered(true, () => long.scaleNodeGroups({ ...target, sendOnly: true, timeoutMs: 5 * 60_000 }));
+            follow = sent.updates;
+            for (const n of sent.notes ?? []) journal.note('scale-compute', `${c.name}: ${n}`);
+          } catch (e) {
+            if (isCancellation(e) || failureType(e) !== FailureType.WaitTimedOut) throw e;
+            journal.note('scale-compute', `${c.name}: requests not sent within 5 minutes (${failureMessage(e)}); the wait sends them`);
+          }
+          const out = await long.scaleNodeGroups(follow ? { ...target, waitOnly: true, follow } : target);
           journal.note('scale-compute', `${c.name}: ${out.after.map((g) => `${g.name}=${g.desiredSize}`).join(', ')}`);
         };
         if (patched(PARALLEL_CLUSTERS)) {

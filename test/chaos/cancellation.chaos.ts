@@ -135,6 +135,35 @@ describe('a failback cancelled at each step boundary ends consistent', () => {
   });
 });
 
+describe("a drill cancelled during its failback: the failback runs to its end (an operator's cancel while the drill holds the runbook), back in its original topology, node groups as seeded", () => {
+  test.each([
+    { lane: 'failback: scale-original', step: 'scale-original' },
+    { lane: 'failback: return-standby', step: 'return-standby' },
+  ])('cancelled at $lane', async ({ lane, step }) => {
+    const { runbook: rb, taskQueue } = await world.seed('ak-cx-drfb', [
+      [['approvals', 'gates'], []],
+      DRILLS_ANY_TIME,
+    ]);
+    world.worker(taskQueue, (await world.channel()).endpoint);
+    const db = onlyDatabase(rb);
+    const seeded = await describeTopology(rb, world.moto.endpoint);
+    const workflowId = `drill-${rb.name}`;
+    const handle = await world.client.workflow.start('drill', { taskQueue, workflowId, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-chaos', options }] });
+    await world.until(`${workflowId}-failback`, started(step), `${lane} to start`);
+    await handle.cancel();
+    const drill = await handle.result().then((r) => r as DrillResult, (e: unknown) => failedStatus<DrillResult>(Promise.reject(e)));
+
+    expect([lane, drill.failback?.phase]).toEqual([lane, 'completed']);
+    const topo = await describeTopology(rb, world.moto.endpoint);
+    expect([lane, topo.weights]).toEqual([lane, seeded.weights]);
+    expect([lane, topo.nodeGroups]).toEqual([lane, seeded.nodeGroups]);
+    expect([lane, await fenced(PRIMARY, db.primary.identifier)]).toEqual([lane, false]);
+    expect([lane, topo.writer]).toEqual([lane, await endpointOf(PRIMARY, db.primary.identifier)]);
+    expect([lane, topo.replica.source]).toEqual([lane, expect.any(String)]);
+    lines.push(`drill ${lane}: ${drill.phase}; failback ${drill.failback?.phase}`);
+  });
+});
+
 describe('a drill cancelled during its failover ends cancelled, back in its original topology', () => {
   test.each([
     { lane: 'scale-compute', step: 'scale-compute' },
@@ -147,6 +176,7 @@ describe('a drill cancelled during its failover ends cancelled, back in its orig
     ]);
     world.worker(taskQueue, (await world.channel()).endpoint);
     const db = onlyDatabase(rb);
+    const seeded = await describeTopology(rb, world.moto.endpoint);
     if (holdLag) world.lag.set(db.replica.identifier, 5);
     const workflowId = `drill-${rb.name}`;
     const handle = await world.client.workflow.start('drill', { taskQueue, workflowId, args: [{ runbookRef: refOf(rb), trigger: 'manual', requestedBy: 'sre-chaos', options }] });
@@ -162,6 +192,8 @@ describe('a drill cancelled during its failover ends cancelled, back in its orig
     expect([lane, topo.replica.source]).toEqual([lane, expect.any(String)]);
     expect([lane, topo.writer]).toEqual([lane, expect.any(String)]);
     expect([lane, topo.writer]).toEqual([lane, await endpointOf(PRIMARY, db.primary.identifier)]);
+    // The rollback returned the standby's node groups (a scale-up request still on its way would leave them raised).
+    expect([lane, topo.nodeGroups]).toEqual([lane, seeded.nodeGroups]);
     lines.push(`drill ${lane}: ${drill.phase}; rollback ${JSON.stringify(drill.rollback ?? [])}${drill.failback ? `; failback ${drill.failback.phase}` : ''}`);
   });
 });
