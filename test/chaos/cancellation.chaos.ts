@@ -1,13 +1,15 @@
 /**
- * Cancellation lane: a failover (8 points), a failback (7) and a drill (3), each cancelled at its step boundaries (an operator's
- * cancel; for the drill, what a real failover's preemption does), against moto through the worker process.
+ * Cancellation lane: a failover (8 points), a failback (7) and a drill (3 in its failover, 2 in its failback), each cancelled at
+ * its step boundaries (an operator's cancel; for the drill, what a real failover's preemption does), against moto through the
+ * worker process.
  * Every cancelled run ends consistent:
  * - nothing is left fenced that should take writes: a primary whose replica was not promoted carries no
  *   fence tag (after a promotion the old writer stays fenced, by design);
  * - traffic is where the run's record says it is, and the writer record names the writer;
  * - the run ended through its failure path as RunCancelled, its trail drained after `run.end` was
  *   recorded (its record carries the drained head: the audit anchor);
- * - a drill ends cancelled with the world back in its original topology.
+ * - a drill ends cancelled with the world back in its original topology, its node groups at their seeded sizes; cancelled
+ *   during its failback (an operator's cancel while it holds the runbook), the failback runs to its end.
  * A replica lag held above 0 keeps a promotion in `wait-lag-zero` for the lanes that cancel there.
  */
 import { RDS } from '@aws-sdk/client-rds';
