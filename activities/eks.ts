@@ -54,7 +54,7 @@ export function parseCapacity(value: string | undefined): Capacity | undefined {
  *   desired at least `size` (the runbook's standby) and max no higher than the group's current max or the runbook's;
  * - `serving` (a region that serves again): only the floor comes back (min = the recorded min, at most desired);
  *   desired stays at least its current size and `size`, max at least its current max: never tightened under load.
- * A group without a live record is left as it is (drover did not change it, or restored it already).
+ * A group without a live record goes to `size` (exact: as before records existed) or is left as it is (serving).
  */
 export type CapacityRestore = 'exact' | 'serving';
 
@@ -198,6 +198,9 @@ export function createEksActivities(eks: (region: string) => EksApi) {
         if (!input.restore) return { name: g.name, size: g.size, min: g.size, max: g.max, exact: false };
         const r = recorded[i];
         const now = before[i];
+        // No live record: a standby goes to the runbook's size (as before records existed: a failover by older code, a
+        // record drover could not write); a region that serves is left as it is.
+        if (!r && input.restore === 'exact') return { name: g.name, size: g.size, min: g.size, max: g.max, exact: false };
         if (!r) return { name: g.name, size: now.desiredSize ?? g.size, min: now.minSize ?? g.size, max: now.maxSize, exact: false, leave: true };
         if (input.restore === 'exact') {
           const desired = Math.max(r.desired, g.size);
@@ -331,7 +334,9 @@ export function createEksActivities(eks: (region: string) => EksApi) {
       // Restored: the record goes (the next change records afresh); a group without a live record was left as it is.
       const restored = targets.filter((t) => t.exact).map((t) => t.name);
       const left = targets.filter((t) => t.leave).map((t) => t.name);
+      const sized = targets.filter((t) => !t.exact && !t.leave).map((t) => t.name);
       if (left.length > 0) notes.push(`${left.join(', ')} left as ${left.length > 1 ? 'they are' : 'it is'}: no live record of the team's scaling (drover did not change ${left.length > 1 ? 'them' : 'it'}, or it was restored already)`);
+      if (sized.length > 0) notes.push(`${sized.join(', ')} at the runbook's size: no live record of the team's scaling`);
       // One key a call: EKS takes up to 50 (UntagResource tagKeys), moto (5.2) reads only the first of a repeated query
       // parameter. A record left behind is no longer live once the team's floor is back (its `set` no longer matches).
       if (clusterArn) {

@@ -752,7 +752,7 @@ describe('scaleNodeGroups', () => {
     });
   });
 
-  test("given a record that is no longer live (the group's floor changed since drover set it: an old run's, or forged), a restore leaves the group as it is and a scale-up records afresh; a record drover may not write is a note, and the scale goes on", async () => {
+  test("given a record that is no longer live (the group's floor changed since drover set it: an old run's, or forged), an exact restore sets the runbook's size instead and a scale-up records afresh; a record drover may not write is a note, and the scale goes on", async () => {
     const cluster = await seedCluster({ general: { minSize: 3, desiredSize: 3, maxSize: 8 } });
     const arn = (await shared.eks(SINGAPORE).describeCluster({ name: cluster })).cluster?.arn as string;
     // A record whose floor (set=12) is not the group's (3): a forged min=0 desired=0 would empty the group.
@@ -760,10 +760,12 @@ describe('scaleNodeGroups', () => {
     const { scaleNodeGroups } = eksActivities();
     const left = await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 2, max: 8 }], restore: 'exact' });
     expect(left.restored).toEqual([]);
-    expect(await scalingOf(cluster, ['general'])).toEqual({ general: { status: 'ACTIVE', minSize: 3, desiredSize: 3, maxSize: 8 } });
+    expect(left.notes).toEqual(["general at the runbook's size: no live record of the team's scaling"]);
+    // Not the record's 0: the runbook's standby size, as before records existed.
+    expect(await scalingOf(cluster, ['general'])).toEqual({ general: { status: 'ACTIVE', minSize: 2, desiredSize: 2, maxSize: 8 } });
 
     await run(scaleNodeGroups, { region: SINGAPORE, cluster, groups: [{ name: 'general', size: 6, max: 8 }] });
-    expect((await shared.eks(SINGAPORE).describeCluster({ name: cluster })).cluster?.tags?.['drover:capacity-before:general']).toBe('min=3 desired=3 max=8 set=6');
+    expect((await shared.eks(SINGAPORE).describeCluster({ name: cluster })).cluster?.tags?.['drover:capacity-before:general']).toBe('min=2 desired=2 max=8 set=6');
 
     // Without eks:TagResource: the scale-up still happens, and says the capacity was not recorded.
     const denied = seedCluster({ general: { minSize: 1, desiredSize: 1, maxSize: 8 } });
