@@ -45,9 +45,10 @@ const REFUSES_SWITCHED = 'failback-refuses-switched-v1';
 /** Patch: a drill's failback that yields to a real unplanned failover ignores cancels from its switchover back to its end. */
 const WHOLE_SWITCHBACK = 'failback-whole-switchback-v1';
 /**
- * Patch: node groups go back to the scaling the team had (recorded on the cluster before drover's first change,
- * activities/eks.ts): the standby's exactly, the original region's floor and ceiling with at least its active size;
- * an undone scale-up of the original region exactly. Before it, each was set to min = desired = the runbook's size.
+ * Patch: node groups go back to the scaling the team had (a live record on the cluster, made before drover changed the
+ * group, activities/eks.ts): the standby's exactly (bounded), the original region's floor only (it serves: never
+ * tightened), an undone scale-up of the original region exactly. Before it, each was set to min = desired = the
+ * runbook's size (still so for a standby group without a live record).
  */
 const CAPACITY_RESTORED = 'capacity-restored-v1';
 
