@@ -155,8 +155,12 @@ describe('a cancelled promotion', () => {
     expect(world.cnameOf('db.apnakart.com')).toBe(`${PG_MUMBAI}.stub.${PRIMARY}.rds.amazonaws.com`);
   });
 
-  /** A world where an earlier attempt's PromoteReadReplica landed (its answer lost), the retry is refused while the replica is modifying, and the promotion then completes. */
-  const lostAnswer = (rb: Runbook): StubWorld => {
+  /**
+   * A world where PromoteReadReplica is refused while the replica is modifying, then the wait for it ends: by default an
+   * earlier attempt's call had landed (its answer lost) and the replica is standalone; `busy`, it was modifying for
+   * another reason and is a replica again, and the wait times out.
+   */
+  const lostAnswer = (rb: Runbook, busy = false): StubWorld => {
     const world: StubWorld = new StubWorld(rb)
       .failWhen('promoteReplica', (_i, nth) => {
         if (nth > 1) return undefined; // the compensation's call, once it is standalone: completes drover's record of it
@@ -164,6 +168,10 @@ describe('a cancelled promotion', () => {
         return typedFailure('InvalidState', `DB instance ${PG_SINGAPORE} is modifying`);
       })
       .failWhen('waitStandalone', () => {
+        if (busy) {
+          world.setDb(PG_SINGAPORE, { status: 'available' });
+          return typedFailure('WaitTimedOut', `${PG_SINGAPORE} to be standalone and available: not within 480s`);
+        }
         world.setDb(PG_SINGAPORE, { status: 'available', standalone: true, replicationSource: undefined });
         return undefined;
       });
@@ -189,15 +197,7 @@ describe('a cancelled promotion', () => {
 
   test('given a replica that was modifying for another reason (no promotion under way) and is a replica of its source again, the writer is unfenced after the wait', async () => {
     const rb = runbook();
-    const world: StubWorld = new StubWorld(rb)
-      .failWhen('promoteReplica', () => {
-        world.setDb(PG_SINGAPORE, { status: 'modifying' });
-        return typedFailure('InvalidState', `DB instance ${PG_SINGAPORE} is modifying`);
-      })
-      .failWhen('waitStandalone', () => {
-        world.setDb(PG_SINGAPORE, { status: 'available' });
-        return typedFailure('WaitTimedOut', `${PG_SINGAPORE} to be standalone and available: not within 480s`);
-      });
+    const world = lostAnswer(rb, true);
     const f = await runFailure(withRun(env(), world, promotion(rb), (h) => h.result()));
 
     expect(f.type).toBe('InvalidState');

@@ -271,11 +271,14 @@ test('a real failover started during a drill, past its promotion, cancels the dr
   }, emulatorConfig(interposer.endpoint));
 });
 
+/** An EKS client straight to this file's moto. */
+const eksIn = (region: string) => new EKS({ region, endpoint: env.moto.endpoint, credentials: { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' } });
+
 /** Every node group's scaling (min, desired, max) of the runbook's clusters, by region/cluster/group. */
 async function scalingOfAll(rb: Runbook): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const c of rb.compute.clusters) {
-    const eks = new EKS({ region: c.region, endpoint: env.moto.endpoint, credentials: { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' } });
+    const eks = eksIn(c.region);
     for (const g of c.nodeGroups) out[`${c.region}/${c.name}/${g.name}`] = (await eks.describeNodegroup({ clusterName: c.name, nodegroupName: g.name })).nodegroup?.scalingConfig;
   }
   return out;
@@ -285,7 +288,7 @@ test("given node groups whose floors differ from their sizes (as an autoscaler l
   const { file, runbook: rb, taskQueue } = await env.seeded('ak-drill-floors', [DRILLS_ANY_TIME]);
   // The team's scaling: floors below the sizes, ceilings above.
   for (const c of rb.compute.clusters) {
-    const eks = new EKS({ region: c.region, endpoint: env.moto.endpoint, credentials: { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' } });
+    const eks = eksIn(c.region);
     for (const g of c.nodeGroups) {
       const desired = c.region === PRIMARY ? g.active : g.standby;
       await eks.updateNodegroupConfig({ clusterName: c.name, nodegroupName: g.name, scalingConfig: { minSize: Math.max(0, desired - 1), desiredSize: desired, maxSize: Math.max(g.max ?? 0, g.active) + 2 } });

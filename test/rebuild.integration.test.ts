@@ -316,6 +316,23 @@ test('given a rebuild planned on one worker whose pod is then replaced, another 
   expect(appliedInputs(stateFile).has('cluster')).toBe(true);
 });
 
+/**
+ * Start drover's own worker (a 2-minute IaC grace), start a rebuild of the standby, and stop the worker as SIGTERM
+ * does in `drover worker` once `marker` exists (`what` has started); returns when the worker has closed.
+ */
+async function stoppedOnceStarted(taskQueue: string, file: string, deps: Parameters<typeof createWorker>[0]['deps'], marker: string, what: string): Promise<void> {
+  const drover = await createWorker({ address: testTemporalAddress(), taskQueue, deps, workflowBundle: await workflowBundle(), iacShutdownGrace: '2m' });
+  const running = drover.run();
+  try {
+    expect(await exec(['rebuild', file, '--region', STANDBY, '--reason', 'lost control plane', '--detach'], captureIO())).toBe(0);
+    await waitFor(async () => fs.existsSync(marker), { what: `${what} to start`, timeoutMs: 300_000 });
+  } finally {
+    drover.shutdown();
+    await running;
+    await drover.close();
+  }
+}
+
 test("given drover's own worker stopped (SIGTERM) while the redeploy hook runs on its IaC lane, the hook runs to its end within the grace, its result is recorded, and the next worker completes the run", async () => {
   const marker = path.join(testTempDir('graceful-'), 'hook.log');
   // A hook that takes a while, and says when it started and ended: cancelled, it would never write its end.
@@ -330,22 +347,7 @@ test("given drover's own worker stopped (SIGTERM) while the redeploy hook runs o
   });
   useCli(env.moto.endpoint, taskQueue);
   const id = `rebuild-${rb.name}`;
-  const drover = await createWorker({
-    address: testTemporalAddress(),
-    taskQueue,
-    deps: { aws: createAwsClients(emulatorConfig(interposer.endpoint)), runbooks: testRunbooks, iac: { variant: 'terraform-data', home: () => home } },
-    workflowBundle: await workflowBundle(),
-    iacShutdownGrace: '2m',
-  });
-  const running = drover.run();
-  try {
-    expect(await exec(['rebuild', file, '--region', STANDBY, '--reason', 'lost control plane', '--detach'], captureIO())).toBe(0);
-    await waitFor(async () => fs.existsSync(marker), { what: 'the redeploy hook to start', timeoutMs: 300_000 });
-  } finally {
-    drover.shutdown(); // what SIGTERM does in `drover worker`
-    await running;
-    await drover.close();
-  }
+  await stoppedOnceStarted(taskQueue, file, { aws: createAwsClients(emulatorConfig(interposer.endpoint)), runbooks: testRunbooks, iac: { variant: 'terraform-data', home: () => home } }, marker, 'the redeploy hook');
   // The worker stopped only after the hook had finished (never interrupted), and reported its result.
   expect(fs.readFileSync(marker, 'utf8')).toBe('start\nend\n');
   await env.withWorker(taskQueue, async () => {
@@ -379,16 +381,7 @@ test("given drover's own worker stopped (SIGTERM) while OpenTofu applies the app
   useCli(env.moto.endpoint, taskQueue);
   const id = `rebuild-${rb.name}`;
   const deps = { aws: createAwsClients(emulatorConfig(interposer.endpoint)), runbooks: testRunbooks, iac: { variant: 'terraform-data' as const, home: () => home, binary: async () => wrapper } };
-  const drover = await createWorker({ address: testTemporalAddress(), taskQueue, deps, workflowBundle: await workflowBundle(), iacShutdownGrace: '2m' });
-  const running = drover.run();
-  try {
-    expect(await exec(['rebuild', file, '--region', STANDBY, '--reason', 'lost control plane', '--detach'], captureIO())).toBe(0);
-    await waitFor(async () => fs.existsSync(marker), { what: 'the apply to start', timeoutMs: 300_000 });
-  } finally {
-    drover.shutdown(); // what SIGTERM does in `drover worker`
-    await running;
-    await drover.close();
-  }
+  await stoppedOnceStarted(taskQueue, file, deps, marker, 'the apply');
   // The worker stopped only after the apply had finished, and its state holds what the plan declared.
   expect(fs.readFileSync(marker, 'utf8')).toBe('start\nend\n');
   expect(appliedInputs(stateFile).has('cluster')).toBe(true);
