@@ -1,4 +1,5 @@
 import { CloudWatch } from '@aws-sdk/client-cloudwatch';
+import { EC2 } from '@aws-sdk/client-ec2';
 import { EKS } from '@aws-sdk/client-eks';
 import { RDS } from '@aws-sdk/client-rds';
 import { SNS } from '@aws-sdk/client-sns';
@@ -7,6 +8,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startFaultProxy, type FaultProxy, type ProxyLogEntry } from '../infra/faults/proxy';
 import { rdsInstanceStates, AWS_FIDELITY_RULES } from '../infra/faults/fidelity';
 import { eksFidelityRules, HEALTH_ISSUE_TAG } from '../infra/faults/fidelity-eks';
+import { engineDefaults } from '../infra/faults/fidelity-rds';
 import { AWS_TIMEOUTS, clientOptions, createAwsClients } from '../aws/clients';
 import { toFailure } from '../aws/errors';
 import { startOwnMoto, type MotoServer } from './harness/servers';
@@ -477,6 +479,235 @@ describe('fidelity rules: the suite\'s moto answers as AWS does where moto alone
     // moto alone copies the source's key into the replica, another region's.
     const copied = (await direct(LONDON).createDBInstanceReadReplica({ DBInstanceIdentifier: `${sealed}-r5`, SourceDBInstanceIdentifier: plainArn.replace(plain, `${sealed}-old`) })).DBInstance;
     expect(copied?.KmsKeyId).toBe(`arn:aws:kms:${FRANKFURT}:123456789012:key/fra`);
+  });
+
+  // Regions of their own for the replica rules: the other tests count the instances in Mumbai and Singapore.
+  const [WEST1, WEST2] = ['us-west-1', 'us-west-2'];
+
+  /**
+   * A proxy of its own with the suite's rules but rds-instance-states (its passing states would refuse modifications
+   * made back to back), and what the replica tests make through it; `tag` keeps each test's names apart.
+   */
+  async function replicaRules(tag: string) {
+    const own = await startFaultProxy({ target: moto.direct, fidelity: AWS_FIDELITY_RULES.filter((r) => r.id !== 'rds-instance-states') });
+    const name = (what: string) => `fid-${tag}-${what}-${process.pid}`;
+    const aws = (region: string) => new RDS(via(own.endpoint, region));
+    const direct = (region: string) => new RDS(via(moto.direct, region));
+    /** A security group, DB subnet group, option group and DB parameter group (postgres 13) of `region`, made through the rules. */
+    const groups = async (region: string) => {
+      const sg = (await new EC2(via(own.endpoint, region)).createSecurityGroup({ GroupName: name(`sg-${region}`), Description: 'fidelity' })).GroupId as string;
+      const subnets = ((await new EC2(via(moto.direct, region)).describeSubnets({})).Subnets ?? []).map((s) => s.SubnetId as string).slice(0, 2);
+      const subnetGroup = name(`sn-${region}`);
+      const vpc = (await aws(region).createDBSubnetGroup({ DBSubnetGroupName: subnetGroup, DBSubnetGroupDescription: 'fidelity', SubnetIds: subnets })).DBSubnetGroup?.VpcId as string;
+      const optionGroup = name(`og-${region}`);
+      await aws(region).createOptionGroup({ OptionGroupName: optionGroup, EngineName: 'postgres', MajorEngineVersion: '13', OptionGroupDescription: 'fidelity' });
+      const parameterGroup = name(`pg-${region}`);
+      await aws(region).createDBParameterGroup({ DBParameterGroupName: parameterGroup, DBParameterGroupFamily: 'postgres13', Description: 'fidelity' });
+      return { sg, subnetGroup, vpc, optionGroup, parameterGroup };
+    };
+    /** A postgres 13.7 source in WEST1, in groups of its own, keeping backups 7 days. */
+    const source = async () => {
+      const g = await groups(WEST1);
+      // moto gives a cross-region replica its source's parameter group name and looks it up in the replica's region
+      // (DescribeDBInstances answers 500 there without one): a twin in WEST2, made on moto alone, unknown to the rules.
+      await direct(WEST2).createDBParameterGroup({ DBParameterGroupName: g.parameterGroup, DBParameterGroupFamily: 'postgres13', Description: 'twin' });
+      const id = name('src');
+      const created = await aws(WEST1).createDBInstance({
+        DBInstanceIdentifier: id,
+        DBInstanceClass: 'db.t3.micro',
+        Engine: 'postgres',
+        EngineVersion: '13.7',
+        MasterUsername: 'drover',
+        MasterUserPassword: 'not-a-secret-1',
+        AllocatedStorage: 20,
+        BackupRetentionPeriod: 7,
+        DBSubnetGroupName: g.subnetGroup,
+        VpcSecurityGroupIds: [g.sg],
+        DBParameterGroupName: g.parameterGroup,
+        OptionGroupName: g.optionGroup,
+      });
+      return { ...g, id, arn: created.DBInstance?.DBInstanceArn as string };
+    };
+    /** What DescribeDBInstances shows of an instance's backups and groups. */
+    const shown = async (client: RDS, id: string) => {
+      const db = (await client.describeDBInstances({ DBInstanceIdentifier: id })).DBInstances?.[0];
+      return {
+        retention: db?.BackupRetentionPeriod,
+        subnetGroup: db?.DBSubnetGroup?.DBSubnetGroupName,
+        vpc: db?.DBSubnetGroup?.VpcId,
+        securityGroups: db?.VpcSecurityGroups?.map((g) => g.VpcSecurityGroupId),
+        parameterGroups: db?.DBParameterGroups?.map((g) => g.DBParameterGroupName),
+        optionGroups: db?.OptionGroupMemberships?.map((g) => g.OptionGroupName),
+      };
+    };
+    return { name, aws, direct, groups, source, shown, log: () => own.log(), stop: () => own.stop() };
+  }
+
+  test('rds-cross-region-replica-defaults: a cross-region replica given no groups shows its region\'s defaults (subnet group default, the default security group, default.postgres13, default:postgres-13) and backups off; a same-region one keeps its source\'s groups, backups off (moto copies the source\'s, another region\'s)', async () => {
+    expect(engineDefaults('mysql', '8.0.35')).toEqual({ parameterGroup: 'default.mysql8.0', optionGroup: 'default:mysql-8-0' });
+    expect(engineDefaults('postgres', '16.3')).toEqual({ parameterGroup: 'default.postgres16', optionGroup: 'default:postgres-16' });
+    expect(engineDefaults('mariadb', '10.11.6')).toEqual({ parameterGroup: 'default.mariadb10.11', optionGroup: 'default:mariadb-10-11' });
+    expect(engineDefaults('postgres', '9.6.22')).toEqual({ parameterGroup: 'default.postgres9.6', optionGroup: 'default:postgres-9-6' });
+    expect(engineDefaults('oracle-ee', '19.0.0.0.ru-2024-01.rur-2024-01.r1')).toBeUndefined();
+    const w = await replicaRules('def');
+    try {
+      const src = await w.source();
+      const replica = w.name('rep');
+      const made = (await w.aws(WEST2).createDBInstanceReadReplica({ DBInstanceIdentifier: replica, SourceDBInstanceIdentifier: src.arn })).DBInstance;
+      // The answer to the creation already shows it as RDS does.
+      expect([made?.BackupRetentionPeriod, made?.DBSubnetGroup?.DBSubnetGroupName, made?.DBParameterGroups?.[0]?.DBParameterGroupName]).toEqual([0, 'default', 'default.postgres13']);
+      expect(await w.shown(w.aws(WEST2), replica)).toEqual({
+        retention: 0,
+        subnetGroup: 'default',
+        vpc: undefined,
+        securityGroups: [`sg-default-${WEST2}`],
+        parameterGroups: ['default.postgres13'],
+        optionGroups: ['default:postgres-13'],
+      });
+      // moto alone: the source's, of WEST1.
+      expect(await w.shown(w.direct(WEST2), replica)).toEqual({ retention: 7, subnetGroup: src.subnetGroup, vpc: src.vpc, securityGroups: [src.sg], parameterGroups: [src.parameterGroup], optionGroups: [src.optionGroup] });
+
+      // In the source's region, the source's groups ("inherited from the source DB instance"), backups off all the same.
+      const sameRegion = w.name('rep-same');
+      await w.aws(WEST1).createDBInstanceReadReplica({ DBInstanceIdentifier: sameRegion, SourceDBInstanceIdentifier: src.id });
+      const inherited = { subnetGroup: src.subnetGroup, vpc: src.vpc, securityGroups: [src.sg], parameterGroups: [src.parameterGroup], optionGroups: [src.optionGroup] };
+      expect(await w.shown(w.aws(WEST1), sameRegion)).toEqual({ retention: 0, ...inherited });
+      expect(await w.shown(w.direct(WEST1), sameRegion)).toEqual({ retention: 7, ...inherited });
+      // The source itself is shown as moto has it.
+      expect(await w.shown(w.aws(WEST1), src.id)).toEqual({ retention: 7, ...inherited });
+    } finally {
+      await w.stop();
+    }
+  });
+
+  test('rds-cross-region-replica-defaults: ModifyDBInstance shows what it sets, PromoteReadReplica turns backups on (1 day unless told), a rename carries what RDS shows to the new name, and a new instance under the name shows its own', async () => {
+    const w = await replicaRules('life');
+    try {
+      const src = await w.source();
+      const own = await w.groups(WEST2);
+      const defaults = { subnetGroup: 'default', vpc: undefined, securityGroups: [`sg-default-${WEST2}`], parameterGroups: ['default.postgres13'], optionGroups: ['default:postgres-13'] };
+      const replica = w.name('rep');
+      await w.aws(WEST2).createDBInstanceReadReplica({ DBInstanceIdentifier: replica, SourceDBInstanceIdentifier: src.arn });
+
+      await w.aws(WEST2).modifyDBInstance({ DBInstanceIdentifier: replica, BackupRetentionPeriod: 3, ApplyImmediately: true });
+      expect(await w.shown(w.aws(WEST2), replica)).toEqual({ ...defaults, retention: 3 });
+      await w.aws(WEST2).modifyDBInstance({ DBInstanceIdentifier: replica, VpcSecurityGroupIds: [own.sg], ApplyImmediately: true });
+      expect(await w.shown(w.aws(WEST2), replica)).toEqual({ ...defaults, retention: 3, securityGroups: [own.sg] });
+
+      // Renamed (as a failback retires it), the new name shows the same; moto alone, the source's groups still.
+      const retired = `${replica}-old`;
+      await w.aws(WEST2).modifyDBInstance({ DBInstanceIdentifier: replica, NewDBInstanceIdentifier: retired, ApplyImmediately: true });
+      expect(await w.shown(w.aws(WEST2), retired)).toEqual({ ...defaults, retention: 3, securityGroups: [own.sg] });
+      expect((await w.shown(w.direct(WEST2), retired)).parameterGroups).toEqual([src.parameterGroup]);
+
+      // Promoted without BackupRetentionPeriod: "Default: 1" (moto keeps the source's 7); with one, that one.
+      const promoted = w.name('rep-p');
+      await w.aws(WEST2).createDBInstanceReadReplica({ DBInstanceIdentifier: promoted, SourceDBInstanceIdentifier: src.arn });
+      expect((await w.aws(WEST2).promoteReadReplica({ DBInstanceIdentifier: promoted })).DBInstance?.BackupRetentionPeriod).toBe(1);
+      expect(await w.shown(w.aws(WEST2), promoted)).toEqual({ ...defaults, retention: 1 });
+      expect((await w.shown(w.direct(WEST2), promoted)).retention).toBe(7);
+      const told = w.name('rep-t');
+      await w.aws(WEST2).createDBInstanceReadReplica({ DBInstanceIdentifier: told, SourceDBInstanceIdentifier: src.arn });
+      await w.aws(WEST2).promoteReadReplica({ DBInstanceIdentifier: told, BackupRetentionPeriod: 5 });
+      expect((await w.shown(w.aws(WEST2), told)).retention).toBe(5);
+
+      // Deleted, and a new instance created under the name: it shows its own, as moto does. (Promoted first: moto fails
+      // deleting a cross-region replica, 500, looking it up in its source's list by identifier where it lists the ARN.)
+      await w.aws(WEST2).promoteReadReplica({ DBInstanceIdentifier: retired });
+      await w.aws(WEST2).deleteDBInstance({ DBInstanceIdentifier: retired, SkipFinalSnapshot: true });
+      await w.aws(WEST2).createDBInstance({ DBInstanceIdentifier: retired, DBInstanceClass: 'db.t3.micro', Engine: 'postgres', EngineVersion: '13.7', MasterUsername: 'drover', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, BackupRetentionPeriod: 2, VpcSecurityGroupIds: [own.sg] });
+      expect(await w.shown(w.aws(WEST2), retired)).toEqual(await w.shown(w.direct(WEST2), retired));
+      expect((await w.shown(w.aws(WEST2), retired)).retention).toBe(2);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  test('rds-replica-regional-references: a replica shows the groups of its region it was given; a DB subnet group, security group, option group or DB parameter group the rules saw made in another region only is refused, on ModifyDBInstance and CreateDBInstance too (moto takes any region\'s)', async () => {
+    const w = await replicaRules('ref');
+    try {
+      const src = await w.source();
+      const own = await w.groups(WEST2);
+      // moto looks a replica's DB subnet group up in its source's region: a twin there, on moto alone, unknown to the rules.
+      const subnets = ((await new EC2(via(moto.direct, WEST1)).describeSubnets({})).Subnets ?? []).map((s) => s.SubnetId as string).slice(0, 2);
+      await w.direct(WEST1).createDBSubnetGroup({ DBSubnetGroupName: own.subnetGroup, DBSubnetGroupDescription: 'twin', SubnetIds: subnets });
+
+      const given = w.name('rep');
+      await w.aws(WEST2).createDBInstanceReadReplica({ DBInstanceIdentifier: given, SourceDBInstanceIdentifier: src.arn, DBSubnetGroupName: own.subnetGroup, VpcSecurityGroupIds: [own.sg], OptionGroupName: own.optionGroup });
+      expect(await w.shown(w.aws(WEST2), given)).toEqual({ retention: 0, subnetGroup: own.subnetGroup, vpc: own.vpc, securityGroups: [own.sg], parameterGroups: ['default.postgres13'], optionGroups: [own.optionGroup] });
+      // moto alone shows its source region's subnet group of that name (in WEST1's VPC).
+      expect((await w.shown(w.direct(WEST2), given)).vpc).toBe(src.vpc);
+
+      const refused = (extra: { DBSubnetGroupName?: string; VpcSecurityGroupIds?: string[]; OptionGroupName?: string }) =>
+        rejection(w.aws(WEST2).createDBInstanceReadReplica({ DBInstanceIdentifier: w.name('refused'), SourceDBInstanceIdentifier: src.arn, ...extra }));
+      const subnetGroup = await refused({ DBSubnetGroupName: src.subnetGroup });
+      expect([subnetGroup.name, subnetGroup.$metadata?.httpStatusCode]).toEqual(['DBSubnetGroupNotFoundFault', 404]);
+      const securityGroup = await refused({ VpcSecurityGroupIds: [own.sg, src.sg] });
+      expect([securityGroup.name, securityGroup.$metadata?.httpStatusCode]).toEqual(['InvalidParameterValue', 400]);
+      expect(securityGroup.message).toContain(`Invalid security group , groupId= ${src.sg}, groupName=.`);
+      const optionGroup = await refused({ OptionGroupName: src.optionGroup });
+      expect([optionGroup.name, optionGroup.$metadata?.httpStatusCode]).toEqual(['OptionGroupNotFoundFault', 404]);
+      const modified = await rejection(w.aws(WEST2).modifyDBInstance({ DBInstanceIdentifier: given, VpcSecurityGroupIds: [src.sg], ApplyImmediately: true }));
+      expect(modified.name).toBe('InvalidParameterValue');
+      expect((await rejection(w.aws(WEST2).modifyDBInstance({ DBInstanceIdentifier: given, OptionGroupName: src.optionGroup, ApplyImmediately: true }))).name).toBe('OptionGroupNotFoundFault');
+      const created = await rejection(
+        w.aws(WEST2).createDBInstance({ DBInstanceIdentifier: w.name('new'), DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'drover', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, DBSubnetGroupName: src.subnetGroup }),
+      );
+      expect(created.name).toBe('DBSubnetGroupNotFoundFault');
+      // One of that name made in WEST2 on moto alone (past the rules) is moto's to judge: the rule asks it first.
+      await w.direct(WEST2).createDBSubnetGroup({ DBSubnetGroupName: src.subnetGroup, DBSubnetGroupDescription: 'made past the rules', SubnetIds: ((await new EC2(via(moto.direct, WEST2)).describeSubnets({})).Subnets ?? []).map((s) => s.SubnetId as string).slice(0, 2) });
+      await expect(
+        w.aws(WEST2).createDBInstance({ DBInstanceIdentifier: w.name('new'), DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'drover', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, DBSubnetGroupName: src.subnetGroup }),
+      ).resolves.toHaveProperty('DBInstance');
+      // None of them reached moto: the replica is as it was.
+      expect((await w.shown(w.direct(WEST2), given)).securityGroups).toEqual([own.sg]);
+      // A security group the rules never saw made is moto's to judge (it takes it).
+      await expect(w.aws(WEST2).modifyDBInstance({ DBInstanceIdentifier: given, VpcSecurityGroupIds: [own.sg, 'sg-0fee1900d0c5ab1e5'], ApplyImmediately: true })).resolves.toHaveProperty('DBInstance');
+
+      // moto alone takes WEST1's groups for a WEST2 replica.
+      const copied = (await w.direct(WEST2).createDBInstanceReadReplica({ DBInstanceIdentifier: w.name('moto'), SourceDBInstanceIdentifier: src.arn, DBSubnetGroupName: src.subnetGroup, VpcSecurityGroupIds: [src.sg], OptionGroupName: src.optionGroup })).DBInstance;
+      expect([copied?.DBSubnetGroup?.DBSubnetGroupName, copied?.VpcSecurityGroups?.[0]?.VpcSecurityGroupId, copied?.OptionGroupMemberships?.[0]?.OptionGroupName]).toEqual([src.subnetGroup, src.sg, src.optionGroup]);
+
+      // In the source's region, a DB subnet group is refused for a source named by identifier, taken for one named by
+      // ARN (hashicorp/terraform-provider-aws#40426); moto alone takes both.
+      const notAllowed = await rejection(w.aws(WEST1).createDBInstanceReadReplica({ DBInstanceIdentifier: w.name('same'), SourceDBInstanceIdentifier: src.id, DBSubnetGroupName: src.subnetGroup }));
+      expect([notAllowed.name, notAllowed.$metadata?.httpStatusCode]).toEqual(['DBSubnetGroupNotAllowedFault', 400]);
+      await expect(w.aws(WEST1).createDBInstanceReadReplica({ DBInstanceIdentifier: w.name('same'), SourceDBInstanceIdentifier: src.arn, DBSubnetGroupName: src.subnetGroup })).resolves.toHaveProperty('DBInstance');
+      await expect(w.direct(WEST1).createDBInstanceReadReplica({ DBInstanceIdentifier: w.name('same-moto'), SourceDBInstanceIdentifier: src.id, DBSubnetGroupName: src.subnetGroup })).resolves.toHaveProperty('DBInstance');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  test('rds-replica-regional-references: DBParameterGroupName on a replica is taken only for MySQL across regions (a group of the replica\'s region: shown; of the source\'s: DBParameterGroupNotFound); PostgreSQL, and MySQL in its own region, are refused with InvalidParameterCombination', async () => {
+    const w = await replicaRules('pg');
+    try {
+      const src = await w.source();
+      const postgres = await rejection(w.aws(WEST2).createDBInstanceReadReplica({ DBInstanceIdentifier: w.name('pg-rep'), SourceDBInstanceIdentifier: src.arn, DBParameterGroupName: src.parameterGroup }));
+      expect([postgres.name, postgres.message]).toEqual(['InvalidParameterCombination', "A parameter group can't be specified during Read Replica creation for the following DB engine: postgres"]);
+      expect((await rejection(w.aws(WEST1).createDBInstanceReadReplica({ DBInstanceIdentifier: w.name('pg-same'), SourceDBInstanceIdentifier: src.id, DBParameterGroupName: src.parameterGroup }))).name).toBe('InvalidParameterCombination');
+      const mysql = w.name('my');
+      const mysqlArn = (
+        await w.aws(WEST1).createDBInstance({ DBInstanceIdentifier: mysql, DBInstanceClass: 'db.t3.micro', Engine: 'mysql', EngineVersion: '8.0.35', MasterUsername: 'drover', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20, BackupRetentionPeriod: 1 })
+      ).DBInstance?.DBInstanceArn as string;
+      const [west1Group, west2Group] = [w.name('mypg-w1'), w.name('mypg-w2')];
+      await w.aws(WEST1).createDBParameterGroup({ DBParameterGroupName: west1Group, DBParameterGroupFamily: 'mysql8.0', Description: 'fidelity' });
+      await w.aws(WEST2).createDBParameterGroup({ DBParameterGroupName: west2Group, DBParameterGroupFamily: 'mysql8.0', Description: 'fidelity' });
+      const other = await rejection(w.aws(WEST2).createDBInstanceReadReplica({ DBInstanceIdentifier: w.name('my-rep'), SourceDBInstanceIdentifier: mysqlArn, DBParameterGroupName: west1Group }));
+      expect([other.name, other.$metadata?.httpStatusCode]).toEqual(['DBParameterGroupNotFoundFault', 404]);
+      await w.aws(WEST2).createDBInstanceReadReplica({ DBInstanceIdentifier: w.name('my-rep'), SourceDBInstanceIdentifier: mysqlArn, DBParameterGroupName: west2Group });
+      expect(await w.shown(w.aws(WEST2), w.name('my-rep'))).toEqual({ retention: 0, subnetGroup: undefined, vpc: undefined, securityGroups: [`sg-default-${WEST2}`], parameterGroups: [west2Group], optionGroups: ['default:mysql-8-0'] });
+      const sameRegion = await rejection(w.aws(WEST1).createDBInstanceReadReplica({ DBInstanceIdentifier: w.name('my-same'), SourceDBInstanceIdentifier: mysql, DBParameterGroupName: west1Group }));
+      expect([sameRegion.name, sameRegion.message]).toEqual(['InvalidParameterCombination', "A parameter group can't be specified during Read Replica creation for the following DB engine: mysql"]);
+      // moto alone takes a parameter group on a same-region replica.
+      await expect(w.direct(WEST1).createDBInstanceReadReplica({ DBInstanceIdentifier: w.name('my-same-moto'), SourceDBInstanceIdentifier: mysql, DBParameterGroupName: west1Group })).resolves.toHaveProperty('DBInstance');
+      // ModifyDBInstance with another region's DB parameter group: not found (the rule answers; moto would too).
+      const modified = await rejection(w.aws(WEST1).modifyDBInstance({ DBInstanceIdentifier: mysql, DBParameterGroupName: west2Group, ApplyImmediately: true }));
+      expect(modified.name).toBe('DBParameterGroupNotFoundFault');
+      expect(w.log().at(-1)).toMatchObject({ operation: 'ModifyDBInstance', injected: 'fidelity:rds-replica-regional-references', status: 404 });
+    } finally {
+      await w.stop();
+    }
   });
 
   test('cloudwatch-alarm-initial-state: a new alarm is INSUFFICIENT_DATA until its state is set, an update leaves its state, one created again starts anew (moto starts and resets every alarm OK)', async () => {
