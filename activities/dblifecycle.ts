@@ -2,7 +2,9 @@ import type { DBInstance, DBSnapshot } from '@aws-sdk/client-rds';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RetainedInstance } from '../contracts/cleanup';
 import { FailureType } from '../contracts/failures';
+import type { CreateDBInstanceReadReplicaMessage, ModifyDBInstanceMessage } from '@aws-sdk/client-rds';
 import type { Ec2Api, RdsLifecycleApi } from '../aws/clients';
+import type { DbConfig } from '../contracts/dbconfig';
 import { aws, awsErrorCode, toFailure } from '../aws/errors';
 import { createdAt, encryption, FENCED_TAG, isStandalone } from './rds';
 import { WRITER_STATUSES } from '../contracts/rds-status';
@@ -458,10 +460,20 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
        * KmsKeyId). (PreSignedUrl, which the SDK signs for a source in another region, is read only in GovCloud and China regions.)
        */
       kmsKeyId?: string;
+      /**
+       * The configuration the replica is made with, resolved in `region` (activities/dbconfig.ts): given at creation
+       * where CreateDBInstanceReadReplica takes it, set after it with ModifyDBInstance where it does not (backups: "RDS
+       * creates read replicas with backups disabled"; a parameter group, which the creation takes "only ... for MySQL DB
+       * instances for cross-Region read replicas"), and checked again on a retry that finds the replica made.
+       */
+      config?: DbConfig;
+      /** The engine, for what the creation takes (a parameter group: MySQL only). */
+      engine?: string;
       tags?: Record<string, string>;
       timeoutMs?: number;
-    }): Promise<{ created: boolean; arn: string; endpoint?: string }> {
+    }): Promise<{ created: boolean; arn: string; endpoint?: string; modified?: string[]; notes?: string[] }> {
       const { region, identifier, sourceArn } = input;
+      const sourceRegion = /^arn:[^:]+:rds:([^:]+):/.exec(sourceArn)?.[1];
       if (!/^arn:[^:]+:rds:[^:]+:[^:]*:db:.+$/.test(sourceArn)) {
         throw fail(FailureType.Validation, `replica source must be a DB instance ARN, got "${sourceArn}"`);
       }
@@ -486,7 +498,8 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
             DBInstanceClass: input.instanceClass,
             ...(input.securityGroupIds?.length ? { VpcSecurityGroupIds: input.securityGroupIds } : {}),
             ...(input.kmsKeyId ? { KmsKeyId: input.kmsKeyId } : {}),
-            ...(input.tags ? { Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
+            ...(input.config ? creation(input.config, { crossRegion: sourceRegion !== region, engine: input.engine }) : {}),
+            ...(input.tags || input.config ? { Tags: Object.entries({ ...input.config?.tags, ...input.tags }).map(([Key, Value]) => ({ Key, Value })) } : {}),
           });
           created = true;
         } catch (err) {
@@ -494,8 +507,76 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
           await refuseUnlessReplica(await mustFind(region, identifier));
         }
       }
-      const db = await waitAvailable(region, identifier, input.timeoutMs ?? 4 * 60 * 60_000);
-      return { created, arn: db.DBInstanceArn ?? '', endpoint: db.Endpoint?.Address };
+      const timeoutMs = input.timeoutMs ?? 4 * 60 * 60_000;
+      let db = await waitAvailable(region, identifier, timeoutMs);
+      if (!input.config) return { created, arn: db.DBInstanceArn ?? '', endpoint: db.Endpoint?.Address };
+      // What the creation did not set (or a replica made by an earlier attempt does not have): one modification.
+      const changes = afterCreation(db, input.config);
+      const notes: string[] = [];
+      if (Object.keys(changes).length > 0) {
+        try {
+          await whenSettled(rds(region), region, identifier, 'rds:ModifyDBInstance', () => rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, ApplyImmediately: true, ...changes }), timeoutMs);
+        } catch (err) {
+          // An engine that refuses a setting on a replica (backups on some engine versions): the replica replicates, and
+          // the report says what it lacks; every other error is the activity's.
+          if (!/InvalidParameterCombination|InvalidParameterValue/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:ModifyDBInstance');
+          notes.push(`${identifier}: RDS refused ${Object.keys(changes).join(', ')} on the replica (${awsErrorCode(err)}: ${(err as Error).message})`);
+        }
+        db = notes.length > 0 || !changes.VpcSecurityGroupIds ? await waitAvailable(region, identifier, timeoutMs) : await waitGroups(region, identifier, changes.VpcSecurityGroupIds, timeoutMs);
+      }
+      const modified = notes.length > 0 ? [] : Object.keys(changes);
+      return { created, arn: db.DBInstanceArn ?? '', endpoint: db.Endpoint?.Address, modified, ...(notes.length ? { notes } : {}) };
     },
   };
+}
+
+/**
+ * What CreateDBInstanceReadReplica takes of a configuration (API_CreateDBInstanceReadReplica): a subnet group only
+ * across regions ("The DBSubnetGroup shouldn't be specified while creating read replicas that lie in the same region as
+ * the source instance", DBSubnetGroupNotAllowedFault), a parameter group only for MySQL across regions.
+ */
+export function creation(c: DbConfig, opts: { crossRegion: boolean; engine?: string }): Partial<CreateDBInstanceReadReplicaMessage> {
+  const given = <T>(v: T | undefined | null) => v !== undefined && v !== null;
+  const out: Partial<CreateDBInstanceReadReplicaMessage> = {};
+  if (c.instanceClass) out.DBInstanceClass = c.instanceClass;
+  if (opts.crossRegion && c.subnetGroup) out.DBSubnetGroupName = c.subnetGroup;
+  if (c.securityGroupIds.length > 0) out.VpcSecurityGroupIds = [...c.securityGroupIds];
+  if (given(c.port)) out.Port = c.port;
+  if (c.networkType) out.NetworkType = c.networkType;
+  if (opts.crossRegion && opts.engine === 'mysql' && c.parameterGroup) out.DBParameterGroupName = c.parameterGroup;
+  if (c.optionGroup) out.OptionGroupName = c.optionGroup;
+  if (c.storageEncrypted && c.kmsKeyId) out.KmsKeyId = c.kmsKeyId;
+  if (c.storageType) out.StorageType = c.storageType;
+  if (given(c.allocatedStorage)) out.AllocatedStorage = c.allocatedStorage;
+  if (given(c.iops) && c.iops) out.Iops = c.iops;
+  if (given(c.storageThroughput) && c.storageThroughput && c.storageType === 'gp3') out.StorageThroughput = c.storageThroughput;
+  if (given(c.maxAllocatedStorage)) out.MaxAllocatedStorage = c.maxAllocatedStorage;
+  if (given(c.multiAz)) out.MultiAZ = c.multiAz;
+  if (c.monitoringInterval) {
+    out.MonitoringInterval = c.monitoringInterval;
+    if (c.monitoringRoleArn) out.MonitoringRoleArn = c.monitoringRoleArn;
+  }
+  if (given(c.performanceInsights)) out.EnablePerformanceInsights = c.performanceInsights;
+  if (c.performanceInsights && c.performanceInsightsKmsKeyId) out.PerformanceInsightsKMSKeyId = c.performanceInsightsKmsKeyId;
+  if (c.performanceInsights && c.performanceInsightsRetention) out.PerformanceInsightsRetentionPeriod = c.performanceInsightsRetention;
+  if (given(c.iamAuth)) out.EnableIAMDatabaseAuthentication = c.iamAuth;
+  if (given(c.deletionProtection)) out.DeletionProtection = c.deletionProtection;
+  if (c.caCertificate) out.CACertificateIdentifier = c.caCertificate;
+  if (given(c.copyTagsToSnapshot)) out.CopyTagsToSnapshot = c.copyTagsToSnapshot;
+  return out;
+}
+
+/** The settings a replica differs in from `c` that ModifyDBInstance sets: backups and maintenance, groups, the parameter group, protection. */
+export function afterCreation(db: DBInstance, c: DbConfig): Partial<ModifyDBInstanceMessage> {
+  const out: Partial<ModifyDBInstanceMessage> = {};
+  if (c.backupRetention !== undefined && (db.BackupRetentionPeriod ?? 0) !== c.backupRetention) out.BackupRetentionPeriod = c.backupRetention;
+  if (c.backupWindow && db.PreferredBackupWindow !== c.backupWindow) out.PreferredBackupWindow = c.backupWindow;
+  if (c.maintenanceWindow && db.PreferredMaintenanceWindow !== c.maintenanceWindow) out.PreferredMaintenanceWindow = c.maintenanceWindow;
+  const groups = groupIds(db);
+  if (c.securityGroupIds.length > 0 && !sameSet(groups, c.securityGroupIds)) out.VpcSecurityGroupIds = [...c.securityGroupIds];
+  if (c.parameterGroup && db.DBParameterGroups?.[0]?.DBParameterGroupName !== c.parameterGroup) out.DBParameterGroupName = c.parameterGroup;
+  if (c.deletionProtection !== undefined && (db.DeletionProtection ?? false) !== c.deletionProtection) out.DeletionProtection = c.deletionProtection;
+  if (c.caCertificate && db.CACertificateIdentifier !== c.caCertificate) out.CACertificateIdentifier = c.caCertificate;
+  if (c.copyTagsToSnapshot !== undefined && (db.CopyTagsToSnapshot ?? false) !== c.copyTagsToSnapshot) out.CopyTagsToSnapshot = c.copyTagsToSnapshot;
+  return out;
 }

@@ -3,6 +3,7 @@ import type { AwsClients } from '../aws/clients';
 import type { Client } from '@temporalio/client';
 import { createAuditActivities } from './audit';
 import { createDbLifecycleActivities } from './dblifecycle';
+import { createDbConfigActivities } from './dbconfig';
 import { createDrillActivities } from './drills';
 import { createEksActivities } from './eks';
 import { createHealthActivities } from './health';
@@ -73,6 +74,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHealthActivities(deps.aws.cloudwatch, deps.fetch),
     ...createControlActivities(deps.aws.cloudwatch),
     ...createDbLifecycleActivities(deps.aws.rds, deps.aws.ec2),
+    ...createDbConfigActivities(deps.aws.rds, deps.aws.ec2, deps.aws.kms),
     ...createAuroraActivities(deps.aws.rds),
     ...createDrillActivities(deps.temporal),
     ...createAuditActivities({ s3: deps.aws.s3 }),

@@ -71,7 +71,7 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
   }
 
   /** An instance's state, and its tags (read for it anyway). */
-  async function described(region: string, identifier: string): Promise<{ state: DbState; tags: Record<string, string> }> {
+  async function described(region: string, identifier: string): Promise<{ state: DbState; tags: Record<string, string>; db: DBInstance }> {
     const out = await aws(`rds:DescribeDBInstances(${identifier})`, () => rds(region).describeDBInstances({ DBInstanceIdentifier: identifier }));
     const db: DBInstance | undefined = out.DBInstances?.[0];
     if (!db) throw ApplicationFailure.create({ type: FailureType.NotFound, message: `DB instance ${identifier} not found in ${region}`, nonRetryable: true });
@@ -91,7 +91,7 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
       ...encryption(db),
       ...createdAt(db),
     };
-    return { state, tags: tagSet };
+    return { state, tags: tagSet, db };
   }
 
   /**
@@ -132,7 +132,10 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
      * the source (waitStandalone).
      */
     async promoteReplica(input: { region: string; identifier: string; runRef: string }): Promise<{ alreadyPromoted: boolean; requestId?: string; before: DbState }> {
-      const { state: before, tags: tagSet } = await described(input.region, input.identifier);
+      const { state: before, tags: tagSet, db } = await described(input.region, input.identifier);
+      // The replica's backups as they are (drover enables them on the replicas it re-creates, as the team had them):
+      // without BackupRetentionPeriod a promotion sets 1 day ("Default: 1", API_PromoteReadReplica).
+      const backups = db.BackupRetentionPeriod ? { BackupRetentionPeriod: db.BackupRetentionPeriod, ...(db.PreferredBackupWindow ? { PreferredBackupWindow: db.PreferredBackupWindow } : {}) } : {};
       const runRef = input.runRef.slice(0, 255);
       const accepted = () => aws('rds:AddTagsToResource', () => rds(input.region).addTagsToResource({ ResourceName: before.arn, Tags: [{ Key: PROMOTED_TAG, Value: new Date().toISOString() }] }));
       if (before.standalone) {
@@ -143,7 +146,7 @@ export function createRdsActivities(rds: (region: string) => RdsApi, cloudwatch:
       const out = await aws('rds:PromoteReadReplica', () =>
         whenSettled(rds(input.region), input.region, input.identifier, 'rds:PromoteReadReplica', async () => {
           try {
-            return await rds(input.region).promoteReadReplica({ DBInstanceIdentifier: input.identifier });
+            return await rds(input.region).promoteReadReplica({ DBInstanceIdentifier: input.identifier, ...backups });
           } catch (err) {
             // Refused (InvalidDBInstanceState): a replica RDS has made standalone meanwhile is promoted (an earlier
             // call landed). Any other is busy or stuck, whatever the reason (a promotion under way included: it

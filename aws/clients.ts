@@ -1,6 +1,7 @@
 import { CloudWatch } from '@aws-sdk/client-cloudwatch';
 import { EC2 } from '@aws-sdk/client-ec2';
 import { EKS } from '@aws-sdk/client-eks';
+import { KMS } from '@aws-sdk/client-kms';
 import { RDS } from '@aws-sdk/client-rds';
 import { Route53 } from '@aws-sdk/client-route-53';
 import { S3 } from '@aws-sdk/client-s3';
@@ -18,7 +19,19 @@ export type RdsApi = Pick<RDS, 'describeDBInstances' | 'promoteReadReplica' | 'a
 /** RDS calls for fencing, snapshots, retiring and re-creating instances (failback). */
 export type RdsLifecycleApi = Pick<
   RDS,
-  'describeDBInstances' | 'addTagsToResource' | 'removeTagsFromResource' | 'listTagsForResource' | 'modifyDBInstance' | 'createDBSnapshot' | 'describeDBSnapshots' | 'deleteDBInstance' | 'createDBInstanceReadReplica'
+  | 'describeDBInstances'
+  | 'addTagsToResource'
+  | 'removeTagsFromResource'
+  | 'listTagsForResource'
+  | 'modifyDBInstance'
+  | 'createDBSnapshot'
+  | 'describeDBSnapshots'
+  | 'deleteDBInstance'
+  | 'createDBInstanceReadReplica'
+  // Resolving a re-created replica's groups in its own region (activities/dbconfig.ts).
+  | 'describeDBSubnetGroups'
+  | 'describeDBParameterGroups'
+  | 'describeOptionGroups'
 >;
 /** RDS calls for Aurora global databases. */
 export type AuroraApi = Pick<RDS, 'describeGlobalClusters' | 'switchoverGlobalCluster' | 'failoverGlobalCluster'>;
@@ -26,6 +39,8 @@ export type AuroraApi = Pick<RDS, 'describeGlobalClusters' | 'switchoverGlobalCl
 export type AuroraClusterApi = Pick<RDS, 'describeDBClusters'>;
 /** The only EC2 calls drover makes (security groups for write fencing). */
 export type Ec2Api = Pick<EC2, 'describeSecurityGroups' | 'createSecurityGroup' | 'describeVpcs'>;
+/** The only KMS calls drover makes: finding the key of a region a re-created replica is encrypted with (reads only). */
+export type KmsApi = Pick<KMS, 'describeKey' | 'listAliases'>;
 /** The only EKS calls drover makes. */
 export type EksApi = Pick<EKS, 'describeCluster' | 'describeNodegroup' | 'updateNodegroupConfig' | 'createCluster' | 'createNodegroup' | 'describeUpdate' | 'listUpdates' | 'tagResource' | 'untagResource'>;
 /** The only CloudWatch calls drover makes. */
@@ -161,6 +176,7 @@ export interface AwsClients {
   eks(region: string): EksApi;
   cloudwatch(region: string): CloudWatchApi;
   ec2(region: string): Ec2Api;
+  kms(region: string): KmsApi;
   s3(region: string): S3Api;
   sts(region: string): StsReplayApi;
   sns(region: string): SnsApi;
@@ -313,6 +329,7 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     eks: (region) => build(`eks:${region}`, region, (kind) => new EKS(common(region, kind)), 'eks'),
     cloudwatch: (region) => build(`cloudwatch:${region}`, region, (kind) => new CloudWatch(common(region, kind)), 'cloudwatch'),
     ec2: (region) => build(`ec2:${region}`, region, (kind) => new EC2(common(region, kind)), 'ec2'),
+    kms: (region) => build(`kms:${region}`, region, (kind) => new KMS(common(region, kind)), 'kms'),
     // Emulators serve every bucket on one host, so S3 must address buckets by path there. Checksums are pinned on
     // (not left to AWS_REQUEST_CHECKSUM_CALCULATION): Object Lock puts need one (audit/s3-store.ts).
     s3: (region) => build(`s3:${region}`, region, (kind) => new S3({ ...common(region, kind), forcePathStyle: Boolean(common(region).endpoint), requestChecksumCalculation: 'WHEN_SUPPORTED' }), 's3'),

@@ -284,6 +284,22 @@ const kmsKeyId = z.string().regex(/^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/
   error: 'expected a KMS key ARN, key id, alias ARN or alias name such as alias/apnakart-db',
 });
 
+/**
+ * One side's instance, and what a replica drover re-creates on that side is made with where the instance it replaces
+ * cannot say (it is gone) or the team wants another (docs/failback.md, "What a re-created replica is made with"):
+ * settings of that side's region, by name.
+ */
+const side = z.strictObject({
+  identifier: rdsIdentifier,
+  kmsKeyId: kmsKeyId.optional(),
+  /** The DB subnet group (in that region) the replica is placed in. */
+  subnetGroup: z.string().min(1).max(255).optional(),
+  /** VPC security groups by name (in that region, in the subnet group's VPC). */
+  securityGroups: z.array(z.string().min(1).max(255)).min(1).optional(),
+  parameterGroup: z.string().min(1).max(255).optional(),
+  optionGroup: z.string().min(1).max(255).optional(),
+});
+
 /** One database the application writes to: a primary, its cross-region replica, and how to fence and repoint them. */
 const database = z.strictObject({
   /** How CLI flags, child workflow ids and reports name this database (required in `databases`). */
@@ -298,8 +314,8 @@ const database = z.strictObject({
    * replica replaces (needed when that instance is gone). An encrypted cross-region replica needs a key of its own
    * region (CreateDBInstanceReadReplica, KmsKeyId).
    */
-  primary: z.strictObject({ identifier: rdsIdentifier, kmsKeyId: kmsKeyId.optional() }),
-  replica: z.strictObject({ identifier: rdsIdentifier, kmsKeyId: kmsKeyId.optional() }),
+  primary: side,
+  replica: side,
   maxReplicaLag: duration,
   /**
    * CloudWatch period used to read ReplicaLag (RDS publishes it every 60 s, at standard resolution: keep the

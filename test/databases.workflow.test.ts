@@ -191,7 +191,7 @@ describe('fence: none', () => {
       { name: 'fenceState', input: { region: PRIMARY, identifier: MUMBAI } },
       { name: 'snapshotInstance', input: { region: PRIMARY, identifier: MUMBAI, snapshotId: old.snapshotId } },
       { name: 'retireInstance', input: { region: PRIMARY, identifier: MUMBAI, policy: 'keep', retiredIdentifier: old.retiredIdentifier, reason: `old primary replaced by failback failback-${rb.name}; split-brain forensics` } },
-      { name: 'createReplica', input: { region: PRIMARY, identifier: MUMBAI, sourceArn: ARN(STANDBY, SINGAPORE), instanceClass: 'db.r6g.xlarge', tags: { 'drover:runbook': rb.name } } },
+      { name: 'createReplica', input: { region: PRIMARY, identifier: MUMBAI, sourceArn: ARN(STANDBY, SINGAPORE), instanceClass: 'db.r6g.xlarge', config: expect.objectContaining({ securityGroupIds: ['sg-app'] }), engine: 'postgres', tags: { 'drover:runbook': rb.name } } },
       { name: 'waitLagWithin', input: { region: PRIMARY, identifier: MUMBAI, maxLagMs: 30_000, timeoutMs: 6 * 3_600_000 } },
       // The switchover child: no fence of the writer being replaced, lag 0 awaited all the same.
       { name: 'waitLagZero', input: { region: PRIMARY, identifier: MUMBAI, since: expect.any(Number), periodMs: 1000, timeoutMs: 30_000 } },
@@ -201,7 +201,7 @@ describe('fence: none', () => {
       { name: 'fenceState', input: { region: STANDBY, identifier: SINGAPORE } },
       { name: 'snapshotInstance', input: { region: STANDBY, identifier: SINGAPORE, snapshotId: writer.snapshotId } },
       { name: 'retireInstance', input: { region: STANDBY, identifier: SINGAPORE, policy: 'keep', retiredIdentifier: writer.retiredIdentifier, reason: `writer replaced by failback failback-${rb.name}` } },
-      { name: 'createReplica', input: { region: STANDBY, identifier: SINGAPORE, sourceArn: ARN(PRIMARY, MUMBAI), instanceClass: 'db.r6g.xlarge', tags: { 'drover:runbook': rb.name } } },
+      { name: 'createReplica', input: { region: STANDBY, identifier: SINGAPORE, sourceArn: ARN(PRIMARY, MUMBAI), instanceClass: 'db.r6g.xlarge', config: expect.objectContaining({ securityGroupIds: ['sg-app'] }), engine: 'postgres', tags: { 'drover:runbook': rb.name } } },
     ]);
     expect(world.callsTo('fenceInstance')).toEqual([]);
     expect(world.callsTo('unfenceInstance')).toEqual([]);
@@ -236,7 +236,7 @@ describe('retention: delete', () => {
       { name: 'fenceInstance', input: { region: PRIMARY, identifier: MUMBAI, fenceGroupName: 'apnakart-db-fence' } },
       { name: 'snapshotInstance', input: { region: PRIMARY, identifier: MUMBAI, snapshotId: old.snapshotId } },
       { name: 'retireInstance', input: { region: PRIMARY, identifier: MUMBAI, policy: 'delete', retiredIdentifier: old.retiredIdentifier, reason: `old primary replaced by failback failback-${rb.name}; split-brain forensics` } },
-      { name: 'createReplica', input: { region: PRIMARY, identifier: MUMBAI, sourceArn: ARN(STANDBY, SINGAPORE), instanceClass: 'db.r6g.xlarge', tags: { 'drover:runbook': rb.name } } },
+      { name: 'createReplica', input: { region: PRIMARY, identifier: MUMBAI, sourceArn: ARN(STANDBY, SINGAPORE), instanceClass: 'db.r6g.xlarge', config: expect.objectContaining({ securityGroupIds: ['sg-app'] }), engine: 'postgres', tags: { 'drover:runbook': rb.name } } },
       { name: 'waitLagWithin', input: { region: PRIMARY, identifier: MUMBAI, maxLagMs: 30_000, timeoutMs: 6 * 3_600_000 } },
       { name: 'fenceInstance', input: { region: STANDBY, identifier: SINGAPORE, fenceGroupName: 'apnakart-db-fence' } },
       { name: 'waitLagZero', input: { region: PRIMARY, identifier: MUMBAI, since: expect.any(Number), periodMs: 1000, timeoutMs: 30_000 } },
@@ -246,7 +246,7 @@ describe('retention: delete', () => {
       { name: 'fenceState', input: { region: STANDBY, identifier: SINGAPORE } },
       { name: 'snapshotInstance', input: { region: STANDBY, identifier: SINGAPORE, snapshotId: writer.snapshotId } },
       { name: 'retireInstance', input: { region: STANDBY, identifier: SINGAPORE, policy: 'delete', retiredIdentifier: writer.retiredIdentifier, reason: `writer replaced by failback failback-${rb.name}` } },
-      { name: 'createReplica', input: { region: STANDBY, identifier: SINGAPORE, sourceArn: ARN(PRIMARY, MUMBAI), instanceClass: 'db.r6g.xlarge', tags: { 'drover:runbook': rb.name } } },
+      { name: 'createReplica', input: { region: STANDBY, identifier: SINGAPORE, sourceArn: ARN(PRIMARY, MUMBAI), instanceClass: 'db.r6g.xlarge', config: expect.objectContaining({ securityGroupIds: ['sg-app'] }), engine: 'postgres', tags: { 'drover:runbook': rb.name } } },
     ]);
     expect(step(r.steps, 'protect-old-primary')?.notes).toEqual([`fenced ${MUMBAI}: sg-app -> sg-fence`, `final snapshot ${old.snapshotId} (available)`, `${MUMBAI}: deleted`]);
     expect(r.topology.retired).toEqual([
@@ -369,7 +369,11 @@ describe('encrypted pairs (KMS keys are regional)', () => {
       [PRIMARY, MUMBAI, KEY(PRIMARY, 'mumbai-db')],
       [STANDBY, SINGAPORE, KEY(STANDBY, 'singapore-db')],
     ]);
-    expect(step(r.steps, 'assess')?.notes).toContain(`${SINGAPORE} is encrypted; a replica in ${PRIMARY} gets KMS key ${KEY(PRIMARY, 'mumbai-db')} (the key of ${MUMBAI}), one in ${STANDBY} KMS key ${KEY(STANDBY, 'singapore-db')} (the key of ${SINGAPORE})`);
+    // Since replica-config-v1 each replica is made as the instance it replaces is, its key included (the stub's configuration: groups and key).
+    expect(step(r.steps, 'assess')?.notes).toEqual(expect.arrayContaining([
+      `a replica in ${PRIMARY} is made as ${MUMBAI} was: the default subnet group, security groups app, encrypted with ${KEY(PRIMARY, 'mumbai-db')}`,
+      `one in ${STANDBY} as ${SINGAPORE} is: the default subnet group, security groups app, encrypted with ${KEY(STANDBY, 'singapore-db')}`,
+    ]));
   });
 
   test("given the runbook's keys, they win over the replaced instances' (the old primary's key may be why the failover happened)", async () => {
@@ -400,8 +404,8 @@ describe('encrypted pairs (KMS keys are regional)', () => {
     const before = b.world.calls.length;
     const refused = await withRun(env(), b.world, { workflowType: 'failback', workflowId: `failback-${without.name}`, args: [{ runbookRef: refOf(without), reason: 'workflow test', requestedBy: 'ic-test' } satisfies FailbackInput] }, (h) => runFailure<RunStatus>(h.result()));
     expect(refused.type).toBe('InvalidState');
-    expect(refused.message).toContain(`nothing was changed: database.primary.kmsKeyId: ${SINGAPORE} in ${STANDBY} is encrypted, and the old primary ${MUMBAI} in ${PRIMARY} is gone: a replica in ${PRIMARY} needs a KMS key of ${PRIMARY} (set database.primary.kmsKeyId in the runbook)`);
-    const changes = b.world.calls.slice(before).filter((c) => !BOOKKEEPING.has(c.name) && !['describeDb', 'fenceState', 'readControls', 'readTraffic', 'runbookHolder'].includes(c.name));
+    expect(refused.message).toContain(`nothing was changed: database.primary.kmsKeyId: ${SINGAPORE} in ${STANDBY} is encrypted, so a replica in ${PRIMARY} needs a KMS key of ${PRIMARY}`);
+    const changes = b.world.calls.slice(before).filter((c) => !BOOKKEEPING.has(c.name) && !['describeDb', 'fenceState', 'readControls', 'readTraffic', 'runbookHolder', 'describeDbConfig', 'resolveReplicaConfig'].includes(c.name));
     expect(changes).toEqual([]);
   });
 });

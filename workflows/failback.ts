@@ -15,6 +15,7 @@ import type { RunbookInput } from './trusted';
 import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
 import { untilAnswered } from './answered';
 import { repointWriter } from './writer';
+import { configSummary, type DbConfig } from '../contracts/dbconfig';
 
 /** A drill's failback retires what it replaces per `drills.retention` (default delete), not the database's own retention. */
 const DRILL_RETENTION = 'drill-retention-v1';
@@ -51,6 +52,13 @@ const WHOLE_SWITCHBACK = 'failback-whole-switchback-v1';
  * runbook's size (still so for a standby group without a live record).
  */
 const CAPACITY_RESTORED = 'capacity-restored-v1';
+/**
+ * Patch: each replica the failback re-creates is made with the configuration of the instance it replaces, captured at
+ * the assessment before anything changes (placement, groups, storage and its key, Multi-AZ, backups, monitoring,
+ * protection, tags), resolved in its own region (activities/dbconfig.ts); what cannot be resolved is refused there.
+ * Before it, a replica got only its class and a KMS key (replica-kms-v1), and RDS gave it defaults for the rest.
+ */
+const REPLICA_CONFIG = 'replica-config-v1';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -115,6 +123,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const whole = drill?.yields === true && patched(WHOLE_SWITCHBACK);
   /** Per database: the KMS key a replica re-created in each region is encrypted with (set at the assessment, when its writer is encrypted). */
   const replicaKeys = new Map<NamedDatabase, { original?: string; standby?: string }>();
+  /** Per database: what a replica re-created in each region is made with (set at the assessment, since replica-config-v1). */
+  const replicaConfigs = new Map<NamedDatabase, { original: DbConfig; standby: DbConfig; engine?: string }>();
   const run = Run.open({
     rb,
     head: { kind: 'failback', mode: 'planned', fromRegion: standby, targetRegion: original, reason: input.reason, requestedBy: input.requestedBy },
@@ -203,7 +213,30 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
           throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `nothing was changed: ${stopped.join('; ')} (docs/failback.md, "A failback that stopped after its switchover")`, nonRetryable: true });
         }
       }
-      if (keysReplicas) {
+      if (patched(REPLICA_CONFIG)) {
+        // Each replica is re-created as the instance it replaces was, in its own region: captured now, before the old
+        // primary is fenced or retired (a fenced one's groups are those before the fence), and resolved (keys, groups,
+        // subnet group by name) in the replica's region. Anything unresolved refuses the failback here, unchanged.
+        const problems: string[] = [];
+        for (const old of assessed) {
+          const d = old.d;
+          const at = rb.databases ? `databases[${dbs.indexOf(d)}]` : 'database';
+          const writerNow = await short.describeDbConfig({ region: standby, identifier: standbyId(d) });
+          if (!writerNow.exists) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${standbyId(d)} in ${standby} is not found; nothing was changed`, nonRetryable: true });
+          const oldNow = old.exists ? await short.describeDbConfig({ region: original, identifier: primaryId(d) }) : undefined;
+          const replaced = oldNow?.exists ? oldNow : undefined;
+          const sideOf = (s: NamedDatabase['primary']) => ({ kmsKeyId: s.kmsKeyId, subnetGroup: s.subnetGroup, securityGroups: s.securityGroups, parameterGroup: s.parameterGroup, optionGroup: s.optionGroup });
+          const toOriginal = await short.resolveReplicaConfig({ region: original, identifier: primaryId(d), replaced, writer: writerNow, side: sideOf(d.primary), securityGroupName: d.securityGroupName, at: `${at}.primary` });
+          // The standby's replica replaces the writer there; its source will be the replica made in the original region.
+          const future = { region: original, identifier: primaryId(d), engine: writerNow.engine, engineVersion: writerNow.engineVersion, fenced: false, config: toOriginal.config };
+          const toStandby = await short.resolveReplicaConfig({ region: standby, identifier: standbyId(d), replaced: writerNow, writer: future, side: sideOf(d.replica), securityGroupName: d.securityGroupName, at: `${at}.replica` });
+          problems.push(...toOriginal.problems, ...toStandby.problems);
+          replicaConfigs.set(d, { original: toOriginal.config, standby: toStandby.config, engine: writerNow.engine });
+          journal.note('assess', about(d, `a replica in ${original} is made as ${replaced ? `${primaryId(d)} was` : `${standbyId(d)} is (${primaryId(d)} is gone)`}: ${configSummary(toOriginal)}`));
+          journal.note('assess', about(d, `one in ${standby} as ${standbyId(d)} is: ${configSummary(toStandby)}`));
+        }
+        if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `nothing was changed: ${problems.join('; ')}`, nonRetryable: true });
+      } else if (keysReplicas) {
         // KMS keys are regional: "If you create an encrypted read replica in a different AWS Region, then you must specify
         // a KMS key identifier for the destination AWS Region" (API_CreateDBInstanceReadReplica, KmsKeyId): the runbook's
         // key for that side when set, else the key of the instance the replica replaces (of that region).
@@ -245,9 +278,12 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     // 3. Re-establish replication toward the original region (long: heartbeats carry progress).
     await journal.run('reestablish-replication', async () => {
       await Promise.all(moved.map(async ({ d, writer }) => {
-        const kmsKeyId = replicaKeys.get(d)?.original;
-        const r = await long.createReplica({ region: original, identifier: primaryId(d), sourceArn: writer.arn, instanceClass: d.instanceClass, ...(kmsKeyId ? { kmsKeyId } : {}), tags: { 'drover:runbook': rb.name } });
+        const made = replicaConfigs.get(d);
+        const kmsKeyId = made ? made.original.kmsKeyId : replicaKeys.get(d)?.original;
+        const config = made ? { config: made.original, ...(made.engine ? { engine: made.engine } : {}) } : {};
+        const r = await long.createReplica({ region: original, identifier: primaryId(d), sourceArn: writer.arn, instanceClass: d.instanceClass, ...(kmsKeyId ? { kmsKeyId } : {}), ...config, tags: { 'drover:runbook': rb.name } });
         journal.note('reestablish-replication', about(d, r.created ? `created ${primaryId(d)} from ${writer.arn}` : `${primaryId(d)} already replicates from ${writer.arn}`));
+        for (const n of [...(r.modified?.length ? [`${primaryId(d)}: set ${r.modified.join(', ')} after its creation`] : []), ...(r.notes ?? [])]) journal.note('reestablish-replication', about(d, n));
         const lag = await long.waitLagWithin({ region: original, identifier: primaryId(d), maxLagMs: d.maxReplicaLag, timeoutMs: 6 * 60 * 60_000 });
         journal.note('reestablish-replication', about(d, `available; lag ${lag.lagSeconds}s`));
       }));
@@ -382,9 +418,12 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
           await retire(d, standby, standbyId(d), `writer replaced by failback ${info.workflowId}`, 'return-standby');
           const primaryNow = await short.describeDb({ region: original, identifier: primaryId(d) });
           // Encrypted since its source is (the replica made above): the runbook's key for the standby, else the key of the writer it replaced here.
-          const kmsKeyId = primaryNow.kmsKeyId && keysReplicas ? (replicaKeys.get(d)?.standby ?? d.replica.kmsKeyId) : undefined;
-          const r = await long.createReplica({ region: standby, identifier: standbyId(d), sourceArn: primaryNow.arn, instanceClass: d.instanceClass, ...(kmsKeyId ? { kmsKeyId } : {}), tags: { 'drover:runbook': rb.name } });
+          const made = replicaConfigs.get(d);
+          const kmsKeyId = made ? made.standby.kmsKeyId : primaryNow.kmsKeyId && keysReplicas ? (replicaKeys.get(d)?.standby ?? d.replica.kmsKeyId) : undefined;
+          const config = made ? { config: made.standby, ...(made.engine ? { engine: made.engine } : {}) } : {};
+          const r = await long.createReplica({ region: standby, identifier: standbyId(d), sourceArn: primaryNow.arn, instanceClass: d.instanceClass, ...(kmsKeyId ? { kmsKeyId } : {}), ...config, tags: { 'drover:runbook': rb.name } });
           journal.note('return-standby', about(d, `${standbyId(d)} ${r.created ? 'created' : 'already'} replicating from ${primaryNow.arn}`));
+          for (const n of [...(r.modified?.length ? [`${standbyId(d)}: set ${r.modified.join(', ')} after its creation`] : []), ...(r.notes ?? [])]) journal.note('return-standby', about(d, n));
         }));
       });
 

@@ -345,6 +345,20 @@ export class StubWorld {
         if (this.fenced.delete(input.identifier)) this.fenced.add(input.retiredIdentifier);
         return { action: 'renamed' as const, retiredIdentifier: input.retiredIdentifier };
       }),
+      // A configuration of the stub's few facts (groups, key); the resolution's rules run against moto (test/failback-config.integration.test.ts).
+      describeDbConfig: record('describeDbConfig', (input: { region: string; identifier: string }) => {
+        const d = this.dbs.get(input.identifier);
+        if (!d || d.region !== input.region) return { exists: false as const };
+        const config = { securityGroupIds: ['sg-app'], securityGroupNames: ['app'], storageEncrypted: d.kmsKeyId !== undefined, ...(d.kmsKeyId ? { kmsKeyId: d.kmsKeyId } : {}), tags: {} };
+        return { exists: true as const, region: d.region, identifier: d.identifier, engine: 'postgres', fenced: this.fenced.has(d.identifier), config };
+      }),
+      resolveReplicaConfig: record('resolveReplicaConfig', (input: { region: string; replaced?: { config: { kmsKeyId?: string } }; writer: { identifier: string; region: string; config: { storageEncrypted: boolean; kmsKeyId?: string } }; side: { kmsKeyId?: string }; at: string }) => {
+        const key = input.side.kmsKeyId ?? input.replaced?.config.kmsKeyId;
+        const encrypted = input.writer.config.storageEncrypted;
+        const problems = encrypted && !key ? [`${input.at}.kmsKeyId: ${input.writer.identifier} in ${input.writer.region} is encrypted, so a replica in ${input.region} needs a KMS key of ${input.region}`] : [];
+        const config = { securityGroupIds: ['sg-app'], securityGroupNames: ['app'], storageEncrypted: encrypted, ...(encrypted && key ? { kmsKeyId: key } : {}), tags: {} };
+        return { config, from: encrypted && key ? { kmsKeyId: input.side.kmsKeyId ? ('runbook' as const) : ('replaced' as const) } : {}, problems };
+      }),
       createReplica: record('createReplica', (input: { region: string; identifier: string; sourceArn: string; kmsKeyId?: string }) => {
         const exists = this.dbs.has(input.identifier);
         const source = this.dbs.get(input.sourceArn.split(':db:')[1] ?? '');
