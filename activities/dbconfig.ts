@@ -161,7 +161,8 @@ export function createDbConfigActivities(rds: (region: string) => RdsLifecycleAp
       const fencedFrom = FENCED_TAG in tags ? tags[FENCED_TAG].split(/\s+/).filter(Boolean) : undefined;
       const ids = fencedFrom ?? (db.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId ?? '').filter(Boolean);
       const config = configOf(db, tags, await groupNames(input.region, ids), fencedFrom);
-      return { exists: true, region: input.region, identifier: input.identifier, engine: db.Engine, engineVersion: db.EngineVersion, fenced: fencedFrom !== undefined, config };
+      const source = db.ReadReplicaSourceDBInstanceIdentifier || undefined;
+      return { exists: true, region: input.region, identifier: input.identifier, engine: db.Engine, engineVersion: db.EngineVersion, fenced: fencedFrom !== undefined, ...(source ? { source } : {}), config };
     },
 
     /**

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { createAuditActivities } from './audit';
 import { createDbLifecycleActivities } from './dblifecycle';
 import { createDbConfigActivities } from './dbconfig';
+import { createFingerprintActivities } from './fingerprint';
 import { createDrillActivities } from './drills';
 import { createEksActivities } from './eks';
 import { createHealthActivities } from './health';
@@ -75,6 +76,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createControlActivities(deps.aws.cloudwatch),
     ...createDbLifecycleActivities(deps.aws.rds, deps.aws.ec2),
     ...createDbConfigActivities(deps.aws.rds, deps.aws.ec2, deps.aws.kms),
+    ...createFingerprintActivities({ route53: deps.aws.route53, rds: deps.aws.rds, ec2: deps.aws.ec2, kms: deps.aws.kms, eks: deps.aws.eks, cloudwatch: deps.aws.cloudwatch, temporal: deps.temporal }),
     ...createAuroraActivities(deps.aws.rds),
     ...createDrillActivities(deps.temporal),
     ...createAuditActivities({ s3: deps.aws.s3 }),

@@ -52,6 +52,8 @@ export interface CapturedDb {
   engineVersion?: string;
   /** drover's fence was on it: its security groups are the ones before the fence (the fence tag's). */
   fenced: boolean;
+  /** The instance it replicates from (a replica), as RDS names it. */
+  source?: string;
   config: DbConfig;
 }
 

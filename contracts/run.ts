@@ -1,3 +1,4 @@
+import type { FingerprintComparison } from './fingerprint';
 /**
  * A run's record, as the workflows keep it, the status query answers it, the CLI renders it and the
  * reports judge it: the run's status and steps, each database's outcome, a rebuild's own record, the
@@ -35,6 +36,8 @@ export interface RunStatus {
   requestedBy: string;
   /** The runbook's recovery objectives, ms (reports judge against them). */
   objectives?: { rtoMs: number; rpoMs: number };
+  /** A failback's round trip: its end compared with the fingerprint its failover took before its first change. */
+  roundTrip?: FingerprintComparison;
   /**
    * The --time-scale factor, when below 1: soaks and waits were compressed (demos and quick drills), so the
    * measured RTO is shorter than a real run's and is never judged against the objective (`rto.met` false).

@@ -76,7 +76,7 @@ export interface ReportRun {
 }
 
 export interface Check {
-  name: 'completed' | 'rto' | 'rpo';
+  name: 'completed' | 'rto' | 'rpo' | 'round-trip';
   passed: boolean;
   detail: string;
 }
@@ -206,6 +206,15 @@ export function buildReport(input: ReportInput): Report {
     });
   }
   checks.push({ name: 'rpo', passed: rpo.met, detail: rpoDetail(rpo) });
+  // A failback's round trip (a drill's, or one on its own), compared with its failover's fingerprint: any difference fails.
+  const trip = runs.find((r) => r.kind === 'failback' && r.roundTrip)?.roundTrip;
+  if (trip && !trip.missing) {
+    checks.push({
+      name: 'round-trip',
+      passed: trip.restoredExactly,
+      detail: trip.restoredExactly ? `restored exactly: equal, field by field, to what ${trip.baseline} found before its first change` : `${trip.differences.length} difference${trip.differences.length === 1 ? '' : 's'} from before ${trip.baseline}: ${trip.differences.join('; ')}`,
+    });
+  }
 
   const lastEnd = maxOf(reportRuns.map((r) => r.endedAt));
   return {

@@ -305,6 +305,11 @@ test("given node groups whose floors differ from their sizes (as an autoscaler l
     expect(drill.failover.steps.find((s: { id: string }) => s.id === 'scale-compute').status).toBe('done');
     const returned = (drill.failback as RunStatus).steps.find((s) => s.id === 'return-standby')?.notes ?? [];
     expect(returned.filter((n) => n.includes('(as the team had it)')).length).toBeGreaterThanOrEqual(1);
+    // The drill proves the round trip: its failback compared with its own failover's fingerprint, and its report's check.
+    expect((drill.failback as RunStatus).roundTrip).toEqual({ baseline: drill.failoverId, baselineTakenAt: expect.any(String), differences: [], restoredExactly: true });
+    const shown = captureIO();
+    expect(await exec(['report', drill.workflowId, '--format', 'json'], shown)).toBe(0);
+    expect((JSON.parse(shown.stdout.join('\n')).report as Report).checks).toContainEqual({ name: 'round-trip', passed: true, detail: `restored exactly: equal, field by field, to what ${drill.failoverId} found before its first change` });
     // `DROVER_RECORD_HISTORIES=<dir> npx jest test/drill.integration.test.ts -t 'floors differ'` records the failback for the replay tests.
     await recordHistory(env.client.workflow.getHandle(drill.failbackId), 'failback-capacity-restored.json');
   });

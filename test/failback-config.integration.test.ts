@@ -6,6 +6,7 @@
  * monitoring, protection and tags, goes through a failover and a failback and comes back field for field.
  */
 import { EC2 } from '@aws-sdk/client-ec2';
+import { EKS } from '@aws-sdk/client-eks';
 import { KMS } from '@aws-sdk/client-kms';
 import { RDS } from '@aws-sdk/client-rds';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -16,9 +17,11 @@ import { configDifferences, type CapturedDb } from '../contracts/dbconfig';
 import type { RunStatus } from '../contracts/run';
 import type { Runbook } from '../runbooks/schema';
 import type { FailbackResult } from '../workflows/failback';
+import type { FailoverResult } from '../workflows/regionFailover';
 import { emulatorConfig, eventually, onlyDatabase, refOf } from './harness/fixtures';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { startInterposer, type Interposer } from './harness/interpose';
+import { recordHistory } from './harness/timeskipping';
 
 const env = new IntegrationEnv();
 const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
@@ -148,6 +151,14 @@ function replicaRequests(since: number): Array<{ region: string; fields: URLSear
 test('given a production-like encrypted MySQL pair, a failover then a failback re-create each replica with its own region\'s key, subnet group, groups and every setting, and the pair comes back field for field', async () => {
   const { runbook: rb, taskQueue } = await env.seeded('ak-cfg', [NO_GATES, MYSQL]);
   await productionPair(rb);
+  // Node groups as an autoscaler leaves them: floors below the sizes, ceilings above.
+  for (const c of rb.compute.clusters) {
+    const eks = new EKS({ region: c.region, endpoint: env.moto.endpoint, credentials: CREDS });
+    for (const g of c.nodeGroups) {
+      const desired = c.region === PRIMARY ? g.active : g.standby;
+      await eks.updateNodegroupConfig({ clusterName: c.name, nodegroupName: g.name, scalingConfig: { minSize: Math.max(0, desired - 1), desiredSize: desired, maxSize: Math.max(g.max ?? 0, g.active) + 2 } });
+    }
+  }
   const before = await pairConfig(rb);
   expect(before.primary.config).toMatchObject({ storageEncrypted: true, multiAz: true, backupRetention: 7, deletionProtection: true, parameterGroup: `${rb.name}-mysql8`, subnetGroup: `${rb.name}-db-subnets` });
   expect(before.replica.config).toMatchObject({ storageEncrypted: true, backupRetention: 7, parameterGroup: `${rb.name}-mysql8`, subnetGroup: `${rb.name}-db-subnets` });
@@ -156,9 +167,23 @@ test('given a production-like encrypted MySQL pair, a failover then a failback r
   await env.withWorker(
     taskQueue,
     async () => {
-      expect((await run(rb, taskQueue, 'regionFailover')).phase).toBe('completed');
+      const failover = (await run(rb, taskQueue, 'regionFailover')) as FailoverResult;
+      expect(failover.phase).toBe('completed');
+      // The baseline: what the failover found before its first change, the team's floors and settings included.
+      expect(failover.fingerprint?.unread).toEqual([]);
+      expect(failover.fingerprint?.nodeGroups.filter((g) => g.min !== undefined && g.min < (g.desired ?? 0)).length).toBe(rb.compute.clusters.flatMap((c) => c.nodeGroups).length);
+      expect(failover.fingerprint?.databases.map((d) => [d.identifier, d.role, d.config?.kmsKeyId])).toEqual([
+        [onlyDatabase(rb).primary.identifier, 'writer', before.primary.config.kmsKeyId],
+        [onlyDatabase(rb).replica.identifier, 'replica', before.replica.config.kmsKeyId],
+      ]);
       const back = await run(rb, taskQueue, 'failback');
       expect(back.phase).toBe('completed');
+      // The round trip, compared field by field with that baseline: restored exactly, and the report's check says so.
+      expect(back.topology.roundTrip).toEqual({ baseline: `regionFailover-${rb.name}`, baselineTakenAt: failover.fingerprint?.takenAt, differences: [], restoredExactly: true });
+      // `DROVER_RECORD_HISTORIES=<dir> npx jest test/failback-config.integration.test.ts -t production-like` records both for the replay tests.
+      await recordHistory(env.client.workflow.getHandle(`regionFailover-${rb.name}`), 'failover-fingerprint.json');
+      await recordHistory(env.client.workflow.getHandle(`failback-${rb.name}`), 'failback-replica-config.json');
+      expect(back.steps.find((s) => s.id === 'topology')?.notes).toContain(`restored exactly: equal, field by field, to the fingerprint regionFailover-${rb.name} took at ${failover.fingerprint?.takenAt} before its first change`);
       const assess = back.steps.find((s) => s.id === 'assess')?.notes ?? [];
       expect(assess).toContain(`a replica in ${PRIMARY} is made as ${onlyDatabase(rb).primary.identifier} was: subnet group ${rb.name}-db-subnets, security groups ${rb.name}-db-app, parameter group ${rb.name}-mysql8, option group ${rb.name}-mysql8-options, encrypted with ${before.primary.config.kmsKeyId}, Multi-AZ, backups 7 d, deletion protection, 2 team tags`);
     },

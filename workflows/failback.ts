@@ -16,6 +16,8 @@ import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
 import { untilAnswered } from './answered';
 import { repointWriter } from './writer';
 import { configSummary, type DbConfig } from '../contracts/dbconfig';
+import { fingerprintComparison, type Fingerprint, type FingerprintComparison } from '../contracts/fingerprint';
+import { fingerprintScope } from './fingerprint';
 
 /** A drill's failback retires what it replaces per `drills.retention` (default delete), not the database's own retention. */
 const DRILL_RETENTION = 'drill-retention-v1';
@@ -59,6 +61,12 @@ const CAPACITY_RESTORED = 'capacity-restored-v1';
  * Before it, a replica got only its class and a KMS key (replica-kms-v1), and RDS gave it defaults for the rest.
  */
 const REPLICA_CONFIG = 'replica-config-v1';
+/**
+ * Patch: the topology report reads the fingerprint again and compares it, field by field, with the one the last
+ * completed failover of the runbook took before its first change; the run's record carries the comparison
+ * (`roundTrip`), and its report a check that fails on any difference.
+ */
+const ROUND_TRIP = 'failback-round-trip-v1';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -79,6 +87,8 @@ export interface TopologyReport {
   retired: Array<{ region: string; identifier: string; action: string; retiredIdentifier?: string; snapshot?: string }>;
   traffic: RecordState[];
   compute: Array<{ region: string; cluster: string; nodeGroups: Record<string, number | undefined> }>;
+  /** The round trip, compared field by field with the failover's fingerprint (since failback-round-trip-v1). */
+  roundTrip?: FingerprintComparison;
 }
 
 export interface FailbackResult extends RunStatus {
@@ -123,6 +133,8 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   const whole = drill?.yields === true && patched(WHOLE_SWITCHBACK);
   /** Per database: the KMS key a replica re-created in each region is encrypted with (set at the assessment, when its writer is encrypted). */
   const replicaKeys = new Map<NamedDatabase, { original?: string; standby?: string }>();
+  /** The fingerprint the failover this failback reverses took before its first change (read at the assessment). */
+  let baseline: { workflowId: string; fingerprint: Fingerprint } | undefined;
   /** Per database: what a replica re-created in each region is made with (set at the assessment, since replica-config-v1). */
   const replicaConfigs = new Map<NamedDatabase, { original: DbConfig; standby: DbConfig; engine?: string }>();
   const run = Run.open({
@@ -214,26 +226,35 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         }
       }
       if (patched(REPLICA_CONFIG)) {
-        // Each replica is re-created as the instance it replaces was, in its own region: captured now, before the old
-        // primary is fenced or retired (a fenced one's groups are those before the fence), and resolved (keys, groups,
-        // subnet group by name) in the replica's region. Anything unresolved refuses the failback here, unchanged.
+        // Each replica is re-created as the instance it replaces was, in its own region: as the failover's fingerprint
+        // found it before its first change when there is one (a promotion changes a replica: its backups), else as
+        // read now, before the old primary is fenced or retired (a fenced one's groups are those before the fence);
+        // resolved (keys, groups, subnet group by name) in the replica's region. Anything unresolved refuses the
+        // failback here, unchanged.
+        baseline = await short.lastFailoverFingerprint({ runbook: rb.name });
+        const before = (region: string, identifier: string) => baseline?.fingerprint.databases.find((x) => x.region === region && x.identifier === identifier)?.config;
+        if (baseline) journal.note('assess', `the topology before ${baseline.workflowId} (its fingerprint, ${baseline.fingerprint.takenAt}): what each replica is re-created as`);
         const problems: string[] = [];
         for (const old of assessed) {
           const d = old.d;
           const at = rb.databases ? `databases[${dbs.indexOf(d)}]` : 'database';
-          const writerNow = await short.describeDbConfig({ region: standby, identifier: standbyId(d) });
-          if (!writerNow.exists) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${standbyId(d)} in ${standby} is not found; nothing was changed`, nonRetryable: true });
+          const writerRead = await short.describeDbConfig({ region: standby, identifier: standbyId(d) });
+          if (!writerRead.exists) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${standbyId(d)} in ${standby} is not found; nothing was changed`, nonRetryable: true });
           const oldNow = old.exists ? await short.describeDbConfig({ region: original, identifier: primaryId(d) }) : undefined;
-          const replaced = oldNow?.exists ? oldNow : undefined;
+          const oldBefore = before(original, primaryId(d));
+          const replaced = oldNow?.exists ? { ...oldNow, config: oldBefore ?? oldNow.config } : undefined;
+          const replicaBefore = before(standby, standbyId(d));
+          // The writer as the standby's replica was before the failover (its region's settings are the same ones).
+          const writerNow = replicaBefore ? { ...writerRead, config: { ...replicaBefore, storageEncrypted: writerRead.config.storageEncrypted } } : writerRead;
           const sideOf = (s: NamedDatabase['primary']) => ({ kmsKeyId: s.kmsKeyId, subnetGroup: s.subnetGroup, securityGroups: s.securityGroups, parameterGroup: s.parameterGroup, optionGroup: s.optionGroup });
-          const toOriginal = await short.resolveReplicaConfig({ region: original, identifier: primaryId(d), replaced, writer: writerNow, side: sideOf(d.primary), securityGroupName: d.securityGroupName, at: `${at}.primary` });
+          const toOriginal = await short.resolveReplicaConfig({ region: original, identifier: primaryId(d), replaced, writer: writerRead, side: sideOf(d.primary), securityGroupName: d.securityGroupName, at: `${at}.primary` });
           // The standby's replica replaces the writer there; its source will be the replica made in the original region.
-          const future = { region: original, identifier: primaryId(d), engine: writerNow.engine, engineVersion: writerNow.engineVersion, fenced: false, config: toOriginal.config };
+          const future = { region: original, identifier: primaryId(d), engine: writerRead.engine, engineVersion: writerRead.engineVersion, fenced: false, config: toOriginal.config };
           const toStandby = await short.resolveReplicaConfig({ region: standby, identifier: standbyId(d), replaced: writerNow, writer: future, side: sideOf(d.replica), securityGroupName: d.securityGroupName, at: `${at}.replica` });
           problems.push(...toOriginal.problems, ...toStandby.problems);
-          replicaConfigs.set(d, { original: toOriginal.config, standby: toStandby.config, engine: writerNow.engine });
+          replicaConfigs.set(d, { original: toOriginal.config, standby: toStandby.config, engine: writerRead.engine });
           journal.note('assess', about(d, `a replica in ${original} is made as ${replaced ? `${primaryId(d)} was` : `${standbyId(d)} is (${primaryId(d)} is gone)`}: ${configSummary(toOriginal)}`));
-          journal.note('assess', about(d, `one in ${standby} as ${standbyId(d)} is: ${configSummary(toStandby)}`));
+          journal.note('assess', about(d, `one in ${standby} as ${standbyId(d)} ${replicaBefore ? 'was before the failover' : 'is'}: ${configSummary(toStandby)}`));
         }
         if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `nothing was changed: ${problems.join('; ')}`, nonRetryable: true });
       } else if (keysReplicas) {
@@ -444,6 +465,17 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
           journal.note('topology', about(d, `writer ${w.identifier} (${original}); replica ${r.identifier} (${standby}) from ${r.replicationSource ?? '?'}`));
           return { name: d.name, writer: { region: original, identifier: w.identifier, arn: w.arn }, replica: { region: standby, identifier: r.identifier, arn: r.arn, source: r.replicationSource } };
         });
+        if (patched(ROUND_TRIP)) {
+          // The drill's own failover, or the real one this failback reverses: the newest completed failover of the runbook.
+          if (baseline === undefined) baseline = await short.lastFailoverFingerprint({ runbook: rb.name });
+          const now = await probe.takeFingerprint(fingerprintScope(rb));
+          const roundTrip = fingerprintComparison(baseline ?? undefined, now);
+          status.roundTrip = roundTrip;
+          if (roundTrip.missing) journal.note('topology', `round trip not compared: ${roundTrip.missing}`);
+          else if (roundTrip.restoredExactly) journal.note('topology', `restored exactly: equal, field by field, to the fingerprint ${roundTrip.baseline} took at ${roundTrip.baselineTakenAt} before its first change`);
+          else for (const d of roundTrip.differences) journal.note('topology', `differs from before ${roundTrip.baseline}: ${d}`);
+          return { databases, retired, traffic, compute, roundTrip };
+        }
         return { databases, retired, traffic, compute };
       });
       const record = await run.complete({ after: { phase: 'completed', rpo: status.rpo, topology } }, { compensations });

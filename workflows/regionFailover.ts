@@ -17,6 +17,8 @@ import { ALARM_INSUFFICIENT_DATA, alarmPolicyOf, shiftProgressively } from './tr
 import type { DrillLink, RunbookInput } from './trusted';
 import { controlOf, coverageOf, detectionMs } from '../contracts/controls';
 import { untilAnswered } from './answered';
+import type { Fingerprint } from '../contracts/fingerprint';
+import { fingerprintScope } from './fingerprint';
 
 /** Patch id: the database step runs the promoteReplica runbook as a child (histories before it replay the inline path). */
 const PROMOTE_AS_CHILD = 'promote-as-child-v1';
@@ -53,6 +55,12 @@ const REPOINTS_PROMOTED = 'failover-repoints-promoted-v1';
  * cancel is not held for the scale-up's whole wait.
  */
 const SCALE_TO_ITS_ANSWER = 'failover-scale-to-its-answer-v1';
+/**
+ * Patch: a planned failover reads the topology fingerprint (records, databases and their configuration, node groups,
+ * alarms) after its preflight, before its gate and first change, and returns it in its result: the baseline its
+ * failback compares with (contracts/fingerprint.ts).
+ */
+const FINGERPRINT = 'failover-fingerprint-v1';
 
 export type { DrillLink };
 
@@ -73,7 +81,8 @@ export interface FailoverInput extends RunbookInput {
   };
 }
 
-export type FailoverResult = RunStatus;
+/** The run's record, and (planned, since failover-fingerprint-v1) the topology it found before its first change. */
+export type FailoverResult = RunStatus & { fingerprint?: Fingerprint };
 
 
 /**
@@ -322,6 +331,18 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
       }
     });
 
+    // 1b. What the failback will compare with: read before anything changes. Planned only: an unplanned failover does not
+    // wait on reads of a region that may be lost (its failback then has no baseline, and says so).
+    let fingerprint: Fingerprint | undefined;
+    if (mode === 'planned' && patched(FINGERPRINT)) {
+      try {
+        fingerprint = await preflight.takeFingerprint(fingerprintScope(rb));
+        journal.note('preflight', `topology fingerprint: ${fingerprint.records.length} record sets, ${fingerprint.databases.length} DB instances, ${fingerprint.nodeGroups.length} node groups, ${fingerprint.alarms.length} alarms${fingerprint.unread.length ? `; not read: ${fingerprint.unread.join('; ')}` : ''}`);
+      } catch (err) {
+        journal.note('preflight', `topology fingerprint not taken (${failureMessage(err)}): the failback will have nothing to compare with`);
+      }
+    }
+
     // 2. Approval.
     await gates.step(journal, 'failover', `${mode} failover of ${rb.name} ${fromRegion} -> ${targetRegion}: ${input.reason}`, input.options?.approvalTimeoutMs ?? 60 * 60_000);
 
@@ -459,7 +480,8 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     // objective is judged on both (shown as two lines).
     const detection = status.dataPlane?.detectionMs ?? 0;
     status.rto = { ms, gateWaitMs, excludingGatesMs: ms - gateWaitMs, objectiveMs: rb.objectives.rto, met: scale >= 1 && ms + detection <= rb.objectives.rto, ...(status.dataPlane ? { detectionMs: detection } : {}) };
-    return await run.complete({ after: { phase: 'completed', rtoMs: ms, rpo: status.rpo } });
+    const record = await run.complete({ after: { phase: 'completed', rtoMs: ms, rpo: status.rpo } });
+    return fingerprint ? { ...record, fingerprint } : record;
   } catch (err) {
     // Stopped after a promotion but before its writer record was repointed (cancelled, a drill preempted before that
     // step, the scale-up failed): the old writer is fenced, so a record left naming it refuses every write. It is

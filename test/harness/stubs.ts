@@ -11,6 +11,7 @@ import { databasesOf, dbIn } from '../../runbooks/databases';
 import type { Runbook } from '../../runbooks/schema';
 import { testRunbooks } from './fixtures';
 import { decideLock, type AcquireArgs, type LockAnswer, type LockHolder, type LockState } from '../../contracts/lock';
+import type { Fingerprint, FingerprintScope } from '../../contracts/fingerprint';
 
 /**
  * A stub world for the workflow tests: plain activity functions over a small in-memory model of one
@@ -62,6 +63,8 @@ export class StubWorld {
   readonly endedRuns = new Set<string>();
   /** Instances carrying drover's fence tag now. */
   private readonly fenced = new Set<string>();
+  /** What lastFailoverFingerprint answers (the failback's baseline): none unless a test sets one. */
+  baseline: { workflowId: string; fingerprint: Fingerprint } | undefined;
   /** Breaches a soak reports: given the region soaked and its share of weighted traffic at the time. */
   soakBreaches: (region: string, percent: number) => string[] = () => [];
   private readonly failures = new Map<string, Fail>();
@@ -359,6 +362,19 @@ export class StubWorld {
         const config = { securityGroupIds: ['sg-app'], securityGroupNames: ['app'], storageEncrypted: encrypted, ...(encrypted && key ? { kmsKeyId: key } : {}), tags: {} };
         return { config, from: encrypted && key ? { kmsKeyId: input.side.kmsKeyId ? ('runbook' as const) : ('replaced' as const) } : {}, problems };
       }),
+      // The fingerprint of the stub's databases and node groups; the failover's, as its result carries it, is the failback's baseline.
+      takeFingerprint: record('takeFingerprint', (scope: FingerprintScope): Fingerprint => ({
+        takenAt: new Date().toISOString(),
+        records: [],
+        databases: scope.databases.map((d) => {
+          const db = this.dbs.get(d.identifier);
+          return db ? { ...d, role: db.standalone ? ('writer' as const) : ('replica' as const), ...(db.replicationSource ? { source: db.replicationSource } : {}) } : { ...d, role: 'gone' as const };
+        }),
+        nodeGroups: scope.clusters.flatMap((c) => c.nodeGroups.map((name) => ({ region: c.region, cluster: c.cluster, name, desired: this.nodes.get(`${c.region}/${c.cluster}/${name}`) }))),
+        alarms: [],
+        unread: [],
+      })),
+      lastFailoverFingerprint: record('lastFailoverFingerprint', () => this.baseline),
       createReplica: record('createReplica', (input: { region: string; identifier: string; sourceArn: string; kmsKeyId?: string }) => {
         const exists = this.dbs.has(input.identifier);
         const source = this.dbs.get(input.sourceArn.split(':db:')[1] ?? '');
