@@ -267,6 +267,14 @@ export function createDbConfigActivities(rds: (region: string) => RdsLifecycleAp
         config.storageEncrypted = false;
         delete from.storageEncrypted;
       }
+      // Storage at least the source's ("Be sure to allocate enough storage for your read replica", API_CreateDBInstanceReadReplica):
+      // a writer that grew while failed over is not followed by a smaller replica; its autoscaling ceiling above it.
+      const sourceSize = writer.config.allocatedStorage ?? 0;
+      if (sourceSize > (config.allocatedStorage ?? 0)) {
+        config.allocatedStorage = sourceSize;
+        from.allocatedStorage = 'writer';
+      }
+      if (config.maxAllocatedStorage !== undefined && config.allocatedStorage !== undefined && config.maxAllocatedStorage <= config.allocatedStorage) delete config.maxAllocatedStorage;
       // Performance Insights' key: the replaced instance's (same region), else RDS's default key.
       if (config.performanceInsights && replaced?.config.performanceInsightsKmsKeyId) {
         config.performanceInsightsKmsKeyId = replaced.config.performanceInsightsKmsKeyId;

@@ -511,24 +511,40 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       let db = await waitAvailable(region, identifier, timeoutMs);
       if (!input.config) return { created, arn: db.DBInstanceArn ?? '', endpoint: db.Endpoint?.Address };
       // What the creation did not set (or a replica made by an earlier attempt does not have): one modification.
-      const changes = afterCreation(db, input.config);
+      // Backups apart: an engine may refuse them on a replica (its promotion then sets the retention it had), and that
+      // refusal must not take the parameter group or the groups with it. Every other refusal is the activity's.
+      const { BackupRetentionPeriod, PreferredBackupWindow, ...rest } = afterCreation(db, input.config);
+      const backups = { ...(BackupRetentionPeriod !== undefined ? { BackupRetentionPeriod } : {}), ...(PreferredBackupWindow ? { PreferredBackupWindow } : {}) };
       const notes: string[] = [];
-      if (Object.keys(changes).length > 0) {
-        try {
-          await whenSettled(rds(region), region, identifier, 'rds:ModifyDBInstance', () => rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, ApplyImmediately: true, ...changes }), timeoutMs);
-        } catch (err) {
-          // An engine that refuses a setting on a replica (backups on some engine versions): the replica replicates, and
-          // the report says what it lacks; every other error is the activity's.
-          if (!/InvalidParameterCombination|InvalidParameterValue/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:ModifyDBInstance');
-          notes.push(`${identifier}: RDS refused ${Object.keys(changes).join(', ')} on the replica (${awsErrorCode(err)}: ${(err as Error).message})`);
-        }
-        db = notes.length > 0 || !changes.VpcSecurityGroupIds ? await waitAvailable(region, identifier, timeoutMs) : await waitGroups(region, identifier, changes.VpcSecurityGroupIds, timeoutMs);
+      const modified: string[] = [];
+      const modify = (changes: Partial<ModifyDBInstanceMessage>) => whenSettled(rds(region), region, identifier, 'rds:ModifyDBInstance', () => rds(region).modifyDBInstance({ DBInstanceIdentifier: identifier, ApplyImmediately: true, ...changes }), timeoutMs);
+      if (Object.keys(rest).length > 0) {
+        await modify(rest).catch((err: unknown) => {
+          throw err instanceof ApplicationFailure ? err : toFailure(err, 'rds:ModifyDBInstance');
+        });
+        modified.push(...Object.keys(rest));
+        db = rest.VpcSecurityGroupIds ? await waitGroups(region, identifier, rest.VpcSecurityGroupIds, timeoutMs) : await waitAvailable(region, identifier, timeoutMs);
       }
-      const modified = notes.length > 0 ? [] : Object.keys(changes);
+      if (Object.keys(backups).length > 0) {
+        try {
+          await modify(backups);
+          modified.push(...Object.keys(backups));
+        } catch (err) {
+          if (!/InvalidParameterCombination|InvalidParameterValue/.test(awsErrorCode(err) ?? '')) throw toFailure(err, 'rds:ModifyDBInstance');
+          notes.push(`${identifier}: RDS refused backups on the replica (${awsErrorCode(err)}: ${(err as Error).message}); its promotion enables them`);
+        }
+        db = await waitAvailable(region, identifier, timeoutMs);
+      }
+      // A parameter group set after the creation applies at the next reboot ("isn't rebooted automatically").
+      const group = db.DBParameterGroups?.[0];
+      if (group?.ParameterApplyStatus === 'pending-reboot') notes.push(`${identifier}: parameter group ${group.DBParameterGroupName} applies at its next reboot (pending-reboot); its promotion reboots it`);
       return { created, arn: db.DBInstanceArn ?? '', endpoint: db.Endpoint?.Address, modified, ...(notes.length ? { notes } : {}) };
     },
   };
 }
+
+/** The gp3 size from which RDS for MySQL, MariaDB and PostgreSQL takes IOPS and throughput of the team's choosing. */
+const GP3_PROVISIONED_FROM_GIB = 400;
 
 /**
  * What CreateDBInstanceReadReplica takes of a configuration (API_CreateDBInstanceReadReplica): a subnet group only
@@ -548,8 +564,11 @@ export function creation(c: DbConfig, opts: { crossRegion: boolean; engine?: str
   if (c.storageEncrypted && c.kmsKeyId) out.KmsKeyId = c.kmsKeyId;
   if (c.storageType) out.StorageType = c.storageType;
   if (given(c.allocatedStorage)) out.AllocatedStorage = c.allocatedStorage;
-  if (given(c.iops) && c.iops) out.Iops = c.iops;
-  if (given(c.storageThroughput) && c.storageThroughput && c.storageType === 'gp3') out.StorageThroughput = c.storageThroughput;
+  // gp3 below 400 GiB has its baseline (3000 IOPS, 125 MiBps), which RDS reports but refuses to be given ("You can't
+  // specify IOPS or storage throughput for engine mysql and a storage size less than 400"): given only above it.
+  const provisioned = c.storageType !== 'gp3' || (c.allocatedStorage ?? 0) >= GP3_PROVISIONED_FROM_GIB;
+  if (c.iops && provisioned) out.Iops = c.iops;
+  if (c.storageThroughput && c.storageType === 'gp3' && provisioned) out.StorageThroughput = c.storageThroughput;
   if (given(c.maxAllocatedStorage)) out.MaxAllocatedStorage = c.maxAllocatedStorage;
   if (given(c.multiAz)) out.MultiAZ = c.multiAz;
   if (c.monitoringInterval) {

@@ -4,8 +4,8 @@
  * read (a region unreachable) is named in `unread`, never guessed.
  */
 import type { ListResourceRecordSetsCommandInput } from '@aws-sdk/client-route-53';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { CloudWatchApi, Ec2Api, EksApi, KmsApi, RdsLifecycleApi, Route53Api } from '../aws/clients';
 import type { Fingerprint, FingerprintScope, RecordFingerprint } from '../contracts/fingerprint';
 import { createDbConfigActivities } from './dbconfig';
@@ -124,24 +124,20 @@ export function createFingerprintActivities(deps: FingerprintDeps) {
      * it can trust: an older failover's would compare with another round trip) or recorded none.
      */
     async lastFailoverFingerprint(input: { runbook: string }): Promise<{ workflowId: string; fingerprint: Fingerprint } | undefined> {
-      // Failovers started by the CLI, a drill or a test all carry the runbook's name in their workflow id (failover-<name>,
-      // drill-<name>-...-failover), not always a search attribute: candidates by id, newest first, each confirmed by its
-      // record (a result, or a failure's details), which names its runbook.
-      const candidates: Array<{ workflowId: string; runId: string; start: number }> = [];
-      for await (const w of deps.temporal().workflow.list({ query: `WorkflowType = '${FAILOVER_TYPE}' AND ExecutionStatus != 'Running'` })) {
-        if (w.workflowId.includes(input.runbook)) candidates.push({ workflowId: w.workflowId, runId: w.runId, start: w.startTime.getTime() });
+      // The runbook's failovers on this worker's task queue (another queue's workers are not drover's), by their ids:
+      // failover-<name> (the CLI's) and drill-<name>-...-failover (a drill's child). The newest, whatever its outcome: a
+      // failover that did not complete, or recorded no fingerprint, leaves nothing to compare with (an older one's
+      // fingerprint is another round trip's).
+      const taskQueue = Context.current().info.taskQueue;
+      const ours = (id: string) => id === `failover-${input.runbook}` || (id.startsWith(`drill-${input.runbook}-`) && id.endsWith('-failover'));
+      let newest: { workflowId: string; runId: string; start: number; completed: boolean } | undefined;
+      for await (const w of deps.temporal().workflow.list({ query: `WorkflowType = '${FAILOVER_TYPE}' AND ExecutionStatus != 'Running' AND TaskQueue = '${taskQueue}'` })) {
+        if (!ours(w.workflowId) || (newest && newest.start >= w.startTime.getTime())) continue;
+        newest = { workflowId: w.workflowId, runId: w.runId, start: w.startTime.getTime(), completed: w.status.name === 'COMPLETED' };
       }
-      for (const c of candidates.sort((a, b) => b.start - a.start).slice(0, 20)) {
-        try {
-          const result = (await deps.temporal().workflow.getHandle(c.workflowId, c.runId).result()) as { runbook?: string; fingerprint?: Fingerprint } | undefined;
-          if (result?.runbook !== input.runbook) continue;
-          return result.fingerprint ? { workflowId: c.workflowId, fingerprint: result.fingerprint } : undefined;
-        } catch (err) {
-          const record = err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure ? (err.cause.details?.[0] as { runbook?: string } | undefined) : undefined;
-          if (record?.runbook === input.runbook) return undefined;
-        }
-      }
-      return undefined;
+      if (!newest?.completed) return undefined;
+      const result = (await deps.temporal().workflow.getHandle(newest.workflowId, newest.runId).result()) as { runbook?: string; fingerprint?: Fingerprint } | undefined;
+      return result?.runbook === input.runbook && result.fingerprint ? { workflowId: newest.workflowId, fingerprint: result.fingerprint } : undefined;
     },
   };
 }

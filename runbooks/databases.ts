@@ -27,6 +27,12 @@ export function dbIn(rb: Pick<Runbook, 'regions'>, db: Database, region: string)
   return region === rb.regions.primary ? db.primary.identifier : db.replica.identifier;
 }
 
+/** What the runbook sets for replicas drover re-creates on one side (a key, groups, subnet group, by name in that region). */
+export function sideSettings(side: NamedDatabase['primary']): { kmsKeyId?: string; subnetGroup?: string; securityGroups?: string[]; parameterGroup?: string; optionGroup?: string } {
+  const { kmsKeyId, subnetGroup, securityGroups, parameterGroup, optionGroup } = side;
+  return Object.fromEntries(Object.entries({ kmsKeyId, subnetGroup, securityGroups, parameterGroup, optionGroup }).filter(([, v]) => v !== undefined));
+}
+
 /** The zone of the database's writer record (the runbook's hosted zone unless it names another). */
 export function writerZone(rb: Pick<Runbook, 'dns'>, db: Database): string {
   return db.writerRecord.zone ?? rb.dns.hostedZone;

@@ -371,7 +371,7 @@ describe('encrypted pairs (KMS keys are regional)', () => {
     ]);
     // Since replica-config-v1 each replica is made as the instance it replaces is, its key included (the stub's configuration: groups and key).
     expect(step(r.steps, 'assess')?.notes).toEqual(expect.arrayContaining([
-      `a replica in ${PRIMARY} is made as ${MUMBAI} was: the default subnet group, security groups app, encrypted with ${KEY(PRIMARY, 'mumbai-db')}`,
+      `a replica in ${PRIMARY} is made as ${MUMBAI} is: the default subnet group, security groups app, encrypted with ${KEY(PRIMARY, 'mumbai-db')}`,
       `one in ${STANDBY} as ${SINGAPORE} is: the default subnet group, security groups app, encrypted with ${KEY(STANDBY, 'singapore-db')}`,
     ]));
   });

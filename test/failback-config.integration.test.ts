@@ -136,7 +136,8 @@ async function pairConfig(rb: Runbook): Promise<{ primary: CapturedDb; replica: 
 
 async function run(rb: Runbook, taskQueue: string, type: 'regionFailover' | 'failback'): Promise<FailbackResult> {
   const args = type === 'regionFailover' ? { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'planned', reason: 'config round trip', requestedBy: 'ic-test', options: { timeScale: 0.005 } } : { runbookRef: refOf(rb), reason: 'config round trip', requestedBy: 'ic-test', options: { timeScale: 0.005 } };
-  return (await env.client.workflow.execute(type, { taskQueue, workflowId: `${type}-${rb.name}`, args: [args] })) as FailbackResult;
+  // drover's own ids (failover-<runbook>, failback-<runbook>): a failback's baseline is the failover under its id.
+  return (await env.client.workflow.execute(type, { taskQueue, workflowId: `${type === 'regionFailover' ? 'failover' : 'failback'}-${rb.name}`, args: [args] })) as FailbackResult;
 }
 
 /** The CreateDBInstanceReadReplica requests the worker sent, as the proxy saw them (form fields). */
@@ -179,13 +180,13 @@ test('given a production-like encrypted MySQL pair, a failover then a failback r
       const back = await run(rb, taskQueue, 'failback');
       expect(back.phase).toBe('completed');
       // The round trip, compared field by field with that baseline: restored exactly, and the report's check says so.
-      expect(back.topology.roundTrip).toEqual({ baseline: `regionFailover-${rb.name}`, baselineTakenAt: failover.fingerprint?.takenAt, differences: [], restoredExactly: true });
+      expect(back.topology.roundTrip).toEqual({ baseline: `failover-${rb.name}`, baselineTakenAt: failover.fingerprint?.takenAt, differences: [], restoredExactly: true });
       // `DROVER_RECORD_HISTORIES=<dir> npx jest test/failback-config.integration.test.ts -t production-like` records both for the replay tests.
-      await recordHistory(env.client.workflow.getHandle(`regionFailover-${rb.name}`), 'failover-fingerprint.json');
+      await recordHistory(env.client.workflow.getHandle(`failover-${rb.name}`), 'failover-fingerprint.json');
       await recordHistory(env.client.workflow.getHandle(`failback-${rb.name}`), 'failback-replica-config.json');
-      expect(back.steps.find((s) => s.id === 'topology')?.notes).toContain(`restored exactly: equal, field by field, to the fingerprint regionFailover-${rb.name} took at ${failover.fingerprint?.takenAt} before its first change`);
+      expect(back.steps.find((s) => s.id === 'topology')?.notes).toContain(`restored exactly: equal, field by field, to the fingerprint failover-${rb.name} took at ${failover.fingerprint?.takenAt} before its first change`);
       const assess = back.steps.find((s) => s.id === 'assess')?.notes ?? [];
-      expect(assess).toContain(`a replica in ${PRIMARY} is made as ${onlyDatabase(rb).primary.identifier} was: subnet group ${rb.name}-db-subnets, security groups ${rb.name}-db-app, parameter group ${rb.name}-mysql8, option group ${rb.name}-mysql8-options, encrypted with ${before.primary.config.kmsKeyId}, Multi-AZ, backups 7 d, deletion protection, 2 team tags`);
+      expect(assess).toContain(`a replica in ${PRIMARY} is made as ${onlyDatabase(rb).primary.identifier} is: subnet group ${rb.name}-db-subnets, security groups ${rb.name}-db-app, parameter group ${rb.name}-mysql8, option group ${rb.name}-mysql8-options, encrypted with ${before.primary.config.kmsKeyId}, Multi-AZ, backups 7 d, deletion protection, 2 team tags`);
     },
     emulatorConfig(interposer.endpoint),
   );
@@ -209,29 +210,58 @@ test('given a production-like encrypted MySQL pair, a failover then a failback r
   }
 });
 
-test('given a failback whose destination key cannot be found in the original region, it is refused at its assessment, path-qualified, before any change', async () => {
-  const { runbook: rb, taskQueue } = await env.seeded('ak-cfg-key', [NO_GATES, MYSQL, [['database', 'primary', 'kmsKeyId'], 'alias/no-such-key']]);
+test('given a key that cannot be found where a replica would be re-created, a planned failover is refused at its preflight and a failback at its assessment, path-qualified, before any change', async () => {
+  // The runbook names a key the original region does not have: the failover's preflight checks the way back.
+  const named = await env.seeded('ak-cfg-key', [NO_GATES, MYSQL, [['database', 'primary', 'kmsKeyId'], 'alias/no-such-key']]);
+  await productionPair(named.runbook);
+  const mark = interposer.log().length;
+  await env.withWorker(
+    named.taskQueue,
+    async () => {
+      const failure = await refused(run(named.runbook, named.taskQueue, 'regionFailover'));
+      expect(failure.message).toContain(`database.primary.kmsKeyId: ${onlyDatabase(named.runbook).replica.identifier} in ${STANDBY} is encrypted, so a replica in ${PRIMARY} needs a KMS key of ${PRIMARY}: KMS key alias/no-such-key is not found in ${PRIMARY}`);
+      expect((failure.details?.[0] as RunStatus).steps.find((s) => s.id === 'preflight')?.status).toBe('failed');
+    },
+    emulatorConfig(interposer.endpoint),
+  );
+  expect(writesSince(mark)).toEqual([]);
+
+  // The old primary's own key scheduled for deletion after a failover: the failback cannot re-create its replica there.
+  const { runbook: rb, taskQueue } = await env.seeded('ak-cfg-gone', [NO_GATES, MYSQL]);
   await productionPair(rb);
   await env.withWorker(
     taskQueue,
     async () => {
       expect((await run(rb, taskQueue, 'regionFailover')).phase).toBe('completed');
-      const mark = interposer.log().length;
-      const err = await run(rb, taskQueue, 'failback').then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(err).toBeInstanceOf(WorkflowFailedError);
-      const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
-      expect(failure.message).toContain(`nothing was changed: database.primary.kmsKeyId: ${onlyDatabase(rb).replica.identifier} in ${STANDBY} is encrypted, so a replica in ${PRIMARY} needs a KMS key of ${PRIMARY}: KMS key alias/no-such-key is not found in ${PRIMARY}`);
+      const { kms } = clients(PRIMARY);
+      const key = (await pairConfig(rb)).primary.config.kmsKeyId ?? '';
+      // (moto takes the key's id here, not its ARN.)
+      await kms.scheduleKeyDeletion({ KeyId: key.split('/').pop(), PendingWindowInDays: 7 });
+      const since = interposer.log().length;
+      const failure = await refused(run(rb, taskQueue, 'failback'));
+      expect(failure.message).toContain(`nothing was changed: database.primary.kmsKeyId: ${onlyDatabase(rb).replica.identifier} in ${STANDBY} is encrypted, so a replica in ${PRIMARY} needs a KMS key of ${PRIMARY}: KMS key ${key} in ${PRIMARY} is PendingDeletion`);
       expect((failure.details?.[0] as RunStatus).steps.find((s) => s.id === 'assess')?.status).toBe('failed');
-      // Reads only: no RDS, EC2 or Route 53 change after the failover.
-      const writes = interposer
-        .log()
-        .slice(mark)
-        .filter((r) => ['rds', 'ec2', 'route53', 'eks'].includes(r.service) && !/^(Describe|List|Get)/.test(r.operation));
-      expect(writes.map((w) => `${w.service}:${w.operation}`)).toEqual([]);
+      expect(writesSince(since)).toEqual([]);
     },
     emulatorConfig(interposer.endpoint),
   );
 });
+
+/** A run that fails, and its failure. */
+async function refused(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  return (err as WorkflowFailedError).cause as ApplicationFailure;
+}
+
+/** The changes (RDS, EC2, Route 53, EKS) the worker asked for since `mark`: reads only leave none. */
+function writesSince(mark: number): string[] {
+  return interposer
+    .log()
+    .slice(mark)
+    .filter((r) => ['rds', 'ec2', 'route53', 'eks'].includes(r.service) && !/^(Describe|List|Get)/.test(r.operation))
+    .map((w) => `${w.service}:${w.operation}`);
+}

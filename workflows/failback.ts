@@ -1,6 +1,6 @@
-import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { RecordState } from '../activities/route53';
-import { databasesOf, dbIn, type NamedDatabase } from '../runbooks/databases';
+import { databasesOf, dbIn, sideSettings, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
 import { compensation, long, probe, short } from './proxies';
 import type { Gates } from './gates';
@@ -231,9 +231,13 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         // read now, before the old primary is fenced or retired (a fenced one's groups are those before the fence);
         // resolved (keys, groups, subnet group by name) in the replica's region. Anything unresolved refuses the
         // failback here, unchanged.
-        baseline = await short.lastFailoverFingerprint({ runbook: rb.name });
+        try {
+          baseline = await probe.lastFailoverFingerprint({ runbook: rb.name });
+        } catch (err) {
+          journal.note('assess', `the failover's fingerprint not read (${failureMessage(err)}): each replica is made as the instance it replaces is now`);
+        }
         const before = (region: string, identifier: string) => baseline?.fingerprint.databases.find((x) => x.region === region && x.identifier === identifier)?.config;
-        if (baseline) journal.note('assess', `the topology before ${baseline.workflowId} (its fingerprint, ${baseline.fingerprint.takenAt}): what each replica is re-created as`);
+        if (baseline) journal.note('assess', `the topology before ${baseline.workflowId} (its fingerprint, ${baseline.fingerprint.takenAt}): the backups a promotion changed, and an instance already gone`);
         const problems: string[] = [];
         for (const old of assessed) {
           const d = old.d;
@@ -241,20 +245,21 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
           const writerRead = await short.describeDbConfig({ region: standby, identifier: standbyId(d) });
           if (!writerRead.exists) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `${standbyId(d)} in ${standby} is not found; nothing was changed`, nonRetryable: true });
           const oldNow = old.exists ? await short.describeDbConfig({ region: original, identifier: primaryId(d) }) : undefined;
+          // What is there now is what the replica is made as (the live read, never overridden: the baseline is another
+          // run's result). Only an old primary already gone (a failback run again after retiring it) is taken as the
+          // baseline found it, and the standby's replica gets back the backups its promotion changed ("Default: 1").
           const oldBefore = before(original, primaryId(d));
-          const replaced = oldNow?.exists ? { ...oldNow, config: oldBefore ?? oldNow.config } : undefined;
+          const replaced = oldNow?.exists ? oldNow : oldBefore ? { region: original, identifier: primaryId(d), engine: writerRead.engine, fenced: false, config: oldBefore } : undefined;
           const replicaBefore = before(standby, standbyId(d));
-          // The writer as the standby's replica was before the failover (its region's settings are the same ones).
-          const writerNow = replicaBefore ? { ...writerRead, config: { ...replicaBefore, storageEncrypted: writerRead.config.storageEncrypted } } : writerRead;
-          const sideOf = (s: NamedDatabase['primary']) => ({ kmsKeyId: s.kmsKeyId, subnetGroup: s.subnetGroup, securityGroups: s.securityGroups, parameterGroup: s.parameterGroup, optionGroup: s.optionGroup });
-          const toOriginal = await short.resolveReplicaConfig({ region: original, identifier: primaryId(d), replaced, writer: writerRead, side: sideOf(d.primary), securityGroupName: d.securityGroupName, at: `${at}.primary` });
+          const writerNow = replicaBefore ? { ...writerRead, config: { ...writerRead.config, backupRetention: replicaBefore.backupRetention, backupWindow: replicaBefore.backupWindow } } : writerRead;
+          const toOriginal = await short.resolveReplicaConfig({ region: original, identifier: primaryId(d), replaced, writer: writerRead, side: sideSettings(d.primary), securityGroupName: d.securityGroupName, at: `${at}.primary` });
           // The standby's replica replaces the writer there; its source will be the replica made in the original region.
           const future = { region: original, identifier: primaryId(d), engine: writerRead.engine, engineVersion: writerRead.engineVersion, fenced: false, config: toOriginal.config };
-          const toStandby = await short.resolveReplicaConfig({ region: standby, identifier: standbyId(d), replaced: writerNow, writer: future, side: sideOf(d.replica), securityGroupName: d.securityGroupName, at: `${at}.replica` });
+          const toStandby = await short.resolveReplicaConfig({ region: standby, identifier: standbyId(d), replaced: writerNow, writer: future, side: sideSettings(d.replica), securityGroupName: d.securityGroupName, at: `${at}.replica` });
           problems.push(...toOriginal.problems, ...toStandby.problems);
           replicaConfigs.set(d, { original: toOriginal.config, standby: toStandby.config, engine: writerRead.engine });
-          journal.note('assess', about(d, `a replica in ${original} is made as ${replaced ? `${primaryId(d)} was` : `${standbyId(d)} is (${primaryId(d)} is gone)`}: ${configSummary(toOriginal)}`));
-          journal.note('assess', about(d, `one in ${standby} as ${standbyId(d)} ${replicaBefore ? 'was before the failover' : 'is'}: ${configSummary(toStandby)}`));
+          journal.note('assess', about(d, `a replica in ${original} is made as ${oldNow?.exists ? `${primaryId(d)} is` : replaced ? `${primaryId(d)} was before ${baseline?.workflowId} (it is gone)` : `${standbyId(d)} is (${primaryId(d)} is gone)`}: ${configSummary(toOriginal)}`));
+          journal.note('assess', about(d, `one in ${standby} as ${standbyId(d)} is${replicaBefore ? ', with the backups it had before the failover' : ''}: ${configSummary(toStandby)}`));
         }
         if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `nothing was changed: ${problems.join('; ')}`, nonRetryable: true });
       } else if (keysReplicas) {
@@ -467,9 +472,15 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         });
         if (patched(ROUND_TRIP)) {
           // The drill's own failover, or the real one this failback reverses: the newest completed failover of the runbook.
-          if (baseline === undefined) baseline = await short.lastFailoverFingerprint({ runbook: rb.name });
-          const now = await probe.takeFingerprint(fingerprintScope(rb));
-          const roundTrip = fingerprintComparison(baseline ?? undefined, now);
+          // The switchback is done: a comparison that cannot be made is said, never the run's failure.
+          let roundTrip: FingerprintComparison;
+          try {
+            if (baseline === undefined) baseline = await probe.lastFailoverFingerprint({ runbook: rb.name });
+            roundTrip = fingerprintComparison(baseline ?? undefined, await probe.takeFingerprint(fingerprintScope(rb)));
+          } catch (err) {
+            if (isCancellation(err)) throw err;
+            roundTrip = { differences: [], restoredExactly: false, missing: `the topology could not be read (${failureMessage(err)})` };
+          }
           status.roundTrip = roundTrip;
           if (roundTrip.missing) journal.note('topology', `round trip not compared: ${roundTrip.missing}`);
           else if (roundTrip.restoredExactly) journal.note('topology', `restored exactly: equal, field by field, to the fingerprint ${roundTrip.baseline} took at ${roundTrip.baselineTakenAt} before its first change`);

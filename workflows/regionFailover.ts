@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { LagReading } from '../activities/rds';
-import { databasesOf, writerZone, writerZoneId, type NamedDatabase } from '../runbooks/databases';
+import { databasesOf, sideSettings, writerZone, writerZoneId, type NamedDatabase } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
 import { PASSING_STATUSES, WRITER_STATUSES } from '../contracts/rds-status';
 import { compensation, long, probe as preflight, short } from './proxies';
@@ -174,6 +174,9 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
       } else journal.skip('preempt-drills', 'recorded before drills existed');
     }
 
+    // Since failover-fingerprint-v1 a planned failover reads the topology before its gate, and its preflight checks that
+    // each database's failback could re-create its replicas (keys, groups, subnet groups found in their regions).
+    const fingerprints = mode === 'planned' && patched(FINGERPRINT);
     // 1. Preflight: every check runs, every failure is listed, nothing changes.
     await journal.run('preflight', async () => {
       // Instances passing through a state (contracts/rds-status.ts): read here once, at the same point of every run.
@@ -317,6 +320,25 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
       } else {
         journal.note('preflight', `unplanned: primary region ${fromRegion} not contacted (assumed lost)`);
       }
+      if (fingerprints) {
+        // The way back: a failback re-creates a replica in each region as the instance it replaces is. A key, group or
+        // subnet group it could not find there would refuse that failback; refused here instead, before anything changes.
+        for (const d of dbs.filter((x) => x.engine !== 'aurora-global')) {
+          const at = rb.databases ? `databases[${dbs.indexOf(d)}]` : 'database';
+          checks.push([
+            about(d, 'the way back (a failback re-creates both replicas)'),
+            async () => {
+              const [p, r] = await Promise.all([preflight.describeDbConfig({ region: fromRegion, identifier: d.primary.identifier }), preflight.describeDbConfig({ region: targetRegion, identifier: d.replica.identifier })]);
+              if (!p.exists || !r.exists) return [];
+              const [back, out] = await Promise.all([
+                preflight.resolveReplicaConfig({ region: fromRegion, identifier: d.primary.identifier, replaced: p, writer: r, side: sideSettings(d.primary), securityGroupName: d.securityGroupName, at: `${at}.primary` }),
+                preflight.resolveReplicaConfig({ region: targetRegion, identifier: d.replica.identifier, replaced: r, writer: p, side: sideSettings(d.replica), securityGroupName: d.securityGroupName, at: `${at}.replica` }),
+              ]);
+              return [...back.problems, ...out.problems];
+            },
+          ]);
+        }
+      }
       const results = await Promise.all(checks.map(async ([name, check]) => {
         try {
           return (await check()).map((p) => `${name}: ${p}`);
@@ -334,11 +356,12 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
     // 1b. What the failback will compare with: read before anything changes. Planned only: an unplanned failover does not
     // wait on reads of a region that may be lost (its failback then has no baseline, and says so).
     let fingerprint: Fingerprint | undefined;
-    if (mode === 'planned' && patched(FINGERPRINT)) {
+    if (fingerprints) {
       try {
         fingerprint = await preflight.takeFingerprint(fingerprintScope(rb));
         journal.note('preflight', `topology fingerprint: ${fingerprint.records.length} record sets, ${fingerprint.databases.length} DB instances, ${fingerprint.nodeGroups.length} node groups, ${fingerprint.alarms.length} alarms${fingerprint.unread.length ? `; not read: ${fingerprint.unread.join('; ')}` : ''}`);
       } catch (err) {
+        if (isCancellation(err)) throw err;
         journal.note('preflight', `topology fingerprint not taken (${failureMessage(err)}): the failback will have nothing to compare with`);
       }
     }
