@@ -273,8 +273,17 @@ export function createDbConfigActivities(rds: (region: string) => RdsLifecycleAp
       if (sourceSize > (config.allocatedStorage ?? 0)) {
         config.allocatedStorage = sourceSize;
         from.allocatedStorage = 'writer';
+        // Its IOPS and throughput with it: a gp3 size's baseline differs above 400 GiB (the writer's are of its size).
+        for (const k of ['iops', 'storageThroughput'] as const) {
+          if (writer.config[k] !== undefined) {
+            config[k] = writer.config[k];
+            from[k] = 'writer';
+          } else delete config[k];
+        }
       }
-      if (config.maxAllocatedStorage !== undefined && config.allocatedStorage !== undefined && config.maxAllocatedStorage <= config.allocatedStorage) delete config.maxAllocatedStorage;
+      // RDS takes an autoscaling ceiling at least 10% above the allocated storage, else "Invalid max storage size"
+      // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html): a lower one is left out.
+      if (config.maxAllocatedStorage !== undefined && config.allocatedStorage !== undefined && config.maxAllocatedStorage < Math.ceil(config.allocatedStorage * 1.1)) delete config.maxAllocatedStorage;
       // Performance Insights' key: the replaced instance's (same region), else RDS's default key.
       if (config.performanceInsights && replaced?.config.performanceInsightsKmsKeyId) {
         config.performanceInsightsKmsKeyId = replaced.config.performanceInsightsKmsKeyId;

@@ -129,9 +129,13 @@ export function createFingerprintActivities(deps: FingerprintDeps) {
       // failover that did not complete, or recorded no fingerprint, leaves nothing to compare with (an older one's
       // fingerprint is another round trip's).
       const taskQueue = Context.current().info.taskQueue;
-      const ours = (id: string) => id === `failover-${input.runbook}` || (id.startsWith(`drill-${input.runbook}-`) && id.endsWith('-failover'));
+      // A drill's id is drill-<name>-<yyyymmddThhmmssZ> (by hand) or drill-<name>-scheduled[-<RFC 3339 time>] (its schedule's):
+      // matched whole, so another runbook whose name starts with this one's (shop-eu for shop) never passes.
+      const drill = new RegExp(`^drill-${input.runbook.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{8}T\\d{6}Z|scheduled(-\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z)?)-failover$`);
+      const ours = (id: string) => id === `failover-${input.runbook}` || drill.test(id);
       let newest: { workflowId: string; runId: string; start: number; completed: boolean } | undefined;
-      for await (const w of deps.temporal().workflow.list({ query: `WorkflowType = '${FAILOVER_TYPE}' AND ExecutionStatus != 'Running' AND TaskQueue = '${taskQueue}'` })) {
+      // Running ones too: the newest still running (or just closed, visibility lagging) leaves nothing to compare with.
+      for await (const w of deps.temporal().workflow.list({ query: `WorkflowType = '${FAILOVER_TYPE}' AND TaskQueue = '${taskQueue}'` })) {
         if (!ours(w.workflowId) || (newest && newest.start >= w.startTime.getTime())) continue;
         newest = { workflowId: w.workflowId, runId: w.runId, start: w.startTime.getTime(), completed: w.status.name === 'COMPLETED' };
       }

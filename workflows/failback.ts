@@ -234,6 +234,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         try {
           baseline = await probe.lastFailoverFingerprint({ runbook: rb.name });
         } catch (err) {
+          if (isCancellation(err)) throw err;
           journal.note('assess', `the failover's fingerprint not read (${failureMessage(err)}): each replica is made as the instance it replaces is now`);
         }
         const before = (region: string, identifier: string) => baseline?.fingerprint.databases.find((x) => x.region === region && x.identifier === identifier)?.config;
