@@ -1,6 +1,6 @@
 /**
  * The topology fingerprint (contracts/fingerprint.ts): read what a failover and its failback touch, and find the
- * fingerprint the last completed failover of a runbook took before its first change. Reads only; a part that cannot be
+ * fingerprint the newest failover of a runbook took before its first change. Reads only; a part that cannot be
  * read (a region unreachable) is named in `unread`, never guessed.
  */
 import type { ListResourceRecordSetsCommandInput } from '@aws-sdk/client-route-53';

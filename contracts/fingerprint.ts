@@ -115,7 +115,7 @@ export function compareFingerprints(before: Fingerprint, after: Fingerprint): st
 
 /** The comparison the failback and drill reports print. */
 export function fingerprintComparison(baseline: { workflowId: string; fingerprint: Fingerprint } | undefined, now: Fingerprint): FingerprintComparison {
-  if (!baseline) return { differences: [], restoredExactly: false, missing: 'no completed failover of this runbook recorded a fingerprint (one by a drover before it, or none yet): nothing to compare' };
+  if (!baseline) return { differences: [], restoredExactly: false, missing: 'the newest failover of this runbook did not complete or took no fingerprint (an unplanned one, one by an older drover, or none yet): nothing to compare' };
   const differences = compareFingerprints(baseline.fingerprint, now);
   return { baseline: baseline.workflowId, baselineTakenAt: baseline.fingerprint.takenAt, differences, restoredExactly: differences.length === 0 };
 }

@@ -81,7 +81,7 @@ describe('compareFingerprints', () => {
   test('without a baseline there is no comparison, and it says why', () => {
     const none = fingerprintComparison(undefined, fingerprint());
     expect(none.restoredExactly).toBe(false);
-    expect(none.missing).toMatch(/no completed failover of this runbook recorded a fingerprint/);
+    expect(none.missing).toMatch(/the newest failover of this runbook did not complete or took no fingerprint/);
   });
 });
 

@@ -62,8 +62,8 @@ const CAPACITY_RESTORED = 'capacity-restored-v1';
  */
 const REPLICA_CONFIG = 'replica-config-v1';
 /**
- * Patch: the topology report reads the fingerprint again and compares it, field by field, with the one the last
- * completed failover of the runbook took before its first change; the run's record carries the comparison
+ * Patch: the topology report reads the fingerprint again and compares it, field by field, with the one the newest
+ * failover of the runbook took before its first change (none when that one did not complete); the run's record carries the comparison
  * (`roundTrip`), and its report a check that fails on any difference.
  */
 const ROUND_TRIP = 'failback-round-trip-v1';
@@ -226,11 +226,10 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         }
       }
       if (patched(REPLICA_CONFIG)) {
-        // Each replica is re-created as the instance it replaces was, in its own region: as the failover's fingerprint
-        // found it before its first change when there is one (a promotion changes a replica: its backups), else as
-        // read now, before the old primary is fenced or retired (a fenced one's groups are those before the fence);
-        // resolved (keys, groups, subnet group by name) in the replica's region. Anything unresolved refuses the
-        // failback here, unchanged.
+        // Each replica is re-created as the instance it replaces is, read now, before the old primary is fenced or
+        // retired (a fenced one's groups are those before the fence), and resolved (keys, groups, subnet group by name)
+        // in the replica's region. The failover's fingerprint gives only what a read now cannot: the backups the
+        // promotion changed, and an instance already gone. Anything unresolved refuses the failback here, unchanged.
         try {
           baseline = await probe.lastFailoverFingerprint({ runbook: rb.name });
         } catch (err) {
@@ -472,7 +471,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
           return { name: d.name, writer: { region: original, identifier: w.identifier, arn: w.arn }, replica: { region: standby, identifier: r.identifier, arn: r.arn, source: r.replicationSource } };
         });
         if (patched(ROUND_TRIP)) {
-          // The drill's own failover, or the real one this failback reverses: the newest completed failover of the runbook.
+          // The drill's own failover, or the real one this failback reverses: the newest failover of the runbook.
           // The switchback is done: a comparison that cannot be made is said, never the run's failure.
           let roundTrip: FingerprintComparison;
           try {
