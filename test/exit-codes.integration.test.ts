@@ -607,7 +607,9 @@ const ROWS: Row[] = [
         '      no drill running',
         '  ✓ Preflight checks +<t> <d>',
         `      data-plane controls not ready for ${PRIMARY}: an unplanned failover would be refused; run drover prepare <the ${name} runbook file> --apply`,
-        '      8 checks passed',
+        // The way back (a failback re-creates both replicas) is one of the checks; the topology its failback compares with, read after them.
+        '      9 checks passed',
+        '      topology fingerprint: 7 record sets, 2 DB instances, 4 node groups, 4 alarms',
         `waiting for approval at gate "failover": planned failover of ${name} ${PRIMARY} -> ${STANDBY}: ${REASON}`,
         '  approvals: 0 of 1 (none yet)',
         '  needed:    1 more, from: ic-priya, ic-arjun, sre-meera; not the requester ic-test',
