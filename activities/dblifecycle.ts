@@ -510,7 +510,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       const timeoutMs = input.timeoutMs ?? 4 * 60 * 60_000;
       let db = await waitAvailable(region, identifier, timeoutMs);
       if (!input.config) return { created, arn: db.DBInstanceArn ?? '', endpoint: db.Endpoint?.Address };
-      // What the creation did not set (or a replica made by an earlier attempt does not have): one modification.
+      // What the creation did not set (or a replica made by an earlier attempt does not have): modified after it.
       // Backups apart: an engine may refuse them on a replica (its promotion then sets the retention it had), and that
       // refusal must not take the parameter group or the groups with it. Every other refusal is the activity's.
       const { BackupRetentionPeriod, PreferredBackupWindow, ...rest } = afterCreation(db, input.config);
