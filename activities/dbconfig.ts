@@ -211,7 +211,8 @@ export function createDbConfigActivities(rds: (region: string) => RdsLifecycleAp
       } else if (groups) {
         const found = await groupsByName(region, groups, config.vpcId);
         if (found.missing.length > 0) {
-          const path = groupsFrom === 'runbook' && groups === side.securityGroups ? `${at}.securityGroups` : groupsFrom === 'runbook' ? 'securityGroupName' : `${at}.securityGroups`;
+          // The runbook's securityGroupName is the database's (`database.securityGroupName`), not the side's.
+          const path = groupsFrom === 'runbook' && groups !== side.securityGroups ? `${at.replace(/\.(primary|replica)$/, '')}.securityGroupName` : `${at}.securityGroups`;
           problems.push(`${path}: security group ${found.missing.join(', ')} in ${region}${config.vpcId ? ` (VPC ${config.vpcId})` : ''}; the replica would get the VPC's default group and the application could not reach it (set ${at}.securityGroups to group names of ${region})`);
         } else {
           config.securityGroupIds = [...found.ids].sort();
