@@ -3,12 +3,13 @@
  * fingerprint the newest failover of a runbook took before its first change. Reads only; a part that cannot be
  * read (a region unreachable) is named in `unread`, never guessed.
  */
-import type { ListResourceRecordSetsCommandInput } from '@aws-sdk/client-route-53';
+import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { CloudWatchApi, Ec2Api, EksApi, KmsApi, RdsLifecycleApi, Route53Api } from '../aws/clients';
 import type { Fingerprint, FingerprintScope, RecordFingerprint } from '../contracts/fingerprint';
 import { createDbConfigActivities } from './dbconfig';
+import { listZoneSets, norm, recordZone, resolveZoneId, type ZoneRef } from './route53';
 
 /** The workflow type whose result carries the baseline. */
 const FAILOVER_TYPE = 'regionFailover';
@@ -28,52 +29,42 @@ const why = (err: unknown) => (err as Error)?.message ?? String(err);
 export function createFingerprintActivities(deps: FingerprintDeps) {
   const configs = createDbConfigActivities(deps.rds, deps.ec2, deps.kms);
 
-  async function zoneId(zone: string, given?: string): Promise<string> {
-    if (given) return given;
-    const out = await deps.route53().listHostedZonesByName({ DNSName: zone });
-    const found = (out.HostedZones ?? []).find((z) => z.Name?.replace(/\.$/, '') === zone.replace(/\.$/, ''));
-    if (!found?.Id) throw new Error(`hosted zone ${zone} not found`);
-    return found.Id.replace(/^\/hostedzone\//, '');
-  }
-
-  /** The record sets named `names` in a zone, every page. */
-  async function recordSets(id: string, names: Set<string>): Promise<RecordFingerprint[]> {
-    const out: RecordFingerprint[] = [];
-    let start: Pick<ListResourceRecordSetsCommandInput, 'StartRecordName' | 'StartRecordType' | 'StartRecordIdentifier'> = {};
-    for (;;) {
-      const page = await deps.route53().listResourceRecordSets({ HostedZoneId: id, ...start });
-      for (const s of page.ResourceRecordSets ?? []) {
-        const name = (s.Name ?? '').replace(/\.$/, '');
-        if (!names.has(name)) continue;
-        out.push({
-          name,
-          type: s.Type ?? '',
-          ...(s.SetIdentifier ? { setIdentifier: s.SetIdentifier } : {}),
-          ...(s.Weight !== undefined ? { weight: s.Weight } : {}),
-          ...(s.Failover ? { failover: s.Failover } : {}),
-          ...(s.HealthCheckId ? { healthCheckId: s.HealthCheckId } : {}),
-          ...(s.TTL !== undefined ? { ttl: s.TTL } : {}),
-          ...(s.AliasTarget ? { alias: `${s.AliasTarget.DNSName} (evaluate health: ${s.AliasTarget.EvaluateTargetHealth})` } : {}),
-          ...(s.ResourceRecords ? { values: s.ResourceRecords.map((r) => r.Value ?? '').sort() } : {}),
-        });
-      }
-      if (!page.IsTruncated) break;
-      start = { StartRecordName: page.NextRecordName, StartRecordType: page.NextRecordType, ...(page.NextRecordIdentifier ? { StartRecordIdentifier: page.NextRecordIdentifier } : {}) };
-    }
-    return out.sort((a, b) => `${a.name} ${a.type} ${a.setIdentifier ?? ''}`.localeCompare(`${b.name} ${b.type} ${b.setIdentifier ?? ''}`));
-  }
+  /** What the fingerprint keeps of a record set. */
+  const recordOf = (s: ResourceRecordSet): RecordFingerprint => ({
+    name: norm(s.Name ?? ''),
+    type: s.Type ?? '',
+    ...(s.SetIdentifier ? { setIdentifier: s.SetIdentifier } : {}),
+    ...(s.Weight !== undefined ? { weight: s.Weight } : {}),
+    ...(s.Failover ? { failover: s.Failover } : {}),
+    ...(s.HealthCheckId ? { healthCheckId: s.HealthCheckId } : {}),
+    ...(s.TTL !== undefined ? { ttl: s.TTL } : {}),
+    ...(s.AliasTarget ? { alias: `${s.AliasTarget.DNSName} (evaluate health: ${s.AliasTarget.EvaluateTargetHealth})` } : {}),
+    ...(s.ResourceRecords ? { values: s.ResourceRecords.map((r) => r.Value ?? '').sort() } : {}),
+  });
 
   return {
     /** Read everything in `scope` now. */
     async takeFingerprint(scope: FingerprintScope): Promise<Fingerprint> {
       const unread: string[] = [];
       const fp: Fingerprint = { takenAt: new Date().toISOString(), records: [], databases: [], nodeGroups: [], alarms: [], unread };
-      try {
-        fp.records.push(...(await recordSets(await zoneId(scope.hostedZone, scope.hostedZoneId), new Set(scope.records))));
-        for (const o of scope.otherZones) fp.records.push(...(await recordSets(await zoneId(o.zone, o.zoneId), new Set([o.name]))));
-      } catch (err) {
-        unread.push(`record sets of ${scope.hostedZone}: ${why(err)}`);
+      // Each record in its zone as every Route 53 step finds it (recordZone; a name several zones share is refused).
+      const zones = new Map<string, { zone: ZoneRef; names: Set<string> }>();
+      for (const r of scope.records) {
+        const zone = recordZone(r, scope.hostedZone, scope.hostedZoneId);
+        const k = `${norm(zone.name)}|${zone.id ?? ''}`;
+        const at = zones.get(k) ?? { zone, names: new Set<string>() };
+        at.names.add(norm(r.name));
+        zones.set(k, at);
       }
+      for (const { zone, names } of zones.values()) {
+        try {
+          const sets = await listZoneSets(deps.route53, await resolveZoneId(deps.route53, zone));
+          for (const set of sets.values()) if (names.has(norm(set.Name ?? ''))) fp.records.push(recordOf(set));
+        } catch (err) {
+          unread.push(`record sets of ${zone.name}: ${why(err)}`);
+        }
+      }
+      fp.records.sort((a, b) => `${a.name} ${a.type} ${a.setIdentifier ?? ''}`.localeCompare(`${b.name} ${b.type} ${b.setIdentifier ?? ''}`));
       for (const d of scope.databases) {
         try {
           const c = await configs.describeDbConfig(d);

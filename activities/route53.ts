@@ -34,7 +34,8 @@ export interface RecordState {
   healthChecks?: Record<string, string>;
 }
 
-const norm = (name: string) => name.replace(/\\052/g, '*').replace(/\.$/, '').toLowerCase();
+/** A record or zone name as Route 53 compares them: no trailing dot, lower case, `\052` read as `*`. */
+export const norm = (name: string) => name.replace(/\\052/g, '*').replace(/\.$/, '').toLowerCase();
 const key = (name: string, type: string, setId?: string) => `${norm(name)}|${type}|${setId ?? ''}`;
 
 /** A hosted zone as a runbook names it: by name, and by id where the name is shared (split horizon). */

@@ -57,10 +57,8 @@ export interface Fingerprint {
 export interface FingerprintScope {
   hostedZone: string;
   hostedZoneId?: string;
-  /** Record names in the hosted zone (the runbook's records, and each database's writer record there). */
-  records: string[];
-  /** Writer records in zones of their own. */
-  otherZones: Array<{ zone: string; zoneId?: string; name: string }>;
+  /** The runbook's records and each database's writer record, each in its own zone when it names one. */
+  records: Array<{ name: string; zone?: string; zoneId?: string }>;
   databases: Array<{ region: string; identifier: string }>;
   clusters: Array<{ region: string; cluster: string; nodeGroups: string[] }>;
   alarms: Array<{ region: string; names: string[] }>;

@@ -82,6 +82,16 @@ const TEAM = {
 };
 const BACKUPS = { BackupRetentionPeriod: 7, PreferredBackupWindow: '03:00-03:30', PreferredMaintenanceWindow: 'sun:05:00-sun:05:30' };
 
+/** An instance's settings in one region: its key, subnet group, group, parameter and option groups, and the team's. */
+const placedIn = (rb: Runbook, r: RegionSetup) => ({
+  KmsKeyId: r.keyArn,
+  DBSubnetGroupName: r.subnetGroup,
+  VpcSecurityGroupIds: [r.appGroupId],
+  DBParameterGroupName: `${rb.name}-mysql8`,
+  OptionGroupName: `${rb.name}-mysql8-options`,
+  ...TEAM,
+});
+
 /** The runbook's pair made again as a production team has it (the seeded plain pair deleted first). */
 async function productionPair(rb: Runbook): Promise<void> {
   const db = onlyDatabase(rb);
@@ -101,24 +111,14 @@ async function productionPair(rb: Runbook): Promise<void> {
     MasterUsername: 'drover',
     ManageMasterUserPassword: true,
     StorageEncrypted: true,
-    KmsKeyId: p.keyArn,
-    DBSubnetGroupName: p.subnetGroup,
-    VpcSecurityGroupIds: [p.appGroupId],
-    DBParameterGroupName: `${rb.name}-mysql8`,
-    OptionGroupName: `${rb.name}-mysql8-options`,
-    ...TEAM,
+    ...placedIn(rb, p),
     ...BACKUPS,
   });
   await standby.createDBInstanceReadReplica({
     DBInstanceIdentifier: db.replica.identifier,
     SourceDBInstanceIdentifier: made.DBInstance?.DBInstanceArn,
     DBInstanceClass: db.instanceClass,
-    KmsKeyId: s.keyArn,
-    DBSubnetGroupName: s.subnetGroup,
-    VpcSecurityGroupIds: [s.appGroupId],
-    DBParameterGroupName: `${rb.name}-mysql8`,
-    OptionGroupName: `${rb.name}-mysql8-options`,
-    ...TEAM,
+    ...placedIn(rb, s),
   });
   // Backups on the replica, as a team does for a DR replica (RDS creates replicas with backups disabled).
   await standby.modifyDBInstance({ DBInstanceIdentifier: db.replica.identifier, ApplyImmediately: true, ...BACKUPS });

@@ -309,7 +309,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         const config = made ? { config: made.original, ...(made.engine ? { engine: made.engine } : {}) } : {};
         const r = await long.createReplica({ region: original, identifier: primaryId(d), sourceArn: writer.arn, instanceClass: d.instanceClass, ...(kmsKeyId ? { kmsKeyId } : {}), ...config, tags: { 'drover:runbook': rb.name } });
         journal.note('reestablish-replication', about(d, r.created ? `created ${primaryId(d)} from ${writer.arn}` : `${primaryId(d)} already replicates from ${writer.arn}`));
-        for (const n of [...(r.modified?.length ? [`${primaryId(d)}: set ${r.modified.join(', ')} after its creation`] : []), ...(r.notes ?? [])]) journal.note('reestablish-replication', about(d, n));
+        for (const n of madeNotes(primaryId(d), r)) journal.note('reestablish-replication', about(d, n));
         const lag = await long.waitLagWithin({ region: original, identifier: primaryId(d), maxLagMs: d.maxReplicaLag, timeoutMs: 6 * 60 * 60_000 });
         journal.note('reestablish-replication', about(d, `available; lag ${lag.lagSeconds}s`));
       }));
@@ -449,7 +449,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
           const config = made ? { config: made.standby, ...(made.engine ? { engine: made.engine } : {}) } : {};
           const r = await long.createReplica({ region: standby, identifier: standbyId(d), sourceArn: primaryNow.arn, instanceClass: d.instanceClass, ...(kmsKeyId ? { kmsKeyId } : {}), ...config, tags: { 'drover:runbook': rb.name } });
           journal.note('return-standby', about(d, `${standbyId(d)} ${r.created ? 'created' : 'already'} replicating from ${primaryNow.arn}`));
-          for (const n of [...(r.modified?.length ? [`${standbyId(d)}: set ${r.modified.join(', ')} after its creation`] : []), ...(r.notes ?? [])]) journal.note('return-standby', about(d, n));
+          for (const n of madeNotes(standbyId(d), r)) journal.note('return-standby', about(d, n));
         }));
       });
 
@@ -499,6 +499,11 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   } catch (err) {
     return run.fail(err, { compensations: () => compensations, inMessage: true });
   }
+}
+
+/** What a re-created replica's notes say: the settings modified after its creation, and what RDS refused or defers. */
+function madeNotes(identifier: string, r: { modified?: string[]; notes?: string[] }): string[] {
+  return [...(r.modified?.length ? [`${identifier}: set ${r.modified.join(', ')} after its creation`] : []), ...(r.notes ?? [])];
 }
 
 /** What a restoring scale left: each group's min/desired/max, and which came back from the team's record. */
