@@ -7,6 +7,7 @@ import { createDbConfigActivities } from './dbconfig';
 import { createFingerprintActivities } from './fingerprint';
 import { createDrillActivities } from './drills';
 import { createEksActivities } from './eks';
+import { createEngineActivities, type EngineEndpoint } from './engines';
 import { createHealthActivities } from './health';
 import fs from 'node:fs';
 import { createIacActivities, type IacApplyInput, type IacDeps, type IacPlanInput, type StackSource } from './iac';
@@ -36,6 +37,8 @@ export interface ActivityDeps {
    * Cluster rebuilds: which stack variant to apply, and how to find OpenTofu. `binary` is injected by whoever
    * builds the worker (cli/worker.ts: tools/tofu's resolveTofu); without it only a runbook's rebuild.binary runs.
    */
+  /** The engines behind RDS instances: tests map instances to loopback servers (a production worker uses each instance's endpoint). */
+  engines?: { endpoint?: EngineEndpoint };
   iac?: { variant?: StackVariant; home?: () => string; binary?: IacDeps['binary']; env?: NodeJS.ProcessEnv; awsProviderVersion?: string };
 }
 
@@ -78,6 +81,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDbConfigActivities(deps.aws.rds, deps.aws.ec2, deps.aws.kms),
     ...createFingerprintActivities({ route53: deps.aws.route53, rds: deps.aws.rds, ec2: deps.aws.ec2, kms: deps.aws.kms, eks: deps.aws.eks, cloudwatch: deps.aws.cloudwatch, temporal: deps.temporal }),
     ...createAuroraActivities(deps.aws.rds),
+    ...createEngineActivities({ rds: deps.aws.rds, secrets: deps.aws.secrets, endpoint: deps.engines?.endpoint }),
     ...createDrillActivities(deps.temporal),
     ...createAuditActivities({ s3: deps.aws.s3 }),
     ...rebuild,

@@ -5,6 +5,7 @@ import { KMS } from '@aws-sdk/client-kms';
 import { RDS } from '@aws-sdk/client-rds';
 import { Route53 } from '@aws-sdk/client-route-53';
 import { S3 } from '@aws-sdk/client-s3';
+import { SecretsManager } from '@aws-sdk/client-secrets-manager';
 import { SNS } from '@aws-sdk/client-sns';
 import { AdaptiveRetryStrategy, StandardRetryStrategy } from '@smithy/core/retry';
 import http from 'node:http';
@@ -28,6 +29,8 @@ export type RdsLifecycleApi = Pick<
   | 'describeDBSnapshots'
   | 'deleteDBInstance'
   | 'createDBInstanceReadReplica'
+  // The fence's fallback when the engine cannot be reached: a reboot ends every session (activities/engines.ts).
+  | 'rebootDBInstance'
   // Resolving a re-created replica's groups in its own region (activities/dbconfig.ts).
   | 'describeDBSubnetGroups'
   | 'describeDBParameterGroups'
@@ -41,6 +44,8 @@ export type AuroraClusterApi = Pick<RDS, 'describeDBClusters'>;
 export type Ec2Api = Pick<EC2, 'describeSecurityGroups' | 'createSecurityGroup' | 'describeVpcs'>;
 /** The only KMS calls drover makes: finding the key of a region a re-created replica is encrypted with (reads only). */
 export type KmsApi = Pick<KMS, 'describeKey' | 'listAliases'>;
+/** The only Secrets Manager call drover makes: the database credentials a fence and its proof read, at the moment of use. */
+export type SecretsApi = Pick<SecretsManager, 'getSecretValue'>;
 /** The only EKS calls drover makes. */
 export type EksApi = Pick<EKS, 'describeCluster' | 'describeNodegroup' | 'updateNodegroupConfig' | 'createCluster' | 'createNodegroup' | 'describeUpdate' | 'listUpdates' | 'tagResource' | 'untagResource'>;
 /** The only CloudWatch calls drover makes. */
@@ -177,6 +182,7 @@ export interface AwsClients {
   cloudwatch(region: string): CloudWatchApi;
   ec2(region: string): Ec2Api;
   kms(region: string): KmsApi;
+  secrets(region: string): SecretsApi;
   s3(region: string): S3Api;
   sts(region: string): StsReplayApi;
   sns(region: string): SnsApi;
@@ -330,6 +336,7 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     cloudwatch: (region) => build(`cloudwatch:${region}`, region, (kind) => new CloudWatch(common(region, kind)), 'cloudwatch'),
     ec2: (region) => build(`ec2:${region}`, region, (kind) => new EC2(common(region, kind)), 'ec2'),
     kms: (region) => build(`kms:${region}`, region, (kind) => new KMS(common(region, kind)), 'kms'),
+    secrets: (region) => build(`secretsmanager:${region}`, region, (kind) => new SecretsManager(common(region, kind)), 'secretsmanager'),
     // Emulators serve every bucket on one host, so S3 must address buckets by path there. Checksums are pinned on
     // (not left to AWS_REQUEST_CHECKSUM_CALCULATION): Object Lock puts need one (audit/s3-store.ts).
     s3: (region) => build(`s3:${region}`, region, (kind) => new S3({ ...common(region, kind), forcePathStyle: Boolean(common(region).endpoint), requestChecksumCalculation: 'WHEN_SUPPORTED' }), 's3'),

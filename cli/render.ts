@@ -1,5 +1,6 @@
 import { rtoVerdict, type RunStatus, type Step } from '../contracts/run';
 import { formatDuration } from '../contracts/duration';
+import { describeEvidence } from '../contracts/engines';
 
 const ICON: Record<Step['status'], string> = { pending: '·', running: '▶', done: '✓', failed: '✗', skipped: '–' };
 
@@ -65,10 +66,13 @@ export function renderGate(s: RunStatus, now: number = Date.now()): string[] {
 export function renderOutcome(s: RunStatus): string[] {
   const lines: string[] = [];
   if (s.rpo) lines.push(`RPO: ${s.rpo.lagSeconds < 0 ? 'unknown' : `${s.rpo.lagSeconds}s replica lag`} observed at ${s.rpo.observedAt} (${s.rpo.note})`);
+  const single = s.databases?.length === 1 ? describeEvidence(s.databases[0].rpo?.evidence) : undefined;
+  if (single) lines.push(`  evidence: ${single}`);
   if (s.databases && s.databases.length > 1) {
     for (const d of s.databases) {
       const rpo = d.rpo ? `RPO ${d.rpo.lagSeconds < 0 ? 'unknown' : `${d.rpo.lagSeconds}s`}` : 'RPO not measured';
-      lines.push(`  ${d.name}: ${d.identifier} (${d.region}) ${d.promoted ? 'promoted' : 'NOT promoted'}; ${rpo}${d.error ? `; ${d.error}` : ''}`);
+      const evidence = describeEvidence(d.rpo?.evidence);
+      lines.push(`  ${d.name}: ${d.identifier} (${d.region}) ${d.promoted ? 'promoted' : 'NOT promoted'}; ${rpo}${d.error ? `; ${d.error}` : ''}${evidence ? `; evidence ${evidence}` : ''}`);
     }
   }
   if (s.rto) {

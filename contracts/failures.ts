@@ -13,6 +13,11 @@ export const FailureType = {
   AwsRejected: 'AwsRejected',
   /** A resource is in a state the step cannot work from (e.g. the replica is not a replica). */
   InvalidState: 'InvalidState',
+  /**
+   * The fenced writer could not be proven stopped (a client session survived, or its write position kept moving, within
+   * the runbook's proof bound); a planned promotion unfences and stops.
+   */
+  FenceNotProven: 'FenceNotProven',
   /** One or more preflight checks failed; nothing was changed. */
   PreflightFailed: 'PreflightFailed',
   /** An approver rejected the run at a gate. */

@@ -1,3 +1,4 @@
+import type { RpoEvidence } from './engines';
 import type { FingerprintComparison } from './fingerprint';
 /**
  * A run's record, as the workflows keep it, the status query answers it, the CLI renders it and the
@@ -63,7 +64,7 @@ export interface RunStatus {
   steps: Step[];
   /** Percent of traffic on the target region as last set. */
   trafficPercent: number;
-  rpo?: { lagSeconds: number; observedAt: string; note: string };
+  rpo?: RpoRecord;
   rto?: {
     ms: number;
     gateWaitMs: number;
@@ -92,6 +93,15 @@ export interface RunStatus {
   notifications?: NotificationRecord;
 }
 
+/** What a promotion did to data: RPO 0 when fenced and caught up, else the lag (or the loss window) it accepted. */
+export interface RpoRecord {
+  lagSeconds: number;
+  observedAt: string;
+  note: string;
+  /** What the figure rests on: positions read from the engines, or CloudWatch's ReplicaLag (weaker). Runs before engine-fence-v1 have none. */
+  evidence?: RpoEvidence;
+}
+
 /** One database's part in a failover, promotion, switchover or failback. */
 export interface DatabaseOutcome {
   /** The runbook's name for it ("main" for a lone `database`). */
@@ -100,7 +110,7 @@ export interface DatabaseOutcome {
   identifier: string;
   region: string;
   promoted: boolean;
-  rpo?: { lagSeconds: number; observedAt: string; note: string };
+  rpo?: RpoRecord;
   writerEndpoint?: string;
   /** Why it was not promoted, when it was not. */
   error?: string;

@@ -1,4 +1,5 @@
 import type { RunStatus, Step } from '../contracts/run';
+import { describeEvidence, type RpoEvidence } from '../contracts/engines';
 
 export type ReportKind = 'drill' | 'failover' | 'failback' | 'promote' | 'rebuild' | 'cleanup';
 export type ReportPhase = 'running' | 'waiting-approval' | 'completed' | 'failed' | 'rejected' | 'aborted' | 'cancelled' | 'refused';
@@ -91,6 +92,8 @@ export interface DatabaseRpo {
   lagSeconds?: number;
   observedAt?: string;
   note?: string;
+  /** What the figure rests on (engine-fence-v1): the engines' positions, or ReplicaLag (weaker). */
+  evidence?: RpoEvidence;
   promoted: boolean;
   /** Promoted, with a known lag within the objective. */
   met: boolean;
@@ -133,6 +136,8 @@ export interface Report {
     lagSeconds?: number;
     observedAt?: string;
     note?: string;
+    /** What the figure rests on (engine-fence-v1): the engines' positions, or ReplicaLag (weaker). */
+    evidence?: RpoEvidence;
     objectiveMs: number;
     /** With several databases: every one of them was promoted within the objective. */
     met: boolean;
@@ -370,7 +375,7 @@ function withinObjective(lagSeconds: number | undefined, objectiveMs: number): b
 }
 
 function measureRpo(run: RunStatus | undefined, objectiveMs: number): Report['rpo'] {
-  const aggregate = run?.rpo ? { lagSeconds: run.rpo.lagSeconds, observedAt: run.rpo.observedAt, note: run.rpo.note } : {};
+  const aggregate = run?.rpo ? { lagSeconds: run.rpo.lagSeconds, observedAt: run.rpo.observedAt, note: run.rpo.note, ...(run.rpo.evidence ? { evidence: run.rpo.evidence } : {}) } : {};
   const outcomes = run?.databases ?? [];
   if (outcomes.length <= 1) {
     return run?.rpo ? { ...aggregate, objectiveMs, met: withinObjective(run.rpo.lagSeconds, objectiveMs) } : { objectiveMs, met: false };
@@ -382,6 +387,7 @@ function measureRpo(run: RunStatus | undefined, objectiveMs: number): Report['rp
     lagSeconds: d.rpo?.lagSeconds,
     observedAt: d.rpo?.observedAt,
     note: d.rpo?.note,
+    ...(d.rpo?.evidence ? { evidence: d.rpo.evidence } : {}),
     promoted: d.promoted,
     met: d.promoted && withinObjective(d.rpo?.lagSeconds, objectiveMs),
     error: d.error,
@@ -394,8 +400,10 @@ function rpoDetail(rpo: Report['rpo']): string {
   const objective = `an objective of ${rpo.objectiveMs} ms`;
   if (!rpo.databases) {
     if (rpo.lagSeconds === undefined) return 'not measured: no replica lag was recorded at promotion';
-    if (rpo.lagSeconds < 0) return `replica lag unknown at promotion against ${objective}`;
-    return `${rpo.lagSeconds * 1000} ms of replica lag against ${objective}`;
+    const evidence = describeEvidence(rpo.evidence);
+    const by = evidence ? `; evidence ${evidence}` : '';
+    if (rpo.lagSeconds < 0) return `replica lag unknown at promotion against ${objective}${by}`;
+    return `${rpo.lagSeconds * 1000} ms of replica lag against ${objective}${by}`;
   }
   const all = rpo.databases.length;
   const missed = rpo.databases.filter((d) => !d.met);

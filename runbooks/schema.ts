@@ -333,6 +333,32 @@ const database = z.strictObject({
       groupName: z.string().min(1).optional(),
     })
     .prefault({ method: 'none' }),
+  /**
+   * How drover's worker reaches the engines themselves, to end every client session on a fenced writer and prove its
+   * final write position replayed before a promotion (docs/fence.md). Without it, the fence is the security-group swap
+   * and the proof CloudWatch's ReplicaLag (weaker evidence, said so in the report).
+   */
+  access: z
+    .strictObject({
+      /**
+       * Each side's master user credentials: `managed` (the RDS-managed secret, ManageMasterUserPassword; a replica
+       * without its own uses its source's), or a Secrets Manager secret's name or ARN holding {username, password}.
+       * Read by the activity at the moment of use, never carried in a run's input or history.
+       */
+      primarySecretId: z.string().min(1).max(2048).default('managed'),
+      replicaSecretId: z.string().min(1).max(2048).default('managed'),
+      /** The database to connect to; default `postgres` (PostgreSQL), none (MariaDB). */
+      database: z.string().min(1).max(63).optional(),
+      /** TLS to the engine: verify-full (the RDS CA bundle in caFile, or the system's CAs) or off (tests on loopback only). */
+      tls: oneOf(['verify-full', 'off']).default('verify-full'),
+      /** A PEM bundle of the CAs the engine's certificate chains to (AWS publishes RDS's as global-bundle.pem). */
+      caFile: z.string().min(1).optional(),
+      /** How long the fenced writer's position must stay still, with no client session, to count as stopped. */
+      quietWindow: duration.prefault('2s'),
+      /** How long the fence may try to prove that before the planned promotion stops and unfences. */
+      proofTimeout: duration.prefault('60s'),
+    })
+    .optional(),
   /** Security group (by name) the application's database instances use; new replicas get it. */
   securityGroupName: z.string().min(1).optional(),
   /** What happens to a replaced instance: keep (renamed and tagged) or delete (after a final snapshot). */
@@ -601,6 +627,10 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
           const keyRegion = /^arn:[^:]+:kms:([^:]+):/.exec(db[side].kmsKeyId ?? '')?.[1];
           if (keyRegion && awsRegion.safeParse(region).success && keyRegion !== region) issue([...at, side, 'kmsKeyId'], `is a key of ${keyRegion}, but the ${side} is in ${region}: KMS keys are regional, give a key of ${region}`);
         }
+      });
+      section(() => {
+        // Positions are read for PostgreSQL (LSNs) and MariaDB (GTIDs); MySQL's binlog coordinates and Aurora's are not yet.
+        if (db.access && db.engine !== 'postgres' && db.engine !== 'mariadb') issue([...at, 'access'], `engine access is supported for postgres and mariadb; ${db.engine} uses the security-group fence and CloudWatch's ReplicaLag (docs/fence.md)`);
       });
       section(() => {
         if (db.engine === 'aurora-global' && !db.globalClusterIdentifier) issue([...at, 'globalClusterIdentifier'], 'required when the engine is aurora-global');

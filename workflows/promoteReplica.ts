@@ -6,7 +6,8 @@ import { FailureType } from '../contracts/failures';
 import { WRITER_STATUSES } from '../contracts/rds-status';
 import { compensation, long, short } from './proxies';
 import { failureMessage, failureType } from './failure';
-import type { RunStatus } from '../contracts/run';
+import type { RpoRecord, RunStatus } from '../contracts/run';
+import type { EnginePosition, RpoEvidence } from '../contracts/engines';
 import type { RunbookInput } from './trusted';
 import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
 import { repointWriter } from './writer';
@@ -44,6 +45,14 @@ export const UNFENCE_READS_TARGET = 'unfence-reads-target-v1';
  */
 export const FOLLOWS_LOST_PROMOTION = 'promote-follows-lost-answer-v1';
 
+/**
+ * Patch: a database whose runbook gives drover access to its engines (`access`) is fenced in the engine too: after the
+ * security-group swap, every client session on the writer is ended and its write position proven still, and the
+ * promotion waits for the replica to replay that position instead of a CloudWatch ReplicaLag period; an unplanned
+ * promotion records what the replica had replayed. Engines that do not answer fall back (a reboot; ReplicaLag), said so.
+ */
+export const ENGINE_FENCE = 'engine-fence-v1';
+
 /** What a replica shows while RDS promotes it (PromoteReadReplica: modifying, rebooting, then backing-up). */
 const PROMOTION_STATUSES = new Set(['modifying', 'rebooting', 'backing-up']);
 
@@ -63,12 +72,7 @@ export interface PromoteInput extends RunbookInput {
   };
 }
 
-/** What the promotion did to data: RPO 0 when fenced and caught up, else the lag it accepted. */
-export interface RpoRecord {
-  lagSeconds: number;
-  observedAt: string;
-  note: string;
-}
+export type { RpoRecord } from '../contracts/run';
 
 export interface PromoteResult extends RunStatus {
   newWriter: { region: string; identifier: string; endpoint?: string; arn: string };
@@ -98,6 +102,9 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   const source = dbIn(rb, db, fromRegion);
   const aurora = db.engine === 'aurora-global';
   const fence = db.fence;
+  // Since ENGINE_FENCE (asked only of a database with engine access, so other runs' histories carry no marker).
+  const engine = !aurora && db.access && (db.engine === 'postgres' || db.engine === 'mariadb') && patched(ENGINE_FENCE) ? { engine: db.engine, access: db.access } : undefined;
+  const planned = mode === 'planned';
   // Since runbook-lock-v1 a run that is not a child takes the runbook first (its own step).
   const locks = locksRunbook();
   const run = Run.open({
@@ -107,8 +114,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     plan: [
       ...(locks ? [TAKE_RUNBOOK_STEP] : []),
       ...(gate ? [{ id: `gate:${gate}`, title: gate === 'promote' ? 'Approval: promote' : 'Approval: promote (the failover gate: the runbook has no promote gate)', gate: true }] : []),
-      { id: 'fence', title: `Fence writes on ${source} (${fromRegion})` },
-      { id: 'wait-lag-zero', title: `Wait for replica lag 0 on ${target}` },
+      { id: 'fence', title: engine && planned ? `Fence writes on ${source} (${fromRegion}): its security groups, then end its client sessions and prove it stopped` : `Fence writes on ${source} (${fromRegion})` },
+      { id: 'wait-lag-zero', title: engine && planned ? `Wait for ${target} to replay ${source}'s final write position` : `Wait for replica lag 0 on ${target}` },
       { id: 'promote', title: `Promote ${target} in ${toRegion}` },
       { id: 'repoint-writer', title: `Point ${db.writerRecord.name} at ${target}` },
       { id: 'verify-writer', title: 'Verify the new writer is standalone and available' },
@@ -132,6 +139,18 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   /** The promotion was found through its lost answer, in the compensation (followLostPromotion). */
   let followedLost = false;
   let lag: LagReading | null = null;
+  /** The fenced writer's final position, read from its engine (engine-fence-v1), and how its sessions were ended. */
+  let writerAt: EnginePosition | undefined;
+  let sessionsEnded: number | undefined;
+  let fencedBy: RpoEvidence['fencedBy'];
+  /** Why the engines' evidence was not had (the RPO then rests on ReplicaLag). */
+  let weaker: string | undefined;
+  /**
+   * A ReplicaLag figure, labelled as such when the run had engine access (engine-fence-v1): weaker evidence than the
+   * engines' positions, with why those were not had, and how the writer's sessions were ended.
+   */
+  const withLagEvidence = (rpo: RpoRecord, why?: string): RpoRecord =>
+    engine ? { ...rpo, evidence: { kind: 'replica-lag', ...(fencedBy ? { fencedBy, ...(sessionsEnded !== undefined ? { sessionsEnded } : {}) } : {}), ...(why ?? weaker ? { weaker: why ?? weaker } : {}) } } : rpo;
   /**
    * Since fence-compensation-v1 the calls that change the instances (the fence, PromoteReadReplica) run to their
    * answer even when the run is cancelled meanwhile (activities are cancelled with TRY_CANCEL: a cancelled call's
@@ -243,14 +262,31 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       journal.skip('fence', `unplanned: ${fromRegion} not contacted (assumed lost)`);
       journal.skip('wait-lag-zero', resumed ? `${target} is already promoted: nothing to wait for` : 'unplanned: promoting with the lag last observed');
       lag = aurora || resumed ? null : await short.replicaLag({ region: toRegion, identifier: target });
+      const lagRpo: RpoRecord = !lag
+        ? { lagSeconds: -1, observedAt: new Date(Date.now()).toISOString(), note: 'unplanned: no ReplicaLag datapoint was available; data loss window unknown' }
+        : lag.lagSeconds < 0
+          ? // RDS's -1: replication was not running, so the replica's delay is not known at all.
+            { lagSeconds: -1, observedAt: lag.observedAt, note: `unplanned: ReplicaLag was ${lag.lagSeconds} at ${lag.observedAt} (replication not running); data loss window unknown` }
+          : { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: `unplanned: accepted the last observed ReplicaLag (${lag.lagSeconds}s at ${lag.observedAt})` };
+      // What the replica had replayed (engine-fence-v1): the lost writer's writes past it are the accepted loss. Never
+      // a reason to stop an unplanned promotion: unread, the RPO rests on ReplicaLag, said so.
+      const replayed =
+        engine && !resumed
+          ? await short.replayPosition({ region: toRegion, identifier: target, ...engine, side: 'replica' }).catch((e: unknown) => {
+              if (isCancellation(e)) throw e;
+              return { reached: false as const, reason: failureMessage(e) };
+            })
+          : undefined;
       status.rpo = resumed
         ? resumedRpo()
-        : !lag
-          ? { lagSeconds: -1, observedAt: new Date(Date.now()).toISOString(), note: 'unplanned: no ReplicaLag datapoint was available; data loss window unknown' }
-          : lag.lagSeconds < 0
-            ? // RDS's -1: replication was not running, so the replica's delay is not known at all.
-              { lagSeconds: -1, observedAt: lag.observedAt, note: `unplanned: ReplicaLag was ${lag.lagSeconds} at ${lag.observedAt} (replication not running); data loss window unknown` }
-            : { lagSeconds: lag.lagSeconds, observedAt: lag.observedAt, note: `unplanned: accepted the last observed ReplicaLag (${lag.lagSeconds}s at ${lag.observedAt})` };
+        : replayed?.reached
+          ? {
+              lagSeconds: lagRpo.lagSeconds,
+              observedAt: replayed.replayed.at,
+              note: `unplanned: ${target} had replayed ${source} up to ${replayed.replayed.value}${replayed.replayed.lastReplayedAt ? ` (its last replayed commit at ${replayed.replayed.lastReplayedAt})` : ''}; what ${source} wrote after it is the accepted loss${lagRpo.lagSeconds >= 0 ? ` (ReplicaLag ${lagRpo.lagSeconds}s)` : ''}`,
+              evidence: { kind: 'engine', replica: replayed.replayed },
+            }
+          : withLagEvidence(lagRpo, replayed && !replayed.reached ? `${target}'s engine could not be read (${replayed.reason})` : undefined);
     } else if (aurora) {
       journal.skip('fence', 'Aurora global switchover fences writes itself');
       journal.skip('wait-lag-zero', 'SwitchoverGlobalCluster waits for the secondary to catch up (RPO 0)');
@@ -268,14 +304,30 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         const out = await toTheEnd(() => long.fenceInstance({ region: fromRegion, identifier: source, fenceGroupName: fence.groupName ?? '' }));
         fencedByUs = true;
         journal.note('fence', out.alreadyFenced ? `${source} was already fenced` : `security groups ${out.previousGroups.join(', ')} -> ${out.fenceGroupId}`);
+        if (!engine || resumed) return;
+        // Connections the security groups already track keep flowing: the engine ends them, then the writer is proven
+        // still. Not proven: FenceNotProven, and the failure path below unfences.
+        const f = await long.fenceEngine({ region: fromRegion, identifier: source, ...engine, side: 'primary' });
+        if (f.reached) {
+          writerAt = f.position;
+          sessionsEnded = f.sessionsEnded;
+          fencedBy = 'sessions';
+          journal.note('fence', `${f.sessionsEnded} client session(s) ended; no client session and write position ${f.position.value} unchanged for ${engine.access.quietWindow / 1000}s`);
+          return;
+        }
+        // The engine does not answer the worker: a reboot (without failover) ends every session, and the groups refuse new ones.
+        weaker = `${source}'s engine could not be reached (${f.reason})`;
+        journal.note('fence', `${weaker}: rebooting it to end its sessions`);
+        const r = await long.rebootToFence({ region: fromRegion, identifier: source, timeoutMs: 30 * 60_000 });
+        fencedBy = 'reboot';
+        journal.note('fence', r.rebooted ? `${source} rebooted (${r.status}): its sessions ended` : `${source} was already rebooting; now ${r.status}`);
       });
       if (resumed) {
         journal.skip('wait-lag-zero', `${target} is already promoted: nothing to wait for`);
         status.rpo = resumedRpo();
       } else await journal.run('wait-lag-zero', async () => {
-        try {
-          lag = await long.waitLagZero({ region: toRegion, identifier: target, since: fencedAt, periodMs: db.lagPeriod, timeoutMs: db.lagZeroTimeout });
-        } catch (err) {
+        /** The wait failed: unfence (nothing was promoted) and stop, saying why. */
+        const stop = async (err: unknown, what: string): Promise<never> => {
           // A cancellation is compensated with every other failure, below.
           if (isCancellation(err)) throw err;
           if (fencedByUs) {
@@ -287,15 +339,36 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
             }
             fencedByUs = false;
           }
-          throw ApplicationFailure.create({
-            type: FailureType.WaitTimedOut,
-            message: `replica lag of ${target} did not reach 0 within ${db.lagZeroTimeout / 1000}s (${failureMessage(err)}); ${source} was unfenced and ${target} was not promoted`,
-            nonRetryable: true,
-          });
+          throw ApplicationFailure.create({ type: FailureType.WaitTimedOut, message: `${what} within ${db.lagZeroTimeout / 1000}s (${failureMessage(err)}); ${source} was unfenced and ${target} was not promoted`, nonRetryable: true });
+        };
+        if (engine && writerAt) {
+          // The proof from the engines: the replica has replayed the fenced writer's final position.
+          const final: EnginePosition = writerAt;
+          const r = await long.waitReplayed({ region: toRegion, identifier: target, ...engine, side: 'replica', position: final, timeoutMs: db.lagZeroTimeout }).catch((err: unknown) => stop(err, `${target} did not replay ${source}'s final position ${final.value}`));
+          if (r.reached) {
+            journal.note('wait-lag-zero', `${target} replayed ${r.replayed.value} (${source} stopped at ${final.value})`);
+            status.rpo = {
+              lagSeconds: 0,
+              observedAt: r.replayed.at,
+              note: `writes fenced, every client session ended, and ${target} replayed ${source}'s final position before promotion: RPO 0`,
+              evidence: { kind: 'engine', writer: final, replica: r.replayed, sessionsEnded, fencedBy },
+            };
+            return;
+          }
+          weaker = `${target}'s engine could not be reached (${r.reason})`;
+          journal.note('wait-lag-zero', `${weaker}: waiting for CloudWatch's ReplicaLag instead`);
+        }
+        try {
+          lag = await long.waitLagZero({ region: toRegion, identifier: target, since: fencedAt, periodMs: db.lagPeriod, timeoutMs: db.lagZeroTimeout });
+        } catch (err) {
+          await stop(err, `replica lag of ${target} did not reach 0`);
         }
         const l = lag as LagReading;
         journal.note('wait-lag-zero', `lag 0 at ${l.observedAt}`);
-        status.rpo = { lagSeconds: 0, observedAt: l.observedAt, note: fence.method === 'none' ? 'lag 0 observed; writes were not fenced (fence: none, operator responsible)' : 'writes fenced and lag 0 before promotion: RPO 0' };
+        status.rpo = withLagEvidence(
+          { lagSeconds: 0, observedAt: l.observedAt, note: fence.method === 'none' ? 'lag 0 observed; writes were not fenced (fence: none, operator responsible)' : 'writes fenced and lag 0 before promotion: RPO 0' },
+          weaker,
+        );
       });
     }
 

@@ -27,7 +27,11 @@ export interface Call {
 }
 
 /** Activities that change the world (what a test checks was, or was not, done). */
-export const MUTATING = ['scaleNodeGroups', 'fenceInstance', 'unfenceInstance', 'promoteReplica', 'upsertCname', 'shiftTraffic', 'setControl', 'snapshotInstance', 'retireInstance', 'createReplica'];
+export const MUTATING = ['scaleNodeGroups', 'fenceInstance', 'fenceEngine', 'rebootToFence', 'unfenceInstance', 'promoteReplica', 'upsertCname', 'shiftTraffic', 'setControl', 'snapshotInstance', 'retireInstance', 'createReplica'];
+
+/** The write positions the stub engines answer with. */
+export const STUB_WRITER_LSN = '0/3000148';
+export const STUB_REPLICA_LSN = '0/3000060';
 
 /** A typed failure as activities raise them: non-retryable, so the workflow sees it at once. */
 export function typedFailure(type: string, message: string): ApplicationFailure {
@@ -265,6 +269,12 @@ export class StubWorld {
       // Preflight and reads.
       describeDb: record('describeDb', (input: { identifier: string }) => ({ ...this.db(input.identifier), fencedByDrover: this.fenced.has(input.identifier) })),
       replicaLag: record('replicaLag', lag),
+      // The engines (engine-fence-v1): a writer proven still at one position, a replica that replays it.
+      fenceEngine: record('fenceEngine', () => ({ reached: true as const, position: { kind: 'lsn' as const, value: STUB_WRITER_LSN, at: new Date().toISOString() }, sessionsEnded: 2, attempts: 1 })),
+      waitReplayed: record('waitReplayed', (input: { position: { value: string } }) => ({ reached: true as const, replayed: { kind: 'lsn' as const, value: input.position.value, at: new Date().toISOString() } })),
+      replayPosition: record('replayPosition', () => ({ reached: true as const, replayed: { kind: 'lsn' as const, value: STUB_REPLICA_LSN, at: new Date().toISOString(), lastReplayedAt: '2026-01-01T00:00:00.000Z' } })),
+      writerPosition: record('writerPosition', () => ({ reached: true as const, position: { kind: 'lsn' as const, value: STUB_WRITER_LSN, at: new Date().toISOString() } })),
+      rebootToFence: record('rebootToFence', () => ({ rebooted: true, status: 'available' })),
       describeCompute: record('describeCompute', (input: { region: string; cluster: string; nodeGroups: string[] }) => ({
         clusterStatus: 'ACTIVE',
         nodeGroups: groupStates(input.region, input.cluster, input.nodeGroups),

@@ -1,0 +1,324 @@
+import fs from 'node:fs';
+import type { DBInstance } from '@aws-sdk/client-rds';
+import { ApplicationFailure } from '@temporalio/common';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import type { RdsApi, RdsLifecycleApi, SecretsApi } from '../aws/clients';
+import { aws, awsErrorCode } from '../aws/errors';
+import { FailureType } from '../contracts/failures';
+import type { EnginePosition, EngineAccess } from '../contracts/engines';
+import { inActivity, pollUntil } from './wait';
+
+// The engines themselves (docs/fence.md): a fence that ends every client session on the fenced writer and proves its
+// write position stopped, and the replica's replay of that position, read from PostgreSQL and MariaDB, not CloudWatch.
+//
+// Why the network fence alone is not enough: a security-group change does not interrupt connections it already tracks
+// ("Amazon EC2 security group connection tracking": tracked connections keep flowing until they time out), so an
+// application's pool opened before the fence keeps writing to the old writer.
+
+/** Where an instance's engine answers: its RDS endpoint, or (tests only) what the worker's deps map it to. */
+export type EngineEndpoint = (region: string, identifier: string, rds: { host?: string; port?: number }) => { host: string; port: number } | undefined;
+
+export interface EngineDeps {
+  rds: (region: string) => RdsApi & RdsLifecycleApi;
+  secrets: (region: string) => SecretsApi;
+  /** Test harnesses map instances to loopback servers; a production worker leaves it out (the instance's endpoint). */
+  endpoint?: EngineEndpoint;
+}
+
+/** One side of a database, as an engine activity reaches it. */
+export interface EngineTarget {
+  region: string;
+  identifier: string;
+  engine: 'postgres' | 'mariadb';
+  access: EngineAccess;
+  /** Which side's secret to use. */
+  side: 'primary' | 'replica';
+}
+
+/** A session that cannot be made: no answer from the engine (the caller falls back), as opposed to a typed refusal. */
+class Unreachable extends Error {}
+
+interface Session {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+const CONNECT_MS = 5_000;
+const STATEMENT_MS = 10_000;
+/** PostgreSQL and MySQL/MariaDB codes that mean the credentials were refused: retrying will not help. */
+const AUTH_CODES = new Set(['28P01', '28000', 'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE']);
+/** Sessions RDS keeps for itself: never ended (RDS refuses it anyway), never counted as the application's. */
+const RDS_USERS = ['rdsadmin', 'rdsrepladmin'];
+
+function typed(type: FailureType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+/** The region a secret or instance ARN names, if it is one. */
+function arnRegion(s: string): string | undefined {
+  return /^arn:aws[a-z-]*:[a-z-]+:([a-z0-9-]+):/.exec(s)?.[1];
+}
+
+export function createEngineActivities(deps: EngineDeps) {
+  async function instance(region: string, identifier: string): Promise<DBInstance> {
+    const out = await aws(`rds:DescribeDBInstances(${identifier})`, () => deps.rds(region).describeDBInstances({ DBInstanceIdentifier: identifier }));
+    const db = out.DBInstances?.[0];
+    if (!db) throw typed(FailureType.NotFound, `DB instance ${identifier} not found in ${region}`);
+    return db;
+  }
+
+  /**
+   * The secret that holds the side's credentials: the runbook's, or the instance's RDS-managed one (MasterUserSecret).
+   * A read replica has none of its own: its users are its source's, and so is the secret (in the source's region).
+   */
+  async function secretOf(t: EngineTarget, db: DBInstance): Promise<{ id: string; region: string; path: string }> {
+    const path = `database.access.${t.side}SecretId`;
+    const named = t.side === 'primary' ? t.access.primarySecretId : t.access.replicaSecretId;
+    if (named !== 'managed') return { id: named, region: arnRegion(named) ?? t.region, path };
+    if (db.MasterUserSecret?.SecretArn) return { id: db.MasterUserSecret.SecretArn, region: arnRegion(db.MasterUserSecret.SecretArn) ?? t.region, path };
+    const source = db.ReadReplicaSourceDBInstanceIdentifier;
+    if (source) {
+      const sourceRegion = arnRegion(source) ?? t.region;
+      const src = await instance(sourceRegion, source.split(':').pop() ?? source);
+      const arn = src.MasterUserSecret?.SecretArn;
+      if (arn) return { id: arn, region: arnRegion(arn) ?? sourceRegion, path };
+    }
+    throw typed(FailureType.NotFound, `${path}: ${t.identifier} has no RDS-managed master user secret (ManageMasterUserPassword)${source ? ', nor has its source' : ''}: name a Secrets Manager secret holding {username, password}`);
+  }
+
+  /** The credentials, read now and never returned: a password goes from Secrets Manager to the driver only. */
+  async function credentials(t: EngineTarget, db: DBInstance): Promise<{ user: string; password: string; secret: string }> {
+    const s = await secretOf(t, db);
+    let value: string | undefined;
+    try {
+      value = (await deps.secrets(s.region).getSecretValue({ SecretId: s.id })).SecretString;
+    } catch (e) {
+      const code = awsErrorCode(e) ?? '';
+      if (/ResourceNotFound/.test(code)) throw typed(FailureType.NotFound, `${s.path}: secret ${s.id} not found in ${s.region}`);
+      if (/AccessDenied|DecryptionFailure|InvalidRequest/.test(code)) throw typed(FailureType.PermissionDenied, `${s.path}: secret ${s.id} could not be read (${code}): the worker needs secretsmanager:GetSecretValue on it (and kms:Decrypt on its key)`);
+      throw e;
+    }
+    let parsed: { username?: unknown; password?: unknown } = {};
+    try {
+      parsed = JSON.parse(value ?? '') as typeof parsed;
+    } catch {
+      // The value is never quoted in the message: it may be the password itself.
+    }
+    const user = typeof parsed.username === 'string' ? parsed.username : db.MasterUsername;
+    if (typeof parsed.password !== 'string' || !user) throw typed(FailureType.Validation, `${s.path}: secret ${s.id} is not a JSON object with a string "password" (and "username", or an instance with a master user name)`);
+    return { user, password: parsed.password, secret: s.id };
+  }
+
+  function tls(t: EngineTarget, host: string): false | { ca?: string; servername: string; rejectUnauthorized: true } {
+    if (t.access.tls === 'off') return false;
+    let ca: string | undefined;
+    if (t.access.caFile) {
+      try {
+        ca = fs.readFileSync(t.access.caFile, 'utf8');
+      } catch (e) {
+        throw typed(FailureType.Validation, `database.access.caFile: cannot read ${t.access.caFile}: ${(e as Error).message}`);
+      }
+    }
+    return { ...(ca ? { ca } : {}), servername: host, rejectUnauthorized: true };
+  }
+
+  /** A session as the master user, or Unreachable (nothing answered), or a typed refusal (credentials refused). */
+  async function open(t: EngineTarget): Promise<Session> {
+    const db = await instance(t.region, t.identifier);
+    const mapped = deps.endpoint?.(t.region, t.identifier, { host: db.Endpoint?.Address, port: db.Endpoint?.Port });
+    const host = mapped?.host ?? db.Endpoint?.Address;
+    const port = mapped?.port ?? db.Endpoint?.Port;
+    if (!host || !port) throw new Unreachable(`${t.identifier} has no endpoint (status ${db.DBInstanceStatus ?? 'unknown'})`);
+    const { user, password, secret } = await credentials(t, db);
+    const refused = (e: unknown): never => {
+      const code = String((e as { code?: unknown }).code ?? '');
+      if (AUTH_CODES.has(code)) throw typed(FailureType.PermissionDenied, `${t.identifier} refused the credentials of ${secret} (${code}): check the secret and the user's login`);
+      throw new Unreachable(`${t.identifier} at ${host}:${port}: ${(e as Error).message}`);
+    };
+    if (t.engine === 'postgres') {
+      const client = new pg.Client({ host, port, user, password, database: t.access.database ?? 'postgres', ssl: tls(t, host), connectionTimeoutMillis: CONNECT_MS, statement_timeout: STATEMENT_MS, application_name: 'drover' });
+      // A connection dropped by the server (a terminated backend, a restart) is an error event, not a crash.
+      client.on('error', () => undefined);
+      await client.connect().catch(async (e: unknown) => {
+        await client.end().catch(() => undefined);
+        refused(e);
+      });
+      return {
+        query: async <T>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as T[],
+        close: () => client.end().catch(() => undefined),
+      };
+    }
+    const ssl = tls(t, host);
+    const conn = await mysql
+      .createConnection({ host, port, user, password, ...(t.access.database ? { database: t.access.database } : {}), ...(ssl ? { ssl } : {}), connectTimeout: CONNECT_MS })
+      .catch((e: unknown) => refused(e));
+    conn.on('error', () => undefined);
+    return {
+      query: async <T>(sql: string, params: unknown[] = []) => (await conn.query({ sql, timeout: STATEMENT_MS }, params))[0] as T[],
+      close: () => conn.end().catch(() => undefined),
+    };
+  }
+
+  /** The client sessions other than this one and RDS's own: what the fence ends. */
+  async function foreignSessions(s: Session, engine: EngineTarget['engine']): Promise<Array<{ id: number; user: string }>> {
+    if (engine === 'postgres') {
+      // backend_type 'client backend': the WAL senders that feed the replicas are left running.
+      const rows = await s.query<{ pid: number; usename: string | null }>(`SELECT pid, usename FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(usename, '') <> ALL($1::text[])`, [RDS_USERS]);
+      return rows.map((r) => ({ id: Number(r.pid), user: r.usename ?? '' }));
+    }
+    // The binlog dump threads feed the replicas; the rest are the server's own.
+    const rows = await s.query<{ ID: number; USER: string }>(
+      `SELECT ID, USER FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker') AND USER NOT IN (?) AND USER NOT IN ('system user', 'event_scheduler')`,
+      [RDS_USERS],
+    );
+    return rows.map((r) => ({ id: Number(r.ID), user: r.USER }));
+  }
+
+  /** End one session: pg_terminate_backend (rds_superuser may end any non-superuser's), mysql.rds_kill on RDS (KILL elsewhere). */
+  async function end(s: Session, engine: EngineTarget['engine'], id: number): Promise<boolean> {
+    if (engine === 'postgres') return Boolean((await s.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [id]))[0]?.ok);
+    try {
+      // RDS for MariaDB and MySQL give the master user no KILL on others' threads: mysql.rds_kill (RDS User Guide,
+      // "Ending a session or query").
+      await s.query('CALL mysql.rds_kill(?)', [id]);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'ER_NO_SUCH_THREAD') return false;
+      // Not RDS (a self-managed or test server): the procedure does not exist, and KILL does the same.
+      if (code !== 'ER_SP_DOES_NOT_EXIST') throw e;
+      try {
+        await s.query(`KILL ${Math.trunc(id)}`);
+      } catch (k) {
+        if ((k as { code?: string }).code === 'ER_NO_SUCH_THREAD') return false;
+        throw k;
+      }
+    }
+    return true;
+  }
+
+  /** The writer's write position now: its WAL insert position (PostgreSQL), its binlog GTID state (MariaDB). */
+  async function writePosition(s: Session, engine: EngineTarget['engine']): Promise<string> {
+    if (engine === 'postgres') return String((await s.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn);
+    return String((await s.query<{ pos: string }>('SELECT @@GLOBAL.gtid_binlog_pos AS pos'))[0].pos ?? '');
+  }
+
+  async function withSession<T>(t: EngineTarget, fn: (s: Session) => Promise<T>): Promise<T> {
+    const s = await open(t);
+    try {
+      return await fn(s);
+    } finally {
+      await s.close();
+    }
+  }
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  return {
+    /**
+     * The fence's second half, after the security-group swap: end every client session on the writer, then prove the
+     * writer stopped: no client session for `quietWindow`, and its write position unchanged over it. Tried again until
+     * `proofTimeout` (a pool reconnecting through a fence that admits it shows here); not proven then: FenceNotProven,
+     * and the promotion unfences and stops. An engine that does not answer: `{ reached: false }`, and the workflow
+     * falls back to a reboot. Idempotent: ending sessions twice ends nothing more.
+     */
+    async fenceEngine(input: EngineTarget): Promise<{ reached: true; position: EnginePosition; sessionsEnded: number; attempts: number } | { reached: false; reason: string }> {
+      const { quietWindow, proofTimeout } = input.access;
+      const deadline = Date.now() + proofTimeout;
+      try {
+        return await withSession(input, async (s) => {
+          let ended = 0;
+          let why = '';
+          for (let attempt = 1; ; attempt++) {
+            for (const session of await foreignSessions(s, input.engine)) if (await end(s, input.engine, session.id)) ended++;
+            const before = await writePosition(s, input.engine);
+            inActivity()?.heartbeat({ attempt, ended, position: before });
+            await sleep(quietWindow);
+            const left = await foreignSessions(s, input.engine);
+            const after = await writePosition(s, input.engine);
+            if (left.length === 0 && after === before) {
+              return { reached: true as const, position: { kind: input.engine === 'postgres' ? 'lsn' : 'gtid', value: after, at: new Date().toISOString() }, sessionsEnded: ended, attempts: attempt };
+            }
+            why = left.length > 0 ? `${left.length} client session(s) of ${[...new Set(left.map((l) => l.user))].join(', ')} still open (a connection path the fence group admits?)` : `its write position moved from ${before} to ${after} with no client session (writes from inside the instance?)`;
+            if (Date.now() + quietWindow > deadline) break;
+          }
+          throw typed(FailureType.FenceNotProven, `${input.identifier} could not be proven stopped within ${proofTimeout / 1000}s: ${why}`);
+        });
+      } catch (e) {
+        if (e instanceof Unreachable) return { reached: false, reason: e.message };
+        throw e;
+      }
+    },
+
+    /**
+     * Wait until the replica has replayed the fenced writer's final position (PostgreSQL: pg_last_wal_replay_lsn at or
+     * past it; MariaDB: MASTER_GTID_WAIT on its GTID state). `{ reached: false }` when the replica does not answer (the
+     * workflow falls back to CloudWatch's ReplicaLag).
+     */
+    async waitReplayed(input: EngineTarget & { position: EnginePosition; timeoutMs: number }): Promise<{ reached: true; replayed: EnginePosition } | { reached: false; reason: string }> {
+      try {
+        return await withSession(input, (s) =>
+          pollUntil({ what: `${input.identifier} to replay ${input.position.value || 'the writer\'s position'}`, timeoutMs: input.timeoutMs, initialIntervalMs: 100, maxIntervalMs: 1000 }, async () => {
+            const r = await replayState(s, input.engine, input.position.value);
+            return { done: r.caught, value: { reached: true as const, replayed: r.position }, progress: `replayed ${r.position.value}` };
+          }),
+        );
+      } catch (e) {
+        if (e instanceof Unreachable) return { reached: false, reason: e.message };
+        throw e;
+      }
+    },
+
+    /** What the replica has replayed now (an unplanned promotion's accepted loss window), or why it cannot be read. */
+    async replayPosition(input: EngineTarget): Promise<{ reached: true; replayed: EnginePosition } | { reached: false; reason: string }> {
+      try {
+        return await withSession(input, async (s) => ({ reached: true as const, replayed: (await replayState(s, input.engine, '')).position }));
+      } catch (e) {
+        if (e instanceof Unreachable) return { reached: false, reason: e.message };
+        throw e;
+      }
+    },
+
+    /** The writer's write position now (a failback reads how far an old writer got past the promoted replica). */
+    async writerPosition(input: EngineTarget): Promise<{ reached: true; position: EnginePosition } | { reached: false; reason: string }> {
+      try {
+        return await withSession(input, async (s) => ({ reached: true as const, position: { kind: input.engine === 'postgres' ? 'lsn' : 'gtid', value: await writePosition(s, input.engine), at: new Date().toISOString() } }));
+      } catch (e) {
+        if (e instanceof Unreachable) return { reached: false, reason: e.message };
+        throw e;
+      }
+    },
+
+    /**
+     * The fallback fence when the engine cannot be reached: RebootDBInstance without failover ends every session (the
+     * security groups already refuse new ones). Idempotent: an instance already rebooting is waited for, not rebooted again.
+     */
+    async rebootToFence(input: { region: string; identifier: string; timeoutMs: number }): Promise<{ rebooted: boolean; status: string }> {
+      const before = await instance(input.region, input.identifier);
+      let rebooted = false;
+      if (before.DBInstanceStatus === 'available') {
+        await aws('rds:RebootDBInstance', () => deps.rds(input.region).rebootDBInstance({ DBInstanceIdentifier: input.identifier, ForceFailover: false }));
+        rebooted = true;
+      }
+      return pollUntil({ what: `${input.identifier} to be available after its reboot`, timeoutMs: input.timeoutMs, initialIntervalMs: 1000, maxIntervalMs: 10_000 }, async () => {
+        const db = await instance(input.region, input.identifier);
+        const status = db.DBInstanceStatus ?? 'unknown';
+        return { done: status === 'available', value: { rebooted, status }, progress: status };
+      });
+    },
+  };
+
+  async function replayState(s: Session, engine: EngineTarget['engine'], target: string): Promise<{ caught: boolean; position: EnginePosition }> {
+    const at = new Date().toISOString();
+    if (engine === 'postgres') {
+      const [r] = await s.query<{ lsn: string | null; caught: boolean | null; ts: Date | null }>(
+        `SELECT pg_last_wal_replay_lsn()::text AS lsn, CASE WHEN $1 = '' THEN true ELSE pg_wal_lsn_diff(pg_last_wal_replay_lsn(), NULLIF($1, '')::pg_lsn) >= 0 END AS caught, pg_last_xact_replay_timestamp() AS ts`,
+        [target],
+      );
+      if (r.lsn === null) throw typed(FailureType.InvalidState, 'the replica is not in recovery (pg_last_wal_replay_lsn is null): it is not a replica');
+      return { caught: Boolean(r.caught), position: { kind: 'lsn', value: r.lsn, at, ...(r.ts ? { lastReplayedAt: new Date(r.ts).toISOString() } : {}) } };
+    }
+    const [r] = await s.query<{ pos: string; waited: number | null }>('SELECT @@GLOBAL.gtid_slave_pos AS pos, MASTER_GTID_WAIT(?, 0.5) AS waited', [target]);
+    return { caught: Number(r.waited) === 0, position: { kind: 'gtid', value: String(r.pos ?? ''), at } };
+  }
+}

@@ -1,0 +1,57 @@
+/** How drover reaches a database's engines: the runbook's `database.access`, defaults applied (runbooks/schema.ts). */
+export interface EngineAccess {
+  /** `managed` (the instance's RDS-managed master user secret) or a Secrets Manager secret's name or ARN. */
+  primarySecretId: string;
+  replicaSecretId: string;
+  database?: string;
+  tls: 'verify-full' | 'off';
+  caFile?: string;
+  /** ms */
+  quietWindow: number;
+  /** ms */
+  proofTimeout: number;
+}
+
+/**
+ * A write position read from an engine: PostgreSQL's WAL LSN (pg_current_wal_lsn on a writer, pg_last_wal_replay_lsn
+ * on a replica) or MariaDB's GTID state (gtid_binlog_pos on a writer, gtid_slave_pos on a replica).
+ */
+export interface EnginePosition {
+  kind: 'lsn' | 'gtid';
+  value: string;
+  /** When it was read (ISO 8601). */
+  at: string;
+  /** PostgreSQL replicas: the commit time of the last transaction replayed (pg_last_xact_replay_timestamp). */
+  lastReplayedAt?: string;
+}
+
+/**
+ * The evidence behind a promotion's RPO. `engine`: positions read from the engines (the fenced writer's final
+ * position and the replica's replay of it; or, unplanned, what the replica had replayed). `replica-lag`: CloudWatch's
+ * ReplicaLag, a 60-second metric, weaker (the engines could not be reached, or the runbook gives no access).
+ */
+export interface RpoEvidence {
+  kind: 'engine' | 'replica-lag';
+  /** The fenced writer's final position (planned). */
+  writer?: EnginePosition;
+  /** What the replica had replayed when it was promoted. */
+  replica?: EnginePosition;
+  /** Client sessions the fence ended on the writer. */
+  sessionsEnded?: number;
+  /** How the writer's sessions were ended: by the engine, or by a reboot (the engine did not answer). */
+  fencedBy?: 'sessions' | 'reboot' | 'network-only';
+  /** Why the stronger evidence was not had, when it was not. */
+  weaker?: string;
+}
+
+/** The evidence in a sentence, for `drover status` and the reports; none for runs that recorded none. */
+export function describeEvidence(e: RpoEvidence | undefined): string | undefined {
+  if (!e) return undefined;
+  if (e.kind === 'engine') {
+    const ended = e.sessionsEnded !== undefined ? `, ${e.sessionsEnded} client session(s) ended` : '';
+    if (e.writer && e.replica) return `from the engines: the fenced writer stopped at ${e.writer.kind.toUpperCase()} ${e.writer.value}${ended}, and the replica replayed ${e.replica.value} before promotion`;
+    if (e.replica) return `from the engines: the replica had replayed ${e.replica.kind.toUpperCase()} ${e.replica.value}${e.replica.lastReplayedAt ? ` (last commit replayed at ${e.replica.lastReplayedAt})` : ''} when promoted; the lost writer's writes after it are the loss`;
+  }
+  const how = e.fencedBy === 'reboot' ? '; the writer was fenced by a reboot' : '';
+  return `CloudWatch ReplicaLag only (weaker evidence than the engines' positions${e.weaker ? `: ${e.weaker}` : ''})${how}`;
+}

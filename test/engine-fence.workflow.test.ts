@@ -1,0 +1,127 @@
+/**
+ * The engine fence (engine-fence-v1) in the real promotion workflow, on the time-skipping test server with stub
+ * activities: with `database.access`, a planned promotion ends the writer's sessions after the security-group swap and
+ * waits for the replica to replay the writer's final position (no CloudWatch period); a fence that cannot be proven
+ * unfences and stops; an engine that does not answer falls back to a reboot and ReplicaLag, labelled weaker; an
+ * unplanned promotion records what the replica had replayed. The real engines are test/engine-fence.integration.test.ts.
+ */
+import type { Activities } from '../activities';
+import type { PromoteInput, PromoteResult } from '../workflows/promoteReplica';
+import type { RunStatus } from '../contracts/run';
+import type { Runbook } from '../runbooks/schema';
+import { refOf } from './harness/fixtures';
+import { StubWorld, STUB_REPLICA_LSN, STUB_WRITER_LSN, typedFailure } from './harness/stubs';
+import { recordHistory, runFailure, timeSkippingPerFile, withRun, workflowTestRunbook } from './harness/timeskipping';
+
+const STANDBY = 'ap-southeast-1';
+const env = timeSkippingPerFile();
+
+const ACCESS = { primarySecretId: 'apnakart/db-master', replicaSecretId: 'apnakart/db-master', tls: 'off' };
+const DB_CALLS = new Set(['fenceInstance', 'fenceEngine', 'rebootToFence', 'waitReplayed', 'waitLagZero', 'replayPosition', 'replicaLag', 'promoteReplica', 'unfenceInstance', 'upsertCname']);
+
+function runbook(prefix: string): Runbook {
+  return workflowTestRunbook(prefix, [
+    [['approvals', 'gates'], []],
+    [['database', 'access'], ACCESS],
+  ]);
+}
+
+function promote(rb: Runbook, world: StubWorld, mode: PromoteInput['mode'], history?: string): Promise<{ ok?: PromoteResult; failed?: { type?: string; message: string; record: RunStatus } }> {
+  const input: PromoteInput = { runbookRef: refOf(rb), toRegion: STANDBY, mode, reason: 'workflow test', requestedBy: 'ic-test' };
+  return withRun(env(), world, { workflowType: 'promoteReplica', workflowId: `promote-${rb.name}`, args: [input] }, async (h) => {
+    try {
+      const ok = (await h.result()) as PromoteResult;
+      await recordHistory(h, history);
+      return { ok };
+    } catch {
+      return { failed: await runFailure<RunStatus>(h.result()) };
+    }
+  });
+}
+
+/** A writer whose engine does not answer the worker (the stub's fenceEngine answers `reached: false`). */
+class UnreachableWriter extends StubWorld {
+  override activities(): Partial<Activities> {
+    const base = super.activities();
+    const fenceEngine = base.fenceEngine as Activities['fenceEngine'];
+    return { ...base, fenceEngine: async (input) => (await fenceEngine(input), { reached: false as const, reason: 'connect ETIMEDOUT 10.0.1.5:5432' }) };
+  }
+}
+
+const dbCalls = (world: StubWorld) => world.calls.filter((c) => DB_CALLS.has(c.name)).map((c) => c.name);
+
+describe('a planned promotion with engine access', () => {
+  test('ends the writer sessions after the security-group swap, waits for the replica to replay its final position instead of ReplicaLag, and records both positions as the RPO evidence', async () => {
+    const rb = runbook('wf-engine-fence');
+    const world = new StubWorld(rb);
+    const { ok } = await promote(rb, world, 'planned', 'engine-fence-planned.json');
+    if (!ok) throw new Error('the promotion failed');
+
+    expect(ok.phase).toBe('completed');
+    expect(dbCalls(world)).toEqual(['fenceInstance', 'fenceEngine', 'waitReplayed', 'promoteReplica', 'upsertCname']);
+    const fenceEngine = world.callsTo('fenceEngine')[0];
+    expect(fenceEngine).toMatchObject({ region: rb.regions.primary, identifier: rb.database?.primary.identifier, engine: 'postgres', side: 'primary', access: { primarySecretId: ACCESS.primarySecretId, tls: 'off' } });
+    // The run carries the secret's name, never a password: the activity reads it at the moment of use.
+    expect(JSON.stringify(world.calls)).not.toMatch(/password/i);
+    expect(world.callsTo('waitReplayed')[0]).toMatchObject({ region: STANDBY, identifier: rb.database?.replica.identifier, side: 'replica', position: { kind: 'lsn', value: STUB_WRITER_LSN } });
+    expect(ok.rpo).toMatchObject({ lagSeconds: 0, evidence: { kind: 'engine', writer: { value: STUB_WRITER_LSN }, replica: { value: STUB_WRITER_LSN }, sessionsEnded: 2, fencedBy: 'sessions' } });
+    const fence = ok.steps.find((s) => s.id === 'fence');
+    expect(fence?.notes.join('\n')).toMatch(/2 client session\(s\) ended; no client session and write position 0\/3000148 unchanged/);
+  });
+
+  test('a fence that cannot be proven stops the promotion: the writer is unfenced, nothing is promoted, and the run says why', async () => {
+    const rb = runbook('wf-engine-unproven');
+    const world = new StubWorld(rb).failWhen('fenceEngine', () => typedFailure('FenceNotProven', 'apnakart-pg-mumbai could not be proven stopped within 60s: 1 client session(s) of app still open'));
+    const { failed } = await promote(rb, world, 'planned');
+    if (!failed) throw new Error('the promotion completed');
+
+    expect(failed.type).toBe('FenceNotProven');
+    expect(failed.message).toMatch(/1 client session\(s\) of app still open/);
+    expect(dbCalls(world)).toEqual(['fenceInstance', 'fenceEngine', 'unfenceInstance']);
+    expect(world.mutations()).not.toContain('promoteReplica');
+  });
+
+  test('an engine the worker cannot reach is fenced by a reboot, and the RPO rests on ReplicaLag, labelled as the weaker evidence', async () => {
+    const rb = runbook('wf-engine-unreachable');
+    const unreachable = new UnreachableWriter(rb);
+    const { ok } = await promote(rb, unreachable, 'planned');
+    if (!ok) throw new Error('the promotion failed');
+
+    expect(dbCalls(unreachable)).toEqual(['fenceInstance', 'fenceEngine', 'rebootToFence', 'waitLagZero', 'promoteReplica', 'upsertCname']);
+    expect(ok.rpo).toMatchObject({ lagSeconds: 0, evidence: { kind: 'replica-lag', fencedBy: 'reboot', weaker: expect.stringMatching(/could not be reached \(connect ETIMEDOUT/) } });
+  });
+
+  test('a replica that does not replay the final position in time: unfenced, not promoted, WaitTimedOut', async () => {
+    const rb = runbook('wf-engine-behind');
+    const world = new StubWorld(rb).failWhen('waitReplayed', () => typedFailure('WaitTimedOut', `timed out waiting for apnakart-pg-singapore to replay ${STUB_WRITER_LSN}`));
+    const { failed } = await promote(rb, world, 'planned');
+    if (!failed) throw new Error('the promotion completed');
+
+    expect(failed.type).toBe('WaitTimedOut');
+    expect(failed.message).toMatch(new RegExp(`did not replay .*final position ${STUB_WRITER_LSN}.*was unfenced and .* was not promoted`));
+    expect(dbCalls(world)).toEqual(['fenceInstance', 'fenceEngine', 'waitReplayed', 'unfenceInstance']);
+  });
+});
+
+describe('an unplanned promotion with engine access', () => {
+  test('records what the replica had replayed as the accepted loss window, with the ReplicaLag figure beside it', async () => {
+    const rb = runbook('wf-engine-unplanned');
+    const world = new StubWorld(rb);
+    const { ok } = await promote(rb, world, 'unplanned');
+    if (!ok) throw new Error('the promotion failed');
+
+    expect(dbCalls(world)).toEqual(['replicaLag', 'replayPosition', 'promoteReplica', 'upsertCname']);
+    expect(ok.rpo).toMatchObject({ lagSeconds: 0, evidence: { kind: 'engine', replica: { kind: 'lsn', value: STUB_REPLICA_LSN, lastReplayedAt: '2026-01-01T00:00:00.000Z' } } });
+    expect(ok.rpo?.note).toMatch(new RegExp(`had replayed .* up to ${STUB_REPLICA_LSN} \\(its last replayed commit at 2026-01-01T00:00:00.000Z\\)`));
+  });
+
+  test('a replica whose engine refuses drover still promotes: the RPO is the ReplicaLag figure, labelled weaker, with the refusal', async () => {
+    const rb = runbook('wf-engine-unplanned-refused');
+    const world = new StubWorld(rb).failWhen('replayPosition', () => typedFailure('PermissionDenied', 'apnakart-pg-singapore refused the credentials of apnakart/db-master (28P01)'));
+    const { ok } = await promote(rb, world, 'unplanned');
+    if (!ok) throw new Error('the promotion failed');
+
+    expect(world.mutations()).toContain('promoteReplica');
+    expect(ok.rpo).toMatchObject({ lagSeconds: 0, evidence: { kind: 'replica-lag', weaker: expect.stringMatching(/refused the credentials of apnakart\/db-master/) } });
+  });
+});
