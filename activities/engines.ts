@@ -311,12 +311,15 @@ export function createEngineActivities(deps: EngineDeps) {
   async function replayState(s: Session, engine: EngineTarget['engine'], target: string): Promise<{ caught: boolean; position: EnginePosition }> {
     const at = new Date().toISOString();
     if (engine === 'postgres') {
-      const [r] = await s.query<{ lsn: string | null; caught: boolean | null; ts: Date | null }>(
-        `SELECT pg_last_wal_replay_lsn()::text AS lsn, CASE WHEN $1 = '' THEN true ELSE pg_wal_lsn_diff(pg_last_wal_replay_lsn(), NULLIF($1, '')::pg_lsn) >= 0 END AS caught, pg_last_xact_replay_timestamp() AS ts`,
+      const [r] = await s.query<{ lsn: string | null; received: string | null; ahead: boolean | null; caught: boolean | null; ts: Date | null }>(
+        `SELECT pg_last_wal_replay_lsn()::text AS lsn, pg_last_wal_receive_lsn()::text AS received,
+                pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) > 0 AS ahead,
+                CASE WHEN $1 = '' THEN true ELSE pg_wal_lsn_diff(pg_last_wal_replay_lsn(), NULLIF($1, '')::pg_lsn) >= 0 END AS caught,
+                pg_last_xact_replay_timestamp() AS ts`,
         [target],
       );
       if (r.lsn === null) throw typed(FailureType.InvalidState, 'the replica is not in recovery (pg_last_wal_replay_lsn is null): it is not a replica');
-      return { caught: Boolean(r.caught), position: { kind: 'lsn', value: r.lsn, at, ...(r.ts ? { lastReplayedAt: new Date(r.ts).toISOString() } : {}) } };
+      return { caught: Boolean(r.caught), position: { kind: 'lsn', value: r.lsn, at, ...(r.ts ? { lastReplayedAt: new Date(r.ts).toISOString() } : {}), ...(r.ahead && r.received ? { received: r.received } : {}) } };
     }
     const [r] = await s.query<{ pos: string; waited: number | null }>('SELECT @@GLOBAL.gtid_slave_pos AS pos, MASTER_GTID_WAIT(?, 0.5) AS waited', [target]);
     return { caught: Number(r.waited) === 0, position: { kind: 'gtid', value: String(r.pos ?? ''), at } };

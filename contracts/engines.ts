@@ -23,6 +23,11 @@ export interface EnginePosition {
   at: string;
   /** PostgreSQL replicas: the commit time of the last transaction replayed (pg_last_xact_replay_timestamp). */
   lastReplayedAt?: string;
+  /**
+   * PostgreSQL replicas: the WAL received so far (pg_last_wal_receive_lsn), when ahead of what is replayed. A promotion
+   * replays all of it before the replica takes writes, so an unplanned promotion's loss starts after it.
+   */
+  received?: string;
 }
 
 /**
@@ -50,7 +55,10 @@ export function describeEvidence(e: RpoEvidence | undefined): string | undefined
   if (e.kind === 'engine') {
     const ended = e.sessionsEnded !== undefined ? `, ${e.sessionsEnded} client session(s) ended` : '';
     if (e.writer && e.replica) return `from the engines: the fenced writer stopped at ${e.writer.kind.toUpperCase()} ${e.writer.value}${ended}, and the replica replayed ${e.replica.value} before promotion`;
-    if (e.replica) return `from the engines: the replica had replayed ${e.replica.kind.toUpperCase()} ${e.replica.value}${e.replica.lastReplayedAt ? ` (last commit replayed at ${e.replica.lastReplayedAt})` : ''} when promoted; the lost writer's writes after it are the loss`;
+    if (e.replica) {
+      const received = e.replica.received ? `, received ${e.replica.received}` : '';
+      return `from the engines: the replica had replayed ${e.replica.kind.toUpperCase()} ${e.replica.value}${received}${e.replica.lastReplayedAt ? ` (last commit replayed at ${e.replica.lastReplayedAt})` : ''} when promoted; the lost writer's writes after ${e.replica.received ?? e.replica.value} are the loss`;
+    }
   }
   const how = e.fencedBy === 'reboot' ? '; the writer was fenced by a reboot' : '';
   return `CloudWatch ReplicaLag only (weaker evidence than the engines' positions${e.weaker ? `: ${e.weaker}` : ''})${how}`;

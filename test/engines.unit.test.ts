@@ -62,12 +62,14 @@ describe('the runbook', () => {
   test('access is refused, path-qualified, for an engine whose positions drover does not read', () => {
     const text = example.replace(/^(\s*)engine: postgres$/m, '$1engine: mysql\n$1access: { primarySecretId: managed }');
     const out = parseRunbook(text);
-    expect(out.problems?.map((p) => `${p.path}: ${p.message}`)).toContainEqual(expect.stringMatching(/^database\.access: engine access is supported for postgres and mariadb; mysql uses the security-group fence/));
+    if (out.ok) throw new Error('the runbook was accepted');
+    expect(out.problems.map((p) => `${p.path}: ${p.message}`)).toContainEqual(expect.stringMatching(/^database\.access: engine access is supported for postgres and mariadb; mysql uses the security-group fence/));
   });
 
   test('access takes its defaults: the managed secrets, TLS verified, a 2 s quiet window, 60 s to prove the fence', () => {
     const out = parseRunbook(example.replace(/^(\s*)engine: postgres$/m, '$1engine: postgres\n$1access: {}'));
-    expect(out.runbook?.database?.access).toEqual({ primarySecretId: 'managed', replicaSecretId: 'managed', tls: 'verify-full', quietWindow: 2000, proofTimeout: 60000 });
+    if (!out.ok) throw new Error(out.problems.map((p) => p.message).join('; '));
+    expect(out.runbook.database?.access).toEqual({ primarySecretId: 'managed', replicaSecretId: 'managed', tls: 'verify-full', quietWindow: 2000, proofTimeout: 60000 });
   });
 });
 
@@ -77,7 +79,7 @@ describe('the RPO evidence, in words', () => {
     expect(describeEvidence({ kind: 'engine', writer: { kind: 'lsn', value: '0/3000148', at }, replica: { kind: 'lsn', value: '0/3000148', at }, sessionsEnded: 3, fencedBy: 'sessions' })).toBe(
       'from the engines: the fenced writer stopped at LSN 0/3000148, 3 client session(s) ended, and the replica replayed 0/3000148 before promotion',
     );
-    expect(describeEvidence({ kind: 'engine', replica: { kind: 'gtid', value: '0-1-42', at } })).toBe("from the engines: the replica had replayed GTID 0-1-42 when promoted; the lost writer's writes after it are the loss");
+    expect(describeEvidence({ kind: 'engine', replica: { kind: 'gtid', value: '0-1-42', at } })).toBe("from the engines: the replica had replayed GTID 0-1-42 when promoted; the lost writer's writes after 0-1-42 are the loss");
     expect(describeEvidence({ kind: 'replica-lag', fencedBy: 'reboot', weaker: 'pg-mumbai could not be reached' })).toBe("CloudWatch ReplicaLag only (weaker evidence than the engines' positions: pg-mumbai could not be reached); the writer was fenced by a reboot");
     expect(describeEvidence(undefined)).toBeUndefined();
   });

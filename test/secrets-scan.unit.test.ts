@@ -29,6 +29,7 @@ import {
   type ScanRecord,
 } from './harness/secrets';
 import { plantedDir, scannedOnStop } from './harness/servers';
+import { ENGINE_MASTER_PASSWORD } from './harness/fixture-credentials';
 
 // Fakes, in the shapes of the real things.
 const AKIA = 'AKIAQWERTYUIOPASDFGH';
@@ -519,6 +520,15 @@ describe('histories', () => {
       { eventId: '7', kind: 'access key id' },
       { eventId: '9', kind: 'session token' },
     ]);
+  });
+
+  test('a database password drover reads from Secrets Manager (the test engines\' master password) is found where a run would leak it: an activity result in a history, a connection string in a log line', () => {
+    expect(harnessCredentials()).toContain(ENGINE_MASTER_PASSWORD);
+    const leak = { events: [{ eventId: '12', eventType: 'EVENT_TYPE_ACTIVITY_TASK_COMPLETED', activityTaskCompletedEventAttributes: { result: { payloads: [{ metadata: { encoding: b64('json/plain') }, data: b64(JSON.stringify({ reached: true, position: { kind: 'lsn', value: '0/3000148', via: `drover_master:${ENGINE_MASTER_PASSWORD}` } })) }] } } }] };
+    expect(scanHistory(leak).map((f) => f.eventId)).toEqual(['12']);
+    expect(scanText(`connecting to postgres://drover_master:${ENGINE_MASTER_PASSWORD}@127.0.0.1:5432/app`).length).toBeGreaterThan(0);
+    // The same run without it: nothing.
+    expect(scanHistory({ events: [{ ...leak.events[0], activityTaskCompletedEventAttributes: { result: { payloads: [{ metadata: {}, data: b64(JSON.stringify({ reached: true, position: { kind: 'lsn', value: '0/3000148' } })) }] } } }] })).toEqual([]);
   });
 
   test('AWS\'s documentation example key, pasted on purpose by tests, is not a finding; any other key is', () => {

@@ -283,7 +283,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
           ? {
               lagSeconds: lagRpo.lagSeconds,
               observedAt: replayed.replayed.at,
-              note: `unplanned: ${target} had replayed ${source} up to ${replayed.replayed.value}${replayed.replayed.lastReplayedAt ? ` (its last replayed commit at ${replayed.replayed.lastReplayedAt})` : ''}; what ${source} wrote after it is the accepted loss${lagRpo.lagSeconds >= 0 ? ` (ReplicaLag ${lagRpo.lagSeconds}s)` : ''}`,
+              note: `unplanned: ${target} had replayed ${source} up to ${replayed.replayed.value}${replayed.replayed.received ? ` and received up to ${replayed.replayed.received} (replayed before it takes writes)` : ''}${replayed.replayed.lastReplayedAt ? ` (its last replayed commit at ${replayed.replayed.lastReplayedAt})` : ''}; what ${source} wrote after ${replayed.replayed.received ?? 'it'} is the accepted loss${lagRpo.lagSeconds >= 0 ? ` (ReplicaLag ${lagRpo.lagSeconds}s)` : ''}`,
               evidence: { kind: 'engine', replica: replayed.replayed },
             }
           : withLagEvidence(lagRpo, replayed && !replayed.reached ? `${target}'s engine could not be read (${replayed.reason})` : undefined);

@@ -131,6 +131,8 @@ export async function seedRunbook(rb: Runbook, config: AwsConfig): Promise<SeedA
         await rdsPrimary.createDBInstance({
           DBInstanceIdentifier: db.primary.identifier,
           Engine: db.engine,
+          // moto 5.2.5 has no default MariaDB version (its create fails with a 500); RDS picks one when none is given.
+          ...(db.engine === 'mariadb' ? { EngineVersion: '10.11.9' } : {}),
           DBInstanceClass: db.instanceClass,
           AllocatedStorage: 100,
           MasterUsername: 'drover',

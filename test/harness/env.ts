@@ -70,9 +70,9 @@ export class IntegrationEnv {
    * Run `fn` with a worker (and its IaC lane) on `taskQueue`. `extra.wrap` may put the test in front of the real
    * activities (to hold one until the test lets it go); it must call through to them.
    */
-  async withWorker<T>(taskQueue: string, fn: () => Promise<T>, config: AwsConfig = this.config(), extra: Pick<ActivityDeps, 'iac'> & { wrap?: (a: Activities) => Activities } = {}): Promise<T> {
+  async withWorker<T>(taskQueue: string, fn: () => Promise<T>, config: AwsConfig = this.config(), extra: Pick<ActivityDeps, 'iac' | 'engines'> & { wrap?: (a: Activities) => Activities } = {}): Promise<T> {
     // Like cli/worker.ts, the harness injects the OpenTofu resolver (activities install no tools of their own).
-    const deps: ActivityDeps = { aws: createAwsClients(config), temporal: () => this.client, runbooks: testRunbooks, iac: { binary: resolveTofu, ...extra.iac } };
+    const deps: ActivityDeps = { aws: createAwsClients(config), temporal: () => this.client, runbooks: testRunbooks, iac: { binary: resolveTofu, ...extra.iac }, ...(extra.engines ? { engines: extra.engines } : {}) };
     const activities = (extra.wrap ?? ((a) => a))(createActivities(deps));
     const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities });
     // The IaC lane (rebuilds' synthesis, OpenTofu and redeploy hooks), as `drover worker` serves it by default.

@@ -1,0 +1,332 @@
+/**
+ * A fence that really stops writes, checked Jepsen-style on real engines: a PostgreSQL primary with a streaming replica
+ * and a MariaDB primary with a GTID replica (infra/engines, from Debian's packages), behind a proxy that models the
+ * fence group as AWS's connection tracking does (new application connections refused, open ones kept), with the real
+ * Temporal dev server and moto. The RDS instances moto holds are mapped to the servers (the worker's test-only endpoint
+ * override), and the calls drover makes are mirrored onto them: the fence's security-group swap applies the proxy's
+ * fence, PromoteReadReplica promotes the real replica, RebootDBInstance restarts the server.
+ *
+ * An application client writes through a pool opened before the promotion and logs each write and whether it was
+ * acknowledged. Planned: every acknowledged write is on the new writer, and none was acknowledged after the fence.
+ * Unplanned: the acknowledged writes missing on the new writer are exactly those past the position drover recorded.
+ * The security-group fence alone, on purpose: the same check catches the writes it lets through.
+ */
+import { SecretsManager } from '@aws-sdk/client-secrets-manager';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import type { Activities } from '../activities';
+import { appStream, startConntrackProxy, type ConntrackProxy } from '../infra/engines/conntrack';
+import { ensureEngines, type EngineBins } from '../infra/engines/install';
+import { startMariadbPair, startPostgresPair, type EnginePair, type EngineServer } from '../infra/engines/servers';
+import type { RunStatus } from '../contracts/run';
+import type { Runbook } from '../runbooks/schema';
+import type { PromoteResult } from '../workflows/promoteReplica';
+import { onlyDatabase, refOf } from './harness/fixtures';
+import { ENGINE_MASTER_PASSWORD } from './harness/fixture-credentials';
+import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
+
+const env = new IntegrationEnv();
+let bins: EngineBins;
+const pairs: EnginePair[] = [];
+const proxies: ConntrackProxy[] = [];
+const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
+
+beforeAll(async () => {
+  await env.start();
+  bins = await ensureEngines({ log: (l) => process.stderr.write(`[engines] ${l}\n`) });
+}, 15 * 60_000);
+afterAll(async () => {
+  await Promise.all(proxies.map((p) => p.close()));
+  await Promise.all(pairs.map((p) => p.stop()));
+  await env.stop();
+});
+
+type Engine = EnginePair['engine'];
+
+/** One write the application tried: its id, whether the engine acknowledged it, when, and (PostgreSQL) the WAL around it. */
+interface Write {
+  id: number;
+  acked: boolean;
+  at: number;
+  /** The WAL insert position inside the write's transaction, and the flushed position after its commit: its commit lies between. */
+  lsnBefore?: string;
+  lsnAfter?: string;
+}
+
+/** A client of the application: a connection as the application makes one, from its own address, through the proxy. */
+interface AppConnection {
+  query(sql: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>;
+  close(): Promise<void>;
+}
+
+async function appConnection(engine: Engine, proxy: ConntrackProxy): Promise<AppConnection> {
+  if (engine === 'postgres') {
+    const c = new pg.Client({ user: 'drover_master', password: ENGINE_MASTER_PASSWORD, database: 'app', stream: appStream(proxy), connectionTimeoutMillis: 2000 });
+    c.on('error', () => undefined);
+    await c.connect();
+    return { query: async (sql, params) => (await c.query(sql, params)).rows, close: () => c.end().catch(() => undefined) };
+  }
+  const c = await mysql.createConnection({ user: 'drover_master', password: ENGINE_MASTER_PASSWORD, database: 'app', stream: appStream(proxy), connectTimeout: 2000 });
+  c.on('error', () => undefined);
+  return { query: async (sql, params) => (await c.query(sql, params))[0] as Array<Record<string, unknown>>, close: () => c.end().catch(() => undefined) };
+}
+
+/** drover's side (and the checker's): a direct connection from the worker's address. */
+async function direct<T>(engine: Engine, server: { host: string; port: number }, fn: (q: AppConnection['query']) => Promise<T>): Promise<T> {
+  if (engine === 'postgres') {
+    const c = new pg.Client({ host: server.host, port: server.port, user: 'drover_master', password: ENGINE_MASTER_PASSWORD, database: 'app' });
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      return await fn(async (sql, params) => (await c.query(sql, params)).rows);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+  const c = await mysql.createConnection({ host: server.host, port: server.port, user: 'drover_master', password: ENGINE_MASTER_PASSWORD, database: 'app' });
+  try {
+    return await fn(async (sql, params) => (await c.query(sql, params))[0] as Array<Record<string, unknown>>);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The application: `connections` pooled connections opened now, each writing ids in a loop; a connection that breaks
+ * is opened again (through the proxy, which refuses it once fenced), as a pool does. Every attempt is logged.
+ */
+class Application {
+  readonly writes: Write[] = [];
+  private next = 1;
+  private running = true;
+  private loops: Array<Promise<void>> = [];
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly proxy: ConntrackProxy,
+  ) {}
+
+  async start(connections = 3): Promise<void> {
+    const opened = await Promise.all(Array.from({ length: connections }, () => appConnection(this.engine, this.proxy)));
+    this.loops = opened.map((c) => this.loop(c));
+  }
+
+  private async loop(first: AppConnection): Promise<void> {
+    let conn: AppConnection | undefined = first;
+    while (this.running) {
+      if (!conn) {
+        conn = await appConnection(this.engine, this.proxy).catch(() => undefined);
+        if (!conn) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+      }
+      const id = this.next++;
+      const w: Write = { id, acked: false, at: Date.now() };
+      try {
+        if (this.engine === 'postgres') {
+          const [row] = await conn.query('INSERT INTO writes (id) VALUES ($1) RETURNING pg_current_wal_insert_lsn()::text AS lsn', [id]);
+          w.lsnBefore = String(row.lsn);
+          w.acked = true;
+          w.at = Date.now();
+          w.lsnAfter = String((await conn.query('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn);
+        } else {
+          await conn.query('INSERT INTO writes (id) VALUES (?)', [id]);
+          w.acked = true;
+          w.at = Date.now();
+        }
+      } catch {
+        await conn.close();
+        conn = undefined;
+      }
+      this.writes.push(w);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await conn?.close();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  acked(): Write[] {
+    return this.writes.filter((w) => w.acked);
+  }
+}
+
+/** The ids on a server now. */
+async function idsOn(engine: Engine, server: { host: string; port: number }): Promise<Set<number>> {
+  return direct(engine, server, async (q) => new Set((await q('SELECT id FROM writes')).map((r) => Number(r.id))));
+}
+
+/** The promise a planned promotion makes: every acknowledged write is on the new writer. */
+function lostAcked(app: Application, onNewWriter: Set<number>): number[] {
+  return app
+    .acked()
+    .map((w) => w.id)
+    .filter((id) => !onNewWriter.has(id));
+}
+
+interface World {
+  rb: Runbook;
+  taskQueue: string;
+  pair: EnginePair;
+  /** The fence group's model, in front of the writer. */
+  proxy: ConntrackProxy;
+  app: Application;
+}
+
+const NO_GATES: [Array<string | number>, unknown] = [['approvals', 'gates'], []];
+
+/** A fresh engine pair, a seeded runbook over it, its credentials in Secrets Manager (both regions), the app's table. */
+async function world(prefix: string, engine: Engine, opts: { access?: boolean; secret?: string } = {}): Promise<World> {
+  const pair = await (engine === 'postgres' ? startPostgresPair : startMariadbPair)({ masterPassword: ENGINE_MASTER_PASSWORD, engines: bins });
+  pairs.push(pair);
+  const proxy = await startConntrackProxy(pair.primary);
+  proxies.push(proxy);
+  const secretName = `${prefix}-${process.pid}/db-master`;
+  const access = { primarySecretId: secretName, replicaSecretId: secretName, tls: 'off', quietWindow: '1s', proofTimeout: '20s' };
+  const { runbook: rb, taskQueue } = await env.seeded(prefix, [NO_GATES, [['database', 'engine'], engine], [['database', 'lagZeroTimeout'], '60s'], ...(opts.access === false ? [] : [[['database', 'access'], access] as [Array<string | number>, unknown]])]);
+  for (const region of [PRIMARY, STANDBY]) {
+    await new SecretsManager({ region, endpoint: env.moto.endpoint, credentials: CREDS }).createSecret({ Name: secretName, SecretString: opts.secret ?? JSON.stringify({ username: 'drover_master', password: ENGINE_MASTER_PASSWORD }) });
+  }
+  await direct(engine, pair.primary, (q) => q('CREATE TABLE writes (id INT PRIMARY KEY)'));
+  return { rb, taskQueue, pair, proxy, app: new Application(engine, proxy) };
+}
+
+/** The worker, its instances mapped to the engines, the calls that change instances mirrored onto them. */
+function withEngines<T>(w: World, fn: () => Promise<T>): Promise<T> {
+  const db = onlyDatabase(w.rb);
+  const endpoint = (_region: string, identifier: string): EngineServer | ConntrackProxy | undefined => (identifier === db.primary.identifier ? w.proxy : identifier === db.replica.identifier ? w.pair.replica : undefined);
+  const wrap = (a: Activities): Activities => ({
+    ...a,
+    fenceInstance: async (input) => {
+      const out = await a.fenceInstance(input);
+      if (input.identifier === db.primary.identifier) w.proxy.fence();
+      return out;
+    },
+    unfenceInstance: async (input) => {
+      const out = await a.unfenceInstance(input);
+      if (input.identifier === db.primary.identifier) w.proxy.unfence();
+      return out;
+    },
+    promoteReplica: async (input) => {
+      const out = await a.promoteReplica(input);
+      if (input.identifier === db.replica.identifier) await w.pair.promoteReplica();
+      return out;
+    },
+    rebootToFence: async (input) => {
+      const out = await a.rebootToFence(input);
+      if (input.identifier === db.primary.identifier) await w.pair.restartPrimary();
+      return out;
+    },
+  });
+  return env.withWorker(w.taskQueue, fn, env.config(), { engines: { endpoint: (region, identifier) => endpoint(region, identifier) }, wrap });
+}
+
+function promote(w: World, mode: 'planned' | 'unplanned'): Promise<PromoteResult> {
+  return env.client.workflow.execute('promoteReplica', { taskQueue: w.taskQueue, workflowId: `promote-${w.rb.name}`, args: [{ runbookRef: refOf(w.rb), toRegion: STANDBY, mode, reason: 'engine fence test', requestedBy: 'ic-test' }] }) as Promise<PromoteResult>;
+}
+
+/** The application writes for a while, the promotion runs meanwhile, and the application goes on a while after it. */
+async function promoteUnderLoad(w: World, mode: 'planned' | 'unplanned' = 'planned'): Promise<{ result: PromoteResult; fenceEnded: number }> {
+  await w.app.start();
+  await new Promise((r) => setTimeout(r, 500));
+  try {
+    const result = await withEngines(w, () => promote(w, mode));
+    await new Promise((r) => setTimeout(r, 500));
+    return { result, fenceEnded: result.steps.find((s) => s.id === 'fence')?.endedAt ?? 0 };
+  } finally {
+    await w.app.stop();
+  }
+}
+
+describe.each([['postgres' as const], ['mariadb' as const]])('%s: a planned promotion with the engine fence', (engine) => {
+  test('ends the pooled sessions the security groups let through, waits for the replica to replay the final position, and loses no acknowledged write', async () => {
+    const w = await world(`ak-fence-${engine === 'postgres' ? 'pg' : 'my'}`, engine);
+    const { result, fenceEnded } = await promoteUnderLoad(w);
+
+    expect(result.phase).toBe('completed');
+    const acked = w.app.acked();
+    expect(acked.length).toBeGreaterThan(20);
+    // The promise: every acknowledged write is on the new writer, and the old one acknowledged none after the fence.
+    expect(lostAcked(w.app, await idsOn(engine, w.pair.replica))).toEqual([]);
+    expect(acked.filter((a) => a.at > fenceEnded)).toEqual([]);
+    // The application's three pooled connections were ended by the engine, and the proxy refused them coming back.
+    expect(result.rpo?.evidence).toMatchObject({ kind: 'engine', fencedBy: 'sessions', sessionsEnded: expect.any(Number) });
+    expect(result.rpo?.evidence?.sessionsEnded).toBeGreaterThanOrEqual(3);
+    expect(w.proxy.stats().refused).toBeGreaterThan(0);
+    // The evidence: the writer's final position, replayed by the replica before promotion.
+    const { writer, replica } = result.rpo?.evidence ?? {};
+    expect(writer?.kind).toBe(engine === 'postgres' ? 'lsn' : 'gtid');
+    expect(replica?.value).toBe(writer?.value);
+    expect(result.steps.find((s) => s.id === 'wait-lag-zero')?.notes.join('\n')).toContain(`replayed ${writer?.value}`);
+  });
+});
+
+describe('postgres: an unplanned promotion', () => {
+  test('records what the replica had received and replayed; the acknowledged writes it lacks are exactly those past that position', async () => {
+    const w = await world('ak-fence-lost', 'postgres');
+    await w.app.start();
+    await new Promise((r) => setTimeout(r, 500));
+    // The link to the lost region goes first: the replica stops receiving, the writer goes on acknowledging.
+    await direct('postgres', w.pair.replica, async (q) => {
+      await q("ALTER SYSTEM SET primary_conninfo = ''");
+      await q('SELECT pg_reload_conf()');
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    await w.pair.killPrimary();
+    await w.app.stop();
+
+    const result = await withEngines(w, () => promote(w, 'unplanned'));
+    expect(result.phase).toBe('completed');
+    const position = result.rpo?.evidence?.replica;
+    expect(result.rpo?.evidence?.kind).toBe('engine');
+    const lossStart = position?.received ?? position?.value ?? '';
+    expect(lossStart).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+
+    const present = await idsOn('postgres', w.pair.replica);
+    const lost = w.app.acked().filter((a) => !present.has(a.id));
+    expect(lost.length).toBeGreaterThan(0);
+    // Every lost write committed past the position drover recorded; every write committed before it is there.
+    const lsn = (s: string) => s.split('/').reduce((acc, part) => acc * 2n ** 32n + BigInt(`0x${part}`), 0n);
+    for (const l of lost) expect(lsn(l.lsnAfter ?? '0/0')).toBeGreaterThan(lsn(lossStart));
+    const before = w.app.acked().filter((a) => a.lsnAfter !== undefined && lsn(a.lsnAfter) <= lsn(lossStart));
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.filter((a) => !present.has(a.id))).toEqual([]);
+    expect(result.rpo?.note).toContain(lossStart);
+  });
+});
+
+describe('the security-group fence alone, on purpose', () => {
+  test('the application check catches what it lets through: pooled connections keep writing past the fence and the promotion, and those acknowledged writes are lost', async () => {
+    const w = await world('ak-fence-sgonly', 'postgres', { access: false });
+    const { result, fenceEnded } = await promoteUnderLoad(w);
+
+    expect(result.phase).toBe('completed');
+    expect(result.rpo?.evidence).toBeUndefined();
+    const lost = lostAcked(w.app, await idsOn('postgres', w.pair.replica));
+    // The check a planned promotion must pass (nothing acknowledged lost, nothing acknowledged after the fence) fails here.
+    expect(lost.length).toBeGreaterThan(0);
+    expect(w.app.acked().filter((a) => a.at > fenceEnded).length).toBeGreaterThan(0);
+    expect(() => expect(lost).toEqual([])).toThrow();
+  });
+});
+
+describe('credentials', () => {
+  test('a secret whose password the engine refuses fails the planned promotion with PermissionDenied naming the secret: the writer is unfenced, nothing promoted', async () => {
+    const w = await world('ak-fence-badpw', 'postgres', { secret: JSON.stringify({ username: 'drover_master', password: 'not-the-password-4c1' }) });
+    const err = await withEngines(w, () => promote(w, 'planned')).then(
+      () => undefined,
+      (e: Error & { cause?: { type?: string; message?: string; details?: unknown[] } }) => e.cause,
+    );
+    expect(err).toMatchObject({ type: 'PermissionDenied', message: expect.stringMatching(/refused the credentials of ak-fence-badpw-\d+\/db-master \(28P01\)/) });
+    expect(w.proxy.fenced).toBe(false);
+    const record = err?.details?.[0] as RunStatus | undefined;
+    expect(record?.steps.find((s) => s.id === 'promote')?.status).toBe('pending');
+    expect(record?.steps.find((s) => s.id === 'fence')?.notes.join('\n')).toMatch(/compensation: unfenced/);
+    // The old writer still takes writes (it was unfenced), the replica still replicates.
+    await direct('postgres', w.pair.replica, async (q) => expect((await q('SELECT pg_is_in_recovery() AS r'))[0].r).toBe(true));
+  });
+});
