@@ -68,28 +68,16 @@ export function createEngineActivities(deps: EngineDeps) {
     return db;
   }
 
-  /**
-   * The secret that holds the side's credentials: the runbook's, or the instance's RDS-managed one (MasterUserSecret).
-   * A read replica has none of its own: its users are its source's, and so is the secret (in the source's region).
-   */
-  async function secretOf(t: EngineTarget, db: DBInstance): Promise<{ id: string; region: string; path: string }> {
-    const path = `database.access.${t.side}SecretId`;
-    const named = t.side === 'primary' ? t.access.primarySecretId : t.access.replicaSecretId;
-    if (named !== 'managed') return { id: named, region: arnRegion(named) ?? t.region, path };
-    if (db.MasterUserSecret?.SecretArn) return { id: db.MasterUserSecret.SecretArn, region: arnRegion(db.MasterUserSecret.SecretArn) ?? t.region, path };
-    const source = db.ReadReplicaSourceDBInstanceIdentifier;
-    if (source) {
-      const sourceRegion = arnRegion(source) ?? t.region;
-      const src = await instance(sourceRegion, source.split(':').pop() ?? source);
-      const arn = src.MasterUserSecret?.SecretArn;
-      if (arn) return { id: arn, region: arnRegion(arn) ?? sourceRegion, path };
-    }
-    throw typed(FailureType.NotFound, `${path}: ${t.identifier} has no RDS-managed master user secret (ManageMasterUserPassword)${source ? ', nor has its source' : ''}: name a Secrets Manager secret holding {username, password}`);
+  /** The secret that holds the side's credentials: a name is read in the side's own region, an ARN in its own. */
+  function secretOf(t: EngineTarget): { id: string; region: string; path: string } {
+    const own = t.side === 'replica' && t.access.replicaSecretId !== undefined;
+    const id = own ? (t.access.replicaSecretId as string) : t.access.secretId;
+    return { id, region: arnRegion(id) ?? t.region, path: `database.access.${own ? 'replicaSecretId' : 'secretId'}` };
   }
 
   /** The credentials, read now and never returned: a password goes from Secrets Manager to the driver only. */
   async function credentials(t: EngineTarget, db: DBInstance): Promise<{ user: string; password: string; secret: string }> {
-    const s = await secretOf(t, db);
+    const s = secretOf(t);
     let value: string | undefined;
     try {
       value = (await deps.secrets(s.region).getSecretValue({ SecretId: s.id })).SecretString;

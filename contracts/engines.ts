@@ -1,8 +1,9 @@
 /** How drover reaches a database's engines: the runbook's `database.access`, defaults applied (runbooks/schema.ts). */
 export interface EngineAccess {
-  /** `managed` (the instance's RDS-managed master user secret) or a Secrets Manager secret's name or ARN. */
-  primarySecretId: string;
-  replicaSecretId: string;
+  /** A Secrets Manager secret's name (read in each side's region) or ARN, holding {username, password}. */
+  secretId: string;
+  /** The replica side's, when not `secretId`. */
+  replicaSecretId?: string;
   database?: string;
   tls: 'verify-full' | 'off';
   caFile?: string;

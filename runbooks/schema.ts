@@ -341,12 +341,15 @@ const database = z.strictObject({
   access: z
     .strictObject({
       /**
-       * Each side's master user credentials: `managed` (the RDS-managed secret, ManageMasterUserPassword; a replica
-       * without its own uses its source's), or a Secrets Manager secret's name or ARN holding {username, password}.
-       * Read by the activity at the moment of use, never carried in a run's input or history.
+       * The Secrets Manager secret (name or ARN) holding the master user's {username, password}, read by the activity at
+       * the moment it connects, never carried in a run's input or history. A name is read in each side's own region (a
+       * secret replicated to the standby region keeps its name), an ARN in its own. Not the RDS-managed secret: RDS
+       * refuses to create a read replica of an instance whose master password it manages (RDS User Guide, "Limitations
+       * for Secrets Manager integration with Amazon RDS"), so a replicated pair never has one.
        */
-      primarySecretId: z.string().min(1).max(2048).default('managed'),
-      replicaSecretId: z.string().min(1).max(2048).default('managed'),
+      secretId: z.string().min(1).max(2048),
+      /** The replica side's secret, when not `secretId` (e.g. an ARN of the standby region). */
+      replicaSecretId: z.string().min(1).max(2048).optional(),
       /** The database to connect to; default `postgres` (PostgreSQL), none (MariaDB). */
       database: z.string().min(1).max(63).optional(),
       /** TLS to the engine: verify-full (the RDS CA bundle in caFile, or the system's CAs) or off (tests on loopback only). */

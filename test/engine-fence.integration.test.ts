@@ -17,7 +17,7 @@ import pg from 'pg';
 import type { Activities } from '../activities';
 import { appStream, startConntrackProxy, type ConntrackProxy } from '../infra/engines/conntrack';
 import { ensureEngines, type EngineBins } from '../infra/engines/install';
-import { startMariadbPair, startPostgresPair, type EnginePair, type EngineServer } from '../infra/engines/servers';
+import { freePorts, startMariadbPair, startPostgresPair, type EnginePair } from '../infra/engines/servers';
 import type { RunStatus } from '../contracts/run';
 import type { Runbook } from '../runbooks/schema';
 import type { PromoteResult } from '../workflows/promoteReplica';
@@ -186,7 +186,8 @@ async function world(prefix: string, engine: Engine, opts: { access?: boolean; s
   const proxy = await startConntrackProxy(pair.primary);
   proxies.push(proxy);
   const secretName = `${prefix}-${process.pid}/db-master`;
-  const access = { primarySecretId: secretName, replicaSecretId: secretName, tls: 'off', quietWindow: '1s', proofTimeout: '20s' };
+  // One secret, by name, in both regions (Secrets Manager's replication keeps the name): read in each side's region.
+  const access = { secretId: secretName, tls: 'off', quietWindow: '1s', proofTimeout: '20s' };
   const { runbook: rb, taskQueue } = await env.seeded(prefix, [NO_GATES, [['database', 'engine'], engine], [['database', 'lagZeroTimeout'], '60s'], ...(opts.access === false ? [] : [[['database', 'access'], access] as [Array<string | number>, unknown]])]);
   for (const region of [PRIMARY, STANDBY]) {
     await new SecretsManager({ region, endpoint: env.moto.endpoint, credentials: CREDS }).createSecret({ Name: secretName, SecretString: opts.secret ?? JSON.stringify({ username: 'drover_master', password: ENGINE_MASTER_PASSWORD }) });
@@ -195,10 +196,13 @@ async function world(prefix: string, engine: Engine, opts: { access?: boolean; s
   return { rb, taskQueue, pair, proxy, app: new Application(engine, proxy) };
 }
 
-/** The worker, its instances mapped to the engines, the calls that change instances mirrored onto them. */
-function withEngines<T>(w: World, fn: () => Promise<T>): Promise<T> {
+/**
+ * The worker, its instances mapped to the engines, the calls that change instances mirrored onto them. `writerFor`:
+ * where the worker reaches the writer (default through the fence group's proxy, as its rule admits the worker).
+ */
+function withEngines<T>(w: World, fn: () => Promise<T>, writerFor?: { host: string; port: number }): Promise<T> {
   const db = onlyDatabase(w.rb);
-  const endpoint = (_region: string, identifier: string): EngineServer | ConntrackProxy | undefined => (identifier === db.primary.identifier ? w.proxy : identifier === db.replica.identifier ? w.pair.replica : undefined);
+  const endpoint = (_region: string, identifier: string): { host: string; port: number } | undefined => (identifier === db.primary.identifier ? (writerFor ?? w.proxy) : identifier === db.replica.identifier ? w.pair.replica : undefined);
   const wrap = (a: Activities): Activities => ({
     ...a,
     fenceInstance: async (input) => {
@@ -230,11 +234,11 @@ function promote(w: World, mode: 'planned' | 'unplanned'): Promise<PromoteResult
 }
 
 /** The application writes for a while, the promotion runs meanwhile, and the application goes on a while after it. */
-async function promoteUnderLoad(w: World, mode: 'planned' | 'unplanned' = 'planned'): Promise<{ result: PromoteResult; fenceEnded: number }> {
+async function promoteUnderLoad(w: World, writerFor?: { host: string; port: number }): Promise<{ result: PromoteResult; fenceEnded: number }> {
   await w.app.start();
   await new Promise((r) => setTimeout(r, 500));
   try {
-    const result = await withEngines(w, () => promote(w, mode));
+    const result = await withEngines(w, () => promote(w, 'planned'), writerFor);
     await new Promise((r) => setTimeout(r, 500));
     return { result, fenceEnded: result.steps.find((s) => s.id === 'fence')?.endedAt ?? 0 };
   } finally {
@@ -291,10 +295,17 @@ describe('postgres: an unplanned promotion', () => {
     expect(lost.length).toBeGreaterThan(0);
     // Every lost write committed past the position drover recorded; every write committed before it is there.
     const lsn = (s: string) => s.split('/').reduce((acc, part) => acc * 2n ** 32n + BigInt(`0x${part}`), 0n);
-    for (const l of lost) expect(lsn(l.lsnAfter ?? '0/0')).toBeGreaterThan(lsn(lossStart));
+    // (A write whose WAL position after its commit could not be read, the writer killed in between, is bounded below only.)
+    const bounded = lost.filter((l) => l.lsnAfter !== undefined);
+    expect(bounded.length).toBeGreaterThan(0);
+    for (const l of bounded) expect(lsn(l.lsnAfter ?? '')).toBeGreaterThan(lsn(lossStart));
     const before = w.app.acked().filter((a) => a.lsnAfter !== undefined && lsn(a.lsnAfter) <= lsn(lossStart));
     expect(before.length).toBeGreaterThan(0);
     expect(before.filter((a) => !present.has(a.id))).toEqual([]);
+    // And every write that began past it is lost.
+    const past = w.app.acked().filter((a) => a.lsnBefore !== undefined && lsn(a.lsnBefore) > lsn(lossStart));
+    expect(past.length).toBeGreaterThan(0);
+    expect(past.filter((a) => present.has(a.id))).toEqual([]);
     expect(result.rpo?.note).toContain(lossStart);
   });
 });
@@ -328,5 +339,21 @@ describe('credentials', () => {
     expect(record?.steps.find((s) => s.id === 'fence')?.notes.join('\n')).toMatch(/compensation: unfenced/);
     // The old writer still takes writes (it was unfenced), the replica still replicates.
     await direct('postgres', w.pair.replica, async (q) => expect((await q('SELECT pg_is_in_recovery() AS r'))[0].r).toBe(true));
+  });
+});
+
+describe('postgres: an engine the worker cannot reach', () => {
+  test('a writer the worker cannot reach is fenced by RebootDBInstance (its pooled sessions end with the restart), and the RPO rests on ReplicaLag, labelled weaker', async () => {
+    const w = await world('ak-fence-reboot', 'postgres');
+    // Nothing listens there: the worker's path to the writer is broken, the application's is not.
+    const [closed] = await freePorts(1);
+    const { result, fenceEnded } = await promoteUnderLoad(w, { host: '127.0.0.1', port: closed });
+
+    expect(result.phase).toBe('completed');
+    expect(result.rpo?.evidence).toMatchObject({ kind: 'replica-lag', fencedBy: 'reboot', weaker: expect.stringMatching(new RegExp(`could not be reached .*127\\.0\\.0\\.1:${closed}`)) });
+    expect(result.steps.find((s) => s.id === 'fence')?.notes.join('\n')).toMatch(/rebooting it to end its sessions[\s\S]*rebooted/);
+    // The reboot ended the pooled sessions; the fence group refused them coming back.
+    expect(w.app.acked().filter((a) => a.at > fenceEnded)).toEqual([]);
+    expect(lostAcked(w.app, await idsOn('postgres', w.pair.replica))).toEqual([]);
   });
 });

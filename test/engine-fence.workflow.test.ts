@@ -16,7 +16,7 @@ import { recordHistory, runFailure, timeSkippingPerFile, withRun, workflowTestRu
 const STANDBY = 'ap-southeast-1';
 const env = timeSkippingPerFile();
 
-const ACCESS = { primarySecretId: 'apnakart/db-master', replicaSecretId: 'apnakart/db-master', tls: 'off' };
+const ACCESS = { secretId: 'apnakart/db-master', tls: 'off' };
 const DB_CALLS = new Set(['fenceInstance', 'fenceEngine', 'rebootToFence', 'waitReplayed', 'waitLagZero', 'replayPosition', 'replicaLag', 'promoteReplica', 'unfenceInstance', 'upsertCname']);
 
 function runbook(prefix: string): Runbook {
@@ -60,7 +60,7 @@ describe('a planned promotion with engine access', () => {
     expect(ok.phase).toBe('completed');
     expect(dbCalls(world)).toEqual(['fenceInstance', 'fenceEngine', 'waitReplayed', 'promoteReplica', 'upsertCname']);
     const fenceEngine = world.callsTo('fenceEngine')[0];
-    expect(fenceEngine).toMatchObject({ region: rb.regions.primary, identifier: rb.database?.primary.identifier, engine: 'postgres', side: 'primary', access: { primarySecretId: ACCESS.primarySecretId, tls: 'off' } });
+    expect(fenceEngine).toMatchObject({ region: rb.regions.primary, identifier: rb.database?.primary.identifier, engine: 'postgres', side: 'primary', access: { secretId: ACCESS.secretId, tls: 'off' } });
     // The run carries the secret's name, never a password: the activity reads it at the moment of use.
     expect(JSON.stringify(world.calls)).not.toMatch(/password/i);
     expect(world.callsTo('waitReplayed')[0]).toMatchObject({ region: STANDBY, identifier: rb.database?.replica.identifier, side: 'replica', position: { kind: 'lsn', value: STUB_WRITER_LSN } });

@@ -12,14 +12,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const PASSWORD = 'correct-horse-battery-staple-9';
-const access = { primarySecretId: 'apnakart/db-master', replicaSecretId: 'managed', tls: 'off' as const, quietWindow: 10, proofTimeout: 100 };
+const access = { secretId: 'apnakart/db-master', tls: 'off' as const, quietWindow: 10, proofTimeout: 100 };
 const target = (over: Partial<EngineTarget> = {}): EngineTarget => ({ region: 'ap-south-1', identifier: 'pg-mumbai', engine: 'postgres', access, side: 'primary', ...over });
 
-function world(opts: { secret?: () => Promise<{ SecretString?: string }>; instance?: Record<string, unknown> } = {}) {
+function world(opts: { secret?: (input: { SecretId: string }, region: string) => Promise<{ SecretString?: string }>; instance?: Record<string, unknown> } = {}) {
   const rds = (() => ({
     describeDBInstances: async () => ({ DBInstances: [{ DBInstanceIdentifier: 'pg-mumbai', DBInstanceStatus: 'available', MasterUsername: 'postgres', Endpoint: { Address: '127.0.0.1', Port: 1 }, ...opts.instance }] }),
   })) as unknown as (region: string) => RdsApi & RdsLifecycleApi;
-  const secrets = (() => ({ getSecretValue: opts.secret ?? (async () => ({ SecretString: JSON.stringify({ username: 'drover', password: PASSWORD }) })) })) as unknown as (region: string) => SecretsApi;
+  const secrets = ((region: string) => ({ getSecretValue: (input: { SecretId: string }) => (opts.secret ?? (async () => ({ SecretString: JSON.stringify({ username: 'drover', password: PASSWORD }) })))(input, region) })) as unknown as (region: string) => SecretsApi;
   return createEngineActivities({ rds, secrets });
 }
 
@@ -28,7 +28,7 @@ const awsError = (name: string) => Object.assign(new Error(`${name} message`), {
 describe('credentials', () => {
   test('a secret that does not exist is a typed NotFound naming the runbook path and the secret', async () => {
     const a = world({ secret: () => Promise.reject(awsError('ResourceNotFoundException')) });
-    await expect(a.fenceEngine(target())).rejects.toMatchObject({ type: 'NotFound', nonRetryable: true, message: 'database.access.primarySecretId: secret apnakart/db-master not found in ap-south-1' });
+    await expect(a.fenceEngine(target())).rejects.toMatchObject({ type: 'NotFound', nonRetryable: true, message: 'database.access.secretId: secret apnakart/db-master not found in ap-south-1' });
   });
 
   test('a secret the worker may not read is a typed PermissionDenied that says which permission', async () => {
@@ -39,13 +39,17 @@ describe('credentials', () => {
   test('a secret that is not {username, password} JSON is refused without quoting its value', async () => {
     const a = world({ secret: async () => ({ SecretString: PASSWORD }) });
     const err = await a.fenceEngine(target()).then(() => undefined, (e: Error) => e);
-    expect(err).toMatchObject({ type: 'Validation', message: expect.stringMatching(/^database\.access\.primarySecretId: secret apnakart\/db-master is not a JSON object with a string "password"/) });
+    expect(err).toMatchObject({ type: 'Validation', message: expect.stringMatching(/^database\.access\.secretId: secret apnakart\/db-master is not a JSON object with a string "password"/) });
     expect(err?.message).not.toContain(PASSWORD);
   });
 
-  test('managed: an instance without an RDS-managed secret, nor a source with one, is refused at the side\'s path', async () => {
-    const a = world();
-    await expect(a.replayPosition(target({ side: 'replica' }))).rejects.toMatchObject({ type: 'NotFound', message: expect.stringMatching(/^database\.access\.replicaSecretId: pg-mumbai has no RDS-managed master user secret/) });
+  test("a secret's name is read in the side's own region (a replicated secret), an ARN in its own; the replica's own secret where given", async () => {
+    const read: string[] = [];
+    const a = world({ secret: async (input, region) => (read.push(`${region} ${input.SecretId}`), Promise.reject(awsError('ResourceNotFoundException'))) });
+    await expect(a.replayPosition(target({ side: 'replica', region: 'ap-southeast-1' }))).rejects.toMatchObject({ message: 'database.access.secretId: secret apnakart/db-master not found in ap-southeast-1' });
+    const arn = 'arn:aws:secretsmanager:ap-south-1:123456789012:secret:apnakart/db-master-AbCdEf';
+    await expect(a.replayPosition(target({ side: 'replica', region: 'ap-southeast-1', access: { ...access, replicaSecretId: arn } }))).rejects.toMatchObject({ message: `database.access.replicaSecretId: secret ${arn} not found in ap-south-1` });
+    expect(read).toEqual(['ap-southeast-1 apnakart/db-master', `ap-south-1 ${arn}`]);
   });
 
   test('an engine that does not answer is not a failure: the fence says so, for the workflow to fall back', async () => {
@@ -60,16 +64,19 @@ describe('the runbook', () => {
   const example = fs.readFileSync(path.join(__dirname, '../runbooks/apnakart.yaml'), 'utf8');
 
   test('access is refused, path-qualified, for an engine whose positions drover does not read', () => {
-    const text = example.replace(/^(\s*)engine: postgres$/m, '$1engine: mysql\n$1access: { primarySecretId: managed }');
+    const text = example.replace(/^(\s*)engine: postgres$/m, '$1engine: mysql\n$1access: { secretId: apnakart/db-master }');
     const out = parseRunbook(text);
     if (out.ok) throw new Error('the runbook was accepted');
     expect(out.problems.map((p) => `${p.path}: ${p.message}`)).toContainEqual(expect.stringMatching(/^database\.access: engine access is supported for postgres and mariadb; mysql uses the security-group fence/));
   });
 
-  test('access takes its defaults: the managed secrets, TLS verified, a 2 s quiet window, 60 s to prove the fence', () => {
-    const out = parseRunbook(example.replace(/^(\s*)engine: postgres$/m, '$1engine: postgres\n$1access: {}'));
+  test('access takes its defaults (TLS verified, a 2 s quiet window, 60 s to prove the fence) and needs a secret: the RDS-managed one is never a replicated pair\'s', () => {
+    const out = parseRunbook(example.replace(/^(\s*)engine: postgres$/m, '$1engine: postgres\n$1access: { secretId: apnakart/db-master }'));
     if (!out.ok) throw new Error(out.problems.map((p) => p.message).join('; '));
-    expect(out.runbook.database?.access).toEqual({ primarySecretId: 'managed', replicaSecretId: 'managed', tls: 'verify-full', quietWindow: 2000, proofTimeout: 60000 });
+    expect(out.runbook.database?.access).toEqual({ secretId: 'apnakart/db-master', tls: 'verify-full', quietWindow: 2000, proofTimeout: 60000 });
+    const none = parseRunbook(example.replace(/^(\s*)engine: postgres$/m, '$1engine: postgres\n$1access: {}'));
+    if (none.ok) throw new Error('access without a secret was accepted');
+    expect(none.problems.map((p) => p.path)).toContain('database.access.secretId');
   });
 });
 
