@@ -5,9 +5,12 @@
  * (their union, so parallel calls and the soak's own alarm reads count once).
  *
  *   npm run bench:failover [-- --runs 5 --time-scale 0.05]
+ *
+ * With `--fence`: the planned promotion's fence and proof, ReplicaLag against the engines (bench/fence.ts).
  */
 import type { AwsCallRecord } from '../aws/clients';
 import { approveAndWait, arg, benchRef, machine, median, startBenchStack } from './common';
+import { fenceMain } from './fence';
 
 const RUNS = arg('runs', 5);
 const SCALE = arg('time-scale', 0.05);
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-main().catch((e: unknown) => {
+(process.argv.includes('--fence') ? fenceMain() : main()).catch((e: unknown) => {
   console.error(e);
   process.exitCode = 1;
 });
