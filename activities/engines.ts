@@ -48,6 +48,8 @@ const CONNECT_MS = 5_000;
 const STATEMENT_MS = 10_000;
 /** PostgreSQL and MySQL/MariaDB codes that mean the credentials were refused: retrying will not help. */
 const AUTH_CODES = new Set(['28P01', '28000', 'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE']);
+/** Network errors: the engine did not answer (as opposed to answering with a refusal). */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST']);
 /** Sessions RDS keeps for itself: never ended (RDS refuses it anyway), never counted as the application's. */
 const RDS_USERS = ['rdsadmin', 'rdsrepladmin'];
 
@@ -99,7 +101,12 @@ export function createEngineActivities(deps: EngineDeps) {
   }
 
   function tls(t: EngineTarget, host: string): false | { ca?: string; servername: string; rejectUnauthorized: true } {
-    if (t.access.tls === 'off') return false;
+    if (t.access.tls === 'off') {
+      // Over plain TCP a server (or anyone on the path) may ask for the password in clear: only the tests' loopback
+      // servers, reached through the worker's test-only endpoint map, are spoken to so.
+      if (!deps.endpoint) throw typed(FailureType.Validation, 'database.access.tls: off is for loopback test servers only (a worker with a test endpoint map); use verify-full with caFile');
+      return false;
+    }
     let ca: string | undefined;
     if (t.access.caFile) {
       try {
@@ -121,8 +128,12 @@ export function createEngineActivities(deps: EngineDeps) {
     const { user, password, secret } = await credentials(t, db);
     const refused = (e: unknown): never => {
       const code = String((e as { code?: unknown }).code ?? '');
+      const message = (e as Error).message;
       if (AUTH_CODES.has(code)) throw typed(FailureType.PermissionDenied, `${t.identifier} refused the credentials of ${secret} (${code}): check the secret and the user's login`);
-      throw new Unreachable(`${t.identifier} at ${host}:${port}: ${(e as Error).message}`);
+      // Only a network that does not answer is "unreachable" (the fence then falls back to a reboot). A TLS failure, a
+      // database that does not exist or a server out of connection slots is a setup to fix: a reboot would hide it.
+      if (UNREACHABLE_CODES.has(code) || /connection timeout|timeout expired|Connection terminated unexpectedly/i.test(message)) throw new Unreachable(`${t.identifier} at ${host}:${port}: ${message}`);
+      throw typed(FailureType.Validation, `${t.identifier} at ${host}:${port} answered but drover could not open a session (${code || 'no code'}: ${message}): check database.access (tls, caFile, database) and the instance's connection limit`);
     };
     if (t.engine === 'postgres') {
       const client = new pg.Client({ host, port, user, password, database: t.access.database ?? 'postgres', ssl: tls(t, host), connectionTimeoutMillis: CONNECT_MS, statement_timeout: STATEMENT_MS, application_name: 'drover' });
@@ -139,7 +150,8 @@ export function createEngineActivities(deps: EngineDeps) {
     }
     const ssl = tls(t, host);
     const conn = await mysql
-      .createConnection({ host, port, user, password, ...(t.access.database ? { database: t.access.database } : {}), ...(ssl ? { ssl } : {}), connectTimeout: CONNECT_MS })
+      // verifyIdentity: mysql2 checks the certificate's host name only when asked to.
+      .createConnection({ host, port, user, password, ...(t.access.database ? { database: t.access.database } : {}), ...(ssl ? { ssl: { ...ssl, verifyIdentity: true } } : {}), connectTimeout: CONNECT_MS })
       .catch((e: unknown) => refused(e));
     conn.on('error', () => undefined);
     return {
@@ -166,6 +178,24 @@ export function createEngineActivities(deps: EngineDeps) {
   /** End one session: pg_terminate_backend (rds_superuser may end any non-superuser's), mysql.rds_kill on RDS (KILL elsewhere). */
   async function end(s: Session, engine: EngineTarget['engine'], id: number): Promise<boolean> {
     if (engine === 'postgres') return Boolean((await s.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [id]))[0]?.ok);
+    return endMariadb(s, id);
+  }
+
+  /** End every foreign session at once (PostgreSQL, one statement) or one by one (MariaDB); how many were ended. */
+  async function endAll(s: Session, engine: EngineTarget['engine']): Promise<number> {
+    if (engine === 'postgres') {
+      const [r] = await s.query<{ ended: string }>(
+        `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS ended FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(usename, '') <> ALL($1::text[])`,
+        [RDS_USERS],
+      );
+      return Number(r?.ended ?? 0);
+    }
+    let ended = 0;
+    for (const session of await foreignSessions(s, engine)) if (await end(s, engine, session.id)) ended++;
+    return ended;
+  }
+
+  async function endMariadb(s: Session, id: number): Promise<boolean> {
     try {
       // RDS for MariaDB and MySQL give the master user no KILL on others' threads: mysql.rds_kill (RDS User Guide,
       // "Ending a session or query").
@@ -204,30 +234,58 @@ export function createEngineActivities(deps: EngineDeps) {
 
   return {
     /**
-     * The fence's second half, after the security-group swap: end every client session on the writer, then prove the
-     * writer stopped: no client session for `quietWindow`, and its write position unchanged over it. Tried again until
-     * `proofTimeout` (a pool reconnecting through a fence that admits it shows here); not proven then: FenceNotProven,
-     * and the promotion unfences and stops. An engine that does not answer: `{ reached: false }`, and the workflow
-     * falls back to a reboot. Idempotent: ending sessions twice ends nothing more.
+     * The fence's second half, after the security-group swap: end every client session on the writer, then prove it
+     * stopped: no client session at the start nor at the end of `quietWindow` (a pool reconnecting through a path the
+     * fence group admits shows here), ended again and re-checked until `proofTimeout`. The final position is read after
+     * the window: the replica must replay it. The position may move with no client session (autovacuum, checkpoints,
+     * RDS's own heartbeat): said in `movedBy`, not a failure, since the replica replays that too. Not proven within the
+     * bound: FenceNotProven (the promotion unfences and stops); so is any error the engine answers mid-fence (a session
+     * drover may not end, a statement timeout), never retried for hours with the writer fenced. An engine that does not
+     * answer: `{ reached: false }`, and the workflow falls back to a reboot. Heartbeats through the window (a cancel
+     * reaches it); the deadline and the count survive a retried attempt (its heartbeat). Idempotent.
      */
-    async fenceEngine(input: EngineTarget): Promise<{ reached: true; position: EnginePosition; sessionsEnded: number; attempts: number } | { reached: false; reason: string }> {
+    async fenceEngine(input: EngineTarget): Promise<{ reached: true; position: EnginePosition; sessionsEnded: number; attempts: number; movedBy?: string } | { reached: false; reason: string }> {
       const { quietWindow, proofTimeout } = input.access;
-      const deadline = Date.now() + proofTimeout;
+      const earlier = inActivity()?.info.heartbeatDetails as { fence?: { deadline: number; ended: number } } | undefined;
+      const deadline = earlier?.fence?.deadline ?? Date.now() + proofTimeout;
+      let ended = earlier?.fence?.ended ?? 0;
+      const beat = (progress: string) => inActivity()?.heartbeat({ fence: { deadline, ended }, progress });
+      /** The quiet window, heartbeating each second: a cancel (delivered with a heartbeat's answer) ends it. */
+      const pause = async (ms: number) => {
+        const ctx = inActivity();
+        for (let left = ms; left > 0; left -= 1000) {
+          beat(`quiet for ${(ms - left) / 1000}s`);
+          await (ctx ? ctx.sleep(Math.min(1000, left)) : sleep(Math.min(1000, left)));
+        }
+      };
       try {
         return await withSession(input, async (s) => {
-          let ended = 0;
           let why = '';
           for (let attempt = 1; ; attempt++) {
-            for (const session of await foreignSessions(s, input.engine)) if (await end(s, input.engine, session.id)) ended++;
-            const before = await writePosition(s, input.engine);
-            inActivity()?.heartbeat({ attempt, ended, position: before });
-            await sleep(quietWindow);
-            const left = await foreignSessions(s, input.engine);
-            const after = await writePosition(s, input.engine);
-            if (left.length === 0 && after === before) {
-              return { reached: true as const, position: { kind: input.engine === 'postgres' ? 'lsn' : 'gtid', value: after, at: new Date().toISOString() }, sessionsEnded: ended, attempts: attempt };
+            try {
+              ended += await endAll(s, input.engine);
+              beat(`attempt ${attempt}: ${ended} session(s) ended`);
+              const before = await writePosition(s, input.engine);
+              const stray = await foreignSessions(s, input.engine);
+              await pause(quietWindow);
+              const left = await foreignSessions(s, input.engine);
+              const after = await writePosition(s, input.engine);
+              if (stray.length === 0 && left.length === 0) {
+                return {
+                  reached: true as const,
+                  position: { kind: input.engine === 'postgres' ? 'lsn' : 'gtid', value: after, at: new Date().toISOString() },
+                  sessionsEnded: ended,
+                  attempts: attempt,
+                  ...(after !== before ? { movedBy: `${before} -> ${after} with no client session (the engine's own writes: vacuum, checkpoints, RDS's heartbeat)` } : {}),
+                };
+              }
+              const users = [...new Set([...stray, ...left].map((l) => l.user))].join(', ');
+              why = `client session(s) of ${users} kept appearing (a connection path the fence group admits?)`;
+            } catch (e) {
+              if (e instanceof ApplicationFailure || e instanceof Unreachable || (e as Error)?.name === 'CancelledFailure') throw e;
+              why = `the engine refused a step of the fence: ${(e as Error).message}`;
+              break;
             }
-            why = left.length > 0 ? `${left.length} client session(s) of ${[...new Set(left.map((l) => l.user))].join(', ')} still open (a connection path the fence group admits?)` : `its write position moved from ${before} to ${after} with no client session (writes from inside the instance?)`;
             if (Date.now() + quietWindow > deadline) break;
           }
           throw typed(FailureType.FenceNotProven, `${input.identifier} could not be proven stopped within ${proofTimeout / 1000}s: ${why}`);
@@ -279,20 +337,34 @@ export function createEngineActivities(deps: EngineDeps) {
 
     /**
      * The fallback fence when the engine cannot be reached: RebootDBInstance without failover ends every session (the
-     * security groups already refuse new ones). Idempotent: an instance already rebooting is waited for, not rebooted again.
+     * security groups already refuse new ones). An instance `rebooting` already is waited for; one in another passing
+     * state (backing-up, modifying) is waited for and then rebooted. Refused (FenceNotProven) when modifications are
+     * pending: a reboot applies them, which a failover must not do behind the team's back. A retried attempt that already
+     * rebooted (its heartbeat) does not reboot again. Returns when the instance is available again, and when that was.
      */
-    async rebootToFence(input: { region: string; identifier: string; timeoutMs: number }): Promise<{ rebooted: boolean; status: string }> {
+    async rebootToFence(input: { region: string; identifier: string; timeoutMs: number }): Promise<{ rebooted: boolean; status: string; availableAt: number }> {
+      const earlier = inActivity()?.info.heartbeatDetails as { rebootedAt?: number } | undefined;
+      let rebootedAt = earlier?.rebootedAt;
+      const beat = (progress: string) => inActivity()?.heartbeat({ ...(rebootedAt !== undefined ? { rebootedAt } : {}), progress });
       const before = await instance(input.region, input.identifier);
-      let rebooted = false;
-      if (before.DBInstanceStatus === 'available') {
-        await aws('rds:RebootDBInstance', () => deps.rds(input.region).rebootDBInstance({ DBInstanceIdentifier: input.identifier, ForceFailover: false }));
-        rebooted = true;
+      const pending = Object.entries(before.PendingModifiedValues ?? {}).filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)).map(([k]) => k);
+      if (rebootedAt === undefined && pending.length > 0) {
+        throw typed(FailureType.FenceNotProven, `${input.identifier}'s engine cannot be reached and a reboot would apply its pending modifications (${pending.join(', ')}): its sessions were not ended; apply or cancel them, or end the sessions by hand`);
       }
-      return pollUntil({ what: `${input.identifier} to be available after its reboot`, timeoutMs: input.timeoutMs, initialIntervalMs: 1000, maxIntervalMs: 10_000 }, async () => {
-        const db = await instance(input.region, input.identifier);
-        const status = db.DBInstanceStatus ?? 'unknown';
-        return { done: status === 'available', value: { rebooted, status }, progress: status };
+      if (rebootedAt === undefined && before.DBInstanceStatus !== 'rebooting') {
+        await pollUntil({ what: `${input.identifier} to be available before its reboot`, timeoutMs: input.timeoutMs, initialIntervalMs: 1000, maxIntervalMs: 10_000 }, async () => {
+          const status = (await instance(input.region, input.identifier)).DBInstanceStatus ?? 'unknown';
+          return { done: status === 'available' || status === 'rebooting', value: status, progress: status };
+        });
+        await aws('rds:RebootDBInstance', () => deps.rds(input.region).rebootDBInstance({ DBInstanceIdentifier: input.identifier, ForceFailover: false }));
+        rebootedAt = Date.now();
+        beat('rebooted');
+      }
+      const status = await pollUntil({ what: `${input.identifier} to be available after its reboot`, timeoutMs: input.timeoutMs, initialIntervalMs: 1000, maxIntervalMs: 10_000, carry: () => (rebootedAt !== undefined ? { rebootedAt } : {}) }, async () => {
+        const st = (await instance(input.region, input.identifier)).DBInstanceStatus ?? 'unknown';
+        return { done: st === 'available', value: st, progress: st };
       });
+      return { rebooted: rebootedAt !== undefined, status, availableAt: Date.now() };
     },
   };
 

@@ -7,7 +7,9 @@ import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { CloudWatchApi, Ec2Api, EksApi, KmsApi, RdsLifecycleApi, Route53Api } from '../aws/clients';
+import type { RpoEvidence } from '../contracts/engines';
 import type { Fingerprint, FingerprintScope, RecordFingerprint } from '../contracts/fingerprint';
+import type { RunStatus } from '../contracts/run';
 import { createDbConfigActivities } from './dbconfig';
 import { listZoneSets, norm, recordZone, resolveZoneId, type ZoneRef } from './route53';
 
@@ -24,10 +26,35 @@ export interface FingerprintDeps {
   temporal: () => Client;
 }
 
+/** What a failover's result holds that a failback reads. */
+type FailoverRecord = Pick<RunStatus, 'runbook' | 'mode' | 'databases'> & { fingerprint?: Fingerprint };
+
 const why = (err: unknown) => (err as Error)?.message ?? String(err);
 
 export function createFingerprintActivities(deps: FingerprintDeps) {
   const configs = createDbConfigActivities(deps.rds, deps.ec2, deps.kms);
+
+  /**
+   * The newest failover of a runbook on this worker's task queue (another queue's workers are not drover's), by its id:
+   * failover-<name> (the CLI's) or drill-<name>-...-failover (a drill's child); its result when it completed and is of
+   * this runbook. The newest whatever its outcome: one that did not complete leaves nothing to compare with.
+   */
+  async function newestFailover(runbook: string): Promise<{ workflowId: string; result: FailoverRecord } | undefined> {
+    const taskQueue = Context.current().info.taskQueue;
+    // A drill's id is drill-<name>-<yyyymmddThhmmssZ> (by hand) or drill-<name>-scheduled[-<RFC 3339 time>] (its schedule's):
+    // matched whole, so another runbook whose name starts with this one's (shop-eu for shop) never passes.
+    const drill = new RegExp(`^drill-${runbook.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{8}T\\d{6}Z|scheduled(-\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z)?)-failover$`);
+    const ours = (id: string) => id === `failover-${runbook}` || drill.test(id);
+    let newest: { workflowId: string; runId: string; start: number; completed: boolean } | undefined;
+    // Running ones too: the newest still running (or just closed, visibility lagging) leaves nothing to compare with.
+    for await (const w of deps.temporal().workflow.list({ query: `WorkflowType = '${FAILOVER_TYPE}' AND TaskQueue = '${taskQueue}'` })) {
+      if (!ours(w.workflowId) || (newest && newest.start >= w.startTime.getTime())) continue;
+      newest = { workflowId: w.workflowId, runId: w.runId, start: w.startTime.getTime(), completed: w.status.name === 'COMPLETED' };
+    }
+    if (!newest?.completed) return undefined;
+    const result = (await deps.temporal().workflow.getHandle(newest.workflowId, newest.runId).result()) as FailoverRecord | undefined;
+    return result?.runbook === runbook ? { workflowId: newest.workflowId, result } : undefined;
+  }
 
   /** What the fingerprint keeps of a record set. */
   const recordOf = (s: ResourceRecordSet): RecordFingerprint => ({
@@ -115,24 +142,19 @@ export function createFingerprintActivities(deps: FingerprintDeps) {
      * it can trust: an older failover's would compare with another round trip) or recorded none.
      */
     async lastFailoverFingerprint(input: { runbook: string }): Promise<{ workflowId: string; fingerprint: Fingerprint } | undefined> {
-      // The runbook's failovers on this worker's task queue (another queue's workers are not drover's), by their ids:
-      // failover-<name> (the CLI's) and drill-<name>-...-failover (a drill's child). The newest, whatever its outcome: a
-      // failover that did not complete, or recorded no fingerprint, leaves nothing to compare with (an older one's
-      // fingerprint is another round trip's).
-      const taskQueue = Context.current().info.taskQueue;
-      // A drill's id is drill-<name>-<yyyymmddThhmmssZ> (by hand) or drill-<name>-scheduled[-<RFC 3339 time>] (its schedule's):
-      // matched whole, so another runbook whose name starts with this one's (shop-eu for shop) never passes.
-      const drill = new RegExp(`^drill-${input.runbook.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{8}T\\d{6}Z|scheduled(-\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z)?)-failover$`);
-      const ours = (id: string) => id === `failover-${input.runbook}` || drill.test(id);
-      let newest: { workflowId: string; runId: string; start: number; completed: boolean } | undefined;
-      // Running ones too: the newest still running (or just closed, visibility lagging) leaves nothing to compare with.
-      for await (const w of deps.temporal().workflow.list({ query: `WorkflowType = '${FAILOVER_TYPE}' AND TaskQueue = '${taskQueue}'` })) {
-        if (!ours(w.workflowId) || (newest && newest.start >= w.startTime.getTime())) continue;
-        newest = { workflowId: w.workflowId, runId: w.runId, start: w.startTime.getTime(), completed: w.status.name === 'COMPLETED' };
-      }
-      if (!newest?.completed) return undefined;
-      const result = (await deps.temporal().workflow.getHandle(newest.workflowId, newest.runId).result()) as { runbook?: string; fingerprint?: Fingerprint } | undefined;
-      return result?.runbook === input.runbook && result.fingerprint ? { workflowId: newest.workflowId, fingerprint: result.fingerprint } : undefined;
+      const result = await newestFailover(input.runbook);
+      return result?.result.fingerprint ? { workflowId: result.workflowId, fingerprint: result.result.fingerprint } : undefined;
+    },
+
+    /**
+     * The RPO evidence the newest failover of a runbook recorded per database (engine-fence-v1): what each promoted
+     * replica had replayed, which a failback compares with the old primary's final position.
+     */
+    async lastFailoverEvidence(input: { runbook: string }): Promise<{ workflowId: string; mode?: string; databases: Array<{ name: string; evidence: RpoEvidence }> } | undefined> {
+      const found = await newestFailover(input.runbook);
+      if (!found) return undefined;
+      const databases = (found.result.databases ?? []).flatMap((d) => (d.rpo?.evidence ? [{ name: d.name, evidence: d.rpo.evidence }] : []));
+      return { workflowId: found.workflowId, ...(found.result.mode ? { mode: found.result.mode } : {}), databases };
     },
   };
 }

@@ -64,3 +64,58 @@ export function describeEvidence(e: RpoEvidence | undefined): string | undefined
   const how = e.fencedBy === 'reboot' ? '; the writer was fenced by a reboot' : '';
   return `CloudWatch ReplicaLag only (weaker evidence than the engines' positions${e.weaker ? `: ${e.weaker}` : ''})${how}`;
 }
+
+/** How far an old writer got past what its promoted replica had: WAL bytes (PostgreSQL) or transactions (MariaDB GTIDs). */
+export interface Divergence {
+  kind: 'lsn' | 'gtid';
+  /** PostgreSQL: WAL bytes the old writer wrote past the replica's position (0: nothing lost). */
+  bytes?: number;
+  /** MariaDB: transactions (GTID sequence numbers, over every replication domain) past the replica's position. */
+  transactions?: number;
+}
+
+/** An LSN (`16/B374D848`) as a number of bytes; undefined when it is not one. */
+function lsnBytes(lsn: string): bigint | undefined {
+  const m = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(lsn.trim());
+  return m ? (BigInt(`0x${m[1]}`) << 32n) + BigInt(`0x${m[2]}`) : undefined;
+}
+
+/** A MariaDB GTID list (`0-1-42,1-2-7`) as the highest sequence number per replication domain. */
+function gtidDomains(list: string): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const gtid of list.split(',').map((g) => g.trim()).filter(Boolean)) {
+    const m = /^(\d+)-(\d+)-(\d+)$/.exec(gtid);
+    if (!m) continue;
+    const seq = BigInt(m[3]);
+    if ((out.get(m[1]) ?? -1n) < seq) out.set(m[1], seq);
+  }
+  return out;
+}
+
+/**
+ * How far `final` (the old writer's position, read when its region is back) is past `promotedAt` (what the replica had
+ * received or replayed when it was promoted): the writes the old writer took that the new one never got. Undefined
+ * when the two are not comparable (different kinds, unparseable).
+ */
+export function divergence(final: EnginePosition, promotedAt: EnginePosition): Divergence | undefined {
+  if (final.kind !== promotedAt.kind) return undefined;
+  if (final.kind === 'lsn') {
+    const a = lsnBytes(final.value);
+    const b = lsnBytes(promotedAt.received ?? promotedAt.value);
+    if (a === undefined || b === undefined) return undefined;
+    return { kind: 'lsn', bytes: Number(a > b ? a - b : 0n) };
+  }
+  const had = gtidDomains(promotedAt.value);
+  let past = 0n;
+  for (const [domain, seq] of gtidDomains(final.value)) {
+    const at = had.get(domain) ?? 0n;
+    if (seq > at) past += seq - at;
+  }
+  return { kind: 'gtid', transactions: Number(past) };
+}
+
+/** A divergence in words. */
+export function describeDivergence(d: Divergence): string {
+  if (d.kind === 'lsn') return d.bytes === 0 ? 'nothing past it (0 bytes of WAL)' : `${d.bytes} bytes of WAL past it`;
+  return d.transactions === 0 ? 'nothing past it (0 transactions)' : `${d.transactions} transaction(s) past it`;
+}

@@ -1,4 +1,4 @@
-import type { RpoEvidence } from './engines';
+import type { Divergence, EnginePosition, RpoEvidence } from './engines';
 import type { FingerprintComparison } from './fingerprint';
 /**
  * A run's record, as the workflows keep it, the status query answers it, the CLI renders it and the
@@ -87,6 +87,11 @@ export interface RunStatus {
   newWriterEndpoint?: string;
   /** What happened to each of the runbook's databases (the run's `rpo` is the worst of theirs). */
   databases?: DatabaseOutcome[];
+  /**
+   * A failback's reading of each old primary's engine (failback-divergence-v1): its final write position against what
+   * the failover's promoted replica had; what lies past it was written to the old primary and never reached the new.
+   */
+  divergence?: Array<{ name: string; identifier: string; final?: EnginePosition; promotedAt?: EnginePosition; past?: Divergence; note: string }>;
   /** A cluster rebuild's own record: the stack, the plan the gate showed, what was applied. */
   rebuild?: RebuildRecord;
   /** The runbook's topic and what was published to it (failed publishes with their error). */

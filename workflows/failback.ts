@@ -18,6 +18,7 @@ import { repointWriter } from './writer';
 import { configSummary, type DbConfig } from '../contracts/dbconfig';
 import { fingerprintComparison, type Fingerprint, type FingerprintComparison } from '../contracts/fingerprint';
 import { fingerprintScope } from './fingerprint';
+import { describeDivergence, divergence } from '../contracts/engines';
 
 /** A drill's failback retires what it replaces per `drills.retention` (default delete), not the database's own retention. */
 const DRILL_RETENTION = 'drill-retention-v1';
@@ -67,6 +68,12 @@ const REPLICA_CONFIG = 'replica-config-v1';
  * (`roundTrip`), and its report a check that fails on any difference.
  */
 const ROUND_TRIP = 'failback-round-trip-v1';
+/**
+ * Patch: the assessment reads each old primary's final write position from its engine (databases with `access`) and
+ * compares it with what the failover's promoted replica had (its RPO evidence): how far the old primary got past the
+ * promotion, the writes the failover lost (docs/fence.md). Said in the timeline and the run's record (`divergence`).
+ */
+const FAILBACK_DIVERGENCE = 'failback-divergence-v1';
 
 export interface FailbackInput extends RunbookInput {
   reason: string;
@@ -184,6 +191,38 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     // One run per runbook: its lock, taken before anything changes (a drill holding it is stopped first).
     if (locks) await run.exclusive('failback');
 
+    /**
+     * Each old primary's final write position, against the position the failover recorded for its promoted replica: the
+     * writes past it are the ones the failover lost, kept in the old primary's forensic snapshot (protect-old-primary).
+     * Never a reason to stop the failback: what cannot be read is said so.
+     */
+    async function readDivergence(olds: Array<{ d: (typeof dbs)[number] }>): Promise<void> {
+      const recorded = await short.lastFailoverEvidence({ runbook: rb.name }).catch((e: unknown) => {
+        journal.note('assess', `the failover's RPO evidence not read (${failureMessage(e)})`);
+        return undefined;
+      });
+      status.divergence = [];
+      for (const { d } of olds) {
+        const access = d.access;
+        if (!access || (d.engine !== 'postgres' && d.engine !== 'mariadb')) continue;
+        const promotedAt = recorded?.databases.find((x) => x.name === d.name)?.evidence.replica;
+        const read = await short.writerPosition({ region: original, identifier: primaryId(d), engine: d.engine, access, side: 'primary' }).catch((e: unknown) => ({ reached: false as const, reason: failureMessage(e) }));
+        const row: NonNullable<RunStatus['divergence']>[number] = { name: d.name, identifier: primaryId(d), note: '' };
+        if (!read.reached) row.note = `its engine could not be read (${read.reason}): how far it got past the promotion is not known`;
+        else {
+          row.final = read.position;
+          const past = promotedAt ? divergence(read.position, promotedAt) : undefined;
+          if (promotedAt) row.promotedAt = promotedAt;
+          if (past) row.past = past;
+          row.note = past && promotedAt
+            ? `final position ${read.position.value}; ${standbyId(d)} had ${promotedAt.received ?? promotedAt.value} when ${recorded?.workflowId} promoted it: ${describeDivergence(past)}${(past.bytes ?? past.transactions ?? 0) > 0 ? ', written to the old primary only (lost by the failover; kept in its forensic snapshot)' : ''}`
+            : `final position ${read.position.value}; ${recorded ? `${recorded.workflowId} recorded no comparable position for ${standbyId(d)}` : 'no failover with engine evidence found'} to compare with`;
+        }
+        status.divergence.push(row);
+        journal.note('assess', about(d, `old primary ${primaryId(d)}: ${row.note}`));
+      }
+    }
+
     // 1. Assess the original region: reachable? each old primary there? still writable (split brain)?
     // A database whose replica was never promoted (a failover that stopped part-way) has nothing to fail back.
     const writers = await Promise.all(dbs.map((d) => short.describeDb({ region: standby, identifier: standbyId(d) })));
@@ -283,6 +322,9 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         }
         if (missing.length > 0) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `nothing was changed: ${missing.join('; ')}`, nonRetryable: true });
       }
+      // How far each old primary got past what its replica had when promoted (failback-divergence-v1): read from the
+      // engines, asked only of databases with engine access (other runs' histories carry no marker).
+      if (assessed.some((o) => o.exists && o.d.access) && patched(FAILBACK_DIVERGENCE)) await readDivergence(assessed.filter((o) => o.exists && o.d.access));
       return assessed;
     });
 
@@ -489,7 +531,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         }
         return { databases, retired, traffic, compute };
       });
-      const record = await run.complete({ after: { phase: 'completed', rpo: status.rpo, topology } }, { compensations });
+      const record = await run.complete({ after: { phase: 'completed', rpo: status.rpo, topology, ...(status.divergence ? { divergence: status.divergence } : {}) } }, { compensations });
       return { ...record, topology, compensations };
     };
     // A drill's failback that yields (its drill may cancel it for a real unplanned failover) runs from its switchover

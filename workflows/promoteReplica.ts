@@ -4,7 +4,7 @@ import type { LagReading } from '../activities/rds';
 import { dbIn, findDatabase, databasesOf } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
 import { WRITER_STATUSES } from '../contracts/rds-status';
-import { compensation, long, short } from './proxies';
+import { compensation, long, probe, short } from './proxies';
 import { failureMessage, failureType } from './failure';
 import type { RpoRecord, RunStatus } from '../contracts/run';
 import type { EnginePosition, RpoEvidence } from '../contracts/engines';
@@ -272,7 +272,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       // a reason to stop an unplanned promotion: unread, the RPO rests on ReplicaLag, said so.
       const replayed =
         engine && !resumed
-          ? await short.replayPosition({ region: toRegion, identifier: target, ...engine, side: 'replica' }).catch((e: unknown) => {
+          ? await probe.replayPosition({ region: toRegion, identifier: target, ...engine, side: 'replica' }).catch((e: unknown) => {
               if (isCancellation(e)) throw e;
               return { reached: false as const, reason: failureMessage(e) };
             })
@@ -283,7 +283,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
           ? {
               lagSeconds: lagRpo.lagSeconds,
               observedAt: replayed.replayed.at,
-              note: `unplanned: ${target} had replayed ${source} up to ${replayed.replayed.value}${replayed.replayed.received ? ` and received up to ${replayed.replayed.received} (replayed before it takes writes)` : ''}${replayed.replayed.lastReplayedAt ? ` (its last replayed commit at ${replayed.replayed.lastReplayedAt})` : ''}; what ${source} wrote after ${replayed.replayed.received ?? 'it'} is the accepted loss${lagRpo.lagSeconds >= 0 ? ` (ReplicaLag ${lagRpo.lagSeconds}s)` : ''}`,
+              note: `unplanned: ${target} had replayed ${source} up to ${replayed.replayed.value}${replayed.replayed.received ? ` and received up to ${replayed.replayed.received} (replayed before it takes writes)` : ''}${replayed.replayed.lastReplayedAt ? ` (its last replayed commit at ${replayed.replayed.lastReplayedAt})` : ''}; what ${source} wrote after ${replayed.replayed.received ?? 'it'} is at most the loss (the replica may receive more before its promotion)${lagRpo.lagSeconds >= 0 ? ` (ReplicaLag ${lagRpo.lagSeconds}s)` : ''}`,
               evidence: { kind: 'engine', replica: replayed.replayed },
             }
           : withLagEvidence(lagRpo, replayed && !replayed.reached ? `${target}'s engine could not be read (${replayed.reason})` : undefined);
@@ -292,7 +292,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       journal.skip('wait-lag-zero', 'SwitchoverGlobalCluster waits for the secondary to catch up (RPO 0)');
       status.rpo = { lagSeconds: 0, observedAt: new Date(Date.now()).toISOString(), note: 'planned Aurora switchover: RPO 0' };
     } else {
-      const fencedAt = Date.now();
+      /** ReplicaLag periods that count start after this: the fence, or (engine-fence-v1) the moment the writer's sessions were ended. */
+      let fencedAt = Date.now();
       await journal.run('fence', async () => {
         if (fence.method === 'none') {
           journal.note('fence', 'fence method "none": the operator is responsible for stopping writes');
@@ -304,15 +305,17 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         const out = await toTheEnd(() => long.fenceInstance({ region: fromRegion, identifier: source, fenceGroupName: fence.groupName ?? '' }));
         fencedByUs = true;
         journal.note('fence', out.alreadyFenced ? `${source} was already fenced` : `security groups ${out.previousGroups.join(', ')} -> ${out.fenceGroupId}`);
-        if (!engine || resumed) return;
+        if (!engine) return;
         // Connections the security groups already track keep flowing: the engine ends them, then the writer is proven
-        // still. Not proven: FenceNotProven, and the failure path below unfences.
+        // still. Not proven: FenceNotProven, and the failure path below unfences. A resumed run (the target already
+        // promoted) ends them too: an earlier unplanned run fenced nothing, and pooled writers may still write there.
         const f = await long.fenceEngine({ region: fromRegion, identifier: source, ...engine, side: 'primary' });
         if (f.reached) {
           writerAt = f.position;
           sessionsEnded = f.sessionsEnded;
           fencedBy = 'sessions';
-          journal.note('fence', `${f.sessionsEnded} client session(s) ended; no client session and write position ${f.position.value} unchanged for ${engine.access.quietWindow / 1000}s`);
+          fencedAt = Date.now();
+          journal.note('fence', `${f.sessionsEnded} client session(s) ended; no client session for ${engine.access.quietWindow / 1000}s; final write position ${f.position.value}${f.movedBy ? ` (moved ${f.movedBy})` : ''}`);
           return;
         }
         // The engine does not answer the worker: a reboot (without failover) ends every session, and the groups refuse new ones.
@@ -320,14 +323,15 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         journal.note('fence', `${weaker}: rebooting it to end its sessions`);
         const r = await long.rebootToFence({ region: fromRegion, identifier: source, timeoutMs: 30 * 60_000 });
         fencedBy = 'reboot';
-        journal.note('fence', r.rebooted ? `${source} rebooted (${r.status}): its sessions ended` : `${source} was already rebooting; now ${r.status}`);
+        fencedAt = Date.now();
+        journal.note('fence', r.rebooted ? `${source} rebooted (${r.status}): its sessions ended` : `${source} was rebooting already; now ${r.status}: its sessions ended`);
       });
       if (resumed) {
         journal.skip('wait-lag-zero', `${target} is already promoted: nothing to wait for`);
         status.rpo = resumedRpo();
       } else await journal.run('wait-lag-zero', async () => {
         /** The wait failed: unfence (nothing was promoted) and stop, saying why. */
-        const stop = async (err: unknown, what: string): Promise<never> => {
+        const stop = async (err: unknown, what: string, keepType = false): Promise<never> => {
           // A cancellation is compensated with every other failure, below.
           if (isCancellation(err)) throw err;
           if (fencedByUs) {
@@ -339,12 +343,13 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
             }
             fencedByUs = false;
           }
-          throw ApplicationFailure.create({ type: FailureType.WaitTimedOut, message: `${what} within ${db.lagZeroTimeout / 1000}s (${failureMessage(err)}); ${source} was unfenced and ${target} was not promoted`, nonRetryable: true });
+          // The replica's own refusal (its credentials, not a replica) keeps its type (engine-fence-v1); a wait that ran out is WaitTimedOut.
+          throw ApplicationFailure.create({ type: (keepType ? failureType(err) : undefined) ?? FailureType.WaitTimedOut, message: `${what} within ${db.lagZeroTimeout / 1000}s (${failureMessage(err)}); ${source} was unfenced and ${target} was not promoted`, nonRetryable: true });
         };
         if (engine && writerAt) {
           // The proof from the engines: the replica has replayed the fenced writer's final position.
           const final: EnginePosition = writerAt;
-          const r = await long.waitReplayed({ region: toRegion, identifier: target, ...engine, side: 'replica', position: final, timeoutMs: db.lagZeroTimeout }).catch((err: unknown) => stop(err, `${target} did not replay ${source}'s final position ${final.value}`));
+          const r = await long.waitReplayed({ region: toRegion, identifier: target, ...engine, side: 'replica', position: final, timeoutMs: db.lagZeroTimeout }).catch((err: unknown) => stop(err, `${target} did not replay ${source}'s final position ${final.value}`, true));
           if (r.reached) {
             journal.note('wait-lag-zero', `${target} replayed ${r.replayed.value} (${source} stopped at ${final.value})`);
             status.rpo = {

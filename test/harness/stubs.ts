@@ -67,6 +67,8 @@ export class StubWorld {
   readonly endedRuns = new Set<string>();
   /** Instances carrying drover's fence tag now. */
   private readonly fenced = new Set<string>();
+  /** What lastFailoverEvidence answers (the failover's RPO evidence per database): none unless a test sets one. */
+  failoverEvidence?: Awaited<ReturnType<Activities['lastFailoverEvidence']>>;
   /** What lastFailoverFingerprint answers (the failback's baseline): none unless a test sets one. */
   baseline: { workflowId: string; fingerprint: Fingerprint } | undefined;
   /** Breaches a soak reports: given the region soaked and its share of weighted traffic at the time. */
@@ -274,7 +276,7 @@ export class StubWorld {
       waitReplayed: record('waitReplayed', (input: { position: { value: string } }) => ({ reached: true as const, replayed: { kind: 'lsn' as const, value: input.position.value, at: new Date().toISOString() } })),
       replayPosition: record('replayPosition', () => ({ reached: true as const, replayed: { kind: 'lsn' as const, value: STUB_REPLICA_LSN, at: new Date().toISOString(), lastReplayedAt: '2026-01-01T00:00:00.000Z' } })),
       writerPosition: record('writerPosition', () => ({ reached: true as const, position: { kind: 'lsn' as const, value: STUB_WRITER_LSN, at: new Date().toISOString() } })),
-      rebootToFence: record('rebootToFence', () => ({ rebooted: true, status: 'available' })),
+      rebootToFence: record('rebootToFence', () => ({ rebooted: true, status: 'available', availableAt: Date.now() })),
       describeCompute: record('describeCompute', (input: { region: string; cluster: string; nodeGroups: string[] }) => ({
         clusterStatus: 'ACTIVE',
         nodeGroups: groupStates(input.region, input.cluster, input.nodeGroups),
@@ -385,6 +387,7 @@ export class StubWorld {
         unread: [],
       })),
       lastFailoverFingerprint: record('lastFailoverFingerprint', () => this.baseline),
+      lastFailoverEvidence: record('lastFailoverEvidence', () => this.failoverEvidence),
       createReplica: record('createReplica', (input: { region: string; identifier: string; sourceArn: string; kmsKeyId?: string }) => {
         const exists = this.dbs.has(input.identifier);
         const source = this.dbs.get(input.sourceArn.split(':db:')[1] ?? '');
