@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import globalTeardown, { scanSuite } from './harness/global-teardown';
 import { harnessGlobal } from './harness/global-setup';
-import { FIXTURE_PASSWORDS } from './harness/fixture-credentials';
+import { ENGINE_MASTER_PASSWORD, FIXTURE_PASSWORDS } from './harness/fixture-credentials';
 import { harnessCredentials, recordServerStarted, scanFiles, settledCount, unscannedServers, writeScanRecord } from './harness/secrets';
 import { plantedDir } from './harness/servers';
 import { finishTempRoot } from './harness/temp-root';
@@ -76,8 +76,8 @@ describe('a unit or workflow tier file\'s temporary root, scanned before it is r
     const secrets = process.env.DROVER_TEST_SECRETS_DIR!;
     expect(path.relative(root, secrets).startsWith('..')).toBe(true);
     expect(path.relative(secrets, process.env.DROVER_IDENTITY_KEY_FILE!)).toBe(path.join('keys', 'identity.jwk'));
-    expect(harnessCredentials(secrets)).toEqual(['not-a-secret-1', 'hunter2-hunter2']);
-    expect(FIXTURE_PASSWORDS.map((p) => p.value)).toEqual(['not-a-secret-1', 'hunter2-hunter2']);
+    expect(harnessCredentials(secrets)).toEqual(['not-a-secret-1', 'hunter2-hunter2', ENGINE_MASTER_PASSWORD]);
+    expect(FIXTURE_PASSWORDS.map((p) => p.value)).toEqual(['not-a-secret-1', 'hunter2-hunter2', ENGINE_MASTER_PASSWORD]);
   });
 });
 
