@@ -49,7 +49,11 @@ const STATEMENT_MS = 10_000;
 /** PostgreSQL and MySQL/MariaDB codes that mean the credentials were refused: retrying will not help. */
 const AUTH_CODES = new Set(['28P01', '28000', 'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE']);
 /** Network errors: the engine did not answer (as opposed to answering with a refusal). */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST']);
+// A security group drops packets silently (a timeout); nothing listening answers with a refusal (the engine is down:
+// a reboot is the fallback). A reset after connecting is an answer (a TLS handshake the server aborted), not listed.
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** PostgreSQL starting up or shutting down, MariaDB likewise: transient, retried (within the fence's deadline). */
+const TRANSIENT_CODES = new Set(['57P03', 'ER_SERVER_SHUTDOWN']);
 /** Sessions RDS keeps for itself: never ended (RDS refuses it anyway), never counted as the application's. */
 const RDS_USERS = ['rdsadmin', 'rdsrepladmin'];
 
@@ -132,7 +136,9 @@ export function createEngineActivities(deps: EngineDeps) {
       if (AUTH_CODES.has(code)) throw typed(FailureType.PermissionDenied, `${t.identifier} refused the credentials of ${secret} (${code}): check the secret and the user's login`);
       // Only a network that does not answer is "unreachable" (the fence then falls back to a reboot). A TLS failure, a
       // database that does not exist or a server out of connection slots is a setup to fix: a reboot would hide it.
-      if (UNREACHABLE_CODES.has(code) || /connection timeout|timeout expired|Connection terminated unexpectedly/i.test(message)) throw new Unreachable(`${t.identifier} at ${host}:${port}: ${message}`);
+      // pg's own connect timeout is Error('timeout expired'), with no code.
+      if (UNREACHABLE_CODES.has(code) || /^timeout expired$|connection timeout/i.test(message)) throw new Unreachable(`${t.identifier} at ${host}:${port}: ${message}`);
+      if (TRANSIENT_CODES.has(code)) throw new Error(`${t.identifier} at ${host}:${port} is starting or stopping (${code}): ${message}`);
       throw typed(FailureType.Validation, `${t.identifier} at ${host}:${port} answered but drover could not open a session (${code || 'no code'}: ${message}): check database.access (tls, caFile, database) and the instance's connection limit`);
     };
     if (t.engine === 'postgres') {
@@ -167,9 +173,11 @@ export function createEngineActivities(deps: EngineDeps) {
       const rows = await s.query<{ pid: number; usename: string | null }>(`SELECT pid, usename FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(usename, '') <> ALL($1::text[])`, [RDS_USERS]);
       return rows.map((r) => ({ id: Number(r.pid), user: r.usename ?? '' }));
     }
-    // The binlog dump threads feed the replicas; the rest are the server's own.
+    // The binlog dump threads feed the replicas, the daemon and replication threads are the server's own (by command,
+    // not by user name: a client may name itself anything), RDS's own users connect locally, and a thread already
+    // killed is rolling back (it takes no new write).
     const rows = await s.query<{ ID: number; USER: string }>(
-      `SELECT ID, USER FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker') AND USER NOT IN (?) AND USER NOT IN ('system user', 'event_scheduler')`,
+      `SELECT ID, USER FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker', 'Killed') AND NOT (USER IN (?) AND (HOST = 'localhost' OR HOST LIKE 'localhost:%'))`,
       [RDS_USERS],
     );
     return rows.map((r) => ({ id: Number(r.ID), user: r.USER }));
@@ -181,18 +189,24 @@ export function createEngineActivities(deps: EngineDeps) {
     return endMariadb(s, id);
   }
 
-  /** End every foreign session at once (PostgreSQL, one statement) or one by one (MariaDB); how many were ended. */
-  async function endAll(s: Session, engine: EngineTarget['engine']): Promise<number> {
+  /**
+   * End every foreign session: PostgreSQL in one statement, waiting up to 5 s for each backend to exit
+   * (pg_terminate_backend's timeout, PostgreSQL 14 and later); MariaDB one by one. The ids ended.
+   */
+  async function endAll(s: Session, engine: EngineTarget['engine']): Promise<number[]> {
     if (engine === 'postgres') {
-      const [r] = await s.query<{ ended: string }>(
-        `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS ended FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(usename, '') <> ALL($1::text[])`,
+      // The sessions are chosen first (a materialized CTE): in one WHERE the planner may call pg_terminate_backend before
+      // the test that leaves drover's own session out, and end it.
+      const rows = await s.query<{ pid: number }>(
+        `WITH chosen AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(usename, '') <> ALL($1::text[]))
+         SELECT pid FROM chosen WHERE pg_terminate_backend(pid, 5000)`,
         [RDS_USERS],
       );
-      return Number(r?.ended ?? 0);
+      return rows.map((r) => Number(r.pid));
     }
-    let ended = 0;
-    for (const session of await foreignSessions(s, engine)) if (await end(s, engine, session.id)) ended++;
-    return ended;
+    const ids: number[] = [];
+    for (const session of await foreignSessions(s, engine)) if (await end(s, engine, session.id)) ids.push(session.id);
+    return ids;
   }
 
   async function endMariadb(s: Session, id: number): Promise<boolean> {
@@ -235,60 +249,66 @@ export function createEngineActivities(deps: EngineDeps) {
   return {
     /**
      * The fence's second half, after the security-group swap: end every client session on the writer, then prove it
-     * stopped: no client session at the start nor at the end of `quietWindow` (a pool reconnecting through a path the
-     * fence group admits shows here), ended again and re-checked until `proofTimeout`. The final position is read after
-     * the window: the replica must replay it. The position may move with no client session (autovacuum, checkpoints,
-     * RDS's own heartbeat): said in `movedBy`, not a failure, since the replica replays that too. Not proven within the
-     * bound: FenceNotProven (the promotion unfences and stops); so is any error the engine answers mid-fence (a session
-     * drover may not end, a statement timeout), never retried for hours with the writer fenced. An engine that does not
-     * answer: `{ reached: false }`, and the workflow falls back to a reboot. Heartbeats through the window (a cancel
-     * reaches it); the deadline and the count survive a retried attempt (its heartbeat). Idempotent.
+     * stopped: no client session seen at any check through `quietWindow` (four a second: a pool reconnecting through a
+     * path the fence group admits shows here), ended again and re-checked until `proofTimeout`. The final position is
+     * read after the window: the replica must replay it. The position may move with no client session (autovacuum,
+     * checkpoints, RDS's own heartbeat writes): said in `movedBy`, not a failure, since the replica replays that too.
+     * Not proven within the bound: FenceNotProven (the promotion unfences and stops); so is any error the engine
+     * answers mid-fence, and an attempt that starts past the bound (a retried attempt keeps the first one's deadline, in
+     * its heartbeat, sent before anything else): never retried for hours with the writer fenced. An engine that does
+     * not answer: `{ reached: false }`, and the workflow falls back to a reboot. A cancel stops it before it ends
+     * sessions again. Idempotent.
      */
     async fenceEngine(input: EngineTarget): Promise<{ reached: true; position: EnginePosition; sessionsEnded: number; attempts: number; movedBy?: string } | { reached: false; reason: string }> {
       const { quietWindow, proofTimeout } = input.access;
-      const earlier = inActivity()?.info.heartbeatDetails as { fence?: { deadline: number; ended: number } } | undefined;
+      const ctx = inActivity();
+      const earlier = ctx?.info.heartbeatDetails as { fence?: { deadline: number; ended: number[] } } | undefined;
       const deadline = earlier?.fence?.deadline ?? Date.now() + proofTimeout;
-      let ended = earlier?.fence?.ended ?? 0;
-      const beat = (progress: string) => inActivity()?.heartbeat({ fence: { deadline, ended }, progress });
-      /** The quiet window, heartbeating each second: a cancel (delivered with a heartbeat's answer) ends it. */
-      const pause = async (ms: number) => {
-        const ctx = inActivity();
-        for (let left = ms; left > 0; left -= 1000) {
-          beat(`quiet for ${(ms - left) / 1000}s`);
-          await (ctx ? ctx.sleep(Math.min(1000, left)) : sleep(Math.min(1000, left)));
-        }
+      /** The sessions ended, by id (a session ended twice, or by two attempts, counts once). */
+      const ended = new Set<number>(earlier?.fence?.ended ?? []);
+      const beat = (progress: string) => ctx?.heartbeat({ fence: { deadline, ended: [...ended].slice(-1000) }, progress });
+      const notProven = (why: string) => typed(FailureType.FenceNotProven, `${input.identifier} could not be proven stopped within ${proofTimeout / 1000}s: ${why}`);
+      const cancelled = () => {
+        if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
       };
+      beat('starting');
+      if (earlier?.fence && Date.now() > deadline) throw notProven('the fence\'s earlier attempts did not finish (the engine or AWS did not answer in time)');
       try {
         return await withSession(input, async (s) => {
           let why = '';
           for (let attempt = 1; ; attempt++) {
+            cancelled();
             try {
-              ended += await endAll(s, input.engine);
-              beat(`attempt ${attempt}: ${ended} session(s) ended`);
+              for (const id of await endAll(s, input.engine)) ended.add(id);
+              beat(`attempt ${attempt}: ${ended.size} session(s) ended`);
               const before = await writePosition(s, input.engine);
-              const stray = await foreignSessions(s, input.engine);
-              await pause(quietWindow);
-              const left = await foreignSessions(s, input.engine);
+              // Sampled through the window, not only at its ends: a short-lived connection shows at one of the samples.
+              const seen = new Map<number, string>();
+              for (const t0 = Date.now(); ; ) {
+                for (const f of await foreignSessions(s, input.engine)) seen.set(f.id, f.user);
+                const left = quietWindow - (Date.now() - t0);
+                if (left <= 0) break;
+                beat(`attempt ${attempt}: quiet for ${Math.round((quietWindow - left) / 100) / 10}s`);
+                await (ctx ? ctx.sleep(Math.min(250, left)) : sleep(Math.min(250, left)));
+              }
               const after = await writePosition(s, input.engine);
-              if (stray.length === 0 && left.length === 0) {
+              if (seen.size === 0) {
                 return {
                   reached: true as const,
                   position: { kind: input.engine === 'postgres' ? 'lsn' : 'gtid', value: after, at: new Date().toISOString() },
-                  sessionsEnded: ended,
+                  sessionsEnded: ended.size,
                   attempts: attempt,
                   ...(after !== before ? { movedBy: `${before} -> ${after} with no client session (the engine's own writes: vacuum, checkpoints, RDS's heartbeat)` } : {}),
                 };
               }
-              const users = [...new Set([...stray, ...left].map((l) => l.user))].join(', ');
-              why = `client session(s) of ${users} kept appearing (a connection path the fence group admits?)`;
+              why = `client session(s) of ${[...new Set(seen.values())].join(', ')} kept appearing (a connection path the fence group admits?)`;
             } catch (e) {
-              if (e instanceof ApplicationFailure || e instanceof Unreachable || (e as Error)?.name === 'CancelledFailure') throw e;
-              why = `the engine refused a step of the fence: ${(e as Error).message}`;
-              break;
+              if (e instanceof ApplicationFailure || e instanceof Unreachable || (e as Error)?.name === 'CancelledFailure' || ctx?.cancellationSignal.aborted) throw e;
+              throw notProven(`the engine refused a step of the fence: ${(e as Error).message}`);
             }
             if (Date.now() + quietWindow > deadline) break;
           }
-          throw typed(FailureType.FenceNotProven, `${input.identifier} could not be proven stopped within ${proofTimeout / 1000}s: ${why}`);
+          throw notProven(why);
         });
       } catch (e) {
         if (e instanceof Unreachable) return { reached: false, reason: e.message };
@@ -337,33 +357,43 @@ export function createEngineActivities(deps: EngineDeps) {
 
     /**
      * The fallback fence when the engine cannot be reached: RebootDBInstance without failover ends every session (the
-     * security groups already refuse new ones). An instance `rebooting` already is waited for; one in another passing
-     * state (backing-up, modifying) is waited for and then rebooted. Refused (FenceNotProven) when modifications are
-     * pending: a reboot applies them, which a failover must not do behind the team's back. A retried attempt that already
-     * rebooted (its heartbeat) does not reboot again. Returns when the instance is available again, and when that was.
+     * security groups already refuse new ones). An instance `rebooting` already (before or after a passing state it is
+     * waited out of) is not rebooted again, nor is one a retried attempt rebooted (its heartbeat); a `stopped` one has
+     * no session to end. Refused (FenceNotProven) when a reboot would apply pending modifications or a parameter group
+     * `pending-reboot`: a failover must not apply them behind the team's back. A cancel before the call stops it. One
+     * deadline (`timeoutMs`) for the whole fallback. Returns when the instance is available again.
      */
     async rebootToFence(input: { region: string; identifier: string; timeoutMs: number }): Promise<{ rebooted: boolean; status: string; availableAt: number }> {
-      const earlier = inActivity()?.info.heartbeatDetails as { rebootedAt?: number } | undefined;
+      const ctx = inActivity();
+      const earlier = ctx?.info.heartbeatDetails as { rebootedAt?: number; rebootDeadline?: number } | undefined;
       let rebootedAt = earlier?.rebootedAt;
-      const beat = (progress: string) => inActivity()?.heartbeat({ ...(rebootedAt !== undefined ? { rebootedAt } : {}), progress });
-      const before = await instance(input.region, input.identifier);
-      const pending = Object.entries(before.PendingModifiedValues ?? {}).filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)).map(([k]) => k);
-      if (rebootedAt === undefined && pending.length > 0) {
-        throw typed(FailureType.FenceNotProven, `${input.identifier}'s engine cannot be reached and a reboot would apply its pending modifications (${pending.join(', ')}): its sessions were not ended; apply or cancel them, or end the sessions by hand`);
-      }
-      if (rebootedAt === undefined && before.DBInstanceStatus !== 'rebooting') {
-        await pollUntil({ what: `${input.identifier} to be available before its reboot`, timeoutMs: input.timeoutMs, initialIntervalMs: 1000, maxIntervalMs: 10_000 }, async () => {
-          const status = (await instance(input.region, input.identifier)).DBInstanceStatus ?? 'unknown';
-          return { done: status === 'available' || status === 'rebooting', value: status, progress: status };
+      const deadline = earlier?.rebootDeadline ?? Date.now() + input.timeoutMs;
+      const carry = () => ({ rebootDeadline: deadline, ...(rebootedAt !== undefined ? { rebootedAt } : {}) });
+      const wait = (what: string, done: (status: string) => boolean) =>
+        pollUntil({ what: `${input.identifier} ${what}`, timeoutMs: Math.max(1000, deadline - Date.now()), initialIntervalMs: 1000, maxIntervalMs: 10_000, carry }, async () => {
+          const st = (await instance(input.region, input.identifier)).DBInstanceStatus ?? 'unknown';
+          return { done: done(st), value: st, progress: st };
         });
-        await aws('rds:RebootDBInstance', () => deps.rds(input.region).rebootDBInstance({ DBInstanceIdentifier: input.identifier, ForceFailover: false }));
-        rebootedAt = Date.now();
-        beat('rebooted');
+      ctx?.heartbeat({ ...carry(), progress: 'starting' });
+      if (rebootedAt === undefined) {
+        const settled = await wait('to settle before its reboot', (st) => ['available', 'rebooting', 'stopped'].includes(st));
+        if (settled === 'stopped') return { rebooted: false, status: settled, availableAt: Date.now() };
+        if (settled === 'available') {
+          const db = await instance(input.region, input.identifier);
+          const pending = Object.entries(db.PendingModifiedValues ?? {})
+            .filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.values(v as object).every((x) => x === undefined || (Array.isArray(x) && x.length === 0))))
+            .map(([k]) => k);
+          const groups = (db.DBParameterGroups ?? []).filter((g) => g.ParameterApplyStatus === 'pending-reboot').map((g) => `parameter group ${g.DBParameterGroupName} pending-reboot`);
+          if (pending.length + groups.length > 0) {
+            throw typed(FailureType.FenceNotProven, `${input.identifier}'s engine cannot be reached and a reboot would apply ${[...pending, ...groups].join(', ')}: its sessions were not ended; apply or cancel that, or end the sessions by hand`);
+          }
+          if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+          await aws('rds:RebootDBInstance', () => deps.rds(input.region).rebootDBInstance({ DBInstanceIdentifier: input.identifier, ForceFailover: false }));
+          rebootedAt = Date.now();
+          ctx?.heartbeat({ ...carry(), progress: 'rebooted' });
+        }
       }
-      const status = await pollUntil({ what: `${input.identifier} to be available after its reboot`, timeoutMs: input.timeoutMs, initialIntervalMs: 1000, maxIntervalMs: 10_000, carry: () => (rebootedAt !== undefined ? { rebootedAt } : {}) }, async () => {
-        const st = (await instance(input.region, input.identifier)).DBInstanceStatus ?? 'unknown';
-        return { done: st === 'available', value: st, progress: st };
-      });
+      const status = await wait('to be available after its reboot', (st) => st === 'available');
       return { rebooted: rebootedAt !== undefined, status, availableAt: Date.now() };
     },
   };

@@ -150,10 +150,10 @@ export function createFingerprintActivities(deps: FingerprintDeps) {
      * The RPO evidence the newest failover of a runbook recorded per database (engine-fence-v1): what each promoted
      * replica had replayed, which a failback compares with the old primary's final position.
      */
-    async lastFailoverEvidence(input: { runbook: string }): Promise<{ workflowId: string; mode?: string; databases: Array<{ name: string; evidence: RpoEvidence }> } | undefined> {
+    async lastFailoverEvidence(input: { runbook: string }): Promise<{ workflowId: string; mode?: string; databases: Array<{ name: string; identifier: string; evidence: RpoEvidence }> } | undefined> {
       const found = await newestFailover(input.runbook);
       if (!found) return undefined;
-      const databases = (found.result.databases ?? []).flatMap((d) => (d.rpo?.evidence ? [{ name: d.name, evidence: d.rpo.evidence }] : []));
+      const databases = (found.result.databases ?? []).flatMap((d) => (d.rpo?.evidence ? [{ name: d.name, identifier: d.identifier, evidence: d.rpo.evidence }] : []));
       return { workflowId: found.workflowId, ...(found.result.mode ? { mode: found.result.mode } : {}), databases };
     },
   };

@@ -142,7 +142,7 @@ export async function fenceMain(): Promise<void> {
     '| proof | fence step (ms) | wait step (ms) | writes held fenced before the promotion (ms) |',
     '|---|---:|---:|---:|',
     `| ReplicaLag, 60-s period, published once a minute (before) | ${med('lag', (r) => r.fence)} | ${med('lag', (r) => r.wait)} | ${lag} |`,
-    `| the engines: sessions ended, position still for 1 s, replayed (after) | ${med('engine', (r) => r.fence)} | ${med('engine', (r) => r.wait)} | ${engine} |`,
+    `| the engines: sessions ended, none for 1 s, final position replayed (after) | ${med('engine', (r) => r.fence)} | ${med('engine', (r) => r.wait)} | ${engine} |`,
     `| ratio after / before | | | ${(engine / lag).toFixed(3)} |`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

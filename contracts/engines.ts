@@ -116,6 +116,8 @@ export function divergence(final: EnginePosition, promotedAt: EnginePosition): D
 
 /** A divergence in words. */
 export function describeDivergence(d: Divergence): string {
-  if (d.kind === 'lsn') return d.bytes === 0 ? 'nothing past it (0 bytes of WAL)' : `${d.bytes} bytes of WAL past it`;
-  return d.transactions === 0 ? 'nothing past it (0 transactions)' : `${d.transactions} transaction(s) past it`;
+  // WAL also holds the engine's own records (checkpoints, a restart's recovery), and a GTID RDS's own heartbeat writes:
+  // what is past is at most what clients wrote.
+  if (d.kind === 'lsn') return d.bytes === 0 ? 'nothing past it (0 bytes of WAL)' : `at most ${d.bytes} bytes of WAL past it (its transactions and the engine's own records)`;
+  return d.transactions === 0 ? 'nothing past it (0 transactions)' : `at most ${d.transactions} transaction(s) past it`;
 }

@@ -357,7 +357,7 @@ const database = z.strictObject({
       /** A PEM bundle of the CAs the engine's certificate chains to: RDS's (AWS publishes it as global-bundle.pem); required with verify-full. */
       caFile: z.string().min(1).optional(),
       /** How long the fenced writer must show no client session to count as stopped (0.5 s to 10 s: it heartbeats through it). */
-      quietWindow: duration.prefault('2s').refine((ms) => ms >= 500 && ms <= 10_000, { error: 'between 500ms and 10s' }),
+      quietWindow: duration.prefault('2s').refine((ms) => ms >= 500 && ms <= 10_000, { error: 'between 500ms and 10s (writes stay fenced meanwhile; under half a second proves little)' }),
       /** How long the fence may try to prove that before the planned promotion stops and unfences. */
       proofTimeout: duration.prefault('60s'),
     })
@@ -639,6 +639,8 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
         // An ARN is read in its own region: the replica side would read the primary region's secret, which an unplanned failover may not reach.
         const secretRegion = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(db.access?.secretId ?? '')?.[1];
         if (db.access && !db.access.replicaSecretId && secretRegion && secretRegion !== rb.regions.standby) issue([...at, 'access', 'replicaSecretId'], `required when secretId is an ARN of ${secretRegion}: the replica side would read the secret there, which an unplanned failover may not reach; give the secret's replica in ${rb.regions.standby} (or name the secret, read in each region)`);
+        const replicaRegion = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(db.access?.replicaSecretId ?? '')?.[1];
+        if (replicaRegion && replicaRegion !== rb.regions.standby) issue([...at, 'access', 'replicaSecretId'], `is an ARN of ${replicaRegion}, but the replica is in ${rb.regions.standby}: an unplanned failover reads it while ${rb.regions.primary} may be lost; give the secret's replica in ${rb.regions.standby}`);
       });
       section(() => {
         if (db.engine === 'aurora-global' && !db.globalClusterIdentifier) issue([...at, 'globalClusterIdentifier'], 'required when the engine is aurora-global');

@@ -138,17 +138,41 @@ describe('a failback of a database with engine access', () => {
   test("reads the old primary's final position and reports how far it got past what the promoted replica had: the writes the failover lost", async () => {
     const rb = runbook('wf-engine-failback');
     const world = new StubWorld(rb, { failedOver: true });
-    world.failoverEvidence = { workflowId: `failover-${rb.name}`, mode: 'unplanned', databases: [{ name: 'main', evidence: { kind: 'engine', replica: { kind: 'lsn', value: STUB_REPLICA_LSN, at: '2026-12-05T00:00:00.000Z' } } }] };
+    world.failoverEvidence = { workflowId: `failover-${rb.name}`, mode: 'unplanned', databases: [{ name: 'main', identifier: rb.database?.replica.identifier ?? '', evidence: { kind: 'engine', replica: { kind: 'lsn', value: STUB_REPLICA_LSN, at: '2026-12-05T00:00:00.000Z' } } }] };
     const out = await failback(rb, world, 'failback-divergence.json');
 
     expect(out.phase).toBe('completed');
     expect(world.callsTo('writerPosition')).toEqual([expect.objectContaining({ region: rb.regions.primary, identifier: rb.database?.primary.identifier, side: 'primary' })]);
     // 0/3000148 - 0/3000060 = 0xE8 bytes of WAL the old primary wrote that the promoted replica never had.
     expect(out.divergence).toEqual([expect.objectContaining({ name: 'main', identifier: rb.database?.primary.identifier, final: expect.objectContaining({ value: STUB_WRITER_LSN }), promotedAt: expect.objectContaining({ value: STUB_REPLICA_LSN }), past: { kind: 'lsn', bytes: 0xe8 } })]);
-    expect(out.steps.find((s) => s.id === 'assess')?.notes.join('\n')).toMatch(/final position 0\/3000148; .* had 0\/3000060 when failover-wf-engine-failback-\S+ promoted it: 232 bytes of WAL past it, written to the old primary only/);
-    // Before the old primary is snapshotted and retired (the forensic copy of those writes).
+    expect(out.steps.find((s) => s.id === 'protect-old-primary')?.notes.join('\n')).toMatch(/final position 0\/3000148; .* had 0\/3000060 when failover-wf-engine-failback-\S+ promoted it: at most 232 bytes of WAL past it \(its transactions and the engine's own records\), written to the old primary only/);
+    // Once the old primary is fenced, before it is snapshotted and retired (the forensic copy of those writes).
     const names = world.calls.map((c) => c.name);
+    const fenced = world.calls.findIndex((c) => c.name === 'fenceInstance' && c.input.identifier === rb.database?.primary.identifier);
+    expect(fenced).toBeGreaterThanOrEqual(0);
+    expect(fenced).toBeLessThan(names.indexOf('writerPosition'));
     expect(names.indexOf('writerPosition')).toBeLessThan(names.indexOf('snapshotInstance'));
+  });
+
+  test('after a planned failover the old primary is compared with where it stopped at the fence: what it took after it', async () => {
+    const rb = runbook('wf-engine-failback-planned');
+    const world = new StubWorld(rb, { failedOver: true });
+    const at = '2026-12-05T00:00:00.000Z';
+    world.failoverEvidence = { workflowId: `failover-${rb.name}`, mode: 'planned', databases: [{ name: 'main', identifier: rb.database?.replica.identifier ?? '', evidence: { kind: 'engine', writer: { kind: 'lsn', value: STUB_WRITER_LSN, at }, replica: { kind: 'lsn', value: STUB_WRITER_LSN, at } } }] };
+    const out = await failback(rb, world);
+
+    expect(out.divergence).toEqual([expect.objectContaining({ past: { kind: 'lsn', bytes: 0 } })]);
+    expect(out.divergence?.[0].note).toMatch(/final position 0\/3000148; it stopped at 0\/3000148 when failover-\S+ fenced it: nothing past it \(0 bytes of WAL\)$/);
+  });
+
+  test("another database's evidence (same name, another instance) is not compared with", async () => {
+    const rb = runbook('wf-engine-failback-other');
+    const world = new StubWorld(rb, { failedOver: true });
+    world.failoverEvidence = { workflowId: `failover-${rb.name}`, mode: 'unplanned', databases: [{ name: 'main', identifier: 'some-other-instance', evidence: { kind: 'engine', replica: { kind: 'lsn', value: STUB_REPLICA_LSN, at: '2026-12-05T00:00:00.000Z' } } }] };
+    const out = await failback(rb, world);
+
+    expect(out.divergence?.[0]).not.toHaveProperty('past');
+    expect(out.divergence?.[0].note).toMatch(/recorded no position of .* to compare with/);
   });
 
   test('an old primary whose engine cannot be read, or no recorded position, is said so: the failback goes on', async () => {

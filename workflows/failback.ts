@@ -191,36 +191,52 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     // One run per runbook: its lock, taken before anything changes (a drill holding it is stopped first).
     if (locks) await run.exclusive('failback');
 
-    /**
-     * Each old primary's final write position, against the position the failover recorded for its promoted replica: the
-     * writes past it are the ones the failover lost, kept in the old primary's forensic snapshot (protect-old-primary).
-     * Never a reason to stop the failback: what cannot be read is said so.
-     */
-    async function readDivergence(olds: Array<{ d: (typeof dbs)[number] }>): Promise<void> {
-      const recorded = await short.lastFailoverEvidence({ runbook: rb.name }).catch((e: unknown) => {
-        journal.note('assess', `the failover's RPO evidence not read (${failureMessage(e)})`);
-        return undefined;
-      });
+    /** The RPO evidence of the failover this failback reverses (bounded: never a reason to hold the failback). */
+    async function failoverEvidence(): Promise<{ recorded?: Awaited<ReturnType<typeof probe.lastFailoverEvidence>> }> {
       status.divergence = [];
-      for (const { d } of olds) {
-        const access = d.access;
-        if (!access || (d.engine !== 'postgres' && d.engine !== 'mariadb')) continue;
-        const promotedAt = recorded?.databases.find((x) => x.name === d.name)?.evidence.replica;
-        const read = await short.writerPosition({ region: original, identifier: primaryId(d), engine: d.engine, access, side: 'primary' }).catch((e: unknown) => ({ reached: false as const, reason: failureMessage(e) }));
-        const row: NonNullable<RunStatus['divergence']>[number] = { name: d.name, identifier: primaryId(d), note: '' };
-        if (!read.reached) row.note = `its engine could not be read (${read.reason}): how far it got past the promotion is not known`;
-        else {
-          row.final = read.position;
-          const past = promotedAt ? divergence(read.position, promotedAt) : undefined;
-          if (promotedAt) row.promotedAt = promotedAt;
-          if (past) row.past = past;
-          row.note = past && promotedAt
-            ? `final position ${read.position.value}; ${standbyId(d)} had ${promotedAt.received ?? promotedAt.value} when ${recorded?.workflowId} promoted it: ${describeDivergence(past)}${(past.bytes ?? past.transactions ?? 0) > 0 ? ', written to the old primary only (lost by the failover; kept in its forensic snapshot)' : ''}`
-            : `final position ${read.position.value}; ${recorded ? `${recorded.workflowId} recorded no comparable position for ${standbyId(d)}` : 'no failover with engine evidence found'} to compare with`;
-        }
-        status.divergence.push(row);
-        journal.note('assess', about(d, `old primary ${primaryId(d)}: ${row.note}`));
+      try {
+        return { recorded: await probe.lastFailoverEvidence({ runbook: rb.name }) };
+      } catch (e) {
+        if (isCancellation(e)) throw e;
+        journal.note('protect-old-primary', `the failover's RPO evidence not read (${failureMessage(e)})`);
+        return {};
       }
+    }
+
+    /**
+     * One old primary's final write position, read once it is fenced, against what the failover recorded for its
+     * promoted replica (unplanned: what the replica had received; planned: the writer's final position at the fence):
+     * what lies past it was written to the old primary only, at most (WAL also holds the engine's own records), and is
+     * kept in its forensic snapshot, taken next. Never a reason to stop the failback: what cannot be read is said so.
+     */
+    async function readDivergence(d: (typeof dbs)[number], recorded: Awaited<ReturnType<typeof probe.lastFailoverEvidence>>): Promise<void> {
+      const access = d.access;
+      if (!access || (d.engine !== 'postgres' && d.engine !== 'mariadb')) return;
+      const evidence = recorded?.databases.find((x) => x.name === d.name && x.identifier === standbyId(d))?.evidence;
+      const planned = recorded?.mode === 'planned';
+      const promotedAt = planned ? evidence?.writer : evidence?.replica;
+      const read = await probe.writerPosition({ region: original, identifier: primaryId(d), engine: d.engine, access, side: 'primary' }).catch((e: unknown) => {
+        if (isCancellation(e)) throw e;
+        return { reached: false as const, reason: failureMessage(e) };
+      });
+      const row: NonNullable<RunStatus['divergence']>[number] = { name: d.name, identifier: primaryId(d), note: '' };
+      if (!read.reached) row.note = `its engine could not be read (${read.reason}): how far it got past the promotion is not known`;
+      else {
+        row.final = read.position;
+        const past = promotedAt ? divergence(read.position, promotedAt) : undefined;
+        if (promotedAt) row.promotedAt = promotedAt;
+        if (past) row.past = past;
+        const at = promotedAt ? promotedAt.received ?? promotedAt.value : '';
+        const written = (past?.bytes ?? past?.transactions ?? 0) > 0;
+        row.note =
+          past && promotedAt
+            ? planned
+              ? `final position ${read.position.value}; it stopped at ${at} when ${recorded?.workflowId} fenced it: ${describeDivergence(past)}${written ? ', written after the fence' : ''}`
+              : `final position ${read.position.value}; ${standbyId(d)} had ${at} when ${recorded?.workflowId} promoted it: ${describeDivergence(past)}${written ? ', written to the old primary only (lost by the failover; kept in its forensic snapshot)' : ''}`
+            : `final position ${read.position.value}; ${recorded ? `${recorded.workflowId} recorded no position of ${standbyId(d)} to compare with` : 'no completed failover with engine evidence found to compare with'}`;
+      }
+      status.divergence?.push(row);
+      journal.note('protect-old-primary', about(d, `old primary ${primaryId(d)}: ${row.note}`));
     }
 
     // 1. Assess the original region: reachable? each old primary there? still writable (split brain)?
@@ -322,9 +338,6 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
         }
         if (missing.length > 0) throw ApplicationFailure.create({ type: FailureType.InvalidState, message: `nothing was changed: ${missing.join('; ')}`, nonRetryable: true });
       }
-      // How far each old primary got past what its replica had when promoted (failback-divergence-v1): read from the
-      // engines, asked only of databases with engine access (other runs' histories carry no marker).
-      if (assessed.some((o) => o.exists && o.d.access) && patched(FAILBACK_DIVERGENCE)) await readDivergence(assessed.filter((o) => o.exists && o.d.access));
       return assessed;
     });
 
@@ -332,12 +345,17 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     const present = olds.filter((o) => o.exists);
     if (present.length > 0) {
       await journal.run('protect-old-primary', async () => {
+        // How far each old primary got past what its replica had when promoted (failback-divergence-v1): read from the
+        // engines once it is fenced, before its forensic snapshot; asked only of databases with engine access (other
+        // runs' histories carry no marker).
+        const divergent = present.some((o) => o.d.access) && patched(FAILBACK_DIVERGENCE) ? await failoverEvidence() : undefined;
         await Promise.all(present.map(async (old) => {
           const d = old.d;
           if (!old.fenced && d.fence.groupName) {
             const f = await long.fenceInstance({ region: original, identifier: primaryId(d), fenceGroupName: d.fence.groupName });
             journal.note('protect-old-primary', about(d, `fenced ${primaryId(d)}: ${f.previousGroups.join(', ')} -> ${f.fenceGroupId}`));
           } else if (!old.fenced) journal.note('protect-old-primary', about(d, 'no fence group in the runbook: the old primary was not fenced'));
+          if (divergent && d.access) await readDivergence(d, divergent.recorded);
           await retire(d, original, primaryId(d), `old primary replaced by failback ${info.workflowId}; split-brain forensics`, 'protect-old-primary');
         }));
       });

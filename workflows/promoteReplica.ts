@@ -4,7 +4,7 @@ import type { LagReading } from '../activities/rds';
 import { dbIn, findDatabase, databasesOf } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
 import { WRITER_STATUSES } from '../contracts/rds-status';
-import { compensation, long, probe, short } from './proxies';
+import { compensation, fencing, long, probe, short } from './proxies';
 import { failureMessage, failureType } from './failure';
 import type { RpoRecord, RunStatus } from '../contracts/run';
 import type { EnginePosition, RpoEvidence } from '../contracts/engines';
@@ -47,8 +47,8 @@ export const FOLLOWS_LOST_PROMOTION = 'promote-follows-lost-answer-v1';
 
 /**
  * Patch: a database whose runbook gives drover access to its engines (`access`) is fenced in the engine too: after the
- * security-group swap, every client session on the writer is ended and its write position proven still, and the
- * promotion waits for the replica to replay that position instead of a CloudWatch ReplicaLag period; an unplanned
+ * security-group swap, every client session on the writer is ended and proven not to come back over a quiet window, and the
+ * promotion waits for the replica to replay its final write position instead of a CloudWatch ReplicaLag period; an unplanned
  * promotion records what the replica had replayed. Engines that do not answer fall back (a reboot; ReplicaLag), said so.
  */
 export const ENGINE_FENCE = 'engine-fence-v1';
@@ -309,7 +309,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         // Connections the security groups already track keep flowing: the engine ends them, then the writer is proven
         // still. Not proven: FenceNotProven, and the failure path below unfences. A resumed run (the target already
         // promoted) ends them too: an earlier unplanned run fenced nothing, and pooled writers may still write there.
-        const f = await long.fenceEngine({ region: fromRegion, identifier: source, ...engine, side: 'primary' });
+        const f = await fencing.fenceEngine({ region: fromRegion, identifier: source, ...engine, side: 'primary' });
         if (f.reached) {
           writerAt = f.position;
           sessionsEnded = f.sessionsEnded;
@@ -321,7 +321,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         // The engine does not answer the worker: a reboot (without failover) ends every session, and the groups refuse new ones.
         weaker = `${source}'s engine could not be reached (${f.reason})`;
         journal.note('fence', `${weaker}: rebooting it to end its sessions`);
-        const r = await long.rebootToFence({ region: fromRegion, identifier: source, timeoutMs: 30 * 60_000 });
+        const r = await fencing.rebootToFence({ region: fromRegion, identifier: source, timeoutMs: 30 * 60_000 });
         fencedBy = 'reboot';
         fencedAt = Date.now();
         journal.note('fence', r.rebooted ? `${source} rebooted (${r.status}): its sessions ended` : `${source} was rebooting already; now ${r.status}: its sessions ended`);

@@ -1,4 +1,4 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE } from '../contracts/failures';
 
@@ -32,6 +32,13 @@ const LONG: ActivityOptions = {
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
 };
 export const long = proxyActivities<Activities>(LONG);
+
+/**
+ * The engine fence's calls (fenceEngine, rebootToFence): long calls whose cancel the run waits out. With `long`'s
+ * TRY_CANCEL a cancelled run would unfence at once while the call went on ending sessions on (or rebooting) a writer
+ * that takes writes again; the activities stop at their next heartbeat.
+ */
+export const fencing = proxyActivities<Activities>({ ...LONG, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
 
 /**
  * The `short` and `long` proxies on another task queue: the IaC lane (`<task queue>-iac`), where OpenTofu and the
