@@ -48,6 +48,8 @@ export interface StartPairOptions {
   engines?: EngineBins;
   /** How long each server may take to accept connections (and the replica to catch up); default 60 s. */
   timeoutMs?: number;
+  /** PostgreSQL only: serve TLS too (`ssl=on`) with this certificate and key (PEM); plain connections stay allowed. */
+  tls?: { cert: string; key: string };
 }
 
 export const MASTER_USER = 'drover_master';
@@ -440,8 +442,9 @@ function randomSecret(): string {
 // PostgreSQL
 
 /** Settings both PostgreSQL servers run with: loopback TCP only, replication on, and speed over durability. */
-function postgresSettings(port: number): string[] {
+function postgresSettings(port: number, tls?: { certFile: string; keyFile: string }): string[] {
   const settings: Record<string, string> = {
+    ...(tls ? { ssl: 'on', ssl_cert_file: tls.certFile, ssl_key_file: tls.keyFile } : {}),
     listen_addresses: HOST,
     port: String(port),
     unix_socket_directories: '',
@@ -498,8 +501,17 @@ export async function startPostgresPair(opts: StartPairOptions): Promise<EngineP
     fs.writeFileSync(hba, ['host all all 127.0.0.0/8 scram-sha-256', 'host replication all 127.0.0.0/8 scram-sha-256', ''].join('\n'));
     if (user) fs.chownSync(hba, user.uid, user.gid);
 
+    // The server's certificate and key, outside the data directories, readable by the engine user only (PostgreSQL
+    // refuses a key others may read).
+    let tls: { certFile: string; keyFile: string } | undefined;
+    if (opts.tls) {
+      tls = { certFile: path.join(dir, 'server.crt'), keyFile: path.join(dir, 'server.key') };
+      fs.writeFileSync(tls.certFile, opts.tls.cert, { mode: 0o644 });
+      fs.writeFileSync(tls.keyFile, opts.tls.key, { mode: 0o600 });
+      if (user) for (const f of [tls.certFile, tls.keyFile]) fs.chownSync(f, user.uid, user.gid);
+    }
     const postgres = path.join(bin, 'postgres');
-    const primary = new ServerProcess('PostgreSQL primary', primaryPort, path.join(dir, 'primary.log'), postgres, ['-D', primaryData, ...postgresSettings(primaryPort)], { env, cwd: primaryDir, runAs: user });
+    const primary = new ServerProcess('PostgreSQL primary', primaryPort, path.join(dir, 'primary.log'), postgres, ['-D', primaryData, ...postgresSettings(primaryPort, tls)], { env, cwd: primaryDir, runAs: user });
     servers.push(primary);
     primary.start();
     const master = { user: MASTER_USER, password: opts.masterPassword };
@@ -517,7 +529,7 @@ export async function startPostgresPair(opts: StartPairOptions): Promise<EngineP
         timeoutMs,
       }),
     );
-    const replica = new ServerProcess('PostgreSQL replica', replicaPort, path.join(dir, 'replica.log'), postgres, ['-D', replicaData, ...postgresSettings(replicaPort)], { env, cwd: replicaHome, runAs: user });
+    const replica = new ServerProcess('PostgreSQL replica', replicaPort, path.join(dir, 'replica.log'), postgres, ['-D', replicaData, ...postgresSettings(replicaPort, tls)], { env, cwd: replicaHome, runAs: user });
     servers.push(replica);
     replica.start();
     await replica.ready(timeoutMs, async () => {
