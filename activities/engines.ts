@@ -9,8 +9,8 @@ import { FailureType } from '../contracts/failures';
 import type { EnginePosition, EngineAccess } from '../contracts/engines';
 import { inActivity, pollUntil } from './wait';
 
-// The engines themselves (docs/fence.md): a fence that ends every client session on the fenced writer and proves its
-// write position stopped, and the replica's replay of that position, read from PostgreSQL and MariaDB, not CloudWatch.
+// The engines themselves (docs/fence.md): a fence that ends every client session on the fenced writer and proves none
+// comes back, and the replica's replay of the writer's final position, read from PostgreSQL and MariaDB, not CloudWatch.
 //
 // Why the network fence alone is not enough: a security-group change does not interrupt connections it already tracks
 // ("Amazon EC2 security group connection tracking": tracked connections keep flowing until they time out), so an
@@ -48,9 +48,11 @@ const CONNECT_MS = 5_000;
 const STATEMENT_MS = 10_000;
 /** PostgreSQL and MySQL/MariaDB codes that mean the credentials were refused: retrying will not help. */
 const AUTH_CODES = new Set(['28P01', '28000', 'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE']);
-/** Network errors: the engine did not answer (as opposed to answering with a refusal). */
-// A security group drops packets silently (a timeout); nothing listening answers with a refusal (the engine is down:
-// a reboot is the fallback). A reset after connecting is an answer (a TLS handshake the server aborted), not listed.
+/**
+ * Network errors: the engine did not answer (as opposed to answering with a refusal). A security group drops packets
+ * silently (a timeout); nothing listening answers with a refusal (the engine is down: a reboot is the fallback). A reset
+ * after connecting is an answer (a TLS handshake the server aborted), not listed.
+ */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** PostgreSQL starting up or shutting down, MariaDB likewise: transient, retried (within the fence's deadline). */
 const TRANSIENT_CODES = new Set(['57P03', 'ER_SERVER_SHUTDOWN']);
