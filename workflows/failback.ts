@@ -69,9 +69,10 @@ const REPLICA_CONFIG = 'replica-config-v1';
  */
 const ROUND_TRIP = 'failback-round-trip-v1';
 /**
- * Patch: the assessment reads each old primary's final write position from its engine (databases with `access`) and
- * compares it with what the failover's promoted replica had (its RPO evidence): how far the old primary got past the
- * promotion, the writes the failover lost (docs/fence.md). Said in the timeline and the run's record (`divergence`).
+ * Patch: protecting each old primary reads its final write position from its engine (databases with `access`), once it
+ * is fenced and before its forensic snapshot, and compares it with what the failover recorded (its RPO evidence): how
+ * far the old primary got past the promotion, at most the writes the failover lost (docs/fence.md). Said in the
+ * timeline and the run's record (`divergence`).
  */
 const FAILBACK_DIVERGENCE = 'failback-divergence-v1';
 
