@@ -8,6 +8,9 @@ import type { RdsApi, RdsLifecycleApi, SecretsApi } from '../aws/clients';
 import { createEngineActivities, type EngineTarget } from '../activities/engines';
 import { describeDivergence, describeEvidence, divergence } from '../contracts/engines';
 import { parseRunbook } from '../runbooks/load';
+import { renderOutcome } from '../cli/render';
+import { buildReport, type ReportInput } from '../reports/report';
+import type { RunStatus } from '../contracts/run';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -124,5 +127,27 @@ describe('how far an old writer got past its promoted replica', () => {
     expect(divergence({ kind: 'gtid', value: '0-1-40', at }, { kind: 'lsn', value: '0/1', at })).toBeUndefined();
     expect(describeDivergence({ kind: 'gtid', transactions: 9 })).toBe('at most 9 transaction(s) past it');
     expect(describeDivergence({ kind: 'lsn', bytes: 0 })).toBe('nothing past it (0 bytes of WAL)');
+  });
+});
+
+describe('the RPO evidence where people read it', () => {
+  const at = '2026-12-05T10:00:01.000Z';
+  const evidence = { kind: 'engine' as const, writer: { kind: 'lsn' as const, value: '0/3000148', at }, replica: { kind: 'lsn' as const, value: '0/3000148', at }, sessionsEnded: 3, fencedBy: 'sessions' as const };
+  const rpo = { lagSeconds: 0, observedAt: at, note: 'writes fenced, every client session ended, and the replica replayed the final position before promotion: RPO 0', evidence };
+  const status: RunStatus = {
+    workflowId: 'promote-shop', runId: 'run-1', kind: 'promote', runbook: 'shop', mode: 'planned', fromRegion: 'ap-south-1', targetRegion: 'ap-southeast-1', reason: 'test', requestedBy: 'carol',
+    startedAt: Date.parse('2026-12-05T10:00:00.000Z'), phase: 'completed', decisions: [], steps: [], trafficPercent: 0,
+    rpo, databases: [{ name: 'main', identifier: 'pg-singapore', region: 'ap-southeast-1', promoted: true, rpo }],
+  };
+
+  test('drover status prints the positions under the RPO line', () => {
+    expect(renderOutcome(status)).toContain('  evidence: from the engines: the fenced writer stopped at LSN 0/3000148, 3 client session(s) ended, and the replica replayed 0/3000148 before promotion');
+  });
+
+  test("the report's rpo check carries them, and the weaker ReplicaLag evidence says it is weaker", () => {
+    const report = (s: RunStatus) => buildReport({ kind: 'promote' as ReportInput['kind'], workflowId: s.workflowId, runId: s.runId, runbook: 'shop', objectives: { rtoMs: 60_000, rpoMs: 0 }, phase: 'completed', startedAt: s.startedAt, runs: [s] });
+    expect(report(status).checks.find((c) => c.name === 'rpo')?.detail).toBe(`0 ms of replica lag against an objective of 0 ms; evidence ${describeEvidence(evidence)}`);
+    const weaker = { ...rpo, evidence: { kind: 'replica-lag' as const, weaker: 'pg-mumbai could not be reached' } };
+    expect(report({ ...status, rpo: weaker, databases: [{ ...status.databases![0], rpo: weaker }] }).checks.find((c) => c.name === 'rpo')?.detail).toMatch(/evidence CloudWatch ReplicaLag only \(weaker evidence than the engines' positions: pg-mumbai could not be reached\)$/);
   });
 });
