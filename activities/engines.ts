@@ -59,6 +59,9 @@ const TRANSIENT_CODES = new Set(['57P03', 'ER_SERVER_SHUTDOWN']);
 /** Sessions RDS keeps for itself: never ended (RDS refuses it anyway), never counted as the application's. */
 const RDS_USERS = ['rdsadmin', 'rdsrepladmin'];
 
+/** PostgreSQL's foreign sessions ($1: RDS_USERS): client backends but drover's own and RDS's (WAL senders are left running). */
+const PG_FOREIGN = "backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(usename, '') <> ALL($1::text[])";
+
 function typed(type: FailureType, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
@@ -171,8 +174,7 @@ export function createEngineActivities(deps: EngineDeps) {
   /** The client sessions other than this one and RDS's own: what the fence ends. */
   async function foreignSessions(s: Session, engine: EngineTarget['engine']): Promise<Array<{ id: number; user: string }>> {
     if (engine === 'postgres') {
-      // backend_type 'client backend': the WAL senders that feed the replicas are left running.
-      const rows = await s.query<{ pid: number; usename: string | null }>(`SELECT pid, usename FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(usename, '') <> ALL($1::text[])`, [RDS_USERS]);
+      const rows = await s.query<{ pid: number; usename: string | null }>(`SELECT pid, usename FROM pg_stat_activity WHERE ${PG_FOREIGN}`, [RDS_USERS]);
       return rows.map((r) => ({ id: Number(r.pid), user: r.usename ?? '' }));
     }
     // The binlog dump threads feed the replicas, the daemon and replication threads are the server's own (by command,
@@ -185,33 +187,29 @@ export function createEngineActivities(deps: EngineDeps) {
     return rows.map((r) => ({ id: Number(r.ID), user: r.USER }));
   }
 
-  /** End one session: pg_terminate_backend (rds_superuser may end any non-superuser's), mysql.rds_kill on RDS (KILL elsewhere). */
-  async function end(s: Session, engine: EngineTarget['engine'], id: number): Promise<boolean> {
-    if (engine === 'postgres') return Boolean((await s.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [id]))[0]?.ok);
-    return endMariadb(s, id);
-  }
-
   /**
    * End every foreign session: PostgreSQL in one statement, waiting up to 5 s for each backend to exit
-   * (pg_terminate_backend's timeout, PostgreSQL 14 and later); MariaDB one by one. The ids ended.
+   * (pg_terminate_backend's timeout, PostgreSQL 14 and later; rds_superuser may end any non-superuser's); MariaDB one by
+   * one. The ids ended.
    */
   async function endAll(s: Session, engine: EngineTarget['engine']): Promise<number[]> {
     if (engine === 'postgres') {
       // The sessions are chosen first (a materialized CTE): in one WHERE the planner may call pg_terminate_backend before
       // the test that leaves drover's own session out, and end it.
       const rows = await s.query<{ pid: number }>(
-        `WITH chosen AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(usename, '') <> ALL($1::text[]))
+        `WITH chosen AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE ${PG_FOREIGN})
          SELECT pid FROM chosen WHERE pg_terminate_backend(pid, 5000)`,
         [RDS_USERS],
       );
       return rows.map((r) => Number(r.pid));
     }
     const ids: number[] = [];
-    for (const session of await foreignSessions(s, engine)) if (await end(s, engine, session.id)) ids.push(session.id);
+    for (const session of await foreignSessions(s, engine)) if (await killMariadb(s, session.id)) ids.push(session.id);
     return ids;
   }
 
-  async function endMariadb(s: Session, id: number): Promise<boolean> {
+  /** End one MariaDB session: mysql.rds_kill on RDS, KILL elsewhere; false when it was gone already. */
+  async function killMariadb(s: Session, id: number): Promise<boolean> {
     try {
       // RDS for MariaDB and MySQL give the master user no KILL on others' threads: mysql.rds_kill (RDS User Guide,
       // "Ending a session or query").

@@ -317,7 +317,8 @@ describe('postgres: an unplanned promotion', () => {
     const db = onlyDatabase(w.rb);
     const aws = createAwsClients(env.config());
     const engines = createEngineActivities({ rds: aws.rds, secrets: aws.secrets, endpoint: (_r, id) => (id === db.primary.identifier ? w.pair.primary : undefined) });
-    const final = await engines.writerPosition({ region: PRIMARY, identifier: db.primary.identifier, engine: 'postgres', access: onlyDatabase(w.rb).access ?? { secretId: '', tls: 'off', quietWindow: 0, proofTimeout: 0 }, side: 'primary' });
+    if (!db.access) throw new Error('the runbook has no database.access');
+    const final = await engines.writerPosition({ region: PRIMARY, identifier: db.primary.identifier, engine: 'postgres', access: db.access, side: 'primary' });
     if (!final.reached || !position) throw new Error(`the old primary's position was not read: ${JSON.stringify(final)}`);
     const beyond = divergence(final.position, position);
     expect(beyond?.bytes).toBe(Number(lsn(final.position.value) - lsn(lossStart)));
