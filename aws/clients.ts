@@ -35,6 +35,10 @@ export type RdsLifecycleApi = Pick<
   | 'describeDBSubnetGroups'
   | 'describeDBParameterGroups'
   | 'describeOptionGroups'
+  // The fence's read_only on a MariaDB writer's own parameter group, and its restore (activities/engines.ts).
+  | 'describeDBParameters'
+  | 'modifyDBParameterGroup'
+  | 'resetDBParameterGroup'
 >;
 /** RDS calls for Aurora global databases. */
 export type AuroraApi = Pick<RDS, 'describeGlobalClusters' | 'switchoverGlobalCluster' | 'failoverGlobalCluster'>;

@@ -48,6 +48,11 @@ export interface RpoEvidence {
   fencedBy?: 'sessions' | 'reboot' | 'network-only';
   /** Why the stronger evidence was not had, when it was not. */
   weaker?: string;
+  /**
+   * MariaDB (engine-read-only-v1): whether the fence held `read_only` in the writer's own parameter group, whether the
+   * engine read it ON when the fence was proven, or why it was not held.
+   */
+  readOnly?: { held: boolean; group?: string; engine?: boolean; why?: string };
 }
 
 /** The evidence in a sentence, for `drover status` and the reports; none for runs that recorded none. */
@@ -55,7 +60,8 @@ export function describeEvidence(e: RpoEvidence | undefined): string | undefined
   if (!e) return undefined;
   if (e.kind === 'engine') {
     const ended = e.sessionsEnded !== undefined ? `, ${e.sessionsEnded} client session(s) ended` : '';
-    if (e.writer && e.replica) return `from the engines: the fenced writer stopped at ${e.writer.kind.toUpperCase()} ${e.writer.value}${ended}, and the replica replayed ${e.replica.value} before promotion`;
+    const ro = e.readOnly?.held ? `, read_only held in its parameter group ${e.readOnly.group ?? ''}${e.readOnly.engine === false ? ' (not yet read ON by the engine)' : ''}` : '';
+    if (e.writer && e.replica) return `from the engines: the fenced writer stopped at ${e.writer.kind.toUpperCase()} ${e.writer.value}${ended}${ro}, and the replica replayed ${e.replica.value} before promotion`;
     if (e.replica) {
       const received = e.replica.received ? `, received ${e.replica.received}` : '';
       return `from the engines: the replica had replayed ${e.replica.kind.toUpperCase()} ${e.replica.value}${received}${e.replica.lastReplayedAt ? ` (last commit replayed at ${e.replica.lastReplayedAt})` : ''} when promoted; the lost writer's writes after ${e.replica.received ?? e.replica.value} are the loss`;

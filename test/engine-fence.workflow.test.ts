@@ -18,12 +18,13 @@ const STANDBY = 'ap-southeast-1';
 const env = timeSkippingPerFile();
 
 const ACCESS = { secretId: 'apnakart/db-master', tls: 'off' };
-const DB_CALLS = new Set(['fenceInstance', 'fenceEngine', 'rebootToFence', 'waitReplayed', 'waitLagZero', 'replayPosition', 'replicaLag', 'promoteReplica', 'unfenceInstance', 'upsertCname']);
+const DB_CALLS = new Set(['fenceInstance', 'holdReadOnly', 'fenceEngine', 'releaseReadOnly', 'rebootToFence', 'waitReplayed', 'waitLagZero', 'replayPosition', 'replicaLag', 'promoteReplica', 'unfenceInstance', 'upsertCname']);
 
-function runbook(prefix: string): Runbook {
+function runbook(prefix: string, engine?: 'mariadb'): Runbook {
   return workflowTestRunbook(prefix, [
     [['approvals', 'gates'], []],
     [['database', 'access'], ACCESS],
+    ...(engine ? [[['database', 'engine'], engine] as [Array<string | number>, unknown]] : []),
   ]);
 }
 
@@ -99,6 +100,63 @@ describe('a planned promotion with engine access', () => {
     expect(failed.type).toBe('WaitTimedOut');
     expect(failed.message).toMatch(new RegExp(`did not replay .*final position ${STUB_WRITER_LSN}.*was unfenced and .* was not promoted`));
     expect(dbCalls(world)).toEqual(['fenceInstance', 'fenceEngine', 'waitReplayed', 'unfenceInstance']);
+  });
+});
+
+describe("a MariaDB writer's read_only (engine-read-only-v1)", () => {
+  test('is set in its own parameter group before its sessions are ended, and restored once the replica is the writer', async () => {
+    const rb = runbook('wf-engine-read-only', 'mariadb');
+    const world = new StubWorld(rb);
+    const { ok } = await promote(rb, world, 'planned', 'engine-read-only-planned.json');
+    if (!ok) throw new Error('the promotion failed');
+
+    expect(dbCalls(world)).toEqual(['fenceInstance', 'holdReadOnly', 'fenceEngine', 'waitReplayed', 'promoteReplica', 'upsertCname', 'releaseReadOnly']);
+    const writer = { region: rb.regions.primary, identifier: rb.database?.primary.identifier };
+    expect(world.callsTo('holdReadOnly')).toEqual([writer]);
+    expect(world.callsTo('fenceEngine')[0]).toMatchObject({ ...writer, engine: 'mariadb', readOnly: true });
+    expect(world.callsTo('releaseReadOnly')).toEqual([writer]);
+    expect(ok.rpo?.evidence).toMatchObject({ kind: 'engine', readOnly: { held: true, group: `${writer.identifier}-params` } });
+    expect(ok.steps.find((s) => s.id === 'fence')?.notes.join('\n')).toMatch(/read_only = 1 in .*'s parameter group \S+-params \(it had the default\)/);
+    expect(ok.steps.find((s) => s.id === 'old-primary')?.notes.join('\n')).toMatch(/read_only in \S+-params restored to the default/);
+  });
+
+  test('a fence that cannot be proven restores read_only with the unfence: the writer takes writes again', async () => {
+    const rb = runbook('wf-engine-read-only-unproven', 'mariadb');
+    const world = new StubWorld(rb).failWhen('fenceEngine', () => typedFailure('FenceNotProven', 'apnakart-pg-mumbai could not be proven stopped within 60s'));
+    const { failed } = await promote(rb, world, 'planned');
+    if (!failed) throw new Error('the promotion completed');
+
+    expect(failed.type).toBe('FenceNotProven');
+    expect(dbCalls(world)).toEqual(['fenceInstance', 'holdReadOnly', 'fenceEngine', 'unfenceInstance', 'releaseReadOnly']);
+    expect(failed.record.steps.find((s) => s.id === 'fence')?.notes.join('\n')).toMatch(/compensation: unfenced[\s\S]*read_only in \S+ restored to the default/);
+  });
+
+  test('a group it may not hold (default, or another writer\'s too) is said so, and the fence rests on the sessions', async () => {
+    const rb = runbook('wf-engine-read-only-shared', 'mariadb');
+    class SharedGroup extends StubWorld {
+      override activities(): Partial<Activities> {
+        const base = super.activities();
+        const hold = base.holdReadOnly as Activities['holdReadOnly'];
+        return { ...base, holdReadOnly: async (input) => (await hold(input), { held: false as const, reason: 'its parameter group shop-params is also that of reports-db: read_only would stop their writes too' }) };
+      }
+    }
+    const world = new SharedGroup(rb);
+    const { ok } = await promote(rb, world, 'planned');
+    if (!ok) throw new Error('the promotion failed');
+
+    expect(world.callsTo('fenceEngine')[0]).not.toHaveProperty('readOnly');
+    expect(ok.rpo?.evidence).toMatchObject({ kind: 'engine', fencedBy: 'sessions', readOnly: { held: false, why: expect.stringMatching(/also that of reports-db/) } });
+    expect(ok.steps.find((s) => s.id === 'fence')?.notes.join('\n')).toMatch(/read_only not set: its parameter group shop-params is also that of reports-db/);
+  });
+
+  test('a refused ModifyDBParameterGroup (permissions) does not stop the fence: said so, the sessions fence the writer', async () => {
+    const rb = runbook('wf-engine-read-only-denied', 'mariadb');
+    const world = new StubWorld(rb).failWhen('holdReadOnly', () => typedFailure('PermissionDenied', 'rds:ModifyDBParameterGroup(shop-params) failed: AccessDenied'));
+    const { ok } = await promote(rb, world, 'planned');
+    if (!ok) throw new Error('the promotion failed');
+
+    expect(world.mutations()).toContain('promoteReplica');
+    expect(ok.rpo?.evidence?.readOnly).toEqual({ held: false, why: expect.stringMatching(/AccessDenied/) });
   });
 });
 

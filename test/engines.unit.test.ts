@@ -110,6 +110,16 @@ describe('the RPO evidence, in words', () => {
     expect(describeEvidence({ kind: 'replica-lag', fencedBy: 'reboot', weaker: 'pg-mumbai could not be reached' })).toBe("CloudWatch ReplicaLag only (weaker evidence than the engines' positions: pg-mumbai could not be reached); the writer was fenced by a reboot");
     expect(describeEvidence(undefined)).toBeUndefined();
   });
+
+  test("MariaDB's read_only: held in the writer's group (and whether the engine read it ON yet); not held says nothing of it", () => {
+    const at = '2026-12-05T00:00:00.000Z';
+    const planned = { kind: 'engine' as const, writer: { kind: 'gtid' as const, value: '0-1-42', at }, replica: { kind: 'gtid' as const, value: '0-1-42', at }, sessionsEnded: 3, fencedBy: 'sessions' as const };
+    expect(describeEvidence({ ...planned, readOnly: { held: true, group: 'shop-params', engine: true } })).toBe(
+      'from the engines: the fenced writer stopped at GTID 0-1-42, 3 client session(s) ended, read_only held in its parameter group shop-params, and the replica replayed 0-1-42 before promotion',
+    );
+    expect(describeEvidence({ ...planned, readOnly: { held: true, group: 'shop-params', engine: false } })).toContain('read_only held in its parameter group shop-params (not yet read ON by the engine)');
+    expect(describeEvidence({ ...planned, readOnly: { held: false, why: 'default group' } })).not.toContain('read_only');
+  });
 });
 
 describe('how far an old writer got past its promoted replica', () => {

@@ -53,6 +53,12 @@ export const FOLLOWS_LOST_PROMOTION = 'promote-follows-lost-answer-v1';
  */
 export const ENGINE_FENCE = 'engine-fence-v1';
 
+/**
+ * Patch: a MariaDB writer's fence also sets `read_only` in its own parameter group (never a default or shared one),
+ * before its sessions are ended, and restores the group's value once the replica is the writer or the fence is undone.
+ */
+export const ENGINE_READ_ONLY = 'engine-read-only-v1';
+
 /** What a replica shows while RDS promotes it (PromoteReadReplica: modifying, rebooting, then backing-up). */
 const PROMOTION_STATUSES = new Set(['modifying', 'rebooting', 'backing-up']);
 
@@ -145,12 +151,26 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   let fencedBy: RpoEvidence['fencedBy'];
   /** Why the engines' evidence was not had (the RPO then rests on ReplicaLag). */
   let weaker: string | undefined;
+  /** The writer's read_only (engine-read-only-v1), and whether it may be held now: asked for, and not yet released. */
+  let readOnly: RpoEvidence['readOnly'];
+  let readOnlyAsked = false;
+  /** Restore the group's read_only once asked for (bounded as compensations are); a failure is noted, not thrown. */
+  async function releaseReadOnly(step: string): Promise<void> {
+    if (!readOnlyAsked) return;
+    try {
+      const r = await compensation.releaseReadOnly({ region: fromRegion, identifier: source });
+      readOnlyAsked = false;
+      if (r.released) journal.note(step, `read_only in ${r.group} restored to ${r.restored}`);
+    } catch (e) {
+      journal.note(step, `read_only NOT restored on ${source}'s parameter group: ${failureMessage(e)}; restore it by hand (the value it had is in the group's drover:read-only-from tag)`);
+    }
+  }
   /**
    * A ReplicaLag figure, labelled as such when the run had engine access (engine-fence-v1): weaker evidence than the
    * engines' positions, with why those were not had, and how the writer's sessions were ended.
    */
   const withLagEvidence = (rpo: RpoRecord, why?: string): RpoRecord =>
-    engine ? { ...rpo, evidence: { kind: 'replica-lag', ...(fencedBy ? { fencedBy, ...(sessionsEnded !== undefined ? { sessionsEnded } : {}) } : {}), ...(why ?? weaker ? { weaker: why ?? weaker } : {}) } } : rpo;
+    engine ? { ...rpo, evidence: { kind: 'replica-lag', ...(fencedBy ? { fencedBy, ...(sessionsEnded !== undefined ? { sessionsEnded } : {}) } : {}), ...(why ?? weaker ? { weaker: why ?? weaker } : {}), ...(readOnly ? { readOnly } : {}) } } : rpo;
   /**
    * Since fence-compensation-v1 the calls that change the instances (the fence, PromoteReadReplica) run to their
    * answer even when the run is cancelled meanwhile (activities are cancelled with TRY_CANCEL: a cancelled call's
@@ -194,6 +214,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
     } catch (e) {
       journal.note('fence', `compensation: ${source} NOT unfenced: ${failureMessage(e)}; unfence it by hand (its own groups are in its drover:fenced-from tag)`);
     }
+    // The writer takes writes again: its read_only goes with the fence (kept while it stays fenced, above).
+    await releaseReadOnly('fence');
   }
 
   /**
@@ -309,8 +331,24 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         // Connections the security groups already track keep flowing: the engine ends them, then the writer is proven
         // still. Not proven: FenceNotProven, and the failure path below unfences. A resumed run (the target already
         // promoted) ends them too: an earlier unplanned run fenced nothing, and pooled writers may still write there.
-        const f = await fencing.fenceEngine({ region: fromRegion, identifier: source, ...engine, side: 'primary' });
+        // MariaDB: read_only in the writer's own parameter group first (engine-read-only-v1), so a session the groups
+        // still admit cannot write while the fence ends it. Not held (a default or shared group): said why, the fence
+        // rests on the sessions. A refusal of the calls (permissions) is said too: the sessions still fence the writer.
+        if (engine.engine === 'mariadb' && patched(ENGINE_READ_ONLY)) {
+          readOnlyAsked = true;
+          try {
+            const h = await fencing.holdReadOnly({ region: fromRegion, identifier: source });
+            readOnly = h.held ? { held: true, group: h.group } : { held: false, why: h.reason };
+            journal.note('fence', h.held ? `read_only = 1 in ${source}'s parameter group ${h.group} (it had ${h.from === 'default' ? 'the default' : h.from.replace(/^user(-b64)?:/, '')})` : `read_only not set: ${h.reason}`);
+          } catch (e) {
+            if (isCancellation(e)) throw e;
+            readOnly = { held: false, why: failureMessage(e) };
+            journal.note('fence', `read_only not set: ${failureMessage(e)}`);
+          }
+        }
+        const f = await fencing.fenceEngine({ region: fromRegion, identifier: source, ...engine, side: 'primary', ...(readOnly?.held ? { readOnly: true } : {}) });
         if (f.reached) {
+          if (readOnly?.held && f.readOnly !== undefined) readOnly.engine = f.readOnly;
           writerAt = f.position;
           sessionsEnded = f.sessionsEnded;
           fencedBy = 'sessions';
@@ -356,7 +394,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
               lagSeconds: 0,
               observedAt: r.replayed.at,
               note: `writes fenced, every client session ended, and ${target} replayed ${source}'s final position before promotion: RPO 0`,
-              evidence: { kind: 'engine', writer: final, replica: r.replayed, sessionsEnded, fencedBy },
+              evidence: { kind: 'engine', writer: final, replica: r.replayed, sessionsEnded, fencedBy, ...(readOnly ? { readOnly } : {}) },
             };
             return;
           }
@@ -434,6 +472,9 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         const s = await short.fenceState({ region: fromRegion, identifier: source });
         Object.assign(oldPrimary, { reachable: true, fenced: s.fenced, status: s.status });
         journal.note('old-primary', `${source}: ${s.exists ? s.status : 'gone'}, ${s.fenced ? 'fenced' : 'not fenced'}${s.writable ? ', WRITABLE' : ''}`);
+        // The replica is the writer: the old one stays behind its fence group with its sessions ended, and its group's
+        // read_only is restored, so a replica a failback creates with that group can become the writer again.
+        await releaseReadOnly('old-primary');
       });
     }
     status.databases = [{ name: db.name, identifier: target, region: toRegion, promoted: true, rpo: status.rpo, writerEndpoint: writer.endpoint }];
@@ -446,6 +487,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       if (compensates()) await CancellationScope.nonCancellable(() => unfenceUnlessPromoted());
       else await unfenceUnlessPromoted();
     }
+    // Promoted, then failed or cancelled before the old writer's record: the new writer stands, so read_only goes.
+    if (promoted && readOnlyAsked) await CancellationScope.nonCancellable(() => releaseReadOnly('old-primary'));
     const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
     // A promotion found through its lost answer (followLostPromotion) is repointed whether cancelled or not: the run
     // failed only on the answer, and the old writer is fenced.

@@ -27,7 +27,7 @@ export interface Call {
 }
 
 /** Activities that change the world (what a test checks was, or was not, done). */
-export const MUTATING = ['scaleNodeGroups', 'fenceInstance', 'fenceEngine', 'rebootToFence', 'unfenceInstance', 'promoteReplica', 'upsertCname', 'shiftTraffic', 'setControl', 'snapshotInstance', 'retireInstance', 'createReplica'];
+export const MUTATING = ['scaleNodeGroups', 'fenceInstance', 'fenceEngine', 'holdReadOnly', 'releaseReadOnly', 'rebootToFence', 'unfenceInstance', 'promoteReplica', 'upsertCname', 'shiftTraffic', 'setControl', 'snapshotInstance', 'retireInstance', 'createReplica'];
 
 /** The write positions the stub engines answer with. */
 export const STUB_WRITER_LSN = '0/3000148';
@@ -277,6 +277,9 @@ export class StubWorld {
       replayPosition: record('replayPosition', () => ({ reached: true as const, replayed: { kind: 'lsn' as const, value: STUB_REPLICA_LSN, at: new Date().toISOString(), lastReplayedAt: '2026-01-01T00:00:00.000Z' } })),
       writerPosition: record('writerPosition', () => ({ reached: true as const, position: { kind: 'lsn' as const, value: STUB_WRITER_LSN, at: new Date().toISOString() } })),
       rebootToFence: record('rebootToFence', () => ({ rebooted: true, status: 'available', availableAt: Date.now() })),
+      // MariaDB's read_only (engine-read-only-v1): held in the writer's own group, restored to the default.
+      holdReadOnly: record('holdReadOnly', (input: { identifier: string }) => ({ held: true as const, group: `${input.identifier}-params`, from: 'default' })),
+      releaseReadOnly: record('releaseReadOnly', (input: { identifier: string }) => ({ released: true, group: `${input.identifier}-params`, restored: 'the default' })),
       describeCompute: record('describeCompute', (input: { region: string; cluster: string; nodeGroups: string[] }) => ({
         clusterStatus: 'ACTIVE',
         nodeGroups: groupStates(input.region, input.cluster, input.nodeGroups),

@@ -5,7 +5,8 @@
 # db_subnet_group_name raise NotImplementedError, so once a database exists the whole inventory answered
 # 500; so did it once an S3 object had been deleted (its closed buffer). This skips any attribute that cannot be read. It also takes an optional `?models=s3.FakeBucket,...`
 # to list only those models (the scan needs four; a moto full of CloudWatch datapoints takes seconds to
-# list whole). Nothing else about moto changes.
+# list whole). And it answers RDS's ResetDBParameterGroup, which moto 5.2.5 lacks (below). Nothing else
+# about moto changes.
 import json
 from urllib.parse import parse_qs, urlparse
 
@@ -44,3 +45,32 @@ def _model_data(self, request, full_url, headers):
 
 
 MotoAPIResponse.model_data = _model_data
+
+
+# ResetDBParameterGroup (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ResetDBParameterGroup.html):
+# "Modifies the parameters of a DB parameter group to the engine/system default value. To reset specific parameters,
+# provide a list of the following: ParameterName and ApplyMethod. To reset the entire DB parameter group, specify the
+# DBParameterGroup name and ResetAllParameters parameters." moto keeps only the parameters a request set in a group
+# (the engine's defaults are not listed), so a reset forgets them. The fence's read_only restore calls it
+# (activities/engines.ts); the default groups' refusal is the proxy's fidelity rule rds-default-parameter-group.
+from moto.core.responses import ActionResult  # noqa: E402
+from moto.rds.exceptions import DBParameterGroupNotFoundError  # noqa: E402
+from moto.rds.responses import RDSResponse  # noqa: E402
+
+
+def _reset_db_parameter_group(self):
+    name = self._get_param("DBParameterGroupName")
+    groups = self.backend.describe_db_parameter_groups({"db_parameter_group_name": name})
+    if not groups:
+        raise DBParameterGroupNotFoundError(name)
+    group = groups[0]
+    if str(self._get_param("ResetAllParameters", "false")).lower() == "true":
+        group.parameters.clear()
+    else:
+        for param in self.params.get("Parameters", []) or []:
+            item = param.original_dict() if hasattr(param, "original_dict") else param
+            group.parameters.pop(item.get("ParameterName"), None)
+    return ActionResult({"DBParameterGroupName": group.name})
+
+
+RDSResponse.reset_db_parameter_group = _reset_db_parameter_group
