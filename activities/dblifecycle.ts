@@ -8,6 +8,7 @@ import type { DbConfig } from '../contracts/dbconfig';
 import { aws, awsErrorCode, toFailure } from '../aws/errors';
 import { createdAt, encryption, FENCED_TAG, isStandalone } from './rds';
 import { WRITER_STATUSES } from '../contracts/rds-status';
+import { readOnlyGroups, type ReleaseResult } from './readonly';
 import { whenSettled } from './settle';
 import { pollUntil } from './wait';
 
@@ -249,7 +250,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
     },
 
     /** Give a fenced instance its own security groups back, then drop the fence tag. No tag: nothing to do. */
-    async unfenceInstance(input: { region: string; identifier: string; timeoutMs?: number }): Promise<{ unfenced: boolean; restoredGroups?: string[]; arn: string; requestId?: string }> {
+    async unfenceInstance(input: { region: string; identifier: string; timeoutMs?: number }): Promise<{ unfenced: boolean; restoredGroups?: string[]; arn: string; requestId?: string; readOnly?: ReleaseResult }> {
       const { region, identifier } = input;
       const db = await mustFind(region, identifier);
       const arn = db.DBInstanceArn ?? '';
@@ -257,6 +258,9 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       if (recorded === undefined) return { unfenced: false, arn };
       const restoredGroups = splitGroups(recorded);
       if (restoredGroups.length === 0) throw fail(FailureType.InvalidState, `DB instance ${identifier} has an empty ${FENCED_TAG} tag: no security groups to restore`);
+      // The fence's read_only goes with it, whoever unfences (a failed promotion's compensation, a drill's rollback):
+      // a writer that takes writes again must not refuse them. Before the groups: still fenced while it is restored.
+      const readOnly = /^(mariadb|mysql)$/.test(db.Engine ?? '') ? await readOnlyGroups(rds).release(region, db) : undefined;
       let requestId: string | undefined;
       if (!sameSet(groupIds(db), restoredGroups)) {
         const out = await aws('rds:ModifyDBInstance(VpcSecurityGroupIds)', () =>
@@ -267,7 +271,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       await waitGroups(region, identifier, restoredGroups, input.timeoutMs ?? 30 * 60_000);
       // The tag goes last: until the groups are back, a retry must still know what to restore.
       await aws('rds:RemoveTagsFromResource', () => rds(region).removeTagsFromResource({ ResourceName: arn, TagKeys: [FENCED_TAG] }));
-      return { unfenced: true, restoredGroups, arn, requestId };
+      return { unfenced: true, restoredGroups, arn, requestId, ...(readOnly?.released ? { readOnly } : {}) };
     },
 
     /** Take a manual snapshot under a fixed id; an existing one is only waited for. */

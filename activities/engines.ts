@@ -7,6 +7,7 @@ import type { RdsApi, RdsLifecycleApi, SecretsApi } from '../aws/clients';
 import { aws, awsErrorCode } from '../aws/errors';
 import { FailureType } from '../contracts/failures';
 import type { EnginePosition, EngineAccess } from '../contracts/engines';
+import { readOnlyGroups, type HoldResult, type ReleaseResult } from './readonly';
 import { inActivity, pollUntil } from './wait';
 
 // The engines themselves (docs/fence.md): a fence that ends every client session on the fenced writer and proves none
@@ -62,25 +63,6 @@ const RDS_USERS = ['rdsadmin', 'rdsrepladmin'];
 /** PostgreSQL's foreign sessions ($1: RDS_USERS): client backends but drover's own and RDS's (WAL senders are left running). */
 const PG_FOREIGN = "backend_type = 'client backend' AND pid <> pg_backend_pid() AND COALESCE(usename, '') <> ALL($1::text[])";
 
-/**
- * The fence's read_only (MariaDB): the parameter, and the tag on the writer's parameter group that keeps what it was
- * before drover set it, so a retried attempt, a cancelled run or a later one restores the team's value, not drover's.
- */
-const READ_ONLY = 'read_only';
-export const READ_ONLY_TAG = 'drover:read-only-from';
-
-/** A parameter value as a tag value: RDS tag values allow letters, digits, spaces and `_.:/=+-@` only. */
-function encodeValue(v: string): string {
-  return /^[A-Za-z0-9 _.:/=+@-]*$/.test(v) ? `user:${v}` : `user-b64:${Buffer.from(v).toString('base64url')}`;
-}
-
-/** What a tag says to restore: `{ reset: true }` (the default) or the team's value. */
-function decodeValue(tag: string): { reset: true } | { reset: false; value: string } {
-  if (tag.startsWith('user:')) return { reset: false, value: tag.slice(5) };
-  if (tag.startsWith('user-b64:')) return { reset: false, value: Buffer.from(tag.slice(9), 'base64url').toString('utf8') };
-  return { reset: true };
-}
-
 function typed(type: FailureType, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
@@ -91,6 +73,7 @@ function arnRegion(s: string): string | undefined {
 }
 
 export function createEngineActivities(deps: EngineDeps) {
+  const readOnly = readOnlyGroups(deps.rds);
   async function instance(region: string, identifier: string): Promise<DBInstance> {
     const out = await aws(`rds:DescribeDBInstances(${identifier})`, () => deps.rds(region).describeDBInstances({ DBInstanceIdentifier: identifier }));
     const db = out.DBInstances?.[0];
@@ -265,51 +248,6 @@ export function createEngineActivities(deps: EngineDeps) {
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  /**
-   * The instance's DB parameter group, with its ARN (what its tag is kept on). A group `pending-reboot` is held all the
-   * same: that status does not say whether the engine runs with the group yet (a new association) or runs with it and a
-   * static change waits (a dynamic one still applies); the fence reads read_only from the engine and says which.
-   */
-  async function groupOf(region: string, identifier: string): Promise<{ name: string; arn: string } | undefined> {
-    const name = (await instance(region, identifier)).DBParameterGroups?.[0]?.DBParameterGroupName;
-    if (!name) return undefined;
-    const g = (await aws(`rds:DescribeDBParameterGroups(${name})`, () => deps.rds(region).describeDBParameterGroups({ DBParameterGroupName: name }))).DBParameterGroups?.[0];
-    return g?.DBParameterGroupArn ? { name, arn: g.DBParameterGroupArn } : undefined;
-  }
-
-  /** The writers (not replicas) in the region other than `identifier` that use the parameter group. */
-  async function otherWritersUsing(region: string, group: string, identifier: string): Promise<string[]> {
-    const found: string[] = [];
-    let marker: string | undefined;
-    do {
-      const page = await aws('rds:DescribeDBInstances', () => deps.rds(region).describeDBInstances({ ...(marker ? { Marker: marker } : {}) }));
-      for (const db of page.DBInstances ?? []) {
-        if (db.DBInstanceIdentifier === identifier || db.ReadReplicaSourceDBInstanceIdentifier) continue;
-        if ((db.DBParameterGroups ?? []).some((g) => g.DBParameterGroupName === group)) found.push(db.DBInstanceIdentifier ?? '?');
-      }
-      marker = page.Marker;
-    } while (marker);
-    return found;
-  }
-
-  /** The group's read_only now, as the tag keeps it: `default` (the engine's or RDS's, `{TrueIfReplica}`) or the team's own value. */
-  async function readOnlyNow(region: string, group: string): Promise<string> {
-    let marker: string | undefined;
-    do {
-      const page = await aws(`rds:DescribeDBParameters(${group})`, () => deps.rds(region).describeDBParameters({ DBParameterGroupName: group, ...(marker ? { Marker: marker } : {}) }));
-      const p = page.Parameters?.find((x) => x.ParameterName === READ_ONLY);
-      // AWS lists every parameter with its Source; one the team set reads `user`.
-      if (p) return p.Source !== undefined && p.Source !== 'user' ? 'default' : encodeValue(p.ParameterValue ?? '');
-      marker = page.Marker;
-    } while (marker);
-    return 'default';
-  }
-
-  async function tagOf(region: string, arn: string): Promise<string | undefined> {
-    const tags = await aws('rds:ListTagsForResource', () => deps.rds(region).listTagsForResource({ ResourceName: arn }));
-    return tags.TagList?.find((t) => t.Key === READ_ONLY_TAG)?.Value;
-  }
-
   return {
     /**
      * The fence's second half, after the security-group swap: end every client session on the writer, then prove it
@@ -385,47 +323,18 @@ export function createEngineActivities(deps: EngineDeps) {
     },
 
     /**
-     * The fence's engine-side refusal of writes on a MariaDB writer: `read_only` = 1 in its DB parameter group, applied
-     * immediately (a dynamic parameter: "changes to dynamic parameters are applied immediately to the DB instances
-     * associated with the parameter group", ModifyDBParameterGroup). RDS's master user has neither SUPER nor READ_ONLY
-     * ADMIN (RDS User Guide, "Master user account privileges"), so no application user writes past it; replication
-     * does. Not held (said why) where it would reach beyond the writer: a default group (RDS refuses to modify one) or a
-     * group another writer in the region uses. What the group had is kept in its `drover:read-only-from` tag first, so
-     * the restore is exact whoever runs it. Idempotent: a retried attempt finds the tag and sets read_only again.
+     * The fence's engine-side refusal of writes on a MariaDB writer: `read_only` = 1 in its own DB parameter group
+     * (activities/readonly.ts). RDS's master user has neither SUPER nor READ_ONLY ADMIN (RDS User Guide, "Master user
+     * account privileges"), so no application user writes past it; replication does. Not held, said why, where it
+     * would reach beyond the writer. Idempotent.
      */
-    async holdReadOnly(input: { region: string; identifier: string }): Promise<{ held: true; group: string; from: string } | { held: false; reason: string }> {
-      const group = await groupOf(input.region, input.identifier);
-      if (!group) return { held: false, reason: `${input.identifier} has no DB parameter group drover can read` };
-      if (group.name.startsWith('default.')) return { held: false, reason: `${input.identifier} uses the default parameter group ${group.name}, which RDS does not let anyone modify (give it a group of its own)` };
-      const others = await otherWritersUsing(input.region, group.name, input.identifier);
-      if (others.length > 0) return { held: false, reason: `its parameter group ${group.name} is also that of ${others.join(', ')}: read_only would stop their writes too` };
-      let from = await tagOf(input.region, group.arn);
-      if (from === undefined) {
-        from = await readOnlyNow(input.region, group.name);
-        await aws('rds:AddTagsToResource', () => deps.rds(input.region).addTagsToResource({ ResourceName: group.arn, Tags: [{ Key: READ_ONLY_TAG, Value: from }] }));
-      }
-      await aws(`rds:ModifyDBParameterGroup(${group.name})`, () => deps.rds(input.region).modifyDBParameterGroup({ DBParameterGroupName: group.name, Parameters: [{ ParameterName: READ_ONLY, ParameterValue: '1', ApplyMethod: 'immediate' }] }));
-      return { held: true, group: group.name, from };
+    async holdReadOnly(input: { region: string; identifier: string }): Promise<HoldResult> {
+      return readOnly.hold(input.region, await instance(input.region, input.identifier));
     },
 
-    /**
-     * Undo holdReadOnly: the group's read_only back to what its tag says it was (ResetDBParameterGroup for the default,
-     * `{TrueIfReplica}` on RDS; the team's value otherwise), then the tag removed. Nothing to do without the tag.
-     * Idempotent: restored before the tag goes, so a retried attempt restores again.
-     */
-    async releaseReadOnly(input: { region: string; identifier: string }): Promise<{ released: boolean; group?: string; restored?: string }> {
-      const group = await groupOf(input.region, input.identifier);
-      if (!group) return { released: false };
-      const from = await tagOf(input.region, group.arn);
-      if (from === undefined) return { released: false, group: group.name };
-      const to = decodeValue(from);
-      if (to.reset) {
-        await aws(`rds:ResetDBParameterGroup(${group.name})`, () => deps.rds(input.region).resetDBParameterGroup({ DBParameterGroupName: group.name, Parameters: [{ ParameterName: READ_ONLY, ApplyMethod: 'immediate' }] }));
-      } else {
-        await aws(`rds:ModifyDBParameterGroup(${group.name})`, () => deps.rds(input.region).modifyDBParameterGroup({ DBParameterGroupName: group.name, Parameters: [{ ParameterName: READ_ONLY, ParameterValue: to.value, ApplyMethod: 'immediate' }] }));
-      }
-      await aws('rds:RemoveTagsFromResource', () => deps.rds(input.region).removeTagsFromResource({ ResourceName: group.arn, TagKeys: [READ_ONLY_TAG] }));
-      return { released: true, group: group.name, restored: to.reset ? 'the default' : to.value };
+    /** Undo holdReadOnly (also done by every unfence): the group's read_only back to what it was. Idempotent. */
+    async releaseReadOnly(input: { region: string; identifier: string; from?: string }): Promise<ReleaseResult> {
+      return readOnly.release(input.region, await instance(input.region, input.identifier), input.from);
     },
 
     /**

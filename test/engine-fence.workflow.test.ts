@@ -110,11 +110,12 @@ describe("a MariaDB writer's read_only (engine-read-only-v1)", () => {
     const { ok } = await promote(rb, world, 'planned', 'engine-read-only-planned.json');
     if (!ok) throw new Error('the promotion failed');
 
-    expect(dbCalls(world)).toEqual(['fenceInstance', 'holdReadOnly', 'fenceEngine', 'waitReplayed', 'promoteReplica', 'upsertCname', 'releaseReadOnly']);
+    expect(dbCalls(world)).toEqual(['fenceInstance', 'holdReadOnly', 'fenceEngine', 'waitReplayed', 'promoteReplica', 'upsertCname', 'releaseReadOnly', 'releaseReadOnly']);
     const writer = { region: rb.regions.primary, identifier: rb.database?.primary.identifier };
     expect(world.callsTo('holdReadOnly')).toEqual([writer]);
     expect(world.callsTo('fenceEngine')[0]).toMatchObject({ ...writer, engine: 'mariadb', readOnly: true });
-    expect(world.callsTo('releaseReadOnly')).toEqual([writer]);
+    // The new writer's group is checked for read_only an earlier fence left (none here), then the old writer's restored.
+    expect(world.callsTo('releaseReadOnly')).toEqual([{ region: STANDBY, identifier: rb.database?.replica.identifier }, { ...writer, from: 'default' }]);
     expect(ok.rpo?.evidence).toMatchObject({ kind: 'engine', readOnly: { held: true, group: `${writer.identifier}-params` } });
     expect(ok.steps.find((s) => s.id === 'fence')?.notes.join('\n')).toMatch(/read_only = 1 in .*'s parameter group \S+-params \(it had the default\)/);
     expect(ok.steps.find((s) => s.id === 'old-primary')?.notes.join('\n')).toMatch(/read_only in \S+-params restored to the default/);
@@ -127,8 +128,20 @@ describe("a MariaDB writer's read_only (engine-read-only-v1)", () => {
     if (!failed) throw new Error('the promotion completed');
 
     expect(failed.type).toBe('FenceNotProven');
-    expect(dbCalls(world)).toEqual(['fenceInstance', 'holdReadOnly', 'fenceEngine', 'unfenceInstance', 'releaseReadOnly']);
-    expect(failed.record.steps.find((s) => s.id === 'fence')?.notes.join('\n')).toMatch(/compensation: unfenced[\s\S]*read_only in \S+ restored to the default/);
+    // The unfence restores read_only with the groups (whoever unfences: a drill's rollback too).
+    expect(dbCalls(world)).toEqual(['fenceInstance', 'holdReadOnly', 'fenceEngine', 'unfenceInstance']);
+    expect(failed.record.steps.find((s) => s.id === 'fence')?.notes.join('\n')).toMatch(/compensation: unfenced \S+ because the promotion did not happen; read_only in \S+-params restored to the default/);
+  });
+
+  test("read_only an earlier fence left in the new writer's group is restored before the run says it writes", async () => {
+    const rb = runbook('wf-engine-read-only-left', 'mariadb');
+    const world = new StubWorld(rb);
+    world.readOnly.add(rb.database?.replica.identifier ?? '');
+    const { ok } = await promote(rb, world, 'planned');
+    if (!ok) throw new Error('the promotion failed');
+
+    expect(world.readOnly.size).toBe(0);
+    expect(ok.steps.find((s) => s.id === 'verify-writer')?.notes.join('\n')).toMatch(/read_only an earlier fence left in \S+-params restored to the default/);
   });
 
   test('a group it may not hold (default, or another writer\'s too) is said so, and the fence rests on the sessions', async () => {

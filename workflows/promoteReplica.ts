@@ -4,7 +4,7 @@ import type { LagReading } from '../activities/rds';
 import { dbIn, findDatabase, databasesOf } from '../runbooks/databases';
 import { FailureType } from '../contracts/failures';
 import { WRITER_STATUSES } from '../contracts/rds-status';
-import { compensation, fencing, long, probe, short } from './proxies';
+import { compensation, fencing, fencingBrief, long, probe, short } from './proxies';
 import { failureMessage, failureType } from './failure';
 import type { RpoRecord, RunStatus } from '../contracts/run';
 import type { EnginePosition, RpoEvidence } from '../contracts/engines';
@@ -154,17 +154,26 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
   /** The writer's read_only (engine-read-only-v1), and whether it may be held now: asked for, and not yet released. */
   let readOnly: RpoEvidence['readOnly'];
   let readOnlyAsked = false;
-  /** Restore the group's read_only once asked for (bounded as compensations are); a failure is noted, not thrown. */
+  /** What the group had, as the hold answered: restores it should its tag be gone. */
+  let readOnlyFrom: string | undefined;
+  /**
+   * Restore the old writer's group's read_only once the replica is the writer (every unfence restores it too), bounded
+   * as compensations are and not cancellable (a cancel must not leave it half done); a failure is noted, not thrown.
+   */
   async function releaseReadOnly(step: string): Promise<void> {
     if (!readOnlyAsked) return;
-    try {
-      const r = await compensation.releaseReadOnly({ region: fromRegion, identifier: source });
-      readOnlyAsked = false;
-      if (r.released) journal.note(step, `read_only in ${r.group} restored to ${r.restored}`);
-    } catch (e) {
-      journal.note(step, `read_only NOT restored on ${source}'s parameter group: ${failureMessage(e)}; restore it by hand (the value it had is in the group's drover:read-only-from tag)`);
-    }
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        const r = await compensation.releaseReadOnly({ region: fromRegion, identifier: source, ...(readOnlyFrom ? { from: readOnlyFrom } : {}) });
+        readOnlyAsked = false;
+        if (r.released) journal.note(step, `read_only in ${r.group} restored to ${r.restored}${r.note ? ` (${r.note})` : ''}`);
+      } catch (e) {
+        journal.note(step, `read_only NOT restored on ${source}'s parameter group: ${failureMessage(e)}; restore it by hand (what it had is in the group's drover:read-only-from tag)`);
+      }
+    });
   }
+  /** Said where the writer is left fenced: its read_only is left with it, to restore with its groups. */
+  const andReadOnly = (): string => (readOnlyAsked ? ', and read_only in its parameter group (what it had is in the group\'s drover:read-only-from tag)' : '');
   /**
    * A ReplicaLag figure, labelled as such when the run had engine access (engine-fence-v1): weaker evidence than the
    * engines' positions, with why those were not had, and how the writer's sessions were ended.
@@ -194,7 +203,7 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       const t = await compensation.describeDb({ region: toRegion, identifier: target }).catch(() => undefined);
       const replicating = t !== undefined && t.replicationSource !== undefined && !t.standalone && t.status === 'available';
       if (!replicating) {
-        journal.note('fence', `compensation: ${source} left fenced: ${target} ${t ? (t.standalone || t.replicationSource === undefined ? 'is standalone' : `is ${t.status} (may be promoting)`) : 'could not be read'}; check it before unfencing`);
+        journal.note('fence', `compensation: ${source} left fenced${andReadOnly()}: ${target} ${t ? (t.standalone || t.replicationSource === undefined ? 'is standalone' : `is ${t.status} (may be promoting)`) : 'could not be read'}; check it before unfencing`);
         // Followed (promote-follows-lost-answer-v1): unfenced below only once it reads as a replica again.
         if (!t || !(await followLostPromotion())) return;
       }
@@ -204,18 +213,18 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       // Anything else (a replica available, storage-full, stopped, gone) has nothing under way: unfenced as before.
       const t = await compensation.describeDb({ region: toRegion, identifier: target }).catch(() => undefined);
       if (t && (t.standalone || PROMOTION_STATUSES.has(t.status))) {
-        journal.note('fence', `compensation: ${source} left fenced: ${target} ${t.standalone ? 'is standalone' : `is ${t.status} (may be promoting)`}; check it before unfencing`);
+        journal.note('fence', `compensation: ${source} left fenced${andReadOnly()}: ${target} ${t.standalone ? 'is standalone' : `is ${t.status} (may be promoting)`}; check it before unfencing`);
         if (!(await followLostPromotion())) return;
       }
     }
     try {
+      // The unfence restores the fence's read_only too (engine-read-only-v1): kept while the writer stays fenced, above.
       const out = await compensation.unfenceInstance({ region: fromRegion, identifier: source });
-      journal.note('fence', out.unfenced ? `compensation: unfenced ${source} because the promotion did not happen` : `compensation: ${source} carries no fence tag: nothing to unfence`);
+      if (out.readOnly?.released) readOnlyAsked = false;
+      journal.note('fence', out.unfenced ? `compensation: unfenced ${source} because the promotion did not happen${out.readOnly?.released ? `; read_only in ${out.readOnly.group} restored to ${out.readOnly.restored}` : ''}` : `compensation: ${source} carries no fence tag: nothing to unfence`);
     } catch (e) {
-      journal.note('fence', `compensation: ${source} NOT unfenced: ${failureMessage(e)}; unfence it by hand (its own groups are in its drover:fenced-from tag)`);
+      journal.note('fence', `compensation: ${source} NOT unfenced: ${failureMessage(e)}; unfence it by hand (its own groups are in its drover:fenced-from tag${andReadOnly()})`);
     }
-    // The writer takes writes again: its read_only goes with the fence (kept while it stays fenced, above).
-    await releaseReadOnly('fence');
   }
 
   /**
@@ -337,8 +346,9 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         if (engine.engine === 'mariadb' && patched(ENGINE_READ_ONLY)) {
           readOnlyAsked = true;
           try {
-            const h = await fencing.holdReadOnly({ region: fromRegion, identifier: source });
+            const h = await fencingBrief.holdReadOnly({ region: fromRegion, identifier: source });
             readOnly = h.held ? { held: true, group: h.group } : { held: false, why: h.reason };
+            if (h.held) readOnlyFrom = h.from;
             journal.note('fence', h.held ? `read_only = 1 in ${source}'s parameter group ${h.group} (it had ${h.from === 'default' ? 'the default' : h.from.replace(/^user(-b64)?:/, '')})` : `read_only not set: ${h.reason}`);
           } catch (e) {
             if (isCancellation(e)) throw e;
@@ -461,6 +471,12 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `${target} is ${state.status}${state.standalone ? '' : ' and still a replica'}`, nonRetryable: true });
       }
       journal.note('verify-writer', `${target} is standalone and available`);
+      // read_only an earlier fence left in the new writer's group (that writer left fenced, its groups restored by hand
+      // since, and a failback's replica created with its group): the writer must take writes (engine-read-only-v1).
+      if (engine?.engine === 'mariadb' && patched(ENGINE_READ_ONLY)) {
+        const r = await short.releaseReadOnly({ region: toRegion, identifier: target });
+        if (r.released) journal.note('verify-writer', `read_only an earlier fence left in ${r.group} restored to ${r.restored}`);
+      }
     });
 
     // 6. The old primary's final state (never contacted in unplanned mode).
@@ -487,8 +503,9 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       if (compensates()) await CancellationScope.nonCancellable(() => unfenceUnlessPromoted());
       else await unfenceUnlessPromoted();
     }
-    // Promoted, then failed or cancelled before the old writer's record: the new writer stands, so read_only goes.
-    if (promoted && readOnlyAsked) await CancellationScope.nonCancellable(() => releaseReadOnly('old-primary'));
+    // PromoteReadReplica accepted, then the run failed or was cancelled before the old writer's record: the replica
+    // becomes the writer, and the old one stays behind its fence group, so read_only goes.
+    if (promoted && readOnlyAsked) await releaseReadOnly('old-primary');
     const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
     // A promotion found through its lost answer (followLostPromotion) is repointed whether cancelled or not: the run
     // failed only on the answer, and the old writer is fenced.

@@ -41,6 +41,19 @@ export const long = proxyActivities<Activities>(LONG);
 export const fencing = proxyActivities<Activities>({ ...LONG, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
 
 /**
+ * The fence's read_only (holdReadOnly): a few AWS calls while the writer is already fenced, so bounded (three attempts
+ * of a minute; run out, the fence goes on without it, said so), and a cancel waits them out as `fencing`'s does (the
+ * compensation must not restore read_only while an attempt still sets it).
+ */
+export const fencingBrief = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '4m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+
+/**
  * The `short` and `long` proxies on another task queue: the IaC lane (`<task queue>-iac`), where OpenTofu and the
  * redeploy hook run on workers of their own, a few at a time, with a shutdown grace as long as an apply.
  */

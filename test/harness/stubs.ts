@@ -67,6 +67,8 @@ export class StubWorld {
   readonly endedRuns = new Set<string>();
   /** Instances carrying drover's fence tag now. */
   private readonly fenced = new Set<string>();
+  /** The instances whose parameter group holds the fence's read_only (a test may seed one an earlier fence left). */
+  readonly readOnly = new Set<string>();
   /** What lastFailoverEvidence answers (the failover's RPO evidence per database): none unless a test sets one. */
   failoverEvidence?: Awaited<ReturnType<Activities['lastFailoverEvidence']>>;
   /** What lastFailoverFingerprint answers (the failback's baseline): none unless a test sets one. */
@@ -278,8 +280,8 @@ export class StubWorld {
       writerPosition: record('writerPosition', () => ({ reached: true as const, position: { kind: 'lsn' as const, value: STUB_WRITER_LSN, at: new Date().toISOString() } })),
       rebootToFence: record('rebootToFence', () => ({ rebooted: true, status: 'available', availableAt: Date.now() })),
       // MariaDB's read_only (engine-read-only-v1): held in the writer's own group, restored to the default.
-      holdReadOnly: record('holdReadOnly', (input: { identifier: string }) => ({ held: true as const, group: `${input.identifier}-params`, from: 'default' })),
-      releaseReadOnly: record('releaseReadOnly', (input: { identifier: string }) => ({ released: true, group: `${input.identifier}-params`, restored: 'the default' })),
+      holdReadOnly: record('holdReadOnly', (input: { identifier: string }) => (this.readOnly.add(input.identifier), { held: true as const, group: `${input.identifier}-params`, from: 'default' })),
+      releaseReadOnly: record('releaseReadOnly', (input: { identifier: string }) => (this.readOnly.delete(input.identifier) ? { released: true, group: `${input.identifier}-params`, restored: 'the default' } : { released: false, group: `${input.identifier}-params` })),
       describeCompute: record('describeCompute', (input: { region: string; cluster: string; nodeGroups: string[] }) => ({
         clusterStatus: 'ACTIVE',
         nodeGroups: groupStates(input.region, input.cluster, input.nodeGroups),
@@ -338,7 +340,9 @@ export class StubWorld {
       unfenceInstance: record('unfenceInstance', (input: { identifier: string }) => {
         const arn = this.db(input.identifier).arn;
         if (!this.fenced.delete(input.identifier)) return { unfenced: false, arn };
-        return { unfenced: true, restoredGroups: ['sg-app'], arn };
+        // An unfence restores the fence's read_only too (activities/readonly.ts).
+        const readOnly = this.readOnly.delete(input.identifier) ? { readOnly: { released: true, group: `${input.identifier}-params`, restored: 'the default' } } : {};
+        return { unfenced: true, restoredGroups: ['sg-app'], arn, ...readOnly };
       }),
       waitLagZero: record('waitLagZero', lag),
       waitLagWithin: record('waitLagWithin', lag),
