@@ -22,8 +22,16 @@ export interface EngineServer {
   readonly logFile: string;
 }
 
+/** One server of a pair, by the role it was started in (its role may change since: promote, reseed). */
+export type PairSide = 'primary' | 'replica';
+
 export interface EnginePair {
   engine: 'postgres' | 'mariadb';
+  /**
+   * The server started as the writer, and the one started as its replica. The objects (host, port, log) stay for the
+   * pair's life; their roles follow promote and reseed, as an RDS identifier keeps its endpoint while what stands
+   * behind it is promoted or re-created.
+   */
   primary: EngineServer;
   replica: EngineServer;
   /** 'drover_master': a password login over TCP, superuser (PostgreSQL) or ALL PRIVILEGES (MariaDB). */
@@ -36,6 +44,25 @@ export interface EnginePair {
   restartPrimary(): Promise<void>;
   /** Stop the primary abruptly (SIGKILL to it and its backends) to model a lost region. */
   killPrimary(): Promise<void>;
+  /** Make `side` a standalone writer, as promoteReplica() does for the replica (promoteReplica() is promote('replica')). Idempotent. */
+  promote(side: PairSide): Promise<void>;
+  /** Restart `side` (RebootDBInstance), whatever its role now: same port, its role kept (restartPrimary() is restart('primary')). */
+  restart(side: PairSide): Promise<void>;
+  /**
+   * Make `side` a new replica of the other server, as CreateDBInstanceReadReplica makes one: its data thrown away and
+   * taken again from the other, which must be a writer (not replicating itself). PostgreSQL: pg_basebackup of the
+   * writer (-R, WAL streamed) started as a hot standby; MariaDB: a fresh data directory and a new server_id (a new RDS
+   * instance has one), replaying the writer's binlog from its start as a read-only GTID replica. Same port afterwards;
+   * resolves once it replicates and has replayed the writer's position read when it started replicating.
+   */
+  reseed(side: PairSide): Promise<void>;
+  /** Whether `side` replicates from the other now, as its engine says (PostgreSQL: in recovery; MariaDB: a replication source set). */
+  replicating(side: PairSide): Promise<boolean>;
+  /**
+   * MariaDB: `read_only` on or off on `side`, as root (what RDS does when the instance's parameter group's read_only
+   * changes; drover_master, like RDS's master user, has no READ_ONLY ADMIN). PostgreSQL has no such switch: refused.
+   */
+  setReadOnly(side: PairSide, on: boolean): Promise<void>;
   /** Stops both servers and removes their data. */
   stop(): Promise<void>;
 }
@@ -155,12 +182,17 @@ class ServerProcess implements EngineServer {
     readonly port: number,
     readonly logFile: string,
     private readonly bin: string,
-    private readonly args: string[],
+    private args: string[],
     private readonly spawnOpts: { env: NodeJS.ProcessEnv; cwd: string; runAs?: RunAs },
   ) {}
 
   get running(): boolean {
     return this.child !== undefined && this.exitedWith === undefined;
+  }
+
+  /** The arguments of the next start (a MariaDB server changing role starts read-only or not). */
+  setArgs(args: string[]): void {
+    this.args = args;
   }
 
   start(): void {
@@ -520,15 +552,19 @@ export async function startPostgresPair(opts: StartPairOptions): Promise<EngineP
     const replPassword = randomSecret();
     await pgQuery({ port: primaryPort, ...master }, [`CREATE ROLE repl WITH REPLICATION LOGIN PASSWORD '${replPassword}'`, `CREATE DATABASE ${APP_DATABASE}`]);
     // -R writes standby.signal and primary_conninfo (with repl's password) for the replica; -c fast: no wait for a checkpoint.
-    await must(
-      'pg_basebackup',
-      runAs(path.join(bin, 'pg_basebackup'), ['-h', HOST, '-p', String(primaryPort), '-U', 'repl', '-D', replicaData, '-R', '-X', 'stream', '-c', 'fast', '-w'], {
-        env: { ...env, PGPASSWORD: replPassword },
-        cwd: replicaHome,
-        runAs: user,
-        timeoutMs,
-      }),
-    );
+    // A copy of a promoted server also holds the primary_conninfo its own -R wrote (to the server now being copied into):
+    // -R appends its own after it, and the last one wins.
+    const basebackup = (fromPort: number, data: string, home: string) =>
+      must(
+        'pg_basebackup',
+        runAs(path.join(bin, 'pg_basebackup'), ['-h', HOST, '-p', String(fromPort), '-U', 'repl', '-D', data, '-R', '-X', 'stream', '-c', 'fast', '-w'], {
+          env: { ...env, PGPASSWORD: replPassword },
+          cwd: home,
+          runAs: user,
+          timeoutMs,
+        }),
+      );
+    await basebackup(primaryPort, replicaData, replicaHome);
     const replica = new ServerProcess('PostgreSQL replica', replicaPort, path.join(dir, 'replica.log'), postgres, ['-D', replicaData, ...postgresSettings(replicaPort, tls)], { env, cwd: replicaHome, runAs: user });
     servers.push(replica);
     replica.start();
@@ -538,20 +574,43 @@ export async function startPostgresPair(opts: StartPairOptions): Promise<EngineP
     });
     log(`PostgreSQL ${engines.postgres.version} pair: primary ${HOST}:${primaryPort}, replica ${HOST}:${replicaPort} (${dir})`);
 
+    const sides = { primary: { server: primary, home: primaryDir, data: primaryData }, replica: { server: replica, home: replicaHome, data: replicaData } };
+    const at = (side: PairSide) => ({ port: sides[side].server.port, ...master });
+    const recovering = async (side: PairSide) => (await pgQuery<{ recovering: boolean }>(at(side), 'SELECT pg_is_in_recovery() AS recovering'))[0].recovering;
     return pairOf('postgres', dir, primary, replica, {
-      async promote() {
-        const [{ recovering }] = await pgQuery<{ recovering: boolean }>({ port: replicaPort, ...master }, 'SELECT pg_is_in_recovery() AS recovering');
-        if (!recovering) return;
-        const [{ promoted }] = await pgQuery<{ promoted: boolean }>({ port: replicaPort, ...master }, 'SELECT pg_promote(true, 60) AS promoted');
-        if (!promoted) throw new Error(`the PostgreSQL replica did not finish promotion within 60 s${logTail(replica.logFile)}`);
+      async promote(side) {
+        if (!(await recovering(side))) return;
+        const [{ promoted }] = await pgQuery<{ promoted: boolean }>(at(side), 'SELECT pg_promote(true, 60) AS promoted');
+        if (!promoted) throw new Error(`the PostgreSQL ${side} did not finish promotion within 60 s${logTail(sides[side].server.logFile)}`);
       },
       // SIGINT is PostgreSQL's fast shutdown: sessions are ended (SIGTERM would wait for them to disconnect).
       stopSignal: 'SIGINT',
-      async restartPrimary() {
-        await primary.stop('SIGINT');
-        primary.start();
-        await primary.ready(timeoutMs, () => pgQuery({ port: primaryPort, ...master }, 'SELECT 1').then(() => true));
+      async restart(side) {
+        const { server } = sides[side];
+        await server.stop('SIGINT');
+        server.start();
+        await server.ready(timeoutMs, () => pgQuery(at(side), 'SELECT 1').then(() => true));
       },
+      async reseed(side) {
+        const { server, home, data } = sides[side];
+        const from = otherSide(side);
+        // A copy of a standby would follow that standby: re-seeding is from the writer only (as RDS makes a replica of one).
+        if (!sides[from].server.running || (await recovering(from))) throw new Error(`cannot re-seed the PostgreSQL ${side} from the ${from}: the ${from} is not a writer`);
+        await server.stop('SIGINT');
+        fs.rmSync(data, { recursive: true, force: true });
+        await basebackup(sides[from].server.port, data, home);
+        server.start();
+        // Caught up: streaming, and replayed the writer's position read once it streams (the writer may go on writing).
+        let target: string | undefined;
+        await server.ready(timeoutMs, async () => {
+          const [{ streaming }] = await pgQuery<{ streaming: boolean }>(at(side), "SELECT EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming') AS streaming");
+          if (!streaming) return false;
+          target ??= (await pgQuery<{ lsn: string }>(at(from), 'SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn;
+          const [{ replayed }] = await pgQuery<{ replayed: boolean }>(at(side), `SELECT pg_last_wal_replay_lsn() >= '${target}'::pg_lsn AS replayed`);
+          return replayed;
+        });
+      },
+      replicating: recovering,
     });
   } catch (e) {
     await Promise.allSettled(servers.map((s) => s.kill()));
@@ -592,44 +651,45 @@ export async function startMariadbPair(opts: StartPairOptions): Promise<EnginePa
     // off: io_uring and libaio are often refused inside containers (seccomp), and threads do as well here.
     const common = ['--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M', '--innodb-use-native-aio=0', ...(asRoot ? ['--user=root'] : [])];
     const [primaryPort, replicaPort] = await freePorts(2);
-    const make = async (role: 'primary' | 'replica', port: number, serverId: number): Promise<{ server: ServerProcess; socket: string }> => {
-      const home = ownedDir(path.join(dir, role), undefined);
-      const data = path.join(home, 'data');
-      // A private tmpdir, for the bootstrap too: a starting mariadbd deletes every #sql* file in its tmpdir, so two
-      // sharing /tmp (the primary's and the replica's install, another test's) delete each other's temporary tables.
-      await must(
+    // A private tmpdir, for the bootstrap too: a starting mariadbd deletes every #sql* file in its tmpdir, so two
+    // sharing /tmp (the primary's and the replica's install, another test's) delete each other's temporary tables.
+    const install = (role: PairSide, home: string) =>
+      must(
         `mariadb-install-db (${role})`,
-        runCommand(m.installDb, ['--no-defaults', `--basedir=${basedir}`, `--datadir=${data}`, `--tmpdir=${home}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...common], { env, timeoutMs }),
+        runCommand(m.installDb, ['--no-defaults', `--basedir=${basedir}`, `--datadir=${path.join(home, 'data')}`, `--tmpdir=${home}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...common], { env, timeoutMs }),
       );
+    const argsOf = (home: string, port: number, serverId: number, readOnly: boolean) => [
+      '--no-defaults',
+      `--basedir=${basedir}`,
+      `--datadir=${path.join(home, 'data')}`,
+      `--lc-messages-dir=${m.shareDir}`,
+      `--tmpdir=${home}`,
+      `--socket=${path.join(home, 'mysqld.sock')}`,
+      `--pid-file=${path.join(home, 'mysqld.pid')}`,
+      `--bind-address=${HOST}`,
+      `--port=${port}`,
+      '--skip-name-resolve',
+      `--server-id=${serverId}`,
+      '--log-bin=mariadb-bin',
+      '--log-slave-updates=ON',
+      '--binlog-format=ROW',
+      '--gtid-strict-mode=ON',
+      '--innodb-flush-log-at-trx-commit=2',
+      '--sync-binlog=0',
+      '--performance-schema=OFF',
+      '--max-connections=60',
+      ...(readOnly ? ['--read-only=ON'] : []),
+      ...common,
+    ];
+    const make = async (role: PairSide, port: number, serverId: number): Promise<{ server: ServerProcess; socket: string; home: string }> => {
+      const home = ownedDir(path.join(dir, role), undefined);
+      await install(role, home);
       const socket = path.join(home, 'mysqld.sock');
-      const args = [
-        '--no-defaults',
-        `--basedir=${basedir}`,
-        `--datadir=${data}`,
-        `--lc-messages-dir=${m.shareDir}`,
-        `--tmpdir=${home}`,
-        `--socket=${socket}`,
-        `--pid-file=${path.join(home, 'mysqld.pid')}`,
-        `--bind-address=${HOST}`,
-        `--port=${port}`,
-        '--skip-name-resolve',
-        `--server-id=${serverId}`,
-        '--log-bin=mariadb-bin',
-        '--log-slave-updates=ON',
-        '--binlog-format=ROW',
-        '--gtid-strict-mode=ON',
-        '--innodb-flush-log-at-trx-commit=2',
-        '--sync-binlog=0',
-        '--performance-schema=OFF',
-        '--max-connections=60',
-        ...(role === 'replica' ? ['--read-only=ON'] : []),
-        ...common,
-      ];
-      const server = new ServerProcess(`MariaDB ${role}`, port, path.join(dir, `${role}.log`), m.mariadbd, args, { env, cwd: home });
+      const server = new ServerProcess(`MariaDB ${role}`, port, path.join(dir, `${role}.log`), m.mariadbd, argsOf(home, port, serverId, role === 'replica'), { env, cwd: home });
       servers.push(server);
       server.start();
       await server.ready(timeoutMs, () => myQuery(socket, 'SELECT 1').then(() => true));
-      return { server, socket };
+      return { server, socket, home };
     };
     // Both settle before any cleanup: a failed one must not remove the directory under the other's mariadb-install-db.
     const made = await Promise.allSettled([make('primary', primaryPort, 1), make('replica', replicaPort, 2)]);
@@ -649,11 +709,13 @@ export async function startMariadbPair(opts: StartPairOptions): Promise<EnginePa
       `CREATE DATABASE ${APP_DATABASE}`,
     );
     // The replica starts from an empty GTID position, so it replays the primary's whole binlog: the users and database above.
-    await myQuery(
-      r.socket,
-      [`CHANGE MASTER TO MASTER_HOST='${HOST}', MASTER_PORT=${primaryPort}, MASTER_USER='repl', MASTER_PASSWORD=?, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`, [replPassword]],
-      'START SLAVE',
-    );
+    const follow = (to: { socket: string }, fromPort: number) =>
+      myQuery(
+        to.socket,
+        [`CHANGE MASTER TO MASTER_HOST='${HOST}', MASTER_PORT=${fromPort}, MASTER_USER='repl', MASTER_PASSWORD=?, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`, [replPassword]],
+        'START SLAVE',
+      );
+    await follow(r, primaryPort);
     const [{ pos }] = await myQuery<{ pos: string }>(p.socket, 'SELECT @@gtid_binlog_pos AS pos');
     await r.server.ready(timeoutMs, async () => {
       const [status] = await myQuery<Record<string, string>>(r.socket, 'SHOW SLAVE STATUS');
@@ -663,15 +725,56 @@ export async function startMariadbPair(opts: StartPairOptions): Promise<EnginePa
     });
     log(`MariaDB ${m.version} pair: primary ${HOST}:${primaryPort}, replica ${HOST}:${replicaPort} (${dir})`);
 
+    const sides = { primary: { ...p, port: primaryPort, serverId: 1 }, replica: { ...r, port: replicaPort, serverId: 2 } };
+    // A re-seeded server is a new instance: a server_id no server of the pair had. With the old one it would skip, as
+    // its own, every event it once wrote that reaches it back through the other's binlog (log-slave-updates keeps the
+    // origin's server_id), and come up without them.
+    let nextServerId = 3;
+    const replicating = async (side: PairSide) => (await myQuery(sides[side].socket, 'SHOW SLAVE STATUS')).length > 0;
     return pairOf('mariadb', dir, p.server, r.server, {
-      async promote() {
-        await myQuery(r.socket, 'STOP SLAVE', 'RESET SLAVE ALL', 'SET GLOBAL read_only = 0');
+      async promote(side) {
+        const s = sides[side];
+        await myQuery(s.socket, 'STOP SLAVE', 'RESET SLAVE ALL', 'SET GLOBAL read_only = 0');
+        // A writer now, restarted as one (not read-only).
+        s.server.setArgs(argsOf(s.home, s.port, s.serverId, false));
       },
       stopSignal: 'SIGTERM',
-      async restartPrimary() {
-        await p.server.stop('SIGTERM');
-        p.server.start();
-        await p.server.ready(timeoutMs, () => myQuery(p.socket, 'SELECT 1').then(() => true));
+      async restart(side) {
+        const { server, socket } = sides[side];
+        await server.stop('SIGTERM');
+        server.start();
+        await server.ready(timeoutMs, () => myQuery(socket, 'SELECT 1').then(() => true));
+      },
+      async reseed(side) {
+        const s = sides[side];
+        const from = sides[otherSide(side)];
+        if (!from.server.running || (await replicating(otherSide(side)))) throw new Error(`cannot re-seed the MariaDB ${side} from the ${otherSide(side)}: the ${otherSide(side)} is not a writer`);
+        // The writer's binlog must hold its whole history, as the pair's first replica relied on: its first file starts
+        // from an empty GTID list (nothing before it). Both servers log what they replicate, and nothing purges binlogs.
+        const [first] = await myQuery<{ Log_name: string }>(from.socket, 'SHOW BINARY LOGS');
+        const head = await myQuery<{ Event_type: string; Info: string }>(from.socket, `SHOW BINLOG EVENTS IN '${first?.Log_name ?? ''}' LIMIT 4`);
+        const list = head.find((e) => e.Event_type === 'Gtid_list');
+        if (!list || list.Info.trim() !== '[]') throw new Error(`cannot re-seed the MariaDB ${side}: the ${otherSide(side)}'s binlog does not start at its history's start (${first?.Log_name}: ${list?.Info ?? 'no GTID list'})`);
+        await s.server.stop('SIGTERM');
+        fs.rmSync(path.join(s.home, 'data'), { recursive: true, force: true });
+        await install(side, s.home);
+        s.serverId = nextServerId++;
+        s.server.setArgs(argsOf(s.home, s.port, s.serverId, true));
+        s.server.start();
+        await s.server.ready(timeoutMs, () => myQuery(s.socket, 'SELECT 1').then(() => true));
+        await follow(s, from.port);
+        const [{ pos: target }] = await myQuery<{ pos: string }>(from.socket, 'SELECT @@gtid_binlog_pos AS pos');
+        // Caught up with the writer's position read once it follows (the writer may go on writing): MASTER_GTID_WAIT.
+        await s.server.ready(timeoutMs, async () => {
+          const [status] = await myQuery<Record<string, string>>(s.socket, 'SHOW SLAVE STATUS');
+          if (status?.Last_IO_Error || status?.Last_SQL_Error) throw new Error(`replication: ${status.Last_IO_Error || status.Last_SQL_Error}`);
+          const [{ waited }] = await myQuery<{ waited: number }>(s.socket, ['SELECT MASTER_GTID_WAIT(?, 0.5) AS waited', [target]]);
+          return status?.Slave_IO_Running === 'Yes' && status?.Slave_SQL_Running === 'Yes' && Number(waited) === 0;
+        });
+      },
+      replicating,
+      async setReadOnly(side, on) {
+        await myQuery(sides[side].socket, `SET GLOBAL read_only = ${on ? 1 : 0}`);
       },
     });
   } catch (e) {
@@ -702,23 +805,42 @@ async function myQuery<T = Record<string, unknown>>(socket: string, ...statement
 
 // ---------------------------------------------------------------------------------------------
 
-function pairOf(
-  engine: EnginePair['engine'],
-  dir: string,
-  primary: ServerProcess,
-  replica: ServerProcess,
-  ops: { promote(): Promise<void>; restartPrimary(): Promise<void>; stopSignal: NodeJS.Signals },
-): EnginePair {
+interface PairOps {
+  promote(side: PairSide): Promise<void>;
+  restart(side: PairSide): Promise<void>;
+  reseed(side: PairSide): Promise<void>;
+  replicating(side: PairSide): Promise<boolean>;
+  setReadOnly?(side: PairSide, on: boolean): Promise<void>;
+  stopSignal: NodeJS.Signals;
+}
+
+function otherSide(side: PairSide): PairSide {
+  return side === 'primary' ? 'replica' : 'primary';
+}
+
+function pairOf(engine: EnginePair['engine'], dir: string, primary: ServerProcess, replica: ServerProcess, ops: PairOps): EnginePair {
   let stopped = false;
+  // One role change at a time per pair: a re-seed stops a server another call may be promoting or restarting.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
   return {
     engine,
     primary,
     replica,
     masterUser: MASTER_USER,
     database: APP_DATABASE,
-    promoteReplica: () => ops.promote(),
-    restartPrimary: () => ops.restartPrimary(),
+    promoteReplica: () => serial(() => ops.promote('replica')),
+    restartPrimary: () => serial(() => ops.restart('primary')),
     killPrimary: () => primary.kill(),
+    promote: (side) => serial(() => ops.promote(side)),
+    restart: (side) => serial(() => ops.restart(side)),
+    reseed: (side) => serial(() => ops.reseed(side)),
+    replicating: (side) => ops.replicating(side),
+    setReadOnly: (side, on) => (ops.setReadOnly ? ops.setReadOnly(side, on) : Promise.reject(new Error(`${engine} has no server-wide read_only to set`))),
     async stop() {
       if (stopped) return;
       stopped = true;
