@@ -9,24 +9,29 @@
  * An application client writes through a pool opened before the promotion and logs each write and whether it was
  * acknowledged. Planned: every acknowledged write is on the new writer, and none was acknowledged after the fence.
  * Unplanned: the acknowledged writes missing on the new writer are exactly those past the position drover recorded.
- * The security-group fence alone, on purpose: the same check catches the writes it lets through.
+ * The security-group fence alone, on purpose: the same check catches the writes it lets through. A MariaDB writer with
+ * a parameter group of its own is also held read_only (ModifyDBParameterGroup mirrored onto the engine), and the
+ * engine refuses writes through a path the fence group still admits.
  */
+import { RDS } from '@aws-sdk/client-rds';
 import { SecretsManager } from '@aws-sdk/client-secrets-manager';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
 import type { Activities } from '../activities';
+import { createDbLifecycleActivities } from '../activities/dblifecycle';
 import { createEngineActivities } from '../activities/engines';
 import { createAwsClients } from '../aws/clients';
 import { divergence } from '../contracts/engines';
-import { appStream, startConntrackProxy, type ConntrackProxy } from '../infra/engines/conntrack';
+import { startConntrackProxy, type ConntrackProxy } from '../infra/engines/conntrack';
 import { ensureEngines, type EngineBins } from '../infra/engines/install';
 import { freePorts, startMariadbPair, startPostgresPair, type EnginePair } from '../infra/engines/servers';
 import type { RunStatus } from '../contracts/run';
 import type { Runbook } from '../runbooks/schema';
 import type { PromoteResult } from '../workflows/promoteReplica';
+import { APP_USER, Application, appSchema, direct, idsOn, lostAcked, type Engine } from './harness/engine-app';
 import { onlyDatabase, refOf } from './harness/fixtures';
 import { ENGINE_MASTER_PASSWORD } from './harness/fixture-credentials';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
+import { waitFor } from './harness/wait';
 
 const env = new IntegrationEnv();
 let bins: EngineBins;
@@ -44,133 +49,6 @@ afterAll(async () => {
   await env.stop();
 });
 
-type Engine = EnginePair['engine'];
-
-/** One write the application tried: its id, whether the engine acknowledged it, when, and (PostgreSQL) the WAL around it. */
-interface Write {
-  id: number;
-  acked: boolean;
-  at: number;
-  /** The WAL insert position inside the write's transaction, and the flushed position after its commit: its commit lies between. */
-  lsnBefore?: string;
-  lsnAfter?: string;
-}
-
-/** A client of the application: a connection as the application makes one, from its own address, through the proxy. */
-interface AppConnection {
-  query(sql: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>;
-  close(): Promise<void>;
-}
-
-async function appConnection(engine: Engine, proxy: ConntrackProxy): Promise<AppConnection> {
-  if (engine === 'postgres') {
-    const c = new pg.Client({ user: 'drover_master', password: ENGINE_MASTER_PASSWORD, database: 'app', stream: appStream(proxy), connectionTimeoutMillis: 2000 });
-    c.on('error', () => undefined);
-    await c.connect();
-    return { query: async (sql, params) => (await c.query(sql, params)).rows, close: () => c.end().catch(() => undefined) };
-  }
-  const c = await mysql.createConnection({ user: 'drover_master', password: ENGINE_MASTER_PASSWORD, database: 'app', stream: appStream(proxy), connectTimeout: 2000 });
-  c.on('error', () => undefined);
-  return { query: async (sql, params) => (await c.query(sql, params))[0] as Array<Record<string, unknown>>, close: () => c.end().catch(() => undefined) };
-}
-
-/** drover's side (and the checker's): a direct connection from the worker's address. */
-async function direct<T>(engine: Engine, server: { host: string; port: number }, fn: (q: AppConnection['query']) => Promise<T>): Promise<T> {
-  if (engine === 'postgres') {
-    const c = new pg.Client({ host: server.host, port: server.port, user: 'drover_master', password: ENGINE_MASTER_PASSWORD, database: 'app' });
-    c.on('error', () => undefined);
-    await c.connect();
-    try {
-      return await fn(async (sql, params) => (await c.query(sql, params)).rows);
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  }
-  const c = await mysql.createConnection({ host: server.host, port: server.port, user: 'drover_master', password: ENGINE_MASTER_PASSWORD, database: 'app' });
-  try {
-    return await fn(async (sql, params) => (await c.query(sql, params))[0] as Array<Record<string, unknown>>);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
-/**
- * The application: `connections` pooled connections opened now, each writing ids in a loop; a connection that breaks
- * is opened again (through the proxy, which refuses it once fenced), as a pool does. Every attempt is logged.
- */
-class Application {
-  readonly writes: Write[] = [];
-  private next = 1;
-  private running = true;
-  private loops: Array<Promise<void>> = [];
-
-  constructor(
-    private readonly engine: Engine,
-    private readonly proxy: ConntrackProxy,
-  ) {}
-
-  async start(connections = 3): Promise<void> {
-    const opened = await Promise.all(Array.from({ length: connections }, () => appConnection(this.engine, this.proxy)));
-    this.loops = opened.map((c) => this.loop(c));
-  }
-
-  private async loop(first: AppConnection): Promise<void> {
-    let conn: AppConnection | undefined = first;
-    while (this.running) {
-      if (!conn) {
-        conn = await appConnection(this.engine, this.proxy).catch(() => undefined);
-        if (!conn) {
-          await new Promise((r) => setTimeout(r, 50));
-          continue;
-        }
-      }
-      const id = this.next++;
-      const w: Write = { id, acked: false, at: Date.now() };
-      try {
-        if (this.engine === 'postgres') {
-          const [row] = await conn.query('INSERT INTO writes (id) VALUES ($1) RETURNING pg_current_wal_insert_lsn()::text AS lsn', [id]);
-          w.lsnBefore = String(row.lsn);
-          w.acked = true;
-          w.at = Date.now();
-          w.lsnAfter = String((await conn.query('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn);
-        } else {
-          await conn.query('INSERT INTO writes (id) VALUES (?)', [id]);
-          w.acked = true;
-          w.at = Date.now();
-        }
-      } catch {
-        await conn.close();
-        conn = undefined;
-      }
-      this.writes.push(w);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await conn?.close();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.loops);
-  }
-
-  acked(): Write[] {
-    return this.writes.filter((w) => w.acked);
-  }
-}
-
-/** The ids on a server now. */
-async function idsOn(engine: Engine, server: { host: string; port: number }): Promise<Set<number>> {
-  return direct(engine, server, async (q) => new Set((await q('SELECT id FROM writes')).map((r) => Number(r.id))));
-}
-
-/** The promise a planned promotion makes: every acknowledged write is on the new writer. */
-function lostAcked(app: Application, onNewWriter: Set<number>): number[] {
-  return app
-    .acked()
-    .map((w) => w.id)
-    .filter((id) => !onNewWriter.has(id));
-}
-
 interface World {
   rb: Runbook;
   taskQueue: string;
@@ -178,6 +56,8 @@ interface World {
   /** The fence group's model, in front of the writer. */
   proxy: ConntrackProxy;
   app: Application;
+  /** MariaDB: what the engine answered a write tried, through a path the fence group admits, once read_only was held. */
+  readOnlyAnswers: string[];
 }
 
 const NO_GATES: [Array<string | number>, unknown] = [['approvals', 'gates'], []];
@@ -195,8 +75,8 @@ async function world(prefix: string, engine: Engine, opts: { access?: boolean; s
   for (const region of [PRIMARY, STANDBY]) {
     await new SecretsManager({ region, endpoint: env.moto.endpoint, credentials: CREDS }).createSecret({ Name: secretName, SecretString: opts.secret ?? JSON.stringify({ username: 'drover_master', password: ENGINE_MASTER_PASSWORD }) });
   }
-  await direct(engine, pair.primary, (q) => q('CREATE TABLE writes (id INT PRIMARY KEY)'));
-  return { rb, taskQueue, pair, proxy, app: new Application(engine, proxy) };
+  await appSchema(engine, pair.primary);
+  return { rb, taskQueue, pair, proxy, app: new Application(engine, proxy), readOnlyAnswers: [] };
 }
 
 /**
@@ -216,6 +96,8 @@ function withEngines<T>(w: World, fn: () => Promise<T>, writerFor?: { host: stri
     unfenceInstance: async (input) => {
       const out = await a.unfenceInstance(input);
       if (input.identifier === db.primary.identifier) w.proxy.unfence();
+      // The unfence restored the group's read_only too: RDS applies it to the engine.
+      if (out.readOnly?.released && input.identifier === db.primary.identifier) await w.pair.setReadOnly('primary', false);
       return out;
     },
     promoteReplica: async (input) => {
@@ -226,6 +108,29 @@ function withEngines<T>(w: World, fn: () => Promise<T>, writerFor?: { host: stri
     rebootToFence: async (input) => {
       const out = await a.rebootToFence(input);
       if (input.identifier === db.primary.identifier) await w.pair.restartPrimary();
+      return out;
+    },
+    // The group's read_only applies to the engine at once (a dynamic parameter); then a write through a path the
+    // fence group admits (direct, as the application's own user) is tried, while the pooled sessions are still open.
+    holdReadOnly: async (input) => {
+      const out = await a.holdReadOnly(input);
+      if (out.held && input.identifier === db.primary.identifier) {
+        await w.pair.setReadOnly('primary', true);
+        const c = await mysql.createConnection({ host: w.pair.primary.host, port: w.pair.primary.port, user: APP_USER, password: ENGINE_MASTER_PASSWORD, database: 'app' });
+        try {
+          await c.query('INSERT INTO writes (id) VALUES (?)', [-1]);
+          w.readOnlyAnswers.push('accepted');
+        } catch (e) {
+          w.readOnlyAnswers.push(String((e as { code?: string }).code));
+        } finally {
+          await c.end().catch(() => undefined);
+        }
+      }
+      return out;
+    },
+    releaseReadOnly: async (input) => {
+      const out = await a.releaseReadOnly(input);
+      if (out.released && input.identifier === db.primary.identifier) await w.pair.setReadOnly('primary', false);
       return out;
     },
   });
@@ -269,6 +174,93 @@ describe.each([['postgres' as const], ['mariadb' as const]])('%s: a planned prom
     expect(writer?.kind).toBe(engine === 'postgres' ? 'lsn' : 'gtid');
     expect(replica?.value).toBe(writer?.value);
     expect(result.steps.find((s) => s.id === 'wait-lag-zero')?.notes.join('\n')).toContain(`replayed ${writer?.value}`);
+  });
+});
+
+describe("mariadb: read_only in the writer's own parameter group", () => {
+  const rds = () => new RDS({ region: PRIMARY, endpoint: env.moto.endpoint, credentials: CREDS });
+  /** A parameter group of the writer's own (the seeded instances have the default one). */
+  async function ownGroup(w: World, name: string): Promise<void> {
+    await rds().createDBParameterGroup({ DBParameterGroupName: name, DBParameterGroupFamily: 'mariadb10.11', Description: 'the writer\'s own' });
+    const id = onlyDatabase(w.rb).primary.identifier;
+    await rds().modifyDBInstance({ DBInstanceIdentifier: id, DBParameterGroupName: name, ApplyImmediately: true });
+    // The proxy models RDS's `modifying` after a ModifyDBInstance: the fence's own change waits for it to pass.
+    await waitFor(async () => (await rds().describeDBInstances({ DBInstanceIdentifier: id })).DBInstances?.[0]?.DBInstanceStatus === 'available', { timeoutMs: 60_000, what: `${id} available again` });
+  }
+  async function readOnlyOf(group: string): Promise<{ value?: string; tag?: string }> {
+    const p = (await rds().describeDBParameters({ DBParameterGroupName: group })).Parameters?.find((x) => x.ParameterName === 'read_only');
+    const arn = (await rds().describeDBParameterGroups({ DBParameterGroupName: group })).DBParameterGroups?.[0]?.DBParameterGroupArn;
+    const tag = (await rds().listTagsForResource({ ResourceName: arn })).TagList?.find((t) => t.Key === 'drover:read-only-from')?.Value;
+    return { ...(p?.ParameterValue !== undefined ? { value: p.ParameterValue } : {}), ...(tag !== undefined ? { tag } : {}) };
+  }
+  const engines = () => {
+    const aws = createAwsClients(env.config());
+    return createEngineActivities({ rds: aws.rds, secrets: aws.secrets });
+  };
+
+  test('a planned promotion holds it before the sessions are ended (the engine refuses a write through a path the fence group admits), loses no acknowledged write, and restores the default once the replica is the writer', async () => {
+    const w = await world('ak-fence-ro', 'mariadb');
+    const group = `ak-ro-${process.pid}`;
+    await ownGroup(w, group);
+    const { result, fenceEnded } = await promoteUnderLoad(w);
+
+    expect(result.phase).toBe('completed');
+    expect(result.rpo?.evidence).toMatchObject({ kind: 'engine', fencedBy: 'sessions', readOnly: { held: true, group, engine: true } });
+    // 1290: "The MariaDB server is running with the --read-only option so it cannot execute this statement".
+    expect(w.readOnlyAnswers).toEqual(['ER_OPTION_PREVENTS_STATEMENT']);
+    expect(lostAcked(w.app, await idsOn('mariadb', w.pair.replica))).toEqual([]);
+    expect(w.app.acked().filter((a) => a.at > fenceEnded)).toEqual([]);
+    // Restored once the replica was the writer: the group lists no read_only of its own (the default), the tag is gone.
+    expect(await readOnlyOf(group)).toEqual({});
+    expect(result.steps.find((s) => s.id === 'old-primary')?.notes.join('\n')).toContain(`read_only in ${group} restored to the default`);
+    expect(Number((await direct('mariadb', w.pair.primary, (q) => q('SELECT @@GLOBAL.read_only AS ro')))[0].ro)).toBe(0);
+  });
+
+  test("the team's own value is what comes back; a retried hold keeps it; an unfence restores it; a planted tag is not trusted; a group another writer uses, one that is read_only already, or a default one, is not held", async () => {
+    const w = await world('ak-fence-ro-own', 'mariadb');
+    const db = onlyDatabase(w.rb);
+    const group = `ak-ro-own-${process.pid}`;
+    await ownGroup(w, group);
+    await rds().modifyDBParameterGroup({ DBParameterGroupName: group, Parameters: [{ ParameterName: 'read_only', ParameterValue: '0', ApplyMethod: 'immediate' }] });
+    const writer = { region: PRIMARY, identifier: db.primary.identifier };
+
+    expect(await engines().holdReadOnly(writer)).toEqual({ held: true, group, from: 'user:0' });
+    expect(await readOnlyOf(group)).toEqual({ value: '1', tag: 'user:0' });
+    // A retried attempt (its first answer lost) finds the tag: what the team had stays what is restored.
+    expect(await engines().holdReadOnly(writer)).toEqual({ held: true, group, from: 'user:0' });
+    expect(await engines().releaseReadOnly(writer)).toEqual({ released: true, group, restored: '0' });
+    expect(await readOnlyOf(group)).toEqual({ value: '0' });
+    expect(await engines().releaseReadOnly(writer)).toEqual({ released: false, group });
+
+    // Every unfence restores it with the groups (a failed promotion's compensation, a drill's rollback).
+    const aws = createAwsClients(env.config());
+    const lifecycle = createDbLifecycleActivities(aws.rds, aws.ec2);
+    await lifecycle.fenceInstance({ ...writer, fenceGroupName: db.fence.groupName ?? '' });
+    await engines().holdReadOnly(writer);
+    expect(await lifecycle.unfenceInstance(writer)).toMatchObject({ unfenced: true, readOnly: { released: true, group, restored: '0' } });
+    expect(await readOnlyOf(group)).toEqual({ value: '0' });
+
+    // A tag drover does not write (planted: "restore read_only = 1") is not trusted: the group is read again.
+    const arn = (await rds().describeDBParameterGroups({ DBParameterGroupName: group })).DBParameterGroups?.[0]?.DBParameterGroupArn;
+    await rds().addTagsToResource({ ResourceName: arn, Tags: [{ Key: 'drover:read-only-from', Value: 'user:1' }] });
+    expect(await engines().holdReadOnly(writer)).toEqual({ held: true, group, from: 'user:0' });
+    await rds().addTagsToResource({ ResourceName: arn, Tags: [{ Key: 'drover:read-only-from', Value: 'user:ON' }] });
+    expect(await engines().releaseReadOnly(writer)).toEqual({ released: true, group, restored: 'the default', note: expect.stringContaining('said user:ON, not a value drover writes') });
+    expect(await readOnlyOf(group)).toEqual({});
+
+    // A group that already says read_only (a writer's would refuse every write already): left alone.
+    await rds().modifyDBParameterGroup({ DBParameterGroupName: group, Parameters: [{ ParameterName: 'read_only', ParameterValue: 'ON', ApplyMethod: 'immediate' }] });
+    expect(await engines().holdReadOnly(writer)).toEqual({ held: false, reason: expect.stringContaining(`${group} already sets read_only = ON`) });
+    await rds().modifyDBParameterGroup({ DBParameterGroupName: group, Parameters: [{ ParameterName: 'read_only', ParameterValue: '0', ApplyMethod: 'immediate' }] });
+
+    // Another writer in the region with the same group: read_only would stop it too.
+    const other = `ak-ro-other-${process.pid}`;
+    await rds().createDBInstance({ DBInstanceIdentifier: other, Engine: 'mariadb', EngineVersion: '10.11.9', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'admin', ManageMasterUserPassword: true, DBParameterGroupName: group });
+    expect(await engines().holdReadOnly(writer)).toEqual({ held: false, reason: expect.stringContaining(`${group} is also that of ${other}`) });
+    // The default group: RDS lets no one modify it.
+    await rds().modifyDBInstance({ DBInstanceIdentifier: db.primary.identifier, DBParameterGroupName: 'default.mariadb10.11', ApplyImmediately: true });
+    expect(await engines().holdReadOnly(writer)).toEqual({ held: false, reason: expect.stringContaining('default parameter group default.mariadb10.11') });
+    expect(await readOnlyOf(group)).toEqual({ value: '0' });
   });
 });
 
