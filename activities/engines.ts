@@ -338,6 +338,21 @@ export function createEngineActivities(deps: EngineDeps) {
     },
 
     /**
+     * Whether the engine answers the worker with a session now (`SELECT 1`), before anything changes: a promotion asks
+     * it of both sides first, so a secret that is missing, unreadable or refused, or a TLS setup that fails, stops the
+     * run before the fence (typed, as the fence's own session would), not after it. `{ reached: false }` when nothing
+     * answers (the fence would fall back to a reboot; said so).
+     */
+    async engineAnswers(input: EngineTarget): Promise<{ reached: true } | { reached: false; reason: string }> {
+      try {
+        return await withSession(input, async (s) => (await s.query('SELECT 1'), { reached: true as const }));
+      } catch (e) {
+        if (e instanceof Unreachable) return { reached: false, reason: e.message };
+        throw e;
+      }
+    },
+
+    /**
      * Wait until the replica has replayed the fenced writer's final position (PostgreSQL: pg_last_wal_replay_lsn at or
      * past it; MariaDB: MASTER_GTID_WAIT on its GTID state). `{ reached: false }` when the replica does not answer (the
      * workflow falls back to CloudWatch's ReplicaLag).

@@ -335,7 +335,7 @@ describe('the security-group fence alone, on purpose', () => {
 });
 
 describe('credentials', () => {
-  test('a secret whose password the engine refuses fails the planned promotion with PermissionDenied naming the secret: the writer is unfenced, nothing promoted', async () => {
+  test('a secret whose password the engine refuses fails the planned promotion with PermissionDenied naming the secret, before its fence: nothing fenced, nothing promoted', async () => {
     const w = await world('ak-fence-badpw', 'postgres', { secret: JSON.stringify({ username: 'drover_master', password: 'not-the-password-4c1' }) });
     const err = await withEngines(w, () => promote(w, 'planned')).then(
       () => undefined,
@@ -343,9 +343,15 @@ describe('credentials', () => {
     );
     expect(err).toMatchObject({ type: 'PermissionDenied', message: expect.stringMatching(/refused the credentials of ak-fence-badpw-\d+\/db-master \(28P01\)/) });
     expect(w.proxy.fenced).toBe(false);
+    expect(w.proxy.stats().refused).toBe(0);
     const record = err?.details?.[0] as RunStatus | undefined;
     expect(record?.steps.find((s) => s.id === 'promote')?.status).toBe('pending');
-    expect(record?.steps.find((s) => s.id === 'fence')?.notes.join('\n')).toMatch(/compensation: unfenced/);
+    // The engines were asked first (engine-preflight-v1): the security groups were never swapped.
+    const fence = record?.steps.find((s) => s.id === 'fence')?.notes.join('\n') ?? '';
+    expect(fence).not.toMatch(/security groups|compensation/);
+    const aws = createAwsClients(env.config());
+    const tags = await aws.rds(PRIMARY).listTagsForResource({ ResourceName: (await aws.rds(PRIMARY).describeDBInstances({ DBInstanceIdentifier: onlyDatabase(w.rb).primary.identifier })).DBInstances?.[0]?.DBInstanceArn });
+    expect(tags.TagList?.map((t) => t.Key)).not.toContain('drover:fenced-from');
     // The old writer still takes writes (it was unfenced), the replica still replicates.
     await direct('postgres', w.pair.replica, async (q) => expect((await q('SELECT pg_is_in_recovery() AS r'))[0].r).toBe(true));
   });

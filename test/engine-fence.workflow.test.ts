@@ -81,6 +81,17 @@ describe('a planned promotion with engine access', () => {
     expect(world.mutations()).not.toContain('promoteReplica');
   });
 
+  test('a secret the engine refuses stops the promotion before its fence (engine-preflight-v1): nothing changed, the type kept', async () => {
+    const rb = runbook('wf-engine-preflight');
+    const world = new StubWorld(rb).failWhen('engineAnswers', () => typedFailure('PermissionDenied', 'apnakart-pg-singapore refused the credentials of apnakart/db-master (28P01)'));
+    const { failed } = await promote(rb, world, 'planned');
+    if (!failed) throw new Error('the promotion completed');
+
+    expect(failed.type).toBe('PermissionDenied');
+    expect(world.mutations()).toEqual([]);
+    expect(world.callsTo('engineAnswers')[0]).toMatchObject({ region: rb.regions.primary, identifier: rb.database?.primary.identifier, side: 'primary' });
+  });
+
   test('an engine the worker cannot reach is fenced by a reboot, and the RPO rests on ReplicaLag, labelled as the weaker evidence', async () => {
     const rb = runbook('wf-engine-unreachable');
     const unreachable = new UnreachableWriter(rb);

@@ -59,6 +59,12 @@ export const ENGINE_FENCE = 'engine-fence-v1';
  */
 export const ENGINE_READ_ONLY = 'engine-read-only-v1';
 
+/**
+ * Patch: a planned promotion with engine access opens a session on the writer and on the replica before its fence: a
+ * secret missing, unreadable or refused (or a TLS setup that fails) stops the run with nothing changed.
+ */
+export const ENGINE_PREFLIGHT = 'engine-preflight-v1';
+
 /** What a replica shows while RDS promotes it (PromoteReadReplica: modifying, rebooting, then backing-up). */
 const PROMOTION_STATUSES = new Set(['modifying', 'rebooting', 'backing-up']);
 
@@ -329,6 +335,14 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         if (fence.method === 'none') {
           journal.note('fence', 'fence method "none": the operator is responsible for stopping writes');
           return;
+        }
+        // Both engines answer with the runbook's credentials before anything changes (engine-preflight-v1): a typed
+        // refusal fails the step here, nothing fenced; one that does not answer is said (the fence would fall back).
+        if (engine && patched(ENGINE_PREFLIGHT)) {
+          for (const [region, identifier, side] of [[fromRegion, source, 'primary'], [toRegion, target, 'replica']] as const) {
+            const a = await short.engineAnswers({ region, identifier, ...engine, side });
+            journal.note('fence', a.reached ? `${identifier}'s engine answers the worker` : `${identifier}'s engine does not answer the worker before the fence (${a.reason})`);
+          }
         }
         // Marked before the call: a cancel or failure while the swap is under way is compensated too (the
         // unfence is a no-op on an instance without drover's fence tag).

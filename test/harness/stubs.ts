@@ -279,6 +279,7 @@ export class StubWorld {
       replayPosition: record('replayPosition', () => ({ reached: true as const, replayed: { kind: 'lsn' as const, value: STUB_REPLICA_LSN, at: new Date().toISOString(), lastReplayedAt: '2026-01-01T00:00:00.000Z' } })),
       writerPosition: record('writerPosition', () => ({ reached: true as const, position: { kind: 'lsn' as const, value: STUB_WRITER_LSN, at: new Date().toISOString() } })),
       rebootToFence: record('rebootToFence', () => ({ rebooted: true, status: 'available', availableAt: Date.now() })),
+      engineAnswers: record('engineAnswers', () => ({ reached: true as const })),
       // MariaDB's read_only (engine-read-only-v1): held in the writer's own group, restored to the default.
       holdReadOnly: record('holdReadOnly', (input: { identifier: string }) => (this.readOnly.add(input.identifier), { held: true as const, group: `${input.identifier}-params`, from: 'default' })),
       releaseReadOnly: record('releaseReadOnly', (input: { identifier: string }) => (this.readOnly.delete(input.identifier) ? { released: true, group: `${input.identifier}-params`, restored: 'the default' } : { released: false, group: `${input.identifier}-params` })),
