@@ -260,7 +260,13 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       if (restoredGroups.length === 0) throw fail(FailureType.InvalidState, `DB instance ${identifier} has an empty ${FENCED_TAG} tag: no security groups to restore`);
       // The fence's read_only goes with it, whoever unfences (a failed promotion's compensation, a drill's rollback):
       // a writer that takes writes again must not refuse them. Before the groups: still fenced while it is restored.
-      const readOnly = /^(mariadb|mysql)$/.test(db.Engine ?? '') ? await readOnlyGroups(rds).release(region, db) : undefined;
+      // A refused restore (permissions, a throttled region past its retries) never keeps the writer fenced: the groups
+      // are restored all the same, and the answer says read_only was not.
+      const readOnly = /^(mariadb|mysql)$/.test(db.Engine ?? '')
+        ? await readOnlyGroups(rds)
+            .release(region, db)
+            .catch((e: unknown): ReleaseResult => ({ released: false, failed: (e as Error).message }))
+        : undefined;
       let requestId: string | undefined;
       if (!sameSet(groupIds(db), restoredGroups)) {
         const out = await aws('rds:ModifyDBInstance(VpcSecurityGroupIds)', () =>
@@ -271,7 +277,7 @@ export function createDbLifecycleActivities(rds: (region: string) => RdsLifecycl
       await waitGroups(region, identifier, restoredGroups, input.timeoutMs ?? 30 * 60_000);
       // The tag goes last: until the groups are back, a retry must still know what to restore.
       await aws('rds:RemoveTagsFromResource', () => rds(region).removeTagsFromResource({ ResourceName: arn, TagKeys: [FENCED_TAG] }));
-      return { unfenced: true, restoredGroups, arn, requestId, ...(readOnly?.released ? { readOnly } : {}) };
+      return { unfenced: true, restoredGroups, arn, requestId, ...(readOnly?.released || readOnly?.failed || readOnly?.on ? { readOnly } : {}) };
     },
 
     /** Take a manual snapshot under a fixed id; an existing one is only waited for. */

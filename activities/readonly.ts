@@ -11,16 +11,20 @@ import { inActivity } from './wait';
 const READ_ONLY = 'read_only';
 /**
  * The tag on the group that keeps what read_only was before drover set it: `default` (the engine's or RDS's,
- * `{TrueIfReplica}` on RDS) or `user:<value>`, an off value the team set. Written before the change, removed after the
+ * `{TrueIfReplica}` on RDS) or `user:0`, an off value the team set. Written before the change, removed after the
  * restore, so a retried attempt, a cancelled run's compensation, a later unfence or a person restores the team's value.
  */
 export const READ_ONLY_TAG = 'drover:read-only-from';
 
-/** read_only's off values (MariaDB takes 0/OFF/FALSE): the only ones a writer's group can have, and drover restores. */
+/** read_only's off values as a group may hold them: a writer's group can have only these; drover restores them as `0`. */
 const OFF = /^(0|off|false)$/i;
+/** On values: a writer whose group holds one refuses every write. */
+const ON = /^(1|on|true)$/i;
+/** The default's own formula, set by hand: restored as the default (braces are not allowed in a tag value). */
+const DEFAULT_FORMULA = /^\{TrueIfReplica\}$/i;
 
-/** A tag drover writes: `default` or an off value. Anything else (a planted `user:1`) is not trusted. */
-const wellFormed = (tag: string) => tag === 'default' || (tag.startsWith('user:') && OFF.test(tag.slice(5)));
+/** A tag drover writes: `default` or `user:0`. Anything else (a planted `user:1`) is not trusted. */
+const wellFormed = (tag: string) => tag === 'default' || tag === 'user:0';
 
 /** What a tag says to restore; one drover does not write is reset to the default. */
 function restoreOf(tag: string): { reset: true; odd?: string } | { reset: false; value: string } {
@@ -29,10 +33,20 @@ function restoreOf(tag: string): { reset: true; odd?: string } | { reset: false;
 }
 
 export type HoldResult = { held: true; group: string; from: string } | { held: false; reason: string };
-export type ReleaseResult = { released: boolean; group?: string; restored?: string; note?: string };
+/**
+ * `on`: the group holds read_only on with no tag of drover's (the team's own setting): said, never changed (a writer
+ * with it refuses every write). `failed`: the restore was refused (an unfence still restores the groups).
+ */
+export type ReleaseResult = { released: boolean; group?: string; restored?: string; note?: string; on?: string; failed?: string };
 
 export function readOnlyGroups(rds: (region: string) => RdsLifecycleApi) {
   const beat = (progress: string) => inActivity()?.heartbeat({ progress });
+  /** Before each change: a beat (an attempt the workflow gave up on stops here, at its next heartbeat) and the cancel. */
+  const beforeChange = (what: string) => {
+    beat(what);
+    const ctx = inActivity();
+    if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+  };
 
   /** The instance's DB parameter group and its ARN (what the tag is kept on). */
   async function groupOf(region: string, db: DBInstance): Promise<{ name: string; arn: string } | undefined> {
@@ -105,11 +119,16 @@ export function readOnlyGroups(rds: (region: string) => RdsLifecycleApi) {
       let from = await tagOf(region, group.arn);
       if (from === undefined || !wellFormed(from)) {
         const user = await userValue(region, group.name);
-        if (user !== undefined && !OFF.test(user)) return { held: false, reason: `its parameter group ${group.name} already sets read_only = ${user}` };
-        from = user === undefined ? 'default' : `user:${user}`;
-        if (from === 'default') await reset(region, group.name);
+        if (user !== undefined && !OFF.test(user) && !DEFAULT_FORMULA.test(user)) return { held: false, reason: `its parameter group ${group.name} already sets read_only = ${user}` };
+        from = user === undefined || DEFAULT_FORMULA.test(user) ? 'default' : 'user:0';
+        if (from === 'default') {
+          beforeChange('proving the restore');
+          await reset(region, group.name);
+        }
+        beforeChange('tagging');
         await aws('rds:AddTagsToResource', () => rds(region).addTagsToResource({ ResourceName: group.arn, Tags: [{ Key: READ_ONLY_TAG, Value: from }] }));
       }
+      beforeChange('setting read_only');
       await set(region, group.name, '1');
       return { held: true, group: group.name, from };
     },
@@ -123,7 +142,13 @@ export function readOnlyGroups(rds: (region: string) => RdsLifecycleApi) {
       const group = await groupOf(region, db);
       if (!group) return { released: false };
       const tag = await tagOf(region, group.arn);
-      if (tag === undefined && (from === undefined || !/^(1|on|true)$/i.test((await userValue(region, group.name)) ?? ''))) return { released: false, group: group.name };
+      if (tag === undefined) {
+        // No tag: drover holds nothing here, unless the hold's own answer says it did (the tag gone since).
+        const user = group.name.startsWith('default.') ? undefined : await userValue(region, group.name);
+        const on = user !== undefined && ON.test(user);
+        if (!on) return { released: false, group: group.name };
+        if (from === undefined || !wellFormed(from)) return { released: false, group: group.name, on: user };
+      }
       const to = restoreOf(tag ?? from ?? 'default');
       if (to.reset) await reset(region, group.name);
       else await set(region, group.name, to.value);

@@ -80,6 +80,18 @@ async function world(prefix: string, engine: Engine, opts: { access?: boolean; s
 }
 
 /**
+ * What RDS does with a parameter group's read_only (a dynamic parameter): the writer's engine takes the value moto now
+ * holds for its group, whatever drover's call answered (no value of the team's: the default, off on a writer).
+ */
+async function applyGroup(w: World, identifier: string): Promise<void> {
+  const rds = new RDS({ region: PRIMARY, endpoint: env.moto.endpoint, credentials: CREDS });
+  const group = (await rds.describeDBInstances({ DBInstanceIdentifier: identifier })).DBInstances?.[0]?.DBParameterGroups?.[0]?.DBParameterGroupName;
+  // moto lists no default group (its values are the engine's: read_only off on a writer).
+  const value = group && !group.startsWith('default.') ? (await rds.describeDBParameters({ DBParameterGroupName: group })).Parameters?.find((p) => p.ParameterName === 'read_only')?.ParameterValue : undefined;
+  await w.pair.setReadOnly('primary', /^(1|on|true)$/i.test(value ?? ''));
+}
+
+/**
  * The worker, its instances mapped to the engines, the calls that change instances mirrored onto them. `writerFor`:
  * where the worker reaches the writer (default through the fence group's proxy, as its rule admits the worker).
  */
@@ -96,8 +108,8 @@ function withEngines<T>(w: World, fn: () => Promise<T>, writerFor?: { host: stri
     unfenceInstance: async (input) => {
       const out = await a.unfenceInstance(input);
       if (input.identifier === db.primary.identifier) w.proxy.unfence();
-      // The unfence restored the group's read_only too: RDS applies it to the engine.
-      if (out.readOnly?.released && input.identifier === db.primary.identifier) await w.pair.setReadOnly('primary', false);
+      // The unfence restores the group's read_only too: RDS applies it to the engine.
+      if (w.pair.engine === 'mariadb' && input.identifier === db.primary.identifier) await applyGroup(w, input.identifier);
       return out;
     },
     promoteReplica: async (input) => {
@@ -114,8 +126,8 @@ function withEngines<T>(w: World, fn: () => Promise<T>, writerFor?: { host: stri
     // fence group admits (direct, as the application's own user) is tried, while the pooled sessions are still open.
     holdReadOnly: async (input) => {
       const out = await a.holdReadOnly(input);
-      if (out.held && input.identifier === db.primary.identifier) {
-        await w.pair.setReadOnly('primary', true);
+      if (input.identifier === db.primary.identifier) {
+        await applyGroup(w, input.identifier);
         const c = await mysql.createConnection({ host: w.pair.primary.host, port: w.pair.primary.port, user: APP_USER, password: ENGINE_MASTER_PASSWORD, database: 'app' });
         try {
           await c.query('INSERT INTO writes (id) VALUES (?)', [-1]);
@@ -130,7 +142,7 @@ function withEngines<T>(w: World, fn: () => Promise<T>, writerFor?: { host: stri
     },
     releaseReadOnly: async (input) => {
       const out = await a.releaseReadOnly(input);
-      if (out.released && input.identifier === db.primary.identifier) await w.pair.setReadOnly('primary', false);
+      if (input.identifier === db.primary.identifier) await applyGroup(w, input.identifier);
       return out;
     },
   });
@@ -251,6 +263,9 @@ describe("mariadb: read_only in the writer's own parameter group", () => {
     // A group that already says read_only (a writer's would refuse every write already): left alone.
     await rds().modifyDBParameterGroup({ DBParameterGroupName: group, Parameters: [{ ParameterName: 'read_only', ParameterValue: 'ON', ApplyMethod: 'immediate' }] });
     expect(await engines().holdReadOnly(writer)).toEqual({ held: false, reason: expect.stringContaining(`${group} already sets read_only = ON`) });
+    // The team's own, with no tag of drover's: said by a release (a promotion's new writer), never changed.
+    expect(await engines().releaseReadOnly(writer)).toEqual({ released: false, group, on: 'ON' });
+    expect(await readOnlyOf(group)).toEqual({ value: 'ON' });
     await rds().modifyDBParameterGroup({ DBParameterGroupName: group, Parameters: [{ ParameterName: 'read_only', ParameterValue: '0', ApplyMethod: 'immediate' }] });
 
     // Another writer in the region with the same group: read_only would stop it too.

@@ -173,6 +173,29 @@ describe("a MariaDB writer's read_only (engine-read-only-v1)", () => {
     expect(ok.steps.find((s) => s.id === 'fence')?.notes.join('\n')).toMatch(/read_only not set: its parameter group shop-params is also that of reports-db/);
   });
 
+  test("a new writer whose group the team set read_only in is said loudly, and a check AWS refuses never fails a promotion that happened", async () => {
+    const rb = runbook('wf-engine-read-only-team', 'mariadb');
+    const replica = rb.database?.replica.identifier;
+    class TeamReadOnly extends StubWorld {
+      override activities(): Partial<Activities> {
+        const base = super.activities();
+        const release = base.releaseReadOnly as Activities['releaseReadOnly'];
+        return { ...base, releaseReadOnly: async (input) => (input.identifier === replica ? (await release(input), { released: false, group: 'shop-standby-params', on: '1' }) : release(input)) };
+      }
+    }
+    const world = new TeamReadOnly(rb);
+    const { ok } = await promote(rb, world, 'planned');
+    if (!ok) throw new Error('the promotion failed');
+    expect(ok.steps.find((s) => s.id === 'verify-writer')?.notes.join('\n')).toMatch(/WARNING: \S+'s parameter group shop-standby-params sets read_only = 1 \(the team's own setting\): the new writer refuses writes/);
+
+    const rb2 = runbook('wf-engine-read-only-check-denied', 'mariadb');
+    const denied = new StubWorld(rb2).failWhen('releaseReadOnly', () => typedFailure('PermissionDenied', 'rds:ListTagsForResource failed: AccessDenied'));
+    const out = await promote(rb2, denied, 'planned');
+    if (!out.ok) throw new Error(`the promotion failed: ${out.failed?.message}`);
+    expect(out.ok.phase).toBe('completed');
+    expect(out.ok.steps.find((s) => s.id === 'verify-writer')?.notes.join('\n')).toMatch(/could not be checked for read_only: .*AccessDenied/);
+  });
+
   test('a refused ModifyDBParameterGroup (permissions) does not stop the fence: said so, the sessions fence the writer', async () => {
     const rb = runbook('wf-engine-read-only-denied', 'mariadb');
     const world = new StubWorld(rb).failWhen('holdReadOnly', () => typedFailure('PermissionDenied', 'rds:ModifyDBParameterGroup(shop-params) failed: AccessDenied'));

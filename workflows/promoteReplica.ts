@@ -227,7 +227,8 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       // The unfence restores the fence's read_only too (engine-read-only-v1): kept while the writer stays fenced, above.
       const out = await compensation.unfenceInstance({ region: fromRegion, identifier: source });
       if (out.readOnly?.released) readOnlyAsked = false;
-      journal.note('fence', out.unfenced ? `compensation: unfenced ${source} because the promotion did not happen${out.readOnly?.released ? `; read_only in ${out.readOnly.group} restored to ${out.readOnly.restored}` : ''}` : `compensation: ${source} carries no fence tag: nothing to unfence`);
+      const ro = out.readOnly?.released ? `; read_only in ${out.readOnly.group} restored to ${out.readOnly.restored}` : out.readOnly?.failed ? `; read_only NOT restored (${out.readOnly.failed}): restore it by hand (what it had is in the group's drover:read-only-from tag)` : '';
+      journal.note('fence', out.unfenced ? `compensation: unfenced ${source} because the promotion did not happen${ro}` : `compensation: ${source} carries no fence tag: nothing to unfence`);
     } catch (e) {
       journal.note('fence', `compensation: ${source} NOT unfenced: ${failureMessage(e)}; unfence it by hand (its own groups are in its drover:fenced-from tag${andReadOnly()})`);
     }
@@ -358,12 +359,15 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
         // still admit cannot write while the fence ends it. Not held (a default or shared group): said why, the fence
         // rests on the sessions. A refusal of the calls (permissions) is said too: the sessions still fence the writer.
         if (engine.engine === 'mariadb' && patched(ENGINE_READ_ONLY)) {
+          // Asked for from the call on: a cancel or failure mid-call may have set it (the restore is a no-op otherwise).
           readOnlyAsked = true;
           try {
             const h = await fencingBrief.holdReadOnly({ region: fromRegion, identifier: source });
             readOnly = h.held ? { held: true, group: h.group } : { held: false, why: h.reason };
             if (h.held) readOnlyFrom = h.from;
-            journal.note('fence', h.held ? `read_only = 1 in ${source}'s parameter group ${h.group} (it had ${h.from === 'default' ? 'the default' : h.from.replace(/^user(-b64)?:/, '')})` : `read_only not set: ${h.reason}`);
+            // Not held (a default, shared or read-only group): nothing of drover's to restore.
+            else readOnlyAsked = false;
+            journal.note('fence', h.held ? `read_only = 1 in ${source}'s parameter group ${h.group} (it had ${h.from === 'default' ? 'the default' : h.from.replace(/^user:/, '')})` : `read_only not set: ${h.reason}`);
           } catch (e) {
             if (isCancellation(e)) throw e;
             readOnly = { held: false, why: failureMessage(e) };
@@ -487,9 +491,16 @@ export async function promoteReplica(input: PromoteInput): Promise<PromoteResult
       journal.note('verify-writer', `${target} is standalone and available`);
       // read_only an earlier fence left in the new writer's group (that writer left fenced, its groups restored by hand
       // since, and a failback's replica created with its group): the writer must take writes (engine-read-only-v1).
+      // A group of the team's own that says read_only is said loudly, never changed; a refused check never fails a
+      // promotion that happened (the new writer stands).
       if (engine?.engine === 'mariadb' && patched(ENGINE_READ_ONLY)) {
-        const r = await short.releaseReadOnly({ region: toRegion, identifier: target });
-        if (r.released) journal.note('verify-writer', `read_only an earlier fence left in ${r.group} restored to ${r.restored}`);
+        try {
+          const r = await short.releaseReadOnly({ region: toRegion, identifier: target });
+          if (r.released) journal.note('verify-writer', `read_only an earlier fence left in ${r.group} restored to ${r.restored}`);
+          if (r.on) journal.note('verify-writer', `WARNING: ${target}'s parameter group ${r.group} sets read_only = ${r.on} (the team's own setting): the new writer refuses writes until it is changed`);
+        } catch (e) {
+          journal.note('verify-writer', `${target}'s parameter group could not be checked for read_only: ${failureMessage(e)}`);
+        }
       }
     });
 
