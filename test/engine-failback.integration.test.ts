@@ -17,33 +17,20 @@ import { SecretsManager } from '@aws-sdk/client-secrets-manager';
 import type { Activities } from '../activities';
 import type { RunStatus } from '../contracts/run';
 import { startConntrackProxy, type ConntrackProxy } from '../infra/engines/conntrack';
-import { ensureEngines, type EngineBins } from '../infra/engines/install';
 import { startMariadbPair, startPostgresPair, type EnginePair, type PairSide } from '../infra/engines/servers';
 import type { Runbook } from '../runbooks/schema';
 import type { FailbackResult } from '../workflows/failback';
 import type { PromoteResult } from '../workflows/promoteReplica';
-import { Application, appSchema, direct, idsOn, lostAcked, type Engine } from './harness/engine-app';
+import { Application, engineSuite, appSchema, direct, idsOn, lostAcked, type Engine } from './harness/engine-app';
 import { onlyDatabase, refOf } from './harness/fixtures';
 import { ENGINE_MASTER_PASSWORD } from './harness/fixture-credentials';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { waitFor } from './harness/wait';
 
 const env = new IntegrationEnv();
-let bins: EngineBins;
-const pairs: EnginePair[] = [];
-const proxies: ConntrackProxy[] = [];
+const { bins, pairs, proxies } = engineSuite(env);
 const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
 const NO_GATES: [Array<string | number>, unknown] = [['approvals', 'gates'], []];
-
-beforeAll(async () => {
-  await env.start();
-  bins = await ensureEngines({ log: (l) => process.stderr.write(`[engines] ${l}\n`) });
-}, 15 * 60_000);
-afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close()));
-  await Promise.all(pairs.map((p) => p.stop()));
-  await env.stop();
-});
 
 /** What the old primary held when the failback re-created it, read just before its data was replaced. */
 interface OldPrimary {
@@ -75,7 +62,7 @@ interface World {
 
 /** A fresh engine pair, a proxy before each server, a seeded runbook over it, its credentials, the app's table. */
 async function world(prefix: string, engine: Engine): Promise<World> {
-  const pair = await (engine === 'postgres' ? startPostgresPair : startMariadbPair)({ masterPassword: ENGINE_MASTER_PASSWORD, engines: bins });
+  const pair = await (engine === 'postgres' ? startPostgresPair : startMariadbPair)({ masterPassword: ENGINE_MASTER_PASSWORD, engines: bins() });
   pairs.push(pair);
   const sides = { primary: await startConntrackProxy(pair.primary), replica: await startConntrackProxy(pair.replica) };
   proxies.push(sides.primary, sides.replica);

@@ -22,32 +22,19 @@ import { createEngineActivities } from '../activities/engines';
 import { createAwsClients } from '../aws/clients';
 import { divergence } from '../contracts/engines';
 import { startConntrackProxy, type ConntrackProxy } from '../infra/engines/conntrack';
-import { ensureEngines, type EngineBins } from '../infra/engines/install';
 import { freePorts, startMariadbPair, startPostgresPair, type EnginePair } from '../infra/engines/servers';
 import type { RunStatus } from '../contracts/run';
 import type { Runbook } from '../runbooks/schema';
 import type { PromoteResult } from '../workflows/promoteReplica';
-import { APP_USER, Application, appSchema, direct, idsOn, lostAcked, type Engine } from './harness/engine-app';
+import { APP_USER, Application, engineSuite, appSchema, direct, idsOn, lostAcked, type Engine } from './harness/engine-app';
 import { onlyDatabase, refOf } from './harness/fixtures';
 import { ENGINE_MASTER_PASSWORD } from './harness/fixture-credentials';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { waitFor } from './harness/wait';
 
 const env = new IntegrationEnv();
-let bins: EngineBins;
-const pairs: EnginePair[] = [];
-const proxies: ConntrackProxy[] = [];
+const { bins, pairs, proxies } = engineSuite(env);
 const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
-
-beforeAll(async () => {
-  await env.start();
-  bins = await ensureEngines({ log: (l) => process.stderr.write(`[engines] ${l}\n`) });
-}, 15 * 60_000);
-afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close()));
-  await Promise.all(pairs.map((p) => p.stop()));
-  await env.stop();
-});
 
 interface World {
   rb: Runbook;
@@ -64,7 +51,7 @@ const NO_GATES: [Array<string | number>, unknown] = [['approvals', 'gates'], []]
 
 /** A fresh engine pair, a seeded runbook over it, its credentials in Secrets Manager (both regions), the app's table. */
 async function world(prefix: string, engine: Engine, opts: { access?: boolean; secret?: string } = {}): Promise<World> {
-  const pair = await (engine === 'postgres' ? startPostgresPair : startMariadbPair)({ masterPassword: ENGINE_MASTER_PASSWORD, engines: bins });
+  const pair = await (engine === 'postgres' ? startPostgresPair : startMariadbPair)({ masterPassword: ENGINE_MASTER_PASSWORD, engines: bins() });
   pairs.push(pair);
   const proxy = await startConntrackProxy(pair.primary);
   proxies.push(proxy);

@@ -6,8 +6,10 @@
  */
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { appStream, type ConntrackTarget } from '../../infra/engines/conntrack';
+import { appStream, type ConntrackProxy, type ConntrackTarget } from '../../infra/engines/conntrack';
+import { ensureEngines, type EngineBins } from '../../infra/engines/install';
 import type { EnginePair } from '../../infra/engines/servers';
+import type { IntegrationEnv } from './env';
 import { ENGINE_MASTER_PASSWORD } from './fixture-credentials';
 
 export type Engine = EnginePair['engine'];
@@ -170,4 +172,31 @@ export function lostAcked(app: Application, onNewWriter: Set<number>): number[] 
     .acked()
     .map((w) => w.id)
     .filter((id) => !onNewWriter.has(id));
+}
+
+/**
+ * A real-engine suite's lifecycle: the integration environment and the engines' binaries before its tests; every pair
+ * and proxy its tests started (pushed onto `pairs` and `proxies`) stopped after them, then the environment.
+ */
+export function engineSuite(env: IntegrationEnv): { bins: () => EngineBins; pairs: EnginePair[]; proxies: ConntrackProxy[] } {
+  let bins: EngineBins | undefined;
+  const pairs: EnginePair[] = [];
+  const proxies: ConntrackProxy[] = [];
+  beforeAll(async () => {
+    await env.start();
+    bins = await ensureEngines({ log: (l) => process.stderr.write(`[engines] ${l}\n`) });
+  }, 15 * 60_000);
+  afterAll(async () => {
+    await Promise.all(proxies.map((p) => p.close()));
+    await Promise.all(pairs.map((p) => p.stop()));
+    await env.stop();
+  });
+  return {
+    bins: () => {
+      if (!bins) throw new Error('the engines are installed in beforeAll: ask for them inside a test');
+      return bins;
+    },
+    pairs,
+    proxies,
+  };
 }
