@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { awsConfigFromEnv, type AwsConfig } from '../aws/clients';
-import { currentAwsTarget, describeAwsTarget, endpointOverrides, resolveEndpoints, type AwsTarget } from '../config/endpoints';
+import { currentAwsTarget, currentTemporalConnection, describeAwsTarget, endpointOverrides, type AwsTarget } from '../config/endpoints';
+import { describeTemporal } from '../config/temporal';
 import { formatProblems, loadRunbookFile, parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import { runbookRef, type RunbookRef } from '../runbooks/source';
 import { CliError, EXIT, type CliIO } from './io';
-import { connectClient, namespace } from './temporal';
+import { connectClient, usableTemporalConfig } from './temporal';
 
 /** Load and validate a runbook, or fail with its path-qualified problems (exit 2). */
 export function loadRunbookOrThrow(file: string): Runbook {
@@ -76,9 +77,9 @@ export function awsConfig(target: AwsTarget = currentAwsTarget(), say = true): A
 
 /** Run `fn` with a Temporal client on the configured server, closing the connection afterwards. */
 export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const address = resolveEndpoints().temporalAddress;
-  announce('temporal', `Temporal at ${address}, namespace ${namespace()}`);
-  const { client, close } = await connectClient(address);
+  const target = usableTemporalConfig(currentTemporalConnection);
+  announce('temporal', describeTemporal(target));
+  const { client, close } = await connectClient(target);
   try {
     return await fn(client);
   } finally {

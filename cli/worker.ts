@@ -5,6 +5,7 @@ import { iacTaskQueue } from '../contracts/ids';
 import { createActivities, type ActivityDeps } from '../activities';
 import { workerLogFunction } from './worker-log';
 import { resolveTofu } from '../tools/tofu';
+import type { TemporalConnection } from '../config/temporal';
 
 /** The workflow interceptor modules every worker and bundle includes (the failure type on the worker's log). */
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/log-interceptors')];
@@ -14,6 +15,8 @@ export type WorkerQueues = 'all' | 'core' | 'iac';
 
 export interface WorkerSetup {
   address: string;
+  /** TLS, API key and gRPC metadata for both connections (config/temporal.ts); plain text without. */
+  connection?: Pick<TemporalConnection, 'tls' | 'apiKey' | 'metadata'>;
   taskQueue: string;
   namespace?: string;
   /** The activities' dependencies; `iac.binary` defaults to resolveTofu (the runbook's binary, else $DROVER_TOFU or the pinned build). */
@@ -34,6 +37,14 @@ export interface WorkerSetup {
   iacConcurrency?: number;
 }
 
+/** The worker could not connect to Temporal (unreachable, TLS, credential): `cause` is the SDK's error. */
+export class TemporalConnectFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`cannot connect to Temporal: ${(cause as Error)?.message?.split('\n')[0] ?? String(cause)}`);
+    this.name = 'TemporalConnectFailure';
+  }
+}
+
 /** A drover worker process: the workers for the queues it serves, run and stopped together. */
 export interface DroverWorker {
   /** The runs' worker (workflows and AWS activities), when it serves that queue. */
@@ -49,9 +60,17 @@ export interface DroverWorker {
 
 /** Create a drover worker: every workflow, and the activities built over the given AWS clients and the tools it injects. */
 export async function createWorker(setup: WorkerSetup): Promise<DroverWorker> {
-  const connection = await NativeConnection.connect({ address: setup.address });
-  // The drill activities read other runs through a client of their own.
-  const clientConnection = await Connection.connect({ address: setup.address });
+  const secured = { tls: setup.connection?.tls, apiKey: setup.connection?.apiKey, metadata: setup.connection?.metadata };
+  let connection: NativeConnection | undefined;
+  let clientConnection: Connection;
+  try {
+    connection = await NativeConnection.connect({ address: setup.address, ...secured });
+    // The drill activities read other runs through a client of their own.
+    clientConnection = await Connection.connect({ address: setup.address, ...secured, connectTimeout: '10s' });
+  } catch (e) {
+    await connection?.close().catch(() => undefined);
+    throw new TemporalConnectFailure(e);
+  }
   const client = new Client({ connection: clientConnection, namespace: setup.namespace ?? 'default' });
   const activities = createActivities({ ...setup.deps, iac: { ...setup.deps.iac, binary: setup.deps.iac?.binary ?? resolveTofu }, temporal: () => client });
   const queues = setup.queues ?? 'all';

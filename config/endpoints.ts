@@ -3,17 +3,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { processAlive } from '../processes/supervisor';
 import { readDevState } from './dev-state';
+import { temporalConnection, temporalProfile, type TemporalConnection } from './temporal';
 
 /**
- * Where drover commands find their servers: `TEMPORAL_ADDRESS`, else the running `drover dev` stack,
- * else `127.0.0.1:7233`; AWS as `resolveAwsTarget` decides (`awsEndpoint` is set only for an emulator
+ * Where drover commands find their servers: Temporal's address from its environment configuration
+ * (`TEMPORAL_ADDRESS`, else the `TEMPORAL_PROFILE` profile's: config/temporal.ts), else the running `drover dev`
+ * stack, else `127.0.0.1:7233`; AWS as `resolveAwsTarget` decides (`awsEndpoint` is set only for an emulator
  * or an explicit `AWS_ENDPOINT_URL`).
  */
 export function resolveEndpoints(): { temporalAddress: string; awsEndpoint?: string } {
   const { temporal, moto } = liveDevStack();
-  const temporalAddress = process.env.TEMPORAL_ADDRESS || temporal || '127.0.0.1:7233';
+  const temporalAddress = temporalProfile().profile.address || temporal || '127.0.0.1:7233';
   const aws = resolveAwsTarget({ devMoto: moto });
   return aws.kind === 'endpoint' || aws.kind === 'dev-stack' ? { temporalAddress, awsEndpoint: aws.endpoint } : { temporalAddress };
+}
+
+/** How to connect to Temporal (address, namespace, TLS, API key), the dev stack's address as the fallback. Throws TemporalConfigError. */
+export function currentTemporalConnection(): TemporalConnection {
+  return temporalConnection(process.env, liveDevStack().temporal);
 }
 
 /** The dev stack's servers, when their processes are alive (a state file left by a crash or reboot must not win). */

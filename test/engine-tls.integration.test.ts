@@ -5,7 +5,6 @@
  * not answer (which would reboot the writer). The instances are moto's, mapped to the server by the worker's
  * test-only endpoint map; the password comes from Secrets Manager.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +16,7 @@ import { ensureEngines } from '../infra/engines/install';
 import { startPostgresPair, type EnginePair } from '../infra/engines/servers';
 import { ENGINE_MASTER_PASSWORD } from './harness/fixture-credentials';
 import { emulatorConfig } from './harness/fixtures';
+import { TestPki } from './harness/pki';
 import { startOwnMoto } from './harness/servers';
 
 const REGION = 'ap-south-1';
@@ -27,14 +27,10 @@ let pair: EnginePair;
 let dir: string;
 
 /** A CA, and a server certificate it signs for `names` (subjectAltName entries, e.g. IP:127.0.0.1). */
-function issue(at: string, label: string, names: string): { ca: string; cert: string; key: string } {
-  const f = (n: string) => path.join(at, `${label}-${n}`);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${label} test CA`, '-keyout', f('ca.key'), '-out', f('ca.crt'));
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=engine', '-keyout', f('server.key'), '-out', f('server.csr'));
-  fs.writeFileSync(f('ext.cnf'), `subjectAltName=${names}\n`);
-  ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('ext.cnf'), '-out', f('server.crt'));
-  return { ca: f('ca.crt'), cert: fs.readFileSync(f('server.crt'), 'utf8'), key: fs.readFileSync(f('server.key'), 'utf8') };
+function issue(pki: TestPki, label: string, names: string): { ca: string; cert: string; key: string } {
+  const ca = pki.ca(label);
+  const server = pki.issue(ca, `${label}-server`, { cn: 'engine', usage: 'server', names });
+  return { ca: ca.cert, cert: server.certPem, key: server.keyPem };
 }
 
 let right: ReturnType<typeof issue>;
@@ -42,8 +38,9 @@ let other: ReturnType<typeof issue>;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-tls-'));
-  right = issue(dir, 'right', 'IP:127.0.0.1');
-  other = issue(dir, 'other', 'IP:127.0.0.1');
+  const pki = new TestPki(dir);
+  right = issue(pki, 'right', 'IP:127.0.0.1');
+  other = issue(pki, 'other', 'IP:127.0.0.1');
   moto = await startOwnMoto();
   const rds = new RDS({ region: REGION, endpoint: moto.endpoint, credentials: CREDS });
   await rds.createDBInstance({ DBInstanceIdentifier: 'tls-writer', DBInstanceClass: 'db.t3.micro', Engine: 'postgres', MasterUsername: 'drover_master', MasterUserPassword: 'not-a-secret-1', AllocatedStorage: 20 });

@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { createAwsClients } from '../../aws/clients';
 import { readDevState } from '../../config/dev-state';
-import { emulatorTarget, resolveEndpoints } from '../../config/endpoints';
+import { currentTemporalConnection, emulatorTarget } from '../../config/endpoints';
 import { droverHome } from '../../config/home';
 import { buildReport } from '../../reports/report';
 import { databasesOf, dbIn } from '../../runbooks/databases';
@@ -21,7 +21,7 @@ import { runReportInput } from '../drills';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions } from '../options';
 import { exitCodeFor, watchRun } from '../runs';
-import { failoverWorkflowId } from '../temporal';
+import { failoverWorkflowId, usableTemporalConfig } from '../temporal';
 import { WORKFLOW_TYPES } from '../../contracts/ids';
 import type { WorkflowOf } from '../workflows';
 import { startAttributes } from '../visibility';
@@ -155,7 +155,6 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
 
       io.out('== 1. embedded stack (Temporal dev server + moto)');
       await devUp(io, { temporalPort: 7233, uiPort: 8233, motoPort: 5055 });
-      const { temporalAddress } = resolveEndpoints();
       const endpoint = emulatorEndpoint();
       const dev = readDevState();
       if (dev?.moto?.endpoint === endpoint) {
@@ -185,7 +184,8 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
         // The demo's worker holds the demo's runbook (its probes pointed at the local apps): runs name it, the worker runs its copy.
         const runbooks = new MemoryRunbookSource('demo');
         const runbookRef = runbooks.putRunbook(rb);
-        const { runUntil, close } = await createWorker({ address: temporalAddress, taskQueue, deps: { aws: createAwsClients(aws), runbooks }, queues: 'core' });
+        const temporal = usableTemporalConfig(currentTemporalConnection);
+        const { runUntil, close } = await createWorker({ address: temporal.address, connection: temporal, namespace: temporal.namespace, taskQueue, deps: { aws: createAwsClients(aws), runbooks }, queues: 'core' });
         const approver = rb.approvals.approvers[0];
         const workflowId = failoverWorkflowId(rb.name);
         try {

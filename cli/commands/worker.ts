@@ -5,11 +5,13 @@ import { AWS_REGION_NAME } from '../../activities/identity';
 import { droverHome } from '../../config/home';
 import { DirectoryRunbookSource } from '../../runbooks/source';
 import { createAwsClients } from '../../aws/clients';
-import { currentAwsTarget, describeAwsTarget, resolveEndpoints } from '../../config/endpoints';
+import { currentAwsTarget, currentTemporalConnection, describeAwsTarget } from '../../config/endpoints';
+import { describeTemporal } from '../../config/temporal';
 import { awsConfig } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
-import { namespace, taskQueue } from '../temporal';
-import { createWorker, quietRuntime } from '../worker';
+import { taskQueue, unavailable, usableTemporalConfig } from '../temporal';
+import { createWorker, quietRuntime, TemporalConnectFailure, type DroverWorker } from '../worker';
+import { parseHealthAddress, startHealthServer, type HealthServer } from '../health';
 import { heldRunbooks, iacGraceMs, keptOnOneHost, productionProblems } from '../production';
 import { iacTaskQueue } from '../../contracts/ids';
 import { formatDuration } from '../../reports/format';
@@ -45,35 +47,56 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       }
       const grace = durationFromEnv('DROVER_SHUTDOWN_GRACE', 30_000);
       const iacGrace = durationFromEnv('DROVER_IAC_SHUTDOWN_GRACE', iacGraceMs(held));
+      const healthAt = process.env.DROVER_HEALTH_ADDRESS ? parseHealthAddress(process.env.DROVER_HEALTH_ADDRESS) : undefined;
+      if (healthAt && 'problem' in healthAt) throw new CliError('invalid options', EXIT.USAGE, [healthAt.problem]);
       const stsRegions = (process.env.DROVER_STS_REGIONS ?? '').split(',').map((r) => r.trim()).filter(Boolean);
       const badRegion = stsRegions.find((r) => !AWS_REGION_NAME.test(r));
       if (badRegion) throw new CliError('invalid options', EXIT.USAGE, [`DROVER_STS_REGIONS: "${badRegion}" is not an AWS region name`]);
-      const { temporalAddress } = resolveEndpoints();
+      const temporal = usableTemporalConfig(currentTemporalConnection);
       quietRuntime();
-      const drover = await createWorker({
-        address: temporalAddress,
-        taskQueue: taskQueue(),
-        namespace: namespace(),
-        deps: { aws: createAwsClients(config), iac: { variant, awsProviderVersion: process.env.DROVER_AWS_PROVIDER_VERSION }, runbooks: new DirectoryRunbookSource(runbooksDir), stsRegions },
-        workflowBundle: process.env.DROVER_WORKFLOW_BUNDLE ? { codePath: process.env.DROVER_WORKFLOW_BUNDLE } : undefined,
-        queues,
-        shutdownGrace: grace,
-        iacShutdownGrace: iacGrace,
-      });
-      io.err(`drover worker on ${temporalAddress}, namespace ${namespace()}, task queue ${taskQueue()}; ${describeAwsTarget(target)}; rebuilds apply the ${variant} stack, runbooks from ${runbooksDir}`);
+      let drover: DroverWorker;
+      try {
+        drover = await createWorker({
+          address: temporal.address,
+          connection: temporal,
+          taskQueue: taskQueue(),
+          namespace: temporal.namespace,
+          deps: { aws: createAwsClients(config), iac: { variant, awsProviderVersion: process.env.DROVER_AWS_PROVIDER_VERSION }, runbooks: new DirectoryRunbookSource(runbooksDir), stsRegions },
+          workflowBundle: process.env.DROVER_WORKFLOW_BUNDLE ? { codePath: process.env.DROVER_WORKFLOW_BUNDLE } : undefined,
+          queues,
+          shutdownGrace: grace,
+          iacShutdownGrace: iacGrace,
+        });
+      } catch (e) {
+        if (e instanceof TemporalConnectFailure) throw await unavailable(e.cause, temporal);
+        throw e;
+      }
+      io.err(`drover worker on ${describeTemporal(temporal)}, task queue ${taskQueue()}; ${describeAwsTarget(target)}; rebuilds apply the ${variant} stack, runbooks from ${runbooksDir}`);
       // What the pod's terminationGracePeriodSeconds must cover: the longest grace of the queues served, and a margin.
       const longest = queues === 'core' ? grace : Math.max(grace, iacGrace);
       io.err(`serving ${queues === 'all' ? `${taskQueue()} and its IaC lane ${iacTaskQueue(taskQueue())}` : queues === 'core' ? taskQueue() : `the IaC lane ${iacTaskQueue(taskQueue())}`}; on SIGTERM running activities get ${formatDuration(grace)}${queues === 'core' ? '' : ` (OpenTofu and redeploy hooks ${formatDuration(iacGrace)})`} to finish: give the pod terminationGracePeriodSeconds of at least ${Math.ceil(longest / 1000) + 30}`);
       // Fine for one worker on one host; said at every start so that no one adds a second worker unwarned.
       if (!production) for (const kept of held.flatMap(keptOnOneHost)) io.err(`warning: ${kept} (refused with --production; one worker on one host only)`);
-      const insecure = plainTextWarning(temporalAddress);
+      const insecure = plainTextWarning(temporal.address, Boolean(temporal.tls));
       if (insecure) io.err(insecure);
+      // Probes (/livez, /readyz) answer from the workers' own states: ready only while every one polls.
+      let health: HealthServer | undefined;
+      if (healthAt) {
+        try {
+          health = await startHealthServer({ states: () => drover.workers.map((w) => ({ taskQueue: w.options.taskQueue, state: w.getState() })) }, healthAt);
+        } catch (e) {
+          await drover.close();
+          throw new CliError('invalid options', EXIT.USAGE, [`DROVER_HEALTH_ADDRESS: cannot listen on ${process.env.DROVER_HEALTH_ADDRESS}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
+        }
+        io.err(`health: http://${health.address}/livez and /readyz`);
+      }
       const stop = () => drover.shutdown();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
         await drover.run();
       } finally {
+        await health?.close();
         await drover.close();
       }
     });
