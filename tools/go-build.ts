@@ -4,8 +4,8 @@ import path from 'node:path';
 import { lastLine, runCommand } from '../processes/supervisor';
 import { findOnPath, isExecutable } from './install';
 
-// Building a pinned command from its Go module, as tools/tofu.ts builds OpenTofu: the Go module proxy is reachable
-// where release downloads may not be. Used by tools/k8s-tools.ts (Helm, kubeconform).
+// Building a pinned command from its Go module: the Go module proxy is reachable where release downloads may not be.
+// Used by tools/tofu.ts (OpenTofu) and tools/k8s-tools.ts (Helm, kubeconform).
 
 type Log = (line: string) => void;
 
@@ -21,6 +21,8 @@ export interface GoToolPin {
   /** The arguments that make the built binary print its version, and how to read it from the output. */
   versionArgs: string[];
   reportedVersion: (output: string) => string | undefined;
+  /** What to do without a Go toolchain; default "install Go". */
+  withoutGo?: string;
 }
 
 const BUILD_TIMEOUT_MS = 30 * 60_000;
@@ -34,7 +36,7 @@ const BUILD_TIMEOUT_MS = 30 * 60_000;
 export async function buildGoTool(pin: GoToolPin, dest: string, log: Log): Promise<void> {
   const fail = (why: string) => new Error(`cannot build ${pin.name} ${pin.version}: ${why}`);
   const go = findOnPath('go');
-  if (!go) throw fail('no go toolchain is on PATH (install Go)');
+  if (!go) throw fail(`no go toolchain is on PATH (${pin.withoutGo ?? 'install Go'})`);
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `drover-${pin.name.toLowerCase()}-build-`));
   const env = { ...process.env, GOWORK: 'off', CGO_ENABLED: '0', GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=mod`.trim() };
