@@ -10,6 +10,9 @@ const shared = {
   transform: { '^.+\\.ts$': ['@swc/jest'], '^.+/node_modules/jose/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }] },
   // jose is an ES module only: compiled to CommonJS for Jest's module system.
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  // npm run build's output (compiled copies of the sources, and its own package.json; tests build into .scratch/) is
+  // not the code under test.
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.scratch/'],
   clearMocks: true,
 };
 

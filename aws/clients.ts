@@ -1,12 +1,12 @@
-import { CloudWatch } from '@aws-sdk/client-cloudwatch';
-import { EC2 } from '@aws-sdk/client-ec2';
-import { EKS } from '@aws-sdk/client-eks';
-import { KMS } from '@aws-sdk/client-kms';
-import { RDS } from '@aws-sdk/client-rds';
-import { Route53 } from '@aws-sdk/client-route-53';
-import { S3 } from '@aws-sdk/client-s3';
-import { SecretsManager } from '@aws-sdk/client-secrets-manager';
-import { SNS } from '@aws-sdk/client-sns';
+import type { CloudWatch } from '@aws-sdk/client-cloudwatch';
+import type { EC2 } from '@aws-sdk/client-ec2';
+import type { EKS } from '@aws-sdk/client-eks';
+import type { KMS } from '@aws-sdk/client-kms';
+import type { RDS } from '@aws-sdk/client-rds';
+import type { Route53 } from '@aws-sdk/client-route-53';
+import type { S3 } from '@aws-sdk/client-s3';
+import type { SecretsManager } from '@aws-sdk/client-secrets-manager';
+import type { SNS } from '@aws-sdk/client-sns';
 import { AdaptiveRetryStrategy, StandardRetryStrategy } from '@smithy/core/retry';
 import http from 'node:http';
 import https from 'node:https';
@@ -272,6 +272,25 @@ export function clientOptions(config: AwsConfig, region: string, kind: 'read' | 
   };
 }
 
+/**
+ * Each service's SDK package, loaded when the first client of that service is built (clients are built on first use,
+ * synchronously): a command that never calls a service does not load its package, and one that calls none (`drover
+ * status`, `approve`, `runs`) loads none of them (cli/commands/index.ts, BENCHMARKS.md (f)).
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- synchronous loads on first use */
+const sdk = {
+  cloudwatch: () => (require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch')).CloudWatch,
+  ec2: () => (require('@aws-sdk/client-ec2') as typeof import('@aws-sdk/client-ec2')).EC2,
+  eks: () => (require('@aws-sdk/client-eks') as typeof import('@aws-sdk/client-eks')).EKS,
+  kms: () => (require('@aws-sdk/client-kms') as typeof import('@aws-sdk/client-kms')).KMS,
+  rds: () => (require('@aws-sdk/client-rds') as typeof import('@aws-sdk/client-rds')).RDS,
+  route53: () => (require('@aws-sdk/client-route-53') as typeof import('@aws-sdk/client-route-53')).Route53,
+  s3: () => (require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')).S3,
+  secrets: () => (require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager')).SecretsManager,
+  sns: () => (require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns')).SNS,
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 /** Build every AWS client drover uses from one configuration; clients are cached per region. */
 export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecord) => void): AwsClients {
   const cache = new Map<string, unknown>();
@@ -334,20 +353,20 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
   }
   return {
     // Route 53's rate is the account's: adaptive retries, and every call within drover's share of it (ROUTE53_BUDGET).
-    route53: () => build('route53', ROUTE53_REGION, (kind) => new Route53(clientOptions(config, ROUTE53_REGION, kind, 'adaptive')), 'route53', route53Budget),
-    rds: (region) => build(`rds:${region}`, region, (kind) => new RDS(common(region, kind)), 'rds'),
-    eks: (region) => build(`eks:${region}`, region, (kind) => new EKS(common(region, kind)), 'eks'),
-    cloudwatch: (region) => build(`cloudwatch:${region}`, region, (kind) => new CloudWatch(common(region, kind)), 'cloudwatch'),
-    ec2: (region) => build(`ec2:${region}`, region, (kind) => new EC2(common(region, kind)), 'ec2'),
-    kms: (region) => build(`kms:${region}`, region, (kind) => new KMS(common(region, kind)), 'kms'),
-    secrets: (region) => build(`secretsmanager:${region}`, region, (kind) => new SecretsManager(common(region, kind)), 'secretsmanager'),
+    route53: () => build('route53', ROUTE53_REGION, (kind) => new (sdk.route53())(clientOptions(config, ROUTE53_REGION, kind, 'adaptive')), 'route53', route53Budget),
+    rds: (region) => build(`rds:${region}`, region, (kind) => new (sdk.rds())(common(region, kind)), 'rds'),
+    eks: (region) => build(`eks:${region}`, region, (kind) => new (sdk.eks())(common(region, kind)), 'eks'),
+    cloudwatch: (region) => build(`cloudwatch:${region}`, region, (kind) => new (sdk.cloudwatch())(common(region, kind)), 'cloudwatch'),
+    ec2: (region) => build(`ec2:${region}`, region, (kind) => new (sdk.ec2())(common(region, kind)), 'ec2'),
+    kms: (region) => build(`kms:${region}`, region, (kind) => new (sdk.kms())(common(region, kind)), 'kms'),
+    secrets: (region) => build(`secretsmanager:${region}`, region, (kind) => new (sdk.secrets())(common(region, kind)), 'secretsmanager'),
     // Emulators serve every bucket on one host, so S3 must address buckets by path there. Checksums are pinned on
     // (not left to AWS_REQUEST_CHECKSUM_CALCULATION): Object Lock puts need one (audit/s3-store.ts).
-    s3: (region) => build(`s3:${region}`, region, (kind) => new S3({ ...common(region, kind), forcePathStyle: Boolean(common(region).endpoint), requestChecksumCalculation: 'WHEN_SUPPORTED' }), 's3'),
+    s3: (region) => build(`s3:${region}`, region, (kind) => new (sdk.s3())({ ...common(region, kind), forcePathStyle: Boolean(common(region).endpoint), requestChecksumCalculation: 'WHEN_SUPPORTED' }), 's3'),
     sts: (region) => {
       const endpoint = stsEndpoint(config, region);
       return { endpoint, send: (req) => sendRaw(endpoint, req) };
     },
-    sns: (region) => build(`sns:${region}`, region, (kind) => new SNS(common(region, kind)), 'sns'),
+    sns: (region) => build(`sns:${region}`, region, (kind) => new (sdk.sns())(common(region, kind)), 'sns'),
   };
 }

@@ -16,6 +16,8 @@ const FINDINGS = path.join(__dirname, 'findings.md');
 const REGION_LOSS = path.join(__dirname, 'region-loss.md');
 /** (e), from its own run (`npm run bench:failover -- --fence`, about 6 min): kept in bench/ likewise. */
 const FENCE = path.join(__dirname, 'fence.md');
+/** (f), from its own run (`npm run bench:cli -- --out bench/cli.md`, about 2 min): kept in bench/ likewise. */
+const CLI = path.join(__dirname, 'cli.md');
 
 function strArg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
     '',
     ...(fs.existsSync(REGION_LOSS) ? ['## (d) Region loss', '', '(From its own run: `npm run bench:region-loss -- --runs 3`, copied from bench/region-loss.md.)', '', fs.readFileSync(REGION_LOSS, 'utf8').replace(/^<!--.*-->\n+/, '').trim(), ''] : []),
     ...(fs.existsSync(FENCE) ? ['## (e) Planned promotion: the fence and its proof', '', '(From its own run: `npm run bench:failover -- --fence --runs 5`, copied from bench/fence.md.)', '', fs.readFileSync(FENCE, 'utf8').replace(/^<!--.*-->\n+/, '').trim(), ''] : []),
+    ...(fs.existsSync(CLI) ? ['## (f) CLI cold start', '', '(From its own run: `npm run bench:cli -- --runs 10 --before 0a772cc --out bench/cli.md`, copied from bench/cli.md.)', '', fs.readFileSync(CLI, 'utf8').replace(/^<!--.*-->\n+/, '').trim(), ''] : []),
     // Hand-written reading of the figures (where the gap is, what to do about it): kept in bench/ so a regeneration keeps it.
     ...(fs.existsSync(FINDINGS) ? [fs.readFileSync(FINDINGS, 'utf8').trim(), ''] : []),
   ].join('\n');

@@ -1,8 +1,7 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { version } from '../package.json';
 import { CliError, consoleIO, EXIT, type CliIO, type ExitCode } from './io';
-import { registerCommands } from './commands';
-import { announceTargetsTo } from './context';
+import { COMMANDS } from './commands';
 
 /** Run the drover CLI in-process and return its exit code; never calls process.exit. */
 export async function exec(argv: string[], io: CliIO = consoleIO): Promise<number> {
@@ -12,11 +11,32 @@ export async function exec(argv: string[], io: CliIO = consoleIO): Promise<numbe
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
     .showSuggestionAfterError();
-  announceTargetsTo(io);
   const state: { code: ExitCode } = { code: EXIT.OK };
-  registerCommands(program, io, (code) => {
+  const setExit = (code: ExitCode) => {
     state.code = code;
-  });
+  };
+  // Only the command invoked (or whose help is asked) is loaded; the others are listed from the table.
+  const wanted = invokedCommand(argv);
+  const listed = new Map<Command, string>();
+  try {
+    for (const entry of COMMANDS) {
+      if (entry.name !== wanted) {
+        const stub = new Command(entry.name).description(entry.description).allowUnknownOption().allowExcessArguments().action(() => {
+          throw new Error(`the ${entry.name} command was not loaded`);
+        });
+        listed.set(stub, entry.term);
+        program.addCommand(stub);
+        continue;
+      }
+      program.addCommand((await entry.load())(io, setExit));
+      // Where its calls go is said once per invocation (cli/context.ts), by commands that make any.
+      if (entry.announces) (await import('./context')).announceTargetsTo(io);
+    }
+  } catch (e) {
+    return reportError(e, io);
+  }
+  const defaults = new Help();
+  program.configureHelp({ subcommandTerm: (cmd) => listed.get(cmd) ?? defaults.subcommandTerm(cmd) });
   // Subcommands built in their own files must also throw instead of exiting, and write through io.
   const inherit = (cmd: Command) => {
     cmd.copyInheritedSettings(cmd.parent ?? program);
@@ -29,6 +49,12 @@ export async function exec(argv: string[], io: CliIO = consoleIO): Promise<numbe
   } catch (e) {
     return reportError(e, io);
   }
+}
+
+/** The command `argv` runs, or whose help it asks for (`help <command>`); the root has no options that take a value. */
+export function invokedCommand(argv: string[]): string | undefined {
+  const operands = argv.filter((a) => !a.startsWith('-'));
+  return operands[0] === 'help' ? operands[1] : operands[0];
 }
 
 function reportError(e: unknown, io: CliIO): number {

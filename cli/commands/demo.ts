@@ -28,9 +28,8 @@ import { startAttributes } from '../visibility';
 import { createWorker, quietRuntime } from '../worker';
 
 /**
- * The embedded stack's code (infra/local/, cli/dev-stack.ts), loaded only when a demo command runs: cli/commands/index.ts
- * loads this file for every drover command, `drover worker` included, and a production worker must not load the embedded
- * stack (test/production-imports.unit.test.ts).
+ * The embedded stack's code (infra/local/, cli/dev-stack.ts), loaded only when a demo command runs (not for its help):
+ * a production worker must not load the embedded stack (test/production-imports.unit.test.ts).
  */
 async function embeddedStack() {
   const [apps, seed, stack, dev, proxy, fidelity] = await Promise.all([

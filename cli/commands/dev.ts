@@ -2,9 +2,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { ServerStatus } from '../dev-stack';
 import { EXIT, type CliIO, type SetExit } from '../io';
 
-// The stack's code (cli/dev-stack.ts, infra/local/) loads only when a dev command runs: cli/commands/index.ts loads this
-// file for every drover command, `drover worker` included, and a production worker must not load the embedded stack
-// (test/production-imports.unit.test.ts).
+// The stack's code (cli/dev-stack.ts, infra/local/) loads only when a dev command runs (not for its help): a production
+// worker must not load the embedded stack (test/production-imports.unit.test.ts).
 const devStack = () => import('../dev-stack');
 
 /** `drover dev up|down|status`: a local Temporal dev server and moto server that outlive the CLI. */
