@@ -7,7 +7,6 @@ import { formatProblems, loadRunbookFile, parseRunbook } from '../runbooks/load'
 import type { Runbook } from '../runbooks/schema';
 import { runbookRef, type RunbookRef } from '../runbooks/source';
 import { CliError, EXIT, type CliIO } from './io';
-import { connectClient, usableTemporalConfig } from './temporal';
 
 /** Load and validate a runbook, or fail with its path-qualified problems (exit 2). */
 export function loadRunbookOrThrow(file: string): Runbook {
@@ -77,6 +76,8 @@ export function awsConfig(target: AwsTarget = currentAwsTarget(), say = true): A
 
 /** Run `fn` with a Temporal client on the configured server, closing the connection afterwards. */
 export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  // The Temporal client (gRPC and protobufs) loads only in the commands that connect.
+  const { connectClient, usableTemporalConfig } = await import('./temporal');
   const target = usableTemporalConfig(currentTemporalConnection);
   announce('temporal', describeTemporal(target));
   const { client, close } = await connectClient(target);

@@ -10,7 +10,7 @@ import { describeTemporal } from '../../config/temporal';
 import { awsConfig } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { taskQueue, unavailable, usableTemporalConfig } from '../temporal';
-import { createWorker, quietRuntime, TemporalConnectFailure, type DroverWorker } from '../worker';
+import type { DroverWorker } from '../worker';
 import { parseHealthAddress, startHealthServer, type HealthServer } from '../health';
 import { heldRunbooks, iacGraceMs, keptOnOneHost, productionProblems } from '../production';
 import { iacTaskQueue } from '../../contracts/ids';
@@ -53,6 +53,8 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       const badRegion = stsRegions.find((r) => !AWS_REGION_NAME.test(r));
       if (badRegion) throw new CliError('invalid options', EXIT.USAGE, [`DROVER_STS_REGIONS: "${badRegion}" is not an AWS region name`]);
       const temporal = usableTemporalConfig(currentTemporalConnection);
+      // The Temporal worker (its native core) loads only once the options are known to be good.
+      const { createWorker, quietRuntime, TemporalConnectFailure } = await import('../worker');
       quietRuntime();
       let drover: DroverWorker;
       try {
