@@ -19,10 +19,11 @@ import { validateCommand } from './validate';
 import { workerCommand } from './worker';
 import { bundleCommand } from './bundle';
 import { prepareCommand } from './prepare';
+import { iamPolicyCommand } from './iam-policy';
 
 
 /** Every drover command, one per file. */
 export function registerCommands(program: Command, io: CliIO, setExit: SetExit): void {
-  const commands = [initCommand, validateCommand, schemaCommand, prepareCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, cleanupCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, bundleCommand, demoCommand, devCommand];
+  const commands = [initCommand, validateCommand, schemaCommand, prepareCommand, failoverCommand, promoteCommand, failbackCommand, rebuildCommand, cleanupCommand, approveCommand, rejectCommand, drillCommand, reportCommand, auditCommand, statusCommand, runsCommand, workerCommand, bundleCommand, demoCommand, devCommand, iamPolicyCommand];
   for (const command of commands) program.addCommand(command(io, setExit));
 }
