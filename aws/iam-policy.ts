@@ -4,6 +4,7 @@
  * supports resource-level permissions; and the approver's. ARN formats are the Service Authorization Reference's
  * ("Resource types defined by ...", one page per service, aws/iam-table.ts SAR).
  */
+import { CONTROL_NAMESPACE, controlOf } from '../contracts/controls';
 import type { Runbook } from '../runbooks/schema';
 import { AWS_REGION_PARTITION } from '../runbooks/aws-regions';
 import { databasesOf, type NamedDatabase } from '../runbooks/databases';
@@ -35,8 +36,6 @@ export interface GeneratedPolicy {
   notes: string[];
 }
 
-/** The control metric namespace of activities/controls.ts: the only one the worker publishes to. */
-const CONTROL_NAMESPACE = 'Drover/Controls';
 
 /** The ARNs of one resource type for this runbook; `notes` say where a pattern stands for what only run time knows. */
 function arnsOf(type: ResourceType, rb: Runbook, opts: PolicyOptions, notes: Set<string>): string[] {
@@ -124,10 +123,13 @@ function arnsOf(type: ResourceType, rb: Runbook, opts: PolicyOptions, notes: Set
       // arn:...:nodegroup/<cluster>/<nodegroup>/<uuid>: the uuid is EKS's.
       return each(rb.compute.clusters, (c) => c.nodeGroups.map((g) => `arn:${p}:eks:${c.region}:${acct}:nodegroup/${c.name}/${g.name}/*`));
     case 'cloudwatch:alarm':
-      // The runbook's health alarms, and the data-plane controls' alarms drover prepare makes (drover-control-*).
+      // The runbook's health alarms, and the data-plane controls' alarms drover prepare makes (contracts/controls.ts).
       return [
         ...each(Object.entries(rb.health.alarms), ([region, names]) => (names ?? []).map((n) => `arn:${p}:cloudwatch:${region}:${acct}:alarm:${n}`)),
-        ...both((r) => [`arn:${p}:cloudwatch:${r}:${acct}:alarm:drover-*`]),
+        ...both((r) => {
+          const c = controlOf(rb, r);
+          return [`arn:${p}:cloudwatch:${c.alarmRegion}:${acct}:alarm:${c.alarmName}`];
+        }),
       ];
     case 's3:bucket':
       return rb.audit?.s3 ? [`arn:${p}:s3:::${rb.audit.s3.bucket}`] : [];

@@ -83,7 +83,7 @@ describe('the worker policy for ApnaKart', () => {
     expect(star[0].Resource).toEqual(['*']);
     expect(star[0].Action).toEqual(['cloudwatch:GetMetricStatistics', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'eks:DescribeAddonVersions', 'kms:ListAliases', 'route53:ListHostedZonesByName']);
     // PutMetricData has no resource either, but is held to drover's own namespace.
-    expect(statementsFor(policy, 'cloudwatch:PutMetricData')).toEqual([expect.objectContaining({ Resource: ['*'], Condition: { StringEquals: { 'cloudwatch:namespace': 'Drover/Controls' } } })]);
+    expect(statementsFor(policy, 'cloudwatch:PutMetricData')).toEqual([expect.objectContaining({ Resource: ['*'], Condition: { StringEquals: { 'cloudwatch:namespace': 'drover/controls' } } })]);
   });
 
   test('scopes RDS to the two instances (and the names they are kept under), in the two regions, in the account', () => {
@@ -96,6 +96,8 @@ describe('the worker policy for ApnaKart', () => {
       expect.arrayContaining([`arn:aws:eks:ap-south-1:${ACCOUNT}:nodegroup/apnakart-mumbai/general/*`, `arn:aws:eks:ap-southeast-1:${ACCOUNT}:nodegroup/apnakart-singapore/checkout/*`]),
     );
     expect(statementsFor(policy, 'cloudwatch:DescribeAlarms')[0].Resource).toContain(`arn:aws:cloudwatch:ap-southeast-1:${ACCOUNT}:alarm:apnakart-api-5xx-singapore`);
+    // The data-plane controls' alarms (contracts/controls.ts), each in the region that watches the other.
+    expect(statementsFor(policy, 'cloudwatch:DescribeAlarms')[0].Resource).toEqual(expect.arrayContaining([`arn:aws:cloudwatch:ap-southeast-1:${ACCOUNT}:alarm:drover-control-apnakart-ap-south-1`]));
     expect(statementsFor(policy, 'iam:PassRole')[0]).toMatchObject({ Condition: { StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } } });
   });
 
