@@ -28,6 +28,8 @@ export interface PolicyDocument {
 export interface PolicyOptions {
   /** The 12-digit account the runbook's resources are in; `*` (any account) when not given. */
   account?: string;
+  /** The name (with its path, if any) of the worker's own role: what its permission check simulates. */
+  workerRole?: string;
 }
 
 /** A policy, and what the runbook could not pin down (a resource named by a pattern where its id is only known at run time). */
@@ -137,6 +139,11 @@ function arnsOf(type: ResourceType, rb: Runbook, opts: PolicyOptions, notes: Set
       return rb.audit?.s3 ? [`arn:${p}:s3:::${rb.audit.s3.bucket}/${rb.audit.s3.prefix ?? ''}*`] : [];
     case 'sns:topic':
       return rb.notifications?.snsTopicArn ? [rb.notifications.snsTopicArn] : [];
+    case 'iam:role':
+      // The worker's own role: its name is not in the runbook (opts.workerRole names it).
+      if (opts.workerRole) return [`arn:${p}:iam::${acct}:role/${opts.workerRole}`];
+      notes.add("iam role/*: iam:SimulatePrincipalPolicy (the preflight's permission check) is on the worker's own role; give --worker-role NAME to scope it");
+      return [`arn:${p}:iam::${acct}:role/*`];
   }
 }
 
@@ -197,6 +204,7 @@ export function workerPolicy(rb: Runbook, opts: PolicyOptions = {}, callers: rea
     if (off.has(service)) continue;
     for (const [method, perm] of Object.entries(methods)) {
       if (!perm.callers.some((c) => callers.includes(c)) || !methodApplies(service, method, rb)) continue;
+      if (perm.actions.length === 0) continue;
       const resources = perm.resources.length === 0 ? ['*'] : [...new Set(perm.resources.flatMap((t) => arnsOf(t, rb, opts, notes)))];
       const condition = perm.actions.includes('cloudwatch:PutMetricData') ? { StringEquals: { 'cloudwatch:namespace': CONTROL_NAMESPACE } } : undefined;
       entries.push({ sid: sidOf(service, perm.resources), actions: [...perm.actions], resources, condition });

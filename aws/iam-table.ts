@@ -49,7 +49,8 @@ export type ResourceType =
   | 'cloudwatch:alarm'
   | 's3:bucket'
   | 's3:object'
-  | 'sns:topic';
+  | 'sns:topic'
+  | 'iam:role';
 
 /**
  * Who makes the call: `worker` (an activity, or the audit store the worker writes through), `prepare` (`drover prepare`,
@@ -70,7 +71,7 @@ export interface MethodPermission {
 }
 
 /** The client methods of each service, as aws/clients.ts declares them (STS is not signed by the worker: see below). */
-type MethodsOf<K extends keyof AwsClients> = Exclude<keyof ReturnType<AwsClients[K]>, 'endpoint' | 'send'>;
+type MethodsOf<K extends keyof AwsClients> = Exclude<keyof ReturnType<NonNullable<AwsClients[K]>>, 'endpoint' | 'send'>;
 type Table = { [K in Exclude<keyof AwsClients, 'sts'>]: Record<MethodsOf<K> & string, MethodPermission> };
 
 const W: readonly Caller[] = ['worker'];
@@ -187,5 +188,16 @@ export const IAM_TABLE: Table = {
   },
   sns: {
     publish: { actions: ['sns:Publish'], resources: ['sns:topic'], callers: W, source: SAR.sns },
+  },
+  iam: {
+    // "No permissions are required to perform this operation" (STS API Reference, GetCallerIdentity).
+    getCallerIdentity: { actions: [], resources: [], callers: W, source: SAR.sts },
+    simulatePrincipalPolicy: {
+      actions: ['iam:SimulatePrincipalPolicy'],
+      resources: ['iam:role'],
+      callers: W,
+      source: SAR.iam,
+      note: "the preflight's permission check simulates the worker's own role (resource types: group, role, user)",
+    },
   },
 };

@@ -2,7 +2,8 @@
  * Least privilege, proved on moto: a drill (a planned failover, its verification and the automatic failback) run by a
  * worker whose only permissions are `drover iam-policy --role worker`'s, on a moto with IAM enforcement on, behind
  * rules that check each request's resources against that policy (infra/faults/fidelity-iam.ts: moto checks actions
- * only). The same drill with one action taken out of the policy fails, naming that action.
+ * only). The same drill with one action taken out of the policy stops at the failover's preflight (iam-preflight-v1),
+ * naming the action, with nothing changed; a worker that cannot ask IAM is refused at the call itself.
  */
 import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/core/protocols';
@@ -112,7 +113,7 @@ async function workerSession(adminKeys: Keys, policy: PolicyDocument): Promise<{
   await query('iam', 'PutRolePolicy', { RoleName: role, PolicyName: 'drover-worker', PolicyDocument: JSON.stringify(forMoto(policy)) });
   const out = await query('sts', 'AssumeRole', { RoleArn: `arn:aws:iam::${MOTO_ACCOUNT}:role/${role}`, RoleSessionName: 'worker' }, adminKeys);
   const keys = recorded(`session ${role}`, { accessKeyId: xml(out, 'AccessKeyId'), secretAccessKey: xml(out, 'SecretAccessKey'), sessionToken: xml(out, 'SessionToken') });
-  principals.set(keys.accessKeyId, { arn: xml(out, 'Arn'), policy });
+  principals.set(keys.accessKeyId, { arn: xml(out, 'Arn'), policy, policySource: `arn:aws:iam::${MOTO_ACCOUNT}:role/${role}` });
   return { arn: xml(out, 'Arn'), keys };
 }
 
@@ -168,6 +169,9 @@ describe('the worker policy drover iam-policy generates', () => {
     expect(result.code).toBe(0);
     const out = JSON.parse(result.out.slice(result.out.indexOf('{'), result.out.lastIndexOf('}') + 1)) as { phase: string };
     expect(out.phase).toBe('completed');
+    // The preflight asked IAM (iam:SimulatePrincipalPolicy on its own role) and was allowed everything.
+    expect(result.out).toContain(`worker permissions: arn:aws:iam::${MOTO_ACCOUNT}:role/`);
+    expect(result.out).toContain("is allowed every action this runbook's runs need");
 
     // Back where it started, every change made by the worker's session.
     const after = await describeTopology(rb, env.moto.endpoint);
@@ -185,9 +189,10 @@ describe('the worker policy drover iam-policy generates', () => {
     for (const a of actions) expect(actionsOf(policy)).toContain(a);
   }, 240_000);
 
-  test('without rds:PromoteReadReplica, the same drill fails, and says which action was refused', async () => {
+  test('without rds:PromoteReadReplica, the drill stops at the failover\'s preflight, naming the action, with nothing changed', async () => {
     const adminKeys = await admin();
     const { file, runbook: rb, taskQueue } = await seeded(adminKeys);
+    const seededTopology = await describeTopology(rb, env.moto.endpoint);
     const policy = withoutAction(policyFor(rb, 'worker', { account: MOTO_ACCOUNT }).policy, 'rds:PromoteReadReplica');
     const worker = await workerSession(adminKeys, policy);
     decisions.length = 0;
@@ -199,17 +204,24 @@ describe('the worker policy drover iam-policy generates', () => {
       await authOff();
     }
     expect(result.code).not.toBe(0);
-    expect(result.out).toContain('rds:PromoteReadReplica');
-    expect(decisions.filter((d) => !d.allowed).map((d) => d.action)).toEqual(expect.arrayContaining(['rds:PromoteReadReplica']));
+    expect(result.out).toContain('preflight failed, nothing was changed');
+    expect(result.out).toMatch(new RegExp(`- worker permissions: rds:PromoteReadReplica: not allowed for arn:aws:iam::${MOTO_ACCOUNT}:role/drover-worker-[0-9-]+ on arn:aws:rds:[a-z0-9-]+:${MOTO_ACCOUNT}:db:[a-z0-9-]+ and 7 more\\n`));
+    expect(result.out).not.toMatch(/worker permissions: (?!rds:PromoteReadReplica|the worker's role)/);
+    // Asked, not tried: no promotion was sent, and nothing changed.
+    expect(decisions.map((d) => d.action)).not.toContain('rds:PromoteReadReplica');
+    expect(decisions.filter((d) => !d.allowed)).toEqual([]);
+    const after = await describeTopology(rb, env.moto.endpoint);
+    expect(after.weights).toEqual(seededTopology.weights);
+    expect(after.nodeGroups).toEqual(seededTopology.nodeGroups);
   }, 240_000);
 
-  test('with rds:PromoteReadReplica allowed on another instance only, moto alone would let it through; the rules refuse it', async () => {
+  test('with rds:PromoteReadReplica allowed on another instance only and no right to simulate, the preflight cannot ask; the rules refuse the promotion itself (moto alone would not)', async () => {
     const adminKeys = await admin();
     const { file, runbook: rb, taskQueue } = await seeded(adminKeys);
-    const base = policyFor(rb, 'worker', { account: MOTO_ACCOUNT }).policy;
+    const base = withoutAction(withoutAction(policyFor(rb, 'worker', { account: MOTO_ACCOUNT }).policy, 'rds:PromoteReadReplica'), 'iam:SimulatePrincipalPolicy');
     const policy: PolicyDocument = {
       ...base,
-      Statement: [...withoutAction(base, 'rds:PromoteReadReplica').Statement, { Sid: 'PromoteSomethingElse', Effect: 'Allow', Action: ['rds:PromoteReadReplica'], Resource: [`arn:aws:rds:${STANDBY}:${MOTO_ACCOUNT}:db:not-this-one`] }],
+      Statement: [...base.Statement, { Sid: 'PromoteSomethingElse', Effect: 'Allow', Action: ['rds:PromoteReadReplica'], Resource: [`arn:aws:rds:${STANDBY}:${MOTO_ACCOUNT}:db:not-this-one`] }],
     };
     const worker = await workerSession(adminKeys, policy);
     decisions.length = 0;
@@ -221,7 +233,11 @@ describe('the worker policy drover iam-policy generates', () => {
       await authOff();
     }
     expect(result.code).not.toBe(0);
+    expect(result.out).toContain('worker permissions not checked: iam:SimulatePrincipalPolicy');
     expect(result.out).toContain('rds:PromoteReadReplica');
-    expect(decisions.find((d) => !d.allowed)).toMatchObject({ action: 'rds:PromoteReadReplica', resources: [`arn:aws:rds:${STANDBY}:${MOTO_ACCOUNT}:db:${onlyDatabase(rb).replica.identifier}`] });
+    expect(decisions.filter((d) => !d.allowed)).toEqual([
+      expect.objectContaining({ action: 'iam:SimulatePrincipalPolicy' }),
+      expect.objectContaining({ action: 'rds:PromoteReadReplica', resources: [`arn:aws:rds:${STANDBY}:${MOTO_ACCOUNT}:db:${onlyDatabase(rb).replica.identifier}`] }),
+    ]);
   }, 240_000);
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { exec } from '../cli/main';
 import { IAM_TABLE, type MethodPermission } from '../aws/iam-table';
 import { actionsOf, policyFor, type PolicyDocument } from '../aws/iam-policy';
+import { policySourceOf } from '../activities/permissions';
 import { parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import { APNAKART, captureIO } from './harness/fixtures';
@@ -20,6 +21,9 @@ function clientMethods(): Set<string> {
   const text = fs.readFileSync(path.join(__dirname, '../aws/clients.ts'), 'utf8');
   const names = new Set<string>();
   for (const pick of text.matchAll(/Pick<\s*\w+,([^>]*)>/g)) for (const m of pick[1].matchAll(/'(\w+)'/g)) names.add(m[1]);
+  // The worker's own identity and permissions: an interface of its own (no SDK client behind it).
+  const self = /export interface IamSelfApi \{([\s\S]*?)\n\}/.exec(text)?.[1] ?? '';
+  for (const m of self.matchAll(/^\s+(\w+)\(/gm)) names.add(m[1]);
   return names;
 }
 
@@ -73,6 +77,7 @@ describe('the worker policy for ApnaKart', () => {
         'kms:DescribeKey',
         'kms:ListAliases',
         'iam:PassRole',
+        'iam:SimulatePrincipalPolicy',
       ]),
     );
   });
@@ -138,6 +143,25 @@ describe('a runbook that names its zone, keys, secret, bucket and topic', () => 
     expect(statementsFor(policy, 's3:PutObject')[0]).toMatchObject({ Action: ['s3:GetObject', 's3:PutObject', 's3:PutObjectRetention'], Resource: ['arn:aws:s3:::apnakart-drover-audit/trail/*'] });
     expect(statementsFor(policy, 's3:ListBucket')[0].Resource).toEqual(['arn:aws:s3:::apnakart-drover-audit']);
     expect(statementsFor(policy, 'sns:Publish')[0].Resource).toEqual(['arn:aws:sns:ap-southeast-1:123456789012:drover-apnakart']);
+  });
+});
+
+describe('the permission check asks about the right principal', () => {
+  test.each([
+    ['arn:aws:sts::123456789012:assumed-role/drover-worker/i-0abc', 'arn:aws:iam::123456789012:role/drover-worker'],
+    ['arn:aws-cn:sts::123456789012:assumed-role/drover-worker/pod-7', 'arn:aws-cn:iam::123456789012:role/drover-worker'],
+    ['arn:aws:iam::123456789012:user/drover', 'arn:aws:iam::123456789012:user/drover'],
+    ['arn:aws:iam::123456789012:root', undefined],
+    ['arn:aws:sts::123456789012:federated-user/bob', undefined],
+  ])('%s is simulated as %s', (caller, source) => {
+    expect(policySourceOf(caller)).toBe(source);
+  });
+
+  test('the worker policy lets the worker simulate its own role, scoped with --worker-role', () => {
+    const { policy, notes } = policyFor(apnakart(), 'worker', { account: ACCOUNT, workerRole: 'drover-worker' });
+    expect(statementsFor(policy, 'iam:SimulatePrincipalPolicy')[0].Resource).toEqual([`arn:aws:iam::${ACCOUNT}:role/drover-worker`]);
+    expect(notes.join('\n')).not.toContain('iam role/*');
+    expect(statementsFor(policyFor(apnakart(), 'worker', { account: ACCOUNT }).policy, 'iam:SimulatePrincipalPolicy')[0].Resource).toEqual([`arn:aws:iam::${ACCOUNT}:role/*`]);
   });
 });
 

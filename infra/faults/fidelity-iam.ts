@@ -17,8 +17,11 @@ export interface EnforcedPolicy {
   Statement: Array<{ Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string | string[]>> }>;
 }
 
-/** The principals whose requests are checked, by access key id: their ARN (for the message) and their policy. */
-export type EnforcedPrincipals = Map<string, { arn: string; policy: EnforcedPolicy }>;
+/**
+ * The principals whose requests are checked, by access key id: their ARN (for the message), their policy, and the IAM
+ * ARN a policy simulation names them by (a role session's role).
+ */
+export type EnforcedPrincipals = Map<string, { arn: string; policy: EnforcedPolicy; policySource?: string }>;
 
 /** One authorization: the IAM action, the resources it is checked against, the condition values the request carries. */
 export interface Authorization {
@@ -177,6 +180,53 @@ export function authorizationOf(call: FidelityCall, account: string, partition =
 const SERVICES = ['rds', 'cloudwatch', 'route53', 'eks', 'kms', 'secretsmanager', 'sns', 'ec2'];
 const DENIED_CODE: Record<string, string> = { eks: 'AccessDeniedException', kms: 'AccessDeniedException', secretsmanager: 'AccessDeniedException', ec2: 'UnauthorizedOperation', monitoring: 'AccessDenied' };
 
+const xmlEscape = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * moto (5.2) does not implement iam:SimulatePrincipalPolicy (no `simulate` in moto/iam/responses.py). For a principal a
+ * test registered, this answers it from the same evaluation the rules use: each action on each resource (or "*"),
+ * with the request's context entries; `allowed` or `implicitDeny`. The caller itself needs iam:SimulatePrincipalPolicy
+ * on the simulated role ("SimulatePrincipalPolicy: role", SAR IAM). It proves drover asks and reads the answer; IAM's
+ * own evaluation (boundaries, SCPs, session policies) is IAM's.
+ */
+function simulateRule(principals: EnforcedPrincipals, log?: Array<Authorization & { allowed: boolean }>): FidelityRule {
+  return {
+    id: 'iam-simulate-principal-policy',
+    source: { url: 'https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html', says: 'Simulate how a set of IAM policies attached to an IAM entity works with a list of API operations and AWS resources to determine the policies\' effective permissions.' },
+    service: 'iam',
+    operations: ['SimulatePrincipalPolicy'],
+    refuse(call) {
+      const key = accessKeyOf(call);
+      const caller = key ? principals.get(key) : undefined;
+      if (!caller) return undefined;
+      const source = call.param('PolicySourceArn') ?? '';
+      const callerAllowed = allows(caller.policy, 'iam:SimulatePrincipalPolicy', source);
+      log?.push({ action: 'iam:SimulatePrincipalPolicy', resources: [source], context: {}, allowed: callerAllowed });
+      if (!callerAllowed) return { status: 403, code: 'AccessDenied', message: `User: ${caller.arn} is not authorized to perform: iam:SimulatePrincipalPolicy on resource: ${source} because no identity-based policy allows the iam:SimulatePrincipalPolicy action` };
+      const target = [...principals.values()].find((p) => p.policySource === source);
+      if (!target) return { status: 404, code: 'NoSuchEntity', message: `The principal ${source} does not exist (the test registered none by that ARN)` };
+      const members = (prefix: string) => {
+        const out: string[] = [];
+        for (let i = 1; call.param(`${prefix}.member.${i}`) !== undefined; i++) out.push(call.param(`${prefix}.member.${i}`) as string);
+        return out;
+      };
+      const context: Record<string, string> = {};
+      for (let i = 1; call.param(`ContextEntries.member.${i}.ContextKeyName`) !== undefined; i++) {
+        const value = call.param(`ContextEntries.member.${i}.ContextKeyValues.member.1`);
+        if (value !== undefined) context[call.param(`ContextEntries.member.${i}.ContextKeyName`) as string] = value;
+      }
+      const actions = members('ActionNames');
+      const resources = members('ResourceArns');
+      const results = actions.flatMap((action) => (resources.length > 0 ? resources : ['*']).map((resource) => ({ action, resource, allowed: allows(target.policy, action, resource, context) })));
+      const body =
+        '<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>' +
+        results.map((r) => `<member><EvalActionName>${xmlEscape(r.action)}</EvalActionName><EvalResourceName>${xmlEscape(r.resource)}</EvalResourceName><EvalDecision>${r.allowed ? 'allowed' : 'implicitDeny'}</EvalDecision></member>`).join('') +
+        '</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>drover-simulated</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>';
+      return { status: 200, ok: true, headers: { 'content-type': 'text/xml' }, body };
+    },
+  };
+}
+
 /** The access key id a request was signed with. */
 function accessKeyOf(call: FidelityCall): string | undefined {
   const auth = call.headers.authorization;
@@ -189,7 +239,7 @@ function accessKeyOf(call: FidelityCall): string | undefined {
  * Every decision is appended to `opts.log` when given (what was checked, and whether it was allowed).
  */
 export function iamEnforcement(principals: EnforcedPrincipals, opts: { account: string; partition?: string; log?: Array<Authorization & { allowed: boolean }> }): FidelityRule[] {
-  return SERVICES.map((service) => ({
+  return [simulateRule(principals, opts.log), ...SERVICES.map((service): FidelityRule => ({
     id: `iam-resource-${service}`,
     source: {
       url: 'https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html',
@@ -211,5 +261,5 @@ export function iamEnforcement(principals: EnforcedPrincipals, opts: { account: 
         message: `User: ${who.arn} is not authorized to perform: ${auth.action} on resource: ${denied} because no identity-based policy allows the ${auth.action} action`,
       };
     },
-  }));
+  }))];
 }
