@@ -272,12 +272,14 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
           ]);
         }
       }
+      // Its notes are said after every check ran, at the same place in each run (the checks run together).
+      const permissionNotes: string[] = [];
       if (patched(IAM_PREFLIGHT) && !(primaryLost && fromRegion === 'us-east-1')) {
         checks.push([
           'worker permissions',
           async () => {
             const out = await preflight.checkPermissions({ runbook: rb, stsRegion: targetRegion });
-            for (const n of out.notes) journal.note('preflight', n);
+            permissionNotes.push(...out.notes);
             return out.problems;
           },
         ]);
@@ -363,6 +365,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         }
       }));
       const problems = results.flat();
+      for (const n of permissionNotes) journal.note('preflight', n);
       journal.note('preflight', problems.length === 0 ? `${checks.length} checks passed` : `${problems.length} of the checks failed`);
       if (problems.length > 0) {
         throw ApplicationFailure.create({ type: FailureType.PreflightFailed, message: `preflight failed, nothing was changed:\n- ${problems.join('\n- ')}`, nonRetryable: true, details: [problems] });
