@@ -17,7 +17,8 @@ import { iamEnforcement, type Authorization, type EnforcedPrincipals } from '../
 import { startLagFeeders } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
 import type { Runbook } from '../runbooks/schema';
-import { captureIO, dbArn, describeTopology, emulatorConfig, MOTO_ACCOUNT, onlyDatabase, writeRunbook } from './harness/fixtures';
+import { captureIO, dbArn, describeTopology, emulatorConfig, MOTO_ACCOUNT, onlyDatabase, refOf, writeRunbook } from './harness/fixtures';
+import type { FailoverInput } from '../workflows/regionFailover';
 import { DRILLS_ANY_TIME, useCli } from './harness/drills';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { recordHarnessCredential } from './harness/secrets';
@@ -121,14 +122,14 @@ async function workerSession(adminKeys: Keys, policy: PolicyDocument): Promise<{
  * A seeded ApnaKart variant (drills any time) that names its hosted zone by id, so the policy scopes Route 53 to it;
  * ReplicaLag published with the admin's keys.
  */
-async function seeded(adminKeys: Keys): Promise<{ file: string; runbook: Runbook; taskQueue: string }> {
+async function seeded(adminKeys: Keys, set: Array<[Array<string | number>, unknown]> = []): Promise<{ file: string; runbook: Runbook; taskQueue: string }> {
   const name = `ak-iam-${process.pid}-${++seq}`;
   const probeBases = { [PRIMARY]: env.apps.apps[PRIMARY].baseUrl, [STANDBY]: env.apps.apps[STANDBY].baseUrl };
-  const first = writeRunbook({ name, unique: true, set: [DRILLS_ANY_TIME], probeBases });
+  const first = writeRunbook({ name, unique: true, set: [DRILLS_ANY_TIME, ...set], probeBases });
   await seedRunbook(first.runbook, env.config());
   const zones = await new Route53({ region: 'us-east-1', endpoint: env.moto.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }).listHostedZonesByName({ DNSName: first.runbook.dns.hostedZone, MaxItems: 1 });
   const zoneId = (zones.HostedZones?.[0]?.Id ?? '').replace('/hostedzone/', '');
-  const { file, runbook } = writeRunbook({ name, unique: true, set: [DRILLS_ANY_TIME, [['dns', 'hostedZoneId'], zoneId]], probeBases });
+  const { file, runbook } = writeRunbook({ name, unique: true, set: [DRILLS_ANY_TIME, ...set, [['dns', 'hostedZoneId'], zoneId]], probeBases });
   feeders.push(startLagFeeders({ endpoint: env.moto.endpoint, rb: runbook, regions: [STANDBY, PRIMARY], lagSeconds: 0, everyMs: 300, credentials: adminKeys }));
   return { file, runbook, taskQueue: `tq-${name}` };
 }
@@ -187,6 +188,28 @@ describe('the worker policy drover iam-policy generates', () => {
     expect(star.every((a) => policy.Statement.some((s) => s.Resource.includes('*') && s.Action.includes(a)))).toBe(true);
     // Every action the worker used is one the policy names (no wildcard action).
     for (const a of actions) expect(actionsOf(policy)).toContain(a);
+  }, 240_000);
+
+  test('is enough for an unplanned failover through the data-plane controls (PutMetricData held to drover\'s namespace)', async () => {
+    const adminKeys = await admin();
+    const { file, runbook: rb, taskQueue } = await seeded(adminKeys, [[['approvals', 'gates'], []]]);
+    process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
+    expect(await exec(['prepare', file, '--apply'], captureIO())).toBe(0);
+    const { policy } = policyFor(rb, 'worker', { account: MOTO_ACCOUNT });
+    const worker = await workerSession(adminKeys, policy);
+    decisions.length = 0;
+    await authOn();
+    let status: { phase: string };
+    try {
+      const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'unplanned', reason: 'least privilege, region lost', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+      status = (await env.withWorker(taskQueue, () => env.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input] }), workerConfig(worker.keys))) as { phase: string };
+    } finally {
+      await authOff();
+    }
+    expect(status.phase).toBe('completed');
+    expect(decisions.filter((d) => !d.allowed)).toEqual([]);
+    // The lost region's control was flipped by the worker, within the namespace its policy holds it to.
+    expect(decisions).toContainEqual(expect.objectContaining({ action: 'cloudwatch:PutMetricData', context: { 'cloudwatch:namespace': 'drover/controls' }, allowed: true }));
   }, 240_000);
 
   test('without rds:PromoteReadReplica, the drill stops at the failover\'s preflight, naming the action, with nothing changed', async () => {
