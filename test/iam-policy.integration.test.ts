@@ -9,6 +9,7 @@ import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Route53 } from '@aws-sdk/client-route-53';
+import { SNS } from '@aws-sdk/client-sns';
 import { exec } from '../cli/main';
 import { actionsOf, policyFor, withoutAction, type PolicyDocument } from '../aws/iam-policy';
 import type { AwsConfig } from '../aws/clients';
@@ -152,9 +153,16 @@ async function drill(file: string, taskQueue: string, worker: Keys): Promise<{ c
 }
 
 describe('the worker policy drover iam-policy generates', () => {
-  test('is enough for a full drill (failover, verification, failback) on moto with IAM enforcement on and every resource checked', async () => {
+  test('is enough for a full drill (failover, verification, failback), its audit trail in S3 and its notifications, on moto with IAM enforcement on and every resource checked', async () => {
     const adminKeys = await admin();
-    const { file, runbook: rb, taskQueue } = await seeded(adminKeys);
+    const topic = `drover-iam-${process.pid}-${seq + 1}`;
+    const sns = new SNS({ region: STANDBY, endpoint: env.moto.endpoint, credentials: adminKeys });
+    const topicArn = (await sns.createTopic({ Name: topic })).TopicArn as string;
+    const bucket = `drover-iam-audit-${process.pid}-${seq + 1}`;
+    const { file, runbook: rb, taskQueue } = await seeded(adminKeys, [
+      [['audit'], { s3: { bucket, region: STANDBY, prefix: 'trail/', mode: 'GOVERNANCE', retentionDays: 1 } }],
+      [['notifications'], { snsTopicArn: topicArn }],
+    ]);
     const seededTopology = await describeTopology(rb, env.moto.endpoint);
     const { policy } = policyFor(rb, 'worker', { account: MOTO_ACCOUNT });
     const worker = await workerSession(adminKeys, policy);
@@ -182,7 +190,10 @@ describe('the worker policy drover iam-policy generates', () => {
     // The rules checked the worker's calls resource by resource: none refused, each service drover needs for a drill seen.
     expect(decisions.filter((d) => !d.allowed)).toEqual([]);
     const actions = new Set(decisions.map((d) => d.action));
-    for (const a of ['rds:PromoteReadReplica', 'rds:CreateDBInstanceReadReplica', 'rds:DeleteDBInstance', 'route53:ChangeResourceRecordSets', 'eks:UpdateNodegroupConfig', 'cloudwatch:DescribeAlarms']) expect(actions).toContain(a);
+    for (const a of ['rds:PromoteReadReplica', 'rds:CreateDBInstanceReadReplica', 'rds:DeleteDBInstance', 'route53:ChangeResourceRecordSets', 'eks:UpdateNodegroupConfig', 'cloudwatch:DescribeAlarms', 's3:PutObjectRetention', 's3:CreateBucket', 'sns:Publish']) expect(actions).toContain(a);
+    // The trail went to the bucket's prefix, under Object Lock; the run's events to the topic.
+    expect(decisions).toContainEqual(expect.objectContaining({ action: 's3:PutObjectRetention', resources: [expect.stringMatching(new RegExp(`^arn:aws:s3:::${bucket}/trail/`))], allowed: true }));
+    expect(decisions).toContainEqual(expect.objectContaining({ action: 'sns:Publish', resources: [topicArn], allowed: true }));
     // No call was checked against "*" but those AWS authorizes only so.
     const star = [...new Set(decisions.filter((d) => d.resources.includes('*')).map((d) => d.action))].sort();
     expect(star.every((a) => policy.Statement.some((s) => s.Resource.includes('*') && s.Action.includes(a)))).toBe(true);

@@ -28,6 +28,8 @@ export interface Authorization {
   action: string;
   resources: string[];
   context: Record<string, string>;
+  /** Further actions the same request needs on the same resources (an Object Lock put: s3:PutObject too). */
+  also?: string[];
 }
 
 /** A request the rules could not map: checked against "*" (so only a statement allowing "*" allows it). */
@@ -169,6 +171,25 @@ export function authorizationOf(call: FidelityCall, account: string, partition =
       const arn = id.startsWith('arn:') ? id : `arn:${partition}:secretsmanager:${region}:${account}:secret:${id}-xxxxxx`;
       return { action: `secretsmanager:${operation}`, resources: operation === 'GetSecretValue' && id ? [arn] : UNMAPPED, context: {} };
     }
+    case 's3': {
+      // Path-style requests (the emulator's): /<bucket>[/<key>], the operation told by method and query flag.
+      const [, bucket = '', ...keyParts] = call.path.split('/');
+      const key = keyParts.join('/');
+      const has = (flag: string) => call.param(flag) !== undefined;
+      const bucketArn = `arn:${partition}:s3:::${bucket}`;
+      const objectArn = `${bucketArn}/${key}`;
+      const lockHeaders = call.headers['x-amz-object-lock-mode'] !== undefined || call.headers['x-amz-object-lock-retain-until-date'] !== undefined;
+      if (!key) {
+        if (has('object-lock')) return { action: call.method === 'PUT' ? 's3:PutBucketObjectLockConfiguration' : 's3:GetBucketObjectLockConfiguration', resources: [bucketArn], context: {} };
+        if (has('versions')) return { action: 's3:ListBucketVersions', resources: [bucketArn], context: {} };
+        if (call.method === 'PUT') return { action: 's3:CreateBucket', resources: [bucketArn], context: {} };
+        if (call.method === 'GET') return { action: 's3:ListBucket', resources: [bucketArn], context: {} };
+        return { action: `s3:${operation}`, resources: UNMAPPED, context: {} };
+      }
+      if (call.method === 'PUT') return { action: lockHeaders ? 's3:PutObjectRetention' : 's3:PutObject', resources: [objectArn], context: {}, also: lockHeaders ? ['s3:PutObject'] : [] };
+      if (call.method === 'GET' || call.method === 'HEAD') return { action: 's3:GetObject', resources: [objectArn], context: {} };
+      return { action: `s3:${operation}`, resources: UNMAPPED, context: {} };
+    }
     case 'sns':
       return { action: `sns:${operation}`, resources: operation === 'Publish' && p('TopicArn') ? [p('TopicArn') as string] : UNMAPPED, context: {} };
     default:
@@ -177,7 +198,7 @@ export function authorizationOf(call: FidelityCall, account: string, partition =
   }
 }
 
-const SERVICES = ['rds', 'cloudwatch', 'route53', 'eks', 'kms', 'secretsmanager', 'sns', 'ec2'];
+const SERVICES = ['rds', 'cloudwatch', 'route53', 'eks', 'kms', 'secretsmanager', 'sns', 'ec2', 's3'];
 const DENIED_CODE: Record<string, string> = { eks: 'AccessDeniedException', kms: 'AccessDeniedException', secretsmanager: 'AccessDeniedException', ec2: 'UnauthorizedOperation', monitoring: 'AccessDenied' };
 
 const xmlEscape = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -234,7 +255,7 @@ function accessKeyOf(call: FidelityCall): string | undefined {
 }
 
 /**
- * The rules (one per service drover calls but S3, whose resources moto checks itself): a request signed by a key in
+ * The rules (one per service drover calls): a request signed by a key in
  * `principals` is answered AccessDenied unless that principal's policy allows its action on each of its resources.
  * Every decision is appended to `opts.log` when given (what was checked, and whether it was allowed).
  */
@@ -252,13 +273,21 @@ export function iamEnforcement(principals: EnforcedPrincipals, opts: { account: 
       const who = key ? principals.get(key) : undefined;
       if (!who) return undefined;
       const auth = authorizationOf(call, opts.account, opts.partition);
-      const denied = auth.resources.find((r) => !allows(who.policy, auth.action, r, auth.context));
-      opts.log?.push({ ...auth, allowed: denied === undefined });
+      let action = auth.action;
+      let denied: string | undefined;
+      for (const a of [auth.action, ...(auth.also ?? [])]) {
+        denied = auth.resources.find((r) => !allows(who.policy, a, r, auth.context));
+        if (denied !== undefined) {
+          action = a;
+          break;
+        }
+      }
+      opts.log?.push({ ...auth, action, allowed: denied === undefined });
       if (denied === undefined) return undefined;
       return {
         status: 403,
         code: DENIED_CODE[call.info.signingName] ?? 'AccessDenied',
-        message: `User: ${who.arn} is not authorized to perform: ${auth.action} on resource: ${denied} because no identity-based policy allows the ${auth.action} action`,
+        message: `User: ${who.arn} is not authorized to perform: ${action} on resource: ${denied} because no identity-based policy allows the ${action} action`,
       };
     },
   }))];
