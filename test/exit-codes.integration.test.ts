@@ -586,6 +586,7 @@ const ROWS: Row[] = [
         '      no drill running',
         '  ✗ Preflight checks +<t> <d>',
         `      data-plane controls not ready for ${PRIMARY}: an unplanned failover would be refused; run drover prepare <the ${rb.runbook.name} runbook file> --apply`,
+        '      worker permissions not checked: arn:aws:sts::123456789012:user/moto is neither a role session nor an IAM user',
         '      1 of the checks failed',
         `      ${why}`,
         `FAILED: ${why}`,
