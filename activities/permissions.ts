@@ -45,7 +45,8 @@ export function createPermissionActivities(iam: (() => IamSelfApi) | undefined) 
       // Each refused action once, with the resources it is refused on (the first named).
       const refused = new Map<string, { resources: string[]; explicit: boolean }>();
       try {
-        for (const s of policy.Statement.slice(0, MAX_STATEMENTS)) {
+        // A rebuild's statements (OpenTofu's, aws/iam-policy.ts) are not a failover's business: not asked here.
+        for (const s of policy.Statement.filter((x) => !x.Sid.startsWith('Rebuild')).slice(0, MAX_STATEMENTS)) {
           const context = Object.values(s.Condition ?? {}).flatMap((keys) => Object.entries(keys).map(([k, v]) => ({ ContextKeyName: k, ContextKeyValues: Array.isArray(v) ? v : [v] })));
           const results = await api.simulatePrincipalPolicy({ PolicySourceArn: source, ActionNames: s.Action, ...(s.Resource.includes('*') ? {} : { ResourceArns: s.Resource }), ...(context.length > 0 ? { ContextEntries: context } : {}) });
           for (const r of results.filter((x) => x.decision !== 'allowed')) {

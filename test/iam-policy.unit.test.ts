@@ -9,7 +9,8 @@ import path from 'node:path';
 import { exec } from '../cli/main';
 import { IAM_TABLE, type MethodPermission } from '../aws/iam-table';
 import { actionsOf, policyFor, type PolicyDocument } from '../aws/iam-policy';
-import { policySourceOf } from '../activities/permissions';
+import { createPermissionActivities, policySourceOf } from '../activities/permissions';
+import type { IamSelfApi } from '../aws/clients';
 import { parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import { APNAKART, captureIO } from './harness/fixtures';
@@ -162,6 +163,40 @@ describe('the permission check asks about the right principal', () => {
     expect(statementsFor(policy, 'iam:SimulatePrincipalPolicy')[0].Resource).toEqual([`arn:aws:iam::${ACCOUNT}:role/drover-worker`]);
     expect(notes.join('\n')).not.toContain('iam role/*');
     expect(statementsFor(policyFor(apnakart(), 'worker', { account: ACCOUNT }).policy, 'iam:SimulatePrincipalPolicy')[0].Resource).toEqual([`arn:aws:iam::${ACCOUNT}:role/*`]);
+  });
+});
+
+describe('checkPermissions', () => {
+  function fakeIam(deny: string[], asked: Array<{ source: string; actions: string[] }>, caller = 'arn:aws:sts::123456789012:assumed-role/drover-worker/i-1'): IamSelfApi {
+    return {
+      getCallerIdentity: async () => ({ Arn: caller }),
+      simulatePrincipalPolicy: async (input) => {
+        asked.push({ source: input.PolicySourceArn, actions: input.ActionNames });
+        return input.ActionNames.flatMap((action) => (input.ResourceArns ?? ['*']).map((resource) => ({ action, resource, decision: deny.includes(action) ? 'implicitDeny' : 'allowed' })));
+      },
+    };
+  }
+
+  test('names each refused action once, with the resources it is refused on, and points at drover iam-policy', async () => {
+    const asked: Array<{ source: string; actions: string[] }> = [];
+    const out = await createPermissionActivities(() => fakeIam(['rds:PromoteReadReplica', 'route53:ListHostedZonesByName'], asked)).checkPermissions({ runbook: apnakart(), stsRegion: 'ap-southeast-1' });
+    expect(out.problems).toEqual([
+      'route53:ListHostedZonesByName: not allowed for arn:aws:iam::123456789012:role/drover-worker on *',
+      'rds:PromoteReadReplica: not allowed for arn:aws:iam::123456789012:role/drover-worker on arn:aws:rds:ap-south-1:123456789012:db:apnakart-pg-mumbai and 7 more',
+      "the worker's role lacks what this runbook's runs need: drover iam-policy <the apnakart runbook file> --role worker prints it (docs/iam.md)",
+    ]);
+    expect(new Set(asked.map((a) => a.source))).toEqual(new Set(['arn:aws:iam::123456789012:role/drover-worker']));
+    // A rebuild's OpenTofu permissions are not a failover's: not asked.
+    expect(asked.flatMap((a) => a.actions)).not.toContain('iam:PassRole');
+  });
+
+  test('a worker that cannot ask says so and refuses nothing', async () => {
+    const failing: IamSelfApi = { ...fakeIam([], []), simulatePrincipalPolicy: async () => Promise.reject(new Error('iam:SimulatePrincipalPolicy failed: AccessDenied: no')) };
+    expect(await createPermissionActivities(() => failing).checkPermissions({ runbook: apnakart(), stsRegion: 'ap-southeast-1' })).toEqual({
+      problems: [],
+      notes: ['worker permissions not checked: iam:SimulatePrincipalPolicy on arn:aws:iam::123456789012:role/drover-worker failed (iam:SimulatePrincipalPolicy failed: AccessDenied: no); drover iam-policy prints what the role needs'],
+    });
+    expect((await createPermissionActivities(undefined).checkPermissions({ runbook: apnakart(), stsRegion: 'ap-southeast-1' })).problems).toEqual([]);
   });
 });
 
