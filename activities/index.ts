@@ -18,6 +18,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../contracts/failures';
 import { createRoute53Activities } from './route53';
 import { createControlActivities } from './controls';
+import { createPermissionActivities } from './permissions';
 import { createIdentityActivities } from './identity';
 import { createNotifyActivities } from './notify';
 import { createRunbookActivities } from './runbooks';
@@ -99,6 +100,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createIdentityActivities({ sts: deps.aws.sts, regions: deps.stsRegions }),
     ...createNotifyActivities(deps.aws.sns),
     ...createRunbookActivities(deps.runbooks),
+    ...createPermissionActivities(deps.aws.iam?.bind(deps.aws)),
   };
 }
 

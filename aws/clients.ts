@@ -7,7 +7,11 @@ import type { Route53 } from '@aws-sdk/client-route-53';
 import type { S3 } from '@aws-sdk/client-s3';
 import type { SecretsManager } from '@aws-sdk/client-secrets-manager';
 import type { SNS } from '@aws-sdk/client-sns';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Sha256 } from '@smithy/core/checksum';
+import { HttpRequest } from '@smithy/core/protocols';
 import { AdaptiveRetryStrategy, StandardRetryStrategy } from '@smithy/core/retry';
+import { SignatureV4 } from '@smithy/signature-v4';
 import http from 'node:http';
 import https from 'node:https';
 
@@ -76,6 +80,23 @@ export interface StsReplayApi {
   /** The endpoint requests are sent to; a request must be signed for its host. */
   readonly endpoint: URL;
   send(request: RawRequest): Promise<{ statusCode: number; body: string }>;
+}
+
+/** One result of an IAM policy simulation: the action, the resource, and `allowed`, `explicitDeny` or `implicitDeny`. */
+export interface SimulationResult {
+  action: string;
+  resource: string;
+  decision: string;
+}
+
+/**
+ * The worker asking about its own permissions (the preflight's permission check, activities/permissions.ts): who it
+ * is (sts:GetCallerIdentity, signed with its own credentials; no permission needed) and what its policies allow
+ * (iam:SimulatePrincipalPolicy on its own role; IAM's API is served from us-east-1).
+ */
+export interface IamSelfApi {
+  getCallerIdentity(region: string): Promise<{ Arn?: string }>;
+  simulatePrincipalPolicy(input: { PolicySourceArn: string; ActionNames: string[]; ResourceArns?: string[]; ContextEntries?: Array<{ ContextKeyName: string; ContextKeyValues: string[] }> }): Promise<SimulationResult[]>;
 }
 
 /** Where and how drover reaches AWS: one configuration for every client. */
@@ -190,6 +211,8 @@ export interface AwsClients {
   s3(region: string): S3Api;
   sts(region: string): StsReplayApi;
   sns(region: string): SnsApi;
+  /** The worker's own identity and permissions; absent from clients that do not serve the preflight's permission check. */
+  iam?(): IamSelfApi;
 }
 
 // Route 53 is a global service whose API lives in us-east-1.
@@ -368,5 +391,70 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
       return { endpoint, send: (req) => sendRaw(endpoint, req) };
     },
     sns: (region) => build(`sns:${region}`, region, (kind) => new (sdk.sns())(common(region, kind)), 'sns'),
+    iam: () => iamSelf(config),
+  };
+}
+
+/** The text of each `<tag>` in an XML answer, in order. */
+function xmlAll(text: string, tag: string): string[] {
+  return [...text.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => m[1].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
+}
+
+/**
+ * IamSelfApi over the query protocol, signed with the configured credentials or the SDK's default chain (the same the
+ * other clients use). Two calls a preflight makes once: no SDK client for them (IAM's and STS's are not among the
+ * worker's dependencies).
+ */
+function iamSelf(config: AwsConfig): IamSelfApi {
+  const credentials = config.credentials ?? defaultProvider();
+  async function call(endpoint: URL, service: 'iam' | 'sts', region: string, params: Record<string, string>): Promise<string> {
+    const body = new URLSearchParams({ Version: service === 'iam' ? '2010-05-08' : '2011-06-15', ...params }).toString();
+    const basePath = endpoint.pathname.replace(/\/$/, '');
+    const request = new HttpRequest({
+      method: 'POST',
+      protocol: endpoint.protocol,
+      hostname: endpoint.hostname,
+      port: endpoint.port ? Number(endpoint.port) : undefined,
+      path: `${basePath}/`,
+      headers: { host: endpoint.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body,
+    });
+    const signed = await new SignatureV4({ credentials, region, service, sha256: Sha256 }).sign(request);
+    const res = await sendRaw(endpoint, { method: 'POST', path: '/', headers: signed.headers, body }, (config.timeouts ?? AWS_TIMEOUTS).readMs || 10_000);
+    if (res.statusCode !== 200) {
+      const code = xmlAll(res.body, 'Code')[0] ?? `HTTP ${res.statusCode}`;
+      throw Object.assign(new Error(`${service}:${params.Action} failed: ${code}: ${xmlAll(res.body, 'Message')[0] ?? ''}`), { name: code, $metadata: { httpStatusCode: res.statusCode } });
+    }
+    return res.body;
+  }
+  // IAM's endpoint is global, its API in us-east-1 (aws partition).
+  const iamEndpoint = () => new URL(regionEndpoint(config, 'us-east-1') ?? config.endpoint ?? 'https://iam.amazonaws.com');
+  return {
+    async getCallerIdentity(region) {
+      return { Arn: xmlAll(await call(stsEndpoint(config, region), 'sts', region, { Action: 'GetCallerIdentity' }), 'Arn')[0] };
+    },
+    async simulatePrincipalPolicy(input) {
+      const results: SimulationResult[] = [];
+      let marker: string | undefined;
+      do {
+        const params: Record<string, string> = { Action: 'SimulatePrincipalPolicy', PolicySourceArn: input.PolicySourceArn, MaxItems: '1000', ...(marker ? { Marker: marker } : {}) };
+        input.ActionNames.forEach((a, i) => (params[`ActionNames.member.${i + 1}`] = a));
+        (input.ResourceArns ?? []).forEach((r, i) => (params[`ResourceArns.member.${i + 1}`] = r));
+        (input.ContextEntries ?? []).forEach((c, i) => {
+          params[`ContextEntries.member.${i + 1}.ContextKeyName`] = c.ContextKeyName;
+          params[`ContextEntries.member.${i + 1}.ContextKeyType`] = c.ContextKeyValues.length > 1 ? 'stringList' : 'string';
+          c.ContextKeyValues.forEach((v, j) => (params[`ContextEntries.member.${i + 1}.ContextKeyValues.member.${j + 1}`] = v));
+        });
+        const text = await call(iamEndpoint(), 'iam', 'us-east-1', params);
+        // One result per action and resource, each opening with its EvalActionName; its first EvalResourceName and
+        // EvalDecision are its own (the nested ResourceSpecificResults come after them).
+        for (const chunk of text.split('<EvalActionName>').slice(1)) {
+          const action = chunk.slice(0, chunk.indexOf('<'));
+          results.push({ action, resource: xmlAll(chunk, 'EvalResourceName')[0] ?? '*', decision: xmlAll(chunk, 'EvalDecision')[0] ?? 'implicitDeny' });
+        }
+        marker = xmlAll(text, 'IsTruncated')[0] === 'true' ? xmlAll(text, 'Marker')[0] : undefined;
+      } while (marker);
+      return results;
+    },
   };
 }

@@ -586,6 +586,7 @@ const ROWS: Row[] = [
         '      no drill running',
         '  ✗ Preflight checks +<t> <d>',
         `      data-plane controls not ready for ${PRIMARY}: an unplanned failover would be refused; run drover prepare <the ${rb.runbook.name} runbook file> --apply`,
+        '      worker permissions not checked: arn:aws:sts::123456789012:user/moto is neither a role session nor an IAM user',
         '      1 of the checks failed',
         `      ${why}`,
         `FAILED: ${why}`,
@@ -608,7 +609,9 @@ const ROWS: Row[] = [
         '  ✓ Preflight checks +<t> <d>',
         `      data-plane controls not ready for ${PRIMARY}: an unplanned failover would be refused; run drover prepare <the ${name} runbook file> --apply`,
         // The way back (a failback re-creates both replicas) is one of the checks; the topology its failback compares with, read after them.
-        '      9 checks passed',
+        // The worker's permission check (iam-preflight-v1): moto's GetCallerIdentity names no role or IAM user for the harness's keys.
+        '      worker permissions not checked: arn:aws:sts::123456789012:user/moto is neither a role session nor an IAM user',
+        '      10 checks passed',
         '      topology fingerprint: 7 record sets, 2 DB instances, 4 node groups, 4 alarms',
         `waiting for approval at gate "failover": planned failover of ${name} ${PRIMARY} -> ${STANDBY}: ${REASON}`,
         '  approvals: 0 of 1 (none yet)',

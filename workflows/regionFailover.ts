@@ -34,6 +34,12 @@ const TARGET_IN_RUN = 'target-in-run-v1';
 const RESUME_PROMOTED = 'resume-promoted-v1';
 /** Patch: the compute and database steps are awaited together to their ends (a cancelled or failed one never leaves its promotion child running). */
 const ACT_SETTLED = 'act-settled-v1';
+/**
+ * Patch: preflight asks IAM whether the worker's own role allows what the run will ask of AWS (iam:SimulatePrincipalPolicy,
+ * activities/permissions.ts) and names each action refused, before anything changes. Not when the lost region is
+ * us-east-1, where IAM's API is served (an unplanned failover calls nothing there).
+ */
+const IAM_PREFLIGHT = 'iam-preflight-v1';
 /** Patch: a ReplicaLag of -1 (replication not running, RDS User Guide USER_ReadRepl) stops a failover from a live primary at preflight. */
 const NEGATIVE_LAG = 'negative-lag-v1';
 /**
@@ -266,6 +272,18 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
           ]);
         }
       }
+      // Its notes are said after every check ran, at the same place in each run (the checks run together).
+      const permissionNotes: string[] = [];
+      if (patched(IAM_PREFLIGHT) && !(primaryLost && fromRegion === 'us-east-1')) {
+        checks.push([
+          'worker permissions',
+          async () => {
+            const out = await preflight.checkPermissions({ runbook: rb, stsRegion: targetRegion });
+            permissionNotes.push(...out.notes);
+            return out.problems;
+          },
+        ]);
+      }
       if (dataPlane) {
         checks.push([
           `control of ${fromRegion}`,
@@ -347,6 +365,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
         }
       }));
       const problems = results.flat();
+      for (const n of permissionNotes) journal.note('preflight', n);
       journal.note('preflight', problems.length === 0 ? `${checks.length} checks passed` : `${problems.length} of the checks failed`);
       if (problems.length > 0) {
         throw ApplicationFailure.create({ type: FailureType.PreflightFailed, message: `preflight failed, nothing was changed:\n- ${problems.join('\n- ')}`, nonRetryable: true, details: [problems] });

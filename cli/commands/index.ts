@@ -54,6 +54,13 @@ export const COMMANDS: CommandEntry[] = [
     announces: true,
   },
   {
+    name: 'iam-policy',
+    term: 'iam-policy [options] <file>',
+    description: "print the IAM policy (JSON) drover's worker or an approver needs for this runbook, scoped to its resources",
+    load: () => import('./iam-policy').then((m) => m.iamPolicyCommand),
+    announces: true,
+  },
+  {
     name: 'failover',
     term: 'failover [options] <runbook>',
     description: 'fail an application over to its standby region, then follow the run live',

@@ -60,12 +60,19 @@ export function pointProbesAt(rb: Runbook, apps: Record<string, RegionApp>): Run
   return { ...rb, health: { ...rb.health, probes } };
 }
 
+/** Keys a feeder signs with. */
+export interface LagFeederCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
 /**
  * Publish ReplicaLag datapoints for a replica every `everyMs`, as RDS does (every 60 s) on real AWS:
  * the emulator has no replication, so the demo and tests stand in for RDS's metric.
  */
-export function startLagFeeder(opts: { endpoint: string; region: string; identifier: () => string; lagSeconds: () => number; everyMs?: number }): { stop(): void } {
-  const cw = new CloudWatch({ region: opts.region, endpoint: opts.endpoint, credentials: { accessKeyId: 'drover-local', secretAccessKey: 'drover-local' } });
+export function startLagFeeder(opts: { endpoint: string; region: string; identifier: () => string; lagSeconds: () => number; everyMs?: number; credentials?: LagFeederCredentials }): { stop(): void } {
+  const cw = new CloudWatch({ region: opts.region, endpoint: opts.endpoint, credentials: opts.credentials ?? { accessKeyId: 'drover-local', secretAccessKey: 'drover-local' } });
   // One put at a time: a tick while the last is unanswered is skipped, so a slow emulator (or the proxy in front of
   // it) is never handed a queue that only grows.
   let pending = false;
@@ -97,6 +104,8 @@ export function startLagFeeder(opts: { endpoint: string; region: string; identif
  */
 export function startLagFeeders(opts: {
   endpoint: string;
+  /** Keys to publish with (an emulator with IAM enforcement on needs real ones); default: any key. */
+  credentials?: LagFeederCredentials;
   rb: Pick<Runbook, 'regions' | 'database' | 'databases'>;
   regions?: string[];
   lagSeconds: number | ((identifier: string) => number);
@@ -106,7 +115,7 @@ export function startLagFeeders(opts: {
   const feeders = (opts.regions ?? [rb.regions.standby]).flatMap((region) =>
     databasesOf(rb).map((db) => {
       const id = dbIn(rb, db, region);
-      return startLagFeeder({ endpoint, region, identifier: () => id, lagSeconds: typeof lagSeconds === 'number' ? () => lagSeconds : () => lagSeconds(id), everyMs });
+      return startLagFeeder({ endpoint, region, identifier: () => id, lagSeconds: typeof lagSeconds === 'number' ? () => lagSeconds : () => lagSeconds(id), everyMs, credentials: opts.credentials });
     }),
   );
   return { stop: () => feeders.forEach((f) => f.stop()) };

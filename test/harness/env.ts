@@ -7,6 +7,7 @@ import { startLagFeeders, startRegionApps, type RegionApps } from '../../infra/l
 import { FeederScope } from './feeders';
 import { seedRunbook } from '../../infra/local/seed';
 import type { MotoServer } from '../../infra/local/stack';
+import type { FidelityRule } from '../../infra/faults/fidelity';
 import type { Runbook } from '../../runbooks/schema';
 import { resolveTofu } from '../../tools/tofu';
 import { emulatorConfig, testRunbooks, workflowBundle, writeRunbook } from './fixtures';
@@ -33,10 +34,14 @@ export class IntegrationEnv {
    * `motoEnv`: environment for the private moto server (e.g. MOTO_IAM_LOAD_MANAGED_POLICIES). Constructed at a test
    * file's top level: a test's lag feeders stop when it ends (FeederScope).
    */
-  constructor(private readonly motoEnv?: Record<string, string>) {}
+  constructor(
+    private readonly motoEnv?: Record<string, string>,
+    /** The fidelity rules in front of the private moto (default: AWS_FIDELITY_RULES). */
+    private readonly fidelity?: readonly FidelityRule[],
+  ) {}
 
   async start(): Promise<void> {
-    this.moto = await startOwnMoto({ env: this.motoEnv });
+    this.moto = await startOwnMoto({ env: this.motoEnv, fidelity: this.fidelity });
     this.apps = await startRegionApps([PRIMARY, STANDBY]);
     this.connection = await Connection.connect({ address: testTemporalAddress() });
     this.native = await NativeConnection.connect({ address: testTemporalAddress() });

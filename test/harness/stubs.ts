@@ -290,6 +290,7 @@ export class StubWorld {
       })),
       missingRecords: record('missingRecords', () => []),
       checkProbeTargets: record('checkProbeTargets', () => ({ problems: [], notes: [] })),
+      checkPermissions: record('checkPermissions', () => ({ problems: [], notes: [] })),
       alarmStates: record('alarmStates', (input: { alarms: string[] }) => Object.fromEntries(input.alarms.map((a) => [a, 'OK']))),
       checkAlarmTargets: record('checkAlarmTargets', () => ({ problems: [], notes: [] })),
       readTraffic: record('readTraffic', (input: { records: Runbook['dns']['records']; regions: string[] }): RecordState[] =>

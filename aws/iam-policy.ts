@@ -1,0 +1,285 @@
+/**
+ * The IAM policies drover's two principals need for one runbook (`drover iam-policy`): the worker's, built from the
+ * table of every client method drover calls (aws/iam-table.ts), scoped to the runbook's resources wherever the action
+ * supports resource-level permissions; and the approver's. ARN formats are the Service Authorization Reference's
+ * ("Resource types defined by ...", one page per service, aws/iam-table.ts SAR).
+ */
+import { CONTROL_NAMESPACE, controlOf } from '../contracts/controls';
+import type { Runbook } from '../runbooks/schema';
+import { AWS_REGION_PARTITION } from '../runbooks/aws-regions';
+import { databasesOf, type NamedDatabase } from '../runbooks/databases';
+import { IAM_TABLE, SAR, type Caller, type MethodPermission, type ResourceType } from './iam-table';
+
+export type PolicyRole = 'worker' | 'approver';
+export const POLICY_ROLES: readonly PolicyRole[] = ['worker', 'approver'];
+
+export interface PolicyStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: PolicyStatement[];
+}
+
+export interface PolicyOptions {
+  /** The 12-digit account the runbook's resources are in; `*` (any account) when not given. */
+  account?: string;
+  /** The name (with its path, if any) of the worker's own role: what its permission check simulates. */
+  workerRole?: string;
+}
+
+/** A policy, and what the runbook could not pin down (a resource named by a pattern where its id is only known at run time). */
+export interface GeneratedPolicy {
+  policy: PolicyDocument;
+  notes: string[];
+}
+
+
+/** The ARNs of one resource type for this runbook; `notes` say where a pattern stands for what only run time knows. */
+function arnsOf(type: ResourceType, rb: Runbook, opts: PolicyOptions, notes: Set<string>): string[] {
+  const p = AWS_REGION_PARTITION[rb.regions.primary] ?? 'aws';
+  const acct = opts.account ?? '*';
+  const regions = [rb.regions.primary, rb.regions.standby];
+  const dbs = databasesOf(rb);
+  const instanceDbs = dbs.filter((d) => d.engine !== 'aurora-global');
+  const each = <T>(items: readonly T[], f: (t: T) => string[]) => [...new Set(items.flatMap(f))];
+  const both = (f: (region: string) => string[]) => each(regions, f);
+  switch (type) {
+    case 'route53:hostedzone': {
+      const ids = new Set<string>();
+      let unknown = false;
+      const zone = (id: string | undefined) => (id ? ids.add(id.replace(/^\/?hostedzone\//, '')) : (unknown = true));
+      zone(rb.dns.hostedZoneId);
+      for (const r of rb.dns.records) if (r.zone || r.zoneId) zone(r.zoneId);
+      for (const d of dbs) if (d.writerRecord.zone || d.writerRecord.zoneId) zone(d.writerRecord.zoneId);
+      if (unknown) notes.add('route53 hostedzone/*: the runbook names a zone by name only; give dns.hostedZoneId (and zoneId where a record or writer record has its own zone) to scope Route 53 to it');
+      return unknown ? [`arn:${p}:route53:::hostedzone/*`] : [...ids].map((id) => `arn:${p}:route53:::hostedzone/${id}`);
+    }
+    case 'route53:change':
+      // A change id is minted by each ChangeResourceRecordSets: never known in advance.
+      return [`arn:${p}:route53:::change/*`];
+    case 'route53:healthcheck':
+      return [`arn:${p}:route53:::healthcheck/*`];
+    case 'rds:db':
+      // An instance keeps its name through a failover; a replaced one is kept as <id>-old-<yyyymmddhhmm>-<tag> (runbooks/schema.ts).
+      return both((r) => each(instanceDbs, (d) => [d.primary.identifier, d.replica.identifier].flatMap((id) => [`arn:${p}:rds:${r}:${acct}:db:${id}`, `arn:${p}:rds:${r}:${acct}:db:${id}-old-*`])));
+    case 'rds:db-listing':
+      return instanceDbs.length > 0 ? both((r) => [`arn:${p}:rds:${r}:${acct}:db:*`]) : [];
+    case 'rds:snapshot':
+      // Final snapshots before a delete: <id>-final-<tag> (activities/dblifecycle.ts).
+      return both((r) => each(instanceDbs, (d) => [d.primary.identifier, d.replica.identifier].map((id) => `arn:${p}:rds:${r}:${acct}:snapshot:${id}-*`)));
+    case 'rds:pg':
+    case 'rds:og':
+    case 'rds:subgrp': {
+      const kind = type.slice('rds:'.length);
+      const field = { pg: 'parameterGroup', og: 'optionGroup', subgrp: 'subnetGroup' }[kind] as 'parameterGroup' | 'optionGroup' | 'subnetGroup';
+      if (instanceDbs.length === 0) return [];
+      const named = (d: NamedDatabase, side: 'primary' | 'replica') => d[side][field];
+      const all = instanceDbs.every((d) => named(d, 'primary') && named(d, 'replica'));
+      if (!all || kind === 'pg') {
+        // A replica drover re-creates takes the groups of the instance it replaces unless the runbook names them, and the
+        // read_only fence modifies the writer's own parameter group (activities/readonly.ts): names only run time knows.
+        notes.add(`rds ${kind}:*: ${kind === 'pg' ? 'the read_only fence changes the writer\'s own parameter group, and a re-created replica takes' : 'a re-created replica takes'} the groups of the instance it replaces unless the runbook names them (database.primary/replica.${field})`);
+        return both((r) => [`arn:${p}:rds:${r}:${acct}:${kind}:*`]);
+      }
+      return [
+        ...new Set(instanceDbs.flatMap((d) => [`arn:${p}:rds:${rb.regions.primary}:${acct}:${kind}:${named(d, 'primary')}`, `arn:${p}:rds:${rb.regions.standby}:${acct}:${kind}:${named(d, 'replica')}`])),
+      ];
+    }
+    case 'rds:cluster':
+      return both((r) => each(dbs.filter((d) => d.engine === 'aurora-global'), (d) => [d.primary.identifier, d.replica.identifier].map((id) => `arn:${p}:rds:${r}:${acct}:cluster:${id}`)));
+    case 'rds:global-cluster':
+      return each(dbs.filter((d) => d.globalClusterIdentifier), (d) => [`arn:${p}:rds::${acct}:global-cluster:${d.globalClusterIdentifier}`]);
+    case 'kms:key': {
+      // A re-created encrypted replica is encrypted with the runbook's key of that side, or else with the key of the
+      // instance it replaces (found at run time with DescribeKey and ListAliases, activities/dbconfig.ts).
+      const sides = instanceDbs.flatMap((d) => [
+        { id: d.primary.kmsKeyId, region: rb.regions.primary },
+        { id: d.replica.kmsKeyId, region: rb.regions.standby },
+      ]);
+      const arn = ({ id, region }: { id?: string; region: string }) =>
+        id === undefined ? undefined : /^arn:[^:]+:kms:[^:]+:[^:]+:key\//.test(id) ? id : /^([0-9a-f]{8}-[0-9a-f-]{27}|mrk-[0-9a-f]{32})$/.test(id) ? `arn:${p}:kms:${region}:${acct}:key/${id}` : undefined;
+      const keys = sides.map(arn);
+      if (keys.every((k): k is string => k !== undefined)) return [...new Set(keys)];
+      notes.add("kms key/*: a re-created encrypted replica finds its key at run time, or the runbook names it by alias; give each side's kmsKeyId as a key id or key ARN to scope kms:DescribeKey to it");
+      return both((r) => [`arn:${p}:kms:${r}:${acct}:key/*`]);
+    }
+    case 'secretsmanager:secret': {
+      return each(instanceDbs, (d) => {
+        if (!d.access) return [];
+        const arn = (id: string, region: string) => (id.startsWith('arn:') ? [id] : [`arn:${p}:secretsmanager:${region}:${acct}:secret:${id}-??????`]);
+        // A secret's ARN ends in a hyphen and six random characters: a name matches with -?????? (Secrets Manager User
+        // Guide, "Permissions policy examples": "?" for each of the six characters).
+        const primary = arn(d.access.secretId, rb.regions.primary);
+        const replica = d.access.replicaSecretId ? arn(d.access.replicaSecretId, rb.regions.standby) : d.access.secretId.startsWith('arn:') ? [] : arn(d.access.secretId, rb.regions.standby);
+        return [...primary, ...replica];
+      });
+    }
+    case 'eks:cluster':
+      return each(rb.compute.clusters, (c) => [`arn:${p}:eks:${c.region}:${acct}:cluster/${c.name}`]);
+    case 'eks:nodegroup':
+      // arn:...:nodegroup/<cluster>/<nodegroup>/<uuid>: the uuid is EKS's.
+      return each(rb.compute.clusters, (c) => c.nodeGroups.map((g) => `arn:${p}:eks:${c.region}:${acct}:nodegroup/${c.name}/${g.name}/*`));
+    case 'cloudwatch:alarm':
+      // The runbook's health alarms, and the data-plane controls' alarms drover prepare makes (contracts/controls.ts).
+      return [
+        ...each(Object.entries(rb.health.alarms), ([region, names]) => (names ?? []).map((n) => `arn:${p}:cloudwatch:${region}:${acct}:alarm:${n}`)),
+        ...both((r) => {
+          const c = controlOf(rb, r);
+          return [`arn:${p}:cloudwatch:${c.alarmRegion}:${acct}:alarm:${c.alarmName}`];
+        }),
+      ];
+    case 's3:bucket':
+      return rb.audit?.s3 ? [`arn:${p}:s3:::${rb.audit.s3.bucket}`] : [];
+    case 's3:object':
+      return rb.audit?.s3 ? [`arn:${p}:s3:::${rb.audit.s3.bucket}/${rb.audit.s3.prefix ?? ''}*`] : [];
+    case 'sns:topic':
+      return rb.notifications?.snsTopicArn ? [rb.notifications.snsTopicArn] : [];
+    case 'iam:role':
+      // The worker's own role: its name is not in the runbook (opts.workerRole names it).
+      if (opts.workerRole) return [`arn:${p}:iam::${acct}:role/${opts.workerRole}`];
+      notes.add("iam role/*: iam:SimulatePrincipalPolicy (the preflight's permission check) is on the worker's own role; give --worker-role NAME to scope it");
+      return [`arn:${p}:iam::${acct}:role/*`];
+  }
+}
+
+/** The services a runbook does not use at all: their calls are left out of its worker's policy. */
+function unused(rb: Runbook): Set<string> {
+  const dbs = databasesOf(rb);
+  const off = new Set<string>();
+  if (!rb.audit?.s3) off.add('s3');
+  if (!rb.notifications?.snsTopicArn) off.add('sns');
+  if (!dbs.some((d) => d.access)) off.add('secrets');
+  if (!dbs.some((d) => d.engine !== 'aurora-global')) off.add('kms');
+  return off;
+}
+
+/** Methods that only make sense for some databases. */
+function methodApplies(service: string, method: string, rb: Runbook): boolean {
+  const dbs = databasesOf(rb);
+  const aurora = dbs.some((d) => d.engine === 'aurora-global');
+  const instances = dbs.some((d) => d.engine !== 'aurora-global');
+  if (service === 'rds' && /GlobalCluster/.test(method)) return aurora;
+  if (service === 'rds' && method !== 'describeDBClusters' && !/GlobalCluster/.test(method)) return instances;
+  return true;
+}
+
+/** Statements grouped by identical resources and condition, in table order; Sids unique (IAM requires it within a policy). */
+function group(entries: Array<{ sid: string; actions: string[]; resources: string[]; condition?: PolicyStatement['Condition'] }>): PolicyStatement[] {
+  const out = new Map<string, PolicyStatement>();
+  const sids = new Set<string>();
+  for (const e of entries) {
+    if (e.resources.length === 0) continue;
+    const resources = [...new Set(e.resources)].sort();
+    const key = JSON.stringify([resources, e.condition ?? null]);
+    let s = out.get(key);
+    if (!s) {
+      // One statement holds every action AWS authorizes only on "*" (named in aws/iam-table.ts, each with its source).
+      let sid = resources.length === 1 && resources[0] === '*' && !e.condition ? 'NoResourceLevelPermissions' : e.sid;
+      for (let n = 2; sids.has(sid); n++) sid = `${e.sid}${n}`;
+      sids.add(sid);
+      s = { Sid: sid, Effect: 'Allow', Action: [], Resource: resources, ...(e.condition ? { Condition: e.condition } : {}) };
+      out.set(key, s);
+    }
+    s.Action = [...new Set([...s.Action, ...e.actions])].sort();
+  }
+  return [...out.values()];
+}
+
+function sidOf(service: string, types: readonly ResourceType[]): string {
+  const name = (s: string) => s.replace(/[^A-Za-z0-9]/g, ' ').replace(/(^| )(\w)/g, (_, __, c: string) => c.toUpperCase()).replace(/ /g, '');
+  return types.length === 0 ? `${name(service)}NoResourceLevel` : `${name(service)}${types.map((t) => name(t.split(':')[1])).join('')}`;
+}
+
+/** The worker's policy: every call its activities make for this runbook, scoped to the runbook's resources. */
+export function workerPolicy(rb: Runbook, opts: PolicyOptions = {}, callers: readonly Caller[] = ['worker']): GeneratedPolicy {
+  const notes = new Set<string>();
+  const off = unused(rb);
+  const entries: Parameters<typeof group>[0] = [];
+  for (const [service, methods] of Object.entries(IAM_TABLE) as Array<[string, Record<string, MethodPermission>]>) {
+    if (off.has(service)) continue;
+    for (const [method, perm] of Object.entries(methods)) {
+      if (!perm.callers.some((c) => callers.includes(c)) || !methodApplies(service, method, rb)) continue;
+      if (perm.actions.length === 0) continue;
+      const resources = perm.resources.length === 0 ? ['*'] : [...new Set(perm.resources.flatMap((t) => arnsOf(t, rb, opts, notes)))];
+      const condition = perm.actions.includes('cloudwatch:PutMetricData') ? { StringEquals: { 'cloudwatch:namespace': CONTROL_NAMESPACE } } : undefined;
+      entries.push({ sid: sidOf(service, perm.resources), actions: [...perm.actions], resources, condition });
+    }
+  }
+  // A secret encrypted with a customer managed key is decrypted by Secrets Manager on the caller's behalf: kms:Decrypt,
+  // only through Secrets Manager (kms:ViaService; Secrets Manager User Guide, "Secret encryption and decryption").
+  if (!off.has('secrets')) {
+    const regions = [rb.regions.primary, rb.regions.standby];
+    const p = AWS_REGION_PARTITION[rb.regions.primary] ?? 'aws';
+    entries.push({
+      sid: 'KmsDecryptSecretsViaSecretsManager',
+      actions: ['kms:Decrypt'],
+      resources: regions.map((r) => `arn:${p}:kms:${r}:${opts.account ?? '*'}:key/*`),
+      condition: { StringEquals: { 'kms:ViaService': regions.map((r) => `secretsmanager.${r}.amazonaws.com`) } },
+    });
+  }
+  if (rb.rebuild) entries.push(...rebuildStatements(rb, opts, notes));
+  return { policy: { Version: '2012-10-17', Statement: group(entries) }, notes: [...notes] };
+}
+
+/**
+ * What `drover rebuild`'s OpenTofu apply of infra/eks/stack.ts needs beyond the client calls: it creates each cluster's
+ * two IAM roles (named by iamRoleName: <cluster>-<region>-cluster|node) and passes them to EKS (iam:PassRole, with
+ * iam:PassedToService eks.amazonaws.com; SAR, IAM), then the cluster, node groups and add-ons. Derived from the
+ * stack's resources, not from a run against AWS: see docs/iam.md, "What is left".
+ */
+function rebuildStatements(rb: Runbook, opts: PolicyOptions, notes: Set<string>): Parameters<typeof group>[0] {
+  const p = AWS_REGION_PARTITION[rb.regions.primary] ?? 'aws';
+  const acct = opts.account ?? '*';
+  // The stack's role names: <cluster>-<region>-cluster|node, possibly shortened with a hash (infra/eks/stack.ts iamRoleName).
+  const roles = rb.compute.clusters.flatMap((c) => [`arn:${p}:iam::${acct}:role/*-${c.region}-cluster`, `arn:${p}:iam::${acct}:role/*-${c.region}-node`]);
+  const clusters = rb.compute.clusters.flatMap((c) => [`arn:${p}:eks:${c.region}:${acct}:cluster/${c.name}`, `arn:${p}:eks:${c.region}:${acct}:nodegroup/${c.name}/*`, `arn:${p}:eks:${c.region}:${acct}:addon/${c.name}/*`]);
+  notes.add('rebuild: the IAM, EKS and EC2 actions of the OpenTofu apply are derived from infra/eks/stack.ts, not observed against AWS');
+  return [
+    {
+      sid: 'RebuildIamRoles',
+      actions: ['iam:CreateRole', 'iam:GetRole', 'iam:TagRole', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:ListInstanceProfilesForRole', 'iam:DeleteRole'],
+      resources: roles,
+    },
+    { sid: 'RebuildPassRolesToEks', actions: ['iam:PassRole'], resources: roles, condition: { StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } } },
+    {
+      sid: 'RebuildEks',
+      actions: ['eks:CreateCluster', 'eks:DeleteCluster', 'eks:CreateNodegroup', 'eks:DeleteNodegroup', 'eks:CreateAddon', 'eks:DescribeAddon', 'eks:DeleteAddon', 'eks:UpdateAddon', 'eks:TagResource', 'eks:ListTagsForResource', 'eks:DescribeCluster', 'eks:DescribeNodegroup'],
+      resources: clusters,
+    },
+    // ec2:Describe* support no resource-level permissions (SAR, Amazon EC2); eks:DescribeAddonVersions has no resource type (SAR, Amazon EKS).
+    { sid: 'RebuildNoResourceLevel', actions: ['ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs', 'eks:DescribeAddonVersions'], resources: ['*'] },
+  ];
+}
+
+/**
+ * The approver's policy. An approval is a GetCallerIdentity signed with the approver's credentials (docs/approvals.md)
+ * and replayed by the worker to STS; the approver's CLI calls nothing else at AWS. GetCallerIdentity needs no
+ * permission and an explicit deny cannot stop it (STS API Reference, GetCallerIdentity): the statement documents the
+ * one call an approver's principal makes; what an approver may approve is the runbook's approvals section, not IAM.
+ */
+export function approverPolicy(): GeneratedPolicy {
+  return {
+    policy: { Version: '2012-10-17', Statement: [{ Sid: 'ProveIdentityToDrover', Effect: 'Allow', Action: ['sts:GetCallerIdentity'], Resource: ['*'] }] },
+    notes: [`sts:GetCallerIdentity needs no permission (${SAR.sts}); the approver's rights are the runbook's approvals section`],
+  };
+}
+
+/** The policy `role` needs for this runbook. */
+export function policyFor(rb: Runbook, role: PolicyRole, opts: PolicyOptions = {}): GeneratedPolicy {
+  return role === 'worker' ? workerPolicy(rb, opts) : approverPolicy();
+}
+
+/** Every IAM action a policy allows (for tests and the negative run). */
+export function actionsOf(policy: PolicyDocument): string[] {
+  return [...new Set(policy.Statement.flatMap((s) => s.Action))].sort();
+}
+
+/** The policy without `action` (statements left empty are dropped). */
+export function withoutAction(policy: PolicyDocument, action: string): PolicyDocument {
+  return { ...policy, Statement: policy.Statement.map((s) => ({ ...s, Action: s.Action.filter((a) => a !== action) })).filter((s) => s.Action.length > 0) };
+}

@@ -1,0 +1,255 @@
+/**
+ * `drover iam-policy`: the table of every client method drover calls (aws/iam-table.ts) is complete, and the policies
+ * built from it are scoped to the runbook's resources, with Resource "*" only where AWS supports no resource-level
+ * permission. Bad input gets a path-qualified error and exit 2.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { exec } from '../cli/main';
+import { IAM_TABLE, type MethodPermission } from '../aws/iam-table';
+import { actionsOf, policyFor, type PolicyDocument } from '../aws/iam-policy';
+import { createPermissionActivities, policySourceOf } from '../activities/permissions';
+import type { IamSelfApi } from '../aws/clients';
+import { parseRunbook } from '../runbooks/load';
+import type { Runbook } from '../runbooks/schema';
+import { APNAKART, captureIO } from './harness/fixtures';
+
+const ACCOUNT = '123456789012';
+
+/** The method names every `Pick<Client, '…' | '…'>` in aws/clients.ts lists. */
+function clientMethods(): Set<string> {
+  const text = fs.readFileSync(path.join(__dirname, '../aws/clients.ts'), 'utf8');
+  const names = new Set<string>();
+  for (const pick of text.matchAll(/Pick<\s*\w+,([^>]*)>/g)) for (const m of pick[1].matchAll(/'(\w+)'/g)) names.add(m[1]);
+  // The worker's own identity and permissions: an interface of its own (no SDK client behind it).
+  const self = /export interface IamSelfApi \{([\s\S]*?)\n\}/.exec(text)?.[1] ?? '';
+  for (const m of self.matchAll(/^\s+(\w+)\(/gm)) names.add(m[1]);
+  return names;
+}
+
+function tableMethods(): Set<string> {
+  return new Set(Object.values(IAM_TABLE).flatMap((methods) => Object.keys(methods)));
+}
+
+function apnakart(edit?: (text: string) => string): Runbook {
+  const parsed = parseRunbook((edit ?? ((t) => t))(fs.readFileSync(APNAKART, 'utf8')));
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.runbook;
+}
+
+function statementsFor(policy: PolicyDocument, action: string) {
+  return policy.Statement.filter((s) => s.Action.includes(action));
+}
+
+describe('the IAM table', () => {
+  test('every AWS client method aws/clients.ts declares has an entry, and every entry is a declared method', () => {
+    const declared = clientMethods();
+    expect(declared.size).toBeGreaterThan(40);
+    expect([...declared].filter((m) => !tableMethods().has(m))).toEqual([]);
+    expect([...tableMethods()].filter((m) => !declared.has(m))).toEqual([]);
+  });
+
+  test('every entry names IAM actions of the form service:Action, and a source page', () => {
+    for (const perm of Object.values(IAM_TABLE).flatMap((m) => Object.values(m) as MethodPermission[])) {
+      for (const a of perm.actions) expect(a).toMatch(/^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$/);
+      expect(perm.source).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
+    }
+  });
+});
+
+describe('the worker policy for ApnaKart', () => {
+  const { policy, notes } = policyFor(apnakart(), 'worker', { account: ACCOUNT });
+  const actions = actionsOf(policy);
+
+  test('holds the actions drover added for the read_only fence, re-created replicas and the reboot fallback', () => {
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'rds:ModifyDBParameterGroup',
+        'rds:ResetDBParameterGroup',
+        'rds:DescribeDBParameters',
+        'rds:DescribeDBParameterGroups',
+        'rds:AddTagsToResource',
+        'rds:RemoveTagsFromResource',
+        'rds:ListTagsForResource',
+        'rds:RebootDBInstance',
+        'rds:DescribeDBSubnetGroups',
+        'rds:DescribeOptionGroups',
+        'kms:DescribeKey',
+        'kms:ListAliases',
+        'iam:PassRole',
+        'iam:SimulatePrincipalPolicy',
+      ]),
+    );
+  });
+
+  test('gives Resource "*" only to actions that support no resource-level permission, all in one statement', () => {
+    const star = policy.Statement.filter((s) => s.Resource.includes('*'));
+    expect(star.map((s) => s.Sid)).toEqual(['NoResourceLevelPermissions', 'CloudwatchNoResourceLevel']);
+    expect(star[0].Resource).toEqual(['*']);
+    expect(star[0].Action).toEqual(['cloudwatch:GetMetricStatistics', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'eks:DescribeAddonVersions', 'kms:ListAliases', 'route53:ListHostedZonesByName']);
+    // PutMetricData has no resource either, but is held to drover's own namespace.
+    expect(statementsFor(policy, 'cloudwatch:PutMetricData')).toEqual([expect.objectContaining({ Resource: ['*'], Condition: { StringEquals: { 'cloudwatch:namespace': 'drover/controls' } } })]);
+  });
+
+  test('scopes RDS to the two instances (and the names they are kept under), in the two regions, in the account', () => {
+    const [promote] = statementsFor(policy, 'rds:PromoteReadReplica');
+    expect(promote.Resource).toContain(`arn:aws:rds:ap-southeast-1:${ACCOUNT}:db:apnakart-pg-singapore`);
+    expect(promote.Resource).toContain(`arn:aws:rds:ap-south-1:${ACCOUNT}:db:apnakart-pg-mumbai-old-*`);
+    expect(promote.Resource.every((r) => /^arn:aws:rds:ap-south(east)?-1:123456789012:db:apnakart-pg-(mumbai|singapore)(-old-\*)?$/.test(r))).toBe(true);
+    expect(statementsFor(policy, 'rds:CreateDBSnapshot')[0].Resource).toContain(`arn:aws:rds:ap-south-1:${ACCOUNT}:snapshot:apnakart-pg-mumbai-*`);
+    expect(statementsFor(policy, 'eks:UpdateNodegroupConfig')[0].Resource).toEqual(
+      expect.arrayContaining([`arn:aws:eks:ap-south-1:${ACCOUNT}:nodegroup/apnakart-mumbai/general/*`, `arn:aws:eks:ap-southeast-1:${ACCOUNT}:nodegroup/apnakart-singapore/checkout/*`]),
+    );
+    expect(statementsFor(policy, 'cloudwatch:DescribeAlarms')[0].Resource).toContain(`arn:aws:cloudwatch:ap-southeast-1:${ACCOUNT}:alarm:apnakart-api-5xx-singapore`);
+    // The data-plane controls' alarms (contracts/controls.ts), each in the region that watches the other.
+    expect(statementsFor(policy, 'cloudwatch:DescribeAlarms')[0].Resource).toEqual(expect.arrayContaining([`arn:aws:cloudwatch:ap-southeast-1:${ACCOUNT}:alarm:drover-control-apnakart-ap-south-1`]));
+    expect(statementsFor(policy, 'iam:PassRole')[0]).toMatchObject({ Condition: { StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } } });
+  });
+
+  test('leaves out what ApnaKart does not use (no audit bucket, topic or engine secret), and no call only the local stack makes', () => {
+    for (const a of actions) expect(a).not.toMatch(/^(s3|sns|secretsmanager):/);
+    for (const a of ['rds:CreateDBInstance', 'route53:CreateHostedZone', 'cloudwatch:SetAlarmState', 'ec2:CreateSecurityGroup', 'route53:CreateHealthCheck']) expect(actions).not.toContain(a);
+  });
+
+  test('says what it could not scope: the zone named by name only', () => {
+    expect(statementsFor(policy, 'route53:ChangeResourceRecordSets')[0].Resource).toEqual(['arn:aws:route53:::hostedzone/*']);
+    expect(notes.join('\n')).toContain('give dns.hostedZoneId');
+  });
+});
+
+describe('a runbook that names its zone, keys, secret, bucket and topic', () => {
+  const rb = apnakart((t) =>
+    t
+      .replace('  hostedZone: apnakart.com\n', '  hostedZone: apnakart.com\n  hostedZoneId: Z0123456789ABCDEFGHIJ\n')
+      .replace('    identifier: apnakart-pg-mumbai\n', '    identifier: apnakart-pg-mumbai\n    kmsKeyId: arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555\n')
+      .replace('    identifier: apnakart-pg-singapore\n', '    identifier: apnakart-pg-singapore\n    kmsKeyId: 66666666-7777-8888-9999-000000000000\n')
+      .replace('  maxReplicaLag: 30s\n', '  maxReplicaLag: 30s\n  access: { secretId: apnakart/db-master, caFile: /etc/rds/global-bundle.pem }\n')
+      .replace('# notifications: {', 'notifications: {')
+      .replace('objectives:', 'audit: { s3: { bucket: apnakart-drover-audit, prefix: trail/ } }\nobjectives:'),
+  );
+  const { policy } = policyFor(rb, 'worker', { account: ACCOUNT });
+
+  test('each is scoped to its own ARN', () => {
+    expect(statementsFor(policy, 'route53:ChangeResourceRecordSets')[0].Resource).toEqual(['arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ']);
+    expect(statementsFor(policy, 'kms:DescribeKey')[0].Resource).toEqual([
+      'arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555',
+      'arn:aws:kms:ap-southeast-1:123456789012:key/66666666-7777-8888-9999-000000000000',
+    ]);
+    expect(statementsFor(policy, 'secretsmanager:GetSecretValue')[0].Resource).toEqual([
+      'arn:aws:secretsmanager:ap-south-1:123456789012:secret:apnakart/db-master-??????',
+      'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:apnakart/db-master-??????',
+    ]);
+    expect(statementsFor(policy, 'kms:Decrypt')[0].Condition).toEqual({ StringEquals: { 'kms:ViaService': ['secretsmanager.ap-south-1.amazonaws.com', 'secretsmanager.ap-southeast-1.amazonaws.com'] } });
+    expect(statementsFor(policy, 's3:PutObject')[0]).toMatchObject({ Action: ['s3:GetObject', 's3:PutObject', 's3:PutObjectRetention'], Resource: ['arn:aws:s3:::apnakart-drover-audit/trail/*'] });
+    expect(statementsFor(policy, 's3:ListBucket')[0].Resource).toEqual(['arn:aws:s3:::apnakart-drover-audit']);
+    expect(statementsFor(policy, 'sns:Publish')[0].Resource).toEqual(['arn:aws:sns:ap-southeast-1:123456789012:drover-apnakart']);
+  });
+});
+
+describe('the permission check asks about the right principal', () => {
+  test.each([
+    ['arn:aws:sts::123456789012:assumed-role/drover-worker/i-0abc', 'arn:aws:iam::123456789012:role/drover-worker'],
+    ['arn:aws-cn:sts::123456789012:assumed-role/drover-worker/pod-7', 'arn:aws-cn:iam::123456789012:role/drover-worker'],
+    ['arn:aws:iam::123456789012:user/drover', 'arn:aws:iam::123456789012:user/drover'],
+    ['arn:aws:iam::123456789012:root', undefined],
+    ['arn:aws:sts::123456789012:federated-user/bob', undefined],
+  ])('%s is simulated as %s', (caller, source) => {
+    expect(policySourceOf(caller)).toBe(source);
+  });
+
+  test('the worker policy lets the worker simulate its own role, scoped with --worker-role', () => {
+    const { policy, notes } = policyFor(apnakart(), 'worker', { account: ACCOUNT, workerRole: 'drover-worker' });
+    expect(statementsFor(policy, 'iam:SimulatePrincipalPolicy')[0].Resource).toEqual([`arn:aws:iam::${ACCOUNT}:role/drover-worker`]);
+    expect(notes.join('\n')).not.toContain('iam role/*');
+    expect(statementsFor(policyFor(apnakart(), 'worker', { account: ACCOUNT }).policy, 'iam:SimulatePrincipalPolicy')[0].Resource).toEqual([`arn:aws:iam::${ACCOUNT}:role/*`]);
+  });
+});
+
+describe('checkPermissions', () => {
+  function fakeIam(deny: string[], asked: Array<{ source: string; actions: string[] }>, caller = 'arn:aws:sts::123456789012:assumed-role/drover-worker/i-1'): IamSelfApi {
+    return {
+      getCallerIdentity: async () => ({ Arn: caller }),
+      simulatePrincipalPolicy: async (input) => {
+        asked.push({ source: input.PolicySourceArn, actions: input.ActionNames });
+        return input.ActionNames.flatMap((action) => (input.ResourceArns ?? ['*']).map((resource) => ({ action, resource, decision: deny.includes(action) ? 'implicitDeny' : 'allowed' })));
+      },
+    };
+  }
+
+  test('names each refused action once, with the resources it is refused on, and points at drover iam-policy', async () => {
+    const asked: Array<{ source: string; actions: string[] }> = [];
+    const out = await createPermissionActivities(() => fakeIam(['rds:PromoteReadReplica', 'route53:ListHostedZonesByName'], asked)).checkPermissions({ runbook: apnakart(), stsRegion: 'ap-southeast-1' });
+    expect(out.problems).toEqual([
+      'route53:ListHostedZonesByName: not allowed for arn:aws:iam::123456789012:role/drover-worker on *',
+      'rds:PromoteReadReplica: not allowed for arn:aws:iam::123456789012:role/drover-worker on arn:aws:rds:ap-south-1:123456789012:db:apnakart-pg-mumbai and 7 more',
+      "the worker's role lacks what this runbook's runs need: drover iam-policy <the apnakart runbook file> --role worker prints it (docs/iam.md)",
+    ]);
+    expect(new Set(asked.map((a) => a.source))).toEqual(new Set(['arn:aws:iam::123456789012:role/drover-worker']));
+    // A rebuild's OpenTofu permissions are not a failover's: not asked.
+    expect(asked.flatMap((a) => a.actions)).not.toContain('iam:PassRole');
+  });
+
+  test('a worker that cannot ask says so and refuses nothing', async () => {
+    const failing: IamSelfApi = { ...fakeIam([], []), simulatePrincipalPolicy: async () => Promise.reject(new Error('iam:SimulatePrincipalPolicy failed: AccessDenied: no')) };
+    expect(await createPermissionActivities(() => failing).checkPermissions({ runbook: apnakart(), stsRegion: 'ap-southeast-1' })).toEqual({
+      problems: [],
+      notes: ['worker permissions not checked: iam:SimulatePrincipalPolicy on arn:aws:iam::123456789012:role/drover-worker failed (iam:SimulatePrincipalPolicy failed: AccessDenied: no); drover iam-policy prints what the role needs'],
+    });
+    expect((await createPermissionActivities(undefined).checkPermissions({ runbook: apnakart(), stsRegion: 'ap-southeast-1' })).problems).toEqual([]);
+  });
+});
+
+describe('the approver policy', () => {
+  test('is the one call an approver makes: a GetCallerIdentity', () => {
+    expect(policyFor(apnakart(), 'approver').policy).toEqual({ Version: '2012-10-17', Statement: [{ Sid: 'ProveIdentityToDrover', Effect: 'Allow', Action: ['sts:GetCallerIdentity'], Resource: ['*'] }] });
+  });
+});
+
+describe('drover iam-policy', () => {
+  test('prints the worker policy as JSON, and its notes on stderr', async () => {
+    const io = captureIO();
+    expect(await exec(['iam-policy', APNAKART, '--role', 'worker', '--account', ACCOUNT], io)).toBe(0);
+    const printed = JSON.parse(io.stdout.join('\n')) as PolicyDocument;
+    expect(printed).toEqual(policyFor(apnakart(), 'worker', { account: ACCOUNT }).policy);
+    expect(io.stderr.every((l) => l.startsWith('note: '))).toBe(true);
+  });
+
+  test('without --account, the resources are in any account', async () => {
+    const io = captureIO();
+    expect(await exec(['iam-policy', APNAKART, '--role', 'worker'], io)).toBe(0);
+    expect(io.stdout.join('\n')).toContain('arn:aws:rds:ap-south-1:*:db:apnakart-pg-mumbai"');
+  });
+
+  test.each([
+    [['--role', 'admin'], '  --role: expected "worker" or "approver"'],
+    [['--role', 'worker', '--account', '12345'], '  --account: expected a 12-digit AWS account id'],
+  ])('bad options %j: exit 2, the option named', async (args, line) => {
+    const io = captureIO();
+    expect(await exec(['iam-policy', APNAKART, ...args], io)).toBe(2);
+    expect(io.stderr).toEqual(['drover: invalid options', line]);
+    expect(io.stdout).toEqual([]);
+  });
+
+  test('without --role: exit 2, commander says which option is missing', async () => {
+    const io = captureIO();
+    expect(await exec(['iam-policy', APNAKART], io)).toBe(2);
+    expect(io.stderr.join('\n')).toContain("required option '--role <role>' not specified");
+  });
+
+  test('an unknown runbook file: exit 2, the file named', async () => {
+    const io = captureIO();
+    expect(await exec(['iam-policy', '/nonexistent/apnakart.yaml', '--role', 'worker'], io)).toBe(2);
+    expect(io.stderr).toEqual(['drover: /nonexistent/apnakart.yaml is not a valid runbook', '  /nonexistent/apnakart.yaml (root): cannot read /nonexistent/apnakart.yaml: ENOENT']);
+  });
+
+  test('an invalid runbook: exit 2, each problem path-qualified, nothing printed on stdout', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'drover-iam-')), 'bad.yaml');
+    fs.writeFileSync(file, fs.readFileSync(APNAKART, 'utf8').replace('standby: ap-southeast-1', 'standby: ap-south-1'));
+    const io = captureIO();
+    expect(await exec(['iam-policy', file, '--role', 'approver'], io)).toBe(2);
+    expect(io.stderr[0]).toBe(`drover: ${file} is not a valid runbook`);
+    expect(io.stderr.join('\n')).toMatch(/regions\.standby: must differ from the primary region \(ap-south-1\)/);
+    expect(io.stdout).toEqual([]);
+  });
+});
