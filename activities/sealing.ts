@@ -46,6 +46,22 @@ function parseKey(file: string, text: string): PrivateJwk {
   return jwk as PrivateJwk;
 }
 
+/** Why `file` is not a usable identity key (absent, unreadable, not a private P-256 JWK), or undefined. Creates nothing. */
+export function identityKeyProblem(file: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return `identity key ${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  try {
+    const jwk = parseKey(file, text);
+    return typeof jwk.d === 'string' ? undefined : `identity key ${file} holds no private key (d): the worker needs the private JWK`;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 /**
  * The worker's private identity key: read from `file`, or created there (mode 0600, its directory 0700)
  * when it does not exist. Two workers starting at once agree: the file is created exclusively.

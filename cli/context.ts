@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { awsConfigFromEnv, type AwsConfig } from '../aws/clients';
 import { currentAwsTarget, currentTemporalConnection, describeAwsTarget, endpointOverrides, type AwsTarget } from '../config/endpoints';
-import { describeTemporal } from '../config/temporal';
+import { describeTemporal, type TemporalConnection } from '../config/temporal';
 import { formatProblems, loadRunbookFile, parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import { runbookRef, type RunbookRef } from '../runbooks/source';
@@ -74,11 +74,11 @@ export function awsConfig(target: AwsTarget = currentAwsTarget(), say = true): A
   return awsConfigFromEnv(env);
 }
 
-/** Run `fn` with a Temporal client on the configured server, closing the connection afterwards. */
-export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+/** Run `fn` with a Temporal client on the configured server (or `on`), closing the connection afterwards. */
+export async function withClient<T>(fn: (client: Client) => Promise<T>, on?: TemporalConnection): Promise<T> {
   // The Temporal client (gRPC and protobufs) loads only in the commands that connect.
   const { connectClient, usableTemporalConfig } = await import('./temporal');
-  const target = usableTemporalConfig(currentTemporalConnection);
+  const target = on ?? usableTemporalConfig(currentTemporalConnection);
   announce('temporal', describeTemporal(target));
   const { client, close } = await connectClient(target);
   try {

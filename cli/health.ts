@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { State } from '@temporalio/worker';
+import { splitAddress } from '../config/temporal';
 
 /**
  * The worker's health endpoint, for a kubelet's probes (deploy/helm/drover):
@@ -21,10 +22,9 @@ export interface HealthServer {
 
 /** `host:port` (`0.0.0.0:8080`, `127.0.0.1:0`, `[::]:8080`), or a problem naming DROVER_HEALTH_ADDRESS. */
 export function parseHealthAddress(raw: string): { host: string; port: number } | { problem: string } {
-  const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(raw.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !m[1] || port > 65535) return { problem: `DROVER_HEALTH_ADDRESS: expected host:port (0.0.0.0:8080), got "${raw}"` };
-  return { host: m[1], port };
+  const { host, port } = splitAddress(raw);
+  if (!host || port === undefined || port > 65535) return { problem: `DROVER_HEALTH_ADDRESS: expected host:port ([::]:8080, 0.0.0.0:8080), got "${raw}"` };
+  return { host, port };
 }
 
 export async function startHealthServer(target: HealthTarget, at: { host: string; port: number }): Promise<HealthServer> {

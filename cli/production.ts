@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { formatProblems, loadRunbookFile } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
+import { identityKeyProblem } from '../activities/sealing';
+import { isExecutable } from '../tools/install';
 
 /** A runbook file a worker holds, as loaded at its start. */
 export interface HeldRunbook {
@@ -38,10 +40,26 @@ export function iacGraceMs(held: HeldRunbook[]): number {
  * host (several workers, or a pod replaced between plan and apply, would not share it), and an audit trail kept only
  * in this worker's JSONL directory (several workers would each hold part of a run's trail).
  */
-export function productionProblems(held: HeldRunbook[], env: NodeJS.ProcessEnv): string[] {
+export function productionProblems(held: HeldRunbook[], env: NodeJS.ProcessEnv, queues: 'all' | 'core' | 'iac' = 'all'): string[] {
   const problems: string[] = [];
   if (!env.DROVER_WORKFLOW_BUNDLE) problems.push('DROVER_WORKFLOW_BUNDLE is not set: production workers run the prebuilt workflow bundle that `drover bundle` checked against the recorded histories');
   else if (!fs.existsSync(env.DROVER_WORKFLOW_BUNDLE)) problems.push(`DROVER_WORKFLOW_BUNDLE: ${env.DROVER_WORKFLOW_BUNDLE} does not exist`);
+  // Every worker of a deployment verifies approvals with the same key: one a worker made for itself (the default
+  // when the file is absent) would refuse the approvals sealed by the others, at the first gate of a real run.
+  if (!env.DROVER_IDENTITY_KEY_FILE) problems.push('DROVER_IDENTITY_KEY_FILE is not set: production workers share one identity key, mounted from your secrets manager (docs/approvals.md); a worker never makes its own');
+  else {
+    const keyProblem = identityKeyProblem(env.DROVER_IDENTITY_KEY_FILE);
+    if (keyProblem) problems.push(`DROVER_IDENTITY_KEY_FILE: ${keyProblem}`);
+  }
+  // A worker serving the IaC lane runs OpenTofu: without one it would try to build it at the first rebuild step.
+  if (queues !== 'core') {
+    const rebuilding = held.filter((h) => h.runbook?.rebuild && !h.runbook.rebuild.binary).map((h) => h.file);
+    if (env.DROVER_TOFU && !isExecutable(env.DROVER_TOFU)) problems.push(`DROVER_TOFU: ${env.DROVER_TOFU} is not an executable file`);
+    else if (rebuilding.length > 0 && !env.DROVER_TOFU) {
+      // Never the pinned build a development worker makes on first use: minutes of `go build` in the middle of a rebuild.
+      problems.push(`${rebuilding.join(', ')} rebuild: this worker serves the IaC lane and names no OpenTofu: set DROVER_TOFU to the tofu binary in its image (or the runbook's rebuild.binary), or serve --queues core and run the IaC lane on workers that have one`);
+    }
+  }
   if (held.length === 0) problems.push('the runbook directory holds no <name>.yaml: this worker would refuse every run');
   for (const h of held) {
     problems.push(...h.problems, ...keptOnOneHost(h));

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { CliError, EXIT } from './io';
 import { runWorkflowId } from '../contracts/ids';
-import { credentialRefusal, diagnoseTemporal, TemporalConfigError, temporalNamespace, type TemporalConnection } from '../config/temporal';
+import { credentialRefusal, diagnoseTemporal, isLoopbackAddress, TemporalConfigError, temporalNamespace, type TemporalConnection } from '../config/temporal';
 
 /** The task queue drover's workers poll; override with DROVER_TASK_QUEUE. */
 export function taskQueue(): string {
@@ -52,6 +52,6 @@ export async function unavailable(e: unknown, target: TemporalConnection): Promi
   const tls = await diagnoseTemporal(target).catch(() => []);
   if (tls.length > 0) return new CliError(`cannot connect to Temporal at ${target.address}: the TLS connection failed`, EXIT.UNAVAILABLE, [...tls, 'docs/production.md: connecting to Temporal']);
   return new CliError(`cannot reach Temporal at ${target.address}: ${first}`, EXIT.UNAVAILABLE, [
-    'start the embedded stack with `drover dev up`, or set TEMPORAL_ADDRESS (or TEMPORAL_PROFILE)',
+    isLoopbackAddress(target.address) ? 'start the embedded stack with `drover dev up`, or set TEMPORAL_ADDRESS (or TEMPORAL_PROFILE)' : 'check TEMPORAL_ADDRESS (or the TEMPORAL_PROFILE profile) and that this host can reach it',
   ]);
 }

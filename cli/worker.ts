@@ -45,6 +45,15 @@ export class TemporalConnectFailure extends Error {
   }
 }
 
+/** A gRPC refusal by the server (NOT_FOUND 5, PERMISSION_DENIED 7, UNAUTHENTICATED 16), on the error or a cause. */
+function isServerRefusal(e: unknown): boolean {
+  for (let c = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (code === 5 || code === 7 || code === 16 || /Namespace .* (is )?not found|NamespaceNotFound|PERMISSION_DENIED|PermissionDenied|UNAUTHENTICATED|Unauthenticated/i.test(String((c as Error).message ?? ''))) return true;
+  }
+  return false;
+}
+
 /** A drover worker process: the workers for the queues it serves, run and stopped together. */
 export interface DroverWorker {
   /** The runs' worker (workflows and AWS activities), when it serves that queue. */
@@ -77,19 +86,28 @@ export async function createWorker(setup: WorkerSetup): Promise<DroverWorker> {
   const namespace = setup.namespace ?? 'default';
   const workers: Worker[] = [];
   let worker: Worker | undefined;
-  if (queues !== 'iac') {
-    worker = await Worker.create({
-      connection,
-      namespace,
-      taskQueue: setup.taskQueue,
-      activities,
-      shutdownGraceTime: setup.shutdownGrace ?? '30s',
-      // A prebuilt bundle carries the interceptor module itself (workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES).
-      ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
-    });
-    workers.push(worker);
+  try {
+    if (queues !== 'iac') {
+      worker = await Worker.create({
+        connection,
+        namespace,
+        taskQueue: setup.taskQueue,
+        activities,
+        shutdownGraceTime: setup.shutdownGrace ?? '30s',
+        // A prebuilt bundle carries the interceptor module itself (workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES).
+        ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
+      });
+      workers.push(worker);
+    }
+    if (queues !== 'core') workers.push(await Worker.create(iacWorkerOptions(connection, namespace, setup.taskQueue, activities, setup)));
+  } catch (e) {
+    await clientConnection.close().catch(() => undefined);
+    if (workers.length === 0) await connection.close().catch(() => undefined);
+    // Worker.create asks the server about the namespace: a namespace it does not have, or an identity it refuses, is
+    // the connection's problem (exit 5), anything else (the bundle, the options) the worker's own.
+    if (isServerRefusal(e)) throw new TemporalConnectFailure(e);
+    throw e;
   }
-  if (queues !== 'core') workers.push(await Worker.create(iacWorkerOptions(connection, namespace, setup.taskQueue, activities, setup)));
   return {
     worker,
     workers,

@@ -43,7 +43,7 @@ export interface TemporalConnection {
 export interface TemporalProfile {
   /** The profile name when one was asked for (TEMPORAL_PROFILE), else undefined (the file's `default`, if any). */
   name?: string;
-  /** The TOML file read, when it exists. */
+  /** The TOML file named by TEMPORAL_CONFIG_FILE (envconfig finds the default one itself). */
   file?: string;
   profile: ClientConfigProfile;
 }
@@ -66,9 +66,9 @@ export function temporalProfile(env: NodeJS.ProcessEnv = process.env): TemporalP
   }
   try {
     const profile = loadClientConfigProfile({ overrideEnvVars: vars });
-    return { name: vars.TEMPORAL_PROFILE || undefined, file: explicitFile ?? defaultFileIfPresent(vars), profile };
+    return { name: vars.TEMPORAL_PROFILE || undefined, file: explicitFile, profile };
   } catch (e) {
-    const where = explicitFile ?? defaultFileIfPresent(vars) ?? 'the Temporal configuration';
+    const where = explicitFile ?? 'the Temporal configuration file (TEMPORAL_CONFIG_FILE, default ~/.config/temporalio/temporal.toml)';
     throw new TemporalConfigError([`${where}: ${(e as Error).message.split('\n')[0]}`]);
   }
 }
@@ -87,6 +87,16 @@ export function temporalConnection(env: NodeJS.ProcessEnv = process.env, fallbac
   const problems: string[] = [];
   const origin = (variable: string, key: string) => (definedVars(env)[variable] ? variable : `profile ${name ?? 'default'} tls.${key}`);
   const t = profile.tls;
+  const vars = definedVars(env);
+  // envconfig reads only "1" and "true" as true: anything else (TRUE, yes, on) would turn TLS off without a word.
+  if (vars[ENV.tls] !== undefined && !['1', 'true', '0', 'false'].includes(vars[ENV.tls])) {
+    problems.push(`${ENV.tls}: expected true or false (or 1 or 0), got "${vars[ENV.tls]}"`);
+  }
+  if (t?.disabled) {
+    const material = [t.clientCert && 'a client certificate', t.clientKey && 'a client key', t.serverCACert && 'a server CA', t.serverName && 'a server name'].filter(Boolean);
+    if (material.length > 0) problems.push(`${ENV.tls}: TLS is turned off (${ENV.tls}=false or profile tls.disabled), but ${material.join(', ')} is configured: drover does not guess which you meant, remove one`);
+    if (Object.keys(profile.grpcMeta ?? {}).some((k) => k.toLowerCase() === 'authorization')) problems.push(`TEMPORAL_GRPC_META_AUTHORIZATION: a credential is configured with TLS turned off: drover never sends a credential in plain text`);
+  }
   let tlsOption: TLSConfig | true | undefined;
   if (t && !t.disabled) {
     const read = (source: typeof t.clientCert, variable: string, key: string): Uint8Array | undefined => {
@@ -134,7 +144,7 @@ export function describeTemporal(c: TemporalConnection): string {
  * no credential other than the client certificate the connection itself would present.
  */
 export async function diagnoseTemporal(c: TemporalConnection, timeoutMs = 5_000): Promise<string[]> {
-  const { host, port } = splitAddress(c.address);
+  const { host, port = 7233 } = splitAddress(c.address);
   const opts = typeof c.tls === 'object' ? c.tls : undefined;
   const servername = opts?.serverNameOverride ?? (net.isIP(host) ? undefined : host);
   const handshake = (verify: boolean) =>
@@ -205,8 +215,11 @@ export function credentialRefusal(e: unknown, c: TemporalConnection): string | u
 function refusalOf(e: unknown, c: TemporalConnection): string | undefined {
   const code = (e as { code?: unknown }).code;
   const text = String((e as Error)?.message ?? e);
-  const unauthenticated = code === 16 || /UNAUTHENTICATED|\b16 UNAUTHENTICATED/i.test(text);
-  const denied = code === 7 || /PERMISSION_DENIED|\b7 PERMISSION_DENIED/i.test(text);
+  if (code === 5 || /Namespace .* (is )?not found|NamespaceNotFound/i.test(text)) {
+    return `Temporal at ${c.address} has no namespace ${c.namespace} (${text.split('\n')[0]}): check TEMPORAL_NAMESPACE (docs/production.md: the namespace drover needs)`;
+  }
+  const unauthenticated = code === 16 || /UNAUTHENTICATED|Unauthenticated/.test(text);
+  const denied = code === 7 || /PERMISSION_DENIED|PermissionDenied/i.test(text);
   if (!unauthenticated && !denied) return undefined;
   const first = text.split('\n')[0];
   if (unauthenticated) {
@@ -221,18 +234,19 @@ function pem(bytes: Uint8Array | undefined): Buffer | undefined {
   return bytes ? Buffer.from(bytes) : undefined;
 }
 
-function splitAddress(address: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
-  return m ? { host: m[1], port: Number(m[2]) } : { host: address, port: 7233 };
+/** `host:port`, `[v6]:port` or a bare host: the host without brackets, and the port when given. */
+export function splitAddress(address: string): { host: string; port?: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address.trim());
+  return m ? { host: m[1], port: Number(m[2]) } : { host: address.trim().replace(/^\[|\]$/g, '') };
+}
+
+/** Whether an address is this host's own (loopback): the embedded dev server's. */
+export function isLoopbackAddress(address: string): boolean {
+  const { host } = splitAddress(address);
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /** The variables with a value: an empty one counts as unset, as it does for TEMPORAL_ADDRESS today. */
 function definedVars(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== ''));
-}
-
-function defaultFileIfPresent(vars: Record<string, string>): string | undefined {
-  const base = vars.XDG_CONFIG_HOME && vars.XDG_CONFIG_HOME.startsWith('/') ? vars.XDG_CONFIG_HOME : vars.HOME ? `${vars.HOME}/.config` : undefined;
-  const file = base ? `${base}/temporalio/temporal.toml` : undefined;
-  return file && fs.existsSync(file) ? file : undefined;
 }

@@ -184,7 +184,7 @@ describe('the Helm chart (deploy/helm/drover)', () => {
         expect(c.startupProbe.httpGet).toEqual({ path: '/livez', port: 'health' });
         expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
         expect(c.ports).toEqual([{ name: 'health', containerPort: 8080, protocol: 'TCP' }]);
-        expect(envOf(c).DROVER_HEALTH_ADDRESS.value).toBe('0.0.0.0:8080');
+        expect(envOf(c).DROVER_HEALTH_ADDRESS.value).toBe('[::]:8080');
       }
     });
 

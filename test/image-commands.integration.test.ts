@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { testAwsEndpoint, testTempDir, testTemporalAddress } from './harness/servers';
+import { loadOrCreateIdentityKey } from '../activities/sealing';
+import { plantedDir, testAwsEndpoint, testTempDir, testTemporalAddress } from './harness/servers';
 
 // The image's build and start commands, proven outside a container (no container engine runs here or in CI):
 // deploy/Dockerfile RUNs deploy/build-image-root.sh PREFIX and starts `node /app/dist/cli/main.js worker --production`.
@@ -107,7 +108,11 @@ describe('the image\'s commands, outside a container', () => {
     expect(build.code).toBe(0);
     const port = await freePort();
     const home = testTempDir('image-home-');
-    const child = spawn(process.execPath, ['dist/cli/main.js', 'worker', '--production'], {
+    // The identity key every worker of a deployment shares, mounted as the chart mounts it.
+    const key = path.join(plantedDir('image-key-'), 'identity.jwk');
+    loadOrCreateIdentityKey(key);
+    // The image has no OpenTofu: it serves the runs' queue, as the chart's core Deployment does with the IaC lane apart.
+    const child = spawn(process.execPath, ['dist/cli/main.js', 'worker', '--production', '--queues', 'core'], {
       cwd: prefix,
       env: {
         ...process.env,
@@ -119,6 +124,7 @@ describe('the image\'s commands, outside a container', () => {
         DROVER_RUNBOOKS: productionRunbooks(),
         DROVER_HOME: home,
         DROVER_HEALTH_ADDRESS: `127.0.0.1:${port}`,
+        DROVER_IDENTITY_KEY_FILE: key,
         DROVER_SHUTDOWN_GRACE: '5s',
         // Nothing may resolve into the checkout: the process sees PREFIX's node_modules only.
         NODE_PATH: '',

@@ -338,7 +338,7 @@ describe('drover failover --plan', () => {
     expect(await exec(['failover', file, '--to', STANDBY, '--plan'], io)).toBe(0);
     expect(io.stderr).toEqual([]);
     // Where it read, each said once, before the first call: the AWS endpoint it was given and the Temporal server.
-    expect(io.notes).toEqual([`drover → AWS at ${interposer.endpoint} (AWS_ENDPOINT_URL)`, `drover → Temporal at ${testTemporalAddress()}, namespace default`]);
+    expect(io.notes).toEqual([`drover → AWS at ${interposer.endpoint} (AWS_ENDPOINT_URL)`, `drover → Temporal at ${testTemporalAddress()}, namespace default (plain text)`]);
     // Reads only: no change of records, sizes, instances or tags.
     expect([...new Set(interposer.log().slice(mark).map((r) => r.operation))].sort()).toEqual(['DescribeCluster', 'DescribeDBInstances', 'DescribeNodegroup', 'GetMetricStatistics', 'ListHostedZonesByName', 'ListResourceRecordSets', 'ListTagsForResource']);
 

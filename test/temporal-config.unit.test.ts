@@ -51,6 +51,20 @@ test('an API key with TLS turned off is refused: drover never sends a credential
   expect(problems(() => temporalConnection(env({ TEMPORAL_API_KEY: 'k', TEMPORAL_TLS: 'false' })))).toEqual([expect.stringContaining('TEMPORAL_API_KEY: an API key is configured with TLS turned off')]);
 });
 
+test('TEMPORAL_TLS must say true or false: envconfig reads any other value as off', () => {
+  expect(problems(() => temporalConnection(env({ TEMPORAL_TLS: 'TRUE', TEMPORAL_ADDRESS: 'temporal.internal:7233' })))).toEqual(['TEMPORAL_TLS: expected true or false (or 1 or 0), got "TRUE"']);
+  expect(temporalConnection(env({ TEMPORAL_TLS: '1' })).tls).toEqual({ serverNameOverride: undefined, serverRootCACertificate: undefined, clientCertPair: undefined });
+});
+
+test('TLS turned off with TLS material, or with an authorization header, is refused rather than sent in plain text', () => {
+  expect(problems(() => temporalConnection(env({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_SERVER_CA_CERT_PATH: path.join(dir, 'ca.pem') })))).toEqual([
+    'TEMPORAL_TLS: TLS is turned off (TEMPORAL_TLS=false or profile tls.disabled), but a server CA is configured: drover does not guess which you meant, remove one',
+  ]);
+  expect(problems(() => temporalConnection(env({ TEMPORAL_TLS: 'false', TEMPORAL_GRPC_META_AUTHORIZATION: 'Bearer x' })))).toEqual([
+    'TEMPORAL_GRPC_META_AUTHORIZATION: a credential is configured with TLS turned off: drover never sends a credential in plain text',
+  ]);
+});
+
 test('mTLS from the variables: the files are read, the server name kept', () => {
   const c = temporalConnection(env({ TEMPORAL_TLS_CLIENT_CERT_PATH: path.join(dir, 'client.pem'), TEMPORAL_TLS_CLIENT_KEY_PATH: path.join(dir, 'client.key'), TEMPORAL_TLS_SERVER_CA_CERT_PATH: path.join(dir, 'ca.pem'), TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' }));
   expect(c.tls).toEqual({ serverNameOverride: 'temporal.internal', serverRootCACertificate: new TextEncoder().encode('CA'), clientCertPair: { crt: new TextEncoder().encode('CERT'), key: new TextEncoder().encode('KEY') } });

