@@ -409,7 +409,7 @@ describe('approval gates with verified identities', () => {
     const aborted = await env.withWorker(real.taskQueue, async () => failureOf((await startProven(real.runbook, people.lead)).result()), workerConfig());
     expect(aborted.phase).toBe('aborted');
     expect(aborted.error?.message).toContain('onTimeout "proceed" applies to drills only, so this run aborts');
-  });
+  }, 240_000); // a whole drill then a real run, each with its own worker: 90 s alone on this machine, more under the suite's load
 });
 
 describe('attacks on approvals by whoever may start a workflow', () => {

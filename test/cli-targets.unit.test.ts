@@ -23,7 +23,7 @@ describe('target lines', () => {
     process.env.TEMPORAL_NAMESPACE = 'drills';
     const io = captureIO();
     expect(await exec(['status', 'failover-shop'], io)).toBe(5);
-    expect(io.notes).toEqual([`drover → Temporal at ${CLOSED}, namespace drills`]);
+    expect(io.notes).toEqual([`drover → Temporal at ${CLOSED}, namespace drills (plain text)`]);
     expect(io.stderr[0]).toMatch(/^drover: cannot reach Temporal at 127\.0\.0\.1:1: /);
   });
 
