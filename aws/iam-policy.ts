@@ -39,6 +39,45 @@ export interface GeneratedPolicy {
 }
 
 
+/** A secret given by ARN: Secrets Manager's own format, nothing else (no pattern, no other service's ARN). */
+const SECRET_ARN = /^arn:aws(-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+
+/**
+ * What the runbook names that goes into an ARN of the policy, each with its path: a `*` or `?` in one would widen the
+ * policy to whatever it matches (IAM reads both as wildcards in a Resource), and a secret's ARN must be a secret's.
+ */
+export function policyProblems(rb: Runbook): Array<{ path: string; message: string }> {
+  const problems: Array<{ path: string; message: string }> = [];
+  const named = (path: string, value: string | undefined) => {
+    if (value !== undefined && /[*?]/.test(value)) problems.push({ path, message: `"${value}" contains a wildcard (* or ?): drover iam-policy scopes the policy to the resources the runbook names, so name each one exactly` });
+  };
+  const dbPath = (i: number) => (rb.databases ? `databases[${i}]` : 'database');
+  databasesOf(rb).forEach((d, i) => {
+    const at = dbPath(i);
+    for (const side of ['primary', 'replica'] as const) {
+      named(`${at}.${side}.identifier`, d[side].identifier);
+      for (const field of ['parameterGroup', 'optionGroup', 'subnetGroup', 'kmsKeyId'] as const) named(`${at}.${side}.${field}`, d[side][field]);
+    }
+    named(`${at}.globalClusterIdentifier`, d.globalClusterIdentifier);
+    for (const field of ['secretId', 'replicaSecretId'] as const) {
+      const id = d.access?.[field];
+      if (id === undefined) continue;
+      named(`${at}.access.${field}`, id);
+      if (id.startsWith('arn:') && !/[*?]/.test(id) && !SECRET_ARN.test(id)) problems.push({ path: `${at}.access.${field}`, message: `"${id}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME); give the secret's full ARN or its name` });
+    }
+  });
+  rb.compute.clusters.forEach((c, i) => {
+    named(`compute.clusters[${i}].name`, c.name);
+    c.nodeGroups.forEach((g, j) => named(`compute.clusters[${i}].nodeGroups[${j}].name`, g.name));
+  });
+  for (const [region, names] of Object.entries(rb.health.alarms)) (names ?? []).forEach((n, i) => named(`health.alarms.${region}[${i}]`, n));
+  named('audit.s3.bucket', rb.audit?.s3?.bucket);
+  named('audit.s3.prefix', rb.audit?.s3?.prefix);
+  named('notifications.snsTopicArn', rb.notifications?.snsTopicArn);
+  named('dns.hostedZoneId', rb.dns.hostedZoneId);
+  return problems;
+}
+
 /** The ARNs of one resource type for this runbook; `notes` say where a pattern stands for what only run time knows. */
 function arnsOf(type: ResourceType, rb: Runbook, opts: PolicyOptions, notes: Set<string>): string[] {
   const p = AWS_REGION_PARTITION[rb.regions.primary] ?? 'aws';
@@ -196,7 +235,20 @@ function sidOf(service: string, types: readonly ResourceType[]): string {
 }
 
 /** The worker's policy: every call its activities make for this runbook, scoped to the runbook's resources. */
+/** A runbook whose names would widen the policy (a wildcard, a foreign ARN): each problem is path-qualified. */
+export class PolicyScopeError extends Error {
+  constructor(
+    message: string,
+    readonly problems: string[],
+  ) {
+    super(message);
+    this.name = 'PolicyScopeError';
+  }
+}
+
 export function workerPolicy(rb: Runbook, opts: PolicyOptions = {}, callers: readonly Caller[] = ['worker']): GeneratedPolicy {
+  const problems = policyProblems(rb);
+  if (problems.length > 0) throw new PolicyScopeError(`the ${rb.name} runbook names resources no policy can be scoped to`, problems.map((p) => `${p.path}: ${p.message}`));
   const notes = new Set<string>();
   const off = unused(rb);
   const entries: Parameters<typeof group>[0] = [];
@@ -222,6 +274,14 @@ export function workerPolicy(rb: Runbook, opts: PolicyOptions = {}, callers: rea
       condition: { StringEquals: { 'kms:ViaService': regions.map((r) => `secretsmanager.${r}.amazonaws.com`) } },
     });
   }
+  // A re-created encrypted replica in another region is made with the runbook's KMS key of that region (KmsKeyId of
+  // CreateDBInstanceReadReplica, activities/dblifecycle.ts createReplica): RDS creates a grant on the key for itself,
+  // with the caller's kms:CreateGrant, only for an AWS resource (RDS User Guide, "AWS KMS key management": "the user
+  // must have the kms:CreateGrant ... permissions"; condition kms:GrantIsForAWSResource, AWS KMS Developer Guide).
+  if (!off.has('kms')) {
+    const keys = arnsOf('kms:key', rb, opts, notes);
+    if (keys.length > 0) entries.push({ sid: 'KmsCreateGrantForRdsReplicas', actions: ['kms:CreateGrant'], resources: keys, condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } });
+  }
   if (rb.rebuild) entries.push(...rebuildStatements(rb, opts, notes));
   return { policy: { Version: '2012-10-17', Statement: group(entries) }, notes: [...notes] };
 }
@@ -232,6 +292,12 @@ export function workerPolicy(rb: Runbook, opts: PolicyOptions = {}, callers: rea
  * iam:PassedToService eks.amazonaws.com; SAR, IAM), then the cluster, node groups and add-ons. Derived from the
  * stack's resources, not from a run against AWS: see docs/iam.md, "What is left".
  */
+/**
+ * The AWS managed policies infra/eks/stack.ts attaches to the roles it creates (CLUSTER_POLICIES, NODE_POLICIES there):
+ * the only ones the rebuild may attach or detach, so a worker cannot attach AdministratorAccess to a role it creates.
+ */
+export const REBUILD_MANAGED_POLICIES = ['AmazonEKSClusterPolicy', 'AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'] as const;
+
 function rebuildStatements(rb: Runbook, opts: PolicyOptions, notes: Set<string>): Parameters<typeof group>[0] {
   const p = AWS_REGION_PARTITION[rb.regions.primary] ?? 'aws';
   const acct = opts.account ?? '*';
@@ -242,8 +308,15 @@ function rebuildStatements(rb: Runbook, opts: PolicyOptions, notes: Set<string>)
   return [
     {
       sid: 'RebuildIamRoles',
-      actions: ['iam:CreateRole', 'iam:GetRole', 'iam:TagRole', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:ListInstanceProfilesForRole', 'iam:DeleteRole'],
+      actions: ['iam:CreateRole', 'iam:GetRole', 'iam:TagRole', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:ListInstanceProfilesForRole', 'iam:DeleteRole'],
       resources: roles,
+    },
+    // Attach and detach only the stack's AWS managed policies (iam:PolicyARN, SAR IAM): no privilege escalation through a role the rebuild creates.
+    {
+      sid: 'RebuildAttachStackPolicies',
+      actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+      resources: roles,
+      condition: { ArnEquals: { 'iam:PolicyARN': REBUILD_MANAGED_POLICIES.map((name) => `arn:${p}:iam::aws:policy/${name}`) } },
     },
     { sid: 'RebuildPassRolesToEks', actions: ['iam:PassRole'], resources: roles, condition: { StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } } },
     {

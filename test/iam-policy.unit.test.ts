@@ -145,6 +145,34 @@ describe('a runbook that names its zone, keys, secret, bucket and topic', () => 
     expect(statementsFor(policy, 's3:ListBucket')[0].Resource).toEqual(['arn:aws:s3:::apnakart-drover-audit']);
     expect(statementsFor(policy, 'sns:Publish')[0].Resource).toEqual(['arn:aws:sns:ap-southeast-1:123456789012:drover-apnakart']);
   });
+
+  test('kms:CreateGrant on the runbook\'s keys, only for an AWS resource (RDS makes an encrypted replica with KmsKeyId)', () => {
+    expect(statementsFor(policy, 'kms:CreateGrant')).toEqual([
+      {
+        Sid: 'KmsCreateGrantForRdsReplicas',
+        Effect: 'Allow',
+        Action: ['kms:CreateGrant'],
+        Resource: ['arn:aws:kms:ap-south-1:123456789012:key/11111111-2222-3333-4444-555555555555', 'arn:aws:kms:ap-southeast-1:123456789012:key/66666666-7777-8888-9999-000000000000'],
+        Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      },
+    ]);
+  });
+});
+
+describe('the rebuild statements', () => {
+  const { policy } = policyFor(apnakart(), 'worker', { account: ACCOUNT });
+
+  test('attach and detach only the AWS managed policies infra/eks/stack.ts attaches', () => {
+    const stack = fs.readFileSync(path.join(__dirname, '../infra/eks/stack.ts'), 'utf8');
+    const used = [...stack.matchAll(/const (?:CLUSTER|NODE)_POLICIES = \[([^\]]*)\]/g)].flatMap((m) => [...m[1].matchAll(/'([\w-]+)'/g)].map((x) => x[1]));
+    expect(used.length).toBeGreaterThan(0);
+    const attach = statementsFor(policy, 'iam:AttachRolePolicy');
+    expect(attach).toHaveLength(1);
+    expect(attach[0].Action).toEqual(['iam:AttachRolePolicy', 'iam:DetachRolePolicy']);
+    expect(attach[0].Condition).toEqual({ ArnEquals: { 'iam:PolicyARN': used.map((name) => `arn:aws:iam::aws:policy/${name}`) } });
+    expect(statementsFor(policy, 'iam:DetachRolePolicy')).toEqual(attach);
+    expect(statementsFor(policy, 'iam:PassRole')[0].Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } });
+  });
 });
 
 describe('the permission check asks about the right principal', () => {
@@ -182,12 +210,57 @@ describe('checkPermissions', () => {
     const out = await createPermissionActivities(() => fakeIam(['rds:PromoteReadReplica', 'route53:ListHostedZonesByName'], asked)).checkPermissions({ runbook: apnakart(), stsRegion: 'ap-southeast-1' });
     expect(out.problems).toEqual([
       'route53:ListHostedZonesByName: not allowed for arn:aws:iam::123456789012:role/drover-worker on *',
-      'rds:PromoteReadReplica: not allowed for arn:aws:iam::123456789012:role/drover-worker on arn:aws:rds:ap-south-1:123456789012:db:apnakart-pg-mumbai and 7 more',
+      'rds:PromoteReadReplica: not allowed for arn:aws:iam::123456789012:role/drover-worker on arn:aws:rds:ap-south-1:123456789012:db:apnakart-pg-mumbai and 3 more',
       "the worker's role lacks what this runbook's runs need: drover iam-policy <the apnakart runbook file> --role worker prints it (docs/iam.md)",
     ]);
     expect(new Set(asked.map((a) => a.source))).toEqual(new Set(['arn:aws:iam::123456789012:role/drover-worker']));
     // A rebuild's OpenTofu permissions are not a failover's: not asked.
     expect(asked.flatMap((a) => a.actions)).not.toContain('iam:PassRole');
+  });
+
+  test('asks iam:SimulatePrincipalPolicy on its own role, and every statement (no cap)', async () => {
+    const asked: Array<{ source: string; actions: string[]; resources?: string[] }> = [];
+    const api = fakeIam([], []);
+    const out = await createPermissionActivities(() => ({
+      ...api,
+      simulatePrincipalPolicy: async (input) => {
+        asked.push({ source: input.PolicySourceArn, actions: input.ActionNames, resources: input.ResourceArns });
+        return api.simulatePrincipalPolicy(input);
+      },
+    })).checkPermissions({ runbook: apnakart(), stsRegion: 'ap-southeast-1' });
+    expect(asked.filter((a) => a.actions.includes('iam:SimulatePrincipalPolicy'))).toEqual([
+      { source: 'arn:aws:iam::123456789012:role/drover-worker', actions: ['iam:SimulatePrincipalPolicy'], resources: ['arn:aws:iam::123456789012:role/drover-worker'] },
+    ]);
+    const wanted = policyFor(apnakart(), 'worker', { account: ACCOUNT }).policy.Statement.filter((x) => !x.Sid.startsWith('Rebuild'));
+    expect(new Set(asked.flatMap((a) => a.actions))).toEqual(new Set(wanted.flatMap((x) => x.Action)));
+    expect(out).toEqual({ problems: [], notes: ["worker permissions: arn:aws:iam::123456789012:role/drover-worker is allowed every action this runbook's runs need"] });
+  });
+
+  test('a deny on a pattern, or with missing context values, is a note; an explicit deny is refused anywhere', async () => {
+    const api: IamSelfApi = {
+      ...fakeIam([], []),
+      simulatePrincipalPolicy: async (input) =>
+        input.ActionNames.flatMap((action) =>
+          (input.ResourceArns ?? ['*']).map((resource) => ({
+            action,
+            resource,
+            decision: action === 'rds:DeleteDBInstance' && /[*?]/.test(resource) ? 'explicitDeny' : /[*?]/.test(resource) && resource !== '*' ? 'implicitDeny' : action === 'rds:DescribeDBInstances' ? 'implicitDeny' : 'allowed',
+            ...(action === 'rds:DescribeDBInstances' ? { missingContextValues: ['aws:ResourceTag/x'] } : {}),
+          })),
+        ),
+    };
+    const out = await createPermissionActivities(() => api).checkPermissions({ runbook: apnakart(), stsRegion: 'ap-southeast-1' });
+    expect(out.problems.filter((p) => !p.startsWith("the worker's role"))).toEqual([expect.stringMatching(/^rds:DeleteDBInstance: denied by a policy for arn:aws:iam::123456789012:role\/drover-worker on arn:aws:rds:.*-old-\*/)]);
+    expect(out.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^worker permissions: could not check .*rds:PromoteReadReplica.* on pattern arn:aws:rds:ap-south-1:123456789012:db:apnakart-pg-mumbai-old-\*: simulate it with a concrete ARN$/)]));
+    expect(out.notes.join('\n')).toMatch(/could not check rds:DescribeDBInstances on /);
+  });
+
+  test('IAM that does not answer in time: a note, nothing refused, no throw', async () => {
+    const slow: IamSelfApi = { ...fakeIam([], []), simulatePrincipalPolicy: () => new Promise(() => undefined) };
+    expect(await createPermissionActivities(() => slow, { concurrency: 5, deadlineMs: 50 }).checkPermissions({ runbook: apnakart(), stsRegion: 'ap-southeast-1' })).toEqual({
+      problems: [],
+      notes: ['worker permissions not checked: IAM did not answer in 0 s; drover iam-policy prints what the role needs'],
+    });
   });
 
   test('a worker that cannot ask says so and refuses nothing', async () => {
@@ -241,6 +314,19 @@ describe('drover iam-policy', () => {
     const io = captureIO();
     expect(await exec(['iam-policy', '/nonexistent/apnakart.yaml', '--role', 'worker'], io)).toBe(2);
     expect(io.stderr).toEqual(['drover: /nonexistent/apnakart.yaml is not a valid runbook', '  /nonexistent/apnakart.yaml (root): cannot read /nonexistent/apnakart.yaml: ENOENT']);
+  });
+
+  test.each([
+    ['a * in a cluster name', (t: string) => t.replace('name: apnakart-mumbai\n', 'name: "apnakart-*"\n'), /compute\.clusters\[0\]\.name: "apnakart-\*" contains a wildcard/],
+    ['arn:* as a secret id', (t: string) => t.replace('  maxReplicaLag: 30s\n', '  maxReplicaLag: 30s\n  access: { secretId: "arn:*", caFile: /etc/rds/global-bundle.pem }\n'), /database\.access\.secretId: "arn:\*" contains a wildcard/],
+    ['another service\'s ARN as a secret id', (t: string) => t.replace('  maxReplicaLag: 30s\n', '  maxReplicaLag: 30s\n  access: { secretId: "arn:aws:iam::123456789012:role/admin", caFile: /etc/rds/global-bundle.pem }\n'), /database\.access\.secretId: "arn:aws:iam::123456789012:role\/admin" is not a Secrets Manager secret ARN/],
+  ])('%s: exit 2, the runbook path named, no policy printed', async (_, edit, line) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'drover-iam-')), 'wild.yaml');
+    fs.writeFileSync(file, edit(fs.readFileSync(APNAKART, 'utf8')));
+    const io = captureIO();
+    expect(await exec(['iam-policy', file, '--role', 'worker'], io)).toBe(2);
+    expect(io.stderr.join('\n')).toMatch(line);
+    expect(io.stdout).toEqual([]);
   });
 
   test('an invalid runbook: exit 2, each problem path-qualified, nothing printed on stdout', async () => {

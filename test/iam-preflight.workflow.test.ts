@@ -17,12 +17,13 @@ const env = timeSkippingPerFile();
 
 /** The stub world, with the permission check answering `answer`. */
 class PermissionWorld extends StubWorld {
-  answer: { problems: string[]; notes: string[] } = { problems: [], notes: [] };
+  answer: { problems: string[]; notes: string[] } | Error = { problems: [], notes: [] };
   override activities(): Partial<Activities> {
     return {
       ...super.activities(),
       checkPermissions: async (input) => {
         this.calls.push({ name: 'checkPermissions', input: input as unknown as Record<string, unknown> });
+        if (this.answer instanceof Error) throw this.answer;
         return this.answer;
       },
     };
@@ -57,6 +58,18 @@ describe('failover: the worker checks its own permissions at preflight', () => {
     const status = (await failover(rb, world, 'failover-iam-preflight.json')) as RunStatus;
 
     expect(status.phase).toBe('completed');
-    expect(status.steps.find((s) => s.id === 'preflight')?.notes).toContain(world.answer.notes[0]);
+    expect(status.steps.find((s) => s.id === 'preflight')?.notes).toContain('worker permissions: arn:aws:iam::123456789012:role/drover-worker is allowed every action this runbook\'s runs need');
+  });
+
+  test('a check that fails (its activity times out, IAM is gone): a note, the run goes on', async () => {
+    const rb = workflowTestRunbook('wf-iam-failed', [[['approvals', 'gates'], []]]);
+    const world = new PermissionWorld(rb);
+    world.answer = new Error('IAM did not answer');
+
+    const status = (await failover(rb, world)) as RunStatus;
+
+    expect(status.phase).toBe('completed');
+    expect(status.steps.find((s) => s.id === 'preflight')?.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^worker permissions not checked: .*IAM did not answer/)]));
+    expect(world.callsTo('promoteReplica')).not.toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { parseOptions } from '../options';
-import { type CliIO, type SetExit, EXIT } from '../io';
+import { CliError, type CliIO, type SetExit, EXIT } from '../io';
 
 const options = z.strictObject({
   role: z.enum(['worker', 'approver'], { error: 'expected "worker" or "approver"' }),
@@ -24,9 +24,15 @@ export function iamPolicyCommand(io: CliIO, setExit: SetExit): Command {
     .action(async (file: string, raw: unknown) => {
       const opts = parseOptions(options, raw);
       // Loaded here, not at the top: registering the command must stay cheap (cli/main.ts builds every command).
-      const [{ loadRunbookOrThrow }, { policyFor }] = await Promise.all([import('../context'), import('../../aws/iam-policy')]);
+      const [{ loadRunbookOrThrow }, { policyFor, PolicyScopeError }] = await Promise.all([import('../context'), import('../../aws/iam-policy')]);
       const rb = loadRunbookOrThrow(file);
-      const out = policyFor(rb, opts.role, { account: opts.account, workerRole: opts.workerRole });
+      let out: ReturnType<typeof policyFor>;
+      try {
+        out = policyFor(rb, opts.role, { account: opts.account, workerRole: opts.workerRole });
+      } catch (e) {
+        if (e instanceof PolicyScopeError) throw new CliError(e.message, EXIT.USAGE, e.problems);
+        throw e;
+      }
       io.out(JSON.stringify(out.policy, null, 2));
       for (const note of out.notes) io.err(`note: ${note}`);
       setExit(EXIT.OK);

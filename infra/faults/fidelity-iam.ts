@@ -7,7 +7,7 @@
  * policies"). AWS authorizes each request against the ARNs of the resources it names ("Resource types" of each
  * action, Service Authorization Reference). These rules do that for the principals a test registers: they compute
  * the action and the resource ARNs of each request drover makes, evaluate the principal's policy (Allow statements:
- * Action and Resource with `*` and `?`, StringEquals on the condition keys below), and answer AccessDenied, naming
+ * Action and Resource with `*` and `?`, StringEquals, Bool and ArnEquals on the condition keys below), and answer AccessDenied, naming
  * the action and the resource, as AWS does, when no statement allows it. Requests by other keys pass untouched.
  */
 import type { FidelityCall, FidelityRule } from './fidelity-rule';
@@ -49,10 +49,12 @@ export function allows(policy: EnforcedPolicy, action: string, resource: string,
     if (!list(s.Action).some((a) => glob(a, action, true))) return false;
     if (!list(s.Resource).some((r) => glob(r, resource))) return false;
     for (const [op, keys] of Object.entries(s.Condition ?? {})) {
-      if (op !== 'StringEquals') return false;
+      // StringEquals and Bool compare exactly; ArnEquals matches each value as an ARN pattern (IAM User Guide, "IAM JSON policy elements: Condition operators").
+      if (op !== 'StringEquals' && op !== 'Bool' && op !== 'ArnEquals') return false;
       for (const [key, want] of Object.entries(keys)) {
         const have = context[key];
-        if (have === undefined || !list(want).includes(have)) return false;
+        if (have === undefined) return false;
+        if (op === 'ArnEquals' ? !list(want).some((w) => glob(w, have)) : !list(want).includes(have)) return false;
       }
     }
     return true;
