@@ -284,6 +284,7 @@ export async function regionFailover(input: FailoverInput): Promise<FailoverResu
               permissionNotes.push(...out.notes);
               return out.problems;
             } catch (err) {
+              if (isCancellation(err)) throw err; // the run is being cancelled: that is not the check's to swallow
               permissionNotes.push(`worker permissions not checked: ${failureMessage(err)}`);
               return [];
             }
