@@ -16,6 +16,9 @@ const ROOT = path.join(__dirname, '..');
 jest.setTimeout(5 * 60_000);
 
 let prefix: string;
+let src: string | undefined;
+/** The worker's identity key, planted for the test and removed after it (the suite's final scan looks for keys). */
+let key: string | undefined;
 let build: { code: number; output: string };
 const children: ChildProcess[] = [];
 
@@ -85,13 +88,16 @@ async function status(url: string): Promise<number | string> {
 
 describe('the image\'s commands, outside a container', () => {
   beforeAll(async () => {
-    const src = await copyOfCheckout();
+    src = await copyOfCheckout();
     prefix = path.join(testTempDir('image-root-'), 'app');
     build = await run('bash', [path.join(src, 'deploy', 'build-image-root.sh'), prefix], { cwd: src, timeoutMs: 20 * 60_000 });
   }, 25 * 60_000);
 
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    // The copy and PREFIX hold no secret, but about a gigabyte of node_modules: left for the suite's secrets scan, its
+    // walk of the temporary root would take most of an hour.
+    for (const dir of [src && path.dirname(src), prefix && path.dirname(prefix), key && path.dirname(key)]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test('deploy/build-image-root.sh builds PREFIX: the compiled CLI, the prebuilt bundle, production dependencies only', () => {
@@ -109,7 +115,7 @@ describe('the image\'s commands, outside a container', () => {
     const port = await freePort();
     const home = testTempDir('image-home-');
     // The identity key every worker of a deployment shares, mounted as the chart mounts it.
-    const key = path.join(plantedDir('image-key-'), 'identity.jwk');
+    key = path.join(plantedDir('image-key-'), 'identity.jwk');
     loadOrCreateIdentityKey(key);
     // The image has no OpenTofu: it serves the runs' queue, as the chart's core Deployment does with the IaC lane apart.
     const child = spawn(process.execPath, ['dist/cli/main.js', 'worker', '--production', '--queues', 'core'], {
