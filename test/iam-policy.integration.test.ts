@@ -152,6 +152,22 @@ async function drill(file: string, taskQueue: string, worker: Keys): Promise<{ c
   );
 }
 
+/** `fn` with moto's IAM enforcement on and the rules' decisions recorded from an empty list; enforcement off after. */
+async function enforced<T>(fn: () => Promise<T>): Promise<T> {
+  decisions.length = 0;
+  await authOn();
+  try {
+    return await fn();
+  } finally {
+    await authOff();
+  }
+}
+
+/** A drill run by a worker holding `worker`'s keys, under enforcement. */
+function drillAs(worker: { keys: Keys }, file: string, taskQueue: string): Promise<{ code: number; out: string }> {
+  return enforced(() => drill(file, taskQueue, worker.keys));
+}
+
 describe('the worker policy drover iam-policy generates', () => {
   test('is enough for a full drill (failover, verification, failback), its audit trail in S3 and its notifications, on moto with IAM enforcement on and every resource checked', async () => {
     const adminKeys = await admin();
@@ -165,15 +181,7 @@ describe('the worker policy drover iam-policy generates', () => {
     ]);
     const seededTopology = await describeTopology(rb, env.moto.endpoint);
     const { policy } = policyFor(rb, 'worker', { account: MOTO_ACCOUNT });
-    const worker = await workerSession(adminKeys, policy);
-    decisions.length = 0;
-    await authOn();
-    let result: { code: number; out: string };
-    try {
-      result = await drill(file, taskQueue, worker.keys);
-    } finally {
-      await authOff();
-    }
+    const result = await drillAs(await workerSession(adminKeys, policy), file, taskQueue);
     expect(result.out).not.toMatch(/not authorized|AccessDenied/);
     expect(result.code).toBe(0);
     const out = JSON.parse(result.out.slice(result.out.indexOf('{'), result.out.lastIndexOf('}') + 1)) as { phase: string };
@@ -208,15 +216,8 @@ describe('the worker policy drover iam-policy generates', () => {
     expect(await exec(['prepare', file, '--apply'], captureIO())).toBe(0);
     const { policy } = policyFor(rb, 'worker', { account: MOTO_ACCOUNT });
     const worker = await workerSession(adminKeys, policy);
-    decisions.length = 0;
-    await authOn();
-    let status: { phase: string };
-    try {
-      const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'unplanned', reason: 'least privilege, region lost', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
-      status = (await env.withWorker(taskQueue, () => env.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input] }), workerConfig(worker.keys))) as { phase: string };
-    } finally {
-      await authOff();
-    }
+    const input: FailoverInput = { runbookRef: refOf(rb), targetRegion: STANDBY, mode: 'unplanned', reason: 'least privilege, region lost', requestedBy: 'ic-test', options: { timeScale: 0.01 } };
+    const status = (await enforced(() => env.withWorker(taskQueue, () => env.client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-${rb.name}`, args: [input] }), workerConfig(worker.keys)))) as { phase: string };
     expect(status.phase).toBe('completed');
     expect(decisions.filter((d) => !d.allowed)).toEqual([]);
     // The lost region's control was flipped by the worker, within the namespace its policy holds it to.
@@ -228,15 +229,7 @@ describe('the worker policy drover iam-policy generates', () => {
     const { file, runbook: rb, taskQueue } = await seeded(adminKeys);
     const seededTopology = await describeTopology(rb, env.moto.endpoint);
     const policy = withoutAction(policyFor(rb, 'worker', { account: MOTO_ACCOUNT }).policy, 'rds:PromoteReadReplica');
-    const worker = await workerSession(adminKeys, policy);
-    decisions.length = 0;
-    await authOn();
-    let result: { code: number; out: string };
-    try {
-      result = await drill(file, taskQueue, worker.keys);
-    } finally {
-      await authOff();
-    }
+    const result = await drillAs(await workerSession(adminKeys, policy), file, taskQueue);
     expect(result.code).not.toBe(0);
     expect(result.out).toContain('preflight failed, nothing was changed');
     expect(result.out).toMatch(new RegExp(`- worker permissions: rds:PromoteReadReplica: not allowed for arn:aws:iam::${MOTO_ACCOUNT}:role/drover-worker-[0-9-]+ on arn:aws:rds:[a-z0-9-]+:${MOTO_ACCOUNT}:db:[a-z0-9-]+ and 3 more\\n`));
@@ -259,15 +252,7 @@ describe('the worker policy drover iam-policy generates', () => {
       ...base,
       Statement: [...base.Statement, { Sid: 'PromoteSomethingElse', Effect: 'Allow', Action: ['rds:PromoteReadReplica'], Resource: [`arn:aws:rds:${STANDBY}:${MOTO_ACCOUNT}:db:not-this-one`] }],
     };
-    const worker = await workerSession(adminKeys, policy);
-    decisions.length = 0;
-    await authOn();
-    let result: { code: number; out: string };
-    try {
-      result = await drill(file, taskQueue, worker.keys);
-    } finally {
-      await authOff();
-    }
+    const result = await drillAs(await workerSession(adminKeys, policy), file, taskQueue);
     expect(result.code).not.toBe(0);
     expect(result.out).toContain('worker permissions not checked: iam:SimulatePrincipalPolicy');
     expect(result.out).toContain('rds:PromoteReadReplica');
