@@ -13,6 +13,7 @@ import { HttpRequest } from '@smithy/core/protocols';
 import { AdaptiveRetryStrategy, StandardRetryStrategy } from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
 import http from 'node:http';
+import { awsAttemptMiddleware, awsCallMiddleware } from '../telemetry/aws';
 import https from 'node:https';
 
 /** The only Route 53 calls drover makes. */
@@ -356,6 +357,9 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
     return client;
   }
   function instrument(client: AnyStack, region: string, service: string): void {
+    // Spans and metrics (telemetry/aws.ts): nothing unless the process traces or serves metrics.
+    client.middlewareStack.add(awsCallMiddleware(service, region), { step: 'initialize', name: 'droverTelemetry' });
+    client.middlewareStack.add(awsAttemptMiddleware(service), { step: 'deserialize', priority: 'high', name: 'droverThrottleCounter' });
     if (record) {
       client.middlewareStack.add(
         (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {

@@ -44,8 +44,23 @@ export async function exec(argv: string[], io: CliIO = consoleIO): Promise<numbe
   };
   program.commands.forEach(inherit);
   try {
-    await program.parseAsync(argv, { from: 'user' });
-    return state.code;
+    const parse = async () => {
+      await program.parseAsync(argv, { from: 'user' });
+      return state.code;
+    };
+    // Traces when OTEL_EXPORTER_OTLP_*ENDPOINT asks (telemetry/tracing.ts): the command is the root span, and a run it
+    // starts carries its context (cli/temporal.ts). The worker traces itself, as its own service.
+    const { tracingConfigured, TracingConfigError } = await import('../telemetry/tracing');
+    let traced = false;
+    try {
+      traced = wanted !== undefined && wanted !== 'worker' && tracingConfigured();
+    } catch (e) {
+      if (e instanceof TracingConfigError) throw new CliError('invalid options', EXIT.USAGE, e.problems);
+      throw e;
+    }
+    if (!traced) return await parse();
+    const { startTracing, withRootSpan } = await import('../telemetry/tracing');
+    return await withRootSpan(startTracing('drover-cli'), `drover ${wanted}`, { 'drover.command': wanted ?? '' }, parse);
   } catch (e) {
     return reportError(e, io);
   }

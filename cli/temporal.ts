@@ -1,3 +1,4 @@
+import { activeTracing } from '../telemetry/tracing';
 import { Client, Connection } from '@temporalio/client';
 import { CliError, EXIT } from './io';
 import { runWorkflowId } from '../contracts/ids';
@@ -38,7 +39,9 @@ export async function connectClient(target: TemporalConnection): Promise<{ clien
   } catch (e) {
     throw await unavailable(e, target);
   }
-  return { client: new Client({ connection, namespace: target.namespace }), close: () => connection.close() };
+  // A traced CLI (telemetry/tracing.ts) hands its span's context to the runs it starts, in their headers.
+  const interceptors = activeTracing() ? { workflow: [new (await import('@temporalio/interceptors-opentelemetry')).OpenTelemetryWorkflowClientInterceptor()] } : undefined;
+  return { client: new Client({ connection, namespace: target.namespace, ...(interceptors ? { interceptors } : {}) }), close: () => connection.close() };
 }
 
 /**

@@ -6,9 +6,36 @@ import { createActivities, type ActivityDeps } from '../activities';
 import { workerLogFunction } from './worker-log';
 import { resolveTofu } from '../tools/tofu';
 import type { TemporalConnection } from '../config/temporal';
+import type { InjectedSinks } from '@temporalio/worker';
+import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
+import type { DroverSinks } from '../contracts/telemetry';
+import { metricSinks } from '../telemetry/sinks';
+import { activeTracing } from '../telemetry/tracing';
 
-/** The workflow interceptor modules every worker and bundle includes (the failure type on the worker's log). */
-export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/log-interceptors')];
+/**
+ * The workflow interceptor modules every worker and bundle includes: the failure type on the worker's log, and
+ * OpenTelemetry's workflow spans (exported through the worker's `exporter` sink when it traces, else dropped there).
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/log-interceptors'), require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+
+/**
+ * The sinks every worker registers: drover's metrics (telemetry/sinks.ts), and the workflow spans' exporter, which
+ * hands them to the process's tracing, or drops them when it does not trace.
+ */
+export function workerSinks(): InjectedSinks<DroverSinks & OpenTelemetrySinks> {
+  const tracing = activeTracing();
+  /* eslint-disable-next-line @typescript-eslint/no-require-imports -- OpenTelemetry's SDK loads only when the process traces */
+  const exporter = tracing ? (require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry')).makeWorkflowExporter(tracing.processor, tracing.resource) : { export: { fn: () => undefined } };
+  return { ...metricSinks(), exporter };
+}
+
+/** Activity spans (each a child of the workflow's span that scheduled it), when the process traces. */
+function activityInterceptors(): NonNullable<WorkerOptions['interceptors']>['activity'] {
+  if (!activeTracing()) return [];
+  /* eslint-disable-next-line @typescript-eslint/no-require-imports -- as above */
+  const otel = require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
+  return [(ctx) => ({ inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx), outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx) })];
+}
 
 /** Which task queues a worker serves: its runs' queue (workflows and AWS activities), the IaC lane, or both. */
 export type WorkerQueues = 'all' | 'core' | 'iac';
@@ -94,8 +121,11 @@ export async function createWorker(setup: WorkerSetup): Promise<DroverWorker> {
         taskQueue: setup.taskQueue,
         activities,
         shutdownGraceTime: setup.shutdownGrace ?? '30s',
-        // A prebuilt bundle carries the interceptor module itself (workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES).
-        ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
+        sinks: workerSinks(),
+        // A prebuilt bundle carries the interceptor modules itself (workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES).
+        ...(setup.workflowBundle
+          ? { workflowBundle: setup.workflowBundle, interceptors: { activity: activityInterceptors() } }
+          : { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES, activity: activityInterceptors() } }),
       });
       workers.push(worker);
     }
@@ -140,6 +170,7 @@ export function iacWorkerOptions(connection: NativeConnection, namespace: string
     activities,
     maxConcurrentActivityTaskExecutions: setup.iacConcurrency ?? 1,
     shutdownGraceTime: setup.iacShutdownGrace ?? DEFAULT_IAC_GRACE,
+    interceptors: { activity: activityInterceptors() },
   };
 }
 
@@ -148,12 +179,17 @@ export const DEFAULT_IAC_GRACE = '61m';
 
 /**
  * Log only warnings and errors from the Temporal runtime (DROVER_LOG_LEVEL overrides), expected refusals as one
- * line each (cli/worker-log.ts); call before any worker exists.
+ * line each (cli/worker-log.ts); call before any worker exists. With `prometheus` (a loopback host:port), the
+ * runtime's own worker metrics are served there in Prometheus's text format (the health server's /metrics reads
+ * and repeats them: cli/health.ts), durations in seconds.
  */
-export function quietRuntime(): void {
+export function quietRuntime(opts: { prometheus?: string } = {}): void {
   const level = (process.env.DROVER_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
   try {
-    Runtime.install({ logger: new DefaultLogger(level, workerLogFunction) });
+    Runtime.install({
+      logger: new DefaultLogger(level, workerLogFunction),
+      ...(opts.prometheus ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheus, useSecondsForDurations: true } } } } : {}),
+    });
   } catch {
     // Already installed in this process (e.g. under tests): keep the existing runtime.
   }

@@ -1,3 +1,5 @@
+import { drillNotRun, runFinished, runStarted } from './telemetry';
+import type { RunLabels } from '../contracts/telemetry';
 import {
   ApplicationFailure,
   CancellationScope,
@@ -83,6 +85,8 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   const rb = start.rb;
   result.runbook = rb.name;
   result.objectives = { rtoMs: rb.objectives.rto, rpoMs: rb.objectives.rpo };
+  const labels: RunLabels = { runbook: rb.name, kind: 'drill', mode: 'planned', drill: true };
+  runStarted(labels);
 
   const trail = AuditTrail.open(rb);
   live.trail = trail;
@@ -104,6 +108,8 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
   const end = async (phase: DrillPhase, type?: string): Promise<DrillResult> => {
     result.phase = phase;
     result.endedAt = Date.now();
+    runFinished(labels, { phase });
+    if (phase === 'refused') drillNotRun(rb.name, result.refusals ?? []);
     await notifier?.finished(result);
     trail?.record('run.end', { after: { phase, refusals: result.refusals, failure: result.failure, rollback: result.rollback, handedOverTo: result.handedOverTo, failoverId: result.failover ? result.failoverId : undefined, failbackId: result.failback ? result.failbackId : undefined } });
     const audit = { error: { message: '' } };

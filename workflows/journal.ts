@@ -19,6 +19,8 @@ export class Journal {
     private readonly trail?: AuditTrail,
     /** A failed step is also published (absent when replaying histories from before notifications). */
     private readonly notifier?: Notifier,
+    /** Told each step's end (the worker's metrics: workflows/telemetry.ts); no command, so no history changes. */
+    private readonly observe?: (step: Step) => void,
   ) {
     for (const s of plan) this.steps.push({ ...s, status: 'pending', notes: [] });
   }
@@ -26,6 +28,7 @@ export class Journal {
   private audit(step: Step): void {
     this.trail?.record(`step.${step.status}`, { detail: `${step.id}: ${step.title}`, after: { status: step.status, startedAt: step.startedAt, endedAt: step.endedAt, notes: step.notes } });
     this.trail?.flush();
+    this.observe?.(step);
   }
 
   /** Check `guard` before every step from now on. */

@@ -11,6 +11,8 @@ import { Notifier } from './notify';
 import type { ListedKind } from '../contracts/ids';
 import { statusQuery, type RunStatus } from '../contracts/run';
 import { trustedStart, type RunbookInput, type TrustedStart } from './trusted';
+import { runFinished, runStarted, stepEnded } from './telemetry';
+import type { RunLabels } from '../contracts/telemetry';
 
 /**
  * One run's lifecycle, the same for every runbook that moves something (failover, promotion, failback,
@@ -101,6 +103,8 @@ export class Run {
     readonly journal: Journal,
     readonly gates: Gates | undefined,
     readonly status: RunStatus,
+    /** The run's labels on the worker's metrics. */
+    private readonly labels: RunLabels,
   ) {}
 
   /** Open the run: its trail, notifier, journal, gates and status (in that order), the status query, and run.start. */
@@ -108,7 +112,8 @@ export class Run {
     const info = workflowInfo();
     const trail = AuditTrail.open(o.rb);
     const notifier = Notifier.open(o.rb, o.notifyAs, trail, { mode: o.head.mode, drill: o.drill });
-    const journal = new Journal(o.plan, trail, notifier);
+    const labels: RunLabels = { runbook: o.rb.name, kind: o.head.kind, mode: o.head.mode, drill: Boolean(o.drill) };
+    const journal = new Journal(o.plan, trail, notifier, (step) => stepEnded(labels.kind, step));
     const gates = o.gates ? new Gates(o.rb, trail, o.gates.autoApproveFor, { ...o.gates.context, notifier }) : undefined;
     const status: RunStatus = {
       workflowId: info.workflowId,
@@ -134,7 +139,8 @@ export class Run {
     setHandler(statusQuery, () => ({ ...status, audit: status.audit ?? trail?.anchor(), currentStep: journal.current()?.id, pendingGate: gates?.pending, phase: gates?.pending ? 'waiting-approval' : status.phase }));
     trail?.record('run.start', { actor: { id: o.head.requestedBy, verified: false }, detail: o.start.detail, after: o.start.after });
     trail?.flush();
-    return new Run(trail, notifier, journal, gates, status);
+    runStarted(labels);
+    return new Run(trail, notifier, journal, gates, status, labels);
   }
 
   /**
@@ -165,10 +171,14 @@ export class Run {
       const why = `the audit trail could not be written: ${failureMessage(e) || 'the error gave no reason'}`;
       // A child's work is done (a promotion that cannot be undone): it completes saying so, and its parent goes on
       // with the failover instead of stopping before the writer record and traffic move.
-      if (workflowInfo().parent) return { ...status, auditError: why, currentStep: undefined };
+      if (workflowInfo().parent) {
+        runFinished(this.labels, status);
+        return { ...status, auditError: why, currentStep: undefined };
+      }
       // The work is done, its evidence is not: the run fails saying so (its failure path says it once).
       throw ApplicationFailure.create({ type: failureType(e), message: why, nonRetryable: true });
     }
+    runFinished(this.labels, status);
     return { ...status, currentStep: undefined };
   }
 
@@ -197,6 +207,7 @@ export class Run {
     await notifier?.finished(status);
     trail?.record('run.end', { after: { phase: status.phase, error: status.error, ...(opts.compensations ? { compensations: status.compensations } : {}) } });
     status.audit = await drainQuietly(trail, status);
+    runFinished(this.labels, status, cancelled ? 'cancelled' : status.phase);
     throw ApplicationFailure.create({ type: type ?? 'Failed', message: status.error.message, nonRetryable: true, details: [{ ...status, currentStep: undefined }] });
   }
 }

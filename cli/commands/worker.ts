@@ -11,7 +11,9 @@ import { awsConfig } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { taskQueue, unavailable, usableTemporalConfig } from '../temporal';
 import type { DroverWorker } from '../worker';
-import { parseHealthAddress, startHealthServer, type HealthServer } from '../health';
+import { freeLoopbackPort, metricsText, parseHealthAddress, startHealthServer, type HealthServer } from '../health';
+import { enableMetrics } from '../../telemetry/metrics';
+import { describeTracesEndpoint, startTracing, tracingConfigured, TracingConfigError } from '../../telemetry/tracing';
 import { heldRunbooks, iacGraceMs, keptOnOneHost, productionProblems } from '../production';
 import { iacTaskQueue } from '../../contracts/ids';
 import { formatDuration } from '../../reports/format';
@@ -49,6 +51,13 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       const iacGrace = durationFromEnv('DROVER_IAC_SHUTDOWN_GRACE', iacGraceMs(held));
       const healthAt = process.env.DROVER_HEALTH_ADDRESS ? parseHealthAddress(process.env.DROVER_HEALTH_ADDRESS) : undefined;
       if (healthAt && 'problem' in healthAt) throw new CliError('invalid options', EXIT.USAGE, [healthAt.problem]);
+      let traced: boolean;
+      try {
+        traced = tracingConfigured();
+      } catch (e) {
+        if (e instanceof TracingConfigError) throw new CliError('invalid options', EXIT.USAGE, e.problems);
+        throw e;
+      }
       const stsRegions = (process.env.DROVER_STS_REGIONS ?? '').split(',').map((r) => r.trim()).filter(Boolean);
       const badRegion = stsRegions.find((r) => !AWS_REGION_NAME.test(r));
       if (badRegion) throw new CliError('invalid options', EXIT.USAGE, [`DROVER_STS_REGIONS: "${badRegion}" is not an AWS region name`]);
@@ -60,7 +69,13 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       }
       // The Temporal worker (its native core) loads only once the options are known to be good.
       const { createWorker, quietRuntime, TemporalConnectFailure } = await import('../worker');
-      quietRuntime();
+      // With a health address, /metrics too: drover's metrics, and the Temporal runtime's from its loopback exporter.
+      const coreMetricsAt = healthAt ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
+      quietRuntime({ prometheus: coreMetricsAt });
+      const metrics = healthAt ? enableMetrics() : undefined;
+      // Traces when OTEL_EXPORTER_OTLP_*ENDPOINT says where (telemetry/tracing.ts): started before the worker, whose
+      // activity interceptors and workflow span sink read it.
+      const tracing = traced ? startTracing('drover-worker') : undefined;
       let drover: DroverWorker;
       try {
         drover = await createWorker({
@@ -75,6 +90,7 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
           iacShutdownGrace: iacGrace,
         });
       } catch (e) {
+        await tracing?.shutdown();
         if (e instanceof TemporalConnectFailure) throw await unavailable(e.cause, temporal);
         throw e;
       }
@@ -86,16 +102,21 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       if (!production) for (const kept of held.flatMap(keptOnOneHost)) io.err(`warning: ${kept} (refused with --production; one worker on one host only)`);
       const insecure = plainTextWarning(temporal.address, Boolean(temporal.tls));
       if (insecure) io.err(insecure);
+      if (tracing) io.err(`traces: OTLP/HTTP to ${describeTracesEndpoint()} as ${String(tracing.resource.attributes['service.name'])}`);
       // Probes (/livez, /readyz) answer from the workers' own states: ready only while every one polls.
       let health: HealthServer | undefined;
       if (healthAt) {
         try {
-          health = await startHealthServer({ states: () => drover.workers.map((w) => ({ taskQueue: w.options.taskQueue, state: w.getState() })) }, healthAt);
+          health = await startHealthServer(
+            { states: () => drover.workers.map((w) => ({ taskQueue: w.options.taskQueue, state: w.getState() })), metrics: metrics && (() => metricsText(metrics.registry, coreMetricsAt)) },
+            healthAt,
+          );
         } catch (e) {
           await drover.close();
+          await tracing?.shutdown();
           throw new CliError('invalid options', EXIT.USAGE, [`DROVER_HEALTH_ADDRESS: cannot listen on ${process.env.DROVER_HEALTH_ADDRESS}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
         }
-        io.err(`health: http://${health.address}/livez and /readyz`);
+        io.err(`health: http://${health.address}/healthz and /readyz; Prometheus metrics: http://${health.address}/metrics`);
       }
       const stop = () => drover.shutdown();
       process.once('SIGINT', stop);
@@ -105,6 +126,8 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       } finally {
         await health?.close();
         await drover.close();
+        // What the last activities and workflow tasks traced is exported before the process ends.
+        await tracing?.shutdown();
       }
     });
 }
