@@ -16,7 +16,7 @@ import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker
 import pg from 'pg';
 import { createActivities, type Activities } from '../activities';
 import { createAwsClients, type AwsConfig } from '../aws/clients';
-import { quietRuntime, WORKFLOW_INTERCEPTOR_MODULES } from '../cli/worker';
+import { quietRuntime, WORKFLOW_INTERCEPTOR_MODULES, workerSinks } from '../cli/worker';
 import type { RunStatus } from '../contracts/run';
 import { appStream, startConntrackProxy, type ConntrackProxy } from '../infra/engines/conntrack';
 import { ensureEngines } from '../infra/engines/install';
@@ -79,7 +79,7 @@ export async function fenceMain(): Promise<void> {
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: silent });
-  const worker = await Worker.create({ connection, taskQueue: 'bench-fence', workflowBundle, activities: mirrored(createActivities({ aws: createAwsClients(config), temporal: () => client, runbooks: benchRunbooks, engines: { endpoint } })) });
+  const worker = await Worker.create({ sinks: workerSinks(), connection, taskQueue: 'bench-fence', workflowBundle, activities: mirrored(createActivities({ aws: createAwsClients(config), temporal: () => client, runbooks: benchRunbooks, engines: { endpoint } })) });
 
   const rows: Array<{ variant: 'lag' | 'engine'; fence: number; wait: number; held: number }> = [];
   try {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { WORKFLOW_INTERCEPTOR_MODULES } from './worker';
+import { WORKFLOW_INTERCEPTOR_MODULES, workerSinks } from './worker';
 
 /** Where the committed workflow histories are, and their index (file, the workflow id it was recorded under, what it is). */
 export const HISTORIES_DIR = path.join(__dirname, '..', 'test', 'histories');
@@ -32,7 +32,7 @@ export async function buildCheckedBundle(dir = HISTORIES_DIR): Promise<{ code: s
   for (const h of recorded) {
     try {
       const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, h.file), 'utf8')));
-      await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'drover-bundle' }, history, h.workflowId);
+      await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'drover-bundle', sinks: workerSinks() }, history, h.workflowId);
     } catch (e) {
       failures.push(`${h.file} (${h.workflowId}): ${(e as Error).message.split('\n')[0]}`);
     }

@@ -4,6 +4,7 @@
  * principal is an IAM user (or an assumed role) with its own keys. The CLI signs GetCallerIdentity with
  * those keys; the worker replays the request to the auth-enabled STS, so a tampered signature really fails.
  */
+import { workerSinks } from '../cli/worker';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -113,7 +114,7 @@ async function trail(rb: Runbook, workflowId: string, runId: string, until: (eve
 /** The run's history replays on the current workflow code (Update handlers with activities, nonces, escalation timers). */
 async function replays(workflowId: string, runId: string): Promise<void> {
   const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId)).resolves.toBeUndefined();
+  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle(), sinks: workerSinks() }, history, workflowId)).resolves.toBeUndefined();
 }
 
 const refusals = (events: AuditEvent[]) => events.filter((e) => e.action === 'gate.refused');

@@ -5,6 +5,7 @@
  * S3 on the suite's moto; a run on the suite's Temporal with stub activities and the real audit ones.
  */
 import fs from 'node:fs';
+import { workerSinks } from '../cli/worker';
 import path from 'node:path';
 import { S3 } from '@aws-sdk/client-s3';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
@@ -344,7 +345,7 @@ describe('a trail that cannot be written', () => {
     const connection = await Connection.connect({ address: testTemporalAddress() });
     try {
       const client = new Client({ connection });
-      const worker = await Worker.create({ connection: native, taskQueue, workflowBundle: await workflowBundle(), activities: { ...world.activities(), ...audit } });
+      const worker = await Worker.create({ sinks: workerSinks(), connection: native, taskQueue, workflowBundle: await workflowBundle(), activities: { ...world.activities(), ...audit } });
       return await worker.runUntil(() => fn(client));
     } finally {
       await connection.close();

@@ -3,6 +3,7 @@
  * activities and CLI. No AWS client is mocked; the emulator's state is read back with the SDK.
  */
 import fs from 'node:fs';
+import { workerSinks } from '../cli/worker';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -72,7 +73,7 @@ async function seeded(set?: Array<[Array<string | number>, unknown]>): Promise<{
 }
 
 async function withWorker<T>(taskQueue: string, config: AwsConfig, fn: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({
+  const worker = await Worker.create({ sinks: workerSinks(),
     connection: nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),

@@ -5,6 +5,7 @@
  * the file tells its reader to do), fails over on Temporal.
  */
 import fs from 'node:fs';
+import { workerSinks } from '../cli/worker';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -89,7 +90,7 @@ test('drover init on a seeded account writes a runbook that finds what is there,
   feeders.push(startLagFeeders({ endpoint: moto.endpoint, rb: ready, lagSeconds: 0, everyMs: 300 }));
   const client = new Client({ connection });
   const taskQueue = `tq-init-${process.pid}`;
-  const worker = await Worker.create({ connection: native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(emulatorConfig(moto.endpoint)), temporal: () => client, runbooks: testRunbooks }) });
+  const worker = await Worker.create({ sinks: workerSinks(), connection: native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(emulatorConfig(moto.endpoint)), temporal: () => client, runbooks: testRunbooks }) });
   const status = (await worker.runUntil(
     client.workflow.execute('regionFailover', { taskQueue, workflowId: `failover-shop-${process.pid}`, args: [{ runbookRef: ref, targetRegion: STANDBY, mode: 'planned', reason: 'init test', requestedBy: 'ic-test', options: { timeScale: 0.01 } }] }),
   )) as RunStatus;

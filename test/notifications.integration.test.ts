@@ -2,6 +2,7 @@
  * Run notifications end to end: the real Temporal dev server, moto for AWS, and an SQS queue subscribed
  * to the runbook's SNS topic, from which every published message is read back and parsed.
  */
+import { workerSinks } from '../cli/worker';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, PublishCommand, SNS, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { Worker } from '@temporalio/worker';
@@ -100,7 +101,7 @@ async function activityTypes(workflowId: string): Promise<string[]> {
 /** The history replays on the current workflow code. */
 async function replays(workflowId: string): Promise<void> {
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId)).resolves.toBeUndefined();
+  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle(), sinks: workerSinks() }, history, workflowId)).resolves.toBeUndefined();
 }
 
 /** A duration as subjects show it: 42s, 3m07s. */

@@ -5,6 +5,7 @@
  * drover prepare makes and what the failover flips against Route 53's documented semantics (docs/region-loss.md).
  */
 import fs from 'node:fs';
+import { workerSinks } from '../cli/worker';
 import { CloudWatch } from '@aws-sdk/client-cloudwatch';
 import { EC2 } from '@aws-sdk/client-ec2';
 import { Route53, type CloudWatchRegion, type ResourceRecordSet } from '@aws-sdk/client-route-53';
@@ -96,7 +97,7 @@ async function seeded(pair: { primary: string; standby: string }, set: Array<[Ar
 }
 
 async function withWorker<T>(taskQueue: string, config: AwsConfig, fn: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(config), temporal: () => client, runbooks: testRunbooks }) });
+  const worker = await Worker.create({ sinks: workerSinks(), connection: nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(config), temporal: () => client, runbooks: testRunbooks }) });
   return worker.runUntil(fn);
 }
 

@@ -1,3 +1,4 @@
+import { workerSinks } from '../cli/worker';
 import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
@@ -18,7 +19,7 @@ describe('replay of committed workflow histories', () => {
   test.each(RECORDED.map((h) => [h.file, h.workflowId, h.about]))('given %s (%s, %s), the current workflows replay it without nondeterminism', async (file, workflowId) => {
     const history = load(file);
     expect(history.events?.length).toBeGreaterThan(20);
-    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId)).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle(), sinks: workerSinks() }, history, workflowId)).resolves.toBeUndefined();
   });
 
   test('given a workflow change that adds a timer before preflight, replaying the recorded failover fails with a determinism violation', async () => {

@@ -5,6 +5,7 @@
  * Also a server without the attributes: runs still start and complete, the list says how to register them.
  */
 import { execFileSync } from 'node:child_process';
+import { workerSinks } from '../cli/worker';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -160,7 +161,7 @@ describe('drover runs list', () => {
       const connection = await Connection.connect({ address: own.address });
       const client = new Client({ connection });
       try {
-        const worker = await Worker.create({ connection: native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(env.config()), temporal: () => client, runbooks: testRunbooks }) });
+        const worker = await Worker.create({ sinks: workerSinks(), connection: native, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities({ aws: createAwsClients(env.config()), temporal: () => client, runbooks: testRunbooks }) });
         const run = await worker.runUntil(cli(['failover', file, '--to', STANDBY, '--reason', 'no attributes', '--time-scale', '0.01']));
         expect(run.code).toBe(0);
         expect(run.err).toContain("note: the Temporal namespace default lacks drover's search attributes (DroverRunbook, DroverKind, DroverMode, DroverOutcome, DroverRequestedBy): this run will not appear in `drover runs list`");

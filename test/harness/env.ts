@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
-import { iacWorkerOptions } from '../../cli/worker';
+import { iacWorkerOptions, workerSinks } from '../../cli/worker';
 import { createAwsClients, type AwsConfig } from '../../aws/clients';
 import { startLagFeeders, startRegionApps, type RegionApps } from '../../infra/local/apps';
 import { FeederScope } from './feeders';
@@ -79,7 +79,7 @@ export class IntegrationEnv {
     // Like cli/worker.ts, the harness injects the OpenTofu resolver (activities install no tools of their own).
     const deps: ActivityDeps = { aws: createAwsClients(config), temporal: () => this.client, runbooks: testRunbooks, iac: { binary: resolveTofu, ...extra.iac }, ...(extra.engines ? { engines: extra.engines } : {}) };
     const activities = (extra.wrap ?? ((a) => a))(createActivities(deps));
-    const worker = await Worker.create({ connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities });
+    const worker = await Worker.create({ sinks: workerSinks(), connection: this.native, taskQueue, workflowBundle: await workflowBundle(), activities });
     // The IaC lane (rebuilds' synthesis, OpenTofu and redeploy hooks), as `drover worker` serves it by default.
     const iac = await Worker.create(iacWorkerOptions(this.native, 'default', taskQueue, activities, { iacShutdownGrace: '5s' }));
     return worker.runUntil(() => iac.runUntil(fn));

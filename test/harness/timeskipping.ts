@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { workerSinks } from '../../cli/worker';
 import path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -124,7 +125,7 @@ export function taskQueue(prefix: string): string {
 
 /** Run `fn` while a worker on `queue` serves the workflows with `world`'s activities. */
 export async function withStubWorker<T>(env: TestWorkflowEnvironment, queue: string, world: StubWorld, fn: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: await workflowBundle(), activities: world.activities() });
+  const worker = await Worker.create({ sinks: workerSinks(), connection: env.nativeConnection, taskQueue: queue, workflowBundle: await workflowBundle(), activities: world.activities() });
   return worker.runUntil(fn);
 }
 

@@ -47,6 +47,7 @@
  * incompatible change needs workflow versioning (patched()) instead.
  */
 import fs from 'node:fs';
+import { workerSinks } from '../../cli/worker';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -104,7 +105,7 @@ async function main(which: string): Promise<void> {
     const feeders = startLagFeeders({ endpoint: moto.endpoint, rb, regions: [rb.regions.standby, rb.regions.primary], lagSeconds: lagOf });
     const connection = await NativeConnection.connect({ address: temporal.address });
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
-    const worker = await Worker.create({ connection, taskQueue: 'record', workflowsPath: require.resolve('../../workflows'), activities: createActivities({ aws: createAwsClients(config), temporal: () => client, runbooks: recorded }) });
+    const worker = await Worker.create({ sinks: workerSinks(), connection, taskQueue: 'record', workflowsPath: require.resolve('../../workflows'), activities: createActivities({ aws: createAwsClients(config), temporal: () => client, runbooks: recorded }) });
     const save = async (workflowId: string, file: string) => {
       const history = await client.workflow.getHandle(workflowId).fetchHistory();
       fs.writeFileSync(path.join(__dirname, file), historyToJSON(history));
