@@ -7,7 +7,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients, type AwsCallRecord, type AwsConfig } from '../aws/clients';
-import { quietRuntime, WORKFLOW_INTERCEPTOR_MODULES, workerSinks } from '../cli/worker';
+import { activityInterceptors, quietRuntime, WORKFLOW_INTERCEPTOR_MODULES, workerSinks } from '../cli/worker';
 import { pointProbesAt, startLagFeeders, startRegionApps } from '../infra/local/apps';
 import { seedRunbook } from '../infra/local/seed';
 import { behindFidelityProxy, resetMoto, startMoto, startTemporal } from '../infra/local/stack';
@@ -97,7 +97,8 @@ export async function startBenchStack(recordOrOptions?: ((call: AwsCallRecord) =
   const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: silent });
   const taskQueue = 'bench';
-  const worker = await Worker.create({ sinks: workerSinks(), connection, taskQueue, workflowBundle, activities: createActivities({ aws: createAwsClients(workerConfig, record), temporal: () => client, runbooks: benchRunbooks }) });
+  // Started after the process's tracing (bench/failover.ts --telemetry): its sinks and activity interceptors read it.
+  const worker = await Worker.create({ sinks: workerSinks(), interceptors: { activity: activityInterceptors() }, connection, taskQueue, workflowBundle, activities: createActivities({ aws: createAwsClients(workerConfig, record), temporal: () => client, runbooks: benchRunbooks }) });
   return {
     rb,
     proxy,

@@ -7,8 +7,14 @@
  *   npm run bench:failover [-- --runs 5 --time-scale 0.05]
  *
  * With `--fence`: the planned promotion's fence and proof, ReplicaLag against the engines (bench/fence.ts).
+ * With `--telemetry`: the worker records drover's metrics and traces every run, exporting over OTLP/HTTP to a local
+ * receiver that answers 200 (bench/telemetry.ts compares runs with and without it).
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { AwsCallRecord } from '../aws/clients';
+import { enableMetrics } from '../telemetry/metrics';
+import { startTracing } from '../telemetry/tracing';
 import { approveAndWait, arg, benchRef, machine, median, startBenchStack } from './common';
 import { fenceMain } from './fence';
 
@@ -29,7 +35,34 @@ function unionMs(intervals: Array<[number, number]>): number {
   return total + (ce - cs);
 }
 
+/** Metrics on, and traces exported to a local OTLP/HTTP receiver that counts what it is sent. */
+async function startTelemetry(): Promise<{ requests: () => number; bytes: () => number; stop(): Promise<void> }> {
+  let requests = 0;
+  let bytes = 0;
+  const receiver = http.createServer((req, res) => {
+    requests++;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  enableMetrics();
+  const tracing = startTracing('drover-bench');
+  return {
+    requests: () => requests,
+    bytes: () => bytes,
+    stop: async () => {
+      await tracing.shutdown();
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    },
+  };
+}
+
 async function main(): Promise<void> {
+  const telemetry = process.argv.includes('--telemetry') ? await startTelemetry() : undefined;
   let calls: AwsCallRecord[] = [];
   const stack = await startBenchStack((c) => calls.push(c));
   const { rb, client, worker, taskQueue } = stack;
@@ -64,11 +97,12 @@ async function main(): Promise<void> {
     });
   } finally {
     await stack.stop();
+    await telemetry?.stop();
   }
 
   const med = (f: (r: (typeof runs)[number]) => number) => Math.round(median(runs.map(f)));
   const lines = [
-    `## bench:failover — ${RUNS} runs, soak x${SCALE} (median)`,
+    `## bench:failover — ${RUNS} runs, soak x${SCALE} (median)${telemetry ? ', metrics and traces on' : ''}`,
     '',
     `machine: ${machine()}`,
     '',
@@ -84,6 +118,7 @@ async function main(): Promise<void> {
     `| approval wait (automatic approver) | ${med((r) => r.gate)} |`,
     `| **orchestration overhead** (wall − approval − time inside AWS calls or soaks, overlaps once) | **${med((r) => r.overhead)}** |`,
     `| AWS calls per run | ${med((r) => r.calls)} |`,
+    ...(telemetry ? [`| OTLP export requests, bytes (all runs) | ${telemetry.requests()}, ${telemetry.bytes()} |`] : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -30,7 +30,7 @@ export function workerSinks(): InjectedSinks<DroverSinks & OpenTelemetrySinks> {
 }
 
 /** Activity spans (each a child of the workflow's span that scheduled it), when the process traces. */
-function activityInterceptors(): NonNullable<WorkerOptions['interceptors']>['activity'] {
+export function activityInterceptors(): NonNullable<WorkerOptions['interceptors']>['activity'] {
   if (!activeTracing()) return [];
   /* eslint-disable-next-line @typescript-eslint/no-require-imports -- as above */
   const otel = require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
