@@ -51,7 +51,8 @@ export function ensureKubeconform(opts: { log?: Log } = {}): Promise<string> {
   return ensureGoTool(KUBECONFORM_PIN, 'DROVER_KUBECONFORM', opts.log);
 }
 
-async function ensureGoTool(pin: GoToolPin, overrideVar: string, log: Log = () => undefined): Promise<string> {
+/** A pinned Go tool (also tools/jaeger.ts): `$overrideVar` when set, else the cached build, else a fresh build. */
+export async function ensureGoTool(pin: GoToolPin, overrideVar: string, log: Log = () => undefined): Promise<string> {
   const override = process.env[overrideVar];
   if (override) return checkExecutable(override, overrideVar);
   const bin = goToolPath(pin);
