@@ -100,10 +100,14 @@ export function activeTracing(): Tracing | undefined {
 
 /** Where traces go, for a log line: the OTLP traces URL without any user, password or query (a token may hide there). */
 export function describeTracesEndpoint(env: NodeJS.ProcessEnv = process.env): string {
-  const raw = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || `${(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').replace(/\/$/, '')}/v1/traces`;
   try {
-    const url = new URL(raw);
-    return `${url.protocol}//${url.host}${url.pathname}`;
+    if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
+      const url = new URL(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+      return `${url.protocol}//${url.host}${url.pathname}`;
+    }
+    // The general endpoint is a base: the exporter sends to its path + /v1/traces.
+    const url = new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '');
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/$/, '')}/v1/traces`;
   } catch {
     return '(an unreadable URL)';
   }

@@ -36,6 +36,7 @@ test('before, while and after the workers poll: /readyz follows their states, /l
   expect(before.status).toBe(503);
   expect(before.body?.workers.map((w) => w.state)).toEqual(['INITIALIZED', 'INITIALIZED']);
   expect((await get('/livez')).status).toBe(200);
+  expect((await get('/healthz')).status).toBe(200);
 
   let release!: () => void;
   const running = drover.runUntil(() => new Promise<void>((resolve) => (release = resolve)));
