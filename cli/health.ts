@@ -29,15 +29,26 @@ export interface HealthServer {
  * its exporter does not answer within 2 s: the endpoint still answers with drover's own.
  */
 export async function metricsText(registry: { metrics(): Promise<string> }, coreAt?: string): Promise<string> {
-  const own = await registry.metrics();
+  const own = (await registry.metrics()).replace(/\n*$/, '\n');
   if (!coreAt) return own;
-  try {
-    const r = await fetch(`http://${coreAt}/metrics`, { signal: AbortSignal.timeout(2_000) });
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    return `${own.replace(/\n*$/, '\n')}${await r.text()}`;
-  } catch (e) {
-    return `${own.replace(/\n*$/, '\n')}# the Temporal runtime's metrics are unavailable: ${(e as Error).message}\n`;
-  }
+  return `${own}${await coreMetrics(coreAt)}`;
+}
+
+/** The runtime's text, read at most once a second however often (and however many at once) /metrics is asked. */
+let coreRead: { at: number; coreAt: string; text: Promise<string> } | undefined;
+function coreMetrics(coreAt: string): Promise<string> {
+  if (coreRead && coreRead.coreAt === coreAt && Date.now() - coreRead.at < 1_000) return coreRead.text;
+  const text = (async () => {
+    try {
+      const r = await fetch(`http://${coreAt}/metrics`, { signal: AbortSignal.timeout(2_000) });
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      return (await r.text()).replace(/\n*$/, '\n');
+    } catch (e) {
+      return `# the Temporal runtime's metrics are unavailable: ${(e as Error).message.split('\n')[0]}\n`;
+    }
+  })();
+  coreRead = { at: Date.now(), coreAt, text };
+  return text;
 }
 
 /** A free TCP port on loopback (for the Temporal runtime's exporter, which must be given one). */

@@ -50,17 +50,14 @@ export async function exec(argv: string[], io: CliIO = consoleIO): Promise<numbe
     };
     // Traces when OTEL_EXPORTER_OTLP_*ENDPOINT asks (telemetry/tracing.ts): the command is the root span, and a run it
     // starts carries its context (cli/temporal.ts). The worker traces itself, as its own service.
-    const { tracingConfigured, TracingConfigError } = await import('../telemetry/tracing');
-    let traced = false;
-    try {
-      traced = wanted !== undefined && wanted !== 'worker' && tracingConfigured();
-    } catch (e) {
-      if (e instanceof TracingConfigError) throw new CliError('invalid options', EXIT.USAGE, e.problems);
-      throw e;
-    }
-    if (!traced) return await parse();
+    const { tracingSettings } = await import('../telemetry/tracing');
+    // The command as the table names it (never other text the user typed); the worker traces itself, as its own service.
+    const command = COMMANDS.find((c) => c.name === wanted)?.name;
+    const settings = command && command !== 'worker' ? tracingSettings() : { traced: false, warnings: [] };
+    for (const w of settings.warnings) io.err(w);
+    if (!settings.traced || !command) return await parse();
     const { startTracing, withRootSpan } = await import('../telemetry/tracing');
-    return await withRootSpan(startTracing('drover-cli'), `drover ${wanted}`, { 'drover.command': wanted ?? '' }, parse);
+    return await withRootSpan(startTracing('drover-cli', (line) => io.err(line)), `drover ${command}`, { 'drover.command': command }, parse);
   } catch (e) {
     return reportError(e, io);
   }

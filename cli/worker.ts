@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, IllegalStateError, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
 import { iacTaskQueue } from '../contracts/ids';
 import { createActivities, type ActivityDeps } from '../activities';
@@ -190,7 +190,9 @@ export function quietRuntime(opts: { prometheus?: string } = {}): void {
       logger: new DefaultLogger(level, workerLogFunction),
       ...(opts.prometheus ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheus, useSecondsForDurations: true } } } } : {}),
     });
-  } catch {
-    // Already installed in this process (e.g. under tests): keep the existing runtime.
+  } catch (e) {
+    // Already installed in this process (e.g. under tests): keep the existing runtime. Anything else (the metrics
+    // exporter's port taken) is the caller's to handle.
+    if (!(e instanceof IllegalStateError)) throw e;
   }
 }

@@ -23,13 +23,17 @@ export interface RunFinished extends RunLabels {
   endedAt: number;
   /** A failover's measured RTO against its objective. */
   rto?: { ms: number; objectiveMs: number; met: boolean };
-  /** The RPO the run recorded (its lag or loss window), against the objective. */
+  /** The RPO the run recorded (its lag or loss window; negative: unknown), against the objective. */
   rpo?: { seconds: number; objectiveMs: number };
+  /** The --time-scale factor, below 1: the run's RTO is not judged (nor is it the last measured one). */
+  timeScale?: number;
 }
 
 export interface StepEnded {
   kind: string;
   step: string;
+  /** Workflow time it ended (with the run and step, what tells a repeated sink call from a new end). */
+  endedAt: number;
   /** done, failed, skipped. */
   outcome: string;
   ms: number;

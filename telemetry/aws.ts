@@ -62,7 +62,11 @@ export function awsCallMiddleware(service: string, region: string) {
       finish(out?.output?.$metadata);
       return out;
     } catch (e) {
-      finish((e as Metadata | null)?.$metadata, e);
+      // A failed call's request id: the SDK's metadata (from the x-amzn-RequestId header), else the id the query
+      // protocols put in the error body (EC2's <RequestID>, RDS's <RequestId>), which the SDK copies onto the error.
+      const err = e as Metadata & { RequestId?: unknown; RequestID?: unknown };
+      const bodyId = typeof err?.RequestId === 'string' ? err.RequestId : typeof err?.RequestID === 'string' ? err.RequestID : undefined;
+      finish({ ...err?.$metadata, requestId: err?.$metadata?.requestId ?? bodyId }, e);
       throw e;
     }
   };

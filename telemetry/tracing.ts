@@ -1,6 +1,7 @@
 import type { Resource } from '@opentelemetry/resources';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
+
 /**
  * OpenTelemetry tracing for the worker and the CLI (docs/observability.md), configured by the standard `OTEL_*`
  * variables and exported over OTLP/HTTP (protobuf). Tracing is on when an OTLP endpoint is set
@@ -12,26 +13,25 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
  * OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
  */
 
-/** A bad OTEL_* setting: the command refuses to start (exit 2), naming it. */
-export class TracingConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('; '));
-    this.name = 'TracingConfigError';
-  }
-}
-
-/** Whether the environment asks for traces; throws TracingConfigError for a setting drover cannot honour. */
-export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
-  if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return false;
-  const exporter = (env.OTEL_TRACES_EXPORTER ?? 'otlp').trim().toLowerCase();
-  if (exporter === 'none') return false;
+/**
+ * Whether the environment asks for traces, and what drover cannot honour in it. An `OTEL_*` setting drover cannot
+ * follow (another protocol or exporter, an endpoint that is not an http(s) URL) is a warning, and the process runs
+ * untraced: the OpenTelemetry specification says an unrecognised value is warned about and ignored, and a telemetry
+ * setting meant for other tools must never stop a failover.
+ */
+export function tracingSettings(env: NodeJS.ProcessEnv = process.env): { traced: boolean; warnings: string[] } {
+  if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return { traced: false, warnings: [] };
+  // A comma-separated list (the specification): traces go over OTLP when it names otlp; "none" alone turns them off.
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? 'otlp').split(',').map((e) => e.trim().toLowerCase()).filter(Boolean);
+  if (exporters.length === 0 || (exporters.length === 1 && exporters[0] === 'none')) return { traced: false, warnings: [] };
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  if (!endpoint) return false;
+  if (!endpoint) return { traced: false, warnings: [] };
   const problems: string[] = [];
-  if (exporter !== 'otlp') problems.push(`OTEL_TRACES_EXPORTER: drover exports traces over OTLP only ("otlp" or "none"), got "${env.OTEL_TRACES_EXPORTER}"`);
+  const others = exporters.filter((e) => e !== 'otlp' && e !== 'none');
+  if (!exporters.includes('otlp')) problems.push(`OTEL_TRACES_EXPORTER: drover exports traces over OTLP only, got "${env.OTEL_TRACES_EXPORTER}"`);
   for (const name of ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'] as const) {
     const protocol = env[name];
-    if (protocol && protocol.trim() !== 'http/protobuf') problems.push(`${name}: drover sends OTLP over HTTP with protobuf ("http/protobuf"), got "${protocol}"; point it at the collector's OTLP/HTTP port (4318)`);
+    if (protocol && protocol.trim() !== 'http/protobuf') problems.push(`${name}: drover sends OTLP over HTTP with protobuf ("http/protobuf"), got "${protocol.slice(0, 40)}"; point it at the collector's OTLP/HTTP port (4318)`);
     if (protocol) break; // the traces-specific one wins
   }
   for (const name of ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'] as const) {
@@ -43,10 +43,25 @@ export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean
     } catch {
       url = undefined;
     }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) problems.push(`${name}: expected an http(s) URL such as http://collector:4318, got "${value}"`);
+    // Never echoed: a URL may carry a user and password.
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) problems.push(`${name}: expected an http(s) URL such as http://collector:4318${url ? `, got a ${url.protocol} URL` : ''}`);
   }
-  if (problems.length > 0) throw new TracingConfigError(problems);
-  return true;
+  if (problems.length > 0) return { traced: false, warnings: problems.map((p) => `warning: traces are off: ${p}`) };
+  const warnings = others.length > 0 ? [`warning: OTEL_TRACES_EXPORTER: drover exports over OTLP only; ${others.join(', ')} ignored`] : [];
+  // A collector's credential (OTEL_EXPORTER_OTLP_HEADERS) sent in clear to another host.
+  const target = safeUrl(endpoint);
+  if ((env.OTEL_EXPORTER_OTLP_HEADERS || env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) && target?.protocol === 'http:' && !/^(127\.|localhost$|\[::1\]$)/.test(target.hostname)) {
+    warnings.push(`warning: OTEL_EXPORTER_OTLP_HEADERS are sent in clear text to ${target.host}: use https`);
+  }
+  return { traced: true, warnings };
+}
+
+function safeUrl(raw: string): URL | undefined {
+  try {
+    return new URL(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 export interface Tracing {
@@ -55,8 +70,8 @@ export interface Tracing {
   resource: Resource;
   /** Export what is buffered. */
   flush(): Promise<void>;
-  /** Flush and stop exporting. */
-  shutdown(): Promise<void>;
+  /** Flush and stop exporting, waiting at most `withinMs` (default 2 s) for the collector. */
+  shutdown(withinMs?: number): Promise<void>;
 }
 
 let active: Tracing | undefined;
@@ -65,7 +80,7 @@ let active: Tracing | undefined;
  * Start tracing for this process (once; later calls return the same): a global tracer provider with the
  * AsyncLocalStorage context manager and W3C trace-context propagation, exporting in batches over OTLP/HTTP.
  */
-export function startTracing(serviceName: string): Tracing {
+export function startTracing(serviceName: string, warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Tracing {
   if (active) return active;
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when traces are asked for */
   const { Resource: ResourceClass, envDetectorSync } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
@@ -78,19 +93,63 @@ export function startTracing(serviceName: string): Tracing {
   const resource = ResourceClass.default()
     .merge(new ResourceClass({ 'service.name': serviceName, 'service.version': version }))
     .merge(envDetectorSync.detect());
-  const processor = new BatchSpanProcessor(new OTLPTraceExporter());
+  const processor = scrubbing(new BatchSpanProcessor(new OTLPTraceExporter()));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
   provider.register();
+  exportProblemsTo(warn);
   active = {
     processor,
     resource,
     flush: () => provider.forceFlush(),
-    shutdown: async () => {
-      await provider.shutdown();
+    // Bounded: a collector that does not answer (in the lost region, say) must not hold a command or a worker's exit.
+    shutdown: async (withinMs = 2_000) => {
       active = undefined;
+      await Promise.race([provider.shutdown().catch(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, withinMs).unref())]);
     },
   };
   return active;
+}
+
+/**
+ * A span processor that scrubs what leaves the process (audit/scrub.ts): every string attribute, the status message
+ * and the events' attributes (an exception's message and stack). drover's own spans carry names and ids, but Temporal's
+ * interceptors put a failed workflow's or activity's error message and stack on its span, and an error may quote a
+ * URL with its password or a command line. Workflow spans reach the same processor through the worker's sink.
+ */
+function scrubbing(inner: SpanProcessor): SpanProcessor {
+  /* eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when traces are asked for */
+  const { scrubSecrets } = require('../audit/scrub') as typeof import('../audit/scrub');
+  return {
+    onStart: (span, context) => inner.onStart(span, context),
+    onEnd: (span) => {
+      const status = span.status.message ? { ...span.status, message: scrubSecrets(span.status.message) } : span.status;
+      // The span's own methods (spanContext()) still answer through the prototype.
+      const clean = Object.create(span, {
+        attributes: { value: scrubSecrets(span.attributes), enumerable: true },
+        status: { value: status, enumerable: true },
+        events: { value: span.events.map((e) => (e.attributes ? { ...e, attributes: scrubSecrets(e.attributes) } : e)), enumerable: true },
+      }) as typeof span;
+      inner.onEnd(clean);
+    },
+    forceFlush: () => inner.forceFlush(),
+    shutdown: () => inner.shutdown(),
+  };
+}
+
+/** The SDK's own complaints (an export refused or timed out, spans dropped), as warnings, at most one a minute. */
+function exportProblemsTo(warn: (line: string) => void): void {
+  /* eslint-disable-next-line @typescript-eslint/no-require-imports -- as above */
+  const { diag, DiagLogLevel } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  /* eslint-disable-next-line @typescript-eslint/no-require-imports -- as above */
+  const { scrubSecrets } = require('../audit/scrub') as typeof import('../audit/scrub');
+  let last = 0;
+  const say = (message: string) => {
+    const now = Date.now();
+    if (now - last < 60_000) return;
+    last = now;
+    warn(`warning: traces: ${scrubSecrets(String(message)).split('\n')[0].slice(0, 300)}`);
+  };
+  diag.setLogger({ error: say, warn: say, info: () => undefined, debug: () => undefined, verbose: () => undefined }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
 }
 
 /** This process's tracing, when started. */
@@ -132,6 +191,6 @@ export async function withRootSpan<T>(tracing: Tracing, name: string, attributes
       }
     });
   } finally {
-    await tracing.shutdown().catch(() => undefined);
+    await tracing.shutdown();
   }
 }

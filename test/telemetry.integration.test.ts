@@ -56,20 +56,27 @@ test('an AWS call is counted once, its throttled attempts each, and an error onc
   expect(histogram?.values.find((v) => (v as { metricName?: string }).metricName === 'drover_aws_call_duration_seconds_count' && v.labels.operation === 'DescribeDBInstances')?.value).toBe(2);
 });
 
-const info = {} as WorkflowInfo;
+const info = { workflowId: 'failover-sink-rb', runId: 'run-1' } as WorkflowInfo;
+const other = (runId: string) => ({ workflowId: 'failover-sink-rb', runId }) as WorkflowInfo;
 
 test('the workflows\' sink: runs, steps, gates, the last RTO and RPO of a completed failover, and drills not run by reason', async () => {
   const sink = metricSinks().droverMetrics;
   const run = { runbook: 'sink-rb', kind: 'failover', mode: 'planned', drill: true };
   void sink.runStarted.fn(info, run);
-  void sink.stepEnded.fn(info, { kind: 'failover', step: 'approve', outcome: 'done', ms: 4_000, gate: true });
-  void sink.stepEnded.fn(info, { kind: 'failover', step: 'promote-db', outcome: 'done', ms: 1_500, gate: false });
+  void sink.stepEnded.fn(info, { kind: 'failover', step: 'approve', endedAt: 1_000, outcome: 'done', ms: 4_000, gate: true });
+  void sink.stepEnded.fn(info, { kind: 'failover', step: 'promote-db', endedAt: 2_000, outcome: 'done', ms: 1_500, gate: false });
   void sink.runFinished.fn(info, { ...run, outcome: 'completed', endedAt: 1_800_000_000_000, rto: { ms: 90_000, objectiveMs: 900_000, met: true }, rpo: { seconds: 2, objectiveMs: 60_000 } });
   // A promotion's end sets the objectives, never the last RTO (only a failover measures one).
-  void sink.runFinished.fn(info, { ...run, kind: 'promote', outcome: 'completed', endedAt: 1_800_000_100_000, rpo: { seconds: 7, objectiveMs: 60_000 } });
+  // A workflow task retried after its sink calls ran runs them again: counted once.
+  void sink.runStarted.fn(info, run);
+  void sink.stepEnded.fn(info, { kind: 'failover', step: 'promote-db', endedAt: 2_000, outcome: 'done', ms: 1_500, gate: false });
+  void sink.runFinished.fn(info, { ...run, outcome: 'completed', endedAt: 1_800_000_000_000, rto: { ms: 90_000, objectiveMs: 900_000, met: true }, rpo: { seconds: 2, objectiveMs: 60_000 } });
+  // A time-scaled drill's failover is counted, but its RTO is not the last measured one.
+  void sink.runFinished.fn(other('run-scaled'), { ...run, outcome: 'completed', endedAt: 1_800_000_050_000, timeScale: 0.05, rto: { ms: 4_000, objectiveMs: 900_000, met: false }, rpo: { seconds: 0, objectiveMs: 60_000 } });
+  void sink.runFinished.fn(other('run-promote'), { ...run, kind: 'promote', outcome: 'completed', endedAt: 1_800_000_100_000, rpo: { seconds: 7, objectiveMs: 60_000 } });
   const labels = { runbook: 'sink-rb', kind: 'failover', mode: 'planned', drill: 'true' };
   expect(await count('drover_runs_started_total', labels)).toBe(1);
-  expect(await count('drover_runs_finished_total', { ...labels, outcome: 'completed' })).toBe(1);
+  expect(await count('drover_runs_finished_total', { ...labels, outcome: 'completed' })).toBe(2);
   const json = await metrics.registry.getMetricsAsJSON();
   const gauge = (name: string) => json.find((m) => m.name === name)?.values.filter((v) => v.labels.runbook === 'sink-rb').map((v) => [v.labels.drill, v.value]);
   expect(gauge('drover_last_rto_seconds')).toEqual([['true', 90]]);
@@ -82,11 +89,21 @@ test('the workflows\' sink: runs, steps, gates, the last RTO and RPO of a comple
   expect(gateCount?.value).toBe(4);
   const steps = json.find((m) => m.name === 'drover_step_duration_seconds')?.values.filter((v) => (v as { metricName?: string }).metricName === 'drover_step_duration_seconds_count').map((v) => v.labels.step);
   expect(steps).toEqual(expect.arrayContaining(['approve', 'promote-db']));
+  const promoteCount = json.find((m) => m.name === 'drover_step_duration_seconds')?.values.find((v) => (v as { metricName?: string }).metricName === 'drover_step_duration_seconds_count' && v.labels.step === 'promote-db');
+  expect(promoteCount?.value).toBe(1);
+
+  // An unknown loss window (lag -1) is NaN, never a better figure than a real one.
+  void sink.runFinished.fn(other('run-unknown'), { ...run, drill: false, mode: 'unplanned', outcome: 'completed', endedAt: 1_800_000_200_000, rto: { ms: 60_000, objectiveMs: 900_000, met: true }, rpo: { seconds: -1, objectiveMs: 60_000 } });
+  const rpo = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'drover_last_rpo_seconds')?.values.find((v) => v.labels.runbook === 'sink-rb' && v.labels.drill === 'false');
+  expect(rpo?.value).toBeNaN();
 
   void sink.drillNotRun.fn(info, { runbook: 'sink-rb', refusals: [describeHolder({ workflowId: 'failover-sink-rb', kind: 'failover', drill: false } as Parameters<typeof describeHolder>[0], 'sink-rb')] });
-  void sink.drillNotRun.fn(info, { runbook: 'sink-rb', refusals: [cooldownRefusal('failover', 'failover-sink-rb', new Date(0), new Date(1_000), 60_000) ?? ''] });
+  void sink.drillNotRun.fn(other('drill-2'), { runbook: 'sink-rb', refusals: [cooldownRefusal('failover', 'failover-sink-rb', new Date(0), new Date(1_000), 60_000) ?? ''] });
   expect(await count('drover_drills_not_run_total', { runbook: 'sink-rb', outcome: 'skipped', reason: 'runbook-busy' })).toBe(1);
   expect(await count('drover_drills_not_run_total', { runbook: 'sink-rb', outcome: 'refused', reason: 'cooling-down' })).toBe(1);
+  // A runbook whose name reads like a requester problem: its refusal is classed by the text around the name.
+  void sink.drillNotRun.fn(other('drill-3'), { runbook: 'identity-requests', refusals: ['a lock problem with identity-requests'] });
+  expect(await count('drover_drills_not_run_total', { runbook: 'identity-requests', outcome: 'refused', reason: 'other' })).toBe(1);
 });
 
 test('a drill\'s refusals become bounded reasons', () => {

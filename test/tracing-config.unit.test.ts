@@ -1,20 +1,16 @@
 /**
  * When drover traces (telemetry/tracing.ts): an OTLP endpoint turns it on, OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none
- * off; what drover cannot honour (another exporter or protocol, an endpoint that is not an http(s) URL) is refused by
- * name, and the CLI says so with exit 2 before it does anything.
+ * off; what drover cannot honour (another exporter or protocol, an endpoint that is not an http(s) URL) is a warning
+ * naming the variable, and the command runs untraced: a telemetry setting never stops a failover.
  */
 import { exec } from '../cli/main';
-import { describeTracesEndpoint, tracingConfigured, TracingConfigError } from '../telemetry/tracing';
+import { describeTracesEndpoint, tracingSettings } from '../telemetry/tracing';
 import { captureIO } from './harness/fixtures';
 
+const tracingConfigured = (env: NodeJS.ProcessEnv) => tracingSettings(env).traced;
 const refusal = (env: NodeJS.ProcessEnv) => {
-  try {
-    tracingConfigured(env);
-  } catch (e) {
-    if (e instanceof TracingConfigError) return e.problems;
-    throw e;
-  }
-  return [];
+  const s = tracingSettings(env);
+  return s.traced ? [] : s.warnings;
 };
 
 test('an OTLP endpoint turns traces on; the SDK switch and the "none" exporter turn them off', () => {
@@ -25,14 +21,18 @@ test('an OTLP endpoint turns traces on; the SDK switch and the "none" exporter t
   expect(tracingConfigured({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' })).toBe(false);
 });
 
-test('what drover cannot honour is refused by name', () => {
+test('what drover cannot honour turns traces off with a warning naming it, never echoing a URL', () => {
   expect(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toEqual([
-    'OTEL_EXPORTER_OTLP_PROTOCOL: drover sends OTLP over HTTP with protobuf ("http/protobuf"), got "grpc"; point it at the collector\'s OTLP/HTTP port (4318)',
+    'warning: traces are off: OTEL_EXPORTER_OTLP_PROTOCOL: drover sends OTLP over HTTP with protobuf ("http/protobuf"), got "grpc"; point it at the collector\'s OTLP/HTTP port (4318)',
   ]);
   // The traces-specific protocol wins over the general one.
   expect(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toEqual([]);
-  expect(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual(['OTEL_EXPORTER_OTLP_ENDPOINT: expected an http(s) URL such as http://collector:4318, got "collector:4318"']);
-  expect(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'zipkin' })).toEqual(['OTEL_TRACES_EXPORTER: drover exports traces over OTLP only ("otlp" or "none"), got "zipkin"']);
+  expect(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://user:hunter2@collector:4317' })).toEqual(['warning: traces are off: OTEL_EXPORTER_OTLP_ENDPOINT: expected an http(s) URL such as http://collector:4318, got a grpc: URL']);
+  expect(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'zipkin' })).toEqual(['warning: traces are off: OTEL_TRACES_EXPORTER: drover exports traces over OTLP only, got "zipkin"']);
+  // A list that names otlp traces over OTLP and says what else it ignores.
+  expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_EXPORTER: 'otlp,console' })).toEqual({ traced: true, warnings: ['warning: OTEL_TRACES_EXPORTER: drover exports over OTLP only; console ignored'] });
+  // A collector credential in clear text to another host.
+  expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer x' }).warnings).toEqual(['warning: OTEL_EXPORTER_OTLP_HEADERS are sent in clear text to collector:4318: use https']);
 });
 
 test('the endpoint is named without its user, password or query', () => {
@@ -40,15 +40,40 @@ test('the endpoint is named without its user, password or query', () => {
   expect(describeTracesEndpoint({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/custom/path' })).toBe('http://collector:4318/custom/path');
 });
 
-test('the CLI refuses a protocol it cannot send, exit 2, naming the variable, with no stack trace', async () => {
+test('the CLI runs untraced past a protocol it cannot send, warning once, with its own exit code', async () => {
   const saved = { ...process.env };
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://127.0.0.1:9';
   process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'grpc';
   try {
     const io = captureIO();
-    expect(await exec(['validate', 'runbooks/apnakart.yaml'], io)).toBe(2);
-    expect(io.stderr).toEqual(['drover: invalid options', '  OTEL_EXPORTER_OTLP_PROTOCOL: drover sends OTLP over HTTP with protobuf ("http/protobuf"), got "grpc"; point it at the collector\'s OTLP/HTTP port (4318)']);
+    expect(await exec(['validate', 'runbooks/apnakart.yaml'], io)).toBe(0);
+    expect(io.stderr).toEqual(['warning: traces are off: OTEL_EXPORTER_OTLP_PROTOCOL: drover sends OTLP over HTTP with protobuf ("http/protobuf"), got "grpc"; point it at the collector\'s OTLP/HTTP port (4318)']);
   } finally {
     process.env = saved;
+  }
+});
+
+test('a collector that never answers does not hold a traced command until its export times out', async () => {
+  // A listener that accepts and never answers: the exporter would wait for its 10-s timeout, then close the socket.
+  const net = await import('node:net');
+  const sockets: Array<{ closed: boolean; socket: import('node:net').Socket }> = [];
+  const silent = net.createServer((socket) => {
+    const seen = { closed: false, socket };
+    sockets.push(seen);
+    socket.on('close', () => (seen.closed = true));
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+  const saved = { ...process.env };
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  try {
+    const io = captureIO();
+    expect(await exec(['validate', 'runbooks/apnakart.yaml'], io)).toBe(0);
+    // The command's span was sent, and the command returned while the collector still held the request open.
+    expect(sockets.length).toBeGreaterThan(0);
+    expect(sockets.map((x) => x.closed)).toEqual(sockets.map(() => false));
+  } finally {
+    process.env = saved;
+    for (const x of sockets) x.socket.destroy();
+    silent.close();
   }
 });

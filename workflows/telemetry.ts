@@ -13,19 +13,20 @@ export function runStarted(run: RunLabels): void {
 }
 
 /** A run's end, from its record: its outcome, and a completed failover's RTO and RPO against the objectives. */
-export function runFinished(run: RunLabels, status: { phase: string } & Partial<Pick<RunStatus, 'rto' | 'rpo' | 'objectives'>>, outcome: string = status.phase): void {
+export function runFinished(run: RunLabels, status: { phase: string } & Partial<Pick<RunStatus, 'rto' | 'rpo' | 'objectives' | 'timeScale'>>, outcome: string = status.phase): void {
   droverMetrics.runFinished({
     ...run,
     outcome,
     endedAt: Date.now(),
     ...(status.rto ? { rto: { ms: status.rto.ms, objectiveMs: status.rto.objectiveMs, met: status.rto.met } } : {}),
     ...(status.rpo && status.objectives ? { rpo: { seconds: status.rpo.lagSeconds, objectiveMs: status.objectives.rpoMs } } : {}),
+    ...(status.timeScale !== undefined ? { timeScale: status.timeScale } : {}),
   });
 }
 
 /** A step's end (done, failed or skipped), with how long it took in workflow time. */
 export function stepEnded(kind: string, step: Step): void {
-  const ended: StepEnded = { kind, step: step.id, outcome: step.status, ms: Math.max(0, (step.endedAt ?? 0) - (step.startedAt ?? step.endedAt ?? 0)), gate: Boolean(step.gate) };
+  const ended: StepEnded = { kind, step: step.id, endedAt: step.endedAt ?? 0, outcome: step.status, ms: Math.max(0, (step.endedAt ?? 0) - (step.startedAt ?? step.endedAt ?? 0)), gate: Boolean(step.gate) };
   droverMetrics.stepEnded(ended);
 }
 

@@ -13,7 +13,7 @@ import { taskQueue, unavailable, usableTemporalConfig } from '../temporal';
 import type { DroverWorker } from '../worker';
 import { freeLoopbackPort, metricsText, parseHealthAddress, startHealthServer, type HealthServer } from '../health';
 import { enableMetrics } from '../../telemetry/metrics';
-import { describeTracesEndpoint, startTracing, tracingConfigured, TracingConfigError } from '../../telemetry/tracing';
+import { describeTracesEndpoint, startTracing, tracingSettings } from '../../telemetry/tracing';
 import { heldRunbooks, iacGraceMs, keptOnOneHost, productionProblems } from '../production';
 import { iacTaskQueue } from '../../contracts/ids';
 import { formatDuration } from '../../reports/format';
@@ -51,13 +51,7 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       const iacGrace = durationFromEnv('DROVER_IAC_SHUTDOWN_GRACE', iacGraceMs(held));
       const healthAt = process.env.DROVER_HEALTH_ADDRESS ? parseHealthAddress(process.env.DROVER_HEALTH_ADDRESS) : undefined;
       if (healthAt && 'problem' in healthAt) throw new CliError('invalid options', EXIT.USAGE, [healthAt.problem]);
-      let traced: boolean;
-      try {
-        traced = tracingConfigured();
-      } catch (e) {
-        if (e instanceof TracingConfigError) throw new CliError('invalid options', EXIT.USAGE, e.problems);
-        throw e;
-      }
+      const tracingAsked = tracingSettings();
       const stsRegions = (process.env.DROVER_STS_REGIONS ?? '').split(',').map((r) => r.trim()).filter(Boolean);
       const badRegion = stsRegions.find((r) => !AWS_REGION_NAME.test(r));
       if (badRegion) throw new CliError('invalid options', EXIT.USAGE, [`DROVER_STS_REGIONS: "${badRegion}" is not an AWS region name`]);
@@ -70,12 +64,23 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       // The Temporal worker (its native core) loads only once the options are known to be good.
       const { createWorker, quietRuntime, TemporalConnectFailure } = await import('../worker');
       // With a health address, /metrics too: drover's metrics, and the Temporal runtime's from its loopback exporter.
-      const coreMetricsAt = healthAt ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
-      quietRuntime({ prometheus: coreMetricsAt });
+      let coreMetricsAt: string | undefined;
+      for (let attempt = 1; ; attempt++) {
+        coreMetricsAt = healthAt ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
+        try {
+          quietRuntime({ prometheus: coreMetricsAt });
+          break;
+        } catch (e) {
+          // The port found free was taken before the runtime bound it: another, twice more.
+          if (attempt < 3 && /address already in use/i.test((e as Error).message)) continue;
+          throw new CliError('cannot start the worker', EXIT.FAILED, [`the Temporal runtime's metrics exporter on ${coreMetricsAt}: ${(e as Error).message}`]);
+        }
+      }
       const metrics = healthAt ? enableMetrics() : undefined;
       // Traces when OTEL_EXPORTER_OTLP_*ENDPOINT says where (telemetry/tracing.ts): started before the worker, whose
       // activity interceptors and workflow span sink read it.
-      const tracing = traced ? startTracing('drover-worker') : undefined;
+      for (const w of tracingAsked.warnings) io.err(w);
+      const tracing = tracingAsked.traced ? startTracing('drover-worker', (line) => io.err(line)) : undefined;
       let drover: DroverWorker;
       try {
         drover = await createWorker({
@@ -126,8 +131,8 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       } finally {
         await health?.close();
         await drover.close();
-        // What the last activities and workflow tasks traced is exported before the process ends.
-        await tracing?.shutdown();
+        // What the last activities and workflow tasks traced is exported before the process ends (5 s at most).
+        await tracing?.shutdown(5_000);
       }
     });
 }
