@@ -116,7 +116,7 @@ export function startTracing(serviceName: string, warn: (line: string) => void =
  * interceptors put a failed workflow's or activity's error message and stack on its span, and an error may quote a
  * URL with its password or a command line. Workflow spans reach the same processor through the worker's sink.
  */
-function scrubbing(inner: SpanProcessor): SpanProcessor {
+export function scrubbing(inner: SpanProcessor): SpanProcessor {
   /* eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when traces are asked for */
   const { scrubSecrets } = require('../audit/scrub') as typeof import('../audit/scrub');
   return {

@@ -77,3 +77,23 @@ test('a collector that never answers does not hold a traced command until its ex
     silent.close();
   }
 });
+
+test('every span is scrubbed before export: attributes, the status message and an exception\'s message and stack', async () => {
+  const { BasicTracerProvider } = await import('@opentelemetry/sdk-trace-base');
+  const { scrubbing } = await import('../telemetry/tracing');
+  const exported: Array<import('@opentelemetry/sdk-trace-base').ReadableSpan> = [];
+  const inner = { onStart: () => undefined, onEnd: (s: import('@opentelemetry/sdk-trace-base').ReadableSpan) => void exported.push(s), forceFlush: async () => undefined, shutdown: async () => undefined };
+  const provider = new BasicTracerProvider({ spanProcessors: [scrubbing(inner)] });
+  const span = provider.getTracer('t').startSpan('RunActivity:redeploy', { attributes: { 'drover.step': 'redeploy', hook: 'deploy --db-password hunter2-secret' } });
+  const error = new Error('connect to postgres://drover:s3cret-pass@db.internal:5432/app failed');
+  span.recordException(error);
+  span.setStatus({ code: 2, message: error.message });
+  span.end();
+  expect(exported).toHaveLength(1);
+  const text = JSON.stringify({ attributes: exported[0].attributes, status: exported[0].status, events: exported[0].events });
+  expect(text).not.toMatch(/hunter2-secret|s3cret-pass/);
+  expect(exported[0].attributes['drover.step']).toBe('redeploy');
+  expect(exported[0].status.message).toContain('db.internal:5432');
+  // The span's own context still answers through the scrubbed copy.
+  expect(exported[0].spanContext().spanId).toBe(span.spanContext().spanId);
+});
