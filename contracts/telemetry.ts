@@ -32,8 +32,11 @@ export interface RunFinished extends RunLabels {
 export interface StepEnded {
   kind: string;
   step: string;
-  /** Workflow time it ended (with the run and step, what tells a repeated sink call from a new end). */
-  endedAt: number;
+  /**
+   * Which end of this step in the run (1 for the first): with the run and step, what tells a sink call repeated by a
+   * retried workflow task from a new end. Counted by the workflow, so a retried task sends the same number.
+   */
+  nth: number;
   /** done, failed, skipped. */
   outcome: string;
   ms: number;

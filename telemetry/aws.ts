@@ -62,8 +62,9 @@ export function awsCallMiddleware(service: string, region: string) {
       finish(out?.output?.$metadata);
       return out;
     } catch (e) {
-      // A failed call's request id: the SDK's metadata (from the x-amzn-RequestId header), else the id the query
-      // protocols put in the error body (EC2's <RequestID>, RDS's <RequestId>), which the SDK copies onto the error.
+      // A failed call's request id: the SDK's metadata (from the x-amzn-RequestId header), else the id in the error
+      // body when the SDK copies it onto the error (RDS's modelled errors: <RequestId>). An error the service's model
+      // does not define (all of EC2's) carries neither on the error: its span then has no aws.request_id.
       const err = e as Metadata & { RequestId?: unknown; RequestID?: unknown };
       const bodyId = typeof err?.RequestId === 'string' ? err.RequestId : typeof err?.RequestID === 'string' ? err.RequestID : undefined;
       finish({ ...err?.$metadata, requestId: err?.$metadata?.requestId ?? bodyId }, e);

@@ -78,7 +78,7 @@ export function metricSinks(): InjectedSinks<DroverSinks> {
       stepEnded: {
         fn: (info, step) => {
           const m = activeMetrics();
-          if (!m || !once(info, `step/${step.step}/${step.endedAt}`)) return;
+          if (!m || !once(info, `step/${step.step}#${step.nth}`)) return;
           m.stepDuration.observe({ kind: step.kind, step: step.step, outcome: step.outcome }, step.ms / 1000);
           if (step.gate) m.gateWait.observe({ kind: step.kind, gate: step.step, outcome: step.outcome }, step.ms / 1000);
         },

@@ -34,24 +34,19 @@ export function tracingSettings(env: NodeJS.ProcessEnv = process.env): { traced:
     if (protocol && protocol.trim() !== 'http/protobuf') problems.push(`${name}: drover sends OTLP over HTTP with protobuf ("http/protobuf"), got "${protocol.slice(0, 40)}"; point it at the collector's OTLP/HTTP port (4318)`);
     if (protocol) break; // the traces-specific one wins
   }
-  for (const name of ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'] as const) {
-    const value = env[name];
-    if (!value) continue;
-    let url: URL | undefined;
-    try {
-      url = new URL(value);
-    } catch {
-      url = undefined;
-    }
-    // Never echoed: a URL may carry a user and password.
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) problems.push(`${name}: expected an http(s) URL such as http://collector:4318${url ? `, got a ${url.protocol} URL` : ''}`);
-  }
+  // The endpoint the exporter will use (the traces-specific one wins), never echoed: a URL may carry a password.
+  const used = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  const parsed = safeUrl(endpoint);
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) problems.push(`${used}: expected an http(s) URL such as http://collector:4318`);
   if (problems.length > 0) return { traced: false, warnings: problems.map((p) => `warning: traces are off: ${p}`) };
   const warnings = others.length > 0 ? [`warning: OTEL_TRACES_EXPORTER: drover exports over OTLP only; ${others.join(', ')} ignored`] : [];
+  // The HTTP exporter drover uses does not read these: say so rather than send without them.
+  const unread = ['CERTIFICATE', 'CLIENT_CERTIFICATE', 'CLIENT_KEY'].flatMap((v) => [`OTEL_EXPORTER_OTLP_${v}`, `OTEL_EXPORTER_OTLP_TRACES_${v}`]).filter((v) => env[v]);
+  if (unread.length > 0) warnings.push(`warning: ${unread.join(', ')} ignored: drover's OTLP exporter trusts Node's CAs (add one with NODE_EXTRA_CA_CERTS) and sends no client certificate`);
   // A collector's credential (OTEL_EXPORTER_OTLP_HEADERS) sent in clear to another host.
-  const target = safeUrl(endpoint);
-  if ((env.OTEL_EXPORTER_OTLP_HEADERS || env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) && target?.protocol === 'http:' && !/^(127\.|localhost$|\[::1\]$)/.test(target.hostname)) {
-    warnings.push(`warning: OTEL_EXPORTER_OTLP_HEADERS are sent in clear text to ${target.host}: use https`);
+  const loopback = parsed && (parsed.hostname === 'localhost' || parsed.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(parsed.hostname));
+  if ((env.OTEL_EXPORTER_OTLP_HEADERS || env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) && parsed?.protocol === 'http:' && !loopback) {
+    warnings.push(`warning: OTEL_EXPORTER_OTLP_HEADERS are sent in clear text to ${parsed.host}: use https`);
   }
   return { traced: true, warnings };
 }
@@ -93,10 +88,10 @@ export function startTracing(serviceName: string, warn: (line: string) => void =
   const resource = ResourceClass.default()
     .merge(new ResourceClass({ 'service.name': serviceName, 'service.version': version }))
     .merge(envDetectorSync.detect());
-  const processor = scrubbing(new BatchSpanProcessor(new OTLPTraceExporter()));
+  exportProblemsTo(warn);
+  const processor = scrubbing(new BatchSpanProcessor(new OTLPTraceExporter({ timeoutMillis: exportTimeoutMs() })));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
   provider.register();
-  exportProblemsTo(warn);
   active = {
     processor,
     resource,
@@ -142,14 +137,27 @@ function exportProblemsTo(warn: (line: string) => void): void {
   const { diag, DiagLogLevel } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   /* eslint-disable-next-line @typescript-eslint/no-require-imports -- as above */
   const { scrubSecrets } = require('../audit/scrub') as typeof import('../audit/scrub');
-  let last = 0;
-  const say = (message: string) => {
-    const now = Date.now();
-    if (now - last < 60_000) return;
-    last = now;
-    warn(`warning: traces: ${scrubSecrets(String(message)).split('\n')[0].slice(0, 300)}`);
+  // Errors and warnings limited apart, so a harmless warning never hides an export that failed.
+  const limited = () => {
+    let last = 0;
+    return (message: string) => {
+      const now = Date.now();
+      if (now - last < 60_000) return;
+      last = now;
+      warn(`warning: traces: ${scrubSecrets(String(message)).split('\n')[0].slice(0, 300)}`);
+    };
   };
-  diag.setLogger({ error: say, warn: say, info: () => undefined, debug: () => undefined, verbose: () => undefined }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  diag.setLogger({ error: limited(), warn: limited(), info: () => undefined, debug: () => undefined, verbose: () => undefined }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+}
+
+/**
+ * How long one export may take: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT or OTEL_EXPORTER_OTLP_TIMEOUT when set, else 2 s
+ * (the SDK's default is 10 s). An export in flight keeps its socket and timer, and so the process, alive: a
+ * collector that does not answer (in the lost region, say) would hold every traced command that long at its end.
+ */
+export function exportTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = Number(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT || env.OTEL_EXPORTER_OTLP_TIMEOUT);
+  return Number.isFinite(raw) && raw > 0 ? raw : 2_000;
 }
 
 /** This process's tracing, when started. */

@@ -63,13 +63,13 @@ test('the workflows\' sink: runs, steps, gates, the last RTO and RPO of a comple
   const sink = metricSinks().droverMetrics;
   const run = { runbook: 'sink-rb', kind: 'failover', mode: 'planned', drill: true };
   void sink.runStarted.fn(info, run);
-  void sink.stepEnded.fn(info, { kind: 'failover', step: 'approve', endedAt: 1_000, outcome: 'done', ms: 4_000, gate: true });
-  void sink.stepEnded.fn(info, { kind: 'failover', step: 'promote-db', endedAt: 2_000, outcome: 'done', ms: 1_500, gate: false });
+  void sink.stepEnded.fn(info, { kind: 'failover', step: 'approve', nth: 1, outcome: 'done', ms: 4_000, gate: true });
+  void sink.stepEnded.fn(info, { kind: 'failover', step: 'promote-db', nth: 1, outcome: 'done', ms: 1_500, gate: false });
   void sink.runFinished.fn(info, { ...run, outcome: 'completed', endedAt: 1_800_000_000_000, rto: { ms: 90_000, objectiveMs: 900_000, met: true }, rpo: { seconds: 2, objectiveMs: 60_000 } });
   // A promotion's end sets the objectives, never the last RTO (only a failover measures one).
   // A workflow task retried after its sink calls ran runs them again: counted once.
   void sink.runStarted.fn(info, run);
-  void sink.stepEnded.fn(info, { kind: 'failover', step: 'promote-db', endedAt: 2_000, outcome: 'done', ms: 1_500, gate: false });
+  void sink.stepEnded.fn(info, { kind: 'failover', step: 'promote-db', nth: 1, outcome: 'done', ms: 1_500, gate: false });
   void sink.runFinished.fn(info, { ...run, outcome: 'completed', endedAt: 1_800_000_000_000, rto: { ms: 90_000, objectiveMs: 900_000, met: true }, rpo: { seconds: 2, objectiveMs: 60_000 } });
   // A time-scaled drill's failover is counted, but its RTO is not the last measured one.
   void sink.runFinished.fn(other('run-scaled'), { ...run, outcome: 'completed', endedAt: 1_800_000_050_000, timeScale: 0.05, rto: { ms: 4_000, objectiveMs: 900_000, met: false }, rpo: { seconds: 0, objectiveMs: 60_000 } });
@@ -91,6 +91,10 @@ test('the workflows\' sink: runs, steps, gates, the last RTO and RPO of a comple
   expect(steps).toEqual(expect.arrayContaining(['approve', 'promote-db']));
   const promoteCount = json.find((m) => m.name === 'drover_step_duration_seconds')?.values.find((v) => (v as { metricName?: string }).metricName === 'drover_step_duration_seconds_count' && v.labels.step === 'promote-db');
   expect(promoteCount?.value).toBe(1);
+  // A step that really ends again in the run (its second end) counts.
+  void sink.stepEnded.fn(info, { kind: 'failover', step: 'promote-db', nth: 2, outcome: 'done', ms: 500, gate: false });
+  const again = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'drover_step_duration_seconds')?.values.find((v) => (v as { metricName?: string }).metricName === 'drover_step_duration_seconds_count' && v.labels.step === 'promote-db');
+  expect(again?.value).toBe(2);
 
   // An unknown loss window (lag -1) is NaN, never a better figure than a real one.
   void sink.runFinished.fn(other('run-unknown'), { ...run, drill: false, mode: 'unplanned', outcome: 'completed', endedAt: 1_800_000_200_000, rto: { ms: 60_000, objectiveMs: 900_000, met: true }, rpo: { seconds: -1, objectiveMs: 60_000 } });

@@ -4,7 +4,7 @@
  * naming the variable, and the command runs untraced: a telemetry setting never stops a failover.
  */
 import { exec } from '../cli/main';
-import { describeTracesEndpoint, tracingSettings } from '../telemetry/tracing';
+import { describeTracesEndpoint, exportTimeoutMs, tracingSettings } from '../telemetry/tracing';
 import { captureIO } from './harness/fixtures';
 
 const tracingConfigured = (env: NodeJS.ProcessEnv) => tracingSettings(env).traced;
@@ -27,7 +27,14 @@ test('what drover cannot honour turns traces off with a warning naming it, never
   ]);
   // The traces-specific protocol wins over the general one.
   expect(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toEqual([]);
-  expect(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://user:hunter2@collector:4317' })).toEqual(['warning: traces are off: OTEL_EXPORTER_OTLP_ENDPOINT: expected an http(s) URL such as http://collector:4318, got a grpc: URL']);
+  expect(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://user:hunter2@collector:4317' })).toEqual(['warning: traces are off: OTEL_EXPORTER_OTLP_ENDPOINT: expected an http(s) URL such as http://collector:4318']);
+  // Only the endpoint in use is read: a general one meant for another tool does not turn drover's traces off.
+  expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'admin:pw@host', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' })).toEqual({ traced: true, warnings: [] });
+  // Certificate settings the exporter does not read are said, not silently dropped.
+  expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318', OTEL_EXPORTER_OTLP_CERTIFICATE: '/etc/ca.pem' }).warnings).toEqual([
+    "warning: OTEL_EXPORTER_OTLP_CERTIFICATE ignored: drover's OTLP exporter trusts Node's CAs (add one with NODE_EXTRA_CA_CERTS) and sends no client certificate",
+  ]);
+  expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.evil.example:4318', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer x' }).warnings).toHaveLength(1);
   expect(refusal({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'zipkin' })).toEqual(['warning: traces are off: OTEL_TRACES_EXPORTER: drover exports traces over OTLP only, got "zipkin"']);
   // A list that names otlp traces over OTLP and says what else it ignores.
   expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_EXPORTER: 'otlp,console' })).toEqual({ traced: true, warnings: ['warning: OTEL_TRACES_EXPORTER: drover exports over OTLP only; console ignored'] });
@@ -53,8 +60,15 @@ test('the CLI runs untraced past a protocol it cannot send, warning once, with i
   }
 });
 
-test('a collector that never answers does not hold a traced command until its export times out', async () => {
-  // A listener that accepts and never answers: the exporter would wait for its 10-s timeout, then close the socket.
+test('an export waits 2 s unless OTEL_EXPORTER_OTLP_*TIMEOUT says otherwise (the SDK would wait 10 s)', () => {
+  expect(exportTimeoutMs({})).toBe(2_000);
+  expect(exportTimeoutMs({ OTEL_EXPORTER_OTLP_TIMEOUT: '5000' })).toBe(5_000);
+  expect(exportTimeoutMs({ OTEL_EXPORTER_OTLP_TIMEOUT: '5000', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '700' })).toBe(700);
+  expect(exportTimeoutMs({ OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' })).toBe(2_000);
+});
+
+test('a collector that never answers: the traced command still does its work and exits as it would have', async () => {
+  // A listener that accepts and never answers: the export times out (exportTimeoutMs), the command is unaffected.
   const net = await import('node:net');
   const sockets: Array<{ closed: boolean; socket: import('node:net').Socket }> = [];
   const silent = net.createServer((socket) => {
@@ -68,9 +82,9 @@ test('a collector that never answers does not hold a traced command until its ex
   try {
     const io = captureIO();
     expect(await exec(['validate', 'runbooks/apnakart.yaml'], io)).toBe(0);
-    // The command's span was sent, and the command returned while the collector still held the request open.
+    // The command's span was sent to it.
     expect(sockets.length).toBeGreaterThan(0);
-    expect(sockets.map((x) => x.closed)).toEqual(sockets.map(() => false));
+    expect(io.stdout.join('\n')).toContain('apnakart');
   } finally {
     process.env = saved;
     for (const x of sockets) x.socket.destroy();

@@ -10,6 +10,8 @@ export type PlannedStep = Pick<Step, 'id' | 'title'> & Partial<Pick<Step, 'group
 /** The ordered timeline of a run: steps are declared up front so the status view shows the whole plan. */
 export class Journal {
   readonly steps: Step[] = [];
+  /** How many times each step has ended (recorded) in this run. */
+  private readonly ends = new Map<string, number>();
   /** Checked before each step starts (a drill's failover: its drill still holds the runbook); throws to stop the run there, the step skipped. */
   private guard?: (id: string) => Promise<void>;
 
@@ -19,8 +21,8 @@ export class Journal {
     private readonly trail?: AuditTrail,
     /** A failed step is also published (absent when replaying histories from before notifications). */
     private readonly notifier?: Notifier,
-    /** Told each step's end (the worker's metrics: workflows/telemetry.ts); no command, so no history changes. */
-    private readonly observe?: (step: Step) => void,
+    /** Told each step's end and how many times it has ended in this run (the worker's metrics: workflows/telemetry.ts); no command, so no history changes. */
+    private readonly observe?: (step: Step, nth: number) => void,
   ) {
     for (const s of plan) this.steps.push({ ...s, status: 'pending', notes: [] });
   }
@@ -28,7 +30,9 @@ export class Journal {
   private audit(step: Step): void {
     this.trail?.record(`step.${step.status}`, { detail: `${step.id}: ${step.title}`, after: { status: step.status, startedAt: step.startedAt, endedAt: step.endedAt, notes: step.notes } });
     this.trail?.flush();
-    this.observe?.(step);
+    const nth = (this.ends.get(step.id) ?? 0) + 1;
+    this.ends.set(step.id, nth);
+    this.observe?.(step, nth);
   }
 
   /** Check `guard` before every step from now on. */

@@ -113,7 +113,7 @@ export class Run {
     const trail = AuditTrail.open(o.rb);
     const notifier = Notifier.open(o.rb, o.notifyAs, trail, { mode: o.head.mode, drill: o.drill });
     const labels: RunLabels = { runbook: o.rb.name, kind: o.head.kind, mode: o.head.mode, drill: Boolean(o.drill) };
-    const journal = new Journal(o.plan, trail, notifier, (step) => stepEnded(labels.kind, step));
+    const journal = new Journal(o.plan, trail, notifier, (step, nth) => stepEnded(labels.kind, step, nth));
     const gates = o.gates ? new Gates(o.rb, trail, o.gates.autoApproveFor, { ...o.gates.context, notifier }) : undefined;
     const status: RunStatus = {
       workflowId: info.workflowId,

@@ -24,9 +24,9 @@ export function runFinished(run: RunLabels, status: { phase: string } & Partial<
   });
 }
 
-/** A step's end (done, failed or skipped), with how long it took in workflow time. */
-export function stepEnded(kind: string, step: Step): void {
-  const ended: StepEnded = { kind, step: step.id, endedAt: step.endedAt ?? 0, outcome: step.status, ms: Math.max(0, (step.endedAt ?? 0) - (step.startedAt ?? step.endedAt ?? 0)), gate: Boolean(step.gate) };
+/** A step's end (done, failed or skipped; its `nth` in the run), with how long it took in workflow time. */
+export function stepEnded(kind: string, step: Step, nth: number): void {
+  const ended: StepEnded = { kind, step: step.id, nth, outcome: step.status, ms: Math.max(0, (step.endedAt ?? 0) - (step.startedAt ?? step.endedAt ?? 0)), gate: Boolean(step.gate) };
   droverMetrics.stepEnded(ended);
 }
 
