@@ -48,10 +48,10 @@ export async function exec(argv: string[], io: CliIO = consoleIO): Promise<numbe
       await program.parseAsync(argv, { from: 'user' });
       return state.code;
     };
-    // Traces when OTEL_EXPORTER_OTLP_*ENDPOINT asks (telemetry/tracing.ts): the command is the root span, and a run it
-    // starts carries its context (cli/temporal.ts). The worker traces itself, as its own service.
+    // Traces when OTEL_EXPORTER_OTLP_*ENDPOINT asks (telemetry/tracing.ts): the command is the root span, named as the
+    // table names it (never other text the user typed), and a run it starts carries its context (cli/temporal.ts).
+    // The worker traces itself, as its own service.
     const { tracingSettings } = await import('../telemetry/tracing');
-    // The command as the table names it (never other text the user typed); the worker traces itself, as its own service.
     const command = COMMANDS.find((c) => c.name === wanted)?.name;
     const settings = command && command !== 'worker' ? tracingSettings() : { traced: false, warnings: [] };
     for (const w of settings.warnings) io.err(w);

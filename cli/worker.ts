@@ -1,12 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, IllegalStateError, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, IllegalStateError, NativeConnection, Runtime, Worker, type InjectedSinks, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
 import { iacTaskQueue } from '../contracts/ids';
 import { createActivities, type ActivityDeps } from '../activities';
 import { workerLogFunction } from './worker-log';
 import { resolveTofu } from '../tools/tofu';
 import type { TemporalConnection } from '../config/temporal';
-import type { InjectedSinks } from '@temporalio/worker';
 import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
 import type { DroverSinks } from '../contracts/telemetry';
 import { metricSinks } from '../telemetry/sinks';

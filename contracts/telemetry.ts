@@ -2,13 +2,13 @@ import type { Sinks } from '@temporalio/workflow';
 
 /**
  * What workflows tell the worker's metrics (telemetry/sinks.ts), through a Temporal sink: a sink call makes no
- * command, so adding one changes no history, and the worker runs it once per event, not again when a history is
- * replayed. Every field is a bounded label or a number (telemetry/metrics.ts): no run ids, no free text, except
+ * command, so adding one changes no history; none is made while a history replays, and the worker counts a call a
+ * retried workflow task repeats once (docs/observability.md). Every field is a bounded label or a number (telemetry/metrics.ts): no run ids, no free text, except
  * a drill's refusals, which the worker reduces to a reason class before they become a label.
  */
 export interface RunLabels {
   runbook: string;
-  /** failover, promotion, failback, rebuild, drill. */
+  /** failover, promote, failback, rebuild, cleanup, drill. */
   kind: string;
   /** planned, unplanned (a drill: planned). */
   mode: string;
