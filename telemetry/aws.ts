@@ -7,7 +7,9 @@ import { activeTracing } from './tracing';
 // middleware rather than @opentelemetry/instrumentation-aws-sdk: that one patches the SDK's modules as they are
 // required, and drover loads each service's SDK lazily, after tracing starts or without it; the metrics need the
 // same hook anyway. Attribute names follow OpenTelemetry's semantic conventions for the AWS SDK (rpc.system
-// "aws-api", rpc.service, rpc.method, aws.request_id, cloud.region).
+// "aws-api", rpc.service, rpc.method, aws.request_id, cloud.region). The request id is what AWS support asks for
+// ("include the request ID in your correspondence": AWS SDK for .NET, ResponseMetadata.RequestId); the v3 SDK reads it
+// from the answer's x-amzn-RequestId (or x-amz-request-id) header into $metadata.requestId (aws/aws-sdk-js-v3#4015).
 
 type Next = (args: unknown) => Promise<unknown>;
 interface Context {

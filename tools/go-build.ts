@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { toolsDir } from '../config/home';
 import { lastLine, runCommand } from '../processes/supervisor';
-import { findOnPath, isExecutable } from './install';
+import { checkExecutable, findOnPath, isExecutable, withLock } from './install';
 
 // Building a pinned command from its Go module: the Go module proxy is reachable where release downloads may not be.
-// Used by tools/tofu.ts (OpenTofu) and tools/k8s-tools.ts (Helm, kubeconform).
+// Used by tools/tofu.ts (OpenTofu), tools/k8s-tools.ts (Helm, kubeconform) and tools/jaeger.ts (Jaeger).
 
 type Log = (line: string) => void;
 
@@ -128,4 +129,24 @@ function parseJson<T>(output: string): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Where a pinned tool is cached: `<toolsDir>/<name>-<version>/<name>`. */
+export function goToolPath(pin: GoToolPin): string {
+  const bin = path.basename(pin.pkg);
+  return path.join(toolsDir(), `${bin}-${pin.version.replace(/^v/, '')}`, bin);
+}
+
+/** A pinned Go tool: `$overrideVar` when set, else the cached build, else a fresh build. */
+export async function ensureGoTool(pin: GoToolPin, overrideVar: string, log: Log = () => undefined): Promise<string> {
+  const override = process.env[overrideVar];
+  if (override) return checkExecutable(override, overrideVar);
+  const bin = goToolPath(pin);
+  if (isExecutable(bin)) return bin;
+  // A lock of its own: a build of minutes must not hold up the quick installs (moto, Temporal) behind `.install.lock`.
+  return withLock(async () => {
+    if (isExecutable(bin)) return bin; // another process built it while we waited for the lock
+    await buildGoTool(pin, bin, log);
+    return bin;
+  }, log, { name: `.${path.basename(pin.pkg)}.lock` });
 }

@@ -1,5 +1,4 @@
-import { type GoToolPin } from './go-build';
-import { ensureGoTool, goToolPath } from './k8s-tools';
+import { ensureGoTool, goToolPath, type GoToolPin } from './go-build';
 
 // Jaeger for the tests that check drover's traces: Jaeger v2's all-in-one (`cmd/jaeger`, an OpenTelemetry collector
 // with Jaeger's storage and query extensions), pinned and built from its Go module on first use, cached in the tools

@@ -1,7 +1,4 @@
-import path from 'node:path';
-import { toolsDir } from '../config/home';
-import { buildGoTool, type GoToolPin } from './go-build';
-import { checkExecutable, isExecutable, withLock } from './install';
+import { ensureGoTool, type GoToolPin } from './go-build';
 
 // The tools that check drover's Helm chart (deploy/helm/drover): Helm and kubeconform, pinned and built from their
 // Go modules on first use, cached in the tools directory. The Kubernetes JSON schemas kubeconform validates against
@@ -35,12 +32,6 @@ export const KUBECONFORM_PIN: GoToolPin = {
   reportedVersion: (out) => /^(v\d+\.\d+\.\d+\S*)$/m.exec(out)?.[1],
 };
 
-/** Where a pinned tool is cached: `<toolsDir>/<name>-<version>/<name>`. */
-export function goToolPath(pin: GoToolPin): string {
-  const bin = path.basename(pin.pkg);
-  return path.join(toolsDir(), `${bin}-${pin.version.replace(/^v/, '')}`, bin);
-}
-
 /** The Helm binary: `$DROVER_HELM` when set, else the cached pinned build, else a fresh build (minutes, once). */
 export function ensureHelm(opts: { log?: Log } = {}): Promise<string> {
   return ensureGoTool(HELM_PIN, 'DROVER_HELM', opts.log);
@@ -49,18 +40,4 @@ export function ensureHelm(opts: { log?: Log } = {}): Promise<string> {
 /** The kubeconform binary: `$DROVER_KUBECONFORM` when set, else the cached pinned build, else a fresh build. */
 export function ensureKubeconform(opts: { log?: Log } = {}): Promise<string> {
   return ensureGoTool(KUBECONFORM_PIN, 'DROVER_KUBECONFORM', opts.log);
-}
-
-/** A pinned Go tool (also tools/jaeger.ts): `$overrideVar` when set, else the cached build, else a fresh build. */
-export async function ensureGoTool(pin: GoToolPin, overrideVar: string, log: Log = () => undefined): Promise<string> {
-  const override = process.env[overrideVar];
-  if (override) return checkExecutable(override, overrideVar);
-  const bin = goToolPath(pin);
-  if (isExecutable(bin)) return bin;
-  // A lock of its own: a build of minutes must not hold up the quick installs (moto, Temporal) behind `.install.lock`.
-  return withLock(async () => {
-    if (isExecutable(bin)) return bin; // another process built it while we waited for the lock
-    await buildGoTool(pin, bin, log);
-    return bin;
-  }, log, { name: `.${path.basename(pin.pkg)}.lock` });
 }
