@@ -51,6 +51,21 @@ function coreMetrics(coreAt: string): Promise<string> {
   return text;
 }
 
+/**
+ * A free TCP port on loopback (for the Temporal runtime's exporter, which must be given one). infra/local/stack.ts has
+ * the same for the dev stack, but the production worker loads nothing under infra/local/ (test/production-imports.unit.test.ts).
+ */
+export async function freeLoopbackPort(): Promise<number> {
+  const probe = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
 /** `host:port` (`0.0.0.0:8080`, `127.0.0.1:0`, `[::]:8080`), or a problem naming DROVER_HEALTH_ADDRESS. */
 export function parseHealthAddress(raw: string): { host: string; port: number } | { problem: string } {
   const { host, port } = splitAddress(raw);

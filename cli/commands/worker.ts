@@ -11,7 +11,7 @@ import { awsConfig } from '../context';
 import { CliError, EXIT, type CliIO, type SetExit } from '../io';
 import { taskQueue, unavailable, usableTemporalConfig } from '../temporal';
 import type { DroverWorker } from '../worker';
-import { metricsText, parseHealthAddress, startHealthServer, type HealthServer } from '../health';
+import { freeLoopbackPort, metricsText, parseHealthAddress, startHealthServer, type HealthServer } from '../health';
 import { enableMetrics } from '../../telemetry/metrics';
 import { describeTracesEndpoint, startTracing, tracingSettings } from '../../telemetry/tracing';
 import { heldRunbooks, iacGraceMs, keptOnOneHost, productionProblems } from '../production';
@@ -64,10 +64,9 @@ export function workerCommand(io: CliIO, _setExit: SetExit): Command {
       // The Temporal worker (its native core) loads only once the options are known to be good.
       const { createWorker, quietRuntime, TemporalConnectFailure } = await import('../worker');
       // With a health address, /metrics too: drover's metrics, and the Temporal runtime's from its loopback exporter.
-      const { freePort } = await import('../../infra/local/stack');
       let coreMetricsAt: string | undefined;
       for (let attempt = 1; ; attempt++) {
-        coreMetricsAt = healthAt ? `127.0.0.1:${await freePort()}` : undefined;
+        coreMetricsAt = healthAt ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
         try {
           quietRuntime({ prometheus: coreMetricsAt });
           break;
