@@ -169,6 +169,7 @@ describe('kinds of secret', () => {
     ['a secret key on its own', `secret ${SECRET}`, ['secret access key']],
     ['a secret key after =', `AWS_SECRET_ACCESS_KEY=${SECRET}`, ['secret access key']],
     ['a short secret key after = (not key-shaped, named)', 'aws_secret_access_key = short-but-secret', ['secret access key']],
+    ['a secret key as a JSON member that is not a JWK coordinate, cut after it', `{"z":"${SECRET}`, ['secret access key']],
     ['a session token', `token ${SESSION_TOKEN}`, ['session token']],
     ['a SigV4 signature', `X-Amz-Signature=${HEX_SIGNATURE}`, ['SigV4 signature']],
     ['a JSON signature member (hex)', `{"signature":"${HEX_SIGNATURE}"}`, ['signature']],
@@ -212,6 +213,9 @@ describe('kinds of secret', () => {
       // A sealed identity's JWE header cut after 40 characters (a SQLite page boundary in the raw Temporal database):
       // base64 of `{"alg":"ECDH-ES+A256KW","enc":`, public, and `eyJ` (base64 of `{"`) is never a random key's start here.
       'json/plain\u0001{"gate":"failover","sealed":{"jwe":"eyJhbGciOiJFQ0RILUVTK0EyNTZLVyIsImVuYyI6\u0000\u0003;\u0001K',
+      // The same header cut inside its ephemeral public key (`epk`), 40 characters into `y`: the decoded header ends on
+      // a public coordinate's first 40 characters (a full CI run found two, after an overflow page's pointer).
+      `jwe\u0000\u0003${b64url('{"alg":"ECDH-ES+A256KW","enc":"A256GCM","epk":{"x":"M8CULj3tt4F_Rpt-ElNiKbqcmmZwkjHiKVTFrCu9jkI","crv":"P-256","kty":"EC","y":"aY7WXJk6Wb52XTQ1gqpAlxptaK83kTU6GFz1b6wT')}\u0000\u0001`,
       'SecretArn=arn:aws:secretsmanager:ap-south-1:123456789012:secret:db-AbCdEf ManageMasterUserPassword=true PGPASSWORD=$PGPASSWORD',
       // Paging tokens, the shell's working directory, a word ending in pass, SNS's public signature of a delivery (base64, not hex).
       'NextToken=AbCdEfGhIjKlMnOpQrSt continuation-token=1ueGcxLPRx1Tr8Oe3vVz PWD=/work/main bypass: enabled-for-all',

@@ -121,7 +121,9 @@ const SESSION_TOKEN_SHAPE = /^(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)/;
 
 const RULES: Rule[] = [
   { kind: 'access key id', pattern: /(?<![A-Za-z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])/g },
-  { kind: 'secret access key', pattern: /(?<![A-Za-z0-9+/_-])([A-Za-z0-9+/]{40})(?![A-Za-z0-9+/=_-])/g, accept: mixed },
+  // Not a JSON Web Key's public coordinate (`"x":"…"`, `"y":"…"`, RFC 7518 §6.2.1.2-3: 43 characters for P-256) that a
+  // SQLite page boundary cut after 40: a sealed identity's JWE header, decoded, carries its ephemeral public key (`epk`).
+  { kind: 'secret access key', pattern: /(?<![A-Za-z0-9+/_-])(?<!"[xy]"\s*:\s*")([A-Za-z0-9+/]{40})(?![A-Za-z0-9+/=_-])/g, accept: mixed },
   { kind: 'secret access key', pattern: /(?:secret_?access_?key|secretkey|aws_secret)["']?\s*[=:]\s*["']?([^\s"',;&{}[\]]+)/gi },
   { kind: 'session token', pattern: /((?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9+/=%]{16,})/g },
   { kind: 'session token', pattern: /(?:session_?token|security[-_]?token)["']?\s*[=:]\s*["']?([^\s"',;&{}[\]]{16,})/gi },
