@@ -3,8 +3,7 @@
  * to the runbook's SNS topic, from which every published message is read back and parsed.
  */
 import { workerSinks } from '../cli/worker';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { CreateTopicCommand, PublishCommand, SNS, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { PublishCommand, SNS, SNSClient } from '@aws-sdk/client-sns';
 import { Worker } from '@temporalio/worker';
 import type { AuditEvent } from '../audit/chain';
 import { createNotifyActivities } from '../activities/notify';
@@ -14,6 +13,7 @@ import type { NotificationMessage } from '../workflows/notify';
 import type { FailoverInput } from '../workflows/regionFailover';
 import type { RunStatus } from '../contracts/run';
 import { IntegrationEnv, STANDBY } from './harness/env';
+import { subscribedTopic as subscribedTo, type Received as SnsReceived } from './harness/sns-queue';
 import { emulatorConfig, eventually, failureRecord, refOf, workflowBundle } from './harness/fixtures';
 import { startInterposer, type Interposer } from './harness/interpose';
 import fs from 'node:fs';
@@ -21,7 +21,6 @@ import path from 'node:path';
 
 const env = new IntegrationEnv();
 const CREDS = { accessKeyId: 'drover-test', secretAccessKey: 'drover-test' };
-let seq = 0;
 /** The workers reach moto through it, so a test sees every SNS Publish they make, whatever its topic. */
 let interposer: Interposer;
 let mark = 0;
@@ -39,10 +38,7 @@ afterAll(async () => {
 });
 afterEach(() => env.apps.apps[STANDBY].setHealthy(true));
 
-interface Received {
-  subject: string;
-  body: NotificationMessage;
-}
+type Received = SnsReceived<NotificationMessage>;
 
 /** The topic of every SNS Publish the workers made since the test began, in order (any topic, existing or not). */
 function publishedTo(): string[] {
@@ -58,32 +54,9 @@ function withWorker<T>(taskQueue: string, fn: () => Promise<T>): Promise<T> {
   return env.withWorker(taskQueue, fn, emulatorConfig(interposer.endpoint));
 }
 
-/** A topic with an SQS queue subscribed to it (raw delivery off: each body is SNS's envelope). */
-async function subscribedTopic(): Promise<{ topicArn: string; receive(min: number): Promise<Received[]> }> {
-  const sns = new SNSClient({ region: STANDBY, endpoint: env.moto.endpoint, credentials: CREDS });
-  const sqs = new SQSClient({ region: STANDBY, endpoint: env.moto.endpoint, credentials: CREDS });
-  const name = `drover-events-${process.pid}-${++seq}`;
-  const topicArn = (await sns.send(new CreateTopicCommand({ Name: name }))).TopicArn ?? '';
-  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl ?? '';
-  const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn ?? '';
-  await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
-  const got: Received[] = [];
-  const poll = async () => {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    for (const m of out.Messages ?? []) {
-      const envelope = JSON.parse(m.Body ?? '{}') as { Subject: string; Message: string; TopicArn: string };
-      expect(envelope.TopicArn).toBe(topicArn);
-      got.push({ subject: envelope.Subject, body: JSON.parse(envelope.Message) as NotificationMessage });
-    }
-  };
-  return {
-    topicArn,
-    async receive(min) {
-      await eventually(async () => (await poll(), got.length >= min), `${min} messages on ${name}`, 20_000);
-      await poll(); // and nothing more than expected
-      return got.sort((a, b) => a.body.at.localeCompare(b.body.at));
-    },
-  };
+/** A topic with an SQS queue subscribed to it, its messages in the order of their events. */
+function subscribedTopic(): ReturnType<typeof subscribedTo<NotificationMessage>> {
+  return subscribedTo<NotificationMessage>(env.moto.endpoint, STANDBY, (a, b) => a.at.localeCompare(b.at));
 }
 
 function input(rb: Runbook, reason = 'notifications test'): FailoverInput {
