@@ -22,6 +22,7 @@ import { createPermissionActivities } from './permissions';
 import { createIdentityActivities } from './identity';
 import { createNotifyActivities } from './notify';
 import { createRunbookActivities } from './runbooks';
+import { createReadinessActivities } from './readiness';
 import type { RunbookSource } from '../runbooks/source';
 
 /** What activities need from the outside world; tests pass emulator-backed clients. */
@@ -72,12 +73,18 @@ export function createActivities(deps: ActivityDeps) {
     }
     return { input: { ...input, dir: out.dir }, resynthesized: out.dir };
   };
+  const route53 = createRoute53Activities(() => deps.aws.route53());
+  const rds = createRdsActivities(deps.aws.rds, deps.aws.cloudwatch);
+  const eks = createEksActivities(deps.aws.eks);
+  const health = createHealthActivities(deps.aws.cloudwatch, deps.fetch);
+  const controls = createControlActivities(deps.aws.cloudwatch);
+  const permissions = createPermissionActivities(deps.aws.iam?.bind(deps.aws));
   return {
-    ...createRoute53Activities(() => deps.aws.route53()),
-    ...createRdsActivities(deps.aws.rds, deps.aws.cloudwatch),
-    ...createEksActivities(deps.aws.eks),
-    ...createHealthActivities(deps.aws.cloudwatch, deps.fetch),
-    ...createControlActivities(deps.aws.cloudwatch),
+    ...route53,
+    ...rds,
+    ...eks,
+    ...health,
+    ...controls,
     ...createDbLifecycleActivities(deps.aws.rds, deps.aws.ec2),
     ...createDbConfigActivities(deps.aws.rds, deps.aws.ec2, deps.aws.kms),
     ...createFingerprintActivities({ route53: deps.aws.route53, rds: deps.aws.rds, ec2: deps.aws.ec2, kms: deps.aws.kms, eks: deps.aws.eks, cloudwatch: deps.aws.cloudwatch, temporal: deps.temporal }),
@@ -100,7 +107,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createIdentityActivities({ sts: deps.aws.sts, regions: deps.stsRegions }),
     ...createNotifyActivities(deps.aws.sns),
     ...createRunbookActivities(deps.runbooks),
-    ...createPermissionActivities(deps.aws.iam?.bind(deps.aws)),
+    ...permissions,
+    // Readiness is made of the preflight's own checks (one implementation of each), composed in one activity.
+    ...createReadinessActivities({ parts: { ...route53, ...rds, ...eks, ...health, ...controls, ...permissions }, cloudwatch: deps.aws.cloudwatch, temporal: deps.temporal, runbooks: deps.runbooks }),
   };
 }
 

@@ -13,6 +13,8 @@ export const EXIT = {
   UNAVAILABLE: 5,
   /** The run was rejected at an approval gate or aborted. */
   REJECTED: 6,
+  /** Readiness is degraded: the next run would go ahead, weaker than the runbook promises (`drover check`, `drover readiness`). */
+  DEGRADED: 7,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -460,6 +460,8 @@ const baseSchema = z.strictObject({
         cooldown: duration.prefault('24h'),
         /** What a drill's failback does with the instances it replaces (after their final snapshots): delete, unless kept for inspection. */
         retention: oneOf(['keep', 'delete']).default('delete'),
+        /** Readiness (docs/readiness.md) is degraded when the last successful drill ended longer ago than this. */
+        maxAge: duration.optional(),
       })
       .prefault({}),
 });

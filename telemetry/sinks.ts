@@ -15,6 +15,7 @@ export function drillRefusalReason(text: string): { outcome: 'skipped' | 'refuse
   if (/^drills are not enabled/.test(text)) return { outcome: 'refused', reason: 'disabled' };
   if (/is outside the drill windows/.test(text)) return { outcome: 'refused', reason: 'outside-window' };
   if (/less than the cooldown of/.test(text)) return { outcome: 'refused', reason: 'cooling-down' };
+  if (/^readiness/.test(text)) return { outcome: 'refused', reason: 'not-ready' };
   if (/schedule .* did not start this run/.test(text)) return { outcome: 'refused', reason: 'unconfirmed-schedule' };
   if (/request(er|ed)|identity|verif/i.test(text)) return { outcome: 'refused', reason: 'unverified-requester' };
   return { outcome: 'refused', reason: 'other' };

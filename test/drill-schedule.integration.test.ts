@@ -130,7 +130,7 @@ test('a failed check during a drill stops it at once: it fails back, records wha
     expect(after.writer).toMatch(new RegExp(`^${onlyDatabase(rb).primary.identifier}\\.`));
 
     const report = captureIO();
-    expect(await exec(['report', drillId, '--format', 'json'], report)).toBe(0);
+    expect({ code: await exec(['report', drillId, '--format', 'json'], report), err: report.stderr }).toEqual({ code: 0, err: [] });
     const r = JSON.parse(report.stdout.join('\n')).report;
     expect(r.passed).toBe(false);
     expect(r.note).toBe(drill.failure);

@@ -200,6 +200,17 @@ const alarmed = once(async () => {
   return { rb, id, followed, watched, drill };
 });
 
+/**
+ * A drill whose readiness is only degraded (its replica's lag, 3600 s, over the 30 s bound: a drill is not refused for
+ * that), and whose failover's preflight then fails on the lag (a planned failover refuses it): the drill fails.
+ */
+const lagging = once(async () => {
+  const rb = await seeded('lag', [GATES_NONE, [['drills'], { enabled: true, windows: [{ from: '00:00', to: '24:00' }], cooldown: '0s' }]]);
+  env.lag.set(onlyDatabase(rb.runbook).replica.identifier, 3600);
+  const drill = await cli(['drill', 'run', rb.file, '--requested-by', 'ic-test', '--json', ...FAST]);
+  return { rb, drill };
+});
+
 /** A failover waiting at its gate, left pending: another run of the runbook is active for the rows that need one. */
 const pending = once(async () => {
   const rb = await seeded('pending', [DRILLS_ANY_TIME]);
@@ -274,7 +285,7 @@ const unserved = once(async () => {
   return { id, status, approve, reject };
 });
 
-const SLOW = [trip, gated, breach, alarmed, pending, promotions, promotionRejected, edited, drills, unserved];
+const SLOW = [trip, gated, breach, alarmed, lagging, pending, promotions, promotionRejected, edited, drills, unserved];
 
 // ---- Setup ----------------------------------------------------------------------------------------------
 
@@ -645,13 +656,29 @@ const ROWS: Row[] = [
   {
     command: 'drill run',
     code: 1,
-    condition: 'the drill failed (its failover failed preflight) and rolled back',
-    run: async () => (await alarmed()).drill,
-    first: async () => started(drillOf((await alarmed()).drill).workflowId, `drill of ${(await alarmed()).rb.runbook.name} (${PRIMARY} -> ${STANDBY} and back)`),
+    condition: 'the drill failed (its failover failed preflight: the replica\'s lag, which its readiness only calls degraded) and rolled back',
+    run: async () => (await lagging()).drill,
+    first: async () => started(drillOf((await lagging()).drill).workflowId, `drill of ${(await lagging()).rb.runbook.name} (${PRIMARY} -> ${STANDBY} and back)`),
     check: async (r) => {
       const id = drillOf(r).workflowId;
       expect(drillOf(r).phase).toBe('failed');
-      expect(r.err.slice(-3)).toEqual([`drill ${id}: FAILED`, `  failover check failed: ${await alarmedPreflight()}`, `  report: drover report ${id} [--format md|json|html]`]);
+      expect(r.err.slice(-3)).toEqual([`drill ${id}: FAILED`, expect.stringMatching(/^ {2}failover check failed: preflight failed, nothing was changed:\n- .*replica lag \d+s exceeds the bound of 30s/), `  report: drover report ${id} [--format md|json|html]`]);
+    },
+  },
+  {
+    command: 'drill run',
+    code: 3,
+    condition: 'the drill refused by its readiness (an alarm firing in the standby region: not ready)',
+    run: async () => (await alarmed()).drill,
+    first: async () => started(drillOf((await alarmed()).drill).workflowId, `drill of ${(await alarmed()).rb.runbook.name} (${PRIMARY} -> ${STANDBY} and back)`),
+    check: async (r) => {
+      const { rb } = await alarmed();
+      expect(drillOf(r).phase).toBe('refused');
+      expect(drillOf(r).failover).toBeUndefined();
+      expect(r.err.slice(1)).toEqual([
+        `drill ${drillOf(r).workflowId}: REFUSED`,
+        `  refused: readiness: alarms:${STANDBY} is not ready (alarm ${rb.runbook.health.alarms[STANDBY][0]} in ${STANDBY} is ALARM); fix: find out why it alarms before failing over into it`,
+      ]);
     },
   },
   { command: 'drill run', code: 2, condition: 'a --time-scale out of range', run: async () => cli(['drill', 'run', (await files()).drills.file, '--time-scale', '2']), first: async () => err('drover: invalid options') },

@@ -371,11 +371,11 @@ describe('fuzzed CLI arguments', () => {
     }
   });
 
-  const COMMANDS = ['validate', 'failover', 'promote', 'failback', 'approve', 'reject', 'status', 'drill', 'report', 'demo', 'dev', 'help'];
-  const FLAGS = ['--to', '--mode', '--reason', '--requested-by', '--detach', '--json', '--time-scale', '--gate', '--as', '--comment', '--watch', '--runbook', '--temporal-port', '--moto-port', '--cron', '--timezone', '--catchup-window', '--format', '--out', '--last', '--trend', '-h', '--help', '--', '-', '--unknown', '-x'];
+  const COMMANDS = ['validate', 'failover', 'promote', 'failback', 'approve', 'reject', 'status', 'drill', 'check', 'readiness', 'report', 'demo', 'dev', 'help'];
+  const FLAGS = ['--to', '--mode', '--reason', '--requested-by', '--detach', '--json', '--time-scale', '--gate', '--as', '--comment', '--watch', '--runbook', '--temporal-port', '--moto-port', '--cron', '--timezone', '--catchup-window', '--format', '--out', '--last', '--trend', '--direction', '--every', '--history', '-h', '--help', '--', '-', '--unknown', '-x'];
   const text = fc.oneof(
     scalarString,
-    fc.constantFrom('', ' ', '--', '-', '=', 'planned', 'unplanned', 'failover', 'rebuild-plan', 'seed', 'status', '0', '-1', '2', '0.5', 'NaN', '1e309', 'Infinity', '0x10', 'ok', 'run', 'schedule', 'schedules', 'history', 'trigger', 'pause', 'md', 'html', 'Asia/Kolkata', '0 3 * * 6'),
+    fc.constantFrom('', ' ', '--', '-', '=', 'planned', 'unplanned', 'failover', 'rebuild-plan', 'seed', 'status', '0', '-1', '2', '0.5', 'NaN', '1e309', 'Infinity', '0x10', 'ok', 'run', 'schedule', 'schedules', 'history', 'trigger', 'pause', 'unschedule', '15m', 'md', 'html', 'Asia/Kolkata', '0 3 * * 6'),
     region,
   );
   const token = fc.oneof(

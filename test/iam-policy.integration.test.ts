@@ -168,7 +168,60 @@ function drillAs(worker: { keys: Keys }, file: string, taskQueue: string): Promi
   return enforced(() => drill(file, taskQueue, worker.keys));
 }
 
+/** Replace the worker role's policy (as someone editing it would); the rules read the new one for its session at once. */
+async function putWorkerPolicy(adminKeys: Keys, worker: { arn: string; keys: Keys }, policy: PolicyDocument): Promise<void> {
+  const role = /assumed-role\/([^/]+)\//.exec(worker.arn)?.[1] ?? '';
+  await query('iam', 'PutRolePolicy', { RoleName: role, PolicyName: 'drover-worker', PolicyDocument: JSON.stringify(forMoto(policy)) }, adminKeys);
+  principals.set(worker.keys.accessKeyId, { arn: worker.arn, policy, policySource: `arn:aws:iam::${MOTO_ACCOUNT}:role/${role}` });
+}
+
 describe('the worker policy drover iam-policy generates', () => {
+  test('readiness: with it, drover check finds every permission; a permission removed from the role is not ready, naming the action and the fix; put back, ready again', async () => {
+    const adminKeys = await admin();
+    const { file, runbook: rb, taskQueue } = await seeded(adminKeys);
+    process.env.AWS_ENDPOINT_URL = env.moto.endpoint;
+    expect(await exec(['prepare', file, '--apply'], captureIO())).toBe(0);
+    const { policy } = policyFor(rb, 'worker', { account: MOTO_ACCOUNT });
+    const worker = await workerSession(adminKeys, policy);
+    useCli(env.moto.endpoint, taskQueue);
+    const check = async () => {
+      const io = captureIO();
+      const code = await exec(['check', file, '--json'], io);
+      const run = JSON.parse(io.stdout.join('\n')) as { verdict: string; checks: Array<{ id: string; verdict: string; reasons: string[]; fix?: string }> };
+      return { code, run, permissions: run.checks.find((c) => c.id === 'permissions') };
+    };
+    await enforced(() =>
+      env.withWorker(
+        taskQueue,
+        async () => {
+          // Everything ready: the worker's own policy, the controls prepared, no drills.maxAge.
+          const ready = await check();
+          expect(ready.run.checks.filter((c) => c.verdict !== 'ready')).toEqual([]);
+          expect(ready.code).toBe(0);
+          expect(ready.permissions?.reasons.join('\n')).toContain("is allowed every action this runbook's runs need");
+
+          await putWorkerPolicy(adminKeys, worker, withoutAction(policy, 'rds:PromoteReadReplica'));
+          const removed = await check();
+          expect(removed.code).toBe(1);
+          expect(removed.run.checks.filter((c) => c.verdict !== 'ready').map((c) => c.id)).toEqual(['permissions']);
+          expect(removed.permissions).toMatchObject({ verdict: 'not-ready', fix: 'grant it (drover iam-policy RUNBOOK prints the policy the worker needs)' });
+          expect(removed.permissions?.reasons).toEqual([
+            expect.stringMatching(new RegExp(`^rds:PromoteReadReplica: not allowed for arn:aws:iam::${MOTO_ACCOUNT}:role/drover-worker-[0-9-]+ on arn:aws:rds:`)),
+            `the worker's role lacks what this runbook's runs need: drover iam-policy <the ${rb.name} runbook file> --role worker prints it (docs/iam.md)`,
+          ]);
+
+          await putWorkerPolicy(adminKeys, worker, policy);
+          const back = await check();
+          expect(back.code).toBe(0);
+          expect(back.permissions?.verdict).toBe('ready');
+        },
+        workerConfig(worker.keys),
+      ),
+    );
+    // Reading only: the worker's calls under enforcement were all allowed (the simulation asked; nothing refused).
+    expect(decisions.filter((d) => !d.allowed)).toEqual([]);
+  }, 240_000);
+
   test('is enough for a full drill (failover, verification, failback), its audit trail in S3 and its notifications, on moto with IAM enforcement on and every resource checked', async () => {
     const adminKeys = await admin();
     const topic = `drover-iam-${process.pid}-${seq + 1}`;
@@ -224,18 +277,16 @@ describe('the worker policy drover iam-policy generates', () => {
     expect(decisions).toContainEqual(expect.objectContaining({ action: 'cloudwatch:PutMetricData', context: { 'cloudwatch:namespace': 'drover/controls' }, allowed: true }));
   }, 240_000);
 
-  test('without rds:PromoteReadReplica, the drill stops at the failover\'s preflight, naming the action, with nothing changed', async () => {
+  test('without rds:PromoteReadReplica, the drill is refused by its readiness check of the worker\'s permissions, naming the action, with nothing changed', async () => {
     const adminKeys = await admin();
     const { file, runbook: rb, taskQueue } = await seeded(adminKeys);
     const seededTopology = await describeTopology(rb, env.moto.endpoint);
     const policy = withoutAction(policyFor(rb, 'worker', { account: MOTO_ACCOUNT }).policy, 'rds:PromoteReadReplica');
     const result = await drillAs(await workerSession(adminKeys, policy), file, taskQueue);
-    expect(result.code).not.toBe(0);
-    expect(result.out).toContain('preflight failed, nothing was changed');
-    expect(result.out).toMatch(new RegExp(`- worker permissions: rds:PromoteReadReplica: not allowed for arn:aws:iam::${MOTO_ACCOUNT}:role/drover-worker-[0-9-]+ on arn:aws:rds:[a-z0-9-]+:${MOTO_ACCOUNT}:db:[a-z0-9-]+ and 3 more\\n`));
-    // The kept-instance patterns (db:<id>-old-*) cannot be simulated faithfully: noted, not refused.
-    expect(result.out).toMatch(/worker permissions: could not check rds:PromoteReadReplica on pattern arn:aws:rds:[a-z0-9-]+:\d{12}:db:[a-z0-9-]+-old-\*: simulate it with a concrete ARN/);
-    expect(result.out).not.toMatch(/worker permissions: (?!rds:PromoteReadReplica|the worker's role|could not check rds:PromoteReadReplica on pattern )/);
+    expect(result.code).toBe(3);
+    expect(result.out).toContain('drill refused, nothing was changed');
+    // The same check as the failover's preflight (drill-readiness-v1 asks it before the drill's failover starts).
+    expect(result.out).toMatch(new RegExp(`readiness: permissions is not ready \\(rds:PromoteReadReplica: not allowed for arn:aws:iam::${MOTO_ACCOUNT}:role/drover-worker-[0-9-]+ on arn:aws:rds:[a-z0-9-]+:${MOTO_ACCOUNT}:db:[a-z0-9-]+ and 3 more; the worker's role lacks what this runbook's runs need: drover iam-policy <the ${rb.name} runbook file> --role worker prints it \\(docs/iam.md\\)\\); fix: grant it \\(drover iam-policy RUNBOOK`));
     // Asked, not tried: no promotion was sent, and nothing changed.
     expect(decisions.map((d) => d.action)).not.toContain('rds:PromoteReadReplica');
     expect(decisions.filter((d) => !d.allowed)).toEqual([]);
@@ -256,7 +307,10 @@ describe('the worker policy drover iam-policy generates', () => {
     expect(result.code).not.toBe(0);
     expect(result.out).toContain('worker permissions not checked: iam:SimulatePrincipalPolicy');
     expect(result.out).toContain('rds:PromoteReadReplica');
+    // Asked twice, refused twice: by the drill's readiness evaluation (permissions degraded: not checked, which does not
+    // refuse a drill) and by its failover's preflight.
     expect(decisions.filter((d) => !d.allowed)).toEqual([
+      expect.objectContaining({ action: 'iam:SimulatePrincipalPolicy' }),
       expect.objectContaining({ action: 'iam:SimulatePrincipalPolicy' }),
       expect.objectContaining({ action: 'rds:PromoteReadReplica', resources: [`arn:aws:rds:${STANDBY}:${MOTO_ACCOUNT}:db:${onlyDatabase(rb).replica.identifier}`] }),
     ]);

@@ -116,5 +116,6 @@ test('a drill\'s refusals become bounded reasons', () => {
   expect(drillRefusalReason('a real failover of x is active (failover-x)')).toEqual({ outcome: 'skipped', reason: 'real-run-active' });
   expect(drillRefusalReason('another drill of x is running (drill-x-1)')).toEqual({ outcome: 'skipped', reason: 'drill-running' });
   expect(drillRefusalReason('the drill says its schedule started it, but schedule drill-x did not start this run')).toEqual({ outcome: 'refused', reason: 'unconfirmed-schedule' });
+  expect(drillRefusalReason('readiness: replica:main is not ready (db-replica does not exist in ap-southeast-1); fix: re-create it')).toEqual({ outcome: 'refused', reason: 'not-ready' });
   expect(drillRefusalReason('anything else at all')).toEqual({ outcome: 'refused', reason: 'other' });
 });

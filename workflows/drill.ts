@@ -23,7 +23,7 @@ import { RequesterCheck } from './requester';
 import { drillScheduleId, runSearchAttributes, SEARCH_ATTRIBUTES } from '../contracts/ids';
 import { childStatus, failureMessage } from './failure';
 import { Notifier } from './notify';
-import { compensation, long, short } from './proxies';
+import { compensation, evaluation, long, short } from './proxies';
 import { regionFailover } from './regionFailover';
 import { locksRunbook, takeRunbook } from './run';
 import { drillPreemptedSignal, drillQuery, type DrillPhase, type DrillResult } from '../contracts/run';
@@ -58,6 +58,8 @@ const DRILL_FAILBACK_YIELDS = 'drill-failback-yields-v1';
 const DRILL_UNFENCES_OWN = 'drill-unfences-own-v1';
 /** Patch: a drill cancelled while it checks or asks for the runbook ends through its end (run.end, notification). */
 const DRILL_CHECKS_CANCEL_ENDS = 'drill-checks-cancel-ends-v1';
+/** Patch: a drill evaluates the runbook's readiness (docs/readiness.md) with its checks, and refuses on any check not ready. */
+const DRILL_READINESS = 'drill-readiness-v1';
 /** Patch: a drill's way back never throws: each undo is tried (compensation-bounded) and a failure recorded. */
 const DRILL_ROLLBACK_SAFE = 'drill-rollback-safe-v1';
 /** Patch: the rollback returns the standby's node groups to the scaling the team had (recorded before the failover's scale-up), not min = desired = standby. */
@@ -147,6 +149,18 @@ export async function drill(input: DrillInput): Promise<DrillResult> {
       }
     }
     refusals = await short.drillRefusals({ runbook: rb.name, drills: rb.drills, self: info.workflowId });
+    if (patched(DRILL_READINESS)) {
+      // The same checks as `drover check` (a failover's): a check not ready would stop the drill's failover at its
+      // preflight or later; refused here, with the check and its fix. Degraded checks do not refuse a drill (an old
+      // drill, lag over its bound: a drill is how those are found out). An evaluation that fails refuses too.
+      try {
+        const r = await evaluation.evaluateRunbookReadiness({ runbook: rb, digest: input.runbookRef?.digest, direction: 'failover' });
+        for (const c of r.checks.filter((x) => x.verdict === 'not-ready')) refusals.push(`readiness: ${c.id} is not ready (${c.reasons.join('; ')})${c.fix ? `; fix: ${c.fix}` : ''}`);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        refusals.push(`readiness: not evaluated (${failureMessage(err)})`);
+      }
+    }
     // The runbook's lock, taken after the checks above (which read the visibility list, eventually consistent):
     // a real run that started since, or another drill, holds it and this drill changes nothing. A real run
     // that asks for it later takes it (contracts/lock.ts), and the drill's failover stops before its next step.

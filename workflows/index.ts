@@ -8,3 +8,4 @@ export { drill } from './drill';
 export { rebuildCluster } from './rebuildCluster';
 export { cleanupRetained } from './cleanup';
 export { runbookLock } from './runbookLock';
+export { readiness } from './readiness';

@@ -66,6 +66,16 @@ export function onQueue(taskQueue: string): { short: typeof short; long: typeof 
   };
 }
 
+/**
+ * Readiness evaluations (activities/readiness.ts): every check a read, so a few tries within a few minutes; an
+ * unreachable region is a check's answer, not a hang.
+ */
+export const evaluation = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  scheduleToCloseTimeout: '6m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
 /** Notifications: a few tries within a minute, then given up (and recorded), so a broken topic never holds a run. */
 export const notifications = proxyActivities<Activities>({
   startToCloseTimeout: '10s',

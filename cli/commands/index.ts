@@ -110,6 +110,20 @@ export const COMMANDS: CommandEntry[] = [
     announces: true,
   },
   {
+    name: 'check',
+    term: 'check [options] <runbook>',
+    description: "evaluate the runbook's readiness now on the workers: a verdict per check (ready, degraded, not ready) with the reason and the fix; exit 0 ready, 7 degraded, 1 not ready",
+    load: () => import('./check').then((m) => m.checkCommand),
+    announces: true,
+  },
+  {
+    name: 'readiness',
+    term: 'readiness [options] [runbook]',
+    description: "the runbook's readiness over time: its latest evaluations and when each check last changed; schedule evaluations (Temporal Schedule) that publish each change of verdict",
+    load: () => import('./readiness').then((m) => m.readinessCommand),
+    announces: true,
+  },
+  {
     name: 'drill',
     term: 'drill',
     description: 'DR drills: a failover in drill mode, verification, automatic failback and a report',

@@ -270,6 +270,16 @@ export class StubWorld {
       runOf: record('runOf', (input: { workflowId: string }) => (this.lock.holder?.workflowId === input.workflowId && !this.endedRuns.has(input.workflowId) ? this.lock.holder : null)),
       // A drill's refusal checks (window, cooldown, another run): none here (they have their own tests).
       drillRefusals: record('drillRefusals', () => []),
+      // A drill's readiness (drill-readiness-v1): ready here (the checks have their own tests, on moto).
+      evaluateRunbookReadiness: record('evaluateRunbookReadiness', (input: { runbook: { name: string } }) => ({
+        runbook: input.runbook.name,
+        digest: '',
+        direction: 'failover' as const,
+        directionReason: 'asked for',
+        evaluatedAt: new Date().toISOString(),
+        verdict: 'ready' as const,
+        checks: [],
+      })),
       // Preflight and reads.
       describeDb: record('describeDb', (input: { identifier: string }) => ({ ...this.db(input.identifier), fencedByDrover: this.fenced.has(input.identifier) })),
       replicaLag: record('replicaLag', lag),

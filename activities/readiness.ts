@@ -1,0 +1,398 @@
+/**
+ * Readiness (docs/readiness.md): whether the runbook's next failover, or with one in effect its failback, would work,
+ * one verdict per check. Read-only. Each check is made of the same activity functions the failover's preflight calls
+ * (describeDb, replicaLag, describeCompute, missingRecords, readTraffic, readCname, checkAlarmTargets,
+ * checkProbeTargets, checkPermissions, readControls), so a check has one implementation, here composed in-process.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import ms from 'ms';
+import type { CloudWatchApi } from '../aws/clients';
+import { aws } from '../aws/errors';
+import { coverageOf } from '../contracts/controls';
+import { DRILL_WORKFLOW_TYPE, drillScheduleId, MEMO_RUNBOOK } from '../contracts/ids';
+import { FailureType } from '../contracts/failures';
+import { READINESS_WORKFLOW_TYPE, readinessScheduleId, scheduledReadinessWorkflowId, worst, type CheckResult, type Direction, type ReadinessResult, type ReadinessRun, type Verdict } from '../contracts/readiness';
+import { databasesOf, writerZone, writerZoneId, type NamedDatabase } from '../runbooks/databases';
+import { parseRunbook } from '../runbooks/load';
+import type { Runbook } from '../runbooks/schema';
+import { RUNBOOK_NAME, runbookDigest, type RunbookRef, type RunbookSource } from '../runbooks/source';
+import type { PermissionCheck } from './permissions';
+import type { ControlReading } from './controls';
+import type { AlarmPolicy } from './health';
+import type { LagReading } from './rds';
+import type { DbState } from './rds';
+import type { NodeGroupState } from './eks';
+import type { RecordState } from './route53';
+import type { Probe, DnsRecord } from '../runbooks/schema';
+import { scrubSecrets } from '../audit/scrub';
+
+/** The activity functions readiness is made of: the preflight's own (activities/index.ts passes them). */
+export interface ReadinessParts {
+  describeDb(input: { region: string; identifier: string }): Promise<DbState>;
+  replicaLag(input: { region: string; identifier: string }): Promise<LagReading | null>;
+  describeCompute(input: { region: string; cluster: string; nodeGroups: string[] }): Promise<{ clusterStatus: string; nodeGroups: NodeGroupState[]; problems: string[] }>;
+  missingRecords(input: { hostedZone: string; hostedZoneId?: string; records: DnsRecord[]; regions: string[] }): Promise<string[]>;
+  readTraffic(input: { hostedZone: string; hostedZoneId?: string; records: DnsRecord[]; regions: string[] }): Promise<RecordState[]>;
+  readCname(input: { zone: string; zoneId?: string; name: string }): Promise<string | undefined>;
+  checkAlarmTargets(input: { region: string; alarms: string[] } & AlarmPolicy): Promise<{ problems: string[]; notes: string[] }>;
+  checkProbeTargets(input: { region: string; probes: Probe[] }): Promise<{ problems: string[]; notes: string[] }>;
+  checkPermissions(input: { runbook: Runbook; stsRegion: string }): Promise<PermissionCheck>;
+  readControls(input: { runbook: string; primary: string; standby: string; regions: string[]; coverage?: string[] }): Promise<ControlReading[]>;
+}
+
+export interface ReadinessDeps {
+  parts: ReadinessParts;
+  cloudwatch: (region: string) => CloudWatchApi;
+  temporal: () => Client;
+  runbooks?: RunbookSource;
+}
+
+/** How far back the replica lag trend looks. */
+const TREND_MS = 30 * 60_000;
+
+const message = (e: unknown) => scrubSecrets(e instanceof Error ? e.message : String(e));
+
+/** A check's result from its findings: the worst finding's verdict, and the fix of the worst. */
+function result(id: string, title: string, findings: Array<{ verdict: Verdict; reason: string; fix?: string }>, ok: string): CheckResult {
+  const verdict = worst(findings.map((f) => f.verdict));
+  if (verdict === 'ready') return { id, title, verdict, reasons: [ok, ...findings.map((f) => f.reason)] };
+  const bad = findings.filter((f) => f.verdict !== 'ready');
+  const fixes = [...new Set(bad.filter((f) => f.verdict === verdict && f.fix).map((f) => f.fix as string))];
+  return { id, title, verdict, reasons: bad.map((f) => f.reason), ...(fixes.length ? { fix: fixes.join('; ') } : {}) };
+}
+
+export function createReadinessActivities(deps: ReadinessDeps) {
+  const { parts } = deps;
+
+  /** The workers' copy of runbook `name` and its digest, whatever digest a caller validated (drift is a finding, not a refusal). */
+  async function workersRunbook(name: string): Promise<{ runbook: Runbook; digest: string }> {
+    const refuse = (m: string) => ApplicationFailure.create({ type: FailureType.RunbookRefused, message: m, nonRetryable: true });
+    if (!RUNBOOK_NAME.test(name)) throw refuse(`"${name.slice(0, 80)}" is not a runbook name`);
+    if (!deps.runbooks) throw refuse('this worker has no runbook source configured (drover worker --runbooks DIR), so it evaluates no runbook');
+    const found = await deps.runbooks.read(name);
+    if (!found) throw refuse(`the workers have no runbook ${name} in ${deps.runbooks.location}: deploy it to the workers' runbook directory`);
+    if (!('text' in found)) return { runbook: found.runbook, digest: found.digest };
+    const parsed = parseRunbook(found.text);
+    if (!parsed.ok) throw refuse(`the workers' copy of runbook ${name} (${found.where}) is invalid: ${parsed.problems.slice(0, 5).map((p) => `${p.path || '(root)'}: ${p.message}`).join('; ')}`);
+    if (parsed.runbook.name !== name) throw refuse(`${found.where} holds runbook ${parsed.runbook.name}, not ${name}`);
+    return { runbook: parsed.runbook, digest: runbookDigest(found.text) };
+  }
+
+  /**
+   * ReplicaLag's Maximum per period over the last 30 minutes, oldest first: the trend a single reading cannot show
+   * (GetMetricStatistics, https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html;
+   * RDS publishes ReplicaLag once a minute, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html).
+   */
+  async function lagSeries(region: string, identifier: string, periodMs: number): Promise<number[]> {
+    const end = new Date();
+    // At most 1,440 datapoints per call: a 30-minute window at the 1 s period tests use fits (1,800 would not).
+    const period = Math.max(periodMs, 60_000) / 1000;
+    const out = await aws('cloudwatch:GetMetricStatistics(ReplicaLag)', () =>
+      deps.cloudwatch(region).getMetricStatistics({
+        Namespace: 'AWS/RDS',
+        MetricName: 'ReplicaLag',
+        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: identifier }],
+        StartTime: new Date(end.getTime() - TREND_MS),
+        EndTime: end,
+        Period: period,
+        Statistics: ['Maximum'],
+      }),
+    );
+    return (out.Datapoints ?? [])
+      .filter((d) => d.Timestamp && d.Maximum !== undefined)
+      .sort((a, b) => (a.Timestamp as Date).getTime() - (b.Timestamp as Date).getTime())
+      .map((d) => d.Maximum as number);
+  }
+
+  function trendOf(series: number[]): string {
+    if (series.length < 2) return series.length === 1 ? `one datapoint in the last 30 minutes (${series[0]}s)` : 'no datapoints in the last 30 minutes';
+    const half = Math.floor(series.length / 2);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const [early, late] = [mean(series.slice(0, half)), mean(series.slice(half))];
+    const way = late > early * 1.5 + 1 ? 'rising' : early > late * 1.5 + 1 ? 'falling' : 'steady';
+    return `${way} over the last 30 minutes (${series.length} periods, min ${Math.min(...series)}s, max ${Math.max(...series)}s)`;
+  }
+
+  /** Failover direction: the standby replica exists, replicates, and is within its lag bound (with the trend). */
+  async function replicaCheck(rb: Runbook, d: NamedDatabase): Promise<CheckResult> {
+    const id = `replica:${d.name}`;
+    const title = `replica ${d.replica.identifier} in ${rb.regions.standby}`;
+    let db: DbState;
+    try {
+      db = await parts.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier });
+    } catch (e) {
+      const gone = e instanceof ApplicationFailure && e.type === FailureType.NotFound;
+      return result(id, title, [{ verdict: 'not-ready', reason: gone ? `${d.replica.identifier} does not exist in ${rb.regions.standby}` : `not read: ${message(e)}`, fix: gone ? `re-create the cross-region read replica ${d.replica.identifier} of ${d.primary.identifier} in ${rb.regions.standby} (CreateDBInstanceReadReplica), or fix the runbook's replica identifier` : 'give the worker rds:DescribeDBInstances, or check the region' }], '');
+    }
+    if (d.engine === 'aurora-global') return result(id, title, [], `${db.identifier} is ${db.status} (an Aurora global cluster's secondary: its lag is read by the failover)`);
+    const findings: Array<{ verdict: Verdict; reason: string; fix?: string }> = [];
+    if (db.standalone) findings.push({ verdict: 'not-ready', reason: `${db.identifier} is not a read replica${db.promotedByDrover ? ' (promoted by drover: a failover is in effect)' : ''}`, fix: db.promotedByDrover ? 'fail back first (drover failback)' : `re-create ${db.identifier} as a read replica of ${d.primary.identifier}` });
+    if (db.status !== 'available') findings.push({ verdict: 'not-ready', reason: `${db.identifier} is ${db.status}, not available`, fix: 'wait until it is available, or repair it' });
+    if (!db.standalone) {
+      const [lag, series] = await Promise.all([parts.replicaLag({ region: rb.regions.standby, identifier: d.replica.identifier }), lagSeries(rb.regions.standby, d.replica.identifier, d.lagPeriod).catch(() => undefined)]);
+      const trend = series ? `; ${trendOf(series)}` : '';
+      if (!lag) findings.push({ verdict: 'degraded', reason: `no ReplicaLag datapoint for ${db.identifier} in the last 10 minutes${trend}`, fix: 'check that replication runs (RDS publishes ReplicaLag every minute while it does)' });
+      else if (lag.lagSeconds < 0) findings.push({ verdict: 'not-ready', reason: `ReplicaLag is ${lag.lagSeconds} at ${lag.observedAt}: replication is not running${trend}`, fix: `repair replication from ${rb.regions.primary}` });
+      else if (lag.lagSeconds * 1000 > d.maxReplicaLag) findings.push({ verdict: 'degraded', reason: `ReplicaLag ${lag.lagSeconds}s exceeds the bound of ${d.maxReplicaLag / 1000}s (a planned failover is refused until it is within)${trend}`, fix: 'find what slows replication (write load, instance class, network)' });
+      else findings.push({ verdict: 'ready', reason: `ReplicaLag ${lag.lagSeconds}s within ${d.maxReplicaLag / 1000}s${trend}` });
+    }
+    return result(id, title, findings, `${db.identifier} is ${db.status}, a read replica of ${db.replicationSource ?? d.primary.identifier}`);
+  }
+
+  /** Failback direction: the promoted standby is the writer and available; the way back re-creates the replica. */
+  async function writerCheck(rb: Runbook, d: NamedDatabase): Promise<CheckResult> {
+    const id = `writer:${d.name}`;
+    const title = `writer ${d.replica.identifier} in ${rb.regions.standby}`;
+    try {
+      const db = await parts.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier });
+      if (db.status !== 'available') return result(id, title, [{ verdict: 'not-ready', reason: `${db.identifier} is ${db.status}, not available`, fix: 'wait until it is available' }], '');
+      return result(id, title, [], `${db.identifier} is the writer (${db.status}); the failback re-creates the replica in ${rb.regions.primary}`);
+    } catch (e) {
+      return result(id, title, [{ verdict: 'not-ready', reason: `not read: ${message(e)}`, fix: 'check the instance and the worker\'s rds:DescribeDBInstances' }], '');
+    }
+  }
+
+  /** The clusters of `region`: ACTIVE, and each node group's maximum leaves room for the runbook's active size. */
+  async function capacityCheck(region: string, c: Runbook['compute']['clusters'][number]): Promise<CheckResult> {
+    const id = `capacity:${c.name}`;
+    const title = `compute ${c.name} in ${region}`;
+    let out;
+    try {
+      out = await parts.describeCompute({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
+    } catch (e) {
+      return result(id, title, [{ verdict: 'not-ready', reason: `not read: ${message(e)}`, fix: 'check the cluster and the worker\'s eks:DescribeCluster and eks:DescribeNodegroup' }], '');
+    }
+    const findings: Array<{ verdict: Verdict; reason: string; fix?: string }> = out.problems.map((p) => ({ verdict: 'not-ready' as const, reason: p, fix: 'create or repair it (drover rebuild recreates a cluster from code)' }));
+    for (const g of c.nodeGroups) {
+      const now = out.nodeGroups.find((n) => n.name === g.name);
+      if (!now || now.maxSize === undefined) continue;
+      // The failover raises maxSize to the runbook's size (activities/eks.ts scaleNodeGroups), so a lower maximum does
+      // not refuse it; it is the ceiling every other scaler (the cluster autoscaler, the team) works under until then,
+      // and a sign the standby was sized down since the runbook was written.
+      const wanted = Math.max(g.active, g.max ?? 0);
+      if (now.maxSize < wanted) findings.push({ verdict: 'degraded', reason: `node group ${g.name}'s maximum is ${now.maxSize}, below the runbook's ${g.max !== undefined && g.max > g.active ? `max ${g.max}` : `active size ${g.active}`}`, fix: `raise ${c.name}/${g.name}'s maxSize to ${wanted} or more (UpdateNodegroupConfig), or lower the runbook's size` });
+      else findings.push({ verdict: 'ready', reason: `node group ${g.name}: max ${now.maxSize} >= ${wanted}` });
+    }
+    return result(id, title, findings, `cluster ${c.name} is ${out.clusterStatus}`);
+  }
+
+  /** The runbook's records exist, and their weights are where the runbook leaves them: all traffic on `serving`. */
+  async function recordsCheck(rb: Runbook, serving: string, other: string): Promise<CheckResult> {
+    const id = 'records';
+    const title = `DNS records in ${rb.dns.hostedZone}`;
+    const input = { hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [rb.regions.primary, rb.regions.standby] };
+    try {
+      const missing = await parts.missingRecords(input);
+      if (missing.length > 0) return result(id, title, missing.map((m) => ({ verdict: 'not-ready' as const, reason: `missing record ${m}`, fix: 'create the record sets the runbook names (or fix the runbook)' })), '');
+      const states = await parts.readTraffic(input);
+      const findings = states.map((s) => {
+        const [on, off] = [s.share[serving] ?? 0, s.share[other] ?? 0];
+        if (off > 0 || on === 0) {
+          const total = on + off;
+          return { verdict: 'degraded' as const, reason: `${s.name} sends ${total === 0 ? 0 : Math.round((off / total) * 100)}% to ${other} (${s.routing === 'weighted' ? `weights ${serving}=${on}, ${other}=${off}` : `PRIMARY on ${on ? serving : other}`}); the runbook expects all of it on ${serving}`, fix: `put ${s.name} back (weights: ${serving} 100 or its own, ${other} 0), or finish the run that moved it` };
+        }
+        return { verdict: 'ready' as const, reason: `${s.name}: all traffic on ${serving}` };
+      });
+      return result(id, title, findings, `${rb.dns.records.length} records, every set present`);
+    } catch (e) {
+      return result(id, title, [{ verdict: 'not-ready', reason: `not read: ${message(e)}`, fix: 'check the hosted zone and the worker\'s route53:ListResourceRecordSets' }], '');
+    }
+  }
+
+  async function writerRecordCheck(rb: Runbook, d: NamedDatabase): Promise<CheckResult> {
+    const id = `writer-record:${d.name}`;
+    const title = `writer record ${d.writerRecord.name}`;
+    try {
+      const value = await parts.readCname({ zone: writerZone(rb, d), zoneId: writerZoneId(rb, d), name: d.writerRecord.name });
+      if (value === undefined) return result(id, title, [{ verdict: 'not-ready', reason: `${d.writerRecord.name} has no CNAME in zone ${writerZone(rb, d)}`, fix: `create it, pointing at ${d.primary.identifier}'s endpoint` }], '');
+      return result(id, title, [], `${d.writerRecord.name} is a CNAME to ${value}`);
+    } catch (e) {
+      return result(id, title, [{ verdict: 'not-ready', reason: `not read: ${message(e)}`, fix: 'check the zone and the worker\'s route53 permissions' }], '');
+    }
+  }
+
+  async function alarmsCheck(rb: Runbook, region: string): Promise<CheckResult> {
+    const id = `alarms:${region}`;
+    const names = rb.health.alarms[region] ?? [];
+    try {
+      const out = await parts.checkAlarmTargets({ region, alarms: names, insufficientData: rb.health.insufficientData, insufficientDataByAlarm: rb.health.insufficientDataByAlarm });
+      return result(
+        id,
+        `alarms in ${region}`,
+        [...out.problems.map((p) => ({ verdict: 'not-ready' as const, reason: p, fix: p.includes('MISSING') ? 'create the alarm, or fix its name in health.alarms' : 'find out why it alarms before failing over into it' })), ...out.notes.map((n) => ({ verdict: 'ready' as const, reason: n }))],
+        `${names.length} alarm${names.length === 1 ? '' : 's'} read`,
+      );
+    } catch (e) {
+      return result(id, `alarms in ${region}`, [{ verdict: 'not-ready', reason: `not read: ${message(e)}`, fix: 'check the worker\'s cloudwatch:DescribeAlarms' }], '');
+    }
+  }
+
+  async function probesCheck(rb: Runbook, region: string): Promise<CheckResult> {
+    const id = `probes:${region}`;
+    const probes = rb.health.probes[region] ?? [];
+    const out = await parts.checkProbeTargets({ region, probes });
+    return result(
+      id,
+      `probes in ${region}`,
+      [...out.problems.map((p) => ({ verdict: 'not-ready' as const, reason: p, fix: 'fix the probe URL in health.probes, or the service behind it' })), ...out.notes.map((n) => ({ verdict: 'ready' as const, reason: n }))],
+      `${probes.length} probe${probes.length === 1 ? '' : 's'} answered`,
+    );
+  }
+
+  async function permissionsCheck(rb: Runbook, stsRegion: string): Promise<CheckResult> {
+    const id = 'permissions';
+    const title = "the worker's permissions";
+    try {
+      const out = await parts.checkPermissions({ runbook: rb, stsRegion });
+      return result(
+        id,
+        title,
+        [
+          ...out.problems.map((p) => ({ verdict: 'not-ready' as const, reason: p, fix: 'grant it (drover iam-policy RUNBOOK prints the policy the worker needs)' })),
+          // The simulation itself refused or unreachable: said, and weaker than a pass. The other notes (a pattern that
+          // cannot be simulated faithfully, what was allowed) are the preflight's notes: said, not a verdict.
+          ...out.notes.map((n) => (/^worker permissions not checked/.test(n) ? { verdict: 'degraded' as const, reason: n, fix: 'give the worker iam:SimulatePrincipalPolicy on its own role (drover iam-policy includes it)' } : { verdict: 'ready' as const, reason: n })),
+        ],
+        'IAM policy simulation allows every action the runbook\'s runs need',
+      );
+    } catch (e) {
+      return result(id, title, [{ verdict: 'degraded', reason: `not checked: ${message(e)}`, fix: 'give the worker iam:SimulatePrincipalPolicy on its own role' }], '');
+    }
+  }
+
+  /** The last drill that completed, against drills.maxAge (no maxAge: reported, never degraded). */
+  async function drillsCheck(rb: Runbook): Promise<CheckResult> {
+    const id = 'drill-freshness';
+    const title = 'last successful drill';
+    const maxAge = rb.drills.maxAge;
+    let last: Date | undefined;
+    try {
+      for await (const w of deps.temporal().workflow.list({ query: `WorkflowType = '${DRILL_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed'` })) {
+        if (w.memo?.[MEMO_RUNBOOK] !== rb.name || !w.closeTime) continue;
+        if (!last || w.closeTime > last) last = w.closeTime;
+      }
+    } catch (e) {
+      return result(id, title, [{ verdict: 'degraded', reason: `drills not read from Temporal: ${message(e)}` }], '');
+    }
+    const age = last ? Date.now() - last.getTime() : undefined;
+    const said = last ? `the last successful drill ended ${last.toISOString()} (${ms(age as number)} ago)` : 'no successful drill on record';
+    if (maxAge === undefined) return result(id, title, [], `${said}; drills.maxAge is not set`);
+    if (age === undefined || age > maxAge) return result(id, title, [{ verdict: 'degraded', reason: `${said}; drills.maxAge is ${ms(maxAge)}`, fix: `run a drill (drover drill run RUNBOOK), or schedule them more often than every ${ms(maxAge)} (drover drill schedule)` }], '');
+    return result(id, title, [], `${said}, within drills.maxAge ${ms(maxAge)}`);
+  }
+
+  /** The digest of the runbook a schedule's action was created from (its input's runbookRef), or undefined. */
+  async function scheduledDigest(scheduleId: string): Promise<string | undefined | null> {
+    try {
+      const d = await deps.temporal().schedule.getHandle(scheduleId).describe();
+      const action = d.action as { args?: unknown[] };
+      const ref = (action.args?.[0] as { runbookRef?: RunbookRef } | undefined)?.runbookRef;
+      return typeof ref?.digest === 'string' ? ref.digest : undefined;
+    } catch (e) {
+      if (e instanceof ScheduleNotFoundError) return null;
+      throw e;
+    }
+  }
+
+  /** The file the caller validated, and the runbook each schedule was made from, against the workers' copy. */
+  async function driftCheck(rb: Runbook, digest: string, callerDigest: string | undefined): Promise<CheckResult> {
+    const id = 'runbook-drift';
+    const title = 'runbook copies';
+    const findings: Array<{ verdict: Verdict; reason: string; fix?: string }> = [];
+    if (callerDigest && callerDigest !== digest) findings.push({ verdict: 'degraded', reason: `the workers' copy (${digest.slice(0, 19)}…) is not the file this evaluation was asked for (${callerDigest.slice(0, 19)}…)`, fix: 'deploy the runbook to the workers, or validate theirs: a run started from this file is refused' });
+    for (const [what, scheduleId] of [['drill', drillScheduleId(rb.name)], ['readiness', readinessScheduleId(rb.name)]] as const) {
+      try {
+        const made = await scheduledDigest(scheduleId);
+        if (made === null) continue;
+        if (made !== digest) findings.push({ verdict: 'degraded', reason: `the ${what} schedule ${scheduleId} was created from another copy of the runbook (${made ? `${made.slice(0, 19)}…` : 'no digest'}) than the workers' (${digest.slice(0, 19)}…): its runs are refused`, fix: `create it again from the current file (drover ${what === 'drill' ? 'drill' : 'readiness'} schedule RUNBOOK.yaml)` });
+        else findings.push({ verdict: 'ready', reason: `the ${what} schedule runs the workers' copy` });
+      } catch (e) {
+        findings.push({ verdict: 'degraded', reason: `the ${what} schedule not read: ${message(e)}` });
+      }
+    }
+    return result(id, title, findings, `the workers' copy is ${digest.slice(0, 19)}…`);
+  }
+
+  /** Whether an unplanned failover could leave `region` without Route 53's API (docs/region-loss.md). */
+  async function controlsCheck(rb: Runbook, region: string): Promise<CheckResult> {
+    const id = `controls:${region}`;
+    const title = `data-plane control of ${region}`;
+    try {
+      const [c] = await parts.readControls({ runbook: rb.name, primary: rb.regions.primary, standby: rb.regions.standby, regions: [region], coverage: coverageOf(rb) });
+      if (!c.exists || c.problems.length > 0) return result(id, title, [{ verdict: 'degraded', reason: `${c.alarmName} in ${c.alarmRegion}: ${c.problems.join('; ') || 'missing'}: an unplanned failover from ${region} is refused (a planned one does not need it)`, fix: 'run drover prepare RUNBOOK.yaml --apply while Route 53 answers' }], '');
+      return result(id, title, [], `${c.alarmName} in ${c.alarmRegion} is ${c.state ?? 'unknown'}, marked ready`);
+    } catch (e) {
+      return result(id, title, [{ verdict: 'degraded', reason: `not read: ${message(e)}`, fix: 'check the worker\'s cloudwatch:DescribeAlarms in the control\'s region' }], '');
+    }
+  }
+
+  /** A failover is in effect when a database's standby was promoted by drover, or (no database) the records serve the standby. */
+  async function directionOf(rb: Runbook): Promise<{ direction: Direction; why: string }> {
+    for (const d of databasesOf(rb).filter((x) => x.engine !== 'aurora-global')) {
+      const db = await parts.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier }).catch(() => undefined);
+      if (db?.standalone && db.promotedByDrover) return { direction: 'failback', why: `${db.identifier} in ${rb.regions.standby} was promoted by drover: a failover is in effect` };
+    }
+    return { direction: 'failover', why: `no standby promoted by drover: ${rb.regions.primary} is the primary` };
+  }
+
+  async function evaluate(rb: Runbook, digest: string, opts: { direction?: Direction; callerDigest?: string }): Promise<ReadinessResult> {
+    const auto = opts.direction ? { direction: opts.direction, why: 'asked for' } : await directionOf(rb);
+    const [to, from] = auto.direction === 'failover' ? [rb.regions.standby, rb.regions.primary] : [rb.regions.primary, rb.regions.standby];
+    const dbs = databasesOf(rb);
+    const checks: Array<Promise<CheckResult>> = [
+      ...dbs.map((d) => (auto.direction === 'failover' ? replicaCheck(rb, d) : writerCheck(rb, d))),
+      ...rb.compute.clusters.filter((c) => c.region === to).map((c) => capacityCheck(to, c)),
+      recordsCheck(rb, from, to),
+      ...dbs.map((d) => writerRecordCheck(rb, d)),
+      alarmsCheck(rb, to),
+      ...((rb.health.probes[to] ?? []).length > 0 ? [probesCheck(rb, to)] : []),
+      permissionsCheck(rb, to),
+      drillsCheck(rb),
+      driftCheck(rb, digest, opts.callerDigest),
+      ...(auto.direction === 'failover' ? [controlsCheck(rb, from)] : []),
+    ];
+    const settled = await Promise.all(checks.map((p) => p.catch((e: unknown): CheckResult => ({ id: 'error', title: 'a check', verdict: 'not-ready', reasons: [message(e)] }))));
+    settled.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { runbook: rb.name, digest, direction: auto.direction, directionReason: auto.why, evaluatedAt: new Date().toISOString(), verdict: worst(settled.map((c) => c.verdict)), checks: settled };
+  }
+
+  return {
+    /**
+     * Evaluate the runbook `ref` names, as the workers hold it (a copy that differs from `ref.digest` is a finding:
+     * runbook-drift). `direction`: which run to judge; by default the one that comes next (a failback when a failover
+     * is in effect). Read-only: safe to retry.
+     */
+    async evaluateReadiness(input: { ref: RunbookRef; direction?: Direction }): Promise<ReadinessResult> {
+      const { runbook, digest } = await workersRunbook(input.ref?.name ?? '');
+      return evaluate(runbook, digest, { direction: input.direction, callerDigest: input.ref.digest });
+    },
+
+    /** Evaluate a runbook a run resolved already (a drill's): the same checks. */
+    async evaluateRunbookReadiness(input: { runbook: Runbook; digest?: string; direction?: Direction }): Promise<ReadinessResult> {
+      return evaluate(input.runbook, input.digest ?? '', { direction: input.direction });
+    },
+
+    /** The runbook's notification topic, as the workers' copy names it (null when it names none). */
+    async readinessTopic(input: { runbook: string }): Promise<string | null> {
+      return (await workersRunbook(input.runbook)).runbook.notifications?.snsTopicArn ?? null;
+    },
+
+    /**
+     * The scheduled evaluation before `workflowId`/`runId` (the newest completed one of the runbook's schedule that is
+     * not it), or null: what a scheduled evaluation compares itself with. Temporal's visibility lists it.
+     */
+    async previousReadiness(input: { runbook: string; workflowId: string; runId: string }): Promise<{ workflowId: string; result: ReadinessRun } | null> {
+      const client = deps.temporal();
+      const prefix = `${scheduledReadinessWorkflowId(input.runbook)}-`;
+      let best: { workflowId: string; runId: string; closed: number } | undefined;
+      for await (const w of client.workflow.list({ query: `WorkflowType = '${READINESS_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed'` })) {
+        if (!w.workflowId.startsWith(prefix) || (w.workflowId === input.workflowId && w.runId === input.runId) || !w.closeTime) continue;
+        if (!best || w.closeTime.getTime() > best.closed) best = { workflowId: w.workflowId, runId: w.runId, closed: w.closeTime.getTime() };
+      }
+      if (!best) return null;
+      const r = (await client.workflow.getHandle(best.workflowId, best.runId).result()) as ReadinessRun;
+      return { workflowId: best.workflowId, result: r };
+    },
+  };
+}
