@@ -2,12 +2,13 @@ import { chartJsSource, inlineSafe, reportAsset } from './assets';
 import { escapeHtml as e, formatDuration, formatTime } from './format';
 import { verdictOf, type Report, type TrendPoint } from './report';
 import { lag, summary, title, withReport } from './summary';
+import type { ReadinessRow } from '../contracts/readiness';
 
 /**
  * The report as one self-contained HTML file: Chart.js, the chart script and the data are inlined,
  * and the Content-Security-Policy forbids every network fetch, so it opens the same anywhere.
  */
-export function renderHtml(r: Report, trend: TrendPoint[]): string {
+export function renderHtml(r: Report, trend: TrendPoint[], readiness?: ReadinessRow[]): string {
   const data = { report: r, trend: withReport(trend, r) };
   const timelineRows = r.steps.filter((s) => s.durationMs !== undefined).length;
   return `<!DOCTYPE html>
@@ -50,6 +51,7 @@ ${rpoTable(r)}
 <h2>RTO trend across recent drills</h2>
 <div class="chart" style="height: 280px"><canvas id="trend-chart" role="img" aria-label="RTO of recent drills against the objective"></canvas></div>
 
+${readiness ? readinessSection(readiness) : ''}
 <h2>Steps</h2>
 <table>
 <thead><tr><th>run</th><th>step</th><th>status</th><th>start</th><th>duration</th><th>notes</th></tr></thead>
@@ -116,6 +118,29 @@ ${r.rpo.databases
       )}</td><td class="${d.met ? 'ok' : 'bad'}">${d.met ? '✓ met' : '✗ missed'}</td><td class="notes">${e(d.error ?? d.note ?? '')}</td></tr>`,
   )
   .join('\n')}
+</tbody>
+</table>
+`;
+}
+
+/** The runbook's readiness history (docs/readiness.md): each evaluation, newest first, what changed and what was not ready. */
+function readinessSection(rows: ReadinessRow[]): string {
+  const verdictClass = (v: string) => (v === 'ready' ? 'ok' : 'bad');
+  return `
+<h2>Readiness</h2>
+<table id="readiness">
+<thead><tr><th>evaluated (UTC)</th><th>verdict</th><th>trigger</th><th>changed</th><th>not ready then</th></tr></thead>
+<tbody>
+${
+  rows
+    .map(
+      (x) =>
+        `<tr><td class="time">${e(formatTime(Date.parse(x.evaluatedAt)))}</td><td class="${verdictClass(x.verdict)}">${e(x.verdict)}</td><td>${e(x.trigger)}</td><td class="notes">${x.changed.map(e).join('<br>')}</td><td class="notes">${x.failing
+          .map((f) => `${e(f.id)} (${e(f.verdict)}): ${e(f.reason)}`)
+          .join('<br>')}</td></tr>`,
+    )
+    .join('\n') || '<tr><td colspan="5">no readiness evaluations of this runbook (drover check, drover readiness schedule)</td></tr>'
+}
 </tbody>
 </table>
 `;

@@ -1,11 +1,12 @@
 import { formatDuration, formatTime, mdCell } from './format';
 import { verdictOf, type Report, type TrendPoint } from './report';
 import { lag, rpoByDatabase, summary, title, withReport, type SummaryItem } from './summary';
+import type { ReadinessRow } from '../contracts/readiness';
 
 export { renderHtml } from './html';
 
-/** The report as Markdown: summary, checks, steps, gates, audit excerpt and (if given) the RTO trend. */
-export function renderMarkdown(r: Report, trend?: TrendPoint[]): string {
+/** The report as Markdown: summary, checks, steps, gates, audit excerpt and (if given) the RTO trend and the runbook's readiness history. */
+export function renderMarkdown(r: Report, trend?: TrendPoint[], readiness?: ReadinessRow[]): string {
   const out: string[] = [];
   out.push(`# ${mdCell(title(r))} — ${verdictOf(r)}${verdictOf(r) === 'NOT JUDGED' ? ` (time-scaled ×${r.rto.timeScale})` : ''}`, '');
   out.push(`Workflow \`${r.workflowId}\`, run \`${r.runId}\`; phase **${r.phase}**; started ${formatTime(r.startedAt)} UTC${r.endedAt !== undefined ? `, ended ${formatTime(r.endedAt)} UTC` : ''}.`, '');
@@ -43,12 +44,21 @@ export function renderMarkdown(r: Report, trend?: TrendPoint[]): string {
   out.push('');
 
   if (trend) out.push('## RTO trend', '', '```', ...renderTrendTable(withReport(trend, r)), '```', '');
+  if (readiness) {
+    out.push('## Readiness', '');
+    if (readiness.length === 0) out.push('No readiness evaluations of this runbook (`drover check`, `drover readiness schedule`).', '');
+    else {
+      out.push('| evaluated (UTC) | verdict | trigger | changed | not ready then |', '|---|---|---|---|---|');
+      for (const x of readiness) out.push(`| ${formatTime(Date.parse(x.evaluatedAt))} | ${x.verdict} | ${x.trigger} | ${mdCell(x.changed.join('; '))} | ${mdCell(x.failing.map((f) => `${f.id} (${f.verdict})`).join(', '))} |`);
+      out.push('');
+    }
+  }
   return out.join('\n');
 }
 
-/** The report and the trend as one JSON document: `{ report, trend }`. */
-export function renderJson(r: Report, trend?: TrendPoint[]): string {
-  return `${JSON.stringify({ report: r, trend: trend ?? [] }, null, 2)}\n`;
+/** The report and the trend as one JSON document: `{ report, trend }`, and `readiness` when given. */
+export function renderJson(r: Report, trend?: TrendPoint[], readiness?: ReadinessRow[]): string {
+  return `${JSON.stringify({ report: r, trend: trend ?? [], ...(readiness ? { readiness } : {}) }, null, 2)}\n`;
 }
 
 /** The RTO trend for a terminal, oldest first: time, run, RTO, RPO, pass/fail. */

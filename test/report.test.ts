@@ -2,6 +2,7 @@ import { auditExcerpt, buildReport, trendPoint, type ReportInput } from '../repo
 import { renderHtml, renderJson, renderMarkdown, renderTrendTable } from '../reports/render';
 import { sampleDrillInput, sampleTrend, SAMPLE_T0 } from '../reports/sample';
 import type { DatabaseOutcome, RunStatus, Step } from '../contracts/run';
+import { readinessRows, type ReadinessRun } from '../contracts/readiness';
 
 const T0 = Date.UTC(2025, 0, 6, 12, 0, 0);
 
@@ -343,5 +344,43 @@ describe('renderers', () => {
     expect(html).toMatch(/Chart\.js v4\.6\.1/);
     expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)="(https?:)?\/\//);
     expect(html).not.toContain('sourceMappingURL');
+  });
+});
+
+describe('the readiness section', () => {
+  const run = (at: string, verdict: 'ready' | 'degraded' | 'not-ready', changed: string[], checks: ReadinessRun['checks']): { workflowId: string; result: ReadinessRun } => ({
+    workflowId: `readiness-apnakart-scheduled-${at}`,
+    result: { runbook: 'apnakart', digest: 'sha256:x', direction: 'failover', directionReason: 'no standby promoted by drover', evaluatedAt: at, verdict, checks, trigger: 'schedule', change: { changed, notified: changed.length > 0 } },
+  });
+  const rows = readinessRows([
+    run('2026-12-06T09:15:00.000Z', 'ready', ['alarms:ap-southeast-1: not-ready -> ready'], [{ id: 'alarms:ap-southeast-1', title: 'alarms', verdict: 'ready', reasons: ['2 alarms read'] }]),
+    run('2026-12-06T09:00:00.000Z', 'not-ready', ['alarms:ap-southeast-1: ready -> not-ready'], [
+      { id: 'alarms:ap-southeast-1', title: 'alarms', verdict: 'not-ready', reasons: ['alarm <api-5xx> in ap-southeast-1 is MISSING'], fix: 'create the alarm' },
+      { id: 'drill-freshness', title: 'drills', verdict: 'degraded', reasons: ['no successful drill on record; drills.maxAge is 30d'] },
+    ]),
+  ]);
+
+  test('given evaluations, each report format lists them newest first with what changed and what was not ready then', () => {
+    const r = buildReport(sampleDrillInput());
+    const md = renderMarkdown(r, [], rows);
+    expect(md).toContain('## Readiness');
+    expect(md).toContain('| 2026-12-06 09:15:00 | ready | schedule | alarms:ap-southeast-1: not-ready -> ready |  |');
+    expect(md).toContain('| 2026-12-06 09:00:00 | not-ready | schedule | alarms:ap-southeast-1: ready -> not-ready | alarms:ap-southeast-1 (not-ready), drill-freshness (degraded) |');
+    const html = renderHtml(r, [], rows);
+    const table = html.slice(html.indexOf('<table id="readiness">'), html.indexOf('</table>', html.indexOf('<table id="readiness">')));
+    expect(table.match(/<tr><td class="time">/g)).toHaveLength(2);
+    // Text from AWS (an alarm's name) is escaped.
+    expect(table).toContain('alarms:ap-southeast-1 (not-ready): alarm &lt;api-5xx&gt; in ap-southeast-1 is MISSING');
+    expect(table).not.toContain('<api-5xx>');
+    expect(JSON.parse(renderJson(r, [], rows)).readiness).toEqual(rows);
+  });
+
+  test('given none, the section says so; not asked for, there is no section', () => {
+    const r = buildReport(sampleDrillInput());
+    expect(renderMarkdown(r, [], [])).toContain('No readiness evaluations of this runbook');
+    expect(renderHtml(r, [], [])).toContain('<tr><td colspan="5">no readiness evaluations of this runbook');
+    expect(renderMarkdown(r)).not.toContain('## Readiness');
+    expect(renderHtml(r, [])).not.toContain('<table id="readiness">');
+    expect(JSON.parse(renderJson(r, []))).not.toHaveProperty('readiness');
   });
 });
