@@ -10,9 +10,10 @@ import ms from 'ms';
 import type { CloudWatchApi } from '../aws/clients';
 import { aws } from '../aws/errors';
 import { coverageOf } from '../contracts/controls';
+import { Context } from '@temporalio/activity';
 import { DRILL_WORKFLOW_TYPE, drillScheduleId, MEMO_RUNBOOK } from '../contracts/ids';
 import { FailureType } from '../contracts/failures';
-import { READINESS_WORKFLOW_TYPE, readinessScheduleId, scheduledReadinessWorkflowId, worst, type CheckResult, type Direction, type ReadinessResult, type ReadinessRun, type Verdict } from '../contracts/readiness';
+import { isReadinessRun, worst, type CheckResult, type Direction, type ReadinessResult, type ReadinessRun, type Verdict } from '../contracts/readiness';
 import { databasesOf, writerZone, writerZoneId, type NamedDatabase } from '../runbooks/databases';
 import { parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
@@ -47,6 +48,9 @@ export interface ReadinessDeps {
   temporal: () => Client;
   runbooks?: RunbookSource;
 }
+
+/** How many completed drills of the task queue the freshness check reads at most (newest first). */
+const DRILLS_LISTED = 2000;
 
 /** How far back the replica lag trend looks. */
 const TREND_MS = 30 * 60_000;
@@ -86,7 +90,8 @@ export function createReadinessActivities(deps: ReadinessDeps) {
    */
   async function lagSeries(region: string, identifier: string, periodMs: number): Promise<number[]> {
     const end = new Date();
-    // At most 1,440 datapoints per call: a 30-minute window at the 1 s period tests use fits (1,800 would not).
+    // Periods of a minute at least (RDS's own period): 30 datapoints, far under GetMetricStatistics' 1,440 per call
+    // ("A single request can include no more than 1,440 data points"), whatever finer period a test's runbook reads.
     const period = Math.max(periodMs, 60_000) / 1000;
     const out = await aws('cloudwatch:GetMetricStatistics(ReplicaLag)', () =>
       deps.cloudwatch(region).getMetricStatistics({
@@ -118,6 +123,8 @@ export function createReadinessActivities(deps: ReadinessDeps) {
   async function replicaCheck(rb: Runbook, d: NamedDatabase): Promise<CheckResult> {
     const id = `replica:${d.name}`;
     const title = `replica ${d.replica.identifier} in ${rb.regions.standby}`;
+    // An Aurora global cluster's members are DB clusters, which DescribeDBInstances does not answer for: not read here.
+    if (d.engine === 'aurora-global') return result(id, title, [], `${d.replica.identifier} is a DB cluster of global cluster ${d.globalClusterIdentifier ?? '?'}: not read here (the failover's preflight and promotion read the global cluster)`);
     let db: DbState;
     try {
       db = await parts.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier });
@@ -125,14 +132,17 @@ export function createReadinessActivities(deps: ReadinessDeps) {
       const gone = e instanceof ApplicationFailure && e.type === FailureType.NotFound;
       return result(id, title, [{ verdict: 'not-ready', reason: gone ? `${d.replica.identifier} does not exist in ${rb.regions.standby}` : `not read: ${message(e)}`, fix: gone ? `re-create the cross-region read replica ${d.replica.identifier} of ${d.primary.identifier} in ${rb.regions.standby} (CreateDBInstanceReadReplica), or fix the runbook's replica identifier` : 'give the worker rds:DescribeDBInstances, or check the region' }], '');
     }
-    if (d.engine === 'aurora-global') return result(id, title, [], `${db.identifier} is ${db.status} (an Aurora global cluster's secondary: its lag is read by the failover)`);
     const findings: Array<{ verdict: Verdict; reason: string; fix?: string }> = [];
     if (db.standalone) findings.push({ verdict: 'not-ready', reason: `${db.identifier} is not a read replica${db.promotedByDrover ? ' (promoted by drover: a failover is in effect)' : ''}`, fix: db.promotedByDrover ? 'fail back first (drover failback)' : `re-create ${db.identifier} as a read replica of ${d.primary.identifier}` });
     if (db.status !== 'available') findings.push({ verdict: 'not-ready', reason: `${db.identifier} is ${db.status}, not available`, fix: 'wait until it is available, or repair it' });
     if (!db.standalone) {
-      const [lag, series] = await Promise.all([parts.replicaLag({ region: rb.regions.standby, identifier: d.replica.identifier }), lagSeries(rb.regions.standby, d.replica.identifier, d.lagPeriod).catch(() => undefined)]);
+      const [lag, series] = await Promise.all([
+        parts.replicaLag({ region: rb.regions.standby, identifier: d.replica.identifier }).catch((e: unknown) => new Error(message(e))),
+        lagSeries(rb.regions.standby, d.replica.identifier, d.lagPeriod).catch(() => undefined),
+      ]);
       const trend = series ? `; ${trendOf(series)}` : '';
-      if (!lag) findings.push({ verdict: 'degraded', reason: `no ReplicaLag datapoint for ${db.identifier} in the last 10 minutes${trend}`, fix: 'check that replication runs (RDS publishes ReplicaLag every minute while it does)' });
+      if (lag instanceof Error) findings.push({ verdict: 'degraded', reason: `ReplicaLag not read: ${lag.message}`, fix: 'give the worker cloudwatch:GetMetricStatistics' });
+      else if (!lag) findings.push({ verdict: 'degraded', reason: `no ReplicaLag datapoint for ${db.identifier} in the last 10 minutes${trend}`, fix: 'check that replication runs (RDS publishes ReplicaLag every minute while it does)' });
       else if (lag.lagSeconds < 0) findings.push({ verdict: 'not-ready', reason: `ReplicaLag is ${lag.lagSeconds} at ${lag.observedAt}: replication is not running${trend}`, fix: `repair replication from ${rb.regions.primary}` });
       else if (lag.lagSeconds * 1000 > d.maxReplicaLag) findings.push({ verdict: 'degraded', reason: `ReplicaLag ${lag.lagSeconds}s exceeds the bound of ${d.maxReplicaLag / 1000}s (a planned failover is refused until it is within)${trend}`, fix: 'find what slows replication (write load, instance class, network)' });
       else findings.push({ verdict: 'ready', reason: `ReplicaLag ${lag.lagSeconds}s within ${d.maxReplicaLag / 1000}s${trend}` });
@@ -145,9 +155,13 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     const id = `writer:${d.name}`;
     const title = `writer ${d.replica.identifier} in ${rb.regions.standby}`;
     try {
+      if (d.engine === 'aurora-global') return result(id, title, [], `${d.replica.identifier} is a DB cluster of global cluster ${d.globalClusterIdentifier ?? '?'}: not read here (the failback's assessment reads the global cluster)`);
       const db = await parts.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier });
-      if (db.status !== 'available') return result(id, title, [{ verdict: 'not-ready', reason: `${db.identifier} is ${db.status}, not available`, fix: 'wait until it is available' }], '');
-      return result(id, title, [], `${db.identifier} is the writer (${db.status}); the failback re-creates the replica in ${rb.regions.primary}`);
+      const findings: Array<{ verdict: Verdict; reason: string; fix?: string }> = [];
+      if (!db.standalone) findings.push({ verdict: 'not-ready', reason: `${db.identifier} is still a read replica of ${db.replicationSource ?? d.primary.identifier}: no failover of this database is in effect`, fix: 'fail over first, or judge the failover (drover check --direction failover)' });
+      if (db.status !== 'available') findings.push({ verdict: 'not-ready', reason: `${db.identifier} is ${db.status}, not available`, fix: 'wait until it is available' });
+      if (db.fencedByDrover) findings.push({ verdict: 'not-ready', reason: `${db.identifier} is fenced by drover: it takes no writes`, fix: 'find which run fenced it (drover runs list) and let it finish' });
+      return result(id, title, findings, `${db.identifier} is the writer (${db.status}); the failback re-creates the replica in ${rb.regions.primary}`);
     } catch (e) {
       return result(id, title, [{ verdict: 'not-ready', reason: `not read: ${message(e)}`, fix: 'check the instance and the worker\'s rds:DescribeDBInstances' }], '');
     }
@@ -188,6 +202,11 @@ export function createReadinessActivities(deps: ReadinessDeps) {
       const states = await parts.readTraffic(input);
       const findings = states.map((s) => {
         const [on, off] = [s.share[serving] ?? 0, s.share[other] ?? 0];
+        // "If you set Weight to 0 for all of the records in the group, traffic is routed to all resources with equal
+        // probability" (Route 53 Developer Guide, weighted routing: routing-policy-weighted.html).
+        if (s.routing === 'weighted' && on === 0 && off === 0) {
+          return { verdict: 'degraded' as const, reason: `${s.name}: both sets weigh 0 (${serving}=0, ${other}=0), so Route 53 answers with each equally; the runbook expects all of it on ${serving}`, fix: `give ${s.name}'s ${serving} set its weight back (100 or its own)` };
+        }
         if (off > 0 || on === 0) {
           const total = on + off;
           return { verdict: 'degraded' as const, reason: `${s.name} sends ${total === 0 ? 0 : Math.round((off / total) * 100)}% to ${other} (${s.routing === 'weighted' ? `weights ${serving}=${on}, ${other}=${off}` : `PRIMARY on ${on ? serving : other}`}); the runbook expects all of it on ${serving}`, fix: `put ${s.name} back (weights: ${serving} 100 or its own, ${other} 0), or finish the run that moved it` };
@@ -268,7 +287,12 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     const maxAge = rb.drills.maxAge;
     let last: Date | undefined;
     try {
-      for await (const w of deps.temporal().workflow.list({ query: `WorkflowType = '${DRILL_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed'` })) {
+      // Drills this deployment's workers ran (its task queue: a drill on another queue was not run by them), newest
+      // first as visibility lists closed runs; at most DRILLS_LISTED rows are read, so a namespace full of runs (or of
+      // workflows started to fill it) cannot hold the evaluation past its timeout.
+      let seen = 0;
+      for await (const w of deps.temporal().workflow.list({ query: `WorkflowType = '${DRILL_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed' AND TaskQueue = '${Context.current().info.taskQueue}'` })) {
+        if (++seen > DRILLS_LISTED) break;
         if (w.memo?.[MEMO_RUNBOOK] !== rb.name || !w.closeTime) continue;
         if (!last || w.closeTime > last) last = w.closeTime;
       }
@@ -301,15 +325,15 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     const title = 'runbook copies';
     const findings: Array<{ verdict: Verdict; reason: string; fix?: string }> = [];
     if (callerDigest && callerDigest !== digest) findings.push({ verdict: 'degraded', reason: `the workers' copy (${digest.slice(0, 19)}…) is not the file this evaluation was asked for (${callerDigest.slice(0, 19)}…)`, fix: 'deploy the runbook to the workers, or validate theirs: a run started from this file is refused' });
-    for (const [what, scheduleId] of [['drill', drillScheduleId(rb.name)], ['readiness', readinessScheduleId(rb.name)]] as const) {
-      try {
-        const made = await scheduledDigest(scheduleId);
-        if (made === null) continue;
-        if (made !== digest) findings.push({ verdict: 'degraded', reason: `the ${what} schedule ${scheduleId} was created from another copy of the runbook (${made ? `${made.slice(0, 19)}…` : 'no digest'}) than the workers' (${digest.slice(0, 19)}…): its runs are refused`, fix: `create it again from the current file (drover ${what === 'drill' ? 'drill' : 'readiness'} schedule RUNBOOK.yaml)` });
-        else findings.push({ verdict: 'ready', reason: `the ${what} schedule runs the workers' copy` });
-      } catch (e) {
-        findings.push({ verdict: 'degraded', reason: `the ${what} schedule not read: ${message(e)}` });
-      }
+    // The drill schedule's drills are refused once the workers' copy differs from the one it was made from (a run names
+    // its runbook by digest). The readiness schedule's evaluations run the workers' copy whatever it was made from.
+    const scheduleId = drillScheduleId(rb.name);
+    try {
+      const made = await scheduledDigest(scheduleId);
+      if (made !== null && made !== digest) findings.push({ verdict: 'degraded', reason: `the drill schedule ${scheduleId} was created from another copy of the runbook (${made ? `${made.slice(0, 19)}…` : 'no digest'}) than the workers' (${digest.slice(0, 19)}…): its drills are refused`, fix: 'create it again from the current file (drover drill schedule RUNBOOK.yaml --cron EXPR)' });
+      else if (made !== null) findings.push({ verdict: 'ready', reason: "the drill schedule runs the workers' copy" });
+    } catch (e) {
+      findings.push({ verdict: 'degraded', reason: `the drill schedule not read: ${message(e)}` });
     }
     return result(id, title, findings, `the workers' copy is ${digest.slice(0, 19)}…`);
   }
@@ -327,11 +351,20 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     }
   }
 
-  /** A failover is in effect when a database's standby was promoted by drover, or (no database) the records serve the standby. */
+  /**
+   * A failover is in effect when a database's standby was promoted by drover; with no database drover reads (none, or
+   * Aurora global only), when every record serves the standby alone.
+   */
   async function directionOf(rb: Runbook): Promise<{ direction: Direction; why: string }> {
-    for (const d of databasesOf(rb).filter((x) => x.engine !== 'aurora-global')) {
+    const dbs = databasesOf(rb).filter((x) => x.engine !== 'aurora-global');
+    for (const d of dbs) {
       const db = await parts.describeDb({ region: rb.regions.standby, identifier: d.replica.identifier }).catch(() => undefined);
       if (db?.standalone && db.promotedByDrover) return { direction: 'failback', why: `${db.identifier} in ${rb.regions.standby} was promoted by drover: a failover is in effect` };
+    }
+    if (dbs.length === 0) {
+      const states = await parts.readTraffic({ hostedZone: rb.dns.hostedZone, hostedZoneId: rb.dns.hostedZoneId, records: rb.dns.records, regions: [rb.regions.primary, rb.regions.standby] }).catch(() => []);
+      if (states.length > 0 && states.every((s) => (s.share[rb.regions.standby] ?? 0) > 0 && (s.share[rb.regions.primary] ?? 0) === 0)) return { direction: 'failback', why: `every record serves ${rb.regions.standby} alone: a failover is in effect` };
+      return { direction: 'failover', why: `the records serve ${rb.regions.primary}: it is the primary` };
     }
     return { direction: 'failover', why: `no standby promoted by drover: ${rb.regions.primary} is the primary` };
   }
@@ -340,32 +373,33 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     const auto = opts.direction ? { direction: opts.direction, why: 'asked for' } : await directionOf(rb);
     const [to, from] = auto.direction === 'failover' ? [rb.regions.standby, rb.regions.primary] : [rb.regions.primary, rb.regions.standby];
     const dbs = databasesOf(rb);
-    const checks: Array<Promise<CheckResult>> = [
-      ...dbs.map((d) => (auto.direction === 'failover' ? replicaCheck(rb, d) : writerCheck(rb, d))),
-      ...rb.compute.clusters.filter((c) => c.region === to).map((c) => capacityCheck(to, c)),
-      recordsCheck(rb, from, to),
-      ...dbs.map((d) => writerRecordCheck(rb, d)),
-      alarmsCheck(rb, to),
-      ...((rb.health.probes[to] ?? []).length > 0 ? [probesCheck(rb, to)] : []),
-      permissionsCheck(rb, to),
-      drillsCheck(rb),
-      driftCheck(rb, digest, opts.callerDigest),
-      ...(auto.direction === 'failover' ? [controlsCheck(rb, from)] : []),
+    // Each check by its id and title, so one that throws is still that check (not ready, with why).
+    const checks: Array<[string, string, () => Promise<CheckResult>]> = [
+      ...dbs.map((d): [string, string, () => Promise<CheckResult>] => (auto.direction === 'failover' ? [`replica:${d.name}`, `replica ${d.replica.identifier}`, () => replicaCheck(rb, d)] : [`writer:${d.name}`, `writer ${d.replica.identifier}`, () => writerCheck(rb, d)])),
+      ...rb.compute.clusters.filter((c) => c.region === to).map((c): [string, string, () => Promise<CheckResult>] => [`capacity:${c.name}`, `compute ${c.name} in ${to}`, () => capacityCheck(to, c)]),
+      ['records', `DNS records in ${rb.dns.hostedZone}`, () => recordsCheck(rb, from, to)],
+      ...dbs.map((d): [string, string, () => Promise<CheckResult>] => [`writer-record:${d.name}`, `writer record ${d.writerRecord.name}`, () => writerRecordCheck(rb, d)]),
+      [`alarms:${to}`, `alarms in ${to}`, () => alarmsCheck(rb, to)],
+      ...((rb.health.probes[to] ?? []).length > 0 ? [[`probes:${to}`, `probes in ${to}`, () => probesCheck(rb, to)] as [string, string, () => Promise<CheckResult>]] : []),
+      ['permissions', "the worker's permissions", () => permissionsCheck(rb, to)],
+      ['drill-freshness', 'last successful drill', () => drillsCheck(rb)],
+      ['runbook-drift', 'runbook copies', () => driftCheck(rb, digest, opts.callerDigest)],
+      ...(auto.direction === 'failover' ? [[`controls:${from}`, `data-plane control of ${from}`, () => controlsCheck(rb, from)] as [string, string, () => Promise<CheckResult>]] : []),
     ];
-    const settled = await Promise.all(checks.map((p) => p.catch((e: unknown): CheckResult => ({ id: 'error', title: 'a check', verdict: 'not-ready', reasons: [message(e)] }))));
+    const settled = await Promise.all(checks.map(([id, title, run]) => run().catch((e: unknown): CheckResult => ({ id, title, verdict: 'not-ready', reasons: [`not read: ${message(e)}`] }))));
     settled.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { runbook: rb.name, digest, direction: auto.direction, directionReason: auto.why, evaluatedAt: new Date().toISOString(), verdict: worst(settled.map((c) => c.verdict)), checks: settled };
   }
 
   return {
     /**
-     * Evaluate the runbook `ref` names, as the workers hold it (a copy that differs from `ref.digest` is a finding:
-     * runbook-drift). `direction`: which run to judge; by default the one that comes next (a failback when a failover
+     * Evaluate the runbook `ref` names, as the workers hold it (a copy that differs from `ref.digest` is a finding,
+     * runbook-drift, unless `compareFile` is false: a schedule's evaluations always run the workers' copy). `direction`: which run to judge; by default the one that comes next (a failback when a failover
      * is in effect). Read-only: safe to retry.
      */
-    async evaluateReadiness(input: { ref: RunbookRef; direction?: Direction }): Promise<ReadinessResult> {
+    async evaluateReadiness(input: { ref: RunbookRef; direction?: Direction; compareFile?: boolean }): Promise<ReadinessResult> {
       const { runbook, digest } = await workersRunbook(input.ref?.name ?? '');
-      return evaluate(runbook, digest, { direction: input.direction, callerDigest: input.ref.digest });
+      return evaluate(runbook, digest, { direction: input.direction, callerDigest: input.compareFile === false ? undefined : input.ref.digest });
     },
 
     /** Evaluate a runbook a run resolved already (a drill's): the same checks. */
@@ -379,20 +413,29 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     },
 
     /**
-     * The scheduled evaluation before `workflowId`/`runId` (the newest completed one of the runbook's schedule that is
-     * not it), or null: what a scheduled evaluation compares itself with. Temporal's visibility lists it.
+     * The schedule's evaluation before `workflowId`/`runId`: the newest of the schedule's recent actions (Temporal keeps
+     * its last 10, in the order they started) that is not this run and completed as a readiness record; null when there
+     * is none. Read from the schedule, not from visibility: a workflow started by hand under a look-alike id is no
+     * action of the schedule, and the schedule knows its actions at once, where visibility may lag.
      */
-    async previousReadiness(input: { runbook: string; workflowId: string; runId: string }): Promise<{ workflowId: string; result: ReadinessRun } | null> {
+    async previousReadiness(input: { scheduleId: string; workflowId: string; runId: string }): Promise<{ workflowId: string; result: ReadinessRun } | null> {
       const client = deps.temporal();
-      const prefix = `${scheduledReadinessWorkflowId(input.runbook)}-`;
-      let best: { workflowId: string; runId: string; closed: number } | undefined;
-      for await (const w of client.workflow.list({ query: `WorkflowType = '${READINESS_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed'` })) {
-        if (!w.workflowId.startsWith(prefix) || (w.workflowId === input.workflowId && w.runId === input.runId) || !w.closeTime) continue;
-        if (!best || w.closeTime.getTime() > best.closed) best = { workflowId: w.workflowId, runId: w.runId, closed: w.closeTime.getTime() };
+      let actions;
+      try {
+        actions = (await client.schedule.getHandle(input.scheduleId).describe()).info.recentActions.map((a) => a.action.workflow);
+      } catch (e) {
+        if (e instanceof ScheduleNotFoundError) return null;
+        throw e;
       }
-      if (!best) return null;
-      const r = (await client.workflow.getHandle(best.workflowId, best.runId).result()) as ReadinessRun;
-      return { workflowId: best.workflowId, result: r };
+      for (const a of [...actions].reverse()) {
+        if (a.workflowId === input.workflowId && a.firstExecutionRunId === input.runId) continue;
+        const handle = client.workflow.getHandle(a.workflowId, a.firstExecutionRunId);
+        const d = await handle.describe().catch(() => undefined);
+        if (d?.status.name !== 'COMPLETED') continue;
+        const result: unknown = await handle.result().catch(() => undefined);
+        if (isReadinessRun(result)) return { workflowId: a.workflowId, result };
+      }
+      return null;
     },
   };
 }

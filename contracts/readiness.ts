@@ -12,9 +12,9 @@ export function readinessScheduleId(runbook: string): string {
 export function scheduledReadinessWorkflowId(runbook: string): string {
   return `readiness-${runbook}-scheduled`;
 }
-/** An evaluation asked for with `drover check`, at `at`. */
+/** An evaluation asked for with `drover check`, at `at` (to the millisecond: two checks in one second are two runs). */
 export function checkWorkflowId(runbook: string, at: Date): string {
-  return `readiness-${runbook}-check-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  return `readiness-${runbook}-check-${at.toISOString().replace(/[-:.]/g, '')}`;
 }
 
 /**
@@ -62,6 +62,11 @@ export interface ReadinessChange {
   notified: boolean;
   messageId?: string;
   why?: string;
+  /**
+   * Each check's verdict as the topic's subscribers last heard it: this evaluation's when it published or had nothing
+   * to tell, the previous one's when its publish failed (the next evaluation then tells the change again).
+   */
+  told: Record<string, Verdict>;
 }
 
 /** What the readiness workflow returns. */
@@ -77,8 +82,16 @@ export function worst(verdicts: Iterable<Verdict>): Verdict {
   return w;
 }
 
+/** The checks of an evaluation by id and verdict only (what change detection compares). */
+export type Verdicts = { checks: Array<Pick<CheckResult, 'id' | 'verdict'>> };
+
+/** Verdicts from a `told` record. */
+export function toldChecks(told: Record<string, Verdict>): Verdicts {
+  return { checks: Object.entries(told).map(([id, verdict]) => ({ id, verdict })) };
+}
+
 /** Each check whose verdict differs between `before` and `after`, as `id: before -> after` (`none` when absent), in a stable order. */
-export function changedChecks(before: Pick<ReadinessResult, 'checks'> | undefined, after: Pick<ReadinessResult, 'checks'>): string[] {
+export function changedChecks(before: Verdicts | undefined, after: Verdicts): string[] {
   const was = new Map((before?.checks ?? []).map((c) => [c.id, c.verdict]));
   const now = new Map(after.checks.map((c) => [c.id, c.verdict]));
   const ids = [...new Set([...was.keys(), ...now.keys()])].sort();
@@ -89,7 +102,7 @@ export function changedChecks(before: Pick<ReadinessResult, 'checks'> | undefine
  * For each check of the newest evaluation, when its verdict last changed: the time of the oldest evaluation in the
  * unbroken run of that verdict, newest first in `history`. `since` is undefined when the run reaches past `history`.
  */
-export function lastChanged(history: Array<Pick<ReadinessResult, 'checks' | 'evaluatedAt'>>): Record<string, { verdict: Verdict; since?: string }> {
+export function lastChanged(history: Array<Verdicts & Pick<ReadinessResult, 'evaluatedAt'>>): Record<string, { verdict: Verdict; since?: string }> {
   const [newest] = history;
   const out: Record<string, { verdict: Verdict; since?: string }> = {};
   if (!newest) return out;
@@ -132,4 +145,18 @@ export function readinessRows(list: Array<{ workflowId: string; result: Readines
     changed: r.change?.changed ?? [],
     failing: r.checks.filter((c) => c.verdict !== 'ready').map((c) => ({ id: c.id, verdict: c.verdict, reason: c.reasons[0] ?? '' })),
   }));
+}
+
+/** Whether a workflow result is a readiness evaluation's record as drover writes it (a listing skips anything else). */
+export function isReadinessRun(v: unknown): v is ReadinessRun {
+  const r = v as ReadinessRun | undefined;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.runbook === 'string' &&
+    typeof r.evaluatedAt === 'string' &&
+    VERDICTS.includes(r.verdict) &&
+    Array.isArray(r.checks) &&
+    r.checks.every((c) => typeof c?.id === 'string' && VERDICTS.includes(c.verdict) && Array.isArray(c.reasons))
+  );
 }

@@ -125,7 +125,7 @@ ${r.rpo.databases
 
 /** The runbook's readiness history (docs/readiness.md): each evaluation, newest first, what changed and what was not ready. */
 function readinessSection(rows: ReadinessRow[]): string {
-  const verdictClass = (v: string) => (v === 'ready' ? 'ok' : 'bad');
+  const verdictClass = (v: string) => (v === 'ready' ? 'ok' : v === 'degraded' ? 'warn' : 'bad');
   return `
 <h2>Readiness</h2>
 <table id="readiness">

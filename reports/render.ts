@@ -49,7 +49,7 @@ export function renderMarkdown(r: Report, trend?: TrendPoint[], readiness?: Read
     if (readiness.length === 0) out.push('No readiness evaluations of this runbook (`drover check`, `drover readiness schedule`).', '');
     else {
       out.push('| evaluated (UTC) | verdict | trigger | changed | not ready then |', '|---|---|---|---|---|');
-      for (const x of readiness) out.push(`| ${formatTime(Date.parse(x.evaluatedAt))} | ${x.verdict} | ${x.trigger} | ${mdCell(x.changed.join('; '))} | ${mdCell(x.failing.map((f) => `${f.id} (${f.verdict})`).join(', '))} |`);
+      for (const x of readiness) out.push(`| ${formatTime(Date.parse(x.evaluatedAt))} | ${mdCell(x.verdict)} | ${mdCell(x.trigger)} | ${mdCell(x.changed.join('; '))} | ${mdCell(x.failing.map((f) => `${f.id} (${f.verdict})`).join(', '))} |`);
       out.push('');
     }
   }

@@ -17,6 +17,6 @@ describe('drover --version', () => {
   test('the help lists it', async () => {
     const io = captureIO();
     expect(await exec(['--help'], io)).toBe(0);
-    expect(io.stdout.join('\n')).toMatch(/^  -V, --version +print drover's version and exit$/m);
+    expect(io.stdout.join('\n')).toMatch(/^ {2}-V, --version +print drover's version and exit$/m);
   });
 });

@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { exec } from '../cli/main';
+import { EXIT } from '../cli/io';
 import type { DrillResult, RunStatus } from '../contracts/run';
 import type { Runbook } from '../runbooks/schema';
 import { DRILLS_ANY_TIME, runOutcome } from './harness/drills';
@@ -209,6 +210,22 @@ const lagging = once(async () => {
   env.lag.set(onlyDatabase(rb.runbook).replica.identifier, 3600);
   const drill = await cli(['drill', 'run', rb.file, '--requested-by', 'ic-test', '--json', ...FAST]);
   return { rb, drill };
+});
+
+/** `drover check` of the lagging runbook (degraded), then `drover readiness` of it: the latest evaluation, degraded. */
+const checkedLagging = once(async () => {
+  const { rb } = await lagging();
+  const checked = await cli(['check', rb.file]);
+  if (checked.code !== EXIT.DEGRADED) throw new Error(`check exited ${checked.code}: ${[...checked.out, ...checked.err].join('\n')}`);
+  return { history: await cli(['readiness', rb.runbook.name]) };
+});
+
+/** A valid runbook file whose runbook the workers do not hold. */
+const notOnWorkers = once(async () => {
+  const { file, name } = (await files()).valid;
+  const other = path.join(testTempDir('exit-not-deployed-'), 'not-deployed.yaml');
+  fs.writeFileSync(other, fs.readFileSync(file, 'utf8').replace(`name: ${name}`, `name: xc-not-deployed-${process.pid}`));
+  return other;
 });
 
 /** A failover waiting at its gate, left pending: another run of the runbook is active for the rows that need one. */
@@ -695,6 +712,63 @@ const ROWS: Row[] = [
     },
   },
   { command: 'drill run', code: 5, condition: 'Temporal unreachable', run: offline(async () => ['drill', 'run', (await files()).drills.file]), first: async () => cannotReach },
+
+  // check, readiness (docs/readiness.md): evaluated by the worker on TQ
+  {
+    command: 'check',
+    code: 7,
+    condition: 'degraded: the replica lags past its bound (and moto cannot simulate the worker\'s permissions)',
+    run: async () => cli(['check', (await lagging()).rb.file]),
+    check: async (r) => {
+      const { rb } = await lagging();
+      expect(r.out[0]).toMatch(new RegExp(`^${rb.runbook.name}: DEGRADED for a failover \\(no standby promoted by drover: ${PRIMARY} is the primary\\), evaluated ${ISO}$`));
+      expect(r.out).toContainEqual(expect.stringMatching(/^ {2}DEGRADED {3}replica:main +replica /));
+      expect(r.out).toContainEqual(expect.stringMatching(/- ReplicaLag 3600s exceeds the bound of 30s/));
+      expect(r.out.some((l) => l.startsWith('  NOT READY'))).toBe(false);
+    },
+  },
+  {
+    command: 'check',
+    code: 1,
+    condition: 'not ready: an alarm firing in the standby region (--json)',
+    run: async () => cli(['check', (await alarmed()).rb.file, '--json']),
+    first: async () => out('{'),
+    check: async (r) => {
+      const run = JSON.parse(r.out.join('\n')) as { verdict: string; checks: Array<{ id: string; verdict: string; fix?: string }> };
+      expect(run.verdict).toBe('not-ready');
+      expect(run.checks.filter((c) => c.verdict === 'not-ready')).toEqual([expect.objectContaining({ id: `alarms:${STANDBY}`, fix: 'find out why it alarms before failing over into it' })]);
+    },
+  },
+  { command: 'check', code: 2, condition: 'a --direction that is not one', run: async () => cli(['check', (await files()).valid.file, '--direction', 'sideways']), first: async () => err('drover: invalid options'), check: async (r) => expect(r.err).toContain('  --direction: expected failover or failback') },
+  {
+    command: 'check',
+    code: 3,
+    condition: 'the workers refused the runbook (they hold none of that name)',
+    run: async () => cli(['check', await notOnWorkers()]),
+    first: async () => err(`drover: readiness of xc-not-deployed-${process.pid} not evaluated: the workers have no runbook xc-not-deployed-${process.pid} in test-runbooks: deploy it to the workers' runbook directory`),
+  },
+  {
+    command: 'check',
+    code: 5,
+    condition: 'no worker polls the task queue',
+    run: async () => cli(['check', (await files()).valid.file], { DROVER_TASK_QUEUE: NOBODY }),
+    first: async () => err(`drover: no worker polled task queue ${NOBODY} within 15 s`),
+  },
+  { command: 'check', code: 5, condition: 'Temporal unreachable', run: offline(async () => ['check', (await files()).valid.file]), first: async () => cannotReach },
+  { command: 'readiness', code: 7, condition: 'the latest evaluation degraded', run: async () => (await checkedLagging()).history, check: async (r) => expect(r.out[0]).toMatch(/: DEGRADED for a failover /) },
+  { command: 'readiness', code: 2, condition: '--history 0', run: () => cli(['readiness', `xc-nothing-${process.pid}`, '--history', '0']), first: async () => err('drover: invalid options') },
+  { command: 'readiness', code: 2, condition: 'no runbook named', run: () => cli(['readiness']), first: async () => err('drover: invalid arguments') },
+  { command: 'readiness', code: 4, condition: 'no evaluation of the runbook yet', run: () => cli(['readiness', `xc-nothing-${process.pid}`]), first: async () => err(`drover: no readiness evaluations of xc-nothing-${process.pid}`) },
+  { command: 'readiness', code: 5, condition: 'Temporal unreachable', run: offline(async () => ['readiness', `xc-nothing-${process.pid}`]), first: async () => cannotReach },
+  {
+    command: 'readiness schedule',
+    code: 0,
+    condition: 'a schedule created (every 6 hours: it never fires while the test runs)',
+    run: async () => cli(['readiness', 'schedule', (await files()).valid.file, '--every', '6h']).finally(async () => schedulesMade.push(`readiness-${(await files()).valid.name}`)),
+    first: async () => out(`created schedule readiness-${(await files()).valid.name}: every 6h, overlap SKIP`),
+  },
+  { command: 'readiness schedule', code: 2, condition: 'an interval under a minute', run: async () => cli(['readiness', 'schedule', (await files()).valid.file, '--every', '30s']), first: async () => err('drover: invalid options') },
+  { command: 'readiness unschedule', code: 4, condition: 'no schedule for the runbook', run: () => cli(['readiness', 'unschedule', `xc-nothing-${process.pid}`]), first: async () => err(`drover: no readiness schedule for xc-nothing-${process.pid}`) },
 
   // drill schedule, schedules, pause, unpause, trigger, delete, history
   { command: 'drill schedule', code: 0, condition: 'a schedule created', run: async () => cli(['drill', 'schedule', (await files()).drills.file, '--cron', '0 3 1 1 *']).finally(async () => schedulesMade.push(`drill-${(await files()).drills.name}`)), first: async () => out(`created schedule drill-${(await files()).drills.name}: "0 3 1 1 *" UTC, overlap SKIP, catch-up 10m`) },

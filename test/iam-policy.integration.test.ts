@@ -286,6 +286,8 @@ describe('the worker policy drover iam-policy generates', () => {
     expect(result.code).toBe(3);
     expect(result.out).toContain('drill refused, nothing was changed');
     // The same check as the failover's preflight (drill-readiness-v1 asks it before the drill's failover starts).
+    // The permissions are the only check not ready (a pattern IAM cannot simulate faithfully is a note, not a refusal).
+    expect(result.out).not.toMatch(/readiness: (?!permissions is not ready)/);
     expect(result.out).toMatch(new RegExp(`readiness: permissions is not ready \\(rds:PromoteReadReplica: not allowed for arn:aws:iam::${MOTO_ACCOUNT}:role/drover-worker-[0-9-]+ on arn:aws:rds:[a-z0-9-]+:${MOTO_ACCOUNT}:db:[a-z0-9-]+ and 3 more; the worker's role lacks what this runbook's runs need: drover iam-policy <the ${rb.name} runbook file> --role worker prints it \\(docs/iam.md\\)\\); fix: grant it \\(drover iam-policy RUNBOOK`));
     // Asked, not tried: no promotion was sent, and nothing changed.
     expect(decisions.map((d) => d.action)).not.toContain('rds:PromoteReadReplica');

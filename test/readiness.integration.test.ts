@@ -130,6 +130,11 @@ test('drover check: each kind of drift (replica deleted, node group max lowered,
       code: EXIT.FAILED,
     });
 
+    // Judged as a failback while no failover is in effect: the standby is no writer.
+    const back = await check(file, '--direction', 'failback');
+    expect(back.code).toBe(EXIT.FAILED);
+    expect(checkOf(back.run, 'writer:main')).toMatchObject({ verdict: 'not-ready', reasons: [expect.stringMatching(new RegExp(`^${db.replica.identifier} is still a read replica of \\S*${db.primary.identifier}: no failover of this database is in effect$`))] });
+
     const record = rb.dns.records.find((r) => r.routing === 'weighted')!;
     await drift('a weight edited by hand', 'records', () => setWeight(rb, record.name, record.targets[STANDBY].setIdentifier, 50), () => setWeight(rb, record.name, record.targets[STANDBY].setIdentifier, 0), {
       verdict: 'degraded',
@@ -198,7 +203,7 @@ test('drill freshness against drills.maxAge; a drill refuses while a check is no
     expect(passed.phase).toBe('completed');
     const fresh = checkOf((await check(file)).run, 'drill-freshness');
     expect(fresh.verdict).toBe('ready');
-    expect(fresh.reasons[0]).toMatch(/^the last successful drill ended \S+ \(\d+(ms|s) ago\), within drills\.maxAge 1h$/);
+    expect(fresh.reasons[0]).toMatch(/^the last successful drill ended \S+ \(\d+(ms|s|m) ago\), within drills\.maxAge 1h$/);
 
     // The same drill, now older than a maxAge of 1 s (the file and the workers' copy both say so: no drift).
     const text = fs.readFileSync(file, 'utf8').replace(/maxAge: 1h/, 'maxAge: 1s');
@@ -207,7 +212,7 @@ test('drill freshness against drills.maxAge; a drill refuses while a check is no
     testRunbooks.put(rb.name, text);
     await new Promise((r) => setTimeout(r, 1100));
     const old = await check(file);
-    expect(checkOf(old.run, 'drill-freshness')).toMatchObject({ verdict: 'degraded', reasons: [expect.stringMatching(/^the last successful drill ended \S+ \(\d+(\.\d+)?s ago\); drills\.maxAge is 1s$/)] });
+    expect(checkOf(old.run, 'drill-freshness')).toMatchObject({ verdict: 'degraded', reasons: [expect.stringMatching(/^the last successful drill ended \S+ \(\d+(s|m) ago\); drills\.maxAge is 1s$/)] });
     expect(checkOf(old.run, 'runbook-drift').verdict).toBe('ready');
   });
 });
@@ -264,6 +269,12 @@ test('scheduled evaluations publish one message per change of verdict and none w
     await seedRunbook(rb, env.config());
     const mended = await evaluate();
     expect(mended.change).toMatchObject({ changed: [`alarms:${STANDBY}: not-ready -> ready`], overall: { from: 'not-ready', to: 'degraded' }, notified: true });
+
+    // A workflow started by hand under the schedule's name, claiming to be scheduled, with a direction that changes every
+    // check's id: the schedule did not start it, so it is a check, compared with nothing and published nowhere.
+    const forged = await env.client.workflow.execute('readiness', { taskQueue, workflowId: `readiness-${rb.name}-scheduled-forged`, args: [{ runbookRef: { name: rb.name, digest: 'sha256:0' }, trigger: 'schedule', direction: 'failback' }] });
+    expect(forged).toMatchObject({ trigger: 'check', direction: 'failback' });
+    expect(forged).not.toHaveProperty('change');
 
     const messages = await topic.receive(3);
     expect(messages.map((m) => [m.subject, m.body.changed])).toEqual([

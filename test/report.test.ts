@@ -350,7 +350,7 @@ describe('renderers', () => {
 describe('the readiness section', () => {
   const run = (at: string, verdict: 'ready' | 'degraded' | 'not-ready', changed: string[], checks: ReadinessRun['checks']): { workflowId: string; result: ReadinessRun } => ({
     workflowId: `readiness-apnakart-scheduled-${at}`,
-    result: { runbook: 'apnakart', digest: 'sha256:x', direction: 'failover', directionReason: 'no standby promoted by drover', evaluatedAt: at, verdict, checks, trigger: 'schedule', change: { changed, notified: changed.length > 0 } },
+    result: { runbook: 'apnakart', digest: 'sha256:x', direction: 'failover', directionReason: 'no standby promoted by drover', evaluatedAt: at, verdict, checks, trigger: 'schedule', change: { changed, notified: changed.length > 0, told: {} } },
   });
   const rows = readinessRows([
     run('2026-12-06T09:15:00.000Z', 'ready', ['alarms:ap-southeast-1: not-ready -> ready'], [{ id: 'alarms:ap-southeast-1', title: 'alarms', verdict: 'ready', reasons: ['2 alarms read'] }]),

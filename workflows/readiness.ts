@@ -1,5 +1,5 @@
 import { CancellationScope, workflowInfo } from '@temporalio/workflow';
-import { changedChecks, type Direction, type ReadinessChange, type ReadinessResult, type ReadinessRun } from '../contracts/readiness';
+import { changedChecks, readinessScheduleId, toldChecks, worst, type Direction, type ReadinessChange, type ReadinessResult, type ReadinessRun, type Verdict } from '../contracts/readiness';
 import type { RunbookRef } from '../runbooks/ref';
 import { evaluation, notifications } from './proxies';
 import { failureMessage } from './failure';
@@ -8,6 +8,7 @@ export interface ReadinessInput {
   /** The runbook by name and the digest of the file the caller (or the schedule's creator) validated. */
   runbookRef: RunbookRef;
   trigger: 'check' | 'schedule';
+  /** `drover check --direction`; a scheduled evaluation judges the run that comes next. */
   direction?: Direction;
 }
 
@@ -15,23 +16,29 @@ export interface ReadinessInput {
 const subject = (r: ReadinessResult, from: string) => `drover readiness ${r.runbook}: ${from} -> ${r.verdict}`;
 
 /**
- * Evaluate a runbook's readiness (docs/readiness.md). Read-only. A scheduled evaluation compares itself with the one
- * before it (its schedule's newest completed evaluation) and publishes to the runbook's topic when, and only when, a
- * check's verdict changed; the first publishes nothing unless it is not ready. Its result is the record `drover
- * readiness` lists.
+ * Evaluate a runbook's readiness (docs/readiness.md). Read-only. A scheduled evaluation, once its schedule confirms it
+ * started it, compares itself with what the runbook's topic last heard (the schedule's previous evaluation's `told`)
+ * and publishes when, and only when, a check's verdict changed; the schedule's first publishes unless it is ready. Its
+ * result is the record `drover readiness` lists.
  */
 export async function readiness(input: ReadinessInput): Promise<ReadinessRun> {
-  const result = await evaluation.evaluateReadiness({ ref: input.runbookRef, ...(input.direction ? { direction: input.direction } : {}) });
-  const run: ReadinessRun = { ...result, trigger: input.trigger };
-  if (input.trigger !== 'schedule') return run;
   const info = workflowInfo();
-  const before = await evaluation.previousReadiness({ runbook: result.runbook, workflowId: info.workflowId, runId: info.runId });
-  const changed = changedChecks(before?.result, result);
-  const change: ReadinessChange = { ...(before ? { previous: before.workflowId } : {}), changed, notified: false };
-  if (before && before.result.verdict !== result.verdict) change.overall = { from: before.result.verdict, to: result.verdict };
-  const worth = before ? changed.length > 0 : result.verdict !== 'ready';
-  const topic = await evaluation.readinessTopic({ runbook: result.runbook });
-  if (!worth) change.why = before ? 'no verdict changed' : 'the first evaluation, and ready';
+  const scheduleId = readinessScheduleId(input.runbookRef?.name ?? '');
+  // Only the schedule's own runs speak for it: a run started by hand claiming `schedule` is evaluated as a check.
+  const scheduled = input.trigger === 'schedule' && (await evaluation.confirmScheduled({ scheduleId, workflowId: info.workflowId, runId: info.runId }));
+  const result = await evaluation.evaluateReadiness({ ref: input.runbookRef, ...(!scheduled && input.direction ? { direction: input.direction } : {}), compareFile: !scheduled });
+  const run: ReadinessRun = { ...result, trigger: scheduled ? 'schedule' : 'check' };
+  if (!scheduled) return run;
+  const before = await evaluation.previousReadiness({ scheduleId, workflowId: info.workflowId, runId: info.runId });
+  const heard = before?.result.change?.told;
+  const changed = changedChecks(heard ? toldChecks(heard) : undefined, result);
+  const now: Record<string, Verdict> = Object.fromEntries(result.checks.map((c) => [c.id, c.verdict]));
+  const change: ReadinessChange = { ...(before ? { previous: before.workflowId } : {}), changed, notified: false, told: now };
+  const was = heard ? worst(Object.values(heard)) : undefined;
+  if (was && was !== result.verdict) change.overall = { from: was, to: result.verdict };
+  const worth = heard ? changed.length > 0 : result.verdict !== 'ready';
+  const topic = worth ? await evaluation.readinessTopic({ runbook: result.runbook }) : null;
+  if (!worth) change.why = heard ? 'no verdict changed' : 'the first evaluation, and ready';
   else if (!topic) change.why = 'the runbook names no notifications.snsTopicArn';
   else {
     const message = {
@@ -48,12 +55,14 @@ export async function readiness(input: ReadinessInput): Promise<ReadinessRun> {
       checks: result.checks.filter((c) => c.verdict !== 'ready' || changed.some((x) => x.startsWith(`${c.id}:`))).map((c) => ({ id: c.id, verdict: c.verdict, reasons: c.reasons.slice(0, 5), ...(c.fix ? { fix: c.fix } : {}) })),
     };
     try {
-      // Published even when the evaluation is being cancelled: the change happened, and the next one compares with this.
-      const out = await CancellationScope.nonCancellable(() => notifications.notify({ topicArn: topic, region: topic.split(':')[3], subject: subject(result, before?.result.verdict ?? 'none'), message: JSON.stringify(message) }));
+      // Published even when the evaluation is being cancelled: the change happened.
+      const out = await CancellationScope.nonCancellable(() => notifications.notify({ topicArn: topic, region: topic.split(':')[3], subject: subject(result, was ?? 'none'), message: JSON.stringify(message) }));
       change.notified = true;
       if (out.messageId) change.messageId = out.messageId;
     } catch (err) {
-      change.why = `not published: ${failureMessage(err)}`;
+      // Not heard: the next evaluation compares with what was heard before, and tells this change again.
+      change.why = `the publish failed: ${failureMessage(err)}`;
+      change.told = heard ?? {};
     }
   }
   run.change = change;

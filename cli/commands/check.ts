@@ -1,5 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { MEMO_RUNBOOK } from '../../contracts/ids';
@@ -39,9 +39,11 @@ export function checkCommand(io: CliIO, setExit: SetExit): Command {
             workflowExecutionTimeout: '10m',
           });
         } catch (e) {
-          const cause = e instanceof WorkflowFailedError ? e.cause : undefined;
+          // The workflow's failure wraps the activity's (ActivityFailure), which wraps what the activity threw.
+          let cause: Error | undefined = e instanceof WorkflowFailedError ? e.cause : undefined;
+          while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
           if (cause instanceof ApplicationFailure && cause.type === FailureType.RunbookRefused) throw new CliError(`readiness of ${rb.name} not evaluated: ${cause.message}`, EXIT.REFUSED);
-          if (e instanceof WorkflowFailedError) throw new CliError(`readiness of ${rb.name} not evaluated: ${cause?.message ?? e.message}`, EXIT.FAILED);
+          if (e instanceof WorkflowFailedError) throw new CliError(`readiness of ${rb.name} not evaluated: ${cause?.message ?? e.message}`, EXIT.UNAVAILABLE, ['the evaluation itself failed (not a verdict): drover status and the worker\'s log say why']);
           throw e;
         }
       });

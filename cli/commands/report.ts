@@ -33,7 +33,8 @@ export function reportCommand(io: CliIO, setExit: SetExit): Command {
       const text = await withClient(async (client) => {
         const report = buildReport(await reportInputFor(client, run, o.runId));
         const trend = o.trend > 0 ? (await recentDrills(client, report.runbook, o.trend)).map((d) => trendPoint(buildReport(drillReportInput(d)))) : [];
-        const readiness = o.readiness > 0 ? readinessRows(await evaluations(client, report.runbook, o.readiness)) : undefined;
+        // Best effort: a history that cannot be read is said on stderr; the report itself is what was asked for.
+        const readiness = o.readiness > 0 ? await evaluations(client, report.runbook, o.readiness).then(readinessRows, (e: unknown) => (io.err(`readiness history not read: ${(e as Error).message}`), undefined)) : undefined;
         if (o.format === 'json') return renderJson(report, trend, readiness);
         if (o.format === 'html') return renderHtml(report, trend, readiness);
         return renderMarkdown(report, trend, readiness);
