@@ -17,6 +17,8 @@ export interface NodeGroupState {
   desiredSize?: number;
   minSize?: number;
   maxSize?: number;
+  /** The instance types the group launches (DescribeNodegroup's instanceTypes). */
+  instanceTypes?: string[];
 }
 
 /** A node group's scaling configuration as the team had it, and the floor drover set over it. */
@@ -104,7 +106,7 @@ export function createEksActivities(eks: (region: string) => EksApi) {
     const out = await aws(`eks:DescribeNodegroup(${cluster}/${name})`, () => eks(region).describeNodegroup({ clusterName: cluster, nodegroupName: name }));
     const ng = out.nodegroup;
     return {
-      state: { name, status: ng?.status ?? 'UNKNOWN', desiredSize: ng?.scalingConfig?.desiredSize, minSize: ng?.scalingConfig?.minSize, maxSize: ng?.scalingConfig?.maxSize },
+      state: { name, status: ng?.status ?? 'UNKNOWN', desiredSize: ng?.scalingConfig?.desiredSize, minSize: ng?.scalingConfig?.minSize, maxSize: ng?.scalingConfig?.maxSize, ...(ng?.instanceTypes?.length ? { instanceTypes: ng.instanceTypes } : {}) },
       // "NodegroupHealth.issues: Any issues that are associated with the node group" (API_NodegroupHealth.html).
       issues: ng?.health?.issues ?? [],
     };

@@ -7,7 +7,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import ms from 'ms';
-import type { CloudWatchApi } from '../aws/clients';
+import type { CloudWatchApi, Ec2Api } from '../aws/clients';
 import { aws } from '../aws/errors';
 import { coverageOf } from '../contracts/controls';
 import { Context } from '@temporalio/activity';
@@ -45,6 +45,7 @@ export interface ReadinessParts {
 export interface ReadinessDeps {
   parts: ReadinessParts;
   cloudwatch: (region: string) => CloudWatchApi;
+  ec2: (region: string) => Ec2Api;
   temporal: () => Client;
   runbooks?: RunbookSource;
 }
@@ -167,6 +168,25 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     }
   }
 
+  /**
+   * The Availability Zones of `region` that offer each of `types` ("Lists the instance types that are offered for the
+   * specified location", DescribeInstanceTypeOfferings with LocationType availability-zone, filtered by instance-type;
+   * paginated: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypeOfferings.html).
+   */
+  async function zonesOffering(region: string, types: string[]): Promise<Map<string, string[]>> {
+    const zones = new Map<string, string[]>(types.map((t) => [t, []]));
+    let token: string | undefined;
+    do {
+      const next = token;
+      const out = await aws('ec2:DescribeInstanceTypeOfferings', () =>
+        deps.ec2(region).describeInstanceTypeOfferings({ LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: types }], ...(next ? { NextToken: next } : {}) }),
+      );
+      for (const o of out.InstanceTypeOfferings ?? []) if (o.InstanceType && o.Location) zones.get(o.InstanceType)?.push(o.Location);
+      token = out.NextToken && out.NextToken !== next ? out.NextToken : undefined;
+    } while (token);
+    return zones;
+  }
+
   /** The clusters of `region`: ACTIVE, and each node group's maximum leaves room for the runbook's active size. */
   async function capacityCheck(region: string, c: Runbook['compute']['clusters'][number]): Promise<CheckResult> {
     const id = `capacity:${c.name}`;
@@ -187,6 +207,19 @@ export function createReadinessActivities(deps: ReadinessDeps) {
       const wanted = Math.max(g.active, g.max ?? 0);
       if (now.maxSize < wanted) findings.push({ verdict: 'degraded', reason: `node group ${g.name}'s maximum is ${now.maxSize}, below the runbook's ${g.max !== undefined && g.max > g.active ? `max ${g.max}` : `active size ${g.active}`}`, fix: `raise ${c.name}/${g.name}'s maxSize to ${wanted} or more (UpdateNodegroupConfig), or lower the runbook's size` });
       else findings.push({ verdict: 'ready', reason: `node group ${g.name}: max ${now.maxSize} >= ${wanted}` });
+    }
+    // The instance types the groups launch (as EKS says; the runbook's where EKS does not), offered in the region's zones.
+    const types = [...new Set(c.nodeGroups.flatMap((g) => out.nodeGroups.find((n) => n.name === g.name)?.instanceTypes ?? g.instanceTypes))];
+    if (types.length > 0) {
+      try {
+        const zones = await zonesOffering(region, types);
+        for (const [type, where] of zones) {
+          if (where.length === 0) findings.push({ verdict: 'not-ready', reason: `instance type ${type} is offered in no Availability Zone of ${region}: its node groups cannot launch nodes there`, fix: `give the node groups an instance type ${region} offers (aws ec2 describe-instance-type-offerings --location-type availability-zone --region ${region})` });
+          else findings.push({ verdict: 'ready', reason: `instance type ${type} offered in ${where.length} zone${where.length === 1 ? '' : 's'} (${[...where].sort().join(', ')})` });
+        }
+      } catch (e) {
+        findings.push({ verdict: 'degraded', reason: `instance type offerings not read: ${message(e)}`, fix: 'give the worker ec2:DescribeInstanceTypeOfferings (drover iam-policy includes it)' });
+      }
     }
     return result(id, title, findings, `cluster ${c.name} is ${out.clusterStatus}`);
   }

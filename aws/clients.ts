@@ -50,7 +50,7 @@ export type AuroraApi = Pick<RDS, 'describeGlobalClusters' | 'switchoverGlobalCl
 /** What drover prepare reads of an Aurora global database: each region's cluster writer endpoint. */
 export type AuroraClusterApi = Pick<RDS, 'describeDBClusters'>;
 /** The only EC2 calls drover makes (security groups for write fencing). */
-export type Ec2Api = Pick<EC2, 'describeSecurityGroups' | 'createSecurityGroup' | 'describeVpcs'>;
+export type Ec2Api = Pick<EC2, 'describeSecurityGroups' | 'createSecurityGroup' | 'describeVpcs' | 'describeInstanceTypeOfferings'>;
 /** The only KMS calls drover makes: finding the key of a region a re-created replica is encrypted with (reads only). */
 export type KmsApi = Pick<KMS, 'describeKey' | 'listAliases'>;
 /** The only Secrets Manager call drover makes: the database credentials a fence and its proof read, at the moment of use. */

@@ -137,6 +137,8 @@ export const IAM_TABLE: Table = {
     describeSecurityGroups: { actions: ['ec2:DescribeSecurityGroups'], resources: [], callers: W, source: SAR.ec2 },
     createSecurityGroup: { actions: ['ec2:CreateSecurityGroup'], resources: [], callers: L, source: SAR.ec2, note: 'the fence group is made by the embedded stack (infra/local/seed.ts); in AWS by the team' },
     describeVpcs: { actions: ['ec2:DescribeVpcs'], resources: [], callers: L, source: SAR.ec2 },
+    // Readiness: which zones of the standby region offer the node groups' instance types.
+    describeInstanceTypeOfferings: { actions: ['ec2:DescribeInstanceTypeOfferings'], resources: [], callers: W, source: SAR.ec2 },
   },
   kms: {
     describeKey: { actions: ['kms:DescribeKey'], resources: ['kms:key'], callers: W, source: SAR.kms },

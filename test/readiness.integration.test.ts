@@ -81,6 +81,8 @@ test('drover check: each kind of drift (replica deleted, node group max lowered,
     expect(first.run).toMatchObject({ runbook: rb.name, direction: 'failover', verdict: 'degraded' });
     expect(first.code).toBe(EXIT.DEGRADED);
     expect(checkOf(first.run, 'permissions').reasons.join(' ')).toMatch(/worker permissions not checked/);
+    // The standby's zones were asked which offer the node groups' instance types (moto answers from AWS's own lists).
+    expect(checkOf(first.run, `capacity:${cluster.name}`).reasons).toContainEqual(expect.stringMatching(new RegExp(`^instance type \\S+ offered in \\d+ zones? \\(${STANDBY}[a-z]`)));
 
     /** Inject a drift, check that the named check reports it with its fix, undo it, and check it is ready again. */
     const drift = async (what: string, id: string, inject: () => Promise<unknown>, undo: () => Promise<unknown>, expected: { verdict: string; reason: RegExp; fix: RegExp; code: number }) => {
