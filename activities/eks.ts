@@ -19,6 +19,8 @@ export interface NodeGroupState {
   maxSize?: number;
   /** The instance types the group launches (DescribeNodegroup's instanceTypes). */
   instanceTypes?: string[];
+  /** ON_DEMAND (the default) or SPOT (DescribeNodegroup's capacityType). */
+  capacityType?: string;
 }
 
 /** A node group's scaling configuration as the team had it, and the floor drover set over it. */
@@ -106,7 +108,7 @@ export function createEksActivities(eks: (region: string) => EksApi) {
     const out = await aws(`eks:DescribeNodegroup(${cluster}/${name})`, () => eks(region).describeNodegroup({ clusterName: cluster, nodegroupName: name }));
     const ng = out.nodegroup;
     return {
-      state: { name, status: ng?.status ?? 'UNKNOWN', desiredSize: ng?.scalingConfig?.desiredSize, minSize: ng?.scalingConfig?.minSize, maxSize: ng?.scalingConfig?.maxSize, ...(ng?.instanceTypes?.length ? { instanceTypes: ng.instanceTypes } : {}) },
+      state: { name, status: ng?.status ?? 'UNKNOWN', desiredSize: ng?.scalingConfig?.desiredSize, minSize: ng?.scalingConfig?.minSize, maxSize: ng?.scalingConfig?.maxSize, ...(ng?.instanceTypes?.length ? { instanceTypes: ng.instanceTypes } : {}), ...(ng?.capacityType ? { capacityType: ng.capacityType } : {}) },
       // "NodegroupHealth.issues: Any issues that are associated with the node group" (API_NodegroupHealth.html).
       issues: ng?.health?.issues ?? [],
     };

@@ -7,7 +7,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import ms from 'ms';
-import type { CloudWatchApi, Ec2Api } from '../aws/clients';
+import type { _InstanceType } from '@aws-sdk/client-ec2';
+import type { CloudWatchApi, Ec2Api, ServiceQuotasApi } from '../aws/clients';
 import { aws } from '../aws/errors';
 import { coverageOf } from '../contracts/controls';
 import { Context } from '@temporalio/activity';
@@ -46,12 +47,21 @@ export interface ReadinessDeps {
   parts: ReadinessParts;
   cloudwatch: (region: string) => CloudWatchApi;
   ec2: (region: string) => Ec2Api;
+  serviceQuotas: (region: string) => ServiceQuotasApi;
   temporal: () => Client;
   runbooks?: RunbookSource;
 }
 
 /** How many completed drills of the task queue the freshness check reads at most (newest first). */
 const DRILLS_LISTED = 2000;
+
+/**
+ * The EC2 quota a failover's scale-up draws on: "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances",
+ * counted in vCPUs (Service Quotas, quota code L-1216C47A; EC2 User Guide, "On-Demand Instance quotas").
+ */
+const EC2_ON_DEMAND_STANDARD = { service: 'ec2', code: 'L-1216C47A', name: 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances' };
+/** Instance types that quota counts: a family of one of those letters and its generation (`m6i`, not `inf2` or `mac1`). */
+const STANDARD_FAMILY = /^[acdhimrtz]\d/;
 
 /** How far back the replica lag trend looks. */
 const TREND_MS = 30 * 60_000;
@@ -185,6 +195,65 @@ export function createReadinessActivities(deps: ReadinessDeps) {
       token = out.NextToken && out.NextToken !== next ? out.NextToken : undefined;
     } while (token);
     return zones;
+  }
+
+  /**
+   * A quota's value in `region`: the applied value (GetServiceQuota: "Retrieves the applied quota value ... If the applied
+   * quota value is not available for a quota, the quota is not retrieved"), else the default (GetAWSDefaultServiceQuota),
+   * https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_GetServiceQuota.html.
+   */
+  async function quotaValue(region: string, q: { service: string; code: string }): Promise<number> {
+    const api = deps.serviceQuotas(region);
+    const input = { ServiceCode: q.service, QuotaCode: q.code };
+    try {
+      const out = await aws(`servicequotas:GetServiceQuota(${q.code})`, () => api.getServiceQuota(input));
+      if (out.Quota?.Value !== undefined) return out.Quota.Value;
+    } catch (e) {
+      if ((e as Error).name !== 'NoSuchResourceException') throw e;
+    }
+    const out = await aws(`servicequotas:GetAWSDefaultServiceQuota(${q.code})`, () => api.getAWSDefaultServiceQuota(input));
+    if (out.Quota?.Value === undefined) throw new Error(`Service Quotas answered no value for ${q.service} ${q.code} in ${region}`);
+    return out.Quota.Value;
+  }
+
+  /**
+   * The vCPUs the failover's node groups in `to` ask for (each group's active size times its instance type's vCPUs, On-Demand
+   * groups of standard families), against the region's EC2 On-Demand standard quota, and that quota against `from`'s
+   * (parity, as AWS ARC's plan evaluation checks). Instances already running in the region draw on the same quota: that
+   * usage is not read here.
+   */
+  async function quotasCheck(rb: Runbook, to: string, from: string): Promise<CheckResult> {
+    const id = `quotas:${to}`;
+    const title = `service quotas in ${to}`;
+    const groups: Array<{ cluster: string; name: string; active: number; type: string; spot: boolean }> = [];
+    for (const c of rb.compute.clusters.filter((x) => x.region === to)) {
+      const out = await parts.describeCompute({ region: to, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
+      for (const g of c.nodeGroups) {
+        const live = out.nodeGroups.find((n) => n.name === g.name);
+        groups.push({ cluster: c.name, name: g.name, active: g.active, type: (live?.instanceTypes ?? g.instanceTypes)[0], spot: live?.capacityType === 'SPOT' });
+      }
+    }
+    const counted = groups.filter((g) => !g.spot && STANDARD_FAMILY.test(g.type));
+    const findings: Array<{ verdict: Verdict; reason: string; fix?: string }> = groups
+      .filter((g) => !counted.includes(g))
+      .map((g) => ({ verdict: 'ready' as const, reason: `${g.cluster}/${g.name} (${g.spot ? 'Spot' : g.type}) draws on another quota: not counted` }));
+    const types = [...new Set(counted.map((g) => g.type))];
+    let needed = 0;
+    try {
+      if (types.length > 0) {
+        const out = await aws('ec2:DescribeInstanceTypes', () => deps.ec2(to).describeInstanceTypes({ InstanceTypes: types as _InstanceType[] }));
+        const vcpus = new Map((out.InstanceTypes ?? []).map((t) => [t.InstanceType as string, t.VCpuInfo?.DefaultVCpus ?? 0]));
+        for (const g of counted) needed += g.active * (vcpus.get(g.type) ?? 0);
+      }
+      const [here, there] = await Promise.all([quotaValue(to, EC2_ON_DEMAND_STANDARD), quotaValue(from, EC2_ON_DEMAND_STANDARD)]);
+      const q = `"${EC2_ON_DEMAND_STANDARD.name}" (${EC2_ON_DEMAND_STANDARD.code})`;
+      if (needed > here) findings.push({ verdict: 'not-ready', reason: `the failover's node groups ask for ${needed} vCPUs of On-Demand standard instances; ${q} in ${to} is ${here}`, fix: `request an increase of ${EC2_ON_DEMAND_STANDARD.code} in ${to} to ${needed} or more (Service Quotas console), or lower the runbook's active sizes` });
+      else findings.push({ verdict: 'ready', reason: `the failover's node groups ask for ${needed} vCPUs; ${q} in ${to} is ${here} (instances already running there count too)` });
+      if (here < there) findings.push({ verdict: 'degraded', reason: `${q} is ${here} in ${to} and ${there} in ${from}: the standby cannot run what the primary may`, fix: `request an increase of ${EC2_ON_DEMAND_STANDARD.code} in ${to} to ${there}` });
+    } catch (e) {
+      return result(id, title, [...findings, { verdict: 'degraded', reason: `${EC2_ON_DEMAND_STANDARD.code} not read: ${message(e)}`, fix: 'give the worker servicequotas:GetServiceQuota, servicequotas:GetAWSDefaultServiceQuota and ec2:DescribeInstanceTypes (drover iam-policy includes them)' }], '');
+    }
+    return result(id, title, findings, `${counted.length} node group${counted.length === 1 ? '' : 's'} counted`);
   }
 
   /** The clusters of `region`: ACTIVE, and each node group's maximum leaves room for the runbook's active size. */
@@ -414,6 +483,7 @@ export function createReadinessActivities(deps: ReadinessDeps) {
       ...dbs.map((d): [string, string, () => Promise<CheckResult>] => [`writer-record:${d.name}`, `writer record ${d.writerRecord.name}`, () => writerRecordCheck(rb, d)]),
       [`alarms:${to}`, `alarms in ${to}`, () => alarmsCheck(rb, to)],
       ...((rb.health.probes[to] ?? []).length > 0 ? [[`probes:${to}`, `probes in ${to}`, () => probesCheck(rb, to)] as [string, string, () => Promise<CheckResult>]] : []),
+      ...(rb.compute.clusters.some((c) => c.region === to) ? [[`quotas:${to}`, `service quotas in ${to}`, () => quotasCheck(rb, to, from)] as [string, string, () => Promise<CheckResult>]] : []),
       ['permissions', "the worker's permissions", () => permissionsCheck(rb, to)],
       ['drill-freshness', 'last successful drill', () => drillsCheck(rb)],
       ['runbook-drift', 'runbook copies', () => driftCheck(rb, digest, opts.callerDigest)],

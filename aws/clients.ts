@@ -7,6 +7,7 @@ import type { Route53 } from '@aws-sdk/client-route-53';
 import type { S3 } from '@aws-sdk/client-s3';
 import type { SecretsManager } from '@aws-sdk/client-secrets-manager';
 import type { SNS } from '@aws-sdk/client-sns';
+import type { ServiceQuotas } from '@aws-sdk/client-service-quotas';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/core/protocols';
@@ -50,7 +51,7 @@ export type AuroraApi = Pick<RDS, 'describeGlobalClusters' | 'switchoverGlobalCl
 /** What drover prepare reads of an Aurora global database: each region's cluster writer endpoint. */
 export type AuroraClusterApi = Pick<RDS, 'describeDBClusters'>;
 /** The only EC2 calls drover makes (security groups for write fencing). */
-export type Ec2Api = Pick<EC2, 'describeSecurityGroups' | 'createSecurityGroup' | 'describeVpcs' | 'describeInstanceTypeOfferings'>;
+export type Ec2Api = Pick<EC2, 'describeSecurityGroups' | 'createSecurityGroup' | 'describeVpcs' | 'describeInstanceTypeOfferings' | 'describeInstanceTypes'>;
 /** The only KMS calls drover makes: finding the key of a region a re-created replica is encrypted with (reads only). */
 export type KmsApi = Pick<KMS, 'describeKey' | 'listAliases'>;
 /** The only Secrets Manager call drover makes: the database credentials a fence and its proof read, at the moment of use. */
@@ -65,6 +66,8 @@ export type S3Api = Pick<S3, 'createBucket' | 'getObjectLockConfiguration' | 'pu
 
 /** The only SNS call drover makes (run notifications). */
 export type SnsApi = Pick<SNS, 'publish'>;
+/** Readiness's reads of Service Quotas: a quota's applied value, else its default (docs/readiness.md). */
+export type ServiceQuotasApi = Pick<ServiceQuotas, 'getServiceQuota' | 'getAWSDefaultServiceQuota'>;
 
 /** A raw HTTP request or response, as a signed STS request crosses from the CLI to the worker. */
 export interface RawRequest {
@@ -212,6 +215,7 @@ export interface AwsClients {
   s3(region: string): S3Api;
   sts(region: string): StsReplayApi;
   sns(region: string): SnsApi;
+  serviceQuotas(region: string): ServiceQuotasApi;
   /** The worker's own identity and permissions; absent from clients that do not serve the preflight's permission check. */
   iam?(): IamSelfApi;
 }
@@ -312,6 +316,7 @@ const sdk = {
   s3: () => (require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')).S3,
   secrets: () => (require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager')).SecretsManager,
   sns: () => (require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns')).SNS,
+  serviceQuotas: () => (require('@aws-sdk/client-service-quotas') as typeof import('@aws-sdk/client-service-quotas')).ServiceQuotas,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -395,6 +400,7 @@ export function createAwsClients(config: AwsConfig, record?: (call: AwsCallRecor
       return { endpoint, send: (req) => sendRaw(endpoint, req) };
     },
     sns: (region) => build(`sns:${region}`, region, (kind) => new (sdk.sns())(common(region, kind)), 'sns'),
+    serviceQuotas: (region) => build(`servicequotas:${region}`, region, (kind) => new (sdk.serviceQuotas())(common(region, kind)), 'servicequotas'),
     iam: () => iamSelf(config),
   };
 }

@@ -22,6 +22,7 @@ export const SAR: Record<string, string> = {
   cloudwatch: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html',
   s3: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html',
   sns: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsns.html',
+  servicequotas: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_servicequotas.html',
   sts: 'https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html',
   iam: 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html',
 };
@@ -139,6 +140,8 @@ export const IAM_TABLE: Table = {
     describeVpcs: { actions: ['ec2:DescribeVpcs'], resources: [], callers: L, source: SAR.ec2 },
     // Readiness: which zones of the standby region offer the node groups' instance types.
     describeInstanceTypeOfferings: { actions: ['ec2:DescribeInstanceTypeOfferings'], resources: [], callers: W, source: SAR.ec2 },
+    // Readiness: the vCPUs of the node groups' instance types (the EC2 On-Demand quota is counted in vCPUs).
+    describeInstanceTypes: { actions: ['ec2:DescribeInstanceTypes'], resources: [], callers: W, source: SAR.ec2 },
   },
   kms: {
     describeKey: { actions: ['kms:DescribeKey'], resources: ['kms:key'], callers: W, source: SAR.kms },
@@ -190,6 +193,12 @@ export const IAM_TABLE: Table = {
   },
   sns: {
     publish: { actions: ['sns:Publish'], resources: ['sns:topic'], callers: W, source: SAR.sns },
+  },
+  // Readiness's quota check. Asked with Resource "*": the SAR's quota resource type is for applied quotas' tags and
+  // increase requests; reading a value names a service and quota code, not an ARN drover has.
+  serviceQuotas: {
+    getServiceQuota: { actions: ['servicequotas:GetServiceQuota'], resources: [], callers: W, source: SAR.servicequotas },
+    getAWSDefaultServiceQuota: { actions: ['servicequotas:GetAWSDefaultServiceQuota'], resources: [], callers: W, source: SAR.servicequotas },
   },
   iam: {
     // "No permissions are required to perform this operation" (STS API Reference, GetCallerIdentity).

@@ -87,7 +87,7 @@ describe('the worker policy for ApnaKart', () => {
     const star = policy.Statement.filter((s) => s.Resource.includes('*'));
     expect(star.map((s) => s.Sid)).toEqual(['NoResourceLevelPermissions', 'CloudwatchNoResourceLevel']);
     expect(star[0].Resource).toEqual(['*']);
-    expect(star[0].Action).toEqual(['cloudwatch:GetMetricStatistics', 'ec2:DescribeInstanceTypeOfferings', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'eks:DescribeAddonVersions', 'kms:ListAliases', 'route53:ListHostedZonesByName']);
+    expect(star[0].Action).toEqual(['cloudwatch:GetMetricStatistics', 'ec2:DescribeInstanceTypeOfferings', 'ec2:DescribeInstanceTypes', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'eks:DescribeAddonVersions', 'kms:ListAliases', 'route53:ListHostedZonesByName', 'servicequotas:GetAWSDefaultServiceQuota', 'servicequotas:GetServiceQuota']);
     // PutMetricData has no resource either, but is held to drover's own namespace.
     expect(statementsFor(policy, 'cloudwatch:PutMetricData')).toEqual([expect.objectContaining({ Resource: ['*'], Condition: { StringEquals: { 'cloudwatch:namespace': 'drover/controls' } } })]);
   });

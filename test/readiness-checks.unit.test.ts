@@ -5,7 +5,7 @@
  */
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { createReadinessActivities, type ReadinessParts } from '../activities/readiness';
-import type { Ec2Api } from '../aws/clients';
+import type { Ec2Api, ServiceQuotasApi } from '../aws/clients';
 import type { CheckResult } from '../contracts/readiness';
 import type { Runbook } from '../runbooks/schema';
 import { loadRunbookFile } from '../runbooks/load';
@@ -38,16 +38,32 @@ const temporal = (() =>
     schedule: { getHandle: () => ({ describe: async () => Promise.reject(new ScheduleNotFoundError('none', 'x')) }) },
   }) as unknown as Client);
 
-/** EC2 offering `offered` types in two zones of any region. */
-const ec2 = (offered: string[]) => (region: string) =>
+/** EC2 offering `offered` types in two zones of any region; every type has 2 vCPUs, but `vcpus` says otherwise. */
+const ec2 = (offered: string[], vcpus: Record<string, number> = {}) => (region: string) =>
   ({
+    describeInstanceTypes: async (input: { InstanceTypes?: string[] }) => ({ InstanceTypes: (input.InstanceTypes ?? []).map((t) => ({ InstanceType: t, VCpuInfo: { DefaultVCpus: vcpus[t] ?? 2 } })) }),
     describeInstanceTypeOfferings: async (input: { Filters?: Array<{ Values?: string[] }> }) => ({
       InstanceTypeOfferings: (input.Filters?.[0]?.Values ?? []).filter((t) => offered.includes(t)).flatMap((t) => [`${region}a`, `${region}b`].map((Location) => ({ InstanceType: t, Location, LocationType: 'availability-zone' }))),
     }),
   }) as unknown as Ec2Api;
 
-async function evaluate(over: Partial<ReadinessParts>, rb: Runbook = RB, offered = ['m6i.large']): Promise<Record<string, CheckResult>> {
-  const a = createReadinessActivities({ parts: parts(over), cloudwatch: () => ({ getMetricStatistics: async () => ({ Datapoints: [] }) }) as never, ec2: ec2(offered), temporal });
+/** Service Quotas: the applied value of a region, or (none applied) NoSuchResourceException and the default. */
+function quotas(applied: Record<string, number | undefined>, defaultValue = 5) {
+  const asked: string[] = [];
+  const api = (region: string) =>
+    ({
+      getServiceQuota: async (i: { QuotaCode: string }) => {
+        asked.push(`applied ${region} ${i.QuotaCode}`);
+        if (applied[region] === undefined) throw Object.assign(new Error('no applied value'), { name: 'NoSuchResourceException' });
+        return { Quota: { Value: applied[region] } };
+      },
+      getAWSDefaultServiceQuota: async (i: { QuotaCode: string }) => (asked.push(`default ${region} ${i.QuotaCode}`), { Quota: { Value: defaultValue } }),
+    }) as unknown as ServiceQuotasApi;
+  return { api, asked };
+}
+
+async function evaluate(over: Partial<ReadinessParts>, rb: Runbook = RB, offered = ['m6i.large'], sq = quotas({ [PRIMARY]: 1000, [STANDBY]: 1000 }).api, vcpus: Record<string, number> = {}): Promise<Record<string, CheckResult>> {
+  const a = createReadinessActivities({ parts: parts(over), cloudwatch: () => ({ getMetricStatistics: async () => ({ Datapoints: [] }) }) as never, ec2: ec2(offered, vcpus), serviceQuotas: sq, temporal });
   const r = await a.evaluateRunbookReadiness({ runbook: rb, digest: 'sha256:0' });
   return Object.fromEntries(r.checks.map((c) => [c.id, c]));
 }
@@ -82,8 +98,38 @@ test('an Aurora global member is not read as an instance: ready, saying so', asy
 
 test('a runbook without databases is judged for a failback once every record serves the standby alone', async () => {
   const noDb: Runbook = { ...RB, database: undefined, databases: undefined };
-  const a = createReadinessActivities({ parts: parts({ readTraffic: async (i) => i.records.map((r) => ({ name: r.name, routing: r.routing, share: { [PRIMARY]: 0, [STANDBY]: 100 } })) }), cloudwatch: () => ({}) as never, ec2: ec2(['m6i.large']), temporal });
+  const a = createReadinessActivities({ parts: parts({ readTraffic: async (i) => i.records.map((r) => ({ name: r.name, routing: r.routing, share: { [PRIMARY]: 0, [STANDBY]: 100 } })) }), cloudwatch: () => ({}) as never, ec2: ec2(['m6i.large']), serviceQuotas: quotas({}).api, temporal });
   const r = await a.evaluateRunbookReadiness({ runbook: noDb });
   expect(r).toMatchObject({ direction: 'failback', directionReason: `every record serves ${STANDBY} alone: a failover is in effect` });
   expect(r.checks.map((c) => c.id)).toContain(`alarms:${PRIMARY}`);
+});
+
+test('the EC2 On-Demand standard quota: the vCPUs the standby\'s groups ask for against it, and its parity with the primary', async () => {
+  // ApnaKart's standby groups: general 12 and checkout 6 at active size, m6i.large (2 vCPUs): 36 vCPUs.
+  const enough = await evaluate({});
+  expect(enough[`quotas:${STANDBY}`]).toMatchObject({ verdict: 'ready', reasons: expect.arrayContaining([`the failover's node groups ask for 36 vCPUs; "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances" (L-1216C47A) in ${STANDBY} is 1000 (instances already running there count too)`]) });
+
+  const short = await evaluate({}, RB, ['m6i.large'], quotas({ [PRIMARY]: 1000, [STANDBY]: 32 }).api);
+  expect(short[`quotas:${STANDBY}`].verdict).toBe('not-ready');
+  expect(short[`quotas:${STANDBY}`].reasons).toEqual([
+    `the failover's node groups ask for 36 vCPUs of On-Demand standard instances; "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances" (L-1216C47A) in ${STANDBY} is 32`,
+    `"Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances" (L-1216C47A) is 32 in ${STANDBY} and 1000 in ${PRIMARY}: the standby cannot run what the primary may`,
+  ]);
+  expect(short[`quotas:${STANDBY}`].fix).toMatch(/request an increase of L-1216C47A in ap-southeast-1 to 36 or more/);
+
+  // No applied value in the standby: its default is read (and is below the primary's: degraded, not refused).
+  const sq = quotas({ [PRIMARY]: 1000 }, 640);
+  const parity = await evaluate({}, RB, ['m6i.large'], sq.api);
+  expect(parity[`quotas:${STANDBY}`]).toMatchObject({ verdict: 'degraded', fix: 'request an increase of L-1216C47A in ap-southeast-1 to 1000' });
+  expect(sq.asked).toEqual(expect.arrayContaining([`applied ${STANDBY} L-1216C47A`, `default ${STANDBY} L-1216C47A`, `applied ${PRIMARY} L-1216C47A`]));
+  expect(sq.asked).not.toContain(`default ${PRIMARY} L-1216C47A`);
+});
+
+test('Spot groups and families outside the standard quota are not counted; a quota that cannot be read is degraded, saying what to grant', async () => {
+  const other = await evaluate({ describeCompute: async (i) => ({ clusterStatus: 'ACTIVE', nodeGroups: i.nodeGroups.map((name) => ({ name, status: 'ACTIVE', maxSize: 100, ...(name === 'general' ? { capacityType: 'SPOT' } : { instanceTypes: ['g5.xlarge'] }) })), problems: [] }) }, RB, ['m6i.large', 'g5.xlarge'], quotas({ [PRIMARY]: 10, [STANDBY]: 10 }).api);
+  expect(other[`quotas:${STANDBY}`].verdict).toBe('ready');
+  expect(other[`quotas:${STANDBY}`].reasons).toEqual(expect.arrayContaining([expect.stringMatching(/\/general \(Spot\) draws on another quota: not counted$/), expect.stringMatching(/\/checkout \(g5\.xlarge\) draws on another quota: not counted$/), expect.stringMatching(/ask for 0 vCPUs/)]));
+  const denied = { getServiceQuota: async () => Promise.reject(Object.assign(new Error('User is not authorized to perform servicequotas:GetServiceQuota'), { name: 'AccessDeniedException' })), getAWSDefaultServiceQuota: async () => ({}) } as unknown as ServiceQuotasApi;
+  const unread = await evaluate({}, RB, ['m6i.large'], () => denied);
+  expect(unread[`quotas:${STANDBY}`]).toMatchObject({ verdict: 'degraded', reasons: [expect.stringMatching(/^L-1216C47A not read: .*not authorized/)] });
 });
