@@ -60,8 +60,11 @@ const DRILLS_LISTED = 2000;
  * counted in vCPUs (Service Quotas, quota code L-1216C47A; EC2 User Guide, "On-Demand Instance quotas").
  */
 const EC2_ON_DEMAND_STANDARD = { service: 'ec2', code: 'L-1216C47A', name: 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances' };
-/** Instance types that quota counts: a family of one of those letters and its generation (`m6i`, not `inf2` or `mac1`). */
-const STANDARD_FAMILY = /^[acdhimrtz]\d/;
+/**
+ * Instance types that quota counts: a family of one of those letters and its generation (`m6i`, `i4i`), and the I
+ * family's `im4gn` and `is4gen`; not `inf2`, `mac1` or `hpc6a`, which have quotas of their own.
+ */
+const STANDARD_FAMILY = /^(?:[acdhmrtz]|i[ms]?)\d/;
 
 /** How far back the replica lag trend looks. */
 const TREND_MS = 30 * 60_000;
@@ -209,7 +212,9 @@ export function createReadinessActivities(deps: ReadinessDeps) {
       const out = await aws(`servicequotas:GetServiceQuota(${q.code})`, () => api.getServiceQuota(input));
       if (out.Quota?.Value !== undefined) return out.Quota.Value;
     } catch (e) {
-      if ((e as Error).name !== 'NoSuchResourceException') throw e;
+      // NoSuchResourceException, as aws() types it (NotFound): no applied value; read the default.
+      const none = (e instanceof ApplicationFailure && e.type === FailureType.NotFound) || (e as Error).name === 'NoSuchResourceException';
+      if (!none) throw e;
     }
     const out = await aws(`servicequotas:GetAWSDefaultServiceQuota(${q.code})`, () => api.getAWSDefaultServiceQuota(input));
     if (out.Quota?.Value === undefined) throw new Error(`Service Quotas answered no value for ${q.service} ${q.code} in ${region}`);
@@ -225,26 +230,32 @@ export function createReadinessActivities(deps: ReadinessDeps) {
   async function quotasCheck(rb: Runbook, to: string, from: string): Promise<CheckResult> {
     const id = `quotas:${to}`;
     const title = `service quotas in ${to}`;
-    const groups: Array<{ cluster: string; name: string; active: number; type: string; spot: boolean }> = [];
-    for (const c of rb.compute.clusters.filter((x) => x.region === to)) {
-      const out = await parts.describeCompute({ region: to, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
-      for (const g of c.nodeGroups) {
-        const live = out.nodeGroups.find((n) => n.name === g.name);
-        groups.push({ cluster: c.name, name: g.name, active: g.active, type: (live?.instanceTypes ?? g.instanceTypes)[0], spot: live?.capacityType === 'SPOT' });
-      }
-    }
-    const counted = groups.filter((g) => !g.spot && STANDARD_FAMILY.test(g.type));
-    const findings: Array<{ verdict: Verdict; reason: string; fix?: string }> = groups
-      .filter((g) => !counted.includes(g))
-      .map((g) => ({ verdict: 'ready' as const, reason: `${g.cluster}/${g.name} (${g.spot ? 'Spot' : g.type}) draws on another quota: not counted` }));
-    const types = [...new Set(counted.map((g) => g.type))];
+    const groups: Array<{ cluster: string; name: string; active: number; type: string; onDemand: boolean; from: 'EKS' | 'runbook' }> = [];
+    const findings: Array<{ verdict: Verdict; reason: string; fix?: string }> = [];
     let needed = 0;
     try {
+      for (const c of rb.compute.clusters.filter((x) => x.region === to)) {
+        const out = await parts.describeCompute({ region: to, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
+        for (const g of c.nodeGroups) {
+          const live = out.nodeGroups.find((n) => n.name === g.name);
+          // The first type is the one a managed group prefers; a group built from a launch template names none to EKS:
+          // the runbook's then (said in the reason). Capacity Blocks and Spot draw on other quotas.
+          groups.push({ cluster: c.name, name: g.name, active: g.active, type: (live?.instanceTypes ?? g.instanceTypes)[0], onDemand: (live?.capacityType ?? 'ON_DEMAND') === 'ON_DEMAND', from: live?.instanceTypes ? 'EKS' : 'runbook' });
+        }
+      }
+      const counted = groups.filter((g) => g.onDemand && STANDARD_FAMILY.test(g.type));
+      findings.push(...groups.filter((g) => !counted.includes(g)).map((g) => ({ verdict: 'ready' as const, reason: `${g.cluster}/${g.name} (${g.onDemand ? g.type : 'not On-Demand'}) draws on another quota: not counted` })));
+      const types = [...new Set(counted.map((g) => g.type))];
       if (types.length > 0) {
         const out = await aws('ec2:DescribeInstanceTypes', () => deps.ec2(to).describeInstanceTypes({ InstanceTypes: types as _InstanceType[] }));
-        const vcpus = new Map((out.InstanceTypes ?? []).map((t) => [t.InstanceType as string, t.VCpuInfo?.DefaultVCpus ?? 0]));
-        for (const g of counted) needed += g.active * (vcpus.get(g.type) ?? 0);
+        const vcpus = new Map((out.InstanceTypes ?? []).map((t) => [t.InstanceType as string, t.VCpuInfo?.DefaultVCpus]));
+        for (const g of counted) {
+          const n = vcpus.get(g.type);
+          if (n === undefined) throw new Error(`EC2 gave no vCPU count for ${g.type} (${g.cluster}/${g.name}, from the ${g.from})`);
+          needed += g.active * n;
+        }
       }
+      if (counted.some((g) => g.from === 'runbook')) findings.push({ verdict: 'ready', reason: `EKS names no instance type for ${counted.filter((g) => g.from === 'runbook').map((g) => `${g.cluster}/${g.name}`).join(', ')} (a launch template's): the runbook's instanceTypes were counted` });
       const [here, there] = await Promise.all([quotaValue(to, EC2_ON_DEMAND_STANDARD), quotaValue(from, EC2_ON_DEMAND_STANDARD)]);
       const q = `"${EC2_ON_DEMAND_STANDARD.name}" (${EC2_ON_DEMAND_STANDARD.code})`;
       if (needed > here) findings.push({ verdict: 'not-ready', reason: `the failover's node groups ask for ${needed} vCPUs of On-Demand standard instances; ${q} in ${to} is ${here}`, fix: `request an increase of ${EC2_ON_DEMAND_STANDARD.code} in ${to} to ${needed} or more (Service Quotas console), or lower the runbook's active sizes` });
@@ -253,7 +264,8 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     } catch (e) {
       return result(id, title, [...findings, { verdict: 'degraded', reason: `${EC2_ON_DEMAND_STANDARD.code} not read: ${message(e)}`, fix: 'give the worker servicequotas:GetServiceQuota, servicequotas:GetAWSDefaultServiceQuota and ec2:DescribeInstanceTypes (drover iam-policy includes them)' }], '');
     }
-    return result(id, title, findings, `${counted.length} node group${counted.length === 1 ? '' : 's'} counted`);
+    const counted = groups.filter((g) => g.onDemand && STANDARD_FAMILY.test(g.type)).length;
+    return result(id, title, findings, `${counted} node group${counted === 1 ? '' : 's'} counted`);
   }
 
   /** The clusters of `region`: ACTIVE, and each node group's maximum leaves room for the runbook's active size. */
@@ -393,10 +405,20 @@ export function createReadinessActivities(deps: ReadinessDeps) {
       // first as visibility lists closed runs; at most DRILLS_LISTED rows are read, so a namespace full of runs (or of
       // workflows started to fill it) cannot hold the evaluation past its timeout.
       let seen = 0;
-      for await (const w of deps.temporal().workflow.list({ query: `WorkflowType = '${DRILL_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed' AND TaskQueue = '${Context.current().info.taskQueue}'` })) {
+      const candidates: Array<{ workflowId: string; runId: string; closed: Date }> = [];
+      const client = deps.temporal();
+      for await (const w of client.workflow.list({ query: `WorkflowType = '${DRILL_WORKFLOW_TYPE}' AND ExecutionStatus = 'Completed' AND TaskQueue = '${Context.current().info.taskQueue}'` })) {
         if (++seen > DRILLS_LISTED) break;
-        if (w.memo?.[MEMO_RUNBOOK] !== rb.name || !w.closeTime) continue;
-        if (!last || w.closeTime > last) last = w.closeTime;
+        if (w.memo?.[MEMO_RUNBOOK] === rb.name && w.closeTime) candidates.push({ workflowId: w.workflowId, runId: w.runId, closed: w.closeTime });
+      }
+      // The memo is whatever the starter wrote: the newest drill whose own record says it completed this runbook counts.
+      candidates.sort((a, b) => b.closed.getTime() - a.closed.getTime());
+      for (const c of candidates.slice(0, 20)) {
+        const record = (await client.workflow.getHandle(c.workflowId, c.runId).result().catch(() => undefined)) as { runbook?: unknown; phase?: unknown } | undefined;
+        if (record?.runbook === rb.name && record.phase === 'completed') {
+          last = c.closed;
+          break;
+        }
       }
     } catch (e) {
       return result(id, title, [{ verdict: 'degraded', reason: `drills not read from Temporal: ${message(e)}` }], '');
@@ -536,7 +558,8 @@ export function createReadinessActivities(deps: ReadinessDeps) {
         const d = await handle.describe().catch(() => undefined);
         if (d?.status.name !== 'COMPLETED') continue;
         const result: unknown = await handle.result().catch(() => undefined);
-        if (isReadinessRun(result)) return { workflowId: a.workflowId, result };
+        // A run of the schedule evaluated as a check (its schedule could not confirm it in time) told nobody anything.
+        if (isReadinessRun(result) && result.trigger === 'schedule' && result.change?.told) return { workflowId: a.workflowId, result };
       }
       return null;
     },

@@ -64,9 +64,10 @@ export interface ReadinessChange {
   why?: string;
   /**
    * Each check's verdict as the topic's subscribers last heard it: this evaluation's when it published or had nothing
-   * to tell, the previous one's when its publish failed (the next evaluation then tells the change again).
+   * to tell, the previous one's when its publish failed (the next evaluation then tells the change again); absent when
+   * nothing was ever heard (the schedule's first publish failed).
    */
-  told: Record<string, Verdict>;
+  told?: Record<string, Verdict>;
 }
 
 /** What the readiness workflow returns. */

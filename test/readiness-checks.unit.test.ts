@@ -54,7 +54,8 @@ function quotas(applied: Record<string, number | undefined>, defaultValue = 5) {
     ({
       getServiceQuota: async (i: { QuotaCode: string }) => {
         asked.push(`applied ${region} ${i.QuotaCode}`);
-        if (applied[region] === undefined) throw Object.assign(new Error('no applied value'), { name: 'NoSuchResourceException' });
+        // As the SDK throws it (a 400 of the client's fault), so drover's own error classifier (aws/errors.ts) reads it.
+        if (applied[region] === undefined) throw Object.assign(new Error('no applied value'), { name: 'NoSuchResourceException', $metadata: { httpStatusCode: 400 }, $fault: 'client' });
         return { Quota: { Value: applied[region] } };
       },
       getAWSDefaultServiceQuota: async (i: { QuotaCode: string }) => (asked.push(`default ${region} ${i.QuotaCode}`), { Quota: { Value: defaultValue } }),
@@ -128,8 +129,18 @@ test('the EC2 On-Demand standard quota: the vCPUs the standby\'s groups ask for 
 test('Spot groups and families outside the standard quota are not counted; a quota that cannot be read is degraded, saying what to grant', async () => {
   const other = await evaluate({ describeCompute: async (i) => ({ clusterStatus: 'ACTIVE', nodeGroups: i.nodeGroups.map((name) => ({ name, status: 'ACTIVE', maxSize: 100, ...(name === 'general' ? { capacityType: 'SPOT' } : { instanceTypes: ['g5.xlarge'] }) })), problems: [] }) }, RB, ['m6i.large', 'g5.xlarge'], quotas({ [PRIMARY]: 10, [STANDBY]: 10 }).api);
   expect(other[`quotas:${STANDBY}`].verdict).toBe('ready');
-  expect(other[`quotas:${STANDBY}`].reasons).toEqual(expect.arrayContaining([expect.stringMatching(/\/general \(Spot\) draws on another quota: not counted$/), expect.stringMatching(/\/checkout \(g5\.xlarge\) draws on another quota: not counted$/), expect.stringMatching(/ask for 0 vCPUs/)]));
+  expect(other[`quotas:${STANDBY}`].reasons).toEqual(expect.arrayContaining([expect.stringMatching(/\/general \(not On-Demand\) draws on another quota: not counted$/), expect.stringMatching(/\/checkout \(g5\.xlarge\) draws on another quota: not counted$/), expect.stringMatching(/ask for 0 vCPUs/)]));
   const denied = { getServiceQuota: async () => Promise.reject(Object.assign(new Error('User is not authorized to perform servicequotas:GetServiceQuota'), { name: 'AccessDeniedException' })), getAWSDefaultServiceQuota: async () => ({}) } as unknown as ServiceQuotasApi;
   const unread = await evaluate({}, RB, ['m6i.large'], () => denied);
   expect(unread[`quotas:${STANDBY}`]).toMatchObject({ verdict: 'degraded', reasons: [expect.stringMatching(/^L-1216C47A not read: .*not authorized/)] });
+});
+
+test('what the quota counts: the I family\'s im4gn, not a Capacity Block; a type EC2 gives no vCPUs for is not read', async () => {
+  const groups = (types: Record<string, { instanceTypes?: string[]; capacityType?: string }>) => ({ describeCompute: async (i: { nodeGroups: string[] }) => ({ clusterStatus: 'ACTIVE', nodeGroups: i.nodeGroups.map((name) => ({ name, status: 'ACTIVE', maxSize: 100, ...types[name] })), problems: [] }) });
+  const im = await evaluate(groups({ general: { instanceTypes: ['im4gn.large'] }, checkout: { instanceTypes: ['m6i.large'], capacityType: 'CAPACITY_BLOCK' } }), RB, ['im4gn.large', 'm6i.large'], quotas({ [PRIMARY]: 100, [STANDBY]: 100 }).api, { 'im4gn.large': 2 });
+  expect(im[`quotas:${STANDBY}`].reasons).toEqual(expect.arrayContaining([expect.stringMatching(/\/checkout \(not On-Demand\) draws on another quota: not counted$/), expect.stringMatching(/ask for 24 vCPUs/)]));
+  const unknown = { describeInstanceTypes: async () => ({ InstanceTypes: [] }), describeInstanceTypeOfferings: async () => ({ InstanceTypeOfferings: [] }) } as unknown as Ec2Api;
+  const a = createReadinessActivities({ parts: parts(), cloudwatch: () => ({ getMetricStatistics: async () => ({ Datapoints: [] }) }) as never, ec2: () => unknown, serviceQuotas: quotas({ [PRIMARY]: 100, [STANDBY]: 100 }).api, temporal });
+  const r = await a.evaluateRunbookReadiness({ runbook: RB });
+  expect(r.checks.find((c) => c.id === `quotas:${STANDBY}`)).toMatchObject({ verdict: 'degraded', reasons: [expect.stringMatching(/^L-1216C47A not read: EC2 gave no vCPU count for m6i\.large/)] });
 });

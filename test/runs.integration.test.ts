@@ -16,7 +16,7 @@ import type { RunRow } from '../cli/visibility';
 import { SEARCH_ATTRIBUTES } from '../contracts/ids';
 import { DRILLS_ANY_TIME, useCli } from './harness/drills';
 import { IntegrationEnv, STANDBY } from './harness/env';
-import { captureIO, eventually, setAlarm, testRunbooks, workflowBundle } from './harness/fixtures';
+import { captureIO, eventually, onlyDatabase, setAlarm, testRunbooks, workflowBundle } from './harness/fixtures';
 import { startOwnTemporal, type TemporalServer } from './harness/servers';
 import { waitFor } from './harness/wait';
 
@@ -75,13 +75,14 @@ describe('drover runs list', () => {
       expect((await cli(['failover', b.file, '--to', STANDBY, '--reason', 'runs list test', '--requested-by', 'ic-bala'])).code).toBe(1);
       const refused = await cli(['drill', 'run', b.file, '--requested-by', 'ic-bala', '--json']);
       expect(refused.code).toBe(3);
-      // c: a drill whose failover fails its preflight; the drill rolls back and fails.
+      // c: a drill whose failover fails its preflight (its replica's lag over the bound: readiness only calls that degraded,
+      // so the drill starts, and the planned failover's preflight refuses it); the drill rolls back and fails.
       // `--since` below must fall after b's two runs started and before c's: one millisecond after the later
       // of b's start times (as Temporal recorded them), once the clock has passed it.
       const bStarts = await Promise.all([`failover-${b.runbook.name}`, JSON.parse(refused.out).workflowId as string].map(async (id) => (await env.client.workflow.getHandle(id).describe()).startTime.getTime()));
       const since = new Date(Math.max(...bStarts) + 1);
       await waitFor(() => Date.now() > since.getTime(), { what: `the clock to pass ${since.toISOString()}` });
-      await setAlarm(env.moto.endpoint, STANDBY, c.runbook.health.alarms[STANDBY][0], 'ALARM');
+      env.lag.set(onlyDatabase(c.runbook).replica.identifier, 3600);
       const failed = await cli(['drill', 'run', c.file, '--requested-by', 'ic-chen', '--json']);
       expect(failed.code).toBe(1);
       return { drillB: JSON.parse(refused.out).workflowId as string, drillC: JSON.parse(failed.out).workflowId as string, sinceC: since };

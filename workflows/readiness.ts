@@ -62,7 +62,8 @@ export async function readiness(input: ReadinessInput): Promise<ReadinessRun> {
     } catch (err) {
       // Not heard: the next evaluation compares with what was heard before, and tells this change again.
       change.why = `the publish failed: ${failureMessage(err)}`;
-      change.told = heard ?? {};
+      if (heard) change.told = heard;
+      else delete change.told;
     }
   }
   run.change = change;

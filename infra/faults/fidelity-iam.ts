@@ -201,7 +201,7 @@ export function authorizationOf(call: FidelityCall, account: string, partition =
 }
 
 const SERVICES = ['rds', 'cloudwatch', 'route53', 'eks', 'kms', 'secretsmanager', 'sns', 'ec2', 's3', 'servicequotas'];
-const DENIED_CODE: Record<string, string> = { eks: 'AccessDeniedException', kms: 'AccessDeniedException', secretsmanager: 'AccessDeniedException', ec2: 'UnauthorizedOperation', monitoring: 'AccessDenied' };
+const DENIED_CODE: Record<string, string> = { eks: 'AccessDeniedException', kms: 'AccessDeniedException', secretsmanager: 'AccessDeniedException', servicequotas: 'AccessDeniedException', ec2: 'UnauthorizedOperation', monitoring: 'AccessDenied' };
 
 const xmlEscape = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
