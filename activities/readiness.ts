@@ -4,29 +4,27 @@
  * (describeDb, replicaLag, describeCompute, missingRecords, readTraffic, readCname, checkAlarmTargets,
  * checkProbeTargets, checkPermissions, readControls), so a check has one implementation, here composed in-process.
  */
-import { ApplicationFailure } from '@temporalio/common';
-import { ScheduleNotFoundError, type Client } from '@temporalio/client';
-import ms from 'ms';
 import type { _InstanceType } from '@aws-sdk/client-ec2';
+import { Context } from '@temporalio/activity';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import ms from 'ms';
 import type { CloudWatchApi, Ec2Api, ServiceQuotasApi } from '../aws/clients';
 import { aws } from '../aws/errors';
 import { coverageOf } from '../contracts/controls';
-import { Context } from '@temporalio/activity';
 import { DRILL_WORKFLOW_TYPE, drillScheduleId, MEMO_RUNBOOK } from '../contracts/ids';
 import { FailureType } from '../contracts/failures';
 import { isReadinessRun, worst, type CheckResult, type Direction, type ReadinessResult, type ReadinessRun, type Verdict } from '../contracts/readiness';
 import { databasesOf, writerZone, writerZoneId, type NamedDatabase } from '../runbooks/databases';
 import { parseRunbook } from '../runbooks/load';
-import type { Runbook } from '../runbooks/schema';
+import type { DnsRecord, Probe, Runbook } from '../runbooks/schema';
 import { RUNBOOK_NAME, runbookDigest, type RunbookRef, type RunbookSource } from '../runbooks/source';
 import type { PermissionCheck } from './permissions';
 import type { ControlReading } from './controls';
 import type { AlarmPolicy } from './health';
-import type { LagReading } from './rds';
-import type { DbState } from './rds';
+import type { DbState, LagReading } from './rds';
 import type { NodeGroupState } from './eks';
 import type { RecordState } from './route53';
-import type { Probe, DnsRecord } from '../runbooks/schema';
 import { scrubSecrets } from '../audit/scrub';
 
 /** The activity functions readiness is made of: the preflight's own (activities/index.ts passes them). */
