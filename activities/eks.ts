@@ -17,9 +17,9 @@ export interface NodeGroupState {
   desiredSize?: number;
   minSize?: number;
   maxSize?: number;
-  /** The instance types the group launches (DescribeNodegroup's instanceTypes). */
+  /** The instance types the group launches (DescribeNodegroup's instanceTypes): read only when asked (`launch`). */
   instanceTypes?: string[];
-  /** ON_DEMAND (the default) or SPOT (DescribeNodegroup's capacityType). */
+  /** ON_DEMAND (the default), SPOT or CAPACITY_BLOCK (DescribeNodegroup's capacityType): read only when asked (`launch`). */
   capacityType?: string;
 }
 
@@ -104,23 +104,26 @@ function updateFailed(cluster: string, name: string, u: Update): ApplicationFail
 
 /** EKS activities: cluster and node group state, idempotent scaling with a wait for its updates and the groups' health. */
 export function createEksActivities(eks: (region: string) => EksApi) {
-  async function nodeGroupHealth(region: string, cluster: string, name: string): Promise<{ state: NodeGroupState; issues: Issue[] }> {
+  async function nodeGroupHealth(region: string, cluster: string, name: string, launch = false): Promise<{ state: NodeGroupState; issues: Issue[] }> {
     const out = await aws(`eks:DescribeNodegroup(${cluster}/${name})`, () => eks(region).describeNodegroup({ clusterName: cluster, nodegroupName: name }));
     const ng = out.nodegroup;
     return {
-      state: { name, status: ng?.status ?? 'UNKNOWN', desiredSize: ng?.scalingConfig?.desiredSize, minSize: ng?.scalingConfig?.minSize, maxSize: ng?.scalingConfig?.maxSize, ...(ng?.instanceTypes?.length ? { instanceTypes: ng.instanceTypes } : {}), ...(ng?.capacityType ? { capacityType: ng.capacityType } : {}) },
+      state: { name, status: ng?.status ?? 'UNKNOWN', desiredSize: ng?.scalingConfig?.desiredSize, minSize: ng?.scalingConfig?.minSize, maxSize: ng?.scalingConfig?.maxSize, ...(launch && ng?.instanceTypes?.length ? { instanceTypes: ng.instanceTypes } : {}), ...(launch && ng?.capacityType ? { capacityType: ng.capacityType } : {}) },
       // "NodegroupHealth.issues: Any issues that are associated with the node group" (API_NodegroupHealth.html).
       issues: ng?.health?.issues ?? [],
     };
   }
 
-  async function nodeGroup(region: string, cluster: string, name: string): Promise<NodeGroupState> {
-    return (await nodeGroupHealth(region, cluster, name)).state;
+  async function nodeGroup(region: string, cluster: string, name: string, launch = false): Promise<NodeGroupState> {
+    return (await nodeGroupHealth(region, cluster, name, launch)).state;
   }
 
   return {
-    /** The cluster's status and its node groups' states; missing ones are reported, not thrown. */
-    async describeCompute(input: { region: string; cluster: string; nodeGroups: string[] }): Promise<{ clusterStatus: string; nodeGroups: NodeGroupState[]; problems: string[] }> {
+    /**
+     * The cluster's status and its node groups' states; missing ones are reported, not thrown. `launch`: with what each
+     * group launches (instance types, capacity type), which readiness reads and a run's records do not carry.
+     */
+    async describeCompute(input: { region: string; cluster: string; nodeGroups: string[]; launch?: boolean }): Promise<{ clusterStatus: string; nodeGroups: NodeGroupState[]; problems: string[] }> {
       const problems: string[] = [];
       let clusterStatus = 'MISSING';
       try {
@@ -134,7 +137,7 @@ export function createEksActivities(eks: (region: string) => EksApi) {
       const nodeGroups: NodeGroupState[] = [];
       for (const name of input.nodeGroups) {
         try {
-          const ng = await nodeGroup(input.region, input.cluster, name);
+          const ng = await nodeGroup(input.region, input.cluster, name, input.launch === true);
           nodeGroups.push(ng);
           if (ng.status !== 'ACTIVE') problems.push(`node group ${input.cluster}/${name} is ${ng.status}, not ACTIVE`);
         } catch (e) {

@@ -31,7 +31,7 @@ import { scrubSecrets } from '../audit/scrub';
 export interface ReadinessParts {
   describeDb(input: { region: string; identifier: string }): Promise<DbState>;
   replicaLag(input: { region: string; identifier: string }): Promise<LagReading | null>;
-  describeCompute(input: { region: string; cluster: string; nodeGroups: string[] }): Promise<{ clusterStatus: string; nodeGroups: NodeGroupState[]; problems: string[] }>;
+  describeCompute(input: { region: string; cluster: string; nodeGroups: string[]; launch?: boolean }): Promise<{ clusterStatus: string; nodeGroups: NodeGroupState[]; problems: string[] }>;
   missingRecords(input: { hostedZone: string; hostedZoneId?: string; records: DnsRecord[]; regions: string[] }): Promise<string[]>;
   readTraffic(input: { hostedZone: string; hostedZoneId?: string; records: DnsRecord[]; regions: string[] }): Promise<RecordState[]>;
   readCname(input: { zone: string; zoneId?: string; name: string }): Promise<string | undefined>;
@@ -233,7 +233,7 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     let needed = 0;
     try {
       for (const c of rb.compute.clusters.filter((x) => x.region === to)) {
-        const out = await parts.describeCompute({ region: to, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
+        const out = await parts.describeCompute({ region: to, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name), launch: true });
         for (const g of c.nodeGroups) {
           const live = out.nodeGroups.find((n) => n.name === g.name);
           // The first type is the one a managed group prefers; a group built from a launch template names none to EKS:
@@ -272,7 +272,7 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     const title = `compute ${c.name} in ${region}`;
     let out;
     try {
-      out = await parts.describeCompute({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) });
+      out = await parts.describeCompute({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name), launch: true });
     } catch (e) {
       return result(id, title, [{ verdict: 'not-ready', reason: `not read: ${message(e)}`, fix: 'check the cluster and the worker\'s eks:DescribeCluster and eks:DescribeNodegroup' }], '');
     }
