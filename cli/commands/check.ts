@@ -28,12 +28,13 @@ export function checkCommand(io: CliIO, setExit: SetExit): Command {
       const o = parseOptions(checkOptions, raw);
       const { runbook: rb, ref } = loadRunbookForRun(file);
       const input: ReadinessInput = { runbookRef: ref, trigger: 'check', ...(o.direction ? { direction: o.direction } : {}) };
+      const workflowId = checkWorkflowId(rb.name, new Date());
       const r = await withClient(async (client) => {
         await needWorker(client);
         try {
           return await client.workflow.execute<(i: ReadinessInput) => Promise<ReadinessRun>>(READINESS_WORKFLOW_TYPE, {
             taskQueue: taskQueue(),
-            workflowId: checkWorkflowId(rb.name, new Date()),
+            workflowId,
             args: [input],
             memo: { [MEMO_RUNBOOK]: rb.name },
             workflowExecutionTimeout: '10m',
@@ -43,7 +44,7 @@ export function checkCommand(io: CliIO, setExit: SetExit): Command {
           let cause: Error | undefined = e instanceof WorkflowFailedError ? e.cause : undefined;
           while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
           if (cause instanceof ApplicationFailure && cause.type === FailureType.RunbookRefused) throw new CliError(`readiness of ${rb.name} not evaluated: ${cause.message}`, EXIT.REFUSED);
-          if (e instanceof WorkflowFailedError) throw new CliError(`readiness of ${rb.name} not evaluated: ${cause?.message ?? e.message}`, EXIT.UNAVAILABLE, ['the evaluation itself failed (not a verdict): drover status and the worker\'s log say why']);
+          if (e instanceof WorkflowFailedError) throw new CliError(`readiness of ${rb.name} not evaluated: ${cause?.message ?? e.message}`, EXIT.UNAVAILABLE, [`the evaluation itself failed (not a verdict): its history (temporal workflow show --workflow-id ${workflowId}) and the worker's log say why`]);
           throw e;
         }
       });
