@@ -376,6 +376,21 @@ function zip(entries: Array<[string, string]>): Buffer {
 }
 
 describe('file stores', () => {
+  test('a raw SQLite file (a Temporal server\'s) is scanned without the bare secret-key shape, which its cut pages fake; named secrets, prefixed shapes and harness credentials are still found there', () => {
+    const root = plantedDir('sqlite-');
+    const page = (...parts: string[]) => Buffer.from(parts.join(''), 'latin1');
+    // A sealed identity's JWE header that a page boundary (4 bytes of pointer) cut: decoded, it starts on the last 40
+    // characters of its public key's x coordinate, the shape of a secret key (a full CI run found two such).
+    // (Encoded as base64url from the cut on: a cut at a 4-character boundary decodes exactly so.)
+    const tail = b64url('ULj3tQ4FkRpt9ElNiKbqcmmZwkjHiKVTFrCu9jkI","crv":"P-256","kty":"EC"}}');
+    expect(scanText(`\u0000\u0000\u0003\u0007${tail}`, [])).toEqual([{ kind: 'secret access key', encoding: expect.stringMatching(/base64/) }]);
+    fs.writeFileSync(path.join(root, 'temporal.sqlite'), u8(page('SQLite format 3\u0000', '\u0010\u0000\u0001\u0001', '\u0000\u0000\u0003\u0007', tail, '\u0000\u0000')));
+    fs.writeFileSync(path.join(root, 'other.sqlite'), u8(page('SQLite format 3\u0000', `\u0000 AWS_SECRET_ACCESS_KEY=${SECRET} `, '\u0000 minted-credential-123456 ', `\u0000 ${AKIA} \u0000`)));
+    fs.writeFileSync(path.join(root, 'not-sqlite.bin'), u8(page('\u0000\u0001\u0002\u0003', '\u0000\u0000\u0003\u0007', tail, '\u0000\u0000')));
+    const other = scanFiles(root, { registry: ['minted-credential-123456'] }).find((r) => r.store === 'files other files')!;
+    expect(other.findings.map((f) => `${f.location}: ${f.kind}`).sort()).toEqual(['not-sqlite.bin: secret access key', 'other.sqlite: access key id', 'other.sqlite: harness credential', 'other.sqlite: secret access key']);
+  });
+
   test('audit trails, OpenTofu state and plan files, reports, logs, moto\'s request recordings and any other file are scanned, decoded, and reported by store with their location', () => {
     const root = plantedDir('stores-');
     const put = (rel: string, content: string | Buffer) => {

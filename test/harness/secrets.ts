@@ -104,6 +104,8 @@ const NOT_A_VALUE = /^(?:\[redacted[^\]]*\]?|\*+|null|undefined|true|false|none|
 interface Rule {
   kind: SecretKind;
   pattern: RegExp;
+  /** A bare shape, named by nothing: left out where the text is cut at arbitrary places (a raw SQLite file). */
+  shape?: true;
   /** The captured value must pass this (default: any value not NOT_A_VALUE). */
   accept?: (value: string) => boolean;
 }
@@ -123,7 +125,7 @@ const RULES: Rule[] = [
   { kind: 'access key id', pattern: /(?<![A-Za-z0-9])((?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])/g },
   // Not a JSON Web Key's public coordinate (`"x":"…"`, `"y":"…"`, RFC 7518 §6.2.1.2-3: 43 characters for P-256) that a
   // SQLite page boundary cut after 40: a sealed identity's JWE header, decoded, carries its ephemeral public key (`epk`).
-  { kind: 'secret access key', pattern: /(?<![A-Za-z0-9+/_-])(?<!"[xy]"\s*:\s*")([A-Za-z0-9+/]{40})(?![A-Za-z0-9+/=_-])/g, accept: mixed },
+  { kind: 'secret access key', pattern: /(?<![A-Za-z0-9+/_-])(?<!"[xy]"\s*:\s*")([A-Za-z0-9+/]{40})(?![A-Za-z0-9+/=_-])/g, accept: mixed, shape: true },
   { kind: 'secret access key', pattern: /(?:secret_?access_?key|secretkey|aws_secret)["']?\s*[=:]\s*["']?([^\s"',;&{}[\]]+)/gi },
   { kind: 'session token', pattern: /((?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9+/=%]{16,})/g },
   { kind: 'session token', pattern: /(?:session_?token|security[-_]?token)["']?\s*[=:]\s*["']?([^\s"',;&{}[\]]{16,})/gi },
@@ -251,6 +253,7 @@ function pemBody(text: string): boolean {
 function detect(text: string, via: string[], ctx: Ctx): void {
   const encoding = via.length ? via.join(' > ') : 'plain';
   for (const rule of RULES) {
+    if (rule.shape && !ctx.shapes) continue;
     rule.pattern.lastIndex = 0;
     for (const m of text.matchAll(rule.pattern)) {
       const value = m[1] ?? m[0];
@@ -285,6 +288,8 @@ const MAX_DECODE_CHARS = 4_000_000;
 
 interface Ctx {
   registry: string[];
+  /** False: the bare-shape rules are left out (scanText's `cut`). */
+  shapes: boolean;
   seen: Set<string>;
   hits: Hit[];
 }
@@ -519,16 +524,21 @@ function walk(value: unknown, via: string[], depth: number, ctx: Ctx, key?: stri
   }
 }
 
-/** The secrets in a text (decoded recursively), by kind and encoding, the documentation examples set aside. */
-export function scanText(text: string, registry: string[] = harnessCredentials()): Hit[] {
-  const ctx: Ctx = { registry, seen: new Set(), hits: [] };
+/**
+ * The secrets in a text (decoded recursively), by kind and encoding, the documentation examples set aside. `cut`: the
+ * text is pieces of something cut at arbitrary places (the printable runs of a raw SQLite file, whose pages split
+ * every long value): the bare 40-character secret-key shape is left out there, since any base64 value cut to 40
+ * characters has it. Everything named, every prefixed shape and every harness credential is still looked for.
+ */
+export function scanText(text: string, registry: string[] = harnessCredentials(), cut = false): Hit[] {
+  const ctx: Ctx = { registry, seen: new Set(), hits: [], shapes: !cut };
   scanString(text, [], 0, ctx);
   return unique(ctx.hits);
 }
 
 /** The secrets in any value (a history's proto, parsed JSON, bytes), by kind and encoding. */
 export function scanValue(value: unknown, registry: string[] = harnessCredentials()): Hit[] {
-  const ctx: Ctx = { registry, seen: new Set(), hits: [] };
+  const ctx: Ctx = { registry, seen: new Set(), hits: [], shapes: true };
   walk(value, [], 0, ctx);
   return unique(ctx.hits);
 }
@@ -801,6 +811,9 @@ function recordedRequest(line: string): unknown {
  */
 const COMPILED_SOURCE_CACHE = /^os-tmp[\\/]tsx-\d+$/;
 
+/** The first bytes of every SQLite database file ("SQLite format 3" and a NUL, https://www.sqlite.org/fileformat.html). */
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
 /** Files this large are not held as one text: read line by line from their bytes. */
 const MAX_DECODED_FILE = 64 * 1024 * 1024;
 
@@ -857,7 +870,7 @@ export function scanFiles(root: string, opts: { registry?: string[]; label?: str
       else if (entry.isFile()) scanFile(file);
     }
   };
-  const scanLines = (report: StoreReport, rel: string, lines: Iterable<[number, string]>): void => {
+  const scanLines = (report: StoreReport, rel: string, lines: Iterable<[number, string]>, cut = false): void => {
     const recordings = report.store.endsWith('moto request recordings');
     for (const [n, line] of lines) {
       if (!line.trim()) continue;
@@ -877,7 +890,7 @@ export function scanFiles(root: string, opts: { registry?: string[]; label?: str
         const plain = (typeof request === 'string' ? request : JSON.stringify(request)).replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
         const credentials = [...plain.matchAll(/Credential=([^/,\s"&]+)\//g)].map((m) => m[1]);
         if (credentials.length > 0 && credentials.every((c) => EMULATOR_PLACEHOLDER_KEYS.has(c))) hits = hits.filter((h) => h.kind !== 'SigV4 signature');
-      } else hits = scanText(line, registry);
+      } else hits = scanText(line, registry, cut);
       report.findings.push(...findingsAt(report.store, `${rel}:${n}`, hits));
     }
   };
@@ -894,17 +907,22 @@ export function scanFiles(root: string, opts: { registry?: string[]; label?: str
     }
     const report = reports.get(fileStore(rel, bytes.subarray(0, 4)))!;
     report.items++;
+    // A raw SQLite database (a Temporal server's): its pages cut every long value at arbitrary places, so a base64 value
+    // (a sealed identity's JWE header, decoded: its public key's coordinates) is often left with 40 characters, the
+    // shape of a secret key. Scanned without that bare shape; the histories it holds are scanned whole through
+    // Temporal's API (scanTemporal), with it.
+    const cut = bytes.subarray(0, SQLITE_MAGIC.length).toString('latin1') === SQLITE_MAGIC;
     if (bytes.length > (opts.maxTextBytes ?? MAX_DECODED_FILE)) {
       // Too big to hold as one text: line by line from the bytes, each line as text (printable runs when binary), decoded.
-      scanLines(report, rel, byteLines(bytes));
+      scanLines(report, rel, byteLines(bytes), cut);
       return;
     }
     const text = bytesToText(bytes);
     if (text === undefined) return;
     // moto's recordings and JSONL are line-oriented; so are logs, and a text this long is decoded only line by line.
     if (report.store.endsWith('moto request recordings') || /\.jsonl$/.test(file) || text.length > LINE_WISE_CHARS) {
-      scanLines(report, rel, text.split('\n').map((line, i): [number, string] => [i + 1, line]));
-    } else report.findings.push(...findingsAt(report.store, rel, scanText(text, registry)));
+      scanLines(report, rel, text.split('\n').map((line, i): [number, string] => [i + 1, line]), cut);
+    } else report.findings.push(...findingsAt(report.store, rel, scanText(text, registry, cut)));
   };
   walkDir(root);
   return [...reports.values()];
