@@ -50,4 +50,6 @@ export default tseslint.config(
       ],
     },
   },
+  // A team's own CDK for Terraform app (CommonJS, as such apps are), a test fixture: not drover's code.
+  { files: ['test/fixtures/iac/**/*.js'], languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly' } }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

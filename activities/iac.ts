@@ -6,6 +6,7 @@ import { FailureType } from '../contracts/failures';
 import { lastLine, superviseProcess, type Supervised } from '../processes/supervisor';
 import { isExecutable } from '../tools/install';
 import { refusedDestroys, summarizePlan, uncovered, type ReadPlan, type ShowJson } from './iac-plan';
+import type { IacWork } from './team-code';
 import { inActivity } from './wait';
 
 import type { ApplySummary, PlanSummary } from '../contracts/run';
@@ -32,6 +33,8 @@ export interface IacPlanInput {
   /** Globs (picomatch, `[` literal) of addresses the plan may delete or replace. */
   allowDestroy: string[];
   timeoutMs: number;
+  /** The team's own code: OpenTofu's working data and the plan outside `dir`, variables and backend settings (activities/team-code.ts). */
+  work?: IacWork;
 }
 
 export interface IacApplyInput {
@@ -45,6 +48,7 @@ export interface IacApplyInput {
   approved: PlanSummary;
   allowDestroy: string[];
   timeoutMs: number;
+  work?: IacWork;
 }
 
 /** What `synthesizeCluster` made a stack from: the same input gives the same stack (CDK for Terraform is deterministic). */
@@ -73,6 +77,31 @@ const LOCK_PROBE_ADDRESS = 'drover_lock_probe.probe';
 const HOW_TO_CONFIGURE = "set the runbook's rebuild.binary or $DROVER_TOFU to an OpenTofu (or Terraform) binary";
 
 type Phase = IacProgress['phase'];
+
+/** Where and how tofu runs: the binary, the configuration's directory, and the work settings of the team's code. */
+interface Target {
+  bin: string;
+  dir: string;
+  /** Added to the worker's environment (TF_DATA_DIR for the team's code). */
+  env: Record<string, string>;
+  /** The saved plan: in the stack directory, or in the team's code's data directory (never in their code). */
+  planFile: string;
+  initArgs: string[];
+  planArgs: string[];
+}
+
+function targetOf(bin: string, dir: string, work: IacWork | undefined): Target {
+  if (!work) return { bin, dir, env: {}, planFile: path.join(dir, PLAN_FILE), initArgs: [], planArgs: [] };
+  fs.mkdirSync(work.dataDir, { recursive: true });
+  return {
+    bin,
+    dir,
+    env: { TF_DATA_DIR: work.dataDir },
+    planFile: path.join(work.dataDir, PLAN_FILE),
+    initArgs: [...work.backendConfig.map((c) => `-backend-config=${c}`), ...(work.lockfileReadonly ? ['-lockfile=readonly'] : [])],
+    planArgs: work.varFile ? [`-var-file=${work.varFile}`] : [],
+  };
+}
 
 /** One line of OpenTofu's machine-readable UI (`-json`). */
 interface UiEvent {
@@ -120,11 +149,11 @@ export function createIacActivities(deps: IacDeps) {
   const graceMs = deps.graceMs ?? DEFAULT_GRACE_MS;
 
   /** One tofu command in `dir`, parsing its `-json` lines as they come. Never rejects. */
-  async function exec(bin: string, dir: string, inv: Invocation): Promise<Outcome> {
+  async function exec(t: Target, inv: Invocation): Promise<Outcome> {
     const diagnostics: Diagnostic[] = [];
-    const run = await superviseProcess(bin, inv.args, {
-      cwd: dir,
-      env: { ...process.env, ...deps.env, TF_IN_AUTOMATION: '1', TF_INPUT: '0', NO_COLOR: '1' },
+    const run = await superviseProcess(t.bin, inv.args, {
+      cwd: t.dir,
+      env: { ...process.env, ...deps.env, ...t.env, TF_IN_AUTOMATION: '1', TF_INPUT: '0', NO_COLOR: '1' },
       timeoutMs: inv.timeoutMs,
       signal: inv.signal,
       // SIGINT: tofu stops its operations, writes state and releases the lock. SIGKILL if it will not.
@@ -157,14 +186,14 @@ export function createIacActivities(deps: IacDeps) {
    * Run a command of `phase` with heartbeats; on cancellation or timeout make sure the state lock is
    * free, then throw. Failures of the command itself are left to the caller.
    */
-  async function step(bin: string, dir: string, phase: Phase, inv: StepOptions): Promise<Outcome> {
+  async function step(t: Target, phase: Phase, inv: StepOptions): Promise<Outcome> {
     const ctx = inActivity();
     let last: IacProgress = inv.initial ?? { phase, done: 0, message: `tofu ${inv.args[0]}` };
     ctx?.heartbeat(last);
     const ticker = setInterval(() => ctx?.heartbeat(last), HEARTBEAT_EVERY_MS);
     let outcome: Outcome;
     try {
-      outcome = await exec(bin, dir, {
+      outcome = await exec(t, {
         ...inv,
         signal: ctx?.cancellationSignal,
         onEvent: (e) => {
@@ -178,10 +207,10 @@ export function createIacActivities(deps: IacDeps) {
       clearInterval(ticker);
     }
     if (outcome.spawnError) {
-      throw failure(FailureType.IacToolMissing, `cannot run ${bin} (${outcome.spawnError.code ?? outcome.spawnError.message}); ${HOW_TO_CONFIGURE}`);
+      throw failure(FailureType.IacToolMissing, `cannot run ${t.bin} (${outcome.spawnError.code ?? outcome.spawnError.message}); ${HOW_TO_CONFIGURE}`);
     }
     if (outcome.interrupted) {
-      if (phase !== 'init') await releaseLock(bin, dir);
+      if (phase !== 'init') await releaseLock(t);
       if (outcome.interrupted === 'cancelled') throw ctx?.cancellationSignal.reason ?? new Error(`tofu ${inv.args[0]} was cancelled`);
       const message = `tofu ${inv.args[0]} did not finish within ${seconds(inv.timeoutMs)} and was interrupted`;
       // An interrupted apply may have changed resources: a person looks before anything runs again.
@@ -195,28 +224,28 @@ export function createIacActivities(deps: IacDeps) {
    * After an interrupted command: take and release the state lock once. A lock a killed tofu left
    * behind (remote backends; the local backend's OS lock dies with the process) is force-unlocked.
    */
-  async function releaseLock(bin: string, dir: string): Promise<void> {
-    const probe = await exec(bin, dir, { args: ['untaint', '-allow-missing', '-lock-timeout=0s', '-no-color', LOCK_PROBE_ADDRESS], timeoutMs: CLEANUP_TIMEOUT_MS });
+  async function releaseLock(t: Target): Promise<void> {
+    const probe = await exec(t, { args: ['untaint', '-allow-missing', '-lock-timeout=0s', '-no-color', LOCK_PROBE_ADDRESS], timeoutMs: CLEANUP_TIMEOUT_MS });
     const lockId = lockIdFrom(probe.tail);
     if (probe.code === 0 || !lockId) return;
-    inActivity()?.log.warn(`force-unlocking the state lock ${lockId} left by an interrupted tofu in ${dir}`);
-    const unlock = await exec(bin, dir, { args: ['force-unlock', '-force', '-no-color', lockId], timeoutMs: CLEANUP_TIMEOUT_MS });
+    inActivity()?.log.warn(`force-unlocking the state lock ${lockId} left by an interrupted tofu in ${t.dir}`);
+    const unlock = await exec(t, { args: ['force-unlock', '-force', '-no-color', lockId], timeoutMs: CLEANUP_TIMEOUT_MS });
     if (unlock.code !== 0) inActivity()?.log.error(`tofu force-unlock ${lockId} failed: ${lastLine(unlock.tail)}`);
   }
 
-  async function init(bin: string, dir: string, timeoutMs: number): Promise<void> {
+  async function init(t: Target, timeoutMs: number): Promise<void> {
     const progress = (e: UiEvent): IacProgress | undefined => (e.type === 'diagnostic' ? { phase: 'init', done: 0, message: diagnosticTitle(e) } : undefined);
-    let r = await step(bin, dir, 'init', { args: ['init', '-input=false', '-no-color', '-json'], timeoutMs, progress });
+    let r = await step(t, 'init', { args: ['init', '-input=false', '-no-color', '-json', ...t.initArgs], timeoutMs, progress });
     // `init -json` is new (OpenTofu 1.10, Terraform 1.9): older binaries get the human output.
     if (r.code !== 0 && /flag provided but not defined: -json/.test(r.tail)) {
-      r = await step(bin, dir, 'init', { args: ['init', '-input=false', '-no-color'], timeoutMs });
+      r = await step(t, 'init', { args: ['init', '-input=false', '-no-color', ...t.initArgs], timeoutMs });
     }
     if (r.code !== 0) throw commandFailure(FailureType.IacInvalidStack, 'tofu init', r);
   }
 
   /** `plan -out` then `show -json`: a summary of exactly what the saved plan will do. */
-  async function plan(bin: string, dir: string, timeoutMs: number): Promise<ReadPlan> {
-    const planFile = path.join(dir, PLAN_FILE);
+  async function plan(t: Target, timeoutMs: number): Promise<ReadPlan> {
+    const planFile = t.planFile;
     let planned = 0;
     const progress = (e: UiEvent): IacProgress | undefined => {
       const resource = e.change?.resource?.addr ?? e.hook?.resource?.addr;
@@ -229,10 +258,10 @@ export function createIacActivities(deps: IacDeps) {
       return undefined;
     };
     // -detailed-exitcode: 0 no changes, 2 changes, 1 error.
-    const r = await step(bin, dir, 'plan', { args: ['plan', '-input=false', '-no-color', '-json', '-detailed-exitcode', `-out=${planFile}`], timeoutMs, progress });
+    const r = await step(t, 'plan', { args: ['plan', '-input=false', '-no-color', '-json', '-detailed-exitcode', ...t.planArgs, `-out=${planFile}`], timeoutMs, progress });
     if (r.code !== 0 && r.code !== 2) throw commandFailure(FailureType.IacInvalidStack, 'tofu plan', r);
 
-    const show = await step(bin, dir, 'plan', { args: ['show', '-json', '-no-color', planFile], timeoutMs, captureStdout: true });
+    const show = await step(t, 'plan', { args: ['show', '-json', '-no-color', planFile], timeoutMs, captureStdout: true });
     if (show.code !== 0) throw commandFailure(FailureType.IacInvalidStack, 'tofu show', show);
     let parsed: ShowJson;
     try {
@@ -246,7 +275,7 @@ export function createIacActivities(deps: IacDeps) {
   }
 
   /** Apply a saved plan. `stale` when tofu refused it because the state moved on since it was made. */
-  async function applyPlan(bin: string, dir: string, planFile: string, total: number, timeoutMs: number): Promise<{ ok: boolean; stale: boolean; applied: string[]; outcome: Outcome }> {
+  async function applyPlan(t: Target, planFile: string, total: number, timeoutMs: number): Promise<{ ok: boolean; stale: boolean; applied: string[]; outcome: Outcome }> {
     const applied: string[] = [];
     const progress = (e: UiEvent): IacProgress | undefined => {
       const resource = e.hook?.resource?.addr;
@@ -259,13 +288,13 @@ export function createIacActivities(deps: IacDeps) {
       if (e.type === 'diagnostic') return { phase: 'apply', done: applied.length, total, message: diagnosticTitle(e) };
       return undefined;
     };
-    const outcome = await step(bin, dir, 'apply', { args: ['apply', '-input=false', '-no-color', '-json', planFile], timeoutMs, progress });
+    const outcome = await step(t, 'apply', { args: ['apply', '-input=false', '-no-color', '-json', planFile], timeoutMs, progress });
     const stale = outcome.code !== 0 && outcome.diagnostics.some((d) => /^Saved plan (is stale|does not match the given state)/.test(d.summary ?? ''));
     return { ok: outcome.code === 0, stale, applied, outcome };
   }
 
-  async function outputs(bin: string, dir: string, timeoutMs: number, progress: IacProgress): Promise<Record<string, unknown>> {
-    const r = await step(bin, dir, 'apply', { args: ['output', '-json', '-no-color'], timeoutMs, captureStdout: true, initial: progress });
+  async function outputs(t: Target, timeoutMs: number, progress: IacProgress): Promise<Record<string, unknown>> {
+    const r = await step(t, 'apply', { args: ['output', '-json', '-no-color'], timeoutMs, captureStdout: true, initial: progress });
     if (r.code !== 0) throw commandFailure(FailureType.IacApplyFailed, 'tofu output', r);
     let parsed: Record<string, { sensitive?: boolean; value?: unknown }>;
     try {
@@ -279,10 +308,9 @@ export function createIacActivities(deps: IacDeps) {
   return {
     /** Init and plan the stack into a saved plan; refuses a plan that destroys what allowDestroy does not name. */
     async iacPlan(input: IacPlanInput): Promise<PlanSummary> {
-      const dir = checkStackDir(input.dir);
-      const bin = await resolveBinary(input.binary);
-      await init(bin, dir, input.timeoutMs);
-      const { summary } = await plan(bin, dir, input.timeoutMs);
+      const t = targetOf(await resolveBinary(input.binary), checkStackDir(input.dir), input.work);
+      await init(t, input.timeoutMs);
+      const { summary } = await plan(t, input.timeoutMs);
       const refused = refusedDestroys(summary.toDestroy, input.allowDestroy);
       if (refused.length > 0) {
         fs.rmSync(summary.planFile, { force: true }); // a refused plan must not be applied by anyone
@@ -302,16 +330,16 @@ export function createIacActivities(deps: IacDeps) {
       const approved = input.approved;
       const refused = refusedDestroys(approved.toDestroy, input.allowDestroy);
       if (refused.length > 0) throw refusal(refused, input.allowDestroy);
-      const bin = await resolveBinary(input.binary);
+      const t = targetOf(await resolveBinary(input.binary), dir, input.work);
       // A retry may land on a worker that never initialised this directory; init is idempotent.
-      await init(bin, dir, input.timeoutMs);
+      await init(t, input.timeoutMs);
       const done = async (applied: string[], total: number, alreadyApplied: boolean, replanned: boolean): Promise<ApplySummary> => {
-        const o = await outputs(bin, dir, input.timeoutMs, { phase: 'apply', done: applied.length, total, message: 'reading outputs' });
+        const o = await outputs(t, input.timeoutMs, { phase: 'apply', done: applied.length, total, message: 'reading outputs' });
         return { applied, outputs: o, alreadyApplied, replanned, durationMs: Date.now() - started };
       };
 
       if ((await sha256(approved.planFile)) === approved.planSha256) {
-        const r = await applyPlan(bin, dir, approved.planFile, approved.changes.length, input.timeoutMs);
+        const r = await applyPlan(t, approved.planFile, approved.changes.length, input.timeoutMs);
         if (r.ok) {
           fs.rmSync(approved.planFile, { force: true }); // applied plans are spent; a retry re-plans
           return done(r.applied, approved.changes.length, false, false);
@@ -319,7 +347,7 @@ export function createIacActivities(deps: IacDeps) {
         if (!r.stale) throw commandFailure(FailureType.IacApplyFailed, 'tofu apply', r.outcome, 'the state it wrote is kept');
       }
 
-      const fresh = await plan(bin, dir, input.timeoutMs);
+      const fresh = await plan(t, input.timeoutMs);
       if (fresh.summary.noChanges) {
         fs.rmSync(fresh.summary.planFile, { force: true });
         return done([], 0, true, false);
@@ -335,7 +363,7 @@ export function createIacActivities(deps: IacDeps) {
         input.allowDestroy,
       );
       if (refusedNow.length > 0) throw refusal(refusedNow, input.allowDestroy);
-      const r = await applyPlan(bin, dir, fresh.summary.planFile, fresh.summary.changes.length, input.timeoutMs);
+      const r = await applyPlan(t, fresh.summary.planFile, fresh.summary.changes.length, input.timeoutMs);
       if (!r.ok) {
         const type = r.stale ? FailureType.IacPlanChanged : FailureType.IacApplyFailed;
         throw commandFailure(type, 'tofu apply (re-planned)', r.outcome, 'the state it wrote is kept');

@@ -13,7 +13,10 @@ import fs from 'node:fs';
 import { createIacActivities, type IacApplyInput, type IacDeps, type IacPlanInput, type StackSource } from './iac';
 import type { ApplySummary, PlanSummary } from '../contracts/run';
 import { createRdsActivities } from './rds';
-import { createRebuildActivities, stackDigest, type StackVariant } from './rebuild';
+import { createRebuildActivities, rebuildPaths, stackDigest, type StackVariant } from './rebuild';
+import { codeKind, teamWork, type IacWork } from './team-code';
+import { droverHome } from '../config/home';
+import type { TeamCode } from '../runbooks/schema';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../contracts/failures';
 import { createRoute53Activities } from './route53';
@@ -57,6 +60,8 @@ export function createActivities(deps: ActivityDeps) {
   const onThisWorker = async <I extends { dir: string; stack?: StackSource }>(input: I): Promise<{ input: I; resynthesized?: string }> => {
     const stack = input.stack;
     if (!stack) return { input };
+    const code = stack.runbook.rebuild?.code;
+    if (code) return teamCodeHere(input, stack, code);
     // Here and whole (a worker killed mid-synthesis leaves a partial directory): used as it is.
     if (fs.existsSync(input.dir) && (stack.digest === undefined || stackDigest(input.dir) === stack.digest)) return { input };
     const backend = stack.runbook.rebuild?.backend;
@@ -72,6 +77,22 @@ export function createActivities(deps: ActivityDeps) {
       throw ApplicationFailure.create({ type: FailureType.IacInvalidStack, nonRetryable: true, message: `synthesized again on this worker, the stack differs from the one planned (${out.digest ?? 'unreadable'} vs ${stack.digest}): this worker's drover or provider version is not the planning worker's; nothing was applied` });
     }
     return { input: { ...input, dir: out.dir }, resynthesized: out.dir };
+  };
+  /**
+   * The team's own code on this worker: prepared again (variables, a module source's root, a CDK for Terraform app's
+   * stack when this worker has none) and run with OpenTofu's working data in this worker's run directory. Code that
+   * differs from what was planned (another checkout on this worker) is refused: nothing is applied.
+   */
+  const teamCodeHere = async <I extends { dir: string; stack?: StackSource }>(input: I, stack: StackSource, code: TeamCode): Promise<{ input: I & { work: IacWork }; resynthesized?: string }> => {
+    const { outdir } = rebuildPaths((deps.iac?.home ?? droverHome)(), stack.runbook, stack.region, stack.runTag);
+    const work = teamWork(code, stack.region, outdir);
+    const synthesized = codeKind(code) === 'cdktf' && fs.existsSync(input.dir) && stackDigest(input.dir) === stack.digest && (!work.varFile || fs.existsSync(work.varFile));
+    if (synthesized) return { input: { ...input, work } };
+    const out = await rebuild.synthesizeCluster(stack);
+    if (stack.digest !== undefined && out.digest !== stack.digest) {
+      throw ApplicationFailure.create({ type: FailureType.IacInvalidStack, nonRetryable: true, message: `the team's code on this worker (${out.dir}) differs from the code that was planned (digest ${out.digest?.slice(0, 12) ?? 'unreadable'}, planned ${stack.digest.slice(0, 12)}): another checkout or another release; nothing was applied` });
+    }
+    return { input: { ...input, dir: out.dir, work }, resynthesized: out.dir === input.dir ? undefined : out.dir };
   };
   const route53 = createRoute53Activities(() => deps.aws.route53());
   const rds = createRdsActivities(deps.aws.rds, deps.aws.cloudwatch);

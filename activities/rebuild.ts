@@ -9,8 +9,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import YAML from 'yaml';
 import { scrubSecrets } from '../audit/scrub';
 import type { StackVariant } from '../infra/eks/stack';
+import { inheritedEnvironment } from './child-env';
+import { prepareTeamCode, type CodeKind } from './team-code';
 import { droverHome } from '../config/home';
-import { hookVariableRefusal, type Runbook } from '../runbooks/schema';
+import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
 import { stsEndpoint, type EksApi } from '../aws/clients';
 import { aws } from '../aws/errors';
@@ -46,7 +48,8 @@ export interface SigningCredentials {
 export interface SynthesizedStack {
   dir: string;
   stackName: string;
-  variant: StackVariant;
+  /** The built-in stack's variant, or the kind of the team's own code. */
+  variant: StackVariant | CodeKind;
   resources: string[];
   /** sha256 of the synthesized cdk.tf.json: a worker that finds the directory checks it is this stack, whole. */
   digest?: string;
@@ -73,29 +76,6 @@ export interface RedeployResult {
 const TAIL_LINES = 40;
 
 /**
- * What the redeploy hook inherits from the worker's environment, and nothing else: the command search
- * path, the locale and time zone, the temporary directory, and how to reach the network (proxies and
- * CA bundles, as the worker reaches AWS). Never the worker's AWS credentials (AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, the container and web-identity credential
- * variables), Temporal's or drover's own settings (TEMPORAL_*, DROVER_*), or anything else the runbook
- * does not name in `rebuild.redeploy.passEnv`.
- */
-export const HOOK_INHERITED_ENV = [
-  'PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR',
-  'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
-] as const;
-
-/**
- * A search path with its empty and relative entries dropped: each of those means "the hook's current
- * directory" (or a directory under it), where whatever wrote a file would choose the program a hook runs.
- * `undefined` when no entry is left (the child then gets the system's default search path).
- */
-function absoluteSearchPath(value: string | undefined): string | undefined {
-  const kept = (value ?? '').split(':').filter((entry) => path.isAbsolute(entry));
-  return kept.length > 0 ? kept.join(':') : undefined;
-}
-
-/**
  * The redeploy hook's whole environment: HOOK_INHERITED_ENV from the worker's (PATH without its empty
  * or relative entries), the variables the runbook passes (`rebuild.redeploy.passEnv`, as the worker
  * has them; a name the schema refuses is never passed, even if it got here), then what drover sets.
@@ -111,16 +91,8 @@ export function hookEnvironment(
   own: { home: string; kubeconfig: string; runbook: string; region: string; cluster: string },
   passEnv: readonly string[] = [],
 ): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of [...HOOK_INHERITED_ENV, ...passEnv]) {
-    const value = worker[name];
-    if (value !== undefined && hookVariableRefusal(name) === undefined) env[name] = value;
-  }
-  const searchPath = absoluteSearchPath(env.PATH);
-  if (searchPath === undefined) delete env.PATH;
-  else env.PATH = searchPath;
   return {
-    ...env,
+    ...inheritedEnvironment(worker, passEnv),
     HOME: own.home,
     KUBECONFIG: own.kubeconfig,
     AWS_REGION: own.region,
@@ -245,6 +217,11 @@ export function createRebuildActivities(deps: RebuildDeps) {
     async synthesizeCluster(input: { runbook: Runbook; region: string; runTag: string }): Promise<SynthesizedStack> {
       const variant = deps.variant ?? 'aws';
       const { outdir, stateDir } = rebuildPaths(home(), input.runbook, input.region, input.runTag);
+      if (input.runbook.rebuild?.code) {
+        // The team's own code (docs/rebuild-cluster.md, "Bring your own IaC").
+        const out = await prepareTeamCode({ runbook: input.runbook, region: input.region, outdir });
+        return { dir: out.dir, stackName: out.stackName, variant: out.kind, resources: out.resources, digest: out.digest };
+      }
       fs.mkdirSync(stateDir, { recursive: true });
       // Loaded on first use: the CDKTF bindings are large, and most workers never rebuild.
       const { synthesizeClusterStack } = await import('../infra/eks/synth');

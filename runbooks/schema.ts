@@ -180,10 +180,96 @@ const hookVariable = z
     if (refusal !== undefined) ctx.addIssue({ code: 'custom', message: refusal });
   });
 
+/**
+ * Why a module `source` does not pin one version of the code, or undefined when it does. A registry address
+ * (`[host/]namespace/name/system`) is pinned by an exact `version`; a Git address (`git::...`, `github.com/...`,
+ * `git@...`) by `?ref=` naming a commit (40 hex digits) or a version tag (`v1.2.3`), and takes no `version`
+ * ("Module Sources" and the `version` argument, which only registry sources accept:
+ * https://opentofu.org/docs/language/modules/sources/). Local paths name no version (use `module.dir`);
+ * HTTP archives, S3, GCS and Mercurial sources are refused: drover cannot tell what they pin.
+ */
+export function moduleSourceRefusal(source: string, version: string | undefined): string | undefined {
+  if (/^\.{1,2}\//.test(source) || source.startsWith('/')) return 'is a local path, which names no version: give the directory as rebuild.code.module.dir instead';
+  const git = /^(git::|github\.com\/|git@|bitbucket\.org\/)/.test(source);
+  if (git) {
+    if (version !== undefined) return 'is a Git source, which takes no version (only registry sources do): pin it with ?ref= in the source';
+    const ref = /[?&]ref=([^&]+)/.exec(source)?.[1];
+    if (!ref) return 'is a Git source without ?ref=: it would follow a branch. Pin a commit (?ref=<40 hex digits>) or a version tag (?ref=v1.2.3)';
+    if (!/^[0-9a-f]{40}$/.test(ref) && !/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(ref)) return `pins ?ref=${ref}, which may be a branch: pin a commit (40 hex digits) or a version tag (v1.2.3)`;
+    return undefined;
+  }
+  if (/^[A-Za-z0-9][A-Za-z0-9-]*::|^https?:\/\/|^s3::|^gcs::|^hg::/.test(source)) return 'is a source whose version drover cannot tell: use a module registry address with an exact version, or a Git source pinned with ?ref=';
+  const registry = /^([a-z0-9.-]+\.[a-z]{2,}\/)?[0-9A-Za-z_-]+\/[0-9A-Za-z_-]+\/[0-9a-z]+(\/\/.*)?$/.test(source);
+  if (!registry) return 'is not a module registry address (namespace/name/system) nor a pinned Git source';
+  if (version === undefined) return 'is a registry module without a version: give its exact version (version: 20.31.6), or every rebuild may take a newer release';
+  if (!/^=?\s*v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(version)) return `has the version constraint "${version}", which may match several releases: give one exact version (20.31.6)`;
+  return undefined;
+}
+
+/** Input variables of the team's code: JSON values, written to a -var-file drover owns. */
+const tfValue: z.ZodType<unknown> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(tfValue), z.record(z.string(), tfValue)]));
+const tfVariables = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, { error: 'expected a Terraform variable name' }), tfValue);
+
+/** `-backend-config` keys: a partial backend configuration completed by the runbook (no credentials: they would be kept in every run's history). */
+const backendConfig = z.record(
+  z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected a backend setting name such as bucket or key' }),
+  z.union([z.string(), z.number(), z.boolean()]),
+);
+
+/** The absolute directory of the team's own code, as the worker sees it. */
+const codeDir = z.string().min(1).refine((d) => d.startsWith('/'), { error: 'must be an absolute path: it is read on the worker, whatever its working directory' });
+
+/**
+ * The team's own infrastructure code for the cluster, instead of drover's built-in stack (docs/rebuild-cluster.md,
+ * "Bring your own IaC"). drover runs the same pipeline on it and never writes into it.
+ */
+const teamCode = z.union([
+  z.strictObject({
+    module: z.union([
+      z.strictObject({
+        /** A root module: its own backend block, providers and lock file. */
+        dir: codeDir,
+        vars: tfVariables.default({}),
+        /** Per region, merged over vars. */
+        regionVars: z.record(awsRegion, tfVariables).default({}),
+        /** Completes a partial backend block (`-backend-config=key=value`). */
+        backendConfig: backendConfig.default({}),
+      }),
+      z.strictObject({
+        /** A pinned module (registry address with an exact version, or Git with ?ref=), called from a root drover writes. */
+        source: z.string().min(1),
+        version: z.string().min(1).optional(),
+        vars: tfVariables.default({}),
+        regionVars: z.record(awsRegion, tfVariables).default({}),
+        /** The team's backend for that root: its type and settings (never drover's own state). */
+        backend: z.strictObject({ type: z.string().regex(/^[a-z][a-z0-9_]*$/, { error: 'expected a backend type such as s3' }), config: backendConfig.default({}) }),
+      }),
+    ]),
+  }),
+  z.strictObject({
+    cdktf: z.strictObject({
+      /** The CDK for Terraform app's directory: its synth command runs here. */
+      dir: codeDir,
+      /** The app's synth command (argv), e.g. [node, main.js]: it must write to $CDKTF_OUTDIR (App's default). */
+      synth: z.array(z.string().min(1)).min(1).default(['npx', 'cdktf', 'synth']),
+      /** The stack to apply; `{region}` is replaced by the rebuilt region. */
+      stack: z.string().min(1),
+      vars: tfVariables.default({}),
+      regionVars: z.record(awsRegion, tfVariables).default({}),
+      backendConfig: backendConfig.default({}),
+      /** Worker environment variables the synth command gets (as the redeploy hook's passEnv). */
+      passEnv: z.array(hookVariable).optional(),
+      timeout: duration.prefault('10m'),
+    }),
+  }),
+]);
+
 /** How `drover rebuild` recreates a region's EKS cluster from code (CDK for Terraform, applied with OpenTofu). */
 const rebuild = z.strictObject({
   /** The OpenTofu or Terraform binary; default: $DROVER_TOFU, else the project's pinned OpenTofu. */
   binary: z.string().min(1).optional(),
+  /** The team's own Terraform/OpenTofu module or CDK for Terraform app; absent: drover's built-in stack (infra/eks). */
+  code: teamCode.optional(),
   /** Where the stack's state lives. local: a directory outside the repo (the embedded default); s3: with locking. */
   backend: z
     .discriminatedUnion('type', [
@@ -659,9 +745,30 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
 
   section(() => {
     if (!rb.rebuild) return;
-    rb.compute.clusters.forEach((c, i) => {
-      if (!c.network) issue(['compute', 'clusters', i, 'network'], `required when the runbook has a rebuild section (cluster ${c.name})`);
-    });
+    const code = rb.rebuild.code;
+    // The team's own code describes the network itself; the built-in stack needs it from the runbook.
+    if (!code) {
+      rb.compute.clusters.forEach((c, i) => {
+        if (!c.network) issue(['compute', 'clusters', i, 'network'], `required when the runbook has a rebuild section (cluster ${c.name})`);
+      });
+    }
+    const at = code && 'module' in code ? ['rebuild', 'code', 'module'] : ['rebuild', 'code', 'cdktf'];
+    const settings = code && ('module' in code ? code.module : code.cdktf);
+    if (code && 'module' in code && 'source' in code.module) {
+      const refusal = moduleSourceRefusal(code.module.source, code.module.version);
+      if (refusal) issue([...at, refusal.startsWith('has the version') || refusal.includes('without a version') ? 'version' : 'source'], `${code.module.source} ${refusal}`);
+    }
+    if (settings) {
+      // Backend settings are kept in every run's input and history: a credential among them is refused.
+      const backend = code && 'module' in code && 'source' in code.module ? { at: [...at, 'backend', 'config'], config: code.module.backend.config } : { at: [...at, 'backendConfig'], config: 'backendConfig' in settings ? settings.backendConfig : {} };
+      for (const key of Object.keys(backend.config)) {
+        if (/(secret|password|token|access_key|sas_|client_certificate|private)/.test(key)) issue([...backend.at, key], "carries a credential, which would be kept in every run's history: let the backend take it from the worker's environment or credential chain");
+      }
+      const regions = [rb.regions.primary, rb.regions.standby];
+      for (const region of Object.keys(settings.regionVars)) {
+        if (!regions.includes(region)) issue([...at, 'regionVars', region], `is not one of the runbook's regions (${regions.join(', ')})`);
+      }
+    }
   });
 
   section(() => {
@@ -734,6 +841,7 @@ export type Database = NonNullable<Runbook['database']>;
 export type Cluster = Runbook['compute']['clusters'][number];
 export type NodeGroup = Cluster['nodeGroups'][number];
 export type Rebuild = NonNullable<Runbook['rebuild']>;
+export type TeamCode = NonNullable<Rebuild['code']>;
 export type Probe = NonNullable<Runbook['health']['probes'][string]>[number];
 export type GateName = Runbook['approvals']['gates'][number];
 export type GatePolicy = NonNullable<Runbook['approvals']['policies'][GateName]>;

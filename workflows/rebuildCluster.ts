@@ -31,6 +31,13 @@ export interface RebuildInput extends RunbookInput {
   };
 }
 
+/** What the synthesize step makes ready: drover's built-in stack, or the team's own code (rebuild.code). */
+export function codeTitle(code: NonNullable<Runbook['rebuild']>['code']): string {
+  if (!code) return 'Synthesize the cluster stack (CDK for Terraform)';
+  if ('cdktf' in code) return `Synthesize the team's CDK for Terraform app (${code.cdktf.dir}, stack ${code.cdktf.stack})`;
+  return 'dir' in code.module ? `Prepare the team's module (${code.module.dir})` : `Prepare the team's module (${code.module.source}${code.module.version ? ` ${code.module.version}` : ''})`;
+}
+
 /** The plan as the gate shows it: counts, then what would be destroyed or replaced. */
 export function describePlan(plan: PlanSummary): string {
   const counts = `${plan.add} to add, ${plan.change} to change, ${plan.destroy} to destroy${plan.replace ? ` (${plan.replace} replaced)` : ''}`;
@@ -60,7 +67,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
       ...(locks ? [TAKE_RUNBOOK_STEP] : []),
       { id: 'preflight', title: `Traffic is away from ${region}; the runbook can rebuild ${cluster?.name ?? 'its cluster'}` },
       ...(input.force ? [{ id: 'gate:rebuild-force', title: 'Approval: rebuild while traffic reaches the region', gate: true }] : []),
-      { id: 'synthesize', title: 'Synthesize the cluster stack (CDK for Terraform)' },
+      { id: 'synthesize', title: codeTitle(rb.rebuild?.code) },
       { id: 'plan', title: 'Plan (OpenTofu)' },
       { id: 'gate:rebuild-plan', title: 'Approval: the plan', gate: true },
       { id: 'apply', title: 'Apply the approved plan' },
