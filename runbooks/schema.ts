@@ -213,7 +213,8 @@ const tfVariables = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, { err
 /** `-backend-config` keys: a partial backend configuration completed by the runbook (no credentials: they would be kept in every run's history). */
 const backendConfig = z.record(
   z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected a backend setting name such as bucket or key' }),
-  z.union([z.string(), z.number(), z.boolean()]),
+  // Strings, as -backend-config=key=value passes them ("true", "3"); a YAML number or boolean is refused, not guessed.
+  z.string(),
 );
 
 /** The absolute directory of the team's own code, as the worker sees it. */

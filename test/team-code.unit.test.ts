@@ -86,7 +86,7 @@ describe('naming the team code in the runbook', () => {
 
 describe('running OpenTofu on the team code', () => {
   test('variables are vars with the region over them; a root module gets a var file, the read-only lock file and its backend settings', () => {
-    const code = parsedCode({ module: { dir: '/srv/eks', vars: { name: 'shop', size: 2 }, regionVars: { [STANDBY]: { size: 3 } }, backendConfig: { key: 'eks.tfstate', encrypt: true } } });
+    const code = parsedCode({ module: { dir: '/srv/eks', vars: { name: 'shop', size: 2 }, regionVars: { [STANDBY]: { size: 3 } }, backendConfig: { key: 'eks.tfstate', encrypt: 'true' } } });
     expect(codeKind(code)).toBe('module');
     expect(variablesFor(code, STANDBY)).toEqual({ name: 'shop', size: 3 });
     expect(variablesFor(code, PRIMARY)).toEqual({ name: 'shop', size: 2 });
