@@ -30,7 +30,8 @@ export function heldRunbooks(dir: string): HeldRunbook[] {
  * the 30 s an interrupted tofu gets to write its state; 30 s when no runbook rebuilds.
  */
 export function iacGraceMs(held: HeldRunbook[]): number {
-  const longest = Math.max(0, ...held.flatMap((h) => (h.runbook?.rebuild ? [h.runbook.rebuild.timeout, h.runbook.rebuild.redeploy?.timeout ?? 0] : [])));
+  const code = (rb: NonNullable<HeldRunbook['runbook']>) => (rb.rebuild?.code && 'cdktf' in rb.rebuild.code ? rb.rebuild.code.cdktf.timeout : 0);
+  const longest = Math.max(0, ...held.flatMap((h) => (h.runbook?.rebuild ? [h.runbook.rebuild.timeout, h.runbook.rebuild.redeploy?.timeout ?? 0, code(h.runbook)] : [])));
   return longest + 30_000;
 }
 
@@ -76,7 +77,8 @@ export function keptOnOneHost(h: HeldRunbook): string[] {
   const rb = h.runbook;
   if (!rb) return [];
   const kept: string[] = [];
-  if (rb.rebuild && rb.rebuild.backend.type !== 's3') kept.push(`${h.file} rebuild.backend: type ${rb.rebuild.backend.type} keeps the OpenTofu state on one host; production workers share it: use type s3`);
+  // The team's own code (rebuild.code) keeps its state in the team's backend, not drover's.
+  if (rb.rebuild && !rb.rebuild.code && rb.rebuild.backend.type !== 's3') kept.push(`${h.file} rebuild.backend: type ${rb.rebuild.backend.type} keeps the OpenTofu state on one host; production workers share it: use type s3`);
   if (!rb.audit?.s3) kept.push(`${h.file} audit.s3: not set, so the trail would be only in each worker's JSONL directory; production workers write it to S3 (Object Lock)`);
   return kept;
 }

@@ -289,6 +289,12 @@ const rebuild = z.strictObject({
    * a plan would destroy refuses the rebuild before apply.
    */
   allowDestroy: z.array(z.string().min(1)).default([]),
+  /**
+   * Differences from the last recorded cluster (readiness records each cluster) that the team accepts, as globs over
+   * field paths (`version`, `nodeGroups.*.instanceTypes`, `addons.vpc-cni.version`). Any other difference the
+   * rebuilt cluster shows fails its verification, naming the field (docs/rebuild-cluster.md, "Rebuild what was there").
+   */
+  acceptDifferences: z.array(z.string().min(1)).default([]),
   /** How long one OpenTofu command (init, plan or apply) may run. */
   timeout: duration.prefault('60m'),
   /** Runs after the apply, with KUBECONFIG for the new cluster: an Argo CD sync, kubectl apply -k, ... */

@@ -91,10 +91,12 @@ test("the IaC lane's shutdown grace covers the longest OpenTofu command or redep
   // rebuild.timeout 45m, redeploy 20m: 45m + 30s; a default rebuild section: 60m + 30s.
   expect(iacGraceMs(heldRunbooks(runbookDir([[S3_AUDIT, S3_STATE], [[['rebuild'], { backend: { type: 'local' } }]]])))).toBe(60 * 60_000 + 30_000);
   expect(iacGraceMs(heldRunbooks(runbookDir([[S3_AUDIT, S3_STATE]])))).toBe(45 * 60_000 + 30_000);
+  // The team's CDK for Terraform app's synth runs on the lane too.
+  expect(iacGraceMs(heldRunbooks(runbookDir([[S3_AUDIT, [['rebuild'], { code: { cdktf: { dir: '/srv/app', stack: 's', timeout: '90m' } } }]]])))).toBe(90 * 60_000 + 30_000);
 });
 
 test('what a held runbook keeps on one host (said as warnings by a worker that is not --production): local OpenTofu state and a JSONL-only trail; nothing for S3 ones or a runbook that did not load', () => {
-  const dir = runbookDir([[[['rebuild'], { backend: { type: 'local' } }]], [S3_AUDIT, S3_STATE], [S3_AUDIT, NO_REBUILD]]);
+  const dir = runbookDir([[[['rebuild'], { backend: { type: 'local' } }]], [S3_AUDIT, S3_STATE], [S3_AUDIT, NO_REBUILD], [S3_AUDIT, [['rebuild'], { code: { module: { dir: '/srv/infra/eks' } } }]]]);
   fs.writeFileSync(path.join(dir, 'broken.yaml'), 'name: [unclosed\n');
   expect(heldRunbooks(dir).map(keptOnOneHost)).toEqual([
     [],
@@ -103,6 +105,8 @@ test('what a held runbook keeps on one host (said as warnings by a worker that i
       `${path.join(dir, 'prod-0.yaml')} audit.s3: not set, so the trail would be only in each worker's JSONL directory; production workers write it to S3 (Object Lock)`,
     ],
     [],
+    [],
+    // The team's own code keeps its state in the team's backend: drover's local default is not used.
     [],
   ]);
 });
