@@ -68,3 +68,13 @@ export const ADDON_SERVICE_ACCOUNTS: Readonly<Record<string, AddonServiceAccount
   'aws-ebs-csi-driver': { serviceAccount: 'ebs-csi-controller-sa', policy: 'service-role/AmazonEBSCSIDriverPolicy', kind: 'ebs-csi' },
   'vpc-cni': { serviceAccount: 'aws-node', policy: 'AmazonEKS_CNI_Policy', kind: 'vpc-cni' },
 };
+
+/**
+ * The service-account role the stack gives an add-on: for a known add-on (above) when the runbook says
+ * serviceAccountRole: true, or leaves it out on a cluster with production: true; otherwise none (the add-on uses the
+ * node role, as the stack's clusters did before).
+ */
+export function addonServiceAccount(addon: { name: string; serviceAccountRole?: boolean }, production: boolean | undefined): AddonServiceAccount | undefined {
+  const wanted = addon.serviceAccountRole ?? production === true;
+  return wanted ? ADDON_SERVICE_ACCOUNTS[addon.name] : undefined;
+}

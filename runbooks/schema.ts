@@ -167,8 +167,8 @@ const addon = z.strictObject({
   /** The add-on version (v1.19.2-eksbuild.1); required for every add-on of a cluster with `production: true`. */
   version: z.string().min(1).optional(),
   /**
-   * Whether the stack gives the add-on its own IAM role for its service account (IRSA). Default: yes for the
-   * add-ons drover knows the service account and policy of (runbooks/eks.ts: aws-ebs-csi-driver, vpc-cni).
+   * Whether the stack gives the add-on its own IAM role for its service account (IRSA), for the add-ons drover knows
+   * the service account and policy of (runbooks/eks.ts: aws-ebs-csi-driver, vpc-cni). Default: the cluster's `production`.
    */
   serviceAccountRole: z.boolean().optional(),
 });

@@ -149,6 +149,15 @@ describe.each<StackVariant>(['aws', 'terraform-data'])('the %s variant, given a 
     expect(resourceOf(variant, `addon_${addon}`)).toMatchObject({ addon_name: addon, addon_version: expect.stringMatching(/^v\d/), service_account_role_arn: `\${ref(${roleId}.${computed(variant, 'arn')})}`, tags: TAGS });
   });
 
+  test('without production, a known add-on gets its role only when the runbook asks for it', () => {
+    const rb = runbook((doc) => {
+      doc.setIn(['compute', 'clusters', 0, 'production'], false);
+      doc.setIn(['compute', 'clusters', 0, 'addons', 1, 'serviceAccountRole'], true);
+    });
+    expect(resourceOf(variant, 'addon_vpc-cni', rb)).not.toHaveProperty('service_account_role_arn');
+    expect(resourceOf(variant, 'addon_aws-ebs-csi-driver', rb)).toHaveProperty('service_account_role_arn', `\${ref(ebs_csi_role.${computed(variant, 'arn')})}`);
+  });
+
   test('an add-on drover knows no service account of (coredns) gets no role, and is pinned all the same', () => {
     const coredns = resourceOf(variant, 'addon_coredns');
     expect(coredns).toMatchObject({ addon_version: 'v1.11.4-eksbuild.2' });
@@ -203,7 +212,7 @@ describe('defaults, for runbooks that name none of it', () => {
     runbook((doc) => {
       for (const i of [0, 1]) {
         for (const key of ['encryption', 'controlPlaneLogs', 'production', 'access']) doc.deleteIn(['compute', 'clusters', i, key]);
-        doc.setIn(['compute', 'clusters', i, 'addons'], doc.createNode([{ name: 'vpc-cni', serviceAccountRole: false }, { name: 'kube-proxy' }]));
+        doc.setIn(['compute', 'clusters', i, 'addons'], doc.createNode([{ name: 'vpc-cni' }, { name: 'aws-ebs-csi-driver' }, { name: 'kube-proxy' }]));
       }
     });
 
@@ -220,7 +229,7 @@ describe('defaults, for runbooks that name none of it', () => {
       'node_role_AmazonEKSWorkerNodePolicy',
       'node_role_AmazonEKS_CNI_Policy',
     ]);
-    expect(resourceOf(variant, 'addon_vpc-cni', plain())).not.toHaveProperty('service_account_role_arn');
+    for (const addon of ['addon_vpc-cni', 'addon_aws-ebs-csi-driver']) expect(resourceOf(variant, addon, plain())).not.toHaveProperty('service_account_role_arn');
   });
 
   test('API_AND_CONFIG_MAP and a bootstrap admin, when the runbook says so', () => {

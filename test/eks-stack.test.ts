@@ -141,8 +141,8 @@ describe('the aws variant', () => {
 
   test('given the cluster, the cluster role trusts EKS and the node role trusts EC2, each with its AWS-managed policies attached', () => {
     const roles = tf.resource.aws_iam_role;
-    // vpc-cni's own role is the add-on's (see the production elements below).
-    expect(Object.keys(roles).sort()).toEqual(['cluster_role', 'node_role', 'vpc_cni_role']);
+    // No service-account roles: the runbook neither asks for them nor says production (test/eks-stack-production.unit.test.ts).
+    expect(Object.keys(roles).sort()).toEqual(['cluster_role', 'node_role']);
     expect(roles.cluster_role.name).toBe('apnakart-mumbai-ap-south-1-cluster');
     expect(roles.node_role.name).toBe('apnakart-mumbai-ap-south-1-node');
     const trusted = (role: Record<string, unknown>) => {
@@ -158,7 +158,6 @@ describe('the aws variant', () => {
       '${aws_iam_role.node_role.name} arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly',
       '${aws_iam_role.node_role.name} arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy',
       '${aws_iam_role.node_role.name} arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy',
-      '${aws_iam_role.vpc_cni_role.name} arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy',
     ]);
   });
 
@@ -171,7 +170,7 @@ describe('the aws variant', () => {
         count++;
       }
     }
-    expect(count).toBe(3 + 1 + 2 + 3 + 1 + 2);
+    expect(count).toBe(2 + 1 + 2 + 3 + 1 + 2);
     // A launch template also tags the instances and volumes it launches.
     for (const template of Object.values(tf.resource.aws_launch_template)) {
       expect(template.tag_specifications).toEqual([{ resource_type: 'instance', tags: TAGS }, { resource_type: 'volume', tags: TAGS }]);
@@ -185,10 +184,10 @@ describe('the aws variant', () => {
     const addons = tf.resource.aws_eks_addon;
     expect(Object.keys(addons).sort()).toEqual(['addon_coredns', 'addon_kube-proxy', 'addon_vpc-cni']);
     expect(addons['addon_vpc-cni']).not.toHaveProperty('addon_version');
-    for (const [name, addon] of Object.entries(addons)) {
+    for (const addon of Object.values(addons)) {
       expect(addon.resolve_conflicts_on_create).toBe('OVERWRITE');
-      const role = name === 'addon_vpc-cni' ? ['aws_iam_role_policy_attachment.vpc_cni_role_AmazonEKS_CNI_Policy'] : [];
-      expect({ name, dependsOn: addon.depends_on }).toEqual({ name, dependsOn: ['aws_eks_node_group.node_group_general', 'aws_eks_node_group.node_group_checkout', ...role] });
+      expect(addon).not.toHaveProperty('service_account_role_arn');
+      expect(addon.depends_on).toEqual(['aws_eks_node_group.node_group_general', 'aws_eks_node_group.node_group_checkout']);
     }
   });
 
@@ -288,12 +287,10 @@ describe('synthesizeClusterStack', () => {
       'aws_iam_openid_connect_provider.oidc_provider',
       'aws_iam_role.cluster_role',
       'aws_iam_role.node_role',
-      'aws_iam_role.vpc_cni_role',
       'aws_iam_role_policy_attachment.cluster_role_AmazonEKSClusterPolicy',
       'aws_iam_role_policy_attachment.node_role_AmazonEC2ContainerRegistryReadOnly',
       'aws_iam_role_policy_attachment.node_role_AmazonEKSWorkerNodePolicy',
       'aws_iam_role_policy_attachment.node_role_AmazonEKS_CNI_Policy',
-      'aws_iam_role_policy_attachment.vpc_cni_role_AmazonEKS_CNI_Policy',
       'aws_launch_template.launch_template_checkout',
       'aws_launch_template.launch_template_general',
     ]);

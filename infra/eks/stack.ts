@@ -13,7 +13,7 @@ import { LaunchTemplate, type LaunchTemplateConfig } from '@cdktf/provider-aws/l
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Fn, LocalBackend, S3Backend, TerraformOutput, TerraformResource, TerraformStack, type S3BackendConfig, type TerraformMetaArguments } from 'cdktf';
 import type { Construct } from 'constructs';
-import { ADDON_SERVICE_ACCOUNTS, type AddonServiceAccount } from '../../runbooks/eks';
+import { addonServiceAccount, type AddonServiceAccount } from '../../runbooks/eks';
 import type { Cluster, NodeGroup, Runbook } from '../../runbooks/schema';
 
 /**
@@ -154,11 +154,6 @@ function diskDevice(amiType: NodeGroup['amiType']): string {
   if (amiType?.startsWith('BOTTLEROCKET')) return '/dev/xvdb';
   if (amiType?.startsWith('WINDOWS')) return '/dev/sda1';
   return '/dev/xvda';
-}
-
-/** The service-account role an add-on gets: the known ones (runbooks/eks.ts) unless the runbook says serviceAccountRole: false. */
-function serviceAccountOf(addon: Cluster['addons'][number]): AddonServiceAccount | undefined {
-  return addon.serviceAccountRole === false ? undefined : ADDON_SERVICE_ACCOUNTS[addon.name];
 }
 
 const CLUSTER_POLICIES = ['AmazonEKSClusterPolicy'];
@@ -309,7 +304,7 @@ export class ClusterStack extends TerraformStack {
     });
 
     for (const addon of cluster.addons) {
-      const account = serviceAccountOf(addon);
+      const account = addonServiceAccount(addon, cluster.production);
       const accountRole = account ? role(`${account.kind.replace(/-/g, '_')}_role`, account.kind, serviceAccountTrust(account.serviceAccount), [account.policy]) : undefined;
       declare(`addon_${addon.name}`, EksAddon, {
         clusterName: eks.ref('name'),
