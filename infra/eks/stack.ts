@@ -270,8 +270,8 @@ export class ClusterStack extends TerraformStack {
 
     const nodeGroups = cluster.nodeGroups.map((group) => {
       // Managed node groups with a template of drover's own: IMDSv2 only, and a hop limit of 2 so pods reach the
-      // instance metadata (EC2 User Guide, "Configure the instance metadata options": "In a container environment, we
-      // recommend setting the hop limit to 2"). The disk size moves into the template: "If you specify launchTemplate,
+      // instance metadata through their extra network hop (EC2 User Guide, "Configure the Instance Metadata Service
+      // options": "In a container environment, a hop limit of 1 can cause issues"). The disk size moves into the template: "If you specify launchTemplate,
       // then don't specify diskSize, or the node group deployment will fail" (EKS API Reference, CreateNodegroup).
       const template = declare<LaunchTemplateConfig>(`launch_template_${group.name}`, LaunchTemplate, {
         name: launchTemplateName(cluster.name, group.name),
