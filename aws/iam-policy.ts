@@ -8,6 +8,7 @@ import { CONTROL_NAMESPACE, controlOf } from '../contracts/controls';
 import type { Runbook } from '../runbooks/schema';
 import { AWS_REGION_PARTITION } from '../runbooks/aws-regions';
 import { databasesOf, type NamedDatabase } from '../runbooks/databases';
+import { ADDON_SERVICE_ACCOUNTS, addonServiceAccount } from '../runbooks/eks';
 import { IAM_TABLE, SAR, type Caller, type MethodPermission, type ResourceType } from './iam-table';
 
 export type PolicyRole = 'worker' | 'approver';
@@ -288,22 +289,43 @@ export function workerPolicy(rb: Runbook, opts: PolicyOptions = {}, callers: rea
 
 /**
  * What `drover rebuild`'s OpenTofu apply of infra/eks/stack.ts needs beyond the client calls: it creates each cluster's
- * two IAM roles (named by iamRoleName: <cluster>-<region>-cluster|node) and passes them to EKS (iam:PassRole, with
- * iam:PassedToService eks.amazonaws.com; SAR, IAM), then the cluster, node groups and add-ons. Derived from the
- * stack's resources, not from a run against AWS: see docs/iam.md, "What is left".
+ * IAM roles (named by iamRoleName: <cluster>-<region>-cluster|node, and -ebs-csi|-vpc-cni for the add-ons' service
+ * accounts) and passes them to EKS (iam:PassRole, with iam:PassedToService eks.amazonaws.com; SAR, IAM), the cluster's
+ * OIDC provider, the cluster (encrypted with the runbook's KMS key of its region), access entries and their policies,
+ * a launch template per node group, node groups and add-ons. Derived from the stack's resources, not from a run
+ * against AWS: see docs/iam.md, "What is left".
  */
 /**
- * The AWS managed policies infra/eks/stack.ts attaches to the roles it creates (CLUSTER_POLICIES, NODE_POLICIES there):
- * the only ones the rebuild may attach or detach, so a worker cannot attach AdministratorAccess to a role it creates.
+ * The AWS managed policies infra/eks/stack.ts attaches to the roles it creates (CLUSTER_POLICIES, NODE_POLICIES there,
+ * and the add-on service-account policies of runbooks/eks.ts): the only ones the rebuild may attach or detach, so a
+ * worker cannot attach AdministratorAccess to a role it creates.
  */
-export const REBUILD_MANAGED_POLICIES = ['AmazonEKSClusterPolicy', 'AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'] as const;
+export const REBUILD_MANAGED_POLICIES: readonly string[] = [
+  ...new Set(['AmazonEKSClusterPolicy', 'AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly', ...Object.values(ADDON_SERVICE_ACCOUNTS).map((a) => a.policy)]),
+];
 
 function rebuildStatements(rb: Runbook, opts: PolicyOptions, notes: Set<string>): Parameters<typeof group>[0] {
   const p = AWS_REGION_PARTITION[rb.regions.primary] ?? 'aws';
   const acct = opts.account ?? '*';
-  // The stack's role names: <cluster>-<region>-cluster|node, possibly shortened with a hash (infra/eks/stack.ts iamRoleName).
-  const roles = rb.compute.clusters.flatMap((c) => [`arn:${p}:iam::${acct}:role/*-${c.region}-cluster`, `arn:${p}:iam::${acct}:role/*-${c.region}-node`]);
-  const clusters = rb.compute.clusters.flatMap((c) => [`arn:${p}:eks:${c.region}:${acct}:cluster/${c.name}`, `arn:${p}:eks:${c.region}:${acct}:nodegroup/${c.name}/*`, `arn:${p}:eks:${c.region}:${acct}:addon/${c.name}/*`]);
+  // The stack's role names: <cluster>-<region>-<kind>, possibly shortened with a hash (infra/eks/stack.ts iamRoleName);
+  // an add-on's service-account role only where a cluster has that add-on with its role.
+  const kinds = (c: Runbook['compute']['clusters'][number]) => [
+    'cluster',
+    'node',
+    ...c.addons.flatMap((a) => addonServiceAccount(a, c.production)?.kind ?? []),
+  ];
+  const roles = [...new Set(rb.compute.clusters.flatMap((c) => kinds(c).map((kind) => `arn:${p}:iam::${acct}:role/*-${c.region}-${kind}`)))];
+  const clusters = rb.compute.clusters.flatMap((c) => [
+    `arn:${p}:eks:${c.region}:${acct}:cluster/${c.name}`,
+    `arn:${p}:eks:${c.region}:${acct}:nodegroup/${c.name}/*`,
+    `arn:${p}:eks:${c.region}:${acct}:addon/${c.name}/*`,
+    // access-entry/<cluster>/<identity type>/<account>/<name>/<uuid> (SAR, Amazon EKS).
+    `arn:${p}:eks:${c.region}:${acct}:access-entry/${c.name}/*`,
+  ]);
+  // The cluster's OIDC provider is named by its issuer, oidc.eks.<region>.amazonaws.com[.cn]/id/<id> (IAM User Guide, IAM OIDC identity providers).
+  const oidcProviders = [...new Set(rb.compute.clusters.map((c) => `arn:${p}:iam::${acct}:oidc-provider/oidc.eks.${c.region}.amazonaws.com*`))];
+  const launchTemplates = [...new Set(rb.compute.clusters.map((c) => `arn:${p}:ec2:${c.region}:${acct}:launch-template/*`))];
+  const secretKeys = [...new Set(rb.compute.clusters.flatMap((c) => (c.encryption?.kmsKeys[c.region] ? [c.encryption.kmsKeys[c.region]] : [])))];
   notes.add('rebuild: the IAM, EKS and EC2 actions of the OpenTofu apply are derived from infra/eks/stack.ts, not observed against AWS');
   return [
     {
@@ -321,11 +343,52 @@ function rebuildStatements(rb: Runbook, opts: PolicyOptions, notes: Set<string>)
     { sid: 'RebuildPassRolesToEks', actions: ['iam:PassRole'], resources: roles, condition: { StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } } },
     {
       sid: 'RebuildEks',
-      actions: ['eks:CreateCluster', 'eks:DeleteCluster', 'eks:CreateNodegroup', 'eks:DeleteNodegroup', 'eks:CreateAddon', 'eks:DescribeAddon', 'eks:DeleteAddon', 'eks:UpdateAddon', 'eks:TagResource', 'eks:ListTagsForResource', 'eks:DescribeCluster', 'eks:DescribeNodegroup'],
+      actions: [
+        'eks:CreateCluster',
+        'eks:DeleteCluster',
+        // Log types and the authentication mode change in place; encryption can be added to a cluster that lacks it.
+        'eks:UpdateClusterConfig',
+        'eks:AssociateEncryptionConfig',
+        'eks:CreateNodegroup',
+        'eks:DeleteNodegroup',
+        'eks:UpdateNodegroupVersion',
+        'eks:CreateAddon',
+        'eks:DescribeAddon',
+        'eks:DeleteAddon',
+        'eks:UpdateAddon',
+        'eks:CreateAccessEntry',
+        'eks:DescribeAccessEntry',
+        'eks:UpdateAccessEntry',
+        'eks:DeleteAccessEntry',
+        'eks:AssociateAccessPolicy',
+        'eks:DisassociateAccessPolicy',
+        'eks:ListAssociatedAccessPolicies',
+        'eks:TagResource',
+        'eks:ListTagsForResource',
+        'eks:DescribeCluster',
+        'eks:DescribeNodegroup',
+      ],
       resources: clusters,
     },
+    {
+      sid: 'RebuildOidcProvider',
+      actions: ['iam:CreateOpenIDConnectProvider', 'iam:GetOpenIDConnectProvider', 'iam:TagOpenIDConnectProvider', 'iam:UntagOpenIDConnectProvider', 'iam:DeleteOpenIDConnectProvider'],
+      resources: oidcProviders,
+    },
+    // Launch template ids are made by EC2 (lt-...): any template of the cluster's region.
+    {
+      sid: 'RebuildLaunchTemplates',
+      actions: ['ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate', 'ec2:CreateTags'],
+      resources: launchTemplates,
+    },
+    // EKS uses the cluster's key through a grant it creates with the caller's permission; DescribeKey checks the key.
+    { sid: 'RebuildSecretsKey', actions: ['kms:DescribeKey', 'kms:CreateGrant'], resources: secretKeys },
     // ec2:Describe* support no resource-level permissions (SAR, Amazon EC2); eks:DescribeAddonVersions has no resource type (SAR, Amazon EKS).
-    { sid: 'RebuildNoResourceLevel', actions: ['ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs', 'eks:DescribeAddonVersions'], resources: ['*'] },
+    {
+      sid: 'RebuildNoResourceLevel',
+      actions: ['ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeLaunchTemplateVersions', 'eks:DescribeAddonVersions'],
+      resources: ['*'],
+    },
   ];
 }
 

@@ -2,6 +2,7 @@ import ms from 'ms';
 import { z } from 'zod';
 import { AWS_REGION_PARTITION, AWS_REGION_SHAPE, AWS_REGIONS } from './aws-regions';
 import { isPinnedPrincipal, patternOutsideAccount, PINNED_SESSION, seatsAvailable, unpinnedRoles } from './principals';
+import { ADDON_SERVICE_ACCOUNTS, EKS_AMI_TYPES, EKS_AUTHENTICATION_MODES, EKS_LOG_TYPES, EKS_TAINT_EFFECTS } from './eks';
 import { didYouMean } from './suggest';
 
 /** Quote a list of choices the way error messages show them: "a", "b" or "c". */
@@ -116,6 +117,20 @@ const record = z.strictObject({
   targets: z.record(awsRegion, recordTarget),
 });
 
+/**
+ * A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters, alphanumeric
+ * at both ends with `-`, `_` and `.` between (Kubernetes documentation, "Labels and Selectors", syntax and character set).
+ */
+const labelKey = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, { error: 'expected a Kubernetes label key such as workload or example.com/tier' })
+  .refine((key) => !key.includes('/') || key.indexOf('/') <= 253, { error: 'a label key prefix has at most 253 characters' });
+/** A Kubernetes label value: empty, or at most 63 characters, alphanumeric at both ends with `-`, `_` and `.` between. */
+const labelValue = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, { error: 'expected a Kubernetes label value: at most 63 letters, digits, -, _ and ., alphanumeric at both ends' });
+
+/** A Kubernetes namespace name (an RFC 1123 label). */
+const namespaceName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { error: 'expected a Kubernetes namespace name' });
+
 const nodeGroup = z.strictObject({
   name,
   standby: z.int().min(0).max(1000),
@@ -124,6 +139,20 @@ const nodeGroup = z.strictObject({
   /** EC2 instance types of the managed node group (used when the cluster is rebuilt from code). */
   instanceTypes: z.array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'expected an EC2 instance type such as m6i.large' })).min(1).default(['m6i.large']),
   diskSize: z.int().min(20).max(16384).default(50),
+  /** The EKS AMI type (runbooks/eks.ts); EKS picks its default for the cluster's version when not given. */
+  amiType: oneOf(EKS_AMI_TYPES).optional(),
+  /** Kubernetes labels EKS puts on the group's nodes (default none). */
+  labels: z.record(labelKey, labelValue).optional(),
+  /** Kubernetes taints EKS puts on the group's nodes, default none (EKS API Reference, Taint: key 1-63, value 0-63 characters). */
+  taints: z
+    .array(
+      z.strictObject({
+        key: z.string().min(1).max(63),
+        value: z.string().max(63).optional(),
+        effect: oneOf(EKS_TAINT_EFFECTS),
+      }),
+    )
+    .optional(),
 });
 
 /** The VPC a cluster lives in, by reference: what a rebuild recreates the cluster into. */
@@ -135,7 +164,52 @@ const network = z.strictObject({
 
 const addon = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'expected an EKS add-on name such as vpc-cni' }),
+  /** The add-on version (v1.19.2-eksbuild.1); required for every add-on of a cluster with `production: true`. */
   version: z.string().min(1).optional(),
+  /**
+   * Whether the stack gives the add-on its own IAM role for its service account (IRSA), for the add-ons drover knows
+   * the service account and policy of (runbooks/eks.ts: aws-ebs-csi-driver, vpc-cni). Default: the cluster's `production`.
+   */
+  serviceAccountRole: z.boolean().optional(),
+});
+
+/**
+ * A KMS key ARN (not an alias: a grant and the worker's policy name the key itself):
+ * arn:<partition>:kms:<region>:<account>:key/<key id or multi-Region key id>.
+ */
+const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/, {
+  error: 'expected a KMS key ARN such as arn:aws:kms:ap-south-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+});
+
+/** Who may use the cluster's Kubernetes API, through EKS access entries (authentication mode API or API_AND_CONFIG_MAP). */
+const clusterAccess = z.strictObject({
+  /** Default API: access entries only (no aws-auth ConfigMap). */
+  authenticationMode: oneOf(EKS_AUTHENTICATION_MODES).default('API'),
+  /**
+   * Whether EKS makes the principal that creates the cluster (the worker's role, through OpenTofu) a cluster admin.
+   * Default false: list who administers the cluster in `entries` instead, the worker's role too when the redeploy hook
+   * needs the Kubernetes API.
+   */
+  bootstrapClusterCreatorAdminPermissions: z.boolean().default(false),
+  entries: z
+    .array(
+      z.strictObject({
+        principalArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, { error: 'expected an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-admins' }),
+        /** Kubernetes groups the principal is in (for RBAC bindings of the cluster's own). */
+        kubernetesGroups: z.array(z.string().min(1)).default([]),
+        policies: z
+          .array(
+            z.strictObject({
+              policyArn: z.string().regex(/^arn:aws[a-z-]*:eks::aws:cluster-access-policy\/[A-Za-z0-9]+$/, { error: 'expected an EKS access policy ARN such as arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy' }),
+              /** The whole cluster, or the namespaces listed. */
+              scope: oneOf(['cluster', 'namespace']),
+              namespaces: z.array(namespaceName).optional(),
+            }),
+          )
+          .default([]),
+      }),
+    )
+    .default([]),
 });
 
 const cluster = z.strictObject({
@@ -146,6 +220,20 @@ const cluster = z.strictObject({
   /** Required for a cluster that `drover rebuild` may recreate. */
   network: network.optional(),
   addons: z.array(addon).default([]),
+  /** Authentication mode and access entries; without it: mode API, no creator admin, no entries. */
+  access: clusterAccess.optional(),
+  /**
+   * Envelope encryption of Kubernetes secrets with a customer managed KMS key: the key of each region, by region,
+   * so one map (a YAML anchor) serves both clusters; the cluster uses its own region's.
+   */
+  encryption: z.strictObject({ kmsKeys: z.record(awsRegion, kmsKeyArn) }).optional(),
+  /** Control-plane log types sent to CloudWatch Logs (runbooks/eks.ts EKS_LOG_TYPES); default none. */
+  controlPlaneLogs: z.array(oneOf(EKS_LOG_TYPES)).optional(),
+  /**
+   * Production completeness (default false): every add-on pinned to a version and secrets encrypted with a key of
+   * the cluster's region.
+   */
+  production: z.boolean().optional(),
 });
 
 /**
@@ -658,6 +746,7 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
         if (g.max !== undefined && g.max < g.active) issue([...at, 'max'], `max ${g.max} is below active capacity ${g.active}`);
       });
     });
+    rb.compute.clusters.forEach((c, i) => section(() => clusterChecks(c, ['compute', 'clusters', i], issue)));
     if (pair.length === 2 && !rb.compute.clusters.some((c) => c.region === pair[1])) {
       issue(['compute', 'clusters'], `no cluster in the standby region ${pair[1]}`);
     }
@@ -828,6 +917,47 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
       });
     }
   });
+}
+
+/** The cluster stack's own checks of one cluster (infra/eks/stack.ts): access entries, encryption, logs, add-ons. */
+function clusterChecks(c: z.output<typeof cluster>, at: (string | number)[], issue: (path: (string | number)[], message: string) => void): void {
+  const duplicates = <T>(items: T[], key: (item: T) => string, report: (index: number, value: string, first: number) => void) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, index) => {
+      const value = key(item);
+      const first = seen.get(value);
+      if (first === undefined) seen.set(value, index);
+      else report(index, value, first);
+    });
+  };
+  const entries = c.access?.entries ?? [];
+  duplicates(entries, (e) => e.principalArn, (k, value, first) => issue([...at, 'access', 'entries', k, 'principalArn'], `${value} already has an access entry (access.entries[${first}])`));
+  entries.forEach((e, k) => {
+    duplicates(e.policies, (p) => p.policyArn, (m, value, first) => issue([...at, 'access', 'entries', k, 'policies', m, 'policyArn'], `${value} is already associated (policies[${first}])`));
+    e.policies.forEach((p, m) => {
+      const where = [...at, 'access', 'entries', k, 'policies', m, 'namespaces'];
+      // AccessScope (EKS API Reference): namespaces only with type namespace.
+      if (p.scope === 'namespace' && !p.namespaces?.length) issue(where, 'required with scope namespace: the namespaces the policy applies in');
+      if (p.scope === 'cluster' && p.namespaces !== undefined) issue(where, 'applies to scope namespace only; scope cluster is the whole cluster');
+    });
+  });
+  duplicates(c.controlPlaneLogs ?? [], (t) => t, (k, value) => issue([...at, 'controlPlaneLogs', k], `${value} is listed twice`));
+  // "The KMS key must be symmetric and created in the same AWS Region as the cluster" (EKS API Reference, Provider keyArn).
+  const keys = c.encryption?.kmsKeys;
+  if (keys) {
+    for (const [region, arn] of Object.entries(keys)) {
+      const keyRegion = /^arn:[^:]+:kms:([^:]+):/.exec(arn)?.[1];
+      if (keyRegion && keyRegion !== region) issue([...at, 'encryption', 'kmsKeys', region], `is a key of ${keyRegion}, listed for ${region}: KMS keys are regional, give a key of ${region}`);
+    }
+    if (!keys[c.region]) issue([...at, 'encryption', 'kmsKeys'], `has no key for the cluster's region ${c.region}: EKS encrypts secrets only with a key of the cluster's own region`);
+  }
+  c.addons.forEach((a, j) => {
+    if (a.serviceAccountRole && !ADDON_SERVICE_ACCOUNTS[a.name]) {
+      issue([...at, 'addons', j, 'serviceAccountRole'], `drover knows the service account and policy of ${Object.keys(ADDON_SERVICE_ACCOUNTS).join(' and ')} only; give ${a.name} its role outside the stack`);
+    }
+    if (c.production && a.version === undefined) issue([...at, 'addons', j, 'version'], `required with production: true (cluster ${c.name}): an unpinned add-on gets whatever version EKS defaults to on the day of the rebuild`);
+  });
+  if (c.production && !c.encryption) issue([...at, 'encryption'], `required with production: true (cluster ${c.name}): a KMS key of ${c.region} for the envelope encryption of secrets`);
 }
 
 /** The pinned form of a role principal, for messages: `arn:aws:iam::A:role/IC` → `arn:aws:sts::A:assumed-role/IC/${username}`. */

@@ -101,7 +101,7 @@ describe('the aws variant', () => {
     expect(parse(synth({ awsProviderVersion: '6.47.1' })).terraform.required_providers).toEqual({ aws: { source: 'aws', version: '6.47.1' } });
   });
 
-  test("given two node groups, each gets a node group with the runbook's capacities (desired active, min standby, max), instance types and disk", () => {
+  test("given two node groups, each gets a node group with the runbook's capacities (desired active, min standby, max), instance types, and its launch template with the disk", () => {
     for (const [name, desired, min, max] of [['general', 12, 2, 24], ['checkout', 6, 1, 12]] as const) {
       expectResource(json, 'aws_eks_node_group', {
         cluster_name: '${aws_eks_cluster.cluster.name}',
@@ -109,9 +109,14 @@ describe('the aws variant', () => {
         node_role_arn: '${aws_iam_role.node_role.arn}',
         subnet_ids: SUBNETS,
         instance_types: ['m6i.large'],
-        disk_size: 50,
+        launch_template: { id: `\${aws_launch_template.launch_template_${name}.id}`, version: `\${aws_launch_template.launch_template_${name}.latest_version}` },
         scaling_config: { desired_size: desired, min_size: min, max_size: max },
       });
+      // "If you specify launchTemplate, then don't specify diskSize" (EKS API Reference, CreateNodegroup): the disk is the template's.
+      expect(tf.resource.aws_eks_node_group[`node_group_${name}`]).not.toHaveProperty('disk_size');
+      expect(tf.resource.aws_launch_template[`launch_template_${name}`].block_device_mappings).toEqual([
+        { device_name: '/dev/xvda', ebs: { volume_size: 50, volume_type: 'gp3', encrypted: 'true', delete_on_termination: 'true' } },
+      ]);
     }
     expect(Object.keys(tf.resource.aws_eks_node_group).sort()).toEqual(['node_group_checkout', 'node_group_general']);
     expect(tf.resource.aws_eks_node_group.node_group_general.depends_on).toEqual([
@@ -125,16 +130,18 @@ describe('the aws variant', () => {
     const rb = runbook((doc) => {
       doc.setIn(['compute', 'clusters', 0, 'nodeGroups', 1], doc.createNode({ name: 'batch', standby: 0, active: 3, instanceTypes: ['c7g.xlarge', 'c6g.xlarge'], diskSize: 200 }));
     });
-    expectResource(synth({ runbook: rb }), 'aws_eks_node_group', {
+    const out = synth({ runbook: rb });
+    expectResource(out, 'aws_eks_node_group', {
       node_group_name: 'batch',
       instance_types: ['c7g.xlarge', 'c6g.xlarge'],
-      disk_size: 200,
       scaling_config: { desired_size: 3, min_size: 0, max_size: 3 },
     });
+    expect(parse(out).resource.aws_launch_template.launch_template_batch.block_device_mappings).toEqual([expect.objectContaining({ ebs: expect.objectContaining({ volume_size: 200 }) })]);
   });
 
   test('given the cluster, the cluster role trusts EKS and the node role trusts EC2, each with its AWS-managed policies attached', () => {
     const roles = tf.resource.aws_iam_role;
+    // No service-account roles: the runbook neither asks for them nor says production (test/eks-stack-production.unit.test.ts).
     expect(Object.keys(roles).sort()).toEqual(['cluster_role', 'node_role']);
     expect(roles.cluster_role.name).toBe('apnakart-mumbai-ap-south-1-cluster');
     expect(roles.node_role.name).toBe('apnakart-mumbai-ap-south-1-node');
@@ -155,7 +162,7 @@ describe('the aws variant', () => {
   });
 
   test('given the cluster, every taggable resource carries the drover tags, including the cluster name', () => {
-    const taggable = ['aws_iam_role', 'aws_eks_cluster', 'aws_eks_node_group', 'aws_eks_addon'];
+    const taggable = ['aws_iam_role', 'aws_eks_cluster', 'aws_eks_node_group', 'aws_eks_addon', 'aws_iam_openid_connect_provider', 'aws_launch_template'];
     let count = 0;
     for (const type of taggable) {
       for (const [name, resource] of Object.entries(tf.resource[type])) {
@@ -163,7 +170,11 @@ describe('the aws variant', () => {
         count++;
       }
     }
-    expect(count).toBe(2 + 1 + 2 + 3);
+    expect(count).toBe(2 + 1 + 2 + 3 + 1 + 2);
+    // A launch template also tags the instances and volumes it launches.
+    for (const template of Object.values(tf.resource.aws_launch_template)) {
+      expect(template.tag_specifications).toEqual([{ resource_type: 'instance', tags: TAGS }, { resource_type: 'volume', tags: TAGS }]);
+    }
     // The only other resources are policy attachments, which AWS cannot tag.
     expect(Object.keys(tf.resource).sort()).toEqual([...taggable, 'aws_iam_role_policy_attachment'].sort());
   });
@@ -175,6 +186,7 @@ describe('the aws variant', () => {
     expect(addons['addon_vpc-cni']).not.toHaveProperty('addon_version');
     for (const addon of Object.values(addons)) {
       expect(addon.resolve_conflicts_on_create).toBe('OVERWRITE');
+      expect(addon).not.toHaveProperty('service_account_role_arn');
       expect(addon.depends_on).toEqual(['aws_eks_node_group.node_group_general', 'aws_eks_node_group.node_group_checkout']);
     }
   });
@@ -185,6 +197,7 @@ describe('the aws variant', () => {
       cluster_arn: { value: '${aws_eks_cluster.cluster.arn}' },
       cluster_endpoint: { value: '${aws_eks_cluster.cluster.endpoint}' },
       node_group_names: { value: ['${aws_eks_node_group.node_group_general.node_group_name}', '${aws_eks_node_group.node_group_checkout.node_group_name}'] },
+      oidc_provider_arn: { value: '${aws_iam_openid_connect_provider.oidc_provider.arn}' },
     });
   });
 
@@ -271,12 +284,15 @@ describe('synthesizeClusterStack', () => {
       'aws_eks_cluster.cluster',
       'aws_eks_node_group.node_group_checkout',
       'aws_eks_node_group.node_group_general',
+      'aws_iam_openid_connect_provider.oidc_provider',
       'aws_iam_role.cluster_role',
       'aws_iam_role.node_role',
       'aws_iam_role_policy_attachment.cluster_role_AmazonEKSClusterPolicy',
       'aws_iam_role_policy_attachment.node_role_AmazonEC2ContainerRegistryReadOnly',
       'aws_iam_role_policy_attachment.node_role_AmazonEKSWorkerNodePolicy',
       'aws_iam_role_policy_attachment.node_role_AmazonEKS_CNI_Policy',
+      'aws_launch_template.launch_template_checkout',
+      'aws_launch_template.launch_template_general',
     ]);
     const written = readFileSync(out.file, 'utf8');
     expect(Testing.toHaveResourceWithProperties(written, 'aws_eks_cluster', { name: 'apnakart-mumbai' })).toBe(true);
@@ -366,7 +382,8 @@ describe('the terraform-data variant', () => {
   test("given the same runbook, each stand-in's input is the real resource's configuration, with references to the stand-ins", () => {
     // References point at the same resource name in both variants; only the attribute differs
     // (a computed ARN becomes the stand-in's id, a configured name is read from its input).
-    const refs = (value: unknown) => JSON.parse(JSON.stringify(value).replace(/\$\{(?:aws_[a-z_]+|terraform_data)\.([\w-]+)\.[\w.]+\}/g, 'ref($1)')) as unknown;
+    // Also inside expressions: the service-account roles' trust policies take the issuer through replace().
+    const refs = (value: unknown) => JSON.parse(JSON.stringify(value).replace(/(?:aws_[a-z_]+|terraform_data)\.([\w-]+)\.[\w.[\]]+/g, 'ref($1)')) as unknown;
     for (const byName of Object.values(aws.resource)) {
       for (const [name, real] of Object.entries(byName)) {
         // Meta-arguments are not configuration (lifecycle's ignore_changes names real attributes only).

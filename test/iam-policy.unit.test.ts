@@ -11,6 +11,7 @@ import { IAM_TABLE, type MethodPermission } from '../aws/iam-table';
 import { actionsOf, policyFor, type PolicyDocument } from '../aws/iam-policy';
 import { createPermissionActivities, policySourceOf } from '../activities/permissions';
 import type { IamSelfApi } from '../aws/clients';
+import { ADDON_SERVICE_ACCOUNTS } from '../runbooks/eks';
 import { parseRunbook } from '../runbooks/load';
 import type { Runbook } from '../runbooks/schema';
 import { APNAKART, captureIO } from './harness/fixtures';
@@ -87,7 +88,7 @@ describe('the worker policy for ApnaKart', () => {
     const star = policy.Statement.filter((s) => s.Resource.includes('*'));
     expect(star.map((s) => s.Sid)).toEqual(['NoResourceLevelPermissions', 'CloudwatchNoResourceLevel']);
     expect(star[0].Resource).toEqual(['*']);
-    expect(star[0].Action).toEqual(['cloudwatch:GetMetricStatistics', 'ec2:DescribeInstanceTypeOfferings', 'ec2:DescribeInstanceTypes', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'eks:DescribeAddonVersions', 'kms:ListAliases', 'route53:ListHostedZonesByName', 'servicequotas:GetAWSDefaultServiceQuota', 'servicequotas:GetServiceQuota']);
+    expect(star[0].Action).toEqual(['cloudwatch:GetMetricStatistics', 'ec2:DescribeInstanceTypeOfferings', 'ec2:DescribeInstanceTypes', 'ec2:DescribeLaunchTemplateVersions', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'eks:DescribeAddonVersions', 'kms:ListAliases', 'route53:ListHostedZonesByName', 'servicequotas:GetAWSDefaultServiceQuota', 'servicequotas:GetServiceQuota']);
     // PutMetricData has no resource either, but is held to drover's own namespace.
     expect(statementsFor(policy, 'cloudwatch:PutMetricData')).toEqual([expect.objectContaining({ Resource: ['*'], Condition: { StringEquals: { 'cloudwatch:namespace': 'drover/controls' } } })]);
   });
@@ -162,16 +163,53 @@ describe('a runbook that names its zone, keys, secret, bucket and topic', () => 
 describe('the rebuild statements', () => {
   const { policy } = policyFor(apnakart(), 'worker', { account: ACCOUNT });
 
-  test('attach and detach only the AWS managed policies infra/eks/stack.ts attaches', () => {
+  test('attach and detach only the AWS managed policies infra/eks/stack.ts attaches (its roles and the add-ons\' service-account roles)', () => {
     const stack = fs.readFileSync(path.join(__dirname, '../infra/eks/stack.ts'), 'utf8');
-    const used = [...stack.matchAll(/const (?:CLUSTER|NODE)_POLICIES = \[([^\]]*)\]/g)].flatMap((m) => [...m[1].matchAll(/'([\w-]+)'/g)].map((x) => x[1]));
-    expect(used.length).toBeGreaterThan(0);
+    const roles = [...stack.matchAll(/const (?:CLUSTER|NODE)_POLICIES = \[([^\]]*)\]/g)].flatMap((m) => [...m[1].matchAll(/'([\w-]+)'/g)].map((x) => x[1]));
+    const addons = Object.values(ADDON_SERVICE_ACCOUNTS).map((a) => a.policy);
+    expect(roles.length).toBeGreaterThan(0);
+    expect(addons).toContain('service-role/AmazonEBSCSIDriverPolicy');
+    const used = [...new Set([...roles, ...addons])];
     const attach = statementsFor(policy, 'iam:AttachRolePolicy');
     expect(attach).toHaveLength(1);
     expect(attach[0].Action).toEqual(['iam:AttachRolePolicy', 'iam:DetachRolePolicy']);
     expect(attach[0].Condition).toEqual({ ArnEquals: { 'iam:PolicyARN': used.map((name) => `arn:aws:iam::aws:policy/${name}`) } });
     expect(statementsFor(policy, 'iam:DetachRolePolicy')).toEqual(attach);
     expect(statementsFor(policy, 'iam:PassRole')[0].Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } });
+  });
+});
+
+describe("the rebuild statements for a production cluster's elements", () => {
+  const KEY = `arn:aws:kms:ap-south-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+  const production = () =>
+    apnakart((t) =>
+      t.replace(
+        '      addons: [{ name: vpc-cni }, { name: coredns }, { name: kube-proxy }]\n',
+        `      addons: [{ name: vpc-cni, version: v1.19.2-eksbuild.1 }, { name: aws-ebs-csi-driver, version: v1.38.1-eksbuild.1 }]\n      production: true\n      encryption: { kmsKeys: { ap-south-1: "${KEY}" } }\n`,
+      ),
+    );
+
+  test('the OIDC provider, access entries, launch templates and the secrets key are scoped to the runbook\'s regions and clusters', () => {
+    const { policy } = policyFor(production(), 'worker', { account: ACCOUNT });
+    expect(statementsFor(policy, 'iam:CreateOpenIDConnectProvider')[0].Resource).toEqual([`arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.ap-south-1.amazonaws.com*`, `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.ap-southeast-1.amazonaws.com*`]);
+    expect(statementsFor(policy, 'eks:CreateAccessEntry')[0].Resource).toEqual(expect.arrayContaining([`arn:aws:eks:ap-south-1:${ACCOUNT}:access-entry/apnakart-mumbai/*`, `arn:aws:eks:ap-south-1:${ACCOUNT}:cluster/apnakart-mumbai`]));
+    expect(statementsFor(policy, 'eks:AssociateAccessPolicy')).toEqual(statementsFor(policy, 'eks:CreateAccessEntry'));
+    expect(statementsFor(policy, 'ec2:CreateLaunchTemplate')[0].Resource).toEqual([`arn:aws:ec2:ap-south-1:${ACCOUNT}:launch-template/*`, `arn:aws:ec2:ap-southeast-1:${ACCOUNT}:launch-template/*`]);
+    expect(statementsFor(policy, 'kms:CreateGrant').find((s) => s.Sid === 'RebuildSecretsKey')).toEqual({ Sid: 'RebuildSecretsKey', Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: [KEY] });
+  });
+
+  test("the add-ons' service-account roles are created, given their managed policies only, and passed to EKS", () => {
+    const { policy } = policyFor(production(), 'worker', { account: ACCOUNT });
+    const roles = statementsFor(policy, 'iam:CreateRole')[0].Resource;
+    expect(roles).toEqual(expect.arrayContaining([`arn:aws:iam::${ACCOUNT}:role/*-ap-south-1-ebs-csi`, `arn:aws:iam::${ACCOUNT}:role/*-ap-south-1-vpc-cni`]));
+    // Singapore's cluster has no production flag: its add-ons use the node role.
+    expect(roles.filter((r) => r.includes('ap-southeast-1'))).toEqual([`arn:aws:iam::${ACCOUNT}:role/*-ap-southeast-1-cluster`, `arn:aws:iam::${ACCOUNT}:role/*-ap-southeast-1-node`]);
+    expect(statementsFor(policy, 'iam:PassRole')[0].Resource).toEqual(roles);
+    expect(statementsFor(policy, 'iam:AttachRolePolicy')[0].Condition?.ArnEquals['iam:PolicyARN']).toContain('arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy');
+  });
+
+  test('a runbook without encryption asks for no KMS action of the rebuild', () => {
+    expect(policyFor(apnakart(), 'worker', { account: ACCOUNT }).policy.Statement.map((s) => s.Sid)).not.toContain('RebuildSecretsKey');
   });
 });
 

@@ -1,15 +1,20 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 // Provider classes come from their submodules: the package root loads every binding (hundreds of MB).
+import { EksAccessEntry } from '@cdktf/provider-aws/lib/eks-access-entry';
+import { EksAccessPolicyAssociation } from '@cdktf/provider-aws/lib/eks-access-policy-association';
 import { EksAddon } from '@cdktf/provider-aws/lib/eks-addon';
 import { EksCluster } from '@cdktf/provider-aws/lib/eks-cluster';
 import { EksNodeGroup } from '@cdktf/provider-aws/lib/eks-node-group';
+import { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { LaunchTemplate, type LaunchTemplateConfig } from '@cdktf/provider-aws/lib/launch-template';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { LocalBackend, S3Backend, TerraformOutput, TerraformResource, TerraformStack, type S3BackendConfig, type TerraformMetaArguments } from 'cdktf';
+import { Fn, LocalBackend, S3Backend, TerraformOutput, TerraformResource, TerraformStack, type S3BackendConfig, type TerraformMetaArguments } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { Cluster, Runbook } from '../../runbooks/schema';
+import { addonServiceAccount, type AddonServiceAccount } from '../../runbooks/eks';
+import type { Cluster, NodeGroup, Runbook } from '../../runbooks/schema';
 
 /**
  * `aws`: the real EKS, IAM and provider resources. `terraform-data`: the same addresses and shape,
@@ -70,6 +75,13 @@ export function rebuildTarget(runbook: Runbook, region: string): { cluster: Clus
   if (group !== undefined) throw new ClusterStackError(`cluster ${cluster.name} (${region}) has two node groups named ${group}`);
   const addon = duplicate(cluster.addons.map((a) => a.name));
   if (addon !== undefined) throw new ClusterStackError(`cluster ${cluster.name} (${region}) lists the add-on ${addon} twice`);
+  const principals = cluster.access?.entries.map((e) => e.principalArn) ?? [];
+  const entryIds = principals.map(accessEntryId);
+  const clash = duplicate(entryIds);
+  if (clash !== undefined) {
+    const named = principals.filter((_, i) => entryIds[i] === clash);
+    throw new ClusterStackError(`cluster ${cluster.name} (${region}): the access entries of ${named.join(' and ')} would share the Terraform name ${clash}; their principals need different names`);
+  }
   return { cluster, network: cluster.network, index };
 }
 
@@ -85,18 +97,42 @@ export function droverTags(runbook: Pick<Runbook, 'name'>, region: string, clust
 
 const IAM_ROLE_NAME_MAX = 64;
 
+/** The roles a cluster stack creates: the cluster's, the nodes', and one per add-on service account (runbooks/eks.ts). */
+export type RoleKind = 'cluster' | 'node' | AddonServiceAccount['kind'];
+
 /**
- * The IAM role name of a cluster's `cluster` or `node` role: <cluster>-<region>-<kind>. IAM names are
+ * The IAM role name of one of a cluster's roles: <cluster>-<region>-<kind>. IAM names are
  * account-wide (hence the region) and at most 64 characters of [A-Za-z0-9+=,.@_-]: a longer name, or
  * one with other characters, keeps as much of the cluster name as fits plus a hash of the full name.
  */
-export function iamRoleName(clusterName: string, region: string, kind: 'cluster' | 'node'): string {
-  const rest = `-${region}-${kind}`;
-  const full = `${clusterName}${rest}`;
-  const safe = clusterName.replace(/[^\w+=,.@-]/g, '-');
-  if (safe === clusterName && full.length <= IAM_ROLE_NAME_MAX) return full;
+export function iamRoleName(clusterName: string, region: string, kind: RoleKind): string {
+  return fittedName(clusterName, `-${region}-${kind}`, IAM_ROLE_NAME_MAX, /[^\w+=,.@-]/g);
+}
+
+/**
+ * `name` + `rest` when it fits in `max` characters and `name` has none of `refused`; else as much of `name` as fits
+ * (refused characters replaced by `-`), a hash of the full name, and `rest`.
+ */
+function fittedName(name: string, rest: string, max: number, refused: RegExp): string {
+  const full = `${name}${rest}`;
+  const safe = name.replace(refused, '-');
+  if (safe === name && full.length <= max) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
-  return `${safe.slice(0, IAM_ROLE_NAME_MAX - rest.length - hash.length - 1)}-${hash}${rest}`;
+  return `${safe.slice(0, max - rest.length - hash.length - 1)}-${hash}${rest}`;
+}
+
+/**
+ * The launch template name of a node group: <cluster>-<group>. Launch template names are regional, "up to 128
+ * characters" of letters, digits, ( ) . - / _ (EC2 API Reference, CreateLaunchTemplate, LaunchTemplateName).
+ */
+export function launchTemplateName(clusterName: string, group: string): string {
+  return fittedName(clusterName, `-${group}`, 128, /[^\w()./-]/g);
+}
+
+/** The Terraform name of a principal's access entry: access_entry_<role|user>_<name> (the ARN's last path segment). */
+export function accessEntryId(principalArn: string): string {
+  const m = /:(role|user)\/(?:.*\/)?([^/]+)$/.exec(principalArn);
+  return `access_entry_${m ? `${m[1]}_${m[2]}` : principalArn}`.replace(/[^\w-]/g, '_');
 }
 
 /** The AWS partition of a region, for AWS-managed policy ARNs. */
@@ -113,10 +149,21 @@ export function survivingRegion(runbook: Runbook, region: string): string {
   return region === runbook.regions.primary ? runbook.regions.standby : runbook.regions.primary;
 }
 
+/** The launch template device whose size is the node group's diskSize (the AMI's root device; Bottlerocket's data volume). */
+function diskDevice(amiType: NodeGroup['amiType']): string {
+  if (amiType?.startsWith('BOTTLEROCKET')) return '/dev/xvdb';
+  if (amiType?.startsWith('WINDOWS')) return '/dev/sda1';
+  return '/dev/xvda';
+}
+
 const CLUSTER_POLICIES = ['AmazonEKSClusterPolicy'];
 const NODE_POLICIES = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'];
 
-/** One region's EKS cluster from the runbook: provider, IAM roles, cluster, node groups, add-ons, outputs. */
+/**
+ * One region's EKS cluster from the runbook: provider, IAM roles, cluster (access configuration, secrets encryption,
+ * control-plane logs), its OIDC provider, access entries, a launch template per node group, node groups, add-ons
+ * (with service-account roles), outputs.
+ */
 export class ClusterStack extends TerraformStack {
   readonly variant: StackVariant;
   readonly cluster: Cluster;
@@ -141,14 +188,18 @@ export class ClusterStack extends TerraformStack {
     const declare = <C extends TerraformMetaArguments>(id: string, resource: ResourceClass<C>, config: C) => declareResource(this, variant, id, resource, config);
 
     const policyArn = (policy: string) => `arn:${partitionOf(region)}:iam::aws:policy/${policy}`;
-    const role = (id: string, kind: 'cluster' | 'node', service: string, policies: string[]) => {
-      const declared = declare(id, IamRole, { name: iamRoleName(cluster.name, region, kind), assumeRolePolicy: trustPolicy(service), tags });
-      const attachments = policies.map((policy) => declare(`${id}_${policy}`, IamRolePolicyAttachment, { role: declared.ref('name'), policyArn: policyArn(policy) }));
+    const role = (id: string, kind: RoleKind, assumeRolePolicy: string, policies: string[]) => {
+      const declared = declare(id, IamRole, { name: iamRoleName(cluster.name, region, kind), assumeRolePolicy, tags });
+      // Construct ids are Terraform names: a policy's path (service-role/) is left out.
+      const attachments = policies.map((policy) => declare(`${id}_${policy.split('/').pop() ?? policy}`, IamRolePolicyAttachment, { role: declared.ref('name'), policyArn: policyArn(policy) }));
       return { ...declared, attachments: attachments.map((a) => a.resource) };
     };
-    const clusterRole = role('cluster_role', 'cluster', 'eks.amazonaws.com', CLUSTER_POLICIES);
-    const nodeRole = role('node_role', 'node', 'ec2.amazonaws.com', NODE_POLICIES);
+    const clusterRole = role('cluster_role', 'cluster', trustPolicy('eks.amazonaws.com'), CLUSTER_POLICIES);
+    const nodeRole = role('node_role', 'node', trustPolicy('ec2.amazonaws.com'), NODE_POLICIES);
 
+    const access = cluster.access;
+    const encryptionKey = cluster.encryption?.kmsKeys[region];
+    const logTypes = cluster.controlPlaneLogs ?? [];
     const eks = declare('cluster', EksCluster, {
       name: cluster.name,
       version: cluster.version,
@@ -160,18 +211,87 @@ export class ClusterStack extends TerraformStack {
         // EKS needs one of the two endpoints; nodes and in-VPC tooling use the private one.
         endpointPrivateAccess: true,
       },
+      // Access entries, not the aws-auth ConfigMap; the creator (the worker's role) is no admin unless the runbook
+      // says so. EKS sets bootstrapClusterCreatorAdminPermissions at creation only (UpdateClusterConfig takes the
+      // authentication mode alone).
+      accessConfig: {
+        authenticationMode: access?.authenticationMode ?? 'API',
+        bootstrapClusterCreatorAdminPermissions: access?.bootstrapClusterCreatorAdminPermissions ?? false,
+      },
+      // "The KMS key must be symmetric and created in the same AWS Region as the cluster" (EKS API Reference,
+      // Provider keyArn): the schema checks the key's region (runbooks/schema.ts clusterChecks).
+      ...(encryptionKey ? { encryptionConfig: { provider: { keyArn: encryptionKey }, resources: ['secrets'] } } : {}),
+      ...(logTypes.length > 0 ? { enabledClusterLogTypes: logTypes } : {}),
       tags,
       dependsOn: clusterRole.attachments,
     });
 
-    const nodeGroups = cluster.nodeGroups.map((group) =>
-      declare(`node_group_${group.name}`, EksNodeGroup, {
+    // IAM roles for service accounts trust the cluster's OIDC issuer. No thumbprint: "AWS secures communication with
+    // OIDC identity providers (IdPs) using our library of trusted root certificate authorities (CAs) to verify the
+    // JSON Web Key Set (JWKS) endpoint's TLS certificate"; thumbprints are used only for an IdP whose certificate no
+    // such CA signed (IAM API Reference, CreateOpenIDConnectProvider,
+    // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html), and EKS's
+    // oidc.eks.<region>.amazonaws.com serves a publicly trusted certificate.
+    const issuer = eks.ref('identity[0].oidc[0].issuer');
+    const oidc = declare('oidc_provider', IamOpenidConnectProvider, { url: issuer, clientIdList: ['sts.amazonaws.com'], tags });
+    // The condition keys are the issuer without its scheme: oidc.eks.<region>.amazonaws.com/id/<id>:sub and :aud.
+    const issuerHost = Fn.replace(issuer, 'https://', '');
+    const serviceAccountTrust = (serviceAccount: string) =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Federated: oidc.ref('arn') },
+            Action: 'sts:AssumeRoleWithWebIdentity',
+            Condition: { StringEquals: { [`${issuerHost}:sub`]: `system:serviceaccount:kube-system:${serviceAccount}`, [`${issuerHost}:aud`]: 'sts.amazonaws.com' } },
+          },
+        ],
+      });
+
+    for (const entry of access?.entries ?? []) {
+      const id = accessEntryId(entry.principalArn);
+      const declared = declare(id, EksAccessEntry, {
+        clusterName: eks.ref('name'),
+        principalArn: entry.principalArn,
+        type: 'STANDARD',
+        ...(entry.kubernetesGroups.length > 0 ? { kubernetesGroups: entry.kubernetesGroups } : {}),
+        tags,
+      });
+      for (const policy of entry.policies) {
+        declare(`${id}_${policy.policyArn.split('/').pop() ?? ''}`, EksAccessPolicyAssociation, {
+          clusterName: eks.ref('name'),
+          principalArn: declared.ref('principal_arn'),
+          policyArn: policy.policyArn,
+          accessScope: { type: policy.scope, ...(policy.namespaces ? { namespaces: policy.namespaces } : {}) },
+        });
+      }
+    }
+
+    const nodeGroups = cluster.nodeGroups.map((group) => {
+      // Managed node groups with a template of drover's own: IMDSv2 only, and a hop limit of 2 so pods reach the
+      // instance metadata through their extra network hop (EC2 User Guide, "Configure the Instance Metadata Service
+      // options": "In a container environment, a hop limit of 1 can cause issues"). The disk size moves into the template: "If you specify launchTemplate,
+      // then don't specify diskSize, or the node group deployment will fail" (EKS API Reference, CreateNodegroup).
+      const template = declare<LaunchTemplateConfig>(`launch_template_${group.name}`, LaunchTemplate, {
+        name: launchTemplateName(cluster.name, group.name),
+        blockDeviceMappings: [{ deviceName: diskDevice(group.amiType), ebs: { volumeSize: group.diskSize, volumeType: 'gp3', encrypted: 'true', deleteOnTermination: 'true' } }],
+        metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 2 },
+        // A node group's tags stay on the node group; the template passes them to its instances and volumes.
+        tagSpecifications: ['instance', 'volume'].map((resourceType) => ({ resourceType, tags })),
+        tags,
+      });
+      return declare(`node_group_${group.name}`, EksNodeGroup, {
         clusterName: eks.ref('name'),
         nodeGroupName: group.name,
         nodeRoleArn: nodeRole.ref('arn'),
         subnetIds: network.subnetIds,
+        // The template names no instance type, so the node group does (EKS API Reference, CreateNodegroup instanceTypes).
         instanceTypes: group.instanceTypes,
-        diskSize: group.diskSize,
+        ...(group.amiType ? { amiType: group.amiType } : {}),
+        ...(group.labels && Object.keys(group.labels).length > 0 ? { labels: group.labels } : {}),
+        ...(group.taints && group.taints.length > 0 ? { taint: group.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })) } : {}),
+        launchTemplate: { id: template.ref('id'), version: template.ref('latest_version') },
         scalingConfig: { desiredSize: group.active, minSize: group.standby, maxSize: group.max ?? group.active },
         tags,
         // Nodes cannot join before their role has the worker, CNI and registry policies.
@@ -180,19 +300,23 @@ export class ClusterStack extends TerraformStack {
         // failbacks own it (standby <-> active), so a later plan does not fight them. drover does not
         // manage SSH access, which emulators fill in with a default key (a plan would replace the group).
         ...(variant === 'aws' ? { lifecycle: { ignoreChanges: ['scaling_config[0].desired_size', 'remote_access'] } } : {}),
-      }),
-    );
+      });
+    });
 
     for (const addon of cluster.addons) {
+      const account = addonServiceAccount(addon, cluster.production);
+      const accountRole = account ? role(`${account.kind.replace(/-/g, '_')}_role`, account.kind, serviceAccountTrust(account.serviceAccount), [account.policy]) : undefined;
       declare(`addon_${addon.name}`, EksAddon, {
         clusterName: eks.ref('name'),
         addonName: addon.name,
         addonVersion: addon.version,
+        ...(accountRole ? { serviceAccountRoleArn: accountRole.ref('arn') } : {}),
         // EKS installs self-managed vpc-cni, coredns and kube-proxy with the cluster; take them over.
         resolveConflictsOnCreate: 'OVERWRITE',
         tags,
-        // Add-ons such as coredns stay degraded until there are nodes to run on.
-        dependsOn: nodeGroups.map((g) => g.resource),
+        // Add-ons such as coredns stay degraded until there are nodes to run on; a service-account role is
+        // useful only once its policy is attached.
+        dependsOn: [...nodeGroups.map((g) => g.resource), ...(accountRole?.attachments ?? [])],
       });
     }
 
@@ -200,6 +324,7 @@ export class ClusterStack extends TerraformStack {
     new TerraformOutput(this, 'cluster_arn', { value: eks.ref('arn') });
     new TerraformOutput(this, 'cluster_endpoint', { value: eks.ref('endpoint') });
     new TerraformOutput(this, 'node_group_names', { value: nodeGroups.map((g) => g.ref('node_group_name')) });
+    new TerraformOutput(this, 'oidc_provider_arn', { value: oidc.ref('arn') });
   }
 }
 

@@ -2,7 +2,9 @@
  * Opt-in (`npm run test:aws-provider`): `drover rebuild` applies the real EKS stack to moto with the
  * Terraform AWS provider built from Go modules and OpenTofu. The standby cluster is deleted from the
  * emulator first (the "corrupted cluster" scenario); the rebuild really creates the IAM roles, the
- * cluster and its node groups, with the runbook's values and drover's tags.
+ * cluster's OIDC provider, the cluster, its launch templates and node groups, with the runbook's values and drover's tags.
+ * Not run since the stack gained its access configuration: moto 5.2 neither stores nor returns a cluster's
+ * accessConfig, so the second plan may show authentication_mode as a change (docs/rebuild-cluster.md, "The stack").
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -80,6 +82,10 @@ test('given a lost standby cluster, the rebuild creates the IAM roles, the clust
         [
           'aws_eks_cluster.cluster',
           ...cluster.nodeGroups.map((g) => `aws_eks_node_group.node_group_${g.name}`),
+          // Always part of the stack: the cluster's OIDC provider and a launch template per node group. The runbook
+          // names no access entries (moto has no EKS access-entry API) and is not production (no add-on roles).
+          'aws_iam_openid_connect_provider.oidc_provider',
+          ...cluster.nodeGroups.map((g) => `aws_launch_template.launch_template_${g.name}`),
           'aws_iam_role.cluster_role',
           'aws_iam_role.node_role',
           'aws_iam_role_policy_attachment.cluster_role_AmazonEKSClusterPolicy',
