@@ -187,10 +187,11 @@ const clusterAccess = z.strictObject({
   authenticationMode: oneOf(EKS_AUTHENTICATION_MODES).default('API'),
   /**
    * Whether EKS makes the principal that creates the cluster (the worker's role, through OpenTofu) a cluster admin.
-   * Default false: list who administers the cluster in `entries` instead, the worker's role too when the redeploy hook
-   * needs the Kubernetes API.
+   * Default true, EKS's own default (CreateAccessConfigRequest: "The default value is true") and what a redeploy hook
+   * that reaches the rebuilt cluster with the worker's token needs. false for least privilege: then list the worker's
+   * role in `entries` with what the hook needs.
    */
-  bootstrapClusterCreatorAdminPermissions: z.boolean().default(false),
+  bootstrapClusterCreatorAdminPermissions: z.boolean().default(true),
   entries: z
     .array(
       z.strictObject({

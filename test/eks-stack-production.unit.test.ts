@@ -56,6 +56,8 @@ function document(edit: (doc: Document) => void = () => {}): Document {
   doc.setIn(
     ['compute', 'clusters', 0, 'access'],
     doc.createNode({
+      // Least privilege: the worker's role (the creator) is no admin; who administers the cluster is listed.
+      bootstrapClusterCreatorAdminPermissions: false,
       entries: [
         { principalArn: ADMINS, policies: [{ policyArn: CLUSTER_ADMIN, scope: 'cluster' }] },
         { principalArn: DEVELOPER, kubernetesGroups: ['developers'], policies: [{ policyArn: EDIT, scope: 'namespace', namespaces: ['checkout', 'payments'] }] },
@@ -216,9 +218,9 @@ describe('defaults, for runbooks that name none of it', () => {
       }
     });
 
-  test.each<StackVariant>(['aws', 'terraform-data'])('%s: authentication mode API without creator admin; no encryption, logs, access entries or add-on roles', (variant) => {
+  test.each<StackVariant>(['aws', 'terraform-data'])('%s: authentication mode API with the creator an admin (EKS default: the redeploy hook reaches the cluster); no encryption, logs, access entries or add-on roles', (variant) => {
     const cluster = resourceOf(variant, 'cluster', plain());
-    expect(cluster.access_config).toEqual({ authentication_mode: 'API', bootstrap_cluster_creator_admin_permissions: false });
+    expect(cluster.access_config).toEqual({ authentication_mode: 'API', bootstrap_cluster_creator_admin_permissions: true });
     for (const absent of ['encryption_config', 'enabled_cluster_log_types']) expect(cluster).not.toHaveProperty(absent);
     const names = Object.values(synth(variant, plain()).resource).flatMap((byName) => Object.keys(byName));
     expect(names.filter((n) => n.startsWith('access_entry') || n.endsWith('_role') || n.includes('_role_')).sort()).toEqual([
@@ -232,12 +234,12 @@ describe('defaults, for runbooks that name none of it', () => {
     for (const addon of ['addon_vpc-cni', 'addon_aws-ebs-csi-driver']) expect(resourceOf(variant, addon, plain())).not.toHaveProperty('service_account_role_arn');
   });
 
-  test('API_AND_CONFIG_MAP and a bootstrap admin, when the runbook says so', () => {
+  test('API_AND_CONFIG_MAP and no bootstrap admin, when the runbook says so', () => {
     const rb = runbook((doc) => {
       doc.setIn(['compute', 'clusters', 0, 'access', 'authenticationMode'], 'API_AND_CONFIG_MAP');
-      doc.setIn(['compute', 'clusters', 0, 'access', 'bootstrapClusterCreatorAdminPermissions'], true);
+      doc.setIn(['compute', 'clusters', 0, 'access', 'bootstrapClusterCreatorAdminPermissions'], false);
     });
-    expect(resourceOf('aws', 'cluster', rb).access_config).toEqual({ authentication_mode: 'API_AND_CONFIG_MAP', bootstrap_cluster_creator_admin_permissions: true });
+    expect(resourceOf('aws', 'cluster', rb).access_config).toEqual({ authentication_mode: 'API_AND_CONFIG_MAP', bootstrap_cluster_creator_admin_permissions: false });
   });
 });
 

@@ -211,12 +211,12 @@ export class ClusterStack extends TerraformStack {
         // EKS needs one of the two endpoints; nodes and in-VPC tooling use the private one.
         endpointPrivateAccess: true,
       },
-      // Access entries, not the aws-auth ConfigMap; the creator (the worker's role) is no admin unless the runbook
-      // says so. EKS sets bootstrapClusterCreatorAdminPermissions at creation only (UpdateClusterConfig takes the
-      // authentication mode alone).
+      // Access entries, not the aws-auth ConfigMap; the creator (the worker's role) is an admin, as EKS makes it by
+      // default and the redeploy hook needs, unless the runbook says false. EKS sets bootstrapClusterCreatorAdminPermissions
+      // at creation only (UpdateClusterConfig takes the authentication mode alone).
       accessConfig: {
         authenticationMode: access?.authenticationMode ?? 'API',
-        bootstrapClusterCreatorAdminPermissions: access?.bootstrapClusterCreatorAdminPermissions ?? false,
+        bootstrapClusterCreatorAdminPermissions: access?.bootstrapClusterCreatorAdminPermissions ?? true,
       },
       // "The KMS key must be symmetric and created in the same AWS Region as the cluster" (EKS API Reference,
       // Provider keyArn): the schema checks the key's region (runbooks/schema.ts clusterChecks).
