@@ -2,6 +2,8 @@
  * Cluster records (contracts/cluster-record.ts): comparing a rebuilt cluster with what it was, field by field, and
  * reading what a saved plan would create (the AWS provider's resources and drover's terraform_data stand-ins).
  */
+import type { EksRecordApi } from '../aws/clients';
+import { readClusterRecord } from '../activities/cluster-record';
 import { clusterFromPlan, compareClusterRecords, comparePlanWithRecord, describeDifference, type ClusterRecord } from '../contracts/cluster-record';
 
 const ROLE = 'arn:aws:iam::111122223333:role/ci-deployer';
@@ -290,5 +292,56 @@ describe('clusterFromPlan', () => {
     const full = comparePlanWithRecord(record(), clusterFromPlan(PROVIDER_PLAN, 'apnakart-mumbai')!, ['addons.*']);
     expect(fields(full)).toEqual(['version', 'accessConfig.authenticationMode']);
     expect(full.accepted.map((d) => d.field)).toEqual(['addons.vpc-cni']);
+  });
+});
+
+/** An SDK-shaped error: its name is the AWS error code. */
+const awsError = (name: string, status: number) => Object.assign(new Error(`${name} (test)`), { name, $metadata: { httpStatusCode: status } });
+
+/** An EKS client over fixed answers: listings paged two names a page, `refuse` naming the calls that fail. */
+function fakeEks(refuse: Partial<Record<keyof EksRecordApi, Error>> = {}): EksRecordApi {
+  const page = <K extends string>(key: K, all: string[], token?: string) => {
+    const at = Number(token ?? 0);
+    return { [key]: all.slice(at, at + 2), ...(at + 2 < all.length ? { nextToken: String(at + 2) } : {}) } as Record<K, string[]> & { nextToken?: string };
+  };
+  const or = <T>(k: keyof EksRecordApi, v: T): Promise<T> => (refuse[k] ? Promise.reject(refuse[k]) : Promise.resolve(v));
+  const api = {
+    describeCluster: async (i: { name?: string }) => {
+      if (i.name !== 'c1') throw awsError('ResourceNotFoundException', 404);
+      return or('describeCluster', { cluster: { name: 'c1', version: '1.31', logging: { clusterLogging: [{ types: ['api', 'audit'], enabled: true }, { types: ['scheduler'], enabled: false }] }, resourcesVpcConfig: { endpointPublicAccess: false, endpointPrivateAccess: true }, accessConfig: { authenticationMode: 'API' }, certificateAuthority: { data: 'LS0tLS1CRUdJTi' } } });
+    },
+    listNodegroups: async (i: { nextToken?: string }) => or('listNodegroups', page('nodegroups', ['a', 'b', 'c'], i.nextToken)),
+    describeNodegroup: async (i: { nodegroupName?: string }) => {
+      if (i.nodegroupName === 'named-only') throw awsError('ResourceNotFoundException', 404);
+      return or('describeNodegroup', { nodegroup: { nodegroupName: i.nodegroupName, scalingConfig: { minSize: 1, maxSize: 3, desiredSize: 2 }, instanceTypes: ['m6i.large'] } });
+    },
+    listAddons: async (i: { nextToken?: string }) => or('listAddons', page('addons', ['coredns', 'kube-proxy', 'vpc-cni'], i.nextToken)),
+    describeAddon: async (i: { addonName?: string }) => or('describeAddon', { addon: { addonName: i.addonName, addonVersion: `${i.addonName}-v1` } }),
+    listAccessEntries: async () => or('listAccessEntries', { accessEntries: [ROLE] }),
+    describeAccessEntry: async () => or('describeAccessEntry', { accessEntry: { type: 'STANDARD', kubernetesGroups: ['deployers'] } }),
+    listAssociatedAccessPolicies: async () => or('listAssociatedAccessPolicies', { associatedAccessPolicies: [{ policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy', accessScope: { type: 'cluster' } }] }),
+  };
+  return api as unknown as EksRecordApi;
+}
+
+describe('readClusterRecord', () => {
+  test('every page of every listing is read; disabled log types are not enabled ones; no certificate data is kept', async () => {
+    const r = await readClusterRecord(() => fakeEks(), 'ap-south-1', 'c1', ['a', 'named-only']);
+    expect(r).toMatchObject({ present: true, version: '1.31', logging: ['api', 'audit'], accessConfig: { authenticationMode: 'API' }, endpoint: { publicAccess: false, privateAccess: true } });
+    expect(Object.keys(r.nodeGroups!).sort()).toEqual(['a', 'b', 'c']);
+    expect(r.addons).toEqual({ coredns: { version: 'coredns-v1' }, 'kube-proxy': { version: 'kube-proxy-v1' }, 'vpc-cni': { version: 'vpc-cni-v1' } });
+    expect(r.accessEntries).toEqual({ [ROLE]: { type: 'STANDARD', kubernetesGroups: ['deployers'], policies: [{ policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy', scope: { type: 'cluster' } }] } });
+    expect(r.unreadable).toBeUndefined();
+    expect(JSON.stringify(r)).not.toContain('LS0tLS1CRUdJTi');
+  });
+
+  test('a part refused is named unreadable with its code, the rest still recorded; a cluster not found is absent; a cluster refused is unreadable', async () => {
+    const r = await readClusterRecord(() => fakeEks({ listAddons: awsError('AccessDeniedException', 403), listAssociatedAccessPolicies: awsError('AccessDeniedException', 403) }), 'ap-south-1', 'c1');
+    expect(r.addons).toBeUndefined();
+    expect(r.unreadable).toEqual(['addons: AccessDeniedException', `accessEntries.${ROLE}.policies: AccessDeniedException`].sort());
+    expect(r.accessEntries).toEqual({ [ROLE]: { type: 'STANDARD', kubernetesGroups: ['deployers'] } });
+    expect(Object.keys(r.nodeGroups!)).toHaveLength(3);
+    expect(await readClusterRecord(() => fakeEks(), 'ap-south-1', 'gone')).toEqual({ recordedAt: expect.any(String), region: 'ap-south-1', name: 'gone', present: false });
+    expect(await readClusterRecord(() => fakeEks({ describeCluster: awsError('AccessDeniedException', 403) }), 'ap-south-1', 'c1')).toMatchObject({ present: false, unreadable: ['cluster: AccessDeniedException'] });
   });
 });
