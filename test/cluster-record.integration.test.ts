@@ -69,6 +69,13 @@ test('a seeded cluster is recorded as EKS describes it; a node group added by ha
   }, 'the new max read back');
   expect(compareClusterRecords(record, after, []).differences).toEqual([{ field: 'nodeGroups.gpu.scaling.max', recorded: 2, actual: 3 }]);
 
+  // moto drops the access configuration; the eks-access-config rule answers it as EKS does (CONFIG_MAP by default through the API).
+  expect(record.accessConfig).toEqual({ authenticationMode: 'CONFIG_MAP' });
+  await eks.createCluster({ name: `${cluster.name}-api`, roleArn: 'arn:aws:iam::123456789012:role/cluster', resourcesVpcConfig: { subnetIds: [`subnet-${STANDBY}-a`] }, accessConfig: { authenticationMode: 'API' } });
+  const api = await readClusterRecord(clients.eks, STANDBY, `${cluster.name}-api`);
+  expect(api.accessConfig).toEqual({ authenticationMode: 'API' });
+  expect(compareClusterRecords(record, { ...api, name: record.name }, ['nodeGroups.*', 'version', 'endpoint.*', 'logging', 'encryption.*']).differences).toEqual([{ field: 'accessConfig.authenticationMode', recorded: 'CONFIG_MAP', actual: 'API' }]);
+
   expect(await readClusterRecord(clients.eks, STANDBY, 'no-such-cluster')).toEqual({ recordedAt: expect.any(String), region: STANDBY, name: 'no-such-cluster', present: false });
 });
 
