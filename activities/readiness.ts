@@ -69,6 +69,9 @@ const EC2_ON_DEMAND_STANDARD = { service: 'ec2', code: 'L-1216C47A', name: 'Runn
  */
 const STANDARD_FAMILY = /^(?:[acdhmrtz]|i[ms]?)\d/;
 
+/** How long an evaluation waits for its cluster records at most (an unreachable region's reads give up within 15 s). */
+const RECORD_MS = 45_000;
+
 /** How far back the replica lag trend looks. */
 const TREND_MS = 30 * 60_000;
 
@@ -503,8 +506,12 @@ export function createReadinessActivities(deps: ReadinessDeps) {
   async function recordClusters(rb: Runbook): Promise<ClusterRecord[]> {
     const eks = deps.eks;
     if (!eks) return [];
-    const records = await Promise.all(rb.compute.clusters.map((c) => readClusterRecord(eks, c.region, c.name, c.nodeGroups.map((g) => g.name)).catch(() => undefined)));
-    return records.filter((r): r is ClusterRecord => r !== undefined);
+    const records = Promise.all(rb.compute.clusters.map((c) => readClusterRecord(eks, c.region, c.name, c.nodeGroups.map((g) => g.name)).catch(() => undefined)));
+    // Bounded, so a slow region's EKS cannot hold the evaluation past its activity's timeout (2 minutes): then none.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), RECORD_MS)));
+    const done = await Promise.race([records, late]).finally(() => clearTimeout(timer));
+    return (done ?? []).filter((r): r is ClusterRecord => r !== undefined);
   }
 
   async function evaluate(rb: Runbook, digest: string, opts: { direction?: Direction; callerDigest?: string }): Promise<ReadinessResult> {

@@ -398,7 +398,8 @@ function restrictTo(recorded: ClusterRecord, planned: PlannedCluster): ClusterRe
     for (const k of Object.keys(p)) {
       const rv = (r as Attrs)[k];
       const pv = (p as Attrs)[k];
-      out[k] = isObject(rv) && isObject(pv) && !['labels'].includes(k) ? pick(rv, pv) : rv;
+      // Labels are a value (a map compared whole), not fields to pick from.
+      out[k] = isObject(rv) && isObject(pv) && k !== 'labels' ? pick(rv, pv) : rv;
     }
     return out as T;
   };
