@@ -130,7 +130,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRunbookActivities(deps.runbooks),
     ...permissions,
     // Readiness is made of the preflight's own checks (one implementation of each), composed in one activity.
-    ...createReadinessActivities({ parts: { ...route53, ...rds, ...eks, ...health, ...controls, ...permissions }, cloudwatch: deps.aws.cloudwatch, ec2: deps.aws.ec2, serviceQuotas: deps.aws.serviceQuotas, temporal: deps.temporal, runbooks: deps.runbooks }),
+    ...createReadinessActivities({ parts: { ...route53, ...rds, ...eks, ...health, ...controls, ...permissions }, cloudwatch: deps.aws.cloudwatch, ec2: deps.aws.ec2, serviceQuotas: deps.aws.serviceQuotas, temporal: deps.temporal, runbooks: deps.runbooks, eks: deps.aws.eks }),
   };
 }
 

@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import ms from 'ms';
-import type { CloudWatchApi, Ec2Api, ServiceQuotasApi } from '../aws/clients';
+import type { CloudWatchApi, Ec2Api, EksRecordApi, ServiceQuotasApi } from '../aws/clients';
 import { aws } from '../aws/errors';
 import { coverageOf } from '../contracts/controls';
 import { DRILL_WORKFLOW_TYPE, drillScheduleId, MEMO_RUNBOOK } from '../contracts/ids';
@@ -26,6 +26,9 @@ import type { DbState, LagReading } from './rds';
 import type { NodeGroupState } from './eks';
 import type { RecordState } from './route53';
 import { scrubSecrets } from '../audit/scrub';
+import type { ClusterRecord } from '../contracts/cluster-record';
+import { readClusterRecord } from './cluster-record';
+import { readinessEvaluations } from './readiness-history';
 
 /** The activity functions readiness is made of: the preflight's own (activities/index.ts passes them). */
 export interface ReadinessParts {
@@ -48,6 +51,8 @@ export interface ReadinessDeps {
   serviceQuotas: (region: string) => ServiceQuotasApi;
   temporal: () => Client;
   runbooks?: RunbookSource;
+  /** EKS clients for the clusters' records (activities/cluster-record.ts); without them an evaluation records none. */
+  eks?: (region: string) => EksRecordApi;
 }
 
 /** How many completed drills of the task queue the freshness check reads at most (newest first). */
@@ -63,6 +68,9 @@ const EC2_ON_DEMAND_STANDARD = { service: 'ec2', code: 'L-1216C47A', name: 'Runn
  * family's `im4gn` and `is4gen`; not `inf2`, `mac1` or `hpc6a`, which have quotas of their own.
  */
 const STANDARD_FAMILY = /^(?:[acdhmrtz]|i[ms]?)\d/;
+
+/** How long an evaluation waits for its cluster records at most (an unreachable region's reads give up within 15 s). */
+const RECORD_MS = 45_000;
 
 /** How far back the replica lag trend looks. */
 const TREND_MS = 30 * 60_000;
@@ -491,6 +499,21 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     return { direction: 'failover', why: `no standby promoted by drover: ${rb.regions.primary} is the primary` };
   }
 
+  /**
+   * The record of each of the runbook's clusters, in both regions (the one a rebuild recreates may be either). Best
+   * effort, beside the checks: a record that fails is left out, and no verdict depends on one.
+   */
+  async function recordClusters(rb: Runbook): Promise<ClusterRecord[]> {
+    const eks = deps.eks;
+    if (!eks) return [];
+    const records = Promise.all(rb.compute.clusters.map((c) => readClusterRecord(eks, c.region, c.name, c.nodeGroups.map((g) => g.name)).catch(() => undefined)));
+    // Bounded, so a slow region's EKS cannot hold the evaluation past its activity's timeout (2 minutes): then none.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), RECORD_MS)));
+    const done = await Promise.race([records, late]).finally(() => clearTimeout(timer));
+    return (done ?? []).filter((r): r is ClusterRecord => r !== undefined);
+  }
+
   async function evaluate(rb: Runbook, digest: string, opts: { direction?: Direction; callerDigest?: string }): Promise<ReadinessResult> {
     const auto = opts.direction ? { direction: opts.direction, why: 'asked for' } : await directionOf(rb);
     const [to, from] = auto.direction === 'failover' ? [rb.regions.standby, rb.regions.primary] : [rb.regions.primary, rb.regions.standby];
@@ -509,9 +532,12 @@ export function createReadinessActivities(deps: ReadinessDeps) {
       ['runbook-drift', 'runbook copies', () => driftCheck(rb, digest, opts.callerDigest)],
       ...(auto.direction === 'failover' ? [[`controls:${from}`, `data-plane control of ${from}`, () => controlsCheck(rb, from)] as [string, string, () => Promise<CheckResult>]] : []),
     ];
-    const settled = await Promise.all(checks.map(([id, title, run]) => run().catch((e: unknown): CheckResult => ({ id, title, verdict: 'not-ready', reasons: [`not read: ${message(e)}`] }))));
+    const [settled, clusters] = await Promise.all([
+      Promise.all(checks.map(([id, title, run]) => run().catch((e: unknown): CheckResult => ({ id, title, verdict: 'not-ready', reasons: [`not read: ${message(e)}`] })))),
+      recordClusters(rb),
+    ]);
     settled.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { runbook: rb.name, digest, direction: auto.direction, directionReason: auto.why, evaluatedAt: new Date().toISOString(), verdict: worst(settled.map((c) => c.verdict)), checks: settled };
+    return { runbook: rb.name, digest, direction: auto.direction, directionReason: auto.why, evaluatedAt: new Date().toISOString(), verdict: worst(settled.map((c) => c.verdict)), checks: settled, ...(clusters.length ? { clusters } : {}) };
   }
 
   return {
@@ -528,6 +554,20 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     /** Evaluate a runbook a run resolved already (a drill's): the same checks. */
     async evaluateRunbookReadiness(input: { runbook: Runbook; digest?: string; direction?: Direction }): Promise<ReadinessResult> {
       return evaluate(input.runbook, input.digest ?? '', { direction: input.direction });
+    },
+
+    /**
+     * The newest record of `cluster` in `region` in which it was present, from the runbook's completed evaluations on
+     * this worker's task queue, newest first (activities/readiness-history.ts: at most EVALUATIONS_LISTED evaluations
+     * are listed, and none older than the namespace's retention period exists any more); undefined when none has one.
+     */
+    async lastClusterRecord(input: { runbook: string; region: string; cluster: string }): Promise<{ workflowId: string; evaluatedAt: string; record: ClusterRecord } | undefined> {
+      for await (const e of readinessEvaluations(deps.temporal(), input.runbook, Context.current().info.taskQueue)) {
+        Context.current().heartbeat();
+        const record = e.result.clusters?.find((c) => c.region === input.region && c.name === input.cluster && c.present);
+        if (record) return { workflowId: e.workflowId, evaluatedAt: e.result.evaluatedAt, record };
+      }
+      return undefined;
     },
 
     /** The runbook's notification topic, as the workers' copy names it (null when it names none). */

@@ -58,6 +58,8 @@ export type KmsApi = Pick<KMS, 'describeKey' | 'listAliases'>;
 export type SecretsApi = Pick<SecretsManager, 'getSecretValue'>;
 /** The only EKS calls drover makes. */
 export type EksApi = Pick<EKS, 'describeCluster' | 'describeNodegroup' | 'updateNodegroupConfig' | 'createCluster' | 'createNodegroup' | 'describeUpdate' | 'listUpdates' | 'tagResource' | 'untagResource'>;
+/** What a cluster record reads besides DescribeCluster and DescribeNodegroup (activities/cluster-record.ts). */
+export type EksRecordApi = Pick<EKS, 'describeCluster' | 'listNodegroups' | 'describeNodegroup' | 'listAddons' | 'describeAddon' | 'listAccessEntries' | 'describeAccessEntry' | 'listAssociatedAccessPolicies'>;
 /** The only CloudWatch calls drover makes. */
 export type CloudWatchApi = Pick<CloudWatch, 'describeAlarms' | 'getMetricStatistics' | 'putMetricAlarm' | 'putMetricData' | 'setAlarmState'>;
 
@@ -207,7 +209,7 @@ export interface AwsCallRecord {
 export interface AwsClients {
   route53(): Route53PrepareApi;
   rds(region: string): RdsApi & RdsLifecycleApi & AuroraApi & AuroraClusterApi;
-  eks(region: string): EksApi;
+  eks(region: string): EksApi & EksRecordApi;
   cloudwatch(region: string): CloudWatchApi;
   ec2(region: string): Ec2Api;
   kms(region: string): KmsApi;

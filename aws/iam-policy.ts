@@ -164,6 +164,12 @@ function arnsOf(type: ResourceType, rb: Runbook, opts: PolicyOptions, notes: Set
     case 'eks:nodegroup':
       // arn:...:nodegroup/<cluster>/<nodegroup>/<uuid>: the uuid is EKS's.
       return each(rb.compute.clusters, (c) => c.nodeGroups.map((g) => `arn:${p}:eks:${c.region}:${acct}:nodegroup/${c.name}/${g.name}/*`));
+    case 'eks:addon':
+      // arn:...:addon/<cluster>/<addon>/<uuid>: any add-on of the runbook's clusters (the record lists them).
+      return each(rb.compute.clusters, (c) => [`arn:${p}:eks:${c.region}:${acct}:addon/${c.name}/*`]);
+    case 'eks:access-entry':
+      // arn:...:access-entry/<cluster>/<type>/<account>/<name>/<uuid>: any access entry of the runbook's clusters.
+      return each(rb.compute.clusters, (c) => [`arn:${p}:eks:${c.region}:${acct}:access-entry/${c.name}/*`]);
     case 'cloudwatch:alarm':
       // The runbook's health alarms, and the data-plane controls' alarms drover prepare makes (contracts/controls.ts).
       return [

@@ -47,6 +47,8 @@ export type ResourceType =
   | 'secretsmanager:secret'
   | 'eks:cluster'
   | 'eks:nodegroup'
+  | 'eks:addon'
+  | 'eks:access-entry'
   | 'cloudwatch:alarm'
   | 's3:bucket'
   | 's3:object'
@@ -167,6 +169,13 @@ export const IAM_TABLE: Table = {
     listUpdates: { actions: ['eks:ListUpdates'], resources: ['eks:cluster', 'eks:nodegroup'], callers: W, source: SAR.eks },
     tagResource: { actions: ['eks:TagResource'], resources: ['eks:cluster'], callers: W, source: SAR.eks },
     untagResource: { actions: ['eks:UntagResource'], resources: ['eks:cluster'], callers: W, source: SAR.eks },
+    // Readiness's cluster record (activities/cluster-record.ts): what the cluster is, for a rebuild to compare with.
+    listNodegroups: { actions: ['eks:ListNodegroups'], resources: ['eks:cluster'], callers: W, source: SAR.eks },
+    listAddons: { actions: ['eks:ListAddons'], resources: ['eks:cluster'], callers: W, source: SAR.eks },
+    describeAddon: { actions: ['eks:DescribeAddon'], resources: ['eks:addon'], callers: W, source: SAR.eks },
+    listAccessEntries: { actions: ['eks:ListAccessEntries'], resources: ['eks:cluster'], callers: W, source: SAR.eks },
+    describeAccessEntry: { actions: ['eks:DescribeAccessEntry'], resources: ['eks:access-entry'], callers: W, source: SAR.eks },
+    listAssociatedAccessPolicies: { actions: ['eks:ListAssociatedAccessPolicies'], resources: ['eks:access-entry'], callers: W, source: SAR.eks },
   },
   cloudwatch: {
     describeAlarms: { actions: ['cloudwatch:DescribeAlarms'], resources: ['cloudwatch:alarm'], callers: [...W, ...P], source: SAR.cloudwatch },

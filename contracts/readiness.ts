@@ -2,6 +2,7 @@
  * Readiness: whether a runbook's next failover (or, after one, its failback) would work, check by check. Pure: the
  * readiness workflow, its activities, the drill and the CLI share it (docs/readiness.md).
  */
+import type { ClusterRecord } from './cluster-record';
 
 /** Workflow type of a readiness evaluation, its schedule's id and the workflow id prefix of the evaluations it starts. */
 export const READINESS_WORKFLOW_TYPE = 'readiness';
@@ -49,6 +50,11 @@ export interface ReadinessResult {
   evaluatedAt: string;
   verdict: Verdict;
   checks: CheckResult[];
+  /**
+   * What each of the runbook's clusters was at this evaluation (contracts/cluster-record.ts), both regions, for a
+   * rebuild to compare with. Best effort: a record that could not be made is absent, and never changes a verdict.
+   */
+  clusters?: ClusterRecord[];
 }
 
 /** What a scheduled evaluation found changed since the one before it, and whether it said so. */

@@ -144,3 +144,14 @@ test('what the quota counts: the I family\'s im4gn, not a Capacity Block; a type
   const r = await a.evaluateRunbookReadiness({ runbook: RB });
   expect(r.checks.find((c) => c.id === `quotas:${STANDBY}`)).toMatchObject({ verdict: 'degraded', reasons: [expect.stringMatching(/^L-1216C47A not read: EC2 gave no vCPU count for m6i\.large/)] });
 });
+
+test('each cluster of the runbook is recorded beside the checks; EKS refusing everything records them unread, and no verdict moves', async () => {
+  const denied = Object.assign(new Error('not allowed'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
+  const refusing = () => new Proxy({}, { get: () => async () => Promise.reject(denied) }) as never;
+  const run = (eks?: () => never) => createReadinessActivities({ parts: parts(), cloudwatch: () => ({ getMetricStatistics: async () => ({ Datapoints: [] }) }) as never, ec2: ec2(['m6i.large']), serviceQuotas: quotas({ [PRIMARY]: 1000, [STANDBY]: 1000 }).api, temporal, eks }).evaluateRunbookReadiness({ runbook: RB, digest: 'sha256:0' });
+  const [without, refused] = await Promise.all([run(), run(refusing)]);
+  expect(without.clusters).toBeUndefined();
+  expect(refused.checks.map((c) => [c.id, c.verdict])).toEqual(without.checks.map((c) => [c.id, c.verdict]));
+  expect(refused.verdict).toBe(without.verdict);
+  expect(refused.clusters).toEqual(RB.compute.clusters.map((c) => ({ recordedAt: expect.any(String), region: c.region, name: c.name, present: false, unreadable: ['cluster: AccessDeniedException'] })));
+});

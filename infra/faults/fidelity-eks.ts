@@ -4,7 +4,8 @@
  * moto (5.2) applies UpdateNodegroupConfig at once and answers its update `Successful`; it implements
  * neither DescribeUpdate nor ListUpdates (404), and never reports a node group UPDATING or a health issue.
  * `eks-nodegroup-update` makes a node group's update asynchronous, as EKS's are; `eks-nodegroup-health`
- * lets a test give a node group a health issue (a capacity shortage) by tagging it.
+ * lets a test give a node group a health issue (a capacity shortage) by tagging it. moto also drops a cluster's access
+ * configuration: `eks-access-config` answers it as EKS does (a cluster record compares it).
  */
 import { kept, type FidelityAnswer, type FidelityCall, type FidelityRule, type FidelityState } from './fidelity-rule';
 
@@ -89,6 +90,25 @@ function issueFor(code: string, nodegroup: Record<string, unknown>): { code: str
       ? `Could not launch On-Demand Instances. InsufficientInstanceCapacity - We currently do not have sufficient ${types} capacity in the Availability Zone you requested. Launching EC2 instance failed.`
       : `${code} (injected by drover fault proxy)`;
   return { code, message, resourceIds: groups };
+}
+
+const ACCESS_RULE = 'eks-access-config';
+
+/** The authentication mode EKS gives a cluster created through its API without one ("the default is CONFIG_MAP"). */
+const DEFAULT_AUTHENTICATION_MODE = 'CONFIG_MAP';
+
+/** Each cluster's access configuration as it was created (region and name): moto does not keep it. */
+function accessOf(state: FidelityState): Map<string, { authenticationMode: string; bootstrapClusterCreatorAdminPermissions: boolean }> {
+  return kept(state, ACCESS_RULE, () => new Map<string, { authenticationMode: string; bootstrapClusterCreatorAdminPermissions: boolean }>());
+}
+
+function jsonOf(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** EKS's node-group rules, an update lasting `updateMs` (InProgress, then Successful). */
@@ -180,6 +200,45 @@ export function eksFidelityRules(opts: { updateMs?: number } = {}): FidelityRule
           });
         }
         return body;
+      },
+    },
+    {
+      id: ACCESS_RULE,
+      source: {
+        url: 'https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateAccessConfigRequest.html',
+        says: 'CreateAccessConfigRequest.authenticationMode: "The desired authentication mode for the cluster. If you create a cluster by using the EKS API, AWS SDKs, or AWS CloudFormation, the default is CONFIG_MAP." bootstrapClusterCreatorAdminPermissions: "The default value is true." Cluster.accessConfig: "The access configuration for the cluster" (API_Cluster.html, AccessConfigResponse: authenticationMode, bootstrapClusterCreatorAdminPermissions).',
+      },
+      // moto (5.2) drops CreateCluster's accessConfig and answers DescribeCluster without one: a cluster record then
+      // could not tell a rebuild that changed the authentication mode. The rule keeps what each cluster was created
+      // with (EKS's default when nothing was given) and answers it, as EKS does.
+      service: 'eks',
+      operations: ['CreateCluster', 'DescribeCluster', 'DeleteCluster'],
+      observe(call: FidelityCall, state: FidelityState) {
+        const op = call.info.operation;
+        const access = accessOf(state);
+        if (op === 'DeleteCluster') {
+          const name = /^\/clusters\/([^/]+)\/?$/.exec(call.path)?.[1];
+          if (name) access.delete(`${call.info.region}\u0000${name}`);
+          return;
+        }
+        if (op !== 'CreateCluster') return;
+        const body = jsonOf(call.body.toString('utf8'));
+        const name = body?.name;
+        if (typeof name !== 'string') return;
+        const asked = (body?.accessConfig ?? {}) as { authenticationMode?: unknown; bootstrapClusterCreatorAdminPermissions?: unknown };
+        access.set(`${call.info.region}\u0000${name}`, {
+          authenticationMode: typeof asked.authenticationMode === 'string' ? asked.authenticationMode : DEFAULT_AUTHENTICATION_MODE,
+          bootstrapClusterCreatorAdminPermissions: typeof asked.bootstrapClusterCreatorAdminPermissions === 'boolean' ? asked.bootstrapClusterCreatorAdminPermissions : true,
+        });
+      },
+      rewrite(call: FidelityCall, body: string, state: FidelityState) {
+        if (call.info.operation === 'DeleteCluster') return body;
+        const parsed = jsonOf(body);
+        const cluster = parsed?.cluster as Record<string, unknown> | undefined;
+        if (!parsed || !cluster || typeof cluster.name !== 'string' || cluster.accessConfig) return body;
+        // A cluster created before this proxy (or by another) has EKS's default.
+        cluster.accessConfig = accessOf(state).get(`${call.info.region}\u0000${cluster.name}`) ?? { authenticationMode: DEFAULT_AUTHENTICATION_MODE, bootstrapClusterCreatorAdminPermissions: true };
+        return JSON.stringify(parsed);
       },
     },
     {

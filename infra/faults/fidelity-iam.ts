@@ -158,6 +158,25 @@ export function authorizationOf(call: FidelityCall, account: string, partition =
         const group = p('nodegroupName');
         return { action: updates[2] ? 'eks:DescribeUpdate' : 'eks:ListUpdates', resources: [group ? nodegroup(seg(path, 2), group) : cluster(seg(path, 2))], context: {} };
       }
+      // The cluster record's reads (activities/cluster-record.ts): listings are authorized on the cluster, an add-on and an
+      // access entry on their own ARNs, whose trailing UUID the proxy does not know (a fixed one stands in, as above).
+      const listed = /^\/clusters\/([^/]+)\/(node-groups|addons|access-entries)\/?$/.exec(path);
+      if (listed && call.method === 'GET') return { action: { 'node-groups': 'eks:ListNodegroups', addons: 'eks:ListAddons', 'access-entries': 'eks:ListAccessEntries' }[listed[2] as 'addons'], resources: [cluster(seg(path, 2))], context: {} };
+      const addon = /^\/clusters\/([^/]+)\/addons\/([^/]+)$/.exec(path);
+      if (addon && call.method === 'GET') return { action: 'eks:DescribeAddon', resources: [`arn:${partition}:eks:${region}:${account}:addon/${seg(path, 2)}/${seg(path, 4)}/00000000-0000-0000-0000-000000000000`], context: {} };
+      const entry = /^\/clusters\/([^/]+)\/access-entries\/(.+?)(\/access-policies)?$/.exec(path);
+      if (entry && call.method === 'GET') {
+        // An access entry's ARN names the principal's type, account and name: arn:…:access-entry/<cluster>/<type>/<account>/<name>/<uuid>.
+        let principal = entry[2];
+        try {
+          principal = decodeURIComponent(principal);
+        } catch {
+          // already decoded
+        }
+        const m = /^arn:[^:]+:(?:iam|sts)::(\d+):(role|user|assumed-role)\/(?:.*\/)?([^/]+)$/.exec(principal);
+        const arn = `arn:${partition}:eks:${region}:${account}:access-entry/${entry[1]}/${m ? m[2] : '*'}/${m ? m[1] : '*'}/${m ? m[3] : '*'}/00000000-0000-0000-0000-000000000000`;
+        return { action: entry[3] ? 'eks:ListAssociatedAccessPolicies' : 'eks:DescribeAccessEntry', resources: [arn], context: {} };
+      }
       const c = /^\/clusters\/([^/]+)$/.exec(path);
       if (c && call.method === 'GET') return { action: 'eks:DescribeCluster', resources: [cluster(seg(path, 2))], context: {} };
       return { action: `eks:${operation}`, resources: UNMAPPED, context: {} };
