@@ -6,6 +6,7 @@ import { FailureType } from '../contracts/failures';
 import { lastLine, superviseProcess, type Supervised } from '../processes/supervisor';
 import { isExecutable } from '../tools/install';
 import { refusedDestroys, summarizePlan, uncovered, type ReadPlan, type ShowJson } from './iac-plan';
+import { clusterFromPlan } from '../contracts/cluster-record';
 import type { IacWork } from './team-code';
 import { inActivity } from './wait';
 
@@ -35,6 +36,8 @@ export interface IacPlanInput {
   timeoutMs: number;
   /** The team's own code: OpenTofu's working data and the plan outside `dir`, variables and backend settings (activities/team-code.ts). */
   work?: IacWork;
+  /** Read from the plan what it would make of this EKS cluster (PlanSummary.planned), to compare with its record. */
+  cluster?: string;
 }
 
 export interface IacApplyInput {
@@ -244,7 +247,7 @@ export function createIacActivities(deps: IacDeps) {
   }
 
   /** `plan -out` then `show -json`: a summary of exactly what the saved plan will do. */
-  async function plan(t: Target, timeoutMs: number): Promise<ReadPlan> {
+  async function plan(t: Target, timeoutMs: number): Promise<ReadPlan & { show: ShowJson }> {
     const planFile = t.planFile;
     let planned = 0;
     const progress = (e: UiEvent): IacProgress | undefined => {
@@ -271,7 +274,7 @@ export function createIacActivities(deps: IacDeps) {
     }
     const digest = await sha256(planFile);
     if (!digest) throw failure(FailureType.IacInvalidStack, `tofu plan wrote no readable plan file ${planFile}`);
-    return summarizePlan(parsed, planFile, digest);
+    return { ...summarizePlan(parsed, planFile, digest), show: parsed };
   }
 
   /** Apply a saved plan. `stale` when tofu refused it because the state moved on since it was made. */
@@ -310,7 +313,10 @@ export function createIacActivities(deps: IacDeps) {
     async iacPlan(input: IacPlanInput): Promise<PlanSummary> {
       const t = targetOf(await resolveBinary(input.binary), checkStackDir(input.dir), input.work);
       await init(t, input.timeoutMs);
-      const { summary } = await plan(t, input.timeoutMs);
+      const { summary, show } = await plan(t, input.timeoutMs);
+      // Only the cluster's EKS fields leave the plan (its other planned values may hold secrets).
+      const planned = input.cluster ? clusterFromPlan(show, input.cluster) : undefined;
+      if (planned) summary.planned = planned;
       const refused = refusedDestroys(summary.toDestroy, input.allowDestroy);
       if (refused.length > 0) {
         fs.rmSync(summary.planFile, { force: true }); // a refused plan must not be applied by anyone

@@ -26,7 +26,7 @@ import type { DbState, LagReading } from './rds';
 import type { NodeGroupState } from './eks';
 import type { RecordState } from './route53';
 import { scrubSecrets } from '../audit/scrub';
-import type { ClusterRecord } from '../contracts/cluster-record';
+import { compareClusterRecords, comparePlanWithRecord, describeDifference, type ClusterRecord, type Comparison, type PlannedCluster } from '../contracts/cluster-record';
 import { readClusterRecord } from './cluster-record';
 import { readinessEvaluations } from './readiness-history';
 
@@ -499,6 +499,16 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     return { direction: 'failover', why: `no standby promoted by drover: ${rb.regions.primary} is the primary` };
   }
 
+  /** The newest record of a cluster present (see the activity lastClusterRecord below). */
+  async function lastClusterRecord(input: { runbook: string; region: string; cluster: string }): Promise<{ workflowId: string; evaluatedAt: string; record: ClusterRecord } | undefined> {
+    for await (const e of readinessEvaluations(deps.temporal(), input.runbook, Context.current().info.taskQueue)) {
+      Context.current().heartbeat();
+      const record = e.result.clusters?.find((c) => c.region === input.region && c.name === input.cluster && c.present);
+      if (record) return { workflowId: e.workflowId, evaluatedAt: e.result.evaluatedAt, record };
+    }
+    return undefined;
+  }
+
   /**
    * The record of each of the runbook's clusters, in both regions (the one a rebuild recreates may be either). Best
    * effort, beside the checks: a record that fails is left out, and no verdict depends on one.
@@ -561,13 +571,29 @@ export function createReadinessActivities(deps: ReadinessDeps) {
      * this worker's task queue, newest first (activities/readiness-history.ts: at most EVALUATIONS_LISTED evaluations
      * are listed, and none older than the namespace's retention period exists any more); undefined when none has one.
      */
-    async lastClusterRecord(input: { runbook: string; region: string; cluster: string }): Promise<{ workflowId: string; evaluatedAt: string; record: ClusterRecord } | undefined> {
-      for await (const e of readinessEvaluations(deps.temporal(), input.runbook, Context.current().info.taskQueue)) {
-        Context.current().heartbeat();
-        const record = e.result.clusters?.find((c) => c.region === input.region && c.name === input.cluster && c.present);
-        if (record) return { workflowId: e.workflowId, evaluatedAt: e.result.evaluatedAt, record };
-      }
-      return undefined;
+    lastClusterRecord,
+
+    /**
+     * A rebuild's record of the cluster it recreates (lastClusterRecord), and where the planned cluster would differ from
+     * it, over the fields the plan knows (comparePlanWithRecord), `accept` globs applied: what the plan gate shows.
+     */
+    async clusterAgainstRecord(input: { runbook: string; region: string; cluster: string; planned?: PlannedCluster; accept: string[] }): Promise<{ found?: { workflowId: string; evaluatedAt: string; record: ClusterRecord }; plan?: { differences: string[]; accepted: string[] } }> {
+      const found = await lastClusterRecord({ runbook: input.runbook, region: input.region, cluster: input.cluster });
+      if (!found) return {};
+      if (!input.planned) return { found };
+      const c = comparePlanWithRecord(found.record, input.planned, input.accept);
+      return { found, plan: { differences: c.differences.map(describeDifference), accepted: c.accepted.map(describeDifference) } };
+    },
+
+    /** The rebuilt cluster, read now, against the record the rebuild found before it planned (compareClusterRecords, `accept` applied). */
+    async verifyClusterRecord(input: { region: string; cluster: string; nodeGroups: string[]; record: ClusterRecord; accept: string[] }): Promise<{ differences: string[]; accepted: string[]; informational: string[]; unknown: string[] }> {
+      const eks = deps.eks;
+      if (!eks) throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: 'this worker has no EKS client to read the rebuilt cluster with', nonRetryable: true });
+      // The record's node groups too: a group the record has and the rebuilt cluster lacks is a difference to name.
+      const groups = [...new Set([...input.nodeGroups, ...Object.keys(input.record.nodeGroups ?? {})])];
+      const now = await readClusterRecord(eks, input.region, input.cluster, groups);
+      const c: Comparison = compareClusterRecords(input.record, now, input.accept);
+      return { differences: c.differences.map(describeDifference), accepted: c.accepted.map(describeDifference), informational: c.informational.map(describeDifference), unknown: c.unknown };
     },
 
     /** The runbook's notification topic, as the workers' copy names it (null when it names none). */

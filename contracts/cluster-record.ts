@@ -136,7 +136,8 @@ function nodeGroupFields(name: string, r: NodeGroupRecord, a: NodeGroupRecord): 
     { field: `${at}.labels`, recorded: r.labels, actual: a.labels },
     { field: `${at}.taints`, recorded: r.taints && sorted(r.taints.map(taintKey)), actual: a.taints && sorted(a.taints.map(taintKey)) },
     { field: `${at}.launchTemplate.name`, recorded: r.launchTemplate?.name, actual: a.launchTemplate?.name },
-    { field: `${at}.launchTemplate.version`, recorded: r.launchTemplate?.version, actual: a.launchTemplate?.version },
+    // A new template starts again at version 1, and a plan knows its version only as a reference: new by nature, like its id.
+    { field: `${at}.launchTemplate.version`, recorded: r.launchTemplate?.version, actual: a.launchTemplate?.version, informational: true },
     { field: `${at}.launchTemplate.id`, recorded: r.launchTemplate?.id, actual: a.launchTemplate?.id, informational: true },
     { field: `${at}.amiType`, recorded: r.amiType, actual: a.amiType },
     { field: `${at}.capacityType`, recorded: r.capacityType, actual: a.capacityType },

@@ -1,4 +1,5 @@
 import type { Divergence, EnginePosition, RpoEvidence } from './engines';
+import type { PlannedCluster } from './cluster-record';
 import type { FingerprintComparison } from './fingerprint';
 /**
  * A run's record, as the workflows keep it, the status query answers it, the CLI renders it and the
@@ -134,6 +135,18 @@ export interface RebuildRecord {
   redeploy?: { exitCode: number; durationMs: number; outputTail: string[] };
   /** What to do next (fail back), once the rebuilt region is healthy. */
   next?: string;
+  /**
+   * The last record of the cluster (a readiness evaluation, docs/rebuild-cluster.md "Rebuild what was there"), and how
+   * the plan and the rebuilt cluster compare with it: one line per field (`version: recorded 1.30, now 1.31`).
+   */
+  recorded?: {
+    workflowId?: string;
+    evaluatedAt?: string;
+    /** Where the code would differ from the record, as the plan gate showed it (not accepted / accepted). */
+    plan?: { differences: string[]; accepted: string[] };
+    /** The rebuilt cluster against the record, at verification. */
+    verified?: { differences: string[]; accepted: string[]; informational: string[]; unknown: string[] };
+  };
 }
 
 /** A run's audit anchor, as its record (status, result) carries it. */
@@ -174,6 +187,8 @@ export interface PlanSummary {
   noChanges: boolean;
   /** The stack's directory was not on the worker that planned: it was synthesized again there (deterministic, same run tag). */
   resynthesized?: string;
+  /** The cluster the plan would create (its EKS resources' planned values, no other attribute), when asked for by name. */
+  planned?: PlannedCluster;
 }
 
 export interface ApplySummary {

@@ -68,7 +68,6 @@ describe('compareClusterRecords', () => {
     ['nodeGroups.general.taints', (r) => (r.nodeGroups!.general.taints = []), ['dedicated=web:NO_SCHEDULE'], []],
     ['nodeGroups.general.amiType', (r) => (r.nodeGroups!.general.amiType = 'BOTTLEROCKET_x86_64'), 'AL2023_x86_64_STANDARD', 'BOTTLEROCKET_x86_64'],
     ['nodeGroups.general.capacityType', (r) => (r.nodeGroups!.general.capacityType = 'SPOT'), 'ON_DEMAND', 'SPOT'],
-    ['nodeGroups.general.launchTemplate.version', (r) => (r.nodeGroups!.general.launchTemplate!.version = '4'), '3', '4'],
     ['addons.coredns.version', (r) => (r.addons!.coredns.version = 'v1.11.3-eksbuild.1'), 'v1.11.4-eksbuild.2', 'v1.11.3-eksbuild.1'],
     ['addons.vpc-cni.serviceAccountRoleArn', (r) => delete r.addons!['vpc-cni'].serviceAccountRoleArn, 'arn:aws:iam::111122223333:role/cni', undefined],
     [`accessEntries.${ROLE}.policies`, (r) => (r.accessEntries![ROLE].policies![0].scope.namespaces = ['web']), ['arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy namespace:api,web'], ['arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy namespace:web']],
@@ -103,17 +102,18 @@ describe('compareClusterRecords', () => {
     expect(describeDifference(out.differences.find((d) => d.field === 'addons.coredns')!)).toBe('addons.coredns: recorded {"version":"v1.11.4-eksbuild.2"}, now absent');
   });
 
-  test('what differs by nature on a new cluster is informational, never a difference: OIDC issuer, platform version, created time, launch template id, desired size', () => {
+  test('what differs by nature on a new cluster is informational, never a difference: OIDC issuer, platform version, created time, launch template id and version, desired size', () => {
     const rebuilt = changed((r) => {
       r.oidcIssuer = 'https://oidc.eks.ap-south-1.amazonaws.com/id/BBBB';
       r.platformVersion = 'eks.1';
       r.createdAt = '2026-12-06T00:00:00.000Z';
       r.nodeGroups!.general.launchTemplate!.id = 'lt-0bbb';
+      r.nodeGroups!.general.launchTemplate!.version = '1';
       r.nodeGroups!.general.scaling!.desired = 6;
     });
     const out = compareClusterRecords(record(), rebuilt, []);
     expect(out.differences).toEqual([]);
-    expect(out.informational.map((d) => d.field)).toEqual(['oidcIssuer', 'platformVersion', 'createdAt', 'nodeGroups.general.scaling.desired', 'nodeGroups.general.launchTemplate.id']);
+    expect(out.informational.map((d) => d.field)).toEqual(['oidcIssuer', 'platformVersion', 'createdAt', 'nodeGroups.general.scaling.desired', 'nodeGroups.general.launchTemplate.version', 'nodeGroups.general.launchTemplate.id']);
   });
 
   test('accept globs move differences to accepted: exact paths, * across dots, principal ARNs with slashes', () => {

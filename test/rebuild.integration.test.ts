@@ -13,12 +13,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { EC2 } from '@aws-sdk/client-ec2';
 import { EKS } from '@aws-sdk/client-eks';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { exec } from '../cli/main';
 import { ensureTofu, resolveTofu } from '../tools/tofu';
 import type { RunStatus } from '../contracts/run';
-import { captureIO, emulatorConfig, eventually, MOTO_ACCOUNT } from './harness/fixtures';
+import { captureIO, emulatorConfig, eventually, MOTO_ACCOUNT, writeRunbook } from './harness/fixtures';
 import { runOutcome, useCli } from './harness/drills';
 import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { startInterposer, type Interposer } from './harness/interpose';
@@ -72,6 +73,15 @@ async function deleteCluster(region: string, name: string): Promise<void> {
   await eks.deleteCluster({ name });
 }
 
+/** Lose the cluster as a rebuild finds it: deleteCluster, and the launch templates of its node groups with it. */
+async function loseCluster(region: string, name: string): Promise<void> {
+  await deleteCluster(region, name);
+  const ec2 = new EC2({ region, endpoint: env.moto.endpoint, credentials: CREDS });
+  for (const t of (await ec2.describeLaunchTemplates({})).LaunchTemplates ?? []) {
+    if (t.LaunchTemplateName?.startsWith(`${name}-`)) await ec2.deleteLaunchTemplate({ LaunchTemplateId: t.LaunchTemplateId });
+  }
+}
+
 /** The `input` of each terraform_data in an applied local state, by resource name. */
 function appliedInputs(stateFile: string): Map<string, Record<string, unknown>> {
   const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { resources: Array<{ type: string; name: string; instances: Array<{ attributes: { input?: { value?: Record<string, unknown> } } }> }> };
@@ -87,23 +97,36 @@ async function createAsApplied(stateFile: string, region: string): Promise<void>
   const role = (resource: string) => `arn:aws:iam::${MOTO_ACCOUNT}:role/${String(inputs.get(resource)?.name)}`;
   const c = inputs.get('cluster') as { name: string; version: string; tags: Record<string, string>; vpc_config: { subnet_ids: string[]; security_group_ids: string[]; endpoint_public_access: boolean; endpoint_private_access: boolean } };
   const eks = eksIn(region);
+  const access = (inputs.get('cluster') as { access_config?: { authentication_mode?: string; bootstrap_cluster_creator_admin_permissions?: boolean } }).access_config;
   await eks.createCluster({
     name: c.name,
     version: c.version,
     roleArn: role('cluster_role'),
+    ...(access ? { accessConfig: { authenticationMode: access.authentication_mode as 'API', bootstrapClusterCreatorAdminPermissions: access.bootstrap_cluster_creator_admin_permissions } } : {}),
     resourcesVpcConfig: { subnetIds: c.vpc_config.subnet_ids, securityGroupIds: c.vpc_config.security_group_ids, endpointPublicAccess: c.vpc_config.endpoint_public_access, endpointPrivateAccess: c.vpc_config.endpoint_private_access },
     tags: c.tags,
   });
+  // Each node group's launch template first (its disk, IMDSv2), then the node group on it.
+  const ec2 = new EC2({ region, endpoint: env.moto.endpoint, credentials: CREDS });
   for (const [name, input] of inputs) {
     if (!name.startsWith('node_group_')) continue;
-    const g = input as { node_group_name: string; subnet_ids: string[]; instance_types: string[]; disk_size: number; scaling_config: { desired_size: number; min_size: number; max_size: number }; tags: Record<string, string> };
+    const g = input as { node_group_name: string; subnet_ids: string[]; instance_types: string[]; labels?: Record<string, string>; scaling_config: { desired_size: number; min_size: number; max_size: number }; tags: Record<string, string> };
+    const t = inputs.get(`launch_template_${g.node_group_name}`) as { name: string; block_device_mappings: Array<{ device_name: string; ebs: { volume_size: number; volume_type: string } }>; metadata_options: { http_tokens: string; http_put_response_hop_limit: number } };
+    await ec2.createLaunchTemplate({
+      LaunchTemplateName: t.name,
+      LaunchTemplateData: {
+        BlockDeviceMappings: t.block_device_mappings.map((b) => ({ DeviceName: b.device_name, Ebs: { VolumeSize: b.ebs.volume_size, VolumeType: b.ebs.volume_type as 'gp3' } })),
+        MetadataOptions: { HttpTokens: t.metadata_options.http_tokens as 'required', HttpPutResponseHopLimit: t.metadata_options.http_put_response_hop_limit },
+      },
+    });
     await eks.createNodegroup({
       clusterName: c.name,
       nodegroupName: g.node_group_name,
       nodeRole: role('node_role'),
       subnets: g.subnet_ids,
       instanceTypes: g.instance_types,
-      diskSize: g.disk_size,
+      launchTemplate: { name: t.name, version: '1' },
+      labels: g.labels,
       scalingConfig: { desiredSize: g.scaling_config.desired_size, minSize: g.scaling_config.min_size, maxSize: g.scaling_config.max_size },
       tags: g.tags,
     });
@@ -189,10 +212,14 @@ test('given traffic away from the standby region, a rebuild plans, waits for the
       expect(done.rebuild?.clusterArn).toBe(back?.arn);
       expect(done.rebuild?.clusterArn).toBe(`arn:aws:eks:${STANDBY}:${MOTO_ACCOUNT}:cluster/${cluster.name}`);
       const groups = await Promise.all(['general', 'checkout'].map(async (nodegroupName) => (await eks.describeNodegroup({ clusterName: cluster.name, nodegroupName })).nodegroup));
-      expect(groups.map((g) => [g?.nodegroupName, g?.status, g?.scalingConfig, g?.instanceTypes, g?.diskSize])).toEqual([
-        ['general', 'ACTIVE', { minSize: 2, desiredSize: 12, maxSize: 24 }, ['m6i.large'], 50],
-        ['checkout', 'ACTIVE', { minSize: 1, desiredSize: 6, maxSize: 12 }, ['m6i.large'], 50],
+      expect(groups.map((g) => [g?.nodegroupName, g?.status, g?.scalingConfig, g?.instanceTypes, g?.launchTemplate?.name])).toEqual([
+        ['general', 'ACTIVE', { minSize: 2, desiredSize: 12, maxSize: 24 }, ['m6i.large'], `${cluster.name}-general`],
+        ['checkout', 'ACTIVE', { minSize: 1, desiredSize: 6, maxSize: 12 }, ['m6i.large'], `${cluster.name}-checkout`],
       ]);
+      // The disk the runbook asks for is in each group's launch template (EKS refuses diskSize beside one).
+      const ec2 = new EC2({ region: STANDBY, endpoint: env.moto.endpoint, credentials: CREDS });
+      const versions = await ec2.describeLaunchTemplateVersions({ LaunchTemplateName: `${cluster.name}-general` });
+      expect(versions.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize).toBe(50);
       expect(((await eks.listNodegroups({ clusterName: cluster.name })).nodegroups ?? []).sort()).toEqual(['checkout', 'general']);
       expect(fs.readFileSync(marker, 'utf8').trim()).toBe(`redeployed ${cluster.name} in ${STANDBY}`);
       expect(done.rebuild?.redeploy?.outputTail).toEqual([`redeployed ${cluster.name} in ${STANDBY}`]);
@@ -431,4 +458,75 @@ test('given bad input, drover rebuild exits 2 with a path-qualified message and 
   const badRegion = captureIO();
   expect(await exec(['rebuild', file, '--region', 'eu-west-9', '--reason', 'wrong region'], badRegion)).toBe(2);
   expect(badRegion.stderr.join('\n')).toContain('--region: eu-west-9 is not a region of');
+});
+
+test('given a cluster the rebuild made, recorded by readiness, then lost: the plan gate compares the code with the record, the rebuilt cluster is verified against it field by field; when the code changed since (another version), the gate names the field and the verification fails naming it, until rebuild.acceptDifferences accepts it', async () => {
+  const { file, runbook: rb, taskQueue } = await env.seeded('ak-rebuild-record', rebuildable(['true']));
+  const cluster = rb.compute.clusters.find((c) => c.region === STANDBY)!;
+  const stateFile = path.join(home, 'iac-state', rb.name, STANDBY, 'terraform.tfstate');
+  const id = `rebuild-${rb.name}`;
+  /** Lose the standby cluster, rebuild it (the test plays the provider once the apply is done), and return the run at its plan gate. */
+  const rebuildToGate = async (reason: string, previousRunId?: string) => {
+    await loseCluster(STANDBY, cluster.name);
+    interposer.intercept({
+      what: "the wait's first DescribeCluster",
+      match: async (req) => req.operation === 'DescribeCluster' && req.region === STANDBY && (await env.client.workflow.getHandle(id).query<RunStatus>('status').catch(() => undefined))?.currentStep === 'wait-active',
+      before: () => createAsApplied(stateFile, STANDBY),
+    });
+    expect(await exec(['rebuild', file, '--region', STANDBY, '--reason', reason, '--detach'], captureIO())).toBe(0);
+    return eventually(async () => {
+      const s = await env.client.workflow.getHandle(id).query<RunStatus>('status').catch(() => undefined);
+      return s?.pendingGate && s.runId !== previousRunId ? s : undefined;
+    }, 'the plan gate', 300_000);
+  };
+  const approve = async () => {
+    expect(await exec(['approve', id, '--gate', 'rebuild-plan', '--as', 'ic-priya'], captureIO())).toBe(0);
+    return outcome(id);
+  };
+  useCli(env.moto.endpoint, taskQueue);
+  await env.withWorker(
+    taskQueue,
+    async () => {
+      // The team's cluster, made by this code: with no record yet, the gate says so and verification checks health only.
+      const first = await rebuildToGate('first build');
+      expect(first.pendingGate?.summary).toContain('no record of the cluster to compare with');
+      const built = await approve();
+      expect(built.phase).toBe('completed');
+      expect(built.rebuild?.recorded).toEqual({});
+
+      // Readiness records it (drover check), with what EKS says of it.
+      expect([0, 1, 7]).toContain(await exec(['check', file, '--json'], captureIO()));
+      // Lost, and rebuilt from the same code: the plan matches the record, and so does the rebuilt cluster.
+      const same = await rebuildToGate('control plane lost', built.runId);
+      expect(same.pendingGate?.summary).toMatch(/; the code matches the cluster recorded at \S+/);
+      const rebuilt = await approve();
+      expect(rebuilt.phase).toBe('completed');
+      const evaluatedAt = rebuilt.rebuild?.recorded?.evaluatedAt;
+      expect(rebuilt.rebuild?.recorded?.workflowId).toMatch(new RegExp(`^readiness-${rb.name}-check-`));
+      expect(rebuilt.rebuild?.recorded?.verified?.differences).toEqual([]);
+      // The OIDC issuer of a new cluster is new by nature: said, never a difference. Add-ons and access entries moto cannot read.
+      expect(rebuilt.steps.find((s) => s.id === 'verify')?.notes).toContain(`matches the cluster recorded at ${evaluatedAt} (${rebuilt.rebuild?.recorded?.workflowId})`);
+
+      // The code changed since the record: the runbook now asks for Kubernetes 1.30.
+      writeRunbook({ name: rb.name, unique: true, probeBases: { [PRIMARY]: env.apps.apps[PRIMARY].baseUrl, [STANDBY]: env.apps.apps[STANDBY].baseUrl }, set: [...rebuildable(['true']), [['compute', 'clusters', 1, 'version'], '1.30']] });
+      const changed = await rebuildToGate('rebuild on 1.30', rebuilt.runId);
+      expect(changed.pendingGate?.summary).toContain(`the code differs from the cluster recorded at ${evaluatedAt}: version: recorded 1.31, now 1.30 (verification will fail on these unless rebuild.acceptDifferences names them)`);
+      const refused = await approve();
+      expect(refused.phase).toBe('failed');
+      expect(refused.error?.type).toBe('VerificationFailed');
+      expect(refused.error?.message).toContain(`differs from the cluster recorded at ${evaluatedAt}: version: recorded 1.31, now 1.30 (not in rebuild.acceptDifferences)`);
+      expect(refused.rebuild?.recorded?.verified?.differences).toEqual(['version: recorded 1.31, now 1.30']);
+
+      // The team accepts it: the same rebuild verifies, saying what it accepted.
+      writeRunbook({ name: rb.name, unique: true, probeBases: { [PRIMARY]: env.apps.apps[PRIMARY].baseUrl, [STANDBY]: env.apps.apps[STANDBY].baseUrl }, set: [...rebuildable(['true']).map(([p, v]): [Array<string | number>, unknown] => (p.join('.') === 'rebuild' ? [p, { ...(v as object), acceptDifferences: ['version'] }] : [p, v])), [['compute', 'clusters', 1, 'version'], '1.30']] });
+      const accepted = await rebuildToGate('rebuild on 1.30, accepted', refused.runId);
+      expect(accepted.pendingGate?.summary).toContain(`the code matches the cluster recorded at ${evaluatedAt}; accepted: version: recorded 1.31, now 1.30`);
+      const done = await approve();
+      expect(done.phase).toBe('completed');
+      expect(done.steps.find((s) => s.id === 'verify')?.notes).toContain(`matches the cluster recorded at ${evaluatedAt} (${done.rebuild?.recorded?.workflowId}), but for the accepted version: recorded 1.31, now 1.30`);
+      if (process.env.DROVER_RECORD_HISTORIES) await recordHistory(env.client.workflow.getHandle(id, done.runId), 'rebuild-cluster-record.json');
+    },
+    emulatorConfig(interposer.endpoint),
+    iac(),
+  );
 });

@@ -8,6 +8,7 @@ import { iacTaskQueue, runTag } from '../contracts/ids';
 import { long, onQueue, short } from './proxies';
 import { alarmPolicyOf } from './traffic';
 import type { ApplySummary, PlanSummary, RebuildRecord, RunStatus } from '../contracts/run';
+import type { ClusterRecord } from '../contracts/cluster-record';
 import type { RunbookInput } from './trusted';
 import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
 
@@ -15,6 +16,11 @@ import { beginRun, locksRunbook, Run, TAKE_RUNBOOK_STEP } from './run';
 const IAC_QUEUE = 'iac-queue-v1';
 /** Since this patch the preflight also reads the primary's data-plane control: weights alone miss a withdrawn primary. */
 const REBUILD_READS_CONTROL = 'rebuild-reads-control-v1';
+/**
+ * Since this patch a rebuild compares with the cluster's last record (readiness records each cluster): the plan gate
+ * shows where the code would differ from it, and verification fails on a difference rebuild.acceptDifferences does not name.
+ */
+const CLUSTER_RECORD = 'rebuild-cluster-record-v1';
 
 export interface RebuildInput extends RunbookInput {
   /** The region whose EKS cluster is recreated from code. */
@@ -36,6 +42,16 @@ export function codeTitle(code: NonNullable<Runbook['rebuild']>['code']): string
   if (!code) return 'Synthesize the cluster stack (CDK for Terraform)';
   if ('cdktf' in code) return `Synthesize the team's CDK for Terraform app (${code.cdktf.dir}, stack ${code.cdktf.stack})`;
   return 'dir' in code.module ? `Prepare the team's module (${code.module.dir})` : `Prepare the team's module (${code.module.source}${code.module.version ? ` ${code.module.version}` : ''})`;
+}
+
+/** What the plan gate says of the cluster's last record: where the code would differ from it, or that it matches, or that there is none. */
+export function describeAgainstRecord(against: { found?: { workflowId: string; evaluatedAt: string }; plan?: { differences: string[]; accepted: string[] } }, planKnowsCluster: boolean): string {
+  if (!against.found) return 'no record of the cluster to compare with (no readiness evaluation recorded it within the listing; run drover check before a rebuild): verification checks health only';
+  const at = `the cluster recorded at ${against.found.evaluatedAt}`;
+  if (!planKnowsCluster || !against.plan) return `the plan names no EKS cluster drover can read: the rebuilt cluster is compared with ${at} at verification`;
+  const accepted = against.plan.accepted.length ? `; accepted: ${against.plan.accepted.join('; ')}` : '';
+  if (against.plan.differences.length === 0) return `the code matches ${at}${accepted}`;
+  return `the code differs from ${at}: ${against.plan.differences.join('; ')} (verification will fail on these unless rebuild.acceptDifferences names them)${accepted}`;
 }
 
 /** The plan as the gate shows it: counts, then what would be destroyed or replaced. */
@@ -141,16 +157,28 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
       journal.note('synthesize', `${out.stackName}: ${out.resources.length} resources (${out.variant} stack) in ${out.dir}`);
       return out;
     });
+    // The cluster as it was: its last record, and (below) the plan and the rebuilt cluster compared with it.
+    let recorded: ClusterRecord | undefined;
+    let againstRecord = '';
+    const accept = settings.acceptDifferences ?? [];
     const plan = await journal.run('plan', async () => {
-      const p = await lane.long.iacPlan({ dir: stack.dir, stack: stackSource, binary: settings.binary, allowDestroy: settings.allowDestroy, timeoutMs: settings.timeout });
+      const compares = patched(CLUSTER_RECORD);
+      const p = await lane.long.iacPlan({ dir: stack.dir, stack: stackSource, binary: settings.binary, allowDestroy: settings.allowDestroy, timeoutMs: settings.timeout, ...(compares ? { cluster: c.name } : {}) });
       record.plan = p;
       journal.note('plan', describePlan(p));
       if (p.resynthesized) journal.note('plan', `synthesized again on this worker (the stack's directory was on another): ${p.resynthesized}`);
+      if (compares) {
+        const against = await short.clusterAgainstRecord({ runbook: rb.name, region, cluster: c.name, planned: p.planned, accept });
+        recorded = against.found?.record;
+        againstRecord = describeAgainstRecord(against, p.planned !== undefined);
+        record.recorded = against.found ? { workflowId: against.found.workflowId, evaluatedAt: against.found.evaluatedAt, ...(against.plan ? { plan: against.plan } : {}) } : {};
+        journal.note('plan', againstRecord);
+      }
       return p;
     });
 
     // 3. The plan is what the approvers see.
-    await gates.step(journal, 'rebuild-plan', `rebuild ${c.name} in ${region}: ${describePlan(plan)}`, approvalTimeout);
+    await gates.step(journal, 'rebuild-plan', `rebuild ${c.name} in ${region}: ${describePlan(plan)}${againstRecord ? `; ${againstRecord}` : ''}`, approvalTimeout);
 
     // 4. Apply exactly the approved plan.
     const applied: ApplySummary = await journal.run('apply', async () => {
@@ -182,11 +210,21 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
 
     // 7. The region is healthy again.
     await journal.run('verify', async () => {
-      const [health, compute] = await Promise.all([
+      const [health, compute, asRecorded] = await Promise.all([
         short.checkHealth({ region, alarms: rb.health.alarms[region] ?? [], probes: rb.health.probes[region] ?? [], ...alarmPolicyOf(rb) }),
         short.describeCompute({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) }),
+        // Field by field against the record found before the plan (none: nothing to compare, as the plan step said).
+        recorded ? short.verifyClusterRecord({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name), record: recorded, accept }) : undefined,
       ]);
       const problems = [...health.breaches, ...compute.problems];
+      if (asRecorded && record.recorded) {
+        record.recorded.verified = asRecorded;
+        const when = record.recorded.evaluatedAt;
+        problems.push(...asRecorded.differences.map((d) => `differs from the cluster recorded at ${when}: ${d} (not in rebuild.acceptDifferences)`));
+        if (asRecorded.differences.length === 0) journal.note('verify', `matches the cluster recorded at ${when} (${record.recorded.workflowId})${asRecorded.accepted.length ? `, but for the accepted ${asRecorded.accepted.join('; ')}` : ''}`);
+        if (asRecorded.unknown.length) journal.note('verify', `not compared (unreadable): ${asRecorded.unknown.join('; ')}`);
+        if (asRecorded.informational.length) journal.note('verify', `new by nature: ${asRecorded.informational.join('; ')}`);
+      }
       if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `verification failed: ${problems.join('; ')}`, nonRetryable: true });
       journal.note('verify', `health OK; ${c.name} and ${compute.nodeGroups.length} node groups ACTIVE`);
     });
