@@ -37,7 +37,7 @@ export interface IacPlanInput {
   /** The team's own code: OpenTofu's working data and the plan outside `dir`, variables and backend settings (activities/team-code.ts). */
   work?: IacWork;
   /** Read from the plan what it would make of this EKS cluster (PlanSummary.planned), to compare with its record. */
-  cluster?: string;
+  cluster?: { name: string; region: string };
 }
 
 export interface IacApplyInput {
@@ -315,7 +315,7 @@ export function createIacActivities(deps: IacDeps) {
       await init(t, input.timeoutMs);
       const { summary, show } = await plan(t, input.timeoutMs);
       // Only the cluster's EKS fields leave the plan (its other planned values may hold secrets).
-      const planned = input.cluster ? clusterFromPlan(show, input.cluster) : undefined;
+      const planned = input.cluster ? clusterFromPlan(show, input.cluster.name, input.cluster.region) : undefined;
       if (planned) summary.planned = planned;
       const refused = refusedDestroys(summary.toDestroy, input.allowDestroy);
       if (refused.length > 0) {

@@ -70,6 +70,8 @@ const EC2_ON_DEMAND_STANDARD = { service: 'ec2', code: 'L-1216C47A', name: 'Runn
 const STANDARD_FAMILY = /^(?:[acdhmrtz]|i[ms]?)\d/;
 
 /** How long an evaluation waits for its cluster records at most (an unreachable region's reads give up within 15 s). */
+/** How many earlier rebuilds of a runbook a rebuild looks at to find its baseline (unverifiedRebuildSince). */
+const REBUILDS_LOOKED_AT = 20;
 const RECORD_MS = 45_000;
 
 /** How far back the replica lag trend looks. */
@@ -499,14 +501,47 @@ export function createReadinessActivities(deps: ReadinessDeps) {
     return { direction: 'failover', why: `no standby promoted by drover: ${rb.regions.primary} is the primary` };
   }
 
-  /** The newest record of a cluster present (see the activity lastClusterRecord below). */
-  async function lastClusterRecord(input: { runbook: string; region: string; cluster: string }): Promise<{ workflowId: string; evaluatedAt: string; record: ClusterRecord } | undefined> {
+  /**
+   * The newest record of a cluster present (see the activity lastClusterRecord below); with `createdBefore`, only a
+   * record of a cluster created before that time (not one an unverified rebuild made).
+   */
+  async function lastClusterRecord(input: { runbook: string; region: string; cluster: string; createdBefore?: string }): Promise<{ workflowId: string; evaluatedAt: string; record: ClusterRecord } | undefined> {
+    const before = input.createdBefore ? Date.parse(input.createdBefore) : undefined;
+    const older = (c: ClusterRecord) => before === undefined || c.createdAt === undefined || Date.parse(c.createdAt) < before;
     for await (const e of readinessEvaluations(deps.temporal(), input.runbook, Context.current().info.taskQueue)) {
       Context.current().heartbeat();
-      const record = e.result.clusters?.find((c) => c.region === input.region && c.name === input.cluster && c.present);
+      const record = e.result.clusters?.find((c) => c.region === input.region && c.name === input.cluster && c.present && older(c));
       if (record) return { workflowId: e.workflowId, evaluatedAt: e.result.evaluatedAt, record };
     }
     return undefined;
+  }
+
+  /**
+   * When the earliest of the rebuilds of `region` since its last verified one started, if one of them applied: earlier
+   * runs of this workflow id (the runbook's rebuilds, newest first, at most REBUILDS_LOOKED_AT), stopping at one that
+   * completed. Read from the rebuild's own results, so a record of a cluster they made is never taken for the baseline.
+   */
+  async function unverifiedRebuildSince(region: string): Promise<string | undefined> {
+    const run = Context.current().info.workflowExecution;
+    if (!run) return undefined;
+    const client = deps.temporal();
+    // A run that failed carries its status in the failure's details (workflows/run.ts), as one that completed in its result.
+    const outcome = async (workflowId: string, runId: string) =>
+      (await client.workflow
+        .getHandle(workflowId, runId)
+        .result()
+        .catch((e: unknown) => (e as { cause?: { details?: unknown[] } }).cause?.details?.[0])) as { phase?: string; rebuild?: { region?: string; apply?: unknown } } | undefined;
+    let since: string | undefined;
+    let seen = 0;
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${run.workflowId.replaceAll("'", '')}'` })) {
+      if (w.runId === run.runId || w.status.name === 'RUNNING') continue;
+      if (++seen > REBUILDS_LOOKED_AT) break;
+      const status = await outcome(w.workflowId, w.runId);
+      if (status?.rebuild?.region !== region) continue;
+      if (status.phase === 'completed') break;
+      if (status.rebuild.apply !== undefined) since = w.startTime.toISOString();
+    }
+    return since;
   }
 
   /**
@@ -577,12 +612,16 @@ export function createReadinessActivities(deps: ReadinessDeps) {
      * A rebuild's record of the cluster it recreates (lastClusterRecord), and where the planned cluster would differ from
      * it, over the fields the plan knows (comparePlanWithRecord), `accept` globs applied: what the plan gate shows.
      */
-    async clusterAgainstRecord(input: { runbook: string; region: string; cluster: string; planned?: PlannedCluster; accept: string[] }): Promise<{ found?: { workflowId: string; evaluatedAt: string; record: ClusterRecord }; plan?: { differences: string[]; accepted: string[] } }> {
-      const found = await lastClusterRecord({ runbook: input.runbook, region: input.region, cluster: input.cluster });
-      if (!found) return {};
-      if (!input.planned) return { found };
+    async clusterAgainstRecord(input: { runbook: string; region: string; cluster: string; planned?: PlannedCluster; accept: string[] }): Promise<{ found?: { workflowId: string; evaluatedAt: string; record: ClusterRecord }; plan?: { differences: string[]; accepted: string[] }; since?: string }> {
+      // A cluster an earlier rebuild of this region applied but never verified (its verification failed, or it was
+      // stopped) is no record of what was there: a readiness evaluation since would present it as the baseline.
+      const since = await unverifiedRebuildSince(input.region);
+      const found = await lastClusterRecord({ runbook: input.runbook, region: input.region, cluster: input.cluster, createdBefore: since });
+      const extra = since ? { since } : {};
+      if (!found) return extra;
+      if (!input.planned) return { found, ...extra };
       const c = comparePlanWithRecord(found.record, input.planned, input.accept);
-      return { found, plan: { differences: c.differences.map(describeDifference), accepted: c.accepted.map(describeDifference) } };
+      return { found, plan: { differences: c.differences.map(describeDifference), accepted: c.accepted.map(describeDifference) }, ...extra };
     },
 
     /** The rebuilt cluster, read now, against the record the rebuild found before it planned (compareClusterRecords, `accept` applied). */

@@ -161,22 +161,28 @@ function accessEntryFields(principal: string, r: AccessEntryRecord, a: AccessEnt
 }
 
 /** Each member of a map on either side: its fields when on both, else one field for the whole member (`absent` on the other side). */
-function mapFields<T>(prefix: string, r: Record<string, T> | undefined, a: Record<string, T> | undefined, fields: (name: string, r: T, a: T) => Field[]): Field[] {
+function mapFields<T>(prefix: string, r: Record<string, T> | undefined, a: Record<string, T> | undefined, fields: (name: string, r: T, a: T) => Field[], byNature: (member: T) => boolean = () => false): Field[] {
   if (r === undefined && a === undefined) return [];
   const rec = r ?? {};
   const act = a ?? {};
   const names = [...new Set([...Object.keys(rec), ...Object.keys(act)])].sort();
   return names.flatMap((n) => {
-    if (!(n in act)) return [{ field: `${prefix}.${n}`, recorded: rec[n], actual: ABSENT }];
-    if (!(n in rec)) return [{ field: `${prefix}.${n}`, recorded: ABSENT, actual: act[n] }];
+    if (!(n in act)) return [{ field: `${prefix}.${n}`, recorded: rec[n], actual: ABSENT, ...(byNature(rec[n]) ? { informational: true } : {}) }];
+    if (!(n in rec)) return [{ field: `${prefix}.${n}`, recorded: ABSENT, actual: act[n], ...(byNature(act[n]) ? { informational: true } : {}) }];
     return fields(n, rec[n], act[n]);
   });
 }
 
+/**
+ * An access entry EKS makes itself for a node role (type EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, HYBRID_LINUX: "Create
+ * access entries", EKS User Guide): it comes and goes with node groups and Fargate profiles, not with the team's code.
+ */
+const nodeEntry = (e: AccessEntryRecord): boolean => e.type !== undefined && e.type !== 'STANDARD';
+
 function fieldsOf(r: ClusterRecord, a: ClusterRecord): Field[] {
   return [
     { field: 'version', recorded: r.version, actual: a.version },
-    { field: 'logging', recorded: sorted(r.logging), actual: sorted(a.logging) },
+    { field: 'logging', recorded: sorted(r.logging ?? []), actual: sorted(a.logging ?? []) },
     { field: 'encryption.keyArn', recorded: r.encryption?.keyArn, actual: a.encryption?.keyArn },
     { field: 'encryption.resources', recorded: sorted(r.encryption?.resources), actual: sorted(a.encryption?.resources) },
     { field: 'accessConfig.authenticationMode', recorded: r.accessConfig?.authenticationMode, actual: a.accessConfig?.authenticationMode },
@@ -187,7 +193,7 @@ function fieldsOf(r: ClusterRecord, a: ClusterRecord): Field[] {
     { field: 'createdAt', recorded: r.createdAt, actual: a.createdAt, informational: true },
     ...mapFields('nodeGroups', r.nodeGroups, a.nodeGroups, nodeGroupFields),
     ...mapFields('addons', r.addons, a.addons, addonFields),
-    ...mapFields('accessEntries', r.accessEntries, a.accessEntries, accessEntryFields),
+    ...mapFields('accessEntries', r.accessEntries, a.accessEntries, accessEntryFields, nodeEntry),
   ];
 }
 
@@ -216,6 +222,10 @@ export function compareClusterRecords(recorded: ClusterRecord, actual: ClusterRe
   out.unknown = unread.map((u) => `${u.part}: ${u.side} ${u.code}`);
   const isAccepted = acceptMatcher(accept);
   const put = (d: Difference) => (isAccepted(d.field) ? out.accepted : out.differences).push(d);
+  // A part the record holds but the cluster now does not show (refused, throttled) is a difference, never a pass:
+  // verification cannot vouch for what it could not read. A part the record never had is only not compared.
+  const recordedUnread = new Set(unread.filter((u) => u.side === 'recorded').map((u) => u.part));
+  for (const u of unread.filter((x) => x.side === 'actual' && !recordedUnread.has(x.part))) put({ field: u.part, recorded: 'read', actual: `unreadable (${u.code})` });
   if (unread.some((u) => u.part === 'cluster')) return out;
   if (!recorded.present || !actual.present) {
     if (recorded.present !== actual.present) put({ field: 'cluster', recorded: recorded.present ? 'present' : ABSENT, actual: actual.present ? 'present' : ABSENT });
@@ -247,7 +257,11 @@ export function describeDifference(d: Difference): string {
 // What the code would create: from `tofu show -json PLANFILE`.
 
 /** The planned cluster: a ClusterRecord without the record's own fields; a field the plan does not know is absent. */
-export type PlannedCluster = Omit<ClusterRecord, 'recordedAt' | 'present' | 'unreadable'> & { present: true };
+export type PlannedCluster = Omit<ClusterRecord, 'recordedAt' | 'present' | 'unreadable'> & {
+  present: true;
+  /** Parts the code declares none of (no encryption): compared whole against the record, where absence alone says nothing. */
+  declaredNone?: Array<'encryption'>;
+};
 
 type Attrs = Record<string, unknown>;
 const isObject = (v: unknown): v is Attrs => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -281,6 +295,8 @@ function standInType(name: string): string | undefined {
 interface PlannedResource {
   type: string;
   after: Attrs;
+  /** `change.after_unknown`: the attributes known only after apply (empty for a stand-in, whose input is known). */
+  unknown: Attrs;
 }
 
 /** The resources a saved plan would leave in place or create (`resource_changes[].change.after`; deletions have none). */
@@ -293,8 +309,8 @@ function plannedResources(show: unknown): PlannedResource[] {
     if (type === 'terraform_data') {
       const input = rc.change.after.input;
       const real = standInType(str(rc.name) ?? '');
-      if (real && isObject(input)) out.push({ type: real, after: input });
-    } else if (type) out.push({ type, after: rc.change.after });
+      if (real && isObject(input)) out.push({ type: real, after: input, unknown: {} });
+    } else if (type) out.push({ type, after: rc.change.after, unknown: isObject(rc.change.after_unknown) ? rc.change.after_unknown : {} });
   }
   return out;
 }
@@ -313,11 +329,15 @@ function plannedResources(show: unknown): PlannedResource[] {
  * so): it is left out, like an attribute the code does not set (EKS would choose it). A part with no resource in the
  * plan (no add-on declared) is left out as a whole. Undefined when the plan does not create the cluster.
  */
-export function clusterFromPlan(show: unknown, clusterName: string): PlannedCluster | undefined {
+export function clusterFromPlan(show: unknown, clusterName: string, region?: string): PlannedCluster | undefined {
   const resources = plannedResources(show);
-  const cluster = resources.find((r) => r.type === 'aws_eks_cluster' && r.after.name === clusterName);
+  // A team module may declare same-named clusters in both regions: the one of `region` (the provider's `region`
+  // attribute, 6.x), when the plan says.
+  const cluster = resources.find((r) => r.type === 'aws_eks_cluster' && r.after.name === clusterName && (region === undefined || r.after.region === undefined || r.after.region === region));
   if (!cluster) return undefined;
   const c = cluster.after;
+  // An attribute the code leaves empty is "none" (EKS computes neither), unless the plan knows it only after apply.
+  const none = (attribute: string) => !cluster.unknown[attribute] && (c[attribute] === undefined || c[attribute] === null || (Array.isArray(c[attribute]) && (c[attribute] as unknown[]).length === 0));
   const ofCluster = (type: string) => resources.filter((r) => r.type === type && r.after.cluster_name === clusterName).map((r) => r.after);
   const enc = block(c.encryption_config);
   const vpc = block(c.vpc_config);
@@ -334,6 +354,9 @@ export function clusterFromPlan(show: unknown, clusterName: string): PlannedClus
     }),
   };
   if (typeof c.region === 'string') planned.region = c.region;
+  // No log types and no encryption in the code: compared as none, so a record with them is a difference at the gate.
+  if (none('enabled_cluster_log_types')) planned.logging = [];
+  if (none('encryption_config')) planned.declaredNone = ['encryption'];
 
   const groups = ofCluster('aws_eks_node_group');
   if (groups.length) {
@@ -416,12 +439,14 @@ function restrictTo(recorded: ClusterRecord, planned: PlannedCluster): ClusterRe
     ...(recorded.unreadable ? { unreadable: recorded.unreadable } : {}),
     version: planned.version !== undefined ? recorded.version : undefined,
     logging: planned.logging !== undefined ? recorded.logging : undefined,
-    encryption: pick(recorded.encryption ?? {}, planned.encryption),
+    encryption: planned.declaredNone?.includes('encryption') ? recorded.encryption : pick(recorded.encryption ?? {}, planned.encryption),
     accessConfig: pick(recorded.accessConfig ?? {}, planned.accessConfig),
     endpoint: pick(recorded.endpoint ?? {}, planned.endpoint),
     nodeGroups: members(recorded.nodeGroups, planned.nodeGroups),
     addons: members(recorded.addons, planned.addons),
-    accessEntries: members(recorded.accessEntries, planned.accessEntries),
+    // Only the entries the code declares: EKS itself makes the creator's entry and the node role's (type EC2_LINUX ...),
+    // which no plan holds; verification compares the rebuilt cluster's whole set.
+    accessEntries: planned.accessEntries && Object.fromEntries(Object.entries(recorded.accessEntries ?? {}).filter(([n]) => n in (planned.accessEntries ?? {})).map(([n, m]) => [n, pick(m, planned.accessEntries?.[n]) ?? m])),
   };
 }
 

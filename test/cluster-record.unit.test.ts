@@ -131,7 +131,7 @@ describe('compareClusterRecords', () => {
     expect(compareClusterRecords(record(), actual, ['nodeGroups']).accepted).toEqual([]);
   });
 
-  test('a part either side could not read is not compared, and said so', () => {
+  test('a part the record holds but the cluster now does not show is a difference (verification cannot vouch for it); a part the record never had is only not compared, and said so', () => {
     const actual = changed((r) => {
       delete r.addons;
       delete r.accessEntries;
@@ -139,16 +139,38 @@ describe('compareClusterRecords', () => {
       r.version = '1.31';
     });
     const out = compareClusterRecords(record(), actual, []);
-    expect(fields(out)).toEqual(['version']);
+    expect(fields(out)).toEqual(['accessEntries', 'addons', 'version']);
+    expect(out.differences[0]).toEqual({ field: 'accessEntries', recorded: 'read', actual: 'unreadable (AccessDeniedException)' });
     expect(out.unknown).toEqual(['accessEntries: actual AccessDeniedException', 'addons: actual 404']);
+    // Accepted like any difference (an emulator without the API, say).
+    expect(compareClusterRecords(record(), actual, ['addons', 'accessEntries']).accepted.map((d) => d.field)).toEqual(['accessEntries', 'addons']);
+    // Unread on both sides (the record never had them): nothing to compare, no difference.
+    const before = changed((r) => {
+      delete r.addons;
+      r.unreadable = ['addons: 404'];
+    });
+    const both = compareClusterRecords(before, actual, []);
+    expect(fields(both)).toEqual(['accessEntries', 'version']);
+    expect(both.unknown).toEqual(['addons: recorded 404', 'accessEntries: actual AccessDeniedException', 'addons: actual 404']);
   });
 
-  test('a cluster gone is one difference, `cluster`; both gone, none; a cluster not read at all compares nothing', () => {
+  test('an access entry EKS makes itself for a node role (type EC2_LINUX) on one side only is informational; a STANDARD one is a difference', () => {
+    const nodes = 'arn:aws:iam::111122223333:role/apnakart-mumbai-ap-south-1-node';
+    const ci = 'arn:aws:iam::111122223333:role/ci';
+    const actual = changed((r) => {
+      r.accessEntries = { ...r.accessEntries, [nodes]: { type: 'EC2_LINUX' }, [ci]: { type: 'STANDARD', policies: [] } };
+    });
+    const out = compareClusterRecords(record(), actual, []);
+    expect(fields(out)).toEqual([`accessEntries.${ci}`]);
+    expect(out.informational.map((d) => d.field)).toEqual([`accessEntries.${nodes}`]);
+  });
+
+  test('a cluster gone is one difference, `cluster`; both gone, none; a cluster not read now is a difference, and nothing else is compared', () => {
     const gone: ClusterRecord = { recordedAt: 'x', region: 'ap-south-1', name: 'apnakart-mumbai', present: false };
     expect(compareClusterRecords(record(), gone, []).differences).toEqual([{ field: 'cluster', recorded: 'present', actual: 'absent' }]);
     expect(compareClusterRecords(gone, gone, []).differences).toEqual([]);
     const unread = compareClusterRecords(record(), { ...gone, unreadable: ['cluster: AccessDeniedException'] }, []);
-    expect(unread.differences).toEqual([]);
+    expect(unread.differences).toEqual([{ field: 'cluster', recorded: 'read', actual: 'unreadable (AccessDeniedException)' }]);
     expect(unread.unknown).toEqual(['cluster: actual AccessDeniedException']);
   });
 
@@ -272,18 +294,33 @@ describe('clusterFromPlan', () => {
       name: 'apnakart-mumbai',
       present: true,
       version: '1.31',
+      // A stand-in's input is the whole configuration: no log types, no encryption_config means none.
+      logging: [],
+      declaredNone: ['encryption'],
       endpoint: { publicAccess: false, privateAccess: true },
       nodeGroups: { general: { scaling: { min: 2, max: 6, desired: 6 }, instanceTypes: ['m6i.large'] } },
       addons: { coredns: { version: 'v1.11.4-eksbuild.2' } },
     });
   });
 
+  test('a cluster of the same name in the other region is not the one read, when the plan says its region', () => {
+    const show = { resource_changes: [{ type: 'aws_eks_cluster', name: 'a', change: { actions: ['create'], after: { name: 'shop', region: 'ap-southeast-1', version: '1.30' }, after_unknown: {} } }, { type: 'aws_eks_cluster', name: 'b', change: { actions: ['create'], after: { name: 'shop', region: 'ap-south-1', version: '1.31' }, after_unknown: { enabled_cluster_log_types: true } } }] };
+    expect(clusterFromPlan(show, 'shop', 'ap-south-1')).toMatchObject({ region: 'ap-south-1', version: '1.31', declaredNone: ['encryption'] });
+    // Log types known only after apply are not "none".
+    expect(clusterFromPlan(show, 'shop', 'ap-south-1')).not.toHaveProperty('logging');
+    expect(clusterFromPlan(show, 'shop', 'ap-southeast-1')).toMatchObject({ region: 'ap-southeast-1', version: '1.30', logging: [] });
+  });
+
   test('a plan compared with a record: only over what the plan knows; a member the code would not create, or would add, is a difference', () => {
     const planned = clusterFromPlan(STAND_IN_PLAN, 'apnakart-mumbai')!;
-    // The record's logging, encryption, labels, taints, launch template, access entries: the plan says nothing of them.
+    // The code declares no logging and no encryption: the record's are differences (the regressions a rebuild must not
+    // hide). Labels, taints, launch template, access entries: the plan says nothing of them.
     const out = comparePlanWithRecord(record(), planned, []);
     expect(out.differences).toEqual([
       { field: 'version', recorded: '1.30', actual: '1.31' },
+      { field: 'logging', recorded: ['api', 'audit'], actual: [] },
+      { field: 'encryption.keyArn', recorded: 'arn:aws:kms:ap-south-1:111122223333:key/0a1b2c3d-0000-4000-8000-000000000001', actual: undefined },
+      { field: 'encryption.resources', recorded: ['secrets'], actual: undefined },
       { field: 'nodeGroups.general.instanceTypes', recorded: ['m5.large', 'm6i.large'], actual: ['m6i.large'] },
       { field: 'addons.vpc-cni', recorded: { version: 'v1.19.0-eksbuild.1', serviceAccountRoleArn: 'arn:aws:iam::111122223333:role/cni' }, actual: 'absent' },
     ]);

@@ -520,7 +520,9 @@ test('given a cluster the rebuild made, recorded by readiness, then lost: the pl
       // The team accepts it: the same rebuild verifies, saying what it accepted.
       writeRunbook({ name: rb.name, unique: true, probeBases: { [PRIMARY]: env.apps.apps[PRIMARY].baseUrl, [STANDBY]: env.apps.apps[STANDBY].baseUrl }, set: [...rebuildable(['true']).map(([p, v]): [Array<string | number>, unknown] => (p.join('.') === 'rebuild' ? [p, { ...(v as object), acceptDifferences: ['version'] }] : [p, v])), [['compute', 'clusters', 1, 'version'], '1.30']] });
       const accepted = await rebuildToGate('rebuild on 1.30, accepted', refused.runId);
-      expect(accepted.pendingGate?.summary).toContain(`the code matches the cluster recorded at ${evaluatedAt}; accepted: version: recorded 1.31, now 1.30`);
+      // The cluster the refused rebuild made is no baseline: the record before it still is.
+      expect(accepted.pendingGate?.summary).toContain(`the code matches the cluster recorded at ${evaluatedAt} (a cluster created since `);
+      expect(accepted.pendingGate?.summary).toContain('when a rebuild that did not verify began, is no record of what was there); accepted: version: recorded 1.31, now 1.30');
       const done = await approve();
       expect(done.phase).toBe('completed');
       expect(done.steps.find((s) => s.id === 'verify')?.notes).toContain(`matches the cluster recorded at ${evaluatedAt} (${done.rebuild?.recorded?.workflowId}), but for the accepted version: recorded 1.31, now 1.30`);

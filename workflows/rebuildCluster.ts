@@ -1,11 +1,12 @@
-import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { failureMessage } from './failure';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
 import type { Gates } from './gates';
 import { GATES_OF } from '../runbooks/approvers';
 import { type RequesterIdentity } from '../contracts/identity';
 import { iacTaskQueue, runTag } from '../contracts/ids';
-import { long, onQueue, short } from './proxies';
+import { evaluation, long, onQueue, short } from './proxies';
 import { alarmPolicyOf } from './traffic';
 import type { ApplySummary, PlanSummary, RebuildRecord, RunStatus } from '../contracts/run';
 import type { ClusterRecord } from '../contracts/cluster-record';
@@ -45,9 +46,10 @@ export function codeTitle(code: NonNullable<Runbook['rebuild']>['code']): string
 }
 
 /** What the plan gate says of the cluster's last record: where the code would differ from it, or that it matches, or that there is none. */
-export function describeAgainstRecord(against: { found?: { workflowId: string; evaluatedAt: string }; plan?: { differences: string[]; accepted: string[] } }, planKnowsCluster: boolean): string {
-  if (!against.found) return 'no record of the cluster to compare with (no readiness evaluation recorded it within the listing; run drover check before a rebuild): verification checks health only';
-  const at = `the cluster recorded at ${against.found.evaluatedAt}`;
+export function describeAgainstRecord(against: { found?: { workflowId: string; evaluatedAt: string }; plan?: { differences: string[]; accepted: string[] }; since?: string }, planKnowsCluster: boolean): string {
+  const skipped = against.since ? ` (a cluster created since ${against.since}, when a rebuild that did not verify began, is no record of what was there)` : '';
+  if (!against.found) return `no record of the cluster to compare with${skipped} (no readiness evaluation recorded it within the listing; run drover check before a rebuild): verification checks health only`;
+  const at = `the cluster recorded at ${against.found.evaluatedAt}${skipped}`;
   if (!planKnowsCluster || !against.plan) return `the plan names no EKS cluster drover can read: the rebuilt cluster is compared with ${at} at verification`;
   const accepted = against.plan.accepted.length ? `; accepted: ${against.plan.accepted.join('; ')}` : '';
   if (against.plan.differences.length === 0) return `the code matches ${at}${accepted}`;
@@ -163,15 +165,23 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
     const accept = settings.acceptDifferences ?? [];
     const plan = await journal.run('plan', async () => {
       const compares = patched(CLUSTER_RECORD);
-      const p = await lane.long.iacPlan({ dir: stack.dir, stack: stackSource, binary: settings.binary, allowDestroy: settings.allowDestroy, timeoutMs: settings.timeout, ...(compares ? { cluster: c.name } : {}) });
+      const p = await lane.long.iacPlan({ dir: stack.dir, stack: stackSource, binary: settings.binary, allowDestroy: settings.allowDestroy, timeoutMs: settings.timeout, ...(compares ? { cluster: { name: c.name, region } } : {}) });
       record.plan = p;
       journal.note('plan', describePlan(p));
       if (p.resynthesized) journal.note('plan', `synthesized again on this worker (the stack's directory was on another): ${p.resynthesized}`);
       if (compares) {
-        const against = await short.clusterAgainstRecord({ runbook: rb.name, region, cluster: c.name, planned: p.planned, accept });
-        recorded = against.found?.record;
-        againstRecord = describeAgainstRecord(against, p.planned !== undefined);
-        record.recorded = against.found ? { workflowId: against.found.workflowId, evaluatedAt: against.found.evaluatedAt, ...(against.plan ? { plan: against.plan } : {}) } : {};
+        // Bounded (a few tries within minutes, as readiness's own reads): a lookup that fails is said at the gate, and
+        // never holds the rebuild of a lost cluster.
+        try {
+          const against = await evaluation.clusterAgainstRecord({ runbook: rb.name, region, cluster: c.name, planned: p.planned, accept });
+          recorded = against.found?.record;
+          againstRecord = describeAgainstRecord(against, p.planned !== undefined);
+          record.recorded = against.found ? { workflowId: against.found.workflowId, evaluatedAt: against.found.evaluatedAt, ...(against.plan ? { plan: against.plan } : {}) } : {};
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          againstRecord = `the cluster's record could not be looked up (${failureMessage(err)}): verification checks health only`;
+          record.recorded = {};
+        }
         journal.note('plan', againstRecord);
       }
       return p;
@@ -214,7 +224,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
         short.checkHealth({ region, alarms: rb.health.alarms[region] ?? [], probes: rb.health.probes[region] ?? [], ...alarmPolicyOf(rb) }),
         short.describeCompute({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name) }),
         // Field by field against the record found before the plan (none: nothing to compare, as the plan step said).
-        recorded ? short.verifyClusterRecord({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name), record: recorded, accept }) : undefined,
+        recorded ? evaluation.verifyClusterRecord({ region, cluster: c.name, nodeGroups: c.nodeGroups.map((g) => g.name), record: recorded, accept }) : undefined,
       ]);
       const problems = [...health.breaches, ...compute.problems];
       if (asRecorded && record.recorded) {
