@@ -174,6 +174,8 @@ export interface PlanSummary {
   noChanges: boolean;
   /** The stack's directory was not on the worker that planned: it was synthesized again there (deterministic, same run tag). */
   resynthesized?: string;
+  /** The team's code: the digest of its code, lock file and modules after init; apply refuses another (activities/team-code.ts initDigest). */
+  codeSha256?: string;
 }
 
 export interface ApplySummary {
