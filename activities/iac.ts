@@ -7,7 +7,8 @@ import { lastLine, superviseProcess, type Supervised } from '../processes/superv
 import { isExecutable } from '../tools/install';
 import { refusedDestroys, summarizePlan, uncovered, type ReadPlan, type ShowJson } from './iac-plan';
 import { clusterFromPlan } from '../contracts/cluster-record';
-import type { IacWork } from './team-code';
+import { scrubSecrets } from '../audit/scrub';
+import { backendRefusal, initDigest, type IacWork } from './team-code';
 import { inActivity } from './wait';
 
 import type { ApplySummary, PlanSummary } from '../contracts/run';
@@ -85,21 +86,50 @@ type Phase = IacProgress['phase'];
 interface Target {
   bin: string;
   dir: string;
-  /** Added to the worker's environment (TF_DATA_DIR for the team's code). */
+  /** Added to the worker's environment, less drover's own settings (tofuEnvironment); TF_DATA_DIR and more for the team's code. */
   env: Record<string, string>;
   /** The saved plan: in the stack directory, or in the team's code's data directory (never in their code). */
   planFile: string;
   initArgs: string[];
   planArgs: string[];
+  /** The team's code: checked after init (its backend) and digested (activities/team-code.ts). */
+  work?: IacWork;
+}
+
+/**
+ * OpenTofu's environment: the worker's, without drover's and Temporal's own settings (TEMPORAL_*, DROVER_*: a
+ * team's data "external" or provisioner runs at plan with this environment) and without the worker's TF_WORKSPACE
+ * (which selects another state: "TF_WORKSPACE", https://opentofu.org/docs/cli/config/environment-variables/); then
+ * the target's own settings, which may set TF_WORKSPACE from the runbook.
+ */
+export function tofuEnvironment(...layers: Array<NodeJS.ProcessEnv | Record<string, string> | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const layer of layers.slice(0, -1)) {
+    for (const [k, v] of Object.entries(layer ?? {})) {
+      if (/^(TEMPORAL_|DROVER_)/i.test(k) || k === 'TF_WORKSPACE') continue;
+      env[k] = v;
+    }
+  }
+  return { ...env, ...layers.at(-1) };
 }
 
 function targetOf(bin: string, dir: string, work: IacWork | undefined): Target {
   if (!work) return { bin, dir, env: {}, planFile: path.join(dir, PLAN_FILE), initArgs: [], planArgs: [] };
   fs.mkdirSync(work.dataDir, { recursive: true });
+  // One provider cache per worker ("TF_PLUGIN_CACHE_DIR", https://opentofu.org/docs/cli/config/environment-variables/);
+  // OpenTofu 1.10 may use it from several inits at once.
+  if (work.pluginCacheDir) fs.mkdirSync(work.pluginCacheDir, { recursive: true });
   return {
     bin,
     dir,
-    env: { TF_DATA_DIR: work.dataDir },
+    work,
+    env: {
+      TF_DATA_DIR: work.dataDir,
+      ...(work.pluginCacheDir ? { TF_PLUGIN_CACHE_DIR: work.pluginCacheDir } : {}),
+      // The rebuilt region for the AWS provider and the s3 backend (a module source's root has no provider block).
+      ...(work.region ? { AWS_REGION: work.region, AWS_DEFAULT_REGION: work.region } : {}),
+      ...(work.workspace ? { TF_WORKSPACE: work.workspace } : {}),
+    },
     planFile: path.join(work.dataDir, PLAN_FILE),
     initArgs: [...work.backendConfig.map((c) => `-backend-config=${c}`), ...(work.lockfileReadonly ? ['-lockfile=readonly'] : [])],
     planArgs: work.varFile ? [`-var-file=${work.varFile}`] : [],
@@ -156,7 +186,7 @@ export function createIacActivities(deps: IacDeps) {
     const diagnostics: Diagnostic[] = [];
     const run = await superviseProcess(t.bin, inv.args, {
       cwd: t.dir,
-      env: { ...process.env, ...deps.env, ...t.env, TF_IN_AUTOMATION: '1', TF_INPUT: '0', NO_COLOR: '1' },
+      env: tofuEnvironment(process.env, deps.env, { ...t.env, TF_IN_AUTOMATION: '1', TF_INPUT: '0', NO_COLOR: '1' }),
       timeoutMs: inv.timeoutMs,
       signal: inv.signal,
       // SIGINT: tofu stops its operations, writes state and releases the lock. SIGKILL if it will not.
@@ -236,7 +266,11 @@ export function createIacActivities(deps: IacDeps) {
     if (unlock.code !== 0) inActivity()?.log.error(`tofu force-unlock ${lockId} failed: ${lastLine(unlock.tail)}`);
   }
 
-  async function init(t: Target, timeoutMs: number): Promise<void> {
+  /**
+   * `init`; for the team's code, then refuse a backend that keeps state in their directory (or cannot save a plan),
+   * and return the digest of the code, lock file and modules init settled on (undefined for the built-in stack).
+   */
+  async function init(t: Target, timeoutMs: number): Promise<string | undefined> {
     const progress = (e: UiEvent): IacProgress | undefined => (e.type === 'diagnostic' ? { phase: 'init', done: 0, message: diagnosticTitle(e) } : undefined);
     let r = await step(t, 'init', { args: ['init', '-input=false', '-no-color', '-json', ...t.initArgs], timeoutMs, progress });
     // `init -json` is new (OpenTofu 1.10, Terraform 1.9): older binaries get the human output.
@@ -244,6 +278,10 @@ export function createIacActivities(deps: IacDeps) {
       r = await step(t, 'init', { args: ['init', '-input=false', '-no-color', ...t.initArgs], timeoutMs });
     }
     if (r.code !== 0) throw commandFailure(FailureType.IacInvalidStack, 'tofu init', r);
+    if (!t.work) return undefined;
+    const refused = backendRefusal(t.work.dataDir, t.work.codeDir ?? t.dir, t.work.workspace);
+    if (refused) throw failure(FailureType.IacInvalidStack, refused);
+    return initDigest(t.dir, t.work.dataDir);
   }
 
   /** `plan -out` then `show -json`: a summary of exactly what the saved plan will do. */
@@ -312,7 +350,7 @@ export function createIacActivities(deps: IacDeps) {
     /** Init and plan the stack into a saved plan; refuses a plan that destroys what allowDestroy does not name. */
     async iacPlan(input: IacPlanInput): Promise<PlanSummary> {
       const t = targetOf(await resolveBinary(input.binary), checkStackDir(input.dir), input.work);
-      await init(t, input.timeoutMs);
+      const codeSha256 = await init(t, input.timeoutMs);
       const { summary, show } = await plan(t, input.timeoutMs);
       // Only the cluster's EKS fields leave the plan (its other planned values may hold secrets).
       const planned = input.cluster ? clusterFromPlan(show, input.cluster.name, input.cluster.region) : undefined;
@@ -322,7 +360,7 @@ export function createIacActivities(deps: IacDeps) {
         fs.rmSync(summary.planFile, { force: true }); // a refused plan must not be applied by anyone
         throw refusal(refused, input.allowDestroy);
       }
-      return summary;
+      return codeSha256 ? { ...summary, codeSha256 } : summary;
     },
 
     /**
@@ -338,7 +376,10 @@ export function createIacActivities(deps: IacDeps) {
       if (refused.length > 0) throw refusal(refused, input.allowDestroy);
       const t = targetOf(await resolveBinary(input.binary), dir, input.work);
       // A retry may land on a worker that never initialised this directory; init is idempotent.
-      await init(t, input.timeoutMs);
+      const codeSha256 = await init(t, input.timeoutMs);
+      if (approved.codeSha256 && codeSha256 !== approved.codeSha256) {
+        throw failure(FailureType.IacPlanChanged, "the team's code (or a module or provider lock it uses) changed since the plan was approved; nothing was applied");
+      }
       const done = async (applied: string[], total: number, alreadyApplied: boolean, replanned: boolean): Promise<ApplySummary> => {
         const o = await outputs(t, input.timeoutMs, { phase: 'apply', done: applied.length, total, message: 'reading outputs' });
         return { applied, outputs: o, alreadyApplied, replanned, durationMs: Date.now() - started };
@@ -394,7 +435,8 @@ function commandFailure(type: FailureType, what: string, r: Outcome, after?: str
   const lockId = lockIdFrom(r.diagnostics.map((d) => `${d.summary}\n${d.detail}`).join('\n'));
   if (lockId) return new Error(`${what}: the state is locked by another operation (lock ID ${lockId}); retrying. If no tofu is running on it, run: tofu force-unlock ${lockId}`);
   const why = errors.length > 0 ? [...new Set(errors.map(describeDiagnostic))].join('; ') : lastLine(r.tail);
-  return failure(type, `${what} failed (exit ${r.code}): ${why}${after ? `; ${after}` : ''}`);
+  // A diagnostic may quote a value (a backend setting, a variable): secrets are redacted before it is kept.
+  return failure(type, scrubSecrets(`${what} failed (exit ${r.code}): ${why}${after ? `; ${after}` : ''}`));
 }
 
 function describeDiagnostic(d: Diagnostic): string {

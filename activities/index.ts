@@ -84,8 +84,11 @@ export function createActivities(deps: ActivityDeps) {
    * differs from what was planned (another checkout on this worker) is refused: nothing is applied.
    */
   const teamCodeHere = async <I extends { dir: string; stack?: StackSource }>(input: I, stack: StackSource, code: TeamCode): Promise<{ input: I & { work: IacWork }; resynthesized?: string }> => {
-    const { outdir } = rebuildPaths((deps.iac?.home ?? droverHome)(), stack.runbook, stack.region, stack.runTag);
-    const work = teamWork(code, stack.region, outdir);
+    const home = (deps.iac?.home ?? droverHome)();
+    const { outdir } = rebuildPaths(home, stack.runbook, stack.region, stack.runTag);
+    const work = teamWork(code, stack.region, outdir, home);
+    // A CDK for Terraform stack already synthesized here (its cdk.tf.json is the one planned, which prepareTeamCode's
+    // digest is) is used as it is: synthesizing again would delete the lock file init wrote next to it.
     const synthesized = codeKind(code) === 'cdktf' && fs.existsSync(input.dir) && stackDigest(input.dir) === stack.digest && (!work.varFile || fs.existsSync(work.varFile));
     if (synthesized) return { input: { ...input, work } };
     const out = await rebuild.synthesizeCluster(stack);

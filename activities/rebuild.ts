@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,7 +9,7 @@ import YAML from 'yaml';
 import { scrubSecrets } from '../audit/scrub';
 import type { StackVariant } from '../infra/eks/stack';
 import { inheritedEnvironment } from './child-env';
-import { prepareTeamCode, type CodeKind } from './team-code';
+import { prepareTeamCode, stackDigest, type CodeKind } from './team-code';
 import { droverHome } from '../config/home';
 import type { Runbook } from '../runbooks/schema';
 import { FailureType } from '../contracts/failures';
@@ -55,14 +54,8 @@ export interface SynthesizedStack {
   digest?: string;
 }
 
-/** The sha256 of a stack directory's cdk.tf.json, or undefined when it cannot be read. */
-export function stackDigest(dir: string): string | undefined {
-  try {
-    return createHash('sha256').update(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8')).digest('hex');
-  } catch {
-    return undefined;
-  }
-}
+/** The sha256 of a stack directory's cdk.tf.json (in team-code.ts, which must not import this module). */
+export { stackDigest };
 
 export interface RedeployResult {
   exitCode: number;

@@ -189,6 +189,8 @@ export interface PlanSummary {
   resynthesized?: string;
   /** The cluster the plan would create (its EKS resources' planned values, no other attribute), when asked for by name. */
   planned?: PlannedCluster;
+  /** The team's code: the digest of its code, lock file and modules after init; apply refuses another (activities/team-code.ts initDigest). */
+  codeSha256?: string;
 }
 
 export interface ApplySummary {

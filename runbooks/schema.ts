@@ -4,6 +4,7 @@ import { AWS_REGION_PARTITION, AWS_REGION_SHAPE, AWS_REGIONS } from './aws-regio
 import { isPinnedPrincipal, patternOutsideAccount, PINNED_SESSION, seatsAvailable, unpinnedRoles } from './principals';
 import { ADDON_SERVICE_ACCOUNTS, EKS_AMI_TYPES, EKS_AUTHENTICATION_MODES, EKS_LOG_TYPES, EKS_TAINT_EFFECTS } from './eks';
 import { didYouMean } from './suggest';
+import { scrubSecrets } from '../audit/scrub';
 
 /** Quote a list of choices the way error messages show them: "a", "b" or "c". */
 function choices(values: readonly string[]): string {
@@ -272,7 +273,7 @@ const hookVariable = z
 /**
  * Why a module `source` does not pin one version of the code, or undefined when it does. A registry address
  * (`[host/]namespace/name/system`) is pinned by an exact `version`; a Git address (`git::...`, `github.com/...`,
- * `git@...`) by `?ref=` naming a commit (40 hex digits) or a version tag (`v1.2.3`), and takes no `version`
+ * `git@...`) by `?ref=` naming a commit (40 hex digits; a tag can be moved after approval), and takes no `version`
  * ("Module Sources" and the `version` argument, which only registry sources accept:
  * https://opentofu.org/docs/language/modules/sources/). Local paths name no version (use `module.dir`);
  * HTTP archives, S3, GCS and Mercurial sources are refused: drover cannot tell what they pin.
@@ -283,11 +284,12 @@ export function moduleSourceRefusal(source: string, version: string | undefined)
   if (git) {
     if (version !== undefined) return 'is a Git source, which takes no version (only registry sources do): pin it with ?ref= in the source';
     const ref = /[?&]ref=([^&]+)/.exec(source)?.[1];
-    if (!ref) return 'is a Git source without ?ref=: it would follow a branch. Pin a commit (?ref=<40 hex digits>) or a version tag (?ref=v1.2.3)';
-    if (!/^[0-9a-f]{40}$/.test(ref) && !/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(ref)) return `pins ?ref=${ref}, which may be a branch: pin a commit (40 hex digits) or a version tag (v1.2.3)`;
+    if (!ref) return 'is a Git source without ?ref=: it would follow a branch. Pin a commit (?ref=<40 hex digits>)';
+    // A tag can be moved to another commit after the plan was approved; only a commit names one content.
+    if (!/^[0-9a-f]{40}$/.test(ref)) return `pins ?ref=${ref}, which is not a commit: a branch moves, and so can a tag after the plan was approved. Pin the commit (?ref=<40 hex digits>)`;
     return undefined;
   }
-  if (/^[A-Za-z0-9][A-Za-z0-9-]*::|^https?:\/\/|^s3::|^gcs::|^hg::/.test(source)) return 'is a source whose version drover cannot tell: use a module registry address with an exact version, or a Git source pinned with ?ref=';
+  if (/^[A-Za-z0-9][A-Za-z0-9-]*::|^https?:\/\/|^s3::|^gcs::|^hg::/.test(source)) return 'is a source whose version drover cannot tell: use a module registry address with an exact version, or a Git source pinned with ?ref=<commit>';
   const registry = /^([a-z0-9.-]+\.[a-z]{2,}\/)?[0-9A-Za-z_-]+\/[0-9A-Za-z_-]+\/[0-9a-z]+(\/\/.*)?$/.test(source);
   if (!registry) return 'is not a module registry address (namespace/name/system) nor a pinned Git source';
   if (version === undefined) return 'is a registry module without a version: give its exact version (version: 20.31.6), or every rebuild may take a newer release';
@@ -306,8 +308,20 @@ const backendConfig = z.record(
   z.string(),
 );
 
-/** The absolute directory of the team's own code, as the worker sees it. */
+/** The absolute directory of the team's own code, as the worker sees it; `{region}` is replaced by the rebuilt region. */
 const codeDir = z.string().min(1).refine((d) => d.startsWith('/'), { error: 'must be an absolute path: it is read on the worker, whatever its working directory' });
+
+/** Per region, merged over the backend settings: each region's own state (its own key, its own path). */
+const regionBackendConfig = z.record(awsRegion, backendConfig).default({});
+
+/**
+ * The OpenTofu workspace (TF_WORKSPACE; `{region}` is replaced by the rebuilt region): another workspace is another
+ * state in the same backend ("TF_WORKSPACE", https://opentofu.org/docs/cli/config/environment-variables/).
+ */
+const workspace = z.string().regex(/^[A-Za-z0-9_.{}-]+$/, { error: 'expected a workspace name: letters, digits, "_", "-", "." and {region}' }).optional();
+
+/** Arguments of a module block that OpenTofu reads itself: as variables they would replace the pin or the module's meta-arguments. */
+export const MODULE_META_ARGUMENTS = ['source', 'version', 'count', 'for_each', 'providers', 'depends_on'] as const;
 
 /**
  * The team's own infrastructure code for the cluster, instead of drover's built-in stack (docs/rebuild-cluster.md,
@@ -317,22 +331,25 @@ const teamCode = z.union([
   z.strictObject({
     module: z.union([
       z.strictObject({
-        /** A root module: its own backend block, providers and lock file. */
+        /** A root module: its own backend block, providers and lock file. `{region}` allowed. */
         dir: codeDir,
         vars: tfVariables.default({}),
         /** Per region, merged over vars. */
         regionVars: z.record(awsRegion, tfVariables).default({}),
         /** Completes a partial backend block (`-backend-config=key=value`). */
         backendConfig: backendConfig.default({}),
+        regionBackendConfig,
+        workspace,
       }),
       z.strictObject({
-        /** A pinned module (registry address with an exact version, or Git with ?ref=), called from a root drover writes. */
+        /** A pinned module (registry address with an exact version, or Git with ?ref=<commit>), called from a root drover writes. */
         source: z.string().min(1),
         version: z.string().min(1).optional(),
         vars: tfVariables.default({}),
         regionVars: z.record(awsRegion, tfVariables).default({}),
-        /** The team's backend for that root: its type and settings (never drover's own state). */
-        backend: z.strictObject({ type: z.string().regex(/^[a-z][a-z0-9_]*$/, { error: 'expected a backend type such as s3' }), config: backendConfig.default({}) }),
+        /** The team's backend for that root: its type and settings (never drover's own state), regionConfig per region over config. */
+        backend: z.strictObject({ type: z.string().regex(/^[a-z][a-z0-9_]*$/, { error: 'expected a backend type such as s3' }), config: backendConfig.default({}), regionConfig: regionBackendConfig }),
+        workspace,
       }),
     ]),
   }),
@@ -340,13 +357,23 @@ const teamCode = z.union([
     cdktf: z.strictObject({
       /** The CDK for Terraform app's directory: its synth command runs here. */
       dir: codeDir,
-      /** The app's synth command (argv), e.g. [node, main.js]: it must write to $CDKTF_OUTDIR (App's default). */
-      synth: z.array(z.string().min(1)).min(1).default(['npx', 'cdktf', 'synth']),
-      /** The stack to apply; `{region}` is replaced by the rebuilt region. */
-      stack: z.string().min(1),
+      /**
+       * The app's synth command (argv), e.g. [node, main.js] (its App writes to $CDKTF_OUTDIR), or
+       * [npx, cdktf, synth, --output, '{outdir}']: `{outdir}` is replaced by the run's output directory (cdktf-cli sets
+       * CDKTF_OUTDIR itself from --output, so without it the stack would be written into the app's directory).
+       */
+      // Required (no default; crossFieldChecks names a missing one at its path, where the union would only say "Invalid input").
+      synth: z.array(z.string().min(1)).min(1).optional(),
+      /** The stack to apply; `{region}` is replaced by the rebuilt region. A name, never a path. */
+      stack: z
+        .string()
+        .regex(/^[A-Za-z0-9_.{}-]+$/, { error: 'expected a stack name: letters, digits, "_", "-", "." and {region}' })
+        .refine((s) => !s.includes('..'), { error: 'must not hold "..": it names a stack, not a path' }),
       vars: tfVariables.default({}),
       regionVars: z.record(awsRegion, tfVariables).default({}),
       backendConfig: backendConfig.default({}),
+      regionBackendConfig,
+      workspace,
       /** Worker environment variables the synth command gets (as the redeploy hook's passEnv). */
       passEnv: z.array(hookVariable).optional(),
       timeout: duration.prefault('10m'),
@@ -855,15 +882,52 @@ function crossFieldChecks(rb: z.output<typeof baseSchema>, ctx: z.RefinementCtx)
       const refusal = moduleSourceRefusal(code.module.source, code.module.version);
       if (refusal) issue([...at, refusal.startsWith('has the version') || refusal.includes('without a version') ? 'version' : 'source'], `${code.module.source} ${refusal}`);
     }
-    if (settings) {
-      // Backend settings are kept in every run's input and history: a credential among them is refused.
-      const backend = code && 'module' in code && 'source' in code.module ? { at: [...at, 'backend', 'config'], config: code.module.backend.config } : { at: [...at, 'backendConfig'], config: 'backendConfig' in settings ? settings.backendConfig : {} };
-      for (const key of Object.keys(backend.config)) {
-        if (/(secret|password|token|access_key|sas_|client_certificate|private)/.test(key)) issue([...backend.at, key], "carries a credential, which would be kept in every run's history: let the backend take it from the worker's environment or credential chain");
-      }
+    if (code && settings) {
       const regions = [rb.regions.primary, rb.regions.standby];
+      const source = 'module' in code && 'source' in code.module ? code.module : undefined;
+      // Backend settings are kept in every run's input and history: a credential among them is refused, by its
+      // name or by a value that looks like one (a password in a URL, a key).
+      const backends: Array<{ at: (string | number)[]; config: Record<string, string> }> = source
+        ? [{ at: [...at, 'backend', 'config'], config: source.backend.config }, ...Object.entries(source.backend.regionConfig).map(([r, c]) => ({ at: [...at, 'backend', 'regionConfig', r], config: c }))]
+        : [
+            { at: [...at, 'backendConfig'], config: 'backendConfig' in settings ? settings.backendConfig : {} },
+            ...Object.entries('regionBackendConfig' in settings ? settings.regionBackendConfig : {}).map(([r, c]) => ({ at: [...at, 'regionBackendConfig', r], config: c })),
+          ];
+      for (const backend of backends) {
+        for (const [key, value] of Object.entries(backend.config)) {
+          if (CREDENTIAL_SETTING.test(key)) issue([...backend.at, key], "carries a credential, which would be kept in every run's history: let the backend take it from the worker's environment or credential chain");
+          else if (secretLooking(value)) issue([...backend.at, key], "looks like a credential (a password in a URL, a key or a token), which would be kept in every run's history: let the backend take it from the worker's environment or credential chain");
+        }
+      }
+      // Variables are written to a file and kept in the run's input too.
+      const varSets: Array<{ at: (string | number)[]; vars: Record<string, unknown> }> = [
+        { at: [...at, 'vars'], vars: settings.vars },
+        ...Object.entries(settings.regionVars).map(([r, v]) => ({ at: [...at, 'regionVars', r], vars: v })),
+      ];
+      for (const set of varSets) {
+        for (const [leaf, value] of stringLeaves(set.vars, [])) {
+          if (secretLooking(value)) issue([...set.at, ...leaf], "looks like a credential, which would be kept in every run's history and in the variables file: let the code read it from a secret store");
+        }
+        // A module block's own arguments: as variables they would replace the pin (source, version) or its meta-arguments.
+        if (source) {
+          for (const name of Object.keys(set.vars)) {
+            if ((MODULE_META_ARGUMENTS as readonly string[]).includes(name)) issue([...set.at, name], `is an argument of the module block itself (${MODULE_META_ARGUMENTS.join(', ')}), not a variable of the module: it would override the pinned source`);
+          }
+        }
+      }
+      if ('cdktf' in code && !code.cdktf.synth) issue([...at, 'synth'], "required: the app's synth command, e.g. [node, main.js] or [npx, cdktf, synth, --output, '{outdir}'] (cdktf-cli sets CDKTF_OUTDIR from --output)");
       for (const region of Object.keys(settings.regionVars)) {
         if (!regions.includes(region)) issue([...at, 'regionVars', region], `is not one of the runbook's regions (${regions.join(', ')})`);
+      }
+      for (const b of backends.slice(1)) {
+        const region = String(b.at.at(-1));
+        if (!regions.includes(region)) issue(b.at, `is not one of the runbook's regions (${regions.join(', ')})`);
+      }
+      // Rebuilding one region must never plan against the other region's state: something must tell them apart.
+      const [a, b] = regions.map((r) => JSON.stringify(stateOf(code, r)));
+      if (a === b) {
+        const how = 'cdktf' in code ? 'a {region} in stack, regionBackendConfig (its own key per region) or a workspace with {region}' : source ? 'backend.regionConfig (its own key per region) or a workspace with {region}' : 'a {region} in dir, regionBackendConfig (its own key per region) or a workspace with {region}';
+        issue(at, `both regions would plan against one state (the same directory, backend settings and workspace${'cdktf' in code ? ' and stack' : ''} for ${regions.join(' and ')}): rebuilding one region would plan against the other's. Give each region its own: ${how}`);
       }
     }
   });
@@ -980,6 +1044,42 @@ export type Cluster = Runbook['compute']['clusters'][number];
 export type NodeGroup = Cluster['nodeGroups'][number];
 export type Rebuild = NonNullable<Runbook['rebuild']>;
 export type TeamCode = NonNullable<Rebuild['code']>;
+
+/** Backend setting names that carry a credential (kept in every run's history if given in the runbook). */
+const CREDENTIAL_SETTING = /(secret|password|token|access_key|sas_|client_certificate|private|sse_customer_key|conn_str|credentials|encryption_key)/;
+
+/** A value the audit scrubber would redact, or a URL with `user:password@`. */
+function secretLooking(value: string): boolean {
+  return scrubSecrets(value) !== value || /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]*@/i.test(value);
+}
+
+/** Every string in a variables value, with its path (a JSON value: objects, arrays, scalars). */
+function stringLeaves(value: unknown, at: (string | number)[]): Array<[(string | number)[], string]> {
+  if (typeof value === 'string') return [[at, value]];
+  if (Array.isArray(value)) return value.flatMap((v, i) => stringLeaves(v, [...at, i]));
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => stringLeaves(v, [...at, k]));
+  return [];
+}
+
+/** `{region}` replaced by the region. */
+export function forRegion(text: string, region: string): string {
+  return text.replaceAll('{region}', region);
+}
+
+/**
+ * What the team's code is for one region: the directory OpenTofu runs in (module dir or cdktf app), the backend
+ * settings (regionBackendConfig / backend.regionConfig merged over the common ones), the workspace and the stack,
+ * `{region}` replaced. Two regions with the same of all these would share one state.
+ */
+export function stateOf(code: TeamCode, region: string): { dir?: string; source?: string; backendType?: string; backend: Record<string, string>; workspace?: string; stack?: string } {
+  if ('cdktf' in code) {
+    const c = code.cdktf;
+    return { dir: forRegion(c.dir, region), backend: { ...c.backendConfig, ...(c.regionBackendConfig[region] ?? {}) }, workspace: c.workspace && forRegion(c.workspace, region), stack: forRegion(c.stack, region) };
+  }
+  const m = code.module;
+  if ('dir' in m) return { dir: forRegion(m.dir, region), backend: { ...m.backendConfig, ...(m.regionBackendConfig[region] ?? {}) }, workspace: m.workspace && forRegion(m.workspace, region) };
+  return { source: m.source, backendType: m.backend.type, backend: { ...m.backend.config, ...(m.backend.regionConfig[region] ?? {}) }, workspace: m.workspace && forRegion(m.workspace, region) };
+}
 export type Probe = NonNullable<Runbook['health']['probes'][string]>[number];
 export type GateName = Runbook['approvals']['gates'][number];
 export type GatePolicy = NonNullable<Runbook['approvals']['policies'][GateName]>;

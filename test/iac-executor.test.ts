@@ -347,6 +347,67 @@ describe('idempotent apply', () => {
   });
 });
 
+describe("the team's own code (work settings)", () => {
+  /** A team module directory (its own backend block) and the run's own directories beside it. */
+  function teamStack(backend: Record<string, unknown> | undefined, resources: Resources) {
+    const root = fs.mkdtempSync(path.join(process.env.DROVER_TEST_TMP ?? os.tmpdir(), 'iac-team-'));
+    const dir = path.join(root, 'code');
+    fs.mkdirSync(dir);
+    const local = path.join(root, 'local-module');
+    fs.mkdirSync(local);
+    fs.writeFileSync(path.join(local, 'main.tf.json'), JSON.stringify({ resource: { terraform_data: { m: { input: 'm' } } } }));
+    fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify({ ...(backend ? { terraform: { backend } } : {}), resource: { terraform_data: resources }, module: { local: { source: '../local-module' } } }));
+    const work = { dataDir: path.join(root, 'run', 'tofu-data'), backendConfig: [], lockfileReadonly: false, region: 'ap-southeast-1', codeDir: dir, pluginCacheDir: path.join(root, 'plugin-cache') };
+    return { root, dir, local, work, state: path.join(root, 'state', 'terraform.tfstate') };
+  }
+
+  test('the plan carries the digest of the code and its modules after init; a module changed since approval refuses the apply, nothing applied', async () => {
+    const t = teamStack(undefined, {});
+    const state = t.state;
+    fs.writeFileSync(path.join(t.dir, 'main.tf.json'), JSON.stringify({ terraform: { backend: { local: { path: state } } }, resource: { terraform_data: { a: { input: 'a' } } }, module: { local: { source: '../local-module' } } }));
+    const planned = await activity(() => iac.iacPlan({ dir: t.dir, allowDestroy: [], timeoutMs: TIMEOUT_MS, work: t.work })).result;
+    expect(planned.codeSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(planned.planFile.startsWith(t.work.dataDir)).toBe(true);
+    expect(fs.existsSync(t.work.pluginCacheDir)).toBe(true);
+    // The local module the code calls by relative path changes between the plan and the apply.
+    fs.writeFileSync(path.join(t.local, 'main.tf.json'), JSON.stringify({ resource: { terraform_data: { m: { input: 'changed' } } } }));
+    const err = await rejection(activity(() => iac.iacApply({ dir: t.dir, approved: planned, allowDestroy: [], timeoutMs: TIMEOUT_MS, work: t.work })).result);
+    expectFailure(err, FailureType.IacPlanChanged, /^the team's code \(or a module or provider lock it uses\) changed since the plan was approved; nothing was applied$/);
+    expect(fs.existsSync(state)).toBe(false);
+    // Back as approved: the apply goes ahead.
+    fs.writeFileSync(path.join(t.local, 'main.tf.json'), JSON.stringify({ resource: { terraform_data: { m: { input: 'm' } } } }));
+    const applied = await activity(() => iac.iacApply({ dir: t.dir, approved: planned, allowDestroy: [], timeoutMs: TIMEOUT_MS, work: t.work })).result;
+    expect(applied.applied.sort()).toEqual(['module.local.terraform_data.m', 'terraform_data.a']);
+  });
+
+  test("code without a backend, or with a local one in its directory, is refused after init: nothing is written into the team's code", async () => {
+    const none = teamStack(undefined, { a: { input: 'a' } });
+    expectFailure(await rejection(activity(() => iac.iacPlan({ dir: none.dir, allowDestroy: [], timeoutMs: TIMEOUT_MS, work: none.work })).result), FailureType.IacInvalidStack, /^the team's code keeps its state in its own directory \(it names no backend/);
+    const inside = teamStack({ local: { path: 'terraform.tfstate' } }, { a: { input: 'a' } });
+    expectFailure(await rejection(activity(() => iac.iacPlan({ dir: inside.dir, allowDestroy: [], timeoutMs: TIMEOUT_MS, work: inside.work })).result), FailureType.IacInvalidStack, /name a backend \(s3, or local with an absolute path outside the code\)/);
+    for (const t of [none, inside]) expect(fs.readdirSync(t.dir)).toEqual(['main.tf.json']);
+  });
+
+  test("tofu gets the runbook's workspace and region, never the worker's TF_WORKSPACE nor drover's or Temporal's settings", async () => {
+    const t = teamStack(undefined, {});
+    fs.writeFileSync(
+      path.join(t.dir, 'main.tf.json'),
+      JSON.stringify({
+        terraform: { backend: { local: { path: t.state, workspace_dir: path.join(t.root, 'workspaces') } } },
+        output: { workspace: { value: '${terraform.workspace}' } },
+      }),
+    );
+    const envFile = path.join(t.root, 'env.txt');
+    const seen = createIacActivities({ binary: async (preferred) => preferred ?? tofu, env: { DROVER_SECRET_SETTING: 'x', TEMPORAL_API_KEY: 'k', TF_WORKSPACE: 'worker-ws' } });
+    const wrapper = path.join(t.root, 'tofu-wrapper.sh');
+    fs.writeFileSync(wrapper, `#!/bin/sh\nenv | grep -E '^(DROVER_|TEMPORAL_|TF_WORKSPACE|AWS_REGION|AWS_DEFAULT_REGION|TF_PLUGIN_CACHE_DIR)' | sort > ${envFile}\nexec ${tofu} "$@"\n`, { mode: 0o755 });
+    const planned = await activity(() => seen.iacPlan({ dir: t.dir, binary: wrapper, allowDestroy: [], timeoutMs: TIMEOUT_MS, work: { ...t.work, workspace: 'eks-ap-southeast-1' } })).result;
+    expect(planned.codeSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(fs.readFileSync(envFile, 'utf8').trim().split('\n')).toEqual(['AWS_DEFAULT_REGION=ap-southeast-1', 'AWS_REGION=ap-southeast-1', `TF_PLUGIN_CACHE_DIR=${t.work.pluginCacheDir}`, 'TF_WORKSPACE=eks-ap-southeast-1']);
+    expect(fs.existsSync(path.join(t.root, 'workspaces', 'eks-ap-southeast-1'))).toBe(true);
+  });
+});
+
 describe('ensureTofu', () => {
   const saved = { DROVER_TOFU: process.env.DROVER_TOFU, DROVER_TOOLS_DIR: process.env.DROVER_TOOLS_DIR, PATH: process.env.PATH };
   afterEach(() => {

@@ -92,11 +92,11 @@ test("the IaC lane's shutdown grace covers the longest OpenTofu command or redep
   expect(iacGraceMs(heldRunbooks(runbookDir([[S3_AUDIT, S3_STATE], [[['rebuild'], { backend: { type: 'local' } }]]])))).toBe(60 * 60_000 + 30_000);
   expect(iacGraceMs(heldRunbooks(runbookDir([[S3_AUDIT, S3_STATE]])))).toBe(45 * 60_000 + 30_000);
   // The team's CDK for Terraform app's synth runs on the lane too.
-  expect(iacGraceMs(heldRunbooks(runbookDir([[S3_AUDIT, [['rebuild'], { code: { cdktf: { dir: '/srv/app', stack: 's', timeout: '90m' } } }]]])))).toBe(90 * 60_000 + 30_000);
+  expect(iacGraceMs(heldRunbooks(runbookDir([[S3_AUDIT, [['rebuild'], { code: { cdktf: { dir: '/srv/app', synth: ['node', 'main.js'], stack: 's-{region}', timeout: '90m' } } }]]])))).toBe(90 * 60_000 + 30_000);
 });
 
 test('what a held runbook keeps on one host (said as warnings by a worker that is not --production): local OpenTofu state and a JSONL-only trail; nothing for S3 ones or a runbook that did not load', () => {
-  const dir = runbookDir([[[['rebuild'], { backend: { type: 'local' } }]], [S3_AUDIT, S3_STATE], [S3_AUDIT, NO_REBUILD], [S3_AUDIT, [['rebuild'], { code: { module: { dir: '/srv/infra/eks' } } }]]]);
+  const dir = runbookDir([[[['rebuild'], { backend: { type: 'local' } }]], [S3_AUDIT, S3_STATE], [S3_AUDIT, NO_REBUILD], [S3_AUDIT, [['rebuild'], { code: { module: { dir: '/srv/infra/eks', workspace: 'eks-{region}' } } }]]]);
   fs.writeFileSync(path.join(dir, 'broken.yaml'), 'name: [unclosed\n');
   expect(heldRunbooks(dir).map(keptOnOneHost)).toEqual([
     [],

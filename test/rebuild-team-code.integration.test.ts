@@ -4,8 +4,8 @@
  * exactly that plan, wait, verify):
  * - a root module of the team's (test/fixtures/iac/team-root, calling ../team-eks-module by relative path) with its
  *   own partial local backend completed by the runbook, run in place and never written into;
- * - a pinned module source (a Git repository made from team-eks-module, tagged v1.0.0), called from a root drover
- *   writes with the team's backend;
+ * - a pinned module source (a Git repository made from team-eks-module, pinned by its commit), called from a root
+ *   drover writes with the team's backend (its own state per region);
  * - a CDK for Terraform app of the team's (test/fixtures/iac/team-cdktf), synthesized by its own command.
  * The fixtures are terraform_data-based: no provider plugin is built. The clusters they stand for already exist in
  * moto (this test is about the pipeline; test/rebuild.integration.test.ts brings a deleted cluster back).
@@ -20,7 +20,7 @@ import type { RunStatus } from '../contracts/run';
 import { codeDigest } from '../activities/team-code';
 import { captureIO, eventually } from './harness/fixtures';
 import { runOutcome, useCli } from './harness/drills';
-import { IntegrationEnv, STANDBY } from './harness/env';
+import { IntegrationEnv, PRIMARY, STANDBY } from './harness/env';
 import { testTempDir } from './harness/servers';
 
 jest.setTimeout(600_000);
@@ -82,7 +82,9 @@ test("given the team's own root module, a rebuild plans it in place with the tea
   const before = { tree: [...tree(root), ...tree(path.join(FIXTURES, 'team-eks-module'))], digest: codeDigest(root), module: codeDigest(path.join(FIXTURES, 'team-eks-module')) };
   const state = path.join(scratch, 'team-root-state', 'terraform.tfstate');
   fs.mkdirSync(path.dirname(state), { recursive: true });
-  const code = (nodeGroups: string[]) => ({ module: { dir: root, vars: { cluster_version: '1.31', node_groups: nodeGroups }, regionVars: { [STANDBY]: { cluster_name: 'team-singapore' } }, backendConfig: { path: state } } });
+  // Each region its own state (the runbook refuses two regions on one state).
+  const regionBackendConfig = { [STANDBY]: { path: state }, [PRIMARY]: { path: path.join(scratch, 'team-root-state', 'primary.tfstate') } };
+  const code = (nodeGroups: string[]) => ({ module: { dir: root, vars: { cluster_version: '1.31', node_groups: nodeGroups }, regionVars: { [STANDBY]: { cluster_name: 'team-singapore' } }, regionBackendConfig } });
   const { file, runbook: rb, taskQueue } = await env.seeded('ak-team-root', withCode(code(['general', 'checkout'])));
   useCli(env.moto.endpoint, taskQueue);
   await env.withWorker(
@@ -148,16 +150,19 @@ test("given the team's own root module, a rebuild plans it in place with the tea
   expect([codeDigest(root), codeDigest(path.join(FIXTURES, 'team-eks-module'))]).toEqual([before.digest, before.module]);
 });
 
-test('given a pinned module source (a Git repository tagged v1.0.0), a rebuild calls it from a root drover writes, with the backend the runbook names', async () => {
+test('given a pinned module source (a Git repository pinned by its commit), a rebuild calls it from a root drover writes, with the backend the runbook names for the region', async () => {
   const repo = path.join(scratch, 'team-eks-module.git');
   fs.cpSync(path.join(FIXTURES, 'team-eks-module'), repo, { recursive: true });
   const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=drover-test', '-c', 'user.email=test@example.invalid', ...args], { cwd: repo, stdio: 'pipe' });
   git('init', '-q');
   git('add', '.');
   git('commit', '-q', '-m', 'team eks module');
-  git('tag', 'v1.0.0');
+  // A commit, not a tag: a tag can be moved after the plan was approved.
+  const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
   const state = path.join(scratch, 'module-source-state', 'terraform.tfstate');
-  const code = { module: { source: `git::file://${repo}?ref=v1.0.0`, vars: { cluster_name: 'team-from-git', cluster_version: '1.31', node_groups: ['general'] }, backend: { type: 'local', config: { path: state } } } };
+  const source = `git::file://${repo}?ref=${commit}`;
+  const regionConfig = { [STANDBY]: { path: state }, [PRIMARY]: { path: path.join(scratch, 'module-source-state', 'primary.tfstate') } };
+  const code = { module: { source, vars: { cluster_name: 'team-from-git', cluster_version: '1.31', node_groups: ['general'] }, backend: { type: 'local', regionConfig } } };
   const { file, runbook: rb, taskQueue } = await env.seeded('ak-team-source', withCode(code));
   useCli(env.moto.endpoint, taskQueue);
   await env.withWorker(
@@ -169,7 +174,8 @@ test('given a pinned module source (a Git repository tagged v1.0.0), a rebuild c
       expect(done.phase).toBe('completed');
       expect(done.steps.map((s) => `${s.id}:${s.status}`)).toEqual(STEPS);
       const root = JSON.parse(fs.readFileSync(path.join(home, 'iac', rb.name, STANDBY, fs.readdirSync(path.join(home, 'iac', rb.name, STANDBY))[0], 'root', 'main.tf.json'), 'utf8'));
-      expect(root).toEqual({ terraform: { backend: { local: { path: state } } }, module: { cluster: { source: `git::file://${repo}?ref=v1.0.0`, cluster_name: 'team-from-git', cluster_version: '1.31', node_groups: ['general'] } } });
+      expect(root).toEqual({ terraform: { backend: { local: { path: state } } }, module: { cluster: { cluster_name: 'team-from-git', cluster_version: '1.31', node_groups: ['general'], source } } });
+      expect(gate.rebuild?.plan?.codeSha256).toMatch(/^[0-9a-f]{64}$/);
       const applied = JSON.parse(fs.readFileSync(state, 'utf8')) as { resources: Array<{ module?: string; name: string }> };
       expect(applied.resources.map((r) => `${r.module}.${r.name}`).sort()).toEqual(['module.cluster.cluster', 'module.cluster.node_group']);
     },
@@ -183,7 +189,9 @@ test("given the team's own CDK for Terraform app, a rebuild runs its synth comma
   const before = tree(app);
   const stateDir = path.join(scratch, 'cdktf-state');
   process.env.TEAM_STATE_DIR = stateDir;
-  const code = { cdktf: { dir: app, synth: [process.execPath, 'main.js'], stack: 'team-eks-{region}', vars: { cluster_version: '1.31' }, regionVars: { [STANDBY]: { cluster_name: 'team-cdktf-singapore' } }, passEnv: ['TEAM_STATE_DIR'], timeout: '2m' } };
+  const synthLog = path.join(scratch, 'cdktf-synths.log');
+  process.env.TEAM_SYNTH_LOG = synthLog;
+  const code = { cdktf: { dir: app, synth: [process.execPath, 'main.js'], stack: 'team-eks-{region}', vars: { cluster_version: '1.31' }, regionVars: { [STANDBY]: { cluster_name: 'team-cdktf-singapore' } }, passEnv: ['TEAM_STATE_DIR', 'TEAM_SYNTH_LOG'], timeout: '2m' } };
   const { file, taskQueue } = await env.seeded('ak-team-cdktf', withCode(code));
   useCli(env.moto.endpoint, taskQueue);
   try {
@@ -201,6 +209,9 @@ test("given the team's own CDK for Terraform app, a rebuild runs its synth comma
         const applied = JSON.parse(fs.readFileSync(path.join(stateDir, `${STANDBY}.tfstate`), 'utf8')) as { resources: Array<{ name: string; instances: Array<{ attributes: { input?: { value?: Record<string, unknown> } } }> }> };
         expect(applied.resources.find((r) => r.name === 'cluster')?.instances[0].attributes.input?.value).toEqual({ name: 'team-cdktf-singapore', version: '1.31', region: STANDBY });
         expect(done.rebuild?.apply?.outputs).toEqual({ cluster_output: 'team-cdktf-singapore' });
+        // Synthesized once: at apply the stack planned is there (its cdk.tf.json is the planned digest), used as it is.
+        expect(fs.readFileSync(synthLog, 'utf8')).toBe('synth\n');
+        expect(done.rebuild?.plan?.codeSha256).toMatch(/^[0-9a-f]{64}$/);
 
         const again = await planGate(file, 'idempotence', done.runId);
         expect(again.rebuild?.plan?.noChanges).toBe(true);
@@ -212,12 +223,13 @@ test("given the team's own CDK for Terraform app, a rebuild runs its synth comma
     );
   } finally {
     delete process.env.TEAM_STATE_DIR;
+    delete process.env.TEAM_SYNTH_LOG;
   }
   expect(tree(app)).toEqual(before);
 });
 
 test("given the team's code missing on the worker, or a synth that fails, the rebuild ends at its synthesis with a path-qualified message, nothing planned", async () => {
-  const missing = await env.seeded('ak-team-missing', withCode({ module: { dir: path.join(scratch, 'no-such-module') } }));
+  const missing = await env.seeded('ak-team-missing', withCode({ module: { dir: path.join(scratch, 'no-such-module'), workspace: '{region}' } }));
   useCli(env.moto.endpoint, missing.taskQueue);
   await env.withWorker(
     missing.taskQueue,
