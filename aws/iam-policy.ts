@@ -9,6 +9,7 @@ import type { Runbook } from '../runbooks/schema';
 import { AWS_REGION_PARTITION } from '../runbooks/aws-regions';
 import { databasesOf, type NamedDatabase } from '../runbooks/databases';
 import { ADDON_SERVICE_ACCOUNTS, addonServiceAccount } from '../runbooks/eks';
+import { CLUSTER_TAG, iamRoleName } from '../infra/eks/names';
 import { IAM_TABLE, SAR, type Caller, type MethodPermission, type ResourceType } from './iam-table';
 
 export type PolicyRole = 'worker' | 'approver';
@@ -295,11 +296,12 @@ export function workerPolicy(rb: Runbook, opts: PolicyOptions = {}, callers: rea
 
 /**
  * What `drover rebuild`'s OpenTofu apply of infra/eks/stack.ts needs beyond the client calls: it creates each cluster's
- * IAM roles (named by iamRoleName: <cluster>-<region>-cluster|node, and -ebs-csi|-vpc-cni for the add-ons' service
- * accounts) and passes them to EKS (iam:PassRole, with iam:PassedToService eks.amazonaws.com; SAR, IAM), the cluster's
- * OIDC provider, the cluster (encrypted with the runbook's KMS key of its region), access entries and their policies,
- * a launch template per node group, node groups and add-ons. Derived from the stack's resources, not from a run
- * against AWS: see docs/iam.md, "What is left".
+ * IAM roles (by their exact names, iamRoleName: <cluster>-<region>-cluster|node, and -ebs-csi|-vpc-cni for the add-ons'
+ * service accounts) and passes them to EKS (iam:PassRole, with iam:PassedToService eks.amazonaws.com; SAR, IAM), the
+ * cluster's OIDC provider, the cluster (encrypted with the runbook's KMS key of its region), access entries and their
+ * policies, a launch template per node group, node groups and add-ons. What only EC2 or EKS names (a launch template's
+ * id, the issuer's id) is held to the cluster by its drover:cluster tag. Derived from the stack's resources, not from a
+ * run against AWS: see docs/iam.md, "What is left".
  */
 /**
  * The AWS managed policies infra/eks/stack.ts attaches to the roles it creates (CLUSTER_POLICIES, NODE_POLICIES there,
@@ -313,14 +315,15 @@ export const REBUILD_MANAGED_POLICIES: readonly string[] = [
 function rebuildStatements(rb: Runbook, opts: PolicyOptions, notes: Set<string>): Parameters<typeof group>[0] {
   const p = AWS_REGION_PARTITION[rb.regions.primary] ?? 'aws';
   const acct = opts.account ?? '*';
-  // The stack's role names: <cluster>-<region>-<kind>, possibly shortened with a hash (infra/eks/stack.ts iamRoleName);
-  // an add-on's service-account role only where a cluster has that add-on with its role.
+  // The stack's role names, exactly as infra/eks/stack.ts makes them (iamRoleName: <cluster>-<region>-<kind>, or
+  // shortened with a hash): no pattern that another cluster's <name>-<region>-<kind> role would match. An add-on's
+  // service-account role only where a cluster has that add-on with its role.
   const kinds = (c: Runbook['compute']['clusters'][number]) => [
-    'cluster',
-    'node',
+    'cluster' as const,
+    'node' as const,
     ...c.addons.flatMap((a) => addonServiceAccount(a, c.production)?.kind ?? []),
   ];
-  const roles = [...new Set(rb.compute.clusters.flatMap((c) => kinds(c).map((kind) => `arn:${p}:iam::${acct}:role/*-${c.region}-${kind}`)))];
+  const roles = [...new Set(rb.compute.clusters.flatMap((c) => kinds(c).map((kind) => `arn:${p}:iam::${acct}:role/${iamRoleName(c.name, c.region, kind)}`)))];
   const clusters = rb.compute.clusters.flatMap((c) => [
     `arn:${p}:eks:${c.region}:${acct}:cluster/${c.name}`,
     `arn:${p}:eks:${c.region}:${acct}:nodegroup/${c.name}/*`,
@@ -328,11 +331,51 @@ function rebuildStatements(rb: Runbook, opts: PolicyOptions, notes: Set<string>)
     // access-entry/<cluster>/<identity type>/<account>/<name>/<uuid> (SAR, Amazon EKS).
     `arn:${p}:eks:${c.region}:${acct}:access-entry/${c.name}/*`,
   ]);
-  // The cluster's OIDC provider is named by its issuer, oidc.eks.<region>.amazonaws.com[.cn]/id/<id> (IAM User Guide, IAM OIDC identity providers).
-  const oidcProviders = [...new Set(rb.compute.clusters.map((c) => `arn:${p}:iam::${acct}:oidc-provider/oidc.eks.${c.region}.amazonaws.com*`))];
-  const launchTemplates = [...new Set(rb.compute.clusters.map((c) => `arn:${p}:ec2:${c.region}:${acct}:launch-template/*`))];
+  // The cluster's OIDC provider is named by its issuer, oidc.eks.<region>.amazonaws.com[.cn]/id/<id> (IAM User Guide, IAM
+  // OIDC identity providers): the host ends at "/id/", so oidc.eks.<region>.amazonaws.com.evil.net does not match; the id
+  // is EKS's, known only once the cluster exists, so any provider of EKS in the region matches the ARN and the tag the
+  // stack puts on its own (droverTags, infra/eks/names.ts) tells the cluster's from another cluster's.
+  const oidcProvider = (c: Runbook['compute']['clusters'][number]) => `arn:${p}:iam::${acct}:oidc-provider/oidc.eks.${c.region}.${(AWS_REGION_PARTITION[c.region] ?? p) === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com'}/id/*`;
+  const launchTemplates = (c: Runbook['compute']['clusters'][number]) => [`arn:${p}:ec2:${c.region}:${acct}:launch-template/*`];
   const secretKeys = [...new Set(rb.compute.clusters.flatMap((c) => (c.encryption?.kmsKeys[c.region] ? [c.encryption.kmsKeys[c.region]] : [])))];
   notes.add('rebuild: the IAM, EKS and EC2 actions of the OpenTofu apply are derived from infra/eks/stack.ts, not observed against AWS');
+  const resourceTag = `aws:ResourceTag/${CLUSTER_TAG}`;
+  const requestTag = `aws:RequestTag/${CLUSTER_TAG}`;
+  // Per cluster: a template or provider is the cluster's when it carries the cluster's tag in the cluster's own region.
+  const perCluster = rb.compute.clusters.flatMap((c): Parameters<typeof group>[0] => [
+    // Tag, untag and delete only the provider tagged as this cluster's (IAM API Reference, TagOpenIDConnectProvider:
+    // "You can use tags to restrict access to only an OIDC provider that has a specified tag attached";
+    // aws:ResourceTag/${TagKey} on the oidc-provider resource type, SAR IAM,
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html).
+    {
+      sid: 'RebuildOidcProviderTagged',
+      actions: ['iam:TagOpenIDConnectProvider', 'iam:UntagOpenIDConnectProvider', 'iam:DeleteOpenIDConnectProvider'],
+      resources: [oidcProvider(c)],
+      condition: { StringEquals: { [resourceTag]: c.name } },
+    },
+    // Launch templates (ids made by EC2, lt-...): a template's data cannot be held to anything by IAM ("You can't use
+    // resource-level permissions to restrict the resources that users can specify in a launch template ... make sure
+    // that only trusted administrators are granted permission to create launch templates and launch template
+    // versions", EC2 User Guide, "IAM permissions required for Amazon EC2 launch templates"), so the worker may create
+    // only templates tagged as this cluster's (aws:RequestTag/${TagKey}, the stack's tags on the template), tag a
+    // template only in the CreateLaunchTemplate call itself (ec2:CreateAction), and version, modify or delete only a
+    // template tagged as this cluster's (aws:ResourceTag/${TagKey}): never another team's. Condition keys of
+    // CreateLaunchTemplate, CreateLaunchTemplateVersion, ModifyLaunchTemplate, DeleteLaunchTemplate and CreateTags on the
+    // launch-template resource type: SAR, Amazon EC2, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html.
+    { sid: 'RebuildCreateLaunchTemplates', actions: ['ec2:CreateLaunchTemplate'], resources: launchTemplates(c), condition: { StringEquals: { [requestTag]: c.name } } },
+    {
+      sid: 'RebuildTagLaunchTemplatesOnCreate',
+      actions: ['ec2:CreateTags'],
+      resources: launchTemplates(c),
+      condition: { StringEquals: { 'ec2:CreateAction': 'CreateLaunchTemplate', [requestTag]: c.name } },
+    },
+    {
+      sid: 'RebuildLaunchTemplates',
+      actions: ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate'],
+      resources: launchTemplates(c),
+      condition: { StringEquals: { [resourceTag]: c.name } },
+    },
+  ]);
   return [
     {
       sid: 'RebuildIamRoles',
@@ -376,19 +419,15 @@ function rebuildStatements(rb: Runbook, opts: PolicyOptions, notes: Set<string>)
       ],
       resources: clusters,
     },
-    {
-      sid: 'RebuildOidcProvider',
-      actions: ['iam:CreateOpenIDConnectProvider', 'iam:GetOpenIDConnectProvider', 'iam:TagOpenIDConnectProvider', 'iam:UntagOpenIDConnectProvider', 'iam:DeleteOpenIDConnectProvider'],
-      resources: oidcProviders,
-    },
-    // Launch template ids are made by EC2 (lt-...): any template of the cluster's region.
-    {
-      sid: 'RebuildLaunchTemplates',
-      actions: ['ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate', 'ec2:CreateTags'],
-      resources: launchTemplates,
-    },
-    // EKS uses the cluster's key through a grant it creates with the caller's permission; DescribeKey checks the key.
-    { sid: 'RebuildSecretsKey', actions: ['kms:DescribeKey', 'kms:CreateGrant'], resources: secretKeys },
+    // Create and read a provider of EKS in the clusters' regions: its ARN is known only once EKS has made the issuer.
+    { sid: 'RebuildOidcProvider', actions: ['iam:CreateOpenIDConnectProvider', 'iam:GetOpenIDConnectProvider'], resources: [...new Set(rb.compute.clusters.map(oidcProvider))] },
+    ...perCluster,
+    // DescribeKey checks the cluster's key; EKS uses the key through a grant it creates with the caller's
+    // kms:CreateGrant, which is allowed only when an AWS service integrated with AWS KMS makes it on the caller's behalf
+    // (kms:GrantIsForAWSResource, AWS KMS Developer Guide, "Controlling access to grants" and "AWS KMS condition keys"),
+    // as for RDS above: the worker cannot grant itself or anyone else the key.
+    { sid: 'RebuildSecretsKey', actions: ['kms:DescribeKey'], resources: secretKeys },
+    { sid: 'RebuildSecretsKeyGrant', actions: ['kms:CreateGrant'], resources: secretKeys, condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } },
     // ec2:Describe* support no resource-level permissions (SAR, Amazon EC2); eks:DescribeAddonVersions has no resource type (SAR, Amazon EKS).
     {
       sid: 'RebuildNoResourceLevel',

@@ -10,6 +10,8 @@ import { exec } from '../cli/main';
 import { IAM_TABLE, type MethodPermission } from '../aws/iam-table';
 import { actionsOf, policyFor, type PolicyDocument } from '../aws/iam-policy';
 import { createPermissionActivities, policySourceOf } from '../activities/permissions';
+import { allows } from '../infra/faults/fidelity-iam';
+import { iamRoleName } from '../infra/eks/names';
 import type { IamSelfApi } from '../aws/clients';
 import { ADDON_SERVICE_ACCOUNTS } from '../runbooks/eks';
 import { parseRunbook } from '../runbooks/load';
@@ -191,21 +193,123 @@ describe("the rebuild statements for a production cluster's elements", () => {
 
   test('the OIDC provider, access entries, launch templates and the secrets key are scoped to the runbook\'s regions and clusters', () => {
     const { policy } = policyFor(production(), 'worker', { account: ACCOUNT });
-    expect(statementsFor(policy, 'iam:CreateOpenIDConnectProvider')[0].Resource).toEqual([`arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.ap-south-1.amazonaws.com*`, `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.ap-southeast-1.amazonaws.com*`]);
+    expect(statementsFor(policy, 'iam:CreateOpenIDConnectProvider')[0].Resource).toEqual([`arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.ap-south-1.amazonaws.com/id/*`, `arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.ap-southeast-1.amazonaws.com/id/*`]);
     expect(statementsFor(policy, 'eks:CreateAccessEntry')[0].Resource).toEqual(expect.arrayContaining([`arn:aws:eks:ap-south-1:${ACCOUNT}:access-entry/apnakart-mumbai/*`, `arn:aws:eks:ap-south-1:${ACCOUNT}:cluster/apnakart-mumbai`]));
     expect(statementsFor(policy, 'eks:AssociateAccessPolicy')).toEqual(statementsFor(policy, 'eks:CreateAccessEntry'));
-    expect(statementsFor(policy, 'ec2:CreateLaunchTemplate')[0].Resource).toEqual([`arn:aws:ec2:ap-south-1:${ACCOUNT}:launch-template/*`, `arn:aws:ec2:ap-southeast-1:${ACCOUNT}:launch-template/*`]);
-    expect(statementsFor(policy, 'kms:CreateGrant').find((s) => s.Sid === 'RebuildSecretsKey')).toEqual({ Sid: 'RebuildSecretsKey', Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: [KEY] });
+    expect(statementsFor(policy, 'ec2:CreateLaunchTemplate').map((s) => s.Resource)).toEqual([[`arn:aws:ec2:ap-south-1:${ACCOUNT}:launch-template/*`], [`arn:aws:ec2:ap-southeast-1:${ACCOUNT}:launch-template/*`]]);
+    expect(statementsFor(policy, 'kms:DescribeKey').find((s) => s.Sid === 'RebuildSecretsKey')).toEqual({ Sid: 'RebuildSecretsKey', Effect: 'Allow', Action: ['kms:DescribeKey'], Resource: [KEY] });
+  });
+
+  test('launch templates: created only tagged as the cluster\'s, tagged only by that create, versioned, modified and deleted only when tagged as the cluster\'s, in its region', () => {
+    const { policy } = policyFor(production(), 'worker', { account: ACCOUNT });
+    const lt = (region: string) => `arn:aws:ec2:${region}:${ACCOUNT}:launch-template/lt-0123456789abcdef0`;
+    expect(statementsFor(policy, 'ec2:CreateLaunchTemplate')[0]).toEqual({
+      Sid: 'RebuildCreateLaunchTemplates',
+      Effect: 'Allow',
+      Action: ['ec2:CreateLaunchTemplate'],
+      Resource: [`arn:aws:ec2:ap-south-1:${ACCOUNT}:launch-template/*`],
+      Condition: { StringEquals: { 'aws:RequestTag/drover:cluster': 'apnakart-mumbai' } },
+    });
+    expect(statementsFor(policy, 'ec2:CreateTags').map((s) => s.Condition)).toEqual([
+      { StringEquals: { 'ec2:CreateAction': 'CreateLaunchTemplate', 'aws:RequestTag/drover:cluster': 'apnakart-mumbai' } },
+      { StringEquals: { 'ec2:CreateAction': 'CreateLaunchTemplate', 'aws:RequestTag/drover:cluster': 'apnakart-singapore' } },
+    ]);
+    for (const action of ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate']) {
+      expect(statementsFor(policy, action).map((s) => s.Condition)).toEqual([{ StringEquals: { 'aws:ResourceTag/drover:cluster': 'apnakart-mumbai' } }, { StringEquals: { 'aws:ResourceTag/drover:cluster': 'apnakart-singapore' } }]);
+    }
+    // Evaluated as the test proxy evaluates a policy (infra/faults/fidelity-iam.ts allows).
+    expect(allows(policy, 'ec2:CreateLaunchTemplate', lt('ap-south-1'), { 'aws:RequestTag/drover:cluster': 'apnakart-mumbai' })).toBe(true);
+    expect(allows(policy, 'ec2:CreateLaunchTemplate', lt('ap-south-1'))).toBe(false);
+    expect(allows(policy, 'ec2:CreateLaunchTemplate', lt('ap-south-1'), { 'aws:RequestTag/drover:cluster': 'other-team' })).toBe(false);
+    // Another cluster's tag in this cluster's region (or the other way round) is not the cluster's.
+    expect(allows(policy, 'ec2:CreateLaunchTemplate', lt('ap-south-1'), { 'aws:RequestTag/drover:cluster': 'apnakart-singapore' })).toBe(false);
+    expect(allows(policy, 'ec2:CreateTags', lt('ap-south-1'), { 'ec2:CreateAction': 'CreateLaunchTemplate', 'aws:RequestTag/drover:cluster': 'apnakart-mumbai' })).toBe(true);
+    expect(allows(policy, 'ec2:CreateTags', lt('ap-south-1'), { 'aws:RequestTag/drover:cluster': 'apnakart-mumbai' })).toBe(false);
+    for (const action of ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate']) {
+      expect(allows(policy, action, lt('ap-southeast-1'), { 'aws:ResourceTag/drover:cluster': 'apnakart-singapore' })).toBe(true);
+      expect(allows(policy, action, lt('ap-southeast-1'))).toBe(false);
+      expect(allows(policy, action, lt('ap-southeast-1'), { 'aws:ResourceTag/drover:cluster': 'other-team' })).toBe(false);
+      expect(allows(policy, action, lt('ap-south-1'), { 'aws:ResourceTag/drover:cluster': 'apnakart-singapore' })).toBe(false);
+    }
+    // No launch-template action is allowed anywhere without a condition.
+    const unconditioned = policy.Statement.filter((s) => !s.Condition && s.Resource.some((r) => r.includes(':launch-template/')));
+    expect(unconditioned).toEqual([]);
+  });
+
+  test("OIDC providers: only EKS's issuer hosts of the clusters' regions; tagged, untagged and deleted only when tagged as the cluster's", () => {
+    const { policy } = policyFor(production(), 'worker', { account: ACCOUNT });
+    const provider = (host: string) => `arn:aws:iam::${ACCOUNT}:oidc-provider/${host}`;
+    const mumbai = provider('oidc.eks.ap-south-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF');
+    expect(allows(policy, 'iam:CreateOpenIDConnectProvider', mumbai)).toBe(true);
+    expect(allows(policy, 'iam:GetOpenIDConnectProvider', mumbai)).toBe(true);
+    // A look-alike host, or no /id/ path, is not EKS's issuer.
+    expect(allows(policy, 'iam:CreateOpenIDConnectProvider', provider('oidc.eks.ap-south-1.amazonaws.com.evil.net/id/X'))).toBe(false);
+    expect(allows(policy, 'iam:CreateOpenIDConnectProvider', provider('oidc.eks.ap-south-1.amazonaws.com.evil.net'))).toBe(false);
+    expect(allows(policy, 'iam:CreateOpenIDConnectProvider', provider('oidc.eks.us-east-1.amazonaws.com/id/X'))).toBe(false);
+    expect(statementsFor(policy, 'iam:DeleteOpenIDConnectProvider').map((s) => [s.Action, s.Resource, s.Condition])).toEqual([
+      [['iam:DeleteOpenIDConnectProvider', 'iam:TagOpenIDConnectProvider', 'iam:UntagOpenIDConnectProvider'], [provider('oidc.eks.ap-south-1.amazonaws.com/id/*')], { StringEquals: { 'aws:ResourceTag/drover:cluster': 'apnakart-mumbai' } }],
+      [['iam:DeleteOpenIDConnectProvider', 'iam:TagOpenIDConnectProvider', 'iam:UntagOpenIDConnectProvider'], [provider('oidc.eks.ap-southeast-1.amazonaws.com/id/*')], { StringEquals: { 'aws:ResourceTag/drover:cluster': 'apnakart-singapore' } }],
+    ]);
+    for (const action of ['iam:DeleteOpenIDConnectProvider', 'iam:TagOpenIDConnectProvider', 'iam:UntagOpenIDConnectProvider']) {
+      expect(allows(policy, action, mumbai, { 'aws:ResourceTag/drover:cluster': 'apnakart-mumbai' })).toBe(true);
+      // Another cluster's provider in the same region (its IRSA) is not this one's.
+      expect(allows(policy, action, mumbai)).toBe(false);
+      expect(allows(policy, action, mumbai, { 'aws:ResourceTag/drover:cluster': 'other-team' })).toBe(false);
+      expect(allows(policy, action, mumbai, { 'aws:ResourceTag/drover:cluster': 'apnakart-singapore' })).toBe(false);
+    }
+  });
+
+  test("the secrets key: DescribeKey on it, CreateGrant on it only for an AWS resource (EKS's grant)", () => {
+    const { policy } = policyFor(production(), 'worker', { account: ACCOUNT });
+    expect(statementsFor(policy, 'kms:CreateGrant').find((s) => s.Sid === 'RebuildSecretsKeyGrant')).toEqual({
+      Sid: 'RebuildSecretsKeyGrant',
+      Effect: 'Allow',
+      Action: ['kms:CreateGrant'],
+      Resource: [KEY],
+      Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    });
+    expect(allows(policy, 'kms:DescribeKey', KEY)).toBe(true);
+    expect(allows(policy, 'kms:CreateGrant', KEY, { 'kms:GrantIsForAWSResource': 'true' })).toBe(true);
+    expect(allows(policy, 'kms:CreateGrant', KEY)).toBe(false);
+    expect(allows(policy, 'kms:CreateGrant', KEY, { 'kms:GrantIsForAWSResource': 'false' })).toBe(false);
   });
 
   test("the add-ons' service-account roles are created, given their managed policies only, and passed to EKS", () => {
     const { policy } = policyFor(production(), 'worker', { account: ACCOUNT });
     const roles = statementsFor(policy, 'iam:CreateRole')[0].Resource;
-    expect(roles).toEqual(expect.arrayContaining([`arn:aws:iam::${ACCOUNT}:role/*-ap-south-1-ebs-csi`, `arn:aws:iam::${ACCOUNT}:role/*-ap-south-1-vpc-cni`]));
+    const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+    // The exact names infra/eks/stack.ts gives them: no pattern.
+    expect(roles).toEqual(
+      [
+        iamRoleName('apnakart-mumbai', 'ap-south-1', 'cluster'),
+        iamRoleName('apnakart-mumbai', 'ap-south-1', 'ebs-csi'),
+        iamRoleName('apnakart-mumbai', 'ap-south-1', 'node'),
+        iamRoleName('apnakart-mumbai', 'ap-south-1', 'vpc-cni'),
+        iamRoleName('apnakart-singapore', 'ap-southeast-1', 'cluster'),
+        iamRoleName('apnakart-singapore', 'ap-southeast-1', 'node'),
+      ].map(role),
+    );
+    expect(roles).toContain(role('apnakart-mumbai-ap-south-1-ebs-csi'));
+    expect(roles.every((r) => !/[*?]/.test(r))).toBe(true);
     // Singapore's cluster has no production flag: its add-ons use the node role.
-    expect(roles.filter((r) => r.includes('ap-southeast-1'))).toEqual([`arn:aws:iam::${ACCOUNT}:role/*-ap-southeast-1-cluster`, `arn:aws:iam::${ACCOUNT}:role/*-ap-southeast-1-node`]);
+    expect(roles.filter((r) => r.includes('ap-southeast-1'))).toEqual([role('apnakart-singapore-ap-southeast-1-cluster'), role('apnakart-singapore-ap-southeast-1-node')]);
     expect(statementsFor(policy, 'iam:PassRole')[0].Resource).toEqual(roles);
     expect(statementsFor(policy, 'iam:AttachRolePolicy')[0].Condition?.ArnEquals['iam:PolicyARN']).toContain('arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy');
+    // Another cluster's roles in the same region are not the rebuild's.
+    for (const other of ['other-team-ap-south-1-ebs-csi', 'other-team-ap-south-1-vpc-cni', 'other-team-ap-south-1-node', 'other-team-ap-south-1-cluster']) {
+      expect(allows(policy, 'iam:CreateRole', role(other))).toBe(false);
+      expect(allows(policy, 'iam:DeleteRole', role(other))).toBe(false);
+      expect(allows(policy, 'iam:PassRole', role(other), { 'iam:PassedToService': 'eks.amazonaws.com' })).toBe(false);
+    }
+    expect(allows(policy, 'iam:PassRole', role('apnakart-mumbai-ap-south-1-ebs-csi'), { 'iam:PassedToService': 'eks.amazonaws.com' })).toBe(true);
+  });
+
+  test('a cluster name too long for a role name: the rebuild\'s role is the hashed name the stack makes', () => {
+    const long = 'apnakart-' + 'm'.repeat(60);
+    const rb = apnakart((t) => t.replace('name: apnakart-mumbai\n', `name: ${long}\n`));
+    const roles = statementsFor(policyFor(rb, 'worker', { account: ACCOUNT }).policy, 'iam:CreateRole')[0].Resource;
+    expect(roles).toContain(`arn:aws:iam::${ACCOUNT}:role/${iamRoleName(long, 'ap-south-1', 'node')}`);
+    expect(iamRoleName(long, 'ap-south-1', 'node').length).toBeLessThanOrEqual(64);
   });
 
   test('a runbook without encryption asks for no KMS action of the rebuild', () => {

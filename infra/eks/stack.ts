@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 // Provider classes come from their submodules: the package root loads every binding (hundreds of MB).
 import { EksAccessEntry } from '@cdktf/provider-aws/lib/eks-access-entry';
@@ -13,8 +12,13 @@ import { LaunchTemplate, type LaunchTemplateConfig } from '@cdktf/provider-aws/l
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Fn, LocalBackend, S3Backend, TerraformOutput, TerraformResource, TerraformStack, type S3BackendConfig, type TerraformMetaArguments } from 'cdktf';
 import type { Construct } from 'constructs';
-import { addonServiceAccount, type AddonServiceAccount } from '../../runbooks/eks';
+import { addonServiceAccount } from '../../runbooks/eks';
 import type { Cluster, NodeGroup, Runbook } from '../../runbooks/schema';
+import { droverTags, iamRoleName, launchTemplateName, type RoleKind } from './names';
+
+// The stack's names and tags live in ./names (no provider bindings behind them: aws/iam-policy.ts scopes the rebuild's
+// statements with them); re-exported for the stack's callers.
+export { droverTags, iamRoleName, launchTemplateName, type RoleKind } from './names';
 
 /**
  * `aws`: the real EKS, IAM and provider resources. `terraform-data`: the same addresses and shape,
@@ -83,50 +87,6 @@ export function rebuildTarget(runbook: Runbook, region: string): { cluster: Clus
     throw new ClusterStackError(`cluster ${cluster.name} (${region}): the access entries of ${named.join(' and ')} would share the Terraform name ${clash}; their principals need different names`);
   }
   return { cluster, network: cluster.network, index };
-}
-
-/** The tags drover puts on every taggable resource of a cluster stack. */
-export function droverTags(runbook: Pick<Runbook, 'name'>, region: string, clusterName: string): Record<string, string> {
-  return {
-    'drover:managed-by': 'drover',
-    'drover:runbook': runbook.name,
-    'drover:region': region,
-    'drover:cluster': clusterName,
-  };
-}
-
-const IAM_ROLE_NAME_MAX = 64;
-
-/** The roles a cluster stack creates: the cluster's, the nodes', and one per add-on service account (runbooks/eks.ts). */
-export type RoleKind = 'cluster' | 'node' | AddonServiceAccount['kind'];
-
-/**
- * The IAM role name of one of a cluster's roles: <cluster>-<region>-<kind>. IAM names are
- * account-wide (hence the region) and at most 64 characters of [A-Za-z0-9+=,.@_-]: a longer name, or
- * one with other characters, keeps as much of the cluster name as fits plus a hash of the full name.
- */
-export function iamRoleName(clusterName: string, region: string, kind: RoleKind): string {
-  return fittedName(clusterName, `-${region}-${kind}`, IAM_ROLE_NAME_MAX, /[^\w+=,.@-]/g);
-}
-
-/**
- * `name` + `rest` when it fits in `max` characters and `name` has none of `refused`; else as much of `name` as fits
- * (refused characters replaced by `-`), a hash of the full name, and `rest`.
- */
-function fittedName(name: string, rest: string, max: number, refused: RegExp): string {
-  const full = `${name}${rest}`;
-  const safe = name.replace(refused, '-');
-  if (safe === name && full.length <= max) return full;
-  const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
-  return `${safe.slice(0, max - rest.length - hash.length - 1)}-${hash}${rest}`;
-}
-
-/**
- * The launch template name of a node group: <cluster>-<group>. Launch template names are regional, "up to 128
- * characters" of letters, digits, ( ) . - / _ (EC2 API Reference, CreateLaunchTemplate, LaunchTemplateName).
- */
-export function launchTemplateName(clusterName: string, group: string): string {
-  return fittedName(clusterName, `-${group}`, 128, /[^\w()./-]/g);
 }
 
 /** The Terraform name of a principal's access entry: access_entry_<role|user>_<name> (the ARN's last path segment). */
