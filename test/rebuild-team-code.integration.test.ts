@@ -199,7 +199,7 @@ test("given the team's own CDK for Terraform app, a rebuild runs its synth comma
       taskQueue,
       async () => {
         const gate = await planGate(file, 'team cdktf app');
-        expect(gate.steps.find((s) => s.id === 'synthesize')?.title).toBe(`Synthesize the team's CDK for Terraform app (${app}, stack team-eks-{region})`);
+        expect(gate.steps.find((s) => s.id === 'synthesize')?.title).toBe(`Synthesize the team's CDK for Terraform app (${app}, stack team-eks-${STANDBY})`);
         expect(gate.rebuild?.stack?.variant).toBe('cdktf');
         expect(gate.rebuild?.plan?.changes.map((c) => c.address).sort()).toEqual(['terraform_data.cluster', 'terraform_data.node_group_checkout', 'terraform_data.node_group_general']);
         const done = await approveAndWait(gate.workflowId);

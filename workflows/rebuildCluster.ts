@@ -39,10 +39,11 @@ export interface RebuildInput extends RunbookInput {
 }
 
 /** What the synthesize step makes ready: drover's built-in stack, or the team's own code (rebuild.code). */
-export function codeTitle(code: NonNullable<Runbook['rebuild']>['code']): string {
+export function codeTitle(code: NonNullable<Runbook['rebuild']>['code'], region: string): string {
   if (!code) return 'Synthesize the cluster stack (CDK for Terraform)';
-  if ('cdktf' in code) return `Synthesize the team's CDK for Terraform app (${code.cdktf.dir}, stack ${code.cdktf.stack})`;
-  return 'dir' in code.module ? `Prepare the team's module (${code.module.dir})` : `Prepare the team's module (${code.module.source}${code.module.version ? ` ${code.module.version}` : ''})`;
+  const at = (s: string) => s.replaceAll('{region}', region);
+  if ('cdktf' in code) return `Synthesize the team's CDK for Terraform app (${at(code.cdktf.dir)}, stack ${at(code.cdktf.stack)})`;
+  return 'dir' in code.module ? `Prepare the team's module (${at(code.module.dir)})` : `Prepare the team's module (${code.module.source}${code.module.version ? ` ${code.module.version}` : ''})`;
 }
 
 /** What the plan gate says of the cluster's last record: where the code would differ from it, or that it matches, or that there is none. */
@@ -85,7 +86,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
       ...(locks ? [TAKE_RUNBOOK_STEP] : []),
       { id: 'preflight', title: `Traffic is away from ${region}; the runbook can rebuild ${cluster?.name ?? 'its cluster'}` },
       ...(input.force ? [{ id: 'gate:rebuild-force', title: 'Approval: rebuild while traffic reaches the region', gate: true }] : []),
-      { id: 'synthesize', title: codeTitle(rb.rebuild?.code) },
+      { id: 'synthesize', title: codeTitle(rb.rebuild?.code, region) },
       { id: 'plan', title: 'Plan (OpenTofu)' },
       { id: 'gate:rebuild-plan', title: 'Approval: the plan', gate: true },
       { id: 'apply', title: 'Apply the approved plan' },
