@@ -530,16 +530,23 @@ export function createReadinessActivities(deps: ReadinessDeps) {
       (await client.workflow
         .getHandle(workflowId, runId)
         .result()
-        .catch((e: unknown) => (e as { cause?: { details?: unknown[] } }).cause?.details?.[0])) as { phase?: string; rebuild?: { region?: string; apply?: unknown } } | undefined;
+        .catch((e: unknown) => (e as { cause?: { details?: unknown[] } }).cause?.details?.[0])) as { phase?: string; rebuild?: { region?: string; apply?: unknown }; steps?: Array<{ id: string; status: string }> } | undefined;
     let since: string | undefined;
     let seen = 0;
     for await (const w of client.workflow.list({ query: `WorkflowId = '${run.workflowId.replaceAll("'", '')}'` })) {
       if (w.runId === run.runId || w.status.name === 'RUNNING') continue;
       if (++seen > REBUILDS_LOOKED_AT) break;
       const status = await outcome(w.workflowId, w.runId);
-      if (status?.rebuild?.region !== region) continue;
+      // A run with no status to read (terminated, timed out) may have applied anything, in either region.
+      if (status === undefined) {
+        since = w.startTime.toISOString();
+        continue;
+      }
+      if (status.rebuild?.region !== region) continue;
       if (status.phase === 'completed') break;
-      if (status.rebuild.apply !== undefined) since = w.startTime.toISOString();
+      // An apply that started (done, failed or cancelled half-way) may have made the cluster a record would now show.
+      const apply = status.steps?.find((st) => st.id === 'apply')?.status;
+      if (status.rebuild.apply !== undefined || (apply !== undefined && apply !== 'pending' && apply !== 'skipped')) since = w.startTime.toISOString();
     }
     return since;
   }

@@ -212,7 +212,8 @@ export async function prepareTeamCode(input: { runbook: Runbook; region: string;
 
   const app = (code as Extract<TeamCode, { cdktf: unknown }>).cdktf;
   const at = 'rebuild.code.cdktf';
-  if (!fs.statSync(app.dir, { throwIfNoEntry: false })?.isDirectory()) throw invalid(`${at}.dir: ${app.dir} is not a directory on this worker; nothing was synthesized`);
+  const appDir = forRegion(app.dir, input.region);
+  if (!fs.statSync(appDir, { throwIfNoEntry: false })?.isDirectory()) throw invalid(`${at}.dir: ${appDir} is not a directory on this worker; nothing was synthesized`);
   const stackName = forRegion(app.stack, input.region);
   if (!app.synth?.length) throw invalid(`${at}.synth: the runbook names no synth command; nothing was synthesized`);
   const synth = app.synth;
@@ -231,7 +232,7 @@ export async function prepareTeamCode(input: { runbook: Runbook; region: string;
   const beat = setInterval(() => ctx?.heartbeat({ phase: 'synth', command: argv[0] }), 5_000);
   let r;
   try {
-    r = await superviseProcess(argv[0], argv.slice(1), { cwd: app.dir, env, timeoutMs: app.timeout, signal: ctx?.cancellationSignal, stopSignal: 'SIGTERM', graceMs: 10_000, onStdoutLine: keep, onStderrLine: keep });
+    r = await superviseProcess(argv[0], argv.slice(1), { cwd: appDir, env, timeoutMs: app.timeout, signal: ctx?.cancellationSignal, stopSignal: 'SIGTERM', graceMs: 10_000, onStdoutLine: keep, onStderrLine: keep });
   } finally {
     clearInterval(beat);
   }

@@ -347,6 +347,15 @@ function rebuildStatements(rb: Runbook, opts: PolicyOptions, notes: Set<string>)
     // "You can use tags to restrict access to only an OIDC provider that has a specified tag attached";
     // aws:ResourceTag/${TagKey} on the oidc-provider resource type, SAR IAM,
     // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html).
+    // Creating the provider with its tags needs iam:TagOpenIDConnectProvider too, checked before the provider exists (no
+    // resource tag yet; public reports show the request's ARN without its /id/ part, aws-ia/terraform-aws-eks-blueprints#902,
+    // eksctl-io/eksctl#4046): allowed only for a request that tags it as this cluster's (aws:RequestTag/${TagKey}).
+    {
+      sid: 'RebuildOidcProviderTagOnCreate',
+      actions: ['iam:TagOpenIDConnectProvider'],
+      resources: [oidcProvider(c), oidcProvider(c).replace(/\/id\/\*$/, '')],
+      condition: { StringEquals: { [requestTag]: c.name } },
+    },
     {
       sid: 'RebuildOidcProviderTagged',
       actions: ['iam:TagOpenIDConnectProvider', 'iam:UntagOpenIDConnectProvider', 'iam:DeleteOpenIDConnectProvider'],

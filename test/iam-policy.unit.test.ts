@@ -257,6 +257,13 @@ describe("the rebuild statements for a production cluster's elements", () => {
       expect(allows(policy, action, mumbai, { 'aws:ResourceTag/drover:cluster': 'other-team' })).toBe(false);
       expect(allows(policy, action, mumbai, { 'aws:ResourceTag/drover:cluster': 'apnakart-singapore' })).toBe(false);
     }
+    // Tags given with CreateOpenIDConnectProvider are checked before the provider exists (its ARN possibly without
+    // /id/): allowed only for a request tagging it as this region's cluster's.
+    for (const arn of [mumbai, provider('oidc.eks.ap-south-1.amazonaws.com')]) {
+      expect(allows(policy, 'iam:TagOpenIDConnectProvider', arn, { 'aws:RequestTag/drover:cluster': 'apnakart-mumbai' })).toBe(true);
+      expect(allows(policy, 'iam:TagOpenIDConnectProvider', arn, { 'aws:RequestTag/drover:cluster': 'apnakart-singapore' })).toBe(false);
+    }
+    expect(allows(policy, 'iam:TagOpenIDConnectProvider', provider('oidc.eks.ap-south-1.amazonaws.com.evil.net'), { 'aws:RequestTag/drover:cluster': 'apnakart-mumbai' })).toBe(false);
   });
 
   test("the secrets key: DescribeKey on it, CreateGrant on it only for an AWS resource (EKS's grant)", () => {
