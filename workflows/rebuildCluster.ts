@@ -233,7 +233,7 @@ export async function rebuildCluster(input: RebuildInput): Promise<RunStatus> {
         const when = record.recorded.evaluatedAt;
         problems.push(...asRecorded.differences.map((d) => `differs from the cluster recorded at ${when}: ${d} (not in rebuild.acceptDifferences)`));
         if (asRecorded.differences.length === 0) journal.note('verify', `matches the cluster recorded at ${when} (${record.recorded.workflowId})${asRecorded.accepted.length ? `, but for the accepted ${asRecorded.accepted.join('; ')}` : ''}`);
-        if (asRecorded.unknown.length) journal.note('verify', `not compared (unreadable): ${asRecorded.unknown.join('; ')}`);
+        if (asRecorded.unknown.length) journal.note('verify', `unreadable: ${asRecorded.unknown.join('; ')} (a part the record holds and the cluster does not show now is a difference above; one the record never had is not compared)`);
         if (asRecorded.informational.length) journal.note('verify', `new by nature: ${asRecorded.informational.join('; ')}`);
       }
       if (problems.length > 0) throw ApplicationFailure.create({ type: FailureType.VerificationFailed, message: `verification failed: ${problems.join('; ')}`, nonRetryable: true });
